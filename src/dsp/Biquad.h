@@ -1,0 +1,78 @@
+#pragma once
+// Biquad filter, coefficients from R. Bristow-Johnson's "Audio EQ Cookbook"; transposed direct
+// form II. set() [rt] (computes coefficients), tick() [rt].
+#include <algorithm>
+#include <cmath>
+#include <numbers>
+
+namespace soundstar::dsp {
+
+enum class BiquadType { LowPass, HighPass, BandPass, Notch, Peak, LowShelf, HighShelf };
+
+class Biquad {
+public:
+    void prepare(double sampleRate) { sampleRate_ = sampleRate; }
+    void reset() { z1_ = z2_ = 0.0f; }
+    /// freqHz below Nyquist, q > 0, gainDb for Peak and shelves.
+    void set(BiquadType type, float freqHz, float q, float gainDb = 0.0f) {
+        const double f = std::clamp<double>(freqHz, 1.0, sampleRate_ * 0.49);
+        const double w0 = 2.0 * std::numbers::pi * f / sampleRate_;
+        const double cw = std::cos(w0), sw = std::sin(w0);
+        const double alpha = sw / (2.0 * std::max(q, 0.01f));
+        const double A = std::pow(10.0, gainDb / 40.0);
+        double b0 = 1, b1 = 0, b2 = 0, a0 = 1, a1 = 0, a2 = 0;
+        switch (type) {
+            case BiquadType::LowPass:
+                b0 = (1 - cw) / 2; b1 = 1 - cw; b2 = b0;
+                a0 = 1 + alpha; a1 = -2 * cw; a2 = 1 - alpha;
+                break;
+            case BiquadType::HighPass:
+                b0 = (1 + cw) / 2; b1 = -(1 + cw); b2 = b0;
+                a0 = 1 + alpha; a1 = -2 * cw; a2 = 1 - alpha;
+                break;
+            case BiquadType::BandPass:
+                b0 = alpha; b1 = 0; b2 = -alpha;
+                a0 = 1 + alpha; a1 = -2 * cw; a2 = 1 - alpha;
+                break;
+            case BiquadType::Notch:
+                b0 = 1; b1 = -2 * cw; b2 = 1;
+                a0 = 1 + alpha; a1 = -2 * cw; a2 = 1 - alpha;
+                break;
+            case BiquadType::Peak:
+                b0 = 1 + alpha * A; b1 = -2 * cw; b2 = 1 - alpha * A;
+                a0 = 1 + alpha / A; a1 = -2 * cw; a2 = 1 - alpha / A;
+                break;
+            case BiquadType::LowShelf: {
+                const double s = 2 * std::sqrt(A) * alpha;
+                b0 = A * ((A + 1) - (A - 1) * cw + s); b1 = 2 * A * ((A - 1) - (A + 1) * cw);
+                b2 = A * ((A + 1) - (A - 1) * cw - s); a0 = (A + 1) + (A - 1) * cw + s;
+                a1 = -2 * ((A - 1) + (A + 1) * cw); a2 = (A + 1) + (A - 1) * cw - s;
+                break;
+            }
+            case BiquadType::HighShelf: {
+                const double s = 2 * std::sqrt(A) * alpha;
+                b0 = A * ((A + 1) + (A - 1) * cw + s); b1 = -2 * A * ((A - 1) + (A + 1) * cw);
+                b2 = A * ((A + 1) + (A - 1) * cw - s); a0 = (A + 1) - (A - 1) * cw + s;
+                a1 = 2 * ((A - 1) - (A + 1) * cw); a2 = (A + 1) - (A - 1) * cw - s;
+                break;
+            }
+        }
+        b0_ = static_cast<float>(b0 / a0); b1_ = static_cast<float>(b1 / a0); b2_ = static_cast<float>(b2 / a0);
+        a1_ = static_cast<float>(a1 / a0); a2_ = static_cast<float>(a2 / a0);
+    }
+    float tick(float x) {
+        const float y = b0_ * x + z1_;
+        z1_ = b1_ * x - a1_ * y + z2_;
+        z2_ = b2_ * x - a2_ * y;
+        return y;
+    }
+    void process(float* io, int n) {
+        for (int i = 0; i < n; ++i) io[i] = tick(io[i]);
+    }
+
+private:
+    double sampleRate_ = 48000.0;
+    float b0_ = 1, b1_ = 0, b2_ = 0, a1_ = 0, a2_ = 0, z1_ = 0, z2_ = 0;
+};
+
+}  // namespace soundstar::dsp

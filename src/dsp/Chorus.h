@@ -1,0 +1,52 @@
+#pragma once
+// Stereo chorus: two voices per side of an LFO-modulated short delay, quadrature LFOs left and
+// right for width. [rt after prepare]
+#include "core/AudioBuffer.h"
+#include "core/Smoother.h"
+#include "dsp/DelayLine.h"
+#include "dsp/Lfo.h"
+
+namespace soundstar::dsp {
+
+class Chorus {
+public:
+    void prepare(double sampleRate) {
+        sampleRate_ = static_cast<float>(sampleRate);
+        l_.prepare(static_cast<std::size_t>(sampleRate * 0.05));
+        r_.prepare(static_cast<std::size_t>(sampleRate * 0.05));
+        lfoL_.prepare(sampleRate);
+        lfoR_.prepare(sampleRate);
+        lfoR_.reset(0.25);
+        mix_.prepare(sampleRate, 20.0f);
+        mix_.snap(0.5f);
+        set(0.8f, 0.5f, 0.5f);
+    }
+    /// rateHz 0.05..5, depth 0..1 (up to 7 ms swing), mix 0..1.
+    void set(float rateHz, float depth, float mix) {
+        lfoL_.setRate(rateHz);
+        lfoR_.setRate(rateHz);
+        depth_ = depth * 0.007f * sampleRate_;
+        mix_.setTarget(mix);
+    }
+    void process(StereoView io) {
+        const float base = 0.012f * sampleRate_;
+        for (int i = 0; i < io.frames; ++i) {
+            const float ml = lfoL_.tick(), mr = lfoR_.tick();
+            l_.push(io.left[i]);
+            r_.push(io.right[i]);
+            const float wl = 0.5f * (l_.read(base + depth_ * ml) + l_.read(base * 1.3f - depth_ * mr));
+            const float wr = 0.5f * (r_.read(base + depth_ * mr) + r_.read(base * 1.3f - depth_ * ml));
+            const float m = mix_.next();
+            io.left[i] = io.left[i] * (1.0f - 0.5f * m) + wl * m * 0.7f;
+            io.right[i] = io.right[i] * (1.0f - 0.5f * m) + wr * m * 0.7f;
+        }
+    }
+
+private:
+    float sampleRate_ = 48000.0f, depth_ = 0.0f;
+    DelayLine l_, r_;
+    Lfo lfoL_, lfoR_;
+    LinearSmoother mix_;
+};
+
+}  // namespace soundstar::dsp

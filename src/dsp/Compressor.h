@@ -1,0 +1,100 @@
+#pragma once
+// Feed-forward stereo-linked compressor with a soft knee; level detection in the log domain
+// with separate attack and release (Giannoulis, Massberg & Reiss 2012, "Digital Dynamic Range
+// Compressor Design - A Tutorial and Analysis"). [rt after prepare]
+#include <algorithm>
+#include <cmath>
+
+#include "core/AudioBuffer.h"
+
+namespace soundstar::dsp {
+
+inline float dbToGain(float db) { return std::pow(10.0f, db * 0.05f); }
+inline float gainToDb(float g) { return 20.0f * std::log10(std::max(g, 1e-9f)); }
+
+class Compressor {
+public:
+    void prepare(double sampleRate) {
+        sampleRate_ = static_cast<float>(sampleRate);
+        set(thresholdDb_, ratio_, kneeDb_, attackMs_, releaseMs_, makeupDb_);
+    }
+    void reset() { envDb_ = 0.0f; }
+    /// thresholdDb (-60..0), ratio (1..40), kneeDb (0..24), attack/release in ms, makeup in dB.
+    void set(float thresholdDb, float ratio, float kneeDb, float attackMs, float releaseMs, float makeupDb) {
+        thresholdDb_ = std::clamp(thresholdDb, -60.0f, 0.0f);
+        ratio_ = std::clamp(ratio, 1.0f, 40.0f);
+        kneeDb_ = std::clamp(kneeDb, 0.0f, 24.0f);
+        attackMs_ = std::max(attackMs, 0.01f);
+        releaseMs_ = std::max(releaseMs, 1.0f);
+        makeupDb_ = makeupDb;
+        attackCoef_ = std::exp(-1.0f / (0.001f * attackMs_ * sampleRate_));
+        releaseCoef_ = std::exp(-1.0f / (0.001f * releaseMs_ * sampleRate_));
+    }
+    /// Static curve: gain reduction in dB (<= 0) for an input level in dB.
+    float gainReductionDb(float levelDb) const {
+        const float over = levelDb - thresholdDb_;
+        const float slope = 1.0f / ratio_ - 1.0f;
+        if (2.0f * over < -kneeDb_) return 0.0f;
+        if (kneeDb_ > 0.0f && 2.0f * std::abs(over) <= kneeDb_) {
+            const float t = over + kneeDb_ * 0.5f;
+            return slope * t * t / (2.0f * kneeDb_);
+        }
+        return slope * over;
+    }
+    /// Last gain reduction applied, dB (for meters).
+    float currentReductionDb() const { return -envDb_; }
+    void process(StereoView io) {
+        const float makeup = dbToGain(makeupDb_);
+        for (int i = 0; i < io.frames; ++i) {
+            const float peak = std::max(std::abs(io.left[i]), std::abs(io.right[i]));
+            const float want = -gainReductionDb(gainToDb(peak));  // positive dB of reduction
+            const float c = want > envDb_ ? attackCoef_ : releaseCoef_;
+            envDb_ = want + (envDb_ - want) * c;
+            const float g = dbToGain(-envDb_) * makeup;
+            io.left[i] *= g;
+            io.right[i] *= g;
+        }
+    }
+
+private:
+    float sampleRate_ = 48000.0f;
+    float thresholdDb_ = -18.0f, ratio_ = 3.0f, kneeDb_ = 6.0f, attackMs_ = 10.0f, releaseMs_ = 120.0f;
+    float makeupDb_ = 0.0f, attackCoef_ = 0.0f, releaseCoef_ = 0.0f, envDb_ = 0.0f;
+};
+
+/// Noise gate: closes (down by rangeDb) when the level stays below threshold past the hold time.
+class Gate {
+public:
+    void prepare(double sampleRate) {
+        sampleRate_ = static_cast<float>(sampleRate);
+        set(thresholdDb_, 1.0f, 50.0f, 100.0f, rangeDb_);
+    }
+    void set(float thresholdDb, float attackMs, float holdMs, float releaseMs, float rangeDb = -80.0f) {
+        thresholdDb_ = thresholdDb;
+        threshold_ = dbToGain(thresholdDb);
+        rangeDb_ = std::min(rangeDb, 0.0f);
+        floor_ = dbToGain(rangeDb_);
+        attackCoef_ = std::exp(-1.0f / (0.001f * std::max(attackMs, 0.01f) * sampleRate_));
+        releaseCoef_ = std::exp(-1.0f / (0.001f * std::max(releaseMs, 1.0f) * sampleRate_));
+        holdSamples_ = static_cast<int>(holdMs * 0.001f * sampleRate_);
+    }
+    void process(StereoView io) {
+        for (int i = 0; i < io.frames; ++i) {
+            const float peak = std::max(std::abs(io.left[i]), std::abs(io.right[i]));
+            if (peak >= threshold_) holdLeft_ = holdSamples_;
+            else if (holdLeft_ > 0) --holdLeft_;
+            const float target = (peak >= threshold_ || holdLeft_ > 0) ? 1.0f : floor_;
+            const float c = target > gain_ ? attackCoef_ : releaseCoef_;
+            gain_ = target + (gain_ - target) * c;
+            io.left[i] *= gain_;
+            io.right[i] *= gain_;
+        }
+    }
+
+private:
+    float sampleRate_ = 48000.0f, thresholdDb_ = -50.0f, threshold_ = 0.003f, rangeDb_ = -80.0f;
+    float floor_ = 1e-4f, attackCoef_ = 0.0f, releaseCoef_ = 0.0f, gain_ = 1.0f;
+    int holdSamples_ = 0, holdLeft_ = 0;
+};
+
+}  // namespace soundstar::dsp

@@ -1,0 +1,149 @@
+#include "dsp/DrumVoice.h"
+
+#include <algorithm>
+#include <numbers>
+
+namespace soundstar::dsp {
+namespace {
+constexpr double kTwoPi = 2.0 * std::numbers::pi;
+// TR-808 cymbal oscillator frequencies (Hz): six detuned square waves.
+constexpr std::array<double, 6> kHatFreqs{205.3, 304.4, 369.6, 522.7, 540.0, 800.0};
+}  // namespace
+
+void DrumVoice::prepare(double sampleRate) {
+    sampleRate_ = sampleRate;
+    bp_.prepare(sampleRate);
+    hp_.prepare(sampleRate);
+    chokeCoef_ = coef(0.01f);
+}
+
+float DrumVoice::coef(float seconds) const {
+    // One-pole decay reaching -60 dB after `seconds`.
+    const double n = std::max(1.0, static_cast<double>(seconds) * sampleRate_);
+    return static_cast<float>(std::pow(0.001, 1.0 / n));
+}
+
+void DrumVoice::trigger(float velocity) {
+    velocity_ = std::clamp(velocity, 0.0f, 1.0f);
+    active_ = true;
+    amp_ = 1.0f;
+    phase_ = 0.0;
+    age_ = 0;
+    noiseAmp_ = 0.0f;
+    bp_.reset();
+    hp_.reset();
+    switch (type_) {
+        case DrumType::Kick:
+            basePitch_ = 48.0f * tune_;
+            pitchEnv_ = 3.5f;  // starts 4.5x the base pitch and sweeps down
+            pitchDecay_ = coef(0.045f);
+            ampDecay_ = coef(0.55f * decay_);
+            noiseAmp_ = 0.5f * tone_;  // the beater click
+            noiseDecay_ = coef(0.006f);
+            bp_.set(BiquadType::BandPass, 3000.0f, 0.8f);
+            break;
+        case DrumType::Snare:
+            basePitch_ = 185.0f * tune_;
+            pitchEnv_ = 0.6f;
+            pitchDecay_ = coef(0.03f);
+            ampDecay_ = coef(0.16f * decay_);
+            noiseAmp_ = 0.6f + 0.4f * tone_;
+            noiseDecay_ = coef(0.22f * decay_);
+            hp_.set(BiquadType::HighPass, 1200.0f, 0.7f);
+            bp_.set(BiquadType::BandPass, 4500.0f + 3000.0f * tone_, 0.6f);
+            break;
+        case DrumType::Clap:
+            amp_ = 0.0f;
+            noiseAmp_ = 1.0f;
+            noiseDecay_ = coef(0.012f);
+            ampDecay_ = coef(0.25f * decay_);
+            clapCount_ = 3;
+            clapTimer_ = static_cast<int>(0.011 * sampleRate_);
+            bp_.set(BiquadType::BandPass, 1100.0f * tune_ + 600.0f * tone_, 1.4f);
+            break;
+        case DrumType::ClosedHat:
+        case DrumType::OpenHat:
+            ampDecay_ = coef((type_ == DrumType::ClosedHat ? 0.06f : 0.45f) * decay_);
+            hp_.set(BiquadType::HighPass, 7000.0f * tune_, 0.7f);
+            bp_.set(BiquadType::BandPass, 10000.0f * tune_, 0.9f);
+            break;
+        case DrumType::Tom:
+            basePitch_ = 110.0f * tune_;
+            pitchEnv_ = 0.9f;
+            pitchDecay_ = coef(0.12f);
+            ampDecay_ = coef(0.4f * decay_);
+            noiseAmp_ = 0.15f * tone_;
+            noiseDecay_ = coef(0.02f);
+            bp_.set(BiquadType::BandPass, 2000.0f, 0.8f);
+            break;
+        case DrumType::Rim:
+            basePitch_ = 480.0f * tune_;
+            pitchEnv_ = 0.0f;
+            ampDecay_ = coef(0.035f * decay_);
+            noiseAmp_ = 0.4f;
+            noiseDecay_ = coef(0.004f);
+            bp_.set(BiquadType::BandPass, 1700.0f * tune_, 3.0f);
+            break;
+    }
+}
+
+float DrumVoice::metallic() {
+    float sum = 0.0f;
+    for (std::size_t i = 0; i < hatPhase_.size(); ++i) {
+        hatPhase_[i] += kHatFreqs[i] * tune_ / sampleRate_;
+        if (hatPhase_[i] >= 1.0) hatPhase_[i] -= 1.0;
+        sum += hatPhase_[i] < 0.5 ? 1.0f : -1.0f;
+    }
+    return sum * (1.0f / 6.0f);
+}
+
+float DrumVoice::tick() {
+    if (!active_) return 0.0f;
+    float y = 0.0f;
+    ++age_;
+    switch (type_) {
+        case DrumType::Kick:
+        case DrumType::Tom:
+        case DrumType::Snare:
+        case DrumType::Rim: {
+            const float f = basePitch_ * (1.0f + pitchEnv_);
+            pitchEnv_ *= pitchDecay_;
+            phase_ += f / sampleRate_;
+            if (phase_ >= 1.0) phase_ -= 1.0;
+            float body = static_cast<float>(std::sin(kTwoPi * phase_)) * amp_;
+            if (type_ == DrumType::Kick) body = std::tanh(body * (1.0f + tone_));
+            float n = noise_.tick() * noiseAmp_;
+            if (type_ == DrumType::Snare) n = bp_.tick(hp_.tick(n));
+            else n = bp_.tick(n);
+            y = type_ == DrumType::Snare ? body * (0.8f - 0.4f * tone_) + n : body + n;
+            amp_ *= ampDecay_;
+            noiseAmp_ *= noiseDecay_;
+            break;
+        }
+        case DrumType::Clap: {
+            // Three fast bursts then a longer diffuse tail.
+            if (clapCount_ > 0 && --clapTimer_ <= 0) {
+                --clapCount_;
+                noiseAmp_ = 1.0f;
+                clapTimer_ = static_cast<int>(0.011 * sampleRate_);
+                if (clapCount_ == 0) amp_ = 0.6f;
+            }
+            const float n = noise_.tick();
+            y = bp_.tick(n * (noiseAmp_ + amp_)) * 1.6f;
+            noiseAmp_ *= noiseDecay_;
+            amp_ *= ampDecay_;
+            break;
+        }
+        case DrumType::ClosedHat:
+        case DrumType::OpenHat: {
+            const float src = metallic() * (1.0f - 0.5f * tone_) + noise_.tick() * 0.5f * tone_;
+            y = hp_.tick(bp_.tick(src)) * amp_ * 1.5f;
+            amp_ *= ampDecay_;
+            break;
+        }
+    }
+    if (amp_ < 1e-4f && noiseAmp_ < 1e-4f && clapCount_ == 0 && age_ > 64) active_ = false;
+    return y * velocity_;
+}
+
+}  // namespace soundstar::dsp

@@ -1,0 +1,118 @@
+#pragma once
+// Four-operator phase-modulation (DX-style FM) voice. Each operator has a frequency ratio, an
+// output level (modulation index when it modulates), its own ADSR and optional self-feedback.
+// Algorithms choose who modulates whom. prepare() [control]; the rest [rt].
+#include <array>
+#include <cmath>
+#include <numbers>
+
+#include "dsp/Envelope.h"
+
+namespace soundstar::dsp {
+
+enum class FmAlgorithm {
+    Stack,         // 4 -> 3 -> 2 -> 1 (carrier 1)
+    TwoStacks,     // 2 -> 1, 4 -> 3 (carriers 1, 3)
+    ThreeToOne,    // 2, 3, 4 -> 1 (carrier 1)
+    Additive,      // all four are carriers
+    TwoOperator    // 2 -> 1 only (classic 2-op)
+};
+
+class Fm4 {
+public:
+    struct Operator {
+        float ratio = 1.0f, level = 1.0f, feedback = 0.0f;
+        float attackS = 0.005f, decayS = 0.3f, sustain = 0.7f, releaseS = 0.3f;
+    };
+
+    void prepare(double sampleRate) {
+        sampleRate_ = sampleRate;
+        for (auto& e : env_) e.prepare(sampleRate);
+        applyEnvelopes();
+    }
+    void setAlgorithm(FmAlgorithm a) { algo_ = a; }
+    void setOperator(int i, const Operator& op) {
+        ops_[static_cast<std::size_t>(i)] = op;
+        env_[static_cast<std::size_t>(i)].set(op.attackS, op.decayS, op.sustain, op.releaseS);
+    }
+    void noteOn(float freqHz) {
+        freqHz_ = freqHz;
+        for (auto& p : phase_) p = 0.0;
+        prev_ = {};
+        for (auto& e : env_) e.gateOn();
+    }
+    void noteOff() {
+        for (auto& e : env_) e.gateOff();
+    }
+    void setFrequency(float hz) { freqHz_ = hz; }
+    bool active() const {
+        for (std::size_t i = 0; i < 4; ++i)
+            if (isCarrier(static_cast<int>(i)) && env_[i].active()) return true;
+        return false;
+    }
+    void reset() {
+        for (auto& e : env_) e.reset();
+    }
+
+    float tick() {
+        std::array<float, 4> out{};
+        // Evaluate from operator 4 down so modulators are ready before their carriers.
+        for (int i = 3; i >= 0; --i) {
+            const auto k = static_cast<std::size_t>(i);
+            float mod = ops_[k].feedback * prev_[k];
+            mod += modulationInto(i, out);
+            const double inc = freqHz_ * ops_[k].ratio / sampleRate_;
+            const float s = static_cast<float>(std::sin(2.0 * std::numbers::pi * phase_[k] + mod));
+            phase_[k] += inc;
+            if (phase_[k] >= 1.0) phase_[k] -= std::floor(phase_[k]);
+            out[k] = s * env_[k].tick() * ops_[k].level;
+            prev_[k] = out[k];
+        }
+        float y = 0.0f;
+        int carriers = 0;
+        for (int i = 0; i < 4; ++i)
+            if (isCarrier(i)) {
+                y += out[static_cast<std::size_t>(i)];
+                ++carriers;
+            }
+        return y / static_cast<float>(carriers);
+    }
+
+private:
+    bool isCarrier(int i) const {
+        switch (algo_) {
+            case FmAlgorithm::Stack:
+            case FmAlgorithm::ThreeToOne:
+            case FmAlgorithm::TwoOperator: return i == 0;
+            case FmAlgorithm::TwoStacks: return i == 0 || i == 2;
+            case FmAlgorithm::Additive: return true;
+        }
+        return i == 0;
+    }
+    // Modulation index in radians: an operator's level times pi at full scale.
+    float modulationInto(int i, const std::array<float, 4>& out) const {
+        constexpr float kIndex = std::numbers::pi_v<float>;
+        switch (algo_) {
+            case FmAlgorithm::Stack: return i < 3 ? out[static_cast<std::size_t>(i + 1)] * kIndex : 0.0f;
+            case FmAlgorithm::TwoStacks:
+                return (i == 0) ? out[1] * kIndex : (i == 2 ? out[3] * kIndex : 0.0f);
+            case FmAlgorithm::ThreeToOne: return i == 0 ? (out[1] + out[2] + out[3]) * kIndex : 0.0f;
+            case FmAlgorithm::TwoOperator: return i == 0 ? out[1] * kIndex : 0.0f;
+            case FmAlgorithm::Additive: return 0.0f;
+        }
+        return 0.0f;
+    }
+    void applyEnvelopes() {
+        for (std::size_t i = 0; i < 4; ++i)
+            env_[i].set(ops_[i].attackS, ops_[i].decayS, ops_[i].sustain, ops_[i].releaseS);
+    }
+    double sampleRate_ = 48000.0;
+    float freqHz_ = 440.0f;
+    FmAlgorithm algo_ = FmAlgorithm::Stack;
+    std::array<Operator, 4> ops_{};
+    std::array<Adsr, 4> env_{};
+    std::array<double, 4> phase_{};
+    std::array<float, 4> prev_{};
+};
+
+}  // namespace soundstar::dsp

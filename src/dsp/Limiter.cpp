@@ -1,0 +1,95 @@
+#include "dsp/Limiter.h"
+
+#include <algorithm>
+#include <cmath>
+#include <numbers>
+
+namespace soundstar::dsp {
+
+void Limiter::prepare(double sampleRate, float lookaheadMs) {
+    sampleRate_ = sampleRate;
+    lookahead_ = std::max(kTapsPerPhase, static_cast<int>(sampleRate * lookaheadMs * 0.001));
+    // The interpolator centre lags the newest sample by kTapsPerPhase/2; the audio delay adds that
+    // lag so a peak leaves the delay exactly when the box filter has fully absorbed its gain.
+    delayLen_ = lookahead_ + kTapsPerPhase / 2 - 1;
+    delayL_.assign(static_cast<std::size_t>(delayLen_), 0.0f);
+    delayR_.assign(static_cast<std::size_t>(delayLen_), 0.0f);
+    minWindow_.assign(static_cast<std::size_t>(lookahead_), 1.0f);
+    boxWindow_.assign(static_cast<std::size_t>(lookahead_), 1.0f);
+    // Windowed-sinc (Hann) interpolator: phase p estimates x(n - c + p/4), c = centre tap.
+    constexpr int kHalf = kTapsPerPhase / 2;
+    for (int p = 1; p <= 3; ++p) {
+        float norm = 0.0f;
+        auto& taps = phases_[static_cast<std::size_t>(p - 1)];
+        for (int k = 0; k < kTapsPerPhase; ++k) {
+            const double t = static_cast<double>(k - kHalf) + p / 4.0;
+            const double sinc = std::sin(std::numbers::pi * t) / (std::numbers::pi * t);
+            const double w = 0.5 + 0.5 * std::cos(std::numbers::pi * t / (kHalf + 1));
+            taps[static_cast<std::size_t>(k)] = static_cast<float>(sinc * w);
+            norm += taps[static_cast<std::size_t>(k)];
+        }
+        for (auto& t : taps) t /= norm;
+    }
+    set(-1.0f, 80.0f);
+    reset();
+}
+
+void Limiter::reset() {
+    histL_.fill(0.0f);
+    histR_.fill(0.0f);
+    std::fill(delayL_.begin(), delayL_.end(), 0.0f);
+    std::fill(delayR_.begin(), delayR_.end(), 0.0f);
+    std::fill(minWindow_.begin(), minWindow_.end(), 1.0f);
+    std::fill(boxWindow_.begin(), boxWindow_.end(), 1.0f);
+    boxSum_ = static_cast<double>(lookahead_);
+    release_ = 1.0f;
+    minGain_ = 1.0f;
+    histPos_ = delayPos_ = windowPos_ = 0;
+}
+
+void Limiter::set(float ceilingDb, float releaseMs) {
+    ceiling_ = std::pow(10.0f, std::min(ceilingDb, 0.0f) / 20.0f);
+    releaseCoef_ = std::exp(-1.0f / (0.001f * std::max(releaseMs, 1.0f) * static_cast<float>(sampleRate_)));
+}
+
+float Limiter::truePeak(const std::array<float, kTapsPerPhase>& hist, int pos) const {
+    float peak = std::abs(hist[static_cast<std::size_t>((pos + kTapsPerPhase / 2) % kTapsPerPhase)]);
+    for (const auto& taps : phases_) {
+        float acc = 0.0f;
+        for (int k = 0; k < kTapsPerPhase; ++k)
+            acc += taps[static_cast<std::size_t>(k)] * hist[static_cast<std::size_t>((pos + k) % kTapsPerPhase)];
+        peak = std::max(peak, std::abs(acc));
+    }
+    return peak;
+}
+
+void Limiter::process(StereoView io) {
+        for (int i = 0; i < io.frames; ++i) {
+        // Newest sample goes into the interpolator history (oldest first at histPos_).
+        histL_[static_cast<std::size_t>(histPos_)] = io.left[i];
+        histR_[static_cast<std::size_t>(histPos_)] = io.right[i];
+        histPos_ = (histPos_ + 1) % kTapsPerPhase;
+        const float peak = std::max(truePeak(histL_, histPos_), truePeak(histR_, histPos_));
+        const float want = peak > ceiling_ ? ceiling_ / peak : 1.0f;
+        // Release: rise slowly, fall at once.
+        release_ = want < release_ ? want : want + (release_ - want) * releaseCoef_;
+        const auto w = static_cast<std::size_t>(windowPos_);
+        minWindow_[w] = release_;
+        float held = 1.0f;
+        for (float g : minWindow_) held = std::min(held, g);
+        boxSum_ += held - boxWindow_[w];
+        boxWindow_[w] = held;
+        windowPos_ = (windowPos_ + 1) % lookahead_;
+        const float gain = std::min(held, static_cast<float>(boxSum_ / static_cast<double>(lookahead_)));
+        minGain_ = std::min(minGain_, gain);
+        const auto d = static_cast<std::size_t>(delayPos_);
+        const float outL = delayL_[d], outR = delayR_[d];
+        delayL_[d] = io.left[i];
+        delayR_[d] = io.right[i];
+        delayPos_ = (delayPos_ + 1) % delayLen_;
+        io.left[i] = outL * gain;
+        io.right[i] = outR * gain;
+    }
+}
+
+}  // namespace soundstar::dsp

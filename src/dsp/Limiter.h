@@ -1,0 +1,41 @@
+#pragma once
+// Look-ahead true-peak brickwall limiter. Peaks are estimated between samples with a 4x
+// polyphase windowed-sinc interpolator (as ITU-R BS.1770-4 Annex 2 measures true peak); the
+// gain is a sliding minimum over the look-ahead window, smoothed by a box filter of the same
+// length so it has reached its target when the peak leaves the delay line (the scheme of
+// Signalsmith's and Sanfilippo's look-ahead limiters). Latency: lookahead samples.
+// prepare() [control]; the rest [rt].
+#include <array>
+#include <vector>
+
+#include "core/AudioBuffer.h"
+
+namespace soundstar::dsp {
+
+class Limiter {
+public:
+    static constexpr int kTapsPerPhase = 12;
+
+    void prepare(double sampleRate, float lookaheadMs = 2.0f);
+    void reset();
+    /// ceilingDb: the highest true peak let out (e.g. -1 dBTP); releaseMs: recovery time.
+    void set(float ceilingDb, float releaseMs);
+    int latencySamples() const { return delayLen_; }
+    /// Smallest gain applied so far since reset (for meters and tests).
+    float minGain() const { return minGain_; }
+    void process(StereoView io);
+
+private:
+    float truePeak(const std::array<float, kTapsPerPhase>& hist, int pos) const;
+    double sampleRate_ = 48000.0;
+    int lookahead_ = 96;
+    float ceiling_ = 0.891f, releaseCoef_ = 0.999f, release_ = 1.0f, minGain_ = 1.0f;
+    std::array<std::array<float, kTapsPerPhase>, 3> phases_{};  // fractional positions 1/4, 2/4, 3/4
+    std::array<float, kTapsPerPhase> histL_{}, histR_{};
+    int histPos_ = 0;
+    std::vector<float> delayL_, delayR_, minWindow_, boxWindow_;
+    int delayPos_ = 0, windowPos_ = 0, delayLen_ = 96;
+    double boxSum_ = 0.0;
+};
+
+}  // namespace soundstar::dsp

@@ -1,0 +1,96 @@
+#include "dsp/Reverb.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace soundstar::dsp {
+namespace {
+// Mutually prime-ish base lengths in ms for the largest size.
+constexpr std::array<float, Reverb::kLines> kBaseMs{45.1f, 53.7f, 61.3f, 68.9f, 77.3f, 84.7f, 93.1f, 101.9f};
+constexpr std::array<float, 4> kDiffMs{4.77f, 3.59f, 12.7f, 9.31f};
+constexpr float kDiffGain = 0.62f;
+}  // namespace
+
+void Reverb::prepare(double sampleRate) {
+    sampleRate_ = sampleRate;
+    for (auto& l : lines_) l.prepare(static_cast<std::size_t>(sampleRate * 0.12) + 64);
+    for (std::size_t i = 0; i < diffusers_.size(); ++i) {
+        diffLen_[i] = static_cast<float>(kDiffMs[i] * 0.001 * sampleRate);
+        diffusers_[i].prepare(static_cast<std::size_t>(diffLen_[i]) + 4);
+    }
+    preL_.prepare(static_cast<std::size_t>(sampleRate * 0.2) + 4);
+    preR_.prepare(static_cast<std::size_t>(sampleRate * 0.2) + 4);
+    mod_.prepare(sampleRate);
+    mod_.setRate(0.35f);
+    mix_.prepare(sampleRate, 30.0f);
+    mix_.snap(0.25f);
+    updateLines();
+}
+
+void Reverb::reset() {
+    for (auto& l : lines_) l.reset();
+    for (auto& d : diffusers_) d.reset();
+    preL_.reset();
+    preR_.reset();
+    lpState_.fill(0.0f);
+}
+
+void Reverb::set(float size, float decayS, float damping, float predelayMs, float mix) {
+    size_ = std::clamp(size, 0.0f, 1.0f);
+    decayS_ = std::clamp(decayS, 0.1f, 30.0f);
+    damping_ = std::clamp(damping, 0.0f, 1.0f);
+    predelay_ = std::clamp(static_cast<float>(predelayMs * 0.001 * sampleRate_), 1.0f,
+                           static_cast<float>(preL_.maxDelay()));
+    mix_.setTarget(std::clamp(mix, 0.0f, 1.0f));
+    updateLines();
+}
+
+void Reverb::updateLines() {
+    const float scale = 0.25f + 0.75f * size_;
+    for (std::size_t i = 0; i < kLines; ++i) {
+        lengths_[i] = static_cast<float>(kBaseMs[i] * scale * 0.001 * sampleRate_);
+        // Gain per pass so the loop decays 60 dB in decayS: g = 10^(-3 * len / (T60 * fs)).
+        gains_[i] = static_cast<float>(std::pow(10.0, -3.0 * lengths_[i] / (decayS_ * sampleRate_)));
+        // Damping: a one-pole lowpass in each line; darker lines for higher damping.
+        lpCoef_[i] = 0.05f + 0.85f * damping_;
+    }
+}
+
+void Reverb::process(StereoView io) {
+    std::array<float, kLines> out{};
+    for (int n = 0; n < io.frames; ++n) {
+        const float inL = io.left[n], inR = io.right[n];
+        preL_.push(inL);
+        preR_.push(inR);
+        float x = 0.5f * (preL_.read(predelay_) + preR_.read(predelay_));
+        // Series allpass diffusion smears the input into a dense burst.
+        for (std::size_t d = 0; d < diffusers_.size(); ++d) {
+            const float delayed = diffusers_[d].read(diffLen_[d]);
+            const float v = x + kDiffGain * delayed;
+            diffusers_[d].push(v);
+            x = delayed - kDiffGain * v;
+        }
+        const float wobble = mod_.tick() * 6.0f;
+        float sum = 0.0f;
+        for (std::size_t i = 0; i < kLines; ++i) {
+            const float len = lengths_[i] + (i & 1 ? wobble : -wobble);
+            float y = lines_[i].read(len);
+            lpState_[i] += (1.0f - lpCoef_[i]) * (y - lpState_[i]);
+            out[i] = lpState_[i] * gains_[i];
+            sum += out[i];
+        }
+        // Householder feedback: x_i - (2/N) * sum keeps the matrix orthogonal (lossless).
+        const float h = sum * (2.0f / kLines);
+        for (std::size_t i = 0; i < kLines; ++i) {
+            const float in = (i & 1) ? x : -x;
+            lines_[i].push(out[i] - h + in * 0.35f);
+        }
+        const float wetL = out[0] + out[2] + out[4] + out[6];
+        const float wetR = out[1] + out[3] + out[5] + out[7];
+        const float m = mix_.next();
+        io.left[n] = inL * (1.0f - m) + wetL * m * 0.5f;
+        io.right[n] = inR * (1.0f - m) + wetR * m * 0.5f;
+    }
+}
+
+}  // namespace soundstar::dsp

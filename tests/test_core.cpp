@@ -1,0 +1,112 @@
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "core/Rng.h"
+#include "core/RtGuard.h"
+#include "core/Smoother.h"
+#include "core/SpscQueue.h"
+#include "core/Time.h"
+
+using namespace soundstar;
+
+TEST(SpscQueue, FifoOrderAndFullReport) {
+    SpscQueue<int> q(4);
+    int pushed = 0;
+    while (q.push(pushed)) ++pushed;
+    EXPECT_EQ(pushed, static_cast<int>(q.capacity()));
+    EXPECT_FALSE(q.push(99));  // full is reported, not blocked on
+    for (int i = 0; i < pushed; ++i) {
+        int v = -1;
+        ASSERT_TRUE(q.pop(v));
+        EXPECT_EQ(v, i);
+    }
+    int v;
+    EXPECT_FALSE(q.pop(v));
+}
+
+TEST(SpscQueue, TwoThreadsPassEveryItemInOrder) {
+    SpscQueue<std::int64_t> q(64);
+    constexpr std::int64_t kCount = 200000;
+    std::thread producer([&] {
+        for (std::int64_t i = 0; i < kCount;) {
+            if (q.push(i)) ++i;
+            else std::this_thread::yield();
+        }
+    });
+    std::int64_t expected = 0, v = 0;
+    while (expected < kCount) {
+        if (q.pop(v)) {
+            ASSERT_EQ(v, expected);
+            ++expected;
+        } else {
+            std::this_thread::yield();
+        }
+    }
+    producer.join();
+    EXPECT_EQ(q.size(), 0u);
+}
+
+TEST(Rng, SameSeedSameSequenceDifferentSeedDiffers) {
+    Rng a(42), b(42), c(43);
+    int differ = 0;
+    for (int i = 0; i < 1000; ++i) {
+        const auto x = a.nextU32();
+        EXPECT_EQ(x, b.nextU32());
+        differ += x != c.nextU32();
+    }
+    EXPECT_GT(differ, 990);
+}
+
+TEST(Rng, UniformIsInRangeWithMeanOneHalf) {
+    Rng r(1);
+    double sum = 0;
+    for (int i = 0; i < 100000; ++i) {
+        const float u = r.uniform();
+        ASSERT_GE(u, 0.0f);
+        ASSERT_LT(u, 1.0f);
+        sum += u;
+    }
+    EXPECT_NEAR(sum / 100000.0, 0.5, 0.01);
+    for (int i = 0; i < 1000; ++i) {
+        const int k = r.range(3, 5);
+        ASSERT_TRUE(k >= 3 && k <= 5);
+    }
+}
+
+TEST(Smoother, LinearRampReachesTargetInExactlyTheRampTime) {
+    LinearSmoother s;
+    s.prepare(1000.0, 10.0f);  // 10 samples
+    s.snap(0.0f);
+    s.setTarget(1.0f);
+    for (int i = 1; i < 10; ++i) EXPECT_NEAR(s.next(), i * 0.1f, 1e-5f);
+    EXPECT_EQ(s.next(), 1.0f);
+    EXPECT_FALSE(s.ramping());
+}
+
+TEST(Smoother, OnePoleApproachesTargetMonotonically) {
+    OnePoleSmoother s;
+    s.prepare(48000.0, 5.0f);
+    s.snap(0.0f);
+    s.setTarget(1.0f);
+    float prev = 0.0f;
+    for (int i = 0; i < 240; ++i) {
+        const float v = s.next();
+        ASSERT_GT(v, prev);
+        prev = v;
+    }
+    EXPECT_NEAR(prev, 1.0f - std::exp(-1.0f), 0.01f);  // one time constant
+}
+
+TEST(RtGuard, NestsPerThread) {
+    EXPECT_FALSE(RtGuard::active());
+    {
+        RtGuard g;
+        EXPECT_TRUE(RtGuard::active());
+        std::thread t([] { EXPECT_FALSE(RtGuard::active()); });
+        t.join();
+    }
+    EXPECT_FALSE(RtGuard::active());
+}
+
+TEST(Time, BeatsToSamples) { EXPECT_EQ(beatsToSamples(4.0, 120.0, 48000.0), 96000); }

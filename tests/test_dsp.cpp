@@ -1,0 +1,523 @@
+// Analytic checks for the DSP units: known RMS, responses at known frequencies, exact latency.
+#include <gtest/gtest.h>
+
+#include "Analysis.h"
+#include "dsp/Biquad.h"
+#include "dsp/Chorus.h"
+#include "dsp/Compressor.h"
+#include "dsp/DrumVoice.h"
+#include "dsp/Envelope.h"
+#include "dsp/Fm.h"
+#include "dsp/KarplusStrong.h"
+#include "dsp/Ladder.h"
+#include "dsp/Lfo.h"
+#include "dsp/Limiter.h"
+#include "dsp/ModalBell.h"
+#include "dsp/Noise.h"
+#include "dsp/Oscillator.h"
+#include "dsp/Pan.h"
+#include "dsp/Reverb.h"
+#include "dsp/SawVoiceBank.h"
+#include "dsp/Shaper.h"
+#include "dsp/StereoDelay.h"
+#include "dsp/Svf.h"
+
+using namespace soundstar;
+using namespace soundstar::dsp;
+using namespace soundstar::test;
+
+namespace {
+constexpr double kSr = 48000.0;
+
+std::vector<float> runOsc(Waveform w, float hz, std::size_t n, double sr = kSr) {
+    Oscillator o;
+    o.prepare(sr);
+    o.setWaveform(w);
+    o.setFrequency(hz);
+    std::vector<float> x(n);
+    o.process(x.data(), static_cast<int>(n));
+    return x;
+}
+
+template <typename F>
+double filterGainAt(F& f, double hz, double sr = kSr, float amp = 1.0f) {
+    auto x = sine(hz, sr, static_cast<std::size_t>(sr / 2), amp);
+    std::vector<float> y(x.size());
+    for (std::size_t i = 0; i < x.size(); ++i) y[i] = f.tick(x[i]);
+    return rms(y, y.size() / 2) / rms(x, x.size() / 2);
+}
+}  // namespace
+
+TEST(Oscillator, SineHasRmsOfOneOverRootTwo) {
+    auto x = runOsc(Waveform::Sine, 1000.0f, 48000);
+    EXPECT_NEAR(rms(x), 1.0 / std::sqrt(2.0), 1e-3);
+}
+
+TEST(Oscillator, SawHasRmsOfOneOverRootThreeAndItsFundamental) {
+    auto x = runOsc(Waveform::Saw, 441.0f, 48000);
+    EXPECT_NEAR(rms(x), 1.0 / std::sqrt(3.0), 0.01);
+    // A saw's k-th harmonic has amplitude 2/(pi k).
+    EXPECT_NEAR(toneAmplitude(x, 441.0, kSr), 2.0 / std::numbers::pi, 0.02);
+    EXPECT_NEAR(toneAmplitude(x, 882.0, kSr), 1.0 / std::numbers::pi, 0.02);
+}
+
+TEST(Oscillator, SquareHasOnlyOddHarmonics) {
+    auto x = runOsc(Waveform::Square, 500.0f, 48000);
+    EXPECT_NEAR(toneAmplitude(x, 500.0, kSr), 4.0 / std::numbers::pi, 0.03);
+    EXPECT_LT(toneAmplitude(x, 1000.0, kSr), 0.01);
+    EXPECT_NEAR(toneAmplitude(x, 1500.0, kSr), 4.0 / (3.0 * std::numbers::pi), 0.03);
+}
+
+TEST(Oscillator, TriangleHarmonicsFallAsOneOverKSquared) {
+    auto x = runOsc(Waveform::Triangle, 300.0f, 96000);
+    const double h1 = toneAmplitude(x, 300.0, kSr, 48000), h3 = toneAmplitude(x, 900.0, kSr, 48000);
+    EXPECT_NEAR(h1, 8.0 / (std::numbers::pi * std::numbers::pi), 0.05);
+    EXPECT_NEAR(h3 / h1, 1.0 / 9.0, 0.02);
+}
+
+TEST(Oscillator, PolyBlepSawAliasesFarLessThanANaiveSaw) {
+    // 5 kHz saw at 48 kHz: the 10th harmonic (50 kHz) folds to 2 kHz, between real harmonics.
+    const float f = 5000.0f;
+    auto x = runOsc(Waveform::Saw, f, 48000);
+    std::vector<float> naive(48000);
+    double ph = 0.0;
+    for (auto& v : naive) {
+        v = static_cast<float>(2.0 * ph - 1.0);
+        ph += f / kSr;
+        if (ph >= 1.0) ph -= 1.0;
+    }
+    const double aliasBlep = toneAmplitude(x, 2000.0, kSr), aliasNaive = toneAmplitude(naive, 2000.0, kSr);
+    EXPECT_LT(aliasBlep, aliasNaive * 0.25);
+}
+
+TEST(Oscillator, PulseWidthSetsDutyCycle) {
+    Oscillator o;
+    o.prepare(kSr);
+    o.setWaveform(Waveform::Pulse);
+    o.setPulseWidth(0.25f);
+    o.setFrequency(100.0f);
+    std::vector<float> x(48000);
+    o.process(x.data(), 48000);
+    double mean = 0;
+    for (float v : x) mean += v;
+    EXPECT_NEAR(mean / 48000.0, 0.25 - 0.75, 0.02);  // +1 a quarter of the time, -1 otherwise
+}
+
+TEST(Noise, WhiteIsZeroMeanAndFlatPinkFallsThreeDbPerOctave) {
+    WhiteNoise w;
+    std::vector<float> x(1 << 18);
+    w.process(x.data(), static_cast<int>(x.size()));
+    double mean = 0;
+    for (float v : x) mean += v;
+    EXPECT_NEAR(mean / static_cast<double>(x.size()), 0.0, 0.01);
+    EXPECT_NEAR(rms(x), 1.0 / std::sqrt(3.0), 0.01);
+
+    PinkNoise p;
+    p.process(x.data(), static_cast<int>(x.size()));
+    // Energy in octave bands 500-1000 vs 4000-8000 Hz: pink has equal energy per octave.
+    auto band = [&](double lo, double hi) {
+        Biquad hp, lp;
+        hp.prepare(kSr);
+        lp.prepare(kSr);
+        hp.set(BiquadType::HighPass, static_cast<float>(lo), 0.707f);
+        lp.set(BiquadType::LowPass, static_cast<float>(hi), 0.707f);
+        std::vector<float> y(x);
+        hp.process(y.data(), static_cast<int>(y.size()));
+        lp.process(y.data(), static_cast<int>(y.size()));
+        return rms(y);
+    };
+    EXPECT_NEAR(db(band(500, 1000) / band(4000, 8000)), 0.0, 1.5);
+}
+
+TEST(Adsr, ReachesPeakAfterAttackAndSustainsThenReleasesToSilence) {
+    Adsr e;
+    e.prepare(1000.0);
+    e.set(0.01f, 0.05f, 0.5f, 0.1f);
+    e.gateOn();
+    float v = 0;
+    for (int i = 0; i < 10; ++i) v = e.tick();
+    EXPECT_NEAR(v, 1.0f, 1e-4f);
+    for (int i = 0; i < 200; ++i) v = e.tick();
+    EXPECT_NEAR(v, 0.5f, 1e-3f);
+    EXPECT_EQ(e.stage(), Adsr::Stage::Sustain);
+    e.gateOff();
+    for (int i = 0; i < 101; ++i) v = e.tick();
+    EXPECT_FALSE(e.active());
+    EXPECT_EQ(v, 0.0f);
+}
+
+TEST(MultiSegmentEnvelope, FollowsBreakpointsAndHoldsAtSustain) {
+    MultiSegmentEnvelope e;
+    e.prepare(1000.0);
+    MultiSegmentEnvelope::Segment segs[] = {{1.0f, 0.01f, 0.0f}, {0.3f, 0.02f, 0.0f}, {0.0f, 0.01f, 0.0f}};
+    e.setSegments(segs, 3, 1);
+    e.gateOn();
+    float v = 0;
+    for (int i = 0; i < 5; ++i) v = e.tick();
+    EXPECT_NEAR(v, 0.4f, 0.01f);  // halfway up the linear first segment
+    for (int i = 0; i < 100; ++i) v = e.tick();
+    EXPECT_NEAR(v, 0.3f, 1e-5f);
+    EXPECT_TRUE(e.active());
+    e.gateOff();
+    for (int i = 0; i < 20; ++i) v = e.tick();
+    EXPECT_NEAR(v, 0.0f, 1e-5f);
+    EXPECT_FALSE(e.active());
+}
+
+TEST(Lfo, SineCompletesOneCycleAtItsRate) {
+    Lfo l;
+    l.prepare(1000.0);
+    l.setRate(10.0f);
+    EXPECT_NEAR(l.tick(), 0.0f, 1e-6f);
+    for (int i = 1; i < 25; ++i) l.tick();
+    EXPECT_NEAR(l.tick(), 1.0f, 1e-4f);  // quarter cycle at sample 25
+}
+
+TEST(Svf, LowPassIsMinus3dBAtCutoffAndPassesAndStops) {
+    Svf f;
+    f.prepare(kSr);
+    f.set(1000.0f, 0.7071f);
+    EXPECT_NEAR(db(filterGainAt(f, 1000.0)), -3.01, 0.2);
+    f.reset();
+    EXPECT_NEAR(db(filterGainAt(f, 50.0)), 0.0, 0.1);
+    f.reset();
+    // Bilinear (TPT) response: the analog prototype at the prewarped frequency ratio.
+    const double w = std::tan(std::numbers::pi * 10000.0 / kSr) / std::tan(std::numbers::pi * 1000.0 / kSr);
+    const double expected = 1.0 / std::sqrt((1 - w * w) * (1 - w * w) + w * w * 2.0);
+    EXPECT_NEAR(db(filterGainAt(f, 10000.0)), db(expected), 0.3);
+}
+
+TEST(Svf, HighBandNotchModes) {
+    Svf f;
+    f.prepare(kSr);
+    f.set(2000.0f, 0.7071f);
+    f.setMode(FilterMode::HighPass);
+    EXPECT_LT(db(filterGainAt(f, 100.0)), -45.0);
+    f.reset();
+    EXPECT_NEAR(db(filterGainAt(f, 15000.0)), 0.0, 0.5);
+    f.setMode(FilterMode::BandPass);
+    f.set(2000.0f, 2.0f);
+    f.reset();
+    // The TPT bandpass output v1 peaks at 1/k = Q at the centre.
+    EXPECT_NEAR(filterGainAt(f, 2000.0), 2.0, 0.05);
+    f.setMode(FilterMode::Notch);
+    f.reset();
+    EXPECT_LT(db(filterGainAt(f, 2000.0)), -40.0);
+}
+
+TEST(Ladder, FourPoleSlopeAndResonancePeak) {
+    Ladder f;
+    f.prepare(kSr);
+    f.set(500.0f, 0.0f);
+    // Small signals keep the input saturation linear.
+    const double pass = filterGainAt(f, 50.0, kSr, 0.05f);
+    f.reset();
+    const double stop = filterGainAt(f, 4000.0, kSr, 0.05f);  // three octaves above: about -72 dB (24 dB/oct)
+    EXPECT_NEAR(db(pass), 0.0, 0.5);
+    EXPECT_LT(db(stop), -60.0);
+    f.set(500.0f, 0.9f);
+    f.reset();
+    const double reso = filterGainAt(f, 500.0, kSr, 0.02f);
+    f.set(500.0f, 0.0f);
+    f.reset();
+    const double flat = filterGainAt(f, 500.0, kSr, 0.02f);
+    EXPECT_GT(db(reso) - db(flat), 12.0);
+}
+
+TEST(Biquad, PeakShelfAndLowPassMatchTheCookbookAtTheirFrequencies) {
+    Biquad b;
+    b.prepare(kSr);
+    b.set(BiquadType::Peak, 1000.0f, 1.0f, 6.0f);
+    EXPECT_NEAR(db(filterGainAt(b, 1000.0)), 6.0, 0.1);
+    b.reset();
+    EXPECT_NEAR(db(filterGainAt(b, 50.0)), 0.0, 0.2);
+    b.set(BiquadType::LowShelf, 200.0f, 0.707f, -6.0f);
+    b.reset();
+    EXPECT_NEAR(db(filterGainAt(b, 30.0)), -6.0, 0.3);
+    b.set(BiquadType::HighShelf, 5000.0f, 0.707f, 4.0f);
+    b.reset();
+    EXPECT_NEAR(db(filterGainAt(b, 18000.0)), 4.0, 0.3);
+    b.set(BiquadType::LowPass, 1000.0f, 0.7071f);
+    b.reset();
+    EXPECT_NEAR(db(filterGainAt(b, 1000.0)), -3.01, 0.1);
+}
+
+TEST(StereoDelay, EchoArrivesExactlyAfterTheDelayTime) {
+    StereoDelay d;
+    d.prepare(kSr, 1000.0f);
+    d.setTime(10.0f, 20.0f);  // 480 and 960 samples
+    d.setFeedback(0.0f);
+    d.setMix(1.0f);
+    d.setTone(20000.0f);
+    std::vector<float> l(4000, 0.0f), r(4000, 0.0f);
+    // Let smoothers settle on silence, then an impulse.
+    for (int k = 0; k < 20; ++k) d.process({l.data(), r.data(), 4000});
+    std::fill(l.begin(), l.end(), 0.0f);
+    std::fill(r.begin(), r.end(), 0.0f);
+    l[0] = r[0] = 1.0f;
+    d.process({l.data(), r.data(), 4000});
+    const auto argmax = [](const std::vector<float>& v) {
+        return std::distance(v.begin(), std::max_element(v.begin(), v.end(), [](float a, float b) {
+                                 return std::abs(a) < std::abs(b);
+                             }));
+    };
+    // The tone filter is a biquad lowpass near Nyquist: its group delay is under one sample.
+    EXPECT_NEAR(static_cast<double>(argmax(l)), 480.0, 1.0);
+    EXPECT_NEAR(static_cast<double>(argmax(r)), 960.0, 1.0);
+}
+
+TEST(StereoDelay, PingPongAlternatesSides) {
+    StereoDelay d;
+    d.prepare(kSr, 1000.0f);
+    d.setMode(DelayMode::PingPong);
+    d.setTime(10.0f, 10.0f);
+    d.setFeedback(0.7f);
+    d.setMix(1.0f);
+    d.setTone(20000.0f);
+    std::vector<float> l(2000, 0.0f), r(2000, 0.0f);
+    for (int k = 0; k < 20; ++k) d.process({l.data(), r.data(), 2000});
+    std::fill(l.begin(), l.end(), 0.0f);
+    std::fill(r.begin(), r.end(), 0.0f);
+    l[0] = r[0] = 1.0f;
+    d.process({l.data(), r.data(), 2000});
+    // First echo on the left at 480, second on the right at 960.
+    EXPECT_GT(std::abs(l[480]) + std::abs(l[481]), 0.3f);
+    EXPECT_LT(std::abs(r[480]) + std::abs(r[481]), 1e-3f);
+    EXPECT_GT(std::abs(r[960]) + std::abs(r[961]), 0.2f);
+}
+
+TEST(Reverb, DecayTimeFollowsT60AndLargerSpaceLastsLonger) {
+    auto tailDb = [](float size, float t60) {
+        Reverb rv;
+        rv.prepare(kSr);
+        rv.set(size, t60, 0.2f, 0.0f, 1.0f);
+        std::vector<float> l(48000 * 3, 0.0f), r(l.size(), 0.0f);
+        for (int k = 0; k < 1000; ++k) l[static_cast<std::size_t>(k)] = r[static_cast<std::size_t>(k)] = 0.5f;
+        for (std::size_t off = 0; off < l.size(); off += 512)
+            rv.process({l.data() + off, r.data() + off, static_cast<int>(std::min<std::size_t>(512, l.size() - off))});
+        // Energy in 100 ms windows at 0.2 s and 1.2 s after the burst.
+        std::vector<float> a(l.begin() + 9600, l.begin() + 14400), b(l.begin() + 57600, l.begin() + 62400);
+        return db(rms(b) / rms(a));
+    };
+    const double hall = tailDb(1.0f, 2.0f);
+    EXPECT_NEAR(hall, -30.0, 8.0);  // 1 s at T60 = 2 s is -30 dB
+    EXPECT_LT(tailDb(0.1f, 0.5f), hall - 30.0);
+}
+
+TEST(Compressor, StaticCurveAndSteadyStateReduction) {
+    Compressor c;
+    c.prepare(kSr);
+    c.set(-20.0f, 4.0f, 0.0f, 1.0f, 50.0f, 0.0f);
+    EXPECT_NEAR(c.gainReductionDb(-10.0f), -7.5f, 1e-4f);  // 10 dB over at 4:1 -> 7.5 dB down
+    EXPECT_EQ(c.gainReductionDb(-30.0f), 0.0f);
+    auto x = sine(1000.0, kSr, 48000, 0.316f);  // -10 dBFS peak
+    std::vector<float> r(x);
+    c.process({x.data(), r.data(), 48000});
+    EXPECT_NEAR(db(peak(std::vector<float>(x.begin() + 40000, x.end())) / 0.316), -7.5, 0.6);
+}
+
+TEST(Gate, ClosesOnQuietAndOpensOnLoud) {
+    Gate g;
+    g.prepare(kSr);
+    g.set(-40.0f, 0.5f, 10.0f, 20.0f, -80.0f);
+    auto quiet = sine(500.0, kSr, 24000, 0.001f), loud = sine(500.0, kSr, 24000, 0.5f);
+    std::vector<float> q2(quiet), l2(loud);
+    g.process({quiet.data(), q2.data(), 24000});
+    EXPECT_LT(peak(std::vector<float>(quiet.begin() + 12000, quiet.end())), 1e-5);
+    g.process({loud.data(), l2.data(), 24000});
+    EXPECT_NEAR(peak(std::vector<float>(loud.begin() + 12000, loud.end())), 0.5, 0.01);
+}
+
+TEST(Limiter, TruePeakNeverExceedsTheCeilingAndQuietPassesUntouched) {
+    Limiter lim;
+    lim.prepare(kSr, 2.0f);
+    lim.set(-1.0f, 50.0f);
+    // Loud, inter-sample-peaky material: a near-Nyquist/4 sine at +6 dBFS plus bursts.
+    std::vector<float> l(48000), r(48000);
+    for (std::size_t i = 0; i < l.size(); ++i) {
+        const double t = static_cast<double>(i) / kSr;
+        l[i] = static_cast<float>(2.0 * std::sin(2 * std::numbers::pi * 11025.0 * t + 0.7));
+        r[i] = static_cast<float>((i % 9000 < 50 ? 3.0 : 0.3) * std::sin(2 * std::numbers::pi * 97.0 * t));
+    }
+    lim.process({l.data(), r.data(), 48000});
+    // Independent 8x true-peak estimate with a long windowed sinc.
+    auto truePeak = [](const std::vector<float>& x) {
+        double p = 0;
+        for (std::size_t n = 64; n + 64 < x.size(); ++n)
+            for (int k = 0; k < 8; ++k) {
+                const double frac = k / 8.0;
+                double acc = 0;
+                for (int j = -32; j <= 32; ++j) {
+                    const double t = j - frac;
+                    const double s = t == 0 ? 1.0 : std::sin(std::numbers::pi * t) / (std::numbers::pi * t);
+                    const double w = 0.5 + 0.5 * std::cos(std::numbers::pi * t / 33.0);
+                    acc += x[n + static_cast<std::size_t>(j)] * s * w;
+                }
+                p = std::max(p, std::abs(acc));
+            }
+        return p;
+    };
+    EXPECT_LT(db(truePeak(l)), -0.8);  // ceiling -1 dBTP, allow the estimators to differ by 0.2 dB
+    EXPECT_LT(db(truePeak(r)), -0.8);
+    EXPECT_LT(lim.minGain(), 0.5f);
+
+    Limiter quietLim;
+    quietLim.prepare(kSr, 2.0f);
+    auto q = sine(440.0, kSr, 4800, 0.25f);
+    std::vector<float> q2(q), orig(q);
+    quietLim.process({q.data(), q2.data(), 4800});
+    const int lat = quietLim.latencySamples();
+    for (std::size_t i = 0; i + static_cast<std::size_t>(lat) < q.size(); ++i)
+        ASSERT_NEAR(q[i + static_cast<std::size_t>(lat)], orig[i], 1e-6f);
+}
+
+TEST(Pan, EqualPowerKeepsEnergyConstant) {
+    for (float p = -1.0f; p <= 1.0f; p += 0.1f) {
+        const auto g = equalPowerPan(p);
+        EXPECT_NEAR(g.left * g.left + g.right * g.right, 1.0f, 1e-5f);
+    }
+    EXPECT_NEAR(equalPowerPan(-1.0f).right, 0.0f, 1e-6f);
+    EXPECT_NEAR(equalPowerPan(0.0f).left, 0.70710678f, 1e-5f);
+}
+
+TEST(StereoWidth, ZeroWidthIsMonoAndUnityIsUnchanged) {
+    std::vector<float> l{1.0f, 0.5f}, r{-1.0f, 0.25f};
+    StereoWidth w;
+    w.setWidth(1.0f);
+    w.process({l.data(), r.data(), 2});
+    EXPECT_FLOAT_EQ(l[0], 1.0f);
+    EXPECT_FLOAT_EQ(r[1], 0.25f);
+    w.setWidth(0.0f);
+    w.process({l.data(), r.data(), 2});
+    EXPECT_FLOAT_EQ(l[0], r[0]);
+    EXPECT_FLOAT_EQ(l[1], r[1]);
+}
+
+TEST(Shaper, ClipsStayBoundedAndSoftClipIsUnitySlopeAtZero) {
+    EXPECT_EQ(hardClip(3.0f), 1.0f);
+    EXPECT_NEAR(softClip(0.01f), 0.01f, 1e-5f);
+    EXPECT_NEAR(softClip(100.0f), 1.0f, 1e-6f);
+    Waveshaper w;
+    w.prepare(kSr);
+    w.set(ShapeType::Fold, 24.0f, 1.0f);
+    for (float x = -50.0f; x < 50.0f; x += 0.37f) ASSERT_LE(std::abs(w.shape(x)), 1.0f + 1e-6f);
+    // Drive adds odd harmonics to a sine.
+    w.set(ShapeType::Tanh, 18.0f, 1.0f);
+    auto x = sine(500.0, kSr, 48000, 0.5f);
+    std::vector<float> r(x);
+    w.process({x.data(), r.data(), 48000});
+    EXPECT_GT(toneAmplitude(x, 1500.0, kSr, 2400) / toneAmplitude(x, 500.0, kSr, 2400), 0.1);
+}
+
+TEST(Fm4, ZeroModulationIsAPureSineAndIndexAddsSidebands) {
+    Fm4 fm;
+    fm.prepare(kSr);
+    Fm4::Operator car{1.0f, 1.0f, 0.0f, 0.0001f, 1.0f, 1.0f, 0.1f};
+    Fm4::Operator mod{2.0f, 0.0f, 0.0f, 0.0001f, 1.0f, 1.0f, 0.1f};
+    fm.setAlgorithm(FmAlgorithm::TwoOperator);
+    fm.setOperator(0, car);
+    fm.setOperator(1, mod);
+    fm.noteOn(500.0f);
+    std::vector<float> x(24000);
+    for (auto& v : x) v = fm.tick();
+    EXPECT_NEAR(toneAmplitude(x, 500.0, kSr, 1000), 1.0, 0.02);
+    EXPECT_LT(toneAmplitude(x, 1500.0, kSr, 1000), 0.01);
+    mod.level = 0.5f;
+    fm.setOperator(1, mod);
+    fm.noteOn(500.0f);
+    for (auto& v : x) v = fm.tick();
+    EXPECT_GT(toneAmplitude(x, 1500.0, kSr, 1000), 0.1);  // carrier + modulator sideband
+}
+
+TEST(KarplusStrong, PitchMatchesAndDecays) {
+    KarplusStrong ks;
+    ks.prepare(kSr);
+    ks.pluck(220.0f, 1.0f, 0.8f, 1.0f);
+    std::vector<float> x(48000);
+    for (auto& v : x) v = ks.tick();
+    const double fund = toneAmplitude(x, 220.0, kSr), off = toneAmplitude(x, 247.0, kSr);
+    EXPECT_GT(fund, 10.0 * off);
+    const std::vector<float> early(x.begin(), x.begin() + 4800), late(x.begin() + 43200, x.end());
+    EXPECT_LT(rms(late), rms(early) * 0.1);
+}
+
+TEST(ModalBell, RingsAtItsPartialsAndDies) {
+    ModalBell b;
+    b.prepare(kSr);
+    b.strike(400.0f, 1.0f, 2.0f, 1.0f);
+    std::vector<float> x(48000 * 4);
+    for (auto& v : x) v = b.tick();
+    std::vector<float> first(x.begin(), x.begin() + 24000);
+    EXPECT_GT(toneAmplitude(first, 400.0, kSr), 0.02);
+    EXPECT_GT(toneAmplitude(first, 400.0 * 1.183, kSr), 0.01);
+    EXPECT_LT(peak(std::vector<float>(x.end() - 4800, x.end())), 1e-3);
+}
+
+TEST(DrumVoice, EveryDrumSoundsAndEnds) {
+    for (auto t : {DrumType::Kick, DrumType::Snare, DrumType::Clap, DrumType::ClosedHat, DrumType::OpenHat,
+                   DrumType::Tom, DrumType::Rim}) {
+        DrumVoice d;
+        d.prepare(kSr);
+        d.setType(t);
+        d.trigger(1.0f);
+        std::vector<float> x(48000 * 2);
+        for (auto& v : x) v = d.tick();
+        EXPECT_GT(peak(x), 0.1) << static_cast<int>(t);
+        EXPECT_LT(peak(x), 2.0) << static_cast<int>(t);
+        EXPECT_FALSE(d.active()) << static_cast<int>(t);
+    }
+}
+
+TEST(DrumVoice, KickIsLowAndHatIsHigh) {
+    auto centroidProxy = [](DrumType t) {
+        DrumVoice d;
+        d.prepare(kSr);
+        d.setType(t);
+        d.trigger(1.0f);
+        std::vector<float> x(9600);
+        for (auto& v : x) v = d.tick();
+        return toneAmplitude(x, 60.0, kSr) / (toneAmplitude(x, 8000.0, kSr) + 1e-9);
+    };
+    EXPECT_GT(centroidProxy(DrumType::Kick), 100.0);
+    EXPECT_LT(centroidProxy(DrumType::ClosedHat), 1.0);
+}
+
+TEST(Chorus, WetSignalIsModulated) {
+    Chorus c;
+    c.prepare(kSr);
+    c.set(2.0f, 1.0f, 1.0f);
+    auto x = sine(1000.0, kSr, 48000, 0.5f);
+    std::vector<float> r(x);
+    c.process({x.data(), r.data(), 48000});
+    // Pitch modulation spreads energy away from exactly 1 kHz.
+    EXPECT_GT(toneAmplitude(x, 1006.0, kSr, 4800) + toneAmplitude(x, 994.0, kSr, 4800), 0.005);
+    EXPECT_TRUE(allFinite(x));
+}
+
+TEST(SawVoiceBank, MatchesTheScalarPatchLevelAndPitch) {
+    SawVoiceBank bank;
+    bank.prepare(kSr, 16);
+    SawVoiceBank::Envelope env{0.001f, 0.1f, 1.0f, 0.05f};
+    bank.start(3, 441.0f, 20000.0f, 0.707f, 0.0f, 1.0f, env);
+    std::vector<float> l(48000, 0.0f), r(48000, 0.0f);
+    bank.process(l.data(), r.data(), 48000);
+    // Wide-open filter: a centred saw at amplitude 1/sqrt(2) per side.
+    EXPECT_NEAR(toneAmplitude(l, 441.0, kSr, 4800), 2.0 / std::numbers::pi / std::sqrt(2.0), 0.03);
+    EXPECT_NEAR(rms(l, 4800), rms(r, 4800), 1e-6);
+    bank.release(3);
+    std::fill(l.begin(), l.end(), 0.0f);
+    bank.process(l.data(), r.data(), 48000);
+    EXPECT_FALSE(bank.active(3));
+}
+
+TEST(SawVoiceBank, LowpassCutoffDarkensHarmonics) {
+    SawVoiceBank bank;
+    bank.prepare(kSr, 8);
+    SawVoiceBank::Envelope env{0.001f, 0.1f, 1.0f, 0.05f};
+    bank.start(0, 200.0f, 400.0f, 0.707f, -1.0f, 1.0f, env);
+    std::vector<float> l(48000, 0.0f), r(48000, 0.0f);
+    bank.process(l.data(), r.data(), 48000);
+    EXPECT_LT(peak(r), 1e-6);  // hard left
+    const double h1 = toneAmplitude(l, 200.0, kSr, 4800), h10 = toneAmplitude(l, 2000.0, kSr, 4800);
+    EXPECT_LT(h10 / h1, (1.0 / 10.0) * 0.05);  // far below the raw saw's 1/k
+}
