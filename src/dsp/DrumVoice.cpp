@@ -1,11 +1,12 @@
 #include "dsp/DrumVoice.h"
 
+#include "dsp/FastSine.h"
+
 #include <algorithm>
 #include <numbers>
 
 namespace soundstar::dsp {
 namespace {
-constexpr double kTwoPi = 2.0 * std::numbers::pi;
 // TR-808 cymbal oscillator frequencies (Hz): six detuned square waves.
 constexpr std::array<double, 6> kHatFreqs{205.3, 304.4, 369.6, 522.7, 540.0, 800.0};
 }  // namespace
@@ -110,7 +111,7 @@ float DrumVoice::tick() {
             pitchEnv_ *= pitchDecay_;
             phase_ += f / sampleRate_;
             if (phase_ >= 1.0) phase_ -= 1.0;
-            float body = static_cast<float>(std::sin(kTwoPi * phase_)) * amp_;
+            float body = sinCycles(phase_) * amp_;
             if (type_ == DrumType::Kick) body = std::tanh(body * (1.0f + tone_));
             float n = noise_.tick() * noiseAmp_;
             if (type_ == DrumType::Snare) n = bp_.tick(hp_.tick(n));

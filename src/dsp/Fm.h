@@ -7,6 +7,7 @@
 #include <numbers>
 
 #include "dsp/Envelope.h"
+#include "dsp/FastSine.h"
 
 namespace soundstar::dsp {
 
@@ -57,12 +58,12 @@ public:
     float tick() {
         std::array<float, 4> out{};
         // Evaluate from operator 4 down so modulators are ready before their carriers.
-        for (int i = 3; i >= 0; --i) {
+        for (int i = topOperator(); i >= 0; --i) {
             const auto k = static_cast<std::size_t>(i);
             float mod = ops_[k].feedback * prev_[k];
             mod += modulationInto(i, out);
             const double inc = freqHz_ * ops_[k].ratio / sampleRate_;
-            const float s = static_cast<float>(std::sin(2.0 * std::numbers::pi * phase_[k] + mod));
+            const float s = sinCycles(phase_[k] + mod * (0.5f / std::numbers::pi_v<float>));
             phase_[k] += inc;
             if (phase_[k] >= 1.0) phase_[k] -= std::floor(phase_[k]);
             out[k] = s * env_[k].tick() * ops_[k].level;
@@ -79,6 +80,8 @@ public:
     }
 
 private:
+    // The two-operator algorithm leaves operators 3 and 4 out entirely.
+    int topOperator() const { return algo_ == FmAlgorithm::TwoOperator ? 1 : 3; }
     bool isCarrier(int i) const {
         switch (algo_) {
             case FmAlgorithm::Stack:

@@ -4,6 +4,7 @@
 #include <numbers>
 
 #include "core/Rng.h"
+#include "dsp/FastSine.h"
 
 namespace soundstar::dsp {
 
@@ -24,7 +25,7 @@ public:
             held_ = rng_.bipolar();
         }
         switch (shape_) {
-            case LfoShape::Sine: return static_cast<float>(std::sin(2.0 * std::numbers::pi * p));
+            case LfoShape::Sine: return sinCycles(p);
             case LfoShape::Triangle: return static_cast<float>(p < 0.5 ? 4.0 * p - 1.0 : 3.0 - 4.0 * p);
             case LfoShape::Saw: return static_cast<float>(2.0 * p - 1.0);
             case LfoShape::Square: return p < 0.5 ? 1.0f : -1.0f;

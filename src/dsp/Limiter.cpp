@@ -14,7 +14,8 @@ void Limiter::prepare(double sampleRate, float lookaheadMs) {
     delayLen_ = lookahead_ + kTapsPerPhase / 2 - 1;
     delayL_.assign(static_cast<std::size_t>(delayLen_), 0.0f);
     delayR_.assign(static_cast<std::size_t>(delayLen_), 0.0f);
-    minWindow_.assign(static_cast<std::size_t>(lookahead_), 1.0f);
+    minValues_.assign(static_cast<std::size_t>(lookahead_) + 1, 1.0f);
+    minTimes_.assign(static_cast<std::size_t>(lookahead_) + 1, 0);
     boxWindow_.assign(static_cast<std::size_t>(lookahead_), 1.0f);
     // Windowed-sinc (Hann) interpolator: phase p estimates x(n - c + p/4), c = centre tap.
     constexpr int kHalf = kTapsPerPhase / 2;
@@ -39,7 +40,8 @@ void Limiter::reset() {
     histR_.fill(0.0f);
     std::fill(delayL_.begin(), delayL_.end(), 0.0f);
     std::fill(delayR_.begin(), delayR_.end(), 0.0f);
-    std::fill(minWindow_.begin(), minWindow_.end(), 1.0f);
+    minHead_ = minCount_ = 0;
+    tick_ = 0;
     std::fill(boxWindow_.begin(), boxWindow_.end(), 1.0f);
     boxSum_ = static_cast<double>(lookahead_);
     release_ = 1.0f;
@@ -52,31 +54,49 @@ void Limiter::set(float ceilingDb, float releaseMs) {
     releaseCoef_ = std::exp(-1.0f / (0.001f * std::max(releaseMs, 1.0f) * static_cast<float>(sampleRate_)));
 }
 
-float Limiter::truePeak(const std::array<float, kTapsPerPhase>& hist, int pos) const {
-    float peak = std::abs(hist[static_cast<std::size_t>((pos + kTapsPerPhase / 2) % kTapsPerPhase)]);
+float Limiter::truePeak(const float* h) const {
+    float peak = std::abs(h[kTapsPerPhase / 2]);
     for (const auto& taps : phases_) {
         float acc = 0.0f;
-        for (int k = 0; k < kTapsPerPhase; ++k)
-            acc += taps[static_cast<std::size_t>(k)] * hist[static_cast<std::size_t>((pos + k) % kTapsPerPhase)];
+        for (int k = 0; k < kTapsPerPhase; ++k) acc += taps[static_cast<std::size_t>(k)] * h[k];
         peak = std::max(peak, std::abs(acc));
     }
     return peak;
 }
 
+float Limiter::slidingMin(float value) {
+    const int cap = static_cast<int>(minValues_.size());
+    // Drop values no smaller than the newcomer from the back, expired ones from the front.
+    while (minCount_ > 0) {
+        const auto back = static_cast<std::size_t>((minHead_ + minCount_ - 1) % cap);
+        if (minValues_[back] < value) break;
+        --minCount_;
+    }
+    const auto slot = static_cast<std::size_t>((minHead_ + minCount_) % cap);
+    minValues_[slot] = value;
+    minTimes_[slot] = tick_;
+    ++minCount_;
+    while (minTimes_[static_cast<std::size_t>(minHead_)] <= tick_ - lookahead_) {
+        minHead_ = (minHead_ + 1) % cap;
+        --minCount_;
+    }
+    ++tick_;
+    return minValues_[static_cast<std::size_t>(minHead_)];
+}
+
 void Limiter::process(StereoView io) {
         for (int i = 0; i < io.frames; ++i) {
         // Newest sample goes into the interpolator history (oldest first at histPos_).
-        histL_[static_cast<std::size_t>(histPos_)] = io.left[i];
-        histR_[static_cast<std::size_t>(histPos_)] = io.right[i];
+        const auto hp = static_cast<std::size_t>(histPos_);
+        histL_[hp] = histL_[hp + kTapsPerPhase] = io.left[i];
+        histR_[hp] = histR_[hp + kTapsPerPhase] = io.right[i];
         histPos_ = (histPos_ + 1) % kTapsPerPhase;
-        const float peak = std::max(truePeak(histL_, histPos_), truePeak(histR_, histPos_));
+        const float peak = std::max(truePeak(histL_.data() + histPos_), truePeak(histR_.data() + histPos_));
         const float want = peak > ceiling_ ? ceiling_ / peak : 1.0f;
         // Release: rise slowly, fall at once.
         release_ = want < release_ ? want : want + (release_ - want) * releaseCoef_;
         const auto w = static_cast<std::size_t>(windowPos_);
-        minWindow_[w] = release_;
-        float held = 1.0f;
-        for (float g : minWindow_) held = std::min(held, g);
+        const float held = slidingMin(release_);
         boxSum_ += held - boxWindow_[w];
         boxWindow_[w] = held;
         windowPos_ = (windowPos_ + 1) % lookahead_;

@@ -26,14 +26,21 @@ public:
     void process(StereoView io);
 
 private:
-    float truePeak(const std::array<float, kTapsPerPhase>& hist, int pos) const;
+    float truePeak(const float* oldestFirst) const;
+    float slidingMin(float value);
     double sampleRate_ = 48000.0;
     int lookahead_ = 96;
     float ceiling_ = 0.891f, releaseCoef_ = 0.999f, release_ = 1.0f, minGain_ = 1.0f;
     std::array<std::array<float, kTapsPerPhase>, 3> phases_{};  // fractional positions 1/4, 2/4, 3/4
-    std::array<float, kTapsPerPhase> histL_{}, histR_{};
+    // Each history is stored twice in a row so the newest kTapsPerPhase samples are contiguous.
+    std::array<float, 2 * kTapsPerPhase> histL_{}, histR_{};
     int histPos_ = 0;
-    std::vector<float> delayL_, delayR_, minWindow_, boxWindow_;
+    std::vector<float> delayL_, delayR_, boxWindow_;
+    // Monotonic queue (ascending values) over the last `lookahead_` gains: O(1) sliding minimum.
+    std::vector<float> minValues_;
+    std::vector<long> minTimes_;
+    int minHead_ = 0, minCount_ = 0;
+    long tick_ = 0;
     int delayPos_ = 0, windowPos_ = 0, delayLen_ = 96;
     double boxSum_ = 0.0;
 };

@@ -5,6 +5,8 @@
 #include <cmath>
 #include <numbers>
 
+#include "dsp/FastSine.h"
+
 namespace soundstar::dsp {
 
 enum class Waveform { Sine, Saw, Square, Triangle, Pulse };
@@ -48,7 +50,7 @@ public:
         const double t = phase_;
         float y = 0.0f;
         switch (wave_) {
-            case Waveform::Sine: y = static_cast<float>(std::sin(2.0 * std::numbers::pi * t)); break;
+            case Waveform::Sine: y = sinCycles(t); break;
             case Waveform::Saw: y = static_cast<float>(2.0 * t - 1.0) - polyBlep(t, dt_); break;
             case Waveform::Square: y = square(t, 0.5); break;
             case Waveform::Pulse: y = square(t, width_); break;

@@ -1,0 +1,31 @@
+#pragma once
+// The soundstar CLI's subcommands (each returns the process exit code).
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+
+namespace soundstar::app {
+
+struct RenderArgs {
+    std::string prompt;
+    std::string configFile;
+    double durationSeconds = 30.0;
+    std::string output = "soundstar.wav";
+    std::optional<std::uint64_t> seed;
+    double sampleRate = 44100.0;
+    std::string format;  // empty: from the extension
+    bool noMaster = false;
+    bool printConfig = false;
+    bool quiet = false;
+    int blockSize = 256;
+};
+
+/// Where presets and other data live: $SOUNDSTAR_DATA, the source tree's data/, or next to the binary.
+std::filesystem::path dataDir();
+
+int runRender(const RenderArgs& a);
+int runDemo(const std::string& output, bool play);
+int runDoctor();
+
+}  // namespace soundstar::app

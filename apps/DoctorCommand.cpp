@@ -1,0 +1,47 @@
+#include <ebur128.h>
+#include <fmt/format.h>
+
+#include "Commands.h"
+#include "engine/Preset.h"
+#include "io/AudioDevice.h"
+#include "io/AudioFile.h"
+
+namespace soundstar::app {
+
+int runDoctor() {
+    int problems = 0;
+    const auto ok = [](const std::string& what) { fmt::print("  ok       {}\n", what); };
+    const auto bad = [&](const std::string& what, const std::string& fix) {
+        fmt::print("  MISSING  {}\n           fix: {}\n", what, fix);
+        ++problems;
+    };
+    fmt::print("soundstar doctor\n");
+    ok(fmt::format("libsndfile {}", io::sndfileVersion()));
+    int maj = 0, min = 0, pat = 0;
+    ebur128_get_version(&maj, &min, &pat);
+    ok(fmt::format("libebur128 {}.{}.{}", maj, min, pat));
+
+    const auto data = dataDir();
+    try {
+        engine::PresetLibrary lib;
+        lib.loadDirectory(data / "presets");
+        if (lib.names().empty()) bad(fmt::format("presets in {}", (data / "presets").string()), "restore data/presets from the repository");
+        else ok(fmt::format("{} presets in {}", lib.names().size(), (data / "presets").string()));
+    } catch (const std::exception& e) {
+        bad(fmt::format("presets: {}", e.what()), "set SOUNDSTAR_DATA to the repository's data/ folder");
+    }
+
+    const auto devices = io::listOutputDevices();
+    if (devices.empty()) {
+        fmt::print("  note     no audio output device (fine for rendering files; live playback needs one)\n"
+                   "           fix: start a JACK server (e.g. `jackd -d alsa`, or `jackd --no-realtime -d dummy` to test)\n");
+    } else {
+        for (const auto& d : devices) ok("audio device " + d);
+    }
+    fmt::print("  note     LLM endpoint checks arrive with the LLM composer\n");
+    if (problems == 0) fmt::print("all good\n");
+    else fmt::print("{} problem(s) found\n", problems);
+    return problems == 0 ? 0 : 1;
+}
+
+}  // namespace soundstar::app

@@ -1,0 +1,135 @@
+#include <fmt/format.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+#include "Commands.h"
+#include "compose/SketchComposer.h"
+#include "engine/Preset.h"
+#include "io/AudioDevice.h"
+#include "io/AudioFile.h"
+#include "render/Mastering.h"
+#include "render/Renderer.h"
+
+namespace soundstar::app {
+
+std::filesystem::path dataDir() {
+    if (const char* env = std::getenv("SOUNDSTAR_DATA"); env && *env) return env;
+    const std::filesystem::path built = SOUNDSTAR_DATA_DIR;
+    if (std::filesystem::is_directory(built / "presets")) return built;
+    return std::filesystem::current_path() / "data";
+}
+
+namespace {
+std::string readFile(const std::string& path) {
+    std::ifstream in(path);
+    if (!in) throw std::invalid_argument(fmt::format("cannot read {}", path));
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+io::FileFormat chooseFormat(const RenderArgs& a) {
+    if (!a.format.empty()) {
+        const auto f = io::parseFormat(a.format);
+        if (!f) throw std::invalid_argument(fmt::format("unknown --format '{}'; allowed: {}", a.format, io::formatNames()));
+        return *f;
+    }
+    const auto f = io::formatFromPath(a.output);
+    if (!f)
+        throw std::invalid_argument(fmt::format("cannot tell the format of '{}' from its extension; use .wav, .flac, "
+                                                ".ogg or .mp3, or --format ({})",
+                                                a.output, io::formatNames()));
+    return *f;
+}
+}  // namespace
+
+int runRender(const RenderArgs& a) {
+    const auto format = chooseFormat(a);  // fail on a bad format before spending time rendering
+    compose::SketchConfig cfg = a.prompt.empty() ? compose::SketchConfig{} : compose::sketchFromPrompt(a.prompt);
+    if (!a.configFile.empty()) {
+        auto fromFile = compose::parseSketchConfig(readFile(a.configFile), a.configFile);
+        if (!a.prompt.empty() && readFile(a.configFile).find("\"seed\"") == std::string::npos) fromFile.seed = cfg.seed;
+        cfg = fromFile;
+    }
+    if (a.seed) cfg.seed = *a.seed;
+    if (a.printConfig) fmt::print("{}\n", compose::toJson(cfg));
+
+    engine::PresetLibrary presets;
+    presets.loadDirectory(dataDir() / "presets");
+
+    const auto t0 = std::chrono::steady_clock::now();
+    const music::Score score = compose::composeSketch(cfg, a.durationSeconds);
+    render::RenderOptions ro;
+    ro.sampleRate = a.sampleRate;
+    ro.blockSize = a.blockSize;
+    ro.durationSeconds = a.durationSeconds;
+    const bool progress = !a.quiet && a.durationSeconds >= 120.0;
+    StereoBuffer audio = render::renderScore(score, presets, ro, [&](double p) {
+        if (progress) fmt::print(stderr, "\rrendering {:3.0f}%", p * 100.0);
+    });
+    if (progress) fmt::print(stderr, "\rrendering 100%\n");
+    render::MasteringReport mr;
+    if (!a.noMaster) mr = render::master(audio, a.sampleRate);
+    io::writeAudioFile(a.output, audio, a.sampleRate, format, cfg.seed);
+    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    if (!a.quiet) {
+        fmt::print(stderr, "wrote {} ({:.1f} s, {:g} Hz, {} bpm, {} layers) in {:.2f} s", a.output, a.durationSeconds,
+                   a.sampleRate, score.bpm, score.tracks.size(), secs);
+        if (!a.noMaster && !mr.silent)
+            fmt::print(stderr, "; {:.1f} LUFS, {:.1f} dBTP", mr.outputLufs, mr.truePeakDbtp);
+        fmt::print(stderr, "\n");
+    }
+    return 0;
+}
+
+int runDemo(const std::string& output, bool play) {
+    RenderArgs a;
+    a.prompt = "warm sunset over water";
+    a.durationSeconds = 20.0;
+    a.output = output;
+    a.seed = 7;
+    const int rc = runRender(a);
+    if (rc != 0 || !play) return rc;
+    // Play the same music live through the engine on the audio device, if there is one.
+    std::unique_ptr<io::AudioDevice> dev;
+    try {
+        dev = io::makeRtAudioDevice();
+    } catch (const std::exception& e) {
+        dev.reset();
+    }
+    if (!dev || io::listOutputDevices().empty()) {
+        fmt::print(stderr, "no audio device here: wrote {} only (run `soundstar doctor` for details)\n", output);
+        return 0;
+    }
+    engine::PresetLibrary presets;
+    presets.loadDirectory(dataDir() / "presets");
+    const auto score = compose::composeSketch(compose::sketchFromPrompt(a.prompt), a.durationSeconds);
+    engine::AudioEngine eng(1 << 15);
+    eng.prepare(48000.0, 512);
+    engine::Controller ctl(eng);
+    render::buildGraph(ctl, score, presets);
+    ctl.commit();
+    try {
+        dev->start(eng);
+    } catch (const std::exception& e) {
+        fmt::print(stderr, "could not play: {}; the file {} is written\n", e.what(), output);
+        return 0;
+    }
+    // Schedule 100 ms ahead of the device; the queue drains as it plays.
+    const SampleTime start = eng.now() + 4800;
+    for (const auto& e : render::schedule(score, 48000.0, static_cast<SampleTime>(a.durationSeconds * 48000.0)))
+        while (!(e.velocity > 0 ? ctl.noteOn(e.track, e.note, e.velocity, start + e.time)
+                                : ctl.noteOff(e.track, e.note, start + e.time)))
+            std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    fmt::print(stderr, "playing {} s on the audio device...\n", a.durationSeconds);
+    std::this_thread::sleep_for(std::chrono::duration<double>(a.durationSeconds + 0.2));
+    dev->stop();
+    return 0;
+}
+
+}  // namespace soundstar::app

@@ -1,0 +1,60 @@
+// soundstar: text to music. Subcommands: render, demo, doctor.
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include <cstdio>
+
+#include "Commands.h"
+
+int main(int argc, char** argv) {
+    using namespace soundstar::app;
+    CLI::App app{"Soundstar: words in, music out (local, no GPU, no network)", "soundstar"};
+    app.require_subcommand(1);
+    app.set_version_flag("--version", SOUNDSTAR_VERSION);
+
+    RenderArgs r;
+    auto* render = app.add_subcommand("render", "Render a prompt (or a --config JSON) to a mastered audio file");
+    render->add_option("prompt", r.prompt, "What the music should be, e.g. \"warm sunset over water\"");
+    render->add_option("--config", r.configFile, "A JSON config file instead of (or on top of) a prompt")
+        ->check(CLI::ExistingFile);
+    render->add_option("-d,--duration", r.durationSeconds, "Length in seconds (1 to 3600)")
+        ->check(CLI::Range(1.0, 3600.0));
+    render->add_option("-o,--output", r.output, "Output file (.wav .flac .ogg .mp3)");
+    render->add_option("--seed", r.seed, "Random seed (default: derived from the prompt)");
+    render->add_option("--sample-rate", r.sampleRate, "Sample rate in Hz (8000 to 192000)")
+        ->check(CLI::Range(8000.0, 192000.0));
+    render->add_option("--format", r.format, "wav, wav24, wav32f, flac, ogg, mp3 (default: from the extension)");
+    render->add_flag("--no-master", r.noMaster, "Skip loudness normalisation and true-peak limiting");
+    render->add_flag("--print-config", r.printConfig, "Print the resolved config as JSON on stdout");
+    render->add_option("--block", r.blockSize, "Engine block size in frames (1 to 4096)")->check(CLI::Range(1, 4096));
+    render->add_flag("-q,--quiet", r.quiet, "No progress on stderr");
+
+    std::string demoOut = "soundstar-demo.wav";
+    bool noPlay = false;
+    auto* demo = app.add_subcommand("demo", "Render a short sample to a file and play it where a device exists");
+    demo->add_option("-o,--output", demoOut, "Output file");
+    demo->add_flag("--no-play", noPlay, "Only write the file");
+
+    app.add_subcommand("doctor", "Check libraries, devices and data files; say what is missing and how to fix it");
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        return app.exit(e);
+    }
+    try {
+        if (render->parsed()) {
+            if (r.prompt.empty() && r.configFile.empty()) {
+                fmt::print(stderr, "soundstar render: give a prompt or --config FILE.json\n"
+                                   "  e.g. soundstar render \"warm sunset over water\" -o sunset.wav\n");
+                return 2;
+            }
+            return runRender(r);
+        }
+        if (demo->parsed()) return runDemo(demoOut, !noPlay);
+        return runDoctor();
+    } catch (const std::exception& e) {
+        fmt::print(stderr, "soundstar: {}\n", e.what());
+        return 1;
+    }
+}

@@ -1,0 +1,237 @@
+#include "compose/SketchComposer.h"
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+
+#include "core/Rng.h"
+
+namespace soundstar::compose {
+namespace {
+using music::Mode;
+using music::NoteEvent;
+using music::ScoreTrack;
+
+struct Section {
+    int startBar, bars;
+    float energy;           // 0..1
+    unsigned layers;        // bit mask of layers playing
+};
+enum Layer : unsigned { kDrums = 1, kBass = 2, kPad = 4, kKeys = 8, kArp = 16, kLead = 32 };
+
+std::vector<int> progressionFor(Mode m, Rng& rng) {
+    static const std::vector<std::vector<int>> kMajor{{0, 4, 5, 3}, {0, 5, 3, 4}, {0, 3, 5, 4}, {0, 3, 0, 4}};
+    static const std::vector<std::vector<int>> kMinor{{0, 5, 2, 6}, {0, 3, 5, 4}, {0, 6, 5, 6}, {0, 5, 3, 4}};
+    static const std::vector<std::vector<int>> kDorian{{0, 3, 0, 6}, {0, 1, 3, 0}};
+    static const std::vector<std::vector<int>> kMixo{{0, 6, 3, 0}, {0, 3, 6, 0}};
+    const auto* set = &kMajor;
+    switch (m) {
+        case Mode::Minor:
+        case Mode::Phrygian:
+        case Mode::HarmonicMinor: set = &kMinor; break;
+        case Mode::Dorian: set = &kDorian; break;
+        case Mode::Mixolydian: set = &kMixo; break;
+        default: break;
+    }
+    return (*set)[static_cast<std::size_t>(rng.range(0, static_cast<int>(set->size()) - 1))];
+}
+
+/// Moves each chord tone by octaves to sit closest to the previous voicing (smooth pads).
+std::vector<int> voiceLead(std::vector<int> chord, const std::vector<int>& prev, int centre) {
+    for (auto& n : chord) {
+        const int target = prev.empty() ? centre : prev[std::min(prev.size() - 1, static_cast<std::size_t>(&n - chord.data()))];
+        while (n < target - 6) n += 12;
+        while (n > target + 6) n -= 12;
+    }
+    std::sort(chord.begin(), chord.end());
+    return chord;
+}
+
+float human(Rng& rng, float amount) { return rng.bipolar() * amount; }
+
+struct Composer {
+    const SketchConfig& cfg;
+    Rng rng;
+    int rootMidi;
+    std::vector<int> prog;
+    double barBeats = 4.0;
+
+    std::vector<int> chordAt(int bar, bool seventh) const {
+        const int deg = prog[static_cast<std::size_t>(bar) % prog.size()];
+        return music::chordOnDegree(rootMidi, cfg.mode, deg, seventh);
+    }
+
+    void drums(ScoreTrack& t, const Section& s) {
+        for (int b = s.startBar; b < s.startBar + s.bars; ++b) {
+            const double bar0 = b * barBeats;
+            const bool fill = b == s.startBar + s.bars - 1 && s.bars >= 4;
+            for (int step = 0; step < 16; ++step) {
+                const double at = bar0 + step * 0.25;
+                const auto hit = [&](int note, float vel) {
+                    t.notes.push_back({at + human(rng, 0.008f), 0.2, static_cast<float>(note),
+                                       std::clamp(vel + human(rng, 0.06f), 0.05f, 1.0f)});
+                };
+                const bool four = s.energy > 0.7f;
+                if (four ? step % 4 == 0 : (step == 0 || step == 10)) hit(36, 0.95f);
+                if (step == 4 || step == 12) hit(s.energy > 0.6f ? 39 : 38, 0.8f);
+                if (s.energy > 0.35f && step % 2 == 0) hit(42, step % 4 == 0 ? 0.55f : 0.4f);
+                if (s.energy > 0.8f && step % 4 == 2) hit(46, 0.45f);
+                if (s.energy <= 0.35f && step % 4 == 2) hit(37, 0.35f);
+                if (fill && step >= 12) hit(step % 2 ? 45 : 48, 0.7f);
+            }
+        }
+    }
+
+    void bass(ScoreTrack& t, const Section& s) {
+        for (int b = s.startBar; b < s.startBar + s.bars; ++b) {
+            const double bar0 = b * barBeats;
+            int root = chordAt(b, false)[0];
+            while (root > 47) root -= 12;
+            while (root < 36) root += 12;
+            const int fifth = root + 7;
+            if (s.energy < 0.35f) {
+                t.notes.push_back({bar0, barBeats * 0.95, static_cast<float>(root), 0.8f});
+            } else if (s.energy < 0.75f) {
+                const std::array<std::pair<double, int>, 4> pat{{{0.0, root}, {1.5, root}, {2.5, fifth}, {3.0, root}}};
+                for (const auto& [off, n] : pat)
+                    t.notes.push_back({bar0 + off, 0.45, static_cast<float>(n), 0.75f + human(rng, 0.05f)});
+            } else {
+                for (int e = 0; e < 8; ++e)
+                    t.notes.push_back({bar0 + e * 0.5 + 0.25 * (e % 2 == 0 ? 0 : 0), 0.3,
+                                       static_cast<float>(e % 4 == 3 ? root + 12 : root),
+                                       (e % 2 ? 0.65f : 0.85f) + human(rng, 0.04f)});
+            }
+        }
+    }
+
+    void pad(ScoreTrack& t, const Section& s, std::vector<int>& prev) {
+        for (int b = s.startBar; b < s.startBar + s.bars; ++b) {
+            prev = voiceLead(chordAt(b, cfg.brightness > 0.55f), prev, rootMidi + 12);
+            for (int n : prev) t.notes.push_back({b * barBeats, barBeats * 0.98, static_cast<float>(n), 0.6f});
+        }
+    }
+
+    void keys(ScoreTrack& t, const Section& s) {
+        static const std::array<double, 3> kStabs{0.0, 1.5, 3.0};
+        for (int b = s.startBar; b < s.startBar + s.bars; ++b) {
+            auto ch = chordAt(b, true);
+            for (double off : kStabs) {
+                if (s.energy < 0.4f && off != 0.0) continue;
+                for (int n : ch)
+                    t.notes.push_back({b * barBeats + off + human(rng, 0.01f), s.energy < 0.4f ? 3.5 : 0.9,
+                                       static_cast<float>(n + 12), 0.55f + human(rng, 0.08f)});
+            }
+        }
+    }
+
+    void arp(ScoreTrack& t, const Section& s) {
+        const double step = s.energy > 0.6f ? 0.25 : 0.5;
+        const int pattern = rng.range(0, 2);
+        for (int b = s.startBar; b < s.startBar + s.bars; ++b) {
+            auto ch = chordAt(b, true);
+            for (auto& n : ch) n += 12;
+            const int steps = static_cast<int>(barBeats / step);
+            for (int i = 0; i < steps; ++i) {
+                int idx = pattern == 0 ? i % 4 : (pattern == 1 ? 3 - i % 4 : (i * 3) % 4);
+                const int n = ch[static_cast<std::size_t>(idx) % ch.size()] + (i % 8 >= 4 && pattern == 2 ? 12 : 0);
+                t.notes.push_back({b * barBeats + i * step, step * 0.9, static_cast<float>(n),
+                                   (i % 4 == 0 ? 0.75f : 0.55f) + human(rng, 0.05f)});
+            }
+        }
+    }
+
+    void lead(ScoreTrack& t, const Section& s) {
+        // A two-bar motif in scale, repeated with a varied ending every other time.
+        std::array<int, 6> motif{};
+        int deg = rng.range(2, 6);
+        for (auto& m : motif) {
+            m = deg;
+            deg += rng.range(-2, 2);
+            deg = std::clamp(deg, 0, 9);
+        }
+        static const std::array<double, 6> kRhythm{0.0, 1.0, 1.5, 3.0, 4.5, 6.0};
+        for (int b = s.startBar; b + 1 < s.startBar + s.bars; b += 2) {
+            const bool vary = ((b - s.startBar) / 2) % 2 == 1;
+            for (std::size_t i = 0; i < motif.size(); ++i) {
+                int d = motif[i];
+                if (vary && i >= 4) d = motif[i] + rng.range(-2, 2);
+                const int n = music::degreeToMidi(rootMidi + 24, cfg.mode, d);
+                t.notes.push_back({b * barBeats + kRhythm[i], 1.0, static_cast<float>(n), 0.6f + human(rng, 0.08f)});
+            }
+        }
+    }
+};
+}  // namespace
+
+music::Score composeSketch(const SketchConfig& cfg, double durationSeconds) {
+    music::Score score;
+    score.bpm = std::clamp(cfg.bpm, 40.0, 220.0);
+    const double barSeconds = 4.0 * score.secondsPerBeat();
+    // Leave room for the last chord to ring: about two seconds, at least half a bar.
+    const double ring = std::clamp(durationSeconds * 0.15, 0.5, 2.5);
+    const int totalBars = std::max(1, static_cast<int>(std::floor((durationSeconds - ring) / barSeconds)));
+    Composer c{cfg, Rng(cfg.seed), 45 + cfg.root, {}, 4.0};
+    if (c.rootMidi > 50) c.rootMidi -= 12;
+    c.prog = progressionFor(cfg.mode, c.rng);
+
+    // Which layers density allows, in order of importance.
+    unsigned allowed = kPad | kBass;
+    const std::array<unsigned, 4> extra{kDrums, kKeys, kArp, kLead};
+    int budget = std::clamp(cfg.density, 2, 6) - 2;
+    for (unsigned l : extra) {
+        if (l == kDrums && !cfg.drums) continue;
+        if (budget-- > 0) allowed |= l;
+    }
+    // Form: intro, A, B, outro over whole bars (short pieces collapse to fewer sections).
+    std::vector<Section> sections;
+    const float e = cfg.energy;
+    if (totalBars < 4) {
+        sections.push_back({0, totalBars, e, allowed});
+    } else {
+        const int intro = std::max(1, totalBars / 8), outro = std::max(1, totalBars / 8);
+        const int a = (totalBars - intro - outro) / 2, b = totalBars - intro - outro - a;
+        sections.push_back({0, intro, e * 0.4f, allowed & (kPad | kKeys | kBass)});
+        sections.push_back({intro, a, e * 0.85f, allowed & ~static_cast<unsigned>(kLead)});
+        sections.push_back({intro + a, b, e, allowed});
+        sections.push_back({intro + a + b, outro, e * 0.3f, allowed & (kPad | kLead | kKeys)});
+    }
+    const float bright = cfg.brightness;
+    std::vector<ScoreTrack> tracks{
+        {"drums", "drum_kit", -4.0f, 0.0f, 0.08f, 0.0f, {}},
+        {"bass", bright > 0.5f ? "bass_round" : "bass_sub", -3.0f, 0.0f, 0.0f, 0.0f, {}},
+        {"pad", bright > 0.5f ? "pad_warm" : "pad_dark", -7.0f, 0.0f, 0.45f, 0.0f, {}},
+        {"keys", "keys_fm_epiano", -9.0f, -0.25f, 0.3f, 0.15f, {}},
+        {"arp", "pluck_bright", -12.0f, 0.3f, 0.25f, 0.35f, {}},
+        {"lead", "bell_glass", -11.0f, -0.15f, 0.4f, 0.3f, {}},
+    };
+    std::vector<int> padPrev;
+    for (const auto& s : sections) {
+        if (s.layers & kDrums) c.drums(tracks[0], s);
+        if (s.layers & kBass) c.bass(tracks[1], s);
+        if (s.layers & kPad) c.pad(tracks[2], s, padPrev);
+        if (s.layers & kKeys) c.keys(tracks[3], s);
+        if (s.layers & kArp) c.arp(tracks[4], s);
+        if (s.layers & kLead) c.lead(tracks[5], s);
+    }
+    // A real ending: the tonic chord on the final downbeat, held to the end of the file.
+    const double endBeat = totalBars * 4.0;
+    const double hold = std::max(0.5, (durationSeconds - totalBars * barSeconds) / score.secondsPerBeat());
+    for (int n : music::chordOnDegree(c.rootMidi + 12, cfg.mode, 0, false))
+        tracks[2].notes.push_back({endBeat, hold * 0.8, static_cast<float>(n), 0.6f});
+    tracks[1].notes.push_back({endBeat, hold * 0.6, static_cast<float>(c.rootMidi - 12 + (c.rootMidi < 40 ? 12 : 0)), 0.8f});
+    if (allowed & kDrums) tracks[0].notes.push_back({endBeat, 0.2, 36.0f, 0.9f});
+
+    for (auto& t : tracks)
+        if (!t.notes.empty()) score.tracks.push_back(std::move(t));
+    for (auto& t : score.tracks)
+        std::stable_sort(t.notes.begin(), t.notes.end(), [](const NoteEvent& a, const NoteEvent& b) { return a.start < b.start; });
+    score.lengthBeats = endBeat;
+    score.mix.reverbSize = 0.3f + 0.7f * cfg.space;
+    score.mix.reverbDecayS = 0.8f + 4.5f * cfg.space;
+    score.mix.reverbDamping = 0.7f - 0.5f * bright;
+    score.mix.delayFeedback = 0.25f + 0.25f * cfg.space;
+    score.mix.delayToneHz = 2500.0f + 6000.0f * bright;
+    return score;
+}
+
+}  // namespace soundstar::compose

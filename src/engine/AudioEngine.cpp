@@ -1,0 +1,107 @@
+#include "engine/AudioEngine.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "core/Denormals.h"
+
+namespace soundstar::engine {
+
+AudioEngine::AudioEngine(std::size_t commandCapacity) : commands_(commandCapacity) {}
+
+AudioEngine::~AudioEngine() {
+    delete graph_;
+    Graph* g = nullptr;
+    while (retired_.pop(g)) delete g;
+    Command c;
+    while (commands_.pop(c))
+        if (c.type == CommandType::SwapGraph) delete c.graph;
+}
+
+void AudioEngine::prepare(double sampleRate, int maxBlock) {
+    sampleRate_ = sampleRate;
+    maxBlock_ = std::max(1, maxBlock);
+}
+
+void AudioEngine::apply(const Command& c) {
+    if (c.type == CommandType::SwapGraph) {
+        // The old graph goes back to be freed on the control side; the controller checks for
+        // room before posting a swap, so the push cannot fail in practice.
+        if (graph_ && !retired_.push(graph_)) reports_.push({Report::Kind::BadAddress, now(), 1.0f, 0.0f});
+        graph_ = c.graph;
+        return;
+    }
+    if (!graph_) return;
+    Track* t = graph_->at(c.address);
+    if (!t) {
+        reports_.push({Report::Kind::BadAddress, c.time, static_cast<float>(c.address), 0.0f});
+        return;
+    }
+    switch (c.type) {
+        case CommandType::NoteOn:
+            if (t->instrument) t->instrument->noteOn(c.value, c.value2);
+            break;
+        case CommandType::NoteOff:
+            if (t->instrument) t->instrument->noteOff(c.value);
+            break;
+        case CommandType::AllNotesOff:
+            if (t->instrument) t->instrument->allNotesOff();
+            break;
+        case CommandType::SetParam:
+            if (c.slot < 0) {
+                if (t->instrument) t->instrument->setParam(c.index, c.value);
+            } else if (static_cast<std::size_t>(c.slot) < t->effects.size()) {
+                t->effects[static_cast<std::size_t>(c.slot)]->setParam(c.index, c.value);
+            }
+            break;
+        case CommandType::SetGain: t->setGainDb(c.value); break;
+        case CommandType::SetPan: t->setPan(c.value); break;
+        case CommandType::SetMute: t->mute = c.value != 0.0f; break;
+        case CommandType::SetSolo: t->solo = c.value != 0.0f; break;
+        case CommandType::SetSend: t->setSend(c.index, c.value); break;
+        case CommandType::SwapGraph: break;
+    }
+}
+
+void AudioEngine::renderSegment(StereoView out) {
+    if (out.frames <= 0) return;
+    if (graph_) graph_->render(out);
+    else out.clear();
+    now_.store(now() + out.frames, std::memory_order_release);
+}
+
+void AudioEngine::render(StereoView out) {
+    DenormalGuard denormals;
+    const SampleTime blockStart = now();
+    const SampleTime blockEnd = blockStart + out.frames;
+    lateThisBlock_ = 0;
+    int done = 0;
+    while (done < out.frames) {
+        // Apply every command due at or before the current sample, then render up to the next
+        // command's time (or the block end, or maxBlock frames).
+        const SampleTime cur = blockStart + done;
+        while (const Command* c = commands_.peek()) {
+            if (c->time > cur) break;
+            if (c->time < blockStart) ++lateThisBlock_;
+            Command cmd;
+            commands_.pop(cmd);
+            apply(cmd);
+        }
+        SampleTime until = blockEnd;
+        if (const Command* c = commands_.peek()) until = std::min(until, c->time);
+        const int n = static_cast<int>(std::min<SampleTime>(until - cur, maxBlock_));
+        renderSegment(out.offset(done, n));
+        done += n;
+    }
+    // Commands due exactly at the block end wait for the next block (they belong to it).
+    float pl = 0.0f, pr = 0.0f;
+    for (int i = 0; i < out.frames; ++i) {
+        pl = std::max(pl, std::abs(out.left[i]));
+        pr = std::max(pr, std::abs(out.right[i]));
+    }
+    reports_.push({Report::Kind::Meter, blockStart, pl, pr});
+    if (lateThisBlock_ > 0)
+        reports_.push({Report::Kind::LateCommands, blockStart, static_cast<float>(lateThisBlock_), 0.0f});
+}
+
+}  // namespace soundstar::engine

@@ -1,0 +1,51 @@
+#pragma once
+// The real-time engine: owns the current Graph, applies time-stamped commands at their exact
+// sample by splitting blocks, renders, and reports back. render() is the audio callback's body
+// (or the offline renderer's); it never allocates, locks, logs or throws (STYLE.md rule 1).
+#include <atomic>
+
+#include "core/AudioBuffer.h"
+#include "core/SpscQueue.h"
+#include "engine/Command.h"
+#include "engine/Graph.h"
+
+namespace soundstar::engine {
+
+class AudioEngine {
+public:
+    explicit AudioEngine(std::size_t commandCapacity = 16384);
+    ~AudioEngine();
+    AudioEngine(const AudioEngine&) = delete;
+    AudioEngine& operator=(const AudioEngine&) = delete;
+
+    /// Sets rate and largest block; call before any render and before graphs are built [control].
+    void prepare(double sampleRate, int maxBlock);
+    double sampleRate() const { return sampleRate_; }
+    int maxBlock() const { return maxBlock_; }
+
+    /// Renders out.frames frames (any count; split internally) [rt].
+    void render(StereoView out);
+
+    /// Producer side of the command queue: false when full [control, one thread].
+    bool post(const Command& c) { return commands_.push(c); }
+    std::size_t pendingCommands() const { return commands_.size(); }
+    /// Sample time of the next frame to render [any].
+    SampleTime now() const { return now_.load(std::memory_order_acquire); }
+
+    SpscQueue<Graph*>& retired() { return retired_; }
+    SpscQueue<Report>& reports() { return reports_; }
+
+private:
+    void apply(const Command& c);
+    void renderSegment(StereoView out);
+    double sampleRate_ = 48000.0;
+    int maxBlock_ = 512;
+    Graph* graph_ = nullptr;
+    SpscQueue<Command> commands_;
+    SpscQueue<Graph*> retired_{64};
+    SpscQueue<Report> reports_{1024};
+    std::atomic<SampleTime> now_{0};
+    int lateThisBlock_ = 0;
+};
+
+}  // namespace soundstar::engine

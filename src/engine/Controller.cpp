@@ -1,0 +1,198 @@
+#include "engine/Controller.h"
+
+#include <fmt/format.h>
+
+#include <chrono>
+#include <cmath>
+#include <stdexcept>
+#include <thread>
+
+namespace soundstar::engine {
+
+Controller::Controller(AudioEngine& engine) : engine_(engine), pending_(std::make_unique<Graph>()) {}
+
+Controller::~Controller() { collect(); }
+
+Track& Controller::pendingAt(int address) {
+    Track* t = pending_->at(address);
+    if (!t) throw std::invalid_argument(fmt::format("no track or bus at address {}", address));
+    return *t;
+}
+
+int Controller::addTrack(std::string name, std::unique_ptr<Instrument> instrument, float gainDb, float pan) {
+    if (!instrument) throw std::invalid_argument("addTrack needs an instrument");
+    auto t = std::make_unique<Track>();
+    t->name = std::move(name);
+    t->instrument = std::move(instrument);
+    t->initialGainDb = gainDb;
+    t->initialPan = std::clamp(pan, -1.0f, 1.0f);
+    pending_->tracks.push_back(std::move(t));
+    return static_cast<int>(pending_->tracks.size()) - 1;
+}
+
+int Controller::addBus(std::string name, float gainDb) {
+    if (static_cast<int>(pending_->returns.size()) >= Track::kMaxSends)
+        throw std::invalid_argument(fmt::format("at most {} return buses", Track::kMaxSends));
+    auto t = std::make_unique<Track>();
+    t->name = std::move(name);
+    t->initialGainDb = gainDb;
+    pending_->returns.push_back(std::move(t));
+    return kReturnBase + static_cast<int>(pending_->returns.size()) - 1;
+}
+
+int Controller::addEffect(int address, std::unique_ptr<Effect> effect) {
+    Track& t = pendingAt(address);
+    t.effects.push_back(std::move(effect));
+    return static_cast<int>(t.effects.size()) - 1;
+}
+
+void Controller::setInitialParam(int address, int slot, std::string_view name, float value) {
+    Track& t = pendingAt(address);
+    if (slot < 0) {
+        if (!t.instrument) throw std::invalid_argument(fmt::format("'{}' has no instrument", t.name));
+        t.instrument->setParam(checkParam(t.instrument->params(), t.instrument->kind(), name, value), value);
+        return;
+    }
+    if (static_cast<std::size_t>(slot) >= t.effects.size())
+        throw std::invalid_argument(fmt::format("'{}' has no effect slot {}", t.name, slot));
+    auto& e = *t.effects[static_cast<std::size_t>(slot)];
+    e.setParam(checkParam(e.params(), e.kind(), name, value), value);
+}
+
+void Controller::setInitialSend(int track, int bus, float level) {
+    Track& t = pendingAt(track);
+    const int b = bus - kReturnBase;
+    if (b < 0 || b >= Track::kMaxSends) throw std::invalid_argument(fmt::format("no return bus at address {}", bus));
+    t.initialSends[static_cast<std::size_t>(b)] = level;
+}
+
+void Controller::commit() {
+    collect();
+    // Keep room on the retired queue so the audio thread can always hand the old graph back.
+    while (engine_.retired().size() + 2 >= engine_.retired().capacity()) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        collect();
+    }
+    pending_->prepare(engine_.sampleRate(), engine_.maxBlock());
+    const auto shadowOf = [](const Track& t) {
+        Shadow s{t.name, {}, {}};
+        if (t.instrument) s.instrument = t.instrument->params();
+        for (const auto& e : t.effects) s.effects.push_back(e->params());
+        return s;
+    };
+    tracks_.clear();
+    buses_.clear();
+    trackNames_.clear();
+    for (const auto& t : pending_->tracks) {
+        tracks_.push_back(shadowOf(*t));
+        trackNames_.push_back(t->name);
+    }
+    for (const auto& b : pending_->returns) buses_.push_back(shadowOf(*b));
+    master_ = shadowOf(pending_->master);
+    Command c;
+    c.type = CommandType::SwapGraph;
+    c.time = 0;
+    c.graph = pending_.release();
+    while (!engine_.post(c)) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    pending_ = std::make_unique<Graph>();
+}
+
+const Controller::Shadow& Controller::shadowAt(int address) const {
+    if (address == kMasterAddress) return master_;
+    if (address >= kReturnBase && static_cast<std::size_t>(address - kReturnBase) < buses_.size())
+        return buses_[static_cast<std::size_t>(address - kReturnBase)];
+    if (address >= 0 && static_cast<std::size_t>(address) < tracks_.size())
+        return tracks_[static_cast<std::size_t>(address)];
+    throw std::invalid_argument(fmt::format("no track or bus at address {} (tracks 0..{}, buses {}..{}, master {})",
+                                            address, static_cast<int>(tracks_.size()) - 1, kReturnBase,
+                                            kReturnBase + static_cast<int>(buses_.size()) - 1, kMasterAddress));
+}
+
+bool Controller::post(const Command& c) { return engine_.post(c); }
+
+bool Controller::noteOn(int track, float note, float velocity, SampleTime at) {
+    shadowAt(track);
+    if (!std::isfinite(note) || note < 0.0f || note > 127.0f)
+        throw std::invalid_argument(fmt::format("note {:g} is out of range: allowed 0..127", note));
+    if (!std::isfinite(velocity) || velocity < 0.0f || velocity > 1.0f)
+        throw std::invalid_argument(fmt::format("velocity {:g} is out of range: allowed 0..1", velocity));
+    return post({at, CommandType::NoteOn, -1, track, 0, note, velocity, nullptr});
+}
+
+bool Controller::noteOff(int track, float note, SampleTime at) {
+    shadowAt(track);
+    return post({at, CommandType::NoteOff, -1, track, 0, note, 0.0f, nullptr});
+}
+
+bool Controller::allNotesOff(int track, SampleTime at) {
+    shadowAt(track);
+    return post({at, CommandType::AllNotesOff, -1, track, 0, 0.0f, 0.0f, nullptr});
+}
+
+bool Controller::setParam(int address, int slot, std::string_view name, float value, SampleTime at) {
+    const Shadow& s = shadowAt(address);
+    std::span<const ParamSpec> specs;
+    std::string owner;
+    if (slot < 0) {
+        if (s.instrument.empty()) throw std::invalid_argument(fmt::format("'{}' has no instrument", s.name));
+        specs = s.instrument;
+        owner = s.name;
+    } else {
+        if (static_cast<std::size_t>(slot) >= s.effects.size())
+            throw std::invalid_argument(fmt::format("'{}' has {} effect(s); slot {} does not exist", s.name,
+                                                    s.effects.size(), slot));
+        specs = s.effects[static_cast<std::size_t>(slot)];
+        owner = fmt::format("{}.fx{}", s.name, slot);
+    }
+    const int index = checkParam(specs, owner, name, value);
+    return post({at, CommandType::SetParam, static_cast<std::int16_t>(slot), address, index, value, 0.0f, nullptr});
+}
+
+bool Controller::setGain(int address, float gainDb, SampleTime at) {
+    shadowAt(address);
+    if (!std::isfinite(gainDb) || gainDb > 12.0f)
+        throw std::invalid_argument(fmt::format("gain {:g} dB is out of range: allowed up to +12 dB", gainDb));
+    return post({at, CommandType::SetGain, -1, address, 0, gainDb, 0.0f, nullptr});
+}
+
+bool Controller::setPan(int address, float pan, SampleTime at) {
+    shadowAt(address);
+    if (!std::isfinite(pan) || pan < -1.0f || pan > 1.0f)
+        throw std::invalid_argument(fmt::format("pan {:g} is out of range: allowed -1..1", pan));
+    return post({at, CommandType::SetPan, -1, address, 0, pan, 0.0f, nullptr});
+}
+
+bool Controller::setMute(int address, bool on, SampleTime at) {
+    shadowAt(address);
+    return post({at, CommandType::SetMute, -1, address, 0, on ? 1.0f : 0.0f, 0.0f, nullptr});
+}
+
+bool Controller::setSolo(int address, bool on, SampleTime at) {
+    shadowAt(address);
+    return post({at, CommandType::SetSolo, -1, address, 0, on ? 1.0f : 0.0f, 0.0f, nullptr});
+}
+
+bool Controller::setSend(int track, int bus, float level, SampleTime at) {
+    shadowAt(track);
+    const int b = bus - kReturnBase;
+    if (b < 0 || static_cast<std::size_t>(b) >= buses_.size())
+        throw std::invalid_argument(fmt::format("no return bus at address {}", bus));
+    if (!std::isfinite(level) || level < 0.0f || level > 1.0f)
+        throw std::invalid_argument(fmt::format("send level {:g} is out of range: allowed 0..1", level));
+    return post({at, CommandType::SetSend, -1, track, b, level, 0.0f, nullptr});
+}
+
+void Controller::collect() {
+    Graph* g = nullptr;
+    while (engine_.retired().pop(g)) delete g;
+    Report r;
+    while (engine_.reports().pop(r)) {
+        switch (r.kind) {
+            case Report::Kind::Meter: lastPeak_ = std::max(r.a, r.b); break;
+            case Report::Kind::LateCommands: late_ += static_cast<long>(r.a); break;
+            case Report::Kind::BadAddress: ++bad_; break;
+        }
+    }
+}
+
+}  // namespace soundstar::engine

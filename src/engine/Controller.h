@@ -1,0 +1,75 @@
+#pragma once
+// The control-side API of the engine: build a graph (tracks with instruments, effects, return
+// buses, master chain), hand it over, then schedule notes and parameter changes with
+// sample-accurate times. Names are checked here, so the audio thread only sees indices.
+// Every method is [control] and must be called from one thread. Commands should be posted in
+// time order: the engine applies them in queue order, each no earlier than its time.
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "engine/AudioEngine.h"
+#include "engine/Effect.h"
+#include "engine/Instrument.h"
+
+namespace soundstar::engine {
+
+class Controller {
+public:
+    explicit Controller(AudioEngine& engine);
+    ~Controller();
+
+    // ---- building the next graph ----
+    /// Adds an instrument track; returns its address (0, 1, ...).
+    int addTrack(std::string name, std::unique_ptr<Instrument> instrument, float gainDb = 0.0f, float pan = 0.0f);
+    /// Adds a return bus; returns its address (kReturnBase + i). At most Track::kMaxSends.
+    int addBus(std::string name, float gainDb = 0.0f);
+    /// Appends an effect to the chain at address; returns its slot.
+    int addEffect(int address, std::unique_ptr<Effect> effect);
+    /// Sets an effect's or instrument's parameter before commit (slot -1 = instrument).
+    void setInitialParam(int address, int slot, std::string_view name, float value);
+    void setInitialSend(int track, int bus, float level);
+    /// Prepares the built graph and swaps it in; the previous one is freed later by collect().
+    void commit();
+
+    // ---- scheduling on the live graph (false: the command queue is full, try later) ----
+    bool noteOn(int track, float note, float velocity, SampleTime at);
+    bool noteOff(int track, float note, SampleTime at);
+    bool allNotesOff(int track, SampleTime at);
+    /// Throws std::invalid_argument naming the parameter and its allowed range on bad input.
+    bool setParam(int address, int slot, std::string_view name, float value, SampleTime at);
+    bool setGain(int address, float gainDb, SampleTime at);
+    bool setPan(int address, float pan, SampleTime at);
+    bool setMute(int address, bool on, SampleTime at);
+    bool setSolo(int address, bool on, SampleTime at);
+    bool setSend(int track, int bus, float level, SampleTime at);
+
+    /// Frees retired graphs and drains reports; returns the last meter peak seen.
+    void collect();
+    float lastPeak() const { return lastPeak_; }
+    long lateCommands() const { return late_; }
+    long badAddresses() const { return bad_; }
+    /// Names of the committed graph's tracks (index = address).
+    const std::vector<std::string>& trackNames() const { return trackNames_; }
+
+private:
+    struct Shadow {  // what the control side knows of each committed channel
+        std::string name;
+        std::span<const ParamSpec> instrument;
+        std::vector<std::span<const ParamSpec>> effects;
+    };
+    const Shadow& shadowAt(int address) const;
+    Track& pendingAt(int address);
+    bool post(const Command& c);
+    AudioEngine& engine_;
+    std::unique_ptr<Graph> pending_;
+    std::vector<Shadow> tracks_, buses_;
+    Shadow master_;
+    std::vector<std::string> trackNames_;
+    float lastPeak_ = 0.0f;
+    long late_ = 0, bad_ = 0;
+};
+
+}  // namespace soundstar::engine

@@ -1,0 +1,31 @@
+#pragma once
+// A stereo effect in a track's chain, a return bus or the master. prepare() [control]; setParam
+// and process [rt]. Factory: makeEffect("eq" | "compressor" | "limiter" | "delay" | "reverb" |
+// "chorus" | "flanger" | "phaser" | "drive" | "gate" | "width" | "filter") [control].
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "core/AudioBuffer.h"
+#include "engine/Param.h"
+
+namespace soundstar::engine {
+
+class Effect {
+public:
+    virtual ~Effect() = default;
+    virtual void prepare(double sampleRate, int maxBlock) = 0;
+    virtual void setParam(int index, float value) = 0;
+    /// Processes io in place; any frame count from 0 to maxBlock.
+    virtual void process(StereoView io) = 0;
+    virtual std::span<const ParamSpec> params() const = 0;
+    virtual const char* kind() const = 0;
+    /// Delay the effect adds to the signal, in samples.
+    virtual int latencySamples() const { return 0; }
+};
+
+std::unique_ptr<Effect> makeEffect(const std::string& kind);
+std::vector<std::string> effectKinds();
+
+}  // namespace soundstar::engine

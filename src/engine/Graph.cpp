@@ -1,0 +1,53 @@
+#include "engine/Graph.h"
+
+#include <algorithm>
+
+namespace soundstar::engine {
+
+Graph::Graph() { master.name = "master"; }
+
+void Graph::prepare(double sampleRate, int maxBlock) {
+    maxBlock_ = maxBlock;
+    for (auto& t : tracks) t->prepare(sampleRate, maxBlock);
+    for (auto& r : returns) r->prepare(sampleRate, maxBlock);
+    master.prepare(sampleRate, maxBlock);
+}
+
+Track* Graph::at(int address) {
+    if (address == kMasterAddress) return &master;
+    if (address >= kReturnBase) {
+        const auto i = static_cast<std::size_t>(address - kReturnBase);
+        return i < returns.size() ? returns[i].get() : nullptr;
+    }
+    if (address >= 0 && static_cast<std::size_t>(address) < tracks.size())
+        return tracks[static_cast<std::size_t>(address)].get();
+    return nullptr;
+}
+
+void Graph::render(StereoView out) {
+    const int n = out.frames;
+    StereoView mix = master.buffer().view(n);
+    mix.clear();
+    for (auto& r : returns) r->buffer().view(n).clear();
+    const bool anySolo = std::any_of(tracks.begin(), tracks.end(), [](const auto& t) { return t->solo; });
+    const int sends = std::min<int>(static_cast<int>(returns.size()), Track::kMaxSends);
+    for (auto& t : tracks) {
+        t->render(n, true);  // instruments keep sounding (and decaying) while muted
+        if (t->mute || (anySolo && !t->solo)) continue;
+        StereoView tv = t->buffer().view(n);
+        mix.addFrom(tv);
+        for (int b = 0; b < sends; ++b) {
+            const float s = t->nextSend(b, n);
+            if (s > 0.0f) returns[static_cast<std::size_t>(b)]->buffer().view(n).addFrom(tv, s);
+        }
+    }
+    for (auto& r : returns) {
+        r->render(n, false);
+        if (!r->mute) mix.addFrom(r->buffer().view(n));
+    }
+    master.render(n, false);
+    std::copy(mix.left, mix.left + n, out.left);
+    std::copy(mix.right, mix.right + n, out.right);
+}
+
+}  // namespace soundstar::engine

@@ -1,0 +1,280 @@
+// Subtractive, FM, pluck and bell instruments: a parameter table and a voice each.
+#include <algorithm>
+#include <cmath>
+
+#include "dsp/Envelope.h"
+#include "dsp/Fm.h"
+#include "dsp/KarplusStrong.h"
+#include "dsp/Ladder.h"
+#include "dsp/ModalBell.h"
+#include "dsp/Oscillator.h"
+#include "engine/PolyInstrument.h"
+#include "engine/SynthInstruments.h"
+
+namespace soundstar::engine {
+namespace {
+using dsp::Waveform;
+
+Waveform waveOf(float v) {
+    switch (static_cast<int>(v)) {
+        case 1: return Waveform::Square;
+        case 2: return Waveform::Triangle;
+        case 3: return Waveform::Sine;
+        case 4: return Waveform::Pulse;
+        default: return Waveform::Saw;
+    }
+}
+float dbToGain(float db) { return std::pow(10.0f, db / 20.0f); }
+
+// ---- subtractive: two oscillators -> ladder (with its own envelope) -> amp ADSR ----
+enum SubParam { kWave1, kWave2, kDetune, kMix2, kPulseWidth, kCutoff, kResonance, kFilterMode, kFilterEnv,
+                kFAttack, kFDecay, kFSustain, kFRelease, kAttack, kDecay, kSustain, kRelease, kKeyTrack, kGain };
+constexpr ParamSpec kSubParams[] = {
+    {"wave1", 0, 4, 0, "", "0 saw, 1 square, 2 triangle, 3 sine, 4 pulse"},
+    {"wave2", 0, 4, 0, "", "second oscillator waveform"},
+    {"detune", -1200, 1200, 7, "cents", "second oscillator detune"},
+    {"mix2", 0, 1, 0.5f, "", "second oscillator level"},
+    {"pulse_width", 0.05f, 0.95f, 0.5f, "", "pulse duty cycle"},
+    {"cutoff", 20, 20000, 1800, "Hz", "filter cutoff"},
+    {"resonance", 0, 1, 0.2f, "", "filter resonance"},
+    {"filter_mode", 0, 3, 0, "", "0 lowpass, 1 highpass, 2 bandpass, 3 notch"},
+    {"filter_env", -8, 8, 2, "octaves", "envelope amount on cutoff"},
+    {"filter_attack", 0, 20, 0.005f, "s", ""},
+    {"filter_decay", 0, 20, 0.3f, "s", ""},
+    {"filter_sustain", 0, 1, 0.2f, "", ""},
+    {"filter_release", 0, 20, 0.3f, "s", ""},
+    {"attack", 0, 20, 0.005f, "s", ""},
+    {"decay", 0, 20, 0.3f, "s", ""},
+    {"sustain", 0, 1, 0.7f, "", ""},
+    {"release", 0, 20, 0.25f, "s", ""},
+    {"key_track", 0, 1, 0.5f, "", "cutoff follows pitch"},
+    {"gain", -60, 12, -6, "dB", "output level"},
+};
+
+class SubVoice {
+public:
+    void prepare(double sr, const float* p) {
+        p_ = p;
+        o1_.prepare(sr);
+        o2_.prepare(sr);
+        filter_.prepare(sr);
+        amp_.prepare(sr);
+        fenv_.prepare(sr);
+    }
+    void start(float note, float velocity) {
+        const float hz = noteToHz(note);
+        o1_.setWaveform(waveOf(p_[kWave1]));
+        o2_.setWaveform(waveOf(p_[kWave2]));
+        o1_.setPulseWidth(p_[kPulseWidth]);
+        o2_.setPulseWidth(p_[kPulseWidth]);
+        o1_.setFrequency(hz);
+        o2_.setFrequency(hz * std::exp2(p_[kDetune] / 1200.0f));
+        if (!amp_.active()) {
+            o1_.reset();
+            o2_.reset(0.37);
+            filter_.reset();
+        }
+        filter_.setMode(static_cast<dsp::FilterMode>(static_cast<int>(p_[kFilterMode])));
+        amp_.set(p_[kAttack], p_[kDecay], p_[kSustain], p_[kRelease]);
+        fenv_.set(p_[kFAttack], p_[kFDecay], p_[kFSustain], p_[kFRelease]);
+        amp_.gateOn();
+        fenv_.gateOn();
+        keyOct_ = (note - 60.0f) / 12.0f;
+        vel_ = velocity;
+    }
+    void release() {
+        amp_.gateOff();
+        fenv_.gateOff();
+    }
+    bool active() const { return amp_.active(); }
+    float level() const { return amp_.level(); }
+    void render(float* out, int n) {
+        const float gain = dbToGain(p_[kGain]) * vel_, mix2 = p_[kMix2];
+        const float baseOct = std::log2(std::max(p_[kCutoff], 20.0f)) + p_[kKeyTrack] * keyOct_;
+        for (int i = 0; i < n; ++i) {
+            if ((i & 15) == 0)  // cutoff modulation at control rate (every 16 samples)
+                filter_.set(std::exp2(baseOct + p_[kFilterEnv] * fenv_.level()), p_[kResonance]);
+            fenv_.tick();
+            const float x = o1_.tick() + mix2 * o2_.tick();
+            out[i] += filter_.tick(x * 0.5f) * amp_.tick() * gain;
+        }
+    }
+
+private:
+    const float* p_ = nullptr;
+    dsp::Oscillator o1_, o2_;
+    dsp::Ladder filter_;
+    dsp::Adsr amp_, fenv_;
+    float vel_ = 1.0f, keyOct_ = 0.0f;
+};
+
+class SubtractiveSynth final : public PolyInstrument<SubVoice, 16> {
+public:
+    SubtractiveSynth() { initParams(); }
+    std::span<const ParamSpec> params() const override { return kSubParams; }
+    const char* kind() const override { return "subtractive"; }
+};
+
+// ---- FM: four operators, algorithm, modulator brightness ----
+enum FmParam { kAlgo, kR1, kR2, kR3, kR4, kL2, kL3, kL4, kFeedback, kFmAttack, kFmDecay, kFmSustain,
+               kFmRelease, kModDecay, kModSustain, kFmGain };
+constexpr ParamSpec kFmParams[] = {
+    {"algorithm", 0, 4, 4, "", "0 stack, 1 two stacks, 2 three-to-one, 3 additive, 4 two-operator"},
+    {"ratio1", 0.125f, 16, 1, "", "carrier frequency ratio"},
+    {"ratio2", 0.125f, 16, 2, "", ""},
+    {"ratio3", 0.125f, 16, 3, "", ""},
+    {"ratio4", 0.125f, 16, 1, "", ""},
+    {"level2", 0, 2, 0.6f, "", "modulation index of operator 2"},
+    {"level3", 0, 2, 0.0f, "", ""},
+    {"level4", 0, 2, 0.0f, "", ""},
+    {"feedback", 0, 1, 0.0f, "", "self-modulation of the top operator"},
+    {"attack", 0, 20, 0.003f, "s", ""},
+    {"decay", 0, 20, 1.2f, "s", ""},
+    {"sustain", 0, 1, 0.3f, "", ""},
+    {"release", 0, 20, 0.4f, "s", ""},
+    {"mod_decay", 0, 20, 0.5f, "s", "modulator envelope decay (brightness fades)"},
+    {"mod_sustain", 0, 1, 0.2f, "", ""},
+    {"gain", -60, 12, -6, "dB", ""},
+};
+
+class FmVoice {
+public:
+    void prepare(double sr, const float* p) {
+        p_ = p;
+        fm_.prepare(sr);
+    }
+    void start(float note, float velocity) {
+        fm_.setAlgorithm(static_cast<dsp::FmAlgorithm>(static_cast<int>(p_[kAlgo])));
+        const float levels[4] = {1.0f, p_[kL2] * velocity, p_[kL3] * velocity, p_[kL4] * velocity};
+        for (int i = 0; i < 4; ++i) {
+            dsp::Fm4::Operator op;
+            op.ratio = p_[kR1 + i];
+            op.level = levels[i];
+            op.feedback = i == 3 ? p_[kFeedback] : 0.0f;
+            const bool carrier = i == 0;
+            op.attackS = p_[kFmAttack];
+            op.decayS = carrier ? p_[kFmDecay] : p_[kModDecay];
+            op.sustain = carrier ? p_[kFmSustain] : p_[kModSustain];
+            op.releaseS = p_[kFmRelease];
+            fm_.setOperator(i, op);
+        }
+        fm_.noteOn(noteToHz(note));
+        vel_ = velocity;
+        level_ = 1.0f;
+    }
+    void release() { fm_.noteOff(); }
+    bool active() const { return fm_.active(); }
+    float level() const { return level_; }
+    void render(float* out, int n) {
+        const float g = dbToGain(p_[kFmGain]) * vel_;
+        float peak = 0.0f;
+        for (int i = 0; i < n; ++i) {
+            const float y = fm_.tick();
+            peak = std::max(peak, std::abs(y));
+            out[i] += y * g;
+        }
+        level_ = peak;
+    }
+
+private:
+    const float* p_ = nullptr;
+    dsp::Fm4 fm_;
+    float vel_ = 1.0f, level_ = 0.0f;
+};
+
+class FmSynth final : public PolyInstrument<FmVoice, 12> {
+public:
+    FmSynth() { initParams(); }
+    std::span<const ParamSpec> params() const override { return kFmParams; }
+    const char* kind() const override { return "fm"; }
+};
+
+// ---- pluck: Karplus-Strong ----
+enum PluckParam { kBrightness, kPluckDecay, kPluckGain };
+constexpr ParamSpec kPluckParams[] = {
+    {"brightness", 0, 1, 0.6f, "", "pick and string brightness"},
+    {"decay", 0.05f, 20, 1.5f, "s", "time to -60 dB"},
+    {"gain", -60, 12, -3, "dB", ""},
+};
+
+class PluckVoice {
+public:
+    void prepare(double sr, const float* p) {
+        p_ = p;
+        ks_.prepare(sr, 25.0f);
+    }
+    void start(float note, float velocity) {
+        // Excitation noise is seeded by the note and the voice's pluck count: reproducible.
+        ks_.seed(static_cast<std::uint64_t>(note * 131.0f) * 7919u + ++plucks_);
+        ks_.pluck(noteToHz(note), velocity, p_[kBrightness], p_[kPluckDecay]);
+        released_ = false;
+    }
+    void release() {
+        if (!released_) ks_.damp();
+        released_ = true;
+    }
+    bool active() const { return ks_.active(); }
+    float level() const { return released_ ? 0.0f : 1.0f; }
+    void render(float* out, int n) {
+        const float g = dbToGain(p_[kPluckGain]);
+        for (int i = 0; i < n; ++i) out[i] += ks_.tick() * g;
+    }
+
+private:
+    const float* p_ = nullptr;
+    dsp::KarplusStrong ks_;
+    std::uint64_t plucks_ = 0;
+    bool released_ = false;
+};
+
+class PluckSynth final : public PolyInstrument<PluckVoice, 12> {
+public:
+    PluckSynth() { initParams(); }
+    std::span<const ParamSpec> params() const override { return kPluckParams; }
+    const char* kind() const override { return "pluck"; }
+};
+
+// ---- bell: modal resonators ----
+enum BellParam { kBellDecay, kBellBrightness, kBellGain };
+constexpr ParamSpec kBellParams[] = {
+    {"decay", 0.05f, 30, 3.0f, "s", "fundamental decay to -60 dB"},
+    {"brightness", 0, 1, 0.6f, "", "upper partial weight"},
+    {"gain", -60, 12, -3, "dB", ""},
+};
+
+class BellVoice {
+public:
+    void prepare(double sr, const float* p) {
+        p_ = p;
+        bell_.prepare(sr);
+    }
+    void start(float note, float velocity) {
+        bell_.strike(noteToHz(note), velocity, p_[kBellDecay], p_[kBellBrightness]);
+    }
+    void release() {}
+    bool active() const { return bell_.active(); }
+    float level() const { return 0.5f; }
+    void render(float* out, int n) {
+        const float g = dbToGain(p_[kBellGain]);
+        for (int i = 0; i < n; ++i) out[i] += bell_.tick() * g;
+    }
+
+private:
+    const float* p_ = nullptr;
+    dsp::ModalBell bell_;
+};
+
+class BellSynth final : public PolyInstrument<BellVoice, 12> {
+public:
+    BellSynth() { initParams(); }
+    std::span<const ParamSpec> params() const override { return kBellParams; }
+    const char* kind() const override { return "bell"; }
+};
+}  // namespace
+
+std::unique_ptr<Instrument> makeSubtractive() { return std::make_unique<SubtractiveSynth>(); }
+std::unique_ptr<Instrument> makeFm() { return std::make_unique<FmSynth>(); }
+std::unique_ptr<Instrument> makePluck() { return std::make_unique<PluckSynth>(); }
+std::unique_ptr<Instrument> makeBell() { return std::make_unique<BellSynth>(); }
+
+}  // namespace soundstar::engine

@@ -1,0 +1,69 @@
+#include "engine/Track.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include <numbers>
+
+#include "dsp/Pan.h"
+
+namespace soundstar::engine {
+
+void Track::prepare(double sampleRate, int maxBlock) {
+    sampleRate_ = sampleRate;
+    buffer_.resize(maxBlock);
+    if (instrument) instrument->prepare(sampleRate, maxBlock);
+    for (auto& e : effects) e->prepare(sampleRate, maxBlock);
+    for (auto* s : {&gain_, &panL_, &panR_}) s->prepare(sampleRate, 20.0f);
+    setGainDb(initialGainDb);
+    setPan(initialPan);
+    gain_.snap(gain_.target());
+    panL_.snap(panL_.target());
+    panR_.snap(panR_.target());
+    for (std::size_t b = 0; b < sends_.size(); ++b) {
+        sends_[b].prepare(sampleRate, 20.0f);
+        sends_[b].snap(std::clamp(initialSends[b], 0.0f, 1.0f));
+    }
+}
+
+void Track::setGainDb(float db) { gain_.setTarget(db <= -120.0f ? 0.0f : std::pow(10.0f, std::min(db, 12.0f) / 20.0f)); }
+
+void Track::setPan(float pan) {
+    // Equal-power law scaled so the centre is unity for a stereo source.
+    const auto g = dsp::equalPowerPan(pan);
+    panL_.setTarget(g.left * std::numbers::sqrt2_v<float>);
+    panR_.setTarget(g.right * std::numbers::sqrt2_v<float>);
+}
+
+void Track::setSend(int bus, float level) {
+    if (bus >= 0 && bus < kMaxSends) sends_[static_cast<std::size_t>(bus)].setTarget(std::clamp(level, 0.0f, 1.0f));
+}
+
+float Track::nextSend(int bus, int frames) {
+    auto& s = sends_[static_cast<std::size_t>(bus)];
+    float v = s.value();
+    for (int i = 0; i < frames && s.ramping(); ++i) v = s.next();
+    return v;
+}
+
+void Track::render(int frames, bool clearFirst) {
+    StereoView v = buffer_.view(frames);
+    if (instrument) instrument->process(v);
+    else if (clearFirst) v.clear();
+    for (auto& e : effects) e->process(v);
+    if (!gain_.ramping() && !panL_.ramping() && !panR_.ramping()) {
+        const float gl = gain_.value() * panL_.value(), gr = gain_.value() * panR_.value();
+        for (int i = 0; i < frames; ++i) {
+            v.left[i] *= gl;
+            v.right[i] *= gr;
+        }
+        return;
+    }
+    for (int i = 0; i < frames; ++i) {
+        const float g = gain_.next();
+        v.left[i] *= g * panL_.next();
+        v.right[i] *= g * panR_.next();
+    }
+}
+
+}  // namespace soundstar::engine

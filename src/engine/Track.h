@@ -1,0 +1,48 @@
+#pragma once
+// A mixer channel: an optional instrument (none on return buses and the master), an effect chain,
+// fader gain, pan, mute, solo and post-fader sends. prepare() [control]; the rest [rt].
+#include <array>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/AudioBuffer.h"
+#include "core/Smoother.h"
+#include "engine/Effect.h"
+#include "engine/Instrument.h"
+
+namespace soundstar::engine {
+
+class Track {
+public:
+    static constexpr int kMaxSends = 4;
+
+    void prepare(double sampleRate, int maxBlock);
+    /// Renders instrument (or the summed input already in buffer()) through the chain, leaving
+    /// the post-fader, panned result in buffer().
+    void render(int frames, bool clearFirst);
+    /// dB (-inf..+12); pan -1..1; sends 0..1 [rt].
+    void setGainDb(float db);
+    void setPan(float pan);
+    void setSend(int bus, float level);
+    float sendLevel(int bus) const { return sends_[static_cast<std::size_t>(bus)].value(); }
+    /// Advances the send smoothers by a block (they ramp per block) [rt].
+    float nextSend(int bus, int frames);
+
+    std::string name;
+    std::unique_ptr<Instrument> instrument;
+    std::vector<std::unique_ptr<Effect>> effects;
+    bool mute = false, solo = false;
+    /// Starting mix settings, applied without a ramp by prepare() [control].
+    float initialGainDb = 0.0f, initialPan = 0.0f;
+    std::array<float, kMaxSends> initialSends{};
+    StereoBuffer& buffer() { return buffer_; }
+
+private:
+    StereoBuffer buffer_;
+    LinearSmoother gain_, panL_, panR_;
+    std::array<LinearSmoother, kMaxSends> sends_{};
+    double sampleRate_ = 48000.0;
+};
+
+}  // namespace soundstar::engine

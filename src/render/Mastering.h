@@ -1,0 +1,28 @@
+#pragma once
+// Offline mastering: DC removal, loudness normalisation to a target integrated loudness
+// (EBU R128 / ITU-R BS.1770, measured with libebur128) and a true-peak ceiling, iterating
+// gain -> look-ahead true-peak limiter -> measure until both hold [control].
+#include "core/AudioBuffer.h"
+
+namespace soundstar::render {
+
+struct MasteringOptions {
+    double targetLufs = -14.0;   // integrated loudness goal
+    double ceilingDbtp = -1.0;   // true-peak ceiling
+};
+
+struct MasteringReport {
+    double inputLufs = 0.0, outputLufs = 0.0, truePeakDbtp = 0.0, gainDb = 0.0;
+    bool silent = false;  // nothing to normalise (loudness below the gate)
+};
+
+/// Measured integrated loudness (LUFS) and true peak (dBTP) of a stereo buffer.
+struct Loudness {
+    double lufs, truePeakDbtp;
+};
+Loudness measure(const StereoBuffer& audio, double sampleRate);
+
+/// Masters in place and reports what it did.
+MasteringReport master(StereoBuffer& audio, double sampleRate, const MasteringOptions& o = {});
+
+}  // namespace soundstar::render

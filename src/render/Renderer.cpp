@@ -1,0 +1,107 @@
+#include "render/Renderer.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "engine/Effect.h"
+#include "engine/Graph.h"
+
+namespace soundstar::render {
+
+void buildGraph(engine::Controller& c, const music::Score& score, const engine::PresetLibrary& presets) {
+    using engine::makeEffect;
+    std::vector<int> trackIds;
+    for (const auto& t : score.tracks)
+        trackIds.push_back(engine::addPresetTrack(c, presets.get(t.preset), t.name, t.gainDb, t.pan));
+    const auto& m = score.mix;
+    const int reverb = c.addBus("reverb");
+    const int rv = c.addEffect(reverb, makeEffect("reverb"));
+    c.setInitialParam(reverb, rv, "size", m.reverbSize);
+    c.setInitialParam(reverb, rv, "decay", m.reverbDecayS);
+    c.setInitialParam(reverb, rv, "damping", m.reverbDamping);
+    c.setInitialParam(reverb, rv, "predelay", m.reverbPredelayMs);
+    c.setInitialParam(reverb, rv, "mix", 1.0f);
+    const int delay = c.addBus("delay");
+    const int dl = c.addEffect(delay, makeEffect("delay"));
+    const float beatMs = static_cast<float>(score.secondsPerBeat() * 1000.0);
+    c.setInitialParam(delay, dl, "time_left", std::clamp(static_cast<float>(m.delayBeatsLeft) * beatMs, 1.0f, 4000.0f));
+    c.setInitialParam(delay, dl, "time_right", std::clamp(static_cast<float>(m.delayBeatsRight) * beatMs, 1.0f, 4000.0f));
+    c.setInitialParam(delay, dl, "feedback", m.delayFeedback);
+    c.setInitialParam(delay, dl, "tone", m.delayToneHz);
+    c.setInitialParam(delay, dl, "mix", 1.0f);
+    for (std::size_t i = 0; i < score.tracks.size(); ++i) {
+        c.setInitialSend(trackIds[i], reverb, score.tracks[i].reverbSend);
+        c.setInitialSend(trackIds[i], delay, score.tracks[i].delaySend);
+    }
+    const int eq = c.addEffect(engine::kMasterAddress, makeEffect("eq"));
+    c.setInitialParam(engine::kMasterAddress, eq, "low_cut", 25.0f);
+    const int comp = c.addEffect(engine::kMasterAddress, makeEffect("compressor"));
+    c.setInitialParam(engine::kMasterAddress, comp, "threshold", -12.0f);
+    c.setInitialParam(engine::kMasterAddress, comp, "ratio", 2.0f);
+    c.setInitialParam(engine::kMasterAddress, comp, "attack", 20.0f);
+    c.setInitialParam(engine::kMasterAddress, comp, "release", 200.0f);
+    c.addEffect(engine::kMasterAddress, makeEffect("limiter"));
+}
+
+std::vector<ScheduledNote> schedule(const music::Score& score, double sampleRate, SampleTime endSample) {
+    std::vector<ScheduledNote> out;
+    const double spb = score.secondsPerBeat() * sampleRate;
+    for (std::size_t t = 0; t < score.tracks.size(); ++t)
+        for (const auto& n : score.tracks[t].notes) {
+            const auto on = std::max<SampleTime>(0, std::llround(n.start * spb));
+            if (on >= endSample) continue;
+            const auto off = std::max<SampleTime>(on + 1, std::llround((n.start + n.length) * spb));
+            out.push_back({on, static_cast<int>(t), n.note, std::max(n.velocity, 0.001f)});
+            if (off < endSample) out.push_back({off, static_cast<int>(t), n.note, 0.0f});
+        }
+    std::stable_sort(out.begin(), out.end(), [](const ScheduledNote& a, const ScheduledNote& b) {
+        if (a.time != b.time) return a.time < b.time;
+        return a.velocity == 0.0f && b.velocity != 0.0f;  // offs first
+    });
+    return out;
+}
+
+StereoBuffer renderScore(const music::Score& score, const engine::PresetLibrary& presets, const RenderOptions& o,
+                         const Progress& progress) {
+    engine::AudioEngine eng(1 << 15);
+    eng.prepare(o.sampleRate, o.blockSize);
+    engine::Controller ctl(eng);
+    buildGraph(ctl, score, presets);
+    ctl.commit();
+
+    const auto total = static_cast<SampleTime>(std::llround(o.durationSeconds * o.sampleRate));
+    const auto events = schedule(score, o.sampleRate, total);
+    StereoBuffer out;
+    out.resize(static_cast<int>(total));
+    std::size_t next = 0;
+    SampleTime pos = 0;
+    SampleTime lastReport = 0;
+    while (pos < total) {
+        const int n = static_cast<int>(std::min<SampleTime>(o.blockSize, total - pos));
+        // Post everything due in this block; the engine splits the block at each command time.
+        while (next < events.size() && events[next].time < pos + n) {
+            const auto& e = events[next];
+            const bool ok = e.velocity > 0.0f ? ctl.noteOn(e.track, e.note, e.velocity, e.time)
+                                              : ctl.noteOff(e.track, e.note, e.time);
+            if (!ok) break;  // queue full: render this block and post the rest after
+            ++next;
+        }
+        eng.render(out.view().offset(static_cast<int>(pos), n));
+        pos += n;
+        ctl.collect();
+        if (progress && pos - lastReport > static_cast<SampleTime>(o.sampleRate * 10)) {
+            progress(static_cast<double>(pos) / static_cast<double>(total));
+            lastReport = pos;
+        }
+    }
+    const auto fade = std::min<SampleTime>(total, static_cast<SampleTime>(o.fadeOutSeconds * o.sampleRate));
+    for (SampleTime i = 0; i < fade; ++i) {
+        const float g = static_cast<float>(i) / static_cast<float>(std::max<SampleTime>(1, fade));
+        const auto k = static_cast<std::size_t>(total - 1 - i);
+        out.left()[k] *= g;
+        out.right()[k] *= g;
+    }
+    return out;
+}
+
+}  // namespace soundstar::render

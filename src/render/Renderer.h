@@ -1,0 +1,42 @@
+#pragma once
+// Plays a Score through the real-time engine: one track per layer (from its preset), a reverb
+// and a tempo-synced delay return, a master chain (EQ, glue compressor, true-peak limiter).
+// Offline rendering drives AudioEngine::render block by block, exactly as the audio callback
+// does live [control].
+#include <functional>
+#include <memory>
+
+#include "core/AudioBuffer.h"
+#include "engine/AudioEngine.h"
+#include "engine/Controller.h"
+#include "engine/Preset.h"
+#include "music/Score.h"
+
+namespace soundstar::render {
+
+struct RenderOptions {
+    double sampleRate = 44100.0;
+    int blockSize = 256;
+    double durationSeconds = 30.0;
+    double fadeOutSeconds = 0.5;  // a short fade so nothing is cut mid-note at the very end
+};
+
+/// Progress in 0..1, called now and then from the rendering thread.
+using Progress = std::function<void(double)>;
+
+/// Builds the engine graph for a score on a controller (tracks in score order, then buses).
+void buildGraph(engine::Controller& c, const music::Score& score, const engine::PresetLibrary& presets);
+
+/// A time-ordered list of engine commands for a score (note offs before note ons at equal times).
+struct ScheduledNote {
+    SampleTime time;
+    int track;
+    float note, velocity;  // velocity 0 = note off
+};
+std::vector<ScheduledNote> schedule(const music::Score& score, double sampleRate, SampleTime endSample);
+
+/// Renders exactly durationSeconds of audio (to the sample), unmastered.
+StereoBuffer renderScore(const music::Score& score, const engine::PresetLibrary& presets, const RenderOptions& o,
+                         const Progress& progress = {});
+
+}  // namespace soundstar::render
