@@ -16,6 +16,8 @@ struct RenderArgs {
     double sampleRate = 44100.0;
     std::string format;  // empty: from the extension
     bool noMaster = false;
+    double targetLufs = -14.0;
+    double ceilingDbtp = -1.0;
     bool printConfig = false;
     bool quiet = false;
     int blockSize = 256;

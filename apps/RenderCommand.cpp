@@ -74,7 +74,7 @@ int runRender(const RenderArgs& a) {
     });
     if (progress) fmt::print(stderr, "\rrendering 100%\n");
     render::MasteringReport mr;
-    if (!a.noMaster) mr = render::master(audio, a.sampleRate);
+    if (!a.noMaster) mr = render::master(audio, a.sampleRate, {a.targetLufs, a.ceilingDbtp});
     io::writeAudioFile(a.output, audio, a.sampleRate, format, cfg.seed);
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     if (!a.quiet) {

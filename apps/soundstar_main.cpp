@@ -25,6 +25,10 @@ int main(int argc, char** argv) {
         ->check(CLI::Range(8000.0, 192000.0));
     render->add_option("--format", r.format, "wav, wav24, wav32f, flac, ogg, mp3 (default: from the extension)");
     render->add_flag("--no-master", r.noMaster, "Skip loudness normalisation and true-peak limiting");
+    render->add_option("--target-lufs", r.targetLufs, "Mastering loudness target in LUFS (-40 to -6; default -14)")
+        ->check(CLI::Range(-40.0, -6.0));
+    render->add_option("--ceiling-dbtp", r.ceilingDbtp, "Mastering true-peak ceiling in dBTP (-12 to 0; default -1)")
+        ->check(CLI::Range(-12.0, 0.0));
     render->add_flag("--print-config", r.printConfig, "Print the resolved config as JSON on stdout");
     render->add_option("--block", r.blockSize, "Engine block size in frames (1 to 4096)")->check(CLI::Range(1, 4096));
     render->add_flag("-q,--quiet", r.quiet, "No progress on stderr");
@@ -37,6 +41,13 @@ int main(int argc, char** argv) {
 
     app.add_subcommand("doctor", "Check libraries, devices and data files; say what is missing and how to fix it");
 
+    if (argc > 1 && argv[1][0] != '-') {
+        const std::string cmd = argv[1];
+        if (cmd != "render" && cmd != "demo" && cmd != "doctor") {
+            fmt::print(stderr, "soundstar: unknown command '{}'; commands: render, demo, doctor (see --help)\n", cmd);
+            return 2;
+        }
+    }
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {

@@ -34,10 +34,11 @@ public:
     void setAlgorithm(FmAlgorithm a) { algo_ = a; }
     void setOperator(int i, const Operator& op) {
         ops_[static_cast<std::size_t>(i)] = op;
+        inc_[static_cast<std::size_t>(i)] = freqHz_ * op.ratio / sampleRate_;
         env_[static_cast<std::size_t>(i)].set(op.attackS, op.decayS, op.sustain, op.releaseS);
     }
     void noteOn(float freqHz) {
-        freqHz_ = freqHz;
+        setFrequency(freqHz);
         for (auto& p : phase_) p = 0.0;
         prev_ = {};
         for (auto& e : env_) e.gateOn();
@@ -45,7 +46,10 @@ public:
     void noteOff() {
         for (auto& e : env_) e.gateOff();
     }
-    void setFrequency(float hz) { freqHz_ = hz; }
+    void setFrequency(float hz) {
+        freqHz_ = hz;
+        for (std::size_t k = 0; k < 4; ++k) inc_[k] = freqHz_ * ops_[k].ratio / sampleRate_;
+    }
     bool active() const {
         for (std::size_t i = 0; i < 4; ++i)
             if (isCarrier(static_cast<int>(i)) && env_[i].active()) return true;
@@ -62,21 +66,18 @@ public:
             const auto k = static_cast<std::size_t>(i);
             float mod = ops_[k].feedback * prev_[k];
             mod += modulationInto(i, out);
-            const double inc = freqHz_ * ops_[k].ratio / sampleRate_;
+            const double inc = inc_[k];
             const float s = sinCycles(phase_[k] + mod * (0.5f / std::numbers::pi_v<float>));
             phase_[k] += inc;
-            if (phase_[k] >= 1.0) phase_[k] -= std::floor(phase_[k]);
+            if (phase_[k] >= 1.0) phase_[k] -= 1.0;
             out[k] = s * env_[k].tick() * ops_[k].level;
             prev_[k] = out[k];
         }
-        float y = 0.0f;
-        int carriers = 0;
-        for (int i = 0; i < 4; ++i)
-            if (isCarrier(i)) {
-                y += out[static_cast<std::size_t>(i)];
-                ++carriers;
-            }
-        return y / static_cast<float>(carriers);
+        switch (algo_) {
+            case FmAlgorithm::TwoStacks: return 0.5f * (out[0] + out[2]);
+            case FmAlgorithm::Additive: return 0.25f * (out[0] + out[1] + out[2] + out[3]);
+            default: return out[0];
+        }
     }
 
 private:
@@ -114,7 +115,7 @@ private:
     FmAlgorithm algo_ = FmAlgorithm::Stack;
     std::array<Operator, 4> ops_{};
     std::array<Adsr, 4> env_{};
-    std::array<double, 4> phase_{};
+    std::array<double, 4> phase_{}, inc_{};
     std::array<float, 4> prev_{};
 };
 

@@ -50,8 +50,9 @@ StereoBuffer gainAndLimit(const StereoBuffer& in, double sr, double gainDb, doub
 }
 }  // namespace
 
-Loudness measure(const StereoBuffer& audio, double sampleRate) {
-    ebur128_state* st = ebur128_init(2, static_cast<unsigned long>(sampleRate), EBUR128_MODE_I | EBUR128_MODE_TRUE_PEAK);
+Loudness measure(const StereoBuffer& audio, double sampleRate, bool truePeak) {
+    const int mode = EBUR128_MODE_I | (truePeak ? EBUR128_MODE_TRUE_PEAK : 0);
+    ebur128_state* st = ebur128_init(2, static_cast<unsigned long>(sampleRate), mode);
     if (!st) throw std::runtime_error("libebur128 could not start");
     std::vector<float> inter(8192 * 2);
     const auto n = static_cast<std::size_t>(audio.frames());
@@ -65,8 +66,10 @@ Loudness measure(const StereoBuffer& audio, double sampleRate) {
     }
     double lufs = -HUGE_VAL, tpl = 0.0, tpr = 0.0;
     ebur128_loudness_global(st, &lufs);
-    ebur128_true_peak(st, 0, &tpl);
-    ebur128_true_peak(st, 1, &tpr);
+    if (truePeak) {
+        ebur128_true_peak(st, 0, &tpl);
+        ebur128_true_peak(st, 1, &tpr);
+    }
     ebur128_destroy(&st);
     const double tp = std::max(tpl, tpr);
     return {lufs, tp > 0.0 ? 20.0 * std::log10(tp) : -HUGE_VAL};
@@ -75,12 +78,12 @@ Loudness measure(const StereoBuffer& audio, double sampleRate) {
 MasteringReport master(StereoBuffer& audio, double sampleRate, const MasteringOptions& o) {
     MasteringReport r;
     removeDc(audio, sampleRate);
-    const Loudness in = measure(audio, sampleRate);
+    const Loudness in = measure(audio, sampleRate, false);
     r.inputLufs = in.lufs;
     if (!std::isfinite(in.lufs) || in.lufs < kSilenceLufs) {
         r.silent = true;
         r.outputLufs = in.lufs;
-        r.truePeakDbtp = in.truePeakDbtp;
+        r.truePeakDbtp = measure(audio, sampleRate, true).truePeakDbtp;
         return r;
     }
     // The limiter aims a little under the ceiling: its 4x estimate and libebur128's differ slightly.
@@ -90,11 +93,12 @@ MasteringReport master(StereoBuffer& audio, double sampleRate, const MasteringOp
     Loudness got{};
     for (int iter = 0; iter < 5; ++iter) {
         out = gainAndLimit(audio, sampleRate, gain, limitAt);
-        got = measure(out, sampleRate);
+        got = measure(out, sampleRate, false);
         const double err = o.targetLufs - got.lufs;
         if (std::abs(err) < 0.1) break;
         gain += err;
     }
+    got = measure(out, sampleRate, true);
     if (got.truePeakDbtp > o.ceilingDbtp) {
         const auto trim = static_cast<float>(std::pow(10.0, (o.ceilingDbtp - 0.05 - got.truePeakDbtp) / 20.0));
         for (auto* ch : {&out.left(), &out.right()})

@@ -20,7 +20,8 @@ struct MasteringReport {
 struct Loudness {
     double lufs, truePeakDbtp;
 };
-Loudness measure(const StereoBuffer& audio, double sampleRate);
+/// truePeak false skips the (slower) 4x-oversampled true-peak scan and reports 0 dBTP.
+Loudness measure(const StereoBuffer& audio, double sampleRate, bool truePeak = true);
 
 /// Masters in place and reports what it did.
 MasteringReport master(StereoBuffer& audio, double sampleRate, const MasteringOptions& o = {});

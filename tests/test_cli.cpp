@@ -1,0 +1,158 @@
+// End to end: the soundstar binary renders files that independent tools (sox, ffprobe, ffmpeg's
+// EBU R128 meter) read back with the right shape, loudness and peak; bad input fails clearly.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <fstream>
+#include <regex>
+#include <sstream>
+
+#include "Cli.h"
+
+using namespace soundstar::test;
+
+namespace {
+const std::string kBin = SOUNDSTAR_BIN;
+
+std::string readBytes(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+double field(const std::string& text, const std::string& pattern) {
+    std::smatch m;
+    if (!std::regex_search(text, m, std::regex(pattern))) return std::nan("");
+    return std::stod(m[1].str());
+}
+
+/// ffmpeg's ebur128 filter: integrated loudness (LUFS) and true peak (dBFS) of a file.
+std::pair<double, double> ffmpegLoudness(const std::string& file) {
+    const auto r = runCommand("ffmpeg -hide_banner -nostats -i '" + file + "' -af ebur128=peak=true -f null -");
+    const auto summary = r.output.substr(r.output.rfind("Summary:"));
+    return {field(summary, R"(I:\s+(-?[0-9.]+) LUFS)"), field(summary, R"(Peak:\s+(-?[0-9.inf]+) dBFS)")};
+}
+}  // namespace
+
+TEST(Cli, RenderWritesAMasteredFileOfTheRequestedShape) {
+    TempDir dir;
+    const auto out = dir / "sunset.wav";
+    const auto r = runCommand(kBin + " render 'warm sunset over water' -d 12 --sample-rate 48000 -o " + out);
+    ASSERT_EQ(r.code, 0) << r.output;
+    const auto info = runCommand("sox --i '" + out + "'");
+    EXPECT_NE(info.output.find("Channels       : 2"), std::string::npos) << info.output;
+    EXPECT_NE(info.output.find("Sample Rate    : 48000"), std::string::npos);
+    EXPECT_NE(info.output.find("= 576000 samples"), std::string::npos) << "exactly 12 s to the sample";
+    const auto stats = runCommand("sox '" + out + "' -n stats");
+    EXPECT_LT(std::abs(field(stats.output, R"(DC offset\s+(-?[0-9.]+))")), 0.001) << stats.output;
+    EXPECT_LT(field(stats.output, R"(Pk lev dB\s+(-?[0-9.]+))"), -0.9);
+    EXPECT_GT(field(stats.output, R"(RMS lev dB\s+(-?[0-9.]+))"), -30.0) << "not silent";
+    const auto [lufs, peakDb] = ffmpegLoudness(out);
+    EXPECT_NEAR(lufs, -14.0, 0.5);
+    // Our limiter and libebur128 hold -1 dBTP; ffmpeg's own true-peak estimator may read a hair higher.
+    EXPECT_LE(peakDb, -0.8);
+}
+
+TEST(Cli, SameSeedGivesTheSameBytesAndAnotherSeedDoesNot) {
+    TempDir dir;
+    const std::string base = kBin + " render 'rainy night in the city' -d 6 -q ";
+    ASSERT_EQ(runCommand(base + "--seed 5 -o " + (dir / "a.wav")).code, 0);
+    ASSERT_EQ(runCommand(base + "--seed 5 -o " + (dir / "b.wav")).code, 0);
+    ASSERT_EQ(runCommand(base + "--seed 6 -o " + (dir / "c.wav")).code, 0);
+    const auto a = readBytes(dir / "a.wav"), b = readBytes(dir / "b.wav"), c = readBytes(dir / "c.wav");
+    ASSERT_GT(a.size(), 100000u);
+    EXPECT_TRUE(a == b);
+    EXPECT_FALSE(a == c);
+}
+
+TEST(Cli, EveryOutputFormatReadsBackWithTheRightDuration) {
+    TempDir dir;
+    const std::vector<std::pair<std::string, std::string>> cases{
+        {"x.flac", "flac"}, {"x.ogg", "vorbis"}, {"x.mp3", "mp3"}, {"x24.wav --format wav24", "pcm_s24le"},
+        {"xf.wav --format wav32f", "pcm_f32le"}};
+    for (const auto& [name, codec] : cases) {
+        const auto file = dir / name;
+        const auto r = runCommand(kBin + " render 'calm piano' -d 4 -q -o " + file);
+        ASSERT_EQ(r.code, 0) << name << r.output;
+        const std::string path = file.substr(0, file.find(' '));
+        const auto probe = runCommand("ffprobe -v error -show_entries stream=codec_name,channels:format=duration -of "
+                                      "default=nw=1 '" + path + "'");
+        EXPECT_NE(probe.output.find("codec_name=" + codec), std::string::npos) << probe.output;
+        EXPECT_NE(probe.output.find("channels=2"), std::string::npos) << probe.output;
+        EXPECT_NEAR(field(probe.output, R"(duration=([0-9.]+))"), 4.0, 0.1) << name;
+    }
+}
+
+TEST(Cli, LoudnessTargetIsHonouredAndNoMasterLeavesTheMixAlone) {
+    TempDir dir;
+    const std::string base = kBin + " render 'ambient drone, no drums' -d 8 -q --seed 3 ";
+    ASSERT_EQ(runCommand(base + "--target-lufs -23 --ceiling-dbtp -2 -o " + (dir / "quiet.wav")).code, 0);
+    ASSERT_EQ(runCommand(base + "--target-lufs -23 --no-master -o " + (dir / "raw.wav")).code, 0);
+    const auto [quiet, quietPeak] = ffmpegLoudness(dir / "quiet.wav");
+    EXPECT_NEAR(quiet, -23.0, 0.5);
+    EXPECT_LE(quietPeak, -1.8);
+    const auto [raw, rawPeak] = ffmpegLoudness(dir / "raw.wav");
+    EXPECT_GT(raw, -20.0) << "the unmastered mix keeps its own (louder) level";
+}
+
+TEST(Cli, ConfigFileIsUsedAndPrintedBack) {
+    TempDir dir;
+    std::ofstream(dir / "c.json") << R"({"bpm": 140, "root": "f#", "mode": "dorian", "density": 3, "seed": 9})";
+    const auto r = runCommand(kBin + " render --config " + (dir / "c.json") + " -d 4 -q --print-config -o " + (dir / "c.wav"));
+    ASSERT_EQ(r.code, 0) << r.output;
+    EXPECT_NE(r.output.find("\"bpm\": 140"), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("\"mode\": \"dorian\""), std::string::npos);
+    EXPECT_NE(r.output.find("\"root\": \"f#\""), std::string::npos);
+}
+
+TEST(Cli, BadInputFailsWithAClearMessageAndWritesNothing) {
+    TempDir dir;
+    std::ofstream(dir / "bad.json") << R"({"bpm": 500})";
+    std::ofstream(dir / "unknown.json") << R"({"tempo_feel": "lazy"})";
+    std::ofstream(dir / "broken.json") << R"({"bpm": )";
+    const std::vector<std::pair<std::string, std::string>> cases{
+        {"render 'x' -o " + (dir / "a.xyz"), "cannot tell the format"},
+        {"render 'x' --format aiff -o " + (dir / "a.wav"), "unknown --format 'aiff'"},
+        {"render -o " + (dir / "a.wav"), "give a prompt or --config"},
+        {"render 'x' -d 0 -o " + (dir / "a.wav"), "duration"},
+        {"render 'x' --sample-rate 1 -o " + (dir / "a.wav"), "sample-rate"},
+        {"render --config " + (dir / "bad.json") + " -o " + (dir / "a.wav"), "'bpm' = 500 is invalid: allowed 40 to 220"},
+        {"render --config " + (dir / "unknown.json") + " -o " + (dir / "a.wav"), "unknown field 'tempo_feel'"},
+        {"render --config " + (dir / "broken.json") + " -o " + (dir / "a.wav"), "not valid JSON"},
+        {"render --config " + (dir / "missing.json") + " -o " + (dir / "a.wav"), "missing.json"},
+        {"render 'x' -o /nonexistent-dir/a.wav", "cannot write"},
+        {"frobnicate", "unknown command 'frobnicate'"},
+        {"render 'x' --target-lufs 3 -o " + (dir / "a.wav"), "target-lufs"},
+    };
+    for (const auto& [args, expect] : cases) {
+        const auto r = runCommand(kBin + " " + args);
+        EXPECT_NE(r.code, 0) << args;
+        EXPECT_NE(r.output.find(expect), std::string::npos) << args << "\n" << r.output;
+    }
+    EXPECT_FALSE(std::filesystem::exists(dir / "a.wav"));
+    EXPECT_FALSE(std::filesystem::exists(dir / "a.xyz"));
+}
+
+TEST(Cli, OddPromptsStillRender) {
+    TempDir dir;
+    const std::string longPrompt(10000, 'z');
+    for (const std::string& p : {std::string("🌅🌊"), std::string("    "), longPrompt, std::string("Sonnenuntergang am Meer")}) {
+        const auto r = runCommand(kBin + " render '" + p + "' -d 2 -q -o " + (dir / "o.wav"));
+        EXPECT_EQ(r.code, 0) << r.output;
+    }
+}
+
+TEST(Cli, DoctorReportsLibrariesAndPresets) {
+    const auto r = runCommand(kBin + " doctor");
+    EXPECT_EQ(r.code, 0) << r.output;
+    EXPECT_NE(r.output.find("libsndfile"), std::string::npos);
+    EXPECT_NE(r.output.find("presets in"), std::string::npos);
+}
+
+TEST(Cli, DemoWritesItsFileWithoutADevice) {
+    TempDir dir;
+    const auto r = runCommand(kBin + " demo --no-play -o " + (dir / "demo.wav"));
+    ASSERT_EQ(r.code, 0) << r.output;
+    EXPECT_TRUE(std::filesystem::exists(dir / "demo.wav"));
+}
