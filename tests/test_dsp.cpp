@@ -7,6 +7,7 @@
 #include "dsp/Compressor.h"
 #include "dsp/DrumVoice.h"
 #include "dsp/Envelope.h"
+#include "dsp/FastSine.h"
 #include "dsp/Fm.h"
 #include "dsp/KarplusStrong.h"
 #include "dsp/Ladder.h"
@@ -520,4 +521,36 @@ TEST(SawVoiceBank, LowpassCutoffDarkensHarmonics) {
     EXPECT_LT(peak(r), 1e-6);  // hard left
     const double h1 = toneAmplitude(l, 200.0, kSr, 4800), h10 = toneAmplitude(l, 2000.0, kSr, 4800);
     EXPECT_LT(h10 / h1, (1.0 / 10.0) * 0.05);  // far below the raw saw's 1/k
+}
+
+TEST(Fm4, BlockProcessMatchesTheSampleBySampleReference) {
+    for (auto algo : {FmAlgorithm::Stack, FmAlgorithm::TwoStacks, FmAlgorithm::ThreeToOne, FmAlgorithm::Additive,
+                      FmAlgorithm::TwoOperator}) {
+        Fm4 a, b;
+        for (Fm4* f : {&a, &b}) {
+            f->prepare(kSr);
+            f->setAlgorithm(algo);
+            for (int i = 0; i < 4; ++i)
+                f->setOperator(i, {0.5f + static_cast<float>(i), 0.7f, i == 3 ? 0.4f : 0.0f, 0.01f, 0.2f, 0.5f, 0.1f});
+            f->noteOn(330.0f);
+        }
+        std::vector<float> ref(1000), blk(1000, 0.0f);
+        for (auto& v : ref) v = a.tick();
+        b.process(blk.data(), 300, 1.0f);
+        b.process(blk.data() + 300, 700, 1.0f);
+        for (std::size_t i = 0; i < ref.size(); ++i) ASSERT_NEAR(blk[i], ref[i], 1e-5f) << static_cast<int>(algo) << " @" << i;
+    }
+}
+
+TEST(FastSine, TableAndPolynomialMatchStdSin) {
+    for (double x = -3.0; x < 3.0; x += 0.000917) {
+        const double ref = std::sin(2.0 * std::numbers::pi * x);
+        ASSERT_NEAR(sinCycles(x), ref, 5e-7) << x;
+        ASSERT_NEAR(sinCyclesPoly(static_cast<float>(x)), ref, 2e-6) << x;  // float argument rounding included
+    }
+}
+
+TEST(FastMath, Log2AndExp2AreCloseEnoughForDetectors) {
+    for (float x = 1e-6f; x < 100.0f; x *= 1.37f) ASSERT_NEAR(fastLog2(x), std::log2(x), 3e-4f) << x;
+    for (float x = -30.0f; x < 10.0f; x += 0.173f) ASSERT_NEAR(fastExp2(x) / std::exp2(x), 1.0f, 2e-5f) << x;
 }

@@ -44,6 +44,12 @@ std::vector<int> voiceLead(std::vector<int> chord, const std::vector<int>& prev,
         while (n > target + 6) n -= 12;
     }
     std::sort(chord.begin(), chord.end());
+    // Keep the voicing near its centre so it cannot drift up or down over many bars.
+    int sum = 0;
+    for (int n : chord) sum += n;
+    const int mean = sum / static_cast<int>(chord.size());
+    const int shift = mean > centre + 7 ? -12 : (mean < centre - 7 ? 12 : 0);
+    for (auto& n : chord) n += shift;
     return chord;
 }
 

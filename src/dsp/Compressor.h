@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "core/AudioBuffer.h"
+#include "dsp/FastSine.h"
 
 namespace soundstar::dsp {
 
@@ -47,10 +48,12 @@ public:
         const float makeup = dbToGain(makeupDb_);
         for (int i = 0; i < io.frames; ++i) {
             const float peak = std::max(std::abs(io.left[i]), std::abs(io.right[i]));
-            const float want = -gainReductionDb(gainToDb(peak));  // positive dB of reduction
+            // Fast log/exp: the detector needs ~0.05 dB, not libm's precision.
+            const float levelDb = 6.0206f * fastLog2(std::max(peak, 1e-9f));
+            const float want = -gainReductionDb(levelDb);  // positive dB of reduction
             const float c = want > envDb_ ? attackCoef_ : releaseCoef_;
             envDb_ = want + (envDb_ - want) * c;
-            const float g = dbToGain(-envDb_) * makeup;
+            const float g = envDb_ < 1e-4f ? makeup : fastExp2(-envDb_ * 0.16609640f) * makeup;
             io.left[i] *= g;
             io.right[i] *= g;
         }

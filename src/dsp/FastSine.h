@@ -23,4 +23,32 @@ inline float sinCycles(double cycles) {
     return a + (b - a) * frac;
 }
 
+/// sin(2*pi*x) by folding to a quarter period and an odd Taylor polynomial to x^11 (error
+/// below 1e-7). Branch-free, so loops over it vectorize (no table gathers).
+inline float sinCyclesPoly(float x) {
+    float r = x - std::floor(x + 0.5f);  // [-0.5, 0.5)
+    r = r > 0.25f ? 0.5f - r : r;        // sin(pi - t) = sin(t)
+    r = r < -0.25f ? -0.5f - r : r;
+    const float t = r * 6.2831853f, t2 = t * t;
+    return t * (1.0f + t2 * (-1.6666667e-1f + t2 * (8.3333333e-3f + t2 * (-1.9841270e-4f +
+                t2 * (2.7557319e-6f + t2 * -2.5052108e-8f)))));
+}
+
+/// log2(x) for x > 0 from the float's exponent and a least-squares quartic on the mantissa
+/// (error < 2e-4, i.e. 0.001 dB): for level detectors, not for synthesis.
+inline float fastLog2(float x) {
+    int e = 0;
+    const float m = std::frexp(x, &e);  // x = m * 2^e, m in [0.5, 1)
+    const float t = 2.0f * m - 1.0f;    // [0, 1)
+    return static_cast<float>(e - 1) + t * (1.4385454f + t * (-0.6780715f + t * (0.3236105f + t * -0.0842731f)));
+}
+
+/// 2^x (relative error < 1e-5, least-squares quartic on the fraction): for gain computers.
+inline float fastExp2(float x) {
+    const float fl = std::floor(x);
+    const float f = x - fl;
+    const float p = 1.0f + f * (0.6930186f + f * (0.2414053f + f * (0.0520730f + f * 0.0134941f)));
+    return std::ldexp(p, static_cast<int>(fl));
+}
+
 }  // namespace soundstar::dsp

@@ -33,7 +33,7 @@ public:
         const float sigma = G3_ * s_[0] * (1.0f - G_) + G2_ * s_[1] * (1.0f - G_) + G_ * s_[2] * (1.0f - G_) +
                             s_[3] * (1.0f - G_);
         // ^ sum of each stage state's contribution to the output (each one-pole: y = G*u + (1-G)*s').
-        const float u = saturate((x - k_ * sigma) / (1.0f + k_ * G4_));
+        const float u = saturate((x - k_ * sigma) * feedbackNorm_);
         float in = u;
         float y[4];
         for (int i = 0; i < 4; ++i) {
@@ -68,9 +68,10 @@ private:
         G2_ = G_ * G_;
         G3_ = G2_ * G_;
         G4_ = G3_ * G_;
+        feedbackNorm_ = 1.0f / (1.0f + k_ * G4_);
     }
     float sampleRate_ = 48000.0f, cutoffHz_ = 1000.0f, k_ = 0.0f;
-    float G_ = 0, G2_ = 0, G3_ = 0, G4_ = 0;
+    float G_ = 0, G2_ = 0, G3_ = 0, G4_ = 0, feedbackNorm_ = 1.0f;
     float s_[4]{};
     FilterMode mode_ = FilterMode::LowPass;
 };

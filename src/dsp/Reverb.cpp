@@ -17,6 +17,7 @@ void Reverb::prepare(double sampleRate) {
     for (std::size_t i = 0; i < diffusers_.size(); ++i) {
         diffLen_[i] = static_cast<float>(kDiffMs[i] * 0.001 * sampleRate);
         diffusers_[i].prepare(static_cast<std::size_t>(diffLen_[i]) + 4);
+        diffIdx_[i] = static_cast<std::size_t>(diffLen_[i]);
     }
     preL_.prepare(static_cast<std::size_t>(sampleRate * 0.2) + 4);
     preR_.prepare(static_cast<std::size_t>(sampleRate * 0.2) + 4);
@@ -49,6 +50,7 @@ void Reverb::updateLines() {
     const float scale = 0.25f + 0.75f * size_;
     for (std::size_t i = 0; i < kLines; ++i) {
         lengths_[i] = static_cast<float>(kBaseMs[i] * scale * 0.001 * sampleRate_);
+        lengthIdx_[i] = static_cast<std::size_t>(lengths_[i]);
         // Gain per pass so the loop decays 60 dB in decayS: g = 10^(-3 * len / (T60 * fs)).
         gains_[i] = static_cast<float>(std::pow(10.0, -3.0 * lengths_[i] / (decayS_ * sampleRate_)));
         // Damping: a one-pole lowpass in each line; darker lines for higher damping.
@@ -62,10 +64,11 @@ void Reverb::process(StereoView io) {
         const float inL = io.left[n], inR = io.right[n];
         preL_.push(inL);
         preR_.push(inR);
-        float x = 0.5f * (preL_.read(predelay_) + preR_.read(predelay_));
+        const auto pre = static_cast<std::size_t>(predelay_);
+        float x = 0.5f * (preL_.readInt(pre) + preR_.readInt(pre));
         // Series allpass diffusion smears the input into a dense burst.
         for (std::size_t d = 0; d < diffusers_.size(); ++d) {
-            const float delayed = diffusers_[d].read(diffLen_[d]);
+            const float delayed = diffusers_[d].readInt(diffIdx_[d]);
             const float v = x + kDiffGain * delayed;
             diffusers_[d].push(v);
             x = delayed - kDiffGain * v;
@@ -73,8 +76,9 @@ void Reverb::process(StereoView io) {
         const float wobble = mod_.tick() * 6.0f;
         float sum = 0.0f;
         for (std::size_t i = 0; i < kLines; ++i) {
-            const float len = lengths_[i] + (i & 1 ? wobble : -wobble);
-            float y = lines_[i].read(len);
+            // Two lines are modulated (fractional reads) to break up metallic modes; the rest
+            // read at integer lengths, which is cheaper and sounds the same.
+            float y = i < 2 ? lines_[i].read(lengths_[i] + (i & 1 ? wobble : -wobble)) : lines_[i].readInt(lengthIdx_[i]);
             lpState_[i] += (1.0f - lpCoef_[i]) * (y - lpState_[i]);
             out[i] = lpState_[i] * gains_[i];
             sum += out[i];

@@ -32,6 +32,8 @@ private:
     std::array<float, kLines> lengths_{}, gains_{}, lpState_{}, lpCoef_{};
     std::array<DelayLine, 4> diffusers_;
     std::array<float, 4> diffLen_{};
+    std::array<std::size_t, 4> diffIdx_{};
+    std::array<std::size_t, kLines> lengthIdx_{};
     DelayLine preL_, preR_;
     Lfo mod_;
     LinearSmoother mix_;

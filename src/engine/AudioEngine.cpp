@@ -25,8 +25,8 @@ void AudioEngine::prepare(double sampleRate, int maxBlock) {
 
 void AudioEngine::apply(const Command& c) {
     if (c.type == CommandType::SwapGraph) {
-        // The old graph goes back to be freed on the control side; the controller checks for
-        // room before posting a swap, so the push cannot fail in practice.
+        // The old graph goes back to be freed on the control side; the controller keeps the
+        // graphs in flight below the retired queue's capacity, so this push cannot fail.
         if (graph_ && !retired_.push(graph_)) reports_.push({Report::Kind::BadAddress, now(), 1.0f, 0.0f});
         graph_ = c.graph;
         return;

@@ -68,8 +68,10 @@ void Controller::setInitialSend(int track, int bus, float level) {
 
 void Controller::commit() {
     collect();
-    // Keep room on the retired queue so the audio thread can always hand the old graph back.
-    while (engine_.retired().size() + 2 >= engine_.retired().capacity()) {
+    // Every graph handed over and not yet returned may land on the retired queue at once (swaps
+    // still waiting in the command queue included): keep their count below its capacity so the
+    // audio thread can always hand an old graph back.
+    while (handedOver_ - returned_ + 1 >= static_cast<long>(engine_.retired().capacity())) {
         std::this_thread::sleep_for(std::chrono::milliseconds(1));
         collect();
     }
@@ -94,6 +96,7 @@ void Controller::commit() {
     c.time = 0;
     c.graph = pending_.release();
     while (!engine_.post(c)) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    ++handedOver_;
     pending_ = std::make_unique<Graph>();
 }
 
@@ -184,7 +187,10 @@ bool Controller::setSend(int track, int bus, float level, SampleTime at) {
 
 void Controller::collect() {
     Graph* g = nullptr;
-    while (engine_.retired().pop(g)) delete g;
+    while (engine_.retired().pop(g)) {
+        delete g;
+        ++returned_;
+    }
     Report r;
     while (engine_.reports().pop(r)) {
         switch (r.kind) {

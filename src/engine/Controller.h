@@ -70,6 +70,7 @@ private:
     std::vector<std::string> trackNames_;
     float lastPeak_ = 0.0f;
     long late_ = 0, bad_ = 0;
+    long handedOver_ = 0, returned_ = 0;  // graphs given to the engine / freed after retirement
 };
 
 }  // namespace soundstar::engine

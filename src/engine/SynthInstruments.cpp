@@ -95,7 +95,7 @@ public:
             if ((i & 15) == 0)  // cutoff modulation at control rate (every 16 samples)
                 filter_.set(std::exp2(baseOct + p_[kFilterEnv] * fenv_.level()), p_[kResonance]);
             fenv_.tick();
-            const float x = o1_.tick() + mix2 * o2_.tick();
+            const float x = mix2 > 0.0f ? o1_.tick() + mix2 * o2_.tick() : o1_.tick();
             out[i] += filter_.tick(x * 0.5f) * amp_.tick() * gain;
         }
     }
@@ -160,26 +160,16 @@ public:
         }
         fm_.noteOn(noteToHz(note));
         vel_ = velocity;
-        level_ = 1.0f;
     }
     void release() { fm_.noteOff(); }
     bool active() const { return fm_.active(); }
-    float level() const { return level_; }
-    void render(float* out, int n) {
-        const float g = dbToGain(p_[kFmGain]) * vel_;
-        float peak = 0.0f;
-        for (int i = 0; i < n; ++i) {
-            const float y = fm_.tick();
-            peak = std::max(peak, std::abs(y));
-            out[i] += y * g;
-        }
-        level_ = peak;
-    }
+    float level() const { return fm_.level(); }
+    void render(float* out, int n) { fm_.process(out, n, dbToGain(p_[kFmGain]) * vel_); }
 
 private:
     const float* p_ = nullptr;
     dsp::Fm4 fm_;
-    float vel_ = 1.0f, level_ = 0.0f;
+    float vel_ = 1.0f;
 };
 
 class FmSynth final : public PolyInstrument<FmVoice, 12> {

@@ -48,6 +48,7 @@ std::vector<ScheduledNote> schedule(const music::Score& score, double sampleRate
     const double spb = score.secondsPerBeat() * sampleRate;
     for (std::size_t t = 0; t < score.tracks.size(); ++t)
         for (const auto& n : score.tracks[t].notes) {
+            if (!(n.note >= 0.0f && n.note <= 127.0f)) continue;  // outside MIDI range: unplayable
             const auto on = std::max<SampleTime>(0, std::llround(n.start * spb));
             if (on >= endSample) continue;
             const auto off = std::max<SampleTime>(on + 1, std::llround((n.start + n.length) * spb));
