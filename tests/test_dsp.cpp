@@ -7,7 +7,7 @@
 #include "dsp/Compressor.h"
 #include "dsp/DrumVoice.h"
 #include "dsp/Envelope.h"
-#include "dsp/FastSine.h"
+#include "dsp/FastMath.h"
 #include "dsp/Fm.h"
 #include "dsp/KarplusStrong.h"
 #include "dsp/Ladder.h"
@@ -553,4 +553,11 @@ TEST(FastSine, TableAndPolynomialMatchStdSin) {
 TEST(FastMath, Log2AndExp2AreCloseEnoughForDetectors) {
     for (float x = 1e-6f; x < 100.0f; x *= 1.37f) ASSERT_NEAR(fastLog2(x), std::log2(x), 3e-4f) << x;
     for (float x = -30.0f; x < 10.0f; x += 0.173f) ASSERT_NEAR(fastExp2(x) / std::exp2(x), 1.0f, 2e-5f) << x;
+}
+
+TEST(FastMath, TanhIsCloseAndBounded) {
+    for (float x = -20.0f; x < 20.0f; x += 0.0137f) {
+        ASSERT_NEAR(fastTanh(x), std::tanh(x), 2e-4f) << x;
+        ASSERT_LE(std::abs(fastTanh(x)), 1.0f);
+    }
 }

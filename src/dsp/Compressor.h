@@ -6,7 +6,7 @@
 #include <cmath>
 
 #include "core/AudioBuffer.h"
-#include "dsp/FastSine.h"
+#include "dsp/FastMath.h"
 
 namespace soundstar::dsp {
 

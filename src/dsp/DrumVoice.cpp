@@ -1,6 +1,6 @@
 #include "dsp/DrumVoice.h"
 
-#include "dsp/FastSine.h"
+#include "dsp/FastMath.h"
 
 #include <algorithm>
 #include <numbers>
@@ -112,7 +112,7 @@ float DrumVoice::tick() {
             phase_ += f / sampleRate_;
             if (phase_ >= 1.0) phase_ -= 1.0;
             float body = sinCycles(phase_) * amp_;
-            if (type_ == DrumType::Kick) body = std::tanh(body * (1.0f + tone_));
+            if (type_ == DrumType::Kick) body = fastTanh(body * (1.0f + tone_));
             float n = noise_.tick() * noiseAmp_;
             if (type_ == DrumType::Snare) n = bp_.tick(hp_.tick(n));
             else n = bp_.tick(n);

@@ -8,7 +8,7 @@
 #include <numbers>
 
 #include "dsp/Envelope.h"
-#include "dsp/FastSine.h"
+#include "dsp/FastMath.h"
 
 namespace soundstar::dsp {
 

@@ -4,7 +4,7 @@
 #include <numbers>
 
 #include "core/Rng.h"
-#include "dsp/FastSine.h"
+#include "dsp/FastMath.h"
 
 namespace soundstar::dsp {
 

@@ -5,7 +5,7 @@
 #include <cmath>
 #include <numbers>
 
-#include "dsp/FastSine.h"
+#include "dsp/FastMath.h"
 
 namespace soundstar::dsp {
 

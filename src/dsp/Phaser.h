@@ -29,9 +29,12 @@ public:
     void process(StereoView io) {
         for (int i = 0; i < io.frames; ++i) {
             const float m = 0.5f + 0.5f * lfo_.tick();
-            const float fc = 200.0f * std::exp2(6.0f * depth_ * m);
-            const float t = std::tan(std::numbers::pi_v<float> * std::min(fc, sampleRate_ * 0.45f) / sampleRate_);
-            const float a = (t - 1.0f) / (t + 1.0f);
+            if ((counter_++ & 15) == 0) {  // the sweep is slow: new allpass coefficient every 16 samples
+                const float fc = 200.0f * std::exp2(6.0f * depth_ * m);
+                const float t = std::tan(std::numbers::pi_v<float> * std::min(fc, sampleRate_ * 0.45f) / sampleRate_);
+                a_ = (t - 1.0f) / (t + 1.0f);
+            }
+            const float a = a_;
             io.left[i] = run(io.left[i], a, stL_, fbL_);
             io.right[i] = run(io.right[i], a, stR_, fbR_);
         }
@@ -51,7 +54,8 @@ private:
     }
     float sampleRate_ = 48000.0f, depth_ = 0.8f, fb_ = 0.4f, mix_ = 0.5f;
     std::array<float, kStages> stL_{}, stR_{};
-    float fbL_ = 0.0f, fbR_ = 0.0f;
+    float fbL_ = 0.0f, fbR_ = 0.0f, a_ = 0.0f;
+    unsigned counter_ = 0;
     Lfo lfo_;
 };
 

@@ -5,6 +5,7 @@
 
 #include "core/AudioBuffer.h"
 #include "core/Smoother.h"
+#include "dsp/FastMath.h"
 
 namespace soundstar::dsp {
 
@@ -32,7 +33,7 @@ public:
     }
     float shape(float x) const {
         switch (type_) {
-            case ShapeType::Tanh: return std::tanh(x);
+            case ShapeType::Tanh: return fastTanh(x);
             case ShapeType::Soft: return softClip(x);
             case ShapeType::Hard: return hardClip(x);
             case ShapeType::Fold: {

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "dsp/FastMath.h"
+
 namespace soundstar::dsp {
 
 void StereoDelay::prepare(double sampleRate, float maxMs) {
@@ -61,8 +63,8 @@ void StereoDelay::process(StereoView io) {
         float wl = toneL_.tick(l_.read(dl));
         float wr = toneR_.tick(r_.read(dr));
         if (tape) {
-            wl = std::tanh(wl * 1.2f) * 0.85f;
-            wr = std::tanh(wr * 1.2f) * 0.85f;
+            wl = fastTanh(wl * 1.2f) * 0.85f;
+            wr = fastTanh(wr * 1.2f) * 0.85f;
         }
         if (mode_ == DelayMode::PingPong) {
             // Mono input enters the left line; each line feeds the other.

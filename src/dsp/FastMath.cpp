@@ -1,4 +1,4 @@
-#include "dsp/FastSine.h"
+#include "dsp/FastMath.h"
 
 #include <numbers>
 
