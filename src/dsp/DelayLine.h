@@ -32,6 +32,27 @@ public:
         return a + (b - a) * frac;
     }
     float readInt(std::size_t delay) const { return buf_[(write_ - delay) & mask_]; }
+    /// Block helpers: what read()/readInt() will return after `ahead` more pushes, valid while
+    /// ahead < delay (the sample was written before this block) [rt].
+    float readAhead(int ahead, float delay) const {
+        const float d = std::clamp(delay, 1.0f, static_cast<float>(mask_ - 1));
+        const auto di = static_cast<std::size_t>(d);
+        const float frac = d - static_cast<float>(di);
+        const std::size_t w = write_ + static_cast<std::size_t>(ahead);
+        const float a = buf_[(w - di) & mask_];
+        const float b = buf_[(w - di - 1) & mask_];
+        return a + (b - a) * frac;
+    }
+    float readAheadInt(int ahead, std::size_t delay) const {
+        return buf_[(write_ + static_cast<std::size_t>(ahead) - delay) & mask_];
+    }
+    /// Pushes n samples taken every `stride` floats from src.
+    void pushBlock(const float* src, int n, int stride) {
+        for (int i = 0; i < n; ++i) {
+            buf_[write_] = src[static_cast<std::size_t>(i) * static_cast<std::size_t>(stride)];
+            write_ = (write_ + 1) & mask_;
+        }
+    }
     std::size_t maxDelay() const { return mask_ - 1; }
 
 private:

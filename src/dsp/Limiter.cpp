@@ -30,6 +30,9 @@ void Limiter::prepare(double sampleRate, float lookaheadMs) {
             norm += taps[static_cast<std::size_t>(k)];
         }
         for (auto& t : taps) t /= norm;
+        float absSum = 0.0f;
+        for (float t : taps) absSum += std::abs(t);
+        tapBound_ = std::max(tapBound_, absSum);
     }
     set(-1.0f, 80.0f);
     reset();
@@ -85,13 +88,21 @@ float Limiter::slidingMin(float value) {
 }
 
 void Limiter::process(StereoView io) {
-        for (int i = 0; i < io.frames; ++i) {
+    // When nothing in this block (or the interpolator's history) can reach the ceiling even
+    // between samples, skip the true-peak interpolation: the bound is exact, not a guess.
+    float blockPeak = 0.0f;
+    for (float v : histL_) blockPeak = std::max(blockPeak, std::abs(v));
+    for (float v : histR_) blockPeak = std::max(blockPeak, std::abs(v));
+    for (int i = 0; i < io.frames; ++i)
+        blockPeak = std::max(blockPeak, std::max(std::abs(io.left[i]), std::abs(io.right[i])));
+    const bool quiet = blockPeak * tapBound_ < ceiling_;
+    for (int i = 0; i < io.frames; ++i) {
         // Newest sample goes into the interpolator history (oldest first at histPos_).
         const auto hp = static_cast<std::size_t>(histPos_);
         histL_[hp] = histL_[hp + kTapsPerPhase] = io.left[i];
         histR_[hp] = histR_[hp + kTapsPerPhase] = io.right[i];
         histPos_ = (histPos_ + 1) % kTapsPerPhase;
-        const float peak = std::max(truePeak(histL_.data() + histPos_), truePeak(histR_.data() + histPos_));
+        const float peak = quiet ? 0.0f : std::max(truePeak(histL_.data() + histPos_), truePeak(histR_.data() + histPos_));
         const float want = peak > ceiling_ ? ceiling_ / peak : 1.0f;
         // Release: rise slowly, fall at once.
         release_ = want < release_ ? want : want + (release_ - want) * releaseCoef_;

@@ -35,6 +35,7 @@ private:
     // Each history is stored twice in a row so the newest kTapsPerPhase samples are contiguous.
     std::array<float, 2 * kTapsPerPhase> histL_{}, histR_{};
     int histPos_ = 0;
+    float tapBound_ = 1.0f;  // largest sum of |taps| over the phases: bounds any interpolated peak
     std::vector<float> delayL_, delayR_, boxWindow_;
     // Monotonic queue (ascending values) over the last `lookahead_` gains: O(1) sliding minimum.
     std::vector<float> minValues_;

@@ -59,41 +59,66 @@ void Reverb::updateLines() {
 }
 
 void Reverb::process(StereoView io) {
-    std::array<float, kLines> out{};
-    for (int n = 0; n < io.frames; ++n) {
-        const float inL = io.left[n], inR = io.right[n];
-        preL_.push(inL);
-        preR_.push(inR);
-        const auto pre = static_cast<std::size_t>(predelay_);
-        float x = 0.5f * (preL_.readInt(pre) + preR_.readInt(pre));
-        // Series allpass diffusion smears the input into a dense burst.
-        for (std::size_t d = 0; d < diffusers_.size(); ++d) {
-            const float delayed = diffusers_[d].readInt(diffIdx_[d]);
-            const float v = x + kDiffGain * delayed;
-            diffusers_[d].push(v);
-            x = delayed - kDiffGain * v;
+    // Block form of the FDN: within a chunk shorter than every line, all line reads refer to
+    // samples written before the chunk, so lines are read in bulk, the 8x8 feedback runs as
+    // 8-wide vector arithmetic per sample, and lines are written in bulk.
+    constexpr int kChunk = 64;
+    int maxChunk = kChunk;
+    for (std::size_t i = 0; i < kLines; ++i) maxChunk = std::min(maxChunk, static_cast<int>(lengthIdx_[i]) - 8);
+    maxChunk = std::max(maxChunk, 1);
+    alignas(32) float y[kChunk][kLines];
+    alignas(32) float fb[kChunk][kLines];
+    float xin[kChunk], wob[kChunk], wetL[kChunk], wetR[kChunk];
+    const auto pre = static_cast<std::size_t>(predelay_);
+    for (int done = 0; done < io.frames; done += maxChunk) {
+        const int n = std::min(maxChunk, io.frames - done);
+        for (int s = 0; s < n; ++s) {
+            preL_.push(io.left[done + s]);
+            preR_.push(io.right[done + s]);
+            float x = 0.5f * (preL_.readInt(pre) + preR_.readInt(pre));
+            // Series allpass diffusion smears the input into a dense burst.
+            for (std::size_t d = 0; d < diffusers_.size(); ++d) {
+                const float delayed = diffusers_[d].readInt(diffIdx_[d]);
+                const float v = x + kDiffGain * delayed;
+                diffusers_[d].push(v);
+                x = delayed - kDiffGain * v;
+            }
+            xin[s] = x * 0.35f;
+            wob[s] = mod_.tick() * 6.0f;
         }
-        const float wobble = mod_.tick() * 6.0f;
-        float sum = 0.0f;
-        for (std::size_t i = 0; i < kLines; ++i) {
-            // Two lines are modulated (fractional reads) to break up metallic modes; the rest
-            // read at integer lengths, which is cheaper and sounds the same.
-            float y = i < 2 ? lines_[i].read(lengths_[i] + (i & 1 ? wobble : -wobble)) : lines_[i].readInt(lengthIdx_[i]);
-            lpState_[i] += (1.0f - lpCoef_[i]) * (y - lpState_[i]);
-            out[i] = lpState_[i] * gains_[i];
-            sum += out[i];
+        // Two lines are modulated (fractional reads) to break up metallic modes; the rest read
+        // at integer lengths, which is cheaper and sounds the same.
+        for (int s = 0; s < n; ++s) {
+            y[s][0] = lines_[0].readAhead(s, lengths_[0] - wob[s]);
+            y[s][1] = lines_[1].readAhead(s, lengths_[1] + wob[s]);
         }
-        // Householder feedback: x_i - (2/N) * sum keeps the matrix orthogonal (lossless).
-        const float h = sum * (2.0f / kLines);
-        for (std::size_t i = 0; i < kLines; ++i) {
-            const float in = (i & 1) ? x : -x;
-            lines_[i].push(out[i] - h + in * 0.35f);
+        for (std::size_t i = 2; i < kLines; ++i)
+            for (int s = 0; s < n; ++s) y[s][i] = lines_[i].readAheadInt(s, lengthIdx_[i]);
+        std::array<float, kLines> lp = lpState_, a{}, g = gains_;
+        for (std::size_t i = 0; i < kLines; ++i) a[i] = 1.0f - lpCoef_[i];
+        for (int s = 0; s < n; ++s) {
+            float out[kLines];
+            float sum = 0.0f;
+            for (std::size_t i = 0; i < kLines; ++i) {
+                lp[i] += a[i] * (y[s][i] - lp[i]);
+                out[i] = lp[i] * g[i];
+                sum += out[i];
+            }
+            // Householder feedback: x_i - (2/N) * sum keeps the matrix orthogonal (lossless).
+            const float h = sum * (2.0f / kLines);
+            for (std::size_t i = 0; i < kLines; ++i) fb[s][i] = out[i] - h + ((i & 1) ? xin[s] : -xin[s]);
+            wetL[s] = out[0] + out[2] + out[4] + out[6];
+            wetR[s] = out[1] + out[3] + out[5] + out[7];
         }
-        const float wetL = out[0] + out[2] + out[4] + out[6];
-        const float wetR = out[1] + out[3] + out[5] + out[7];
-        const float m = mix_.next();
-        io.left[n] = inL * (1.0f - m) + wetL * m * 0.5f;
-        io.right[n] = inR * (1.0f - m) + wetR * m * 0.5f;
+        lpState_ = lp;
+        for (std::size_t i = 0; i < kLines; ++i) lines_[i].pushBlock(&fb[0][i], n, kLines);
+        for (int s = 0; s < n; ++s) {
+            const float m = mix_.next();
+            float& l = io.left[done + s];
+            float& r = io.right[done + s];
+            l = l * (1.0f - m) + wetL[s] * m * 0.5f;
+            r = r * (1.0f - m) + wetR[s] * m * 0.5f;
+        }
     }
 }
 
