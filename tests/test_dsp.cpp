@@ -21,6 +21,7 @@
 #include "dsp/SawVoiceBank.h"
 #include "dsp/Shaper.h"
 #include "dsp/StereoDelay.h"
+#include "dsp/SubtractiveVoiceBank.h"
 #include "dsp/Svf.h"
 
 using namespace soundstar;
@@ -560,4 +561,49 @@ TEST(FastMath, TanhIsCloseAndBounded) {
         ASSERT_NEAR(fastTanh(x), std::tanh(x), 2e-4f) << x;
         ASSERT_LE(std::abs(fastTanh(x)), 1.0f);
     }
+}
+
+TEST(SubtractiveVoiceBank, PitchFilterAndEnvelopesBehave) {
+    SubtractiveVoiceBank bank;
+    bank.prepare(kSr, 16);
+    SubtractiveVoiceBank::Patch p;
+    p.mix2 = 0.0f;
+    p.cutoffHz = 20000.0f;
+    p.resonance = 0.0f;
+    p.filterEnvOctaves = 0.0f;
+    p.keyTrack = 0.0f;
+    p.amp = {0.0f, 0.1f, 1.0f, 0.05f};
+    p.gain = 1.0f;
+    bank.setPatch(p);
+    bank.start(5, 69.0f, 1.0f);  // A4
+    std::vector<float> open(48000, 0.0f);
+    bank.process(open.data(), 48000);
+    // Saw into the input half-gain, ladder wide open: fundamental 0.5 * 2/pi.
+    EXPECT_NEAR(toneAmplitude(open, 440.0, kSr, 4800), 1.0 / std::numbers::pi, 0.03);
+    bank.release(5);
+    std::vector<float> tail(48000, 0.0f);
+    bank.process(tail.data(), 48000);
+    EXPECT_FALSE(bank.active(5));
+    EXPECT_LT(peak(std::vector<float>(tail.begin() + 24000, tail.end())), 1e-6);
+
+    // Closing the filter darkens: the 8th harmonic drops far more than the fundamental.
+    p.cutoffHz = 600.0f;
+    bank.setPatch(p);
+    bank.start(0, 57.0f, 1.0f);  // A3
+    std::vector<float> dark(48000, 0.0f);
+    bank.process(dark.data(), 48000);
+    const double h1 = toneAmplitude(dark, 220.0, kSr, 4800), h8 = toneAmplitude(dark, 1760.0, kSr, 4800);
+    EXPECT_LT(h8 / h1, (1.0 / 8.0) * 0.02);  // 4-pole: about -60 dB relative at 3 octaves above cutoff
+
+    // A filter envelope makes the start brighter than the sustain.
+    p.filterEnvOctaves = 4.0f;
+    p.filter = {0.0f, 0.2f, 0.0f, 0.1f};
+    bank.setPatch(p);
+    bank.release(0);
+    bank.start(1, 57.0f, 1.0f);
+    std::vector<float> sweep(48000, 0.0f);
+    bank.process(sweep.data(), 48000);
+    const std::vector<float> early(sweep.begin() + 240, sweep.begin() + 1440), late(sweep.begin() + 38400, sweep.end());
+    const auto ratio = [](const std::vector<float>& x) { return toneAmplitude(x, 1760.0, kSr) / toneAmplitude(x, 220.0, kSr); };
+    EXPECT_GT(ratio(early), 3.0 * ratio(late));  // the first 5-30 ms vs the sustain
 }

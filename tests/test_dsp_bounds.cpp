@@ -26,6 +26,7 @@
 #include "dsp/SawVoiceBank.h"
 #include "dsp/Shaper.h"
 #include "dsp/StereoDelay.h"
+#include "dsp/SubtractiveVoiceBank.h"
 #include "dsp/Svf.h"
 
 using namespace soundstar;
@@ -117,6 +118,21 @@ std::vector<std::pair<std::string, Factory>> units() {
             b->process(io.left, io.right, io.frames);
         });
     });
+    for (int w = 0; w < 5; ++w)
+        u.emplace_back("subbank" + std::to_string(w), [w](double sr) {
+            auto b = std::make_shared<SubtractiveVoiceBank>();
+            b->prepare(sr, 8);
+            SubtractiveVoiceBank::Patch p;
+            p.wave1 = p.wave2 = static_cast<Waveform>(w);
+            p.resonance = 1.0f;
+            p.filterEnvOctaves = 8.0f;
+            b->setPatch(p);
+            for (int v = 0; v < 8; ++v) b->start(v, 20.0f + 12.0f * static_cast<float>(v), 1.0f);
+            return Process([b](StereoView io) {
+                io.clear();
+                b->process(io.left, io.frames);
+            });
+        });
     u.emplace_back("svf", [](double sr) {
         return monoPair<Svf>(sr, [](Svf& f, double s) { f.prepare(s); f.set(2000.0f, 10.0f); });
     });

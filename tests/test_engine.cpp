@@ -211,7 +211,7 @@ TEST(PolyInstrument, StealsWhenFullAndNeverExceedsItsVoices) {
     std::vector<float> l(64), r(64);
     for (int n = 0; n < 40; ++n) inst->noteOn(40.0f + static_cast<float>(n), 1.0f);
     inst->process({l.data(), r.data(), 64});
-    EXPECT_EQ(inst->activeVoices(), 16);
+    EXPECT_EQ(inst->activeVoices(), 32);  // 40 notes on 32 voices: 8 were stolen
     inst->allNotesOff();
     for (int k = 0; k < 2000; ++k) inst->process({l.data(), r.data(), 64});
     EXPECT_EQ(inst->activeVoices(), 0);

@@ -7,6 +7,7 @@
 
 #include "dsp/SawVoiceBank.h"
 #include "engine/SynthInstruments.h"
+#include "engine/VoiceAllocator.h"
 
 namespace soundstar::engine {
 namespace {
@@ -33,8 +34,8 @@ public:
     }
     void prepare(double sampleRate, int) override { bank_.prepare(sampleRate, kNotes * kLanesPerNote); }
     void noteOn(float note, float velocity) override {
-        const int slot = allocate(note);
-        notes_[static_cast<std::size_t>(slot)] = {note, ++clock_, false};
+        const int slot = alloc_.allocate(
+            note, [&](int s) { return slotActive(s); }, [&](int s) { return bank_.level(s * kLanesPerNote); });
         const int unison = std::clamp(static_cast<int>(p_[kUnison]), 1, kLanesPerNote);
         const float amp = std::pow(10.0f, p_[kGain] / 20.0f) * velocity / std::sqrt(static_cast<float>(unison));
         const dsp::SawVoiceBank::Envelope env{p_[kAttack], p_[kDecay], p_[kSustain], p_[kRelease]};
@@ -46,11 +47,10 @@ public:
         }
     }
     void noteOff(float note) override {
-        for (int s = 0; s < kNotes; ++s)
-            if (notes_[static_cast<std::size_t>(s)].note == note) releaseSlot(s);
+        alloc_.release(note, [&](int s) { releaseSlot(s); });
     }
     void allNotesOff() override {
-        for (int s = 0; s < kNotes; ++s) releaseSlot(s);
+        alloc_.releaseAll([&](int s) { releaseSlot(s); });
     }
     void setParam(int index, float value) override {
         if (index < 0 || index >= static_cast<int>(std::size(kPadParams))) return;
@@ -72,42 +72,17 @@ public:
     const char* kind() const override { return "pad"; }
 
 private:
-    struct NoteSlot {
-        float note = -1.0f;
-        std::uint64_t age = 0;
-        bool released = false;
-    };
     bool slotActive(int s) const {
         for (int u = 0; u < kLanesPerNote; ++u)
             if (bank_.active(s * kLanesPerNote + u)) return true;
         return false;
     }
     void releaseSlot(int s) {
-        notes_[static_cast<std::size_t>(s)].released = true;
         for (int u = 0; u < kLanesPerNote; ++u) bank_.release(s * kLanesPerNote + u);
-    }
-    int allocate(float note) {
-        for (int s = 0; s < kNotes; ++s)
-            if (!slotActive(s)) return s;
-        for (int s = 0; s < kNotes; ++s)
-            if (notes_[static_cast<std::size_t>(s)].note == note) return s;
-        int best = -1;
-        float quietest = 1e9f;
-        for (int s = 0; s < kNotes; ++s)
-            if (notes_[static_cast<std::size_t>(s)].released && bank_.level(s * kLanesPerNote) < quietest) {
-                quietest = bank_.level(s * kLanesPerNote);
-                best = s;
-            }
-        if (best >= 0) return best;
-        best = 0;
-        for (int s = 1; s < kNotes; ++s)
-            if (notes_[static_cast<std::size_t>(s)].age < notes_[static_cast<std::size_t>(best)].age) best = s;
-        return best;
     }
     dsp::SawVoiceBank bank_;
     std::array<float, std::size(kPadParams)> p_{};
-    std::array<NoteSlot, kNotes> notes_{};
-    std::uint64_t clock_ = 0;
+    VoiceAllocator<kNotes> alloc_;
 };
 }  // namespace
 

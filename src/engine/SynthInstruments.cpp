@@ -1,14 +1,17 @@
 // Subtractive, FM, pluck and bell instruments: a parameter table and a voice each.
 #include <algorithm>
+#include <array>
 #include <cmath>
+#include <vector>
 
 #include "dsp/Envelope.h"
 #include "dsp/Fm.h"
 #include "dsp/KarplusStrong.h"
-#include "dsp/Ladder.h"
 #include "dsp/ModalBell.h"
 #include "dsp/Oscillator.h"
+#include "dsp/SubtractiveVoiceBank.h"
 #include "engine/PolyInstrument.h"
+#include "engine/VoiceAllocator.h"
 #include "engine/SynthInstruments.h"
 
 namespace soundstar::engine {
@@ -26,7 +29,8 @@ Waveform waveOf(float v) {
 }
 float dbToGain(float db) { return std::pow(10.0f, db / 20.0f); }
 
-// ---- subtractive: two oscillators -> ladder (with its own envelope) -> amp ADSR ----
+// ---- subtractive: two oscillators -> ladder (with its own envelope) -> amp envelope, on the
+// SIMD voice bank ----
 enum SubParam { kWave1, kWave2, kDetune, kMix2, kPulseWidth, kCutoff, kResonance, kFilterMode, kFilterEnv,
                 kFAttack, kFDecay, kFSustain, kFRelease, kAttack, kDecay, kSustain, kRelease, kKeyTrack, kGain };
 constexpr ParamSpec kSubParams[] = {
@@ -50,69 +54,73 @@ constexpr ParamSpec kSubParams[] = {
     {"key_track", 0, 1, 0.5f, "", "cutoff follows pitch"},
     {"gain", -60, 12, -6, "dB", "output level"},
 };
+constexpr int kSubVoices = 32;
 
-class SubVoice {
+class SubtractiveSynth final : public Instrument {
 public:
-    void prepare(double sr, const float* p) {
-        p_ = p;
-        o1_.prepare(sr);
-        o2_.prepare(sr);
-        filter_.prepare(sr);
-        amp_.prepare(sr);
-        fenv_.prepare(sr);
+    SubtractiveSynth() {
+        for (std::size_t i = 0; i < std::size(kSubParams); ++i) p_[i] = kSubParams[i].def;
+        updatePatch();
     }
-    void start(float note, float velocity) {
-        const float hz = noteToHz(note);
-        o1_.setWaveform(waveOf(p_[kWave1]));
-        o2_.setWaveform(waveOf(p_[kWave2]));
-        o1_.setPulseWidth(p_[kPulseWidth]);
-        o2_.setPulseWidth(p_[kPulseWidth]);
-        o1_.setFrequency(hz);
-        o2_.setFrequency(hz * std::exp2(p_[kDetune] / 1200.0f));
-        if (!amp_.active()) {
-            o1_.reset();
-            o2_.reset(0.37);
-            filter_.reset();
-        }
-        filter_.setMode(static_cast<dsp::FilterMode>(static_cast<int>(p_[kFilterMode])));
-        amp_.set(p_[kAttack], p_[kDecay], p_[kSustain], p_[kRelease]);
-        fenv_.set(p_[kFAttack], p_[kFDecay], p_[kFSustain], p_[kFRelease]);
-        amp_.gateOn();
-        fenv_.gateOn();
-        keyOct_ = (note - 60.0f) / 12.0f;
-        vel_ = velocity;
+    void prepare(double sampleRate, int maxBlock) override {
+        bank_.prepare(sampleRate, kSubVoices);
+        bank_.setPatch(patch_);
+        mono_.assign(static_cast<std::size_t>(maxBlock), 0.0f);
     }
-    void release() {
-        amp_.gateOff();
-        fenv_.gateOff();
+    void noteOn(float note, float velocity) override {
+        const int v = alloc_.allocate(
+            note, [&](int i) { return bank_.active(i); }, [&](int i) { return bank_.level(i); });
+        bank_.start(v, note, velocity);
     }
-    bool active() const { return amp_.active(); }
-    float level() const { return amp_.level(); }
-    void render(float* out, int n) {
-        const float gain = dbToGain(p_[kGain]) * vel_, mix2 = p_[kMix2];
-        const float baseOct = std::log2(std::max(p_[kCutoff], 20.0f)) + p_[kKeyTrack] * keyOct_;
-        for (int i = 0; i < n; ++i) {
-            if ((i & 15) == 0)  // cutoff modulation at control rate (every 16 samples)
-                filter_.set(std::exp2(baseOct + p_[kFilterEnv] * fenv_.level()), p_[kResonance]);
-            fenv_.tick();
-            const float x = mix2 > 0.0f ? o1_.tick() + mix2 * o2_.tick() : o1_.tick();
-            out[i] += filter_.tick(x * 0.5f) * amp_.tick() * gain;
-        }
+    void noteOff(float note) override {
+        alloc_.release(note, [&](int i) { bank_.release(i); });
     }
+    void allNotesOff() override {
+        alloc_.releaseAll([&](int i) { bank_.release(i); });
+    }
+    void setParam(int index, float value) override {
+        if (index < 0 || index >= static_cast<int>(std::size(kSubParams))) return;
+        p_[static_cast<std::size_t>(index)] = value;
+        updatePatch();
+        bank_.setPatch(patch_);
+    }
+    void process(StereoView io) override {
+        float* m = mono_.data();
+        std::fill(m, m + io.frames, 0.0f);
+        bank_.process(m, io.frames);
+        std::copy(m, m + io.frames, io.left);
+        std::copy(m, m + io.frames, io.right);
+    }
+    std::span<const ParamSpec> params() const override { return kSubParams; }
+    int activeVoices() const override {
+        int n = 0;
+        for (int i = 0; i < kSubVoices; ++i) n += bank_.active(i) ? 1 : 0;
+        return n;
+    }
+    const char* kind() const override { return "subtractive"; }
 
 private:
-    const float* p_ = nullptr;
-    dsp::Oscillator o1_, o2_;
-    dsp::Ladder filter_;
-    dsp::Adsr amp_, fenv_;
-    float vel_ = 1.0f, keyOct_ = 0.0f;
-};
-
-class SubtractiveSynth final : public PolyInstrument<SubVoice, 16> {
-public:
-    SubtractiveSynth() { initParams(); }
-    std::span<const ParamSpec> params() const override { return kSubParams; }
-    const char* kind() const override { return "subtractive"; }
+    float p(int i) const { return p_[static_cast<std::size_t>(i)]; }
+    void updatePatch() {
+        patch_.wave1 = waveOf(p(kWave1));
+        patch_.wave2 = waveOf(p(kWave2));
+        patch_.detuneCents = p(kDetune);
+        patch_.mix2 = p(kMix2);
+        patch_.pulseWidth = p(kPulseWidth);
+        patch_.mode = static_cast<dsp::FilterMode>(static_cast<int>(p(kFilterMode)));
+        patch_.cutoffHz = p(kCutoff);
+        patch_.resonance = p(kResonance);
+        patch_.filterEnvOctaves = p(kFilterEnv);
+        patch_.keyTrack = p(kKeyTrack);
+        patch_.filter = {p(kFAttack), p(kFDecay), p(kFSustain), p(kFRelease)};
+        patch_.amp = {p(kAttack), p(kDecay), p(kSustain), p(kRelease)};
+        patch_.gain = dbToGain(p(kGain));
+    }
+    dsp::SubtractiveVoiceBank bank_;
+    dsp::SubtractiveVoiceBank::Patch patch_;
+    VoiceAllocator<kSubVoices> alloc_;
+    std::array<float, std::size(kSubParams)> p_{};
+    std::vector<float> mono_;
 };
 
 // ---- FM: four operators, algorithm, modulator brightness ----
