@@ -607,3 +607,22 @@ TEST(SubtractiveVoiceBank, PitchFilterAndEnvelopesBehave) {
     const auto ratio = [](const std::vector<float>& x) { return toneAmplitude(x, 1760.0, kSr) / toneAmplitude(x, 220.0, kSr); };
     EXPECT_GT(ratio(early), 3.0 * ratio(late));  // the first 5-30 ms vs the sustain
 }
+
+TEST(Adsr, BlockProcessMatchesTick) {
+    Adsr a, b;
+    for (Adsr* e : {&a, &b}) {
+        e->prepare(48000.0);
+        e->set(0.003f, 0.02f, 0.4f, 0.01f);
+        e->gateOn();
+    }
+    std::vector<float> ref(6000), blk(6000);
+    for (int i = 0; i < 6000; ++i) {
+        if (i == 3000) a.gateOff();
+        ref[static_cast<std::size_t>(i)] = a.tick();
+    }
+    b.process(blk.data(), 1000);
+    b.process(blk.data() + 1000, 2000);
+    b.gateOff();
+    b.process(blk.data() + 3000, 3000);
+    for (std::size_t i = 0; i < ref.size(); ++i) ASSERT_NEAR(blk[i], ref[i], 1e-6f) << i;  // FMA may differ
+}

@@ -64,6 +64,60 @@ public:
         return level_;
     }
 
+    /// n samples of tick() at once (same values), with the stage switch out of the inner loops.
+    void process(float* out, int n) {
+        float lvl = level_;
+        int i = 0;
+        while (i < n) {
+            switch (stage_) {
+                case Stage::Idle:
+                    for (; i < n; ++i) out[i] = 0.0f;
+                    break;
+                case Stage::Attack:
+                    for (; i < n; ++i) {
+                        lvl += attackInc_;
+                        if (lvl >= 1.0f) {
+                            lvl = 1.0f;
+                            out[i++] = lvl;
+                            stage_ = Stage::Decay;
+                            break;
+                        }
+                        out[i] = lvl;
+                    }
+                    break;
+                case Stage::Decay:
+                    for (; i < n; ++i) {
+                        lvl = sustain_ + (lvl - sustain_) * decayCoef_;
+                        if (lvl - sustain_ < 1e-4f) {
+                            lvl = sustain_;
+                            out[i++] = lvl;
+                            stage_ = sustain_ > 0.0f ? Stage::Sustain : Stage::Idle;
+                            break;
+                        }
+                        out[i] = lvl;
+                    }
+                    break;
+                case Stage::Sustain:
+                    lvl = sustain_;
+                    for (; i < n; ++i) out[i] = lvl;
+                    break;
+                case Stage::Release:
+                    for (; i < n; ++i) {
+                        lvl *= releaseCoef_;
+                        if (lvl < 1e-4f) {
+                            lvl = 0.0f;
+                            out[i++] = lvl;
+                            stage_ = Stage::Idle;
+                            break;
+                        }
+                        out[i] = lvl;
+                    }
+                    break;
+            }
+        }
+        level_ = lvl;
+    }
+
 private:
     // Exponential segments reach -80 dB (1e-4) in the given time.
     float coefFor(float seconds) const {

@@ -72,7 +72,9 @@ public:
             const int m = std::min(kChunk, n - done);
             for (int i = topOperator(); i >= 0; --i) {
                 const auto k = static_cast<std::size_t>(i);
-                for (int s = 0; s < m; ++s) env[s] = env_[k].tick() * ops_[k].level;
+                env_[k].process(env, m);
+                const float level = ops_[k].level;
+                for (int s = 0; s < m; ++s) env[s] *= level;
                 float* y = opOut[k];
                 // Modulation input (already in cycles) from the operators above, per algorithm.
                 const float* m1 = nullptr;
