@@ -1,6 +1,8 @@
 #pragma once
 // Stereo chorus: two voices per side of an LFO-modulated short delay, quadrature LFOs left and
 // right for width. [rt after prepare]
+#include <algorithm>
+
 #include "core/AudioBuffer.h"
 #include "core/Smoother.h"
 #include "dsp/DelayLine.h"
@@ -29,21 +31,34 @@ public:
         mix_.setTarget(mix);
     }
     void process(StereoView io) {
+        // The LFOs move slowly: evaluate them every 16 samples and ramp the delays in between.
         const float base = 0.012f * sampleRate_;
-        for (int i = 0; i < io.frames; ++i) {
-            const float ml = lfoL_.tick(), mr = lfoR_.tick();
-            l_.push(io.left[i]);
-            r_.push(io.right[i]);
-            const float wl = 0.5f * (l_.read(base + depth_ * ml) + l_.read(base * 1.3f - depth_ * mr));
-            const float wr = 0.5f * (r_.read(base + depth_ * mr) + r_.read(base * 1.3f - depth_ * ml));
-            const float m = mix_.next();
-            io.left[i] = io.left[i] * (1.0f - 0.5f * m) + wl * m * 0.7f;
-            io.right[i] = io.right[i] * (1.0f - 0.5f * m) + wr * m * 0.7f;
+        constexpr int kStep = 16;
+        for (int done = 0; done < io.frames; done += kStep) {
+            const int n = std::min(kStep, io.frames - done);
+            float ml = nextL_, mr = nextR_;
+            for (int k = 0; k < n; ++k) {
+                nextL_ = lfoL_.tick();
+                nextR_ = lfoR_.tick();
+            }
+            const float dl = (nextL_ - ml) / static_cast<float>(n), dr = (nextR_ - mr) / static_cast<float>(n);
+            for (int j = 0; j < n; ++j) {
+                const int i = done + j;
+                l_.push(io.left[i]);
+                r_.push(io.right[i]);
+                const float wl = 0.5f * (l_.read(base + depth_ * ml) + l_.read(base * 1.3f - depth_ * mr));
+                const float wr = 0.5f * (r_.read(base + depth_ * mr) + r_.read(base * 1.3f - depth_ * ml));
+                const float m = mix_.next();
+                io.left[i] = io.left[i] * (1.0f - 0.5f * m) + wl * m * 0.7f;
+                io.right[i] = io.right[i] * (1.0f - 0.5f * m) + wr * m * 0.7f;
+                ml += dl;
+                mr += dr;
+            }
         }
     }
 
 private:
-    float sampleRate_ = 48000.0f, depth_ = 0.0f;
+    float sampleRate_ = 48000.0f, depth_ = 0.0f, nextL_ = 0.0f, nextR_ = 0.0f;
     DelayLine l_, r_;
     Lfo lfoL_, lfoR_;
     LinearSmoother mix_;

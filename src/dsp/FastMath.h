@@ -3,7 +3,10 @@
 // points, linear interpolation, error 3e-7 = -130 dB), a branch-free polynomial sine, a rational
 // tanh for saturation, and log2/exp2 for dynamics detectors.
 #include <array>
+#include <bit>
 #include <cmath>
+#include <cstdint>
+#include <limits>
 
 namespace soundstar::dsp {
 
@@ -49,10 +52,11 @@ inline float fastTanh(float x) {
 /// log2(x) for x > 0 from the float's exponent and a least-squares quartic on the mantissa
 /// (error < 2e-4, i.e. 0.001 dB): for level detectors, not for synthesis.
 inline float fastLog2(float x) {
-    int e = 0;
-    const float m = std::frexp(x, &e);  // x = m * 2^e, m in [0.5, 1)
-    const float t = 2.0f * m - 1.0f;    // [0, 1)
-    return static_cast<float>(e - 1) + t * (1.4385454f + t * (-0.6780715f + t * (0.3236105f + t * -0.0842731f)));
+    // Exponent and mantissa straight from the IEEE-754 bits (x > 0, normal).
+    const auto bits = std::bit_cast<std::uint32_t>(x);
+    const auto e = static_cast<int>((bits >> 23) & 0xFF) - 127;
+    const float t = std::bit_cast<float>((bits & 0x007FFFFFu) | 0x3F800000u) - 1.0f;  // [0, 1)
+    return static_cast<float>(e) + t * (1.4385454f + t * (-0.6780715f + t * (0.3236105f + t * -0.0842731f)));
 }
 
 /// 2^x (relative error < 1e-5, least-squares quartic on the fraction): for gain computers.
@@ -60,7 +64,10 @@ inline float fastExp2(float x) {
     const float fl = std::floor(x);
     const float f = x - fl;
     const float p = 1.0f + f * (0.6930186f + f * (0.2414053f + f * (0.0520730f + f * 0.0134941f)));
-    return std::ldexp(p, static_cast<int>(fl));
+    const int e = static_cast<int>(fl);
+    if (e < -126) return 0.0f;
+    if (e > 127) return std::numeric_limits<float>::infinity();
+    return p * std::bit_cast<float>(static_cast<std::uint32_t>(e + 127) << 23);  // p * 2^e
 }
 
 }  // namespace soundstar::dsp
