@@ -32,6 +32,8 @@ private:
     int lookahead_ = 96;
     float ceiling_ = 0.891f, releaseCoef_ = 0.999f, release_ = 1.0f, minGain_ = 1.0f;
     std::array<std::array<float, kTapsPerPhase>, 3> phases_{};  // fractional positions 1/4, 2/4, 3/4
+    // The same taps interleaved by tap ([k][phase], phase 3 = 0) for 4-wide multiply-adds.
+    alignas(16) std::array<float, kTapsPerPhase * 4> interleaved_{};
     // Each history is stored twice in a row so the newest kTapsPerPhase samples are contiguous.
     std::array<float, 2 * kTapsPerPhase> histL_{}, histR_{};
     int histPos_ = 0;

@@ -28,25 +28,33 @@ void removeDc(StereoBuffer& a, double sr) {
     }
 }
 
-StereoBuffer gainAndLimit(const StereoBuffer& in, double sr, double gainDb, double ceilingDb) {
-    StereoBuffer out;
+/// out = limit(in * gain), time-aligned (the limiter's latency is compensated), reusing out.
+void gainAndLimit(const StereoBuffer& in, StereoBuffer& out, double sr, double gainDb, double ceilingDb) {
     const int n = in.frames();
     dsp::Limiter lim;
     lim.prepare(sr, 3.0f);
     lim.set(static_cast<float>(ceilingDb), 120.0f);
     const int lat = lim.latencySamples();
-    out.resize(n + lat);
+    if (out.frames() != n) out.resize(n);
     const auto g = static_cast<float>(std::pow(10.0, gainDb / 20.0));
-    for (int i = 0; i < n; ++i) {
-        out.left()[static_cast<std::size_t>(i)] = in.left()[static_cast<std::size_t>(i)] * g;
-        out.right()[static_cast<std::size_t>(i)] = in.right()[static_cast<std::size_t>(i)] * g;
+    // Small blocks let the limiter skip its true-peak interpolation wherever a block is quiet.
+    constexpr int kBlock = 128;
+    float bl[kBlock], br[kBlock];
+    for (int pos = 0; pos < n + lat; pos += kBlock) {
+        const int m = std::min(kBlock, n + lat - pos);
+        for (int i = 0; i < m; ++i) {
+            const int src = pos + i;
+            bl[i] = src < n ? in.left()[static_cast<std::size_t>(src)] * g : 0.0f;
+            br[i] = src < n ? in.right()[static_cast<std::size_t>(src)] * g : 0.0f;
+        }
+        lim.process({bl, br, m});
+        for (int i = 0; i < m; ++i) {
+            const int dst = pos + i - lat;  // drop the latency so timing and length stay exact
+            if (dst < 0) continue;
+            out.left()[static_cast<std::size_t>(dst)] = bl[i];
+            out.right()[static_cast<std::size_t>(dst)] = br[i];
+        }
     }
-    for (int pos = 0; pos < n + lat; pos += 4096)
-        lim.process(out.view().offset(pos, std::min(4096, n + lat - pos)));
-    // Drop the limiter's latency so the file keeps its exact length and timing.
-    out.left().erase(out.left().begin(), out.left().begin() + lat);
-    out.right().erase(out.right().begin(), out.right().begin() + lat);
-    return out;
 }
 }  // namespace
 
@@ -92,7 +100,7 @@ MasteringReport master(StereoBuffer& audio, double sampleRate, const MasteringOp
     StereoBuffer out;
     Loudness got{};
     for (int iter = 0; iter < 5; ++iter) {
-        out = gainAndLimit(audio, sampleRate, gain, limitAt);
+        gainAndLimit(audio, out, sampleRate, gain, limitAt);
         got = measure(out, sampleRate, false);
         const double err = o.targetLufs - got.lufs;
         if (std::abs(err) < 0.1) break;
