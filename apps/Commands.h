@@ -19,6 +19,7 @@ struct RenderArgs {
     double targetLufs = -14.0;
     double ceilingDbtp = -1.0;
     bool printConfig = false;
+    bool explain = false;
     bool quiet = false;
     int blockSize = 256;
 };
@@ -29,5 +30,6 @@ std::filesystem::path dataDir();
 int runRender(const RenderArgs& a);
 int runDemo(const std::string& output, bool play);
 int runDoctor();
+int runSchema();
 
 }  // namespace soundstar::app

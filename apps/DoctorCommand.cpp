@@ -5,6 +5,7 @@
 #include "engine/Preset.h"
 #include "io/AudioDevice.h"
 #include "io/AudioFile.h"
+#include "music/MusicConfig.h"
 
 namespace soundstar::app {
 
@@ -44,4 +45,11 @@ int runDoctor() {
     return problems == 0 ? 0 : 1;
 }
 
+}  // namespace soundstar::app
+
+namespace soundstar::app {
+int runSchema() {
+    fmt::print("{}", music::musicConfigSchema());
+    return 0;
+}
 }  // namespace soundstar::app

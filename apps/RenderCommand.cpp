@@ -9,6 +9,7 @@
 
 #include "Commands.h"
 #include "compose/SketchComposer.h"
+#include "music/MusicConfig.h"
 #include "engine/Preset.h"
 #include "io/AudioDevice.h"
 #include "io/AudioFile.h"
@@ -50,20 +51,22 @@ io::FileFormat chooseFormat(const RenderArgs& a) {
 
 int runRender(const RenderArgs& a) {
     const auto format = chooseFormat(a);  // fail on a bad format before spending time rendering
-    compose::SketchConfig cfg = a.prompt.empty() ? compose::SketchConfig{} : compose::sketchFromPrompt(a.prompt);
-    if (!a.configFile.empty()) {
-        auto fromFile = compose::parseSketchConfig(readFile(a.configFile), a.configFile);
-        if (!a.prompt.empty() && readFile(a.configFile).find("\"seed\"") == std::string::npos) fromFile.seed = cfg.seed;
-        cfg = fromFile;
-    }
+    // The prompt gives a config; a --config file is applied on top of it; --seed wins over both.
+    std::vector<std::string> understood;
+    music::MusicConfig cfg = a.prompt.empty() ? music::MusicConfig{} : compose::configFromPromptKeywords(a.prompt, &understood);
+    if (!a.configFile.empty()) cfg = music::mergeMusicConfig(cfg, readFile(a.configFile), a.configFile);
     if (a.seed) cfg.seed = *a.seed;
-    if (a.printConfig) fmt::print("{}\n", compose::toJson(cfg));
+    if (!cfg.seed) cfg.seed = 1;
+    if (a.printConfig) fmt::print("{}\n", music::toJson(cfg));
+    if (a.explain)
+        for (const auto& u : understood) fmt::print(stderr, "prompt: {}\n", u);
+    const compose::SketchConfig sketch = compose::sketchFromMusicConfig(cfg);
 
     engine::PresetLibrary presets;
     presets.loadDirectory(dataDir() / "presets");
 
     const auto t0 = std::chrono::steady_clock::now();
-    const music::Score score = compose::composeSketch(cfg, a.durationSeconds);
+    const music::Score score = compose::composeSketch(sketch, a.durationSeconds);
     render::RenderOptions ro;
     ro.sampleRate = a.sampleRate;
     ro.blockSize = a.blockSize;
@@ -75,7 +78,7 @@ int runRender(const RenderArgs& a) {
     if (progress) fmt::print(stderr, "\rrendering 100%\n");
     render::MasteringReport mr;
     if (!a.noMaster) mr = render::master(audio, a.sampleRate, {a.targetLufs, a.ceilingDbtp});
-    io::writeAudioFile(a.output, audio, a.sampleRate, format, cfg.seed);
+    io::writeAudioFile(a.output, audio, a.sampleRate, format, *cfg.seed);
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     if (!a.quiet) {
         fmt::print(stderr, "wrote {} ({:.1f} s, {:g} Hz, {} bpm, {} layers) in {:.2f} s", a.output, a.durationSeconds,
@@ -108,7 +111,7 @@ int runDemo(const std::string& output, bool play) {
     }
     engine::PresetLibrary presets;
     presets.loadDirectory(dataDir() / "presets");
-    const auto score = compose::composeSketch(compose::sketchFromPrompt(a.prompt), a.durationSeconds);
+    const auto score = compose::composeSketch(compose::sketchFromMusicConfig(compose::configFromPromptKeywords(a.prompt)), a.durationSeconds);
     engine::AudioEngine eng(1 << 15);
     eng.prepare(48000.0, 512);
     engine::Controller ctl(eng);

@@ -15,7 +15,8 @@ int main(int argc, char** argv) {
     RenderArgs r;
     auto* render = app.add_subcommand("render", "Render a prompt (or a --config JSON) to a mastered audio file");
     render->add_option("prompt", r.prompt, "What the music should be, e.g. \"warm sunset over water\"");
-    render->add_option("--config", r.configFile, "A JSON config file instead of (or on top of) a prompt")
+    render->add_option("--config", r.configFile,
+                       "A MusicConfig JSON file (see `soundstar schema`), alone or applied on top of the prompt's")
         ->check(CLI::ExistingFile);
     render->add_option("-d,--duration", r.durationSeconds, "Length in seconds (1 to 3600)")
         ->check(CLI::Range(1.0, 3600.0));
@@ -29,7 +30,8 @@ int main(int argc, char** argv) {
         ->check(CLI::Range(-40.0, -6.0));
     render->add_option("--ceiling-dbtp", r.ceilingDbtp, "Mastering true-peak ceiling in dBTP (-12 to 0; default -1)")
         ->check(CLI::Range(-12.0, 0.0));
-    render->add_flag("--print-config", r.printConfig, "Print the resolved config as JSON on stdout");
+    render->add_flag("--print-config", r.printConfig, "Print the resolved MusicConfig as JSON on stdout");
+    render->add_flag("--explain", r.explain, "Say on stderr which words of the prompt decided what");
     render->add_option("--block", r.blockSize, "Engine block size in frames (1 to 4096)")->check(CLI::Range(1, 4096));
     render->add_flag("-q,--quiet", r.quiet, "No progress on stderr");
 
@@ -40,11 +42,12 @@ int main(int argc, char** argv) {
     demo->add_flag("--no-play", noPlay, "Only write the file");
 
     app.add_subcommand("doctor", "Check libraries, devices and data files; say what is missing and how to fix it");
+    auto* schema = app.add_subcommand("schema", "Print the MusicConfig JSON Schema");
 
     if (argc > 1 && argv[1][0] != '-') {
         const std::string cmd = argv[1];
-        if (cmd != "render" && cmd != "demo" && cmd != "doctor") {
-            fmt::print(stderr, "soundstar: unknown command '{}'; commands: render, demo, doctor (see --help)\n", cmd);
+        if (cmd != "render" && cmd != "demo" && cmd != "doctor" && cmd != "schema") {
+            fmt::print(stderr, "soundstar: unknown command '{}'; commands: render, demo, doctor, schema (see --help)\n", cmd);
             return 2;
         }
     }
@@ -63,6 +66,7 @@ int main(int argc, char** argv) {
             return runRender(r);
         }
         if (demo->parsed()) return runDemo(demoOut, !noPlay);
+        if (schema->parsed()) return runSchema();
         return runDoctor();
     } catch (const std::exception& e) {
         fmt::print(stderr, "soundstar: {}\n", e.what());

@@ -117,7 +117,7 @@ TEST(Cli, BadInputFailsWithAClearMessageAndWritesNothing) {
         {"render -o " + (dir / "a.wav"), "give a prompt or --config"},
         {"render 'x' -d 0 -o " + (dir / "a.wav"), "duration"},
         {"render 'x' --sample-rate 1 -o " + (dir / "a.wav"), "sample-rate"},
-        {"render --config " + (dir / "bad.json") + " -o " + (dir / "a.wav"), "'bpm' = 500 is invalid: allowed 40 to 220"},
+        {"render --config " + (dir / "bad.json") + " -o " + (dir / "a.wav"), "field 'bpm' = 500 is invalid: allowed a number of beats per minute from 40 to 220"},
         {"render --config " + (dir / "unknown.json") + " -o " + (dir / "a.wav"), "unknown field 'tempo_feel'"},
         {"render --config " + (dir / "broken.json") + " -o " + (dir / "a.wav"), "not valid JSON"},
         {"render --config " + (dir / "missing.json") + " -o " + (dir / "a.wav"), "missing.json"},

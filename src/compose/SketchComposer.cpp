@@ -235,7 +235,9 @@ music::Score composeSketch(const SketchConfig& cfg, double durationSeconds) {
     score.mix.reverbSize = 0.3f + 0.7f * cfg.space;
     score.mix.reverbDecayS = 0.8f + 4.5f * cfg.space;
     score.mix.reverbDamping = 0.7f - 0.5f * bright;
-    score.mix.delayFeedback = 0.25f + 0.25f * cfg.space;
+    score.mix.delayFeedback = 0.15f + 0.6f * cfg.echo;
+    // Echo scales every layer's delay send (0 at "none").
+    for (auto& t : score.tracks) t.delaySend = std::min(1.0f, t.delaySend * 2.0f * cfg.echo + (t.name == "lead" ? 0.4f * cfg.echo : 0.0f));
     score.mix.delayToneHz = 2500.0f + 6000.0f * bright;
     return score;
 }

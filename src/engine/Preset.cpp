@@ -40,7 +40,7 @@ Preset parsePreset(const std::string& text, const std::string& origin) {
     json j;
     try {
         j = json::parse(text);
-    } catch (const json::parse_error& e) {
+    } catch (const json::exception& e) {
         throw std::invalid_argument(fmt::format("{}: not valid JSON: {}", origin, e.what()));
     }
     if (!j.is_object()) throw std::invalid_argument(fmt::format("{}: a preset must be a JSON object", origin));
