@@ -10,6 +10,7 @@ namespace soundstar::app {
 struct RenderArgs {
     std::string prompt;
     std::string configFile;
+    std::string midiFile;
     double durationSeconds = 30.0;
     std::string output = "soundstar.wav";
     std::optional<std::uint64_t> seed;

@@ -9,6 +9,7 @@
 
 #include "Commands.h"
 #include "compose/SketchComposer.h"
+#include "music/MidiFile.h"
 #include "music/MusicConfig.h"
 #include "engine/Preset.h"
 #include "io/AudioDevice.h"
@@ -67,6 +68,7 @@ int runRender(const RenderArgs& a) {
 
     const auto t0 = std::chrono::steady_clock::now();
     const music::Score score = compose::composeSketch(sketch, a.durationSeconds);
+    if (!a.midiFile.empty()) music::writeMidiFile(a.midiFile, score, {cfg.root, cfg.mode});
     render::RenderOptions ro;
     ro.sampleRate = a.sampleRate;
     ro.blockSize = a.blockSize;

@@ -122,6 +122,7 @@ TEST(Cli, BadInputFailsWithAClearMessageAndWritesNothing) {
         {"render --config " + (dir / "broken.json") + " -o " + (dir / "a.wav"), "not valid JSON"},
         {"render --config " + (dir / "missing.json") + " -o " + (dir / "a.wav"), "missing.json"},
         {"render 'x' -o /nonexistent-dir/a.wav", "cannot write"},
+        {"render 'x' -o " + (dir / "a.wav") + " --midi /nonexistent-dir/a.mid", "cannot write /nonexistent-dir/a.mid"},
         {"frobnicate", "unknown command 'frobnicate'"},
         {"render 'x' --target-lufs 3 -o " + (dir / "a.wav"), "target-lufs"},
     };
@@ -155,4 +156,28 @@ TEST(Cli, DemoWritesItsFileWithoutADevice) {
     const auto r = runCommand(kBin + " demo --no-play -o " + (dir / "demo.wav"));
     ASSERT_EQ(r.code, 0) << r.output;
     EXPECT_TRUE(std::filesystem::exists(dir / "demo.wav"));
+}
+
+TEST(Cli, MidiFileHasATrackPerLayerAndPlaysInFluidSynth) {
+    TempDir dir;
+    const auto mid = dir / "song.mid";
+    const auto r = runCommand(kBin + " render 'warm sunset over water' -d 10 -q -o " + (dir / "song.wav") + " --midi " + mid);
+    ASSERT_EQ(r.code, 0) << r.output;
+    const std::string bytes = readBytes(mid);
+    ASSERT_GT(bytes.size(), 100u);
+    EXPECT_EQ(bytes.substr(0, 4), "MThd");
+    EXPECT_EQ(bytes[9], 1);  // format 1
+    const int tracks = (static_cast<unsigned char>(bytes[10]) << 8) | static_cast<unsigned char>(bytes[11]);
+    EXPECT_EQ(tracks, 5);  // conductor + the four layers of this prompt at density 4
+    if (runCommand("command -v fluidsynth").code != 0 || !std::filesystem::exists("/usr/share/sounds/sf2/TimGM6mb.sf2"))
+        GTEST_SKIP() << "fluidsynth or timgm6mb-soundfont missing";
+    const auto wav = dir / "fs.wav";
+    const auto fs = runCommand("fluidsynth -ni -g 1.0 -F " + wav + " -r 44100 /usr/share/sounds/sf2/TimGM6mb.sf2 " + mid);
+    ASSERT_EQ(fs.code, 0) << fs.output;
+    const auto stats = runCommand("sox '" + wav + "' -n stats");
+    EXPECT_GT(field(stats.output, R"(RMS lev dB\s+(-?[0-9.]+))"), -50.0) << stats.output;
+    const auto info = runCommand("soxi -D '" + wav + "'");
+    const double seconds = std::stod(info.output);
+    EXPECT_GT(seconds, 9.0);  // the whole song is there...
+    EXPECT_LT(seconds, 16.0);  // ...plus at most the synth's release tail
 }
