@@ -11,6 +11,7 @@ struct RenderArgs {
     std::string prompt;
     std::string configFile;
     std::string midiFile;
+    std::string stemsDir;
     double durationSeconds = 30.0;
     std::string output = "soundstar.wav";
     std::optional<std::uint64_t> seed;

@@ -78,6 +78,16 @@ int runRender(const RenderArgs& a) {
         if (progress) fmt::print(stderr, "\rrendering {:3.0f}%", p * 100.0);
     });
     if (progress) fmt::print(stderr, "\rrendering 100%\n");
+    if (!a.stemsDir.empty()) {
+        std::error_code ec;
+        std::filesystem::create_directories(a.stemsDir, ec);
+        if (ec) throw std::runtime_error(fmt::format("cannot create the stems folder {}: {}", a.stemsDir, ec.message()));
+        const auto stems = render::renderStems(score, presets, ro);
+        for (std::size_t i = 0; i < stems.size(); ++i)
+            io::writeAudioFile(std::filesystem::path(a.stemsDir) / (score.tracks[i].name + ".wav"), stems[i], a.sampleRate,
+                               io::FileFormat::WavFloat);
+        if (!a.quiet) fmt::print(stderr, "wrote {} stems to {}\n", stems.size(), a.stemsDir);
+    }
     render::MasteringReport mr;
     if (!a.noMaster) mr = render::master(audio, a.sampleRate, {a.targetLufs, a.ceilingDbtp});
     io::writeAudioFile(a.output, audio, a.sampleRate, format, *cfg.seed);

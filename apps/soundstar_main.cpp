@@ -21,6 +21,7 @@ int main(int argc, char** argv) {
     render->add_option("-d,--duration", r.durationSeconds, "Length in seconds (1 to 3600)")
         ->check(CLI::Range(1.0, 3600.0));
     render->add_option("-o,--output", r.output, "Output file (.wav .flac .ogg .mp3)");
+    render->add_option("--stems", r.stemsDir, "Also write one 32-bit float WAV per layer (pre-master) into this folder");
     render->add_option("--midi", r.midiFile, "Also write the score as a Standard MIDI File (a track per layer)");
     render->add_option("--seed", r.seed, "Random seed (default: derived from the prompt)");
     render->add_option("--sample-rate", r.sampleRate, "Sample rate in Hz (8000 to 192000)")

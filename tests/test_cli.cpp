@@ -181,3 +181,19 @@ TEST(Cli, MidiFileHasATrackPerLayerAndPlaysInFluidSynth) {
     EXPECT_GT(seconds, 9.0);  // the whole song is there...
     EXPECT_LT(seconds, 16.0);  // ...plus at most the synth's release tail
 }
+
+TEST(Cli, StemsAreWrittenOnePerLayerWithTheFullLength) {
+    TempDir dir;
+    const auto r = runCommand(kBin + " render 'energetic techno at 128 bpm' -d 5 -q -o " + (dir / "mix.wav") + " --stems " +
+                              (dir / "stems"));
+    ASSERT_EQ(r.code, 0) << r.output;
+    int count = 0;
+    for (const auto& e : std::filesystem::directory_iterator(dir / "stems")) {
+        ++count;
+        const auto info = runCommand("soxi '" + e.path().string() + "'");
+        EXPECT_NE(info.output.find("= 220500 samples"), std::string::npos) << e.path() << info.output;
+        EXPECT_NE(info.output.find("32-bit Floating Point"), std::string::npos) << info.output;
+    }
+    EXPECT_EQ(count, 6);
+    EXPECT_TRUE(std::filesystem::exists(dir / "stems/drums.wav"));
+}

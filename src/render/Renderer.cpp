@@ -8,11 +8,17 @@
 
 namespace soundstar::render {
 
-void buildGraph(engine::Controller& c, const music::Score& score, const engine::PresetLibrary& presets) {
+void buildGraph(engine::Controller& c, const music::Score& score, const engine::PresetLibrary& presets,
+                bool masterChain, int onlyTrack) {
     using engine::makeEffect;
     std::vector<int> trackIds;
-    for (const auto& t : score.tracks)
+    std::vector<std::size_t> included;
+    for (std::size_t i = 0; i < score.tracks.size(); ++i) {
+        if (onlyTrack >= 0 && static_cast<int>(i) != onlyTrack) continue;
+        const auto& t = score.tracks[i];
         trackIds.push_back(engine::addPresetTrack(c, presets.get(t.preset), t.name, t.gainDb, t.pan));
+        included.push_back(i);
+    }
     const auto& m = score.mix;
     const int reverb = c.addBus("reverb");
     const int rv = c.addEffect(reverb, makeEffect("reverb"));
@@ -29,10 +35,11 @@ void buildGraph(engine::Controller& c, const music::Score& score, const engine::
     c.setInitialParam(delay, dl, "feedback", m.delayFeedback);
     c.setInitialParam(delay, dl, "tone", m.delayToneHz);
     c.setInitialParam(delay, dl, "mix", 1.0f);
-    for (std::size_t i = 0; i < score.tracks.size(); ++i) {
-        c.setInitialSend(trackIds[i], reverb, score.tracks[i].reverbSend);
-        c.setInitialSend(trackIds[i], delay, score.tracks[i].delaySend);
+    for (std::size_t k = 0; k < included.size(); ++k) {
+        c.setInitialSend(trackIds[k], reverb, score.tracks[included[k]].reverbSend);
+        c.setInitialSend(trackIds[k], delay, score.tracks[included[k]].delaySend);
     }
+    if (!masterChain) return;
     const int eq = c.addEffect(engine::kMasterAddress, makeEffect("eq"));
     c.setInitialParam(engine::kMasterAddress, eq, "low_cut", 25.0f);
     const int comp = c.addEffect(engine::kMasterAddress, makeEffect("compressor"));
@@ -43,18 +50,22 @@ void buildGraph(engine::Controller& c, const music::Score& score, const engine::
     c.addEffect(engine::kMasterAddress, makeEffect("limiter"));
 }
 
-std::vector<ScheduledNote> schedule(const music::Score& score, double sampleRate, SampleTime endSample) {
+std::vector<ScheduledNote> schedule(const music::Score& score, double sampleRate, SampleTime endSample,
+                                    int onlyTrack) {
     std::vector<ScheduledNote> out;
     const double spb = score.secondsPerBeat() * sampleRate;
-    for (std::size_t t = 0; t < score.tracks.size(); ++t)
+    for (std::size_t t = 0; t < score.tracks.size(); ++t) {
+        if (onlyTrack >= 0 && static_cast<int>(t) != onlyTrack) continue;
+        const int address = onlyTrack >= 0 ? 0 : static_cast<int>(t);
         for (const auto& n : score.tracks[t].notes) {
             if (!(n.note >= 0.0f && n.note <= 127.0f)) continue;  // outside MIDI range: unplayable
             const auto on = std::max<SampleTime>(0, std::llround(n.start * spb));
             if (on >= endSample) continue;
             const auto off = std::max<SampleTime>(on + 1, std::llround((n.start + n.length) * spb));
-            out.push_back({on, static_cast<int>(t), n.note, std::max(n.velocity, 0.001f)});
-            if (off < endSample) out.push_back({off, static_cast<int>(t), n.note, 0.0f});
+            out.push_back({on, address, n.note, std::max(n.velocity, 0.001f)});
+            if (off < endSample) out.push_back({off, address, n.note, 0.0f});
         }
+    }
     std::stable_sort(out.begin(), out.end(), [](const ScheduledNote& a, const ScheduledNote& b) {
         if (a.time != b.time) return a.time < b.time;
         return a.velocity == 0.0f && b.velocity != 0.0f;  // offs first
@@ -67,11 +78,11 @@ StereoBuffer renderScore(const music::Score& score, const engine::PresetLibrary&
     engine::AudioEngine eng(1 << 15);
     eng.prepare(o.sampleRate, o.blockSize);
     engine::Controller ctl(eng);
-    buildGraph(ctl, score, presets);
+    buildGraph(ctl, score, presets, o.masterChain, o.onlyTrack);
     ctl.commit();
 
     const auto total = static_cast<SampleTime>(std::llround(o.durationSeconds * o.sampleRate));
-    const auto events = schedule(score, o.sampleRate, total);
+    const auto events = schedule(score, o.sampleRate, total, o.onlyTrack);
     StereoBuffer out;
     out.resize(static_cast<int>(total));
     std::size_t next = 0;
@@ -103,6 +114,18 @@ StereoBuffer renderScore(const music::Score& score, const engine::PresetLibrary&
         out.right()[k] *= g;
     }
     return out;
+}
+
+std::vector<StereoBuffer> renderStems(const music::Score& score, const engine::PresetLibrary& presets,
+                                      const RenderOptions& o) {
+    std::vector<StereoBuffer> stems;
+    for (std::size_t t = 0; t < score.tracks.size(); ++t) {
+        RenderOptions so = o;
+        so.masterChain = false;
+        so.onlyTrack = static_cast<int>(t);
+        stems.push_back(renderScore(score, presets, so));
+    }
+    return stems;
 }
 
 }  // namespace soundstar::render

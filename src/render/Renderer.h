@@ -19,13 +19,17 @@ struct RenderOptions {
     int blockSize = 256;
     double durationSeconds = 30.0;
     double fadeOutSeconds = 0.5;  // a short fade so nothing is cut mid-note at the very end
+    bool masterChain = true;      // false: no master EQ/compressor/limiter (stems, pre-master mix)
+    int onlyTrack = -1;           // >= 0: render just this score track (with the return buses)
 };
 
 /// Progress in 0..1, called now and then from the rendering thread.
 using Progress = std::function<void(double)>;
 
 /// Builds the engine graph for a score on a controller (tracks in score order, then buses).
-void buildGraph(engine::Controller& c, const music::Score& score, const engine::PresetLibrary& presets);
+/// onlyTrack >= 0 builds that score track alone (it becomes address 0).
+void buildGraph(engine::Controller& c, const music::Score& score, const engine::PresetLibrary& presets,
+                bool masterChain = true, int onlyTrack = -1);
 
 /// A time-ordered list of engine commands for a score (note offs before note ons at equal times).
 struct ScheduledNote {
@@ -33,10 +37,17 @@ struct ScheduledNote {
     int track;
     float note, velocity;  // velocity 0 = note off
 };
-std::vector<ScheduledNote> schedule(const music::Score& score, double sampleRate, SampleTime endSample);
+std::vector<ScheduledNote> schedule(const music::Score& score, double sampleRate, SampleTime endSample,
+                                    int onlyTrack = -1);
 
 /// Renders exactly durationSeconds of audio (to the sample), unmastered.
 StereoBuffer renderScore(const music::Score& score, const engine::PresetLibrary& presets, const RenderOptions& o,
                          const Progress& progress = {});
+
+/// One buffer per score track: each layer alone through its own chain and the return buses,
+/// without the master chain. Because tracks are independent and the returns are linear, the
+/// stems sum to the pre-master mix (renderScore with masterChain = false).
+std::vector<StereoBuffer> renderStems(const music::Score& score, const engine::PresetLibrary& presets,
+                                      const RenderOptions& o);
 
 }  // namespace soundstar::render
