@@ -2,25 +2,14 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstring>
 #include <numbers>
 
 #include "dsp/Pan.h"
+#include "dsp/Simd.h"
 
 namespace soundstar::dsp {
 namespace {
-using v8 = float __attribute__((vector_size(32)));
-
-inline v8 load(const float* p) {
-    v8 r;
-    std::memcpy(&r, p, sizeof r);
-    return r;
-}
-inline void store(float* p, v8 v) { std::memcpy(p, &v, sizeof v); }
-inline v8 splat(float x) { return v8{x, x, x, x, x, x, x, x}; }
-inline float hsum(v8 v) {
-    return (v[0] + v[1]) + (v[2] + v[3]) + ((v[4] + v[5]) + (v[6] + v[7]));
-}
+using namespace simd;
 constexpr float kAttackOvershoot = 1.25f;  // one-pole attack aims past 1 and is clamped there
 }  // namespace
 
@@ -136,16 +125,10 @@ void SawVoiceBank::processGroup(Group& g, void* accLv, void* accRv, int n) {
     const v8 a1 = load(g.a1), a2 = load(g.a2), a3 = load(g.a3);
     v8 env = load(g.env);
     const v8 tgt = load(g.envTarget), coef = load(g.envCoef), gl = load(g.gainL), gr = load(g.gainR);
-    const v8 one = splat(1.0f), two = splat(2.0f), zero = splat(0.0f);
-    const v8 oneMinusInc = one - inc;
+    const v8 one = splat(1.0f);
     for (int s = 0; s < n; ++s) {
         // PolyBLEP saw, branch-free: both residuals computed, the right one selected per lane.
-        const v8 x1 = phase * invInc;
-        const v8 x2 = (phase - one) * invInc;
-        const v8 c1 = x1 + x1 - x1 * x1 - one;
-        const v8 c2 = x2 * x2 + x2 + x2 + one;
-        const v8 corr = phase < inc ? c1 : (phase > oneMinusInc ? c2 : zero);
-        const v8 saw = phase * two - one - corr;
+        const v8 saw = simd::saw(phase, inc, invInc);
         phase += inc;
         phase = phase >= one ? phase - one : phase;
         // TPT state-variable lowpass (Simper).

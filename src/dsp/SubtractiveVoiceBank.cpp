@@ -2,44 +2,29 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstring>
 #include <numbers>
 
 #include "dsp/FastMath.h"
+#include "dsp/Simd.h"
 
 namespace soundstar::dsp {
 namespace {
-using v8 = float __attribute__((vector_size(32)));
-inline v8 load(const float* p) {
-    v8 r;
-    std::memcpy(&r, p, sizeof r);
-    return r;
-}
-inline void store(float* p, v8 v) { std::memcpy(p, &v, sizeof v); }
-inline v8 splat(float x) { return v8{x, x, x, x, x, x, x, x}; }
+using namespace simd;
 constexpr float kAttackOvershoot = 1.25f;
-
-/// PolyBLEP residual per lane for phase t with increment dt (1/dt given).
-inline v8 blep(v8 t, v8 dt, v8 invDt) {
-    const v8 one = splat(1.0f), zero = splat(0.0f);
-    const v8 x1 = t * invDt, x2 = (t - one) * invDt;
-    const v8 c1 = x1 + x1 - x1 * x1 - one, c2 = x2 * x2 + x2 + x2 + one;
-    return t < dt ? c1 : (t > one - dt ? c2 : zero);
-}
 
 inline v8 square(v8 t, v8 dt, v8 invDt, float width) {
     const v8 one = splat(1.0f), w = splat(width);
     v8 t2 = t + (one - w);
     t2 = t2 >= one ? t2 - one : t2;
     const v8 naive = t < w ? one : -one;
-    return naive + blep(t, dt, invDt) - blep(t2, dt, invDt);
+    return naive + polyBlep(t, dt, invDt) - polyBlep(t2, dt, invDt);
 }
 
 /// One oscillator sample for all lanes; `tri` carries the triangle's integrator.
 inline v8 osc(Waveform w, v8 t, v8 dt, float width, v8& tri) {
     const v8 invDt = splat(1.0f) / dt;
     switch (w) {
-        case Waveform::Saw: return t * splat(2.0f) - splat(1.0f) - blep(t, dt, invDt);
+        case Waveform::Saw: return simd::saw(t, dt, invDt);
         case Waveform::Square: return square(t, dt, invDt, 0.5f);
         case Waveform::Pulse: return square(t, dt, invDt, width);
         case Waveform::Triangle:
