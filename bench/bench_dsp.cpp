@@ -141,16 +141,22 @@ BENCHMARK(fm4);
 static void pluck(benchmark::State& st) {
     KarplusStrong k;
     k.prepare(kSr);
-    k.pluck(110.0f, 1.0f, 0.5f, 1000.0f);
-    runGen(st, [&] { return k.tick(); });
+    int n = 0;
+    runGen(st, [&] {  // re-pluck every second so the string never falls silent (and idle)
+        if (n++ % 48000 == 0) k.pluck(110.0f, 1.0f, 0.5f, 2.0f);
+        return k.tick();
+    });
 }
 BENCHMARK(pluck);
 
 static void bell(benchmark::State& st) {
     ModalBell b;
     b.prepare(kSr);
-    b.strike(440.0f, 1.0f, 1000.0f, 1.0f);
-    runGen(st, [&] { return b.tick(); });
+    int n = 0;
+    runGen(st, [&] {  // re-strike every second so the bell never goes idle
+        if (n++ % 48000 == 0) b.strike(440.0f, 1.0f, 3.0f, 1.0f);
+        return b.tick();
+    });
 }
 BENCHMARK(bell);
 
@@ -161,7 +167,7 @@ static void drum(benchmark::State& st) {
     d.setShape(1.0f, 4.0f, 0.5f);
     int n = 0;
     runGen(st, [&] {
-        if (++n % 24000 == 0) d.trigger(1.0f);
+        if (n++ % 24000 == 0) d.trigger(1.0f);
         return d.tick();
     });
 }
