@@ -12,6 +12,10 @@ struct RenderArgs {
     std::string configFile;
     std::string midiFile;
     std::string stemsDir;
+    std::string structureFile;
+    std::string form = "auto";
+    bool loop = false;
+    bool durationGiven = false;
     double durationSeconds = 30.0;
     std::string output = "soundstar.wav";
     std::optional<std::uint64_t> seed;
@@ -33,5 +37,7 @@ int runRender(const RenderArgs& a);
 int runDemo(const std::string& output, bool play);
 int runDoctor();
 int runSchema();
+/// Prints the arrangement for a prompt/config as JSON (the same choices render would make).
+int runArrange(const RenderArgs& a);
 
 }  // namespace soundstar::app

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "Commands.h"
+#include "compose/Arranger.h"
 #include "compose/SketchComposer.h"
 #include "music/MidiFile.h"
 #include "music/MusicConfig.h"
@@ -50,30 +51,50 @@ io::FileFormat chooseFormat(const RenderArgs& a) {
 }
 }  // namespace
 
-int runRender(const RenderArgs& a) {
-    const auto format = chooseFormat(a);  // fail on a bad format before spending time rendering
+music::MusicConfig resolveConfig(const RenderArgs& a, std::vector<std::string>& understood) {
     // The prompt gives a config; a --config file is applied on top of it; --seed wins over both.
-    std::vector<std::string> understood;
     music::MusicConfig cfg = a.prompt.empty() ? music::MusicConfig{} : compose::configFromPromptKeywords(a.prompt, &understood);
     if (!a.configFile.empty()) cfg = music::mergeMusicConfig(cfg, readFile(a.configFile), a.configFile);
     if (a.seed) cfg.seed = *a.seed;
     if (!cfg.seed) cfg.seed = 1;
+    return cfg;
+}
+
+music::Arrangement resolveArrangement(const RenderArgs& a, const music::MusicConfig& cfg) {
+    if (!a.structureFile.empty())
+        return compose::arrangeFromStructure(cfg, readFile(a.structureFile), a.durationGiven ? a.durationSeconds : 0.0, a.loop);
+    return compose::arrange(cfg, a.durationSeconds, {a.form, a.loop || a.form == "loop"});
+}
+
+int runArrange(const RenderArgs& a) {
+    std::vector<std::string> understood;
+    const auto cfg = resolveConfig(a, understood);
+    fmt::print("{}\n", music::toJson(resolveArrangement(a, cfg)));
+    return 0;
+}
+
+int runRender(const RenderArgs& a) {
+    const auto format = chooseFormat(a);  // fail on a bad format before spending time rendering
+    std::vector<std::string> understood;
+    const music::MusicConfig cfg = resolveConfig(a, understood);
     if (a.printConfig) fmt::print("{}\n", music::toJson(cfg));
     if (a.explain)
         for (const auto& u : understood) fmt::print(stderr, "prompt: {}\n", u);
+    const music::Arrangement arrangement = resolveArrangement(a, cfg);
     const compose::SketchConfig sketch = compose::sketchFromMusicConfig(cfg);
 
     engine::PresetLibrary presets;
     presets.loadDirectory(dataDir() / "presets");
 
     const auto t0 = std::chrono::steady_clock::now();
-    const music::Score score = compose::composeSketch(sketch, a.durationSeconds);
+    const music::Score score = compose::composeSketch(sketch, arrangement);
     if (!a.midiFile.empty()) music::writeMidiFile(a.midiFile, score, {cfg.root, cfg.mode});
     render::RenderOptions ro;
     ro.sampleRate = a.sampleRate;
     ro.blockSize = a.blockSize;
-    ro.durationSeconds = a.durationSeconds;
-    const bool progress = !a.quiet && a.durationSeconds >= 120.0;
+    ro.durationSeconds = arrangement.durationSeconds;
+    ro.loop = arrangement.loop;
+    const bool progress = !a.quiet && ro.durationSeconds >= 120.0;
     StereoBuffer audio = render::renderScore(score, presets, ro, [&](double p) {
         if (progress) fmt::print(stderr, "\rrendering {:3.0f}%", p * 100.0);
     });
@@ -93,8 +114,9 @@ int runRender(const RenderArgs& a) {
     io::writeAudioFile(a.output, audio, a.sampleRate, format, *cfg.seed);
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     if (!a.quiet) {
-        fmt::print(stderr, "wrote {} ({:.1f} s, {:g} Hz, {} bpm, {} layers) in {:.2f} s", a.output, a.durationSeconds,
-                   a.sampleRate, score.bpm, score.tracks.size(), secs);
+        fmt::print(stderr, "wrote {} ({:.2f} s, {:g} Hz, {:.4g} bpm, {} layers, {} form{}) in {:.2f} s", a.output,
+                   ro.durationSeconds, a.sampleRate, score.bpm, score.tracks.size(), arrangement.form,
+                   arrangement.loop ? ", seamless loop" : "", secs);
         if (!a.noMaster && !mr.silent)
             fmt::print(stderr, "; {:.1f} LUFS, {:.1f} dBTP", mr.outputLufs, mr.truePeakDbtp);
         fmt::print(stderr, "\n");
@@ -123,7 +145,7 @@ int runDemo(const std::string& output, bool play) {
     }
     engine::PresetLibrary presets;
     presets.loadDirectory(dataDir() / "presets");
-    const auto score = compose::composeSketch(compose::sketchFromMusicConfig(compose::configFromPromptKeywords(a.prompt)), a.durationSeconds);
+    const auto score = compose::composeFromConfig(compose::configFromPromptKeywords(a.prompt), a.durationSeconds);
     engine::AudioEngine eng(1 << 15);
     eng.prepare(48000.0, 512);
     engine::Controller ctl(eng);

@@ -21,6 +21,11 @@ int main(int argc, char** argv) {
     render->add_option("-d,--duration", r.durationSeconds, "Length in seconds (1 to 3600)")
         ->check(CLI::Range(1.0, 3600.0));
     render->add_option("-o,--output", r.output, "Output file (.wav .flac .ogg .mp3)");
+    render->add_option("--structure", r.structureFile,
+                       "A JSON list of sections, e.g. [{\"section\":\"verse\",\"duration\":15}, ...]")
+        ->check(CLI::ExistingFile);
+    render->add_option("--form", r.form, "auto, verse_chorus, aaba, build_drop, ambient_arc, loop");
+    render->add_flag("--loop", r.loop, "Make an exact, seamless loop (whole bars; the end joins the start)");
     render->add_option("--stems", r.stemsDir, "Also write one 32-bit float WAV per layer (pre-master) into this folder");
     render->add_option("--midi", r.midiFile, "Also write the score as a Standard MIDI File (a track per layer)");
     render->add_option("--seed", r.seed, "Random seed (default: derived from the prompt)");
@@ -45,11 +50,19 @@ int main(int argc, char** argv) {
 
     app.add_subcommand("doctor", "Check libraries, devices and data files; say what is missing and how to fix it");
     auto* schema = app.add_subcommand("schema", "Print the MusicConfig JSON Schema");
+    RenderArgs ar;
+    auto* arrangeCmd = app.add_subcommand("arrange", "Print the arrangement (sections, bars, energy, layers) as JSON");
+    arrangeCmd->add_option("prompt", ar.prompt, "What the music should be");
+    arrangeCmd->add_option("--config", ar.configFile, "A MusicConfig JSON file")->check(CLI::ExistingFile);
+    arrangeCmd->add_option("-d,--duration", ar.durationSeconds, "Length in seconds (1 to 3600)")->check(CLI::Range(1.0, 3600.0));
+    arrangeCmd->add_option("--structure", ar.structureFile, "A JSON list of sections")->check(CLI::ExistingFile);
+    arrangeCmd->add_option("--form", ar.form, "auto, verse_chorus, aaba, build_drop, ambient_arc, loop");
+    arrangeCmd->add_flag("--loop", ar.loop, "An exact, seamless loop");
 
     if (argc > 1 && argv[1][0] != '-') {
         const std::string cmd = argv[1];
-        if (cmd != "render" && cmd != "demo" && cmd != "doctor" && cmd != "schema") {
-            fmt::print(stderr, "soundstar: unknown command '{}'; commands: render, demo, doctor, schema (see --help)\n", cmd);
+        if (cmd != "render" && cmd != "demo" && cmd != "doctor" && cmd != "schema" && cmd != "arrange") {
+            fmt::print(stderr, "soundstar: unknown command '{}'; commands: render, arrange, demo, doctor, schema (see --help)\n", cmd);
             return 2;
         }
     }
@@ -65,10 +78,15 @@ int main(int argc, char** argv) {
                                    "  e.g. soundstar render \"warm sunset over water\" -o sunset.wav\n");
                 return 2;
             }
+            r.durationGiven = render->count("--duration") > 0;
             return runRender(r);
         }
         if (demo->parsed()) return runDemo(demoOut, !noPlay);
         if (schema->parsed()) return runSchema();
+        if (arrangeCmd->parsed()) {
+            ar.durationGiven = arrangeCmd->count("--duration") > 0;
+            return runArrange(ar);
+        }
         return runDoctor();
     } catch (const std::exception& e) {
         fmt::print(stderr, "soundstar: {}\n", e.what());

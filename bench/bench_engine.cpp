@@ -92,22 +92,16 @@ const engine::PresetLibrary& presets() {
     }();
     return lib;
 }
-compose::SketchConfig denseConfig() {
-    compose::SketchConfig c;
-    c.bpm = 124;
-    c.energy = 0.9f;
-    c.density = 6;
-    c.space = 0.7f;
-    c.brightness = 0.7f;
-    c.seed = 42;
-    return c;
+music::MusicConfig denseConfig() {
+    return music::parseMusicConfig(
+        R"({"bpm":124,"rhythm":"electronic","density":6,"space":"large","brightness":"bright","echo":"medium","seed":42})");
 }
 }  // namespace
 
 // A dense six-track arrangement (drums, bass, pad, keys, arp, lead) with reverb and delay
 // returns and the master chain, 60 s at 44.1 kHz, unmastered. Counter: multiple of real time.
 static void renderDenseArrangement(benchmark::State& st) {
-    const auto score = compose::composeSketch(denseConfig(), 60.0);
+    const auto score = compose::composeFromConfig(denseConfig(), 60.0);
     render::RenderOptions o;
     o.sampleRate = 44100.0;
     o.durationSeconds = 60.0;
@@ -121,7 +115,7 @@ static void renderDenseArrangement(benchmark::State& st) {
 BENCHMARK(renderDenseArrangement)->Unit(benchmark::kMillisecond)->MinTime(2.0);
 
 static void masterSixtySeconds(benchmark::State& st) {
-    const auto score = compose::composeSketch(denseConfig(), 60.0);
+    const auto score = compose::composeFromConfig(denseConfig(), 60.0);
     render::RenderOptions o;
     o.durationSeconds = 60.0;
     const auto audio = render::renderScore(score, presets(), o);
@@ -136,7 +130,7 @@ BENCHMARK(masterSixtySeconds)->Unit(benchmark::kMillisecond);
 static void composeThreeMinutes(benchmark::State& st) {
     const auto cfg = denseConfig();
     for (auto _ : st) {
-        auto score = compose::composeSketch(cfg, 180.0);
+        auto score = compose::composeFromConfig(cfg, 180.0);
         benchmark::DoNotOptimize(score.tracks.data());
     }
 }

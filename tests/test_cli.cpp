@@ -184,14 +184,14 @@ TEST(Cli, MidiFileHasATrackPerLayerAndPlaysInFluidSynth) {
 
 TEST(Cli, StemsAreWrittenOnePerLayerWithTheFullLength) {
     TempDir dir;
-    const auto r = runCommand(kBin + " render 'energetic techno at 128 bpm' -d 5 -q -o " + (dir / "mix.wav") + " --stems " +
+    const auto r = runCommand(kBin + " render 'energetic techno at 128 bpm' -d 25 -q -o " + (dir / "mix.wav") + " --stems " +
                               (dir / "stems"));
     ASSERT_EQ(r.code, 0) << r.output;
     int count = 0;
     for (const auto& e : std::filesystem::directory_iterator(dir / "stems")) {
         ++count;
         const auto info = runCommand("soxi '" + e.path().string() + "'");
-        EXPECT_NE(info.output.find("= 220500 samples"), std::string::npos) << e.path() << info.output;
+        EXPECT_NE(info.output.find("= 1102500 samples"), std::string::npos) << e.path() << info.output;
         EXPECT_NE(info.output.find("32-bit Floating Point"), std::string::npos) << info.output;
     }
     EXPECT_EQ(count, 6);

@@ -140,7 +140,7 @@ TEST(MusicConfig, RandomAndMalformedJsonNeverCrashes) {
             const MusicConfig c = parseMusicConfig(text);
             ++accepted;
             EXPECT_NO_THROW(applyUpdate(c, R"({"brightness":"+1","tempo":-1})"));
-            EXPECT_NO_THROW(compose::composeSketch(compose::sketchFromMusicConfig(c), 5.0));
+            EXPECT_NO_THROW(compose::composeFromConfig(c, 5.0));
         } catch (const std::invalid_argument& e) {
             ++rejected;
             EXPECT_GT(std::string(e.what()).size(), 10u);

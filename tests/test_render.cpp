@@ -21,20 +21,16 @@ const engine::PresetLibrary& presets() {
     return lib;
 }
 music::Score denseScore(double seconds) {
-    compose::SketchConfig c;
-    c.density = 6;
-    c.energy = 0.8f;
-    c.echo = 0.6f;
-    c.seed = 11;
-    return compose::composeSketch(c, seconds);
+    const auto c = music::parseMusicConfig(R"({"density":6,"rhythm":"kit_medium","tempo":"fast","echo":"heavy","seed":11})");
+    return compose::composeFromConfig(c, seconds);
 }
 }  // namespace
 
 TEST(Render, StemsSumToThePreMasterMix) {
-    const auto score = denseScore(8.0);
+    const auto score = denseScore(24.0);
     ASSERT_EQ(score.tracks.size(), 6u);
     render::RenderOptions o;
-    o.durationSeconds = 8.0;
+    o.durationSeconds = 24.0;
     o.masterChain = false;
     const auto mix = render::renderScore(score, presets(), o);
     const auto stems = render::renderStems(score, presets(), o);

@@ -4,6 +4,7 @@
 #include <array>
 #include <cmath>
 
+#include "compose/Arranger.h"
 #include "core/Rng.h"
 
 namespace soundstar::compose {
@@ -167,39 +168,39 @@ struct Composer {
         }
     }
 };
+
+unsigned layerMask(const std::vector<std::string>& layers) {
+    unsigned m = 0;
+    for (const auto& l : layers) {
+        if (l == "drums") m |= kDrums;
+        else if (l == "bass") m |= kBass;
+        else if (l == "pad") m |= kPad;
+        else if (l == "keys") m |= kKeys;
+        else if (l == "arp") m |= kArp;
+        else if (l == "lead") m |= kLead;
+    }
+    return m;
+}
 }  // namespace
 
-music::Score composeSketch(const SketchConfig& cfg, double durationSeconds) {
+music::Score composeFromConfig(const music::MusicConfig& config, double durationSeconds) {
+    return composeSketch(sketchFromMusicConfig(config), arrange(config, durationSeconds));
+}
+
+music::Score composeSketch(const SketchConfig& cfg, const music::Arrangement& arr) {
     music::Score score;
-    score.bpm = std::clamp(cfg.bpm, 40.0, 220.0);
+    score.bpm = std::clamp(arr.bpm, 30.0, 240.0);
     const double barSeconds = 4.0 * score.secondsPerBeat();
-    // Leave room for the last chord to ring: about two seconds, at least half a bar.
-    const double ring = std::clamp(durationSeconds * 0.15, 0.5, 2.5);
-    const int totalBars = std::max(1, static_cast<int>(std::floor((durationSeconds - ring) / barSeconds)));
+    const double durationSeconds = arr.durationSeconds;
+    const int totalBars = arr.totalBars;
     Composer c{cfg, Rng(cfg.seed), 45 + cfg.root, {}, 4.0};
     if (c.rootMidi > 50) c.rootMidi -= 12;
     c.prog = progressionFor(cfg.mode, c.rng);
-
-    // Which layers density allows, in order of importance.
-    unsigned allowed = kPad | kBass;
-    const std::array<unsigned, 4> extra{kDrums, kKeys, kArp, kLead};
-    int budget = std::clamp(cfg.density, 2, 6) - 2;
-    for (unsigned l : extra) {
-        if (l == kDrums && !cfg.drums) continue;
-        if (budget-- > 0) allowed |= l;
-    }
-    // Form: intro, A, B, outro over whole bars (short pieces collapse to fewer sections).
     std::vector<Section> sections;
-    const float e = cfg.energy;
-    if (totalBars < 4) {
-        sections.push_back({0, totalBars, e, allowed});
-    } else {
-        const int intro = std::max(1, totalBars / 8), outro = std::max(1, totalBars / 8);
-        const int a = (totalBars - intro - outro) / 2, b = totalBars - intro - outro - a;
-        sections.push_back({0, intro, e * 0.4f, allowed & (kPad | kKeys | kBass)});
-        sections.push_back({intro, a, e * 0.85f, allowed & ~static_cast<unsigned>(kLead)});
-        sections.push_back({intro + a, b, e, allowed});
-        sections.push_back({intro + a + b, outro, e * 0.3f, allowed & (kPad | kLead | kKeys)});
+    unsigned allowed = 0;
+    for (const auto& s : arr.sections) {
+        sections.push_back({s.startBar, s.bars, s.energy, layerMask(s.layers)});
+        allowed |= sections.back().layers;
     }
     const float bright = cfg.brightness;
     std::vector<ScoreTrack> tracks{
@@ -221,11 +222,13 @@ music::Score composeSketch(const SketchConfig& cfg, double durationSeconds) {
     }
     // A real ending: the tonic chord on the final downbeat, held to the end of the file.
     const double endBeat = totalBars * 4.0;
-    const double hold = std::max(0.5, (durationSeconds - totalBars * barSeconds) / score.secondsPerBeat());
-    for (int n : music::chordOnDegree(c.rootMidi + 12, cfg.mode, 0, false))
-        tracks[2].notes.push_back({endBeat, hold * 0.8, static_cast<float>(n), 0.6f});
-    tracks[1].notes.push_back({endBeat, hold * 0.6, static_cast<float>(c.rootMidi - 12 + (c.rootMidi < 40 ? 12 : 0)), 0.8f});
-    if (allowed & kDrums) tracks[0].notes.push_back({endBeat, 0.2, 36.0f, 0.9f});
+    if (!arr.loop) {
+        const double hold = std::max(0.5, (durationSeconds - totalBars * barSeconds) / score.secondsPerBeat());
+        for (int n : music::chordOnDegree(c.rootMidi + 12, cfg.mode, 0, false))
+            tracks[2].notes.push_back({endBeat, hold * 0.8, static_cast<float>(n), 0.6f});
+        tracks[1].notes.push_back({endBeat, hold * 0.6, static_cast<float>(c.rootMidi - 12 + (c.rootMidi < 40 ? 12 : 0)), 0.8f});
+        if (allowed & kDrums) tracks[0].notes.push_back({endBeat, 0.2, 36.0f, 0.9f});
+    }
 
     for (auto& t : tracks)
         if (!t.notes.empty()) score.tracks.push_back(std::move(t));

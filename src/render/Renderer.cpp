@@ -81,8 +81,21 @@ StereoBuffer renderScore(const music::Score& score, const engine::PresetLibrary&
     buildGraph(ctl, score, presets, o.masterChain, o.onlyTrack);
     ctl.commit();
 
-    const auto total = static_cast<SampleTime>(std::llround(o.durationSeconds * o.sampleRate));
-    const auto events = schedule(score, o.sampleRate, total, o.onlyTrack);
+    const auto length = static_cast<SampleTime>(std::llround(o.durationSeconds * o.sampleRate));
+    // A loop renders the score twice back to back and keeps the second cycle.
+    const SampleTime total = o.loop ? 2 * length : length;
+    auto events = schedule(score, o.sampleRate, total, o.onlyTrack);
+    if (o.loop) {
+        const auto first = events;
+        for (auto e : first) {
+            e.time += length;
+            if (e.time < total) events.push_back(e);
+        }
+        std::stable_sort(events.begin(), events.end(), [](const ScheduledNote& a, const ScheduledNote& b) {
+            if (a.time != b.time) return a.time < b.time;
+            return a.velocity == 0.0f && b.velocity != 0.0f;
+        });
+    }
     StereoBuffer out;
     out.resize(static_cast<int>(total));
     std::size_t next = 0;
@@ -105,6 +118,11 @@ StereoBuffer renderScore(const music::Score& score, const engine::PresetLibrary&
             progress(static_cast<double>(pos) / static_cast<double>(total));
             lastReport = pos;
         }
+    }
+    if (o.loop) {
+        out.left().erase(out.left().begin(), out.left().begin() + length);
+        out.right().erase(out.right().begin(), out.right().begin() + length);
+        return out;
     }
     const auto fade = std::min<SampleTime>(total, static_cast<SampleTime>(o.fadeOutSeconds * o.sampleRate));
     for (SampleTime i = 0; i < fade; ++i) {

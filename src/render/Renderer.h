@@ -21,6 +21,8 @@ struct RenderOptions {
     double fadeOutSeconds = 0.5;  // a short fade so nothing is cut mid-note at the very end
     bool masterChain = true;      // false: no master EQ/compressor/limiter (stems, pre-master mix)
     int onlyTrack = -1;           // >= 0: render just this score track (with the return buses)
+    bool loop = false;            // seamless loop: render two cycles, keep the second (its start
+                                  // holds the first cycle's tails), no fade
 };
 
 /// Progress in 0..1, called now and then from the rendering thread.

@@ -1,0 +1,244 @@
+#include "compose/Arranger.h"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <algorithm>
+#include <cmath>
+#include <nlohmann/json.hpp>
+#include <stdexcept>
+
+namespace soundstar::compose {
+namespace {
+using music::Arrangement;
+using music::Section;
+using nlohmann::json;
+
+struct Shape {
+    const char* kind;
+    double weight;  // share of the bars
+    float energy;   // relative to the piece's energy
+};
+
+std::vector<Shape> shapeOf(const std::string& form) {
+    if (form == "verse_chorus")
+        return {{"intro", 1, 0.35f}, {"verse", 2, 0.6f},  {"chorus", 2, 0.9f}, {"verse", 2, 0.65f},
+                {"chorus", 2, 0.95f}, {"bridge", 1, 0.5f}, {"chorus", 2, 1.0f}, {"outro", 1, 0.3f}};
+    if (form == "aaba") return {{"a", 1, 0.6f}, {"a", 1, 0.7f}, {"b", 1, 0.85f}, {"a", 1, 0.75f}};
+    if (form == "build_drop")
+        return {{"intro", 1, 0.3f}, {"build", 1, 0.6f}, {"drop", 2, 1.0f}, {"breakdown", 1, 0.35f},
+                {"build", 1, 0.7f}, {"drop", 2, 1.0f}, {"outro", 1, 0.3f}};
+    if (form == "ambient_arc")
+        return {{"intro", 1, 0.2f}, {"verse", 2, 0.45f}, {"chorus", 2, 0.7f}, {"bridge", 1, 0.5f}, {"outro", 1, 0.25f}};
+    return {{"loop", 1, 0.85f}};
+}
+
+/// Which layers a section kind uses, before density limits them.
+std::vector<std::string> layersFor(const std::string& kind) {
+    if (kind == "intro") return {"pad", "keys"};
+    if (kind == "outro") return {"pad", "keys", "lead"};
+    if (kind == "build") return {"drums", "bass", "pad", "arp"};
+    if (kind == "breakdown") return {"pad", "lead"};
+    if (kind == "bridge") return {"pad", "bass", "keys", "lead"};
+    if (kind == "verse" || kind == "a") return {"drums", "bass", "pad", "keys"};
+    return {"drums", "bass", "pad", "keys", "arp", "lead"};  // chorus, drop, b, loop
+}
+
+/// Layers the config allows: density 2..6 picks pad and bass, then drums, keys, arp, lead in
+/// that order; rhythm "none" removes drums.
+std::vector<std::string> allowedLayers(const music::MusicConfig& c) {
+    std::vector<std::string> out{"pad", "bass"};
+    int budget = std::clamp(c.density, 2, 6) - 2;
+    for (const char* l : {"drums", "keys", "arp", "lead"}) {
+        if (std::string(l) == "drums" && c.rhythm == "none") continue;
+        if (budget-- > 0) out.emplace_back(l);
+    }
+    return out;
+}
+
+std::vector<std::string> intersect(const std::vector<std::string>& want, const std::vector<std::string>& allowed) {
+    std::vector<std::string> out;
+    for (const auto& l : want)
+        if (std::find(allowed.begin(), allowed.end(), l) != allowed.end()) out.push_back(l);
+    if (out.empty()) out.push_back("pad");  // never a silent section
+    return out;
+}
+
+std::string autoForm(const music::MusicConfig& c, double seconds) {
+    if (seconds < 20.0) return "short";
+    if (c.rhythm == "electronic" || c.genre == "techno" || c.genre == "house") return "build_drop";
+    if (c.rhythm == "none" || c.rhythm == "minimal" || c.rhythm == "heartbeat") return "ambient_arc";
+    if (c.genre == "jazz") return "aaba";
+    return "verse_chorus";
+}
+
+/// Splits `bars` among shapes by weight (every section at least one bar, rounding kept exact).
+std::vector<int> splitBars(const std::vector<Shape>& shapes, int bars) {
+    double total = 0.0;
+    for (const auto& s : shapes) total += s.weight;
+    std::vector<int> out;
+    int used = 0;
+    double acc = 0.0;
+    for (const auto& s : shapes) {
+        acc += s.weight;
+        const int end = static_cast<int>(std::lround(acc / total * bars));
+        out.push_back(std::max(1, end - used));
+        used += out.back();
+    }
+    // Fix any overshoot from the one-bar minimum by trimming the longest sections.
+    while (used > bars) {
+        auto it = std::max_element(out.begin(), out.end());
+        if (*it <= 1) break;
+        --*it;
+        --used;
+    }
+    return out;
+}
+
+/// Tempo and bar count for the duration: a loop nudges the tempo so whole bars fill it exactly;
+/// an ending leaves room (about 15%, 0.5..2.5 s) for the final chord to ring.
+void fitBars(Arrangement& a, const music::MusicConfig& c, double seconds) {
+    a.bpm = c.resolvedBpm();
+    a.durationSeconds = seconds;
+    if (a.loop) {
+        const int bars = std::max(1, static_cast<int>(std::lround(seconds / a.barSeconds())));
+        a.totalBars = bars;
+        a.bpm = bars * a.beatsPerBar * 60.0 / seconds;
+    } else {
+        const double ring = std::clamp(seconds * 0.15, 0.5, 2.5);
+        a.totalBars = std::max(1, static_cast<int>(std::floor((seconds - ring) / a.barSeconds())));
+    }
+}
+}  // namespace
+
+const std::vector<std::string>& formNames() {
+    static const std::vector<std::string> f{"auto", "verse_chorus", "aaba", "build_drop", "ambient_arc", "loop"};
+    return f;
+}
+
+Arrangement arrange(const music::MusicConfig& c, double seconds, const ArrangeOptions& o) {
+    if (std::find(formNames().begin(), formNames().end(), o.form) == formNames().end())
+        throw std::invalid_argument(fmt::format("unknown form '{}'; allowed: {}", o.form, fmt::join(formNames(), ", ")));
+    Arrangement a;
+    a.loop = o.loop;
+    fitBars(a, c, seconds);
+    a.form = o.form == "auto" ? autoForm(c, seconds) : o.form;
+    auto shapes = shapeOf(a.form);
+    if (a.form == "short") shapes = {{"verse", 1, 0.8f}};
+    if (a.loop && a.form != "loop") {
+        // A loop has no intro or outro: keep the body of the form.
+        shapes.erase(std::remove_if(shapes.begin(), shapes.end(),
+                                    [](const Shape& s) { return std::string(s.kind) == "intro" || std::string(s.kind) == "outro"; }),
+                     shapes.end());
+        if (shapes.empty()) shapes = {{"loop", 1, 0.85f}};
+    }
+    if (static_cast<int>(shapes.size()) > a.totalBars) shapes.resize(static_cast<std::size_t>(std::max(1, a.totalBars)));
+    const auto bars = splitBars(shapes, a.totalBars);
+    const auto allowed = allowedLayers(c);
+    // The piece's energy: the rhythm style and the tempo label (see sketchFromMusicConfig).
+    const float base = std::clamp(0.35f + 0.5f * static_cast<float>(c.level("tempo")) +
+                                      (c.rhythm == "electronic" || c.rhythm == "kit_medium" ? 0.15f : 0.0f),
+                                  0.1f, 1.0f);
+    int start = 0;
+    for (std::size_t i = 0; i < shapes.size(); ++i) {
+        a.sections.push_back({shapes[i].kind, start, bars[i], std::clamp(base * shapes[i].energy, 0.0f, 1.0f),
+                              intersect(layersFor(shapes[i].kind), allowed)});
+        start += bars[i];
+    }
+    a.totalBars = start;
+    return a;
+}
+
+Arrangement arrangeFromStructure(const music::MusicConfig& c, const std::string& text, double seconds, bool loop) {
+    json j;
+    try {
+        j = json::parse(text);
+    } catch (const json::exception& e) {
+        throw std::invalid_argument(fmt::format("structure: not valid JSON: {}", e.what()));
+    }
+    if (!j.is_array() || j.empty() || j.size() > 64)
+        throw std::invalid_argument("structure: must be a JSON array of 1 to 64 sections, e.g. "
+                                    "[{\"section\":\"verse\",\"duration\":15}]");
+    Arrangement a;
+    a.loop = loop;
+    a.form = "structure";
+    a.bpm = c.resolvedBpm();
+    struct Entry {
+        std::string kind;
+        double bars;
+        float energy;
+        std::vector<std::string> layers;
+    };
+    std::vector<Entry> entries;
+    const auto allowed = allowedLayers(c);
+    for (std::size_t i = 0; i < j.size(); ++i) {
+        const json& e = j[i];
+        const auto where = fmt::format("structure[{}]", i);
+        if (!e.is_object()) throw std::invalid_argument(where + ": each section must be an object");
+        for (const auto& [k, v] : e.items())
+            if (k != "section" && k != "duration" && k != "bars" && k != "energy" && k != "layers")
+                throw std::invalid_argument(
+                    fmt::format("{}: unknown field '{}'; allowed: section, duration, bars, energy, layers", where, k));
+        if (!e.contains("section") || !e["section"].is_string() ||
+            std::find(music::sectionKinds().begin(), music::sectionKinds().end(), e["section"].get<std::string>()) ==
+                music::sectionKinds().end())
+            throw std::invalid_argument(fmt::format("{}: 'section' must be one of {}", where, fmt::join(music::sectionKinds(), ", ")));
+        Entry en{e["section"].get<std::string>(), 0.0, -1.0f, {}};
+        if (e.contains("bars")) {
+            if (!e["bars"].is_number_integer() || e["bars"].get<int>() < 1 || e["bars"].get<int>() > 512)
+                throw std::invalid_argument(fmt::format("{}: 'bars' = {} is invalid: allowed an integer from 1 to 512", where, e["bars"].dump()));
+            en.bars = e["bars"].get<int>();
+        } else if (e.contains("duration")) {
+            if (!e["duration"].is_number() || e["duration"].get<double>() <= 0.0 || e["duration"].get<double>() > 3600.0)
+                throw std::invalid_argument(fmt::format("{}: 'duration' = {} is invalid: allowed seconds above 0, up to 3600", where, e["duration"].dump()));
+            en.bars = e["duration"].get<double>() / a.barSeconds();
+        } else {
+            throw std::invalid_argument(where + ": give 'duration' (seconds) or 'bars'");
+        }
+        if (e.contains("energy")) {
+            if (!e["energy"].is_number() || e["energy"].get<double>() < 0.0 || e["energy"].get<double>() > 1.0)
+                throw std::invalid_argument(fmt::format("{}: 'energy' = {} is invalid: allowed 0 to 1", where, e["energy"].dump()));
+            en.energy = e["energy"].get<float>();
+        }
+        if (e.contains("layers")) {
+            if (!e["layers"].is_array()) throw std::invalid_argument(where + ": 'layers' must be a list of layer names");
+            for (const auto& l : e["layers"]) {
+                if (!l.is_string() || std::find(music::layerNames().begin(), music::layerNames().end(), l.get<std::string>()) ==
+                                          music::layerNames().end())
+                    throw std::invalid_argument(fmt::format("{}: layer {} is unknown; allowed: {}", where, l.dump(),
+                                                            fmt::join(music::layerNames(), ", ")));
+                en.layers.push_back(l.get<std::string>());
+            }
+        }
+        entries.push_back(std::move(en));
+    }
+    double totalBars = 0.0;
+    for (const auto& e : entries) totalBars += e.bars;
+    // Scale to the requested duration when one is given; otherwise the sections' own sum.
+    const double wanted = seconds > 0.0 ? seconds : totalBars * a.barSeconds() + (loop ? 0.0 : 2.0);
+    fitBars(a, c, wanted);
+    const double scale = a.totalBars / std::max(totalBars, 1e-9);
+    int start = 0;
+    for (std::size_t i = 0; i < entries.size(); ++i) {
+        const auto& e = entries[i];
+        int bars = std::max(1, static_cast<int>(std::lround(e.bars * scale)));
+        if (i + 1 == entries.size()) bars = std::max(1, a.totalBars - start);  // the last absorbs rounding
+        const auto shapes = shapeOf("verse_chorus");
+        float energy = e.energy;
+        if (energy < 0.0f) {
+            energy = 0.6f;
+            for (const auto& s : shapeOf("build_drop"))
+                if (e.kind == s.kind) energy = s.energy;
+            for (const auto& s : shapes)
+                if (e.kind == s.kind) energy = s.energy;
+        }
+        a.sections.push_back({e.kind, start, bars, energy, intersect(e.layers.empty() ? layersFor(e.kind) : e.layers, allowed)});
+        start += bars;
+    }
+    a.totalBars = start;
+    if (!loop) a.durationSeconds = std::max(a.durationSeconds, a.totalBars * a.barSeconds() + 0.5);
+    else a.durationSeconds = a.totalBars * a.barSeconds();
+    return a;
+}
+
+}  // namespace soundstar::compose

@@ -1,0 +1,29 @@
+#pragma once
+// The arranger: a config and a duration become an Arrangement (sections on bar lines with energy
+// and layers), in one of several forms, or from an explicit structure given by a user or an LLM.
+#include <string>
+
+#include "music/Arrangement.h"
+#include "music/MusicConfig.h"
+
+namespace soundstar::compose {
+
+struct ArrangeOptions {
+    std::string form = "auto";  // auto, verse_chorus, aaba, build_drop, ambient_arc, loop
+    bool loop = false;          // an exact, seamless loop: whole bars, tempo nudged to fit exactly
+};
+
+/// The forms `form` may name.
+const std::vector<std::string>& formNames();
+
+/// durationSeconds 1..3600. Throws std::invalid_argument on an unknown form.
+music::Arrangement arrange(const music::MusicConfig& config, double durationSeconds, const ArrangeOptions& o = {});
+
+/// An explicit structure: a JSON array of {"section": kind, "duration": seconds} or {"section":
+/// kind, "bars": n}, optionally with "energy" (0..1) and "layers" (names). When durationSeconds
+/// > 0 the sections are scaled to fill it; otherwise the piece lasts as long as they add up to.
+/// Errors name the entry, the field and what is allowed.
+music::Arrangement arrangeFromStructure(const music::MusicConfig& config, const std::string& structureJson,
+                                        double durationSeconds, bool loop = false);
+
+}  // namespace soundstar::compose
