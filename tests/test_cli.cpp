@@ -197,3 +197,22 @@ TEST(Cli, StemsAreWrittenOnePerLayerWithTheFullLength) {
     EXPECT_EQ(count, 6);
     EXPECT_TRUE(std::filesystem::exists(dir / "stems/drums.wav"));
 }
+
+TEST(Cli, ArrangePrintsTheSectionsAndStructureFilesAreChecked) {
+    TempDir dir;
+    const auto r = runCommand(kBin + " arrange 'energetic techno' -d 60");
+    ASSERT_EQ(r.code, 0) << r.output;
+    EXPECT_NE(r.output.find("\"form\": \"build_drop\""), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("\"section\": \"drop\""), std::string::npos);
+    std::ofstream(dir / "s.json") << R"([{"section":"intro","bars":2},{"section":"chorus","bars":4}])";
+    const auto s = runCommand(kBin + " render 'calm' --structure " + (dir / "s.json") + " -q -o " + (dir / "s.wav"));
+    ASSERT_EQ(s.code, 0) << s.output;
+    std::ofstream(dir / "bad.json") << R"([{"section":"solo","bars":2}])";
+    const auto b = runCommand(kBin + " render 'calm' --structure " + (dir / "bad.json") + " -o " + (dir / "b.wav"));
+    EXPECT_NE(b.code, 0);
+    EXPECT_NE(b.output.find("'section' must be one of"), std::string::npos) << b.output;
+    const auto l = runCommand(kBin + " render 'calm' -d 7.3 --loop -q -o " + (dir / "l.wav"));
+    ASSERT_EQ(l.code, 0) << l.output;
+    EXPECT_NE(runCommand("soxi '" + (dir / "l.wav") + "'").output.find("= 321930 samples"), std::string::npos)
+        << "a loop keeps the exact duration asked (7.3 s)";
+}

@@ -214,9 +214,15 @@ Arrangement arrangeFromStructure(const music::MusicConfig& c, const std::string&
     }
     double totalBars = 0.0;
     for (const auto& e : entries) totalBars += e.bars;
-    // Scale to the requested duration when one is given; otherwise the sections' own sum.
-    const double wanted = seconds > 0.0 ? seconds : totalBars * a.barSeconds() + (loop ? 0.0 : 2.0);
-    fitBars(a, c, wanted);
+    // Scale to the requested duration when one is given; otherwise the sections' own sum, plus
+    // room for the final chord to ring unless it loops.
+    if (seconds > 0.0) {
+        fitBars(a, c, seconds);
+    } else {
+        a.totalBars = std::max(1, static_cast<int>(std::lround(totalBars)));
+        const double body = a.totalBars * a.barSeconds();
+        a.durationSeconds = loop ? body : body + std::clamp(body * 0.15, 0.5, 2.5);
+    }
     const double scale = a.totalBars / std::max(totalBars, 1e-9);
     int start = 0;
     for (std::size_t i = 0; i < entries.size(); ++i) {
@@ -232,12 +238,11 @@ Arrangement arrangeFromStructure(const music::MusicConfig& c, const std::string&
             for (const auto& s : shapes)
                 if (e.kind == s.kind) energy = s.energy;
         }
-        a.sections.push_back({e.kind, start, bars, energy, intersect(e.layers.empty() ? layersFor(e.kind) : e.layers, allowed)});
+        // Layers named explicitly play as asked; otherwise the kind's layers within the density.
+        a.sections.push_back({e.kind, start, bars, energy, e.layers.empty() ? intersect(layersFor(e.kind), allowed) : e.layers});
         start += bars;
     }
     a.totalBars = start;
-    if (!loop) a.durationSeconds = std::max(a.durationSeconds, a.totalBars * a.barSeconds() + 0.5);
-    else a.durationSeconds = a.totalBars * a.barSeconds();
     return a;
 }
 

@@ -20,7 +20,8 @@ const std::vector<std::string>& formNames();
 music::Arrangement arrange(const music::MusicConfig& config, double durationSeconds, const ArrangeOptions& o = {});
 
 /// An explicit structure: a JSON array of {"section": kind, "duration": seconds} or {"section":
-/// kind, "bars": n}, optionally with "energy" (0..1) and "layers" (names). When durationSeconds
+/// kind, "bars": n}, optionally with "energy" (0..1) and "layers" (names; these play as named,
+/// whatever the density). When durationSeconds
 /// > 0 the sections are scaled to fill it; otherwise the piece lasts as long as they add up to.
 /// Errors name the entry, the field and what is allowed.
 music::Arrangement arrangeFromStructure(const music::MusicConfig& config, const std::string& structureJson,
