@@ -92,10 +92,11 @@ struct Composer {
     void bass(ScoreTrack& t, const Section& s) {
         for (int b = s.startBar; b < s.startBar + s.bars; ++b) {
             const double bar0 = b * barBeats;
-            int root = chordAt(b, false)[0];
+            const auto chord = chordAt(b, false);
+            int root = chord[0];
             while (root > 47) root -= 12;
             while (root < 36) root += 12;
-            const int fifth = root + 7;
+            const int fifth = root + (chord[2] - chord[0]);  // the chord's own fifth: in the scale
             if (s.energy < 0.35f) {
                 t.notes.push_back({bar0, barBeats * 0.95, static_cast<float>(root), 0.8f});
             } else if (s.energy < 0.75f) {
@@ -193,8 +194,8 @@ music::Score composeSketch(const SketchConfig& cfg, const music::Arrangement& ar
     const double barSeconds = 4.0 * score.secondsPerBeat();
     const double durationSeconds = arr.durationSeconds;
     const int totalBars = arr.totalBars;
-    Composer c{cfg, Rng(cfg.seed), 45 + cfg.root, {}, 4.0};
-    if (c.rootMidi > 50) c.rootMidi -= 12;
+    // The tonic in the bass register: E2 (40) up to D#3 (51), whatever the key.
+    Composer c{cfg, Rng(cfg.seed), 40 + (cfg.root + 8) % 12, {}, 4.0};
     c.prog = progressionFor(cfg.mode, c.rng);
     std::vector<Section> sections;
     unsigned allowed = 0;
@@ -204,12 +205,12 @@ music::Score composeSketch(const SketchConfig& cfg, const music::Arrangement& ar
     }
     const float bright = cfg.brightness;
     std::vector<ScoreTrack> tracks{
-        {"drums", "drum_kit", -4.0f, 0.0f, 0.08f, 0.0f, {}},
-        {"bass", bright > 0.5f ? "bass_round" : "bass_sub", -3.0f, 0.0f, 0.0f, 0.0f, {}},
-        {"pad", bright > 0.5f ? "pad_warm" : "pad_dark", -7.0f, 0.0f, 0.45f, 0.0f, {}},
-        {"keys", "keys_fm_epiano", -9.0f, -0.25f, 0.3f, 0.15f, {}},
-        {"arp", "pluck_bright", -12.0f, 0.3f, 0.25f, 0.35f, {}},
-        {"lead", "bell_glass", -11.0f, -0.15f, 0.4f, 0.3f, {}},
+        {"drums", "drum_kit", -4.0f, 0.0f, 0.08f, 0.0f, {}, {}},
+        {"bass", bright > 0.5f ? "bass_round" : "bass_sub", -3.0f, 0.0f, 0.0f, 0.0f, {}, {}},
+        {"pad", bright > 0.5f ? "pad_warm" : "pad_dark", -7.0f, 0.0f, 0.45f, 0.0f, {}, {}},
+        {"keys", "keys_fm_epiano", -9.0f, -0.25f, 0.3f, 0.15f, {}, {}},
+        {"arp", "pluck_bright", -12.0f, 0.3f, 0.25f, 0.35f, {}, {}},
+        {"lead", "bell_glass", -11.0f, -0.15f, 0.4f, 0.3f, {}, {}},
     };
     std::vector<int> padPrev;
     for (const auto& s : sections) {
@@ -230,6 +231,13 @@ music::Score composeSketch(const SketchConfig& cfg, const music::Arrangement& ar
         if (allowed & kDrums) tracks[0].notes.push_back({endBeat, 0.2, 36.0f, 0.9f});
     }
 
+    // Brightness opens every layer's tone continuously (on top of the preset choice above).
+    const float b = bright;
+    tracks[1].params = {{"cutoff", 150.0f * std::exp2(3.0f * b)}, {"filter_env", 1.0f + 3.0f * b}};
+    tracks[2].params = {{"cutoff", 500.0f * std::exp2(4.0f * b)}};
+    tracks[3].params = {{"level2", 0.08f + 0.45f * b}, {"mod_sustain", 0.25f * b}};
+    tracks[4].params = {{"brightness", 0.2f + 0.75f * b}};
+    tracks[5].params = {{"brightness", 0.1f + 0.9f * b}};
     for (auto& t : tracks)
         if (!t.notes.empty()) score.tracks.push_back(std::move(t));
     for (auto& t : score.tracks)

@@ -2,6 +2,7 @@
 // The Score: what the composer decided, as plain data. Per-layer notes in beats, the tempo, and
 // the mix (presets, levels, sends, return effects). No audio here.
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/Time.h"
@@ -19,6 +20,8 @@ struct ScoreTrack {
     float gainDb = 0.0f, pan = 0.0f;
     float reverbSend = 0.0f, delaySend = 0.0f;  // 0..1
     std::vector<NoteEvent> notes;
+    /// Instrument parameters set on top of the preset (name, value), e.g. a cutoff for brightness.
+    std::vector<std::pair<std::string, float>> params;
 };
 
 struct MixSettings {

@@ -17,6 +17,7 @@ void buildGraph(engine::Controller& c, const music::Score& score, const engine::
         if (onlyTrack >= 0 && static_cast<int>(i) != onlyTrack) continue;
         const auto& t = score.tracks[i];
         trackIds.push_back(engine::addPresetTrack(c, presets.get(t.preset), t.name, t.gainDb, t.pan));
+        for (const auto& [name, value] : t.params) c.setInitialParam(trackIds.back(), -1, name, value);
         included.push_back(i);
     }
     const auto& m = score.mix;
