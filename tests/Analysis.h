@@ -104,16 +104,19 @@ inline double spectralCentroid(const std::vector<float>& x, double sampleRate, s
     return num / std::max(den, 1e-12);
 }
 
-/// 12-bin chroma (C = 0) from the average spectrum between 60 Hz and 2 kHz.
-inline std::array<double, 12> chroma(const std::vector<float>& x, double sampleRate, std::size_t n = 16384) {
+/// 12-bin chroma (C = 0) from the average spectrum between loHz and hiHz. The default band
+/// (55-350 Hz) holds the fundamentals of bass and chords but not their fifth harmonics, which
+/// would otherwise add a phantom major third to every minor chord.
+inline std::array<double, 12> chroma(const std::vector<float>& x, double sampleRate, std::size_t n = 16384,
+                                     double loHz = 55.0, double hiHz = 350.0) {
     const auto mag = averageSpectrum(x, n);
     std::array<double, 12> c{};
     for (std::size_t k = 1; k < mag.size(); ++k) {
         const double f = static_cast<double>(k) * sampleRate / static_cast<double>(n);
-        if (f < 60.0 || f > 2000.0) continue;
+        if (f < loHz || f > hiHz) continue;
         const double midi = 69.0 + 12.0 * std::log2(f / 440.0);
         const int pc = static_cast<int>(std::lround(midi)) % 12;
-        c[static_cast<std::size_t>((pc + 12) % 12)] += mag[k] * mag[k];
+        c[static_cast<std::size_t>((pc + 12) % 12)] += mag[k];  // magnitude: loud bass notes do not drown the chords
     }
     return c;
 }

@@ -2,7 +2,10 @@
 // and a fuzz-style pass of random and malformed JSON that must never crash the parser.
 #include <gtest/gtest.h>
 
+#include <array>
+#include <cmath>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -164,4 +167,89 @@ TEST(PromptKeywords, ExplicitWordsWin) {
     EXPECT_EQ(compose::configFromPromptKeywords("coffee in a cafe").root, 9);  // "in a" is not a key
     EXPECT_EQ(compose::configFromPromptKeywords("x").seed, compose::configFromPromptKeywords("x").seed);
     EXPECT_NE(compose::configFromPromptKeywords("x").seed, compose::configFromPromptKeywords("y").seed);
+}
+
+namespace {
+/// What a layer does, in numbers: notes per bar, mean pitch, mean length, and where in the bar
+/// (16 steps) and on which notes it plays.
+struct Signature {
+    double perBar = 0, meanPitch = 0, meanLength = 0;
+    std::array<double, 16> steps{};
+    std::map<int, double> pitches;
+};
+Signature signatureOf(const music::Score& s, const std::string& layer) {
+    Signature g;
+    for (const auto& t : s.tracks) {
+        if (t.name != layer) continue;
+        for (const auto& n : t.notes) {
+            g.perBar += 1;
+            g.meanPitch += n.note;
+            g.meanLength += n.length;
+            const int step = static_cast<int>(std::lround(std::fmod(n.start, 4.0) * 4.0)) % 16;
+            g.steps[static_cast<std::size_t>(step)] += 1;
+            g.pitches[static_cast<int>(std::lround(n.note))] += 1;
+        }
+    }
+    const double n = std::max(1.0, g.perBar);
+    g.meanPitch /= n;
+    g.meanLength /= n;
+    for (auto& v : g.steps) v /= n;
+    for (auto& [k, v] : g.pitches) v /= n;
+    return g;
+}
+double distance(const Signature& a, const Signature& b) {
+    double d = std::abs(a.perBar - b.perBar) / std::max(a.perBar, b.perBar) + std::abs(a.meanPitch - b.meanPitch) / 12.0 +
+               std::abs(a.meanLength - b.meanLength);
+    for (std::size_t i = 0; i < 16; ++i) d += std::abs(a.steps[i] - b.steps[i]);
+    std::map<int, double> all = a.pitches;
+    for (const auto& [k, v] : b.pitches) all[k] += 0.0;
+    for (const auto& [k, v] : all) {
+        const auto ia = a.pitches.find(k), ib = b.pitches.find(k);
+        d += std::abs((ia == a.pitches.end() ? 0.0 : ia->second) - (ib == b.pitches.end() ? 0.0 : ib->second));
+    }
+    return d;
+}
+void expectAllDistinct(const std::string& field, const std::vector<std::string>& styles, const std::string& layer) {
+    std::vector<Signature> sigs;
+    for (const auto& st : styles) {
+        const auto c = parseMusicConfig(R"({"density":6,"tempo":"medium","seed":21,")" + field + R"(":")" + st + R"("})");
+        sigs.push_back(signatureOf(compose::composeFromConfig(c, 60.0), layer));
+    }
+    for (std::size_t i = 0; i < styles.size(); ++i)
+        for (std::size_t j = i + 1; j < styles.size(); ++j)
+            EXPECT_GT(distance(sigs[i], sigs[j]), 0.3) << field << ": " << styles[i] << " and " << styles[j] << " play alike";
+}
+}  // namespace
+
+TEST(LayerStyles, EveryRhythmStyleHasItsOwnPattern) {
+    expectAllDistinct("rhythm",
+                      {"minimal", "heartbeat", "soft_four", "hats_only", "electronic", "kit_light", "kit_medium",
+                       "military", "tabla_essence", "brush"},
+                      "drums");
+    const auto none = compose::composeFromConfig(parseMusicConfig(R"({"density":6,"rhythm":"none"})"), 30.0);
+    for (const auto& t : none.tracks) EXPECT_NE(t.name, "drums");
+}
+
+TEST(LayerStyles, EveryBassStyleHasItsOwnLine) {
+    expectAllDistinct("bass", {"drone", "sustained", "pulsing", "walking", "fifth_drone", "sub_pulse", "octave", "arp_bass"},
+                      "bass");
+}
+
+TEST(LayerStyles, SwingDelaysTheOffbeatSixteenths) {
+    const auto straight = compose::composeFromConfig(parseMusicConfig(R"({"rhythm":"electronic","human":"robotic","seed":1})"), 20.0);
+    const auto swung = compose::composeFromConfig(parseMusicConfig(R"({"rhythm":"electronic","human":"robotic","swing":1.0,"seed":1})"), 20.0);
+    // Where each drum hit falls inside its 16th: on the grid (near 0 or 1) or a third late.
+    const auto count = [](const music::Score& s, double lo, double hi) {
+        int n = 0;
+        for (const auto& t : s.tracks)
+            if (t.name == "drums")
+                for (const auto& e : t.notes) {
+                    const double sixteenth = e.start * 4.0, frac = sixteenth - std::floor(sixteenth);
+                    n += frac > lo && frac < hi ? 1 : 0;
+                }
+        return n;
+    };
+    EXPECT_EQ(count(straight, 0.2, 0.8), 0);
+    EXPECT_GE(count(swung, 0.28, 0.39), 20);  // full swing: off-beat 16ths a triplet 16th late
+    EXPECT_EQ(count(swung, 0.45, 0.8), 0);
 }

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <map>
+#include <string>
 
 #include "compose/Arranger.h"
 #include "core/Rng.h"
@@ -22,7 +24,9 @@ enum Layer : unsigned { kDrums = 1, kBass = 2, kPad = 4, kKeys = 8, kArp = 16, k
 
 std::vector<int> progressionFor(Mode m, Rng& rng) {
     static const std::vector<std::vector<int>> kMajor{{0, 4, 5, 3}, {0, 5, 3, 4}, {0, 3, 5, 4}, {0, 3, 0, 4}};
-    static const std::vector<std::vector<int>> kMinor{{0, 5, 2, 6}, {0, 3, 5, 4}, {0, 6, 5, 6}, {0, 5, 3, 4}};
+    // Minor progressions return to i every other bar: without the tonic weight, minor pieces read
+    // as their relative major.
+    static const std::vector<std::vector<int>> kMinor{{0, 3, 0, 4}, {0, 5, 0, 6}, {0, 0, 3, 4}, {0, 6, 0, 4}};
     static const std::vector<std::vector<int>> kDorian{{0, 3, 0, 6}, {0, 1, 3, 0}};
     static const std::vector<std::vector<int>> kMixo{{0, 6, 3, 0}, {0, 3, 6, 0}};
     const auto* set = &kMajor;
@@ -56,6 +60,30 @@ std::vector<int> voiceLead(std::vector<int> chord, const std::vector<int>& prev,
 
 float human(Rng& rng, float amount) { return rng.bipolar() * amount; }
 
+/// A drum style: per General MIDI drum note, 16 steps of one bar ('X' accent, 'x' hit, 'o' ghost).
+struct DrumStyle {
+    std::vector<std::pair<int, std::string>> lanes;
+    bool fills = false, hatsOnly = false;
+};
+
+const DrumStyle& drumStyle(const std::string& name) {
+    static const std::map<std::string, DrumStyle> kStyles{
+        {"none", {{}, false, false}},
+        {"minimal", {{{36, "x..............."}, {37, "........o......."}}, false, false}},
+        {"heartbeat", {{{36, "X..o....X..o...."}}, false, false}},
+        {"soft_four", {{{36, "o...o...o...o..."}, {42, "..o...o...o...o."}}, false, false}},
+        {"hats_only", {{{42, "x...x...x...x..."}, {46, "..o...o...o...o."}, {44, ".o...o...o...o.."}}, false, true}},
+        {"electronic", {{{36, "X...X...X...X..."}, {39, "....x.......x..."}, {42, "xoxoxoxoxoxoxoxo"}, {46, "..x...x...x...x."}}, true, false}},
+        {"kit_light", {{{36, "x.......x......."}, {37, "....x.......x..."}, {42, "x...x...x...x..."}}, false, false}},
+        {"kit_medium", {{{36, "x.........x....."}, {38, "....X.......X..."}, {42, "x.x.x.x.x.x.x.x."}}, true, false}},
+        {"military", {{{36, "x.......x......."}, {38, "X.oox.ooX.oox.oo"}}, true, false}},
+        {"tabla_essence", {{{41, "X..x..x...X.x..."}, {48, "..x.x..xx...x.xx"}, {37, "....o.......o..."}}, false, false}},
+        {"brush", {{{36, "x.......x......."}, {38, "oooooooooooooooo"}, {37, "....x.......x..."}}, false, false}},
+    };
+    const auto it = kStyles.find(name);
+    return it == kStyles.end() ? kStyles.at("kit_medium") : it->second;
+}
+
 struct Composer {
     const SketchConfig& cfg;
     Rng rng;
@@ -68,46 +96,81 @@ struct Composer {
         return music::chordOnDegree(rootMidi, cfg.mode, deg, seventh);
     }
 
+    /// The nearest note of the key strictly above (dir 1) or below (dir -1) `note`.
+    int scaleNeighbor(int note, int dir) const {
+        int n = note + dir;
+        while (!music::inScale(rootMidi % 12, cfg.mode, ((n % 12) + 12) % 12)) n += dir;
+        return n;
+    }
+
+    /// Onset time of 16th step `step` of bar `bar`: swing delays the off-beat 16ths, human
+    /// timing jitters every hit.
+    double stepTime(int bar, int step) {
+        const double swingShift = (step % 2) ? cfg.swing * (0.25 / 3.0) : 0.0;
+        return bar * barBeats + step * 0.25 + swingShift + human(rng, 0.002f + 0.03f * cfg.human);
+    }
+    float vel(float v) { return std::clamp(v + human(rng, 0.02f + 0.12f * cfg.human), 0.05f, 1.0f); }
+
     void drums(ScoreTrack& t, const Section& s) {
+        const DrumStyle& style = drumStyle(cfg.rhythmStyle);
+        const float level = 0.6f + 0.4f * s.energy;
         for (int b = s.startBar; b < s.startBar + s.bars; ++b) {
-            const double bar0 = b * barBeats;
-            const bool fill = b == s.startBar + s.bars - 1 && s.bars >= 4;
-            for (int step = 0; step < 16; ++step) {
-                const double at = bar0 + step * 0.25;
-                const auto hit = [&](int note, float vel) {
-                    t.notes.push_back({at + human(rng, 0.008f), 0.2, static_cast<float>(note),
-                                       std::clamp(vel + human(rng, 0.06f), 0.05f, 1.0f)});
-                };
-                const bool four = s.energy > 0.7f;
-                if (four ? step % 4 == 0 : (step == 0 || step == 10)) hit(36, 0.95f);
-                if (step == 4 || step == 12) hit(s.energy > 0.6f ? 39 : 38, 0.8f);
-                if (s.energy > 0.35f && step % 2 == 0) hit(42, step % 4 == 0 ? 0.55f : 0.4f);
-                if (s.energy > 0.8f && step % 4 == 2) hit(46, 0.45f);
-                if (s.energy <= 0.35f && step % 4 == 2) hit(37, 0.35f);
-                if (fill && step >= 12) hit(step % 2 ? 45 : 48, 0.7f);
+            const bool fill = style.fills && b == s.startBar + s.bars - 1 && s.bars >= 4 && s.energy > 0.4f;
+            for (const auto& [note, steps] : style.lanes) {
+                // Quiet sections drop the cymbals (unless they are the whole style).
+                if (s.energy < 0.25f && (note == 42 || note == 46) && !style.hatsOnly) continue;
+                for (int step = 0; step < 16; ++step) {
+                    if (fill && step >= 12) continue;
+                    const char c = steps[static_cast<std::size_t>(step)];
+                    if (c == '.') continue;
+                    const float v = c == 'X' ? 0.95f : (c == 'x' ? 0.72f : 0.32f);
+                    t.notes.push_back({stepTime(b, step), 0.2, static_cast<float>(note), vel(v * level)});
+                }
             }
+            if (fill)
+                for (int step = 12; step < 16; ++step)
+                    t.notes.push_back({stepTime(b, step), 0.2, static_cast<float>(step % 2 ? 45 : 48), vel(0.7f)});
         }
     }
 
     void bass(ScoreTrack& t, const Section& s) {
+        const std::string& style = cfg.bassStyle;
+        const float v = 0.7f + 0.25f * s.energy;
         for (int b = s.startBar; b < s.startBar + s.bars; ++b) {
             const double bar0 = b * barBeats;
             const auto chord = chordAt(b, false);
             int root = chord[0];
             while (root > 47) root -= 12;
             while (root < 36) root += 12;
+            const int third = root + (chord[1] - chord[0]);
             const int fifth = root + (chord[2] - chord[0]);  // the chord's own fifth: in the scale
-            if (s.energy < 0.35f) {
-                t.notes.push_back({bar0, barBeats * 0.95, static_cast<float>(root), 0.8f});
-            } else if (s.energy < 0.75f) {
-                const std::array<std::pair<double, int>, 4> pat{{{0.0, root}, {1.5, root}, {2.5, fifth}, {3.0, root}}};
-                for (const auto& [off, n] : pat)
-                    t.notes.push_back({bar0 + off, 0.45, static_cast<float>(n), 0.75f + human(rng, 0.05f)});
-            } else {
-                for (int e = 0; e < 8; ++e)
-                    t.notes.push_back({bar0 + e * 0.5 + 0.25 * (e % 2 == 0 ? 0 : 0), 0.3,
-                                       static_cast<float>(e % 4 == 3 ? root + 12 : root),
-                                       (e % 2 ? 0.65f : 0.85f) + human(rng, 0.04f)});
+            const auto note = [&](double off, double len, int n, float velocity) {
+                t.notes.push_back({bar0 + off + human(rng, 0.002f + 0.015f * cfg.human), len, static_cast<float>(n), vel(velocity)});
+            };
+            if (style == "drone") {
+                note(0.0, barBeats, root - 12 >= 28 ? root - 12 : root, v * 0.8f);
+            } else if (style == "sustained") {
+                note(0.0, barBeats * 0.95, root, v);
+            } else if (style == "fifth_drone") {
+                note(0.0, barBeats, root, v * 0.8f);
+                note(0.0, barBeats, fifth, v * 0.6f);
+            } else if (style == "pulsing") {
+                for (int e = 0; e < 8; ++e) note(e * 0.5, 0.3, root, e % 2 ? v * 0.8f : v);
+            } else if (style == "sub_pulse") {
+                for (int q = 0; q < 4; ++q) note(q, 0.2, root - 12 >= 28 ? root - 12 : root, v);
+            } else if (style == "octave") {
+                for (int e = 0; e < 8; ++e) note(e * 0.5, 0.35, e % 2 ? root + 12 : root, v);
+            } else if (style == "walking") {
+                // Quarter notes: root, third, fifth, then a scale step toward the next bar's root.
+                int next = chordAt(b + 1, false)[0];
+                while (next > 47) next -= 12;
+                while (next < 36) next += 12;
+                const int approach = scaleNeighbor(next, next > fifth ? -1 : 1);  // a step into the next root
+                const int steps[4] = {root, third, fifth, approach};
+                for (int q = 0; q < 4; ++q) note(q, 0.9, steps[q], q == 0 ? v : v * 0.85f);
+            } else {  // arp_bass
+                const int arp[4] = {root, third, fifth, root + 12};
+                for (int sx = 0; sx < 8; ++sx) note(sx * 0.5, 0.4, arp[sx % 4], sx % 4 == 0 ? v : v * 0.8f);
             }
         }
     }

@@ -42,6 +42,10 @@ SketchConfig sketchFromMusicConfig(const music::MusicConfig& c) {
     s.density = c.density;
     s.drums = c.rhythm != "none";
     s.seed = c.seed.value_or(1);
+    s.rhythmStyle = c.rhythm;
+    s.bassStyle = c.bass;
+    s.swing = static_cast<float>(c.swing);
+    s.human = static_cast<float>(c.level("human"));
     return s;
 }
 

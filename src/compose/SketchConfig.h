@@ -21,6 +21,10 @@ struct SketchConfig {
     int density = 4;               // 2..6 layers
     bool drums = true;
     std::uint64_t seed = 1;
+    std::string rhythmStyle = "kit_medium";  // one of MusicConfig's rhythm styles
+    std::string bassStyle = "pulsing";       // one of MusicConfig's bass styles
+    float swing = 0.0f;                      // 0 straight .. 1 full triplet swing of the 16ths
+    float human = 0.5f;                      // 0 robotic .. 1 drunk (timing and velocity spread)
 };
 
 /// How the sketch composer hears a MusicConfig: tempo, key, mode, brightness, space, echo and
