@@ -235,6 +235,36 @@ TEST(LayerStyles, EveryBassStyleHasItsOwnLine) {
                       "bass");
 }
 
+TEST(LayerStyles, EveryPadStyleHasItsOwnVoicing) {
+    expectAllDistinct("pad", {"warm_slow", "dark_sustained", "cinematic", "thin_high", "ambient_drift", "stacked_fifths", "bright_open"},
+                      "pad");
+}
+
+TEST(LayerStyles, EveryMelodyStyleHasItsOwnLine) {
+    expectAllDistinct("melody",
+                      {"procedural", "contemplative", "rising", "falling", "minimal", "ornamental", "arp_melody",
+                       "contemplative_minor", "call_response", "heroic"},
+                      "lead");
+}
+
+TEST(LayerStyles, RisingAndFallingMelodiesMoveTheirWay) {
+    // Count steps up and down between neighbouring notes (jumps over a fifth are phrase resets).
+    const auto ups = [](const char* style) {
+        const auto c = parseMusicConfig(std::string(R"({"density":6,"motif_repeat_prob":0,"seed":4,"melody":")") + style + "\"}");
+        int up = 0, down = 0;
+        for (const auto& t : compose::composeFromConfig(c, 60.0).tracks)
+            if (t.name == "lead")
+                for (std::size_t i = 1; i < t.notes.size(); ++i) {
+                    const float d = t.notes[i].note - t.notes[i - 1].note;
+                    if (d > 0 && d <= 7) ++up;
+                    if (d < 0 && d >= -7) ++down;
+                }
+        return static_cast<double>(up) / std::max(down, 1);
+    };
+    EXPECT_GT(ups("rising"), 1.5);
+    EXPECT_LT(ups("falling"), 1.0 / 1.5);
+}
+
 TEST(LayerStyles, SwingDelaysTheOffbeatSixteenths) {
     const auto straight = compose::composeFromConfig(parseMusicConfig(R"({"rhythm":"electronic","human":"robotic","seed":1})"), 20.0);
     const auto swung = compose::composeFromConfig(parseMusicConfig(R"({"rhythm":"electronic","human":"robotic","swing":1.0,"seed":1})"), 20.0);

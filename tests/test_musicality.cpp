@@ -89,7 +89,8 @@ TEST(Musicality, BeatTrackerFindsTheRequestedTempo) {
 TEST(Musicality, EveryPitchedNoteIsInTheKeyAndMode) {
     for (const char* mode : {"major", "minor", "dorian", "mixolydian", "lydian", "phrygian", "harmonic_minor"})
         for (const char* root : {"c", "f#", "bb"}) {
-            const auto cfg = music::parseMusicConfig(fmt::format(R"({{"root":"{}","mode":"{}","density":6,"seed":9}})", root, mode));
+            const auto cfg = music::parseMusicConfig(
+                fmt::format(R"({{"root":"{}","mode":"{}","density":6,"melody":"procedural","chromatic_prob":0,"seed":9}})", root, mode));
             const auto score = compose::composeFromConfig(cfg, 40.0);
             int checked = 0;
             for (const auto& t : score.tracks) {
@@ -102,6 +103,19 @@ TEST(Musicality, EveryPitchedNoteIsInTheKeyAndMode) {
             }
             EXPECT_GT(checked, 50);
         }
+}
+
+TEST(Musicality, ChromaticProbAddsPassingTonesOutsideTheScale) {
+    const auto count = [](double prob) {
+        const auto cfg = music::parseMusicConfig(fmt::format(R"({{"key":"c major","density":6,"melody":"procedural","chromatic_prob":{},"seed":9}})", prob));
+        int out = 0;
+        for (const auto& t : compose::composeFromConfig(cfg, 60.0).tracks)
+            if (t.name == "lead")
+                for (const auto& n : t.notes) out += music::inScale(0, music::Mode::Major, static_cast<int>(std::lround(n.note)) % 12) ? 0 : 1;
+        return out;
+    };
+    EXPECT_EQ(count(0.0), 0);
+    EXPECT_GT(count(0.5), 5);
 }
 
 TEST(Musicality, ChromaOfTheAudioMatchesTheRequestedKey) {

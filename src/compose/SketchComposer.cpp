@@ -176,10 +176,45 @@ struct Composer {
     }
 
     void pad(ScoreTrack& t, const Section& s, std::vector<int>& prev) {
-        for (int b = s.startBar; b < s.startBar + s.bars; ++b) {
-            prev = voiceLead(chordAt(b, cfg.brightness > 0.55f), prev, rootMidi + 12);
-            for (int n : prev) t.notes.push_back({b * barBeats, barBeats * 0.98, static_cast<float>(n), 0.6f});
+        const std::string& st = cfg.padStyle;
+        const int centre = st == "dark_sustained" ? rootMidi + 5 : (st == "thin_high" || st == "bright_open" ? rootMidi + 24 : rootMidi + 12);
+        const bool lush = cfg.brightness > 0.55f || st == "bright_open";
+        const int every = st == "dark_sustained" || st == "ambient_drift" ? 2 : 1;  // bars per chord
+        for (int b = s.startBar; b < s.startBar + s.bars; b += every) {
+            const int len = std::min(every, s.startBar + s.bars - b);
+            const double at = b * barBeats, hold = len * barBeats * 0.98;
+            const auto chord = chordAt(b, lush);
+            std::vector<int> v;
+            if (st == "stacked_fifths") {
+                const int r = chord[0];
+                v = {r, r + 7 - (music::inScale(rootMidi % 12, cfg.mode, (r + 7) % 12) ? 0 : 1), chord[2] + 7};
+                for (auto& n : v) n = scaleSnap(n);
+            } else if (st == "thin_high") {
+                v = {chord[1], chord[2]};
+            } else if (st == "cinematic") {
+                v = {chord[0] - 12, chord[2] - 12, chord[1] + 12, chord[0] + 12};  // wide: low root-fifth, high third
+            } else {
+                v = chord;
+            }
+            prev = voiceLead(v, prev, centre);
+            if (st == "cinematic") {
+                // Swells: the chord re-attacks every half bar.
+                for (double h = 0; h < len * barBeats; h += 2.0)
+                    for (int n : prev) t.notes.push_back({at + h, 1.95, static_cast<float>(n), 0.5f + 0.1f * static_cast<float>(h > 0)});
+            } else if (st == "ambient_drift") {
+                // Chord tones enter one after another and overlap into the next chord.
+                for (std::size_t i = 0; i < prev.size(); ++i)
+                    t.notes.push_back({at + static_cast<double>(i) * 0.75, hold + 1.0, static_cast<float>(prev[i]), 0.45f});
+            } else {
+                for (int n : prev) t.notes.push_back({at, hold, static_cast<float>(n), st == "thin_high" ? 0.45f : 0.6f});
+            }
         }
+    }
+
+    /// The nearest note of the key at or above `note`.
+    int scaleSnap(int note) const {
+        while (!music::inScale(rootMidi % 12, cfg.mode, ((note % 12) + 12) % 12)) ++note;
+        return note;
     }
 
     void keys(ScoreTrack& t, const Section& s) {
@@ -211,23 +246,83 @@ struct Composer {
         }
     }
 
+    /// Melody: phrases of phrase_len_bars in the style's rhythm and contour, within the register,
+    /// motifs repeated with motif_repeat_prob, stepwise motion with step_bias, occasional
+    /// chromatic passing notes with chromatic_prob, note count scaled by melody_density.
     void lead(ScoreTrack& t, const Section& s) {
-        // A two-bar motif in scale, repeated with a varied ending every other time.
-        std::array<int, 6> motif{};
-        int deg = rng.range(2, 6);
-        for (auto& m : motif) {
-            m = deg;
-            deg += rng.range(-2, 2);
-            deg = std::clamp(deg, 0, 9);
-        }
-        static const std::array<double, 6> kRhythm{0.0, 1.0, 1.5, 3.0, 4.5, 6.0};
-        for (int b = s.startBar; b + 1 < s.startBar + s.bars; b += 2) {
-            const bool vary = ((b - s.startBar) / 2) % 2 == 1;
-            for (std::size_t i = 0; i < motif.size(); ++i) {
-                int d = motif[i];
-                if (vary && i >= 4) d = motif[i] + rng.range(-2, 2);
-                const int n = music::degreeToMidi(rootMidi + 24, cfg.mode, d);
-                t.notes.push_back({b * barBeats + kRhythm[i], 1.0, static_cast<float>(n), 0.6f + human(rng, 0.08f)});
+        const std::string& st = cfg.melodyStyle;
+        const int lo = 12 * (cfg.registerMinOct + 1), hi = 12 * (cfg.registerMaxOct + 1) + 11;
+        const int heroicLift = st == "heroic" ? 7 : 0;
+        // Scale-degree space: degree 0 is the tonic in the lower register bound's octave.
+        const int tonicBase = lo + ((rootMidi % 12) - lo % 12 + 12) % 12;
+        const auto midiOf = [&](int deg) {
+            int n = music::degreeToMidi(tonicBase, cfg.mode, deg) + heroicLift;
+            while (n > hi) n -= 12;
+            while (n < lo) n += 12;
+            return n;
+        };
+        struct Cell {
+            double at, len;
+        };
+        const auto rhythm = [&](int barInPhrase) -> std::vector<Cell> {
+            if (st == "minimal") return barInPhrase % 2 == 0 ? std::vector<Cell>{{0.0, 3.5}} : std::vector<Cell>{};
+            if (st == "contemplative" || st == "contemplative_minor") return {{0.0, 1.5}, {2.0, 1.9}};
+            if (st == "arp_melody") return {{0, .45}, {.5, .45}, {1, .45}, {1.5, .45}, {2, .45}, {2.5, .45}, {3, .45}, {3.5, .45}};
+            if (st == "heroic") return {{0.0, 1.4}, {1.5, 0.45}, {2.0, 1.9}};
+            if (st == "ornamental") return {{0.0, 0.9}, {0.875, 0.12}, {1.0, 0.9}, {2.0, 0.9}, {2.875, 0.12}, {3.0, 0.9}};
+            if (st == "call_response") return barInPhrase % 2 == 0 ? std::vector<Cell>{{0, .5}, {.5, .5}, {1, 1}, {2.5, .5}, {3, .9}} : std::vector<Cell>{{1.0, 0.9}, {2.0, 1.9}};
+            return {{0.0, 0.9}, {1.0, 0.45}, {1.5, 0.45}, {2.0, 0.9}, {3.0, 0.9}};  // procedural, rising, falling
+        };
+        const int phrase = std::max(1, cfg.phraseLenBars);
+        std::vector<std::pair<double, int>> lastPhrase;  // (offset in phrase, degree): the motif
+        int deg = st == "falling" ? 9 : (st == "rising" ? 0 : 4);
+        for (int p0 = s.startBar; p0 < s.startBar + s.bars; p0 += phrase) {
+            const bool repeat = !lastPhrase.empty() && rng.chance(cfg.motifRepeatProb);
+            std::vector<std::pair<double, int>> current;
+            if (repeat) {
+                current = lastPhrase;
+            } else {
+                if (st == "rising") deg = rng.range(0, 2);
+                if (st == "falling") deg = rng.range(8, 10);
+                for (int bar = 0; bar < phrase && p0 + bar < s.startBar + s.bars; ++bar) {
+                    const auto cells = rhythm(bar);
+                    for (std::size_t i = 0; i < cells.size(); ++i) {
+                        const bool grace = st == "ornamental" && cells[i].len < 0.2;
+                        int step = rng.chance(cfg.stepBias) ? rng.range(-1, 1) : rng.range(-4, 4);
+                        if (st == "rising") step = std::abs(step) + (i == 0 ? 0 : 1) - 1;
+                        if (st == "falling") step = -std::abs(step) - (i == 0 ? 0 : 1) + 1;
+                        if (st == "heroic") step = rng.chance(0.5f) ? 3 : (rng.chance(0.5f) ? 4 : -1);
+                        if (st == "minimal") step = rng.chance(0.7f) ? 0 : 4 * (rng.chance(0.5f) ? 1 : -1);
+                        if (st == "arp_melody") {
+                            deg = (i % 4) * 2 + (bar % 2);  // chord tones 1-3-5-7 climbing
+                            step = 0;
+                        }
+                        if (st == "call_response" && bar % 2 == 1) step = -std::abs(step);
+                        if (st == "contemplative_minor" && rng.chance(0.4f)) deg = rng.chance(0.5f) ? 2 : 5;  // the minor third and sixth
+                        deg = std::clamp(deg + step, -2, 12);
+                        if (grace) {
+                            current.push_back({bar * barBeats + cells[i].at, deg - 1});
+                            continue;
+                        }
+                        // Phrase ends settle on the tonic or the fifth.
+                        if (bar == phrase - 1 && i + 1 == cells.size() && st != "arp_melody" && st != "rising")
+                            deg = st == "falling" ? std::min(deg, 0) : (rng.chance(0.6f) ? 0 : 4);
+                        current.push_back({bar * barBeats + cells[i].at, deg});
+                    }
+                }
+                lastPhrase = current;
+            }
+            for (const auto& [off, d] : current) {
+                if (p0 * barBeats + off >= (s.startBar + s.bars) * barBeats) continue;
+                if (off > 0.0 && !rng.chance(0.35f + 0.65f * cfg.melodyDensity)) continue;  // density thins the line
+                double len = 0.9;
+                for (int bar = 0; bar < phrase; ++bar)
+                    for (const auto& c : rhythm(bar))
+                        if (std::abs(bar * barBeats + c.at - off) < 1e-9) len = c.len;
+                int n = midiOf(d);
+                if (cfg.chromaticProb > 0.0f && len < 0.6 && rng.chance(cfg.chromaticProb)) n += rng.chance(0.5f) ? 1 : -1;  // passing tone
+                t.notes.push_back({p0 * barBeats + off + human(rng, 0.003f + 0.02f * cfg.human), len, static_cast<float>(n),
+                                   vel(0.6f + (off == 0.0 ? 0.1f : 0.0f))});
             }
         }
     }

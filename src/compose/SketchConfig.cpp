@@ -46,6 +46,15 @@ SketchConfig sketchFromMusicConfig(const music::MusicConfig& c) {
     s.bassStyle = c.bass;
     s.swing = static_cast<float>(c.swing);
     s.human = static_cast<float>(c.level("human"));
+    s.padStyle = c.pad;
+    s.melodyStyle = c.melody;
+    s.phraseLenBars = c.phraseLenBars;
+    s.registerMinOct = c.registerMinOct;
+    s.registerMaxOct = c.registerMaxOct;
+    s.melodyDensity = static_cast<float>(c.melodyDensity);
+    s.motifRepeatProb = static_cast<float>(c.motifRepeatProb);
+    s.stepBias = static_cast<float>(c.stepBias);
+    s.chromaticProb = static_cast<float>(c.chromaticProb);
     return s;
 }
 

@@ -25,6 +25,10 @@ struct SketchConfig {
     std::string bassStyle = "pulsing";       // one of MusicConfig's bass styles
     float swing = 0.0f;                      // 0 straight .. 1 full triplet swing of the 16ths
     float human = 0.5f;                      // 0 robotic .. 1 drunk (timing and velocity spread)
+    std::string padStyle = "warm_slow";      // one of MusicConfig's pad styles
+    std::string melodyStyle = "contemplative";
+    int phraseLenBars = 4, registerMinOct = 4, registerMaxOct = 6;
+    float melodyDensity = 0.5f, motifRepeatProb = 0.5f, stepBias = 0.7f, chromaticProb = 0.05f;
 };
 
 /// How the sketch composer hears a MusicConfig: tempo, key, mode, brightness, space, echo and
