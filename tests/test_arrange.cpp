@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "Analysis.h"
+#include "Presets.h"
 #include "compose/Arranger.h"
 #include "compose/SketchComposer.h"
 #include "engine/Preset.h"
@@ -102,8 +103,7 @@ TEST(Arranger, ExplicitStructureIsFollowedAndScaled) {
 }
 
 TEST(Arranger, LoopRenderJoinsEndToStartWithoutAClickOrAGap) {
-    engine::PresetLibrary lib;
-    lib.loadDirectory(SOUNDSTAR_DATA "/presets");
+    const auto& lib = test::presets();
     const auto cfg = music::parseMusicConfig(R"({"rhythm":"kit_medium","density":5,"echo":"heavy","seed":4})");
     const auto arr = compose::arrange(cfg, 8.0, {"auto", true});
     const auto score = compose::composeSketch(compose::sketchFromMusicConfig(cfg), arr);

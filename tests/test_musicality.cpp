@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "Analysis.h"
+#include "Presets.h"
 #include "Cli.h"
 #include "compose/Arranger.h"
 #include "compose/SketchComposer.h"
@@ -20,14 +21,7 @@
 using namespace soundstar;
 
 namespace {
-const engine::PresetLibrary& presets() {
-    static engine::PresetLibrary lib = [] {
-        engine::PresetLibrary l;
-        l.loadDirectory(SOUNDSTAR_DATA "/presets");
-        return l;
-    }();
-    return lib;
-}
+using test::presets;
 
 StereoBuffer renderConfig(const std::string& json, double seconds, bool masterChain = true) {
     const auto cfg = music::parseMusicConfig(json);

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "Analysis.h"
+#include "Presets.h"
 #include "compose/SketchComposer.h"
 #include "compose/SketchConfig.h"
 #include "engine/Preset.h"
@@ -12,14 +13,7 @@
 using namespace soundstar;
 
 namespace {
-const engine::PresetLibrary& presets() {
-    static engine::PresetLibrary lib = [] {
-        engine::PresetLibrary l;
-        l.loadDirectory(SOUNDSTAR_DATA "/presets");
-        return l;
-    }();
-    return lib;
-}
+using test::presets;
 music::Score denseScore(double seconds) {
     const auto c = music::parseMusicConfig(R"({"density":6,"rhythm":"kit_medium","tempo":"fast","echo":"heavy","seed":11})");
     return compose::composeFromConfig(c, seconds);
