@@ -1,6 +1,10 @@
 // RtAudio output (JACK on Linux). Only this file sees RtAudio's header.
 #include <fmt/format.h>
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstdio>
 #include <stdexcept>
 #include <vector>
 
@@ -66,8 +70,36 @@ private:
 
 std::unique_ptr<AudioDevice> makeRtAudioDevice() { return std::make_unique<RtAudioDevice>(); }
 
+namespace {
+/// Silences stderr for a scope: ALSA and PulseAudio print their own complaints while RtAudio
+/// probes a machine that has no sound card, which would bury doctor's report [control].
+class QuietStderr {
+public:
+    QuietStderr() {
+        std::fflush(stderr);
+        saved_ = dup(2);
+        const int null = open("/dev/null", O_WRONLY);
+        if (null >= 0) {
+            dup2(null, 2);
+            close(null);
+        }
+    }
+    ~QuietStderr() {
+        std::fflush(stderr);
+        if (saved_ >= 0) {
+            dup2(saved_, 2);
+            close(saved_);
+        }
+    }
+
+private:
+    int saved_ = -1;
+};
+}  // namespace
+
 std::vector<std::string> listOutputDevices() {
     std::vector<std::string> out;
+    QuietStderr quiet;
     try {
         std::vector<RtAudio::Api> apis;
         RtAudio::getCompiledApi(apis);
