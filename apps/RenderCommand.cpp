@@ -133,14 +133,19 @@ int runDemo(const std::string& output, bool play) {
     const int rc = runRender(a);
     if (rc != 0 || !play) return rc;
     // Play the same music live through the engine on the audio device, if there is one.
+    // Probe quietly first; only open RtAudio when there is a device to open.
+    if (io::listOutputDevices().empty()) {
+        fmt::print(stderr, "no audio device here: wrote {} only (run `soundstar doctor` for details)\n", output);
+        return 0;
+    }
     std::unique_ptr<io::AudioDevice> dev;
     try {
         dev = io::makeRtAudioDevice();
     } catch (const std::exception& e) {
         dev.reset();
     }
-    if (!dev || io::listOutputDevices().empty()) {
-        fmt::print(stderr, "no audio device here: wrote {} only (run `soundstar doctor` for details)\n", output);
+    if (!dev) {
+        fmt::print(stderr, "could not open the audio device: wrote {} only\n", output);
         return 0;
     }
     engine::PresetLibrary presets;
