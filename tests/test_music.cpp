@@ -247,6 +247,15 @@ TEST(LayerStyles, EveryMelodyStyleHasItsOwnLine) {
                       "lead");
 }
 
+TEST(LayerStyles, EveryAccentStyleHasItsOwnPartAndNoneHasNone) {
+    expectAllDistinct("accent",
+                      {"bells", "pluck", "chime", "bells_dense", "blip", "blip_random", "brass_hit", "wind", "arp_accent",
+                       "piano_note"},
+                      "arp");
+    const auto none = compose::composeFromConfig(parseMusicConfig(R"({"density":6,"accent":"none"})"), 30.0);
+    for (const auto& t : none.tracks) EXPECT_NE(t.name, "arp");
+}
+
 TEST(LayerStyles, RisingAndFallingMelodiesMoveTheirWay) {
     // Count steps up and down between neighbouring notes (jumps over a fifth are phrase resets).
     const auto ups = [](const char* style) {

@@ -15,7 +15,7 @@ using namespace soundstar;
 namespace {
 using test::presets;
 music::Score denseScore(double seconds) {
-    const auto c = music::parseMusicConfig(R"({"density":6,"rhythm":"kit_medium","tempo":"fast","echo":"heavy","seed":11})");
+    const auto c = music::parseMusicConfig(R"({"density":6,"rhythm":"kit_medium","accent":"pluck","tempo":"fast","echo":"heavy","seed":11})");
     return compose::composeFromConfig(c, seconds);
 }
 }  // namespace

@@ -44,13 +44,14 @@ std::vector<std::string> layersFor(const std::string& kind) {
     return {"drums", "bass", "pad", "keys", "arp", "lead"};  // chorus, drop, b, loop
 }
 
-/// Layers the config allows: density 2..6 picks pad and bass, then drums, keys, arp, lead in
-/// that order; rhythm "none" removes drums.
+/// Layers the config allows: density 2..6 picks pad and bass, then drums, keys, arp (the accent
+/// layer), lead in that order; rhythm "none" removes drums, accent "none" the accent layer.
 std::vector<std::string> allowedLayers(const music::MusicConfig& c) {
     std::vector<std::string> out{"pad", "bass"};
     int budget = std::clamp(c.density, 2, 6) - 2;
     for (const char* l : {"drums", "keys", "arp", "lead"}) {
         if (std::string(l) == "drums" && c.rhythm == "none") continue;
+        if (std::string(l) == "arp" && c.accent == "none") continue;  // the accent layer
         if (budget-- > 0) out.emplace_back(l);
     }
     return out;

@@ -230,18 +230,41 @@ struct Composer {
         }
     }
 
+    /// The accent layer: each accent style has its own instrument (see accentPreset) and part.
     void arp(ScoreTrack& t, const Section& s) {
-        const double step = s.energy > 0.6f ? 0.25 : 0.5;
-        const int pattern = rng.range(0, 2);
+        const std::string& st = cfg.accentStyle;
         for (int b = s.startBar; b < s.startBar + s.bars; ++b) {
             auto ch = chordAt(b, true);
-            for (auto& n : ch) n += 12;
-            const int steps = static_cast<int>(barBeats / step);
-            for (int i = 0; i < steps; ++i) {
-                int idx = pattern == 0 ? i % 4 : (pattern == 1 ? 3 - i % 4 : (i * 3) % 4);
-                const int n = ch[static_cast<std::size_t>(idx) % ch.size()] + (i % 8 >= 4 && pattern == 2 ? 12 : 0);
-                t.notes.push_back({b * barBeats + i * step, step * 0.9, static_cast<float>(n),
-                                   (i % 4 == 0 ? 0.75f : 0.55f) + human(rng, 0.05f)});
+            for (auto& n : ch) n += 24;
+            const double bar0 = b * barBeats;
+            const auto add = [&](double off, double len, int n, float v) {
+                t.notes.push_back({bar0 + off + human(rng, 0.002f + 0.01f * cfg.human), len, static_cast<float>(n), vel(v)});
+            };
+            const auto tone = [&](int i) { return ch[static_cast<std::size_t>(i) % ch.size()]; };
+            if (st == "bells") {
+                if ((b - s.startBar) % 2 == 0) add(0.0, 3.0, tone(rng.range(0, 3)), 0.6f);
+            } else if (st == "chime") {
+                if ((b - s.startBar) % 4 == 0) add(0.0, 6.0, tone(0) + 12, 0.5f);
+            } else if (st == "bells_dense") {
+                for (int e = 0; e < 8; ++e) add(e * 0.5, 0.45, tone(e * 2 + (e / 4)), e % 2 ? 0.4f : 0.55f);
+            } else if (st == "pluck") {
+                for (double off : {0.5, 1.75, 3.0}) add(off, 0.5, tone(rng.range(0, 3)) - 12, 0.6f);
+            } else if (st == "blip") {
+                for (int e = 0; e < 4; ++e) add(e + 0.5, 0.1, tone(e), 0.55f);
+            } else if (st == "blip_random") {
+                for (int step = 0; step < 16; ++step)
+                    if (rng.chance(0.22f)) add(step * 0.25, 0.1, tone(rng.range(0, 3)) + 12 * rng.range(0, 1), 0.5f);
+            } else if (st == "brass_hit") {
+                if ((b - s.startBar) % 4 == 0)
+                    for (int n : chordAt(b, false)) add(0.0, 0.6, n + 12, 0.8f);
+            } else if (st == "wind") {
+                if ((b - s.startBar) % 4 == 0) add(0.0, 4.0 * barBeats * 0.95, tone(2), 0.5f);
+            } else if (st == "piano_note") {
+                if (rng.chance(0.6f)) add(rng.range(0, 3), 2.0, tone(rng.range(0, 3)) - 12, 0.55f);
+            } else {  // arp_accent: a running arpeggio of the chord
+                const double step = s.energy > 0.6f ? 0.25 : 0.5;
+                const int steps = static_cast<int>(barBeats / step);
+                for (int i = 0; i < steps; ++i) add(i * step, step * 0.9, tone(i % 4) - 12, i % 4 == 0 ? 0.75f : 0.55f);
             }
         }
     }
@@ -328,6 +351,17 @@ struct Composer {
     }
 };
 
+/// The instrument each accent style plays on.
+std::string accentPreset(const std::string& style) {
+    if (style == "bells" || style == "bells_dense") return "bell_glass";
+    if (style == "chime") return "fm_bell";
+    if (style == "blip" || style == "blip_random") return "blip";
+    if (style == "brass_hit") return "brass_stab";
+    if (style == "wind") return "wind_pad";
+    if (style == "piano_note") return "keys_fm_epiano";
+    return "pluck_bright";  // pluck, arp_accent
+}
+
 unsigned layerMask(const std::vector<std::string>& layers) {
     unsigned m = 0;
     for (const auto& l : layers) {
@@ -367,7 +401,7 @@ music::Score composeSketch(const SketchConfig& cfg, const music::Arrangement& ar
         {"bass", bright > 0.5f ? "bass_round" : "bass_sub", -3.0f, 0.0f, 0.0f, 0.0f, {}, {}},
         {"pad", bright > 0.5f ? "pad_warm" : "pad_dark", -7.0f, 0.0f, 0.45f, 0.0f, {}, {}},
         {"keys", "keys_fm_epiano", -9.0f, -0.25f, 0.3f, 0.15f, {}, {}},
-        {"arp", "pluck_bright", -12.0f, 0.3f, 0.25f, 0.35f, {}, {}},
+        {"arp", accentPreset(cfg.accentStyle), -12.0f, 0.3f, 0.25f, 0.35f, {}, {}},
         {"lead", "bell_glass", -11.0f, -0.15f, 0.4f, 0.3f, {}, {}},
     };
     std::vector<int> padPrev;
@@ -394,7 +428,7 @@ music::Score composeSketch(const SketchConfig& cfg, const music::Arrangement& ar
     tracks[1].params = {{"cutoff", 150.0f * std::exp2(3.0f * b)}, {"filter_env", 1.0f + 3.0f * b}};
     tracks[2].params = {{"cutoff", 500.0f * std::exp2(4.0f * b)}};
     tracks[3].params = {{"level2", 0.08f + 0.45f * b}, {"mod_sustain", 0.25f * b}};
-    tracks[4].params = {{"brightness", 0.2f + 0.75f * b}};
+    if (tracks[4].preset == "pluck_bright" || tracks[4].preset == "bell_glass") tracks[4].params = {{"brightness", 0.2f + 0.75f * b}};
     tracks[5].params = {{"brightness", 0.1f + 0.9f * b}};
     for (auto& t : tracks)
         if (!t.notes.empty()) score.tracks.push_back(std::move(t));

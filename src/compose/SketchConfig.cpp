@@ -48,6 +48,7 @@ SketchConfig sketchFromMusicConfig(const music::MusicConfig& c) {
     s.human = static_cast<float>(c.level("human"));
     s.padStyle = c.pad;
     s.melodyStyle = c.melody;
+    s.accentStyle = c.accent;
     s.phraseLenBars = c.phraseLenBars;
     s.registerMinOct = c.registerMinOct;
     s.registerMaxOct = c.registerMaxOct;
@@ -80,16 +81,19 @@ music::MusicConfig configFromPromptKeywords(const std::string& prompt, std::vect
         c.rhythm = "minimal";
         c.space = "large";
         c.motion = "slow";
+        c.accent = "chime";
     }
     if (hit({"energetic", "dance", "party", "fast", "driving", "intense", "workout", "run\\w*", "club"},
             "energetic words: fast, driving, dense")) {
         c.tempo = "fast";
         c.rhythm = "kit_medium";
         c.density = 6;
+        c.accent = "arp_accent";
     }
     if (hit({"techno", "house", "edm", "trance"}, "electronic genre: four-on-the-floor")) {
         c.bpm = has(t, {"house"}) ? 124 : 128;
         c.rhythm = "electronic";
+        c.accent = "blip";
         c.mode = music::Mode::Minor;
         c.genre = has(t, {"house"}) ? "house" : "techno";
     }
@@ -111,6 +115,7 @@ music::MusicConfig configFromPromptKeywords(const std::string& prompt, std::vect
         c.mode = music::Mode::Major;
         c.brightness = "bright";
         c.mood = "warm";
+        if (c.accent == "none") c.accent = "bells";
     }
     if (hit({"space", "vast", "ocean", "water", "cathedral", "hall", "dream\\w*", "ethereal"},
             "spacious words: large reverb, echoes")) {
