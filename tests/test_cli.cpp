@@ -168,7 +168,7 @@ TEST(Cli, MidiFileHasATrackPerLayerAndPlaysInFluidSynth) {
     EXPECT_EQ(bytes.substr(0, 4), "MThd");
     EXPECT_EQ(bytes[9], 1);  // format 1
     const int tracks = (static_cast<unsigned char>(bytes[10]) << 8) | static_cast<unsigned char>(bytes[11]);
-    EXPECT_EQ(tracks, 5);  // conductor + the four layers of this prompt at density 4
+    EXPECT_EQ(tracks, 6);  // conductor + the four layers of this prompt at density 4 + its water texture
     if (runCommand("command -v fluidsynth").code != 0 || !std::filesystem::exists("/usr/share/sounds/sf2/TimGM6mb.sf2"))
         GTEST_SKIP() << "fluidsynth or timgm6mb-soundfont missing";
     const auto wav = dir / "fs.wav";

@@ -256,6 +256,15 @@ TEST(LayerStyles, EveryAccentStyleHasItsOwnPartAndNoneHasNone) {
     for (const auto& t : none.tracks) EXPECT_NE(t.name, "arp");
 }
 
+TEST(LayerStyles, EveryTextureStyleHasItsOwnBed) {
+    expectAllDistinct("texture",
+                      {"shimmer", "shimmer_slow", "vinyl_crackle", "breath", "stars", "glitch", "noise_wash", "crystal",
+                       "pad_whisper"},
+                      "texture");
+    const auto none = compose::composeFromConfig(parseMusicConfig(R"({"density":6,"texture":"none"})"), 30.0);
+    for (const auto& t : none.tracks) EXPECT_NE(t.name, "texture");
+}
+
 TEST(LayerStyles, RisingAndFallingMelodiesMoveTheirWay) {
     // Count steps up and down between neighbouring notes (jumps over a fifth are phrase resets).
     const auto ups = [](const char* style) {

@@ -35,13 +35,13 @@ std::vector<Shape> shapeOf(const std::string& form) {
 
 /// Which layers a section kind uses, before density limits them.
 std::vector<std::string> layersFor(const std::string& kind) {
-    if (kind == "intro") return {"pad", "keys"};
-    if (kind == "outro") return {"pad", "keys", "lead"};
-    if (kind == "build") return {"drums", "bass", "pad", "arp"};
-    if (kind == "breakdown") return {"pad", "lead"};
-    if (kind == "bridge") return {"pad", "bass", "keys", "lead"};
-    if (kind == "verse" || kind == "a") return {"drums", "bass", "pad", "keys"};
-    return {"drums", "bass", "pad", "keys", "arp", "lead"};  // chorus, drop, b, loop
+    if (kind == "intro") return {"pad", "keys", "texture"};
+    if (kind == "outro") return {"pad", "keys", "lead", "texture"};
+    if (kind == "build") return {"drums", "bass", "pad", "arp", "texture"};
+    if (kind == "breakdown") return {"pad", "lead", "texture"};
+    if (kind == "bridge") return {"pad", "bass", "keys", "lead", "texture"};
+    if (kind == "verse" || kind == "a") return {"drums", "bass", "pad", "keys", "texture"};
+    return {"drums", "bass", "pad", "keys", "arp", "lead", "texture"};  // chorus, drop, b, loop
 }
 
 /// Layers the config allows: density 2..6 picks pad and bass, then drums, keys, arp (the accent
@@ -54,6 +54,7 @@ std::vector<std::string> allowedLayers(const music::MusicConfig& c) {
         if (std::string(l) == "arp" && c.accent == "none") continue;  // the accent layer
         if (budget-- > 0) out.emplace_back(l);
     }
+    if (c.texture != "none") out.emplace_back("texture");  // a background bed, outside the density count
     return out;
 }
 

@@ -20,7 +20,7 @@ struct Section {
     float energy;           // 0..1
     unsigned layers;        // bit mask of layers playing
 };
-enum Layer : unsigned { kDrums = 1, kBass = 2, kPad = 4, kKeys = 8, kArp = 16, kLead = 32 };
+enum Layer : unsigned { kDrums = 1, kBass = 2, kPad = 4, kKeys = 8, kArp = 16, kLead = 32, kTexture = 64 };
 
 std::vector<int> progressionFor(Mode m, Rng& rng) {
     static const std::vector<std::vector<int>> kMajor{{0, 4, 5, 3}, {0, 5, 3, 4}, {0, 3, 5, 4}, {0, 3, 0, 4}};
@@ -269,6 +269,41 @@ struct Composer {
         }
     }
 
+    /// The texture layer: a background bed in each texture style's own sound and rhythm.
+    void texture(ScoreTrack& t, const Section& s) {
+        const std::string& st = cfg.textureStyle;
+        const double start = s.startBar * barBeats, len = s.bars * barBeats;
+        const auto tone = [&](int b, int i) {
+            const auto ch = chordAt(b, true);
+            return ch[static_cast<std::size_t>(i) % ch.size()];
+        };
+        if (st == "noise_wash") {
+            t.notes.push_back({start, len * 0.98, 76.0f, 0.7f});  // a wide band around 660 Hz
+        } else if (st == "breath") {
+            for (double b = 0; b < len; b += 2.0 * barBeats) t.notes.push_back({start + b, barBeats * 1.2, 72.0f + static_cast<float>(rng.range(-3, 3)), 0.6f});
+        } else if (st == "vinyl_crackle") {
+            t.notes.push_back({start, len * 0.98, 100.0f, 0.15f});  // the hiss under the ticks
+            for (double b = 0; b < len; b += 0.125)
+                if (rng.chance(0.18f)) t.notes.push_back({start + b + rng.uniform(0.0f, 0.12f), 0.02, 96.0f + static_cast<float>(rng.range(0, 20)), rng.uniform(0.2f, 0.9f)});
+        } else if (st == "stars") {
+            for (double b = 0; b < len; b += 0.5)
+                if (rng.chance(0.12f)) t.notes.push_back({start + b, 2.0, static_cast<float>(tone(s.startBar + static_cast<int>(b / barBeats), rng.range(0, 3)) + 36), 0.35f});
+        } else if (st == "glitch") {
+            for (double b = 0; b < len; b += 0.125)
+                if (rng.chance(0.1f)) t.notes.push_back({start + b, 0.06, static_cast<float>(tone(s.startBar + static_cast<int>(b / barBeats), rng.range(0, 3)) + 24 + 12 * rng.range(0, 1)), 0.5f});
+        } else if (st == "crystal") {
+            for (double b = 0; b < len; b += 0.5)
+                t.notes.push_back({start + b, 0.45, static_cast<float>(tone(s.startBar + static_cast<int>(b / barBeats), static_cast<int>(b * 2)) + 36), 0.25f});
+        } else if (st == "pad_whisper") {
+            for (int b = s.startBar; b < s.startBar + s.bars; b += 2)
+                for (int n : chordAt(b, true)) t.notes.push_back({b * barBeats, 2 * barBeats * 0.95, static_cast<float>(n + 24), 0.3f});
+        } else if (st == "shimmer" || st == "shimmer_slow") {
+            const double step = st == "shimmer" ? 0.25 : 1.0;
+            for (double b = 0; b < len; b += step)
+                t.notes.push_back({start + b, step * 3.0, static_cast<float>(tone(s.startBar + static_cast<int>(b / barBeats), rng.range(0, 3)) + 36), 0.2f + 0.1f * rng.uniform()});
+        }
+    }
+
     /// Melody: phrases of phrase_len_bars in the style's rhythm and contour, within the register,
     /// motifs repeated with motif_repeat_prob, stepwise motion with step_bias, occasional
     /// chromatic passing notes with chromatic_prob, note count scaled by melody_density.
@@ -351,6 +386,17 @@ struct Composer {
     }
 };
 
+/// The instrument each texture style plays on.
+std::string texturePreset(const std::string& style) {
+    if (style == "noise_wash") return "noise_wash";
+    if (style == "breath") return "noise_breath";
+    if (style == "vinyl_crackle") return "noise_crackle";
+    if (style == "glitch") return "blip";
+    if (style == "pad_whisper") return "wind_pad";
+    if (style == "stars") return "bell_glass";
+    return "fm_bell";  // shimmer, shimmer_slow, crystal
+}
+
 /// The instrument each accent style plays on.
 std::string accentPreset(const std::string& style) {
     if (style == "bells" || style == "bells_dense") return "bell_glass";
@@ -371,6 +417,7 @@ unsigned layerMask(const std::vector<std::string>& layers) {
         else if (l == "keys") m |= kKeys;
         else if (l == "arp") m |= kArp;
         else if (l == "lead") m |= kLead;
+        else if (l == "texture") m |= kTexture;
     }
     return m;
 }
@@ -403,6 +450,7 @@ music::Score composeSketch(const SketchConfig& cfg, const music::Arrangement& ar
         {"keys", "keys_fm_epiano", -9.0f, -0.25f, 0.3f, 0.15f, {}, {}},
         {"arp", accentPreset(cfg.accentStyle), -12.0f, 0.3f, 0.25f, 0.35f, {}, {}},
         {"lead", "bell_glass", -11.0f, -0.15f, 0.4f, 0.3f, {}, {}},
+        {"texture", texturePreset(cfg.textureStyle), -14.0f, 0.0f, 0.5f, 0.1f, {}, {}},
     };
     std::vector<int> padPrev;
     for (const auto& s : sections) {
@@ -412,6 +460,7 @@ music::Score composeSketch(const SketchConfig& cfg, const music::Arrangement& ar
         if (s.layers & kKeys) c.keys(tracks[3], s);
         if (s.layers & kArp) c.arp(tracks[4], s);
         if (s.layers & kLead) c.lead(tracks[5], s);
+        if (s.layers & kTexture) c.texture(tracks[6], s);
     }
     // A real ending: the tonic chord on the final downbeat, held to the end of the file.
     const double endBeat = totalBars * 4.0;

@@ -49,6 +49,7 @@ SketchConfig sketchFromMusicConfig(const music::MusicConfig& c) {
     s.padStyle = c.pad;
     s.melodyStyle = c.melody;
     s.accentStyle = c.accent;
+    s.textureStyle = c.texture;
     s.phraseLenBars = c.phraseLenBars;
     s.registerMinOct = c.registerMinOct;
     s.registerMaxOct = c.registerMaxOct;
@@ -103,12 +104,14 @@ music::MusicConfig configFromPromptKeywords(const std::string& prompt, std::vect
         c.brightness = "dark";
         c.grain = "gritty";
         c.genre = "hip_hop";
+        c.texture = "vinyl_crackle";
     }
     if (hit({"dark", "night", "sad", "melanchol\\w*", "rain\\w*", "lonely", "gloomy", "cold", "storm\\w*", "winter"},
             "dark / sad words: minor, darker")) {
         c.mode = music::Mode::Minor;
         c.brightness = "dark";
         c.mood = "melancholic";
+        if (has(t, {"rain\\w*", "storm\\w*"})) c.texture = "noise_wash";
     }
     if (hit({"warm", "sunset", "sunrise", "happy", "joy\\w*", "bright", "summer", "morning", "hope\\w*", "love"},
             "warm / happy words: major, brighter")) {
@@ -121,6 +124,7 @@ music::MusicConfig configFromPromptKeywords(const std::string& prompt, std::vect
             "spacious words: large reverb, echoes")) {
         c.space = "vast";
         c.echo = "medium";
+        c.texture = has(t, {"ocean", "water"}) ? "noise_wash" : "shimmer_slow";
     }
     if (hit({"no drums", "without drums", "drumless", "no beat", "no percussion"}, "negation: no drums")) c.rhythm = "none";
     static const std::regex bpmRe(R"((\d{2,3})\s*bpm)");

@@ -27,7 +27,8 @@ struct SketchConfig {
     float human = 0.5f;                      // 0 robotic .. 1 drunk (timing and velocity spread)
     std::string padStyle = "warm_slow";      // one of MusicConfig's pad styles
     std::string melodyStyle = "contemplative";
-    std::string accentStyle = "arp_accent";  // one of MusicConfig's accent styles ("none": no accent layer)
+    std::string accentStyle = "arp_accent";
+    std::string textureStyle = "none";       // one of MusicConfig's texture styles  // one of MusicConfig's accent styles ("none": no accent layer)
     int phraseLenBars = 4, registerMinOct = 4, registerMaxOct = 6;
     float melodyDensity = 0.5f, motifRepeatProb = 0.5f, stepBias = 0.7f, chromaticProb = 0.05f;
 };

@@ -9,13 +9,14 @@
 
 namespace soundstar::engine {
 
-std::vector<std::string> instrumentKinds() { return {"subtractive", "fm", "pluck", "bell", "pad", "drums"}; }
+std::vector<std::string> instrumentKinds() { return {"subtractive", "fm", "pluck", "bell", "pad", "drums", "noise"}; }
 
 std::unique_ptr<Instrument> makeInstrument(const std::string& kind) {
     if (kind == "subtractive") return makeSubtractive();
     if (kind == "fm") return makeFm();
     if (kind == "pluck") return makePluck();
     if (kind == "bell") return makeBell();
+    if (kind == "noise") return makeNoise();
     if (kind == "pad") return makePad();
     if (kind == "drums") return makeDrumKit();
     throw std::invalid_argument(

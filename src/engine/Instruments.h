@@ -1,7 +1,7 @@
 #pragma once
 // The built-in instruments. Each is a parameter table plus a voice; presets (data/presets/*.json)
 // choose the values. Factory: makeInstrument("subtractive" | "fm" | "pluck" | "bell" | "pad" |
-// "drums") [control].
+// "drums" | "noise") [control].
 #include <memory>
 #include <string>
 #include <vector>

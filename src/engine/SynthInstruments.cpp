@@ -8,6 +8,8 @@
 #include "dsp/Fm.h"
 #include "dsp/KarplusStrong.h"
 #include "dsp/ModalBell.h"
+#include "dsp/Noise.h"
+#include "dsp/Svf.h"
 #include "dsp/Oscillator.h"
 #include "dsp/SubtractiveVoiceBank.h"
 #include "engine/PolyInstrument.h"
@@ -268,7 +270,68 @@ public:
     std::span<const ParamSpec> params() const override { return kBellParams; }
     const char* kind() const override { return "bell"; }
 };
+// ---- noise: pink/white noise through a resonant bandpass centred on the note, with an ADSR ----
+enum NoiseParam { kColor, kNoiseQ, kNAttack, kNDecay, kNSustain, kNRelease, kNoiseGain };
+constexpr ParamSpec kNoiseParams[] = {
+    {"color", 0, 1, 0.7f, "", "0 white, 1 pink"},
+    {"q", 0.3f, 30, 1.5f, "", "bandpass resonance: low = wide hiss, high = pitched whistle"},
+    {"attack", 0, 20, 0.01f, "s", ""},
+    {"decay", 0, 20, 0.3f, "s", ""},
+    {"sustain", 0, 1, 0.6f, "", ""},
+    {"release", 0, 20, 0.5f, "s", ""},
+    {"gain", -60, 12, -6, "dB", ""},
+};
+
+class NoiseVoice {
+public:
+    void prepare(double sr, const float* p) {
+        p_ = p;
+        filter_.prepare(sr);
+        filter_.setMode(dsp::FilterMode::BandPass);
+        env_.prepare(sr);
+    }
+    void start(float note, float velocity) {
+        // Noise is seeded by the note and the voice's start count: reproducible.
+        const auto seed = static_cast<std::uint64_t>(note * 131.0f) * 7919u + ++starts_;
+        white_.seed(seed);
+        pink_.seed(seed + 1);
+        filter_.set(noteToHz(note), p_[kNoiseQ]);
+        env_.set(p_[kNAttack], p_[kNDecay], p_[kNSustain], p_[kNRelease]);
+        env_.gateOn();
+        vel_ = velocity;
+    }
+    void release() { env_.gateOff(); }
+    bool active() const { return env_.active(); }
+    float level() const { return env_.level(); }
+    void render(float* out, int n) {
+        // Bandpass output peaks at Q; divide it out so q changes colour, not loudness.
+        const float g = dbToGain(p_[kNoiseGain]) * vel_ / std::max(1.0f, p_[kNoiseQ] * 0.5f);
+        const float c = p_[kColor];
+        for (int i = 0; i < n; ++i) {
+            const float x = c * pink_.tick() * 3.0f + (1.0f - c) * white_.tick();
+            out[i] += filter_.tick(x) * env_.tick() * g;
+        }
+    }
+
+private:
+    const float* p_ = nullptr;
+    dsp::WhiteNoise white_;
+    dsp::PinkNoise pink_;
+    dsp::Svf filter_;
+    dsp::Adsr env_;
+    float vel_ = 1.0f;
+    std::uint64_t starts_ = 0;
+};
+
+class NoiseSynth final : public PolyInstrument<NoiseVoice, 12> {
+public:
+    NoiseSynth() { initParams(); }
+    std::span<const ParamSpec> params() const override { return kNoiseParams; }
+    const char* kind() const override { return "noise"; }
+};
 }  // namespace
+
+std::unique_ptr<Instrument> makeNoise() { return std::make_unique<NoiseSynth>(); }
 
 std::unique_ptr<Instrument> makeSubtractive() { return std::make_unique<SubtractiveSynth>(); }
 std::unique_ptr<Instrument> makeFm() { return std::make_unique<FmSynth>(); }

@@ -9,6 +9,7 @@ std::unique_ptr<Instrument> makeSubtractive();
 std::unique_ptr<Instrument> makeFm();
 std::unique_ptr<Instrument> makePluck();
 std::unique_ptr<Instrument> makeBell();
+std::unique_ptr<Instrument> makeNoise();
 std::unique_ptr<Instrument> makePad();
 std::unique_ptr<Instrument> makeDrumKit();
 }  // namespace soundstar::engine

@@ -15,7 +15,7 @@ inline const std::vector<std::string>& sectionKinds() {
 }
 /// Layer names a section may list.
 inline const std::vector<std::string>& layerNames() {
-    static const std::vector<std::string> k{"drums", "bass", "pad", "keys", "arp", "lead"};
+    static const std::vector<std::string> k{"drums", "bass", "pad", "keys", "arp", "lead", "texture"};
     return k;
 }
 

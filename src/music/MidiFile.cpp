@@ -79,6 +79,7 @@ int programFor(const std::string& layer) {
     if (layer == "keys") return 4;    // electric piano 1
     if (layer == "arp") return 46;    // orchestral harp
     if (layer == "lead") return 14;   // tubular bells
+    if (layer == "texture") return 99;  // FX 4 (atmosphere)
     return 0;
 }
 }  // namespace
