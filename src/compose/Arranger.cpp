@@ -74,6 +74,16 @@ std::string autoForm(const music::MusicConfig& c, double seconds) {
     return "verse_chorus";
 }
 
+/// The tension curve's level (0..1) at position x (0..1) through the piece.
+float tension(const std::string& curve, double x) {
+    constexpr double kPi = 3.14159265358979;
+    if (curve == "ramp") return static_cast<float>(0.35 + 0.65 * x);
+    if (curve == "flat") return 0.75f;
+    if (curve == "wave") return static_cast<float>(0.65 + 0.35 * std::sin(4.0 * kPi * x - kPi / 2.0));
+    if (curve == "valley") return static_cast<float>(1.0 - 0.6 * std::sin(kPi * x));
+    return static_cast<float>(0.4 + 0.6 * std::sin(kPi * x));  // arc
+}
+
 /// Splits `bars` among shapes by weight (every section at least one bar, rounding kept exact).
 std::vector<int> splitBars(const std::vector<Shape>& shapes, int bars) {
     double total = 0.0;
@@ -143,7 +153,9 @@ Arrangement arrange(const music::MusicConfig& c, double seconds, const ArrangeOp
                                   0.1f, 1.0f);
     int start = 0;
     for (std::size_t i = 0; i < shapes.size(); ++i) {
-        a.sections.push_back({shapes[i].kind, start, bars[i], std::clamp(base * shapes[i].energy, 0.0f, 1.0f),
+        const double centre = (start + bars[i] * 0.5) / std::max(1, a.totalBars);
+        const float energy = base * (0.5f * shapes[i].energy + 0.5f * tension(c.tensionCurve, centre));
+        a.sections.push_back({shapes[i].kind, start, bars[i], std::clamp(energy, 0.0f, 1.0f),
                               intersect(layersFor(shapes[i].kind), allowed)});
         start += bars[i];
     }

@@ -22,6 +22,19 @@ struct Section {
 };
 enum Layer : unsigned { kDrums = 1, kBass = 2, kPad = 4, kKeys = 8, kArp = 16, kLead = 32, kTexture = 64 };
 
+std::vector<int> progressionFor(Mode m, Rng& rng);
+
+/// Progressions (scale degrees of the current mode, so always in key) per harmony style.
+std::vector<int> progressionForStyle(const std::string& style, Mode m, Rng& rng) {
+    if (style == "pop") return rng.chance(0.5f) ? std::vector<int>{0, 4, 5, 3} : std::vector<int>{0, 5, 3, 4};
+    if (style == "jazz") return rng.chance(0.5f) ? std::vector<int>{1, 4, 0, 0} : std::vector<int>{0, 5, 1, 4};
+    if (style == "modal") return {0, 6, 0, 6};
+    if (style == "ambient") return {0, 0, 3, 3};
+    if (style == "cinematic") return {0, 5, 2, 6};
+    if (style == "blues") return {0, 0, 0, 0, 3, 3, 0, 0, 4, 3, 0, 4};
+    return progressionFor(m, rng);  // auto: by mode
+}
+
 std::vector<int> progressionFor(Mode m, Rng& rng) {
     static const std::vector<std::vector<int>> kMajor{{0, 4, 5, 3}, {0, 5, 3, 4}, {0, 3, 5, 4}, {0, 3, 0, 4}};
     // Minor progressions return to i every other bar: without the tonic weight, minor pieces read
@@ -91,9 +104,31 @@ struct Composer {
     std::vector<int> prog;
     double barBeats = 4.0;
 
-    std::vector<int> chordAt(int bar, bool seventh) const {
-        const int deg = prog[static_cast<std::size_t>(bar) % prog.size()];
-        return music::chordOnDegree(rootMidi, cfg.mode, deg, seventh);
+    std::vector<int> barDegree;  // the chord (scale degree) of every bar, set before composing
+
+    /// The chord of a bar: a triad, or (extended) with the config's extensions: sevenths, or
+    /// "lush" sevenths plus the ninth.
+    std::vector<int> chordAt(int bar, bool extended) const {
+        const int deg = barDegree.empty() ? 0 : barDegree[static_cast<std::size_t>(std::clamp(bar, 0, static_cast<int>(barDegree.size()) - 1))];
+        const bool jazz = cfg.harmonyStyle == "jazz";
+        const bool seventh = extended && (cfg.chordExtensions != "triads" || jazz);
+        auto c = music::chordOnDegree(rootMidi, cfg.mode, deg, seventh);
+        if (extended && cfg.chordExtensions == "lush") c.push_back(music::degreeToMidi(rootMidi, cfg.mode, deg + 8));
+        return c;
+    }
+
+    /// Fills barDegree: the progression advances every chord_change_bars, and with
+    /// cadence_strength a section's last bar turns to the dominant (V) so the next one lands home.
+    void planHarmony(const std::vector<Section>& sections, int totalBars) {
+        barDegree.assign(static_cast<std::size_t>(std::max(totalBars, 1) + 1), 0);
+        const int change = std::max(1, cfg.chordChangeBars);
+        for (const auto& s : sections)
+            for (int b = s.startBar; b < s.startBar + s.bars && b < totalBars; ++b) {
+                const int local = b - s.startBar;
+                barDegree[static_cast<std::size_t>(b)] = prog[static_cast<std::size_t>(local / change) % prog.size()];
+                if (local == s.bars - 1 && s.bars >= 2 && rng.chance(cfg.cadenceStrength)) barDegree[static_cast<std::size_t>(b)] = 4;
+            }
+        barDegree.back() = 0;  // the final chord is the tonic
     }
 
     /// The nearest note of the key strictly above (dir 1) or below (dir -1) `note`.
@@ -178,7 +213,7 @@ struct Composer {
     void pad(ScoreTrack& t, const Section& s, std::vector<int>& prev) {
         const std::string& st = cfg.padStyle;
         const int centre = st == "dark_sustained" ? rootMidi + 5 : (st == "thin_high" || st == "bright_open" ? rootMidi + 24 : rootMidi + 12);
-        const bool lush = cfg.brightness > 0.55f || st == "bright_open";
+        const bool lush = cfg.chordExtensions != "triads" || cfg.harmonyStyle == "jazz" || st == "bright_open";
         const int every = st == "dark_sustained" || st == "ambient_drift" ? 2 : 1;  // bars per chord
         for (int b = s.startBar; b < s.startBar + s.bars; b += every) {
             const int len = std::min(every, s.startBar + s.bars - b);
@@ -434,14 +469,15 @@ music::Score composeSketch(const SketchConfig& cfg, const music::Arrangement& ar
     const double durationSeconds = arr.durationSeconds;
     const int totalBars = arr.totalBars;
     // The tonic in the bass register: E2 (40) up to D#3 (51), whatever the key.
-    Composer c{cfg, Rng(cfg.seed), 40 + (cfg.root + 8) % 12, {}, 4.0};
-    c.prog = progressionFor(cfg.mode, c.rng);
+    Composer c{cfg, Rng(cfg.seed), 40 + (cfg.root + 8) % 12, {}, 4.0, {}};
+    c.prog = progressionForStyle(cfg.harmonyStyle, cfg.mode, c.rng);
     std::vector<Section> sections;
     unsigned allowed = 0;
     for (const auto& s : arr.sections) {
         sections.push_back({s.startBar, s.bars, s.energy, layerMask(s.layers)});
         allowed |= sections.back().layers;
     }
+    c.planHarmony(sections, totalBars);
     const float bright = cfg.brightness;
     std::vector<ScoreTrack> tracks{
         {"drums", "drum_kit", -4.0f, 0.0f, 0.08f, 0.0f, {}, {}},
@@ -472,11 +508,21 @@ music::Score composeSketch(const SketchConfig& cfg, const music::Arrangement& ar
         if (allowed & kDrums) tracks[0].notes.push_back({endBeat, 0.2, 36.0f, 0.9f});
     }
 
+    // Depth: the bass line doubled an octave down (above E1) for a sub layer.
+    if (cfg.depth) {
+        std::vector<NoteEvent> sub;
+        for (const auto& n : tracks[1].notes)
+            if (n.note - 12.0f >= 28.0f) sub.push_back({n.start, n.length, n.note - 12.0f, n.velocity * 0.7f});
+        tracks[1].notes.insert(tracks[1].notes.end(), sub.begin(), sub.end());
+    }
     // Brightness opens every layer's tone continuously (on top of the preset choice above).
     const float b = bright;
     tracks[1].params = {{"cutoff", 150.0f * std::exp2(3.0f * b)}, {"filter_env", 1.0f + 3.0f * b}};
-    tracks[2].params = {{"cutoff", 500.0f * std::exp2(4.0f * b)}};
-    tracks[3].params = {{"level2", 0.08f + 0.45f * b}, {"mod_sustain", 0.25f * b}};
+    // Attack (soft .. sharp) sets how notes begin; stereo (mono .. ultra wide) the pad's spread.
+    const float atk = cfg.attack;
+    tracks[2].params = {{"cutoff", 500.0f * std::exp2(4.0f * b)}, {"attack", 2.0f * std::pow(0.02f, atk)}, {"spread", std::min(1.0f, 1.2f * cfg.stereo)}};
+    tracks[1].params.push_back({"attack", 0.02f * std::pow(0.1f, atk)});
+    tracks[3].params = {{"level2", 0.08f + 0.45f * b}, {"mod_sustain", 0.25f * b}, {"attack", 0.06f * std::pow(0.03f, atk)}};
     if (tracks[4].preset == "pluck_bright" || tracks[4].preset == "bell_glass") tracks[4].params = {{"brightness", 0.2f + 0.75f * b}};
     tracks[5].params = {{"brightness", 0.1f + 0.9f * b}};
     for (auto& t : tracks)
@@ -491,6 +537,10 @@ music::Score composeSketch(const SketchConfig& cfg, const music::Arrangement& ar
     // Echo scales every layer's delay send (0 at "none").
     for (auto& t : score.tracks) t.delaySend = std::min(1.0f, t.delaySend * 2.0f * cfg.echo + (t.name == "lead" ? 0.4f * cfg.echo : 0.0f));
     score.mix.delayToneHz = 2500.0f + 6000.0f * bright;
+    // Stereo scales every pan and the master width; grain drives the master (clean, warm, gritty).
+    for (auto& t : score.tracks) t.pan = std::clamp(t.pan * 2.0f * cfg.stereo, -1.0f, 1.0f);
+    score.mix.width = 2.0f * cfg.stereo;
+    score.mix.driveDb = cfg.grain <= 0.0f ? 0.0f : 2.0f + 14.0f * cfg.grain * cfg.grain;
     return score;
 }
 

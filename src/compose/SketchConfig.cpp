@@ -50,6 +50,14 @@ SketchConfig sketchFromMusicConfig(const music::MusicConfig& c) {
     s.melodyStyle = c.melody;
     s.accentStyle = c.accent;
     s.textureStyle = c.texture;
+    s.harmonyStyle = c.harmonyStyle;
+    s.chordExtensions = c.chordExtensions;
+    s.chordChangeBars = c.chordChangeBars;
+    s.cadenceStrength = static_cast<float>(c.cadenceStrength);
+    s.stereo = static_cast<float>(c.level("stereo"));
+    s.attack = static_cast<float>(c.level("attack"));
+    s.grain = static_cast<float>(c.level("grain"));
+    s.depth = c.depth;
     s.phraseLenBars = c.phraseLenBars;
     s.registerMinOct = c.registerMinOct;
     s.registerMaxOct = c.registerMaxOct;

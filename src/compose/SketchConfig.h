@@ -28,7 +28,12 @@ struct SketchConfig {
     std::string padStyle = "warm_slow";      // one of MusicConfig's pad styles
     std::string melodyStyle = "contemplative";
     std::string accentStyle = "arp_accent";
-    std::string textureStyle = "none";       // one of MusicConfig's texture styles  // one of MusicConfig's accent styles ("none": no accent layer)
+    std::string textureStyle = "none";       // one of MusicConfig's texture styles
+    std::string harmonyStyle = "auto", chordExtensions = "triads";
+    int chordChangeBars = 1;
+    float cadenceStrength = 0.5f;
+    float stereo = 0.5f, attack = 0.5f, grain = 0.5f;  // 0..1 along their label scales
+    bool depth = true;                                  // double the bass an octave down  // one of MusicConfig's accent styles ("none": no accent layer)
     int phraseLenBars = 4, registerMinOct = 4, registerMaxOct = 6;
     float melodyDensity = 0.5f, motifRepeatProb = 0.5f, stepBias = 0.7f, chromaticProb = 0.05f;
 };

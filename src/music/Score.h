@@ -28,6 +28,8 @@ struct MixSettings {
     float reverbSize = 0.6f, reverbDecayS = 2.5f, reverbDamping = 0.4f, reverbPredelayMs = 20.0f;
     double delayBeatsLeft = 0.75, delayBeatsRight = 1.0;
     float delayFeedback = 0.35f, delayToneHz = 4500.0f;
+    float width = 1.0f;    // master stereo width: 0 mono, 1 as mixed, 2 extra wide
+    float driveDb = 0.0f;  // master saturation drive (0 = clean)
 };
 
 struct Score {

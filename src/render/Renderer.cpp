@@ -41,6 +41,16 @@ void buildGraph(engine::Controller& c, const music::Score& score, const engine::
         c.setInitialSend(trackIds[k], delay, score.tracks[included[k]].delaySend);
     }
     if (!masterChain) return;
+    if (m.driveDb > 0.0f) {
+        const int drive = c.addEffect(engine::kMasterAddress, makeEffect("drive"));
+        c.setInitialParam(engine::kMasterAddress, drive, "type", 0.0f);
+        c.setInitialParam(engine::kMasterAddress, drive, "drive", m.driveDb);
+        c.setInitialParam(engine::kMasterAddress, drive, "mix", 0.5f);
+    }
+    if (m.width != 1.0f) {
+        const int width = c.addEffect(engine::kMasterAddress, makeEffect("width"));
+        c.setInitialParam(engine::kMasterAddress, width, "width", std::clamp(m.width, 0.0f, 2.0f));
+    }
     const int eq = c.addEffect(engine::kMasterAddress, makeEffect("eq"));
     c.setInitialParam(engine::kMasterAddress, eq, "low_cut", 25.0f);
     const int comp = c.addEffect(engine::kMasterAddress, makeEffect("compressor"));
