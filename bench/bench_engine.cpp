@@ -94,7 +94,7 @@ const engine::PresetLibrary& presets() {
 }
 music::MusicConfig denseConfig() {
     return music::parseMusicConfig(
-        R"({"bpm":124,"rhythm":"electronic","density":6,"space":"large","brightness":"bright","echo":"medium","seed":42})");
+        R"({"bpm":124,"rhythm":"electronic","accent":"arp_accent","density":6,"space":"large","brightness":"bright","echo":"medium","seed":42})");
 }
 }  // namespace
 
