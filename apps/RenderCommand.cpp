@@ -1,4 +1,5 @@
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <chrono>
 #include <cstdlib>
@@ -9,6 +10,7 @@
 
 #include "Commands.h"
 #include "compose/Arranger.h"
+#include "compose/Profiles.h"
 #include "compose/SketchComposer.h"
 #include "music/MidiFile.h"
 #include "music/MusicConfig.h"
@@ -57,7 +59,31 @@ music::MusicConfig resolveConfig(const RenderArgs& a, std::vector<std::string>& 
     if (!a.configFile.empty()) cfg = music::mergeMusicConfig(cfg, readFile(a.configFile), a.configFile);
     if (a.seed) cfg.seed = *a.seed;
     if (!cfg.seed) cfg.seed = 1;
+    // A genre with a style profile fills in what neither the prompt nor the config chose.
+    if (!cfg.genre.empty()) {
+        compose::ProfileLibrary profiles;
+        profiles.loadDirectory(dataDir() / "profiles");
+        if (const auto* p = profiles.find(cfg.genre)) {
+            cfg = compose::applyProfile(cfg, *p);
+            understood.push_back(fmt::format("genre '{}': {}", cfg.genre, p->description));
+        } else {
+            understood.push_back(fmt::format("genre '{}' has no style profile (profiles: {})", cfg.genre, fmt::join(profiles.names(), ", ")));
+        }
+    }
     return cfg;
+}
+
+compose::SketchConfig sketchFor(const music::MusicConfig& cfg) {
+    compose::SketchConfig s = compose::sketchFromMusicConfig(cfg);
+    if (!cfg.genre.empty()) {
+        compose::ProfileLibrary profiles;
+        profiles.loadDirectory(dataDir() / "profiles");
+        if (const auto* p = profiles.find(cfg.genre)) {
+            s.groove = p->groove;
+            s.presets = p->presets;
+        }
+    }
+    return s;
 }
 
 music::Arrangement resolveArrangement(const RenderArgs& a, const music::MusicConfig& cfg) {
@@ -81,7 +107,7 @@ int runRender(const RenderArgs& a) {
     if (a.explain)
         for (const auto& u : understood) fmt::print(stderr, "prompt: {}\n", u);
     const music::Arrangement arrangement = resolveArrangement(a, cfg);
-    const compose::SketchConfig sketch = compose::sketchFromMusicConfig(cfg);
+    const compose::SketchConfig sketch = sketchFor(cfg);
 
     engine::PresetLibrary presets;
     presets.loadDirectory(dataDir() / "presets");

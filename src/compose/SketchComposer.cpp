@@ -92,6 +92,13 @@ const DrumStyle& drumStyle(const std::string& name) {
         {"military", {{{36, "x.......x......."}, {38, "X.oox.ooX.oox.oo"}}, true, false}},
         {"tabla_essence", {{{41, "X..x..x...X.x..."}, {48, "..x.x..xx...x.xx"}, {37, "....o.......o..."}}, false, false}},
         {"brush", {{{36, "x.......x......."}, {38, "oooooooooooooooo"}, {37, "....x.......x..."}}, false, false}},
+        // Genre grooves that style profiles name.
+        {"groove:four_on_floor", {{{36, "X...X...X...X..."}, {39, "....x.......x..."}, {42, "..x...x...x...x."}, {46, "..o...o...o...o."}}, true, false}},
+        {"groove:breakbeat", {{{36, "X.........x....."}, {38, "....X..o.o..X..o"}, {42, "x.x.x.x.x.x.x.x."}}, true, false}},
+        {"groove:boom_bap", {{{36, "X......x..x....."}, {38, "....X.......X..."}, {42, "x.x.x.x.x.x.x.x."}}, false, false}},
+        {"groove:half_time", {{{36, "X..............."}, {38, "........X......."}, {42, "x...x...x...x..."}}, true, false}},
+        {"groove:two_step", {{{36, "X.........X....."}, {38, "....X.......X..."}, {42, "x.xxx.xxx.xxx.xx"}, {46, "..............x."}}, true, false}},
+        {"groove:rock", {{{36, "X.......X.x....."}, {38, "....X.......X..."}, {42, "x.x.x.x.x.x.x.x."}, {49, "X..............."}}, true, false}},
     };
     const auto it = kStyles.find(name);
     return it == kStyles.end() ? kStyles.at("kit_medium") : it->second;
@@ -147,7 +154,7 @@ struct Composer {
     float vel(float v) { return std::clamp(v + human(rng, 0.02f + 0.12f * cfg.human), 0.05f, 1.0f); }
 
     void drums(ScoreTrack& t, const Section& s) {
-        const DrumStyle& style = drumStyle(cfg.rhythmStyle);
+        const DrumStyle& style = cfg.groove.empty() ? drumStyle(cfg.rhythmStyle) : drumStyle("groove:" + cfg.groove);
         const float level = 0.6f + 0.4f * s.energy;
         for (int b = s.startBar; b < s.startBar + s.bars; ++b) {
             const bool fill = style.fills && b == s.startBar + s.bars - 1 && s.bars >= 4 && s.energy > 0.4f;
@@ -508,6 +515,12 @@ music::Score composeSketch(const SketchConfig& cfg, const music::Arrangement& ar
         if (allowed & kDrums) tracks[0].notes.push_back({endBeat, 0.2, 36.0f, 0.9f});
     }
 
+    // A style profile may choose the instrument of any layer.
+    for (auto& t : tracks)
+        if (const auto it = cfg.presets.find(t.name); it != cfg.presets.end()) {
+            t.preset = it->second;
+            t.params.clear();
+        }
     // Depth: the bass line doubled an octave down (above E1) for a sub layer.
     if (cfg.depth) {
         std::vector<NoteEvent> sub;

@@ -104,14 +104,14 @@ music::MusicConfig configFromPromptKeywords(const std::string& prompt, std::vect
         c.rhythm = "electronic";
         c.accent = "blip";
         c.mode = music::Mode::Minor;
-        c.genre = has(t, {"house"}) ? "house" : "techno";
+        c.genre = has(t, {"house"}) ? "deep_house" : "techno_minimal";
     }
     if (hit({"hip hop", "hiphop", "lo-?fi", "lofi", "boom bap"}, "hip hop / lo-fi: laid-back tempo, darker, gritty")) {
         c.bpm = 86;
         c.rhythm = "kit_light";
         c.brightness = "dark";
         c.grain = "gritty";
-        c.genre = "hip_hop";
+        c.genre = has(t, {"lo-?fi", "lofi"}) ? "lofi" : "hip_hop";
         c.texture = "vinyl_crackle";
     }
     if (hit({"dark", "night", "sad", "melanchol\\w*", "rain\\w*", "lonely", "gloomy", "cold", "storm\\w*", "winter"},
@@ -134,6 +134,17 @@ music::MusicConfig configFromPromptKeywords(const std::string& prompt, std::vect
         c.echo = "medium";
         c.texture = has(t, {"ocean", "water"}) ? "noise_wash" : "shimmer_slow";
     }
+    static const std::vector<std::pair<const char*, const char*>> kGenres{
+        {"jazz\\w*", "jazz"}, {"dub", "dub"}, {"rock", "rock"}, {"classical|orchestra\\w*|baroque", "classical"},
+        {"cinematic|epic|film score|soundtrack", "cinematic"}, {"drum and bass|dnb|jungle", "jungle_dnb"},
+        {"trip[ -]?hop", "trip_hop"}, {"experimental|avant[- ]garde", "experimental"}, {"downtempo", "downtempo_ambient"}};
+    for (const auto& [words, genre] : kGenres)
+        if (c.genre.empty() && std::regex_search(t, std::regex(std::string("\\b(") + words + ")\\b"))) {
+            c.genre = genre;
+            note(fmt::format("genre word: the {} profile", genre));
+            understood = true;
+        }
+    if (c.genre.empty() && has(t, {"ambient"})) c.genre = "ambient";
     if (hit({"no drums", "without drums", "drumless", "no beat", "no percussion"}, "negation: no drums")) c.rhythm = "none";
     static const std::regex bpmRe(R"((\d{2,3})\s*bpm)");
     std::smatch m;

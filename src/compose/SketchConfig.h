@@ -2,6 +2,7 @@
 // The few dials the built-in sketch composer plays from, derived from a MusicConfig; and the
 // keyword prompt reader that stands in for the embedded interpreter (issue #4) until it lands.
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -33,7 +34,9 @@ struct SketchConfig {
     int chordChangeBars = 1;
     float cadenceStrength = 0.5f;
     float stereo = 0.5f, attack = 0.5f, grain = 0.5f;  // 0..1 along their label scales
-    bool depth = true;                                  // double the bass an octave down  // one of MusicConfig's accent styles ("none": no accent layer)
+    bool depth = true;                                  // double the bass an octave down
+    std::string groove;                                 // a profile's drum groove ("" = the rhythm style's)
+    std::map<std::string, std::string> presets;         // a profile's instrument per layer  // one of MusicConfig's accent styles ("none": no accent layer)
     int phraseLenBars = 4, registerMinOct = 4, registerMaxOct = 6;
     float melodyDensity = 0.5f, motifRepeatProb = 0.5f, stepBias = 0.7f, chromaticProb = 0.05f;
 };

@@ -1,0 +1,94 @@
+#include "compose/Profiles.h"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <algorithm>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <stdexcept>
+
+#include "music/Arrangement.h"
+
+namespace soundstar::compose {
+namespace {
+using nlohmann::json;
+}
+
+const std::vector<std::string>& grooveNames() {
+    static const std::vector<std::string> g{"four_on_floor", "breakbeat", "boom_bap", "half_time", "two_step", "rock"};
+    return g;
+}
+
+void ProfileLibrary::loadDirectory(const std::filesystem::path& dir) {
+    if (!std::filesystem::is_directory(dir))
+        throw std::invalid_argument(fmt::format("profile folder {} does not exist", dir.string()));
+    for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+        if (entry.path().extension() != ".json") continue;
+        const std::string origin = entry.path().string();
+        std::ifstream in(entry.path());
+        std::stringstream ss;
+        ss << in.rdbuf();
+        json j;
+        try {
+            j = json::parse(ss.str());
+        } catch (const json::exception& e) {
+            throw std::invalid_argument(fmt::format("{}: not valid JSON: {}", origin, e.what()));
+        }
+        if (!j.is_object()) throw std::invalid_argument(origin + ": a profile must be a JSON object");
+        for (const auto& [k, v] : j.items())
+            if (k != "description" && k != "config" && k != "groove" && k != "presets")
+                throw std::invalid_argument(fmt::format("{}: unknown key '{}'; allowed: description, config, groove, presets", origin, k));
+        StyleProfile p;
+        p.name = entry.path().stem().string();
+        p.description = j.value("description", "");
+        if (!j.contains("config") || !j["config"].is_object())
+            throw std::invalid_argument(origin + ": \"config\" (a MusicConfig object) is required");
+        p.configJson = j["config"].dump();
+        music::parseMusicConfig(p.configJson, origin);  // validates every field
+        if (j.contains("groove")) {
+            if (!j["groove"].is_string() ||
+                std::find(grooveNames().begin(), grooveNames().end(), j["groove"].get<std::string>()) == grooveNames().end())
+                throw std::invalid_argument(fmt::format("{}: \"groove\" must be one of {}", origin, fmt::join(grooveNames(), ", ")));
+            p.groove = j["groove"].get<std::string>();
+        }
+        if (j.contains("presets")) {
+            if (!j["presets"].is_object()) throw std::invalid_argument(origin + ": \"presets\" must map layer names to preset names");
+            for (const auto& [layer, preset] : j["presets"].items()) {
+                const auto& layers = music::layerNames();
+                if (std::find(layers.begin(), layers.end(), layer) == layers.end() || !preset.is_string())
+                    throw std::invalid_argument(fmt::format("{}: presets: '{}' is not a layer ({}) with a preset name", origin,
+                                                            layer, fmt::join(layers, ", ")));
+                p.presets[layer] = preset.get<std::string>();
+            }
+        }
+        profiles_[p.name] = std::move(p);
+    }
+}
+
+const StyleProfile* ProfileLibrary::find(const std::string& name) const {
+    const auto it = profiles_.find(name);
+    return it == profiles_.end() ? nullptr : &it->second;
+}
+
+std::vector<std::string> ProfileLibrary::names() const {
+    std::vector<std::string> out;
+    for (const auto& [k, v] : profiles_) out.push_back(k);
+    return out;
+}
+
+music::MusicConfig applyProfile(const music::MusicConfig& config, const StyleProfile& profile) {
+    const json defaults = json::parse(music::toJson(music::MusicConfig{}));
+    const json current = json::parse(music::toJson(config));
+    const json fragment = json::parse(profile.configJson);
+    json fill = json::object();
+    for (const auto& [k, v] : fragment.items()) {
+        const bool atDefault = k == "key" ? (config.root == 0 && config.mode == music::MusicConfig{}.mode)
+                                          : (!current.contains(k) || (defaults.contains(k) && current[k] == defaults[k]));
+        if (atDefault) fill[k] = v;
+    }
+    return music::mergeMusicConfig(config, fill.dump(), "profile " + profile.name);
+}
+
+}  // namespace soundstar::compose

@@ -1,0 +1,41 @@
+#pragma once
+// Style profiles are data (data/profiles/*.json): a MusicConfig fragment that fills in what a
+// genre implies, an optional drum groove, and optional instrument presets per layer, e.g.
+//   {"description": "...", "config": {"bpm": 174, "bass": "sub_pulse"}, "groove": "two_step",
+//    "presets": {"bass": "bass_sub"}}
+// A config whose `genre` names a profile takes the profile's values for every field it left at
+// its default; fields the prompt or the user chose stay as they are [control].
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "music/MusicConfig.h"
+
+namespace soundstar::compose {
+
+struct StyleProfile {
+    std::string name, description;
+    std::string configJson;                      // a MusicConfig fragment (validated on load)
+    std::string groove;                          // "" or one of grooveNames()
+    std::map<std::string, std::string> presets;  // layer -> preset name
+};
+
+/// Drum grooves a profile may name: four_on_floor, breakbeat, boom_bap, half_time, two_step, rock.
+const std::vector<std::string>& grooveNames();
+
+class ProfileLibrary {
+public:
+    /// Loads every *.json; throws std::invalid_argument naming the file and the problem.
+    void loadDirectory(const std::filesystem::path& dir);
+    const StyleProfile* find(const std::string& name) const;
+    std::vector<std::string> names() const;
+
+private:
+    std::map<std::string, StyleProfile> profiles_;
+};
+
+/// The config with the profile's values in every field still at its default.
+music::MusicConfig applyProfile(const music::MusicConfig& config, const StyleProfile& profile);
+
+}  // namespace soundstar::compose
