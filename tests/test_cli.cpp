@@ -194,7 +194,7 @@ TEST(Cli, StemsAreWrittenOnePerLayerWithTheFullLength) {
         EXPECT_NE(info.output.find("= 1102500 samples"), std::string::npos) << e.path() << info.output;
         EXPECT_NE(info.output.find("32-bit Floating Point"), std::string::npos) << info.output;
     }
-    EXPECT_EQ(count, 6);
+    EXPECT_EQ(count, 7);  // six layers at density 6, plus the techno profile's noise-wash texture
     EXPECT_TRUE(std::filesystem::exists(dir / "stems/drums.wav"));
 }
 
