@@ -2,6 +2,8 @@
 // An instrument turns note commands into stereo audio. prepare() [control]; the rest [rt].
 #include <cmath>
 #include <span>
+#include <stdexcept>
+#include <string>
 
 #include "core/AudioBuffer.h"
 #include "engine/Param.h"
@@ -25,6 +27,11 @@ public:
     /// Number of voices sounding (for meters, stealing tests).
     virtual int activeVoices() const = 0;
     virtual const char* kind() const = 0;
+    /// Text options set before prepare() (a sample or SoundFont file, say). Throws
+    /// std::invalid_argument naming the option and what is allowed [control].
+    virtual void setOption(const std::string& key, const std::string& value) {
+        throw std::invalid_argument(std::string(kind()) + " takes no options (got '" + key + "' = '" + value + "')");
+    }
 };
 
 inline float noteToHz(float note) { return 440.0f * std::exp2((note - 69.0f) / 12.0f); }

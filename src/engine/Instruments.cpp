@@ -9,7 +9,7 @@
 
 namespace soundstar::engine {
 
-std::vector<std::string> instrumentKinds() { return {"subtractive", "fm", "pluck", "bell", "pad", "drums", "noise"}; }
+std::vector<std::string> instrumentKinds() { return {"subtractive", "fm", "pluck", "bell", "pad", "drums", "noise", "soundfont", "sampler"}; }
 
 std::unique_ptr<Instrument> makeInstrument(const std::string& kind) {
     if (kind == "subtractive") return makeSubtractive();
@@ -17,6 +17,8 @@ std::unique_ptr<Instrument> makeInstrument(const std::string& kind) {
     if (kind == "pluck") return makePluck();
     if (kind == "bell") return makeBell();
     if (kind == "noise") return makeNoise();
+    if (kind == "soundfont") return makeSoundFont();
+    if (kind == "sampler") return makeSampler();
     if (kind == "pad") return makePad();
     if (kind == "drums") return makeDrumKit();
     throw std::invalid_argument(

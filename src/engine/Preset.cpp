@@ -44,7 +44,7 @@ Preset parsePreset(const std::string& text, const std::string& origin) {
         throw std::invalid_argument(fmt::format("{}: not valid JSON: {}", origin, e.what()));
     }
     if (!j.is_object()) throw std::invalid_argument(fmt::format("{}: a preset must be a JSON object", origin));
-    checkKeys(j, {"instrument", "description", "params", "effects"}, origin);
+    checkKeys(j, {"instrument", "description", "options", "params", "effects", "fallback"}, origin);
     if (!j.contains("instrument") || !j["instrument"].is_string())
         throw std::invalid_argument(fmt::format("{}: \"instrument\" (a string) is required; one of {}", origin,
                                                 fmt::join(instrumentKinds(), ", ")));
@@ -52,8 +52,23 @@ Preset parsePreset(const std::string& text, const std::string& origin) {
     p.instrument = j["instrument"].get<std::string>();
     p.description = j.value("description", "");
     if (j.contains("params")) p.params = readParams(j["params"], origin);
-    // Validate now: instrument kind, parameter names and ranges.
+    p.fallback = j.value("fallback", "");
+    // Validate now: instrument kind, options (files must exist), parameter names and ranges.
     auto inst = makeInstrument(p.instrument);
+    if (j.contains("options")) {
+        if (!j["options"].is_object()) throw std::invalid_argument(fmt::format("{}: \"options\" must be an object of strings", origin));
+        for (const auto& [k, v] : j["options"].items()) {
+            if (!v.is_string()) throw std::invalid_argument(fmt::format("{}: option '{}' must be a string", origin, k));
+            p.options.emplace_back(k, v.get<std::string>());
+        }
+    }
+    for (const auto& [k, v] : p.options) {
+        try {
+            inst->setOption(k, v);
+        } catch (const std::invalid_argument& e) {
+            throw std::invalid_argument(fmt::format("{}: {}", origin, e.what()));
+        }
+    }
     for (const auto& [k, v] : p.params) checkParam(inst->params(), origin, k, v);
     if (j.contains("effects")) {
         if (!j["effects"].is_array()) throw std::invalid_argument(fmt::format("{}: \"effects\" must be an array", origin));
@@ -79,13 +94,32 @@ void PresetLibrary::loadDirectory(const std::filesystem::path& dir) {
         std::ifstream in(entry.path());
         std::stringstream ss;
         ss << in.rdbuf();
-        Preset p = parsePreset(ss.str(), entry.path().string());
-        p.name = entry.path().stem().string();
-        presets_[p.name] = std::move(p);
+        const std::string name = entry.path().stem().string();
+        const std::string text = ss.str();
+        try {
+            Preset p = parsePreset(text, entry.path().string());
+            p.name = name;
+            presets_[p.name] = std::move(p);
+        } catch (const std::invalid_argument& e) {
+            // A preset whose files are missing falls back when it names a fallback; anything
+            // else wrong with a preset file is an error.
+            const auto j = nlohmann::json::parse(text, nullptr, false);
+            if (j.is_object() && j.contains("fallback") && j["fallback"].is_string() &&
+                std::string(e.what()).find("not found") != std::string::npos) {
+                unavailable_[name] = e.what();
+                fallbacks_[name] = j["fallback"].get<std::string>();
+                continue;
+            }
+            throw;
+        }
     }
+    for (const auto& [name, fb] : fallbacks_)
+        if (!presets_.count(fb))
+            throw std::invalid_argument(fmt::format("preset '{}' falls back to '{}', which does not exist", name, fb));
 }
 
 const Preset& PresetLibrary::get(const std::string& name) const {
+    if (const auto fb = fallbacks_.find(name); fb != fallbacks_.end()) return get(fb->second);
     const auto it = presets_.find(name);
     if (it == presets_.end())
         throw std::invalid_argument(fmt::format("no preset '{}'; known: {}", name, fmt::join(names(), ", ")));
@@ -99,7 +133,9 @@ std::vector<std::string> PresetLibrary::names() const {
 }
 
 int addPresetTrack(Controller& c, const Preset& p, std::string trackName, float gainDb, float pan) {
-    const int t = c.addTrack(std::move(trackName), makeInstrument(p.instrument), gainDb, pan);
+    auto instrument = makeInstrument(p.instrument);
+    for (const auto& [k, v] : p.options) instrument->setOption(k, v);
+    const int t = c.addTrack(std::move(trackName), std::move(instrument), gainDb, pan);
     for (const auto& [k, v] : p.params) c.setInitialParam(t, -1, k, v);
     for (const auto& e : p.effects) {
         const int slot = c.addEffect(t, makeEffect(e.type));

@@ -20,8 +20,10 @@ struct EffectSpec {
 
 struct Preset {
     std::string name, instrument, description;
+    std::vector<std::pair<std::string, std::string>> options;  // files for sampler / soundfont
     std::vector<std::pair<std::string, float>> params;
     std::vector<EffectSpec> effects;
+    std::string fallback;  // the preset to use where this one's files are missing
 };
 
 /// Parses and validates; `origin` names the source in error messages. Throws std::invalid_argument.
@@ -32,13 +34,18 @@ class PresetLibrary {
 public:
     /// Loads all presets; throws on the first bad file, naming it.
     void loadDirectory(const std::filesystem::path& dir);
-    /// Throws std::invalid_argument listing the known names when missing.
+    /// Throws std::invalid_argument listing the known names when missing. A preset whose files
+    /// are not installed resolves to its fallback.
     const Preset& get(const std::string& name) const;
     bool has(const std::string& name) const { return presets_.count(name) > 0; }
     std::vector<std::string> names() const;
+    /// Presets whose sample or SoundFont files are missing, with the reason (for doctor).
+    const std::map<std::string, std::string>& unavailable() const { return unavailable_; }
 
 private:
     std::map<std::string, Preset> presets_;
+    std::map<std::string, std::string> unavailable_;  // name -> why
+    std::map<std::string, std::string> fallbacks_;    // unavailable name -> fallback preset
 };
 
 /// Adds a track playing the preset (instrument, parameters, effect chain); returns its address.

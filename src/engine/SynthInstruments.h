@@ -10,6 +10,8 @@ std::unique_ptr<Instrument> makeFm();
 std::unique_ptr<Instrument> makePluck();
 std::unique_ptr<Instrument> makeBell();
 std::unique_ptr<Instrument> makeNoise();
+std::unique_ptr<Instrument> makeSoundFont();
+std::unique_ptr<Instrument> makeSampler();
 std::unique_ptr<Instrument> makePad();
 std::unique_ptr<Instrument> makeDrumKit();
 }  // namespace soundstar::engine

@@ -1,0 +1,184 @@
+// Sampler: plays WAV/FLAC/OGG files (e.g. Debian's sonic-pi-samples, CC0). Either one pitched
+// sample ("sample" option, played at `root` and transposed by resampling) or a kit ("note36":
+// "bd_haus", ...: one sample per MIDI note, played as recorded). Files are decoded with libsndfile
+// and resampled to the engine rate in prepare() [control]; playback is linear interpolation [rt].
+#include <sndfile.h>
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <map>
+#include <stdexcept>
+#include <vector>
+
+#include "engine/FileSearch.h"
+#include "engine/SynthInstruments.h"
+#include "engine/VoiceAllocator.h"
+
+namespace soundstar::engine {
+namespace {
+enum SamplerParam { kRoot, kSamplerAttack, kSamplerRelease, kSamplerGain };
+constexpr ParamSpec kSamplerParams[] = {
+    {"root", 0, 127, 60, "note", "the pitch the single sample was recorded at"},
+    {"attack", 0, 5, 0.0f, "s", ""},
+    {"release", 0.001f, 10, 0.05f, "s", "fade after note off (kits play to the end)"},
+    {"gain", -60, 12, 0, "dB", ""},
+};
+constexpr int kVoices = 24;
+
+struct Sample {
+    std::vector<float> left, right;  // at the engine's rate
+};
+
+/// Decodes a file and resamples it (cubic Hermite) to `rate`; throws naming the file.
+Sample loadSample(const std::string& path, double rate) {
+    SF_INFO info{};
+    SNDFILE* f = sf_open(path.c_str(), SFM_READ, &info);
+    if (!f) throw std::runtime_error(fmt::format("cannot read sample {}: {}", path, sf_strerror(nullptr)));
+    std::vector<float> inter(static_cast<std::size_t>(info.frames) * static_cast<std::size_t>(info.channels));
+    sf_readf_float(f, inter.data(), info.frames);
+    sf_close(f);
+    const auto frames = static_cast<std::size_t>(info.frames);
+    const auto ch = static_cast<std::size_t>(info.channels);
+    const auto channel = [&](std::size_t c, std::size_t i) { return inter[i * ch + std::min(c, ch - 1)]; };
+    const double step = info.samplerate / rate;
+    const auto outFrames = static_cast<std::size_t>(static_cast<double>(frames) / step);
+    Sample s;
+    s.left.resize(outFrames);
+    s.right.resize(outFrames);
+    for (std::size_t o = 0; o < outFrames; ++o) {
+        const double pos = static_cast<double>(o) * step;
+        const auto i = static_cast<std::size_t>(pos);
+        const auto t = static_cast<float>(pos - static_cast<double>(i));
+        for (std::size_t c = 0; c < 2; ++c) {
+            const float y0 = channel(c, i > 0 ? i - 1 : 0), y1 = channel(c, i), y2 = channel(c, std::min(i + 1, frames - 1)),
+                        y3 = channel(c, std::min(i + 2, frames - 1));
+            const float a = -0.5f * y0 + 1.5f * y1 - 1.5f * y2 + 0.5f * y3, b = y0 - 2.5f * y1 + 2.0f * y2 - 0.5f * y3,
+                        cc = -0.5f * y0 + 0.5f * y2;
+            (c == 0 ? s.left : s.right)[o] = ((a * t + b) * t + cc) * t + y1;
+        }
+    }
+    return s;
+}
+
+class Sampler final : public Instrument {
+public:
+    Sampler() {
+        for (std::size_t i = 0; i < std::size(kSamplerParams); ++i) p_[i] = kSamplerParams[i].def;
+    }
+    void setOption(const std::string& key, const std::string& value) override {
+        const bool single = key == "sample";
+        const bool kit = key.rfind("note", 0) == 0;
+        int note = -1;
+        if (kit) {
+            try {
+                note = std::stoi(key.substr(4));
+            } catch (const std::exception&) {
+                note = -1;
+            }
+        }
+        if (!single && !(kit && note >= 0 && note <= 127))
+            throw std::invalid_argument(fmt::format("sampler has no option '{}'; it has: sample, note0 .. note127", key));
+        const auto found = findDataFile(value, "SOUNDSTAR_SAMPLES", {"/usr/share/sonic-pi/samples"}, {".flac", ".wav", ".ogg"});
+        if (!found)
+            throw std::invalid_argument(fmt::format(
+                "sample '{}' not found in $SOUNDSTAR_SAMPLES or /usr/share/sonic-pi/samples (Debian: sonic-pi-samples)", value));
+        files_[single ? -1 : note] = found->string();
+    }
+    void prepare(double sampleRate, int) override {
+        sampleRate_ = sampleRate;
+        samples_.clear();
+        for (const auto& [note, file] : files_) samples_[note] = loadSample(file, sampleRate);
+        for (auto& v : voices_) v = Voice{};
+    }
+    void noteOn(float note, float velocity) override {
+        const Sample* s = nullptr;
+        double rate = 1.0;
+        const int key = static_cast<int>(std::lround(note));
+        if (auto it = samples_.find(key); it != samples_.end() && key >= 0) {
+            s = &it->second;
+        } else if (auto single = samples_.find(-1); single != samples_.end()) {
+            s = &single->second;
+            rate = std::exp2((note - p_[kRoot]) / 12.0);
+        }
+        if (!s || s->left.empty()) return;  // notes without a sample are silent, as on a kit
+        const int v = alloc_.allocate(
+            note, [&](int i) { return voices_[static_cast<std::size_t>(i)].sample != nullptr; },
+            [&](int i) { return voices_[static_cast<std::size_t>(i)].gain; });
+        auto& voice = voices_[static_cast<std::size_t>(v)];
+        voice = Voice{};
+        voice.sample = s;
+        voice.rate = rate;
+        voice.gain = velocity;
+        voice.attackStep = attackStep();
+        voice.env = voice.attackStep >= 1.0f ? 1.0f : 0.0f;
+    }
+    void noteOff(float note) override {
+        alloc_.release(note, [&](int i) { release(i); });
+    }
+    void allNotesOff() override {
+        alloc_.releaseAll([&](int i) { release(i); });
+    }
+    void setParam(int index, float value) override {
+        if (index >= 0 && index < static_cast<int>(std::size(kSamplerParams))) p_[static_cast<std::size_t>(index)] = value;
+    }
+    void process(StereoView io) override {
+        io.clear();
+        const float g = std::pow(10.0f, p_[kSamplerGain] / 20.0f);
+        for (auto& v : voices_) {
+            if (!v.sample) continue;
+            const auto len = static_cast<double>(v.sample->left.size() - 1);
+            for (int i = 0; i < io.frames; ++i) {
+                if (v.pos >= len || (v.releasing && v.env <= 0.0f)) {
+                    v.sample = nullptr;
+                    break;
+                }
+                const auto k = static_cast<std::size_t>(v.pos);
+                const auto t = static_cast<float>(v.pos - static_cast<double>(k));
+                const float l = v.sample->left[k] + (v.sample->left[k + 1] - v.sample->left[k]) * t;
+                const float r = v.sample->right[k] + (v.sample->right[k + 1] - v.sample->right[k]) * t;
+                v.env = std::clamp(v.env + (v.releasing ? -v.releaseStep : v.attackStep), 0.0f, 1.0f);
+                const float amp = v.gain * v.env * g;
+                io.left[i] += l * amp;
+                io.right[i] += r * amp;
+                v.pos += v.rate;
+            }
+        }
+    }
+    std::span<const ParamSpec> params() const override { return kSamplerParams; }
+    int activeVoices() const override {
+        return static_cast<int>(std::count_if(voices_.begin(), voices_.end(), [](const Voice& v) { return v.sample != nullptr; }));
+    }
+    const char* kind() const override { return "sampler"; }
+
+private:
+    struct Voice {
+        const Sample* sample = nullptr;
+        double pos = 0.0, rate = 1.0;
+        float gain = 1.0f, env = 1.0f, releaseStep = 0.0f, attackStep = 1.0f;
+        bool releasing = false;
+    };
+    float attackStep() const {
+        const float n = p_[kSamplerAttack] * static_cast<float>(sampleRate_);
+        return n < 1.0f ? 1.0f : 1.0f / n;
+    }
+    void release(int i) {
+        auto& v = voices_[static_cast<std::size_t>(i)];
+        // Kit samples (played at their own pitch) ring to their end; pitched ones fade.
+        if (!v.sample || samples_.count(-1) == 0) return;
+        v.releasing = true;
+        v.releaseStep = 1.0f / std::max(1.0f, p_[kSamplerRelease] * static_cast<float>(sampleRate_));
+    }
+    std::map<int, std::string> files_;  // note (-1: the single pitched sample) -> path
+    std::map<int, Sample> samples_;
+    std::array<Voice, kVoices> voices_{};
+    VoiceAllocator<kVoices> alloc_;
+    std::array<float, std::size(kSamplerParams)> p_{};
+    double sampleRate_ = 48000.0;
+};
+}  // namespace
+
+std::unique_ptr<Instrument> makeSampler() { return std::make_unique<Sampler>(); }
+
+}  // namespace soundstar::engine

@@ -1,0 +1,110 @@
+// Sample and SoundFont instruments: pitch, kits, options and the fallback when files are missing.
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "Analysis.h"
+#include "Cli.h"
+#include "engine/Instruments.h"
+#include "engine/Preset.h"
+#include "io/AudioFile.h"
+
+using namespace soundstar;
+using namespace soundstar::engine;
+
+namespace {
+constexpr double kSr = 48000.0;
+
+std::vector<float> play(Instrument& inst, float note, int frames) {
+    inst.noteOn(note, 0.9f);
+    std::vector<float> l(static_cast<std::size_t>(frames)), r(l.size());
+    for (int pos = 0; pos < frames; pos += 256) inst.process({l.data() + pos, r.data() + pos, std::min(256, frames - pos)});
+    return l;
+}
+
+/// A one-second 440 Hz sine written as a 44.1 kHz WAV (so loading also resamples it).
+std::string writeSine(const test::TempDir& dir, const char* name, double hz) {
+    StereoBuffer b;
+    b.resize(44100);
+    for (int i = 0; i < 44100; ++i)
+        b.left()[static_cast<std::size_t>(i)] = b.right()[static_cast<std::size_t>(i)] =
+            0.5f * static_cast<float>(std::sin(2.0 * std::numbers::pi * hz * i / 44100.0));
+    const auto path = dir / name;
+    io::writeAudioFile(path, b, 44100.0, io::FileFormat::WavFloat);
+    return path;
+}
+}  // namespace
+
+TEST(Sampler, TransposesAPitchedSampleByResampling) {
+    test::TempDir dir;
+    auto s = makeInstrument("sampler");
+    s->setOption("sample", writeSine(dir, "a4.wav", 440.0));
+    s->setParam(findParam(s->params(), "root"), 69.0f);
+    s->prepare(kSr, 256);
+    const auto same = play(*s, 69.0f, 24000);
+    EXPECT_GT(test::toneAmplitude(same, 440.0, kSr, 2400), 0.3);
+    auto up = makeInstrument("sampler");
+    up->setOption("sample", dir / "a4.wav");
+    up->setParam(findParam(up->params(), "root"), 69.0f);
+    up->prepare(kSr, 256);
+    const auto octave = play(*up, 81.0f, 12000);  // an octave up plays twice as fast: 0.5 s of sound
+    EXPECT_GT(test::toneAmplitude(octave, 880.0, kSr, 1200), 0.3);
+    EXPECT_LT(test::toneAmplitude(octave, 440.0, kSr, 1200), 0.02);
+}
+
+TEST(Sampler, KitMapsNotesToFilesAndIgnoresOthers) {
+    test::TempDir dir;
+    auto kit = makeInstrument("sampler");
+    kit->setOption("note36", writeSine(dir, "low.wav", 100.0));
+    kit->setOption("note38", writeSine(dir, "high.wav", 1000.0));
+    kit->prepare(kSr, 256);
+    const auto low = play(*kit, 36.0f, 9600);
+    EXPECT_GT(test::toneAmplitude(low, 100.0, kSr), 10.0 * test::toneAmplitude(low, 1000.0, kSr));
+    kit->allNotesOff();
+    std::vector<float> l(48000), r(48000);
+    kit->process({l.data(), r.data(), 256});
+    for (int k = 0; k < 200; ++k) kit->process({l.data(), r.data(), 256});  // let the first hit end
+    const auto none = play(*kit, 60.0f, 4800);
+    EXPECT_EQ(test::peak(none), 0.0);
+}
+
+TEST(Sampler, BadOptionsGetClearErrors) {
+    auto s = makeInstrument("sampler");
+    EXPECT_THROW(s->setOption("loop", "x"), std::invalid_argument);
+    try {
+        s->setOption("sample", "no_such_sample_anywhere");
+        FAIL();
+    } catch (const std::invalid_argument& e) {
+        EXPECT_NE(std::string(e.what()).find("not found"), std::string::npos);
+        EXPECT_NE(std::string(e.what()).find("sonic-pi-samples"), std::string::npos);
+    }
+    EXPECT_THROW(makeInstrument("subtractive")->setOption("file", "x"), std::invalid_argument);
+}
+
+TEST(SoundFont, PlaysGeneralMidiAtTheRightPitch) {
+    if (!std::filesystem::exists("/usr/share/sounds/sf2/TimGM6mb.sf2")) GTEST_SKIP() << "timgm6mb-soundfont missing";
+    auto sf = makeInstrument("soundfont");
+    sf->setOption("file", "TimGM6mb.sf2");
+    sf->setParam(findParam(sf->params(), "program"), 48.0f);  // strings: a steady tone
+    sf->prepare(kSr, 256);
+    const auto a4 = play(*sf, 69.0f, 48000);
+    EXPECT_GT(test::toneAmplitude(a4, 440.0, kSr, 9600), 5.0 * test::toneAmplitude(a4, 466.16, kSr, 9600));
+    EXPECT_GT(test::rms(a4, 9600), 0.005);
+    EXPECT_EQ(sf->activeVoices() > 0, true);
+    EXPECT_THROW(sf->setOption("file", "no-such-font.sf2"), std::invalid_argument);
+}
+
+TEST(Presets, MissingFilesFallBackToANamedPreset) {
+    test::TempDir dir;
+    std::filesystem::create_directories(dir / "p");
+    std::ofstream(dir / "p/synth.json") << R"({"instrument":"pluck"})";
+    std::ofstream(dir / "p/real.json") << R"({"instrument":"sampler","options":{"sample":"definitely_missing"},"fallback":"synth"})";
+    PresetLibrary lib;
+    lib.loadDirectory(dir / "p");
+    EXPECT_EQ(lib.get("real").instrument, "pluck");
+    ASSERT_EQ(lib.unavailable().count("real"), 1u);
+    EXPECT_NE(lib.unavailable().at("real").find("not found"), std::string::npos);
+    std::ofstream(dir / "p/broken.json") << R"({"instrument":"sampler","options":{"sample":"definitely_missing"}})";
+    PresetLibrary strict;
+    EXPECT_THROW(strict.loadDirectory(dir / "p"), std::invalid_argument);  // no fallback: an error
+}
