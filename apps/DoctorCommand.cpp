@@ -28,6 +28,8 @@ int runDoctor() {
         lib.loadDirectory(data / "presets");
         if (lib.names().empty()) bad(fmt::format("presets in {}", (data / "presets").string()), "restore data/presets from the repository");
         else ok(fmt::format("{} presets in {}", lib.names().size(), (data / "presets").string()));
+        for (const auto& [name, why] : lib.unavailable())
+            fmt::print("  note     preset '{}' falls back to a synth: {}\n", name, why);
     } catch (const std::exception& e) {
         bad(fmt::format("presets: {}", e.what()), "set SOUNDSTAR_DATA to the repository's data/ folder");
     }

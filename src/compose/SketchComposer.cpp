@@ -515,12 +515,6 @@ music::Score composeSketch(const SketchConfig& cfg, const music::Arrangement& ar
         if (allowed & kDrums) tracks[0].notes.push_back({endBeat, 0.2, 36.0f, 0.9f});
     }
 
-    // A style profile may choose the instrument of any layer.
-    for (auto& t : tracks)
-        if (const auto it = cfg.presets.find(t.name); it != cfg.presets.end()) {
-            t.preset = it->second;
-            t.params.clear();
-        }
     // Depth: the bass line doubled an octave down (above E1) for a sub layer.
     if (cfg.depth) {
         std::vector<NoteEvent> sub;
@@ -538,6 +532,13 @@ music::Score composeSketch(const SketchConfig& cfg, const music::Arrangement& ar
     tracks[3].params = {{"level2", 0.08f + 0.45f * b}, {"mod_sustain", 0.25f * b}, {"attack", 0.06f * std::pow(0.03f, atk)}};
     if (tracks[4].preset == "pluck_bright" || tracks[4].preset == "bell_glass") tracks[4].params = {{"brightness", 0.2f + 0.75f * b}};
     tracks[5].params = {{"brightness", 0.1f + 0.9f * b}};
+    // A style profile may choose the instrument of any layer; the synth tone settings above do not
+    // apply to it.
+    for (auto& t : tracks)
+        if (const auto it = cfg.presets.find(t.name); it != cfg.presets.end()) {
+            t.preset = it->second;
+            t.params.clear();
+        }
     for (auto& t : tracks)
         if (!t.notes.empty()) score.tracks.push_back(std::move(t));
     for (auto& t : score.tracks)
