@@ -81,7 +81,8 @@ TEST(Musicality, BeatTrackerFindsTheRequestedTempo) {
 }
 
 TEST(Musicality, EveryPitchedNoteIsInTheKeyAndMode) {
-    for (const char* mode : {"major", "minor", "dorian", "mixolydian", "lydian", "phrygian", "harmonic_minor"})
+    for (const char* mode : {"major", "minor", "dorian", "mixolydian", "lydian", "phrygian", "harmonic_minor",
+                             "major_pentatonic", "minor_pentatonic"})
         for (const char* root : {"c", "f#", "bb"}) {
             const auto cfg = music::parseMusicConfig(
                 fmt::format(R"({{"root":"{}","mode":"{}","density":6,"melody":"procedural","chromatic_prob":0,"seed":9}})", root, mode));

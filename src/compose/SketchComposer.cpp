@@ -42,6 +42,7 @@ std::vector<int> progressionFor(Mode m, Rng& rng) {
     static const std::vector<std::vector<int>> kMinor{{0, 3, 0, 4}, {0, 5, 0, 6}, {0, 0, 3, 4}, {0, 6, 0, 4}};
     static const std::vector<std::vector<int>> kDorian{{0, 3, 0, 6}, {0, 1, 3, 0}};
     static const std::vector<std::vector<int>> kMixo{{0, 6, 3, 0}, {0, 3, 6, 0}};
+    static const std::vector<std::vector<int>> kPenta{{0, 3, 0, 2}, {0, 1, 3, 0}};  // five-note scales
     const auto* set = &kMajor;
     switch (m) {
         case Mode::Minor:
@@ -49,6 +50,8 @@ std::vector<int> progressionFor(Mode m, Rng& rng) {
         case Mode::HarmonicMinor: set = &kMinor; break;
         case Mode::Dorian: set = &kDorian; break;
         case Mode::Mixolydian: set = &kMixo; break;
+        case Mode::MajorPentatonic:
+        case Mode::MinorPentatonic: set = &kPenta; break;
         default: break;
     }
     return (*set)[static_cast<std::size_t>(rng.range(0, static_cast<int>(set->size()) - 1))];
@@ -124,6 +127,14 @@ struct Composer {
         return c;
     }
 
+    /// The scale degree a fifth above the tonic (4 in seven-note scales, 3 in pentatonics).
+    int dominantDegree() const {
+        const auto scale = music::scaleOf(cfg.mode);
+        for (std::size_t i = 0; i < scale.size(); ++i)
+            if (scale[i] == 7) return static_cast<int>(i);
+        return 4;
+    }
+
     /// Fills barDegree: the progression advances every chord_change_bars, and with
     /// cadence_strength a section's last bar turns to the dominant (V) so the next one lands home.
     void planHarmony(const std::vector<Section>& sections, int totalBars) {
@@ -133,7 +144,7 @@ struct Composer {
             for (int b = s.startBar; b < s.startBar + s.bars && b < totalBars; ++b) {
                 const int local = b - s.startBar;
                 barDegree[static_cast<std::size_t>(b)] = prog[static_cast<std::size_t>(local / change) % prog.size()];
-                if (local == s.bars - 1 && s.bars >= 2 && rng.chance(cfg.cadenceStrength)) barDegree[static_cast<std::size_t>(b)] = 4;
+                if (local == s.bars - 1 && s.bars >= 2 && rng.chance(cfg.cadenceStrength)) barDegree[static_cast<std::size_t>(b)] = dominantDegree();
             }
         barDegree.back() = 0;  // the final chord is the tonic
     }

@@ -60,7 +60,9 @@ std::pair<int, int> keySignature(const MidiKey& k) {
     int offset = 0;  // semitones from the mode's tonic to its relative major
     int minor = 0;
     switch (k.mode) {
-        case Mode::Major: offset = 0; break;
+        case Mode::Major:
+        case Mode::MajorPentatonic: offset = 0; break;
+        case Mode::MinorPentatonic: offset = 3; minor = 1; break;
         case Mode::Minor:
         case Mode::HarmonicMinor: offset = 3; minor = 1; break;
         case Mode::Dorian: offset = 10; break;

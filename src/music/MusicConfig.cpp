@@ -54,7 +54,7 @@ const std::vector<Field>& fields() {
                           [](const MusicConfig& c) { return json(std::string(pitchClassName(c.root))); },
                           [](MusicConfig& c, const json& j) { c.root = *parsePitchClass(j.get<std::string>()); }});
         v.push_back(Field{"mode", Kind::ModeField,
-                          {"major", "minor", "dorian", "mixolydian", "lydian", "phrygian", "harmonic_minor"}, 0, 0,
+                          {"major", "minor", "dorian", "mixolydian", "lydian", "phrygian", "harmonic_minor", "major_pentatonic", "minor_pentatonic"}, 0, 0,
                           [](const MusicConfig& c) { return json(std::string(modeName(c.mode))); },
                           [](MusicConfig& c, const json& j) { c.mode = *parseMode(j.get<std::string>()); }});
         v.push_back(SS_FIELD("bass", Kind::Choice, (std::vector<std::string>{"drone", "sustained", "pulsing", "walking", "fifth_drone", "sub_pulse", "octave", "arp_bass"}), 0, 0, bass));

@@ -14,10 +14,11 @@ std::string lower(std::string_view s) {
 }
 }  // namespace
 
-const std::array<int, 7>& scaleOf(Mode m) {
+std::span<const int> scaleOf(Mode m) {
     static const std::array<int, 7> kMajor{0, 2, 4, 5, 7, 9, 11}, kMinor{0, 2, 3, 5, 7, 8, 10},
         kDorian{0, 2, 3, 5, 7, 9, 10}, kMixo{0, 2, 4, 5, 7, 9, 10}, kLydian{0, 2, 4, 6, 7, 9, 11},
         kPhrygian{0, 1, 3, 5, 7, 8, 10}, kHarmonic{0, 2, 3, 5, 7, 8, 11};
+    static const std::array<int, 5> kMajorPenta{0, 2, 4, 7, 9}, kMinorPenta{0, 3, 5, 7, 10};
     switch (m) {
         case Mode::Major: return kMajor;
         case Mode::Minor: return kMinor;
@@ -26,6 +27,8 @@ const std::array<int, 7>& scaleOf(Mode m) {
         case Mode::Lydian: return kLydian;
         case Mode::Phrygian: return kPhrygian;
         case Mode::HarmonicMinor: return kHarmonic;
+        case Mode::MajorPentatonic: return kMajorPenta;
+        case Mode::MinorPentatonic: return kMinorPenta;
     }
     return kMajor;
 }
@@ -39,6 +42,8 @@ std::string_view modeName(Mode m) {
         case Mode::Lydian: return "lydian";
         case Mode::Phrygian: return "phrygian";
         case Mode::HarmonicMinor: return "harmonic_minor";
+        case Mode::MajorPentatonic: return "major_pentatonic";
+        case Mode::MinorPentatonic: return "minor_pentatonic";
     }
     return "major";
 }
@@ -52,6 +57,8 @@ std::optional<Mode> parseMode(std::string_view s) {
     if (l == "lydian") return Mode::Lydian;
     if (l == "phrygian") return Mode::Phrygian;
     if (l == "harmonicminor") return Mode::HarmonicMinor;
+    if (l == "majorpentatonic" || l == "pentatonic") return Mode::MajorPentatonic;
+    if (l == "minorpentatonic") return Mode::MinorPentatonic;
     return std::nullopt;
 }
 
@@ -74,9 +81,11 @@ std::string_view pitchClassName(int pc) {
 }
 
 int degreeToMidi(int rootMidi, Mode m, int degree) {
-    const int oct = degree >= 0 ? degree / 7 : -((-degree + 6) / 7);
-    const int idx = degree - oct * 7;
-    return rootMidi + oct * 12 + scaleOf(m)[static_cast<std::size_t>(idx)];
+    const auto scale = scaleOf(m);
+    const int n = static_cast<int>(scale.size());
+    const int oct = degree >= 0 ? degree / n : -((-degree + n - 1) / n);
+    const int idx = degree - oct * n;
+    return rootMidi + oct * 12 + scale[static_cast<std::size_t>(idx)];
 }
 
 std::vector<int> chordOnDegree(int rootMidi, Mode m, int degree, bool seventh) {
@@ -88,7 +97,7 @@ std::vector<int> chordOnDegree(int rootMidi, Mode m, int degree, bool seventh) {
 
 bool inScale(int root, Mode m, int pc) {
     const int rel = ((pc - root) % 12 + 12) % 12;
-    const auto& s = scaleOf(m);
+    const auto s = scaleOf(m);
     return std::find(s.begin(), s.end(), rel) != s.end();
 }
 

@@ -2,16 +2,17 @@
 // Scales, note names and chords [any].
 #include <array>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
 namespace soundstar::music {
 
-enum class Mode { Major, Minor, Dorian, Mixolydian, Lydian, Phrygian, HarmonicMinor };
+enum class Mode { Major, Minor, Dorian, Mixolydian, Lydian, Phrygian, HarmonicMinor, MajorPentatonic, MinorPentatonic };
 
-/// Semitone offsets of the seven degrees.
-const std::array<int, 7>& scaleOf(Mode m);
+/// Semitone offsets of the scale's degrees (seven, or five for the pentatonics).
+std::span<const int> scaleOf(Mode m);
 std::string_view modeName(Mode m);
 /// "major", "minor", "dorian", ...; nullopt when unknown.
 std::optional<Mode> parseMode(std::string_view s);
