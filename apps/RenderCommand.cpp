@@ -59,7 +59,8 @@ music::MusicConfig resolveConfig(const RenderArgs& a, std::vector<std::string>& 
     if (!a.configFile.empty()) cfg = music::mergeMusicConfig(cfg, readFile(a.configFile), a.configFile);
     if (a.seed) cfg.seed = *a.seed;
     if (!cfg.seed) cfg.seed = 1;
-    // A genre with a style profile fills in what neither the prompt nor the config chose.
+    // A mood word, then a genre's style profile, fill in what neither the prompt nor the config chose.
+    if (const auto said = compose::applyMood(cfg); !said.empty()) understood.push_back(said);
     if (!cfg.genre.empty()) {
         compose::ProfileLibrary profiles;
         profiles.loadDirectory(dataDir() / "profiles");
@@ -80,7 +81,7 @@ compose::SketchConfig sketchFor(const music::MusicConfig& cfg) {
         profiles.loadDirectory(dataDir() / "profiles");
         if (const auto* p = profiles.find(cfg.genre)) {
             s.groove = p->groove;
-            s.presets = p->presets;
+            for (const auto& [layer, preset] : p->presets) s.presets.emplace(layer, preset);  // instrumentation wins
         }
     }
     return s;

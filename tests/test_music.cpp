@@ -389,3 +389,49 @@ TEST(MixFields, StereoGrainAttackAndDepthReachTheScore) {
     };
     EXPECT_GT(bassNotes(R"({"depth":true,"bass":"pulsing"})"), bassNotes(R"({"depth":false,"bass":"pulsing"})"));
 }
+
+TEST(MixFields, MotionAddsModulationToTheSustainedLayers) {
+    const auto effectsOf = [](const char* motion) {
+        std::vector<std::string> out;
+        for (const auto& t : compose::composeFromConfig(parseMusicConfig(std::string(R"({"density":4,"motion":")") + motion + "\"}"), 20.0).tracks)
+            if (t.name == "pad")
+                for (const auto& e : t.effects) out.push_back(e.type);
+        return out;
+    };
+    EXPECT_TRUE(effectsOf("static").empty());
+    EXPECT_EQ(effectsOf("slow"), std::vector<std::string>{"chorus"});
+    EXPECT_EQ(effectsOf("fast"), std::vector<std::string>{"phaser"});
+    EXPECT_EQ(effectsOf("chaotic"), std::vector<std::string>{"flanger"});
+}
+
+TEST(MixFields, MoodFillsOnlyWhatWasNotChosen) {
+    auto sad = parseMusicConfig(R"({"mood":"Melancholic"})");
+    EXPECT_NE(compose::applyMood(sad).find("filled"), std::string::npos);
+    EXPECT_EQ(sad.mode, Mode::Minor);
+    EXPECT_EQ(sad.brightness, "dark");
+    auto chosen = parseMusicConfig(R"({"mood":"happy","brightness":"very_dark"})");
+    compose::applyMood(chosen);
+    EXPECT_EQ(chosen.brightness, "very_dark");  // the user's choice stays
+    EXPECT_EQ(chosen.mode, Mode::Major);
+    auto odd = parseMusicConfig(R"({"mood":"zorbulous"})");
+    const auto before = toJson(odd);
+    EXPECT_NE(compose::applyMood(odd).find("changes nothing"), std::string::npos);
+    EXPECT_EQ(toJson(odd), before);
+}
+
+TEST(MixFields, InstrumentationPicksTheLayersInstruments) {
+    const auto c = parseMusicConfig(R"({"density":6,"accent":"pluck","instrumentation":["Grand Piano","strings","808","kazoo"]})");
+    const auto presets = compose::instrumentationPresets(c);
+    EXPECT_EQ(presets.at("keys"), "piano_sf");
+    EXPECT_EQ(presets.at("pad"), "strings_sf");
+    EXPECT_EQ(presets.at("bass"), "bass_sub");
+    EXPECT_EQ(presets.size(), 3u);  // kazoo is not known: skipped
+    for (const auto& t : compose::composeFromConfig(c, 20.0).tracks) {
+        if (t.name == "keys") {
+            EXPECT_EQ(t.preset, "piano_sf");
+        }
+        if (t.name == "pad") {
+            EXPECT_EQ(t.preset, "strings_sf");
+        }
+    }
+}

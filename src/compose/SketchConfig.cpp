@@ -5,7 +5,9 @@
 #include <algorithm>
 #include <cctype>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <regex>
+#include <tuple>
 
 namespace soundstar::compose {
 namespace {
@@ -58,6 +60,8 @@ SketchConfig sketchFromMusicConfig(const music::MusicConfig& c) {
     s.attack = static_cast<float>(c.level("attack"));
     s.grain = static_cast<float>(c.level("grain"));
     s.depth = c.depth;
+    s.motion = c.motion;
+    s.presets = instrumentationPresets(c);
     s.phraseLenBars = c.phraseLenBars;
     s.registerMinOct = c.registerMinOct;
     s.registerMaxOct = c.registerMaxOct;
@@ -66,6 +70,61 @@ SketchConfig sketchFromMusicConfig(const music::MusicConfig& c) {
     s.stepBias = static_cast<float>(c.stepBias);
     s.chromaticProb = static_cast<float>(c.chromaticProb);
     return s;
+}
+
+std::string applyMood(music::MusicConfig& c) {
+    if (c.mood.empty()) return "";
+    std::string m;
+    for (char ch : c.mood) m += static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    // Each mood: words that name it, and the fields it implies.
+    struct Mood {
+        const char* words;
+        const char* fields;
+    };
+    static const std::vector<Mood> kMoods{
+        {"melanchol|sad|somber|sombre|grief|lonely|wistful", R"({"mode":"minor","brightness":"dark","tempo":"slow","melody":"contemplative_minor"})"},
+        {"happy|joy|uplift|cheer|bright|playful", R"({"mode":"major","brightness":"bright","tempo":"fast","accent":"bells"})"},
+        {"tense|ominous|menac|anxious|dark|scary", R"({"mode":"phrygian","brightness":"very_dark","tension_curve":"ramp","texture":"noise_wash"})"},
+        {"calm|peace|relax|serene|tranquil", R"({"tempo":"slow","rhythm":"minimal","attack":"soft","space":"large"})"},
+        {"energ|excit|aggress|intense", R"({"tempo":"very_fast","rhythm":"kit_medium","attack":"sharp","density":6})"},
+        {"romantic|tender|warm|love", R"({"mode":"major","attack":"soft","chord_extensions":"sevenths","pad":"warm_slow"})"},
+        {"myster|eerie|strange", R"({"mode":"dorian","echo":"heavy","texture":"shimmer_slow"})"},
+        {"epic|heroic|triumph|majestic", R"({"melody":"heroic","pad":"cinematic","accent":"brass_hit","tension_curve":"ramp"})"},
+        {"dream|ethereal|floating|nostalg", R"({"space":"vast","echo":"medium","texture":"shimmer","attack":"soft"})"},
+    };
+    const nlohmann::json defaults = nlohmann::json::parse(music::toJson(music::MusicConfig{}));
+    const nlohmann::json current = nlohmann::json::parse(music::toJson(c));
+    for (const auto& mood : kMoods) {
+        if (!std::regex_search(m, std::regex(mood.words))) continue;
+        nlohmann::json fill = nlohmann::json::object();
+        const nlohmann::json implied = nlohmann::json::parse(mood.fields);  // named: items() must not outlive it
+        for (const auto& [k, v] : implied.items())
+            if (!current.contains(k) || (defaults.contains(k) && current[k] == defaults[k])) fill[k] = v;
+        c = music::mergeMusicConfig(c, fill.dump(), "mood");
+        return fmt::format("mood '{}' filled {}", c.mood, fill.dump());
+    }
+    return fmt::format("mood '{}' is not one I know; it changes nothing", c.mood);
+}
+
+std::map<std::string, std::string> instrumentationPresets(const music::MusicConfig& c) {
+    static const std::vector<std::tuple<const char*, const char*, const char*>> kMap{
+        {"piano|keys|rhodes", "keys", "piano_sf"},   {"string|violin|cello|orchestra", "pad", "strings_sf"},
+        {"guitar", "lead", "guitar_sf"},               {"808|trap", "bass", "bass_sub"},
+        {"acoustic drum|drum kit|drums", "drums", "sampler_kit"}, {"synth|lead", "lead", "lead_saw"},
+        {"acid|303", "bass", "bass_acid"},             {"bell|glocken|celesta", "arp", "bell_glass"},
+        {"choir|voice|vocal", "texture", "wind_pad"},  {"organ|electric piano|e-piano", "keys", "keys_fm_epiano"},
+        {"harp|pluck", "arp", "pluck_soft"},           {"brass|horn|trumpet", "arp", "brass_stab"}};
+    std::map<std::string, std::string> out;
+    for (const auto& name : c.instrumentation) {
+        std::string n;
+        for (char ch : name) n += static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+        for (const auto& [words, layer, preset] : kMap)
+            if (std::regex_search(n, std::regex(words)) && !out.count(layer)) {
+                out[layer] = preset;
+                break;
+            }
+    }
+    return out;
 }
 
 music::MusicConfig configFromPromptKeywords(const std::string& prompt, std::vector<std::string>* notes) {

@@ -34,6 +34,7 @@ struct SketchConfig {
     int chordChangeBars = 1;
     float cadenceStrength = 0.5f;
     float stereo = 0.5f, attack = 0.5f, grain = 0.5f;  // 0..1 along their label scales
+    std::string motion = "medium";                      // static .. chaotic: modulation on pad and keys
     bool depth = true;                                  // double the bass an octave down
     std::string groove;                                 // a profile's drum groove ("" = the rhythm style's)
     std::map<std::string, std::string> presets;         // a profile's instrument per layer  // one of MusicConfig's accent styles ("none": no accent layer)
@@ -44,6 +45,15 @@ struct SketchConfig {
 /// How the sketch composer hears a MusicConfig: tempo, key, mode, brightness, space, echo and
 /// density directly; energy from the rhythm style and tempo; rhythm "none" means no drums.
 SketchConfig sketchFromMusicConfig(const music::MusicConfig& c);
+
+/// Fills the fields a mood word implies (melancholic, happy, tense, calm, energetic, romantic,
+/// mysterious, epic, dreamy, ...) wherever the config still has its default; unknown moods change
+/// nothing. Returns what it did, for --explain.
+std::string applyMood(music::MusicConfig& c);
+
+/// Instruments named in `instrumentation` (piano, strings, guitar, 808, drums, synth, bells,
+/// choir, organ, ...) as presets per layer; unknown names are skipped.
+std::map<std::string, std::string> instrumentationPresets(const music::MusicConfig& c);
 
 /// Keyword reading of a prompt into a MusicConfig: tempo and mood words, genres, "N bpm", keys
 /// ("in F# minor"), "no drums". `notes` (optional) receives what was understood, for --explain.

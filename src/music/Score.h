@@ -14,6 +14,12 @@ struct NoteEvent {
     float note = 60.0f, velocity = 0.8f;
 };
 
+/// An effect added to a track's chain on top of its preset's (type and parameters by name).
+struct TrackEffect {
+    std::string type;
+    std::vector<std::pair<std::string, float>> params;
+};
+
 struct ScoreTrack {
     std::string name;    // the layer: "drums", "bass", "pad", ...
     std::string preset;  // a file stem under data/presets
@@ -22,6 +28,7 @@ struct ScoreTrack {
     std::vector<NoteEvent> notes;
     /// Instrument parameters set on top of the preset (name, value), e.g. a cutoff for brightness.
     std::vector<std::pair<std::string, float>> params;
+    std::vector<TrackEffect> effects;  // e.g. the modulation that `motion` asks for
 };
 
 struct MixSettings {

@@ -18,6 +18,10 @@ void buildGraph(engine::Controller& c, const music::Score& score, const engine::
         const auto& t = score.tracks[i];
         trackIds.push_back(engine::addPresetTrack(c, presets.get(t.preset), t.name, t.gainDb, t.pan));
         for (const auto& [name, value] : t.params) c.setInitialParam(trackIds.back(), -1, name, value);
+        for (const auto& fx : t.effects) {
+            const int slot = c.addEffect(trackIds.back(), makeEffect(fx.type));
+            for (const auto& [name, value] : fx.params) c.setInitialParam(trackIds.back(), slot, name, value);
+        }
         included.push_back(i);
     }
     const auto& m = score.mix;
