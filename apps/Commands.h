@@ -16,6 +16,7 @@ struct RenderArgs {
     std::string form = "auto";
     bool loop = false;
     bool durationGiven = false;
+    int bars = 0;  // > 0: the length in bars instead of seconds
     double durationSeconds = 30.0;
     std::string output = "soundstar.wav";
     std::optional<std::uint64_t> seed;

@@ -1,6 +1,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
@@ -90,7 +91,14 @@ compose::SketchConfig sketchFor(const music::MusicConfig& cfg) {
 music::Arrangement resolveArrangement(const RenderArgs& a, const music::MusicConfig& cfg) {
     if (!a.structureFile.empty())
         return compose::arrangeFromStructure(cfg, readFile(a.structureFile), a.durationGiven ? a.durationSeconds : 0.0, a.loop);
-    return compose::arrange(cfg, a.durationSeconds, {a.form, a.loop || a.form == "loop"});
+    const bool loop = a.loop || a.form == "loop";
+    double seconds = a.durationSeconds;
+    if (a.bars > 0) {
+        // Whole bars of music, plus the same room for the ending the arranger leaves.
+        const double body = a.bars * 4.0 * 60.0 / cfg.resolvedBpm();
+        seconds = loop ? body : body + std::clamp(body * 0.15 / 0.85, 0.5, 2.5) + 1e-6;
+    }
+    return compose::arrange(cfg, seconds, {a.form, loop});
 }
 
 int runArrange(const RenderArgs& a) {

@@ -211,6 +211,8 @@ TEST(Cli, ArrangePrintsTheSectionsAndStructureFilesAreChecked) {
     const auto b = runCommand(kBin + " render 'calm' --structure " + (dir / "bad.json") + " -o " + (dir / "b.wav"));
     EXPECT_NE(b.code, 0);
     EXPECT_NE(b.output.find("'section' must be one of"), std::string::npos) << b.output;
+    const auto bars = runCommand(kBin + " arrange 'calm' --bars 16");
+    EXPECT_NE(bars.output.find("\"total_bars\": 16"), std::string::npos) << bars.output;
     const auto l = runCommand(kBin + " render 'calm' -d 7.3 --loop -q -o " + (dir / "l.wav"));
     ASSERT_EQ(l.code, 0) << l.output;
     EXPECT_NE(runCommand("soxi '" + (dir / "l.wav") + "'").output.find("= 321930 samples"), std::string::npos)

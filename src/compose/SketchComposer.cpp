@@ -391,7 +391,10 @@ struct Composer {
             const bool repeat = !lastPhrase.empty() && rng.chance(cfg.motifRepeatProb);
             std::vector<std::pair<double, int>> current;
             if (repeat) {
+                // A motif comes back, with its ending varied half the time.
                 current = lastPhrase;
+                if (current.size() >= 3 && rng.chance(0.5f))
+                    for (std::size_t k = current.size() - 2; k < current.size(); ++k) current[k].second += rng.range(-2, 2);
             } else {
                 if (st == "rising") deg = rng.range(0, 2);
                 if (st == "falling") deg = rng.range(8, 10);
