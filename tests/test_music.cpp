@@ -435,3 +435,24 @@ TEST(MixFields, InstrumentationPicksTheLayersInstruments) {
         }
     }
 }
+
+TEST(LayerStyles, SyncopationAndTheProceduralEngineChangeTheMelodyRhythm) {
+    const auto offbeats = [](const char* json) {
+        int off = 0, all = 0;
+        for (const auto& t : compose::composeFromConfig(parseMusicConfig(json), 60.0).tracks)
+            if (t.name == "lead")
+                for (const auto& n : t.notes) {
+                    ++all;
+                    const double frac = n.start - std::floor(n.start + 0.05);
+                    off += frac > 0.4 && frac < 0.6 ? 1 : 0;
+                }
+        return static_cast<double>(off) / std::max(all, 1);
+    };
+    const double straight = offbeats(R"({"density":6,"melody":"contemplative","syncopation":0,"human":"robotic","seed":5})");
+    const double pushed = offbeats(R"({"density":6,"melody":"contemplative","syncopation":1,"human":"robotic","seed":5})");
+    EXPECT_GT(pushed, straight + 0.2);
+    const auto pattern = signatureOf(compose::composeFromConfig(parseMusicConfig(R"({"density":6,"melody":"heroic","seed":5})"), 60.0), "lead");
+    const auto procedural = signatureOf(
+        compose::composeFromConfig(parseMusicConfig(R"({"density":6,"melody":"heroic","melody_engine":"procedural","seed":5})"), 60.0), "lead");
+    EXPECT_GT(distance(pattern, procedural), 0.3);
+}

@@ -384,22 +384,55 @@ struct Composer {
             if (st == "call_response") return barInPhrase % 2 == 0 ? std::vector<Cell>{{0, .5}, {.5, .5}, {1, 1}, {2.5, .5}, {3, .9}} : std::vector<Cell>{{1.0, 0.9}, {2.0, 1.9}};
             return {{0.0, 0.9}, {1.0, 0.45}, {1.5, 0.45}, {2.0, 0.9}, {3.0, 0.9}};  // procedural, rising, falling
         };
+        // The "procedural" engine draws a fresh rhythm for each bar (denser with melody_density)
+        // instead of the style's pattern; syncopation pushes on-beat notes to the off-beat.
+        const auto barRhythm = [&](int barInPhrase) {
+            std::vector<Cell> cells;
+            if (cfg.melodyEngine == "procedural") {
+                for (int beat = 0; beat < 4; ++beat) {
+                    const float r = rng.uniform();
+                    if (r < 0.25f * (1.0f - cfg.melodyDensity) && beat > 0) continue;  // a rest
+                    if (r > 1.0f - 0.4f * cfg.melodyDensity) {
+                        cells.push_back({beat + 0.0, 0.45});
+                        cells.push_back({beat + 0.5, 0.45});
+                    } else {
+                        cells.push_back({static_cast<double>(beat), 0.9});
+                    }
+                }
+            } else {
+                cells = rhythm(barInPhrase);
+            }
+            for (std::size_t i = 0; i < cells.size(); ++i) {
+                const double next = i + 1 < cells.size() ? cells[i + 1].at : 4.0;
+                const bool onBeat = cells[i].at > 0.0 && std::abs(cells[i].at - std::round(cells[i].at)) < 1e-9;
+                if (onBeat && cells[i].at + 0.5 < next && rng.chance(cfg.syncopation)) {
+                    cells[i].at += 0.5;
+                    cells[i].len = std::min(cells[i].len, next - cells[i].at - 0.05);
+                }
+            }
+            return cells;
+        };
         const int phrase = std::max(1, cfg.phraseLenBars);
-        std::vector<std::pair<double, int>> lastPhrase;  // (offset in phrase, degree): the motif
+        struct PhraseNote {
+            double off;
+            int deg;
+            double len;
+        };
+        std::vector<PhraseNote> lastPhrase;  // the motif
         int deg = st == "falling" ? 9 : (st == "rising" ? 0 : 4);
         for (int p0 = s.startBar; p0 < s.startBar + s.bars; p0 += phrase) {
             const bool repeat = !lastPhrase.empty() && rng.chance(cfg.motifRepeatProb);
-            std::vector<std::pair<double, int>> current;
+            std::vector<PhraseNote> current;
             if (repeat) {
                 // A motif comes back, with its ending varied half the time.
                 current = lastPhrase;
                 if (current.size() >= 3 && rng.chance(0.5f))
-                    for (std::size_t k = current.size() - 2; k < current.size(); ++k) current[k].second += rng.range(-2, 2);
+                    for (std::size_t k = current.size() - 2; k < current.size(); ++k) current[k].deg += rng.range(-2, 2);
             } else {
                 if (st == "rising") deg = rng.range(0, 2);
                 if (st == "falling") deg = rng.range(8, 10);
                 for (int bar = 0; bar < phrase && p0 + bar < s.startBar + s.bars; ++bar) {
-                    const auto cells = rhythm(bar);
+                    const auto cells = barRhythm(bar);
                     for (std::size_t i = 0; i < cells.size(); ++i) {
                         const bool grace = st == "ornamental" && cells[i].len < 0.2;
                         int step = rng.chance(cfg.stepBias) ? rng.range(-1, 1) : rng.range(-4, 4);
@@ -415,24 +448,20 @@ struct Composer {
                         if (st == "contemplative_minor" && rng.chance(0.4f)) deg = rng.chance(0.5f) ? 2 : 5;  // the minor third and sixth
                         deg = std::clamp(deg + step, -2, 12);
                         if (grace) {
-                            current.push_back({bar * barBeats + cells[i].at, deg - 1});
+                            current.push_back({bar * barBeats + cells[i].at, deg - 1, cells[i].len});
                             continue;
                         }
                         // Phrase ends settle on the tonic or the fifth.
                         if (bar == phrase - 1 && i + 1 == cells.size() && st != "arp_melody" && st != "rising")
                             deg = st == "falling" ? std::min(deg, 0) : (rng.chance(0.6f) ? 0 : 4);
-                        current.push_back({bar * barBeats + cells[i].at, deg});
+                        current.push_back({bar * barBeats + cells[i].at, deg, cells[i].len});
                     }
                 }
                 lastPhrase = current;
             }
-            for (const auto& [off, d] : current) {
+            for (const auto& [off, d, len] : current) {
                 if (p0 * barBeats + off >= (s.startBar + s.bars) * barBeats) continue;
                 if (off > 0.0 && !rng.chance(0.35f + 0.65f * cfg.melodyDensity)) continue;  // density thins the line
-                double len = 0.9;
-                for (int bar = 0; bar < phrase; ++bar)
-                    for (const auto& c : rhythm(bar))
-                        if (std::abs(bar * barBeats + c.at - off) < 1e-9) len = c.len;
                 int n = midiOf(d);
                 if (cfg.chromaticProb > 0.0f && len < 0.6 && rng.chance(cfg.chromaticProb)) n += rng.chance(0.5f) ? 1 : -1;  // passing tone
                 t.notes.push_back({p0 * barBeats + off + human(rng, 0.003f + 0.02f * cfg.human), len, static_cast<float>(n),

@@ -69,6 +69,8 @@ SketchConfig sketchFromMusicConfig(const music::MusicConfig& c) {
     s.motifRepeatProb = static_cast<float>(c.motifRepeatProb);
     s.stepBias = static_cast<float>(c.stepBias);
     s.chromaticProb = static_cast<float>(c.chromaticProb);
+    s.syncopation = static_cast<float>(c.syncopation);
+    s.melodyEngine = c.melodyEngine;
     return s;
 }
 

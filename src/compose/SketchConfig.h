@@ -39,7 +39,8 @@ struct SketchConfig {
     std::string groove;                                 // a profile's drum groove ("" = the rhythm style's)
     std::map<std::string, std::string> presets;         // a profile's instrument per layer  // one of MusicConfig's accent styles ("none": no accent layer)
     int phraseLenBars = 4, registerMinOct = 4, registerMaxOct = 6;
-    float melodyDensity = 0.5f, motifRepeatProb = 0.5f, stepBias = 0.7f, chromaticProb = 0.05f;
+    float melodyDensity = 0.5f, motifRepeatProb = 0.5f, stepBias = 0.7f, chromaticProb = 0.05f, syncopation = 0.2f;
+    std::string melodyEngine = "pattern";
 };
 
 /// How the sketch composer hears a MusicConfig: tempo, key, mode, brightness, space, echo and
