@@ -82,6 +82,7 @@ compose::SketchConfig sketchFor(const music::MusicConfig& cfg) {
         profiles.loadDirectory(dataDir() / "profiles");
         if (const auto* p = profiles.find(cfg.genre)) {
             s.groove = p->groove;
+            s.effects = p->effects;
             for (const auto& [layer, preset] : p->presets) s.presets.emplace(layer, preset);  // instrumentation wins
         }
     }

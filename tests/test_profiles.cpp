@@ -25,6 +25,7 @@ music::Score scoreFor(const compose::StyleProfile& p, double seconds) {
     auto sketch = compose::sketchFromMusicConfig(cfg);
     sketch.groove = p.groove;
     sketch.presets = p.presets;
+    sketch.effects = p.effects;
     return compose::composeSketch(sketch, compose::arrange(cfg, seconds));
 }
 }  // namespace
@@ -74,6 +75,15 @@ TEST(Profiles, GroovesHaveDifferentDrumPatterns) {
         for (auto b = std::next(a); b != seen.end(); ++b) EXPECT_NE(a->second, b->second) << a->first << " vs " << b->first;
 }
 
+TEST(Profiles, ProfileEffectsJoinTheLayersChains) {
+    const auto lib = shipped();
+    const auto score = scoreFor(*lib.find("dub"), 30.0);
+    bool delayOnKeys = false;
+    for (const auto& t : score.tracks)
+        for (const auto& e : t.effects) delayOnKeys = delayOnKeys || (t.name == "keys" && e.type == "delay");
+    EXPECT_TRUE(delayOnKeys);
+}
+
 TEST(Profiles, EveryProfileRendersWithSound) {
     const auto lib = shipped();
     for (const auto& name : lib.names()) {
@@ -104,4 +114,5 @@ TEST(Profiles, BadProfileFilesGetClearErrors) {
     EXPECT_NE(err(R"({"config":{},"presets":{"kazoo":"x"}})").find("'kazoo' is not a layer"), std::string::npos);
     EXPECT_NE(err(R"({"conf":{}})").find("unknown key 'conf'"), std::string::npos);
     EXPECT_NE(err("{").find("not valid JSON"), std::string::npos);
+    EXPECT_NE(err(R"({"config":{},"effects":{"keys":[{"params":{}}]}})").find("each effect needs a \"type\""), std::string::npos);
 }

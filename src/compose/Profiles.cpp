@@ -38,8 +38,9 @@ void ProfileLibrary::loadDirectory(const std::filesystem::path& dir) {
         }
         if (!j.is_object()) throw std::invalid_argument(origin + ": a profile must be a JSON object");
         for (const auto& [k, v] : j.items())
-            if (k != "description" && k != "config" && k != "groove" && k != "presets")
-                throw std::invalid_argument(fmt::format("{}: unknown key '{}'; allowed: description, config, groove, presets", origin, k));
+            if (k != "description" && k != "config" && k != "groove" && k != "presets" && k != "effects")
+                throw std::invalid_argument(
+                    fmt::format("{}: unknown key '{}'; allowed: description, config, groove, presets, effects", origin, k));
         StyleProfile p;
         p.name = entry.path().stem().string();
         p.description = j.value("description", "");
@@ -61,6 +62,27 @@ void ProfileLibrary::loadDirectory(const std::filesystem::path& dir) {
                     throw std::invalid_argument(fmt::format("{}: presets: '{}' is not a layer ({}) with a preset name", origin,
                                                             layer, fmt::join(layers, ", ")));
                 p.presets[layer] = preset.get<std::string>();
+            }
+        }
+        if (j.contains("effects")) {
+            const auto bad = [&](const std::string& why) { throw std::invalid_argument(fmt::format("{}: effects: {}", origin, why)); };
+            if (!j["effects"].is_object()) bad("must map layer names to lists of {\"type\": ..., \"params\": {...}}");
+            for (const auto& [layer, list] : j["effects"].items()) {
+                const auto& layers = music::layerNames();
+                if (std::find(layers.begin(), layers.end(), layer) == layers.end()) bad(fmt::format("'{}' is not a layer", layer));
+                if (!list.is_array()) bad(fmt::format("'{}' must be a list", layer));
+                for (const auto& e : list) {
+                    if (!e.is_object() || !e.contains("type") || !e["type"].is_string()) bad("each effect needs a \"type\"");
+                    music::TrackEffect fx{e["type"].get<std::string>(), {}};
+                    if (e.contains("params")) {
+                        if (!e["params"].is_object()) bad("\"params\" must be an object of numbers");
+                        for (const auto& [k, v] : e["params"].items()) {
+                            if (!v.is_number()) bad(fmt::format("parameter '{}' must be a number", k));
+                            fx.params.emplace_back(k, v.get<float>());
+                        }
+                    }
+                    p.effects[layer].push_back(std::move(fx));
+                }
             }
         }
         profiles_[p.name] = std::move(p);

@@ -2,7 +2,7 @@
 // Style profiles are data (data/profiles/*.json): a MusicConfig fragment that fills in what a
 // genre implies, an optional drum groove, and optional instrument presets per layer, e.g.
 //   {"description": "...", "config": {"bpm": 174, "bass": "sub_pulse"}, "groove": "two_step",
-//    "presets": {"bass": "bass_sub"}}
+//    "presets": {"bass": "bass_sub"}, "effects": {"keys": [{"type": "delay", "params": {"mode": 2}}]}}
 // A config whose `genre` names a profile takes the profile's values for every field it left at
 // its default; fields the prompt or the user chose stay as they are [control].
 #include <filesystem>
@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "music/MusicConfig.h"
+#include "music/Score.h"
 
 namespace soundstar::compose {
 
@@ -19,6 +20,7 @@ struct StyleProfile {
     std::string configJson;                      // a MusicConfig fragment (validated on load)
     std::string groove;                          // "" or one of grooveNames()
     std::map<std::string, std::string> presets;  // layer -> preset name
+    std::map<std::string, std::vector<music::TrackEffect>> effects;  // layer -> effects added to its chain
 };
 
 /// Drum grooves a profile may name: four_on_floor, breakbeat, boom_bap, half_time, two_step, rock.

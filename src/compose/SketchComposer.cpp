@@ -585,6 +585,9 @@ music::Score composeSketch(const SketchConfig& cfg, const music::Arrangement& ar
         tracks[2].effects.push_back(mo->second);
         tracks[3].effects.push_back(mo->second);
     }
+    for (auto& t : tracks)
+        if (const auto fx = cfg.effects.find(t.name); fx != cfg.effects.end())
+            t.effects.insert(t.effects.end(), fx->second.begin(), fx->second.end());
     // A style profile or the instrumentation may choose the instrument of any layer; the synth
     // tone settings above do not apply to it.
     for (auto& t : tracks)

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "music/MusicConfig.h"
+#include "music/Score.h"
 #include "music/Theory.h"
 
 namespace soundstar::compose {
@@ -37,7 +38,8 @@ struct SketchConfig {
     std::string motion = "medium";                      // static .. chaotic: modulation on pad and keys
     bool depth = true;                                  // double the bass an octave down
     std::string groove;                                 // a profile's drum groove ("" = the rhythm style's)
-    std::map<std::string, std::string> presets;         // a profile's instrument per layer  // one of MusicConfig's accent styles ("none": no accent layer)
+    std::map<std::string, std::string> presets;         // a profile's instrument per layer
+    std::map<std::string, std::vector<music::TrackEffect>> effects;  // a profile's extra effects per layer  // one of MusicConfig's accent styles ("none": no accent layer)
     int phraseLenBars = 4, registerMinOct = 4, registerMaxOct = 6;
     float melodyDensity = 0.5f, motifRepeatProb = 0.5f, stepBias = 0.7f, chromaticProb = 0.05f, syncopation = 0.2f;
     std::string melodyEngine = "pattern";
