@@ -46,6 +46,7 @@ public:
         fluid_settings_setnum(settings_, "synth.sample-rate", sampleRate);
         fluid_settings_setint(settings_, "synth.threadsafe-api", 0);
         fluid_settings_setint(settings_, "synth.polyphony", 64);
+        fluid_settings_setint(settings_, "synth.cpu-cores", 1);  // render on our thread only
         fluid_settings_setint(settings_, "synth.reverb.active", 0);  // our returns do the space
         fluid_settings_setint(settings_, "synth.chorus.active", 0);
         fluid_settings_setnum(settings_, "synth.gain", 0.5);
