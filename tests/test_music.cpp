@@ -398,7 +398,15 @@ TEST(MixFields, MotionAddsModulationToTheSustainedLayers) {
                 for (const auto& e : t.effects) out.push_back(e.type);
         return out;
     };
-    EXPECT_TRUE(effectsOf("static").empty());
+    EXPECT_TRUE(effectsOf("static").empty());  // and the preset's own chain is replaced:
+    for (const auto& t : compose::composeFromConfig(parseMusicConfig(R"({"motion":"static"})"), 20.0).tracks)
+        if (t.name == "pad") {
+            EXPECT_TRUE(t.replacePresetEffects);
+        }
+    for (const auto& t : compose::composeFromConfig(parseMusicConfig(R"({"motion":"medium"})"), 20.0).tracks)
+        if (t.name == "pad") {
+            EXPECT_FALSE(t.replacePresetEffects);  // medium: the preset's own modulation
+        }
     EXPECT_EQ(effectsOf("slow"), std::vector<std::string>{"chorus"});
     EXPECT_EQ(effectsOf("fast"), std::vector<std::string>{"phaser"});
     EXPECT_EQ(effectsOf("chaotic"), std::vector<std::string>{"flanger"});

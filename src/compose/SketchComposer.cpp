@@ -530,13 +530,13 @@ music::Score composeSketch(const SketchConfig& cfg, const music::Arrangement& ar
     c.planHarmony(sections, totalBars);
     const float bright = cfg.brightness;
     std::vector<ScoreTrack> tracks{
-        {"drums", "drum_kit", -4.0f, 0.0f, 0.08f, 0.0f, {}, {}, {}},
-        {"bass", bright > 0.5f ? "bass_round" : "bass_sub", -3.0f, 0.0f, 0.0f, 0.0f, {}, {}, {}},
-        {"pad", bright > 0.5f ? "pad_warm" : "pad_dark", -7.0f, 0.0f, 0.45f, 0.0f, {}, {}, {}},
-        {"keys", "keys_fm_epiano", -9.0f, -0.25f, 0.3f, 0.15f, {}, {}, {}},
-        {"arp", accentPreset(cfg.accentStyle), -12.0f, 0.3f, 0.25f, 0.35f, {}, {}, {}},
-        {"lead", "bell_glass", -11.0f, -0.15f, 0.4f, 0.3f, {}, {}, {}},
-        {"texture", texturePreset(cfg.textureStyle), -14.0f, 0.0f, 0.5f, 0.1f, {}, {}, {}},
+        {"drums", "drum_kit", -4.0f, 0.0f, 0.08f, 0.0f, {}, {}, {}, false},
+        {"bass", bright > 0.5f ? "bass_round" : "bass_sub", -3.0f, 0.0f, 0.0f, 0.0f, {}, {}, {}, false},
+        {"pad", bright > 0.5f ? "pad_warm" : "pad_dark", -7.0f, 0.0f, 0.45f, 0.0f, {}, {}, {}, false},
+        {"keys", "keys_fm_epiano", -9.0f, -0.25f, 0.3f, 0.15f, {}, {}, {}, false},
+        {"arp", accentPreset(cfg.accentStyle), -12.0f, 0.3f, 0.25f, 0.35f, {}, {}, {}, false},
+        {"lead", "bell_glass", -11.0f, -0.15f, 0.4f, 0.3f, {}, {}, {}, false},
+        {"texture", texturePreset(cfg.textureStyle), -14.0f, 0.0f, 0.5f, 0.1f, {}, {}, {}, false},
     };
     std::vector<int> padPrev;
     for (const auto& s : sections) {
@@ -575,16 +575,19 @@ music::Score composeSketch(const SketchConfig& cfg, const music::Arrangement& ar
     tracks[3].params = {{"level2", 0.08f + 0.45f * b}, {"mod_sustain", 0.25f * b}, {"attack", 0.06f * std::pow(0.03f, atk)}};
     if (tracks[4].preset == "pluck_bright" || tracks[4].preset == "bell_glass") tracks[4].params = {{"brightness", 0.2f + 0.75f * b}};
     tracks[5].params = {{"brightness", 0.1f + 0.9f * b}};
-    // Motion: modulation on the sustained layers, from a slow chorus to a chaotic flanger.
-    const std::map<std::string, music::TrackEffect> kMotion{
-        {"slow", {"chorus", {{"rate", 0.15f}, {"depth", 0.6f}, {"mix", 0.4f}}}},
-        {"medium", {"chorus", {{"rate", 0.5f}, {"depth", 0.5f}, {"mix", 0.4f}}}},
-        {"fast", {"phaser", {{"rate", 1.2f}, {"depth", 0.8f}, {"feedback", 0.5f}, {"mix", 0.5f}}}},
-        {"chaotic", {"flanger", {{"rate", 2.5f}, {"depth", 1.0f}, {"feedback", 0.7f}, {"mix", 0.5f}}}}};
-    if (const auto mo = kMotion.find(cfg.motion); mo != kMotion.end()) {
-        tracks[2].effects.push_back(mo->second);
-        tracks[3].effects.push_back(mo->second);
-    }
+    // Motion: the modulation of the sustained layers. "medium" keeps their presets' own chorus or
+    // phaser; the other settings replace it: none (static), a slow chorus, a fast phaser, a chaotic
+    // flanger.
+    const std::map<std::string, std::vector<music::TrackEffect>> kMotion{
+        {"static", {}},
+        {"slow", {{"chorus", {{"rate", 0.15f}, {"depth", 0.6f}, {"mix", 0.4f}}}}},
+        {"fast", {{"phaser", {{"rate", 1.2f}, {"depth", 0.8f}, {"feedback", 0.5f}, {"mix", 0.5f}}}}},
+        {"chaotic", {{"flanger", {{"rate", 2.5f}, {"depth", 1.0f}, {"feedback", 0.7f}, {"mix", 0.5f}}}}}};
+    if (const auto mo = kMotion.find(cfg.motion); mo != kMotion.end())
+        for (auto* t : {&tracks[2], &tracks[3]}) {
+            t->effects = mo->second;
+            t->replacePresetEffects = true;
+        }
     for (auto& t : tracks)
         if (const auto fx = cfg.effects.find(t.name); fx != cfg.effects.end())
             t.effects.insert(t.effects.end(), fx->second.begin(), fx->second.end());

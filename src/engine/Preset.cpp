@@ -132,12 +132,13 @@ std::vector<std::string> PresetLibrary::names() const {
     return out;
 }
 
-int addPresetTrack(Controller& c, const Preset& p, std::string trackName, float gainDb, float pan) {
+int addPresetTrack(Controller& c, const Preset& p, std::string trackName, float gainDb, float pan, bool withEffects) {
     auto instrument = makeInstrument(p.instrument);
     for (const auto& [k, v] : p.options) instrument->setOption(k, v);
     const int t = c.addTrack(std::move(trackName), std::move(instrument), gainDb, pan);
     for (const auto& [k, v] : p.params) c.setInitialParam(t, -1, k, v);
     for (const auto& e : p.effects) {
+        if (!withEffects) break;
         const int slot = c.addEffect(t, makeEffect(e.type));
         for (const auto& [k, v] : e.params) c.setInitialParam(t, slot, k, v);
     }

@@ -49,6 +49,8 @@ private:
 };
 
 /// Adds a track playing the preset (instrument, parameters, effect chain); returns its address.
-int addPresetTrack(Controller& c, const Preset& p, std::string trackName, float gainDb = 0.0f, float pan = 0.0f);
+/// withEffects false leaves out the preset's effect chain (the caller supplies its own).
+int addPresetTrack(Controller& c, const Preset& p, std::string trackName, float gainDb = 0.0f, float pan = 0.0f,
+                   bool withEffects = true);
 
 }  // namespace soundstar::engine

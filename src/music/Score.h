@@ -29,6 +29,7 @@ struct ScoreTrack {
     /// Instrument parameters set on top of the preset (name, value), e.g. a cutoff for brightness.
     std::vector<std::pair<std::string, float>> params;
     std::vector<TrackEffect> effects;  // e.g. the modulation that `motion` asks for
+    bool replacePresetEffects = false;  // true: `effects` replace the preset's chain instead of following it
 };
 
 struct MixSettings {

@@ -16,7 +16,7 @@ void buildGraph(engine::Controller& c, const music::Score& score, const engine::
     for (std::size_t i = 0; i < score.tracks.size(); ++i) {
         if (onlyTrack >= 0 && static_cast<int>(i) != onlyTrack) continue;
         const auto& t = score.tracks[i];
-        trackIds.push_back(engine::addPresetTrack(c, presets.get(t.preset), t.name, t.gainDb, t.pan));
+        trackIds.push_back(engine::addPresetTrack(c, presets.get(t.preset), t.name, t.gainDb, t.pan, !t.replacePresetEffects));
         for (const auto& [name, value] : t.params) c.setInitialParam(trackIds.back(), -1, name, value);
         for (const auto& fx : t.effects) {
             const int slot = c.addEffect(trackIds.back(), makeEffect(fx.type));
