@@ -10,6 +10,7 @@ namespace soundstar::app {
 struct RenderArgs {
     std::string prompt;
     std::string configFile;
+    std::string update;  // a MusicConfigUpdate as JSON text, applied last
     std::string midiFile;
     std::string stemsDir;
     std::string structureFile;

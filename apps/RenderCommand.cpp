@@ -58,6 +58,7 @@ music::MusicConfig resolveConfig(const RenderArgs& a, std::vector<std::string>& 
     // The prompt gives a config; a --config file is applied on top of it; --seed wins over both.
     music::MusicConfig cfg = a.prompt.empty() ? music::MusicConfig{} : compose::configFromPromptKeywords(a.prompt, &understood);
     if (!a.configFile.empty()) cfg = music::mergeMusicConfig(cfg, readFile(a.configFile), a.configFile);
+    if (!a.update.empty()) cfg = music::applyUpdate(cfg, a.update, "--update");
     if (a.seed) cfg.seed = *a.seed;
     if (!cfg.seed) cfg.seed = 1;
     // A mood word, then a genre's style profile, fill in what neither the prompt nor the config chose.

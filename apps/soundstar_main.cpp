@@ -21,6 +21,8 @@ int main(int argc, char** argv) {
     render->add_option("-d,--duration", r.durationSeconds, "Length in seconds (1 to 3600)")
         ->check(CLI::Range(1.0, 3600.0));
     render->add_option("-o,--output", r.output, "Output file (.wav .flac .ogg .mp3)");
+    render->add_option("--update", r.update,
+                       "Nudge the resolved config: JSON with absolute values or steps, e.g. '{\"brightness\":\"+2\",\"tempo\":-1}'");
     render->add_option("--bars", r.bars, "Length in bars instead of seconds (1 to 2000), plus room for the ending")
         ->check(CLI::Range(1, 2000))
         ->excludes("--duration");
@@ -58,6 +60,7 @@ int main(int argc, char** argv) {
     arrangeCmd->add_option("prompt", ar.prompt, "What the music should be");
     arrangeCmd->add_option("--config", ar.configFile, "A MusicConfig JSON file")->check(CLI::ExistingFile);
     arrangeCmd->add_option("-d,--duration", ar.durationSeconds, "Length in seconds (1 to 3600)")->check(CLI::Range(1.0, 3600.0));
+    arrangeCmd->add_option("--update", ar.update, "Nudge the resolved config (JSON, steps like \"+1\")");
     arrangeCmd->add_option("--bars", ar.bars, "Length in bars instead of seconds")->check(CLI::Range(1, 2000))->excludes("--duration");
     arrangeCmd->add_option("--structure", ar.structureFile, "A JSON list of sections")->check(CLI::ExistingFile);
     arrangeCmd->add_option("--form", ar.form, "auto, verse_chorus, aaba, build_drop, ambient_arc, loop");

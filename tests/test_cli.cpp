@@ -106,6 +106,17 @@ TEST(Cli, ConfigFileIsUsedAndPrintedBack) {
     EXPECT_NE(r.output.find("\"root\": \"f#\""), std::string::npos);
 }
 
+TEST(Cli, UpdateStepsNudgeTheResolvedConfig) {
+    TempDir dir;
+    const auto r = runCommand(kBin + " render 'calm morning' -d 3 -q --print-config --update '{\"brightness\":\"+1\",\"space\":-9}' -o " + (dir / "u.wav"));
+    ASSERT_EQ(r.code, 0) << r.output;
+    EXPECT_NE(r.output.find("\"brightness\": \"very_bright\""), std::string::npos) << r.output;  // bright + 1
+    EXPECT_NE(r.output.find("\"space\": \"dry\""), std::string::npos);                           // saturates
+    const auto bad = runCommand(kBin + " render 'calm' --update '{\"colour\":1}' -o " + (dir / "v.wav"));
+    EXPECT_NE(bad.code, 0);
+    EXPECT_NE(bad.output.find("--update: unknown field 'colour'"), std::string::npos) << bad.output;
+}
+
 TEST(Cli, BadInputFailsWithAClearMessageAndWritesNothing) {
     TempDir dir;
     std::ofstream(dir / "bad.json") << R"({"bpm": 500})";
