@@ -1,7 +1,9 @@
 #pragma once
-// The built-in sketch composer: a SketchConfig and an Arrangement become a Score with up to six
-// layers (drums, bass, pad, keys, arp, bell lead). Deterministic for a given config and seed. A
-// stand-in for the full composer of issue #3 (which gives every layer style its own part).
+// The composer: a SketchConfig (the MusicConfig as the composer hears it, plus a style profile's
+// groove, instruments and effects) and an Arrangement become a Score with up to seven layers
+// (drums, bass, pad, keys, accent "arp", melody "lead", texture), each style with its own part.
+// Deterministic for a given config and seed. (Named "sketch" for its beginnings; it is the only
+// composer.)
 #include "compose/SketchConfig.h"
 #include "music/Arrangement.h"
 #include "music/MusicConfig.h"
