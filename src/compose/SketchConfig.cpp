@@ -27,10 +27,6 @@ bool has(const std::string& text, std::initializer_list<const char*> words) {
 }  // namespace
 
 SketchConfig sketchFromMusicConfig(const music::MusicConfig& c) {
-    static const std::map<std::string, float> kRhythmEnergy{
-        {"none", 0.1f},      {"minimal", 0.2f},   {"heartbeat", 0.25f}, {"brush", 0.3f},
-        {"hats_only", 0.4f}, {"kit_light", 0.5f}, {"tabla_essence", 0.5f}, {"soft_four", 0.6f},
-        {"kit_medium", 0.7f}, {"military", 0.75f}, {"electronic", 0.9f}};
     SketchConfig s;
     s.bpm = c.resolvedBpm();
     s.root = c.root;
@@ -38,11 +34,6 @@ SketchConfig sketchFromMusicConfig(const music::MusicConfig& c) {
     s.brightness = static_cast<float>(c.level("brightness"));
     s.space = static_cast<float>(c.level("space"));
     s.echo = static_cast<float>(c.level("echo"));
-    const auto it = kRhythmEnergy.find(c.rhythm);
-    const float rhythm = it == kRhythmEnergy.end() ? 0.5f : it->second;
-    s.energy = std::clamp(0.75f * rhythm + 0.25f * static_cast<float>(c.level("tempo")), 0.0f, 1.0f);
-    s.density = c.density;
-    s.drums = c.rhythm != "none";
     s.seed = c.seed.value_or(1);
     s.rhythmStyle = c.rhythm;
     s.bassStyle = c.bass;

@@ -17,11 +17,8 @@ struct SketchConfig {
     int root = 9;                  // pitch class 0..11
     music::Mode mode = music::Mode::Minor;
     float brightness = 0.5f;       // 0 dark .. 1 bright
-    float energy = 0.5f;           // 0 calm .. 1 driving (drum pattern, bass motion)
     float space = 0.5f;            // 0 dry .. 1 vast (reverb size and send)
     float echo = 0.25f;            // 0 none .. 1 infinite (delay sends and feedback)
-    int density = 4;               // 2..6 layers
-    bool drums = true;
     std::uint64_t seed = 1;
     std::string rhythmStyle = "kit_medium";  // one of MusicConfig's rhythm styles
     std::string bassStyle = "pulsing";       // one of MusicConfig's bass styles
@@ -45,8 +42,8 @@ struct SketchConfig {
     std::string melodyEngine = "pattern";
 };
 
-/// How the sketch composer hears a MusicConfig: tempo, key, mode, brightness, space, echo and
-/// density directly; energy from the rhythm style and tempo; rhythm "none" means no drums.
+/// How the composer hears a MusicConfig. (Density, rhythm "none" and section energy are the
+/// arranger's business: they arrive through the Arrangement.)
 SketchConfig sketchFromMusicConfig(const music::MusicConfig& c);
 
 /// Fills the fields a mood word implies (melancholic, happy, tense, calm, energetic, romantic,

@@ -18,7 +18,6 @@ public:
     static constexpr int kMaxParams = 32;
 
     void prepare(double sampleRate, int maxBlock) override {
-        sampleRate_ = sampleRate;
         mono_.assign(static_cast<std::size_t>(maxBlock), 0.0f);
         for (auto& v : voices_) v.prepare(sampleRate, p_.data());
     }
@@ -50,7 +49,6 @@ public:
         for (const auto& v : voices_) n += v.active() ? 1 : 0;
         return n;
     }
-    double sampleRate() const { return sampleRate_; }
 
 protected:
     /// Sets every parameter to its default; call from the derived constructor.
@@ -68,7 +66,6 @@ private:
     VoiceAllocator<kVoices> alloc_;
     std::array<float, kMaxParams> p_{};
     std::vector<float> mono_;
-    double sampleRate_ = 48000.0;
 };
 
 }  // namespace soundstar::engine
