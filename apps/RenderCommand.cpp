@@ -54,6 +54,16 @@ io::FileFormat chooseFormat(const RenderArgs& a) {
 }
 }  // namespace
 
+/// The style profiles, read from data/profiles once per process.
+const compose::ProfileLibrary& styleProfiles() {
+    static const compose::ProfileLibrary lib = [] {
+        compose::ProfileLibrary l;
+        l.loadDirectory(dataDir() / "profiles");
+        return l;
+    }();
+    return lib;
+}
+
 music::MusicConfig resolveConfig(const RenderArgs& a, std::vector<std::string>& understood) {
     // The prompt gives a config; a --config file is applied on top of it; --seed wins over both.
     music::MusicConfig cfg = a.prompt.empty() ? music::MusicConfig{} : compose::configFromPromptKeywords(a.prompt, &understood);
@@ -64,8 +74,7 @@ music::MusicConfig resolveConfig(const RenderArgs& a, std::vector<std::string>& 
     // A mood word, then a genre's style profile, fill in what neither the prompt nor the config chose.
     if (const auto said = compose::applyMood(cfg); !said.empty()) understood.push_back(said);
     if (!cfg.genre.empty()) {
-        compose::ProfileLibrary profiles;
-        profiles.loadDirectory(dataDir() / "profiles");
+        const auto& profiles = styleProfiles();
         if (const auto* p = profiles.find(cfg.genre)) {
             cfg = compose::applyProfile(cfg, *p);
             understood.push_back(fmt::format("genre '{}': {}", cfg.genre, p->description));
@@ -79,8 +88,7 @@ music::MusicConfig resolveConfig(const RenderArgs& a, std::vector<std::string>& 
 compose::SketchConfig sketchFor(const music::MusicConfig& cfg) {
     compose::SketchConfig s = compose::sketchFromMusicConfig(cfg);
     if (!cfg.genre.empty()) {
-        compose::ProfileLibrary profiles;
-        profiles.loadDirectory(dataDir() / "profiles");
+        const auto& profiles = styleProfiles();
         if (const auto* p = profiles.find(cfg.genre)) {
             s.groove = p->groove;
             s.effects = p->effects;
