@@ -4,6 +4,13 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <vector>
+
+#include "music/MusicConfig.h"
+
+namespace soundstar::interpret {
+class Interpreter;
+}
 
 namespace soundstar::app {
 
@@ -35,7 +42,16 @@ struct RenderArgs {
 /// Where presets and other data live: $SOUNDSTAR_DATA, the source tree's data/, or next to the binary.
 std::filesystem::path dataDir();
 
+/// The embedded interpreter, loaded from dataDir()/interpret once per process.
+const interpret::Interpreter& interpreter();
+/// The config a render uses: the prompt's interpretation, then --config, --update, --seed, the
+/// mood and the genre's style profile. `understood` receives what decided what.
+music::MusicConfig resolveConfig(const RenderArgs& a, std::vector<std::string>& understood);
+
 int runRender(const RenderArgs& a);
+/// Prints what the embedded interpreter makes of a prompt: a summary, the config (--json, the
+/// config render would use), and which words and neighbours decided what (--explain).
+int runInterpret(const std::string& prompt, bool json, bool explain);
 int runDemo(const std::string& output, bool play);
 int runDoctor();
 int runSchema();

@@ -1,7 +1,10 @@
 #include <ebur128.h>
 #include <fmt/format.h>
 
+#include <chrono>
+
 #include "Commands.h"
+#include "interpret/Interpreter.h"
 #include "engine/Preset.h"
 #include "io/AudioDevice.h"
 #include "io/AudioFile.h"
@@ -32,6 +35,16 @@ int runDoctor() {
             fmt::print("  note     preset '{}' falls back to a synth: {}\n", name, why);
     } catch (const std::exception& e) {
         bad(fmt::format("presets: {}", e.what()), "set SOUNDSTAR_DATA to the repository's data/ folder");
+    }
+
+    try {
+        const auto t0 = std::chrono::steady_clock::now();
+        const auto& it = interpreter();
+        const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+        ok(fmt::format("interpreter: {} words, {} described configurations, loaded in {:.0f} ms", it.vocabularySize(),
+                       it.librarySize(), ms));
+    } catch (const std::exception& e) {
+        bad(fmt::format("interpreter data: {}", e.what()), "set SOUNDSTAR_DATA to the repository's data/ folder (it needs data/interpret)");
     }
 
     const auto devices = io::listOutputDevices();

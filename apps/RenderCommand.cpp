@@ -16,6 +16,7 @@
 #include "music/MidiFile.h"
 #include "music/MusicConfig.h"
 #include "engine/Preset.h"
+#include "interpret/Interpreter.h"
 #include "io/AudioDevice.h"
 #include "io/AudioFile.h"
 #include "render/Mastering.h"
@@ -64,9 +65,19 @@ const compose::ProfileLibrary& styleProfiles() {
     return lib;
 }
 
+const interpret::Interpreter& interpreter() {
+    static const interpret::Interpreter it = interpret::Interpreter::load(dataDir() / "interpret");
+    return it;
+}
+
 music::MusicConfig resolveConfig(const RenderArgs& a, std::vector<std::string>& understood) {
     // The prompt gives a config; a --config file is applied on top of it; --seed wins over both.
-    music::MusicConfig cfg = a.prompt.empty() ? music::MusicConfig{} : compose::configFromPromptKeywords(a.prompt, &understood);
+    music::MusicConfig cfg;
+    if (!a.prompt.empty()) {
+        auto meaning = interpreter().interpret(a.prompt);
+        cfg = meaning.config;
+        understood.insert(understood.end(), meaning.notes.begin(), meaning.notes.end());
+    }
     if (!a.configFile.empty()) cfg = music::mergeMusicConfig(cfg, readFile(a.configFile), a.configFile);
     if (!a.update.empty()) cfg = music::applyUpdate(cfg, a.update, "--update");
     if (a.seed) cfg.seed = *a.seed;
@@ -195,7 +206,7 @@ int runDemo(const std::string& output, bool play) {
     }
     engine::PresetLibrary presets;
     presets.loadDirectory(dataDir() / "presets");
-    const auto score = compose::composeFromConfig(compose::configFromPromptKeywords(a.prompt), a.durationSeconds);
+    const auto score = compose::composeFromConfig(interpreter().interpret(a.prompt).config, a.durationSeconds);
     engine::AudioEngine eng(1 << 15);
     eng.prepare(48000.0, 512);
     engine::Controller ctl(eng);

@@ -1,4 +1,4 @@
-// soundstar: text to music. Subcommands: render, demo, doctor.
+// soundstar: text to music. Subcommands: render, interpret, arrange, demo, doctor, schema.
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
@@ -53,6 +53,13 @@ int main(int argc, char** argv) {
     demo->add_option("-o,--output", demoOut, "Output file");
     demo->add_flag("--no-play", noPlay, "Only write the file");
 
+    std::string interpretPrompt;
+    bool interpretJson = false, interpretExplain = false;
+    auto* interpretCmd = app.add_subcommand("interpret", "Show the config the embedded interpreter makes of a prompt (offline)");
+    interpretCmd->add_option("prompt", interpretPrompt, "Any text: \"melancholic rainy night\", \"techno at 130 bpm, no bass\"")->required();
+    interpretCmd->add_flag("--json", interpretJson, "Print the config (what render would use) as JSON");
+    interpretCmd->add_flag("--explain", interpretExplain, "Say which words and which library neighbours decided what");
+
     app.add_subcommand("doctor", "Check libraries, devices and data files; say what is missing and how to fix it");
     auto* schema = app.add_subcommand("schema", "Print the MusicConfig JSON Schema");
     RenderArgs ar;
@@ -68,8 +75,8 @@ int main(int argc, char** argv) {
 
     if (argc > 1 && argv[1][0] != '-') {
         const std::string cmd = argv[1];
-        if (cmd != "render" && cmd != "demo" && cmd != "doctor" && cmd != "schema" && cmd != "arrange") {
-            fmt::print(stderr, "soundstar: unknown command '{}'; commands: render, arrange, demo, doctor, schema (see --help)\n", cmd);
+        if (cmd != "render" && cmd != "demo" && cmd != "doctor" && cmd != "schema" && cmd != "arrange" && cmd != "interpret") {
+            fmt::print(stderr, "soundstar: unknown command '{}'; commands: render, interpret, arrange, demo, doctor, schema (see --help)\n", cmd);
             return 2;
         }
     }
@@ -89,6 +96,7 @@ int main(int argc, char** argv) {
             return runRender(r);
         }
         if (demo->parsed()) return runDemo(demoOut, !noPlay);
+        if (interpretCmd->parsed()) return runInterpret(interpretPrompt, interpretJson, interpretExplain);
         if (schema->parsed()) return runSchema();
         if (arrangeCmd->parsed()) {
             ar.durationGiven = arrangeCmd->count("--duration") > 0;

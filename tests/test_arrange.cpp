@@ -123,3 +123,19 @@ TEST(Arranger, LoopRenderJoinsEndToStartWithoutAClickOrAGap) {
     const float p999 = steps[steps.size() * 999 / 1000];
     EXPECT_LE(std::abs(x.front() - x.back()), p999) << "the wrap is no bigger a step than the music's own";
 }
+
+TEST(Arranger, BassNoneLeavesTheBassOutEverywhere) {
+    music::MusicConfig c;
+    c.density = 6;
+    c.bass = "none";
+    const auto a = compose::arrange(c, 60.0, {"auto", false});
+    for (const auto& s : a.sections) EXPECT_EQ(std::count(s.layers.begin(), s.layers.end(), "bass"), 0) << s.kind;
+    const auto score = compose::composeFromConfig(c, 60.0);
+    for (const auto& t : score.tracks) {
+        if (t.name == "bass") EXPECT_TRUE(t.notes.empty());
+    }
+    c.bass = "walking";
+    bool anyBass = false;
+    for (const auto& t : compose::composeFromConfig(c, 60.0).tracks) anyBass = anyBass || (t.name == "bass" && !t.notes.empty());
+    EXPECT_TRUE(anyBass);
+}

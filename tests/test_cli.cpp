@@ -6,6 +6,7 @@
 #include <fstream>
 #include <regex>
 #include <sstream>
+#include <nlohmann/json.hpp>
 
 #include "Cli.h"
 
@@ -108,7 +109,7 @@ TEST(Cli, ConfigFileIsUsedAndPrintedBack) {
 
 TEST(Cli, UpdateStepsNudgeTheResolvedConfig) {
     TempDir dir;
-    const auto r = runCommand(kBin + " render 'calm morning' -d 3 -q --print-config --update '{\"brightness\":\"+1\",\"space\":-9}' -o " + (dir / "u.wav"));
+    const auto r = runCommand(kBin + " render 'bright calm morning' -d 3 -q --print-config --update '{\"brightness\":\"+1\",\"space\":-9}' -o " + (dir / "u.wav"));
     ASSERT_EQ(r.code, 0) << r.output;
     EXPECT_NE(r.output.find("\"brightness\": \"very_bright\""), std::string::npos) << r.output;  // bright + 1
     EXPECT_NE(r.output.find("\"space\": \"dry\""), std::string::npos);                           // saturates
@@ -228,4 +229,37 @@ TEST(Cli, ArrangePrintsTheSectionsAndStructureFilesAreChecked) {
     ASSERT_EQ(l.code, 0) << l.output;
     EXPECT_NE(runCommand("soxi '" + (dir / "l.wav") + "'").output.find("= 321930 samples"), std::string::npos)
         << "a loop keeps the exact duration asked (7.3 s)";
+}
+
+TEST(Cli, InterpretPrintsTheConfigRenderUsesAndExplainsIt) {
+    const auto j = runCommand(kBin + " interpret 'energetic techno at 130 bpm, no drums' --json 2>/dev/null");
+    ASSERT_EQ(j.code, 0) << j.output;
+    const auto cfg = nlohmann::json::parse(j.output);  // stdout is only the JSON
+    EXPECT_EQ(cfg["bpm"], 130.0);
+    EXPECT_EQ(cfg["rhythm"], "none");
+    EXPECT_EQ(cfg["genre"], "techno_minimal");
+    // The same prompt renders with the same config.
+    TempDir dir;
+    const auto r = runCommand(kBin + " render 'energetic techno at 130 bpm, no drums' -d 2 -q --print-config -o " + (dir / "t.wav") + " 2>/dev/null");
+    ASSERT_EQ(r.code, 0) << r.output;
+    EXPECT_EQ(nlohmann::json::parse(r.output), cfg);
+    const auto e = runCommand(kBin + " interpret 'melancholic rainy night' --explain");
+    ASSERT_EQ(e.code, 0) << e.output;
+    EXPECT_NE(e.output.find("nearest described configurations"), std::string::npos) << e.output;
+    EXPECT_NE(e.output.find("mood word 'melancholic'"), std::string::npos) << e.output;
+    EXPECT_NE(e.output.find("minor"), std::string::npos) << e.output;
+    const auto none = runCommand(kBin + " interpret 'zxqv blorp'");
+    EXPECT_EQ(none.code, 0);
+    EXPECT_NE(none.output.find("nothing in the prompt was understood"), std::string::npos) << none.output;
+    const auto missing = runCommand(kBin + " interpret");
+    EXPECT_NE(missing.code, 0);
+    EXPECT_NE(missing.output.find("prompt"), std::string::npos) << missing.output;
+}
+
+TEST(Cli, MissingInterpreterDataIsAClearError) {
+    TempDir dir;
+    std::filesystem::create_directories(dir / "data");
+    const auto r = runCommand("SOUNDSTAR_DATA=" + (dir / "data") + " " + kBin + " interpret 'rain'");
+    EXPECT_NE(r.code, 0);
+    EXPECT_NE(r.output.find("words.bin"), std::string::npos) << r.output;
 }

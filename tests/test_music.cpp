@@ -154,22 +154,6 @@ TEST(MusicConfig, RandomAndMalformedJsonNeverCrashes) {
     EXPECT_GT(rejected, 100);
 }
 
-TEST(PromptKeywords, ExplicitWordsWin) {
-    const auto techno = compose::configFromPromptKeywords("energetic techno at 130 bpm");
-    EXPECT_DOUBLE_EQ(techno.resolvedBpm(), 130.0);
-    EXPECT_EQ(techno.rhythm, "electronic");
-    const auto rain = compose::configFromPromptKeywords("melancholic rainy night");
-    EXPECT_TRUE(rain.mode == Mode::Minor);
-    EXPECT_LT(rain.level("brightness"), 0.5);
-    EXPECT_EQ(compose::configFromPromptKeywords("ambient, no drums").rhythm, "none");
-    const auto key = compose::configFromPromptKeywords("a waltz in Bb dorian");
-    EXPECT_EQ(key.root, 10);
-    EXPECT_EQ(key.mode, Mode::Dorian);
-    EXPECT_EQ(compose::configFromPromptKeywords("coffee in a cafe").root, 9);  // "in a" is not a key
-    EXPECT_EQ(compose::configFromPromptKeywords("x").seed, compose::configFromPromptKeywords("x").seed);
-    EXPECT_NE(compose::configFromPromptKeywords("x").seed, compose::configFromPromptKeywords("y").seed);
-}
-
 namespace {
 /// What a layer does, in numbers: notes per bar, mean pitch, mean length, and where in the bar
 /// (16 steps) and on which notes it plays.

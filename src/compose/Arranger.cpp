@@ -45,9 +45,11 @@ std::vector<std::string> layersFor(const std::string& kind) {
 }
 
 /// Layers the config allows: density 2..6 picks pad and bass, then drums, keys, arp (the accent
-/// layer), lead in that order; rhythm "none" removes drums, accent "none" the accent layer.
+/// layer), lead in that order; rhythm "none" removes drums, accent "none" the accent layer,
+/// bass "none" the bass.
 std::vector<std::string> allowedLayers(const music::MusicConfig& c) {
-    std::vector<std::string> out{"pad", "bass"};
+    std::vector<std::string> out{"pad"};
+    if (c.bass != "none") out.emplace_back("bass");  // "none": no bass line (and so no sub either)
     int budget = std::clamp(c.density, 2, 6) - 2;
     for (const char* l : {"drums", "keys", "arp", "lead"}) {
         if (std::string(l) == "drums" && c.rhythm == "none") continue;

@@ -554,7 +554,8 @@ music::Score composeSketch(const SketchConfig& cfg, const music::Arrangement& ar
         const double hold = std::max(0.5, (durationSeconds - totalBars * barSeconds) / score.secondsPerBeat());
         for (int n : music::chordOnDegree(c.rootMidi + 12, cfg.mode, 0, false))
             tracks[2].notes.push_back({endBeat, hold * 0.8, static_cast<float>(n), 0.6f});
-        tracks[1].notes.push_back({endBeat, hold * 0.6, static_cast<float>(c.rootMidi - 12 + (c.rootMidi < 40 ? 12 : 0)), 0.8f});
+        if (allowed & kBass)
+            tracks[1].notes.push_back({endBeat, hold * 0.6, static_cast<float>(c.rootMidi - 12 + (c.rootMidi < 40 ? 12 : 0)), 0.8f});
         if (allowed & kDrums) tracks[0].notes.push_back({endBeat, 0.2, 36.0f, 0.9f});
     }
 

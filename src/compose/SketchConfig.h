@@ -1,6 +1,6 @@
 #pragma once
-// The few dials the built-in sketch composer plays from, derived from a MusicConfig; and the
-// keyword prompt reader that stands in for the embedded interpreter (issue #4) until it lands.
+// The few dials the built-in sketch composer plays from, derived from a MusicConfig. (Prompts
+// become MusicConfigs in src/interpret.)
 #include <cstdint>
 #include <map>
 #include <string>
@@ -55,9 +55,5 @@ std::string applyMood(music::MusicConfig& c);
 /// choir, organ, ...) as presets per layer; unknown names are skipped.
 std::map<std::string, std::string> instrumentationPresets(const music::MusicConfig& c);
 
-/// Keyword reading of a prompt into a MusicConfig: tempo and mood words, genres, "N bpm", keys
-/// ("in F# minor"), "no drums". `notes` (optional) receives what was understood, for --explain.
-/// The seed is derived from the prompt text, so the same prompt gives the same music.
-music::MusicConfig configFromPromptKeywords(const std::string& prompt, std::vector<std::string>* notes = nullptr);
 
 }  // namespace soundstar::compose

@@ -57,7 +57,7 @@ const std::vector<Field>& fields() {
                           {"major", "minor", "dorian", "mixolydian", "lydian", "phrygian", "harmonic_minor", "major_pentatonic", "minor_pentatonic"}, 0, 0,
                           [](const MusicConfig& c) { return json(std::string(modeName(c.mode))); },
                           [](MusicConfig& c, const json& j) { c.mode = *parseMode(j.get<std::string>()); }});
-        v.push_back(SS_FIELD("bass", Kind::Choice, (std::vector<std::string>{"drone", "sustained", "pulsing", "walking", "fifth_drone", "sub_pulse", "octave", "arp_bass"}), 0, 0, bass));
+        v.push_back(SS_FIELD("bass", Kind::Choice, (std::vector<std::string>{"drone", "sustained", "pulsing", "walking", "fifth_drone", "sub_pulse", "octave", "arp_bass", "none"}), 0, 0, bass));
         v.push_back(SS_FIELD("pad", Kind::Choice, (std::vector<std::string>{"warm_slow", "dark_sustained", "cinematic", "thin_high", "ambient_drift", "stacked_fifths", "bright_open"}), 0, 0, pad));
         v.push_back(SS_FIELD("melody", Kind::Choice, (std::vector<std::string>{"procedural", "contemplative", "rising", "falling", "minimal", "ornamental", "arp_melody", "contemplative_minor", "call_response", "heroic"}), 0, 0, melody));
         v.push_back(SS_FIELD("rhythm", Kind::Choice, (std::vector<std::string>{"none", "minimal", "heartbeat", "soft_four", "hats_only", "electronic", "kit_light", "kit_medium", "military", "tabla_essence", "brush"}), 0, 0, rhythm));

@@ -1,0 +1,81 @@
+#pragma once
+// The embedded interpreter: any text to a fitting MusicConfig, offline, in about a millisecond.
+//
+// 1. Meaning: every described configuration in the library (data/interpret/) is scored against
+//    the prompt two ways: the cosine of SIF-weighted mean GloVe vectors (common component
+//    removed), and a word-alignment score (each prompt word's best match among the entry's
+//    words and back, SIF-weighted, as BERTScore does with contextual vectors). The nearest
+//    neighbours' configs are blended by a softmax of the combined score.
+// 2. Explicit words win over similarity: genre and mood names, "130 bpm", "in F# minor",
+//    "dorian", instruments ("piano", "808", "strings", "choir"), negations ("no drums",
+//    "without bass"), scale words with intensifiers ("very dark", "a bit faster", "darker").
+// 3. Valence (VADER and AFINN lexicons) steers mode and brightness; arousal words steer tempo
+//    and density, where no explicit word decided them.
+// Every decision is recorded for --explain. Any input (empty, emoji, 10,000 characters, other
+// languages) gives a valid config; when nothing is understood a note says so.
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "interpret/Library.h"
+#include "interpret/WordVectors.h"
+#include "music/MusicConfig.h"
+
+namespace soundstar::interpret {
+
+struct Neighbour {
+    std::string text;
+    float similarity = 0;  // cosine, -1..1
+    float weight = 0;      // share in the blend, 0..1
+};
+
+struct Interpretation {
+    music::MusicConfig config;
+    std::vector<Neighbour> neighbours;            // the blended library entries, nearest first
+    std::vector<std::string> notes;               // what decided what, in order
+    std::map<std::string, std::string> decidedBy;  // field -> why it has its value
+    std::vector<std::string> unknownWords;        // words the vectors do not know (first few)
+    std::size_t knownWords = 0;
+    double valence = 0;   // VADER-style compound, -1..1
+    double arousal = 0;   // -1 calm .. 1 excited
+    bool understood = false;
+};
+
+class Interpreter {
+public:
+    /// Loads words.bin, valence.tsv, blocks.json and library.tsv from `dir` (data/interpret).
+    /// Throws std::runtime_error / std::invalid_argument naming the file and the problem.
+    static Interpreter load(const std::filesystem::path& dir);
+
+    Interpretation interpret(std::string_view prompt) const;
+
+    std::size_t vocabularySize() const { return vectors_.size(); }
+    std::size_t librarySize() const { return entries_.size(); }
+
+private:
+    struct Phrase {
+        std::vector<std::string> tokens;
+        std::size_t block;
+    };
+    WordVectors vectors_;
+    std::vector<LibraryEntry> entries_;
+    std::vector<float> embeddings_;  // entries x dim, unit length, common component removed
+    std::vector<float> common_;      // the library's first principal direction
+    std::unordered_map<std::string, float> valence_;
+    Blocks blocks_;
+    std::vector<Phrase> phrases_;  // every block name, longest first
+    // Word-level matching: the library's distinct words (unit vectors) and each entry's words.
+    std::vector<std::uint32_t> libWords_;
+    std::vector<float> libWordVectors_;  // libWords_ x dim
+    std::vector<float> libWordSif_;
+    std::vector<std::vector<std::uint32_t>> entryWords_;  // indices into libWords_
+    std::vector<float> entryUnknown_;                      // content words the vectors lack ("synthwave")
+
+    bool embed(const std::vector<std::string>& tokens, const std::vector<bool>& skip, std::vector<float>& out) const;
+};
+
+}  // namespace soundstar::interpret

@@ -1,0 +1,104 @@
+#include "interpret/WordVectors.h"
+
+#include <fmt/format.h>
+
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+#include <stdexcept>
+
+namespace soundstar::interpret {
+namespace {
+
+std::uint32_t readU32(const std::vector<char>& b, std::size_t at) {
+    std::uint32_t v = 0;
+    for (int i = 3; i >= 0; --i) v = (v << 8) | static_cast<unsigned char>(b[at + static_cast<std::size_t>(i)]);
+    return v;
+}
+
+}  // namespace
+
+WordVectors WordVectors::load(const std::filesystem::path& file) {
+    std::ifstream in(file, std::ios::binary);
+    if (!in) throw std::runtime_error(fmt::format("cannot read the word vectors {}", file.string()));
+    const std::vector<char> b((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const auto bad = [&](const std::string& why) {
+        return std::runtime_error(fmt::format("{} is not a soundstar word-vector file ({}); rebuild it with "
+                                              "tools/build_word_vectors.mjs",
+                                              file.string(), why));
+    };
+    if (b.size() < 20 || std::memcmp(b.data(), "SSWV", 4) != 0) throw bad("no SSWV header");
+    if (readU32(b, 4) != 1) throw bad(fmt::format("version {}, expected 1", readU32(b, 4)));
+    const std::size_t n = readU32(b, 8), dim = readU32(b, 12), wordBytes = readU32(b, 16);
+    if (dim == 0 || dim > 1024 || n == 0 || n > 10'000'000) throw bad("implausible size");
+    const std::size_t need = 20 + wordBytes + 8 * n + n * dim;
+    if (b.size() != need) throw bad(fmt::format("{} bytes, expected {}", b.size(), need));
+    WordVectors w;
+    w.dim_ = static_cast<int>(dim);
+    w.words_.reserve(n);
+    std::size_t start = 20;
+    for (std::size_t i = 20; i <= 20 + wordBytes; ++i)
+        if (i == 20 + wordBytes || b[i] == '\n') {
+            w.words_.emplace_back(b.data() + start, i - start);
+            start = i + 1;
+        }
+    if (w.words_.size() != n) throw bad(fmt::format("{} words listed, header says {}", w.words_.size(), n));
+    std::size_t at = 20 + wordBytes;
+    w.ranks_.resize(n);
+    w.scales_.resize(n);
+    for (std::size_t i = 0; i < n; ++i) w.ranks_[i] = readU32(b, at + 4 * i);
+    at += 4 * n;
+    std::memcpy(w.scales_.data(), b.data() + at, 4 * n);  // little-endian floats, as written
+    at += 4 * n;
+    w.q_.resize(n * dim);
+    std::memcpy(w.q_.data(), b.data() + at, n * dim);
+    w.index_.reserve(n * 2);
+    for (std::uint32_t i = 0; i < n; ++i) w.index_.emplace(w.words_[i], i);
+    return w;
+}
+
+std::optional<std::uint32_t> WordVectors::find(std::string_view word) const {
+    if (const auto it = index_.find(word); it != index_.end()) return it->second;
+    if (word.ends_with("'s") && word.size() > 3) return find(word.substr(0, word.size() - 2));  // "grandma's"
+    if (word.size() < 4) return std::nullopt;
+    const auto tryForm = [&](std::string_view stem, std::string_view suffix) -> std::optional<std::uint32_t> {
+        std::string s(stem);
+        s += suffix;
+        if (const auto it = index_.find(s); it != index_.end()) return it->second;
+        return std::nullopt;
+    };
+    const auto ends = [&](std::string_view suf) { return word.size() > suf.size() + 2 && word.ends_with(suf); };
+    for (const auto& [suf, repl] : {std::pair<std::string_view, std::string_view>{"ies", "y"}, {"es", ""}, {"s", ""},
+                                    {"ing", ""}, {"ing", "e"}, {"ed", ""}, {"ed", "e"}, {"ly", ""}, {"ness", ""}, {"iest", "y"},
+                                    {"ier", "y"}, {"est", ""}, {"er", ""}, {"y", ""}})
+        if (ends(suf))
+            if (auto r = tryForm(word.substr(0, word.size() - suf.size()), repl)) return r;
+    return std::nullopt;
+}
+
+void WordVectors::accumulate(std::uint32_t index, float weight, std::span<float> out) const {
+    const float s = scales_[index] * weight;
+    const std::int8_t* q = q_.data() + static_cast<std::size_t>(index) * static_cast<std::size_t>(dim_);
+    for (int d = 0; d < dim_; ++d) out[static_cast<std::size_t>(d)] += s * static_cast<float>(q[d]);
+}
+
+float WordVectors::sifWeight(std::uint32_t index) const {
+    constexpr float a = 1e-3f;
+    const float p = 0.06f / (static_cast<float>(ranks_[index]) + 1.0f);  // Zipf: "the" ~ 6% of English text
+    return a / (a + p);
+}
+
+float WordVectors::similarity(std::uint32_t a, std::uint32_t b) const {
+    const std::int8_t* x = q_.data() + static_cast<std::size_t>(a) * static_cast<std::size_t>(dim_);
+    const std::int8_t* y = q_.data() + static_cast<std::size_t>(b) * static_cast<std::size_t>(dim_);
+    float xy = 0, xx = 0, yy = 0;
+    for (int d = 0; d < dim_; ++d) {
+        xy += float(x[d]) * float(y[d]);
+        xx += float(x[d]) * float(x[d]);
+        yy += float(y[d]) * float(y[d]);
+    }
+    return xx > 0 && yy > 0 ? xy / std::sqrt(xx * yy) : 0.0f;
+}
+
+}  // namespace soundstar::interpret

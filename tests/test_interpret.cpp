@@ -1,0 +1,245 @@
+// The embedded interpreter: a prompt set with the attributes each prompt must get, the explicit
+// word rules, robustness (empty, emoji, long, foreign, binary text), the generated library, and
+// clear errors for broken data files. Real data files from data/interpret throughout.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+
+#include "interpret/Interpreter.h"
+#include "interpret/Library.h"
+#include "interpret/Text.h"
+#include "music/Theory.h"
+
+using namespace soundstar;
+using interpret::Interpreter;
+
+namespace {
+
+const std::filesystem::path kDir = std::filesystem::path(SOUNDSTAR_DATA) / "interpret";
+
+const Interpreter& interp() {
+    static const Interpreter it = Interpreter::load(kDir);
+    return it;
+}
+
+std::string readAll(const std::filesystem::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+bool majorFamily(music::Mode m) {
+    using music::Mode;
+    return m == Mode::Major || m == Mode::Lydian || m == Mode::Mixolydian || m == Mode::MajorPentatonic;
+}
+
+int labelPos(const std::string& field, const std::string& label) {
+    const auto& f = interpret::blendFields()[static_cast<std::size_t>(interpret::fieldIndex(field))];
+    return static_cast<int>(std::find(f.labels.begin(), f.labels.end(), label) - f.labels.begin());
+}
+
+std::string explain(const interpret::Interpretation& r) {
+    std::string s;
+    for (const auto& n : r.notes) s += "\n    " + n;
+    return s;
+}
+
+}  // namespace
+
+TEST(Interpreter, PromptSetGetsTheAttributesEachPromptNeeds) {
+    const auto set = nlohmann::json::parse(readAll(std::filesystem::path(SOUNDSTAR_DATA) / "../tests/data/interpret_prompts.json"));
+    int checked = 0;
+    for (const auto& p : set["prompts"]) {
+        const std::string prompt = p["prompt"];
+        const auto r = interp().interpret(prompt);
+        const auto& c = r.config;
+        const auto cfg = nlohmann::json::parse(music::toJson(c));
+        SCOPED_TRACE(prompt + " ->\n" + music::toJson(c) + explain(r));
+        EXPECT_TRUE(r.understood);
+        for (const auto& [key, want] : p.items()) {
+            if (key == "prompt") continue;
+            ++checked;
+            const double bpm = c.resolvedBpm();
+            if (key == "mode_family") EXPECT_EQ(majorFamily(c.mode) ? "major" : "minor", want.get<std::string>()) << key;
+            else if (key == "mode") EXPECT_EQ(music::modeName(c.mode), want.get<std::string>()) << key;
+            else if (key == "root") EXPECT_EQ(c.root, *music::parsePitchClass(want.get<std::string>())) << key;
+            else if (key == "bpm") EXPECT_DOUBLE_EQ(bpm, want.get<double>()) << key;
+            else if (key == "bpm_min") EXPECT_GE(bpm, want.get<double>()) << key;
+            else if (key == "bpm_max") EXPECT_LE(bpm, want.get<double>()) << key;
+            else if (key == "rhythm") EXPECT_EQ(c.rhythm, want.get<std::string>()) << key;
+            else if (key == "rhythm_in") {
+                const auto allowed = want.get<std::vector<std::string>>();
+                EXPECT_NE(std::find(allowed.begin(), allowed.end(), c.rhythm), allowed.end()) << key << " got " << c.rhythm;
+            } else if (key == "rhythm_not") EXPECT_NE(c.rhythm, want.get<std::string>()) << key;
+            else if (key == "genre") EXPECT_EQ(c.genre, want.get<std::string>()) << key;
+            else if (key == "bass") EXPECT_EQ(c.bass, want.get<std::string>()) << key;
+            else if (key == "grain") EXPECT_EQ(c.grain, want.get<std::string>()) << key;
+            else if (key == "instrumentation_has") {
+                EXPECT_NE(std::find(c.instrumentation.begin(), c.instrumentation.end(), want.get<std::string>()), c.instrumentation.end()) << key;
+            } else if (key == "brightness_min") EXPECT_GE(labelPos("brightness", c.brightness), labelPos("brightness", want)) << key;
+            else if (key == "brightness_max") EXPECT_LE(labelPos("brightness", c.brightness), labelPos("brightness", want)) << key;
+            else if (key == "space_min") EXPECT_GE(labelPos("space", c.space), labelPos("space", want)) << key;
+            else if (key == "density_min") EXPECT_GE(c.density, want.get<int>()) << key;
+            else if (key == "density_max") EXPECT_LE(c.density, want.get<int>()) << key;
+            else ADD_FAILURE() << "unknown expectation " << key;
+        }
+    }
+    EXPECT_GT(checked, 80);
+}
+
+TEST(Interpreter, LibraryIsTheGeneratedOneAndBigEnough) {
+    const auto blocks = interpret::loadBlocks(kDir / "blocks.json");
+    const auto entries = interpret::generateLibrary(blocks);
+    EXPECT_GE(entries.size(), 10000u);
+    EXPECT_EQ(interpret::libraryToTsv(entries), readAll(kDir / "library.tsv"))
+        << "data/interpret/library.tsv is stale: run build/release/tools/build_library data/interpret/blocks.json "
+           "data/interpret/library.tsv";
+    EXPECT_EQ(interp().librarySize(), entries.size());
+    EXPECT_GE(interp().vocabularySize(), 50000u);
+    // Every entry is a valid config fragment and carries its text.
+    for (const auto& e : entries) {
+        ASSERT_FALSE(e.text.empty());
+        ASSERT_FALSE(e.fragment.empty()) << e.text;
+        ASSERT_NO_THROW(music::mergeMusicConfig({}, interpret::fragmentToJson(e.fragment), e.text));
+    }
+}
+
+TEST(Interpreter, ExplicitNumbersAndKeysWinOverGenres) {
+    // A genre's own tempo loses to a stated one, in any spelling.
+    EXPECT_DOUBLE_EQ(interp().interpret("drum and bass at 90 bpm").config.resolvedBpm(), 90.0);
+    EXPECT_DOUBLE_EQ(interp().interpret("techno 100bpm").config.resolvedBpm(), 100.0);
+    EXPECT_DOUBLE_EQ(interp().interpret("tempo 72, ambient").config.resolvedBpm(), 72.0);
+    // Out of range: ignored with a note naming the allowed range.
+    const auto wild = interp().interpret("house at 900 bpm");
+    EXPECT_NE(wild.config.resolvedBpm(), 900.0);
+    EXPECT_NE(explain(wild).find("40 to 220"), std::string::npos) << explain(wild);
+    const auto key = interp().interpret("a waltz in Bb dorian");
+    EXPECT_EQ(key.config.root, 10);
+    EXPECT_EQ(key.config.mode, music::Mode::Dorian);
+    const auto sharp = interp().interpret("ballad in f sharp minor");
+    EXPECT_EQ(sharp.config.root, 6);
+    EXPECT_EQ(sharp.config.mode, music::Mode::Minor);
+    EXPECT_EQ(interp().interpret("C major, happy").config.root, 0);
+    EXPECT_EQ(interp().interpret("lydian dreams").config.mode, music::Mode::Lydian);
+    // "in a cafe" names no key; a sad prompt in "E major" stays major (explicit beats valence).
+    EXPECT_EQ(explain(interp().interpret("coffee in a cafe")).find("-> key"), std::string::npos);
+    EXPECT_EQ(interp().interpret("a sad song in E major").config.mode, music::Mode::Major);
+}
+
+TEST(Interpreter, NegationsIntensifiersAndComparatives) {
+    const auto happy = interp().interpret("happy");
+    const auto notHappy = interp().interpret("not happy");
+    EXPECT_GT(happy.valence, 0.3);
+    EXPECT_LT(notHappy.valence, 0.0);
+    EXPECT_TRUE(majorFamily(happy.config.mode));
+    EXPECT_FALSE(majorFamily(notHappy.config.mode));
+    EXPECT_EQ(interp().interpret("rock without drums").config.rhythm, "none");
+    EXPECT_NE(interp().interpret("rock with drums").config.rhythm, "none");
+    EXPECT_EQ(interp().interpret("house music, no bass").config.bass, "none");
+    EXPECT_NE(interp().interpret("house music with a deep bass").config.bass, "none");
+    // "no techno" does not choose techno.
+    EXPECT_NE(interp().interpret("no techno please, something calm").config.genre, "techno_minimal");
+    // Intensity: very dark < dark; a bit faster > as is > a bit slower.
+    const int dark = labelPos("brightness", interp().interpret("dark piano").config.brightness);
+    const int veryDark = labelPos("brightness", interp().interpret("very dark piano").config.brightness);
+    EXPECT_LT(veryDark, dark);
+    const double base = interp().interpret("a walk in the park").config.resolvedBpm();
+    EXPECT_GT(interp().interpret("a walk in the park, a bit faster").config.resolvedBpm(), base);
+    EXPECT_LT(interp().interpret("a walk in the park, a bit slower").config.resolvedBpm(), base);
+    EXPECT_GT(interp().interpret("slow techno").config.resolvedBpm(), 0.0);
+    EXPECT_LT(interp().interpret("slow techno").config.resolvedBpm(), interp().interpret("techno").config.resolvedBpm());
+    // Arousal words move tempo where nothing explicit did.
+    EXPECT_GT(interp().interpret("a wild frantic chase").config.resolvedBpm(),
+              interp().interpret("a sleepy relaxed afternoon").config.resolvedBpm() + 20.0);
+}
+
+TEST(Interpreter, AnyTextGivesAValidConfigAndSaysWhenNothingWasUnderstood) {
+    for (const std::string& prompt : std::vector<std::string>{"", "   ", "xqzvw blorptang frizzlewump", "!!!???...", "\xff\xfe\x80 \xc3", std::string("\0\0", 2)}) {
+        const auto r = interp().interpret(prompt);
+        SCOPED_TRACE(prompt);
+        EXPECT_FALSE(r.understood);
+        EXPECT_NE(explain(r).find(prompt.find_first_not_of(' ') == std::string::npos ? "empty prompt" : "nothing in the prompt was understood"),
+                  std::string::npos)
+            << explain(r);
+        EXPECT_NO_THROW(music::parseMusicConfig(music::toJson(r.config)));
+    }
+    // Unknown words are named.
+    EXPECT_NE(explain(interp().interpret("xqzvw blorptang")).find("xqzvw"), std::string::npos);
+    // Emoji carry meaning: a rain cloud and a crying face read as sad rain.
+    const auto emoji = interp().interpret("\xF0\x9F\x8C\xA7\xEF\xB8\x8F\xF0\x9F\x98\xA2");
+    EXPECT_TRUE(emoji.understood);
+    EXPECT_FALSE(majorFamily(emoji.config.mode)) << explain(emoji);
+    // Other languages: whatever the vectors know is used; the rest is named, never a crash.
+    for (const char* p : {"nuit pluvieuse et triste", "lluvia triste de noche", "\xE9\x9B\xA8\xE3\x81\xAE\xE5\xA4\x9C", "Regen in der Nacht"}) {
+        const auto r = interp().interpret(p);
+        EXPECT_NO_THROW(music::parseMusicConfig(music::toJson(r.config))) << p;
+    }
+    // A 10,000-character prompt.
+    std::string longPrompt;
+    const char* words[] = {"rain ", "night ", "zzqx ", "melancholic ", "piano ", "\xF0\x9F\x8C\x99 ", "130 bpm ", "no drums, "};
+    for (int i = 0; longPrompt.size() < 10000; ++i) longPrompt += words[i % 8];
+    const auto r = interp().interpret(longPrompt);
+    EXPECT_TRUE(r.understood);
+    EXPECT_EQ(r.config.rhythm, "none");
+    EXPECT_DOUBLE_EQ(r.config.resolvedBpm(), 130.0);
+}
+
+TEST(Interpreter, SamePromptSameConfigAndTheExplanationNamesTheDeciders) {
+    const auto a = interp().interpret("lonely lighthouse in a storm");
+    const auto b = interp().interpret("lonely lighthouse in a storm");
+    EXPECT_EQ(music::toJson(a.config), music::toJson(b.config));
+    EXPECT_NE(a.config.seed, interp().interpret("lonely lighthouse in a storm!").config.seed);
+    ASSERT_FALSE(a.neighbours.empty());
+    float total = 0;
+    for (const auto& n : a.neighbours) total += n.weight;
+    EXPECT_NEAR(total, 1.0f, 1e-3f);
+    EXPECT_GE(a.neighbours.front().similarity, a.neighbours.back().similarity);
+    const auto t = interp().interpret("energetic techno at 130 bpm, no drums");
+    const std::string e = explain(t);
+    EXPECT_NE(e.find("'130 bpm' -> bpm 130"), std::string::npos) << e;
+    EXPECT_NE(e.find("'no drums' -> rhythm none"), std::string::npos) << e;
+    EXPECT_NE(e.find("genre word 'techno'"), std::string::npos) << e;
+    EXPECT_EQ(t.decidedBy.at("bpm"), "explicit tempo '130 bpm'");
+}
+
+TEST(Interpreter, TokenizerSplitsNumbersKeepsKeysAndMapsEmoji) {
+    EXPECT_EQ(interpret::tokenize("130BPM Lo-Fi, F# minor!"), (std::vector<std::string>{"130", "bpm", "lo-fi", "f#", "minor"}));
+    EXPECT_EQ(interpret::tokenize("\xE2\x98\x94 don't"), (std::vector<std::string>{"rain", "don't"}));
+    EXPECT_EQ(interpret::tokenize("3am"), (std::vector<std::string>{"3am"}));
+    EXPECT_TRUE(interpret::tokenize("\xff\xfe").empty());
+}
+
+TEST(Interpreter, BrokenDataFilesGiveClearErrors) {
+    const auto tmp = std::filesystem::temp_directory_path() / "soundstar-interpret-test";
+    std::filesystem::remove_all(tmp);
+    std::filesystem::create_directories(tmp);
+    for (const char* f : {"words.bin", "valence.tsv", "blocks.json", "library.tsv"}) std::filesystem::copy_file(kDir / f, tmp / f);
+    const auto message = [&] {
+        try {
+            Interpreter::load(tmp);
+        } catch (const std::exception& e) {
+            return std::string(e.what());
+        }
+        return std::string("loaded");
+    };
+    EXPECT_EQ(message(), "loaded");
+    { std::ofstream(tmp / "words.bin", std::ios::binary) << "SSWV garbage"; }
+    EXPECT_NE(message().find("words.bin is not a soundstar word-vector file"), std::string::npos) << message();
+    std::filesystem::copy_file(kDir / "words.bin", tmp / "words.bin", std::filesystem::copy_options::overwrite_existing);
+    { std::ofstream(tmp / "library.tsv") << "rainy night\ttempo=glacial\n"; }
+    EXPECT_NE(message().find("library.tsv:1: field 'tempo' = 'glacial'"), std::string::npos) << message();
+    { std::ofstream(tmp / "library.tsv") << "rainy night\ttempo=slow\n"; }
+    { std::ofstream(tmp / "blocks.json") << R"({"categories": {"mood": {"weight": 1, "blocks": [{"names": ["sad"], "set": {"brightness": "grey"}}]}}, "templates": []})"; }
+    EXPECT_NE(message().find("brightness"), std::string::npos) << message();
+    EXPECT_NE(message().find("very_dark"), std::string::npos) << message();  // says what is allowed
+    std::filesystem::remove(tmp / "valence.tsv");
+    std::filesystem::copy_file(kDir / "blocks.json", tmp / "blocks.json", std::filesystem::copy_options::overwrite_existing);
+    EXPECT_NE(message().find("valence.tsv"), std::string::npos) << message();
+    std::filesystem::remove_all(tmp);
+}
