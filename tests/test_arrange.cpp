@@ -132,7 +132,9 @@ TEST(Arranger, BassNoneLeavesTheBassOutEverywhere) {
     for (const auto& s : a.sections) EXPECT_EQ(std::count(s.layers.begin(), s.layers.end(), "bass"), 0) << s.kind;
     const auto score = compose::composeFromConfig(c, 60.0);
     for (const auto& t : score.tracks) {
-        if (t.name == "bass") EXPECT_TRUE(t.notes.empty());
+        if (t.name == "bass") {
+            EXPECT_TRUE(t.notes.empty());
+        }
     }
     c.bass = "walking";
     bool anyBass = false;
