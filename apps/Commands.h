@@ -37,6 +37,18 @@ struct RenderArgs {
     bool explain = false;
     bool quiet = false;
     int blockSize = 256;
+    // The LLM composer (--llm [URL], --llm-model, --llm-timeout) and --metadata FILE.
+    bool useLlm = false;
+    std::optional<std::string> llmUrl, llmModel;
+    std::optional<double> llmTimeout;
+    std::string metadataFile;
+};
+
+/// What the prompt's reading produced beside the config: an LLM's sections (JSON for the
+/// arranger) and the metadata (title, reasoning, palettes, source, warnings) as JSON text.
+struct PromptOutcome {
+    std::optional<std::string> structure;
+    std::string metadata;
 };
 
 /// Where presets and other data live: $SOUNDSTAR_DATA, the source tree's data/, or next to the binary.
@@ -46,7 +58,7 @@ std::filesystem::path dataDir();
 const interpret::Interpreter& interpreter();
 /// The config a render uses: the prompt's interpretation, then --config, --update, --seed, the
 /// mood and the genre's style profile. `understood` receives what decided what.
-music::MusicConfig resolveConfig(const RenderArgs& a, std::vector<std::string>& understood);
+music::MusicConfig resolveConfig(const RenderArgs& a, std::vector<std::string>& understood, PromptOutcome* outcome = nullptr);
 
 int runRender(const RenderArgs& a);
 /// Prints what the embedded interpreter makes of a prompt: a summary, the config (--json, the

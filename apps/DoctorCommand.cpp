@@ -1,10 +1,14 @@
 #include <ebur128.h>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cstdlib>
+#include <fmt/ranges.h>
 
 #include "Commands.h"
 #include "interpret/Interpreter.h"
+#include "llm/LlmClient.h"
 #include "engine/Preset.h"
 #include "io/AudioDevice.h"
 #include "io/AudioFile.h"
@@ -54,7 +58,24 @@ int runDoctor() {
     } else {
         for (const auto& d : devices) ok("audio device " + d);
     }
-    fmt::print("  note     LLM endpoint checks arrive with the LLM composer\n");
+    try {
+        const auto getenv = [](const char* n) { return std::getenv(n); };
+        auto settings = llm::resolveLlmSettings({}, getenv, llm::defaultConfigFile(getenv));
+        settings.timeoutSeconds = std::min(settings.timeoutSeconds, 3.0);
+        settings.retries = 0;
+        llm::LlmClient client(settings);
+        try {
+            const auto models = client.models();
+            ok(fmt::format("LLM endpoint {} answers; models: {}", settings.baseUrl, models.empty() ? "(none loaded)" : fmt::format("{}", fmt::join(models, ", "))));
+        } catch (const llm::LlmError& e) {
+            fmt::print("  note     LLM endpoint not answering: {}\n"
+                       "           (optional: `render --llm` then uses the embedded interpreter; set the URL with --llm URL,\n"
+                       "           $SOUNDSTAR_LLM_URL or [llm] url in {})\n",
+                       e.what(), llm::defaultConfigFile(getenv).string());
+        }
+    } catch (const std::exception& e) {
+        bad(fmt::format("LLM settings: {}", e.what()), "fix the value named above");
+    }
     if (problems == 0) fmt::print("all good\n");
     else fmt::print("{} problem(s) found\n", problems);
     return problems == 0 ? 0 : 1;

@@ -1,6 +1,8 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <nlohmann/json.hpp>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
@@ -17,6 +19,7 @@
 #include "music/MusicConfig.h"
 #include "engine/Preset.h"
 #include "interpret/Interpreter.h"
+#include "llm/LlmComposer.h"
 #include "io/AudioDevice.h"
 #include "io/AudioFile.h"
 #include "render/Mastering.h"
@@ -70,14 +73,28 @@ const interpret::Interpreter& interpreter() {
     return it;
 }
 
-music::MusicConfig resolveConfig(const RenderArgs& a, std::vector<std::string>& understood) {
-    // The prompt gives a config; a --config file is applied on top of it; --seed wins over both.
+music::MusicConfig resolveConfig(const RenderArgs& a, std::vector<std::string>& understood, PromptOutcome* outcome) {
+    // The prompt gives a config (through the LLM with --llm, else the embedded interpreter); a
+    // --config file is applied on top of it; --seed wins over both.
     music::MusicConfig cfg;
-    if (!a.prompt.empty()) {
+    nlohmann::json metadata{{"prompt", a.prompt}, {"title", a.prompt}, {"reasoning", ""}, {"palettes", nlohmann::json::array()},
+                            {"source", a.prompt.empty() ? "config" : "interpreter"}, {"warnings", nlohmann::json::array()}};
+    if (!a.prompt.empty() && a.useLlm) {
+        const auto settings = llm::resolveLlmSettings({a.llmUrl, a.llmModel, a.llmTimeout}, [](const char* n) { return std::getenv(n); },
+                                                      llm::defaultConfigFile([](const char* n) { return std::getenv(n); }));
+        llm::LlmClient client(settings);
+        auto comp = llm::composeWithLlm(client, interpreter(), a.prompt, a.durationSeconds, a.structureFile.empty());
+        cfg = comp.config;
+        understood.insert(understood.end(), comp.notes.begin(), comp.notes.end());
+        for (const auto& w : comp.warnings) fmt::print(stderr, "soundstar: warning: {}\n", w);
+        metadata = comp.metadata;
+        if (outcome) outcome->structure = comp.structure;
+    } else if (!a.prompt.empty()) {
         auto meaning = interpreter().interpret(a.prompt);
         cfg = meaning.config;
         understood.insert(understood.end(), meaning.notes.begin(), meaning.notes.end());
     }
+    if (outcome) outcome->metadata = metadata.dump();
     if (!a.configFile.empty()) cfg = music::mergeMusicConfig(cfg, readFile(a.configFile), a.configFile);
     if (!a.update.empty()) cfg = music::applyUpdate(cfg, a.update, "--update");
     if (a.seed) cfg.seed = *a.seed;
@@ -109,9 +126,16 @@ compose::SketchConfig sketchFor(const music::MusicConfig& cfg) {
     return s;
 }
 
-music::Arrangement resolveArrangement(const RenderArgs& a, const music::MusicConfig& cfg) {
+music::Arrangement resolveArrangement(const RenderArgs& a, const music::MusicConfig& cfg, const std::optional<std::string>& llmStructure = {}) {
     if (!a.structureFile.empty())
         return compose::arrangeFromStructure(cfg, readFile(a.structureFile), a.durationGiven ? a.durationSeconds : 0.0, a.loop);
+    if (llmStructure && a.bars == 0 && a.form == "auto") {
+        try {
+            return compose::arrangeFromStructure(cfg, *llmStructure, a.durationSeconds, a.loop || a.form == "loop");
+        } catch (const std::invalid_argument& e) {
+            fmt::print(stderr, "soundstar: warning: the LLM's sections do not fit ({}); the arranger chose the form\n", e.what());
+        }
+    }
     const bool loop = a.loop || a.form == "loop";
     double seconds = a.durationSeconds;
     if (a.bars > 0) {
@@ -132,11 +156,12 @@ int runArrange(const RenderArgs& a) {
 int runRender(const RenderArgs& a) {
     const auto format = chooseFormat(a);  // fail on a bad format before spending time rendering
     std::vector<std::string> understood;
-    const music::MusicConfig cfg = resolveConfig(a, understood);
+    PromptOutcome outcome;
+    const music::MusicConfig cfg = resolveConfig(a, understood, &outcome);
     if (a.printConfig) fmt::print("{}\n", music::toJson(cfg));
     if (a.explain)
         for (const auto& u : understood) fmt::print(stderr, "prompt: {}\n", u);
-    const music::Arrangement arrangement = resolveArrangement(a, cfg);
+    const music::Arrangement arrangement = resolveArrangement(a, cfg, outcome.structure);
     const compose::SketchConfig sketch = sketchFor(cfg);
 
     engine::PresetLibrary presets;
@@ -168,6 +193,15 @@ int runRender(const RenderArgs& a) {
     render::MasteringReport mr;
     if (!a.noMaster) mr = render::master(audio, a.sampleRate, {a.targetLufs, a.ceilingDbtp});
     io::writeAudioFile(a.output, audio, a.sampleRate, format, *cfg.seed);
+    if (!a.metadataFile.empty()) {
+        auto meta = nlohmann::json::parse(outcome.metadata);
+        meta["audio"] = a.output;
+        meta["config"] = nlohmann::json::parse(music::toJson(cfg));
+        meta["arrangement"] = nlohmann::json::parse(music::toJson(arrangement));
+        std::ofstream out(a.metadataFile);
+        out << meta.dump(2) << "\n";
+        if (!out) throw std::runtime_error(fmt::format("cannot write the metadata file {}", a.metadataFile));
+    }
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     if (!a.quiet) {
         fmt::print(stderr, "wrote {} ({:.2f} s, {:g} Hz, {:.4g} bpm, {} layers, {} form{}) in {:.2f} s", a.output,

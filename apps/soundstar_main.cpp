@@ -46,6 +46,13 @@ int main(int argc, char** argv) {
     render->add_flag("--explain", r.explain, "Say on stderr which words of the prompt decided what");
     render->add_option("--block", r.blockSize, "Engine block size in frames (1 to 4096)")->check(CLI::Range(1, 4096));
     render->add_flag("-q,--quiet", r.quiet, "No progress on stderr");
+    render->add_option("--llm", r.llmUrl,
+                       "Compose with a local OpenAI-compatible LLM (LM Studio, llama.cpp, Ollama); optional base URL "
+                       "(default: config file, $SOUNDSTAR_LLM_URL, else http://localhost:1234/v1)")
+        ->expected(0, 1);
+    render->add_option("--llm-model", r.llmModel, "The LLM's model name (default: the first the endpoint lists)");
+    render->add_option("--llm-timeout", r.llmTimeout, "Seconds to wait for the LLM in all (default 60)")->check(CLI::Range(0.1, 3600.0));
+    render->add_option("--metadata", r.metadataFile, "Also write JSON: title, reasoning, colour palettes, config, sections, warnings");
 
     std::string demoOut = "soundstar-demo.wav";
     bool noPlay = false;
@@ -93,6 +100,8 @@ int main(int argc, char** argv) {
                 return 2;
             }
             r.durationGiven = render->count("--duration") > 0;
+            r.useLlm = render->count("--llm") > 0 || render->count("--llm-model") > 0;
+            if (r.llmUrl && r.llmUrl->empty()) r.llmUrl.reset();
             return runRender(r);
         }
         if (demo->parsed()) return runDemo(demoOut, !noPlay);

@@ -795,6 +795,7 @@ Interpretation Interpreter::interpret(std::string_view prompt) const {
         r.decidedBy["root"] = "the prompt's hash (no key named)";
     }
     cur["seed"] = hash & 0xFFFFFFFFull;
+    r.explicitFields = explicitFields;
     if (!r.understood) {
         note(prompt.find_first_not_of(" \t\r\n") == std::string_view::npos
                  ? "empty prompt: a balanced default"

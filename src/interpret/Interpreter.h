@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <map>
+#include <set>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -38,6 +39,7 @@ struct Interpretation {
     std::vector<Neighbour> neighbours;            // the blended library entries, nearest first
     std::vector<std::string> notes;               // what decided what, in order
     std::map<std::string, std::string> decidedBy;  // field -> why it has its value
+    std::set<std::string> explicitFields;         // fields the prompt's own words decided
     std::vector<std::string> unknownWords;        // words the vectors do not know (first few)
     std::size_t knownWords = 0;
     double valence = 0;   // VADER-style compound, -1..1

@@ -1,0 +1,143 @@
+// The only translation unit that includes cpp-httplib (a heavy header).
+#include "llm/LlmClient.h"
+
+#include <fmt/format.h>
+#include <httplib.h>
+
+#include <future>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+namespace soundstar::llm {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::string excerpt(const std::string& s, std::size_t n = 120) {
+    std::string out;
+    for (char c : s.substr(0, n)) out += (c >= 32 && c < 127) ? c : '?';
+    return s.size() > n ? out + "..." : out;
+}
+
+double secondsLeft(Clock::time_point deadline) {
+    return std::chrono::duration<double>(deadline - Clock::now()).count();
+}
+
+}  // namespace
+
+LlmClient::LlmClient(LlmSettings settings) : settings_(std::move(settings)) {
+    const auto& url = settings_.baseUrl;
+    const auto scheme = url.find("://");
+    if (scheme == std::string::npos) throw std::invalid_argument(fmt::format("'{}' is not an http:// or https:// URL", url));
+    const auto slash = url.find('/', scheme + 3);
+    hostPart_ = url.substr(0, slash);
+    pathPrefix_ = slash == std::string::npos ? "" : url.substr(slash);
+}
+
+std::string LlmClient::call(const std::string& method, const std::string& path, const std::string& body,
+                            Clock::time_point deadline) {
+    const std::string where = fmt::format("{} {}{}", method, settings_.baseUrl, path);
+    std::string lastError;
+    for (int attempt = 0;; ++attempt) {
+        const double left = secondsLeft(deadline);
+        if (left <= 0.0)
+            throw LlmError(LlmError::Kind::Timeout, fmt::format("{}: no answer within the {} s timeout{}", where, settings_.timeoutSeconds,
+                                                                lastError.empty() ? "" : " (" + lastError + ")"));
+        auto cli = std::make_shared<httplib::Client>(hostPart_);
+        const auto us = std::chrono::microseconds(static_cast<long long>(left * 1e6) + 1);
+        cli->set_connection_timeout(std::chrono::duration_cast<std::chrono::seconds>(us).count(), static_cast<long>(us.count() % 1000000));
+        cli->set_read_timeout(std::chrono::duration_cast<std::chrono::seconds>(us).count(), static_cast<long>(us.count() % 1000000));
+        cli->set_write_timeout(std::chrono::duration_cast<std::chrono::seconds>(us).count(), static_cast<long>(us.count() % 1000000));
+        httplib::Headers headers;
+        if (!settings_.apiKey.empty()) headers.emplace("Authorization", "Bearer " + settings_.apiKey);
+        const std::string fullPath = pathPrefix_ + path;
+        auto future = std::async(std::launch::async, [cli, method, fullPath, body, headers] {
+            return method == "GET" ? cli->Get(fullPath, headers) : cli->Post(fullPath, headers, body, "application/json");
+        });
+        bool watchdog = false;
+        if (future.wait_until(deadline) == std::future_status::timeout) {
+            watchdog = true;
+            cli->stop();  // unblocks a read or write in progress
+        }
+        httplib::Result res = future.get();
+        const bool timeUp = watchdog || secondsLeft(deadline) <= 0.0;
+        bool retry = false;
+        if (!res) {
+            const auto err = res.error();
+            if (timeUp || err == httplib::Error::ConnectionTimeout || err == httplib::Error::Canceled)
+                throw LlmError(LlmError::Kind::Timeout, fmt::format("{}: no answer within the {} s timeout", where, settings_.timeoutSeconds));
+            if (err == httplib::Error::Connection) {
+                lastError = fmt::format("{}: nothing answers there (connection refused); is the server running?", where);
+                if (attempt >= settings_.retries) throw LlmError(LlmError::Kind::Down, lastError);
+            } else {
+                lastError = fmt::format("{}: the connection dropped before a full answer ({})", where, httplib::to_string(err));
+                if (attempt >= settings_.retries) throw LlmError(LlmError::Kind::Dropped, lastError);
+            }
+            retry = true;
+        } else if (res->status >= 500 || res->status == 429) {
+            lastError = fmt::format("{}: HTTP {} {}", where, res->status, excerpt(res->body));
+            if (attempt >= settings_.retries) throw LlmError(LlmError::Kind::Http, lastError);
+            retry = true;
+        } else if (res->status >= 400) {
+            throw LlmError(LlmError::Kind::Http, fmt::format("{}: HTTP {} {}", where, res->status, excerpt(res->body)));
+        } else {
+            return res->body;
+        }
+        if (retry) {
+            const double backoff = std::min(0.25 * (1 << std::min(attempt, 5)), std::max(0.0, secondsLeft(deadline)));
+            std::this_thread::sleep_for(std::chrono::duration<double>(backoff));
+        }
+    }
+}
+
+LlmClient::Deadline LlmClient::deadline() const {
+    return Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(settings_.timeoutSeconds));
+}
+
+std::vector<std::string> LlmClient::models(std::optional<Deadline> until) {
+    const std::string body = call("GET", "/models", "", until.value_or(deadline()));
+    std::vector<std::string> out;
+    try {
+        const auto j = nlohmann::json::parse(body);
+        for (const auto& m : j.at("data")) out.push_back(m.at("id").get<std::string>());
+    } catch (const nlohmann::json::exception&) {
+        throw LlmError(LlmError::Kind::Garbage,
+                       fmt::format("GET {}/models: not an OpenAI-style model list: {}", settings_.baseUrl, excerpt(body)));
+    }
+    return out;
+}
+
+std::string LlmClient::model(std::optional<Deadline> until) {
+    if (!settings_.model.empty()) return settings_.model;
+    if (resolvedModel_.empty()) {
+        const auto list = models(until);
+        if (list.empty()) throw LlmError(LlmError::Kind::Garbage, fmt::format("{}/models lists no models; load one or pass --llm-model", settings_.baseUrl));
+        resolvedModel_ = list.front();
+    }
+    return resolvedModel_;
+}
+
+std::string LlmClient::chat(const ChatRequest& r, std::optional<Deadline> until) {
+    const auto deadline = until.value_or(this->deadline());
+    nlohmann::json body{{"model", model(deadline)},
+                        {"messages", nlohmann::json::array({{{"role", "system"}, {"content", r.system}}, {{"role", "user"}, {"content", r.user}}})},
+                        {"temperature", r.temperature},
+                        {"max_tokens", r.maxTokens},
+                        {"stream", false}};
+    if (r.seed) body["seed"] = *r.seed;
+    if (!r.schemaJson.empty())
+        body["response_format"] = {{"type", "json_schema"},
+                                   {"json_schema", {{"name", r.schemaName}, {"strict", true}, {"schema", nlohmann::json::parse(r.schemaJson)}}}};
+    const std::string answer = call("POST", "/chat/completions", body.dump(), deadline);
+    try {
+        const auto j = nlohmann::json::parse(answer);
+        const auto& content = j.at("choices").at(0).at("message").at("content");
+        if (!content.is_string()) throw nlohmann::json::type_error::create(302, "content is not a string", nullptr);
+        return content.get<std::string>();
+    } catch (const nlohmann::json::exception&) {
+        throw LlmError(LlmError::Kind::Garbage, fmt::format("POST {}/chat/completions: not a chat completion: {}", settings_.baseUrl, excerpt(answer)));
+    }
+}
+
+}  // namespace soundstar::llm

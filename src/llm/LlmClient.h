@@ -1,0 +1,56 @@
+#pragma once
+// A client for any OpenAI-compatible chat-completions endpoint (LM Studio, llama.cpp's
+// llama-server, Ollama, ...). Every call ends by the settings' timeout, retries included: a
+// watchdog aborts the connection when the time is up. Failures are LlmError with a kind and a
+// message that names the endpoint and what happened (never the API key).
+#include <chrono>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "llm/LlmSettings.h"
+
+namespace soundstar::llm {
+
+class LlmError : public std::runtime_error {
+public:
+    enum class Kind { Down, Timeout, Dropped, Http, Garbage };
+    LlmError(Kind k, const std::string& what) : std::runtime_error(what), kind(k) {}
+    Kind kind;
+};
+
+struct ChatRequest {
+    std::string system;
+    std::string user;
+    std::string schemaJson;  // a JSON Schema: asked for with response_format json_schema ("" = plain text)
+    std::string schemaName = "answer";
+    int maxTokens = 2048;
+    double temperature = 0.2;
+    std::optional<std::uint64_t> seed;
+};
+
+class LlmClient {
+public:
+    explicit LlmClient(LlmSettings settings);
+
+    using Deadline = std::chrono::steady_clock::time_point;
+    /// A deadline the settings' timeout from now.
+    Deadline deadline() const;
+    /// The assistant message's content. Throws LlmError. Ends by `deadline` (default: the timeout from now).
+    std::string chat(const ChatRequest& request, std::optional<Deadline> deadline = std::nullopt);
+    /// The model ids the endpoint lists (GET /models). Throws LlmError.
+    std::vector<std::string> models(std::optional<Deadline> deadline = std::nullopt);
+    /// The model chat() uses: the settings' model, else the first listed.
+    std::string model(std::optional<Deadline> deadline = std::nullopt);
+    const LlmSettings& settings() const { return settings_; }
+
+private:
+    std::string call(const std::string& method, const std::string& path, const std::string& body,
+                     std::chrono::steady_clock::time_point deadline);
+    LlmSettings settings_;
+    std::string hostPart_, pathPrefix_;
+    std::string resolvedModel_;
+};
+
+}  // namespace soundstar::llm
