@@ -94,7 +94,7 @@ music::MusicConfig resolveConfig(const RenderArgs& a, std::vector<std::string>& 
         cfg = meaning.config;
         understood.insert(understood.end(), meaning.notes.begin(), meaning.notes.end());
     }
-    if (outcome) outcome->metadata = metadata.dump();
+    if (outcome) outcome->metadata = metadata.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     if (!a.configFile.empty()) cfg = music::mergeMusicConfig(cfg, readFile(a.configFile), a.configFile);
     if (!a.update.empty()) cfg = music::applyUpdate(cfg, a.update, "--update");
     if (a.seed) cfg.seed = *a.seed;
@@ -199,7 +199,7 @@ int runRender(const RenderArgs& a) {
         meta["config"] = nlohmann::json::parse(music::toJson(cfg));
         meta["arrangement"] = nlohmann::json::parse(music::toJson(arrangement));
         std::ofstream out(a.metadataFile);
-        out << meta.dump(2) << "\n";
+        out << meta.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
         if (!out) throw std::runtime_error(fmt::format("cannot write the metadata file {}", a.metadataFile));
     }
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

@@ -30,10 +30,7 @@ Json configProperties() {
     return props;
 }
 
-std::string clip(std::string s, std::size_t n) {
-    if (s.size() > n) s = s.substr(0, n);
-    return s;
-}
+std::string clip(const std::string& s, std::size_t n) { return clipUtf8(sanitizeUtf8(s), n); }
 
 std::string systemPrompt() {
     std::string fields;
@@ -107,7 +104,7 @@ std::string structureSchema() {
 std::optional<music::MusicConfig> applyDeconstruction(const std::string& answer, const music::MusicConfig& base,
                                                       const std::set<std::string>& keep, const interpret::Interpreter* genreReader,
                                                       Json& metadata, std::vector<std::string>& warnings) {
-    const auto parsed = extractJson(answer);
+    const auto parsed = extractJson(sanitizeUtf8(answer));
     if (!parsed || !parsed->is_object()) return std::nullopt;
     const Json& j = *parsed;
     music::MusicConfig cfg = base;
@@ -191,7 +188,10 @@ std::optional<music::MusicConfig> applyDeconstruction(const std::string& answer,
         if (genreReader)
             if (const auto read = genreReader->interpret(g).config.genre; !read.empty()) g = read;
         std::transform(g.begin(), g.end(), g.begin(), [](unsigned char c) { return c == ' ' || c == '-' ? '_' : std::tolower(c); });
-        trySet("genre", clip(g, 40), "genre");
+        if (!g.empty() && std::all_of(g.begin(), g.end(), [](unsigned char c) { return std::isalnum(c) || c == '_' || c == '&'; }))
+            trySet("genre", clip(g, 40), "genre");
+        else
+            warnings.push_back(fmt::format("LLM genre {} dropped: not a genre name", Json(clip(j["genre"].get<std::string>(), 40)).dump()));
     }
     if (j.contains("mood") && j["mood"].is_string()) {
         std::string m = j["mood"].get<std::string>();
@@ -240,7 +240,7 @@ std::optional<music::MusicConfig> applyDeconstruction(const std::string& answer,
 
 std::optional<std::string> applyStructure(const std::string& answer, const music::MusicConfig& config, double durationSeconds,
                                           std::vector<std::string>& warnings) {
-    auto parsed = extractJson(answer);
+    auto parsed = extractJson(sanitizeUtf8(answer));
     if (!parsed) {
         warnings.push_back("LLM structure is not JSON; the arranger chose the form");
         return std::nullopt;
@@ -294,8 +294,10 @@ LlmComposition composeWithLlm(LlmClient& client, const interpret::Interpreter& i
         req.user = prompt;
         req.schemaJson = deconstructionSchema();
         req.schemaName = "soundstar_music";
+        req.maxTokens = client.settings().maxTokens;
         req.seed = meaning.config.seed;
         const std::string answer = client.chat(req, deadline);
+        r.metadata["llm_answer"] = clip(answer, 20000);  // as received, for whoever tunes a model or a prompt
         Json meta = Json::object();
         if (auto cfg = applyDeconstruction(answer, meaning.config, meaning.explicitFields, &interpreter, meta, r.warnings)) {
             r.config = *cfg;
@@ -303,8 +305,15 @@ LlmComposition composeWithLlm(LlmClient& client, const interpret::Interpreter& i
             for (const auto& [k, v] : meta.items()) r.metadata[k] = v;
             r.notes.push_back(fmt::format("the LLM ({}) chose the config; the prompt's explicit words kept", model));
         } else {
-            r.warnings.push_back(fmt::format("the LLM's answer holds no JSON object ({}...); used the embedded interpreter",
-                                             clip(answer, 60)));
+            std::string why;
+            try {
+                const auto parsedAnyway = Json::parse(sanitizeUtf8(answer));
+                why = parsedAnyway.is_object() ? "" : "not an object";
+            } catch (const Json::exception& e) {
+                why = e.what();
+            }
+            r.warnings.push_back(fmt::format("the LLM's answer holds no usable JSON object ({}; it begins {}); used the embedded interpreter",
+                                             why.empty() ? "not an object" : why, Json(clip(answer, 60)).dump()));
         }
     } catch (const LlmError& e) {
         r.warnings.push_back(fmt::format("LLM unavailable: {}; used the embedded interpreter", e.what()));
@@ -318,7 +327,7 @@ LlmComposition composeWithLlm(LlmClient& client, const interpret::Interpreter& i
             req.user = fmt::format("{} ({:.0f} seconds)", prompt, durationSeconds);
             req.schemaJson = structureSchema();
             req.schemaName = "soundstar_structure";
-            req.maxTokens = 512;
+            req.maxTokens = std::min(1024, client.settings().maxTokens);
             req.seed = meaning.config.seed;
             if (auto s = applyStructure(client.chat(req, deadline), r.config, durationSeconds, r.warnings)) {
                 r.structure = *s;

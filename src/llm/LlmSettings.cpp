@@ -18,6 +18,16 @@ double parseSeconds(const std::string& text, const std::string& where) {
     throw std::invalid_argument(fmt::format("{} = '{}' is invalid: allowed seconds above 0, up to 3600", where, text));
 }
 
+int parseMaxTokens(const std::string& text, const std::string& where) {
+    try {
+        std::size_t used = 0;
+        const int v = std::stoi(text, &used);
+        if (used == text.size() && v >= 64 && v <= 131072) return v;
+    } catch (const std::logic_error&) {
+    }
+    throw std::invalid_argument(fmt::format("{} = '{}' is invalid: allowed a whole number from 64 to 131072", where, text));
+}
+
 int parseRetries(const std::string& text, const std::string& where) {
     try {
         std::size_t used = 0;
@@ -76,8 +86,11 @@ LlmSettings resolveLlmSettings(const LlmFlags& flags, const std::function<const 
                 } else if (key == "retries") {
                     if (!v.is_integer()) throw std::invalid_argument(where + " must be a whole number");
                     s.retries = parseRetries(std::to_string(*v.value<std::int64_t>()), where);
+                } else if (key == "max_tokens") {
+                    if (!v.is_integer()) throw std::invalid_argument(where + " must be a whole number");
+                    s.maxTokens = parseMaxTokens(std::to_string(*v.value<std::int64_t>()), where);
                 } else {
-                    throw std::invalid_argument(fmt::format("{}: unknown key; allowed: url, model, api_key, timeout, retries", where));
+                    throw std::invalid_argument(fmt::format("{}: unknown key; allowed: url, model, api_key, timeout, retries, max_tokens", where));
                 }
             }
             origin = configFile.string();
@@ -94,6 +107,7 @@ LlmSettings resolveLlmSettings(const LlmFlags& flags, const std::function<const 
     if (auto v = env("SOUNDSTAR_LLM_API_KEY")) s.apiKey = *v, fromEnv = true;
     if (auto v = env("SOUNDSTAR_LLM_TIMEOUT")) s.timeoutSeconds = parseSeconds(*v, "SOUNDSTAR_LLM_TIMEOUT"), fromEnv = true;
     if (auto v = env("SOUNDSTAR_LLM_RETRIES")) s.retries = parseRetries(*v, "SOUNDSTAR_LLM_RETRIES"), fromEnv = true;
+    if (auto v = env("SOUNDSTAR_LLM_MAX_TOKENS")) s.maxTokens = parseMaxTokens(*v, "SOUNDSTAR_LLM_MAX_TOKENS"), fromEnv = true;
     if (fromEnv) origin += ", environment";
     if (flags.url) {
         if (!flags.url->empty()) checkUrl(s.baseUrl = *flags.url, "--llm");

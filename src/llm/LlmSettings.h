@@ -15,6 +15,7 @@ struct LlmSettings {
     std::string apiKey;                                  // empty: no Authorization header
     double timeoutSeconds = 60.0;                        // the whole call, retries included
     int retries = 2;                                     // further attempts after a failed one
+    int maxTokens = 4096;                                // per answer
     std::string origin;                                  // where the values came from, for doctor
 };
 
@@ -29,8 +30,8 @@ struct LlmFlags {
 std::filesystem::path defaultConfigFile(const std::function<const char*(const char*)>& getenv);
 
 /// Resolves flags > environment (SOUNDSTAR_LLM_URL, SOUNDSTAR_LLM_MODEL, SOUNDSTAR_LLM_API_KEY,
-/// SOUNDSTAR_LLM_TIMEOUT, SOUNDSTAR_LLM_RETRIES) > the TOML file's [llm] table (url, model,
-/// api_key, timeout, retries) > defaults. A missing file is fine; a malformed one, an unknown
+/// SOUNDSTAR_LLM_TIMEOUT, SOUNDSTAR_LLM_RETRIES, SOUNDSTAR_LLM_MAX_TOKENS) > the TOML file's
+/// [llm] table (url, model, api_key, timeout, retries, max_tokens) > defaults. A missing file is fine; a malformed one, an unknown
 /// key or a bad value is a std::invalid_argument naming the file, line, key and what is allowed.
 LlmSettings resolveLlmSettings(const LlmFlags& flags, const std::function<const char*(const char*)>& getenv,
                                const std::filesystem::path& configFile);

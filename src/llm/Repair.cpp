@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdint>
 #include <cmath>
 #include <map>
 
@@ -39,8 +40,78 @@ std::optional<double> leadingNumber(const std::string& s, std::size_t* end = nul
 
 }  // namespace
 
+std::string sanitizeUtf8(const std::string& text) {
+    std::string out;
+    out.reserve(text.size());
+    const auto* s = reinterpret_cast<const unsigned char*>(text.data());
+    const std::size_t n = text.size();
+    for (std::size_t i = 0; i < n;) {
+        const unsigned char c = s[i];
+        std::size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
+        bool ok = len > 0 && i + len <= n;
+        for (std::size_t k = 1; ok && k < len; ++k) ok = (s[i + k] & 0xC0) == 0x80;
+        if (ok && len > 1) {
+            // Reject overlong forms, surrogates and code points above U+10FFFF.
+            std::uint32_t cp = c & (0x7F >> len);
+            for (std::size_t k = 1; k < len; ++k) cp = (cp << 6) | (s[i + k] & 0x3F);
+            ok = !((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || (cp >= 0xD800 && cp <= 0xDFFF) ||
+                   cp > 0x10FFFF);
+        }
+        if (ok) {
+            out.append(text, i, len);
+            i += len;
+        } else {
+            out += "\xEF\xBF\xBD";
+            ++i;
+        }
+    }
+    return out;
+}
+
+std::string clipUtf8(const std::string& text, std::size_t maxBytes) {
+    if (text.size() <= maxBytes) return text;
+    std::size_t end = maxBytes;
+    while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) --end;
+    return text.substr(0, end);
+}
+
+namespace {
+/// Numbers a double cannot hold ("4E2618853750008130") made finite ("4E99" is still out of any
+/// range, so the field is dropped later with a warning instead of the whole answer failing).
+std::string tameNumbers(const std::string& in) {
+    std::string out;
+    bool str = false, esc = false;
+    for (std::size_t i = 0; i < in.size(); ++i) {
+        const char c = in[i];
+        if (str) {
+            out += c;
+            if (esc) esc = false;
+            else if (c == '\\') esc = true;
+            else if (c == '"') str = false;
+            continue;
+        }
+        if (c == '"') str = true;
+        if ((c == 'e' || c == 'E') && !out.empty() && std::isdigit(static_cast<unsigned char>(out.back()))) {
+            std::size_t j = i + 1;
+            std::string sign;
+            if (j < in.size() && (in[j] == '+' || in[j] == '-')) sign = in[j++];
+            std::size_t k = j;
+            while (k < in.size() && std::isdigit(static_cast<unsigned char>(in[k]))) ++k;
+            if (k - j > 2) {  // |exponent| >= 100: beyond any field, and maybe beyond a double
+                out += c + sign + "99";
+                i = k - 1;
+                continue;
+            }
+        }
+        out += c;
+    }
+    return out;
+}
+}  // namespace
+
 std::optional<nlohmann::json> extractJson(const std::string& text) {
-    for (std::size_t start = text.find_first_of("{["); start != std::string::npos; start = text.find_first_of("{[", start + 1)) {
+    // Top-level candidates only: a nested object of a broken answer is not the answer.
+    for (std::size_t start = text.find_first_of("{["); start != std::string::npos;) {
         // Find the matching close, minding strings.
         int depth = 0;
         bool inString = false, escaped = false;
@@ -62,8 +133,9 @@ std::optional<nlohmann::json> extractJson(const std::string& text) {
                 }
             }
         }
-        if (end == std::string::npos) continue;
-        std::string candidate = text.substr(start, end - start + 1);
+        if (end == std::string::npos) return std::nullopt;  // unbalanced: cut off
+        const std::size_t next = text.find_first_of("{[", end + 1);
+        std::string candidate = tameNumbers(text.substr(start, end - start + 1));
         for (int pass = 0; pass < 2; ++pass) {
             try {
                 return nlohmann::json::parse(candidate);
@@ -90,6 +162,7 @@ std::optional<nlohmann::json> extractJson(const std::string& text) {
             }
             candidate = fixed;
         }
+        start = next;
     }
     return std::nullopt;
 }

@@ -13,6 +13,11 @@
 
 namespace soundstar::llm {
 
+/// The text with every invalid UTF-8 sequence replaced by U+FFFD (a JSON parser rejects them).
+std::string sanitizeUtf8(const std::string& text);
+/// At most `maxBytes` bytes, never cutting a UTF-8 character in two.
+std::string clipUtf8(const std::string& text, std::size_t maxBytes);
+
 /// The first JSON object (or array) in the text: code fences and prose around it are ignored,
 /// trailing commas are forgiven.
 std::optional<nlohmann::json> extractJson(const std::string& text);
