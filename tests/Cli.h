@@ -24,6 +24,17 @@ inline CommandResult runCommand(const std::string& cmd) {
     return r;
 }
 
+/// A whole file as text ("" when it cannot be read).
+inline std::string readText(const std::string& path) {
+    std::string out;
+    if (FILE* f = std::fopen(path.c_str(), "rb")) {
+        std::array<char, 4096> buf{};
+        for (std::size_t n; (n = std::fread(buf.data(), 1, buf.size(), f)) > 0;) out.append(buf.data(), n);
+        std::fclose(f);
+    }
+    return out;
+}
+
 /// A fresh temporary folder per test, removed afterwards.
 class TempDir {
 public:

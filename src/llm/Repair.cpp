@@ -247,6 +247,7 @@ std::optional<double> repairSeconds(const nlohmann::json& v) {
     if (v.is_number()) s = v.get<double>();
     else if (v.is_string()) {
         const std::string t = lower(trim(v.get<std::string>()));
+        if (!t.empty() && t[0] == '-') return std::nullopt;
         if (const auto colon = t.find(':'); colon != std::string::npos) {
             const auto m = leadingNumber(t.substr(0, colon)), sec = leadingNumber(t.substr(colon + 1));
             if (!m || !sec) return std::nullopt;
