@@ -217,6 +217,7 @@ Interpreter Interpreter::load(const std::filesystem::path& dir) {
         if (categoriesOf[p.tokens].size() == 1) it.phrases_.push_back(std::move(p));
     std::stable_sort(it.phrases_.begin(), it.phrases_.end(),
                      [](const Phrase& a, const Phrase& b) { return a.tokens.size() > b.tokens.size(); });
+    for (std::size_t i = 0; i < it.phrases_.size(); ++i) it.phrasesByFirstWord_[it.phrases_[i].tokens.front()].push_back(i);
 
     // The library's own vocabulary, for word alignment.
     {
@@ -566,8 +567,14 @@ Interpretation Interpreter::interpret(std::string_view prompt) const {
     // 3. Genre and mood names win over similarity: the genre first, then the mood colours it
     //    (mode, brightness, melody), leaving rhythm and layers to the genre.
     std::vector<std::pair<std::size_t, bool>> hits;  // block, negated
+    static const std::vector<std::size_t> kNoPhrases;
+    const auto phrasesFrom = [&](const std::string& word) -> const std::vector<std::size_t>& {
+        const auto f = phrasesByFirstWord_.find(word);
+        return f == phrasesByFirstWord_.end() ? kNoPhrases : f->second;
+    };
     for (std::size_t i = 0; i < n; ++i)
-        for (const auto& p : phrases_) {
+        for (const std::size_t pi : phrasesFrom(tokens[i])) {
+            const Phrase& p = phrases_[pi];
             const auto& cat = blocks_.blocks[p.block].category;
             if (cat != "genre" && cat != "mood") continue;
             if (i + p.tokens.size() > n) continue;

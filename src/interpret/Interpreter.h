@@ -70,6 +70,7 @@ private:
     std::unordered_map<std::string, float> valence_;
     Blocks blocks_;
     std::vector<Phrase> phrases_;  // every block name, longest first
+    std::unordered_map<std::string, std::vector<std::size_t>> phrasesByFirstWord_;  // indices into phrases_, longest first
     // Word-level matching: the library's distinct words (unit vectors) and each entry's words.
     std::vector<std::uint32_t> libWords_;
     std::vector<float> libWordVectors_;  // libWords_ x dim
