@@ -326,11 +326,11 @@ Interpretation Interpreter::interpret(std::string_view prompt) const {
         const std::string now = field == "density" ? std::to_string(cur[field].get<int>()) : cur[field].get<std::string>();
         return static_cast<int>(std::find(labels.begin(), labels.end(), now) - labels.begin());
     };
-    const auto setPosition = [&](const std::string& field, int pos, const std::string& why) {
+    const auto setPosition = [&](const std::string& field, int pos, const std::string& why, bool isExplicit = true) {
         const auto labels = labelsOf(field);
         pos = std::clamp(pos, 0, static_cast<int>(labels.size()) - 1);
-        if (field == "density") set(field, std::stoi(labels[static_cast<std::size_t>(pos)]), why, true);
-        else set(field, labels[static_cast<std::size_t>(pos)], why, true);
+        if (field == "density") set(field, std::stoi(labels[static_cast<std::size_t>(pos)]), why, isExplicit);
+        else set(field, labels[static_cast<std::size_t>(pos)], why, isExplicit);
     };
     const auto note = [&](std::string s) { r.notes.push_back(std::move(s)); };
 
@@ -760,8 +760,7 @@ Interpretation Interpreter::interpret(std::string_view prompt) const {
             }
             if (!explicitFields.count("brightness") && std::abs(r.valence) >= 0.5) {
                 const int before = position("brightness");
-                setPosition("brightness", before + (r.valence > 0 ? 1 : -1), "valence");
-                explicitFields.erase("brightness");
+                setPosition("brightness", before + (r.valence > 0 ? 1 : -1), "valence", false);
                 did += fmt::format(", brightness {}", cur["brightness"].get<std::string>());
             }
             note(fmt::format("valence {:+.2f} from {}{}", r.valence, fmt::join(said, ", "), did.empty() ? " (fits as it is)" : " ->" + did.substr(1)));
@@ -771,14 +770,12 @@ Interpretation Interpreter::interpret(std::string_view prompt) const {
             const int steps = r.arousal >= 0.45 ? 1 : r.arousal <= -0.45 ? -1 : 0;
             if (steps && !explicitFields.count("tempo") && !bpm) {
                 const int before = position("tempo");
-                setPosition("tempo", before + steps, "arousal words");
-                explicitFields.erase("tempo");
+                setPosition("tempo", before + steps, "arousal words", false);
                 tempoSteps += position("tempo") - before;
                 did += fmt::format(", tempo {}", cur["tempo"].get<std::string>());
             }
             if (steps && !explicitFields.count("density")) {
-                setPosition("density", position("density") + steps, "arousal words");
-                explicitFields.erase("density");
+                setPosition("density", position("density") + steps, "arousal words", false);
                 did += fmt::format(", density {}", cur["density"].get<int>());
             }
             note(fmt::format("arousal {:+.2f} from {}{}", r.arousal, fmt::join(aSaid, ", "), did.empty() ? "" : " ->" + did.substr(1)));

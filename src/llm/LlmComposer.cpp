@@ -132,8 +132,9 @@ std::optional<music::MusicConfig> applyDeconstruction(const std::string& answer,
                     continue;
                 }
                 const auto& p = schema["properties"][k];
-                if (k == "key" || k == "bpm" || kTopLevel.count(k)) {
-                    continue;  // read from the top level below
+                if (kTopLevel.count(k)) {  // key, bpm, genre, mood, instrumentation: the answer's top level says these
+                    warnings.push_back(fmt::format("LLM {} ignored: the top-level '{}' field decides it", said, k == "bpm" ? "tempo_bpm" : k));
+                    continue;
                 } else if (p.contains("enum")) {
                     const auto labels = p["enum"].get<std::vector<std::string>>();
                     if (const auto l = repairLabel(v, labels)) {
