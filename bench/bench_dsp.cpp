@@ -89,6 +89,24 @@ static void adsr(benchmark::State& st) {
 }
 BENCHMARK(adsr);
 
+// Adsr::process over blocks, cycling through every stage.
+static void adsrBlock(benchmark::State& st) {
+    Adsr e;
+    e.prepare(kSr);
+    e.set(0.01f, 0.3f, 0.5f, 0.2f);
+    std::vector<float> out(kBlock);
+    int count = 0;
+    for (auto _ : st) {
+        const int phase = count++ % 100;
+        if (phase == 0) e.gateOn();
+        if (phase == 50) e.gateOff();
+        e.process(out.data(), kBlock);
+        benchmark::DoNotOptimize(out.data());
+    }
+    st.SetItemsProcessed(st.iterations() * kBlock);
+}
+BENCHMARK(adsrBlock);
+
 static void svf(benchmark::State& st) {
     Svf f;
     f.prepare(kSr);
@@ -137,6 +155,26 @@ static void fm4(benchmark::State& st) {
     runGen(st, [&] { return fm.tick(); });
 }
 BENCHMARK(fm4);
+
+// The block path the FM instrument uses: two operators (carrier + 14:1 tine, the electric
+// piano preset), decaying envelopes.
+static void fm2Block(benchmark::State& st) {
+    Fm4 fm;
+    fm.prepare(kSr);
+    fm.setAlgorithm(FmAlgorithm::TwoOperator);
+    fm.setOperator(0, {1.0f, 1.0f, 0.0f, 0.002f, 1.8f, 0.25f, 0.5f});
+    fm.setOperator(1, {14.0f, 0.25f, 0.0f, 0.002f, 0.25f, 0.0f, 0.5f});
+    std::vector<float> out(kBlock);
+    int count = 0;
+    for (auto _ : st) {
+        if (count++ % 200 == 0) fm.noteOn(220.0f);  // keep the envelopes moving
+        std::fill(out.begin(), out.end(), 0.0f);
+        fm.process(out.data(), kBlock, 0.5f);
+        benchmark::DoNotOptimize(out.data());
+    }
+    st.SetItemsProcessed(st.iterations() * kBlock);
+}
+BENCHMARK(fm2Block);
 
 static void pluck(benchmark::State& st) {
     KarplusStrong k;

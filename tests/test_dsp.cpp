@@ -624,5 +624,7 @@ TEST(Adsr, BlockProcessMatchesTick) {
     b.process(blk.data() + 1000, 2000);
     b.gateOff();
     b.process(blk.data() + 3000, 3000);
-    for (std::size_t i = 0; i < ref.size(); ++i) ASSERT_NEAR(blk[i], ref[i], 1e-6f) << i;  // FMA may differ
+    // The block path computes decays and releases in closed form (floor + d * c^k) where tick()
+    // multiplies step by step: they differ by float rounding, never by a stage ending elsewhere.
+    for (std::size_t i = 0; i < ref.size(); ++i) ASSERT_NEAR(blk[i], ref[i], 1e-5f) << i;
 }

@@ -64,54 +64,31 @@ public:
         return level_;
     }
 
-    /// n samples of tick() at once (same values), with the stage switch out of the inner loops.
+    /// n samples of tick() at once (the same values to float rounding): decay and release eight
+    /// samples per step in closed form (floor + d * c^k from a table of c^1..c^8), the serial
+    /// per-sample path only for attacks and where a stage ends.
     void process(float* out, int n) {
         float lvl = level_;
         int i = 0;
         while (i < n) {
             switch (stage_) {
                 case Stage::Idle:
-                    for (; i < n; ++i) out[i] = 0.0f;
-                    break;
-                case Stage::Attack:
-                    for (; i < n; ++i) {
-                        lvl += attackInc_;
-                        if (lvl >= 1.0f) {
-                            lvl = 1.0f;
-                            out[i++] = lvl;
-                            stage_ = Stage::Decay;
-                            break;
-                        }
-                        out[i] = lvl;
-                    }
-                    break;
-                case Stage::Decay:
-                    for (; i < n; ++i) {
-                        lvl = sustain_ + (lvl - sustain_) * decayCoef_;
-                        if (lvl - sustain_ < 1e-4f) {
-                            lvl = sustain_;
-                            out[i++] = lvl;
-                            stage_ = sustain_ > 0.0f ? Stage::Sustain : Stage::Idle;
-                            break;
-                        }
-                        out[i] = lvl;
-                    }
+                    std::fill(out + i, out + n, 0.0f);
+                    i = n;
                     break;
                 case Stage::Sustain:
                     lvl = sustain_;
-                    for (; i < n; ++i) out[i] = lvl;
+                    std::fill(out + i, out + n, lvl);
+                    i = n;
+                    break;
+                case Stage::Attack:
+                    i = runAttack(out, i, n, lvl);
+                    break;
+                case Stage::Decay:
+                    i = runExponential(out, i, n, lvl, sustain_, decayPow_);
                     break;
                 case Stage::Release:
-                    for (; i < n; ++i) {
-                        lvl *= releaseCoef_;
-                        if (lvl < 1e-4f) {
-                            lvl = 0.0f;
-                            out[i++] = lvl;
-                            stage_ = Stage::Idle;
-                            break;
-                        }
-                        out[i] = lvl;
-                    }
+                    i = runExponential(out, i, n, lvl, 0.0f, releasePow_);
                     break;
             }
         }
@@ -119,6 +96,55 @@ public:
     }
 
 private:
+    static constexpr float kEnd = 1e-4f;  // exponential stages end this close to their floor
+
+    // Linear attack from out[i]; returns where it stopped (n, or just past the stage change).
+    // Serial like tick(): attacks are short, and a closed form would end them a sample apart.
+    int runAttack(float* out, int i, int n, float& lvl) {
+        for (; i < n; ++i) {
+            lvl += attackInc_;
+            if (lvl >= 1.0f) {
+                lvl = 1.0f;
+                out[i++] = lvl;
+                stage_ = Stage::Decay;
+                return i;
+            }
+            out[i] = lvl;
+        }
+        return i;
+    }
+    // Exponential approach to `floor` (decay to sustain, release to 0) with pow = c^1..c^8.
+    int runExponential(float* out, int i, int n, float& lvl, float floor, const std::array<float, 8>& pow) {
+        float d = lvl - floor;
+        for (; i + 8 <= n; i += 8) {
+            float v[8];
+            for (int k = 0; k < 8; ++k) v[k] = d * pow[static_cast<std::size_t>(k)];
+            if (v[7] < kEnd) break;  // monotonic: only the last can cross first
+            for (int k = 0; k < 8; ++k) out[i + k] = floor + v[k];
+            d = v[7];
+        }
+        lvl = floor + d;
+        const float c = pow[0];
+        const bool release = stage_ == Stage::Release;
+        for (; i < n; ++i) {
+            lvl = floor + (lvl - floor) * c;
+            if (lvl - floor < kEnd) {
+                lvl = floor;
+                out[i++] = lvl;
+                stage_ = release || floor <= 0.0f ? Stage::Idle : Stage::Sustain;
+                return i;
+            }
+            out[i] = lvl;
+        }
+        return i;
+    }
+    static std::array<float, 8> powers(float c) {
+        std::array<float, 8> p{};
+        double x = 1.0;
+        for (auto& v : p) v = static_cast<float>(x *= c);
+        return p;
+    }
+
     // Exponential segments reach -80 dB (1e-4) in the given time.
     float coefFor(float seconds) const {
         const float n = seconds * sampleRate_;
@@ -129,10 +155,13 @@ private:
         attackInc_ = n < 1.0f ? 1.0f : 1.0f / n;
         decayCoef_ = coefFor(decayS_);
         releaseCoef_ = coefFor(releaseS_);
+        decayPow_ = powers(decayCoef_);
+        releasePow_ = powers(releaseCoef_);
     }
     float sampleRate_ = 48000.0f;
     float attackS_ = 0.01f, decayS_ = 0.1f, sustain_ = 0.7f, releaseS_ = 0.3f;
     float attackInc_ = 1.0f, decayCoef_ = 0.0f, releaseCoef_ = 0.0f, level_ = 0.0f;
+    std::array<float, 8> decayPow_{}, releasePow_{};
     Stage stage_ = Stage::Idle;
 };
 

@@ -9,6 +9,7 @@
 
 #include "dsp/Envelope.h"
 #include "dsp/FastMath.h"
+#include "dsp/Simd.h"
 
 namespace soundstar::dsp {
 
@@ -65,16 +66,18 @@ public:
     /// Renders n samples and adds them, times gain, into out (the fast path: operator by
     /// operator over chunks of up to 64 samples instead of sample by sample).
     void process(float* out, int n, float gain) {
+        using simd::v8;
         constexpr int kChunk = 64;
-        float env[kChunk], a[kChunk], b[kChunk], c[kChunk], d[kChunk];
+        // Whole vectors of eight; lanes past m are computed from stale (initialised) values and
+        // never reach the output.
+        alignas(32) float env[kChunk]{}, a[kChunk]{}, b[kChunk]{}, c[kChunk]{}, d[kChunk]{};
         float* opOut[4] = {a, b, c, d};
         for (int done = 0; done < n; done += kChunk) {
             const int m = std::min(kChunk, n - done);
+            const int vecs = (m + 7) / 8;
             for (int i = topOperator(); i >= 0; --i) {
                 const auto k = static_cast<std::size_t>(i);
                 env_[k].process(env, m);
-                const float level = ops_[k].level;
-                for (int s = 0; s < m; ++s) env[s] *= level;
                 float* y = opOut[k];
                 // Modulation input (already in cycles) from the operators above, per algorithm.
                 const float* m1 = nullptr;
@@ -90,20 +93,28 @@ public:
                     case FmAlgorithm::Additive: break;
                 }
                 constexpr float kCycles = 0.5f;  // index pi radians at full level = half a cycle
-                double ph = phase_[k];
+                const double ph = phase_[k];
                 const double inc = inc_[k];
                 const float fb = ops_[k].feedback * (0.5f / std::numbers::pi_v<float>);
-                float phs[kChunk];
-                for (int s = 0; s < m; ++s) {  // the phase accumulates in double, serially
-                    phs[s] = static_cast<float>(ph);
-                    ph += inc;
-                    if (ph >= 1.0) ph -= 1.0;
-                }
-                if (m1) {
-                    for (int s = 0; s < m; ++s) phs[s] += kCycles * (m1[s] + (m2 ? m2[s] + m3[s] : 0.0f));
+                // Phase per sample from the chunk's start in double (no serial accumulation).
+                const v8 level = simd::splat(ops_[k].level);
+                const simd::v8d iotad{0, 1, 2, 3, 4, 5, 6, 7};
+                alignas(32) float phs[kChunk];
+                for (int v = 0; v < vecs; ++v) {
+                    // In double, wrapped to [0, 1) before rounding to float.
+                    const simd::v8d pd = simd::splatd(ph) + (iotad + simd::splatd(8.0 * v)) * simd::splatd(inc);
+                    v8 p = __builtin_convertvector(pd - simd::floor(pd), v8);
+                    if (m1) {
+                        v8 mod = simd::load(m1 + 8 * v);
+                        if (m2) mod += simd::load(m2 + 8 * v) + simd::load(m3 + 8 * v);
+                        p += simd::splat(kCycles) * mod;
+                    }
+                    simd::store(phs + 8 * v, p);
+                    simd::store(env + 8 * v, simd::load(env + 8 * v) * level);
                 }
                 if (fb == 0.0f) {
-                    for (int s = 0; s < m; ++s) y[s] = sinCyclesPoly(phs[s]) * env[s];  // vectorizes
+                    for (int v = 0; v < vecs; ++v)
+                        simd::store(y + 8 * v, simd::sinCycles(simd::load(phs + 8 * v)) * simd::load(env + 8 * v));
                     prev_[k] = y[m - 1];
                 } else {
                     float prev = prev_[k];
@@ -113,7 +124,8 @@ public:
                     }
                     prev_[k] = prev;
                 }
-                phase_[k] = ph;
+                const double end = ph + static_cast<double>(m) * inc;
+                phase_[k] = end - std::floor(end);
             }
             float* dst = out + done;
             switch (algo_) {

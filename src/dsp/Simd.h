@@ -16,6 +16,35 @@ inline void store(float* p, v8 v) { std::memcpy(p, &v, sizeof v); }
 inline v8 splat(float x) { return v8{x, x, x, x, x, x, x, x}; }
 inline float hsum(v8 v) { return (v[0] + v[1]) + (v[2] + v[3]) + ((v[4] + v[5]) + (v[6] + v[7])); }
 
+using i8 = int __attribute__((vector_size(32)));
+
+/// floor per lane for |x| < 2^31.
+inline v8 floor(v8 x) {
+    const v8 t = __builtin_convertvector(__builtin_convertvector(x, i8), v8);  // toward zero
+    return t > x ? t - splat(1.0f) : t;
+}
+
+/// Eight doubles (one AVX-512 register, two AVX registers) for phases that must stay exact.
+using v8d = double __attribute__((vector_size(64)));
+inline v8d splatd(double x) { return v8d{x, x, x, x, x, x, x, x}; }
+/// floor per lane for |x| < 2^31.
+inline v8d floor(v8d x) {
+    const v8d t = __builtin_convertvector(__builtin_convertvector(x, i8), v8d);
+    return t > x ? t - splatd(1.0) : t;
+}
+
+/// sin(2*pi*x) per lane: the same folding and polynomial as dsp::sinCyclesPoly.
+inline v8 sinCycles(v8 x) {
+    v8 r = x - floor(x + splat(0.5f));  // [-0.5, 0.5)
+    r = r > splat(0.25f) ? splat(0.5f) - r : r;
+    r = r < splat(-0.25f) ? splat(-0.5f) - r : r;
+    const v8 t = r * splat(6.2831853f), t2 = t * t;
+    return t * (splat(1.0f) +
+                t2 * (splat(-1.6666667e-1f) +
+                      t2 * (splat(8.3333333e-3f) +
+                            t2 * (splat(-1.9841270e-4f) + t2 * (splat(2.7557319e-6f) + t2 * splat(-2.5052108e-8f))))));
+}
+
 /// PolyBLEP step residual per lane for phase t (cycles) with increment dt and 1/dt.
 inline v8 polyBlep(v8 t, v8 dt, v8 invDt) {
     const v8 one = splat(1.0f), zero = splat(0.0f);
