@@ -66,8 +66,37 @@ public:
         z2_ = b2_ * x - a2_ * y;
         return y;
     }
+    /// In place over a block; the state lives in registers for the loop (the buffer could
+    /// alias the members as far as the compiler knows).
     void process(float* io, int n) {
-        for (int i = 0; i < n; ++i) io[i] = tick(io[i]);
+        float z1 = z1_, z2 = z2_;
+        for (int i = 0; i < n; ++i) {
+            const float x = io[i], y = b0_ * x + z1;
+            z1 = b1_ * x - a1_ * y + z2;
+            z2 = b2_ * x - a2_ * y;
+            io[i] = y;
+        }
+        z1_ = z1;
+        z2_ = z2;
+    }
+    /// Two filters (left and right, same or different coefficients) in one loop: their
+    /// recurrences overlap, nearly halving the time of two process() calls.
+    static void processPair(Biquad& fl, float* l, Biquad& fr, float* r, int n) {
+        float lz1 = fl.z1_, lz2 = fl.z2_, rz1 = fr.z1_, rz2 = fr.z2_;
+        for (int i = 0; i < n; ++i) {
+            const float xl = l[i], yl = fl.b0_ * xl + lz1;
+            const float xr = r[i], yr = fr.b0_ * xr + rz1;
+            lz1 = fl.b1_ * xl - fl.a1_ * yl + lz2;
+            lz2 = fl.b2_ * xl - fl.a2_ * yl;
+            rz1 = fr.b1_ * xr - fr.a1_ * yr + rz2;
+            rz2 = fr.b2_ * xr - fr.a2_ * yr;
+            l[i] = yl;
+            r[i] = yr;
+        }
+        fl.z1_ = lz1;
+        fl.z2_ = lz2;
+        fr.z1_ = rz1;
+        fr.z2_ = rz2;
     }
 
 private:

@@ -27,13 +27,18 @@ public:
     void set(float rateHz, float depth, float mix) {
         lfoL_.setRate(rateHz);
         lfoR_.setRate(rateHz);
-        depth_ = depth * 0.007f * sampleRate_;
+        depth_ = std::clamp(depth, 0.0f, 1.0f) * 0.007f * sampleRate_;  // keeps every tap inside the ring
         mix_.setTarget(mix);
     }
     void process(StereoView io) {
         // The LFOs move slowly: evaluate them every 16 samples and ramp the delays in between.
+        // Each 16-sample step is pushed into the lines first and then read back (every read is
+        // at least 1 ms old, far behind the step), with the ring indexed directly.
         const float base = 0.012f * sampleRate_;
         constexpr int kStep = 16;
+        float* bl = l_.data();
+        float* br = r_.data();
+        const std::size_t mask = l_.mask();
         for (int done = 0; done < io.frames; done += kStep) {
             const int n = std::min(kStep, io.frames - done);
             float ml = nextL_, mr = nextR_;
@@ -42,22 +47,48 @@ public:
                 nextR_ = lfoR_.tick();
             }
             const float dl = (nextL_ - ml) / static_cast<float>(n), dr = (nextR_ - mr) / static_cast<float>(n);
+            float* inL = io.left + done;
+            float* inR = io.right + done;
+            const std::size_t w0 = l_.writeIndex();  // both lines advance together
+            l_.pushBlock(inL, n, 1);
+            r_.pushBlock(inR, n, 1);
+            float wetL[kStep], wetR[kStep];
             for (int j = 0; j < n; ++j) {
-                const int i = done + j;
-                l_.push(io.left[i]);
-                r_.push(io.right[i]);
-                const float wl = 0.5f * (l_.read(base + depth_ * ml) + l_.read(base * 1.3f - depth_ * mr));
-                const float wr = 0.5f * (r_.read(base + depth_ * mr) + r_.read(base * 1.3f - depth_ * ml));
-                const float m = mix_.next();
-                io.left[i] = io.left[i] * (1.0f - 0.5f * m) + wl * m * 0.7f;
-                io.right[i] = io.right[i] * (1.0f - 0.5f * m) + wr * m * 0.7f;
+                // Sample j sits at w0 + j; a delay of D reads D - 1 samples before it.
+                const std::size_t at = w0 + static_cast<std::size_t>(j) + 1;
+                const float dA = base + depth_ * ml, dB = base * 1.3f - depth_ * mr;
+                const float dC = base + depth_ * mr, dD = base * 1.3f - depth_ * ml;
+                wetL[j] = 0.5f * (tap(bl, mask, at, dA) + tap(bl, mask, at, dB));
+                wetR[j] = 0.5f * (tap(br, mask, at, dC) + tap(br, mask, at, dD));
                 ml += dl;
                 mr += dr;
+            }
+            if (!mix_.ramping()) {
+                const float m = mix_.value(), dry = 1.0f - 0.5f * m, wet = m * 0.7f;
+                for (int j = 0; j < n; ++j) {
+                    inL[j] = inL[j] * dry + wetL[j] * wet;
+                    inR[j] = inR[j] * dry + wetR[j] * wet;
+                }
+            } else {
+                for (int j = 0; j < n; ++j) {
+                    const float m = mix_.next();
+                    inL[j] = inL[j] * (1.0f - 0.5f * m) + wetL[j] * m * 0.7f;
+                    inR[j] = inR[j] * (1.0f - 0.5f * m) + wetR[j] * m * 0.7f;
+                }
             }
         }
     }
 
 private:
+    // Linear-interpolated read `delay` samples back from ring index `at` (delay in 1..~1100,
+    // always inside the 50 ms ring).
+    static float tap(const float* buf, std::size_t mask, std::size_t at, float delay) {
+        const auto di = static_cast<std::size_t>(delay);
+        const float frac = delay - static_cast<float>(di);
+        const float a = buf[(at - di) & mask];
+        const float b = buf[(at - di - 1) & mask];
+        return a + (b - a) * frac;
+    }
     float sampleRate_ = 48000.0f, depth_ = 0.0f, nextL_ = 0.0f, nextR_ = 0.0f;
     DelayLine l_, r_;
     Lfo lfoL_, lfoR_;

@@ -7,6 +7,7 @@
 
 #include "core/AudioBuffer.h"
 #include "dsp/FastMath.h"
+#include "dsp/Simd.h"
 
 namespace soundstar::dsp {
 
@@ -45,17 +46,56 @@ public:
     /// Last gain reduction applied, dB (for meters).
     float currentReductionDb() const { return -envDb_; }
     void process(StereoView io) {
+        // Three passes per chunk: the level and static curve for eight samples at a time, the
+        // attack/release smoothing serially (the only recurrence), then the gain, eight at a
+        // time. Fast log/exp: the detector needs ~0.05 dB, not libm's precision.
+        using namespace simd;
+        constexpr int kChunk = 64;
+        alignas(32) float want[kChunk];
         const float makeup = dbToGain(makeupDb_);
-        for (int i = 0; i < io.frames; ++i) {
-            const float peak = std::max(std::abs(io.left[i]), std::abs(io.right[i]));
-            // Fast log/exp: the detector needs ~0.05 dB, not libm's precision.
-            const float levelDb = 6.0206f * fastLog2(std::max(peak, 1e-9f));
-            const float want = -gainReductionDb(levelDb);  // positive dB of reduction
-            const float c = want > envDb_ ? attackCoef_ : releaseCoef_;
-            envDb_ = want + (envDb_ - want) * c;
-            const float g = envDb_ < 1e-4f ? makeup : fastExp2(-envDb_ * 0.16609640f) * makeup;
-            io.left[i] *= g;
-            io.right[i] *= g;
+        const v8 thr = splat(thresholdDb_), knee = splat(kneeDb_), slope = splat(1.0f / ratio_ - 1.0f);
+        const v8 halfKnee = splat(kneeDb_ * 0.5f), kneeDiv = splat(kneeDb_ > 0.0f ? 1.0f / (2.0f * kneeDb_) : 0.0f);
+        for (int done = 0; done < io.frames; done += kChunk) {
+            const int n = std::min(kChunk, io.frames - done);
+            float* l = io.left + done;
+            float* r = io.right + done;
+            int i = 0;
+            for (; i + 8 <= n; i += 8) {
+                const v8 peak = max(max(abs(load(l + i)), abs(load(r + i))), splat(1e-9f));
+                const v8 over = splat(6.0206f) * log2(peak) - thr;
+                // gainReductionDb, branch-free: below the knee 0, inside it the quadratic, above
+                // it the slope.
+                const v8 t = over + halfKnee;
+                const v8 inKnee = slope * t * t * kneeDiv;
+                v8 gr = slope * over;
+                gr = abs(over) * splat(2.0f) <= knee ? inKnee : gr;
+                gr = over * splat(2.0f) < -knee ? splat(0.0f) : gr;
+                store(want + i, -gr);
+            }
+            for (; i < n; ++i) {
+                const float peak = std::max(std::abs(l[i]), std::abs(r[i]));
+                want[i] = -gainReductionDb(6.0206f * fastLog2(std::max(peak, 1e-9f)));
+            }
+            float env = envDb_;
+            for (i = 0; i < n; ++i) {
+                const float c = want[i] > env ? attackCoef_ : releaseCoef_;
+                env = want[i] + (env - want[i]) * c;
+                want[i] = env;  // now the smoothed reduction
+            }
+            envDb_ = env;
+            i = 0;
+            for (; i + 8 <= n; i += 8) {
+                const v8 e = load(want + i);
+                const v8 g = e < splat(1e-4f) ? splat(makeup)
+                                               : exp2(max(e * splat(-0.16609640f), splat(-126.0f))) * splat(makeup);
+                store(l + i, load(l + i) * g);
+                store(r + i, load(r + i) * g);
+            }
+            for (; i < n; ++i) {
+                const float g = want[i] < 1e-4f ? makeup : fastExp2(-want[i] * 0.16609640f) * makeup;
+                l[i] *= g;
+                r[i] *= g;
+            }
         }
     }
 

@@ -54,6 +54,12 @@ public:
         }
     }
     std::size_t maxDelay() const { return mask_ - 1; }
+    /// Raw access for block algorithms that index the ring themselves [rt].
+    float* data() { return buf_.data(); }
+    const float* data() const { return buf_.data(); }
+    std::size_t mask() const { return mask_; }
+    std::size_t writeIndex() const { return write_; }
+    std::size_t size() const { return mask_ + 1; }
 
 private:
     std::vector<float> buf_{0.0f, 0.0f};

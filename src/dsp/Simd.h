@@ -1,6 +1,7 @@
 #pragma once
 // Eight-lane float vectors (GCC vector extensions; one AVX register, two SSE registers without
 // AVX) and the branch-free helpers the SIMD voice banks share [rt].
+#include <bit>
 #include <cstring>
 
 namespace soundstar::dsp::simd {
@@ -31,6 +32,28 @@ inline v8d splatd(double x) { return v8d{x, x, x, x, x, x, x, x}; }
 inline v8d floor(v8d x) {
     const v8d t = __builtin_convertvector(__builtin_convertvector(x, i8), v8d);
     return t > x ? t - splatd(1.0) : t;
+}
+
+inline v8 max(v8 a, v8 b) { return a > b ? a : b; }
+inline v8 min(v8 a, v8 b) { return a < b ? a : b; }
+inline v8 abs(v8 x) { return x < splat(0.0f) ? -x : x; }
+
+/// dsp::fastLog2 per lane (x > 0, normal): exponent bits plus the same quartic on the mantissa.
+inline v8 log2(v8 x) {
+    const i8 bits = std::bit_cast<i8>(x);
+    const i8 e = ((bits >> 23) & 0xFF) - 127;
+    const i8 mbits = (bits & 0x007FFFFF) | 0x3F800000;
+    const v8 t = std::bit_cast<v8>(mbits) - splat(1.0f);
+    return __builtin_convertvector(e, v8) +
+           t * (splat(1.4385454f) + t * (splat(-0.6780715f) + t * (splat(0.3236105f) + t * splat(-0.0842731f))));
+}
+
+/// dsp::fastExp2 per lane for x in [-126, 127] (callers clamp).
+inline v8 exp2(v8 x) {
+    const v8 fl = floor(x), f = x - fl;
+    const v8 p = splat(1.0f) + f * (splat(0.6930186f) + f * (splat(0.2414053f) + f * (splat(0.0520730f) + f * splat(0.0134941f))));
+    const i8 scale = (__builtin_convertvector(fl, i8) + 127) << 23;
+    return p * std::bit_cast<v8>(scale);
 }
 
 /// sin(2*pi*x) per lane: the same folding and polynomial as dsp::sinCyclesPoly.

@@ -62,14 +62,12 @@ public:
         apply();
     }
     void process(StereoView io) override {
-        float* ch[2] = {io.left, io.right};
         // Flat bands are skipped (their coefficients are an identity).
-        for (int c = 0; c < 2; ++c) {
-            if (p(0) > 10.0f) lc_[c].process(ch[c], io.frames);
-            if (p(1) != 0.0f) ls_[c].process(ch[c], io.frames);
-            if (p(3) != 0.0f) pk_[c].process(ch[c], io.frames);
-            if (p(5) != 0.0f) hs_[c].process(ch[c], io.frames);
-        }
+        using dsp::Biquad;
+        if (p(0) > 10.0f) Biquad::processPair(lc_[0], io.left, lc_[1], io.right, io.frames);
+        if (p(1) != 0.0f) Biquad::processPair(ls_[0], io.left, ls_[1], io.right, io.frames);
+        if (p(3) != 0.0f) Biquad::processPair(pk_[0], io.left, pk_[1], io.right, io.frames);
+        if (p(5) != 0.0f) Biquad::processPair(hs_[0], io.left, hs_[1], io.right, io.frames);
     }
     const char* kind() const override { return "eq"; }
 
