@@ -4,6 +4,7 @@
 
 #include <vector>
 
+#include "core/Denormals.h"
 #include "core/Rng.h"
 #include "dsp/Biquad.h"
 #include "dsp/Chorus.h"
@@ -186,6 +187,51 @@ static void pluck(benchmark::State& st) {
     });
 }
 BENCHMARK(pluck);
+
+// The block paths the instruments use.
+template <typename F>
+void runBlock(benchmark::State& st, F&& fill) {
+    std::vector<float> out(kBlock);
+    for (auto _ : st) {
+        std::fill(out.begin(), out.end(), 0.0f);
+        fill(out.data(), kBlock);
+        benchmark::DoNotOptimize(out.data());
+    }
+    st.SetItemsProcessed(st.iterations() * kBlock);
+}
+static void pluckBlock(benchmark::State& st) {
+    KarplusStrong k;
+    k.prepare(kSr);
+    int n = 0;
+    runBlock(st, [&](float* out, int frames) {
+        if (n++ % 94 == 0) k.pluck(110.0f, 1.0f, 0.5f, 2.0f);
+        k.process(out, frames, 1.0f);
+    });
+}
+BENCHMARK(pluckBlock);
+static void bellBlock(benchmark::State& st) {
+    ModalBell b;
+    b.prepare(kSr);
+    int n = 0;
+    runBlock(st, [&](float* out, int frames) {
+        if (n++ % 94 == 0) b.strike(440.0f, 1.0f, 3.0f, 1.0f);
+        b.process(out, frames, 1.0f);
+    });
+}
+BENCHMARK(bellBlock);
+static void drumBlock(benchmark::State& st) {
+    DenormalGuard flush;  // as on the engine's audio thread (the kick's pitch sweep decays into denormals)
+    DrumVoice d;
+    d.prepare(kSr);
+    d.setType(static_cast<DrumType>(st.range(0)));
+    d.setShape(1.0f, 4.0f, 0.5f);
+    int n = 0;
+    runBlock(st, [&](float* out, int frames) {
+        if (n++ % 47 == 0) d.trigger(1.0f);
+        d.process(out, frames);
+    });
+}
+BENCHMARK(drumBlock)->DenseRange(0, 6);
 
 static void bell(benchmark::State& st) {
     ModalBell b;

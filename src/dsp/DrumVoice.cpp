@@ -147,4 +147,89 @@ float DrumVoice::tick() {
     return y * velocity_;
 }
 
+void DrumVoice::process(float* out, int n) {
+    switch (type_) {
+        case DrumType::Kick: run<DrumType::Kick>(out, n); break;
+        case DrumType::Snare: run<DrumType::Snare>(out, n); break;
+        case DrumType::Tom: run<DrumType::Tom>(out, n); break;
+        case DrumType::Rim: run<DrumType::Rim>(out, n); break;
+        case DrumType::Clap: run<DrumType::Clap>(out, n); break;
+        case DrumType::ClosedHat:
+        case DrumType::OpenHat: run<DrumType::ClosedHat>(out, n); break;
+    }
+}
+
+// tick()'s arithmetic, operation for operation, for one drum family, with every piece of state
+// in locals for the loop (stores to out could alias members otherwise).
+template <DrumType T>
+void DrumVoice::run(float* out, int n) {
+    int i = 0;
+    if (active_) {
+        double phase = phase_;
+        float amp = amp_, noiseAmp = noiseAmp_, pitchEnv = pitchEnv_;
+        int age = age_, clapCount = clapCount_, clapTimer = clapTimer_;
+        Biquad bp = bp_, hp = hp_;
+        WhiteNoise noise = noise_;
+        std::array<double, 6> hat = hatPhase_;
+        const float tone = tone_, velocity = velocity_;
+        for (; i < n; ++i) {
+            float y = 0.0f;
+            ++age;
+            if constexpr (T == DrumType::Clap) {
+                if (clapCount > 0 && --clapTimer <= 0) {
+                    --clapCount;
+                    noiseAmp = 1.0f;
+                    clapTimer = static_cast<int>(0.011 * sampleRate_);
+                    if (clapCount == 0) amp = 0.6f;
+                }
+                const float x = noise.tick();
+                y = bp.tick(x * (noiseAmp + amp)) * 1.6f;
+                noiseAmp *= noiseDecay_;
+                amp *= ampDecay_;
+            } else if constexpr (T == DrumType::ClosedHat) {
+                float sum = 0.0f;
+                for (std::size_t h = 0; h < hat.size(); ++h) {
+                    hat[h] += kHatFreqs[h] * tune_ / sampleRate_;
+                    if (hat[h] >= 1.0) hat[h] -= 1.0;
+                    sum += hat[h] < 0.5 ? 1.0f : -1.0f;
+                }
+                const float src = sum * (1.0f / 6.0f) * (1.0f - 0.5f * tone) + noise.tick() * 0.5f * tone;
+                y = hp.tick(bp.tick(src)) * amp * 1.5f;
+                amp *= ampDecay_;
+            } else {
+                const float f = basePitch_ * (1.0f + pitchEnv);
+                pitchEnv *= pitchDecay_;
+                phase += f / sampleRate_;
+                if (phase >= 1.0) phase -= 1.0;
+                float body = sinCycles(phase) * amp;
+                if constexpr (T == DrumType::Kick) body = fastTanh(body * (1.0f + tone));
+                float x = noise.tick() * noiseAmp;
+                if constexpr (T == DrumType::Snare) x = bp.tick(hp.tick(x));
+                else x = bp.tick(x);
+                y = T == DrumType::Snare ? body * (0.8f - 0.4f * tone) + x : body + x;
+                amp *= ampDecay_;
+                noiseAmp *= noiseDecay_;
+            }
+            out[i] = y * velocity;
+            if (amp < 1e-4f && noiseAmp < 1e-4f && clapCount == 0 && age > 64) {
+                active_ = false;
+                ++i;
+                break;
+            }
+        }
+        phase_ = phase;
+        amp_ = amp;
+        noiseAmp_ = noiseAmp;
+        pitchEnv_ = pitchEnv;
+        age_ = age;
+        clapCount_ = clapCount;
+        clapTimer_ = clapTimer;
+        bp_ = bp;
+        hp_ = hp;
+        noise_ = noise;
+        hatPhase_ = hat;
+    }
+    std::fill(out + i, out + n, 0.0f);
+}
+
 }  // namespace soundstar::dsp

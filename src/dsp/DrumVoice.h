@@ -31,9 +31,14 @@ public:
     bool active() const { return active_; }
     void reset() { active_ = false; }
     float tick();
+    /// n samples of tick() into out (written, not added): the voice's state stays in registers
+    /// across a local buffer instead of being reloaded after every store to out.
+    void process(float* out, int n);
 
 private:
     float coef(float seconds) const;
+    template <DrumType T>
+    void run(float* out, int n);
     float metallic();
     DrumType type_ = DrumType::Kick;
     WhiteNoise noise_;

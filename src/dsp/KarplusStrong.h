@@ -67,6 +67,42 @@ public:
         return y;
     }
 
+    /// n samples of tick(), times gain, added into out (the same values: the fractional read
+    /// offset is fixed per pluck, so the loop needs no divisions).
+    void process(float* out, int n, float gain) {
+        if (!active_) return;
+        const std::size_t size = line_.size();
+        // tick() reads at write - delay: index i0 = write - di - 1 (wrapped), weight frac.
+        const auto di = static_cast<std::size_t>(std::ceil(delay_));
+        const double back = static_cast<double>(di) - delay_;  // in [0, 1)
+        const float frac = static_cast<float>(back);
+        std::size_t w = write_;
+        std::size_t r0 = (w + size - di) % size;  // floor(write - delay), wrapped
+        float* line = line_.data();
+        float last = last_;
+        int silent = silentCount_;
+        const float blend = blend_, keep = 1.0f - blend_, g = loopGain_;
+        const int limit = static_cast<int>(size);
+        for (int i = 0; i < n; ++i) {
+            const std::size_t r1 = r0 + 1 == size ? 0 : r0 + 1;
+            const float a = line[r0], b = line[r1];
+            const float y = a + (b - a) * frac;
+            line[w] = (blend * y + keep * last) * g;
+            last = y;
+            w = w + 1 == size ? 0 : w + 1;
+            r0 = r1;
+            out[i] += y * gain;
+            silent = std::abs(y) < 1e-5f ? silent + 1 : 0;
+            if (silent > limit) {
+                active_ = false;
+                break;
+            }
+        }
+        write_ = w;
+        last_ = last;
+        silentCount_ = silent;
+    }
+
 private:
     std::vector<float> line_;
     double sampleRate_ = 48000.0, delay_ = 100.0;

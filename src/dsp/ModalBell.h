@@ -6,6 +6,8 @@
 #include <cmath>
 #include <numbers>
 
+#include "dsp/Simd.h"
+
 namespace soundstar::dsp {
 
 class ModalBell {
@@ -36,6 +38,7 @@ public:
             // Excite with an impulse into y1 so each mode starts as a sine of amplitude ~gain.
             md.y1 = kAmp[k] * weight * velocity * std::sin(w) * 0.35f;
             md.y2 = 0.0f;
+            md.norm = 1.0f / (std::sin(w) * std::sin(w));
         }
     }
     bool active() const { return active_; }
@@ -51,16 +54,53 @@ public:
             m.y2 = m.y1;
             m.y1 = y;
             sum += y;
-            energy += std::abs(y);
+            energy += amplitude2(m.b1, m.b2, m.y1, m.y2, m.norm);
         }
-        if (energy < 1e-6f) active_ = false;
+        if (energy < kSilent2) active_ = false;
         // Each mode rings at amplitude y1 / sin(w) = 0.35 * weight; the sum of weights is ~4.
         return sum * 0.7f;
     }
 
+    /// n samples of tick(), times gain, added into out: the eight modes are the eight lanes
+    /// of one vector. Silence is checked once per call rather than per sample.
+    void process(float* out, int n, float gain) {
+        if (!active_) return;
+        using namespace simd;
+        v8 b1, b2, y1, y2;
+        for (int m = 0; m < kModes; ++m) {
+            const auto& md = modes_[static_cast<std::size_t>(m)];
+            b1[m] = md.b1;
+            b2[m] = md.b2;
+            y1[m] = md.y1;
+            y2[m] = md.y2;
+        }
+        const float g = gain * 0.7f;
+        for (int i = 0; i < n; ++i) {
+            const v8 y = b1 * y1 + b2 * y2;
+            y2 = y1;
+            y1 = y;
+            out[i] += hsum(y) * g;
+        }
+        for (int m = 0; m < kModes; ++m) {
+            auto& md = modes_[static_cast<std::size_t>(m)];
+            md.y1 = y1[m];
+            md.y2 = y2[m];
+        }
+        // Silence: the same amplitude measure as tick(), once per block.
+        v8 norm;
+        for (int m = 0; m < kModes; ++m) norm[m] = modes_[static_cast<std::size_t>(m)].norm;
+        if (hsum((y1 * y1 - b1 * y1 * y2 - b2 * y2 * y2) * norm) < kSilent2) active_ = false;
+    }
+
 private:
+    // A resonator's squared amplitude from its last two outputs (the quadratic invariant of
+    // y = b1 y1 + b2 y2, over sin^2 w): unlike |y| it does not dip at zero crossings.
+    static float amplitude2(float b1, float b2, float y1, float y2, float norm) {
+        return (y1 * y1 - b1 * y1 * y2 - b2 * y2 * y2) * norm;
+    }
+    static constexpr float kSilent2 = 1e-10f;  // all modes together below 1e-5 (-100 dB)
     struct Mode {
-        float b1 = 0, b2 = 0, y1 = 0, y2 = 0;
+        float b1 = 0, b2 = 0, y1 = 0, y2 = 0, norm = 0;
     };
     std::array<Mode, kModes> modes_{};
     float sampleRate_ = 48000.0f;

@@ -84,10 +84,16 @@ public:
             auto& v = voices_[static_cast<std::size_t>(s)];
             if (!v.active()) continue;
             const auto pg = pans_[static_cast<std::size_t>(s)];
-            for (int i = 0; i < io.frames; ++i) {
-                const float y = v.tick() * g;
-                io.left[i] += y * pg.left;
-                io.right[i] += y * pg.right;
+            const float gl = g * pg.left, gr = g * pg.right;
+            constexpr int kChunk = 256;
+            float y[kChunk];
+            for (int done = 0; done < io.frames; done += kChunk) {
+                const int n = std::min(kChunk, io.frames - done);
+                v.process(y, n);
+                for (int i = 0; i < n; ++i) {
+                    io.left[done + i] += y[i] * gl;
+                    io.right[done + i] += y[i] * gr;
+                }
             }
         }
     }

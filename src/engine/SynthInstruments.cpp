@@ -217,7 +217,7 @@ public:
     float level() const { return released_ ? 0.0f : 1.0f; }
     void render(float* out, int n) {
         const float g = dbToGain(p_[kPluckGain]);
-        for (int i = 0; i < n; ++i) out[i] += ks_.tick() * g;
+        ks_.process(out, n, g);
     }
 
 private:
@@ -256,7 +256,7 @@ public:
     float level() const { return 0.5f; }
     void render(float* out, int n) {
         const float g = dbToGain(p_[kBellGain]);
-        for (int i = 0; i < n; ++i) out[i] += bell_.tick() * g;
+        bell_.process(out, n, g);
     }
 
 private:
