@@ -7,6 +7,7 @@
 #include "core/Smoother.h"
 #include "dsp/DelayLine.h"
 #include "dsp/Lfo.h"
+#include "dsp/Simd.h"
 
 namespace soundstar::dsp {
 
@@ -42,19 +43,34 @@ public:
         for (int done = 0; done < io.frames; done += kStep) {
             const int n = std::min(kStep, io.frames - done);
             float ml = nextL_, mr = nextR_;
-            for (int k = 0; k < n; ++k) {
-                nextL_ = lfoL_.tick();
-                nextR_ = lfoR_.tick();
-            }
+            nextL_ = lfoL_.tickLast(n);
+            nextR_ = lfoR_.tickLast(n);
             const float dl = (nextL_ - ml) / static_cast<float>(n), dr = (nextR_ - mr) / static_cast<float>(n);
             float* inL = io.left + done;
             float* inR = io.right + done;
             const std::size_t w0 = l_.writeIndex();  // both lines advance together
             l_.pushBlock(inL, n, 1);
             r_.pushBlock(inR, n, 1);
-            float wetL[kStep], wetR[kStep];
-            for (int j = 0; j < n; ++j) {
-                // Sample j sits at w0 + j; a delay of D reads D - 1 samples before it.
+            alignas(32) float wetL[kStep], wetR[kStep];
+            int j = 0;
+            if (n == kStep) {  // two vectors of eight samples, four taps each
+                using namespace simd;
+                const v8 iota{0, 1, 2, 3, 4, 5, 6, 7};
+                for (; j < kStep; j += 8) {
+                    const v8 jv = iota + splat(static_cast<float>(j));
+                    const v8 vl = splat(ml) + jv * splat(dl), vr = splat(mr) + jv * splat(dr);
+                    // Sample j sits at w0 + j; a delay of D reads D - 1 samples before it.
+                    const i8 at = splatInt(static_cast<int>(w0 & mask) + j + 1) + iotaInt();
+                    const v8 dA = splat(base) + splat(depth_) * vl, dB = splat(base * 1.3f) - splat(depth_) * vr;
+                    const v8 dC = splat(base) + splat(depth_) * vr, dD = splat(base * 1.3f) - splat(depth_) * vl;
+                    const auto m = static_cast<int>(mask);
+                    store(wetL + j, splat(0.5f) * (taps(bl, m, at, dA) + taps(bl, m, at, dB)));
+                    store(wetR + j, splat(0.5f) * (taps(br, m, at, dC) + taps(br, m, at, dD)));
+                }
+                ml += dl * static_cast<float>(kStep);
+                mr += dr * static_cast<float>(kStep);
+            }
+            for (; j < n; ++j) {
                 const std::size_t at = w0 + static_cast<std::size_t>(j) + 1;
                 const float dA = base + depth_ * ml, dB = base * 1.3f - depth_ * mr;
                 const float dC = base + depth_ * mr, dD = base * 1.3f - depth_ * ml;
@@ -87,6 +103,19 @@ private:
         const float frac = delay - static_cast<float>(di);
         const float a = buf[(at - di) & mask];
         const float b = buf[(at - di - 1) & mask];
+        return a + (b - a) * frac;
+    }
+    // The same read for eight samples: ring positions `at` (not yet wrapped), delays per lane.
+    static simd::v8 taps(const float* buf, int mask, simd::i8 at, simd::v8 delay) {
+        using namespace simd;
+        const i8 di = __builtin_convertvector(delay, i8);  // delay > 0: truncation is floor
+        const v8 frac = delay - __builtin_convertvector(di, v8);
+        const i8 ia = (at - di) & mask, ib = (at - di - 1) & mask;
+        v8 a, b;
+        for (int k = 0; k < 8; ++k) {
+            a[k] = buf[ia[k]];
+            b[k] = buf[ib[k]];
+        }
         return a + (b - a) * frac;
     }
     float sampleRate_ = 48000.0f, depth_ = 0.0f, nextL_ = 0.0f, nextR_ = 0.0f;

@@ -46,12 +46,25 @@ public:
     float readAheadInt(int ahead, std::size_t delay) const {
         return buf_[(write_ + static_cast<std::size_t>(ahead) - delay) & mask_];
     }
-    /// Pushes n samples taken every `stride` floats from src.
+    /// Pushes n samples taken every `stride` floats from src (n below the ring's size).
     void pushBlock(const float* src, int n, int stride) {
-        for (int i = 0; i < n; ++i) {
-            buf_[write_] = src[static_cast<std::size_t>(i) * static_cast<std::size_t>(stride)];
-            write_ = (write_ + 1) & mask_;
-        }
+        const auto st = static_cast<std::size_t>(stride);
+        float* buf = buf_.data();
+        std::size_t w = write_;
+        // Up to the end of the ring, then from its start: no mask per sample.
+        const std::size_t first = std::min<std::size_t>(static_cast<std::size_t>(n), mask_ + 1 - w);
+        for (std::size_t i = 0; i < first; ++i) buf[w + i] = src[i * st];
+        for (std::size_t i = first; i < static_cast<std::size_t>(n); ++i) buf[i - first] = src[i * st];
+        write_ = (w + static_cast<std::size_t>(n)) & mask_;
+    }
+    /// readAheadInt(k, delay) for k = 0..n-1 into dst[k * stride] (valid while n <= delay).
+    void readBlock(float* dst, int n, std::size_t delay, int stride) const {
+        const auto st = static_cast<std::size_t>(stride);
+        const float* buf = buf_.data();
+        const std::size_t r = (write_ - delay) & mask_;
+        const std::size_t first = std::min<std::size_t>(static_cast<std::size_t>(n), mask_ + 1 - r);
+        for (std::size_t i = 0; i < first; ++i) dst[i * st] = buf[r + i];
+        for (std::size_t i = first; i < static_cast<std::size_t>(n); ++i) dst[i * st] = buf[i - first];
     }
     std::size_t maxDelay() const { return mask_ - 1; }
     /// Raw access for block algorithms that index the ring themselves [rt].

@@ -5,6 +5,7 @@
 
 #include "core/Rng.h"
 #include "dsp/FastMath.h"
+#include "dsp/Simd.h"
 
 namespace soundstar::dsp {
 
@@ -34,7 +35,40 @@ public:
         return 0.0f;
     }
 
+    /// The last of n ticks (n >= 1), skipping the n - 1 before it: for modulation evaluated
+    /// once per step of n samples.
+    float tickLast(int n) {
+        if (n > 1) advance(n - 1);
+        return tick();
+    }
+    /// n samples of a sine LFO (tick() with the Sine shape, to 1e-6) in vectors of eight: the
+    /// phase per sample from the block's start in double, the sine by polynomial.
+    void processSine(float* out, int n) {
+        using namespace simd;
+        const v8d iota{0, 1, 2, 3, 4, 5, 6, 7};
+        int i = 0;
+        for (; i + 8 <= n; i += 8) {
+            // tick() returns the phase before its increment: out[i + k] = sin(phase + k * inc).
+            const v8d p = splatd(phase_) + iota * splatd(inc_);
+            store(out + i, sinCycles(__builtin_convertvector(p - floor(p), v8)));
+            advance(8);
+        }
+        for (; i < n; ++i) {
+            out[i] = sinCycles(phase_);
+            advance(1);
+        }
+    }
+
 private:
+    // Moves the phase k samples on, wrapping (and drawing a sample-and-hold value per wrap) as
+    // tick() does.
+    void advance(int k) {
+        phase_ += inc_ * k;
+        while (phase_ >= 1.0) {
+            phase_ -= 1.0;
+            held_ = rng_.bipolar();
+        }
+    }
     double sampleRate_ = 48000.0, phase_ = 0.0, inc_ = 0.0;
     float held_ = 0.0f;
     LfoShape shape_ = LfoShape::Sine;

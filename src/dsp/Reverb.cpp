@@ -19,8 +19,9 @@ void Reverb::prepare(double sampleRate) {
         diffusers_[i].prepare(static_cast<std::size_t>(diffLen_[i]) + 4);
         diffIdx_[i] = static_cast<std::size_t>(diffLen_[i]);
     }
-    preL_.prepare(static_cast<std::size_t>(sampleRate * 0.2) + 4);
-    preR_.prepare(static_cast<std::size_t>(sampleRate * 0.2) + 4);
+    // Room for the longest predelay plus one chunk pushed ahead of its reads.
+    preL_.prepare(static_cast<std::size_t>(sampleRate * 0.2) + 4 + 64);
+    preR_.prepare(static_cast<std::size_t>(sampleRate * 0.2) + 4 + 64);
     mod_.prepare(sampleRate);
     mod_.setRate(0.35f);
     mix_.prepare(sampleRate, 30.0f);
@@ -41,7 +42,7 @@ void Reverb::set(float size, float decayS, float damping, float predelayMs, floa
     decayS_ = std::clamp(decayS, 0.1f, 30.0f);
     damping_ = std::clamp(damping, 0.0f, 1.0f);
     predelay_ = std::clamp(static_cast<float>(predelayMs * 0.001 * sampleRate_), 1.0f,
-                           static_cast<float>(preL_.maxDelay()));
+                           static_cast<float>(preL_.maxDelay() - 64));
     mix_.setTarget(std::clamp(mix, 0.0f, 1.0f));
     updateLines();
 }
@@ -72,28 +73,37 @@ void Reverb::process(StereoView io) {
     const auto pre = static_cast<std::size_t>(predelay_);
     for (int done = 0; done < io.frames; done += maxChunk) {
         const int n = std::min(maxChunk, io.frames - done);
-        for (int s = 0; s < n; ++s) {
-            preL_.push(io.left[done + s]);
-            preR_.push(io.right[done + s]);
-            float x = 0.5f * (preL_.readInt(pre) + preR_.readInt(pre));
-            // Series allpass diffusion smears the input into a dense burst.
-            for (std::size_t d = 0; d < diffusers_.size(); ++d) {
-                const float delayed = diffusers_[d].readInt(diffIdx_[d]);
-                const float v = x + kDiffGain * delayed;
-                diffusers_[d].push(v);
-                x = delayed - kDiffGain * v;
+        // Predelay: push the chunk, then read each sample `pre` back from where it was written.
+        {
+            const std::size_t w0 = preL_.writeIndex(), mask = preL_.mask();
+            preL_.pushBlock(io.left + done, n, 1);
+            preR_.pushBlock(io.right + done, n, 1);
+            const float* bl = preL_.data();
+            const float* br = preR_.data();
+            for (int s = 0; s < n; ++s) {
+                const std::size_t at = (w0 + static_cast<std::size_t>(s) + 1 - pre) & mask;
+                xin[s] = 0.5f * (bl[at] + br[at]);
             }
-            xin[s] = x * 0.35f;
-            wob[s] = mod_.tick() * 6.0f;
         }
+        // Series allpass diffusion smears the input into a dense burst. Every diffuser is longer
+        // than a chunk, so each runs over the whole chunk at once: read, compute, push.
+        for (std::size_t d = 0; d < diffusers_.size(); ++d) {
+            float delayed[kChunk], v[kChunk];
+            diffusers_[d].readBlock(delayed, n, diffIdx_[d], 1);
+            for (int s = 0; s < n; ++s) v[s] = xin[s] + kDiffGain * delayed[s];
+            diffusers_[d].pushBlock(v, n, 1);
+            for (int s = 0; s < n; ++s) xin[s] = delayed[s] - kDiffGain * v[s];
+        }
+        for (int s = 0; s < n; ++s) xin[s] *= 0.35f;
+        mod_.processSine(wob, n);
+        for (int s = 0; s < n; ++s) wob[s] *= 6.0f;
         // Two lines are modulated (fractional reads) to break up metallic modes; the rest read
         // at integer lengths, which is cheaper and sounds the same.
         for (int s = 0; s < n; ++s) {
             y[s][0] = lines_[0].readAhead(s, lengths_[0] - wob[s]);
             y[s][1] = lines_[1].readAhead(s, lengths_[1] + wob[s]);
         }
-        for (std::size_t i = 2; i < kLines; ++i)
-            for (int s = 0; s < n; ++s) y[s][i] = lines_[i].readAheadInt(s, lengthIdx_[i]);
+        for (std::size_t i = 2; i < kLines; ++i) lines_[i].readBlock(&y[0][i], n, lengthIdx_[i], kLines);
         std::array<float, kLines> lp = lpState_, a{}, g = gains_;
         for (std::size_t i = 0; i < kLines; ++i) a[i] = 1.0f - lpCoef_[i];
         for (int s = 0; s < n; ++s) {

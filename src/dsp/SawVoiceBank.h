@@ -46,7 +46,8 @@ private:
         int activeCount;
     };
     // acc: kChunk vectors of kLanes floats (kept opaque here to keep vector types out of the header).
-    void processGroup(Group& g, void* accL, void* accR, int n);
+    template <int G>
+    void processGroups(Group* const* gs, void* accL, void* accR, int n);
     void advanceStages(Group& g);
     float coefFor(float seconds) const;
     std::vector<Group> groups_;

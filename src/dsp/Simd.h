@@ -19,6 +19,9 @@ inline float hsum(v8 v) { return (v[0] + v[1]) + (v[2] + v[3]) + ((v[4] + v[5]) 
 
 using i8 = int __attribute__((vector_size(32)));
 
+inline i8 splatInt(int x) { return i8{x, x, x, x, x, x, x, x}; }
+inline i8 iotaInt() { return i8{0, 1, 2, 3, 4, 5, 6, 7}; }
+
 /// floor per lane for |x| < 2^31.
 inline v8 floor(v8 x) {
     const v8 t = __builtin_convertvector(__builtin_convertvector(x, i8), v8);  // toward zero
