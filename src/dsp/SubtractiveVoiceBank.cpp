@@ -147,89 +147,125 @@ void SubtractiveVoiceBank::advance(Env& e, int l, bool isAmp, Group& g) {
     }
 }
 
-void SubtractiveVoiceBank::processGroup(Group& g, float* out, int n) {
+// G groups in one loop, so their filter recurrences overlap in the pipeline. The ladder's stages
+// are written as y = G * in + (1 - G) * s (one fused multiply-add after the input arrives) and
+// the loop's gain normalisation is folded into the input: the same filter as dsp::Ladder with a
+// shorter chain of dependent operations per sample.
+template <int G>
+void SubtractiveVoiceBank::processGroups(Group* const* gs, float* out, int n) {
     const Patch& p = patch_;
     const auto fs = static_cast<float>(sampleRate_);
-    // Per-lane ladder coefficients for this chunk from cutoff, key tracking and filter envelope.
-    float G[kLanes], norm[kLanes];
     const float k = 4.0f * std::clamp(p.resonance, 0.0f, 1.0f) * 0.98f;
     const float baseOct = std::log2(std::max(p.cutoffHz, 20.0f));
-    for (int l = 0; l < kLanes; ++l) {
-        const float oct = baseOct + p.keyTrack * g.keyOct[l] + p.filterEnvOctaves * g.filt.level[l];
-        const float fc = std::clamp(fastExp2(oct), 5.0f, fs * 0.45f);
-        const float t = std::tan(std::numbers::pi_v<float> * fc / fs);
-        G[l] = t / (1.0f + t);
-        const float g4 = G[l] * G[l] * G[l] * G[l];
-        norm[l] = 1.0f / (1.0f + k * g4);
-    }
-    const v8 vG = load(G), vNorm = load(norm), one = splat(1.0f), vk = splat(k);
-    const v8 oneMinusG = one - vG, c4 = oneMinusG, c3 = vG * oneMinusG, c2 = vG * c3, c1 = vG * c2;
-    v8 ph1 = load(g.ph1), ph2 = load(g.ph2), tri1 = load(g.tri1), tri2 = load(g.tri2);
-    const v8 inc1 = load(g.inc1), inc2 = load(g.inc2);
-    v8 s1 = load(g.s1), s2 = load(g.s2), s3 = load(g.s3), s4 = load(g.s4);
-    v8 aEnv = load(g.amp.level), fEnv = load(g.filt.level);
-    const v8 aT = load(g.amp.target), aC = load(g.amp.coef), fT = load(g.filt.target), fC = load(g.filt.coef);
-    const v8 gain = load(g.vel) * splat(p.gain), mix2 = splat(p.mix2), half = splat(0.5f);
-    const bool two = p.mix2 > 0.0f;
-    for (int s = 0; s < n; ++s) {
-        v8 x = osc(p.wave1, ph1, inc1, p.pulseWidth, tri1);
-        if (two) x += mix2 * osc(p.wave2, ph2, inc2, p.pulseWidth, tri2);
-        ph1 += inc1;
-        ph1 = ph1 >= one ? ph1 - one : ph1;
-        ph2 += inc2;
-        ph2 = ph2 >= one ? ph2 - one : ph2;
-        // Zero-delay-feedback ladder: solve the loop linearly, then run the four stages.
-        const v8 sigma = c1 * s1 + c2 * s2 + c3 * s3 + c4 * s4;
-        const v8 u = saturate((x * half - vk * sigma) * vNorm);
-        v8 v = (u - s1) * vG;
-        const v8 y1 = v + s1;
-        s1 = y1 + v;
-        v = (y1 - s2) * vG;
-        const v8 y2 = v + s2;
-        s2 = y2 + v;
-        v = (y2 - s3) * vG;
-        const v8 y3 = v + s3;
-        s3 = y3 + v;
-        v = (y3 - s4) * vG;
-        const v8 y4 = v + s4;
-        s4 = y4 + v;
-        v8 y;
-        switch (p.mode) {
-            case FilterMode::LowPass: y = y4; break;
-            case FilterMode::HighPass: y = u - splat(4.0f) * y1 + splat(6.0f) * y2 - splat(4.0f) * y3 + y4; break;
-            case FilterMode::BandPass: y = splat(4.0f) * y2 - splat(8.0f) * y3 + splat(4.0f) * y4; break;
-            default: y = u - splat(2.0f) * y1 + splat(2.0f) * y2; break;
+    const v8 one = splat(1.0f), half = splat(0.5f), two = splat(2.0f), mix2 = splat(p.mix2);
+    const bool twoOsc = p.mix2 > 0.0f;
+    v8 vG[G], c1[G], c2[G], c3[G], c4[G], inNorm[G], fbNorm[G];
+    v8 ph1[G], ph2[G], tri1[G], tri2[G], inc1[G], inc2[G], s1[G], s2[G], s3[G], s4[G];
+    v8 aEnv[G], fEnv[G], aT[G], aC[G], fT[G], fC[G], gain[G];
+    for (int q = 0; q < G; ++q) {
+        Group& g = *gs[q];
+        // Per-lane ladder coefficients for this chunk from cutoff, key tracking and filter envelope.
+        float Gl[kLanes], norm[kLanes];
+        for (int l = 0; l < kLanes; ++l) {
+            const float oct = baseOct + p.keyTrack * g.keyOct[l] + p.filterEnvOctaves * g.filt.level[l];
+            const float fc = std::clamp(fastExp2(oct), 5.0f, fs * 0.45f);
+            const float t = std::tan(std::numbers::pi_v<float> * fc / fs);
+            Gl[l] = t / (1.0f + t);
+            const float g4 = Gl[l] * Gl[l] * Gl[l] * Gl[l];
+            norm[l] = 1.0f / (1.0f + k * g4);
         }
-        aEnv = aT + (aEnv - aT) * aC;
-        aEnv = aEnv > one ? one : aEnv;
-        fEnv = fT + (fEnv - fT) * fC;
-        fEnv = fEnv > one ? one : fEnv;
-        const v8 o = y * aEnv * gain;
-        out[s] += (o[0] + o[1]) + (o[2] + o[3]) + ((o[4] + o[5]) + (o[6] + o[7]));
+        vG[q] = load(Gl);
+        const v8 nv = load(norm), oneMinusG = one - vG[q];
+        c4[q] = oneMinusG;
+        c3[q] = vG[q] * oneMinusG;
+        c2[q] = vG[q] * c3[q];
+        c1[q] = vG[q] * c2[q];
+        inNorm[q] = half * nv;         // x * 0.5 * norm
+        fbNorm[q] = splat(k) * nv;     // k * norm
+        ph1[q] = load(g.ph1), ph2[q] = load(g.ph2), tri1[q] = load(g.tri1), tri2[q] = load(g.tri2);
+        inc1[q] = load(g.inc1), inc2[q] = load(g.inc2);
+        s1[q] = load(g.s1), s2[q] = load(g.s2), s3[q] = load(g.s3), s4[q] = load(g.s4);
+        aEnv[q] = load(g.amp.level), fEnv[q] = load(g.filt.level);
+        aT[q] = load(g.amp.target), aC[q] = load(g.amp.coef), fT[q] = load(g.filt.target), fC[q] = load(g.filt.coef);
+        gain[q] = load(g.vel) * splat(p.gain);
     }
-    store(g.ph1, ph1);
-    store(g.ph2, ph2);
-    store(g.tri1, tri1);
-    store(g.tri2, tri2);
-    store(g.s1, s1);
-    store(g.s2, s2);
-    store(g.s3, s3);
-    store(g.s4, s4);
-    store(g.amp.level, aEnv);
-    store(g.filt.level, fEnv);
+    for (int s = 0; s < n; ++s) {
+        v8 sum = splat(0.0f);
+        for (int q = 0; q < G; ++q) {
+            v8 x = osc(p.wave1, ph1[q], inc1[q], p.pulseWidth, tri1[q]);
+            if (twoOsc) x += mix2 * osc(p.wave2, ph2[q], inc2[q], p.pulseWidth, tri2[q]);
+            ph1[q] += inc1[q];
+            ph1[q] = ph1[q] >= one ? ph1[q] - one : ph1[q];
+            ph2[q] += inc2[q];
+            ph2[q] = ph2[q] >= one ? ph2[q] - one : ph2[q];
+            // Zero-delay-feedback ladder: solve the loop linearly, then run the four stages.
+            const v8 sigma = c1[q] * s1[q] + c2[q] * s2[q] + c3[q] * s3[q] + c4[q] * s4[q];
+            const v8 u = saturate(x * inNorm[q] - fbNorm[q] * sigma);
+            const v8 y1 = vG[q] * u + c4[q] * s1[q];
+            const v8 y2 = vG[q] * y1 + c4[q] * s2[q];
+            const v8 y3 = vG[q] * y2 + c4[q] * s3[q];
+            const v8 y4 = vG[q] * y3 + c4[q] * s4[q];
+            s1[q] = two * y1 - s1[q];
+            s2[q] = two * y2 - s2[q];
+            s3[q] = two * y3 - s3[q];
+            s4[q] = two * y4 - s4[q];
+            v8 y;
+            switch (p.mode) {
+                case FilterMode::LowPass: y = y4; break;
+                case FilterMode::HighPass: y = u - splat(4.0f) * y1 + splat(6.0f) * y2 - splat(4.0f) * y3 + y4; break;
+                case FilterMode::BandPass: y = splat(4.0f) * y2 - splat(8.0f) * y3 + splat(4.0f) * y4; break;
+                default: y = u - splat(2.0f) * y1 + splat(2.0f) * y2; break;
+            }
+            aEnv[q] = aT[q] + (aEnv[q] - aT[q]) * aC[q];
+            aEnv[q] = aEnv[q] > one ? one : aEnv[q];
+            fEnv[q] = fT[q] + (fEnv[q] - fT[q]) * fC[q];
+            fEnv[q] = fEnv[q] > one ? one : fEnv[q];
+            sum += y * aEnv[q] * gain[q];
+        }
+        out[s] += hsum(sum);
+    }
+    for (int q = 0; q < G; ++q) {
+        Group& g = *gs[q];
+        store(g.ph1, ph1[q]);
+        store(g.ph2, ph2[q]);
+        store(g.tri1, tri1[q]);
+        store(g.tri2, tri2[q]);
+        store(g.s1, s1[q]);
+        store(g.s2, s2[q]);
+        store(g.s3, s3[q]);
+        store(g.s4, s4[q]);
+        store(g.amp.level, aEnv[q]);
+        store(g.filt.level, fEnv[q]);
+    }
 }
 
 void SubtractiveVoiceBank::process(float* out, int frames) {
+    constexpr int kBatch = 4;
     for (int done = 0; done < frames; done += kChunk) {
         const int n = std::min(kChunk, frames - done);
+        Group* batch[kBatch];
+        int count = 0;
+        const auto flush = [&] {
+            switch (count) {
+                case 4: processGroups<4>(batch, out + done, n); break;
+                case 3: processGroups<3>(batch, out + done, n); break;
+                case 2: processGroups<2>(batch, out + done, n); break;
+                case 1: processGroups<1>(batch, out + done, n); break;
+                default: break;
+            }
+            for (int q = 0; q < count; ++q)
+                for (int l = 0; l < kLanes; ++l) {
+                    advance(batch[q]->filt, l, false, *batch[q]);
+                    advance(batch[q]->amp, l, true, *batch[q]);
+                }
+            count = 0;
+        };
         for (auto& g : groups_) {
             if (g.activeCount == 0) continue;
-            processGroup(g, out + done, n);
-            for (int l = 0; l < kLanes; ++l) {
-                advance(g.filt, l, false, g);
-                advance(g.amp, l, true, g);
-            }
+            batch[count++] = &g;
+            if (count == kBatch) flush();
         }
+        flush();
     }
 }
 

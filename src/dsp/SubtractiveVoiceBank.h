@@ -58,7 +58,8 @@ private:
     };
     void startEnv(Env& e, int lane, const Segments& s) const;
     void advance(Env& e, int lane, bool isAmp, Group& g);
-    void processGroup(Group& g, float* out, int n);
+    template <int G>
+    void processGroups(Group* const* gs, float* out, int n);
     float coefFor(float seconds) const;
     std::vector<Group> groups_;
     Patch patch_;
