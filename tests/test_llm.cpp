@@ -344,13 +344,22 @@ protected:
                 }
                 std::this_thread::sleep_for(std::chrono::milliseconds(100));
             }
-            if (url_.empty()) kill(pid_, SIGTERM);
+            if (url_.empty()) stopServer();
         }
         ASSERT_FALSE(url_.empty()) << "llama-server did not start; its log:\n" << runCommand("cat " + (*dir_ / "server.log")).output;
     }
     static void TearDownTestSuite() {
-        if (pid_ > 0) kill(pid_, SIGTERM);
+        stopServer();
         delete dir_;
+    }
+    // SIGTERM, then SIGKILL if it is still there after 3 s: a server busy with a long answer
+    // may not stop at once, and it is not our child (the shell started it), so poll for it.
+    static void stopServer() {
+        if (pid_ <= 0) return;
+        kill(pid_, SIGTERM);
+        for (int i = 0; i < 30 && kill(pid_, 0) == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        if (kill(pid_, 0) == 0) kill(pid_, SIGKILL);
+        pid_ = 0;
     }
     void SetUp() override {
         if (server_.empty()) GTEST_SKIP() << "no llama-server: run tests/llm/build-llama-server.sh (scripts/test does) or set SOUNDSTAR_LLAMA_SERVER";

@@ -76,16 +76,19 @@ float Limiter::slidingMin(float value) {
     const int cap = static_cast<int>(minValues_.size());
     // Drop values no smaller than the newcomer from the back, expired ones from the front.
     while (minCount_ > 0) {
-        const auto back = static_cast<std::size_t>((minHead_ + minCount_ - 1) % cap);
-        if (minValues_[back] < value) break;
+        int back = minHead_ + minCount_ - 1;  // indices wrap by comparison: no division per sample
+        if (back >= cap) back -= cap;
+        if (minValues_[static_cast<std::size_t>(back)] < value) break;
         --minCount_;
     }
-    const auto slot = static_cast<std::size_t>((minHead_ + minCount_) % cap);
+    int at = minHead_ + minCount_;
+    if (at >= cap) at -= cap;
+    const auto slot = static_cast<std::size_t>(at);
     minValues_[slot] = value;
     minTimes_[slot] = tick_;
     ++minCount_;
     while (minTimes_[static_cast<std::size_t>(minHead_)] <= tick_ - lookahead_) {
-        minHead_ = (minHead_ + 1) % cap;
+        if (++minHead_ == cap) minHead_ = 0;
         --minCount_;
     }
     ++tick_;
@@ -106,7 +109,7 @@ void Limiter::process(StereoView io) {
         const auto hp = static_cast<std::size_t>(histPos_);
         histL_[hp] = histL_[hp + kTapsPerPhase] = io.left[i];
         histR_[hp] = histR_[hp + kTapsPerPhase] = io.right[i];
-        histPos_ = (histPos_ + 1) % kTapsPerPhase;
+        if (++histPos_ == kTapsPerPhase) histPos_ = 0;
         const float peak = quiet ? 0.0f : std::max(truePeak(histL_.data() + histPos_), truePeak(histR_.data() + histPos_));
         const float want = peak > ceiling_ ? ceiling_ / peak : 1.0f;
         // Release: rise slowly, fall at once.
@@ -115,14 +118,14 @@ void Limiter::process(StereoView io) {
         const float held = slidingMin(release_);
         boxSum_ += held - boxWindow_[w];
         boxWindow_[w] = held;
-        windowPos_ = (windowPos_ + 1) % lookahead_;
+        if (++windowPos_ == lookahead_) windowPos_ = 0;
         const float gain = std::min(held, static_cast<float>(boxSum_ / static_cast<double>(lookahead_)));
         minGain_ = std::min(minGain_, gain);
         const auto d = static_cast<std::size_t>(delayPos_);
         const float outL = delayL_[d], outR = delayR_[d];
         delayL_[d] = io.left[i];
         delayR_[d] = io.right[i];
-        delayPos_ = (delayPos_ + 1) % delayLen_;
+        if (++delayPos_ == delayLen_) delayPos_ = 0;
         io.left[i] = outL * gain;
         io.right[i] = outR * gain;
     }

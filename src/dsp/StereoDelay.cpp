@@ -52,6 +52,14 @@ void StereoDelay::setTone(float toneHz) {
 void StereoDelay::process(StereoView io) {
     const float fb = feedback_;
     const bool tape = mode_ == DelayMode::Tape;
+    // Delay times within a thousandth of a sample of their targets have arrived.
+    for (auto* t : {&timeL_, &timeR_})
+        if (std::abs(t->value() - t->target()) < 1e-3f) t->snap(t->target());
+    const float dl0 = timeL_.value(), dr0 = timeR_.value();
+    if (!tape && dl0 == timeL_.target() && dr0 == timeR_.target() && std::min(dl0, dr0) >= 9.0f) {
+        processSteady(io, dl0, dr0);
+        return;
+    }
     for (int i = 0; i < io.frames; ++i) {
         float dl = timeL_.next(), dr = timeR_.next();
         if (tape) {
@@ -77,6 +85,45 @@ void StereoDelay::process(StereoView io) {
         const float m = mix_.next();
         io.left[i] = inL * (1.0f - m) + wl * m;
         io.right[i] = inR * (1.0f - m) + wr * m;
+    }
+}
+
+// Fixed times and no tape modulation (the usual case on a return bus): every read in a chunk
+// shorter than the delay refers to samples written before the chunk, so the chunk is read,
+// filtered, fed back and mixed as whole arrays. The same arithmetic as the per-sample loop.
+void StereoDelay::processSteady(StereoView io, float dl, float dr) {
+    constexpr int kChunk = 64;
+    const float fb = feedback_;
+    const int maxChunk = std::min(kChunk, static_cast<int>(std::min(dl, dr)) - 1);
+    const bool ping = mode_ == DelayMode::PingPong;
+    for (int done = 0; done < io.frames; done += maxChunk) {
+        const int n = std::min(maxChunk, io.frames - done);
+        float wl[kChunk], wr[kChunk], feedL[kChunk], feedR[kChunk];
+        for (int s = 0; s < n; ++s) {
+            wl[s] = l_.readAhead(s, dl);
+            wr[s] = r_.readAhead(s, dr);
+        }
+        Biquad::processPair(toneL_, wl, toneR_, wr, n);
+        float* inL = io.left + done;
+        float* inR = io.right + done;
+        if (ping) {
+            for (int s = 0; s < n; ++s) {
+                feedL[s] = 0.5f * (inL[s] + inR[s]) + wr[s] * fb;
+                feedR[s] = wl[s] * fb;
+            }
+        } else {
+            for (int s = 0; s < n; ++s) {
+                feedL[s] = inL[s] + wl[s] * fb;
+                feedR[s] = inR[s] + wr[s] * fb;
+            }
+        }
+        l_.pushBlock(feedL, n, 1);
+        r_.pushBlock(feedR, n, 1);
+        for (int s = 0; s < n; ++s) {
+            const float m = mix_.next();
+            inL[s] = inL[s] * (1.0f - m) + wl[s] * m;
+            inR[s] = inR[s] * (1.0f - m) + wr[s] * m;
+        }
     }
 }
 

@@ -25,6 +25,7 @@ public:
     void process(StereoView io);
 
 private:
+    void processSteady(StereoView io, float dl, float dr);
     double sampleRate_ = 48000.0;
     float maxSamples_ = 1.0f, feedback_ = 0.35f;
     DelayMode mode_ = DelayMode::Stereo;
