@@ -1,8 +1,10 @@
 #include "dsp/DrumVoice.h"
 
 #include "dsp/FastMath.h"
+#include "dsp/Simd.h"
 
 #include <algorithm>
+#include <cstring>
 #include <numbers>
 
 namespace soundstar::dsp {
@@ -88,14 +90,30 @@ void DrumVoice::trigger(float velocity) {
     }
 }
 
+namespace {
+// One sample of the six square oscillators as lanes of one vector; lanes 6 and 7 stand still at
+// +1 and -1 and cancel. Phases advance and wrap in double, exactly as six scalars would.
+inline float metallicStep(simd::v8d& phase, simd::v8d inc) {
+    using namespace simd;
+    phase += inc;
+    phase = phase >= splatd(1.0) ? phase - splatd(1.0) : phase;
+    const v8d sign = phase < splatd(0.5) ? splatd(1.0) : splatd(-1.0);
+    const double sum = ((sign[0] + sign[1]) + (sign[2] + sign[3])) + ((sign[4] + sign[5]) + (sign[6] + sign[7]));
+    return static_cast<float>(sum) * (1.0f / 6.0f);
+}
+simd::v8d hatIncrements(float tune, double sampleRate) {
+    simd::v8d inc{};
+    for (int i = 0; i < 6; ++i) inc[i] = kHatFreqs[static_cast<std::size_t>(i)] * tune / sampleRate;
+    return inc;
+}
+}  // namespace
+
 float DrumVoice::metallic() {
-    float sum = 0.0f;
-    for (std::size_t i = 0; i < hatPhase_.size(); ++i) {
-        hatPhase_[i] += kHatFreqs[i] * tune_ / sampleRate_;
-        if (hatPhase_[i] >= 1.0) hatPhase_[i] -= 1.0;
-        sum += hatPhase_[i] < 0.5 ? 1.0f : -1.0f;
-    }
-    return sum * (1.0f / 6.0f);
+    simd::v8d phase;
+    std::memcpy(&phase, hatPhase_.data(), sizeof phase);
+    const float y = metallicStep(phase, hatIncrements(tune_, sampleRate_));
+    std::memcpy(hatPhase_.data(), &phase, sizeof phase);
+    return y;
 }
 
 float DrumVoice::tick() {
@@ -170,7 +188,9 @@ void DrumVoice::run(float* out, int n) {
         int age = age_, clapCount = clapCount_, clapTimer = clapTimer_;
         Biquad bp = bp_, hp = hp_;
         WhiteNoise noise = noise_;
-        std::array<double, 6> hat = hatPhase_;
+        simd::v8d hat;
+        std::memcpy(&hat, hatPhase_.data(), sizeof hat);
+        const simd::v8d hatInc = hatIncrements(tune_, sampleRate_);
         const float tone = tone_, velocity = velocity_;
         for (; i < n; ++i) {
             float y = 0.0f;
@@ -187,13 +207,7 @@ void DrumVoice::run(float* out, int n) {
                 noiseAmp *= noiseDecay_;
                 amp *= ampDecay_;
             } else if constexpr (T == DrumType::ClosedHat) {
-                float sum = 0.0f;
-                for (std::size_t h = 0; h < hat.size(); ++h) {
-                    hat[h] += kHatFreqs[h] * tune_ / sampleRate_;
-                    if (hat[h] >= 1.0) hat[h] -= 1.0;
-                    sum += hat[h] < 0.5 ? 1.0f : -1.0f;
-                }
-                const float src = sum * (1.0f / 6.0f) * (1.0f - 0.5f * tone) + noise.tick() * 0.5f * tone;
+                const float src = metallicStep(hat, hatInc) * (1.0f - 0.5f * tone) + noise.tick() * 0.5f * tone;
                 y = hp.tick(bp.tick(src)) * amp * 1.5f;
                 amp *= ampDecay_;
             } else {
@@ -227,7 +241,7 @@ void DrumVoice::run(float* out, int n) {
         bp_ = bp;
         hp_ = hp;
         noise_ = noise;
-        hatPhase_ = hat;
+        std::memcpy(hatPhase_.data(), &hat, sizeof hat);
     }
     std::fill(out + i, out + n, 0.0f);
 }
