@@ -217,6 +217,58 @@ TEST(PolyInstrument, StealsWhenFullAndNeverExceedsItsVoices) {
     EXPECT_EQ(inst->activeVoices(), 0);
 }
 
+namespace {
+std::unique_ptr<Instrument> padWith(float unison) {
+    auto pad = makeInstrument("pad");
+    pad->prepare(kSr, 256);
+    const auto ps = pad->params();
+    for (auto [name, v] : std::initializer_list<std::pair<const char*, float>>{
+             {"unison", unison}, {"detune", 0.0f}, {"spread", 0.0f}, {"attack", 0.001f}, {"sustain", 1.0f}, {"cutoff", 20000.0f}})
+        pad->setParam(findParam(ps, name), v);
+    return pad;
+}
+std::vector<float> renderInst(Instrument& inst, int frames) {
+    std::vector<float> l(static_cast<std::size_t>(frames)), r(l.size());
+    for (int pos = 0; pos < frames; pos += 256) inst.process({l.data() + pos, r.data() + pos, std::min(256, frames - pos)});
+    return l;
+}
+}  // namespace
+
+// The pad packs each note's unison lanes into free lanes anywhere in its bank. A six-voice
+// stack that starts on lane 5 spans two vectors; all six voices must still sound: with detune
+// and spread at 0 they add in phase to sqrt(6) times one voice (the level is divided by sqrt(n)).
+TEST(PadSynth, PackedUnisonStacksSoundWholeAcrossVectors) {
+    auto one = padWith(1.0f);
+    one->noteOn(69.0f, 0.9f);
+    const double single = test::toneAmplitude(renderInst(*one, 9600), 440.0, kSr, 4800);
+    auto pad = padWith(5.0f);
+    pad->noteOn(47.0f, 0.9f);  // 123.5 Hz on lanes 0-4 (no harmonic near 440)
+    pad->setParam(findParam(pad->params(), "unison"), 6.0f);
+    pad->noteOn(69.0f, 0.9f);  // 440 Hz on lanes 5-10
+    const auto l = renderInst(*pad, 9600);
+    EXPECT_NEAR(test::toneAmplitude(l, 440.0, kSr, 4800) / single, std::sqrt(6.0), 0.05);
+    EXPECT_GT(test::toneAmplitude(l, 123.47, kSr, 4800) / single, 1.5);  // the five-voice note sounds too
+    EXPECT_EQ(pad->activeVoices(), 2);
+}
+
+// Ten notes fill the pad's slots; more steal; a smaller unison after the bank is full still
+// gets its note heard; everything released falls silent.
+TEST(PadSynth, StealsAndReleasesWithPackedLanes) {
+    auto pad = padWith(8.0f);
+    for (int n = 0; n < 12; ++n) pad->noteOn(36.0f + static_cast<float>(n), 0.9f);
+    renderInst(*pad, 2560);
+    EXPECT_EQ(pad->activeVoices(), 10);
+    pad->setParam(findParam(pad->params(), "unison"), 3.0f);
+    pad->noteOn(84.0f, 0.9f);  // 1046.5 Hz, stealing one eight-lane note
+    const auto l = renderInst(*pad, 9600);
+    EXPECT_GT(test::toneAmplitude(l, 1046.502, kSr, 4800), 0.01);
+    EXPECT_EQ(pad->activeVoices(), 10);
+    pad->allNotesOff();
+    renderInst(*pad, 48000 * 4);  // release 1.5 s
+    EXPECT_EQ(pad->activeVoices(), 0);
+    EXPECT_LT(test::peak(renderInst(*pad, 2560)), 1e-6);
+}
+
 TEST(AudioEngine, GraphSwapsUnderLoadFromAnotherThread) {
     // Control thread commits new graphs and posts notes while a device-like thread renders;
     // run under the tsan preset this checks the hand-over for data races.

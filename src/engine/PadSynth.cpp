@@ -1,5 +1,5 @@
 // Pad: each note is a stack of detuned saws (unison) spread across the stereo field, on the
-// SIMD voice bank. Up to 10 notes of up to 8 lanes each.
+// SIMD voice bank. Up to 10 notes of up to 8 lanes each, packed into the bank's lanes.
 #include <algorithm>
 #include <array>
 #include <cmath>
@@ -26,24 +26,53 @@ constexpr ParamSpec kPadParams[] = {
 };
 constexpr int kNotes = 10;
 constexpr int kLanesPerNote = 8;
+constexpr int kLanes = kNotes * kLanesPerNote;
 
 class PadSynth final : public Instrument {
 public:
     PadSynth() {
         for (std::size_t i = 0; i < std::size(kPadParams); ++i) p_[i] = kPadParams[i].def;
     }
-    void prepare(double sampleRate, int) override { bank_.prepare(sampleRate, kNotes * kLanesPerNote); }
+    void prepare(double sampleRate, int) override {
+        bank_.prepare(sampleRate, kLanes);
+        owner_.fill(-1);
+        first_.fill(0);
+    }
     void noteOn(float note, float velocity) override {
         const int slot = alloc_.allocate(
-            note, [&](int s) { return slotActive(s); }, [&](int s) { return bank_.level(s * kLanesPerNote); });
+            note, [&](int s) { return slotActive(s); }, [&](int s) { return bank_.level(first_[static_cast<std::size_t>(s)]); });
         const int unison = std::clamp(static_cast<int>(p_[kUnison]), 1, kLanesPerNote);
         const float amp = std::pow(10.0f, p_[kGain] / 20.0f) * velocity / std::sqrt(static_cast<float>(unison));
         const dsp::SawVoiceBank::Envelope env{p_[kAttack], p_[kDecay], p_[kSustain], p_[kRelease]};
-        for (int u = 0; u < unison; ++u) {
+        // Lanes are packed: a note takes free lanes anywhere in the bank, so six-voice stacks
+        // share vectors instead of leaving two of every eight lanes idle. Order of preference:
+        // the lanes this slot already holds (a stolen note is replaced, as before), idle lanes,
+        // then lanes still ringing out for no slot. Ten notes of at most eight lanes fit in 80.
+        std::array<int, kLanesPerNote> take{};
+        int u = 0;
+        const auto pick = [&](auto&& ok) {
+            for (int lane = 0; lane < kLanes && u < unison; ++lane)
+                if (ok(lane) && std::find(take.begin(), take.begin() + u, lane) == take.begin() + u) take[static_cast<std::size_t>(u++)] = lane;
+        };
+        pick([&](int l) { return owner_[static_cast<std::size_t>(l)] == slot; });
+        pick([&](int l) { return !bank_.active(l); });
+        pick([&](int l) { return owner_[static_cast<std::size_t>(l)] < 0; });
+        if (u == 0) return;  // cannot happen with 80 lanes for ten notes; kept safe
+        // Lanes of the stolen note beyond this stack ring out on their own.
+        for (int lane = 0; lane < kLanes; ++lane) {
+            if (owner_[static_cast<std::size_t>(lane)] != slot) continue;
+            if (std::find(take.begin(), take.begin() + u, lane) != take.begin() + u) continue;
+            bank_.release(lane);
+            owner_[static_cast<std::size_t>(lane)] = -1;
+        }
+        first_[static_cast<std::size_t>(slot)] = take[0];
+        for (int k = 0; k < u; ++k) {
+            const int lane = take[static_cast<std::size_t>(k)];
+            owner_[static_cast<std::size_t>(lane)] = slot;
             // Spread detune and pan symmetrically: -1..1 across the stack.
-            const float x = unison == 1 ? 0.0f : 2.0f * static_cast<float>(u) / static_cast<float>(unison - 1) - 1.0f;
+            const float x = unison == 1 ? 0.0f : 2.0f * static_cast<float>(k) / static_cast<float>(unison - 1) - 1.0f;
             const float hz = noteToHz(note + x * p_[kDetune] / 100.0f);
-            bank_.start(slot * kLanesPerNote + u, hz, p_[kCutoff], p_[kQ], x * p_[kSpread], amp, env);
+            bank_.start(lane, hz, p_[kCutoff], p_[kQ], x * p_[kSpread], amp, env);
         }
     }
     void noteOff(float note) override {
@@ -73,14 +102,17 @@ public:
 
 private:
     bool slotActive(int s) const {
-        for (int u = 0; u < kLanesPerNote; ++u)
-            if (bank_.active(s * kLanesPerNote + u)) return true;
+        for (int l = 0; l < kLanes; ++l)
+            if (owner_[static_cast<std::size_t>(l)] == s && bank_.active(l)) return true;
         return false;
     }
     void releaseSlot(int s) {
-        for (int u = 0; u < kLanesPerNote; ++u) bank_.release(s * kLanesPerNote + u);
+        for (int l = 0; l < kLanes; ++l)
+            if (owner_[static_cast<std::size_t>(l)] == s) bank_.release(l);
     }
     dsp::SawVoiceBank bank_;
+    std::array<int, kLanes> owner_{};   // the slot each lane plays for, -1 for none
+    std::array<int, kNotes> first_{};   // a lane of each slot's note (its level steers stealing)
     std::array<float, std::size(kPadParams)> p_{};
     VoiceAllocator<kNotes> alloc_;
 };
