@@ -27,6 +27,8 @@ public:
 
 private:
     float truePeak(const float* oldestFirst) const;
+    // True peaks of n samples at once: x holds kTapsPerPhase - 1 older samples, then the n.
+    void truePeaks(const float* x, int n, float* peak) const;
     float slidingMin(float value);
     double sampleRate_ = 48000.0;
     int lookahead_ = 96;
@@ -34,9 +36,9 @@ private:
     std::array<std::array<float, kTapsPerPhase>, 3> phases_{};  // fractional positions 1/4, 2/4, 3/4
     // The same taps interleaved by tap ([k][phase], phase 3 = 0) for 4-wide multiply-adds.
     alignas(16) std::array<float, kTapsPerPhase * 4> interleaved_{};
-    // Each history is stored twice in a row so the newest kTapsPerPhase samples are contiguous.
-    std::array<float, 2 * kTapsPerPhase> histL_{}, histR_{};
-    int histPos_ = 0;
+    // The last kTapsPerPhase - 1 input samples per channel, oldest first: with a chunk appended
+    // they give every sample's interpolation window as one contiguous run.
+    std::array<float, kTapsPerPhase - 1> tailL_{}, tailR_{};
     float tapBound_ = 1.0f;  // largest sum of |taps| over the phases: bounds any interpolated peak
     std::vector<float> delayL_, delayR_, boxWindow_;
     // Monotonic queue (ascending values) over the last `lookahead_` gains: O(1) sliding minimum.
