@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "dsp/Simd.h"
+
 namespace soundstar::dsp {
 namespace {
 // Mutually prime-ish base lengths in ms for the largest size.
@@ -104,23 +106,24 @@ void Reverb::process(StereoView io) {
             y[s][1] = lines_[1].readAhead(s, lengths_[1] + wob[s]);
         }
         for (std::size_t i = 2; i < kLines; ++i) lines_[i].readBlock(&y[0][i], n, lengthIdx_[i], kLines);
-        std::array<float, kLines> lp = lpState_, a{}, g = gains_;
-        for (std::size_t i = 0; i < kLines; ++i) a[i] = 1.0f - lpCoef_[i];
+        // The network, eight lines as the eight lanes of one vector. The damping lowpass is the
+        // only recurrence: lp = c * lp + (1 - c) * y, one fused multiply-add per sample.
+        using namespace simd;
+        v8 lp = load(lpState_.data());
+        const v8 c = load(lpCoef_.data()), a = splat(1.0f) - c, g = load(gains_.data());
+        const v8 sign{-1.0f, 1.0f, -1.0f, 1.0f, -1.0f, 1.0f, -1.0f, 1.0f};  // odd lines take +input
+        const v8 evenMask{1.0f, 0.0f, 1.0f, 0.0f, 1.0f, 0.0f, 1.0f, 0.0f};
         for (int s = 0; s < n; ++s) {
-            float out[kLines];
-            float sum = 0.0f;
-            for (std::size_t i = 0; i < kLines; ++i) {
-                lp[i] += a[i] * (y[s][i] - lp[i]);
-                out[i] = lp[i] * g[i];
-                sum += out[i];
-            }
+            lp = c * lp + a * load(y[s]);
+            const v8 out = lp * g;
             // Householder feedback: x_i - (2/N) * sum keeps the matrix orthogonal (lossless).
-            const float h = sum * (2.0f / kLines);
-            for (std::size_t i = 0; i < kLines; ++i) fb[s][i] = out[i] - h + ((i & 1) ? xin[s] : -xin[s]);
-            wetL[s] = out[0] + out[2] + out[4] + out[6];
-            wetR[s] = out[1] + out[3] + out[5] + out[7];
+            const float sum = hsum(out);
+            store(fb[s], out - splat(sum * (2.0f / kLines)) + sign * splat(xin[s]));
+            const float even = hsum(out * evenMask);
+            wetL[s] = even;
+            wetR[s] = sum - even;
         }
-        lpState_ = lp;
+        store(lpState_.data(), lp);
         for (std::size_t i = 0; i < kLines; ++i) lines_[i].pushBlock(&fb[0][i], n, kLines);
         for (int s = 0; s < n; ++s) {
             const float m = mix_.next();
