@@ -165,32 +165,23 @@ void SawVoiceBank::processGroups(Group* const* gs, void* accLv, void* accRv, int
 }
 
 void SawVoiceBank::process(float* left, float* right, int frames) {
-    constexpr int kBatch = 4;
     int done = 0;
     while (done < frames) {
         const int n = std::min(kChunk, frames - done);
         // Lanes accumulate in vectors across all groups; one horizontal sum per output sample.
         v8 accL[kChunk], accR[kChunk];
         for (int s = 0; s < n; ++s) accL[s] = accR[s] = splat(0.0f);
-        Group* batch[kBatch];
-        int count = 0;
-        const auto flush = [&] {
-            switch (count) {
-                case 4: processGroups<4>(batch, accL, accR, n); break;
-                case 3: processGroups<3>(batch, accL, accR, n); break;
-                case 2: processGroups<2>(batch, accL, accR, n); break;
-                case 1: processGroups<1>(batch, accL, accR, n); break;
-                default: break;
-            }
-            for (int k = 0; k < count; ++k) advanceStages(*batch[k]);
-            count = 0;
-        };
-        for (auto& g : groups_) {
-            if (g.activeCount == 0) continue;
-            batch[count++] = &g;
-            if (count == kBatch) flush();
-        }
-        flush();
+        forActiveBatches(
+            groups_.data(), groups_.size(), [](const Group& g) { return g.activeCount > 0; },
+            [&](Group* const* batch, int count) {
+                switch (count) {
+                    case 4: processGroups<4>(batch, accL, accR, n); break;
+                    case 3: processGroups<3>(batch, accL, accR, n); break;
+                    case 2: processGroups<2>(batch, accL, accR, n); break;
+                    default: processGroups<1>(batch, accL, accR, n); break;
+                }
+                for (int k = 0; k < count; ++k) advanceStages(*batch[k]);
+            });
         for (int s = 0; s < n; ++s) {
             left[done + s] += hsum(accL[s]);
             right[done + s] += hsum(accR[s]);

@@ -2,6 +2,7 @@
 // Eight-lane float vectors (GCC vector extensions; one AVX register, two SSE registers without
 // AVX) and the branch-free helpers the SIMD voice banks share [rt].
 #include <bit>
+#include <cstddef>
 #include <cstring>
 
 namespace soundstar::dsp::simd {
@@ -69,6 +70,23 @@ inline v8 sinCycles(v8 x) {
                 t2 * (splat(-1.6666667e-1f) +
                       t2 * (splat(8.3333333e-3f) +
                             t2 * (splat(-1.9841270e-4f) + t2 * (splat(2.7557319e-6f) + t2 * splat(-2.5052108e-8f))))));
+}
+
+/// Calls run(batch, count) for the active groups in batches of up to four (count 1..4), so a
+/// voice bank can process several groups' recurrences in one loop [rt].
+template <typename Group, typename Active, typename Run>
+void forActiveBatches(Group* groups, std::size_t size, Active&& active, Run&& run) {
+    Group* batch[4];
+    int count = 0;
+    for (std::size_t i = 0; i < size; ++i) {
+        if (!active(groups[i])) continue;
+        batch[count++] = &groups[i];
+        if (count == 4) {
+            run(batch, count);
+            count = 0;
+        }
+    }
+    if (count > 0) run(batch, count);
 }
 
 /// PolyBLEP step residual per lane for phase t (cycles) with increment dt and 1/dt.

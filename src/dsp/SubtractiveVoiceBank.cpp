@@ -245,32 +245,23 @@ void SubtractiveVoiceBank::processGroups(Group* const* gs, float* out, int n) {
 }
 
 void SubtractiveVoiceBank::process(float* out, int frames) {
-    constexpr int kBatch = 4;
     for (int done = 0; done < frames; done += kChunk) {
         const int n = std::min(kChunk, frames - done);
-        Group* batch[kBatch];
-        int count = 0;
-        const auto flush = [&] {
-            switch (count) {
-                case 4: processGroups<4>(batch, out + done, n); break;
-                case 3: processGroups<3>(batch, out + done, n); break;
-                case 2: processGroups<2>(batch, out + done, n); break;
-                case 1: processGroups<1>(batch, out + done, n); break;
-                default: break;
-            }
-            for (int q = 0; q < count; ++q)
-                for (int l = 0; l < kLanes; ++l) {
-                    advance(batch[q]->filt, l, false, *batch[q]);
-                    advance(batch[q]->amp, l, true, *batch[q]);
+        forActiveBatches(
+            groups_.data(), groups_.size(), [](const Group& g) { return g.activeCount > 0; },
+            [&](Group* const* batch, int count) {
+                switch (count) {
+                    case 4: processGroups<4>(batch, out + done, n); break;
+                    case 3: processGroups<3>(batch, out + done, n); break;
+                    case 2: processGroups<2>(batch, out + done, n); break;
+                    default: processGroups<1>(batch, out + done, n); break;
                 }
-            count = 0;
-        };
-        for (auto& g : groups_) {
-            if (g.activeCount == 0) continue;
-            batch[count++] = &g;
-            if (count == kBatch) flush();
-        }
-        flush();
+                for (int q = 0; q < count; ++q)
+                    for (int l = 0; l < kLanes; ++l) {
+                        advance(batch[q]->filt, l, false, *batch[q]);
+                        advance(batch[q]->amp, l, true, *batch[q]);
+                    }
+            });
     }
 }
 
