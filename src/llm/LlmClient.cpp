@@ -9,6 +9,8 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "music/JsonText.h"
+
 namespace soundstar::llm {
 namespace {
 
@@ -52,9 +54,24 @@ std::string LlmClient::call(const std::string& method, const std::string& path, 
         httplib::Headers headers;
         if (!settings_.apiKey.empty()) headers.emplace("Authorization", "Bearer " + settings_.apiKey);
         const std::string fullPath = pathPrefix_ + path;
-        auto future = std::async(std::launch::async, [cli, method, fullPath, body, headers] {
-            return method == "GET" ? cli->Get(fullPath, headers) : cli->Post(fullPath, headers, body, "application/json");
-        });
+        // The body is received piece by piece and refused past kMaxAnswerBytes, so a server that
+        // streams gigabytes costs at most that much memory before the client gives up.
+        auto received = std::make_shared<std::string>();
+        auto tooLarge = std::make_shared<bool>(false);
+        httplib::Request req;
+        req.method = method;
+        req.path = fullPath;
+        req.headers = headers;
+        if (method != "GET") {
+            req.body = body;
+            req.set_header("Content-Type", "application/json");
+        }
+        req.content_receiver = [received, tooLarge](const char* data, std::size_t n, std::uint64_t, std::uint64_t) {
+            if (received->size() + n > kMaxAnswerBytes) return !(*tooLarge = true);
+            received->append(data, n);
+            return true;
+        };
+        auto future = std::async(std::launch::async, [cli, req] { return cli->send(req); });
         bool watchdog = false;
         if (future.wait_until(deadline) == std::future_status::timeout) {
             watchdog = true;
@@ -63,6 +80,10 @@ std::string LlmClient::call(const std::string& method, const std::string& path, 
         httplib::Result res = future.get();
         const bool timeUp = watchdog || secondsLeft(deadline) <= 0.0;
         bool retry = false;
+        if (*tooLarge)
+            throw LlmError(LlmError::Kind::TooLarge,
+                           fmt::format("{}: the answer is larger than the limit of {} bytes; stopped reading", where, kMaxAnswerBytes));
+        if (res) res->body = std::move(*received);
         if (!res) {
             const auto err = res.error();
             if (timeUp || err == httplib::Error::ConnectionTimeout || err == httplib::Error::Canceled)
@@ -99,9 +120,9 @@ std::vector<std::string> LlmClient::models(std::optional<Deadline> until) {
     const std::string body = call("GET", "/models", "", until.value_or(deadline()));
     std::vector<std::string> out;
     try {
-        const auto j = nlohmann::json::parse(body);
+        const auto j = music::parseJsonBounded(body, "model list");
         for (const auto& m : j.at("data")) out.push_back(m.at("id").get<std::string>());
-    } catch (const nlohmann::json::exception&) {
+    } catch (const std::exception&) {  // not JSON, too deep, or not the expected shape
         throw LlmError(LlmError::Kind::Garbage,
                        fmt::format("GET {}/models: not an OpenAI-style model list: {}", settings_.baseUrl, excerpt(body)));
     }
@@ -131,11 +152,11 @@ std::string LlmClient::chat(const ChatRequest& r, std::optional<Deadline> until)
                                    {"json_schema", {{"name", r.schemaName}, {"strict", true}, {"schema", nlohmann::json::parse(r.schemaJson)}}}};
     const std::string answer = call("POST", "/chat/completions", body.dump(), deadline);
     try {
-        const auto j = nlohmann::json::parse(answer);
+        const auto j = music::parseJsonBounded(answer, "chat completion", {kMaxAnswerBytes, 64});
         const auto& content = j.at("choices").at(0).at("message").at("content");
         if (!content.is_string()) throw nlohmann::json::type_error::create(302, "content is not a string", nullptr);
         return content.get<std::string>();
-    } catch (const nlohmann::json::exception&) {
+    } catch (const std::exception&) {  // not JSON, too deep, or not a chat completion
         throw LlmError(LlmError::Kind::Garbage, fmt::format("POST {}/chat/completions: not a chat completion: {}", settings_.baseUrl, excerpt(answer)));
     }
 }

@@ -4,6 +4,7 @@
 // watchdog aborts the connection when the time is up. Failures are LlmError with a kind and a
 // message that names the endpoint and what happened (never the API key).
 #include <chrono>
+#include <cstddef>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -13,9 +14,12 @@
 
 namespace soundstar::llm {
 
+/// The largest answer body the client reads; a larger one is cut off and reported (Kind::TooLarge).
+inline constexpr std::size_t kMaxAnswerBytes = std::size_t{4} << 20;
+
 class LlmError : public std::runtime_error {
 public:
-    enum class Kind { Down, Timeout, Dropped, Http, Garbage };
+    enum class Kind { Down, Timeout, Dropped, Http, Garbage, TooLarge };
     LlmError(Kind k, const std::string& what) : std::runtime_error(what), kind(k) {}
     Kind kind;
 };

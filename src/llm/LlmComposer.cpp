@@ -10,6 +10,7 @@
 #include "interpret/Interpreter.h"
 #include "llm/Repair.h"
 #include "music/Arrangement.h"
+#include "music/JsonText.h"
 
 namespace soundstar::llm {
 namespace {
@@ -308,9 +309,9 @@ LlmComposition composeWithLlm(LlmClient& client, const interpret::Interpreter& i
         } else {
             std::string why;
             try {
-                const auto parsedAnyway = Json::parse(sanitizeUtf8(answer));
+                const auto parsedAnyway = music::parseJsonBounded(sanitizeUtf8(answer), "the answer", {kMaxAnswerBytes, 64});
                 why = parsedAnyway.is_object() ? "" : "not an object";
-            } catch (const Json::exception& e) {
+            } catch (const std::invalid_argument& e) {
                 why = e.what();
             }
             r.warnings.push_back(fmt::format("the LLM's answer holds no usable JSON object ({}; it begins {}); used the embedded interpreter",

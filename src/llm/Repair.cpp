@@ -6,7 +6,9 @@
 #include <cmath>
 #include <map>
 
+#include "llm/LlmClient.h"
 #include "music/Arrangement.h"
+#include "music/JsonText.h"
 
 namespace soundstar::llm {
 namespace {
@@ -138,8 +140,8 @@ std::optional<nlohmann::json> extractJson(const std::string& text) {
         std::string candidate = tameNumbers(text.substr(start, end - start + 1));
         for (int pass = 0; pass < 2; ++pass) {
             try {
-                return nlohmann::json::parse(candidate);
-            } catch (const nlohmann::json::exception&) {
+                return music::parseJsonBounded(candidate, "LLM answer", {kMaxAnswerBytes, 64});
+            } catch (const std::invalid_argument&) {  // not JSON (yet), or past the size or depth limit
             }
             // Forgive trailing commas (outside strings).
             std::string fixed;
