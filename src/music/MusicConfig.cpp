@@ -6,8 +6,12 @@
 #include <algorithm>
 #include <cmath>
 #include <functional>
+#include <limits>
 #include <nlohmann/json.hpp>
+#include <regex>
 #include <stdexcept>
+
+#include "music/JsonText.h"
 
 namespace soundstar::music {
 namespace {
@@ -103,14 +107,15 @@ const Field* findField(const std::string& name) {
 }
 
 [[noreturn]] void invalid(const std::string& origin, const std::string& field, const json& v, const std::string& allowed) {
-    throw std::invalid_argument(fmt::format("{}: field '{}' = {} is invalid: allowed {}", origin, field, v.dump(), allowed));
+    throw std::invalid_argument(fmt::format("{}: field '{}' = {} is invalid: allowed {}", origin, field, quoteJson(v), allowed));
 }
 
 std::string allowedText(const Field& f) {
     switch (f.kind) {
         case Kind::Scale:
         case Kind::Choice:
-        case Kind::ModeField: return fmt::format("one of {}", fmt::join(f.labels, ", "));
+            return fmt::format("one of {}", fmt::join(f.labels, ", "));
+        case Kind::ModeField: return fmt::format("one of {} (any case; also ionian, aeolian, maj, min, pentatonic)", fmt::join(f.labels, ", "));
         case Kind::Int: return fmt::format("an integer from {} to {}", f.min, f.max);
         case Kind::Real: return fmt::format("a number from {} to {}", f.min, f.max);
         case Kind::Bpm: return fmt::format("a number of beats per minute from {} to {}", f.min, f.max);
@@ -124,6 +129,79 @@ std::string allowedText(const Field& f) {
     return "";
 }
 
+// The key grammar, shared by the parser and the schema so both accept exactly the same strings:
+// a tonic letter, an optional accidental, then optionally a space and a mode spelling; letters in
+// any case. "F# minor", "Bb", "a dorian", "F sharp harmonic minor".
+struct Spelling {
+    const char* text;
+    int value;
+};
+constexpr Spelling kAccidentals[] = {{"#", 1}, {"b", -1}, {"\xE2\x99\xAF", 1}, {"\xE2\x99\xAD", -1}, {" sharp", 1}, {" flat", -1}};
+constexpr Spelling kModeSpellings[] = {
+    {"major", int(Mode::Major)},       {"ionian", int(Mode::Major)},         {"maj", int(Mode::Major)},
+    {"minor", int(Mode::Minor)},       {"aeolian", int(Mode::Minor)},        {"min", int(Mode::Minor)},
+    {"natural minor", int(Mode::Minor)}, {"natural_minor", int(Mode::Minor)}, {"dorian", int(Mode::Dorian)},
+    {"mixolydian", int(Mode::Mixolydian)}, {"lydian", int(Mode::Lydian)},    {"phrygian", int(Mode::Phrygian)},
+    {"harmonic_minor", int(Mode::HarmonicMinor)}, {"harmonic minor", int(Mode::HarmonicMinor)},
+    {"major_pentatonic", int(Mode::MajorPentatonic)}, {"major pentatonic", int(Mode::MajorPentatonic)},
+    {"pentatonic", int(Mode::MajorPentatonic)}, {"minor_pentatonic", int(Mode::MinorPentatonic)},
+    {"minor pentatonic", int(Mode::MinorPentatonic)}};
+
+std::string lowerAscii(std::string_view text) {
+    std::string s(text);
+    for (char& ch : s) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    return s;
+}
+
+/// A tonic: letter plus optional accidental, exactly; nullopt otherwise.
+std::optional<int> parseTonic(std::string_view lowered) {
+    static constexpr int kBase[7] = {9, 11, 0, 2, 4, 5, 7};  // a b c d e f g
+    if (lowered.empty() || lowered[0] < 'a' || lowered[0] > 'g') return std::nullopt;
+    const int pc = kBase[lowered[0] - 'a'];
+    const std::string_view rest = lowered.substr(1);
+    if (rest.empty()) return pc;
+    for (const auto& a : kAccidentals)
+        if (rest == a.text) return (pc + a.value + 12) % 12;
+    return std::nullopt;
+}
+
+std::optional<Mode> parseModeSpelling(std::string_view lowered) {
+    for (const auto& m : kModeSpellings)
+        if (lowered == m.text) return static_cast<Mode>(m.value);
+    return std::nullopt;
+}
+
+/// A regex alternative that matches `text` with ASCII letters in either case (JSON Schema
+/// patterns have no case-insensitive flag).
+std::string anyCase(std::string_view text) {
+    std::string out;
+    for (const char ch : text) {
+        const auto u = static_cast<unsigned char>(ch);
+        if (std::isalpha(u)) out += fmt::format("[{}{}]", static_cast<char>(std::toupper(u)), static_cast<char>(std::tolower(u)));
+        else if (ch == '#' || ch == ' ' || ch == '_' || u >= 0x80) out += ch;
+        else out += fmt::format("\\{}", ch);
+    }
+    return out;
+}
+
+std::string tonicPattern() {
+    std::string alts;
+    for (const auto& a : kAccidentals) alts += fmt::format("{}{}", alts.empty() ? "" : "|", anyCase(a.text));
+    return fmt::format("[A-Ga-g]({})?", alts);
+}
+
+std::string modePattern() {
+    std::string modes;
+    for (const auto& m : kModeSpellings) modes += fmt::format("{}{}", modes.empty() ? "" : "|", anyCase(m.text));
+    return fmt::format("^({})$", modes);
+}
+
+std::string keyPattern() {
+    std::string modes;
+    for (const auto& m : kModeSpellings) modes += fmt::format("{}{}", modes.empty() ? "" : "|", anyCase(m.text));
+    return fmt::format("^{}( ({}))?$", tonicPattern(), modes);
+}
+
 /// "F# minor", "f sharp minor", "Bb", "a dorian" -> root and mode.
 struct KeySpec {
     int root = 0;
@@ -131,23 +209,19 @@ struct KeySpec {
     Mode mode = Mode::Major;
 };
 std::optional<KeySpec> parseKey(const std::string& text) {
-    std::string s;
-    for (char ch : text) s += static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-    const auto sp = s.find(' ');
-    std::string tonic = s.substr(0, sp), rest = sp == std::string::npos ? "" : s.substr(sp + 1);
-    // "f sharp minor": join the accidental word to the tonic.
-    for (const char* acc : {"sharp", "flat"})
-        if (rest.rfind(acc, 0) == 0) {
-            tonic += acc;
-            rest = rest.substr(std::string(acc).size());
-            while (!rest.empty() && rest[0] == ' ') rest.erase(0, 1);
-        }
-    const auto pc = parsePitchClass(tonic);
+    const std::string s = lowerAscii(text);
+    // The tonic is everything before the first space, unless that space starts " sharp"/" flat".
+    std::size_t end = s.find(' ');
+    for (const char* acc : {" sharp", " flat"}) {
+        const std::size_t n = std::char_traits<char>::length(acc);
+        if (end != std::string::npos && s.compare(end, n, acc) == 0 && (s.size() == end + n || s[end + n] == ' ')) end += n;
+    }
+    const auto pc = parseTonic(std::string_view(s).substr(0, end));
     if (!pc) return std::nullopt;
     KeySpec k;
     k.root = *pc;
-    if (rest.empty()) return k;
-    const auto m = parseMode(rest);
+    if (end == std::string::npos || end == s.size()) return k;
+    const auto m = parseModeSpelling(std::string_view(s).substr(end + 1));
     if (!m) return std::nullopt;
     k.hasMode = true;
     k.mode = *m;
@@ -162,14 +236,19 @@ void validateAndSet(MusicConfig& c, const Field& f, const json& v, const std::st
             if (!v.is_string() || std::find(f.labels.begin(), f.labels.end(), v.get<std::string>()) == f.labels.end()) bad();
             break;
         case Kind::ModeField:
-            if (!v.is_string() || !parseMode(v.get<std::string>())) bad();
-            break;
+            if (!v.is_string() || !parseModeSpelling(lowerAscii(v.get<std::string>()))) bad();
+            c.mode = *parseModeSpelling(lowerAscii(v.get<std::string>()));
+            return;
         case Kind::Root:
-            if (!v.is_string() || !parsePitchClass(v.get<std::string>())) bad();
-            break;
-        case Kind::Int:
-            if (!v.is_number_integer() || v.get<double>() < f.min || v.get<double>() > f.max) bad();
-            break;
+            if (!v.is_string() || !parseTonic(lowerAscii(v.get<std::string>()))) bad();
+            c.root = *parseTonic(lowerAscii(v.get<std::string>()));
+            return;
+        case Kind::Int: {  // 3 and 3.0 alike (JSON Schema's "integer")
+            const double x = v.is_number() ? v.get<double>() : NAN;
+            if (!std::isfinite(x) || std::floor(x) != x || x < f.min || x > f.max) bad();
+            f.set(c, json(static_cast<int>(x)));
+            return;
+        }
         case Kind::Real:
         case Kind::Bpm:
             if (!v.is_number() || !std::isfinite(v.get<double>()) || v.get<double>() < f.min || v.get<double>() > f.max) bad();
@@ -183,9 +262,13 @@ void validateAndSet(MusicConfig& c, const Field& f, const json& v, const std::st
         case Kind::TextList:
             if (!v.is_array() || v.size() > 32 || !std::all_of(v.begin(), v.end(), [](const json& e) { return e.is_string(); })) bad();
             break;
-        case Kind::Seed:
-            if (!v.is_number_unsigned()) bad();
-            break;
+        case Kind::Seed: {
+            if (v.is_number_unsigned()) break;
+            const double x = v.is_number_float() ? v.get<double>() : NAN;  // an integral float below 2^64
+            if (!std::isfinite(x) || std::floor(x) != x || x < 0 || x >= 18446744073709551616.0) bad();
+            c.seed = static_cast<std::uint64_t>(x);
+            return;
+        }
         case Kind::Key: {
             const auto k = v.is_string() ? parseKey(v.get<std::string>()) : std::nullopt;
             if (!k) bad();
@@ -198,18 +281,19 @@ void validateAndSet(MusicConfig& c, const Field& f, const json& v, const std::st
 }
 
 json parseObject(const std::string& text, const std::string& origin) {
-    json j;
-    try {
-        j = json::parse(text);
-    } catch (const json::exception& e) {  // parse errors and number overflow alike
-        throw std::invalid_argument(fmt::format("{}: not valid JSON: {}", origin, e.what()));
-    }
+    const json j = parseJsonBounded(text, origin);
     if (!j.is_object()) throw std::invalid_argument(fmt::format("{}: a config must be a JSON object", origin));
     return j;
 }
 
-void checkRegister(const MusicConfig& c, const std::string& origin) {
-    if (c.registerMinOct > c.registerMaxOct)
+// Both bounds given: they must be in order. One given alone: the other (a default or an earlier
+// source's value) follows it, so {"register_max_oct": 2} means octaves 2..2, not an error.
+void orderRegister(MusicConfig& c, const json& given, const std::string& origin) {
+    if (c.registerMinOct <= c.registerMaxOct) return;
+    const bool min = given.contains("register_min_oct"), max = given.contains("register_max_oct");
+    if (min && !max) c.registerMaxOct = c.registerMinOct;
+    else if (max && !min) c.registerMinOct = c.registerMaxOct;
+    else
         throw std::invalid_argument(fmt::format("{}: register_min_oct ({}) must not be above register_max_oct ({})",
                                                 origin, c.registerMinOct, c.registerMaxOct));
 }
@@ -248,29 +332,35 @@ std::string musicConfigSchema() {
         json p;
         switch (f.kind) {
             case Kind::Scale:
-            case Kind::Choice:
-            case Kind::ModeField: p = {{"type", "string"}, {"enum", f.labels}}; break;
+            case Kind::Choice: p = {{"type", "string"}, {"enum", f.labels}}; break;
+            case Kind::ModeField: p = {{"type", "string"}, {"pattern", modePattern()}}; break;
             case Kind::Int: p = {{"type", "integer"}, {"minimum", f.min}, {"maximum", f.max}}; break;
             case Kind::Real:
             case Kind::Bpm: p = {{"type", "number"}, {"minimum", f.min}, {"maximum", f.max}}; break;
             case Kind::Bool: p = {{"type", "boolean"}}; break;
             case Kind::Text: p = {{"type", "string"}, {"maxLength", 200}}; break;
             case Kind::TextList: p = {{"type", "array"}, {"items", {{"type", "string"}}}, {"maxItems", 32}}; break;
-            case Kind::Seed: p = {{"type", "integer"}, {"minimum", 0}}; break;
-            case Kind::Root:
-                p = {{"type", "string"},
-                     {"enum", {"c", "c#", "db", "d", "d#", "eb", "e", "f", "f#", "gb", "g", "g#", "ab", "a", "a#", "bb", "b"}}};
-                break;
-            case Kind::Key: p = {{"type", "string"}, {"pattern", "^[A-Ga-g](#|b| sharp| flat)?( [A-Za-z_ ]+)?$"}}; break;
+            case Kind::Seed: p = {{"type", "integer"}, {"minimum", 0}, {"maximum", std::numeric_limits<std::uint64_t>::max()}}; break;
+            case Kind::Root: p = {{"type", "string"}, {"pattern", fmt::format("^{}$", tonicPattern())}}; break;
+            case Kind::Key: p = {{"type", "string"}, {"pattern", keyPattern()}}; break;
         }
         p["description"] = allowedText(f);
         props[f.name] = p;
     }
+    // register_min_oct <= register_max_oct, written as one if/then per minimum (JSON Schema cannot
+    // compare two fields); a bound given alone moves the other's default, so it is always valid.
+    json registerOrder = json::array();
+    const Field& lo = *findField("register_min_oct");
+    for (int m = static_cast<int>(lo.min) + 1; m <= static_cast<int>(lo.max); ++m)
+        registerOrder.push_back({{"if", {{"required", {"register_min_oct", "register_max_oct"}},
+                                         {"properties", {{"register_min_oct", {{"const", m}}}}}}},
+                                 {"then", {{"properties", {{"register_max_oct", {{"minimum", m}}}}}}}});
     const json schema{{"$schema", "https://json-schema.org/draft/2020-12/schema"},
                       {"title", "Soundstar MusicConfig"},
                       {"type", "object"},
                       {"additionalProperties", false},
-                      {"properties", props}};
+                      {"properties", props},
+                      {"allOf", registerOrder}};
     return schema.dump(2) + "\n";
 }
 
@@ -285,7 +375,7 @@ MusicConfig mergeMusicConfig(const MusicConfig& base, const std::string& text, c
         if (!f) throw std::invalid_argument(unknownField(origin, k));
         validateAndSet(c, *f, v, origin);
     }
-    checkRegister(c, origin);
+    orderRegister(c, j, origin);
     return c;
 }
 
@@ -305,6 +395,35 @@ std::string toJson(const MusicConfig& c) {
     return j.dump(2);
 }
 
+namespace {
+/// A step written as text: a sign, then digits with an optional fraction ("+1", "-0.5"); at most
+/// six digits before the point. Whole steps only for scale fields. nullopt when not of that form.
+std::optional<double> parseStepText(const std::string& t, bool whole) {
+    static const std::regex kWhole(R"([+-][0-9]{1,6})"), kFraction(R"([+-][0-9]{1,6}(\.[0-9]{1,6})?)");
+    if (!std::regex_match(t, whole ? kWhole : kFraction)) return std::nullopt;
+    return std::stod(t);
+}
+
+bool isStepText(const json& v) {
+    return v.is_string() && !v.get<std::string>().empty() && (v.get<std::string>()[0] == '+' || v.get<std::string>()[0] == '-');
+}
+
+// Moves one field by a step; steps saturate at the ends of its scale or range.
+void applyStep(MusicConfig& c, const Field& f, double delta) {
+    if (f.kind == Kind::Scale) {
+        const std::string cur = f.get(c).get<std::string>();
+        const auto pos = static_cast<long>(std::find(f.labels.begin(), f.labels.end(), cur) - f.labels.begin());
+        const long next = std::clamp(pos + std::lround(delta), 0L, static_cast<long>(f.labels.size()) - 1);
+        f.set(c, json(f.labels[static_cast<std::size_t>(next)]));
+        return;
+    }
+    const double cur = f.kind == Kind::Bpm ? c.resolvedBpm() : f.get(c).get<double>();
+    double next = std::clamp(cur + delta, f.min, f.max);
+    if (f.kind == Kind::Int) next = std::round(next);
+    f.set(c, f.kind == Kind::Int ? json(static_cast<int>(next)) : json(next));
+}
+}  // namespace
+
 MusicConfig applyUpdate(const MusicConfig& base, const std::string& text, const std::string& origin) {
     const json j = parseObject(text, origin);
     MusicConfig c = base;
@@ -313,28 +432,20 @@ MusicConfig applyUpdate(const MusicConfig& base, const std::string& text, const 
         const Field* f = findField(k);
         if (!f) throw std::invalid_argument(unknownField(origin, k));
         // A step is an integer for scale fields, or a string "+n"/"-n" for scale and numeric fields.
-        const bool stepString = v.is_string() && !v.get<std::string>().empty() &&
-                                (v.get<std::string>()[0] == '+' || v.get<std::string>()[0] == '-');
         const bool isScale = f->kind == Kind::Scale;
         const bool numeric = f->kind == Kind::Int || f->kind == Kind::Real || f->kind == Kind::Bpm;
-        if ((isScale && (v.is_number_integer() || stepString)) || (numeric && stepString)) {
-            double delta = 0.0;
-            try {
-                delta = v.is_number() ? v.get<double>() : std::stod(v.get<std::string>());
-            } catch (const std::exception&) {
-                invalid(origin, k, v, "a step such as \"+1\" or \"-2\"");
-            }
-            if (isScale) {
-                const std::string cur = f->get(c).get<std::string>();
-                const auto pos = static_cast<long>(std::find(f->labels.begin(), f->labels.end(), cur) - f->labels.begin());
-                const long next = std::clamp(pos + std::lround(delta), 0L, static_cast<long>(f->labels.size()) - 1);
-                f->set(c, json(f->labels[static_cast<std::size_t>(next)]));
-            } else {
-                const double cur = f->kind == Kind::Bpm ? c.resolvedBpm() : f->get(c).get<double>();
-                double next = std::clamp(cur + delta, f->min, f->max);
-                if (f->kind == Kind::Int) next = std::round(next);
-                f->set(c, f->kind == Kind::Int ? json(static_cast<int>(next)) : json(next));
-            }
+        if (isScale && v.is_number()) {
+            const double d = v.get<double>();
+            if (!v.is_number_integer() || std::abs(d) > 100)
+                invalid(origin, k, v, fmt::format("a whole step from -100 to 100, or {}", allowedText(*f)));
+            applyStep(c, *f, d);
+        } else if ((isScale || numeric) && isStepText(v)) {
+            const bool whole = isScale || f->kind == Kind::Int;
+            const auto delta = parseStepText(v.get<std::string>(), whole);
+            if (!delta)
+                invalid(origin, k, v, whole ? "a whole step such as \"+1\" or \"-2\" (a sign and up to six digits)"
+                                            : "a step such as \"+1\", \"-2\" or \"+0.5\" (a sign, digits, an optional fraction)");
+            applyStep(c, *f, *delta);
         } else {
             absolute[k] = v;
         }
