@@ -1,5 +1,7 @@
 #include "compose/Arranger.h"
 
+#include "music/JsonText.h"
+
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
@@ -111,13 +113,44 @@ std::vector<int> splitBars(const std::vector<Shape>& shapes, int bars) {
 
 /// Tempo and bar count for the duration: a loop nudges the tempo so whole bars fill it exactly;
 /// an ending leaves room (about 15%, 0.5..2.5 s) for the final chord to ring.
+void checkLength(double seconds, const std::string& what) {
+    if (!std::isfinite(seconds) || seconds <= 0.0 || seconds > music::kMaxSeconds)
+        throw std::invalid_argument(fmt::format("{} would last {:.1f} s; allowed above 0, up to {:g} s (the length limit)", what,
+                                                seconds, music::kMaxSeconds));
+}
+
+// A loop is whole bars. Prefer the bar count whose exact fit to `seconds` moves the tempo least;
+// accept it when the move is within kLoopTempoNudge and the tempo stays in range. Otherwise keep
+// the tempo and let the loop's length be whole bars near `seconds` (the caller reports both).
+constexpr double kLoopTempoNudge = 0.15;
+void fitLoop(Arrangement& a, double seconds) {
+    const double asked = a.bpm;
+    int best = 0;
+    double bestMove = 1e9;
+    const int most = static_cast<int>(seconds * music::kMaxBpm / (60.0 * a.beatsPerBar)) + 1;
+    for (int bars = std::max(1, static_cast<int>(seconds * music::kMinBpm / (60.0 * a.beatsPerBar))); bars <= most; ++bars) {
+        const double bpm = bars * a.beatsPerBar * 60.0 / seconds;
+        if (bpm < music::kMinBpm || bpm > music::kMaxBpm) continue;
+        const double move = std::abs(bpm / asked - 1.0);
+        if (move < bestMove) best = bars, bestMove = move;
+    }
+    if (best > 0 && bestMove <= kLoopTempoNudge) {
+        a.totalBars = best;
+        a.bpm = best * a.beatsPerBar * 60.0 / seconds;
+        a.durationSeconds = seconds;
+        return;
+    }
+    a.totalBars = std::max(1, static_cast<int>(std::lround(seconds / a.barSeconds())));
+    a.durationSeconds = a.totalBars * a.barSeconds();
+}
+
 void fitBars(Arrangement& a, const music::MusicConfig& c, double seconds) {
+    checkLength(seconds, "the piece");
     a.bpm = c.resolvedBpm();
     a.durationSeconds = seconds;
     if (a.loop) {
-        const int bars = std::max(1, static_cast<int>(std::lround(seconds / a.barSeconds())));
-        a.totalBars = bars;
-        a.bpm = bars * a.beatsPerBar * 60.0 / seconds;
+        fitLoop(a, seconds);
+        checkLength(a.durationSeconds, fmt::format("a seamless loop of {} whole bars at {:.4g} bpm", a.totalBars, a.bpm));
     } else {
         const double ring = std::clamp(seconds * 0.15, 0.5, 2.5);
         a.totalBars = std::max(1, static_cast<int>(std::floor((seconds - ring) / a.barSeconds())));
@@ -166,12 +199,7 @@ Arrangement arrange(const music::MusicConfig& c, double seconds, const ArrangeOp
 }
 
 Arrangement arrangeFromStructure(const music::MusicConfig& c, const std::string& text, double seconds, bool loop) {
-    json j;
-    try {
-        j = json::parse(text);
-    } catch (const json::exception& e) {
-        throw std::invalid_argument(fmt::format("structure: not valid JSON: {}", e.what()));
-    }
+    const json j = music::parseJsonBounded(text, "structure");
     if (!j.is_array() || j.empty() || j.size() > 64)
         throw std::invalid_argument("structure: must be a JSON array of 1 to 64 sections, e.g. "
                                     "[{\"section\":\"verse\",\"duration\":15}]");
@@ -202,18 +230,18 @@ Arrangement arrangeFromStructure(const music::MusicConfig& c, const std::string&
         Entry en{e["section"].get<std::string>(), 0.0, -1.0f, {}};
         if (e.contains("bars")) {
             if (!e["bars"].is_number_integer() || e["bars"].get<int>() < 1 || e["bars"].get<int>() > 512)
-                throw std::invalid_argument(fmt::format("{}: 'bars' = {} is invalid: allowed an integer from 1 to 512", where, e["bars"].dump()));
+                throw std::invalid_argument(fmt::format("{}: 'bars' = {} is invalid: allowed an integer from 1 to 512", where, music::quoteJson(e["bars"])));
             en.bars = e["bars"].get<int>();
         } else if (e.contains("duration")) {
             if (!e["duration"].is_number() || e["duration"].get<double>() <= 0.0 || e["duration"].get<double>() > 3600.0)
-                throw std::invalid_argument(fmt::format("{}: 'duration' = {} is invalid: allowed seconds above 0, up to 3600", where, e["duration"].dump()));
+                throw std::invalid_argument(fmt::format("{}: 'duration' = {} is invalid: allowed seconds above 0, up to 3600", where, music::quoteJson(e["duration"])));
             en.bars = e["duration"].get<double>() / a.barSeconds();
         } else {
             throw std::invalid_argument(where + ": give 'duration' (seconds) or 'bars'");
         }
         if (e.contains("energy")) {
             if (!e["energy"].is_number() || e["energy"].get<double>() < 0.0 || e["energy"].get<double>() > 1.0)
-                throw std::invalid_argument(fmt::format("{}: 'energy' = {} is invalid: allowed 0 to 1", where, e["energy"].dump()));
+                throw std::invalid_argument(fmt::format("{}: 'energy' = {} is invalid: allowed 0 to 1", where, music::quoteJson(e["energy"])));
             en.energy = e["energy"].get<float>();
         }
         if (e.contains("layers")) {
@@ -221,7 +249,7 @@ Arrangement arrangeFromStructure(const music::MusicConfig& c, const std::string&
             for (const auto& l : e["layers"]) {
                 if (!l.is_string() || std::find(music::layerNames().begin(), music::layerNames().end(), l.get<std::string>()) ==
                                           music::layerNames().end())
-                    throw std::invalid_argument(fmt::format("{}: layer {} is unknown; allowed: {}", where, l.dump(),
+                    throw std::invalid_argument(fmt::format("{}: layer {} is unknown; allowed: {}", where, music::quoteJson(l),
                                                             fmt::join(music::layerNames(), ", ")));
                 en.layers.push_back(l.get<std::string>());
             }
@@ -230,6 +258,7 @@ Arrangement arrangeFromStructure(const music::MusicConfig& c, const std::string&
     }
     double totalBars = 0.0;
     for (const auto& e : entries) totalBars += e.bars;
+    if (seconds <= 0.0) checkLength(totalBars * a.barSeconds(), fmt::format("the structure's {} sections", entries.size()));
     // Scale to the requested duration when one is given; otherwise the sections' own sum, plus
     // room for the final chord to ring unless it loops.
     if (seconds > 0.0) {

@@ -10,13 +10,16 @@ namespace soundstar::compose {
 
 struct ArrangeOptions {
     std::string form = "auto";  // auto, verse_chorus, aaba, build_drop, ambient_arc, loop
-    bool loop = false;          // an exact, seamless loop: whole bars, tempo nudged to fit exactly
+    bool loop = false;          // a seamless loop of whole bars: the tempo moves (at most 15%, within
+                                // 40-220 bpm) so they fill the duration exactly; when no bar count
+                                // allows that, the tempo stays and the loop lasts whole bars near it
 };
 
 /// The forms `form` may name.
 const std::vector<std::string>& formNames();
 
-/// durationSeconds 1..3600. Throws std::invalid_argument on an unknown form.
+/// durationSeconds up to music::kMaxSeconds. Throws std::invalid_argument on an unknown form or a
+/// length past the limit.
 music::Arrangement arrange(const music::MusicConfig& config, double durationSeconds, const ArrangeOptions& o = {});
 
 /// An explicit structure: a JSON array of {"section": kind, "duration": seconds} or {"section":

@@ -19,6 +19,12 @@ inline const std::vector<std::string>& layerNames() {
     return k;
 }
 
+/// The longest piece any route (duration, bars, structure, an LLM's plan, a loop) may make, in
+/// seconds; checked before any audio is made.
+inline constexpr double kMaxSeconds = 3600.0;
+/// The tempo range every arrangement stays in, in beats per minute.
+inline constexpr double kMinBpm = 40.0, kMaxBpm = 220.0;
+
 struct Section {
     std::string kind;
     int startBar = 0, bars = 1;
