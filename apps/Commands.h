@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "music/MusicConfig.h"
+#include "music/Score.h"
 
 namespace soundstar::interpret {
 class Interpreter;
@@ -42,6 +43,8 @@ struct RenderArgs {
     std::optional<std::string> llmUrl, llmModel;
     std::optional<double> llmTimeout;
     std::string metadataFile;
+    // Which optional outputs were asked for (an empty name given on purpose is an error, not "no").
+    bool midiGiven = false, stemsGiven = false, metadataGiven = false;
 };
 
 /// What the prompt's reading produced beside the config: an LLM's sections (JSON for the
@@ -64,7 +67,10 @@ int runRender(const RenderArgs& a);
 /// Prints what the embedded interpreter makes of a prompt: a summary, the config (--json, the
 /// config render would use), and which words and neighbours decided what (--explain).
 int runInterpret(const std::string& prompt, bool json, bool explain);
+/// Renders the demo prompt to `output`, then plays the very same score on the audio device.
 int runDemo(const std::string& output, bool play);
+/// Plays a score live through the engine on the default audio device; says so when there is none.
+int playScore(const music::Score& score, double seconds, const std::string& writtenFile);
 int runDoctor();
 int runSchema();
 /// Prints the arrangement for a prompt/config as JSON (the same choices render would make).

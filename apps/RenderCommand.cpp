@@ -4,7 +4,9 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -24,6 +26,8 @@
 #include "io/AudioFile.h"
 #include "render/Mastering.h"
 #include "render/Renderer.h"
+#include "io/OutputFiles.h"
+#include "music/JsonText.h"
 
 namespace soundstar::app {
 
@@ -35,20 +39,19 @@ std::filesystem::path dataDir() {
 }
 
 namespace {
-std::string readFile(const std::string& path) {
-    std::ifstream in(path);
-    if (!in) throw std::invalid_argument(fmt::format("cannot read {}", path));
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
+std::string readFile(const std::string& path, const std::string& what) { return music::readTextFile(path, what); }
 
 io::FileFormat chooseFormat(const RenderArgs& a) {
     if (!a.format.empty()) {
         const auto f = io::parseFormat(a.format);
         if (!f) throw std::invalid_argument(fmt::format("unknown --format '{}'; allowed: {}", a.format, io::formatNames()));
+        // A name that says another container would mislead every player that trusts it.
+        if (const auto byName = io::formatFromPath(a.output); byName && io::containerOf(*byName) != io::containerOf(*f))
+            throw std::invalid_argument(fmt::format("--format {} does not match the name {} (a {} file); use a .{} name or drop --format",
+                                                    a.format, a.output, io::containerOf(*byName), io::containerOf(*f)));
         return *f;
     }
+    if (a.output == "-") return io::FileFormat::Wav16;  // standard output: WAV unless --format says otherwise
     const auto f = io::formatFromPath(a.output);
     if (!f)
         throw std::invalid_argument(fmt::format("cannot tell the format of '{}' from its extension; use .wav, .flac, "
@@ -95,7 +98,7 @@ music::MusicConfig resolveConfig(const RenderArgs& a, std::vector<std::string>& 
         understood.insert(understood.end(), meaning.notes.begin(), meaning.notes.end());
     }
     if (outcome) outcome->metadata = metadata.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-    if (!a.configFile.empty()) cfg = music::mergeMusicConfig(cfg, readFile(a.configFile), a.configFile);
+    if (!a.configFile.empty()) cfg = music::mergeMusicConfig(cfg, readFile(a.configFile, "--config"), a.configFile);
     if (!a.update.empty()) cfg = music::applyUpdate(cfg, a.update, "--update");
     if (a.seed) cfg.seed = *a.seed;
     if (!cfg.seed) cfg.seed = 1;
@@ -128,7 +131,7 @@ compose::SketchConfig sketchFor(const music::MusicConfig& cfg) {
 
 music::Arrangement resolveArrangement(const RenderArgs& a, const music::MusicConfig& cfg, const std::optional<std::string>& llmStructure = {}) {
     if (!a.structureFile.empty())
-        return compose::arrangeFromStructure(cfg, readFile(a.structureFile), a.durationGiven ? a.durationSeconds : 0.0, a.loop);
+        return compose::arrangeFromStructure(cfg, readFile(a.structureFile, "--structure"), a.durationGiven ? a.durationSeconds : 0.0, a.loop);
     if (llmStructure && a.bars == 0 && a.form == "auto") {
         try {
             return compose::arrangeFromStructure(cfg, *llmStructure, a.durationSeconds, a.loop || a.form == "loop");
@@ -140,75 +143,134 @@ music::Arrangement resolveArrangement(const RenderArgs& a, const music::MusicCon
     double seconds = a.durationSeconds;
     if (a.bars > 0) {
         // Whole bars of music, plus the same room for the ending the arranger leaves.
-        const double body = a.bars * 4.0 * 60.0 / cfg.resolvedBpm();
+        const double barSeconds = 4.0 * 60.0 / cfg.resolvedBpm();
+        const double body = a.bars * barSeconds;
         seconds = loop ? body : body + std::clamp(body * 0.15 / 0.85, 0.5, 2.5) + 1e-6;
+        if (seconds > music::kMaxSeconds)
+            throw std::invalid_argument(fmt::format("--bars {} at {:.4g} bpm would last {:.0f} s; the limit is {:g} s (at most {} bars at this tempo)",
+                                                    a.bars, cfg.resolvedBpm(), seconds, music::kMaxSeconds,
+                                                    static_cast<int>((music::kMaxSeconds - 2.5) / barSeconds)));
     }
     return compose::arrange(cfg, seconds, {a.form, loop});
 }
 
+namespace {
+// Options that cannot be honoured together are refused rather than one silently ignored.
+void checkOptionConflicts(const RenderArgs& a) {
+    if (!a.structureFile.empty() && a.form != "auto")
+        throw std::invalid_argument(fmt::format("--form {} cannot be used with --structure (the structure is the form); for a seamless "
+                                                "loop of the structure use --loop", a.form));
+    if (!a.structureFile.empty() && a.bars > 0)
+        throw std::invalid_argument("--bars cannot be used with --structure (the sections give the length; -d scales them)");
+}
+
+/// Everything a render decides before making audio: the config, the arrangement and the score.
+struct Composition {
+    music::MusicConfig config;
+    music::Arrangement arrangement;
+    music::Score score;
+    PromptOutcome outcome;
+    std::vector<std::string> understood;
+};
+
+Composition composeJob(const RenderArgs& a) {
+    checkOptionConflicts(a);
+    Composition job;
+    job.config = resolveConfig(a, job.understood, &job.outcome);
+    job.arrangement = resolveArrangement(a, job.config, job.outcome.structure);
+    // A loop may fit its whole bars by a small tempo change: the config says the tempo used.
+    if (std::abs(job.arrangement.bpm - job.config.resolvedBpm()) > 1e-9) {
+        job.understood.push_back(fmt::format("seamless loop: {} whole bars at {:.4g} bpm (asked {:.4g} bpm)", job.arrangement.totalBars,
+                                             job.arrangement.bpm, job.config.resolvedBpm()));
+        job.config.bpm = job.arrangement.bpm;
+    }
+    job.score = compose::composeSketch(sketchFor(job.config), job.arrangement);
+    return job;
+}
+}  // namespace
+
 int runArrange(const RenderArgs& a) {
+    checkOptionConflicts(a);
     std::vector<std::string> understood;
     const auto cfg = resolveConfig(a, understood);
     fmt::print("{}\n", music::toJson(resolveArrangement(a, cfg)));
     return 0;
 }
 
+namespace {
+void writeMetadata(const std::filesystem::path& path, const RenderArgs& a, const Composition& job) {
+    auto meta = nlohmann::json::parse(job.outcome.metadata);
+    meta["audio"] = a.output;
+    meta["config"] = nlohmann::json::parse(music::toJson(job.config));
+    meta["arrangement"] = nlohmann::json::parse(music::toJson(job.arrangement));
+    std::ofstream out(path);
+    out << meta.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+    out.close();
+    if (!out) throw std::runtime_error(fmt::format("cannot write the metadata file {}: {}", a.metadataFile, std::strerror(errno)));
+}
+
+// Writes every output of a render through one OutputFiles: all land, or none does.
+void writeOutputs(const RenderArgs& a, const Composition& job, const engine::PresetLibrary& presets, const render::RenderOptions& ro,
+                  StereoBuffer& audio, io::FileFormat format, render::MasteringReport& mr) {
+    io::OutputFiles out;
+    const auto mixPath = out.add(a.output, "-o");
+    const auto midiPath = a.midiGiven ? out.add(a.midiFile, "--midi") : std::filesystem::path();
+    const auto metadataPath = a.metadataGiven ? out.add(a.metadataFile, "--metadata") : std::filesystem::path();
+    std::vector<std::filesystem::path> stemPaths;
+    if (a.stemsGiven) {
+        out.ensureFolder(a.stemsDir, "--stems");
+        for (const auto& t : job.score.tracks) stemPaths.push_back(out.add(std::filesystem::path(a.stemsDir) / (t.name + ".wav"), "--stems"));
+    }
+    if (a.midiGiven) music::writeMidiFile(midiPath, job.score, {job.config.root, job.config.mode});
+    if (a.stemsGiven) {
+        const auto stems = render::renderStems(job.score, presets, ro);
+        for (std::size_t i = 0; i < stems.size(); ++i) io::writeAudioFile(stemPaths[i], stems[i], a.sampleRate, io::FileFormat::WavFloat);
+    }
+    if (!a.noMaster) mr = render::master(audio, a.sampleRate, {a.targetLufs, a.ceilingDbtp});
+    io::writeAudioFile(mixPath, audio, a.sampleRate, format, *job.config.seed);
+    if (a.metadataGiven) writeMetadata(metadataPath, a, job);
+    out.commit();
+}
+}  // namespace
+
 int runRender(const RenderArgs& a) {
     const auto format = chooseFormat(a);  // fail on a bad format before spending time rendering
-    std::vector<std::string> understood;
-    PromptOutcome outcome;
-    const music::MusicConfig cfg = resolveConfig(a, understood, &outcome);
-    if (a.printConfig) fmt::print("{}\n", music::toJson(cfg));
+    if (a.output == "-" && a.printConfig)
+        throw std::invalid_argument("--print-config and -o - both write to standard output; choose one");
+    const auto t0 = std::chrono::steady_clock::now();
+    const Composition job = composeJob(a);
+    if (a.printConfig) fmt::print("{}\n", music::toJson(job.config));
     if (a.explain)
-        for (const auto& u : understood) fmt::print(stderr, "prompt: {}\n", u);
-    const music::Arrangement arrangement = resolveArrangement(a, cfg, outcome.structure);
-    const compose::SketchConfig sketch = sketchFor(cfg);
-
+        for (const auto& u : job.understood) fmt::print(stderr, "prompt: {}\n", u);
     engine::PresetLibrary presets;
     presets.loadDirectory(dataDir() / "presets");
-
-    const auto t0 = std::chrono::steady_clock::now();
-    const music::Score score = compose::composeSketch(sketch, arrangement);
-    if (!a.midiFile.empty()) music::writeMidiFile(a.midiFile, score, {cfg.root, cfg.mode});
     render::RenderOptions ro;
     ro.sampleRate = a.sampleRate;
     ro.blockSize = a.blockSize;
-    ro.durationSeconds = arrangement.durationSeconds;
-    ro.loop = arrangement.loop;
+    ro.durationSeconds = job.arrangement.durationSeconds;
+    ro.loop = job.arrangement.loop;
+    ro.masterChain = !a.noMaster;  // --no-master: the plain sum of the layers (what the stems add up to)
     const bool progress = !a.quiet && ro.durationSeconds >= 120.0;
-    StereoBuffer audio = render::renderScore(score, presets, ro, [&](double p) {
+    StereoBuffer audio = render::renderScore(job.score, presets, ro, [&](double p) {
         if (progress) fmt::print(stderr, "\rrendering {:3.0f}%", p * 100.0);
     });
     if (progress) fmt::print(stderr, "\rrendering 100%\n");
-    if (!a.stemsDir.empty()) {
-        std::error_code ec;
-        std::filesystem::create_directories(a.stemsDir, ec);
-        if (ec) throw std::runtime_error(fmt::format("cannot create the stems folder {}: {}", a.stemsDir, ec.message()));
-        const auto stems = render::renderStems(score, presets, ro);
-        for (std::size_t i = 0; i < stems.size(); ++i)
-            io::writeAudioFile(std::filesystem::path(a.stemsDir) / (score.tracks[i].name + ".wav"), stems[i], a.sampleRate,
-                               io::FileFormat::WavFloat);
-        if (!a.quiet) fmt::print(stderr, "wrote {} stems to {}\n", stems.size(), a.stemsDir);
-    }
     render::MasteringReport mr;
-    if (!a.noMaster) mr = render::master(audio, a.sampleRate, {a.targetLufs, a.ceilingDbtp});
-    io::writeAudioFile(a.output, audio, a.sampleRate, format, *cfg.seed);
-    if (!a.metadataFile.empty()) {
-        auto meta = nlohmann::json::parse(outcome.metadata);
-        meta["audio"] = a.output;
-        meta["config"] = nlohmann::json::parse(music::toJson(cfg));
-        meta["arrangement"] = nlohmann::json::parse(music::toJson(arrangement));
-        std::ofstream out(a.metadataFile);
-        out << meta.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
-        if (!out) throw std::runtime_error(fmt::format("cannot write the metadata file {}", a.metadataFile));
-    }
+    writeOutputs(a, job, presets, ro, audio, format, mr);
+    if (job.arrangement.loop && a.durationGiven && std::abs(ro.durationSeconds - a.durationSeconds) > 1e-6)
+        fmt::print(stderr, "soundstar: warning: a seamless loop is whole bars: {} at {:.4g} bpm last {:.3f} s, not the {:g} s asked\n",
+                   job.arrangement.totalBars, job.arrangement.bpm, ro.durationSeconds, a.durationSeconds);
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    if (!a.noMaster && !mr.silent && std::abs(mr.outputLufs - a.targetLufs) > 1.0)
+        fmt::print(stderr, "soundstar: warning: the master reached {:.1f} LUFS, not the {:g} LUFS asked: {}\n", mr.outputLufs, a.targetLufs,
+                   mr.outputLufs < a.targetLufs ? fmt::format("the {:g} dBTP ceiling holds it back (raise --ceiling-dbtp or lower --target-lufs)", a.ceilingDbtp)
+                                                : "the music is too sparse to bring down further without silence");
     if (!a.quiet) {
-        fmt::print(stderr, "wrote {} ({:.2f} s, {:g} Hz, {:.4g} bpm, {} layers, {} form{}) in {:.2f} s", a.output,
-                   ro.durationSeconds, a.sampleRate, score.bpm, score.tracks.size(), arrangement.form,
-                   arrangement.loop ? ", seamless loop" : "", secs);
-        if (!a.noMaster && !mr.silent)
-            fmt::print(stderr, "; {:.1f} LUFS, {:.1f} dBTP", mr.outputLufs, mr.truePeakDbtp);
+        fmt::print(stderr, "wrote {} ({:.2f} s, {:g} Hz, {:.4g} bpm, {} layers, {} form{}) in {:.2f} s", a.output == "-" ? "standard output" : a.output,
+                   ro.durationSeconds, a.sampleRate, job.score.bpm, job.score.tracks.size(), job.arrangement.form,
+                   job.arrangement.loop ? ", seamless loop" : "", secs);
+        if (!a.noMaster && !mr.silent) fmt::print(stderr, "; {:.1f} LUFS, {:.1f} dBTP", mr.outputLufs, mr.truePeakDbtp);
+        if (a.stemsGiven) fmt::print(stderr, "; {} stems in {}", job.score.tracks.size(), a.stemsDir);
         fmt::print(stderr, "\n");
     }
     return 0;
@@ -220,12 +282,27 @@ int runDemo(const std::string& output, bool play) {
     a.durationSeconds = 20.0;
     a.output = output;
     a.seed = 7;
-    const int rc = runRender(a);
-    if (rc != 0 || !play) return rc;
-    // Play the same music live through the engine on the audio device, if there is one.
+    const Composition job = composeJob(a);
+    {
+        // The file first, from the same composition that is played below.
+        engine::PresetLibrary presets;
+        presets.loadDirectory(dataDir() / "presets");
+        render::RenderOptions ro;
+        ro.sampleRate = a.sampleRate;
+        ro.durationSeconds = job.arrangement.durationSeconds;
+        StereoBuffer audio = render::renderScore(job.score, presets, ro);
+        render::MasteringReport mr;
+        writeOutputs(a, job, presets, ro, audio, chooseFormat(a), mr);
+        fmt::print(stderr, "wrote {} ({:.1f} s, {:.1f} LUFS)\n", output, ro.durationSeconds, mr.outputLufs);
+    }
+    if (!play) return 0;
+    return playScore(job.score, job.arrangement.durationSeconds, output);
+}
+
+int playScore(const music::Score& score, double seconds, const std::string& writtenFile) {
     // Probe quietly first; only open RtAudio when there is a device to open.
     if (io::listOutputDevices().empty()) {
-        fmt::print(stderr, "no audio device here: wrote {} only (run `soundstar doctor` for details)\n", output);
+        fmt::print(stderr, "no audio device here: wrote {} only (run `soundstar doctor` for details)\n", writtenFile);
         return 0;
     }
     std::unique_ptr<io::AudioDevice> dev;
@@ -235,12 +312,11 @@ int runDemo(const std::string& output, bool play) {
         dev.reset();
     }
     if (!dev) {
-        fmt::print(stderr, "could not open the audio device: wrote {} only\n", output);
+        fmt::print(stderr, "could not open the audio device: wrote {} only\n", writtenFile);
         return 0;
     }
     engine::PresetLibrary presets;
     presets.loadDirectory(dataDir() / "presets");
-    const auto score = compose::composeFromConfig(interpreter().interpret(a.prompt).config, a.durationSeconds);
     engine::AudioEngine eng(1 << 15);
     eng.prepare(48000.0, 512);
     engine::Controller ctl(eng);
@@ -249,17 +325,16 @@ int runDemo(const std::string& output, bool play) {
     try {
         dev->start(eng);
     } catch (const std::exception& e) {
-        fmt::print(stderr, "could not play: {}; the file {} is written\n", e.what(), output);
+        fmt::print(stderr, "could not play: {}; the file {} is written\n", e.what(), writtenFile);
         return 0;
     }
     // Schedule 100 ms ahead of the device; the queue drains as it plays.
     const SampleTime start = eng.now() + 4800;
-    for (const auto& e : render::schedule(score, 48000.0, static_cast<SampleTime>(a.durationSeconds * 48000.0)))
-        while (!(e.velocity > 0 ? ctl.noteOn(e.track, e.note, e.velocity, start + e.time)
-                                : ctl.noteOff(e.track, e.note, start + e.time)))
+    for (const auto& e : render::schedule(score, 48000.0, static_cast<SampleTime>(seconds * 48000.0)))
+        while (!(e.velocity > 0 ? ctl.noteOn(e.track, e.note, e.velocity, start + e.time) : ctl.noteOff(e.track, e.note, start + e.time)))
             std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    fmt::print(stderr, "playing {} s on the audio device...\n", a.durationSeconds);
-    std::this_thread::sleep_for(std::chrono::duration<double>(a.durationSeconds + 0.2));
+    fmt::print(stderr, "playing {:.1f} s on the audio device...\n", seconds);
+    std::this_thread::sleep_for(std::chrono::duration<double>(seconds + 0.2));
     dev->stop();
     return 0;
 }

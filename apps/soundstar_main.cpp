@@ -2,9 +2,43 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include <cerrno>
+#include <cmath>
 #include <cstdio>
+#include <cstdlib>
+#include <regex>
 
 #include "Commands.h"
+
+namespace {
+// Numbers on the command line are read strictly: decimal notation only, finite, in range.
+// CLI11's own Range lets NaN through (every comparison with NaN is false).
+CLI::Validator finiteNumber(double lo, double hi) {
+    return CLI::Validator(
+        [lo, hi](std::string& text) -> std::string {
+            static const std::regex kDecimal(R"([+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]{1,3})?)");
+            if (!std::regex_match(text, kDecimal))
+                return fmt::format("'{}' is not a number; allowed a finite decimal number from {:g} to {:g}", text, lo, hi);
+            const double v = std::strtod(text.c_str(), nullptr);
+            if (!std::isfinite(v) || v < lo || v > hi) return fmt::format("{} is out of range; allowed {:g} to {:g}", text, lo, hi);
+            return {};
+        },
+        fmt::format("NUMBER in [{:g} - {:g}]", lo, hi));
+}
+
+CLI::Validator wholeNumber(unsigned long long lo, unsigned long long hi, const char* unit) {
+    return CLI::Validator(
+        [lo, hi, unit](std::string& text) -> std::string {
+            static const std::regex kDigits("[0-9]{1,20}");
+            errno = 0;
+            const unsigned long long v = std::regex_match(text, kDigits) ? std::strtoull(text.c_str(), nullptr, 10) : 0;
+            if (!std::regex_match(text, kDigits) || errno == ERANGE || v < lo || v > hi)
+                return fmt::format("'{}' is not allowed: give a whole number from {} to {}{}", text, lo, hi, unit);
+            return {};
+        },
+        fmt::format("INTEGER in [{} - {}]", lo, hi));
+}
+}  // namespace
 
 int main(int argc, char** argv) {
     using namespace soundstar::app;
@@ -19,8 +53,8 @@ int main(int argc, char** argv) {
                        "A MusicConfig JSON file (see `soundstar schema`), alone or applied on top of the prompt's")
         ->check(CLI::ExistingFile);
     render->add_option("-d,--duration", r.durationSeconds, "Length in seconds (1 to 3600)")
-        ->check(CLI::Range(1.0, 3600.0));
-    render->add_option("-o,--output", r.output, "Output file (.wav .flac .ogg .mp3)");
+        ->check(finiteNumber(1.0, 3600.0));
+    render->add_option("-o,--output", r.output, "Output file (.wav .flac .ogg .mp3), or - for WAV on standard output");
     render->add_option("--update", r.update,
                        "Nudge the resolved config: JSON with absolute values or steps, e.g. '{\"brightness\":\"+2\",\"tempo\":-1}'");
     render->add_option("--bars", r.bars, "Length in bars instead of seconds (1 to 2000), plus room for the ending")
@@ -33,15 +67,16 @@ int main(int argc, char** argv) {
     render->add_flag("--loop", r.loop, "Make an exact, seamless loop (whole bars; the end joins the start)");
     render->add_option("--stems", r.stemsDir, "Also write one 32-bit float WAV per layer (pre-master) into this folder");
     render->add_option("--midi", r.midiFile, "Also write the score as a Standard MIDI File (a track per layer)");
-    render->add_option("--seed", r.seed, "Random seed (default: derived from the prompt)");
-    render->add_option("--sample-rate", r.sampleRate, "Sample rate in Hz (8000 to 192000)")
-        ->check(CLI::Range(8000.0, 192000.0));
+    render->add_option("--seed", r.seed, "Random seed, 0 to 2^64-1 (default: derived from the prompt)")
+        ->check(wholeNumber(0, 18446744073709551615ull, ""));
+    render->add_option("--sample-rate", r.sampleRate, "Sample rate in Hz, a whole number from 8000 to 192000")
+        ->check(wholeNumber(8000, 192000, " Hz"));
     render->add_option("--format", r.format, "wav, wav24, wav32f, flac, ogg, mp3 (default: from the extension)");
     render->add_flag("--no-master", r.noMaster, "Skip loudness normalisation and true-peak limiting");
     render->add_option("--target-lufs", r.targetLufs, "Mastering loudness target in LUFS (-40 to -6; default -14)")
-        ->check(CLI::Range(-40.0, -6.0));
+        ->check(finiteNumber(-40.0, -6.0));
     render->add_option("--ceiling-dbtp", r.ceilingDbtp, "Mastering true-peak ceiling in dBTP (-12 to 0; default -1)")
-        ->check(CLI::Range(-12.0, 0.0));
+        ->check(finiteNumber(-12.0, 0.0));
     render->add_flag("--print-config", r.printConfig, "Print the resolved MusicConfig as JSON on stdout");
     render->add_flag("--explain", r.explain, "Say on stderr which words of the prompt decided what");
     render->add_option("--block", r.blockSize, "Engine block size in frames (1 to 4096)")->check(CLI::Range(1, 4096));
@@ -51,7 +86,7 @@ int main(int argc, char** argv) {
                        "(default: config file, $SOUNDSTAR_LLM_URL, else http://localhost:1234/v1)")
         ->expected(0, 1);
     render->add_option("--llm-model", r.llmModel, "The LLM's model name (default: the first the endpoint lists)");
-    render->add_option("--llm-timeout", r.llmTimeout, "Seconds to wait for the LLM in all (default 60)")->check(CLI::Range(0.1, 3600.0));
+    render->add_option("--llm-timeout", r.llmTimeout, "Seconds to wait for the LLM in all (default 60)")->check(finiteNumber(0.1, 3600.0));
     render->add_option("--metadata", r.metadataFile, "Also write JSON: title, reasoning, colour palettes, config, sections, warnings");
 
     std::string demoOut = "soundstar-demo.wav";
@@ -73,7 +108,7 @@ int main(int argc, char** argv) {
     auto* arrangeCmd = app.add_subcommand("arrange", "Print the arrangement (sections, bars, energy, layers) as JSON");
     arrangeCmd->add_option("prompt", ar.prompt, "What the music should be");
     arrangeCmd->add_option("--config", ar.configFile, "A MusicConfig JSON file")->check(CLI::ExistingFile);
-    arrangeCmd->add_option("-d,--duration", ar.durationSeconds, "Length in seconds (1 to 3600)")->check(CLI::Range(1.0, 3600.0));
+    arrangeCmd->add_option("-d,--duration", ar.durationSeconds, "Length in seconds (1 to 3600)")->check(finiteNumber(1.0, 3600.0));
     arrangeCmd->add_option("--update", ar.update, "Nudge the resolved config (JSON, steps like \"+1\")");
     arrangeCmd->add_option("--bars", ar.bars, "Length in bars instead of seconds")->check(CLI::Range(1, 2000))->excludes("--duration");
     arrangeCmd->add_option("--structure", ar.structureFile, "A JSON list of sections")->check(CLI::ExistingFile);
@@ -102,6 +137,9 @@ int main(int argc, char** argv) {
             r.durationGiven = render->count("--duration") > 0;
             r.useLlm = render->count("--llm") > 0 || render->count("--llm-model") > 0;
             if (r.llmUrl && r.llmUrl->empty()) r.llmUrl.reset();
+            r.midiGiven = render->count("--midi") > 0;
+            r.stemsGiven = render->count("--stems") > 0;
+            r.metadataGiven = render->count("--metadata") > 0;
             return runRender(r);
         }
         if (demo->parsed()) return runDemo(demoOut, !noPlay);
