@@ -209,10 +209,22 @@ void writeMetadata(const std::filesystem::path& path, const RenderArgs& a, const
     if (!out) throw std::runtime_error(fmt::format("cannot write the metadata file {}: {}", a.metadataFile, std::strerror(errno)));
 }
 
+void writeAll(const RenderArgs& a, const Composition& job, const engine::PresetLibrary& presets, const render::RenderOptions& ro,
+              StereoBuffer& audio, io::FileFormat format, render::MasteringReport& mr, io::OutputFiles& out);
+
 // Writes every output of a render through one OutputFiles: all land, or none does.
 void writeOutputs(const RenderArgs& a, const Composition& job, const engine::PresetLibrary& presets, const render::RenderOptions& ro,
                   StereoBuffer& audio, io::FileFormat format, render::MasteringReport& mr) {
     io::OutputFiles out;
+    try {
+        writeAll(a, job, presets, ro, audio, format, mr, out);
+    } catch (const std::runtime_error& e) {
+        throw std::runtime_error(out.withTargetNames(e.what()));  // name the files asked for, not their temporary names
+    }
+}
+
+void writeAll(const RenderArgs& a, const Composition& job, const engine::PresetLibrary& presets, const render::RenderOptions& ro,
+              StereoBuffer& audio, io::FileFormat format, render::MasteringReport& mr, io::OutputFiles& out) {
     const auto mixPath = out.add(a.output, "-o");
     const auto midiPath = a.midiGiven ? out.add(a.midiFile, "--midi") : std::filesystem::path();
     const auto metadataPath = a.metadataGiven ? out.add(a.metadataFile, "--metadata") : std::filesystem::path();

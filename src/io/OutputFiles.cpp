@@ -79,6 +79,14 @@ void OutputFiles::commit() {
     committed_ = true;
 }
 
+std::string OutputFiles::withTargetNames(std::string message) const {
+    for (const auto& e : entries_) {
+        const std::string temp = e.temp.string(), target = e.target.string();
+        for (std::size_t at = 0; (at = message.find(temp, at)) != std::string::npos; at += target.size()) message.replace(at, temp.size(), target);
+    }
+    return message;
+}
+
 OutputFiles::~OutputFiles() {
     if (committed_) return;
     std::error_code ec;

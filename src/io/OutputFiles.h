@@ -25,6 +25,8 @@ public:
     /// Creates `dir` (and parents) if missing, remembering what it created so that a failed run
     /// removes it again. Throws std::runtime_error when it cannot.
     void ensureFolder(const std::filesystem::path& dir, const std::string& what);
+    /// `message` with each temporary name replaced by the name of the file it stands for.
+    std::string withTargetNames(std::string message) const;
     /// Renames every temporary file into place. Throws std::runtime_error naming the file.
     void commit();
 
