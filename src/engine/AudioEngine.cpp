@@ -13,9 +13,13 @@ AudioEngine::~AudioEngine() {
     delete graph_;
     Graph* g = nullptr;
     while (retired_.pop(g)) delete g;
+    Track* t = nullptr;
+    while (retiredTracks_.pop(t)) delete t;
     Command c;
-    while (commands_.pop(c))
+    while (commands_.pop(c)) {
         if (c.type == CommandType::SwapGraph) delete c.graph;
+        if (c.type == CommandType::ReplaceTrack) delete c.track;
+    }
 }
 
 void AudioEngine::prepare(double sampleRate, int maxBlock) {
@@ -29,6 +33,19 @@ void AudioEngine::apply(const Command& c) {
         // graphs in flight below the retired queue's capacity, so this push cannot fail.
         if (graph_ && !retired_.push(graph_)) reports_.push({Report::Kind::BadAddress, now(), 1.0f, 0.0f});
         graph_ = c.graph;
+        return;
+    }
+    if (c.type == CommandType::ReplaceTrack) {
+        // The controller keeps replacements in flight below retiredTracks' capacity, so the old
+        // track (or the unused new one, when the address is bad) can always go back.
+        Track* old = c.track;
+        if (graph_ && c.address >= 0 && static_cast<std::size_t>(c.address) < graph_->tracks.size()) {
+            old = graph_->tracks[static_cast<std::size_t>(c.address)].release();
+            graph_->tracks[static_cast<std::size_t>(c.address)].reset(c.track);
+        } else {
+            reports_.push({Report::Kind::BadAddress, c.time, static_cast<float>(c.address), 0.0f});
+        }
+        retiredTracks_.push(old);
         return;
     }
     if (!graph_) return;
@@ -59,7 +76,12 @@ void AudioEngine::apply(const Command& c) {
         case CommandType::SetMute: t->mute = c.value != 0.0f; break;
         case CommandType::SetSolo: t->solo = c.value != 0.0f; break;
         case CommandType::SetSend: t->setSend(c.index, c.value); break;
-        case CommandType::SwapGraph: break;
+        case CommandType::FadeGain:
+            t->fadeTo(c.value <= -120.0f ? 0.0f : std::pow(10.0f, std::min(c.value, 12.0f) / 20.0f), c.index,
+                      static_cast<FadeShape>(c.value2));
+            break;
+        case CommandType::SwapGraph:
+        case CommandType::ReplaceTrack: break;
     }
 }
 

@@ -33,6 +33,8 @@ public:
     SampleTime now() const { return now_.load(std::memory_order_acquire); }
 
     SpscQueue<Graph*>& retired() { return retired_; }
+    /// Tracks replaced in place (ReplaceTrack), to be freed on the control side.
+    SpscQueue<Track*>& retiredTracks() { return retiredTracks_; }
     SpscQueue<Report>& reports() { return reports_; }
 
 private:
@@ -43,6 +45,7 @@ private:
     Graph* graph_ = nullptr;
     SpscQueue<Command> commands_;
     SpscQueue<Graph*> retired_{64};
+    SpscQueue<Track*> retiredTracks_{256};
     SpscQueue<Report> reports_{1024};
     std::atomic<SampleTime> now_{0};
     int lateThisBlock_ = 0;

@@ -8,6 +8,11 @@
 namespace soundstar::engine {
 
 class Graph;
+class Track;
+
+/// The curve of a timed fade (FadeGain). EqualPower: a fade up follows sin, a fade down cos, so
+/// two layers crossfaded over the same span keep their summed power constant.
+enum class FadeShape : std::uint8_t { Linear, EqualPower };
 
 enum class CommandType : std::uint8_t {
     NoteOn,       // value = note, value2 = velocity
@@ -20,6 +25,8 @@ enum class CommandType : std::uint8_t {
     SetSolo,      // value != 0
     SetSend,      // index = bus; value = 0..1
     SwapGraph,    // graph = the new graph (the old one goes back on the retired queue)
+    FadeGain,     // value = target dB, index = length in samples, value2 = FadeShape
+    ReplaceTrack, // track = a prepared track for this address (the old one goes back on retiredTracks)
 };
 
 struct Command {
@@ -30,6 +37,7 @@ struct Command {
     std::int32_t index = 0;
     float value = 0.0f, value2 = 0.0f;
     Graph* graph = nullptr;
+    Track* track = nullptr;
 };
 
 /// What the audio thread tells the control side (never text).

@@ -30,6 +30,12 @@ int Controller::addTrack(std::string name, std::unique_ptr<Instrument> instrumen
     return static_cast<int>(pending_->tracks.size()) - 1;
 }
 
+int Controller::addTrack(std::unique_ptr<Track> track) {
+    if (!track || !track->instrument) throw std::invalid_argument("addTrack needs a track with an instrument");
+    pending_->tracks.push_back(std::move(track));
+    return static_cast<int>(pending_->tracks.size()) - 1;
+}
+
 int Controller::addBus(std::string name, float gainDb) {
     if (static_cast<int>(pending_->returns.size()) >= Track::kMaxSends)
         throw std::invalid_argument(fmt::format("at most {} return buses", Track::kMaxSends));
@@ -47,7 +53,10 @@ int Controller::addEffect(int address, std::unique_ptr<Effect> effect) {
 }
 
 void Controller::setInitialParam(int address, int slot, std::string_view name, float value) {
-    Track& t = pendingAt(address);
+    setTrackParam(pendingAt(address), slot, name, value);
+}
+
+void setTrackParam(Track& t, int slot, std::string_view name, float value) {
     if (slot < 0) {
         if (!t.instrument) throw std::invalid_argument(fmt::format("'{}' has no instrument", t.name));
         t.instrument->setParam(checkParam(t.instrument->params(), t.instrument->kind(), name, value), value);
@@ -185,7 +194,62 @@ bool Controller::setSend(int track, int bus, float level, SampleTime at) {
     return post({at, CommandType::SetSend, -1, track, b, level, 0.0f, nullptr});
 }
 
+std::unique_ptr<Track> Controller::makeTrack(std::string name, std::unique_ptr<Instrument> instrument, float gainDb, float pan) {
+    if (!instrument) throw std::invalid_argument("makeTrack needs an instrument");
+    auto t = std::make_unique<Track>();
+    t->name = std::move(name);
+    t->instrument = std::move(instrument);
+    t->initialGainDb = gainDb;
+    t->initialPan = std::clamp(pan, -1.0f, 1.0f);
+    return t;
+}
+
+void Controller::replaceTrack(int address, std::unique_ptr<Track> track, SampleTime at) {
+    if (address < 0 || static_cast<std::size_t>(address) >= tracks_.size())
+        throw std::invalid_argument(fmt::format("no track at address {} to replace (tracks 0..{})", address, static_cast<int>(tracks_.size()) - 1));
+    while (tracksHandedOver_ - tracksReturned_ + 1 >= static_cast<long>(engine_.retiredTracks().capacity())) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        collect();
+    }
+    track->prepare(engine_.sampleRate(), engine_.maxBlock());
+    Shadow s{track->name, track->instrument->params(), {}};
+    for (const auto& e : track->effects) s.effects.push_back(e->params());
+    Command c;
+    c.type = CommandType::ReplaceTrack;
+    c.time = at;
+    c.address = address;
+    c.track = track.release();
+    while (!engine_.post(c)) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        collect();
+    }
+    ++tracksHandedOver_;
+    trackNames_[static_cast<std::size_t>(address)] = s.name;
+    tracks_[static_cast<std::size_t>(address)] = std::move(s);
+}
+
+bool Controller::fadeGain(int address, float gainDb, double seconds, FadeShape shape, SampleTime at) {
+    shadowAt(address);
+    if (!std::isfinite(gainDb) || gainDb > 12.0f)
+        throw std::invalid_argument(fmt::format("gain {:g} dB is out of range: allowed up to +12 dB", gainDb));
+    if (!std::isfinite(seconds) || seconds < 0.0 || seconds > 3600.0)
+        throw std::invalid_argument(fmt::format("fade of {:g} s is out of range: allowed 0 to 3600 s", seconds));
+    Command c;
+    c.type = CommandType::FadeGain;
+    c.time = at;
+    c.address = address;
+    c.value = gainDb;
+    c.index = static_cast<std::int32_t>(std::llround(seconds * engine_.sampleRate()));
+    c.value2 = static_cast<float>(shape);
+    return post(c);
+}
+
 void Controller::collect() {
+    Track* t = nullptr;
+    while (engine_.retiredTracks().pop(t)) {
+        delete t;
+        ++tracksReturned_;
+    }
     Graph* g = nullptr;
     while (engine_.retired().pop(g)) {
         delete g;

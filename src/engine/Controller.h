@@ -16,6 +16,11 @@
 
 namespace soundstar::engine {
 
+class Track;
+/// Sets an instrument (slot -1) or effect parameter of a track that is not playing yet, checked
+/// by name and range like Controller::setParam [control].
+void setTrackParam(Track& track, int slot, std::string_view name, float value);
+
 class Controller {
 public:
     explicit Controller(AudioEngine& engine);
@@ -24,6 +29,8 @@ public:
     // ---- building the next graph ----
     /// Adds an instrument track; returns its address (0, 1, ...).
     int addTrack(std::string name, std::unique_ptr<Instrument> instrument, float gainDb = 0.0f, float pan = 0.0f);
+    /// Adds a track built with makeTrack (or makePresetTrack); returns its address.
+    int addTrack(std::unique_ptr<Track> track);
     /// Adds a return bus; returns its address (kReturnBase + i). At most Track::kMaxSends.
     int addBus(std::string name, float gainDb = 0.0f);
     /// Appends an effect to the chain at address; returns its slot.
@@ -45,6 +52,16 @@ public:
     bool setMute(int address, bool on, SampleTime at);
     bool setSolo(int address, bool on, SampleTime at);
     bool setSend(int track, int bus, float level, SampleTime at);
+    /// A timed fade of a channel's gain to `gainDb` over `seconds`, starting exactly at `at`.
+    bool fadeGain(int address, float gainDb, double seconds, FadeShape shape, SampleTime at);
+
+    // ---- changing the live graph in place (other tracks, buses and their tails play on) ----
+    /// Builds a track (not yet playing) that replaceTrack can put in place; same rules as addTrack.
+    std::unique_ptr<Track> makeTrack(std::string name, std::unique_ptr<Instrument> instrument, float gainDb = 0.0f, float pan = 0.0f);
+    /// Prepares `track` and puts it in place of the track at `address` at sample `at`; the old
+    /// one is freed by collect() once the audio thread hands it back. Waits while too many
+    /// replacements are in flight. Throws std::invalid_argument on a bad address.
+    void replaceTrack(int address, std::unique_ptr<Track> track, SampleTime at);
 
     /// Frees retired graphs and drains reports; returns the last meter peak seen.
     void collect();
@@ -71,6 +88,7 @@ private:
     float lastPeak_ = 0.0f;
     long late_ = 0, bad_ = 0;
     long handedOver_ = 0, returned_ = 0;  // graphs given to the engine / freed after retirement
+    long tracksHandedOver_ = 0, tracksReturned_ = 0;  // the same for replaced tracks
 };
 
 }  // namespace soundstar::engine

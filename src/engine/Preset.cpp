@@ -132,6 +132,19 @@ std::vector<std::string> PresetLibrary::names() const {
     return out;
 }
 
+std::unique_ptr<Track> makePresetTrack(Controller& c, const Preset& p, std::string trackName, float gainDb, float pan, bool withEffects) {
+    auto instrument = makeInstrument(p.instrument);
+    for (const auto& [k, v] : p.options) instrument->setOption(k, v);
+    auto t = c.makeTrack(std::move(trackName), std::move(instrument), gainDb, pan);
+    for (const auto& [k, v] : p.params) setTrackParam(*t, -1, k, v);
+    for (const auto& e : p.effects) {
+        if (!withEffects) break;
+        t->effects.push_back(makeEffect(e.type));
+        for (const auto& [k, v] : e.params) setTrackParam(*t, static_cast<int>(t->effects.size()) - 1, k, v);
+    }
+    return t;
+}
+
 int addPresetTrack(Controller& c, const Preset& p, std::string trackName, float gainDb, float pan, bool withEffects) {
     auto instrument = makeInstrument(p.instrument);
     for (const auto& [k, v] : p.options) instrument->setOption(k, v);

@@ -52,5 +52,8 @@ private:
 /// withEffects false leaves out the preset's effect chain (the caller supplies its own).
 int addPresetTrack(Controller& c, const Preset& p, std::string trackName, float gainDb = 0.0f, float pan = 0.0f,
                    bool withEffects = true);
+/// The same track, built apart from any graph, for Controller::replaceTrack.
+std::unique_ptr<Track> makePresetTrack(Controller& c, const Preset& p, std::string trackName, float gainDb = 0.0f, float pan = 0.0f,
+                                       bool withEffects = true);
 
 }  // namespace soundstar::engine

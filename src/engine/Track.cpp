@@ -26,7 +26,35 @@ void Track::prepare(double sampleRate, int maxBlock) {
     }
 }
 
-void Track::setGainDb(float db) { gain_.setTarget(db <= -120.0f ? 0.0f : std::pow(10.0f, std::min(db, 12.0f) / 20.0f)); }
+void Track::setGainDb(float db) {
+    fadeLeft_ = 0;  // a plain gain change ends a fade where it is
+    gain_.setTarget(db <= -120.0f ? 0.0f : std::pow(10.0f, std::min(db, 12.0f) / 20.0f));
+}
+
+void Track::fadeTo(float gain, int samples, FadeShape shape) {
+    fadeFrom_ = gain_.value();
+    fadeTo_ = gain;
+    fadeShape_ = shape;
+    fadeLength_ = fadeLeft_ = std::max(1, samples);
+}
+
+// The fade's gain per sample (with the pan), then the smoother holds the end value.
+void Track::applyFade(StereoView v) {
+    constexpr float kHalfPi = std::numbers::pi_v<float> * 0.5f;
+    const bool up = fadeTo_ > fadeFrom_;
+    for (int i = 0; i < v.frames; ++i) {
+        float g = fadeTo_;
+        if (fadeLeft_ > 0) {
+            const float t = 1.0f - static_cast<float>(--fadeLeft_) / static_cast<float>(fadeLength_);
+            float s = t;
+            if (fadeShape_ == FadeShape::EqualPower) s = up ? std::sin(kHalfPi * t) : 1.0f - std::cos(kHalfPi * t);
+            g = fadeFrom_ + (fadeTo_ - fadeFrom_) * s;
+        }
+        v.left[i] *= g * panL_.next();
+        v.right[i] *= g * panR_.next();
+    }
+    if (fadeLeft_ == 0) gain_.snap(fadeTo_);
+}
 
 void Track::setPan(float pan) {
     // Equal-power law scaled so the centre is unity for a stereo source.
@@ -51,6 +79,10 @@ void Track::render(int frames, bool clearFirst) {
     if (instrument) instrument->process(v);
     else if (clearFirst) v.clear();
     for (auto& e : effects) e->process(v);
+    if (fadeLeft_ > 0) {
+        applyFade(v);
+        return;
+    }
     if (!gain_.ramping() && !panL_.ramping() && !panR_.ramping()) {
         const float gl = gain_.value() * panL_.value(), gr = gain_.value() * panR_.value();
         for (int i = 0; i < frames; ++i) {

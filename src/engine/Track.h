@@ -8,6 +8,7 @@
 
 #include "core/AudioBuffer.h"
 #include "core/Smoother.h"
+#include "engine/Command.h"
 #include "engine/Effect.h"
 #include "engine/Instrument.h"
 
@@ -26,6 +27,10 @@ public:
     void setPan(float pan);
     void setSend(int bus, float level);
     float sendLevel(int bus) const { return sends_[static_cast<std::size_t>(bus)].value(); }
+    /// Moves the gain to `gain` (linear) over exactly `samples` samples from the next rendered
+    /// sample, along `shape`; replaces any ramp or fade in progress [rt].
+    void fadeTo(float gain, int samples, FadeShape shape);
+    bool fading() const { return fadeLeft_ > 0; }
     /// Advances the send smoothers by a block (they ramp per block) [rt].
     float nextSend(int bus, int frames);
 
@@ -42,6 +47,10 @@ private:
     StereoBuffer buffer_;
     LinearSmoother gain_, panL_, panR_;
     std::array<LinearSmoother, kMaxSends> sends_{};
+    void applyFade(StereoView v);
+    float fadeFrom_ = 0.0f, fadeTo_ = 0.0f;
+    int fadeLength_ = 0, fadeLeft_ = 0;
+    FadeShape fadeShape_ = FadeShape::Linear;
     double sampleRate_ = 48000.0;
 };
 

@@ -146,6 +146,7 @@ void encode(Sink& sink, const std::string& name, const StereoBuffer& audio, doub
         sf_command(f, SFC_SET_VBR_ENCODING_QUALITY, &q, sizeof q);
     }
     sf_command(f, SFC_SET_CLIPPING, nullptr, SF_TRUE);
+    sf_command(f, SFC_SET_ADD_PEAK_CHUNK, nullptr, SF_FALSE);  // its timestamp would make equal audio unequal bytes
     Rng rng(ditherSeed);
     const bool dither = format == FileFormat::Wav16;
     constexpr float kLsb = 1.0f / 32768.0f;

@@ -2,29 +2,27 @@
 
 #include <algorithm>
 #include <cmath>
+#include <stdexcept>
 
 #include "engine/Effect.h"
 #include "engine/Graph.h"
 
 namespace soundstar::render {
 
-void buildGraph(engine::Controller& c, const music::Score& score, const engine::PresetLibrary& presets,
-                bool masterChain, int onlyTrack) {
-    using engine::makeEffect;
-    std::vector<int> trackIds;
-    std::vector<std::size_t> included;
-    for (std::size_t i = 0; i < score.tracks.size(); ++i) {
-        if (onlyTrack >= 0 && static_cast<int>(i) != onlyTrack) continue;
-        const auto& t = score.tracks[i];
-        trackIds.push_back(engine::addPresetTrack(c, presets.get(t.preset), t.name, t.gainDb, t.pan, !t.replacePresetEffects));
-        for (const auto& [name, value] : t.params) c.setInitialParam(trackIds.back(), -1, name, value);
-        for (const auto& fx : t.effects) {
-            const int slot = c.addEffect(trackIds.back(), makeEffect(fx.type));
-            for (const auto& [name, value] : fx.params) c.setInitialParam(trackIds.back(), slot, name, value);
-        }
-        included.push_back(i);
+std::unique_ptr<engine::Track> makeScoreTrack(engine::Controller& c, const music::ScoreTrack& t, const engine::PresetLibrary& presets) {
+    auto track = engine::makePresetTrack(c, presets.get(t.preset), t.name, t.gainDb, t.pan, !t.replacePresetEffects);
+    for (const auto& [name, value] : t.params) engine::setTrackParam(*track, -1, name, value);
+    for (const auto& fx : t.effects) {
+        track->effects.push_back(engine::makeEffect(fx.type));
+        for (const auto& [name, value] : fx.params) engine::setTrackParam(*track, static_cast<int>(track->effects.size()) - 1, name, value);
     }
-    const auto& m = score.mix;
+    track->initialSends[kReverbBus - engine::kReturnBase] = t.reverbSend;
+    track->initialSends[kDelayBus - engine::kReturnBase] = t.delaySend;
+    return track;
+}
+
+void addReturnsAndMaster(engine::Controller& c, const music::MixSettings& m, double secondsPerBeat, bool masterChain) {
+    using engine::makeEffect;
     const int reverb = c.addBus("reverb");
     const int rv = c.addEffect(reverb, makeEffect("reverb"));
     c.setInitialParam(reverb, rv, "size", m.reverbSize);
@@ -34,16 +32,13 @@ void buildGraph(engine::Controller& c, const music::Score& score, const engine::
     c.setInitialParam(reverb, rv, "mix", 1.0f);
     const int delay = c.addBus("delay");
     const int dl = c.addEffect(delay, makeEffect("delay"));
-    const float beatMs = static_cast<float>(score.secondsPerBeat() * 1000.0);
+    const float beatMs = static_cast<float>(secondsPerBeat * 1000.0);
     c.setInitialParam(delay, dl, "time_left", std::clamp(static_cast<float>(m.delayBeatsLeft) * beatMs, 1.0f, 4000.0f));
     c.setInitialParam(delay, dl, "time_right", std::clamp(static_cast<float>(m.delayBeatsRight) * beatMs, 1.0f, 4000.0f));
     c.setInitialParam(delay, dl, "feedback", m.delayFeedback);
     c.setInitialParam(delay, dl, "tone", m.delayToneHz);
     c.setInitialParam(delay, dl, "mix", 1.0f);
-    for (std::size_t k = 0; k < included.size(); ++k) {
-        c.setInitialSend(trackIds[k], reverb, score.tracks[included[k]].reverbSend);
-        c.setInitialSend(trackIds[k], delay, score.tracks[included[k]].delaySend);
-    }
+    if (reverb != kReverbBus || delay != kDelayBus) throw std::logic_error("the return buses must be the graph's first two");
     if (!masterChain) return;
     if (m.driveDb > 0.0f) {
         const int drive = c.addEffect(engine::kMasterAddress, makeEffect("drive"));
@@ -63,6 +58,13 @@ void buildGraph(engine::Controller& c, const music::Score& score, const engine::
     c.setInitialParam(engine::kMasterAddress, comp, "attack", 20.0f);
     c.setInitialParam(engine::kMasterAddress, comp, "release", 200.0f);
     c.addEffect(engine::kMasterAddress, makeEffect("limiter"));
+}
+
+void buildGraph(engine::Controller& c, const music::Score& score, const engine::PresetLibrary& presets,
+                bool masterChain, int onlyTrack) {
+    for (std::size_t i = 0; i < score.tracks.size(); ++i)
+        if (onlyTrack < 0 || static_cast<int>(i) == onlyTrack) c.addTrack(makeScoreTrack(c, score.tracks[i], presets));
+    addReturnsAndMaster(c, score.mix, score.secondsPerBeat(), masterChain);
 }
 
 std::vector<ScheduledNote> schedule(const music::Score& score, double sampleRate, SampleTime endSample,

@@ -33,6 +33,15 @@ using Progress = std::function<void(double)>;
 void buildGraph(engine::Controller& c, const music::Score& score, const engine::PresetLibrary& presets,
                 bool masterChain = true, int onlyTrack = -1);
 
+/// The return buses every graph has, in this order (score tracks send to them by these addresses).
+inline constexpr int kReverbBus = engine::kReturnBase, kDelayBus = engine::kReturnBase + 1;
+/// A track for one score layer, built apart from a graph (preset, parameters, effects, sends),
+/// for Controller::addTrack or Controller::replaceTrack [control].
+std::unique_ptr<engine::Track> makeScoreTrack(engine::Controller& c, const music::ScoreTrack& t, const engine::PresetLibrary& presets);
+/// The reverb and delay returns (kReverbBus, kDelayBus; the delay synced to secondsPerBeat) and,
+/// when masterChain, the master chain (drive, width, EQ, glue compressor, true-peak limiter).
+void addReturnsAndMaster(engine::Controller& c, const music::MixSettings& mix, double secondsPerBeat, bool masterChain);
+
 /// A time-ordered list of engine commands for a score (note offs before note ons at equal times).
 struct ScheduledNote {
     SampleTime time;
