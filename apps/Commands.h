@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "compose/SketchConfig.h"
+#include "io/AudioFile.h"
 #include "music/MusicConfig.h"
 #include "music/Score.h"
 
@@ -64,6 +66,28 @@ const interpret::Interpreter& interpreter();
 music::MusicConfig resolveConfig(const RenderArgs& a, std::vector<std::string>& understood, PromptOutcome* outcome = nullptr);
 
 int runRender(const RenderArgs& a);
+/// The composer's settings for a resolved config (its style profile's groove, effects, presets).
+compose::SketchConfig sketchFor(const music::MusicConfig& cfg);
+/// The file format -o and --format ask for; throws std::invalid_argument when they disagree.
+io::FileFormat chooseFormat(const RenderArgs& a);
+
+/// `soundstar stream`: vibes one after another, each `eachSeconds` (or `totalSeconds` shared).
+struct StreamArgs {
+    std::vector<std::string> vibes;
+    double eachSeconds = 60.0, totalSeconds = 0.0;
+    std::string transition = "5";
+    std::string output = "soundstar-stream.wav", format, eventsFile;
+    std::optional<std::uint64_t> seed;
+    double sampleRate = 44100.0, targetLufs = -14.0;
+    bool noMaster = false, quiet = false;
+};
+/// A transition as seconds or whole bars ("5", "2.5", "4bars").
+struct TransitionLength {
+    double seconds = 0.0;
+    int bars = 0;
+};
+TransitionLength parseTransition(const std::string& text);
+int runStream(const StreamArgs& s);
 /// Prints what the embedded interpreter makes of a prompt: a summary, the config (--json, the
 /// config render would use), and which words and neighbours decided what (--explain).
 int runInterpret(const std::string& prompt, bool json, bool explain);

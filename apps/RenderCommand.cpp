@@ -41,6 +41,8 @@ std::filesystem::path dataDir() {
 namespace {
 std::string readFile(const std::string& path, const std::string& what) { return music::readTextFile(path, what); }
 
+}  // namespace
+
 io::FileFormat chooseFormat(const RenderArgs& a) {
     if (!a.format.empty()) {
         const auto f = io::parseFormat(a.format);
@@ -59,7 +61,6 @@ io::FileFormat chooseFormat(const RenderArgs& a) {
                                                 a.output, io::formatNames()));
     return *f;
 }
-}  // namespace
 
 /// The style profiles, read from data/profiles once per process.
 const compose::ProfileLibrary& styleProfiles() {

@@ -89,6 +89,21 @@ int main(int argc, char** argv) {
     render->add_option("--llm-timeout", r.llmTimeout, "Seconds to wait for the LLM in all (default 60)")->check(finiteNumber(0.1, 3600.0));
     render->add_option("--metadata", r.metadataFile, "Also write JSON: title, reasoning, colour palettes, config, sections, warnings");
 
+    StreamArgs st;
+    auto* stream = app.add_subcommand("stream", "Render several vibes as one continuous stream with transitions on the beat grid");
+    stream->add_option("vibes", st.vibes, "The vibes in order, e.g. \"morning coffee\" \"afternoon focus\"")->required();
+    stream->add_option("--each", st.eachSeconds, "Seconds per vibe (default 60)")->check(finiteNumber(2.0, 3600.0));
+    stream->add_option("--total", st.totalSeconds, "Seconds in all, shared equally by the vibes")->check(finiteNumber(2.0, 3600.0))->excludes("--each");
+    stream->add_option("--transition", st.transition, "Transition length: seconds (\"5\") or bars (\"4bars\"); default 5");
+    stream->add_option("-o,--output", st.output, "Output file (.wav .flac .ogg .mp3), or - for WAV on standard output");
+    stream->add_option("--format", st.format, "wav, wav24, wav32f, flac, ogg, mp3 (default: from the extension)");
+    stream->add_option("--events", st.eventsFile, "Also write every vibe and transition with its sample time and bar as JSON lines");
+    stream->add_option("--seed", st.seed, "Random seed (default: derived from each vibe)")->check(wholeNumber(0, 18446744073709551615ull, ""));
+    stream->add_option("--sample-rate", st.sampleRate, "Sample rate in Hz, a whole number from 8000 to 192000")->check(wholeNumber(8000, 192000, " Hz"));
+    stream->add_option("--target-lufs", st.targetLufs, "Loudness target of the whole stream (-40 to -6; default -14)")->check(finiteNumber(-40.0, -6.0));
+    stream->add_flag("--no-master", st.noMaster, "No master chain, no loudness normalisation");
+    stream->add_flag("-q,--quiet", st.quiet, "Print nothing but errors");
+
     std::string demoOut = "soundstar-demo.wav";
     bool noPlay = false;
     auto* demo = app.add_subcommand("demo", "Render a short sample to a file and play it where a device exists");
@@ -117,8 +132,8 @@ int main(int argc, char** argv) {
 
     if (argc > 1 && argv[1][0] != '-') {
         const std::string cmd = argv[1];
-        if (cmd != "render" && cmd != "demo" && cmd != "doctor" && cmd != "schema" && cmd != "arrange" && cmd != "interpret") {
-            fmt::print(stderr, "soundstar: unknown command '{}'; commands: render, interpret, arrange, demo, doctor, schema (see --help)\n", cmd);
+        if (cmd != "render" && cmd != "stream" && cmd != "demo" && cmd != "doctor" && cmd != "schema" && cmd != "arrange" && cmd != "interpret") {
+            fmt::print(stderr, "soundstar: unknown command '{}'; commands: render, stream, interpret, arrange, demo, doctor, schema (see --help)\n", cmd);
             return 2;
         }
     }
@@ -142,6 +157,7 @@ int main(int argc, char** argv) {
             r.metadataGiven = render->count("--metadata") > 0;
             return runRender(r);
         }
+        if (stream->parsed()) return runStream(st);
         if (demo->parsed()) return runDemo(demoOut, !noPlay);
         if (interpretCmd->parsed()) return runInterpret(interpretPrompt, interpretJson, interpretExplain);
         if (schema->parsed()) return runSchema();
