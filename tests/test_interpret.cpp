@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <cstdio>
 #include <sstream>
 #include <string>
 
@@ -50,6 +51,65 @@ std::string explain(const interpret::Interpretation& r) {
     return s;
 }
 
+/// Whether a config has one expected attribute of a prompt set (interpret_prompts.json,
+/// interpret_heldout.json); `got` says what it has instead. Unknown keys fail.
+bool hasAttribute(const music::MusicConfig& c, const std::string& key, const nlohmann::json& want, std::string& got) {
+    const double bpm = c.resolvedBpm();
+    const auto labelAt = [&](const std::string& field, const std::string& label) { return labelPos(field, label); };
+    if (key == "mode_family") return got = majorFamily(c.mode) ? "major" : "minor", got == want.get<std::string>();
+    if (key == "mode") return got = music::modeName(c.mode), got == want.get<std::string>();
+    if (key == "root") return got = music::pitchClassName(c.root), c.root == *music::parsePitchClass(want.get<std::string>());
+    got = std::to_string(bpm);
+    if (key == "bpm") return bpm == want.get<double>();
+    if (key == "bpm_min") return bpm >= want.get<double>();
+    if (key == "bpm_max") return bpm <= want.get<double>();
+    got = c.rhythm;
+    if (key == "rhythm") return c.rhythm == want.get<std::string>();
+    if (key == "rhythm_not") return c.rhythm != want.get<std::string>();
+    if (key == "rhythm_in") {
+        const auto allowed = want.get<std::vector<std::string>>();
+        return std::find(allowed.begin(), allowed.end(), c.rhythm) != allowed.end();
+    }
+    if (key == "genre") return got = c.genre, c.genre == want.get<std::string>();
+    if (key == "bass") return got = c.bass, c.bass == want.get<std::string>();
+    if (key == "grain") return got = c.grain, c.grain == want.get<std::string>();
+    if (key == "instrumentation_has") {
+        got = nlohmann::json(c.instrumentation).dump();
+        return std::find(c.instrumentation.begin(), c.instrumentation.end(), want.get<std::string>()) != c.instrumentation.end();
+    }
+    if (key == "brightness_min") return got = c.brightness, labelAt("brightness", c.brightness) >= labelAt("brightness", want);
+    if (key == "brightness_max") return got = c.brightness, labelAt("brightness", c.brightness) <= labelAt("brightness", want);
+    if (key == "space_min") return got = c.space, labelAt("space", c.space) >= labelAt("space", want);
+    got = std::to_string(c.density);
+    if (key == "density_min") return c.density >= want.get<int>();
+    if (key == "density_max") return c.density <= want.get<int>();
+    got = "unknown expectation";
+    return false;
+}
+
+struct SetScore {
+    int matched = 0, checked = 0;
+    std::vector<std::string> misses;  // "prompt: key wants X, got Y"
+};
+
+/// Scores a prompt set file (tests/data/...): every expected attribute of every prompt.
+SetScore scorePromptSet(const std::string& file) {
+    const auto set = nlohmann::json::parse(readAll(std::filesystem::path(SOUNDSTAR_DATA) / "../tests/data" / file));
+    SetScore s;
+    for (const auto& p : set["prompts"]) {
+        const std::string prompt = p["prompt"];
+        const auto c = interp().interpret(prompt).config;
+        for (const auto& [key, want] : p.items()) {
+            if (key == "prompt") continue;
+            std::string got;
+            ++s.checked;
+            if (hasAttribute(c, key, want, got)) ++s.matched;
+            else s.misses.push_back(prompt + ": " + key + " wants " + want.dump() + ", got " + got);
+        }
+    }
+    return s;
+}
+
 }  // namespace
 
 TEST(Interpreter, PromptSetGetsTheAttributesEachPromptNeeds) {
@@ -58,39 +118,28 @@ TEST(Interpreter, PromptSetGetsTheAttributesEachPromptNeeds) {
     for (const auto& p : set["prompts"]) {
         const std::string prompt = p["prompt"];
         const auto r = interp().interpret(prompt);
-        const auto& c = r.config;
-        const auto cfg = nlohmann::json::parse(music::toJson(c));
-        SCOPED_TRACE(prompt + " ->\n" + music::toJson(c) + explain(r));
+        SCOPED_TRACE(prompt + " ->\n" + music::toJson(r.config) + explain(r));
         EXPECT_TRUE(r.understood);
         for (const auto& [key, want] : p.items()) {
             if (key == "prompt") continue;
             ++checked;
-            const double bpm = c.resolvedBpm();
-            if (key == "mode_family") EXPECT_EQ(majorFamily(c.mode) ? "major" : "minor", want.get<std::string>()) << key;
-            else if (key == "mode") EXPECT_EQ(music::modeName(c.mode), want.get<std::string>()) << key;
-            else if (key == "root") EXPECT_EQ(c.root, *music::parsePitchClass(want.get<std::string>())) << key;
-            else if (key == "bpm") EXPECT_DOUBLE_EQ(bpm, want.get<double>()) << key;
-            else if (key == "bpm_min") EXPECT_GE(bpm, want.get<double>()) << key;
-            else if (key == "bpm_max") EXPECT_LE(bpm, want.get<double>()) << key;
-            else if (key == "rhythm") EXPECT_EQ(c.rhythm, want.get<std::string>()) << key;
-            else if (key == "rhythm_in") {
-                const auto allowed = want.get<std::vector<std::string>>();
-                EXPECT_NE(std::find(allowed.begin(), allowed.end(), c.rhythm), allowed.end()) << key << " got " << c.rhythm;
-            } else if (key == "rhythm_not") EXPECT_NE(c.rhythm, want.get<std::string>()) << key;
-            else if (key == "genre") EXPECT_EQ(c.genre, want.get<std::string>()) << key;
-            else if (key == "bass") EXPECT_EQ(c.bass, want.get<std::string>()) << key;
-            else if (key == "grain") EXPECT_EQ(c.grain, want.get<std::string>()) << key;
-            else if (key == "instrumentation_has") {
-                EXPECT_NE(std::find(c.instrumentation.begin(), c.instrumentation.end(), want.get<std::string>()), c.instrumentation.end()) << key;
-            } else if (key == "brightness_min") EXPECT_GE(labelPos("brightness", c.brightness), labelPos("brightness", want)) << key;
-            else if (key == "brightness_max") EXPECT_LE(labelPos("brightness", c.brightness), labelPos("brightness", want)) << key;
-            else if (key == "space_min") EXPECT_GE(labelPos("space", c.space), labelPos("space", want)) << key;
-            else if (key == "density_min") EXPECT_GE(c.density, want.get<int>()) << key;
-            else if (key == "density_max") EXPECT_LE(c.density, want.get<int>()) << key;
-            else ADD_FAILURE() << "unknown expectation " << key;
+            std::string got;
+            EXPECT_TRUE(hasAttribute(r.config, key, want, got)) << key << " wants " << want.dump() << ", got " << got;
         }
     }
     EXPECT_GT(checked, 80);
+}
+
+// The held-out set: written before the interpreter was tuned and never used to tune it, so its
+// score estimates how the interpreter does on prompts nobody has seen. It reports the score
+// and the misses; it asserts at least 95%.
+TEST(Interpreter, HeldOutSetScoresAtLeast95Percent) {
+    const auto s = scorePromptSet("interpret_heldout.json");
+    const double score = static_cast<double>(s.matched) / s.checked;
+    std::printf("held-out score: %d of %d expected attributes (%.1f%%)\n", s.matched, s.checked, 100.0 * score);
+    for (const auto& m : s.misses) std::printf("  miss: %s\n", m.c_str());
+    EXPECT_GE(s.checked, 150);
+    EXPECT_GE(score, 0.95);
 }
 
 TEST(Interpreter, LibraryIsTheGeneratedOneAndBigEnough) {
