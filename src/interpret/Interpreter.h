@@ -28,6 +28,8 @@
 
 namespace soundstar::interpret {
 
+struct Draft;  // the passes' working state (Draft.h)
+
 struct Neighbour {
     std::string text;
     float similarity = 0;  // cosine, -1..1
@@ -79,6 +81,13 @@ private:
     std::vector<float> entryUnknown_;                      // content words the vectors lack ("synthwave")
 
     bool embed(const std::vector<std::string>& tokens, const std::vector<bool>& skip, std::vector<float>& out) const;
+    // The passes that need the library (the others are in Draft.h).
+    /// Similarity: the nearest library entries' configs, blended (Source::Neighbours).
+    void blendNeighbours(Draft& d) const;
+    /// Genre and mood names ("deep house", "melancholic"): their blocks' fields (Source::Name).
+    void readNames(Draft& d) const;
+    /// Each entry's similarity to the prompt (vector cosine and word alignment), 0..1-ish.
+    std::vector<std::pair<float, std::size_t>> scoreEntries(Draft& d, const std::vector<bool>& skip) const;
 };
 
 }  // namespace soundstar::interpret
