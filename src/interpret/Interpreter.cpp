@@ -177,7 +177,7 @@ void Interpreter::readNames(Draft& d) const {
         for (const auto& [b, neg] : hits)
             if (!neg && blocks_.blocks[b].category == cat) {
                 parts.emplace_back(&blocks_.blocks[b].set, 1.0);
-                said.push_back(blocks_.blocks[b].names[0]);
+                if (std::find(said.begin(), said.end(), blocks_.blocks[b].names[0]) == said.end()) said.push_back(blocks_.blocks[b].names[0]);
             }
         if (parts.empty()) continue;
         const std::string why = fmt::format("{} word{} '{}'", cat, said.size() > 1 ? "s" : "", fmt::join(said, "', '"));
