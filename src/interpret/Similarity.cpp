@@ -55,29 +55,28 @@ bool strongGenre(const std::vector<std::pair<const Fragment*, double>>& parts, c
 
 }  // namespace
 
-std::vector<std::pair<float, std::size_t>> Interpreter::scoreEntries(Draft& d, const std::vector<bool>& skip) const {
-    std::vector<float> q;
-    if (!embed(d.tokens, skip, q)) return {};
-    const auto dim = q.size();
-    // Word alignment: the prompt's distinct content words (the 64 rarest of a long prompt),
-    // each against the library's vocabulary.
-    std::vector<std::pair<float, std::uint32_t>> words;  // sif, word index
+std::vector<Interpreter::PromptWord> Interpreter::promptWords(const Draft& d, const std::vector<bool>& skip) const {
+    std::vector<PromptWord> words;
     for (std::size_t i = 0; i < d.size(); ++i) {
         if (skip[i]) continue;
         const auto idx = vectors_.find(d.tokens[i]);
         if (!idx || isStopword(d.tokens[i]) || vectors_.sifWeight(*idx) < 0.2f) continue;
-        if (std::none_of(words.begin(), words.end(), [&](const auto& w) { return w.second == *idx; }))
-            words.emplace_back(vectors_.sifWeight(*idx), *idx);
+        if (std::none_of(words.begin(), words.end(), [&](const auto& w) { return w.word == *idx; }))
+            words.push_back({vectors_.sifWeight(*idx), *idx});
     }
-    std::sort(words.begin(), words.end(), std::greater<>());
-    if (words.size() > 64) words.resize(64);
+    std::sort(words.begin(), words.end(), [](const auto& a, const auto& b) { return a.sif != b.sif ? a.sif > b.sif : a.word > b.word; });
+    if (words.size() > 64) words.resize(64);  // the 64 rarest of a long prompt
+    return words;
+}
+
+std::vector<float> Interpreter::wordMatches(const std::vector<PromptWord>& words) const {
+    const auto dim = static_cast<std::size_t>(vectors_.dimensions());
     const std::size_t V = libWords_.size();
-    std::vector<float> match(words.size() * V);  // prompt word x library word, sharpened cosine
+    std::vector<float> match(words.size() * V);
     std::vector<float> wv(dim);
-    float promptSif = 0;
     for (std::size_t p = 0; p < words.size(); ++p) {
         std::fill(wv.begin(), wv.end(), 0.0f);
-        vectors_.accumulate(words[p].second, 1.0f, wv);
+        vectors_.accumulate(words[p].word, 1.0f, wv);
         float norm = 0;
         for (float x : wv) norm += x * x;
         norm = std::sqrt(norm);
@@ -85,11 +84,14 @@ std::vector<std::pair<float, std::size_t>> Interpreter::scoreEntries(Draft& d, c
             const float* lv = &libWordVectors_[u * dim];
             float c = 0;
             for (std::size_t k = 0; k < dim; ++k) c += lv[k] * wv[k];
-            c /= norm;
-            match[p * V + u] = libWords_[u] == words[p].second ? 1.0f : std::max(0.0f, (c - 0.25f) / 0.75f);
+            match[p * V + u] = libWords_[u] == words[p].word ? 1.0f : std::max(0.0f, (c / norm - 0.25f) / 0.75f);
         }
-        promptSif += words[p].first;
     }
+    return match;
+}
+
+void Interpreter::noteNearestWords(const std::vector<PromptWord>& words, const std::vector<float>& match, Draft& d) const {
+    const std::size_t V = libWords_.size();
     std::vector<std::string> said;
     for (std::size_t p = 0; p < words.size() && p < 12; ++p) {
         std::vector<std::pair<float, std::size_t>> top;
@@ -99,36 +101,49 @@ std::vector<std::pair<float, std::size_t>> Interpreter::scoreEntries(Draft& d, c
         std::vector<std::string> near;
         for (std::size_t t = 0; t < k; ++t)
             if (top[t].first > 0) near.push_back(fmt::format("{} {:.2f}", vectors_.word(libWords_[top[t].second]), top[t].first));
-        said.push_back(fmt::format("{} ~ {}", vectors_.word(words[p].second), near.empty() ? "nothing close" : fmt::format("{}", fmt::join(near, ", "))));
+        said.push_back(fmt::format("{} ~ {}", vectors_.word(words[p].word), near.empty() ? "nothing close" : fmt::format("{}", fmt::join(near, ", "))));
     }
     if (!said.empty()) d.note(fmt::format("words and their nearest library words: {}", fmt::join(said, "; ")));
+}
+
+float Interpreter::alignment(std::size_t e, const std::vector<PromptWord>& words, const std::vector<float>& match, std::vector<float>& best) const {
+    if (words.empty() || entryWords_[e].empty()) return 0.0f;
+    const std::size_t V = libWords_.size();
+    std::fill(best.begin(), best.end(), 0.0f);
+    float back = 0, entrySif = entryUnknown_[e];
+    for (const auto u : entryWords_[e]) {
+        float m = 0;
+        for (std::size_t p = 0; p < words.size(); ++p) {
+            const float x = match[p * V + u];
+            m = std::max(m, x);
+            best[p] = std::max(best[p], x);
+        }
+        back += libWordSif_[u] * m;
+        entrySif += libWordSif_[u];
+    }
+    float cover = 0, promptSif = 0;
+    for (std::size_t p = 0; p < words.size(); ++p) {
+        cover += words[p].sif * best[p];
+        promptSif += words[p].sif;
+    }
+    cover /= promptSif;
+    back /= entrySif;
+    return cover + back > 0 ? 2 * cover * back / (cover + back) : 0.0f;  // F1 of the two directions
+}
+
+std::vector<std::pair<float, std::size_t>> Interpreter::scoreEntries(Draft& d, const std::vector<bool>& skip) const {
+    std::vector<float> q;
+    if (!embed(d.tokens, skip, q)) return {};
+    const auto words = promptWords(d, skip);
+    const auto match = wordMatches(words);
+    noteNearestWords(words, match, d);
     std::vector<float> best(words.size());
     std::vector<std::pair<float, std::size_t>> sims(entries_.size());
     for (std::size_t e = 0; e < entries_.size(); ++e) {
-        const float* v = &embeddings_[e * dim];
+        const float* v = &embeddings_[e * q.size()];
         float s = 0;
-        for (std::size_t k = 0; k < dim; ++k) s += v[k] * q[k];
-        float align = 0;
-        if (!words.empty() && !entryWords_[e].empty()) {
-            std::fill(best.begin(), best.end(), 0.0f);
-            float back = 0, entrySif = entryUnknown_[e];
-            for (const auto u : entryWords_[e]) {
-                float m = 0;
-                for (std::size_t p = 0; p < words.size(); ++p) {
-                    const float x = match[p * V + u];
-                    m = std::max(m, x);
-                    best[p] = std::max(best[p], x);
-                }
-                back += libWordSif_[u] * m;
-                entrySif += libWordSif_[u];
-            }
-            float cover = 0;
-            for (std::size_t p = 0; p < words.size(); ++p) cover += words[p].first * best[p];
-            cover /= promptSif;
-            back /= entrySif;
-            align = cover + back > 0 ? 2 * cover * back / (cover + back) : 0.0f;
-        }
-        sims[e] = {0.4f * s + 0.6f * align, e};
+        for (std::size_t k = 0; k < q.size(); ++k) s += v[k] * q[k];
+        sims[e] = {0.4f * s + 0.6f * alignment(e, words, match, best), e};
     }
     return sims;
 }
