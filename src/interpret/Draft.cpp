@@ -49,9 +49,13 @@ bool readKeyAt(std::size_t i, Draft& d) {
     if (!pc) return false;
     for (std::size_t k = i; k < end; ++k) d.consumed[k] = true;
     const std::string said = joinTokens(tokens, i, end);
-    d.set("root", std::string(music::pitchClassName(*pc)), fmt::format("explicit key '{}'", said), Source::Stated);
-    if (m) d.set("mode", std::string(music::modeName(*m)), fmt::format("explicit key '{}'", said), Source::Stated);
-    d.note(fmt::format("'{}' -> key {}{}{}", said, music::pitchClassName(*pc), m ? " " : "", m ? music::modeName(*m) : ""));
+    d.set("root", std::string(music::pitchClassName(*pc)), fmt::format("explicit key '{}'", said),
+          Source::Stated);
+    if (m)
+        d.set("mode", std::string(music::modeName(*m)), fmt::format("explicit key '{}'", said),
+              Source::Stated);
+    d.note(fmt::format("'{}' -> key {}{}{}", said, music::pitchClassName(*pc), m ? " " : "",
+                       m ? music::modeName(*m) : ""));
     return true;
 }
 
@@ -61,8 +65,10 @@ std::optional<music::Mode> modeAt(std::size_t i, const Draft& d) {
     const std::string next = d.next(i);
     if (in(w, {"dorian", "phrygian", "lydian", "mixolydian", "aeolian", "ionian"})) return modeWord(w);
     if (w == "harmonic" && next == "minor") return music::Mode::HarmonicMinor;
-    if (w == "pentatonic") return d.prev(i) == "minor" ? music::Mode::MinorPentatonic : music::Mode::MajorPentatonic;
-    if (in(w, {"major", "minor"}) && (in(next, {"key", "scale", "mode", "tonality"}) || d.prev(i) == "in")) return modeWord(w);
+    if (w == "pentatonic")
+        return d.prev(i) == "minor" ? music::Mode::MinorPentatonic : music::Mode::MajorPentatonic;
+    if (in(w, {"major", "minor"}) && (in(next, {"key", "scale", "mode", "tonality"}) || d.prev(i) == "in"))
+        return modeWord(w);
     if (w == "blues" && next == "scale") return music::Mode::MinorPentatonic;
     return std::nullopt;
 }
@@ -91,15 +97,20 @@ void readBpm(Draft& d) {
 
 Draft::Draft() : config(nlohmann::json::parse(music::toJson(music::MusicConfig{}))) {}
 
-std::string Draft::prev(std::size_t i) const { return i > 0 && clause[i - 1] == clause[i] ? tokens[i - 1] : ""; }
-std::string Draft::next(std::size_t i) const { return i + 1 < size() && clause[i + 1] == clause[i] ? tokens[i + 1] : ""; }
+std::string Draft::prev(std::size_t i) const {
+    return i > 0 && clause[i - 1] == clause[i] ? tokens[i - 1] : "";
+}
+std::string Draft::next(std::size_t i) const {
+    return i + 1 < size() && clause[i + 1] == clause[i] ? tokens[i + 1] : "";
+}
 
 Source Draft::sourceOf(const std::string& field) const {
     const auto it = sources.find(field);
     return it == sources.end() ? Source::Default : it->second;
 }
 
-bool Draft::set(const std::string& field, const nlohmann::json& value, const std::string& why, Source source) {
+bool Draft::set(const std::string& field, const nlohmann::json& value, const std::string& why,
+                Source source) {
     if (source < sourceOf(field)) return false;
     config[field] = value;
     sources[field] = source;
@@ -114,13 +125,15 @@ std::vector<std::string> Draft::labelsOf(const std::string& field) {
 
 int Draft::position(const std::string& field) const {
     const auto labels = labelsOf(field);
-    const std::string now = field == "density" ? std::to_string(config[field].get<int>()) : config[field].get<std::string>();
+    const std::string now =
+        field == "density" ? std::to_string(config[field].get<int>()) : config[field].get<std::string>();
     return static_cast<int>(std::find(labels.begin(), labels.end(), now) - labels.begin());
 }
 
 bool Draft::setPosition(const std::string& field, int pos, const std::string& why, Source source) {
     const auto labels = labelsOf(field);
-    const auto& label = labels[static_cast<std::size_t>(std::clamp(pos, 0, static_cast<int>(labels.size()) - 1))];
+    const auto& label =
+        labels[static_cast<std::size_t>(std::clamp(pos, 0, static_cast<int>(labels.size()) - 1))];
     return field == "density" ? set(field, std::stoi(label), why, source) : set(field, label, why, source);
 }
 
@@ -137,8 +150,10 @@ void readClauses(std::string_view prompt, Draft& d) {
         ++c;
     };
     for (char ch : prompt) {
-        if (std::string_view(",.;!?:()[]\n").find(ch) != std::string_view::npos) flush();
-        else part += ch;
+        if (std::string_view(",.;!?:()[]\n").find(ch) != std::string_view::npos)
+            flush();
+        else
+            part += ch;
     }
     flush();
     const std::size_t n = d.size();
@@ -149,7 +164,9 @@ void readClauses(std::string_view prompt, Draft& d) {
         for (std::size_t j = i + 1, content = 0; j < n && d.clause[j] == d.clause[i] && content < 3; ++j) {
             if (in(d.tokens[j], {"but", "yet", "though", "with", "instead"})) break;
             d.negated[j] = true;
-            if (!in(d.tokens[j], {"a", "an", "the", "any", "more", "too", "much", "many", "real", "or", "and"})) ++content;
+            if (!in(d.tokens[j],
+                    {"a", "an", "the", "any", "more", "too", "much", "many", "real", "or", "and"}))
+                ++content;
         }
     }
 }
@@ -164,7 +181,8 @@ void readStatedValues(Draft& d) {
         const auto m = modeAt(i, d);
         if (!m) continue;
         d.consumed[i] = true;
-        d.set("mode", std::string(music::modeName(*m)), fmt::format("explicit mode word '{}'", d.tokens[i]), Source::Stated);
+        d.set("mode", std::string(music::modeName(*m)), fmt::format("explicit mode word '{}'", d.tokens[i]),
+              Source::Stated);
         d.note(fmt::format("'{}' -> mode {}", d.tokens[i], music::modeName(*m)));
     }
 }

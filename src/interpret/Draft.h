@@ -31,8 +31,9 @@ constexpr Source kExplicit = Source::Name;
 
 struct Draft {
     std::vector<std::string> tokens;
-    std::vector<int> clause;                // each token's clause (split at punctuation)
-    std::vector<bool> negated, consumed;    // negated: inside a negation's reach; consumed: read as an explicit value
+    std::vector<int> clause;  // each token's clause (split at punctuation)
+    // negated: inside a negation's reach; consumed: read as an explicit value (hidden from similarity)
+    std::vector<bool> negated, consumed;
     nlohmann::json config;                  // the config so far: every field, defaults first
     std::map<std::string, Source> sources;  // field -> who decided it (absent: the default)
     Interpretation result;                  // notes, decidedBy, valence, ... as the passes go

@@ -13,7 +13,8 @@ namespace soundstar::interpret {
 namespace {
 
 /// VADER's compound score of the valence words, -1..1; `said` lists the first few.
-double valenceOf(const std::unordered_map<std::string, float>& lexicon, const Draft& d, std::vector<std::string>& said) {
+double valenceOf(const std::unordered_map<std::string, float>& lexicon, const Draft& d,
+                 std::vector<std::string>& said) {
     double sum = 0;
     for (std::size_t i = 0; i < d.size(); ++i) {
         const auto it = lexicon.find(d.tokens[i]);
@@ -23,7 +24,8 @@ double valenceOf(const std::unordered_map<std::string, float>& lexicon, const Dr
         v *= k > 1.5 ? 1.3 : k < 0.9 ? 0.7 : 1.0;
         if (d.negated[i]) v *= -0.74;
         sum += v;
-        if (said.size() < 6) said.push_back(fmt::format("{}{} {:+.1f}", d.negated[i] ? "not " : "", d.tokens[i], v));
+        if (said.size() < 6)
+            said.push_back(fmt::format("{}{} {:+.1f}", d.negated[i] ? "not " : "", d.tokens[i], v));
     }
     return sum / std::sqrt(sum * sum + 15.0);
 }
@@ -53,9 +55,11 @@ void steerByValence(Draft& d, const std::vector<std::string>& said) {
         const char* mode = v <= -0.5 ? "minor" : v < 0 ? "dorian" : v >= 0.5 ? "major" : "mixolydian";
         if (d.set("mode", mode, "valence", Source::Feeling)) did += fmt::format(", mode {}", mode);
     }
-    if (std::abs(v) >= 0.5 && d.setPosition("brightness", d.position("brightness") + (v > 0 ? 1 : -1), "valence", Source::Feeling))
+    if (std::abs(v) >= 0.5 &&
+        d.setPosition("brightness", d.position("brightness") + (v > 0 ? 1 : -1), "valence", Source::Feeling))
         did += fmt::format(", brightness {}", d.config["brightness"].get<std::string>());
-    d.note(fmt::format("valence {:+.2f} from {}{}", v, fmt::join(said, ", "), did.empty() ? " (fits as it is)" : " ->" + did.substr(1)));
+    d.note(fmt::format("valence {:+.2f} from {}{}", v, fmt::join(said, ", "),
+                       did.empty() ? " (fits as it is)" : " ->" + did.substr(1)));
 }
 
 /// Excited prompts run faster and fuller, calm ones slower and sparser.
@@ -72,7 +76,8 @@ void steerByArousal(Draft& d, const std::vector<std::string>& said) {
     }
     if (steps && d.setPosition("density", d.position("density") + steps, "arousal words", Source::Feeling))
         did += fmt::format(", density {}", d.config["density"].get<int>());
-    d.note(fmt::format("arousal {:+.2f} from {}{}", a, fmt::join(said, ", "), did.empty() ? "" : " ->" + did.substr(1)));
+    d.note(fmt::format("arousal {:+.2f} from {}{}", a, fmt::join(said, ", "),
+                       did.empty() ? "" : " ->" + did.substr(1)));
 }
 
 }  // namespace

@@ -13,7 +13,9 @@ namespace {
 
 using Names = std::vector<std::string>;
 
-void removeName(Names& names, const std::string& name) { names.erase(std::remove(names.begin(), names.end(), name), names.end()); }
+void removeName(Names& names, const std::string& name) {
+    names.erase(std::remove(names.begin(), names.end(), name), names.end());
+}
 
 /// "no drums", "without bass", "no melody", "no reverb", "no echo", "no vocals", "no piano".
 void readLeftOut(const std::string& w, Draft& d, Names& instruments) {
@@ -51,7 +53,8 @@ bool isModifier(std::size_t i, const Draft& d) {
     const auto& w = d.tokens[i];
     const std::string next = i + 1 < d.size() ? d.tokens[i + 1] : "";
     if (w == "acoustic" && instrumentWords().count(next)) return true;
-    return in(w, {"keys", "string", "horn", "drum"}) && !instrumentWords().count(next) && in(next, {"of", "to"});
+    return in(w, {"keys", "string", "horn", "drum"}) && !instrumentWords().count(next) &&
+           in(next, {"of", "to"});
 }
 
 /// A named instrument: added (or made the only one, "solo piano"); drums turn the rhythm on.
@@ -64,10 +67,12 @@ void readNamed(std::size_t i, const std::string& name, Draft& d, Names& instrume
             d.note(fmt::format("'{}' -> rhythm kit_medium", w));
         return;
     }
-    if (std::find(instruments.begin(), instruments.end(), name) == instruments.end()) instruments.push_back(name);
+    if (std::find(instruments.begin(), instruments.end(), name) == instruments.end())
+        instruments.push_back(name);
     named.push_back(name);
     const std::string next = i + 1 < d.size() ? d.tokens[i + 1] : "";
-    if (in(d.prev(i), {"solo", "just", "only", "lone", "unaccompanied"}) || in(next, {"solo", "only", "alone"})) {
+    if (in(d.prev(i), {"solo", "just", "only", "lone", "unaccompanied"}) ||
+        in(next, {"solo", "only", "alone"})) {
         d.set("rhythm", "none", fmt::format("'solo {}'", w), Source::Word);
         d.set("density", 3, fmt::format("'solo {}'", w), Source::Word);
         instruments = {name};
@@ -80,7 +85,8 @@ void readNamed(std::size_t i, const std::string& name, Draft& d, Names& instrume
 }  // namespace
 
 void readInstruments(Draft& d) {
-    Names instruments = d.config.contains("instrumentation") ? d.config["instrumentation"].get<Names>() : Names{};
+    Names instruments =
+        d.config.contains("instrumentation") ? d.config["instrumentation"].get<Names>() : Names{};
     Names named;
     for (std::size_t i = 0; i < d.size(); ++i) {
         const auto& w = d.tokens[i];  // genre names may name instruments too ("orchestral", "string quartet")
@@ -90,7 +96,8 @@ void readInstruments(Draft& d) {
         } else if (in(w, {"drumless", "beatless", "a-cappella", "arrhythmic"})) {
             d.set("rhythm", "none", fmt::format("word '{}'", w), Source::Word);
             d.note(fmt::format("'{}' -> rhythm none", w));
-        } else if (const auto it = instrumentWords().find(w); it != instrumentWords().end() && !isModifier(i, d)) {
+        } else if (const auto it = instrumentWords().find(w);
+                   it != instrumentWords().end() && !isModifier(i, d)) {
             readNamed(i, it->second, d, instruments, named);
         }
     }

@@ -24,7 +24,8 @@ int targetPosition(const ScaleWord& sw, double k, int before, const std::vector<
 
 void readSwing(Draft& d) {
     for (std::size_t i = 0; i < d.size(); ++i)
-        if (!d.consumed[i] && !d.negated[i] && in(d.tokens[i], {"swing", "swung", "swinging", "shuffle", "shuffled", "shuffling"})) {
+        if (!d.consumed[i] && !d.negated[i] &&
+            in(d.tokens[i], {"swing", "swung", "swinging", "shuffle", "shuffled", "shuffling"})) {
             d.set("swing", 0.55, fmt::format("word '{}'", d.tokens[i]), Source::Word);
             d.note(fmt::format("'{}' -> swing 0.55", d.tokens[i]));
             return;
@@ -56,7 +57,8 @@ void settleTempo(Draft& d) {
     auto& c = d.config;
     if (d.statedBpm) {  // the number decides; the label follows it
         const auto label = music::tempoLabelFor(*d.statedBpm);
-        if (c["tempo"] != label) d.note(fmt::format("tempo label {} follows the stated {} bpm", label, *d.statedBpm));
+        if (c["tempo"] != label)
+            d.note(fmt::format("tempo label {} follows the stated {} bpm", label, *d.statedBpm));
         d.set("tempo", label, "the stated bpm", Source::Stated);
         return;
     }
@@ -64,17 +66,23 @@ void settleTempo(Draft& d) {
     double bpm = c["bpm"].get<double>();
     if (d.tempoSteps != 0) {  // "slow techno": the genre's own tempo, moved as the label moved
         bpm *= std::pow(1.12, d.tempoSteps);
-        d.set("bpm", bpm, fmt::format("tempo words moved the bpm by {:+d} step{}", d.tempoSteps, std::abs(d.tempoSteps) == 1 ? "" : "s"),
+        d.set("bpm", bpm,
+              fmt::format("tempo words moved the bpm by {:+d} step{}", d.tempoSteps,
+                          std::abs(d.tempoSteps) == 1 ? "" : "s"),
               d.sourceOf("bpm"));
     }
     const std::string label = c["tempo"];
     if (d.sourceOf("tempo") >= Source::Word) {  // a tempo word bounds a genre's bpm
         const auto range = music::tempoLabelRange(label);
-        const double bounded = std::clamp(std::round(bpm), std::ceil(range.lowBpm), std::ceil(range.highBpm) - 1.0);
-        if (bounded != std::round(bpm)) d.note(fmt::format("bpm {:.0f} -> {:.0f} to be {}", bpm, bounded, label));
+        const double bounded =
+            std::clamp(std::round(bpm), std::ceil(range.lowBpm), std::ceil(range.highBpm) - 1.0);
+        if (bounded != std::round(bpm))
+            d.note(fmt::format("bpm {:.0f} -> {:.0f} to be {}", bpm, bounded, label));
         bpm = bounded;
-    } else if (music::tempoLabelFor(std::round(bpm)) != label) {  // a genre's bpm beats a neighbour's or a feeling's label
-        d.set("tempo", music::tempoLabelFor(std::round(bpm)), fmt::format("the genre's {:.0f} bpm", bpm), d.sourceOf("bpm"));
+    } else if (music::tempoLabelFor(std::round(bpm)) !=
+               label) {  // a genre's bpm beats a neighbour's or a feeling's label
+        d.set("tempo", music::tempoLabelFor(std::round(bpm)), fmt::format("the genre's {:.0f} bpm", bpm),
+              d.sourceOf("bpm"));
     }
     c["bpm"] = std::clamp(std::round(bpm), 40.0, 220.0);
 }

@@ -33,8 +33,10 @@ std::vector<bool> similaritySkip(const WordVectors& vectors, Draft& d) {
         const auto& t = d.tokens[i];
         skip[i] = d.consumed[i] || d.negated[i] || isNegator(t) || number(t).has_value();
         if (skip[i]) continue;
-        if (vectors.find(t)) ++d.result.knownWords;
-        else if (!isStopword(t) && unknown.size() < 8 && std::find(unknown.begin(), unknown.end(), t) == unknown.end())
+        if (vectors.find(t))
+            ++d.result.knownWords;
+        else if (!isStopword(t) && unknown.size() < 8 &&
+                 std::find(unknown.begin(), unknown.end(), t) == unknown.end())
             unknown.push_back(t);
     }
     return skip;
@@ -55,7 +57,8 @@ bool strongGenre(const std::vector<std::pair<const Fragment*, double>>& parts, c
 
 }  // namespace
 
-std::vector<Interpreter::PromptWord> Interpreter::promptWords(const Draft& d, const std::vector<bool>& skip) const {
+std::vector<Interpreter::PromptWord> Interpreter::promptWords(const Draft& d,
+                                                              const std::vector<bool>& skip) const {
     std::vector<PromptWord> words;
     for (std::size_t i = 0; i < d.size(); ++i) {
         if (skip[i]) continue;
@@ -64,7 +67,8 @@ std::vector<Interpreter::PromptWord> Interpreter::promptWords(const Draft& d, co
         if (std::none_of(words.begin(), words.end(), [&](const auto& w) { return w.word == *idx; }))
             words.push_back({vectors_.sifWeight(*idx), *idx});
     }
-    std::sort(words.begin(), words.end(), [](const auto& a, const auto& b) { return a.sif != b.sif ? a.sif > b.sif : a.word > b.word; });
+    std::sort(words.begin(), words.end(),
+              [](const auto& a, const auto& b) { return a.sif != b.sif ? a.sif > b.sif : a.word > b.word; });
     if (words.size() > 64) words.resize(64);  // the 64 rarest of a long prompt
     return words;
 }
@@ -84,29 +88,38 @@ std::vector<float> Interpreter::wordMatches(const std::vector<PromptWord>& words
             const float* lv = &libWordVectors_[u * dim];
             float c = 0;
             for (std::size_t k = 0; k < dim; ++k) c += lv[k] * wv[k];
-            match[p * V + u] = libWords_[u] == words[p].word ? 1.0f : std::max(0.0f, (c / norm - 0.25f) / 0.75f);
+            match[p * V + u] =
+                libWords_[u] == words[p].word ? 1.0f : std::max(0.0f, (c / norm - 0.25f) / 0.75f);
         }
     }
     return match;
 }
 
-void Interpreter::noteNearestWords(const std::vector<PromptWord>& words, const std::vector<float>& match, Draft& d) const {
+void Interpreter::noteNearestWords(const std::vector<PromptWord>& words, const std::vector<float>& match,
+                                   Draft& d) const {
     const std::size_t V = libWords_.size();
     std::vector<std::string> said;
     for (std::size_t p = 0; p < words.size() && p < 12; ++p) {
         std::vector<std::pair<float, std::size_t>> top;
         for (std::size_t u = 0; u < V; ++u) top.emplace_back(match[p * V + u], u);
         const std::size_t k = std::min<std::size_t>(3, V);
-        std::partial_sort(top.begin(), top.begin() + static_cast<std::ptrdiff_t>(k), top.end(), std::greater<>());
+        std::partial_sort(top.begin(), top.begin() + static_cast<std::ptrdiff_t>(k), top.end(),
+                          std::greater<>());
         std::vector<std::string> near;
         for (std::size_t t = 0; t < k; ++t)
-            if (top[t].first > 0) near.push_back(fmt::format("{} {:.2f}", vectors_.word(libWords_[top[t].second]), top[t].first));
-        said.push_back(fmt::format("{} ~ {}", vectors_.word(words[p].word), near.empty() ? "nothing close" : fmt::format("{}", fmt::join(near, ", "))));
+            if (top[t].first > 0)
+                near.push_back(
+                    fmt::format("{} {:.2f}", vectors_.word(libWords_[top[t].second]), top[t].first));
+        said.push_back(
+            fmt::format("{} ~ {}", vectors_.word(words[p].word),
+                        near.empty() ? "nothing close" : fmt::format("{}", fmt::join(near, ", "))));
     }
-    if (!said.empty()) d.note(fmt::format("words and their nearest library words: {}", fmt::join(said, "; ")));
+    if (!said.empty())
+        d.note(fmt::format("words and their nearest library words: {}", fmt::join(said, "; ")));
 }
 
-float Interpreter::alignment(std::size_t e, const std::vector<PromptWord>& words, const std::vector<float>& match, std::vector<float>& best) const {
+float Interpreter::alignment(std::size_t e, const std::vector<PromptWord>& words,
+                             const std::vector<float>& match, std::vector<float>& best) const {
     if (words.empty() || entryWords_[e].empty()) return 0.0f;
     const std::size_t V = libWords_.size();
     std::fill(best.begin(), best.end(), 0.0f);
@@ -131,7 +144,8 @@ float Interpreter::alignment(std::size_t e, const std::vector<PromptWord>& words
     return cover + back > 0 ? 2 * cover * back / (cover + back) : 0.0f;  // F1 of the two directions
 }
 
-std::vector<std::pair<float, std::size_t>> Interpreter::scoreEntries(Draft& d, const std::vector<bool>& skip) const {
+std::vector<std::pair<float, std::size_t>> Interpreter::scoreEntries(Draft& d,
+                                                                     const std::vector<bool>& skip) const {
     std::vector<float> q;
     if (!embed(d.tokens, skip, q)) return {};
     const auto words = promptWords(d, skip);
@@ -153,7 +167,8 @@ void Interpreter::blendNeighbours(Draft& d) const {
     if (sims.empty()) return;
     auto& r = d.result;
     const std::size_t k = std::min(kNeighbours, sims.size());
-    std::partial_sort(sims.begin(), sims.begin() + static_cast<std::ptrdiff_t>(k), sims.end(), std::greater<>());
+    std::partial_sort(sims.begin(), sims.begin() + static_cast<std::ptrdiff_t>(k), sims.end(),
+                      std::greater<>());
     std::vector<std::pair<const Fragment*, double>> parts;
     double total = 0;
     for (std::size_t i = 0; i < k; ++i) total += std::exp((sims[i].first - sims[0].first) / kTemperature);
@@ -169,11 +184,13 @@ void Interpreter::blendNeighbours(Draft& d) const {
         d.note(fmt::format("genre {} left out: only some neighbours suggest it", blended["genre"].dump()));
         blended.erase("genre");
     }
-    for (const auto& [field, value] : blended.items()) d.set(field, value, "similar library entries", Source::Neighbours);
+    for (const auto& [field, value] : blended.items())
+        d.set(field, value, "similar library entries", Source::Neighbours);
     r.understood = true;
     std::vector<std::string> s;
     for (std::size_t i = 0; i < std::min<std::size_t>(5, r.neighbours.size()); ++i)
-        s.push_back(fmt::format("'{}' ({:.2f}, weight {:.2f})", r.neighbours[i].text, r.neighbours[i].similarity, r.neighbours[i].weight));
+        s.push_back(fmt::format("'{}' ({:.2f}, weight {:.2f})", r.neighbours[i].text,
+                                r.neighbours[i].similarity, r.neighbours[i].weight));
     d.note(fmt::format("nearest described configurations: {}", fmt::join(s, "; ")));
 }
 
