@@ -81,6 +81,7 @@ music::MusicConfig resolveConfig(const RenderArgs& a, std::vector<std::string>& 
     // The prompt gives a config (through the LLM with --llm, else the embedded interpreter); a
     // --config file is applied on top of it; --seed wins over both.
     music::MusicConfig cfg;
+    std::set<std::string> stated;  // fields the prompt's own words decided: no mood or profile changes them
     nlohmann::json metadata{{"prompt", a.prompt}, {"title", a.prompt}, {"reasoning", ""}, {"palettes", nlohmann::json::array()},
                             {"source", a.prompt.empty() ? "config" : "interpreter"}, {"warnings", nlohmann::json::array()}};
     if (!a.prompt.empty() && a.useLlm) {
@@ -96,6 +97,7 @@ music::MusicConfig resolveConfig(const RenderArgs& a, std::vector<std::string>& 
     } else if (!a.prompt.empty()) {
         auto meaning = interpreter().interpret(a.prompt);
         cfg = meaning.config;
+        stated = meaning.explicitFields;
         understood.insert(understood.end(), meaning.notes.begin(), meaning.notes.end());
     }
     if (outcome) outcome->metadata = metadata.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
@@ -104,11 +106,11 @@ music::MusicConfig resolveConfig(const RenderArgs& a, std::vector<std::string>& 
     if (a.seed) cfg.seed = *a.seed;
     if (!cfg.seed) cfg.seed = 1;
     // A mood word, then a genre's style profile, fill in what neither the prompt nor the config chose.
-    if (const auto said = compose::applyMood(cfg); !said.empty()) understood.push_back(said);
+    if (const auto said = compose::applyMood(cfg, stated); !said.empty()) understood.push_back(said);
     if (!cfg.genre.empty()) {
         const auto& profiles = styleProfiles();
         if (const auto* p = profiles.find(cfg.genre)) {
-            cfg = compose::applyProfile(cfg, *p);
+            cfg = compose::applyProfile(cfg, *p, stated);
             understood.push_back(fmt::format("genre '{}': {}", cfg.genre, p->description));
         } else {
             understood.push_back(fmt::format("genre '{}' has no style profile (profiles: {})", cfg.genre, fmt::join(profiles.names(), ", ")));

@@ -231,6 +231,37 @@ TEST(Cli, ArrangePrintsTheSectionsAndStructureFilesAreChecked) {
         << "a loop keeps the exact duration asked (7.3 s)";
 }
 
+// Explicit words win along the whole path: the interpretation, the mood, the style profile and
+// the config render prints. bpm and the tempo label agree there too.
+TEST(Cli, StatedKeysTemposAndGenresSurviveMoodAndProfileUpToTheRender) {
+    TempDir dir;
+    const auto both = [&](const std::string& prompt) {
+        const auto i = runCommand(kBin + " interpret '" + prompt + "' --json 2>/dev/null");
+        const auto r = runCommand(kBin + " render '" + prompt + "' -d 1 -q --print-config -o " + (dir / "x.wav") + " 2>/dev/null");
+        EXPECT_EQ(i.code, 0) << i.output;
+        EXPECT_EQ(r.code, 0) << r.output;
+        return std::pair{nlohmann::json::parse(i.output), nlohmann::json::parse(r.output)};
+    };
+    for (const auto& cfg : {both("song in F# minor at 100 bpm").first, both("song in F# minor at 100 bpm").second}) {
+        EXPECT_EQ(cfg["mode"], "minor") << cfg.dump();
+        EXPECT_EQ(cfg["root"], "f#");
+        EXPECT_EQ(cfg["bpm"], 100.0);
+        EXPECT_EQ(cfg["tempo"], "medium");
+    }
+    const auto [griefSaid, griefPlayed] = both("grief after a long war");
+    for (const auto& cfg : {griefSaid, griefPlayed}) {
+        EXPECT_FALSE(cfg.contains("genre")) << cfg.dump();
+        EXPECT_FALSE(cfg.contains("bpm")) << cfg.dump();  // the tempo label alone decides
+        EXPECT_EQ(cfg["tempo"], "very_slow");
+    }
+    const auto [houseSaid, housePlayed] = both("sad deep house in F minor, no drums");
+    for (const auto& cfg : {houseSaid, housePlayed}) {
+        EXPECT_EQ(cfg["genre"], "deep_house");
+        EXPECT_EQ(cfg["mode"], "minor") << cfg.dump();  // not the profile's dorian
+        EXPECT_EQ(cfg["rhythm"], "none");                // not the profile's soft_four
+    }
+}
+
 TEST(Cli, InterpretPrintsTheConfigRenderUsesAndExplainsIt) {
     const auto j = runCommand(kBin + " interpret 'energetic techno at 130 bpm, no drums' --json 2>/dev/null");
     ASSERT_EQ(j.code, 0) << j.output;

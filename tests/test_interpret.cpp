@@ -7,9 +7,14 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <cstdio>
+#include <set>
 #include <sstream>
 #include <string>
 
+#include "compose/Profiles.h"
+#include "compose/SketchConfig.h"
+#include "interpret/Draft.h"
 #include "interpret/Interpreter.h"
 #include "interpret/Library.h"
 #include "interpret/Text.h"
@@ -25,6 +30,27 @@ const std::filesystem::path kDir = std::filesystem::path(SOUNDSTAR_DATA) / "inte
 const Interpreter& interp() {
     static const Interpreter it = Interpreter::load(kDir);
     return it;
+}
+
+/// The config render uses for a prompt: the interpretation, then the mood and the style
+/// profile filling what the prompt left open (as apps/RenderCommand.cpp's resolveConfig does).
+music::MusicConfig resolved(const std::string& prompt) {
+    static const compose::ProfileLibrary profiles = [] {
+        compose::ProfileLibrary l;
+        l.loadDirectory(std::filesystem::path(SOUNDSTAR_DATA) / "profiles");
+        return l;
+    }();
+    const auto meaning = interp().interpret(prompt);
+    auto cfg = meaning.config;
+    compose::applyMood(cfg, meaning.explicitFields);
+    if (const auto* p = profiles.find(cfg.genre)) cfg = compose::applyProfile(cfg, *p, meaning.explicitFields);
+    return cfg;
+}
+
+/// Whether bpm and the tempo label agree: the resolved bpm lies in the label's range.
+bool tempoAgrees(const music::MusicConfig& c) {
+    const auto range = music::tempoLabelRange(c.tempo);
+    return c.resolvedBpm() >= range.lowBpm && c.resolvedBpm() < range.highBpm;
 }
 
 std::string readAll(const std::filesystem::path& p) {
@@ -50,6 +76,65 @@ std::string explain(const interpret::Interpretation& r) {
     return s;
 }
 
+/// Whether a config has one expected attribute of a prompt set (interpret_prompts.json,
+/// interpret_heldout.json); `got` says what it has instead. Unknown keys fail.
+bool hasAttribute(const music::MusicConfig& c, const std::string& key, const nlohmann::json& want, std::string& got) {
+    const double bpm = c.resolvedBpm();
+    const auto labelAt = [&](const std::string& field, const std::string& label) { return labelPos(field, label); };
+    if (key == "mode_family") return got = majorFamily(c.mode) ? "major" : "minor", got == want.get<std::string>();
+    if (key == "mode") return got = music::modeName(c.mode), got == want.get<std::string>();
+    if (key == "root") return got = music::pitchClassName(c.root), c.root == *music::parsePitchClass(want.get<std::string>());
+    got = std::to_string(bpm);
+    if (key == "bpm") return bpm == want.get<double>();
+    if (key == "bpm_min") return bpm >= want.get<double>();
+    if (key == "bpm_max") return bpm <= want.get<double>();
+    got = c.rhythm;
+    if (key == "rhythm") return c.rhythm == want.get<std::string>();
+    if (key == "rhythm_not") return c.rhythm != want.get<std::string>();
+    if (key == "rhythm_in") {
+        const auto allowed = want.get<std::vector<std::string>>();
+        return std::find(allowed.begin(), allowed.end(), c.rhythm) != allowed.end();
+    }
+    if (key == "genre") return got = c.genre, c.genre == want.get<std::string>();
+    if (key == "bass") return got = c.bass, c.bass == want.get<std::string>();
+    if (key == "grain") return got = c.grain, c.grain == want.get<std::string>();
+    if (key == "instrumentation_has") {
+        got = nlohmann::json(c.instrumentation).dump();
+        return std::find(c.instrumentation.begin(), c.instrumentation.end(), want.get<std::string>()) != c.instrumentation.end();
+    }
+    if (key == "brightness_min") return got = c.brightness, labelAt("brightness", c.brightness) >= labelAt("brightness", want);
+    if (key == "brightness_max") return got = c.brightness, labelAt("brightness", c.brightness) <= labelAt("brightness", want);
+    if (key == "space_min") return got = c.space, labelAt("space", c.space) >= labelAt("space", want);
+    got = std::to_string(c.density);
+    if (key == "density_min") return c.density >= want.get<int>();
+    if (key == "density_max") return c.density <= want.get<int>();
+    got = "unknown expectation";
+    return false;
+}
+
+struct SetScore {
+    int matched = 0, checked = 0;
+    std::vector<std::string> misses;  // "prompt: key wants X, got Y"
+};
+
+/// Scores a prompt set file (tests/data/...): every expected attribute of every prompt.
+SetScore scorePromptSet(const std::string& file, bool throughRender) {
+    const auto set = nlohmann::json::parse(readAll(std::filesystem::path(SOUNDSTAR_DATA) / "../tests/data" / file));
+    SetScore s;
+    for (const auto& p : set["prompts"]) {
+        const std::string prompt = p["prompt"];
+        const auto c = throughRender ? resolved(prompt) : interp().interpret(prompt).config;
+        for (const auto& [key, want] : p.items()) {
+            if (key == "prompt") continue;
+            std::string got;
+            ++s.checked;
+            if (hasAttribute(c, key, want, got)) ++s.matched;
+            else s.misses.push_back(prompt + ": " + key + " wants " + want.dump() + ", got " + got);
+        }
+    }
+    return s;
+}
+
 }  // namespace
 
 TEST(Interpreter, PromptSetGetsTheAttributesEachPromptNeeds) {
@@ -58,45 +143,38 @@ TEST(Interpreter, PromptSetGetsTheAttributesEachPromptNeeds) {
     for (const auto& p : set["prompts"]) {
         const std::string prompt = p["prompt"];
         const auto r = interp().interpret(prompt);
-        const auto& c = r.config;
-        const auto cfg = nlohmann::json::parse(music::toJson(c));
-        SCOPED_TRACE(prompt + " ->\n" + music::toJson(c) + explain(r));
+        SCOPED_TRACE(prompt + " ->\n" + music::toJson(r.config) + explain(r));
         EXPECT_TRUE(r.understood);
         for (const auto& [key, want] : p.items()) {
             if (key == "prompt") continue;
             ++checked;
-            const double bpm = c.resolvedBpm();
-            if (key == "mode_family") EXPECT_EQ(majorFamily(c.mode) ? "major" : "minor", want.get<std::string>()) << key;
-            else if (key == "mode") EXPECT_EQ(music::modeName(c.mode), want.get<std::string>()) << key;
-            else if (key == "root") EXPECT_EQ(c.root, *music::parsePitchClass(want.get<std::string>())) << key;
-            else if (key == "bpm") EXPECT_DOUBLE_EQ(bpm, want.get<double>()) << key;
-            else if (key == "bpm_min") EXPECT_GE(bpm, want.get<double>()) << key;
-            else if (key == "bpm_max") EXPECT_LE(bpm, want.get<double>()) << key;
-            else if (key == "rhythm") EXPECT_EQ(c.rhythm, want.get<std::string>()) << key;
-            else if (key == "rhythm_in") {
-                const auto allowed = want.get<std::vector<std::string>>();
-                EXPECT_NE(std::find(allowed.begin(), allowed.end(), c.rhythm), allowed.end()) << key << " got " << c.rhythm;
-            } else if (key == "rhythm_not") EXPECT_NE(c.rhythm, want.get<std::string>()) << key;
-            else if (key == "genre") EXPECT_EQ(c.genre, want.get<std::string>()) << key;
-            else if (key == "bass") EXPECT_EQ(c.bass, want.get<std::string>()) << key;
-            else if (key == "grain") EXPECT_EQ(c.grain, want.get<std::string>()) << key;
-            else if (key == "instrumentation_has") {
-                EXPECT_NE(std::find(c.instrumentation.begin(), c.instrumentation.end(), want.get<std::string>()), c.instrumentation.end()) << key;
-            } else if (key == "brightness_min") EXPECT_GE(labelPos("brightness", c.brightness), labelPos("brightness", want)) << key;
-            else if (key == "brightness_max") EXPECT_LE(labelPos("brightness", c.brightness), labelPos("brightness", want)) << key;
-            else if (key == "space_min") EXPECT_GE(labelPos("space", c.space), labelPos("space", want)) << key;
-            else if (key == "density_min") EXPECT_GE(c.density, want.get<int>()) << key;
-            else if (key == "density_max") EXPECT_LE(c.density, want.get<int>()) << key;
-            else ADD_FAILURE() << "unknown expectation " << key;
+            std::string got;
+            EXPECT_TRUE(hasAttribute(r.config, key, want, got)) << key << " wants " << want.dump() << ", got " << got;
         }
     }
     EXPECT_GT(checked, 80);
 }
 
+// The held-out set: written before the interpreter was tuned and never used to tune it, so its
+// score estimates how the interpreter does on prompts nobody has seen. It reports the score
+// and the misses; it asserts at least 95%.
+// Scored twice: the interpretation, and the config render uses (mood and profile applied).
+TEST(Interpreter, HeldOutSetScoresAtLeast95Percent) {
+    for (const bool throughRender : {false, true}) {
+        const auto s = scorePromptSet("interpret_heldout.json", throughRender);
+        const double score = static_cast<double>(s.matched) / s.checked;
+        std::printf("held-out score (%s): %d of %d expected attributes (%.1f%%)\n", throughRender ? "as rendered" : "interpreted",
+                    s.matched, s.checked, 100.0 * score);
+        for (const auto& m : s.misses) std::printf("  miss: %s\n", m.c_str());
+        EXPECT_GE(s.checked, 150);
+        EXPECT_GE(score, 0.95) << (throughRender ? "as rendered" : "interpreted");
+    }
+}
+
 TEST(Interpreter, LibraryIsTheGeneratedOneAndBigEnough) {
     const auto blocks = interpret::loadBlocks(kDir / "blocks.json");
     const auto entries = interpret::generateLibrary(blocks);
-    EXPECT_GE(entries.size(), 10000u);
+    EXPECT_GE(entries.size(), 4000u);
     EXPECT_EQ(interpret::libraryToTsv(entries), readAll(kDir / "library.tsv"))
         << "data/interpret/library.tsv is stale: run build/release/tools/build_library data/interpret/blocks.json "
            "data/interpret/library.tsv";
@@ -108,6 +186,38 @@ TEST(Interpreter, LibraryIsTheGeneratedOneAndBigEnough) {
         ASSERT_FALSE(e.fragment.empty()) << e.text;
         ASSERT_NO_THROW(music::mergeMusicConfig({}, interpret::fragmentToJson(e.fragment), e.text));
     }
+}
+
+// The library describes scenes, not cross products: no entry joins a genre to other words (a
+// genre is named by the prompt), no entry joins blocks that contradict each other, and the
+// curated descriptions are in it.
+TEST(Interpreter, LibraryCombinesNoGenresAndNoContradictions) {
+    const auto blocks = interpret::loadBlocks(kDir / "blocks.json");
+    const auto entries = interpret::generateLibrary(blocks);
+    std::set<std::string> genreNames, texts;
+    for (const auto& id : blocks.byCategory.at("genre"))
+        for (auto name : blocks.blocks[id].names) genreNames.insert(interpret::joinTokens(interpret::tokenize(name)));
+    for (const auto& e : entries) texts.insert(e.text);
+    std::string everyday;  // names of places and things: "haunted house", "a jungle"
+    for (const auto& b : blocks.blocks)
+        if (b.category != "genre")
+            for (const auto& name : b.names) everyday += " " + interpret::joinTokens(interpret::tokenize(name)) + " ";
+    for (const auto& e : entries) {
+        if (genreNames.count(e.text)) continue;
+        const auto text = " " + e.text + " ";
+        for (const auto& g : genreNames) {
+            if ((g.find(' ') == std::string::npos && g.size() <= 4) || everyday.find(" " + g + " ") != std::string::npos)
+                continue;  // also an everyday word ("dub", "rock", "house")
+            EXPECT_EQ(text.find(" " + g + " "), std::string::npos) << "'" << e.text << "' combines the genre '" << g << "'";
+        }
+    }
+    for (const char* nonsense : {"grief deep house", "heartbroken techno", "euphoric funeral", "sad music for a party"})
+        EXPECT_FALSE(texts.count(nonsense)) << nonsense;
+    EXPECT_TRUE(texts.count("rain on a tin roof at night"));
+    EXPECT_FALSE(blocks.descriptions.empty());
+    interpret::Blocks withGenre = blocks;
+    withGenre.templates = {{"{mood} {genre}", 10}};
+    EXPECT_THROW(interpret::generateLibrary(withGenre), std::invalid_argument);
 }
 
 TEST(Interpreter, ExplicitNumbersAndKeysWinOverGenres) {
@@ -242,4 +352,107 @@ TEST(Interpreter, BrokenDataFilesGiveClearErrors) {
     std::filesystem::copy_file(kDir / "blocks.json", tmp / "blocks.json", std::filesystem::copy_options::overwrite_existing);
     EXPECT_NE(message().find("valence.tsv"), std::string::npos) << message();
     std::filesystem::remove_all(tmp);
+}
+
+// Explicit words always win: every explicit phrase, crossed with fillers (moods, scenes,
+// activities) that push the same field the other way, keeps its value in the interpretation
+// and in the config render uses (after the mood and the style profile), in either order.
+TEST(Interpreter, ExplicitWordsWinOverEveryMoodProfileAndNeighbour) {
+    using Check = bool (*)(const music::MusicConfig&);
+    const std::vector<std::pair<std::string, Check>> stated{
+        {"in F# minor", [](const music::MusicConfig& c) { return c.root == 6 && c.mode == music::Mode::Minor; }},
+        {"in C major", [](const music::MusicConfig& c) { return c.root == 0 && c.mode == music::Mode::Major; }},
+        {"in D dorian", [](const music::MusicConfig& c) { return c.root == 2 && c.mode == music::Mode::Dorian; }},
+        {"in A minor", [](const music::MusicConfig& c) { return c.root == 9 && c.mode == music::Mode::Minor; }},
+        {"at 100 bpm", [](const music::MusicConfig& c) { return c.resolvedBpm() == 100.0; }},
+        {"at 64 bpm", [](const music::MusicConfig& c) { return c.resolvedBpm() == 64.0; }},
+        {"at 170 bpm", [](const music::MusicConfig& c) { return c.resolvedBpm() == 170.0; }},
+        {"deep house", [](const music::MusicConfig& c) { return c.genre == "deep_house"; }},
+        {"ambient", [](const music::MusicConfig& c) { return c.genre == "ambient"; }},
+        {"hip hop", [](const music::MusicConfig& c) { return c.genre == "hip_hop"; }},
+        {"with piano", [](const music::MusicConfig& c) { return std::count(c.instrumentation.begin(), c.instrumentation.end(), "piano") == 1; }},
+        {"with strings", [](const music::MusicConfig& c) { return std::count(c.instrumentation.begin(), c.instrumentation.end(), "strings") == 1; }},
+        {"no drums", [](const music::MusicConfig& c) { return c.rhythm == "none"; }},
+        {"without bass", [](const music::MusicConfig& c) { return c.bass == "none" && !c.depth; }},
+        {"very slow", [](const music::MusicConfig& c) { return c.tempo == "very_slow" && c.resolvedBpm() < 80.0; }},
+        {"very fast", [](const music::MusicConfig& c) { return c.tempo == "very_fast" && c.resolvedBpm() >= 143.0; }},
+        {"very dark", [](const music::MusicConfig& c) { return c.brightness == "very_dark"; }},
+        {"very bright", [](const music::MusicConfig& c) { return c.brightness == "very_bright"; }},
+    };
+    const std::vector<std::string> fillers{
+        "romantic",         "a happy birthday party", "grief and loss",        "an energetic workout", "calm meditation",
+        "a warehouse rave", "an epic battle",         "a lullaby for a baby",  "a sunny morning",      "a haunted house at midnight",
+        "a lonely night drive", "a cozy cafe",        "sad",                   "euphoric",             "a funeral",
+    };
+    int pairs = 0;
+    for (const auto& [phrase, holds] : stated)
+        for (const auto& filler : fillers)
+            for (const auto& prompt : {filler + " " + phrase, phrase + ", " + filler}) {
+                const auto r = interp().interpret(prompt);
+                EXPECT_TRUE(holds(r.config)) << "interpreted '" << prompt << "':\n" << music::toJson(r.config) << explain(r);
+                EXPECT_TRUE(holds(resolved(prompt))) << "as rendered '" << prompt << "':\n" << music::toJson(resolved(prompt));
+                ++pairs;
+            }
+    EXPECT_EQ(pairs, 18 * 15 * 2);
+}
+
+// The issue's two cases, as the CLI showed them.
+TEST(Interpreter, AStatedMinorKeyStaysMinorAndGriefGetsNoDanceGenre) {
+    const auto song = resolved("song in F# minor at 100 bpm");
+    EXPECT_EQ(song.mode, music::Mode::Minor);
+    EXPECT_EQ(song.root, 6);
+    EXPECT_DOUBLE_EQ(song.resolvedBpm(), 100.0);
+    const auto grief = resolved("grief after a long war");
+    EXPECT_EQ(grief.genre, "");
+    EXPECT_LT(grief.resolvedBpm(), 80.0);
+    EXPECT_TRUE(tempoAgrees(grief)) << grief.tempo << " at " << grief.resolvedBpm();
+}
+
+// A genre comes from its words (any of its names), not from one neighbour that happens to
+// carry it; with no genre there is no style profile to bring a tempo.
+TEST(Interpreter, GenresComeFromGenreWordsNotFromOneNeighbour) {
+    for (const char* p : {"grief after a long war", "a sad goodbye", "lonely rain at night", "tears on a winter evening",
+                          "a hopeful spring morning", "a quiet night by the lake", "a tense heist", "walking home in the snow"})
+        EXPECT_EQ(resolved(p).genre, "") << p << explain(interp().interpret(p));
+    const std::vector<std::pair<const char*, const char*>> named{
+        {"boom bap beat", "hip_hop"}, {"some dnb please", "jungle_dnb"}, {"chillhop for studying", "lofi"},
+        {"a string quartet", "classical"}, {"berlin techno", "techno_minimal"}, {"grief, as deep house", "deep_house"}};
+    for (const auto& [p, genre] : named) EXPECT_EQ(interp().interpret(p).config.genre, genre) << p;
+}
+
+// bpm and the tempo label always agree, in the interpretation and in the config render uses.
+TEST(Interpreter, BpmAndTempoLabelAlwaysAgree) {
+    std::vector<std::string> prompts{"slow techno", "a bit faster techno", "very slow deep house", "fast dub", "fast ambient",
+                                     "sad deep house", "sleepy drum and bass", "slow song at 140 bpm", "fast song at 60 bpm",
+                                     "energetic jazz", "calm rock", "grief after a long war", "uplifting trance"};
+    for (const char* file : {"interpret_prompts.json", "interpret_heldout.json"})
+        for (const auto& p : nlohmann::json::parse(readAll(std::filesystem::path(SOUNDSTAR_DATA) / "../tests/data" / file))["prompts"])
+            prompts.push_back(p["prompt"]);
+    for (const auto& p : prompts) {
+        const auto interpreted = interp().interpret(p).config;
+        EXPECT_TRUE(tempoAgrees(interpreted)) << p << ": interpreted " << interpreted.tempo << " at " << interpreted.resolvedBpm();
+        const auto rendered = resolved(p);
+        EXPECT_TRUE(tempoAgrees(rendered)) << p << ": as rendered " << rendered.tempo << " at " << rendered.resolvedBpm();
+    }
+    // A stated number beats a tempo word; a tempo word bounds a genre's own bpm.
+    EXPECT_EQ(interp().interpret("slow song at 140 bpm").config.tempo, "fast");
+    EXPECT_LT(interp().interpret("slow techno").config.resolvedBpm(), 99.0);
+}
+
+TEST(Interpreter, TempoLabelRangesHoldTheirLabelTempoAndTile) {
+    const std::vector<std::string> labels{"very_slow", "slow", "medium", "fast", "very_fast"};
+    double edge = 40.0;
+    for (const auto& label : labels) {
+        music::MusicConfig c;
+        c.tempo = label;
+        const auto range = music::tempoLabelRange(label);
+        EXPECT_DOUBLE_EQ(range.lowBpm, edge) << label;  // no gaps, no overlaps
+        EXPECT_TRUE(tempoAgrees(c)) << label << " at " << c.resolvedBpm();
+        EXPECT_EQ(music::tempoLabelFor(c.resolvedBpm()), label);
+        EXPECT_EQ(music::tempoLabelFor(range.lowBpm), label);
+        edge = range.highBpm;
+    }
+    EXPECT_GT(edge, 220.0);
+    EXPECT_EQ(music::tempoLabelFor(124), "fast");
+    EXPECT_EQ(music::tempoLabelFor(72), "very_slow");
 }

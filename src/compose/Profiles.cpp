@@ -100,7 +100,13 @@ std::vector<std::string> ProfileLibrary::names() const {
     return out;
 }
 
-music::MusicConfig applyProfile(const music::MusicConfig& config, const StyleProfile& profile) {
+bool mayFill(const std::string& field, const std::set<std::string>& keep) {
+    if (field == "key") return !keep.count("key") && !keep.count("root") && !keep.count("mode");
+    if (field == "bpm" || field == "tempo") return !keep.count("bpm") && !keep.count("tempo");
+    return !keep.count(field);
+}
+
+music::MusicConfig applyProfile(const music::MusicConfig& config, const StyleProfile& profile, const std::set<std::string>& keep) {
     const json defaults = json::parse(music::toJson(music::MusicConfig{}));
     const json current = json::parse(music::toJson(config));
     const json fragment = json::parse(profile.configJson);
@@ -108,8 +114,9 @@ music::MusicConfig applyProfile(const music::MusicConfig& config, const StylePro
     for (const auto& [k, v] : fragment.items()) {
         const bool atDefault = k == "key" ? (config.root == 0 && config.mode == music::MusicConfig{}.mode)
                                           : (!current.contains(k) || (defaults.contains(k) && current[k] == defaults[k]));
-        if (atDefault) fill[k] = v;
+        if (atDefault && mayFill(k, keep)) fill[k] = v;
     }
+    if (fill.contains("bpm") && !fill.contains("tempo")) fill["tempo"] = music::tempoLabelFor(fill["bpm"].get<double>());
     return music::mergeMusicConfig(config, fill.dump(), "profile " + profile.name);
 }
 

@@ -7,6 +7,7 @@
 // its default; fields the prompt or the user chose stay as they are [control].
 #include <filesystem>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -37,7 +38,13 @@ private:
     std::map<std::string, StyleProfile> profiles_;
 };
 
-/// The config with the profile's values in every field still at its default.
-music::MusicConfig applyProfile(const music::MusicConfig& config, const StyleProfile& profile);
+/// Whether a mood or a profile may fill `field`: never one in `keep` (the fields the prompt
+/// stated: Interpretation::explicitFields); "key" is kept with root or mode, and bpm and the
+/// tempo label are one quantity, kept together.
+bool mayFill(const std::string& field, const std::set<std::string>& keep);
+
+/// The config with the profile's values in every field still at its default and not in `keep`.
+/// A bpm it fills brings the tempo label with it, so the two agree (music::tempoLabelFor).
+music::MusicConfig applyProfile(const music::MusicConfig& config, const StyleProfile& profile, const std::set<std::string>& keep = {});
 
 }  // namespace soundstar::compose

@@ -1,5 +1,7 @@
 #include "compose/SketchConfig.h"
 
+#include "compose/Profiles.h"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -50,7 +52,7 @@ SketchConfig sketchFromMusicConfig(const music::MusicConfig& c) {
     return s;
 }
 
-std::string applyMood(music::MusicConfig& c) {
+std::string applyMood(music::MusicConfig& c, const std::set<std::string>& keep) {
     if (c.mood.empty()) return "";
     std::string m;
     for (char ch : c.mood) m += static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
@@ -77,7 +79,9 @@ std::string applyMood(music::MusicConfig& c) {
         nlohmann::json fill = nlohmann::json::object();
         const nlohmann::json implied = nlohmann::json::parse(mood.fields);  // named: items() must not outlive it
         for (const auto& [k, v] : implied.items())
-            if (!current.contains(k) || (defaults.contains(k) && current[k] == defaults[k])) fill[k] = v;
+            if ((!current.contains(k) || (defaults.contains(k) && current[k] == defaults[k])) && mayFill(k, keep) &&
+                !(k == "tempo" && c.bpm))
+                fill[k] = v;
         c = music::mergeMusicConfig(c, fill.dump(), "mood");
         return fmt::format("mood '{}' filled {}", c.mood, fill.dump());
     }

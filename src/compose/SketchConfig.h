@@ -3,6 +3,7 @@
 // become MusicConfigs in src/interpret.)
 #include <cstdint>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -48,8 +49,9 @@ SketchConfig sketchFromMusicConfig(const music::MusicConfig& c);
 
 /// Fills the fields a mood word implies (melancholic, happy, tense, calm, energetic, romantic,
 /// mysterious, epic, dreamy, ...) wherever the config still has its default; unknown moods change
-/// nothing. Returns what it did, for --explain.
-std::string applyMood(music::MusicConfig& c);
+/// nothing; fields in `keep` (the prompt's own, see compose::mayFill) stay, and a tempo label never
+/// contradicts a bpm already set. Returns what it did, for --explain.
+std::string applyMood(music::MusicConfig& c, const std::set<std::string>& keep = {});
 
 /// Instruments named in `instrumentation` (piano, strings, guitar, 808, drums, synth, bells,
 /// choir, organ, ...) as presets per layer; unknown names are skipped.

@@ -1,18 +1,22 @@
 #pragma once
-// The embedded interpreter: any text to a fitting MusicConfig, offline, in about a millisecond.
-//
-// 1. Meaning: every described configuration in the library (data/interpret/) is scored against
-//    the prompt two ways: the cosine of SIF-weighted mean GloVe vectors (common component
-//    removed), and a word-alignment score (each prompt word's best match among the entry's
-//    words and back, SIF-weighted, as BERTScore does with contextual vectors). The nearest
-//    neighbours' configs are blended by a softmax of the combined score.
-// 2. Explicit words win over similarity: genre and mood names, "130 bpm", "in F# minor",
-//    "dorian", instruments ("piano", "808", "strings", "choir"), negations ("no drums",
-//    "without bass"), scale words with intensifiers ("very dark", "a bit faster", "darker").
-// 3. Valence (VADER and AFINN lexicons) steers mode and brightness; arousal words steer tempo
-//    and density, where no explicit word decided them.
-// Every decision is recorded for --explain. Any input (empty, emoji, 10,000 characters, other
-// languages) gives a valid config; when nothing is understood a note says so.
+// The embedded interpreter: any text to a fitting MusicConfig, offline, in under a millisecond.
+// interpret() runs named passes over a Draft (Draft.h), in this order:
+// 1. Clauses and negation: tokens, clauses split at punctuation, what each "no"/"without" reaches.
+// 2. Stated values: "130 bpm", "in F# minor", "key of Bb", "dorian", "harmonic minor".
+// 3. Similarity blend: every described configuration in the library (data/interpret/) is scored
+//    against the prompt two ways: the cosine of SIF-weighted mean GloVe vectors (common component
+//    removed), and a word-alignment score (BERTScore-like, with static vectors). The nearest
+//    neighbours' configs are blended by a softmax of the combined score; a genre only when
+//    several neighbours agree on it.
+// 4. Genre and mood names ("deep house", "melancholic"): their blocks' fields.
+// 5. Scale words with intensifiers and comparatives ("very dark", "a bit faster", "darker").
+// 6. Instruments ("piano", "808", "solo cello") and negations ("no drums", "without bass").
+// 7. Valence (VADER and AFINN lexicons) and arousal words steer mode, brightness, tempo, density.
+// 8. Tempo settlement: bpm and the tempo label agree; then root, seed and the explanation.
+// Every field remembers the source that decided it (neighbours < valence/arousal < names <
+// words < stated values) and a weaker source never overwrites a stronger one: explicit words
+// win. Every decision is recorded for --explain. Any input (empty, emoji, 10,000 characters,
+// other languages) gives a valid config; when nothing is understood a note says so.
 #include <cstdint>
 #include <filesystem>
 #include <map>
@@ -28,6 +32,8 @@
 
 namespace soundstar::interpret {
 
+struct Draft;  // the passes' working state (Draft.h)
+
 struct Neighbour {
     std::string text;
     float similarity = 0;  // cosine, -1..1
@@ -39,7 +45,7 @@ struct Interpretation {
     std::vector<Neighbour> neighbours;            // the blended library entries, nearest first
     std::vector<std::string> notes;               // what decided what, in order
     std::map<std::string, std::string> decidedBy;  // field -> why it has its value
-    std::set<std::string> explicitFields;         // fields the prompt's own words decided
+    std::set<std::string> explicitFields;         // fields the prompt's own words decided: a mood or profile keeps them
     std::vector<std::string> unknownWords;        // words the vectors do not know (first few)
     std::size_t knownWords = 0;
     double valence = 0;   // VADER-style compound, -1..1
@@ -79,6 +85,24 @@ private:
     std::vector<float> entryUnknown_;                      // content words the vectors lack ("synthwave")
 
     bool embed(const std::vector<std::string>& tokens, const std::vector<bool>& skip, std::vector<float>& out) const;
+    // The passes that need the library (the others are in Draft.h).
+    /// Similarity: the nearest library entries' configs, blended (Source::Neighbours).
+    void blendNeighbours(Draft& d) const;
+    /// Genre and mood names ("deep house", "melancholic"): their blocks' fields (Source::Name).
+    void readNames(Draft& d) const;
+    /// Each entry's similarity to the prompt: 0.4 x vector cosine + 0.6 x word alignment.
+    std::vector<std::pair<float, std::size_t>> scoreEntries(Draft& d, const std::vector<bool>& skip) const;
+    struct PromptWord {
+        float sif;
+        std::uint32_t word;
+    };
+    /// The prompt's distinct content words, rarest first (at most 64).
+    std::vector<PromptWord> promptWords(const Draft& d, const std::vector<bool>& skip) const;
+    /// Prompt word x library word: the cosine, sharpened ((c - 0.25) / 0.75, 1 for the same word).
+    std::vector<float> wordMatches(const std::vector<PromptWord>& words) const;
+    void noteNearestWords(const std::vector<PromptWord>& words, const std::vector<float>& match, Draft& d) const;
+    /// BERTScore-like F1 of entry e: each prompt word's best library word and back, SIF-weighted.
+    float alignment(std::size_t e, const std::vector<PromptWord>& words, const std::vector<float>& match, std::vector<float>& best) const;
 };
 
 }  // namespace soundstar::interpret

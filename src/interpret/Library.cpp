@@ -83,6 +83,39 @@ FieldValue valueFrom(const FieldInfo& f, int field, const nlohmann::json& v, con
     return out;
 }
 
+/// Whether two values of a field contradict: modes of different families (major, minor), scale
+/// labels two or more steps apart ("slow" and "fast"), or no rhythm against a driving one.
+bool contradicts(const FieldInfo& f, const FieldValue& a, const FieldValue& b) {
+    if (f.name == "mode") {
+        const auto major = [&](const FieldValue& v) {
+            const auto& m = f.labels[static_cast<std::size_t>(v.number)];
+            return m == "major" || m == "lydian" || m == "mixolydian" || m == "major_pentatonic";
+        };
+        return major(a) != major(b);
+    }
+    if (f.kind == FieldKind::Scale) return std::abs(a.number - b.number) >= 2;
+    if (f.name == "rhythm") {
+        const auto still = [&](const FieldValue& v) { return f.labels[static_cast<std::size_t>(v.number)] == "none"; };
+        const auto driving = [&](const FieldValue& v) {
+            const auto& r = f.labels[static_cast<std::size_t>(v.number)];
+            return r == "electronic" || r == "kit_medium" || r == "military";
+        };
+        return (still(a) && driving(b)) || (driving(a) && still(b));
+    }
+    return false;
+}
+
+/// A combination of blocks describes one scene only if no two of them contradict each other
+/// ("a euphoric funeral", "a sleepy workout" are left out).
+bool coherent(const std::vector<std::pair<const Fragment*, double>>& parts) {
+    for (std::size_t i = 0; i < parts.size(); ++i)
+        for (std::size_t j = i + 1; j < parts.size(); ++j)
+            for (const auto& a : *parts[i].first)
+                for (const auto& b : *parts[j].first)
+                    if (a.field == b.field && contradicts(blendFields()[static_cast<std::size_t>(a.field)], a, b)) return false;
+    return true;
+}
+
 }  // namespace
 
 const std::vector<FieldInfo>& blendFields() {
@@ -274,6 +307,10 @@ Blocks loadBlocks(const std::filesystem::path& file) {
             }
         }
         for (const auto& t : j.at("templates")) out.templates.push_back({t.at("text").get<std::string>(), t.at("count").get<int>()});
+        for (const auto& d : j.value("descriptions", nlohmann::json::array())) {
+            const std::string text = d.at("text").get<std::string>();
+            out.descriptions.push_back({text, fragmentFromJson(d.at("set").dump(), fmt::format("description '{}'", text))});
+        }
     } catch (const nlohmann::json::exception& e) {
         throw std::invalid_argument(fmt::format("{}: {} (expected categories{{name: {{weight, blocks[{{names, set}}]}}}} "
                                                 "and templates[{{text, count}}])",
@@ -292,6 +329,9 @@ std::vector<LibraryEntry> generateLibrary(const Blocks& blocks) {
                 if (name.rfind(art, 0) == 0) name = name.substr(std::string(art).size());
             if (seen.insert(name).second) out.push_back({name, b.set});
         }
+    // Curated descriptions of real scenes, in their own words.
+    for (const auto& d : blocks.descriptions)
+        if (seen.insert(d.text).second) out.push_back(d);
     std::uint64_t templateSeed = 1;
     for (const auto& t : blocks.templates) {
         // The template's placeholders: "{mood}" (a name as written) or "{scene-}" (its article dropped).
@@ -309,6 +349,8 @@ std::vector<LibraryEntry> generateLibrary(const Blocks& blocks) {
             if (drop) cat.pop_back();
             if (!blocks.byCategory.count(cat))
                 throw std::invalid_argument(fmt::format("template '{}': no category '{}'", t.text, cat));
+            if (cat == "genre")  // "grief deep house" would bring a genre (and its profile) by similarity alone
+                throw std::invalid_argument(fmt::format("template '{}': genres are named, not combined; no template may use {{genre}}", t.text));
             slots.push_back({cat, drop, p, q + 1});
         }
         std::size_t product = 1;
@@ -317,8 +359,8 @@ std::vector<LibraryEntry> generateLibrary(const Blocks& blocks) {
         for (std::size_t i = 0; i < product; ++i) order[i] = i;
         Rng rng(templateSeed++ * 0x9E3779B97F4A7C15ull);
         for (std::size_t i = product; i > 1; --i) std::swap(order[i - 1], order[rng.nextU32() % i]);
-        const std::size_t take = std::min(product, static_cast<std::size_t>(std::max(0, t.count)));
-        for (std::size_t k = 0; k < take; ++k) {
+        const std::size_t want = static_cast<std::size_t>(std::max(0, t.count));
+        for (std::size_t k = 0, taken = 0; k < product && taken < want; ++k) {
             std::size_t code = order[k];
             std::string text;
             std::size_t last = 0;
@@ -336,8 +378,9 @@ std::vector<LibraryEntry> generateLibrary(const Blocks& blocks) {
                 parts.emplace_back(&b.set, b.weight);
             }
             text += t.text.substr(last);
-            if (!seen.insert(text).second) continue;
+            if (!coherent(parts) || !seen.insert(text).second) continue;
             out.push_back({text, blend(parts, 0.0)});
+            ++taken;
         }
     }
     return out;

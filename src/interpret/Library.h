@@ -59,22 +59,27 @@ struct Block {
     std::vector<std::string> names;
     Fragment set;
 };
+/// "{scene} at {time}": up to `count` coherent combinations of the named categories' blocks.
+/// Genres are never combined: a genre is named by the prompt, not implied by a combination.
 struct Template {
     std::string text;
     int count = 0;
+};
+struct LibraryEntry {
+    std::string text;
+    Fragment fragment;
 };
 struct Blocks {
     std::vector<Block> blocks;
     std::map<std::string, std::vector<std::size_t>> byCategory;
     std::vector<Template> templates;
+    std::vector<LibraryEntry> descriptions;  // curated scenes in their own words
 };
 /// Reads blocks.json. Throws std::invalid_argument naming the block and the bad field.
 Blocks loadBlocks(const std::filesystem::path& file);
 
-struct LibraryEntry {
-    std::string text;
-    Fragment fragment;
-};
+/// The library: every block name, the curated descriptions, then the templates' coherent
+/// combinations (blocks whose modes, scale labels or rhythms contradict are not combined).
 /// The library the templates describe: deterministic, duplicate texts dropped.
 std::vector<LibraryEntry> generateLibrary(const Blocks& blocks);
 std::string libraryToTsv(const std::vector<LibraryEntry>& entries);

@@ -312,6 +312,19 @@ double MusicConfig::resolvedBpm() const {
     return 55.0 + 110.0 * kT[i];
 }
 
+BpmRange tempoLabelRange(const std::string& label) {
+    static const double kEdges[6] = {40.0, 79.75, 99.0, 121.0, 143.0, 220.0};  // halfway between label tempos
+    const auto it = std::find(kFive.begin(), kFive.end(), label);
+    const auto i = it == kFive.end() ? 2 : static_cast<std::size_t>(it - kFive.begin());
+    return {kEdges[i], i == 4 ? kEdges[5] + 1.0 : kEdges[i + 1]};
+}
+
+std::string tempoLabelFor(double bpm) {
+    for (const auto& label : kFive)
+        if (bpm < tempoLabelRange(label).highBpm) return label;
+    return kFive.back();
+}
+
 double MusicConfig::level(const std::string& field) const {
     const Field* f = findField(field);
     if (!f || f->kind != Kind::Scale) throw std::invalid_argument(fmt::format("'{}' is not a scale field", field));

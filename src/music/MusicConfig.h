@@ -45,6 +45,16 @@ struct MusicConfig {
     double level(const std::string& field) const;
 };
 
+/// The bpm a tempo label stands for: [lowBpm, highBpm), split halfway between LatentScore's
+/// label tempos (71.5, 88, 110, 132, 154 bpm); the ends reach 40 and 220 (both inclusive).
+/// Unknown labels read as "medium". A bpm and a tempo label agree when the bpm is in the range.
+struct BpmRange {
+    double lowBpm = 0, highBpm = 0;
+};
+BpmRange tempoLabelRange(const std::string& label);
+/// The tempo label whose range holds `bpm` (clamped to 40..220).
+std::string tempoLabelFor(double bpm);
+
 /// Parses a JSON object (a JSON text). Throws std::invalid_argument: "field 'x' = v is invalid:
 /// allowed ...", "unknown field 'y'; fields: ...", or "not valid JSON: ...".
 MusicConfig parseMusicConfig(const std::string& json, const std::string& origin = "config");
