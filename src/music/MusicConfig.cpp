@@ -39,6 +39,18 @@ std::function<void(MusicConfig&, const json&)> setter(T MusicConfig::*m) {
 #define SS_FIELD(name, kind, labels, lo, hi, member) \
     Field { name, kind, labels, lo, hi, getter(&MusicConfig::member), setter(&MusicConfig::member) }
 
+// Pitch-class names as the root field takes them: lower case, or with a capital letter.
+std::vector<std::string> rootNames() {
+    std::vector<std::string> out;
+    for (const char* n : {"c", "c#", "db", "d", "d#", "eb", "e", "f", "f#", "gb", "g", "g#", "ab", "a", "a#", "bb", "b"}) {
+        std::string capital = n;
+        capital[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(capital[0])));
+        out.push_back(n);
+        out.push_back(capital);
+    }
+    return out;
+}
+
 const std::vector<std::string> kFive{"very_slow", "slow", "medium", "fast", "very_fast"};
 
 const std::vector<Field>& fields() {
@@ -54,7 +66,7 @@ const std::vector<Field>& fields() {
         v.push_back(SS_FIELD("attack", Kind::Scale, (std::vector<std::string>{"soft", "medium", "sharp"}), 0, 0, attack));
         v.push_back(SS_FIELD("grain", Kind::Scale, (std::vector<std::string>{"clean", "warm", "gritty"}), 0, 0, grain));
         v.push_back(SS_FIELD("density", Kind::Int, {}, 2, 6, density));
-        v.push_back(Field{"root", Kind::Root, {}, 0, 0,
+        v.push_back(Field{"root", Kind::Root, rootNames(), 0, 0,
                           [](const MusicConfig& c) { return json(std::string(pitchClassName(c.root))); },
                           [](MusicConfig& c, const json& j) { c.root = *parsePitchClass(j.get<std::string>()); }});
         v.push_back(Field{"mode", Kind::ModeField,
@@ -115,7 +127,7 @@ std::string allowedText(const Field& f) {
         case Kind::Scale:
         case Kind::Choice:
             return fmt::format("one of {}", fmt::join(f.labels, ", "));
-        case Kind::ModeField: return fmt::format("one of {} (any case; also ionian, aeolian, maj, min, pentatonic)", fmt::join(f.labels, ", "));
+        case Kind::ModeField: return fmt::format("one of {}", fmt::join(f.labels, ", "));
         case Kind::Int: return fmt::format("an integer from {} to {}", f.min, f.max);
         case Kind::Real: return fmt::format("a number from {} to {}", f.min, f.max);
         case Kind::Bpm: return fmt::format("a number of beats per minute from {} to {}", f.min, f.max);
@@ -123,7 +135,7 @@ std::string allowedText(const Field& f) {
         case Kind::Text: return "a string of at most 200 characters";
         case Kind::TextList: return "a list of strings";
         case Kind::Seed: return "a non-negative integer";
-        case Kind::Root: return "a pitch class: c, c#, db, d, ... b";
+        case Kind::Root: return "a pitch class: c, c#, db, d, ... b (or C, C#, Db, ...)";
         case Kind::Key: return "a key such as \"F# minor\" or \"Bb dorian\"";
     }
     return "";
@@ -190,12 +202,6 @@ std::string tonicPattern() {
     return fmt::format("[A-Ga-g]({})?", alts);
 }
 
-std::string modePattern() {
-    std::string modes;
-    for (const auto& m : kModeSpellings) modes += fmt::format("{}{}", modes.empty() ? "" : "|", anyCase(m.text));
-    return fmt::format("^({})$", modes);
-}
-
 std::string keyPattern() {
     std::string modes;
     for (const auto& m : kModeSpellings) modes += fmt::format("{}{}", modes.empty() ? "" : "|", anyCase(m.text));
@@ -235,13 +241,11 @@ void validateAndSet(MusicConfig& c, const Field& f, const json& v, const std::st
         case Kind::Choice:
             if (!v.is_string() || std::find(f.labels.begin(), f.labels.end(), v.get<std::string>()) == f.labels.end()) bad();
             break;
-        case Kind::ModeField:
-            if (!v.is_string() || !parseModeSpelling(lowerAscii(v.get<std::string>()))) bad();
-            c.mode = *parseModeSpelling(lowerAscii(v.get<std::string>()));
-            return;
+        case Kind::ModeField:  // the canonical names only (the "key" field takes every spelling)
         case Kind::Root:
-            if (!v.is_string() || !parseTonic(lowerAscii(v.get<std::string>()))) bad();
-            c.root = *parseTonic(lowerAscii(v.get<std::string>()));
+            if (!v.is_string() || std::find(f.labels.begin(), f.labels.end(), v.get<std::string>()) == f.labels.end()) bad();
+            if (f.kind == Kind::Root) c.root = *parseTonic(lowerAscii(v.get<std::string>()));
+            else c.mode = *parseModeSpelling(lowerAscii(v.get<std::string>()));
             return;
         case Kind::Int: {  // 3 and 3.0 alike (JSON Schema's "integer")
             const double x = v.is_number() ? v.get<double>() : NAN;
@@ -346,7 +350,8 @@ std::string musicConfigSchema() {
         switch (f.kind) {
             case Kind::Scale:
             case Kind::Choice: p = {{"type", "string"}, {"enum", f.labels}}; break;
-            case Kind::ModeField: p = {{"type", "string"}, {"pattern", modePattern()}}; break;
+            case Kind::ModeField:
+            case Kind::Root: p = {{"type", "string"}, {"enum", f.labels}}; break;
             case Kind::Int: p = {{"type", "integer"}, {"minimum", f.min}, {"maximum", f.max}}; break;
             case Kind::Real:
             case Kind::Bpm: p = {{"type", "number"}, {"minimum", f.min}, {"maximum", f.max}}; break;
@@ -354,7 +359,6 @@ std::string musicConfigSchema() {
             case Kind::Text: p = {{"type", "string"}, {"maxLength", 200}}; break;
             case Kind::TextList: p = {{"type", "array"}, {"items", {{"type", "string"}}}, {"maxItems", 32}}; break;
             case Kind::Seed: p = {{"type", "integer"}, {"minimum", 0}, {"maximum", std::numeric_limits<std::uint64_t>::max()}}; break;
-            case Kind::Root: p = {{"type", "string"}, {"pattern", fmt::format("^{}$", tonicPattern())}}; break;
             case Kind::Key: p = {{"type", "string"}, {"pattern", keyPattern()}}; break;
         }
         p["description"] = allowedText(f);
