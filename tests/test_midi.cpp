@@ -9,7 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <tuple>
 
-#include "Cli.h"
+#include "Mido.h"
 #include "compose/SketchComposer.h"
 #include "music/MidiFile.h"
 #include "music/MusicConfig.h"
@@ -19,24 +19,6 @@ using namespace soundstar;
 namespace {
 constexpr int kPpq = 480;
 
-/// A Python that has mido: Debian's python3-mido installs for /usr/bin/python3, which a pyenv or
-/// venv `python3` earlier on PATH would not see. Empty when neither has it.
-const std::string& pythonWithMido() {
-    static const std::string py = [] {
-        for (std::string p : {"/usr/bin/python3", "python3"})
-            if (test::runCommand(p + " -c 'import mido'").code == 0) return p;
-        return std::string();
-    }();
-    return py;
-}
-
-/// The file as mido reads it.
-nlohmann::json readWithMido(const std::string& path) {
-    const auto r = test::runCommandSplit(pythonWithMido() + " " SOUNDSTAR_TESTS_DIR "/midi_notes.py '" + path + "'");
-    if (r.code != 0) return {{"error", r.err}};
-    return nlohmann::json::parse(r.out);
-}
-
 struct Case {
     const char* config;
     double seconds;
@@ -45,7 +27,7 @@ struct Case {
 }  // namespace
 
 TEST(MidiFile, ReadBackByMidoItMatchesTheScoreNoteForNote) {
-    if (pythonWithMido().empty()) GTEST_SKIP() << "python3-mido missing (scripts/setup installs it)";
+    if (test::pythonWithMido().empty()) GTEST_SKIP() << "python3-mido missing (scripts/setup installs it)";
     const Case cases[] = {
         {R"({"density":6,"rhythm":"kit_medium","tempo":"fast","root":"f#","mode":"minor","seed":11})", 12.0, "F#m"},
         {R"({"density":3,"bpm":97,"root":"e","mode":"dorian","rhythm":"none","seed":4})", 9.0, "D"},
@@ -58,7 +40,7 @@ TEST(MidiFile, ReadBackByMidoItMatchesTheScoreNoteForNote) {
         test::TempDir dir;
         const auto path = dir / "s.mid";
         music::writeMidiFile(path, score, {cfg.root, cfg.mode});
-        const auto m = readWithMido(path);
+        const auto m = test::readWithMido(path);
         ASSERT_FALSE(m.contains("error")) << m.dump();
         EXPECT_EQ(m["type"], 1);
         EXPECT_EQ(m["ticks_per_beat"], kPpq);
