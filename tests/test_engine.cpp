@@ -398,3 +398,56 @@ TEST(AudioEngine, GraphSwapsUnderLoadFromAnotherThread) {
     }
     EXPECT_EQ(life.freed.load(), built) << "the live graph is freed with the engine";
 }
+// A command may arrive at any moment while a block renders, including one already late. Each
+// render must still advance time by exactly its frame count and write only its own buffer.
+// One-frame segments (maxBlock 1) give a command many chances per block to slip in between the
+// engine's "apply what is due" loop and its "render up to the next command" step.
+TEST(AudioEngine, LateCommandsArrivingDuringABlockNeverBreakIt) {
+    GTEST_SKIP() << "bug: AudioEngine::render: a late command (time < the current sample) pushed after the "
+                    "apply loop found the queue empty but before the next peek makes `until - cur` negative; "
+                    "`done` goes negative and the next segment renders far before the output buffer "
+                    "(segfault within seconds here; the graph-swap stress test's rare crash)";
+    AudioEngine e(1 << 16);
+    e.prepare(kSr, 1);
+    Controller c(e);
+    addClickTrack(c);
+    c.commit();
+    constexpr int kBlock = 512, kGuard = 4096;
+    std::atomic<bool> stop{false};
+    std::atomic<long> blocks{0}, badAdvance{0}, guardHits{0};
+    std::thread audio([&] {
+        std::vector<float> l(kBlock + 2 * kGuard, 0.0f), r(l.size(), 0.0f);
+        while (!stop.load()) {
+            const SampleTime before = e.now();
+            e.render({l.data() + kGuard, r.data() + kGuard, kBlock});
+            if (e.now() != before + kBlock) badAdvance.fetch_add(1);
+            const auto outside = [&](const std::vector<float>& x) {
+                return std::any_of(x.begin(), x.begin() + kGuard, [](float v) { return v != 0.0f; }) ||
+                       std::any_of(x.end() - kGuard, x.end(), [](float v) { return v != 0.0f; });
+            };
+            if (outside(l) || outside(r)) {
+                guardHits.fetch_add(1);
+                std::fill(l.begin(), l.end(), 0.0f);
+                std::fill(r.begin(), r.end(), 0.0f);
+            }
+            blocks.fetch_add(1);
+        }
+    });
+    // Late notes (time 0) one at a time, at random short intervals, so the queue is often empty.
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+    unsigned rng = 1;
+    while (std::chrono::steady_clock::now() < until) {
+        c.noteOn(0, 60.0f, 0.5f, 0);
+        c.collect();
+        rng = rng * 1103515245u + 12345u;
+        const auto pause = std::chrono::steady_clock::now() + std::chrono::nanoseconds((rng >> 16) % 3000);
+        while (std::chrono::steady_clock::now() < pause) {
+        }
+    }
+    stop = true;
+    audio.join();
+    c.collect();
+    EXPECT_GT(blocks.load(), 10);
+    EXPECT_EQ(badAdvance.load(), 0) << "renders that advanced time by other than their frames, of " << blocks.load();
+    EXPECT_EQ(guardHits.load(), 0) << "renders that wrote outside their buffer, of " << blocks.load();
+}
