@@ -1,14 +1,15 @@
 #pragma once
 // Runs a shell command and captures its exit code and output (for CLI end-to-end tests), and reads
 // audio files back with independent tools (sox's soxi and stats).
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <array>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <regex>
 #include <string>
-#include <sys/wait.h>
-#include <unistd.h>
 
 namespace soundstar::test {
 
@@ -30,7 +31,9 @@ inline CommandResult runShell(const std::string& line) {
 }
 
 /// Runs a command; its standard output and standard error together.
-inline CommandResult runCommand(const std::string& cmd) { return runShell(cmd + " 2>&1"); }
+inline CommandResult runCommand(const std::string& cmd) {
+    return runShell(cmd + " 2>&1");
+}
 
 /// Runs a command with standard output and standard error kept apart.
 struct SplitResult {
@@ -38,7 +41,8 @@ struct SplitResult {
     std::string out, err;
 };
 inline SplitResult runCommandSplit(const std::string& cmd) {
-    const auto errFile = (std::filesystem::temp_directory_path() / ("soundstar-err-" + std::to_string(getpid()))).string();
+    const auto errFile =
+        (std::filesystem::temp_directory_path() / ("soundstar-err-" + std::to_string(getpid()))).string();
     const auto r = runShell("( " + cmd + " ) 2>'" + errFile + "'");
     SplitResult s{r.code, r.output, ""};
     if (FILE* f = std::fopen(errFile.c_str(), "rb")) {
@@ -73,7 +77,8 @@ inline SoxInfo soxInfo(const std::string& path) {
     const double frames = numberIn(r.output, R"(= ([0-9]+) samples)");
     i.frames = std::isnan(frames) ? -1 : static_cast<long>(frames);
     std::smatch m;
-    if (std::regex_search(r.output, m, std::regex(R"(Sample Encoding\s*:\s*([^\n]+))"))) i.encoding = m[1].str();
+    if (std::regex_search(r.output, m, std::regex(R"(Sample Encoding\s*:\s*([^\n]+))")))
+        i.encoding = m[1].str();
     return i;
 }
 
@@ -83,7 +88,8 @@ struct SoxStats {
 };
 inline SoxStats soxStats(const std::string& path) {
     const auto r = runCommand("sox '" + path + "' -n stats");
-    return {numberIn(r.output, R"(RMS lev dB\s+(-?[0-9.]+|-inf))"), numberIn(r.output, R"(Pk lev dB\s+(-?[0-9.]+|-inf))"),
+    return {numberIn(r.output, R"(RMS lev dB\s+(-?[0-9.]+|-inf))"),
+            numberIn(r.output, R"(Pk lev dB\s+(-?[0-9.]+|-inf))"),
             numberIn(r.output, R"(DC offset\s+(-?[0-9.]+))")};
 }
 

@@ -36,8 +36,9 @@ inline std::pair<TestBiquad, TestBiquad> kWeighting(double sampleRate) {
     double k = std::tan(std::numbers::pi * f0 / sampleRate);
     const double vh = std::pow(10.0, gainDb / 20.0), vb = std::pow(vh, 0.4996667741545416);
     double a0 = 1.0 + k / q + k * k;
-    const TestBiquad shelf{(vh + vb * k / q + k * k) / a0, 2.0 * (k * k - vh) / a0, (vh - vb * k / q + k * k) / a0,
-                           2.0 * (k * k - 1.0) / a0, (1.0 - k / q + k * k) / a0};
+    const TestBiquad shelf{(vh + vb * k / q + k * k) / a0, 2.0 * (k * k - vh) / a0,
+                           (vh - vb * k / q + k * k) / a0, 2.0 * (k * k - 1.0) / a0,
+                           (1.0 - k / q + k * k) / a0};
     f0 = 38.13547087602444;
     q = 0.5003270373238773;
     k = std::tan(std::numbers::pi * f0 / sampleRate);
@@ -51,7 +52,8 @@ inline std::pair<TestBiquad, TestBiquad> kWeighting(double sampleRate) {
 inline double integratedLufs(const std::vector<std::vector<float>>& channels, double sampleRate) {
     const auto [shelf, highpass] = kWeighting(sampleRate);
     std::vector<std::vector<double>> weighted;
-    for (const auto& ch : channels) weighted.push_back(highpass.run(shelf.run(std::vector<double>(ch.begin(), ch.end()))));
+    for (const auto& ch : channels)
+        weighted.push_back(highpass.run(shelf.run(std::vector<double>(ch.begin(), ch.end()))));
     const auto block = static_cast<std::size_t>(std::lround(0.4 * sampleRate));
     const auto step = static_cast<std::size_t>(std::lround(0.1 * sampleRate));
     const std::size_t n = weighted.empty() ? 0 : weighted[0].size();
@@ -99,7 +101,8 @@ inline double truePeakDbtp(const std::vector<std::vector<float>>& channels) {
         const double t = static_cast<double>(i - kHalf) / kFactor;  // in input samples
         const double sinc = i == kHalf ? 1.0 : std::sin(std::numbers::pi * t) / (std::numbers::pi * t);
         const double r = static_cast<double>(i - kHalf) / kHalf;
-        h[static_cast<std::size_t>(i)] = sinc * besselI0(kBeta * std::sqrt(std::max(0.0, 1.0 - r * r))) / besselI0(kBeta);
+        h[static_cast<std::size_t>(i)] =
+            sinc * besselI0(kBeta * std::sqrt(std::max(0.0, 1.0 - r * r))) / besselI0(kBeta);
     }
     double peak = 0.0;
     for (const auto& x : channels) {

@@ -22,7 +22,8 @@ inline const std::string& pythonWithMido() {
 
 /// The file as mido reads it, or {"error": stderr} when it cannot.
 inline nlohmann::json readWithMido(const std::string& path) {
-    const auto r = runCommandSplit(pythonWithMido() + " " SOUNDSTAR_TESTS_DIR "/midi_notes.py '" + path + "'");
+    const auto r =
+        runCommandSplit(pythonWithMido() + " " SOUNDSTAR_TESTS_DIR "/midi_notes.py '" + path + "'");
     if (r.code != 0) return {{"error", r.err}};
     return nlohmann::json::parse(r.out);
 }

@@ -4,10 +4,10 @@
 
 #include <cmath>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <regex>
 #include <set>
 #include <sstream>
-#include <nlohmann/json.hpp>
 
 #include "Cli.h"
 #include "Mido.h"
@@ -124,9 +124,14 @@ TEST(Cli, ConfigFileIsUsedAndPrintedBack) {
     EXPECT_EQ(info.channels, 2);
     EXPECT_GT(soxStats(dir / "c.wav").rmsDb, -30.0) << "not silent";
     // The file is the config's music: the same config again gives the same bytes, another bpm does not.
-    ASSERT_EQ(runCommand(kBin + " render --config " + (dir / "c.json") + " -d 4 -q -o " + (dir / "c2.wav")).code, 0);
+    ASSERT_EQ(
+        runCommand(kBin + " render --config " + (dir / "c.json") + " -d 4 -q -o " + (dir / "c2.wav")).code,
+        0);
     EXPECT_EQ(readBytes(dir / "c.wav"), readBytes(dir / "c2.wav"));
-    ASSERT_EQ(runCommand(kBin + " render --config " + (dir / "c.json") + " --update '{\"bpm\":120}' -d 4 -q -o " + (dir / "c3.wav")).code, 0);
+    ASSERT_EQ(runCommand(kBin + " render --config " + (dir / "c.json") +
+                         " --update '{\"bpm\":120}' -d 4 -q -o " + (dir / "c3.wav"))
+                  .code,
+              0);
     EXPECT_NE(readBytes(dir / "c.wav"), readBytes(dir / "c3.wav"));
 }
 
@@ -205,7 +210,8 @@ TEST(Cli, DemoWritesItsFileWithoutADevice) {
 TEST(Cli, MidiFileHasATrackPerLayerAndPlaysInFluidSynth) {
     TempDir dir;
     const auto mid = dir / "song.mid";
-    const auto r = runCommand(kBin + " render 'warm sunset over water' -d 10 -o " + (dir / "song.wav") + " --midi " + mid);
+    const auto r = runCommand(kBin + " render 'warm sunset over water' -d 10 -o " + (dir / "song.wav") +
+                              " --midi " + mid);
     ASSERT_EQ(r.code, 0) << r.output;
     const double summaryBpm = field(r.output, R"(([0-9.]+) bpm)");  // the render's summary line
     const std::string bytes = readBytes(mid);
@@ -269,7 +275,8 @@ TEST(Cli, StemsAreWrittenOnePerLayerWithTheFullLength) {
         EXPECT_GT(soxStats(e.path().string()).rmsDb, -60.0) << e.path() << ": every stem has sound";
     }
     // Six layers at density 6, plus the techno profile's noise-wash texture.
-    EXPECT_EQ(names, (std::set<std::string>{"arp.wav", "bass.wav", "drums.wav", "keys.wav", "lead.wav", "pad.wav", "texture.wav"}));
+    EXPECT_EQ(names, (std::set<std::string>{"arp.wav", "bass.wav", "drums.wav", "keys.wav", "lead.wav",
+                                            "pad.wav", "texture.wav"}));
 }
 
 TEST(Cli, ArrangePrintsTheSectionsAndStructureFilesAreChecked) {
@@ -286,7 +293,8 @@ TEST(Cli, ArrangePrintsTheSectionsAndStructureFilesAreChecked) {
     ASSERT_EQ(plan.code, 0) << plan.err;
     const auto planJson = nlohmann::json::parse(plan.out);
     EXPECT_EQ(planJson["total_bars"], 6);
-    EXPECT_EQ(soxInfo(dir / "s.wav").frames, std::lround(planJson["duration_seconds"].get<double>() * 44100.0));
+    EXPECT_EQ(soxInfo(dir / "s.wav").frames,
+              std::lround(planJson["duration_seconds"].get<double>() * 44100.0));
     EXPECT_GT(soxStats(dir / "s.wav").rmsDb, -35.0) << "not silent";
     std::ofstream(dir / "bad.json") << R"([{"section":"solo","bars":2}])";
     const auto b = runCommand(kBin + " render 'calm' --structure " + (dir / "bad.json") + " -o " + (dir / "b.wav"));

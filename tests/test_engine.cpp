@@ -284,7 +284,7 @@ struct GraphLife {
 
 /// A pass-through master effect; its destructor marks its graph as freed.
 class GraphMarker final : public Effect {
-public:
+  public:
     explicit GraphMarker(GraphLife& life) : life_(life) {}
     ~GraphMarker() override {
         life_.freed.fetch_add(1);
@@ -296,7 +296,7 @@ public:
     std::span<const ParamSpec> params() const override { return {}; }
     const char* kind() const override { return "graph_marker"; }
 
-private:
+  private:
     GraphLife& life_;
 };
 
@@ -370,13 +370,15 @@ TEST(AudioEngine, GraphSwapsUnderLoadFromAnotherThread) {
             const int t = buildGraph();
             c.commit();
             const SampleTime at = allowedUntil.load();
-            for (int n = 0; n < kNotes; ++n) EXPECT_TRUE(c.noteOn(t, 60.0f + static_cast<float>(n), 0.5f, at + n * 37));
+            for (int n = 0; n < kNotes; ++n)
+                EXPECT_TRUE(c.noteOn(t, 60.0f + static_cast<float>(n), 0.5f, at + n * 37));
             allowedUntil.store(at + 4 * kBlock);  // rendered while the next graph is built
             c.collect();
         }
         // Let the render thread catch up with every command, then stop it.
         const auto giveUp = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-        while ((e.pendingCommands() > 0 || e.now() + kBlock <= allowedUntil.load()) && std::chrono::steady_clock::now() < giveUp) {
+        while ((e.pendingCommands() > 0 || e.now() + kBlock <= allowedUntil.load()) &&
+               std::chrono::steady_clock::now() < giveUp) {
             c.collect();
             std::this_thread::sleep_for(std::chrono::milliseconds(1));
         }
@@ -386,9 +388,11 @@ TEST(AudioEngine, GraphSwapsUnderLoadFromAnotherThread) {
         const long lateAfterRun = c.lateCommands();
         EXPECT_EQ(e.pendingCommands(), 0u) << "the render thread did not drain the queue in 60 s";
         EXPECT_EQ(blocks.load(), kSwaps * 4) << "blocks rendered on the other thread";
-        EXPECT_EQ(life.freed.load(), built - 1) << "graphs handed over " << built << ", one live, the rest retired and freed";
+        EXPECT_EQ(life.freed.load(), built - 1)
+            << "graphs handed over " << built << ", one live, the rest retired and freed";
         EXPECT_EQ(life.freedOnAudioThread.load(), 0) << "graphs freed on the render thread";
-        EXPECT_EQ(lateAfterRun, lateSwaps) << "late commands besides the " << lateSwaps << " swaps the engine counts (see AGraphSwapIsNotALateCommand)";
+        EXPECT_EQ(lateAfterRun, lateSwaps) << "late commands besides the " << lateSwaps
+                                           << " swaps the engine counts (see AGraphSwapIsNotALateCommand)";
         EXPECT_EQ(c.badAddresses(), 0);
         // The late count can fail: a note posted for a time already rendered counts once.
         ASSERT_TRUE(c.noteOn(0, 60.0f, 0.5f, 0));
@@ -448,6 +452,7 @@ TEST(AudioEngine, LateCommandsArrivingDuringABlockNeverBreakIt) {
     audio.join();
     c.collect();
     EXPECT_GT(blocks.load(), 10);
-    EXPECT_EQ(badAdvance.load(), 0) << "renders that advanced time by other than their frames, of " << blocks.load();
+    EXPECT_EQ(badAdvance.load(), 0) << "renders that advanced time by other than their frames, of "
+                                    << blocks.load();
     EXPECT_EQ(guardHits.load(), 0) << "renders that wrote outside their buffer, of " << blocks.load();
 }

@@ -37,14 +37,14 @@ constexpr double kBandEdgesHz[] = {20, 60, 150, 400, 1000, 2500, 6000, 12000, 20
 constexpr double kFrameSeconds = 0.05;
 
 // Tolerances: far above the differences rounding can make, far below what a musical change makes.
-constexpr double kBandTolDb = 0.25;       // each band's energy
-constexpr double kEnvelopeTolDb = 1.0;    // each 50 ms frame louder than -50 dBFS
+constexpr double kBandTolDb = 0.25;          // each band's energy
+constexpr double kEnvelopeTolDb = 1.0;       // each 50 ms frame louder than -50 dBFS
 constexpr double kEnvelopeMeanTolDb = 0.25;  // the mean absolute frame difference
-constexpr double kOnsetTolS = 0.012;      // an onset matches one within two analysis hops
-constexpr double kOnsetMatched = 0.9;     // of the stored onsets, at least this share match
+constexpr double kOnsetTolS = 0.012;         // an onset matches one within two analysis hops
+constexpr double kOnsetMatched = 0.9;        // of the stored onsets, at least this share match
 constexpr double kLufsTol = 0.15;
-constexpr double kCentroidTol = 0.01;     // relative
-constexpr double kQuietBandDb = 40.0;     // bands this far under a spectrum's loudest are not compared
+constexpr double kCentroidTol = 0.01;  // relative
+constexpr double kQuietBandDb = 40.0;  // bands this far under a spectrum's loudest are not compared
 
 struct GoldenCase {
     const char* name;
@@ -83,7 +83,8 @@ std::vector<double> onsets(const std::vector<float>& mono, double sr) {
     std::vector<std::complex<double>> buf(kN);
     for (std::size_t pos = 0; pos + kN <= mono.size(); pos += kHop) {
         for (std::size_t i = 0; i < kN; ++i)
-            buf[i] = mono[pos + i] * (0.5 - 0.5 * std::cos(2.0 * std::numbers::pi * static_cast<double>(i) / kN));
+            buf[i] =
+                mono[pos + i] * (0.5 - 0.5 * std::cos(2.0 * std::numbers::pi * static_cast<double>(i) / kN));
         test::fft(buf);
         double f = 0.0;
         for (std::size_t k = 1; k < kN / 2; ++k) {
@@ -94,10 +95,13 @@ std::vector<double> onsets(const std::vector<float>& mono, double sr) {
         flux.push_back(f);
     }
     std::vector<double> out;
-    const double mean = flux.empty() ? 0.0 : std::accumulate(flux.begin(), flux.end(), 0.0) / static_cast<double>(flux.size());
+    const double mean =
+        flux.empty() ? 0.0
+                     : std::accumulate(flux.begin(), flux.end(), 0.0) / static_cast<double>(flux.size());
     for (std::size_t i = 1; i + 1 < flux.size(); ++i) {
         const std::size_t lo = i > 8 ? i - 8 : 0, hi = std::min(flux.size(), i + 9);
-        std::vector<double> around(flux.begin() + static_cast<long>(lo), flux.begin() + static_cast<long>(hi));
+        std::vector<double> around(flux.begin() + static_cast<long>(lo),
+                                   flux.begin() + static_cast<long>(hi));
         std::nth_element(around.begin(), around.begin() + static_cast<long>(around.size() / 2), around.end());
         const double threshold = around[around.size() / 2] * 1.5 + 0.1 * mean;
         if (flux[i] > threshold && flux[i] >= flux[i - 1] && flux[i] > flux[i + 1]) {
@@ -147,14 +151,16 @@ json layerFeatures(const music::Score& score, const render::RenderOptions& o) {
     const auto stems = render::renderStems(score, test::presets(), o);
     for (std::size_t i = 0; i < stems.size(); ++i) {
         const auto f = features(stems[i], o.sampleRate);
-        out[score.tracks[i].name] = {{"bands_db", f["bands_db"]}, {"centroid_hz", f["centroid_hz"]}, {"lufs", f["lufs"]}};
+        out[score.tracks[i].name] = {
+            {"bands_db", f["bands_db"]}, {"centroid_hz", f["centroid_hz"]}, {"lufs", f["lufs"]}};
     }
     return out;
 }
 
 /// tests/data/golden, or $SOUNDSTAR_GOLDEN_DIR (to record a candidate elsewhere and diff it).
 std::filesystem::path goldenPath(const std::string& name) {
-    if (const char* d = std::getenv("SOUNDSTAR_GOLDEN_DIR"); d && *d) return std::filesystem::path(d) / (name + ".json");
+    if (const char* d = std::getenv("SOUNDSTAR_GOLDEN_DIR"); d && *d)
+        return std::filesystem::path(d) / (name + ".json");
     return std::filesystem::path(SOUNDSTAR_TESTS_DIR) / "data" / "golden" / (name + ".json");
 }
 
@@ -167,13 +173,15 @@ void compareSpectrum(std::ostringstream& why, const std::string& what, const jso
         const double w = wb[b].get<double>(), d = got["bands_db"][b].get<double>() - w;
         if (w < loudest - kQuietBandDb) continue;  // nearly empty bands move freely
         if (std::abs(d) > kBandTolDb)
-            why << what << "band " << kBandEdgesHz[b] << "-" << kBandEdgesHz[b + 1] << " Hz: " << got["bands_db"][b]
-                << " dB, stored " << wb[b] << " (" << d << " dB)\n";
+            why << what << "band " << kBandEdgesHz[b] << "-" << kBandEdgesHz[b + 1]
+                << " Hz: " << got["bands_db"][b] << " dB, stored " << wb[b] << " (" << d << " dB)\n";
     }
     const double dc = got["centroid_hz"].get<double>() / want["centroid_hz"].get<double>() - 1.0;
-    if (std::abs(dc) > kCentroidTol) why << what << "centroid: " << got["centroid_hz"] << " Hz, stored " << want["centroid_hz"] << "\n";
+    if (std::abs(dc) > kCentroidTol)
+        why << what << "centroid: " << got["centroid_hz"] << " Hz, stored " << want["centroid_hz"] << "\n";
     const double dl = got["lufs"].get<double>() - want["lufs"].get<double>();
-    if (std::abs(dl) > kLufsTol) why << what << "loudness: " << got["lufs"] << " LUFS, stored " << want["lufs"] << "\n";
+    if (std::abs(dl) > kLufsTol)
+        why << what << "loudness: " << got["lufs"] << " LUFS, stored " << want["lufs"] << "\n";
 }
 
 /// Every difference beyond its tolerance, one line each ("" when none).
@@ -191,21 +199,25 @@ std::string compare(const json& want, const json& got) {
         ++counted;
         if (d > worst) worst = d, worstAt = i;
     }
-    if (we.size() != got["rms_db"].size()) why << "envelope frames: " << got["rms_db"].size() << ", stored " << we.size() << "\n";
+    if (we.size() != got["rms_db"].size())
+        why << "envelope frames: " << got["rms_db"].size() << ", stored " << we.size() << "\n";
     if (worst > kEnvelopeTolDb || (counted && sum / counted > kEnvelopeMeanTolDb))
-        why << "RMS envelope: mean difference " << (counted ? sum / counted : 0.0) << " dB, worst " << worst << " dB at "
-            << static_cast<double>(worstAt) * kFrameSeconds << " s\n";
+        why << "RMS envelope: mean difference " << (counted ? sum / counted : 0.0) << " dB, worst " << worst
+            << " dB at " << static_cast<double>(worstAt) * kFrameSeconds << " s\n";
     const auto& wo = want["onsets_s"];
     const auto& go = got["onsets_s"];
     int matched = 0;
     for (const auto& t : wo) {
-        const bool hit = std::any_of(go.begin(), go.end(), [&](const json& u) { return std::abs(u.get<double>() - t.get<double>()) <= kOnsetTolS; });
+        const bool hit = std::any_of(go.begin(), go.end(), [&](const json& u) {
+            return std::abs(u.get<double>() - t.get<double>()) <= kOnsetTolS;
+        });
         matched += hit;
     }
     const auto need = static_cast<int>(std::ceil(kOnsetMatched * static_cast<double>(wo.size())));
-    if (matched < need || std::abs(static_cast<int>(go.size()) - static_cast<int>(wo.size())) > std::max<int>(1, static_cast<int>(wo.size()) / 10))
-        why << "onsets: " << go.size() << " found, " << wo.size() << " stored, " << matched << " of them within "
-            << kOnsetTolS * 1000 << " ms\n";
+    if (matched < need || std::abs(static_cast<int>(go.size()) - static_cast<int>(wo.size())) >
+                              std::max<int>(1, static_cast<int>(wo.size()) / 10))
+        why << "onsets: " << go.size() << " found, " << wo.size() << " stored, " << matched
+            << " of them within " << kOnsetTolS * 1000 << " ms\n";
     if (want.contains("layers"))
         for (const auto& [name, w] : want["layers"].items()) {
             if (!got["layers"].contains(name)) {
@@ -236,12 +248,8 @@ TEST(Golden, RendersSoundAsRecorded) {
         const auto path = goldenPath(g.name);
         if (updating()) {
             std::filesystem::create_directories(path.parent_path());
-            json doc{{"name", g.name},
-                     {"profile", g.profile},
-                     {"config", json::parse(g.config)},
-                     {"seconds", kSeconds},
-                     {"sample_rate", kSampleRate},
-                     {"layers", json::array()},
+            json doc{{"name", g.name},      {"profile", g.profile},       {"config", json::parse(g.config)},
+                     {"seconds", kSeconds}, {"sample_rate", kSampleRate}, {"layers", json::array()},
                      {"features", got}};
             for (const auto& t : score.tracks) doc["layers"].push_back(t.name + ":" + t.preset);
             std::ofstream(path) << doc.dump(1) << "\n";

@@ -31,7 +31,7 @@ struct Seen {
 /// A real HTTP server on 127.0.0.1 whose n-th request (0-based) is answered by `answer(n)`:
 /// {status, body}. Records every request.
 class ScriptedServer {
-public:
+  public:
     using Answer = std::function<std::pair<int, std::string>(int)>;
     explicit ScriptedServer(Answer answer) : answer_(std::move(answer)) {
         const auto handle = [this](const httplib::Request& req, httplib::Response& res) {
@@ -39,8 +39,8 @@ public:
             {
                 std::lock_guard lock(mutex_);
                 n = static_cast<int>(seen_.size());
-                seen_.push_back({req.method, req.path, req.get_header_value("Authorization"), req.has_header("Authorization"),
-                                 Clock::now()});
+                seen_.push_back({req.method, req.path, req.get_header_value("Authorization"),
+                                 req.has_header("Authorization"), Clock::now()});
             }
             const auto [status, body] = answer_(n);
             res.status = status;
@@ -62,7 +62,7 @@ public:
         return seen_;
     }
 
-private:
+  private:
     Answer answer_;
     httplib::Server server_;
     int port_ = 0;
@@ -88,7 +88,9 @@ ChatRequest hello() {
     return r;
 }
 
-double secondsBetween(Clock::time_point a, Clock::time_point b) { return std::chrono::duration<double>(b - a).count(); }
+double secondsBetween(Clock::time_point a, Clock::time_point b) {
+    return std::chrono::duration<double>(b - a).count();
+}
 
 /// The LlmError a call throws (fails the test when it returns).
 template <typename F>
@@ -107,7 +109,10 @@ LlmError errorOf(F&& call) {
 TEST(LlmClientHttp, ServerErrorsAndTooManyRequestsAreRetriedWithBackoff) {
     for (int status : {500, 503, 429}) {
         SCOPED_TRACE(status);
-        ScriptedServer s([status](int n) { return n < 2 ? std::pair{status, std::string(R"({"error":"busy"})")} : std::pair{200, kChatAnswer}; });
+        ScriptedServer s([status](int n) {
+            return n < 2 ? std::pair{status, std::string(R"({"error":"busy"})")}
+                         : std::pair{200, kChatAnswer};
+        });
         LlmClient c(settingsFor(s.url()));
         EXPECT_EQ(c.chat(hello()), "hello");
         const auto seen = s.seen();
@@ -138,7 +143,9 @@ TEST(LlmClientHttp, RetriesRunOutWithTheLastStatusInTheMessage) {
 TEST(LlmClientHttp, ClientErrorsAreNotRetriedAndSayWhatHappened) {
     for (int status : {400, 401, 403, 404, 422}) {
         SCOPED_TRACE(status);
-        ScriptedServer s([status](int) { return std::pair{status, std::string(R"({"error":"no such thing"})")}; });
+        ScriptedServer s([status](int) {
+            return std::pair{status, std::string(R"({"error":"no such thing"})")};
+        });
         LlmClient c(settingsFor(s.url()));
         const auto e = errorOf([&] { c.chat(hello()); });
         EXPECT_EQ(e.kind, LlmError::Kind::Http);
@@ -154,7 +161,8 @@ TEST(LlmClientHttp, ClientErrorsAreNotRetriedAndSayWhatHappened) {
 TEST(LlmClientHttp, SendsTheApiKeyAsABearerTokenAndNothingWithoutOne) {
     ScriptedServer s([](int n) {
         // Each client lists the models first, then chats.
-        return n % 2 == 0 ? std::pair{200, std::string(R"({"data":[{"id":"listed-model"}]})")} : std::pair{200, kChatAnswer};
+        return n % 2 == 0 ? std::pair{200, std::string(R"({"data":[{"id":"listed-model"}]})")}
+                          : std::pair{200, kChatAnswer};
     });
     auto st = settingsFor(s.url());
     st.model.clear();  // so the client asks GET /models first

@@ -29,7 +29,8 @@ struct Case {
 TEST(MidiFile, ReadBackByMidoItMatchesTheScoreNoteForNote) {
     if (test::pythonWithMido().empty()) GTEST_SKIP() << "python3-mido missing (scripts/setup installs it)";
     const Case cases[] = {
-        {R"({"density":6,"rhythm":"kit_medium","tempo":"fast","root":"f#","mode":"minor","seed":11})", 12.0, "F#m"},
+        {R"({"density":6,"rhythm":"kit_medium","tempo":"fast","root":"f#","mode":"minor","seed":11})", 12.0,
+         "F#m"},
         {R"({"density":3,"bpm":97,"root":"e","mode":"dorian","rhythm":"none","seed":4})", 9.0, "D"},
         {R"({"density":5,"bpm":140,"root":"a","mode":"major","rhythm":"electronic","seed":2})", 8.0, "A"},
     };
@@ -47,7 +48,8 @@ TEST(MidiFile, ReadBackByMidoItMatchesTheScoreNoteForNote) {
         ASSERT_EQ(m["tempos"].size(), 1u);
         EXPECT_EQ(m["tempos"][0][0], 0);
         EXPECT_NEAR(m["tempos"][0][1].get<double>(), 60e6 / score.bpm, 0.5) << "microseconds per beat";
-        EXPECT_EQ(m["time_signatures"], nlohmann::json::array({nlohmann::json::array({0, score.beatsPerBar, 4})}));
+        EXPECT_EQ(m["time_signatures"],
+                  nlohmann::json::array({nlohmann::json::array({0, score.beatsPerBar, 4})}));
         ASSERT_EQ(m["keys"].size(), 1u);
         EXPECT_EQ(m["keys"][0][1], c.key);
         // A conductor track, then one per layer, in the score's order, with the score's notes.
@@ -75,9 +77,11 @@ TEST(MidiFile, ReadBackByMidoItMatchesTheScoreNoteForNote) {
                 EXPECT_EQ(mt["programs"].size(), 1u);
             }
             // The score's notes, in the order the reader sorts them: (onset tick, note).
-            std::vector<std::tuple<long, int, double, double>> expected;  // onset tick, note, beats start, length
+            std::vector<std::tuple<long, int, double, double>>
+                expected;  // onset tick, note, beats start, length
             for (const auto& n : st.notes)
-                expected.emplace_back(std::max(0L, std::lround(n.start * kPpq)), static_cast<int>(std::lround(n.note)), n.start, n.length);
+                expected.emplace_back(std::max(0L, std::lround(n.start * kPpq)),
+                                      static_cast<int>(std::lround(n.note)), n.start, n.length);
             std::sort(expected.begin(), expected.end());
             const auto& notes = mt["notes"];
             ASSERT_EQ(notes.size(), expected.size()) << "notes in the file vs the score";
@@ -86,17 +90,19 @@ TEST(MidiFile, ReadBackByMidoItMatchesTheScoreNoteForNote) {
                 const long on = notes[k][0], off = notes[k][1];
                 ASSERT_EQ(notes[k][2], note) << "note " << k;
                 // A humanised note a hair before the first beat starts at tick 0 in the file.
-                ASSERT_NEAR(static_cast<double>(on) / kPpq, std::max(0.0, start), 0.5 / kPpq) << "onset of note " << k;
-                ASSERT_NEAR(static_cast<double>(off) / kPpq, std::max(start + length, static_cast<double>(on + 1) / kPpq),
-                            0.5 / kPpq + 1e-9)
+                ASSERT_NEAR(static_cast<double>(on) / kPpq, std::max(0.0, start), 0.5 / kPpq)
+                    << "onset of note " << k;
+                ASSERT_NEAR(static_cast<double>(off) / kPpq,
+                            std::max(start + length, static_cast<double>(on + 1) / kPpq), 0.5 / kPpq + 1e-9)
                     << "end of note " << k;
                 const int vel = notes[k][3];
                 EXPECT_GE(vel, 1);
                 EXPECT_LE(vel, 127);
             }
             // Velocities follow the score: the loudest note is the one with the highest velocity.
-            const auto loud = std::max_element(st.notes.begin(), st.notes.end(),
-                                               [](const auto& a, const auto& b) { return a.velocity < b.velocity; });
+            const auto loud =
+                std::max_element(st.notes.begin(), st.notes.end(),
+                                 [](const auto& a, const auto& b) { return a.velocity < b.velocity; });
             int maxVel = 0;
             for (const auto& n : notes) maxVel = std::max(maxVel, n[3].get<int>());
             EXPECT_NEAR(maxVel, loud->velocity * 127.0f, 1.0);

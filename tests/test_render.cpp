@@ -76,8 +76,10 @@ TEST(TestLoudnessMeter, ReadsTheStandardsReferenceSignals) {
     // (-3 dBFS) but a true peak of 1.0 (0 dBTP). Faded in and out: an abrupt start would ring.
     std::vector<float> x(4800);
     for (std::size_t i = 0; i < x.size(); ++i) {
-        const double fade = std::min({1.0, static_cast<double>(i) / 480.0, static_cast<double>(x.size() - 1 - i) / 480.0});
-        x[i] = static_cast<float>(fade * std::sin(std::numbers::pi / 2.0 * static_cast<double>(i) + std::numbers::pi / 4.0));
+        const double fade =
+            std::min({1.0, static_cast<double>(i) / 480.0, static_cast<double>(x.size() - 1 - i) / 480.0});
+        x[i] = static_cast<float>(
+            fade * std::sin(std::numbers::pi / 2.0 * static_cast<double>(i) + std::numbers::pi / 4.0));
     }
     EXPECT_NEAR(test::db(test::peak(x)), -3.01, 0.01);
     EXPECT_NEAR(test::truePeakDbtp({x}), 0.0, 0.02);
@@ -106,7 +108,8 @@ TEST(Mastering, HitsLoudnessAndCeilingWhateverTheInputLevel) {
         EXPECT_NEAR(r.inputLufs, inputLufs, 0.1) << gain;
         EXPECT_NEAR(r.outputLufs, lufs, 0.1) << gain;
         EXPECT_NEAR(r.truePeakDbtp, truePeak, 0.2) << gain;
-        EXPECT_NEAR(r.gainDb, -16.0 - inputLufs, 3.0) << gain << ": the gain is about what the loudness asked for";
+        EXPECT_NEAR(r.gainDb, -16.0 - inputLufs, 3.0)
+            << gain << ": the gain is about what the loudness asked for";
     }
 }
 
