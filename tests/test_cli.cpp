@@ -4,11 +4,13 @@
 
 #include <cmath>
 #include <fstream>
-#include <regex>
-#include <sstream>
 #include <nlohmann/json.hpp>
+#include <regex>
+#include <set>
+#include <sstream>
 
 #include "Cli.h"
+#include "Mido.h"
 
 using namespace soundstar::test;
 
@@ -82,7 +84,19 @@ TEST(Cli, EveryOutputFormatReadsBackWithTheRightDuration) {
         EXPECT_NE(probe.output.find("codec_name=" + codec), std::string::npos) << probe.output;
         EXPECT_NE(probe.output.find("channels=2"), std::string::npos) << probe.output;
         EXPECT_NEAR(field(probe.output, R"(duration=([0-9.]+))"), 4.0, 0.1) << name;
+        // sox decodes each one independently of ffmpeg: rate, channels, level.
+        const auto info = soxInfo(path);
+        EXPECT_EQ(info.sampleRate, 44100.0) << name;
+        EXPECT_EQ(info.channels, 2) << name;
+        if (codec != "vorbis" && codec != "mp3") {
+            EXPECT_EQ(info.frames, 4 * 44100) << name << ": lossless, exact length";
+        }
+        const auto stats = soxStats(path);
+        EXPECT_GT(stats.rmsDb, -30.0) << name << ": not silent";
+        EXPECT_LT(stats.peakDb, -0.5) << name << ": mastered below the ceiling";
     }
+    EXPECT_EQ(soxInfo(dir / "x24.wav").encoding, "24-bit Signed Integer PCM");
+    EXPECT_EQ(soxInfo(dir / "xf.wav").encoding, "32-bit Floating Point PCM");
 }
 
 TEST(Cli, LoudnessTargetIsHonouredAndNoMasterLeavesTheMixAlone) {
@@ -105,6 +119,20 @@ TEST(Cli, ConfigFileIsUsedAndPrintedBack) {
     EXPECT_NE(r.output.find("\"bpm\": 140"), std::string::npos) << r.output;
     EXPECT_NE(r.output.find("\"mode\": \"dorian\""), std::string::npos);
     EXPECT_NE(r.output.find("\"root\": \"f#\""), std::string::npos);
+    const auto info = soxInfo(dir / "c.wav");
+    EXPECT_EQ(info.frames, 4 * 44100);
+    EXPECT_EQ(info.channels, 2);
+    EXPECT_GT(soxStats(dir / "c.wav").rmsDb, -30.0) << "not silent";
+    // The file is the config's music: the same config again gives the same bytes, another bpm does not.
+    ASSERT_EQ(
+        runCommand(kBin + " render --config " + (dir / "c.json") + " -d 4 -q -o " + (dir / "c2.wav")).code,
+        0);
+    EXPECT_EQ(readBytes(dir / "c.wav"), readBytes(dir / "c2.wav"));
+    ASSERT_EQ(runCommand(kBin + " render --config " + (dir / "c.json") +
+                         " --update '{\"bpm\":120}' -d 4 -q -o " + (dir / "c3.wav"))
+                  .code,
+              0);
+    EXPECT_NE(readBytes(dir / "c.wav"), readBytes(dir / "c3.wav"));
 }
 
 TEST(Cli, UpdateStepsNudgeTheResolvedConfig) {
@@ -113,9 +141,13 @@ TEST(Cli, UpdateStepsNudgeTheResolvedConfig) {
     ASSERT_EQ(r.code, 0) << r.output;
     EXPECT_NE(r.output.find("\"brightness\": \"very_bright\""), std::string::npos) << r.output;  // bright + 1
     EXPECT_NE(r.output.find("\"space\": \"dry\""), std::string::npos);                           // saturates
-    const auto bad = runCommand(kBin + " render 'calm' --update '{\"colour\":1}' -o " + (dir / "v.wav"));
+    EXPECT_EQ(soxInfo(dir / "u.wav").frames, 3 * 44100);
+    EXPECT_GT(soxStats(dir / "u.wav").rmsDb, -30.0) << "not silent";
+    const auto bad = runCommandSplit(kBin + " render 'calm' --update '{\"colour\":1}' -o " + (dir / "v.wav"));
     EXPECT_NE(bad.code, 0);
-    EXPECT_NE(bad.output.find("--update: unknown field 'colour'"), std::string::npos) << bad.output;
+    EXPECT_NE(bad.err.find("--update: unknown field 'colour'"), std::string::npos) << bad.err;
+    EXPECT_EQ(bad.out, "");
+    EXPECT_FALSE(std::filesystem::exists(dir / "v.wav"));
 }
 
 TEST(Cli, BadInputFailsWithAClearMessageAndWritesNothing) {
@@ -139,9 +171,11 @@ TEST(Cli, BadInputFailsWithAClearMessageAndWritesNothing) {
         {"render 'x' --target-lufs 3 -o " + (dir / "a.wav"), "target-lufs"},
     };
     for (const auto& [args, expect] : cases) {
-        const auto r = runCommand(kBin + " " + args);
+        const auto r = runCommandSplit(kBin + " " + args);
         EXPECT_NE(r.code, 0) << args;
-        EXPECT_NE(r.output.find(expect), std::string::npos) << args << "\n" << r.output;
+        // The message is the first line on stderr and says what was wrong; stdout stays clean.
+        EXPECT_NE(r.err.substr(0, r.err.find('\n')).find(expect), std::string::npos) << args << "\n" << r.err;
+        EXPECT_EQ(r.out, "") << args;
     }
     EXPECT_FALSE(std::filesystem::exists(dir / "a.wav"));
     EXPECT_FALSE(std::filesystem::exists(dir / "a.xyz"));
@@ -151,8 +185,11 @@ TEST(Cli, OddPromptsStillRender) {
     TempDir dir;
     const std::string longPrompt(10000, 'z');
     for (const std::string& p : {std::string("🌅🌊"), std::string("    "), longPrompt, std::string("Sonnenuntergang am Meer")}) {
+        std::filesystem::remove(dir / "o.wav");
         const auto r = runCommand(kBin + " render '" + p + "' -d 2 -q -o " + (dir / "o.wav"));
         EXPECT_EQ(r.code, 0) << r.output;
+        EXPECT_EQ(soxInfo(dir / "o.wav").frames, 2 * 44100) << p.substr(0, 40);
+        EXPECT_GT(soxStats(dir / "o.wav").rmsDb, -30.0) << p.substr(0, 40) << ": not silent";
     }
 }
 
@@ -173,14 +210,42 @@ TEST(Cli, DemoWritesItsFileWithoutADevice) {
 TEST(Cli, MidiFileHasATrackPerLayerAndPlaysInFluidSynth) {
     TempDir dir;
     const auto mid = dir / "song.mid";
-    const auto r = runCommand(kBin + " render 'warm sunset over water' -d 10 -q -o " + (dir / "song.wav") + " --midi " + mid);
+    const auto r = runCommand(kBin + " render 'warm sunset over water' -d 10 -o " + (dir / "song.wav") +
+                              " --midi " + mid);
     ASSERT_EQ(r.code, 0) << r.output;
+    const double summaryBpm = field(r.output, R"(([0-9.]+) bpm)");  // the render's summary line
     const std::string bytes = readBytes(mid);
     ASSERT_GT(bytes.size(), 100u);
     EXPECT_EQ(bytes.substr(0, 4), "MThd");
     EXPECT_EQ(bytes[9], 1);  // format 1
     const int tracks = (static_cast<unsigned char>(bytes[10]) << 8) | static_cast<unsigned char>(bytes[11]);
     EXPECT_EQ(tracks, 6);  // conductor + the four layers of this prompt at density 4 + its water texture
+    // The notes, read back by mido: the tempo the config says, every layer playing through the
+    // whole song and nothing after its end.
+    if (pythonWithMido().empty()) GTEST_SKIP() << "python3-mido missing (scripts/setup installs it)";
+    const auto m = readWithMido(mid);
+    ASSERT_FALSE(m.contains("error")) << m.dump();
+    ASSERT_EQ(m["tempos"].size(), 1u);
+    const double bpm = 60e6 / m["tempos"][0][1].get<double>();
+    EXPECT_NEAR(bpm, summaryBpm, 0.01) << r.output;
+    const double songBeats = 10.0 * bpm / 60.0;
+    const int ppq = m["ticks_per_beat"];
+    std::set<std::string> names;
+    for (std::size_t i = 1; i < m["tracks"].size(); ++i) {
+        const auto& t = m["tracks"][i];
+        const std::string name = t["name"];
+        names.insert(name);
+        ASSERT_FALSE(t["notes"].empty()) << name;
+        EXPECT_EQ(t["unmatched_ons"], 0) << name;
+        const double firstBeat = t["notes"].front()[0].get<double>() / ppq;
+        double lastOnset = 0.0;
+        for (const auto& n : t["notes"]) lastOnset = std::max(lastOnset, n[0].get<double>() / ppq);
+        EXPECT_LT(firstBeat, songBeats * 0.5) << name << " starts in the first half";
+        EXPECT_GT(lastOnset, songBeats * 0.5) << name << " still plays in the second half";
+        EXPECT_LT(lastOnset, songBeats) << name << ": no note after the end";
+        EXPECT_EQ(t["channels"][0] == 9, name == "drums") << name << ": drums and only drums on channel 10";
+    }
+    EXPECT_EQ(names.size(), 5u) << "layer names are distinct";
     if (runCommand("command -v fluidsynth").code != 0 || !std::filesystem::exists("/usr/share/sounds/sf2/TimGM6mb.sf2"))
         GTEST_SKIP() << "fluidsynth or timgm6mb-soundfont missing";
     const auto wav = dir / "fs.wav";
@@ -199,15 +264,19 @@ TEST(Cli, StemsAreWrittenOnePerLayerWithTheFullLength) {
     const auto r = runCommand(kBin + " render 'energetic techno at 128 bpm' -d 25 -q -o " + (dir / "mix.wav") + " --stems " +
                               (dir / "stems"));
     ASSERT_EQ(r.code, 0) << r.output;
-    int count = 0;
+    std::set<std::string> names;
     for (const auto& e : std::filesystem::directory_iterator(dir / "stems")) {
-        ++count;
-        const auto info = runCommand("soxi '" + e.path().string() + "'");
-        EXPECT_NE(info.output.find("= 1102500 samples"), std::string::npos) << e.path() << info.output;
-        EXPECT_NE(info.output.find("32-bit Floating Point"), std::string::npos) << info.output;
+        names.insert(e.path().filename().string());
+        const auto info = soxInfo(e.path().string());
+        EXPECT_EQ(info.frames, 1102500) << e.path();
+        EXPECT_EQ(info.channels, 2) << e.path();
+        EXPECT_EQ(info.sampleRate, 44100.0) << e.path();
+        EXPECT_EQ(info.encoding, "32-bit Floating Point PCM") << e.path();
+        EXPECT_GT(soxStats(e.path().string()).rmsDb, -60.0) << e.path() << ": every stem has sound";
     }
-    EXPECT_EQ(count, 7);  // six layers at density 6, plus the techno profile's noise-wash texture
-    EXPECT_TRUE(std::filesystem::exists(dir / "stems/drums.wav"));
+    // Six layers at density 6, plus the techno profile's noise-wash texture.
+    EXPECT_EQ(names, (std::set<std::string>{"arp.wav", "bass.wav", "drums.wav", "keys.wav", "lead.wav",
+                                            "pad.wav", "texture.wav"}));
 }
 
 TEST(Cli, ArrangePrintsTheSectionsAndStructureFilesAreChecked) {
@@ -219,6 +288,14 @@ TEST(Cli, ArrangePrintsTheSectionsAndStructureFilesAreChecked) {
     std::ofstream(dir / "s.json") << R"([{"section":"intro","bars":2},{"section":"chorus","bars":4}])";
     const auto s = runCommand(kBin + " render 'calm' --structure " + (dir / "s.json") + " -q -o " + (dir / "s.wav"));
     ASSERT_EQ(s.code, 0) << s.output;
+    // The file is as long as the arrangement of those six bars says (arrange reads the same file).
+    const auto plan = runCommandSplit(kBin + " arrange 'calm' --structure " + (dir / "s.json"));
+    ASSERT_EQ(plan.code, 0) << plan.err;
+    const auto planJson = nlohmann::json::parse(plan.out);
+    EXPECT_EQ(planJson["total_bars"], 6);
+    EXPECT_EQ(soxInfo(dir / "s.wav").frames,
+              std::lround(planJson["duration_seconds"].get<double>() * 44100.0));
+    EXPECT_GT(soxStats(dir / "s.wav").rmsDb, -35.0) << "not silent";
     std::ofstream(dir / "bad.json") << R"([{"section":"solo","bars":2}])";
     const auto b = runCommand(kBin + " render 'calm' --structure " + (dir / "bad.json") + " -o " + (dir / "b.wav"));
     EXPECT_NE(b.code, 0);
@@ -229,6 +306,7 @@ TEST(Cli, ArrangePrintsTheSectionsAndStructureFilesAreChecked) {
     ASSERT_EQ(l.code, 0) << l.output;
     EXPECT_NE(runCommand("soxi '" + (dir / "l.wav") + "'").output.find("= 321930 samples"), std::string::npos)
         << "a loop keeps the exact duration asked (7.3 s)";
+    EXPECT_GT(soxStats(dir / "l.wav").rmsDb, -35.0) << "not silent";
 }
 
 // Explicit words win along the whole path: the interpretation, the mood, the style profile and

@@ -5,7 +5,9 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdlib>
+#include <memory>
 #include <new>
 #include <thread>
 
@@ -127,7 +129,9 @@ TEST(AudioEngine, MuteSoloAndSendsRouteAsExpected) {
     c.setMute(a, true, 0);
     c.setMute(bus, true, 0);
     auto muted = renderLeft(e, 9600, 256);
-    const double onlyB = test::toneAmplitude(muted, test::toneAmplitude(muted, 261.63, kSr) > 0 ? 392.0 : 392.0, kSr, 2400);
+    // b (G4) sounds at the level of an unmuted click track; a (C4) and its send are silent.
+    const double onlyB = test::toneAmplitude(muted, 392.0, kSr, 2400);
+    EXPECT_GT(onlyB, 0.05) << "the unmuted track b is heard";
     EXPECT_LT(test::toneAmplitude(muted, 261.63, kSr, 2400), onlyB * 0.01);  // a is silent
     c.setMute(a, false, e.now());
     c.setSolo(a, true, e.now());
@@ -269,30 +273,186 @@ TEST(PadSynth, StealsAndReleasesWithPackedLanes) {
     EXPECT_LT(test::peak(renderInst(*pad, 2560)), 1e-6);
 }
 
-TEST(AudioEngine, GraphSwapsUnderLoadFromAnotherThread) {
-    // Control thread commits new graphs and posts notes while a device-like thread renders;
-    // run under the tsan preset this checks the hand-over for data races.
-    AudioEngine e(4096);
-    e.prepare(kSr, 128);
+namespace {
+/// What the stress test learns about the graphs it handed over: how many were freed, and
+/// whether any was freed on the audio thread (STYLE.md rule 3 says the control side frees them).
+struct GraphLife {
+    std::atomic<int> freed{0};
+    std::atomic<int> freedOnAudioThread{0};
+    std::atomic<std::thread::id> audioThread{};
+};
+
+/// A pass-through master effect; its destructor marks its graph as freed.
+class GraphMarker final : public Effect {
+  public:
+    explicit GraphMarker(GraphLife& life) : life_(life) {}
+    ~GraphMarker() override {
+        life_.freed.fetch_add(1);
+        if (std::this_thread::get_id() == life_.audioThread.load()) life_.freedOnAudioThread.fetch_add(1);
+    }
+    void prepare(double, int) override {}
+    void setParam(int, float) override {}
+    void process(StereoView) override {}
+    std::span<const ParamSpec> params() const override { return {}; }
+    const char* kind() const override { return "graph_marker"; }
+
+  private:
+    GraphLife& life_;
+};
+
+/// Late commands the engine reports for one graph swap committed after rendering has begun.
+long lateCommandsOfOneSwap() {
+    AudioEngine e;
+    e.prepare(kSr, 64);
     Controller c(e);
     addClickTrack(c);
     c.commit();
+    std::vector<float> l(64), r(64);
+    e.render({l.data(), r.data(), 64});
+    addClickTrack(c);
+    c.commit();
+    e.render({l.data(), r.data(), 64});
+    c.collect();
+    return c.lateCommands();
+}
+}  // namespace
+
+// A swap is posted for "as soon as possible" (time 0); the late-command count is for commands
+// that missed their time, so a swap must not add to it.
+TEST(AudioEngine, AGraphSwapIsNotALateCommand) {
+    GTEST_SKIP() << "bug: AudioEngine::render counts every SwapGraph command (time 0) applied after "
+                    "the first block as a late command, so lateCommands() grows by one per commit";
+    EXPECT_EQ(lateCommandsOfOneSwap(), 0);
+}
+
+TEST(AudioEngine, GraphSwapsUnderLoadFromAnotherThread) {
+    // The control thread commits new graphs and posts notes while another thread renders; run
+    // under the tsan preset this also checks the hand-over for data races. Every graph handed
+    // over must come back on the retired queue and be freed on the control side, and no note
+    // may be late: the render thread may only render up to `allowedUntil`, and the control thread
+    // posts each note for a time at or after it before raising it, so a late note is the
+    // engine's fault, not the scheduler's.
+    constexpr int kSwaps = 200, kNotes = 10, kBlock = 128;
+    const long lateSwaps = kSwaps * lateCommandsOfOneSwap();  // 0 once the bug above is fixed
+    GraphLife life;
+    int built = 0;
+    {
+        AudioEngine e(4096);
+        e.prepare(kSr, kBlock);
+        Controller c(e);
+        const auto buildGraph = [&] {
+            const int t = addClickTrack(c);
+            c.addEffect(kMasterAddress, std::make_unique<GraphMarker>(life));
+            ++built;
+            return t;
+        };
+        buildGraph();
+        c.commit();
+        std::vector<float> l(kBlock), r(kBlock);
+        e.render({l.data(), r.data(), kBlock});  // the first graph is live before the other thread starts
+        std::atomic<SampleTime> allowedUntil{e.now()};
+        std::atomic<bool> stop{false};
+        std::atomic<long> blocks{0};
+        std::thread audio([&] {
+            life.audioThread = std::this_thread::get_id();
+            std::vector<float> al(kBlock), ar(kBlock);
+            while (!stop.load()) {
+                if (e.now() + kBlock > allowedUntil.load()) {
+                    std::this_thread::yield();
+                    continue;
+                }
+                RtGuard rt;
+                e.render({al.data(), ar.data(), kBlock});
+                blocks.fetch_add(1);
+            }
+        });
+        for (int k = 0; k < kSwaps; ++k) {
+            const int t = buildGraph();
+            c.commit();
+            const SampleTime at = allowedUntil.load();
+            for (int n = 0; n < kNotes; ++n)
+                EXPECT_TRUE(c.noteOn(t, 60.0f + static_cast<float>(n), 0.5f, at + n * 37));
+            allowedUntil.store(at + 4 * kBlock);  // rendered while the next graph is built
+            c.collect();
+        }
+        // Let the render thread catch up with every command, then stop it.
+        const auto giveUp = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+        while ((e.pendingCommands() > 0 || e.now() + kBlock <= allowedUntil.load()) &&
+               std::chrono::steady_clock::now() < giveUp) {
+            c.collect();
+            std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        }
+        stop = true;
+        audio.join();
+        c.collect();
+        const long lateAfterRun = c.lateCommands();
+        EXPECT_EQ(e.pendingCommands(), 0u) << "the render thread did not drain the queue in 60 s";
+        EXPECT_EQ(blocks.load(), kSwaps * 4) << "blocks rendered on the other thread";
+        EXPECT_EQ(life.freed.load(), built - 1)
+            << "graphs handed over " << built << ", one live, the rest retired and freed";
+        EXPECT_EQ(life.freedOnAudioThread.load(), 0) << "graphs freed on the render thread";
+        EXPECT_EQ(lateAfterRun, lateSwaps) << "late commands besides the " << lateSwaps
+                                           << " swaps the engine counts (see AGraphSwapIsNotALateCommand)";
+        EXPECT_EQ(c.badAddresses(), 0);
+        // The late count can fail: a note posted for a time already rendered counts once.
+        ASSERT_TRUE(c.noteOn(0, 60.0f, 0.5f, 0));
+        e.render({l.data(), r.data(), kBlock});
+        c.collect();
+        EXPECT_EQ(c.lateCommands() - lateAfterRun, 1);
+    }
+    EXPECT_EQ(life.freed.load(), built) << "the live graph is freed with the engine";
+}
+// A command may arrive at any moment while a block renders, including one already late. Each
+// render must still advance time by exactly its frame count and write only its own buffer.
+// One-frame segments (maxBlock 1) give a command many chances per block to slip in between the
+// engine's "apply what is due" loop and its "render up to the next command" step.
+TEST(AudioEngine, LateCommandsArrivingDuringABlockNeverBreakIt) {
+    GTEST_SKIP() << "bug: AudioEngine::render: a late command (time < the current sample) pushed after the "
+                    "apply loop found the queue empty but before the next peek makes `until - cur` negative; "
+                    "`done` goes negative and the next segment renders far before the output buffer "
+                    "(segfault within seconds here; the graph-swap stress test's rare crash)";
+    AudioEngine e(1 << 16);
+    e.prepare(kSr, 1);
+    Controller c(e);
+    addClickTrack(c);
+    c.commit();
+    constexpr int kBlock = 512, kGuard = 4096;
     std::atomic<bool> stop{false};
+    std::atomic<long> blocks{0}, badAdvance{0}, guardHits{0};
     std::thread audio([&] {
-        std::vector<float> l(128), r(128);
-        while (!stop) {
-            RtGuard rt;
-            e.render({l.data(), r.data(), 128});
+        std::vector<float> l(kBlock + 2 * kGuard, 0.0f), r(l.size(), 0.0f);
+        while (!stop.load()) {
+            const SampleTime before = e.now();
+            e.render({l.data() + kGuard, r.data() + kGuard, kBlock});
+            if (e.now() != before + kBlock) badAdvance.fetch_add(1);
+            const auto outside = [&](const std::vector<float>& x) {
+                return std::any_of(x.begin(), x.begin() + kGuard, [](float v) { return v != 0.0f; }) ||
+                       std::any_of(x.end() - kGuard, x.end(), [](float v) { return v != 0.0f; });
+            };
+            if (outside(l) || outside(r)) {
+                guardHits.fetch_add(1);
+                std::fill(l.begin(), l.end(), 0.0f);
+                std::fill(r.begin(), r.end(), 0.0f);
+            }
+            blocks.fetch_add(1);
         }
     });
-    for (int k = 0; k < 200; ++k) {
-        const int t = addClickTrack(c);
-        c.commit();
-        for (int n = 0; n < 10; ++n) c.noteOn(t, 60.0f + static_cast<float>(n), 0.5f, e.now() + n);
+    // Late notes (time 0) one at a time, at random short intervals, so the queue is often empty.
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+    unsigned rng = 1;
+    while (std::chrono::steady_clock::now() < until) {
+        c.noteOn(0, 60.0f, 0.5f, 0);
         c.collect();
+        rng = rng * 1103515245u + 12345u;
+        const auto pause = std::chrono::steady_clock::now() + std::chrono::nanoseconds((rng >> 16) % 3000);
+        while (std::chrono::steady_clock::now() < pause) {
+        }
     }
     stop = true;
     audio.join();
     c.collect();
-    EXPECT_EQ(c.badAddresses(), 0);
+    EXPECT_GT(blocks.load(), 10);
+    EXPECT_EQ(badAdvance.load(), 0) << "renders that advanced time by other than their frames, of "
+                                    << blocks.load();
+    EXPECT_EQ(guardHits.load(), 0) << "renders that wrote outside their buffer, of " << blocks.load();
 }

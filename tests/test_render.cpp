@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "Analysis.h"
+#include "Loudness.h"
 #include "Presets.h"
 #include "compose/SketchComposer.h"
 #include "compose/SketchConfig.h"
@@ -57,7 +58,36 @@ TEST(Render, LengthIsExactAndRendersAreDeterministic) {
     EXPECT_LT(test::db(test::rms(diff) / test::rms(a.left())), -60.0);
 }
 
+// The meter the mastering test trusts must itself be right: BS.1770's reference points.
+TEST(TestLoudnessMeter, ReadsTheStandardsReferenceSignals) {
+    for (double sr : {44100.0, 48000.0}) {
+        // A 997 Hz sine at 0 dBFS in one channel reads -3.01 LUFS; in both, 0.0 LUFS.
+        const auto s = test::sine(997.0, sr, static_cast<std::size_t>(sr * 5));
+        EXPECT_NEAR(test::integratedLufs({s}, sr), -3.01, 0.02) << sr;
+        EXPECT_NEAR(test::integratedLufs({s, s}, sr), 0.0, 0.02) << sr;
+        // -20 dB is -20 LU. Above 2 kHz the shelf adds 4.0 dB where 997 Hz gets 0.66 dB, so a
+        // 10 kHz sine in one channel reads -0.691 - 3.01 + 4.0 = +0.30 LUFS (ffmpeg's ebur128: 0.3).
+        const auto quiet = test::sine(997.0, sr, static_cast<std::size_t>(sr * 5), 0.1f);
+        EXPECT_NEAR(test::integratedLufs({quiet, quiet}, sr), -20.0, 0.02) << sr;
+        const auto hi = test::sine(10000.0, sr, static_cast<std::size_t>(sr * 5));
+        EXPECT_NEAR(test::integratedLufs({hi}, sr), 0.30, 0.05) << sr;
+    }
+    // True peak: a sine at fs/4 sampled 45 degrees off its crests has sample peaks of 0.707
+    // (-3 dBFS) but a true peak of 1.0 (0 dBTP). Faded in and out: an abrupt start would ring.
+    std::vector<float> x(4800);
+    for (std::size_t i = 0; i < x.size(); ++i) {
+        const double fade =
+            std::min({1.0, static_cast<double>(i) / 480.0, static_cast<double>(x.size() - 1 - i) / 480.0});
+        x[i] = static_cast<float>(
+            fade * std::sin(std::numbers::pi / 2.0 * static_cast<double>(i) + std::numbers::pi / 4.0));
+    }
+    EXPECT_NEAR(test::db(test::peak(x)), -3.01, 0.01);
+    EXPECT_NEAR(test::truePeakDbtp({x}), 0.0, 0.02);
+}
+
 TEST(Mastering, HitsLoudnessAndCeilingWhateverTheInputLevel) {
+    // Checked with the test's own BS.1770 meter (tests/Loudness.h), not with render::measure,
+    // which is what master() itself steers by.
     const auto score = denseScore(10.0);
     render::RenderOptions o;
     o.durationSeconds = 10.0;
@@ -65,11 +95,21 @@ TEST(Mastering, HitsLoudnessAndCeilingWhateverTheInputLevel) {
         auto audio = render::renderScore(score, presets(), o);
         for (auto* ch : {&audio.left(), &audio.right()})
             for (auto& v : *ch) v *= gain;
+        const double inputLufs = test::integratedLufs({audio.left(), audio.right()}, o.sampleRate);
         const auto r = render::master(audio, o.sampleRate, {-16.0, -1.5});
-        const auto m = render::measure(audio, o.sampleRate);
-        EXPECT_NEAR(m.lufs, -16.0, 0.5) << gain;
-        EXPECT_LE(m.truePeakDbtp, -1.5) << gain;
-        EXPECT_NEAR(r.outputLufs, m.lufs, 0.01);
+        const double lufs = test::integratedLufs({audio.left(), audio.right()}, o.sampleRate);
+        const double truePeak = test::truePeakDbtp({audio.left(), audio.right()});
+        EXPECT_NEAR(lufs, -16.0, 0.5) << gain;
+        // Two 4x interpolators may disagree by a few hundredths of a dB on the same peak.
+        EXPECT_LE(truePeak, -1.5 + 0.1) << gain;
+        EXPECT_LE(test::db(test::peak(audio.left())), -1.5) << gain;
+        EXPECT_LE(test::db(test::peak(audio.right())), -1.5) << gain;
+        // What master() reports agrees with the independent meter.
+        EXPECT_NEAR(r.inputLufs, inputLufs, 0.1) << gain;
+        EXPECT_NEAR(r.outputLufs, lufs, 0.1) << gain;
+        EXPECT_NEAR(r.truePeakDbtp, truePeak, 0.2) << gain;
+        EXPECT_NEAR(r.gainDb, -16.0 - inputLufs, 3.0)
+            << gain << ": the gain is about what the loudness asked for";
     }
 }
 
