@@ -102,15 +102,21 @@ void AudioEngine::render(StereoView out) {
         // Apply every command due at or before the current sample, then render up to the next
         // command's time (or the block end, or maxBlock frames).
         const SampleTime cur = blockStart + done;
-        while (const Command* c = commands_.peek()) {
-            if (c->time > cur) break;
-            if (c->time < blockStart) ++lateThisBlock_;
+        // A bounded number per segment: a producer that keeps posting late commands cannot keep
+        // the audio thread here (the rest are applied after at least one more sample).
+        for (std::size_t applied = 0; applied < commands_.capacity(); ++applied) {
+            const Command* c = commands_.peek();
+            if (!c || c->time > cur) break;
+            // A swap is "as soon as possible" (posted at time 0), never late.
+            if (c->time < blockStart && c->type != CommandType::SwapGraph) ++lateThisBlock_;
             Command cmd;
             commands_.pop(cmd);
             apply(cmd);
         }
+        // A command may arrive between the loop above and this peek, already due (or late): it
+        // waits for the next segment, which starts at least one sample later, never before cur.
         SampleTime until = blockEnd;
-        if (const Command* c = commands_.peek()) until = std::min(until, c->time);
+        if (const Command* c = commands_.peek()) until = std::min(until, std::max(c->time, cur + 1));
         const int n = static_cast<int>(std::min<SampleTime>(until - cur, maxBlock_));
         renderSegment(out.offset(done, n));
         done += n;
