@@ -1,10 +1,14 @@
 // Fuzz target: an update JSON (--update, the live controller's changes) through
 // music::applyUpdate on a few base configs. Properties: errors are std::invalid_argument with a
 // bounded message; the updated config is still valid (it prints and parses back unchanged), so a
-// step can never move a field out of its range or to NaN.
+// step can never move a field out of its range or to NaN; a step string is accepted only when it
+// is a plain signed number ("+2", "-0.25", "+1e1"), never "+nan", "+1abc", "+1 " or "+0x10".
 #include <array>
 #include <cstdint>
+#include <regex>
 #include <stdexcept>
+
+#include <nlohmann/json.hpp>
 
 #include "FuzzCheck.h"
 #include "music/MusicConfig.h"
@@ -23,6 +27,20 @@ const std::array<music::MusicConfig, 3>& bases() {
     };
     return b;
 }
+
+// The first step string in an update that is not a plain signed number, or "" when none is.
+// "genre" and "mood" are free text, so "-" there is a value, not a step.
+std::string looseStep(const std::string& text) {
+    static const std::regex kStep(R"([+-]([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?)");
+    const auto j = nlohmann::json::parse(text, nullptr, false);
+    if (!j.is_object()) return "";
+    for (const auto& [k, v] : j.items()) {
+        if (k == "genre" || k == "mood" || !v.is_string()) continue;
+        const auto& s = v.get_ref<const std::string&>();
+        if (!s.empty() && (s[0] == '+' || s[0] == '-') && !std::regex_match(s, kStep)) return k + ": " + s;
+    }
+    return "";
+}
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -35,6 +53,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             fuzz::checkMessage(e.what());
             continue;
         }
+        if (const auto loose = looseStep(text); !loose.empty()) fuzz::finding("applyUpdate accepted a step that is not a plain number", loose);
         const std::string once = music::toJson(c);
         try {
             if (music::toJson(music::parseMusicConfig(once, "updated config")) != once)
