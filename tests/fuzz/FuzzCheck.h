@@ -18,7 +18,9 @@ inline constexpr std::size_t kMaxMessageBytes = 2000;
 /// Reports a broken property and aborts, so libFuzzer saves the input as a crash.
 [[noreturn]] inline void finding(std::string_view what, std::string_view detail = {}) {
     std::fprintf(stderr, "\n== fuzz finding: %.*s\n", static_cast<int>(what.size()), what.data());
-    if (!detail.empty()) std::fprintf(stderr, "%.*s\n", static_cast<int>(std::min<std::size_t>(detail.size(), 4000)), detail.data());
+    if (!detail.empty())
+        std::fprintf(stderr, "%.*s\n", static_cast<int>(std::min<std::size_t>(detail.size(), 4000)),
+                     detail.data());
     std::abort();
 }
 
@@ -26,9 +28,12 @@ inline constexpr std::size_t kMaxMessageBytes = 2000;
 inline void checkMessage(std::string_view message) {
     if (message.empty()) finding("an empty error message");
     if (message.size() > kMaxMessageBytes)
-        finding("an error message over 2000 bytes (it should quote a bounded prefix of the value)", message.substr(0, 400));
+        finding("an error message over 2000 bytes (it should quote a bounded prefix of the value)",
+                message.substr(0, 400));
 }
 
-inline std::string asText(const unsigned char* data, std::size_t size) { return {reinterpret_cast<const char*>(data), size}; }
+inline std::string asText(const unsigned char* data, std::size_t size) {
+    return {reinterpret_cast<const char*>(data), size};
+}
 
 }  // namespace soundstar::fuzz

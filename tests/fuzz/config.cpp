@@ -16,9 +16,11 @@ void checkRoundTrip(const music::MusicConfig& c) {
     try {
         twice = music::toJson(music::parseMusicConfig(once, "round trip"));
     } catch (const std::invalid_argument& e) {
-        fuzz::finding("toJson of an accepted config is rejected by parseMusicConfig", std::string(e.what()) + "\n" + once);
+        fuzz::finding("toJson of an accepted config is rejected by parseMusicConfig",
+                      std::string(e.what()) + "\n" + once);
     }
-    if (twice != once) fuzz::finding("a config does not round-trip through toJson", once + "\n--- became ---\n" + twice);
+    if (twice != once)
+        fuzz::finding("a config does not round-trip through toJson", once + "\n--- became ---\n" + twice);
 }
 }  // namespace
 

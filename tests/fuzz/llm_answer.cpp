@@ -4,15 +4,15 @@
 // any exception is a finding. Properties: the config is valid (prints and parses back unchanged);
 // the metadata is valid JSON text (UTF-8) with bounded strings; every warning is bounded; an
 // accepted structure is accepted again by compose::arrangeFromStructure.
+#include <fmt/format.h>
+
 #include <cstdint>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <stdexcept>
 #include <string>
 #include <vector>
-
-#include <fmt/format.h>
-#include <nlohmann/json.hpp>
 
 #include "FuzzCheck.h"
 #include "compose/Arranger.h"
@@ -24,7 +24,8 @@ using namespace soundstar;
 
 namespace {
 const interpret::Interpreter& interpreter() {
-    static const interpret::Interpreter it = interpret::Interpreter::load(std::filesystem::path(SOUNDSTAR_DATA) / "interpret");
+    static const interpret::Interpreter it =
+        interpret::Interpreter::load(std::filesystem::path(SOUNDSTAR_DATA) / "interpret");
     return it;
 }
 
@@ -34,7 +35,8 @@ void checkConfig(const music::MusicConfig& c, const std::string& answer) {
         if (music::toJson(music::parseMusicConfig(once, "LLM config")) != once)
             fuzz::finding("the LLM config does not round-trip", once + "\n--- from ---\n" + answer);
     } catch (const std::invalid_argument& e) {
-        fuzz::finding("applyDeconstruction produced an invalid config", fmt::format("{}\n{}\n--- from ---\n{}", e.what(), once, answer));
+        fuzz::finding("applyDeconstruction produced an invalid config",
+                      fmt::format("{}\n{}\n--- from ---\n{}", e.what(), once, answer));
     }
 }
 
@@ -45,7 +47,8 @@ void checkMetadata(const nlohmann::json& metadata, const std::string& answer) {
     } catch (const nlohmann::json::exception& e) {
         fuzz::finding(fmt::format("the metadata cannot be written as JSON: {}", e.what()), answer);
     }
-    if (text.size() > 16 * fuzz::kMaxMessageBytes) fuzz::finding("metadata over 32,000 bytes", text.substr(0, 400));
+    if (text.size() > 16 * fuzz::kMaxMessageBytes)
+        fuzz::finding("metadata over 32,000 bytes", text.substr(0, 400));
 }
 }  // namespace
 
@@ -60,7 +63,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     nlohmann::json metadata = nlohmann::json::object();
     const std::set<std::string> keep{"root"};  // a prompt that named its key
     music::MusicConfig config;
-    if (const auto c = llm::applyDeconstruction(answer, music::MusicConfig{}, keep, &interpreter(), metadata, warnings)) {
+    if (const auto c = llm::applyDeconstruction(answer, music::MusicConfig{}, keep, &interpreter(), metadata,
+                                                warnings)) {
         checkConfig(*c, answer);
         checkMetadata(metadata, answer);
         config = *c;
@@ -70,7 +74,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             try {
                 compose::arrangeFromStructure(config, *s, seconds);
             } catch (const std::invalid_argument& e) {
-                fuzz::finding(fmt::format("an accepted LLM structure is refused by the arranger: {}", e.what()), *s);
+                fuzz::finding(
+                    fmt::format("an accepted LLM structure is refused by the arranger: {}", e.what()), *s);
             }
         }
     }

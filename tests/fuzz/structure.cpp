@@ -4,12 +4,12 @@
 // gives sections that tile the piece (contiguous, at least one bar each, summing to totalBars),
 // energies in 0..1, known layer names, a finite tempo in 40..220 bpm, a length that holds its
 // bars (exactly, for a loop) and obeys the 3600 s cap (plus the final chord's tail).
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <stdexcept>
-
-#include <fmt/format.h>
 
 #include "FuzzCheck.h"
 #include "compose/Arranger.h"
@@ -38,25 +38,31 @@ const std::vector<Case>& cases() {
 
 void checkArrangement(const music::Arrangement& a, const Case& c, const std::string& input) {
     const auto fail = [&](const std::string& what) {
-        fuzz::finding(fmt::format("{} (seconds {}, loop {})", what, c.seconds, c.loop), music::toJson(a) + "\n--- from ---\n" + input);
+        fuzz::finding(fmt::format("{} (seconds {}, loop {})", what, c.seconds, c.loop),
+                      music::toJson(a) + "\n--- from ---\n" + input);
     };
-    if (!std::isfinite(a.bpm) || a.bpm < 40.0 || a.bpm > 220.0) fail(fmt::format("tempo {} outside 40..220 bpm", a.bpm));
+    if (!std::isfinite(a.bpm) || a.bpm < 40.0 || a.bpm > 220.0)
+        fail(fmt::format("tempo {} outside 40..220 bpm", a.bpm));
     if (a.sections.empty() || a.totalBars < 1) fail("no sections or no bars");
     int next = 0;
     for (const auto& s : a.sections) {
-        if (s.startBar != next || s.bars < 1) fail(fmt::format("sections do not tile the piece at bar {}", next));
+        if (s.startBar != next || s.bars < 1)
+            fail(fmt::format("sections do not tile the piece at bar {}", next));
         if (!(s.energy >= 0.0f && s.energy <= 1.0f)) fail(fmt::format("energy {} outside 0..1", s.energy));
         for (const auto& l : s.layers)
-            if (std::find(music::layerNames().begin(), music::layerNames().end(), l) == music::layerNames().end())
+            if (std::find(music::layerNames().begin(), music::layerNames().end(), l) ==
+                music::layerNames().end())
                 fail("unknown layer " + l);
         next += s.bars;
     }
-    if (next != a.totalBars) fail(fmt::format("sections add up to {} bars, totalBars is {}", next, a.totalBars));
+    if (next != a.totalBars)
+        fail(fmt::format("sections add up to {} bars, totalBars is {}", next, a.totalBars));
     const double body = a.totalBars * a.barSeconds();
     if (!std::isfinite(a.durationSeconds) || a.durationSeconds > kMaxSeconds + kMaxTailSeconds)
         fail(fmt::format("length {} s is over the 3600 s cap", a.durationSeconds));
     if (a.loop ? std::abs(a.durationSeconds - body) > 1e-6 * body : a.durationSeconds < body - 1e-6 * body)
-        fail(fmt::format("length {} s does not hold the {} bars ({} s)", a.durationSeconds, a.totalBars, body));
+        fail(fmt::format("length {} s does not hold the {} bars ({} s)", a.durationSeconds, a.totalBars,
+                         body));
 }
 }  // namespace
 

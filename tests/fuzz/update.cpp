@@ -5,10 +5,9 @@
 // is a plain signed number ("+2", "-0.25", "+1e1"), never "+nan", "+1abc", "+1 " or "+0x10".
 #include <array>
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <regex>
 #include <stdexcept>
-
-#include <nlohmann/json.hpp>
 
 #include "FuzzCheck.h"
 #include "music/MusicConfig.h"
@@ -20,9 +19,11 @@ namespace {
 const std::array<music::MusicConfig, 3>& bases() {
     static const std::array<music::MusicConfig, 3> b{
         music::MusicConfig{},
-        music::parseMusicConfig(R"({"tempo":"very_slow","brightness":"very_dark","density":2,"swing":0,"bpm":40,
+        music::parseMusicConfig(
+            R"({"tempo":"very_slow","brightness":"very_dark","density":2,"swing":0,"bpm":40,
                                      "register_min_oct":1,"register_max_oct":1,"phrase_len_bars":1})"),
-        music::parseMusicConfig(R"({"tempo":"very_fast","brightness":"very_bright","density":6,"swing":1,"bpm":220,
+        music::parseMusicConfig(
+            R"({"tempo":"very_fast","brightness":"very_bright","density":6,"swing":1,"bpm":220,
                                      "register_min_oct":8,"register_max_oct":8,"phrase_len_bars":16,"seed":18446744073709551615})"),
     };
     return b;
@@ -53,7 +54,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             fuzz::checkMessage(e.what());
             continue;
         }
-        if (const auto loose = looseStep(text); !loose.empty()) fuzz::finding("applyUpdate accepted a step that is not a plain number", loose);
+        if (const auto loose = looseStep(text); !loose.empty())
+            fuzz::finding("applyUpdate accepted a step that is not a plain number", loose);
         const std::string once = music::toJson(c);
         try {
             if (music::toJson(music::parseMusicConfig(once, "updated config")) != once)
