@@ -218,3 +218,37 @@ TEST(LlmLimits, AnEndlessAnswerStopsAtTheSizeLimit) {
     ASSERT_FALSE(r.warnings.empty());
     EXPECT_NE(r.warnings.front().find("larger than the limit"), std::string::npos) << r.warnings.front();
 }
+
+TEST(RegisterBounds, StepsThatCrossTheBoundsAreRefused) {
+    const auto same = music::parseMusicConfig(R"({"register_min_oct":4,"register_max_oct":4})");
+    const auto e = errorOf([&] { music::applyUpdate(same, R"({"register_min_oct":"+1","register_max_oct":"-1"})"); });
+    EXPECT_NE(e.find("must not be above"), std::string::npos) << e;
+    const auto up = music::applyUpdate(same, R"({"register_min_oct":"+2"})");
+    EXPECT_EQ(up.registerMinOct, 6);
+    EXPECT_EQ(up.registerMaxOct, 6) << "one bound stepped alone moves the other";
+}
+
+TEST(JsonLimits, StructuresFitTheirBarsExactlyOrSayWhyNot) {
+    const auto slow = music::parseMusicConfig(R"({"bpm":40})");
+    std::string many = "[";
+    for (int i = 0; i < 12; ++i) many += std::string(i ? "," : "") + R"({"section":"verse","bars":1})";
+    many += "]";
+    const auto e = errorOf([&] { compose::arrangeFromStructure(slow, many, 45.0, true); });
+    EXPECT_NE(e.find("12 sections need at least 12 bars"), std::string::npos) << e;
+    // Twenty-one uneven sections scaled into a duration: whole bars, at least one each, adding up.
+    std::string uneven = "[";
+    for (int i = 0; i < 21; ++i) uneven += std::string(i ? "," : "") + R"({"section":"verse","bars":)" + std::to_string(1 + (i * 7) % 5) + "}";
+    uneven += "]";
+    for (const double seconds : {60.0, 97.0, 200.0})
+        for (const bool loop : {false, true}) {
+            const auto a = compose::arrangeFromStructure(music::parseMusicConfig(R"({"bpm":120})"), uneven, seconds, loop);
+            int sum = 0;
+            for (const auto& s : a.sections) {
+                EXPECT_GE(s.bars, 1);
+                EXPECT_EQ(s.startBar, sum);
+                sum += s.bars;
+            }
+            EXPECT_EQ(sum, a.totalBars);
+            EXPECT_LE(a.totalBars * a.barSeconds(), a.durationSeconds + 1e-6) << seconds << (loop ? " loop" : "") << ": the bars fit the length";
+        }
+}

@@ -113,6 +113,25 @@ std::vector<int> splitBars(const std::vector<Shape>& shapes, int bars) {
 
 /// Tempo and bar count for the duration: a loop nudges the tempo so whole bars fill it exactly;
 /// an ending leaves room (about 15%, 0.5..2.5 s) for the final chord to ring.
+// Whole bars, at least one each, summing exactly to `total` (>= ideal.size()): the floors, then
+// the largest remainders get the bars left over, or the largest sections give back the excess.
+std::vector<int> wholeBars(const std::vector<double>& ideal, int total) {
+    std::vector<int> bars;
+    int sum = 0;
+    for (const double x : ideal) sum += bars.emplace_back(std::max(1, static_cast<int>(std::floor(x))));
+    while (sum != total) {
+        std::size_t pick = 0;
+        for (std::size_t i = 1; i < bars.size(); ++i) {
+            const double gapI = ideal[i] - bars[i], gapPick = ideal[pick] - bars[pick];
+            if (sum < total ? gapI > gapPick : (bars[i] > 1 && (bars[pick] == 1 || gapI < gapPick))) pick = i;
+        }
+        const int step = sum < total ? 1 : -1;
+        bars[pick] += step;
+        sum += step;
+    }
+    return bars;
+}
+
 void checkLength(double seconds, const std::string& what) {
     if (!std::isfinite(seconds) || seconds <= 0.0 || seconds > music::kMaxSeconds)
         throw std::invalid_argument(fmt::format("{} would last {:.1f} s; allowed above 0, up to {:g} s (the length limit)", what,
@@ -268,12 +287,16 @@ Arrangement arrangeFromStructure(const music::MusicConfig& c, const std::string&
         const double body = a.totalBars * a.barSeconds();
         a.durationSeconds = loop ? body : body + std::clamp(body * 0.15, 0.5, 2.5);
     }
-    const double scale = a.totalBars / std::max(totalBars, 1e-9);
+    if (static_cast<int>(entries.size()) > a.totalBars)
+        throw std::invalid_argument(fmt::format("structure: {} sections need at least {} bars, but {:g} s holds only {} bars at {:.4g} bpm; "
+                                                "give fewer sections or a longer duration",
+                                                entries.size(), entries.size(), seconds, a.totalBars, a.bpm));
+    std::vector<double> ideal;
+    for (const auto& e : entries) ideal.push_back(e.bars * a.totalBars / std::max(totalBars, 1e-9));
+    const auto bars = wholeBars(ideal, a.totalBars);
     int start = 0;
     for (std::size_t i = 0; i < entries.size(); ++i) {
         const auto& e = entries[i];
-        int bars = std::max(1, static_cast<int>(std::lround(e.bars * scale)));
-        if (i + 1 == entries.size()) bars = std::max(1, a.totalBars - start);  // the last absorbs rounding
         const auto shapes = shapeOf("verse_chorus");
         float energy = e.energy;
         if (energy < 0.0f) {
@@ -284,8 +307,8 @@ Arrangement arrangeFromStructure(const music::MusicConfig& c, const std::string&
                 if (e.kind == s.kind) energy = s.energy;
         }
         // Layers named explicitly play as asked; otherwise the kind's layers within the density.
-        a.sections.push_back({e.kind, start, bars, energy, e.layers.empty() ? intersect(layersFor(e.kind), allowed) : e.layers});
-        start += bars;
+        a.sections.push_back({e.kind, start, bars[i], energy, e.layers.empty() ? intersect(layersFor(e.kind), allowed) : e.layers});
+        start += bars[i];
     }
     a.totalBars = start;
     return a;

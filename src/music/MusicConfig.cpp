@@ -467,7 +467,9 @@ MusicConfig applyUpdate(const MusicConfig& base, const std::string& text, const 
             absolute[k] = v;
         }
     }
-    return absolute.empty() ? c : mergeMusicConfig(c, absolute.dump(), origin);
+    MusicConfig out = absolute.empty() ? c : mergeMusicConfig(c, absolute.dump(), origin);
+    orderRegister(out, j, origin);  // steps may cross the bounds too
+    return out;
 }
 
 }  // namespace soundstar::music
