@@ -88,6 +88,31 @@ struct TransitionLength {
 };
 TransitionLength parseTransition(const std::string& text);
 int runStream(const StreamArgs& s);
+
+/// `soundstar live`: one vibe to start, then steering lines.
+struct LiveArgs {
+    std::string firstVibe = "calm ambient";
+    std::string clock = "real";  // "real" (a device) or "virtual" (as fast as the CPU allows)
+    std::string device = "null", scriptFile, output, eventsFile, transition = "4";
+    double minutes = 0.0;  // 0: until q (or, on the virtual clock, the script's end plus 10 s)
+    std::optional<std::uint64_t> seed;
+    double sampleRate = 44100.0;
+    bool quiet = false;
+};
+/// What one steering line asks for: a new vibe (text), a changed config, or quitting; and when.
+struct SteeringCommand {
+    std::string label;
+    std::optional<std::string> vibeText;
+    std::optional<music::MusicConfig> config;
+    std::optional<long long> atBar;  // {"at": {"bar": N}}
+    int phraseBars = 1;              // 1: the next bar line; 4: the next phrase
+    bool quit = false;
+};
+/// Reads a steering line: "q", plain text (a vibe), "+bright"/"-space" (one step), "brightness +2",
+/// "tempo very_fast", "b 130", "k F minor", "y dub", or a JSON object {"at":..., "vibe"|"config"|
+/// "update": ...}. Throws std::invalid_argument saying what is allowed.
+SteeringCommand parseSteering(const std::string& line, const music::MusicConfig& current);
+int runLive(const LiveArgs& a);
 /// Prints what the embedded interpreter makes of a prompt: a summary, the config (--json, the
 /// config render would use), and which words and neighbours decided what (--explain).
 int runInterpret(const std::string& prompt, bool json, bool explain);

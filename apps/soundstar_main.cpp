@@ -104,6 +104,21 @@ int main(int argc, char** argv) {
     stream->add_flag("--no-master", st.noMaster, "No master chain, no loudness normalisation");
     stream->add_flag("-q,--quiet", st.quiet, "Print nothing but errors");
 
+    LiveArgs lv;
+    auto* liveCmd = app.add_subcommand("live", "Play music that keeps going while you steer it (stdin, or a timed --script)");
+    liveCmd->add_option("vibe", lv.firstVibe, "The first vibe (default: calm ambient)");
+    liveCmd->add_option("--clock", lv.clock, "real (an audio device) or virtual (as fast as the CPU allows, steered by --script)")
+        ->check(CLI::IsMember({"real", "virtual"}));
+    liveCmd->add_option("--device", lv.device, "null, default or jack (real clock)")->check(CLI::IsMember({"null", "default", "jack"}));
+    liveCmd->add_option("--script", lv.scriptFile, "Timed steering lines \"SECONDS LINE\" (virtual clock; default: stdin)");
+    liveCmd->add_option("--minutes", lv.minutes, "How long to play (default: until q; on the virtual clock required)")->check(finiteNumber(0.01, 600.0));
+    liveCmd->add_option("-o,--output", lv.output, "Record to a float WAV as it plays (virtual clock)");
+    liveCmd->add_option("--events", lv.eventsFile, "Write every vibe and transition with its sample and bar as JSON lines");
+    liveCmd->add_option("--transition", lv.transition, "Default transition: seconds (\"4\") or bars (\"2bars\")");
+    liveCmd->add_option("--seed", lv.seed, "Random seed")->check(wholeNumber(0, 18446744073709551615ull, ""));
+    liveCmd->add_option("--sample-rate", lv.sampleRate, "Sample rate in Hz")->check(wholeNumber(8000, 192000, " Hz"));
+    liveCmd->add_flag("-q,--quiet", lv.quiet, "Print only errors");
+
     std::string demoOut = "soundstar-demo.wav";
     bool noPlay = false;
     auto* demo = app.add_subcommand("demo", "Render a short sample to a file and play it where a device exists");
@@ -132,8 +147,8 @@ int main(int argc, char** argv) {
 
     if (argc > 1 && argv[1][0] != '-') {
         const std::string cmd = argv[1];
-        if (cmd != "render" && cmd != "stream" && cmd != "demo" && cmd != "doctor" && cmd != "schema" && cmd != "arrange" && cmd != "interpret") {
-            fmt::print(stderr, "soundstar: unknown command '{}'; commands: render, stream, interpret, arrange, demo, doctor, schema (see --help)\n", cmd);
+        if (cmd != "render" && cmd != "stream" && cmd != "live" && cmd != "demo" && cmd != "doctor" && cmd != "schema" && cmd != "arrange" && cmd != "interpret") {
+            fmt::print(stderr, "soundstar: unknown command '{}'; commands: render, stream, live, interpret, arrange, demo, doctor, schema (see --help)\n", cmd);
             return 2;
         }
     }
@@ -158,6 +173,10 @@ int main(int argc, char** argv) {
             return runRender(r);
         }
         if (stream->parsed()) return runStream(st);
+        if (liveCmd->parsed()) {
+            if (lv.clock == "virtual" && lv.minutes <= 0) throw std::invalid_argument("--clock virtual needs --minutes");
+            return runLive(lv);
+        }
         if (demo->parsed()) return runDemo(demoOut, !noPlay);
         if (interpretCmd->parsed()) return runInterpret(interpretPrompt, interpretJson, interpretExplain);
         if (schema->parsed()) return runSchema();

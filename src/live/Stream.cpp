@@ -11,36 +11,12 @@
 #include "compose/SketchComposer.h"
 #include "engine/AudioEngine.h"
 #include "engine/Controller.h"
+#include "live/Layers.h"
 #include "music/Arrangement.h"
 #include "render/Renderer.h"
 
 namespace soundstar::live {
 namespace {
-
-constexpr float kSilentDb = -120.0f;
-
-// What a layer slot holds before any vibe has used it.
-class Silence final : public engine::Instrument {
-public:
-    void prepare(double, int) override {}
-    void noteOn(float, float) override {}
-    void noteOff(float) override {}
-    void allNotesOff() override {}
-    void setParam(int, float) override {}
-    void process(StereoView io) override { io.clear(); }
-    std::span<const engine::ParamSpec> params() const override { return {}; }
-    int activeVoices() const override { return 0; }
-    const char* kind() const override { return "silence"; }
-};
-
-double barSamples(double bpm, double sampleRate) { return 4.0 * 60.0 / bpm * sampleRate; }
-
-// Sustained layers change first, the rhythm last, so a transition reads as one gesture.
-int staggerRank(const std::string& layer) {
-    static const std::vector<std::string> kOrder{"pad", "texture", "keys", "arp", "lead", "bass", "drums"};
-    const auto it = std::find(kOrder.begin(), kOrder.end(), layer);
-    return it == kOrder.end() ? 3 : static_cast<int>(it - kOrder.begin());
-}
 
 // One command due at a sample; at equal times the order is replace, fade, note off, note on.
 struct Timed {
@@ -153,14 +129,14 @@ StreamResult renderStream(const std::vector<StreamVibe>& vibes, const engine::Pr
             if (v > 0) {  // fade in over the transition into this vibe, staggered by whole bars of the outgoing one
                 const double prevBar = barSamples(previous.bpm, o.sampleRate);
                 const int transitionBars = static_cast<int>(static_cast<double>(previous.transitionLength) / prevBar + 1e-9);
-                const int offsetBars = transitionBars >= 2 ? staggerRank(sc.tracks[t].name) * (transitionBars / 2) / 6 : 0;
+                const int offsetBars = staggerBars(sc.tracks[t].name, transitionBars);
                 const SampleTime at = seg.start + std::llround(offsetBars * prevBar);
                 const float seconds = static_cast<float>(static_cast<double>(previous.transitionLength - (at - seg.start)) / o.sampleRate);
                 timeline.push_back({Timed::Kind::Fade, at, slot, seconds, sc.tracks[t].gainDb});
             }
             if (v + 1 < vibes.size()) {  // fade out with the same stagger over the transition out
                 const int transitionBars = static_cast<int>(static_cast<double>(seg.transitionLength) / bar + 1e-9);
-                const int offsetBars = transitionBars >= 2 ? staggerRank(sc.tracks[t].name) * (transitionBars / 2) / 6 : 0;
+                const int offsetBars = staggerBars(sc.tracks[t].name, transitionBars);
                 const SampleTime at = seg.transitionStart + std::llround(offsetBars * bar);
                 const float seconds = static_cast<float>(static_cast<double>(seg.end - at) / o.sampleRate);
                 timeline.push_back({Timed::Kind::Fade, at, slot, seconds, kSilentDb});

@@ -1,0 +1,257 @@
+// soundstar live: music that plays on while it is steered, on a virtual clock (as fast as the
+// CPU allows, steered by a timed script) or in real time on an audio device (steered from stdin).
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+#include <poll.h>
+#include <sndfile.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <fstream>
+#include <iostream>
+#include <limits>
+#include <regex>
+#include <sstream>
+#include <thread>
+
+#include "Commands.h"
+#include "io/AudioDevice.h"
+#include "io/OutputFiles.h"
+#include "live/LiveSession.h"
+#include "music/JsonText.h"
+
+namespace soundstar::app {
+namespace {
+
+std::atomic<bool> gInterrupted{false};
+
+// Short names people type for the scale fields: "+bright", "-space".
+std::string fieldFor(const std::string& word) {
+    static const std::vector<std::pair<std::string, std::string>> kShort{
+        {"bright", "brightness"}, {"dark", "brightness"}, {"fast", "tempo"}, {"slow", "tempo"}, {"dense", "density"}};
+    for (const auto& [shortName, field] : kShort)
+        if (word == shortName) return field;
+    for (const auto& f : music::musicConfigFields())
+        if (f == word) return f;
+    throw std::invalid_argument(fmt::format("'{}' is not a field to step; try brightness, space, motion, stereo, echo, human, attack, grain, "
+                                            "density or tempo",
+                                            word));
+}
+
+live::StreamVibe vibeFromText(const std::string& text, const std::optional<std::uint64_t>& seed) {
+    RenderArgs a;
+    a.prompt = text;
+    a.seed = seed;
+    std::vector<std::string> understood;
+    const auto cfg = resolveConfig(a, understood);
+    return {text, cfg, sketchFor(cfg), 0.0};
+}
+
+live::StreamVibe vibeFromConfig(const std::string& label, const music::MusicConfig& cfg) { return {label, cfg, sketchFor(cfg), 0.0}; }
+}  // namespace
+
+SteeringCommand parseSteering(const std::string& raw, const music::MusicConfig& current) {
+    std::string line = raw;
+    while (!line.empty() && std::isspace(static_cast<unsigned char>(line.back()))) line.pop_back();
+    while (!line.empty() && std::isspace(static_cast<unsigned char>(line.front()))) line.erase(0, 1);
+    if (line.size() > 2000) throw std::invalid_argument("a steering line is limited to 2000 characters");
+    SteeringCommand c;
+    c.label = line;
+    if (line.empty()) return c;
+    if (line == "q") {
+        c.quit = true;
+        return c;
+    }
+    static const std::regex kStep(R"(([+-])([a-z_]+))"), kFieldValue(R"(([a-z_]+) +(\S+))");
+    std::smatch m;
+    if (line.front() == '{') {
+        const auto j = music::parseJsonBounded(line, "steering JSON", {64 * 1024, 16});
+        if (!j.is_object()) throw std::invalid_argument("steering JSON must be an object");
+        for (const auto& [k, v] : j.items())
+            if (k != "at" && k != "vibe" && k != "config" && k != "update")
+                throw std::invalid_argument(fmt::format("steering JSON: unknown field '{}'; allowed: at, vibe, config, update", k));
+        if (j.contains("at")) {
+            const auto& at = j["at"];
+            if (at == "now" || at == "beat" || at == "bar") c.phraseBars = 1;
+            else if (at == "phrase") c.phraseBars = 4;
+            else if (at.is_object() && at.contains("bar") && at["bar"].is_number_integer() && at["bar"].get<long long>() >= 0) c.atBar = at["bar"].get<long long>();
+            else throw std::invalid_argument(fmt::format("steering JSON: 'at' = {} is invalid: allowed \"now\", \"beat\", \"bar\", \"phrase\" or {{\"bar\": N}}", music::quoteJson(at)));
+        }
+        if (j.contains("vibe")) {
+            if (!j["vibe"].is_string()) throw std::invalid_argument("steering JSON: 'vibe' must be text");
+            c.vibeText = j["vibe"].get<std::string>();
+        } else if (j.contains("config")) {
+            c.config = music::mergeMusicConfig(current, j["config"].dump(), "steering config");
+        } else if (j.contains("update")) {
+            c.config = music::applyUpdate(current, j["update"].dump(), "steering update");
+        } else {
+            throw std::invalid_argument("steering JSON: give 'vibe', 'config' or 'update'");
+        }
+        return c;
+    }
+    if (std::regex_match(line, m, kStep)) {
+        const std::string field = fieldFor(m[2]);
+        const bool down = (m[1] == "-") != (m[2] == "dark" || m[2] == "slow");
+        c.config = music::applyUpdate(current, nlohmann::json{{field, down ? "-1" : "+1"}}.dump(), line);
+        return c;
+    }
+    if (line.size() > 2 && line[1] == ' ' && std::string("bky").find(line[0]) != std::string::npos) {
+        const std::string arg = line.substr(2);
+        const char* field = line[0] == 'b' ? "bpm" : line[0] == 'k' ? "key" : "genre";
+        nlohmann::json value = arg;
+        if (line[0] == 'b') {
+            static const std::regex kNumber(R"([0-9]{2,3}(\.[0-9]{1,2})?)");
+            if (!std::regex_match(arg, kNumber)) throw std::invalid_argument(fmt::format("b {}: give a tempo from 40 to 220 bpm, e.g. \"b 130\"", arg));
+            value = std::stod(arg);
+        }
+        c.config = music::mergeMusicConfig(current, nlohmann::json{{field, value}}.dump(), line);
+        return c;
+    }
+    const auto fields = music::musicConfigFields();
+    if (std::regex_match(line, m, kFieldValue) && std::find(fields.begin(), fields.end(), m[1].str()) != fields.end()) {
+        const std::string value = m[2];
+        const bool step = value[0] == '+' || value[0] == '-';
+        nlohmann::json v = value;
+        if (!step) {
+            try {
+                v = nlohmann::json::parse(value);  // numbers and true/false as JSON, labels as text
+            } catch (const nlohmann::json::exception&) {
+                v = value;
+            }
+        }
+        c.config = music::applyUpdate(current, nlohmann::json{{m[1].str(), v}}.dump(), line);
+        return c;
+    }
+    static const std::regex kUnknownStep(R"(([a-z_]+) +[+-][0-9.]+)");
+    if (std::regex_match(line, m, kUnknownStep)) fieldFor(m[1]);  // "frobnicate +1": a step of no field is an error, not a vibe
+    c.vibeText = line;  // anything else is a new vibe
+    return c;
+}
+
+int runLive(const LiveArgs& args) {
+    const auto transition = parseTransition(args.transition);
+    engine::PresetLibrary presets;
+    presets.loadDirectory(dataDir() / "presets");
+    live::LiveOptions o;
+    o.sampleRate = args.sampleRate;
+    o.transitionSeconds = transition.seconds;
+    o.transitionBars = transition.bars;
+    live::LiveSession session(presets, vibeFromText(args.firstVibe, args.seed), o);
+    const auto total = static_cast<SampleTime>(std::llround(args.minutes * 60.0 * o.sampleRate));
+    const auto apply = [&](const std::string& line, SampleTime now) -> bool {
+        try {
+            const auto c = parseSteering(line, session.current().config);
+            if (c.quit) return false;
+            SampleTime earliest = session.nextBarLine(now, c.phraseBars);
+            if (c.atBar) earliest = std::max(now, session.barLine(*c.atBar));
+            std::optional<live::StreamVibe> next;
+            if (c.vibeText) next = vibeFromText(*c.vibeText, args.seed);
+            else if (c.config) next = vibeFromConfig(c.label, *c.config);
+            if (next) {
+                const SampleTime at = session.change(*next, earliest);
+                if (!args.quiet) fmt::print(stderr, "{:8.2f} s  {} -> starts at {:.2f} s\n", static_cast<double>(now) / o.sampleRate, c.label, static_cast<double>(at) / o.sampleRate);
+            }
+        } catch (const std::exception& e) {
+            fmt::print(stderr, "soundstar live: {}\n", e.what());  // a bad line is reported; the music plays on
+        }
+        return true;
+    };
+    std::vector<std::pair<double, std::string>> script;
+    if (args.clock == "virtual") {
+        std::istringstream text(args.scriptFile.empty() ? std::string(std::istreambuf_iterator<char>(std::cin), {})
+                                                        : music::readTextFile(args.scriptFile, "--script"));
+        static const std::regex kTimed(R"(\s*([0-9]{1,6}(\.[0-9]{1,3})?)\s+(.*))");
+        std::smatch m;
+        for (std::string line; std::getline(text, line);) {
+            if (line.empty() || line[0] == '#') continue;
+            if (!std::regex_match(line, m, kTimed)) throw std::invalid_argument(fmt::format("--script: '{}' is not \"SECONDS LINE\"", music::clipText(line, 80)));
+            script.emplace_back(std::stod(m[1]), m[3]);
+        }
+        std::stable_sort(script.begin(), script.end(), [](const auto& x, const auto& y) { return x.first < y.first; });
+    }
+    // The recording is written as it plays (the header kept up to date), so it is valid whenever it stops.
+    SF_INFO info{};
+    info.channels = 2;
+    info.samplerate = static_cast<int>(o.sampleRate);
+    info.format = SF_FORMAT_WAV | SF_FORMAT_FLOAT;
+    SNDFILE* rec = nullptr;
+    if (!args.output.empty()) {
+        if (args.clock != "virtual") throw std::invalid_argument("-o records on the virtual clock only for now (use --clock virtual --script FILE)");
+        rec = sf_open(args.output.c_str(), SFM_WRITE, &info);
+        if (!rec) throw std::runtime_error(fmt::format("cannot write {}: {}", args.output, sf_strerror(nullptr)));
+        sf_command(rec, SFC_SET_UPDATE_HEADER_AUTO, nullptr, SF_TRUE);
+        sf_command(rec, SFC_SET_ADD_PEAK_CHUNK, nullptr, SF_FALSE);
+    }
+    SampleTime end = args.minutes > 0 ? total : std::numeric_limits<SampleTime>::max() / 4;  // 0 minutes: until q
+    bool quitting = false;
+    // q or Ctrl-C: silent within 100 ms of `now` (the fade starts where nothing is queued yet).
+    const auto quit = [&](SampleTime now) {
+        const SampleTime from = std::max(now, session.scheduledUntil());
+        const double seconds = std::max(0.02, 0.1 - static_cast<double>(from - now) / o.sampleRate);
+        session.fadeOut(from, seconds);
+        end = std::min(end, from + static_cast<SampleTime>((seconds + 0.05) * o.sampleRate));
+        quitting = true;
+    };
+    if (args.clock == "virtual") {
+        StereoBuffer block;
+        block.resize(o.blockSize);
+        std::vector<float> inter(static_cast<std::size_t>(o.blockSize) * 2);
+        std::size_t nextLine = 0;
+        for (SampleTime pos = 0; pos < end;) {
+            for (; nextLine < script.size() && std::llround(script[nextLine].first * o.sampleRate) <= pos; ++nextLine)
+                if (!quitting && !apply(script[nextLine].second, pos)) quit(pos);
+            if (gInterrupted && !quitting) quit(pos);
+            while (!session.pump(pos + 4 * o.blockSize)) {
+            }
+            const int n = static_cast<int>(std::min<SampleTime>(o.blockSize, end - pos));
+            session.engine().render(block.view().offset(0, n));
+            if (rec) {
+                for (int i = 0; i < n; ++i) inter[2 * static_cast<std::size_t>(i)] = block.left()[static_cast<std::size_t>(i)], inter[2 * static_cast<std::size_t>(i) + 1] = block.right()[static_cast<std::size_t>(i)];
+                if (sf_writef_float(rec, inter.data(), n) != n) throw std::runtime_error(fmt::format("cannot write {}: {}", args.output, sf_strerror(rec)));
+            }
+            pos += n;
+        }
+    } else {
+        auto device = args.device == "null" ? io::makeNullDevice() : io::makeRtAudioDevice();
+        if (!device) throw std::runtime_error("this build has no audio device support; use --device null or --clock virtual");
+        std::signal(SIGINT, [](int) { gInterrupted = true; });
+        session.pump(static_cast<SampleTime>(0.2 * o.sampleRate));
+        device->start(session.engine());
+        if (!args.quiet) fmt::print(stderr, "playing on {} (type a vibe, +bright, b 130, k F minor, y dub, q)\n", device->name());
+        std::string pendingLine;
+        while (session.engine().now() < end) {
+            const SampleTime now = session.engine().now();
+            pollfd in{STDIN_FILENO, POLLIN, 0};
+            if (!quitting && ::poll(&in, 1, 10) > 0) {
+                char buf[4096];
+                const ssize_t got = ::read(STDIN_FILENO, buf, sizeof buf);
+                if (got <= 0) {
+                    if (args.minutes <= 0) quit(now);  // stdin closed and no length asked: end
+                } else {
+                    pendingLine.append(buf, static_cast<std::size_t>(got));
+                    for (std::size_t nl; (nl = pendingLine.find('\n')) != std::string::npos; pendingLine.erase(0, nl + 1))
+                        if (!quitting && !apply(pendingLine.substr(0, nl), now + static_cast<SampleTime>(0.05 * o.sampleRate))) quit(now);
+                }
+            } else {
+                std::this_thread::sleep_for(std::chrono::milliseconds(5));
+            }
+            if (gInterrupted && !quitting) quit(now);
+            session.pump(now + static_cast<SampleTime>(0.2 * o.sampleRate));
+        }
+        device->stop();
+        end = session.engine().now();
+    }
+    if (rec) sf_close(rec);
+    if (!args.eventsFile.empty()) {
+        io::OutputFiles out;
+        const auto path = out.add(args.eventsFile, "--events");
+        std::ofstream(path) << live::eventsToJsonLines(session.events(), o.sampleRate);
+        out.commit();
+    }
+    if (!args.quiet) fmt::print(stderr, "played {:.2f} s; {} late commands\n", static_cast<double>(end) / o.sampleRate, session.lateCommands());
+    return 0;
+}
+
+}  // namespace soundstar::app

@@ -1,0 +1,94 @@
+// soundstar live (issue #18, first part): a long virtual-clock session steered by a timed script,
+// changes landing on bar lines, no late commands, the same bytes for the same script and seed,
+// q fading out within 100 ms, bad lines reported while the music plays on, a real-time session
+// on the null device that quits on q.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "Cli.h"
+
+using namespace soundstar::test;
+
+namespace {
+const std::string kBin = SOUNDSTAR_BIN;
+
+std::vector<nlohmann::json> readEvents(const std::string& path) {
+    std::istringstream lines(readText(path));
+    std::vector<nlohmann::json> out;
+    for (std::string line; std::getline(lines, line);) out.push_back(nlohmann::json::parse(line));
+    return out;
+}
+}  // namespace
+
+TEST(LiveCli, TenVirtualMinutesWithAChangeEvery30SecondsLandOnBarLinesWithNothingLate) {
+    TempDir dir;
+    std::ofstream script(dir / "script.txt");
+    const char* lines[] = {"afternoon focus", "+bright", "b 128", "k F minor", "-space", "y dub", "rainy night jazz", "tempo slow",
+                           R"({"at":"phrase","vibe":"dark ambient drone"})", R"({"update":{"density":"+1"}})"};
+    for (int i = 1; i < 20; ++i) script << i * 30 << " " << lines[i % 10] << "\n";
+    script.close();
+    const std::string cmd = kBin + " live 'morning coffee' --clock virtual --minutes 10 --seed 9 --script '" + (dir / "script.txt") + "' -o '";
+    const auto r = runCommand(cmd + (dir / "a.wav") + "' --events '" + (dir / "a.jsonl") + "'");
+    ASSERT_EQ(r.code, 0) << r.output;
+    EXPECT_NE(r.output.find("played 600.00 s; 0 late commands"), std::string::npos) << r.output;
+    EXPECT_EQ(r.output.find("soundstar live:"), std::string::npos) << "every line was understood:\n" << r.output;
+    EXPECT_NE(runCommand("soxi '" + (dir / "a.wav") + "'").output.find("= 26460000 samples"), std::string::npos);
+    const auto events = readEvents(dir / "a.jsonl");
+    ASSERT_EQ(events.size(), 20u) << "the first vibe and 19 changes";
+    for (std::size_t i = 1; i < events.size(); ++i) {
+        const auto& prev = events[i - 1];
+        const auto& e = events[i];
+        EXPECT_EQ(e["event"], "transition");
+        const double bar = 4 * 60.0 / prev["bpm"].get<double>() * 44100.0;
+        const double bars = (e["sample"].get<double>() - prev["sample"].get<double>()) / bar;
+        EXPECT_NEAR(bars, std::round(bars), 1.0 / bar + 1e-9) << "change " << i << " starts on a bar line of the vibe before it";
+        EXPECT_GE(e["time"].get<double>(), 30.0 * static_cast<double>(i)) << "never before it was asked for";
+        EXPECT_LT(e["time"].get<double>(), 30.0 * static_cast<double>(i) + 4 * bar / 44100.0 + 1e-6) << "and within a phrase of it";
+    }
+    EXPECT_EQ(events[8]["label"], "dark ambient drone");
+    EXPECT_EQ(events[8]["bar"].get<int>() % 4, 0) << "\"phrase\" waits for a bar number that is a multiple of 4";
+    // The same script and seed give the same bytes.
+    ASSERT_EQ(runCommand(cmd + (dir / "b.wav") + "' -q").code, 0);
+    EXPECT_EQ(readText(dir / "a.wav"), readText(dir / "b.wav"));
+}
+
+TEST(LiveCli, QuitFadesOutWithin100msAndBadLinesAreReportedWhileItPlays) {
+    TempDir dir;
+    std::ofstream(dir / "s.txt") << "5 brightness +9x\n6 frobnicate +1\n7 b 500\n8 {\"at\": 3}\n9.5 q\n";
+    const auto r = runCommand(kBin + " live 'warm pads' --clock virtual --minutes 1 --script '" + (dir / "s.txt") + "' -o '" + (dir / "q.wav") +
+                              "' --events '" + (dir / "q.jsonl") + "'");
+    ASSERT_EQ(r.code, 0) << r.output;
+    for (const char* expect : {"soundstar live: brightness +9x: field 'brightness'", "soundstar live: 'frobnicate' is not a field",
+                               "b 500: field 'bpm' = 500.0 is invalid", "steering JSON: 'at' = 3 is invalid"})
+        EXPECT_NE(r.output.find(expect), std::string::npos) << expect << "\n" << r.output;
+    const auto info = runCommand("{ soxi -s '" + (dir / "q.wav") + "' 2>/dev/null; }");
+    const double seconds = std::stod(info.output) / 44100.0;
+    EXPECT_GT(seconds, 9.5);
+    EXPECT_LT(seconds, 9.5 + 0.2) << "ends right after the fade";
+    // Silent 100 ms after q was read (at the first block boundary after 9.5 s, so at most 6 ms
+    // later); the second before q was not.
+    const auto tail = runCommand("sox '" + (dir / "q.wav") + "' -n trim 9.606 stats");
+    EXPECT_NE(tail.output.find("Pk lev dB       -inf"), std::string::npos) << tail.output;
+    const auto before = runCommand("sox '" + (dir / "q.wav") + "' -n trim 8.4 1 stats");
+    const auto at = before.output.find("RMS lev dB");
+    ASSERT_NE(at, std::string::npos);
+    EXPECT_GT(std::stod(before.output.substr(at + 10)), -40.0);
+}
+
+TEST(LiveCli, ARealTimeSessionOnTheNullDeviceQuitsOnQ) {
+    const auto r = runCommand("(sleep 1; echo '+bright'; sleep 1; echo q) | timeout 20 " + kBin + " live 'calm' --device null");
+    ASSERT_EQ(r.code, 0) << r.output;
+    EXPECT_NE(r.output.find("+bright -> starts at"), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("; 0 late commands"), std::string::npos) << r.output;
+    const auto played = std::stod(r.output.substr(r.output.find("played ") + 7));
+    EXPECT_GT(played, 1.5);
+    EXPECT_LT(played, 5.0);
+    const auto bad = runCommand(kBin + " live calm --clock virtual");
+    EXPECT_NE(bad.output.find("--clock virtual needs --minutes"), std::string::npos) << bad.output;
+    const auto rec = runCommand(kBin + " live calm --device null -o x.wav");
+    EXPECT_NE(rec.output.find("-o records on the virtual clock only"), std::string::npos) << rec.output;
+}
