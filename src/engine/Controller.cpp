@@ -20,14 +20,7 @@ Track& Controller::pendingAt(int address) {
 }
 
 int Controller::addTrack(std::string name, std::unique_ptr<Instrument> instrument, float gainDb, float pan) {
-    if (!instrument) throw std::invalid_argument("addTrack needs an instrument");
-    auto t = std::make_unique<Track>();
-    t->name = std::move(name);
-    t->instrument = std::move(instrument);
-    t->initialGainDb = gainDb;
-    t->initialPan = std::clamp(pan, -1.0f, 1.0f);
-    pending_->tracks.push_back(std::move(t));
-    return static_cast<int>(pending_->tracks.size()) - 1;
+    return addTrack(makeTrack(std::move(name), std::move(instrument), gainDb, pan));
 }
 
 int Controller::addTrack(std::unique_ptr<Track> track) {

@@ -20,6 +20,7 @@ struct LiveSession::Voice {
     StreamVibe vibe;
     int id = 0, parity = 0;
     SampleTime start = 0, end = kNever;  // end: its fade-out is over (kNever while it plays on)
+    SampleTime fadeOutStart = kNever;    // no layer enters from here on
     double bpm = 120.0, bar = 0.0;       // bar in samples
     SampleTime fadeInStart = 0, fadeInEnd = 0;
     int fadeInBars = 0;  // the transition into it in whole bars of the outgoing vibe (for the stagger)
@@ -98,7 +99,7 @@ void LiveSession::composeNext(Voice& v) {
         if (li >= layers_.size()) continue;  // a layer this session has no slot for
         const int slot = 2 * static_cast<int>(li) + v.parity;
         if (!v.placed[li]) {
-            if (chunkStart >= v.end || (v.end != kNever && chunkStart >= v.end - (v.end - v.fadeInEnd))) continue;
+            if (chunkStart >= v.fadeOutStart) continue;  // a layer never enters while its vibe is leaving
             const bool fadingIn = chunkStart < v.fadeInEnd;
             schedule({Action::Kind::Replace, chunkStart, slot, 0.0f, 0.0f, v.id, std::make_shared<music::ScoreTrack>(score.tracks[t]), fadingIn});
             if (fadingIn) {
@@ -126,8 +127,12 @@ SampleTime LiveSession::change(const StreamVibe& next, SampleTime earliest) {
     const SampleTime length = std::max<SampleTime>(
         1, std::llround(options_.transitionBars > 0 ? options_.transitionBars * cur.bar : options_.transitionSeconds * options_.sampleRate));
     cur.end = start + length;
-    // What the outgoing vibe had composed past its end is dropped; its layers fade out, staggered.
-    std::erase_if(pending_, [&](const Action& a) { return a.voice == cur.id && a.time >= cur.end && a.kind != Action::Kind::AllOff; });
+    cur.fadeOutStart = start;
+    // What the outgoing vibe had composed past its end is dropped, and so is any layer it would
+    // have brought in during its fade-out (it would enter at full gain); its layers fade out, staggered.
+    std::erase_if(pending_, [&](const Action& a) {
+        return a.voice == cur.id && a.kind != Action::Kind::AllOff && (a.time >= cur.end || (a.kind == Action::Kind::Replace && a.time >= start));
+    });
     const int bars = static_cast<int>(static_cast<double>(length) / cur.bar + 1e-9);
     for (std::size_t li = 0; li < layers_.size(); ++li) {
         if (!cur.placed[li]) continue;
@@ -159,7 +164,10 @@ SampleTime LiveSession::change(const StreamVibe& next, SampleTime earliest) {
 void LiveSession::fadeOut(SampleTime at, double seconds) {
     at = std::max(at, posted_);
     const SampleTime end = at + std::max<SampleTime>(1, std::llround(seconds * options_.sampleRate));
-    for (auto& v : voices_) v->end = std::min(v->end, end);
+    for (auto& v : voices_) {
+        v->end = std::min(v->end, end);
+        v->fadeOutStart = std::min(v->fadeOutStart, at);
+    }
     std::erase_if(pending_, [&](const Action& a) { return a.time >= end && a.kind != Action::Kind::AllOff; });
     schedule({Action::Kind::Fade, at, engine::kMasterAddress, static_cast<float>(seconds), kSilentDb, -1});
     events_.push_back({at, "fade_out", voices_.back()->id, 0, voices_.back()->bpm, seconds, voices_.back()->vibe.label});
