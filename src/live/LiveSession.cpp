@@ -31,7 +31,7 @@ struct LiveSession::Voice {
 };
 
 struct LiveSession::Action {
-    enum class Kind { Replace, Fade, NoteOff, NoteOn, AllOff } kind;
+    enum class Kind { Replace, Fade, NoteOff, NoteOn, AllOff, Clear } kind;  // Clear: back to silence, so a faded-out layer costs nothing
     SampleTime time;
     int address;
     float note = 0.0f, velocity = 0.0f;  // notes; Fade: note = seconds, velocity = target dB
@@ -131,7 +131,7 @@ SampleTime LiveSession::change(const StreamVibe& next, SampleTime earliest) {
     // What the outgoing vibe had composed past its end is dropped, and so is any layer it would
     // have brought in during its fade-out (it would enter at full gain); its layers fade out, staggered.
     std::erase_if(pending_, [&](const Action& a) {
-        return a.voice == cur.id && a.kind != Action::Kind::AllOff && (a.time >= cur.end || (a.kind == Action::Kind::Replace && a.time >= start));
+        return a.voice == cur.id && a.kind != Action::Kind::AllOff && a.kind != Action::Kind::Clear && (a.time >= cur.end || (a.kind == Action::Kind::Replace && a.time >= start));
     });
     const int bars = static_cast<int>(static_cast<double>(length) / cur.bar + 1e-9);
     for (std::size_t li = 0; li < layers_.size(); ++li) {
@@ -140,6 +140,7 @@ SampleTime LiveSession::change(const StreamVibe& next, SampleTime earliest) {
         const SampleTime at = start + std::llround(staggerBars(layers_[li], bars) * cur.bar);
         schedule({Action::Kind::Fade, at, slot, static_cast<float>(static_cast<double>(cur.end - at) / options_.sampleRate), kSilentDb, cur.id});
         schedule({Action::Kind::AllOff, cur.end, slot, 0.0f, 0.0f, cur.id});
+        schedule({Action::Kind::Clear, cur.end, slot, 0.0f, 0.0f, cur.id});
     }
     auto v = std::make_unique<Voice>();
     v->vibe = next;
@@ -194,6 +195,11 @@ bool LiveSession::pump(SampleTime horizon) {
             case Action::Kind::NoteOn: ok = controller_->noteOn(a.address, a.note, a.velocity, a.time); break;
             case Action::Kind::NoteOff: ok = controller_->noteOff(a.address, a.note, a.time); break;
             case Action::Kind::AllOff: ok = controller_->allNotesOff(a.address, a.time); break;
+            case Action::Kind::Clear:
+                controller_->replaceTrack(a.address,
+                                          controller_->makeTrack(controller_->trackNames()[static_cast<std::size_t>(a.address)], std::make_unique<Silence>(), kSilentDb),
+                                          a.time);
+                break;
         }
         if (!ok) {
             all = false;

@@ -20,7 +20,7 @@ namespace {
 
 // One command due at a sample; at equal times the order is replace, fade, note off, note on.
 struct Timed {
-    enum class Kind { Replace, Fade, NoteOff, NoteOn, AllOff } kind;
+    enum class Kind { Replace, Fade, NoteOff, NoteOn, AllOff, Clear } kind;  // Clear: back to silence, so a faded-out layer costs nothing
     SampleTime time;
     int address;
     float note = 0.0f, velocity = 0.0f;  // NoteOn/NoteOff; Fade: velocity = target dB, note = seconds
@@ -141,6 +141,7 @@ StreamResult renderStream(const std::vector<StreamVibe>& vibes, const engine::Pr
                 const float seconds = static_cast<float>(static_cast<double>(seg.end - at) / o.sampleRate);
                 timeline.push_back({Timed::Kind::Fade, at, slot, seconds, kSilentDb});
                 timeline.push_back({Timed::Kind::AllOff, seg.end, slot});
+                timeline.push_back({Timed::Kind::Clear, seg.end, slot});
             }
         }
         for (const auto& n : render::schedule(sc, o.sampleRate, seg.end - seg.start)) {
@@ -174,6 +175,9 @@ StreamResult renderStream(const std::vector<StreamVibe>& vibes, const engine::Pr
                 case Timed::Kind::NoteOn: posted = ctl.noteOn(e.address, e.note, e.velocity, e.time); break;
                 case Timed::Kind::NoteOff: posted = ctl.noteOff(e.address, e.note, e.time); break;
                 case Timed::Kind::AllOff: posted = ctl.allNotesOff(e.address, e.time); break;
+                case Timed::Kind::Clear:
+                    ctl.replaceTrack(e.address, ctl.makeTrack(ctl.trackNames()[static_cast<std::size_t>(e.address)], std::make_unique<Silence>(), kSilentDb), e.time);
+                    break;
             }
             if (!posted) break;  // the queue is full: render this block, post the rest after
         }
