@@ -117,7 +117,8 @@ int runLive(const LiveArgs& a);
 /// config render would use), and which words and neighbours decided what (--explain).
 int runInterpret(const std::string& prompt, bool json, bool explain);
 /// Renders the demo prompt to `output`, then plays the very same score on the audio device.
-int runDemo(const std::string& output, bool play);
+/// `midiFile` (optional) receives the played score as a Standard MIDI File.
+int runDemo(const std::string& output, bool play, const std::string& midiFile = {});
 /// Plays a score live through the engine on the default audio device; says so when there is none.
 int playScore(const music::Score& score, double seconds, const std::string& writtenFile);
 int runDoctor();

@@ -291,8 +291,10 @@ int runRender(const RenderArgs& a) {
     return 0;
 }
 
-int runDemo(const std::string& output, bool play) {
+int runDemo(const std::string& output, bool play, const std::string& midiFile) {
     RenderArgs a;
+    a.midiFile = midiFile;  // the score that is played, as MIDI
+    a.midiGiven = !midiFile.empty();
     a.prompt = "warm sunset over water";
     a.durationSeconds = 20.0;
     a.output = output;

@@ -124,6 +124,8 @@ int main(int argc, char** argv) {
     auto* demo = app.add_subcommand("demo", "Render a short sample to a file and play it where a device exists");
     demo->add_option("-o,--output", demoOut, "Output file");
     demo->add_flag("--no-play", noPlay, "Only write the file");
+    std::string demoMidi;
+    demo->add_option("--midi", demoMidi, "Also write the score it plays as a Standard MIDI File");
 
     std::string interpretPrompt;
     bool interpretJson = false, interpretExplain = false;
@@ -177,7 +179,7 @@ int main(int argc, char** argv) {
             if (lv.clock == "virtual" && lv.minutes <= 0) throw std::invalid_argument("--clock virtual needs --minutes");
             return runLive(lv);
         }
-        if (demo->parsed()) return runDemo(demoOut, !noPlay);
+        if (demo->parsed()) return runDemo(demoOut, !noPlay, demoMidi);
         if (interpretCmd->parsed()) return runInterpret(interpretPrompt, interpretJson, interpretExplain);
         if (schema->parsed()) return runSchema();
         if (arrangeCmd->parsed()) {

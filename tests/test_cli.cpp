@@ -200,11 +200,22 @@ TEST(Cli, DoctorReportsLibrariesAndPresets) {
     EXPECT_NE(r.output.find("presets in"), std::string::npos);
 }
 
-TEST(Cli, DemoWritesItsFileWithoutADevice) {
+// The demo plays the very score it writes: the score it plays (exported with --midi from the
+// object handed to the player) and its file are byte for byte what `render` makes of the same
+// prompt, seed and length (it once recomposed the prompt without seed, mood or profile).
+TEST(Cli, DemoWritesAndPlaysTheScoreRenderMakes) {
     TempDir dir;
-    const auto r = runCommand(kBin + " demo --no-play -o " + (dir / "demo.wav"));
+    const auto r = runCommand(kBin + " demo --no-play -o " + (dir / "demo.wav") + " --midi " + (dir / "demo.mid"));
     ASSERT_EQ(r.code, 0) << r.output;
-    EXPECT_TRUE(std::filesystem::exists(dir / "demo.wav"));
+    const auto same = runCommand(kBin + " render 'warm sunset over water' -d 20 --seed 7 -q -o " + (dir / "render.wav") + " --midi " +
+                                 (dir / "render.mid"));
+    ASSERT_EQ(same.code, 0) << same.output;
+    const auto demoMidi = readText(dir / "demo.mid");
+    ASSERT_GT(demoMidi.size(), 200u);
+    EXPECT_EQ(demoMidi, readText(dir / "render.mid")) << "the played score";
+    EXPECT_EQ(readText(dir / "demo.wav"), readText(dir / "render.wav")) << "the written file";
+    const auto info = runCommand("soxi " + (dir / "demo.wav"));
+    EXPECT_NE(info.output.find("= 882000 samples"), std::string::npos) << info.output;
 }
 
 TEST(Cli, MidiFileHasATrackPerLayerAndPlaysInFluidSynth) {
