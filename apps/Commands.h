@@ -81,12 +81,6 @@ struct StreamArgs {
     double sampleRate = 44100.0, targetLufs = -14.0;
     bool noMaster = false, quiet = false;
 };
-/// A transition as seconds or whole bars ("5", "2.5", "4bars").
-struct TransitionLength {
-    double seconds = 0.0;
-    int bars = 0;
-};
-TransitionLength parseTransition(const std::string& text);
 int runStream(const StreamArgs& s);
 
 /// `soundstar live`: one vibe to start, then steering lines.
@@ -99,19 +93,6 @@ struct LiveArgs {
     double sampleRate = 44100.0;
     bool quiet = false;
 };
-/// What one steering line asks for: a new vibe (text), a changed config, or quitting; and when.
-struct SteeringCommand {
-    std::string label;
-    std::optional<std::string> vibeText;
-    std::optional<music::MusicConfig> config;
-    std::optional<long long> atBar;  // {"at": {"bar": N}}
-    int phraseBars = 1;              // 1: the next bar line; 4: the next phrase
-    bool quit = false;
-};
-/// Reads a steering line: "q", plain text (a vibe), "+bright"/"-space" (one step), "brightness +2",
-/// "tempo very_fast", "b 130", "k F minor", "y dub", or a JSON object {"at":..., "vibe"|"config"|
-/// "update": ...}. Throws std::invalid_argument saying what is allowed.
-SteeringCommand parseSteering(const std::string& line, const music::MusicConfig& current);
 int runLive(const LiveArgs& a);
 /// Prints what the embedded interpreter makes of a prompt: a summary, the config (--json, the
 /// config render would use), and which words and neighbours decided what (--explain).

@@ -20,25 +20,13 @@
 #include "io/AudioDevice.h"
 #include "io/OutputFiles.h"
 #include "live/LiveSession.h"
+#include "live/Steering.h"
 #include "music/JsonText.h"
 
 namespace soundstar::app {
 namespace {
 
 std::atomic<bool> gInterrupted{false};
-
-// Short names people type for the scale fields: "+bright", "-space".
-std::string fieldFor(const std::string& word) {
-    static const std::vector<std::pair<std::string, std::string>> kShort{
-        {"bright", "brightness"}, {"dark", "brightness"}, {"fast", "tempo"}, {"slow", "tempo"}, {"dense", "density"}};
-    for (const auto& [shortName, field] : kShort)
-        if (word == shortName) return field;
-    for (const auto& f : music::musicConfigFields())
-        if (f == word) return f;
-    throw std::invalid_argument(fmt::format("'{}' is not a field to step; try brightness, space, motion, stereo, echo, human, attack, grain, "
-                                            "density or tempo",
-                                            word));
-}
 
 live::StreamVibe vibeFromText(const std::string& text, const std::optional<std::uint64_t>& seed) {
     RenderArgs a;
@@ -52,86 +40,8 @@ live::StreamVibe vibeFromText(const std::string& text, const std::optional<std::
 live::StreamVibe vibeFromConfig(const std::string& label, const music::MusicConfig& cfg) { return {label, cfg, sketchFor(cfg), 0.0}; }
 }  // namespace
 
-SteeringCommand parseSteering(const std::string& raw, const music::MusicConfig& current) {
-    std::string line = raw;
-    while (!line.empty() && std::isspace(static_cast<unsigned char>(line.back()))) line.pop_back();
-    while (!line.empty() && std::isspace(static_cast<unsigned char>(line.front()))) line.erase(0, 1);
-    if (line.size() > 2000) throw std::invalid_argument("a steering line is limited to 2000 characters");
-    SteeringCommand c;
-    c.label = line;
-    if (line.empty()) return c;
-    if (line == "q") {
-        c.quit = true;
-        return c;
-    }
-    static const std::regex kStep(R"(([+-])([a-z_]+))"), kFieldValue(R"(([a-z_]+) +(\S+))");
-    std::smatch m;
-    if (line.front() == '{') {
-        const auto j = music::parseJsonBounded(line, "steering JSON", {64 * 1024, 16});
-        if (!j.is_object()) throw std::invalid_argument("steering JSON must be an object");
-        for (const auto& [k, v] : j.items())
-            if (k != "at" && k != "vibe" && k != "config" && k != "update")
-                throw std::invalid_argument(fmt::format("steering JSON: unknown field '{}'; allowed: at, vibe, config, update", k));
-        if (j.contains("at")) {
-            const auto& at = j["at"];
-            if (at == "now" || at == "beat" || at == "bar") c.phraseBars = 1;
-            else if (at == "phrase") c.phraseBars = 4;
-            else if (at.is_object() && at.contains("bar") && at["bar"].is_number_integer() && at["bar"].get<long long>() >= 0) c.atBar = at["bar"].get<long long>();
-            else throw std::invalid_argument(fmt::format("steering JSON: 'at' = {} is invalid: allowed \"now\", \"beat\", \"bar\", \"phrase\" or {{\"bar\": N}}", music::quoteJson(at)));
-        }
-        if (j.contains("vibe")) {
-            if (!j["vibe"].is_string()) throw std::invalid_argument("steering JSON: 'vibe' must be text");
-            c.vibeText = j["vibe"].get<std::string>();
-        } else if (j.contains("config")) {
-            c.config = music::mergeMusicConfig(current, j["config"].dump(), "steering config");
-        } else if (j.contains("update")) {
-            c.config = music::applyUpdate(current, j["update"].dump(), "steering update");
-        } else {
-            throw std::invalid_argument("steering JSON: give 'vibe', 'config' or 'update'");
-        }
-        return c;
-    }
-    if (std::regex_match(line, m, kStep)) {
-        const std::string field = fieldFor(m[2]);
-        const bool down = (m[1] == "-") != (m[2] == "dark" || m[2] == "slow");
-        c.config = music::applyUpdate(current, nlohmann::json{{field, down ? "-1" : "+1"}}.dump(), line);
-        return c;
-    }
-    if (line.size() > 2 && line[1] == ' ' && std::string("bky").find(line[0]) != std::string::npos) {
-        const std::string arg = line.substr(2);
-        const char* field = line[0] == 'b' ? "bpm" : line[0] == 'k' ? "key" : "genre";
-        nlohmann::json value = arg;
-        if (line[0] == 'b') {
-            static const std::regex kNumber(R"([0-9]{2,3}(\.[0-9]{1,2})?)");
-            if (!std::regex_match(arg, kNumber)) throw std::invalid_argument(fmt::format("b {}: give a tempo from 40 to 220 bpm, e.g. \"b 130\"", arg));
-            value = std::stod(arg);
-        }
-        c.config = music::mergeMusicConfig(current, nlohmann::json{{field, value}}.dump(), line);
-        return c;
-    }
-    const auto fields = music::musicConfigFields();
-    if (std::regex_match(line, m, kFieldValue) && std::find(fields.begin(), fields.end(), m[1].str()) != fields.end()) {
-        const std::string value = m[2];
-        const bool step = value[0] == '+' || value[0] == '-';
-        nlohmann::json v = value;
-        if (!step) {
-            try {
-                v = nlohmann::json::parse(value);  // numbers and true/false as JSON, labels as text
-            } catch (const nlohmann::json::exception&) {
-                v = value;
-            }
-        }
-        c.config = music::applyUpdate(current, nlohmann::json{{m[1].str(), v}}.dump(), line);
-        return c;
-    }
-    static const std::regex kUnknownStep(R"(([a-z_]+) +[+-][0-9.]+)");
-    if (std::regex_match(line, m, kUnknownStep)) fieldFor(m[1]);  // "frobnicate +1": a step of no field is an error, not a vibe
-    c.vibeText = line;  // anything else is a new vibe
-    return c;
-}
-
 int runLive(const LiveArgs& args) {
-    const auto transition = parseTransition(args.transition);
+    const auto transition = live::parseTransition(args.transition);
     engine::PresetLibrary presets;
     presets.loadDirectory(dataDir() / "presets");
     live::LiveOptions o;
@@ -142,7 +52,7 @@ int runLive(const LiveArgs& args) {
     const auto total = static_cast<SampleTime>(std::llround(args.minutes * 60.0 * o.sampleRate));
     const auto apply = [&](const std::string& line, SampleTime now) -> bool {
         try {
-            const auto c = parseSteering(line, session.current().config);
+            const auto c = live::parseSteering(line, session.current().config);
             if (c.quit) return false;
             SampleTime earliest = session.nextBarLine(now, c.phraseBars);
             if (c.atBar) earliest = std::max(now, session.barLine(*c.atBar));

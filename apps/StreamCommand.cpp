@@ -10,25 +10,11 @@
 #include "Commands.h"
 #include "io/AudioFile.h"
 #include "io/OutputFiles.h"
+#include "live/Steering.h"
 #include "live/Stream.h"
 #include "render/Mastering.h"
 
 namespace soundstar::app {
-
-TransitionLength parseTransition(const std::string& text) {
-    static const std::regex kBars(R"(([0-9]{1,3})\s*bars?)"), kSeconds(R"([0-9]{1,4}(\.[0-9]{1,3})?)");
-    std::smatch m;
-    if (std::regex_match(text, m, kBars)) {
-        const int bars = std::stoi(m[1]);
-        if (bars >= 1 && bars <= 64) return {0.0, bars};
-    } else if (std::regex_match(text, kSeconds)) {
-        const double s = std::stod(text);
-        if (s >= 0.05 && s <= 600.0) return {s, 0};
-    }
-    throw std::invalid_argument(fmt::format("--transition '{}' is not allowed: give seconds from 0.05 to 600 (\"5\", \"2.5\") or "
-                                            "whole bars from 1 to 64 (\"4bars\")",
-                                            text));
-}
 
 int runStream(const StreamArgs& s) {
     if (s.vibes.empty()) throw std::invalid_argument("give at least one vibe, e.g. soundstar stream \"morning coffee\" \"afternoon focus\"");
@@ -37,7 +23,7 @@ int runStream(const StreamArgs& s) {
     r.output = s.output;
     r.format = s.format;
     const auto format = chooseFormat(r);
-    const auto transition = parseTransition(s.transition);
+    const auto transition = live::parseTransition(s.transition);
     const auto t0 = std::chrono::steady_clock::now();
     std::vector<live::StreamVibe> vibes;
     for (const auto& text : s.vibes) {
