@@ -115,6 +115,41 @@ TEST(AudioEngine, RenderAllocatesNothingOnTheAudioThread) {
     EXPECT_GT(test::peak(l), 0.001);
 }
 
+// Live changes on the audio thread: tracks replaced in place and timed fades (the stream and live
+// sessions' crossfades) allocate nothing while an RtGuard is live, with every preset involved.
+TEST(AudioEngine, ReplacingTracksAndFadingAllocateNothingOnTheAudioThread) {
+    AudioEngine e;
+    e.prepare(kSr, 128);
+    Controller c(e);
+    PresetLibrary lib;
+    lib.loadDirectory(SOUNDSTAR_DATA "/presets");
+    const auto names = lib.names();
+    c.addTrack(makePresetTrack(c, lib.get(names[0]), "a"));
+    c.addTrack(makePresetTrack(c, lib.get(names[1]), "b"));
+    c.commit();
+    std::vector<float> l(128), r(128);
+    {
+        RtGuard rt;
+        e.render({l.data(), r.data(), 128});
+    }
+    gRtAllocations = 0;
+    for (std::size_t k = 0; k < names.size() * 2; ++k) {
+        const int slot = static_cast<int>(k % 2);
+        c.replaceTrack(slot, makePresetTrack(c, lib.get(names[k % names.size()]), slot ? "b" : "a", -120.0f), e.now() + 5);
+        c.noteOn(slot, 60.0f, 0.9f, e.now() + 6);
+        c.fadeGain(slot, 0.0f, 0.002, k % 3 ? FadeShape::EqualPower : FadeShape::Linear, e.now() + 7);
+        c.fadeGain(1 - slot, -120.0f, 0.002, FadeShape::EqualPower, e.now() + 7);
+        for (int b = 0; b < 4; ++b) {
+            RtGuard rt;
+            e.render({l.data(), r.data(), 128});
+        }
+        c.collect();  // old tracks are freed here, on the control side
+    }
+    EXPECT_EQ(gRtAllocations.load(), 0);
+    EXPECT_EQ(c.lateCommands(), 0);
+    EXPECT_TRUE(test::allFinite(l) && test::allFinite(r));
+}
+
 TEST(AudioEngine, MuteSoloAndSendsRouteAsExpected) {
     AudioEngine e;
     e.prepare(kSr, 256);
