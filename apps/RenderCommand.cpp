@@ -53,7 +53,7 @@ io::FileFormat chooseFormat(const RenderArgs& a) {
                                                     a.format, a.output, io::containerOf(*byName), io::containerOf(*f)));
         return *f;
     }
-    if (a.output == "-") return io::FileFormat::Wav16;  // standard output: WAV unless --format says otherwise
+    if (io::isStandardOutput(a.output)) return io::FileFormat::Wav16;  // standard output: WAV unless --format says otherwise
     const auto f = io::formatFromPath(a.output);
     if (!f)
         throw std::invalid_argument(fmt::format("cannot tell the format of '{}' from its extension; use .wav, .flac, "
@@ -250,7 +250,7 @@ void writeAll(const RenderArgs& a, const Composition& job, const engine::PresetL
 
 int runRender(const RenderArgs& a) {
     const auto format = chooseFormat(a);  // fail on a bad format before spending time rendering
-    if (a.output == "-" && a.printConfig)
+    if (io::isStandardOutput(a.output) && a.printConfig)
         throw std::invalid_argument("--print-config and -o - both write to standard output; choose one");
     const auto t0 = std::chrono::steady_clock::now();
     const Composition job = composeJob(a);

@@ -135,6 +135,15 @@ TEST(HardenedCli, StandardOutputCarriesAWavThatSoxReads) {
     EXPECT_NE(info.output.find("= 96000 samples"), std::string::npos) << info.output;
     EXPECT_LT(rmsDb(dir / "piped.wav", 1), -6.0);
     EXPECT_GT(rmsDb(dir / "piped.wav", 1), -40.0) << "music, not silence";
+    // /dev/stdout is standard output too (never a temporary file in /dev renamed over it).
+    ASSERT_EQ(runCommand(kBin + " render rain -d 1 -q -o /dev/stdout > " + quoted(dir / "dev.wav")).code, 0);
+    EXPECT_NE(runCommand("soxi " + quoted(dir / "dev.wav")).output.find("= 44100 samples"), std::string::npos);
+    EXPECT_TRUE(fs::is_symlink("/dev/stdout") || fs::is_character_file("/dev/stdout") || !fs::exists("/dev/stdout"));
+    // A symbolic link is written through, even a dangling one: the link stays a link.
+    fs::create_symlink(dir / "real.wav", dir / "link.wav");
+    ASSERT_EQ(runCommand(kBin + " render rain -d 1 -q -o " + quoted(dir / "link.wav")).code, 0);
+    EXPECT_TRUE(fs::is_symlink(dir / "link.wav"));
+    EXPECT_NE(runCommand("soxi " + quoted(dir / "real.wav")).output.find("= 44100 samples"), std::string::npos);
     const auto both = runCommand(kBin + " render rain -d 2 -o - --print-config");
     EXPECT_NE(both.output.find("--print-config and -o - both write to standard output"), std::string::npos) << both.output;
 }

@@ -177,7 +177,7 @@ void encode(Sink& sink, const std::string& name, const StereoBuffer& audio, doub
 
 void writeAudioFile(const std::filesystem::path& path, const StereoBuffer& audio, double sampleRate, FileFormat format,
                     std::uint64_t ditherSeed) {
-    const bool toStdout = path == "-";
+    const bool toStdout = path == "-" || path == "/dev/stdout";
     const std::string name = toStdout ? "standard output" : path.string();
     Sink sink;
     if (toStdout) {

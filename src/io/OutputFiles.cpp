@@ -10,8 +10,10 @@
 namespace soundstar::io {
 namespace fs = std::filesystem;
 
+bool isStandardOutput(const fs::path& target) { return target == "-" || target == "/dev/stdout"; }
+
 bool writesDirectly(const fs::path& target) {
-    if (target == "-") return true;
+    if (isStandardOutput(target)) return true;
     std::error_code ec;
     const auto st = fs::status(target, ec);
     return !ec && fs::exists(st) && !fs::is_regular_file(st) && !fs::is_directory(st);
@@ -33,14 +35,22 @@ fs::path tempFor(const fs::path& target) {
 }
 }  // namespace
 
-fs::path OutputFiles::add(const fs::path& target, const std::string& what) {
-    if (target.empty()) throw std::invalid_argument(fmt::format("{}: give a file name", what));
+fs::path OutputFiles::add(const fs::path& asked, const std::string& what) {
+    if (asked.empty()) throw std::invalid_argument(fmt::format("{}: give a file name", what));
+    // Standard output under either name; an existing symbolic link is written through (the
+    // temporary file and the rename happen beside the file it points to, not over the link).
+    fs::path target = isStandardOutput(asked) ? fs::path("-") : asked;
+    std::error_code ec;
+    for (int hops = 0; hops < 8 && target != "-" && fs::is_symlink(target, ec); ++hops) {  // dangling links too
+        const fs::path to = fs::read_symlink(target, ec);
+        if (ec) break;
+        target = to.is_absolute() ? to : target.parent_path() / to;
+    }
     for (const auto& e : entries_)
         if (target != "-" && e.target != "-" && sameFile(e.target, target))
             throw std::invalid_argument(fmt::format("{} and {} name the same file ({}); give each its own", e.what, what, target.string()));
         else if (target == "-" && e.target == "-")
             throw std::invalid_argument(fmt::format("{} and {} both write to standard output; only one may", e.what, what));
-    std::error_code ec;
     if (fs::is_directory(target, ec)) throw std::invalid_argument(fmt::format("{}: {} is a folder; give a file name", what, target.string()));
     if (writesDirectly(target)) {
         entries_.push_back({target, target, what});

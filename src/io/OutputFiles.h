@@ -43,5 +43,7 @@ private:
 /// True for paths written directly rather than through a temporary name: "-" (standard output)
 /// and existing targets that are not regular files.
 bool writesDirectly(const std::filesystem::path& target);
+/// "-" and "/dev/stdout": the output is standard output.
+bool isStandardOutput(const std::filesystem::path& target);
 
 }  // namespace soundstar::io
