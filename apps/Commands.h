@@ -88,6 +88,7 @@ struct LiveArgs {
     std::string firstVibe = "calm ambient";
     std::string clock = "real";  // "real" (a device) or "virtual" (as fast as the CPU allows)
     std::string device = "null", scriptFile, output, eventsFile, transition = "4";
+    std::string stdoutFormat;  // "f32" or "s16": raw interleaved PCM on standard output
     double minutes = 0.0;  // 0: until q (or, on the virtual clock, the script's end plus 10 s)
     std::optional<std::uint64_t> seed;
     double sampleRate = 44100.0;

@@ -6,7 +6,10 @@
 #include <sndfile.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cerrno>
+#include <cstring>
 #include <chrono>
 #include <csignal>
 #include <fstream>
@@ -38,6 +41,54 @@ live::StreamVibe vibeFromText(const std::string& text, const std::optional<std::
 }
 
 live::StreamVibe vibeFromConfig(const std::string& label, const music::MusicConfig& cfg) { return {label, cfg, sketchFor(cfg), 0.0}; }
+
+// Where the played audio goes besides the device: a float WAV whose header is kept up to date
+// (valid whenever the program stops) and raw PCM on standard output (f32 or s16, interleaved).
+class Recorder {
+public:
+    Recorder(const std::string& path, const std::string& stdoutFormat, double sampleRate) : path_(path), stdout_(stdoutFormat) {
+        if (!stdout_.empty() && stdout_ != "f32" && stdout_ != "s16")
+            throw std::invalid_argument(fmt::format("--stdout {}: allowed f32 or s16", stdout_));
+        if (path.empty()) return;
+        SF_INFO info{};
+        info.channels = 2;
+        info.samplerate = static_cast<int>(sampleRate);
+        info.format = SF_FORMAT_WAV | SF_FORMAT_FLOAT;
+        file_ = sf_open(path.c_str(), SFM_WRITE, &info);
+        if (!file_) throw std::runtime_error(fmt::format("cannot write {}: {}", path, sf_strerror(nullptr)));
+        sf_command(file_, SFC_SET_UPDATE_HEADER_AUTO, nullptr, SF_TRUE);
+        sf_command(file_, SFC_SET_ADD_PEAK_CHUNK, nullptr, SF_FALSE);
+    }
+    ~Recorder() {
+        if (file_) sf_close(file_);
+    }
+    bool active() const { return file_ || !stdout_.empty(); }
+    void write(const float* interleaved, std::size_t frames) {
+        if (file_ && sf_writef_float(file_, interleaved, static_cast<sf_count_t>(frames)) != static_cast<sf_count_t>(frames))
+            throw std::runtime_error(fmt::format("cannot write {}: {}", path_, sf_strerror(file_)));
+        if (stdout_ == "f32") writeOut(interleaved, frames * 2 * sizeof(float));
+        if (stdout_ == "s16") {
+            pcm_.resize(frames * 2);
+            for (std::size_t i = 0; i < pcm_.size(); ++i)
+                pcm_[i] = static_cast<std::int16_t>(std::lrint(std::clamp(interleaved[i], -1.0f, 1.0f) * 32767.0f));
+            writeOut(pcm_.data(), pcm_.size() * sizeof(std::int16_t));
+        }
+    }
+
+private:
+    void writeOut(const void* data, std::size_t bytes) {
+        const auto* p = static_cast<const char*>(data);
+        for (std::size_t done = 0; done < bytes;) {
+            const ssize_t n = ::write(STDOUT_FILENO, p + done, bytes - done);
+            if (n < 0 && errno == EINTR) continue;
+            if (n <= 0) throw std::runtime_error(fmt::format("cannot write to standard output: {}", std::strerror(errno)));
+            done += static_cast<std::size_t>(n);
+        }
+    }
+    std::string path_, stdout_;
+    SNDFILE* file_ = nullptr;
+    std::vector<std::int16_t> pcm_;
+};
 }  // namespace
 
 int runLive(const LiveArgs& args) {
@@ -82,18 +133,7 @@ int runLive(const LiveArgs& args) {
         std::stable_sort(script.begin(), script.end(), [](const auto& x, const auto& y) { return x.first < y.first; });
     }
     // The recording is written as it plays (the header kept up to date), so it is valid whenever it stops.
-    SF_INFO info{};
-    info.channels = 2;
-    info.samplerate = static_cast<int>(o.sampleRate);
-    info.format = SF_FORMAT_WAV | SF_FORMAT_FLOAT;
-    SNDFILE* rec = nullptr;
-    if (!args.output.empty()) {
-        if (args.clock != "virtual") throw std::invalid_argument("-o records on the virtual clock only for now (use --clock virtual --script FILE)");
-        rec = sf_open(args.output.c_str(), SFM_WRITE, &info);
-        if (!rec) throw std::runtime_error(fmt::format("cannot write {}: {}", args.output, sf_strerror(nullptr)));
-        sf_command(rec, SFC_SET_UPDATE_HEADER_AUTO, nullptr, SF_TRUE);
-        sf_command(rec, SFC_SET_ADD_PEAK_CHUNK, nullptr, SF_FALSE);
-    }
+    Recorder recorder(args.output, args.stdoutFormat, o.sampleRate);
     SampleTime end = args.minutes > 0 ? total : std::numeric_limits<SampleTime>::max() / 4;  // 0 minutes: until q
     bool quitting = false;
     // q or Ctrl-C: silent within 100 ms of `now` (the fade starts where nothing is queued yet).
@@ -117,9 +157,9 @@ int runLive(const LiveArgs& args) {
             }
             const int n = static_cast<int>(std::min<SampleTime>(o.blockSize, end - pos));
             session.engine().render(block.view().offset(0, n));
-            if (rec) {
-                for (int i = 0; i < n; ++i) inter[2 * static_cast<std::size_t>(i)] = block.left()[static_cast<std::size_t>(i)], inter[2 * static_cast<std::size_t>(i) + 1] = block.right()[static_cast<std::size_t>(i)];
-                if (sf_writef_float(rec, inter.data(), n) != n) throw std::runtime_error(fmt::format("cannot write {}: {}", args.output, sf_strerror(rec)));
+            if (recorder.active()) {
+                for (std::size_t i = 0; i < static_cast<std::size_t>(n); ++i) inter[2 * i] = block.left()[i], inter[2 * i + 1] = block.right()[i];
+                recorder.write(inter.data(), static_cast<std::size_t>(n));
             }
             pos += n;
         }
@@ -128,6 +168,13 @@ int runLive(const LiveArgs& args) {
         if (!device) throw std::runtime_error("this build has no audio device support; use --device null or --clock virtual");
         std::signal(SIGINT, [](int) { gInterrupted = true; });
         session.pump(static_cast<SampleTime>(0.2 * o.sampleRate));
+        // What the device plays is tapped into a ring (3 s) and written out here, off the audio thread.
+        AudioRing tap(1 << 17);
+        std::vector<float> drained(static_cast<std::size_t>(1 << 17) * 2);
+        const auto drain = [&] {
+            for (std::size_t n; (n = tap.read(drained.data(), 1 << 17)) > 0;) recorder.write(drained.data(), n);
+        };
+        if (recorder.active()) session.engine().setTap(&tap);
         device->start(session.engine());
         if (!args.quiet) fmt::print(stderr, "playing on {} (type a vibe, +bright, b 130, k F minor, y dub, q)\n", device->name());
         std::string pendingLine;
@@ -149,11 +196,14 @@ int runLive(const LiveArgs& args) {
             }
             if (gInterrupted && !quitting) quit(now);
             session.pump(now + static_cast<SampleTime>(0.2 * o.sampleRate));
+            drain();
         }
         device->stop();
+        drain();
+        session.engine().setTap(nullptr);
+        if (tap.dropped() > 0) fmt::print(stderr, "soundstar live: the recording lost {} frames (the disk or pipe was too slow)\n", tap.dropped());
         end = session.engine().now();
     }
-    if (rec) sf_close(rec);
     if (!args.eventsFile.empty()) {
         io::OutputFiles out;
         const auto path = out.add(args.eventsFile, "--events");

@@ -112,7 +112,9 @@ int main(int argc, char** argv) {
     liveCmd->add_option("--device", lv.device, "null, default or jack (real clock)")->check(CLI::IsMember({"null", "default", "jack"}));
     liveCmd->add_option("--script", lv.scriptFile, "Timed steering lines \"SECONDS LINE\" (virtual clock; default: stdin)");
     liveCmd->add_option("--minutes", lv.minutes, "How long to play (default: until q; on the virtual clock required)")->check(finiteNumber(0.01, 600.0));
-    liveCmd->add_option("-o,--output", lv.output, "Record to a float WAV as it plays (virtual clock)");
+    liveCmd->add_option("-o,--output", lv.output, "Record to a float WAV as it plays (valid whenever it stops)");
+    liveCmd->add_option("--stdout", lv.stdoutFormat, "Raw interleaved PCM on standard output: f32 or s16 (| ffplay -f f32le -ar 44100 -ac 2 -)")
+        ->check(CLI::IsMember({"f32", "s16"}));
     liveCmd->add_option("--events", lv.eventsFile, "Write every vibe and transition with its sample and bar as JSON lines");
     liveCmd->add_option("--transition", lv.transition, "Default transition: seconds (\"4\") or bars (\"2bars\")");
     liveCmd->add_option("--seed", lv.seed, "Random seed")->check(wholeNumber(0, 18446744073709551615ull, ""));

@@ -2,6 +2,7 @@
 
 #include <thread>
 
+#include "core/AudioRing.h"
 #include "core/Rng.h"
 #include "core/RtGuard.h"
 #include "core/Smoother.h"
@@ -45,6 +46,48 @@ TEST(SpscQueue, TwoThreadsPassEveryItemInOrder) {
     }
     producer.join();
     EXPECT_EQ(q.size(), 0u);
+}
+
+TEST(AudioRing, FramesComeOutInOrderAndOverflowIsDroppedAndCounted) {
+    AudioRing ring(8);
+    const float l[5] = {1, 2, 3, 4, 5}, r[5] = {-1, -2, -3, -4, -5};
+    EXPECT_EQ(ring.write(l, r, 5), 5u);
+    EXPECT_EQ(ring.write(l, r, 5), 3u) << "only what fits";
+    EXPECT_EQ(ring.dropped(), 2u);
+    float out[32];
+    ASSERT_EQ(ring.read(out, 16), 8u);
+    EXPECT_EQ(out[0], 1.0f);
+    EXPECT_EQ(out[1], -1.0f);
+    EXPECT_EQ(out[10], 1.0f) << "the second write starts at frame 5";
+    EXPECT_EQ(out[15], -3.0f);
+    EXPECT_EQ(ring.read(out, 16), 0u);
+    EXPECT_EQ(ring.write(l, r, 5), 5u) << "wraps around";
+    ASSERT_EQ(ring.read(out, 16), 5u);
+    EXPECT_EQ(out[8], 5.0f);
+}
+
+TEST(AudioRing, TwoThreadsPassEveryFrameInOrder) {
+    AudioRing ring(256);
+    constexpr int kFrames = 40000;
+    std::thread producer([&] {
+        float l[64], r[64];
+        for (int sent = 0; sent < kFrames;) {
+            const int n = std::min(64, kFrames - sent);
+            for (int i = 0; i < n; ++i) l[i] = static_cast<float>(sent + i), r[i] = -static_cast<float>(sent + i);
+            sent += static_cast<int>(ring.write(l, r, static_cast<std::size_t>(n)));  // retries what did not fit
+            std::this_thread::yield();
+        }
+    });
+    float out[2 * 100];
+    int expected = 0;
+    bool inOrder = true;
+    while (expected < kFrames) {
+        const auto n = ring.read(out, 100);
+        for (std::size_t i = 0; i < n; ++i, ++expected)
+            inOrder = inOrder && out[2 * i] == static_cast<float>(expected) && out[2 * i + 1] == -static_cast<float>(expected);
+    }
+    producer.join();
+    EXPECT_TRUE(inOrder);
 }
 
 TEST(Rng, SameSeedSameSequenceDifferentSeedDiffers) {

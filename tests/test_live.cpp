@@ -89,6 +89,25 @@ TEST(LiveCli, ARealTimeSessionOnTheNullDeviceQuitsOnQ) {
     EXPECT_LT(played, 5.0);
     const auto bad = runCommand(kBin + " live calm --clock virtual");
     EXPECT_NE(bad.output.find("--clock virtual needs --minutes"), std::string::npos) << bad.output;
-    const auto rec = runCommand(kBin + " live calm --device null -o x.wav");
-    EXPECT_NE(rec.output.find("-o records on the virtual clock only"), std::string::npos) << rec.output;
+}
+
+// What the device plays is tapped off the audio thread: the recording holds exactly what was
+// played, and --stdout carries the same frames as raw PCM.
+TEST(LiveCli, ARealTimeSessionRecordsWhatItPlays) {
+    TempDir dir;
+    const auto r = runCommand("(sleep 1.5; echo 'b 128'; sleep 1; echo q) | timeout 20 " + kBin + " live 'lofi beats' --device null -o '" +
+                              (dir / "rt.wav") + "'");
+    ASSERT_EQ(r.code, 0) << r.output;
+    const double played = std::stod(r.output.substr(r.output.find("played ") + 7));
+    const auto frames = std::stod(runCommand("{ soxi -s '" + (dir / "rt.wav") + "' 2>/dev/null; }").output);
+    EXPECT_NEAR(frames / 44100.0, played, 0.01) << "the recording is what was played";
+    const auto stats = runCommand("sox '" + (dir / "rt.wav") + "' -n trim 0.5 1 stats");
+    const auto at = stats.output.find("RMS lev dB");
+    ASSERT_NE(at, std::string::npos) << stats.output;
+    EXPECT_GT(std::stod(stats.output.substr(at + 10)), -40.0) << "music, not silence";
+    const auto raw = runCommand("(sleep 1; echo q) | timeout 20 " + kBin + " live calm --device null --stdout s16 -q | wc -c");
+    ASSERT_EQ(raw.code, 0) << raw.output;
+    const double bytes = std::stod(raw.output);
+    EXPECT_GT(bytes, 4 * 44100 * 0.9) << "about a second of 16-bit stereo";
+    EXPECT_EQ(static_cast<long long>(bytes) % 4, 0) << "whole frames";
 }

@@ -128,6 +128,7 @@ void AudioEngine::render(StereoView out) {
         pr = std::max(pr, std::abs(out.right[i]));
     }
     reports_.push({Report::Kind::Meter, blockStart, pl, pr});
+    if (AudioRing* tap = tap_.load(std::memory_order_acquire)) tap->write(out.left, out.right, static_cast<std::size_t>(out.frames));
     if (lateThisBlock_ > 0)
         reports_.push({Report::Kind::LateCommands, blockStart, static_cast<float>(lateThisBlock_), 0.0f});
 }

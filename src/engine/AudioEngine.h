@@ -5,6 +5,7 @@
 #include <atomic>
 
 #include "core/AudioBuffer.h"
+#include "core/AudioRing.h"
 #include "core/SpscQueue.h"
 #include "engine/Command.h"
 #include "engine/Graph.h"
@@ -32,6 +33,10 @@ public:
     /// Sample time of the next frame to render [any].
     SampleTime now() const { return now_.load(std::memory_order_acquire); }
 
+    /// Every rendered block is also copied into `ring` (nullptr: none), for a recording or a
+    /// pipe read on the control side. Set it before the device starts [control].
+    void setTap(AudioRing* ring) { tap_.store(ring, std::memory_order_release); }
+
     SpscQueue<Graph*>& retired() { return retired_; }
     /// Tracks replaced in place (ReplaceTrack), to be freed on the control side.
     SpscQueue<Track*>& retiredTracks() { return retiredTracks_; }
@@ -48,6 +53,7 @@ private:
     SpscQueue<Track*> retiredTracks_{256};
     SpscQueue<Report> reports_{1024};
     std::atomic<SampleTime> now_{0};
+    std::atomic<AudioRing*> tap_{nullptr};
     int lateThisBlock_ = 0;
 };
 
