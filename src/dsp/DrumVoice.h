@@ -48,7 +48,7 @@ private:
     // Six oscillator phases plus two still lanes (+1 and -1, cancelling) for 8-wide vectors.
     std::array<double, 8> hatPhase_{0, 0, 0, 0, 0, 0, 0.25, 0.75};
     float tune_ = 1.0f, decay_ = 1.0f, tone_ = 0.5f, velocity_ = 1.0f;
-    float amp_ = 0.0f, ampDecay_ = 0.0f, pitch_ = 0.0f, pitchEnv_ = 0.0f, pitchDecay_ = 0.0f;
+    float amp_ = 0.0f, ampDecay_ = 0.0f, pitchEnv_ = 0.0f, pitchDecay_ = 0.0f;
     float noiseAmp_ = 0.0f, noiseDecay_ = 0.0f, basePitch_ = 50.0f, chokeCoef_ = 0.0f;
     int clapCount_ = 0, clapTimer_ = 0, age_ = 0;
     bool active_ = false;

@@ -32,6 +32,11 @@ SteeringCommand parseSteering(const std::string& raw, const music::MusicConfig& 
     while (!line.empty() && std::isspace(static_cast<unsigned char>(line.back()))) line.pop_back();
     while (!line.empty() && std::isspace(static_cast<unsigned char>(line.front()))) line.erase(0, 1);
     if (line.size() > 2000) throw std::invalid_argument("a steering line is limited to 2000 characters");
+    try {
+        (void)nlohmann::json(line).dump();  // the strict UTF-8 check nlohmann applies when it writes
+    } catch (const nlohmann::json::exception&) {
+        throw std::invalid_argument("a steering line must be UTF-8 text");
+    }
     SteeringCommand c;
     c.label = line;
     if (line.empty()) return c;
