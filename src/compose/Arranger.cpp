@@ -241,7 +241,7 @@ Arrangement arrangeFromStructure(const music::MusicConfig& c, const std::string&
         for (const auto& [k, v] : e.items())
             if (k != "section" && k != "duration" && k != "bars" && k != "energy" && k != "layers")
                 throw std::invalid_argument(
-                    fmt::format("{}: unknown field '{}'; allowed: section, duration, bars, energy, layers", where, k));
+                    fmt::format("{}: unknown field '{}'; allowed: section, duration, bars, energy, layers", where, music::clipText(k, 60)));
         if (!e.contains("section") || !e["section"].is_string() ||
             std::find(music::sectionKinds().begin(), music::sectionKinds().end(), e["section"].get<std::string>()) ==
                 music::sectionKinds().end())

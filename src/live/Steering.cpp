@@ -51,7 +51,7 @@ SteeringCommand parseSteering(const std::string& raw, const music::MusicConfig& 
         if (!j.is_object()) throw std::invalid_argument("steering JSON must be an object");
         for (const auto& [k, v] : j.items())
             if (k != "at" && k != "vibe" && k != "config" && k != "update")
-                throw std::invalid_argument(fmt::format("steering JSON: unknown field '{}'; allowed: at, vibe, config, update", k));
+                throw std::invalid_argument(fmt::format("steering JSON: unknown field '{}'; allowed: at, vibe, config, update", music::clipText(k, 60)));
         if (j.contains("at")) {
             const auto& at = j["at"];
             if (at == "now" || at == "beat" || at == "bar") c.phraseBars = 1;
@@ -74,7 +74,7 @@ SteeringCommand parseSteering(const std::string& raw, const music::MusicConfig& 
     if (std::regex_match(line, m, kStep)) {
         const std::string field = fieldFor(m[2]);
         const bool down = (m[1] == "-") != (m[2] == "dark" || m[2] == "slow");
-        c.config = music::applyUpdate(current, nlohmann::json{{field, down ? "-1" : "+1"}}.dump(), line);
+        c.config = music::applyUpdate(current, nlohmann::json{{field, down ? "-1" : "+1"}}.dump(), music::clipText(line, 60));
         return c;
     }
     if (line.size() > 2 && line[1] == ' ' && std::string("bky").find(line[0]) != std::string::npos) {
@@ -86,7 +86,7 @@ SteeringCommand parseSteering(const std::string& raw, const music::MusicConfig& 
             if (!std::regex_match(arg, kNumber)) throw std::invalid_argument(fmt::format("b {}: give a tempo from 40 to 220 bpm, e.g. \"b 130\"", arg));
             value = std::stod(arg);
         }
-        c.config = music::mergeMusicConfig(current, nlohmann::json{{field, value}}.dump(), line);
+        c.config = music::mergeMusicConfig(current, nlohmann::json{{field, value}}.dump(), music::clipText(line, 60));
         return c;
     }
     const auto fields = music::musicConfigFields();
@@ -101,7 +101,7 @@ SteeringCommand parseSteering(const std::string& raw, const music::MusicConfig& 
                 v = value;
             }
         }
-        c.config = music::applyUpdate(current, nlohmann::json{{m[1].str(), v}}.dump(), line);
+        c.config = music::applyUpdate(current, nlohmann::json{{m[1].str(), v}}.dump(), music::clipText(line, 60));
         return c;
     }
     static const std::regex kUnknownStep(R"(([a-z_]+) +[+-][0-9.]+)");

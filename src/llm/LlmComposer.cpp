@@ -127,7 +127,7 @@ std::optional<music::MusicConfig> applyDeconstruction(const std::string& answer,
             warnings.push_back(fmt::format("LLM 'config' is not an object ({}); its fields are the interpreter's", clip(j["config"].dump(), 60)));
         } else {
             for (const auto& [k, v] : j["config"].items()) {
-                const std::string said = "config." + k;
+                const std::string said = "config." + music::clipText(k, 60);
                 if (!schema["properties"].contains(k) || k == "seed") {
                     warnings.push_back(fmt::format("LLM {} ignored: not a MusicConfig field", said));
                     continue;

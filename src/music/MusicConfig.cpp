@@ -303,7 +303,7 @@ void orderRegister(MusicConfig& c, const json& given, const std::string& origin)
 }
 
 std::string unknownField(const std::string& origin, const std::string& name) {
-    return fmt::format("{}: unknown field '{}'; fields: {}", origin, name, fmt::join(musicConfigFields(), ", "));
+    return fmt::format("{}: unknown field '{}'; fields: {}", origin, clipText(name, 60), fmt::join(musicConfigFields(), ", "));
 }
 }  // namespace
 
