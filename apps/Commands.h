@@ -7,7 +7,9 @@
 #include <vector>
 
 #include "compose/SketchConfig.h"
+#include "engine/Preset.h"
 #include "io/AudioFile.h"
+#include "live/Stream.h"
 #include "music/MusicConfig.h"
 #include "music/Score.h"
 
@@ -58,6 +60,11 @@ struct PromptOutcome {
 
 /// Where presets and other data live: $SOUNDSTAR_DATA, the source tree's data/, or next to the binary.
 std::filesystem::path dataDir();
+
+/// The shipped presets, loaded from dataDir()/presets once per process.
+const engine::PresetLibrary& shippedPresets();
+/// A vibe read from text as render reads a prompt (interpreter, mood, profile), held `seconds`.
+live::StreamVibe vibeFromText(const std::string& text, const std::optional<std::uint64_t>& seed, double seconds);
 
 /// The embedded interpreter, loaded from dataDir()/interpret once per process.
 const interpret::Interpreter& interpreter();

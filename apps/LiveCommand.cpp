@@ -31,15 +31,6 @@ namespace {
 
 std::atomic<bool> gInterrupted{false};
 
-live::StreamVibe vibeFromText(const std::string& text, const std::optional<std::uint64_t>& seed) {
-    RenderArgs a;
-    a.prompt = text;
-    a.seed = seed;
-    std::vector<std::string> understood;
-    const auto cfg = resolveConfig(a, understood);
-    return {text, cfg, sketchFor(cfg), 0.0};
-}
-
 live::StreamVibe vibeFromConfig(const std::string& label, const music::MusicConfig& cfg) { return {label, cfg, sketchFor(cfg), 0.0}; }
 
 // Where the played audio goes besides the device: a float WAV whose header is kept up to date
@@ -93,13 +84,12 @@ private:
 
 int runLive(const LiveArgs& args) {
     const auto transition = live::parseTransition(args.transition);
-    engine::PresetLibrary presets;
-    presets.loadDirectory(dataDir() / "presets");
+    const engine::PresetLibrary& presets = shippedPresets();
     live::LiveOptions o;
     o.sampleRate = args.sampleRate;
     o.transitionSeconds = transition.seconds;
     o.transitionBars = transition.bars;
-    live::LiveSession session(presets, vibeFromText(args.firstVibe, args.seed), o);
+    live::LiveSession session(presets, vibeFromText(args.firstVibe, args.seed, 0.0), o);
     const auto total = static_cast<SampleTime>(std::llround(args.minutes * 60.0 * o.sampleRate));
     const auto apply = [&](const std::string& line, SampleTime now) -> bool {
         try {
@@ -108,7 +98,7 @@ int runLive(const LiveArgs& args) {
             SampleTime earliest = session.nextBarLine(now, c.phraseBars);
             if (c.atBar) earliest = std::max(now, session.barLine(*c.atBar));
             std::optional<live::StreamVibe> next;
-            if (c.vibeText) next = vibeFromText(*c.vibeText, args.seed);
+            if (c.vibeText) next = vibeFromText(*c.vibeText, args.seed, 0.0);
             else if (c.config) next = vibeFromConfig(c.label, *c.config);
             if (next) {
                 const SampleTime at = session.change(*next, earliest);

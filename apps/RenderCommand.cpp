@@ -26,6 +26,7 @@
 #include "io/AudioFile.h"
 #include "render/Mastering.h"
 #include "render/Renderer.h"
+#include "live/Stream.h"
 #include "io/OutputFiles.h"
 #include "music/JsonText.h"
 
@@ -70,6 +71,24 @@ const compose::ProfileLibrary& styleProfiles() {
         return l;
     }();
     return lib;
+}
+
+const engine::PresetLibrary& shippedPresets() {
+    static const engine::PresetLibrary lib = [] {
+        engine::PresetLibrary l;
+        l.loadDirectory(dataDir() / "presets");
+        return l;
+    }();
+    return lib;
+}
+
+live::StreamVibe vibeFromText(const std::string& text, const std::optional<std::uint64_t>& seed, double seconds) {
+    RenderArgs a;
+    a.prompt = text;
+    a.seed = seed;
+    std::vector<std::string> understood;
+    const auto cfg = resolveConfig(a, understood);
+    return {text, cfg, sketchFor(cfg), seconds};
 }
 
 const interpret::Interpreter& interpreter() {
@@ -257,8 +276,7 @@ int runRender(const RenderArgs& a) {
     if (a.printConfig) fmt::print("{}\n", music::toJson(job.config));
     if (a.explain)
         for (const auto& u : job.understood) fmt::print(stderr, "prompt: {}\n", u);
-    engine::PresetLibrary presets;
-    presets.loadDirectory(dataDir() / "presets");
+    const engine::PresetLibrary& presets = shippedPresets();
     render::RenderOptions ro;
     ro.sampleRate = a.sampleRate;
     ro.blockSize = a.blockSize;
@@ -302,8 +320,7 @@ int runDemo(const std::string& output, bool play, const std::string& midiFile) {
     const Composition job = composeJob(a);
     {
         // The file first, from the same composition that is played below.
-        engine::PresetLibrary presets;
-        presets.loadDirectory(dataDir() / "presets");
+        const engine::PresetLibrary& presets = shippedPresets();
         render::RenderOptions ro;
         ro.sampleRate = a.sampleRate;
         ro.durationSeconds = job.arrangement.durationSeconds;
@@ -332,8 +349,7 @@ int playScore(const music::Score& score, double seconds, const std::string& writ
         fmt::print(stderr, "could not open the audio device: wrote {} only\n", writtenFile);
         return 0;
     }
-    engine::PresetLibrary presets;
-    presets.loadDirectory(dataDir() / "presets");
+    const engine::PresetLibrary& presets = shippedPresets();
     engine::AudioEngine eng(1 << 15);
     eng.prepare(48000.0, 512);
     engine::Controller ctl(eng);

@@ -26,17 +26,9 @@ int runStream(const StreamArgs& s) {
     const auto transition = live::parseTransition(s.transition);
     const auto t0 = std::chrono::steady_clock::now();
     std::vector<live::StreamVibe> vibes;
-    for (const auto& text : s.vibes) {
-        RenderArgs a;
-        a.prompt = text;
-        a.seed = s.seed;
-        std::vector<std::string> understood;
-        const auto cfg = resolveConfig(a, understood);
-        const double seconds = s.totalSeconds > 0 ? s.totalSeconds / static_cast<double>(s.vibes.size()) : s.eachSeconds;
-        vibes.push_back({text, cfg, sketchFor(cfg), seconds});
-    }
-    engine::PresetLibrary presets;
-    presets.loadDirectory(dataDir() / "presets");
+    const double seconds = s.totalSeconds > 0 ? s.totalSeconds / static_cast<double>(s.vibes.size()) : s.eachSeconds;
+    for (const auto& text : s.vibes) vibes.push_back(vibeFromText(text, s.seed, seconds));
+    const engine::PresetLibrary& presets = shippedPresets();
     live::StreamOptions o;
     o.sampleRate = s.sampleRate;
     o.transitionSeconds = transition.seconds;
