@@ -33,6 +33,13 @@ std::atomic<bool> gInterrupted{false};
 
 live::StreamVibe vibeFromConfig(const std::string& label, const music::MusicConfig& cfg) { return {label, cfg, sketchFor(cfg), 0.0}; }
 
+// A weighted blend of vibes: each part read as a vibe, then blended (live::blendConfigs).
+live::StreamVibe vibeFromBlend(const std::string& label, const std::vector<std::pair<std::string, double>>& parts, const std::optional<std::uint64_t>& seed) {
+    std::vector<std::pair<music::MusicConfig, double>> configs;
+    for (const auto& [text, weight] : parts) configs.emplace_back(vibeFromText(text, seed, 0.0).config, weight);
+    return vibeFromConfig(label, live::blendConfigs(configs));
+}
+
 // Where the played audio goes besides the device: a float WAV whose header is kept up to date
 // (valid whenever the program stops) and raw PCM on standard output (f32 or s16, interleaved).
 class Recorder {
@@ -95,14 +102,23 @@ int runLive(const LiveArgs& args) {
         try {
             const auto c = live::parseSteering(line, session.current().config);
             if (c.quit) return false;
-            SampleTime earliest = session.nextBarLine(now, c.phraseBars);
-            if (c.atBar) earliest = std::max(now, session.barLine(*c.atBar));
-            std::optional<live::StreamVibe> next;
-            if (c.vibeText) next = vibeFromText(*c.vibeText, args.seed, 0.0);
-            else if (c.config) next = vibeFromConfig(c.label, *c.config);
-            if (next) {
-                const SampleTime at = session.change(*next, earliest);
-                if (!args.quiet) fmt::print(stderr, "{:8.2f} s  {} -> starts at {:.2f} s\n", static_cast<double>(now) / o.sampleRate, c.label, static_cast<double>(at) / o.sampleRate);
+            const SampleTime earliest = c.atBar ? std::max(now, session.barLine(*c.atBar)) : now;
+            double seconds = 0.0;  // this change's own transition, if it names one
+            if (c.transition) seconds = c.transition->bars > 0 ? c.transition->bars * 240.0 / session.bpmAt(now) : c.transition->seconds;
+            SampleTime at = -1;
+            if (c.layers) {
+                at = session.setLayers(*c.layers, earliest);
+            } else {
+                std::optional<live::StreamVibe> next;
+                if (c.vibeText) next = vibeFromText(*c.vibeText, args.seed, 0.0);
+                else if (!c.blend.empty()) next = vibeFromBlend(c.label, c.blend, args.seed);
+                else if (c.config) next = vibeFromConfig(c.label, *c.config);
+                if (next) at = session.change(*next, earliest, c.grid, seconds);
+            }
+            if (at >= 0 && !args.quiet) {
+                const auto& e = session.events().back();
+                fmt::print(stderr, "{:8.2f} s  {} -> {} at {:.2f} s (bar {}, {:.1f} bpm)\n", static_cast<double>(now) / o.sampleRate, c.label, e.kind,
+                           static_cast<double>(at) / o.sampleRate, e.bar, e.bpm);
             }
         } catch (const std::exception& e) {
             fmt::print(stderr, "soundstar live: {}\n", e.what());  // a bad line is reported; the music plays on
@@ -143,7 +159,7 @@ int runLive(const LiveArgs& args) {
             for (; nextLine < script.size() && std::llround(script[nextLine].first * o.sampleRate) <= pos; ++nextLine)
                 if (!quitting && !apply(script[nextLine].second, pos)) quit(pos);
             if (gInterrupted && !quitting) quit(pos);
-            while (!session.pump(pos + 4 * o.blockSize)) {
+            while (!session.pump(pos + o.blockSize)) {  // one block ahead: "now" lands on the next block
             }
             const int n = static_cast<int>(std::min<SampleTime>(o.blockSize, end - pos));
             session.engine().render(block.view().offset(0, n));

@@ -39,18 +39,20 @@ TEST(LiveCli, TenVirtualMinutesWithAChangeEvery30SecondsLandOnBarLinesWithNothin
     EXPECT_NE(runCommand("soxi '" + (dir / "a.wav") + "'").output.find("= 26460000 samples"), std::string::npos);
     const auto events = readEvents(dir / "a.jsonl");
     ASSERT_EQ(events.size(), 20u) << "the first vibe and 19 changes";
+    // Steps, tempo and the continuous fields glide (the music goes on); other music, a key or a
+    // density change is a transition. A key change and "phrase" wait for a bar number divisible by 4.
+    const std::vector<std::string> kinds{"transition", "glide", "glide", "transition", "glide", "transition", "transition", "glide", "transition", "transition"};
     for (std::size_t i = 1; i < events.size(); ++i) {
-        const auto& prev = events[i - 1];
         const auto& e = events[i];
-        EXPECT_EQ(e["event"], "transition");
-        const double bar = 4 * 60.0 / prev["bpm"].get<double>() * 44100.0;
-        const double bars = (e["sample"].get<double>() - prev["sample"].get<double>()) / bar;
-        EXPECT_NEAR(bars, std::round(bars), 1.0 / bar + 1e-9) << "change " << i << " starts on a bar line of the vibe before it";
+        EXPECT_EQ(e["event"], kinds[i % 10]) << "change " << i << ": " << e["label"];
         EXPECT_GE(e["time"].get<double>(), 30.0 * static_cast<double>(i)) << "never before it was asked for";
-        EXPECT_LT(e["time"].get<double>(), 30.0 * static_cast<double>(i) + 4 * bar / 44100.0 + 1e-6) << "and within a phrase of it";
+        EXPECT_LT(e["time"].get<double>(), 30.0 * static_cast<double>(i) + 10.0) << "and within the change under way and a phrase";
+        if (i % 10 == 3 || i % 10 == 8) {
+            EXPECT_EQ(e["bar"].get<int>() % 4, 0) << e["label"];
+        }
     }
     EXPECT_EQ(events[8]["label"], "dark ambient drone");
-    EXPECT_EQ(events[8]["bar"].get<int>() % 4, 0) << "\"phrase\" waits for a bar number that is a multiple of 4";
+    EXPECT_NEAR(events[2]["bpm"].get<double>(), 128.0, 1e-9);
     // The same script and seed give the same bytes.
     ASSERT_EQ(runCommand(cmd + (dir / "b.wav") + "' -q").code, 0);
     EXPECT_EQ(readText(dir / "a.wav"), readText(dir / "b.wav"));
@@ -82,7 +84,7 @@ TEST(LiveCli, QuitFadesOutWithin100msAndBadLinesAreReportedWhileItPlays) {
 TEST(LiveCli, ARealTimeSessionOnTheNullDeviceQuitsOnQ) {
     const auto r = runCommand("(sleep 1; echo '+bright'; sleep 1; echo q) | timeout 20 " + kBin + " live 'calm' --device null");
     ASSERT_EQ(r.code, 0) << r.output;
-    EXPECT_NE(r.output.find("+bright -> starts at"), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("+bright -> glide at"), std::string::npos) << r.output;
     EXPECT_NE(r.output.find("; 0 late commands"), std::string::npos) << r.output;
     const auto played = std::stod(r.output.substr(r.output.find("played ") + 7));
     EXPECT_GT(played, 1.5);

@@ -9,57 +9,121 @@
 #include "compose/Arranger.h"
 #include "compose/SketchComposer.h"
 #include "live/Layers.h"
+#include "live/TempoMap.h"
 #include "music/Arrangement.h"
+#include "music/JsonText.h"
 #include "render/Renderer.h"
 
 namespace soundstar::live {
-
+namespace {
 constexpr SampleTime kNever = std::numeric_limits<SampleTime>::max() / 4;
+constexpr double kBarBeats = 4.0;
+
+/// `c` with the fields a glide may move (the continuous ones and the tempo) taken from `like`.
+music::MusicConfig withGlideFieldsOf(music::MusicConfig c, const music::MusicConfig& like) {
+    for (auto [field, from] : {std::pair{&c.brightness, &like.brightness}, {&c.space, &like.space}, {&c.motion, &like.motion},
+                               {&c.stereo, &like.stereo}, {&c.echo, &like.echo}, {&c.grain, &like.grain}, {&c.attack, &like.attack},
+                               {&c.human, &like.human}, {&c.tempo, &like.tempo}})
+        *field = *from;
+    c.bpm = like.bpm;
+    return c;
+}
+
+/// The same music (composition, harmony, style, layers): only glide fields differ.
+bool sameMusic(const music::MusicConfig& a, const music::MusicConfig& b) { return music::toJson(withGlideFieldsOf(b, a)) == music::toJson(a); }
+
+/// Parameters of one instrument can glide from `a` to `b`: the same preset, effects and names.
+bool sameInstrument(const music::ScoreTrack& a, const music::ScoreTrack& b) {
+    if (a.preset != b.preset || a.replacePresetEffects != b.replacePresetEffects || a.effects.size() != b.effects.size() ||
+        a.params.size() != b.params.size())
+        return false;
+    for (std::size_t i = 0; i < a.params.size(); ++i)
+        if (a.params[i].first != b.params[i].first) return false;
+    for (std::size_t i = 0; i < a.effects.size(); ++i) {
+        if (a.effects[i].type != b.effects[i].type || a.effects[i].params.size() != b.effects[i].params.size()) return false;
+        for (std::size_t p = 0; p < a.effects[i].params.size(); ++p)
+            if (a.effects[i].params[p].first != b.effects[i].params[p].first) return false;
+    }
+    return true;
+}
+
+/// Frequencies and times glide geometrically (as they are heard); the rest linearly.
+bool glidesGeometrically(const std::string& name) {
+    for (const char* word : {"cutoff", "tone", "freq", "time", "attack", "decay", "release"})
+        if (name.find(word) != std::string::npos) return true;
+    return false;
+}
+
+music::ScoreTrack withoutNotes(const music::ScoreTrack& t) {
+    music::ScoreTrack out = t;
+    out.notes.clear();
+    out.notes.shrink_to_fit();
+    return out;
+}
+
+// Pseudo parameter names for a channel's pan and sends in ramps.
+const std::string kPan = "@pan", kSend = "@send";
+}  // namespace
 
 struct LiveSession::Voice {
+    Voice(const StreamVibe& v, int id_, SampleTime start_, double rate, std::size_t layers)
+        : vibe(v), id(id_), start(start_), sampleRate(rate), tempo(static_cast<double>(start_), v.config.resolvedBpm(), rate), composedUntil(start_),
+          slot(layers, 0), look(layers) {}
     StreamVibe vibe;
-    int id = 0, parity = 0;
+    int id = 0;
     SampleTime start = 0, end = kNever;  // end: its fade-out is over (kNever while it plays on)
+    double sampleRate;
     SampleTime fadeOutStart = kNever;    // no layer enters from here on
-    double bpm = 120.0, bar = 0.0;       // bar in samples
+    TempoMap tempo;                      // beats from its start <-> samples
     SampleTime fadeInStart = 0, fadeInEnd = 0;
     int fadeInBars = 0;  // the transition into it in whole bars of the outgoing vibe (for the stagger)
     double outgoingBar = 0.0;
     int chunk = 0;
     SampleTime composedUntil = 0;
-    std::vector<bool> placed;                          // per layer: its track is in its slot
+    std::vector<int> slot;                              // per layer: the address it plays on
+    std::vector<std::optional<music::ScoreTrack>> look;  // per layer: the placed track's settings (no notes)
+    double barSamplesAt(SampleTime at) const { return barSamples(tempo.bpmAt(tempo.beatAt(static_cast<double>(at))), sampleRate); }
 };
 
+namespace {
+/// The bar (from the voice's start) playing at `at`; a bar line rounded to its sample counts as its bar.
+int barOf(const LiveSession::Voice& v, SampleTime at) { return static_cast<int>(std::floor(v.tempo.beatAt(static_cast<double>(at) + 0.5) / kBarBeats)); }
+}  // namespace
+
 struct LiveSession::Action {
-    enum class Kind { Replace, Fade, NoteOff, NoteOn, AllOff, Clear } kind;  // Clear: back to silence, so a faded-out layer costs nothing
+    // At equal times: a slot is cleared before it is refilled, a track is in place before its
+    // fade, note offs before note ons.
+    enum class Kind { AllOff, Clear, Replace, Fade, Param, NoteOff, NoteOn } kind;
     SampleTime time;
     int address;
-    float note = 0.0f, velocity = 0.0f;  // notes; Fade: note = seconds, velocity = target dB
+    float note = 0.0f, velocity = 0.0f;  // notes; Fade: note = seconds, velocity = target dB; Param: velocity = value
     int voice = 0;
     std::shared_ptr<const music::ScoreTrack> track = nullptr;  // Replace: what to build
-    bool silentStart = false;                        // Replace: starts silent (a Fade brings it in)
+    bool silentStart = false;                                  // Replace: starts silent (a Fade brings it in)
+    double beat = -1.0;                                        // >= 0: the voice's beat it falls on (re-timed by tempo ramps)
+    int slot = -1;                                             // Param: effect slot (-1: instrument); @send: the bus
+    std::string param{};                                       // Param: the name, or @pan / @send
+    engine::FadeShape shape = engine::FadeShape::EqualPower;
 };
 
 LiveSession::LiveSession(const engine::PresetLibrary& presets, const StreamVibe& first, const LiveOptions& o)
-    : presets_(presets), options_(o), layers_(music::layerNames()) {
+    : presets_(presets), options_(o), layers_(music::layerNames()), wanted_(layers_.size(), true) {
     if (o.chunkBars < 1 || o.chunkBars > 256) throw std::invalid_argument("chunkBars: allowed 1 to 256");
     engine_ = std::make_unique<engine::AudioEngine>(1 << 15);
     engine_->prepare(o.sampleRate, o.blockSize);
     controller_ = std::make_unique<engine::Controller>(*engine_);
     for (const auto& layer : layers_)
         for (const char* side : {"a", "b"}) controller_->addTrack(fmt::format("{}.{}", layer, side), std::make_unique<Silence>(), kSilentDb);
-    auto v = std::make_unique<Voice>();
-    v->vibe = first;
-    v->bpm = first.config.resolvedBpm();
-    v->bar = barSamples(v->bpm, o.sampleRate);
-    v->placed.assign(layers_.size(), false);
-    voices_.push_back(std::move(v));
-    // The returns take the first vibe's settings (a first chunk is composed for them).
-    const auto a = compose::arrange(first.config, o.chunkBars * voices_.back()->bar / o.sampleRate, {"auto", true});
-    const auto mixOf = compose::composeSketch(first.sketch, a);
-    render::addReturnsAndMaster(*controller_, mixOf.mix, mixOf.secondsPerBeat(), true);
+    auto v = std::make_unique<Voice>(first, 0, 0, o.sampleRate, layers_.size());
+    for (std::size_t li = 0; li < layers_.size(); ++li) v->slot[li] = 2 * static_cast<int>(li);
+    // The returns and the master take the first vibe's settings, and glide with every change.
+    const auto firstChunk = composeChunk(*v, 0);
+    mix_ = firstChunk.mix;
+    mixBpm_ = v->tempo.bpmAt(0.0);
+    render::addReturnsAndMaster(*controller_, mix_, 60.0 / mixBpm_, true, true);
     controller_->commit();
-    events_.push_back({0, "vibe", 0, 0, voices_.back()->bpm, 0.0, first.label});
+    events_.push_back({0, "vibe", 0, 0, mixBpm_, 0.0, first.label});
+    voices_.push_back(std::move(v));
     ++vibesStarted_;
 }
 
@@ -67,17 +131,33 @@ LiveSession::~LiveSession() = default;
 
 const StreamVibe& LiveSession::current() const { return voices_.back()->vibe; }
 
-SampleTime LiveSession::nextBarLine(SampleTime at, int every) const {
+SampleTime LiveSession::nextGridLine(SampleTime at, Grid grid) const {
     const Voice& v = *voices_.back();
-    // Within half a sample of a (rounded) bar line counts as on it.
-    double bars = std::max(0.0, std::ceil((static_cast<double>(at - v.start) - 0.5) / v.bar));
-    if (every > 1) bars = std::ceil(bars / every) * every;
-    return v.start + std::llround(bars * v.bar);
+    if (grid == Grid::Now) return std::max(at, v.start);
+    const double unit = grid == Grid::Beat ? 1.0 : kBarBeats;
+    const int every = grid == Grid::Phrase ? 4 : 1;
+    // Within half a sample of a (rounded) grid line counts as on it.
+    double n = std::max(0.0, std::ceil(v.tempo.beatAt(static_cast<double>(at) - 0.5) / unit - 1e-9));
+    if (every > 1) n = std::ceil(n / every) * every;
+    return std::max(at, static_cast<SampleTime>(std::llround(v.tempo.sampleAt(n * unit))));
+}
+
+SampleTime LiveSession::nextBarLine(SampleTime at, int every) const {
+    if (every <= 1) return nextGridLine(at, Grid::Bar);
+    const Voice& v = *voices_.back();
+    double bars = std::max(0.0, std::ceil(v.tempo.beatAt(static_cast<double>(at) - 0.5) / kBarBeats - 1e-9));
+    bars = std::ceil(bars / every) * every;
+    return std::max(at, static_cast<SampleTime>(std::llround(v.tempo.sampleAt(bars * kBarBeats))));
 }
 
 SampleTime LiveSession::barLine(long long bar) const {
     const Voice& v = *voices_.back();
-    return v.start + std::llround(static_cast<double>(std::clamp(bar, 0LL, 1LL << 40)) * v.bar);
+    return std::llround(v.tempo.sampleAt(static_cast<double>(std::clamp(bar, 0LL, 1LL << 40)) * kBarBeats));
+}
+
+double LiveSession::bpmAt(SampleTime at) const {
+    const Voice& v = *voices_.back();
+    return v.tempo.bpmAt(v.tempo.beatAt(static_cast<double>(at)));
 }
 
 void LiveSession::schedule(Action a) {
@@ -87,45 +167,180 @@ void LiveSession::schedule(Action a) {
     pending_.insert(at, std::move(a));
 }
 
-void LiveSession::composeNext(Voice& v) {
-    const double chunkSamples = options_.chunkBars * v.bar;
-    const SampleTime chunkStart = v.start + std::llround(v.chunk * chunkSamples);
+music::Score LiveSession::composeChunk(const Voice& v, int chunk) const {
     music::MusicConfig cfg = v.vibe.config;
-    cfg.seed = cfg.seed.value_or(1) + static_cast<std::uint64_t>(v.chunk);  // each chunk its own variation
-    const auto arrangement = compose::arrange(cfg, chunkSamples / options_.sampleRate, {"auto", true});
-    const auto score = compose::composeSketch(v.vibe.sketch, arrangement);
-    for (std::size_t t = 0; t < score.tracks.size(); ++t) {
-        const auto li = static_cast<std::size_t>(std::find(layers_.begin(), layers_.end(), score.tracks[t].name) - layers_.begin());
-        if (li >= layers_.size()) continue;  // a layer this session has no slot for
-        const int slot = 2 * static_cast<int>(li) + v.parity;
-        if (!v.placed[li]) {
-            if (chunkStart >= v.fadeOutStart) continue;  // a layer never enters while its vibe is leaving
-            const bool fadingIn = chunkStart < v.fadeInEnd;
-            schedule({Action::Kind::Replace, chunkStart, slot, 0.0f, 0.0f, v.id, std::make_shared<music::ScoreTrack>(score.tracks[t]), fadingIn});
-            if (fadingIn) {
-                const SampleTime at = std::max(chunkStart, v.fadeInStart + static_cast<SampleTime>(std::llround(staggerBars(layers_[li], v.fadeInBars) * v.outgoingBar)));
-                schedule({Action::Kind::Fade, at, slot, static_cast<float>(static_cast<double>(v.fadeInEnd - at) / options_.sampleRate),
-                          score.tracks[t].gainDb, v.id});
-            }
-            v.placed[li] = true;
-        }
-    }
-    for (const auto& n : render::schedule(score, options_.sampleRate, kNever)) {
-        const auto li = static_cast<std::size_t>(
-            std::find(layers_.begin(), layers_.end(), score.tracks[static_cast<std::size_t>(n.track)].name) - layers_.begin());
-        const SampleTime at = chunkStart + n.time;
-        if (li >= layers_.size() || !v.placed[li] || at >= v.end) continue;
-        schedule({n.velocity > 0.0f ? Action::Kind::NoteOn : Action::Kind::NoteOff, at, 2 * static_cast<int>(li) + v.parity, n.note, n.velocity, v.id});
-    }
-    ++v.chunk;
-    v.composedUntil = v.start + std::llround(v.chunk * chunkSamples);
+    cfg.seed = cfg.seed.value_or(1) + static_cast<std::uint64_t>(chunk);  // each chunk its own variation
+    const double seconds = options_.chunkBars * kBarBeats * 60.0 / cfg.resolvedBpm();
+    return compose::composeSketch(v.vibe.sketch, compose::arrange(cfg, seconds, {"auto", true}));
 }
 
-SampleTime LiveSession::change(const StreamVibe& next, SampleTime earliest) {
+void LiveSession::composeNext(Voice& v) {
+    const double chunkBeats = options_.chunkBars * kBarBeats, beat0 = v.chunk * chunkBeats;
+    const SampleTime chunkStart = std::llround(v.tempo.sampleAt(beat0));
+    const auto score = composeChunk(v, v.chunk);
+    for (const auto& t : score.tracks) {
+        const auto li = static_cast<std::size_t>(std::find(layers_.begin(), layers_.end(), t.name) - layers_.begin());
+        if (li >= layers_.size() || v.look[li]) continue;  // a layer this session has no slot for, or in place
+        if (chunkStart >= v.fadeOutStart) continue;       // a layer never enters while its vibe is leaving
+        const bool fadingIn = chunkStart < v.fadeInEnd;
+        Action put{Action::Kind::Replace, chunkStart, v.slot[li], 0.0f, 0.0f, v.id, std::make_shared<music::ScoreTrack>(withoutNotes(t)),
+                   fadingIn || !wanted_[li]};
+        put.beat = beat0;
+        schedule(std::move(put));
+        if (fadingIn && wanted_[li]) {
+            const SampleTime at = std::max(chunkStart, v.fadeInStart + static_cast<SampleTime>(std::llround(staggerBars(layers_[li], v.fadeInBars) * v.outgoingBar)));
+            schedule({Action::Kind::Fade, at, v.slot[li], static_cast<float>(static_cast<double>(v.fadeInEnd - at) / options_.sampleRate), t.gainDb, v.id});
+        }
+        v.look[li] = withoutNotes(t);
+    }
+    for (const auto& t : score.tracks) {
+        const auto li = static_cast<std::size_t>(std::find(layers_.begin(), layers_.end(), t.name) - layers_.begin());
+        if (li >= layers_.size() || !v.look[li]) continue;
+        for (const auto& n : t.notes) {
+            if (!(n.note >= 0.0f && n.note <= 127.0f)) continue;  // outside MIDI range: unplayable
+            const double onBeat = beat0 + std::max(0.0, n.start), offBeat = beat0 + n.start + n.length;  // a humanised first note may lean early
+            const SampleTime on = std::llround(v.tempo.sampleAt(onBeat));
+            const SampleTime off = std::max<SampleTime>(on + 1, std::llround(v.tempo.sampleAt(offBeat)));
+            if (on < v.end) {
+                Action a{Action::Kind::NoteOn, on, v.slot[li], n.note, std::max(n.velocity, 0.001f), v.id};
+                a.beat = onBeat;
+                schedule(std::move(a));
+            }
+            if (off < v.end) {
+                Action a{Action::Kind::NoteOff, off, v.slot[li], n.note, 0.0f, v.id};
+                a.beat = offBeat;
+                schedule(std::move(a));
+            }
+        }
+    }
+    ++v.chunk;
+    v.composedUntil = std::llround(v.tempo.sampleAt(v.chunk * chunkBeats));
+}
+
+SampleTime LiveSession::transitionLength(const Voice& v, double seconds) const {
+    const double sr = options_.sampleRate;
+    if (seconds > 0.0) return std::max<SampleTime>(1, std::llround(seconds * sr));
+    if (options_.transitionBars > 0) return std::max<SampleTime>(1, std::llround(options_.transitionBars * v.barSamplesAt(std::max(busyUntil_, posted_))));
+    return std::max<SampleTime>(1, std::llround(options_.transitionSeconds * sr));
+}
+
+void LiveSession::rampParam(int address, int slot, const std::string& name, float from, float to, SampleTime start, SampleTime length) {
+    if (from == to || !std::isfinite(from) || !std::isfinite(to)) return;
+    // Steps every ~30 ms (each smoothed by the engine), at most 64 per glide.
+    const int steps = static_cast<int>(std::clamp<double>(std::round(static_cast<double>(length) / options_.sampleRate / 0.03), 1.0, 64.0));
+    const bool geometric = glidesGeometrically(name) && from > 0.0f && to > 0.0f;
+    for (int k = 1; k <= steps; ++k) {
+        const double x = static_cast<double>(k) / steps;
+        const double value = geometric ? from * std::pow(static_cast<double>(to) / from, x) : from + (to - from) * x;
+        Action a{Action::Kind::Param, start + std::llround(static_cast<double>(length) * x), address, 0.0f, static_cast<float>(value), -1};
+        a.slot = slot;
+        a.param = name;
+        schedule(std::move(a));
+    }
+}
+
+void LiveSession::glideMix(const music::MixSettings& to, double bpm, SampleTime start, SampleTime length) {
+    const music::MixSettings& from = mix_;
+    // The reverb's size is its delay lengths: it stays as the session began (moving it would
+    // click); space moves its decay instead, which the size does not limit.
+    rampParam(render::kReverbBus, 0, "decay", from.reverbDecayS, to.reverbDecayS, start, length);
+    rampParam(render::kReverbBus, 0, "damping", from.reverbDamping, to.reverbDamping, start, length);
+    rampParam(render::kDelayBus, 0, "feedback", from.delayFeedback, to.delayFeedback, start, length);
+    rampParam(render::kDelayBus, 0, "tone", from.delayToneHz, to.delayToneHz, start, length);
+    const auto delayMs = [](double beats, double tempo) { return static_cast<float>(std::clamp(beats * 60000.0 / tempo, 1.0, 4000.0)); };
+    rampParam(render::kDelayBus, 0, "time_left", delayMs(from.delayBeatsLeft, mixBpm_), delayMs(to.delayBeatsLeft, bpm), start, length);
+    rampParam(render::kDelayBus, 0, "time_right", delayMs(from.delayBeatsRight, mixBpm_), delayMs(to.delayBeatsRight, bpm), start, length);
+    const auto driveDb = [](const music::MixSettings& m) { return m.driveDb > 0.0f ? m.driveDb : 2.0f; };
+    const auto driveMix = [](const music::MixSettings& m) { return m.driveDb > 0.0f ? 0.5f : 0.0f; };
+    rampParam(engine::kMasterAddress, render::kDriveSlot, "drive", driveDb(from), driveDb(to), start, length);
+    rampParam(engine::kMasterAddress, render::kDriveSlot, "mix", driveMix(from), driveMix(to), start, length);
+    rampParam(engine::kMasterAddress, render::kWidthSlot, "width", std::clamp(from.width, 0.0f, 2.0f), std::clamp(to.width, 0.0f, 2.0f), start, length);
+    mix_ = to;
+    mixBpm_ = bpm;
+}
+
+SampleTime LiveSession::glide(Voice& v, const StreamVibe& next, SampleTime start, SampleTime length) {
+    const double sr = options_.sampleRate, chunkBeats = options_.chunkBars * kBarBeats;
+    const double startBeat = v.tempo.beatAt(static_cast<double>(start));
+    const double oldBpm = v.tempo.bpmAt(startBeat), newBpm = next.config.resolvedBpm();
+    const double bar = barSamples(oldBpm, sr);
+    v.vibe = next;
+    const SampleTime end = start + length;
+    if (std::abs(newBpm - oldBpm) > 1e-9) {
+        // The tempo ramps in beat time over the glide; what was composed after its start is re-timed.
+        const double beats = std::max(1.0, std::round(static_cast<double>(length) / sr * oldBpm / 60.0));
+        v.tempo.rampTo(startBeat, newBpm, beats);
+        for (auto& a : pending_)
+            if (a.voice == v.id && a.beat >= 0.0 && a.time >= start) a.time = std::llround(v.tempo.sampleAt(a.beat));
+        std::stable_sort(pending_.begin(), pending_.end(), [](const Action& x, const Action& y) {
+            return x.time != y.time ? x.time < y.time : static_cast<int>(x.kind) < static_cast<int>(y.kind);
+        });
+        v.composedUntil = std::llround(v.tempo.sampleAt(v.chunk * chunkBeats));
+    }
+    // Every placed layer moves to what the next chunk will sound like.
+    const auto target = composeChunk(v, v.chunk);
+    for (std::size_t li = 0; li < layers_.size(); ++li) {
+        if (!v.look[li]) continue;
+        const auto t = std::find_if(target.tracks.begin(), target.tracks.end(), [&](const music::ScoreTrack& x) { return x.name == layers_[li]; });
+        if (t == target.tracks.end()) continue;  // it plays out what it has and falls silent
+        music::ScoreTrack& was = *v.look[li];
+        const int address = v.slot[li];
+        if (sameInstrument(was, *t)) {
+            for (std::size_t i = 0; i < t->params.size(); ++i) rampParam(address, -1, t->params[i].first, was.params[i].second, t->params[i].second, start, length);
+            const int base = t->replacePresetEffects ? 0 : static_cast<int>(presets_.get(t->preset).effects.size());
+            for (std::size_t e = 0; e < t->effects.size(); ++e)
+                for (std::size_t p = 0; p < t->effects[e].params.size(); ++p)
+                    rampParam(address, base + static_cast<int>(e), t->effects[e].params[p].first, was.effects[e].params[p].second, t->effects[e].params[p].second,
+                              start, length);
+            rampParam(address, 0, kPan, was.pan, t->pan, start, length);
+            rampParam(address, render::kReverbBus - engine::kReturnBase, kSend, was.reverbSend, t->reverbSend, start, length);
+            rampParam(address, render::kDelayBus - engine::kReturnBase, kSend, was.delaySend, t->delaySend, start, length);
+            if (was.gainDb != t->gainDb && wanted_[li])
+                schedule({Action::Kind::Fade, start, address, static_cast<float>(static_cast<double>(length) / sr), t->gainDb, v.id, nullptr, false, -1.0, -1, {},
+                          engine::FadeShape::Linear});
+        } else {
+            // Another instrument: it comes in on the layer's other slot playing the same notes,
+            // crossfaded, and the old one is cleared when the glide is over.
+            const int to = address ^ 1;
+            Action put{Action::Kind::Replace, start, to, 0.0f, 0.0f, v.id, std::make_shared<music::ScoreTrack>(withoutNotes(*t)), true};
+            schedule(std::move(put));
+            if (wanted_[li]) schedule({Action::Kind::Fade, start, to, static_cast<float>(static_cast<double>(length) / sr), t->gainDb, v.id});
+            schedule({Action::Kind::Fade, start, address, static_cast<float>(static_cast<double>(length) / sr), kSilentDb, v.id});
+            std::vector<Action> copies;
+            for (const auto& a : pending_)
+                if (a.voice == v.id && a.address == address && a.time >= start && (a.kind == Action::Kind::NoteOn || a.kind == Action::Kind::NoteOff)) {
+                    copies.push_back(a);
+                    copies.back().address = to;
+                }
+            std::erase_if(pending_, [&](const Action& a) {
+                return a.voice == v.id && a.address == address && a.time >= end && a.kind != Action::Kind::AllOff && a.kind != Action::Kind::Clear;
+            });
+            for (auto& c : copies) schedule(std::move(c));
+            schedule({Action::Kind::AllOff, end, address, 0.0f, 0.0f, v.id});
+            schedule({Action::Kind::Clear, end, address, 0.0f, 0.0f, v.id});
+            v.slot[li] = to;
+        }
+        was = withoutNotes(*t);
+    }
+    glideMix(target.mix, newBpm, start, length);
+    // Layers the new settings bring in enter faded over the glide.
+    v.fadeInStart = start;
+    v.fadeInEnd = end;
+    v.fadeInBars = static_cast<int>(static_cast<double>(length) / bar + 1e-9);
+    v.outgoingBar = bar;
+    events_.push_back({start, "glide", v.id, barOf(v, start), newBpm, static_cast<double>(length) / sr, next.label});
+    busyUntil_ = end;
+    return start;
+}
+
+SampleTime LiveSession::change(const StreamVibe& next, SampleTime earliest, Grid grid, double transitionSeconds) {
     Voice& cur = *voices_.back();
-    const SampleTime start = nextBarLine(std::max({earliest, busyUntil_, posted_}));
-    const SampleTime length = std::max<SampleTime>(
-        1, std::llround(options_.transitionBars > 0 ? options_.transitionBars * cur.bar : options_.transitionSeconds * options_.sampleRate));
+    if (grid == Grid::Auto)
+        grid = next.config.root != cur.vibe.config.root || next.config.mode != cur.vibe.config.mode ? Grid::Phrase : Grid::Bar;
+    const SampleTime start = nextGridLine(std::max({earliest, busyUntil_, posted_}), grid);
+    const SampleTime length = transitionLength(cur, transitionSeconds);
+    if (sameMusic(cur.vibe.config, next.config)) return glide(cur, next, start, length);
+    const double curBar = cur.barSamplesAt(start);
     cur.end = start + length;
     cur.fadeOutStart = start;
     // What the outgoing vibe had composed past its end is dropped, and so is any layer it would
@@ -133,32 +348,54 @@ SampleTime LiveSession::change(const StreamVibe& next, SampleTime earliest) {
     std::erase_if(pending_, [&](const Action& a) {
         return a.voice == cur.id && a.kind != Action::Kind::AllOff && a.kind != Action::Kind::Clear && (a.time >= cur.end || (a.kind == Action::Kind::Replace && a.time >= start));
     });
-    const int bars = static_cast<int>(static_cast<double>(length) / cur.bar + 1e-9);
+    const int bars = static_cast<int>(static_cast<double>(length) / curBar + 1e-9);
     for (std::size_t li = 0; li < layers_.size(); ++li) {
-        if (!cur.placed[li]) continue;
-        const int slot = 2 * static_cast<int>(li) + cur.parity;
-        const SampleTime at = start + std::llround(staggerBars(layers_[li], bars) * cur.bar);
+        if (!cur.look[li]) continue;
+        const int slot = cur.slot[li];
+        const SampleTime at = start + std::llround(staggerBars(layers_[li], bars) * curBar);
         schedule({Action::Kind::Fade, at, slot, static_cast<float>(static_cast<double>(cur.end - at) / options_.sampleRate), kSilentDb, cur.id});
         schedule({Action::Kind::AllOff, cur.end, slot, 0.0f, 0.0f, cur.id});
         schedule({Action::Kind::Clear, cur.end, slot, 0.0f, 0.0f, cur.id});
     }
-    auto v = std::make_unique<Voice>();
-    v->vibe = next;
-    v->id = vibesStarted_++;
-    v->parity = 1 - cur.parity;
-    v->start = v->fadeInStart = start;
+    auto v = std::make_unique<Voice>(next, vibesStarted_++, start, options_.sampleRate, layers_.size());
+    for (std::size_t li = 0; li < layers_.size(); ++li) v->slot[li] = cur.slot[li] ^ 1;
+    v->fadeInStart = start;
     v->fadeInEnd = cur.end;
     v->fadeInBars = bars;
-    v->outgoingBar = cur.bar;
-    v->bpm = next.config.resolvedBpm();
-    v->bar = barSamples(v->bpm, options_.sampleRate);
-    v->placed.assign(layers_.size(), false);
-    v->composedUntil = start;
-    events_.push_back({start, "transition", v->id, static_cast<int>(std::llround(static_cast<double>(start - cur.start) / cur.bar)), v->bpm,
+    v->outgoingBar = curBar;
+    const double bpm = v->tempo.bpmAt(0.0);
+    events_.push_back({start, "transition", v->id, barOf(cur, start), bpm,
                        static_cast<double>(length) / options_.sampleRate, next.label});
     busyUntil_ = cur.end;
+    glideMix(composeChunk(*v, 0).mix, bpm, start, length);  // the returns move with the music
     voices_.push_back(std::move(v));
     composeNext(*voices_.back());
+    return start;
+}
+
+SampleTime LiveSession::setLayers(const std::vector<std::string>& layers, SampleTime earliest) {
+    std::vector<bool> want(layers_.size(), layers.empty());
+    for (const auto& name : layers) {
+        const auto it = std::find(layers_.begin(), layers_.end(), name);
+        if (it == layers_.end())
+            throw std::invalid_argument(fmt::format("'{}' is not a layer; layers: drums, bass, pad, keys, arp, lead, texture (or all)", music::clipText(name, 40)));
+        want[static_cast<std::size_t>(it - layers_.begin())] = true;
+    }
+    Voice& v = *voices_.back();
+    const SampleTime start = nextGridLine(std::max({earliest, busyUntil_, posted_}), Grid::Bar);
+    const SampleTime length = transitionLength(v, 0.0);
+    for (std::size_t li = 0; li < layers_.size(); ++li) {
+        if (want[li] == wanted_[li] || !v.look[li]) continue;
+        schedule({Action::Kind::Fade, start, v.slot[li], static_cast<float>(static_cast<double>(length) / options_.sampleRate),
+                  want[li] ? v.look[li]->gainDb : kSilentDb, v.id});
+    }
+    wanted_ = want;
+    std::string label;
+    for (std::size_t li = 0; li < layers_.size(); ++li)
+        if (wanted_[li]) label += (label.empty() ? "" : ",") + layers_[li];
+    events_.push_back({start, "layers", v.id, barOf(v, start),
+                       bpmAt(start), static_cast<double>(length) / options_.sampleRate, label});
+    busyUntil_ = std::max(busyUntil_, start + length);
     return start;
 }
 
@@ -171,13 +408,14 @@ void LiveSession::fadeOut(SampleTime at, double seconds) {
     }
     std::erase_if(pending_, [&](const Action& a) { return a.time >= end && a.kind != Action::Kind::AllOff; });
     schedule({Action::Kind::Fade, at, engine::kMasterAddress, static_cast<float>(seconds), kSilentDb, -1});
-    events_.push_back({at, "fade_out", voices_.back()->id, 0, voices_.back()->bpm, seconds, voices_.back()->vibe.label});
+    events_.push_back({at, "fade_out", voices_.back()->id, 0, bpmAt(at), seconds, voices_.back()->vibe.label});
 }
 
 bool LiveSession::pump(SampleTime horizon) {
     controller_->collect();
     for (auto& v : voices_)  // compose a chunk ahead of the horizon
-        while (v->composedUntil < std::min(v->end, horizon + static_cast<SampleTime>(std::llround(options_.chunkBars * v->bar)))) composeNext(*v);
+        while (v->composedUntil < std::min(v->end, horizon + static_cast<SampleTime>(std::llround(options_.chunkBars * v->barSamplesAt(v->composedUntil)))))
+            composeNext(*v);
     std::size_t done = 0;
     bool all = true;
     for (; done < pending_.size() && pending_[done].time < horizon; ++done) {
@@ -191,7 +429,16 @@ bool LiveSession::pump(SampleTime horizon) {
                 controller_->replaceTrack(a.address, std::move(track), a.time);
                 break;
             }
-            case Action::Kind::Fade: ok = controller_->fadeGain(a.address, a.velocity, a.note, engine::FadeShape::EqualPower, a.time); break;
+            case Action::Kind::Fade: ok = controller_->fadeGain(a.address, a.velocity, a.note, a.shape, a.time); break;
+            case Action::Kind::Param:
+                try {
+                    if (a.param == kPan) ok = controller_->setPan(a.address, a.velocity, a.time);
+                    else if (a.param == kSend) ok = controller_->setSend(a.address, a.slot + engine::kReturnBase, a.velocity, a.time);
+                    else ok = controller_->setParam(a.address, a.slot, a.param, a.velocity, a.time);
+                } catch (const std::invalid_argument& e) {  // a setting out of an instrument's range is skipped, and said
+                    events_.push_back({a.time, "warning", a.voice, 0, 0.0, 0.0, music::clipText(e.what(), 300)});
+                }
+                break;
             case Action::Kind::NoteOn: ok = controller_->noteOn(a.address, a.note, a.velocity, a.time); break;
             case Action::Kind::NoteOff: ok = controller_->noteOff(a.address, a.note, a.time); break;
             case Action::Kind::AllOff: ok = controller_->allNotesOff(a.address, a.time); break;

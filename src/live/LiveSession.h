@@ -1,18 +1,25 @@
 #pragma once
 // A live session: music that keeps playing while it is steered [control]. One engine runs the
 // whole time; the current vibe is composed ahead in chunks of whole bars, so a session can run
-// for hours; a change to another vibe starts on a bar line of the current one and crossfades
-// layer by layer (two slots per layer, equal-power fades staggered by bars) while reverb and
-// delay tails ring on. The control thread calls pump() ahead of the playhead; the audio thread
-// (a device, or the caller's own render loop for a virtual clock) only renders.
+// for hours. A change starts on the beat grid and is one of two kinds:
+// - a glide, when only continuous fields (brightness, space, echo, stereo, motion, grain, attack,
+//   human) and the tempo differ: the music goes on (same composition, harmony and bar count),
+//   every layer's parameters, sends and the returns glide to their new settings, a layer whose
+//   instrument changes is crossfaded playing the same notes, and the tempo ramps in beat time;
+// - a transition to other music: the new vibe's layers come in on the other of two slots per
+//   layer and the two are crossfaded layer by layer (equal-power fades staggered by bars).
+// Reverb and delay tails ring on through both. The control thread calls pump() ahead of the
+// playhead; the audio thread (a device, or the caller's own render loop) only renders.
 #include <limits>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "engine/AudioEngine.h"
 #include "engine/Controller.h"
 #include "engine/Preset.h"
+#include "live/Grid.h"
 #include "live/Stream.h"
 #include "music/Score.h"
 
@@ -34,41 +41,59 @@ public:
     ~LiveSession();
     engine::AudioEngine& engine() { return *engine_; }
 
-    /// Changes to `next`: the transition starts on the first bar line of the current vibe at or
-    /// after `earliest` (and after any transition still under way). Returns that sample.
-    SampleTime change(const StreamVibe& next, SampleTime earliest);
+    /// Changes to `next`, starting on `grid` at or after `earliest` (and after any change still
+    /// under way); `transitionSeconds` > 0 overrides the session's transition length for this
+    /// change. Returns the sample where it starts.
+    SampleTime change(const StreamVibe& next, SampleTime earliest, Grid grid = Grid::Auto, double transitionSeconds = 0.0);
+    /// Which layers play (names from music::layerNames(); empty: all). The others fade out over
+    /// the transition from the next bar line at or after `earliest` and stay silent until asked
+    /// for again. Throws std::invalid_argument naming an unknown layer.
+    SampleTime setLayers(const std::vector<std::string>& layers, SampleTime earliest);
     /// Fades the whole session out over `seconds` from `at`; after it the session is silent.
     void fadeOut(SampleTime at, double seconds);
     /// Composes ahead and posts every command due before `horizon`. Returns false when the
     /// engine's queue was full (call again after the audio thread has caught up).
     bool pump(SampleTime horizon);
+    /// The next grid line of the current vibe at or after `at` (Auto reads as Bar).
+    SampleTime nextGridLine(SampleTime at, Grid grid) const;
     /// The next bar line of the current vibe at or after `at`; with `every` > 1, the next one
     /// whose bar number (from the vibe's start) is a multiple of it (4: a phrase).
     SampleTime nextBarLine(SampleTime at, int every = 1) const;
     /// Where bar `bar` of the current vibe starts (bars count from its start at 0).
     SampleTime barLine(long long bar) const;
+    /// The current vibe's tempo at `at` (during a ramp, between the two).
+    double bpmAt(SampleTime at) const;
     const StreamVibe& current() const;
-    /// Everything that happened, with its sample: vibes, transitions, the fade-out.
+    /// Everything that happened, with its sample: vibes, transitions, glides, layers, the fade-out.
     const std::vector<StreamEvent>& events() const { return events_; }
     long lateCommands() const { return controller_->lateCommands(); }
     /// Every command before this sample has been handed to the engine; changes land after it.
     SampleTime scheduledUntil() const { return posted_; }
 
+    struct Voice;  // a vibe as it plays: its slots, tempo map, composed chunks (internal)
+
 private:
-    struct Voice;   // a vibe as it plays: its slots, tempo, composed chunks
     struct Action;  // one command for the engine at a sample
+    music::Score composeChunk(const Voice& v, int chunk) const;
     void composeNext(Voice& v);
     void schedule(Action a);
+    SampleTime glide(Voice& v, const StreamVibe& next, SampleTime start, SampleTime length);
+    void rampParam(int address, int slot, const std::string& name, float from, float to, SampleTime start, SampleTime length);
+    void glideMix(const music::MixSettings& to, double bpm, SampleTime start, SampleTime length);
+    SampleTime transitionLength(const Voice& v, double seconds) const;
     const engine::PresetLibrary& presets_;
     LiveOptions options_;
     std::unique_ptr<engine::AudioEngine> engine_;
     std::unique_ptr<engine::Controller> controller_;
     std::vector<std::string> layers_;
+    std::vector<bool> wanted_;                    // per layer: `s` asked for it (all at first)
     std::vector<std::unique_ptr<Voice>> voices_;  // the playing vibe last; earlier ones until their fades end
     std::vector<Action> pending_;                 // sorted by time, not yet posted
     std::vector<StreamEvent> events_;
-    SampleTime posted_ = 0;  // every command before this sample has been posted
-    SampleTime busyUntil_ = 0;  // the end of the latest transition
+    music::MixSettings mix_;  // what the returns and the master are set to (after any glide)
+    double mixBpm_ = 120.0;   // the tempo the delay is synced to
+    SampleTime posted_ = 0;   // every command before this sample has been posted
+    SampleTime busyUntil_ = 0;  // the end of the latest transition or glide
     int vibesStarted_ = 0;
 };
 

@@ -5,9 +5,11 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
 #include <regex>
 #include <stdexcept>
 
+#include "music/Arrangement.h"
 #include "music/JsonText.h"
 
 namespace soundstar::live {
@@ -23,6 +25,33 @@ std::string fieldFor(const std::string& word) {
     throw std::invalid_argument(fmt::format("'{}' is not a field to step; try brightness, space, motion, stereo, echo, human, attack, grain, "
                                             "density or tempo",
                                             word));
+}
+
+std::vector<std::string> parseLayers(const std::vector<std::string>& names) {
+    std::vector<std::string> out;
+    const auto& known = music::layerNames();
+    for (const auto& n : names) {
+        if (n == "all" && names.size() == 1) return {};
+        if (std::find(known.begin(), known.end(), n) == known.end())
+            throw std::invalid_argument(fmt::format("'{}' is not a layer; allowed: drums, bass, pad, keys, arp, lead, texture, or all", music::clipText(n, 40)));
+        if (std::find(out.begin(), out.end(), n) == out.end()) out.push_back(n);
+    }
+    if (out.empty()) throw std::invalid_argument("name the layers that play, e.g. \"s drums,bass\" (or \"s all\")");
+    return out;
+}
+
+std::vector<std::pair<std::string, double>> normalisedBlend(std::vector<std::pair<std::string, double>> parts) {
+    if (parts.empty() || parts.size() > kMaxBlendParts)
+        throw std::invalid_argument(fmt::format("a blend has 1 to {} parts; got {}", kMaxBlendParts, parts.size()));
+    double sum = 0.0;
+    for (const auto& [text, w] : parts) {
+        if (text.empty() || text.size() > 500) throw std::invalid_argument("each part of a blend is a vibe of 1 to 500 characters");
+        if (!std::isfinite(w) || w <= 0.0 || w > 1000.0)
+            throw std::invalid_argument(fmt::format("blend weight {} for '{}' is not allowed: give a number above 0 and at most 1000", w, music::clipText(text, 60)));
+        sum += w;
+    }
+    for (auto& part : parts) part.second /= sum;
+    return parts;
 }
 
 }  // namespace
@@ -49,26 +78,85 @@ SteeringCommand parseSteering(const std::string& raw, const music::MusicConfig& 
     if (line.front() == '{') {
         const auto j = music::parseJsonBounded(line, "steering JSON", {64 * 1024, 16});
         if (!j.is_object()) throw std::invalid_argument("steering JSON must be an object");
-        for (const auto& [k, v] : j.items())
-            if (k != "at" && k != "vibe" && k != "config" && k != "update")
-                throw std::invalid_argument(fmt::format("steering JSON: unknown field '{}'; allowed: at, vibe, config, update", music::clipText(k, 60)));
+        int asks = 0;
+        for (const auto& [k, v] : j.items()) {
+            if (k != "at" && k != "vibe" && k != "vibes" && k != "config" && k != "update" && k != "layers" && k != "transition")
+                throw std::invalid_argument(fmt::format("steering JSON: unknown field '{}'; allowed: at, vibe, vibes, config, update, layers, transition",
+                                                        music::clipText(k, 60)));
+            asks += k == "vibe" || k == "vibes" || k == "config" || k == "update" || k == "layers";
+        }
+        if (asks > 1) throw std::invalid_argument("steering JSON: give one of 'vibe', 'vibes', 'config', 'update' or 'layers', not several");
         if (j.contains("at")) {
             const auto& at = j["at"];
-            if (at == "now" || at == "beat" || at == "bar") c.phraseBars = 1;
-            else if (at == "phrase") c.phraseBars = 4;
-            else if (at.is_object() && at.contains("bar") && at["bar"].is_number_integer() && at["bar"].get<long long>() >= 0) c.atBar = at["bar"].get<long long>();
-            else throw std::invalid_argument(fmt::format("steering JSON: 'at' = {} is invalid: allowed \"now\", \"beat\", \"bar\", \"phrase\" or {{\"bar\": N}}", music::quoteJson(at)));
+            if (at == "now") c.grid = Grid::Now;
+            else if (at == "beat") c.grid = Grid::Beat;
+            else if (at == "bar") c.grid = Grid::Bar;
+            else if (at == "phrase") c.grid = Grid::Phrase;
+            else if (at.is_object() && at.size() == 1 && at.contains("bar") && at["bar"].is_number_integer() && at["bar"].get<long long>() >= 0 &&
+                     at["bar"].get<long long>() <= 1000000)
+                c.atBar = at["bar"].get<long long>(), c.grid = Grid::Bar;
+            else throw std::invalid_argument(fmt::format("steering JSON: 'at' = {} is invalid: allowed \"now\", \"beat\", \"bar\", \"phrase\" or {{\"bar\": N}} (N from 0 to 1000000)", music::quoteJson(at)));
+        }
+        if (j.contains("transition")) {
+            const auto& t = j["transition"];
+            if (t.is_string()) c.transition = parseTransition(t.get<std::string>());
+            else if (t.is_number() && std::isfinite(t.get<double>()) && t.get<double>() >= 0.05 && t.get<double>() <= 600.0) c.transition = TransitionLength{t.get<double>(), 0};
+            else throw std::invalid_argument(fmt::format("steering JSON: 'transition' = {} is invalid: allowed seconds from 0.05 to 600 or \"4bars\" (1 to 64 bars)", music::quoteJson(t)));
         }
         if (j.contains("vibe")) {
             if (!j["vibe"].is_string()) throw std::invalid_argument("steering JSON: 'vibe' must be text");
             c.vibeText = j["vibe"].get<std::string>();
+        } else if (j.contains("vibes")) {
+            const auto& parts = j["vibes"];
+            if (!parts.is_array()) throw std::invalid_argument("steering JSON: 'vibes' is a list of [\"vibe\", weight] pairs");
+            std::vector<std::pair<std::string, double>> blend;
+            for (const auto& p : parts) {
+                if (!p.is_array() || p.size() != 2 || !p[0].is_string() || !p[1].is_number())
+                    throw std::invalid_argument(fmt::format("steering JSON: a part of 'vibes' is [\"vibe\", weight]; got {}", music::quoteJson(p)));
+                blend.emplace_back(p[0].get<std::string>(), p[1].get<double>());
+                if (blend.size() > kMaxBlendParts) break;
+            }
+            c.blend = normalisedBlend(std::move(blend));
+        } else if (j.contains("layers")) {
+            const auto& l = j["layers"];
+            std::vector<std::string> names;
+            if (l == "all") names = {"all"};
+            else if (l.is_array() && l.size() <= 16 && std::all_of(l.begin(), l.end(), [](const auto& x) { return x.is_string(); })) names = l.get<std::vector<std::string>>();
+            else throw std::invalid_argument("steering JSON: 'layers' is \"all\" or a list of layer names (drums, bass, pad, keys, arp, lead, texture)");
+            c.layers = parseLayers(names);
         } else if (j.contains("config")) {
             c.config = music::mergeMusicConfig(current, j["config"].dump(), "steering config");
         } else if (j.contains("update")) {
             c.config = music::applyUpdate(current, j["update"].dump(), "steering update");
         } else {
-            throw std::invalid_argument("steering JSON: give 'vibe', 'config' or 'update'");
+            throw std::invalid_argument("steering JSON: give 'vibe', 'vibes', 'config', 'update' or 'layers'");
         }
+        return c;
+    }
+    if (line.rfind("s ", 0) == 0) {
+        static const std::regex kSep(R"([,\s]+)");
+        const std::string list = line.substr(2);
+        std::vector<std::string> names;
+        for (std::sregex_token_iterator it(list.begin(), list.end(), kSep, -1), e; it != e; ++it)
+            if (it->length() > 0) names.push_back(*it);
+        if (names.size() > 16) throw std::invalid_argument("s: at most 16 layer names");
+        c.layers = parseLayers(names);
+        return c;
+    }
+    if (line.rfind("blend ", 0) == 0) {
+        static const std::regex kPart(R"(\s*(.*\S)\s+([0-9]{1,4}(\.[0-9]{1,6})?)\s*)");
+        std::vector<std::pair<std::string, double>> blend;
+        const std::string rest = line.substr(6);
+        std::size_t from = 0;
+        while (from <= rest.size() && blend.size() <= kMaxBlendParts) {
+            const std::size_t comma = std::min(rest.find(',', from), rest.size());
+            const std::string part = rest.substr(from, comma - from);
+            if (!std::regex_match(part, m, kPart))
+                throw std::invalid_argument(fmt::format("blend: '{}' is not \"VIBE WEIGHT\"; e.g. \"blend ambient drone 0.7, minimal techno 0.3\"", music::clipText(part, 80)));
+            blend.emplace_back(m[1].str(), std::stod(m[2].str()));
+            from = comma + 1;
+        }
+        c.blend = normalisedBlend(std::move(blend));
         return c;
     }
     if (std::regex_match(line, m, kStep)) {
@@ -108,6 +196,32 @@ SteeringCommand parseSteering(const std::string& raw, const music::MusicConfig& 
     if (std::regex_match(line, m, kUnknownStep)) fieldFor(m[1]);  // "frobnicate +1": a step of no field is an error, not a vibe
     c.vibeText = line;  // anything else is a new vibe
     return c;
+}
+
+music::MusicConfig blendConfigs(const std::vector<std::pair<music::MusicConfig, double>>& parts) {
+    if (parts.empty()) throw std::invalid_argument("a blend needs at least one part");
+    double total = 0.0;
+    std::size_t heaviest = 0;
+    for (std::size_t i = 0; i < parts.size(); ++i) {
+        total += parts[i].second;
+        if (parts[i].second > parts[heaviest].second) heaviest = i;
+    }
+    if (!(total > 0.0) || !std::isfinite(total)) throw std::invalid_argument("blend weights must be positive");
+    music::MusicConfig out = parts[heaviest].first;
+    // The labels of each scale, from the schema the parser validates with.
+    static const nlohmann::json kSchema = nlohmann::json::parse(music::musicConfigSchema());
+    nlohmann::json update = nlohmann::json::object();
+    for (const char* field : {"brightness", "space", "stereo", "echo", "grain", "attack", "human"}) {
+        const auto& labels = kSchema["properties"][field]["enum"];
+        if (!labels.is_array() || labels.size() < 2) continue;
+        double level = 0.0;
+        for (const auto& [cfg, w] : parts) level += w / total * cfg.level(field);
+        update[field] = labels[static_cast<std::size_t>(std::lround(level * static_cast<double>(labels.size() - 1)))];
+    }
+    double bpm = 0.0;
+    for (const auto& [cfg, w] : parts) bpm += w / total * cfg.resolvedBpm();
+    update["bpm"] = std::round(bpm * 100.0) / 100.0;
+    return music::applyUpdate(out, update.dump(), "blend");
 }
 
 TransitionLength parseTransition(const std::string& text) {

@@ -21,7 +21,7 @@ std::unique_ptr<engine::Track> makeScoreTrack(engine::Controller& c, const music
     return track;
 }
 
-void addReturnsAndMaster(engine::Controller& c, const music::MixSettings& m, double secondsPerBeat, bool masterChain) {
+void addReturnsAndMaster(engine::Controller& c, const music::MixSettings& m, double secondsPerBeat, bool masterChain, bool everyStage) {
     using engine::makeEffect;
     const int reverb = c.addBus("reverb");
     const int rv = c.addEffect(reverb, makeEffect("reverb"));
@@ -40,13 +40,13 @@ void addReturnsAndMaster(engine::Controller& c, const music::MixSettings& m, dou
     c.setInitialParam(delay, dl, "mix", 1.0f);
     if (reverb != kReverbBus || delay != kDelayBus) throw std::logic_error("the return buses must be the graph's first two");
     if (!masterChain) return;
-    if (m.driveDb > 0.0f) {
+    if (m.driveDb > 0.0f || everyStage) {
         const int drive = c.addEffect(engine::kMasterAddress, makeEffect("drive"));
         c.setInitialParam(engine::kMasterAddress, drive, "type", 0.0f);
-        c.setInitialParam(engine::kMasterAddress, drive, "drive", m.driveDb);
-        c.setInitialParam(engine::kMasterAddress, drive, "mix", 0.5f);
+        c.setInitialParam(engine::kMasterAddress, drive, "drive", m.driveDb > 0.0f ? m.driveDb : 2.0f);
+        c.setInitialParam(engine::kMasterAddress, drive, "mix", m.driveDb > 0.0f ? 0.5f : 0.0f);
     }
-    if (m.width != 1.0f) {
+    if (m.width != 1.0f || everyStage) {
         const int width = c.addEffect(engine::kMasterAddress, makeEffect("width"));
         c.setInitialParam(engine::kMasterAddress, width, "width", std::clamp(m.width, 0.0f, 2.0f));
     }

@@ -40,7 +40,11 @@ inline constexpr int kReverbBus = engine::kReturnBase, kDelayBus = engine::kRetu
 std::unique_ptr<engine::Track> makeScoreTrack(engine::Controller& c, const music::ScoreTrack& t, const engine::PresetLibrary& presets);
 /// The reverb and delay returns (kReverbBus, kDelayBus; the delay synced to secondsPerBeat) and,
 /// when masterChain, the master chain (drive, width, EQ, glue compressor, true-peak limiter).
-void addReturnsAndMaster(engine::Controller& c, const music::MixSettings& mix, double secondsPerBeat, bool masterChain);
+/// everyStage keeps the drive and width stages even where they do nothing (drive mix 0, width 1),
+/// so a live session can glide them (master slots: kDriveSlot, kWidthSlot).
+void addReturnsAndMaster(engine::Controller& c, const music::MixSettings& mix, double secondsPerBeat, bool masterChain,
+                         bool everyStage = false);
+inline constexpr int kDriveSlot = 0, kWidthSlot = 1;
 
 /// A time-ordered list of engine commands for a score (note offs before note ons at equal times).
 struct ScheduledNote {

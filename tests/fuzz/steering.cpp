@@ -8,6 +8,7 @@
 
 #include "FuzzCheck.h"
 #include "live/Steering.h"
+#include "music/Arrangement.h"
 #include "music/MusicConfig.h"
 
 using namespace soundstar;
@@ -23,8 +24,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                 const std::string once = music::toJson(*c.config);
                 if (music::toJson(music::parseMusicConfig(once)) != once) fuzz::finding("a steered config does not round-trip", once);
             }
-            if (c.phraseBars != 1 && c.phraseBars != 4) fuzz::finding("phraseBars out of range");
-            if (c.atBar && *c.atBar < 0) fuzz::finding("a negative bar");
+            if (c.atBar && (*c.atBar < 0 || *c.atBar > 1000000)) fuzz::finding("a bar out of range");
+            if (!c.blend.empty()) {
+                double sum = 0.0;
+                for (const auto& [text, w] : c.blend) sum += w;
+                if (c.blend.size() > live::kMaxBlendParts || std::abs(sum - 1.0) > 1e-9) fuzz::finding("a blend out of bounds or not normalised");
+            }
+            if (c.layers && c.layers->size() > music::layerNames().size()) fuzz::finding("more layers than there are");
+            if (c.transition && c.transition->bars == 0 && !(c.transition->seconds >= 0.05 && c.transition->seconds <= 600.0))
+                fuzz::finding("a steering transition out of range");
         } catch (const std::invalid_argument& e) {
             fuzz::checkMessage(e.what());
         }

@@ -1,0 +1,287 @@
+// Live sessions steered in process (issue #18): the tempo map, glides of continuous fields
+// (the music goes on; parameters, sends and returns move; no click), tempo ramps in beat time
+// (kick spacing shrinks monotonically, aubio finds the new tempo), key changes on a phrase,
+// `s` choosing the layers, `now` within one block, weighted blends.
+#include <gtest/gtest-spi.h>
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <functional>
+#include <sstream>
+
+#include "Analysis.h"
+#include "Cli.h"
+#include "Presets.h"
+#include "compose/SketchConfig.h"
+#include "io/AudioFile.h"
+#include "live/LiveSession.h"
+#include "live/Steering.h"
+#include "live/TempoMap.h"
+#include "music/MusicConfig.h"
+
+using namespace soundstar;
+
+namespace {
+constexpr double kRate = 44100.0;
+
+live::StreamVibe vibe(const std::string& label, const music::MusicConfig& cfg) { return {label, cfg, compose::sketchFromMusicConfig(cfg), 0.0}; }
+live::StreamVibe vibe(const std::string& label, const std::string& json) { return vibe(label, music::parseMusicConfig(json)); }
+
+/// Plays a session on a virtual clock for `seconds`, calling `steer(pos)` before each block.
+StereoBuffer play(live::LiveSession& s, double seconds, const std::function<void(SampleTime)>& steer = {}, int block = 256) {
+    const auto total = static_cast<SampleTime>(seconds * kRate);
+    StereoBuffer out;
+    out.resize(static_cast<int>(total));
+    for (SampleTime pos = 0; pos < total; pos += block) {
+        if (steer) steer(pos);
+        while (!s.pump(pos + block)) {
+        }
+        const int n = static_cast<int>(std::min<SampleTime>(block, total - pos));
+        s.engine().render(out.view().offset(static_cast<int>(pos), n));
+    }
+    return out;
+}
+
+std::vector<float> slice(const std::vector<float>& x, double from, double to) {
+    return {x.begin() + static_cast<long>(from * kRate), x.begin() + static_cast<long>(std::min<double>(to * kRate, static_cast<double>(x.size())))};
+}
+
+/// Clicks, measured against the same session left alone: changes start on bar lines, where the
+/// music's own notes start too, so the largest sample-to-sample jump within 50 ms of each point
+/// of a change is compared with the unsteered session's largest jump there, scaled by how much
+/// the sound itself changed (the 99.9th percentile of the jumps in the second after the window,
+/// steered over unsteered). A click from the change would add a jump the music does not have.
+void expectNoClicks(const StereoBuffer& a, const StereoBuffer& plain, const std::vector<SampleTime>& changes, float factor, const std::string& what) {
+    const auto window = static_cast<SampleTime>(0.05 * kRate), second = static_cast<SampleTime>(kRate);
+    for (int c = 0; c < 2; ++c) {
+        const auto& x = c == 0 ? a.left() : a.right();
+        const auto& y = c == 0 ? plain.left() : plain.right();
+        const auto n = static_cast<SampleTime>(x.size());
+        const auto jump = [&](const std::vector<float>& v, SampleTime i) { return std::abs(v[static_cast<std::size_t>(i)] - v[static_cast<std::size_t>(i - 1)]); };
+        const auto worstNear = [&](const std::vector<float>& v, SampleTime at) {
+            float worst = 0.0f;
+            for (SampleTime i = std::max<SampleTime>(1, at - window); i <= std::min<SampleTime>(at + window, n - 1); ++i) worst = std::max(worst, jump(v, i));
+            return worst;
+        };
+        const auto p999 = [&](const std::vector<float>& v, SampleTime from) {
+            std::vector<float> j;
+            for (SampleTime i = std::max<SampleTime>(1, from); i < std::min(from + second, n); ++i) j.push_back(jump(v, i));
+            const auto k = static_cast<long>(static_cast<double>(j.size()) * 0.999);
+            std::nth_element(j.begin(), j.begin() + k, j.end());
+            return j[static_cast<std::size_t>(k)];
+        };
+        for (const auto at : changes) {
+            const SampleTime after = std::min(at + window + 1, n - second);
+            const float scale = std::max(1.0f, p999(x, after) / std::max(p999(y, after), 1e-6f));
+            EXPECT_LE(worstNear(x, at), factor * scale * worstNear(y, at)) << what << ": a click near " << static_cast<double>(at) / kRate << " s";
+        }
+    }
+}
+
+/// Points to check for clicks over a change from `start` lasting `length`: its ends and eight between.
+std::vector<SampleTime> pointsOf(SampleTime start, SampleTime length) {
+    std::vector<SampleTime> out;
+    for (int i = 0; i <= 8; ++i) out.push_back(start + length * i / 8);
+    return out;
+}
+
+const char* kPads = R"({"bpm":80,"rhythm":"none","pad":"warm_slow","brightness":"dark","seed":5})";
+}  // namespace
+
+TEST(TempoMap, ARampIsContinuousMonotonicAndLandsOnTheNewTempo) {
+    live::TempoMap m(1000.0, 120.0, kRate);
+    EXPECT_DOUBLE_EQ(m.sampleAt(4.0), 1000.0 + 2.0 * kRate);
+    m.rampTo(8.0, 150.0, 8.0);  // from beat 8, 120 -> 150 bpm over 8 beats
+    EXPECT_DOUBLE_EQ(m.sampleAt(8.0), 1000.0 + 4.0 * kRate) << "before the ramp nothing moves";
+    double last = m.sampleAt(8.0), lastGap = 1e9;
+    for (int b = 9; b <= 24; ++b) {
+        const double s = m.sampleAt(b), gap = s - last;
+        EXPECT_LT(gap, lastGap + 1e-6) << "beats only get shorter while the tempo rises";
+        EXPECT_NEAR(m.beatAt(s), b, 1e-9) << "beatAt inverts sampleAt";
+        last = s, lastGap = gap;
+    }
+    EXPECT_NEAR(m.bpmAt(12.0), 135.0, 1e-9);
+    EXPECT_NEAR(m.sampleAt(21.0) - m.sampleAt(20.0), 60.0 / 150.0 * kRate, 1e-6) << "after the ramp: the new tempo";
+    // The ramp's length in time: the integral of 60/bpm over 8 beats.
+    EXPECT_NEAR(m.sampleAt(16.0) - m.sampleAt(8.0), 60.0 * 8.0 / 30.0 * std::log(150.0 / 120.0) * kRate, 1e-6);
+    // A later ramp replaces what followed; the beat is continuous through it.
+    const double at10 = m.sampleAt(10.0);
+    m.rampTo(10.0, 90.0, 4.0);
+    EXPECT_NEAR(m.sampleAt(10.0), at10, 1e-6);
+    EXPECT_NEAR(m.sampleAt(15.0) - m.sampleAt(14.0), 60.0 / 90.0 * kRate, 1e-6);
+}
+
+TEST(LiveSession, AGlideKeepsTheMusicAndMovesTheSoundWithoutAClick) {
+    live::LiveOptions o;
+    o.transitionSeconds = 3.0;
+    const auto first = vibe("pads", kPads);
+    live::LiveSession control(test::presets(), first, o), steered(test::presets(), first, o);
+    const auto plain = play(control, 20.0);
+    SampleTime start = -1, start2 = -1;
+    const auto a = play(steered, 20.0, [&](SampleTime pos) {
+        if (pos == 256 * 1000) start = steered.change(vibe("+1", music::applyUpdate(first.config, R"({"brightness":"+1","space":"+2"})")), pos);
+        if (pos == 256 * 2200)  // medium -> bright changes the bass and pad instruments: crossfaded, the same notes
+            start2 = steered.change(vibe("+1 more", music::applyUpdate(steered.current().config, R"({"brightness":"+2"})")), pos);
+    });
+    ASSERT_GT(start, 0);
+    ASSERT_GT(start2, start);
+    ASSERT_EQ(steered.events().size(), 3u);
+    EXPECT_EQ(steered.events()[1].kind, "glide");
+    EXPECT_EQ(steered.events()[2].kind, "glide");
+    EXPECT_EQ(steered.events()[1].sample, start);
+    EXPECT_EQ(std::llround(std::fmod(static_cast<double>(start), 4 * 60.0 / 80.0 * kRate)), 0) << "on a bar line";
+    // Until the glide starts both sessions played the same samples: it lands on its sample.
+    EXPECT_TRUE(std::equal(plain.left().begin(), plain.left().begin() + start, a.left().begin()));
+    EXPECT_FALSE(std::equal(plain.left().begin(), plain.left().begin() + start + 4410, a.left().begin())) << "and it does something";
+    // The same composition goes on (no new vibe): the notes are the same, only brighter.
+    const auto before = slice(plain.left(), 17.0, 20.0), after = slice(a.left(), 17.0, 20.0);
+    EXPECT_GT(test::spectralCentroid(after, kRate), 1.3 * test::spectralCentroid(before, kRate));
+    const auto ch = test::chroma(before, kRate), ch2 = test::chroma(after, kRate);
+    EXPECT_EQ(test::estimateKey(ch), test::estimateKey(ch2)) << "the harmony went on";
+    const SampleTime length = static_cast<SampleTime>(3.0 * kRate);
+    auto points = pointsOf(start, length);
+    const auto more = pointsOf(start2, length);
+    points.insert(points.end(), more.begin(), more.end());
+    expectNoClicks(a, plain, points, 1.5f, "glide");
+    // The measurement finds a click of a tenth of full scale (a step, as a parameter jump makes).
+    StereoBuffer clicked = a;
+    const auto at = static_cast<std::size_t>(start + length / 2);
+    for (std::size_t i = at; i < at + 2000; ++i) clicked.left()[i] += 0.1f * static_cast<float>(at + 2000 - i) / 2000.0f;
+    EXPECT_NONFATAL_FAILURE(expectNoClicks(clicked, plain, {start + length / 2}, 1.5f, "a step"), "a click near");
+    EXPECT_EQ(steered.lateCommands(), 0);
+}
+
+TEST(LiveSession, ATempoChangeRampsInBeatTimeAndTheKicksFollow) {
+    live::LiveOptions o;
+    o.transitionSeconds = 0.5;
+    const auto first = vibe("beat", R"({"bpm":100,"rhythm":"electronic","pad":"warm_slow","seed":2})");
+    live::LiveSession s(test::presets(), first, o);
+    SampleTime rampStart = -1;
+    const auto a = play(s, 30.0, [&](SampleTime pos) {
+        if (pos == 0) s.setLayers({"drums"}, 0);
+        if (pos == 256 * 400) rampStart = s.change(vibe("b 140", music::mergeMusicConfig(first.config, R"({"bpm":140})")), pos, live::Grid::Bar, 8.0);
+    });
+    ASSERT_GT(rampStart, 0);
+    EXPECT_EQ(s.events().back().kind, "glide");
+    EXPECT_NEAR(s.bpmAt(static_cast<SampleTime>(29.0 * kRate)), 140.0, 1e-9);
+    const double mid = s.bpmAt(rampStart + static_cast<SampleTime>(4.0 * kRate));
+    EXPECT_GT(mid, 105.0);
+    EXPECT_LT(mid, 135.0);
+    // Kicks: peaks of the energy below 150 Hz, at least 0.25 s apart.
+    std::vector<double> env(a.left().size());
+    double lp1 = 0.0, lp2 = 0.0;
+    const double k = 1.0 - std::exp(-2.0 * M_PI * 150.0 / kRate);
+    for (std::size_t i = 0; i < env.size(); ++i) {
+        lp1 += k * (0.5 * (a.left()[i] + a.right()[i]) - lp1);
+        lp2 += k * (lp1 - lp2);
+        env[i] = std::abs(lp2);
+    }
+    const double loud = *std::max_element(env.begin(), env.end());
+    std::vector<double> kicks;
+    for (std::size_t i = static_cast<std::size_t>(kRate); i < env.size(); ++i)
+        if (env[i] > 0.4 * loud && (kicks.empty() || static_cast<double>(i) / kRate - kicks.back() > 0.25)) kicks.push_back(static_cast<double>(i) / kRate);
+    ASSERT_GT(kicks.size(), 30u);
+    const double t0 = static_cast<double>(rampStart) / kRate;
+    std::vector<double> during;
+    for (std::size_t i = 1; i < kicks.size(); ++i)
+        if (kicks[i - 1] >= t0 && kicks[i] <= t0 + 7.0) during.push_back(kicks[i] - kicks[i - 1]);
+    ASSERT_GE(during.size(), 4u);
+    for (std::size_t i = 1; i < during.size(); ++i) EXPECT_LE(during[i], during[i - 1] + 0.012) << "kick spacing shrinks through the ramp";
+    EXPECT_LT(during.back(), during.front() - 0.05);
+    // After the ramp aubio (an independent tool) finds the new tempo.
+    test::TempDir dir;
+    StereoBuffer tail;
+    tail.resize(static_cast<int>(12.0 * kRate));
+    for (int i = 0; i < tail.frames(); ++i)
+        tail.left()[static_cast<std::size_t>(i)] = a.left()[static_cast<std::size_t>(i) + static_cast<std::size_t>(18.0 * kRate)],
+        tail.right()[static_cast<std::size_t>(i)] = a.right()[static_cast<std::size_t>(i) + static_cast<std::size_t>(18.0 * kRate)];
+    io::writeAudioFile(dir / "tail.wav", tail, kRate, io::FileFormat::Wav16);
+    const auto r = test::runCommand("aubio tempo '" + (dir / "tail.wav") + "'");
+    const double bpm = std::atof(r.output.c_str());
+    EXPECT_TRUE(std::abs(bpm - 140.0) < 3.0 || std::abs(bpm - 70.0) < 2.0) << r.output;
+    EXPECT_EQ(s.lateCommands(), 0);
+}
+
+TEST(LiveSession, AKeyChangeWaitsForAPhraseAndNowLandsOnTheNextBlock) {
+    live::LiveOptions o;
+    const auto first = vibe("pads", kPads);
+    live::LiveSession s(test::presets(), first, o);
+    SampleTime key = -1, now = -1, asked = -1;
+    play(s, 40.0, [&](SampleTime pos) {
+        if (pos == 256 * 300) key = s.change(vibe("k E", music::mergeMusicConfig(first.config, R"({"key":"e"})")), pos);
+        if (pos == 256 * 4000) {
+            asked = pos + 256;  // what is queued already plays; the next block is free
+            now = s.change(vibe("other", R"({"bpm":120,"rhythm":"electronic","seed":9})"), asked, live::Grid::Now);
+        }
+    });
+    const double bar = 4 * 60.0 / 80.0 * kRate;
+    ASSERT_GT(key, 0);
+    EXPECT_EQ(s.events()[1].kind, "transition");
+    EXPECT_EQ(s.events()[1].bar % 4, 0) << "a key change lands on a phrase";
+    EXPECT_GT(static_cast<double>(key), 256.0 * 300 + bar) << "not on the next bar: bar 1 would have come first";
+    EXPECT_EQ(now, asked);
+    EXPECT_EQ(s.events()[2].sample, asked);
+}
+
+TEST(LiveSession, SChoosesTheLayersThatPlayAndAllBringsThemBack) {
+    live::LiveOptions o;
+    o.transitionSeconds = 1.0;
+    const auto first = vibe("full", R"({"bpm":90,"rhythm":"none","pad":"warm_slow","melody":"contemplative","brightness":"bright","seed":4})");
+    live::LiveSession control(test::presets(), first, o), s(test::presets(), first, o);
+    const auto plain = play(control, 30.0);
+    const auto a = play(s, 30.0, [&](SampleTime pos) {
+        if (pos == 256 * 800) s.setLayers({"bass"}, pos);
+        if (pos == 256 * 2600) s.setLayers({}, pos);
+    });
+    EXPECT_EQ(s.events()[1].kind, "layers");
+    EXPECT_EQ(s.events()[1].label, "bass");
+    EXPECT_THROW(s.setLayers({"tuba"}, 0), std::invalid_argument);
+    // The bass is mono in the middle; every other layer is panned or wide. With the bass alone the
+    // side signal (L - R) falls away; after `s all` it is back.
+    const auto side = [](const StereoBuffer& x, double from, double to) {
+        double e = 0.0;
+        for (auto i = static_cast<std::size_t>(from * kRate); i < static_cast<std::size_t>(to * kRate); ++i) e += std::pow(x.left()[i] - x.right()[i], 2);
+        return e;
+    };
+    EXPECT_LT(side(a, 9.0, 14.0), 0.01 * side(plain, 9.0, 14.0)) << "more than 20 dB less";
+    EXPECT_NEAR(10.0 * std::log10(side(a, 20.0, 28.0) / side(plain, 20.0, 28.0)), 0.0, 1.5);
+    expectNoClicks(a, plain, pointsOf(s.events()[1].sample, static_cast<SampleTime>(kRate)), 1.5f, "layers");
+}
+
+TEST(Blend, TheHeaviestPartsMusicWithContinuousFieldsAndTempoInBetween) {
+    const auto a = music::parseMusicConfig(R"({"bpm":70,"brightness":"very_dark","space":"vast","genre":"ambient","seed":1})");
+    const auto b = music::parseMusicConfig(R"({"bpm":130,"brightness":"very_bright","space":"dry","genre":"techno","seed":2})");
+    const auto m = live::blendConfigs({{a, 0.7}, {b, 0.3}});
+    EXPECT_EQ(m.genre, "ambient");
+    EXPECT_EQ(m.seed, a.seed);
+    EXPECT_NEAR(m.resolvedBpm(), 0.7 * 70 + 0.3 * 130, 0.01);
+    EXPECT_NEAR(m.level("brightness"), 0.3, 0.13);
+    const auto n = live::blendConfigs({{a, 0.2}, {b, 0.8}});
+    EXPECT_EQ(n.genre, "techno");
+    EXPECT_GT(n.level("brightness"), m.level("brightness"));
+    // Parsing: the typed and the JSON forms, normalised; bad weights and too many parts refused.
+    const auto c = live::parseSteering("blend ambient drone 3, minimal techno 1", music::MusicConfig{});
+    ASSERT_EQ(c.blend.size(), 2u);
+    EXPECT_EQ(c.blend[0].first, "ambient drone");
+    EXPECT_DOUBLE_EQ(c.blend[0].second, 0.75);
+    const auto j = live::parseSteering(R"({"vibes":[["a",1],["b",1]],"transition":"2bars","at":"beat"})", music::MusicConfig{});
+    EXPECT_DOUBLE_EQ(j.blend[1].second, 0.5);
+    EXPECT_EQ(j.grid, live::Grid::Beat);
+    ASSERT_TRUE(j.transition.has_value());
+    EXPECT_EQ(j.transition->bars, 2);
+    EXPECT_THROW(live::parseSteering("blend a 0, b 1", music::MusicConfig{}), std::invalid_argument);
+    EXPECT_THROW(live::parseSteering("blend a", music::MusicConfig{}), std::invalid_argument);
+    EXPECT_THROW(live::parseSteering(R"({"vibes":[["a",1],["b",1],["c",1],["d",1],["e",1],["f",1],["g",1],["h",1],["i",1]]})", music::MusicConfig{}),
+                 std::invalid_argument);
+    const auto layers = live::parseSteering("s drums, bass", music::MusicConfig{});
+    ASSERT_TRUE(layers.layers.has_value());
+    EXPECT_EQ(*layers.layers, (std::vector<std::string>{"drums", "bass"}));
+    EXPECT_TRUE(live::parseSteering("s all", music::MusicConfig{}).layers->empty());
+    try {
+        live::parseSteering("s drums,tuba", music::MusicConfig{});
+        FAIL();
+    } catch (const std::invalid_argument& e) {
+        EXPECT_NE(std::string(e.what()).find("'tuba' is not a layer; allowed: drums"), std::string::npos) << e.what();
+    }
+}
