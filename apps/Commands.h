@@ -56,6 +56,8 @@ struct RenderArgs {
 struct PromptOutcome {
     std::optional<std::string> structure;
     std::string metadata;
+    bool configFromLlm = false;         // the LLM's answer was used (not the interpreter's fallback)
+    std::vector<std::string> warnings;  // the LLM's repairs and fallbacks, each saying why
 };
 
 /// Where presets and other data live: $SOUNDSTAR_DATA, the source tree's data/, or next to the binary.
@@ -100,6 +102,12 @@ struct LiveArgs {
     std::optional<std::uint64_t> seed;
     double sampleRate = 44100.0;
     bool quiet = false;
+    // --llm [URL]: each vibe is read by the interpreter at once and by the LLM in the background;
+    // its answer replaces the interpreter's when it arrives.
+    bool useLlm = false;
+    std::optional<std::string> llmUrl, llmModel;
+    std::optional<double> llmTimeout;
+    std::string control;  // "unix:PATH": also read steering lines from a Unix socket
 };
 int runLive(const LiveArgs& a);
 /// Prints what the embedded interpreter makes of a prompt: a summary, the config (--json, the

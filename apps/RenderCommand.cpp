@@ -112,7 +112,11 @@ music::MusicConfig resolveConfig(const RenderArgs& a, std::vector<std::string>& 
         understood.insert(understood.end(), comp.notes.begin(), comp.notes.end());
         for (const auto& w : comp.warnings) fmt::print(stderr, "soundstar: warning: {}\n", w);
         metadata = comp.metadata;
-        if (outcome) outcome->structure = comp.structure;
+        if (outcome) {
+            outcome->structure = comp.structure;
+            outcome->configFromLlm = comp.configFromLlm;
+            outcome->warnings = comp.warnings;
+        }
     } else if (!a.prompt.empty()) {
         auto meaning = interpreter().interpret(a.prompt);
         cfg = meaning.config;

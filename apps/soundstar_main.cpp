@@ -120,6 +120,11 @@ int main(int argc, char** argv) {
     liveCmd->add_option("--seed", lv.seed, "Random seed")->check(wholeNumber(0, 18446744073709551615ull, ""));
     liveCmd->add_option("--sample-rate", lv.sampleRate, "Sample rate in Hz")->check(wholeNumber(8000, 192000, " Hz"));
     liveCmd->add_flag("-q,--quiet", lv.quiet, "Print only errors");
+    liveCmd->add_option("--llm", lv.llmUrl, "Also read each vibe with a local LLM in the background (optional base URL); its answer replaces the interpreter's when it arrives")
+        ->expected(0, 1);
+    liveCmd->add_option("--llm-model", lv.llmModel, "The LLM's model name");
+    liveCmd->add_option("--llm-timeout", lv.llmTimeout, "Seconds to wait for the LLM per vibe (default 60)")->check(finiteNumber(0.1, 3600.0));
+    liveCmd->add_option("--control", lv.control, "Also take steering lines from a Unix socket: unix:PATH (one line per command, many clients)");
 
     std::string demoOut = "soundstar-demo.wav";
     bool noPlay = false;
@@ -179,6 +184,7 @@ int main(int argc, char** argv) {
         if (stream->parsed()) return runStream(st);
         if (liveCmd->parsed()) {
             if (lv.clock == "virtual" && lv.minutes <= 0) throw std::invalid_argument("--clock virtual needs --minutes");
+            lv.useLlm = liveCmd->count("--llm") > 0 || liveCmd->count("--llm-model") > 0;
             return runLive(lv);
         }
         if (demo->parsed()) return runDemo(demoOut, !noPlay, demoMidi);

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -112,4 +113,45 @@ TEST(LiveCli, ARealTimeSessionRecordsWhatItPlays) {
     const double bytes = std::stod(raw.output);
     EXPECT_GT(bytes, 4 * 44100 * 0.9) << "about a second of 16-bit stereo";
     EXPECT_EQ(static_cast<long long>(bytes) % 4, 0) << "whole frames";
+}
+
+TEST(LiveCli, AnLlmThatIsDownLeavesTheInterpretersReadingPlayingAndSaysSo) {
+    TempDir dir;
+    std::ofstream(dir / "s.txt") << "3 rainy night jazz\n9 +bright\n";
+    const std::string base = kBin + " live 'morning coffee' --clock virtual --minutes 0.4 --seed 4 --script '" + (dir / "s.txt") + "'";
+    const auto r = runCommand(base + " --llm http://127.0.0.1:9/v1 --llm-timeout 5 -o '" + (dir / "llm.wav") + "' --events '" + (dir / "llm.jsonl") + "'");
+    ASSERT_EQ(r.code, 0) << r.output;
+    EXPECT_NE(r.output.find("the LLM did not read 'rainy night jazz'"), std::string::npos) << r.output;
+    const auto events = readEvents(dir / "llm.jsonl");
+    int fallbacks = 0, changes = 0;
+    for (const auto& e : events) {
+        if (e["event"] == "llm_fallback") {
+            ++fallbacks;
+            EXPECT_NE(e["label"].get<std::string>().find("LLM unavailable"), std::string::npos) << e.dump();
+        }
+        changes += e["event"] == "transition" || e["event"] == "glide";
+    }
+    EXPECT_EQ(fallbacks, 2) << "the first vibe and the second were both asked for";
+    EXPECT_EQ(changes, 2) << "both changes happened all the same";
+    // Nothing of the LLM reached the music: the same bytes as without --llm.
+    ASSERT_EQ(runCommand(base + " -q -o '" + (dir / "plain.wav") + "'").code, 0);
+    EXPECT_EQ(readText(dir / "llm.wav"), readText(dir / "plain.wav"));
+}
+
+TEST(LiveCli, SteeringArrivesOverAUnixSocketFromSeveralClients) {
+    TempDir dir;
+    const std::string sock = dir / "ctl.sock";
+    const std::string client = "/usr/bin/python3 -c \"import socket,sys; s=socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); "
+                               "s.sendall(sys.argv[2].encode().replace(b'|', b'\\n')); s.close()\" '" + sock + "' ";
+    const auto r = runCommand("{ (sleep 1.2; " + client + "'+bright|b 120|'; " + client + "'" + std::string(3000, 'x') + "'; " + client +
+                              "'s drums,bass|') & timeout 30 " + kBin + " live calm --device null --minutes 0.1 --control unix:" + sock +
+                              " --events '" + (dir / "c.jsonl") + "'; wait; }");
+    ASSERT_EQ(r.code, 0) << r.output;
+    EXPECT_NE(r.output.find("a control line over 2000 bytes was refused"), std::string::npos) << r.output;
+    const auto events = readEvents(dir / "c.jsonl");
+    std::vector<std::string> labels;
+    for (const auto& e : events) labels.push_back(e["label"]);
+    EXPECT_EQ(labels, (std::vector<std::string>{"calm", "+bright", "b 120", "drums,bass"}));
+    EXPECT_FALSE(std::filesystem::exists(sock)) << "the socket is removed at the end";
+    EXPECT_NE(runCommand(kBin + " live calm --device null --minutes 0.01 --control tcp:1").output.find("--control tcp:1: allowed unix:PATH"), std::string::npos);
 }

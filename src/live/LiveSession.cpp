@@ -411,6 +411,10 @@ void LiveSession::fadeOut(SampleTime at, double seconds) {
     events_.push_back({at, "fade_out", voices_.back()->id, 0, bpmAt(at), seconds, voices_.back()->vibe.label});
 }
 
+void LiveSession::note(SampleTime at, const std::string& kind, const std::string& label) {
+    events_.push_back({at, kind, voices_.back()->id, std::max(0, barOf(*voices_.back(), at)), bpmAt(at), 0.0, label});
+}
+
 bool LiveSession::pump(SampleTime horizon) {
     controller_->collect();
     for (auto& v : voices_)  // compose a chunk ahead of the horizon

@@ -51,6 +51,8 @@ public:
     SampleTime setLayers(const std::vector<std::string>& layers, SampleTime earliest);
     /// Fades the whole session out over `seconds` from `at`; after it the session is silent.
     void fadeOut(SampleTime at, double seconds);
+    /// Records something the caller did or saw (a warning, an LLM fallback) in the events.
+    void note(SampleTime at, const std::string& kind, const std::string& label);
     /// Composes ahead and posts every command due before `horizon`. Returns false when the
     /// engine's queue was full (call again after the audio thread has caught up).
     bool pump(SampleTime horizon);
