@@ -136,8 +136,19 @@ int main(int argc, char** argv) {
     interpretCmd->add_flag("--json", interpretJson, "Print the config (what render would use) as JSON");
     interpretCmd->add_flag("--explain", interpretExplain, "Say which words and which library neighbours decided what");
 
+    BatchArgs ba;
+    auto* batchCmd = app.add_subcommand("batch", "Render every job of a JSON-lines file (one render per line) into a folder, on every core");
+    batchCmd->add_option("jobs_file", ba.jobsFile, "JOBS.jsonl: one JSON object per line, e.g. {\"prompt\":\"rainy night\",\"duration\":20} "
+                                              "(fields: `soundstar schema --job`); - reads standard input")->required();
+    batchCmd->add_option("-o,--output", ba.outputDir, "The folder the files go to (created if missing)")->required();
+    batchCmd->add_option("-j,--parallel", ba.parallel, "Renders at a time, 1 to 256 (default: one per core)")->check(CLI::Range(1, 256));
+    batchCmd->add_option("--report", ba.reportFile, "Also write one JSON line per job (line, output, ok, error, loudness, times)");
+    batchCmd->add_flag("-q,--quiet", ba.quiet, "No progress on stderr");
+
     app.add_subcommand("doctor", "Check libraries, devices and data files; say what is missing and how to fix it");
-    auto* schema = app.add_subcommand("schema", "Print the MusicConfig JSON Schema");
+    auto* schema = app.add_subcommand("schema", "Print the MusicConfig JSON Schema (--job: a batch job line's)");
+    bool schemaJob = false;
+    schema->add_flag("--job", schemaJob, "The JSON Schema of a batch or worker job line instead");
     RenderArgs ar;
     auto* arrangeCmd = app.add_subcommand("arrange", "Print the arrangement (sections, bars, energy, layers) as JSON");
     arrangeCmd->add_option("prompt", ar.prompt, "What the music should be");
@@ -151,8 +162,9 @@ int main(int argc, char** argv) {
 
     if (argc > 1 && argv[1][0] != '-') {
         const std::string cmd = argv[1];
-        if (cmd != "render" && cmd != "stream" && cmd != "live" && cmd != "demo" && cmd != "doctor" && cmd != "schema" && cmd != "arrange" && cmd != "interpret") {
-            fmt::print(stderr, "soundstar: unknown command '{}'; commands: render, stream, live, interpret, arrange, demo, doctor, schema (see --help)\n", cmd);
+        if (cmd != "render" && cmd != "stream" && cmd != "live" && cmd != "demo" && cmd != "doctor" && cmd != "schema" && cmd != "arrange" && cmd != "interpret" &&
+            cmd != "batch") {
+            fmt::print(stderr, "soundstar: unknown command '{}'; commands: render, stream, live, batch, interpret, arrange, demo, doctor, schema (see --help)\n", cmd);
             return 2;
         }
     }
@@ -183,7 +195,8 @@ int main(int argc, char** argv) {
         }
         if (demo->parsed()) return runDemo(demoOut, !noPlay, demoMidi);
         if (interpretCmd->parsed()) return runInterpret(interpretPrompt, interpretJson, interpretExplain);
-        if (schema->parsed()) return runSchema();
+        if (schema->parsed()) return schemaJob ? runJobSchema() : runSchema();
+        if (batchCmd->parsed()) return runBatch(ba);
         if (arrangeCmd->parsed()) {
             ar.durationGiven = arrangeCmd->count("--duration") > 0;
             return runArrange(ar);
