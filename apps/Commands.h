@@ -150,6 +150,33 @@ struct BatchArgs {
 };
 int runBatch(const BatchArgs& b);
 
+/// `soundstar worker --redis URL`: renders jobs from a Redis Stream until stopped.
+struct WorkerArgs {
+    std::string redisUrl;
+    std::string stream = "soundstar:jobs", group = "soundstar-workers", consumer;  // consumer "": HOST-PID
+    int parallel = 1;
+    std::string outputDir = ".";
+    double claimAfterSeconds = 60.0;   // a job idle this long (its worker gone) is taken over
+    double exitWhenIdleSeconds = 0.0;  // > 0: exit after this long with nothing to do
+    bool quiet = false;
+};
+int runWorker(const WorkerArgs& a);
+
+/// `soundstar submit --redis URL [JOBS.jsonl] [--job JSON]... [--prompt TEXT]`: enqueues jobs.
+struct SubmitArgs {
+    std::string redisUrl;
+    std::string stream = "soundstar:jobs", group = "soundstar-workers";
+    std::string jobsFile;
+    std::vector<std::string> jobTexts;
+    std::string prompt, output;
+    std::optional<double> durationSeconds;
+    std::optional<std::uint64_t> seed;
+    bool wait = false;
+    double waitSeconds = 3600.0;
+    bool quiet = false;
+};
+int runSubmit(const SubmitArgs& s);
+
 int runDoctor();
 int runSchema();
 /// Prints the JSON Schema of a batch job line.
