@@ -238,7 +238,8 @@ int runBatch(const BatchArgs& b) {
                 progress.end();
                 fmt::print(stderr, "soundstar batch: line {}: {}\n", j.line, j.error);
             }
-            for (const auto& w : j.outcome.value("warnings", nlohmann::json::array()))
+            if (j.ok && j.outcome.contains("warnings"))
+                for (const auto& w : j.outcome["warnings"])
                 fmt::print(stderr, "soundstar batch: line {}: warning: {}\n", j.line, w.get<std::string>());
             progress.update(finished, failed, pool.running(), &j);
         }

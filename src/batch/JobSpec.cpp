@@ -45,7 +45,7 @@ const std::vector<Field>& fields() {
         {"duration", Kind::Number, 1, 3600, "Length in seconds (render -d; default 30)",
          [](JobSpec& j, const json& v) { j.durationSeconds = v.get<double>(); }},
         {"seed", Kind::Seed, 0, 0, "Random seed, 0 to 2^64-1 (default: derived from the prompt)",
-         [](JobSpec& j, const json& v) { j.seed = v.get<std::uint64_t>(); }},
+         [](JobSpec& j, const json& v) { j.seed = v.is_number_float() ? static_cast<std::uint64_t>(v.get<double>()) : v.get<std::uint64_t>(); }},
         {"format", Kind::Format, 0, 0, "wav, wav24, wav32f, flac, ogg or mp3 (default: from the output's extension, else wav)",
          [](JobSpec& j, const json& v) { j.format = v.get<std::string>(); }},
         {"sample_rate", Kind::Integer, 8000, 192000, "Sample rate in whole Hz (default 44100)",
@@ -102,7 +102,9 @@ void checkValue(const Field& f, const json& v) {
         case Kind::Number: checkNumber(f, v, false); break;
         case Kind::Integer: checkNumber(f, v, true); break;
         case Kind::Seed:
-            if (!v.is_number_integer() || (v.is_number_integer() && !v.is_number_unsigned()))
+            // 1e3 and 7.0 are whole numbers too (JSON Schema says so); below 2^64, as a double can say it.
+            if (!v.is_number_unsigned() &&
+                !(v.is_number_float() && std::floor(v.get<double>()) == v.get<double>() && v.get<double>() >= 0 && v.get<double>() < 18446744073709551616.0))
                 bad(f, v, "a whole number from 0 to 18446744073709551615");
             break;
         case Kind::Bool:
@@ -189,8 +191,9 @@ std::string outputName(const JobSpec& job, const std::string& defaultStem) {
     const bool hasExtension = dot != std::string::npos && (slash == std::string::npos || dot > slash);
     const std::string askedContainer = job.format.empty() ? std::string() : containerFor(job.format);
     if (!hasExtension) return name + "." + (askedContainer.empty() ? std::string("wav") : askedContainer);
+    const std::string extension = name.substr(dot + 1);
     const auto byName = io::formatFromPath(name);
-    if (!byName)
+    if (!byName || extension != io::containerOf(*byName))
         throw std::invalid_argument(fmt::format("field 'output' {} has an unknown extension; use .wav, .flac, .ogg or .mp3, or leave the "
                                                 "extension out and give \"format\"",
                                                 music::quoteJson(json(name), 80)));
@@ -234,7 +237,7 @@ std::string jobSchema() {
             case Kind::Output:
                 p = {{"type", "string"},
                      {"maxLength", f.max},
-                     {"pattern", R"(^(?!.*//)(?!.*/$)[A-Za-z0-9_+-][A-Za-z0-9._+-]*(/[A-Za-z0-9_+-][A-Za-z0-9._+-]*){0,8}$)"}};
+                     {"pattern", R"(^([A-Za-z0-9_+-][A-Za-z0-9._+-]*/){0,8}([A-Za-z0-9_+-]+|[A-Za-z0-9_+-][A-Za-z0-9._+-]*\.(wav|flac|ogg|mp3))$)"}};
                 break;
         }
         p["description"] = f.meaning;
