@@ -57,6 +57,19 @@ public:
         : args_(a), queue_(q), pool_({a.parallel, true}), consumer_(a.consumer.empty() ? defaultConsumer() : a.consumer) {}
 
     int run() {
+        try {
+            return loop();
+        } catch (const std::exception& e) {
+            // Redis went away (or refused a command): let the renders in progress finish so their
+            // files land whole; their jobs stay pending and another worker claims them.
+            fmt::print(stderr, "worker: {}: {}; waiting for {} job(s) in progress, then exiting\n", consumer_, e.what(), pool_.running());
+            (void)pool_.drain();
+            throw;
+        }
+    }
+
+private:
+    int loop() {
         queue_.ensureGroup();
         log("{} takes jobs from {} (group {}), {} at a time, into {}", consumer_, queue_.names().stream, queue_.names().group, args_.parallel,
             args_.outputDir);
@@ -82,7 +95,6 @@ public:
         return 0;
     }
 
-private:
     template <typename... T>
     void log(fmt::format_string<T...> f, T&&... v) {
         if (!args_.quiet) fmt::print(stderr, "worker: {}\n", fmt::format(f, std::forward<T>(v)...));
