@@ -160,9 +160,9 @@ TEST(Worker, TwoWorkersOneKilledMidJobEveryJobEndsExactlyOnce) {
     const std::string out = dir / "out";
     fs::create_directories(out + "/blocked.wav");  // the poison job's output is a folder: it fails on every attempt
 
-    // Worker A alone first takes a long job (120 s of audio), so that the kill lands in a render.
+    // Worker A alone first takes a long job (300 s of audio), so that the kill lands in a render.
     Process a(workerArgs(redis, out, "A", 2), dir / "a.log");
-    std::ofstream(dir / "long.jsonl") << R"({"prompt":"long night drive","duration":120,"seed":9,"output":"long.wav"})" << "\n";
+    std::ofstream(dir / "long.jsonl") << R"({"prompt":"long night drive","duration":300,"seed":9,"output":"long.wav"})" << "\n";
     ASSERT_EQ(runCommand(kBin + " submit -q --redis " + redis.url() + " " + quoted(dir / "long.jsonl")).code, 0);
     ASSERT_TRUE(waitFor(20, [&] { return a.log().find("start") != std::string::npos; })) << a.log();
     Process b(workerArgs(redis, out, "B", 1), dir / "b.log");
@@ -205,7 +205,7 @@ TEST(Worker, TwoWorkersOneKilledMidJobEveryJobEndsExactlyOnce) {
         const std::string f = out + "/short-" + std::to_string(1000 + i) + ".wav";
         ASSERT_EQ(soxInfo(f).frames, 44100) << f;
     }
-    EXPECT_EQ(soxInfo(out + "/long.wav").frames, 120 * 44100);
+    EXPECT_EQ(soxInfo(out + "/long.wav").frames, 300 * 44100);
     EXPECT_TRUE(std::isfinite(soxStats(out + "/long.wav").rmsDb));
     EXPECT_GT(soxStats(out + "/short-1050.wav").rmsDb, -60.0);
     std::size_t partial = 0;
@@ -236,7 +236,7 @@ TEST(Worker, TwoWorkersOneKilledMidJobEveryJobEndsExactlyOnce) {
     EXPECT_NE(invalid.count("error") ? invalid.at("error").find("invalid job: job: not valid JSON") : std::string::npos, std::string::npos);
     EXPECT_EQ(redis.cli("HLEN soundstar:jobs:errors"), "0\n");
     // A report, not an assertion: throughput while one of the two workers died.
-    std::printf("[ figure ] 101 jobs (100 x 1 s, 1 x 120 s) with two workers, one killed mid-job: %.2f s, %.0f renders per minute\n", seconds,
+    std::printf("[ figure ] 101 jobs (100 x 1 s, 1 x 300 s) with two workers, one killed mid-job: %.2f s, %.0f renders per minute\n", seconds,
                 101 * 60.0 / seconds);
 }
 
