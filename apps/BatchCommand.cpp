@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -189,6 +190,32 @@ void finishJob(BatchJob& j, const batch::ProcessPool::Finished& f) {
         j.error = "the render process sent back an unreadable result";
     }
 }
+// Runs every parsed job, `parallel` at a time, reporting each as it finishes.
+void renderAll(std::vector<BatchJob>& jobs, const std::string& outputDir, int parallel, Progress& progress, std::size_t finished, std::size_t failed) {
+    progress.update(finished, failed, 0, nullptr);
+    batch::ProcessPool pool({parallel, false});
+    std::size_t next = 0;
+    while (finished < jobs.size()) {
+        for (; pool.freeSlots() > 0 && next < jobs.size(); ++next) {
+            if (jobs[next].done) continue;
+            const BatchJob& j = jobs[next];
+            pool.start(next, [&j, &outputDir] { return renderJobInto(*j.spec, outputDir, j.output); });
+        }
+        for (const auto& f : pool.wait(-1)) {
+            BatchJob& j = jobs[f.tag];
+            finishJob(j, f);
+            ++finished;
+            if (!j.ok) {
+                ++failed;
+                progress.end();
+                fmt::print(stderr, "soundstar batch: line {}: {}\n", j.line, j.error);
+            }
+            if (j.ok && j.outcome.contains("warnings"))
+                for (const auto& w : j.outcome["warnings"]) fmt::print(stderr, "soundstar batch: line {}: warning: {}\n", j.line, w.get<std::string>());
+            progress.update(finished, failed, pool.running(), &j);
+        }
+    }
+}
 }  // namespace
 
 int runBatch(const BatchArgs& b) {
@@ -220,35 +247,12 @@ int runBatch(const BatchArgs& b) {
 
     const auto t0 = Clock::now();
     Progress progress(jobs.size(), b.quiet);
-    progress.update(finished, failed, 0, nullptr);
-    batch::ProcessPool pool({parallel, false});
-    std::size_t next = 0;
-    while (finished < jobs.size()) {
-        for (; pool.freeSlots() > 0 && next < jobs.size(); ++next) {
-            if (jobs[next].done) continue;
-            const BatchJob& j = jobs[next];
-            pool.start(next, [&j, &b] { return renderJobInto(*j.spec, b.outputDir, j.output); });
-        }
-        for (const auto& f : pool.wait(-1)) {
-            BatchJob& j = jobs[f.tag];
-            finishJob(j, f);
-            ++finished;
-            if (!j.ok) {
-                ++failed;
-                progress.end();
-                fmt::print(stderr, "soundstar batch: line {}: {}\n", j.line, j.error);
-            }
-            if (j.ok && j.outcome.contains("warnings"))
-                for (const auto& w : j.outcome["warnings"])
-                fmt::print(stderr, "soundstar batch: line {}: warning: {}\n", j.line, w.get<std::string>());
-            progress.update(finished, failed, pool.running(), &j);
-        }
-    }
+    renderAll(jobs, b.outputDir, parallel, progress, finished, failed);
     progress.end();
     const double wall = std::chrono::duration<double>(Clock::now() - t0).count();
     printSummary(jobs, wall, parallel);
     if (!b.reportFile.empty()) writeReport(b.reportFile, jobs);
-    return failed == 0 ? 0 : 1;
+    return std::all_of(jobs.begin(), jobs.end(), [](const BatchJob& j) { return j.ok; }) ? 0 : 1;
 }
 
 }  // namespace soundstar::app
