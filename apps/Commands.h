@@ -16,12 +16,19 @@
 namespace soundstar::interpret {
 class Interpreter;
 }
+namespace soundstar::compose {
+class ProfileLibrary;
+}
+namespace soundstar::batch {
+struct JobSpec;
+}
 
 namespace soundstar::app {
 
 struct RenderArgs {
     std::string prompt;
     std::string configFile;
+    std::string configJson;  // a MusicConfig as JSON text (a batch job's "config"), applied like --config
     std::string update;  // a MusicConfigUpdate as JSON text, applied last
     std::string midiFile;
     std::string stemsDir;
@@ -68,6 +75,8 @@ const engine::PresetLibrary& shippedPresets();
 /// A vibe read from text as render reads a prompt (interpreter, mood, profile), held `seconds`.
 live::StreamVibe vibeFromText(const std::string& text, const std::optional<std::uint64_t>& seed, double seconds);
 
+/// The style profiles, loaded from dataDir()/profiles once per process.
+const compose::ProfileLibrary& styleProfiles();
 /// The embedded interpreter, loaded from dataDir()/interpret once per process.
 const interpret::Interpreter& interpreter();
 /// The config a render uses: the prompt's interpretation, then --config, --update, --seed, the
@@ -75,6 +84,17 @@ const interpret::Interpreter& interpreter();
 music::MusicConfig resolveConfig(const RenderArgs& a, std::vector<std::string>& understood, PromptOutcome* outcome = nullptr);
 
 int runRender(const RenderArgs& a);
+/// What one render wrote (for batch and worker summaries).
+struct RenderOutcome {
+    double audioSeconds = 0.0;
+    double lufs = 0.0, truePeakDbtp = 0.0;
+    bool measured = false;  // mastered and not silent: lufs and truePeakDbtp hold
+    int layers = 0;
+    std::vector<std::string> warnings;
+};
+/// Renders exactly as `render` does with these arguments and writes the same files, but prints
+/// nothing: warnings come back in the outcome. Throws on any error (bad input, a failed write).
+RenderOutcome renderToFiles(const RenderArgs& a);
 /// The composer's settings for a resolved config (its style profile's groove, effects, presets).
 compose::SketchConfig sketchFor(const music::MusicConfig& cfg);
 /// The file format -o and --format ask for; throws std::invalid_argument when they disagree.
@@ -118,8 +138,57 @@ int runInterpret(const std::string& prompt, bool json, bool explain);
 int runDemo(const std::string& output, bool play, const std::string& midiFile = {});
 /// Plays a score live through the engine on the default audio device; says so when there is none.
 int playScore(const music::Score& score, double seconds, const std::string& writtenFile);
+/// Loads what every render shares (presets, profiles, and the interpreter when `prompts`) so that
+/// job processes forked afterwards inherit it instead of loading it again.
+void preloadRenderData(bool prompts);
+/// The `render` arguments a job means, writing `name` (relative) inside `dir`.
+RenderArgs renderArgsForJob(const batch::JobSpec& job, const std::filesystem::path& dir, const std::string& name);
+/// Renders one job into `dir` as `name` (and its .mid / .stems beside it when asked), refusing
+/// any path that would leave `dir` through a symbolic link. Returns the outcome as a JSON object
+/// text (audio_seconds, lufs, dbtp, layers, warnings); throws on failure.
+std::string renderJobInto(const batch::JobSpec& job, const std::filesystem::path& dir, const std::string& name);
+
+/// `soundstar batch JOBS.jsonl -o DIR [-j N]`: one render per line, N at a time.
+struct BatchArgs {
+    std::string jobsFile;  // "-": standard input
+    std::string outputDir;
+    int parallel = 0;  // 0: one per core
+    std::string reportFile;  // optional: one JSON line per job
+    bool quiet = false;
+};
+int runBatch(const BatchArgs& b);
+
+/// `soundstar worker --redis URL`: renders jobs from a Redis Stream until stopped.
+struct WorkerArgs {
+    std::string redisUrl;
+    std::string stream = "soundstar:jobs", group = "soundstar-workers", consumer;  // consumer "": HOST-PID
+    int parallel = 1;
+    std::string outputDir = ".";
+    double claimAfterSeconds = 60.0;   // a job idle this long (its worker gone) is taken over
+    double exitWhenIdleSeconds = 0.0;  // > 0: exit after this long with nothing to do
+    bool quiet = false;
+};
+int runWorker(const WorkerArgs& a);
+
+/// `soundstar submit --redis URL [JOBS.jsonl] [--job JSON]... [--prompt TEXT]`: enqueues jobs.
+struct SubmitArgs {
+    std::string redisUrl;
+    std::string stream = "soundstar:jobs", group = "soundstar-workers";
+    std::string jobsFile;
+    std::vector<std::string> jobTexts;
+    std::string prompt, output;
+    std::optional<double> durationSeconds;
+    std::optional<std::uint64_t> seed;
+    bool wait = false;
+    double waitSeconds = 3600.0;
+    bool quiet = false;
+};
+int runSubmit(const SubmitArgs& s);
+
 int runDoctor();
 int runSchema();
+/// Prints the JSON Schema of a batch job line.
+int runJobSchema();
 /// Prints the arrangement for a prompt/config as JSON (the same choices render would make).
 int runArrange(const RenderArgs& a);
 

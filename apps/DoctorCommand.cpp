@@ -7,6 +7,7 @@
 #include <fmt/ranges.h>
 
 #include "Commands.h"
+#include "batch/JobSpec.h"
 #include "interpret/Interpreter.h"
 #include "llm/LlmClient.h"
 #include "engine/Preset.h"
@@ -84,6 +85,11 @@ int runDoctor() {
 }  // namespace soundstar::app
 
 namespace soundstar::app {
+int runJobSchema() {
+    fmt::print("{}", batch::jobSchema());
+    return 0;
+}
+
 int runSchema() {
     fmt::print("{}", music::musicConfigSchema());
     return 0;

@@ -9,6 +9,7 @@
 #include <cstring>
 #include <cstdlib>
 #include <fstream>
+#include <functional>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
@@ -125,6 +126,7 @@ music::MusicConfig resolveConfig(const RenderArgs& a, std::vector<std::string>& 
     }
     if (outcome) outcome->metadata = metadata.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     if (!a.configFile.empty()) cfg = music::mergeMusicConfig(cfg, readFile(a.configFile, "--config"), a.configFile);
+    if (!a.configJson.empty()) cfg = music::mergeMusicConfig(cfg, a.configJson, "config");
     if (!a.update.empty()) cfg = music::applyUpdate(cfg, a.update, "--update");
     if (a.seed) cfg.seed = *a.seed;
     if (!cfg.seed) cfg.seed = 1;
@@ -271,6 +273,41 @@ void writeAll(const RenderArgs& a, const Composition& job, const engine::PresetL
 }
 }  // namespace
 
+namespace {
+// Renders a composed job to its files; says what a user should be warned about.
+RenderOutcome renderComposition(const RenderArgs& a, const Composition& job, io::FileFormat format, const std::function<void(double)>& progress) {
+    const engine::PresetLibrary& presets = shippedPresets();
+    render::RenderOptions ro;
+    ro.sampleRate = a.sampleRate;
+    ro.blockSize = a.blockSize;
+    ro.durationSeconds = job.arrangement.durationSeconds;
+    ro.loop = job.arrangement.loop;
+    ro.masterChain = !a.noMaster;  // --no-master: the plain sum of the layers (what the stems add up to)
+    StereoBuffer audio = render::renderScore(job.score, presets, ro, progress);
+    render::MasteringReport mr;
+    writeOutputs(a, job, presets, ro, audio, format, mr);
+    RenderOutcome out;
+    out.audioSeconds = ro.durationSeconds;
+    out.layers = static_cast<int>(job.score.tracks.size());
+    out.measured = !a.noMaster && !mr.silent;
+    out.lufs = mr.outputLufs;
+    out.truePeakDbtp = mr.truePeakDbtp;
+    if (job.arrangement.loop && a.durationGiven && std::abs(ro.durationSeconds - a.durationSeconds) > 1e-6)
+        out.warnings.push_back(fmt::format("a seamless loop is whole bars: {} at {:.4g} bpm last {:.3f} s, not the {:g} s asked",
+                                           job.arrangement.totalBars, job.arrangement.bpm, ro.durationSeconds, a.durationSeconds));
+    if (out.measured && std::abs(mr.outputLufs - a.targetLufs) > 1.0)
+        out.warnings.push_back(fmt::format("the master reached {:.1f} LUFS, not the {:g} LUFS asked: {}", mr.outputLufs, a.targetLufs,
+                   mr.outputLufs < a.targetLufs ? fmt::format("the {:g} dBTP ceiling holds it back (raise --ceiling-dbtp or lower --target-lufs)", a.ceilingDbtp)
+                                                : "the music is too sparse to bring down further without silence"));
+    return out;
+}
+}  // namespace
+
+RenderOutcome renderToFiles(const RenderArgs& a) {
+    const auto format = chooseFormat(a);
+    return renderComposition(a, composeJob(a), format, {});
+}
+
 int runRender(const RenderArgs& a) {
     const auto format = chooseFormat(a);  // fail on a bad format before spending time rendering
     if (io::isStandardOutput(a.output) && a.printConfig)
@@ -280,33 +317,18 @@ int runRender(const RenderArgs& a) {
     if (a.printConfig) fmt::print("{}\n", music::toJson(job.config));
     if (a.explain)
         for (const auto& u : job.understood) fmt::print(stderr, "prompt: {}\n", u);
-    const engine::PresetLibrary& presets = shippedPresets();
-    render::RenderOptions ro;
-    ro.sampleRate = a.sampleRate;
-    ro.blockSize = a.blockSize;
-    ro.durationSeconds = job.arrangement.durationSeconds;
-    ro.loop = job.arrangement.loop;
-    ro.masterChain = !a.noMaster;  // --no-master: the plain sum of the layers (what the stems add up to)
-    const bool progress = !a.quiet && ro.durationSeconds >= 120.0;
-    StereoBuffer audio = render::renderScore(job.score, presets, ro, [&](double p) {
+    const bool progress = !a.quiet && job.arrangement.durationSeconds >= 120.0;
+    const RenderOutcome out = renderComposition(a, job, format, [&](double p) {
         if (progress) fmt::print(stderr, "\rrendering {:3.0f}%", p * 100.0);
     });
     if (progress) fmt::print(stderr, "\rrendering 100%\n");
-    render::MasteringReport mr;
-    writeOutputs(a, job, presets, ro, audio, format, mr);
-    if (job.arrangement.loop && a.durationGiven && std::abs(ro.durationSeconds - a.durationSeconds) > 1e-6)
-        fmt::print(stderr, "soundstar: warning: a seamless loop is whole bars: {} at {:.4g} bpm last {:.3f} s, not the {:g} s asked\n",
-                   job.arrangement.totalBars, job.arrangement.bpm, ro.durationSeconds, a.durationSeconds);
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    if (!a.noMaster && !mr.silent && std::abs(mr.outputLufs - a.targetLufs) > 1.0)
-        fmt::print(stderr, "soundstar: warning: the master reached {:.1f} LUFS, not the {:g} LUFS asked: {}\n", mr.outputLufs, a.targetLufs,
-                   mr.outputLufs < a.targetLufs ? fmt::format("the {:g} dBTP ceiling holds it back (raise --ceiling-dbtp or lower --target-lufs)", a.ceilingDbtp)
-                                                : "the music is too sparse to bring down further without silence");
+    for (const auto& w : out.warnings) fmt::print(stderr, "soundstar: warning: {}\n", w);
     if (!a.quiet) {
         fmt::print(stderr, "wrote {} ({:.2f} s, {:g} Hz, {:.4g} bpm, {} layers, {} form{}) in {:.2f} s", a.output == "-" ? "standard output" : a.output,
-                   ro.durationSeconds, a.sampleRate, job.score.bpm, job.score.tracks.size(), job.arrangement.form,
+                   out.audioSeconds, a.sampleRate, job.score.bpm, job.score.tracks.size(), job.arrangement.form,
                    job.arrangement.loop ? ", seamless loop" : "", secs);
-        if (!a.noMaster && !mr.silent) fmt::print(stderr, "; {:.1f} LUFS, {:.1f} dBTP", mr.outputLufs, mr.truePeakDbtp);
+        if (out.measured) fmt::print(stderr, "; {:.1f} LUFS, {:.1f} dBTP", out.lufs, out.truePeakDbtp);
         if (a.stemsGiven) fmt::print(stderr, "; {} stems in {}", job.score.tracks.size(), a.stemsDir);
         fmt::print(stderr, "\n");
     }

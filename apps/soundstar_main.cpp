@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <regex>
+#include <thread>
 
 #include "Commands.h"
 
@@ -141,8 +142,49 @@ int main(int argc, char** argv) {
     interpretCmd->add_flag("--json", interpretJson, "Print the config (what render would use) as JSON");
     interpretCmd->add_flag("--explain", interpretExplain, "Say which words and which library neighbours decided what");
 
+    BatchArgs ba;
+    auto* batchCmd = app.add_subcommand("batch", "Render every job of a JSON-lines file (one render per line) into a folder, on every core");
+    batchCmd->add_option("jobs_file", ba.jobsFile, "JOBS.jsonl: one JSON object per line, e.g. {\"prompt\":\"rainy night\",\"duration\":20} "
+                                              "(fields: `soundstar schema --job`); - reads standard input")->required();
+    batchCmd->add_option("-o,--output", ba.outputDir, "The folder the files go to (created if missing)")->required();
+    batchCmd->add_option("-j,--parallel", ba.parallel, "Renders at a time, 1 to 256 (default: one per core)")->check(CLI::Range(1, 256));
+    batchCmd->add_option("--report", ba.reportFile, "Also write one JSON line per job (line, output, ok, error, loudness, times)");
+    batchCmd->add_flag("-q,--quiet", ba.quiet, "No progress on stderr");
+
+    WorkerArgs wk;
+    wk.parallel = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    auto* workerCmd = app.add_subcommand("worker", "Render jobs from a Redis Stream (a consumer group; run one per machine against one Redis)");
+    workerCmd->add_option("--redis", wk.redisUrl, "redis://[:PASSWORD@]HOST[:PORT][/DB]")->required();
+    workerCmd->add_option("--stream", wk.stream, "The jobs stream (default soundstar:jobs; results go to STREAM:results, given-up jobs to STREAM:dead)");
+    workerCmd->add_option("--group", wk.group, "The consumer group (default soundstar-workers)");
+    workerCmd->add_option("--name", wk.consumer, "This worker's consumer name (default HOST-PID)");
+    workerCmd->add_option("-j,--parallel", wk.parallel, "Renders at a time, 1 to 256 (default: one per core)")->check(CLI::Range(1, 256));
+    workerCmd->add_option("-o,--output", wk.outputDir, "The shared output folder (default: the current folder)");
+    workerCmd->add_option("--claim-after", wk.claimAfterSeconds, "Take over a job idle this many seconds (its worker gone; default 60)")
+        ->check(finiteNumber(0.5, 86400.0));
+    workerCmd->add_option("--exit-when-idle", wk.exitWhenIdleSeconds, "Exit after this many seconds with nothing to do (default: never)")
+        ->check(finiteNumber(0.1, 86400.0));
+    workerCmd->add_flag("-q,--quiet", wk.quiet, "Print only errors");
+
+    SubmitArgs sb;
+    auto* submitCmd = app.add_subcommand("submit", "Add render jobs to a Redis Stream for workers (and --wait for their results)");
+    submitCmd->add_option("--redis", sb.redisUrl, "redis://[:PASSWORD@]HOST[:PORT][/DB]")->required();
+    submitCmd->add_option("jobs_file", sb.jobsFile, "JOBS.jsonl: one job per line (as for batch)")->check(CLI::ExistingFile);
+    submitCmd->add_option("--job", sb.jobTexts, "One job as JSON, e.g. '{\"prompt\":\"rainy night\",\"duration\":20}' (repeatable)");
+    submitCmd->add_option("--prompt", sb.prompt, "One job from a prompt (with -d, --seed, --name)");
+    submitCmd->add_option("-d,--duration", sb.durationSeconds, "Length in seconds of the --prompt job (1 to 3600)")->check(finiteNumber(1.0, 3600.0));
+    submitCmd->add_option("--seed", sb.seed, "Seed of the --prompt job")->check(wholeNumber(0, 18446744073709551615ull, ""));
+    submitCmd->add_option("--name", sb.output, "Output name of the --prompt job inside the workers' folder");
+    submitCmd->add_option("--stream", sb.stream, "The jobs stream (default soundstar:jobs)");
+    submitCmd->add_option("--group", sb.group, "The workers' consumer group (default soundstar-workers)");
+    submitCmd->add_flag("--wait", sb.wait, "Wait for every job's result and print it (exit 1 when any failed)");
+    submitCmd->add_option("--timeout", sb.waitSeconds, "Seconds --wait waits in all (default 3600)")->check(finiteNumber(0.1, 604800.0));
+    submitCmd->add_flag("-q,--quiet", sb.quiet, "Print only ids and results");
+
     app.add_subcommand("doctor", "Check libraries, devices and data files; say what is missing and how to fix it");
-    auto* schema = app.add_subcommand("schema", "Print the MusicConfig JSON Schema");
+    auto* schema = app.add_subcommand("schema", "Print the MusicConfig JSON Schema (--job: a batch job line's)");
+    bool schemaJob = false;
+    schema->add_flag("--job", schemaJob, "The JSON Schema of a batch or worker job line instead");
     RenderArgs ar;
     auto* arrangeCmd = app.add_subcommand("arrange", "Print the arrangement (sections, bars, energy, layers) as JSON");
     arrangeCmd->add_option("prompt", ar.prompt, "What the music should be");
@@ -156,8 +198,9 @@ int main(int argc, char** argv) {
 
     if (argc > 1 && argv[1][0] != '-') {
         const std::string cmd = argv[1];
-        if (cmd != "render" && cmd != "stream" && cmd != "live" && cmd != "demo" && cmd != "doctor" && cmd != "schema" && cmd != "arrange" && cmd != "interpret") {
-            fmt::print(stderr, "soundstar: unknown command '{}'; commands: render, stream, live, interpret, arrange, demo, doctor, schema (see --help)\n", cmd);
+        if (cmd != "render" && cmd != "stream" && cmd != "live" && cmd != "demo" && cmd != "doctor" && cmd != "schema" && cmd != "arrange" && cmd != "interpret" &&
+            cmd != "batch" && cmd != "worker" && cmd != "submit") {
+            fmt::print(stderr, "soundstar: unknown command '{}'; commands: render, stream, live, batch, worker, submit, interpret, arrange, demo, doctor, schema (see --help)\n", cmd);
             return 2;
         }
     }
@@ -189,7 +232,10 @@ int main(int argc, char** argv) {
         }
         if (demo->parsed()) return runDemo(demoOut, !noPlay, demoMidi);
         if (interpretCmd->parsed()) return runInterpret(interpretPrompt, interpretJson, interpretExplain);
-        if (schema->parsed()) return runSchema();
+        if (schema->parsed()) return schemaJob ? runJobSchema() : runSchema();
+        if (batchCmd->parsed()) return runBatch(ba);
+        if (workerCmd->parsed()) return runWorker(wk);
+        if (submitCmd->parsed()) return runSubmit(sb);
         if (arrangeCmd->parsed()) {
             ar.durationGiven = arrangeCmd->count("--duration") > 0;
             return runArrange(ar);
