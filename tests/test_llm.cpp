@@ -391,7 +391,7 @@ TEST_F(RealLlamaServer, ListsItsModelAndAnswersWithSchemaValidJson) {
 TEST_F(RealLlamaServer, PromptToLlmToConfigToRenderEndToEnd) {
     TempDir dir;
     const auto r = runCommand(std::string("SOUNDSTAR_LLM_MAX_TOKENS=7000 ") + SOUNDSTAR_BIN + " render 'melancholic rainy night' --llm " + url_ +
-                              " --llm-model tiny -d 12 -o " + (dir / "llm.wav") + " --metadata " + (dir / "meta.json"));
+                              " --llm-model tiny --llm-timeout 600 -d 12 -o " + (dir / "llm.wav") + " --metadata " + (dir / "meta.json"));
     ASSERT_EQ(r.code, 0) << r.output;
     const auto meta = nlohmann::json::parse(test::readText(dir / "meta.json"));
     // The random model's answer is schema-valid JSON: the config came from the LLM, with its
