@@ -9,6 +9,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <unistd.h>
 
 #include "Cli.h"
 
@@ -154,4 +155,26 @@ TEST(LiveCli, SteeringArrivesOverAUnixSocketFromSeveralClients) {
     EXPECT_EQ(labels, (std::vector<std::string>{"calm", "+bright", "b 120", "drums,bass"}));
     EXPECT_FALSE(std::filesystem::exists(sock)) << "the socket is removed at the end";
     EXPECT_NE(runCommand(kBin + " live calm --device null --minutes 0.01 --control tcp:1").output.find("--control tcp:1: allowed unix:PATH"), std::string::npos);
+}
+
+TEST(LiveCli, PlaysThroughARealJackServerAndRecordsWhatItPlayed) {
+    if (runCommand("command -v jackd").code != 0) GTEST_SKIP() << "jackd is not installed";
+    TempDir dir;
+    const std::string server = "soundstar-live-" + std::to_string(getpid());
+    const auto r = runCommand("{ export JACK_DEFAULT_SERVER=" + server + " JACK_NO_AUDIO_RESERVATION=1; jackd --no-realtime -n " + server +
+                              " -d dummy -r 48000 -p 256 >/dev/null 2>&1 & J=$!; for i in $(seq 60); do jack_lsp >/dev/null 2>&1 && break; sleep 0.25; done; "
+                              "(sleep 1; echo '+bright') | timeout 40 " + kBin + " live calm --device jack --sample-rate 48000 --minutes 0.08 -o '" +
+                              (dir / "jack.wav") + "' --events '" + (dir / "jack.jsonl") + "'; R=$?; kill $J; wait $J; exit $R; }");
+    ASSERT_EQ(r.code, 0) << r.output;
+    EXPECT_NE(r.output.find("playing on RtAudio"), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("; 0 late commands"), std::string::npos) << r.output;
+    const auto info = runCommand("soxi '" + (dir / "jack.wav") + "' 2>/dev/null");
+    EXPECT_NE(info.output.find("Sample Rate    : 48000"), std::string::npos) << info.output;
+    const auto frames = std::stod(runCommand("{ soxi -s '" + (dir / "jack.wav") + "' 2>/dev/null; }").output);
+    EXPECT_NEAR(frames, 0.08 * 60 * 48000, 48000 * 0.5) << "what JACK pulled was recorded";
+    const auto stats = runCommand("sox '" + (dir / "jack.wav") + "' -n trim 1 2 stats");
+    EXPECT_GT(numberIn(stats.output, R"(RMS lev dB\s+(-?[0-9.]+))"), -40.0) << stats.output;
+    const auto events = readEvents(dir / "jack.jsonl");
+    ASSERT_EQ(events.size(), 2u);
+    EXPECT_EQ(events[1]["event"], "glide");
 }
