@@ -128,6 +128,7 @@ struct LiveArgs {
     std::optional<std::string> llmUrl, llmModel;
     std::optional<double> llmTimeout;
     std::string control;  // "unix:PATH": also read steering lines from a Unix socket
+    double targetLufs = -14.0;
 };
 int runLive(const LiveArgs& a);
 /// Prints what the embedded interpreter makes of a prompt: a summary, the config (--json, the

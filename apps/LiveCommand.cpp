@@ -218,6 +218,7 @@ int runLiveSession(const LiveArgs& args, bool& llmStillAsking) {
     const engine::PresetLibrary& presets = shippedPresets();
     live::LiveOptions o;
     o.sampleRate = args.sampleRate;
+    o.targetLufs = static_cast<float>(args.targetLufs);
     o.transitionSeconds = transition.seconds;
     o.transitionBars = transition.bars;
     live::LiveSession session(presets, vibeFromText(args.firstVibe, args.seed, 0.0), o);

@@ -125,6 +125,8 @@ int main(int argc, char** argv) {
         ->expected(0, 1);
     liveCmd->add_option("--llm-model", lv.llmModel, "The LLM's model name");
     liveCmd->add_option("--llm-timeout", lv.llmTimeout, "Seconds to wait for the LLM per vibe (default 60)")->check(finiteNumber(0.1, 3600.0));
+    liveCmd->add_option("--target-lufs", lv.targetLufs, "Loudness the master's slow leveller moves toward (-36 to -6, default -14)")
+        ->check(finiteNumber(-36.0, -6.0));
     liveCmd->add_option("--control", lv.control, "Also take steering lines from a Unix socket: unix:PATH (one line per command, many clients)");
 
     std::string demoOut = "soundstar-demo.wav";

@@ -178,3 +178,23 @@ TEST(LiveCli, PlaysThroughARealJackServerAndRecordsWhatItPlayed) {
     ASSERT_EQ(events.size(), 2u);
     EXPECT_EQ(events[1]["event"], "glide");
 }
+
+TEST(LiveCli, FiveMinutesOfChangingVibesAreLevelledToTheTargetLoudnessUnderTheTruePeakCeiling) {
+    TempDir dir;
+    std::ofstream script(dir / "five.txt");
+    const char* vibes[] = {"loud energetic techno", "soft piano lullaby", "quiet ambient drone"};
+    for (int i = 1; i < 10; ++i) script << i * 30 << " " << vibes[i % 3] << "\n";
+    script.close();
+    for (const double target : {-14.0, -20.0}) {
+        const std::string wav = dir / ("five" + std::to_string(static_cast<int>(-target)) + ".wav");
+        const auto r = runCommand(kBin + " live 'morning coffee' --clock virtual --minutes 5 --seed 2 -q --script '" + (dir / "five.txt") +
+                                  "' --target-lufs " + std::to_string(target) + " -o '" + wav + "'");
+        ASSERT_EQ(r.code, 0) << r.output;
+        const auto m = runCommand("ffmpeg -hide_banner -nostats -i '" + wav + "' -af ebur128=peak=true -f null - 2>&1");
+        const std::string summary = m.output.substr(std::min(m.output.size(), m.output.rfind("Summary:")));
+        const double lufs = numberIn(summary, R"(I:\s+(-?[0-9.]+) LUFS)");
+        const double peak = numberIn(summary, R"(Peak:\s+(-?[0-9.]+) dBFS)");
+        EXPECT_NEAR(lufs, target, 1.0) << "integrated loudness of five minutes, by ffmpeg";
+        EXPECT_LE(peak, -1.0) << "true peak, by ffmpeg";
+    }
+}

@@ -12,8 +12,11 @@
 
 #include "Analysis.h"
 #include "Cli.h"
+#include "Loudness.h"
 #include "Presets.h"
 #include "compose/SketchConfig.h"
+#include "core/Rng.h"
+#include "dsp/Leveller.h"
 #include "io/AudioFile.h"
 #include "live/LiveSession.h"
 #include "live/Steering.h"
@@ -284,4 +287,41 @@ TEST(Blend, TheHeaviestPartsMusicWithContinuousFieldsAndTempoInBetween) {
     } catch (const std::invalid_argument& e) {
         EXPECT_NE(std::string(e.what()).find("'tuba' is not a layer; allowed: drums"), std::string::npos) << e.what();
     }
+}
+
+TEST(Leveller, BringsASteadySignalToTheTargetSlowlyAndHoldsInQuietPassages) {
+    const double sr = 48000.0;
+    const auto run = [&](float amplitude, double seconds, dsp::Leveller& l, std::vector<float>* gains = nullptr) {
+        Rng rng(7);
+        std::vector<float> left(static_cast<std::size_t>(seconds * sr)), right(left.size());
+        for (std::size_t i = 0; i < left.size(); ++i) left[i] = right[i] = amplitude * (2.0f * rng.uniform() - 1.0f);
+        for (std::size_t pos = 0; pos < left.size(); pos += 256) {
+            l.process({left.data() + pos, right.data() + pos, static_cast<int>(std::min<std::size_t>(256, left.size() - pos))});
+            if (gains) gains->push_back(l.gainDb());
+        }
+        return std::vector<std::vector<float>>{left, right};
+    };
+    dsp::Leveller l;
+    l.prepare(sr);
+    l.set(-14.0f, 12.0f, 6.0f);
+    std::vector<float> gains;
+    const auto out = run(0.05f, 60.0, l, &gains);
+    // The last 20 s, measured by the tests' own BS.1770 meter, sit at the target.
+    std::vector<std::vector<float>> tail{{out[0].end() - static_cast<long>(20 * sr), out[0].end()}, {out[1].end() - static_cast<long>(20 * sr), out[1].end()}};
+    EXPECT_NEAR(test::integratedLufs(tail, sr), -14.0, 0.5);
+    // Slowly: after one second it has moved less than half way; the gain never steps by more
+    // than 0.05 dB from one block to the next.
+    const std::size_t oneSecond = static_cast<std::size_t>(sr / 256);
+    EXPECT_LT(gains[oneSecond], 0.5f * gains.back());
+    for (std::size_t i = 1; i < gains.size(); ++i) EXPECT_LT(std::abs(gains[i] - gains[i - 1]), 0.05f) << i;
+    // A signal ~16 dB under the target is boosted by no more than max_gain; a quiet passage
+    // (more than 20 LU under the target) after it holds the gain.
+    dsp::Leveller q;
+    q.prepare(sr);
+    q.set(-14.0f, 12.0f, 2.0f);
+    run(0.03f, 30.0, q);
+    EXPECT_NEAR(q.gainDb(), 12.0f, 0.1f);
+    const float held = q.gainDb();
+    run(0.0001f, 10.0, q);
+    EXPECT_NEAR(q.gainDb(), held, 0.01f) << "nearly silent: the gain is held, not pumped";
 }

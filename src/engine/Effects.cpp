@@ -11,6 +11,7 @@
 #include "dsp/Chorus.h"
 #include "dsp/Compressor.h"
 #include "dsp/Flanger.h"
+#include "dsp/Leveller.h"
 #include "dsp/Limiter.h"
 #include "dsp/Pan.h"
 #include "dsp/Phaser.h"
@@ -117,6 +118,24 @@ public:
 private:
     void apply() override { l_.set(p(0), p(1)); }
     dsp::Limiter l_;
+};
+
+constexpr ParamSpec kLevellerParams[] = {{"target", -36, -6, -14, "LUFS", "short-term loudness it moves toward"},
+                                         {"max_gain", 0, 24, 12, "dB", "the most it boosts or cuts"},
+                                         {"speed", 0.5f, 60, 6, "s", "how slowly the gain moves"}};
+class LevellerFx final : public TableEffect<std::size(kLevellerParams)> {
+public:
+    LevellerFx() : TableEffect(kLevellerParams) {}
+    void prepare(double sr, int) override {
+        l_.prepare(sr);
+        apply();
+    }
+    void process(StereoView io) override { l_.process(io); }
+    const char* kind() const override { return "leveller"; }
+
+private:
+    void apply() override { l_.set(p(0), p(1), p(2)); }
+    dsp::Leveller l_;
 };
 
 constexpr ParamSpec kDelayParams[] = {
@@ -304,7 +323,7 @@ private:
 }  // namespace
 
 std::vector<std::string> effectKinds() {
-    return {"eq", "compressor", "limiter", "delay", "reverb", "chorus", "flanger", "phaser", "drive", "gate", "width", "filter"};
+    return {"eq", "compressor", "limiter", "delay", "reverb", "chorus", "flanger", "phaser", "drive", "gate", "width", "filter", "leveller"};
 }
 
 std::unique_ptr<Effect> makeEffect(const std::string& kind) {
@@ -320,6 +339,7 @@ std::unique_ptr<Effect> makeEffect(const std::string& kind) {
     if (kind == "gate") return std::make_unique<GateFx>();
     if (kind == "width") return std::make_unique<WidthFx>();
     if (kind == "filter") return std::make_unique<FilterFx>();
+    if (kind == "leveller") return std::make_unique<LevellerFx>();
     throw std::invalid_argument(fmt::format("unknown effect '{}'; known: {}", kind, fmt::join(effectKinds(), ", ")));
 }
 

@@ -109,6 +109,7 @@ struct LiveSession::Action {
 LiveSession::LiveSession(const engine::PresetLibrary& presets, const StreamVibe& first, const LiveOptions& o)
     : presets_(presets), options_(o), layers_(music::layerNames()), wanted_(layers_.size(), true) {
     if (o.chunkBars < 1 || o.chunkBars > 256) throw std::invalid_argument("chunkBars: allowed 1 to 256");
+    if (!(o.targetLufs >= -36.0f && o.targetLufs <= -6.0f)) throw std::invalid_argument("target loudness: allowed -36 to -6 LUFS");
     engine_ = std::make_unique<engine::AudioEngine>(1 << 15);
     engine_->prepare(o.sampleRate, o.blockSize);
     controller_ = std::make_unique<engine::Controller>(*engine_);
@@ -119,6 +120,7 @@ LiveSession::LiveSession(const engine::PresetLibrary& presets, const StreamVibe&
     // The returns and the master take the first vibe's settings, and glide with every change.
     const auto firstChunk = composeChunk(*v, 0);
     mix_ = firstChunk.mix;
+    mix_.targetLufs = o.targetLufs;
     mixBpm_ = v->tempo.bpmAt(0.0);
     render::addReturnsAndMaster(*controller_, mix_, 60.0 / mixBpm_, true, true);
     controller_->commit();
@@ -255,7 +257,9 @@ void LiveSession::glideMix(const music::MixSettings& to, double bpm, SampleTime 
     rampParam(engine::kMasterAddress, render::kDriveSlot, "drive", driveDb(from), driveDb(to), start, length);
     rampParam(engine::kMasterAddress, render::kDriveSlot, "mix", driveMix(from), driveMix(to), start, length);
     rampParam(engine::kMasterAddress, render::kWidthSlot, "width", std::clamp(from.width, 0.0f, 2.0f), std::clamp(to.width, 0.0f, 2.0f), start, length);
+    const float target = mix_.targetLufs;
     mix_ = to;
+    mix_.targetLufs = target;
     mixBpm_ = bpm;
 }
 

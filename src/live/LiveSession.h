@@ -31,6 +31,7 @@ struct LiveOptions {
     double transitionSeconds = 4.0;  // used when transitionBars is 0
     int transitionBars = 0;          // > 0: in bars of the outgoing vibe
     int chunkBars = 16;              // how much is composed at a time
+    float targetLufs = -14.0f;       // the master's slow leveller moves the loudness toward it
 };
 
 class LiveSession {

@@ -38,6 +38,7 @@ struct MixSettings {
     float delayFeedback = 0.35f, delayToneHz = 4500.0f;
     float width = 1.0f;    // master stereo width: 0 mono, 1 as mixed, 2 extra wide
     float driveDb = 0.0f;  // master saturation drive (0 = clean)
+    float targetLufs = -14.0f;  // live streams: the loudness the master's leveller moves toward
 };
 
 struct Score {

@@ -57,7 +57,14 @@ void addReturnsAndMaster(engine::Controller& c, const music::MixSettings& m, dou
     c.setInitialParam(engine::kMasterAddress, comp, "ratio", 2.0f);
     c.setInitialParam(engine::kMasterAddress, comp, "attack", 20.0f);
     c.setInitialParam(engine::kMasterAddress, comp, "release", 200.0f);
-    c.addEffect(engine::kMasterAddress, makeEffect("limiter"));
+    if (everyStage) {  // live: no offline mastering follows, so the loudness is levelled as it plays
+        const int level = c.addEffect(engine::kMasterAddress, makeEffect("leveller"));
+        c.setInitialParam(engine::kMasterAddress, level, "target", std::clamp(m.targetLufs, -36.0f, -6.0f));
+    }
+    const int limiter = c.addEffect(engine::kMasterAddress, makeEffect("limiter"));
+    // Live output is not measured again afterwards: the limiter keeps a margin under -1 dBTP
+    // for the difference between its 4x peak estimate and a meter's.
+    if (everyStage) c.setInitialParam(engine::kMasterAddress, limiter, "ceiling", -1.3f);
 }
 
 void buildGraph(engine::Controller& c, const music::Score& score, const engine::PresetLibrary& presets,
