@@ -3,6 +3,7 @@
 // The replaced global new/delete pair malloc/free; GCC 12 cannot see that they match.
 #pragma GCC diagnostic ignored "-Wmismatched-new-delete"
 #include <gtest/gtest.h>
+#include <cerrno>
 
 #include <atomic>
 #include <chrono>
@@ -13,6 +14,7 @@
 
 #include "Analysis.h"
 #include "core/RtGuard.h"
+#include "core/Rng.h"
 #include "engine/AudioEngine.h"
 #include "engine/Controller.h"
 #include "engine/Instruments.h"
@@ -21,20 +23,71 @@
 using namespace soundstar;
 using namespace soundstar::engine;
 
-// ---- allocation trap: counts operator new calls made while an RtGuard is live ----
+// ---- allocation trap: counts every allocation made while an RtGuard is live: operator new in
+// all its forms (plain, array, aligned, nothrow) and the C allocator (malloc, calloc, realloc,
+// aligned_alloc, posix_memalign), which the test binary interposes over glibc's ----
+extern "C" {
+void* __libc_malloc(std::size_t);
+void* __libc_calloc(std::size_t, std::size_t);
+void* __libc_realloc(void*, std::size_t);
+void* __libc_memalign(std::size_t, std::size_t);
+void __libc_free(void*);
+}
 namespace {
 std::atomic<long> gRtAllocations{0};
+void countIfRealTime() {
+    if (RtGuard::active()) gRtAllocations.fetch_add(1, std::memory_order_relaxed);
+}
+}  // namespace
+extern "C" {
+void* malloc(std::size_t n) {
+    countIfRealTime();
+    return __libc_malloc(n);
+}
+void* calloc(std::size_t n, std::size_t size) {
+    countIfRealTime();
+    return __libc_calloc(n, size);
+}
+void* realloc(void* p, std::size_t n) {
+    countIfRealTime();
+    return __libc_realloc(p, n);
+}
+void* aligned_alloc(std::size_t align, std::size_t n) {
+    countIfRealTime();
+    return __libc_memalign(align, n);
+}
+int posix_memalign(void** out, std::size_t align, std::size_t n) {
+    countIfRealTime();
+    *out = __libc_memalign(align, n);
+    return *out ? 0 : ENOMEM;
+}
+void free(void* p) { __libc_free(p); }
 }
 void* operator new(std::size_t n) {
-    if (RtGuard::active()) gRtAllocations.fetch_add(1, std::memory_order_relaxed);
-    if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
+    countIfRealTime();
+    if (void* p = __libc_malloc(n == 0 ? 1 : n)) return p;
     throw std::bad_alloc();
 }
 void* operator new[](std::size_t n) { return operator new(n); }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
+void* operator new(std::size_t n, const std::nothrow_t&) noexcept {
+    countIfRealTime();
+    return __libc_malloc(n == 0 ? 1 : n);
+}
+void* operator new[](std::size_t n, const std::nothrow_t& t) noexcept { return operator new(n, t); }
+void* operator new(std::size_t n, std::align_val_t a) {
+    countIfRealTime();
+    if (void* p = __libc_memalign(static_cast<std::size_t>(a), n == 0 ? 1 : n)) return p;
+    throw std::bad_alloc();
+}
+void* operator new[](std::size_t n, std::align_val_t a) { return operator new(n, a); }
+void operator delete(void* p) noexcept { __libc_free(p); }
+void operator delete[](void* p) noexcept { __libc_free(p); }
+void operator delete(void* p, std::size_t) noexcept { __libc_free(p); }
+void operator delete[](void* p, std::size_t) noexcept { __libc_free(p); }
+void operator delete(void* p, std::align_val_t) noexcept { __libc_free(p); }
+void operator delete[](void* p, std::align_val_t) noexcept { __libc_free(p); }
+void operator delete(void* p, std::size_t, std::align_val_t) noexcept { __libc_free(p); }
+void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { __libc_free(p); }
 
 namespace {
 constexpr double kSr = 48000.0;
@@ -113,6 +166,90 @@ TEST(AudioEngine, RenderAllocatesNothingOnTheAudioThread) {
     EXPECT_EQ(gRtAllocations.load(), 0);
     EXPECT_TRUE(test::allFinite(l) && test::allFinite(r));
     EXPECT_GT(test::peak(l), 0.001);
+}
+
+// The trap itself: each kind of allocation under a guard is counted (so a zero below means
+// something), and none outside one.
+TEST(AllocationTrap, CountsEveryKindOfAllocationUnderAGuard) {
+    gRtAllocations = 0;
+    void* outside = std::malloc(16);
+    std::free(outside);
+    EXPECT_EQ(gRtAllocations.load(), 0);
+    {
+        RtGuard rt;
+        volatile auto* a = new int(1);
+        delete a;
+        struct alignas(64) Wide {
+            float x[16];
+        };
+        volatile auto* w = new Wide{};
+        delete w;
+        void* m = std::malloc(32);
+        m = std::realloc(m, 64);
+        std::free(m);
+        void* c = std::calloc(4, 4);
+        std::free(c);
+        void* al = std::aligned_alloc(64, 128);
+        std::free(al);
+        void* pm = nullptr;
+        if (posix_memalign(&pm, 64, 64) == 0) std::free(pm);
+    }
+    EXPECT_EQ(gRtAllocations.load(), 7);
+}
+
+// Every instrument and effect, every parameter driven to random values while it renders, at
+// block sizes 1, 64, 512 and random ones: the audio thread allocates nothing.
+TEST(AudioEngine, DrivingEveryParameterAtEveryBlockSizeAllocatesNothing) {
+    PresetLibrary lib;
+    lib.loadDirectory(SOUNDSTAR_DATA "/presets");
+    for (const int block : {1, 64, 512, 0}) {  // 0: a random size from 1 to 1024 each time
+        AudioEngine e;
+        e.prepare(kSr, block == 0 ? 1024 : block);
+        Controller c(e);
+        struct Target {
+            int address, slot;
+            std::vector<ParamSpec> specs;
+        };
+        std::vector<Target> targets;
+        std::vector<int> tracks;
+        for (const auto& name : lib.names()) {
+            const int t = addPresetTrack(c, lib.get(name), name);
+            tracks.push_back(t);
+            const auto inst = makeInstrument(lib.get(name).instrument);
+            targets.push_back({t, -1, {inst->params().begin(), inst->params().end()}});
+        }
+        int slot = 0;
+        for (const auto& k : effectKinds()) {
+            auto fx = makeEffect(k);
+            targets.push_back({kMasterAddress, slot++, {fx->params().begin(), fx->params().end()}});
+            c.addEffect(kMasterAddress, std::move(fx));
+        }
+        c.commit();
+        Rng rng(static_cast<std::uint64_t>(block + 3));
+        std::vector<float> l(1024), r(1024);
+        {
+            RtGuard rt;
+            e.render({l.data(), r.data(), 1});
+        }
+        gRtAllocations = 0;
+        long frames = 0;
+        for (int k = 0; frames < static_cast<long>(kSr * 3); ++k) {
+            const auto& tg = targets[static_cast<std::size_t>(k) % targets.size()];
+            for (const auto& p : tg.specs) c.setParam(tg.address, tg.slot, p.name, rng.uniform(p.min, p.max), e.now() + static_cast<SampleTime>(rng.uniform(0, 200)));
+            const int t = tracks[static_cast<std::size_t>(k) % tracks.size()];
+            c.noteOn(t, 40.0f + static_cast<float>(k % 40), 0.8f, e.now() + 3);
+            c.noteOff(t, 40.0f + static_cast<float>((k + 17) % 40), e.now() + 50);
+            for (int b = 0; b < 8; ++b) {
+                const int n = block == 0 ? 1 + static_cast<int>(rng.uniform(0.0f, 1023.0f)) : block;
+                RtGuard rt;
+                e.render({l.data(), r.data(), n});
+                frames += n;
+            }
+            c.collect();
+        }
+        EXPECT_EQ(gRtAllocations.load(), 0) << "block " << block;
+        EXPECT_TRUE(test::allFinite(l) && test::allFinite(r)) << "block " << block;
+    }
 }
 
 // Live changes on the audio thread: tracks replaced in place and timed fades (the stream and live

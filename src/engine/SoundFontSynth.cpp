@@ -5,6 +5,8 @@
 #include <fluidsynth.h>
 #include <fmt/format.h>
 
+#include <bitset>
+
 #include <algorithm>
 #include <array>
 #include <cmath>
@@ -53,6 +55,15 @@ public:
         synth_ = new_fluid_synth(settings_);
         if (!synth_ || fluid_synth_sfload(synth_, file_.c_str(), 1) == FLUID_FAILED)
             throw std::runtime_error(fmt::format("FluidSynth could not load {}", file_));
+        // Which bank/program pairs the font has, so the audio thread never asks FluidSynth for
+        // one it lacks (FluidSynth would print an error from the audio thread).
+        if (fluid_sfont_t* font = fluid_synth_get_sfont(synth_, 0)) {
+            fluid_sfont_iteration_start(font);
+            while (fluid_preset_t* preset = fluid_sfont_iteration_next(font)) {
+                const int bank = fluid_preset_get_banknum(preset), program = fluid_preset_get_num(preset);
+                if (bank >= 0 && bank <= 128 && program >= 0 && program < 128) has_[static_cast<std::size_t>(bank * 128 + program)] = true;
+            }
+        }
         applyProgram();
         (void)maxBlock;
     }
@@ -93,9 +104,12 @@ public:
 private:
     int channel() const { return p_[kBank] >= 128.0f ? 9 : 0; }
     void applyProgram() {
-        const int bank = p_[kBank] >= 128.0f ? 128 : static_cast<int>(p_[kBank]);
-        fluid_synth_program_select(synth_, channel(), 1, static_cast<unsigned>(bank), static_cast<unsigned>(p_[kProgram]));
+        const int bank = p_[kBank] >= 128.0f ? 128 : std::clamp(static_cast<int>(p_[kBank]), 0, 127);
+        const int program = std::clamp(static_cast<int>(p_[kProgram]), 0, 127);
+        if (!has_[static_cast<std::size_t>(bank * 128 + program)]) return;  // not in the font: the current sound stays
+        fluid_synth_program_select(synth_, channel(), 1, static_cast<unsigned>(bank), static_cast<unsigned>(program));
     }
+    std::bitset<129 * 128> has_;
     fluid_settings_t* settings_ = nullptr;
     fluid_synth_t* synth_ = nullptr;
     std::string file_;
