@@ -199,22 +199,25 @@ TEST(AllocationTrap, CountsEveryKindOfAllocationUnderAGuard) {
     EXPECT_EQ(gRtAllocations.load(), 0);
     {
         RtGuard rt;
-        volatile auto* a = new int(1);
-        delete a;
+        // Each result goes through a volatile sink, so no allocation can be optimised away.
+        static void* volatile sink;
         struct alignas(64) Wide {
             float x[16];
         };
-        volatile auto* w = new Wide{};
-        delete w;
-        void* m = std::malloc(32);
-        m = std::realloc(m, 64);
-        std::free(m);
-        void* c = std::calloc(4, 4);
-        std::free(c);
-        void* al = std::aligned_alloc(64, 128);
-        std::free(al);
+        sink = new int(1);
+        delete static_cast<int*>(sink);
+        sink = new Wide{};
+        delete static_cast<Wide*>(sink);
+        sink = std::malloc(32);
+        sink = std::realloc(sink, 64);
+        std::free(sink);
+        sink = std::calloc(4, 4);
+        std::free(sink);
+        sink = std::aligned_alloc(64, 128);
+        std::free(sink);
         void* pm = nullptr;
-        if (posix_memalign(&pm, 64, 64) == 0) std::free(pm);
+        if (posix_memalign(&pm, 64, 64) == 0) sink = pm;
+        std::free(sink);
     }
     EXPECT_EQ(gRtAllocations.load(), SOUNDSTAR_TRAP_MALLOC ? 7 : 2);
 }
