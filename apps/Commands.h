@@ -109,6 +109,9 @@ struct StreamArgs {
     std::optional<std::uint64_t> seed;
     double sampleRate = 44100.0, targetLufs = -14.0;
     bool noMaster = false, quiet = false;
+    bool play = false;            // --play: play it on --device after rendering
+    bool outputGiven = false;     // -o was given (with --play and no -o nothing is written)
+    std::string device = "default";  // default, jack or null
 };
 int runStream(const StreamArgs& s);
 

@@ -6,8 +6,12 @@
 #include <fstream>
 #include <regex>
 #include <stdexcept>
+#include <thread>
 
 #include "Commands.h"
+#include "engine/Controller.h"
+#include "engine/Instrument.h"
+#include "io/AudioDevice.h"
 #include "io/AudioFile.h"
 #include "io/OutputFiles.h"
 #include "live/Steering.h"
@@ -15,6 +19,58 @@
 #include "render/Mastering.h"
 
 namespace soundstar::app {
+namespace {
+struct NothingToWrite {};
+
+// Plays a rendered buffer from its first sample: the engine's one track [rt after prepare].
+class BufferSource final : public engine::Instrument {
+public:
+    explicit BufferSource(const StereoBuffer& audio) : audio_(audio) {}
+    void prepare(double, int) override {}
+    void noteOn(float, float) override { playing_ = true; }
+    void noteOff(float) override {}
+    void allNotesOff() override { playing_ = false; }
+    void setParam(int, float) override {}
+    void process(StereoView io) override {
+        io.clear();
+        if (!playing_) return;
+        const auto frames = static_cast<std::size_t>(audio_.frames());
+        for (int i = 0; i < io.frames && pos_ < frames; ++i, ++pos_) io.left[i] = audio_.left()[pos_], io.right[i] = audio_.right()[pos_];
+    }
+    std::span<const engine::ParamSpec> params() const override { return {}; }
+    int activeVoices() const override { return playing_ && pos_ < static_cast<std::size_t>(audio_.frames()) ? 1 : 0; }
+    const char* kind() const override { return "buffer"; }
+
+private:
+    const StereoBuffer& audio_;
+    std::size_t pos_ = 0;
+    bool playing_ = false;
+};
+
+void playBuffer(const StereoBuffer& audio, double sampleRate, const std::string& device, bool quiet) {
+    std::unique_ptr<io::AudioDevice> dev;
+    if (device == "null") {
+        dev = io::makeNullDevice();
+    } else {
+        if (io::listOutputDevices().empty()) throw std::runtime_error("--play: no audio device here (use --device null to time it, or -o to write a file)");
+        dev = io::makeRtAudioDevice();
+        if (!dev) throw std::runtime_error("--play: this build has no audio device support");
+    }
+    engine::AudioEngine eng(1024);
+    eng.prepare(sampleRate, 512);
+    engine::Controller ctl(eng);
+    ctl.addTrack("stream", std::make_unique<BufferSource>(audio));
+    ctl.commit();
+    dev->start(eng);
+    const SampleTime start = eng.now() + static_cast<SampleTime>(0.05 * sampleRate);
+    ctl.noteOn(0, 60.0f, 1.0f, start);
+    if (!quiet) fmt::print(stderr, "playing {:.1f} s on {}\n", static_cast<double>(audio.frames()) / sampleRate, dev->name());
+    while (eng.now() < start + audio.frames()) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    dev->stop();
+    if (!quiet) fmt::print(stderr, "played {:.2f} s\n", static_cast<double>(eng.now() - start) / sampleRate);
+}
+}  // namespace
+
 
 int runStream(const StreamArgs& s) {
     if (s.vibes.empty()) throw std::invalid_argument("give at least one vibe, e.g. soundstar stream \"morning coffee\" \"afternoon focus\"");
@@ -37,8 +93,10 @@ int runStream(const StreamArgs& s) {
     auto result = live::renderStream(vibes, presets, o);
     render::MasteringReport mr;
     if (!s.noMaster) mr = render::master(result.audio, s.sampleRate, {s.targetLufs, -1.0});
+    const bool write = !s.play || s.outputGiven;
     io::OutputFiles out;
     try {
+        if (!write) throw NothingToWrite{};
         const auto audioPath = out.add(s.output, "-o");
         const auto eventsPath = s.eventsFile.empty() ? std::filesystem::path() : out.add(s.eventsFile, "--events");
         io::writeAudioFile(audioPath, result.audio, s.sampleRate, format, vibes.front().config.seed.value_or(1));
@@ -49,6 +107,7 @@ int runStream(const StreamArgs& s) {
             if (!ev) throw std::runtime_error(fmt::format("cannot write the events file {}", s.eventsFile));
         }
         out.commit();
+    } catch (const NothingToWrite&) {
     } catch (const std::runtime_error& e) {
         throw std::runtime_error(out.withTargetNames(e.what()));
     }
@@ -59,10 +118,12 @@ int runStream(const StreamArgs& s) {
             if (e.kind != "end")
                 fmt::print(stderr, "{:8.2f} s  {:<10} {} ({:.4g} bpm){}\n", static_cast<double>(e.sample) / s.sampleRate, e.kind, e.label,
                            e.bpm, e.kind == "transition" ? fmt::format(", over {:.2f} s from bar {}", e.seconds, e.bar) : "");
-        fmt::print(stderr, "wrote {} ({:.2f} s, {} vibes) in {:.2f} s ({:.0f}x real time){}\n", s.output == "-" ? "standard output" : s.output,
+        fmt::print(stderr, "{} {} ({:.2f} s, {} vibes) in {:.2f} s ({:.0f}x real time){}\n", write ? "wrote" : "rendered",
+                   !write ? "the stream" : s.output == "-" ? "standard output" : s.output,
                    length, vibes.size(), secs, length / std::max(secs, 1e-9),
                    s.noMaster || mr.silent ? "" : fmt::format("; {:.1f} LUFS, {:.1f} dBTP", mr.outputLufs, mr.truePeakDbtp));
     }
+    if (s.play) playBuffer(result.audio, s.sampleRate, s.device, s.quiet);
     return 0;
 }
 

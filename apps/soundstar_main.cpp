@@ -104,6 +104,8 @@ int main(int argc, char** argv) {
     stream->add_option("--target-lufs", st.targetLufs, "Loudness target of the whole stream (-40 to -6; default -14)")->check(finiteNumber(-40.0, -6.0));
     stream->add_flag("--no-master", st.noMaster, "No master chain, no loudness normalisation");
     stream->add_flag("-q,--quiet", st.quiet, "Print nothing but errors");
+    stream->add_flag("--play", st.play, "Play the stream on --device once rendered (and write -o only when -o is given)");
+    stream->add_option("--device", st.device, "default, jack or null (with --play)")->check(CLI::IsMember({"null", "default", "jack"}));
 
     LiveArgs lv;
     auto* liveCmd = app.add_subcommand("live", "Play music that keeps going while you steer it (stdin, or a timed --script)");
@@ -226,7 +228,10 @@ int main(int argc, char** argv) {
             r.metadataGiven = render->count("--metadata") > 0;
             return runRender(r);
         }
-        if (stream->parsed()) return runStream(st);
+        if (stream->parsed()) {
+            st.outputGiven = stream->count("-o") > 0;
+            return runStream(st);
+        }
         if (liveCmd->parsed()) {
             if (lv.clock == "virtual" && lv.minutes <= 0) throw std::invalid_argument("--clock virtual needs --minutes");
             lv.useLlm = liveCmd->count("--llm") > 0 || liveCmd->count("--llm-model") > 0;

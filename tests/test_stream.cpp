@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <chrono>
+#include <filesystem>
 #include <cmath>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -173,4 +175,20 @@ TEST(StreamCli, WritesTheMasteredStreamItsEventsAndRefusesBadTransitions) {
         EXPECT_NE(bad.output.find(expect), std::string::npos) << args << "\n" << bad.output;
     }
     EXPECT_FALSE(std::filesystem::exists(dir / "x.wav"));
+}
+
+TEST(StreamCli, PlayPlaysTheRenderedStreamInRealTimeAndWritesOnlyWhenAskedTo) {
+    test::TempDir dir;
+    const std::string cmd = "cd '" + (dir / "") + "' && " + kBin + " stream calm 'busy techno' --each 3 --transition 0.5 --play --device null";
+    const auto t0 = std::chrono::steady_clock::now();
+    const auto r = test::runCommand(cmd);
+    const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    ASSERT_EQ(r.code, 0) << r.output;
+    EXPECT_NE(r.output.find("playing 6.0 s on null"), std::string::npos) << r.output;
+    EXPECT_GE(test::numberIn(r.output, R"(played ([0-9.]+) s)"), 6.0) << r.output;
+    EXPECT_GE(wall, 5.9) << "played at the pace of its clock";
+    EXPECT_FALSE(std::filesystem::exists(dir / "soundstar-stream.wav")) << "--play alone writes nothing";
+    const auto both = test::runCommand(cmd + " -q -o both.flac");
+    ASSERT_EQ(both.code, 0) << both.output;
+    EXPECT_EQ(test::soxInfo(dir / "both.flac").frames, 6 * 44100);
 }
