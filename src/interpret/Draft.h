@@ -4,6 +4,7 @@
 // A pass may set a field only when its source is at least as strong as the one that set it
 // before, so a neighbour, a mood or a genre never overwrites what the prompt said outright
 // [control].
+#include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -70,7 +71,9 @@ void readScaleWords(Draft& d);
 void readInstruments(Draft& d);
 /// Valence (VADER/AFINN lexicon) steers mode and brightness, arousal words tempo and density,
 /// where nothing stronger decided them: Feeling.
-void readFeelings(const std::unordered_map<std::string, float>& valence, Draft& d);
+/// A word's valence score (-1..1), or nullopt when the lexicon lacks it.
+using ValenceLookup = std::function<std::optional<float>(const std::string&)>;
+void readFeelings(const ValenceLookup& valence, Draft& d);
 /// Makes bpm and the tempo label agree: a stated bpm decides the label; a tempo word moves and
 /// bounds a genre's bpm; otherwise the label follows the bpm.
 void settleTempo(Draft& d);
