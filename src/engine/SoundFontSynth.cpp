@@ -50,6 +50,9 @@ public:
         fluid_settings_setint(settings_, "synth.reverb.active", 0);  // our returns do the space
         fluid_settings_setint(settings_, "synth.chorus.active", 0);
         fluid_settings_setnum(settings_, "synth.gain", 0.5);
+        // Only the samples of the programs selected are read (about 2 of the 6 MB of TimGM6mb for
+        // one program): the same samples, so the same output, for a fraction of the load time.
+        fluid_settings_setint(settings_, "synth.dynamic-sample-loading", 1);
         synth_ = new_fluid_synth(settings_);
         if (!synth_ || fluid_synth_sfload(synth_, file_.c_str(), 1) == FLUID_FAILED)
             throw std::runtime_error(fmt::format("FluidSynth could not load {}", file_));
