@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "interpret/Interpreter.h"
@@ -74,6 +75,8 @@ void readInstruments(Draft& d);
 /// A word's valence score (-1..1), or nullopt when the lexicon lacks it.
 using ValenceLookup = std::function<std::optional<float>(const std::string&)>;
 void readFeelings(const ValenceLookup& valence, Draft& d);
+/// The same with the lexicon as a map.
+void readFeelings(const std::unordered_map<std::string, float>& valence, Draft& d);
 /// Makes bpm and the tempo label agree: a stated bpm decides the label; a tempo word moves and
 /// bounds a genre's bpm; otherwise the label follows the bpm.
 void settleTempo(Draft& d);

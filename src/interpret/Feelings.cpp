@@ -91,4 +91,13 @@ void readFeelings(const ValenceLookup& valence, Draft& d) {
     d.result.understood = d.result.understood || !said.empty() || !aroused.empty();
 }
 
+void readFeelings(const std::unordered_map<std::string, float>& valence, Draft& d) {
+    readFeelings(
+        [&](const std::string& w) -> std::optional<float> {
+            const auto it = valence.find(w);
+            return it == valence.end() ? std::nullopt : std::optional<float>(it->second);
+        },
+        d);
+}
+
 }  // namespace soundstar::interpret
