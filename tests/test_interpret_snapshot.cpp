@@ -9,6 +9,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <string>
@@ -223,4 +224,16 @@ TEST(InterpreterSnapshot, ASnapshotFromOtherCodeOrOtherDataIsStale) {
     warning = "unset";
     Interpreter::loadFastest(kDir, {dir.path / "none.bin", file}, warning);
     EXPECT_EQ(warning, "");  // made from a copy of kDir's data: other times, same content, so it serves kDir
+}
+
+// The snapshot fuzzer's seed must open, or the fuzzer only ever sees refusals; after a format
+// change, rewrite it with the command in tests/fuzz/snapshot.cpp.
+TEST(InterpreterSnapshot, TheFuzzersSeedOpens) {
+    std::ifstream in(std::filesystem::path(SOUNDSTAR_TESTS_DIR) / "fuzz" / "corpus" / "snapshot" / "mini", std::ios::binary);
+    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::vector<std::byte> bytes(text.size());
+    std::memcpy(bytes.data(), text.data(), text.size());
+    const auto it = Interpreter::fromBytes(bytes, true);
+    EXPECT_EQ(it.librarySize(), 4u);
+    EXPECT_EQ(it.interpret("sad jazz club at night").config.mode, music::Mode::Minor);
 }

@@ -9,6 +9,8 @@
 #include <array>
 #include <cmath>
 #include <map>
+#include <memory>
+#include <mutex>
 #include <stdexcept>
 #include <vector>
 
@@ -47,6 +49,13 @@ Sample loadSample(const std::string& path, double rate) {
     Sample s;
     s.left.resize(outFrames);
     s.right.resize(outFrames);
+    if (static_cast<double>(info.samplerate) == rate) {  // at the engine's rate already: what the curve gives at t = 0
+        for (std::size_t o = 0; o < outFrames; ++o) {
+            s.left[o] = channel(0, o) + 0.0f;  // + 0: -0 becomes +0, as in the curve below
+            s.right[o] = channel(1, o) + 0.0f;
+        }
+        return s;
+    }
     for (std::size_t o = 0; o < outFrames; ++o) {
         const double pos = static_cast<double>(o) * step;
         const auto i = static_cast<std::size_t>(pos);
@@ -59,6 +68,26 @@ Sample loadSample(const std::string& path, double rate) {
             (c == 0 ? s.left : s.right)[o] = ((a * t + b) * t + cc) * t + y1;
         }
     }
+    return s;
+}
+
+/// Decoded samples by file and rate, shared by every sampler of the process, so a kit is read
+/// once however many tracks, stems, renders or live changes use it. Up to 256 MiB stay cached;
+/// past that a sample is decoded for its sampler alone. A file changed on disk while the
+/// process runs keeps its first reading [control].
+std::shared_ptr<const Sample> cachedSample(const std::string& path, double rate) {
+    static std::mutex mutex;
+    static std::map<std::pair<std::string, double>, std::shared_ptr<const Sample>> cache;
+    static std::size_t cachedBytes = 0;
+    constexpr std::size_t kMaxCachedBytes = std::size_t{256} << 20;
+    {
+        const std::lock_guard lock(mutex);
+        if (const auto it = cache.find({path, rate}); it != cache.end()) return it->second;
+    }
+    auto s = std::make_shared<const Sample>(loadSample(path, rate));
+    const std::size_t bytes = (s->left.size() + s->right.size()) * sizeof(float);
+    const std::lock_guard lock(mutex);
+    if (cachedBytes + bytes <= kMaxCachedBytes && cache.emplace(std::make_pair(path, rate), s).second) cachedBytes += bytes;
     return s;
 }
 
@@ -89,7 +118,7 @@ public:
     void prepare(double sampleRate, int) override {
         sampleRate_ = sampleRate;
         samples_.clear();
-        for (const auto& [note, file] : files_) samples_[note] = loadSample(file, sampleRate);
+        for (const auto& [note, file] : files_) samples_[note] = cachedSample(file, sampleRate);
         for (auto& v : voices_) v = Voice{};
     }
     void noteOn(float note, float velocity) override {
@@ -97,9 +126,9 @@ public:
         double rate = 1.0;
         const int key = static_cast<int>(std::lround(note));
         if (auto it = samples_.find(key); it != samples_.end() && key >= 0) {
-            s = &it->second;
+            s = it->second.get();
         } else if (auto single = samples_.find(-1); single != samples_.end()) {
-            s = &single->second;
+            s = single->second.get();
             rate = std::exp2((note - p_[kRoot]) / 12.0);
         }
         if (!s || s->left.empty()) return;  // notes without a sample are silent, as on a kit
@@ -171,7 +200,7 @@ private:
         v.releaseStep = 1.0f / std::max(1.0f, p_[kSamplerRelease] * static_cast<float>(sampleRate_));
     }
     std::map<int, std::string> files_;  // note (-1: the single pitched sample) -> path
-    std::map<int, Sample> samples_;
+    std::map<int, std::shared_ptr<const Sample>> samples_;
     std::array<Voice, kVoices> voices_{};
     VoiceAllocator<kVoices> alloc_;
     std::array<float, std::size(kSamplerParams)> p_{};

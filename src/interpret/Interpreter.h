@@ -103,6 +103,9 @@ private:
     /// compares them bit for bit: a snapshot written by other code is stale.
     void selfCheck(const SnapshotReader& r) const;
     Fragment entryFragment(std::size_t e) const;
+    /// Every float within its meaning's range, every text UTF-8 (for bytes whose checksum was
+    /// not verified).
+    void checkContent(const SnapshotReader& r) const;
     std::span<const std::uint32_t> entryWords(std::size_t e) const {
         return entryWords_.subspan(entryWordStarts_[e], entryWordStarts_[e + 1] - entryWordStarts_[e]);
     }

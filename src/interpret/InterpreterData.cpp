@@ -8,6 +8,7 @@
 #include <cmath>
 #include <fstream>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <set>
 
 #include "interpret/Interpreter.h"
@@ -169,7 +170,8 @@ void addLibrary(const WordVectors& vectors, const std::vector<LibraryEntry>& ent
         vectors.accumulate(libWords[u], 1.0f, v);
         float norm = 0;
         for (float x : v) norm += x * x;
-        for (float& x : v) x /= std::sqrt(norm);
+        if (norm > 0)  // a zero vector stays zero rather than NaN
+            for (float& x : v) x /= std::sqrt(norm);
         libSif.push_back(vectors.sifWeight(libWords[u]));
     }
     const auto common = commonDirection(embeddings, dim);
@@ -302,8 +304,10 @@ Interpreter Interpreter::fromReader(const SnapshotReader& r, std::shared_ptr<con
         for (std::size_t b = 0; b < cats.size(); ++b)
             it.blocks_.push_back({std::string(cats[b]), std::string(names[b]),
                                   fragmentFromCompact(std::string(fields[b]), fmt::format("{}: block {}", r.what(), b))});
-        if (checkEverything)
+        if (checkEverything) {
             for (std::size_t e = 0; e < n; ++e) it.entryFragment(e);
+            it.checkContent(r);
+        }
     } catch (const std::invalid_argument& e) {
         throw SnapshotError(music::clipText(e.what(), 1500));
     }
@@ -317,6 +321,34 @@ Interpreter Interpreter::fromReader(const SnapshotReader& r, std::shared_ptr<con
         it.phrasesByFirstWord_[it.phrases_.back().tokens.front()].push_back(i);
     }
     return it;
+}
+
+void Interpreter::checkContent(const SnapshotReader& r) const {
+    // Text reaches notes, explanations and JSON: it must be UTF-8 (nlohmann checks as it writes).
+    const auto utf8 = [&](auto count, auto at, const char* what) {
+        for (std::size_t i = 0; i < count; ++i) try {
+                (void)nlohmann::json(std::string(at(i))).dump();
+            } catch (const nlohmann::json::exception&) {
+                throw SnapshotError(fmt::format("{}: {} {} is not UTF-8 text", r.what(), what, i));
+            }
+    };
+    utf8(vectors_.size(), [&](std::size_t i) { return vectors_.word(static_cast<std::uint32_t>(i)); }, "word");
+    utf8(entryTexts_.size(), [&](std::size_t i) { return entryTexts_[i]; }, "library entry");
+    utf8(entryFields_.size(), [&](std::size_t i) { return entryFields_[i]; }, "library entry's fields");
+    utf8(blocks_.size(), [&](std::size_t i) { return blocks_[i].category + blocks_[i].name + fragmentToCompact(blocks_[i].set, true); }, "block");
+    utf8(phrases_.size(), [&](std::size_t i) { return joinTokens(phrases_[i].tokens); }, "phrase");
+    // Unit vectors, weights in 0..1, counts: a NaN or a huge value here would make every score
+    // NaN and a blended label index meaningless.
+    const auto within = [&](std::span<const float> xs, float lo, float hi, const char* what) {
+        for (const float x : xs)
+            if (!(x >= lo && x <= hi)) throw SnapshotError(fmt::format("{}: {} holds {} (allowed {} to {})", r.what(), what, x, lo, hi));
+    };
+    within(embeddings_, -1.001f, 1.001f, "an embedding");
+    within(common_, -1.001f, 1.001f, "the common direction");
+    within(libWordVectors_, -1.001f, 1.001f, "a library word vector");
+    within(libWordSif_, 0.0f, 1.0f, "a word weight");
+    within(entryUnknown_, 0.0f, 1e6f, "an unknown-word count");
+    within(valenceScores_, -4.0f, 4.0f, "a valence score");
 }
 
 Fragment Interpreter::entryFragment(std::size_t e) const {

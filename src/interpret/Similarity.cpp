@@ -88,8 +88,10 @@ std::vector<float> Interpreter::wordMatches(const std::vector<PromptWord>& words
             const float* lv = &libWordVectors_[u * dim];
             float c = 0;
             for (std::size_t k = 0; k < dim; ++k) c += lv[k] * wv[k];
-            match[p * V + u] =
-                libWords_[u] == words[p].word ? 1.0f : std::max(0.0f, (c / norm - 0.25f) / 0.75f);
+            // A word without a direction (a zero or vanishing vector) matches only itself.
+            match[p * V + u] = libWords_[u] == words[p].word ? 1.0f
+                               : norm > 0                      ? std::max(0.0f, (c / norm - 0.25f) / 0.75f)
+                                                               : 0.0f;
         }
     }
     return match;

@@ -19,6 +19,10 @@ std::uint32_t readU32(const std::vector<char>& b, std::size_t at) {
     return v;
 }
 
+/// Largest scale a word's int8 vector may have (GloVe's are below 0.1): larger ones would
+/// overflow the sums of squares.
+constexpr float kMaxScale = 1e6f;
+
 }  // namespace
 
 struct WordVectors::Owned {
@@ -60,6 +64,8 @@ WordVectors WordVectors::load(const std::filesystem::path& file) {
     for (std::size_t i = 0; i < n; ++i) o->ranks[i] = readU32(b, at + 4 * i);
     at += 4 * n;
     std::memcpy(o->scales.data(), b.data() + at, 4 * n);  // little-endian floats, as written
+    for (std::size_t i = 0; i < n; ++i)
+        if (!(std::abs(o->scales[i]) <= kMaxScale)) throw bad(fmt::format("word {} has the scale {} (allowed: -{} to {})", i, o->scales[i], kMaxScale, kMaxScale));
     at += 4 * n;
     o->q.resize(n * dim);
     std::memcpy(o->q.data(), b.data() + at, n * dim);
@@ -89,6 +95,8 @@ WordVectors WordVectors::view(const SnapshotReader& r) {
     const std::size_t n = w.words_.size();
     w.ranks_ = r.get<std::uint32_t>(SectionId::WordRanks, n);
     w.scales_ = r.get<float>(SectionId::WordScales, n);
+    for (const float x : w.scales_)
+        if (!(std::abs(x) <= kMaxScale)) throw SnapshotError(fmt::format("{}: a word has the scale {} (allowed: -{} to {})", r.what(), x, kMaxScale, kMaxScale));
     w.q_ = r.get<std::int8_t>(SectionId::WordVectors, n * meta[0]);
     return w;
 }
