@@ -85,6 +85,8 @@ public:
 
     std::size_t vocabularySize() const { return vectors_.size(); }
     std::size_t librarySize() const { return entryTexts_.size(); }
+    /// Where the data came from: the snapshot file, or the sources' folder.
+    const std::string& origin() const { return origin_; }
 
 private:
     struct Phrase {
@@ -111,6 +113,7 @@ private:
     }
 
     std::shared_ptr<const void> backing_;  // the mapped file or the bytes in memory
+    std::string origin_;
     WordVectors vectors_;
     StringList entryTexts_, entryFields_;  // fields in exact compact form, parsed when blended
     std::span<const float> embeddings_;  // entries x dim, unit length, common component removed

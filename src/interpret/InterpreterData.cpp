@@ -215,7 +215,9 @@ Interpreter Interpreter::load(const std::filesystem::path& dir) {
     auto buffer = std::make_shared<Buffer>();
     buffer->bytes = makeSnapshot(dir, false);
     const SnapshotReader r(buffer->bytes, (dir / "library.tsv").string(), false);
-    return fromReader(r, buffer, false);
+    auto it = fromReader(r, buffer, false);
+    it.origin_ = fmt::format("the sources in {}", dir.string());
+    return it;
 }
 
 Interpreter Interpreter::fromBytes(std::vector<std::byte> bytes, bool verifyChecksum) {
@@ -224,6 +226,7 @@ Interpreter Interpreter::fromBytes(std::vector<std::byte> bytes, bool verifyChec
     const SnapshotReader r(buffer->bytes, "interpreter snapshot", verifyChecksum);
     auto it = fromReader(r, buffer, !verifyChecksum);
     it.selfCheck(r);
+    it.origin_ = "a snapshot in memory";
     return it;
 }
 
@@ -233,6 +236,7 @@ Interpreter Interpreter::open(const std::filesystem::path& snapshot, const std::
     if (!sourceDir.empty()) r.checkSources(sourceDir);
     auto it = fromReader(r, file, false);
     it.selfCheck(r);
+    it.origin_ = snapshot.string();
     return it;
 }
 
