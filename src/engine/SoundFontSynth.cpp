@@ -42,6 +42,7 @@ struct FluidApi {
 /// std::runtime_error naming the library and what is missing.
 const FluidApi& fluid() {
     static const FluidApi api = [] {
+        // RTLD_NOW: every symbol bound here, so no lazy binding (and its lock) on the audio thread.
         void* lib = dlopen(SOUNDSTAR_FLUIDSYNTH_LIBRARY, RTLD_NOW | RTLD_LOCAL);
         if (!lib)
             throw std::runtime_error(fmt::format("SoundFont presets need FluidSynth, which could not be loaded ({}); Debian: "

@@ -48,6 +48,7 @@ struct RtAudioApi {
 /// naming the library and what is missing.
 const RtAudioApi& rtaudio() {
     static const RtAudioApi api = [] {
+        // RTLD_NOW: every symbol bound here, so no lazy binding (and its lock) on the audio thread.
         void* lib = dlopen(SOUNDSTAR_RTAUDIO_LIBRARY, RTLD_NOW | RTLD_LOCAL);
         if (!lib) throw std::runtime_error(fmt::format("cannot load RtAudio ({}); Debian: apt install librtaudio6", dlerror()));
         const auto sym = [&](auto& fn, const char* name) {
