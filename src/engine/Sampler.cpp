@@ -36,26 +36,38 @@ struct Sample {
 /// Decodes a file and resamples it (cubic Hermite) to `rate`; throws naming the file.
 Sample loadSample(const std::string& path, double rate) {
     SF_INFO info{};
-    SNDFILE* f = sf_open(path.c_str(), SFM_READ, &info);
+    const std::unique_ptr<SNDFILE, int (*)(SNDFILE*)> f(sf_open(path.c_str(), SFM_READ, &info), &sf_close);
     if (!f) throw std::runtime_error(fmt::format("cannot read sample {}: {}", path, sf_strerror(nullptr)));
-    std::vector<float> inter(static_cast<std::size_t>(info.frames) * static_cast<std::size_t>(info.channels));
-    sf_readf_float(f, inter.data(), info.frames);
-    sf_close(f);
     const auto frames = static_cast<std::size_t>(info.frames);
     const auto ch = static_cast<std::size_t>(info.channels);
-    const auto channel = [&](std::size_t c, std::size_t i) { return inter[i * ch + std::min(c, ch - 1)]; };
-    const double step = info.samplerate / rate;
-    const auto outFrames = static_cast<std::size_t>(static_cast<double>(frames) / step);
     Sample s;
-    s.left.resize(outFrames);
-    s.right.resize(outFrames);
-    if (static_cast<double>(info.samplerate) == rate) {  // at the engine's rate already: what the curve gives at t = 0
-        for (std::size_t o = 0; o < outFrames; ++o) {
-            s.left[o] = channel(0, o) + 0.0f;  // + 0: -0 becomes +0, as in the curve below
-            s.right[o] = channel(1, o) + 0.0f;
+    if (static_cast<double>(info.samplerate) == rate) {
+        // At the engine's rate already: the samples themselves (what the curve below gives at
+        // t = 0; + 0 reads a float file's -0 as +0), read in blocks straight into the two
+        // channels rather than through an interleaved copy of the whole file.
+        s.left.resize(frames);
+        s.right.resize(frames);
+        constexpr std::size_t kBlock = 4096;
+        std::vector<float> block(kBlock * ch);
+        for (std::size_t at = 0; at < frames;) {
+            const std::size_t want = std::min(kBlock, frames - at);
+            const auto got = static_cast<std::size_t>(std::max<sf_count_t>(0, sf_readf_float(f.get(), block.data(), static_cast<sf_count_t>(want))));
+            for (std::size_t i = 0; i < got; ++i) {
+                s.left[at + i] = block[i * ch] + 0.0f;
+                s.right[at + i] = block[i * ch + std::min<std::size_t>(1, ch - 1)] + 0.0f;
+            }
+            if (got < want) break;  // a short file: the rest stays silent
+            at += got;
         }
         return s;
     }
+    std::vector<float> inter(frames * ch);
+    sf_readf_float(f.get(), inter.data(), info.frames);
+    const auto channel = [&](std::size_t c, std::size_t i) { return inter[i * ch + std::min(c, ch - 1)]; };
+    const double step = info.samplerate / rate;
+    const auto outFrames = static_cast<std::size_t>(static_cast<double>(frames) / step);
+    s.left.resize(outFrames);
+    s.right.resize(outFrames);
     for (std::size_t o = 0; o < outFrames; ++o) {
         const double pos = static_cast<double>(o) * step;
         const auto i = static_cast<std::size_t>(pos);
