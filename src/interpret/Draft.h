@@ -70,10 +70,10 @@ void readStatedValues(Draft& d);
 void readScaleWords(Draft& d);
 /// "piano", "solo piano", "808", "no drums", "without bass", "drumless": Word.
 void readInstruments(Draft& d);
-/// Valence (VADER/AFINN lexicon) steers mode and brightness, arousal words tempo and density,
-/// where nothing stronger decided them: Feeling.
 /// A word's valence score (-1..1), or nullopt when the lexicon lacks it.
 using ValenceLookup = std::function<std::optional<float>(const std::string&)>;
+/// Valence (VADER/AFINN lexicon) steers mode and brightness, arousal words tempo and density,
+/// where nothing stronger decided them: Feeling.
 void readFeelings(const ValenceLookup& valence, Draft& d);
 /// The same with the lexicon as a map.
 void readFeelings(const std::unordered_map<std::string, float>& valence, Draft& d);

@@ -19,11 +19,11 @@
 // other languages) gives a valid config; when nothing is understood a note says so.
 #include <cstddef>
 #include <cstdint>
-#include <memory>
-#include <span>
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <set>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
