@@ -46,8 +46,8 @@ int runDoctor() {
         const auto t0 = std::chrono::steady_clock::now();
         const auto& it = interpreter();
         const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-        ok(fmt::format("interpreter: {} words, {} described configurations, loaded in {:.0f} ms", it.vocabularySize(),
-                       it.librarySize(), ms));
+        ok(fmt::format("interpreter: {} words, {} described configurations, loaded in {:.1f} ms from {}", it.vocabularySize(),
+                       it.librarySize(), ms, it.origin()));
     } catch (const std::exception& e) {
         bad(fmt::format("interpreter data: {}", e.what()), "set SOUNDSTAR_DATA to the repository's data/ folder (it needs data/interpret)");
     }

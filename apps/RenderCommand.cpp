@@ -93,7 +93,16 @@ live::StreamVibe vibeFromText(const std::string& text, const std::optional<std::
 }
 
 const interpret::Interpreter& interpreter() {
-    static const interpret::Interpreter it = interpret::Interpreter::load(dataDir() / "interpret");
+    // The snapshot beside the data (an install) or the one this build wrote, if either matches
+    // the data; else the sources themselves, some 40 ms slower, with a warning that says why.
+    static const interpret::Interpreter it = [] {
+        const auto dir = dataDir() / "interpret";
+        std::string warning;
+        auto loaded = interpret::Interpreter::loadFastest(
+            dir, {dir / "interpreter.bin", std::filesystem::path(SOUNDSTAR_BUILT_DATA_DIR) / "interpret" / "interpreter.bin"}, warning);
+        if (!warning.empty()) fmt::print(stderr, "soundstar: warning: {}\n", music::clipText(warning, 1500));
+        return loaded;
+    }();
     return it;
 }
 

@@ -383,3 +383,29 @@ TEST(Cli, MissingInterpreterDataIsAClearError) {
     EXPECT_NE(r.code, 0);
     EXPECT_NE(r.output.find("words.bin"), std::string::npos) << r.output;
 }
+
+// The interpreter's snapshot (src/interpret/Snapshot.h): a damaged one beside the data is passed
+// over for the build's own (same data: no warning); with data the build's snapshot was not made
+// from, the CLI says why it reads the sources and still answers exactly as they say.
+TEST(Cli, DamagedOrStaleInterpreterSnapshotsFallBackToTheSources) {
+    TempDir dir;
+    const std::filesystem::path data = dir / "data";
+    std::filesystem::copy(SOUNDSTAR_DATA, data, std::filesystem::copy_options::recursive);
+    { std::ofstream(data / "interpret" / "interpreter.bin", std::ios::binary) << "not a snapshot" << std::string(300, 'x'); }
+    const std::string prompt = " interpret 'melancholic rainy night in a jazz club' --json";
+    const auto reference = runCommandSplit(kBin + prompt);
+    ASSERT_EQ(reference.code, 0) << reference.err;
+    EXPECT_EQ(reference.err.find("snapshot"), std::string::npos) << reference.err;
+    const auto copy = runCommandSplit("SOUNDSTAR_DATA=" + data.string() + " " + kBin + prompt);
+    ASSERT_EQ(copy.code, 0) << copy.err;
+    EXPECT_EQ(copy.out, reference.out);
+    EXPECT_EQ(copy.err.find("snapshot"), std::string::npos) << copy.err;  // the build's snapshot serves the copied data
+    { std::ofstream(data / "interpret" / "valence.tsv", std::ios::app) << "zzzglum\t-0.9\n"; }
+    const auto stale = runCommandSplit("SOUNDSTAR_DATA=" + data.string() + " " + kBin + prompt);
+    ASSERT_EQ(stale.code, 0) << stale.err;
+    EXPECT_EQ(stale.out, reference.out);  // the new word is not in the prompt: the sources agree
+    EXPECT_NE(stale.err.find("warning: interpreter snapshot not used"), std::string::npos) << stale.err;
+    EXPECT_NE(stale.err.find("not an interpreter snapshot"), std::string::npos) << stale.err;  // no SSINTERP header
+    EXPECT_NE(stale.err.find("stale"), std::string::npos) << stale.err;
+    EXPECT_LT(stale.err.size(), 2000u);
+}

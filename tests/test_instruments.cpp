@@ -94,6 +94,40 @@ TEST(SoundFont, PlaysGeneralMidiAtTheRightPitch) {
     EXPECT_THROW(sf->setOption("file", "no-such-font.sf2"), std::invalid_argument);
 }
 
+// prepare() again at another rate (a live device after a file render) gives a fresh synth at the
+// new rate: still in tune there, and the first synth freed rather than played or leaked.
+TEST(SoundFont, PreparedAgainAtAnotherRateStaysInTune) {
+    if (!std::filesystem::exists("/usr/share/sounds/sf2/TimGM6mb.sf2")) GTEST_SKIP() << "timgm6mb-soundfont missing";
+    auto sf = makeInstrument("soundfont");
+    sf->setParam(findParam(sf->params(), "program"), 48.0f);
+    sf->prepare(44100.0, 256);
+    play(*sf, 60.0f, 4410);
+    sf->prepare(kSr, 256);
+    EXPECT_EQ(sf->activeVoices(), 0);  // the note above belonged to the first synth
+    const auto a4 = play(*sf, 69.0f, 48000);
+    EXPECT_GT(test::toneAmplitude(a4, 440.0, kSr, 9600), 5.0 * test::toneAmplitude(a4, 466.16, kSr, 9600));
+    EXPECT_GT(test::rms(a4, 9600), 0.005);
+}
+
+// Samples are decoded once per process per engine rate and shared: a second sampler at the same
+// rate plays the very same samples, and one at another rate gets its own resampling (in tune).
+TEST(Sampler, SamplersShareDecodedSamplesPerRate) {
+    test::TempDir dir;
+    const auto path = writeSine(dir, "tone.wav", 440.0);
+    const auto playAt = [&](double rate) {
+        auto s = makeInstrument("sampler");
+        s->setOption("sample", path);
+        s->setParam(findParam(s->params(), "root"), 69.0f);
+        s->prepare(rate, 256);
+        return play(*s, 69.0f, static_cast<int>(rate / 5));
+    };
+    const auto first = playAt(kSr), other = playAt(44100.0), again = playAt(kSr);
+    EXPECT_GT(test::rms(first, 4800), 0.1);
+    EXPECT_EQ(first, again);
+    EXPECT_GT(test::toneAmplitude(other, 440.0, 44100.0, 4410), 5.0 * test::toneAmplitude(other, 404.25, 44100.0, 4410));
+    EXPECT_GT(test::toneAmplitude(first, 440.0, kSr, 4800), 5.0 * test::toneAmplitude(first, 478.9, kSr, 4800));
+}
+
 TEST(Presets, MissingFilesFallBackToANamedPreset) {
     test::TempDir dir;
     std::filesystem::create_directories(dir / "p");

@@ -9,6 +9,8 @@
 #include <array>
 #include <cmath>
 #include <map>
+#include <memory>
+#include <mutex>
 #include <stdexcept>
 #include <vector>
 
@@ -34,17 +36,36 @@ struct Sample {
 /// Decodes a file and resamples it (cubic Hermite) to `rate`; throws naming the file.
 Sample loadSample(const std::string& path, double rate) {
     SF_INFO info{};
-    SNDFILE* f = sf_open(path.c_str(), SFM_READ, &info);
+    const std::unique_ptr<SNDFILE, int (*)(SNDFILE*)> f(sf_open(path.c_str(), SFM_READ, &info), &sf_close);
     if (!f) throw std::runtime_error(fmt::format("cannot read sample {}: {}", path, sf_strerror(nullptr)));
-    std::vector<float> inter(static_cast<std::size_t>(info.frames) * static_cast<std::size_t>(info.channels));
-    sf_readf_float(f, inter.data(), info.frames);
-    sf_close(f);
     const auto frames = static_cast<std::size_t>(info.frames);
     const auto ch = static_cast<std::size_t>(info.channels);
+    Sample s;
+    if (static_cast<double>(info.samplerate) == rate) {
+        // At the engine's rate already: the samples themselves (what the curve below gives at
+        // t = 0; + 0 reads a float file's -0 as +0), read in blocks straight into the two
+        // channels rather than through an interleaved copy of the whole file.
+        s.left.resize(frames);
+        s.right.resize(frames);
+        constexpr std::size_t kBlock = 4096;
+        std::vector<float> block(kBlock * ch);
+        for (std::size_t at = 0; at < frames;) {
+            const std::size_t want = std::min(kBlock, frames - at);
+            const auto got = static_cast<std::size_t>(std::max<sf_count_t>(0, sf_readf_float(f.get(), block.data(), static_cast<sf_count_t>(want))));
+            for (std::size_t i = 0; i < got; ++i) {
+                s.left[at + i] = block[i * ch] + 0.0f;
+                s.right[at + i] = block[i * ch + std::min<std::size_t>(1, ch - 1)] + 0.0f;
+            }
+            if (got < want) break;  // a short file: the rest stays silent
+            at += got;
+        }
+        return s;
+    }
+    std::vector<float> inter(frames * ch);
+    sf_readf_float(f.get(), inter.data(), info.frames);
     const auto channel = [&](std::size_t c, std::size_t i) { return inter[i * ch + std::min(c, ch - 1)]; };
     const double step = info.samplerate / rate;
     const auto outFrames = static_cast<std::size_t>(static_cast<double>(frames) / step);
-    Sample s;
     s.left.resize(outFrames);
     s.right.resize(outFrames);
     for (std::size_t o = 0; o < outFrames; ++o) {
@@ -59,6 +80,26 @@ Sample loadSample(const std::string& path, double rate) {
             (c == 0 ? s.left : s.right)[o] = ((a * t + b) * t + cc) * t + y1;
         }
     }
+    return s;
+}
+
+/// Decoded samples by file and rate, shared by every sampler of the process, so a kit is read
+/// once however many tracks, stems, renders or live changes use it. Up to 256 MiB stay cached;
+/// past that a sample is decoded for its sampler alone. A file changed on disk while the
+/// process runs keeps its first reading [control].
+std::shared_ptr<const Sample> cachedSample(const std::string& path, double rate) {
+    static std::mutex mutex;
+    static std::map<std::pair<std::string, double>, std::shared_ptr<const Sample>> cache;
+    static std::size_t cachedBytes = 0;
+    constexpr std::size_t kMaxCachedBytes = std::size_t{256} << 20;
+    {
+        const std::lock_guard lock(mutex);
+        if (const auto it = cache.find({path, rate}); it != cache.end()) return it->second;
+    }
+    auto s = std::make_shared<const Sample>(loadSample(path, rate));
+    const std::size_t bytes = (s->left.size() + s->right.size()) * sizeof(float);
+    const std::lock_guard lock(mutex);
+    if (cachedBytes + bytes <= kMaxCachedBytes && cache.emplace(std::make_pair(path, rate), s).second) cachedBytes += bytes;
     return s;
 }
 
@@ -89,7 +130,7 @@ public:
     void prepare(double sampleRate, int) override {
         sampleRate_ = sampleRate;
         samples_.clear();
-        for (const auto& [note, file] : files_) samples_[note] = loadSample(file, sampleRate);
+        for (const auto& [note, file] : files_) samples_[note] = cachedSample(file, sampleRate);
         for (auto& v : voices_) v = Voice{};
     }
     void noteOn(float note, float velocity) override {
@@ -97,9 +138,9 @@ public:
         double rate = 1.0;
         const int key = static_cast<int>(std::lround(note));
         if (auto it = samples_.find(key); it != samples_.end() && key >= 0) {
-            s = &it->second;
+            s = it->second.get();
         } else if (auto single = samples_.find(-1); single != samples_.end()) {
-            s = &single->second;
+            s = single->second.get();
             rate = std::exp2((note - p_[kRoot]) / 12.0);
         }
         if (!s || s->left.empty()) return;  // notes without a sample are silent, as on a kit
@@ -171,7 +212,7 @@ private:
         v.releaseStep = 1.0f / std::max(1.0f, p_[kSamplerRelease] * static_cast<float>(sampleRate_));
     }
     std::map<int, std::string> files_;  // note (-1: the single pitched sample) -> path
-    std::map<int, Sample> samples_;
+    std::map<int, std::shared_ptr<const Sample>> samples_;
     std::array<Voice, kVoices> voices_{};
     VoiceAllocator<kVoices> alloc_;
     std::array<float, std::size(kSamplerParams)> p_{};

@@ -2,6 +2,10 @@
 // The synth is created and the SoundFont loaded in prepare() [control]; notes and rendering run on
 // the audio thread with FluidSynth's own locking turned off (synth.threadsafe-api = 0), since only
 // the audio thread touches it after prepare.
+// libfluidsynth is opened (dlopen) on the first prepare(), not linked: with its audio drivers it
+// pulls some 50 libraries (SDL2, X11, PulseAudio, GLib, ...) whose loading cost every command
+// about 4 ms of start-up, though only renders with a SoundFont preset use it.
+#include <dlfcn.h>
 #include <fluidsynth.h>
 #include <fmt/format.h>
 
@@ -11,12 +15,73 @@
 #include <array>
 #include <cmath>
 #include <stdexcept>
+#include <type_traits>
 
 #include "engine/FileSearch.h"
 #include "engine/SynthInstruments.h"
 
 namespace soundstar::engine {
 namespace {
+
+/// The FluidSynth functions this file calls, from the library opened once per process [control].
+struct FluidApi {
+    decltype(&new_fluid_settings) newSettings;
+    decltype(&delete_fluid_settings) deleteSettings;
+    decltype(&fluid_settings_setnum) setNum;
+    decltype(&fluid_settings_setint) setInt;
+    decltype(&new_fluid_synth) newSynth;
+    decltype(&delete_fluid_synth) deleteSynth;
+    decltype(&fluid_synth_sfload) sfload;
+    decltype(&fluid_synth_program_select) programSelect;
+    decltype(&fluid_synth_noteon) noteOn;
+    decltype(&fluid_synth_noteoff) noteOff;
+    decltype(&fluid_synth_all_notes_off) allNotesOff;
+    decltype(&fluid_synth_write_float) writeFloat;
+    decltype(&fluid_synth_get_active_voice_count) activeVoices;
+    decltype(&fluid_synth_get_sfont) getSfont;
+    decltype(&fluid_sfont_iteration_start) sfontIterationStart;
+    decltype(&fluid_sfont_iteration_next) sfontIterationNext;
+    decltype(&fluid_preset_get_banknum) presetBank;
+    decltype(&fluid_preset_get_num) presetNum;
+};
+
+/// Opens SOUNDSTAR_FLUIDSYNTH_LIBRARY (the soname the build found) once; throws
+/// std::runtime_error naming the library and what is missing.
+const FluidApi& fluid() {
+    static const FluidApi api = [] {
+        // RTLD_NOW: every symbol bound here, so no lazy binding (and its lock) on the audio thread.
+        void* lib = dlopen(SOUNDSTAR_FLUIDSYNTH_LIBRARY, RTLD_NOW | RTLD_LOCAL);
+        if (!lib)
+            throw std::runtime_error(fmt::format("SoundFont presets need FluidSynth, which could not be loaded ({}); Debian: "
+                                                 "apt install libfluidsynth3",
+                                                 dlerror()));
+        const auto sym = [&](auto& fn, const char* name) {
+            fn = reinterpret_cast<std::remove_reference_t<decltype(fn)>>(dlsym(lib, name));
+            if (!fn) throw std::runtime_error(fmt::format("{} lacks {}", SOUNDSTAR_FLUIDSYNTH_LIBRARY, name));
+        };
+        FluidApi a{};
+        sym(a.newSettings, "new_fluid_settings");
+        sym(a.deleteSettings, "delete_fluid_settings");
+        sym(a.setNum, "fluid_settings_setnum");
+        sym(a.setInt, "fluid_settings_setint");
+        sym(a.newSynth, "new_fluid_synth");
+        sym(a.deleteSynth, "delete_fluid_synth");
+        sym(a.sfload, "fluid_synth_sfload");
+        sym(a.programSelect, "fluid_synth_program_select");
+        sym(a.noteOn, "fluid_synth_noteon");
+        sym(a.noteOff, "fluid_synth_noteoff");
+        sym(a.getSfont, "fluid_synth_get_sfont");
+        sym(a.sfontIterationStart, "fluid_sfont_iteration_start");
+        sym(a.sfontIterationNext, "fluid_sfont_iteration_next");
+        sym(a.presetBank, "fluid_preset_get_banknum");
+        sym(a.presetNum, "fluid_preset_get_num");
+        sym(a.allNotesOff, "fluid_synth_all_notes_off");
+        sym(a.writeFloat, "fluid_synth_write_float");
+        sym(a.activeVoices, "fluid_synth_get_active_voice_count");
+        return a;  // the library stays open for the process: synths may outlive any one user
+    }();
+    return api;
+}
 enum SfParam { kProgram, kBank, kSfGain };
 constexpr ParamSpec kSfParams[] = {
     {"program", 0, 127, 0, "", "General MIDI program (0 piano, 24 nylon guitar, 48 strings, ...)"},
@@ -30,8 +95,8 @@ public:
         for (std::size_t i = 0; i < std::size(kSfParams); ++i) p_[i] = kSfParams[i].def;
     }
     ~SoundFontSynth() override {
-        if (synth_) delete_fluid_synth(synth_);
-        if (settings_) delete_fluid_settings(settings_);
+        if (synth_) api_->deleteSynth(synth_);
+        if (settings_) api_->deleteSettings(settings_);
     }
     void setOption(const std::string& key, const std::string& value) override {
         if (key != "file") throw std::invalid_argument(fmt::format("soundfont has no option '{}'; it has: file", key));
@@ -44,23 +109,33 @@ public:
     }
     void prepare(double sampleRate, int maxBlock) override {
         if (file_.empty()) setOption("file", "TimGM6mb.sf2");
-        settings_ = new_fluid_settings();
-        fluid_settings_setnum(settings_, "synth.sample-rate", sampleRate);
-        fluid_settings_setint(settings_, "synth.threadsafe-api", 0);
-        fluid_settings_setint(settings_, "synth.polyphony", 64);
-        fluid_settings_setint(settings_, "synth.cpu-cores", 1);  // render on our thread only
-        fluid_settings_setint(settings_, "synth.reverb.active", 0);  // our returns do the space
-        fluid_settings_setint(settings_, "synth.chorus.active", 0);
-        fluid_settings_setnum(settings_, "synth.gain", 0.5);
-        synth_ = new_fluid_synth(settings_);
-        if (!synth_ || fluid_synth_sfload(synth_, file_.c_str(), 1) == FLUID_FAILED)
+        api_ = &fluid();
+        if (synth_) api_->deleteSynth(synth_);  // prepared again: a fresh synth at the new rate
+        if (settings_) api_->deleteSettings(settings_);
+        synth_ = nullptr;
+        settings_ = nullptr;
+        const FluidApi& f = *api_;
+        settings_ = f.newSettings();
+        f.setNum(settings_, "synth.sample-rate", sampleRate);
+        f.setInt(settings_, "synth.threadsafe-api", 0);
+        f.setInt(settings_, "synth.polyphony", 64);
+        f.setInt(settings_, "synth.cpu-cores", 1);  // render on our thread only
+        f.setInt(settings_, "synth.reverb.active", 0);  // our returns do the space
+        f.setInt(settings_, "synth.chorus.active", 0);
+        f.setNum(settings_, "synth.gain", 0.5);
+        // Only the samples of the programs selected are read (about 2 of the 6 MB of TimGM6mb for
+        // one program): the same samples, so the same output, for a fraction of the load time.
+        f.setInt(settings_, "synth.dynamic-sample-loading", 1);
+        synth_ = f.newSynth(settings_);
+        if (!synth_ || f.sfload(synth_, file_.c_str(), 1) == FLUID_FAILED)
             throw std::runtime_error(fmt::format("FluidSynth could not load {}", file_));
         // Which bank/program pairs the font has, so the audio thread never asks FluidSynth for
         // one it lacks (FluidSynth would print an error from the audio thread).
-        if (fluid_sfont_t* font = fluid_synth_get_sfont(synth_, 0)) {
-            fluid_sfont_iteration_start(font);
-            while (fluid_preset_t* preset = fluid_sfont_iteration_next(font)) {
-                const int bank = fluid_preset_get_banknum(preset), program = fluid_preset_get_num(preset);
+        has_.reset();
+        if (fluid_sfont_t* font = f.getSfont(synth_, 0)) {
+            f.sfontIterationStart(font);
+            while (fluid_preset_t* preset = f.sfontIterationNext(font)) {
+                const int bank = f.presetBank(preset), program = f.presetNum(preset);
                 if (bank >= 0 && bank <= 128 && program >= 0 && program < 128) has_[static_cast<std::size_t>(bank * 128 + program)] = true;
             }
         }
@@ -70,15 +145,15 @@ public:
     void noteOn(float note, float velocity) override {
         if (!synth_) return;
         const int key = std::clamp(static_cast<int>(std::lround(note)), 0, 127);
-        fluid_synth_noteon(synth_, channel(), key, std::clamp(static_cast<int>(std::lround(velocity * 127.0f)), 1, 127));
+        api_->noteOn(synth_, channel(), key, std::clamp(static_cast<int>(std::lround(velocity * 127.0f)), 1, 127));
     }
     void noteOff(float note) override {
         if (!synth_) return;
         const int key = std::clamp(static_cast<int>(std::lround(note)), 0, 127);
-        fluid_synth_noteoff(synth_, channel(), key);
+        api_->noteOff(synth_, channel(), key);
     }
     void allNotesOff() override {
-        if (synth_) fluid_synth_all_notes_off(synth_, channel());
+        if (synth_) api_->allNotesOff(synth_, channel());
     }
     void setParam(int index, float value) override {
         if (index < 0 || index >= static_cast<int>(std::size(kSfParams))) return;
@@ -90,7 +165,7 @@ public:
             io.clear();
             return;
         }
-        fluid_synth_write_float(synth_, io.frames, io.left, 0, 1, io.right, 0, 1);
+        api_->writeFloat(synth_, io.frames, io.left, 0, 1, io.right, 0, 1);
         const float g = std::pow(10.0f, p_[kSfGain] / 20.0f);
         for (int i = 0; i < io.frames; ++i) {
             io.left[i] *= g;
@@ -98,7 +173,7 @@ public:
         }
     }
     std::span<const ParamSpec> params() const override { return kSfParams; }
-    int activeVoices() const override { return synth_ ? fluid_synth_get_active_voice_count(synth_) : 0; }
+    int activeVoices() const override { return synth_ ? api_->activeVoices(synth_) : 0; }
     const char* kind() const override { return "soundfont"; }
 
 private:
@@ -107,9 +182,10 @@ private:
         const int bank = p_[kBank] >= 128.0f ? 128 : std::clamp(static_cast<int>(p_[kBank]), 0, 127);
         const int program = std::clamp(static_cast<int>(p_[kProgram]), 0, 127);
         if (!has_[static_cast<std::size_t>(bank * 128 + program)]) return;  // not in the font: the current sound stays
-        fluid_synth_program_select(synth_, channel(), 1, static_cast<unsigned>(bank), static_cast<unsigned>(program));
+        api_->programSelect(synth_, channel(), 1, static_cast<unsigned>(bank), static_cast<unsigned>(program));
     }
     std::bitset<129 * 128> has_;
+    const FluidApi* api_ = nullptr;  // set by prepare(), with the synth
     fluid_settings_t* settings_ = nullptr;
     fluid_synth_t* synth_ = nullptr;
     std::string file_;

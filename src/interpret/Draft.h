@@ -4,11 +4,13 @@
 // A pass may set a field only when its source is at least as strong as the one that set it
 // before, so a neighbour, a mood or a genre never overwrites what the prompt said outright
 // [control].
+#include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "interpret/Interpreter.h"
@@ -68,8 +70,12 @@ void readStatedValues(Draft& d);
 void readScaleWords(Draft& d);
 /// "piano", "solo piano", "808", "no drums", "without bass", "drumless": Word.
 void readInstruments(Draft& d);
+/// A word's valence score (-1..1), or nullopt when the lexicon lacks it.
+using ValenceLookup = std::function<std::optional<float>(const std::string&)>;
 /// Valence (VADER/AFINN lexicon) steers mode and brightness, arousal words tempo and density,
 /// where nothing stronger decided them: Feeling.
+void readFeelings(const ValenceLookup& valence, Draft& d);
+/// The same with the lexicon as a map.
 void readFeelings(const std::unordered_map<std::string, float>& valence, Draft& d);
 /// Makes bpm and the tempo label agree: a stated bpm decides the label; a tempo word moves and
 /// bounds a genre's bpm; otherwise the label follows the bpm.

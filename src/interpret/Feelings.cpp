@@ -13,13 +13,13 @@ namespace soundstar::interpret {
 namespace {
 
 /// VADER's compound score of the valence words, -1..1; `said` lists the first few.
-double valenceOf(const std::unordered_map<std::string, float>& lexicon, const Draft& d,
+double valenceOf(const ValenceLookup& lexicon, const Draft& d,
                  std::vector<std::string>& said) {
     double sum = 0;
     for (std::size_t i = 0; i < d.size(); ++i) {
-        const auto it = lexicon.find(d.tokens[i]);
-        if (it == lexicon.end() || isNegator(d.tokens[i])) continue;
-        double v = it->second * 4.0;  // VADER's -4..4 scale
+        const auto score = lexicon(d.tokens[i]);
+        if (!score || isNegator(d.tokens[i])) continue;
+        double v = *score * 4.0;  // VADER's -4..4 scale
         const double k = intensity(d.prev(i));
         v *= k > 1.5 ? 1.3 : k < 0.9 ? 0.7 : 1.0;
         if (d.negated[i]) v *= -0.74;
@@ -82,13 +82,22 @@ void steerByArousal(Draft& d, const std::vector<std::string>& said) {
 
 }  // namespace
 
-void readFeelings(const std::unordered_map<std::string, float>& valence, Draft& d) {
+void readFeelings(const ValenceLookup& valence, Draft& d) {
     std::vector<std::string> said, aroused;
     d.result.valence = valenceOf(valence, d, said);
     d.result.arousal = arousalOf(d, aroused);
     if (!said.empty()) steerByValence(d, said);
     if (!aroused.empty()) steerByArousal(d, aroused);
     d.result.understood = d.result.understood || !said.empty() || !aroused.empty();
+}
+
+void readFeelings(const std::unordered_map<std::string, float>& valence, Draft& d) {
+    readFeelings(
+        [&](const std::string& w) -> std::optional<float> {
+            const auto it = valence.find(w);
+            return it == valence.end() ? std::nullopt : std::optional<float>(it->second);
+        },
+        d);
 }
 
 }  // namespace soundstar::interpret

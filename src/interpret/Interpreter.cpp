@@ -31,117 +31,21 @@ bool genreAsNoun(const std::string& before) {
 
 }  // namespace
 
-Interpreter Interpreter::load(const std::filesystem::path& dir) {
-    Interpreter it;
-    it.vectors_ = WordVectors::load(dir / "words.bin");
-    it.blocks_ = loadBlocks(dir / "blocks.json");
-    it.entries_ = loadLibrary(dir / "library.tsv");
-    if (it.entries_.empty()) throw std::runtime_error(fmt::format("{} holds no entries", (dir / "library.tsv").string()));
-    {
-        std::ifstream in(dir / "valence.tsv");
-        if (!in) throw std::runtime_error(fmt::format("cannot read the valence lexicon {}", (dir / "valence.tsv").string()));
-        std::string word;
-        float v = 0;
-        while (in >> word >> v) it.valence_.emplace(word, v);
-    }
-    // Block names for explicit matching; a name used by two categories ("jungle": a genre and a
-    // place) is ambiguous and left to similarity.
-    std::map<std::vector<std::string>, std::set<std::string>> categoriesOf;
-    std::vector<Phrase> all;
-    for (std::size_t b = 0; b < it.blocks_.blocks.size(); ++b)
-        for (const auto& name : it.blocks_.blocks[b].names) {
-            auto t = tokenize(name);
-            if (!t.empty() && in(t[0], {"a", "an", "the"})) t.erase(t.begin());
-            if (t.empty()) continue;
-            categoriesOf[t].insert(it.blocks_.blocks[b].category);
-            all.push_back({t, b});
-        }
-    for (auto& p : all)
-        if (categoriesOf[p.tokens].size() == 1) it.phrases_.push_back(std::move(p));
-    std::stable_sort(it.phrases_.begin(), it.phrases_.end(),
-                     [](const Phrase& a, const Phrase& b) { return a.tokens.size() > b.tokens.size(); });
-    for (std::size_t i = 0; i < it.phrases_.size(); ++i) it.phrasesByFirstWord_[it.phrases_[i].tokens.front()].push_back(i);
-
-    // The library's own vocabulary, for word alignment.
-    {
-        const auto dim = static_cast<std::size_t>(it.vectors_.dimensions());
-        std::unordered_map<std::uint32_t, std::uint32_t> local;
-        it.entryWords_.resize(it.entries_.size());
-        it.entryUnknown_.assign(it.entries_.size(), 0.0f);
-        for (std::size_t e = 0; e < it.entries_.size(); ++e)
-            for (const auto& t : tokenize(it.entries_[e].text)) {
-                const auto idx = it.vectors_.find(t);
-                if (!idx && !isStopword(t)) it.entryUnknown_[e] += 1.0f;  // unmatched: the entry means more than we see
-                if (!idx || isStopword(t) || it.vectors_.sifWeight(*idx) < 0.2f) continue;  // "a", "the", "at", "in"
-                auto [pos, fresh] = local.emplace(*idx, static_cast<std::uint32_t>(it.libWords_.size()));
-                if (fresh) it.libWords_.push_back(*idx);
-                it.entryWords_[e].push_back(pos->second);
-            }
-        it.libWordVectors_.assign(it.libWords_.size() * dim, 0.0f);
-        for (std::size_t w = 0; w < it.libWords_.size(); ++w) {
-            std::span<float> v(&it.libWordVectors_[w * dim], dim);
-            it.vectors_.accumulate(it.libWords_[w], 1.0f, v);
-            float norm = 0;
-            for (float x : v) norm += x * x;
-            for (float& x : v) x /= std::sqrt(norm);
-            it.libWordSif_.push_back(it.vectors_.sifWeight(it.libWords_[w]));
-        }
-    }
-    // Embed the library; remove the direction every entry shares (SIF's common component).
-    const auto dim = static_cast<std::size_t>(it.vectors_.dimensions());
-    const std::size_t n = it.entries_.size();
-    it.embeddings_.assign(n * dim, 0.0f);
-    std::vector<float> v(dim);
-    for (std::size_t i = 0; i < n; ++i) {
-        const auto tokens = tokenize(it.entries_[i].text);
-        it.embed(tokens, std::vector<bool>(tokens.size(), false), v);
-        std::copy(v.begin(), v.end(), it.embeddings_.begin() + static_cast<std::ptrdiff_t>(i * dim));
-    }
-    it.common_.assign(dim, 1.0f / std::sqrt(static_cast<float>(dim)));
-    std::vector<float> next(dim);
-    for (int iter = 0; iter < 20; ++iter) {  // power iteration on E^T E
-        std::fill(next.begin(), next.end(), 0.0f);
-        for (std::size_t i = 0; i < n; ++i) {
-            const float* e = &it.embeddings_[i * dim];
-            float p = 0;
-            for (std::size_t d = 0; d < dim; ++d) p += e[d] * it.common_[d];
-            for (std::size_t d = 0; d < dim; ++d) next[d] += p * e[d];
-        }
-        float norm = 0;
-        for (float x : next) norm += x * x;
-        norm = std::sqrt(norm);
-        if (norm <= 0) break;
-        for (std::size_t d = 0; d < dim; ++d) it.common_[d] = next[d] / norm;
-    }
-    for (std::size_t i = 0; i < n; ++i) {
-        float* e = &it.embeddings_[i * dim];
-        float p = 0, norm = 0;
-        for (std::size_t d = 0; d < dim; ++d) p += e[d] * it.common_[d];
-        for (std::size_t d = 0; d < dim; ++d) {
-            e[d] -= p * it.common_[d];
-            norm += e[d] * e[d];
-        }
-        norm = std::sqrt(norm);
-        if (norm > 0)
-            for (std::size_t d = 0; d < dim; ++d) e[d] /= norm;
-    }
-    return it;
-}
-
-bool Interpreter::embed(const std::vector<std::string>& tokens, const std::vector<bool>& skip, std::vector<float>& out) const {
-    out.assign(static_cast<std::size_t>(vectors_.dimensions()), 0.0f);
+bool Interpreter::embedWith(const WordVectors& vectors, std::span<const float> common, const std::vector<std::string>& tokens,
+                            const std::vector<bool>& skip, std::vector<float>& out) {
+    out.assign(static_cast<std::size_t>(vectors.dimensions()), 0.0f);
     bool any = false;
     for (std::size_t i = 0; i < tokens.size(); ++i) {
         if (skip[i]) continue;
-        if (const auto idx = vectors_.find(tokens[i])) {
-            vectors_.accumulate(*idx, vectors_.sifWeight(*idx), out);
+        if (const auto idx = vectors.find(tokens[i])) {
+            vectors.accumulate(*idx, vectors.sifWeight(*idx), out);
             any = true;
         }
     }
-    if (!common_.empty()) {
+    if (!common.empty()) {
         float p = 0;
-        for (std::size_t d = 0; d < out.size(); ++d) p += out[d] * common_[d];
-        for (std::size_t d = 0; d < out.size(); ++d) out[d] -= p * common_[d];
+        for (std::size_t d = 0; d < out.size(); ++d) p += out[d] * common[d];
+        for (std::size_t d = 0; d < out.size(); ++d) out[d] -= p * common[d];
     }
     float norm = 0;
     for (float x : out) norm += x * x;
@@ -158,7 +62,7 @@ void Interpreter::readNames(Draft& d) const {
         const auto f = phrasesByFirstWord_.find(d.tokens[i]);
         for (const std::size_t pi : f == phrasesByFirstWord_.end() ? kNoPhrases : f->second) {
             const Phrase& p = phrases_[pi];
-            const auto& cat = blocks_.blocks[p.block].category;
+            const auto& cat = blocks_[p.block].category;
             if ((cat != "genre" && cat != "mood") || i + p.tokens.size() > d.size()) continue;
             bool match = true;
             for (std::size_t t = 0; t < p.tokens.size() && match; ++t) match = !d.consumed[i + t] && d.tokens[i + t] == p.tokens[t];
@@ -175,9 +79,9 @@ void Interpreter::readNames(Draft& d) const {
         std::vector<std::pair<const Fragment*, double>> parts;
         std::vector<std::string> said;
         for (const auto& [b, neg] : hits)
-            if (!neg && blocks_.blocks[b].category == cat) {
-                parts.emplace_back(&blocks_.blocks[b].set, 1.0);
-                if (std::find(said.begin(), said.end(), blocks_.blocks[b].names[0]) == said.end()) said.push_back(blocks_.blocks[b].names[0]);
+            if (!neg && blocks_[b].category == cat) {
+                parts.emplace_back(&blocks_[b].set, 1.0);
+                if (std::find(said.begin(), said.end(), blocks_[b].name) == said.end()) said.push_back(blocks_[b].name);
             }
         if (parts.empty()) continue;
         const std::string why = fmt::format("{} word{} '{}'", cat, said.size() > 1 ? "s" : "", fmt::join(said, "', '"));
@@ -228,7 +132,10 @@ Interpretation Interpreter::interpret(std::string_view prompt) const {
     readNames(d);
     readScaleWords(d);
     readInstruments(d);
-    readFeelings(valence_, d);
+    readFeelings([this](const std::string& w) -> std::optional<float> {
+        if (const auto i = valence_.find(w)) return valenceScores_[*i];
+        return std::nullopt;
+    }, d);
     settleTempo(d);
     finish(prompt, d);
     return std::move(d.result);

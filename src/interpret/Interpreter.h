@@ -17,16 +17,20 @@
 // words < stated values) and a weaker source never overwrites a stronger one: explicit words
 // win. Every decision is recorded for --explain. Any input (empty, emoji, 10,000 characters,
 // other languages) gives a valid config; when nothing is understood a note says so.
+#include <cstddef>
 #include <cstdint>
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <set>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
 
 #include "interpret/Library.h"
+#include "interpret/Snapshot.h"
 #include "interpret/WordVectors.h"
 #include "music/MusicConfig.h"
 
@@ -55,36 +59,80 @@ struct Interpretation {
 
 class Interpreter {
 public:
-    /// Loads words.bin, valence.tsv, blocks.json and library.tsv from `dir` (data/interpret).
-    /// Throws std::runtime_error / std::invalid_argument naming the file and the problem.
+    /// Loads words.bin, valence.tsv, blocks.json and library.tsv from `dir` (data/interpret) and
+    /// computes the library's embeddings: some 40 ms. Throws std::runtime_error /
+    /// std::invalid_argument naming the file and the problem.
     static Interpreter load(const std::filesystem::path& dir);
+    /// Maps a snapshot (Snapshot.h) written by buildSnapshot: about a millisecond. When
+    /// `sourceDir` is not empty, the snapshot must have been made from the sources there.
+    /// Throws SnapshotError naming the file and why it cannot be used.
+    static Interpreter open(const std::filesystem::path& snapshot, const std::filesystem::path& sourceDir);
+    /// A snapshot held in memory. `verifyChecksum` false (the fuzzer) checks every section's
+    /// content instead, so any bytes give a usable interpreter or a SnapshotError.
+    static Interpreter fromBytes(std::vector<std::byte> bytes, bool verifyChecksum);
+    /// The first of `snapshots` that opens and matches the sources in `dir`, else load(dir);
+    /// `warning` then says why no snapshot was used (empty when one was).
+    static Interpreter loadFastest(const std::filesystem::path& dir, const std::vector<std::filesystem::path>& snapshots,
+                                   std::string& warning);
+    /// The snapshot of the sources in `dir` (tools/build_interpreter_data writes it).
+    static std::vector<std::byte> buildSnapshot(const std::filesystem::path& dir);
 
     Interpretation interpret(std::string_view prompt) const;
+    /// The SIF-weighted mean of the tokens' vectors, `common` removed, at unit length; false
+    /// when no token is known.
+    static bool embedWith(const WordVectors& vectors, std::span<const float> common, const std::vector<std::string>& tokens,
+                          const std::vector<bool>& skip, std::vector<float>& out);
 
     std::size_t vocabularySize() const { return vectors_.size(); }
-    std::size_t librarySize() const { return entries_.size(); }
+    std::size_t librarySize() const { return entryTexts_.size(); }
+    /// Where the data came from: the snapshot file, or the sources' folder.
+    const std::string& origin() const { return origin_; }
 
 private:
     struct Phrase {
         std::vector<std::string> tokens;
         std::size_t block;
     };
+    struct BlockInfo {
+        std::string category, name;  // name: the first way to say it
+        Fragment set;
+    };
+    Interpreter() = default;
+    /// The views into a checked snapshot; `backing` keeps its bytes alive. `checkEverything`
+    /// parses every entry's fields (for bytes whose checksum was not verified).
+    static Interpreter fromReader(const SnapshotReader& r, std::shared_ptr<const void> backing, bool checkEverything);
+    /// Recomputes a sample of entries' embeddings and word lists with this build's code and
+    /// compares them bit for bit: a snapshot written by other code is stale.
+    void selfCheck(const SnapshotReader& r) const;
+    Fragment entryFragment(std::size_t e) const;
+    /// Every float within its meaning's range, every text UTF-8 (for bytes whose checksum was
+    /// not verified).
+    void checkContent(const SnapshotReader& r) const;
+    std::span<const std::uint32_t> entryWords(std::size_t e) const {
+        return entryWords_.subspan(entryWordStarts_[e], entryWordStarts_[e + 1] - entryWordStarts_[e]);
+    }
+
+    std::shared_ptr<const void> backing_;  // the mapped file or the bytes in memory
+    std::string origin_;
     WordVectors vectors_;
-    std::vector<LibraryEntry> entries_;
-    std::vector<float> embeddings_;  // entries x dim, unit length, common component removed
-    std::vector<float> common_;      // the library's first principal direction
-    std::unordered_map<std::string, float> valence_;
-    Blocks blocks_;
+    StringList entryTexts_, entryFields_;  // fields in exact compact form, parsed when blended
+    std::span<const float> embeddings_;  // entries x dim, unit length, common component removed
+    std::span<const float> common_;      // the library's first principal direction
+    StringTable valence_;
+    std::span<const float> valenceScores_;
+    std::vector<BlockInfo> blocks_;
     std::vector<Phrase> phrases_;  // every block name, longest first
     std::unordered_map<std::string, std::vector<std::size_t>> phrasesByFirstWord_;  // indices into phrases_, longest first
     // Word-level matching: the library's distinct words (unit vectors) and each entry's words.
-    std::vector<std::uint32_t> libWords_;
-    std::vector<float> libWordVectors_;  // libWords_ x dim
-    std::vector<float> libWordSif_;
-    std::vector<std::vector<std::uint32_t>> entryWords_;  // indices into libWords_
-    std::vector<float> entryUnknown_;                      // content words the vectors lack ("synthwave")
+    std::span<const std::uint32_t> libWords_;
+    std::span<const float> libWordVectors_;  // libWords_ x dim
+    std::span<const float> libWordSif_;
+    std::span<const std::uint32_t> entryWordStarts_, entryWords_;  // entry e: entryWords_[starts[e]..starts[e+1]) index libWords_
+    std::span<const float> entryUnknown_;                           // content words the vectors lack ("synthwave")
 
-    bool embed(const std::vector<std::string>& tokens, const std::vector<bool>& skip, std::vector<float>& out) const;
+    bool embed(const std::vector<std::string>& tokens, const std::vector<bool>& skip, std::vector<float>& out) const {
+        return embedWith(vectors_, common_, tokens, skip, out);
+    }
     // The passes that need the library (the others are in Draft.h).
     /// Similarity: the nearest library entries' configs, blended (Source::Neighbours).
     void blendNeighbours(Draft& d) const;

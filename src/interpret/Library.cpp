@@ -162,7 +162,7 @@ std::string fragmentToJson(const Fragment& fr) {
     return j.dump();
 }
 
-std::string fragmentToCompact(const Fragment& fr) {
+std::string fragmentToCompact(const Fragment& fr, bool exact) {
     std::string out;
     for (const auto& v : fr) {
         const auto& f = blendFields()[static_cast<std::size_t>(v.field)];
@@ -172,8 +172,8 @@ std::string fragmentToCompact(const Fragment& fr) {
         switch (f.kind) {
             case FieldKind::Scale:
             case FieldKind::Choice: out += f.labels[static_cast<std::size_t>(v.number)]; break;
-            case FieldKind::Integer: out += std::to_string(std::lround(v.number)); break;
-            case FieldKind::Number: out += fmt::format("{:.3g}", v.number); break;
+            case FieldKind::Integer: out += exact ? fmt::format("{}", v.number) : std::to_string(std::lround(v.number)); break;
+            case FieldKind::Number: out += exact ? fmt::format("{}", v.number) : fmt::format("{:.3g}", v.number); break;
             case FieldKind::Boolean: out += v.number >= 0.5 ? "true" : "false"; break;
             case FieldKind::Text: out += v.text; break;
             case FieldKind::List: out += fmt::format("{}", fmt::join(v.list, "|")); break;

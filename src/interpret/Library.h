@@ -46,7 +46,9 @@ Fragment fragmentFromJson(const std::string& json, const std::string& where);
 /// As a JSON object text.
 std::string fragmentToJson(const Fragment& f);
 /// The compact "field=value;..." form library.tsv uses, and back (throws on a bad line).
-std::string fragmentToCompact(const Fragment& f);
+/// `exact` writes numbers in full (shortest round-trip form) instead of 3 significant digits,
+/// so that parsing the text gives back the very same fragment (the interpreter's snapshot).
+std::string fragmentToCompact(const Fragment& f, bool exact = false);
 Fragment fragmentFromCompact(const std::string& s, const std::string& where);
 
 /// Blends weighted fragments. A field is set when the fragments that set it carry at least

@@ -88,8 +88,10 @@ std::vector<float> Interpreter::wordMatches(const std::vector<PromptWord>& words
             const float* lv = &libWordVectors_[u * dim];
             float c = 0;
             for (std::size_t k = 0; k < dim; ++k) c += lv[k] * wv[k];
-            match[p * V + u] =
-                libWords_[u] == words[p].word ? 1.0f : std::max(0.0f, (c / norm - 0.25f) / 0.75f);
+            // A word without a direction (a zero or vanishing vector) matches only itself.
+            match[p * V + u] = libWords_[u] == words[p].word ? 1.0f
+                               : norm > 0                      ? std::max(0.0f, (c / norm - 0.25f) / 0.75f)
+                                                               : 0.0f;
         }
     }
     return match;
@@ -120,11 +122,11 @@ void Interpreter::noteNearestWords(const std::vector<PromptWord>& words, const s
 
 float Interpreter::alignment(std::size_t e, const std::vector<PromptWord>& words,
                              const std::vector<float>& match, std::vector<float>& best) const {
-    if (words.empty() || entryWords_[e].empty()) return 0.0f;
+    if (words.empty() || entryWords(e).empty()) return 0.0f;
     const std::size_t V = libWords_.size();
     std::fill(best.begin(), best.end(), 0.0f);
     float back = 0, entrySif = entryUnknown_[e];
-    for (const auto u : entryWords_[e]) {
+    for (const auto u : entryWords(e)) {
         float m = 0;
         for (std::size_t p = 0; p < words.size(); ++p) {
             const float x = match[p * V + u];
@@ -152,8 +154,8 @@ std::vector<std::pair<float, std::size_t>> Interpreter::scoreEntries(Draft& d,
     const auto match = wordMatches(words);
     noteNearestWords(words, match, d);
     std::vector<float> best(words.size());
-    std::vector<std::pair<float, std::size_t>> sims(entries_.size());
-    for (std::size_t e = 0; e < entries_.size(); ++e) {
+    std::vector<std::pair<float, std::size_t>> sims(entryTexts_.size());
+    for (std::size_t e = 0; e < entryTexts_.size(); ++e) {
         const float* v = &embeddings_[e * q.size()];
         float s = 0;
         for (std::size_t k = 0; k < q.size(); ++k) s += v[k] * q[k];
@@ -170,12 +172,14 @@ void Interpreter::blendNeighbours(Draft& d) const {
     std::partial_sort(sims.begin(), sims.begin() + static_cast<std::ptrdiff_t>(k), sims.end(),
                       std::greater<>());
     std::vector<std::pair<const Fragment*, double>> parts;
+    std::vector<Fragment> fragments(k);  // the neighbours' fields, parsed now: 12 of thousands
     double total = 0;
     for (std::size_t i = 0; i < k; ++i) total += std::exp((sims[i].first - sims[0].first) / kTemperature);
     for (std::size_t i = 0; i < k; ++i) {
         const double w = std::exp((sims[i].first - sims[0].first) / kTemperature) / total;
-        parts.emplace_back(&entries_[sims[i].second].fragment, w);
-        r.neighbours.push_back({entries_[sims[i].second].text, sims[i].first, static_cast<float>(w)});
+        fragments[i] = entryFragment(sims[i].second);
+        parts.emplace_back(&fragments[i], w);
+        r.neighbours.push_back({std::string(entryTexts_[sims[i].second]), sims[i].first, static_cast<float>(w)});
     }
     auto blended = nlohmann::json::parse(fragmentToJson(blend(parts, 0.3)));
     // A tempo number only from stated or named tempos; otherwise the tempo label decides.

@@ -1,5 +1,7 @@
 #include "interpret/WordVectors.h"
 
+#include "interpret/Snapshot.h"
+
 #include <fmt/format.h>
 
 #include <cmath>
@@ -17,7 +19,18 @@ std::uint32_t readU32(const std::vector<char>& b, std::size_t at) {
     return v;
 }
 
+/// Largest scale a word's int8 vector may have (GloVe's are below 0.1): larger ones would
+/// overflow the sums of squares.
+constexpr float kMaxScale = 1e6f;
+
 }  // namespace
+
+struct WordVectors::Owned {
+    FlatStrings words;
+    std::vector<std::uint32_t> ranks;
+    std::vector<float> scales;
+    std::vector<std::int8_t> q;
+};
 
 WordVectors WordVectors::load(const std::filesystem::path& file) {
     std::ifstream in(file, std::ios::binary);
@@ -34,39 +47,78 @@ WordVectors WordVectors::load(const std::filesystem::path& file) {
     if (dim == 0 || dim > 1024 || n == 0 || n > 10'000'000) throw bad("implausible size");
     const std::size_t need = 20 + wordBytes + 8 * n + n * dim;
     if (b.size() != need) throw bad(fmt::format("{} bytes, expected {}", b.size(), need));
-    WordVectors w;
-    w.dim_ = static_cast<int>(dim);
-    w.words_.reserve(n);
+    std::vector<std::string> words;
+    words.reserve(n);
     std::size_t start = 20;
     for (std::size_t i = 20; i <= 20 + wordBytes; ++i)
         if (i == 20 + wordBytes || b[i] == '\n') {
-            w.words_.emplace_back(b.data() + start, i - start);
+            words.emplace_back(b.data() + start, i - start);
             start = i + 1;
         }
-    if (w.words_.size() != n) throw bad(fmt::format("{} words listed, header says {}", w.words_.size(), n));
+    if (words.size() != n) throw bad(fmt::format("{} words listed, header says {}", words.size(), n));
+    auto o = std::make_shared<Owned>();
+    o->words = flattenStrings(words, true);
     std::size_t at = 20 + wordBytes;
-    w.ranks_.resize(n);
-    w.scales_.resize(n);
-    for (std::size_t i = 0; i < n; ++i) w.ranks_[i] = readU32(b, at + 4 * i);
+    o->ranks.resize(n);
+    o->scales.resize(n);
+    for (std::size_t i = 0; i < n; ++i) o->ranks[i] = readU32(b, at + 4 * i);
     at += 4 * n;
-    std::memcpy(w.scales_.data(), b.data() + at, 4 * n);  // little-endian floats, as written
+    std::memcpy(o->scales.data(), b.data() + at, 4 * n);  // little-endian floats, as written
+    for (std::size_t i = 0; i < n; ++i)
+        if (!(std::abs(o->scales[i]) <= kMaxScale)) throw bad(fmt::format("word {} has the scale {} (allowed: -{} to {})", i, o->scales[i], kMaxScale, kMaxScale));
     at += 4 * n;
-    w.q_.resize(n * dim);
-    std::memcpy(w.q_.data(), b.data() + at, n * dim);
-    w.index_.reserve(n * 2);
-    for (std::uint32_t i = 0; i < n; ++i) w.index_.emplace(w.words_[i], i);
+    o->q.resize(n * dim);
+    std::memcpy(o->q.data(), b.data() + at, n * dim);
+    WordVectors w;
+    w.dim_ = static_cast<int>(dim);
+    w.words_ = StringTable(StringList({o->words.chars.data(), o->words.chars.size()}, o->words.offsets, file.string()),
+                           o->words.slots, file.string());
+    w.ranks_ = o->ranks;
+    w.scales_ = o->scales;
+    w.q_ = o->q;
+    w.owned_ = std::move(o);
     return w;
 }
 
+WordVectors WordVectors::view(const SnapshotReader& r) {
+    WordVectors w;
+    const auto meta = r.get<std::uint32_t>(SectionId::Meta, 1);
+    if (meta[0] == 0 || meta[0] > 1024) throw SnapshotError(fmt::format("{}: {} dimensions (1 to 1024 allowed)", r.what(), meta[0]));
+    w.dim_ = static_cast<int>(meta[0]);
+    try {
+        w.words_ = StringTable(r.strings(SectionId::Words), r.get<std::uint32_t>(SectionId::WordSlots), r.what() + ": words");
+    } catch (const SnapshotError&) {
+        throw;
+    } catch (const std::runtime_error& e) {
+        throw SnapshotError(e.what());
+    }
+    const std::size_t n = w.words_.size();
+    w.ranks_ = r.get<std::uint32_t>(SectionId::WordRanks, n);
+    w.scales_ = r.get<float>(SectionId::WordScales, n);
+    for (const float x : w.scales_)
+        if (!(std::abs(x) <= kMaxScale)) throw SnapshotError(fmt::format("{}: a word has the scale {} (allowed: -{} to {})", r.what(), x, kMaxScale, kMaxScale));
+    w.q_ = r.get<std::int8_t>(SectionId::WordVectors, n * meta[0]);
+    return w;
+}
+
+void WordVectors::write(SnapshotWriter& w) const {
+    if (!owned_) throw std::logic_error("WordVectors::write: only loaded vectors can be written");
+    w.add(SectionId::Meta, std::vector<std::uint32_t>{static_cast<std::uint32_t>(dim_)});
+    w.addStrings(SectionId::Words, owned_->words);
+    w.add(SectionId::WordSlots, owned_->words.slots);
+    w.add(SectionId::WordRanks, owned_->ranks);
+    w.add(SectionId::WordScales, owned_->scales);
+    w.add(SectionId::WordVectors, owned_->q);
+}
+
 std::optional<std::uint32_t> WordVectors::find(std::string_view word) const {
-    if (const auto it = index_.find(word); it != index_.end()) return it->second;
+    if (const auto i = words_.find(word)) return i;
     if (word.ends_with("'s") && word.size() > 3) return find(word.substr(0, word.size() - 2));  // "grandma's"
     if (word.size() < 4) return std::nullopt;
     const auto tryForm = [&](std::string_view stem, std::string_view suffix) -> std::optional<std::uint32_t> {
         std::string s(stem);
         s += suffix;
-        if (const auto it = index_.find(s); it != index_.end()) return it->second;
-        return std::nullopt;
+        return words_.find(s);
     };
     const auto ends = [&](std::string_view suf) { return word.size() > suf.size() + 2 && word.ends_with(suf); };
     for (const auto& [suf, repl] : {std::pair<std::string_view, std::string_view>{"ies", "y"}, {"es", ""}, {"s", ""},

@@ -1,28 +1,39 @@
 #pragma once
 // The interpreter's word vectors: data/interpret/words.bin, built by tools/build_word_vectors.mjs
-// from GloVe (100 dimensions, int8 with a scale per word). Loaded once; read-only afterwards.
+// from GloVe (100 dimensions, int8 with a scale per word). Read-only once made. Either loaded
+// from words.bin (and then owned) or a view into a mapped snapshot (Snapshot.h), which must
+// outlive it; both give the same answers, as both look words up in the same StringTable.
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
-#include <unordered_map>
-#include <vector>
+
+#include "interpret/StringTable.h"
 
 namespace soundstar::interpret {
 
+class SnapshotWriter;
+class SnapshotReader;
+
 class WordVectors {
 public:
+    WordVectors() = default;
     /// Reads words.bin. Throws std::runtime_error naming the file and what is wrong with it.
     static WordVectors load(const std::filesystem::path& file);
+    /// The vectors in a snapshot's sections; throws SnapshotError when their sizes disagree.
+    static WordVectors view(const SnapshotReader& r);
+    /// Adds the vectors' sections to a snapshot (only for vectors made by load()).
+    void write(SnapshotWriter& w) const;
 
     std::size_t size() const { return words_.size(); }
     int dimensions() const { return dim_; }
     /// The word's index, trying simple English inflections ("storms" -> "storm") when the form
     /// itself is missing; nullopt when unknown.
     std::optional<std::uint32_t> find(std::string_view word) const;
-    const std::string& word(std::uint32_t index) const { return words_[index]; }
+    std::string_view word(std::uint32_t index) const { return words_[index]; }
     /// out += weight * vector(index).
     void accumulate(std::uint32_t index, float weight, std::span<float> out) const;
     /// Smooth inverse frequency weight a / (a + p(w)), p from the word's frequency rank (Zipf).
@@ -31,12 +42,13 @@ public:
     float similarity(std::uint32_t a, std::uint32_t b) const;
 
 private:
+    struct Owned;
+    std::shared_ptr<const Owned> owned_;  // set by load(); a view leaves it empty
     int dim_ = 0;
-    std::vector<std::string> words_;
-    std::vector<std::uint32_t> ranks_;
-    std::vector<float> scales_;
-    std::vector<std::int8_t> q_;
-    std::unordered_map<std::string_view, std::uint32_t> index_;
+    StringTable words_;
+    std::span<const std::uint32_t> ranks_;
+    std::span<const float> scales_;
+    std::span<const std::int8_t> q_;
 };
 
 }  // namespace soundstar::interpret

@@ -1,0 +1,210 @@
+#include "interpret/Snapshot.h"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <xxhash.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <fstream>
+
+namespace soundstar::interpret {
+namespace {
+
+constexpr char kMagic[8] = {'S', 'S', 'I', 'N', 'T', 'E', 'R', 'P'};
+constexpr std::uint32_t kByteOrder = 0x01020304;
+constexpr std::size_t kAlign = 64;
+constexpr std::uint32_t kMaxSections = 64;
+
+struct Header {
+    char magic[8];
+    std::uint32_t byteOrder;
+    std::uint32_t version;
+    std::uint64_t fileBytes;
+    std::uint64_t payloadChecksum;  // XXH3-64 of every byte after the header
+    std::uint32_t sectionCount;
+    std::uint32_t reserved;
+    SourceStamp stamps[kSnapshotSourceCount];
+    std::uint64_t contentHash;
+    std::uint64_t reserved2;
+    std::uint64_t headerChecksum;  // XXH3-64 of the header bytes before this field
+};
+static_assert(sizeof(Header) == 128);
+
+struct SectionEntry {
+    std::uint32_t id;
+    std::uint32_t reserved;
+    std::uint64_t offset;
+    std::uint64_t bytes;
+};
+static_assert(sizeof(SectionEntry) == 24);
+
+std::size_t alignUp(std::size_t n) { return (n + kAlign - 1) / kAlign * kAlign; }
+
+std::uint64_t headerChecksum(const Header& h) { return XXH3_64bits(&h, offsetof(Header, headerChecksum)); }
+
+}  // namespace
+
+SnapshotSourceInfo stampSources(const std::filesystem::path& dir, bool withContentHash) {
+    SnapshotSourceInfo info;
+    XXH3_state_t* state = withContentHash ? XXH3_createState() : nullptr;
+    const std::unique_ptr<XXH3_state_t, decltype(&XXH3_freeState)> keep(state, &XXH3_freeState);
+    if (state) XXH3_64bits_reset(state);
+    for (std::size_t i = 0; i < kSnapshotSourceCount; ++i) {
+        const auto file = dir / kSnapshotSources[i];
+        std::error_code ec;
+        const auto bytes = std::filesystem::file_size(file, ec);
+        const auto time = std::filesystem::last_write_time(file, ec);
+        if (ec) throw SnapshotError(fmt::format("cannot read the interpreter source {}: {}", file.string(), ec.message()));
+        info.stamps[i] = {bytes, std::chrono::duration_cast<std::chrono::nanoseconds>(time.time_since_epoch()).count()};
+        if (!state) continue;
+        std::ifstream in(file, std::ios::binary);
+        std::vector<char> buf(1 << 16);
+        while (in) {
+            in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
+            XXH3_64bits_update(state, buf.data(), static_cast<std::size_t>(in.gcount()));
+        }
+        if (!in.eof()) throw SnapshotError(fmt::format("cannot read the interpreter source {}", file.string()));
+    }
+    if (state) info.contentHash = XXH3_64bits_digest(state);
+    return info;
+}
+
+void SnapshotWriter::addBytes(SectionId id, std::span<const std::byte> bytes) {
+    sections_.emplace_back(id, std::vector<std::byte>(bytes.begin(), bytes.end()));
+}
+
+void SnapshotWriter::addStrings(SectionId id, const FlatStrings& s) {
+    std::vector<std::byte> b(4 + 4 * s.offsets.size() + s.chars.size());
+    const auto count = static_cast<std::uint32_t>(s.offsets.size() - 1);
+    std::memcpy(b.data(), &count, 4);
+    std::memcpy(b.data() + 4, s.offsets.data(), 4 * s.offsets.size());
+    std::memcpy(b.data() + 4 + 4 * s.offsets.size(), s.chars.data(), s.chars.size());
+    sections_.emplace_back(id, std::move(b));
+}
+
+std::vector<std::byte> SnapshotWriter::finish(const SnapshotSourceInfo& sources) const {
+    Header h{};
+    std::memcpy(h.magic, kMagic, sizeof kMagic);
+    h.byteOrder = kByteOrder;
+    h.version = kSnapshotVersion;
+    h.sectionCount = static_cast<std::uint32_t>(sections_.size());
+    std::copy(std::begin(sources.stamps), std::end(sources.stamps), h.stamps);
+    h.contentHash = sources.contentHash;
+    std::vector<SectionEntry> table;
+    std::size_t at = alignUp(sizeof(Header) + sizeof(SectionEntry) * sections_.size());
+    for (const auto& [id, bytes] : sections_) {
+        table.push_back({static_cast<std::uint32_t>(id), 0, at, bytes.size()});
+        at = alignUp(at + bytes.size());
+    }
+    std::vector<std::byte> out(at);
+    h.fileBytes = out.size();
+    std::memcpy(out.data() + sizeof(Header), table.data(), sizeof(SectionEntry) * table.size());
+    for (std::size_t i = 0; i < sections_.size(); ++i)
+        std::memcpy(out.data() + table[i].offset, sections_[i].second.data(), sections_[i].second.size());
+    h.payloadChecksum = XXH3_64bits(out.data() + sizeof(Header), out.size() - sizeof(Header));
+    h.headerChecksum = headerChecksum(h);
+    std::memcpy(out.data(), &h, sizeof h);
+    return out;
+}
+
+SnapshotReader::SnapshotReader(std::span<const std::byte> bytes, std::string what, bool verifyChecksum)
+    : bytes_(bytes), what_(std::move(what)) {
+    const auto bad = [&](const std::string& why) { return SnapshotError(fmt::format("{}: {}", what_, why)); };
+    if (reinterpret_cast<std::uintptr_t>(bytes.data()) % 8 != 0) throw bad("the snapshot is not 8-byte aligned in memory");
+    if (bytes.size() < sizeof(Header)) throw bad(fmt::format("{} bytes, shorter than the {}-byte header", bytes.size(), sizeof(Header)));
+    Header h;
+    std::memcpy(&h, bytes.data(), sizeof h);
+    if (std::memcmp(h.magic, kMagic, sizeof kMagic) != 0) throw bad("not an interpreter snapshot (no SSINTERP header)");
+    if (h.byteOrder != kByteOrder) throw bad("written on a machine of the other byte order");
+    if (h.version != kSnapshotVersion) throw bad(fmt::format("format version {}, this build reads {}", h.version, kSnapshotVersion));
+    if (h.headerChecksum != headerChecksum(h)) throw bad("the header's checksum does not match (a damaged file)");
+    if (h.fileBytes != bytes.size()) throw bad(fmt::format("{} bytes, the header says {} (a truncated file)", bytes.size(), h.fileBytes));
+    if (h.sectionCount > kMaxSections) throw bad(fmt::format("{} sections, at most {} allowed", h.sectionCount, kMaxSections));
+    const std::size_t tableEnd = sizeof(Header) + sizeof(SectionEntry) * h.sectionCount;
+    if (tableEnd > bytes.size()) throw bad("the section table runs past the end");
+    if (verifyChecksum && XXH3_64bits(bytes.data() + sizeof(Header), bytes.size() - sizeof(Header)) != h.payloadChecksum)
+        throw bad("the checksum does not match (a damaged file)");
+    std::copy(std::begin(h.stamps), std::end(h.stamps), sources_.stamps);
+    sources_.contentHash = h.contentHash;
+    for (std::uint32_t i = 0; i < h.sectionCount; ++i) {
+        SectionEntry e;
+        std::memcpy(&e, bytes.data() + sizeof(Header) + sizeof(SectionEntry) * i, sizeof e);
+        if (e.offset % kAlign != 0 || e.offset < tableEnd || e.offset > bytes.size() || e.bytes > bytes.size() - e.offset)
+            throw bad(fmt::format("section {} lies outside the file or off its alignment", e.id));
+        const auto id = static_cast<SectionId>(e.id);
+        if (std::any_of(sections_.begin(), sections_.end(), [&](const auto& s) { return s.first == id; }))
+            throw bad(fmt::format("section {} appears twice", e.id));
+        sections_.emplace_back(id, bytes.subspan(e.offset, e.bytes));
+    }
+}
+
+std::span<const std::byte> SnapshotReader::section(SectionId id, std::size_t elemSize, std::size_t count) const {
+    const auto it = std::find_if(sections_.begin(), sections_.end(), [&](const auto& s) { return s.first == id; });
+    if (it == sections_.end()) throw SnapshotError(fmt::format("{}: section {} is missing", what_, static_cast<std::uint32_t>(id)));
+    const auto b = it->second;
+    if (b.size() % elemSize != 0 || (count != static_cast<std::size_t>(-1) && b.size() / elemSize != count))
+        throw SnapshotError(fmt::format("{}: section {} holds {} bytes, expected {} of {} bytes", what_,
+                                        static_cast<std::uint32_t>(id), b.size(),
+                                        count == static_cast<std::size_t>(-1) ? std::string("a whole number") : std::to_string(count),
+                                        elemSize));
+    return b;
+}
+
+StringList SnapshotReader::strings(SectionId id) const {
+    const auto b = section(id, 1, static_cast<std::size_t>(-1));
+    const std::string name = fmt::format("{}: string section {}", what_, static_cast<std::uint32_t>(id));
+    if (b.size() < 4) throw SnapshotError(name + " is shorter than its count");
+    std::uint32_t n = 0;
+    std::memcpy(&n, b.data(), 4);
+    if (static_cast<std::size_t>(n) + 1 > (b.size() - 4) / 4)
+        throw SnapshotError(fmt::format("{} says {} strings, more than its {} bytes hold", name, n, b.size()));
+    const std::size_t charsAt = 4 + 4 * (static_cast<std::size_t>(n) + 1);
+    const std::span<const std::uint32_t> offsets(reinterpret_cast<const std::uint32_t*>(b.data() + 4), n + 1);
+    const std::span<const char> chars(reinterpret_cast<const char*>(b.data() + charsAt), b.size() - charsAt);
+    try {
+        return StringList(chars, offsets, name);
+    } catch (const std::runtime_error& e) {
+        throw SnapshotError(e.what());
+    }
+}
+
+void SnapshotReader::checkSources(const std::filesystem::path& dir) const {
+    const auto now = stampSources(dir, false);
+    bool same = true;
+    for (std::size_t i = 0; i < kSnapshotSourceCount; ++i)
+        same = same && now.stamps[i].bytes == sources_.stamps[i].bytes && now.stamps[i].mtimeNs == sources_.stamps[i].mtimeNs;
+    if (same) return;
+    // Times differ after a copy or a checkout: the content decides (reads about 8 MB, once).
+    if (stampSources(dir, true).contentHash == sources_.contentHash) return;
+    throw SnapshotError(fmt::format("{} was made from other data than {} (stale: rebuild it)", what_, dir.string()));
+}
+
+std::shared_ptr<const MappedFile> MappedFile::open(const std::filesystem::path& file, std::uint64_t maxBytes) {
+    const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) throw SnapshotError(fmt::format("cannot open {}: {}", file.string(), std::strerror(errno)));
+    struct stat st {};
+    const int statResult = ::fstat(fd, &st);
+    const auto size = static_cast<std::uint64_t>(st.st_size);
+    if (statResult != 0 || !S_ISREG(st.st_mode) || size == 0 || size > maxBytes) {
+        ::close(fd);
+        throw SnapshotError(fmt::format("{} is not a regular file of 1 byte to {} bytes", file.string(), maxBytes));
+    }
+    void* p = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+    ::close(fd);
+    if (p == MAP_FAILED) throw SnapshotError(fmt::format("cannot map {}: {}", file.string(), std::strerror(errno)));
+    std::shared_ptr<MappedFile> m(new MappedFile);
+    m->data_ = p;
+    m->size_ = size;
+    return m;
+}
+
+MappedFile::~MappedFile() {
+    if (data_) ::munmap(data_, size_);
+}
+
+}  // namespace soundstar::interpret
