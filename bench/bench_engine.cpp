@@ -112,7 +112,8 @@ static void renderDenseArrangement(benchmark::State& st) {
     st.counters["tracks"] = static_cast<double>(score.tracks.size());
     st.counters["x_realtime"] = benchmark::Counter(static_cast<double>(st.iterations()) * 60.0, benchmark::Counter::kIsRate);
 }
-BENCHMARK(renderDenseArrangement)->Unit(benchmark::kMillisecond)->MinTime(2.0);
+// Real time: the tracks render on every core, so the main thread's CPU time would flatter it.
+BENCHMARK(renderDenseArrangement)->Unit(benchmark::kMillisecond)->MinTime(2.0)->UseRealTime();
 
 static void masterSixtySeconds(benchmark::State& st) {
     const auto score = compose::composeFromConfig(denseConfig(), 60.0);
@@ -141,6 +142,7 @@ static void masterThreeMinutes(benchmark::State& st) {
         st.ResumeTiming();
         auto r = render::master(copy, o.sampleRate);
         benchmark::DoNotOptimize(r.outputLufs);
+        st.counters["limiter_passes"] = r.limiterPasses;
     }
 }
 BENCHMARK(masterThreeMinutes)->Unit(benchmark::kMillisecond);

@@ -199,27 +199,39 @@ void Limiter::process(StereoView io) {
             passThrough(inL, inR, n);
             continue;
         }
+        // The scalar state in locals for the loop (stores through inL/inR could alias members).
+        float release = release_, minGain = minGain_, lastHeld = lastHeld_;
+        int heldRun = heldRun_, windowPos = windowPos_, delayPos = delayPos_;
+        double boxSum = boxSum_;
+        float* box = boxWindow_.data();
+        float* dl = delayL_.data();
+        float* dr = delayR_.data();
         for (int i = 0; i < n; ++i) {
             const float want = peak[i] > ceiling_ ? ceiling_ / peak[i] : 1.0f;
             // Release: rise slowly, fall at once.
-            release_ = want < release_ ? want : want + (release_ - want) * releaseCoef_;
-            const auto w = static_cast<std::size_t>(windowPos_);
-            const float held = slidingMin(release_);
-            heldRun_ = held == lastHeld_ ? std::min(heldRun_ + 1, lookahead_) : 1;
-            lastHeld_ = held;
-            boxSum_ += held - boxWindow_[w];
-            boxWindow_[w] = held;
-            if (++windowPos_ == lookahead_) windowPos_ = 0;
-            const float gain = std::min(held, static_cast<float>(boxSum_ / static_cast<double>(lookahead_)));
-            minGain_ = std::min(minGain_, gain);
-            const auto d = static_cast<std::size_t>(delayPos_);
-            const float outL = delayL_[d], outR = delayR_[d];
-            delayL_[d] = inL[i];
-            delayR_[d] = inR[i];
-            if (++delayPos_ == delayLen_) delayPos_ = 0;
+            release = want < release ? want : want + (release - want) * releaseCoef_;
+            const float held = slidingMin(release);
+            heldRun = held == lastHeld ? std::min(heldRun + 1, lookahead_) : 1;
+            lastHeld = held;
+            boxSum += held - box[windowPos];
+            box[windowPos] = held;
+            if (++windowPos == lookahead_) windowPos = 0;
+            const float gain = std::min(held, static_cast<float>(boxSum / static_cast<double>(lookahead_)));
+            minGain = std::min(minGain, gain);
+            const float outL = dl[delayPos], outR = dr[delayPos];
+            dl[delayPos] = inL[i];
+            dr[delayPos] = inR[i];
+            if (++delayPos == delayLen_) delayPos = 0;
             inL[i] = outL * gain;
             inR[i] = outR * gain;
         }
+        release_ = release;
+        minGain_ = minGain;
+        lastHeld_ = lastHeld;
+        heldRun_ = heldRun;
+        windowPos_ = windowPos;
+        delayPos_ = delayPos;
+        boxSum_ = boxSum;
     }
 }
 

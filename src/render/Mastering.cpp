@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <future>
 #include <vector>
 
 #include "dsp/LaneFilter.h"
@@ -9,6 +10,7 @@
 #include "dsp/LoudnessMeter.h"
 #include "dsp/Simd.h"
 #include "dsp/TruePeakMeter.h"
+#include "render/OfflineGraph.h"
 
 namespace soundstar::render {
 namespace {
@@ -97,8 +99,15 @@ void subtractMeans(StereoBuffer& a, double meanLeft, double meanRight) {
 
 Loudness measure(const StereoBuffer& audio, double sampleRate, bool truePeak) {
     const auto n = static_cast<std::size_t>(audio.frames());
-    const double lufs = dsp::LoudnessMeter::integratedLufs(audio.left().data(), audio.right().data(), n, sampleRate);
-    return {lufs, truePeak ? dsp::TruePeakMeter::truePeakDbtp(audio.left().data(), audio.right().data(), n) : 0.0};
+    const auto loudness = [&] { return dsp::LoudnessMeter::integratedLufs(audio.left().data(), audio.right().data(), n, sampleRate); };
+    if (!truePeak) return {loudness(), 0.0};
+    const auto peak = [&] { return dsp::TruePeakMeter::truePeakDbtp(audio.left().data(), audio.right().data(), n); };
+    // The two meters read the same samples and share nothing: side by side when a core is free
+    // and the buffer is long enough to repay a thread (same numbers either way).
+    if (n < static_cast<std::size_t>(sampleRate) * 5 || defaultRenderThreads() < 2) return {loudness(), peak()};
+    auto peakLater = std::async(std::launch::async, peak);
+    const double lufs = loudness();
+    return {lufs, peakLater.get()};
 }
 
 MasteringReport master(StereoBuffer& audio, double sampleRate, const MasteringOptions& o) {
