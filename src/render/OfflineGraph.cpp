@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdlib>
 #include <mutex>
@@ -73,6 +74,8 @@ struct OfflineGraph::Impl {
     int busyWorkers = 0;
     Chunk* work = nullptr;
     std::atomic<int> nextTrack{0};
+    std::vector<std::size_t> order;  // the order tracks are claimed in
+    std::vector<double> cost;        // seconds each took last chunk (written by its own task only)
 
     Impl(engine::Graph& g, int block, int threads) : graph(g), blockSize(std::max(1, block)), chunkFrames(std::max(1, block) * 128) {
         const bool anySolo = std::any_of(g.tracks.begin(), g.tracks.end(), [](const auto& t) { return t->solo; });
@@ -83,6 +86,8 @@ struct OfflineGraph::Impl {
             for (auto& b : c.tracks) b.resize(chunkFrames);
             c.sends.resize(g.tracks.size());
         }
+        for (std::size_t t = 0; t < g.tracks.size(); ++t) order.push_back(t);
+        cost.assign(g.tracks.size(), 0.0);
         const int extra = std::min(threads, static_cast<int>(g.tracks.size())) - 1;
         for (int i = 0; i < extra; ++i) workers.emplace_back([this] { workerLoop(); });
     }
@@ -113,7 +118,18 @@ struct OfflineGraph::Impl {
     }
 
     void claimTracks(Chunk& c) {
-        for (int t; (t = nextTrack.fetch_add(1)) < static_cast<int>(graph.tracks.size());) renderTrack(static_cast<std::size_t>(t), c);
+        for (int i; (i = nextTrack.fetch_add(1)) < static_cast<int>(graph.tracks.size());) {
+            const std::size_t t = order[static_cast<std::size_t>(i)];
+            const auto began = std::chrono::steady_clock::now();
+            renderTrack(t, c);
+            cost[t] = std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count();
+        }
+    }
+
+    /// Longest first, by what each track took last chunk: the threads finish together. Which
+    /// thread renders a track changes no sample, so timing may decide it.
+    void orderByCost() {
+        std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return cost[a] > cost[b]; });
     }
 
     /// Cuts [start, start + frames) into segments exactly as AudioEngine::render would.
@@ -212,6 +228,7 @@ struct OfflineGraph::Impl {
 
     /// Renders chunk c's tracks on the pool (the calling thread mixes `previous` first, if any).
     void runRound(Chunk& c, Chunk* previous, StereoBuffer& out) {
+        orderByCost();
         {
             std::lock_guard lock(mutex);
             work = &c;
