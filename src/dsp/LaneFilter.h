@@ -102,8 +102,9 @@ struct Layout {
 /// Frames come in eight at a time, transposed in registers; the filter state stays in locals.
 template <bool kWritten, int kMeasured, typename OnStep>
 void laneLoop(const float* left, const float* right, float* outLeft, float* outRight, const Layout& at,
-              const std::array<Stage, 3>& stages, OnStep& onStep) {
+              const std::array<Stage, 3>& stages, OnStep& onStep, std::array<double, 2>& writtenSum) {
     using simd::v8;
+    simd::v8d wide[2] = {simd::splatd(0.0), simd::splatd(0.0)};  // the written output's sums
     constexpr int kFirst = kWritten ? 0 : 1, kLast = 1 + kMeasured;
     v8 z1[3][2], z2[3][2];
     for (int i = 0; i < 3; ++i) z1[i][0] = z1[i][1] = z2[i][0] = z2[i][1] = simd::splat(0.0f);
@@ -166,7 +167,17 @@ void laneLoop(const float* left, const float* right, float* outLeft, float* outR
         if (!kWritten || o + n <= at.lead) continue;
         transpose8(cols[0], rows[0]);
         transpose8(cols[1], rows[1]);
+        // Eight whole frames of every stretch's own part: whole vectors out, summed as they go.
+        const bool own = inside && o >= at.lead && o + 8 - at.lead <= at.length;
+        v8 part[2] = {simd::splat(0.0f), simd::splat(0.0f)};
         for (std::size_t s = 0; s < at.stretches; ++s) {
+            if (own) {
+                simd::store(outLeft + (at.start[s] + o - at.lead), rows[0][s]);
+                simd::store(outRight + (at.start[s] + o - at.lead), rows[1][s]);
+                part[0] += rows[0][s];
+                part[1] += rows[1][s];
+                continue;
+            }
             alignas(32) float l[8], r[8];
             simd::store(l, rows[0][s]);
             simd::store(r, rows[1][s]);
@@ -176,9 +187,14 @@ void laneLoop(const float* left, const float* right, float* outLeft, float* outR
                 if (o + j < at.lead || p - at.lead >= at.frames || o + j - at.lead >= at.length) continue;
                 outLeft[p - at.lead] = l[j];
                 outRight[p - at.lead] = r[j];
+                writtenSum[0] += static_cast<double>(l[j]);
+                writtenSum[1] += static_cast<double>(r[j]);
             }
         }
+        for (int c = 0; c < 2; ++c) wide[c] += __builtin_convertvector(part[c], simd::v8d);
     }
+    for (int c = 0; c < 2; ++c)
+        for (int l = 0; l < 8; ++l) writtenSum[c] += wide[c][l];
 }
 }  // namespace lanes
 
@@ -189,10 +205,11 @@ void laneLoop(const float* left, const float* right, float* outLeft, float* outR
 /// Up to 8 stretches, each at least 4 warm-ups long; shorter buffers use fewer (one, with no
 /// warm-up, under 8 warm-ups). Single precision, as the audio is: the loudness it gives differs
 /// from a double-precision filter's by under 0.001 LU (the tests compare with libebur128).
+/// writtenSum (when given) receives the sums of the written output, left and right.
 template <typename OnStep>
 void runLanes(const float* left, const float* right, std::size_t frames, std::size_t step, double sampleRate,
               const LaneCascade& measured, const BiquadCoeffs* written, float* outLeft, float* outRight, OnStep onStep,
-              double warmSeconds = 0.25) {
+              double warmSeconds = 0.25, std::array<double, 2>* writtenSum = nullptr) {
     using lanes::kStretches;
     if (frames == 0 || step == 0 || measured.count < 1 || measured.count > 2) return;
     lanes::Layout at;
@@ -208,13 +225,15 @@ void runLanes(const float* left, const float* right, std::size_t frames, std::si
     stages[0] = lanes::makeStage(written ? *written : BiquadCoeffs{});
     for (int i = 0; i < measured.count; ++i)
         stages[static_cast<std::size_t>(i + 1)] = lanes::makeStage(measured.stages[static_cast<std::size_t>(i)]);
+    std::array<double, 2> sums{};
     if (written) {
-        if (measured.count == 1) lanes::laneLoop<true, 1>(left, right, outLeft, outRight, at, stages, onStep);
-        else lanes::laneLoop<true, 2>(left, right, outLeft, outRight, at, stages, onStep);
+        if (measured.count == 1) lanes::laneLoop<true, 1>(left, right, outLeft, outRight, at, stages, onStep, sums);
+        else lanes::laneLoop<true, 2>(left, right, outLeft, outRight, at, stages, onStep, sums);
     } else {
-        if (measured.count == 1) lanes::laneLoop<false, 1>(left, right, outLeft, outRight, at, stages, onStep);
-        else lanes::laneLoop<false, 2>(left, right, outLeft, outRight, at, stages, onStep);
+        if (measured.count == 1) lanes::laneLoop<false, 1>(left, right, outLeft, outRight, at, stages, onStep, sums);
+        else lanes::laneLoop<false, 2>(left, right, outLeft, outRight, at, stages, onStep, sums);
     }
+    if (writtenSum) *writtenSum = sums;
 }
 
 }  // namespace soundstar::dsp

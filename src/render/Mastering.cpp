@@ -1,6 +1,7 @@
 #include "render/Mastering.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <future>
 #include <vector>
@@ -33,20 +34,11 @@ std::vector<double> removeDcAndMeasure(StereoBuffer& a, double sr, double& meanL
     const std::size_t steps = step > 0 ? n / step : 0;
     std::vector<double> stepPower(steps, 0.0);
     // The DC filter's impulse response needs longer than the K-weighting's to die away.
+    std::array<double, 2> sums{};
     dsp::runLanes(a.left().data(), a.right().data(), n, std::max<std::size_t>(step, 1), sr, kWeighting, &hp, a.left().data(),
-                  a.right().data(), [&](std::size_t i, double l, double r) { if (i < steps) stepPower[i] = l + r; }, 1.0);
-    const auto mean = [n](const float* ch) {
-        using namespace dsp::simd;
-        v8d acc = splatd(0.0);
-        std::size_t i = 0;
-        for (; i + 8 <= n; i += 8) acc += __builtin_convertvector(load(ch + i), v8d);
-        double sum = 0.0;
-        for (int l = 0; l < 8; ++l) sum += acc[l];
-        for (; i < n; ++i) sum += ch[i];
-        return n ? sum / static_cast<double>(n) : 0.0;
-    };
-    meanLeft = mean(a.left().data());
-    meanRight = mean(a.right().data());
+                  a.right().data(), [&](std::size_t i, double l, double r) { if (i < steps) stepPower[i] = l + r; }, 1.0, &sums);
+    meanLeft = n ? sums[0] / static_cast<double>(n) : 0.0;
+    meanRight = n ? sums[1] / static_cast<double>(n) : 0.0;
     std::vector<double> powers;
     const double norm = 1.0 / static_cast<double>(4 * std::max<std::size_t>(step, 1));
     for (std::size_t b = 0; b + 3 < steps; ++b)
