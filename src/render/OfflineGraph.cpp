@@ -52,6 +52,7 @@ struct Chunk {
     std::vector<Segment> segments;
     std::vector<StereoBuffer> tracks;
     std::vector<std::vector<float>> sends;  // [track][segment * kMaxSends + bus]
+    std::vector<StereoBuffer> returns;      // each return bus's output over the chunk
 };
 }  // namespace
 
@@ -61,21 +62,24 @@ struct OfflineGraph::Impl {
     int chunkFrames;
     std::vector<bool> audible;  // mute and solo, as Graph::render reads them (fixed offline)
     int sendCount = 0;
-    Chunk chunks[2];
+    Chunk chunks[3];  // a chunk's tracks, then its returns, then its master: three in flight
     std::span<const ScheduledNote> events;
     Stems* stems = nullptr;
 
-    // The pool: each round renders every track of one chunk; workers claim tracks by number.
+    // The pool. Round k renders the tracks of chunk k and the return buses of chunk k - 1 as
+    // tasks (numbers below the track count are tracks, the rest returns) that every thread
+    // claims in turn; the calling thread first runs the master over chunk k - 2.
     std::vector<std::thread> workers;
     std::mutex mutex;
     std::condition_variable start, done;
     long round = 0;
     bool quit = false;
     int busyWorkers = 0;
-    Chunk* work = nullptr;
-    std::atomic<int> nextTrack{0};
-    std::vector<std::size_t> order;  // the order tracks are claimed in
-    std::vector<double> cost;        // seconds each took last chunk (written by its own task only)
+    Chunk* trackWork = nullptr;   // chunk k (nullptr: none)
+    Chunk* returnWork = nullptr;  // chunk k - 1
+    std::atomic<int> nextTask{0};
+    std::vector<std::size_t> order;  // the order tasks are claimed in
+    std::vector<double> cost;        // seconds each took the round before (written by its own task only)
 
     Impl(engine::Graph& g, int block, int threads) : graph(g), blockSize(std::max(1, block)), chunkFrames(std::max(1, block) * 128) {
         const bool anySolo = std::any_of(g.tracks.begin(), g.tracks.end(), [](const auto& t) { return t->solo; });
@@ -85,10 +89,13 @@ struct OfflineGraph::Impl {
             c.tracks.resize(g.tracks.size());
             for (auto& b : c.tracks) b.resize(chunkFrames);
             c.sends.resize(g.tracks.size());
+            c.returns.resize(g.returns.size());
+            for (auto& b : c.returns) b.resize(chunkFrames);
         }
-        for (std::size_t t = 0; t < g.tracks.size(); ++t) order.push_back(t);
-        cost.assign(g.tracks.size(), 0.0);
-        const int extra = std::min(threads, static_cast<int>(g.tracks.size())) - 1;
+        const std::size_t tasks = g.tracks.size() + g.returns.size();
+        for (std::size_t t = 0; t < tasks; ++t) order.push_back(t);
+        cost.assign(tasks, 0.0);
+        const int extra = std::min(threads, static_cast<int>(tasks)) - 1;
         for (int i = 0; i < extra; ++i) workers.emplace_back([this] { workerLoop(); });
     }
 
@@ -111,23 +118,27 @@ struct OfflineGraph::Impl {
                 if (quit) return;
                 seen = round;
             }
-            claimTracks(*work);
+            claimTasks();
             std::lock_guard lock(mutex);
             if (--busyWorkers == 0) done.notify_one();
         }
     }
 
-    void claimTracks(Chunk& c) {
-        for (int i; (i = nextTrack.fetch_add(1)) < static_cast<int>(graph.tracks.size());) {
-            const std::size_t t = order[static_cast<std::size_t>(i)];
+    void claimTasks() {
+        const std::size_t tracks = graph.tracks.size();
+        for (int i; (i = nextTask.fetch_add(1)) < static_cast<int>(order.size());) {
+            const std::size_t task = order[static_cast<std::size_t>(i)];
+            Chunk* c = task < tracks ? trackWork : returnWork;
+            if (!c) continue;
             const auto began = std::chrono::steady_clock::now();
-            renderTrack(t, c);
-            cost[t] = std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count();
+            if (task < tracks) renderTrack(task, *c);
+            else renderReturn(task - tracks, *c);
+            cost[task] = std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count();
         }
     }
 
-    /// Longest first, by what each track took last chunk: the threads finish together. Which
-    /// thread renders a track changes no sample, so timing may decide it.
+    /// Longest first, by what each task took the round before: the threads finish together.
+    /// Which thread runs a task changes no sample, so timing may decide it.
     void orderByCost() {
         std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return cost[a] > cost[b]; });
     }
@@ -198,27 +209,39 @@ struct OfflineGraph::Impl {
         std::copy(mix.right, mix.right + n, stem.right().data() + at);
     }
 
-    /// The returns and the master over one rendered chunk, segment by segment, tracks in order.
-    void mix(Chunk& c, StereoBuffer& out) {
+    /// Return bus b over a chunk whose tracks are rendered: per segment, the tracks' sends in
+    /// track order, then its chain (Graph::render's steps for one bus).
+    void renderReturn(std::size_t b, Chunk& c) {
+        engine::Track& bus = *graph.returns[b];
+        const bool fed = static_cast<int>(b) < sendCount;
         for (std::size_t si = 0; si < c.segments.size(); ++si) {
             const Segment& seg = c.segments[si];
             const int n = seg.frames;
-            StereoView mix = graph.master.buffer().view(n);
-            mix.clear();
-            for (auto& r : graph.returns) r->buffer().view(n).clear();
-            for (std::size_t t = 0; t < graph.tracks.size(); ++t) {
+            const StereoView in = bus.buffer().view(n);
+            in.clear();
+            for (std::size_t t = 0; fed && t < graph.tracks.size(); ++t) {
                 if (!audible[t]) continue;
-                const StereoView tv = c.tracks[t].view().offset(seg.offset, n);
-                mix.addFrom(tv);
-                for (int b = 0; b < sendCount; ++b) {
-                    const float s = c.sends[t][si * engine::Track::kMaxSends + static_cast<std::size_t>(b)];
-                    if (s > 0.0f) graph.returns[static_cast<std::size_t>(b)]->buffer().view(n).addFrom(tv, s);
-                }
+                const float s = c.sends[t][si * engine::Track::kMaxSends + b];
+                if (s > 0.0f) in.addFrom(c.tracks[t].view().offset(seg.offset, n), s);
             }
-            for (auto& r : graph.returns) {
-                r->render(n, false);
-                if (!r->mute) mix.addFrom(r->buffer().view(n));
-            }
+            bus.render(n, false);
+            const StereoView rv = bus.buffer().view(n);
+            std::copy(rv.left, rv.left + n, c.returns[b].left().data() + seg.offset);
+            std::copy(rv.right, rv.right + n, c.returns[b].right().data() + seg.offset);
+        }
+    }
+
+    /// The master over a chunk whose tracks and returns are rendered: tracks in order, then
+    /// returns in order, then the master chain, segment by segment.
+    void master(Chunk& c, StereoBuffer& out) {
+        for (const Segment& seg : c.segments) {
+            const int n = seg.frames;
+            const StereoView mix = graph.master.buffer().view(n);
+            mix.clear();
+            for (std::size_t t = 0; t < graph.tracks.size(); ++t)
+                if (audible[t]) mix.addFrom(c.tracks[t].view().offset(seg.offset, n));
+            for (std::size_t b = 0; b < graph.returns.size(); ++b)
+                if (!graph.returns[b]->mute) mix.addFrom(c.returns[b].view().offset(seg.offset, n));
             graph.master.render(n, false);
             const auto at = static_cast<std::size_t>(c.start + seg.offset);
             std::copy(mix.left, mix.left + n, out.left().data() + at);
@@ -226,19 +249,19 @@ struct OfflineGraph::Impl {
         }
     }
 
-    /// Renders chunk c's tracks on the pool (the calling thread mixes `previous` first, if any).
-    void runRound(Chunk& c, Chunk* previous, StereoBuffer& out) {
+    void runRound(Chunk* tracksOf, Chunk* returnsOf, Chunk* masterOf, StereoBuffer& out) {
         orderByCost();
         {
             std::lock_guard lock(mutex);
-            work = &c;
-            nextTrack.store(0);
+            trackWork = tracksOf;
+            returnWork = returnsOf;
+            nextTask.store(0);
             busyWorkers = static_cast<int>(workers.size());
             ++round;
         }
         start.notify_all();
-        if (previous) mix(*previous, out);
-        claimTracks(c);
+        if (masterOf) master(*masterOf, out);
+        claimTasks();
         std::unique_lock lock(mutex);
         done.wait(lock, [&] { return busyWorkers == 0; });
     }
@@ -259,17 +282,19 @@ void OfflineGraph::render(std::span<const ScheduledNote> events, SampleTime tota
     if (stems)
         for (auto& s : *stems->out) s.resize(static_cast<int>(total));
     std::size_t next = 0;
-    Chunk* previous = nullptr;
-    int parity = 0;
-    for (SampleTime pos = 0; pos < total; pos += im.chunkFrames) {
-        Chunk& c = im.chunks[parity];
-        im.plan(c, pos, static_cast<int>(std::min<SampleTime>(im.chunkFrames, total - pos)), next);
-        im.runRound(c, previous, out);
-        previous = &c;
-        parity ^= 1;
-        if (progress) progress(static_cast<double>(pos + c.frames) / static_cast<double>(total));
+    const long chunks = static_cast<long>((total + im.chunkFrames - 1) / im.chunkFrames);
+    const auto slot = [&](long k) { return k >= 0 && k < chunks ? &im.chunks[k % 3] : nullptr; };
+    // Round k: the tracks of chunk k, the returns of chunk k - 1, the master of chunk k - 2.
+    for (long k = 0; k < chunks + 2; ++k) {
+        if (Chunk* c = slot(k)) {
+            const SampleTime pos = k * static_cast<SampleTime>(im.chunkFrames);
+            im.plan(*c, pos, static_cast<int>(std::min<SampleTime>(im.chunkFrames, total - pos)), next);
+        }
+        im.runRound(slot(k), slot(k - 1), slot(k - 2), out);
+        if (progress && k < chunks)
+            progress(static_cast<double>(std::min<SampleTime>(total, (k + 1) * static_cast<SampleTime>(im.chunkFrames))) /
+                     static_cast<double>(total));
     }
-    if (previous) im.mix(*previous, out);
 }
 
 }  // namespace soundstar::render

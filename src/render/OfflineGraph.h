@@ -1,9 +1,10 @@
 #pragma once
-// Offline rendering of a prepared engine::Graph on every core: the score tracks (each with its
-// effect chain) render in parallel, chunk by chunk, then the return buses and the master chain
-// mix each chunk in track order while the workers render the next one. Every unit sees exactly
-// the blocks AudioEngine::render would give it (blocks of the block size, split at every note's
-// sample), and the mix adds the tracks in the same order, so the result is the same bytes as the
+// Offline rendering of a prepared engine::Graph on every core. The score tracks (each with its
+// effect chain) and the return buses are tasks that a small pool runs chunk by chunk, pipelined:
+// while the tracks of one chunk render, the returns render the chunk before and the calling
+// thread mixes the one before that through the master chain. Every unit sees exactly the blocks
+// AudioEngine::render would give it (blocks of the block size, split at every note's sample),
+// and sums run in the same order (tracks, then returns), so the result is the same bytes as the
 // real-time engine's and does not depend on the number of threads. Stems (each track alone
 // through its own copy of the returns) come out of the same pass. The live engine is untouched:
 // this is a separate path for offline renders only [control].
