@@ -300,7 +300,7 @@ int runRender(const RenderArgs& a) {
         fmt::print(stderr, "soundstar: warning: a seamless loop is whole bars: {} at {:.4g} bpm last {:.3f} s, not the {:g} s asked\n",
                    job.arrangement.totalBars, job.arrangement.bpm, ro.durationSeconds, a.durationSeconds);
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    if (!a.noMaster && !mr.silent && std::abs(mr.outputLufs - a.targetLufs) > 1.0)
+    if (!a.noMaster && !mr.silent && std::abs(mr.outputLufs - a.targetLufs) > 0.5)
         fmt::print(stderr, "soundstar: warning: the master reached {:.1f} LUFS, not the {:g} LUFS asked: {}\n", mr.outputLufs, a.targetLufs,
                    mr.outputLufs < a.targetLufs ? fmt::format("the {:g} dBTP ceiling holds it back (raise --ceiling-dbtp or lower --target-lufs)", a.ceilingDbtp)
                                                 : "the music is too sparse to bring down further without silence");
