@@ -247,21 +247,25 @@ void writeMetadata(const std::filesystem::path& path, const RenderArgs& a, const
 }
 
 void writeAll(const RenderArgs& a, const Composition& job, const engine::PresetLibrary& presets, const render::RenderOptions& ro,
-              StereoBuffer& audio, io::FileFormat format, render::MasteringReport& mr, io::OutputFiles& out);
+              StereoBuffer& audio, io::FileFormat format, render::MasteringReport& mr, io::OutputFiles& out,
+              const std::vector<StereoBuffer>* stems);
 
 // Writes every output of a render through one OutputFiles: all land, or none does.
+// `stems`: the layers from the render's own pass (renderScore with stems), or nullptr to render them here.
 void writeOutputs(const RenderArgs& a, const Composition& job, const engine::PresetLibrary& presets, const render::RenderOptions& ro,
-                  StereoBuffer& audio, io::FileFormat format, render::MasteringReport& mr) {
+                  StereoBuffer& audio, io::FileFormat format, render::MasteringReport& mr,
+                  const std::vector<StereoBuffer>* stems = nullptr) {
     io::OutputFiles out;
     try {
-        writeAll(a, job, presets, ro, audio, format, mr, out);
+        writeAll(a, job, presets, ro, audio, format, mr, out, stems);
     } catch (const std::runtime_error& e) {
         throw std::runtime_error(out.withTargetNames(e.what()));  // name the files asked for, not their temporary names
     }
 }
 
 void writeAll(const RenderArgs& a, const Composition& job, const engine::PresetLibrary& presets, const render::RenderOptions& ro,
-              StereoBuffer& audio, io::FileFormat format, render::MasteringReport& mr, io::OutputFiles& out) {
+              StereoBuffer& audio, io::FileFormat format, render::MasteringReport& mr, io::OutputFiles& out,
+              const std::vector<StereoBuffer>* stems) {
     const auto mixPath = out.add(a.output, "-o");
     const auto midiPath = a.midiGiven ? out.add(a.midiFile, "--midi") : std::filesystem::path();
     const auto metadataPath = a.metadataGiven ? out.add(a.metadataFile, "--metadata") : std::filesystem::path();
@@ -272,8 +276,9 @@ void writeAll(const RenderArgs& a, const Composition& job, const engine::PresetL
     }
     if (a.midiGiven) music::writeMidiFile(midiPath, job.score, {job.config.root, job.config.mode});
     if (a.stemsGiven) {
-        const auto stems = render::renderStems(job.score, presets, ro);
-        for (std::size_t i = 0; i < stems.size(); ++i) io::writeAudioFile(stemPaths[i], stems[i], a.sampleRate, io::FileFormat::WavFloat);
+        const auto own = stems ? std::vector<StereoBuffer>{} : render::renderStems(job.score, presets, ro);
+        const auto& layers = stems ? *stems : own;
+        for (std::size_t i = 0; i < layers.size(); ++i) io::writeAudioFile(stemPaths[i], layers[i], a.sampleRate, io::FileFormat::WavFloat);
     }
     if (!a.noMaster) mr = render::master(audio, a.sampleRate, {a.targetLufs, a.ceilingDbtp});
     io::writeAudioFile(mixPath, audio, a.sampleRate, format, *job.config.seed);
@@ -292,9 +297,10 @@ RenderOutcome renderComposition(const RenderArgs& a, const Composition& job, io:
     ro.durationSeconds = job.arrangement.durationSeconds;
     ro.loop = job.arrangement.loop;
     ro.masterChain = !a.noMaster;  // --no-master: the plain sum of the layers (what the stems add up to)
-    StereoBuffer audio = render::renderScore(job.score, presets, ro, progress);
+    std::vector<StereoBuffer> stems;  // from the same pass as the mix
+    StereoBuffer audio = render::renderScore(job.score, presets, ro, progress, a.stemsGiven ? &stems : nullptr);
     render::MasteringReport mr;
-    writeOutputs(a, job, presets, ro, audio, format, mr);
+    writeOutputs(a, job, presets, ro, audio, format, mr, a.stemsGiven ? &stems : nullptr);
     RenderOutcome out;
     out.audioSeconds = ro.durationSeconds;
     out.layers = static_cast<int>(job.score.tracks.size());
@@ -304,7 +310,7 @@ RenderOutcome renderComposition(const RenderArgs& a, const Composition& job, io:
     if (job.arrangement.loop && a.durationGiven && std::abs(ro.durationSeconds - a.durationSeconds) > 1e-6)
         out.warnings.push_back(fmt::format("a seamless loop is whole bars: {} at {:.4g} bpm last {:.3f} s, not the {:g} s asked",
                                            job.arrangement.totalBars, job.arrangement.bpm, ro.durationSeconds, a.durationSeconds));
-    if (out.measured && std::abs(mr.outputLufs - a.targetLufs) > 1.0)
+    if (out.measured && std::abs(mr.outputLufs - a.targetLufs) > 0.5)
         out.warnings.push_back(fmt::format("the master reached {:.1f} LUFS, not the {:g} LUFS asked: {}", mr.outputLufs, a.targetLufs,
                    mr.outputLufs < a.targetLufs ? fmt::format("the {:g} dBTP ceiling holds it back (raise --ceiling-dbtp or lower --target-lufs)", a.ceilingDbtp)
                                                 : "the music is too sparse to bring down further without silence"));

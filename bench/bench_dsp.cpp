@@ -16,6 +16,7 @@
 #include "dsp/KarplusStrong.h"
 #include "dsp/Ladder.h"
 #include "dsp/Limiter.h"
+#include "dsp/LoudnessMeter.h"
 #include "dsp/ModalBell.h"
 #include "dsp/Noise.h"
 #include "dsp/Oscillator.h"
@@ -25,6 +26,7 @@
 #include "dsp/Shaper.h"
 #include "dsp/StereoDelay.h"
 #include "dsp/Svf.h"
+#include "dsp/TruePeakMeter.h"
 
 using namespace soundstar;
 using namespace soundstar::dsp;
@@ -329,5 +331,39 @@ static void width(benchmark::State& st) {
     runStereo(st, w);
 }
 BENCHMARK(width);
+
+// The mastering meters over three minutes of stereo noise at 44.1 kHz, the length of a long
+// render (ms per call; items = frames).
+namespace {
+struct ThreeMinutes {
+    static constexpr std::size_t kFrames = 180 * 44100;
+    std::vector<float> l = std::vector<float>(kFrames), r = std::vector<float>(kFrames);
+    ThreeMinutes() {
+        Rng rng(3);
+        for (std::size_t i = 0; i < kFrames; ++i) {
+            l[i] = rng.bipolar() * 0.3f;
+            r[i] = rng.bipolar() * 0.3f;
+        }
+    }
+};
+const ThreeMinutes& threeMinutes() {
+    static const ThreeMinutes t;
+    return t;
+}
+}  // namespace
+
+static void loudnessMeterThreeMinutes(benchmark::State& st) {
+    const auto& t = threeMinutes();
+    for (auto _ : st) benchmark::DoNotOptimize(LoudnessMeter::integratedLufs(t.l.data(), t.r.data(), t.kFrames, 44100.0));
+    st.SetItemsProcessed(static_cast<int64_t>(st.iterations()) * static_cast<int64_t>(t.kFrames));
+}
+BENCHMARK(loudnessMeterThreeMinutes)->Unit(benchmark::kMillisecond);
+
+static void truePeakThreeMinutes(benchmark::State& st) {
+    const auto& t = threeMinutes();
+    for (auto _ : st) benchmark::DoNotOptimize(TruePeakMeter::truePeakDbtp(t.l.data(), t.r.data(), t.kFrames));
+    st.SetItemsProcessed(static_cast<int64_t>(st.iterations()) * static_cast<int64_t>(t.kFrames));
+}
+BENCHMARK(truePeakThreeMinutes)->Unit(benchmark::kMillisecond);
 
 BENCHMARK_MAIN();

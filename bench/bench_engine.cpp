@@ -112,7 +112,8 @@ static void renderDenseArrangement(benchmark::State& st) {
     st.counters["tracks"] = static_cast<double>(score.tracks.size());
     st.counters["x_realtime"] = benchmark::Counter(static_cast<double>(st.iterations()) * 60.0, benchmark::Counter::kIsRate);
 }
-BENCHMARK(renderDenseArrangement)->Unit(benchmark::kMillisecond)->MinTime(2.0);
+// Real time: the tracks render on every core, so the main thread's CPU time would flatter it.
+BENCHMARK(renderDenseArrangement)->Unit(benchmark::kMillisecond)->MinTime(2.0)->UseRealTime();
 
 static void masterSixtySeconds(benchmark::State& st) {
     const auto score = compose::composeFromConfig(denseConfig(), 60.0);
@@ -126,6 +127,25 @@ static void masterSixtySeconds(benchmark::State& st) {
     }
 }
 BENCHMARK(masterSixtySeconds)->Unit(benchmark::kMillisecond);
+
+// The mastering target: a 3-minute mix (the dense arrangement) in under 60 ms. The copy
+// of the unmastered mix is made outside the timing.
+static void masterThreeMinutes(benchmark::State& st) {
+    const auto score = compose::composeFromConfig(denseConfig(), 180.0);
+    render::RenderOptions o;
+    o.durationSeconds = 180.0;
+    const auto audio = render::renderScore(score, presets(), o);
+    StereoBuffer copy;
+    for (auto _ : st) {
+        st.PauseTiming();
+        copy = audio;
+        st.ResumeTiming();
+        auto r = render::master(copy, o.sampleRate);
+        benchmark::DoNotOptimize(r.outputLufs);
+        st.counters["limiter_passes"] = r.limiterPasses;
+    }
+}
+BENCHMARK(masterThreeMinutes)->Unit(benchmark::kMillisecond);
 
 static void composeThreeMinutes(benchmark::State& st) {
     const auto cfg = denseConfig();

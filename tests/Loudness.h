@@ -1,7 +1,7 @@
 #pragma once
 // An independent loudness meter for tests: ITU-R BS.1770-4 integrated loudness (K-weighting,
 // 400 ms blocks with 75 % overlap, absolute gate -70 LUFS, relative gate -10 LU) and a 4x
-// oversampled true peak. It shares no code with src/render (which uses libebur128), so a test
+// oversampled true peak. It shares no code with src (dsp::LoudnessMeter, dsp::TruePeakMeter), so a test
 // can check the mastering's numbers against it instead of against themselves.
 #include <algorithm>
 #include <cmath>

@@ -409,3 +409,32 @@ TEST(Cli, DamagedOrStaleInterpreterSnapshotsFallBackToTheSources) {
     EXPECT_NE(stale.err.find("stale"), std::string::npos) << stale.err;
     EXPECT_LT(stale.err.size(), 2000u);
 }
+
+TEST(Cli, TheThreadCountChangesNoByteOfTheMixOrTheStems) {
+    // jazz plays SoundFont piano (FluidSynth) and sampled drums: every kind of track in parallel.
+    TempDir dir;
+    const std::string base = kBin + " render 'jazz cafe at midnight' -d 8 --seed 4 -q ";
+    for (const std::string n : {"1", "2", "3"}) {
+        std::filesystem::create_directories(dir / ("stems" + n));
+        const auto r = runCommand("SOUNDSTAR_THREADS=" + n + " " + base + "-o " + (dir / (n + ".wav")) + " --stems " + (dir / ("stems" + n)));
+        ASSERT_EQ(r.code, 0) << r.output;
+    }
+    const auto one = readBytes(dir / "1.wav");
+    ASSERT_GT(one.size(), 100000u);
+    EXPECT_TRUE(one == readBytes(dir / "2.wav"));
+    EXPECT_TRUE(one == readBytes(dir / "3.wav"));
+    std::size_t stems = 0;
+    for (const auto& e : std::filesystem::directory_iterator(dir / "stems1")) {
+        const auto name = e.path().filename().string();
+        EXPECT_TRUE(readBytes(e.path().string()) == readBytes(dir / ("stems2/" + name))) << name;
+        EXPECT_TRUE(readBytes(e.path().string()) == readBytes(dir / ("stems3/" + name))) << name;
+        ++stems;
+    }
+    EXPECT_GE(stems, 4u);
+    for (const std::string bad : {"0", "many", "3x", "999"}) {
+        const auto r = runCommand("SOUNDSTAR_THREADS=" + bad + " " + base + "-o " + (dir / "bad.wav"));
+        EXPECT_NE(r.code, 0) << bad;
+        EXPECT_NE(r.output.find("SOUNDSTAR_THREADS must be a whole number from 1 to 256"), std::string::npos) << r.output;
+        EXPECT_FALSE(std::filesystem::exists(dir / "bad.wav"));
+    }
+}

@@ -7,6 +7,8 @@
 #include "Presets.h"
 #include "compose/SketchComposer.h"
 #include "compose/SketchConfig.h"
+#include "engine/AudioEngine.h"
+#include "engine/Controller.h"
 #include "engine/Preset.h"
 #include "render/Mastering.h"
 #include "render/Renderer.h"
@@ -38,6 +40,80 @@ TEST(Render, StemsSumToThePreMasterMix) {
     }
     for (const auto& s : stems) EXPECT_GT(test::rms(s.left()), 1e-4) << "every stem has sound";
     EXPECT_LT(test::db(test::rms(residual) / test::rms(left)), -60.0);
+}
+
+namespace {
+/// The score played through the real-time engine block by block, as the audio callback would
+/// (what renderScore did before it rendered tracks in parallel): the reference.
+StereoBuffer renderOnTheEngine(const music::Score& score, const render::RenderOptions& o) {
+    engine::AudioEngine eng(1 << 15);
+    eng.prepare(o.sampleRate, o.blockSize);
+    engine::Controller ctl(eng);
+    render::buildGraph(ctl, score, presets(), o.masterChain);
+    ctl.commit();
+    const auto total = static_cast<SampleTime>(std::llround(o.durationSeconds * o.sampleRate));
+    const auto events = render::schedule(score, o.sampleRate, total);
+    StereoBuffer out;
+    out.resize(static_cast<int>(total));
+    std::size_t next = 0;
+    for (SampleTime pos = 0; pos < total; pos += o.blockSize) {
+        const int n = static_cast<int>(std::min<SampleTime>(o.blockSize, total - pos));
+        for (; next < events.size() && events[next].time < pos + n; ++next) {
+            const auto& e = events[next];
+            const bool ok = e.velocity > 0.0f ? ctl.noteOn(e.track, e.note, e.velocity, e.time) : ctl.noteOff(e.track, e.note, e.time);
+            EXPECT_TRUE(ok);
+        }
+        eng.render(out.view().offset(static_cast<int>(pos), n));
+        ctl.collect();
+    }
+    // renderScore's fade-out over the last half second.
+    const auto fade = static_cast<SampleTime>(o.fadeOutSeconds * o.sampleRate);
+    for (SampleTime i = 0; i < fade; ++i) {
+        const float g = static_cast<float>(i) / static_cast<float>(fade);
+        out.left()[static_cast<std::size_t>(total - 1 - i)] *= g;
+        out.right()[static_cast<std::size_t>(total - 1 - i)] *= g;
+    }
+    return out;
+}
+}  // namespace
+
+TEST(Render, TracksOnEveryCoreGiveTheEnginesBytesWhateverTheThreadCount) {
+    const auto score = denseScore(7.0);
+    for (const bool masterChain : {true, false}) {
+        for (const int block : {256, 100}) {
+            render::RenderOptions o;
+            o.durationSeconds = 7.0;
+            o.blockSize = block;
+            o.masterChain = masterChain;
+            const auto reference = renderOnTheEngine(score, o);
+            for (const int threads : {1, 2, 5}) {
+                o.threads = threads;
+                const auto a = render::renderScore(score, presets(), o);
+                EXPECT_TRUE(a.left() == reference.left() && a.right() == reference.right())
+                    << threads << " threads, block " << block << ", master chain " << masterChain;
+            }
+        }
+    }
+}
+
+TEST(Render, StemsComeFromTheMixPassAndDoNotDependOnTheThreadCount) {
+    const auto score = denseScore(5.0);
+    render::RenderOptions o;
+    o.durationSeconds = 5.0;
+    o.threads = 1;
+    std::vector<StereoBuffer> one, three;
+    const auto mixOne = render::renderScore(score, presets(), o, {}, &one);
+    o.threads = 3;
+    const auto mixThree = render::renderScore(score, presets(), o, {}, &three);
+    ASSERT_EQ(one.size(), score.tracks.size());
+    ASSERT_EQ(three.size(), score.tracks.size());
+    EXPECT_TRUE(mixOne.left() == mixThree.left());
+    for (std::size_t t = 0; t < one.size(); ++t) {
+        EXPECT_TRUE(one[t].left() == three[t].left() && one[t].right() == three[t].right()) << t;
+        EXPECT_EQ(one[t].frames(), mixOne.frames());
+    }
+    // Asking for stems does not change the mix.
+    EXPECT_TRUE(mixOne.left() == render::renderScore(score, presets(), o).left());
 }
 
 TEST(Render, LengthIsExactAndRendersAreDeterministic) {

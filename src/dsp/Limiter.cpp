@@ -8,6 +8,19 @@
 #include "dsp/Simd.h"
 
 namespace soundstar::dsp {
+namespace {
+/// The largest magnitude among n samples, eight at a time.
+float simdPeak(const float* x, int n) {
+    using namespace simd;
+    v8 m = splat(0.0f);
+    int i = 0;
+    for (; i + 8 <= n; i += 8) m = max(m, abs(load(x + i)));
+    float r = 0.0f;
+    for (int l = 0; l < 8; ++l) r = std::max(r, m[l]);
+    for (; i < n; ++i) r = std::max(r, std::abs(x[i]));
+    return r;
+}
+}  // namespace
 
 void Limiter::prepare(double sampleRate, float lookaheadMs) {
     sampleRate_ = sampleRate;
@@ -54,6 +67,8 @@ void Limiter::reset() {
     boxSum_ = static_cast<double>(lookahead_);
     release_ = 1.0f;
     minGain_ = 1.0f;
+    lastHeld_ = 1.0f;
+    heldRun_ = 0;
     delayPos_ = windowPos_ = 0;
 }
 
@@ -115,14 +130,45 @@ void Limiter::truePeaks(const float* x, int n, float* peak) const {
     for (; i < n; ++i) peak[i] = truePeak(x + i);
 }
 
+bool Limiter::settled(const float* peak, int n) const {
+    // Nothing in the chunk asks for less than unity, the release has come to rest (its
+    // recursion maps it onto itself), and the sliding minimum and the box filter have held that
+    // one value for a whole window: every sample would get the same gain and change no state
+    // but the positions. Checked exactly, so the shortcut never changes a sample.
+    if (peak && simdPeak(peak, n) > ceiling_) return false;
+    return heldRun_ >= lookahead_ && minCount_ == 1 && minValues_[static_cast<std::size_t>(minHead_)] == release_ &&
+           lastHeld_ == release_ && 1.0f + (release_ - 1.0f) * releaseCoef_ == release_;
+}
+
+void Limiter::passThrough(float* inL, float* inR, int n) {
+    const float gain = std::min(lastHeld_, static_cast<float>(boxSum_ / static_cast<double>(lookahead_)));
+    minGain_ = std::min(minGain_, gain);
+    for (int i = 0; i < n;) {
+        // Runs up to the delay line's wrap: a plain swap through it, scaled.
+        const int m = std::min(n - i, delayLen_ - delayPos_);
+        float* dl = delayL_.data() + delayPos_;
+        float* dr = delayR_.data() + delayPos_;
+        for (int j = 0; j < m; ++j) {
+            const float outL = dl[j], outR = dr[j];
+            dl[j] = inL[i + j];
+            dr[j] = inR[i + j];
+            inL[i + j] = outL * gain;
+            inR[i + j] = outR * gain;
+        }
+        i += m;
+        delayPos_ += m;
+        if (delayPos_ == delayLen_) delayPos_ = 0;
+    }
+    tick_ += n;
+    minTimes_[static_cast<std::size_t>(minHead_)] = tick_ - 1;  // the newest copy of the held value
+    windowPos_ = (windowPos_ + n) % lookahead_;
+}
+
 void Limiter::process(StereoView io) {
     // When nothing in this block (or the interpolator's history) can reach the ceiling even
     // between samples, skip the true-peak interpolation: the bound is exact, not a guess.
-    float blockPeak = 0.0f;
-    for (float v : tailL_) blockPeak = std::max(blockPeak, std::abs(v));
-    for (float v : tailR_) blockPeak = std::max(blockPeak, std::abs(v));
-    for (int i = 0; i < io.frames; ++i)
-        blockPeak = std::max(blockPeak, std::max(std::abs(io.left[i]), std::abs(io.right[i])));
+    const float blockPeak = std::max({simdPeak(tailL_.data(), kTapsPerPhase - 1), simdPeak(tailR_.data(), kTapsPerPhase - 1),
+                                      simdPeak(io.left, io.frames), simdPeak(io.right, io.frames)});
     const bool quiet = blockPeak * tapBound_ < ceiling_;
     constexpr int kChunk = 64, kTail = kTapsPerPhase - 1;
     for (int done = 0; done < io.frames; done += kChunk) {
@@ -139,31 +185,53 @@ void Limiter::process(StereoView io) {
         std::copy(xl + n, xl + n + kTail, tailL_.begin());
         std::copy(xr + n, xr + n + kTail, tailR_.begin());
         if (quiet) {
+            if (settled(nullptr, n)) {  // nothing asks for gain reduction: skip the per-sample loop
+                passThrough(inL, inR, n);
+                continue;
+            }
             std::fill(peak, peak + n, 0.0f);
         } else {
             truePeaks(xl, n, peak);
             truePeaks(xr, n, peakR);
             for (int i = 0; i < n; ++i) peak[i] = std::max(peak[i], peakR[i]);
         }
+        if (settled(peak, n)) {
+            passThrough(inL, inR, n);
+            continue;
+        }
+        // The scalar state in locals for the loop (stores through inL/inR could alias members).
+        float release = release_, minGain = minGain_, lastHeld = lastHeld_;
+        int heldRun = heldRun_, windowPos = windowPos_, delayPos = delayPos_;
+        double boxSum = boxSum_;
+        float* box = boxWindow_.data();
+        float* dl = delayL_.data();
+        float* dr = delayR_.data();
         for (int i = 0; i < n; ++i) {
             const float want = peak[i] > ceiling_ ? ceiling_ / peak[i] : 1.0f;
             // Release: rise slowly, fall at once.
-            release_ = want < release_ ? want : want + (release_ - want) * releaseCoef_;
-            const auto w = static_cast<std::size_t>(windowPos_);
-            const float held = slidingMin(release_);
-            boxSum_ += held - boxWindow_[w];
-            boxWindow_[w] = held;
-            if (++windowPos_ == lookahead_) windowPos_ = 0;
-            const float gain = std::min(held, static_cast<float>(boxSum_ / static_cast<double>(lookahead_)));
-            minGain_ = std::min(minGain_, gain);
-            const auto d = static_cast<std::size_t>(delayPos_);
-            const float outL = delayL_[d], outR = delayR_[d];
-            delayL_[d] = inL[i];
-            delayR_[d] = inR[i];
-            if (++delayPos_ == delayLen_) delayPos_ = 0;
+            release = want < release ? want : want + (release - want) * releaseCoef_;
+            const float held = slidingMin(release);
+            heldRun = held == lastHeld ? std::min(heldRun + 1, lookahead_) : 1;
+            lastHeld = held;
+            boxSum += held - box[windowPos];
+            box[windowPos] = held;
+            if (++windowPos == lookahead_) windowPos = 0;
+            const float gain = std::min(held, static_cast<float>(boxSum / static_cast<double>(lookahead_)));
+            minGain = std::min(minGain, gain);
+            const float outL = dl[delayPos], outR = dr[delayPos];
+            dl[delayPos] = inL[i];
+            dr[delayPos] = inR[i];
+            if (++delayPos == delayLen_) delayPos = 0;
             inL[i] = outL * gain;
             inR[i] = outR * gain;
         }
+        release_ = release;
+        minGain_ = minGain;
+        lastHeld_ = lastHeld;
+        heldRun_ = heldRun;
+        windowPos_ = windowPos;
+        delayPos_ = delayPos;
+        boxSum_ = boxSum;
     }
 }
 

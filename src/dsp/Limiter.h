@@ -30,6 +30,9 @@ private:
     // True peaks of n samples at once: x holds kTapsPerPhase - 1 older samples, then the n.
     void truePeaks(const float* x, int n, float* peak) const;
     float slidingMin(float value);
+    // The gain at rest over a chunk that asks for none: checked exactly, then applied directly.
+    bool settled(const float* peak, int n) const;
+    void passThrough(float* inL, float* inR, int n);
     double sampleRate_ = 48000.0;
     int lookahead_ = 96;
     float ceiling_ = 0.891f, releaseCoef_ = 0.999f, release_ = 1.0f, minGain_ = 1.0f;
@@ -45,6 +48,8 @@ private:
     std::vector<float> minValues_;
     std::vector<long> minTimes_;
     int minHead_ = 0, minCount_ = 0;
+    float lastHeld_ = 1.0f;  // the sliding minimum's last output, and for how many samples running
+    int heldRun_ = 0;
     long tick_ = 0;
     int delayPos_ = 0, windowPos_ = 0, delayLen_ = 96;
     double boxSum_ = 0.0;

@@ -102,6 +102,13 @@ void Controller::commit() {
     pending_ = std::make_unique<Graph>();
 }
 
+std::unique_ptr<Graph> Controller::takeGraph() {
+    pending_->prepare(engine_.sampleRate(), engine_.maxBlock());
+    auto g = std::move(pending_);
+    pending_ = std::make_unique<Graph>();
+    return g;
+}
+
 const Controller::Shadow& Controller::shadowAt(int address) const {
     if (address == kMasterAddress) return master_;
     if (address >= kReturnBase && static_cast<std::size_t>(address - kReturnBase) < buses_.size())

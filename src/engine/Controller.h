@@ -40,6 +40,9 @@ public:
     void setInitialSend(int track, int bus, float level);
     /// Prepares the built graph and swaps it in; the previous one is freed later by collect().
     void commit();
+    /// Prepares the built graph and hands it to the caller instead of the engine: offline
+    /// renderers drive it directly (render::OfflineGraph); nothing can be scheduled on it here.
+    std::unique_ptr<Graph> takeGraph();
 
     // ---- scheduling on the live graph (false: the command queue is full, try later) ----
     bool noteOn(int track, float note, float velocity, SampleTime at);

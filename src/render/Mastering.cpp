@@ -1,120 +1,153 @@
 #include "render/Mastering.h"
 
-#include <ebur128.h>
-
 #include <algorithm>
+#include <array>
 #include <cmath>
-#include <stdexcept>
+#include <future>
 #include <vector>
 
-#include "dsp/Biquad.h"
+#include "dsp/LaneFilter.h"
 #include "dsp/Limiter.h"
+#include "dsp/LoudnessMeter.h"
+#include "dsp/Simd.h"
+#include "dsp/TruePeakMeter.h"
+#include "render/OfflineGraph.h"
 
 namespace soundstar::render {
 namespace {
 constexpr double kSilenceLufs = -70.0;
+// The limiter aims this far under the ceiling: its 12-tap true-peak estimate and the meter's
+// 16-tap one (and libebur128's, and ffmpeg's) differ by a few hundredths of a dB.
+constexpr double kLimiterMarginDb = 0.3;
+// After the limiter, a plain gain may lift the result up to this close to the ceiling.
+constexpr double kCeilingMarginDb = 0.05;
+constexpr int kMaxLimiterPasses = 4;
 
-void removeDc(StereoBuffer& a, double sr) {
-    // Second-order highpass at 10 Hz (inaudible), then remove any residual mean.
-    for (auto* ch : {&a.left(), &a.right()}) {
-        dsp::Biquad hp;
-        hp.prepare(sr);
-        hp.set(dsp::BiquadType::HighPass, 10.0f, 0.707f);
-        hp.process(ch->data(), static_cast<int>(ch->size()));
-        double mean = 0.0;
-        for (float v : *ch) mean += v;
-        mean /= static_cast<double>(std::max<std::size_t>(1, ch->size()));
-        for (auto& v : *ch) v -= static_cast<float>(mean);
-    }
+/// The 10 Hz DC high-pass (second order, inaudible) in place, and the K-weighted block powers
+/// of its output, in one pass; then each channel's remaining mean.
+std::vector<double> removeDcAndMeasure(StereoBuffer& a, double sr, double& meanLeft, double& meanRight) {
+    const auto n = static_cast<std::size_t>(a.frames());
+    const auto step = static_cast<std::size_t>(std::llround(sr / 10.0));
+    const auto [shelf, highpass] = dsp::kWeightingStages(sr);
+    const dsp::LaneCascade kWeighting{{shelf, highpass}, 2};
+    const dsp::BiquadCoeffs hp = dsp::highPassCoeffs(sr, 10.0, 0.707);
+    const std::size_t steps = step > 0 ? n / step : 0;
+    std::vector<double> stepPower(steps, 0.0);
+    // The DC filter's impulse response needs longer than the K-weighting's to die away.
+    std::array<double, 2> sums{};
+    dsp::runLanes(a.left().data(), a.right().data(), n, std::max<std::size_t>(step, 1), sr, kWeighting, &hp, a.left().data(),
+                  a.right().data(), [&](std::size_t i, double l, double r) { if (i < steps) stepPower[i] = l + r; }, 1.0, &sums);
+    meanLeft = n ? sums[0] / static_cast<double>(n) : 0.0;
+    meanRight = n ? sums[1] / static_cast<double>(n) : 0.0;
+    std::vector<double> powers;
+    const double norm = 1.0 / static_cast<double>(4 * std::max<std::size_t>(step, 1));
+    for (std::size_t b = 0; b + 3 < steps; ++b)
+        powers.push_back((stepPower[b] + stepPower[b + 1] + stepPower[b + 2] + stepPower[b + 3]) * norm);
+    return powers;
 }
 
-/// out = limit(in * gain), time-aligned (the limiter's latency is compensated), reusing out.
-void gainAndLimit(const StereoBuffer& in, StereoBuffer& out, double sr, double gainDb, double ceilingDb) {
-    const int n = in.frames();
+/// audio = limit((audio - mean) * gain) in place, time-aligned (the limiter's latency is
+/// compensated: each block is written `latency` frames behind where it was read).
+void gainAndLimit(StereoBuffer& audio, double meanLeft, double meanRight, double sr, double gainDb, double ceilingDb) {
+    const int n = audio.frames();
     dsp::Limiter lim;
     lim.prepare(sr, 3.0f);
     lim.set(static_cast<float>(ceilingDb), 120.0f);
     const int lat = lim.latencySamples();
-    if (out.frames() != n) out.resize(n);
     const auto g = static_cast<float>(std::pow(10.0, gainDb / 20.0));
+    const auto ml = static_cast<float>(meanLeft), mr = static_cast<float>(meanRight);
     // Small blocks let the limiter skip its true-peak interpolation wherever a block is quiet.
     constexpr int kBlock = 128;
     float bl[kBlock], br[kBlock];
     for (int pos = 0; pos < n + lat; pos += kBlock) {
         const int m = std::min(kBlock, n + lat - pos);
-        for (int i = 0; i < m; ++i) {
-            const int src = pos + i;
-            bl[i] = src < n ? in.left()[static_cast<std::size_t>(src)] * g : 0.0f;
-            br[i] = src < n ? in.right()[static_cast<std::size_t>(src)] * g : 0.0f;
+        const int real = std::clamp(n - pos, 0, m);  // frames of input in this block; zeros after
+        for (int i = 0; i < real; ++i) {
+            bl[i] = (audio.left()[static_cast<std::size_t>(pos + i)] - ml) * g;
+            br[i] = (audio.right()[static_cast<std::size_t>(pos + i)] - mr) * g;
         }
+        std::fill(bl + real, bl + m, 0.0f);
+        std::fill(br + real, br + m, 0.0f);
         lim.process({bl, br, m});
-        for (int i = 0; i < m; ++i) {
-            const int dst = pos + i - lat;  // drop the latency so timing and length stay exact
-            if (dst < 0) continue;
-            out.left()[static_cast<std::size_t>(dst)] = bl[i];
-            out.right()[static_cast<std::size_t>(dst)] = br[i];
+        const int skip = std::max(0, lat - pos);  // drop the latency so timing and length stay exact
+        if (skip < m) {
+            std::copy(bl + skip, bl + m, audio.left().data() + (pos + skip - lat));
+            std::copy(br + skip, br + m, audio.right().data() + (pos + skip - lat));
         }
     }
+}
+
+void scale(StereoBuffer& a, double gainDb) {
+    const auto g = static_cast<float>(std::pow(10.0, gainDb / 20.0));
+    for (auto* ch : {&a.left(), &a.right()})
+        for (auto& v : *ch) v *= g;
+}
+
+void subtractMeans(StereoBuffer& a, double meanLeft, double meanRight) {
+    for (auto& v : a.left()) v -= static_cast<float>(meanLeft);
+    for (auto& v : a.right()) v -= static_cast<float>(meanRight);
 }
 }  // namespace
 
 Loudness measure(const StereoBuffer& audio, double sampleRate, bool truePeak) {
-    const int mode = EBUR128_MODE_I | (truePeak ? EBUR128_MODE_TRUE_PEAK : 0);
-    ebur128_state* st = ebur128_init(2, static_cast<unsigned long>(sampleRate), mode);
-    if (!st) throw std::runtime_error("libebur128 could not start");
-    std::vector<float> inter(8192 * 2);
     const auto n = static_cast<std::size_t>(audio.frames());
-    for (std::size_t pos = 0; pos < n; pos += 8192) {
-        const std::size_t m = std::min<std::size_t>(8192, n - pos);
-        for (std::size_t i = 0; i < m; ++i) {
-            inter[2 * i] = audio.left()[pos + i];
-            inter[2 * i + 1] = audio.right()[pos + i];
-        }
-        ebur128_add_frames_float(st, inter.data(), m);
-    }
-    double lufs = -HUGE_VAL, tpl = 0.0, tpr = 0.0;
-    ebur128_loudness_global(st, &lufs);
-    if (truePeak) {
-        ebur128_true_peak(st, 0, &tpl);
-        ebur128_true_peak(st, 1, &tpr);
-    }
-    ebur128_destroy(&st);
-    const double tp = std::max(tpl, tpr);
-    return {lufs, tp > 0.0 ? 20.0 * std::log10(tp) : -HUGE_VAL};
+    const auto loudness = [&] { return dsp::LoudnessMeter::integratedLufs(audio.left().data(), audio.right().data(), n, sampleRate); };
+    if (!truePeak) return {loudness(), 0.0};
+    const auto peak = [&] { return dsp::TruePeakMeter::truePeakDbtp(audio.left().data(), audio.right().data(), n); };
+    // The two meters read the same samples and share nothing: side by side when a core is free
+    // and the buffer is long enough to repay a thread (same numbers either way).
+    if (n < static_cast<std::size_t>(sampleRate) * 5 || defaultRenderThreads() < 2) return {loudness(), peak()};
+    auto peakLater = std::async(std::launch::async, peak);
+    const double lufs = loudness();
+    return {lufs, peakLater.get()};
 }
 
 MasteringReport master(StereoBuffer& audio, double sampleRate, const MasteringOptions& o) {
     MasteringReport r;
-    removeDc(audio, sampleRate);
-    const Loudness in = measure(audio, sampleRate, false);
-    r.inputLufs = in.lufs;
-    if (!std::isfinite(in.lufs) || in.lufs < kSilenceLufs) {
+    double meanLeft = 0.0, meanRight = 0.0;
+    const auto inputPowers = removeDcAndMeasure(audio, sampleRate, meanLeft, meanRight);
+    r.inputLufs = dsp::LoudnessMeter::gatedLufs(inputPowers);
+    if (!std::isfinite(r.inputLufs) || r.inputLufs < kSilenceLufs) {
+        subtractMeans(audio, meanLeft, meanRight);
         r.silent = true;
-        r.outputLufs = in.lufs;
+        r.outputLufs = r.inputLufs;
         r.truePeakDbtp = measure(audio, sampleRate, true).truePeakDbtp;
         return r;
     }
-    // The limiter aims a little under the ceiling: its 4x estimate and libebur128's differ slightly.
-    const double limitAt = o.ceilingDbtp - 0.3;
-    double gain = o.targetLufs - in.lufs;
-    StereoBuffer out;
+    // Loudness is linear in gain until the limiter acts: one gain from the input's block powers,
+    // one limiter pass (in place), one measurement of the result; a plain gain then lands the
+    // loudness exactly when the ceiling leaves room for it. Only a limiter that took more
+    // loudness than that room needs more: the result goes through the limiter again with the
+    // gain still missing (a limiter after a limiter, as mastering chains do).
+    const double limitAt = o.ceilingDbtp - kLimiterMarginDb;
+    double step = o.targetLufs - r.inputLufs, total = 0.0;
     Loudness got{};
-    for (int iter = 0; iter < 5; ++iter) {
-        gainAndLimit(audio, out, sampleRate, gain, limitAt);
-        got = measure(out, sampleRate, false);
-        const double err = o.targetLufs - got.lufs;
-        if (std::abs(err) < 0.1) break;
-        gain += err;
+    double lastLufs = r.inputLufs;
+    for (int pass = 0; pass < kMaxLimiterPasses; ++pass) {
+        gainAndLimit(audio, pass == 0 ? meanLeft : 0.0, pass == 0 ? meanRight : 0.0, sampleRate, step, limitAt);
+        total += step;
+        ++r.limiterPasses;
+        const double before = pass == 0 ? r.inputLufs : lastLufs;
+        got = measure(audio, sampleRate, true);
+        const double shortBy = o.targetLufs - got.lufs;  // > 0: still too quiet
+        const double room = o.ceilingDbtp - kCeilingMarginDb - got.truePeakDbtp;
+        if (shortBy <= room || pass + 1 == kMaxLimiterPasses) {
+            const double lift = std::min(shortBy, room);
+            if (std::abs(lift) > 1e-4) {
+                scale(audio, lift);
+                got.lufs += lift;
+                got.truePeakDbtp += lift;
+                total += lift;
+            }
+            break;
+        }
+        // How much loudness this pass's gain bought (1 dB per dB before the limiter acts, less
+        // as it takes more); ask the next for what is missing, leaving the plain gain's room spare.
+        const double slope = step > 0.0 ? std::clamp((got.lufs - before) / step, 0.2, 1.0) : 1.0;
+        lastLufs = got.lufs;
+        step = std::max(0.0, shortBy - 0.5 * room) / slope;
     }
-    got = measure(out, sampleRate, true);
-    if (got.truePeakDbtp > o.ceilingDbtp) {
-        const auto trim = static_cast<float>(std::pow(10.0, (o.ceilingDbtp - 0.05 - got.truePeakDbtp) / 20.0));
-        for (auto* ch : {&out.left(), &out.right()})
-            for (auto& v : *ch) v *= trim;
-        got = measure(out, sampleRate);
-    }
-    audio = std::move(out);
-    r.gainDb = gain;
+    r.gainDb = total;
     r.outputLufs = got.lufs;
     r.truePeakDbtp = got.truePeakDbtp;
     return r;

@@ -4,8 +4,11 @@
 #include <cmath>
 #include <stdexcept>
 
+#include <fmt/format.h>
+
 #include "engine/Effect.h"
 #include "engine/Graph.h"
+#include "render/OfflineGraph.h"
 
 namespace soundstar::render {
 
@@ -97,17 +100,10 @@ std::vector<ScheduledNote> schedule(const music::Score& score, double sampleRate
     return out;
 }
 
-StereoBuffer renderScore(const music::Score& score, const engine::PresetLibrary& presets, const RenderOptions& o,
-                         const Progress& progress) {
-    engine::AudioEngine eng(1 << 15);
-    eng.prepare(o.sampleRate, o.blockSize);
-    engine::Controller ctl(eng);
-    buildGraph(ctl, score, presets, o.masterChain, o.onlyTrack);
-    ctl.commit();
-
-    const auto length = static_cast<SampleTime>(std::llround(o.durationSeconds * o.sampleRate));
-    // A loop renders the score twice back to back and keeps the second cycle.
-    const SampleTime total = o.loop ? 2 * length : length;
+namespace {
+/// The notes to play over `total` frames (two cycles of `length` for a loop), checked the way
+/// Controller::noteOn checks them.
+std::vector<ScheduledNote> eventsFor(const music::Score& score, const RenderOptions& o, SampleTime length, SampleTime total) {
     auto events = schedule(score, o.sampleRate, total, o.onlyTrack);
     if (o.loop) {
         const auto first = events;
@@ -120,33 +116,18 @@ StereoBuffer renderScore(const music::Score& score, const engine::PresetLibrary&
             return a.velocity == 0.0f && b.velocity != 0.0f;
         });
     }
-    StereoBuffer out;
-    out.resize(static_cast<int>(total));
-    std::size_t next = 0;
-    SampleTime pos = 0;
-    SampleTime lastReport = 0;
-    while (pos < total) {
-        const int n = static_cast<int>(std::min<SampleTime>(o.blockSize, total - pos));
-        // Post everything due in this block; the engine splits the block at each command time.
-        while (next < events.size() && events[next].time < pos + n) {
-            const auto& e = events[next];
-            const bool ok = e.velocity > 0.0f ? ctl.noteOn(e.track, e.note, e.velocity, e.time)
-                                              : ctl.noteOff(e.track, e.note, e.time);
-            if (!ok) break;  // queue full: render this block and post the rest after
-            ++next;
-        }
-        eng.render(out.view().offset(static_cast<int>(pos), n));
-        pos += n;
-        ctl.collect();
-        if (progress && pos - lastReport > static_cast<SampleTime>(o.sampleRate * 10)) {
-            progress(static_cast<double>(pos) / static_cast<double>(total));
-            lastReport = pos;
-        }
-    }
+    for (const auto& e : events)
+        if (!std::isfinite(e.velocity) || e.velocity < 0.0f || e.velocity > 1.0f)
+            throw std::invalid_argument(fmt::format("velocity {:g} is out of range: allowed 0..1", e.velocity));
+    return events;
+}
+
+/// A loop keeps its second cycle; anything else fades out over its last fadeOutSeconds.
+void finish(StereoBuffer& out, const RenderOptions& o, SampleTime length, SampleTime total) {
     if (o.loop) {
         out.left().erase(out.left().begin(), out.left().begin() + length);
         out.right().erase(out.right().begin(), out.right().begin() + length);
-        return out;
+        return;
     }
     const auto fade = std::min<SampleTime>(total, static_cast<SampleTime>(o.fadeOutSeconds * o.sampleRate));
     for (SampleTime i = 0; i < fade; ++i) {
@@ -155,18 +136,46 @@ StereoBuffer renderScore(const music::Score& score, const engine::PresetLibrary&
         out.left()[k] *= g;
         out.right()[k] *= g;
     }
+}
+}  // namespace
+
+StereoBuffer renderScore(const music::Score& score, const engine::PresetLibrary& presets, const RenderOptions& o,
+                         const Progress& progress, std::vector<StereoBuffer>* stems) {
+    // The engine object only carries the rate and block size here: the graph is driven offline.
+    engine::AudioEngine eng(16);
+    eng.prepare(o.sampleRate, o.blockSize);
+    engine::Controller ctl(eng);
+    buildGraph(ctl, score, presets, o.masterChain, o.onlyTrack);
+    const auto graph = ctl.takeGraph();
+    OfflineGraph::Stems stemParts;
+    if (stems) {
+        stems->assign(graph->tracks.size(), StereoBuffer{});
+        stemParts.out = stems;
+        for (std::size_t t = 0; t < graph->tracks.size(); ++t) {
+            addReturnsAndMaster(ctl, score.mix, score.secondsPerBeat(), false);
+            stemParts.returns.push_back(ctl.takeGraph());
+        }
+    }
+    const auto length = static_cast<SampleTime>(std::llround(o.durationSeconds * o.sampleRate));
+    const SampleTime total = o.loop ? 2 * length : length;  // a loop renders two cycles, keeps the second
+    const auto events = eventsFor(score, o, length, total);
+    StereoBuffer out;
+    {
+        OfflineGraph offline(*graph, o.blockSize, o.threads > 0 ? o.threads : defaultRenderThreads());
+        offline.render(events, total, out, stems ? &stemParts : nullptr, progress);
+    }
+    finish(out, o, length, total);
+    if (stems)
+        for (auto& s : *stems) finish(s, o, length, total);
     return out;
 }
 
 std::vector<StereoBuffer> renderStems(const music::Score& score, const engine::PresetLibrary& presets,
                                       const RenderOptions& o) {
+    RenderOptions so = o;
+    so.masterChain = false;
     std::vector<StereoBuffer> stems;
-    for (std::size_t t = 0; t < score.tracks.size(); ++t) {
-        RenderOptions so = o;
-        so.masterChain = false;
-        so.onlyTrack = static_cast<int>(t);
-        stems.push_back(renderScore(score, presets, so));
-    }
+    renderScore(score, presets, so, {}, &stems);
     return stems;
 }
 

@@ -1,8 +1,8 @@
 #pragma once
-// Plays a Score through the real-time engine: one track per layer (from its preset), a reverb
-// and a tempo-synced delay return, a master chain (EQ, glue compressor, true-peak limiter).
-// Offline rendering drives AudioEngine::render block by block, exactly as the audio callback
-// does live [control].
+// Plays a Score through the engine graph: one track per layer (from its preset), a reverb and a
+// tempo-synced delay return, a master chain (EQ, glue compressor, true-peak limiter). Offline
+// rendering cuts blocks exactly as AudioEngine::render does live, with the tracks on every core
+// (render::OfflineGraph) [control].
 #include <functional>
 #include <memory>
 
@@ -23,6 +23,8 @@ struct RenderOptions {
     int onlyTrack = -1;           // >= 0: render just this score track (with the return buses)
     bool loop = false;            // seamless loop: render two cycles, keep the second (its start
                                   // holds the first cycle's tails), no fade
+    int threads = 0;              // tracks rendered in parallel on this many threads (0: SOUNDSTAR_THREADS,
+                                  // else every core); the output is the same bytes whatever the count
 };
 
 /// Progress in 0..1, called now and then from the rendering thread.
@@ -55,13 +57,15 @@ struct ScheduledNote {
 std::vector<ScheduledNote> schedule(const music::Score& score, double sampleRate, SampleTime endSample,
                                     int onlyTrack = -1);
 
-/// Renders exactly durationSeconds of audio (to the sample), unmastered.
+/// Renders exactly durationSeconds of audio (to the sample), unmastered: the tracks in parallel
+/// (render::OfflineGraph), the same bytes as AudioEngine::render block by block would give.
+/// With `stems`, also one buffer per score track from the same pass (see renderStems).
 StereoBuffer renderScore(const music::Score& score, const engine::PresetLibrary& presets, const RenderOptions& o,
-                         const Progress& progress = {});
+                         const Progress& progress = {}, std::vector<StereoBuffer>* stems = nullptr);
 
-/// One buffer per score track: each layer alone through its own chain and the return buses,
-/// without the master chain. Because tracks are independent and the returns are linear, the
-/// stems sum to the pre-master mix (renderScore with masterChain = false).
+/// One buffer per score track: each layer alone through its own chain and its own copy of the
+/// return buses, without the master chain. Because tracks are independent and the returns are
+/// linear, the stems sum to the pre-master mix (renderScore with masterChain = false).
 std::vector<StereoBuffer> renderStems(const music::Score& score, const engine::PresetLibrary& presets,
                                       const RenderOptions& o);
 

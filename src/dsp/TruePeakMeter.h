@@ -1,0 +1,21 @@
+#pragma once
+// True peak as ITU-R BS.1770-4 Annex 2 measures it: the largest magnitude of the signal
+// oversampled 4x, here by a polyphase windowed-sinc interpolator (16 taps per phase, Kaiser
+// window, beta 8), eight output positions per vector. Stretches whose samples cannot reach the
+// largest value found so far, even between samples, are skipped: the bound (sum of |taps|
+// times the largest sample in reach) is exact, so skipping never changes the answer. [any]
+#include <cstddef>
+
+namespace soundstar::dsp {
+
+class TruePeakMeter {
+public:
+    static constexpr int kFactor = 4, kTapsPerPhase = 16;
+
+    /// Largest magnitude (linear) of one channel, oversampled 4x; samples outside read as 0.
+    static float truePeak(const float* x, std::size_t frames);
+    /// The larger of the two channels' true peaks, in dBTP (-inf for silence).
+    static double truePeakDbtp(const float* left, const float* right, std::size_t frames);
+};
+
+}  // namespace soundstar::dsp

@@ -1,0 +1,300 @@
+#include "render/OfflineGraph.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdlib>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+#include <thread>
+
+#include "core/Denormals.h"
+#include "music/JsonText.h"
+#include "render/Renderer.h"
+
+namespace soundstar::render {
+
+int defaultRenderThreads() {
+    constexpr int kMaxThreads = 256;
+    if (const char* env = std::getenv("SOUNDSTAR_THREADS")) {
+        const std::string text(env);
+        int n = 0;
+        std::size_t used = 0;
+        try {
+            n = std::stoi(text, &used);
+        } catch (const std::exception&) {
+            used = 0;
+        }
+        if (used == 0 || used != text.size() || n < 1 || n > kMaxThreads)
+            throw std::invalid_argument(fmt::format("SOUNDSTAR_THREADS must be a whole number from 1 to {}, not {}", kMaxThreads,
+                                                    music::quoteJson(music::clipText(text, 40))));
+        return n;
+    }
+    return std::clamp(static_cast<int>(std::thread::hardware_concurrency()), 1, kMaxThreads);
+}
+
+namespace {
+/// A run of frames with no note inside: what AudioEngine::render hands the graph between two
+/// command times (or block edges). Notes [eventBegin, eventEnd) apply at its first frame.
+struct Segment {
+    int offset = 0, frames = 0;  // within the chunk
+    std::size_t eventBegin = 0, eventEnd = 0;
+};
+
+/// One chunk's work: its segments and every track's output and send levels over them.
+struct Chunk {
+    SampleTime start = 0;
+    int frames = 0;
+    std::vector<Segment> segments;
+    std::vector<StereoBuffer> tracks;
+    std::vector<std::vector<float>> sends;  // [track][segment * kMaxSends + bus]
+    std::vector<StereoBuffer> returns;      // each return bus's output over the chunk
+};
+}  // namespace
+
+struct OfflineGraph::Impl {
+    engine::Graph& graph;
+    int blockSize;
+    int chunkFrames;
+    std::vector<bool> audible;  // mute and solo, as Graph::render reads them (fixed offline)
+    int sendCount = 0;
+    Chunk chunks[3];  // a chunk's tracks, then its returns, then its master: three in flight
+    std::span<const ScheduledNote> events;
+    Stems* stems = nullptr;
+
+    // The pool. Round k renders the tracks of chunk k and the return buses of chunk k - 1 as
+    // tasks (numbers below the track count are tracks, the rest returns) that every thread
+    // claims in turn; the calling thread first runs the master over chunk k - 2.
+    std::vector<std::thread> workers;
+    std::mutex mutex;
+    std::condition_variable start, done;
+    long round = 0;
+    bool quit = false;
+    int busyWorkers = 0;
+    Chunk* trackWork = nullptr;   // chunk k (nullptr: none)
+    Chunk* returnWork = nullptr;  // chunk k - 1
+    std::atomic<int> nextTask{0};
+    std::vector<std::size_t> order;  // the order tasks are claimed in
+    std::vector<double> cost;        // seconds each took the round before (written by its own task only)
+
+    Impl(engine::Graph& g, int block, int threads) : graph(g), blockSize(std::max(1, block)), chunkFrames(std::max(1, block) * 128) {
+        const bool anySolo = std::any_of(g.tracks.begin(), g.tracks.end(), [](const auto& t) { return t->solo; });
+        for (const auto& t : g.tracks) audible.push_back(!(t->mute || (anySolo && !t->solo)));
+        sendCount = std::min<int>(static_cast<int>(g.returns.size()), engine::Track::kMaxSends);
+        for (auto& c : chunks) {
+            c.tracks.resize(g.tracks.size());
+            for (auto& b : c.tracks) b.resize(chunkFrames);
+            c.sends.resize(g.tracks.size());
+            c.returns.resize(g.returns.size());
+            for (auto& b : c.returns) b.resize(chunkFrames);
+        }
+        const std::size_t tasks = g.tracks.size() + g.returns.size();
+        for (std::size_t t = 0; t < tasks; ++t) order.push_back(t);
+        cost.assign(tasks, 0.0);
+        const int extra = std::min(threads, static_cast<int>(tasks)) - 1;
+        for (int i = 0; i < extra; ++i) workers.emplace_back([this] { workerLoop(); });
+    }
+
+    ~Impl() {
+        {
+            std::lock_guard lock(mutex);
+            quit = true;
+        }
+        start.notify_all();
+        for (auto& w : workers) w.join();
+    }
+
+    void workerLoop() {
+        DenormalGuard denormals;  // as the audio callback runs: the same bytes on every thread
+        long seen = 0;
+        for (;;) {
+            {
+                std::unique_lock lock(mutex);
+                start.wait(lock, [&] { return quit || round != seen; });
+                if (quit) return;
+                seen = round;
+            }
+            claimTasks();
+            std::lock_guard lock(mutex);
+            if (--busyWorkers == 0) done.notify_one();
+        }
+    }
+
+    void claimTasks() {
+        const std::size_t tracks = graph.tracks.size();
+        for (int i; (i = nextTask.fetch_add(1)) < static_cast<int>(order.size());) {
+            const std::size_t task = order[static_cast<std::size_t>(i)];
+            Chunk* c = task < tracks ? trackWork : returnWork;
+            if (!c) continue;
+            const auto began = std::chrono::steady_clock::now();
+            if (task < tracks) renderTrack(task, *c);
+            else renderReturn(task - tracks, *c);
+            cost[task] = std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count();
+        }
+    }
+
+    /// Longest first, by what each task took the round before: the threads finish together.
+    /// Which thread runs a task changes no sample, so timing may decide it.
+    void orderByCost() {
+        std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return cost[a] > cost[b]; });
+    }
+
+    /// Cuts [start, start + frames) into segments exactly as AudioEngine::render would.
+    void plan(Chunk& c, SampleTime startAt, int frames, std::size_t& next) const {
+        c.start = startAt;
+        c.frames = frames;
+        c.segments.clear();
+        for (SampleTime pos = startAt; pos < startAt + frames; pos += blockSize) {
+            const SampleTime blockEnd = std::min<SampleTime>(pos + blockSize, startAt + frames);
+            for (SampleTime cur = pos; cur < blockEnd;) {
+                const std::size_t begin = next;
+                while (next < events.size() && events[next].time <= cur) ++next;
+                SampleTime until = blockEnd;
+                if (next < events.size() && events[next].time < blockEnd) until = events[next].time;
+                c.segments.push_back({static_cast<int>(cur - startAt), static_cast<int>(until - cur), begin, next});
+                cur = until;
+            }
+        }
+        for (auto& s : c.sends) s.assign(c.segments.size() * engine::Track::kMaxSends, 0.0f);
+    }
+
+    void renderTrack(std::size_t t, Chunk& c) {
+        engine::Track& track = *graph.tracks[t];
+        auto& out = c.tracks[t];  // this task's alone
+        auto& sends = c.sends[t];
+        for (std::size_t si = 0; si < c.segments.size(); ++si) {
+            const Segment& seg = c.segments[si];
+            for (std::size_t e = seg.eventBegin; e < seg.eventEnd; ++e) {
+                const ScheduledNote& note = events[e];
+                if (static_cast<std::size_t>(note.track) != t || !track.instrument) continue;
+                if (note.velocity > 0.0f) track.instrument->noteOn(note.note, note.velocity);
+                else track.instrument->noteOff(note.note);
+            }
+            track.render(seg.frames, true);
+            const StereoView tv = track.buffer().view(seg.frames);
+            std::copy(tv.left, tv.left + seg.frames, out.left().data() + seg.offset);
+            std::copy(tv.right, tv.right + seg.frames, out.right().data() + seg.offset);
+            if (audible[t])
+                for (int b = 0; b < sendCount; ++b) sends[si * engine::Track::kMaxSends + static_cast<std::size_t>(b)] = track.nextSend(b, seg.frames);
+            if (stems) renderStem(t, c, si, tv);
+        }
+    }
+
+    /// Track t alone through its own returns and an empty master: Graph::render with one track.
+    void renderStem(std::size_t t, const Chunk& c, std::size_t si, const StereoView& tv) {
+        engine::Graph& g = *stems->returns[t];
+        const Segment& seg = c.segments[si];
+        const int n = seg.frames;
+        StereoView mix = g.master.buffer().view(n);
+        mix.clear();
+        for (auto& r : g.returns) r->buffer().view(n).clear();
+        mix.addFrom(tv);
+        const int count = std::min<int>(static_cast<int>(g.returns.size()), engine::Track::kMaxSends);
+        for (int b = 0; b < count; ++b) {
+            const float s = c.sends[t][si * engine::Track::kMaxSends + static_cast<std::size_t>(b)];
+            if (s > 0.0f) g.returns[static_cast<std::size_t>(b)]->buffer().view(n).addFrom(tv, s);
+        }
+        for (auto& r : g.returns) {
+            r->render(n, false);
+            if (!r->mute) mix.addFrom(r->buffer().view(n));
+        }
+        g.master.render(n, false);
+        auto& stem = (*stems->out)[t];
+        const auto at = static_cast<std::size_t>(c.start + seg.offset);
+        std::copy(mix.left, mix.left + n, stem.left().data() + at);
+        std::copy(mix.right, mix.right + n, stem.right().data() + at);
+    }
+
+    /// Return bus b over a chunk whose tracks are rendered: per segment, the tracks' sends in
+    /// track order, then its chain (Graph::render's steps for one bus).
+    void renderReturn(std::size_t b, Chunk& c) {
+        engine::Track& bus = *graph.returns[b];
+        const bool fed = static_cast<int>(b) < sendCount;
+        for (std::size_t si = 0; si < c.segments.size(); ++si) {
+            const Segment& seg = c.segments[si];
+            const int n = seg.frames;
+            const StereoView in = bus.buffer().view(n);
+            in.clear();
+            for (std::size_t t = 0; fed && t < graph.tracks.size(); ++t) {
+                if (!audible[t]) continue;
+                const float s = c.sends[t][si * engine::Track::kMaxSends + b];
+                if (s > 0.0f) in.addFrom(c.tracks[t].view().offset(seg.offset, n), s);
+            }
+            bus.render(n, false);
+            const StereoView rv = bus.buffer().view(n);
+            std::copy(rv.left, rv.left + n, c.returns[b].left().data() + seg.offset);
+            std::copy(rv.right, rv.right + n, c.returns[b].right().data() + seg.offset);
+        }
+    }
+
+    /// The master over a chunk whose tracks and returns are rendered: tracks in order, then
+    /// returns in order, then the master chain, segment by segment.
+    void master(Chunk& c, StereoBuffer& out) {
+        for (const Segment& seg : c.segments) {
+            const int n = seg.frames;
+            const StereoView mix = graph.master.buffer().view(n);
+            mix.clear();
+            for (std::size_t t = 0; t < graph.tracks.size(); ++t)
+                if (audible[t]) mix.addFrom(c.tracks[t].view().offset(seg.offset, n));
+            for (std::size_t b = 0; b < graph.returns.size(); ++b)
+                if (!graph.returns[b]->mute) mix.addFrom(c.returns[b].view().offset(seg.offset, n));
+            graph.master.render(n, false);
+            const auto at = static_cast<std::size_t>(c.start + seg.offset);
+            std::copy(mix.left, mix.left + n, out.left().data() + at);
+            std::copy(mix.right, mix.right + n, out.right().data() + at);
+        }
+    }
+
+    void runRound(Chunk* tracksOf, Chunk* returnsOf, Chunk* masterOf, StereoBuffer& out) {
+        orderByCost();
+        {
+            std::lock_guard lock(mutex);
+            trackWork = tracksOf;
+            returnWork = returnsOf;
+            nextTask.store(0);
+            busyWorkers = static_cast<int>(workers.size());
+            ++round;
+        }
+        start.notify_all();
+        if (masterOf) master(*masterOf, out);
+        claimTasks();
+        std::unique_lock lock(mutex);
+        done.wait(lock, [&] { return busyWorkers == 0; });
+    }
+};
+
+OfflineGraph::OfflineGraph(engine::Graph& graph, int blockSize, int threads)
+    : impl_(std::make_unique<Impl>(graph, blockSize, std::max(1, threads))) {}
+
+OfflineGraph::~OfflineGraph() = default;
+
+void OfflineGraph::render(std::span<const ScheduledNote> events, SampleTime total, StereoBuffer& out, Stems* stems,
+                          const std::function<void(double)>& progress) {
+    Impl& im = *impl_;
+    DenormalGuard denormals;
+    im.events = events;
+    im.stems = stems;
+    out.resize(static_cast<int>(total));
+    if (stems)
+        for (auto& s : *stems->out) s.resize(static_cast<int>(total));
+    std::size_t next = 0;
+    const long chunks = static_cast<long>((total + im.chunkFrames - 1) / im.chunkFrames);
+    const auto slot = [&](long k) { return k >= 0 && k < chunks ? &im.chunks[k % 3] : nullptr; };
+    // Round k: the tracks of chunk k, the returns of chunk k - 1, the master of chunk k - 2.
+    for (long k = 0; k < chunks + 2; ++k) {
+        if (Chunk* c = slot(k)) {
+            const SampleTime pos = k * static_cast<SampleTime>(im.chunkFrames);
+            im.plan(*c, pos, static_cast<int>(std::min<SampleTime>(im.chunkFrames, total - pos)), next);
+        }
+        im.runRound(slot(k), slot(k - 1), slot(k - 2), out);
+        if (progress && k < chunks)
+            progress(static_cast<double>(std::min<SampleTime>(total, (k + 1) * static_cast<SampleTime>(im.chunkFrames))) /
+                     static_cast<double>(total));
+    }
+}
+
+}  // namespace soundstar::render
