@@ -359,21 +359,27 @@ int runLiveSession(const LiveArgs& args, bool& llmStillAsking) {
         device->start(session.engine());
         if (!args.quiet) fmt::print(stderr, "playing on {} (type a vibe, +bright, b 130, k F minor, y dub, q)\n", device->name());
         std::string pendingLine;
+        bool stdinOpen = true;
         while (session.engine().now() < end) {
             const SampleTime now = session.engine().now();
-            pollfd in{STDIN_FILENO, POLLIN, 0};
-            if (!quitting && ::poll(&in, 1, 10) > 0) {
+            // Wait at most 4 ms for a line (the loop also drains the recording); once stdin is
+            // closed it is no longer watched (poll ignores a negative descriptor and only waits).
+            pollfd in{stdinOpen && !quitting ? STDIN_FILENO : -1, POLLIN, 0};
+            if (::poll(&in, 1, 4) > 0 && (in.revents & (POLLIN | POLLHUP | POLLERR))) {
                 char buf[4096];
                 const ssize_t got = ::read(STDIN_FILENO, buf, sizeof buf);
-                if (got <= 0) {
+                if (got <= 0 && !(got < 0 && errno == EINTR)) {
+                    stdinOpen = false;
                     if (args.minutes <= 0) quit(now);  // stdin closed and no length asked: end
-                } else {
+                } else if (got > 0) {
                     pendingLine.append(buf, static_cast<std::size_t>(got));
                     for (std::size_t nl; (nl = pendingLine.find('\n')) != std::string::npos; pendingLine.erase(0, nl + 1))
                         if (!quitting && !apply(pendingLine.substr(0, nl), now + static_cast<SampleTime>(0.05 * o.sampleRate))) quit(now);
+                    if (pendingLine.size() > 4096) {
+                        fmt::print(stderr, "soundstar live: a line over 4096 bytes was dropped\n");
+                        pendingLine.clear();
+                    }
                 }
-            } else {
-                std::this_thread::sleep_for(std::chrono::milliseconds(5));
             }
             if (control)
                 for (const auto& line : control->poll())

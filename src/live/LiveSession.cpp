@@ -163,10 +163,18 @@ double LiveSession::bpmAt(SampleTime at) const {
 }
 
 void LiveSession::schedule(Action a) {
-    const auto at = std::upper_bound(pending_.begin(), pending_.end(), a, [](const Action& x, const Action& y) {
+    // Appended, and sorted (stably: equal times keep the order they were scheduled in) when
+    // pump() next posts: one sort per chunk instead of an insertion per note.
+    pending_.push_back(std::move(a));
+    sorted_ = false;
+}
+
+void LiveSession::sortPending() {
+    if (sorted_) return;
+    std::stable_sort(pending_.begin(), pending_.end(), [](const Action& x, const Action& y) {
         return x.time != y.time ? x.time < y.time : static_cast<int>(x.kind) < static_cast<int>(y.kind);
     });
-    pending_.insert(at, std::move(a));
+    sorted_ = true;
 }
 
 music::Score LiveSession::composeChunk(const Voice& v, int chunk) const {
@@ -276,9 +284,7 @@ SampleTime LiveSession::glide(Voice& v, const StreamVibe& next, SampleTime start
         v.tempo.rampTo(startBeat, newBpm, beats);
         for (auto& a : pending_)
             if (a.voice == v.id && a.beat >= 0.0 && a.time >= start) a.time = std::llround(v.tempo.sampleAt(a.beat));
-        std::stable_sort(pending_.begin(), pending_.end(), [](const Action& x, const Action& y) {
-            return x.time != y.time ? x.time < y.time : static_cast<int>(x.kind) < static_cast<int>(y.kind);
-        });
+        sorted_ = false;
         v.composedUntil = std::llround(v.tempo.sampleAt(v.chunk * chunkBeats));
     }
     // Every placed layer moves to what the next chunk will sound like.
@@ -424,6 +430,7 @@ bool LiveSession::pump(SampleTime horizon) {
     for (auto& v : voices_)  // compose a chunk ahead of the horizon
         while (v->composedUntil < std::min(v->end, horizon + static_cast<SampleTime>(std::llround(options_.chunkBars * v->barSamplesAt(v->composedUntil)))))
             composeNext(*v);
+    sortPending();
     std::size_t done = 0;
     bool all = true;
     for (; done < pending_.size() && pending_[done].time < horizon; ++done) {

@@ -80,6 +80,7 @@ private:
     music::Score composeChunk(const Voice& v, int chunk) const;
     void composeNext(Voice& v);
     void schedule(Action a);
+    void sortPending();
     SampleTime glide(Voice& v, const StreamVibe& next, SampleTime start, SampleTime length);
     void rampParam(int address, int slot, const std::string& name, float from, float to, SampleTime start, SampleTime length);
     void glideMix(const music::MixSettings& to, double bpm, SampleTime start, SampleTime length);
@@ -91,7 +92,8 @@ private:
     std::vector<std::string> layers_;
     std::vector<bool> wanted_;                    // per layer: `s` asked for it (all at first)
     std::vector<std::unique_ptr<Voice>> voices_;  // the playing vibe last; earlier ones until their fades end
-    std::vector<Action> pending_;                 // sorted by time, not yet posted
+    std::vector<Action> pending_;                 // not yet posted; sorted by time when sorted_
+    bool sorted_ = true;
     std::vector<StreamEvent> events_;
     music::MixSettings mix_;  // what the returns and the master are set to (after any glide)
     double mixBpm_ = 120.0;   // the tempo the delay is synced to
