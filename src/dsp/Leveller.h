@@ -9,6 +9,7 @@
 #include <cmath>
 
 #include "core/AudioBuffer.h"
+#include "dsp/LaneFilter.h"
 
 namespace soundstar::dsp {
 
@@ -16,21 +17,10 @@ class Leveller {
 public:
     void prepare(double sampleRate) {
         sampleRate_ = sampleRate;
-        // BS.1770 K-weighting: a high shelf (+4 dB above ~1.7 kHz), then a high-pass at ~38 Hz,
-        // from their analogue prototypes by the bilinear transform at this rate.
-        const double pi = 3.14159265358979323846;
-        {
-            const double f0 = 1681.974450955533, g = 3.999843853973347, q = 0.7071752369554196;
-            const double k = std::tan(pi * f0 / sampleRate), vh = std::pow(10.0, g / 20.0), vb = std::pow(vh, 0.4996667741545416);
-            const double a0 = 1.0 + k / q + k * k;
-            shelf_ = {(vh + vb * k / q + k * k) / a0, 2.0 * (k * k - vh) / a0, (vh - vb * k / q + k * k) / a0, 2.0 * (k * k - 1.0) / a0,
-                      (1.0 - k / q + k * k) / a0};
-        }
-        {
-            const double f0 = 38.13547087602444, q = 0.5003270373238773;
-            const double k = std::tan(pi * f0 / sampleRate), a0 = 1.0 + k / q + k * k;
-            highpass_ = {1.0, -2.0, 1.0, 2.0 * (k * k - 1.0) / a0, (1.0 - k / q + k * k) / a0};
-        }
+        // BS.1770 K-weighting (the same stages the offline loudness meter uses).
+        const auto [shelf, highpass] = kWeightingStages(sampleRate);
+        shelf_ = {shelf.b0, shelf.b1, shelf.b2, shelf.a1, shelf.a2};
+        highpass_ = {highpass.b0, highpass.b1, highpass.b2, highpass.a1, highpass.a2};
         reset();
     }
     void reset() {
