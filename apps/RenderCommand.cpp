@@ -286,6 +286,7 @@ int runRender(const RenderArgs& a) {
     const bool progress = !a.quiet && ro.durationSeconds >= 120.0;
     StereoBuffer audio = render::renderScore(job.score, presets, ro, [&](double p) {
         if (progress) fmt::print(stderr, "\rrendering {:3.0f}%", p * 100.0);
+        if (a.progress) a.progress(p);
     });
     if (progress) fmt::print(stderr, "\rrendering 100%\n");
     render::MasteringReport mr;

@@ -149,10 +149,20 @@ int main(int argc, char** argv) {
     arrangeCmd->add_option("--form", ar.form, "auto, verse_chorus, aaba, build_drop, ambient_arc, loop");
     arrangeCmd->add_flag("--loop", ar.loop, "An exact, seamless loop");
 
+    ServeArgs sv;
+    auto* serveCmd = app.add_subcommand("serve", "Serve the engine over HTTP/WebSocket (/v1) and OSC, for agents, apps and live coders");
+    serveCmd->add_option("--host", sv.host, "Address to listen on (default 127.0.0.1; any other needs --api-key)");
+    serveCmd->add_option("--port", sv.port, "TCP port, 0 for any free one (default 7860)")->check(CLI::Range(0, 65535));
+    serveCmd->add_option("--device", sv.device, "null, default or jack")->check(CLI::IsMember({"null", "default", "jack"}));
+    serveCmd->add_option("--api-key", sv.apiKey, "Require Authorization: Bearer KEY (8 to 256 printable characters)");
+    serveCmd->add_option("--osc-port", sv.oscPort, "Also take OSC on this UDP port (0: any free one; loopback hosts only)")->check(CLI::Range(0, 65535));
+    serveCmd->add_option("--data", sv.dataDir, "Folder for every file the server reads or writes (default ./soundstar-data)");
+    serveCmd->add_flag("-q,--quiet", sv.quiet, "Print only the address and errors");
+
     if (argc > 1 && argv[1][0] != '-') {
         const std::string cmd = argv[1];
-        if (cmd != "render" && cmd != "stream" && cmd != "live" && cmd != "demo" && cmd != "doctor" && cmd != "schema" && cmd != "arrange" && cmd != "interpret") {
-            fmt::print(stderr, "soundstar: unknown command '{}'; commands: render, stream, live, interpret, arrange, demo, doctor, schema (see --help)\n", cmd);
+        if (cmd != "render" && cmd != "stream" && cmd != "live" && cmd != "demo" && cmd != "doctor" && cmd != "schema" && cmd != "arrange" && cmd != "interpret" && cmd != "serve") {
+            fmt::print(stderr, "soundstar: unknown command '{}'; commands: render, stream, live, serve, interpret, arrange, demo, doctor, schema (see --help)\n", cmd);
             return 2;
         }
     }
@@ -181,6 +191,7 @@ int main(int argc, char** argv) {
             if (lv.clock == "virtual" && lv.minutes <= 0) throw std::invalid_argument("--clock virtual needs --minutes");
             return runLive(lv);
         }
+        if (serveCmd->parsed()) return runServe(sv);
         if (demo->parsed()) return runDemo(demoOut, !noPlay, demoMidi);
         if (interpretCmd->parsed()) return runInterpret(interpretPrompt, interpretJson, interpretExplain);
         if (schema->parsed()) return runSchema();

@@ -1,0 +1,159 @@
+#pragma once
+// What `soundstar serve` drives [control: every method on the server's one control thread]:
+// a running engine (tracks created and freed in place while the rest plays on, two return buses,
+// the master), its device, a transport, timed commands, a recording of what plays, a live
+// session (the same LiveSession and steering lines as `soundstar live`) and render jobs. Its
+// operations are rows of the server's OperationTable (StudioOps.cpp).
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/AudioRing.h"
+#include "engine/AudioEngine.h"
+#include "engine/Controller.h"
+#include "engine/Preset.h"
+#include "io/AudioDevice.h"
+#include "live/LiveSession.h"
+#include "server/Operations.h"
+#include "server/Timing.h"
+
+namespace soundstar::server {
+
+/// A render job's request, checked: the prompt, its length and the file to write under --data.
+struct RenderJobSpec {
+    std::string prompt;
+    double durationSeconds = 30.0;
+    std::optional<std::uint64_t> seed;
+    std::filesystem::path output;
+};
+
+/// What the app supplies (the server library knows no interpreter or render pipeline).
+struct StudioHooks {
+    const engine::PresetLibrary* presets = nullptr;
+    std::function<live::StreamVibe(const std::string& text, std::optional<std::uint64_t> seed)> vibeFromText;
+    std::function<live::StreamVibe(const std::string& label, const music::MusicConfig& cfg)> vibeFromConfig;
+    /// Renders a job to its file; reports progress 0..1; throws on failure [a worker thread].
+    std::function<void(const RenderJobSpec&, const std::function<void(double)>& progress)> render;
+};
+
+struct StudioOptions {
+    double sampleRate = 44100.0;
+    int blockSize = 256;
+    std::string device = "null";  // null, default, jack
+    std::filesystem::path dataDir = "soundstar-data";
+    int maxTracks = 32;
+    int maxLiveSessions = 1;
+    int maxQueuedJobs = 8;
+};
+
+class Studio {
+public:
+    /// Builds the graph, starts the device. Throws std::runtime_error when the device cannot start.
+    Studio(const StudioOptions& options, StudioHooks hooks);
+    ~Studio();
+    Studio(const Studio&) = delete;
+    Studio& operator=(const Studio&) = delete;
+
+    /// Adds every operation to the table (StudioOps.cpp).
+    void registerOperations(OperationTable& table);
+    /// Hands due commands to the engines, frees what they handed back, writes the recording,
+    /// answers sync waiters and pumps the live session [control, every few ms].
+    void tick();
+    /// Stops the devices and closes the recording (kept valid).
+    void shutdown();
+    SampleTime now() const { return engine_.now(); }
+    const StudioOptions& options() const { return options_; }
+
+private:
+    struct TrackSlot {
+        std::string name;  // empty: free
+        std::string instrument, preset;
+        std::vector<std::string> effects;
+        std::vector<engine::ParamSpec> instrumentParams;
+        std::vector<std::vector<engine::ParamSpec>> effectParams;
+    };
+    struct Job;
+    struct LiveState;
+    struct SyncWaiter {
+        SampleTime until;
+        Done done;
+    };
+    struct Recording;
+    struct When {
+        SampleTime requested, applied;
+    };
+
+    // timing and addressing
+    When resolveAt(const nlohmann::json& args, const CallContext& ctx) const;
+    nlohmann::json stamp(const When& w) const;
+    void schedule(SampleTime t, Scheduler::Post post);
+    int trackAddress(const std::string& name) const;
+    int mixAddress(const std::string& target) const;
+    std::filesystem::path dataPath(const std::string& name, const char* what) const;
+    std::unique_ptr<engine::Track> buildTrack(const nlohmann::json& args, TrackSlot& slot);
+
+    // operations (StudioOps.cpp registers them with their schemas)
+    nlohmann::json status() const;
+    nlohmann::json startEngine();
+    nlohmann::json stopEngine();
+    void sync(const nlohmann::json& args, Done done);
+    nlohmann::json setTempo(const nlohmann::json& args, const CallContext& ctx);
+    nlohmann::json listInstruments() const;
+    nlohmann::json listTracks() const;
+    nlohmann::json createTrack(const nlohmann::json& args, const CallContext& ctx);
+    nlohmann::json freeTrack(const nlohmann::json& args, const CallContext& ctx);
+    nlohmann::json setParams(const nlohmann::json& args, const CallContext& ctx);
+    nlohmann::json playNote(const nlohmann::json& args, const CallContext& ctx);
+    nlohmann::json release(const nlohmann::json& args, const CallContext& ctx);
+    nlohmann::json mix(const nlohmann::json& args, const CallContext& ctx);
+    nlohmann::json recordStart(const nlohmann::json& args);
+    nlohmann::json recordStop();
+    nlohmann::json liveStart(const nlohmann::json& args);
+    nlohmann::json liveSteer(const nlohmann::json& args);
+    nlohmann::json liveStop();
+    nlohmann::json liveStatus() const;
+    nlohmann::json renderStart(const nlohmann::json& args);
+    nlohmann::json renderStatus(const nlohmann::json& args) const;
+    void renderWorker();
+    void drainTap();
+
+    StudioOptions options_;
+    StudioHooks hooks_;
+    std::filesystem::path dataRoot_;
+    engine::AudioEngine engine_;
+    std::unique_ptr<engine::Controller> controller_;
+    std::unique_ptr<io::AudioDevice> device_;
+    bool running_ = false;
+    Transport transport_;
+    WallClock clock_;
+    Scheduler scheduler_;
+    std::vector<TrackSlot> slots_;
+    std::vector<SyncWaiter> waiters_;
+    // Everything the engine plays goes through this ring; drainedFrames_ counts what was read,
+    // so a recording knows the exact sample of its first frame.
+    AudioRing tap_{1 << 16};
+    std::vector<float> tapBuffer_;
+    SampleTime drainedFrames_ = 0;
+    float peak_ = 0.0f;
+    std::unique_ptr<Recording> recording_;
+    std::unique_ptr<LiveState> live_;
+    // render jobs: the worker thread and the control thread share these under jobsMutex_
+    std::mutex jobsMutex_;
+    std::condition_variable jobsReady_;
+    std::map<long, std::shared_ptr<Job>> jobs_;
+    std::deque<std::shared_ptr<Job>> queue_;
+    long nextJob_ = 1;
+    bool stopping_ = false;
+    std::thread worker_;
+};
+
+}  // namespace soundstar::server
