@@ -1,0 +1,335 @@
+// `soundstar serve` for real: the binary on loopback (port 0, null device), driven by curl,
+// python3-websocket, oscsend and UDP packets; recordings read back with sox.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <set>
+
+#include "Cli.h"
+#include "ServerClient.h"
+#include "server/Osc.h"
+#include "server/Timing.h"
+
+using namespace soundstar;
+using namespace soundstar::test;
+using nlohmann::json;
+namespace osc = soundstar::server::osc;
+
+namespace {
+
+class Serve : public ::testing::Test {
+protected:
+    void start(const std::string& extra = "") {
+        server = std::make_unique<ServeProcess>("--port 0 --device null --osc-port 0 --data '" + (dir / "data") + "' " + extra, dir / "err.txt");
+        ASSERT_TRUE(server->up()) << readText(dir / "err.txt");
+    }
+    HttpResult post(const std::string& op, const json& args = json::object()) const { return curl("POST", server->base + "/v1/" + op, args.dump()); }
+    json ok(const std::string& op, const json& args = json::object()) const {
+        const auto r = post(op, args);
+        EXPECT_EQ(r.status, 200) << op << ": " << r.raw;
+        return r.body.value("result", json());
+    }
+    json osc(const std::string& op, std::vector<osc::Arg> args) const {
+        OscClient c;
+        c.send(server->oscPort, osc::encodeMessage({"/soundstar/" + op, std::move(args)}));
+        const auto reply = osc::decodePacket(c.receive());
+        return json::parse(std::get<std::string>(reply.at(0).message.args.at(1)));
+    }
+    // A 16-bit mono WAV of one full-scale sample and silence, at the server's rate, under --data.
+    void writeImpulse(const std::string& name) const {
+        const auto r = runCommand("/usr/bin/python3 -c \"import wave,struct; w=wave.open('" + (dir / "data") + "/" + name +
+                                  "','wb'); w.setnchannels(1); w.setsampwidth(2); w.setframerate(44100); "
+                                  "w.writeframes(struct.pack('<h',32767)+bytes(126)); w.close()\"");
+        ASSERT_EQ(r.code, 0) << r.output;
+    }
+    // The frames of a recording whose left channel is not silent (read back by sox as raw floats).
+    std::vector<long> nonSilentFrames(const std::string& wav) const {
+        const auto raw = dir / "rec.f32";
+        EXPECT_EQ(runCommand("sox '" + wav + "' -t f32 -e floating-point '" + raw + "'").code, 0);
+        const std::string bytes = readText(raw);
+        std::vector<long> frames;
+        for (std::size_t i = 0; i + 8 <= bytes.size(); i += 8) {
+            float l = 0;
+            std::memcpy(&l, bytes.data() + i, 4);
+            if (std::abs(l) > 1e-4f) frames.push_back(static_cast<long>(i / 8));
+        }
+        return frames;
+    }
+    TempDir dir;
+    std::unique_ptr<ServeProcess> server;
+};
+
+}  // namespace
+
+TEST_F(Serve, AnswersHealthWithin200msOfPrintingItsPort) {
+    start();
+    const auto r = curl("GET", server->base + "/v1/health");
+    const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - server->listenedAt).count();
+    EXPECT_EQ(r.status, 200) << r.raw;
+    EXPECT_EQ(r.body["ok"], true);
+    EXPECT_LT(ms, 200.0);
+    EXPECT_NE(server->base.find("127.0.0.1:"), std::string::npos);
+    EXPECT_GT(server->port, 0);
+}
+
+TEST(ServeRefusals, NonLoopbackBindNeedsAKeyAndBadHostsAreNamed) {
+    TempDir dir;
+    auto r = runCommandSplit(std::string(SOUNDSTAR_BIN) + " serve --host 0.0.0.0 --port 0 --device null --data '" + (dir / "d") + "'");
+    EXPECT_NE(r.code, 0);
+    EXPECT_NE(r.err.find("--api-key"), std::string::npos) << r.err;
+    EXPECT_EQ(r.out.find("listening"), std::string::npos);
+    r = runCommandSplit(std::string(SOUNDSTAR_BIN) + " serve --host my-laptop --port 0 --device null");
+    EXPECT_NE(r.code, 0);
+    EXPECT_NE(r.err.find("not an IP address"), std::string::npos) << r.err;
+    r = runCommandSplit(std::string(SOUNDSTAR_BIN) + " serve --host 127.0.0.1 --api-key short --port 0 --device null");
+    EXPECT_NE(r.err.find("8 to 256"), std::string::npos) << r.err;
+}
+
+TEST_F(Serve, ApiKeyIsNeededOnEveryRouteButHealthAndWebSocket) {
+    start("--api-key s3cret-key-123");
+    EXPECT_EQ(curl("GET", server->base + "/v1/health").status, 200);
+    EXPECT_EQ(curl("POST", server->base + "/v1/status", "{}").status, 401);
+    EXPECT_EQ(curl("POST", server->base + "/v1/status", "{}", "Authorization: Bearer s3cret-key-124").status, 401);
+    EXPECT_EQ(curl("GET", server->base + "/v1/tools").status, 401);
+    const auto r = curl("POST", server->base + "/v1/status", "{}", "Authorization: Bearer s3cret-key-123");
+    EXPECT_EQ(r.status, 200) << r.raw;
+    EXPECT_EQ(r.body["result"]["running"], true);
+    const std::string ws = "ws://127.0.0.1:" + std::to_string(server->port) + "/v1/ws";
+    auto replies = websocket(ws, {{{"id", 1}, {"op", "status"}}});
+    ASSERT_FALSE(replies.empty());
+    EXPECT_TRUE(replies.back().contains("client_error")) << replies.back().dump();  // the upgrade was refused
+    replies = websocket(ws, {{{"id", 1}, {"op", "status"}}}, "Authorization: Bearer s3cret-key-123");
+    ASSERT_EQ(replies.size(), 1u);
+    EXPECT_EQ(replies[0]["result"]["running"], true);
+}
+
+TEST_F(Serve, BadRequestsGetClear4xxNamingTheLimitOrTheField) {
+    start();
+    auto r = post("status", json::object());
+    EXPECT_EQ(r.status, 200);
+    r = curl("POST", server->base + "/v1/status", std::string(2 << 20, ' '));
+    EXPECT_EQ(r.status, 413);
+    EXPECT_NE(r.raw.find("1048576 bytes"), std::string::npos) << r.raw;
+    r = curl("POST", server->base + "/v1/play_note", "{\"track\": ");
+    EXPECT_EQ(r.status, 400);
+    r = curl("POST", server->base + "/v1/warp_drive", "{}");
+    EXPECT_EQ(r.status, 404);
+    EXPECT_NE(r.raw.find("play_note"), std::string::npos) << r.raw;  // lists the operations
+    r = post("play_note", {{"track", "bass"}, {"note", 200}});
+    EXPECT_EQ(r.status, 400);
+    EXPECT_NE(r.body["error"].get<std::string>().find("args.note: 200 is above the maximum 127"), std::string::npos) << r.raw;
+    r = post("play_note", {{"track", "bass"}, {"note", 60}});
+    EXPECT_EQ(r.status, 404);  // no such track
+    EXPECT_NE(r.raw.find("no track 'bass'"), std::string::npos) << r.raw;
+    EXPECT_EQ(curl("GET", server->base + "/v1/play_note").status, 405);
+    r = post("set_mix", {{"target", "master"}, {"gain_db", 40}});
+    EXPECT_EQ(r.status, 400);
+    // Files stay under --data.
+    for (const std::string bad : {"../escape.wav", "/tmp/abs.wav", "a/../../b.wav"}) {
+        r = post("record_start", {{"file", bad}});
+        EXPECT_EQ(r.status, 403) << bad << ": " << r.raw;
+    }
+    std::filesystem::create_directory_symlink("/tmp", dir / "data/out");
+    r = post("record_start", {{"file", "out/x.wav"}});
+    EXPECT_EQ(r.status, 403) << r.raw;
+    r = post("create_track", {{"name", "s"}, {"instrument", "sampler"}, {"options", {{"sample", "../../etc/passwd"}}}});
+    EXPECT_EQ(r.status, 403) << r.raw;
+    // The server is still there.
+    EXPECT_EQ(curl("GET", server->base + "/v1/health").status, 200);
+}
+
+TEST_F(Serve, TheSameOperationGivesTheSameResultOverRestWebSocketAndOsc) {
+    start();
+    const std::string ws = "ws://127.0.0.1:" + std::to_string(server->port) + "/v1/ws";
+    const json rest = post("list_instruments").body;
+    const auto wsReplies = websocket(ws, {{{"id", "a"}, {"op", "list_instruments"}, {"args", json::object()}},
+                                          {{"id", 7}, {"op", "play_note"}, {"args", {{"track", "nobody"}, {"note", 60}}}},
+                                          {{"op", "nothing_such"}}});
+    ASSERT_EQ(wsReplies.size(), 3u);
+    EXPECT_EQ(wsReplies[0]["id"], "a");
+    EXPECT_EQ(wsReplies[0]["result"], rest["result"]);
+    EXPECT_GT(rest["result"]["instruments"].size(), 5u);
+    const json oscReply = osc("list_instruments", {});
+    EXPECT_EQ(oscReply["result"], rest["result"]);
+    // Errors too: the same status and message everywhere.
+    const json restError = post("play_note", {{"track", "nobody"}, {"note", 60}}).body;
+    EXPECT_EQ(wsReplies[1]["id"], 7);
+    EXPECT_EQ(wsReplies[1]["error"], restError["error"]);
+    EXPECT_EQ(osc("play_note", {std::string("nobody"), 60.0f})["error"], restError["error"]);
+    EXPECT_EQ(wsReplies[2]["status"], 404);
+    // Tools and OpenAPI list every operation of the table.
+    const auto tools = curl("GET", server->base + "/v1/tools").body;
+    const auto doc = curl("GET", server->base + "/openapi.json").body;
+    std::set<std::string> names;
+    for (const auto& t : tools) names.insert(t["function"]["name"].get<std::string>());
+    for (const char* op : {"status", "start", "stop", "sync", "create_track", "play_note", "set_params", "set_mix", "live_start", "live_steer", "render_start"}) {
+        EXPECT_TRUE(names.count(op)) << op;
+        EXPECT_TRUE(doc["paths"].contains(std::string("/v1/") + op)) << op;
+    }
+}
+
+TEST_F(Serve, AnOscBundleOfNotesLandsOnExactSampleOffsets) {
+    start();
+    writeImpulse("impulse.wav");
+    auto created = ok("create_track", {{"name", "click"}, {"instrument", "sampler"}, {"options", {{"sample", "impulse.wav"}}}});
+    ASSERT_EQ(created["instrument"], "sampler");
+    const json rec = ok("record_start", {{"file", "bundle.wav"}});
+    const long first = rec["first_sample"];
+    // An outer bundle 0.3 s ahead holding one bundle per note, each at its offset in samples.
+    const std::vector<long> offsets = {0, 1, 17, 64, 1000};
+    const osc::TimeTag anchor{server::WallClock::nowNtp().ntp + (static_cast<std::uint64_t>(0.3 * 4294967296.0))};
+    std::vector<std::vector<std::uint8_t>> inner;
+    for (long off : offsets) {
+        const osc::TimeTag t{anchor.ntp + static_cast<std::uint64_t>(std::llround(off / 44100.0 * 4294967296.0))};
+        inner.push_back(osc::encodeBundle(t, {osc::encodeMessage({"/soundstar/play_note", {std::string("click"), 60.0f, 1.0f, 0.01f}})}));
+    }
+    OscClient c;
+    c.send(server->oscPort, osc::encodeBundle(anchor, inner));
+    std::vector<long> applied;
+    for (std::size_t i = 0; i < offsets.size(); ++i) {
+        const auto reply = json::parse(std::get<std::string>(osc::decodePacket(c.receive()).at(0).message.args.at(1)));
+        ASSERT_TRUE(reply.contains("result")) << reply.dump();
+        EXPECT_EQ(reply["result"]["late_by_samples"], 0);
+        applied.push_back(reply["result"]["applied_at_sample"]);
+    }
+    for (std::size_t i = 0; i < offsets.size(); ++i) EXPECT_EQ(applied[i] - applied[0], offsets[i]);
+    ok("sync");
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    const json stopped = ok("record_stop");
+    const auto onsets = nonSilentFrames(dir / "data/bundle.wav");
+    std::vector<long> expected;
+    for (long a : applied) expected.push_back(a - first);
+    EXPECT_EQ(onsets, expected) << "recording starts at sample " << first << ", " << stopped.dump();
+}
+
+TEST_F(Serve, RestNotesAtSamplesBeatsAndInThePast) {
+    start();
+    writeImpulse("impulse.wav");
+    ok("create_track", {{"name", "click"}, {"instrument", "sampler"}, {"options", {{"sample", "impulse.wav"}}}});
+    const long first = ok("record_start", {{"file", "rest.wav"}})["first_sample"];
+    const long base = ok("status")["sample"].get<long>() + 22050;
+    std::vector<long> expected;
+    for (long off : {0L, 1L, 17L, 64L, 1000L}) {
+        const json r = ok("play_note", {{"track", "click"}, {"note", 60}, {"velocity", 1}, {"duration", 0.01}, {"at", {{"sample", base + off}}}});
+        EXPECT_EQ(r["applied_at_sample"], base + off);
+        EXPECT_EQ(r["late_by_samples"], 0);
+        expected.push_back(base + off - first);
+    }
+    // On a beat: 120 bpm at 44.1 kHz puts beat B at B * 22050 samples.
+    const double beat = std::ceil(static_cast<double>(base + 4000) / 22050.0) + 1.0;
+    const json onBeat = ok("play_note", {{"track", "click"}, {"note", 60}, {"velocity", 1}, {"duration", 0.01}, {"at", {{"beat", beat}}}});
+    EXPECT_EQ(onBeat["applied_at_sample"], std::llround(beat * 22050.0));
+    expected.push_back(std::llround(beat * 22050.0) - first);
+    // In the past: applied at the next block, and it says how late.
+    const json past = ok("play_note", {{"track", "click"}, {"note", 60}, {"at", {{"sample", 10}}}});
+    EXPECT_GT(past["late_by_samples"].get<long>(), 1000);
+    EXPECT_EQ(past["applied_at_sample"].get<long>() - past["late_by_samples"].get<long>(), 10);
+    const json synced = ok("sync");
+    EXPECT_GT(synced["synced_at_sample"].get<long>(), std::llround(beat * 22050.0));
+    const json stop = ok("record_stop");
+    auto onsets = nonSilentFrames(dir / "data/rest.wav");
+    // The past note sounds too, at its applied sample (before or after the others).
+    expected.push_back(past["applied_at_sample"].get<long>() - first);
+    std::sort(expected.begin(), expected.end());
+    EXPECT_EQ(onsets, expected) << stop.dump();
+    const json st = ok("status");
+    EXPECT_EQ(st["late_commands"], 0);
+    EXPECT_EQ(st["sample_rate"], 44100.0);
+    EXPECT_EQ(st["running"], true);
+    for (const char* k : {"cpu_load", "xruns", "voices", "block_size", "latency_samples", "bpm", "beat"}) EXPECT_TRUE(st.contains(k)) << k;
+}
+
+TEST_F(Serve, OscsendDrivesNotesAndParameters) {
+    start();
+    writeImpulse("impulse.wav");
+    ok("create_track", {{"name", "click"}, {"instrument", "sampler"}, {"options", {{"sample", "impulse.wav"}}}});
+    ok("record_start", {{"file", "osc.wav"}});
+    const std::string to = "oscsend localhost " + std::to_string(server->oscPort) + " ";
+    ASSERT_EQ(runCommand(to + "/soundstar/play_note sfff click 60 1.0 0.05").code, 0);
+    ok("sync");
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    ASSERT_EQ(runCommand(to + "/soundstar/set_param ssf click gain -40").code, 0);
+    ASSERT_EQ(runCommand(to + "/soundstar/play_note sfff click 60 1.0 0.05").code, 0);
+    ok("sync");
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    ok("record_stop");
+    const auto onsets = nonSilentFrames(dir / "data/osc.wav");
+    ASSERT_EQ(onsets.size(), 2u);
+    const auto raw = readText(dir / "rec.f32");
+    float a = 0, b = 0;
+    std::memcpy(&a, raw.data() + onsets[0] * 8, 4);
+    std::memcpy(&b, raw.data() + onsets[1] * 8, 4);
+    EXPECT_NEAR(20.0 * std::log10(std::abs(b) / std::abs(a)), -40.0, 0.1);  // the parameter change is heard
+}
+
+TEST_F(Serve, LiveSessionStartsSteersAndStops) {
+    start();
+    const json started = ok("live_start", {{"vibe", "calm ambient piano"}, {"seed", 3}});
+    EXPECT_EQ(started["vibe"], "calm ambient piano");
+    const json steered = ok("live_steer", {{"line", "+bright"}});
+    EXPECT_EQ(steered["changed"], true);
+    EXPECT_GT(steered["starts_at_sample"].get<long>(), steered["live_sample"].get<long>());
+    const json byJson = ok("live_steer", {{"line", {{"at", "phrase"}, {"vibe", "dark techno"}}}});
+    EXPECT_EQ(byJson["changed"], true);
+    const auto bad = post("live_steer", {{"line", "brightness sideways"}});
+    EXPECT_EQ(bad.status, 400) << bad.raw;
+    EXPECT_EQ(post("live_start", {{"vibe", "second"}}).status, 429);
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    const json live = ok("live_status")["live"];
+    EXPECT_GT(live["sample"].get<long>(), 0);
+    EXPECT_EQ(live["late_commands"], 0);
+    EXPECT_GT(ok("live_stop")["stops_at_sample"].get<long>(), 0);
+    std::this_thread::sleep_for(std::chrono::milliseconds(400));
+    EXPECT_TRUE(ok("live_status")["live"].is_null());
+}
+
+TEST_F(Serve, RenderJobsWriteFilesUnderData) {
+    start();
+    const json job = ok("render_start", {{"prompt", "warm sunset over water"}, {"file", "sunset.wav"}, {"duration", 2}, {"seed", 1}});
+    json st;
+    for (int i = 0; i < 600; ++i) {
+        st = ok("render_status", {{"job", job["job"]}});
+        if (st["state"] == "done" || st["state"] == "failed") break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    ASSERT_EQ(st["state"], "done") << st.dump();
+    EXPECT_EQ(st["progress"], 1.0);
+    const auto info = soxInfo(dir / "data/sunset.wav");
+    EXPECT_EQ(info.sampleRate, 44100.0);
+    EXPECT_GE(info.frames, 2 * 44100);
+    EXPECT_EQ(post("render_start", {{"prompt", "x"}, {"file", "x.txt"}}).status, 400);
+    EXPECT_EQ(post("render_status", {{"job", 999}}).status, 404);
+}
+
+TEST_F(Serve, OpenApiDocumentLintsCleanUnderRedocly) {
+    start();
+    const auto doc = curl("GET", server->base + "/openapi.json");
+    ASSERT_EQ(doc.status, 200);
+    std::ofstream(dir / "openapi.json") << doc.raw;
+    const char* home = std::getenv("HOME");
+    const std::string cache = std::getenv("SOUNDSTAR_CACHE") ? std::getenv("SOUNDSTAR_CACHE") : std::string(home ? home : "/tmp") + "/.cache/soundstar";
+    const std::string redocly = cache + "/redocly/node_modules/.bin/redocly";
+    if (!std::filesystem::exists(redocly)) {
+        const auto inst = runCommand("mkdir -p '" + cache + "/redocly' && cd '" + cache +
+                                     "/redocly' && npm install --no-save --ignore-scripts --no-audit --no-fund @redocly/cli@2.77.0");
+        if (inst.code != 0) GTEST_SKIP() << "@redocly/cli does not install from npm here: " << inst.output.substr(inst.output.size() > 1500 ? inst.output.size() - 1500 : 0);
+    }
+    const auto lint = runCommand("cd '" + (dir / "") + "' && REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true '" + redocly + "' lint --format=stylish openapi.json");
+    EXPECT_EQ(lint.code, 0) << lint.output;
+    const std::string report = lint.output.substr(std::min(lint.output.size(), lint.output.find("validating openapi.json")));
+    EXPECT_NE(report.find("Your API description is valid"), std::string::npos) << lint.output;
+    EXPECT_EQ(report.find("warning"), std::string::npos) << lint.output;  // the recommended rules, warnings included
+}
+
+TEST_F(Serve, SigtermStopsCleanlyAndKeepsTheRecording) {
+    start();
+    ok("record_start", {{"file", "kept.wav"}});
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    EXPECT_EQ(server->signalAndWait(SIGTERM, 5.0), 0);
+    EXPECT_NE(readText(dir / "err.txt").find("stopped cleanly"), std::string::npos) << readText(dir / "err.txt");
+    const auto info = soxInfo(dir / "data/kept.wav");
+    EXPECT_EQ(info.channels, 2);
+    EXPECT_GT(info.frames, 4410);
+}
