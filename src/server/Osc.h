@@ -17,10 +17,12 @@ namespace soundstar::server::osc {
 struct TimeTag {
     std::uint64_t ntp = 1;
     bool immediate() const { return ntp == 1; }
+    bool operator==(const TimeTag&) const = default;
 };
 
 struct Blob {
     std::vector<std::uint8_t> bytes;
+    bool operator==(const Blob&) const = default;
 };
 /// One argument: i (int32), h (int64), f (float32), d (float64), s/S (string), b (blob),
 /// T/F (bool), N (nil, as monostate), t (timetag), c (char as int32).
