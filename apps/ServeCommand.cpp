@@ -45,6 +45,7 @@ int runServe(const ServeArgs& a) {
     server::OperationTable table;
     studio.registerOperations(table);
     server::Server front(table, a.apiKey, SOUNDSTAR_VERSION);
+    front.onClientGone = [&studio](std::uint64_t client) { studio.dropClient(client); };
     server::NetOptions no;
     no.host = a.host;
     no.port = a.port;

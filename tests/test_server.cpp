@@ -333,3 +333,45 @@ TEST_F(Serve, SigtermStopsCleanlyAndKeepsTheRecording) {
     EXPECT_EQ(info.channels, 2);
     EXPECT_GT(info.frames, 4410);
 }
+
+TEST_F(Serve, WebSocketSubscribersGetTransportMetersAndEvents) {
+    start();
+    const std::string script =
+        "import json,sys,time,websocket,urllib.request\n"
+        "base=sys.argv[1]\n"
+        "def post(op,args):\n"
+        "    urllib.request.urlopen(urllib.request.Request(base+'/v1/'+op,data=json.dumps(args).encode(),method='POST')).read()\n"
+        "ws=websocket.create_connection(base.replace('http','ws')+'/v1/ws',timeout=10)\n"
+        "ws.send(json.dumps({'id':1,'op':'subscribe','args':{'streams':['transport','meters','events'],'rate_hz':30}}))\n"
+        "out=[json.loads(ws.recv())]\n"
+        "post('create_track',{'name':'pad','preset':'pad_warm'})\n"
+        "post('play_note',{'track':'pad','note':60,'velocity':1,'duration':0.5})\n"
+        "end=time.time()+1.0\n"
+        "while time.time()<end: out.append(json.loads(ws.recv()))\n"
+        "ws.send(json.dumps({'id':2,'op':'unsubscribe'}))\n"
+        "print(json.dumps(out))\n";
+    std::ofstream(dir / "sub.py") << script;
+    const auto r = runCommand("/usr/bin/python3 '" + (dir / "sub.py") + "' " + server->base);
+    ASSERT_EQ(r.code, 0) << r.output;
+    const json got = json::parse(r.output);
+    EXPECT_EQ(got[0]["id"], 1);
+    EXPECT_EQ(got[0]["result"]["rate_hz"], 30.0);
+    std::vector<long> samples;
+    float loudest = 0.0f;
+    bool created = false;
+    for (const auto& m : got) {
+        if (m.value("stream", "") == "transport") samples.push_back(m["data"]["sample"]);
+        if (m.value("stream", "") == "meters") loudest = std::max(loudest, m["data"]["peak_left"].get<float>());
+        if (m.value("stream", "") == "events" && m["data"]["type"] == "track_created" && m["data"]["track"] == "pad") created = true;
+    }
+    // 30 a second of engine time, about 1 s of it (the note's 0.5 s is heard on the meters).
+    EXPECT_GE(samples.size(), 24u);
+    EXPECT_LE(samples.size(), 36u);
+    for (std::size_t i = 1; i < samples.size(); ++i) EXPECT_GE(samples[i] - samples[i - 1], 1470 - 256) << i;
+    EXPECT_GT(loudest, 0.01f);
+    EXPECT_TRUE(created);
+    // Subscriptions are a WebSocket thing: REST says why not.
+    const auto rest = post("subscribe", {{"streams", {"meters"}}});
+    EXPECT_EQ(rest.status, 409);
+    EXPECT_NE(rest.raw.find("WebSocket"), std::string::npos);
+}

@@ -39,6 +39,8 @@ struct Outcome {
 struct CallContext {
     std::string transport;  // "rest", "ws", "osc"
     std::optional<osc::TimeTag> timetag, anchor;
+    std::uint64_t client = 0;                // a WebSocket client (0 otherwise)
+    std::function<void(std::string)> push;   // sends that client a message later (subscriptions)
 };
 
 using Done = std::function<void(Outcome)>;

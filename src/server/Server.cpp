@@ -29,13 +29,21 @@ NetHandlers Server::handlers(std::function<void()> tick) {
         if (!apiKey_.empty() && !bearerMatches(r.authorization, apiKey_)) return 401;
         return 0;
     };
-    h.wsMessage = [this](std::uint64_t, const std::string& text, WsSend send) { websocket(text, send); };
+    h.wsMessage = [this](std::uint64_t client, const std::string& text, WsSend send) { websocket(client, text, send); };
+    h.wsClosed = [this](std::uint64_t client) {
+        if (onClientGone) onClientGone(client);
+    };
     h.osc = [this](const std::vector<std::uint8_t>& packet, OscReply reply) { osc(packet, reply); };
     h.tick = std::move(tick);
     return h;
 }
 
 namespace {
+CallContext context(const char* transport) {
+    CallContext c;
+    c.transport = transport;
+    return c;
+}
 HttpResponse jsonResponse(int status, const json& body) { return {status, "application/json", body.dump()}; }
 HttpResponse errorResponse(int status, const std::string& message) {
     return jsonResponse(status, {{"error", music::clipText(message, 1900)}, {"status", status}});
@@ -52,7 +60,7 @@ void Server::http(const HttpRequest& req, Respond respond) const {
     if (path.rfind("/v1/", 0) != 0) return respond(errorResponse(404, fmt::format("no route {}; see /openapi.json", music::clipText(path, 80))));
     const std::string name = path.substr(4);
     const Operation* op = table_.find(name);
-    if (!op) return table_.call(name, json::object(), {"rest", {}, {}}, [&](Outcome o) { respond(jsonResponse(o.status, o.toJson())); });
+    if (!op) return table_.call(name, json::object(), context("rest"), [&](Outcome o) { respond(jsonResponse(o.status, o.toJson())); });
     json args = json::object();
     if (req.method == "GET") {
         if (op->changesState || op->input.contains("required"))
@@ -66,10 +74,10 @@ void Server::http(const HttpRequest& req, Respond respond) const {
             return respond(errorResponse(400, e.what()));
         }
     }
-    table_.call(name, args, {"rest", {}, {}}, [respond](Outcome o) { respond(jsonResponse(o.status, o.toJson())); });
+    table_.call(name, args, context("rest"), [respond](Outcome o) { respond(jsonResponse(o.status, o.toJson())); });
 }
 
-void Server::websocket(const std::string& text, const WsSend& send) const {
+void Server::websocket(std::uint64_t client, const std::string& text, const WsSend& send) const {
     json msg;
     try {
         msg = music::parseJsonBounded(text, "the WebSocket message", {kMaxBodyBytes, 64});
@@ -81,7 +89,12 @@ void Server::websocket(const std::string& text, const WsSend& send) const {
         id = nullptr;  // ids are echoed, so only short ones
     if (!msg.is_object() || !msg.contains("op") || !msg["op"].is_string() || (msg.contains("args") && !msg["args"].is_object()) || msg.size() > 3)
         return send(json{{"id", id}, {"error", "a message is {\"id\": number or string, \"op\": \"name\", \"args\": {...}}"}, {"status", 400}}.dump());
-    table_.call(msg["op"], msg.value("args", json::object()), {"ws", {}, {}}, [send, id](Outcome o) {
+    table_.call(msg["op"], msg.value("args", json::object()), [&] {
+        CallContext c = context("ws");
+        c.client = client;
+        c.push = send;
+        return c;
+    }(), [send, id](Outcome o) {
         json reply = o.toJson();
         reply["id"] = id;
         send(reply.dump());
@@ -115,7 +128,12 @@ void Server::osc(const std::vector<std::uint8_t>& packet, const OscReply& reply)
                 continue;
             }
         }
-        table_.call(name, args, {"osc", m.time, m.anchor}, [answer, name](Outcome o) { answer(name, o.toJson()); });
+        table_.call(name, args, [&] {
+            CallContext c = context("osc");
+            c.timetag = m.time;
+            c.anchor = m.anchor;
+            return c;
+        }(), [answer, name](Outcome o) { answer(name, o.toJson()); });
     }
 }
 

@@ -27,7 +27,9 @@ public:
     NetHandlers handlers(std::function<void()> tick);
 
     void http(const HttpRequest& req, Respond respond) const;
-    void websocket(const std::string& text, const WsSend& send) const;
+    void websocket(std::uint64_t client, const std::string& text, const WsSend& send) const;
+    /// Called when a WebSocket client has gone (its subscriptions end).
+    std::function<void(std::uint64_t client)> onClientGone;
     void osc(const std::vector<std::uint8_t>& packet, const OscReply& reply) const;
 
 private:

@@ -1,4 +1,5 @@
 #include "server/Studio.h"
+#include "server/StudioParts.h"
 
 #include <fmt/format.h>
 #include <sndfile.h>
@@ -15,33 +16,6 @@ namespace soundstar::server {
 
 using nlohmann::json;
 namespace fs = std::filesystem;
-
-struct Studio::Job {
-    long id = 0;
-    RenderJobSpec spec;
-    std::string file;                 // as the client named it
-    std::string state = "queued";     // queued, running, done, failed (guarded by jobsMutex_)
-    std::string error;
-    std::atomic<double> progress{0.0};
-};
-
-struct Studio::LiveState {
-    std::unique_ptr<live::LiveSession> session;
-    std::unique_ptr<io::AudioDevice> device;
-    std::optional<std::uint64_t> seed;
-    SampleTime endAt = -1;  // >= 0: stopping; freed once its clock passes this
-};
-
-// A float WAV of what the engine plays, written under a temporary name and renamed on stop.
-struct Studio::Recording {
-    io::OutputFiles files;
-    SNDFILE* sf = nullptr;
-    std::string name;
-    SampleTime firstSample = 0, frames = 0;
-    ~Recording() {
-        if (sf) sf_close(sf);
-    }
-};
 
 namespace {
 constexpr double kMaxRecordingSeconds = 3600.0;
@@ -184,7 +158,11 @@ fs::path Studio::dataPath(const std::string& name, const char* what) const {
 void Studio::drainTap() {
     const std::size_t capacity = tapBuffer_.size() / 2;
     for (std::size_t n; (n = tap_.read(tapBuffer_.data(), capacity)) > 0;) {
-        for (std::size_t i = 0; i < 2 * n; ++i) peak_ = std::max(peak_, std::abs(tapBuffer_[i]));
+        for (std::size_t i = 0; i < n; ++i) {
+            tickPeakLeft_ = std::max(tickPeakLeft_, std::abs(tapBuffer_[2 * i]));
+            tickPeakRight_ = std::max(tickPeakRight_, std::abs(tapBuffer_[2 * i + 1]));
+        }
+        peak_ = std::max({peak_, tickPeakLeft_, tickPeakRight_});
         if (recording_ && recording_->sf && recording_->frames < static_cast<SampleTime>(kMaxRecordingSeconds * options_.sampleRate)) {
             sf_writef_float(recording_->sf, tapBuffer_.data(), static_cast<sf_count_t>(n));
             recording_->frames += static_cast<SampleTime>(n);
@@ -206,6 +184,7 @@ void Studio::tick() {
             ++i;
         }
     }
+    publish();
     if (live_) {
         const SampleTime liveNow = live_->session->engine().now();
         live_->session->pump(liveNow + static_cast<SampleTime>(0.2 * options_.sampleRate));
@@ -274,6 +253,7 @@ json Studio::setTempo(const json& args, const CallContext& ctx) {
     transport_.setTempo(args["bpm"].get<double>(), w.applied);
     json out = stamp(w);
     out["bpm"] = args["bpm"];
+    emit({{"type", "tempo"}, {"bpm", args["bpm"]}, {"at_sample", w.applied}});
     return out;
 }
 
@@ -396,6 +376,7 @@ json Studio::liveStart(const json& args) {
     state->device = makeDevice(options_.device);
     state->device->start(state->session->engine());
     live_ = std::move(state);
+    liveEventsSent_ = 0;
     return liveStatus();
 }
 

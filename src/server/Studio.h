@@ -71,6 +71,9 @@ public:
     /// Stops the devices and closes the recording (kept valid).
     void shutdown();
     SampleTime now() const { return engine_.now(); }
+    /// Ends a WebSocket client's subscriptions [control].
+    void dropClient(std::uint64_t client) { subscribers_.erase(client); }
+    static constexpr std::size_t kMaxSubscribers = 256;
     const StudioOptions& options() const { return options_; }
 
 private:
@@ -88,6 +91,14 @@ private:
         Done done;
     };
     struct Recording;
+    /// A WebSocket client's subscription: what it wants, how often, and where to send it.
+    struct Subscription {
+        bool transport = false, meters = false, events = false;
+        double periodSamples = 4410.0;
+        SampleTime nextAt = 0;
+        float peakLeft = 0.0f, peakRight = 0.0f;
+        std::function<void(std::string)> push;
+    };
     struct When {
         SampleTime requested, applied;
     };
@@ -124,6 +135,10 @@ private:
     nlohmann::json renderStart(const nlohmann::json& args);
     nlohmann::json renderStatus(const nlohmann::json& args) const;
     void renderWorker();
+    nlohmann::json subscribe(const nlohmann::json& args, const CallContext& ctx);
+    void publish();
+    /// Sends an event to every client subscribed to events.
+    void emit(nlohmann::json event);
     void drainTap();
 
     StudioOptions options_;
@@ -144,6 +159,10 @@ private:
     std::vector<float> tapBuffer_;
     SampleTime drainedFrames_ = 0;
     float peak_ = 0.0f;
+    float tickPeakLeft_ = 0.0f, tickPeakRight_ = 0.0f;  // since the last tick
+    std::map<std::uint64_t, Subscription> subscribers_;
+    std::size_t liveEventsSent_ = 0;
+    std::map<long, std::string> jobStatesSent_;
     std::unique_ptr<Recording> recording_;
     std::unique_ptr<LiveState> live_;
     // render jobs: the worker thread and the control thread share these under jobsMutex_

@@ -151,6 +151,18 @@ void Studio::registerOperations(OperationTable& t) {
            answerNow([this](const json&, const CallContext&) { return liveStop(); })});
     t.add({"live_status", "live", "The live session: vibe, bpm, its sample clock, late commands", object({}), {}, false,
            answerNow([this](const json&, const CallContext&) { return json{{"live", liveStatus()}}; })});
+    // ---- subscriptions ----
+    t.add({"subscribe", "events",
+           "WebSocket only: sends this client {\"stream\": \"transport\"|\"meters\"|\"events\", \"data\": ...} messages; transport and meters at rate_hz (engine time)",
+           object({{"streams", {{"type", "array"}, {"minItems", 1}, {"maxItems", 3}, {"items", {{"type", "string"}, {"enum", {"transport", "meters", "events"}}}}}},
+                   {"rate_hz", number(1, 60, "transport and meter messages per second, default 10")}},
+                  {"streams"}),
+           {}, false, answerNow([this](const json& a, const CallContext& c) { return subscribe(a, c); })});
+    t.add({"unsubscribe", "events", "WebSocket only: ends this client's subscriptions", object({}), {}, false,
+           answerNow([this](const json&, const CallContext& c) {
+               dropClient(c.client);
+               return json{{"subscribed", false}};
+           })});
     // ---- renders ----
     t.add({"render_start", "renders", "Renders a prompt to a mastered file under --data in the background; answers a job id",
            object({{"prompt", text(2000, "what the music should be")},

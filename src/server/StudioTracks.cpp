@@ -113,6 +113,7 @@ json Studio::createTrack(const json& args, const CallContext& ctx) {
     out["instrument"] = free->instrument;
     out["params"] = paramsJson(free->instrumentParams);
     out["effects"] = free->effects;
+    emit({{"type", "track_created"}, {"track", name}, {"instrument", free->instrument}, {"at_sample", w.applied}});
     return out;
 }
 
@@ -128,6 +129,7 @@ json Studio::freeTrack(const json& args, const CallContext& ctx) {
     slots_[static_cast<std::size_t>(address)] = TrackSlot{};
     json out = stamp(w);
     out["freed"] = args["track"];
+    emit({{"type", "track_freed"}, {"track", args["track"]}, {"at_sample", w.applied}});
     return out;
 }
 

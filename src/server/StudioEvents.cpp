@@ -1,0 +1,88 @@
+// Studio's WebSocket subscriptions: transport and meters at a chosen rate (in engine time), and
+// events (live vibes and transitions, render job states, track and tempo changes) as they happen.
+#include <fmt/format.h>
+
+#include <cmath>
+
+#include "server/Studio.h"
+#include "server/StudioParts.h"
+
+namespace soundstar::server {
+
+using nlohmann::json;
+
+json Studio::subscribe(const json& args, const CallContext& ctx) {
+    if (!ctx.push) throw ApiError(409, "subscriptions need the WebSocket (/v1/ws): REST and OSC have no way to send later");
+    if (!subscribers_.count(ctx.client) && subscribers_.size() >= kMaxSubscribers)
+        throw ApiError(429, fmt::format("too many subscribed clients: at most {}", kMaxSubscribers));
+    Subscription s;
+    for (const auto& stream : args["streams"]) {
+        s.transport = s.transport || stream == "transport";
+        s.meters = s.meters || stream == "meters";
+        s.events = s.events || stream == "events";
+    }
+    const double rate = args.value("rate_hz", 10.0);
+    s.periodSamples = options_.sampleRate / rate;
+    s.nextAt = engine_.now();
+    s.push = ctx.push;
+    subscribers_[ctx.client] = std::move(s);
+    return {{"streams", args["streams"]}, {"rate_hz", rate}};
+}
+
+void Studio::emit(json event) {
+    const std::string text = json{{"stream", "events"}, {"data", std::move(event)}}.dump();
+    for (auto& [id, s] : subscribers_)
+        if (s.events) s.push(text);
+}
+
+void Studio::publish() {
+    if (live_) {
+        const auto& events = live_->session->events();
+        for (; liveEventsSent_ < events.size(); ++liveEventsSent_) {
+            const auto& e = events[liveEventsSent_];
+            emit({{"type", "live_" + e.kind}, {"live_sample", e.sample}, {"bar", e.bar}, {"bpm", e.bpm}, {"label", e.label}});
+        }
+    }
+    {
+        std::lock_guard lock(jobsMutex_);
+        for (const auto& [id, job] : jobs_) {
+            auto& sent = jobStatesSent_[id];
+            if (sent == job->state) continue;
+            sent = job->state;
+            json e = {{"type", "render"}, {"job", id}, {"state", job->state}, {"file", job->file}};
+            if (!job->error.empty()) e["error"] = job->error;
+            emit(std::move(e));
+        }
+        for (auto it = jobStatesSent_.begin(); it != jobStatesSent_.end();) it = jobs_.count(it->first) ? std::next(it) : jobStatesSent_.erase(it);
+    }
+    const SampleTime now = engine_.now();
+    for (auto& [id, s] : subscribers_) {
+        s.peakLeft = std::max(s.peakLeft, tickPeakLeft_);
+        s.peakRight = std::max(s.peakRight, tickPeakRight_);
+        if (now < s.nextAt) continue;
+        s.nextAt = std::max(s.nextAt + static_cast<SampleTime>(std::llround(s.periodSamples)), now);
+        if (s.transport) {
+            const double beat = transport_.beatAt(now);
+            const int perBar = transport_.beatsPerBar();
+            s.push(json{{"stream", "transport"},
+                        {"data",
+                         {{"sample", now},
+                          {"beat", beat},
+                          {"bar", static_cast<long long>(std::floor(beat / perBar))},
+                          {"beat_in_bar", std::fmod(beat, perBar)},
+                          {"bpm", transport_.bpmAt(now)},
+                          {"running", running_}}}}
+                       .dump());
+        }
+        if (s.meters) {
+            const auto db = [](float p) { return p > 0.0f ? 20.0 * std::log10(p) : -200.0; };
+            s.push(json{{"stream", "meters"},
+                        {"data", {{"sample", now}, {"peak_left", s.peakLeft}, {"peak_right", s.peakRight}, {"peak_db_left", db(s.peakLeft)}, {"peak_db_right", db(s.peakRight)}}}}
+                       .dump());
+            s.peakLeft = s.peakRight = 0.0f;
+        }
+    }
+    tickPeakLeft_ = tickPeakRight_ = 0.0f;
+}
+
+}  // namespace soundstar::server
