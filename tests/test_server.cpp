@@ -375,3 +375,24 @@ TEST_F(Serve, WebSocketSubscribersGetTransportMetersAndEvents) {
     EXPECT_EQ(rest.status, 409);
     EXPECT_NE(rest.raw.find("WebSocket"), std::string::npos);
 }
+
+TEST_F(Serve, ConnectionsAreBoundedAndTheLimitIsNamed) {
+    start();
+    // 64 idle connections take every slot; the 65th is answered 503 naming the limit, and once
+    // they close the server answers again.
+    const std::string script =
+        "import socket,sys\n"
+        "port=int(sys.argv[1])\n"
+        "held=[socket.create_connection(('127.0.0.1',port)) for _ in range(64)]\n"
+        "import time; time.sleep(0.3)\n"
+        "s=socket.create_connection(('127.0.0.1',port)); s.settimeout(5)\n"
+        "s.sendall(b'GET /v1/health HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n')\n"
+        "print(s.recv(4096).decode(errors='replace'))\n"
+        "for h in held: h.close()\n";
+    std::ofstream(dir / "conns.py") << script;
+    const auto r = runCommand("/usr/bin/python3 '" + (dir / "conns.py") + "' " + std::to_string(server->port));
+    EXPECT_NE(r.output.find("503"), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("at most 64"), std::string::npos) << r.output;
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    EXPECT_EQ(curl("GET", server->base + "/v1/health").status, 200);
+}
