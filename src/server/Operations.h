@@ -83,6 +83,10 @@ private:
     std::map<std::string, std::size_t> index_;
 };
 
+/// JSON text for the wire: invalid UTF-8 (an OSC string, bytes echoed in an error) becomes U+FFFD
+/// instead of an exception.
+inline std::string wireText(const nlohmann::json& j) { return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace); }
+
 /// Largest JSON request body (REST and WebSocket) in bytes.
 inline constexpr std::size_t kMaxBodyBytes = 1 << 20;
 

@@ -44,7 +44,7 @@ CallContext context(const char* transport) {
     c.transport = transport;
     return c;
 }
-HttpResponse jsonResponse(int status, const json& body) { return {status, "application/json", body.dump()}; }
+HttpResponse jsonResponse(int status, const json& body) { return {status, "application/json", wireText(body)}; }
 HttpResponse errorResponse(int status, const std::string& message) {
     return jsonResponse(status, {{"error", music::clipText(message, 1900)}, {"status", status}});
 }
@@ -82,13 +82,13 @@ void Server::websocket(std::uint64_t client, const std::string& text, const WsSe
     try {
         msg = music::parseJsonBounded(text, "the WebSocket message", {kMaxBodyBytes, 64});
     } catch (const std::invalid_argument& e) {
-        return send(json{{"id", nullptr}, {"error", music::clipText(e.what(), 1900)}, {"status", 400}}.dump());
+        return send(wireText(json{{"id", nullptr}, {"error", music::clipText(e.what(), 1900)}, {"status", 400}}));
     }
     json id = msg.is_object() && msg.contains("id") ? msg["id"] : json(nullptr);
     if (!(id.is_null() || id.is_number_integer() || (id.is_string() && id.get_ref<const std::string&>().size() <= 128)))
         id = nullptr;  // ids are echoed, so only short ones
     if (!msg.is_object() || !msg.contains("op") || !msg["op"].is_string() || (msg.contains("args") && !msg["args"].is_object()) || msg.size() > 3)
-        return send(json{{"id", id}, {"error", "a message is {\"id\": number or string, \"op\": \"name\", \"args\": {...}}"}, {"status", 400}}.dump());
+        return send(wireText(json{{"id", id}, {"error", "a message is {\"id\": number or string, \"op\": \"name\", \"args\": {...}}"}, {"status", 400}}));
     table_.call(msg["op"], msg.value("args", json::object()), [&] {
         CallContext c = context("ws");
         c.client = client;
@@ -97,13 +97,13 @@ void Server::websocket(std::uint64_t client, const std::string& text, const WsSe
     }(), [send, id](Outcome o) {
         json reply = o.toJson();
         reply["id"] = id;
-        send(reply.dump());
+        send(wireText(reply));
     });
 }
 
 void Server::osc(const std::vector<std::uint8_t>& packet, const OscReply& reply) const {
     const auto answer = [&](const std::string& op, const json& body) {
-        reply(osc::encodeMessage({"/soundstar/reply", {op, body.dump()}}));
+        reply(osc::encodeMessage({"/soundstar/reply", {op, wireText(body)}}));
     };
     std::vector<osc::TimedMessage> messages;
     try {

@@ -30,7 +30,7 @@ json Studio::subscribe(const json& args, const CallContext& ctx) {
 }
 
 void Studio::emit(json event) {
-    const std::string text = json{{"stream", "events"}, {"data", std::move(event)}}.dump();
+    const std::string text = wireText(json{{"stream", "events"}, {"data", std::move(event)}});
     for (auto& [id, s] : subscribers_)
         if (s.events) s.push(text);
 }
@@ -64,7 +64,7 @@ void Studio::publish() {
         if (s.transport) {
             const double beat = transport_.beatAt(now);
             const int perBar = transport_.beatsPerBar();
-            s.push(json{{"stream", "transport"},
+            s.push(wireText(json{{"stream", "transport"},
                         {"data",
                          {{"sample", now},
                           {"beat", beat},
@@ -72,13 +72,13 @@ void Studio::publish() {
                           {"beat_in_bar", std::fmod(beat, perBar)},
                           {"bpm", transport_.bpmAt(now)},
                           {"running", running_}}}}
-                       .dump());
+));
         }
         if (s.meters) {
             const auto db = [](float p) { return p > 0.0f ? 20.0 * std::log10(p) : -200.0; };
-            s.push(json{{"stream", "meters"},
+            s.push(wireText(json{{"stream", "meters"},
                         {"data", {{"sample", now}, {"peak_left", s.peakLeft}, {"peak_right", s.peakRight}, {"peak_db_left", db(s.peakLeft)}, {"peak_db_right", db(s.peakRight)}}}}
-                       .dump());
+));
             s.peakLeft = s.peakRight = 0.0f;
         }
     }

@@ -7,6 +7,7 @@
 // their parsing); their args are still validated by the same schemas.
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <string>
 
 #include "FuzzCheck.h"
@@ -46,15 +47,16 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const std::string body = nl == std::string::npos ? "" : text.substr(nl + 1);
     if (op.size() == 1) op = world.names[static_cast<unsigned char>(op[0]) % world.names.size()];
     if (op == "render_start" || op == "live_start" || op == "record_start") return 0;
-    bool answered = false;
-    world.front->http({"POST", "/v1/" + op, body, ""}, [&](HttpResponse r) {
-        answered = true;
+    // sync answers on a later tick (maybe during another input): the callback owns what it touches.
+    auto answered = std::make_shared<bool>(false);
+    world.front->http({"POST", "/v1/" + op, body, ""}, [answered](HttpResponse r) {
+        *answered = true;
         if (r.status >= 500) fuzz::finding("a 5xx answer", r.body);
         const auto j = nlohmann::json::parse(r.body, nullptr, false);
         if (j.is_discarded()) fuzz::finding("an answer that is not JSON", r.body);
         if (r.status >= 400) fuzz::checkMessage(j.value("error", std::string()));
     });
-    if (!answered && op != "sync") fuzz::finding("no answer", op);
+    if (!*answered && op != "sync") fuzz::finding("no answer", op);
     world.studio->tick();
     return 0;
 }
