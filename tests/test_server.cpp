@@ -252,7 +252,8 @@ TEST_F(Serve, OscsendDrivesNotesAndParameters) {
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
     ASSERT_EQ(runCommand(to + "/soundstar/set_param ssf click gain -40").code, 0);
     ASSERT_EQ(runCommand(to + "/soundstar/play_note sfff click 60 1.0 0.05").code, 0);
-    ok("sync");
+    const json synced = osc("sync", {});  // answered over OSC once the note has been applied
+    EXPECT_TRUE(synced["result"].contains("synced_at_sample")) << synced.dump();
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
     ok("record_stop");
     const auto onsets = nonSilentFrames(dir / "data/osc.wav");
@@ -395,4 +396,27 @@ TEST_F(Serve, ConnectionsAreBoundedAndTheLimitIsNamed) {
     EXPECT_NE(r.output.find("at most 64"), std::string::npos) << r.output;
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
     EXPECT_EQ(curl("GET", server->base + "/v1/health").status, 200);
+}
+
+TEST_F(Serve, BeatTimedNotesStayOnTheirBeatsThroughATempoChange) {
+    start();
+    writeImpulse("impulse.wav");
+    ok("create_track", {{"name", "click"}, {"instrument", "sampler"}, {"options", {{"sample", "impulse.wav"}}}});
+    const long first = ok("record_start", {{"file", "tempo.wav"}})["first_sample"];
+    const double next = std::ceil(ok("status")["beat"].get<double>()) + 1.0;
+    const double beat = next + 3.0;
+    // At 120 bpm and 44.1 kHz a beat is 22050 samples.
+    const json note = ok("play_note", {{"track", "click"}, {"note", 60}, {"velocity", 1}, {"duration", 0.01}, {"at", {{"beat", beat}}}});
+    EXPECT_EQ(note["applied_at_sample"], std::llround(beat * 22050.0));
+    // Twice as fast from the next beat on: the note (on and off) moves with its beat.
+    const json tempo = ok("set_tempo", {{"bpm", 240}, {"at", {{"beat", next}}}});
+    EXPECT_EQ(tempo["applied_at_sample"], std::llround(next * 22050.0));
+    EXPECT_EQ(tempo["moved_commands"], 2);
+    const long expected = std::llround(next * 22050.0) + 3 * 11025;
+    EXPECT_EQ(ok("status")["bpm"], 120.0);  // not yet
+    ok("sync");
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    EXPECT_EQ(ok("status")["bpm"], 240.0);
+    ok("record_stop");
+    EXPECT_EQ(nonSilentFrames(dir / "data/tempo.wav"), std::vector<long>{expected - first});
 }

@@ -282,3 +282,20 @@ TEST(Auth, BearerKeyMatchesOnlyExactly) {
     EXPECT_FALSE(bearerMatches("", "secret-key"));
     EXPECT_FALSE(bearerMatches("secret-key", "secret-key"));
 }
+
+TEST(Scheduler, RetimeMovesOnlyBeatTimedCommandsNotYetHandedOver) {
+    Scheduler s(100);
+    std::vector<SampleTime> posted;
+    const auto rec = [&](SampleTime t) {
+        posted.push_back(t);
+        return true;
+    };
+    s.schedule(1000, rec, 4.0);   // beat 4 at 250 samples a beat
+    s.schedule(1500, rec);        // a plain sample time
+    s.schedule(50, rec, 0.2);     // handed over below: stays
+    s.pump(0);
+    // Twice as fast: beat B at 125 B samples.
+    EXPECT_EQ(s.retime([](double b) { return static_cast<SampleTime>(b * 125.0); }, 60), 1u);
+    s.pump(2000);
+    EXPECT_EQ(posted, (std::vector<SampleTime>{50, 500, 1500}));
+}

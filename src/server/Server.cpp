@@ -102,7 +102,7 @@ void Server::websocket(std::uint64_t client, const std::string& text, const WsSe
 }
 
 void Server::osc(const std::vector<std::uint8_t>& packet, const OscReply& reply) const {
-    const auto answer = [&](const std::string& op, const json& body) {
+    const auto answer = [reply](const std::string& op, const json& body) {  // by value: sync answers later
         reply(osc::encodeMessage({"/soundstar/reply", {op, wireText(body)}}));
     };
     std::vector<osc::TimedMessage> messages;

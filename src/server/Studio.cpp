@@ -86,6 +86,7 @@ void Studio::shutdown() {
 Studio::When Studio::resolveAt(const json& args, const CallContext& ctx) const {
     const SampleTime earliest = scheduler_.earliest(engine_.now(), options_.blockSize);
     SampleTime requested = earliest;
+    std::optional<double> beat;
     if (ctx.timetag && !ctx.timetag->immediate()) {
         // Offsets inside a bundle are kept exact: from the outermost bundle's sample, not the wall clock.
         const osc::TimeTag anchor = ctx.anchor ? *ctx.anchor : *ctx.timetag;
@@ -96,14 +97,17 @@ Studio::When Studio::resolveAt(const json& args, const CallContext& ctx) const {
         if (at.contains("sample")) {
             requested = at["sample"].get<SampleTime>();
         } else if (at.contains("beat")) {
-            requested = transport_.sampleAtBeat(at["beat"].get<double>());
+            beat = at["beat"].get<double>();
+            requested = transport_.sampleAtBeat(*beat);
         } else {
             const double beats = at["quantize"] == "bar" ? transport_.beatsPerBar() : 1.0;
-            const double next = std::ceil(transport_.beatAt(earliest) / beats - 1e-9) * beats;
-            requested = transport_.sampleAtBeat(next);
+            beat = std::ceil(transport_.beatAt(earliest) / beats - 1e-9) * beats;
+            requested = transport_.sampleAtBeat(*beat);
         }
     }
-    return {requested, std::max(requested, earliest)};
+    // A beat already past is not a beat any more: it plays now and stays there.
+    if (requested < earliest) beat.reset();
+    return {requested, std::max(requested, earliest), beat};
 }
 
 json Studio::stamp(const When& w) const {
@@ -112,9 +116,9 @@ json Studio::stamp(const When& w) const {
             {"applied_at_beat", transport_.beatAt(w.applied)}};
 }
 
-void Studio::schedule(SampleTime t, Scheduler::Post post) {
+void Studio::schedule(SampleTime t, Scheduler::Post post, std::optional<double> beat) {
     try {
-        scheduler_.schedule(t, std::move(post));
+        scheduler_.schedule(t, std::move(post), beat);
     } catch (const std::length_error& e) {
         throw ApiError(429, e.what());
     }
@@ -251,8 +255,11 @@ void Studio::sync(const json& args, Done done) {
 json Studio::setTempo(const json& args, const CallContext& ctx) {
     const When w = resolveAt(args, ctx);
     transport_.setTempo(args["bpm"].get<double>(), w.applied);
+    const std::size_t moved = scheduler_.retime([this](double b) { return transport_.sampleAtBeat(b); },
+                                                scheduler_.earliest(engine_.now(), options_.blockSize));
     json out = stamp(w);
     out["bpm"] = args["bpm"];
+    out["moved_commands"] = moved;
     emit({{"type", "tempo"}, {"bpm", args["bpm"]}, {"at_sample", w.applied}});
     return out;
 }

@@ -101,12 +101,14 @@ private:
     };
     struct When {
         SampleTime requested, applied;
+        std::optional<double> beat;  // asked for on a beat: moves with tempo changes until handed over
     };
 
     // timing and addressing
     When resolveAt(const nlohmann::json& args, const CallContext& ctx) const;
     nlohmann::json stamp(const When& w) const;
-    void schedule(SampleTime t, Scheduler::Post post);
+    void schedule(SampleTime t, Scheduler::Post post, std::optional<double> beat = std::nullopt);
+    void schedule(const When& w, Scheduler::Post post) { schedule(w.applied, std::move(post), w.beat); }
     int trackAddress(const std::string& name) const;
     int mixAddress(const std::string& target) const;
     std::filesystem::path dataPath(const std::string& name, const char* what) const;

@@ -103,7 +103,7 @@ json Studio::createTrack(const json& args, const CallContext& ctx) {
     const When w = resolveAt(args, ctx);
     const int address = static_cast<int>(free - slots_.begin());
     auto shared = std::make_shared<std::unique_ptr<engine::Track>>(std::move(track));
-    schedule(w.applied, [this, address, shared](SampleTime t) {
+    schedule(w, [this, address, shared](SampleTime t) {
         controller_->replaceTrack(address, std::move(*shared), t);
         return true;
     });
@@ -122,7 +122,7 @@ json Studio::freeTrack(const json& args, const CallContext& ctx) {
     const When w = resolveAt(args, ctx);
     auto shared = std::make_shared<std::unique_ptr<engine::Track>>(controller_->makeTrack("", engine::makeInstrument("subtractive")));
     (*shared)->mute = true;
-    schedule(w.applied, [this, address, shared](SampleTime t) {
+    schedule(w, [this, address, shared](SampleTime t) {
         controller_->replaceTrack(address, std::move(*shared), t);
         return true;
     });
@@ -140,8 +140,10 @@ json Studio::playNote(const json& args, const CallContext& ctx) {
     const double duration = args.value("duration", 0.5);
     const When w = resolveAt(args, ctx);
     const SampleTime off = w.applied + std::max<SampleTime>(1, std::llround(duration * options_.sampleRate));
-    schedule(w.applied, [this, address, note, velocity](SampleTime t) { return controller_->noteOn(address, note, velocity, t); });
-    schedule(off, [this, address, note](SampleTime t) { return controller_->noteOff(address, note, t); });
+    schedule(w, [this, address, note, velocity](SampleTime t) { return controller_->noteOn(address, note, velocity, t); });
+    std::optional<double> offBeat;
+    if (w.beat) offBeat = transport_.beatAt(off);
+    schedule(off, [this, address, note](SampleTime t) { return controller_->noteOff(address, note, t); }, offBeat);
     json out = stamp(w);
     out["note_off_at_sample"] = off;
     return out;
@@ -152,9 +154,9 @@ json Studio::release(const json& args, const CallContext& ctx) {
     const When w = resolveAt(args, ctx);
     if (args.contains("note")) {
         const float note = number(args["note"]);
-        schedule(w.applied, [this, address, note](SampleTime t) { return controller_->noteOff(address, note, t); });
+        schedule(w, [this, address, note](SampleTime t) { return controller_->noteOff(address, note, t); });
     } else {
-        schedule(w.applied, [this, address](SampleTime t) { return controller_->allNotesOff(address, t); });
+        schedule(w, [this, address](SampleTime t) { return controller_->allNotesOff(address, t); });
     }
     return stamp(w);
 }
@@ -184,7 +186,7 @@ json Studio::setParams(const json& args, const CallContext& ctx) {
     }
     const When w = resolveAt(args, ctx);
     for (const auto& nv : values)
-        schedule(w.applied, [this, address, slot, nv](SampleTime t) { return controller_->setParam(address, slot, nv.first, nv.second, t); });
+        schedule(w, [this, address, slot, nv](SampleTime t) { return controller_->setParam(address, slot, nv.first, nv.second, t); });
     json out = stamp(w);
     out["set"] = args["params"];
     return out;
@@ -202,27 +204,27 @@ json Studio::mix(const json& args, const CallContext& ctx) {
     if (args.contains("gain_db")) {
         const float db = number(args["gain_db"]);
         if (fade > 0.0)
-            schedule(w.applied, [this, address, db, fade](SampleTime t) { return controller_->fadeGain(address, db, fade, engine::FadeShape::Linear, t); });
+            schedule(w, [this, address, db, fade](SampleTime t) { return controller_->fadeGain(address, db, fade, engine::FadeShape::Linear, t); });
         else
-            schedule(w.applied, [this, address, db](SampleTime t) { return controller_->setGain(address, db, t); });
+            schedule(w, [this, address, db](SampleTime t) { return controller_->setGain(address, db, t); });
     }
     if (args.contains("pan")) {
         const float pan = number(args["pan"]);
-        schedule(w.applied, [this, address, pan](SampleTime t) { return controller_->setPan(address, pan, t); });
+        schedule(w, [this, address, pan](SampleTime t) { return controller_->setPan(address, pan, t); });
     }
     if (args.contains("mute")) {
         const bool on = args["mute"];
-        schedule(w.applied, [this, address, on](SampleTime t) { return controller_->setMute(address, on, t); });
+        schedule(w, [this, address, on](SampleTime t) { return controller_->setMute(address, on, t); });
     }
     if (args.contains("solo")) {
         const bool on = args["solo"];
-        schedule(w.applied, [this, address, on](SampleTime t) { return controller_->setSolo(address, on, t); });
+        schedule(w, [this, address, on](SampleTime t) { return controller_->setSolo(address, on, t); });
     }
     const json sends = args.value("sends", json::object());
     for (const auto& [bus, level] : sends.items()) {
         const int b = bus == "reverb" ? engine::kReturnBase : engine::kReturnBase + 1;
         const float l = number(level);
-        schedule(w.applied, [this, address, b, l](SampleTime t) { return controller_->setSend(address, b, l, t); });
+        schedule(w, [this, address, b, l](SampleTime t) { return controller_->setSend(address, b, l, t); });
     }
     json out = stamp(w);
     out["target"] = target;

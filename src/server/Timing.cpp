@@ -59,17 +59,38 @@ SampleTime WallClock::sampleAt(osc::TimeTag t) const {
     return anchorSample_ + static_cast<SampleTime>(std::llround(static_cast<double>(diff) / 4294967296.0 * sampleRate_));
 }
 
-void Scheduler::schedule(SampleTime time, Post post) {
+void Scheduler::schedule(SampleTime time, Post post, std::optional<double> beat) {
     if (pending_.size() >= kMaxPending)
         throw std::length_error(fmt::format("too many queued commands: at most {} wait for their time", kMaxPending));
-    pending_.emplace(time, std::move(post));
+    pending_.emplace(time, Entry{std::move(post), beat});
     lastScheduled_ = std::max(lastScheduled_, time);
+}
+
+std::size_t Scheduler::retime(const std::function<SampleTime(double)>& sampleAtBeat, SampleTime earliest) {
+    std::multimap<SampleTime, Entry> moved;
+    for (auto it = pending_.begin(); it != pending_.end();) {
+        if (it->second.beat) {
+            const SampleTime t = std::max(earliest, sampleAtBeat(*it->second.beat));
+            if (t != it->first) {
+                moved.emplace(t, std::move(it->second));
+                it = pending_.erase(it);
+                continue;
+            }
+        }
+        ++it;
+    }
+    const std::size_t n = moved.size();
+    for (auto& [t, e] : moved) {
+        lastScheduled_ = std::max(lastScheduled_, t);
+        pending_.emplace(t, std::move(e));
+    }
+    return n;
 }
 
 void Scheduler::pump(SampleTime now) {
     while (!pending_.empty() && pending_.begin()->first < now + lookahead_) {
         auto it = pending_.begin();
-        if (!it->second(it->first)) return;  // the engine's queue is full: the rest wait for the next pump
+        if (!it->second.post(it->first)) return;  // the engine's queue is full: the rest wait for the next pump
         lastPosted_ = std::max(lastPosted_, it->first);
         pending_.erase(it);
     }

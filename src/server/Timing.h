@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <utility>
 #include <vector>
 
@@ -68,8 +69,13 @@ public:
     /// The earliest sample a new command may be stamped with, given the playhead `now` and the
     /// engine's block: after the block in progress and after every command already handed over.
     SampleTime earliest(SampleTime now, int block) const { return std::max(now + block, lastPosted_); }
-    /// Queues a command at `time` (>= earliest()). Throws std::length_error past kMaxPending.
-    void schedule(SampleTime time, Post post);
+    /// Queues a command at `time` (>= earliest()); `beat`: it was asked for on that beat, and
+    /// retime() moves it with tempo changes until it is handed over. Throws std::length_error
+    /// past kMaxPending.
+    void schedule(SampleTime time, Post post, std::optional<double> beat = std::nullopt);
+    /// Moves every queued beat-timed command to where its beat now falls (after a tempo change),
+    /// never before `earliest`. Returns how many moved.
+    std::size_t retime(const std::function<SampleTime(double)>& sampleAtBeat, SampleTime earliest);
     /// Hands over, in time order, every queued command due before now + lookahead.
     void pump(SampleTime now);
     std::size_t pending() const { return pending_.size(); }
@@ -78,7 +84,11 @@ public:
 
 private:
     SampleTime lookahead_;
-    std::multimap<SampleTime, Post> pending_;  // equal times keep their order of arrival
+    struct Entry {
+        Post post;
+        std::optional<double> beat;
+    };
+    std::multimap<SampleTime, Entry> pending_;  // equal times keep their order of arrival
     SampleTime lastPosted_ = 0, lastScheduled_ = 0;
 };
 
