@@ -46,6 +46,7 @@ int runServe(const ServeArgs& a) {
     studio.registerOperations(table);
     server::Server front(table, a.apiKey, SOUNDSTAR_VERSION);
     front.onClientGone = [&studio](std::uint64_t client) { studio.dropClient(client); };
+    front.files = [&studio](const std::string& path) { return studio.readFile(path); };
     server::NetOptions no;
     no.host = a.host;
     no.port = a.port;

@@ -300,6 +300,18 @@ TEST_F(Serve, RenderJobsWriteFilesUnderData) {
     const auto info = soxInfo(dir / "data/sunset.wav");
     EXPECT_EQ(info.sampleRate, 44100.0);
     EXPECT_GE(info.frames, 2 * 44100);
+    // Downloaded over HTTP, byte for byte.
+    const auto got = runCommand("curl -s -o '" + (dir / "down.wav") + "' -w '%{http_code} %{content_type}' " + server->base + "/v1/files/sunset.wav");
+    EXPECT_EQ(got.output, "200 audio/wav");
+    EXPECT_EQ(readText(dir / "down.wav"), readText(dir / "data/sunset.wav"));
+    EXPECT_EQ(curl("GET", server->base + "/v1/files/nothing.wav").status, 404);
+    EXPECT_EQ(curl("GET", server->base + "/v1/files/%2E%2E/err.txt").status, 403);
+    EXPECT_EQ(post("render_cancel", {{"job", job["job"]}}).status, 409);  // done already
+    // A job behind a long one waits in the queue, where it can be cancelled.
+    ok("render_start", {{"prompt", "long ambient drone"}, {"file", "long.wav"}, {"duration", 120}});
+    const json queued = ok("render_start", {{"prompt", "never"}, {"file", "never.wav"}, {"duration", 5}});
+    EXPECT_EQ(ok("render_cancel", {{"job", queued["job"]}})["state"], "cancelled");
+    EXPECT_EQ(ok("render_status", {{"job", queued["job"]}})["state"], "cancelled");
     EXPECT_EQ(post("render_start", {{"prompt", "x"}, {"file", "x.txt"}}).status, 400);
     EXPECT_EQ(post("render_status", {{"job", 999}}).status, 404);
 }

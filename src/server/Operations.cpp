@@ -77,6 +77,12 @@ json fixedRoutes() {
     paths["/v1/health"] = get("health", "Whether the server answers (no API key needed)", "server", true);
     paths["/v1/tools"] = get("tools", "Every operation as an OpenAI function-calling tool definition", "server", false);
     paths["/openapi.json"] = get("openapi", "This document", "server", true);
+    json file = get("files", "A file under the server's --data folder (a render, a recording)", "server", false);
+    file["get"]["parameters"] = {{{"name", "path"}, {"in", "path"}, {"required", true}, {"description", "relative to --data"}, {"schema", {{"type", "string"}}}}};
+    file["get"]["responses"]["200"] = {{"description", "the file's bytes"}, {"content", {{"application/octet-stream", {{"schema", {{"type", "string"}, {"format", "binary"}}}}}}}};
+    file["get"]["responses"]["403"] = errorResponse("a path outside --data");
+    file["get"]["responses"]["404"] = errorResponse("no such file");
+    paths["/v1/files/{path}"] = file;
     return paths;
 }
 

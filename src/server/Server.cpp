@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <cctype>
+
 #include "music/JsonText.h"
 
 namespace soundstar::server {
@@ -57,6 +59,22 @@ void Server::http(const HttpRequest& req, Respond respond) const {
     if (!apiKey_.empty() && !bearerMatches(req.authorization, apiKey_))
         return respond(errorResponse(401, "this server needs its API key: send Authorization: Bearer KEY"));
     if (req.method == "GET" && path == "/v1/tools") return respond(jsonResponse(200, table_.tools()));
+    if (req.method == "GET" && path.rfind("/v1/files/", 0) == 0 && files) {
+        std::string name;  // percent-decoded
+        for (std::size_t i = 10; i < path.size(); ++i) {
+            if (path[i] == '%' && i + 2 < path.size() && std::isxdigit(static_cast<unsigned char>(path[i + 1])) && std::isxdigit(static_cast<unsigned char>(path[i + 2]))) {
+                name += static_cast<char>(std::stoi(path.substr(i + 1, 2), nullptr, 16));
+                i += 2;
+            } else {
+                name += path[i];
+            }
+        }
+        try {
+            return respond(files(name));
+        } catch (const ApiError& e) {
+            return respond(errorResponse(e.status(), e.what()));
+        }
+    }
     if (path.rfind("/v1/", 0) != 0) return respond(errorResponse(404, fmt::format("no route {}; see /openapi.json", music::clipText(path, 80))));
     const std::string name = path.substr(4);
     const Operation* op = table_.find(name);

@@ -5,6 +5,7 @@
 //   GET  /v1/health                 {"ok": true, ...} (no key needed)
 //   GET  /openapi.json              the OpenAPI 3.1 document (no key needed)
 //   GET  /v1/tools                  OpenAI function-calling tool definitions
+//   GET  /v1/files/<path>           a file under --data (a render, a recording)
 //   POST /v1/<op>                   args as the JSON body -> {"result": ...} | {"error", "status"}
 //   GET  /v1/<op>                   the same, for operations that change nothing and need no args
 //   WS   /v1/ws                     {"id", "op", "args"} -> {"id", "result"} | {"id", "error", "status"}
@@ -28,6 +29,8 @@ public:
 
     void http(const HttpRequest& req, Respond respond) const;
     void websocket(std::uint64_t client, const std::string& text, const WsSend& send) const;
+    /// Answers GET /v1/files/<path> (a file under --data), after the key check.
+    std::function<HttpResponse(const std::string& path)> files;
     /// Called when a WebSocket client has gone (its subscriptions end).
     std::function<void(std::uint64_t client)> onClientGone;
     void osc(const std::vector<std::uint8_t>& packet, const OscReply& reply) const;

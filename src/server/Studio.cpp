@@ -5,6 +5,7 @@
 #include <sndfile.h>
 
 #include <cmath>
+#include <fstream>
 
 #include "engine/Instruments.h"
 #include "engine/Track.h"
@@ -321,6 +322,34 @@ json Studio::renderStatus(const json& args) const {
     json out = {{"job", j.id}, {"state", j.state}, {"progress", j.progress.load()}, {"file", j.file}};
     if (!j.error.empty()) out["error"] = j.error;
     return out;
+}
+
+json Studio::renderCancel(const json& args) {
+    const long id = args["job"];
+    std::lock_guard lock(jobsMutex_);
+    const auto it = jobs_.find(id);
+    if (it == jobs_.end()) throw ApiError(404, fmt::format("no render job {}", id));
+    if (it->second->state != "queued")
+        throw ApiError(409, fmt::format("render job {} is {}: only a queued job can be cancelled", id, it->second->state));
+    queue_.erase(std::find(queue_.begin(), queue_.end(), it->second));
+    it->second->state = "cancelled";
+    return {{"job", id}, {"state", "cancelled"}};
+}
+
+HttpResponse Studio::readFile(const std::string& name) const {
+    constexpr std::uintmax_t kMaxBytes = std::uintmax_t{256} << 20;
+    const fs::path p = dataPath(name, "path");
+    std::error_code ec;
+    if (!fs::is_regular_file(p, ec)) throw ApiError(404, fmt::format("no file '{}' under --data", music::clipText(name, 80)));
+    const auto size = fs::file_size(p, ec);
+    if (ec || size > kMaxBytes) throw ApiError(413, fmt::format("'{}' is over the download limit of 256 MiB", music::clipText(name, 80)));
+    static const std::map<std::string, std::string> kTypes = {{".wav", "audio/wav"}, {".flac", "audio/flac"}, {".ogg", "audio/ogg"},
+                                                              {".mp3", "audio/mpeg"}, {".mid", "audio/midi"}, {".json", "application/json"}};
+    const auto type = kTypes.find(p.extension().string());
+    std::ifstream in(p, std::ios::binary);
+    std::string bytes(static_cast<std::size_t>(size), '\0');
+    in.read(bytes.data(), static_cast<std::streamsize>(size));
+    return {200, type == kTypes.end() ? "application/octet-stream" : type->second, std::move(bytes)};
 }
 
 // ---- recording ----

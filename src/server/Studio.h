@@ -23,6 +23,7 @@
 #include "engine/Preset.h"
 #include "io/AudioDevice.h"
 #include "live/LiveSession.h"
+#include "server/NetServer.h"
 #include "server/Operations.h"
 #include "server/Timing.h"
 
@@ -71,6 +72,8 @@ public:
     /// Stops the devices and closes the recording (kept valid).
     void shutdown();
     SampleTime now() const { return engine_.now(); }
+    /// A file under --data for GET /v1/files/<path>: 403 outside it, 404 missing, 413 over 256 MiB.
+    HttpResponse readFile(const std::string& path) const;
     /// Ends a WebSocket client's subscriptions [control].
     void dropClient(std::uint64_t client) { subscribers_.erase(client); }
     static constexpr std::size_t kMaxSubscribers = 256;
@@ -136,6 +139,7 @@ private:
     nlohmann::json liveStatus() const;
     nlohmann::json renderStart(const nlohmann::json& args);
     nlohmann::json renderStatus(const nlohmann::json& args) const;
+    nlohmann::json renderCancel(const nlohmann::json& args);
     void renderWorker();
     nlohmann::json subscribe(const nlohmann::json& args, const CallContext& ctx);
     void publish();

@@ -174,6 +174,9 @@ void Studio::registerOperations(OperationTable& t) {
     t.add({"render_status", "renders", "A render job's state (queued, running, done, failed) and progress 0..1",
            object({{"job", {{"type", "integer"}, {"minimum", 1}, {"maximum", 1e12}}}}, {"job"}), {"job"}, false,
            answerNow([this](const json& a, const CallContext&) { return renderStatus(a); })});
+    t.add({"render_cancel", "renders", "Cancels a queued render job (a running one finishes)",
+           object({{"job", {{"type", "integer"}, {"minimum", 1}, {"maximum", 1e12}}}}, {"job"}), {"job"}, true,
+           answerNow([this](const json& a, const CallContext&) { return renderCancel(a); })});
 }
 
 }  // namespace soundstar::server
