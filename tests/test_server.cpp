@@ -432,3 +432,36 @@ TEST_F(Serve, BeatTimedNotesStayOnTheirBeatsThroughATempoChange) {
     ok("record_stop");
     EXPECT_EQ(nonSilentFrames(dir / "data/tempo.wav"), std::vector<long>{expected - first});
 }
+
+TEST_F(Serve, EffectChainsChangeOnAPlayingTrackKeepingItsMix) {
+    start();
+    writeImpulse("impulse.wav");
+    ok("create_track", {{"name", "click"}, {"instrument", "sampler"}, {"options", {{"sample", "impulse.wav"}}}, {"effects", {{{"type", "drive"}}}}});
+    ok("set_mix", {{"target", "click"}, {"gain_db", -12}});
+    ok("set_param", {{"track", "click"}, {"name", "gain"}, {"value", -6}});
+    // A chain that is not allowed changes nothing.
+    EXPECT_EQ(post("set_effects", {{"track", "click"}, {"effects", {{{"type", "warp"}}}}}).status, 400);
+    EXPECT_EQ(ok("list_tracks")["tracks"][0]["effects"], json({"drive"}));
+    const json changed = ok("set_effects", {{"track", "click"}, {"effects", json::array()}});
+    EXPECT_EQ(changed["effects"], json::array());
+    EXPECT_EQ(ok("list_tracks")["tracks"][0]["effects"], json::array());
+    EXPECT_EQ(post("set_params", {{"track", "click"}, {"effect", 0}, {"params", {{"mix", 1}}}}).status, 400);  // no slot 0 now
+    ok("record_start", {{"file", "fx.wav"}});
+    ok("play_note", {{"track", "click"}, {"note", 60}, {"velocity", 1}, {"duration", 0.01}});
+    ok("sync");
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    ok("record_stop");
+    const auto onsets = nonSilentFrames(dir / "data/fx.wav");
+    ASSERT_EQ(onsets.size(), 1u);
+    float level = 0;
+    std::memcpy(&level, readText(dir / "rec.f32").data() + onsets[0] * 8, 4);
+    // -12 dB fader and -6 dB sampler gain survive the rebuild: 32767/32768 * -18 dB, times the centre pan's left gain.
+    const double db = 20.0 * std::log10(std::abs(level));
+    EXPECT_LT(db, -18.0);
+    EXPECT_GT(db, -21.1);
+    // Presets bring their chain, which set_effects replaces whole.
+    ok("create_track", {{"name", "keys"}, {"preset", "keys_fm_epiano"}});
+    const json reshaped = ok("set_effects", {{"track", "keys"}, {"effects", {{{"type", "phaser"}}, {{"type", "delay"}, {"params", {{"mix", 0.2}}}}}}});
+    EXPECT_EQ(reshaped["effects"], json({"phaser", "delay"}));
+    ok("set_params", {{"track", "keys"}, {"effect", 1}, {"params", {{"mix", 0.3}}}});
+}

@@ -5,6 +5,7 @@
 // session (the same LiveSession and steering lines as `soundstar live`) and render jobs. Its
 // operations are rows of the server's OperationTable (StudioOps.cpp).
 #include <atomic>
+#include <array>
 #include <condition_variable>
 #include <deque>
 #include <filesystem>
@@ -86,6 +87,11 @@ private:
         std::vector<std::string> effects;
         std::vector<engine::ParamSpec> instrumentParams;
         std::vector<std::vector<engine::ParamSpec>> effectParams;
+        // What rebuilds it (set_effects): its creation args with every later parameter and fader
+        // change folded in, and the mixer state set_mix left.
+        nlohmann::json args;
+        bool mute = false, solo = false;
+        std::array<float, 4> sends{};
     };
     struct Job;
     struct LiveState;
@@ -127,6 +133,10 @@ private:
     nlohmann::json listTracks() const;
     nlohmann::json createTrack(const nlohmann::json& args, const CallContext& ctx);
     nlohmann::json freeTrack(const nlohmann::json& args, const CallContext& ctx);
+    nlohmann::json setEffects(const nlohmann::json& args, const CallContext& ctx);
+    /// Fades the track at `address` out over a few ms from `at`, then puts `track` in its place;
+    /// returns the sample of the swap.
+    SampleTime swapTrack(int address, std::unique_ptr<engine::Track> track, SampleTime at);
     nlohmann::json setParams(const nlohmann::json& args, const CallContext& ctx);
     nlohmann::json playNote(const nlohmann::json& args, const CallContext& ctx);
     nlohmann::json release(const nlohmann::json& args, const CallContext& ctx);

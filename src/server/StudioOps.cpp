@@ -74,13 +74,22 @@ void Studio::registerOperations(OperationTable& t) {
                    {"options", {{"type", "object"}, {"additionalProperties", text(255, "a file under --data")}, {"maxProperties", 16},
                                 {"description", "instrument options, e.g. {\"sample\": \"kick.wav\"} for the sampler"}}},
                    {"params", paramMap("instrument parameters by name")},
-                   {"effects", {{"type", "array"}, {"maxItems", 8}, {"description", "the effect chain, in order"},
+                   {"effects", {{"type", "array"}, {"maxItems", 8}, {"description", "the effect chain, in order (default: the preset's)"},
                                 {"items", object({{"type", text(32, "an effect type")}, {"params", paramMap("effect parameters")}}, {"type"})}}},
                    {"gain_db", number(-120, 12, "fader gain in dB")},
                    {"pan", number(-1, 1, "-1 left .. 1 right")},
                    {"at", at()}},
                   {"name"}),
            {"name", "preset"}, true, answerNow([this](const json& a, const CallContext& c) { return createTrack(a, c); })});
+    t.add({"set_effects", "synthesis",
+           "Replaces a track's effect chain (insert, move, remove: give the whole chain); the track is rebuilt with its "
+           "parameters and mix, after a 5 ms fade (notes sounding on it stop)",
+           object({{"track", trackName("the track")},
+                   {"effects", {{"type", "array"}, {"maxItems", 8}, {"description", "the new chain, in order"},
+                                {"items", object({{"type", text(32, "an effect type")}, {"params", paramMap("effect parameters")}}, {"type"})}}},
+                   {"at", at()}},
+                  {"track", "effects"}),
+           {"track", "effects"}, true, answerNow([this](const json& a, const CallContext& c) { return setEffects(a, c); })});
     t.add({"free_track", "synthesis", "Removes a track (its place is freed for another)", object({{"track", trackName("the track")}, {"at", at()}}, {"track"}),
            {"track"}, true, answerNow([this](const json& a, const CallContext& c) { return freeTrack(a, c); })});
     t.add({"play_note", "synthesis", "Plays a note on a track: on at `at`, off after `duration` seconds",

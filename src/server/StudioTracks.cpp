@@ -55,12 +55,20 @@ std::unique_ptr<engine::Track> Studio::buildTrack(const json& args, TrackSlot& s
     const float gainDb = number(args.value("gain_db", json(0.0)));
     const float pan = number(args.value("pan", json(0.0)));
     std::unique_ptr<engine::Track> track;
+    // The chain is args' "effects" when given, else the preset's; kept whole so set_effects can rebuild it.
+    json chain = args.contains("effects") ? args["effects"] : json::array();
     if (args.contains("preset") == args.contains("instrument"))
         throw std::invalid_argument("give either 'preset' (see list_instruments) or 'instrument' (a kind), not both or neither");
     if (args.contains("preset")) {
         const auto& p = hooks_.presets->get(args["preset"]);
-        track = engine::makePresetTrack(*controller_, p, name, gainDb, pan);
+        track = engine::makePresetTrack(*controller_, p, name, gainDb, pan, false);
         slot.preset = args["preset"];
+        if (!args.contains("effects"))
+            for (const auto& e : p.effects) {
+                json params = json::object();
+                for (const auto& [k, v] : e.params) params[k] = v;
+                chain.push_back({{"type", e.type}, {"params", params}});
+            }
     } else {
         auto instrument = engine::makeInstrument(args["instrument"]);
         // Instrument options name files (a sample, a SoundFont): only under --data.
@@ -69,8 +77,7 @@ std::unique_ptr<engine::Track> Studio::buildTrack(const json& args, TrackSlot& s
             instrument->setOption(key, dataPath(value.get<std::string>(), "option").string());
         track = controller_->makeTrack(name, std::move(instrument), gainDb, pan);
     }
-    const json effects = args.value("effects", json::array());
-    for (const auto& e : effects) {
+    for (const auto& e : chain) {
         track->effects.push_back(engine::makeEffect(e["type"]));
         const json params = e.value("params", json::object());
         for (const auto& [p, v] : params.items())
@@ -79,6 +86,9 @@ std::unique_ptr<engine::Track> Studio::buildTrack(const json& args, TrackSlot& s
     const json params = args.value("params", json::object());
     for (const auto& [p, v] : params.items()) engine::setTrackParam(*track, -1, p, number(v));
     slot.name = name;
+    slot.args = args;
+    slot.args.erase("at");
+    slot.args["effects"] = chain;
     slot.instrument = track->instrument->kind();
     const auto ip = track->instrument->params();
     slot.instrumentParams.assign(ip.begin(), ip.end());
@@ -119,17 +129,47 @@ json Studio::createTrack(const json& args, const CallContext& ctx) {
 
 json Studio::freeTrack(const json& args, const CallContext& ctx) {
     const int address = trackAddress(args["track"]);
-    const When w = resolveAt(args, ctx);
-    auto shared = std::make_shared<std::unique_ptr<engine::Track>>(controller_->makeTrack("", engine::makeInstrument("subtractive")));
-    (*shared)->mute = true;
-    schedule(w, [this, address, shared](SampleTime t) {
-        controller_->replaceTrack(address, std::move(*shared), t);
-        return true;
-    });
+    When w = resolveAt(args, ctx);
+    auto placeholder = controller_->makeTrack("", engine::makeInstrument("subtractive"));
+    placeholder->mute = true;
+    w.applied = swapTrack(address, std::move(placeholder), w.applied);
     slots_[static_cast<std::size_t>(address)] = TrackSlot{};
     json out = stamp(w);
     out["freed"] = args["track"];
     emit({{"type", "track_freed"}, {"track", args["track"]}, {"at_sample", w.applied}});
+    return out;
+}
+
+SampleTime Studio::swapTrack(int address, std::unique_ptr<engine::Track> track, SampleTime at) {
+    const auto fade = static_cast<SampleTime>(0.005 * options_.sampleRate);  // no click from what still sounds
+    schedule(at, [this, address](SampleTime t) { return controller_->fadeGain(address, -120.0f, 0.005, engine::FadeShape::Linear, t); });
+    auto shared = std::make_shared<std::unique_ptr<engine::Track>>(std::move(track));
+    schedule(at + fade, [this, address, shared](SampleTime t) {
+        controller_->replaceTrack(address, std::move(*shared), t);
+        return true;
+    });
+    return at + fade;
+}
+
+json Studio::setEffects(const json& args, const CallContext& ctx) {
+    const int address = trackAddress(args["track"]);
+    TrackSlot& old = slots_[static_cast<std::size_t>(address)];
+    json rebuilt = old.args;
+    rebuilt["effects"] = args["effects"];
+    TrackSlot slot;
+    auto track = buildTrack(rebuilt, slot);  // a bad chain throws here and changes nothing
+    track->mute = old.mute;
+    track->solo = old.solo;
+    track->initialSends = old.sends;
+    slot.mute = old.mute;
+    slot.solo = old.solo;
+    slot.sends = old.sends;
+    When w = resolveAt(args, ctx);
+    w.applied = swapTrack(address, std::move(track), w.applied);
+    old = std::move(slot);
+    json out = stamp(w);
+    out["track"] = old.name;
+    out["effects"] = old.effects;
     return out;
 }
 
@@ -185,6 +225,10 @@ json Studio::setParams(const json& args, const CallContext& ctx) {
         values.emplace_back(name, number(v));
     }
     const When w = resolveAt(args, ctx);
+    if (address >= 0 && address < engine::kReturnBase) {  // remembered for set_effects
+        auto& a = slots_[static_cast<std::size_t>(address)].args;
+        for (const auto& [name, v] : values) (slot < 0 ? a["params"] : a["effects"][static_cast<std::size_t>(slot)]["params"])[name] = v;
+    }
     for (const auto& nv : values)
         schedule(w, [this, address, slot, nv](SampleTime t) { return controller_->setParam(address, slot, nv.first, nv.second, t); });
     json out = stamp(w);
@@ -201,6 +245,15 @@ json Studio::mix(const json& args, const CallContext& ctx) {
     if (args.contains("sends") && address >= engine::kReturnBase) throw std::invalid_argument("sends belong to tracks, not to return buses");
     const When w = resolveAt(args, ctx);
     const double fade = args.value("fade_seconds", 0.0);
+    if (address >= 0 && address < engine::kReturnBase) {  // remembered for set_effects
+        auto& s = slots_[static_cast<std::size_t>(address)];
+        if (args.contains("gain_db")) s.args["gain_db"] = args["gain_db"];
+        if (args.contains("pan")) s.args["pan"] = args["pan"];
+        if (args.contains("mute")) s.mute = args["mute"];
+        if (args.contains("solo")) s.solo = args["solo"];
+        if (args.contains("sends"))
+            for (const auto& [bus, level] : args["sends"].items()) s.sends[bus == "reverb" ? 0 : 1] = level.get<float>();
+    }
     if (args.contains("gain_db")) {
         const float db = number(args["gain_db"]);
         if (fade > 0.0)
