@@ -47,6 +47,7 @@ Studio::Studio(const StudioOptions& options, StudioHooks hooks)
     engine_.prepare(options_.sampleRate, options_.blockSize);
     controller_ = std::make_unique<engine::Controller>(engine_);
     slots_.resize(static_cast<std::size_t>(options_.maxTracks));
+    readyAt_.assign(slots_.size(), 0);
     for (int i = 0; i < options_.maxTracks; ++i) controller_->addTrack(placeholder(*controller_));
     const int reverb = controller_->addBus("reverb", 0.0f);
     controller_->addEffect(reverb, engine::makeEffect("reverb"));
@@ -117,9 +118,29 @@ json Studio::stamp(const When& w) const {
             {"applied_at_beat", transport_.beatAt(w.applied)}};
 }
 
+Studio::When Studio::afterSwap(When w, int address) const {
+    if (address < 0 || address >= static_cast<int>(readyAt_.size())) return w;
+    const SampleTime ready = readyAt_[static_cast<std::size_t>(address)];
+    if (w.applied < ready) {
+        w.applied = ready;
+        w.beat.reset();
+    }
+    return w;
+}
+
 void Studio::schedule(SampleTime t, Scheduler::Post post, std::optional<double> beat) {
+    // Everything was checked when it was asked for; should the engine still refuse (a bug), the
+    // command is reported and dropped rather than stopping the control thread.
+    auto guarded = [post = std::move(post)](SampleTime at) {
+        try {
+            return post(at);
+        } catch (const std::exception& e) {
+            fmt::print(stderr, "soundstar serve: a command at sample {} was dropped: {}\n", at, e.what());
+            return true;
+        }
+    };
     try {
-        scheduler_.schedule(t, std::move(post), beat);
+        scheduler_.schedule(t, std::move(guarded), beat);
     } catch (const std::length_error& e) {
         throw ApiError(429, e.what());
     }

@@ -116,6 +116,8 @@ private:
     // timing and addressing
     When resolveAt(const nlohmann::json& args, const CallContext& ctx) const;
     nlohmann::json stamp(const When& w) const;
+    /// `w` moved, if need be, to after the pending replacement of the track at `address`.
+    When afterSwap(When w, int address) const;
     void schedule(SampleTime t, Scheduler::Post post, std::optional<double> beat = std::nullopt);
     void schedule(const When& w, Scheduler::Post post) { schedule(w.applied, std::move(post), w.beat); }
     int trackAddress(const std::string& name) const;
@@ -168,6 +170,10 @@ private:
     WallClock clock_;
     Scheduler scheduler_;
     std::vector<TrackSlot> slots_;
+    // Per track address: the sample its latest replacement (create, set_effects, free) lands on.
+    // Later commands for that address are never stamped before it, or they would reach the track
+    // that is going away.
+    std::vector<SampleTime> readyAt_;
     std::vector<SyncWaiter> waiters_;
     // Everything the engine plays goes through this ring; drainedFrames_ counts what was read,
     // so a recording knows the exact sample of its first frame.

@@ -110,8 +110,9 @@ json Studio::createTrack(const json& args, const CallContext& ctx) {
     if (free == slots_.end()) throw ApiError(429, fmt::format("too many tracks: at most {} (free_track releases one)", options_.maxTracks));
     TrackSlot slot;
     auto track = buildTrack(args, slot);
-    const When w = resolveAt(args, ctx);
     const int address = static_cast<int>(free - slots_.begin());
+    const When w = afterSwap(resolveAt(args, ctx), address);
+    readyAt_[static_cast<std::size_t>(address)] = w.applied;
     auto shared = std::make_shared<std::unique_ptr<engine::Track>>(std::move(track));
     schedule(w, [this, address, shared](SampleTime t) {
         controller_->replaceTrack(address, std::move(*shared), t);
@@ -141,6 +142,8 @@ json Studio::freeTrack(const json& args, const CallContext& ctx) {
 }
 
 SampleTime Studio::swapTrack(int address, std::unique_ptr<engine::Track> track, SampleTime at) {
+    at = std::max(at, readyAt_[static_cast<std::size_t>(address)]);
+    readyAt_[static_cast<std::size_t>(address)] = at + static_cast<SampleTime>(0.005 * options_.sampleRate);
     const auto fade = static_cast<SampleTime>(0.005 * options_.sampleRate);  // no click from what still sounds
     schedule(at, [this, address](SampleTime t) { return controller_->fadeGain(address, -120.0f, 0.005, engine::FadeShape::Linear, t); });
     auto shared = std::make_shared<std::unique_ptr<engine::Track>>(std::move(track));
@@ -178,7 +181,7 @@ json Studio::playNote(const json& args, const CallContext& ctx) {
     const float note = number(args["note"]);
     const float velocity = number(args.value("velocity", json(0.8)));
     const double duration = args.value("duration", 0.5);
-    const When w = resolveAt(args, ctx);
+    const When w = afterSwap(resolveAt(args, ctx), address);
     const SampleTime off = w.applied + std::max<SampleTime>(1, std::llround(duration * options_.sampleRate));
     schedule(w, [this, address, note, velocity](SampleTime t) { return controller_->noteOn(address, note, velocity, t); });
     std::optional<double> offBeat;
@@ -191,7 +194,7 @@ json Studio::playNote(const json& args, const CallContext& ctx) {
 
 json Studio::release(const json& args, const CallContext& ctx) {
     const int address = trackAddress(args["track"]);
-    const When w = resolveAt(args, ctx);
+    const When w = afterSwap(resolveAt(args, ctx), address);
     if (args.contains("note")) {
         const float note = number(args["note"]);
         schedule(w, [this, address, note](SampleTime t) { return controller_->noteOff(address, note, t); });
@@ -224,7 +227,7 @@ json Studio::setParams(const json& args, const CallContext& ctx) {
         engine::checkParam(specs, target, name, number(v));  // all or nothing: check every one first
         values.emplace_back(name, number(v));
     }
-    const When w = resolveAt(args, ctx);
+    const When w = afterSwap(resolveAt(args, ctx), address);
     if (address >= 0 && address < engine::kReturnBase) {  // remembered for set_effects
         auto& a = slots_[static_cast<std::size_t>(address)].args;
         for (const auto& [name, v] : values) (slot < 0 ? a["params"] : a["effects"][static_cast<std::size_t>(slot)]["params"])[name] = v;
@@ -243,7 +246,7 @@ json Studio::mix(const json& args, const CallContext& ctx) {
         throw std::invalid_argument("set at least one of gain_db, pan, mute, solo, sends");
     if (args.contains("sends") && address < 0) throw std::invalid_argument("sends belong to tracks, not to the master");
     if (args.contains("sends") && address >= engine::kReturnBase) throw std::invalid_argument("sends belong to tracks, not to return buses");
-    const When w = resolveAt(args, ctx);
+    const When w = afterSwap(resolveAt(args, ctx), address);
     const double fade = args.value("fade_seconds", 0.0);
     if (address >= 0 && address < engine::kReturnBase) {  // remembered for set_effects
         auto& s = slots_[static_cast<std::size_t>(address)];
