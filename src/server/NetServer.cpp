@@ -82,14 +82,14 @@ public:
             if (!ec) self->read();
         });
     }
-    void send(std::string text) {
+    void send(std::string text, bool binary = false) {
         if (closed_) return;
         if (queue_.size() >= kMaxQueuedFrames) {  // the client does not read: let it go
             closed_ = true;
             beast::get_lowest_layer(ws_).close();
             return;
         }
-        queue_.push_back(std::move(text));
+        queue_.push_back({std::move(text), binary});
         if (queue_.size() == 1) write();
     }
 
@@ -103,15 +103,20 @@ private:
             std::string text = beast::buffers_to_string(self->buffer_.data());
             self->buffer_.consume(self->buffer_.size());
             std::weak_ptr<WsSession> weak = self;
-            self->shared_.handlers.wsMessage(self->client_, text, [weak](std::string reply) {
-                if (auto s = weak.lock()) s->send(std::move(reply));
-            });
+            self->shared_.handlers.wsMessage(
+                self->client_, text,
+                [weak](std::string reply) {
+                    if (auto s = weak.lock()) s->send(std::move(reply));
+                },
+                [weak](std::string bytes) {
+                    if (auto s = weak.lock()) s->send(std::move(bytes), true);
+                });
             self->read();
         });
     }
     void write() {
-        ws_.text(true);
-        ws_.async_write(asio::buffer(queue_.front()), [self = shared_from_this()](beast::error_code ec, std::size_t) {
+        ws_.binary(queue_.front().second);
+        ws_.async_write(asio::buffer(queue_.front().first), [self = shared_from_this()](beast::error_code ec, std::size_t) {
             if (ec) {
                 self->closed_ = true;
                 return;
@@ -125,7 +130,7 @@ private:
     std::unique_ptr<SlotGuard> slot_;
     std::uint64_t client_;
     beast::flat_buffer buffer_;
-    std::deque<std::string> queue_;
+    std::deque<std::pair<std::string, bool>> queue_;  // (payload, binary)
     bool closed_ = false;
 };
 

@@ -30,7 +30,8 @@ struct NetHandlers {
     std::function<void(const HttpRequest&, Respond)> http;
     /// A WebSocket upgrade (its target and Authorization header): 0 accepts, else the HTTP status to refuse with.
     std::function<int(const HttpRequest&)> upgrade;
-    std::function<void(std::uint64_t client, const std::string& text, WsSend send)> wsMessage;
+    /// A text message from a WebSocket client; `send` answers in text frames, `sendBinary` in binary ones.
+    std::function<void(std::uint64_t client, const std::string& text, WsSend send, WsSend sendBinary)> wsMessage;
     std::function<void(std::uint64_t client)> wsClosed;
     std::function<void(const std::vector<std::uint8_t>& packet, OscReply reply)> osc;
     std::function<void()> tick;

@@ -41,6 +41,7 @@ struct CallContext {
     std::optional<osc::TimeTag> timetag, anchor;
     std::uint64_t client = 0;                // a WebSocket client (0 otherwise)
     std::function<void(std::string)> push;   // sends that client a message later (subscriptions)
+    std::function<void(std::string)> pushBinary;  // the same, as a binary frame (audio)
 };
 
 using Done = std::function<void(Outcome)>;

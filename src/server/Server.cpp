@@ -31,7 +31,9 @@ NetHandlers Server::handlers(std::function<void()> tick) {
         if (!apiKey_.empty() && !bearerMatches(r.authorization, apiKey_)) return 401;
         return 0;
     };
-    h.wsMessage = [this](std::uint64_t client, const std::string& text, WsSend send) { websocket(client, text, send); };
+    h.wsMessage = [this](std::uint64_t client, const std::string& text, WsSend send, WsSend sendBinary) {
+        websocket(client, text, send, sendBinary);
+    };
     h.wsClosed = [this](std::uint64_t client) {
         if (onClientGone) onClientGone(client);
     };
@@ -95,7 +97,7 @@ void Server::http(const HttpRequest& req, Respond respond) const {
     table_.call(name, args, context("rest"), [respond](Outcome o) { respond(jsonResponse(o.status, o.toJson())); });
 }
 
-void Server::websocket(std::uint64_t client, const std::string& text, const WsSend& send) const {
+void Server::websocket(std::uint64_t client, const std::string& text, const WsSend& send, const WsSend& sendBinary) const {
     json msg;
     try {
         msg = music::parseJsonBounded(text, "the WebSocket message", {kMaxBodyBytes, 64});
@@ -111,6 +113,7 @@ void Server::websocket(std::uint64_t client, const std::string& text, const WsSe
         CallContext c = context("ws");
         c.client = client;
         c.push = send;
+        c.pushBinary = sendBinary;
         return c;
     }(), [send, id](Outcome o) {
         json reply = o.toJson();

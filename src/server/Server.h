@@ -28,7 +28,7 @@ public:
     NetHandlers handlers(std::function<void()> tick);
 
     void http(const HttpRequest& req, Respond respond) const;
-    void websocket(std::uint64_t client, const std::string& text, const WsSend& send) const;
+    void websocket(std::uint64_t client, const std::string& text, const WsSend& send, const WsSend& sendBinary = {}) const;
     /// Answers GET /v1/files/<path> (a file under --data), after the key check.
     std::function<HttpResponse(const std::string& path)> files;
     /// Called when a WebSocket client has gone (its subscriptions end).

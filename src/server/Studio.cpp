@@ -194,6 +194,8 @@ void Studio::drainTap() {
             recording_->frames += static_cast<SampleTime>(n);
         }
         drainedFrames_ += static_cast<SampleTime>(n);
+        for (auto& [id, s] : subscribers_)
+            if (s.audio) s.audioPending.append(reinterpret_cast<const char*>(tapBuffer_.data()), n * 2 * sizeof(float));
     }
 }
 

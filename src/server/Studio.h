@@ -78,6 +78,8 @@ public:
     /// Ends a WebSocket client's subscriptions [control].
     void dropClient(std::uint64_t client) { subscribers_.erase(client); }
     static constexpr std::size_t kMaxSubscribers = 256;
+    static constexpr std::size_t kMaxAudioListeners = 32;
+    static constexpr std::size_t kAudioFramesPerMessage = 1024;
     const StudioOptions& options() const { return options_; }
 
 private:
@@ -102,11 +104,12 @@ private:
     struct Recording;
     /// A WebSocket client's subscription: what it wants, how often, and where to send it.
     struct Subscription {
-        bool transport = false, meters = false, events = false;
+        bool transport = false, meters = false, events = false, audio = false;
         double periodSamples = 4410.0;
         SampleTime nextAt = 0;
         float peakLeft = 0.0f, peakRight = 0.0f;
-        std::function<void(std::string)> push;
+        std::function<void(std::string)> push, pushBinary;
+        std::string audioPending;  // interleaved f32le frames not yet sent
     };
     struct When {
         SampleTime requested, applied;

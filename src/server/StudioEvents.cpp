@@ -20,13 +20,27 @@ json Studio::subscribe(const json& args, const CallContext& ctx) {
         s.transport = s.transport || stream == "transport";
         s.meters = s.meters || stream == "meters";
         s.events = s.events || stream == "events";
+        s.audio = s.audio || stream == "audio";
+    }
+    if (s.audio) {
+        std::size_t listeners = 0;
+        for (const auto& [id, other] : subscribers_) listeners += other.audio && id != ctx.client;
+        if (listeners >= kMaxAudioListeners) throw ApiError(429, fmt::format("too many audio listeners: at most {}", kMaxAudioListeners));
+        if (!ctx.pushBinary) throw ApiError(409, "audio needs the WebSocket (/v1/ws)");
     }
     const double rate = args.value("rate_hz", 10.0);
     s.periodSamples = options_.sampleRate / rate;
     s.nextAt = engine_.now();
     s.push = ctx.push;
+    s.pushBinary = ctx.pushBinary;
+    json out = {{"streams", args["streams"]}, {"rate_hz", rate}};
+    if (s.audio) {
+        drainTap();  // the stream starts with the next sample played
+        out["audio"] = {{"format", "f32le"}, {"channels", 2}, {"sample_rate", options_.sampleRate}, {"first_sample", drainedFrames_},
+                        {"frames_per_message", kAudioFramesPerMessage}};
+    }
     subscribers_[ctx.client] = std::move(s);
-    return {{"streams", args["streams"]}, {"rate_hz", rate}};
+    return out;
 }
 
 void Studio::emit(json event) {
@@ -54,6 +68,10 @@ void Studio::publish() {
             emit(std::move(e));
         }
         for (auto it = jobStatesSent_.begin(); it != jobStatesSent_.end();) it = jobs_.count(it->first) ? std::next(it) : jobStatesSent_.erase(it);
+    }
+    for (auto& [id, s] : subscribers_) {
+        const std::size_t bytes = kAudioFramesPerMessage * 2 * sizeof(float);
+        for (; s.audioPending.size() >= bytes; s.audioPending.erase(0, bytes)) s.pushBinary(s.audioPending.substr(0, bytes));
     }
     const SampleTime now = engine_.now();
     for (auto& [id, s] : subscribers_) {

@@ -162,8 +162,9 @@ void Studio::registerOperations(OperationTable& t) {
            answerNow([this](const json&, const CallContext&) { return json{{"live", liveStatus()}}; })});
     // ---- subscriptions ----
     t.add({"subscribe", "events",
-           "WebSocket only: sends this client {\"stream\": \"transport\"|\"meters\"|\"events\", \"data\": ...} messages; transport and meters at rate_hz (engine time)",
-           object({{"streams", {{"type", "array"}, {"minItems", 1}, {"maxItems", 3}, {"items", {{"type", "string"}, {"enum", {"transport", "meters", "events"}}}}}},
+           "WebSocket only: sends this client {\"stream\": \"transport\"|\"meters\"|\"events\", \"data\": ...} messages, transport and "
+           "meters at rate_hz (engine time); \"audio\": what plays, as binary messages of 1024 interleaved stereo float32 frames",
+           object({{"streams", {{"type", "array"}, {"minItems", 1}, {"maxItems", 4}, {"items", {{"type", "string"}, {"enum", {"transport", "meters", "events", "audio"}}}}}},
                    {"rate_hz", number(1, 60, "transport and meter messages per second, default 10")}},
                   {"streams"}),
            {}, false, answerNow([this](const json& a, const CallContext& c) { return subscribe(a, c); })});
