@@ -267,8 +267,11 @@ TEST_F(Serve, OscsendDrivesNotesAndParameters) {
 
 TEST_F(Serve, LiveSessionStartsSteersAndStops) {
     start();
-    const json started = ok("live_start", {{"vibe", "calm ambient piano"}, {"seed", 3}});
-    EXPECT_EQ(started["vibe"], "calm ambient piano");
+    ok("record_start", {{"file", "live.wav"}});
+    const json started = ok("live_start", {{"vibe", "energetic techno with drums"}, {"seed", 3}});
+    EXPECT_EQ(started["vibe"], "energetic techno with drums");
+    EXPECT_EQ(started["track"], "live");
+    EXPECT_EQ(ok("list_tracks")["tracks"][0]["instrument"], "live");  // it plays through the studio's mixer
     const json steered = ok("live_steer", {{"line", "+bright"}});
     EXPECT_EQ(steered["changed"], true);
     EXPECT_GT(steered["starts_at_sample"].get<long>(), steered["live_sample"].get<long>());
@@ -277,13 +280,19 @@ TEST_F(Serve, LiveSessionStartsSteersAndStops) {
     const auto bad = post("live_steer", {{"line", "brightness sideways"}});
     EXPECT_EQ(bad.status, 400) << bad.raw;
     EXPECT_EQ(post("live_start", {{"vibe", "second"}}).status, 429);
-    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    EXPECT_EQ(post("free_track", {{"track", "live"}}).status, 409);
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
     const json live = ok("live_status")["live"];
-    EXPECT_GT(live["sample"].get<long>(), 0);
+    EXPECT_GT(live["sample"].get<long>(), 44100);
     EXPECT_EQ(live["late_commands"], 0);
+    ok("set_mix", {{"target", "live"}, {"gain_db", -6}});  // the mixer reaches it like any track
     EXPECT_GT(ok("live_stop")["stops_at_sample"].get<long>(), 0);
     std::this_thread::sleep_for(std::chrono::milliseconds(400));
     EXPECT_TRUE(ok("live_status")["live"].is_null());
+    EXPECT_TRUE(ok("list_tracks")["tracks"].empty());
+    ok("record_stop");
+    // What the session played is in the studio's recording.
+    EXPECT_GT(soxStats(dir / "data/live.wav").rmsDb, -50.0);
 }
 
 TEST_F(Serve, RenderJobsWriteFilesUnderData) {

@@ -44,6 +44,12 @@ TEST(ServerRealTime, NoAllocationOnTheAudioThreadUnderLoad) {
     test::TempDir dir;
     StudioHooks hooks;
     hooks.presets = &presets;
+    hooks.vibeFromText = [](const std::string& text, std::optional<std::uint64_t>) {
+        live::StreamVibe v;  // the default config and composer settings (the app adds the interpreter)
+        v.label = text;
+        return v;
+    };
+    hooks.vibeFromConfig = [](const std::string& label, const music::MusicConfig& cfg) { return live::StreamVibe{label, cfg, {}, 0.0}; };
     StudioOptions o;
     o.dataDir = dir / "data";
     Studio studio(o, hooks);
@@ -57,6 +63,7 @@ TEST(ServerRealTime, NoAllocationOnTheAudioThreadUnderLoad) {
         });
     };
     const char* kPresets[] = {"bass_round", "pad_warm", "pluck_bright", "lead_saw", "drum_kit", "fm_bell", "keys_fm_epiano"};
+    call("live_start", {{"vibe", "the live session plays through a track too"}});
     const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(3);
     for (int round = 0; std::chrono::steady_clock::now() < until; ++round) {
         std::string name(1, 't');  // (GCC 12 warns falsely about "t" + std::to_string(...) here)
@@ -73,11 +80,13 @@ TEST(ServerRealTime, NoAllocationOnTheAudioThreadUnderLoad) {
             call("set_effects", a);
         }
         call("set_params", {{"track", "reverb"}, {"effect", 0}, {"params", {{"mix", 1}}}});
+        if (round % 10 == 5) call("live_steer", {{"line", round % 20 == 5 ? "+bright" : "-bright"}});
         for (int i = 0; i < 5; ++i) {
             studio.tick();
             std::this_thread::sleep_for(std::chrono::milliseconds(2));
         }
     }
+    call("live_stop", json::object());
     call("sync", json::object());
     for (int i = 0; i < 200 && calls == 0; ++i) studio.tick();
     const json status = [&] {

@@ -27,6 +27,27 @@ std::unique_ptr<io::AudioDevice> makeDevice(const std::string& kind) {
     return d;
 }
 
+// An instrument that plays a live session: its process() renders the session's engine [rt].
+class LiveSource final : public engine::Instrument {
+public:
+    explicit LiveSource(std::shared_ptr<live::LiveSession> s) : session_(std::move(s)), engine_(&session_->engine()) {}
+    void prepare(double, int) override {}
+    void noteOn(float, float) override {}
+    void noteOff(float) override {}
+    void allNotesOff() override {}
+    void setParam(int, float) override {}
+    void process(StereoView io) override { engine_->render(io); }
+    std::span<const engine::ParamSpec> params() const override { return {}; }
+    int activeVoices() const override { return 0; }
+    const char* kind() const override { return "live"; }
+
+private:
+    std::shared_ptr<live::LiveSession> session_;  // freed with the track, on the control side
+    engine::AudioEngine* engine_;
+};
+
+std::unique_ptr<engine::Instrument> makeLiveSource(std::shared_ptr<live::LiveSession> s) { return std::make_unique<LiveSource>(std::move(s)); }
+
 std::unique_ptr<engine::Track> placeholder(engine::Controller& c) {
     auto t = c.makeTrack("", engine::makeInstrument("subtractive"), 0.0f, 0.0f);
     t->mute = true;
@@ -70,7 +91,6 @@ void Studio::shutdown() {
     }
     jobsReady_.notify_all();
     if (worker_.joinable()) worker_.join();
-    if (live_ && live_->device) live_->device->stop();
     live_.reset();
     if (device_ && running_) device_->stop();
     running_ = false;
@@ -217,7 +237,10 @@ void Studio::tick() {
         const SampleTime liveNow = live_->session->engine().now();
         live_->session->pump(liveNow + static_cast<SampleTime>(0.2 * options_.sampleRate));
         if (live_->endAt >= 0 && liveNow >= live_->endAt) {
-            live_->device->stop();
+            auto placeholder = controller_->makeTrack("", engine::makeInstrument("subtractive"));
+            placeholder->mute = true;
+            swapTrack(live_->address, std::move(placeholder), scheduler_.earliest(engine_.now(), options_.blockSize));
+            slots_[static_cast<std::size_t>(live_->address)] = TrackSlot{};
             live_.reset();
         }
     }
@@ -413,8 +436,10 @@ json Studio::liveStatus() const {
     if (!live_) return nullptr;
     auto& s = *live_->session;
     return {{"vibe", s.current().label},
+            {"track", "live"},
             {"bpm", s.current().config.resolvedBpm()},
             {"sample", s.engine().now()},
+            {"started_at_sample", live_->startSample},
             {"late_commands", s.lateCommands()},
             {"changes", s.events().size()},
             {"stopping", live_->endAt >= 0}};
@@ -428,12 +453,28 @@ json Studio::liveStart(const json& args) {
     o.blockSize = options_.blockSize;
     o.transitionSeconds = t.seconds;
     o.transitionBars = t.bars;
+    for (const auto& s : slots_)
+        if (s.name == "live") throw ApiError(409, "a track named 'live' exists; the live session plays on a track of that name");
+    const auto free = std::find_if(slots_.begin(), slots_.end(), [](const TrackSlot& s) { return s.name.empty(); });
+    if (free == slots_.end()) throw ApiError(429, fmt::format("the live session needs a track and all {} are taken (free_track releases one)", options_.maxTracks));
     auto state = std::make_unique<LiveState>();
     if (args.contains("seed")) state->seed = args["seed"].get<std::uint64_t>();
-    state->session = std::make_unique<live::LiveSession>(*hooks_.presets, hooks_.vibeFromText(args["vibe"], state->seed), o);
+    state->session = std::make_shared<live::LiveSession>(*hooks_.presets, hooks_.vibeFromText(args["vibe"], state->seed), o);
     state->session->pump(static_cast<SampleTime>(0.2 * o.sampleRate));
-    state->device = makeDevice(options_.device);
-    state->device->start(state->session->engine());
+    state->address = static_cast<int>(free - slots_.begin());
+    const SampleTime at = std::max(scheduler_.earliest(engine_.now(), options_.blockSize), readyAt_[static_cast<std::size_t>(state->address)]);
+    readyAt_[static_cast<std::size_t>(state->address)] = at;
+    auto track = std::make_shared<std::unique_ptr<engine::Track>>(controller_->makeTrack("live", makeLiveSource(state->session)));
+    (*track)->prepare(options_.sampleRate, options_.blockSize);
+    schedule(at, [this, address = state->address, track](SampleTime t) {
+        controller_->replaceTrack(address, std::move(*track), t);
+        return true;
+    });
+    state->startSample = at;
+    TrackSlot slot;
+    slot.name = "live";
+    slot.instrument = "live";
+    *free = std::move(slot);
     live_ = std::move(state);
     liveEventsSent_ = 0;
     return liveStatus();

@@ -16,11 +16,14 @@ struct Studio::Job {
     std::atomic<double> progress{0.0};
 };
 
+// The live session plays through a track of the studio's own engine (its instrument renders the
+// session's engine), so it shares the device, the clock, recordings, meters and audio listeners.
 struct Studio::LiveState {
-    std::unique_ptr<live::LiveSession> session;
-    std::unique_ptr<io::AudioDevice> device;
+    std::shared_ptr<live::LiveSession> session;  // shared with that track's instrument
     std::optional<std::uint64_t> seed;
-    SampleTime endAt = -1;  // >= 0: stopping; freed once its clock passes this
+    int address = -1;            // the "live" track
+    SampleTime startSample = 0;  // the studio sample where the session's sample 0 plays
+    SampleTime endAt = -1;       // >= 0: stopping; its track is freed once the session's clock passes this
 };
 
 // A float WAV of what the engine plays, written under a temporary name and renamed on stop.

@@ -104,6 +104,7 @@ std::unique_ptr<engine::Track> Studio::buildTrack(const json& args, TrackSlot& s
 json Studio::createTrack(const json& args, const CallContext& ctx) {
     const std::string name = args["name"];
     if (name == "master" || name == "reverb" || name == "delay") throw std::invalid_argument(fmt::format("'{}' names a bus; choose another track name", name));
+    if (name == "live") throw std::invalid_argument("'live' is the live session's track (live_start); choose another name");
     for (const auto& s : slots_)
         if (s.name == name) throw ApiError(409, fmt::format("a track named '{}' exists; free_track it first or choose another name", name));
     const auto free = std::find_if(slots_.begin(), slots_.end(), [](const TrackSlot& s) { return s.name.empty(); });
@@ -130,6 +131,7 @@ json Studio::createTrack(const json& args, const CallContext& ctx) {
 
 json Studio::freeTrack(const json& args, const CallContext& ctx) {
     const int address = trackAddress(args["track"]);
+    if (slots_[static_cast<std::size_t>(address)].instrument == "live") throw ApiError(409, "the live track ends with live_stop");
     When w = resolveAt(args, ctx);
     auto placeholder = controller_->makeTrack("", engine::makeInstrument("subtractive"));
     placeholder->mute = true;
@@ -157,6 +159,7 @@ SampleTime Studio::swapTrack(int address, std::unique_ptr<engine::Track> track, 
 json Studio::setEffects(const json& args, const CallContext& ctx) {
     const int address = trackAddress(args["track"]);
     TrackSlot& old = slots_[static_cast<std::size_t>(address)];
+    if (old.instrument == "live") throw ApiError(409, "the live track's chain comes from its vibes; set_mix and sends still apply");
     json rebuilt = old.args;
     rebuilt["effects"] = args["effects"];
     TrackSlot slot;
