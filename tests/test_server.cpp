@@ -222,6 +222,14 @@ TEST_F(Serve, RestNotesAtSamplesBeatsAndInThePast) {
     const json onBeat = ok("play_note", {{"track", "click"}, {"note", 60}, {"velocity", 1}, {"duration", 0.01}, {"at", {{"beat", beat}}}});
     EXPECT_EQ(onBeat["applied_at_sample"], std::llround(beat * 22050.0));
     expected.push_back(std::llround(beat * 22050.0) - first);
+    // A session latency puts "now" that much later.
+    ok("set_latency", {{"seconds", 0.1}});
+    const long before = ok("status")["sample"];
+    const json delayed = ok("play_note", {{"track", "click"}, {"note", 60}, {"velocity", 1}, {"duration", 0.01}});
+    EXPECT_GE(delayed["applied_at_sample"].get<long>(), before + 4410);
+    EXPECT_LT(delayed["applied_at_sample"].get<long>(), before + 4410 + 44100 / 4);
+    expected.push_back(delayed["applied_at_sample"].get<long>() - first);
+    ok("set_latency", {{"seconds", 0}});
     // In the past: applied at the next block, and it says how late.
     const json past = ok("play_note", {{"track", "click"}, {"note", 60}, {"at", {{"sample", 10}}}});
     EXPECT_GT(past["late_by_samples"].get<long>(), 1000);

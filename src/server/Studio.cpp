@@ -107,7 +107,7 @@ void Studio::shutdown() {
 
 Studio::When Studio::resolveAt(const json& args, const CallContext& ctx) const {
     const SampleTime earliest = scheduler_.earliest(engine_.now(), options_.blockSize);
-    SampleTime requested = earliest;
+    SampleTime requested = earliest + latency_;  // "now": a steady delay makes jittery clients steady
     std::optional<double> beat;
     if (ctx.timetag && !ctx.timetag->immediate()) {
         // Offsets inside a bundle are kept exact: from the outermost bundle's sample, not the wall clock.
@@ -255,7 +255,7 @@ json Studio::status() const {
             {"device", device_ ? device_->name() : ""},
             {"sample_rate", options_.sampleRate},
             {"block_size", options_.blockSize},
-            {"latency_samples", options_.blockSize},
+            {"latency_samples", options_.blockSize + latency_},
             {"cpu_load", engine_.load()},
             {"xruns", engine_.overruns()},
             {"late_commands", controller_->lateCommands()},
@@ -309,6 +309,11 @@ json Studio::setTempo(const json& args, const CallContext& ctx) {
     out["moved_commands"] = moved;
     emit({{"type", "tempo"}, {"bpm", args["bpm"]}, {"at_sample", w.applied}});
     return out;
+}
+
+json Studio::setLatency(const json& args) {
+    latency_ = static_cast<SampleTime>(std::llround(args["seconds"].get<double>() * options_.sampleRate));
+    return {{"latency_samples", options_.blockSize + latency_}, {"added_samples", latency_}};
 }
 
 // ---- render jobs ----

@@ -134,6 +134,7 @@ private:
     nlohmann::json stopEngine();
     void sync(const nlohmann::json& args, Done done);
     nlohmann::json setTempo(const nlohmann::json& args, const CallContext& ctx);
+    nlohmann::json setLatency(const nlohmann::json& args);
     nlohmann::json listInstruments() const;
     nlohmann::json listTracks() const;
     nlohmann::json createTrack(const nlohmann::json& args, const CallContext& ctx);
@@ -169,6 +170,7 @@ private:
     std::unique_ptr<engine::Controller> controller_;
     std::unique_ptr<io::AudioDevice> device_;
     bool running_ = false;
+    SampleTime latency_ = 0;  // added to "now" (set_latency), as SuperCollider's server latency
     Transport transport_;
     WallClock clock_;
     Scheduler scheduler_;

@@ -61,6 +61,10 @@ void Studio::registerOperations(OperationTable& t) {
     t.add({"set_tempo", "engine", "Sets the transport's tempo from `at` on (beats before it keep their samples)",
            object({{"bpm", number(20, 400, "beats per minute")}, {"at", at()}}, {"bpm"}), {"bpm"}, true,
            answerNow([this](const json& a, const CallContext& c) { return setTempo(a, c); })});
+    t.add({"set_latency", "engine",
+           "Delays every \"now\" by this much (as SuperCollider's server latency): commands sent at an uneven pace then sound evenly",
+           object({{"seconds", number(0, 2, "added to now, 0 by default")}}, {"seconds"}), {"seconds"}, true,
+           answerNow([this](const json& a, const CallContext&) { return setLatency(a); })});
     // ---- synthesis ----
     t.add({"list_instruments", "synthesis", "Instrument kinds and effect types with every parameter's range, unit and default; presets; buses",
            object({}), {}, false, answerNow([this](const json&, const CallContext&) { return listInstruments(); })});
