@@ -408,12 +408,12 @@ TEST_F(Serve, WebSocketSubscribersGetTransportMetersAndEvents) {
 
 TEST_F(Serve, ConnectionsAreBoundedAndTheLimitIsNamed) {
     start();
-    // 64 idle connections take every slot; the 65th is answered 503 naming the limit, and once
+    // 256 idle connections take every slot; the 257th is answered 503 naming the limit, and once
     // they close the server answers again.
     const std::string script =
         "import socket,sys\n"
         "port=int(sys.argv[1])\n"
-        "held=[socket.create_connection(('127.0.0.1',port)) for _ in range(64)]\n"
+        "held=[socket.create_connection(('127.0.0.1',port)) for _ in range(256)]\n"
         "import time; time.sleep(0.3)\n"
         "s=socket.create_connection(('127.0.0.1',port)); s.settimeout(5)\n"
         "s.sendall(b'GET /v1/health HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n')\n"
@@ -422,7 +422,7 @@ TEST_F(Serve, ConnectionsAreBoundedAndTheLimitIsNamed) {
     std::ofstream(dir / "conns.py") << script;
     const auto r = runCommand("/usr/bin/python3 '" + (dir / "conns.py") + "' " + std::to_string(server->port));
     EXPECT_NE(r.output.find("503"), std::string::npos) << r.output;
-    EXPECT_NE(r.output.find("at most 64"), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("at most 256"), std::string::npos) << r.output;
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
     EXPECT_EQ(curl("GET", server->base + "/v1/health").status, 200);
 }

@@ -42,7 +42,7 @@ struct NetOptions {
     int port = 7860;     // 0: any free port (port() tells which)
     int oscPort = -1;    // -1: no OSC; 0: any free port
     std::size_t maxBodyBytes = 1 << 20;
-    int maxConnections = 64;  // HTTP and WebSocket together
+    int maxConnections = 256;  // HTTP and WebSocket together (an audience of 200 meter subscribers fits)
     int tickMicros = 2000;
 };
 
