@@ -80,6 +80,9 @@ TEST(ServeRefusals, NonLoopbackBindNeedsAKeyAndBadHostsAreNamed) {
     EXPECT_NE(r.code, 0);
     EXPECT_NE(r.err.find("--api-key"), std::string::npos) << r.err;
     EXPECT_EQ(r.out.find("listening"), std::string::npos);
+    r = runCommandSplit(std::string(SOUNDSTAR_BIN) + " serve --host 0.0.0.0 --api-key 0123456789 --osc-port 0 --port 0 --device null --data '" + (dir / "d") + "'");
+    EXPECT_NE(r.code, 0);
+    EXPECT_NE(r.err.find("OSC has no API key"), std::string::npos) << r.err;
     r = runCommandSplit(std::string(SOUNDSTAR_BIN) + " serve --host my-laptop --port 0 --device null");
     EXPECT_NE(r.code, 0);
     EXPECT_NE(r.err.find("not an IP address"), std::string::npos) << r.err;
@@ -112,6 +115,13 @@ TEST_F(Serve, BadRequestsGetClear4xxNamingTheLimitOrTheField) {
     r = curl("POST", server->base + "/v1/status", std::string(2 << 20, ' '));
     EXPECT_EQ(r.status, 413);
     EXPECT_NE(r.raw.find("1048576 bytes"), std::string::npos) << r.raw;
+    // A WebSocket message over the limit closes the connection with 1009 (message too big).
+    std::ofstream(dir / "big.py") << "import sys,websocket\n"
+                                  "ws=websocket.create_connection(sys.argv[1])\n"
+                                  "try:\n    ws.send('x'*(2<<20))\nexcept Exception:\n    pass\n"
+                                  "f=ws.recv_frame()\nprint(f.opcode, f.data[:2].hex())\n";
+    const auto big = runCommand("/usr/bin/python3 '" + (dir / "big.py") + "' ws://127.0.0.1:" + std::to_string(server->port) + "/v1/ws");
+    EXPECT_NE(big.output.find("8 03f1"), std::string::npos) << big.output;  // a close frame, code 1009
     r = curl("POST", server->base + "/v1/play_note", "{\"track\": ");
     EXPECT_EQ(r.status, 400);
     r = curl("POST", server->base + "/v1/warp_drive", "{}");
