@@ -50,6 +50,13 @@ TEST(ServerRealTime, NoAllocationOnTheAudioThreadUnderLoad) {
         return v;
     };
     hooks.vibeFromConfig = [](const std::string& label, const music::MusicConfig& cfg) { return live::StreamVibe{label, cfg, {}, 0.0}; };
+    // Render jobs run on the worker thread meanwhile (a stand-in render that reports progress).
+    hooks.render = [](const RenderJobSpec&, const std::function<void(double)>& progress) {
+        for (int i = 1; i <= 10; ++i) {
+            progress(i / 10.0);
+            std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        }
+    };
     StudioOptions o;
     o.dataDir = dir / "data";
     Studio studio(o, hooks);
@@ -80,6 +87,8 @@ TEST(ServerRealTime, NoAllocationOnTheAudioThreadUnderLoad) {
             call("set_effects", a);
         }
         call("set_params", {{"track", "reverb"}, {"effect", 0}, {"params", {{"mix", 1}}}});
+        if (round % 10 == 0) call("render_start", {{"prompt", "a job"}, {"file", "job.wav"}});
+        call("render_status", {{"job", 1}});
         if (round % 10 == 5) call("live_steer", {{"line", round % 20 == 5 ? "+bright" : "-bright"}});
         for (int i = 0; i < 5; ++i) {
             studio.tick();

@@ -183,6 +183,7 @@ private:
         res->keep_alive(keepAlive_);
         res->body() = std::move(r.body);
         res->prepare_payload();
+        stream_.expires_after(std::chrono::seconds(30));  // a late answer (sync) gets its own time to be written
         http::async_write(stream_, *res, [self = shared_from_this(), res](beast::error_code ec, std::size_t) {
             if (ec || !self->keepAlive_) return self->close();
             self->read();

@@ -175,6 +175,7 @@ private:
     WallClock clock_;
     Scheduler scheduler_;
     std::vector<TrackSlot> slots_;
+    mutable nlohmann::json instrumentsCache_;  // list_instruments, built on first use
     // Per track address: the sample its latest replacement (create, set_effects, free) lands on.
     // Later commands for that address are never stamped before it, or they would reach the track
     // that is going away.
@@ -193,7 +194,7 @@ private:
     std::unique_ptr<Recording> recording_;
     std::unique_ptr<LiveState> live_;
     // render jobs: the worker thread and the control thread share these under jobsMutex_
-    std::mutex jobsMutex_;
+    mutable std::mutex jobsMutex_;
     std::condition_variable jobsReady_;
     std::map<long, std::shared_ptr<Job>> jobs_;
     std::deque<std::shared_ptr<Job>> queue_;

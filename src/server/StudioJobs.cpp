@@ -94,7 +94,7 @@ json Studio::renderStart(const json& args) {
 
 json Studio::renderStatus(const json& args) const {
     const long id = args["job"];
-    std::lock_guard lock(const_cast<std::mutex&>(jobsMutex_));
+    std::lock_guard lock(jobsMutex_);
     const auto it = jobs_.find(id);
     if (it == jobs_.end()) throw ApiError(404, fmt::format("no render job {} (the server keeps the last 64)", id));
     const Job& j = *it->second;

@@ -25,7 +25,8 @@ float number(const json& v) { return static_cast<float>(v.get<double>()); }
 }  // namespace
 
 json Studio::listInstruments() const {
-    static const json cached = [this] {
+    if (!instrumentsCache_.is_null()) return instrumentsCache_;
+    instrumentsCache_ = [this] {
         json instruments = json::array(), effects = json::array(), presets = json::array();
         for (const auto& kind : engine::instrumentKinds()) instruments.push_back({{"kind", kind}, {"params", paramsJson(engine::makeInstrument(kind)->params())}});
         for (const auto& kind : engine::effectKinds()) effects.push_back({{"type", kind}, {"params", paramsJson(engine::makeEffect(kind)->params())}});
@@ -35,7 +36,7 @@ json Studio::listInstruments() const {
         }
         return json{{"instruments", instruments}, {"effects", effects}, {"presets", presets}, {"buses", {"reverb", "delay"}}};
     }();
-    return cached;
+    return instrumentsCache_;
 }
 
 json Studio::listTracks() const {
