@@ -110,6 +110,9 @@ struct ServeArgs {
     std::string host = "127.0.0.1", device = "null", apiKey, dataDir = "soundstar-data";
     int port = 7860, oscPort = -1;
     bool quiet = false;
+    bool useLlm = false;  // --llm: the assistant asks an LLM
+    std::optional<std::string> llmUrl, llmModel;
+    std::optional<double> llmTimeout;
 };
 int runServe(const ServeArgs& a);
 /// Prints what the embedded interpreter makes of a prompt: a summary, the config (--json, the

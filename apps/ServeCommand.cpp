@@ -5,6 +5,9 @@
 #include <cstdio>
 
 #include "Commands.h"
+#include "llm/LlmClient.h"
+#include "llm/LlmSettings.h"
+#include "llm/Repair.h"
 #include "server/NetServer.h"
 #include "server/Server.h"
 #include "server/Studio.h"
@@ -38,6 +41,18 @@ int runServe(const ServeArgs& a) {
         r.progress = progress;
         runRender(r);
     };
+    if (a.useLlm) {
+        const auto settings = llm::resolveLlmSettings({a.llmUrl, a.llmModel, a.llmTimeout}, [](const char* n) { return std::getenv(n); },
+                                                      llm::defaultConfigFile([](const char* n) { return std::getenv(n); }));
+        hooks.askLlm = [settings](const std::string& system, const std::string& user, const std::string& schema) {
+            llm::LlmClient client(settings);
+            llm::ChatRequest request{system, user, schema, "calls", settings.maxTokens, 0.2, std::nullopt};
+            const auto json = llm::extractJson(llm::sanitizeUtf8(client.chat(request)));
+            if (!json) throw std::runtime_error(fmt::format("{} answered without a JSON object", settings.baseUrl));
+            return json->dump();
+        };
+        if (!a.quiet) fmt::print(stderr, "soundstar serve: the assistant asks {}\n", llm::describe(settings));
+    }
     server::StudioOptions so;
     so.device = a.device;
     so.dataDir = a.dataDir;

@@ -157,6 +157,9 @@ int main(int argc, char** argv) {
     serveCmd->add_option("--api-key", sv.apiKey, "Require Authorization: Bearer KEY (8 to 256 printable characters)");
     serveCmd->add_option("--osc-port", sv.oscPort, "Also take OSC on this UDP port (0: any free one; loopback hosts only)")->check(CLI::Range(0, 65535));
     serveCmd->add_option("--data", sv.dataDir, "Folder for every file the server reads or writes (default ./soundstar-data)");
+    serveCmd->add_option("--llm", sv.llmUrl, "The assistant asks this OpenAI-compatible LLM (optional URL; as render --llm)")->expected(0, 1);
+    serveCmd->add_option("--llm-model", sv.llmModel, "The LLM's model name (default: the first the endpoint lists)");
+    serveCmd->add_option("--llm-timeout", sv.llmTimeout, "Seconds to wait for the LLM in all (default 60)")->check(finiteNumber(0.1, 3600.0));
     serveCmd->add_flag("-q,--quiet", sv.quiet, "Print only the address and errors");
 
     if (argc > 1 && argv[1][0] != '-') {
@@ -191,7 +194,11 @@ int main(int argc, char** argv) {
             if (lv.clock == "virtual" && lv.minutes <= 0) throw std::invalid_argument("--clock virtual needs --minutes");
             return runLive(lv);
         }
-        if (serveCmd->parsed()) return runServe(sv);
+        if (serveCmd->parsed()) {
+            sv.useLlm = serveCmd->count("--llm") > 0 || serveCmd->count("--llm-model") > 0;
+            if (sv.llmUrl && sv.llmUrl->empty()) sv.llmUrl.reset();
+            return runServe(sv);
+        }
         if (demo->parsed()) return runDemo(demoOut, !noPlay, demoMidi);
         if (interpretCmd->parsed()) return runInterpret(interpretPrompt, interpretJson, interpretExplain);
         if (schema->parsed()) return runSchema();

@@ -541,3 +541,29 @@ TEST_F(Serve, AudioListenersGetExactlyWhatPlays) {
     ASSERT_GE(recorded.size(), offset + stream.size());
     EXPECT_TRUE(recorded.compare(offset, stream.size(), stream) == 0);
 }
+
+TEST_F(Serve, AssistantWithoutAnLlmSteersWithTheInterpreter) {
+    start();
+    json r = ok("assistant", {{"text", "make it more energetic"}});
+    EXPECT_EQ(r["source"], "interpreter");
+    ASSERT_EQ(r["done"].size(), 1u) << r.dump();
+    EXPECT_EQ(r["done"][0]["op"], "live_start");  // nothing played yet: the text starts the music
+    EXPECT_NE(r["warnings"][0].get<std::string>().find("no LLM is configured"), std::string::npos);
+    r = ok("assistant", {{"text", "darker and slower"}});
+    ASSERT_EQ(r["done"].size(), 1u) << r.dump();
+    EXPECT_EQ(r["done"][0]["op"], "live_steer");
+    EXPECT_EQ(r["done"][0]["result"]["changed"], true);
+    EXPECT_EQ(post("assistant", {{"text", ""}}).status, 400);
+}
+
+TEST_F(Serve, AssistantFallsBackWhenTheLlmIsDown) {
+    start("--llm http://127.0.0.1:9/v1 --llm-model none --llm-timeout 2");
+    const auto t0 = std::chrono::steady_clock::now();
+    const json r = ok("assistant", {{"text", "calm piano"}});
+    EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), 10.0);
+    EXPECT_EQ(r["source"], "interpreter");
+    EXPECT_NE(r["warnings"][0].get<std::string>().find("the LLM gave no answer"), std::string::npos) << r.dump();
+    EXPECT_EQ(r["done"][0]["op"], "live_start");
+    // The server kept answering while the LLM call was under way (it runs on its own thread).
+    EXPECT_EQ(curl("GET", server->base + "/v1/health").status, 200);
+}

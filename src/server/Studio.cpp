@@ -69,6 +69,7 @@ void Studio::shutdown() {
     }
     jobsReady_.notify_all();
     if (worker_.joinable()) worker_.join();
+    if (assistantThread_.joinable()) assistantThread_.join();
     live_.reset();
     if (device_ && running_) device_->stop();
     running_ = false;
@@ -211,6 +212,7 @@ void Studio::tick() {
         }
     }
     publish();
+    finishAssistant();
     if (live_) {
         const SampleTime liveNow = live_->session->engine().now();
         live_->session->pump(liveNow + static_cast<SampleTime>(0.2 * options_.sampleRate));

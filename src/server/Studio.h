@@ -45,6 +45,9 @@ struct StudioHooks {
     std::function<live::StreamVibe(const std::string& label, const music::MusicConfig& cfg)> vibeFromConfig;
     /// Renders a job to its file; reports progress 0..1; throws on failure [a worker thread].
     std::function<void(const RenderJobSpec&, const std::function<void(double)>& progress)> render;
+    /// Asks the configured LLM (system prompt, user text, JSON Schema of the answer) and returns its
+    /// JSON text; throws with a reason when it cannot. Empty: no LLM [an assistant thread].
+    std::function<std::string(const std::string& system, const std::string& user, const std::string& schema)> askLlm;
 };
 
 struct StudioOptions {
@@ -157,6 +160,12 @@ private:
     nlohmann::json renderStatus(const nlohmann::json& args) const;
     nlohmann::json renderCancel(const nlohmann::json& args);
     void renderWorker();
+    void assistant(const nlohmann::json& args, Done done);
+    /// Applies an assistant's calls through the table; the reply lists what was done and refused.
+    nlohmann::json applyCalls(const nlohmann::json& calls);
+    /// The interpreter's way when there is no LLM answer: the text steers the live session (or starts one).
+    nlohmann::json assistWithInterpreter(const std::string& text, const std::string& why);
+    void finishAssistant();
     nlohmann::json subscribe(const nlohmann::json& args, const CallContext& ctx);
     void publish();
     /// Sends an event to every client subscribed to events.
@@ -201,6 +210,14 @@ private:
     long nextJob_ = 1;
     bool stopping_ = false;
     std::thread worker_;
+    // The assistant: one request at a time; its LLM call runs on its own thread and hands the
+    // answer back to the control thread through these (under assistantMutex_).
+    const OperationTable* table_ = nullptr;
+    std::thread assistantThread_;
+    std::mutex assistantMutex_;
+    std::optional<std::string> assistantAnswer_, assistantFailure_;
+    Done assistantDone_;
+    std::string assistantText_;
 };
 
 }  // namespace soundstar::server

@@ -49,6 +49,7 @@ Handler answerNow(Sync f) {
 }  // namespace
 
 void Studio::registerOperations(OperationTable& t) {
+    table_ = &t;
     // ---- engine ----
     t.add({"status", "engine", "Engine status: running, sample rate, block, CPU load, xruns, late commands, voices, sample clock, beat, tracks, live session",
            object({}), {}, false, answerNow([this](const json&, const CallContext&) { return status(); })});
@@ -177,6 +178,12 @@ void Studio::registerOperations(OperationTable& t) {
                dropClient(c.client);
                return json{{"subscribed", false}};
            })});
+    // ---- assistant ----
+    t.add({"assistant", "assistant",
+           "Asks the configured LLM to act on a request (it sees the state and these tools; its calls are validated and applied); "
+           "without an LLM the embedded interpreter steers the live session with the text. The reply lists what was done and refused",
+           object({{"text", text(2000, "what you want, e.g. \"make it more energetic\"")}}, {"text"}), {"text"}, true,
+           [this](const json& a, const CallContext&, Done done) { assistant(a, std::move(done)); }});
     // ---- renders ----
     t.add({"render_start", "renders", "Renders a prompt to a mastered file under --data in the background; answers a job id",
            object({{"prompt", text(2000, "what the music should be")},
