@@ -567,3 +567,43 @@ TEST_F(Serve, AssistantFallsBackWhenTheLlmIsDown) {
     // The server kept answering while the LLM call was under way (it runs on its own thread).
     EXPECT_EQ(curl("GET", server->base + "/v1/health").status, 200);
 }
+
+// The assistant against a real llama.cpp llama-server (tests/llm/build-llama-server.sh builds it;
+// scripts/test does) running the tiny random-weights model: its grammar-constrained answer is
+// schema-valid JSON whose calls are mostly nonsense, so each is validated and applied or refused.
+TEST_F(Serve, AssistantAppliesAnLlmsValidCallsAndRefusesTheRest) {
+    const char* cache = std::getenv("SOUNDSTAR_CACHE");
+    const char* home = std::getenv("HOME");
+    const std::string llama = std::getenv("SOUNDSTAR_LLAMA_SERVER") ? std::getenv("SOUNDSTAR_LLAMA_SERVER")
+                                                                    : (cache ? std::string(cache) : std::string(home ? home : "/root") + "/.cache/soundstar") + "/llama/bin/llama-server";
+    if (!std::filesystem::exists(llama)) GTEST_SKIP() << "no llama-server: run tests/llm/build-llama-server.sh (scripts/test does)";
+    ASSERT_EQ(runCommand(std::string(MAKE_TINY_GGUF) + " '" + (dir / "tiny.gguf") + "' 7").code, 0);
+    int port = 0;
+    std::string pid;
+    for (int attempt = 0; attempt < 5 && port == 0; ++attempt) {
+        const int p = 20000 + static_cast<int>((std::chrono::steady_clock::now().time_since_epoch().count() / 1000) % 20000);
+        pid = runCommand(llama + " -m '" + (dir / "tiny.gguf") + "' --host 127.0.0.1 --port " + std::to_string(p) +
+                         " -c 16384 -np 1 --no-jinja --chat-template llama2 > '" + (dir / "llama.log") + "' 2>&1 & echo $!").output;
+        for (int i = 0; i < 300 && port == 0; ++i) {
+            if (runCommand("curl -sf http://127.0.0.1:" + std::to_string(p) + "/health").code == 0) port = p;
+            else std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        }
+        if (port == 0) runCommand("kill " + pid);
+    }
+    ASSERT_GT(port, 0) << readText(dir / "llama.log");
+    start("--llm http://127.0.0.1:" + std::to_string(port) + "/v1 --llm-model tiny --llm-timeout 120");
+    const json r = ok("assistant", {{"text", "add a bass track and play a low note"}});
+    runCommand("kill " + pid);
+    EXPECT_EQ(r["source"], "llm") << r.dump();
+    EXPECT_LE(r["done"].size() + r["refused"].size(), 8u);
+    for (const auto& c : r["refused"]) {
+        EXPECT_GE(c["status"].get<int>(), 400) << c.dump();
+        EXPECT_LT(c["status"].get<int>(), 500) << c.dump();
+        EXPECT_FALSE(c["error"].get<std::string>().empty());
+    }
+    // What was done is what the engine now holds; nothing refused left a trace.
+    std::set<std::string> created;
+    for (const auto& c : r["done"])
+        if (c["op"] == "create_track") created.insert(c["args"]["name"].get<std::string>());
+    for (const auto& t : ok("list_tracks")["tracks"]) EXPECT_TRUE(created.count(t["name"].get<std::string>())) << t.dump();
+}

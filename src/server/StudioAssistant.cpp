@@ -16,6 +16,21 @@ namespace {
 constexpr std::size_t kMaxCalls = 8;
 // Operations an assistant may not call (they need a WebSocket, or are the assistant).
 bool assistantMayCall(const std::string& op) { return op != "assistant" && op != "subscribe" && op != "unsubscribe" && op != "sync"; }
+
+// "play_note(track*: string, note*: number, ...): summary" — the tools in a few tokens each (full
+// schemas would not fit a small model's context; the calls are checked against them anyway).
+std::string toolLine(const Operation& op) {
+    std::string args;
+    const json required = op.input.value("required", json::array());
+    for (const auto& [name, schema] : op.input["properties"].items()) {
+        const bool needed = std::find(required.begin(), required.end(), name) != required.end();
+        std::string type = schema.value("type", std::string("value"));
+        if (schema.contains("enum")) type = schema["enum"].dump();
+        if (schema.contains("minimum") && schema.contains("maximum")) type += fmt::format(" {}..{}", schema["minimum"].dump(), schema["maximum"].dump());
+        args += fmt::format("{}{}{}: {}", args.empty() ? "" : ", ", name, needed ? "*" : "", type);
+    }
+    return fmt::format("{}({}): {}", op.name, args, op.summary);
+}
 }  // namespace
 
 void Studio::assistant(const json& args, Done done) {
@@ -26,10 +41,11 @@ void Studio::assistant(const json& args, Done done) {
         if (assistantDone_) throw ApiError(429, "the assistant is busy with one request; at most 1 at a time");
     }
     if (assistantThread_.joinable()) assistantThread_.join();
-    json tools = json::array(), ops = json::array();
+    std::string tools;
+    json ops = json::array();
     for (const auto& op : table_->all()) {
         if (!assistantMayCall(op.name)) continue;
-        tools.push_back({{"name", op.name}, {"description", op.summary}, {"args", op.input}});
+        tools += toolLine(op) + "\n";
         ops.push_back(op.name);
     }
     const json answerSchema = {
@@ -46,8 +62,9 @@ void Studio::assistant(const json& args, Done done) {
     state["tracks"] = listTracks();
     const std::string system = fmt::format(
         "You drive Soundstar, a real-time music engine. Answer only with JSON: {{\"say\": a short reply, \"calls\": operations to run "
-        "in order, each {{\"op\": name, \"args\": object matching its schema}}}}. At most {} calls.\nTools: {}\nState: {}",
-        kMaxCalls, wireText(tools), wireText(state));
+        "in order, each {{\"op\": name, \"args\": {{argument: value}}}}}}. At most {} calls. `at` is \"now\", {{\"sample\": N}}, "
+        "{{\"beat\": B}} or {{\"quantize\": \"bar\"}}. Arguments marked * are required.\nTools:\n{}State: {}",
+        kMaxCalls, tools, wireText(state));
     assistantText_ = text;
     {
         std::lock_guard lock(assistantMutex_);
