@@ -2,8 +2,8 @@
 // POST /v1/<op> hands them over (Server::http -> OperationTable -> Studio on the null device).
 // The input's first line picks the operation (a name, or its index modulo the table's size),
 // the rest is the body. Properties: every answer is valid JSON with a 4xx or 200 status (never
-// 5xx), and error messages stay under 2,000 bytes. render_start, live_start and record_start
-// are left out (they start renders, sessions and files: the other targets and the tests cover
+// 5xx), and error messages stay under 2,000 bytes. render_start, live_start, record_start and
+// assistant are left out (they start renders, sessions and files: the other targets and the tests cover
 // their parsing); their args are still validated by the same schemas.
 #include <cstdint>
 #include <filesystem>
@@ -18,6 +18,8 @@ using namespace soundstar;
 using namespace soundstar::server;
 
 namespace {
+bool heavy(const std::string& op) { return op == "render_start" || op == "live_start" || op == "record_start" || op == "assistant"; }
+
 struct World {
     engine::PresetLibrary presets;
     std::unique_ptr<Studio> studio;
@@ -34,7 +36,7 @@ struct World {
         studio->registerOperations(table);
         front = std::make_unique<Server>(table, "", "fuzz");
         for (const auto& op : table.all())
-            if (op.name != "render_start" && op.name != "live_start" && op.name != "record_start") names.push_back(op.name);
+            if (!heavy(op.name)) names.push_back(op.name);
     }
 };
 }  // namespace
@@ -46,7 +48,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     std::string op = text.substr(0, nl == std::string::npos ? text.size() : nl);
     const std::string body = nl == std::string::npos ? "" : text.substr(nl + 1);
     if (op.size() == 1) op = world.names[static_cast<unsigned char>(op[0]) % world.names.size()];
-    if (op == "render_start" || op == "live_start" || op == "record_start") return 0;
+    if (heavy(op)) return 0;
     // sync answers on a later tick (maybe during another input): the callback owns what it touches.
     auto answered = std::make_shared<bool>(false);
     world.front->http({"POST", "/v1/" + op, body, ""}, [answered](HttpResponse r) {
