@@ -339,6 +339,23 @@ TEST_F(Serve, RenderJobsWriteFilesUnderData) {
     const json queued = ok("render_start", {{"prompt", "never"}, {"file", "never.wav"}, {"duration", 5}});
     EXPECT_EQ(ok("render_cancel", {{"job", queued["job"]}})["state"], "cancelled");
     EXPECT_EQ(ok("render_status", {{"job", queued["job"]}})["state"], "cancelled");
+    // A running one stops at its next progress report, and leaves no file.
+    const json running = ok("render_start", {{"prompt", "a long evening"}, {"file", "evening.wav"}, {"duration", 600}});
+    json state;
+    for (int i = 0; i < 600; ++i) {
+        state = ok("render_status", {{"job", running["job"]}});
+        if (state["state"] == "running") break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    ASSERT_EQ(state["state"], "running") << state.dump();
+    EXPECT_EQ(ok("render_cancel", {{"job", running["job"]}})["state"], "cancelling");
+    for (int i = 0; i < 600; ++i) {
+        state = ok("render_status", {{"job", running["job"]}});
+        if (state["state"] != "running") break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    EXPECT_EQ(state["state"], "cancelled") << state.dump();
+    EXPECT_FALSE(std::filesystem::exists(dir / "data/evening.wav"));
     EXPECT_EQ(post("render_start", {{"prompt", "x"}, {"file", "x.txt"}}).status, 400);
     EXPECT_EQ(post("render_status", {{"job", 999}}).status, 404);
 }

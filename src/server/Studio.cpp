@@ -66,6 +66,7 @@ void Studio::shutdown() {
     {
         std::lock_guard lock(jobsMutex_);
         stopping_ = true;
+        for (auto& [id, job] : jobs_) job->cancel = true;  // a running render stops soon instead of finishing
     }
     jobsReady_.notify_all();
     if (worker_.joinable()) worker_.join();

@@ -59,13 +59,16 @@ void Studio::renderWorker() {
         }
         std::string error;
         try {
-            hooks_.render(job->spec, [&](double p) { job->progress = p; });
+            hooks_.render(job->spec, [&](double p) {
+                job->progress = p;
+                if (job->cancel) throw std::runtime_error("cancelled");  // unwinds the render; nothing is written
+            });
         } catch (const std::exception& e) {
             error = e.what();
         }
         std::lock_guard lock(jobsMutex_);
-        job->state = error.empty() ? "done" : "failed";
-        job->error = music::clipText(error, 1000);
+        job->state = job->cancel ? "cancelled" : error.empty() ? "done" : "failed";
+        job->error = job->cancel ? "" : music::clipText(error, 1000);
         if (error.empty()) job->progress = 1.0;
     }
 }
@@ -108,10 +111,14 @@ json Studio::renderCancel(const json& args) {
     std::lock_guard lock(jobsMutex_);
     const auto it = jobs_.find(id);
     if (it == jobs_.end()) throw ApiError(404, fmt::format("no render job {}", id));
-    if (it->second->state != "queued")
-        throw ApiError(409, fmt::format("render job {} is {}: only a queued job can be cancelled", id, it->second->state));
+    Job& job = *it->second;
+    if (job.state == "running") {
+        job.cancel = true;  // the worker stops it at its next progress report (every 10 s of audio)
+        return {{"job", id}, {"state", "cancelling"}};
+    }
+    if (job.state != "queued") throw ApiError(409, fmt::format("render job {} is {}: nothing to cancel", id, job.state));
     queue_.erase(std::find(queue_.begin(), queue_.end(), it->second));
-    it->second->state = "cancelled";
+    job.state = "cancelled";
     return {{"job", id}, {"state", "cancelled"}};
 }
 

@@ -195,7 +195,7 @@ void Studio::registerOperations(OperationTable& t) {
     t.add({"render_status", "renders", "A render job's state (queued, running, done, failed) and progress 0..1",
            object({{"job", {{"type", "integer"}, {"minimum", 1}, {"maximum", 1e12}}}}, {"job"}), {"job"}, false,
            answerNow([this](const json& a, const CallContext&) { return renderStatus(a); })});
-    t.add({"render_cancel", "renders", "Cancels a queued render job (a running one finishes)",
+    t.add({"render_cancel", "renders", "Cancels a render job: a queued one at once, a running one at its next progress report (state cancelling, then cancelled)",
            object({{"job", {{"type", "integer"}, {"minimum", 1}, {"maximum", 1e12}}}}, {"job"}), {"job"}, true,
            answerNow([this](const json& a, const CallContext&) { return renderCancel(a); })});
 }

@@ -11,9 +11,10 @@ struct Studio::Job {
     long id = 0;
     RenderJobSpec spec;
     std::string file;                 // as the client named it
-    std::string state = "queued";     // queued, running, done, failed (guarded by jobsMutex_)
+    std::string state = "queued";     // queued, running, done, failed, cancelled (guarded by jobsMutex_)
     std::string error;
     std::atomic<double> progress{0.0};
+    std::atomic<bool> cancel{false};  // a running render stops at its next progress report
 };
 
 // The live session plays through a track of the studio's own engine (its instrument renders the
