@@ -624,3 +624,37 @@ TEST_F(Serve, AssistantAppliesAnLlmsValidCallsAndRefusesTheRest) {
         if (c["op"] == "create_track") created.insert(c["args"]["name"].get<std::string>());
     for (const auto& t : ok("list_tracks")["tracks"]) EXPECT_TRUE(created.count(t["name"].get<std::string>())) << t.dump();
 }
+
+TEST_F(Serve, RenderJobsReportProgressAndStatesAsEvents) {
+    start();
+    const std::string script =
+        "import json,sys,websocket,urllib.request\n"
+        "base=sys.argv[1]\n"
+        "ws=websocket.create_connection(base.replace('http','ws')+'/v1/ws',timeout=60)\n"
+        "ws.send(json.dumps({'id':1,'op':'subscribe','args':{'streams':['events']}}))\n"
+        "ws.recv()\n"
+        "urllib.request.urlopen(urllib.request.Request(base+'/v1/render_start',data=json.dumps({'prompt':'slow river','file':'river.flac','duration':150}).encode(),method='POST')).read()\n"
+        "out=[]\n"
+        "while True:\n"
+        "    m=json.loads(ws.recv())['data']\n"
+        "    out.append(m)\n"
+        "    if m['type']=='render' and m['state'] in ('done','failed'): break\n"
+        "print(json.dumps(out))\n";
+    std::ofstream(dir / "events.py") << script;
+    const auto r = runCommand("/usr/bin/python3 '" + (dir / "events.py") + "' " + server->base);
+    ASSERT_EQ(r.code, 0) << r.output;
+    const json events = json::parse(r.output);
+    std::vector<std::string> states;
+    std::vector<double> progress;
+    for (const auto& e : events) {
+        if (e["type"] == "render") states.push_back(e["state"]);
+        if (e["type"] == "render_progress") progress.push_back(e["progress"]);
+    }
+    // States as the control thread sees them (a job the worker takes at once is never seen queued).
+    ASSERT_GE(states.size(), 2u) << r.output;
+    EXPECT_EQ(states[states.size() - 2], "running");
+    EXPECT_EQ(states.back(), "done");
+    EXPECT_GE(progress.size(), 3u) << r.output;  // a report every 10 s of audio, shown in tenths
+    for (std::size_t i = 1; i < progress.size(); ++i) EXPECT_GT(progress[i], progress[i - 1]);
+    EXPECT_EQ(soxInfo(dir / "data/river.flac").sampleRate, 44100.0);
+}

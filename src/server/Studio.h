@@ -200,6 +200,7 @@ private:
     std::map<std::uint64_t, Subscription> subscribers_;
     std::size_t liveEventsSent_ = 0;
     std::map<long, std::string> jobStatesSent_;
+    std::map<long, double> jobProgressSent_;
     std::unique_ptr<Recording> recording_;
     std::unique_ptr<LiveState> live_;
     // render jobs: the worker thread and the control thread share these under jobsMutex_

@@ -60,6 +60,13 @@ void Studio::publish() {
     {
         std::lock_guard lock(jobsMutex_);
         for (const auto& [id, job] : jobs_) {
+            // Progress in steps of a tenth, while it runs.
+            const double p = job->progress.load();
+            auto& shown = jobProgressSent_[id];
+            if (job->state == "running" && p >= shown + 0.1) {
+                shown = p;
+                emit({{"type", "render_progress"}, {"job", id}, {"progress", p}});
+            }
             auto& sent = jobStatesSent_[id];
             if (sent == job->state) continue;
             sent = job->state;
@@ -68,6 +75,7 @@ void Studio::publish() {
             emit(std::move(e));
         }
         for (auto it = jobStatesSent_.begin(); it != jobStatesSent_.end();) it = jobs_.count(it->first) ? std::next(it) : jobStatesSent_.erase(it);
+        for (auto it = jobProgressSent_.begin(); it != jobProgressSent_.end();) it = jobs_.count(it->first) ? std::next(it) : jobProgressSent_.erase(it);
     }
     for (auto& [id, s] : subscribers_) {
         const std::size_t bytes = kAudioFramesPerMessage * 2 * sizeof(float);
