@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <cstdio>
+#include <cstdlib>
 
 #include "Commands.h"
 #include "llm/LlmClient.h"
@@ -14,7 +15,10 @@
 
 namespace soundstar::app {
 
-int runServe(const ServeArgs& a) {
+int runServe(const ServeArgs& given) {
+    ServeArgs a = given;
+    // The key may come from the environment, so it need not show in the process list.
+    if (const char* env = std::getenv("SOUNDSTAR_API_KEY"); a.apiKey.empty() && env && *env) a.apiKey = env;
     const bool loopback = server::isLoopbackHost(a.host);
     if (!loopback && a.apiKey.empty())
         throw std::invalid_argument(fmt::format("--host {} reaches beyond this machine: give --api-key KEY (clients send Authorization: Bearer KEY), or use 127.0.0.1", a.host));

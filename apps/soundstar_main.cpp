@@ -154,7 +154,7 @@ int main(int argc, char** argv) {
     serveCmd->add_option("--host", sv.host, "Address to listen on (default 127.0.0.1; any other needs --api-key)");
     serveCmd->add_option("--port", sv.port, "TCP port, 0 for any free one (default 7860)")->check(CLI::Range(0, 65535));
     serveCmd->add_option("--device", sv.device, "null, default or jack")->check(CLI::IsMember({"null", "default", "jack"}));
-    serveCmd->add_option("--api-key", sv.apiKey, "Require Authorization: Bearer KEY (8 to 256 printable characters)");
+    serveCmd->add_option("--api-key", sv.apiKey, "Require Authorization: Bearer KEY (8 to 256 printable characters; or $SOUNDSTAR_API_KEY)");
     serveCmd->add_option("--osc-port", sv.oscPort, "Also take OSC on this UDP port (0: any free one; loopback hosts only)")->check(CLI::Range(0, 65535));
     serveCmd->add_option("--data", sv.dataDir, "Folder for every file the server reads or writes (default ./soundstar-data)");
     serveCmd->add_option("--llm", sv.llmUrl, "The assistant asks this OpenAI-compatible LLM (optional URL; as render --llm)")->expected(0, 1);

@@ -91,7 +91,9 @@ TEST(ServeRefusals, NonLoopbackBindNeedsAKeyAndBadHostsAreNamed) {
 }
 
 TEST_F(Serve, ApiKeyIsNeededOnEveryRouteButHealthAndWebSocket) {
-    start("--api-key s3cret-key-123");
+    ::setenv("SOUNDSTAR_API_KEY", "s3cret-key-123", 1);  // from the environment: not in the process list
+    start();
+    ::unsetenv("SOUNDSTAR_API_KEY");
     EXPECT_EQ(curl("GET", server->base + "/v1/health").status, 200);
     EXPECT_EQ(curl("POST", server->base + "/v1/status", "{}").status, 401);
     EXPECT_EQ(curl("POST", server->base + "/v1/status", "{}", "Authorization: Bearer s3cret-key-124").status, 401);
