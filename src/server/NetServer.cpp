@@ -153,7 +153,18 @@ private:
         parser_->body_limit(shared_.options.maxBodyBytes);
         parser_->header_limit(static_cast<std::uint32_t>(kMaxHeaderBytes));
         stream_.expires_after(std::chrono::seconds(60));
-        http::async_read(stream_, buffer_, *parser_, [self = shared_from_this()](beast::error_code ec, std::size_t) { self->onRead(ec); });
+        // The header first: a client that sent "Expect: 100-continue" (curl, for bodies over 1 KiB)
+        // waits for the go-ahead, and a body over the limit is refused before it is sent.
+        http::async_read_header(stream_, buffer_, *parser_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
+            if (ec) return self->onRead(ec);
+            if (beast::iequals(self->parser_->get()[http::field::expect], "100-continue")) {
+                http::response<http::empty_body> go{http::status::continue_, 11};
+                beast::error_code wec;
+                http::write(self->stream_, go, wec);  // a few bytes on a fresh connection's socket
+                if (wec) return self->close();
+            }
+            http::async_read(self->stream_, self->buffer_, *self->parser_, [self](beast::error_code e, std::size_t) { self->onRead(e); });
+        });
     }
     void onRead(beast::error_code ec) {
         if (ec == http::error::end_of_stream || ec == asio::error::operation_aborted || ec == beast::error::timeout) return close();
