@@ -2,6 +2,7 @@
 // The soundstar CLI's subcommands (each returns the process exit code).
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -54,6 +55,8 @@ struct RenderArgs {
     std::optional<std::string> llmUrl, llmModel;
     std::optional<double> llmTimeout;
     std::string metadataFile;
+    /// Called with 0..1 as the render goes (render jobs of `soundstar serve` report it).
+    std::function<void(double)> progress;
     // Which optional outputs were asked for (an empty name given on purpose is an error, not "no").
     bool midiGiven = false, stemsGiven = false, metadataGiven = false;
 };
@@ -134,6 +137,16 @@ struct LiveArgs {
     double targetLufs = -14.0;
 };
 int runLive(const LiveArgs& a);
+/// `soundstar serve`: the engine as a service (REST, WebSocket, OSC).
+struct ServeArgs {
+    std::string host = "127.0.0.1", device = "null", apiKey, dataDir = "soundstar-data";
+    int port = 7860, oscPort = -1;
+    bool quiet = false;
+    bool useLlm = false;  // --llm: the assistant asks an LLM
+    std::optional<std::string> llmUrl, llmModel;
+    std::optional<double> llmTimeout;
+};
+int runServe(const ServeArgs& a);
 /// Prints what the embedded interpreter makes of a prompt: a summary, the config (--json, the
 /// config render would use), and which words and neighbours decided what (--explain).
 int runInterpret(const std::string& prompt, bool json, bool explain);

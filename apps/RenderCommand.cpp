@@ -335,6 +335,7 @@ int runRender(const RenderArgs& a) {
     const bool progress = !a.quiet && job.arrangement.durationSeconds >= 120.0;
     const RenderOutcome out = renderComposition(a, job, format, [&](double p) {
         if (progress) fmt::print(stderr, "\rrendering {:3.0f}%", p * 100.0);
+        if (a.progress) a.progress(p);
     });
     if (progress) fmt::print(stderr, "\rrendering 100%\n");
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

@@ -200,11 +200,24 @@ int main(int argc, char** argv) {
     arrangeCmd->add_option("--form", ar.form, "auto, verse_chorus, aaba, build_drop, ambient_arc, loop");
     arrangeCmd->add_flag("--loop", ar.loop, "An exact, seamless loop");
 
+    ServeArgs sv;
+    auto* serveCmd = app.add_subcommand("serve", "Serve the engine over HTTP/WebSocket (/v1) and OSC, for agents, apps and live coders");
+    serveCmd->add_option("--host", sv.host, "Address to listen on (default 127.0.0.1; any other needs --api-key)");
+    serveCmd->add_option("--port", sv.port, "TCP port, 0 for any free one (default 7860)")->check(CLI::Range(0, 65535));
+    serveCmd->add_option("--device", sv.device, "null, default or jack")->check(CLI::IsMember({"null", "default", "jack"}));
+    serveCmd->add_option("--api-key", sv.apiKey, "Require Authorization: Bearer KEY (8 to 256 printable characters; or $SOUNDSTAR_API_KEY)");
+    serveCmd->add_option("--osc-port", sv.oscPort, "Also take OSC on this UDP port (0: any free one; loopback hosts only)")->check(CLI::Range(0, 65535));
+    serveCmd->add_option("--data", sv.dataDir, "Folder for every file the server reads or writes (default ./soundstar-data)");
+    serveCmd->add_option("--llm", sv.llmUrl, "The assistant asks this OpenAI-compatible LLM (optional URL; as render --llm)")->expected(0, 1);
+    serveCmd->add_option("--llm-model", sv.llmModel, "The LLM's model name (default: the first the endpoint lists)");
+    serveCmd->add_option("--llm-timeout", sv.llmTimeout, "Seconds to wait for the LLM in all (default 60)")->check(finiteNumber(0.1, 3600.0));
+    serveCmd->add_flag("-q,--quiet", sv.quiet, "Print only the address and errors");
+
     if (argc > 1 && argv[1][0] != '-') {
         const std::string cmd = argv[1];
         if (cmd != "render" && cmd != "stream" && cmd != "live" && cmd != "demo" && cmd != "doctor" && cmd != "schema" && cmd != "arrange" && cmd != "interpret" &&
-            cmd != "batch" && cmd != "worker" && cmd != "submit") {
-            fmt::print(stderr, "soundstar: unknown command '{}'; commands: render, stream, live, batch, worker, submit, interpret, arrange, demo, doctor, schema (see --help)\n", cmd);
+            cmd != "batch" && cmd != "worker" && cmd != "submit" && cmd != "serve") {
+            fmt::print(stderr, "soundstar: unknown command '{}'; commands: render, stream, live, serve, batch, worker, submit, interpret, arrange, demo, doctor, schema (see --help)\n", cmd);
             return 2;
         }
     }
@@ -236,6 +249,11 @@ int main(int argc, char** argv) {
             if (lv.clock == "virtual" && lv.minutes <= 0) throw std::invalid_argument("--clock virtual needs --minutes");
             lv.useLlm = liveCmd->count("--llm") > 0 || liveCmd->count("--llm-model") > 0;
             return runLive(lv);
+        }
+        if (serveCmd->parsed()) {
+            sv.useLlm = serveCmd->count("--llm") > 0 || serveCmd->count("--llm-model") > 0;
+            if (sv.llmUrl && sv.llmUrl->empty()) sv.llmUrl.reset();
+            return runServe(sv);
         }
         if (demo->parsed()) return runDemo(demoOut, !noPlay, demoMidi);
         if (interpretCmd->parsed()) return runInterpret(interpretPrompt, interpretJson, interpretExplain);

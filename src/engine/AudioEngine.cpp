@@ -1,6 +1,7 @@
 #include "engine/AudioEngine.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 
 #include "core/Denormals.h"
@@ -94,6 +95,7 @@ void AudioEngine::renderSegment(StereoView out) {
 
 void AudioEngine::render(StereoView out) {
     DenormalGuard denormals;
+    const auto started = std::chrono::steady_clock::now();
     const SampleTime blockStart = now();
     const SampleTime blockEnd = blockStart + out.frames;
     lateThisBlock_ = 0;
@@ -131,6 +133,15 @@ void AudioEngine::render(StereoView out) {
     if (AudioRing* tap = tap_.load(std::memory_order_acquire)) tap->write(out.left, out.right, static_cast<std::size_t>(out.frames));
     if (lateThisBlock_ > 0)
         reports_.push({Report::Kind::LateCommands, blockStart, static_cast<float>(lateThisBlock_), 0.0f});
+    int voices = 0;
+    if (graph_)
+        for (const auto& t : graph_->tracks)
+            if (t->instrument) voices += t->instrument->activeVoices();
+    voices_.store(voices, std::memory_order_relaxed);
+    const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    const double load = out.frames > 0 ? took * sampleRate_ / out.frames : 0.0;
+    load_.store(static_cast<float>(load), std::memory_order_relaxed);
+    if (load > 1.0) overruns_.fetch_add(1, std::memory_order_relaxed);
 }
 
 }  // namespace soundstar::engine

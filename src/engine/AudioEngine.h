@@ -42,6 +42,12 @@ public:
     SpscQueue<Track*>& retiredTracks() { return retiredTracks_; }
     SpscQueue<Report>& reports() { return reports_; }
 
+    /// The last block's render time as a fraction of the block's duration, the blocks that took
+    /// longer than their duration, and the voices sounding after the last block (for a status) [any].
+    float load() const { return load_.load(std::memory_order_relaxed); }
+    long overruns() const { return overruns_.load(std::memory_order_relaxed); }
+    int voices() const { return voices_.load(std::memory_order_relaxed); }
+
 private:
     void apply(const Command& c);
     void renderSegment(StereoView out);
@@ -55,6 +61,9 @@ private:
     std::atomic<SampleTime> now_{0};
     std::atomic<AudioRing*> tap_{nullptr};
     int lateThisBlock_ = 0;
+    std::atomic<float> load_{0.0f};
+    std::atomic<long> overruns_{0};
+    std::atomic<int> voices_{0};
 };
 
 }  // namespace soundstar::engine

@@ -1,0 +1,300 @@
+#include "server/Studio.h"
+#include "server/StudioParts.h"
+
+#include <fmt/format.h>
+#include <sndfile.h>
+
+#include <cmath>
+
+#include "engine/Instruments.h"
+#include "engine/Track.h"
+#include "io/OutputFiles.h"
+#include "live/Steering.h"
+#include "music/JsonText.h"
+
+namespace soundstar::server {
+
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+namespace {
+constexpr double kMaxRecordingSeconds = 3600.0;
+
+std::unique_ptr<io::AudioDevice> makeDevice(const std::string& kind) {
+    auto d = kind == "null" ? io::makeNullDevice() : io::makeRtAudioDevice();
+    if (!d) throw std::runtime_error("this build has no audio device support; use --device null");
+    return d;
+}
+
+std::unique_ptr<engine::Track> placeholder(engine::Controller& c) {
+    auto t = c.makeTrack("", engine::makeInstrument("subtractive"), 0.0f, 0.0f);
+    t->mute = true;
+    return t;
+}
+
+}  // namespace
+
+Studio::Studio(const StudioOptions& options, StudioHooks hooks)
+    : options_(options),
+      hooks_(std::move(hooks)),
+      transport_(options.sampleRate),
+      scheduler_(options.blockSize * 4 + static_cast<SampleTime>(0.01 * options.sampleRate)) {
+    std::error_code ec;
+    fs::create_directories(options_.dataDir, ec);
+    dataRoot_ = fs::canonical(options_.dataDir, ec);
+    if (ec) throw std::runtime_error(fmt::format("--data {}: {}", options_.dataDir.string(), ec.message()));
+    engine_.prepare(options_.sampleRate, options_.blockSize);
+    controller_ = std::make_unique<engine::Controller>(engine_);
+    slots_.resize(static_cast<std::size_t>(options_.maxTracks));
+    readyAt_.assign(slots_.size(), 0);
+    for (int i = 0; i < options_.maxTracks; ++i) controller_->addTrack(placeholder(*controller_));
+    const int reverb = controller_->addBus("reverb", 0.0f);
+    controller_->addEffect(reverb, engine::makeEffect("reverb"));
+    const int delay = controller_->addBus("delay", 0.0f);
+    controller_->addEffect(delay, engine::makeEffect("delay"));
+    controller_->commit();
+    tapBuffer_.resize(std::size_t{1} << 17);  // the whole ring (1 << 16 frames), interleaved
+    engine_.setTap(&tap_);
+    worker_ = std::thread([this] { renderWorker(); });
+    device_ = makeDevice(options_.device);
+    startEngine();
+}
+
+Studio::~Studio() { shutdown(); }
+
+void Studio::shutdown() {
+    {
+        std::lock_guard lock(jobsMutex_);
+        stopping_ = true;
+        for (auto& [id, job] : jobs_) job->cancel = true;  // a running render stops soon instead of finishing
+    }
+    jobsReady_.notify_all();
+    if (worker_.joinable()) worker_.join();
+    if (assistantThread_.joinable()) assistantThread_.join();
+    live_.reset();
+    if (device_ && running_) device_->stop();
+    running_ = false;
+    if (recording_) {
+        try {
+            recordStop();
+        } catch (const std::exception& e) {
+            fmt::print(stderr, "soundstar serve: {}\n", e.what());
+        }
+    }
+}
+
+// ---- timing ----
+
+Studio::When Studio::resolveAt(const json& args, const CallContext& ctx) const {
+    const SampleTime earliest = scheduler_.earliest(engine_.now(), options_.blockSize);
+    SampleTime requested = earliest + latency_;  // "now": a steady delay makes jittery clients steady
+    std::optional<double> beat;
+    if (ctx.timetag && !ctx.timetag->immediate()) {
+        // Offsets inside a bundle are kept exact: from the outermost bundle's sample, not the wall clock.
+        const osc::TimeTag anchor = ctx.anchor ? *ctx.anchor : *ctx.timetag;
+        const auto diff = static_cast<std::int64_t>(ctx.timetag->ntp - anchor.ntp);
+        requested = clock_.sampleAt(anchor) + static_cast<SampleTime>(std::llround(static_cast<double>(diff) / 4294967296.0 * options_.sampleRate));
+    } else if (const auto it = args.find("at"); it != args.end() && !it->is_string()) {
+        const json& at = *it;
+        if (at.contains("sample")) {
+            requested = at["sample"].get<SampleTime>();
+        } else if (at.contains("beat")) {
+            beat = at["beat"].get<double>();
+            requested = transport_.sampleAtBeat(*beat);
+        } else {
+            const double beats = at["quantize"] == "bar" ? transport_.beatsPerBar() : 1.0;
+            beat = std::ceil(transport_.beatAt(earliest) / beats - 1e-9) * beats;
+            requested = transport_.sampleAtBeat(*beat);
+        }
+    }
+    // A beat already past is not a beat any more: it plays now and stays there.
+    if (requested < earliest) beat.reset();
+    return {requested, std::max(requested, earliest), beat};
+}
+
+json Studio::stamp(const When& w) const {
+    return {{"applied_at_sample", w.applied},
+            {"late_by_samples", w.applied - w.requested},
+            {"applied_at_beat", transport_.beatAt(w.applied)}};
+}
+
+Studio::When Studio::afterSwap(When w, int address) const {
+    if (address < 0 || address >= static_cast<int>(readyAt_.size())) return w;
+    const SampleTime ready = readyAt_[static_cast<std::size_t>(address)];
+    if (w.applied < ready) {
+        w.applied = ready;
+        w.beat.reset();
+    }
+    return w;
+}
+
+void Studio::schedule(SampleTime t, Scheduler::Post post, std::optional<double> beat) {
+    // Everything was checked when it was asked for; should the engine still refuse (a bug), the
+    // command is reported and dropped rather than stopping the control thread.
+    auto guarded = [post = std::move(post)](SampleTime at) {
+        try {
+            return post(at);
+        } catch (const std::exception& e) {
+            fmt::print(stderr, "soundstar serve: a command at sample {} was dropped: {}\n", at, e.what());
+            return true;
+        }
+    };
+    try {
+        scheduler_.schedule(t, std::move(guarded), beat);
+    } catch (const std::length_error& e) {
+        throw ApiError(429, e.what());
+    }
+    scheduler_.pump(engine_.now());
+}
+
+// ---- addressing ----
+
+int Studio::trackAddress(const std::string& name) const {
+    for (std::size_t i = 0; i < slots_.size(); ++i)
+        if (slots_[i].name == name) return static_cast<int>(i);
+    std::string names;
+    for (const auto& s : slots_)
+        if (!s.name.empty()) names += (names.empty() ? "" : ", ") + s.name;
+    throw ApiError(404, fmt::format("no track '{}'; tracks: {}", music::clipText(name, 60), names.empty() ? "none (create_track makes one)" : names));
+}
+
+int Studio::mixAddress(const std::string& target) const {
+    if (target == "master") return engine::kMasterAddress;
+    if (target == "reverb") return engine::kReturnBase;
+    if (target == "delay") return engine::kReturnBase + 1;
+    return trackAddress(target);
+}
+
+fs::path Studio::dataPath(const std::string& name, const char* what) const {
+    const fs::path p(name);
+    if (name.empty() || p.is_absolute())
+        throw ApiError(403, fmt::format("{} '{}' must be a relative path under the server's --data folder", what, music::clipText(name, 80)));
+    for (const auto& part : p)
+        if (part == "..") throw ApiError(403, fmt::format("{} '{}' may not contain '..': files stay under --data", what, music::clipText(name, 80)));
+    std::error_code ec;
+    const fs::path full = fs::weakly_canonical(dataRoot_ / p, ec);  // follows symlinks that exist
+    const auto rel = full.lexically_relative(dataRoot_);
+    if (ec || rel.empty() || *rel.begin() == "..")
+        throw ApiError(403, fmt::format("{} '{}' leads outside the --data folder", what, music::clipText(name, 80)));
+    return full;
+}
+
+// ---- the engine's heartbeat ----
+
+void Studio::drainTap() {
+    const std::size_t capacity = tapBuffer_.size() / 2;
+    for (std::size_t n; (n = tap_.read(tapBuffer_.data(), capacity)) > 0;) {
+        for (std::size_t i = 0; i < n; ++i) {
+            tickPeakLeft_ = std::max(tickPeakLeft_, std::abs(tapBuffer_[2 * i]));
+            tickPeakRight_ = std::max(tickPeakRight_, std::abs(tapBuffer_[2 * i + 1]));
+        }
+        peak_ = std::max({peak_, tickPeakLeft_, tickPeakRight_});
+        if (recording_ && recording_->sf && recording_->frames < static_cast<SampleTime>(kMaxRecordingSeconds * options_.sampleRate)) {
+            sf_writef_float(recording_->sf, tapBuffer_.data(), static_cast<sf_count_t>(n));
+            recording_->frames += static_cast<SampleTime>(n);
+        }
+        drainedFrames_ += static_cast<SampleTime>(n);
+        for (auto& [id, s] : subscribers_)
+            if (s.audio) s.audioPending.append(reinterpret_cast<const char*>(tapBuffer_.data()), n * 2 * sizeof(float));
+    }
+}
+
+void Studio::tick() {
+    scheduler_.pump(engine_.now());
+    controller_->collect();
+    drainTap();
+    for (std::size_t i = 0; i < waiters_.size();) {
+        if (engine_.now() > waiters_[i].until) {
+            auto w = std::move(waiters_[i]);
+            waiters_.erase(waiters_.begin() + static_cast<std::ptrdiff_t>(i));
+            w.done(Outcome{200, {{"synced_at_sample", engine_.now()}, {"waited_for_sample", w.until}}, {}});
+        } else {
+            ++i;
+        }
+    }
+    publish();
+    finishAssistant();
+    if (live_) {
+        const SampleTime liveNow = live_->session->engine().now();
+        live_->session->pump(liveNow + static_cast<SampleTime>(0.2 * options_.sampleRate));
+        if (live_->endAt >= 0 && liveNow >= live_->endAt) {
+            auto placeholder = controller_->makeTrack("", engine::makeInstrument("subtractive"));
+            placeholder->mute = true;
+            swapTrack(live_->address, std::move(placeholder), scheduler_.earliest(engine_.now(), options_.blockSize));
+            slots_[static_cast<std::size_t>(live_->address)] = TrackSlot{};
+            live_.reset();
+        }
+    }
+}
+
+// ---- engine ----
+
+json Studio::status() const {
+    const double beat = transport_.beatAt(engine_.now());
+    json live = live_ ? liveStatus() : json(nullptr);
+    return {{"running", running_},
+            {"device", device_ ? device_->name() : ""},
+            {"sample_rate", options_.sampleRate},
+            {"block_size", options_.blockSize},
+            {"latency_samples", options_.blockSize + latency_},
+            {"cpu_load", engine_.load()},
+            {"xruns", engine_.overruns()},
+            {"late_commands", controller_->lateCommands()},
+            {"voices", engine_.voices()},
+            {"sample", engine_.now()},
+            {"beat", beat},
+            {"bar", static_cast<long long>(std::floor(beat / transport_.beatsPerBar()))},
+            {"bpm", transport_.bpmAt(engine_.now())},
+            {"queued_commands", scheduler_.pending()},
+            {"tracks", listTracks()},
+            {"max_tracks", options_.maxTracks},
+            {"peak", peak_},
+            {"recording", recording_ ? json(recording_->name) : json(nullptr)},
+            {"tap_dropped_frames", tap_.dropped()},
+            {"live", live}};
+}
+
+json Studio::startEngine() {
+    if (!running_) {
+        device_->start(engine_);
+        clock_.anchor(engine_.now(), options_.sampleRate);
+        running_ = true;
+    }
+    return {{"running", true}, {"sample", engine_.now()}};
+}
+
+json Studio::stopEngine() {
+    if (running_) device_->stop();
+    running_ = false;
+    for (auto& w : waiters_) w.done(Outcome{409, nullptr, "sync: the engine was stopped before the barrier was reached"});
+    waiters_.clear();
+    return {{"running", false}, {"sample", engine_.now()}};
+}
+
+void Studio::sync(const json& args, Done done) {
+    if (!running_) throw ApiError(409, "sync: the engine is stopped (start it first)");
+    const SampleTime until = std::max(scheduler_.lastScheduled(), engine_.now());
+    if (until - engine_.now() > static_cast<SampleTime>(60.0 * options_.sampleRate))
+        throw ApiError(409, fmt::format("sync waits at most 60 s; the last queued command is at sample {}, {:.1f} s ahead", until,
+                                        static_cast<double>(until - engine_.now()) / options_.sampleRate));
+    waiters_.push_back({until, std::move(done)});
+}
+
+json Studio::setTempo(const json& args, const CallContext& ctx) {
+    const When w = resolveAt(args, ctx);
+    transport_.setTempo(args["bpm"].get<double>(), w.applied);
+    const std::size_t moved = scheduler_.retime([this](double b) { return transport_.sampleAtBeat(b); },
+                                                scheduler_.earliest(engine_.now(), options_.blockSize));
+    json out = stamp(w);
+    out["bpm"] = args["bpm"];
+    out["moved_commands"] = moved;
+    emit({{"type", "tempo"}, {"bpm", args["bpm"]}, {"at_sample", w.applied}});
+    return out;
+}
+
+json Studio::setLatency(const json& args) {
+    latency_ = static_cast<SampleTime>(std::llround(args["seconds"].get<double>() * options_.sampleRate));
+    return {{"latency_samples", options_.blockSize + latency_}, {"added_samples", latency_}};
+}
+
+}  // namespace soundstar::server

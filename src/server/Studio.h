@@ -1,0 +1,224 @@
+#pragma once
+// What `soundstar serve` drives [control: every method on the server's one control thread]:
+// a running engine (tracks created and freed in place while the rest plays on, two return buses,
+// the master), its device, a transport, timed commands, a recording of what plays, a live
+// session (the same LiveSession and steering lines as `soundstar live`) and render jobs. Its
+// operations are rows of the server's OperationTable (StudioOps.cpp).
+#include <atomic>
+#include <array>
+#include <condition_variable>
+#include <deque>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/AudioRing.h"
+#include "engine/AudioEngine.h"
+#include "engine/Controller.h"
+#include "engine/Preset.h"
+#include "io/AudioDevice.h"
+#include "live/LiveSession.h"
+#include "server/NetServer.h"
+#include "server/Operations.h"
+#include "server/Timing.h"
+
+namespace soundstar::server {
+
+/// A render job's request, checked: the prompt, its length and the file to write under --data.
+struct RenderJobSpec {
+    std::string prompt;
+    double durationSeconds = 30.0;
+    std::optional<std::uint64_t> seed;
+    std::filesystem::path output;
+};
+
+/// What the app supplies (the server library knows no interpreter or render pipeline).
+struct StudioHooks {
+    const engine::PresetLibrary* presets = nullptr;
+    std::function<live::StreamVibe(const std::string& text, std::optional<std::uint64_t> seed)> vibeFromText;
+    std::function<live::StreamVibe(const std::string& label, const music::MusicConfig& cfg)> vibeFromConfig;
+    /// Renders a job to its file; reports progress 0..1; throws on failure [a worker thread].
+    std::function<void(const RenderJobSpec&, const std::function<void(double)>& progress)> render;
+    /// Asks the configured LLM (system prompt, user text, JSON Schema of the answer) and returns its
+    /// JSON text; throws with a reason when it cannot. Empty: no LLM [an assistant thread].
+    std::function<std::string(const std::string& system, const std::string& user, const std::string& schema)> askLlm;
+};
+
+struct StudioOptions {
+    double sampleRate = 44100.0;
+    int blockSize = 256;
+    std::string device = "null";  // null, default, jack
+    std::filesystem::path dataDir = "soundstar-data";
+    int maxTracks = 32;
+    int maxLiveSessions = 1;
+    int maxQueuedJobs = 8;
+};
+
+class Studio {
+public:
+    /// Builds the graph, starts the device. Throws std::runtime_error when the device cannot start.
+    Studio(const StudioOptions& options, StudioHooks hooks);
+    ~Studio();
+    Studio(const Studio&) = delete;
+    Studio& operator=(const Studio&) = delete;
+
+    /// Adds every operation to the table (StudioOps.cpp).
+    void registerOperations(OperationTable& table);
+    /// Hands due commands to the engines, frees what they handed back, writes the recording,
+    /// answers sync waiters and pumps the live session [control, every few ms].
+    void tick();
+    /// Stops the devices and closes the recording (kept valid).
+    void shutdown();
+    SampleTime now() const { return engine_.now(); }
+    /// A file under --data for GET /v1/files/<path>: 403 outside it, 404 missing, 413 over 256 MiB.
+    HttpResponse readFile(const std::string& path) const;
+    /// Ends a WebSocket client's subscriptions [control].
+    void dropClient(std::uint64_t client) { subscribers_.erase(client); }
+    static constexpr std::size_t kMaxSubscribers = 256;
+    static constexpr std::size_t kMaxAudioListeners = 32;
+    static constexpr std::size_t kAudioFramesPerMessage = 1024;
+    const StudioOptions& options() const { return options_; }
+
+private:
+    struct TrackSlot {
+        std::string name;  // empty: free
+        std::string instrument, preset;
+        std::vector<std::string> effects;
+        std::vector<engine::ParamSpec> instrumentParams;
+        std::vector<std::vector<engine::ParamSpec>> effectParams;
+        // What rebuilds it (set_effects): its creation args with every later parameter and fader
+        // change folded in, and the mixer state set_mix left.
+        nlohmann::json args;
+        bool mute = false, solo = false;
+        std::array<float, 4> sends{};
+    };
+    struct Job;
+    struct LiveState;
+    struct SyncWaiter {
+        SampleTime until;
+        Done done;
+    };
+    struct Recording;
+    /// A WebSocket client's subscription: what it wants, how often, and where to send it.
+    struct Subscription {
+        bool transport = false, meters = false, events = false, audio = false;
+        double periodSamples = 4410.0;
+        SampleTime nextAt = 0;
+        float peakLeft = 0.0f, peakRight = 0.0f;
+        std::function<void(std::string)> push, pushBinary;
+        std::string audioPending;  // interleaved f32le frames not yet sent
+    };
+    struct When {
+        SampleTime requested, applied;
+        std::optional<double> beat;  // asked for on a beat: moves with tempo changes until handed over
+    };
+
+    // timing and addressing
+    When resolveAt(const nlohmann::json& args, const CallContext& ctx) const;
+    nlohmann::json stamp(const When& w) const;
+    /// `w` moved, if need be, to after the pending replacement of the track at `address`.
+    When afterSwap(When w, int address) const;
+    void schedule(SampleTime t, Scheduler::Post post, std::optional<double> beat = std::nullopt);
+    void schedule(const When& w, Scheduler::Post post) { schedule(w.applied, std::move(post), w.beat); }
+    int trackAddress(const std::string& name) const;
+    int mixAddress(const std::string& target) const;
+    std::filesystem::path dataPath(const std::string& name, const char* what) const;
+    std::unique_ptr<engine::Track> buildTrack(const nlohmann::json& args, TrackSlot& slot);
+
+    // operations (StudioOps.cpp registers them with their schemas)
+    nlohmann::json status() const;
+    nlohmann::json startEngine();
+    nlohmann::json stopEngine();
+    void sync(const nlohmann::json& args, Done done);
+    nlohmann::json setTempo(const nlohmann::json& args, const CallContext& ctx);
+    nlohmann::json setLatency(const nlohmann::json& args);
+    nlohmann::json listInstruments() const;
+    nlohmann::json listTracks() const;
+    nlohmann::json createTrack(const nlohmann::json& args, const CallContext& ctx);
+    nlohmann::json freeTrack(const nlohmann::json& args, const CallContext& ctx);
+    nlohmann::json setEffects(const nlohmann::json& args, const CallContext& ctx);
+    /// Fades the track at `address` out over a few ms from `at`, then puts `track` in its place;
+    /// returns the sample of the swap.
+    SampleTime swapTrack(int address, std::unique_ptr<engine::Track> track, SampleTime at);
+    nlohmann::json setParams(const nlohmann::json& args, const CallContext& ctx);
+    nlohmann::json playNote(const nlohmann::json& args, const CallContext& ctx);
+    nlohmann::json release(const nlohmann::json& args, const CallContext& ctx);
+    nlohmann::json mix(const nlohmann::json& args, const CallContext& ctx);
+    nlohmann::json recordStart(const nlohmann::json& args);
+    nlohmann::json recordStop();
+    nlohmann::json liveStart(const nlohmann::json& args);
+    nlohmann::json liveSteer(const nlohmann::json& args);
+    nlohmann::json liveStop();
+    nlohmann::json liveStatus() const;
+    nlohmann::json renderStart(const nlohmann::json& args);
+    nlohmann::json renderStatus(const nlohmann::json& args) const;
+    nlohmann::json renderCancel(const nlohmann::json& args);
+    void renderWorker();
+    void assistant(const nlohmann::json& args, Done done);
+    /// Applies an assistant's calls through the table; the reply lists what was done and refused.
+    nlohmann::json applyCalls(const nlohmann::json& calls);
+    /// The interpreter's way when there is no LLM answer: the text steers the live session (or starts one).
+    nlohmann::json assistWithInterpreter(const std::string& text, const std::string& why);
+    void finishAssistant();
+    nlohmann::json subscribe(const nlohmann::json& args, const CallContext& ctx);
+    void publish();
+    /// Sends an event to every client subscribed to events.
+    void emit(nlohmann::json event);
+    void drainTap();
+
+    StudioOptions options_;
+    StudioHooks hooks_;
+    std::filesystem::path dataRoot_;
+    engine::AudioEngine engine_;
+    std::unique_ptr<engine::Controller> controller_;
+    std::unique_ptr<io::AudioDevice> device_;
+    bool running_ = false;
+    SampleTime latency_ = 0;  // added to "now" (set_latency), as SuperCollider's server latency
+    Transport transport_;
+    WallClock clock_;
+    Scheduler scheduler_;
+    std::vector<TrackSlot> slots_;
+    mutable nlohmann::json instrumentsCache_;  // list_instruments, built on first use
+    // Per track address: the sample its latest replacement (create, set_effects, free) lands on.
+    // Later commands for that address are never stamped before it, or they would reach the track
+    // that is going away.
+    std::vector<SampleTime> readyAt_;
+    std::vector<SyncWaiter> waiters_;
+    // Everything the engine plays goes through this ring; drainedFrames_ counts what was read,
+    // so a recording knows the exact sample of its first frame.
+    AudioRing tap_{1 << 16};
+    std::vector<float> tapBuffer_;
+    SampleTime drainedFrames_ = 0;
+    float peak_ = 0.0f;
+    float tickPeakLeft_ = 0.0f, tickPeakRight_ = 0.0f;  // since the last tick
+    std::map<std::uint64_t, Subscription> subscribers_;
+    std::size_t liveEventsSent_ = 0;
+    std::map<long, std::string> jobStatesSent_;
+    std::map<long, double> jobProgressSent_;
+    std::unique_ptr<Recording> recording_;
+    std::unique_ptr<LiveState> live_;
+    // render jobs: the worker thread and the control thread share these under jobsMutex_
+    mutable std::mutex jobsMutex_;
+    std::condition_variable jobsReady_;
+    std::map<long, std::shared_ptr<Job>> jobs_;
+    std::deque<std::shared_ptr<Job>> queue_;
+    long nextJob_ = 1;
+    bool stopping_ = false;
+    std::thread worker_;
+    // The assistant: one request at a time; its LLM call runs on its own thread and hands the
+    // answer back to the control thread through these (under assistantMutex_).
+    const OperationTable* table_ = nullptr;
+    std::thread assistantThread_;
+    std::mutex assistantMutex_;
+    std::optional<std::string> assistantAnswer_, assistantFailure_;
+    Done assistantDone_;
+    std::string assistantText_;
+};
+
+}  // namespace soundstar::server

@@ -1,0 +1,141 @@
+// The assistant: a request in words becomes operations. With an LLM, the model sees the state
+// and the operation table as tools and answers with calls (asked for with a JSON Schema); each
+// call is validated by its own schema and applied, or refused with the reason. Without one (or
+// when it fails), the embedded interpreter steers the live session with the text.
+#include <fmt/format.h>
+
+#include "music/JsonText.h"
+#include "server/Studio.h"
+#include "server/StudioParts.h"
+
+namespace soundstar::server {
+
+using nlohmann::json;
+
+namespace {
+constexpr std::size_t kMaxCalls = 8;
+// Operations an assistant may not call (they need a WebSocket, or are the assistant).
+bool assistantMayCall(const std::string& op) { return op != "assistant" && op != "subscribe" && op != "unsubscribe" && op != "sync"; }
+
+// "play_note(track*: string, note*: number, ...): summary" — the tools in a few tokens each (full
+// schemas would not fit a small model's context; the calls are checked against them anyway).
+std::string toolLine(const Operation& op) {
+    std::string args;
+    const json required = op.input.value("required", json::array());
+    for (const auto& [name, schema] : op.input["properties"].items()) {
+        const bool needed = std::find(required.begin(), required.end(), name) != required.end();
+        std::string type = schema.value("type", std::string("value"));
+        if (schema.contains("enum")) type = schema["enum"].dump();
+        if (schema.contains("minimum") && schema.contains("maximum")) type += fmt::format(" {}..{}", schema["minimum"].dump(), schema["maximum"].dump());
+        args += fmt::format("{}{}{}: {}", args.empty() ? "" : ", ", name, needed ? "*" : "", type);
+    }
+    return fmt::format("{}({}): {}", op.name, args, op.summary);
+}
+}  // namespace
+
+void Studio::assistant(const json& args, Done done) {
+    const std::string text = args["text"];
+    if (!hooks_.askLlm) return done(Outcome{200, assistWithInterpreter(text, "no LLM is configured (serve --llm URL)"), {}});
+    {
+        std::lock_guard lock(assistantMutex_);
+        if (assistantDone_) throw ApiError(429, "the assistant is busy with one request; at most 1 at a time");
+    }
+    if (assistantThread_.joinable()) assistantThread_.join();
+    std::string tools;
+    json ops = json::array();
+    for (const auto& op : table_->all()) {
+        if (!assistantMayCall(op.name)) continue;
+        tools += toolLine(op) + "\n";
+        ops.push_back(op.name);
+    }
+    const json answerSchema = {
+        {"type", "object"},
+        {"properties",
+         {{"say", {{"type", "string"}, {"maxLength", 400}}},
+          {"calls",
+           {{"type", "array"},
+            {"maxItems", kMaxCalls},
+            {"items", {{"type", "object"}, {"properties", {{"op", {{"type", "string"}, {"enum", ops}}}, {"args", {{"type", "object"}}}}}, {"required", {"op", "args"}}}}}}}},
+        {"required", {"say", "calls"}}};
+    json state = status();
+    state.erase("tracks");
+    state["tracks"] = listTracks();
+    const std::string system = fmt::format(
+        "You drive Soundstar, a real-time music engine. Answer only with JSON: {{\"say\": a short reply, \"calls\": operations to run "
+        "in order, each {{\"op\": name, \"args\": {{argument: value}}}}}}. At most {} calls. `at` is \"now\", {{\"sample\": N}}, "
+        "{{\"beat\": B}} or {{\"quantize\": \"bar\"}}. Arguments marked * are required.\nTools:\n{}State: {}",
+        kMaxCalls, tools, wireText(state));
+    assistantText_ = text;
+    {
+        std::lock_guard lock(assistantMutex_);
+        assistantDone_ = std::move(done);
+        assistantAnswer_.reset();
+        assistantFailure_.reset();
+    }
+    assistantThread_ = std::thread([this, system, text, schema = answerSchema.dump()] {
+        std::optional<std::string> answer, failure;
+        try {
+            answer = hooks_.askLlm(system, text, schema);
+        } catch (const std::exception& e) {
+            failure = music::clipText(e.what(), 400);
+        }
+        std::lock_guard lock(assistantMutex_);
+        assistantAnswer_ = std::move(answer);
+        assistantFailure_ = std::move(failure);
+    });
+}
+
+void Studio::finishAssistant() {
+    Done done;
+    std::optional<std::string> answer, failure;
+    {
+        std::lock_guard lock(assistantMutex_);
+        if (!assistantDone_ || (!assistantAnswer_ && !assistantFailure_)) return;
+        done = std::move(assistantDone_);
+        assistantDone_ = nullptr;
+        answer = std::move(assistantAnswer_);
+        failure = std::move(assistantFailure_);
+    }
+    if (assistantThread_.joinable()) assistantThread_.join();
+    if (failure) return done(Outcome{200, assistWithInterpreter(assistantText_, "the LLM gave no answer: " + *failure), {}});
+    const json parsed = json::parse(*answer, nullptr, false);
+    if (!parsed.is_object() || !parsed.contains("calls") || !parsed["calls"].is_array())
+        return done(Outcome{200, assistWithInterpreter(assistantText_, "the LLM's answer holds no list of calls"), {}});
+    json reply = applyCalls(parsed["calls"]);
+    reply["source"] = "llm";
+    reply["said"] = parsed.value("say", json("")).is_string() ? music::clipText(parsed.value("say", ""), 400) : "";
+    done(Outcome{200, reply, {}});
+}
+
+json Studio::applyCalls(const json& calls) {
+    json doneList = json::array(), refused = json::array();
+    for (std::size_t i = 0; i < calls.size() && i < kMaxCalls; ++i) {
+        const json& c = calls[i];
+        const std::string op = c.is_object() && c.contains("op") && c["op"].is_string() ? c["op"].get<std::string>() : "";
+        const json args = c.is_object() && c.contains("args") ? c["args"] : json::object();
+        if (!assistantMayCall(op)) {
+            refused.push_back({{"op", op}, {"args", args}, {"error", fmt::format("'{}' is not an operation the assistant may call", music::clipText(op, 60))}});
+            continue;
+        }
+        CallContext ctx;
+        ctx.transport = "assistant";
+        table_->call(op, args, ctx, [&](Outcome o) {
+            if (o.ok()) doneList.push_back({{"op", op}, {"args", args}, {"result", o.result}});
+            else refused.push_back({{"op", op}, {"args", args}, {"error", o.error}, {"status", o.status}});
+        });
+    }
+    return {{"done", doneList}, {"refused", refused}, {"warnings", json::array()}};
+}
+
+json Studio::assistWithInterpreter(const std::string& text, const std::string& why) {
+    json calls = json::array();
+    if (live_ && live_->endAt < 0) calls.push_back({{"op", "live_steer"}, {"args", {{"line", text}}}});
+    else calls.push_back({{"op", "live_start"}, {"args", {{"vibe", text}}}});
+    json reply = applyCalls(calls);
+    reply["source"] = "interpreter";
+    reply["said"] = "";
+    reply["warnings"].push_back(fmt::format("{}; the embedded interpreter read the text instead", why));
+    return reply;
+}
+
+}  // namespace soundstar::server

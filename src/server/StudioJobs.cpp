@@ -1,0 +1,265 @@
+// Studio's longer-running parts: render jobs (a worker thread), downloads, recordings and the live
+// session (played through a track of the studio's engine).
+#include "server/Studio.h"
+#include "server/StudioParts.h"
+
+#include <fmt/format.h>
+#include <sndfile.h>
+
+#include <cmath>
+#include <fstream>
+
+#include "engine/Instruments.h"
+#include "engine/Track.h"
+#include "io/OutputFiles.h"
+#include "live/Steering.h"
+#include "music/JsonText.h"
+
+namespace soundstar::server {
+
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+namespace {
+// An instrument that plays a live session: its process() renders the session's engine [rt].
+class LiveSource final : public engine::Instrument {
+public:
+    explicit LiveSource(std::shared_ptr<live::LiveSession> s) : session_(std::move(s)), engine_(&session_->engine()) {}
+    void prepare(double, int) override {}
+    void noteOn(float, float) override {}
+    void noteOff(float) override {}
+    void allNotesOff() override {}
+    void setParam(int, float) override {}
+    void process(StereoView io) override { engine_->render(io); }
+    std::span<const engine::ParamSpec> params() const override { return {}; }
+    int activeVoices() const override { return 0; }
+    const char* kind() const override { return "live"; }
+
+private:
+    std::shared_ptr<live::LiveSession> session_;  // freed with the track, on the control side
+    engine::AudioEngine* engine_;
+};
+
+std::unique_ptr<engine::Instrument> makeLiveSource(std::shared_ptr<live::LiveSession> s) { return std::make_unique<LiveSource>(std::move(s)); }
+
+}  // namespace
+
+// ---- render jobs ----
+
+void Studio::renderWorker() {
+    for (;;) {
+        std::shared_ptr<Job> job;
+        {
+            std::unique_lock lock(jobsMutex_);
+            jobsReady_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+            if (stopping_) return;
+            job = queue_.front();
+            queue_.pop_front();
+            job->state = "running";
+        }
+        std::string error;
+        try {
+            hooks_.render(job->spec, [&](double p) {
+                job->progress = p;
+                if (job->cancel) throw std::runtime_error("cancelled");  // unwinds the render; nothing is written
+            });
+        } catch (const std::exception& e) {
+            error = e.what();
+        }
+        std::lock_guard lock(jobsMutex_);
+        job->state = job->cancel ? "cancelled" : error.empty() ? "done" : "failed";
+        job->error = job->cancel ? "" : music::clipText(error, 1000);
+        if (error.empty()) job->progress = 1.0;
+    }
+}
+
+json Studio::renderStart(const json& args) {
+    const std::string file = args["file"];
+    const auto ext = fs::path(file).extension().string();
+    if (ext != ".wav" && ext != ".flac" && ext != ".ogg" && ext != ".mp3")
+        throw std::invalid_argument(fmt::format("file '{}' needs one of the extensions .wav .flac .ogg .mp3", music::clipText(file, 80)));
+    auto job = std::make_shared<Job>();
+    job->spec.prompt = args["prompt"];
+    job->spec.durationSeconds = args.value("duration", 30.0);
+    if (args.contains("seed")) job->spec.seed = args["seed"].get<std::uint64_t>();
+    job->spec.output = dataPath(file, "file");
+    job->file = file;
+    std::lock_guard lock(jobsMutex_);
+    if (static_cast<int>(queue_.size()) >= options_.maxQueuedJobs)
+        throw ApiError(429, fmt::format("too many render jobs waiting: at most {} queued", options_.maxQueuedJobs));
+    job->id = nextJob_++;
+    jobs_[job->id] = job;
+    queue_.push_back(job);
+    while (jobs_.size() > 64 && jobs_.begin()->second->state != "queued" && jobs_.begin()->second->state != "running") jobs_.erase(jobs_.begin());
+    jobsReady_.notify_one();
+    return {{"job", job->id}, {"state", "queued"}, {"file", file}};
+}
+
+json Studio::renderStatus(const json& args) const {
+    const long id = args["job"];
+    std::lock_guard lock(jobsMutex_);
+    const auto it = jobs_.find(id);
+    if (it == jobs_.end()) throw ApiError(404, fmt::format("no render job {} (the server keeps the last 64)", id));
+    const Job& j = *it->second;
+    json out = {{"job", j.id}, {"state", j.state}, {"progress", j.progress.load()}, {"file", j.file}};
+    if (!j.error.empty()) out["error"] = j.error;
+    return out;
+}
+
+json Studio::renderCancel(const json& args) {
+    const long id = args["job"];
+    std::lock_guard lock(jobsMutex_);
+    const auto it = jobs_.find(id);
+    if (it == jobs_.end()) throw ApiError(404, fmt::format("no render job {}", id));
+    Job& job = *it->second;
+    if (job.state == "running") {
+        job.cancel = true;  // the worker stops it at its next progress report (every 10 s of audio)
+        return {{"job", id}, {"state", "cancelling"}};
+    }
+    if (job.state != "queued") throw ApiError(409, fmt::format("render job {} is {}: nothing to cancel", id, job.state));
+    queue_.erase(std::find(queue_.begin(), queue_.end(), it->second));
+    job.state = "cancelled";
+    return {{"job", id}, {"state", "cancelled"}};
+}
+
+HttpResponse Studio::readFile(const std::string& name) const {
+    constexpr std::uintmax_t kMaxBytes = std::uintmax_t{256} << 20;
+    const fs::path p = dataPath(name, "path");
+    std::error_code ec;
+    if (!fs::is_regular_file(p, ec)) throw ApiError(404, fmt::format("no file '{}' under --data", music::clipText(name, 80)));
+    const auto size = fs::file_size(p, ec);
+    if (ec || size > kMaxBytes) throw ApiError(413, fmt::format("'{}' is over the download limit of 256 MiB", music::clipText(name, 80)));
+    static const std::map<std::string, std::string> kTypes = {{".wav", "audio/wav"}, {".flac", "audio/flac"}, {".ogg", "audio/ogg"},
+                                                              {".mp3", "audio/mpeg"}, {".mid", "audio/midi"}, {".json", "application/json"}};
+    const auto type = kTypes.find(p.extension().string());
+    std::ifstream in(p, std::ios::binary);
+    std::string bytes(static_cast<std::size_t>(size), '\0');
+    in.read(bytes.data(), static_cast<std::streamsize>(size));
+    return {200, type == kTypes.end() ? "application/octet-stream" : type->second, std::move(bytes)};
+}
+
+// ---- recording ----
+
+json Studio::recordStart(const json& args) {
+    if (recording_) throw ApiError(409, fmt::format("already recording to '{}'; record_stop first", recording_->name));
+    const std::string file = args["file"];
+    if (fs::path(file).extension() != ".wav") throw std::invalid_argument(fmt::format("file '{}' must end in .wav (a 32-bit float WAV)", music::clipText(file, 80)));
+    auto r = std::make_unique<Recording>();
+    const fs::path target = dataPath(file, "file");
+    const fs::path temp = r->files.add(target, "record");
+    SF_INFO info{};
+    info.channels = 2;
+    info.samplerate = static_cast<int>(options_.sampleRate);
+    info.format = SF_FORMAT_WAV | SF_FORMAT_FLOAT;
+    r->sf = sf_open(temp.c_str(), SFM_WRITE, &info);
+    if (!r->sf) throw ApiError(409, fmt::format("cannot write '{}': {}", music::clipText(file, 80), sf_strerror(nullptr)));
+    drainTap();  // what played before this moment is not part of the recording
+    r->name = file;
+    r->firstSample = drainedFrames_;
+    recording_ = std::move(r);
+    return {{"file", file}, {"first_sample", recording_->firstSample}};
+}
+
+json Studio::recordStop() {
+    if (!recording_) throw ApiError(409, "not recording (record_start begins a recording)");
+    drainTap();
+    auto r = std::move(recording_);
+    sf_close(r->sf);
+    r->sf = nullptr;
+    r->files.commit();
+    return {{"file", r->name}, {"first_sample", r->firstSample}, {"frames", r->frames}};
+}
+
+// ---- live ----
+
+json Studio::liveStatus() const {
+    if (!live_) return nullptr;
+    auto& s = *live_->session;
+    return {{"vibe", s.current().label},
+            {"track", "live"},
+            {"bpm", s.current().config.resolvedBpm()},
+            {"sample", s.engine().now()},
+            {"started_at_sample", live_->startSample},
+            {"late_commands", s.lateCommands()},
+            {"changes", s.events().size()},
+            {"stopping", live_->endAt >= 0}};
+}
+
+json Studio::liveStart(const json& args) {
+    if (live_) throw ApiError(429, fmt::format("at most {} live session at a time; live_stop ends the one playing", options_.maxLiveSessions));
+    const auto t = live::parseTransition(args.value("transition", std::string("4")));
+    live::LiveOptions o;
+    o.sampleRate = options_.sampleRate;
+    o.blockSize = options_.blockSize;
+    o.transitionSeconds = t.seconds;
+    o.transitionBars = t.bars;
+    for (const auto& s : slots_)
+        if (s.name == "live") throw ApiError(409, "a track named 'live' exists; the live session plays on a track of that name");
+    const auto free = std::find_if(slots_.begin(), slots_.end(), [](const TrackSlot& s) { return s.name.empty(); });
+    if (free == slots_.end()) throw ApiError(429, fmt::format("the live session needs a track and all {} are taken (free_track releases one)", options_.maxTracks));
+    auto state = std::make_unique<LiveState>();
+    if (args.contains("seed")) state->seed = args["seed"].get<std::uint64_t>();
+    state->session = std::make_shared<live::LiveSession>(*hooks_.presets, hooks_.vibeFromText(args["vibe"], state->seed), o);
+    state->session->pump(static_cast<SampleTime>(0.2 * o.sampleRate));
+    state->address = static_cast<int>(free - slots_.begin());
+    const SampleTime at = std::max(scheduler_.earliest(engine_.now(), options_.blockSize), readyAt_[static_cast<std::size_t>(state->address)]);
+    readyAt_[static_cast<std::size_t>(state->address)] = at;
+    auto track = std::make_shared<std::unique_ptr<engine::Track>>(controller_->makeTrack("live", makeLiveSource(state->session)));
+    (*track)->prepare(options_.sampleRate, options_.blockSize);
+    schedule(at, [this, address = state->address, track](SampleTime t) {
+        controller_->replaceTrack(address, std::move(*track), t);
+        return true;
+    });
+    state->startSample = at;
+    TrackSlot slot;
+    slot.name = "live";
+    slot.instrument = "live";
+    *free = std::move(slot);
+    live_ = std::move(state);
+    liveEventsSent_ = 0;
+    return liveStatus();
+}
+
+json Studio::liveSteer(const json& args) {
+    if (!live_ || live_->endAt >= 0) throw ApiError(409, "no live session is playing (live_start begins one)");
+    auto& s = *live_->session;
+    const std::string line = args["line"].is_string() ? args["line"].get<std::string>() : args["line"].dump();
+    const auto c = live::parseSteering(line, s.current().config);
+    if (c.quit) return liveStop();
+    const SampleTime now = s.engine().now();
+    const SampleTime soon = now + static_cast<SampleTime>(0.05 * options_.sampleRate);
+    const SampleTime earliest = c.atBar ? std::max(soon, s.barLine(*c.atBar)) : soon;
+    double seconds = 0.0;  // this change's own transition, if the line names one
+    if (c.transition) seconds = c.transition->bars > 0 ? c.transition->bars * 240.0 / s.bpmAt(now) : c.transition->seconds;
+    if (c.layers) {
+        const SampleTime at = s.setLayers(*c.layers, earliest);
+        return {{"changed", true}, {"label", c.label}, {"kind", "layers"}, {"starts_at_sample", at}, {"live_sample", now}};
+    }
+    std::optional<live::StreamVibe> next;
+    if (c.vibeText) {
+        next = hooks_.vibeFromText(*c.vibeText, live_->seed);
+    } else if (!c.blend.empty()) {
+        std::vector<std::pair<music::MusicConfig, double>> parts;
+        for (const auto& [text, weight] : c.blend) parts.emplace_back(hooks_.vibeFromText(text, live_->seed).config, weight);
+        next = hooks_.vibeFromConfig(c.label, live::blendConfigs(parts));
+    } else if (c.config) {
+        next = hooks_.vibeFromConfig(c.label, *c.config);
+    }
+    if (!next) return {{"changed", false}};
+    const SampleTime at = s.change(*next, earliest, c.grid, seconds);
+    return {{"changed", true}, {"label", c.label}, {"kind", s.events().back().kind}, {"starts_at_sample", at}, {"live_sample", now}};
+}
+
+json Studio::liveStop() {
+    if (!live_) throw ApiError(409, "no live session is playing");
+    if (live_->endAt < 0) {
+        auto& s = *live_->session;
+        const SampleTime now = s.engine().now();
+        const SampleTime from = std::max(now, s.scheduledUntil());
+        s.fadeOut(from, 0.1);
+        live_->endAt = from + static_cast<SampleTime>(0.15 * options_.sampleRate);
+    }
+    return {{"stops_at_sample", live_->endAt}};
+}
+
+}  // namespace soundstar::server

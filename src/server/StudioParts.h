@@ -1,0 +1,41 @@
+#pragma once
+// Studio's private parts, shared by its source files (Studio.cpp, StudioEvents.cpp) [control].
+#include <sndfile.h>
+
+#include "io/OutputFiles.h"
+#include "server/Studio.h"
+
+namespace soundstar::server {
+
+struct Studio::Job {
+    long id = 0;
+    RenderJobSpec spec;
+    std::string file;                 // as the client named it
+    std::string state = "queued";     // queued, running, done, failed, cancelled (guarded by jobsMutex_)
+    std::string error;
+    std::atomic<double> progress{0.0};
+    std::atomic<bool> cancel{false};  // a running render stops at its next progress report
+};
+
+// The live session plays through a track of the studio's own engine (its instrument renders the
+// session's engine), so it shares the device, the clock, recordings, meters and audio listeners.
+struct Studio::LiveState {
+    std::shared_ptr<live::LiveSession> session;  // shared with that track's instrument
+    std::optional<std::uint64_t> seed;
+    int address = -1;            // the "live" track
+    SampleTime startSample = 0;  // the studio sample where the session's sample 0 plays
+    SampleTime endAt = -1;       // >= 0: stopping; its track is freed once the session's clock passes this
+};
+
+// A float WAV of what the engine plays, written under a temporary name and renamed on stop.
+struct Studio::Recording {
+    io::OutputFiles files;
+    SNDFILE* sf = nullptr;
+    std::string name;
+    SampleTime firstSample = 0, frames = 0;
+    ~Recording() {
+        if (sf) sf_close(sf);
+    }
+};
+
+}  // namespace soundstar::server

@@ -1,0 +1,99 @@
+#include "server/Timing.h"
+
+#include <fmt/format.h>
+
+#include <chrono>
+#include <cmath>
+#include <stdexcept>
+
+namespace soundstar::server {
+
+Transport::Transport(double sampleRate, double bpm, int beatsPerBar)
+    : sampleRate_(sampleRate), beatsPerBar_(beatsPerBar), segments_{{0, 0.0, bpm}} {}
+
+const Transport::Segment& Transport::segmentAt(SampleTime s) const {
+    auto it = std::upper_bound(segments_.begin(), segments_.end(), s, [](SampleTime v, const Segment& g) { return v < g.start; });
+    return it == segments_.begin() ? segments_.front() : *(it - 1);
+}
+
+double Transport::bpmAt(SampleTime s) const { return segmentAt(s).bpm; }
+
+double Transport::beatAt(SampleTime s) const {
+    const Segment& g = segmentAt(s);
+    return g.beat + static_cast<double>(s - g.start) * g.bpm / (60.0 * sampleRate_);
+}
+
+SampleTime Transport::sampleAtBeat(double beat) const {
+    auto it = std::upper_bound(segments_.begin(), segments_.end(), beat, [](double b, const Segment& g) { return b < g.beat; });
+    const Segment& g = it == segments_.begin() ? segments_.front() : *(it - 1);
+    return g.start + static_cast<SampleTime>(std::llround((beat - g.beat) * 60.0 * sampleRate_ / g.bpm));
+}
+
+void Transport::setTempo(double bpm, SampleTime at) {
+    if (!std::isfinite(bpm) || bpm < 20.0 || bpm > 400.0) throw std::invalid_argument(fmt::format("bpm {:g} is out of range: allowed 20 to 400", bpm));
+    if (at < segments_.back().start)
+        throw std::invalid_argument(fmt::format("a tempo change at sample {} comes before the last one (sample {}); changes go forward in time", at, segments_.back().start));
+    if (segments_.size() >= kMaxChanges) throw std::invalid_argument(fmt::format("at most {} tempo changes", kMaxChanges));
+    const double beat = beatAt(at);
+    if (at == segments_.back().start) segments_.pop_back();
+    segments_.push_back({at, beat, bpm});
+}
+
+osc::TimeTag WallClock::nowNtp() {
+    using namespace std::chrono;
+    const auto ns = duration_cast<nanoseconds>(system_clock::now().time_since_epoch()).count();
+    const std::uint64_t secs = static_cast<std::uint64_t>(ns / 1000000000) + 2208988800ull;  // 1900 -> 1970
+    const std::uint64_t frac = (static_cast<std::uint64_t>(ns % 1000000000) << 32) / 1000000000ull;
+    return {(secs << 32) | frac};
+}
+
+void WallClock::anchor(SampleTime s, double sampleRate) {
+    anchorSample_ = s;
+    anchorNtp_ = nowNtp().ntp;
+    sampleRate_ = sampleRate;
+}
+
+SampleTime WallClock::sampleAt(osc::TimeTag t) const {
+    if (t.immediate()) return anchorSample_;
+    const auto diff = static_cast<std::int64_t>(t.ntp - anchorNtp_);  // wraps correctly for nearby times
+    return anchorSample_ + static_cast<SampleTime>(std::llround(static_cast<double>(diff) / 4294967296.0 * sampleRate_));
+}
+
+void Scheduler::schedule(SampleTime time, Post post, std::optional<double> beat) {
+    if (pending_.size() >= kMaxPending)
+        throw std::length_error(fmt::format("too many queued commands: at most {} wait for their time", kMaxPending));
+    pending_.emplace(time, Entry{std::move(post), beat});
+    lastScheduled_ = std::max(lastScheduled_, time);
+}
+
+std::size_t Scheduler::retime(const std::function<SampleTime(double)>& sampleAtBeat, SampleTime earliest) {
+    std::multimap<SampleTime, Entry> moved;
+    for (auto it = pending_.begin(); it != pending_.end();) {
+        if (it->second.beat) {
+            const SampleTime t = std::max(earliest, sampleAtBeat(*it->second.beat));
+            if (t != it->first) {
+                moved.emplace(t, std::move(it->second));
+                it = pending_.erase(it);
+                continue;
+            }
+        }
+        ++it;
+    }
+    const std::size_t n = moved.size();
+    for (auto& [t, e] : moved) {
+        lastScheduled_ = std::max(lastScheduled_, t);
+        pending_.emplace(t, std::move(e));
+    }
+    return n;
+}
+
+void Scheduler::pump(SampleTime now) {
+    while (!pending_.empty() && pending_.begin()->first < now + lookahead_) {
+        auto it = pending_.begin();
+        if (!it->second.post(it->first)) return;  // the engine's queue is full: the rest wait for the next pump
+        lastPosted_ = std::max(lastPosted_, it->first);
+        pending_.erase(it);
+    }
+}
+
+}  // namespace soundstar::server

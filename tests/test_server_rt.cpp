@@ -1,0 +1,111 @@
+// The audio thread allocates nothing while the server is under load: a real Studio on the null
+// device (its clock thread renders under an RtGuard), driven through the operation table as fast
+// as the control thread can go, with this binary's operator new counting allocations made while
+// a guard is live (the same trap as test_engine's).
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <new>
+#include <thread>
+
+#include "Cli.h"
+#include "core/RtGuard.h"
+#include "server/Server.h"
+#include "server/Studio.h"
+
+using namespace soundstar;
+using namespace soundstar::server;
+using nlohmann::json;
+
+namespace {
+std::atomic<long> gRtAllocations{0};
+}
+// The replacement operators below pair malloc with free; GCC sees the inlined pair and warns.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+#endif
+void* operator new(std::size_t n) {
+    if (RtGuard::active()) gRtAllocations.fetch_add(1, std::memory_order_relaxed);
+    if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
+    throw std::bad_alloc();
+}
+void* operator new[](std::size_t n) { return operator new(n); }
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete[](void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
+
+TEST(ServerRealTime, NoAllocationOnTheAudioThreadUnderLoad) {
+    engine::PresetLibrary presets;
+    presets.loadDirectory(std::filesystem::path(SOUNDSTAR_DATA) / "presets");
+    test::TempDir dir;
+    StudioHooks hooks;
+    hooks.presets = &presets;
+    hooks.vibeFromText = [](const std::string& text, std::optional<std::uint64_t>) {
+        live::StreamVibe v;  // the default config and composer settings (the app adds the interpreter)
+        v.label = text;
+        return v;
+    };
+    hooks.vibeFromConfig = [](const std::string& label, const music::MusicConfig& cfg) { return live::StreamVibe{label, cfg, {}, 0.0}; };
+    // Render jobs run on the worker thread meanwhile (a stand-in render that reports progress).
+    hooks.render = [](const RenderJobSpec&, const std::function<void(double)>& progress) {
+        for (int i = 1; i <= 10; ++i) {
+            progress(i / 10.0);
+            std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        }
+    };
+    StudioOptions o;
+    o.dataDir = dir / "data";
+    Studio studio(o, hooks);
+    OperationTable table;
+    studio.registerOperations(table);
+    long failures = 0, calls = 0;
+    const auto call = [&](const std::string& op, const json& args) {
+        table.call(op, args, {}, [&](Outcome r) {
+            ++calls;
+            if (!r.ok()) ++failures, ADD_FAILURE() << op << ": " << r.error;
+        });
+    };
+    const char* kPresets[] = {"bass_round", "pad_warm", "pluck_bright", "lead_saw", "drum_kit", "fm_bell", "keys_fm_epiano"};
+    call("live_start", {{"vibe", "the live session plays through a track too"}});
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(3);
+    for (int round = 0; std::chrono::steady_clock::now() < until; ++round) {
+        std::string name(1, 't');  // (GCC 12 warns falsely about "t" + std::to_string(...) here)
+        name += std::to_string(round % 8);
+        if (round >= 8) call("free_track", {{"track", name}});
+        call("create_track", {{"name", name}, {"preset", kPresets[round % 7]}, {"effects", {{{"type", "chorus"}}}}});
+        for (int n = 0; n < 16; ++n)
+            call("play_note", {{"track", name}, {"note", 40 + (n * 7) % 40}, {"velocity", 0.7}, {"duration", 0.05 + 0.01 * n}, {"at", {{"sample", studio.now() + 512 + 37 * n}}}});
+        call("set_params", {{"track", name}, {"effect", 0}, {"params", {{"mix", 0.3}}}});
+        call("set_mix", {{"target", name}, {"gain_db", -6}, {"pan", 0.3}, {"sends", {{"reverb", 0.2}, {"delay", 0.1}}}, {"fade_seconds", 0.05}});
+        if (round % 5 == 4) {
+            json a = json::parse(R"({"effects": [{"type": "phaser"}, {"type": "delay"}]})");
+            a["track"] = name;
+            call("set_effects", a);
+        }
+        call("set_params", {{"track", "reverb"}, {"effect", 0}, {"params", {{"mix", 1}}}});
+        if (round % 10 == 0) call("render_start", {{"prompt", "a job"}, {"file", "job.wav"}});
+        call("render_status", {{"job", 1}});
+        if (round % 10 == 5) call("live_steer", {{"line", round % 20 == 5 ? "+bright" : "-bright"}});
+        for (int i = 0; i < 5; ++i) {
+            studio.tick();
+            std::this_thread::sleep_for(std::chrono::milliseconds(2));
+        }
+    }
+    call("live_stop", json::object());
+    call("sync", json::object());
+    for (int i = 0; i < 200 && calls == 0; ++i) studio.tick();
+    const json status = [&] {
+        json s;
+        table.call("status", json::object(), {}, [&](Outcome r) { s = r.result; });
+        return s;
+    }();
+    studio.shutdown();
+    EXPECT_EQ(failures, 0);
+    EXPECT_GT(calls, 500);
+    EXPECT_GT(status["sample"].get<long>(), 44100);  // the device really ran for the whole test
+    EXPECT_EQ(gRtAllocations.load(), 0) << "operator new on the audio thread";
+}
