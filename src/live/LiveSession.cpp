@@ -1,6 +1,7 @@
 #include "live/LiveSession.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <cmath>
@@ -388,7 +389,7 @@ SampleTime LiveSession::setLayers(const std::vector<std::string>& layers, Sample
     for (const auto& name : layers) {
         const auto it = std::find(layers_.begin(), layers_.end(), name);
         if (it == layers_.end())
-            throw std::invalid_argument(fmt::format("'{}' is not a layer; layers: drums, bass, pad, keys, arp, lead, texture (or all)", music::clipText(name, 40)));
+            throw std::invalid_argument(fmt::format("'{}' is not a layer; allowed: {}, or all", music::clipText(name, 40), fmt::join(layers_, ", ")));
         want[static_cast<std::size_t>(it - layers_.begin())] = true;
     }
     Voice& v = *voices_.back();

@@ -1,6 +1,7 @@
 #include "live/Steering.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -33,7 +34,7 @@ std::vector<std::string> parseLayers(const std::vector<std::string>& names) {
     for (const auto& n : names) {
         if (n == "all" && names.size() == 1) return {};
         if (std::find(known.begin(), known.end(), n) == known.end())
-            throw std::invalid_argument(fmt::format("'{}' is not a layer; allowed: drums, bass, pad, keys, arp, lead, texture, or all", music::clipText(n, 40)));
+            throw std::invalid_argument(fmt::format("'{}' is not a layer; allowed: {}, or all", music::clipText(n, 40), fmt::join(known, ", ")));
         if (std::find(out.begin(), out.end(), n) == out.end()) out.push_back(n);
     }
     if (out.empty()) throw std::invalid_argument("name the layers that play, e.g. \"s drums,bass\" (or \"s all\")");
@@ -122,7 +123,7 @@ SteeringCommand parseSteering(const std::string& raw, const music::MusicConfig& 
             std::vector<std::string> names;
             if (l == "all") names = {"all"};
             else if (l.is_array() && l.size() <= 16 && std::all_of(l.begin(), l.end(), [](const auto& x) { return x.is_string(); })) names = l.get<std::vector<std::string>>();
-            else throw std::invalid_argument("steering JSON: 'layers' is \"all\" or a list of layer names (drums, bass, pad, keys, arp, lead, texture)");
+            else throw std::invalid_argument(fmt::format("steering JSON: 'layers' is \"all\" or a list of layer names ({})", fmt::join(music::layerNames(), ", ")));
             c.layers = parseLayers(names);
         } else if (j.contains("config")) {
             c.config = music::mergeMusicConfig(current, j["config"].dump(), "steering config");
