@@ -99,16 +99,19 @@ void AudioEngine::render(StereoView out) {
     const SampleTime blockStart = now();
     const SampleTime blockEnd = blockStart + out.frames;
     lateThisBlock_ = 0;
+    int appliedThisBlock = 0;
     int done = 0;
     while (done < out.frames) {
         // Apply every command due at or before the current sample, then render up to the next
         // command's time (or the block end, or maxBlock frames).
         const SampleTime cur = blockStart + done;
-        // A bounded number per segment: a producer that keeps posting late commands cannot keep
-        // the audio thread here (the rest are applied after at least one more sample).
-        for (std::size_t applied = 0; applied < commands_.capacity(); ++applied) {
+        // A bounded number per block: a producer that keeps posting late commands cannot keep
+        // the audio thread here. Past the budget, due commands wait for the next block (and are
+        // reported late there); the rest of this block renders in maxBlock segments.
+        while (appliedThisBlock < kMaxCommandsPerBlock) {
             const Command* c = commands_.peek();
             if (!c || c->time > cur) break;
+            ++appliedThisBlock;
             // A swap is "as soon as possible" (posted at time 0), never late.
             if (c->time < blockStart && c->type != CommandType::SwapGraph) ++lateThisBlock_;
             Command cmd;
@@ -118,7 +121,8 @@ void AudioEngine::render(StereoView out) {
         // A command may arrive between the loop above and this peek, already due (or late): it
         // waits for the next segment, which starts at least one sample later, never before cur.
         SampleTime until = blockEnd;
-        if (const Command* c = commands_.peek()) until = std::min(until, std::max(c->time, cur + 1));
+        if (appliedThisBlock < kMaxCommandsPerBlock)
+            if (const Command* c = commands_.peek()) until = std::min(until, std::max(c->time, cur + 1));
         const int n = static_cast<int>(std::min<SampleTime>(until - cur, maxBlock_));
         renderSegment(out.offset(done, n));
         done += n;

@@ -14,6 +14,10 @@ namespace soundstar::engine {
 
 class AudioEngine {
 public:
+    /// The most commands one render() applies; later ones wait for the next block, so no
+    /// producer can hold the audio thread however fast it posts.
+    static constexpr int kMaxCommandsPerBlock = 2048;
+
     explicit AudioEngine(std::size_t commandCapacity = 16384);
     ~AudioEngine();
     AudioEngine(const AudioEngine&) = delete;
