@@ -290,7 +290,7 @@ int runLiveSession(const LiveArgs& args, bool& llmStillAsking) {
         return true;
     };
     std::vector<std::pair<double, std::string>> script;
-    if (args.clock == "virtual") {
+    if (args.clock == "virtual" || !args.scriptFile.empty()) {
         std::istringstream text(args.scriptFile.empty() ? std::string(std::istreambuf_iterator<char>(std::cin), {})
                                                         : music::readTextFile(args.scriptFile, "--script"));
         static const std::regex kTimed(R"(\s*([0-9]{1,6}(\.[0-9]{1,3})?)\s+(.*))");
@@ -314,14 +314,27 @@ int runLiveSession(const LiveArgs& args, bool& llmStillAsking) {
         end = std::min(end, from + static_cast<SampleTime>((seconds + 0.05) * o.sampleRate));
         quitting = true;
     };
+    // The script is fed block by block, the same way on both clocks: the lines due by a block's
+    // first sample are applied there, then the composer schedules that block. Run ahead of a real
+    // device, this gives the same commands at the same samples, so the same bytes.
+    std::size_t nextLine = 0;
+    SampleTime fed = 0;  // blocks before this one have been fed
+    const auto feed = [&](SampleTime pos) {
+        for (; nextLine < script.size() && std::llround(script[nextLine].first * o.sampleRate) <= pos; ++nextLine)
+            if (!quitting && !apply(script[nextLine].second, pos)) quit(pos);
+    };
+    const auto feedBlock = [&] {
+        feed(fed);
+        while (!session.pump(fed + o.blockSize)) {  // one block ahead: "now" lands on the next block
+        }
+        fed += o.blockSize;
+    };
     if (args.clock == "virtual") {
         StereoBuffer block;
         block.resize(o.blockSize);
         std::vector<float> inter(static_cast<std::size_t>(o.blockSize) * 2);
-        std::size_t nextLine = 0;
         for (SampleTime pos = 0; pos < end;) {
-            for (; nextLine < script.size() && std::llround(script[nextLine].first * o.sampleRate) <= pos; ++nextLine)
-                if (!quitting && !apply(script[nextLine].second, pos)) quit(pos);
+            feed(pos);
             if (control)
                 for (const auto& line : control->poll())
                     if (!quitting && !apply(line, pos)) quit(pos);
@@ -334,10 +347,12 @@ int runLiveSession(const LiveArgs& args, bool& llmStillAsking) {
             }
             if (!quitting) collectLlm(pos);
             if (gInterrupted && !quitting) quit(pos);
-            while (!session.pump(pos + o.blockSize)) {  // one block ahead: "now" lands on the next block
-            }
+            fed = pos;
+            feedBlock();
+            // Whole blocks, as a device renders them (per-block stages such as the leveller would
+            // differ on a short last block); only the frames up to the end are kept.
             const int n = static_cast<int>(std::min<SampleTime>(o.blockSize, end - pos));
-            session.engine().render(block.view().offset(0, n));
+            session.engine().render(block.view());
             if (recorder.active()) {
                 for (std::size_t i = 0; i < static_cast<std::size_t>(n); ++i) inter[2 * i] = block.left()[i], inter[2 * i + 1] = block.right()[i];
                 recorder.write(inter.data(), static_cast<std::size_t>(n));
@@ -348,12 +363,19 @@ int runLiveSession(const LiveArgs& args, bool& llmStillAsking) {
         auto device = args.device == "null" ? io::makeNullDevice() : io::makeRtAudioDevice();
         if (!device) throw std::runtime_error("this build has no audio device support; use --device null or --clock virtual");
         std::signal(SIGINT, [](int) { gInterrupted = true; });
-        session.pump(static_cast<SampleTime>(0.2 * o.sampleRate));
-        // What the device plays is tapped into a ring (3 s) and written out here, off the audio thread.
+        const auto lookAhead = static_cast<SampleTime>(0.2 * o.sampleRate);
+        while (fed < lookAhead) feedBlock();
+        // What the device plays is tapped into a ring (3 s) and written out here, off the audio
+        // thread, up to the end (a device may render a block or two past it before it stops).
         AudioRing tap(1 << 17);
         std::vector<float> drained(static_cast<std::size_t>(1 << 17) * 2);
+        SampleTime recorded = 0;
         const auto drain = [&] {
-            for (std::size_t n; (n = tap.read(drained.data(), 1 << 17)) > 0;) recorder.write(drained.data(), n);
+            for (std::size_t n; (n = tap.read(drained.data(), 1 << 17)) > 0;) {
+                const auto keep = static_cast<std::size_t>(std::clamp<SampleTime>(end - recorded, 0, static_cast<SampleTime>(n)));
+                if (keep > 0) recorder.write(drained.data(), keep);
+                recorded += static_cast<SampleTime>(n);
+            }
         };
         if (recorder.active()) session.engine().setTap(&tap);
         device->start(session.engine());
@@ -370,7 +392,7 @@ int runLiveSession(const LiveArgs& args, bool& llmStillAsking) {
                 const ssize_t got = ::read(STDIN_FILENO, buf, sizeof buf);
                 if (got <= 0 && !(got < 0 && errno == EINTR)) {
                     stdinOpen = false;
-                    if (args.minutes <= 0) quit(now);  // stdin closed and no length asked: end
+                    if (args.minutes <= 0 && script.empty()) quit(now);  // stdin closed, no length, no script: end
                 } else if (got > 0) {
                     pendingLine.append(buf, static_cast<std::size_t>(got));
                     for (std::size_t nl; (nl = pendingLine.find('\n')) != std::string::npos; pendingLine.erase(0, nl + 1))
@@ -386,7 +408,7 @@ int runLiveSession(const LiveArgs& args, bool& llmStillAsking) {
                     if (!quitting && !apply(line, now + static_cast<SampleTime>(0.05 * o.sampleRate))) quit(now);
             if (!quitting) collectLlm(now + static_cast<SampleTime>(0.05 * o.sampleRate));
             if (gInterrupted && !quitting) quit(now);
-            session.pump(now + static_cast<SampleTime>(0.2 * o.sampleRate));
+            while (fed < now + lookAhead) feedBlock();
             drain();
         }
         device->stop();

@@ -113,7 +113,7 @@ int main(int argc, char** argv) {
     liveCmd->add_option("--clock", lv.clock, "real (an audio device) or virtual (as fast as the CPU allows, steered by --script)")
         ->check(CLI::IsMember({"real", "virtual"}));
     liveCmd->add_option("--device", lv.device, "null, default or jack (real clock)")->check(CLI::IsMember({"null", "default", "jack"}));
-    liveCmd->add_option("--script", lv.scriptFile, "Timed steering lines \"SECONDS LINE\" (virtual clock; default: stdin)");
+    liveCmd->add_option("--script", lv.scriptFile, "Timed steering lines \"SECONDS LINE\" (on the virtual clock default: stdin; on the real clock stdin steers as well; same seed and script, same bytes on both clocks)");
     liveCmd->add_option("--minutes", lv.minutes, "How long to play (default: until q; on the virtual clock required)")->check(finiteNumber(0.01, 600.0));
     liveCmd->add_option("-o,--output", lv.output, "Record to a float WAV as it plays (valid whenever it stops)");
     liveCmd->add_option("--stdout", lv.stdoutFormat, "Raw interleaved PCM on standard output: f32 or s16 (| ffplay -f f32le -ar 44100 -ac 2 -)")

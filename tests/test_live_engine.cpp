@@ -79,6 +79,30 @@ TEST(LiveEngine, AFadeStartsOnItsStampedSampleForAnyBlockSize) {
     }
 }
 
+// A fade (or a plain gain change) that arrives while another fade is under way takes over from
+// the gain that fade has reached: no jump back to where the first one started.
+TEST(LiveEngine, AFadeDuringAFadeTakesOverFromWhereItHadGot) {
+    for (const auto shape : {FadeShape::Linear, FadeShape::EqualPower}) {
+        AudioEngine eng;
+        eng.prepare(48000.0, 64);
+        Controller ctl(eng);
+        ctl.addTrack("dc", std::make_unique<Source>(1, 0.5f), -120.0f);
+        ctl.commit();
+        ASSERT_TRUE(ctl.fadeGain(0, 0.0f, 0.02, shape, 1000));     // up over 960 samples
+        ASSERT_TRUE(ctl.fadeGain(0, -120.0f, 0.02, shape, 1480));  // down, halfway up
+        ASSERT_TRUE(ctl.fadeGain(0, 0.0f, 0.02, shape, 1960));     // up again, halfway down
+        ASSERT_TRUE(ctl.setGain(0, -6.0f, 2440));                   // a plain gain, halfway up
+        const auto x = renderLeft(eng, ctl, 4000, 64);
+        float worst = 0.0f;
+        for (std::size_t i = 1; i < x.size(); ++i) worst = std::max(worst, std::abs(x[i] - x[i - 1]));
+        // The steepest a 960-sample fade of 0.5 moves: 0.5 * pi / 2 / 960 per sample (equal power).
+        EXPECT_LT(worst, 0.5f * 1.6f / 960.0f * 1.05f) << "a jump where one fade took over from another";
+        EXPECT_GT(x[1479], 0.2f) << "the first fade had got halfway up";
+        EXPECT_GT(x[1960], 0.02f) << "the second had not got to silence";
+        EXPECT_NEAR(x[3999], 0.5f * std::pow(10.0f, -6.0f / 20.0f), 1e-3f);
+    }
+}
+
 TEST(LiveEngine, AnEqualPowerCrossfadeOfTwoNoiseLayersKeepsTheLevelWithinOneDb) {
     AudioEngine eng;
     eng.prepare(48000.0, 256);

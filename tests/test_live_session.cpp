@@ -155,6 +155,78 @@ TEST(LiveSession, AGlideKeepsTheMusicAndMovesTheSoundWithoutAClick) {
     EXPECT_EQ(steered.lateCommands(), 0);
 }
 
+// A change asked for while another is under way does not wait for it: a glide takes every ramp
+// over from where it has got to, and a transition during a transition starts on the next bar,
+// hurrying the oldest vibe out over a beat; no clicks and no hole in the sound.
+TEST(LiveSession, AChangeDuringAnotherTakesOverWithoutWaiting) {
+    live::LiveOptions o;
+    o.transitionSeconds = 3.0;
+    const auto first = vibe("pads", kPads);  // 80 bpm: a bar is 3 s
+    live::LiveSession control(test::presets(), first, o), s(test::presets(), first, o);
+    const auto plain = play(control, 30.0);
+    std::vector<SampleTime> starts;
+    const auto a = play(s, 30.0, [&](SampleTime pos) {
+        if (pos == 256 * 600) starts.push_back(s.change(vibe("brighter", music::applyUpdate(first.config, R"({"brightness":"+1","space":"+2"})")), pos));
+        if (pos == 256 * 1300)
+            starts.push_back(s.change(vibe("drier", music::applyUpdate(s.current().config, R"({"space":"-3","echo":"+2"})")), pos, live::Grid::Beat));
+        if (pos == 256 * 2100) starts.push_back(s.change(vibe("beat", R"({"bpm":120,"rhythm":"electronic","seed":9})"), pos, live::Grid::Auto, 8.0));
+        if (pos == 256 * 2800) starts.push_back(s.change(vibe("jazz", R"({"bpm":120,"rhythm":"brush","pad":"warm_slow","seed":3})"), pos));
+    });
+    ASSERT_EQ(starts.size(), 4u);
+    ASSERT_EQ(s.events().size(), 5u);
+    EXPECT_EQ(s.events()[2].kind, "glide");
+    EXPECT_EQ(s.events()[4].kind, "transition");
+    const SampleTime length = static_cast<SampleTime>(3.0 * kRate);
+    EXPECT_LT(starts[1], starts[0] + length) << "the second glide began while the first was under way";
+    EXPECT_LE(starts[1] - 256 * 1300, static_cast<SampleTime>(0.75 * kRate) + 256) << "on the next beat";
+    // The first transition lasts 8 s; the second, asked for 2.9 s into it, hurries the pads out
+    // over a beat from the next bar and starts on the bar after (120 bpm: bars of 2 s).
+    EXPECT_LT(starts[3], starts[2] + static_cast<SampleTime>(8.0 * kRate)) << "the second transition began while the first was under way";
+    EXPECT_LE(starts[3] - 256 * 2800, static_cast<SampleTime>(4.0 * kRate) + 256) << "within two bars";
+    std::vector<SampleTime> glides;
+    for (const auto at : {starts[0], starts[1]}) {
+        const auto p = pointsOf(at, length);
+        glides.insert(glides.end(), p.begin(), p.end());
+    }
+    expectNoClicks(a, plain, glides, 1.5f, "overlapping glides");
+    // Around the transitions the music changes altogether, so the file is its own reference: the
+    // largest jump within 50 ms of each point stays within 2x the 99.9th percentile elsewhere.
+    std::vector<SampleTime> points = pointsOf(starts[2], static_cast<SampleTime>(8.0 * kRate)), more = pointsOf(starts[3], length);
+    points.insert(points.end(), more.begin(), more.end());
+    points.push_back(starts[3] - static_cast<SampleTime>(2.0 * kRate));  // where the pads were hurried out
+    for (const auto* x : {&a.left(), &a.right()}) {
+        const auto window = static_cast<SampleTime>(0.05 * kRate);
+        std::vector<char> near(x->size(), 0);
+        for (const auto p : points)
+            for (SampleTime i = std::max<SampleTime>(1, p - window); i <= std::min<SampleTime>(p + window, static_cast<SampleTime>(x->size()) - 1); ++i)
+                near[static_cast<std::size_t>(i)] = 1;
+        std::vector<float> rest;
+        float worst = 0.0f;
+        for (std::size_t i = static_cast<std::size_t>(starts[2]); i < x->size(); ++i) {
+            const float j = std::abs((*x)[i] - (*x)[i - 1]);
+            if (near[i]) worst = std::max(worst, j);
+            else rest.push_back(j);
+        }
+        const auto k = static_cast<long>(static_cast<double>(rest.size()) * 0.999);
+        std::nth_element(rest.begin(), rest.begin() + k, rest.end());
+        EXPECT_LE(worst, 2.0f * rest[static_cast<std::size_t>(k)]) << "a click around the transitions";
+    }
+    // No hole: from the first transition to the end, no 100 ms is more than 15 dB under the median.
+    std::vector<double> rms;
+    for (double t = static_cast<double>(starts[2]) / kRate; t + 0.1 < 30.0; t += 0.1) {
+        const auto x = slice(a.left(), t, t + 0.1);
+        double e = 0.0;
+        for (const float v : x) e += static_cast<double>(v) * v;
+        rms.push_back(10.0 * std::log10(e / static_cast<double>(x.size()) + 1e-20));
+    }
+    auto sorted = rms;
+    std::nth_element(sorted.begin(), sorted.begin() + static_cast<long>(sorted.size() / 2), sorted.end());
+    const double median = sorted[sorted.size() / 2];
+    for (std::size_t i = 0; i < rms.size(); ++i)
+        EXPECT_GT(rms[i], median - 15.0) << "a hole at " << static_cast<double>(starts[2]) / kRate + 0.1 * static_cast<double>(i) << " s";
+    EXPECT_EQ(s.lateCommands(), 0);
+}
+
 TEST(LiveSession, ATempoChangeRampsInBeatTimeAndTheKicksFollow) {
     live::LiveOptions o;
     o.transitionSeconds = 0.5;

@@ -26,13 +26,23 @@ void Track::prepare(double sampleRate, int maxBlock) {
     }
 }
 
+float Track::fadeGainNow() const {
+    if (fadeLeft_ <= 0) return gain_.value();
+    constexpr float kHalfPi = std::numbers::pi_v<float> * 0.5f;
+    const float t = 1.0f - static_cast<float>(fadeLeft_) / static_cast<float>(fadeLength_);
+    float s = t;
+    if (fadeShape_ == FadeShape::EqualPower) s = fadeTo_ > fadeFrom_ ? std::sin(kHalfPi * t) : 1.0f - std::cos(kHalfPi * t);
+    return fadeFrom_ + (fadeTo_ - fadeFrom_) * s;
+}
+
 void Track::setGainDb(float db) {
-    fadeLeft_ = 0;  // a plain gain change ends a fade where it is
+    if (fadeLeft_ > 0) gain_.snap(fadeGainNow());  // a plain gain change ends a fade where it is
+    fadeLeft_ = 0;
     gain_.setTarget(db <= -120.0f ? 0.0f : std::pow(10.0f, std::min(db, 12.0f) / 20.0f));
 }
 
 void Track::fadeTo(float gain, int samples, FadeShape shape) {
-    fadeFrom_ = gain_.value();
+    fadeFrom_ = fadeGainNow();  // a fade under way is taken over from where it has got to
     fadeTo_ = gain;
     fadeShape_ = shape;
     fadeLength_ = fadeLeft_ = std::max(1, samples);

@@ -30,6 +30,8 @@ public:
     /// Moves the gain to `gain` (linear) over exactly `samples` samples from the next rendered
     /// sample, along `shape`; replaces any ramp or fade in progress [rt].
     void fadeTo(float gain, int samples, FadeShape shape);
+    /// The gain now: where a fade under way has got to, else the smoothed gain.
+    float fadeGainNow() const;
     bool fading() const { return fadeLeft_ > 0; }
     /// Advances the send smoothers by a block (they ramp per block) [rt].
     float nextSend(int bus, int frames);

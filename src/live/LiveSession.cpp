@@ -118,6 +118,7 @@ LiveSession::LiveSession(const engine::PresetLibrary& presets, const StreamVibe&
         for (const char* side : {"a", "b"}) controller_->addTrack(fmt::format("{}.{}", layer, side), std::make_unique<Silence>(), kSilentDb);
     auto v = std::make_unique<Voice>(first, 0, 0, o.sampleRate, layers_.size());
     for (std::size_t li = 0; li < layers_.size(); ++li) v->slot[li] = 2 * static_cast<int>(li);
+    slotFreeAt_.assign(2 * layers_.size(), 0);
     // The returns and the master take the first vibe's settings, and glide with every change.
     const auto firstChunk = composeChunk(*v, 0);
     mix_ = firstChunk.mix;
@@ -228,14 +229,24 @@ void LiveSession::composeNext(Voice& v) {
     v.composedUntil = std::llround(v.tempo.sampleAt(v.chunk * chunkBeats));
 }
 
-SampleTime LiveSession::transitionLength(const Voice& v, double seconds) const {
+SampleTime LiveSession::transitionLength(const Voice& v, double seconds, SampleTime at) const {
     const double sr = options_.sampleRate;
     if (seconds > 0.0) return std::max<SampleTime>(1, std::llround(seconds * sr));
-    if (options_.transitionBars > 0) return std::max<SampleTime>(1, std::llround(options_.transitionBars * v.barSamplesAt(std::max(busyUntil_, posted_))));
+    if (options_.transitionBars > 0) return std::max<SampleTime>(1, std::llround(options_.transitionBars * v.barSamplesAt(at)));
     return std::max<SampleTime>(1, std::llround(options_.transitionSeconds * sr));
 }
 
 void LiveSession::rampParam(int address, int slot, const std::string& name, float from, float to, SampleTime start, SampleTime length) {
+    // A ramp still under way is taken over: its steps after `start` are dropped, and this one
+    // starts from the value it had reached (its last step at or before `start`, else the last
+    // value posted, else `from`).
+    const auto same = [&](const Action& a) { return a.kind == Action::Kind::Param && a.address == address && a.slot == slot && a.param == name; };
+    SampleTime reachedAt = -1;
+    for (const auto& a : pending_)
+        if (same(a) && a.time <= start && a.time >= reachedAt) reachedAt = a.time, from = a.velocity;
+    if (reachedAt < 0)
+        if (const auto it = postedValue_.find({address, slot, name}); it != postedValue_.end()) from = it->second;
+    std::erase_if(pending_, [&](const Action& a) { return same(a) && a.time > start; });
     if (from == to || !std::isfinite(from) || !std::isfinite(to)) return;
     // Steps every ~30 ms (each smoothed by the engine), at most 64 per glide.
     const int steps = static_cast<int>(std::clamp<double>(std::round(static_cast<double>(length) / options_.sampleRate / 0.03), 1.0, 64.0));
@@ -272,7 +283,7 @@ void LiveSession::glideMix(const music::MixSettings& to, double bpm, SampleTime 
     mixBpm_ = bpm;
 }
 
-SampleTime LiveSession::glide(Voice& v, const StreamVibe& next, SampleTime start, SampleTime length) {
+SampleTime LiveSession::glide(Voice& v, const StreamVibe& next, const music::Score& target, SampleTime start, SampleTime length) {
     const double sr = options_.sampleRate, chunkBeats = options_.chunkBars * kBarBeats;
     const double startBeat = v.tempo.beatAt(static_cast<double>(start));
     const double oldBpm = v.tempo.bpmAt(startBeat), newBpm = next.config.resolvedBpm();
@@ -289,7 +300,6 @@ SampleTime LiveSession::glide(Voice& v, const StreamVibe& next, SampleTime start
         v.composedUntil = std::llround(v.tempo.sampleAt(v.chunk * chunkBeats));
     }
     // Every placed layer moves to what the next chunk will sound like.
-    const auto target = composeChunk(v, v.chunk);
     for (std::size_t li = 0; li < layers_.size(); ++li) {
         if (!v.look[li]) continue;
         const auto t = std::find_if(target.tracks.begin(), target.tracks.end(), [&](const music::ScoreTrack& x) { return x.name == layers_[li]; });
@@ -329,6 +339,7 @@ SampleTime LiveSession::glide(Voice& v, const StreamVibe& next, SampleTime start
             for (auto& c : copies) schedule(std::move(c));
             schedule({Action::Kind::AllOff, end, address, 0.0f, 0.0f, v.id});
             schedule({Action::Kind::Clear, end, address, 0.0f, 0.0f, v.id});
+            slotFreeAt_[static_cast<std::size_t>(address)] = end;
             v.slot[li] = to;
         }
         was = withoutNotes(*t);
@@ -340,7 +351,6 @@ SampleTime LiveSession::glide(Voice& v, const StreamVibe& next, SampleTime start
     v.fadeInBars = static_cast<int>(static_cast<double>(length) / bar + 1e-9);
     v.outgoingBar = bar;
     events_.push_back({start, "glide", v.id, barOf(v, start), newBpm, static_cast<double>(length) / sr, next.label});
-    busyUntil_ = end;
     return start;
 }
 
@@ -348,16 +358,54 @@ SampleTime LiveSession::change(const StreamVibe& next, SampleTime earliest, Grid
     Voice& cur = *voices_.back();
     if (grid == Grid::Auto)
         grid = next.config.root != cur.vibe.config.root || next.config.mode != cur.vibe.config.mode ? Grid::Phrase : Grid::Bar;
-    const SampleTime start = nextGridLine(std::max({earliest, busyUntil_, posted_}), grid);
-    const SampleTime length = transitionLength(cur, transitionSeconds);
-    if (sameMusic(cur.vibe.config, next.config)) return glide(cur, next, start, length);
+    if (sameMusic(cur.vibe.config, next.config)) {
+        // What the next chunk will sound like; a layer changing instrument needs its other slot.
+        const StreamVibe was = cur.vibe;
+        cur.vibe = next;
+        const auto target = composeChunk(cur, cur.chunk);
+        cur.vibe = was;
+        SampleTime free = 0;
+        for (std::size_t li = 0; li < layers_.size(); ++li) {
+            const auto t = std::find_if(target.tracks.begin(), target.tracks.end(), [&](const music::ScoreTrack& x) { return x.name == layers_[li]; });
+            if (cur.look[li] && t != target.tracks.end() && !sameInstrument(*cur.look[li], *t))
+                free = std::max(free, slotFreeAt_[static_cast<std::size_t>(cur.slot[li] ^ 1)]);
+        }
+        const SampleTime start = nextGridLine(std::max({earliest, posted_, free}), grid);
+        return glide(cur, next, target, start, transitionLength(cur, transitionSeconds, start));
+    }
+    // Other music comes in on every layer's other slot. Where one is still fading out (an older
+    // vibe, or an instrument a glide replaced), it is hurried out over a beat from the grid line,
+    // and the change starts on the grid line after that; the playing vibe plays on meanwhile.
+    const SampleTime asked = nextGridLine(std::max(earliest, posted_), grid);
+    const SampleTime beat = std::llround(cur.barSamplesAt(asked) / kBarBeats);
+    SampleTime free = asked;
+    for (std::size_t li = 0; li < layers_.size(); ++li) {
+        const int slot = cur.slot[li] ^ 1;
+        SampleTime& freeAt = slotFreeAt_[static_cast<std::size_t>(slot)];
+        if (freeAt <= asked) continue;
+        const SampleTime hurried = std::min(freeAt, asked + beat);
+        std::erase_if(pending_, [&](const Action& a) {
+            return a.address == slot && (a.time >= hurried || (a.kind == Action::Kind::Fade && a.time >= asked));
+        });
+        schedule({Action::Kind::Fade, asked, slot, static_cast<float>(static_cast<double>(hurried - asked) / options_.sampleRate), kSilentDb, -1});
+        schedule({Action::Kind::AllOff, hurried, slot, 0.0f, 0.0f, -1});
+        schedule({Action::Kind::Clear, hurried, slot, 0.0f, 0.0f, -1});
+        freeAt = hurried;
+        free = std::max(free, hurried);
+    }
+    for (auto& old : voices_)
+        if (old.get() != &cur && old->end > free) old->end = free, old->fadeOutStart = std::min(old->fadeOutStart, asked);
+    const SampleTime start = free > asked ? nextGridLine(free, grid) : asked;
+    const SampleTime length = transitionLength(cur, transitionSeconds, start);
     const double curBar = cur.barSamplesAt(start);
     cur.end = start + length;
     cur.fadeOutStart = start;
     // What the outgoing vibe had composed past its end is dropped, and so is any layer it would
     // have brought in during its fade-out (it would enter at full gain); its layers fade out, staggered.
+    // Its own fades still to come (a layer it was bringing in) give way to the fade-out.
     std::erase_if(pending_, [&](const Action& a) {
-        return a.voice == cur.id && a.kind != Action::Kind::AllOff && a.kind != Action::Kind::Clear && (a.time >= cur.end || (a.kind == Action::Kind::Replace && a.time >= start));
+        return a.voice == cur.id && a.kind != Action::Kind::AllOff && a.kind != Action::Kind::Clear &&
+               (a.time >= cur.end || ((a.kind == Action::Kind::Replace || a.kind == Action::Kind::Fade) && a.time >= start));
     });
     const int bars = static_cast<int>(static_cast<double>(length) / curBar + 1e-9);
     for (std::size_t li = 0; li < layers_.size(); ++li) {
@@ -367,6 +415,7 @@ SampleTime LiveSession::change(const StreamVibe& next, SampleTime earliest, Grid
         schedule({Action::Kind::Fade, at, slot, static_cast<float>(static_cast<double>(cur.end - at) / options_.sampleRate), kSilentDb, cur.id});
         schedule({Action::Kind::AllOff, cur.end, slot, 0.0f, 0.0f, cur.id});
         schedule({Action::Kind::Clear, cur.end, slot, 0.0f, 0.0f, cur.id});
+        slotFreeAt_[static_cast<std::size_t>(slot)] = cur.end;
     }
     auto v = std::make_unique<Voice>(next, vibesStarted_++, start, options_.sampleRate, layers_.size());
     for (std::size_t li = 0; li < layers_.size(); ++li) v->slot[li] = cur.slot[li] ^ 1;
@@ -377,7 +426,6 @@ SampleTime LiveSession::change(const StreamVibe& next, SampleTime earliest, Grid
     const double bpm = v->tempo.bpmAt(0.0);
     events_.push_back({start, "transition", v->id, barOf(cur, start), bpm,
                        static_cast<double>(length) / options_.sampleRate, next.label});
-    busyUntil_ = cur.end;
     glideMix(composeChunk(*v, 0).mix, bpm, start, length);  // the returns move with the music
     voices_.push_back(std::move(v));
     composeNext(*voices_.back());
@@ -393,10 +441,12 @@ SampleTime LiveSession::setLayers(const std::vector<std::string>& layers, Sample
         want[static_cast<std::size_t>(it - layers_.begin())] = true;
     }
     Voice& v = *voices_.back();
-    const SampleTime start = nextGridLine(std::max({earliest, busyUntil_, posted_}), Grid::Bar);
-    const SampleTime length = transitionLength(v, 0.0);
+    const SampleTime start = nextGridLine(std::max(earliest, posted_), Grid::Bar);
+    const SampleTime length = transitionLength(v, 0.0, start);
     for (std::size_t li = 0; li < layers_.size(); ++li) {
         if (want[li] == wanted_[li] || !v.look[li]) continue;
+        // A fade still to come on the layer (a transition bringing it in) would undo this one.
+        std::erase_if(pending_, [&](const Action& a) { return a.kind == Action::Kind::Fade && a.address == v.slot[li] && a.time >= start; });
         schedule({Action::Kind::Fade, start, v.slot[li], static_cast<float>(static_cast<double>(length) / options_.sampleRate),
                   want[li] ? v.look[li]->gainDb : kSilentDb, v.id});
     }
@@ -406,7 +456,6 @@ SampleTime LiveSession::setLayers(const std::vector<std::string>& layers, Sample
         if (wanted_[li]) label += (label.empty() ? "" : ",") + layers_[li];
     events_.push_back({start, "layers", v.id, barOf(v, start),
                        bpmAt(start), static_cast<double>(length) / options_.sampleRate, label});
-    busyUntil_ = std::max(busyUntil_, start + length);
     return start;
 }
 
@@ -419,6 +468,8 @@ void LiveSession::fadeOut(SampleTime at, double seconds) {
     }
     std::erase_if(pending_, [&](const Action& a) { return a.time >= end && a.kind != Action::Kind::AllOff; });
     schedule({Action::Kind::Fade, at, engine::kMasterAddress, static_cast<float>(seconds), kSilentDb, -1});
+    // Changes that would have started after the end were never heard.
+    std::erase_if(events_, [&](const StreamEvent& e) { return e.sample >= end; });
     events_.push_back({at, "fade_out", voices_.back()->id, 0, bpmAt(at), seconds, voices_.back()->vibe.label});
 }
 
@@ -427,6 +478,9 @@ void LiveSession::note(SampleTime at, const std::string& kind, const std::string
 }
 
 bool LiveSession::pump(SampleTime horizon) {
+    const auto forgetPosted = [&](int address) {
+        std::erase_if(postedValue_, [&](const auto& kv) { return std::get<0>(kv.first) == address; });
+    };
     controller_->collect();
     for (auto& v : voices_)  // compose a chunk ahead of the horizon
         while (v->composedUntil < std::min(v->end, horizon + static_cast<SampleTime>(std::llround(options_.chunkBars * v->barSamplesAt(v->composedUntil)))))
@@ -443,11 +497,13 @@ bool LiveSession::pump(SampleTime horizon) {
                 track->name = controller_->trackNames()[static_cast<std::size_t>(a.address)];
                 if (a.silentStart) track->initialGainDb = kSilentDb;
                 controller_->replaceTrack(a.address, std::move(track), a.time);
+                forgetPosted(a.address);
                 break;
             }
             case Action::Kind::Fade: ok = controller_->fadeGain(a.address, a.velocity, a.note, a.shape, a.time); break;
             case Action::Kind::Param:
                 try {
+                    postedValue_[{a.address, a.slot, a.param}] = a.velocity;
                     if (a.param == kPan) ok = controller_->setPan(a.address, a.velocity, a.time);
                     else if (a.param == kSend) ok = controller_->setSend(a.address, a.slot + engine::kReturnBase, a.velocity, a.time);
                     else ok = controller_->setParam(a.address, a.slot, a.param, a.velocity, a.time);
@@ -462,6 +518,7 @@ bool LiveSession::pump(SampleTime horizon) {
                 controller_->replaceTrack(a.address,
                                           controller_->makeTrack(controller_->trackNames()[static_cast<std::size_t>(a.address)], std::make_unique<Silence>(), kSilentDb),
                                           a.time);
+                forgetPosted(a.address);
                 break;
         }
         if (!ok) {

@@ -11,9 +11,11 @@
 // Reverb and delay tails ring on through both. The control thread calls pump() ahead of the
 // playhead; the audio thread (a device, or the caller's own render loop) only renders.
 #include <limits>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "engine/AudioEngine.h"
@@ -42,9 +44,11 @@ public:
     ~LiveSession();
     engine::AudioEngine& engine() { return *engine_; }
 
-    /// Changes to `next`, starting on `grid` at or after `earliest` (and after any change still
-    /// under way); `transitionSeconds` > 0 overrides the session's transition length for this
-    /// change. Returns the sample where it starts.
+    /// Changes to `next`, starting on `grid` at or after `earliest`; `transitionSeconds` > 0
+    /// overrides the session's transition length for this change. A change does not wait for one
+    /// under way: a glide takes every ramp over from where it is; only a change that needs a
+    /// layer slot still fading out (a transition, or a glide to another instrument) waits for it.
+    /// Returns the sample where it starts.
     SampleTime change(const StreamVibe& next, SampleTime earliest, Grid grid = Grid::Auto, double transitionSeconds = 0.0);
     /// Which layers play (names from music::layerNames(); empty: all). The others fade out over
     /// the transition from the next bar line at or after `earliest` and stay silent until asked
@@ -81,10 +85,10 @@ private:
     void composeNext(Voice& v);
     void schedule(Action a);
     void sortPending();
-    SampleTime glide(Voice& v, const StreamVibe& next, SampleTime start, SampleTime length);
+    SampleTime glide(Voice& v, const StreamVibe& next, const music::Score& target, SampleTime start, SampleTime length);
     void rampParam(int address, int slot, const std::string& name, float from, float to, SampleTime start, SampleTime length);
     void glideMix(const music::MixSettings& to, double bpm, SampleTime start, SampleTime length);
-    SampleTime transitionLength(const Voice& v, double seconds) const;
+    SampleTime transitionLength(const Voice& v, double seconds, SampleTime at) const;
     const engine::PresetLibrary& presets_;
     LiveOptions options_;
     std::unique_ptr<engine::AudioEngine> engine_;
@@ -98,7 +102,10 @@ private:
     music::MixSettings mix_;  // what the returns and the master are set to (after any glide)
     double mixBpm_ = 120.0;   // the tempo the delay is synced to
     SampleTime posted_ = 0;   // every command before this sample has been posted
-    SampleTime busyUntil_ = 0;  // the end of the latest transition or glide
+    std::vector<SampleTime> slotFreeAt_;  // per address: cleared (free for another track) from here on
+    // The last value posted per (address, effect slot, parameter), where a ramp that takes over
+    // from one under way starts. Forgotten when the address gets another track.
+    std::map<std::tuple<int, int, std::string>, float> postedValue_;
     int vibesStarted_ = 0;
 };
 
