@@ -415,7 +415,7 @@ int runLiveSession(const LiveArgs& args, bool& llmStillAsking) {
         drain();
         session.engine().setTap(nullptr);
         if (tap.dropped() > 0) fmt::print(stderr, "soundstar live: the recording lost {} frames (the disk or pipe was too slow)\n", tap.dropped());
-        end = session.engine().now();
+        end = std::min(end, session.engine().now());  // what was played up to the end (and recorded)
     }
     for (const auto& t : everyTask) {
         const std::lock_guard lock(t->m);
@@ -425,6 +425,7 @@ int runLiveSession(const LiveArgs& args, bool& llmStillAsking) {
         io::OutputFiles out;
         const auto path = out.add(args.eventsFile, "--events");
         auto events = session.events();  // in the order they sound (an LLM's fallback is noted when it comes)
+        events.insert(events.end(), session.sections().begin(), session.sections().end());
         std::stable_sort(events.begin(), events.end(), [](const live::StreamEvent& a, const live::StreamEvent& b) { return a.sample < b.sample; });
         std::ofstream(path) << live::eventsToJsonLines(events, o.sampleRate);
         out.commit();

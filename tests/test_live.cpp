@@ -18,10 +18,14 @@ using namespace soundstar::test;
 namespace {
 const std::string kBin = SOUNDSTAR_BIN;
 
-std::vector<nlohmann::json> readEvents(const std::string& path) {
+/// The events of an --events file: the changes, or (sections true) only the "section" events.
+std::vector<nlohmann::json> readEvents(const std::string& path, bool sections = false) {
     std::istringstream lines(readText(path));
     std::vector<nlohmann::json> out;
-    for (std::string line; std::getline(lines, line);) out.push_back(nlohmann::json::parse(line));
+    for (std::string line; std::getline(lines, line);) {
+        auto e = nlohmann::json::parse(line);
+        if ((e["event"] == "section") == sections) out.push_back(std::move(e));
+    }
     return out;
 }
 }  // namespace
@@ -55,6 +59,16 @@ TEST(LiveCli, TenVirtualMinutesWithAChangeEvery30SecondsLandOnBarLinesWithNothin
     }
     EXPECT_EQ(events[8]["label"], "dark ambient drone");
     EXPECT_NEAR(events[2]["bpm"].get<double>(), 128.0, 1e-9);
+    // Sections: the form's shares in whole 8-bar phrases from each vibe's start, running on across
+    // the 16-bar chunks the music is scheduled in (some start mid-chunk).
+    const auto sections = readEvents(dir / "a.jsonl", true);
+    ASSERT_GE(sections.size(), 20u);
+    int midChunk = 0;
+    for (const auto& s : sections) {
+        EXPECT_EQ(s["bar"].get<int>() % 8, 0) << s;
+        midChunk += s["bar"].get<int>() % 16 == 8;
+    }
+    EXPECT_GT(midChunk, 0);
     // The same script and seed give the same bytes.
     // Memory stays flat: once every kind of change has happened (the script repeats after five
     // minutes), ten minutes peak at no more than six minutes do (plus 5%).

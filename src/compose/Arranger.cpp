@@ -198,6 +198,16 @@ Arrangement arrange(const music::MusicConfig& c, double seconds, const ArrangeOp
                      shapes.end());
         if (shapes.empty()) shapes = {{"loop", 1, 0.85f}};
     }
+    if (o.unitBars != 0) {
+        if (!a.loop || o.unitBars < 1 || o.unitBars > 64)
+            throw std::invalid_argument(fmt::format("unitBars {}: allowed 1 to 64, and only for a loop", o.unitBars));
+        double units = 0.0;
+        for (const auto& s : shapes) units += s.weight;
+        a.bpm = c.resolvedBpm();
+        a.totalBars = o.unitBars * std::max(1, static_cast<int>(std::lround(units)));
+        a.durationSeconds = a.totalBars * a.barSeconds();
+        checkLength(a.durationSeconds, fmt::format("a cycle of {} bars at {:.4g} bpm", a.totalBars, a.bpm));
+    }
     if (static_cast<int>(shapes.size()) > a.totalBars) shapes.resize(static_cast<std::size_t>(std::max(1, a.totalBars)));
     const auto bars = splitBars(shapes, a.totalBars);
     const auto allowed = allowedLayers(c);

@@ -13,6 +13,9 @@ struct ArrangeOptions {
     bool loop = false;          // a seamless loop of whole bars: the tempo moves (at most 15%, within
                                 // 40-220 bpm) so they fill the duration exactly; when no bar count
                                 // allows that, the tempo stays and the loop lasts whole bars near it
+    int unitBars = 0;           // > 0 (with loop; 1 to 64): each share of the form lasts this many bars
+                                // and the tempo stays; the length follows from the form (a live
+                                // stream's cycle: sections of whole phrases, not squeezed to fit)
 };
 
 /// The forms `form` may name.

@@ -19,6 +19,8 @@ namespace soundstar::live {
 namespace {
 constexpr SampleTime kNever = std::numeric_limits<SampleTime>::max() / 4;
 constexpr double kBarBeats = 4.0;
+constexpr int kPhraseBars = 8;         // a share of a form in a live cycle (verse 16, chorus 16, bridge 8...)
+constexpr double kFormSeconds = 240.0;  // the length the form is chosen for (a whole piece, not a short one)
 
 /// `c` with the fields a glide may move (the continuous ones and the tempo) taken from `like`.
 music::MusicConfig withGlideFieldsOf(music::MusicConfig c, const music::MusicConfig& like) {
@@ -79,7 +81,12 @@ struct LiveSession::Voice {
     SampleTime fadeInStart = 0, fadeInEnd = 0;
     int fadeInBars = 0;  // the transition into it in whole bars of the outgoing vibe (for the stagger)
     double outgoingBar = 0.0;
-    int chunk = 0;
+    int cycle = 0;             // the cycle being scheduled
+    double cycleBeat = 0.0;    // where it starts
+    double cycleBeats = 0.0;   // its length (0: none composed yet)
+    std::shared_ptr<const music::Score> cycleScore;
+    std::vector<std::pair<int, std::string>> sections;  // the cycle's: start bar in it, kind
+    double composedBeat = 0.0;  // scheduled up to here
     SampleTime composedUntil = 0;
     std::vector<int> slot;                              // per layer: the address it plays on
     std::vector<std::optional<music::ScoreTrack>> look;  // per layer: the placed track's settings (no notes)
@@ -120,8 +127,11 @@ LiveSession::LiveSession(const engine::PresetLibrary& presets, const StreamVibe&
     for (std::size_t li = 0; li < layers_.size(); ++li) v->slot[li] = 2 * static_cast<int>(li);
     slotFreeAt_.assign(2 * layers_.size(), 0);
     // The returns and the master take the first vibe's settings, and glide with every change.
-    const auto firstChunk = composeChunk(*v, 0);
-    mix_ = firstChunk.mix;
+    auto firstCycle = composeCycle(first, 0);
+    mix_ = firstCycle.score->mix;
+    v->cycleScore = std::move(firstCycle.score);
+    v->cycleBeats = firstCycle.beats;
+    v->sections = std::move(firstCycle.sections);
     mix_.targetLufs = o.targetLufs;
     mixBpm_ = v->tempo.bpmAt(0.0);
     render::addReturnsAndMaster(*controller_, mix_, 60.0 / mixBpm_, true, true);
@@ -179,17 +189,39 @@ void LiveSession::sortPending() {
     sorted_ = true;
 }
 
-music::Score LiveSession::composeChunk(const Voice& v, int chunk) const {
-    music::MusicConfig cfg = v.vibe.config;
-    cfg.seed = cfg.seed.value_or(1) + static_cast<std::uint64_t>(chunk);  // each chunk its own variation
-    const double seconds = options_.chunkBars * kBarBeats * 60.0 / cfg.resolvedBpm();
-    return compose::composeSketch(v.vibe.sketch, compose::arrange(cfg, seconds, {"auto", true}));
+LiveSession::Cycle LiveSession::composeCycle(const StreamVibe& vibe, int cycle) const {
+    music::MusicConfig cfg = vibe.config;
+    cfg.seed = cfg.seed.value_or(1) + static_cast<std::uint64_t>(cycle);  // each cycle its own variation
+    compose::ArrangeOptions o{"auto", true, kPhraseBars};
+    const auto arrangement = compose::arrange(cfg, kFormSeconds, o);
+    Cycle c{std::make_shared<const music::Score>(compose::composeSketch(vibe.sketch, arrangement)), arrangement.totalBars * kBarBeats, {}};
+    for (const auto& section : arrangement.sections) c.sections.emplace_back(section.startBar, section.kind);
+    return c;
+}
+
+void LiveSession::dropSections(int id, SampleTime from) {
+    std::erase_if(sections_, [&](const StreamEvent& e) { return e.vibe == id && e.sample >= from; });
 }
 
 void LiveSession::composeNext(Voice& v) {
-    const double chunkBeats = options_.chunkBars * kBarBeats, beat0 = v.chunk * chunkBeats;
+    if (!v.cycleScore || v.composedBeat >= v.cycleBeat + v.cycleBeats - 1e-9) {
+        if (v.cycleScore) v.cycleBeat += v.cycleBeats, ++v.cycle;
+        auto c = composeCycle(v.vibe, v.cycle);
+        v.cycleScore = std::move(c.score);
+        v.cycleBeats = c.beats;
+        v.sections = std::move(c.sections);
+    }
+    // The next chunkBars of the cycle (or what is left of it), by where notes start.
+    const double from = v.composedBeat - v.cycleBeat, to = std::min(from + options_.chunkBars * kBarBeats, v.cycleBeats);
+    const double beat0 = v.composedBeat;
     const SampleTime chunkStart = std::llround(v.tempo.sampleAt(beat0));
-    const auto score = composeChunk(v, v.chunk);
+    const music::Score& score = *v.cycleScore;
+    for (const auto& [bar, kind] : v.sections) {
+        const double at = bar * kBarBeats;
+        const SampleTime sample = std::llround(v.tempo.sampleAt(v.cycleBeat + at));
+        if (at >= from && at < to && sample < std::min(v.end, v.fadeOutStart))
+            sections_.push_back({sample, "section", v.id, barOf(v, sample), v.tempo.bpmAt(v.cycleBeat + at), 0.0, kind});
+    }
     for (const auto& t : score.tracks) {
         const auto li = static_cast<std::size_t>(std::find(layers_.begin(), layers_.end(), t.name) - layers_.begin());
         if (li >= layers_.size() || v.look[li]) continue;  // a layer this session has no slot for, or in place
@@ -210,7 +242,8 @@ void LiveSession::composeNext(Voice& v) {
         if (li >= layers_.size() || !v.look[li]) continue;
         for (const auto& n : t.notes) {
             if (!(n.note >= 0.0f && n.note <= 127.0f)) continue;  // outside MIDI range: unplayable
-            const double onBeat = beat0 + std::max(0.0, n.start), offBeat = beat0 + n.start + n.length;  // a humanised first note may lean early
+            if (n.start >= to || (n.start < from && from > 0.0)) continue;  // another chunk's (a humanised first note may lean early)
+            const double onBeat = v.cycleBeat + std::max(0.0, n.start), offBeat = v.cycleBeat + n.start + n.length;
             const SampleTime on = std::llround(v.tempo.sampleAt(onBeat));
             const SampleTime off = std::max<SampleTime>(on + 1, std::llround(v.tempo.sampleAt(offBeat)));
             if (on < v.end) {
@@ -225,8 +258,8 @@ void LiveSession::composeNext(Voice& v) {
             }
         }
     }
-    ++v.chunk;
-    v.composedUntil = std::llround(v.tempo.sampleAt(v.chunk * chunkBeats));
+    v.composedBeat = v.cycleBeat + to;
+    v.composedUntil = std::llround(v.tempo.sampleAt(v.composedBeat));
 }
 
 SampleTime LiveSession::transitionLength(const Voice& v, double seconds, SampleTime at) const {
@@ -283,8 +316,9 @@ void LiveSession::glideMix(const music::MixSettings& to, double bpm, SampleTime 
     mixBpm_ = bpm;
 }
 
-SampleTime LiveSession::glide(Voice& v, const StreamVibe& next, const music::Score& target, SampleTime start, SampleTime length) {
-    const double sr = options_.sampleRate, chunkBeats = options_.chunkBars * kBarBeats;
+SampleTime LiveSession::glide(Voice& v, const StreamVibe& next, const Cycle& cycle, SampleTime start, SampleTime length) {
+    const double sr = options_.sampleRate;
+    const music::Score& target = *cycle.score;
     const double startBeat = v.tempo.beatAt(static_cast<double>(start));
     const double oldBpm = v.tempo.bpmAt(startBeat), newBpm = next.config.resolvedBpm();
     const double bar = barSamples(oldBpm, sr);
@@ -296,9 +330,17 @@ SampleTime LiveSession::glide(Voice& v, const StreamVibe& next, const music::Sco
         v.tempo.rampTo(startBeat, newBpm, beats);
         for (auto& a : pending_)
             if (a.voice == v.id && a.beat >= 0.0 && a.time >= start) a.time = std::llround(v.tempo.sampleAt(a.beat));
+        for (auto& e : sections_)  // sections start on their bar
+            if (e.vibe == v.id && e.sample > start) {
+                e.sample = std::llround(v.tempo.sampleAt(e.bar * kBarBeats));
+                e.bpm = v.tempo.bpmAt(e.bar * kBarBeats);
+            }
         sorted_ = false;
-        v.composedUntil = std::llround(v.tempo.sampleAt(v.chunk * chunkBeats));
+        v.composedUntil = std::llround(v.tempo.sampleAt(v.composedBeat));
     }
+    // The rest of the cycle is scheduled from its new composition (same form, seed and bars).
+    v.cycleScore = cycle.score;
+    v.sections = cycle.sections;
     // Every placed layer moves to what the next chunk will sound like.
     for (std::size_t li = 0; li < layers_.size(); ++li) {
         if (!v.look[li]) continue;
@@ -360,14 +402,12 @@ SampleTime LiveSession::change(const StreamVibe& next, SampleTime earliest, Grid
         grid = next.config.root != cur.vibe.config.root || next.config.mode != cur.vibe.config.mode ? Grid::Phrase : Grid::Bar;
     if (sameMusic(cur.vibe.config, next.config)) {
         // What the next chunk will sound like; a layer changing instrument needs its other slot.
-        const StreamVibe was = cur.vibe;
-        cur.vibe = next;
-        const auto target = composeChunk(cur, cur.chunk);
-        cur.vibe = was;
+        const auto target = composeCycle(next, cur.cycle);
+        const auto& tracks = target.score->tracks;
         SampleTime free = 0;
         for (std::size_t li = 0; li < layers_.size(); ++li) {
-            const auto t = std::find_if(target.tracks.begin(), target.tracks.end(), [&](const music::ScoreTrack& x) { return x.name == layers_[li]; });
-            if (cur.look[li] && t != target.tracks.end() && !sameInstrument(*cur.look[li], *t))
+            const auto t = std::find_if(tracks.begin(), tracks.end(), [&](const music::ScoreTrack& x) { return x.name == layers_[li]; });
+            if (cur.look[li] && t != tracks.end() && !sameInstrument(*cur.look[li], *t))
                 free = std::max(free, slotFreeAt_[static_cast<std::size_t>(cur.slot[li] ^ 1)]);
         }
         const SampleTime start = nextGridLine(std::max({earliest, posted_, free}), grid);
@@ -394,12 +434,13 @@ SampleTime LiveSession::change(const StreamVibe& next, SampleTime earliest, Grid
         free = std::max(free, hurried);
     }
     for (auto& old : voices_)
-        if (old.get() != &cur && old->end > free) old->end = free, old->fadeOutStart = std::min(old->fadeOutStart, asked);
+        if (old.get() != &cur && old->end > free) old->end = free, old->fadeOutStart = std::min(old->fadeOutStart, asked), dropSections(old->id, asked);
     const SampleTime start = free > asked ? nextGridLine(free, grid) : asked;
     const SampleTime length = transitionLength(cur, transitionSeconds, start);
     const double curBar = cur.barSamplesAt(start);
     cur.end = start + length;
     cur.fadeOutStart = start;
+    dropSections(cur.id, start);
     // What the outgoing vibe had composed past its end is dropped, and so is any layer it would
     // have brought in during its fade-out (it would enter at full gain); its layers fade out, staggered.
     // Its own fades still to come (a layer it was bringing in) give way to the fade-out.
@@ -426,7 +467,11 @@ SampleTime LiveSession::change(const StreamVibe& next, SampleTime earliest, Grid
     const double bpm = v->tempo.bpmAt(0.0);
     events_.push_back({start, "transition", v->id, barOf(cur, start), bpm,
                        static_cast<double>(length) / options_.sampleRate, next.label});
-    glideMix(composeChunk(*v, 0).mix, bpm, start, length);  // the returns move with the music
+    auto firstCycle = composeCycle(next, 0);
+    glideMix(firstCycle.score->mix, bpm, start, length);  // the returns move with the music
+    v->cycleScore = std::move(firstCycle.score);
+    v->cycleBeats = firstCycle.beats;
+    v->sections = std::move(firstCycle.sections);
     voices_.push_back(std::move(v));
     composeNext(*voices_.back());
     return start;
@@ -470,7 +515,12 @@ void LiveSession::fadeOut(SampleTime at, double seconds) {
     schedule({Action::Kind::Fade, at, engine::kMasterAddress, static_cast<float>(seconds), kSilentDb, -1});
     // Changes that would have started after the end were never heard.
     std::erase_if(events_, [&](const StreamEvent& e) { return e.sample >= end; });
-    events_.push_back({at, "fade_out", voices_.back()->id, 0, bpmAt(at), seconds, voices_.back()->vibe.label});
+    std::erase_if(sections_, [&](const StreamEvent& e) { return e.sample >= at; });
+    // What was playing when it faded (a change due after the end never came).
+    const Voice* playing = voices_.front().get();
+    for (const auto& v : voices_)
+        if (v->start <= at) playing = v.get();
+    events_.push_back({at, "fade_out", playing->id, 0, bpmAt(at), seconds, playing->vibe.label});
 }
 
 void LiveSession::note(SampleTime at, const std::string& kind, const std::string& label) {

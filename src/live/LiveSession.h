@@ -32,7 +32,7 @@ struct LiveOptions {
     int blockSize = 256;
     double transitionSeconds = 4.0;  // used when transitionBars is 0
     int transitionBars = 0;          // > 0: in bars of the outgoing vibe
-    int chunkBars = 16;              // how much is composed at a time
+    int chunkBars = 16;              // how much is scheduled at a time (composed a cycle at a time)
     float targetLufs = -14.0f;       // the master's slow leveller moves the loudness toward it
 };
 
@@ -73,6 +73,9 @@ public:
     const StreamVibe& current() const;
     /// Everything that happened, with its sample: vibes, transitions, glides, layers, the fade-out.
     const std::vector<StreamEvent>& events() const { return events_; }
+    /// Where each section of the music starts ("section" events, labelled with the kind: verse,
+    /// drop...), as they are scheduled; a section a change cuts off is taken back.
+    const std::vector<StreamEvent>& sections() const { return sections_; }
     long lateCommands() const { return controller_->lateCommands(); }
     /// Every command before this sample has been handed to the engine; changes land after it.
     SampleTime scheduledUntil() const { return posted_; }
@@ -81,11 +84,20 @@ public:
 
 private:
     struct Action;  // one command for the engine at a sample
-    music::Score composeChunk(const Voice& v, int chunk) const;
+    /// One cycle of a vibe's music: its form's sections in whole phrases (8 bars a share), composed
+    /// at once so harmony and sections run on across the chunks it is scheduled in.
+    struct Cycle {
+        std::shared_ptr<const music::Score> score;
+        double beats = 0.0;
+        std::vector<std::pair<int, std::string>> sections;  // start bar in the cycle, kind
+    };
+    Cycle composeCycle(const StreamVibe& vibe, int cycle) const;
     void composeNext(Voice& v);
     void schedule(Action a);
     void sortPending();
-    SampleTime glide(Voice& v, const StreamVibe& next, const music::Score& target, SampleTime start, SampleTime length);
+    /// Takes back the section events of voice `id` from `from` on (the music there changed).
+    void dropSections(int id, SampleTime from);
+    SampleTime glide(Voice& v, const StreamVibe& next, const Cycle& target, SampleTime start, SampleTime length);
     void rampParam(int address, int slot, const std::string& name, float from, float to, SampleTime start, SampleTime length);
     void glideMix(const music::MixSettings& to, double bpm, SampleTime start, SampleTime length);
     SampleTime transitionLength(const Voice& v, double seconds, SampleTime at) const;
@@ -99,6 +111,7 @@ private:
     std::vector<Action> pending_;                 // not yet posted; sorted by time when sorted_
     bool sorted_ = true;
     std::vector<StreamEvent> events_;
+    std::vector<StreamEvent> sections_;
     music::MixSettings mix_;  // what the returns and the master are set to (after any glide)
     double mixBpm_ = 120.0;   // the tempo the delay is synced to
     SampleTime posted_ = 0;   // every command before this sample has been posted
