@@ -77,6 +77,10 @@ std::filesystem::path dataDir();
 const engine::PresetLibrary& shippedPresets();
 /// A vibe read from text as render reads a prompt (interpreter, mood, profile), held `seconds`.
 live::StreamVibe vibeFromText(const std::string& text, const std::optional<std::uint64_t>& seed, double seconds);
+/// A vibe from a resolved config, and from a weighted blend of vibe texts (live::blendConfigs).
+live::StreamVibe vibeFromConfig(const std::string& label, const music::MusicConfig& cfg, double seconds = 0.0);
+live::StreamVibe vibeFromBlend(const std::string& label, const std::vector<std::pair<std::string, double>>& parts,
+                               const std::optional<std::uint64_t>& seed, double seconds = 0.0);
 
 /// The style profiles, loaded from dataDir()/profiles once per process.
 const compose::ProfileLibrary& styleProfiles();

@@ -36,15 +36,6 @@ namespace {
 
 std::atomic<bool> gInterrupted{false};
 
-live::StreamVibe vibeFromConfig(const std::string& label, const music::MusicConfig& cfg) { return {label, cfg, sketchFor(cfg), 0.0}; }
-
-// A weighted blend of vibes: each part read as a vibe, then blended (live::blendConfigs).
-live::StreamVibe vibeFromBlend(const std::string& label, const std::vector<std::pair<std::string, double>>& parts, const std::optional<std::uint64_t>& seed) {
-    std::vector<std::pair<music::MusicConfig, double>> configs;
-    for (const auto& [text, weight] : parts) configs.emplace_back(vibeFromText(text, seed, 0.0).config, weight);
-    return vibeFromConfig(label, live::blendConfigs(configs));
-}
-
 // A vibe read by the LLM on its own thread; the music plays on meanwhile. The thread holds the
 // task, so a task nobody waits for any more finishes (bounded by the LLM timeout) on its own.
 struct LlmTask {

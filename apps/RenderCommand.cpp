@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "Commands.h"
+#include "live/Steering.h"
 #include "compose/Arranger.h"
 #include "compose/Profiles.h"
 #include "compose/SketchComposer.h"
@@ -151,6 +152,15 @@ music::MusicConfig resolveConfig(const RenderArgs& a, std::vector<std::string>& 
         }
     }
     return cfg;
+}
+
+live::StreamVibe vibeFromConfig(const std::string& label, const music::MusicConfig& cfg, double seconds) { return {label, cfg, sketchFor(cfg), seconds}; }
+
+live::StreamVibe vibeFromBlend(const std::string& label, const std::vector<std::pair<std::string, double>>& parts, const std::optional<std::uint64_t>& seed,
+                               double seconds) {
+    std::vector<std::pair<music::MusicConfig, double>> configs;
+    for (const auto& [text, weight] : parts) configs.emplace_back(vibeFromText(text, seed, 0.0).config, weight);
+    return vibeFromConfig(label, live::blendConfigs(configs), seconds);
 }
 
 compose::SketchConfig sketchFor(const music::MusicConfig& cfg) {

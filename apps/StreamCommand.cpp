@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "Commands.h"
+#include "music/JsonText.h"
 #include "engine/Controller.h"
 #include "engine/Instrument.h"
 #include "io/AudioDevice.h"
@@ -83,7 +84,16 @@ int runStream(const StreamArgs& s) {
     const auto t0 = std::chrono::steady_clock::now();
     std::vector<live::StreamVibe> vibes;
     const double seconds = s.totalSeconds > 0 ? s.totalSeconds / static_cast<double>(s.vibes.size()) : s.eachSeconds;
-    for (const auto& text : s.vibes) vibes.push_back(vibeFromText(text, s.seed, seconds));
+    // Each vibe is text, or a blend ("blend ambient drone 0.7, minimal techno 0.3", or JSON
+    // {"vibes": [...]}), or a step from the vibe before ("+bright", "b 130"): a steering line.
+    for (const auto& text : s.vibes) {
+        const auto c = live::parseSteering(text, vibes.empty() ? music::MusicConfig{} : vibes.back().config);
+        if (c.quit || c.layers || (!c.vibeText && c.blend.empty() && !c.config))
+            throw std::invalid_argument(fmt::format("'{}' is not a vibe for a stream: give text, a blend or a step (+bright, b 130)", music::clipText(text, 80)));
+        if (c.vibeText) vibes.push_back(vibeFromText(*c.vibeText, s.seed, seconds));
+        else if (!c.blend.empty()) vibes.push_back(vibeFromBlend(c.label, c.blend, s.seed, seconds));
+        else vibes.push_back(vibeFromConfig(c.label, *c.config, seconds));
+    }
     const engine::PresetLibrary& presets = shippedPresets();
     live::StreamOptions o;
     o.sampleRate = s.sampleRate;

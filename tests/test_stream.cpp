@@ -177,6 +177,35 @@ TEST(StreamCli, WritesTheMasteredStreamItsEventsAndRefusesBadTransitions) {
     EXPECT_FALSE(std::filesystem::exists(dir / "x.wav"));
 }
 
+// A stream's vibes may be blends and steps from the vibe before, as in `live`: a blend's tempo
+// lies between its parts', "b 140" plays the previous music at 140 bpm; a layer choice or q is
+// not a vibe and is refused by name.
+TEST(StreamCli, VibesMayBeBlendsAndStepsFromTheVibeBefore) {
+    test::TempDir dir;
+    const auto r = test::runCommand(kBin + " stream 'ambient drone' 'blend ambient drone 0.5, minimal techno 0.5' 'b 140' --each 12 -q -o '" +
+                                    (dir / "s.wav") + "' --events '" + (dir / "e.jsonl") + "' --seed 5");
+    ASSERT_EQ(r.code, 0) << r.output;
+    std::istringstream lines(test::readText(dir / "e.jsonl"));
+    std::vector<nlohmann::json> events;
+    for (std::string line; std::getline(lines, line);) events.push_back(nlohmann::json::parse(line));
+    ASSERT_EQ(events.size(), 4u);
+    const auto techno = test::runCommand(kBin + " stream 'minimal techno' --each 10 -q -o '" + (dir / "t.wav") + "' --events '" + (dir / "t.jsonl") + "' --seed 5");
+    ASSERT_EQ(techno.code, 0) << techno.output;
+    const double technoBpm = nlohmann::json::parse(test::readText(dir / "t.jsonl").substr(0, test::readText(dir / "t.jsonl").find('\n')))["bpm"];
+    const double ambient = events[0]["bpm"], blend = events[1]["bpm"];
+    EXPECT_NE(ambient, technoBpm);
+    EXPECT_NEAR(blend, 0.5 * (ambient + technoBpm), 1.0) << "the blend's tempo lies halfway between its parts'";
+    EXPECT_EQ(events[2]["label"], "b 140");
+    EXPECT_DOUBLE_EQ(events[2]["bpm"].get<double>(), 140.0);
+    EXPECT_NE(test::runCommand("soxi '" + (dir / "s.wav") + "'").output.find("= 1587600 samples"), std::string::npos) << "36 s exactly";
+    for (const std::string bad : {"'s drums'", "q"}) {
+        const auto b = test::runCommand(kBin + " stream calm " + bad + " --each 10 -q -o '" + (dir / "x.wav") + "'");
+        EXPECT_NE(b.code, 0) << bad;
+        EXPECT_NE(b.output.find("is not a vibe for a stream"), std::string::npos) << b.output;
+    }
+    EXPECT_FALSE(std::filesystem::exists(dir / "x.wav"));
+}
+
 TEST(StreamCli, PlayPlaysTheRenderedStreamInRealTimeAndWritesOnlyWhenAskedTo) {
     test::TempDir dir;
     const std::string cmd = "cd '" + (dir / "") + "' && " + kBin + " stream calm 'busy techno' --each 3 --transition 0.5 --play --device null";
