@@ -36,6 +36,10 @@ public:
 /// The library's version, "MAJOR.MINOR.PATCH" [any].
 SOUNDSTAR_API const char* version();
 
+/// A MusicConfig (JSON, any subset of its fields) checked and completed with the defaults, as
+/// the CLI reads --config; throws std::invalid_argument naming the field and what is allowed [any].
+SOUNDSTAR_API std::string validateConfig(std::string_view configJson);
+
 /// What to render. A prompt, a MusicConfig (JSON, see `soundstar schema`), or both: the config is
 /// applied on top of the prompt's reading, then `updateJson` (absolute values or steps such as
 /// {"brightness":"+2"}), then `seed`.

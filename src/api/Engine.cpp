@@ -23,6 +23,10 @@ namespace fs = std::filesystem;
 
 const char* version() { return SOUNDSTAR_VERSION; }
 
+std::string validateConfig(std::string_view configJson) {
+    return music::toJson(music::mergeMusicConfig(music::MusicConfig{}, std::string(configJson), "config"));
+}
+
 struct Engine::Impl {
     explicit Impl(const fs::path& dir) : data(dir, {fs::path(SOUNDSTAR_BUILT_DATA_DIR) / "interpret" / "interpreter.bin"}) {}
     pipeline::DataSet data;
