@@ -89,3 +89,10 @@ def test_interpret_reads_the_prompt():
     config = ss.interpret("very dark slow ambient")
     assert config.brightness in ("dark", "very_dark")
     assert config.tempo in ("slow", "very_slow")
+
+
+def test_sizes_are_bounded_with_the_limit_named():
+    with pytest.raises(ValueError, match="limit is 10000 bytes"):
+        ss.render("calm " * 2001)
+    with pytest.raises(ValueError, match="limit is 65536 bytes"):
+        ss.MusicConfig(genre="x" * 70000)

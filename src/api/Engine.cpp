@@ -5,6 +5,7 @@
 #include <dlfcn.h>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
@@ -24,6 +25,8 @@ namespace fs = std::filesystem;
 const char* version() { return SOUNDSTAR_VERSION; }
 
 std::string validateConfig(std::string_view configJson) {
+    if (configJson.size() > 65536)
+        throw std::invalid_argument(fmt::format("the config is {} bytes; the limit is 65536 bytes", configJson.size()));
     return music::toJson(music::mergeMusicConfig(music::MusicConfig{}, std::string(configJson), "config"));
 }
 
@@ -59,8 +62,13 @@ pipeline::RenderArgs argsFor(const RenderRequest& r, std::vector<std::string>& w
         throw std::invalid_argument(fmt::format("sample rate {:g} Hz is not a whole number; allowed: 8000 to 192000 Hz", r.sampleRateHz));
     checkRange("target loudness", r.targetLufs, -40.0, -6.0, " LUFS");
     checkRange("true-peak ceiling", r.ceilingDbtp, -12.0, 0.0, " dBTP");
-    if (r.prompt.size() > 4000)
-        throw std::invalid_argument(fmt::format("the prompt is {} bytes; the limit is 4000 bytes", r.prompt.size()));
+    // The same bound as a batch job's prompt (batch::kMaxPromptBytes); a config is about 1 KiB.
+    constexpr std::size_t kMaxPromptBytes = 10000, kMaxConfigBytes = 65536;
+    if (r.prompt.size() > kMaxPromptBytes)
+        throw std::invalid_argument(fmt::format("the prompt is {} bytes; the limit is {} bytes", r.prompt.size(), kMaxPromptBytes));
+    if (r.configJson.size() > kMaxConfigBytes || r.updateJson.size() > kMaxConfigBytes)
+        throw std::invalid_argument(fmt::format("the config or update is {} bytes; the limit is {} bytes",
+                                                std::max(r.configJson.size(), r.updateJson.size()), kMaxConfigBytes));
     if (r.prompt.empty() && r.configJson.empty())
         throw std::invalid_argument("nothing to render: give a prompt, a config (MusicConfig JSON), or both");
     pipeline::RenderArgs a;
