@@ -13,6 +13,7 @@
 #include "live/Stream.h"
 #include "music/MusicConfig.h"
 #include "music/Score.h"
+#include "pipeline/RenderJob.h"
 
 namespace soundstar::interpret {
 class Interpreter;
@@ -26,52 +27,14 @@ struct JobSpec;
 
 namespace soundstar::app {
 
-struct RenderArgs {
-    std::string prompt;
-    std::string configFile;
-    std::string configJson;  // a MusicConfig as JSON text (a batch job's "config"), applied like --config
-    std::string update;  // a MusicConfigUpdate as JSON text, applied last
-    std::string midiFile;
-    std::string stemsDir;
-    std::string structureFile;
-    std::string form = "auto";
-    bool loop = false;
-    bool durationGiven = false;
-    int bars = 0;  // > 0: the length in bars instead of seconds
-    double durationSeconds = 30.0;
-    std::string output = "soundstar.wav";
-    std::optional<std::uint64_t> seed;
-    double sampleRate = 44100.0;
-    std::string format;  // empty: from the extension
-    bool noMaster = false;
-    double targetLufs = -14.0;
-    double ceilingDbtp = -1.0;
-    bool printConfig = false;
-    bool explain = false;
-    bool quiet = false;
-    int blockSize = 256;
-    // The LLM composer (--llm [URL], --llm-model, --llm-timeout) and --metadata FILE.
-    bool useLlm = false;
-    std::optional<std::string> llmUrl, llmModel;
-    std::optional<double> llmTimeout;
-    std::string metadataFile;
-    /// Called with 0..1 as the render goes (render jobs of `soundstar serve` report it).
-    std::function<void(double)> progress;
-    // Which optional outputs were asked for (an empty name given on purpose is an error, not "no").
-    bool midiGiven = false, stemsGiven = false, metadataGiven = false;
-};
-
-/// What the prompt's reading produced beside the config: an LLM's sections (JSON for the
-/// arranger) and the metadata (title, reasoning, palettes, source, warnings) as JSON text.
-struct PromptOutcome {
-    std::optional<std::string> structure;
-    std::string metadata;
-    bool configFromLlm = false;         // the LLM's answer was used (not the interpreter's fallback)
-    std::vector<std::string> warnings;  // the LLM's repairs and fallbacks, each saying why
-};
+using pipeline::PromptOutcome;
+using pipeline::RenderArgs;
+using pipeline::RenderOutcome;
 
 /// Where presets and other data live: $SOUNDSTAR_DATA, the source tree's data/, or next to the binary.
 std::filesystem::path dataDir();
+/// The data the CLI reads (dataDir(), and this build's interpreter snapshot), loaded once per process.
+const pipeline::DataSet& cliData();
 
 /// The shipped presets, loaded from dataDir()/presets once per process.
 const engine::PresetLibrary& shippedPresets();
@@ -91,21 +54,12 @@ const interpret::Interpreter& interpreter();
 music::MusicConfig resolveConfig(const RenderArgs& a, std::vector<std::string>& understood, PromptOutcome* outcome = nullptr);
 
 int runRender(const RenderArgs& a);
-/// What one render wrote (for batch and worker summaries).
-struct RenderOutcome {
-    double audioSeconds = 0.0;
-    double lufs = 0.0, truePeakDbtp = 0.0;
-    bool measured = false;  // mastered and not silent: lufs and truePeakDbtp hold
-    int layers = 0;
-    std::vector<std::string> warnings;
-};
 /// Renders exactly as `render` does with these arguments and writes the same files, but prints
 /// nothing: warnings come back in the outcome. Throws on any error (bad input, a failed write).
 RenderOutcome renderToFiles(const RenderArgs& a);
 /// The composer's settings for a resolved config (its style profile's groove, effects, presets).
 compose::SketchConfig sketchFor(const music::MusicConfig& cfg);
-/// The file format -o and --format ask for; throws std::invalid_argument when they disagree.
-io::FileFormat chooseFormat(const RenderArgs& a);
+using pipeline::chooseFormat;
 
 /// `soundstar stream`: vibes one after another, each `eachSeconds` (or `totalSeconds` shared).
 struct StreamArgs {

@@ -1,0 +1,220 @@
+// The public C++ facade (include/soundstar/soundstar.hpp) over the render pipeline the CLI uses
+// (src/pipeline); the heavy headers stay here, out of the public one.
+#include "soundstar/soundstar.hpp"
+
+#include <dlfcn.h>
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <stdexcept>
+
+#include "io/AudioFile.h"
+#include "io/OutputFiles.h"
+#include "music/Arrangement.h"
+#include "music/JsonText.h"
+#include "music/MusicConfig.h"
+#include "pipeline/DataSet.h"
+#include "pipeline/RenderJob.h"
+
+namespace soundstar {
+namespace fs = std::filesystem;
+
+const char* version() { return SOUNDSTAR_VERSION; }
+
+std::string validateConfig(std::string_view configJson) {
+    if (configJson.size() > 65536)
+        throw std::invalid_argument(fmt::format("the config is {} bytes; the limit is 65536 bytes", configJson.size()));
+    return music::toJson(music::mergeMusicConfig(music::MusicConfig{}, std::string(configJson), "config"));
+}
+
+struct Engine::Impl {
+    explicit Impl(const fs::path& dir) : data(dir, {fs::path(SOUNDSTAR_BUILT_DATA_DIR) / "interpret" / "interpreter.bin"}) {}
+    pipeline::DataSet data;
+};
+
+namespace {
+bool holdsData(const fs::path& dir) {
+    std::error_code ec;
+    return fs::is_directory(dir / "presets", ec) && fs::is_directory(dir / "interpret", ec);
+}
+
+// The folder this shared library was loaded from (empty when it cannot be told).
+fs::path libraryFolder() {
+    Dl_info info{};
+    if (dladdr(reinterpret_cast<void*>(&Engine::findDataDir), &info) == 0 || !info.dli_fname) return {};
+    std::error_code ec;
+    const auto path = fs::weakly_canonical(fs::path(info.dli_fname), ec);
+    return ec ? fs::path() : path.parent_path();
+}
+
+void checkRange(const char* what, double value, double lo, double hi, const char* unit) {
+    if (!std::isfinite(value) || value < lo || value > hi)
+        throw std::invalid_argument(fmt::format("{} {:g}{} is out of range; allowed: {:g} to {:g}{}", what, value, unit, lo, hi, unit));
+}
+
+pipeline::RenderArgs argsFor(const RenderRequest& r, std::vector<std::string>& warnings) {
+    checkRange("duration", r.durationSeconds, 1.0, music::kMaxSeconds, " s");
+    checkRange("sample rate", r.sampleRateHz, 8000.0, 192000.0, " Hz");
+    if (r.sampleRateHz != std::floor(r.sampleRateHz))
+        throw std::invalid_argument(fmt::format("sample rate {:g} Hz is not a whole number; allowed: 8000 to 192000 Hz", r.sampleRateHz));
+    checkRange("target loudness", r.targetLufs, -40.0, -6.0, " LUFS");
+    checkRange("true-peak ceiling", r.ceilingDbtp, -12.0, 0.0, " dBTP");
+    // The same bound as a batch job's prompt (batch::kMaxPromptBytes); a config is about 1 KiB.
+    constexpr std::size_t kMaxPromptBytes = 10000, kMaxConfigBytes = 65536;
+    if (r.prompt.size() > kMaxPromptBytes)
+        throw std::invalid_argument(fmt::format("the prompt is {} bytes; the limit is {} bytes", r.prompt.size(), kMaxPromptBytes));
+    if (r.configJson.size() > kMaxConfigBytes || r.updateJson.size() > kMaxConfigBytes)
+        throw std::invalid_argument(fmt::format("the config or update is {} bytes; the limit is {} bytes",
+                                                std::max(r.configJson.size(), r.updateJson.size()), kMaxConfigBytes));
+    if (r.prompt.empty() && r.configJson.empty())
+        throw std::invalid_argument("nothing to render: give a prompt, a config (MusicConfig JSON), or both");
+    pipeline::RenderArgs a;
+    a.prompt = r.prompt;
+    a.configJson = r.configJson;
+    a.update = r.updateJson;
+    a.durationSeconds = r.durationSeconds;
+    a.durationGiven = true;
+    a.seed = r.seed;
+    a.sampleRate = r.sampleRateHz;
+    a.noMaster = !r.master;
+    a.targetLufs = r.targetLufs;
+    a.ceilingDbtp = r.ceilingDbtp;
+    a.loop = r.loop;
+    a.useLlm = r.useLlm;
+    if (!r.llmUrl.empty()) a.llmUrl = r.llmUrl;
+    if (!r.llmModel.empty()) a.llmModel = r.llmModel;
+    a.quiet = true;
+    a.warn = [&warnings](const std::string& w) { warnings.push_back(w); };
+    return a;
+}
+
+void addInterpreterWarning(const pipeline::DataSet& data, std::vector<std::string>& warnings) {
+    if (auto w = data.interpreterWarning(); !w.empty()) warnings.push_back(music::clipText(w, 1500));
+}
+}  // namespace
+
+std::string Engine::findDataDir() {
+    std::vector<std::string> tried;
+    if (const char* env = std::getenv("SOUNDSTAR_DATA"); env && *env) {
+        if (holdsData(env)) return env;
+        tried.push_back(fmt::format("$SOUNDSTAR_DATA ({})", music::clipText(env, 300)));
+    }
+    if (const auto lib = libraryFolder(); !lib.empty()) {
+        const auto installed = (lib / SOUNDSTAR_DATA_FROM_LIBRARY).lexically_normal();
+        if (holdsData(installed)) return installed.string();
+        tried.push_back(installed.string());
+    }
+    if (holdsData(SOUNDSTAR_DATA_DIR)) return SOUNDSTAR_DATA_DIR;
+    tried.push_back(SOUNDSTAR_DATA_DIR);
+    std::string list;
+    for (const auto& t : tried) list += (list.empty() ? "" : ", ") + t;
+    throw DataNotFound(music::clipText(fmt::format("no Soundstar data (presets/, interpret/) found; tried {}; give the folder "
+                                                         "to Engine (or soundstar_engine_new) or set SOUNDSTAR_DATA", list), 1900));
+}
+
+Engine::Engine(const std::string& dataDir) {
+    fs::path dir = dataDir.empty() ? fs::path(findDataDir()) : fs::path(dataDir);
+    if (!holdsData(dir))
+        throw DataNotFound(fmt::format("{} is not a Soundstar data folder (it needs presets/ and interpret/)", music::clipText(dir.string(), 500)));
+    impl_ = std::make_shared<const Impl>(dir);
+}
+Engine::~Engine() = default;
+Engine::Engine(const Engine&) = default;
+Engine& Engine::operator=(const Engine&) = default;
+
+std::string Engine::dataDir() const { return impl_->data.dir().string(); }
+
+std::string Engine::interpret(std::string_view prompt) const {
+    RenderRequest r;
+    r.prompt = std::string(prompt);
+    std::vector<std::string> warnings;
+    const auto a = argsFor(r, warnings);
+    std::vector<std::string> understood;
+    return music::toJson(pipeline::resolveConfig(impl_->data, a, understood));
+}
+
+Audio Engine::render(std::string_view prompt) const {
+    RenderRequest r;
+    r.prompt = std::string(prompt);
+    return render(r);
+}
+
+Audio Engine::render(const RenderRequest& request) const {
+    Audio out;
+    const auto a = argsFor(request, out.warnings);
+    const auto job = pipeline::composeJob(impl_->data, a);
+    addInterpreterWarning(impl_->data, out.warnings);
+    pipeline::RenderOutcome outcome;
+    const StereoBuffer audio = pipeline::renderAudio(impl_->data, a, job, outcome);
+    const auto& left = audio.left();
+    const auto& right = audio.right();
+    out.samples.resize(left.size() * 2);
+    for (std::size_t i = 0; i < left.size(); ++i) {
+        out.samples[2 * i] = left[i];
+        out.samples[2 * i + 1] = right[i];
+    }
+    out.sampleRateHz = a.sampleRate;
+    out.configJson = music::toJson(job.config);
+    out.metadataJson = job.outcome.metadata;
+    out.measured = outcome.measured;
+    out.lufs = outcome.lufs;
+    out.truePeakDbtp = outcome.truePeakDbtp;
+    out.warnings.insert(out.warnings.end(), outcome.warnings.begin(), outcome.warnings.end());
+    return out;
+}
+
+RenderReport Engine::renderToFile(const RenderRequest& request, const FileOutputs& outputs) const {
+    RenderReport report;
+    auto a = argsFor(request, report.warnings);
+    if (outputs.audioPath.empty()) throw std::invalid_argument("no audio path: FileOutputs::audioPath names the file to write (.wav .flac .ogg .mp3)");
+    a.output = outputs.audioPath;
+    a.format = outputs.format;
+    a.midiFile = outputs.midiPath;
+    a.midiGiven = !outputs.midiPath.empty();
+    a.stemsDir = outputs.stemsDir;
+    a.stemsGiven = !outputs.stemsDir.empty();
+    a.metadataFile = outputs.metadataPath;
+    a.metadataGiven = !outputs.metadataPath.empty();
+    const auto format = pipeline::chooseFormat(a);
+    const auto job = pipeline::composeJob(impl_->data, a);
+    addInterpreterWarning(impl_->data, report.warnings);
+    const auto outcome = pipeline::renderComposition(impl_->data, a, job, format);
+    report.seconds = outcome.audioSeconds;
+    report.layers = outcome.layers;
+    report.measured = outcome.measured;
+    report.lufs = outcome.lufs;
+    report.truePeakDbtp = outcome.truePeakDbtp;
+    report.configJson = music::toJson(job.config);
+    report.warnings.insert(report.warnings.end(), outcome.warnings.begin(), outcome.warnings.end());
+    return report;
+}
+
+void Audio::save(const std::string& path, const std::string& format) const {
+    if (sampleRateHz < 8000.0 || sampleRateHz > 192000.0)
+        throw std::invalid_argument(fmt::format("sample rate {:g} Hz is out of range; allowed: 8000 to 192000 Hz", sampleRateHz));
+    if (samples.size() % 2 != 0) throw std::invalid_argument("samples must be interleaved stereo (an even count)");
+    if (seconds() > music::kMaxSeconds)
+        throw std::invalid_argument(fmt::format("the audio lasts {:.0f} s; the limit is {:g} s", seconds(), music::kMaxSeconds));
+    pipeline::RenderArgs a;
+    a.output = path;
+    a.format = format;
+    const auto fileFormat = pipeline::chooseFormat(a);
+    StereoBuffer buffer;
+    buffer.resize(static_cast<int>(frames()));
+    for (std::size_t i = 0; i < frames(); ++i) {
+        buffer.left()[i] = samples[2 * i];
+        buffer.right()[i] = samples[2 * i + 1];
+    }
+    io::OutputFiles out;
+    try {
+        io::writeAudioFile(out.add(path, "path"), buffer, sampleRateHz, fileFormat);
+        out.commit();
+    } catch (const std::runtime_error& e) {
+        throw std::runtime_error(out.withTargetNames(e.what()));
+    }
+}
+
+}  // namespace soundstar

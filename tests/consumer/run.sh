@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Installs Soundstar from BUILD_DIR into a temporary prefix, builds tests/consumer against it with
+# find_package(Soundstar), runs the C++ and C consumers there, and reads their audio back with sox.
+set -euo pipefail
+build_dir=$1
+flags=${2:-}  # the build's CMAKE_CXX_FLAGS (a sanitizer's), given to the consumer too
+source_dir=$(cd "$(dirname "$0")" && pwd)
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+fail() { echo "FAILED: $*" >&2; exit 1; }
+
+cmake --install "$build_dir" --prefix "$work/prefix" >/dev/null
+for f in include/soundstar/soundstar.hpp include/soundstar/soundstar.h share/soundstar/presets share/soundstar/interpret/interpreter.bin \
+         lib/cmake/Soundstar/SoundstarConfig.cmake; do
+  [ -e "$work/prefix/$f" ] || fail "the install lacks $f"
+done
+# Internal headers stay private.
+[ "$(find "$work/prefix/include" -name '*.h*' | wc -l)" = 2 ] || fail "more than the two public headers installed: $(find "$work/prefix/include" -type f)"
+
+cmake -S "$source_dir" -B "$work/build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$work/prefix" \
+  -DCMAKE_CXX_FLAGS="$flags" -DCMAKE_C_FLAGS="$flags" >"$work/configure.log" 2>&1 ||
+  { cat "$work/configure.log"; fail "configuring the consumer"; }
+cmake --build "$work/build" >"$work/build.log" 2>&1 || { cat "$work/build.log"; fail "building the consumer"; }
+
+mkdir "$work/out"
+# Run from elsewhere, without SOUNDSTAR_DATA: the library must find the installed data itself.
+(cd "$work" && env -u SOUNDSTAR_DATA "$work/build/consumer" "$work/out") >"$work/cpp.log" 2>&1 || { cat "$work/cpp.log"; fail "the C++ consumer"; }
+cat "$work/cpp.log"
+grep -qx "data $work/prefix/share/soundstar" "$work/cpp.log" || fail "the data was not found in the prefix"
+(cd "$work" && env -u SOUNDSTAR_DATA "$work/build/consumer_c" "$work/out/c.wav") >"$work/c.log" 2>&1 || { cat "$work/c.log"; fail "the C consumer"; }
+cat "$work/c.log"
+
+# Length to the sample and not silent, as sox reads them.
+check_audio() {  # FILE RATE FRAMES
+  local rate frames rms
+  rate=$(soxi -r "$1"); frames=$(soxi -s "$1")
+  [ "$rate" = "$2" ] || fail "$1: rate $rate, want $2"
+  [ "$frames" = "$3" ] || fail "$1: $frames frames, want $3"
+  rms=$(sox "$1" -n stat 2>&1 | awk '/^RMS +amplitude/ {print $3}')
+  awk -v r="$rms" 'BEGIN { exit !(r > 0.01) }' || fail "$1 is silent (RMS $rms)"
+  echo "$1: $frames frames at $rate Hz, RMS $rms"
+}
+check_audio "$work/out/memory.wav" 44100 176400
+check_audio "$work/out/song.flac" 44100 176400
+check_audio "$work/out/c.wav" 22050 66150
+# The file render and the in-memory render are the same music (16-bit dither apart).
+diff_rms=$(sox -m -v 1 "$work/out/memory.wav" -v -1 "$work/out/song.flac" -n stat 2>&1 | awk '/^RMS +amplitude/ {print $3}')
+awk -v r="$diff_rms" 'BEGIN { exit !(r < 0.001) }' || fail "the in-memory and file renders differ (RMS of the difference $diff_rms)"
+[ "$(head -c4 "$work/out/song.mid")" = MThd ] || fail "song.mid is not a MIDI file"
+stems=$(ls "$work/out/stems" | wc -l)
+[ "$stems" -ge 2 ] || fail "$stems stems"
+/usr/bin/python3 - "$work/out" <<'PY' || fail "the metadata or the interpreted config"
+import json, sys
+d = sys.argv[1]
+meta = json.load(open(d + "/song.json"))
+assert meta["config"]["seed"] == 11, meta["config"]
+assert meta["arrangement"]["sections"], meta["arrangement"]
+cfg = json.load(open(d + "/interpreted.json"))
+assert cfg["brightness"] in ("dark", "very_dark"), cfg
+PY
+echo "consumer: ok"
