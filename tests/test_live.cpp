@@ -216,11 +216,13 @@ TEST(LiveCli, SteeringArrivesOverAUnixSocketFromSeveralClients) {
 TEST(LiveCli, PlaysThroughARealJackServerAndRecordsWhatItPlayed) {
     if (runCommand("command -v jackd").code != 0) GTEST_SKIP() << "jackd is not installed";
     TempDir dir;
+    std::ofstream(dir / "s.txt") << "1 +bright\n";
     const std::string server = "soundstar-live-" + std::to_string(getpid());
+    // JACK's period (1024) is a multiple of the session's block (256): the same bytes as the virtual clock.
     const auto r = runCommand("{ export JACK_DEFAULT_SERVER=" + server + " JACK_NO_AUDIO_RESERVATION=1; jackd --no-realtime -n " + server +
-                              " -d dummy -r 48000 -p 256 >/dev/null 2>&1 & J=$!; for i in $(seq 60); do jack_lsp >/dev/null 2>&1 && break; sleep 0.25; done; "
-                              "(sleep 1; echo '+bright') | timeout 40 " + kBin + " live calm --device jack --sample-rate 48000 --minutes 0.08 -o '" +
-                              (dir / "jack.wav") + "' --events '" + (dir / "jack.jsonl") + "'; R=$?; kill $J; wait $J; exit $R; }");
+                              " -d dummy -r 48000 -p 1024 >/dev/null 2>&1 & J=$!; for i in $(seq 60); do jack_lsp >/dev/null 2>&1 && break; sleep 0.25; done; "
+                              "timeout 40 " + kBin + " live calm --device jack --sample-rate 48000 --minutes 0.08 --seed 3 --script '" + (dir / "s.txt") +
+                              "' -o '" + (dir / "jack.wav") + "' --events '" + (dir / "jack.jsonl") + "' </dev/null; R=$?; kill $J; wait $J; exit $R; }");
     ASSERT_EQ(r.code, 0) << r.output;
     EXPECT_NE(r.output.find("playing on RtAudio"), std::string::npos) << r.output;
     EXPECT_NE(r.output.find("; 0 late commands"), std::string::npos) << r.output;
@@ -233,6 +235,10 @@ TEST(LiveCli, PlaysThroughARealJackServerAndRecordsWhatItPlayed) {
     const auto events = readEvents(dir / "jack.jsonl");
     ASSERT_EQ(events.size(), 2u);
     EXPECT_EQ(events[1]["event"], "glide");
+    const auto virt = runCommand(kBin + " live calm --clock virtual --sample-rate 48000 --minutes 0.08 --seed 3 --script '" + (dir / "s.txt") + "' -q -o '" +
+                                 (dir / "virtual.wav") + "'");
+    ASSERT_EQ(virt.code, 0) << virt.output;
+    EXPECT_TRUE(readText(dir / "jack.wav") == readText(dir / "virtual.wav")) << "the capture through JACK differs from the virtual clock's bytes";
 }
 
 TEST(LiveCli, FiveMinutesOfChangingVibesAreLevelledToTheTargetLoudnessUnderTheTruePeakCeiling) {

@@ -123,7 +123,10 @@ void AudioEngine::render(StereoView out) {
         SampleTime until = blockEnd;
         if (appliedThisBlock < kMaxCommandsPerBlock)
             if (const Command* c = commands_.peek()) until = std::min(until, std::max(c->time, cur + 1));
-        const int n = static_cast<int>(std::min<SampleTime>(until - cur, maxBlock_));
+        // Segments also end on multiples of maxBlock in sample time, whatever the caller's block:
+        // a device whose period is a multiple of it renders the same segments, so the same bytes,
+        // as the virtual clock's blocks of it (per-segment stages, e.g. a leveller, see the split).
+        const int n = static_cast<int>(std::min<SampleTime>(until - cur, maxBlock_ - cur % maxBlock_));
         renderSegment(out.offset(done, n));
         done += n;
     }
