@@ -11,6 +11,7 @@
 #include "core/Rng.h"
 #include "engine/AudioEngine.h"
 #include "engine/Controller.h"
+#include "engine/Effect.h"
 #include "engine/Instrument.h"
 
 using namespace soundstar;
@@ -101,6 +102,46 @@ TEST(LiveEngine, AFadeDuringAFadeTakesOverFromWhereItHadGot) {
         EXPECT_GT(x[1960], 0.02f) << "the second had not got to silence";
         EXPECT_NEAR(x[3999], 0.5f * std::pow(10.0f, -6.0f / 20.0f), 1e-3f);
     }
+}
+
+// An effect bypassed on its sample: 10 ms later the track plays its dry input exactly (the same
+// samples as a track without the effect), the crossfade has no step, and brought back, the
+// effect's own output returns (it kept running, so its state is current).
+TEST(LiveEngine, ABypassedEffectCrossfadesToTheDrySignalAndBack) {
+    const auto make = [](bool withFilter) {
+        auto eng = std::make_unique<AudioEngine>();
+        eng->prepare(48000.0, 64);
+        auto ctl = std::make_unique<Controller>(*eng);
+        ctl->addTrack("noise", std::make_unique<Source>(7));
+        if (withFilter) {
+            const int fx = ctl->addEffect(0, makeEffect("filter"));
+            ctl->setInitialParam(0, fx, "cutoff", 300.0f);
+        }
+        ctl->commit();
+        return std::make_pair(std::move(eng), std::move(ctl));
+    };
+    auto [eng, ctl] = make(true);
+    auto [dryEng, dryCtl] = make(false);
+    ASSERT_TRUE(ctl->setBypass(0, 0, true, 4800));
+    ASSERT_TRUE(ctl->setBypass(0, 0, false, 14400));
+    const auto x = renderLeft(*eng, *ctl, 24000, 64);
+    const auto dry = renderLeft(*dryEng, *dryCtl, 24000, 64);
+    EXPECT_LT(rms(x, 2000, 2400), 0.5 * rms(dry, 2000, 2400)) << "the filter darkens the noise before the bypass";
+    EXPECT_NE(x[4799], dry[4799]);
+    EXPECT_NE(x[4800], dry[4800]) << "the crossfade starts on the stamped sample, from the filtered signal";
+    for (std::size_t i = 4800 + 480; i < 14400; ++i) ASSERT_EQ(x[i], dry[i]) << "bypassed: the dry input, sample " << i;
+    EXPECT_LT(rms(x, 20000, 2400), 0.5 * rms(dry, 20000, 2400)) << "brought back, the filter works again";
+    // The crossfade is a ramp: within it each sample lies between the dry and the filtered input.
+    const auto filtered = [&] {
+        auto [e2, c2] = make(true);
+        return renderLeft(*e2, *c2, 6000, 64);
+    }();
+    for (std::size_t i = 4800; i < 4800 + 480; ++i) {
+        const float lo = std::min(dry[i], filtered[i]), hi = std::max(dry[i], filtered[i]);
+        ASSERT_GE(x[i], lo - 1e-6f) << i;
+        ASSERT_LE(x[i], hi + 1e-6f) << i;
+    }
+    EXPECT_THROW(ctl->setBypass(0, 1, true, 0), std::invalid_argument);
 }
 
 TEST(LiveEngine, AnEqualPowerCrossfadeOfTwoNoiseLayersKeepsTheLevelWithinOneDb) {

@@ -517,6 +517,40 @@ TEST_F(Serve, EffectChainsChangeOnAPlayingTrackKeepingItsMix) {
     ok("set_params", {{"track", "keys"}, {"effect", 1}, {"params", {{"mix", 0.3}}}});
 }
 
+// set_bypass on its sample: an all-wet 100 ms delay turns a click into its echo; bypassed, the
+// click itself plays (and no echo); back in the chain, the echo again. A slot that does not
+// exist and the master are refused by name.
+TEST_F(Serve, ABypassedEffectPassesTheDrySignalAndComesBack) {
+    start();
+    writeImpulse("impulse.wav");
+    ok("create_track", {{"name", "click"}, {"instrument", "sampler"}, {"options", {{"sample", "impulse.wav"}}},
+                        {"effects", {{{"type", "delay"}, {"params", {{"mode", 0}, {"time_left", 100}, {"time_right", 100}, {"feedback", 0}, {"mix", 1}}}}}}});
+    const long first = ok("record_start", {{"file", "bypass.wav"}})["first_sample"];
+    const long base = ok("status")["sample"].get<long>() + 22050;
+    const auto note = [&](long at) { ok("play_note", {{"track", "click"}, {"note", 60}, {"velocity", 1}, {"duration", 0.01}, {"at", {{"sample", at}}}}); };
+    note(base);
+    const json off = ok("set_bypass", {{"track", "click"}, {"effect", 0}, {"bypass", true}, {"at", {{"sample", base + 22050}}}});
+    EXPECT_EQ(off["applied_at_sample"], base + 22050);
+    note(base + 44100);
+    ok("set_bypass", {{"track", "click"}, {"effect", 0}, {"bypass", false}, {"at", {{"sample", base + 66150}}}});
+    note(base + 88200);
+    EXPECT_EQ(post("set_bypass", {{"track", "click"}, {"effect", 1}, {"bypass", true}}).status, 400);
+    EXPECT_NE(post("set_bypass", {{"track", "click"}, {"effect", 1}, {"bypass", true}}).raw.find("has 1 effect(s)"), std::string::npos);
+    EXPECT_EQ(post("set_bypass", {{"track", "master"}, {"effect", 0}, {"bypass", true}}).status, 400);
+    while (ok("status")["sample"].get<long>() < base + 88200 + 22050) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    ok("record_stop");
+    const auto frames = nonSilentFrames(dir / "data/bypass.wav");
+    const auto inRange = [&](long from, long to) {
+        return std::count_if(frames.begin(), frames.end(), [&](long f) { return f + first >= from && f + first < to; });
+    };
+    for (const long at : {base, base + 88200}) {
+        EXPECT_EQ(inRange(at, at + 4400), 0) << "in the chain, the wet-only delay hides the click at " << at;
+        EXPECT_GT(inRange(at + 4400, at + 4410 + 600), 0) << "and plays its echo 100 ms later";
+    }
+    EXPECT_EQ(inRange(base + 44100, base + 44101), 1) << "bypassed: the click itself, on its sample";
+    EXPECT_EQ(inRange(base + 44101 + 64, base + 44100 + 22050), 0) << "and no echo";
+}
+
 TEST_F(Serve, AudioListenersGetExactlyWhatPlays) {
     start();
     writeImpulse("impulse.wav");

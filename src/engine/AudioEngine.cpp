@@ -81,6 +81,7 @@ void AudioEngine::apply(const Command& c) {
             t->fadeTo(c.value <= -120.0f ? 0.0f : std::pow(10.0f, std::min(c.value, 12.0f) / 20.0f), c.index,
                       static_cast<FadeShape>(c.value2));
             break;
+        case CommandType::SetBypass: t->setBypass(c.slot, c.value != 0.0f); break;
         case CommandType::SwapGraph:
         case CommandType::ReplaceTrack: break;
     }

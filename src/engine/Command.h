@@ -27,6 +27,7 @@ enum class CommandType : std::uint8_t {
     SwapGraph,    // graph = the new graph (the old one goes back on the retired queue)
     FadeGain,     // value = target dB, index = length in samples, value2 = FadeShape
     ReplaceTrack, // track = a prepared track for this address (the old one goes back on retiredTracks)
+    SetBypass,    // slot = effect; value != 0: bypassed (crossfaded to the dry signal over 10 ms)
 };
 
 struct Command {

@@ -160,6 +160,14 @@ bool Controller::setParam(int address, int slot, std::string_view name, float va
     return post({at, CommandType::SetParam, static_cast<std::int16_t>(slot), address, index, value, 0.0f, nullptr});
 }
 
+bool Controller::setBypass(int address, int slot, bool bypassed, SampleTime at) {
+    const Shadow& s = shadowAt(address);
+    if (slot < 0 || static_cast<std::size_t>(slot) >= s.effects.size())
+        throw std::invalid_argument(fmt::format("'{}' has {} effect(s); slot {} does not exist (allowed 0 to {})", s.name, s.effects.size(), slot,
+                                                static_cast<int>(s.effects.size()) - 1));
+    return post({at, CommandType::SetBypass, static_cast<std::int16_t>(slot), address, 0, bypassed ? 1.0f : 0.0f, 0.0f, nullptr});
+}
+
 bool Controller::setGain(int address, float gainDb, SampleTime at) {
     shadowAt(address);
     if (!std::isfinite(gainDb) || gainDb > 12.0f)

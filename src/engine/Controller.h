@@ -51,6 +51,9 @@ public:
     /// Throws std::invalid_argument naming the parameter and its allowed range on bad input.
     bool setParam(int address, int slot, std::string_view name, float value, SampleTime at);
     bool setGain(int address, float gainDb, SampleTime at);
+    /// Bypasses effect `slot` of a track or bus (or brings it back), crossfaded over 10 ms.
+    /// Throws std::invalid_argument naming the slots there are.
+    bool setBypass(int address, int slot, bool bypassed, SampleTime at);
     bool setPan(int address, float pan, SampleTime at);
     bool setMute(int address, bool on, SampleTime at);
     bool setSolo(int address, bool on, SampleTime at);

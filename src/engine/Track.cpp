@@ -14,6 +14,12 @@ void Track::prepare(double sampleRate, int maxBlock) {
     buffer_.resize(maxBlock);
     if (instrument) instrument->prepare(sampleRate, maxBlock);
     for (auto& e : effects) e->prepare(sampleRate, maxBlock);
+    wet_.assign(effects.size(), LinearSmoother{});
+    for (auto& w : wet_) {
+        w.prepare(sampleRate, 10.0f);
+        w.snap(1.0f);
+    }
+    dry_.resize(maxBlock);
     for (auto* s : {&gain_, &panL_, &panR_}) s->prepare(sampleRate, 20.0f);
     setGainDb(initialGainDb);
     setPan(initialPan);
@@ -77,6 +83,10 @@ void Track::setSend(int bus, float level) {
     if (bus >= 0 && bus < kMaxSends) sends_[static_cast<std::size_t>(bus)].setTarget(std::clamp(level, 0.0f, 1.0f));
 }
 
+void Track::setBypass(int slot, bool bypassed) {
+    if (slot >= 0 && static_cast<std::size_t>(slot) < wet_.size()) wet_[static_cast<std::size_t>(slot)].setTarget(bypassed ? 0.0f : 1.0f);
+}
+
 float Track::nextSend(int bus, int frames) {
     auto& s = sends_[static_cast<std::size_t>(bus)];
     float v = s.value();
@@ -88,7 +98,27 @@ void Track::render(int frames, bool clearFirst) {
     StereoView v = buffer_.view(frames);
     if (instrument) instrument->process(v);
     else if (clearFirst) v.clear();
-    for (auto& e : effects) e->process(v);
+    for (std::size_t e = 0; e < effects.size(); ++e) {
+        LinearSmoother* w = e < wet_.size() ? &wet_[e] : nullptr;
+        if (!w || (!w->ramping() && w->value() >= 1.0f)) {
+            effects[e]->process(v);
+            continue;
+        }
+        StereoView dry = dry_.view(frames);
+        std::copy_n(v.left, frames, dry.left);
+        std::copy_n(v.right, frames, dry.right);
+        effects[e]->process(v);
+        if (!w->ramping()) {  // fully bypassed: the dry signal
+            std::copy_n(dry.left, frames, v.left);
+            std::copy_n(dry.right, frames, v.right);
+            continue;
+        }
+        for (int i = 0; i < frames; ++i) {
+            const float g = w->next();
+            v.left[i] = dry.left[i] + g * (v.left[i] - dry.left[i]);
+            v.right[i] = dry.right[i] + g * (v.right[i] - dry.right[i]);
+        }
+    }
     if (fadeLeft_ > 0) {
         applyFade(v);
         return;

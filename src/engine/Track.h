@@ -33,6 +33,12 @@ public:
     /// The gain now: where a fade under way has got to, else the smoothed gain.
     float fadeGainNow() const;
     bool fading() const { return fadeLeft_ > 0; }
+    /// Bypasses effect `slot` (or brings it back): its output is crossfaded with its input over
+    /// 10 ms. A bypassed effect keeps running, so its tails are current when it comes back [rt].
+    void setBypass(int slot, bool bypassed);
+    bool bypassed(int slot) const {
+        return slot >= 0 && static_cast<std::size_t>(slot) < wet_.size() && wet_[static_cast<std::size_t>(slot)].target() < 0.5f;
+    }
     /// Advances the send smoothers by a block (they ramp per block) [rt].
     float nextSend(int bus, int frames);
 
@@ -49,6 +55,8 @@ private:
     StereoBuffer buffer_;
     LinearSmoother gain_, panL_, panR_;
     std::array<LinearSmoother, kMaxSends> sends_{};
+    std::vector<LinearSmoother> wet_;  // per effect: 1 in the chain, 0 bypassed
+    StereoBuffer dry_;                 // an effect's input, while it is (being) bypassed
     void applyFade(StereoView v);
     float fadeFrom_ = 0.0f, fadeTo_ = 0.0f;
     int fadeLength_ = 0, fadeLeft_ = 0;

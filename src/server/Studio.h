@@ -147,6 +147,7 @@ private:
     /// returns the sample of the swap.
     SampleTime swapTrack(int address, std::unique_ptr<engine::Track> track, SampleTime at);
     nlohmann::json setParams(const nlohmann::json& args, const CallContext& ctx);
+    nlohmann::json setBypass(const nlohmann::json& args, const CallContext& ctx);
     nlohmann::json playNote(const nlohmann::json& args, const CallContext& ctx);
     nlohmann::json release(const nlohmann::json& args, const CallContext& ctx);
     nlohmann::json mix(const nlohmann::json& args, const CallContext& ctx);

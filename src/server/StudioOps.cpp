@@ -115,6 +115,15 @@ void Studio::registerOperations(OperationTable& t) {
                    {"at", at()}},
                   {"track", "params"}),
            {}, true, answerNow([this](const json& a, const CallContext& c) { return setParams(a, c); })});
+    t.add({"set_bypass", "synthesis",
+           "Bypasses one effect of a track or bus, or brings it back: its output is crossfaded with its input over 10 ms "
+           "(it keeps running, so its tails are current when it returns); set_effects brings every effect back",
+           object({{"track", trackName("a track, or reverb / delay")},
+                   {"effect", {{"type", "integer"}, {"minimum", 0}, {"maximum", 7}, {"description", "the effect slot"}}},
+                   {"bypass", {{"type", "boolean"}, {"description", "true: bypassed; false: in the chain again"}}},
+                   {"at", at()}},
+                  {"track", "effect", "bypass"}),
+           {"track", "effect", "bypass"}, true, answerNow([this](const json& a, const CallContext& c) { return setBypass(a, c); })});
     t.add({"set_param", "synthesis", "Sets one parameter of a track's instrument (or effect slot `effect`)",
            object({{"track", trackName("a track, or reverb / delay")},
                    {"name", text(32, "the parameter")},

@@ -243,6 +243,24 @@ json Studio::setParams(const json& args, const CallContext& ctx) {
     return out;
 }
 
+json Studio::setBypass(const json& args, const CallContext& ctx) {
+    const std::string target = args["track"];
+    const int address = mixAddress(target);
+    const int slot = args["effect"];
+    const bool bypass = args["bypass"];
+    std::size_t effects = 0;
+    if (address == engine::kReturnBase || address == engine::kReturnBase + 1) effects = 1;
+    else if (address == engine::kMasterAddress) throw std::invalid_argument("the master's chain cannot be bypassed; give a track, reverb or delay");
+    else effects = slots_[static_cast<std::size_t>(address)].effectParams.size();
+    if (static_cast<std::size_t>(slot) >= effects)
+        throw std::invalid_argument(fmt::format("'{}' has {} effect(s); effect {} does not exist", target, effects, slot));
+    const When w = afterSwap(resolveAt(args, ctx), address);
+    schedule(w, [this, address, slot, bypass](SampleTime t) { return controller_->setBypass(address, slot, bypass, t); });
+    json out = stamp(w);
+    out["bypass"] = bypass;
+    return out;
+}
+
 json Studio::mix(const json& args, const CallContext& ctx) {
     const std::string target = args["target"];
     const int address = mixAddress(target);
