@@ -5,6 +5,7 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <mutex>
 #include <optional>
 #include <string>
 
@@ -62,22 +63,35 @@ soundstar::StreamOptions streamOptions(double sampleRateHz, double transitionSec
     return o;
 }
 
+using Item = std::tuple<std::string, double, double>;
+
+// A stream and a lock: its calls run without the GIL, so two Python threads could otherwise use
+// one stream at once (it is for one thread at a time).
+struct PyStream {
+    explicit PyStream(soundstar::Stream s) : stream(std::move(s)) {}
+    soundstar::Stream stream;
+    std::mutex m;
+};
+
 // The next `frames` of a stream as a (frames, 2) float32 array (fewer rows at the end); the
 // rendering runs without the GIL.
-py::array_t<float> pull(soundstar::Stream& s, std::size_t frames) {
-    if (static_cast<double>(frames) > soundstar::Stream::kMaxPullSeconds * s.sampleRateHz()) (void)s.pull(frames);  // throws, naming the limit
+py::array_t<float> pull(PyStream& s, std::size_t frames) {
+    if (static_cast<double>(frames) > soundstar::Stream::kMaxPullSeconds * s.stream.sampleRateHz()) {
+        const std::lock_guard lock(s.m);
+        (void)s.stream.pull(frames);  // throws, naming the limit
+    }
     py::array_t<float> out({static_cast<py::ssize_t>(frames), py::ssize_t{2}});
     float* data = out.mutable_data();
     std::size_t got = 0;
     {
         py::gil_scoped_release release;
-        got = s.pull(data, frames);
+        const std::lock_guard lock(s.m);
+        got = s.stream.pull(data, frames);
     }
     if (got < frames) out.resize({static_cast<py::ssize_t>(got), py::ssize_t{2}}, false);
     return out;
 }
 
-using Item = std::tuple<std::string, double, double>;
 }  // namespace
 
 PYBIND11_MODULE(_soundstar, m) {
@@ -128,11 +142,11 @@ PYBIND11_MODULE(_soundstar, m) {
         .def("drain", &soundstar::Player::drain, py::call_guard<py::gil_scoped_release>())
         .def_property_readonly("device_name", &soundstar::Player::deviceName);
 
-    py::class_<soundstar::Stream>(m, "Stream")
+    py::class_<PyStream>(m, "Stream")
         .def(py::init([](const soundstar::Engine& e, const std::string& vibe, double sr, double transition, std::optional<std::uint64_t> seed,
                          double lufs, double endFade) {
                  py::gil_scoped_release release;
-                 return soundstar::Stream(e, vibe, streamOptions(sr, transition, seed, lufs, endFade));
+                 return new PyStream(soundstar::Stream(e, vibe, streamOptions(sr, transition, seed, lufs, endFade)));
              }),
              py::arg("engine"), py::arg("vibe"), py::arg("sample_rate"), py::arg("transition"), py::arg("seed"), py::arg("target_lufs"),
              py::arg("end_fade"))
@@ -141,33 +155,43 @@ PYBIND11_MODULE(_soundstar, m) {
                  std::vector<soundstar::StreamItem> list;
                  for (const auto& [vibe, seconds, t] : items) list.push_back({vibe, seconds, t});
                  py::gil_scoped_release release;
-                 return soundstar::Stream(e, list, streamOptions(sr, transition, seed, lufs, endFade));
+                 return new PyStream(soundstar::Stream(e, list, streamOptions(sr, transition, seed, lufs, endFade)));
              }),
              py::arg("engine"), py::arg("items"), py::arg("sample_rate"), py::arg("transition"), py::arg("seed"), py::arg("target_lufs"),
              py::arg("end_fade"))
         .def("pull", &pull, py::arg("frames"))
-        .def("steer", [](soundstar::Stream& s, const std::string& line) -> py::object {
+        .def("steer", [](PyStream& s, const std::string& line) -> py::object {
                  soundstar::StreamEvent e;
                  {
                      py::gil_scoped_release release;
-                     e = s.steer(line);
+                     const std::lock_guard lock(s.m);
+                     e = s.stream.steer(line);
                  }
                  return e.kind.empty() ? py::object(py::none()) : py::object(eventDict(e));
              }, py::arg("line"))
-        .def("append", [](soundstar::Stream& s, const std::string& vibe, double seconds, double transition) {
+        .def("append", [](PyStream& s, const std::string& vibe, double seconds, double transition) {
                  py::gil_scoped_release release;
-                 s.append({vibe, seconds, transition});
+                 const std::lock_guard lock(s.m);
+                 s.stream.append({vibe, seconds, transition});
              }, py::arg("vibe"), py::arg("seconds"), py::arg("transition"))
-        .def("fade_out", &soundstar::Stream::fadeOut, py::arg("seconds"))
-        .def_property_readonly("finished", &soundstar::Stream::finished)
-        .def_property_readonly("position", &soundstar::Stream::position)
-        .def_property_readonly("length", &soundstar::Stream::length)
-        .def_property_readonly("sample_rate", &soundstar::Stream::sampleRateHz)
-        .def_property_readonly("config_json", &soundstar::Stream::configJson)
-        .def("events", [](const soundstar::Stream& s) {
+        .def("fade_out", [](PyStream& s, double seconds) {
+                 const std::lock_guard lock(s.m);
+                 s.stream.fadeOut(seconds);
+             }, py::arg("seconds"))
+        .def_property_readonly("finished", [](PyStream& s) { const std::lock_guard lock(s.m); return s.stream.finished(); })
+        .def_property_readonly("position", [](PyStream& s) { const std::lock_guard lock(s.m); return s.stream.position(); })
+        .def_property_readonly("length", [](PyStream& s) { const std::lock_guard lock(s.m); return s.stream.length(); })
+        .def_property_readonly("sample_rate", [](PyStream& s) { return s.stream.sampleRateHz(); })
+        .def_property_readonly("config_json", [](PyStream& s) { const std::lock_guard lock(s.m); return s.stream.configJson(); })
+        .def("events", [](PyStream& s) {
+            std::vector<soundstar::StreamEvent> events;
+            {
+                const std::lock_guard lock(s.m);
+                events = s.stream.events();
+            }
             py::list out;
-            for (const auto& e : s.events()) out.append(eventDict(e));
+            for (const auto& e : events) out.append(eventDict(e));
             return out;
         })
-        .def("events_json_lines", &soundstar::Stream::eventsJsonLines);
+        .def("events_json_lines", [](PyStream& s) { const std::lock_guard lock(s.m); return s.stream.eventsJsonLines(); });
 }

@@ -217,3 +217,13 @@ def test_doctor_reports_data_devices_and_a_render(capsys):
     assert report["ok"] and report["render_ok"] and report["data_dir"]
     assert isinstance(report["output_devices"], list)
     assert "data_dir" in capsys.readouterr().out
+
+
+def test_one_session_pulled_from_two_threads_gives_every_frame_once():
+    import concurrent.futures
+    s = ss.Session("calm piano", sample_rate=22050)
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        chunks = list(pool.map(lambda _: s.pull(0.5), range(8)))
+    assert sum(len(c) for c in chunks) == 4 * 22050 == s.position
+    with pytest.raises(ValueError, match="600 s"):
+        s.pull(601)
