@@ -93,9 +93,9 @@ def _item(value, duration, transition):
     return (_line(value.content), float(value.duration), float(t))
 
 
-def _chunk_frames(chunk_seconds, sample_rate):
+def _chunk_frames(chunk_seconds, sample_rate, name="chunk_seconds"):
     if not (0.001 <= float(chunk_seconds) <= _MAX_CHUNK_SECONDS):
-        raise ValueError(f"chunk_seconds {chunk_seconds!r} is out of range; allowed: 0.001 to {_MAX_CHUNK_SECONDS:g}")
+        raise ValueError(f"{name} {chunk_seconds!r} is out of range; allowed: 0.001 to {_MAX_CHUNK_SECONDS:g} s")
     return max(1, round(float(chunk_seconds) * sample_rate))
 
 
@@ -295,7 +295,7 @@ class Session:
 
     def pull(self, seconds=1.0):
         """The next ``seconds`` of audio (fewer frames only once it has ended)."""
-        return self._s.pull(_chunk_frames(seconds, self.sample_rate))
+        return self._s.pull(_chunk_frames(seconds, self.sample_rate, "seconds"))
 
     def steer(self, line):
         """Applies a steering line now; returns what it scheduled (kind, sample, seconds, bar, bpm,

@@ -225,5 +225,7 @@ def test_one_session_pulled_from_two_threads_gives_every_frame_once():
     with concurrent.futures.ThreadPoolExecutor(2) as pool:
         chunks = list(pool.map(lambda _: s.pull(0.5), range(8)))
     assert sum(len(c) for c in chunks) == 4 * 22050 == s.position
-    with pytest.raises(ValueError, match="600 s"):
+    with pytest.raises(ValueError, match="seconds 601 is out of range; allowed: 0.001 to 600 s"):
         s.pull(601)
+    with pytest.raises(ValueError, match="frames .* the limit is 600 s"):
+        s._s.pull(601 * 22050)  # the native limit too
