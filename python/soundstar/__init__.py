@@ -16,7 +16,7 @@ from . import _soundstar as _native
 
 __version__ = _native.version()
 __all__ = ["Audio", "AudioStream", "LiveStream", "Session", "MusicConfig", "MusicConfigUpdate", "Step", "Streamable", "render",
-           "arender", "stream", "live", "astream", "interpret", "doctor", "output_devices", "DataNotFound", "set_data_dir"]
+           "arender", "stream", "live", "astream", "interpret", "doctor", "demo", "output_devices", "DataNotFound", "set_data_dir"]
 
 DataNotFound = _native.DataNotFound
 
@@ -186,6 +186,6 @@ def interpret(prompt):
 
 
 from ._streams import (  # noqa: E402  (they use the names above)
-    AudioStream, LiveStream, MusicConfigUpdate, Session, Step, Streamable, arender, astream, doctor, live, output_devices, stream,
+    AudioStream, LiveStream, MusicConfigUpdate, Session, Step, Streamable, arender, astream, demo, doctor, live, output_devices, stream,
 )
 from . import config, dx  # noqa: E402,F401

@@ -385,3 +385,15 @@ def doctor(verbose=True):
         for key, value in report.items():
             print(f"{key:16} {value}")
     return report
+
+
+def demo(path="soundstar-demo.wav", device="default", seconds=10.0):
+    """Three vibes, ``seconds`` each, crossfaded: played on ``device`` when this machine has an
+    output, else written to ``path`` (returned) with a note saying so."""
+    s = stream("warm sunset over water", "rainy night jazz", "bright morning dance", duration=seconds, transition=min(3.0, seconds / 2))
+    if device == "null" or output_devices():
+        s.play(device)
+        return None
+    s.save(path)
+    print(f"no audio output device here: the demo was written to {path}")
+    return str(path)

@@ -229,3 +229,10 @@ def test_one_session_pulled_from_two_threads_gives_every_frame_once():
         s.pull(601)
     with pytest.raises(ValueError, match="frames .* the limit is 600 s"):
         s._s.pull(601 * 22050)  # the native limit too
+
+
+def test_demo_plays_or_without_a_device_writes_a_file(tmp_path):
+    if ss.output_devices():
+        pytest.skip("this machine has an output device: the demo would play")
+    path = ss.demo(tmp_path / "demo.wav", seconds=2)
+    assert subprocess.run(["soxi", "-s", path], capture_output=True, text=True, check=True).stdout.strip() == str(6 * SR)
