@@ -90,6 +90,61 @@ SOUNDSTAR_C_API const float* soundstar_audio_samples(const soundstar_audio* audi
 SOUNDSTAR_C_API const char* soundstar_audio_config_json(const soundstar_audio* audio);
 SOUNDSTAR_C_API soundstar_status soundstar_audio_save(const soundstar_audio* audio, const char* path);
 SOUNDSTAR_C_API void soundstar_audio_free(soundstar_audio* audio);
+/* Plays the audio to the end on device "default" (NULL) or "null" (silent, keeps time);
+ * SOUNDSTAR_ERROR_IO with a message saying so when there is no output device. */
+SOUNDSTAR_C_API soundstar_status soundstar_audio_play(const soundstar_audio* audio, const char* device);
+
+/* Streaming and steering: music pulled on the caller's clock (as fast as it is asked), steered
+ * with the lines `soundstar live` reads ("+bright", "b 130", "k F minor", "s drums,bass", a new
+ * vibe, JSON such as {"at":"bar","vibe":"dark techno","transition":"2bars"}, "q"). One thread at
+ * a time per stream. The same vibes, seeds and steering at the same samples give the same samples. */
+typedef struct soundstar_stream soundstar_stream;
+
+typedef struct soundstar_stream_options {
+    size_t struct_size;
+    double sample_rate_hz;     /* whole number, 8000 to 192000; default 44100 */
+    double transition_seconds; /* a change's length unless it names its own: 0.05 to 600; default 4 */
+    int has_seed;              /* non-zero: use seed for every vibe */
+    uint64_t seed;
+    double target_lufs;        /* the leveller's aim: -40 to -6; default -14 */
+    double end_fade_seconds;   /* a stream of items fades out over its last moments: 0.02 to 60; default 1 */
+} soundstar_stream_options;
+
+/* What steering scheduled, or one event of a stream. kind "" : nothing was scheduled. */
+typedef struct soundstar_stream_event {
+    int64_t sample;            /* where it starts, from the stream's first sample */
+    double seconds;
+    char kind[32];             /* vibe, transition, glide, layers, fade_out, section */
+    char label[256];           /* the vibe or line (cut to fit) */
+    int bar;
+    double bpm;
+    double length_seconds;     /* a transition's, glide's or fade's length */
+} soundstar_stream_event;
+
+SOUNDSTAR_C_API void soundstar_stream_options_init(soundstar_stream_options* options);
+/* An endless stream of `vibe`, until soundstar_stream_fade_out or the line "q". options NULL: defaults. */
+SOUNDSTAR_C_API soundstar_status soundstar_stream_new(const soundstar_engine* engine, const char* vibe,
+                                                      const soundstar_stream_options* options, soundstar_stream** out);
+/* `count` vibes (1 to 65), vibe i holding seconds[i] (0.5 to 3600), each changing into the next
+ * over options->transition_seconds; the stream ends after the last. */
+SOUNDSTAR_C_API soundstar_status soundstar_stream_new_items(const soundstar_engine* engine, const char* const* vibes, const double* seconds,
+                                                            size_t count, const soundstar_stream_options* options, soundstar_stream** out);
+/* Queues another vibe after the last (streams of items only); transition_seconds < 0: the options'. */
+SOUNDSTAR_C_API soundstar_status soundstar_stream_append(soundstar_stream* stream, const char* vibe, double seconds, double transition_seconds);
+/* Renders up to `frames` (at most 600 s of them) into `interleaved` (2 * frames floats); *pulled
+ * says how many: fewer only at the end. */
+SOUNDSTAR_C_API soundstar_status soundstar_stream_pull(soundstar_stream* stream, float* interleaved, size_t frames, size_t* pulled);
+/* Applies a steering line now; `scheduled` (may be NULL) gets what it scheduled and from which sample. */
+SOUNDSTAR_C_API soundstar_status soundstar_stream_steer(soundstar_stream* stream, const char* line, soundstar_stream_event* scheduled);
+/* Fades out over `seconds` (0.02 to 60) from now; the stream then ends. */
+SOUNDSTAR_C_API soundstar_status soundstar_stream_fade_out(soundstar_stream* stream, double seconds);
+/* Non-zero once every frame up to the end has been pulled. */
+SOUNDSTAR_C_API int soundstar_stream_finished(const soundstar_stream* stream);
+/* Frames pulled so far. */
+SOUNDSTAR_C_API int64_t soundstar_stream_position(const soundstar_stream* stream);
+/* Every event so far as JSON lines (as `soundstar live --events`); free with soundstar_string_free. */
+SOUNDSTAR_C_API soundstar_status soundstar_stream_events_json(const soundstar_stream* stream, char** json_lines_out);
+SOUNDSTAR_C_API void soundstar_stream_free(soundstar_stream* stream);
 
 #ifdef __cplusplus
 }

@@ -40,6 +40,11 @@ SOUNDSTAR_API const char* version();
 /// the CLI reads --config; throws std::invalid_argument naming the field and what is allowed [any].
 SOUNDSTAR_API std::string validateConfig(std::string_view configJson);
 
+/// `configJson` (a MusicConfig, "" for the defaults) with `updateJson` applied: absolute values or
+/// steps along each scale ({"brightness": "+2", "space": "-1"}, saturating at the ends), as the
+/// CLI's --update reads it; throws std::invalid_argument naming the field and what is allowed [any].
+SOUNDSTAR_API std::string applyUpdate(std::string_view configJson, std::string_view updateJson);
+
 /// What to render. A prompt, a MusicConfig (JSON, see `soundstar schema`), or both: the config is
 /// applied on top of the prompt's reading, then `updateJson` (absolute values or steps such as
 /// {"brightness":"+2"}), then `seed`.
@@ -121,8 +126,114 @@ public:
     static std::string findDataDir();
 
 private:
+    friend class Stream;
     struct Impl;
     std::shared_ptr<const Impl> impl_;
 };
+
+/// One vibe of a stream and how long it holds. `vibe` is a steering line: text ("morning coffee"),
+/// a blend ("blend ambient drone 0.7, minimal techno 0.3"), or a change to the vibe before
+/// ("+bright", "b 130", {"update": {"brightness": "+2"}}, {"config": {...}}), as `soundstar live` reads.
+struct StreamItem {
+    std::string vibe{};
+    double seconds = 60.0;            // how long it holds, its share of the transitions included: 0.5 to 3600
+    double transitionSeconds = -1.0;  // the change into it: 0.05 to 600; < 0: StreamOptions::transitionSeconds
+};
+
+struct StreamOptions {
+    double sampleRateHz = 44100.0;      // a whole number from 8000 to 192000
+    double transitionSeconds = 4.0;     // a change's length unless it names its own: 0.05 to 600
+    std::optional<std::uint64_t> seed{};  // default: each vibe's own
+    double targetLufs = -14.0;          // the master's slow leveller aims here: -40 to -6
+    double endFadeSeconds = 1.0;        // a stream of items fades out over its last moments: 0.02 to 60
+};
+
+/// Something that happened in a stream, with the sample where it starts (from the stream's first).
+struct StreamEvent {
+    std::int64_t sample = 0;
+    double seconds = 0.0;        // sample / sample rate
+    std::string kind{};          // vibe, transition, glide, layers, fade_out, section, ...
+    std::string label{};         // the vibe (or the section's kind: verse, drop...)
+    int bar = 0;                 // the bar of the vibe playing then, from 0
+    double bpm = 0.0;
+    double lengthSeconds = 0.0;  // a transition's, glide's or fade's length
+};
+
+/// Music that plays on while it is steered, pulled on the caller's clock: `pull` renders as fast
+/// as it is asked (no device, no thread), so a game, a server or a test decides the pace. The same
+/// engine, composer and steering as `soundstar live`; the same vibes, seeds and steering at the
+/// same samples give the same samples, however the pulls are cut. One thread at a time [control].
+class SOUNDSTAR_API Stream {
+public:
+    /// An endless stream of `vibe` (a steering line that asks for music), until fadeOut or "q".
+    Stream(const Engine& engine, std::string_view vibe, const StreamOptions& options = {});
+    /// The items in order, each changing into the next over its transition (centred on the
+    /// boundary, from the bar line nearest); the stream ends after the last, faded over
+    /// options.endFadeSeconds. At most kMaxQueuedItems items not yet started.
+    Stream(const Engine& engine, const std::vector<StreamItem>& items, const StreamOptions& options = {});
+    ~Stream();
+    Stream(Stream&&) noexcept;
+    Stream& operator=(Stream&&) noexcept;
+
+    static constexpr std::size_t kMaxQueuedItems = 64;
+    static constexpr double kMaxPullSeconds = 600.0;
+
+    /// Renders the next `frames` (at most kMaxPullSeconds of them) as interleaved stereo into
+    /// `interleaved` (2 * frames floats). Returns how many were written: fewer only at the end.
+    std::size_t pull(float* interleaved, std::size_t frames);
+    std::vector<float> pull(std::size_t frames);
+    /// Applies a steering line now (its change starts on the grid it asks for, by default the
+    /// next bar line). Returns what was scheduled and from which sample; an empty line schedules
+    /// nothing; "q" fades out within 100 ms. Throws std::invalid_argument saying what is allowed.
+    StreamEvent steer(std::string_view line);
+    /// Queues another item after the last (a stream of items only; refused once it is fading out).
+    void append(const StreamItem& item);
+    /// Fades everything out over `seconds` (0.02 to 60) from now; the stream then ends.
+    void fadeOut(double seconds = 1.0);
+    /// True once every frame up to the end has been pulled (never for an endless stream that is playing).
+    bool finished() const;
+    /// Frames pulled so far. A steer's "now" is the first 256-frame block boundary at or after it.
+    std::int64_t position() const;
+    /// The last frame + 1 as things stand (items queued, fades); -1 while endless.
+    std::int64_t length() const;
+    double sampleRateHz() const;
+    /// The MusicConfig (JSON) of the vibe playing or coming in.
+    std::string configJson() const;
+    /// Everything scheduled so far, in order of sample: vibes, transitions, glides, layers,
+    /// sections, the fade-out.
+    std::vector<StreamEvent> events() const;
+    /// The same as JSON lines, as `soundstar live --events` writes them.
+    std::string eventsJsonLines() const;
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+/// Audio output devices this build can see ("" entries never; empty when none) [any].
+SOUNDSTAR_API std::vector<std::string> outputDevices();
+
+/// Plays audio pushed from the caller's thread through an audio device in real time: "default"
+/// (the system's, through RtAudio/JACK) or "null" (a clock, nothing heard: for tests and timing).
+/// Throws std::runtime_error saying so when there is no device [control].
+class SOUNDSTAR_API Player {
+public:
+    explicit Player(double sampleRateHz, const std::string& device = "default");
+    ~Player();
+    Player(const Player&) = delete;
+    Player& operator=(const Player&) = delete;
+    /// Queues interleaved stereo frames, waiting while about a second is already queued.
+    void write(const float* interleaved, std::size_t frames);
+    /// Waits until everything written has played.
+    void drain();
+    std::string deviceName() const;
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+/// Plays `audio` to the end on `device` (see Player) [control].
+SOUNDSTAR_API void play(const Audio& audio, const std::string& device = "default");
 
 }  // namespace soundstar

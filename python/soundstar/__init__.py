@@ -8,13 +8,15 @@
 Bad values raise ValueError naming the field and what is allowed. Rendering releases the GIL,
 so several threads may render at once.
 """
+import asyncio
 import json
 import threading
 
 from . import _soundstar as _native
 
 __version__ = _native.version()
-__all__ = ["Audio", "MusicConfig", "render", "interpret", "DataNotFound", "set_data_dir"]
+__all__ = ["Audio", "AudioStream", "LiveStream", "Session", "MusicConfig", "MusicConfigUpdate", "Step", "Streamable", "render",
+           "arender", "stream", "live", "astream", "interpret", "doctor", "demo", "output_devices", "DataNotFound", "set_data_dir"]
 
 DataNotFound = _native.DataNotFound
 
@@ -116,6 +118,19 @@ class Audio:
         self._native.save(str(path), format)
         return self
 
+    def play(self, device="default"):
+        """Plays to the end on the default output ("default") or on "null" (keeps time, silent).
+
+        Raises RuntimeError saying so when there is no output device (``ss.doctor()`` lists them).
+        """
+        _native.play(self._native, _device(device))
+        return self
+
+    @classmethod
+    def from_samples(cls, samples, sample_rate):
+        """An Audio of a float32 array shaped (frames, 2)."""
+        return cls(_native.Audio.from_samples(samples, float(sample_rate)))
+
     def __array__(self, dtype=None):
         return self.samples if dtype is None else self.samples.astype(dtype)
 
@@ -126,10 +141,16 @@ class Audio:
         return f"<soundstar.Audio {self.duration:.2f} s at {self.sample_rate} Hz>"
 
 
+def _device(device):
+    if device not in ("default", "null"):
+        raise ValueError(f"device {device!r} is not known; allowed: 'default', 'null'")
+    return device
+
+
 def _as_json(value, what):
     if value is None:
         return ""
-    if isinstance(value, MusicConfig):
+    if isinstance(value, (MusicConfig, MusicConfigUpdate)):
         return value.to_json()
     if isinstance(value, dict):
         return json.dumps(value)
@@ -145,6 +166,10 @@ def render(prompt=None, *, config=None, update=None, duration=30.0, seed=None, s
     duration: 1 to 3600 s; sample_rate: 8000 to 192000 Hz; model: "embedded" (the interpreter) or
     "llm" (a local OpenAI-compatible server at ``llm_url``, falling back to the interpreter).
     """
+    if isinstance(prompt, MusicConfig):  # ss.render(config), as LatentScore reads it
+        if config is not None:
+            raise ValueError("give the MusicConfig once: as the first argument or as config=, not both")
+        prompt, config = None, prompt
     if model not in ("embedded", "llm"):
         raise ValueError(f"model {model!r} is not known; allowed: 'embedded', 'llm'")
     if seed is not None and not (isinstance(seed, int) and 0 <= seed < 2**64):
@@ -158,3 +183,9 @@ def render(prompt=None, *, config=None, update=None, duration=30.0, seed=None, s
 def interpret(prompt):
     """The MusicConfig a render of ``prompt`` would use."""
     return MusicConfig.from_json(_get_engine().interpret(prompt))
+
+
+from ._streams import (  # noqa: E402  (they use the names above)
+    AudioStream, LiveStream, MusicConfigUpdate, Session, Step, Streamable, arender, astream, demo, doctor, live, output_devices, stream,
+)
+from . import config, dx  # noqa: E402,F401

@@ -2,6 +2,7 @@
 // and becomes a status and a per-thread message.
 #include "soundstar/soundstar.h"
 
+#include <algorithm>
 #include <cstring>
 #include <new>
 #include <stdexcept>
@@ -14,6 +15,9 @@ struct soundstar_engine {
 };
 struct soundstar_audio {
     soundstar::Audio audio;
+};
+struct soundstar_stream {
+    soundstar::Stream stream;
 };
 
 namespace {
@@ -72,6 +76,31 @@ soundstar::RenderRequest requestFor(const char* prompt, const soundstar_render_o
     return r;
 }
 
+soundstar::StreamOptions streamOptionsFor(const soundstar_stream_options* o) {
+    soundstar::StreamOptions s;
+    if (!o) return s;
+    if (o->struct_size < sizeof(soundstar_stream_options))
+        throw std::invalid_argument("soundstar_stream_options.struct_size is too small: call soundstar_stream_options_init first");
+    s.sampleRateHz = o->sample_rate_hz;
+    s.transitionSeconds = o->transition_seconds;
+    if (o->has_seed) s.seed = o->seed;
+    s.targetLufs = o->target_lufs;
+    s.endFadeSeconds = o->end_fade_seconds;
+    return s;
+}
+
+char* copyText(const std::string& text) {
+    char* copy = new char[text.size() + 1];
+    std::memcpy(copy, text.c_str(), text.size() + 1);
+    return copy;
+}
+
+void copyInto(char* to, std::size_t size, const std::string& from) {
+    const std::size_t n = std::min(size - 1, from.size());
+    std::memcpy(to, from.data(), n);
+    to[n] = '\0';
+}
+
 #define SOUNDSTAR_REQUIRE(pointer, name) \
     if (!(pointer)) return fail(SOUNDSTAR_ERROR_INVALID_ARGUMENT, name " is NULL")
 }  // namespace
@@ -106,10 +135,7 @@ soundstar_status soundstar_interpret(const soundstar_engine* engine, const char*
     SOUNDSTAR_REQUIRE(out, "config_json_out");
     *out = nullptr;
     return guarded([&] {
-        const std::string json = engine->engine.interpret(prompt);
-        char* copy = new char[json.size() + 1];
-        std::memcpy(copy, json.c_str(), json.size() + 1);
-        *out = copy;
+        *out = copyText(engine->engine.interpret(prompt));
     });
 }
 
@@ -146,5 +172,99 @@ soundstar_status soundstar_audio_save(const soundstar_audio* audio, const char* 
 }
 
 void soundstar_audio_free(soundstar_audio* audio) { delete audio; }
+
+soundstar_status soundstar_audio_play(const soundstar_audio* audio, const char* device) {
+    SOUNDSTAR_REQUIRE(audio, "audio");
+    return guarded([&] { soundstar::play(audio->audio, device ? device : "default"); });
+}
+
+void soundstar_stream_options_init(soundstar_stream_options* o) {
+    if (!o) return;
+    const soundstar::StreamOptions d;
+    *o = soundstar_stream_options{};
+    o->struct_size = sizeof(soundstar_stream_options);
+    o->sample_rate_hz = d.sampleRateHz;
+    o->transition_seconds = d.transitionSeconds;
+    o->target_lufs = d.targetLufs;
+    o->end_fade_seconds = d.endFadeSeconds;
+}
+
+soundstar_status soundstar_stream_new(const soundstar_engine* engine, const char* vibe, const soundstar_stream_options* options,
+                                      soundstar_stream** out) {
+    SOUNDSTAR_REQUIRE(engine, "engine");
+    SOUNDSTAR_REQUIRE(vibe, "vibe");
+    SOUNDSTAR_REQUIRE(out, "out");
+    *out = nullptr;
+    return guarded([&] { *out = new soundstar_stream{soundstar::Stream(engine->engine, vibe, streamOptionsFor(options))}; });
+}
+
+soundstar_status soundstar_stream_new_items(const soundstar_engine* engine, const char* const* vibes, const double* seconds, size_t count,
+                                            const soundstar_stream_options* options, soundstar_stream** out) {
+    SOUNDSTAR_REQUIRE(engine, "engine");
+    SOUNDSTAR_REQUIRE(vibes, "vibes");
+    SOUNDSTAR_REQUIRE(seconds, "seconds");
+    SOUNDSTAR_REQUIRE(out, "out");
+    *out = nullptr;
+    return guarded([&] {
+        if (count == 0 || count > soundstar::Stream::kMaxQueuedItems + 1)
+            throw std::invalid_argument("count " + std::to_string(count) + " is out of range; allowed: 1 to " + std::to_string(soundstar::Stream::kMaxQueuedItems + 1));
+        std::vector<soundstar::StreamItem> items;
+        for (size_t i = 0; i < count; ++i) {
+            if (!vibes[i]) throw std::invalid_argument("vibes[" + std::to_string(i) + "] is NULL");
+            items.push_back({vibes[i], seconds[i], -1.0});
+        }
+        *out = new soundstar_stream{soundstar::Stream(engine->engine, items, streamOptionsFor(options))};
+    });
+}
+
+soundstar_status soundstar_stream_append(soundstar_stream* stream, const char* vibe, double seconds, double transitionSeconds) {
+    SOUNDSTAR_REQUIRE(stream, "stream");
+    SOUNDSTAR_REQUIRE(vibe, "vibe");
+    return guarded([&] { stream->stream.append({vibe, seconds, transitionSeconds < 0.0 ? -1.0 : transitionSeconds}); });
+}
+
+soundstar_status soundstar_stream_pull(soundstar_stream* stream, float* interleaved, size_t frames, size_t* pulled) {
+    SOUNDSTAR_REQUIRE(stream, "stream");
+    SOUNDSTAR_REQUIRE(interleaved || frames == 0, "interleaved");
+    if (pulled) *pulled = 0;
+    return guarded([&] {
+        const size_t n = stream->stream.pull(interleaved, frames);
+        if (pulled) *pulled = n;
+    });
+}
+
+soundstar_status soundstar_stream_steer(soundstar_stream* stream, const char* line, soundstar_stream_event* scheduled) {
+    SOUNDSTAR_REQUIRE(stream, "stream");
+    SOUNDSTAR_REQUIRE(line, "line");
+    if (scheduled) *scheduled = soundstar_stream_event{};
+    return guarded([&] {
+        const auto e = stream->stream.steer(line);
+        if (!scheduled) return;
+        scheduled->sample = e.sample;
+        scheduled->seconds = e.seconds;
+        copyInto(scheduled->kind, sizeof scheduled->kind, e.kind);
+        copyInto(scheduled->label, sizeof scheduled->label, e.label);
+        scheduled->bar = e.bar;
+        scheduled->bpm = e.bpm;
+        scheduled->length_seconds = e.lengthSeconds;
+    });
+}
+
+soundstar_status soundstar_stream_fade_out(soundstar_stream* stream, double seconds) {
+    SOUNDSTAR_REQUIRE(stream, "stream");
+    return guarded([&] { stream->stream.fadeOut(seconds); });
+}
+
+int soundstar_stream_finished(const soundstar_stream* stream) { return stream && stream->stream.finished() ? 1 : 0; }
+int64_t soundstar_stream_position(const soundstar_stream* stream) { return stream ? stream->stream.position() : 0; }
+
+soundstar_status soundstar_stream_events_json(const soundstar_stream* stream, char** out) {
+    SOUNDSTAR_REQUIRE(stream, "stream");
+    SOUNDSTAR_REQUIRE(out, "json_lines_out");
+    *out = nullptr;
+    return guarded([&] { *out = copyText(stream->stream.eventsJsonLines()); });
+}
+
+void soundstar_stream_free(soundstar_stream* stream) { delete stream; }
 
 }  // extern "C"

@@ -11,6 +11,8 @@
 #include <filesystem>
 #include <stdexcept>
 
+#include "Checks.h"
+#include "EngineImpl.h"
 #include "io/AudioFile.h"
 #include "io/OutputFiles.h"
 #include "music/Arrangement.h"
@@ -21,6 +23,7 @@
 
 namespace soundstar {
 namespace fs = std::filesystem;
+using api::checkRange;
 
 const char* version() { return SOUNDSTAR_VERSION; }
 
@@ -30,10 +33,12 @@ std::string validateConfig(std::string_view configJson) {
     return music::toJson(music::mergeMusicConfig(music::MusicConfig{}, std::string(configJson), "config"));
 }
 
-struct Engine::Impl {
-    explicit Impl(const fs::path& dir) : data(dir, {fs::path(SOUNDSTAR_BUILT_DATA_DIR) / "interpret" / "interpreter.bin"}) {}
-    pipeline::DataSet data;
-};
+std::string applyUpdate(std::string_view configJson, std::string_view updateJson) {
+    if (configJson.size() > 65536 || updateJson.size() > 65536)
+        throw std::invalid_argument(fmt::format("the config or update is {} bytes; the limit is 65536 bytes", std::max(configJson.size(), updateJson.size())));
+    const auto base = configJson.empty() ? music::MusicConfig{} : music::mergeMusicConfig(music::MusicConfig{}, std::string(configJson), "config");
+    return music::toJson(music::applyUpdate(base, std::string(updateJson), "update"));
+}
 
 namespace {
 bool holdsData(const fs::path& dir) {
@@ -50,16 +55,9 @@ fs::path libraryFolder() {
     return ec ? fs::path() : path.parent_path();
 }
 
-void checkRange(const char* what, double value, double lo, double hi, const char* unit) {
-    if (!std::isfinite(value) || value < lo || value > hi)
-        throw std::invalid_argument(fmt::format("{} {:g}{} is out of range; allowed: {:g} to {:g}{}", what, value, unit, lo, hi, unit));
-}
-
 pipeline::RenderArgs argsFor(const RenderRequest& r, std::vector<std::string>& warnings) {
     checkRange("duration", r.durationSeconds, 1.0, music::kMaxSeconds, " s");
-    checkRange("sample rate", r.sampleRateHz, 8000.0, 192000.0, " Hz");
-    if (r.sampleRateHz != std::floor(r.sampleRateHz))
-        throw std::invalid_argument(fmt::format("sample rate {:g} Hz is not a whole number; allowed: 8000 to 192000 Hz", r.sampleRateHz));
+    api::checkSampleRate(r.sampleRateHz);
     checkRange("target loudness", r.targetLufs, -40.0, -6.0, " LUFS");
     checkRange("true-peak ceiling", r.ceilingDbtp, -12.0, 0.0, " dBTP");
     // The same bound as a batch job's prompt (batch::kMaxPromptBytes); a config is about 1 KiB.

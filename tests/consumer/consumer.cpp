@@ -7,6 +7,7 @@
 #include <fstream>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 static int failures = 0;
 static void check(bool ok, const std::string& what) {
@@ -14,6 +15,57 @@ static void check(bool ok, const std::string& what) {
         std::fprintf(stderr, "FAILED: %s\n", what.c_str());
         ++failures;
     }
+}
+
+static double rmsOf(const std::vector<float>& v, std::size_t from, std::size_t to) {
+    double sum = 0.0;
+    for (std::size_t i = from; i < to && i < v.size(); ++i) sum += double(v[i]) * v[i];
+    return to > from ? std::sqrt(sum / double(to - from)) : 0.0;
+}
+
+// Streaming: a stream of items pulled in uneven pieces is the same as one pulled whole, ends
+// exactly after its items, and an endless stream takes steering lines and stops on "q".
+static void streamChecks(const soundstar::Engine& engine, const std::string& dir) {
+    soundstar::StreamOptions o;
+    o.sampleRateHz = 22050;
+    o.transitionSeconds = 2.0;
+    o.seed = 3;
+    const std::vector<soundstar::StreamItem> items{{"morning coffee", 4.0}, {"dark minimal techno", 4.0}};
+    soundstar::Stream whole(engine, items, o);
+    const std::vector<float> all = whole.pull(9 * 22050);
+    check(all.size() == 2u * 8 * 22050, "a stream of 4 s + 4 s gives 8 s, got " + std::to_string(all.size() / 2) + " frames");
+    check(whole.finished() && whole.pull(100).empty(), "the stream ends after its items");
+    check(rmsOf(all, 0, all.size()) > 0.01, "the stream is not silent");
+    soundstar::Stream pieces(engine, items, o);
+    std::vector<float> joined;
+    for (std::size_t n = 1; !pieces.finished(); n = n * 3 % 5000 + 1) {
+        const auto got = pieces.pull(n);
+        joined.insert(joined.end(), got.begin(), got.end());
+    }
+    check(joined == all, "pulled in pieces of any size, the same samples");
+    bool transition = false;
+    for (const auto& e : whole.events()) transition = transition || (e.kind == "transition" && e.sample > 0 && e.sample < 8 * 22050);
+    check(transition, "a transition between the two vibes is in the events");
+    std::ofstream(dir + "/stream.f32", std::ios::binary).write(reinterpret_cast<const char*>(all.data()), std::streamsize(all.size() * sizeof(float)));
+
+    soundstar::Stream live(engine, "calm piano", o);
+    check(live.length() == -1, "a stream of one vibe is endless");
+    (void)live.pull(22050);
+    const soundstar::StreamEvent glide = live.steer("+bright");
+    std::printf("steered +bright: %s at %.3f s (bar %d)\n", glide.kind.c_str(), glide.seconds, glide.bar);
+    check(glide.kind == "glide" && glide.sample >= live.position(), "+bright glides from now on, got '" + glide.kind + "'");
+    check(live.configJson().find("\"brightness\"") != std::string::npos, "the config playing");
+    check(live.steer("").kind.empty(), "an empty line schedules nothing");
+    try {
+        (void)live.steer("b 999");
+        check(false, "b 999 must be refused");
+    } catch (const std::invalid_argument& e) {
+        std::printf("refused: %s\n", e.what());
+    }
+    const soundstar::StreamEvent quit = live.steer("q");
+    check(quit.kind == "fade_out", "q fades out, got '" + quit.kind + "'");
+    const auto tail = live.pull(22050);
+    check(live.finished() && tail.size() < 2u * 22050 / 5, "q ends the stream within 200 ms, got " + std::to_string(tail.size() / 2) + " frames");
 }
 
 int main(int argc, char** argv) {
@@ -73,5 +125,6 @@ int main(int argc, char** argv) {
     } catch (const soundstar::DataNotFound& e) {
         std::printf("refused: %s\n", e.what());
     }
+    streamChecks(engine, dir);
     return failures == 0 ? 0 : 1;
 }

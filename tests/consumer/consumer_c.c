@@ -16,6 +16,64 @@ static int failures = 0;
         }                                         \
     } while (0)
 
+/* A stream of two vibes pulled in pieces (written raw, float, to OUTPUT.f32 for run.sh), then an
+ * endless stream steered with lines and stopped with "q". Returns the failures. */
+static int stream_checks(soundstar_engine* engine, const char* wav_path) {
+    const char* vibes[] = {"rainy window", "thunder rolling"};
+    const double seconds[] = {3.0, 3.0};
+    soundstar_stream_options o;
+    soundstar_stream* stream = NULL;
+    soundstar_stream_event e;
+    float chunk[2 * 1000];
+    size_t pulled = 0, total = 0;
+    double sum = 0.0;
+    char path[4096];
+    char* events = NULL;
+    FILE* raw;
+    int before = failures, i;
+    soundstar_stream_options_init(&o);
+    o.sample_rate_hz = 22050.0;
+    o.transition_seconds = 2.0;
+    CHECK(soundstar_stream_new_items(engine, vibes, seconds, 2, &o, &stream) == SOUNDSTAR_OK, "stream: %s", soundstar_last_error());
+    if (!stream) return failures - before;
+    snprintf(path, sizeof path, "%s.f32", wav_path);
+    raw = fopen(path, "wb");
+    CHECK(raw != NULL, "cannot write %s", path);
+    while (!soundstar_stream_finished(stream)) {
+        if (soundstar_stream_pull(stream, chunk, 1000, &pulled) != SOUNDSTAR_OK) break;
+        for (i = 0; i < (int)(2 * pulled); ++i) sum += (double)chunk[i] * chunk[i];
+        if (raw) fwrite(chunk, sizeof(float), 2 * pulled, raw);
+        total += pulled;
+    }
+    if (raw) fclose(raw);
+    CHECK(total == 6 * 22050, "the stream gave %zu frames, want %d", total, 6 * 22050);
+    CHECK(total > 0 && sqrt(sum / (2.0 * (double)total)) > 0.01, "the stream is silent");
+    CHECK(soundstar_stream_events_json(stream, &events) == SOUNDSTAR_OK && events && strstr(events, "\"transition\""), "events: %s",
+          events ? events : soundstar_last_error());
+    soundstar_string_free(events);
+    CHECK(soundstar_stream_append(stream, "calm", 0.1, -1.0) == SOUNDSTAR_ERROR_INVALID_ARGUMENT && strstr(soundstar_last_error(), "0.5 to 3600"),
+          "a 0.1 s item must be refused: %s", soundstar_last_error());
+    soundstar_stream_free(stream);
+    stream = NULL;
+
+    CHECK(soundstar_stream_new(engine, "calm piano", &o, &stream) == SOUNDSTAR_OK, "endless stream: %s", soundstar_last_error());
+    if (!stream) return failures - before;
+    soundstar_stream_pull(stream, chunk, 1000, &pulled);
+    CHECK(soundstar_stream_steer(stream, "b 130", &e) == SOUNDSTAR_OK, "b 130: %s", soundstar_last_error());
+    CHECK(strcmp(e.kind, "glide") == 0 && e.sample >= soundstar_stream_position(stream) && fabs(e.bpm - 130.0) < 0.01,
+          "b 130 glides to 130 bpm from now on: %s at %lld, %.2f bpm", e.kind, (long long)e.sample, e.bpm);
+    printf("steered b 130: %s at %.3f s, %.1f bpm over %.2f s\n", e.kind, e.seconds, e.bpm, e.length_seconds);
+    CHECK(soundstar_stream_steer(stream, "{\"at\": \"never\"}", &e) == SOUNDSTAR_ERROR_INVALID_ARGUMENT && strstr(soundstar_last_error(), "phrase"),
+          "a bad 'at' must be refused naming what is allowed: %s", soundstar_last_error());
+    printf("refused: %s\n", soundstar_last_error());
+    CHECK(soundstar_stream_pull(stream, NULL, 10, &pulled) == SOUNDSTAR_ERROR_INVALID_ARGUMENT, "a NULL buffer must be refused");
+    CHECK(soundstar_stream_steer(stream, "q", &e) == SOUNDSTAR_OK && strcmp(e.kind, "fade_out") == 0, "q: %s", e.kind);
+    for (i = 0; i < 10 && !soundstar_stream_finished(stream); ++i) soundstar_stream_pull(stream, chunk, 1000, &pulled);
+    CHECK(soundstar_stream_finished(stream), "q ends the stream within 10000 frames");
+    soundstar_stream_free(stream);
+    return failures - before;
+}
+
 int main(int argc, char** argv) {
     soundstar_engine* engine = NULL;
     soundstar_render_options o;
@@ -78,6 +136,7 @@ int main(int argc, char** argv) {
         CHECK(st == SOUNDSTAR_ERROR_NOT_FOUND && none == NULL, "a missing data folder: status %d", (int)st);
     }
 
+    failures += stream_checks(engine, argv[1]);
     soundstar_engine_free(engine);
     printf("version %s, %d failures\n", soundstar_version(), failures);
     return failures == 0 ? 0 : 1;

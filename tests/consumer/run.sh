@@ -46,6 +46,17 @@ check_audio "$work/out/c.wav" 22050 66150
 # The file render and the in-memory render are the same music (16-bit dither apart).
 diff_rms=$(sox -m -v 1 "$work/out/memory.wav" -v -1 "$work/out/song.flac" -n stat 2>&1 | awk '/^RMS +amplitude/ {print $3}')
 awk -v r="$diff_rms" 'BEGIN { exit !(r < 0.001) }' || fail "the in-memory and file renders differ (RMS of the difference $diff_rms)"
+# The streams, raw floats read by sox: length to the sample, not silent.
+check_raw() {  # FILE RATE FRAMES
+  local frames rms
+  frames=$(( $(stat -c %s "$1") / 8 ))
+  [ "$frames" = "$3" ] || fail "$1: $frames frames, want $3"
+  rms=$(sox -t raw -e floating-point -b 32 -r "$2" -c 2 "$1" -n stat 2>&1 | awk '/^RMS +amplitude/ {print $3}')
+  awk -v r="$rms" 'BEGIN { exit !(r > 0.01) }' || fail "$1 is silent (RMS $rms)"
+  echo "$1: $frames frames at $2 Hz, RMS $rms"
+}
+check_raw "$work/out/stream.f32" 22050 176400
+check_raw "$work/out/c.wav.f32" 22050 132300
 [ "$(head -c4 "$work/out/song.mid")" = MThd ] || fail "song.mid is not a MIDI file"
 stems=$(ls "$work/out/stems" | wc -l)
 [ "$stems" -ge 2 ] || fail "$stems stems"
