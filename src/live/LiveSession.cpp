@@ -114,6 +114,14 @@ LiveSession::LiveSession(const engine::PresetLibrary& presets, const StreamVibe&
     engine_ = std::make_unique<engine::AudioEngine>(1 << 15);
     engine_->prepare(o.sampleRate, o.blockSize);
     controller_ = std::make_unique<engine::Controller>(*engine_);
+    for (const auto& name : o.initialLayers) {
+        const auto it = std::find(layers_.begin(), layers_.end(), name);
+        if (it == layers_.end())
+            throw std::invalid_argument(fmt::format("initial layers: '{}' is not a layer; allowed: {}", music::clipText(name, 40), fmt::join(layers_, ", ")));
+    }
+    if (!o.initialLayers.empty())
+        for (std::size_t li = 0; li < layers_.size(); ++li)
+            wanted_[li] = std::find(o.initialLayers.begin(), o.initialLayers.end(), layers_[li]) != o.initialLayers.end();
     for (const auto& layer : layers_)
         for (const char* side : {"a", "b"}) controller_->addTrack(fmt::format("{}.{}", layer, side), std::make_unique<Silence>(), kSilentDb);
     auto v = std::make_unique<Voice>(first, 0, 0, o.sampleRate, layers_.size());
@@ -183,7 +191,7 @@ music::Score LiveSession::composeChunk(const Voice& v, int chunk) const {
     music::MusicConfig cfg = v.vibe.config;
     cfg.seed = cfg.seed.value_or(1) + static_cast<std::uint64_t>(chunk);  // each chunk its own variation
     const double seconds = options_.chunkBars * kBarBeats * 60.0 / cfg.resolvedBpm();
-    return compose::composeSketch(v.vibe.sketch, compose::arrange(cfg, seconds, {"auto", true}));
+    return compose::composeSketch(v.vibe.sketch, compose::arrange(cfg, seconds, {options_.form, true}));
 }
 
 void LiveSession::composeNext(Voice& v) {
@@ -432,7 +440,14 @@ SampleTime LiveSession::change(const StreamVibe& next, SampleTime earliest, Grid
     return start;
 }
 
-SampleTime LiveSession::setLayers(const std::vector<std::string>& layers, SampleTime earliest) {
+std::vector<std::string> LiveSession::placedLayers() const {
+    std::vector<std::string> out;
+    for (std::size_t li = 0; li < layers_.size(); ++li)
+        if (voices_.back()->look[li]) out.push_back(layers_[li]);
+    return out;
+}
+
+SampleTime LiveSession::setLayers(const std::vector<std::string>& layers, SampleTime earliest, double fadeSeconds) {
     std::vector<bool> want(layers_.size(), layers.empty());
     for (const auto& name : layers) {
         const auto it = std::find(layers_.begin(), layers_.end(), name);
@@ -442,7 +457,7 @@ SampleTime LiveSession::setLayers(const std::vector<std::string>& layers, Sample
     }
     Voice& v = *voices_.back();
     const SampleTime start = nextGridLine(std::max(earliest, posted_), Grid::Bar);
-    const SampleTime length = transitionLength(v, 0.0, start);
+    const SampleTime length = transitionLength(v, fadeSeconds, start);
     for (std::size_t li = 0; li < layers_.size(); ++li) {
         if (want[li] == wanted_[li] || !v.look[li]) continue;
         // A fade still to come on the layer (a transition bringing it in) would undo this one.
