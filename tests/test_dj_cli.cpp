@@ -141,15 +141,33 @@ TEST(DjCli, BreakTakesTheRhythmOutAndDropBringsItBackAtTheNextBar) {
 }
 
 TEST(DjCli, EveryProfilePlaysASetThatIsNotSilentAndNearTheTargetLoudness) {
+    // Two-minute sets, all ten started at once (the machine's cores share them).
     TempDir dir;
-    for (const char* profile : {"techno_minimal", "experimental", "rock", "hip_hop", "jungle_dnb", "dub", "deep_house", "downtempo_ambient", "classical", "trip_hop"}) {
-        const std::string wav = dir / (std::string(profile) + ".wav");
-        runDj(std::string("--profile ") + profile + " --minutes 2 --seed 2 -q -o '" + wav + "'");
+    const std::vector<std::string> profiles{"techno_minimal", "experimental", "rock", "hip_hop", "jungle_dnb", "dub", "deep_house", "downtempo_ambient", "classical", "trip_hop"};
+    std::string all;
+    for (const auto& p : profiles) all += kBin + " dj --clock virtual --profile " + p + " --minutes 2 --seed 2 -q -o '" + (dir / (p + ".wav")) + "' & ";
+    ASSERT_EQ(runCommand(all + "wait").code, 0);
+    for (const auto& p : profiles) {
+        const std::string wav = dir / (p + ".wav");
+        EXPECT_EQ(soxInfo(wav).frames, 5292000) << p;
         const auto stats = soxStats(wav);
-        EXPECT_GT(stats.rmsDb, -30.0) << profile;
-        EXPECT_LT(stats.peakDb, -0.9) << profile;
-        EXPECT_NEAR(ffmpegLufs(wav), -14.0, 2.0) << profile;
+        EXPECT_GT(stats.rmsDb, -30.0) << p;
+        EXPECT_LT(stats.peakDb, -0.9) << p;
+        // The live master's slow leveller: 7 of the 10 within 1 LU, the rest within 2 (a set that
+        // starts with one layer and doubles its layers in the build overshoots for a while).
+        EXPECT_NEAR(ffmpegLufs(wav), -14.0, 2.0) << p;
     }
+}
+
+TEST(DjCli, ARealTimeSetOnTheNullDeviceTakesCommandsFromStdin) {
+    TempDir dir;
+    const auto r = runCommand("printf 'drop\\n' | " + kBin + " dj --device null --minutes 0.1 --profile dub -o '" + (dir / "rt.wav") + "' --events '" + (dir / "rt.jsonl") + "'");
+    ASSERT_EQ(r.code, 0) << r.output;
+    EXPECT_NE(r.output.find("played 6.00 s"), std::string::npos) << r.output;
+    EXPECT_EQ(soxInfo(dir / "rt.wav").frames, 264600);
+    bool dropped = false;
+    for (const auto& e : readEvents(dir / "rt.jsonl")) dropped = dropped || (e["event"] == "phase" && e["label"] == "drop (drop)");
+    EXPECT_TRUE(dropped) << readText(dir / "rt.jsonl");
 }
 
 TEST(DjCli, AnLlmThatIsNotThereGivesAWarningEventAndTheSetGoesOn) {
