@@ -5,12 +5,16 @@
 // LLM that is not there gives a warning event and the set goes on. Audio is read back with sox,
 // loudness with ffmpeg.
 #include <gtest/gtest.h>
+#include <httplib.h>
 
+#include <atomic>
+#include <chrono>
 #include <cmath>
 #include <cstring>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <thread>
 
 #include "Cli.h"
 
@@ -48,6 +52,47 @@ std::string runDj(const std::string& args) {
     const auto r = runCommand(kBin + " dj --clock virtual " + args);
     EXPECT_EQ(r.code, 0) << r.output;
     return r.output;
+}
+
+/// An OpenAI-compatible chat endpoint on loopback that answers every request with `content`
+/// after `delaySeconds` (a real HTTP server; the model it plays is a fake).
+class FakeLlm {
+public:
+    explicit FakeLlm(std::string content, double delaySeconds = 0.0) {
+        server_.Post("/v1/chat/completions", [this, content, delaySeconds](const httplib::Request&, httplib::Response& res) {
+            ++asked_;
+            for (auto until = std::chrono::steady_clock::now() + std::chrono::duration<double>(delaySeconds); !stop_ && std::chrono::steady_clock::now() < until;)
+                std::this_thread::sleep_for(std::chrono::milliseconds(10));
+            const nlohmann::json body = {{"choices", {{{"message", {{"role", "assistant"}, {"content", content}}}}}}};
+            res.set_content(body.dump(), "application/json");
+        });
+        port_ = server_.bind_to_any_port("127.0.0.1");
+        thread_ = std::thread([this] { server_.listen_after_bind(); });
+    }
+    ~FakeLlm() {
+        stop_ = true;
+        server_.stop();
+        thread_.join();
+    }
+    std::string url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/v1"; }
+    int asked() const { return asked_; }
+
+private:
+    httplib::Server server_;
+    int port_ = 0;
+    std::atomic<bool> stop_{false};
+    std::atomic<int> asked_{0};
+    std::thread thread_;
+};
+
+/// The first warning's sample (-1: none) and whether layers or phases moved after it.
+std::pair<long, bool> warningAndMovesAfter(const std::vector<nlohmann::json>& events, const std::string& says) {
+    long warning = -1, lastMove = -1;
+    for (const auto& e : events) {
+        if (e["event"] == "warning" && warning < 0 && e["label"].get<std::string>().find(says) != std::string::npos) warning = e["sample"].get<long>();
+        if (e["event"] == "layer_in" || e["event"] == "layer_out" || e["event"] == "phase") lastMove = e["sample"].get<long>();
+    }
+    return {warning, warning >= 0 && lastMove > warning};
 }
 
 double ffmpegLufs(const std::string& wav) {
@@ -175,18 +220,44 @@ TEST(DjCli, AnLlmThatIsNotThereGivesAWarningEventAndTheSetGoesOn) {
     const auto out = runDj("--profile deep_house --minutes 0.5 --seed 1 --llm http://127.0.0.1:9/v1 --llm-timeout 2 -o '" + (dir / "l.wav") + "' --events '" +
                            (dir / "l.jsonl") + "'");
     EXPECT_NE(out.find("warning: the LLM gave no usable plan"), std::string::npos) << out;
-    const auto events = readEvents(dir / "l.jsonl");
-    long firstWarning = -1, lastMove = -1;
-    for (const auto& e : events) {
-        if (e["event"] == "warning" && firstWarning < 0) {
-            firstWarning = e["sample"].get<long>();
-            EXPECT_NE(e["label"].get<std::string>().find("llm:"), std::string::npos) << e.dump();
-        }
-        if (e["event"] == "layer_in" || e["event"] == "phase") lastMove = e["sample"].get<long>();
-    }
-    EXPECT_GE(firstWarning, 0);
-    EXPECT_GT(lastMove, firstWarning) << "the rules kept the set moving";
+    const auto [warning, movedOn] = warningAndMovesAfter(readEvents(dir / "l.jsonl"), "llm:");
+    EXPECT_GE(warning, 0);
+    EXPECT_TRUE(movedOn) << "the rules kept the set moving";
     EXPECT_EQ(soxInfo(dir / "l.wav").frames, 1323000) << "no gap, no early end";
+}
+
+TEST(DjCli, AnLlmPlanIsPlayedOnABarLineAndProseOrASlowAnswerOnlyWarns) {
+    TempDir dir;
+    const double bar = 4.0 * 60.0 / 124.0 * kRate;
+    {
+        FakeLlm llm(R"({"actions": [{"type": "add_layer", "layer": "lead"}, {"type": "ramp", "parameter": "energy", "to": 0.9, "bars": 2}]})");
+        runDj("--profile deep_house --minutes 0.25 --seed 1 -q --llm " + llm.url() + " --llm-model fake --events '" + (dir / "p.jsonl") + "'");
+        EXPECT_GE(llm.asked(), 1);
+        bool played = false;
+        for (const auto& e : readEvents(dir / "p.jsonl"))
+            if (e["event"] == "layer_in" && e["label"] == "lead (llm)") {
+                played = true;
+                EXPECT_EQ(e["sample"].get<long>(), std::lround(e["bar"].get<int>() * bar)) << e.dump();
+                EXPECT_TRUE(e["phase"] == "intro" || e["phase"] == "build") << "by the rules the lead plays only in drops and breakdowns: the LLM brought it";
+            }
+        EXPECT_TRUE(played) << readText(dir / "p.jsonl");
+    }
+    {
+        FakeLlm llm("Sure! Let's bring in the bass.");
+        runDj("--profile deep_house --minutes 0.25 --seed 1 -q --llm " + llm.url() + " --llm-model fake --events '" + (dir / "g.jsonl") + "'");
+        const auto [warning, movedOn] = warningAndMovesAfter(readEvents(dir / "g.jsonl"), "not a JSON object");
+        EXPECT_GE(warning, 0) << readText(dir / "g.jsonl");
+        EXPECT_TRUE(movedOn);
+    }
+    {
+        FakeLlm llm(R"({"actions": []})", 10.0);  // answers after 10 s; the DJ waits 1 s
+        runDj("--profile deep_house --minutes 0.15 --seed 1 -q --llm " + llm.url() + " --llm-model fake --llm-timeout 1 -o '" + (dir / "s.wav") + "' --events '" +
+              (dir / "s.jsonl") + "'");
+        const auto [warning, movedOn] = warningAndMovesAfter(readEvents(dir / "s.jsonl"), "llm:");
+        EXPECT_GE(warning, 0) << readText(dir / "s.jsonl");
+        EXPECT_TRUE(movedOn);
+        EXPECT_EQ(soxInfo(dir / "s.wav").frames, 396900) << "no gap, no early end";
+    }
 }
 
 TEST(DjCli, BadCommandsAreReportedAndTheSetPlaysOn) {
