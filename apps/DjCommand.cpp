@@ -141,6 +141,7 @@ int runDjSet(const DjArgs& args, bool& llmStillAsking) {
     o.form = "loop";  // every layer plays throughout each chunk: the DJ arranges
     live::LiveSession session(shippedPresets(), dj::withEnergy(base, brain.energy(), ""), o);
     dj::DjSet set(session, brain, base, sr, o.blockSize);
+    if (args.minutes > 0) set.setEnd(static_cast<SampleTime>(std::llround(args.minutes * 60.0 * sr)));
     SampleTime end = args.minutes > 0 ? static_cast<SampleTime>(std::llround(args.minutes * 60.0 * sr)) : std::numeric_limits<SampleTime>::max() / 4;
     bool quitting = false;
     const auto quit = [&](SampleTime now) {

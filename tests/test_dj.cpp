@@ -118,6 +118,21 @@ TEST(DjBrain, AFittedSetMovesThroughItsPlanOnPhraseLinesAndEndsInTheOutro) {
     EXPECT_GT(dropEnergy, introEnergy + 0.3) << "the energy curve peaks in the drop";
 }
 
+TEST(DjBrain, ASetThatGetsShorterInBarsStillEndsInItsOutro) {
+    // 96 bars at the profile's tempo, then the tempo drops at bar 10 and only 60 bars are left
+    // in the set's time: the outro moves up so that it ends the set.
+    const auto profile = dj::djProfile(library(), "techno_minimal");
+    dj::DjBrain brain(profile, 7, 96);
+    int outroAt = -1;
+    for (int bar = 1; bar < 60 && outroAt < 0; ++bar) {
+        if (bar == 10) brain.setSetBars(60);
+        if (brain.onBar(bar).phase == "outro") outroAt = bar;
+    }
+    EXPECT_GE(outroAt, 40);
+    EXPECT_LE(outroAt, 60 - 4) << "at least a phrase of outro";
+    EXPECT_EQ(outroAt % 4, 0);
+}
+
 TEST(DjBrain, TheSameSeedMakesTheSameMovesAndAnotherSeedOtherOnes) {
     const auto profile = dj::djProfile(library(), "deep_house");
     const auto run = [&](std::uint64_t seed) {

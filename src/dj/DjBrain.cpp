@@ -112,6 +112,12 @@ DjMove DjBrain::onBar(int bar) {
         m.cut = atOnce = decide = true;
         m.energyBars = 0;
         drop_ = break_ = next_ = false;
+    } else if (setBars_ > 0 && phase_ != "outro" && schedule_.back().first == "outro" && bar >= schedule_.back().second &&
+               (phrase || bar >= phaseStart_ + phaseBars_)) {
+        // Time for the outro (the plan's, or moved up when the set got shorter in bars).
+        step_ = schedule_.size() - 1;
+        enterPhase("outro", bar, setBars_ - bar, m);
+        decide = true;
     } else if (bar >= phaseStart_ + phaseBars_ || (next_ && !phrase && wantedIn(phase_).size() == playing_.size())) {
         // The phase is over (or Enter with nothing left to do in it): the next step of the plan.
         ++step_;
@@ -126,10 +132,6 @@ DjMove DjBrain::onBar(int bar) {
         enterPhase(schedule_[step_].first, bar, bars, m);
         atOnce = phase_ == "drop" || phase_ == "breakdown";
         m.cut = phase_ == "drop";
-        decide = true;
-    } else if (setBars_ > 0 && phase_ != "outro" && phrase && schedule_.back().first == "outro" && bar >= schedule_.back().second) {
-        step_ = schedule_.size() - 1;
-        enterPhase("outro", bar, setBars_ - bar, m);
         decide = true;
     }
     if (next_) decide = true, next_ = false, m.why = m.phase.empty() ? "next" : m.why;
@@ -196,6 +198,13 @@ void DjBrain::setProfile(DjProfile profile) {
     profile_ = std::move(profile);
     // Its layers from the next phrase; the phase and the plan's timing go on.
     std::erase_if(playing_, [&](const std::string& l) { return !has(wantedIn(phase_), l) && !has(wantedIn("drop"), l); });
+}
+
+void DjBrain::setSetBars(int bars) {
+    if (setBars_ <= 0 || bars <= 0) return;
+    setBars_ = bars;
+    if (schedule_.back().first == "outro" && step_ + 1 < schedule_.size())
+        schedule_.back().second = std::max(lastBar_ + 1, bars - scheduleBars_.back());
 }
 
 void DjBrain::queueMove(DjMove move) { queued_.push_back(std::move(move)); }

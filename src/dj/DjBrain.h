@@ -53,8 +53,9 @@ public:
     void setProfile(DjProfile profile);
     /// A move from elsewhere (an LLM), already validated; applied at the next bar line.
     void queueMove(DjMove move);
-    /// The set's new length in bars (after a tempo change); 0: open-ended.
-    void setSetBars(int bars) { setBars_ = bars; }
+    /// The set's new length in bars (after a tempo change; ignored for an open-ended set): the
+    /// outro moves so that it still ends the set.
+    void setSetBars(int bars);
 
     const DjProfile& profile() const { return profile_; }
     const std::string& phase() const { return phase_; }

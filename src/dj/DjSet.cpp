@@ -51,13 +51,18 @@ void DjSet::tick(SampleTime pos) {
 void DjSet::decide(SampleTime line) {
     const int bar = static_cast<int>(lines_.size());
     lines_.push_back(line);
+    const double wasBpm = base_.config.resolvedBpm();
     if (nextBpm_) {
+        event(line, "tempo", fmt::format("{} bpm", *nextBpm_));
         base_.config.bpm = *nextBpm_;
         base_.config.tempo = music::tempoLabelFor(*nextBpm_);
         nextVibe_ = nextVibe_.value_or(base_);
         nextVibe_->config.bpm = *nextBpm_, nextVibe_->config.tempo = base_.config.tempo;
         nextBpm_.reset();
     }
+    const double bpm = nextVibe_ ? nextVibe_->config.resolvedBpm() : base_.config.resolvedBpm();
+    if (end_ > line && bpm != wasBpm)  // the bars left at the new tempo
+        brain_.setSetBars(bar + barsFor(static_cast<double>(end_ - line) / sampleRate_, bpm));
     const DjMove m = brain_.onBar(bar);
     if (!m.phase.empty()) event(line, "phase", fmt::format("{} ({})", m.phase, m.why));
     applyLayers(m, line);
@@ -107,7 +112,8 @@ void DjSet::applySound(const DjMove& m, SampleTime line) {
         base_ = *nextVibe_;
         nextVibe_.reset();
         const SampleTime at = session_.change(vibe, line, live::Grid::Auto, nextVibeBars_ * barSeconds);
-        event(at, "vibe", vibe.label);
+        if (!nextProfile_.empty()) event(at, "profile", nextProfile_);
+        nextProfile_.clear();
     } else if (sound != lastSound_) {
         session_.change(vibe, line, live::Grid::Bar, seconds);
     }
@@ -116,7 +122,7 @@ void DjSet::applySound(const DjMove& m, SampleTime line) {
 
 void DjSet::changeVibe(live::StreamVibe base, std::optional<DjProfile> profile, int transitionBars) {
     if (profile) {
-        event(nextLine_, "profile", profile->name);
+        nextProfile_ = profile->name;
         brain_.setProfile(std::move(*profile));
     }
     nextVibe_ = std::move(base);
@@ -128,7 +134,6 @@ void DjSet::setTempo(double bpm) {
     if (!(bpm >= p.minBpm && bpm <= p.maxBpm))
         throw std::invalid_argument(fmt::format("tempo {} bpm is outside {}'s range: allowed {} to {} bpm", bpm, p.name, p.minBpm, p.maxBpm));
     nextBpm_ = bpm;
-    event(nextLine_, "tempo", fmt::format("{} bpm", bpm));
 }
 
 void DjSet::warn(SampleTime at, const std::string& text) { event(at, "warning", music::clipText(text, 400)); }

@@ -46,6 +46,8 @@ public:
     /// Another tempo from the next bar line (a ramp over 2 bars). Throws std::invalid_argument
     /// when it is outside the profile's tempo range.
     void setTempo(double bpm);
+    /// Where the set ends (for the plan, when the tempo changes; 0: open-ended).
+    void setEnd(SampleTime end) { end_ = end; }
     /// A warning (an LLM that failed, a refused command) as an event at `at`.
     void warn(SampleTime at, const std::string& text);
     /// The set's length, for the brain's plan (`seconds` <= 0: open-ended).
@@ -82,7 +84,9 @@ private:
     std::string throwing_;
     std::optional<live::StreamVibe> nextVibe_;
     int nextVibeBars_ = 2;
+    std::string nextProfile_;  // the profile of the vibe change asked for, for its event
     std::optional<double> nextBpm_;
+    SampleTime end_ = 0;
 };
 
 }  // namespace soundstar::dj
