@@ -118,6 +118,22 @@ TEST(DjBrain, AFittedSetMovesThroughItsPlanOnPhraseLinesAndEndsInTheOutro) {
     EXPECT_GT(dropEnergy, introEnergy + 0.3) << "the energy curve peaks in the drop";
 }
 
+TEST(DjBrain, EveryProfileFitsItsPlanToSetsOfManyLengthsAndEndsInOneOutro) {
+    for (const auto& profile : dj::djProfiles(library()))
+        for (const int setBars : {8, 19, 31, 64, 97, 250}) {
+            dj::DjBrain brain(profile, 1, setBars);
+            std::vector<std::string> phases{brain.phase()};
+            for (int bar = 1; bar < setBars; ++bar)
+                if (const auto m = brain.onBar(bar); !m.phase.empty()) {
+                    EXPECT_NE(m.phase, phases.back()) << profile.name << ", " << setBars << " bars: a phase entered twice in a row at bar " << bar;
+                    phases.push_back(m.phase);
+                }
+            EXPECT_EQ(phases.front(), "intro") << profile.name;
+            EXPECT_EQ(phases.back(), "outro") << profile.name << ", " << setBars << " bars";
+            EXPECT_EQ(std::count(phases.begin(), phases.end(), "outro"), 1) << profile.name << ", " << setBars << " bars";
+        }
+}
+
 TEST(DjBrain, ASetThatGetsShorterInBarsStillEndsInItsOutro) {
     // 96 bars at the profile's tempo, then the tempo drops at bar 10 and only 60 bars are left
     // in the set's time: the outro moves up so that it ends the set.

@@ -41,6 +41,9 @@ void DjBrain::fitPlan() {
         scheduleBars_.push_back(bars);
         start += bars;
     }
+    // A set too short for every phase a phrase still ends in its outro (after the first phrase).
+    if (setBars_ > 0 && schedule_.size() > 1 && schedule_.back().first == "outro")
+        schedule_.back().second = std::max(kPhraseBars, std::min(schedule_.back().second, setBars_ - scheduleBars_.back()));
 }
 
 std::vector<std::string> DjBrain::openingLayers() const {
@@ -118,6 +121,8 @@ DjMove DjBrain::onBar(int bar) {
         step_ = schedule_.size() - 1;
         enterPhase("outro", bar, setBars_ - bar, m);
         decide = true;
+    } else if (bar >= phaseStart_ + phaseBars_ && setBars_ > 0 && step_ + 1 >= schedule_.size()) {
+        phaseBars_ += kPhraseBars;  // a fitted set's last phase lasts until the set ends
     } else if (bar >= phaseStart_ + phaseBars_ || (next_ && !phrase && wantedIn(phase_).size() == playing_.size())) {
         // The phase is over (or Enter with nothing left to do in it): the next step of the plan.
         ++step_;
