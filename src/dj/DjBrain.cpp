@@ -101,59 +101,56 @@ void DjBrain::applyMove(const DjMove& m) {
     if (m.energy) energy_ = *m.energy;
 }
 
-DjMove DjBrain::onBar(int bar) {
-    DjMove m;
-    if (bar <= lastBar_) return m;
-    lastBar_ = bar;
-    m.why = "plan";
+bool DjBrain::choosePhase(int bar, DjMove& m, bool& atOnce) {
     const bool phrase = (bar - phaseStart_) % kPhraseBars == 0;
-    bool atOnce = false, decide = phrase;
     if (drop_ || break_) {
-        const std::string phase = drop_ ? "drop" : "breakdown";
-        enterPhase(phase, bar, 2 * kPhraseBars, m);
+        enterPhase(drop_ ? "drop" : "breakdown", bar, 2 * kPhraseBars, m);
         m.why = drop_ ? "drop" : "break";
-        m.cut = atOnce = decide = true;
+        m.cut = atOnce = true;
         m.energyBars = 0;
         drop_ = break_ = next_ = false;
-    } else if (setBars_ > 0 && phase_ != "outro" && schedule_.back().first == "outro" && bar >= schedule_.back().second &&
-               (phrase || bar >= phaseStart_ + phaseBars_)) {
+        return true;
+    }
+    if (setBars_ > 0 && phase_ != "outro" && schedule_.back().first == "outro" && bar >= schedule_.back().second &&
+        (phrase || bar >= phaseStart_ + phaseBars_)) {
         // Time for the outro (the plan's, or moved up when the set got shorter in bars).
         step_ = schedule_.size() - 1;
         enterPhase("outro", bar, setBars_ - bar, m);
-        decide = true;
-    } else if (bar >= phaseStart_ + phaseBars_ && setBars_ > 0 && step_ + 1 >= schedule_.size()) {
+        return true;
+    }
+    if (bar >= phaseStart_ + phaseBars_ && setBars_ > 0 && step_ + 1 >= schedule_.size()) {
         phaseBars_ += kPhraseBars;  // a fitted set's last phase lasts until the set ends
-    } else if (bar >= phaseStart_ + phaseBars_ || (next_ && !phrase && wantedIn(phase_).size() == playing_.size())) {
-        // The phase is over (or Enter with nothing left to do in it): the next step of the plan.
-        ++step_;
-        if (step_ >= schedule_.size()) {
-            // Open-ended: cycle from the first build; a fitted set keeps its last phase.
-            std::size_t firstBuild = 0;
-            while (firstBuild < schedule_.size() && schedule_[firstBuild].first != "build") ++firstBuild;
-            step_ = setBars_ > 0 || firstBuild >= schedule_.size() ? schedule_.size() - 1 : firstBuild;
-        }
-        int bars = scheduleBars_[step_];
-        if (setBars_ > 0 && step_ + 1 < schedule_.size()) bars = std::max(kPhraseBars, schedule_[step_ + 1].second - bar);  // back on the plan after a detour
-        enterPhase(schedule_[step_].first, bar, bars, m);
-        atOnce = phase_ == "drop" || phase_ == "breakdown";
-        m.cut = phase_ == "drop";
-        decide = true;
+        return phrase;
     }
-    if (next_) decide = true, next_ = false, m.why = m.phase.empty() ? "next" : m.why;
-    if (decide) {
-        // A long drop breathes: now and then a layer other than drums and bass sits a phrase out.
-        sittingOut_.clear();
-        if (m.phase.empty() && phase_ == "drop" && playing_.size() >= 3 && rng_.uniform() < 0.3f) {
-            std::vector<std::string> resting;
-            for (const auto& l : playing_)
-                if (l != "drums" && l != "bass") resting.push_back(l);
-            if (!resting.empty()) sittingOut_ = resting[rng_.nextU32() % resting.size()];
-        }
-        moveLayers(m, atOnce);
-        m.energy = energyTarget(bar);
-        if (!m.cut) m.energyBars = kPhraseBars;
+    if (bar < phaseStart_ + phaseBars_ && !(next_ && !phrase && wantedIn(phase_).size() == playing_.size())) return phrase;
+    // The phase is over (or Enter with nothing left to do in it): the next step of the plan.
+    ++step_;
+    if (step_ >= schedule_.size()) {
+        // Open-ended: cycle from the first build; a fitted set keeps its last phase.
+        std::size_t firstBuild = 0;
+        while (firstBuild < schedule_.size() && schedule_[firstBuild].first != "build") ++firstBuild;
+        step_ = setBars_ > 0 || firstBuild >= schedule_.size() ? schedule_.size() - 1 : firstBuild;
     }
-    for (auto& q : queued_) {  // an LLM's moves: theirs where they say something
+    int bars = scheduleBars_[step_];
+    if (setBars_ > 0 && step_ + 1 < schedule_.size()) bars = std::max(kPhraseBars, schedule_[step_ + 1].second - bar);  // back on the plan after a detour
+    enterPhase(schedule_[step_].first, bar, bars, m);
+    atOnce = phase_ == "drop" || phase_ == "breakdown";
+    m.cut = phase_ == "drop";
+    return true;
+}
+
+void DjBrain::restOneLayer(const DjMove& m) {
+    // A long drop breathes: now and then a layer other than drums and bass sits a phrase out.
+    sittingOut_.clear();
+    if (!m.phase.empty() || phase_ != "drop" || playing_.size() < 3 || rng_.uniform() >= 0.3f) return;
+    std::vector<std::string> resting;
+    for (const auto& l : playing_)
+        if (l != "drums" && l != "bass") resting.push_back(l);
+    if (!resting.empty()) sittingOut_ = resting[rng_.nextU32() % resting.size()];
+}
+
+void DjBrain::mergeQueued(int bar, DjMove& m) {
+    for (auto& q : queued_) {  // the user's or an LLM's moves: theirs where they say something
         if (!q.phase.empty()) enterPhase(q.phase, bar, 2 * kPhraseBars, m);
         for (const auto& l : q.add) std::erase(m.remove, l), m.add.push_back(l);
         for (const auto& l : q.remove) std::erase(m.add, l), m.remove.push_back(l);
@@ -167,6 +164,23 @@ DjMove DjBrain::onBar(int bar) {
     std::erase_if(m.add, [&](const std::string& l) { return has(playing_, l); });
     std::erase_if(m.remove, [&](const std::string& l) { return !has(playing_, l); });
     m.add = inLayerOrder(m.add), m.remove = inLayerOrder(m.remove);
+}
+
+DjMove DjBrain::onBar(int bar) {
+    DjMove m;
+    if (bar <= lastBar_) return m;
+    lastBar_ = bar;
+    m.why = "plan";
+    bool atOnce = false;
+    bool decide = choosePhase(bar, m, atOnce);
+    if (next_) decide = true, next_ = false, m.why = m.phase.empty() ? "next" : m.why;
+    if (decide) {
+        restOneLayer(m);
+        moveLayers(m, atOnce);
+        m.energy = energyTarget(bar);
+        if (!m.cut) m.energyBars = kPhraseBars;
+    }
+    mergeQueued(bar, m);
     const bool buildEnds = phase_ == "build" && bar + 1 == phaseStart_ + phaseBars_ && step_ + 1 < schedule_.size() && schedule_[step_ + 1].first == "drop";
     if ((effect_ || buildEnds) && !profile_.effects.empty()) {
         m.effect = profile_.effects[nextEffect_ % profile_.effects.size()];

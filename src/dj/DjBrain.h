@@ -72,6 +72,9 @@ private:
     std::vector<std::string> wantedIn(const std::string& phase) const;
     void enterPhase(const std::string& phase, int bar, int bars, DjMove& m);
     void moveLayers(DjMove& m, bool atOnce);
+    bool choosePhase(int bar, DjMove& m, bool& atOnce);  // true: decide the layers and energy here
+    void restOneLayer(const DjMove& m);
+    void mergeQueued(int bar, DjMove& m);
     void applyMove(const DjMove& m);
     double energyTarget(int bar) const;
     DjProfile profile_;
