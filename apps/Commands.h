@@ -95,6 +95,20 @@ struct LiveArgs {
     double targetLufs = -14.0;
 };
 int runLive(const LiveArgs& a);
+/// `soundstar dj`: a DJ set that plays itself (phases, energy, layers on bar lines), steered.
+struct DjArgs {
+    std::string profile = "techno_minimal";
+    std::string clock = "internal";  // "internal" (real time on --device) or "virtual" (as fast as the CPU allows)
+    std::string device = "null", scriptFile, output, eventsFile;
+    double minutes = 0.0;  // 0: until q (the virtual clock needs a length)
+    std::optional<std::uint64_t> seed;
+    double sampleRate = 44100.0, targetLufs = -14.0;
+    bool quiet = false;
+    bool useLlm = false;  // --llm [URL]: an LLM plans each phrase; the rules play on when it fails
+    std::optional<std::string> llmUrl, llmModel;
+    std::optional<double> llmTimeout;
+};
+int runDj(const DjArgs& a);
 /// `soundstar serve`: the engine as a service (REST, WebSocket, OSC).
 struct ServeArgs {
     std::string host = "127.0.0.1", device = "null", apiKey, dataDir = "soundstar-data";

@@ -131,6 +131,24 @@ int main(int argc, char** argv) {
         ->check(finiteNumber(-36.0, -6.0));
     liveCmd->add_option("--control", lv.control, "Also take steering lines from a Unix socket: unix:PATH (one line per command, many clients)");
 
+    DjArgs dj;
+    auto* djCmd = app.add_subcommand("dj", "A DJ set that plays itself: phases, energy and layers on bar lines, steered from stdin");
+    djCmd->add_option("--profile", dj.profile, "The DJ profile (techno_minimal, deep_house, dub, ...; default techno_minimal)");
+    djCmd->add_option("--clock", dj.clock, "internal (real time on --device) or virtual (as fast as the CPU allows, with --script)")
+        ->check(CLI::IsMember({"internal", "virtual"}));
+    djCmd->add_option("--device", dj.device, "null, default or jack (internal clock)")->check(CLI::IsMember({"null", "default", "jack"}));
+    djCmd->add_option("--script", dj.scriptFile, "Timed commands \"SECONDS LINE\" (virtual clock; default stdin)");
+    djCmd->add_option("--minutes", dj.minutes, "The set's length (a fraction allowed; default: until q; the virtual clock needs it)")->check(finiteNumber(0.01, 600.0));
+    djCmd->add_option("-o,--output", dj.output, "Record to a float WAV as it plays");
+    djCmd->add_option("--events", dj.eventsFile, "Write phases, layer moves, energy and warnings with sample and bar as JSON lines");
+    djCmd->add_option("--seed", dj.seed, "Random seed (default 1)")->check(wholeNumber(0, 18446744073709551615ull, ""));
+    djCmd->add_option("--sample-rate", dj.sampleRate, "Sample rate in Hz")->check(wholeNumber(8000, 192000, " Hz"));
+    djCmd->add_option("--target-lufs", dj.targetLufs, "Loudness the master moves toward (-36 to -6, default -14)")->check(finiteNumber(-36.0, -6.0));
+    djCmd->add_flag("-q,--quiet", dj.quiet, "Print only errors");
+    djCmd->add_option("--llm", dj.llmUrl, "An LLM plans each phrase (optional base URL); the rules play on when it fails")->expected(0, 1);
+    djCmd->add_option("--llm-model", dj.llmModel, "The LLM's model name");
+    djCmd->add_option("--llm-timeout", dj.llmTimeout, "Seconds to wait for each LLM answer (default 10)")->check(finiteNumber(0.1, 600.0));
+
     std::string demoOut = "soundstar-demo.wav";
     bool noPlay = false;
     auto* demo = app.add_subcommand("demo", "Render a short sample to a file and play it where a device exists");
@@ -215,9 +233,9 @@ int main(int argc, char** argv) {
 
     if (argc > 1 && argv[1][0] != '-') {
         const std::string cmd = argv[1];
-        if (cmd != "render" && cmd != "stream" && cmd != "live" && cmd != "demo" && cmd != "doctor" && cmd != "schema" && cmd != "arrange" && cmd != "interpret" &&
+        if (cmd != "render" && cmd != "stream" && cmd != "live" && cmd != "dj" && cmd != "demo" && cmd != "doctor" && cmd != "schema" && cmd != "arrange" && cmd != "interpret" &&
             cmd != "batch" && cmd != "worker" && cmd != "submit" && cmd != "serve") {
-            fmt::print(stderr, "soundstar: unknown command '{}'; commands: render, stream, live, serve, batch, worker, submit, interpret, arrange, demo, doctor, schema (see --help)\n", cmd);
+            fmt::print(stderr, "soundstar: unknown command '{}'; commands: render, stream, live, dj, serve, batch, worker, submit, interpret, arrange, demo, doctor, schema (see --help)\n", cmd);
             return 2;
         }
     }
@@ -249,6 +267,13 @@ int main(int argc, char** argv) {
             if (lv.clock == "virtual" && lv.minutes <= 0) throw std::invalid_argument("--clock virtual needs --minutes");
             lv.useLlm = liveCmd->count("--llm") > 0 || liveCmd->count("--llm-model") > 0;
             return runLive(lv);
+        }
+        if (djCmd->parsed()) {
+            if (dj.clock == "virtual" && dj.minutes <= 0) throw std::invalid_argument("--clock virtual needs --minutes");
+            if (dj.clock != "virtual" && !dj.scriptFile.empty()) throw std::invalid_argument("--script needs --clock virtual");
+            dj.useLlm = djCmd->count("--llm") > 0 || djCmd->count("--llm-model") > 0;
+            if (dj.llmUrl && dj.llmUrl->empty()) dj.llmUrl.reset();
+            return runDj(dj);
         }
         if (serveCmd->parsed()) {
             sv.useLlm = serveCmd->count("--llm") > 0 || serveCmd->count("--llm-model") > 0;

@@ -38,9 +38,9 @@ void ProfileLibrary::loadDirectory(const std::filesystem::path& dir) {
         }
         if (!j.is_object()) throw std::invalid_argument(origin + ": a profile must be a JSON object");
         for (const auto& [k, v] : j.items())
-            if (k != "description" && k != "config" && k != "groove" && k != "presets" && k != "effects")
+            if (k != "description" && k != "config" && k != "groove" && k != "presets" && k != "effects" && k != "dj")
                 throw std::invalid_argument(
-                    fmt::format("{}: unknown key '{}'; allowed: description, config, groove, presets, effects", origin, k));
+                    fmt::format("{}: unknown key '{}'; allowed: description, config, groove, presets, effects, dj", origin, k));
         StyleProfile p;
         p.name = entry.path().stem().string();
         p.description = j.value("description", "");
@@ -84,6 +84,10 @@ void ProfileLibrary::loadDirectory(const std::filesystem::path& dir) {
                     p.effects[layer].push_back(std::move(fx));
                 }
             }
+        }
+        if (j.contains("dj")) {
+            if (!j["dj"].is_object()) throw std::invalid_argument(origin + ": \"dj\" must be an object (what the DJ needs: see src/dj/DjProfile.h)");
+            p.djJson = j["dj"].dump();
         }
         profiles_[p.name] = std::move(p);
     }

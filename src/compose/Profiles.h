@@ -22,6 +22,7 @@ struct StyleProfile {
     std::string groove;                          // "" or one of grooveNames()
     std::map<std::string, std::string> presets;  // layer -> preset name
     std::map<std::string, std::vector<music::TrackEffect>> effects;  // layer -> effects added to its chain
+    std::string djJson;  // "" or what `soundstar dj` needs (a JSON object, read by dj::parseDjProfile)
 };
 
 /// Drum grooves a profile may name: four_on_floor, breakbeat, boom_bap, half_time, two_step, rock.

@@ -121,6 +121,14 @@ LiveSession::LiveSession(const engine::PresetLibrary& presets, const StreamVibe&
     engine_ = std::make_unique<engine::AudioEngine>(1 << 15);
     engine_->prepare(o.sampleRate, o.blockSize);
     controller_ = std::make_unique<engine::Controller>(*engine_);
+    for (const auto& name : o.initialLayers) {
+        const auto it = std::find(layers_.begin(), layers_.end(), name);
+        if (it == layers_.end())
+            throw std::invalid_argument(fmt::format("initial layers: '{}' is not a layer; allowed: {}", music::clipText(name, 40), fmt::join(layers_, ", ")));
+    }
+    if (!o.initialLayers.empty())
+        for (std::size_t li = 0; li < layers_.size(); ++li)
+            wanted_[li] = std::find(o.initialLayers.begin(), o.initialLayers.end(), layers_[li]) != o.initialLayers.end();
     for (const auto& layer : layers_)
         for (const char* side : {"a", "b"}) controller_->addTrack(fmt::format("{}.{}", layer, side), std::make_unique<Silence>(), kSilentDb);
     auto v = std::make_unique<Voice>(first, 0, 0, o.sampleRate, layers_.size());
@@ -192,7 +200,7 @@ void LiveSession::sortPending() {
 LiveSession::Cycle LiveSession::composeCycle(const StreamVibe& vibe, int cycle) const {
     music::MusicConfig cfg = vibe.config;
     cfg.seed = cfg.seed.value_or(1) + static_cast<std::uint64_t>(cycle);  // each cycle its own variation
-    compose::ArrangeOptions o{"auto", true, kPhraseBars};
+    compose::ArrangeOptions o{options_.form, true, kPhraseBars};
     const auto arrangement = compose::arrange(cfg, kFormSeconds, o);
     Cycle c{std::make_shared<const music::Score>(compose::composeSketch(vibe.sketch, arrangement)), arrangement.totalBars * kBarBeats, {}};
     for (const auto& section : arrangement.sections) c.sections.emplace_back(section.startBar, section.kind);
@@ -477,7 +485,14 @@ SampleTime LiveSession::change(const StreamVibe& next, SampleTime earliest, Grid
     return start;
 }
 
-SampleTime LiveSession::setLayers(const std::vector<std::string>& layers, SampleTime earliest) {
+std::vector<std::string> LiveSession::placedLayers() const {
+    std::vector<std::string> out;
+    for (std::size_t li = 0; li < layers_.size(); ++li)
+        if (voices_.back()->look[li]) out.push_back(layers_[li]);
+    return out;
+}
+
+SampleTime LiveSession::setLayers(const std::vector<std::string>& layers, SampleTime earliest, double fadeSeconds) {
     std::vector<bool> want(layers_.size(), layers.empty());
     for (const auto& name : layers) {
         const auto it = std::find(layers_.begin(), layers_.end(), name);
@@ -487,7 +502,7 @@ SampleTime LiveSession::setLayers(const std::vector<std::string>& layers, Sample
     }
     Voice& v = *voices_.back();
     const SampleTime start = nextGridLine(std::max(earliest, posted_), Grid::Bar);
-    const SampleTime length = transitionLength(v, 0.0, start);
+    const SampleTime length = transitionLength(v, fadeSeconds, start);
     for (std::size_t li = 0; li < layers_.size(); ++li) {
         if (want[li] == wanted_[li] || !v.look[li]) continue;
         // A fade still to come on the layer (a transition bringing it in) would undo this one.

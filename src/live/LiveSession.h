@@ -34,6 +34,8 @@ struct LiveOptions {
     int transitionBars = 0;          // > 0: in bars of the outgoing vibe
     int chunkBars = 16;              // how much is scheduled at a time (composed a cycle at a time)
     float targetLufs = -14.0f;       // the master's slow leveller moves the loudness toward it
+    std::vector<std::string> initialLayers;  // the layers that play from the start (empty: all)
+    std::string form = "auto";               // each cycle's form (compose::formNames(); "loop": every layer throughout)
 };
 
 class LiveSession {
@@ -52,8 +54,11 @@ public:
     SampleTime change(const StreamVibe& next, SampleTime earliest, Grid grid = Grid::Auto, double transitionSeconds = 0.0);
     /// Which layers play (names from music::layerNames(); empty: all). The others fade out over
     /// the transition from the next bar line at or after `earliest` and stay silent until asked
-    /// for again. Throws std::invalid_argument naming an unknown layer.
-    SampleTime setLayers(const std::vector<std::string>& layers, SampleTime earliest);
+    /// for again; `fadeSeconds` > 0 sets the length of these fades instead of the transition.
+    /// Throws std::invalid_argument naming an unknown layer.
+    SampleTime setLayers(const std::vector<std::string>& layers, SampleTime earliest, double fadeSeconds = 0.0);
+    /// The layers the current vibe has put in place so far (composed), playing or not.
+    std::vector<std::string> placedLayers() const;
     /// Fades the whole session out over `seconds` from `at`; after it the session is silent.
     void fadeOut(SampleTime at, double seconds);
     /// Records something the caller did or saw (a warning, an LLM fallback) in the events.

@@ -1,0 +1,328 @@
+// soundstar dj: a DJ set that plays itself on the live engine, on a virtual clock (as fast as
+// the CPU allows, steered by a timed script) or in real time on an audio device (steered from
+// stdin). The DJ brain runs on this thread; an LLM, when asked for, answers on its own thread
+// and its answers are taken at the next bar line only if they came and are valid.
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <poll.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <limits>
+#include <memory>
+#include <mutex>
+#include <regex>
+#include <sstream>
+#include <thread>
+
+#include "Commands.h"
+#include "Recorder.h"
+#include "compose/Profiles.h"
+#include "core/AudioRing.h"
+#include "dj/DjAnswer.h"
+#include "dj/DjSet.h"
+#include "io/AudioDevice.h"
+#include "io/OutputFiles.h"
+#include "live/Steering.h"
+#include "music/Arrangement.h"
+#include "llm/LlmClient.h"
+#include "music/JsonText.h"
+
+namespace soundstar::app {
+namespace {
+
+std::atomic<bool> gInterrupted{false};
+
+live::StreamVibe vibeForProfile(const dj::DjProfile& p, std::uint64_t seed) {
+    music::MusicConfig cfg;
+    cfg.genre = p.name;
+    cfg = compose::applyProfile(cfg, p.style);
+    cfg.density = 6;  // every layer is composed; the DJ decides which play
+    cfg.seed = seed;
+    return {p.name, cfg, sketchFor(cfg), 0.0};
+}
+
+// One phrase's plan asked of the LLM on its own thread; the thread holds the task, so one nobody
+// waits for any more ends (within the LLM timeout) on its own.
+struct LlmAsk {
+    SampleTime askedAt = 0;
+    std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+    std::mutex m;
+    bool done = false;
+    std::string answer, problem;
+};
+
+std::shared_ptr<LlmAsk> askLlm(const DjArgs& args, const std::string& prompt, SampleTime now) {
+    auto task = std::make_shared<LlmAsk>();
+    task->askedAt = now;
+    std::thread([task, args, prompt] {
+        std::string answer, problem;
+        try {
+            const auto env = [](const char* k) { return std::getenv(k); };
+            auto settings = llm::resolveLlmSettings({args.llmUrl, args.llmModel, args.llmTimeout.value_or(10.0)}, env, llm::defaultConfigFile(env));
+            llm::LlmClient client(settings);
+            llm::ChatRequest req;
+            req.system = "You are a live DJ. Answer only with the JSON object asked for.";
+            req.user = prompt;
+            req.schemaJson = dj::djAnswerSchema();
+            req.schemaName = "dj_actions";
+            req.maxTokens = 512;
+            answer = client.chat(req);
+        } catch (const std::exception& e) {
+            problem = e.what();
+        }
+        const std::lock_guard lock(task->m);
+        task->answer = std::move(answer);
+        task->problem = music::clipText(problem, 400);
+        task->done = true;
+    }).detach();
+    return task;
+}
+
+std::vector<std::pair<double, std::string>> readScript(const std::string& file) {
+    std::vector<std::pair<double, std::string>> script;
+    std::istringstream text(file.empty() ? std::string(std::istreambuf_iterator<char>(std::cin), {}) : music::readTextFile(file, "--script"));
+    static const std::regex kTimed(R"(\s*([0-9]{1,6}(\.[0-9]{1,3})?)(\s+(.*))?)");
+    std::smatch m;
+    for (std::string line; std::getline(text, line);) {
+        if (line.empty() || line[0] == '#') continue;
+        if (script.size() >= 10000) throw std::invalid_argument("--script: at most 10000 lines");
+        if (!std::regex_match(line, m, kTimed)) throw std::invalid_argument(fmt::format("--script: '{}' is not \"SECONDS LINE\"", music::clipText(line, 80)));
+        script.emplace_back(std::stod(m[1]), m[4]);
+    }
+    std::stable_sort(script.begin(), script.end(), [](const auto& x, const auto& y) { return x.first < y.first; });
+    return script;
+}
+
+// What each stdin word does, as a table (the steering parser reads the rest).
+struct DjCommand {
+    const char* word;
+    void (*run)(dj::DjSet&);
+};
+const DjCommand kCommands[] = {
+    {"", [](dj::DjSet& s) { s.brain().requestNext(); }},
+    {"drop", [](dj::DjSet& s) { s.brain().requestDrop(); }},
+    {"break", [](dj::DjSet& s) { s.brain().requestBreak(); }},
+    {"x", [](dj::DjSet& s) { s.brain().requestEffect(); }},
+    {"more energy", [](dj::DjSet& s) { s.brain().nudgeEnergy(0.25); }},
+    {"less energy", [](dj::DjSet& s) { s.brain().nudgeEnergy(-0.25); }},
+};
+}  // namespace
+
+int runDjSet(const DjArgs& args, bool& llmStillAsking);
+
+int runDj(const DjArgs& args) {
+    bool llmStillAsking = false;
+    const int code = runDjSet(args, llmStillAsking);
+    if (llmStillAsking) {  // an LLM still thinking holds nothing of ours: leave without it
+        std::fflush(nullptr);
+        std::_Exit(code);
+    }
+    return code;
+}
+
+int runDjSet(const DjArgs& args, bool& llmStillAsking) {
+    const auto& library = styleProfiles();
+    auto profile = dj::djProfile(library, args.profile);
+    const std::uint64_t seed = args.seed.value_or(1);
+    const auto base = vibeForProfile(profile, seed);
+    const double sr = args.sampleRate;
+    dj::DjBrain brain(profile, seed, dj::DjSet::barsFor(args.minutes * 60.0, base.config.resolvedBpm()));
+    live::LiveOptions o;
+    o.sampleRate = sr;
+    o.targetLufs = static_cast<float>(args.targetLufs);
+    o.initialLayers = brain.playing();
+    o.form = "loop";  // every layer plays throughout each chunk: the DJ arranges
+    live::LiveSession session(shippedPresets(), dj::withEnergy(base, brain.energy(), ""), o);
+    dj::DjSet set(session, brain, base, sr, o.blockSize);
+    if (args.minutes > 0) set.setEnd(static_cast<SampleTime>(std::llround(args.minutes * 60.0 * sr)));
+    SampleTime end = args.minutes > 0 ? static_cast<SampleTime>(std::llround(args.minutes * 60.0 * sr)) : std::numeric_limits<SampleTime>::max() / 4;
+    bool quitting = false;
+    const auto quit = [&](SampleTime now) {
+        const SampleTime from = std::max(now, session.scheduledUntil());
+        const double seconds = std::max(0.02, 0.1 - static_cast<double>(from - now) / sr);
+        session.fadeOut(from, seconds);
+        end = std::min(end, from + static_cast<SampleTime>((seconds + 0.05) * sr));
+        quitting = true;
+    };
+    const auto say = [&](const std::string& what) {
+        if (!args.quiet) fmt::print(stderr, "soundstar dj: {}\n", what);
+    };
+    // One command line; false for q.
+    const auto apply = [&](std::string line, SampleTime now) -> bool {
+        while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
+        try {
+            if (line == "q") return false;
+            for (const auto& c : kCommands)
+                if (line == c.word) return c.run(set), true;
+            if (line.rfind("say ", 0) == 0) {
+                set.warn(now, "voice drops are not built yet; not spoken: " + music::clipText(line.substr(4), 200));
+                return true;
+            }
+            if (line.rfind("y ", 0) == 0) {
+                auto next = dj::djProfile(library, line.substr(2));
+                set.changeVibe(vibeForProfile(next, seed), next);
+                return true;
+            }
+            const auto c = live::parseSteering(line, set.base().config);
+            if (c.quit) return false;
+            if (c.layers) {
+                const auto& names = music::layerNames();
+                for (const auto& l : *c.layers)
+                    if (std::find(names.begin(), names.end(), l) == names.end())
+                        throw std::invalid_argument(fmt::format("'{}' is not a layer; allowed: {}, or all", music::clipText(l, 40), fmt::join(names, ", ")));
+                set.brain().wantLayers(*c.layers);
+            } else if (line.rfind("b ", 0) == 0 && c.config && c.config->bpm) {
+                set.setTempo(*c.config->bpm);
+            } else if (c.config) {
+                auto v = set.base();
+                v.config = *c.config;
+                v.label = c.label;
+                set.changeVibe(v, std::nullopt);
+            } else if (c.vibeText) {
+                auto v = vibeFromText(*c.vibeText, seed, 0.0);
+                v.config.density = 6;
+                set.changeVibe(v, std::nullopt);
+            }
+        } catch (const std::exception& e) {
+            say(e.what());  // a bad line is reported; the set plays on
+            set.warn(now, e.what());
+        }
+        return true;
+    };
+    // The LLM plans a phrase at a time: asked on each phrase line when no answer is awaited.
+    std::shared_ptr<LlmAsk> asking;
+    std::vector<std::shared_ptr<LlmAsk>> everyAsk;
+    int askedBar = -1;
+    const auto llmStep = [&](SampleTime now) {
+        if (!args.useLlm || quitting) return;
+        if (asking) {
+            std::string answer, problem;
+            {
+                const std::lock_guard lock(asking->m);
+                if (!asking->done) return;
+                answer = asking->answer, problem = asking->problem;
+            }
+            asking = nullptr;
+            try {
+                if (!problem.empty()) throw std::runtime_error(problem);
+                auto a = dj::parseDjAnswer(answer, set.brain().profile());
+                for (const auto& text : a.spoken) set.warn(now, "voice drops are not built yet; not spoken: " + text);
+                set.brain().queueMove(std::move(a.move));
+            } catch (const std::exception& e) {
+                set.warn(now, fmt::format("llm: {}; the rules play on", e.what()));
+                say(fmt::format("warning: the LLM gave no usable plan ({}); the rules play on", music::clipText(e.what(), 300)));
+            }
+        }
+        const int bar = set.barAt(now);
+        if (bar % dj::kPhraseBars == 0 && bar != askedBar) {
+            askedBar = bar;
+            asking = askLlm(args, dj::djPrompt(set.brain(), bar), now);
+            everyAsk.push_back(asking);
+        }
+    };
+    const auto script = args.clock == "virtual" ? readScript(args.scriptFile) : std::vector<std::pair<double, std::string>>{};
+    Recorder recorder(args.output, "", sr);
+    std::size_t nextLine = 0;
+    SampleTime fed = 0;
+    const auto feedBlock = [&] {
+        for (; nextLine < script.size() && std::llround(script[nextLine].first * sr) <= fed; ++nextLine)
+            if (!quitting && !apply(script[nextLine].second, fed)) quit(fed);
+        llmStep(fed);
+        if (!quitting) set.tick(fed);
+        while (!session.pump(fed + o.blockSize)) {
+        }
+        fed += o.blockSize;
+    };
+    if (args.clock == "virtual") {
+        StereoBuffer block;
+        block.resize(o.blockSize);
+        std::vector<float> inter(static_cast<std::size_t>(o.blockSize) * 2);
+        for (SampleTime pos = 0; pos < end;) {
+            // While the LLM thinks, the virtual clock runs no faster than real time, so its answer
+            // lands where it would have in a real set.
+            for (; asking && !gInterrupted; std::this_thread::sleep_for(std::chrono::milliseconds(2))) {
+                const std::lock_guard lock(asking->m);
+                const double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - asking->started).count();
+                if (asking->done || pos <= asking->askedAt + static_cast<SampleTime>(waited * sr)) break;
+            }
+            if (gInterrupted && !quitting) quit(pos);
+            fed = pos;
+            feedBlock();
+            const int n = static_cast<int>(std::min<SampleTime>(o.blockSize, end - pos));
+            session.engine().render(block.view());
+            for (std::size_t i = 0; i < static_cast<std::size_t>(n); ++i) inter[2 * i] = block.left()[i], inter[2 * i + 1] = block.right()[i];
+            if (recorder.active()) recorder.write(inter.data(), static_cast<std::size_t>(n));
+            pos += n;
+        }
+    } else {
+        auto device = args.device == "null" ? io::makeNullDevice() : io::makeRtAudioDevice();
+        if (!device) throw std::runtime_error("this build has no audio device support; use --device null or --clock virtual");
+        std::signal(SIGINT, [](int) { gInterrupted = true; });
+        const auto lookAhead = static_cast<SampleTime>(0.2 * sr);
+        while (fed < lookAhead) feedBlock();
+        AudioRing tap(1 << 17);
+        std::vector<float> drained(static_cast<std::size_t>(1 << 17) * 2);
+        SampleTime recorded = 0;
+        const auto drain = [&] {
+            for (std::size_t n; (n = tap.read(drained.data(), 1 << 17)) > 0;) {
+                const auto keep = static_cast<std::size_t>(std::clamp<SampleTime>(end - recorded, 0, static_cast<SampleTime>(n)));
+                if (keep > 0) recorder.write(drained.data(), keep);
+                recorded += static_cast<SampleTime>(n);
+            }
+        };
+        if (recorder.active()) session.engine().setTap(&tap);
+        device->start(session.engine());
+        say(fmt::format("playing {} on {} (Enter: next move, drop, break, x, s drums,bass, b 130, k F minor, y dub, q)", profile.name, device->name()));
+        std::string pending;
+        bool stdinOpen = true;
+        while (session.engine().now() < end) {
+            const SampleTime now = session.engine().now();
+            pollfd in{stdinOpen && !quitting ? STDIN_FILENO : -1, POLLIN, 0};
+            if (::poll(&in, 1, 4) > 0 && (in.revents & (POLLIN | POLLHUP | POLLERR))) {
+                char buf[4096];
+                const ssize_t got = ::read(STDIN_FILENO, buf, sizeof buf);
+                if (got <= 0 && !(got < 0 && errno == EINTR)) {
+                    stdinOpen = false;
+                    if (args.minutes <= 0) quit(now);  // stdin closed and no length: end
+                } else if (got > 0) {
+                    pending.append(buf, static_cast<std::size_t>(got));
+                    for (std::size_t nl; (nl = pending.find('\n')) != std::string::npos; pending.erase(0, nl + 1))
+                        if (!quitting && !apply(pending.substr(0, nl), now)) quit(now);
+                    if (pending.size() > 4096) {
+                        say("a line over 4096 bytes was dropped");
+                        pending.clear();
+                    }
+                }
+            }
+            if (gInterrupted && !quitting) quit(now);
+            while (fed < now + lookAhead) feedBlock();
+            drain();
+        }
+        device->stop();
+        drain();
+        session.engine().setTap(nullptr);
+        end = session.engine().now();
+    }
+    for (const auto& t : everyAsk) {
+        const std::lock_guard lock(t->m);
+        llmStillAsking = llmStillAsking || !t->done;
+    }
+    if (!args.eventsFile.empty()) {
+        io::OutputFiles out;
+        const auto path = out.add(args.eventsFile, "--events");
+        std::ofstream(path) << set.eventsJsonLines();
+        out.commit();
+    }
+    say(fmt::format("played {:.2f} s, {} bars, last phase {}; {} late commands", static_cast<double>(end) / sr, set.barAt(end) + 1, brain.phase(),
+                    session.lateCommands()));
+    return 0;
+}
+
+}  // namespace soundstar::app

@@ -1,0 +1,103 @@
+#include "dj/DjAnswer.h"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+#include <stdexcept>
+
+#include "llm/Repair.h"
+#include "music/Arrangement.h"
+#include "music/JsonText.h"
+
+namespace soundstar::dj {
+namespace {
+using nlohmann::json;
+
+[[noreturn]] void refuse(const std::string& what) { throw std::invalid_argument(music::clipText("the LLM's answer: " + what, 1900)); }
+
+std::string field(const json& a, const char* name, const std::string& at) {
+    if (!a.contains(name) || !a[name].is_string()) refuse(fmt::format("{} needs \"{}\" (a string)", at, name));
+    return a[name].get<std::string>();
+}
+
+std::string oneOf(const std::string& v, const std::vector<std::string>& allowed, const std::string& at) {
+    if (std::find(allowed.begin(), allowed.end(), v) == allowed.end())
+        refuse(fmt::format("{}: '{}' is not allowed; allowed: {}", at, music::clipText(v, 40), fmt::join(allowed, ", ")));
+    return v;
+}
+}  // namespace
+
+DjAnswer parseDjAnswer(const std::string& answer, const DjProfile& profile) {
+    if (answer.size() > 64 * 1024) refuse("over 64 KiB");
+    const auto parsed = llm::extractJson(llm::sanitizeUtf8(answer));
+    if (!parsed || !parsed->is_object() || !parsed->contains("actions") || !(*parsed)["actions"].is_array())
+        refuse("not a JSON object {\"actions\": [...]}");
+    const json& actions = (*parsed)["actions"];
+    if (actions.size() > kMaxActions) refuse(fmt::format("{} actions; allowed at most {}", actions.size(), kMaxActions));
+    std::vector<std::string> roles;
+    for (const auto& r : profile.roles) roles.push_back(r.layer);
+    DjAnswer out;
+    out.move.why = "llm";
+    std::vector<std::string> touched;  // each layer moves once per answer
+    for (std::size_t i = 0; i < actions.size(); ++i) {
+        const json& a = actions[i];
+        const std::string at = fmt::format("actions[{}]", i);
+        if (!a.is_object()) refuse(at + " must be an object with a \"type\"");
+        const std::string type = oneOf(field(a, "type", at), {"add_layer", "remove_layer", "set_phase", "ramp", "effect", "speak"}, at + ".type");
+        if (type == "add_layer" || type == "remove_layer") {
+            const std::string layer = oneOf(field(a, "layer", at), roles, at + ".layer (" + profile.name + "'s roles)");
+            if (std::find(touched.begin(), touched.end(), layer) != touched.end()) refuse(fmt::format("{}: '{}' moves twice", at, layer));
+            touched.push_back(layer);
+            (type == "add_layer" ? out.move.add : out.move.remove).push_back(layer);
+        } else if (type == "set_phase") {
+            out.move.phase = oneOf(field(a, "phase", at), phaseNames(), at + ".phase");
+        } else if (type == "ramp") {
+            oneOf(field(a, "parameter", at), {"energy"}, at + ".parameter");
+            if (!a.contains("to") || !a["to"].is_number() || !(a["to"].get<double>() >= 0.0 && a["to"].get<double>() <= 1.0))
+                refuse(at + ".to must be a number from 0 to 1");
+            const int bars = a.contains("bars") && a["bars"].is_number_integer() ? a["bars"].get<int>() : -1;
+            if (bars != 1 && bars != 2 && bars != 4 && bars != 8) refuse(at + ".bars must be 1, 2, 4 or 8");
+            out.move.energy = a["to"].get<double>();
+            out.move.energyBars = bars;
+        } else if (type == "effect") {
+            out.move.effect = oneOf(field(a, "effect", at), effectNames(), at + ".effect");
+        } else {
+            const std::string text = field(a, "text", at);
+            if (text.empty() || text.size() > 200) refuse(at + ".text must be 1 to 200 bytes");
+            out.spoken.push_back(text);
+        }
+    }
+    return out;
+}
+
+std::string djAnswerSchema() {
+    json props = json::object();
+    props["type"] = {{"type", "string"}, {"enum", {"add_layer", "remove_layer", "set_phase", "ramp", "effect", "speak"}}};
+    props["layer"] = {{"type", "string"}, {"enum", music::layerNames()}};
+    props["phase"] = {{"type", "string"}, {"enum", phaseNames()}};
+    props["parameter"] = {{"type", "string"}, {"enum", {"energy"}}};
+    props["to"] = {{"type", "number"}, {"minimum", 0}, {"maximum", 1}};
+    props["bars"] = {{"type", "integer"}, {"enum", {1, 2, 4, 8}}};
+    props["effect"] = {{"type", "string"}, {"enum", effectNames()}};
+    props["text"] = {{"type", "string"}, {"maxLength", 200}};
+    json action = {{"type", "object"}, {"required", {"type"}}, {"properties", props}};
+    json actions = {{"type", "array"}, {"maxItems", kMaxActions}, {"items", action}};
+    json schema = {{"type", "object"}, {"required", {"actions"}}, {"additionalProperties", false}};
+    schema["properties"] = {{"actions", actions}};
+    return schema.dump();
+}
+
+std::string djPrompt(const DjBrain& brain, int bar) {
+    std::string roles;
+    for (const auto& r : brain.profile().roles) roles += fmt::format("- {}: {} (plays in {})\n", r.layer, r.role, fmt::join(r.phases, ", "));
+    return fmt::format(
+        "You are the DJ of a live {} set. Bar {}, phase {}, energy {:.2f}. Playing: {}.\nLayers you may use:\n{}"
+        "Plan the next phrase (4 bars): answer {{\"actions\": [...]}} with at most {} of add_layer/remove_layer (layer), set_phase (phase), "
+        "ramp (parameter energy, to 0..1, bars 1/2/4/8), effect ({}), speak (text).",
+        brain.profile().name, bar, brain.phase(), brain.energy(), brain.playing().empty() ? "nothing" : fmt::format("{}", fmt::join(brain.playing(), ", ")), roles,
+        kMaxActions, fmt::join(effectNames(), ", "));
+}
+
+}  // namespace soundstar::dj

@@ -1,0 +1,34 @@
+#pragma once
+// What an LLM DJ may answer [control]: a JSON object {"actions": [...]} of at most kMaxActions
+// actions, each one of
+//   {"type": "add_layer" | "remove_layer", "layer": L}   (L one of the profile's roles)
+//   {"type": "set_phase", "phase": P}                   (P one of phaseNames())
+//   {"type": "ramp", "parameter": "energy", "to": 0..1, "bars": 1|2|4|8}
+//   {"type": "effect", "effect": E}                      (E one of effectNames())
+//   {"type": "speak", "text": T}                         (at most 200 bytes; noted, not voiced yet)
+// Read strictly: anything else is refused with a message saying what is allowed, and the rules
+// play on.
+#include <string>
+#include <vector>
+
+#include "dj/DjBrain.h"
+
+namespace soundstar::dj {
+
+inline constexpr std::size_t kMaxActions = 8;
+
+struct DjAnswer {
+    DjMove move;                      // the actions as one move (why = "llm")
+    std::vector<std::string> spoken;  // speak actions' texts
+};
+
+/// Reads an answer (at most 64 KiB; a JSON object, possibly in a ``` fence). Throws
+/// std::invalid_argument naming the bad action and what is allowed.
+DjAnswer parseDjAnswer(const std::string& answer, const DjProfile& profile);
+
+/// The JSON Schema asked of the LLM (response_format json_schema).
+std::string djAnswerSchema();
+/// What the LLM is told: the profile, the phase, the energy, the layers, the bar.
+std::string djPrompt(const DjBrain& brain, int bar);
+
+}  // namespace soundstar::dj

@@ -1,0 +1,92 @@
+#pragma once
+// A DJ set: a DjBrain playing a LiveSession [control]. On every bar line (decided when the
+// block that holds it is about to be composed, so a command heard up to then still makes that
+// bar, and the same on either clock) it asks the brain for its move and turns it into session changes: layers in (a 10 ms fade starting on
+// the bar line) and out (over a bar, or 20 ms on a cut), the energy as a glide of the
+// brightness, effect throws as a glide there and back, and profile, key, tempo or vibe changes
+// asked for by the user at the next bar line. Every move is an event with its sample and the
+// set's bar.
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "dj/DjBrain.h"
+#include "live/LiveSession.h"
+
+namespace soundstar::dj {
+
+/// `base` with the energy (0..1) and an effect throw (one of effectNames(), or "") applied: the
+/// energy moves the brightness up to two steps either side of the profile's own.
+live::StreamVibe withEnergy(const live::StreamVibe& base, double energy, const std::string& effect);
+
+/// Something the DJ did or saw, at a sample; `bar` counts the set's bars from 0.
+struct DjEvent {
+    SampleTime sample = 0;
+    int bar = 0;
+    std::string kind;  // phase, layer_in, layer_out, energy, effect, profile, tempo, vibe, warning
+    std::string label;
+    std::string phase;
+    double energy = 0.0;
+};
+
+class DjSet {
+public:
+    /// `base`: the profile's vibe (what plays before energy and throws are applied). The session
+    /// must have been made with the brain's playing() layers as its initial layers. `blockSize`:
+    /// how far ahead of `pos` each tick() is pumped.
+    DjSet(live::LiveSession& session, DjBrain& brain, live::StreamVibe base, double sampleRate, int blockSize);
+
+    /// Makes the decisions for every bar line before `pos + blockSize` (call before pumping the
+    /// block at `pos`).
+    void tick(SampleTime pos);
+
+    /// Another vibe (a profile change with `profile`, a key, free text) from the next bar line,
+    /// crossfaded over `transitionBars` bars (a key change waits for a phrase).
+    void changeVibe(live::StreamVibe base, std::optional<DjProfile> profile, int transitionBars = 2);
+    /// Another tempo from the next bar line (a ramp over 2 bars). Throws std::invalid_argument
+    /// when it is outside the profile's tempo range.
+    void setTempo(double bpm);
+    /// Where the set ends (for the plan, when the tempo changes; 0: open-ended).
+    void setEnd(SampleTime end) { end_ = end; }
+    /// A warning (an LLM that failed, a refused command) as an event at `at`.
+    void warn(SampleTime at, const std::string& text);
+    /// The set's length, for the brain's plan (`seconds` <= 0: open-ended).
+    static int barsFor(double seconds, double bpm) { return seconds > 0 ? static_cast<int>(seconds * bpm / 240.0) : 0; }
+
+    const std::vector<DjEvent>& events() const { return events_; }
+    /// The DJ's events and the session's (vibes, glides, transitions, layers), by sample, as JSON
+    /// lines {"sample","time","event","bar","phase","energy","label"}.
+    std::string eventsJsonLines() const;
+    /// The set's bar playing at `at` (bar lines decided so far).
+    int barAt(SampleTime at) const;
+    /// Where set bar `bar` starts (-1: not decided yet).
+    SampleTime barLine(int bar) const { return bar >= 0 && bar < static_cast<int>(lines_.size()) ? lines_[static_cast<std::size_t>(bar)] : -1; }
+    DjBrain& brain() { return brain_; }
+    /// The vibe the energy and throws are applied to (after the last change asked for).
+    const live::StreamVibe& base() const { return nextVibe_ ? *nextVibe_ : base_; }
+
+private:
+    void decide(SampleTime line);
+    void applyLayers(const DjMove& m, SampleTime line);
+    void applySound(const DjMove& m, SampleTime line);
+    live::StreamVibe soundFor(double energy, const std::string& effect) const;
+    void event(SampleTime at, const std::string& kind, const std::string& label);
+    live::LiveSession& session_;
+    DjBrain& brain_;
+    live::StreamVibe base_;
+    double sampleRate_;
+    int blockSize_;
+    std::vector<SampleTime> lines_;  // set bar -> its first sample
+    SampleTime nextLine_ = 0;
+    std::vector<DjEvent> events_;
+    std::string lastSound_;  // the config last asked for (JSON), so an unchanged one is not re-sent
+    int throwEndsBar_ = -1;  // the bar an effect throw glides back on
+    std::string throwing_;
+    std::optional<live::StreamVibe> nextVibe_;
+    int nextVibeBars_ = 2;
+    std::string nextProfile_;  // the profile of the vibe change asked for, for its event
+    std::optional<double> nextBpm_;
+    SampleTime end_ = 0;
+};
+
+}  // namespace soundstar::dj

@@ -1,0 +1,223 @@
+// The DJ's parts without audio (issue #11, first part): every DJ profile loads and bad DJ data
+// is refused with a message naming what is allowed; the rule brain moves through the phases of
+// its plan on phrase lines, deterministically for a seed; drop and break act at the next bar;
+// an LLM's answer is validated action by action.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <set>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "dj/DjAnswer.h"
+#include "dj/DjBrain.h"
+#include "dj/DjProfile.h"
+
+using namespace soundstar;
+
+namespace {
+const compose::ProfileLibrary& library() {
+    static const compose::ProfileLibrary lib = [] {
+        compose::ProfileLibrary l;
+        l.loadDirectory(std::filesystem::path(SOUNDSTAR_DATA) / "profiles");
+        return l;
+    }();
+    return lib;
+}
+
+bool has(const std::vector<std::string>& v, const std::string& s) { return std::find(v.begin(), v.end(), s) != v.end(); }
+
+const char* kGood = R"({"tempo": [100, 130], "roles": [{"layer": "drums", "role": "kick", "phases": ["intro", "drop", "outro"]},
+  {"layer": "pad", "role": "chords", "phases": ["breakdown", "drop"]}], "plan": [{"phase": "intro", "bars": 8}, {"phase": "breakdown", "bars": 4}],
+  "energy": {"intro": [0.2, 0.3], "build": [0.4, 0.8], "drop": [0.9, 1], "breakdown": [0.4, 0.3], "outro": [0.3, 0.1]}, "effects": ["echo_throw"]})";
+}  // namespace
+
+TEST(DjProfiles, TheTenDjIaProfilesLoadWithEverythingADjNeeds) {
+    const auto profiles = dj::djProfiles(library());
+    std::set<std::string> names;
+    for (const auto& p : profiles) {
+        names.insert(p.name);
+        EXPECT_LT(p.minBpm, p.maxBpm) << p.name;
+        EXPECT_GE(p.roles.size(), 4u) << p.name;
+        EXPECT_FALSE(p.effects.empty()) << p.name;
+        EXPECT_EQ(p.plan.front().phase, "intro") << p.name;
+        EXPECT_EQ(p.plan.back().phase, "outro") << p.name;
+        EXPECT_GT(p.energyOf("drop")[0], p.energyOf("intro")[1]) << p.name << ": the drop is the peak";
+    }
+    EXPECT_EQ(names, (std::set<std::string>{"classical", "deep_house", "downtempo_ambient", "dub", "experimental", "hip_hop", "jungle_dnb", "rock",
+                                            "techno_minimal", "trip_hop"}));
+    try {
+        dj::djProfile(library(), "jazz");
+        FAIL() << "jazz has no DJ data";
+    } catch (const std::invalid_argument& e) {
+        EXPECT_NE(std::string(e.what()).find("allowed: classical, deep_house"), std::string::npos) << e.what();
+    }
+}
+
+TEST(DjProfiles, BadDjDataIsRefusedNamingWhatIsAllowed) {
+    compose::StyleProfile style;
+    style.name = "t";
+    style.configJson = R"({"bpm": 120})";
+    EXPECT_NO_THROW(dj::parseDjProfile(kGood, style, "t.json"));
+    const std::string good = kGood;
+    const auto with = [&](const std::string& from, const std::string& to) {
+        std::string s = good;
+        const auto at = s.find(from);
+        EXPECT_NE(at, std::string::npos) << from;
+        return s.replace(at, from.size(), to);
+    };
+    const std::vector<std::pair<std::string, std::string>> cases{
+        {with("\"effects\"", "\"fx\""), "unknown key 'fx'; allowed: tempo, roles, plan, energy, effects"},
+        {with("[100, 130]", "[100, 300]"), "tempo[1] = 300 is invalid: allowed a number from 100 to 220"},
+        {with("[100, 130]", "[125, 130]"), "the profile's tempo 120 bpm is outside its tempo range 125 to 130"},
+        {with("\"layer\": \"pad\"", "\"layer\": \"flute\""), "roles[1].layer = \"flute\" is invalid: allowed drums, bass, pad"},
+        {with("\"layer\": \"pad\"", "\"layer\": \"drums\""), "layer 'drums' has a role already"},
+        {with("\"bars\": 8", "\"bars\": 6"), "plan[0].bars = 6 is invalid: allowed whole phrases (a multiple of 4)"},
+        {with("\"bars\": 8", "\"bars\": 4096"), "plan[0].bars = 4096 is invalid: allowed a number from 4 to 256"},
+        {with("[0.9, 1]", "[0.9, 1.5]"), "energy.drop[1] = 1.5 is invalid: allowed a number from 0 to 1"},
+        {with("\"breakdown\": [0.4, 0.3], ", ""), "energy.breakdown must be [start, end]"},
+        {with("[\"echo_throw\"]", "[\"flanger\"]"), "effects = \"flanger\" is invalid: allowed filter_sweep, echo_throw, reverb_wash"},
+        {with("{\"phase\": \"breakdown\", \"bars\": 4}", "{\"phase\": \"build\", \"bars\": 4}"), "the plan's phase 'build' has no role that plays in it"},
+        {"[1, 2]", "must be an object with tempo, roles, plan, energy, effects"},
+        {"{\"tempo\": ", "not valid JSON"},
+    };
+    for (const auto& [json, expect] : cases) {
+        try {
+            dj::parseDjProfile(json, style, "t.json");
+            ADD_FAILURE() << "accepted: " << json;
+        } catch (const std::invalid_argument& e) {
+            EXPECT_NE(std::string(e.what()).find(expect), std::string::npos) << e.what();
+            EXPECT_EQ(std::string(e.what()).rfind("t.json: dj: ", 0), 0u) << e.what();
+        }
+    }
+}
+
+TEST(DjBrain, AFittedSetMovesThroughItsPlanOnPhraseLinesAndEndsInTheOutro) {
+    const auto profile = dj::djProfile(library(), "techno_minimal");
+    dj::DjBrain brain(profile, 7, 96);
+    std::vector<std::string> phases{brain.phase()};
+    std::set<std::string> inDrop, inBreakdown;
+    double dropEnergy = 1.0, introEnergy = 0.0;
+    for (int bar = 1; bar < 96; ++bar) {
+        const auto m = brain.onBar(bar);
+        if (!m.phase.empty()) {
+            EXPECT_EQ(bar % 4, 0) << "phases change on phrase lines: " << m.phase << " at bar " << bar;
+            phases.push_back(m.phase);
+        }
+        if (!m.add.empty() || !m.remove.empty()) {
+            EXPECT_EQ(bar % 4, 0) << "the rules move layers on phrase lines";
+        }
+        if (brain.phase() == "drop") inDrop.insert(brain.playing().begin(), brain.playing().end()), dropEnergy = std::min(dropEnergy, brain.energy());
+        if (brain.phase() == "breakdown") inBreakdown.insert(brain.playing().begin(), brain.playing().end());
+        if (brain.phase() == "intro") introEnergy = std::max(introEnergy, brain.energy());
+    }
+    EXPECT_EQ(phases, (std::vector<std::string>{"intro", "build", "drop", "breakdown", "build", "drop", "outro"}));
+    EXPECT_TRUE(inDrop.count("drums") && inDrop.count("bass")) << "the drop has the rhythm section";
+    EXPECT_FALSE(inBreakdown.count("drums") || inBreakdown.count("bass")) << "the breakdown has not";
+    EXPECT_GT(dropEnergy, introEnergy + 0.3) << "the energy curve peaks in the drop";
+}
+
+TEST(DjBrain, EveryProfileFitsItsPlanToSetsOfManyLengthsAndEndsInOneOutro) {
+    for (const auto& profile : dj::djProfiles(library()))
+        for (const int setBars : {8, 19, 31, 64, 97, 250}) {
+            dj::DjBrain brain(profile, 1, setBars);
+            std::vector<std::string> phases{brain.phase()};
+            for (int bar = 1; bar < setBars; ++bar)
+                if (const auto m = brain.onBar(bar); !m.phase.empty()) {
+                    EXPECT_NE(m.phase, phases.back()) << profile.name << ", " << setBars << " bars: a phase entered twice in a row at bar " << bar;
+                    phases.push_back(m.phase);
+                }
+            EXPECT_EQ(phases.front(), "intro") << profile.name;
+            EXPECT_EQ(phases.back(), "outro") << profile.name << ", " << setBars << " bars";
+            EXPECT_EQ(std::count(phases.begin(), phases.end(), "outro"), 1) << profile.name << ", " << setBars << " bars";
+        }
+}
+
+TEST(DjBrain, ASetThatGetsShorterInBarsStillEndsInItsOutro) {
+    // 96 bars at the profile's tempo, then the tempo drops at bar 10 and only 60 bars are left
+    // in the set's time: the outro moves up so that it ends the set.
+    const auto profile = dj::djProfile(library(), "techno_minimal");
+    dj::DjBrain brain(profile, 7, 96);
+    int outroAt = -1;
+    for (int bar = 1; bar < 60 && outroAt < 0; ++bar) {
+        if (bar == 10) brain.setSetBars(60);
+        if (brain.onBar(bar).phase == "outro") outroAt = bar;
+    }
+    EXPECT_GE(outroAt, 40);
+    EXPECT_LE(outroAt, 60 - 4) << "at least a phrase of outro";
+    EXPECT_EQ(outroAt % 4, 0);
+}
+
+TEST(DjBrain, TheSameSeedMakesTheSameMovesAndAnotherSeedOtherOnes) {
+    const auto profile = dj::djProfile(library(), "deep_house");
+    const auto run = [&](std::uint64_t seed) {
+        dj::DjBrain brain(profile, seed, 0);  // open-ended: the plan cycles
+        std::string log;
+        for (int bar = 1; bar < 400; ++bar) {
+            const auto m = brain.onBar(bar);
+            log += fmt::format("{}:{}|{}|{}|{};", bar, m.phase, fmt::join(m.add, ","), fmt::join(m.remove, ","), m.energy.value_or(-1));
+        }
+        return log;
+    };
+    EXPECT_EQ(run(3), run(3));
+    EXPECT_NE(run(3), run(4)) << "a layer sits a phrase out of a long drop at seeded moments";
+}
+
+TEST(DjBrain, DropAndBreakActAtTheNextBarLine) {
+    const auto profile = dj::djProfile(library(), "techno_minimal");
+    dj::DjBrain brain(profile, 1, 0);
+    for (int bar = 1; bar <= 5; ++bar) brain.onBar(bar);
+    ASSERT_EQ(brain.phase(), "intro");
+    brain.requestDrop();
+    auto m = brain.onBar(6);
+    EXPECT_EQ(m.phase, "drop");
+    EXPECT_TRUE(m.cut);
+    EXPECT_EQ(m.energyBars, 0) << "at once";
+    for (const auto& r : profile.roles)
+        if (profile.plays(r.layer, "drop")) {
+            EXPECT_TRUE(has(brain.playing(), r.layer)) << r.layer;
+        }
+    EXPECT_GE(brain.energy(), profile.energyOf("drop")[0]);
+    brain.requestBreak();
+    m = brain.onBar(7);
+    EXPECT_EQ(m.phase, "breakdown");
+    EXPECT_TRUE(has(m.remove, "drums") && has(m.remove, "bass"));
+    EXPECT_FALSE(has(brain.playing(), "drums"));
+    EXPECT_LE(brain.energy(), profile.energyOf("breakdown")[0]);
+    brain.wantLayers({"drums", "bass"});
+    m = brain.onBar(8);
+    EXPECT_EQ(brain.playing(), (std::vector<std::string>{"drums", "bass"}));
+}
+
+TEST(DjAnswer, AnLlmPlanIsValidatedActionByAction) {
+    const auto profile = dj::djProfile(library(), "techno_minimal");
+    const auto a = dj::parseDjAnswer(R"(```json
+{"actions": [{"type": "add_layer", "layer": "bass"}, {"type": "remove_layer", "layer": "pad"}, {"type": "set_phase", "phase": "build"},
+ {"type": "ramp", "parameter": "energy", "to": 0.7, "bars": 4}, {"type": "effect", "effect": "echo_throw"}, {"type": "speak", "text": "hands up"}]}
+```)",
+                                     profile);
+    EXPECT_EQ(a.move.add, std::vector<std::string>{"bass"});
+    EXPECT_EQ(a.move.remove, std::vector<std::string>{"pad"});
+    EXPECT_EQ(a.move.phase, "build");
+    EXPECT_DOUBLE_EQ(*a.move.energy, 0.7);
+    EXPECT_EQ(a.move.effect, "echo_throw");
+    EXPECT_EQ(a.spoken, std::vector<std::string>{"hands up"});
+    const std::vector<std::pair<std::string, std::string>> bad{
+        {"the bass is great", "not a JSON object {\"actions\": [...]}"},
+        {R"({"actions": [{"type": "add_layer", "layer": "keys"}]})", "'keys' is not allowed; allowed: drums, texture, bass, arp, pad, lead"},
+        {R"({"actions": [{"type": "add_layer", "layer": "bass"}, {"type": "remove_layer", "layer": "bass"}]})", "'bass' moves twice"},
+        {R"({"actions": [{"type": "ramp", "parameter": "energy", "to": 3, "bars": 4}]})", "to must be a number from 0 to 1"},
+        {R"({"actions": [{"type": "ramp", "parameter": "energy", "to": 0.5, "bars": 3}]})", "bars must be 1, 2, 4 or 8"},
+        {R"({"actions": [{"type": "set_tempo", "bpm": 300}]})", "'set_tempo' is not allowed"},
+        {R"({"actions": [{},{},{},{},{},{},{},{},{}]})", "9 actions; allowed at most 8"},
+    };
+    for (const auto& [answer, expect] : bad) {
+        try {
+            dj::parseDjAnswer(answer, profile);
+            ADD_FAILURE() << "accepted: " << answer;
+        } catch (const std::invalid_argument& e) {
+            EXPECT_NE(std::string(e.what()).find(expect), std::string::npos) << e.what();
+        }
+    }
+}

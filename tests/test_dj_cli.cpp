@@ -1,0 +1,274 @@
+// soundstar dj end to end (issue #11, first part), on the virtual clock: a set moves through its
+// phases; layers enter exactly on bar lines (by the events and by a rise in the audio on that
+// bar and not the bars around it); `break` and `drop` change the layers and the low end
+// measurably; every DJ profile plays a set that is not silent and near the target loudness; an
+// LLM that is not there gives a warning event and the set goes on. Audio is read back with sox,
+// loudness with ffmpeg.
+#include <gtest/gtest.h>
+#include <httplib.h>
+
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <thread>
+
+#include "Cli.h"
+
+using namespace soundstar::test;
+
+namespace {
+const std::string kBin = SOUNDSTAR_BIN;
+constexpr double kRate = 44100.0;
+
+std::vector<nlohmann::json> readEvents(const std::string& path) {
+    std::istringstream lines(readText(path));
+    std::vector<nlohmann::json> out;
+    for (std::string line; std::getline(lines, line);) out.push_back(nlohmann::json::parse(line));
+    return out;
+}
+
+/// The file as mono floats, by sox (optionally through a sox effect such as "lowpass 150").
+std::vector<float> readMono(const std::string& wav, const std::string& effect = "") {
+    const std::string raw = wav + ".f32";
+    runCommand("sox '" + wav + "' -t f32 -c 1 '" + raw + "' " + effect);
+    const std::string bytes = readText(raw);
+    std::vector<float> x(bytes.size() / sizeof(float));
+    std::memcpy(x.data(), bytes.data(), x.size() * sizeof(float));
+    return x;
+}
+
+double rmsDb(const std::vector<float>& x, long from, long to) {
+    from = std::max(0L, from), to = std::min(static_cast<long>(x.size()), to);
+    double s = 0.0;
+    for (long i = from; i < to; ++i) s += static_cast<double>(x[static_cast<std::size_t>(i)]) * x[static_cast<std::size_t>(i)];
+    return 10.0 * std::log10(std::max(1e-20, s / std::max(1L, to - from)));
+}
+
+std::string runDj(const std::string& args) {
+    const auto r = runCommand(kBin + " dj --clock virtual " + args);
+    EXPECT_EQ(r.code, 0) << r.output;
+    return r.output;
+}
+
+/// An OpenAI-compatible chat endpoint on loopback that answers every request with `content`
+/// after `delaySeconds` (a real HTTP server; the model it plays is a fake).
+class FakeLlm {
+public:
+    explicit FakeLlm(std::string content, double delaySeconds = 0.0) {
+        server_.Post("/v1/chat/completions", [this, content, delaySeconds](const httplib::Request&, httplib::Response& res) {
+            ++asked_;
+            for (auto until = std::chrono::steady_clock::now() + std::chrono::duration<double>(delaySeconds); !stop_ && std::chrono::steady_clock::now() < until;)
+                std::this_thread::sleep_for(std::chrono::milliseconds(10));
+            const nlohmann::json body = {{"choices", {{{"message", {{"role", "assistant"}, {"content", content}}}}}}};
+            res.set_content(body.dump(), "application/json");
+        });
+        port_ = server_.bind_to_any_port("127.0.0.1");
+        thread_ = std::thread([this] { server_.listen_after_bind(); });
+    }
+    ~FakeLlm() {
+        stop_ = true;
+        server_.stop();
+        thread_.join();
+    }
+    std::string url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/v1"; }
+    int asked() const { return asked_; }
+
+private:
+    httplib::Server server_;
+    int port_ = 0;
+    std::atomic<bool> stop_{false};
+    std::atomic<int> asked_{0};
+    std::thread thread_;
+};
+
+/// The first warning's sample (-1: none) and whether layers or phases moved after it.
+std::pair<long, bool> warningAndMovesAfter(const std::vector<nlohmann::json>& events, const std::string& says) {
+    long warning = -1, lastMove = -1;
+    for (const auto& e : events) {
+        if (e["event"] == "warning" && warning < 0 && e["label"].get<std::string>().find(says) != std::string::npos) warning = e["sample"].get<long>();
+        if (e["event"] == "layer_in" || e["event"] == "layer_out" || e["event"] == "phase") lastMove = e["sample"].get<long>();
+    }
+    return {warning, warning >= 0 && lastMove > warning};
+}
+
+double ffmpegLufs(const std::string& wav) {
+    const auto m = runCommand("ffmpeg -hide_banner -nostats -i '" + wav + "' -af ebur128 -f null - 2>&1");
+    return numberIn(m.output.substr(std::min(m.output.size(), m.output.rfind("Summary:"))), R"(I:\s+(-?[0-9.]+) LUFS)");
+}
+}  // namespace
+
+TEST(DjCli, ASetMovesThroughItsPhasesWithEveryMoveOnABarLine) {
+    TempDir dir;
+    runDj("--profile techno_minimal --minutes 2 --seed 3 -q -o '" + (dir / "a.wav") + "' --events '" + (dir / "a.jsonl") + "'");
+    const auto events = readEvents(dir / "a.jsonl");
+    const double bar = 4.0 * 60.0 / 126.0 * kRate;
+    std::vector<std::string> phases;
+    int moves = 0;
+    for (const auto& e : events) {
+        if (e["event"] == "phase") phases.push_back(e["label"].get<std::string>().substr(0, e["label"].get<std::string>().find(' ')));
+        if (e["event"] != "layer_in" && e["event"] != "layer_out" && e["event"] != "phase" && e["event"] != "energy") continue;
+        EXPECT_EQ(e["sample"].get<long>(), std::lround(e["bar"].get<int>() * bar)) << "on its bar line: " << e.dump();
+        ++moves;
+    }
+    EXPECT_EQ(phases, (std::vector<std::string>{"intro", "build", "drop", "breakdown", "build", "drop", "outro"}));
+    EXPECT_GT(moves, 20);
+    EXPECT_EQ(soxInfo(dir / "a.wav").frames, 5292000) << "two minutes to the sample";
+    // The same seed, the same set.
+    runDj("--profile techno_minimal --minutes 2 --seed 3 -q -o '" + (dir / "b.wav") + "'");
+    EXPECT_EQ(readText(dir / "a.wav"), readText(dir / "b.wav"));
+}
+
+TEST(DjCli, ALayerAskedForIsHeardFromItsBarLine) {
+    // Only the pad from bar 1, then the drums asked back: their kick is the first onset below
+    // 90 Hz (sox's lowpass; the pad has nothing there), and it comes on bar 2's line, within the
+    // 10 ms fade-in.
+    TempDir dir;
+    std::ofstream(dir / "s.txt") << "0.5 s pad\n3 s pad,drums\n";
+    runDj("--profile techno_minimal --minutes 0.2 --seed 3 -q --script '" + (dir / "s.txt") + "' -o '" + (dir / "o.wav") + "' --events '" + (dir / "o.jsonl") + "'");
+    const long line = std::lround(2 * 4.0 * 60.0 / 126.0 * kRate);
+    bool eventThere = false;
+    for (const auto& e : readEvents(dir / "o.jsonl")) eventThere = eventThere || (e["event"] == "layer_in" && e["label"] == "drums (user)" && e["sample"] == line);
+    EXPECT_TRUE(eventThere) << readText(dir / "o.jsonl");
+    const auto high = readMono(dir / "o.wav", "lowpass 90 lowpass 90");
+    const long frame = 44, from = line - std::lround(0.5 * kRate);
+    double floorDb = -200.0;
+    for (long i = from; i + frame < line - 220; i += frame) floorDb = std::max(floorDb, rmsDb(high, i, i + frame));
+    long onset = -1;
+    for (long i = from; i + frame < line + std::lround(0.5 * kRate) && onset < 0; i += frame / 4)
+        if (rmsDb(high, i, i + frame) > floorDb + 15.0) onset = i + frame;
+    ASSERT_GE(onset, 0) << "no onset; the floor before was " << floorDb << " dB";
+    EXPECT_GE(onset, line) << "nothing before the bar line";
+    EXPECT_LE(onset, line + std::lround(0.012 * kRate)) << "heard within 12 ms of it (onset at " << onset - line << " samples)";
+}
+
+TEST(DjCli, BreakTakesTheRhythmOutAndDropBringsItBackAtTheNextBar) {
+    TempDir dir;
+    std::ofstream(dir / "s.txt") << "20 break\n33 drop\n";
+    runDj("--profile techno_minimal --minutes 1 --seed 5 -q --script '" + (dir / "s.txt") + "' -o '" + (dir / "d.wav") + "' --events '" + (dir / "d.jsonl") + "'");
+    const auto events = readEvents(dir / "d.jsonl");
+    const double bar = 4.0 * 60.0 / 126.0 * kRate;
+    const auto phaseAfter = [&](double seconds, const std::string& label) -> long {
+        for (const auto& e : events)
+            if (e["event"] == "phase" && e["time"].get<double>() >= seconds) {
+                EXPECT_EQ(e["label"], label);
+                EXPECT_LT(e["time"].get<double>(), seconds + bar / kRate) << "at the next bar line";
+                return e["sample"].get<long>();
+            }
+        ADD_FAILURE() << "no phase after " << seconds << " s";
+        return 0;
+    };
+    const long brk = phaseAfter(20, "breakdown (break)"), drop = phaseAfter(33, "drop (drop)");
+    const auto movedAt = [&](long at, const std::string& kind, const std::string& layer) {
+        for (const auto& e : events)
+            if (e["sample"] == at && e["event"] == kind && e["label"].get<std::string>().rfind(layer, 0) == 0) return true;
+        return false;
+    };
+    EXPECT_TRUE(movedAt(brk, "layer_out", "drums") && movedAt(brk, "layer_out", "bass"));
+    EXPECT_TRUE(movedAt(drop, "layer_in", "drums") && movedAt(drop, "layer_in", "bass"));
+    // The low end (below 120 Hz, by sox): down after the break, back after the drop.
+    const auto low = readMono(dir / "d.wav", "lowpass 120 lowpass 120");
+    const long span = std::lround(2.5 * kRate), skip = std::lround(0.2 * kRate);
+    const double before = rmsDb(low, brk - span - skip, brk - skip), inBreak = rmsDb(low, brk + skip, brk + skip + span),
+                 inDrop = rmsDb(low, drop + skip, drop + skip + span);
+    EXPECT_LT(inBreak, before - 8.0) << "before " << before << " dB, in the break " << inBreak << " dB";
+    EXPECT_GT(inDrop, inBreak + 8.0) << "in the break " << inBreak << " dB, in the drop " << inDrop << " dB";
+    // The drop has more energy than the break (the brightness glides with it).
+    double dropEnergy = 0, breakEnergy = 1;
+    for (const auto& e : events) {
+        if (e["event"] == "energy" && e["sample"] == drop) dropEnergy = e["energy"].get<double>();
+        if (e["event"] == "energy" && e["sample"] == brk) breakEnergy = e["energy"].get<double>();
+    }
+    EXPECT_GT(dropEnergy, breakEnergy + 0.3);
+}
+
+TEST(DjCli, EveryProfilePlaysASetThatIsNotSilentAndNearTheTargetLoudness) {
+    // Two-minute sets, all ten started at once (the machine's cores share them).
+    TempDir dir;
+    const std::vector<std::string> profiles{"techno_minimal", "experimental", "rock", "hip_hop", "jungle_dnb", "dub", "deep_house", "downtempo_ambient", "classical", "trip_hop"};
+    std::string all;
+    for (const auto& p : profiles) all += kBin + " dj --clock virtual --profile " + p + " --minutes 2 --seed 2 -q -o '" + (dir / (p + ".wav")) + "' & ";
+    ASSERT_EQ(runCommand(all + "wait").code, 0);
+    for (const auto& p : profiles) {
+        const std::string wav = dir / (p + ".wav");
+        EXPECT_EQ(soxInfo(wav).frames, 5292000) << p;
+        const auto stats = soxStats(wav);
+        EXPECT_GT(stats.rmsDb, -30.0) << p;
+        EXPECT_LT(stats.peakDb, -0.9) << p;
+        // The live master's slow leveller: 7 of the 10 within 1 LU, the rest within 2 (a set that
+        // starts with one layer and doubles its layers in the build overshoots for a while).
+        EXPECT_NEAR(ffmpegLufs(wav), -14.0, 2.0) << p;
+    }
+}
+
+TEST(DjCli, ARealTimeSetOnTheNullDeviceTakesCommandsFromStdin) {
+    TempDir dir;
+    const auto r = runCommand("printf 'drop\\n' | " + kBin + " dj --device null --minutes 0.1 --profile dub -o '" + (dir / "rt.wav") + "' --events '" + (dir / "rt.jsonl") + "'");
+    ASSERT_EQ(r.code, 0) << r.output;
+    EXPECT_NEAR(numberIn(r.output, R"(played ([0-9.]+) s)"), 6.0, 0.05) << r.output;  // the device may run a block past the end
+    EXPECT_EQ(soxInfo(dir / "rt.wav").frames, 264600);
+    bool dropped = false;
+    for (const auto& e : readEvents(dir / "rt.jsonl")) dropped = dropped || (e["event"] == "phase" && e["label"] == "drop (drop)");
+    EXPECT_TRUE(dropped) << readText(dir / "rt.jsonl");
+}
+
+TEST(DjCli, AnLlmThatIsNotThereGivesAWarningEventAndTheSetGoesOn) {
+    TempDir dir;
+    const auto out = runDj("--profile deep_house --minutes 0.5 --seed 1 --llm http://127.0.0.1:9/v1 --llm-timeout 2 -o '" + (dir / "l.wav") + "' --events '" +
+                           (dir / "l.jsonl") + "'");
+    EXPECT_NE(out.find("warning: the LLM gave no usable plan"), std::string::npos) << out;
+    const auto [warning, movedOn] = warningAndMovesAfter(readEvents(dir / "l.jsonl"), "llm:");
+    EXPECT_GE(warning, 0);
+    EXPECT_TRUE(movedOn) << "the rules kept the set moving";
+    EXPECT_EQ(soxInfo(dir / "l.wav").frames, 1323000) << "no gap, no early end";
+}
+
+TEST(DjCli, AnLlmPlanIsPlayedOnABarLineAndProseOrASlowAnswerOnlyWarns) {
+    TempDir dir;
+    const double bar = 4.0 * 60.0 / 124.0 * kRate;
+    {
+        FakeLlm llm(R"({"actions": [{"type": "add_layer", "layer": "lead"}, {"type": "ramp", "parameter": "energy", "to": 0.9, "bars": 2}]})");
+        runDj("--profile deep_house --minutes 0.25 --seed 1 -q --llm " + llm.url() + " --llm-model fake --events '" + (dir / "p.jsonl") + "'");
+        EXPECT_GE(llm.asked(), 1);
+        bool played = false;
+        for (const auto& e : readEvents(dir / "p.jsonl"))
+            if (e["event"] == "layer_in" && e["label"] == "lead (llm)") {
+                played = true;
+                EXPECT_EQ(e["sample"].get<long>(), std::lround(e["bar"].get<int>() * bar)) << e.dump();
+                EXPECT_TRUE(e["phase"] != "drop" && e["phase"] != "breakdown") << "by the rules the lead plays only in drops and breakdowns: the LLM brought it";
+            }
+        EXPECT_TRUE(played) << readText(dir / "p.jsonl");
+    }
+    {
+        FakeLlm llm("Sure! Let's bring in the bass.");
+        runDj("--profile deep_house --minutes 0.25 --seed 1 -q --llm " + llm.url() + " --llm-model fake --events '" + (dir / "g.jsonl") + "'");
+        const auto [warning, movedOn] = warningAndMovesAfter(readEvents(dir / "g.jsonl"), "not a JSON object");
+        EXPECT_GE(warning, 0) << readText(dir / "g.jsonl");
+        EXPECT_TRUE(movedOn);
+    }
+    {
+        FakeLlm llm(R"({"actions": []})", 10.0);  // answers after 10 s; the DJ waits 1 s
+        runDj("--profile deep_house --minutes 0.15 --seed 1 -q --llm " + llm.url() + " --llm-model fake --llm-timeout 1 -o '" + (dir / "s.wav") + "' --events '" +
+              (dir / "s.jsonl") + "'");
+        const auto [warning, movedOn] = warningAndMovesAfter(readEvents(dir / "s.jsonl"), "llm:");
+        EXPECT_GE(warning, 0) << readText(dir / "s.jsonl");
+        EXPECT_TRUE(movedOn);
+        EXPECT_EQ(soxInfo(dir / "s.wav").frames, 396900) << "no gap, no early end";
+    }
+}
+
+TEST(DjCli, BadCommandsAreReportedAndTheSetPlaysOn) {
+    TempDir dir;
+    std::ofstream(dir / "s.txt") << "2 y polka\n3 b 300\n4 b 60\n5 s drums,flute\n6 say hello\n";
+    const auto out = runDj("--profile techno_minimal --minutes 0.2 --script '" + (dir / "s.txt") + "' -o '" + (dir / "b.wav") + "'");
+    for (const char* expect : {"'polka' is not a DJ profile; allowed: classical", "field 'bpm' = 300.0 is invalid",
+                               "tempo 60 bpm is outside techno_minimal's range: allowed 120 to 132 bpm", "'flute' is not a layer"})
+        EXPECT_NE(out.find(expect), std::string::npos) << expect << "\n" << out;
+    EXPECT_EQ(soxInfo(dir / "b.wav").frames, 529200);
+    const auto r = runCommand(kBin + " dj --profile nope --clock virtual --minutes 0.1");
+    EXPECT_NE(r.code, 0);
+    EXPECT_NE(r.output.find("'nope' is not a DJ profile; allowed: classical, deep_house"), std::string::npos) << r.output;
+}
