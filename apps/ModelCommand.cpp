@@ -57,7 +57,12 @@ int runGenerate(const GenerateArgs& g) {
     r.guidance = g.guidance;
     r.timeoutSeconds = g.timeoutSeconds;
     models::GenerateCallbacks cb;
-    if (!g.quiet) cb.onProgress = [](int step, int steps) { fmt::print(stderr, "\rsoundstar: generating, step {}/{}", step, steps); };
+    const bool terminal = ::isatty(2) != 0;
+    if (!g.quiet)
+        cb.onProgress = [terminal](int step, int steps) {
+            if (terminal) fmt::print(stderr, "\rsoundstar: generating, step {}/{}", step, steps);
+            else if (step == steps) fmt::print(stderr, "soundstar: generated {} steps", steps);
+        };
     const auto result = service.generate(r, cb);
     if (!g.quiet) fmt::print(stderr, "\n");
     if (!result.ok) throw std::runtime_error(fmt::format("generate failed: {}", result.error));

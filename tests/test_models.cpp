@@ -289,6 +289,32 @@ TEST(ModelService, CancelStopsARunningRequestAndAQueuedOne) {
     EXPECT_EQ(service.status().restarts, 0);  // the worker stopped by itself
 }
 
+TEST(ModelService, HigherPrioritiesRunFirstThenFirstCome) {
+    TempDir t;
+    const auto dir = makeModel(t.path, "m");
+    WorkerSupervisor service(serviceOptions());
+    std::vector<std::string> order;  // written on the dispatcher thread only, read after every wait
+    std::atomic<bool> firstRunning{false};
+    const auto named = [&](const std::string& name) {
+        GenerateCallbacks cb;
+        cb.onChunk = [&order, &firstRunning, name](const AudioChunk& c) {
+            if (c.index == 0) order.push_back(name);
+            firstRunning = true;
+        };
+        return cb;
+    };
+    const auto first = service.submit(req(dir, "keeps the dispatcher busy", 10.0, 1, 20), named("first"));
+    while (!firstRunning) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    auto low = req(dir, "low", 0.3), high1 = req(dir, "high one", 0.3), high2 = req(dir, "high two", 0.3);
+    high1.priority = high2.priority = 5;
+    const std::vector<TaskId> ids = {service.submit(low, named("low")), service.submit(high1, named("high1")), service.submit(high2, named("high2"))};
+    EXPECT_EQ(service.status().queued, 3u);
+    ASSERT_TRUE(service.wait(first).ok);
+    for (const auto id : ids) ASSERT_TRUE(service.wait(id).ok);
+    EXPECT_EQ(order, (std::vector<std::string>{"first", "high1", "high2", "low"}));
+    EXPECT_THROW(service.wait(first), std::invalid_argument);  // a result is taken once
+}
+
 TEST(ModelService, AWorkerKilledMidRequestFailsItClearlyAndRestarts) {
     TempDir t;
     const auto dir = makeModel(t.path, "m");

@@ -1,12 +1,5 @@
 #include "models/WorkerSupervisor.h"
 
-#include <poll.h>
-#include <signal.h>
-#include <sys/prctl.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -19,6 +12,7 @@
 
 #include "models/Frame.h"
 #include "models/ModelManifest.h"
+#include "models/WorkerProcess.h"
 #include "music/JsonText.h"
 
 namespace soundstar::models {
@@ -26,94 +20,14 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 double secondsSince(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
-
-std::string describeExit(int status) {
-    if (WIFSIGNALED(status)) return fmt::format("was killed by signal {} ({})", WTERMSIG(status), strsignal(WTERMSIG(status)));
-    if (WIFEXITED(status)) return fmt::format("exited with status {}", WEXITSTATUS(status));
-    return "ended abnormally";
-}
-
-/// Thrown inside the dispatcher when a worker is gone or must go; the message says why.
-struct WorkerFailure : std::runtime_error {
-    using std::runtime_error::runtime_error;
-};
+Clock::duration toDuration(double seconds) { return std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds)); }
 }  // namespace
 
+/// A loaded model: its process and what the status reports.
 struct WorkerSupervisor::Worker {
-    pid_t pid = -1;
-    int fd = -1;
-    FrameDecoder decoder;
+    std::unique_ptr<WorkerProcess> process;
     LoadedModel info;
     std::uint64_t lastUse = 0;
-    int reaped = -1;  // wait status once reaped
-
-    enum class Read { Frame, Timeout, Eof };
-    /// Waits until `until` for the next frame. A bad frame throws WorkerFailure.
-    Read next(Clock::time_point until, Frame& out) {
-        for (;;) {
-            try {
-                if (auto f = decoder.next()) {
-                    out = std::move(*f);
-                    return Read::Frame;
-                }
-            } catch (const std::invalid_argument& e) {
-                throw WorkerFailure(fmt::format("sent a bad frame ({})", e.what()));
-            }
-            const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - Clock::now()).count();
-            if (left <= 0) return Read::Timeout;
-            pollfd p{fd, POLLIN, 0};
-            const int n = ::poll(&p, 1, static_cast<int>(std::min<long long>(left, 1000)));
-            if (n < 0 && errno != EINTR) return Read::Eof;
-            if (n <= 0) continue;
-            char buf[65536];
-            const ssize_t got = ::read(fd, buf, sizeof buf);
-            if (got < 0 && (errno == EINTR || errno == EAGAIN)) continue;
-            if (got <= 0) return Read::Eof;
-            try {
-                decoder.feed(buf, static_cast<std::size_t>(got));
-            } catch (const std::invalid_argument& e) {
-                throw WorkerFailure(fmt::format("sent a bad frame ({})", e.what()));
-            }
-        }
-    }
-    void send(const Frame& f) {
-        const std::string bytes = encodeFrame(f);
-        for (std::size_t done = 0; done < bytes.size();) {
-            const ssize_t n = ::send(fd, bytes.data() + done, bytes.size() - done, MSG_NOSIGNAL);
-            if (n < 0 && errno == EINTR) continue;
-            if (n <= 0) throw WorkerFailure(fmt::format("stopped reading its requests ({})", std::strerror(errno)));
-            done += static_cast<std::size_t>(n);
-        }
-    }
-    /// Ends the worker: politely (end of its input, up to `graceSeconds`), then SIGKILL.
-    void stop(double graceSeconds) {
-        if (pid <= 0) {
-            if (fd >= 0) ::close(fd);
-            fd = -1;
-            return;
-        }
-        if (fd >= 0) ::shutdown(fd, SHUT_WR);
-        const auto until = Clock::now() + std::chrono::duration<double>(graceSeconds);
-        int status = 0;
-        while (Clock::now() < until) {
-            const pid_t r = ::waitpid(pid, &status, WNOHANG);
-            if (r == pid) {
-                reaped = status;
-                break;
-            }
-            ::usleep(5000);
-        }
-        if (reaped < 0) {
-            ::kill(pid, SIGKILL);
-            while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-            }
-            reaped = status;
-        }
-        if (fd >= 0) ::close(fd);
-        fd = -1;
-        pid = -1;
-    }
-    ~Worker() { stop(0.0); }
 };
 
 struct WorkerSupervisor::Task {
@@ -276,7 +190,7 @@ void WorkerSupervisor::run() {
             t->running = true;
         }
         const double timeout = t->request.timeoutSeconds > 0 ? t->request.timeoutSeconds : options_.defaultTimeoutSeconds;
-        t->deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(timeout));
+        t->deadline = Clock::now() + toDuration(timeout);
         execute(*t);
         publish();
         {
@@ -316,50 +230,6 @@ void WorkerSupervisor::execute(Task& t) {
     t.result.seconds = secondsSince(started);
 }
 
-std::unique_ptr<WorkerSupervisor::Worker> WorkerSupervisor::spawn(Task& t) {
-    int fds[2];
-    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0)
-        throw std::runtime_error(fmt::format("cannot make a socket for a model worker: {}", std::strerror(errno)));
-    std::vector<char*> argv;
-    for (auto& a : options_.workerCommand) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    const pid_t parent = ::getpid();
-    const pid_t pid = ::fork();
-    if (pid < 0) {
-        ::close(fds[0]);
-        ::close(fds[1]);
-        throw std::runtime_error(fmt::format("cannot start a model worker: {}", std::strerror(errno)));
-    }
-    if (pid == 0) {  // only async-signal-safe calls from here to exec
-        ::dup2(fds[1], 0);
-        ::dup2(fds[1], 1);
-        ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (::getppid() != parent) ::_exit(3);
-        ::execv(argv[0], argv.data());
-        ::_exit(127);
-    }
-    ::close(fds[1]);
-    auto w = std::make_unique<Worker>();
-    w->pid = pid;
-    w->fd = fds[0];
-    Frame hello;
-    const auto until = std::min(t.deadline, Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(options_.startSeconds)));
-    Worker::Read r = Worker::Read::Eof;
-    try {
-        r = w->next(until, hello);
-    } catch (const WorkerFailure& e) {
-        w->stop(0.0);
-        throw std::runtime_error(fmt::format("the model worker {} {}", music::clipText(options_.workerCommand[0], 300), e.what()));
-    }
-    if (r != Worker::Read::Frame || hello.type != FrameType::Hello || hello.header.value("protocol", 0) != kProtocolVersion) {
-        const std::string why = r == Worker::Read::Timeout ? fmt::format("did not say hello within {:g} s", options_.startSeconds) : "did not start";
-        w->stop(0.0);
-        throw std::runtime_error(fmt::format("the model worker {} {} ({}{})", music::clipText(options_.workerCommand[0], 300), why,
-                                             describeExit(w->reaped), WIFEXITED(w->reaped) && WEXITSTATUS(w->reaped) == 127 ? ": cannot run it" : ""));
-    }
-    return w;
-}
-
 void WorkerSupervisor::makeRoom(std::uint64_t bytes, const std::string& forName) {
     if (bytes > options_.maxMemoryBytes)
         throw std::runtime_error(fmt::format("model '{}' needs {:.1f} MiB; the memory budget (max_memory) is {:.1f} MiB", forName, bytes / 1048576.0,
@@ -379,7 +249,7 @@ void WorkerSupervisor::makeRoom(std::uint64_t bytes, const std::string& forName)
 void WorkerSupervisor::stopWorker(const std::string& key, bool kill) {
     const auto it = workers_.find(key);
     if (it == workers_.end()) return;
-    it->second->stop(kill ? 0.0 : options_.cancelGraceSeconds);
+    it->second->process->stop(kill ? 0.0 : options_.cancelGraceSeconds);
     workers_.erase(it);
 }
 
@@ -393,18 +263,16 @@ WorkerSupervisor::Worker& WorkerSupervisor::ensureLoaded(Task& t) {
     }
     makeRoom(manifest.memoryBytes, manifest.name);
     const auto started = Clock::now();
-    auto w = spawn(t);
+    auto w = std::make_unique<Worker>();
+    w->process = WorkerProcess::start(options_.workerCommand, std::min(t.deadline, started + toDuration(options_.startSeconds)));
     const std::uint64_t loadId = 1;
     Frame reply;
     try {
-        w->send(Frame::make(FrameType::Load, {{"id", loadId}, {"path", key}}));
+        w->process->send(Frame::make(FrameType::Load, {{"id", loadId}, {"path", key}}));
         for (;;) {
-            const auto r = w->next(t.deadline, reply);
-            if (r == Worker::Read::Timeout) throw WorkerFailure("did not finish loading before the request's timeout");
-            if (r == Worker::Read::Eof) {
-                w->stop(0.0);
-                throw WorkerFailure(fmt::format("{} while loading", describeExit(w->reaped)));
-            }
+            const auto r = w->process->next(t.deadline, reply);
+            if (r == WorkerProcess::Read::Timeout) throw WorkerFailure("did not finish loading before the request's timeout");
+            if (r == WorkerProcess::Read::Eof) throw WorkerFailure(fmt::format("{} while loading", w->process->stop(1.0)));
             if (reply.id() == loadId && (reply.type == FrameType::Status || reply.type == FrameType::Error)) break;
         }
     } catch (const WorkerFailure& e) {
@@ -414,7 +282,7 @@ WorkerSupervisor::Worker& WorkerSupervisor::ensureLoaded(Task& t) {
     w->info.name = manifest.name;
     w->info.dir = key;
     w->info.memoryBytes = manifest.memoryBytes;
-    w->info.pid = w->pid;
+    w->info.pid = w->process->pid();
     w->info.sampleRateHz = manifest.sampleRateHz;
     w->info.loadSeconds = secondsSince(started);
     w->lastUse = ++useClock_;
@@ -425,74 +293,79 @@ WorkerSupervisor::Worker& WorkerSupervisor::ensureLoaded(Task& t) {
     return ref;
 }
 
+namespace {
+// What one frame of a running request means for it: more to come, or the end.
+enum class Step { More, End };
+
+Step takeFrame(Frame& f, const GenerateRequest& request, const GenerateCallbacks& callbacks, GenerateResult& result, bool cancelled) {
+    switch (f.type) {
+        case FrameType::Progress:
+            if (callbacks.onProgress) callbacks.onProgress(f.header["step"].get<int>(), f.header["steps"].get<int>());
+            return Step::More;
+        case FrameType::Chunk: {
+            AudioChunk c{f.header["index"].get<int>(), f.channels(), f.header["sample_rate"].get<double>(), std::move(f.pcm)};
+            if (result.channels == 0) {
+                result.channels = c.channels;
+                result.sampleRateHz = c.sampleRateHz;
+            } else if (c.channels != result.channels || c.sampleRateHz != result.sampleRateHz) {
+                throw WorkerFailure("changed its channel count or sample rate between chunks");
+            }
+            const auto most = static_cast<std::size_t>(std::ceil(request.seconds * c.sampleRateHz)) * static_cast<std::size_t>(c.channels);
+            if (result.interleaved.size() + c.interleaved.size() > most) throw WorkerFailure("sent more audio than the request asked for");
+            result.interleaved.insert(result.interleaved.end(), c.interleaved.begin(), c.interleaved.end());
+            if (callbacks.onChunk) callbacks.onChunk(c);
+            return Step::More;
+        }
+        case FrameType::Done:
+            result.ok = !cancelled;  // one that finished as the cancel went out is still cancelled
+            result.cancelled = cancelled;
+            if (cancelled) result.error = "cancelled";
+            return Step::End;
+        case FrameType::Error:
+            result.cancelled = f.header.value("code", std::string()) == "cancelled";
+            result.error = f.header["message"].get<std::string>();
+            return Step::End;
+        default: return Step::More;  // a status answer: nothing for the request
+    }
+}
+}  // namespace
+
 void WorkerSupervisor::runGenerate(Task& t) {
     Worker& w = ensureLoaded(t);
     const std::string key = w.info.dir.string(), name = w.info.name;
-    const auto rid = t.id + 1;  // ids above the load's (1)
+    const auto rid = t.id + 1;  // above the load's id (1)
     nlohmann::json fields = {{"id", rid}, {"prompt", t.request.prompt}, {"seconds", t.request.seconds}, {"seed", t.request.seed.value_or(1)}};
     if (t.request.steps) fields["steps"] = *t.request.steps;
     if (t.request.guidance) fields["guidance"] = *t.request.guidance;
     const auto fail = [&](const std::string& why) {
-        const int pid = w.pid;
+        const int pid = w.process->pid();
         stopWorker(key, true);
         restart_.push_back(key);
         throw std::runtime_error(fmt::format("the model worker for '{}' (pid {}) {}; it is being restarted", name, pid, why));
     };
+    const double timeout = t.request.timeoutSeconds > 0 ? t.request.timeoutSeconds : options_.defaultTimeoutSeconds;
     bool cancelSent = false;
     auto cancelBy = Clock::time_point::max();
     try {
-        w.send(Frame::make(FrameType::Generate, fields));
+        w.process->send(Frame::make(FrameType::Generate, fields));
         ++w.info.requests;
         for (Frame f;;) {
             if (!cancelSent && t.cancelRequested) {
-                w.send(Frame::make(FrameType::Cancel, {{"id", rid}}));
+                w.process->send(Frame::make(FrameType::Cancel, {{"id", rid}}));
                 cancelSent = true;
-                cancelBy = Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(options_.cancelGraceSeconds));
+                cancelBy = Clock::now() + toDuration(options_.cancelGraceSeconds);
             }
-            const auto r = w.next(std::min({t.deadline, cancelBy, Clock::now() + std::chrono::milliseconds(10)}), f);
-            if (r == Worker::Read::Eof) {
-                ::waitpid(w.pid, &w.reaped, 0);
-                w.pid = -1;
-                fail(fmt::format("{} during the request", describeExit(w.reaped)));
+            const auto r = w.process->next(std::min({t.deadline, cancelBy, Clock::now() + std::chrono::milliseconds(10)}), f);
+            if (r == WorkerProcess::Read::Eof) fail(fmt::format("{} during the request", w.process->stop(1.0)));
+            if (r == WorkerProcess::Read::Timeout && Clock::now() >= t.deadline)
+                fail(fmt::format("timed out: the request took longer than its {:g} s timeout, so the worker was killed", timeout));
+            if (r == WorkerProcess::Read::Timeout && Clock::now() >= cancelBy) {
+                t.result.cancelled = true;
+                fail(fmt::format("did not stop within {:g} s of the cancel, so it was killed", options_.cancelGraceSeconds));
             }
-            if (r == Worker::Read::Timeout) {
-                if (Clock::now() >= t.deadline) {
-                    const double timeout = t.request.timeoutSeconds > 0 ? t.request.timeoutSeconds : options_.defaultTimeoutSeconds;
-                    fail(fmt::format("timed out: the request took longer than its {:g} s timeout, so the worker was killed", timeout));
-                }
-                if (Clock::now() >= cancelBy) {
-                    t.result.cancelled = true;
-                    fail(fmt::format("did not stop within {:g} s of the cancel, so it was killed", options_.cancelGraceSeconds));
-                }
-                continue;
-            }
-            if (f.id() != rid) continue;  // an answer to an earlier, abandoned request
-            if (f.type == FrameType::Progress) {
-                if (t.callbacks.onProgress) t.callbacks.onProgress(f.header["step"].get<int>(), f.header["steps"].get<int>());
-            } else if (f.type == FrameType::Chunk) {
-                AudioChunk c{f.header["index"].get<int>(), f.channels(), f.header["sample_rate"].get<double>(), std::move(f.pcm)};
-                if (t.result.channels == 0) {
-                    t.result.channels = c.channels;
-                    t.result.sampleRateHz = c.sampleRateHz;
-                } else if (c.channels != t.result.channels || c.sampleRateHz != t.result.sampleRateHz) {
-                    fail("changed its channel count or sample rate between chunks");
-                }
-                if (t.result.interleaved.size() + c.interleaved.size() > static_cast<std::size_t>(t.request.seconds * c.sampleRateHz + 1) * c.channels)
-                    fail("sent more audio than the request asked for");
-                t.result.interleaved.insert(t.result.interleaved.end(), c.interleaved.begin(), c.interleaved.end());
-                if (t.callbacks.onChunk) t.callbacks.onChunk(c);
-            } else if (f.type == FrameType::Done) {
-                t.result.ok = !t.cancelRequested;  // finished before the cancel landed: still cancelled
-                if (!t.result.ok) {
-                    t.result.cancelled = true;
-                    t.result.error = "cancelled";
-                }
+            if (r == WorkerProcess::Read::Frame && f.id() == rid &&  // other ids: answers to abandoned requests
+                takeFrame(f, t.request, t.callbacks, t.result, t.cancelRequested) == Step::End)
                 return;
-            } else if (f.type == FrameType::Error) {
-                t.result.cancelled = f.header.value("code", std::string()) == "cancelled";
-                t.result.error = f.header["message"].get<std::string>();
-                return;
-            }
         }
     } catch (const WorkerFailure& e) {
         fail(e.what());
@@ -506,7 +379,7 @@ void WorkerSupervisor::restartPending() {
         Task t;
         t.kind = Task::Kind::Load;
         t.request.model = dir;
-        t.deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(options_.defaultTimeoutSeconds));
+        t.deadline = Clock::now() + toDuration(options_.defaultTimeoutSeconds);
         try {
             (void)ensureLoaded(t);
             const std::lock_guard lock(mutex_);

@@ -7,8 +7,6 @@
 // worker that overruns a request's timeout. One dispatcher thread runs the task queue (highest
 // priority first, then first come) one task at a time, so CPU-bound models never fight for cores.
 // A memory budget (`maxMemoryBytes`) is kept by unloading the least recently used models first.
-#include <sys/types.h>
-
 #include <condition_variable>
 #include <map>
 #include <memory>
@@ -48,7 +46,6 @@ private:
     void execute(Task& t);
     void runGenerate(Task& t);
     Worker& ensureLoaded(Task& t);
-    std::unique_ptr<Worker> spawn(Task& t);
     void makeRoom(std::uint64_t bytes, const std::string& forName);
     void stopWorker(const std::string& key, bool kill);
     void restartPending();
