@@ -303,7 +303,7 @@ TEST(ModelService, HigherPrioritiesRunFirstThenFirstCome) {
         };
         return cb;
     };
-    const auto first = service.submit(req(dir, "keeps the dispatcher busy", 10.0, 1, 20), named("first"));
+    const auto first = service.submit(req(dir, "keeps the dispatcher busy", 30.0, 1, 60), named("first"));
     while (!firstRunning) std::this_thread::sleep_for(std::chrono::milliseconds(1));
     auto low = req(dir, "low", 0.3), high1 = req(dir, "high one", 0.3), high2 = req(dir, "high two", 0.3);
     high1.priority = high2.priority = 5;
