@@ -339,6 +339,15 @@ TEST(ModelService, AWorkerKilledMidRequestFailsItClearlyAndRestarts) {
     ASSERT_TRUE(after.ok) << after.error;
     EXPECT_FALSE(after.loadedCold);  // restarted and loaded before it was asked
     EXPECT_EQ(after.interleaved, reference.interleaved);  // same seed, same samples, in a new process
+    // A callback that throws ends its request the same way; the service goes on.
+    GenerateCallbacks throwing;
+    throwing.onChunk = [](const AudioChunk&) { throw std::runtime_error("disk full"); };
+    const auto thrown = service.generate(small, throwing);
+    EXPECT_FALSE(thrown.ok);
+    EXPECT_NE(thrown.error.find("callback failed (disk full)"), std::string::npos) << thrown.error;
+    const auto last = service.generate(small);
+    ASSERT_TRUE(last.ok) << last.error;
+    EXPECT_EQ(last.interleaved, reference.interleaved);
 }
 
 TEST(ModelService, AHangingWorkerHitsTheTimeoutAndIsReplaced) {

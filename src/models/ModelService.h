@@ -35,7 +35,9 @@ struct AudioChunk {
     std::vector<float> interleaved;
 };
 
-/// Called on the service's dispatcher thread, in order: progress and chunks as they arrive.
+/// Called on the service's dispatcher thread, in order: progress and chunks as they arrive. They
+/// may call cancel() and status(), never wait(), load() or unload() (the dispatcher would wait on
+/// itself); one that throws ends its request (the worker is restarted).
 struct GenerateCallbacks {
     std::function<void(int step, int steps)> onProgress;
     std::function<void(const AudioChunk&)> onChunk;

@@ -363,9 +363,16 @@ void WorkerSupervisor::runGenerate(Task& t) {
                 t.result.cancelled = true;
                 fail(fmt::format("did not stop within {:g} s of the cancel, so it was killed", options_.cancelGraceSeconds));
             }
-            if (r == WorkerProcess::Read::Frame && f.id() == rid &&  // other ids: answers to abandoned requests
-                takeFrame(f, t.request, t.callbacks, t.result, t.cancelRequested) == Step::End)
-                return;
+            if (r != WorkerProcess::Read::Frame || f.id() != rid) continue;  // other ids: answers to abandoned requests
+            Step step = Step::More;
+            try {
+                step = takeFrame(f, t.request, t.callbacks, t.result, t.cancelRequested);
+            } catch (const WorkerFailure&) {
+                throw;
+            } catch (const std::exception& e) {  // the caller's callback: the rest of the audio has nowhere to go
+                fail(fmt::format("was stopped because the request's callback failed ({})", music::clipText(e.what(), 500)));
+            }
+            if (step == Step::End) return;
         }
     } catch (const WorkerFailure& e) {
         fail(e.what());
