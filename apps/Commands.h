@@ -174,6 +174,27 @@ struct SubmitArgs {
 };
 int runSubmit(const SubmitArgs& s);
 
+/// `soundstar generate PROMPT --model DIR -d SECONDS -o FILE`: one request to the model service.
+struct GenerateArgs {
+    std::string prompt, model;  // model "": the shipped procedural model (data/models/procedural)
+    double seconds = 10.0;
+    std::string output = "soundstar-generated.wav", format;
+    std::optional<std::uint64_t> seed;
+    std::optional<int> steps;
+    std::optional<double> guidance;
+    double timeoutSeconds = 0.0;
+    bool quiet = false;
+};
+int runGenerate(const GenerateArgs& g);
+/// `soundstar models [--dir DIR]... [--load]`: installed models, and with --load each loaded in a worker.
+struct ModelsArgs {
+    std::vector<std::string> dirs;
+    bool load = false;
+};
+int runModels(const ModelsArgs& a);
+/// The hidden `soundstar model-worker`: serves the model protocol on stdin/stdout.
+int runModelWorker();
+
 int runDoctor();
 int runSchema();
 /// Prints the JSON Schema of a batch job line.

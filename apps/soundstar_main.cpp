@@ -231,11 +231,29 @@ int main(int argc, char** argv) {
     serveCmd->add_option("--llm-timeout", sv.llmTimeout, "Seconds to wait for the LLM in all (default 60)")->check(finiteNumber(0.1, 3600.0));
     serveCmd->add_flag("-q,--quiet", sv.quiet, "Print only the address and errors");
 
+    GenerateArgs ge;
+    auto* generateCmd = app.add_subcommand("generate", "Generate audio with a model (a model folder) through the model service");
+    generateCmd->add_option("prompt", ge.prompt, "What to generate, e.g. \"warm analog pads\"")->required();
+    generateCmd->add_option("--model", ge.model, "The model folder (manifest.json + weights; default: the shipped procedural model)");
+    generateCmd->add_option("-d,--duration", ge.seconds, "Length in seconds (0.1 to 600; default 10)")->check(finiteNumber(0.1, 600.0));
+    generateCmd->add_option("-o,--output", ge.output, "Output file (.wav .flac .ogg .mp3)");
+    generateCmd->add_option("--format", ge.format, "wav, wav24, wav32f, flac, ogg, mp3 (default: from the extension)");
+    generateCmd->add_option("--seed", ge.seed, "Random seed, 0 to 2^64-1 (default 1)")->check(wholeNumber(0, 18446744073709551615ull, ""));
+    generateCmd->add_option("--steps", ge.steps, "Steps (1 to 1000; default: the model's)")->check(wholeNumber(1, 1000, ""));
+    generateCmd->add_option("--guidance", ge.guidance, "Guidance scale (0 to 30; default: the model's)")->check(finiteNumber(0.0, 30.0));
+    generateCmd->add_option("--timeout", ge.timeoutSeconds, "Seconds the request may take, loading included (default 600)")->check(finiteNumber(0.1, 86400.0));
+    generateCmd->add_flag("-q,--quiet", ge.quiet, "Print only errors");
+    ModelsArgs mo;
+    auto* modelsCmd = app.add_subcommand("models", "List installed models (--dir, $SOUNDSTAR_MODELS, data/models); --load loads each in a worker");
+    modelsCmd->add_option("--dir", mo.dirs, "Also look for model folders in this folder (repeatable)");
+    modelsCmd->add_flag("--load", mo.load, "Load each model in a worker process and report its load time and the memory in use");
+    auto* modelWorkerCmd = app.add_subcommand("model-worker", "")->group("");  // started by the model service, speaks frames on stdio
+
     if (argc > 1 && argv[1][0] != '-') {
         const std::string cmd = argv[1];
         if (cmd != "render" && cmd != "stream" && cmd != "live" && cmd != "dj" && cmd != "demo" && cmd != "doctor" && cmd != "schema" && cmd != "arrange" && cmd != "interpret" &&
-            cmd != "batch" && cmd != "worker" && cmd != "submit" && cmd != "serve") {
-            fmt::print(stderr, "soundstar: unknown command '{}'; commands: render, stream, live, dj, serve, batch, worker, submit, interpret, arrange, demo, doctor, schema (see --help)\n", cmd);
+            cmd != "batch" && cmd != "worker" && cmd != "submit" && cmd != "serve" && cmd != "generate" && cmd != "models" && cmd != "model-worker") {
+            fmt::print(stderr, "soundstar: unknown command '{}'; commands: render, stream, live, dj, serve, batch, worker, submit, generate, models, interpret, arrange, demo, doctor, schema (see --help)\n", cmd);
             return 2;
         }
     }
@@ -284,6 +302,9 @@ int main(int argc, char** argv) {
         if (interpretCmd->parsed()) return runInterpret(interpretPrompt, interpretJson, interpretExplain);
         if (schema->parsed()) return schemaJob ? runJobSchema() : runSchema();
         if (batchCmd->parsed()) return runBatch(ba);
+        if (generateCmd->parsed()) return runGenerate(ge);
+        if (modelsCmd->parsed()) return runModels(mo);
+        if (modelWorkerCmd->parsed()) return runModelWorker();
         if (workerCmd->parsed()) return runWorker(wk);
         if (submitCmd->parsed()) return runSubmit(sb);
         if (arrangeCmd->parsed()) {

@@ -1,0 +1,134 @@
+// `soundstar generate`, `soundstar models` and the hidden `soundstar model-worker`: the model
+// service from the command line (src/models).
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include <cstdlib>
+#include <filesystem>
+
+#include "Commands.h"
+#include "io/OutputFiles.h"
+#include "models/ModelManifest.h"
+#include "models/ProceduralModel.h"
+#include "models/WorkerSupervisor.h"
+#include "music/JsonText.h"
+
+namespace soundstar::app {
+namespace {
+std::vector<std::string> workerCommand() {
+    std::error_code ec;
+    const auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
+    if (ec) throw std::runtime_error("cannot find this program's own path (/proc/self/exe) to start a model worker");
+    return {self.string(), "model-worker"};
+}
+
+// Where installed models are looked for: --dir folders, $SOUNDSTAR_MODELS (':'-separated), data/models.
+std::vector<std::filesystem::path> modelRoots(const std::vector<std::string>& dirs) {
+    std::vector<std::filesystem::path> roots(dirs.begin(), dirs.end());
+    if (const char* env = std::getenv("SOUNDSTAR_MODELS"); env && *env) {
+        std::string s = env;
+        for (std::size_t at = 0; at <= s.size();) {
+            const auto colon = std::min(s.find(':', at), s.size());
+            if (colon > at) roots.emplace_back(s.substr(at, colon - at));
+            at = colon + 1;
+        }
+    }
+    roots.push_back(dataDir() / "models");
+    return roots;
+}
+}  // namespace
+
+std::filesystem::path defaultModelDir() { return dataDir() / "models" / "procedural"; }
+
+int runGenerate(const GenerateArgs& g) {
+    const auto format = io::formatFromPath(g.output);
+    const auto chosen = g.format.empty() ? format : io::parseFormat(g.format);
+    if (!chosen) throw std::invalid_argument(fmt::format("cannot tell the audio format of '{}'; give --format ({})", music::clipText(g.output, 200), io::formatNames()));
+    models::WorkerSupervisor::Options o;
+    o.workerCommand = workerCommand();
+    models::WorkerSupervisor service(o);
+    models::GenerateRequest r;
+    r.model = g.model.empty() ? defaultModelDir() : std::filesystem::path(g.model);
+    r.prompt = g.prompt;
+    r.seconds = g.seconds;
+    r.seed = g.seed;
+    r.steps = g.steps;
+    r.guidance = g.guidance;
+    r.timeoutSeconds = g.timeoutSeconds;
+    models::GenerateCallbacks cb;
+    const bool terminal = ::isatty(2) != 0;
+    if (!g.quiet)
+        cb.onProgress = [terminal](int step, int steps) {
+            if (terminal) fmt::print(stderr, "\rsoundstar: generating, step {}/{}", step, steps);
+            else if (step == steps) fmt::print(stderr, "soundstar: generated {} steps", steps);
+        };
+    const auto result = service.generate(r, cb);
+    if (!g.quiet) fmt::print(stderr, "\n");
+    if (!result.ok) throw std::runtime_error(fmt::format("generate failed: {}", result.error));
+    StereoBuffer audio;
+    audio.resize(static_cast<int>(result.frames()));
+    for (std::size_t i = 0; i < result.frames(); ++i) {
+        audio.left()[i] = result.interleaved[i * static_cast<std::size_t>(result.channels)];
+        audio.right()[i] = result.interleaved[i * static_cast<std::size_t>(result.channels) + (result.channels > 1 ? 1 : 0)];
+    }
+    io::OutputFiles out;
+    io::writeAudioFile(out.add(g.output, "-o"), audio, result.sampleRateHz, *chosen, r.seed.value_or(1));
+    out.commit();
+    if (!g.quiet)
+        fmt::print(stderr, "soundstar: wrote {} ({:.2f} s at {:g} Hz, generated in {:.2f} s)\n", g.output, static_cast<double>(result.frames()) / result.sampleRateHz,
+                   result.sampleRateHz, result.seconds);
+    return 0;
+}
+
+int runModels(const ModelsArgs& a) {
+    std::unique_ptr<models::WorkerSupervisor> service;
+    if (a.load) {
+        models::WorkerSupervisor::Options o;
+        o.workerCommand = workerCommand();
+        service = std::make_unique<models::WorkerSupervisor>(o);
+    }
+    int found = 0, broken = 0;
+    for (const auto& root : modelRoots(a.dirs)) {
+        std::error_code ec;
+        if (!std::filesystem::is_directory(root, ec)) continue;
+        std::vector<std::filesystem::path> dirs;
+        for (const auto& e : std::filesystem::directory_iterator(root, ec))
+            if (e.is_directory(ec) && std::filesystem::exists(e.path() / "manifest.json", ec)) dirs.push_back(e.path());
+        std::sort(dirs.begin(), dirs.end());
+        for (const auto& dir : dirs) {
+            ++found;
+            try {
+                const auto m = models::readModelDir(dir);
+                fmt::print("{:<20} {:<11} {:>6g} Hz  {:<4} {:>10} params  {:>8.1f} MiB  {}\n", m.name, m.kind, m.sampleRateHz, models::quantizationName(m.quantization),
+                           m.parameterCount, m.memoryBytes / 1048576.0, dir.string());
+                if (service) {
+                    const auto loaded = service->load(dir);
+                    fmt::print("  loaded in worker pid {} in {:.2f} s\n", loaded.pid, loaded.loadSeconds);
+                }
+            } catch (const std::exception& e) {
+                ++broken;
+                fmt::print("{:<20} unusable: {}\n", dir.filename().string(), e.what());
+            }
+        }
+    }
+    if (found == 0) fmt::print("no models installed (looked in --dir, $SOUNDSTAR_MODELS and {})\n", (dataDir() / "models").string());
+    if (service) {
+        const auto s = service->status();
+        fmt::print("loaded: {} model(s), {:.1f} MiB of a {:.1f} MiB budget\n", s.loaded.size(), s.memoryBytes / 1048576.0, s.maxMemoryBytes / 1048576.0);
+    } else {
+        fmt::print("loaded: none in this command (--load starts a worker per model and reports its load time and memory)\n");
+    }
+    return broken > 0 ? 1 : 0;
+}
+
+int runModelWorker() {
+    // The protocol owns the original stdout; anything else printed goes to stderr.
+    const int protocolOut = ::dup(1);
+    if (protocolOut < 0 || ::dup2(2, 1) < 0) return 1;
+    return models::serveModelWorker(0, protocolOut, [](const std::filesystem::path& dir, const models::ModelManifest& m) {
+        return models::makeProceduralModel(cliData(), dir, m);
+    });
+}
+
+}  // namespace soundstar::app

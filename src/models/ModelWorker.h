@@ -1,0 +1,48 @@
+#pragma once
+// The worker side of the model protocol [control; its own process]: says hello, loads one model
+// when asked, then serves generate requests one after another, streaming progress and audio
+// chunks, until its input ends. A reader thread takes cancel frames while a generation runs.
+#include <atomic>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "models/ModelManifest.h"
+
+namespace soundstar::models {
+
+/// Thrown by a generator that saw its cancel flag.
+struct Cancelled : std::runtime_error {
+    Cancelled() : std::runtime_error("cancelled") {}
+};
+
+struct GenerateParams {
+    std::string prompt;
+    double seconds = 10.0;
+    std::uint64_t seed = 1;
+    std::optional<int> steps;
+    std::optional<double> guidance;
+};
+
+/// A loaded model. generate() runs on the worker's main thread; it calls `progress` after each
+/// step and `chunk` with interleaved audio as it is made, and throws Cancelled soon after
+/// `cancel` turns true (between blocks: well within 100 ms).
+class Generator {
+public:
+    virtual ~Generator() = default;
+    virtual double sampleRateHz() const = 0;
+    virtual int channels() const = 0;
+    virtual void generate(const GenerateParams& p, const std::function<void(int step, int steps)>& progress,
+                          const std::function<void(std::vector<float>&& interleaved)>& chunk, const std::atomic<bool>& cancel) = 0;
+};
+
+/// Makes the generator for a checked model folder (throws std::invalid_argument naming the problem).
+using GeneratorFactory = std::function<std::unique_ptr<Generator>(const std::filesystem::path& dir, const ModelManifest& m)>;
+
+/// Serves the protocol on `inFd` / `outFd` until the input ends. Returns the exit code.
+int serveModelWorker(int inFd, int outFd, const GeneratorFactory& factory);
+
+}  // namespace soundstar::models
