@@ -10,18 +10,17 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <csignal>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <limits>
 #include <memory>
 #include <mutex>
-#include <regex>
 #include <sstream>
 #include <thread>
 
 #include "Commands.h"
+#include "SessionLoop.h"
 #include "Recorder.h"
 #include "compose/Profiles.h"
 #include "core/AudioRing.h"
@@ -37,7 +36,6 @@
 namespace soundstar::app {
 namespace {
 
-std::atomic<bool> gInterrupted{false};
 
 live::StreamVibe vibeForProfile(const dj::DjProfile& p, std::uint64_t seed) {
     music::MusicConfig cfg;
@@ -85,21 +83,6 @@ std::shared_ptr<LlmAsk> askLlm(const DjArgs& args, const std::string& prompt, Sa
     return task;
 }
 
-std::vector<std::pair<double, std::string>> readScript(const std::string& file) {
-    std::vector<std::pair<double, std::string>> script;
-    std::istringstream text(file.empty() ? std::string(std::istreambuf_iterator<char>(std::cin), {}) : music::readTextFile(file, "--script"));
-    static const std::regex kTimed(R"(\s*([0-9]{1,6}(\.[0-9]{1,3})?)(\s+(.*))?)");
-    std::smatch m;
-    for (std::string line; std::getline(text, line);) {
-        if (line.empty() || line[0] == '#') continue;
-        if (script.size() >= 10000) throw std::invalid_argument("--script: at most 10000 lines");
-        if (!std::regex_match(line, m, kTimed)) throw std::invalid_argument(fmt::format("--script: '{}' is not \"SECONDS LINE\"", music::clipText(line, 80)));
-        script.emplace_back(std::stod(m[1]), m[4]);
-    }
-    std::stable_sort(script.begin(), script.end(), [](const auto& x, const auto& y) { return x.first < y.first; });
-    return script;
-}
-
 // What each stdin word does, as a table (the steering parser reads the rest).
 struct DjCommand {
     const char* word;
@@ -142,15 +125,9 @@ int runDjSet(const DjArgs& args, bool& llmStillAsking) {
     live::LiveSession session(shippedPresets(), dj::withEnergy(base, brain.energy(), ""), o);
     dj::DjSet set(session, brain, base, sr, o.blockSize);
     if (args.minutes > 0) set.setEnd(static_cast<SampleTime>(std::llround(args.minutes * 60.0 * sr)));
-    SampleTime end = args.minutes > 0 ? static_cast<SampleTime>(std::llround(args.minutes * 60.0 * sr)) : std::numeric_limits<SampleTime>::max() / 4;
-    bool quitting = false;
-    const auto quit = [&](SampleTime now) {
-        const SampleTime from = std::max(now, session.scheduledUntil());
-        const double seconds = std::max(0.02, 0.1 - static_cast<double>(from - now) / sr);
-        session.fadeOut(from, seconds);
-        end = std::min(end, from + static_cast<SampleTime>((seconds + 0.05) * sr));
-        quitting = true;
-    };
+    Recorder recorder(args.output, "", sr);
+    SessionLoop loop(session, recorder, sr, o.blockSize,
+                     args.minutes > 0 ? static_cast<SampleTime>(std::llround(args.minutes * 60.0 * sr)) : std::numeric_limits<SampleTime>::max() / 4);
     const auto say = [&](const std::string& what) {
         if (!args.quiet) fmt::print(stderr, "soundstar dj: {}\n", what);
     };
@@ -201,7 +178,7 @@ int runDjSet(const DjArgs& args, bool& llmStillAsking) {
     std::vector<std::shared_ptr<LlmAsk>> everyAsk;
     int askedBar = -1;
     const auto llmStep = [&](SampleTime now) {
-        if (!args.useLlm || quitting) return;
+        if (!args.useLlm || loop.quitting()) return;
         if (asking) {
             std::string answer, problem;
             {
@@ -228,88 +205,36 @@ int runDjSet(const DjArgs& args, bool& llmStillAsking) {
         }
     };
     const auto script = args.clock == "virtual" ? readScript(args.scriptFile) : std::vector<std::pair<double, std::string>>{};
-    Recorder recorder(args.output, "", sr);
     std::size_t nextLine = 0;
-    SampleTime fed = 0;
-    const auto feedBlock = [&] {
+    loop.feed = [&](SampleTime fed) {
         for (; nextLine < script.size() && std::llround(script[nextLine].first * sr) <= fed; ++nextLine)
-            if (!quitting && !apply(script[nextLine].second, fed)) quit(fed);
+            if (!loop.quitting() && !apply(script[nextLine].second, fed)) loop.quit(fed);
         llmStep(fed);
-        if (!quitting) set.tick(fed);
-        while (!session.pump(fed + o.blockSize)) {
-        }
-        fed += o.blockSize;
+        if (!loop.quitting()) set.tick(fed);
     };
     if (args.clock == "virtual") {
-        StereoBuffer block;
-        block.resize(o.blockSize);
-        std::vector<float> inter(static_cast<std::size_t>(o.blockSize) * 2);
-        for (SampleTime pos = 0; pos < end;) {
+        loop.poll = [&](SampleTime pos) {
             // While the LLM thinks, the virtual clock runs no faster than real time, so its answer
             // lands where it would have in a real set.
-            for (; asking && !gInterrupted; std::this_thread::sleep_for(std::chrono::milliseconds(2))) {
+            for (; asking && !SessionLoop::interrupted; std::this_thread::sleep_for(std::chrono::milliseconds(2))) {
                 const std::lock_guard lock(asking->m);
                 const double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - asking->started).count();
                 if (asking->done || pos <= asking->askedAt + static_cast<SampleTime>(waited * sr)) break;
             }
-            if (gInterrupted && !quitting) quit(pos);
-            fed = pos;
-            feedBlock();
-            const int n = static_cast<int>(std::min<SampleTime>(o.blockSize, end - pos));
-            session.engine().render(block.view());
-            for (std::size_t i = 0; i < static_cast<std::size_t>(n); ++i) inter[2 * i] = block.left()[i], inter[2 * i + 1] = block.right()[i];
-            if (recorder.active()) recorder.write(inter.data(), static_cast<std::size_t>(n));
-            pos += n;
-        }
-    } else {
-        auto device = args.device == "null" ? io::makeNullDevice() : io::makeRtAudioDevice();
-        if (!device) throw std::runtime_error("this build has no audio device support; use --device null or --clock virtual");
-        std::signal(SIGINT, [](int) { gInterrupted = true; });
-        const auto lookAhead = static_cast<SampleTime>(0.2 * sr);
-        while (fed < lookAhead) feedBlock();
-        AudioRing tap(1 << 17);
-        std::vector<float> drained(static_cast<std::size_t>(1 << 17) * 2);
-        SampleTime recorded = 0;
-        const auto drain = [&] {
-            for (std::size_t n; (n = tap.read(drained.data(), 1 << 17)) > 0;) {
-                const auto keep = static_cast<std::size_t>(std::clamp<SampleTime>(end - recorded, 0, static_cast<SampleTime>(n)));
-                if (keep > 0) recorder.write(drained.data(), keep);
-                recorded += static_cast<SampleTime>(n);
-            }
         };
-        if (recorder.active()) session.engine().setTap(&tap);
-        device->start(session.engine());
-        say(fmt::format("playing {} on {} (Enter: next move, drop, break, x, s drums,bass, b 130, k F minor, y dub, q)", profile.name, device->name()));
-        std::string pending;
-        bool stdinOpen = true;
-        while (session.engine().now() < end) {
-            const SampleTime now = session.engine().now();
-            pollfd in{stdinOpen && !quitting ? STDIN_FILENO : -1, POLLIN, 0};
-            if (::poll(&in, 1, 4) > 0 && (in.revents & (POLLIN | POLLHUP | POLLERR))) {
-                char buf[4096];
-                const ssize_t got = ::read(STDIN_FILENO, buf, sizeof buf);
-                if (got <= 0 && !(got < 0 && errno == EINTR)) {
-                    stdinOpen = false;
-                    if (args.minutes <= 0) quit(now);  // stdin closed and no length: end
-                } else if (got > 0) {
-                    pending.append(buf, static_cast<std::size_t>(got));
-                    for (std::size_t nl; (nl = pending.find('\n')) != std::string::npos; pending.erase(0, nl + 1))
-                        if (!quitting && !apply(pending.substr(0, nl), now)) quit(now);
-                    if (pending.size() > 4096) {
-                        say("a line over 4096 bytes was dropped");
-                        pending.clear();
-                    }
-                }
-            }
-            if (gInterrupted && !quitting) quit(now);
-            while (fed < now + lookAhead) feedBlock();
-            drain();
-        }
-        device->stop();
-        drain();
-        session.engine().setTap(nullptr);
-        end = session.engine().now();
+        loop.runVirtual();
+    } else {
+        loop.line = [&](const std::string& line, SampleTime now) {
+            if (!apply(line, now)) loop.quit(now);
+        };
+        loop.stdinClosed = [&](SampleTime now) {
+            if (args.minutes <= 0) loop.quit(now);  // stdin closed and no length: end
+        };
+        loop.runRealTime(args.device, [&](const std::string& device) {
+            say(fmt::format("playing {} on {} (Enter: next move, drop, break, x, s drums,bass, b 130, k F minor, y dub, q)", profile.name, device));
+        });
     }
+    const SampleTime end = loop.end();
     for (const auto& t : everyAsk) {
         const std::lock_guard lock(t->m);
         llmStillAsking = llmStillAsking || !t->done;

@@ -14,17 +14,16 @@
 #include <cerrno>
 #include <cstring>
 #include <chrono>
-#include <csignal>
 #include <fstream>
 #include <iostream>
 #include <limits>
 #include <memory>
 #include <mutex>
-#include <regex>
 #include <sstream>
 #include <thread>
 
 #include "Commands.h"
+#include "SessionLoop.h"
 #include "Recorder.h"
 #include "io/AudioDevice.h"
 #include "io/OutputFiles.h"
@@ -34,8 +33,6 @@
 
 namespace soundstar::app {
 namespace {
-
-std::atomic<bool> gInterrupted{false};
 
 // A vibe read by the LLM on its own thread; the music plays on meanwhile. The thread holds the
 // task, so a task nobody waits for any more finishes (bounded by the LLM timeout) on its own.
@@ -234,134 +231,52 @@ int runLiveSession(const LiveArgs& args, bool& llmStillAsking) {
         }
         return true;
     };
-    std::vector<std::pair<double, std::string>> script;
-    if (args.clock == "virtual" || !args.scriptFile.empty()) {
-        std::istringstream text(args.scriptFile.empty() ? std::string(std::istreambuf_iterator<char>(std::cin), {})
-                                                        : music::readTextFile(args.scriptFile, "--script"));
-        static const std::regex kTimed(R"(\s*([0-9]{1,6}(\.[0-9]{1,3})?)\s+(.*))");
-        std::smatch m;
-        for (std::string line; std::getline(text, line);) {
-            if (line.empty() || line[0] == '#') continue;
-            if (!std::regex_match(line, m, kTimed)) throw std::invalid_argument(fmt::format("--script: '{}' is not \"SECONDS LINE\"", music::clipText(line, 80)));
-            script.emplace_back(std::stod(m[1]), m[3]);
-        }
-        std::stable_sort(script.begin(), script.end(), [](const auto& x, const auto& y) { return x.first < y.first; });
-    }
+    const auto script = args.clock == "virtual" || !args.scriptFile.empty() ? readScript(args.scriptFile) : std::vector<std::pair<double, std::string>>{};
     // The recording is written as it plays (the header kept up to date), so it is valid whenever it stops.
     Recorder recorder(args.output, args.stdoutFormat, o.sampleRate);
-    SampleTime end = args.minutes > 0 ? total : std::numeric_limits<SampleTime>::max() / 4;  // 0 minutes: until q
-    bool quitting = false;
-    // q or Ctrl-C: silent within 100 ms of `now` (the fade starts where nothing is queued yet).
-    const auto quit = [&](SampleTime now) {
-        const SampleTime from = std::max(now, session.scheduledUntil());
-        const double seconds = std::max(0.02, 0.1 - static_cast<double>(from - now) / o.sampleRate);
-        session.fadeOut(from, seconds);
-        end = std::min(end, from + static_cast<SampleTime>((seconds + 0.05) * o.sampleRate));
-        quitting = true;
-    };
-    // The script is fed block by block, the same way on both clocks: the lines due by a block's
-    // first sample are applied there, then the composer schedules that block. Run ahead of a real
-    // device, this gives the same commands at the same samples, so the same bytes.
+    SessionLoop loop(session, recorder, o.sampleRate, o.blockSize, args.minutes > 0 ? total : std::numeric_limits<SampleTime>::max() / 4);
+    // The script is fed block by block, the same way on both clocks (SessionLoop), so the same
+    // script and seed give the same bytes.
     std::size_t nextLine = 0;
-    SampleTime fed = 0;  // blocks before this one have been fed
-    const auto feed = [&](SampleTime pos) {
+    loop.feed = [&](SampleTime pos) {
         for (; nextLine < script.size() && std::llround(script[nextLine].first * o.sampleRate) <= pos; ++nextLine)
-            if (!quitting && !apply(script[nextLine].second, pos)) quit(pos);
-    };
-    const auto feedBlock = [&] {
-        feed(fed);
-        while (!session.pump(fed + o.blockSize)) {  // one block ahead: "now" lands on the next block
-        }
-        fed += o.blockSize;
+            if (!loop.quitting() && !apply(script[nextLine].second, pos)) loop.quit(pos);
     };
     if (args.clock == "virtual") {
-        StereoBuffer block;
-        block.resize(o.blockSize);
-        std::vector<float> inter(static_cast<std::size_t>(o.blockSize) * 2);
-        for (SampleTime pos = 0; pos < end;) {
-            feed(pos);
+        loop.poll = [&](SampleTime pos) {
             if (control)
                 for (const auto& line : control->poll())
-                    if (!quitting && !apply(line, pos)) quit(pos);
+                    if (!loop.quitting() && !apply(line, pos)) loop.quit(pos);
             // While the LLM reads a vibe, the virtual clock runs no faster than real time, so its
             // answer lands where it would have in a real session.
-            for (; latest && !gInterrupted; std::this_thread::sleep_for(std::chrono::milliseconds(2))) {
+            for (; latest && !SessionLoop::interrupted; std::this_thread::sleep_for(std::chrono::milliseconds(2))) {
                 const std::lock_guard lock(latest->m);
                 const double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - latest->started).count();
                 if (latest->done || pos <= latest->askedAt + static_cast<SampleTime>(waited * o.sampleRate)) break;
             }
-            if (!quitting) collectLlm(pos);
-            if (gInterrupted && !quitting) quit(pos);
-            fed = pos;
-            feedBlock();
-            // Whole blocks, as a device renders them (per-block stages such as the leveller would
-            // differ on a short last block); only the frames up to the end are kept.
-            const int n = static_cast<int>(std::min<SampleTime>(o.blockSize, end - pos));
-            session.engine().render(block.view());
-            if (recorder.active()) {
-                for (std::size_t i = 0; i < static_cast<std::size_t>(n); ++i) inter[2 * i] = block.left()[i], inter[2 * i + 1] = block.right()[i];
-                recorder.write(inter.data(), static_cast<std::size_t>(n));
-            }
-            pos += n;
-        }
-    } else {
-        auto device = args.device == "null" ? io::makeNullDevice() : io::makeRtAudioDevice();
-        if (!device) throw std::runtime_error("this build has no audio device support; use --device null or --clock virtual");
-        std::signal(SIGINT, [](int) { gInterrupted = true; });
-        const auto lookAhead = static_cast<SampleTime>(0.2 * o.sampleRate);
-        while (fed < lookAhead) feedBlock();
-        // What the device plays is tapped into a ring (3 s) and written out here, off the audio
-        // thread, up to the end (a device may render a block or two past it before it stops).
-        AudioRing tap(1 << 17);
-        std::vector<float> drained(static_cast<std::size_t>(1 << 17) * 2);
-        SampleTime recorded = 0;
-        const auto drain = [&] {
-            for (std::size_t n; (n = tap.read(drained.data(), 1 << 17)) > 0;) {
-                const auto keep = static_cast<std::size_t>(std::clamp<SampleTime>(end - recorded, 0, static_cast<SampleTime>(n)));
-                if (keep > 0) recorder.write(drained.data(), keep);
-                recorded += static_cast<SampleTime>(n);
-            }
+            if (!loop.quitting()) collectLlm(pos);
         };
-        if (recorder.active()) session.engine().setTap(&tap);
-        device->start(session.engine());
-        if (!args.quiet) fmt::print(stderr, "playing on {} (type a vibe, +bright, b 130, k F minor, y dub, q)\n", device->name());
-        std::string pendingLine;
-        bool stdinOpen = true;
-        while (session.engine().now() < end) {
-            const SampleTime now = session.engine().now();
-            // Wait at most 4 ms for a line (the loop also drains the recording); once stdin is
-            // closed it is no longer watched (poll ignores a negative descriptor and only waits).
-            pollfd in{stdinOpen && !quitting ? STDIN_FILENO : -1, POLLIN, 0};
-            if (::poll(&in, 1, 4) > 0 && (in.revents & (POLLIN | POLLHUP | POLLERR))) {
-                char buf[4096];
-                const ssize_t got = ::read(STDIN_FILENO, buf, sizeof buf);
-                if (got <= 0 && !(got < 0 && errno == EINTR)) {
-                    stdinOpen = false;
-                    if (args.minutes <= 0 && script.empty()) quit(now);  // stdin closed, no length, no script: end
-                } else if (got > 0) {
-                    pendingLine.append(buf, static_cast<std::size_t>(got));
-                    for (std::size_t nl; (nl = pendingLine.find('\n')) != std::string::npos; pendingLine.erase(0, nl + 1))
-                        if (!quitting && !apply(pendingLine.substr(0, nl), now + static_cast<SampleTime>(0.05 * o.sampleRate))) quit(now);
-                    if (pendingLine.size() > 4096) {
-                        fmt::print(stderr, "soundstar live: a line over 4096 bytes was dropped\n");
-                        pendingLine.clear();
-                    }
-                }
-            }
+        loop.runVirtual();
+    } else {
+        // Typed lines land 50 ms after they are read (what is queued already plays).
+        const auto soon = static_cast<SampleTime>(0.05 * o.sampleRate);
+        loop.line = [&](const std::string& line, SampleTime now) {
+            if (!apply(line, now + soon)) loop.quit(now);
+        };
+        loop.stdinClosed = [&](SampleTime now) {
+            if (args.minutes <= 0 && script.empty()) loop.quit(now);  // stdin closed, no length, no script: end
+        };
+        loop.poll = [&](SampleTime now) {
             if (control)
                 for (const auto& line : control->poll())
-                    if (!quitting && !apply(line, now + static_cast<SampleTime>(0.05 * o.sampleRate))) quit(now);
-            if (!quitting) collectLlm(now + static_cast<SampleTime>(0.05 * o.sampleRate));
-            if (gInterrupted && !quitting) quit(now);
-            while (fed < now + lookAhead) feedBlock();
-            drain();
-        }
-        device->stop();
-        drain();
-        session.engine().setTap(nullptr);
-        if (tap.dropped() > 0) fmt::print(stderr, "soundstar live: the recording lost {} frames (the disk or pipe was too slow)\n", tap.dropped());
-        end = std::min(end, session.engine().now());  // what was played up to the end (and recorded)
+                    if (!loop.quitting() && !apply(line, now + soon)) loop.quit(now);
+            if (!loop.quitting()) collectLlm(now + soon);
+        };
+        loop.runRealTime(args.device, [&](const std::string& device) {
+            if (!args.quiet) fmt::print(stderr, "playing on {} (type a vibe, +bright, b 130, k F minor, y dub, q)\n", device);
+        });
     }
+    const SampleTime end = loop.end();
     for (const auto& t : everyTask) {
         const std::lock_guard lock(t->m);
         llmStillAsking = llmStillAsking || !t->done;

@@ -1,0 +1,60 @@
+#pragma once
+// The clock a live session runs on, for `live` and `dj` [control]: the virtual clock (block by
+// block, as fast as the CPU allows) or a device in real time (stdin read line by line, the
+// recording tapped off the audio thread). Each block is fed the same way on both: the caller's
+// commands due by its first sample, then the session schedules it, so a script gives the same
+// bytes on either clock.
+#include <atomic>
+#include <functional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "Recorder.h"
+#include "core/Time.h"
+#include "live/LiveSession.h"
+
+namespace soundstar::app {
+
+/// Timed lines "SECONDS LINE" (from `file`, or stdin when it is empty), sorted by time; at most
+/// 10000. Throws std::invalid_argument naming the first bad line.
+std::vector<std::pair<double, std::string>> readScript(const std::string& file);
+
+class SessionLoop {
+public:
+    /// `end`: where it stops (the maximum: until a quit).
+    SessionLoop(live::LiveSession& session, Recorder& recorder, double sampleRate, int blockSize, SampleTime end);
+
+    /// The caller's commands due by `fed`, applied before the session schedules that block.
+    std::function<void(SampleTime fed)> feed;
+    /// Virtual clock: before each block; real clock: every pass (about every 4 ms).
+    std::function<void(SampleTime now)> poll;
+    /// Real clock: a line typed on stdin (without its newline), and stdin closing.
+    std::function<void(const std::string& line, SampleTime now)> line;
+    std::function<void(SampleTime now)> stdinClosed;
+
+    /// q, Ctrl-C: silent within 100 ms of `now` (the fade starts where nothing is queued yet); the
+    /// loop ends after the fade.
+    void quit(SampleTime now);
+    bool quitting() const { return quitting_; }
+    SampleTime end() const { return end_; }
+
+    void runVirtual();
+    /// Plays on `device` (null, default or jack) until the end; `say` tells the user it started.
+    void runRealTime(const std::string& device, const std::function<void(const std::string&)>& say);
+
+    /// Set by SIGINT while runRealTime plays (and checked on the virtual clock too).
+    static std::atomic<bool> interrupted;
+
+private:
+    void feedBlock();
+    live::LiveSession& session_;
+    Recorder& recorder_;
+    double sampleRate_;
+    int blockSize_;
+    SampleTime end_;
+    SampleTime fed_ = 0;  // blocks before this sample have been fed
+    bool quitting_ = false;
+};
+
+}  // namespace soundstar::app
