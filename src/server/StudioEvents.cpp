@@ -43,6 +43,19 @@ json Studio::subscribe(const json& args, const CallContext& ctx) {
     return out;
 }
 
+json Studio::liveTransport() const {
+    if (!live_) return nullptr;
+    auto& s = *live_->session;
+    const SampleTime now = s.engine().now();
+    const double beat = s.beatAt(now);
+    return {{"bar", static_cast<long long>(std::floor(beat / 4.0))},
+            {"beat_in_bar", std::fmod(beat, 4.0)},
+            {"bpm", s.bpmAt(now)},
+            {"section", s.sectionAt(now)},
+            {"vibe", s.current().label},
+            {"stopping", live_->endAt >= 0}};
+}
+
 void Studio::emit(json event) {
     const std::string text = wireText(json{{"stream", "events"}, {"data", std::move(event)}});
     for (auto& [id, s] : subscribers_)
@@ -97,7 +110,8 @@ void Studio::publish() {
                           {"bar", static_cast<long long>(std::floor(beat / perBar))},
                           {"beat_in_bar", std::fmod(beat, perBar)},
                           {"bpm", transport_.bpmAt(now)},
-                          {"running", running_}}}}
+                          {"running", running_},
+                          {"live", liveTransport()}}}}
 ));
         }
         if (s.meters) {

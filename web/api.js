@@ -1,0 +1,62 @@
+// The server's public API as the console uses it: POST /v1/<op> and the /v1/ws subscriptions.
+// Nothing here is private to the console; every call is one a script can make.
+
+/** An operation's error: the server's message and HTTP status. */
+export class ApiError extends Error {
+  constructor(message, status) { super(message); this.status = status; }
+}
+
+/** Calls operations over REST. With `serve --api-key`, the key typed into the page is sent. */
+export class Api {
+  constructor() { this.key = sessionStorage.getItem('soundstar-key') || ''; }
+
+  /** Runs operation `op` with `args`; resolves to its result, rejects with an ApiError. */
+  async call(op, args = {}) {
+    const headers = { 'Content-Type': 'application/json' };
+    if (this.key) headers.Authorization = `Bearer ${this.key}`;
+    let response;
+    try {
+      response = await fetch(`/v1/${op}`, { method: 'POST', headers, body: JSON.stringify(args) });
+    } catch (e) {
+      throw new ApiError(`the server did not answer ${op} (${e.message})`, 0);
+    }
+    const body = await response.json().catch(() => ({ error: `${op}: HTTP ${response.status}` }));
+    if (!response.ok || body.error) throw new ApiError(body.error || `${op}: HTTP ${response.status}`, response.status);
+    return body.result;
+  }
+}
+
+/**
+ * A WebSocket subscription to some of the server's streams ("transport", "meters", "events",
+ * "audio"), reconnected after a second when it drops. `handlers` has one function per stream
+ * (audio gets ArrayBuffers), plus optional `open()` and `close()`.
+ */
+export class Subscription {
+  constructor(streams, handlers, rateHz = 30) {
+    this.streams = streams; this.handlers = handlers; this.rateHz = rateHz;
+    this.closed = false; this.socket = null; this.connect();
+  }
+
+  connect() {
+    const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
+    const ws = new WebSocket(`${scheme}://${location.host}/v1/ws`);
+    ws.binaryType = 'arraybuffer';
+    this.socket = ws;
+    ws.onopen = () => ws.send(JSON.stringify({ id: 1, op: 'subscribe', args: { streams: this.streams, rate_hz: this.rateHz } }));
+    ws.onmessage = (m) => {
+      if (typeof m.data !== 'string') return this.handlers.audio?.(m.data);
+      const msg = JSON.parse(m.data);
+      if (msg.stream) this.handlers[msg.stream]?.(msg.data);
+      else if (msg.id === 1 && msg.error) this.handlers.close?.(msg.error);
+      else if (msg.id === 1) this.handlers.open?.(msg.result);
+    };
+    ws.onclose = () => {
+      if (this.closed) return;
+      this.handlers.close?.('the connection to the server dropped; reconnecting');
+      setTimeout(() => { if (!this.closed) this.connect(); }, 1000);
+    };
+  }
+
+  /** Ends the subscription (the server frees it when the socket closes). */
+  close() { this.closed = true; this.socket?.close(1000, 'done'); }
+}
