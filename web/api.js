@@ -10,6 +10,9 @@ export class ApiError extends Error {
 export class Api {
   constructor() { this.key = sessionStorage.getItem('soundstar-key') || ''; }
 
+  /** Uses `key` (serve --api-key) for later calls, for this browser tab only. */
+  setKey(key) { this.key = key; sessionStorage.setItem('soundstar-key', key); }
+
   /** Runs operation `op` with `args`; resolves to its result, rejects with an ApiError. */
   async call(op, args = {}) {
     const headers = { 'Content-Type': 'application/json' };
@@ -34,7 +37,7 @@ export class Api {
 export class Subscription {
   constructor(streams, handlers, rateHz = 30) {
     this.streams = streams; this.handlers = handlers; this.rateHz = rateHz;
-    this.closed = false; this.socket = null; this.connect();
+    this.closed = false; this.socket = null; this.retryMs = 1000; this.connect();
   }
 
   connect() {
@@ -42,7 +45,10 @@ export class Subscription {
     const ws = new WebSocket(`${scheme}://${location.host}/v1/ws`);
     ws.binaryType = 'arraybuffer';
     this.socket = ws;
-    ws.onopen = () => ws.send(JSON.stringify({ id: 1, op: 'subscribe', args: { streams: this.streams, rate_hz: this.rateHz } }));
+    ws.onopen = () => {
+      this.retryMs = 1000;
+      ws.send(JSON.stringify({ id: 1, op: 'subscribe', args: { streams: this.streams, rate_hz: this.rateHz } }));
+    };
     ws.onmessage = (m) => {
       if (typeof m.data !== 'string') return this.handlers.audio?.(m.data);
       const msg = JSON.parse(m.data);
@@ -52,8 +58,9 @@ export class Subscription {
     };
     ws.onclose = () => {
       if (this.closed) return;
-      this.handlers.close?.('the connection to the server dropped; reconnecting');
-      setTimeout(() => { if (!this.closed) this.connect(); }, 1000);
+      this.handlers.close?.(`the connection to the server dropped; trying again in ${this.retryMs / 1000} s`);
+      setTimeout(() => { if (!this.closed) this.connect(); }, this.retryMs);
+      this.retryMs = Math.min(10000, this.retryMs * 2);   // a server that is gone is not hammered
     };
   }
 

@@ -41,7 +41,8 @@ async function call(op, args = {}) {
   try {
     return await api.call(op, args);
   } catch (e) {
-    warn(`${op}: ${e.message}`, true);
+    warn(e.message.startsWith(op) ? e.message : `${op}: ${e.message}`, true);
+    if (e.status === 401) { $('api-key-form').hidden = false; $('api-key').focus(); }
     return null;
   }
 }
@@ -200,6 +201,7 @@ function bindForms() {
   submit('key-form', () => steer(`k ${$('key-root').value} ${$('key-mode').value}`));
   submit('genre-form', () => $('genre').value.trim() && steer(`y ${$('genre').value.trim()}`));
   submit('line-form', () => { const l = $('steer-line').value.trim(); if (l) steer(l); });
+  submit('api-key-form', () => { api.setKey($('api-key').value); $('api-key-form').hidden = true; refreshStatus(); });
   $('stop').onclick = stop;
   $('listen').onclick = toggleListening;
 }

@@ -32,7 +32,13 @@ const browser = await puppeteer.launch({
 let failed = null;
 try {
   const page = await browser.newPage();
-  page.on('console', (m) => { if (m.type() === 'error') report.consoleErrors.push(m.text().slice(0, 300)); });
+  // A request the test makes fail on purpose is logged by the browser as a failed load: those go apart.
+  let refusing = false;
+  report.expectedErrors = [];
+  page.on('console', (m) => {
+    if (m.type() !== 'error') return;
+    (refusing && m.text().includes('status of 400') ? report.expectedErrors : report.consoleErrors).push(m.text().slice(0, 300));
+  });
   page.on('pageerror', (e) => report.consoleErrors.push(String(e.message).slice(0, 300)));
   await page.setViewport({ width: 1280, height: 720 });
   await page.goto(`${base}/`, { waitUntil: 'load' });
@@ -67,6 +73,14 @@ try {
     const kinds = await page.$$eval('#events li', (l) => l.map((li) => li.dataset.kind));
     return kinds.length > eventsBefore + 2 && kinds.filter((k) => k.startsWith('live_')).length >= 2 ? kinds.slice(0, 8) : null;
   }, 10000);
+
+  // A steering line the server refuses shows its reason among the warnings.
+  refusing = true;
+  await page.type('#steer-line', 'frobnicate +1');
+  await page.click('#line-form button');
+  report.refusal = await until('warning names the refused step', () => page.$eval('#warnings', (l) => l.textContent.includes('frobnicate') && l.textContent));
+  await sleep(100);
+  refusing = false;
 
   // Morph: the next vibe with a 1-bar transition; the server starts a transition to it.
   const changes = (await rest('live_status')).live.changes;
