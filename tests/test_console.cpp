@@ -176,6 +176,9 @@ TEST_F(Console, PlaysAndSteersInHeadlessChromium) {
     EXPECT_GE(std::stod(report["audio"]["received"].get<std::string>()), 8192.0);
     EXPECT_GT(std::stod(report["audio"]["level"].get<std::string>()), 1e-4);
     EXPECT_LE(report["phoneOverflow"].get<int>(), 0) << "the page scrolls sideways at 390 px";
+    EXPECT_LE(report["desktopOverflow"].get<int>(), 0) << "the page scrolls sideways at 1280 px";
+    EXPECT_LE(report["playStopBottom"].get<double>(), 720.0) << "play and stop are below the fold at 1280x720";
+    EXPECT_TRUE(report["lowContrast"].empty()) << report["lowContrast"].dump();
     EXPECT_EQ(report["spaceKeyVibe"], "rainy night in the city");
     EXPECT_TRUE(report["consoleErrors"].empty()) << report["consoleErrors"].dump();
     EXPECT_LE(report["expectedErrors"].size(), 1u) << report["expectedErrors"].dump();  // the refused step's 400 only

@@ -25,6 +25,36 @@ async function until(what, fn, ms = 8000) {
   }
 }
 
+/**
+ * In the page: every visible element with its own text whose contrast with the background
+ * behind it is under WCAG's 4.5:1 (returns "text: ratio" strings).
+ */
+function contrastFailures() {
+  const rgb = (c) => (c.match(/[\d.]+/g) || []).map(Number);
+  const lum = ([r, g, b]) => [r, g, b].map((v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; })
+    .reduce((sum, v, i) => sum + v * [0.2126, 0.7152, 0.0722][i], 0);
+  const background = (e) => {
+    for (; e; e = e.parentElement) {
+      const c = rgb(getComputedStyle(e).backgroundColor);
+      if (c.length === 3 || c[3] > 0.9) return c.slice(0, 3);
+    }
+    return [255, 255, 255];
+  };
+  const out = [];
+  for (const e of document.querySelectorAll('body *')) {
+    const own = [...e.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim());
+    const box = e.getBoundingClientRect();
+    if (!own || box.width === 0 || getComputedStyle(e).visibility === 'hidden') continue;
+    const style = getComputedStyle(e);
+    const opacity = e.closest('button:disabled') ? 0.5 : 1;
+    if (opacity < 1) continue;  // disabled controls may be dim
+    const [a, b] = [lum(rgb(style.color).slice(0, 3)), lum(background(e))];
+    const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+    if (ratio < 4.5) out.push(`${e.tagName.toLowerCase()} "${e.textContent.trim().slice(0, 30)}": ${ratio.toFixed(2)}`);
+  }
+  return out;
+}
+
 const browser = await puppeteer.launch({
   executablePath: chromium, headless: true,
   args: ['--no-sandbox', '--autoplay-policy=no-user-gesture-required', '--disable-gpu', '--mute-audio'],
@@ -98,6 +128,10 @@ try {
   await page.click('#listen');
   report.audio = await until('audio plays in the page', () => page.$eval('#audio-status', (e) =>
     Number(e.dataset.received) >= 8192 && Number(e.dataset.level) > 1e-4 ? { ...e.dataset, text: e.textContent } : null), 10000);
+  // Usable at 1280x720: no sideways scrolling, play and stop above the fold; readable contrast.
+  report.desktopOverflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  report.playStopBottom = await page.evaluate(() => Math.max(...['#play', '#stop', '#vibe'].map((q) => document.querySelector(q).getBoundingClientRect().bottom)));
+  report.lowContrast = await page.evaluate(contrastFailures);
   await page.screenshot({ path: `${outDir}/console-1280x720.png` });
   await page.setViewport({ width: 390, height: 844 });  // (isMobile would reload the page)
   await sleep(300);
