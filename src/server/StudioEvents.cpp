@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <cmath>
+#include <optional>
 
 #include "server/Studio.h"
 #include "server/StudioParts.h"
@@ -95,6 +96,7 @@ void Studio::publish() {
         for (; s.audioPending.size() >= bytes; s.audioPending.erase(0, bytes)) s.pushBinary(s.audioPending.substr(0, bytes));
     }
     const SampleTime now = engine_.now();
+    std::optional<json> live;  // the live music's place, worked out once a tick when a transport message is due
     for (auto& [id, s] : subscribers_) {
         s.peakLeft = std::max(s.peakLeft, tickPeakLeft_);
         s.peakRight = std::max(s.peakRight, tickPeakRight_);
@@ -111,7 +113,7 @@ void Studio::publish() {
                           {"beat_in_bar", std::fmod(beat, perBar)},
                           {"bpm", transport_.bpmAt(now)},
                           {"running", running_},
-                          {"live", liveTransport()}}}}
+                          {"live", live ? *live : *(live = liveTransport())}}}}
 ));
         }
         if (s.meters) {
