@@ -182,6 +182,9 @@ TEST_F(Console, PlaysAndSteersInHeadlessChromium) {
     EXPECT_EQ(report["spaceKeyVibe"], "rainy night in the city");
     EXPECT_TRUE(report["consoleErrors"].empty()) << report["consoleErrors"].dump();
     EXPECT_LE(report["expectedErrors"].size(), 1u) << report["expectedErrors"].dump();  // the refused step's 400 only
+    EXPECT_EQ(report["subscribersOpen"], 2);      // streams + audio
+    EXPECT_EQ(report["audioListenersOpen"], 1);
+    EXPECT_EQ(report["subscribersAfterClose"], "0");
     EXPECT_TRUE(fs::file_size(out + "/console-1280x720.png") > 10000);
     EXPECT_TRUE(fs::file_size(out + "/console-390x844.png") > 10000);
 }

@@ -150,7 +150,14 @@ try {
   report.spaceKeyVibe = await until('Space plays', async () => (await rest('live_status')).live?.vibe);
   await page.keyboard.press('Escape');
   await until('Esc stops', async () => { const l = (await rest('live_status')).live; return !l || l.stopping; });
+  // The page's WebSockets (streams and audio) are open until it goes; then the server drops them.
+  report.subscribersOpen = (await rest('status')).subscribers;
+  report.audioListenersOpen = (await rest('status')).audio_listeners;
   await page.close();
+  report.subscribersAfterClose = await until('server dropped the page\'s sockets', async () => {
+    const st = await rest('status');
+    return st.subscribers === 0 && st.audio_listeners === 0 ? String(st.subscribers) : null;
+  }, 5000);
 } catch (e) {
   failed = e.message;
   report.pageWarnings = await browser.pages().then((p) => p.at(-1)?.$eval('#warnings', (l) => l.textContent)).catch(() => null);
