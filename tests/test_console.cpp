@@ -182,6 +182,14 @@ TEST_F(Console, PlaysAndSteersInHeadlessChromium) {
     EXPECT_EQ(report["spaceKeyVibe"], "rainy night in the city");
     EXPECT_TRUE(report["consoleErrors"].empty()) << report["consoleErrors"].dump();
     EXPECT_LE(report["expectedErrors"].size(), 1u) << report["expectedErrors"].dump();  // the refused step's 400 only
+    // The render the page ran, downloaded through its link: the file under --data, read back by sox.
+    EXPECT_EQ(report["renderHref"], "/v1/files/console-test.wav");
+    EXPECT_NE(report["renderState"].get<std::string>().find("done 100%"), std::string::npos) << report["renderState"];
+    EXPECT_EQ(readText(out + "/console-test.wav"), readText(dir / "data/console-test.wav"));
+    const auto info = soxInfo(out + "/console-test.wav");
+    EXPECT_EQ(info.sampleRate, 44100.0);
+    EXPECT_GE(info.frames, 2 * 44100);
+    EXPECT_GT(soxStats(out + "/console-test.wav").rmsDb, -50.0);
     EXPECT_EQ(report["subscribersOpen"], 2);      // streams + audio
     EXPECT_EQ(report["audioListenersOpen"], 1);
     EXPECT_EQ(report["subscribersAfterClose"], "0");

@@ -201,9 +201,45 @@ function bindForms() {
   submit('key-form', () => steer(`k ${$('key-root').value} ${$('key-mode').value}`));
   submit('genre-form', () => $('genre').value.trim() && steer(`y ${$('genre').value.trim()}`));
   submit('line-form', () => { const l = $('steer-line').value.trim(); if (l) steer(l); });
+  submit('render-form', render);
   submit('api-key-form', () => { api.setKey($('api-key').value); $('api-key-form').hidden = true; refreshStatus(); });
   $('stop').onclick = stop;
   $('listen').onclick = toggleListening;
+}
+
+// ---- render jobs ----
+
+const kRenderPollMs = 300;
+
+/** Starts a render job and follows it to its end: progress, then a player and a download link. */
+async function render() {
+  const file = $('render-file').value.trim();
+  const job = await call('render_start', { prompt: $('render-prompt').value.trim(), file, duration: Number($('render-duration').value) });
+  if (!job) return;
+  $('render-result').replaceChildren();
+  $('render-cancel').hidden = false;
+  $('render-cancel').onclick = () => call('render_cancel', { job: job.job });
+  for (;;) {
+    const st = await call('render_status', { job: job.job });
+    if (!st) break;
+    $('render-progress').value = st.progress;
+    $('render-state').textContent = `job ${st.job}: ${st.state} ${Math.round(100 * st.progress)}%`;
+    if (st.state === 'failed') warn(`render ${st.job} failed: ${st.error || 'no reason given'}`, true);
+    if (st.state === 'done') { showRender(st.file); break; }
+    if (['failed', 'cancelled'].includes(st.state)) break;
+    await new Promise((r) => setTimeout(r, kRenderPollMs));
+  }
+  $('render-cancel').hidden = true;
+}
+
+function showRender(file) {
+  const url = `/v1/files/${file.split('/').map(encodeURIComponent).join('/')}`;
+  const player = document.createElement('audio');
+  player.controls = true; player.src = url; player.preload = 'metadata';
+  const link = document.createElement('a');
+  link.href = url; link.download = file.split('/').pop(); link.textContent = `Download ${file}`;
+  $('render-result').replaceChildren(player, link);
+  logEvent('render', `${file} is ready`);
 }
 
 // ---- audio ----

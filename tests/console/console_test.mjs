@@ -150,6 +150,16 @@ try {
   report.spaceKeyVibe = await until('Space plays', async () => (await rest('live_status')).live?.vibe);
   await page.keyboard.press('Escape');
   await until('Esc stops', async () => { const l = (await rest('live_status')).live; return !l || l.stopping; });
+  // Render: a 2-second job to a file, its progress, then the download link the page shows.
+  await page.type('#render-prompt', 'warm sunset over water');
+  await page.$eval('#render-duration', (e) => { e.value = '2'; });
+  await page.$eval('#render-file', (e) => { e.value = 'console-test.wav'; });
+  await page.click('#render');
+  const href = await until('render done with a download link', () => page.$eval('#render-result', (r) => r.querySelector('a[download]')?.getAttribute('href')), 30000);
+  report.renderState = await page.$eval('#render-state', (e) => e.textContent);
+  report.renderHref = href;
+  writeFileSync(`${outDir}/console-test.wav`, Buffer.from(await (await fetch(`${base}${href}`)).arrayBuffer()));
+
   // The page's WebSockets (streams and audio) are open until it goes; then the server drops them.
   report.subscribersOpen = (await rest('status')).subscribers;
   report.audioListenersOpen = (await rest('status')).audio_listeners;
