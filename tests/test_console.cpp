@@ -181,7 +181,6 @@ TEST_F(Console, PlaysAndSteersInHeadlessChromium) {
     EXPECT_TRUE(report["lowContrast"].empty()) << report["lowContrast"].dump();
     EXPECT_EQ(report["spaceKeyVibe"], "rainy night in the city");
     EXPECT_TRUE(report["consoleErrors"].empty()) << report["consoleErrors"].dump();
-    EXPECT_LE(report["expectedErrors"].size(), 1u) << report["expectedErrors"].dump();  // the refused step's 400 only
     // The render the page ran, downloaded through its link: the file under --data, read back by sox.
     EXPECT_EQ(report["renderHref"], "/v1/files/console-test.wav");
     EXPECT_NE(report["renderState"].get<std::string>().find("done 100%"), std::string::npos) << report["renderState"];
@@ -190,6 +189,12 @@ TEST_F(Console, PlaysAndSteersInHeadlessChromium) {
     EXPECT_EQ(info.sampleRate, 44100.0);
     EXPECT_GE(info.frames, 2 * 44100);
     EXPECT_GT(soxStats(out + "/console-test.wav").rmsDb, -50.0);
+    // The API panel lists every operation and calls one from its form; the server's refusal is shown.
+    EXPECT_EQ(report["tools"], curl("GET", server->base + "/v1/tools").body.size());
+    EXPECT_NE(report["toolAnswer"].get<std::string>().find("applied_at_sample"), std::string::npos) << report["toolAnswer"];
+    EXPECT_EQ(report["engineBpm"], 100.0);
+    EXPECT_NE(report["toolRefusal"].get<std::string>().find("bpm"), std::string::npos) << report["toolRefusal"];
+    EXPECT_LE(report["expectedErrors"].size(), 2u) << report["expectedErrors"].dump();  // the two refusals' 400s only
     EXPECT_EQ(report["subscribersOpen"], 2);      // streams + audio
     EXPECT_EQ(report["audioListenersOpen"], 1);
     EXPECT_EQ(report["subscribersAfterClose"], "0");

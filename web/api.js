@@ -13,6 +13,22 @@ export class Api {
   /** Uses `key` (serve --api-key) for later calls, for this browser tab only. */
   setKey(key) { this.key = key; sessionStorage.setItem('soundstar-key', key); }
 
+  /** The operations as OpenAI function-calling tools (GET /v1/tools). */
+  async tools() {
+    const r = await fetch('/v1/tools', { headers: this.key ? { Authorization: `Bearer ${this.key}` } : {} });
+    if (!r.ok) throw new ApiError(`/v1/tools: HTTP ${r.status}`, r.status);
+    return r.json();
+  }
+
+  /** Runs `op` and resolves to the whole answer ({"result"} or {"error", "status"}), never rejecting on an API error. */
+  async raw(op, args = {}) {
+    try {
+      return { result: await this.call(op, args) };
+    } catch (e) {
+      return { error: e.message, status: e.status };
+    }
+  }
+
   /** Runs operation `op` with `args`; resolves to its result, rejects with an ApiError. */
   async call(op, args = {}) {
     const headers = { 'Content-Type': 'application/json' };

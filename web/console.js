@@ -3,6 +3,7 @@
 import { Api, Subscription } from './api.js';
 import { Listener } from './audio.js';
 import { buildControls } from './controls.js';
+import { buildToolsPanel } from './tools.js';
 
 const api = new Api();
 const $ = (id) => document.getElementById(id);
@@ -280,6 +281,8 @@ async function main() {
   const schema = await fetch('/music_config.schema.json').then((r) => r.json());
   buildSteering(schema);
   connect();
+  await buildToolsPanel($('tools'), { list: () => api.tools(), raw: (op, args) => api.raw(op, args) })
+    .catch((e) => warn(`the API panel: ${e.message}`));
   await refreshStatus();
   setInterval(refreshStatus, 2000);
   document.body.dataset.ready = 'true';

@@ -160,6 +160,21 @@ try {
   report.renderHref = href;
   writeFileSync(`${outDir}/console-test.wav`, Buffer.from(await (await fetch(`${base}${href}`)).arrayBuffer()));
 
+  // The API panel: set_tempo from its generated form, then one the server refuses.
+  report.tools = await page.$$eval('#tool option', (o) => o.length);
+  await page.select('#tool', 'set_tempo');
+  await page.type('#tool-form input[name="bpm"]', '100');
+  await page.click('#tool-form button');
+  report.toolAnswer = await until('the tool answered', () => page.$eval('#tool-answer', (a) => a.dataset.status === '200' && a.textContent));
+  report.engineBpm = (await rest('status')).bpm;
+  refusing = true;
+  await page.$eval('#tool-form input[name="bpm"]', (e) => { e.value = ''; });
+  await page.type('#tool-form input[name="bpm"]', '1000');
+  await page.click('#tool-form button');
+  report.toolRefusal = await until('the refusal is shown', () => page.$eval('#tool-answer', (a) => a.dataset.status === '400' && a.textContent));
+  await sleep(100);
+  refusing = false;
+
   // The page's WebSockets (streams and audio) are open until it goes; then the server drops them.
   report.subscribersOpen = (await rest('status')).subscribers;
   report.audioListenersOpen = (await rest('status')).audio_listeners;
