@@ -182,6 +182,16 @@ double LiveSession::bpmAt(SampleTime at) const {
     return v.tempo.bpmAt(v.tempo.beatAt(static_cast<double>(at)));
 }
 
+double LiveSession::beatAt(SampleTime at) const { return std::max(0.0, voices_.back()->tempo.beatAt(static_cast<double>(at))); }
+
+std::string LiveSession::sectionAt(SampleTime at) const {
+    // Sections are kept in the order they were scheduled, so the last one begun is the latest start.
+    const StreamEvent* playing = nullptr;
+    for (const auto& e : sections_)
+        if (e.sample <= at && (!playing || e.sample >= playing->sample)) playing = &e;
+    return playing ? playing->label : std::string();
+}
+
 void LiveSession::schedule(Action a) {
     // Appended, and sorted (stably: equal times keep the order they were scheduled in) when
     // pump() next posts: one sort per chunk instead of an insertion per note.

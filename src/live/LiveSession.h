@@ -75,6 +75,11 @@ public:
     SampleTime barLine(long long bar) const;
     /// The current vibe's tempo at `at` (during a ramp, between the two).
     double bpmAt(SampleTime at) const;
+    /// The current vibe's beat at `at`, counted from its start (0 before it starts): for a
+    /// transport display (bar = floor(beat / 4)).
+    double beatAt(SampleTime at) const;
+    /// The kind of the section playing at `at` (verse, drop...; empty before the first).
+    std::string sectionAt(SampleTime at) const;
     const StreamVibe& current() const;
     /// Everything that happened, with its sample: vibes, transitions, glides, layers, the fade-out.
     const std::vector<StreamEvent>& events() const { return events_; }

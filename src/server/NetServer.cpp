@@ -144,7 +144,7 @@ public:
     /// Answers and closes (used for refusals before any request is read).
     void refuse(int status, const std::string& message) {
         keepAlive_ = false;
-        write(HttpResponse{status, "application/json", jsonError(status, message)});
+        write(HttpResponse{status, "application/json", jsonError(status, message), {}});
     }
 
 private:
@@ -174,7 +174,8 @@ private:
             return refuse(431, fmt::format("the request headers are over the limit of {} bytes", kMaxHeaderBytes));
         if (ec) return refuse(400, fmt::format("malformed HTTP request: {}", ec.message()));
         auto req = parser_->release();
-        HttpRequest r{std::string(req.method_string()), std::string(req.target()), req.body(), std::string(req[http::field::authorization])};
+        HttpRequest r{std::string(req.method_string()), std::string(req.target()), req.body(), std::string(req[http::field::authorization]),
+                      std::string(req[http::field::if_none_match])};
         if (websocket::is_upgrade(req)) {
             const int status = shared_.handlers.upgrade(r);
             if (status != 0) return refuse(status, status == 401 ? "a WebSocket needs the API key (Authorization: Bearer KEY)" : "WebSocket only at /v1/ws");
@@ -191,6 +192,7 @@ private:
         auto res = std::make_shared<http::response<http::string_body>>(static_cast<http::status>(r.status), 11);
         res->set(http::field::server, "soundstar");
         res->set(http::field::content_type, r.contentType);
+        for (const auto& [name, value] : r.headers) res->set(name, value);
         res->keep_alive(keepAlive_);
         res->body() = std::move(r.body);
         res->prepare_payload();

@@ -9,17 +9,20 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace soundstar::server {
 
 struct HttpRequest {
     std::string method, target, body, authorization;
+    std::string ifNoneMatch;  // the If-None-Match header (a cached copy's ETag), for 304 answers
 };
 struct HttpResponse {
     int status = 200;
     std::string contentType = "application/json";
     std::string body;
+    std::vector<std::pair<std::string, std::string>> headers;  // more headers (caching, content policy)
 };
 using Respond = std::function<void(HttpResponse)>;
 /// Sends a text frame to one WebSocket client, now or later; does nothing once it has gone.

@@ -5,6 +5,7 @@
 #include <cctype>
 
 #include "music/JsonText.h"
+#include "server/WebAssets.h"
 
 namespace soundstar::server {
 
@@ -48,14 +49,39 @@ CallContext context(const char* transport) {
     c.transport = transport;
     return c;
 }
-HttpResponse jsonResponse(int status, const json& body) { return {status, "application/json", wireText(body)}; }
+HttpResponse jsonResponse(int status, const json& body) { return {status, "application/json", wireText(body), {}}; }
 HttpResponse errorResponse(int status, const std::string& message) {
     return jsonResponse(status, {{"error", music::clipText(message, 1900)}, {"status", status}});
 }
 }  // namespace
 
+const WebAsset* findWebAsset(std::string_view path) {
+    if (path == "/") path = "/index.html";
+    for (const auto& a : webAssets())
+        if (a.path == path) return &a;
+    return nullptr;
+}
+
+namespace {
+// The console's files: no key needed (they hold no secrets; the API calls they make do need it).
+// "no-cache" makes the browser ask again each time, and a matching ETag gets a 304 without the
+// bytes, so a new build's console is never stale. The content policy keeps the page to its own
+// origin: nothing from elsewhere can load, which is also what makes it work offline.
+HttpResponse assetResponse(const WebAsset& a, const std::string& ifNoneMatch) {
+    HttpResponse r{200, std::string(a.contentType), std::string(a.body), {}};
+    if (ifNoneMatch == a.etag) r.status = 304, r.body.clear();
+    r.headers = {{"ETag", std::string(a.etag)},
+                 {"Cache-Control", "no-cache"},
+                 {"X-Content-Type-Options", "nosniff"},
+                 {"Content-Security-Policy", "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data: blob:; media-src 'self' blob:"}};
+    return r;
+}
+}  // namespace
+
 void Server::http(const HttpRequest& req, Respond respond) const {
     std::string path = req.target.substr(0, req.target.find('?'));
+    if (req.method == "GET" && path.rfind("/v1/", 0) != 0)
+        if (const WebAsset* asset = findWebAsset(path)) return respond(assetResponse(*asset, req.ifNoneMatch));
     if (req.method == "GET" && path == "/v1/health") return respond(jsonResponse(200, {{"ok", true}, {"version", version_}}));
     if (req.method == "GET" && path == "/openapi.json") return respond(jsonResponse(200, table_.openApi(version_)));
     if (!apiKey_.empty() && !bearerMatches(req.authorization, apiKey_))

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 #include <sndfile.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "engine/Instruments.h"
@@ -251,6 +252,8 @@ json Studio::status() const {
             {"peak", peak_},
             {"recording", recording_ ? json(recording_->name) : json(nullptr)},
             {"tap_dropped_frames", tap_.dropped()},
+            {"subscribers", subscribers_.size()},
+            {"audio_listeners", std::count_if(subscribers_.begin(), subscribers_.end(), [](const auto& s) { return s.second.audio; })},
             {"live", live}};
 }
 

@@ -157,6 +157,8 @@ private:
     nlohmann::json liveSteer(const nlohmann::json& args);
     nlohmann::json liveStop();
     nlohmann::json liveStatus() const;
+    /// The live music's place for the transport stream (bar, beat_in_bar, bpm, section, vibe); null when none plays.
+    nlohmann::json liveTransport() const;
     nlohmann::json renderStart(const nlohmann::json& args);
     nlohmann::json renderStatus(const nlohmann::json& args) const;
     nlohmann::json renderCancel(const nlohmann::json& args);

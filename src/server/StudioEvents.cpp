@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <cmath>
+#include <optional>
 
 #include "server/Studio.h"
 #include "server/StudioParts.h"
@@ -41,6 +42,19 @@ json Studio::subscribe(const json& args, const CallContext& ctx) {
     }
     subscribers_[ctx.client] = std::move(s);
     return out;
+}
+
+json Studio::liveTransport() const {
+    if (!live_) return nullptr;
+    auto& s = *live_->session;
+    const SampleTime now = s.engine().now();
+    const double beat = s.beatAt(now);
+    return {{"bar", static_cast<long long>(std::floor(beat / 4.0))},
+            {"beat_in_bar", std::fmod(beat, 4.0)},
+            {"bpm", s.bpmAt(now)},
+            {"section", s.sectionAt(now)},
+            {"vibe", s.current().label},
+            {"stopping", live_->endAt >= 0}};
 }
 
 void Studio::emit(json event) {
@@ -82,6 +96,7 @@ void Studio::publish() {
         for (; s.audioPending.size() >= bytes; s.audioPending.erase(0, bytes)) s.pushBinary(s.audioPending.substr(0, bytes));
     }
     const SampleTime now = engine_.now();
+    std::optional<json> live;  // the live music's place, worked out once a tick when a transport message is due
     for (auto& [id, s] : subscribers_) {
         s.peakLeft = std::max(s.peakLeft, tickPeakLeft_);
         s.peakRight = std::max(s.peakRight, tickPeakRight_);
@@ -97,7 +112,8 @@ void Studio::publish() {
                           {"bar", static_cast<long long>(std::floor(beat / perBar))},
                           {"beat_in_bar", std::fmod(beat, perBar)},
                           {"bpm", transport_.bpmAt(now)},
-                          {"running", running_}}}}
+                          {"running", running_},
+                          {"live", live ? *live : *(live = liveTransport())}}}}
 ));
         }
         if (s.meters) {

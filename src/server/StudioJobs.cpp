@@ -14,6 +14,7 @@
 #include "io/OutputFiles.h"
 #include "live/Steering.h"
 #include "music/JsonText.h"
+#include "music/MusicConfig.h"
 
 namespace soundstar::server {
 
@@ -135,7 +136,7 @@ HttpResponse Studio::readFile(const std::string& name) const {
     std::ifstream in(p, std::ios::binary);
     std::string bytes(static_cast<std::size_t>(size), '\0');
     in.read(bytes.data(), static_cast<std::streamsize>(size));
-    return {200, type == kTypes.end() ? "application/octet-stream" : type->second, std::move(bytes)};
+    return {200, type == kTypes.end() ? "application/octet-stream" : type->second, std::move(bytes), {}};
 }
 
 // ---- recording ----
@@ -175,10 +176,16 @@ json Studio::recordStop() {
 json Studio::liveStatus() const {
     if (!live_) return nullptr;
     auto& s = *live_->session;
+    const SampleTime now = s.engine().now();
+    const double beat = s.beatAt(now);
     return {{"vibe", s.current().label},
             {"track", "live"},
             {"bpm", s.current().config.resolvedBpm()},
-            {"sample", s.engine().now()},
+            {"sample", now},
+            {"bar", static_cast<long long>(std::floor(beat / 4.0))},
+            {"beat_in_bar", std::fmod(beat, 4.0)},
+            {"section", s.sectionAt(now)},
+            {"config", json::parse(music::toJson(s.current().config))},
             {"started_at_sample", live_->startSample},
             {"late_commands", s.lateCommands()},
             {"changes", s.events().size()},

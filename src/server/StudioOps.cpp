@@ -172,7 +172,7 @@ void Studio::registerOperations(OperationTable& t) {
            {"line"}, true, answerNow([this](const json& a, const CallContext&) { return liveSteer(a); })});
     t.add({"live_stop", "live", "Fades the live music out within 100 ms and ends the session", object({}), {}, true,
            answerNow([this](const json&, const CallContext&) { return liveStop(); })});
-    t.add({"live_status", "live", "The live session: vibe, bpm, its sample clock, late commands", object({}), {}, false,
+    t.add({"live_status", "live", "The live session: vibe, bpm, bar, beat_in_bar, section, its MusicConfig, its sample clock, late commands", object({}), {}, false,
            answerNow([this](const json&, const CallContext&) { return json{{"live", liveStatus()}}; })});
     // ---- subscriptions ----
     t.add({"subscribe", "events",

@@ -1,0 +1,203 @@
+// The web console (web/, ADR 0007) served by the real `soundstar serve` on loopback: its files
+// byte for byte with their types and caching headers (read with curl), and the console itself
+// driven in Debian's headless Chromium through npm's puppeteer-core (tests/console/console_test.mjs).
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <algorithm>
+#include <map>
+
+#include "Cli.h"
+#include "ServerClient.h"
+
+using namespace soundstar::test;
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+namespace {
+
+const std::string kWebDir = std::string(SOUNDSTAR_TESTS_DIR) + "/../web";
+
+struct Fetched {
+    int status = 0;
+    std::map<std::string, std::string> headers;  // lower-case names
+    std::string body;
+};
+
+// GET through curl, headers and body kept apart.
+Fetched get(const std::string& url, const std::string& header = "") {
+    TempDir dir;
+    std::string cmd = "curl -s --path-as-is -D '" + (dir / "h") + "' -o '" + (dir / "b") + "' -w '%{http_code}'";
+    if (!header.empty()) cmd += " -H '" + header + "'";
+    const auto r = runShell(cmd + " '" + url + "'");
+    Fetched f;
+    f.status = std::atoi(r.output.c_str());
+    f.body = readText(dir / "b");
+    std::ifstream in(dir / "h");
+    for (std::string line; std::getline(in, line);) {
+        const auto colon = line.find(':');
+        if (colon == std::string::npos) continue;
+        std::string name = line.substr(0, colon);
+        for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        const auto from = line.find_first_not_of(' ', colon + 1);
+        f.headers[name] = line.substr(from, line.find_last_not_of("\r\n") - from + 1);
+    }
+    return f;
+}
+
+class Console : public ::testing::Test {
+protected:
+    void SetUp() override {
+        server = std::make_unique<ServeProcess>("--port 0 --device null --data '" + (dir / "data") + "'", dir / "err.txt");
+        ASSERT_TRUE(server->up()) << readText(dir / "err.txt");
+    }
+    TempDir dir;
+    std::unique_ptr<ServeProcess> server;
+};
+
+}  // namespace
+
+TEST_F(Console, ServesEveryWebFileByteForByteWithItsTypeAndCachingHeaders) {
+    const std::map<std::string, std::string> types = {{".html", "text/html; charset=utf-8"}, {".js", "text/javascript; charset=utf-8"},
+                                                      {".css", "text/css; charset=utf-8"}};
+    int files = 0;
+    for (const auto& entry : fs::recursive_directory_iterator(kWebDir)) {
+        if (!entry.is_regular_file()) continue;
+        const std::string rel = fs::relative(entry.path(), kWebDir).generic_string();
+        auto f = get(server->base + "/" + rel);
+        ASSERT_EQ(f.status, 200) << rel;
+        EXPECT_EQ(f.body, readText(entry.path().string())) << rel << " differs from web/" << rel;
+        ASSERT_TRUE(types.count(entry.path().extension().string())) << rel << ": add its type to this test";
+        EXPECT_EQ(f.headers["content-type"], types.at(entry.path().extension().string())) << rel;
+        EXPECT_EQ(f.headers["cache-control"], "no-cache") << rel;
+        EXPECT_EQ(f.headers["x-content-type-options"], "nosniff") << rel;
+        EXPECT_NE(f.headers["content-security-policy"].find("default-src 'self'"), std::string::npos) << rel;
+        ASSERT_EQ(f.headers["etag"].size(), 22u) << rel;  // a quoted 20-digit hash
+        // The browser's revalidation: the same ETag gets a 304 with no body; another gets the file.
+        const auto again = get(server->base + "/" + rel, "If-None-Match: " + f.headers["etag"]);
+        EXPECT_EQ(again.status, 304) << rel;
+        EXPECT_TRUE(again.body.empty()) << rel;
+        EXPECT_EQ(get(server->base + "/" + rel, "If-None-Match: \"0\"").status, 200) << rel;
+        ++files;
+    }
+    EXPECT_GE(files, 6);
+    // "/" is the page, which loads the console module from this server only.
+    const auto root = get(server->base + "/");
+    EXPECT_EQ(root.body, readText(kWebDir + "/index.html"));
+    EXPECT_NE(root.body.find("<script type=\"module\" src=\"/console.js\">"), std::string::npos);
+    EXPECT_EQ(root.body.find("http"), root.body.find("http-equiv"));  // no absolute URL: nothing from elsewhere
+    // The steering controls' schema is the one the server validates with.
+    const auto schema = get(server->base + "/music_config.schema.json");
+    EXPECT_EQ(schema.status, 200);
+    EXPECT_EQ(schema.body, readText(std::string(SOUNDSTAR_DATA) + "/music_config.schema.json"));
+}
+
+TEST_F(Console, UnknownPathsAre404AndTheApiIsUnchanged) {
+    for (const std::string path : {"/nope.js", "/web/index.html", "/index.html/", "/../index.html", "/console.js%00"}) {
+        const auto f = get(server->base + path);
+        EXPECT_EQ(f.status, 404) << path;
+        EXPECT_NE(f.body.find("no route"), std::string::npos) << path << ": " << f.body;
+    }
+    EXPECT_EQ(get(server->base + "/v1/index.html").status, 404);
+    EXPECT_EQ(curl("POST", server->base + "/console.js").status, 404);  // the files are GET only
+    EXPECT_EQ(get(server->base + "/v1/health").headers["content-type"], "application/json");
+}
+
+TEST_F(Console, LiveStatusAndTransportCarryTheLiveMusicsPlaceAndConfig) {
+    ASSERT_EQ(curl("POST", server->base + "/v1/start").status, 200);
+    const auto started = curl("POST", server->base + "/v1/live_start", json{{"vibe", "slow dark ambient"}}.dump());
+    ASSERT_EQ(started.status, 200) << started.raw;
+    const json live = started.body["result"];
+    EXPECT_TRUE(live["bar"].is_number_integer()) << live.dump();
+    EXPECT_TRUE(live["section"].is_string());
+    // The config is the MusicConfig JSON the server validates: every field of the schema.
+    const json schema = json::parse(readText(std::string(SOUNDSTAR_DATA) + "/music_config.schema.json"));
+    for (const auto& field : {"brightness", "space", "rhythm", "density", "melody_density", "depth"})
+        EXPECT_TRUE(live["config"].contains(field)) << field << " missing from " << live["config"].dump();
+    // The transport stream tells where the live music is (bar, beat, tempo, section) and it moves.
+    TempDir py;
+    std::ofstream(py / "t.py") << "import json,sys,websocket\n"
+                                  "ws=websocket.create_connection(sys.argv[1],timeout=10)\n"
+                                  "ws.send(json.dumps({'id':1,'op':'subscribe','args':{'streams':['transport'],'rate_hz':20}}))\n"
+                                  "seen=[]\n"
+                                  "while len(seen)<2:\n"
+                                  "    m=json.loads(ws.recv())\n"
+                                  "    if m.get('stream')=='transport' and m['data'].get('live'): seen.append(m['data']['live']); ws.settimeout(10)\n"
+                                  "    if len(seen)==1: import time; time.sleep(0.6)\n"
+                                  "print(json.dumps(seen))\n";
+    const auto r = runCommand("/usr/bin/python3 '" + (py / "t.py") + "' ws://127.0.0.1:" + std::to_string(server->port) + "/v1/ws");
+    const json seen = json::parse(r.output, nullptr, false);
+    ASSERT_TRUE(seen.is_array() && seen.size() == 2) << r.output;
+    const auto beats = [](const json& l) { return l["bar"].get<double>() * 4 + l["beat_in_bar"].get<double>(); };
+    EXPECT_GT(beats(seen[1]), beats(seen[0])) << seen.dump();
+    EXPECT_EQ(seen[0]["vibe"], live["vibe"]);
+    EXPECT_GE(seen[0]["bpm"].get<double>(), 40.0);
+    // A step moves the reported config one label up the scale.
+    const auto& labels = schema["properties"]["brightness"]["enum"];
+    const auto at = std::find(labels.begin(), labels.end(), live["config"]["brightness"]);
+    ASSERT_NE(at, labels.end());
+    ASSERT_NE(at + 1, labels.end()) << "the vibe is already at the brightest";
+    ASSERT_EQ(curl("POST", server->base + "/v1/live_steer", json{{"line", "+bright"}}.dump()).status, 200);
+    const auto after = curl("POST", server->base + "/v1/live_status");
+    EXPECT_EQ(after.body["result"]["live"]["config"]["brightness"], *(at + 1)) << after.raw;
+}
+
+TEST_F(Console, PlaysAndSteersInHeadlessChromium) {
+    const std::string chromium = "/usr/bin/chromium";
+    if (!fs::exists(chromium)) GTEST_SKIP() << "Debian's chromium is not installed (scripts/setup installs it)";
+    const char* home = std::getenv("HOME");
+    const std::string cache = std::getenv("SOUNDSTAR_CACHE") ? std::getenv("SOUNDSTAR_CACHE") : std::string(home ? home : "/tmp") + "/.cache/soundstar";
+    const std::string puppeteer = cache + "/puppeteer";
+    if (!fs::exists(puppeteer + "/node_modules/puppeteer-core/package.json")) {
+        // 24.x: the last line that runs on Node 18 and 20 (25 needs Node 22).
+        const auto inst = runCommand("mkdir -p '" + puppeteer + "' && cd '" + puppeteer +
+                                     "' && npm install --no-save --ignore-scripts --no-audit --no-fund puppeteer-core@24.43.1");
+        if (inst.code != 0) GTEST_SKIP() << "puppeteer-core does not install from npm here: " << inst.output.substr(inst.output.size() > 1500 ? inst.output.size() - 1500 : 0);
+    }
+    const std::string out = std::getenv("SOUNDSTAR_CONSOLE_SHOTS") ? std::getenv("SOUNDSTAR_CONSOLE_SHOTS") : dir / "shots";
+    fs::create_directories(out);
+    const auto r = runCommandSplit("timeout 90 node '" + std::string(SOUNDSTAR_TESTS_DIR) + "/console/console_test.mjs' '" + server->base + "' '" + out + "' '" +
+                                   puppeteer + "' " + chromium);
+    const json report = json::parse(r.out, nullptr, false);  // one JSON line
+    ASSERT_TRUE(report.is_object()) << r.out << r.err;
+    ASSERT_TRUE(report["failed"].is_null()) << report["failed"] << "\nsteps passed: " << report["steps"].dump() << "\n" << r.err.substr(0, 1500);
+    EXPECT_EQ(r.code, 0);
+    EXPECT_GE(report["controls"].get<int>(), 30);  // every scale, style and number of MusicConfig
+    EXPECT_EQ(report["live"]["vibe"], "rainy night in the city");
+    EXPECT_GE(report["transportBeats"][1].get<double>(), report["transportBeats"][0].get<double>() + 1.0);
+    EXPECT_NE(report["firstEvent"].get<std::string>().find("rainy night"), std::string::npos);
+    EXPECT_NE(report["brightnessAfter"], report["brightnessBefore"]);
+    EXPECT_EQ(report["spaceAfter"], "vast");
+    EXPECT_NE(report["refusal"].get<std::string>().find("not a field to step"), std::string::npos) << report["refusal"];  // the server's reason
+    EXPECT_EQ(report["morph"], "sunrise over the sea");
+    EXPECT_NE(report["transitionEvent"].get<std::string>().find("sunrise over the sea"), std::string::npos) << report["transitionEvent"];
+    EXPECT_NE(report["nowPlaying"].get<std::string>().find("sunrise over the sea"), std::string::npos);
+    EXPECT_GE(std::stod(report["audio"]["received"].get<std::string>()), 8192.0);
+    EXPECT_GT(std::stod(report["audio"]["level"].get<std::string>()), 1e-4);
+    EXPECT_LE(report["phoneOverflow"].get<int>(), 0) << "the page scrolls sideways at 390 px";
+    EXPECT_LE(report["desktopOverflow"].get<int>(), 0) << "the page scrolls sideways at 1280 px";
+    EXPECT_LE(report["playStopBottom"].get<double>(), 720.0) << "play and stop are below the fold at 1280x720";
+    EXPECT_TRUE(report["lowContrast"].empty()) << report["lowContrast"].dump();
+    EXPECT_EQ(report["spaceKeyVibe"], "rainy night in the city");
+    EXPECT_TRUE(report["consoleErrors"].empty()) << report["consoleErrors"].dump();
+    // The render the page ran, downloaded through its link: the file under --data, read back by sox.
+    EXPECT_EQ(report["renderHref"], "/v1/files/console-test.wav");
+    EXPECT_NE(report["renderState"].get<std::string>().find("done 100%"), std::string::npos) << report["renderState"];
+    EXPECT_EQ(readText(out + "/console-test.wav"), readText(dir / "data/console-test.wav"));
+    const auto info = soxInfo(out + "/console-test.wav");
+    EXPECT_EQ(info.sampleRate, 44100.0);
+    EXPECT_GE(info.frames, 2 * 44100);
+    EXPECT_GT(soxStats(out + "/console-test.wav").rmsDb, -50.0);
+    // The API panel lists every operation and calls one from its form; the server's refusal is shown.
+    EXPECT_EQ(report["tools"], curl("GET", server->base + "/v1/tools").body.size());
+    EXPECT_NE(report["toolAnswer"].get<std::string>().find("applied_at_sample"), std::string::npos) << report["toolAnswer"];
+    EXPECT_EQ(report["engineBpm"], 100.0);
+    EXPECT_NE(report["toolRefusal"].get<std::string>().find("bpm"), std::string::npos) << report["toolRefusal"];
+    EXPECT_LE(report["expectedErrors"].size(), 2u) << report["expectedErrors"].dump();  // the two refusals' 400s only
+    EXPECT_EQ(report["subscribersOpen"], 2);      // streams + audio
+    EXPECT_EQ(report["audioListenersOpen"], 1);
+    EXPECT_EQ(report["subscribersAfterClose"], "0");
+    EXPECT_TRUE(fs::file_size(out + "/console-1280x720.png") > 10000);
+    EXPECT_TRUE(fs::file_size(out + "/console-390x844.png") > 10000);
+}

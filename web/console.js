@@ -1,0 +1,291 @@
+// The console's page: play a vibe, morph to the next, steer, watch the transport, meters and
+// events, and listen. Everything goes through the public API (api.js).
+import { Api, Subscription } from './api.js';
+import { Listener } from './audio.js';
+import { buildControls } from './controls.js';
+import { buildToolsPanel } from './tools.js';
+
+const api = new Api();
+const $ = (id) => document.getElementById(id);
+const kMaxEvents = 200;   // the log keeps the latest ones
+const kLayers = ['drums', 'bass', 'pad', 'keys', 'arp', 'lead', 'texture'];
+const kRoots = ['C', 'C#', 'D', 'Eb', 'E', 'F', 'F#', 'G', 'Ab', 'A', 'Bb', 'B'];
+const kQuickSteps = [['-bright', 'darker'], ['+bright', 'brighter'], ['-space', 'drier'], ['+space', 'wider room'],
+  ['-tempo', 'slower'], ['+tempo', 'faster'], ['-density', 'sparser'], ['+density', 'denser'], ['+echo', 'more echo'], ['-echo', 'less echo']];
+
+const state = { live: null, vibe: '', controls: null, lastBpm: 120 };
+
+// ---- log and warnings ----
+
+function logEvent(kind, text) {
+  const li = document.createElement('li');
+  const k = document.createElement('span');
+  k.className = 'kind'; k.textContent = kind;
+  li.append(k, text);
+  li.dataset.kind = kind;
+  const list = $('events');
+  list.prepend(li);
+  while (list.children.length > kMaxEvents) list.lastChild.remove();
+}
+
+function warn(text, error = false) {
+  const li = document.createElement('li');
+  li.textContent = text;
+  if (error) li.className = 'error';
+  const list = $('warnings');
+  list.prepend(li);
+  while (list.children.length > 5) list.lastChild.remove();
+}
+
+/** Calls an operation, logging a failure as a warning; resolves to the result or null. */
+async function call(op, args = {}) {
+  try {
+    return await api.call(op, args);
+  } catch (e) {
+    warn(e.message.startsWith(op) ? e.message : `${op}: ${e.message}`, true);
+    if (e.status === 401) { $('api-key-form').hidden = false; $('api-key').focus(); }
+    return null;
+  }
+}
+
+// ---- live session ----
+
+async function refreshStatus() {
+  const r = await api.call('live_status').catch(() => null);
+  const live = r ? r.live : null;
+  state.live = live && !live.stopping ? live : null;
+  // A change sent as a steering object is labelled with its JSON: the vibe shown stays the last named one.
+  if (state.live && !state.live.vibe.startsWith('{')) state.vibe = state.live.vibe;
+  else if (state.live && !state.vibe) state.vibe = state.live.vibe;
+  $('now-playing').textContent = state.live ? `Playing: ${state.vibe} (${Math.round(state.live.bpm)} bpm, ${state.live.section || 'starting'})`
+    : 'Nothing playing. Type a vibe and press Play.';
+  document.body.dataset.playing = String(Boolean(state.live));
+  if (state.live) {
+    state.lastBpm = state.live.bpm;
+    state.controls?.show(state.live.config);
+    if (document.activeElement !== $('bpm')) $('bpm').value = Math.round(state.live.bpm);
+  }
+  return state.live;
+}
+
+async function play() {
+  const vibe = $('vibe').value.trim();
+  if (!vibe) { $('vibe').focus(); return; }
+  if (state.live) {
+    const r = await steer({ vibe, at: $('quantize').value });   // a new vibe while playing morphs to it
+    if (r && r.changed) { state.vibe = vibe; refreshStatus(); }
+    return;
+  }
+  await call('status').then(async (s) => { if (s && !s.running) await call('start'); });
+  const r = await call('live_start', { vibe });
+  if (r) logEvent('play', `${r.vibe} at ${Math.round(r.bpm)} bpm`);
+  await refreshStatus();
+}
+
+async function stop() {
+  const r = await call('live_stop');
+  if (r) logEvent('stop', 'fading out');
+  setTimeout(refreshStatus, 400);
+}
+
+/** Sends a steering line or object; answers what changed. */
+async function steer(line) {
+  if (!state.live && !(await refreshStatus())) { warn('nothing is playing: press Play first'); return null; }
+  const r = await call('live_steer', { line });
+  if (r && r.changed) logEvent('steer', `${typeof line === 'string' ? line : JSON.stringify(line)} → ${r.kind}`);
+  else if (r) logEvent('steer', `${typeof line === 'string' ? line : JSON.stringify(line)}: no change`);
+  await refreshStatus();
+  return r;
+}
+
+function transitionLength() {
+  const amount = Math.max(1, Math.min(64, parseInt($('transition-amount').value, 10) || 1));
+  if ($('transition-unit').value === 'bars') return `${amount}bars`;
+  // Beats at the tempo playing now, as seconds (the server takes seconds or bars).
+  return Math.min(600, Math.max(0.05, Math.round((amount * 60 / state.lastBpm) * 1000) / 1000));
+}
+
+async function morph() {
+  const vibe = $('next-vibe').value.trim();
+  if (!vibe) { $('next-vibe').focus(); return; }
+  const at = $('quantize').value;
+  const r = await steer({ vibe, transition: transitionLength(), at });
+  if (r && r.changed) { state.vibe = vibe; refreshStatus(); }
+}
+
+// ---- streams ----
+
+function showTransport(t) {
+  const live = t.live;
+  if (live) {
+    $('position').textContent = `${live.bar + 1}:${Math.floor(live.beat_in_bar) + 1}`;
+    $('tempo').textContent = `${live.bpm.toFixed(1)} bpm`;
+    $('section').textContent = live.section || live.vibe;
+    $('transport').dataset.bar = live.bar;
+    $('transport').dataset.beat = live.beat_in_bar.toFixed(3);
+    $('transport').dataset.live = 'true';
+  } else {
+    $('position').textContent = t.running ? `${t.bar + 1}:${Math.floor(t.beat_in_bar) + 1}` : '–:–';
+    $('tempo').textContent = `${t.bpm.toFixed(1)} bpm`;
+    $('section').textContent = t.running ? 'engine running, no music' : 'engine stopped';
+    $('transport').dataset.live = 'false';
+  }
+}
+
+function showMeters(m) {
+  for (const [side, db] of [['left', m.peak_db_left], ['right', m.peak_db_right]]) {
+    $(`meter-${side}`).value = Math.max(-60, db);
+    $(`meter-${side}-db`).textContent = db <= -100 ? '–∞' : db.toFixed(1);
+  }
+}
+
+function showEvent(e) {
+  const type = e.type || 'event';
+  const detail = { ...e };
+  delete detail.type;
+  let text;
+  if (type.startsWith('live_')) text = `${e.label || ''} (bar ${e.bar + 1}, ${Math.round(e.bpm)} bpm)`;
+  else if (type === 'render_progress') text = `job ${e.job}: ${Math.round(100 * e.progress)}%`;
+  else text = JSON.stringify(detail);
+  logEvent(type, text);
+  if (type === 'render' && e.state === 'failed') warn(`render ${e.job} failed: ${e.error || ''}`, true);
+  if (e.warning || e.warnings) warn(String(e.warning || e.warnings));
+  if (type === 'live_vibe' || type === 'live_transition' || type === 'live_glide' || type === 'live_end') refreshStatus();
+}
+
+function connect() {
+  const conn = $('connection');
+  return new Subscription(['transport', 'meters', 'events'], {
+    open: () => { conn.textContent = 'connected'; conn.className = 'conn ok'; },
+    close: (why) => { conn.textContent = 'disconnected'; conn.className = 'conn bad'; warn(why); },
+    transport: showTransport,
+    meters: showMeters,
+    events: showEvent,
+  }, 20);
+}
+
+// ---- steering widgets ----
+
+function buildSteering(schema) {
+  for (const [line, what] of kQuickSteps) {
+    const b = document.createElement('button');
+    b.type = 'button'; b.textContent = line; b.title = what; b.dataset.line = line;
+    b.onclick = () => steer(line);
+    $('quick-steps').append(b);
+  }
+  for (const r of kRoots) $('key-root').append(new Option(r, r));
+  for (const m of schema.properties.mode.enum) $('key-mode').append(new Option(m.replace(/_/g, ' '), m));
+  $('key-mode').value = 'minor';
+  for (const name of kLayers) {
+    const label = document.createElement('label');
+    const box = document.createElement('input');
+    box.type = 'checkbox'; box.checked = true; box.value = name;
+    label.append(box, name);
+    $('layers').append(label);
+  }
+  const apply = document.createElement('button');
+  apply.type = 'button'; apply.textContent = 'Apply';
+  apply.onclick = () => {
+    const on = [...$('layers').querySelectorAll('input:checked')].map((b) => b.value);
+    if (on.length === 0) { warn('s: keep at least one layer playing'); return; }
+    steer(on.length === kLayers.length ? 's all' : `s ${on.join(',')}`);
+  };
+  $('layers').append(apply);
+  state.controls = buildControls($('controls'), schema, (update) => steer({ update, at: $('quantize').value }));
+}
+
+function bindForms() {
+  const submit = (id, fn) => $(id).addEventListener('submit', (e) => { e.preventDefault(); fn(); });
+  submit('play-form', play);
+  submit('morph-form', morph);
+  submit('bpm-form', () => $('bpm').value && steer(`b ${$('bpm').value}`));
+  submit('key-form', () => steer(`k ${$('key-root').value} ${$('key-mode').value}`));
+  submit('genre-form', () => $('genre').value.trim() && steer(`y ${$('genre').value.trim()}`));
+  submit('line-form', () => { const l = $('steer-line').value.trim(); if (l) steer(l); });
+  submit('render-form', render);
+  submit('api-key-form', () => { api.setKey($('api-key').value); $('api-key-form').hidden = true; refreshStatus(); });
+  $('stop').onclick = stop;
+  $('listen').onclick = toggleListening;
+}
+
+// ---- render jobs ----
+
+const kRenderPollMs = 300;
+
+/** Starts a render job and follows it to its end: progress, then a player and a download link. */
+async function render() {
+  const file = $('render-file').value.trim();
+  const job = await call('render_start', { prompt: $('render-prompt').value.trim(), file, duration: Number($('render-duration').value) });
+  if (!job) return;
+  $('render-result').replaceChildren();
+  $('render-cancel').hidden = false;
+  $('render-cancel').onclick = () => call('render_cancel', { job: job.job });
+  for (;;) {
+    const st = await call('render_status', { job: job.job });
+    if (!st) break;
+    $('render-progress').value = st.progress;
+    $('render-state').textContent = `job ${st.job}: ${st.state} ${Math.round(100 * st.progress)}%`;
+    if (st.state === 'failed') warn(`render ${st.job} failed: ${st.error || 'no reason given'}`, true);
+    if (st.state === 'done') { showRender(st.file); break; }
+    if (['failed', 'cancelled'].includes(st.state)) break;
+    await new Promise((r) => setTimeout(r, kRenderPollMs));
+  }
+  $('render-cancel').hidden = true;
+}
+
+function showRender(file) {
+  const url = `/v1/files/${file.split('/').map(encodeURIComponent).join('/')}`;
+  const player = document.createElement('audio');
+  player.controls = true; player.src = url; player.preload = 'metadata';
+  const link = document.createElement('a');
+  link.href = url; link.download = file.split('/').pop(); link.textContent = `Download ${file}`;
+  $('render-result').replaceChildren(player, link);
+  logEvent('render', `${file} is ready`);
+}
+
+// ---- audio ----
+
+const listener = new Listener((s) => {
+  $('audio-status').textContent = `${s.playing ? 'playing' : 'buffering'} · ${s.latencyMs} ms · level ${(20 * Math.log10(s.level + 1e-9)).toFixed(0)} dB` +
+    (s.underruns ? ` · ${s.underruns} gaps` : '');
+  Object.assign($('audio-status').dataset, { received: s.received, level: s.level.toFixed(6), underruns: s.underruns });
+});
+
+async function toggleListening() {
+  const b = $('listen');
+  try {
+    if (listener.listening) { await listener.stop(); $('audio-status').textContent = 'audio off'; }
+    else await listener.start();
+  } catch (e) {
+    warn(`audio: ${e.message}`, true);
+    await listener.stop();
+  }
+  b.setAttribute('aria-pressed', String(listener.listening));
+}
+
+// ---- keys ----
+
+function onKey(e) {
+  const typing = e.target.closest('input, select, textarea');
+  if (e.key === 'Escape') { e.preventDefault(); stop(); return; }
+  if (typing || e.ctrlKey || e.metaKey || e.altKey) return;
+  if (e.key === ' ') { e.preventDefault(); state.live ? stop() : play(); }
+  else if (e.key === 'l' || e.key === 'L') toggleListening();
+  else if (e.key === '[') steer('-bright');
+  else if (e.key === ']') steer('+bright');
+}
+
+async function main() {
+  bindForms();
+  document.addEventListener('keydown', onKey);
+  const schema = await fetch('/music_config.schema.json').then((r) => r.json());
+  buildSteering(schema);
+  connect();
+  await buildToolsPanel($('tools'), { list: () => api.tools(), raw: (op, args) => api.raw(op, args) })
+    .catch((e) => warn(`the API panel: ${e.message}`));
+  await refreshStatus();
+  setInterval(refreshStatus, 2000);
+  document.body.dataset.ready = 'true';
+}
+
+main().catch((e) => warn(`the console failed to start: ${e.message}`, true));
