@@ -51,7 +51,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (heavy(op)) return 0;
     // sync answers on a later tick (maybe during another input): the callback owns what it touches.
     auto answered = std::make_shared<bool>(false);
-    world.front->http({"POST", "/v1/" + op, body, ""}, [answered](HttpResponse r) {
+    world.front->http({"POST", "/v1/" + op, body, "", ""}, [answered](HttpResponse r) {
         *answered = true;
         if (r.status >= 500) fuzz::finding("a 5xx answer", r.body);
         const auto j = nlohmann::json::parse(r.body, nullptr, false);
