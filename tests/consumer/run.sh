@@ -58,6 +58,22 @@ check_raw() {  # FILE RATE FRAMES
 check_raw "$work/out/stream.f32" 22050 176400
 check_raw "$work/out/c.wav.f32" 22050 132300
 [ "$(head -c4 "$work/out/song.mid")" = MThd ] || fail "song.mid is not a MIDI file"
+# The Python package as installed (when the build made it): imported from the prefix alone, it
+# finds its library and data there and renders.
+if [ -d "$work/prefix/lib/python3/dist-packages/soundstar" ]; then
+  (cd "$work" && env -u SOUNDSTAR_DATA -u PYTHONPATH PYTHONPATH="$work/prefix/lib/python3/dist-packages" /usr/bin/python3 -c "
+import soundstar as ss, numpy as np, sys
+assert ss.__file__.startswith(sys.argv[1]), ss.__file__
+a = ss.render('warm sunset over water', duration=2, seed=3)
+x = np.asarray(a)
+assert x.shape == (2 * a.sample_rate, 2), x.shape
+assert float(np.sqrt((x ** 2).mean())) > 0.01
+a.save(sys.argv[1] + '/py.wav')
+print('python: rendered from the install')
+" "$work/prefix") >"$work/py.log" 2>&1 || { cat "$work/py.log"; fail "the installed Python package"; }
+  cat "$work/py.log"
+  check_audio "$work/prefix/py.wav" 44100 88200
+fi
 stems=$(ls "$work/out/stems" | wc -l)
 [ "$stems" -ge 2 ] || fail "$stems stems"
 /usr/bin/python3 - "$work/out" <<'PY' || fail "the metadata or the interpreted config"
