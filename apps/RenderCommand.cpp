@@ -27,6 +27,12 @@ namespace soundstar::app {
 
 std::filesystem::path dataDir() {
     if (const char* env = std::getenv("SOUNDSTAR_DATA"); env && *env) return env;
+    // Installed (cmake --install): the data lies in PREFIX/share/soundstar beside PREFIX/bin.
+    std::error_code ec;
+    if (const auto exe = std::filesystem::read_symlink("/proc/self/exe", ec); !ec) {
+        const auto installed = exe.parent_path().parent_path() / "share" / "soundstar";
+        if (std::filesystem::is_directory(installed / "presets", ec)) return installed;
+    }
     const std::filesystem::path built = SOUNDSTAR_DATA_DIR;
     if (std::filesystem::is_directory(built / "presets")) return built;
     return std::filesystem::current_path() / "data";

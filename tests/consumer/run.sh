@@ -58,6 +58,14 @@ check_raw() {  # FILE RATE FRAMES
 check_raw "$work/out/stream.f32" 22050 176400
 check_raw "$work/out/c.wav.f32" 22050 132300
 [ "$(head -c4 "$work/out/song.mid")" = MThd ] || fail "song.mid is not a MIDI file"
+# The CLI as installed, run from elsewhere: it finds the prefix's data (doctor says where) and renders.
+[ -x "$work/prefix/bin/soundstar" ] || fail "the install lacks bin/soundstar"
+(cd "$work" && env -u SOUNDSTAR_DATA "$work/prefix/bin/soundstar" doctor) >"$work/doctor.log" 2>&1 || true
+grep -q "presets in $work/prefix/share/soundstar/presets" "$work/doctor.log" || { cat "$work/doctor.log"; fail "the installed CLI did not use the prefix's data"; }
+grep -q "from $work/prefix/share/soundstar/interpret/interpreter.bin" "$work/doctor.log" || { cat "$work/doctor.log"; fail "the installed CLI did not map the prefix's interpreter"; }
+(cd "$work" && env -u SOUNDSTAR_DATA "$work/prefix/bin/soundstar" render "rainy night jazz" -d 2 --seed 4 -q -o "$work/out/cli.wav") ||
+  fail "the installed CLI could not render"
+check_audio "$work/out/cli.wav" 44100 88200
 # The Python package as installed (when the build made it): imported from the prefix alone, it
 # finds its library and data there and renders.
 if [ -d "$work/prefix/lib/python3/dist-packages/soundstar" ]; then
