@@ -86,9 +86,12 @@ TEST(Analysis, SoxSineAtMinus12Dbfs) {
 TEST(Analysis, OnsetsOfADrumRenderAgreeWithAubio) {
     if (test::runCommand("command -v aubio").code != 0) GTEST_SKIP() << "aubio (aubio-tools) is not installed";
     test::TempDir dir;
-    const auto wav = renderConfig(dir, "drums", R"({"bpm":120,"rhythm":"kit_medium","density":1,"seed":4})", 8.0);
+    const auto wav = dir / "drums.wav";
+    ASSERT_EQ(test::runCommand(kBin + " render 'minimal techno drums' --seed 7 -d 10 -q -o '" + wav + "'").code, 0);
     const auto ours = analyzeJson(wav)["onsets_s"].get<std::vector<double>>();
-    std::istringstream in(test::runShell("aubio onset -i '" + wav + "' 2>/dev/null").output);
+    // aubio with our frame (1024) and hop (256): with its default 512-sample frame it reports
+    // drum hits about 8 ms earlier than ours, which sit on the render's grid (median 0.2 ms).
+    std::istringstream in(test::runShell("aubio onset -B 1024 -H 256 -i '" + wav + "' 2>/dev/null").output);
     std::vector<double> theirs;
     for (double v; in >> v;) theirs.push_back(v);
     ASSERT_GT(theirs.size(), 10u);
@@ -98,7 +101,7 @@ TEST(Analysis, OnsetsOfADrumRenderAgreeWithAubio) {
         for (double o : ours) nearest = std::min(nearest, std::abs(o - t));
         matched += nearest <= 0.010 ? 1 : 0;
     }
-    EXPECT_GE(static_cast<double>(matched), 0.75 * static_cast<double>(theirs.size()))
+    EXPECT_GE(static_cast<double>(matched), 0.8 * static_cast<double>(theirs.size()))
         << matched << " of aubio's " << theirs.size() << " onsets within 10 ms of ours (" << ours.size() << ")";
 }
 
