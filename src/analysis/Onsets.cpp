@@ -49,6 +49,9 @@ std::vector<double> detectOnsets(std::span<const float> mono, double sampleRate,
         std::nth_element(around.begin(), around.begin() + static_cast<long>(around.size() / 2), around.end());
         const double threshold = around[around.size() / 2] * o.medianWeight + o.meanWeight * mean;
         if (flux[i] <= threshold || flux[i] < 1e-9) continue;
+        double sq = 0.0;
+        for (std::size_t j = i * o.hop; j < i * o.hop + o.frameSize; ++j) sq += static_cast<double>(mono[j]) * mono[j];
+        if (10.0 * std::log10(std::max(sq / static_cast<double>(o.frameSize), 1e-30)) < o.silenceDb) continue;
         const double t = fluxFrameSeconds(i, o, sampleRate);
         if (out.empty() || t - out.back() > o.minGapSeconds) out.push_back(t);
     }

@@ -13,6 +13,7 @@ struct OnsetOptions {
     double medianWeight = 1.5, meanWeight = 0.1;  ///< threshold = medianWeight * median + meanWeight * mean
     std::size_t medianRadius = 8;                  ///< frames either side in the moving median
     double minGapSeconds = 0.03;
+    double silenceDb = -60.0;  ///< a frame quieter than this (RMS dBFS) holds no onset, however it changes
 };
 
 /// The onset-strength envelope: one spectral-flux value per hop; value i compares the frame
