@@ -84,6 +84,9 @@ TEST(Analysis, SoxSineAtMinus12Dbfs) {
     const double ffmpegI = std::stod(ff.output.substr(at + 13));
     EXPECT_NEAR(j["loudness"]["integrated_lufs"].get<double>(), ffmpegI, 0.2);
     EXPECT_NEAR(1200.0 * std::log2(j["pitch"]["hz"].get<double>() / 1000.0), 0.0, 1.0);
+    // A steady tone has no onsets and no tempo.
+    EXPECT_TRUE(j["onsets_s"].empty()) << j["onsets_s"].dump();
+    EXPECT_TRUE(j["tempo"]["bpm"].is_null()) << j["tempo"].dump();
 }
 
 TEST(Analysis, OnsetsOfADrumRenderAgreeWithAubio) {

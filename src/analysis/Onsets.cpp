@@ -30,6 +30,8 @@ std::vector<double> spectralFlux(std::span<const float> mono, const OnsetOptions
     return flux;
 }
 
+double fluxFloor(const OnsetOptions& o) { return o.minFluxPerBin * static_cast<double>(o.frameSize / 2 - 1); }
+
 double fluxFrameSeconds(std::size_t i, const OnsetOptions& o, double sampleRate) {
     // The log compression makes an attack's first entry into a frame (its last hop, under the
     // window's tail) the largest rise: the middle of that last hop.
@@ -48,7 +50,7 @@ std::vector<double> detectOnsets(std::span<const float> mono, double sampleRate,
         around.assign(flux.begin() + static_cast<long>(lo), flux.begin() + static_cast<long>(hi));
         std::nth_element(around.begin(), around.begin() + static_cast<long>(around.size() / 2), around.end());
         const double threshold = around[around.size() / 2] * o.medianWeight + o.meanWeight * mean;
-        if (flux[i] <= threshold || flux[i] < 1e-9) continue;
+        if (flux[i] <= threshold || flux[i] < fluxFloor(o)) continue;
         double sq = 0.0;
         for (std::size_t j = i * o.hop; j < i * o.hop + o.frameSize; ++j) sq += static_cast<double>(mono[j]) * mono[j];
         if (10.0 * std::log10(std::max(sq / static_cast<double>(o.frameSize), 1e-30)) < o.silenceDb) continue;

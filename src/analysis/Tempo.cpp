@@ -15,6 +15,9 @@ TempoEstimate estimateTempo(std::span<const float> mono, double sampleRate) {
     o.frameSize = 1024;
     while (static_cast<double>(o.frameSize) < sampleRate / 43.0) o.frameSize <<= 1;
     auto env = spectralFlux(mono, o);
+    // Under the onset floor there is no pulse to follow (a steady tone's leakage wobbles periodically).
+    const double floor = fluxFloor(o);
+    for (double& v : env) v = v < floor ? 0.0 : v;
     const double frameRate = sampleRate / static_cast<double>(o.hop);
     // Remove a moving mean (0.5 s) and half-wave rectify: the pulses, not the loudness.
     const auto radius = static_cast<std::size_t>(0.25 * frameRate);

@@ -17,7 +17,7 @@ struct TempoEstimate {
     std::vector<double> beatsSeconds;
 };
 
-/// Needs at least 4 s of audio; shorter gives bpm 0.
+/// Needs at least 4 s of audio; shorter, or without onsets, gives bpm 0.
 TempoEstimate estimateTempo(std::span<const float> mono, double sampleRate);
 
 }  // namespace soundstar::analysis
