@@ -15,6 +15,13 @@ namespace soundstar::analysis {
 namespace {
 using SndPtr = std::unique_ptr<SNDFILE, int (*)(SNDFILE*)>;
 
+/// A float file's NaN or inf reads as 0 and its samples are held within +-kMaxSample (+80 dBFS):
+/// either would otherwise overflow the spectra and poison every measure.
+float sane(float x) {
+    constexpr float kMaxSample = 1e4f;
+    return std::isfinite(x) ? std::clamp(x, -kMaxSample, kMaxSample) : 0.0f;
+}
+
 DecodedAudio decode(SNDFILE* f, const SF_INFO& info, std::string_view origin, const InputLimits& limits) {
     if (info.channels < 1 || info.channels > limits.maxChannels)
         throw std::runtime_error(fmt::format("{}: {} channels; 1 to {} are allowed", origin, info.channels, limits.maxChannels));
@@ -39,8 +46,8 @@ DecodedAudio decode(SNDFILE* f, const SF_INFO& info, std::string_view origin, co
         if (got <= 0) break;  // a file shorter than its header says: what was there
         for (std::size_t i = 0; i < static_cast<std::size_t>(got); ++i) {
             const float l = block[i * ch], r = block[i * ch + std::min<std::size_t>(1, ch - 1)];
-            a.left.push_back(std::isfinite(l) ? l : 0.0f);  // a float file's NaN or inf would poison every measure
-            a.right.push_back(std::isfinite(r) ? r : 0.0f);
+            a.left.push_back(sane(l));
+            a.right.push_back(sane(r));
         }
     }
     if (a.left.empty()) throw std::runtime_error(fmt::format("{}: no audio frames could be read", origin));

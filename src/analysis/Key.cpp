@@ -45,6 +45,7 @@ KeyEstimate estimateKey(const std::array<double, 12>& chroma) {
             const double r = corr(minor ? kMinor : kMajor, t);
             if (r > best.correlation) best = {t, minor, r};
         }
+    if (best.correlation < -1.0) best.correlation = 0.0;  // a flat chroma (silence) matches nothing
     return best;
 }
 

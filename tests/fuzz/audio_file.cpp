@@ -30,7 +30,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     o.fftSize = 256;
     const auto r = analysis::analyze(audio.left, audio.right, audio.sampleRate, o);
     for (double v : {r.rmsDbfs, r.peakDbfs, r.integratedLufs, r.truePeakDbtp, r.centroidHz, r.pitch.hz, r.tempo.bpm})
-        if (std::isnan(v)) fuzz::finding("a NaN in the analysis");
+        if (std::isnan(v)) fuzz::finding("a NaN in the analysis", analysis::summaryText(r));
     (void)analysis::toJson(r).dump();
     return 0;
 }
