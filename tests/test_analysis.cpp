@@ -119,6 +119,10 @@ TEST(Analysis, TempoOfRendersMatchesTheirConfiguredBpm) {
         const double found = j["tempo"]["bpm"].get<double>();
         EXPECT_NEAR(found / bpm, 1.0, 0.02) << "asked " << bpm << " bpm, found " << found;
         EXPECT_GT(j["tempo"]["beats_s"].size(), 20u);
+        // The render's beats fall on multiples of 60/bpm from its start.
+        const double period = 60.0 / bpm;
+        for (double b : j["tempo"]["beats_s"].get<std::vector<double>>())
+            EXPECT_LT(std::abs(b - std::round(b / period) * period), 0.025) << bpm << " bpm: beat at " << b << " s";
     }
 }
 
