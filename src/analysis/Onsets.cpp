@@ -21,7 +21,7 @@ std::vector<double> spectralFlux(std::span<const float> mono, const OnsetOptions
         fft(buf);
         double f = 0.0;
         for (std::size_t k = 1; k < n / 2; ++k) {
-            const double m = std::log1p(1000.0 * std::abs(buf[k]));
+            const double m = std::log1p(1000.0 * std::sqrt(std::norm(buf[k])));
             f += std::max(0.0, m - prev[k]);
             prev[k] = m;
         }

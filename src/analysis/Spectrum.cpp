@@ -34,18 +34,32 @@ void fft(std::vector<std::complex<double>>& a) {
         j ^= bit;
         if (i < j) std::swap(a[i], a[j]);
     }
-    for (std::size_t len = 2; len <= n; len <<= 1) {
-        const double ang = -2.0 * std::numbers::pi / static_cast<double>(len);
-        const std::complex<double> wl(std::cos(ang), std::sin(ang));
-        for (std::size_t i = 0; i < n; i += len) {
-            std::complex<double> w(1.0);
-            for (std::size_t k = 0; k < len / 2; ++k) {
-                const auto u = a[i + k], v = a[i + k + len / 2] * w;
-                a[i + k] = u + v;
-                a[i + k + len / 2] = u - v;
-                w *= wl;
-            }
+    // Twiddles exp(-2 pi i k / n) for k < n/2, one table per size and thread; plain arithmetic on
+    // the parts (std::complex's operator* checks for NaN and infinity on every product).
+    thread_local std::vector<double> cosT, sinT;
+    if (cosT.size() != n / 2) {
+        cosT.resize(n / 2);
+        sinT.resize(n / 2);
+        for (std::size_t k = 0; k < n / 2; ++k) {
+            const double ang = -2.0 * std::numbers::pi * static_cast<double>(k) / static_cast<double>(n);
+            cosT[k] = std::cos(ang);
+            sinT[k] = std::sin(ang);
         }
+    }
+    auto* d = reinterpret_cast<double*>(a.data());  // [re, im] pairs, as the standard lays them out
+    for (std::size_t len = 2; len <= n; len <<= 1) {
+        const std::size_t half = len / 2, stride = n / len;
+        for (std::size_t i = 0; i < n; i += len)
+            for (std::size_t k = 0; k < half; ++k) {
+                const double wr = cosT[k * stride], wi = sinT[k * stride];
+                double* u = d + 2 * (i + k);
+                double* v = d + 2 * (i + k + half);
+                const double vr = v[0] * wr - v[1] * wi, vi = v[0] * wi + v[1] * wr;
+                v[0] = u[0] - vr;
+                v[1] = u[1] - vi;
+                u[0] += vr;
+                u[1] += vi;
+            }
     }
 }
 
@@ -69,7 +83,7 @@ std::vector<double> averageSpectrum(std::span<const float> x, std::size_t n, Win
     const auto frame = [&](std::size_t pos) {
         for (std::size_t i = 0; i < n; ++i) buf[i] = (pos + i < x.size() ? x[pos + i] : 0.0f) * win[i];
         fft(buf);
-        for (std::size_t k = 0; k < n / 2; ++k) mag[k] += std::abs(buf[k]);
+        for (std::size_t k = 0; k < n / 2; ++k) mag[k] += std::sqrt(std::norm(buf[k]));
     };
     if (x.size() < n) {
         frame(0);
