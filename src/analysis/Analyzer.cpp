@@ -6,6 +6,7 @@
 #include <cmath>
 #include <limits>
 #include <stdexcept>
+#include <utility>
 
 #include "analysis/Onsets.h"
 #include "dsp/LoudnessMeter.h"
@@ -95,9 +96,13 @@ AnalysisReport analyze(std::span<const float> left, std::span<const float> right
     loudness(r, left, right, sampleRate);
     spectrum(r, mono, o);
     r.centroidHz = spectralCentroid(mono, sampleRate, std::min<std::size_t>(8192, o.fftSize * 2));
-    r.onsetsSeconds = detectOnsets(mono, sampleRate);
+    // One flux for both where the tempo's frame and hop are the onsets' (44.1 kHz).
+    const OnsetOptions onsetOptions, tempoOptions = tempoOnsetOptions(sampleRate);
+    auto flux = spectralFlux(mono, tempoOptions);
+    const bool shared = onsetOptions.hop == tempoOptions.hop && onsetOptions.frameSize == tempoOptions.frameSize;
+    r.onsetsSeconds = shared ? pickOnsets(flux, mono, sampleRate, onsetOptions) : detectOnsets(mono, sampleRate, onsetOptions);
+    r.tempo = tempoFromFlux(std::move(flux), sampleRate, mono.size());
     r.pitch = trackPitch(mono, sampleRate);
-    r.tempo = estimateTempo(mono, sampleRate);
     r.chroma = chroma(mono, sampleRate);
     r.key = estimateKey(r.chroma);
     return r;

@@ -39,7 +39,10 @@ double fluxFrameSeconds(std::size_t i, const OnsetOptions& o, double sampleRate)
 }
 
 std::vector<double> detectOnsets(std::span<const float> mono, double sampleRate, const OnsetOptions& o) {
-    const auto flux = spectralFlux(mono, o);
+    return pickOnsets(spectralFlux(mono, o), mono, sampleRate, o);
+}
+
+std::vector<double> pickOnsets(std::span<const double> flux, std::span<const float> mono, double sampleRate, const OnsetOptions& o) {
     std::vector<double> out;
     if (flux.size() < 3) return out;
     const double mean = std::accumulate(flux.begin(), flux.end(), 0.0) / static_cast<double>(flux.size());
@@ -52,7 +55,7 @@ std::vector<double> detectOnsets(std::span<const float> mono, double sampleRate,
         const double threshold = around[around.size() / 2] * o.medianWeight + o.meanWeight * mean;
         if (flux[i] <= threshold || flux[i] < fluxFloor(o)) continue;
         double sq = 0.0;
-        for (std::size_t j = i * o.hop; j < i * o.hop + o.frameSize; ++j) sq += static_cast<double>(mono[j]) * mono[j];
+        for (std::size_t j = i * o.hop; j < std::min(mono.size(), i * o.hop + o.frameSize); ++j) sq += static_cast<double>(mono[j]) * mono[j];
         if (10.0 * std::log10(std::max(sq / static_cast<double>(o.frameSize), 1e-30)) < o.silenceDb) continue;
         const double t = fluxFrameSeconds(i, o, sampleRate);
         if (out.empty() || t - out.back() > o.minGapSeconds) out.push_back(t);

@@ -26,6 +26,9 @@ std::vector<double> spectralFlux(std::span<const float> mono, const OnsetOptions
 /// Onset times in seconds (see fluxFrameSeconds).
 std::vector<double> detectOnsets(std::span<const float> mono, double sampleRate, const OnsetOptions& o = {});
 
+/// The same from a flux already computed with `o` (spectralFlux(mono, o)).
+std::vector<double> pickOnsets(std::span<const double> flux, std::span<const float> mono, double sampleRate, const OnsetOptions& o = {});
+
 /// The absolute floor minFluxPerBin gives for o's frame size.
 double fluxFloor(const OnsetOptions& o);
 

@@ -7,14 +7,23 @@
 
 namespace soundstar::analysis {
 
-TempoEstimate estimateTempo(std::span<const float> mono, double sampleRate) {
-    TempoEstimate t;
-    if (static_cast<double>(mono.size()) < 4.0 * sampleRate) return t;
+OnsetOptions tempoOnsetOptions(double sampleRate) {
     OnsetOptions o;
     o.hop = static_cast<std::size_t>(std::max(64.0, std::round(sampleRate / 172.0)));  // ~5.8 ms
     o.frameSize = 1024;
     while (static_cast<double>(o.frameSize) < sampleRate / 43.0) o.frameSize <<= 1;
-    auto env = spectralFlux(mono, o);
+    return o;
+}
+
+TempoEstimate estimateTempo(std::span<const float> mono, double sampleRate) {
+    if (static_cast<double>(mono.size()) < 4.0 * sampleRate) return {};
+    return tempoFromFlux(spectralFlux(mono, tempoOnsetOptions(sampleRate)), sampleRate, mono.size());
+}
+
+TempoEstimate tempoFromFlux(std::vector<double> env, double sampleRate, std::size_t frames) {
+    TempoEstimate t;
+    if (static_cast<double>(frames) < 4.0 * sampleRate) return t;
+    const OnsetOptions o = tempoOnsetOptions(sampleRate);
     // Under the onset floor there is no pulse to follow (a steady tone's leakage wobbles periodically).
     const double floor = fluxFloor(o);
     for (double& v : env) v = v < floor ? 0.0 : v;

@@ -7,6 +7,8 @@
 #include <span>
 #include <vector>
 
+#include "analysis/Onsets.h"
+
 namespace soundstar::analysis {
 
 inline constexpr double kMinBpm = 60.0, kMaxBpm = 200.0;
@@ -19,5 +21,11 @@ struct TempoEstimate {
 
 /// Needs at least 4 s of audio; shorter, or without onsets, gives bpm 0.
 TempoEstimate estimateTempo(std::span<const float> mono, double sampleRate);
+
+/// The onset options the tempo's envelope uses at a rate (a ~5.8 ms hop, frames of ~23 ms or more).
+OnsetOptions tempoOnsetOptions(double sampleRate);
+
+/// The same from spectralFlux(mono, tempoOnsetOptions(sampleRate)), of `frames` samples.
+TempoEstimate tempoFromFlux(std::vector<double> env, double sampleRate, std::size_t frames);
 
 }  // namespace soundstar::analysis
