@@ -196,6 +196,12 @@ int runModels(const ModelsArgs& a);
 int runModelWorker();
 
 int runDoctor();
+/// `soundstar analyze FILE`: the analysis of a stored file (src/analysis), a summary or --json.
+struct AnalyzeArgs {
+    std::string file, fftSize = "4096", window = "hann";
+    bool json = false;
+};
+int runAnalyze(const AnalyzeArgs& a);
 int runSchema();
 /// Prints the JSON Schema of a batch job line.
 int runJobSchema();

@@ -249,11 +249,18 @@ int main(int argc, char** argv) {
     modelsCmd->add_flag("--load", mo.load, "Load each model in a worker process and report its load time and the memory in use");
     auto* modelWorkerCmd = app.add_subcommand("model-worker", "")->group("");  // started by the model service, speaks frames on stdio
 
+    AnalyzeArgs an;
+    auto* analyzeCmd = app.add_subcommand("analyze", "Levels, loudness, spectrum, onsets, pitch, tempo and key of an audio file");
+    analyzeCmd->add_option("file", an.file, "A WAV, FLAC, Ogg or other file libsndfile reads (up to 1 GiB and 20 minutes)")->required();
+    analyzeCmd->add_flag("--json", an.json, "One JSON object instead of the summary");
+    analyzeCmd->add_option("--fft-size", an.fftSize, "Spectrum FFT size, a power of two from 64 to 65536 (default 4096)");
+    analyzeCmd->add_option("--window", an.window, "Spectrum window: hann (default), hamming or blackman");
+
     if (argc > 1 && argv[1][0] != '-') {
         const std::string cmd = argv[1];
         if (cmd != "render" && cmd != "stream" && cmd != "live" && cmd != "dj" && cmd != "demo" && cmd != "doctor" && cmd != "schema" && cmd != "arrange" && cmd != "interpret" &&
-            cmd != "batch" && cmd != "worker" && cmd != "submit" && cmd != "serve" && cmd != "generate" && cmd != "models" && cmd != "model-worker") {
-            fmt::print(stderr, "soundstar: unknown command '{}'; commands: render, stream, live, dj, serve, batch, worker, submit, generate, models, interpret, arrange, demo, doctor, schema (see --help)\n", cmd);
+            cmd != "batch" && cmd != "worker" && cmd != "submit" && cmd != "serve" && cmd != "generate" && cmd != "models" && cmd != "model-worker" && cmd != "analyze") {
+            fmt::print(stderr, "soundstar: unknown command '{}'; commands: render, stream, live, dj, serve, analyze, batch, worker, submit, generate, models, interpret, arrange, demo, doctor, schema (see --help)\n", cmd);
             return 2;
         }
     }
@@ -311,6 +318,7 @@ int main(int argc, char** argv) {
             ar.durationGiven = arrangeCmd->count("--duration") > 0;
             return runArrange(ar);
         }
+        if (analyzeCmd->parsed()) return runAnalyze(an);
         return runDoctor();
     } catch (const std::exception& e) {
         fmt::print(stderr, "soundstar: {}\n", e.what());

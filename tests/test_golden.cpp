@@ -21,6 +21,7 @@
 #include <sstream>
 
 #include "Analysis.h"
+#include "analysis/Spectrum.h"
 #include "Loudness.h"
 #include "Presets.h"
 #include "compose/Arranger.h"
@@ -85,7 +86,7 @@ std::vector<double> onsets(const std::vector<float>& mono, double sr) {
         for (std::size_t i = 0; i < kN; ++i)
             buf[i] =
                 mono[pos + i] * (0.5 - 0.5 * std::cos(2.0 * std::numbers::pi * static_cast<double>(i) / kN));
-        test::fft(buf);
+        analysis::fft(buf);
         double f = 0.0;
         for (std::size_t k = 1; k < kN / 2; ++k) {
             const double m = std::log1p(1000.0 * std::abs(buf[k]));
@@ -116,7 +117,7 @@ json features(const StereoBuffer& audio, double sr) {
     std::vector<float> mono(audio.left().size());
     for (std::size_t i = 0; i < mono.size(); ++i) mono[i] = 0.5f * (audio.left()[i] + audio.right()[i]);
     constexpr std::size_t kN = 8192;
-    const auto spectrum = test::averageSpectrum(mono, kN);
+    const auto spectrum = analysis::averageSpectrum(mono, kN);
     std::vector<double> bands;
     for (std::size_t b = 0; b + 1 < std::size(kBandEdgesHz); ++b) {
         double e = 0.0;
@@ -141,7 +142,7 @@ json features(const StereoBuffer& audio, double sr) {
             {"rms_db", envelope},
             {"onsets_s", onsetTimes},
             {"lufs", std::round(1000.0 * test::integratedLufs({audio.left(), audio.right()}, sr)) / 1000.0},
-            {"centroid_hz", std::round(test::spectralCentroid(mono, sr))}};
+            {"centroid_hz", std::round(analysis::spectralCentroid(mono, sr))}};
 }
 
 /// Each layer alone (its stem, through its chain and the returns): energy in the eight bands and

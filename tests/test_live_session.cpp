@@ -11,6 +11,8 @@
 #include <sstream>
 
 #include "Analysis.h"
+#include "analysis/Key.h"
+#include "analysis/Spectrum.h"
 #include "Cli.h"
 #include "Loudness.h"
 #include "Presets.h"
@@ -139,9 +141,11 @@ TEST(LiveSession, AGlideKeepsTheMusicAndMovesTheSoundWithoutAClick) {
     EXPECT_FALSE(std::equal(plain.left().begin(), plain.left().begin() + start + 4410, a.left().begin())) << "and it does something";
     // The same composition goes on (no new vibe): the notes are the same, only brighter.
     const auto before = slice(plain.left(), 17.0, 20.0), after = slice(a.left(), 17.0, 20.0);
-    EXPECT_GT(test::spectralCentroid(after, kRate), 1.3 * test::spectralCentroid(before, kRate));
-    const auto ch = test::chroma(before, kRate), ch2 = test::chroma(after, kRate);
-    EXPECT_EQ(test::estimateKey(ch), test::estimateKey(ch2)) << "the harmony went on";
+    EXPECT_GT(analysis::spectralCentroid(after, kRate), 1.3 * analysis::spectralCentroid(before, kRate));
+    const auto ch = analysis::chroma(before, kRate), ch2 = analysis::chroma(after, kRate);
+    const auto k1 = analysis::estimateKey(ch), k2 = analysis::estimateKey(ch2);
+    EXPECT_EQ(k1.tonic, k2.tonic) << "the harmony went on";
+    EXPECT_EQ(k1.minor, k2.minor) << "the harmony went on";
     const SampleTime length = static_cast<SampleTime>(3.0 * kRate);
     auto points = pointsOf(start, length);
     const auto more = pointsOf(start2, length);
