@@ -225,10 +225,10 @@ int runDjSet(const DjArgs& args, bool& llmStillAsking) {
         loop.runVirtual();
     } else {
         loop.line = [&](const std::string& line, SampleTime now) {
-            if (!apply(line, now)) loop.quit(now);
+            if (!apply(line, now)) loop.quit(now, true);
         };
         loop.stdinClosed = [&](SampleTime now) {
-            if (args.minutes <= 0) loop.quit(now);  // stdin closed and no length: end
+            if (args.minutes <= 0) loop.quit(now, true);  // stdin closed and no length: end
         };
         loop.runRealTime(args.device, [&](const std::string& device) {
             say(fmt::format("playing {} on {} (Enter: next move, drop, break, x, s drums,bass, b 130, k F minor, y dub, q)", profile.name, device));

@@ -261,15 +261,15 @@ int runLiveSession(const LiveArgs& args, bool& llmStillAsking) {
         // Typed lines land 50 ms after they are read (what is queued already plays).
         const auto soon = static_cast<SampleTime>(0.05 * o.sampleRate);
         loop.line = [&](const std::string& line, SampleTime now) {
-            if (!apply(line, now + soon)) loop.quit(now);
+            if (!apply(line, now + soon)) loop.quit(now, true);
         };
         loop.stdinClosed = [&](SampleTime now) {
-            if (args.minutes <= 0 && script.empty()) loop.quit(now);  // stdin closed, no length, no script: end
+            if (args.minutes <= 0 && script.empty()) loop.quit(now, true);  // stdin closed, no length, no script: end
         };
         loop.poll = [&](SampleTime now) {
             if (control)
                 for (const auto& line : control->poll())
-                    if (!loop.quitting() && !apply(line, now + soon)) loop.quit(now);
+                    if (!loop.quitting() && !apply(line, now + soon)) loop.quit(now, true);
             if (!loop.quitting()) collectLlm(now + soon);
         };
         loop.runRealTime(args.device, [&](const std::string& device) {

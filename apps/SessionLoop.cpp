@@ -39,7 +39,18 @@ std::vector<std::pair<double, std::string>> readScript(const std::string& file) 
 SessionLoop::SessionLoop(live::LiveSession& session, Recorder& recorder, double sampleRate, int blockSize, SampleTime end)
     : session_(session), recorder_(recorder), sampleRate_(sampleRate), blockSize_(blockSize), end_(end) {}
 
-void SessionLoop::quit(SampleTime now) {
+void SessionLoop::quit(SampleTime now, bool urgent) {
+    if (urgent && realTime_) {
+        // The device plays what the engine renders from now() on: stamped a block later, the fade
+        // is never late, and lands within a block and the poll's 4 ms of the key or signal.
+        constexpr double kSeconds = 0.05;
+        const SampleTime at = now + blockSize_;
+        session_.note(now, "stop", interrupted ? "interrupted (SIGINT)" : "quit");
+        session_.fadeOut(at, kSeconds, true);
+        end_ = std::min(end_, at + static_cast<SampleTime>((kSeconds + 0.02) * sampleRate_));
+        quitting_ = true;
+        return;
+    }
     const SampleTime from = std::max(now, session_.scheduledUntil());
     const double seconds = std::max(0.02, 0.1 - static_cast<double>(from - now) / sampleRate_);
     session_.fadeOut(from, seconds);
@@ -79,6 +90,7 @@ void SessionLoop::runRealTime(const std::string& deviceName, const std::function
     auto device = deviceName == "null" ? io::makeNullDevice() : io::makeRtAudioDevice();
     if (!device) throw std::runtime_error("this build has no audio device support; use --device null or --clock virtual");
     std::signal(SIGINT, [](int) { interrupted = true; });
+    realTime_ = true;
     const auto lookAhead = static_cast<SampleTime>(0.2 * sampleRate_);
     while (fed_ < lookAhead) feedBlock();
     // What the device plays is tapped into a ring (3 s) and written out here, off the audio
@@ -121,7 +133,7 @@ void SessionLoop::runRealTime(const std::string& deviceName, const std::function
             }
         }
         if (poll) poll(now);
-        if (interrupted && !quitting_) quit(now);
+        if (interrupted && !quitting_) quit(engine.now(), true);
         while (fed_ < now + lookAhead) feedBlock();
         drain();
     }

@@ -33,9 +33,11 @@ public:
     std::function<void(const std::string& line, SampleTime now)> line;
     std::function<void(SampleTime now)> stdinClosed;
 
-    /// q, Ctrl-C: silent within 100 ms of `now` (the fade starts where nothing is queued yet); the
-    /// loop ends after the fade.
-    void quit(SampleTime now);
+    /// q, Ctrl-C: silent within 100 ms of `now`; the loop ends after the fade. A scripted quit
+    /// (fed ahead, the same on every clock) fades from where nothing is queued yet; an `urgent`
+    /// one on the real clock (typed, or a signal) fades from the next block, ahead of the music
+    /// already scheduled, and is noted in the events with the sample it was read at.
+    void quit(SampleTime now, bool urgent = false);
     bool quitting() const { return quitting_; }
     SampleTime end() const { return end_; }
 
@@ -55,6 +57,7 @@ private:
     SampleTime end_;
     SampleTime fed_ = 0;  // blocks before this sample have been fed
     bool quitting_ = false;
+    bool realTime_ = false;
 };
 
 }  // namespace soundstar::app

@@ -597,6 +597,30 @@ TEST(AudioEngine, GraphSwapsUnderLoadFromAnotherThread) {
     }
     EXPECT_EQ(life.freed.load(), built) << "the live graph is freed with the engine";
 }
+// The urgent lane (a quit's fade): a command posted there lands on its own sample even when the
+// main queue already holds commands stamped later (which the engine applies in queue order).
+TEST(AudioEngine, AnUrgentCommandLandsOnItsSampleAheadOfLaterCommandsAlreadyQueued) {
+    const auto firstSound = [](bool urgent) {
+        AudioEngine e;
+        e.prepare(kSr, 512);
+        Controller c(e);
+        const int t = addClickTrack(c);
+        c.commit();
+        EXPECT_TRUE(c.noteOn(t, 69.0f, 1.0f, 8000));  // queued first, due later
+        Command now{1000, CommandType::NoteOn, -1, t, 0, 69.0f, 1.0f, nullptr};
+        EXPECT_TRUE(urgent ? e.postUrgent(now) : e.post(now));
+        const auto l = renderLeft(e, 4096, 64);
+        return std::find_if(l.begin(), l.end(), [](float v) { return v != 0.0f; }) - l.begin();
+    };
+    const auto urgent = firstSound(true), queued = firstSound(false);
+    EXPECT_GE(urgent, 1000);
+    EXPECT_LT(urgent, 1000 + 512) << "at its sample (plus the master limiter's latency)";
+    EXPECT_EQ(queued, 4096) << "behind the later command in the main queue it waits (nothing by 4096)";
+    AudioEngine e;
+    Command swap{0, CommandType::SwapGraph, -1, 0, 0, 0.0f, 0.0f, nullptr};
+    EXPECT_FALSE(e.postUrgent(swap)) << "graph hand-overs never go on the urgent lane";
+}
+
 // A burst larger than one block's command budget: the block applies the budget, renders all its
 // frames, and the rest are applied (late) in the next block, none lost.
 TEST(AudioEngine, ABurstBeyondTheBlockBudgetWaitsForTheNextBlock) {

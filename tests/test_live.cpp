@@ -117,6 +117,44 @@ TEST(LiveCli, ARealTimeSessionOnTheNullDeviceQuitsOnQ) {
     EXPECT_NE(bad.output.find("--clock virtual needs --minutes"), std::string::npos) << bad.output;
 }
 
+// On the real clock, a typed q and Ctrl-C (SIGINT) fade out from the next block, ahead of the
+// 0.2 s of music already scheduled: the events file says where the key or signal was read
+// ("stop") and where the fade started; the recording is silent 100 ms after the read, ends right
+// after, and sox reads it.
+TEST(LiveCli, TypedQuitAndSigintFadeOutWithin100msOfBeingRead) {
+    TempDir dir;
+    for (const bool signal : {true, false}) {
+        const std::string wav = dir / (signal ? "int.wav" : "q.wav"), events = dir / (signal ? "int.jsonl" : "q.jsonl");
+        const std::string cmd = kBin + " live 'lofi beats' --device null -o '" + wav + "' --events '" + events + "'";
+        // (A shell's background job starts with SIGINT ignored; the session installs its own handler.)
+        const auto r = signal ? runCommand(cmd + " --minutes 1 < /dev/null & pid=$!; sleep 2.5; kill -INT $pid; wait $pid")
+                              : runCommand("(sleep 2.5; echo q) | timeout 20 " + cmd);
+        ASSERT_EQ(r.code, 0) << r.output;
+        long stop = -1, fade = -1;
+        for (const auto& e : readEvents(events)) {
+            if (e["event"] == "stop") stop = e["sample"];
+            if (e["event"] == "fade_out") fade = e["sample"];
+        }
+        ASSERT_GT(stop, 0) << readText(events);
+        EXPECT_NE(readText(events).find(signal ? "interrupted (SIGINT)" : "\"quit\""), std::string::npos) << readText(events);
+        EXPECT_GE(fade, stop);
+        EXPECT_LE(fade - stop, 512) << "the fade starts on the next block, not behind what is scheduled";
+        const double read = static_cast<double>(stop) / 44100.0;
+        const auto frames = std::stod(runCommand("{ soxi -s '" + wav + "' 2>/dev/null; }").output);
+        EXPECT_GT(frames / 44100.0, read);
+        EXPECT_LT(frames / 44100.0, read + 0.1) << "ends right after the fade";
+        const auto tail = runCommand("sox '" + wav + "' -n trim " + std::to_string(read + 0.06) + " stats");
+        const auto pk = tail.output.find("Pk lev dB");
+        ASSERT_NE(pk, std::string::npos) << tail.output;
+        const auto level = tail.output.substr(pk + 9, 20);
+        EXPECT_TRUE(level.find("-inf") != std::string::npos || std::stod(level) < -60.0) << "silent from 60 ms after the read: " << tail.output;
+        const auto before = runCommand("sox '" + wav + "' -n trim " + std::to_string(read - 1.0) + " 1 stats");
+        const auto rms = before.output.find("RMS lev dB");
+        ASSERT_NE(rms, std::string::npos) << before.output;
+        EXPECT_GT(std::stod(before.output.substr(rms + 10)), -40.0) << "music until then";
+    }
+}
+
 // What the device plays is tapped off the audio thread: the recording holds exactly what was
 // played, and --stdout carries the same frames as raw PCM.
 TEST(LiveCli, ARealTimeSessionRecordsWhatItPlays) {

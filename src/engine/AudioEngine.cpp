@@ -109,6 +109,13 @@ void AudioEngine::render(StereoView out) {
         // A bounded number per block: a producer that keeps posting late commands cannot keep
         // the audio thread here. Past the budget, due commands wait for the next block (and are
         // reported late there); the rest of this block renders in maxBlock segments.
+        for (const Command* c; appliedThisBlock < kMaxCommandsPerBlock && (c = urgent_.peek()) && c->time <= cur;) {
+            ++appliedThisBlock;
+            if (c->time < blockStart) ++lateThisBlock_;
+            Command cmd;
+            urgent_.pop(cmd);
+            apply(cmd);
+        }
         while (appliedThisBlock < kMaxCommandsPerBlock) {
             const Command* c = commands_.peek();
             if (!c || c->time > cur) break;
@@ -124,6 +131,7 @@ void AudioEngine::render(StereoView out) {
         SampleTime until = blockEnd;
         if (appliedThisBlock < kMaxCommandsPerBlock)
             if (const Command* c = commands_.peek()) until = std::min(until, std::max(c->time, cur + 1));
+        if (const Command* c = urgent_.peek()) until = std::min(until, std::max(c->time, cur + 1));
         // Segments also end on multiples of maxBlock in sample time, whatever the caller's block:
         // a device whose period is a multiple of it renders the same segments, so the same bytes,
         // as the virtual clock's blocks of it (per-segment stages, e.g. a leveller, see the split).

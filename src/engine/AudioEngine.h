@@ -33,6 +33,12 @@ public:
 
     /// Producer side of the command queue: false when full [control, one thread].
     bool post(const Command& c) { return commands_.push(c); }
+    /// The urgent lane (a quit's fade, a panic): applied at its time even when commands stamped
+    /// later were posted before it and sit ahead of it in the main queue. Only commands that
+    /// carry no graph or track; false when full (64) or refused [control, the same thread].
+    bool postUrgent(const Command& c) {
+        return c.type != CommandType::SwapGraph && c.type != CommandType::ReplaceTrack && urgent_.push(c);
+    }
     std::size_t pendingCommands() const { return commands_.size(); }
     /// Sample time of the next frame to render [any].
     SampleTime now() const { return now_.load(std::memory_order_acquire); }
@@ -59,6 +65,7 @@ private:
     int maxBlock_ = 512;
     Graph* graph_ = nullptr;
     SpscQueue<Command> commands_;
+    SpscQueue<Command> urgent_{64};
     SpscQueue<Graph*> retired_{64};
     SpscQueue<Track*> retiredTracks_{256};
     SpscQueue<Report> reports_{1024};

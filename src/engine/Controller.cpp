@@ -236,7 +236,7 @@ void Controller::replaceTrack(int address, std::unique_ptr<Track> track, SampleT
     tracks_[static_cast<std::size_t>(address)] = std::move(s);
 }
 
-bool Controller::fadeGain(int address, float gainDb, double seconds, FadeShape shape, SampleTime at) {
+bool Controller::fadeGain(int address, float gainDb, double seconds, FadeShape shape, SampleTime at, bool urgent) {
     shadowAt(address);
     if (!std::isfinite(gainDb) || gainDb > 12.0f)
         throw std::invalid_argument(fmt::format("gain {:g} dB is out of range: allowed up to +12 dB", gainDb));
@@ -249,7 +249,7 @@ bool Controller::fadeGain(int address, float gainDb, double seconds, FadeShape s
     c.value = gainDb;
     c.index = static_cast<std::int32_t>(std::llround(seconds * engine_.sampleRate()));
     c.value2 = static_cast<float>(shape);
-    return post(c);
+    return urgent ? engine_.postUrgent(c) : post(c);
 }
 
 void Controller::collect() {

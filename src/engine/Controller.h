@@ -59,7 +59,9 @@ public:
     bool setSolo(int address, bool on, SampleTime at);
     bool setSend(int track, int bus, float level, SampleTime at);
     /// A timed fade of a channel's gain to `gainDb` over `seconds`, starting exactly at `at`.
-    bool fadeGain(int address, float gainDb, double seconds, FadeShape shape, SampleTime at);
+    /// `urgent`: on the engine's urgent lane, so it starts at `at` even when commands stamped
+    /// later are already queued (a quit's fade while the music is scheduled ahead).
+    bool fadeGain(int address, float gainDb, double seconds, FadeShape shape, SampleTime at, bool urgent = false);
 
     // ---- changing the live graph in place (other tracks, buses and their tails play on) ----
     /// Builds a track (not yet playing) that replaceTrack can put in place; same rules as addTrack.

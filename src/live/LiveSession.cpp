@@ -529,15 +529,16 @@ SampleTime LiveSession::setLayers(const std::vector<std::string>& layers, Sample
     return start;
 }
 
-void LiveSession::fadeOut(SampleTime at, double seconds) {
-    at = std::max(at, posted_);
+void LiveSession::fadeOut(SampleTime at, double seconds, bool urgent) {
+    if (!urgent) at = std::max(at, posted_);
     const SampleTime end = at + std::max<SampleTime>(1, std::llround(seconds * options_.sampleRate));
     for (auto& v : voices_) {
         v->end = std::min(v->end, end);
         v->fadeOutStart = std::min(v->fadeOutStart, at);
     }
     std::erase_if(pending_, [&](const Action& a) { return a.time >= end && a.kind != Action::Kind::AllOff; });
-    schedule({Action::Kind::Fade, at, engine::kMasterAddress, static_cast<float>(seconds), kSilentDb, -1});
+    if (!urgent || !controller_->fadeGain(engine::kMasterAddress, kSilentDb, seconds, engine::FadeShape::EqualPower, at, true))
+        schedule({Action::Kind::Fade, std::max(at, posted_), engine::kMasterAddress, static_cast<float>(seconds), kSilentDb, -1});
     // Changes that would have started after the end were never heard.
     std::erase_if(events_, [&](const StreamEvent& e) { return e.sample >= end; });
     std::erase_if(sections_, [&](const StreamEvent& e) { return e.sample >= at; });

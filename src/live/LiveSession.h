@@ -60,7 +60,10 @@ public:
     /// The layers the current vibe has put in place so far (composed), playing or not.
     std::vector<std::string> placedLayers() const;
     /// Fades the whole session out over `seconds` from `at`; after it the session is silent.
-    void fadeOut(SampleTime at, double seconds);
+    /// Scheduled: `at` is no earlier than what is already posted (the same on every clock).
+    /// `urgent` (a person's q or Ctrl-C on a real clock): the master fade goes to the engine at
+    /// once on its urgent lane and starts at `at` itself, ahead of what is scheduled.
+    void fadeOut(SampleTime at, double seconds, bool urgent = false);
     /// Records something the caller did or saw (a warning, an LLM fallback) in the events.
     void note(SampleTime at, const std::string& kind, const std::string& label);
     /// Composes ahead and posts every command due before `horizon`. Returns false when the
