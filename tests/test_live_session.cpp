@@ -91,6 +91,23 @@ std::vector<SampleTime> pointsOf(SampleTime start, SampleTime length) {
     return out;
 }
 
+/// Kicks: times (s) of peaks of the energy below 150 Hz, at least 0.25 s apart, after the first second.
+std::vector<double> kickTimes(const StereoBuffer& a) {
+    std::vector<double> env(a.left().size());
+    double lp1 = 0.0, lp2 = 0.0;
+    const double k = 1.0 - std::exp(-2.0 * M_PI * 150.0 / kRate);
+    for (std::size_t i = 0; i < env.size(); ++i) {
+        lp1 += k * (0.5 * (a.left()[i] + a.right()[i]) - lp1);
+        lp2 += k * (lp1 - lp2);
+        env[i] = std::abs(lp2);
+    }
+    const double loud = *std::max_element(env.begin(), env.end());
+    std::vector<double> kicks;
+    for (std::size_t i = static_cast<std::size_t>(kRate); i < env.size(); ++i)
+        if (env[i] > 0.4 * loud && (kicks.empty() || static_cast<double>(i) / kRate - kicks.back() > 0.25)) kicks.push_back(static_cast<double>(i) / kRate);
+    return kicks;
+}
+
 const char* kPads = R"({"bpm":80,"rhythm":"none","pad":"warm_slow","brightness":"dark","seed":5})";
 }  // namespace
 
@@ -247,19 +264,7 @@ TEST(LiveSession, ATempoChangeRampsInBeatTimeAndTheKicksFollow) {
     const double mid = s.bpmAt(rampStart + static_cast<SampleTime>(4.0 * kRate));
     EXPECT_GT(mid, 105.0);
     EXPECT_LT(mid, 135.0);
-    // Kicks: peaks of the energy below 150 Hz, at least 0.25 s apart.
-    std::vector<double> env(a.left().size());
-    double lp1 = 0.0, lp2 = 0.0;
-    const double k = 1.0 - std::exp(-2.0 * M_PI * 150.0 / kRate);
-    for (std::size_t i = 0; i < env.size(); ++i) {
-        lp1 += k * (0.5 * (a.left()[i] + a.right()[i]) - lp1);
-        lp2 += k * (lp1 - lp2);
-        env[i] = std::abs(lp2);
-    }
-    const double loud = *std::max_element(env.begin(), env.end());
-    std::vector<double> kicks;
-    for (std::size_t i = static_cast<std::size_t>(kRate); i < env.size(); ++i)
-        if (env[i] > 0.4 * loud && (kicks.empty() || static_cast<double>(i) / kRate - kicks.back() > 0.25)) kicks.push_back(static_cast<double>(i) / kRate);
+    const auto kicks = kickTimes(a);
     ASSERT_GT(kicks.size(), 30u);
     const double t0 = static_cast<double>(rampStart) / kRate;
     std::vector<double> during;
@@ -279,6 +284,40 @@ TEST(LiveSession, ATempoChangeRampsInBeatTimeAndTheKicksFollow) {
     const auto r = test::runCommand("aubio tempo '" + (dir / "tail.wav") + "'");
     const double bpm = std::atof(r.output.c_str());
     EXPECT_TRUE(std::abs(bpm - 140.0) < 3.0 || std::abs(bpm - 70.0) < 2.0) << r.output;
+    EXPECT_EQ(s.lateCommands(), 0);
+}
+
+// A transition to other music at another tempo is beat-matched, as a DJ mixes: both vibes follow
+// one tempo ramp over the transition, so while the two drum layers overlap their kicks coincide
+// (the spacing shrinks steadily: no flams, no second grid) and the new tempo holds after it.
+TEST(LiveSession, ATransitionToAnotherTempoIsBeatMatched) {
+    live::LiveOptions o;
+    const auto first = vibe("beat", R"({"bpm":100,"rhythm":"electronic","pad":"warm_slow","seed":2})");
+    live::LiveSession s(test::presets(), first, o);
+    SampleTime start = -1;
+    const auto a = play(s, 30.0, [&](SampleTime pos) {
+        if (pos == 0) s.setLayers({"drums"}, 0);
+        if (pos == 256 * 400) start = s.change(vibe("other", R"({"bpm":140,"rhythm":"electronic","pad":"warm_slow","seed":9})"), pos, live::Grid::Bar, 8.0);
+    });
+    ASSERT_GT(start, 0);
+    ASSERT_EQ(s.events().back().kind, "transition");
+    EXPECT_NEAR(s.events().back().bpm, 140.0, 1e-9);
+    const double t0 = static_cast<double>(start) / kRate, t1 = t0 + s.events().back().seconds;
+    EXPECT_LT(t1 - t0, 8.0) << "the transition's beats go faster as the tempo rises";
+    const double mid = s.bpmAt(start + static_cast<SampleTime>(3.0 * kRate));
+    EXPECT_GT(mid, 105.0);
+    EXPECT_LT(mid, 135.0);
+    const auto kicks = kickTimes(a);
+    std::vector<double> during, after;
+    for (std::size_t i = 1; i < kicks.size(); ++i) {
+        if (kicks[i - 1] >= t0 && kicks[i] <= t1) during.push_back(kicks[i] - kicks[i - 1]);
+        if (kicks[i - 1] >= t1 + 1.0) after.push_back(kicks[i] - kicks[i - 1]);
+    }
+    ASSERT_GE(during.size(), 6u);
+    for (std::size_t i = 1; i < during.size(); ++i) EXPECT_LE(during[i], during[i - 1] + 0.012) << "kick " << i << ": spacing shrinks through the mix";
+    ASSERT_GE(after.size(), 4u);
+    std::sort(after.begin(), after.end());
+    EXPECT_NEAR(after[after.size() / 2], 60.0 / 140.0, 0.012) << "a kick per beat at 140 bpm after it";
     EXPECT_EQ(s.lateCommands(), 0);
 }
 

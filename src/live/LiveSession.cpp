@@ -80,7 +80,7 @@ struct LiveSession::Voice {
     TempoMap tempo;                      // beats from its start <-> samples
     SampleTime fadeInStart = 0, fadeInEnd = 0;
     int fadeInBars = 0;  // the transition into it in whole bars of the outgoing vibe (for the stagger)
-    double outgoingBar = 0.0;
+    double fadeInBeat = 0.0;  // its beat at fadeInStart
     int cycle = 0;             // the cycle being scheduled
     double cycleBeat = 0.0;    // where it starts
     double cycleBeats = 0.0;   // its length (0: none composed yet)
@@ -250,7 +250,8 @@ void LiveSession::composeNext(Voice& v) {
         put.beat = beat0;
         schedule(std::move(put));
         if (fadingIn && wanted_[li]) {
-            const SampleTime at = std::max(chunkStart, v.fadeInStart + static_cast<SampleTime>(std::llround(staggerBars(layers_[li], v.fadeInBars) * v.outgoingBar)));
+            // The incoming vibe's bars are the outgoing one's from the transition's start (the same tempo ramp).
+            const SampleTime at = std::min(v.fadeInEnd - 1, std::max(chunkStart, static_cast<SampleTime>(std::llround(v.tempo.sampleAt(v.fadeInBeat + staggerBars(layers_[li], v.fadeInBars) * kBarBeats)))));
             schedule({Action::Kind::Fade, at, v.slot[li], static_cast<float>(static_cast<double>(v.fadeInEnd - at) / options_.sampleRate), t.gainDb, v.id});
         }
         v.look[li] = withoutNotes(t);
@@ -409,7 +410,7 @@ SampleTime LiveSession::glide(Voice& v, const StreamVibe& next, const Cycle& cyc
     v.fadeInStart = start;
     v.fadeInEnd = end;
     v.fadeInBars = static_cast<int>(static_cast<double>(length) / bar + 1e-9);
-    v.outgoingBar = bar;
+    v.fadeInBeat = startBeat;
     events_.push_back({start, "glide", v.id, barOf(v, start), newBpm, static_cast<double>(length) / sr, next.label});
     return start;
 }
@@ -454,8 +455,24 @@ SampleTime LiveSession::change(const StreamVibe& next, SampleTime earliest, Grid
     for (auto& old : voices_)
         if (old.get() != &cur && old->end > free) old->end = free, old->fadeOutStart = std::min(old->fadeOutStart, asked), dropSections(old->id, asked);
     const SampleTime start = free > asked ? nextGridLine(free, grid) : asked;
-    const SampleTime length = transitionLength(cur, transitionSeconds, start);
-    const double curBar = cur.barSamplesAt(start);
+    SampleTime length = transitionLength(cur, transitionSeconds, start);
+    const double startBeat = cur.tempo.beatAt(static_cast<double>(start));
+    const double fromBpm = cur.tempo.bpmAt(startBeat), toBpm = next.config.resolvedBpm();
+    const double beats = static_cast<double>(length) / options_.sampleRate * fromBpm / 60.0;  // in the outgoing vibe's beats
+    auto v = std::make_unique<Voice>(next, vibesStarted_++, start, options_.sampleRate, layers_.size());
+    if (std::abs(toBpm - fromBpm) > 1e-9) {
+        // Beat-matched, as a DJ mixes: both vibes follow one tempo ramp, from the outgoing tempo
+        // to the incoming one over the transition, so their beats and bar lines coincide all
+        // through it. What the outgoing vibe had composed past the start is re-timed.
+        cur.tempo.rampTo(startBeat, toBpm, beats);
+        v->tempo = TempoMap(static_cast<double>(start), fromBpm, options_.sampleRate);
+        v->tempo.rampTo(0.0, toBpm, beats);
+        for (auto& a : pending_)
+            if (a.voice == cur.id && a.beat >= 0.0 && a.time >= start) a.time = std::llround(cur.tempo.sampleAt(a.beat));
+        sorted_ = false;
+        cur.composedUntil = std::llround(cur.tempo.sampleAt(cur.composedBeat));
+        length = std::max<SampleTime>(1, std::llround(cur.tempo.sampleAt(startBeat + beats)) - start);
+    }
     cur.end = start + length;
     cur.fadeOutStart = start;
     dropSections(cur.id, start);
@@ -466,23 +483,21 @@ SampleTime LiveSession::change(const StreamVibe& next, SampleTime earliest, Grid
         return a.voice == cur.id && a.kind != Action::Kind::AllOff && a.kind != Action::Kind::Clear &&
                (a.time >= cur.end || ((a.kind == Action::Kind::Replace || a.kind == Action::Kind::Fade) && a.time >= start));
     });
-    const int bars = static_cast<int>(static_cast<double>(length) / curBar + 1e-9);
+    const int bars = static_cast<int>(beats / kBarBeats + 1e-9);
     for (std::size_t li = 0; li < layers_.size(); ++li) {
         if (!cur.look[li]) continue;
         const int slot = cur.slot[li];
-        const SampleTime at = start + std::llround(staggerBars(layers_[li], bars) * curBar);
+        const SampleTime at = std::min(cur.end, static_cast<SampleTime>(std::llround(cur.tempo.sampleAt(startBeat + staggerBars(layers_[li], bars) * kBarBeats))));
         schedule({Action::Kind::Fade, at, slot, static_cast<float>(static_cast<double>(cur.end - at) / options_.sampleRate), kSilentDb, cur.id});
         schedule({Action::Kind::AllOff, cur.end, slot, 0.0f, 0.0f, cur.id});
         schedule({Action::Kind::Clear, cur.end, slot, 0.0f, 0.0f, cur.id});
         slotFreeAt_[static_cast<std::size_t>(slot)] = cur.end;
     }
-    auto v = std::make_unique<Voice>(next, vibesStarted_++, start, options_.sampleRate, layers_.size());
     for (std::size_t li = 0; li < layers_.size(); ++li) v->slot[li] = cur.slot[li] ^ 1;
     v->fadeInStart = start;
     v->fadeInEnd = cur.end;
     v->fadeInBars = bars;
-    v->outgoingBar = curBar;
-    const double bpm = v->tempo.bpmAt(0.0);
+    const double bpm = toBpm;
     events_.push_back({start, "transition", v->id, barOf(cur, start), bpm,
                        static_cast<double>(length) / options_.sampleRate, next.label});
     auto firstCycle = composeCycle(next, 0);
