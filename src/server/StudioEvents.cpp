@@ -101,7 +101,10 @@ void Studio::publish() {
         s.peakLeft = std::max(s.peakLeft, tickPeakLeft_);
         s.peakRight = std::max(s.peakRight, tickPeakRight_);
         if (now < s.nextAt) continue;
-        s.nextAt = std::max(s.nextAt + static_cast<SampleTime>(std::llround(s.periodSamples)), now);
+        // Keep the phase when a tick is a little late; when it is later (a loaded machine), the
+        // next message waits most of a period from now instead of catching up in a burst.
+        const auto period = static_cast<SampleTime>(std::llround(s.periodSamples));
+        s.nextAt = now - s.nextAt <= period / 8 ? s.nextAt + period : now + period - period / 8;
         if (s.transport) {
             const double beat = transport_.beatAt(now);
             const int perBar = transport_.beatsPerBar();
