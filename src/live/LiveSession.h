@@ -23,6 +23,7 @@
 #include "engine/Preset.h"
 #include "live/Grid.h"
 #include "live/Stream.h"
+#include "music/Arrangement.h"
 #include "music/Score.h"
 
 namespace soundstar::live {
@@ -86,6 +87,14 @@ public:
     /// Where each section of the music starts ("section" events, labelled with the kind: verse,
     /// drop...), as they are scheduled; a section a change cuts off is taken back.
     const std::vector<StreamEvent>& sections() const { return sections_; }
+    /// What a section of sections() is: its arrangement section (bars, energy 0..1, the layers it
+    /// names; empty: all), or nullptr when unknown.
+    const music::Section* sectionShape(const StreamEvent& section) const {
+        const auto it = sectionShapes_.find({section.vibe, section.bar});
+        return it == sectionShapes_.end() ? nullptr : &it->second;
+    }
+    /// The layer names, in address order: layer i plays on addresses 2i and 2i+1 of engine().
+    const std::vector<std::string>& layers() const { return layers_; }
     long lateCommands() const { return controller_->lateCommands(); }
     /// Every command before this sample has been handed to the engine; changes land after it.
     SampleTime scheduledUntil() const { return posted_; }
@@ -99,7 +108,7 @@ private:
     struct Cycle {
         std::shared_ptr<const music::Score> score;
         double beats = 0.0;
-        std::vector<std::pair<int, std::string>> sections;  // start bar in the cycle, kind
+        std::vector<music::Section> sections;  // start bar in the cycle, kind, energy, layers
     };
     Cycle composeCycle(const StreamVibe& vibe, int cycle) const;
     void composeNext(Voice& v);
@@ -122,6 +131,7 @@ private:
     bool sorted_ = true;
     std::vector<StreamEvent> events_;
     std::vector<StreamEvent> sections_;
+    std::map<std::pair<int, int>, music::Section> sectionShapes_;  // by (vibe, bar) of a section event
     music::MixSettings mix_;  // what the returns and the master are set to (after any glide)
     double mixBpm_ = 120.0;   // the tempo the delay is synced to
     SampleTime posted_ = 0;   // every command before this sample has been posted
