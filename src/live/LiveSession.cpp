@@ -499,6 +499,22 @@ SampleTime LiveSession::change(const StreamVibe& next, SampleTime earliest, Grid
     return start;
 }
 
+SampleTime LiveSession::setLayerMix(const std::string& layer, std::optional<bool> mute, std::optional<bool> solo) {
+    const auto it = std::find(layers_.begin(), layers_.end(), layer);
+    if (it == layers_.end()) throw std::invalid_argument(fmt::format("no layer '{}': the layers are {}", music::clipText(layer, 40), fmt::join(layers_, ", ")));
+    const auto li = static_cast<std::size_t>(it - layers_.begin());
+    layerMix_.resize(layers_.size());
+    // After every command already posted (the engine's queue is applied in order).
+    const SampleTime at = std::max(posted_, engine_->now());
+    for (const int address : {2 * static_cast<int>(li), 2 * static_cast<int>(li) + 1}) {
+        const bool ok = (!mute || controller_->setMute(address, *mute, at)) && (!solo || controller_->setSolo(address, *solo, at));
+        if (!ok) throw std::runtime_error("the live engine's command queue is full; try again in a moment");
+    }
+    if (mute) layerMix_[li].mute = *mute;
+    if (solo) layerMix_[li].solo = *solo;
+    return at;
+}
+
 std::vector<std::string> LiveSession::placedLayers() const {
     std::vector<std::string> out;
     for (std::size_t li = 0; li < layers_.size(); ++li)
@@ -575,6 +591,10 @@ bool LiveSession::pump(SampleTime horizon) {
                 auto track = render::makeScoreTrack(*controller_, *a.track, presets_);
                 track->name = controller_->trackNames()[static_cast<std::size_t>(a.address)];
                 if (a.silentStart) track->initialGainDb = kSilentDb;
+                if (const auto li = static_cast<std::size_t>(a.address / 2); li < layerMix_.size()) {  // a layer keeps its mute and solo
+                    track->mute = layerMix_[li].mute;
+                    track->solo = layerMix_[li].solo;
+                }
                 controller_->replaceTrack(a.address, std::move(track), a.time);
                 forgetPosted(a.address);
                 break;

@@ -58,6 +58,15 @@ public:
     /// for again; `fadeSeconds` > 0 sets the length of these fades instead of the transition.
     /// Throws std::invalid_argument naming an unknown layer.
     SampleTime setLayers(const std::vector<std::string>& layers, SampleTime earliest, double fadeSeconds = 0.0);
+    /// A layer's mute and solo in the session's own mix (a solo keeps only soloed layers).
+    struct LayerMix {
+        bool mute = false, solo = false;
+    };
+    /// Mutes or solos `layer` (both its slots, and the instruments later put there) from the
+    /// first sample not yet scheduled (at most the pump's horizon ahead); returns that sample.
+    /// Throws std::invalid_argument naming an unknown layer, std::runtime_error on a full queue.
+    SampleTime setLayerMix(const std::string& layer, std::optional<bool> mute, std::optional<bool> solo);
+    const std::vector<LayerMix>& layerMix() const { return layerMix_; }
     /// The layers the current vibe has put in place so far (composed), playing or not.
     std::vector<std::string> placedLayers() const;
     /// Fades the whole session out over `seconds` from `at`; after it the session is silent.
@@ -126,6 +135,7 @@ private:
     std::unique_ptr<engine::Controller> controller_;
     std::vector<std::string> layers_;
     std::vector<bool> wanted_;                    // per layer: `s` asked for it (all at first)
+    std::vector<LayerMix> layerMix_;              // per layer: setLayerMix
     std::vector<std::unique_ptr<Voice>> voices_;  // the playing vibe last; earlier ones until their fades end
     std::vector<Action> pending_;                 // not yet posted; sorted by time when sorted_
     bool sorted_ = true;
