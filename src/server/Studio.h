@@ -158,6 +158,7 @@ private:
     nlohmann::json liveStart(const nlohmann::json& args);
     nlohmann::json liveSteer(const nlohmann::json& args);
     nlohmann::json liveStop();
+    nlohmann::json liveMix(const nlohmann::json& args);
     nlohmann::json liveStatus() const;
     /// The live music's recent and coming sections: sample, kind, bar, bars, energy, layers.
     nlohmann::json liveSections() const;

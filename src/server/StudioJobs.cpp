@@ -198,6 +198,11 @@ json Studio::liveStatus() const {
     auto& s = *live_->session;
     const SampleTime now = s.engine().now();
     const double beat = s.beatAt(now);
+    json layerMix = json::object();
+    for (std::size_t i = 0; i < s.layers().size(); ++i) {
+        const auto mix = i < s.layerMix().size() ? s.layerMix()[i] : live::LiveSession::LayerMix{};
+        layerMix[s.layers()[i]] = {{"mute", mix.mute}, {"solo", mix.solo}};
+    }
     return {{"vibe", s.current().label},
             {"track", "live"},
             {"bpm", s.current().config.resolvedBpm()},
@@ -212,7 +217,23 @@ json Studio::liveStatus() const {
             {"stopping", live_->endAt >= 0},
             {"sample_rate", options_.sampleRate},
             {"layers", s.layers()},
+            {"layer_mix", layerMix},
             {"sections", liveSections()}};
+}
+
+json Studio::liveMix(const json& args) {
+    if (!live_) throw ApiError(409, "no live session: live_start starts one");
+    if (!args.contains("mute") && !args.contains("solo")) throw std::invalid_argument("set mute, solo or both");
+    const auto flag = [&](const char* key) { return args.contains(key) ? std::optional<bool>(args[key].get<bool>()) : std::nullopt; };
+    SampleTime at = 0;
+    try {
+        at = live_->session->setLayerMix(args["layer"], flag("mute"), flag("solo"));
+    } catch (const std::runtime_error& e) {  // the queue is full (an unknown layer is an invalid_argument: 400)
+        throw ApiError(503, e.what());
+    }
+    const auto& mix = live_->session->layerMix();
+    const auto li = static_cast<std::size_t>(std::find(live_->session->layers().begin(), live_->session->layers().end(), args["layer"]) - live_->session->layers().begin());
+    return {{"layer", args["layer"]}, {"mute", mix[li].mute}, {"solo", mix[li].solo}, {"applied_at_live_sample", at}};
 }
 
 json Studio::liveSections() const {

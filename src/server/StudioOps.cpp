@@ -174,6 +174,10 @@ void Studio::registerOperations(OperationTable& t) {
            answerNow([this](const json&, const CallContext&) { return liveStop(); })});
     t.add({"live_status", "live", "The live session: vibe, bpm, bar, beat_in_bar, section, its MusicConfig, its sample clock, late commands, its layers and sections (energy, layers)", object({}), {}, false,
            answerNow([this](const json&, const CallContext&) { return json{{"live", liveStatus()}}; })});
+    t.add({"live_mix", "live", "Mutes or solos a layer of the live music (a solo keeps only the soloed layers); live_status's layer_mix shows them",
+           object({{"layer", text(16, "a layer: drums, bass, pad, keys, arp, lead or texture")}, {"mute", {{"type", "boolean"}}}, {"solo", {{"type", "boolean"}}}},
+                  {"layer"}),
+           {"layer", "mute", "solo"}, true, answerNow([this](const json& a, const CallContext&) { return liveMix(a); })});
     // ---- subscriptions ----
     t.add({"subscribe", "events",
            "WebSocket only: sends this client {\"stream\": \"transport\"|\"meters\"|\"events\", \"data\": ...} messages, transport and "
