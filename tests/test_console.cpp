@@ -222,6 +222,10 @@ TEST_F(Console, PlaysAndSteersInHeadlessChromium) {
     EXPECT_EQ(report["mixAfter"]["solo"], true);
     EXPECT_EQ(report["muted"], true);
     EXPECT_LT(std::stod(report["mutedMeter"].get<std::string>()), -150.0);
+    EXPECT_EQ(report["layerSolo"], true);
+    for (const auto& [layer, db] : report["soloMeters"].items())
+        if (layer == "bass") EXPECT_GT(db.get<double>(), -60.0);
+        else EXPECT_LT(db.get<double>(), -150.0) << layer << " sounds while bass is soloed";
     EXPECT_GT(std::stod(report["spectrum"]["peakDb"].get<std::string>()), -90.0);
     // 20 more pages at once: no late blocks (xruns), late commands or dropped tap frames.
     EXPECT_GE(report["crowdSubscribers"].get<int>(), 22);

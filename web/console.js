@@ -63,6 +63,7 @@ async function refreshStatus() {
     : 'Nothing playing. Type a vibe and press Play.';
   document.body.dataset.playing = String(Boolean(state.live));
   timeline?.setStatus(state.live);
+  mixer?.setLayerMix(state.live?.layer_mix);
   mixer?.refresh();
   if (state.live) {
     state.lastBpm = state.live.bpm;
@@ -311,6 +312,7 @@ async function main() {
   timeline = new Timeline($('timeline'), $('sections'));
   spectrum = new Spectrum($('spectrum'));
   mixer = new Mixer($('mixer'), (target, changes) => call('set_mix', { target, ...changes }),
+    (layer, changes) => call('live_mix', { layer, ...changes }),
     () => api.call('list_tracks').then((r) => r.tracks));
   const schema = await fetch('/music_config.schema.json').then((r) => r.json());
   buildSteering(schema);

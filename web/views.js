@@ -97,10 +97,28 @@ function strip(name, kind) {
   return row;
 }
 
-/** The mixer: a strip per track (set_mix: gain, pan, mute, solo) and a meter per live layer. */
+function toggle(label, field, on, send) {
+  const b = document.createElement('button');
+  b.type = 'button'; b.textContent = label; b.dataset.field = field;
+  b.setAttribute('aria-pressed', String(Boolean(on)));
+  b.onclick = async () => {
+    const want = b.getAttribute('aria-pressed') !== 'true';
+    if (await send({ [field]: want })) b.setAttribute('aria-pressed', String(want));
+  };
+  return b;
+}
+
+/** The mixer: a strip per track (set_mix: gain, pan, mute, solo) and per live layer (a meter; live_mix: mute, solo). */
 export class Mixer {
-  /** `mix(target, changes)` calls set_mix; `list()` resolves to list_tracks' tracks. */
-  constructor(root, mix, list) { this.root = root; this.mix = mix; this.list = list; this.key = ''; }
+  /** `mix(target, changes)` calls set_mix, `liveMix(layer, changes)` live_mix; `list()` resolves to list_tracks' tracks. */
+  constructor(root, mix, liveMix, list) { Object.assign(this, { root, mix, liveMix, list, key: '', layerMix: {} }); }
+
+  /** From live_status: {layer: {mute, solo}}. */
+  setLayerMix(layerMix) {
+    this.layerMix = layerMix || {};
+    for (const row of this.root.querySelectorAll('.strip[data-kind="layer"]'))
+      for (const b of row.querySelectorAll('button[data-field]')) b.setAttribute('aria-pressed', String(Boolean(this.layerMix[row.dataset.name]?.[b.dataset.field])));
+  }
 
   async refresh() {
     const tracks = await this.list().catch(() => null);
@@ -125,20 +143,11 @@ export class Mixer {
       l.append(label, input);
       return l;
     };
-    const toggle = (label, field) => {
-      const b = document.createElement('button');
-      b.type = 'button'; b.textContent = label; b.dataset.field = field;
-      b.setAttribute('aria-pressed', String(Boolean(t[field])));
-      b.onclick = async () => {
-        const on = b.getAttribute('aria-pressed') !== 'true';
-        if (await this.mix(t.name, { [field]: on })) b.setAttribute('aria-pressed', String(on));
-      };
-      return b;
-    };
+    const send = (changes) => this.mix(t.name, changes);
     row.append(
       control('gain', { type: 'range', min: -60, max: 12, step: 0.5, value: t.gain_db, name: 'gain' }, (i) => this.mix(t.name, { gain_db: Number(i.value) })),
       control('pan', { type: 'range', min: -1, max: 1, step: 0.05, value: t.pan, name: 'pan' }, (i) => this.mix(t.name, { pan: Number(i.value) })),
-      toggle('M', 'mute'), toggle('S', 'solo'));
+      toggle('M', 'mute', t.mute, send), toggle('S', 'solo', t.solo, send));
     return row;
   }
 
@@ -156,7 +165,12 @@ export class Mixer {
     const names = Object.keys(m.layers || {});
     if (layers.dataset.names !== names.join(',')) {
       layers.dataset.names = names.join(',');
-      layers.replaceChildren(...names.map((n) => strip(n, 'layer')));
+      layers.replaceChildren(...names.map((n) => {
+        const row = strip(n, 'layer');
+        const send = (changes) => this.liveMix(n, changes);
+        row.append(toggle('M', 'mute', this.layerMix[n]?.mute, send), toggle('S', 'solo', this.layerMix[n]?.solo, send));
+        return row;
+      }));
     }
     for (const [kind, values] of [['track', m.tracks || {}], ['layer', m.layers || {}]]) {
       for (const [name, db] of Object.entries(values)) {

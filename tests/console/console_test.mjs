@@ -155,6 +155,17 @@ try {
   await page.click('.strip[data-name="live"] button[data-field="mute"]');
   await page.click('.strip[data-name="live"] button[data-field="solo"]');
   await until('server unmutes', async () => { const t = await liveTrack(); return !t.mute && !t.solo; });
+  // A live layer's strip solos it through live_mix: the other layers' meters fall silent, the bass still sounds.
+  const layerStrip = '.strip[data-kind="layer"][data-name="bass"] button[data-field="solo"]';
+  await page.click(layerStrip);
+  report.layerSolo = await until('server solos the bass layer', async () => (await rest('live_status')).live.layer_mix.bass.solo);
+  await page.$$eval('.strip[data-kind="layer"]', (l) => l.forEach((r) => { delete r.dataset.maxDb; }));
+  report.soloMeters = await until('only the soloed layer sounds', () => page.$$eval('.strip[data-kind="layer"]', (l) => {
+    const m = Object.fromEntries(l.map((r) => [r.dataset.name, r.dataset.name === 'bass' ? Number(r.dataset.maxDb ?? -200) : Number(r.dataset.db)]));
+    return m.bass > -60 && Object.entries(m).every(([k, v]) => k === 'bass' || v < -150) ? m : null;
+  }), 10000);
+  await page.click(layerStrip);
+  await until('server unsolos the bass layer', async () => !(await rest('live_status')).live.layer_mix.bass.solo);
   // The spectrum of what the page hears.
   report.spectrum = await until('spectrum drawn', () => page.$eval('#spectrum', (c) => Number(c.dataset.peakDb) > -90 && { ...c.dataset }));
 
