@@ -41,6 +41,10 @@ int runServe(const ServeArgs& given) {
         r.durationGiven = true;
         r.output = spec.output.string();
         r.seed = spec.seed;
+        r.midiGiven = !spec.midiFile.empty();
+        r.midiFile = spec.midiFile.string();
+        r.stemsGiven = !spec.stemsDir.empty();
+        r.stemsDir = spec.stemsDir.string();
         r.quiet = true;
         r.progress = progress;
         runRender(r);

@@ -157,8 +157,12 @@ TEST_F(Console, PlaysAndSteersInHeadlessChromium) {
     }
     const std::string out = std::getenv("SOUNDSTAR_CONSOLE_SHOTS") ? std::getenv("SOUNDSTAR_CONSOLE_SHOTS") : dir / "shots";
     fs::create_directories(out);
-    const auto r = runCommandSplit("timeout 90 node '" + std::string(SOUNDSTAR_TESTS_DIR) + "/console/console_test.mjs' '" + server->base + "' '" + out + "' '" +
-                                   puppeteer + "' " + chromium);
+    // A second server that wants an API key: the page's key box opens its WebSocket too.
+    const std::string key = "console/key+odd&chars%";
+    ServeProcess keyed("--port 0 --device null --api-key '" + key + "' --data '" + (dir / "keyed") + "'", dir / "keyed-err.txt");
+    ASSERT_TRUE(keyed.up()) << readText(dir / "keyed-err.txt");
+    const auto r = runCommandSplit("timeout 110 node '" + std::string(SOUNDSTAR_TESTS_DIR) + "/console/console_test.mjs' '" + server->base + "' '" + out + "' '" +
+                                   puppeteer + "' " + chromium + " '" + keyed.base + "' '" + key + "'");
     const json report = json::parse(r.out, nullptr, false);  // one JSON line
     ASSERT_TRUE(report.is_object()) << r.out << r.err;
     ASSERT_TRUE(report["failed"].is_null()) << report["failed"] << "\nsteps passed: " << report["steps"].dump() << "\n" << r.err.substr(0, 1500);
@@ -198,6 +202,58 @@ TEST_F(Console, PlaysAndSteersInHeadlessChromium) {
     EXPECT_EQ(report["subscribersOpen"], 2);      // streams + audio
     EXPECT_EQ(report["audioListenersOpen"], 1);
     EXPECT_EQ(report["subscribersAfterClose"], "0");
+    // The arrangement: the page lists the server's sections with energy and layers; its playhead moves.
+    ASSERT_FALSE(report["sections"].empty());
+    for (const auto& s : report["serverSections"]) {
+        EXPECT_GE(s["energy"].get<double>(), 0.0) << s;
+        EXPECT_LE(s["energy"].get<double>(), 1.0) << s;
+        EXPECT_GE(s["bars"].get<int>(), 1) << s;
+        EXPECT_TRUE(s["layers"].is_array()) << s;
+    }
+    EXPECT_EQ(report["sections"][0]["kind"], report["serverSections"][0]["kind"]);
+    EXPECT_NE(report["sections"][0]["text"].get<std::string>().find("energy"), std::string::npos);
+    EXPECT_GT(report["playheads"][1].get<double>(), report["playheads"][0].get<double>());
+    EXPECT_TRUE(report["currentSection"].is_string());
+    // The mixer: live layers metered apart, the live track's strip drives set_mix.
+    EXPECT_GE(report["layerMeters"].size(), 2u) << report["layerMeters"];
+    EXPECT_GT(report["liveTrackMeter"].get<double>(), -60.0);
+    EXPECT_EQ(report["mixAfter"]["gain_db"], -6.0);
+    EXPECT_EQ(report["mixAfter"]["pan"], 0.5);
+    EXPECT_EQ(report["mixAfter"]["solo"], true);
+    EXPECT_EQ(report["muted"], true);
+    EXPECT_LT(std::stod(report["mutedMeter"].get<std::string>()), -150.0);
+    EXPECT_EQ(report["layerSolo"], true);
+    for (const auto& [layer, db] : report["soloMeters"].items())
+        if (layer == "bass") EXPECT_GT(db.get<double>(), -60.0);
+        else EXPECT_LT(db.get<double>(), -150.0) << layer << " sounds while bass is soloed";
+    EXPECT_GT(std::stod(report["spectrum"]["peakDb"].get<std::string>()), -90.0);
+    // 20 more pages at once: no late blocks (xruns), late commands or dropped tap frames.
+    EXPECT_GE(report["crowdSubscribers"].get<int>(), 22);
+    const auto& calm = report["crowdAudio"]["before"];
+    const auto& crowd = report["crowdAudio"]["after"];
+    EXPECT_GT(crowd["sample"].get<double>(), calm["sample"].get<double>());
+    for (const auto* field : {"xruns", "late", "lateStudio", "tapDropped"}) EXPECT_EQ(crowd[field], calm[field]) << field << " " << report["crowdAudio"];
+    // The render's MIDI file and stems, downloaded through the page's links and read back.
+    std::vector<std::string> stems;
+    std::string midi;
+    for (const auto& l : report["renderLinks"]) {
+        if (l["kind"] == "midi") midi = out + "/midi-" + l["name"].get<std::string>();
+        if (l["kind"] == "stem") stems.push_back(out + "/stem-" + l["name"].get<std::string>());
+    }
+    ASSERT_FALSE(midi.empty()) << report["renderLinks"];
+    EXPECT_EQ(readText(midi), readText(dir / "data/console-test.mid"));
+    const auto mido = runCommand("/usr/bin/python3 -c \"import mido,sys; m=mido.MidiFile(sys.argv[1]); print(sum(1 for t in m.tracks for e in t if e.type=='note_on' and e.velocity>0))\" '" + midi + "'");
+    EXPECT_GT(std::atoi(mido.output.c_str()), 0) << mido.output;
+    ASSERT_GE(stems.size(), 2u) << report["renderLinks"];
+    for (const auto& stem : stems) EXPECT_EQ(soxInfo(stem).sampleRate, 44100.0) << stem;
+    EXPECT_GT(std::stoi(report["spectrogram"]["columns"].get<std::string>()), 50);
+    EXPECT_NEAR(std::stod(report["spectrogram"]["seconds"].get<std::string>()), info.frames / 44100.0, 0.05);
+    // --api-key: the page asked for the key, then connected its socket with it; a wrong key is refused.
+    EXPECT_EQ(report["keyedBefore"], "disconnected");
+    EXPECT_EQ(report["keyedAfter"], "connected");
+    EXPECT_EQ(report["keyedSubscribers"], 1);
+    EXPECT_GT(report["keyedTools"].get<int>(), 20);
+    EXPECT_EQ(report["wrongKeySocket"], "refused");
     EXPECT_TRUE(fs::file_size(out + "/console-1280x720.png") > 10000);
     EXPECT_TRUE(fs::file_size(out + "/console-390x844.png") > 10000);
 }

@@ -11,7 +11,10 @@ export class Api {
   constructor() { this.key = sessionStorage.getItem('soundstar-key') || ''; }
 
   /** Uses `key` (serve --api-key) for later calls, for this browser tab only. */
-  setKey(key) { this.key = key; sessionStorage.setItem('soundstar-key', key); }
+  setKey(key) {
+    this.key = key; sessionStorage.setItem('soundstar-key', key);
+    for (const s of Subscription.open) s.reconnect();   // the sockets carry the key too
+  }
 
   /** The operations as OpenAI function-calling tools (GET /v1/tools). */
   async tools() {
@@ -51,14 +54,28 @@ export class Api {
  * (audio gets ArrayBuffers), plus optional `open()` and `close()`.
  */
 export class Subscription {
+  static open = new Set();
+
   constructor(streams, handlers, rateHz = 30) {
     this.streams = streams; this.handlers = handlers; this.rateHz = rateHz;
     this.closed = false; this.socket = null; this.retryMs = 1000; this.connect();
+    Subscription.open.add(this);
+  }
+
+  /** Opens the socket again at once (with the key the page has now). */
+  reconnect() {
+    const old = this.socket;
+    this.socket = null;
+    if (old) { old.onclose = null; old.close(1000, 'reconnecting'); }
+    this.retryMs = 1000;
+    this.connect();
   }
 
   connect() {
     const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
-    const ws = new WebSocket(`${scheme}://${location.host}/v1/ws`);
+    // A browser cannot put the API key in a header on a WebSocket: it goes in the query.
+    const key = sessionStorage.getItem('soundstar-key');
+    const ws = new WebSocket(`${scheme}://${location.host}/v1/ws${key ? `?key=${encodeURIComponent(key)}` : ''}`);
     ws.binaryType = 'arraybuffer';
     this.socket = ws;
     ws.onopen = () => {
@@ -73,7 +90,7 @@ export class Subscription {
       else if (msg.id === 1) this.handlers.open?.(msg.result);
     };
     ws.onclose = () => {
-      if (this.closed) return;
+      if (this.closed || this.socket !== ws) return;
       this.handlers.close?.(`the connection to the server dropped; trying again in ${this.retryMs / 1000} s`);
       setTimeout(() => { if (!this.closed) this.connect(); }, this.retryMs);
       this.retryMs = Math.min(10000, this.retryMs * 2);   // a server that is gone is not hammered
@@ -81,5 +98,5 @@ export class Subscription {
   }
 
   /** Ends the subscription (the server frees it when the socket closes). */
-  close() { this.closed = true; this.socket?.close(1000, 'done'); }
+  close() { this.closed = true; Subscription.open.delete(this); this.socket?.close(1000, 'done'); }
 }

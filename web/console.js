@@ -4,6 +4,7 @@ import { Api, Subscription } from './api.js';
 import { Listener } from './audio.js';
 import { buildControls } from './controls.js';
 import { buildToolsPanel } from './tools.js';
+import { Mixer, Spectrum, Timeline, drawSpectrogram } from './views.js';
 
 const api = new Api();
 const $ = (id) => document.getElementById(id);
@@ -14,6 +15,7 @@ const kQuickSteps = [['-bright', 'darker'], ['+bright', 'brighter'], ['-space', 
   ['-tempo', 'slower'], ['+tempo', 'faster'], ['-density', 'sparser'], ['+density', 'denser'], ['+echo', 'more echo'], ['-echo', 'less echo']];
 
 const state = { live: null, vibe: '', controls: null, lastBpm: 120 };
+let timeline, mixer, spectrum;   // views.js, made in main()
 
 // ---- log and warnings ----
 
@@ -60,6 +62,9 @@ async function refreshStatus() {
   $('now-playing').textContent = state.live ? `Playing: ${state.vibe} (${Math.round(state.live.bpm)} bpm, ${state.live.section || 'starting'})`
     : 'Nothing playing. Type a vibe and press Play.';
   document.body.dataset.playing = String(Boolean(state.live));
+  timeline?.setStatus(state.live);
+  mixer?.setLayerMix(state.live?.layer_mix);
+  mixer?.refresh();
   if (state.live) {
     state.lastBpm = state.live.bpm;
     state.controls?.show(state.live.config);
@@ -124,6 +129,7 @@ function showTransport(t) {
     $('transport').dataset.bar = live.bar;
     $('transport').dataset.beat = live.beat_in_bar.toFixed(3);
     $('transport').dataset.live = 'true';
+    timeline?.setPlayhead(live.sample);
   } else {
     $('position').textContent = t.running ? `${t.bar + 1}:${Math.floor(t.beat_in_bar) + 1}` : '–:–';
     $('tempo').textContent = `${t.bpm.toFixed(1)} bpm`;
@@ -137,6 +143,7 @@ function showMeters(m) {
     $(`meter-${side}`).value = Math.max(-60, db);
     $(`meter-${side}-db`).textContent = db <= -100 ? '–∞' : db.toFixed(1);
   }
+  mixer?.meters(m);
 }
 
 function showEvent(e) {
@@ -203,7 +210,7 @@ function bindForms() {
   submit('genre-form', () => $('genre').value.trim() && steer(`y ${$('genre').value.trim()}`));
   submit('line-form', () => { const l = $('steer-line').value.trim(); if (l) steer(l); });
   submit('render-form', render);
-  submit('api-key-form', () => { api.setKey($('api-key').value); $('api-key-form').hidden = true; refreshStatus(); });
+  submit('api-key-form', () => { api.setKey($('api-key').value); $('api-key-form').hidden = true; refreshStatus(); mixer?.refresh(); loadTools(); });
   $('stop').onclick = stop;
   $('listen').onclick = toggleListening;
 }
@@ -215,7 +222,10 @@ const kRenderPollMs = 300;
 /** Starts a render job and follows it to its end: progress, then a player and a download link. */
 async function render() {
   const file = $('render-file').value.trim();
-  const job = await call('render_start', { prompt: $('render-prompt').value.trim(), file, duration: Number($('render-duration').value) });
+  const args = { prompt: $('render-prompt').value.trim(), file, duration: Number($('render-duration').value) };
+  if ($('render-stems').checked) args.stems = true;
+  if ($('render-midi').checked) args.midi = true;
+  const job = await call('render_start', args);
   if (!job) return;
   $('render-result').replaceChildren();
   $('render-cancel').hidden = false;
@@ -226,21 +236,33 @@ async function render() {
     $('render-progress').value = st.progress;
     $('render-state').textContent = `job ${st.job}: ${st.state} ${Math.round(100 * st.progress)}%`;
     if (st.state === 'failed') warn(`render ${st.job} failed: ${st.error || 'no reason given'}`, true);
-    if (st.state === 'done') { showRender(st.file); break; }
+    if (st.state === 'done') { showRender(st); break; }
     if (['failed', 'cancelled'].includes(st.state)) break;
     await new Promise((r) => setTimeout(r, kRenderPollMs));
   }
   $('render-cancel').hidden = true;
 }
 
-function showRender(file) {
-  const url = `/v1/files/${file.split('/').map(encodeURIComponent).join('/')}`;
-  const player = document.createElement('audio');
-  player.controls = true; player.src = url; player.preload = 'metadata';
+const fileUrl = (file) => `/v1/files/${file.split('/').map(encodeURIComponent).join('/')}`;
+
+function downloadLink(file, text, kind) {
   const link = document.createElement('a');
-  link.href = url; link.download = file.split('/').pop(); link.textContent = `Download ${file}`;
-  $('render-result').replaceChildren(player, link);
+  link.href = fileUrl(file); link.download = file.split('/').pop(); link.textContent = text; link.dataset.kind = kind;
+  return link;
+}
+
+/** A finished job: a player, download links for the mix, its MIDI file and stems, and its spectrogram. */
+function showRender(job) {
+  const file = job.file;
+  const player = document.createElement('audio');
+  player.controls = true; player.src = fileUrl(file); player.preload = 'metadata';
+  const links = [downloadLink(file, `Download ${file}`, 'mix')];
+  if (job.midi) links.push(downloadLink(job.midi, 'MIDI', 'midi'));
+  for (const stem of job.stems || []) links.push(downloadLink(stem, `stem: ${stem.split('/').pop().replace(/\.wav$/, '')}`, 'stem'));
+  $('render-result').replaceChildren(player, ...links);
   logEvent('render', `${file} is ready`);
+  $('spectrogram').hidden = false;
+  drawSpectrogram($('spectrogram'), fileUrl(file)).catch((e) => warn(`spectrogram: ${e.message}`, true));
 }
 
 // ---- audio ----
@@ -254,8 +276,8 @@ const listener = new Listener((s) => {
 async function toggleListening() {
   const b = $('listen');
   try {
-    if (listener.listening) { await listener.stop(); $('audio-status').textContent = 'audio off'; }
-    else await listener.start();
+    if (listener.listening) { await listener.stop(); spectrum.attach(null); $('audio-status').textContent = 'audio off'; }
+    else { await listener.start(); spectrum.attach(listener.analyser); }
   } catch (e) {
     warn(`audio: ${e.message}`, true);
     await listener.stop();
@@ -275,14 +297,27 @@ function onKey(e) {
   else if (e.key === ']') steer('+bright');
 }
 
+/** The API panel; a server with --api-key first asks for the key (then the panel loads). */
+async function loadTools() {
+  $('tools').replaceChildren();
+  await buildToolsPanel($('tools'), { list: () => api.tools(), raw: (op, args) => api.raw(op, args) }).catch((e) => {
+    warn(`the API panel: ${e.message}`);
+    if (e.status === 401) $('api-key-form').hidden = false;
+  });
+}
+
 async function main() {
   bindForms();
   document.addEventListener('keydown', onKey);
+  timeline = new Timeline($('timeline'), $('sections'));
+  spectrum = new Spectrum($('spectrum'));
+  mixer = new Mixer($('mixer'), (target, changes) => call('set_mix', { target, ...changes }),
+    (layer, changes) => call('live_mix', { layer, ...changes }),
+    () => api.call('list_tracks').then((r) => r.tracks));
   const schema = await fetch('/music_config.schema.json').then((r) => r.json());
   buildSteering(schema);
   connect();
-  await buildToolsPanel($('tools'), { list: () => api.tools(), raw: (op, args) => api.raw(op, args) })
-    .catch((e) => warn(`the API panel: ${e.message}`));
+  await loadTools();
   await refreshStatus();
   setInterval(refreshStatus, 2000);
   document.body.dataset.ready = 'true';

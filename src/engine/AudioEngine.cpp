@@ -89,7 +89,7 @@ void AudioEngine::apply(const Command& c) {
 
 void AudioEngine::renderSegment(StereoView out) {
     if (out.frames <= 0) return;
-    if (graph_) graph_->render(out);
+    if (graph_) graph_->render(out, trackPeaks_);
     else out.clear();
     now_.store(now() + out.frames, std::memory_order_release);
 }

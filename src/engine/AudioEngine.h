@@ -2,6 +2,7 @@
 // The real-time engine: owns the current Graph, applies time-stamped commands at their exact
 // sample by splitting blocks, renders, and reports back. render() is the audio callback's body
 // (or the offline renderer's); it never allocates, locks, logs or throws (STYLE.md rule 1).
+#include <array>
 #include <atomic>
 
 #include "core/AudioBuffer.h"
@@ -57,6 +58,13 @@ public:
     float load() const { return load_.load(std::memory_order_relaxed); }
     long overruns() const { return overruns_.load(std::memory_order_relaxed); }
     int voices() const { return voices_.load(std::memory_order_relaxed); }
+    /// Tracks (by address, below kMeteredTracks) whose peaks are kept for per-track meters.
+    static constexpr int kMeteredTracks = 64;
+    /// The highest sample a track put into the mix (post-fader, 0 while muted) since the last
+    /// call, linear; 0 for an address not metered [control, one thread].
+    float takeTrackPeak(int address) {
+        return address >= 0 && address < kMeteredTracks ? trackPeaks_[static_cast<std::size_t>(address)].exchange(0.0f, std::memory_order_relaxed) : 0.0f;
+    }
 
 private:
     void apply(const Command& c);
@@ -75,6 +83,7 @@ private:
     std::atomic<float> load_{0.0f};
     std::atomic<long> overruns_{0};
     std::atomic<int> voices_{0};
+    std::array<std::atomic<float>, kMeteredTracks> trackPeaks_{};
 };
 
 }  // namespace soundstar::engine

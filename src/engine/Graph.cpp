@@ -1,6 +1,7 @@
 #include "engine/Graph.h"
 
 #include <algorithm>
+#include <cmath>
 
 namespace soundstar::engine {
 
@@ -24,17 +25,24 @@ Track* Graph::at(int address) {
     return nullptr;
 }
 
-void Graph::render(StereoView out) {
+void Graph::render(StereoView out, std::span<std::atomic<float>> trackPeaks) {
     const int n = out.frames;
     StereoView mix = master.buffer().view(n);
     mix.clear();
     for (auto& r : returns) r->buffer().view(n).clear();
     const bool anySolo = std::any_of(tracks.begin(), tracks.end(), [](const auto& t) { return t->solo; });
     const int sends = std::min<int>(static_cast<int>(returns.size()), Track::kMaxSends);
-    for (auto& t : tracks) {
+    for (std::size_t i = 0; i < tracks.size(); ++i) {
+        auto& t = tracks[i];
         t->render(n, true);  // instruments keep sounding (and decaying) while muted
         if (t->mute || (anySolo && !t->solo)) continue;
         StereoView tv = t->buffer().view(n);
+        if (i < trackPeaks.size()) {
+            float peak = 0.0f;
+            for (int f = 0; f < n; ++f) peak = std::max({peak, std::abs(tv.left[f]), std::abs(tv.right[f])});
+            // Only the audio thread raises it; a take between the load and the store loses one block's peak at most.
+            if (peak > trackPeaks[i].load(std::memory_order_relaxed)) trackPeaks[i].store(peak, std::memory_order_relaxed);
+        }
         mix.addFrom(tv);
         for (int b = 0; b < sends; ++b) {
             const float s = t->nextSend(b, n);

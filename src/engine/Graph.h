@@ -1,7 +1,9 @@
 #pragma once
 // The whole mix: instrument tracks -> return buses (via sends) -> master chain. Built and
 // prepared on the control side, then handed to the AudioEngine, which only renders it.
+#include <atomic>
 #include <memory>
+#include <span>
 #include <vector>
 
 #include "engine/Track.h"
@@ -17,8 +19,9 @@ public:
     Graph();
     /// Prepares every track, bus and effect [control].
     void prepare(double sampleRate, int maxBlock);
-    /// Renders `out.frames` (<= maxBlock) frames into out [rt].
-    void render(StereoView out);
+    /// Renders `out.frames` (<= maxBlock) frames into out [rt]. Each track's peak in the mix
+    /// raises its entry of `trackPeaks` (by address; the control side takes and clears them).
+    void render(StereoView out, std::span<std::atomic<float>> trackPeaks = {});
     /// The track, bus or master at an address, or nullptr [any].
     Track* at(int address);
 

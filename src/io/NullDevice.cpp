@@ -1,3 +1,6 @@
+#include <pthread.h>
+#include <sched.h>
+
 #include <atomic>
 #include <chrono>
 #include <thread>
@@ -31,6 +34,12 @@ private:
         const int block = engine.maxBlock();
         const auto period = std::chrono::duration<double>(block / engine.sampleRate());
         auto next = clock::now();
+        // Real-time scheduling where the system allows it, as a sound card's callback thread has,
+        // so other busy processes (a browser with many pages) do not make blocks late; without the
+        // permission it runs as an ordinary thread.
+        sched_param priority{};
+        priority.sched_priority = sched_get_priority_min(SCHED_FIFO);
+        pthread_setschedparam(pthread_self(), SCHED_FIFO, &priority);
         while (running_) {
             {
                 RtGuard rt;

@@ -21,6 +21,7 @@ constexpr SampleTime kNever = std::numeric_limits<SampleTime>::max() / 4;
 constexpr double kBarBeats = 4.0;
 constexpr int kPhraseBars = 8;         // a share of a form in a live cycle (verse 16, chorus 16, bridge 8...)
 constexpr double kFormSeconds = 240.0;  // the length the form is chosen for (a whole piece, not a short one)
+constexpr std::size_t kMaxSectionShapes = 512;  // energy and layers kept for the latest sections
 
 /// `c` with the fields a glide may move (the continuous ones and the tempo) taken from `like`.
 music::MusicConfig withGlideFieldsOf(music::MusicConfig c, const music::MusicConfig& like) {
@@ -85,7 +86,7 @@ struct LiveSession::Voice {
     double cycleBeat = 0.0;    // where it starts
     double cycleBeats = 0.0;   // its length (0: none composed yet)
     std::shared_ptr<const music::Score> cycleScore;
-    std::vector<std::pair<int, std::string>> sections;  // the cycle's: start bar in it, kind
+    std::vector<music::Section> sections;  // the cycle's: start bar in it, kind, energy, layers
     double composedBeat = 0.0;  // scheduled up to here
     SampleTime composedUntil = 0;
     std::vector<int> slot;                              // per layer: the address it plays on
@@ -213,7 +214,7 @@ LiveSession::Cycle LiveSession::composeCycle(const StreamVibe& vibe, int cycle) 
     compose::ArrangeOptions o{options_.form, true, kPhraseBars};
     const auto arrangement = compose::arrange(cfg, kFormSeconds, o);
     Cycle c{std::make_shared<const music::Score>(compose::composeSketch(vibe.sketch, arrangement)), arrangement.totalBars * kBarBeats, {}};
-    for (const auto& section : arrangement.sections) c.sections.emplace_back(section.startBar, section.kind);
+    c.sections = arrangement.sections;
     return c;
 }
 
@@ -234,11 +235,14 @@ void LiveSession::composeNext(Voice& v) {
     const double beat0 = v.composedBeat;
     const SampleTime chunkStart = std::llround(v.tempo.sampleAt(beat0));
     const music::Score& score = *v.cycleScore;
-    for (const auto& [bar, kind] : v.sections) {
-        const double at = bar * kBarBeats;
+    for (const auto& section : v.sections) {
+        const double at = section.startBar * kBarBeats;
         const SampleTime sample = std::llround(v.tempo.sampleAt(v.cycleBeat + at));
-        if (at >= from && at < to && sample < std::min(v.end, v.fadeOutStart))
-            sections_.push_back({sample, "section", v.id, barOf(v, sample), v.tempo.bpmAt(v.cycleBeat + at), 0.0, kind});
+        if (at >= from && at < to && sample < std::min(v.end, v.fadeOutStart)) {
+            sections_.push_back({sample, "section", v.id, barOf(v, sample), v.tempo.bpmAt(v.cycleBeat + at), 0.0, section.kind});
+            if (sectionShapes_.size() >= kMaxSectionShapes) sectionShapes_.erase(sectionShapes_.begin());  // the oldest vibe's first
+            sectionShapes_[{v.id, sections_.back().bar}] = section;
+        }
     }
     for (const auto& t : score.tracks) {
         const auto li = static_cast<std::size_t>(std::find(layers_.begin(), layers_.end(), t.name) - layers_.begin());
@@ -510,6 +514,22 @@ SampleTime LiveSession::change(const StreamVibe& next, SampleTime earliest, Grid
     return start;
 }
 
+SampleTime LiveSession::setLayerMix(const std::string& layer, std::optional<bool> mute, std::optional<bool> solo) {
+    const auto it = std::find(layers_.begin(), layers_.end(), layer);
+    if (it == layers_.end()) throw std::invalid_argument(fmt::format("no layer '{}': the layers are {}", music::clipText(layer, 40), fmt::join(layers_, ", ")));
+    const auto li = static_cast<std::size_t>(it - layers_.begin());
+    layerMix_.resize(layers_.size());
+    // After every command already posted (the engine's queue is applied in order).
+    const SampleTime at = std::max(posted_, engine_->now());
+    for (const int address : {2 * static_cast<int>(li), 2 * static_cast<int>(li) + 1}) {
+        const bool ok = (!mute || controller_->setMute(address, *mute, at)) && (!solo || controller_->setSolo(address, *solo, at));
+        if (!ok) throw std::runtime_error("the live engine's command queue is full; try again in a moment");
+    }
+    if (mute) layerMix_[li].mute = *mute;
+    if (solo) layerMix_[li].solo = *solo;
+    return at;
+}
+
 std::vector<std::string> LiveSession::placedLayers() const {
     std::vector<std::string> out;
     for (std::size_t li = 0; li < layers_.size(); ++li)
@@ -587,6 +607,10 @@ bool LiveSession::pump(SampleTime horizon) {
                 auto track = render::makeScoreTrack(*controller_, *a.track, presets_);
                 track->name = controller_->trackNames()[static_cast<std::size_t>(a.address)];
                 if (a.silentStart) track->initialGainDb = kSilentDb;
+                if (const auto li = static_cast<std::size_t>(a.address / 2); li < layerMix_.size()) {  // a layer keeps its mute and solo
+                    track->mute = layerMix_[li].mute;
+                    track->solo = layerMix_[li].solo;
+                }
                 controller_->replaceTrack(a.address, std::move(track), a.time);
                 forgetPosted(a.address);
                 break;

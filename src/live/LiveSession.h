@@ -23,6 +23,7 @@
 #include "engine/Preset.h"
 #include "live/Grid.h"
 #include "live/Stream.h"
+#include "music/Arrangement.h"
 #include "music/Score.h"
 
 namespace soundstar::live {
@@ -57,6 +58,15 @@ public:
     /// for again; `fadeSeconds` > 0 sets the length of these fades instead of the transition.
     /// Throws std::invalid_argument naming an unknown layer.
     SampleTime setLayers(const std::vector<std::string>& layers, SampleTime earliest, double fadeSeconds = 0.0);
+    /// A layer's mute and solo in the session's own mix (a solo keeps only soloed layers).
+    struct LayerMix {
+        bool mute = false, solo = false;
+    };
+    /// Mutes or solos `layer` (both its slots, and the instruments later put there) from the
+    /// first sample not yet scheduled (at most the pump's horizon ahead); returns that sample.
+    /// Throws std::invalid_argument naming an unknown layer, std::runtime_error on a full queue.
+    SampleTime setLayerMix(const std::string& layer, std::optional<bool> mute, std::optional<bool> solo);
+    const std::vector<LayerMix>& layerMix() const { return layerMix_; }
     /// The layers the current vibe has put in place so far (composed), playing or not.
     std::vector<std::string> placedLayers() const;
     /// Fades the whole session out over `seconds` from `at`; after it the session is silent.
@@ -89,6 +99,14 @@ public:
     /// Where each section of the music starts ("section" events, labelled with the kind: verse,
     /// drop...), as they are scheduled; a section a change cuts off is taken back.
     const std::vector<StreamEvent>& sections() const { return sections_; }
+    /// What a section of sections() is: its arrangement section (bars, energy 0..1, the layers it
+    /// names; empty: all), or nullptr when unknown.
+    const music::Section* sectionShape(const StreamEvent& section) const {
+        const auto it = sectionShapes_.find({section.vibe, section.bar});
+        return it == sectionShapes_.end() ? nullptr : &it->second;
+    }
+    /// The layer names, in address order: layer i plays on addresses 2i and 2i+1 of engine().
+    const std::vector<std::string>& layers() const { return layers_; }
     long lateCommands() const { return controller_->lateCommands(); }
     /// Every command before this sample has been handed to the engine; changes land after it.
     SampleTime scheduledUntil() const { return posted_; }
@@ -102,7 +120,7 @@ private:
     struct Cycle {
         std::shared_ptr<const music::Score> score;
         double beats = 0.0;
-        std::vector<std::pair<int, std::string>> sections;  // start bar in the cycle, kind
+        std::vector<music::Section> sections;  // start bar in the cycle, kind, energy, layers
     };
     Cycle composeCycle(const StreamVibe& vibe, int cycle) const;
     void composeNext(Voice& v);
@@ -120,11 +138,13 @@ private:
     std::unique_ptr<engine::Controller> controller_;
     std::vector<std::string> layers_;
     std::vector<bool> wanted_;                    // per layer: `s` asked for it (all at first)
+    std::vector<LayerMix> layerMix_;              // per layer: setLayerMix
     std::vector<std::unique_ptr<Voice>> voices_;  // the playing vibe last; earlier ones until their fades end
     std::vector<Action> pending_;                 // not yet posted; sorted by time when sorted_
     bool sorted_ = true;
     std::vector<StreamEvent> events_;
     std::vector<StreamEvent> sections_;
+    std::map<std::pair<int, int>, music::Section> sectionShapes_;  // by (vibe, bar) of a section event
     music::MixSettings mix_;  // what the returns and the master are set to (after any glide)
     double mixBpm_ = 120.0;   // the tempo the delay is synced to
     SampleTime posted_ = 0;   // every command before this sample has been posted

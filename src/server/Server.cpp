@@ -11,6 +11,21 @@ namespace soundstar::server {
 
 using nlohmann::json;
 
+// %XX escapes decoded (a malformed one is kept as it is).
+static std::string percentDecoded(const std::string& text) {
+    std::string out;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        if (text[i] == '%' && i + 2 < text.size() && std::isxdigit(static_cast<unsigned char>(text[i + 1])) &&
+            std::isxdigit(static_cast<unsigned char>(text[i + 2]))) {
+            out += static_cast<char>(std::stoi(text.substr(i + 1, 2), nullptr, 16));
+            i += 2;
+        } else {
+            out += text[i];
+        }
+    }
+    return out;
+}
+
 bool bearerMatches(const std::string& header, const std::string& key) {
     const std::string expected = "Bearer " + key;
     // Every byte of the expected value is compared, whatever the header holds, so the time taken
@@ -28,8 +43,12 @@ NetHandlers Server::handlers(std::function<void()> tick) {
     NetHandlers h;
     h.http = [this](const HttpRequest& r, Respond respond) { http(r, std::move(respond)); };
     h.upgrade = [this](const HttpRequest& r) {
-        if (r.target != "/v1/ws") return 404;
-        if (!apiKey_.empty() && !bearerMatches(r.authorization, apiKey_)) return 401;
+        // A browser cannot set headers on a WebSocket: it may give the key as /v1/ws?key=KEY instead.
+        const auto query = r.target.find('?');
+        if (r.target.substr(0, query) != "/v1/ws") return 404;
+        std::string auth = r.authorization;
+        if (query != std::string::npos && r.target.compare(query, 5, "?key=") == 0) auth = "Bearer " + percentDecoded(r.target.substr(query + 5));
+        if (!apiKey_.empty() && !bearerMatches(auth, apiKey_)) return 401;
         return 0;
     };
     h.wsMessage = [this](std::uint64_t client, const std::string& text, WsSend send, WsSend sendBinary) {

@@ -36,6 +36,7 @@ struct RenderJobSpec {
     double durationSeconds = 30.0;
     std::optional<std::uint64_t> seed;
     std::filesystem::path output;
+    std::filesystem::path stemsDir, midiFile;  // also write these (empty: not asked for)
 };
 
 /// What the app supplies (the server library knows no interpreter or render pipeline).
@@ -111,6 +112,7 @@ private:
         double periodSamples = 4410.0;
         SampleTime nextAt = 0;
         float peakLeft = 0.0f, peakRight = 0.0f;
+        std::vector<float> trackPeaks, layerPeaks;  // by studio address, by live layer
         std::function<void(std::string)> push, pushBinary;
         std::string audioPending;  // interleaved f32le frames not yet sent
     };
@@ -156,7 +158,10 @@ private:
     nlohmann::json liveStart(const nlohmann::json& args);
     nlohmann::json liveSteer(const nlohmann::json& args);
     nlohmann::json liveStop();
+    nlohmann::json liveMix(const nlohmann::json& args);
     nlohmann::json liveStatus() const;
+    /// The live music's recent and coming sections: sample, kind, bar, bars, energy, layers.
+    nlohmann::json liveSections() const;
     /// The live music's place for the transport stream (bar, beat_in_bar, bpm, section, vibe); null when none plays.
     nlohmann::json liveTransport() const;
     nlohmann::json renderStart(const nlohmann::json& args);
@@ -200,6 +205,7 @@ private:
     SampleTime drainedFrames_ = 0;
     float peak_ = 0.0f;
     float tickPeakLeft_ = 0.0f, tickPeakRight_ = 0.0f;  // since the last tick
+    std::vector<float> tickTrackPeaks_, tickLayerPeaks_;  // per studio track and live layer, since the last tick
     std::map<std::uint64_t, Subscription> subscribers_;
     std::size_t liveEventsSent_ = 0;
     std::map<long, std::string> jobStatesSent_;

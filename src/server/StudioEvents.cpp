@@ -2,6 +2,7 @@
 // events (live vibes and transitions, render job states, track and tempo changes) as they happen.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 #include <optional>
 
@@ -54,6 +55,7 @@ json Studio::liveTransport() const {
             {"bpm", s.bpmAt(now)},
             {"section", s.sectionAt(now)},
             {"vibe", s.current().label},
+            {"sample", now},
             {"stopping", live_->endAt >= 0}};
 }
 
@@ -95,11 +97,28 @@ void Studio::publish() {
         const std::size_t bytes = kAudioFramesPerMessage * 2 * sizeof(float);
         for (; s.audioPending.size() >= bytes; s.audioPending.erase(0, bytes)) s.pushBinary(s.audioPending.substr(0, bytes));
     }
+    // Per-track and per-layer peaks since the last tick, taken from the engines (atomics, no lock).
+    tickTrackPeaks_.assign(slots_.size(), 0.0f);
+    for (std::size_t i = 0; i < slots_.size(); ++i) tickTrackPeaks_[i] = engine_.takeTrackPeak(static_cast<int>(i));
+    tickLayerPeaks_.clear();
+    if (live_) {
+        auto& liveEngine = live_->session->engine();
+        for (std::size_t i = 0; i < live_->session->layers().size(); ++i)  // each layer plays on two slots (crossfades)
+            tickLayerPeaks_.push_back(std::max(liveEngine.takeTrackPeak(2 * static_cast<int>(i)), liveEngine.takeTrackPeak(2 * static_cast<int>(i) + 1)));
+    }
     const SampleTime now = engine_.now();
     std::optional<json> live;  // the live music's place, worked out once a tick when a transport message is due
     for (auto& [id, s] : subscribers_) {
         s.peakLeft = std::max(s.peakLeft, tickPeakLeft_);
         s.peakRight = std::max(s.peakRight, tickPeakRight_);
+        if (s.meters) {
+            const auto raise = [](std::vector<float>& into, const std::vector<float>& from) {
+                into.resize(from.size(), 0.0f);
+                for (std::size_t i = 0; i < from.size(); ++i) into[i] = std::max(into[i], from[i]);
+            };
+            raise(s.trackPeaks, tickTrackPeaks_);
+            raise(s.layerPeaks, tickLayerPeaks_);
+        }
         if (now < s.nextAt) continue;
         // Keep the phase when a tick is a little late; when it is later (a loaded machine), the
         // next message waits most of a period from now instead of catching up in a burst.
@@ -121,10 +140,18 @@ void Studio::publish() {
         }
         if (s.meters) {
             const auto db = [](float p) { return p > 0.0f ? 20.0 * std::log10(p) : -200.0; };
+            json tracks = json::object(), layers = json::object();
+            for (std::size_t i = 0; i < slots_.size() && i < s.trackPeaks.size(); ++i)
+                if (!slots_[i].name.empty()) tracks[slots_[i].name] = db(s.trackPeaks[i]);
+            if (live_)
+                for (std::size_t i = 0; i < live_->session->layers().size() && i < s.layerPeaks.size(); ++i) layers[live_->session->layers()[i]] = db(s.layerPeaks[i]);
             s.push(wireText(json{{"stream", "meters"},
-                        {"data", {{"sample", now}, {"peak_left", s.peakLeft}, {"peak_right", s.peakRight}, {"peak_db_left", db(s.peakLeft)}, {"peak_db_right", db(s.peakRight)}}}}
+                        {"data", {{"sample", now}, {"peak_left", s.peakLeft}, {"peak_right", s.peakRight}, {"peak_db_left", db(s.peakLeft)}, {"peak_db_right", db(s.peakRight)},
+                                  {"tracks", std::move(tracks)}, {"layers", std::move(layers)}}}}
 ));
             s.peakLeft = s.peakRight = 0.0f;
+            std::fill(s.trackPeaks.begin(), s.trackPeaks.end(), 0.0f);
+            std::fill(s.layerPeaks.begin(), s.layerPeaks.end(), 0.0f);
         }
     }
     tickPeakLeft_ = tickPeakRight_ = 0.0f;

@@ -4,6 +4,8 @@
 #include "server/StudioParts.h"
 
 #include <fmt/format.h>
+
+#include <algorithm>
 #include <sndfile.h>
 
 #include <cmath>
@@ -85,6 +87,14 @@ json Studio::renderStart(const json& args) {
     if (args.contains("seed")) job->spec.seed = args["seed"].get<std::uint64_t>();
     job->spec.output = dataPath(file, "file");
     job->file = file;
+    if (args.value("midi", false)) {
+        job->midi = fs::path(file).replace_extension(".mid").generic_string();
+        job->spec.midiFile = dataPath(job->midi, "midi file");
+    }
+    if (args.value("stems", false)) {
+        job->stems = fs::path(file).replace_extension(".stems").generic_string();
+        job->spec.stemsDir = dataPath(job->stems, "stems folder");
+    }
     std::lock_guard lock(jobsMutex_);
     if (static_cast<int>(queue_.size()) >= options_.maxQueuedJobs)
         throw ApiError(429, fmt::format("too many render jobs waiting: at most {} queued", options_.maxQueuedJobs));
@@ -104,6 +114,16 @@ json Studio::renderStatus(const json& args) const {
     const Job& j = *it->second;
     json out = {{"job", j.id}, {"state", j.state}, {"progress", j.progress.load()}, {"file", j.file}};
     if (!j.error.empty()) out["error"] = j.error;
+    if (!j.midi.empty() && j.state == "done") out["midi"] = j.midi;
+    if (!j.stems.empty() && j.state == "done") {
+        // One WAV per layer, named by the layer, in the job's stems folder.
+        std::vector<std::string> stems;
+        std::error_code ec;
+        for (const auto& e : fs::directory_iterator(j.spec.stemsDir, ec))
+            if (e.path().extension() == ".wav" && stems.size() < 64) stems.push_back(j.stems + "/" + e.path().filename().string());
+        std::sort(stems.begin(), stems.end());
+        out["stems"] = stems;
+    }
     return out;
 }
 
@@ -178,6 +198,11 @@ json Studio::liveStatus() const {
     auto& s = *live_->session;
     const SampleTime now = s.engine().now();
     const double beat = s.beatAt(now);
+    json layerMix = json::object();
+    for (std::size_t i = 0; i < s.layers().size(); ++i) {
+        const auto mix = i < s.layerMix().size() ? s.layerMix()[i] : live::LiveSession::LayerMix{};
+        layerMix[s.layers()[i]] = {{"mute", mix.mute}, {"solo", mix.solo}};
+    }
     return {{"vibe", s.current().label},
             {"track", "live"},
             {"bpm", s.current().config.resolvedBpm()},
@@ -189,7 +214,45 @@ json Studio::liveStatus() const {
             {"started_at_sample", live_->startSample},
             {"late_commands", s.lateCommands()},
             {"changes", s.events().size()},
-            {"stopping", live_->endAt >= 0}};
+            {"stopping", live_->endAt >= 0},
+            {"sample_rate", options_.sampleRate},
+            {"layers", s.layers()},
+            {"layer_mix", layerMix},
+            {"sections", liveSections()}};
+}
+
+json Studio::liveMix(const json& args) {
+    if (!live_) throw ApiError(409, "no live session: live_start starts one");
+    if (!args.contains("mute") && !args.contains("solo")) throw std::invalid_argument("set mute, solo or both");
+    const auto flag = [&](const char* key) { return args.contains(key) ? std::optional<bool>(args[key].get<bool>()) : std::nullopt; };
+    SampleTime at = 0;
+    try {
+        at = live_->session->setLayerMix(args["layer"], flag("mute"), flag("solo"));
+    } catch (const std::runtime_error& e) {  // the queue is full (an unknown layer is an invalid_argument: 400)
+        throw ApiError(503, e.what());
+    }
+    const auto& mix = live_->session->layerMix();
+    const auto li = static_cast<std::size_t>(std::find(live_->session->layers().begin(), live_->session->layers().end(), args["layer"]) - live_->session->layers().begin());
+    return {{"layer", args["layer"]}, {"mute", mix[li].mute}, {"solo", mix[li].solo}, {"applied_at_live_sample", at}};
+}
+
+json Studio::liveSections() const {
+    // The sections of the last minute and those scheduled ahead (about 16 bars), at most 24.
+    auto& s = *live_->session;
+    const SampleTime from = s.engine().now() - static_cast<SampleTime>(60.0 * options_.sampleRate);
+    json out = json::array();
+    for (const auto& e : s.sections()) {
+        if (e.sample < from) continue;
+        json section = {{"sample", e.sample}, {"kind", e.label}, {"bar", e.bar}, {"bpm", e.bpm}, {"vibe", e.vibe}};
+        if (const auto* shape = s.sectionShape(e)) {
+            section["bars"] = shape->bars;
+            section["energy"] = shape->energy;
+            section["layers"] = shape->layers;
+        }
+        out.push_back(std::move(section));
+    }
+    if (out.size() > 24) out.erase(out.begin(), out.end() - 24);
+    return out;
 }
 
 json Studio::liveStart(const json& args) {

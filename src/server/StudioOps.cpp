@@ -172,12 +172,16 @@ void Studio::registerOperations(OperationTable& t) {
            {"line"}, true, answerNow([this](const json& a, const CallContext&) { return liveSteer(a); })});
     t.add({"live_stop", "live", "Fades the live music out within 100 ms and ends the session", object({}), {}, true,
            answerNow([this](const json&, const CallContext&) { return liveStop(); })});
-    t.add({"live_status", "live", "The live session: vibe, bpm, bar, beat_in_bar, section, its MusicConfig, its sample clock, late commands", object({}), {}, false,
+    t.add({"live_status", "live", "The live session: vibe, bpm, bar, beat_in_bar, section, its MusicConfig, its sample clock, late commands, its layers and sections (energy, layers)", object({}), {}, false,
            answerNow([this](const json&, const CallContext&) { return json{{"live", liveStatus()}}; })});
+    t.add({"live_mix", "live", "Mutes or solos a layer of the live music (a solo keeps only the soloed layers); live_status's layer_mix shows them",
+           object({{"layer", text(16, "a layer: drums, bass, pad, keys, arp, lead or texture")}, {"mute", {{"type", "boolean"}}}, {"solo", {{"type", "boolean"}}}},
+                  {"layer"}),
+           {"layer", "mute", "solo"}, true, answerNow([this](const json& a, const CallContext&) { return liveMix(a); })});
     // ---- subscriptions ----
     t.add({"subscribe", "events",
            "WebSocket only: sends this client {\"stream\": \"transport\"|\"meters\"|\"events\", \"data\": ...} messages, transport and "
-           "meters at rate_hz (engine time); \"audio\": what plays, as binary messages of 1024 interleaved stereo float32 frames",
+           "meters (master, per track and per live layer) at rate_hz (engine time); \"audio\": what plays, as binary messages of 1024 interleaved stereo float32 frames",
            object({{"streams", {{"type", "array"}, {"minItems", 1}, {"maxItems", 4}, {"items", {{"type", "string"}, {"enum", {"transport", "meters", "events", "audio"}}}}}},
                    {"rate_hz", number(1, 60, "transport and meter messages per second, default 10")}},
                   {"streams"}),
@@ -198,10 +202,12 @@ void Studio::registerOperations(OperationTable& t) {
            object({{"prompt", text(2000, "what the music should be")},
                    {"file", fileName("output path under --data: .wav .flac .ogg or .mp3")},
                    {"duration", number(1, 600, "seconds, default 30")},
-                   {"seed", seed()}},
+                   {"seed", seed()},
+                   {"stems", {{"type", "boolean"}, {"description", "also write one WAV per layer into <file>.stems/ (render_status lists them)"}}},
+                   {"midi", {{"type", "boolean"}, {"description", "also write the score as <file>.mid"}}}},
                   {"prompt", "file"}),
            {"prompt", "file", "duration"}, true, answerNow([this](const json& a, const CallContext&) { return renderStart(a); })});
-    t.add({"render_status", "renders", "A render job's state (queued, running, done, failed) and progress 0..1",
+    t.add({"render_status", "renders", "A render job's state (queued, running, done, failed) and progress 0..1; once done, its midi file and stems when asked for",
            object({{"job", {{"type", "integer"}, {"minimum", 1}, {"maximum", 1e12}}}}, {"job"}), {"job"}, false,
            answerNow([this](const json& a, const CallContext&) { return renderStatus(a); })});
     t.add({"render_cancel", "renders", "Cancels a render job: a queued one at once, a running one at its next progress report (state cancelling, then cancelled)",

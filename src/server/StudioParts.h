@@ -11,6 +11,7 @@ struct Studio::Job {
     long id = 0;
     RenderJobSpec spec;
     std::string file;                 // as the client named it
+    std::string stems, midi;          // their names under --data when asked for
     std::string state = "queued";     // queued, running, done, failed, cancelled (guarded by jobsMutex_)
     std::string error;
     std::atomic<double> progress{0.0};

@@ -46,6 +46,12 @@ json Studio::listTracks() const {
         if (s.name.empty()) continue;
         json t = {{"name", s.name}, {"instrument", s.instrument}, {"address", i}, {"effects", s.effects}};
         if (!s.preset.empty()) t["preset"] = s.preset;
+        // Its mixer settings, as set_mix left them (the console's mixer starts from these).
+        const auto mixValue = [&](const char* key) { return s.args.is_object() ? s.args.value(key, 0.0) : 0.0; };
+        t["gain_db"] = mixValue("gain_db");
+        t["pan"] = mixValue("pan");
+        t["mute"] = s.mute;
+        t["solo"] = s.solo;
         out.push_back(t);
     }
     return out;

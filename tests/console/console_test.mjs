@@ -1,11 +1,12 @@
 // Drives the web console in headless Chromium (Debian's) with npm's puppeteer-core, against a real
 // `soundstar serve` on loopback, and checks what the server says independently over REST.
-// Usage: node console_test.mjs BASE_URL OUT_DIR PUPPETEER_DIR CHROMIUM
+// Usage: node console_test.mjs BASE_URL OUT_DIR PUPPETEER_DIR CHROMIUM KEYED_BASE_URL API_KEY
+// (KEYED_BASE_URL: another server started with --api-key API_KEY)
 // Prints one JSON line of what it saw (test_console.cpp asserts on it); exits 1 on a failed step.
 import { createRequire } from 'node:module';
 import { writeFileSync } from 'node:fs';
 
-const [base, outDir, puppeteerDir, chromium] = process.argv.slice(2);
+const [base, outDir, puppeteerDir, chromium, keyedBase, apiKey] = process.argv.slice(2);
 const puppeteer = createRequire(`${puppeteerDir}/`)('puppeteer-core');
 const report = { steps: [], consoleErrors: [] };
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -128,6 +129,67 @@ try {
   await page.click('#listen');
   report.audio = await until('audio plays in the page', () => page.$eval('#audio-status', (e) =>
     Number(e.dataset.received) >= 8192 && Number(e.dataset.level) > 1e-4 ? { ...e.dataset, text: e.textContent } : null), 10000);
+  // The arrangement: the sections the server reports (kind, energy, layers) listed and drawn; the playhead moves.
+  report.sections = await until('timeline lists sections with energy', () => page.$$eval('#sections li', (l) =>
+    l.length && l.every((li) => li.dataset.energy !== '') ? l.map((li) => ({ kind: li.dataset.kind, energy: Number(li.dataset.energy), text: li.textContent })) : null));
+  report.serverSections = (await rest('live_status')).live.sections;
+  const playhead = () => page.$eval('#timeline', (c) => Number(c.dataset.playhead));
+  const head0 = await until('playhead placed', playhead);
+  report.playheads = [head0, await until('playhead moves', async () => { const h = await playhead(); return h > head0 ? h : null; })];
+  report.currentSection = await until('current section marked', () => page.$eval('#sections', (l) => l.querySelector('[aria-current]')?.dataset.kind));
+  // The mixer: per-layer meters move; the live track's strip sets gain, pan, solo and mute through set_mix.
+  report.layerMeters = await until('live layer meters show sound', () => page.$$eval('.strip[data-kind="layer"]', (l) => {
+    const m = Object.fromEntries(l.map((r) => [r.dataset.name, Number(r.dataset.maxDb ?? -200)]));
+    return Object.values(m).filter((v) => v > -60).length >= 2 ? m : null;
+  }), 10000);
+  report.liveTrackMeter = await until('live track meter', () => page.$eval('.strip[data-kind="track"][data-name="live"]', (r) => Number(r.dataset.maxDb) > -60 && Number(r.dataset.maxDb)));
+  const setRange = (sel, v) => page.$eval(sel, (e, v) => { e.value = v; e.dispatchEvent(new Event('change')); }, v);
+  const liveTrack = async () => (await rest('list_tracks')).tracks.find((t) => t.name === 'live');
+  await setRange('.strip[data-name="live"] input[name="gain"]', '-6');
+  await setRange('.strip[data-name="live"] input[name="pan"]', '0.5');
+  await page.click('.strip[data-name="live"] button[data-field="solo"]');
+  report.mixAfter = await until('server mixer follows the strip', async () => { const t = await liveTrack(); return t.gain_db === -6 && t.pan === 0.5 && t.solo ? t : null; });
+  await page.click('.strip[data-name="live"] button[data-field="mute"]');
+  report.muted = await until('server mutes the live track', async () => (await liveTrack()).mute);
+  report.mutedMeter = await until('a muted track\'s meter reads silence', () => page.$eval('.strip[data-name="live"]', (r) => Number(r.dataset.db) < -150 && r.dataset.db));
+  await page.click('.strip[data-name="live"] button[data-field="mute"]');
+  await page.click('.strip[data-name="live"] button[data-field="solo"]');
+  await until('server unmutes', async () => { const t = await liveTrack(); return !t.mute && !t.solo; });
+  // A live layer's strip solos it through live_mix: the other layers' meters fall silent, the bass still sounds.
+  const layerStrip = '.strip[data-kind="layer"][data-name="bass"] button[data-field="solo"]';
+  await page.click(layerStrip);
+  report.layerSolo = await until('server solos the bass layer', async () => (await rest('live_status')).live.layer_mix.bass.solo);
+  await page.$$eval('.strip[data-kind="layer"]', (l) => l.forEach((r) => { delete r.dataset.maxDb; }));
+  report.soloMeters = await until('only the soloed layer sounds', () => page.$$eval('.strip[data-kind="layer"]', (l) => {
+    const m = Object.fromEntries(l.map((r) => [r.dataset.name, r.dataset.name === 'bass' ? Number(r.dataset.maxDb ?? -200) : Number(r.dataset.db)]));
+    return m.bass > -60 && Object.entries(m).every(([k, v]) => k === 'bass' || v < -150) ? m : null;
+  }), 10000);
+  await page.click(layerStrip);
+  await until('server unsolos the bass layer', async () => !(await rest('live_status')).live.layer_mix.bass.solo);
+  // The spectrum of what the page hears.
+  report.spectrum = await until('spectrum drawn', () => page.$eval('#spectrum', (c) => Number(c.dataset.peakDb) > -90 && { ...c.dataset }));
+
+  // 20 more pages at once (each subscribed to transport, meters and events): once they are up, the
+  // audio is not disturbed while they all run (their loading is the browser's own CPU burst).
+  const quiet = async () => {
+    const s = await rest('status');
+    const heard = await page.$eval('#audio-status', (e) => ({ received: Number(e.dataset.received), underruns: Number(e.dataset.underruns) }));
+    return { xruns: s.xruns, late: s.live.late_commands, lateStudio: s.late_commands, tapDropped: s.tap_dropped_frames, sample: s.sample, ...heard };
+  };
+  const crowd = await Promise.all(Array.from({ length: 20 }, async () => {
+    const p = await browser.newPage();
+    p.on('pageerror', (e) => report.consoleErrors.push(`crowd: ${String(e.message).slice(0, 300)}`));
+    await p.goto(`${base}/`, { waitUntil: 'load' });
+    return p;
+  }));
+  report.crowdSubscribers = await until('20 more pages connected', async () => { const n = (await rest('status')).subscribers; return n >= 22 ? n : null; }, 20000);
+  await Promise.all(crowd.map((p) => until('a crowd page ready', () => p.$('body[data-ready="true"]'))));
+  await sleep(500);
+  const calm = await quiet();
+  await sleep(3000);
+  report.crowdAudio = { before: calm, after: await quiet() };
+  await Promise.all(crowd.map((p) => p.close()));
+
   // Usable at 1280x720: no sideways scrolling, play and stop above the fold; readable contrast.
   report.desktopOverflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
   report.playStopBottom = await page.evaluate(() => Math.max(...['#play', '#stop', '#vibe'].map((q) => document.querySelector(q).getBoundingClientRect().bottom)));
@@ -154,11 +216,19 @@ try {
   await page.type('#render-prompt', 'warm sunset over water');
   await page.$eval('#render-duration', (e) => { e.value = '2'; });
   await page.$eval('#render-file', (e) => { e.value = 'console-test.wav'; });
+  await page.click('#render-stems');
+  await page.click('#render-midi');
   await page.click('#render');
   const href = await until('render done with a download link', () => page.$eval('#render-result', (r) => r.querySelector('a[download]')?.getAttribute('href')), 30000);
   report.renderState = await page.$eval('#render-state', (e) => e.textContent);
   report.renderHref = href;
   writeFileSync(`${outDir}/console-test.wav`, Buffer.from(await (await fetch(`${base}${href}`)).arrayBuffer()));
+  // Its MIDI file and stems through the page's links; its spectrogram drawn from the file.
+  report.renderLinks = await page.$$eval('#render-result a[download]', (l) => l.map((a) => ({ kind: a.dataset.kind, href: a.getAttribute('href'), name: a.download })));
+  for (const link of report.renderLinks.filter((l) => l.kind !== 'mix'))
+    writeFileSync(`${outDir}/${link.kind}-${link.name}`, Buffer.from(await (await fetch(`${base}${link.href}`)).arrayBuffer()));
+  report.spectrogram = await until('spectrogram drawn', () => page.$eval('#spectrogram', (c) => Number(c.dataset.columns) > 0 && { ...c.dataset }), 10000);
+  await page.screenshot({ path: `${outDir}/console-render-1280x720.png`, fullPage: true });
 
   // The API panel: set_tempo from its generated form, then one the server refuses.
   report.tools = await page.$$eval('#tool option', (o) => o.length);
@@ -183,6 +253,24 @@ try {
     const st = await rest('status');
     return st.subscribers === 0 && st.audio_listeners === 0 ? String(st.subscribers) : null;
   }, 5000);
+  // A server with --api-key: the page asks for the key, then its WebSocket carries it (?key=).
+  if (keyedBase) {
+    const keyed = await browser.newPage();
+    await keyed.goto(`${keyedBase}/`, { waitUntil: 'load' });
+    report.keyedBefore = await until('keyed server asks for the key; its socket is refused', () => keyed.evaluate(() =>
+      !document.getElementById('api-key-form').hidden && document.getElementById('connection').textContent === 'disconnected' && 'disconnected'));
+    await keyed.type('#api-key', apiKey);
+    await keyed.click('#api-key-form button');
+    report.keyedAfter = await until('keyed page connected', () => keyed.$eval('#connection', (e) => e.textContent === 'connected' && e.textContent));
+    const keyedStatus = await fetch(`${keyedBase}/v1/status`, { method: 'POST', headers: { Authorization: `Bearer ${apiKey}` }, body: '{}' }).then((r) => r.json());
+    report.keyedSubscribers = keyedStatus.result.subscribers;
+    report.keyedTools = await until('keyed API panel loaded', () => keyed.$$eval('#tool option', (o) => o.length));
+    report.wrongKeySocket = await keyed.evaluate(() => new Promise((resolve) => {
+      const ws = new WebSocket(`ws://${location.host}/v1/ws?key=wrong`);
+      ws.onopen = () => resolve('open'); ws.onerror = () => resolve('refused');
+    }));
+    await keyed.close();
+  }
 } catch (e) {
   failed = e.message;
   report.pageWarnings = await browser.pages().then((p) => p.at(-1)?.$eval('#warnings', (l) => l.textContent)).catch(() => null);

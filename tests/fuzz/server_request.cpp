@@ -59,6 +59,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         if (r.status >= 400) fuzz::checkMessage(j.value("error", std::string()));
     });
     if (!*answered && op != "sync") fuzz::finding("no answer", op);
+    // The WebSocket's key in the query (browsers cannot send headers): only the right key, decoded, opens it.
+    static Server keyed(world.table, "fuzz-key", "fuzz");
+    static const NetHandlers gate = keyed.handlers({});
+    const int upgrade = gate.upgrade({"GET", "/v1/ws?key=" + body, "", "", ""});
+    if (upgrade != 0 && upgrade != 401) fuzz::finding("an upgrade answer other than 0 or 401", body);
+    if ((body == "fuzz-key" || body == "fuzz%2Dkey") && upgrade != 0) fuzz::finding("the right key in the query refused", body);
+    if (body.find('%') == std::string::npos && body != "fuzz-key" && upgrade == 0) fuzz::finding("a wrong key in the query accepted", body);
     world.studio->tick();
     return 0;
 }
