@@ -268,3 +268,47 @@ TEST_F(Sequencer, BatchesAreAllOrNoneOnOneSampleAndUndoRestoresTheStateExactly) 
     EXPECT_EQ(post("redo").status, 200);
     EXPECT_EQ(ok("history")["redo"].size(), 1u);
 }
+
+// A project file: written under --data (read back by python's json), loaded over a changed
+// state it gives the saved state back exactly; a bad file changes nothing and says what is wrong.
+TEST_F(Sequencer, AProjectSavedAndLoadedGivesItsStateBack) {
+    clickTrack("click");
+    ok("create_track", {{"name", "keys"}, {"preset", "keys_fm_epiano"}, {"gain_db", -4}});
+    ok("set_mix", {{"target", "keys"}, {"sends", {{"reverb", 0.3}}}, {"mute", true}});
+    ok("seq_set_clip", {{"clip", {{"id", "riff"}, {"track", "keys"}, {"start", 4}, {"notes", {{{"note", 64}, {"duration", 1}}}}}}});
+    ok("seq_set_automation", {{"lane", {{"id", "fade"}, {"target", {{"mixer", "keys"}, {"param", "gain_db"}}}, {"points", {{{"beat", 0}, {"value", -4}}, {{"beat", 8}, {"value", -20}}}}}}});
+    ok("seq_set_marker", {{"name", "drop"}, {"position", {{"bar", 2}}}});
+    ok("seq_loop", {{"start", {{"bar", 0}}}, {"end", {{"marker", "drop"}}}});
+    ok("seq_set_slot", {{"scene", 1}, {"clip", "riff"}});
+    const auto state = [&] {
+        json s = ok("state");
+        s.erase("now");
+        return s;
+    };
+    const json saved = state();
+    EXPECT_EQ(ok("project_save", {{"file", "songs/one.json"}})["file"], "songs/one.json");
+    const auto read = runCommand("/usr/bin/python3 -c \"import json; d=json.load(open('" + (dir / "data/songs/one.json") +
+                                 "')); print(len(d['tracks']), d['sequencer']['clips'][0]['id'], d['sequencer']['loop']['end'])\"");
+    EXPECT_EQ(read.output, "2 riff 8.0\n");
+    // Change everything, then load.
+    ok("free_track", {{"track", "click"}});
+    ok("set_params", {{"track", "keys"}, {"params", {{"gain", -12}}}});
+    ok("seq_remove_clip", {{"id", "riff"}});
+    ok("seq_loop", {{"off", true}});
+    ok("set_tempo", {{"bpm", 95}});
+    const json changed = state();
+    EXPECT_NE(changed, saved);
+    ok("project_load", {{"file", "songs/one.json"}});
+    EXPECT_EQ(state(), saved);
+    ok("undo");
+    EXPECT_EQ(state(), changed);
+    // Bad files: outside --data, not JSON, a bad instrument (nothing changes).
+    EXPECT_EQ(post("project_load", {{"file", "../x.json"}}).status, 403);
+    std::ofstream(dir / "data/bad.json") << R"({"tracks": [{"address": 0, "args": {"name": "x", "instrument": "warp"}}]})";
+    const auto bad = post("project_load", {{"file", "bad.json"}});
+    EXPECT_EQ(bad.status, 400) << bad.raw;
+    EXPECT_NE(bad.raw.find("warp"), std::string::npos) << bad.raw;
+    std::ofstream(dir / "data/worse.json") << "{\"tracks\": [";
+    EXPECT_EQ(post("project_load", {{"file", "worse.json"}}).status, 400);
+    EXPECT_EQ(state(), changed);
+}

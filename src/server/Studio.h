@@ -198,6 +198,8 @@ private:
     void registerStateOperations(OperationTable& t);
     std::shared_ptr<Snapshot> snapshot() const;
     nlohmann::json snapshotJson(const Snapshot& s) const;
+    /// A project file's state, every part checked (its tracks built and discarded) [throws naming the part].
+    std::shared_ptr<Snapshot> snapshotFromJson(const nlohmann::json& doc);
     void restore(const Snapshot& s);
     void record(const std::string& label, std::shared_ptr<Snapshot> before);
     nlohmann::json stateJson() const;

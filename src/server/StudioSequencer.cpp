@@ -24,6 +24,7 @@ constexpr double kAheadSeconds = 0.1;   // how far ahead of the playhead events 
 constexpr int kAutomationSamples = 64;  // automation is sent every this many samples
 
 json obj(json properties, std::vector<std::string> required = {}) {
+    if (properties.is_null()) properties = json::object();  // obj({}): no args
     json s = {{"type", "object"}, {"properties", std::move(properties)}, {"additionalProperties", false}};
     if (!required.empty()) s["required"] = required;
     return s;

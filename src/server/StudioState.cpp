@@ -8,13 +8,18 @@
 #include <fmt/format.h>
 
 #include <deque>
+#include <fstream>
+#include <sstream>
 #include <limits>
 #include <set>
 
 #include "engine/Instruments.h"
 #include "engine/Track.h"
+#include "io/OutputFiles.h"
 #include "music/JsonText.h"
+#include "sequencer/SequenceJson.h"
 #include "sequencer/Sequencer.h"
+#include "server/Schema.h"
 #include "server/Studio.h"
 #include "server/StudioSequencer.h"
 
@@ -25,6 +30,7 @@ using nlohmann::json;
 namespace {
 constexpr std::size_t kMaxHistory = 100;
 constexpr std::size_t kMaxBatch = 256;
+constexpr std::size_t kMaxProjectBytes = std::size_t{16} << 20;
 // What a batch may hold: edits of the engine and the sequencer, and what only reads.
 const std::set<std::string> kBatchable = {"create_track", "free_track", "set_effects", "set_params", "set_param", "set_bypass",
                                           "play_note", "release", "set_mix", "set_tempo", "list_tracks", "list_instruments", "status"};
@@ -204,6 +210,79 @@ json Studio::batch(const json& args, const CallContext& ctx) {
     return out;
 }
 
+std::shared_ptr<Studio::Snapshot> Studio::snapshotFromJson(const json& doc) {
+    if (!doc.is_object() || !doc.contains("tracks") || !doc["tracks"].is_array())
+        throw std::invalid_argument("a project is a JSON object with \"tracks\" (an array), \"tempo_bpm\" and \"sequencer\", as project_save writes it");
+    auto s = std::make_shared<Snapshot>();
+    s->slots.resize(slots_.size());
+    for (std::size_t i = 0; i < slots_.size(); ++i)
+        if (slots_[i].instrument == "live") s->slots[i] = slots_[i];  // the live session's track stays as it is
+    const json& tracks = doc["tracks"];
+    if (tracks.size() > slots_.size()) throw std::invalid_argument(fmt::format("the project has {} tracks: at most {}", tracks.size(), slots_.size()));
+    const json& schema = table_->find("create_track")->input;
+    std::set<std::string> names;
+    for (std::size_t i = 0; i < tracks.size(); ++i) {
+        const json& t = tracks[i];
+        const std::string where = fmt::format("tracks[{}]", i);
+        if (!t.is_object() || !t.contains("address") || !t["address"].is_number_unsigned() || t["address"].get<std::size_t>() >= slots_.size())
+            throw std::invalid_argument(fmt::format("{}.address must be a track address from 0 to {}", where, slots_.size() - 1));
+        const std::size_t address = t["address"];
+        if (!s->slots[address].name.empty()) throw std::invalid_argument(fmt::format("{}: address {} is taken", where, address));
+        const json args = t.value("args", json());
+        validateJson(schema, args, where + ".args");
+        const std::string name = args["name"];
+        if (name == "master" || name == "reverb" || name == "delay" || name == "live" || !names.insert(name).second)
+            throw std::invalid_argument(fmt::format("{}: the name '{}' is a bus's, the live track's or another track's", where, name));
+        TrackSlot slot;
+        buildTrack(args, slot);  // a bad preset, instrument, effect or file refuses the whole project
+        for (const char* key : {"mute", "solo"})
+            if (t.contains(key) && !t[key].is_boolean()) throw std::invalid_argument(fmt::format("{}.{} must be true or false", where, key));
+        slot.mute = t.value("mute", false);
+        slot.solo = t.value("solo", false);
+        const json sends = t.value("sends", json::object());
+        for (const auto& [bus, i2] : std::array<std::pair<const char*, int>, 2>{{{"reverb", 0}, {"delay", 1}}}) {
+            const json v = sends.is_object() ? sends.value(bus, json(0.0)) : json();
+            if (!v.is_number() || v.get<double>() < 0.0 || v.get<double>() > 1.0) throw std::invalid_argument(fmt::format("{}.sends.{} must be 0 to 1", where, bus));
+            slot.sends[static_cast<std::size_t>(i2)] = v.get<float>();
+        }
+        s->slots[address] = std::move(slot);
+    }
+    const json bpm = doc.value("tempo_bpm", json(120.0));
+    if (!bpm.is_number() || bpm.get<double>() < 20.0 || bpm.get<double>() > 400.0) throw std::invalid_argument("tempo_bpm must be 20 to 400");
+    s->bpm = bpm.get<double>();
+    s->seq = sequencer::Sequencer(transport_.beatsPerBar());
+    const json q = doc.value("sequencer", json::object());
+    if (!q.is_object()) throw std::invalid_argument("sequencer must be an object (clips, automation, markers, loop, scenes)");
+    const auto list = [&](const char* key, std::size_t max) {
+        const json v = q.value(key, json::array());
+        if (!v.is_array() || v.size() > max) throw std::invalid_argument(fmt::format("sequencer.{} must be an array of at most {}", key, max));
+        return v;
+    };
+    for (const json& c : list("clips", sequencer::kMaxClips)) s->seq.setClip(sequencer::parseClip(c));
+    for (const json& l : list("automation", sequencer::kMaxLanes)) s->seq.setLane(sequencer::parseLane(l));
+    for (const json& m : list("markers", sequencer::kMaxMarkers)) {
+        if (!m.is_object() || !m.contains("name") || !m["name"].is_string() || !sequencer::validName(m["name"]) || !m.contains("beat") || !m["beat"].is_number() ||
+            !(m["beat"].get<double>() >= 0.0 && m["beat"].get<double>() <= sequencer::kMaxBeat))
+            throw std::invalid_argument("a marker is {\"name\": a name, \"beat\": 0 to 1000000}");
+        s->seq.setMarker({m["name"], m["beat"]});
+    }
+    const json loop = q.value("loop", json());
+    if (!loop.is_null()) {
+        if (!loop.is_object() || !loop.value("start", json()).is_number() || !loop.value("end", json()).is_number())
+            throw std::invalid_argument("sequencer.loop is null or {\"start\": beat, \"end\": beat}");
+        s->seq.setLoop(std::make_pair(loop["start"].get<double>(), loop["end"].get<double>()));
+    }
+    const json scenes = q.value("scenes", json::object());
+    if (!scenes.is_object()) throw std::invalid_argument("sequencer.scenes is an object of scene number -> {track: clip}");
+    for (const auto& [scene, slots] : scenes.items()) {
+        if (scene.empty() || scene.size() > 2 || !std::all_of(scene.begin(), scene.end(), [](char c) { return c >= '0' && c <= '9'; }) || !slots.is_object())
+            throw std::invalid_argument(fmt::format("sequencer.scenes: '{}' is not a scene number with an object of slots", music::clipText(scene, 20)));
+        for (const auto& [track, clip] : slots.items())
+            if (clip.is_string()) s->seq.setSlot(std::stoi(scene), track, clip.get<std::string>());
+    }
+    return s;
+}
+
 void Studio::registerStateOperations(OperationTable& t) {
     history_ = std::make_shared<History>();
     for (const auto& op : t.all()) {
@@ -223,7 +302,8 @@ void Studio::registerStateOperations(OperationTable& t) {
         });
     }
     const auto obj = [](json properties, std::vector<std::string> required = {}) {
-        json s = {{"type", "object"}, {"properties", std::move(properties)}, {"additionalProperties", false}};
+        if (properties.is_null()) properties = json::object();  // obj({}): no args
+    json s = {{"type", "object"}, {"properties", std::move(properties)}, {"additionalProperties", false}};
         if (!required.empty()) s["required"] = required;
         return s;
     };
@@ -237,6 +317,43 @@ void Studio::registerStateOperations(OperationTable& t) {
                 {"at", at}},
                {"ops"}),
            {}, true, [this](const json& a, const CallContext& c, Done done) { done(Outcome{200, batch(a, c), {}}); }});
+    t.add({"project_save", "state", "Writes the state (as GET /v1/state gives it, without `now`) to a .json project file under --data",
+           obj({{"file", {{"type", "string"}, {"minLength", 1}, {"maxLength", 255}, {"description", "a .json path under --data"}}}}, {"file"}), {"file"}, false,
+           [this](const json& a, const CallContext&, Done done) {
+               const std::string file = a["file"];
+               if (std::filesystem::path(file).extension() != ".json") throw std::invalid_argument(fmt::format("file '{}' must end in .json", music::clipText(file, 80)));
+               const std::string text = snapshotJson(*snapshot()).dump(1);
+               try {
+                   io::OutputFiles files;
+                   const auto target = dataPath(file, "file");
+                   files.ensureFolder(target.parent_path(), "project");
+                   const auto temp = files.add(target, "project");
+                   std::ofstream(temp, std::ios::binary) << text;
+                   files.commit();
+               } catch (const std::runtime_error& e) {
+                   throw ApiError(409, fmt::format("cannot write '{}': {}", music::clipText(file, 80), e.what()));
+               }
+               done(Outcome{200, {{"file", file}, {"bytes", text.size()}}, {}});
+           }});
+    t.add({"project_load", "state",
+           "Loads a project file written by project_save: the tracks, tempo and sequencer content become the file's (checked whole first: a bad part changes nothing); one undo step",
+           obj({{"file", {{"type", "string"}, {"minLength", 1}, {"maxLength", 255}, {"description", "a .json path under --data"}}}}, {"file"}), {"file"}, true,
+           [this](const json& a, const CallContext&, Done done) {
+               const std::string file = a["file"];
+               const auto path = dataPath(file, "file");
+               std::error_code ec;
+               const auto size = std::filesystem::file_size(path, ec);
+               if (ec) throw ApiError(404, fmt::format("no project file '{}' under --data", music::clipText(file, 80)));
+               if (size > kMaxProjectBytes) throw ApiError(413, fmt::format("project file '{}' has {} bytes: at most {}", music::clipText(file, 80), size, kMaxProjectBytes));
+               std::ifstream in(path, std::ios::binary);
+               std::stringstream text;
+               text << in.rdbuf();
+               const auto s = snapshotFromJson(music::parseJsonBounded(text.str(), "the project file", {kMaxProjectBytes, 64}));
+               auto before = snapshot();
+               restore(*s);
+               if (!history_->inBatch) record("project_load", before);
+               done(Outcome{200, {{"file", file}, {"state", snapshotJson(*snapshot())}}, {}});
+           }});
     t.add({"undo", "state", "Undoes the last edit (tracks, parameters, mix, tempo, sequencer content, a batch)", obj({}), {}, true,
            [this](const json&, const CallContext&, Done done) { done(Outcome{200, undoRedo(true), {}}); }});
     t.add({"redo", "state", "Redoes the last undone edit", obj({}), {}, true,
