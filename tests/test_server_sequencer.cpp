@@ -38,8 +38,8 @@ protected:
         ASSERT_EQ(r.code, 0) << r.output;
         ok("create_track", {{"name", name}, {"instrument", "sampler"}, {"options", {{"sample", "impulse.wav"}}}});
     }
-    /// A whole beat at least 0.3 s ahead of the playhead.
-    double nextBeat() const { return std::ceil(ok("status")["beat"].get<double>()) + 1.0; }
+    /// A whole beat 1 to 1.5 s ahead of the playhead (room for a slow client on a loaded machine).
+    double nextBeat() const { return std::ceil(ok("status")["beat"].get<double>()) + 2.0; }
     void waitForSample(long s) const {
         while (ok("status")["sample"].get<long>() < s) std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
@@ -311,4 +311,28 @@ TEST_F(Sequencer, AProjectSavedAndLoadedGivesItsStateBack) {
     std::ofstream(dir / "data/worse.json") << "{\"tracks\": [";
     EXPECT_EQ(post("project_load", {{"file", "worse.json"}}).status, 400);
     EXPECT_EQ(state(), changed);
+}
+
+// The arrangement's transport on its beats: a loop over the first two beats, a pause (what was
+// rendered after it is cut), a resume from the paused position, a stop; all asked for at once.
+TEST_F(Sequencer, LoopPauseResumeAndStopLandOnTheirBeats) {
+    clickTrack("click");
+    json notes = json::array();
+    for (int b = 0; b < 4; ++b) notes.push_back({{"note", 60}, {"velocity", 1}, {"start", b}, {"duration", 0.1}});
+    ok("seq_set_clip", {{"clip", {{"id", "four"}, {"track", "click"}, {"start", 0}, {"notes", notes}}}});
+    ok("seq_loop", {{"start", {{"beat", 0}}}, {"end", {{"bar", 0.5}}}});
+    const long first = ok("record_start", {{"file", "transport.wav"}})["first_sample"];
+    const double p = nextBeat();
+    ok("seq_play", {{"at", {{"beat", p}}}});
+    EXPECT_EQ(ok("seq_pause", {{"at", {{"beat", p + 3}}}})["at_beat"], p + 3);  // song beat 1 of the second loop
+    ok("seq_resume", {{"at", {{"beat", p + 5}}}});
+    ok("seq_stop", {{"at", {{"beat", p + 7.5}}}});
+    waitForSample(std::llround((p + 8.5) * kBeat));
+    ok("record_stop");
+    std::vector<long> expected;
+    for (double b : {0.0, 1.0, 2.0, 5.0, 6.0, 7.0}) expected.push_back(std::llround((p + b) * kBeat) - first);
+    EXPECT_EQ(onsets(dir / "data/transport.wav"), expected);
+    const json st = ok("seq_state");
+    EXPECT_EQ(st["state"], "stopped");
+    EXPECT_EQ(st["loop"]["end"], 2.0);
 }
