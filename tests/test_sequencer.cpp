@@ -91,6 +91,14 @@ TEST(SequencerLib, LaunchesQuantiseToBarsAndReplaceTheTracksClip) {
     s.launchClip("b", 10.0, ev);  // before what was rendered: a's beat 10 is cut
     s.render(12.0, 0.1, ev);
     EXPECT_EQ(noteOns(ev, &s), (std::vector<double>{8.0, 9.0, 10.5, 11.5}));
+    // Launches waiting for their beat are bounded too.
+    for (int i = 0; i < 1023; ++i) s.launchClip(i % 2 ? "a" : "b", 100.0 + i, ev);
+    try {
+        s.launchClip("a", 5000.0, ev);
+        ADD_FAILURE() << "a launch past the limit was accepted";
+    } catch (const std::invalid_argument& e) {
+        EXPECT_NE(std::string(e.what()).find("at most 1024"), std::string::npos) << e.what();
+    }
 }
 
 TEST(SequencerLib, ParsersNameWhatIsWrongAndTheLimit) {

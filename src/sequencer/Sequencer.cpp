@@ -16,7 +16,7 @@ using nlohmann::json;
 
 namespace {
 constexpr BeatTime kForever = std::numeric_limits<BeatTime>::infinity();
-constexpr std::size_t kMaxCuts = 4096, kMaxPieces = 256;
+constexpr std::size_t kMaxCuts = 4096, kMaxPieces = 256, kMaxRuns = 1024;
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 /// A uniform draw in [0, 1) from (seed, repetition, step): splitmix64's finaliser.
@@ -198,6 +198,8 @@ BeatTime Sequencer::quantise(BeatTime earliest, double bars) const {
 void Sequencer::launchClip(const std::string& clipId, BeatTime at, std::vector<Event>& out) {
     const auto it = clips_.find(clipId);
     if (it == clips_.end()) throw std::invalid_argument(fmt::format("no clip '{}' (seq_set_clip makes one)", clipId));
+    if (runs_.size() >= kMaxRuns)
+        throw std::invalid_argument(fmt::format("too many session clips playing or waiting to start: at most {} (stop some first)", kMaxRuns));
     stopClips(it->second.track, at, out);
     runs_.push_back({clipId, it->second.track, at, kForever, at, nextRun_++});
 }

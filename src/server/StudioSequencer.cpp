@@ -20,8 +20,9 @@ using nlohmann::json;
 
 namespace {
 
-constexpr double kAheadSeconds = 0.1;   // how far ahead of the playhead events are rendered
+constexpr double kAheadSeconds = 0.25;  // how far ahead of the playhead events are rendered (a stalled control thread has this long)
 constexpr int kAutomationSamples = 64;  // automation is sent every this many samples
+constexpr std::size_t kMaxWaitingActions = 1024;
 
 json obj(json properties, std::vector<std::string> required = {}) {
     if (properties.is_null()) properties = json::object();  // obj({}): no args
@@ -183,6 +184,8 @@ json Studio::sequencerCall(const std::string& op, const json& args, const CallCo
         const When w = resolveAt(args, ctx);
         const BeatTime beat = w.beat ? *w.beat : transport_.beatAt(w.applied);
         if (beat <= st.renderedTo) action(beat, events);
+        else if (st.actions.size() >= kMaxWaitingActions)
+            throw ApiError(429, fmt::format("at most {} transport actions may wait for their beat", kMaxWaitingActions));
         else st.actions.emplace(beat, [action, beat](std::vector<sequencer::Event>& ev) { action(beat, ev); });
         json out = stamp(w);
         out["at_beat"] = beat;
