@@ -28,6 +28,12 @@ const Operation* OperationTable::find(const std::string& name) const {
     return it == index_.end() ? nullptr : &ops_[it->second];
 }
 
+void OperationTable::wrapHandler(const std::string& name, const std::function<Handler(Handler)>& wrap) {
+    const auto it = index_.find(name);
+    if (it == index_.end()) throw std::logic_error("wrapHandler: no operation " + name);
+    ops_[it->second].handler = wrap(std::move(ops_[it->second].handler));
+}
+
 void OperationTable::call(const std::string& name, const json& args, const CallContext& ctx, Done done) const {
     const auto fail = [&](int status, const std::string& message) { done(Outcome{status, nullptr, music::clipText(message, 1900)}); };
     const Operation* op = find(name);

@@ -64,6 +64,9 @@ public:
     /// Adds a row; throws std::logic_error on a duplicate name or a bad schema (a programming error).
     void add(Operation op);
     const Operation* find(const std::string& name) const;
+    /// Replaces a row's handler with wrap(its handler), e.g. to record an undo history; throws
+    /// std::logic_error for an unknown name [control, while the table is built].
+    void wrapHandler(const std::string& name, const std::function<Handler(Handler)>& wrap);
     const std::vector<Operation>& all() const { return ops_; }
 
     /// Validates `args` against the row's schema, then runs its handler; every failure (unknown

@@ -140,6 +140,10 @@ void Studio::schedule(SampleTime t, Scheduler::Post post, std::optional<double> 
             return true;
         }
     };
+    if (staging_) {  // a batch: applied only when all of it succeeds (StudioState.cpp)
+        staging_->push_back({t, std::move(guarded), beat});
+        return;
+    }
     try {
         scheduler_.schedule(t, std::move(guarded), beat);
     } catch (const std::length_error& e) {
@@ -213,6 +217,7 @@ void Studio::tick() {
             ++i;
         }
     }
+    pumpSequencer();
     publish();
     finishAssistant();
     if (live_) {

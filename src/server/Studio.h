@@ -28,6 +28,10 @@
 #include "server/Operations.h"
 #include "server/Timing.h"
 
+namespace soundstar::sequencer {
+struct Event;
+}
+
 namespace soundstar::server {
 
 /// A render job's request, checked: the prompt, its length and the file to write under --data.
@@ -179,6 +183,36 @@ private:
     /// Sends an event to every client subscribed to events.
     void emit(nlohmann::json event);
     void drainTap();
+    // the sequencer (StudioSequencer.cpp): its operations, and its events rendered ahead each tick
+    struct SequencerState;
+    void registerSequencerOperations(OperationTable& t);
+    void pumpSequencer();
+    nlohmann::json sequencerCall(const std::string& op, const nlohmann::json& args, const CallContext& ctx);
+    void postSequencerEvents(std::vector<sequencer::Event>& events);
+    void scheduleSequencerEvent(SampleTime t, std::shared_ptr<sequencer::Event> ev, int address);
+    void checkLaneTarget(const nlohmann::json& lane) const;
+    std::shared_ptr<SequencerState> seq_;
+    // state, batches, undo (StudioState.cpp)
+    struct Snapshot;
+    struct History;
+    struct Staged {
+        SampleTime time;
+        Scheduler::Post post;
+        std::optional<double> beat;
+    };
+    void registerStateOperations(OperationTable& t);
+    std::shared_ptr<Snapshot> snapshot() const;
+    nlohmann::json snapshotJson(const Snapshot& s) const;
+    /// A project file's state, every part checked (its tracks built and discarded) [throws naming the part].
+    std::shared_ptr<Snapshot> snapshotFromJson(const nlohmann::json& doc);
+    void restore(const Snapshot& s);
+    void record(const std::string& label, std::shared_ptr<Snapshot> before);
+    nlohmann::json stateJson() const;
+    nlohmann::json batch(const nlohmann::json& args, const CallContext& ctx);
+    nlohmann::json undoRedo(bool undo);
+    std::shared_ptr<History> history_;
+    std::vector<Staged>* staging_ = nullptr;          // a batch in progress: commands wait here
+    std::vector<nlohmann::json>* stagedEvents_ = nullptr;  // and the events it would send
 
     StudioOptions options_;
     StudioHooks hooks_;

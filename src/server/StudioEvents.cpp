@@ -60,6 +60,10 @@ json Studio::liveTransport() const {
 }
 
 void Studio::emit(json event) {
+    if (stagedEvents_) {  // a batch in progress: sent once all of it succeeds
+        stagedEvents_->push_back(std::move(event));
+        return;
+    }
     const std::string text = wireText(json{{"stream", "events"}, {"data", std::move(event)}});
     for (auto& [id, s] : subscribers_)
         if (s.events) s.push(text);

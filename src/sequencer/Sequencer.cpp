@@ -1,0 +1,360 @@
+#include "sequencer/Sequencer.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <set>
+#include <stdexcept>
+
+#include "sequencer/SequenceJson.h"
+
+namespace soundstar::sequencer {
+
+using nlohmann::json;
+
+namespace {
+constexpr BeatTime kForever = std::numeric_limits<BeatTime>::infinity();
+constexpr std::size_t kMaxCuts = 4096, kMaxPieces = 256, kMaxRuns = 1024;
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+/// A uniform draw in [0, 1) from (seed, repetition, step): splitmix64's finaliser.
+double chance(std::uint64_t seed, std::uint64_t repetition, std::uint64_t step) {
+    std::uint64_t z = seed * 0x9E3779B97F4A7C15ull + repetition * 0xBF58476D1CE4E5B9ull + step * 0x94D049BB133111EBull + 1;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    z ^= z >> 31;
+    return static_cast<double>(z >> 11) / 9007199254740992.0;
+}
+}  // namespace
+
+// ---- editing ----
+
+void Sequencer::setClip(Clip c) {
+    if (!clips_.count(c.id) && clips_.size() >= kMaxClips)
+        throw std::invalid_argument(fmt::format("too many clips: at most {} (remove one first)", kMaxClips));
+    clips_[c.id] = std::move(c);
+}
+
+void Sequencer::removeClip(const std::string& id) {
+    if (!clips_.erase(id)) throw std::invalid_argument(fmt::format("no clip '{}'", id));
+    for (auto& [scene, slots] : scenes_)
+        for (auto it = slots.begin(); it != slots.end();) it = it->second == id ? slots.erase(it) : std::next(it);
+}
+
+void Sequencer::setLane(Lane l) {
+    for (std::size_t i = 0; i < lanes_.size(); ++i)
+        if (lanes_[i].id == l.id || lanes_[i].target == l.target) {
+            lanes_[i] = std::move(l);
+            lastValue_[i] = kNaN;
+            return;
+        }
+    if (lanes_.size() >= kMaxLanes) throw std::invalid_argument(fmt::format("too many automation lanes: at most {} (remove one first)", kMaxLanes));
+    lanes_.push_back(std::move(l));
+    lastValue_.push_back(kNaN);
+}
+
+void Sequencer::removeLane(const std::string& id) {
+    for (std::size_t i = 0; i < lanes_.size(); ++i)
+        if (lanes_[i].id == id) {
+            lanes_.erase(lanes_.begin() + static_cast<std::ptrdiff_t>(i));
+            lastValue_.erase(lastValue_.begin() + static_cast<std::ptrdiff_t>(i));
+            return;
+        }
+    throw std::invalid_argument(fmt::format("no automation lane '{}'", id));
+}
+
+void Sequencer::setMarker(Marker m) {
+    for (auto& k : markers_)
+        if (k.name == m.name) {
+            k = m;
+            return;
+        }
+    if (markers_.size() >= kMaxMarkers) throw std::invalid_argument(fmt::format("too many markers: at most {}", kMaxMarkers));
+    markers_.push_back(std::move(m));
+}
+
+void Sequencer::removeMarker(const std::string& name) {
+    const auto n = std::erase_if(markers_, [&](const Marker& m) { return m.name == name; });
+    if (n == 0) throw std::invalid_argument(fmt::format("no marker '{}'", name));
+}
+
+BeatTime Sequencer::markerBeat(const std::string& name) const {
+    for (const auto& m : markers_)
+        if (m.name == name) return m.beat;
+    std::string names;
+    for (const auto& m : markers_) names += (names.empty() ? "" : ", ") + m.name;
+    throw std::invalid_argument(fmt::format("no marker '{}'; markers: {}", name, names.empty() ? "none" : names.substr(0, 1500)));
+}
+
+void Sequencer::setLoop(std::optional<std::pair<BeatTime, BeatTime>> loop) {
+    if (loop && !(loop->second - loop->first >= kMinClipBeats))
+        throw std::invalid_argument(fmt::format("a loop needs end > start by at least {:g} beats", kMinClipBeats));
+    loop_ = loop;
+}
+
+void Sequencer::setSlot(int scene, const std::string& track, const std::string& clipId) {
+    if (scene < 0 || scene >= kMaxScenes) throw std::invalid_argument(fmt::format("scene {} does not exist: scenes are 0 to {}", scene, kMaxScenes - 1));
+    if (clipId.empty()) {
+        scenes_[scene].erase(track);
+        return;
+    }
+    const auto it = clips_.find(clipId);
+    if (it == clips_.end()) throw std::invalid_argument(fmt::format("no clip '{}' (seq_set_clip makes one)", clipId));
+    scenes_[scene][it->second.track] = clipId;
+}
+
+// ---- cutting what was rendered ----
+
+void Sequencer::cut(std::uint64_t run, BeatTime at) {
+    auto [it, added] = cuts_.emplace(run, at);
+    if (!added) it->second = std::min(it->second, at);
+    while (cuts_.size() > kMaxCuts) cuts_.erase(cuts_.begin());  // the oldest runs: long handed over
+}
+
+bool Sequencer::current(const Event& e) const {
+    const auto it = cuts_.find(e.run);
+    return it == cuts_.end() || e.beat < it->second;
+}
+
+void Sequencer::allNotesOff(const std::vector<std::string>& tracks, BeatTime at, std::vector<Event>& out) const {
+    for (const auto& t : tracks) {
+        Event e;
+        e.kind = Event::Kind::AllNotesOff;
+        e.beat = at;
+        e.track = t;
+        out.push_back(std::move(e));
+    }
+}
+
+std::vector<std::string> Sequencer::arrangementTracks() const {
+    std::set<std::string> tracks;
+    for (const auto& [id, c] : clips_)
+        if (c.start) tracks.insert(c.track);
+    return {tracks.begin(), tracks.end()};
+}
+
+// ---- the arrangement's transport ----
+
+void Sequencer::play(BeatTime at, BeatTime fromSongBeat, std::vector<Event>& out) {
+    if (state_ == State::Playing) {
+        cut(arrangementRun_, at);
+        allNotesOff(arrangementTracks(), at, out);
+    }
+    state_ = State::Playing;
+    arrangementRun_ = nextRun_++;
+    cursorT_ = autoNext_ = at;
+    cursorS_ = fromSongBeat;
+    offset_ = at - fromSongBeat;  // transport beat = song beat + offset_ until the next wrap
+    pieces_.clear();
+    std::fill(lastValue_.begin(), lastValue_.end(), kNaN);
+}
+
+void Sequencer::stop(BeatTime at, std::vector<Event>& out) {
+    if (state_ == State::Playing) {
+        cut(arrangementRun_, at);
+        allNotesOff(arrangementTracks(), at, out);
+    }
+    state_ = State::Stopped;
+    position_ = 0.0;
+    stopClips("", at, out);
+}
+
+void Sequencer::pause(BeatTime at, std::vector<Event>& out) {
+    if (state_ != State::Playing) return;
+    position_ = songBeatAt(at);
+    cut(arrangementRun_, at);
+    allNotesOff(arrangementTracks(), at, out);
+    state_ = State::Paused;
+}
+
+void Sequencer::resume(BeatTime at, std::vector<Event>& out) {
+    if (state_ == State::Playing) return;
+    play(at, position_, out);
+}
+
+void Sequencer::seek(BeatTime at, BeatTime songBeat, std::vector<Event>& out) {
+    if (state_ == State::Playing) play(at, songBeat, out);
+    else position_ = songBeat;
+}
+
+BeatTime Sequencer::songBeatAt(BeatTime t) const {
+    if (state_ != State::Playing) return position_;
+    for (auto it = pieces_.rbegin(); it != pieces_.rend(); ++it)
+        if (t >= it->t0 && t < it->t1) return it->s0 + (t - it->t0);
+    if (!pieces_.empty() && t < pieces_.front().t0) return pieces_.front().s0;
+    return cursorS_ + (t - cursorT_);
+}
+
+// ---- the session ----
+
+BeatTime Sequencer::quantise(BeatTime earliest, double bars) const {
+    if (bars <= 0.0) return earliest;
+    const double grid = bars * beatsPerBar_;
+    return std::ceil(earliest / grid - 1e-9) * grid;
+}
+
+void Sequencer::launchClip(const std::string& clipId, BeatTime at, std::vector<Event>& out) {
+    const auto it = clips_.find(clipId);
+    if (it == clips_.end()) throw std::invalid_argument(fmt::format("no clip '{}' (seq_set_clip makes one)", clipId));
+    if (runs_.size() >= kMaxRuns)
+        throw std::invalid_argument(fmt::format("too many session clips playing or waiting to start: at most {} (stop some first)", kMaxRuns));
+    stopClips(it->second.track, at, out);
+    runs_.push_back({clipId, it->second.track, at, kForever, at, nextRun_++});
+}
+
+int Sequencer::launchScene(int scene, BeatTime at, std::vector<Event>& out) {
+    const auto it = scenes_.find(scene);
+    if (it == scenes_.end() || it->second.empty()) throw std::invalid_argument(fmt::format("scene {} has no clips (seq_set_slot puts one there)", scene));
+    for (const auto& [track, clip] : it->second) launchClip(clip, at, out);
+    return static_cast<int>(it->second.size());
+}
+
+void Sequencer::stopClips(const std::string& track, BeatTime at, std::vector<Event>& out) {
+    std::vector<std::string> stopped;
+    for (auto& r : runs_) {
+        if ((!track.empty() && r.track != track) || r.end <= at) continue;
+        r.end = at;
+        if (r.cursor > at) cut(r.id, at);
+        if (at > r.start) stopped.push_back(r.track);  // a run that never started has nothing sounding
+        else r.end = r.start;
+    }
+    allNotesOff(stopped, at, out);
+}
+
+bool Sequencer::sessionOwns(const std::string& track, BeatTime t) const {
+    return std::any_of(runs_.begin(), runs_.end(), [&](const Run& r) { return r.track == track && t >= r.start && t < r.end; });
+}
+
+// ---- rendering ----
+
+void Sequencer::renderClip(const Clip& c, BeatTime songFrom, BeatTime songTo, BeatTime clipStart, BeatTime toTransport,
+                           std::uint64_t run, bool session, std::vector<Event>& out) const {
+    // Repetitions of the clip that overlap [songFrom, songTo): repetition k starts at clipStart + k * length.
+    const long long reps = session ? std::numeric_limits<long long>::max() : c.repeats;
+    long long k = std::max(0LL, static_cast<long long>(std::floor((songFrom - clipStart) / c.length)));
+    for (; k < reps; ++k) {
+        const BeatTime rep = clipStart + static_cast<double>(k) * c.length;
+        if (rep >= songTo) break;
+        const auto emit = [&](float note, float velocity, BeatTime offset, BeatTime duration) {
+            const BeatTime s = rep + offset;
+            if (s < songFrom || s >= songTo || offset >= c.length) return;
+            const BeatTime t = s + toTransport;
+            if (!session && sessionOwns(c.track, t)) return;
+            Event on;
+            on.kind = Event::Kind::NoteOn;
+            on.beat = t;
+            on.track = c.track;
+            on.note = note;
+            on.velocity = velocity;
+            on.run = run;
+            Event off = on;
+            off.kind = Event::Kind::NoteOff;
+            off.beat = t + std::min(duration, c.length - offset);
+            out.push_back(std::move(on));
+            out.push_back(std::move(off));
+        };
+        if (c.pattern) {
+            const Pattern& p = *c.pattern;
+            for (std::size_t i = 0; i < p.steps.size(); ++i) {
+                const Step& st = p.steps[i];
+                if (st.velocity <= 0.0f || chance(p.seed, static_cast<std::uint64_t>(k), i) >= st.probability) continue;
+                const BeatTime offset = (static_cast<double>(i) + (i % 2 == 1 ? p.swing : 0.0)) * p.stepBeats;
+                emit(st.note.value_or(p.note), st.velocity, offset, p.gate * p.stepBeats);
+            }
+        } else {
+            const auto first = std::lower_bound(c.notes.begin(), c.notes.end(), songFrom - rep, [](const Note& n, BeatTime b) { return n.start < b; });
+            for (auto n = first; n != c.notes.end() && n->start < c.length && rep + n->start < songTo; ++n) emit(n->note, n->velocity, n->start, n->duration);
+        }
+    }
+}
+
+void Sequencer::renderArrangement(BeatTime until, BeatTime step, std::vector<Event>& out) {
+    while (cursorT_ < until) {
+        const bool inside = loop_ && cursorS_ < loop_->second - 1e-9;
+        const BeatTime end = inside ? std::min(until, cursorT_ + (loop_->second - cursorS_)) : until;
+        const BeatTime songTo = cursorS_ + (end - cursorT_), toTransport = offset_;
+        for (const auto& [id, c] : clips_)
+            if (c.start && *c.start < songTo && *c.start + c.length * c.repeats > cursorS_)
+                renderClip(c, cursorS_, songTo, *c.start, toTransport, arrangementRun_, false, out);
+        for (; autoNext_ < end; autoNext_ += step) {
+            const BeatTime s = autoNext_ - offset_;
+            for (std::size_t i = 0; i < lanes_.size(); ++i) {
+                const double v = lanes_[i].valueAt(s);
+                if (v == lastValue_[i]) continue;
+                lastValue_[i] = v;
+                Event e;
+                e.kind = Event::Kind::Param;
+                e.beat = autoNext_;
+                e.target = lanes_[i].target;
+                e.value = v;
+                e.run = arrangementRun_;
+                out.push_back(std::move(e));
+            }
+        }
+        pieces_.push_back({cursorT_, end, cursorS_});
+        if (pieces_.size() > kMaxPieces) pieces_.pop_front();
+        cursorS_ = songTo;
+        cursorT_ = end;
+        if (inside && cursorS_ >= loop_->second - 1e-9) {
+            cursorS_ = loop_->first;
+            offset_ = cursorT_ - cursorS_;
+        }
+    }
+}
+
+void Sequencer::renderRun(Run& r, BeatTime until, std::vector<Event>& out) const {
+    const BeatTime to = std::min(until, r.end);
+    if (r.cursor >= to) return;
+    const auto it = clips_.find(r.clipId);
+    if (it != clips_.end()) renderClip(it->second, r.cursor - r.start, to - r.start, 0.0, r.start, r.id, true, out);
+    r.cursor = to;
+}
+
+void Sequencer::render(BeatTime until, BeatTime automationStep, std::vector<Event>& out) {
+    if (!(automationStep > 0.0)) throw std::invalid_argument("the automation step must be positive");
+    for (auto& r : runs_) renderRun(r, until, out);
+    if (state_ == State::Playing) renderArrangement(until, automationStep, out);
+    std::erase_if(runs_, [&](const Run& r) { return r.end <= r.cursor || !clips_.count(r.clipId); });
+}
+
+json Sequencer::contentJson() const {
+    json clips = json::array(), lanes = json::array(), markers = json::array(), scenes = json::object();
+    for (const auto& [id, c] : clips_) clips.push_back(sequencer::toJson(c));
+    for (const auto& l : lanes_) lanes.push_back(sequencer::toJson(l));
+    for (const auto& m : markers_) markers.push_back({{"name", m.name}, {"beat", m.beat}});
+    for (const auto& [scene, slots] : scenes_)
+        if (!slots.empty()) scenes[std::to_string(scene)] = slots;
+    return {{"loop", loop_ ? json{{"start", loop_->first}, {"end", loop_->second}} : json(nullptr)},
+            {"clips", clips},
+            {"automation", lanes},
+            {"markers", markers},
+            {"scenes", scenes}};
+}
+
+void Sequencer::adoptContent(const Sequencer& other) {
+    clips_ = other.clips_;
+    lanes_ = other.lanes_;
+    lastValue_.assign(lanes_.size(), kNaN);
+    markers_ = other.markers_;
+    loop_ = other.loop_;
+    scenes_ = other.scenes_;
+}
+
+json Sequencer::toJson(BeatTime now) const {
+    json playing = json::array();
+    for (const auto& r : runs_)
+        if (r.end > now) playing.push_back({{"clip", r.clipId}, {"track", r.track}, {"from_beat", r.start}});
+    const BeatTime pos = songBeatAt(now);
+    static const char* kStates[] = {"stopped", "playing", "paused"};
+    json out = contentJson();
+    out["state"] = kStates[static_cast<int>(state_)];
+    out["position_beat"] = pos;
+    out["position_bar"] = std::floor(pos / beatsPerBar_);
+    out["beats_per_bar"] = beatsPerBar_;
+    out["session_playing"] = playing;
+    return out;
+}
+
+}  // namespace soundstar::sequencer

@@ -1,0 +1,53 @@
+// Fuzz target: a sequencer clip (notes or a step pattern) or automation lane as JSON, through
+// sequencer::parseClip / parseLane, then played for a few beats. Properties: errors are
+// std::invalid_argument with a bounded message; what parses prints and parses back the same;
+// rendering stays in its window, with finite beats and values, bounded in count.
+#include <cmath>
+#include <cstdint>
+#include <stdexcept>
+
+#include "FuzzCheck.h"
+#include "sequencer/SequenceJson.h"
+#include "sequencer/Sequencer.h"
+
+using namespace soundstar;
+using nlohmann::json;
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+    const json j = json::parse(fuzz::asText(data, size), nullptr, false);
+    if (j.is_discarded() || !j.is_object()) return 0;
+    sequencer::Sequencer seq;
+    try {
+        if (j.contains("points")) {
+            const auto lane = sequencer::parseLane(j);
+            if (sequencer::toJson(sequencer::parseLane(sequencer::toJson(lane))) != sequencer::toJson(lane)) fuzz::finding("a lane does not round-trip", j.dump());
+            for (double b : {-1.0, 0.0, 0.5, 3.0, 1e6})
+                if (!std::isfinite(lane.valueAt(b))) fuzz::finding("a lane value is not finite", j.dump());
+            seq.setLane(lane);
+        } else {
+            const auto clip = sequencer::parseClip(j);
+            if (sequencer::toJson(sequencer::parseClip(sequencer::toJson(clip))) != sequencer::toJson(clip)) fuzz::finding("a clip does not round-trip", j.dump());
+            seq.setClip(clip);
+            seq.setSlot(0, "", clip.id);
+        }
+    } catch (const std::invalid_argument& e) {
+        fuzz::checkMessage(e.what());
+        return 0;
+    }
+    std::vector<sequencer::Event> events;
+    seq.play(0.0, 0.0, events);
+    seq.setLoop(std::make_pair(1.0, 3.0));
+    try {
+        seq.launchScene(0, 2.0, events);
+    } catch (const std::invalid_argument& e) {
+        fuzz::checkMessage(e.what());
+    }
+    for (double b = 0.25; b <= 4.0; b += 0.25) seq.render(b, 1.0 / 16, events);
+    if (events.size() > 2 * 4096 * 256 + 4096) fuzz::finding("too many events for four beats");
+    for (const auto& e : events) {
+        if (!std::isfinite(e.beat) || e.beat < 0.0 || !std::isfinite(e.value)) fuzz::finding("an event off the grid");
+        if (e.kind == sequencer::Event::Kind::NoteOn && e.beat >= 4.0) fuzz::finding("a note rendered past its window");
+    }
+    (void)seq.toJson(2.0).dump();
+    return 0;
+}
