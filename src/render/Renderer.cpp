@@ -1,8 +1,10 @@
 #include "render/Renderer.h"
 
 #include <algorithm>
+#include <bitset>
 #include <cmath>
 #include <stdexcept>
+#include <string>
 #include <string_view>
 
 #include <fmt/format.h>
@@ -19,6 +21,19 @@ std::unique_ptr<engine::Track> makeScoreTrack(engine::Controller& c, const music
     // Offline, no program changes once prepared: a SoundFont reads only its program's samples.
     if (offline && track->instrument && std::string_view(track->instrument->kind()) == "soundfont")
         track->instrument->setOption("samples", "selected");
+    // and a kit decodes only the notes this layer plays (rounded as Sampler::noteOn rounds them).
+    if (offline && track->instrument && std::string_view(track->instrument->kind()) == "sampler") {
+        std::bitset<128> used;
+        for (const auto& n : t.notes)
+            if (n.note >= 0.0f && n.note <= 127.0f) used.set(static_cast<std::size_t>(std::lround(n.note)));
+        std::string list;
+        for (std::size_t k = 0; k < used.size(); ++k)
+            if (used.test(k)) {
+                if (!list.empty()) list.push_back(',');
+                list.append(std::to_string(k));
+            }
+        track->instrument->setOption("notes_used", list);
+    }
     for (const auto& [name, value] : t.params) engine::setTrackParam(*track, -1, name, value);
     for (const auto& fx : t.effects) {
         track->effects.push_back(engine::makeEffect(fx.type));
