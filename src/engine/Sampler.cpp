@@ -220,19 +220,18 @@ private:
         v.releaseStep = 1.0f / std::max(1.0f, p_[kSamplerRelease] * static_cast<float>(sampleRate_));
     }
     void setNotesUsed(const std::string& list) {
+        constexpr std::size_t kMaxListBytes = 1024;  // 128 notes of three digits and a comma each, with room
+        if (list.size() > kMaxListBytes)
+            throw std::invalid_argument(
+                fmt::format("sampler option 'notes_used' is {} bytes; at most {} (a comma-separated list of MIDI notes 0-127)", list.size(), kMaxListBytes));
         std::bitset<128> used;
         std::size_t at = 0;
         while (at <= list.size() && !list.empty()) {
             const std::size_t end = std::min(list.find(',', at), list.size());
             const std::string item = list.substr(at, end - at);
-            int note = -1;
-            std::size_t took = 0;
-            try {
-                note = std::stoi(item, &took);
-            } catch (const std::exception&) {
-                took = 0;
-            }
-            if (took == 0 || took != item.size() || note < 0 || note > 127)
+            const bool digits = !item.empty() && item.size() <= 3 && std::all_of(item.begin(), item.end(), [](char c) { return c >= '0' && c <= '9'; });
+            const int note = digits ? std::stoi(item) : -1;
+            if (note < 0 || note > 127)
                 throw std::invalid_argument(fmt::format("sampler option 'notes_used' is a comma-separated list of MIDI notes 0-127; "
                                                         "'{}' is not one",
                                                         item.substr(0, 20)));
