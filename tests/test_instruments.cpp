@@ -68,6 +68,33 @@ TEST(Sampler, KitMapsNotesToFilesAndIgnoresOthers) {
     EXPECT_EQ(test::peak(none), 0.0);
 }
 
+// notes_used (what offline renders pass): only the listed notes are decoded; the others are
+// silent, as unmapped notes always are; a bad list names what is allowed.
+TEST(Sampler, NotesUsedDecodesOnlyThoseNotes) {
+    test::TempDir dir;
+    auto kit = makeInstrument("sampler");
+    kit->setOption("note36", writeSine(dir, "low.wav", 100.0));
+    kit->setOption("note38", writeSine(dir, "high.wav", 1000.0));
+    kit->setOption("notes_used", "38,60");
+    kit->prepare(kSr, 256);
+    EXPECT_EQ(test::peak(play(*kit, 36.0f, 4800)), 0.0);
+    const auto high = play(*kit, 38.0f, 9600);
+    EXPECT_GT(test::toneAmplitude(high, 1000.0, kSr), 10.0 * test::toneAmplitude(high, 100.0, kSr));
+    for (const char* bad : {"36,x", "128", "-1", "36,,38", "3 6"}) {
+        try {
+            makeInstrument("sampler")->setOption("notes_used", bad);
+            FAIL() << bad;
+        } catch (const std::invalid_argument& e) {
+            EXPECT_NE(std::string(e.what()).find("MIDI notes 0-127"), std::string::npos) << e.what();
+        }
+    }
+    auto none = makeInstrument("sampler");
+    none->setOption("note36", writeSine(dir, "low.wav", 100.0));
+    none->setOption("notes_used", "");
+    none->prepare(kSr, 256);
+    EXPECT_EQ(test::peak(play(*none, 36.0f, 4800)), 0.0);
+}
+
 TEST(Sampler, BadOptionsGetClearErrors) {
     auto s = makeInstrument("sampler");
     EXPECT_THROW(s->setOption("loop", "x"), std::invalid_argument);
@@ -92,6 +119,28 @@ TEST(SoundFont, PlaysGeneralMidiAtTheRightPitch) {
     EXPECT_GT(test::rms(a4, 9600), 0.005);
     EXPECT_EQ(sf->activeVoices() > 0, true);
     EXPECT_THROW(sf->setOption("file", "no-such-font.sf2"), std::invalid_argument);
+}
+
+// samples = selected (offline renders): FluidSynth reads only the chosen program's samples, and
+// the program sounds the same as with every sample read.
+TEST(SoundFont, SelectedSamplesSoundTheSameAsAll) {
+    if (!std::filesystem::exists("/usr/share/sounds/sf2/TimGM6mb.sf2")) GTEST_SKIP() << "timgm6mb-soundfont missing";
+    std::vector<float> out[2];
+    for (const bool selected : {false, true}) {
+        auto sf = makeInstrument("soundfont");
+        if (selected) sf->setOption("samples", "selected");
+        sf->setParam(findParam(sf->params(), "program"), 48.0f);
+        sf->prepare(kSr, 256);
+        out[selected] = play(*sf, 69.0f, 24000);
+    }
+    EXPECT_GT(test::rms(out[1]), 0.005);
+    EXPECT_TRUE(out[0] == out[1]);
+    try {
+        makeInstrument("soundfont")->setOption("samples", "some");
+        FAIL();
+    } catch (const std::invalid_argument& e) {
+        EXPECT_NE(std::string(e.what()).find("all or selected"), std::string::npos) << e.what();
+    }
 }
 
 // prepare() again at another rate (a live device after a file render) gives a fresh synth at the

@@ -96,6 +96,29 @@ TEST(Render, TracksOnEveryCoreGiveTheEnginesBytesWhateverTheThreadCount) {
     }
 }
 
+// Offline, a kit decodes only the notes its layer plays and a SoundFont reads only its program's
+// samples; the engine (live) reads everything. The bytes must not differ.
+TEST(Render, KitsAndSoundFontsReadOnlyWhatIsPlayedWithTheEnginesBytes) {
+    auto score = denseScore(4.0);
+    bool kit = false, font = false;
+    for (auto& t : score.tracks) {
+        if (t.name == "drums") t.preset = "sampler_kit", kit = true;
+        else if (t.name == "keys" || t.name == "pad") t.preset = t.name == "keys" ? "piano_sf" : "strings_sf", font = true;
+        else continue;
+        t.params.clear();  // the synth presets' parameters (cutoff, ...) mean nothing to these
+    }
+    ASSERT_TRUE(kit && font);
+    render::RenderOptions o;
+    o.durationSeconds = 4.0;
+    const auto reference = renderOnTheEngine(score, o);
+    EXPECT_GT(test::rms(reference.left()), 1e-3);
+    for (const int threads : {1, 2}) {
+        o.threads = threads;
+        const auto a = render::renderScore(score, presets(), o);
+        EXPECT_TRUE(a.left() == reference.left() && a.right() == reference.right()) << threads << " threads";
+    }
+}
+
 TEST(Render, StemsComeFromTheMixPassAndDoNotDependOnTheThreadCount) {
     const auto score = denseScore(5.0);
     render::RenderOptions o;

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <array>
+#include <bitset>
 #include <cmath>
 #include <map>
 #include <memory>
@@ -109,6 +110,10 @@ public:
         for (std::size_t i = 0; i < std::size(kSamplerParams); ++i) p_[i] = kSamplerParams[i].def;
     }
     void setOption(const std::string& key, const std::string& value) override {
+        if (key == "notes_used") {  // offline renders: the kit's notes the score plays ("36,38,42")
+            setNotesUsed(value);
+            return;
+        }
         const bool single = key == "sample";
         const bool kit = key.rfind("note", 0) == 0;
         int note = -1;
@@ -120,7 +125,7 @@ public:
             }
         }
         if (!single && !(kit && note >= 0 && note <= 127))
-            throw std::invalid_argument(fmt::format("sampler has no option '{}'; it has: sample, note0 .. note127", key));
+            throw std::invalid_argument(fmt::format("sampler has no option '{}'; it has: sample, note0 .. note127, notes_used", key));
         const auto found = findDataFile(value, "SOUNDSTAR_SAMPLES", {"/usr/share/sonic-pi/samples"}, {".flac", ".wav", ".ogg"});
         if (!found)
             throw std::invalid_argument(fmt::format(
@@ -130,7 +135,10 @@ public:
     void prepare(double sampleRate, int) override {
         sampleRate_ = sampleRate;
         samples_.clear();
-        for (const auto& [note, file] : files_) samples_[note] = cachedSample(file, sampleRate);
+        // A kit decodes only the notes a score plays when it was told them (notes_used); those
+        // it never plays stay silent, as notes without a sample always are.
+        for (const auto& [note, file] : files_)
+            if (note < 0 || !onlyUsed_ || used_.test(static_cast<std::size_t>(note))) samples_[note] = cachedSample(file, sampleRate);
         for (auto& v : voices_) v = Voice{};
     }
     void noteOn(float note, float velocity) override {
@@ -211,6 +219,30 @@ private:
         v.releasing = true;
         v.releaseStep = 1.0f / std::max(1.0f, p_[kSamplerRelease] * static_cast<float>(sampleRate_));
     }
+    void setNotesUsed(const std::string& list) {
+        constexpr std::size_t kMaxListBytes = 1024;  // 128 notes of three digits and a comma each, with room
+        if (list.size() > kMaxListBytes)
+            throw std::invalid_argument(
+                fmt::format("sampler option 'notes_used' is {} bytes; at most {} (a comma-separated list of MIDI notes 0-127)", list.size(), kMaxListBytes));
+        std::bitset<128> used;
+        std::size_t at = 0;
+        while (at <= list.size() && !list.empty()) {
+            const std::size_t end = std::min(list.find(',', at), list.size());
+            const std::string item = list.substr(at, end - at);
+            const bool digits = !item.empty() && item.size() <= 3 && std::all_of(item.begin(), item.end(), [](char c) { return c >= '0' && c <= '9'; });
+            const int note = digits ? std::stoi(item) : -1;
+            if (note < 0 || note > 127)
+                throw std::invalid_argument(fmt::format("sampler option 'notes_used' is a comma-separated list of MIDI notes 0-127; "
+                                                        "'{}' is not one",
+                                                        item.substr(0, 20)));
+            used.set(static_cast<std::size_t>(note));
+            at = end + 1;
+        }
+        used_ = used;
+        onlyUsed_ = true;
+    }
+    std::bitset<128> used_;
+    bool onlyUsed_ = false;
     std::map<int, std::string> files_;  // note (-1: the single pitched sample) -> path
     std::map<int, std::shared_ptr<const Sample>> samples_;
     std::array<Voice, kVoices> voices_{};

@@ -43,6 +43,8 @@ struct FluidApi {
     decltype(&fluid_sfont_iteration_next) sfontIterationNext;
     decltype(&fluid_preset_get_banknum) presetBank;
     decltype(&fluid_preset_get_num) presetNum;
+    // OpenMP's omp_set_num_threads, from the libgomp FluidSynth links (null where it links none).
+    void (*ompSetNumThreads)(int) = nullptr;
 };
 
 /// Opens SOUNDSTAR_FLUIDSYNTH_LIBRARY (the soname the build found) once; throws
@@ -78,6 +80,10 @@ const FluidApi& fluid() {
         sym(a.allNotesOff, "fluid_synth_all_notes_off");
         sym(a.writeFloat, "fluid_synth_write_float");
         sym(a.activeVoices, "fluid_synth_get_active_voice_count");
+        // Debian's FluidSynth reads a font's samples in OpenMP tasks; libgomp's idle threads then
+        // spin for milliseconds after the load, on the cores our tracks render on (about 13 ms of
+        // CPU per load, for a faster read of a small font only on an idle machine).
+        a.ompSetNumThreads = reinterpret_cast<void (*)(int)>(dlsym(lib, "omp_set_num_threads"));
         return a;  // the library stays open for the process: synths may outlive any one user
     }();
     return api;
@@ -99,7 +105,14 @@ public:
         if (settings_) api_->deleteSettings(settings_);
     }
     void setOption(const std::string& key, const std::string& value) override {
-        if (key != "file") throw std::invalid_argument(fmt::format("soundfont has no option '{}'; it has: file", key));
+        if (key == "samples") {
+            if (value != "all" && value != "selected")
+                throw std::invalid_argument(fmt::format("soundfont option 'samples' must be all or selected, not '{}'",
+                                                        value.substr(0, 40)));
+            onlySelected_ = value == "selected";
+            return;
+        }
+        if (key != "file") throw std::invalid_argument(fmt::format("soundfont has no option '{}'; it has: file, samples", key));
         const auto found = findDataFile(value, "SOUNDSTAR_SOUNDFONTS", {"/usr/share/sounds/sf2", "/usr/share/soundfonts"}, {".sf2", ".sf3"});
         if (!found)
             throw std::invalid_argument(fmt::format("SoundFont '{}' not found in $SOUNDSTAR_SOUNDFONTS, /usr/share/sounds/sf2 or "
@@ -123,10 +136,13 @@ public:
         f.setInt(settings_, "synth.reverb.active", 0);  // our returns do the space
         f.setInt(settings_, "synth.chorus.active", 0);
         f.setNum(settings_, "synth.gain", 0.5);
-        // Every sample is read here. FluidSynth's dynamic sample loading would read only the
-        // selected programs' samples (~5 ms less per instrument), but then a program change on
-        // the audio thread reads files and allocates there (the allocation trap caught it).
-        f.setInt(settings_, "synth.dynamic-sample-loading", 0);
+        // Every sample is read here ("samples" = "all", the default). FluidSynth's dynamic sample
+        // loading reads only the selected programs' samples (~10 ms less per instrument), but
+        // then a program change on the audio thread reads files and allocates there (the
+        // allocation trap caught it). Offline renders, which change no program once prepared,
+        // ask for "selected": the program chosen below is read here, on the control side.
+        f.setInt(settings_, "synth.dynamic-sample-loading", onlySelected_ ? 1 : 0);
+        if (f.ompSetNumThreads) f.ompSetNumThreads(1);  // this thread's OpenMP teams: no spinning helpers
         synth_ = f.newSynth(settings_);
         if (!synth_ || f.sfload(synth_, file_.c_str(), 1) == FLUID_FAILED)
             throw std::runtime_error(fmt::format("FluidSynth could not load {}", file_));
@@ -190,6 +206,7 @@ private:
     fluid_settings_t* settings_ = nullptr;
     fluid_synth_t* synth_ = nullptr;
     std::string file_;
+    bool onlySelected_ = false;
     std::array<float, std::size(kSfParams)> p_{};
 };
 }  // namespace

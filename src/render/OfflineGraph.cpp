@@ -81,7 +81,7 @@ struct OfflineGraph::Impl {
     std::vector<std::size_t> order;  // the order tasks are claimed in
     std::vector<double> cost;        // seconds each took the round before (written by its own task only)
 
-    Impl(engine::Graph& g, int block, int threads) : graph(g), blockSize(std::max(1, block)), chunkFrames(std::max(1, block) * 128) {
+    Impl(engine::Graph& g, int block, int threads) : graph(g), blockSize(std::max(1, block)), chunkFrames(std::max(1, block) * 32) {
         const bool anySolo = std::any_of(g.tracks.begin(), g.tracks.end(), [](const auto& t) { return t->solo; });
         for (const auto& t : g.tracks) audible.push_back(!(t->mute || (anySolo && !t->solo)));
         sendCount = std::min<int>(static_cast<int>(g.returns.size()), engine::Track::kMaxSends);

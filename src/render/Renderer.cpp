@@ -1,8 +1,11 @@
 #include "render/Renderer.h"
 
 #include <algorithm>
+#include <bitset>
 #include <cmath>
 #include <stdexcept>
+#include <string>
+#include <string_view>
 
 #include <fmt/format.h>
 
@@ -12,8 +15,25 @@
 
 namespace soundstar::render {
 
-std::unique_ptr<engine::Track> makeScoreTrack(engine::Controller& c, const music::ScoreTrack& t, const engine::PresetLibrary& presets) {
+std::unique_ptr<engine::Track> makeScoreTrack(engine::Controller& c, const music::ScoreTrack& t, const engine::PresetLibrary& presets,
+                                             bool offline) {
     auto track = engine::makePresetTrack(c, presets.get(t.preset), t.name, t.gainDb, t.pan, !t.replacePresetEffects);
+    // Offline, no program changes once prepared: a SoundFont reads only its program's samples.
+    if (offline && track->instrument && std::string_view(track->instrument->kind()) == "soundfont")
+        track->instrument->setOption("samples", "selected");
+    // and a kit decodes only the notes this layer plays (rounded as Sampler::noteOn rounds them).
+    if (offline && track->instrument && std::string_view(track->instrument->kind()) == "sampler") {
+        std::bitset<128> used;
+        for (const auto& n : t.notes)
+            if (n.note >= 0.0f && n.note <= 127.0f) used.set(static_cast<std::size_t>(std::lround(n.note)));
+        std::string list;
+        for (std::size_t k = 0; k < used.size(); ++k)
+            if (used.test(k)) {
+                if (!list.empty()) list.push_back(',');
+                list.append(std::to_string(k));
+            }
+        track->instrument->setOption("notes_used", list);
+    }
     for (const auto& [name, value] : t.params) engine::setTrackParam(*track, -1, name, value);
     for (const auto& fx : t.effects) {
         track->effects.push_back(engine::makeEffect(fx.type));
@@ -71,9 +91,9 @@ void addReturnsAndMaster(engine::Controller& c, const music::MixSettings& m, dou
 }
 
 void buildGraph(engine::Controller& c, const music::Score& score, const engine::PresetLibrary& presets,
-                bool masterChain, int onlyTrack) {
+                bool masterChain, int onlyTrack, bool offline) {
     for (std::size_t i = 0; i < score.tracks.size(); ++i)
-        if (onlyTrack < 0 || static_cast<int>(i) == onlyTrack) c.addTrack(makeScoreTrack(c, score.tracks[i], presets));
+        if (onlyTrack < 0 || static_cast<int>(i) == onlyTrack) c.addTrack(makeScoreTrack(c, score.tracks[i], presets, offline));
     addReturnsAndMaster(c, score.mix, score.secondsPerBeat(), masterChain);
 }
 
@@ -145,7 +165,7 @@ StereoBuffer renderScore(const music::Score& score, const engine::PresetLibrary&
     engine::AudioEngine eng(16);
     eng.prepare(o.sampleRate, o.blockSize);
     engine::Controller ctl(eng);
-    buildGraph(ctl, score, presets, o.masterChain, o.onlyTrack);
+    buildGraph(ctl, score, presets, o.masterChain, o.onlyTrack, true);
     const auto graph = ctl.takeGraph();
     OfflineGraph::Stems stemParts;
     if (stems) {

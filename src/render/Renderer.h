@@ -31,15 +31,17 @@ struct RenderOptions {
 using Progress = std::function<void(double)>;
 
 /// Builds the engine graph for a score on a controller (tracks in score order, then buses).
-/// onlyTrack >= 0 builds that score track alone (it becomes address 0).
+/// onlyTrack >= 0 builds that score track alone (it becomes address 0). offline: the graph is
+/// only rendered with notes (no program changes), so SoundFonts read only their programs' samples.
 void buildGraph(engine::Controller& c, const music::Score& score, const engine::PresetLibrary& presets,
-                bool masterChain = true, int onlyTrack = -1);
+                bool masterChain = true, int onlyTrack = -1, bool offline = false);
 
 /// The return buses every graph has, in this order (score tracks send to them by these addresses).
 inline constexpr int kReverbBus = engine::kReturnBase, kDelayBus = engine::kReturnBase + 1;
 /// A track for one score layer, built apart from a graph (preset, parameters, effects, sends),
 /// for Controller::addTrack or Controller::replaceTrack [control].
-std::unique_ptr<engine::Track> makeScoreTrack(engine::Controller& c, const music::ScoreTrack& t, const engine::PresetLibrary& presets);
+std::unique_ptr<engine::Track> makeScoreTrack(engine::Controller& c, const music::ScoreTrack& t, const engine::PresetLibrary& presets,
+                                             bool offline = false);
 /// The reverb and delay returns (kReverbBus, kDelayBus; the delay synced to secondsPerBeat) and,
 /// when masterChain, the master chain (drive, width, EQ, glue compressor, true-peak limiter).
 /// everyStage keeps the drive and width stages even where they do nothing (drive mix 0, width 1),
