@@ -163,6 +163,53 @@ TEST_F(Sampler, LiveAnalysisOfASinePlayedThroughTheServer) {
     EXPECT_GE(checked, 15);
 }
 
+// A track's own bus: with a 1 kHz sine on track a and a 3 kHz one on track b, b's analysis holds
+// only the 3 kHz line; freeing b ends its stream with a message saying so.
+TEST_F(Sampler, LiveAnalysisOfOneTrackHearsOnlyThatTrack) {
+    start();
+    for (const int hz : {1000, 3000})
+        ASSERT_EQ(runCommand("sox -n -r 44100 -c 1 -e floating-point -b 32 '" + (dir / "data/s" + std::to_string(hz) + ".wav") + "' synth 2 sine " +
+                             std::to_string(hz) + " gain -12").code, 0);
+    ok("sample_load", {{"name", "s1000"}, {"file", "s1000.wav"}});
+    ok("sample_load", {{"name", "s3000"}, {"file", "s3000.wav"}});
+    ok("sample_track", {{"track", "a"}, {"zones", {{{"sample", "s1000"}}}}});
+    ok("sample_track", {{"track", "b"}, {"zones", {{{"sample", "s3000"}}}}});
+    const std::string script =
+        "import json,sys,time,websocket,urllib.request\n"
+        "base=sys.argv[1]\n"
+        "def post(op,args):\n"
+        "    return json.loads(urllib.request.urlopen(urllib.request.Request(base+'/v1/'+op,data=json.dumps(args).encode(),method='POST')).read())\n"
+        "ws=websocket.create_connection(base.replace('http','ws')+'/v1/ws',timeout=10)\n"
+        "ws.send(json.dumps({'id':1,'op':'analysis_subscribe','args':{'bus':'b','rate_hz':10,'fft_size':4096}}))\n"
+        "out=[json.loads(ws.recv())]\n"
+        "out.append(post('sample_play',{'track':'a'}))\n"
+        "out.append(post('sample_play',{'track':'b'}))\n"
+        "end=time.time()+1.5\n"
+        "while time.time()<end: out.append(json.loads(ws.recv()))\n"
+        "post('free_track',{'track':'b'})\n"
+        "while 'ended' not in out[-1].get('data',{}): out.append(json.loads(ws.recv()))\n"
+        "print(json.dumps(out))\n";
+    std::ofstream(dir / "sub.py") << script;
+    const auto r = runCommand("timeout 20 /usr/bin/python3 '" + (dir / "sub.py") + "' " + server->base);
+    ASSERT_EQ(r.code, 0) << r.output;
+    const json got = json::parse(r.output);
+    EXPECT_EQ(got[0]["result"]["bus"], "b");
+    const long from = got[2]["result"]["applied_at_sample"];
+    int checked = 0;
+    for (const auto& m : got) {
+        if (m.value("stream", "") != "analysis" || !m["data"].contains("spectrum")) continue;
+        const auto& d = m["data"];
+        const long sample = d["sample"];
+        if (sample - 4410 - 256 < from || sample > from + 2 * 44100) continue;  // up to a block early (setTrackTap)
+        ++checked;
+        EXPECT_NEAR(d["rms_db"].get<double>(), -15.0, 0.1);
+        EXPECT_NEAR(d["spectrum"]["peak_bin"].get<double>(), 3000.0 / (44100.0 / 4096.0), 1.0);
+        EXPECT_LT(d["spectrum"]["db"][93].get<double>(), -80.0);  // track a's 1 kHz is not on b's bus
+    }
+    EXPECT_GE(checked, 8);
+    EXPECT_EQ(got.back()["data"]["ended"], "the track was freed");
+}
+
 TEST_F(Sampler, AnalyzeOpAnswersWhatTheCliPrints) {
     start();
     writeDrumLoop("loop.wav");

@@ -192,6 +192,8 @@ private:
     nlohmann::json analysisSubscribe(const nlohmann::json& args, const CallContext& ctx);
     /// Hands what the engine played (interleaved stereo, from the tap) to live analyses [control].
     void feedAnalysis(const float* frames, std::size_t n);
+    void feedBus(const std::string& bus, const float* frames, std::size_t n, SampleTime first);
+    void untapTrack();
     void publishAnalysis();
     void dropAnalysis(std::uint64_t client);
     std::shared_ptr<SampleBank> samples_;

@@ -1,8 +1,8 @@
 // The analysis service's rows: `analyze` on a stored file under --data (the JSON of `soundstar
 // analyze --json`, worked out on its own thread so the control thread keeps ticking), and live
-// analysis of the master bus streamed to WebSocket subscribers at a chosen rate: spectrum,
-// RMS and peak, momentary and short-term loudness. The audio thread only writes the tap ring;
-// everything here runs on the control side from what drainTap read.
+// analysis of the master bus or one track streamed to WebSocket subscribers at a chosen rate:
+// spectrum, RMS and peak, momentary and short-term loudness. The audio thread only writes the
+// tap rings (the master's, and one track's); everything here runs on the control side.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -111,6 +111,12 @@ struct FileJob {
 struct Studio::AnalysisState {
     std::map<std::uint64_t, LiveAnalysis> live;
     std::vector<FileJob> jobs;
+    // One track at a time is tapped (engine::AudioEngine::setTrackTap); the ring lives as long as the studio.
+    AudioRing trackRing{1 << 16};
+    std::string tapped;  // the track's name; empty: none
+    int tappedAddress = -1;
+    SampleTime trackFrames = 0;  // the engine sample of the next frame read from trackRing (within a block)
+    std::vector<float> buffer = std::vector<float>(std::size_t{1} << 17);
     ~AnalysisState() {
         for (auto& j : jobs) j.result.wait();
     }
@@ -118,8 +124,12 @@ struct Studio::AnalysisState {
 
 void Studio::feedAnalysis(const float* frames, std::size_t n) {
     if (!analysis_ || analysis_->live.empty()) return;
-    const SampleTime first = drainedFrames_ - static_cast<SampleTime>(n);  // drainTap counted these already
+    feedBus("master", frames, n, drainedFrames_ - static_cast<SampleTime>(n));  // drainTap counted these already
+}
+
+void Studio::feedBus(const std::string& bus, const float* frames, std::size_t n, SampleTime first) {
     for (auto& [client, a] : analysis_->live) {
+        if (a.bus != bus) continue;
         const std::size_t cap = a.left.size();
         for (std::size_t i = 0; i < n; ++i) {
             const float l = frames[2 * i], r = frames[2 * i + 1];
@@ -139,8 +149,31 @@ void Studio::feedAnalysis(const float* frames, std::size_t n) {
     }
 }
 
+void Studio::untapTrack() {
+    engine_.setTrackTap(-1, nullptr);
+    analysis_->tapped.clear();
+    analysis_->tappedAddress = -1;
+}
+
 void Studio::publishAnalysis() {
     if (!analysis_) return;
+    if (auto& st = *analysis_; !st.tapped.empty()) {
+        if (slots_[static_cast<std::size_t>(st.tappedAddress)].name != st.tapped) {
+            // The track was freed: its analyses end, saying so.
+            for (auto it = st.live.begin(); it != st.live.end();) {
+                if (it->second.bus != st.tapped) {
+                    ++it;
+                    continue;
+                }
+                it->second.push(wireText(json{{"stream", "analysis"}, {"data", {{"bus", st.tapped}, {"ended", "the track was freed"}}}}));
+                it = st.live.erase(it);
+            }
+            untapTrack();
+        } else {
+            for (std::size_t n; (n = st.trackRing.read(st.buffer.data(), st.buffer.size() / 2)) > 0; st.trackFrames += static_cast<SampleTime>(n))
+                feedBus(st.tapped, st.buffer.data(), n, st.trackFrames);
+        }
+    }
     auto& jobs = analysis_->jobs;
     for (auto it = jobs.begin(); it != jobs.end();) {
         if (it->result.wait_for(std::chrono::seconds(0)) != std::future_status::ready) {
@@ -153,7 +186,11 @@ void Studio::publishAnalysis() {
 }
 
 void Studio::dropAnalysis(std::uint64_t client) {
-    if (analysis_) analysis_->live.erase(client);
+    if (!analysis_) return;
+    analysis_->live.erase(client);
+    if (!analysis_->tapped.empty() &&
+        std::none_of(analysis_->live.begin(), analysis_->live.end(), [&](const auto& l) { return l.second.bus == analysis_->tapped; }))
+        untapTrack();
 }
 
 json Studio::analysisSubscribe(const json& a, const CallContext& ctx) {
@@ -162,8 +199,14 @@ json Studio::analysisSubscribe(const json& a, const CallContext& ctx) {
         throw ApiError(429, fmt::format("too many live analyses: at most {}", kMaxLiveAnalyses));
     LiveAnalysis l;
     l.bus = a.value("bus", "master");
-    if (l.bus != "master")
-        throw ApiError(400, fmt::format("bus '{}': live analysis reads the master bus (\"master\") in this version", music::clipText(l.bus, 40)));
+    dropAnalysis(ctx.client);  // a client has one live analysis: this one replaces it
+    int address = -1;
+    if (l.bus != "master") {
+        address = trackAddress(l.bus);  // 404 naming the tracks
+        auto& st = *analysis_;
+        if (!st.tapped.empty() && st.tapped != l.bus)
+            throw ApiError(409, fmt::format("one track is analysed live at a time: '{}' is (the master bus can be analysed as well)", st.tapped));
+    }
     l.fftSize = a.value("fft_size", 4096);
     if (!analysis::validFftSize(l.fftSize) || l.fftSize > kMaxLiveFft)
         throw ApiError(400, fmt::format("fft_size {}: a power of two from {} to {} is allowed", l.fftSize, analysis::kMinFftSize, kMaxLiveFft));
@@ -177,11 +220,30 @@ json Studio::analysisSubscribe(const json& a, const CallContext& ctx) {
     l.left.assign(history, 0.0f);
     l.right.assign(history, 0.0f);
     l.push = ctx.push;
-    drainTap();  // the analysis starts with the next sample played
-    l.nextAt = drainedFrames_ + l.period;
+    SampleTime first = 0;
+    if (address >= 0) {
+        auto& st = *analysis_;
+        if (st.tapped.empty()) {
+            std::vector<float> skip(st.buffer.size());
+            while (st.trackRing.read(skip.data(), skip.size() / 2) > 0) {
+            }
+            engine_.setTrackTap(address, &st.trackRing);
+            st.tapped = l.bus;
+            st.tappedAddress = address;
+            // The engine starts copying at a block boundary at or after now: the stamps of a track's
+            // analysis may be early by up to a block.
+            st.trackFrames = engine_.now();
+        }
+        first = st.trackFrames;
+    } else {
+        drainTap();  // the analysis starts with the next sample played
+        first = drainedFrames_;
+    }
+    l.nextAt = first + l.period;
+    const std::size_t fft = l.fftSize;
+    const std::string bus = l.bus;
     analysis_->live[ctx.client] = std::move(l);
-    return {{"bus", "master"}, {"fft_size", analysis_->live[ctx.client].fftSize}, {"rate_hz", rate}, {"first_sample", drainedFrames_},
-            {"stream", "analysis"}};
+    return {{"bus", bus}, {"fft_size", fft}, {"rate_hz", rate}, {"first_sample", first}, {"stream", "analysis"}};
 }
 
 void Studio::registerAnalysisOperations(OperationTable& t) {
@@ -216,9 +278,9 @@ void Studio::registerAnalysisOperations(OperationTable& t) {
                analysis_->jobs.push_back({std::move(job), std::move(done)});
            }});
     t.add({"analysis_subscribe", "analysis",
-           "WebSocket only: streams {\"stream\": \"analysis\", \"data\": ...} messages of the master bus at rate_hz (engine time): spectrum "
+           "WebSocket only: streams {\"stream\": \"analysis\", \"data\": ...} messages of the master bus or a track at rate_hz (engine time): spectrum "
            "(fft_size bins in dBFS, a full-scale sine's bin at 0 dB), RMS and peak (dBFS, since the last message), momentary and short-term loudness (LUFS)",
-           object({{"bus", choice({"master"}, "the bus to analyse (master)")},
+           object({{"bus", name("master (the default) or a track's name; one track at a time")},
                    {"rate_hz", number(1, 30, "messages per second, default 10")},
                    {"fft_size", integer(64, 16384, "a power of two, default 4096")},
                    {"window", choice({"hann", "hamming", "blackman"}, "spectrum window, default hann")}}),

@@ -165,10 +165,11 @@ json Studio::samplePlay(const json& a, const CallContext& ctx) {
     const When w = afterSwap(resolveAt(a, ctx), address);
     // The settings, the note and the settings' defaults again, at one sample and in this order:
     // the note starts with exactly these settings and later play_note calls are not affected.
-    for (const auto& [param, value] : settings)
-        schedule(w, [this, address, param, value](SampleTime t) { return controller_->setParam(address, -1, param, value, t); });
+    for (const auto& setting : settings)
+        schedule(w, [this, address, setting](SampleTime t) { return controller_->setParam(address, -1, setting.first, setting.second, t); });
     schedule(w, [this, address, note, velocity](SampleTime t) { return controller_->noteOn(address, note, velocity, t); });
-    for (const auto& [param, value] : settings) {
+    for (const auto& setting : settings) {
+        const char* param = setting.first;
         const float def = std::string_view(param) == "rate" ? 1.0f : std::string_view(param) == "zone" ? -1.0f : 0.0f;
         schedule(w, [this, address, param, def](SampleTime t) { return controller_->setParam(address, -1, param, def, t); });
     }
