@@ -113,6 +113,7 @@ int runDj(const DjArgs& a);
 struct ServeArgs {
     std::string host = "127.0.0.1", device = "null", apiKey, dataDir = "soundstar-data";
     int port = 7860, oscPort = -1;
+    double sampleMemoryMb = 512;  // --sample-memory-mb: loaded samples, all together
     bool quiet = false;
     bool useLlm = false;  // --llm: the assistant asks an LLM
     std::optional<std::string> llmUrl, llmModel;

@@ -64,6 +64,7 @@ int runServe(const ServeArgs& given) {
     server::StudioOptions so;
     so.device = a.device;
     so.dataDir = a.dataDir;
+    so.sampleMemoryBytes = static_cast<std::size_t>(a.sampleMemoryMb * 1048576.0);
     server::Studio studio(so, hooks);
     server::OperationTable table;
     studio.registerOperations(table);

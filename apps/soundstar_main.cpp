@@ -229,6 +229,7 @@ int main(int argc, char** argv) {
     serveCmd->add_option("--llm", sv.llmUrl, "The assistant asks this OpenAI-compatible LLM (optional URL; as render --llm)")->expected(0, 1);
     serveCmd->add_option("--llm-model", sv.llmModel, "The LLM's model name (default: the first the endpoint lists)");
     serveCmd->add_option("--llm-timeout", sv.llmTimeout, "Seconds to wait for the LLM in all (default 60)")->check(finiteNumber(0.1, 3600.0));
+    serveCmd->add_option("--sample-memory-mb", sv.sampleMemoryMb, "Memory for loaded samples, all together (default 512)")->check(CLI::Range(1.0, 65536.0));
     serveCmd->add_flag("-q,--quiet", sv.quiet, "Print only the address and errors");
 
     GenerateArgs ge;

@@ -71,6 +71,17 @@ TEST(ServerRealTime, NoAllocationOnTheAudioThreadUnderLoad) {
     };
     const char* kPresets[] = {"bass_round", "pad_warm", "pluck_bright", "lead_saw", "drum_kit", "fm_bell", "keys_fm_epiano"};
     call("live_start", {{"vibe", "the live session plays through a track too"}});
+    // A sample track (the zone player, a sustained loop) with its bus tapped for live analysis.
+    std::filesystem::create_directories(dir / "data");
+    ASSERT_EQ(std::system(("sox -n -r 44100 -c 2 '" + (dir / "data/s.wav") + "' synth 1 saw 220 gain -12").c_str()), 0);
+    call("sample_load", {{"name", "s"}, {"file", "s.wav"}});
+    call("sample_track", {{"track", "smp"}, {"zones", {{{"sample", "s"}, {"mode", "loop"}, {"loop_start", 0.2}, {"loop_end", 0.7}}}}});
+    CallContext ws;
+    ws.client = 1;
+    ws.push = [](std::string) {};
+    table.call("analysis_subscribe", {{"bus", "smp"}, {"rate_hz", 30}}, ws, [&](Outcome r) {
+        if (!r.ok()) ADD_FAILURE() << "analysis_subscribe: " << r.error;
+    });
     const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(3);
     for (int round = 0; std::chrono::steady_clock::now() < until; ++round) {
         std::string name(1, 't');  // (GCC 12 warns falsely about "t" + std::to_string(...) here)
@@ -80,6 +91,7 @@ TEST(ServerRealTime, NoAllocationOnTheAudioThreadUnderLoad) {
         for (int n = 0; n < 16; ++n)
             call("play_note", {{"track", name}, {"note", 40 + (n * 7) % 40}, {"velocity", 0.7}, {"duration", 0.05 + 0.01 * n}, {"at", {{"sample", studio.now() + 512 + 37 * n}}}});
         call("set_params", {{"track", name}, {"effect", 0}, {"params", {{"mix", 0.3}}}});
+        call("sample_play", {{"track", "smp"}, {"rate", 0.5 + 0.1 * (round % 10)}, {"start", 0.01 * (round % 7)}, {"pan", -0.5}, {"duration", 0.05}});
         call("set_mix", {{"target", name}, {"gain_db", -6}, {"pan", 0.3}, {"sends", {{"reverb", 0.2}, {"delay", 0.1}}}, {"fade_seconds", 0.05}});
         if (round % 5 == 4) {
             json a = json::parse(R"({"effects": [{"type": "phaser"}, {"type": "delay"}]})");

@@ -47,6 +47,14 @@ public:
     /// Every rendered block is also copied into `ring` (nullptr: none), for a recording or a
     /// pipe read on the control side. Set it before the device starts [control].
     void setTap(AudioRing* ring) { tap_.store(ring, std::memory_order_release); }
+    /// The post-fader output of the track at `address` is also copied into `ring` (nullptr: none),
+    /// for live analysis of one track. Keep the ring alive while the device runs: a block being
+    /// rendered may still write to it, or (when only the address changes) write one block of the
+    /// previous track [control].
+    void setTrackTap(int address, AudioRing* ring) {
+        trackTapAddress_.store(address, std::memory_order_release);
+        trackTap_.store(ring, std::memory_order_release);
+    }
 
     SpscQueue<Graph*>& retired() { return retired_; }
     /// Tracks replaced in place (ReplaceTrack), to be freed on the control side.
@@ -79,6 +87,8 @@ private:
     SpscQueue<Report> reports_{1024};
     std::atomic<SampleTime> now_{0};
     std::atomic<AudioRing*> tap_{nullptr};
+    std::atomic<AudioRing*> trackTap_{nullptr};
+    std::atomic<int> trackTapAddress_{-1};
     int lateThisBlock_ = 0;
     std::atomic<float> load_{0.0f};
     std::atomic<long> overruns_{0};

@@ -199,6 +199,7 @@ void Studio::drainTap() {
             recording_->frames += static_cast<SampleTime>(n);
         }
         drainedFrames_ += static_cast<SampleTime>(n);
+        feedAnalysis(tapBuffer_.data(), n);
         for (auto& [id, s] : subscribers_)
             if (s.audio) s.audioPending.append(reinterpret_cast<const char*>(tapBuffer_.data()), n * 2 * sizeof(float));
     }
@@ -219,6 +220,7 @@ void Studio::tick() {
     }
     pumpSequencer();
     publish();
+    publishAnalysis();
     finishAssistant();
     if (live_) {
         const SampleTime liveNow = live_->session->engine().now();

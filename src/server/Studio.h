@@ -63,7 +63,10 @@ struct StudioOptions {
     int maxTracks = 32;
     int maxLiveSessions = 1;
     int maxQueuedJobs = 8;
+    std::size_t sampleMemoryBytes = std::size_t{512} << 20;  // loaded samples, all together (--sample-memory-mb)
 };
+
+class SampleBank;
 
 class Studio {
 public:
@@ -84,7 +87,10 @@ public:
     /// A file under --data for GET /v1/files/<path>: 403 outside it, 404 missing, 413 over 256 MiB.
     HttpResponse readFile(const std::string& path) const;
     /// Ends a WebSocket client's subscriptions [control].
-    void dropClient(std::uint64_t client) { subscribers_.erase(client); }
+    void dropClient(std::uint64_t client) {
+        subscribers_.erase(client);
+        dropAnalysis(client);
+    }
     static constexpr std::size_t kMaxSubscribers = 256;
     static constexpr std::size_t kMaxAudioListeners = 32;
     static constexpr std::size_t kAudioFramesPerMessage = 1024;
@@ -213,6 +219,25 @@ private:
     std::shared_ptr<History> history_;
     std::vector<Staged>* staging_ = nullptr;          // a batch in progress: commands wait here
     std::vector<nlohmann::json>* stagedEvents_ = nullptr;  // and the events it would send
+
+    // The sampler and analysis services (StudioSamples.cpp, StudioAnalysis.cpp): their own rows,
+    // their own state.
+    struct AnalysisState;
+    void registerSamplerOperations(OperationTable& t);
+    void registerAnalysisOperations(OperationTable& t);
+    nlohmann::json sampleTrack(const nlohmann::json& args, const CallContext& ctx);
+    nlohmann::json samplePlay(const nlohmann::json& args, const CallContext& ctx);
+    nlohmann::json sampleStretch(const nlohmann::json& args);
+    nlohmann::json analysisSubscribe(const nlohmann::json& args, const CallContext& ctx);
+    /// Hands what the engine played (interleaved stereo, from the tap) to live analyses [control].
+    void feedAnalysis(const float* frames, std::size_t n);
+    void feedBus(const std::string& bus, const float* frames, std::size_t n, SampleTime first);
+    void untapTrack();
+    void publishAnalysis();
+    void dropAnalysis(std::uint64_t client);
+    std::shared_ptr<SampleBank> samples_;
+    std::shared_ptr<AnalysisState> analysis_;
+    std::map<int, std::pair<std::string, std::vector<std::string>>> sampleTracks_;  // address -> track name, its zones' samples
 
     StudioOptions options_;
     StudioHooks hooks_;

@@ -213,6 +213,8 @@ void Studio::registerOperations(OperationTable& t) {
     t.add({"render_cancel", "renders", "Cancels a render job: a queued one at once, a running one at its next progress report (state cancelling, then cancelled)",
            object({{"job", {{"type", "integer"}, {"minimum", 1}, {"maximum", 1e12}}}}, {"job"}), {"job"}, true,
            answerNow([this](const json& a, const CallContext&) { return renderCancel(a); })});
+    registerSamplerOperations(t);
+    registerAnalysisOperations(t);
     registerSequencerOperations(t);  // StudioSequencer.cpp
     registerStateOperations(t);      // StudioState.cpp: last, as it wraps the rows above
 }
