@@ -1,4 +1,5 @@
-// soundstar stream: several vibes rendered as one continuous, mastered stream (live::renderStream).
+// soundstar stream: several vibes rendered as one continuous stream by a live session on the
+// virtual clock (live::renderStream), levelled and limited by its master as it plays.
 #include <fmt/format.h>
 
 #include <chrono>
@@ -100,9 +101,8 @@ int runStream(const StreamArgs& s) {
     o.transitionSeconds = transition.seconds;
     o.transitionBars = transition.bars;
     o.masterChain = !s.noMaster;
-    auto result = live::renderStream(vibes, presets, o);
-    render::MasteringReport mr;
-    if (!s.noMaster) mr = render::master(result.audio, s.sampleRate, {s.targetLufs, -1.0});
+    o.targetLufs = static_cast<float>(s.targetLufs);
+    const auto result = live::renderStream(vibes, presets, o);
     const bool write = !s.play || s.outputGiven;
     io::OutputFiles out;
     try {
@@ -125,13 +125,13 @@ int runStream(const StreamArgs& s) {
         const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
         const double length = static_cast<double>(result.audio.frames()) / s.sampleRate;
         for (const auto& e : result.events)
-            if (e.kind != "end")
+            if (e.kind != "end" && e.kind != "section")
                 fmt::print(stderr, "{:8.2f} s  {:<10} {} ({:.4g} bpm){}\n", static_cast<double>(e.sample) / s.sampleRate, e.kind, e.label,
-                           e.bpm, e.kind == "transition" ? fmt::format(", over {:.2f} s from bar {}", e.seconds, e.bar) : "");
-        fmt::print(stderr, "{} {} ({:.2f} s, {} vibes) in {:.2f} s ({:.0f}x real time){}\n", write ? "wrote" : "rendered",
-                   !write ? "the stream" : s.output == "-" ? "standard output" : s.output,
-                   length, vibes.size(), secs, length / std::max(secs, 1e-9),
-                   s.noMaster || mr.silent ? "" : fmt::format("; {:.1f} LUFS, {:.1f} dBTP", mr.outputLufs, mr.truePeakDbtp));
+                           e.bpm, e.kind == "transition" || e.kind == "glide" ? fmt::format(", over {:.2f} s from bar {}", e.seconds, e.bar) : "");
+        const auto loudness = render::measure(result.audio, s.sampleRate, false);
+        fmt::print(stderr, "{} {} ({:.2f} s, {} vibes) in {:.2f} s ({:.0f}x real time); {:.1f} LUFS\n", write ? "wrote" : "rendered",
+                   !write ? "the stream" : s.output == "-" ? "standard output" : s.output, length, vibes.size(), secs,
+                   length / std::max(secs, 1e-9), loudness.lufs);
     }
     if (s.play) playBuffer(result.audio, s.sampleRate, s.device, s.quiet);
     return 0;

@@ -101,8 +101,8 @@ int main(int argc, char** argv) {
     stream->add_option("--events", st.eventsFile, "Also write every vibe and transition with its sample time and bar as JSON lines");
     stream->add_option("--seed", st.seed, "Random seed (default: derived from each vibe)")->check(wholeNumber(0, 18446744073709551615ull, ""));
     stream->add_option("--sample-rate", st.sampleRate, "Sample rate in Hz, a whole number from 8000 to 192000")->check(wholeNumber(8000, 192000, " Hz"));
-    stream->add_option("--target-lufs", st.targetLufs, "Loudness target of the whole stream (-40 to -6; default -14)")->check(finiteNumber(-40.0, -6.0));
-    stream->add_flag("--no-master", st.noMaster, "No master chain, no loudness normalisation");
+    stream->add_option("--target-lufs", st.targetLufs, "Loudness the master's slow leveller moves toward (-36 to -6; default -14)")->check(finiteNumber(-36.0, -6.0));
+    stream->add_flag("--no-master", st.noMaster, "No master chain (no leveller, no true-peak limiter)");
     stream->add_flag("-q,--quiet", st.quiet, "Print nothing but errors");
     stream->add_flag("--play", st.play, "Play the stream on --device once rendered (and write -o only when -o is given)");
     stream->add_option("--device", st.device, "default, jack or null (with --play)")->check(CLI::IsMember({"null", "default", "jack"}));

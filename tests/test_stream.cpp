@@ -1,6 +1,7 @@
-// Streams (issue #18, first part): several vibes through one engine with transitions on bar
-// lines, no clicks at any change, exact lengths, the same bytes for the same seed, and a
-// mastered file whose loudness ffmpeg confirms.
+// Streams (issue #18): several vibes through one live session on the virtual clock, with
+// transitions on bar lines (beat-matched to another tempo), steps that glide, no clicks at any
+// change, exact lengths, the same bytes for the same seed, and a levelled file whose loudness
+// ffmpeg confirms.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -14,7 +15,9 @@
 #include "Analysis.h"
 #include "Cli.h"
 #include "Presets.h"
+#include "analysis/Spectrum.h"
 #include "compose/SketchConfig.h"
+#include "live/Steering.h"
 #include "live/Stream.h"
 #include "music/MusicConfig.h"
 
@@ -33,6 +36,25 @@ std::vector<live::StreamVibe> threeVibes(double each) {
 }
 
 const std::string kBin = SOUNDSTAR_BIN;
+
+/// The events that are not sections (sections come every few phrases).
+std::vector<live::StreamEvent> changes(const std::vector<live::StreamEvent>& events) {
+    std::vector<live::StreamEvent> out;
+    for (const auto& e : events)
+        if (e.kind != "section") out.push_back(e);
+    return out;
+}
+
+std::vector<nlohmann::json> readEvents(const std::string& path) {
+    std::istringstream lines(test::readText(path));
+    std::vector<nlohmann::json> events;
+    for (std::string line; std::getline(lines, line);)
+        if (const auto j = nlohmann::json::parse(line); j["event"] != "section") events.push_back(j);
+    return events;
+}
+
+/// Seconds that `beats` take while the tempo moves linearly in beats from `from` to `to` bpm.
+double rampSeconds(double beats, double from, double to) { return 60.0 * beats * std::log(to / from) / (to - from); }
 }  // namespace
 
 TEST(StreamPlan, TransitionsStartOnBarLinesOfTheOutgoingVibeAndTheLengthIsExact) {
@@ -42,19 +64,29 @@ TEST(StreamPlan, TransitionsStartOnBarLinesOfTheOutgoingVibeAndTheLengthIsExact)
     const auto plan = live::planStream(vibes, o);
     ASSERT_EQ(plan.segments.size(), 3u);
     EXPECT_EQ(plan.total, 45 * 44100);
+    const double bar0 = 4.0 * 60.0 / 90.0 * 44100.0;
+    const double bars0 = static_cast<double>(plan.segments[0].transitionStart) / bar0;
+    EXPECT_NEAR(bars0, std::round(bars0), 1.0 / bar0) << "the first vibe changes on one of its bar lines";
     for (std::size_t i = 0; i + 1 < plan.segments.size(); ++i) {
         const auto& s = plan.segments[i];
-        const double bar = 4.0 * 60.0 / s.bpm * 44100.0;
-        const double bars = static_cast<double>(s.transitionStart - s.start) / bar;
-        EXPECT_NEAR(bars, std::round(bars), 1.0 / bar) << "vibe " << i << " changes on a bar line";
         EXPECT_EQ(plan.segments[i + 1].start, s.transitionStart);
-        EXPECT_EQ(s.transitionLength, 3 * 44100);
+        // Beat-matched: 3 s of the outgoing vibe's beats, along the ramp to the incoming tempo
+        // (90 -> 128 bpm goes faster, 128 -> 72 slower).
+        const double beats = 3.0 * s.bpm / 60.0;
+        EXPECT_NEAR(static_cast<double>(s.transitionLength) / 44100.0, rampSeconds(beats, s.bpm, plan.segments[i + 1].bpm), 1e-4);
         // Centred near the boundary the user asked for (within a bar).
-        EXPECT_NEAR(static_cast<double>(s.transitionStart + s.transitionLength / 2), 15.0 * 44100.0 * static_cast<double>(i + 1), bar);
+        EXPECT_NEAR(static_cast<double>(s.transitionStart + s.transitionLength / 2), 15.0 * 44100.0 * static_cast<double>(i + 1), 4.0 * 60.0 / s.bpm * 44100.0);
     }
+    EXPECT_LT(plan.segments[0].transitionLength, 3 * 44100);
+    EXPECT_GT(plan.segments[1].transitionLength, 3 * 44100);
     o.transitionBars = 2;
     const auto bars = live::planStream(vibes, o);
-    EXPECT_EQ(bars.segments[0].transitionLength, std::llround(2 * 4 * 60.0 / 90.0 * 44100.0)) << "bars of the outgoing vibe";
+    EXPECT_EQ(bars.segments[0].transitionLength, std::llround(bars.segments[0].transitionStart + rampSeconds(8.0, 90.0, 128.0) * 44100.0) - bars.segments[0].transitionStart)
+        << "two bars of the outgoing vibe, along the ramp";
+    // After a ramp of whole bars the incoming vibe's bar lines follow on from the ramp's end at its own tempo.
+    const double bar1 = 4.0 * 60.0 / 128.0 * 44100.0;
+    const double bars1 = static_cast<double>(bars.segments[1].transitionStart - bars.segments[0].end) / bar1;
+    EXPECT_NEAR(bars1, std::round(bars1), 1.0 / bar1 + 1.0 / 44100.0) << "the second vibe changes on one of its bar lines";
 }
 
 TEST(StreamPlan, TooShortVibesAndTooLongStreamsAreRefusedWithReasons) {
@@ -77,16 +109,18 @@ namespace {
 // `percentile` 0.999 is the strict test (for material without noisy percussion, where a click
 // would stand out); 1.0 compares with the largest jump of the vibes' own (white-noise hats jump
 // by as much as any click could, so with drums only a gross click is detectable).
+// `alone`: the first vibe played alone for as long; at the first transition a jump its own
+// music makes there too (a note starting on the bar line where the transition starts) is no click.
 void expectNoClicks(const StereoBuffer& audio, const live::StreamPlan& plan, double sampleRate, const std::string& what, double percentile,
-                    float factor) {
+                    float factor, const StereoBuffer* alone = nullptr) {
     const auto window = static_cast<SampleTime>(0.05 * sampleRate);
     for (std::size_t t = 0; t + 1 < plan.segments.size(); ++t) {
         const auto& seg = plan.segments[t];
         std::vector<SampleTime> changes;  // start and end, and seven points between (the stagger's fade starts lie there)
         for (SampleTime c = seg.transitionStart; c <= seg.end; c += seg.transitionLength / 8) changes.push_back(c);
         const SampleTime from = seg.start, to = plan.segments[t + 1].end;
-        for (const auto* ch : {&audio.left(), &audio.right()}) {
-            const auto& x = *ch;
+        for (int channel = 0; channel < 2; ++channel) {
+            const auto& x = channel == 0 ? audio.left() : audio.right();
             const auto jump = [&](SampleTime i) { return std::abs(x[static_cast<std::size_t>(i)] - x[static_cast<std::size_t>(i - 1)]); };
             std::vector<float> rest;
             for (SampleTime i = std::max<SampleTime>(1, from); i < std::min<SampleTime>(to, static_cast<SampleTime>(x.size()) - static_cast<SampleTime>(sampleRate)); ++i)
@@ -95,11 +129,16 @@ void expectNoClicks(const StereoBuffer& audio, const live::StreamPlan& plan, dou
             std::nth_element(rest.begin(), rest.begin() + k, rest.end());
             const float reference = rest[static_cast<std::size_t>(k)];
             for (const auto c : changes) {
-                float worst = 0.0f;
+                float worst = 0.0f, own = 0.0f;
                 SampleTime worstAt = c;
-                for (SampleTime i = std::max<SampleTime>(1, c - window); i <= c + window; ++i)
+                for (SampleTime i = std::max<SampleTime>(1, c - window); i <= c + window; ++i) {
                     if (jump(i) > worst) worst = jump(i), worstAt = i;
-                EXPECT_LE(worst, factor * reference) << what << ": a click " << worstAt - c << " samples from the change at " << c << " ("
+                    if (alone && t == 0) {
+                        const auto& y = channel == 0 ? alone->left() : alone->right();
+                        own = std::max(own, std::abs(y[static_cast<std::size_t>(i)] - y[static_cast<std::size_t>(i - 1)]));
+                    }
+                }
+                EXPECT_LE(worst, factor * std::max(reference, own)) << what << ": a click " << worstAt - c << " samples from the change at " << c << " ("
                                                    << static_cast<double>(c) / sampleRate << " s)";
             }
         }
@@ -114,8 +153,11 @@ TEST(Stream, NoClickAtAnyChangeAndTheSameBytesForTheSameVibes) {
     const auto r = live::renderStream(vibes, test::presets(), o);
     const auto plan = live::planStream(vibes, o);
     ASSERT_EQ(r.audio.frames(), plan.total);
+    EXPECT_EQ(r.lateCommands, 0);
     ASSERT_TRUE(test::allFinite(r.audio.left()));
-    expectNoClicks(r.audio, plan, o.sampleRate, "with drums", 1.0, 1.0f);
+    // Beat-matched, the two kits' hits coincide while they overlap: under equal-power fades the
+    // sum of two hits may jump up to sqrt(2) times one kit's largest.
+    expectNoClicks(r.audio, plan, o.sampleRate, "with drums", 1.0, 1.45f);
     // The music keeps going through every transition (no dropout): each 0.5 s has sound.
     for (SampleTime t = 0; t + 22050 < plan.total - 22050; t += 22050) {
         const std::vector<float> w(r.audio.left().begin() + t, r.audio.left().begin() + t + 22050);
@@ -123,9 +165,19 @@ TEST(Stream, NoClickAtAnyChangeAndTheSameBytesForTheSameVibes) {
     }
     const auto again = live::renderStream(vibes, test::presets(), o);
     EXPECT_TRUE(again.audio.left() == r.audio.left() && again.audio.right() == r.audio.right());
-    ASSERT_EQ(r.events.size(), 4u);
-    EXPECT_EQ(r.events[1].kind, "transition");
-    EXPECT_EQ(r.events[1].sample, plan.segments[0].transitionStart);
+    const auto events = changes(r.events);
+    ASSERT_EQ(events.size(), 5u);
+    for (std::size_t i = 1; i <= 2; ++i) {
+        EXPECT_EQ(events[i].kind, "transition");
+        EXPECT_EQ(events[i].vibe, static_cast<int>(i));
+        EXPECT_EQ(events[i].sample, plan.segments[i - 1].transitionStart) << "where the plan puts it: the session's bar line";
+    }
+    EXPECT_EQ(events[3].kind, "fade_out");
+    EXPECT_EQ(events[4].kind, "end");
+    EXPECT_EQ(events[4].sample, plan.total);
+    EXPECT_LT(test::rms(std::vector<float>(r.audio.left().end() - 441, r.audio.left().end())), 0.01 * test::rms(std::vector<float>(r.audio.left().end() - 8 * 44100, r.audio.left().end() - 6 * 44100)))
+        << "the last vibe ends faded, on the total's sample";
+    EXPECT_TRUE(std::any_of(r.events.begin(), r.events.end(), [](const live::StreamEvent& e) { return e.kind == "section"; })) << "the composer's sections are in the events";
 }
 
 TEST(Stream, SustainedLayersCrossfadeWithoutAClick) {
@@ -136,7 +188,93 @@ TEST(Stream, SustainedLayersCrossfadeWithoutAClick) {
                                               vibe("cold", R"({"bpm":100,"rhythm":"none","pad":"thin_high","mode":"minor","seed":8})", 12.0)};
     const auto r = live::renderStream(vibes, test::presets(), o);
     const auto plan = live::planStream(vibes, o);
-    expectNoClicks(r.audio, plan, o.sampleRate, "sustained", 0.999, 2.0f);
+    auto warm = vibes.front();
+    warm.seconds = 24.0;
+    const auto alone = live::renderStream({warm}, test::presets(), o);
+    expectNoClicks(r.audio, plan, o.sampleRate, "sustained", 0.999, 2.0f, &alone.audio);
+}
+
+namespace {
+/// Kick onsets (s): the low band's envelope (two 150 Hz one-poles) crossing 40% of its peak, 0.25 s apart at least.
+std::vector<double> kickTimes(const StereoBuffer& a, double rate) {
+    std::vector<double> env(a.left().size());
+    double lp1 = 0.0, lp2 = 0.0;
+    const double k = 1.0 - std::exp(-2.0 * M_PI * 150.0 / rate);
+    for (std::size_t i = 0; i < env.size(); ++i) {
+        lp1 += k * (0.5 * (a.left()[i] + a.right()[i]) - lp1);
+        lp2 += k * (lp1 - lp2);
+        env[i] = std::abs(lp2);
+    }
+    const double loud = *std::max_element(env.begin(), env.end());
+    std::vector<double> kicks;
+    for (std::size_t i = static_cast<std::size_t>(rate); i < env.size(); ++i)
+        if (env[i] > 0.4 * loud && (kicks.empty() || static_cast<double>(i) / rate - kicks.back() > 0.25)) kicks.push_back(static_cast<double>(i) / rate);
+    return kicks;
+}
+}  // namespace
+
+// From a 100-bpm vibe to a 140-bpm one the transition is beat-matched, as in `live`: both vibes
+// follow one tempo ramp, so while their drum layers overlap the kicks coincide (the spacing
+// shrinks steadily; two grids at their own tempos would flam), and a kick per beat at 140 after it.
+TEST(Stream, ATransitionToAnotherTempoIsBeatMatched) {
+    live::StreamOptions o;
+    o.transitionSeconds = 8.0;
+    o.layers = {"drums"};
+    const std::vector<live::StreamVibe> vibes{vibe("slow", R"({"bpm":100,"rhythm":"electronic","pad":"warm_slow","seed":2})", 10.0),
+                                              vibe("fast", R"({"bpm":140,"rhythm":"electronic","pad":"warm_slow","seed":9})", 16.0)};
+    const auto r = live::renderStream(vibes, test::presets(), o);
+    EXPECT_EQ(r.lateCommands, 0);
+    const auto events = changes(r.events);
+    ASSERT_GE(events.size(), 2u);
+    ASSERT_EQ(events[1].kind, "transition");
+    EXPECT_NEAR(events[1].bpm, 140.0, 1e-9);
+    const double t0 = static_cast<double>(events[1].sample) / o.sampleRate, t1 = t0 + events[1].seconds;
+    EXPECT_NEAR(events[1].seconds, rampSeconds(8.0 * 100.0 / 60.0, 100.0, 140.0), 1e-3) << "the outgoing vibe's beats, faster as the tempo rises";
+    const auto kicks = kickTimes(r.audio, o.sampleRate);
+    std::vector<double> during, after;
+    for (std::size_t i = 1; i < kicks.size(); ++i) {
+        if (kicks[i - 1] >= t0 && kicks[i] <= t1) during.push_back(kicks[i] - kicks[i - 1]);
+        if (kicks[i - 1] >= t1 + 0.5 && kicks[i] <= 24.0) after.push_back(kicks[i] - kicks[i - 1]);
+    }
+    ASSERT_GE(during.size(), 6u);
+    for (std::size_t i = 1; i < during.size(); ++i) EXPECT_LE(during[i], during[i - 1] + 0.012) << "kick " << i << ": spacing shrinks through the mix";
+    EXPECT_LT(during.back(), during.front() - 0.08);
+    ASSERT_GE(after.size(), 4u);
+    std::sort(after.begin(), after.end());
+    EXPECT_NEAR(after[after.size() / 2], 60.0 / 140.0, 0.012) << "a kick per beat at 140 bpm after it";
+}
+
+// A step from the vibe before ("+bright") glides, as in `live`: the same music goes on (the
+// same samples up to the glide) and brightens, with no transition to a new rendition.
+TEST(Stream, AStepGlides) {
+    live::StreamOptions o;
+    o.transitionSeconds = 2.0;
+    const auto base = vibe("pads", R"({"bpm":80,"rhythm":"none","pad":"warm_slow","brightness":"dark","seed":5})", 10.0);
+    auto bright = base;
+    const auto step = live::parseSteering("+bright", base.config);
+    ASSERT_TRUE(step.config);
+    bright.label = "+bright";
+    bright.config = *step.config;
+    bright.sketch = compose::sketchFromMusicConfig(bright.config);
+    auto plainVibe = base;
+    plainVibe.seconds = 20.0;
+    const auto steered = live::renderStream({base, bright}, test::presets(), o);
+    const auto plain = live::renderStream({plainVibe}, test::presets(), o);
+    const auto events = changes(steered.events);
+    ASSERT_GE(events.size(), 2u);
+    EXPECT_EQ(events[1].kind, "glide");
+    EXPECT_EQ(events[1].label, "+bright");
+    EXPECT_EQ(events[1].vibe, 1);
+    EXPECT_NEAR(events[1].seconds, 2.0, 1e-3);
+    EXPECT_EQ(std::count_if(steered.events.begin(), steered.events.end(), [](const live::StreamEvent& e) { return e.kind == "transition"; }), 0);
+    const auto at = static_cast<std::size_t>(events[1].sample);
+    EXPECT_TRUE(std::equal(plain.audio.left().begin(), plain.audio.left().begin() + static_cast<long>(at), steered.audio.left().begin()))
+        << "the same music up to the glide";
+    const auto window = [&](const StereoBuffer& a) {
+        return std::vector<float>(a.left().begin() + static_cast<long>(at) + 2 * 44100, a.left().begin() + static_cast<long>(at) + 6 * 44100);
+    };
+    EXPECT_GT(analysis::spectralCentroid(window(steered.audio), o.sampleRate), 1.15 * analysis::spectralCentroid(window(plain.audio), o.sampleRate))
+        << "brighter after the glide";
 }
 
 TEST(StreamCli, WritesTheMasteredStreamItsEventsAndRefusesBadTransitions) {
@@ -145,18 +283,21 @@ TEST(StreamCli, WritesTheMasteredStreamItsEventsAndRefusesBadTransitions) {
                                     "' --events '" + (dir / "e.jsonl") + "' --seed 5");
     ASSERT_EQ(r.code, 0) << r.output;
     EXPECT_NE(test::runCommand("soxi '" + (dir / "s.flac") + "'").output.find("= 1058400 samples"), std::string::npos) << "24 s exactly";
-    std::istringstream lines(test::readText(dir / "e.jsonl"));
-    std::vector<nlohmann::json> events;
-    for (std::string line; std::getline(lines, line);) events.push_back(nlohmann::json::parse(line));
-    ASSERT_EQ(events.size(), 3u);
+    const auto events = readEvents(dir / "e.jsonl");
+    ASSERT_EQ(events.size(), 4u);
     EXPECT_EQ(events[0]["event"], "vibe");
+    EXPECT_EQ(events[2]["event"], "fade_out");
+    EXPECT_EQ(events[3]["event"], "end");
     EXPECT_EQ(events[1]["event"], "transition");
     EXPECT_EQ(events[1]["label"], "minimal techno at night");
     const double bar = 4 * 60.0 / events[0]["bpm"].get<double>() * 44100.0;
     const double bars = events[1]["sample"].get<double>() / bar;
     EXPECT_NEAR(bars, std::round(bars), 1.0 / bar + 1e-9) << "the transition starts on a bar line";
     EXPECT_EQ(events[1]["bar"].get<int>(), static_cast<int>(std::round(bars)));
-    EXPECT_NEAR(events[1]["seconds"].get<double>(), 2 * bar / 44100.0, 1e-3);
+    // Two bars of the outgoing vibe, beat-matched along the ramp to the incoming tempo.
+    const double from = events[0]["bpm"], to = events[1]["bpm"];
+    ASSERT_NE(from, to);
+    EXPECT_NEAR(events[1]["seconds"].get<double>(), rampSeconds(8.0, from, to), 1e-3);
     // Loudness and true peak, measured by ffmpeg (an independent BS.1770 meter).
     const auto m = test::runCommand("ffmpeg -nostats -hide_banner -i '" + (dir / "s.flac") + "' -af ebur128=peak=true -f null - 2>&1");
     const auto i = m.output.rfind("I:");
@@ -185,10 +326,8 @@ TEST(StreamCli, VibesMayBeBlendsAndStepsFromTheVibeBefore) {
     const auto r = test::runCommand(kBin + " stream 'ambient drone' 'blend ambient drone 0.5, minimal techno 0.5' 'b 140' --each 12 -q -o '" +
                                     (dir / "s.wav") + "' --events '" + (dir / "e.jsonl") + "' --seed 5");
     ASSERT_EQ(r.code, 0) << r.output;
-    std::istringstream lines(test::readText(dir / "e.jsonl"));
-    std::vector<nlohmann::json> events;
-    for (std::string line; std::getline(lines, line);) events.push_back(nlohmann::json::parse(line));
-    ASSERT_EQ(events.size(), 4u);
+    const auto events = readEvents(dir / "e.jsonl");
+    ASSERT_EQ(events.size(), 5u);
     const auto techno = test::runCommand(kBin + " stream 'minimal techno' --each 10 -q -o '" + (dir / "t.wav") + "' --events '" + (dir / "t.jsonl") + "' --seed 5");
     ASSERT_EQ(techno.code, 0) << techno.output;
     const double technoBpm = nlohmann::json::parse(test::readText(dir / "t.jsonl").substr(0, test::readText(dir / "t.jsonl").find('\n')))["bpm"];
@@ -196,6 +335,7 @@ TEST(StreamCli, VibesMayBeBlendsAndStepsFromTheVibeBefore) {
     EXPECT_NE(ambient, technoBpm);
     EXPECT_NEAR(blend, 0.5 * (ambient + technoBpm), 1.0) << "the blend's tempo lies halfway between its parts'";
     EXPECT_EQ(events[2]["label"], "b 140");
+    EXPECT_EQ(events[2]["event"], "glide") << "a step glides: the same music, its tempo ramping";
     EXPECT_DOUBLE_EQ(events[2]["bpm"].get<double>(), 140.0);
     EXPECT_NE(test::runCommand("soxi '" + (dir / "s.wav") + "'").output.find("= 1587600 samples"), std::string::npos) << "36 s exactly";
     for (const std::string bad : {"'s drums'", "q"}) {

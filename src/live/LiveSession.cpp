@@ -143,7 +143,7 @@ LiveSession::LiveSession(const engine::PresetLibrary& presets, const StreamVibe&
     v->sections = std::move(firstCycle.sections);
     mix_.targetLufs = o.targetLufs;
     mixBpm_ = v->tempo.bpmAt(0.0);
-    render::addReturnsAndMaster(*controller_, mix_, 60.0 / mixBpm_, true, true);
+    render::addReturnsAndMaster(*controller_, mix_, 60.0 / mixBpm_, o.masterChain, true);
     controller_->commit();
     events_.push_back({0, "vibe", 0, 0, mixBpm_, 0.0, first.label});
     voices_.push_back(std::move(v));
@@ -330,9 +330,11 @@ void LiveSession::glideMix(const music::MixSettings& to, double bpm, SampleTime 
     rampParam(render::kDelayBus, 0, "time_right", delayMs(from.delayBeatsRight, mixBpm_), delayMs(to.delayBeatsRight, bpm), start, length);
     const auto driveDb = [](const music::MixSettings& m) { return m.driveDb > 0.0f ? m.driveDb : 2.0f; };
     const auto driveMix = [](const music::MixSettings& m) { return m.driveDb > 0.0f ? 0.5f : 0.0f; };
-    rampParam(engine::kMasterAddress, render::kDriveSlot, "drive", driveDb(from), driveDb(to), start, length);
-    rampParam(engine::kMasterAddress, render::kDriveSlot, "mix", driveMix(from), driveMix(to), start, length);
-    rampParam(engine::kMasterAddress, render::kWidthSlot, "width", std::clamp(from.width, 0.0f, 2.0f), std::clamp(to.width, 0.0f, 2.0f), start, length);
+    if (options_.masterChain) {
+        rampParam(engine::kMasterAddress, render::kDriveSlot, "drive", driveDb(from), driveDb(to), start, length);
+        rampParam(engine::kMasterAddress, render::kDriveSlot, "mix", driveMix(from), driveMix(to), start, length);
+        rampParam(engine::kMasterAddress, render::kWidthSlot, "width", std::clamp(from.width, 0.0f, 2.0f), std::clamp(to.width, 0.0f, 2.0f), start, length);
+    }
     const float target = mix_.targetLufs;
     mix_ = to;
     mix_.targetLufs = target;

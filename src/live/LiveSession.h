@@ -37,6 +37,7 @@ struct LiveOptions {
     float targetLufs = -14.0f;       // the master's slow leveller moves the loudness toward it
     std::vector<std::string> initialLayers;  // the layers that play from the start (empty: all)
     std::string form = "auto";               // each cycle's form (compose::formNames(); "loop": every layer throughout)
+    bool masterChain = true;                 // false: no master chain (drive, width, EQ, compressor, leveller, limiter)
 };
 
 class LiveSession {

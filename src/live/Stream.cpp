@@ -7,31 +7,12 @@
 #include <cmath>
 #include <stdexcept>
 
-#include "compose/Arranger.h"
-#include "compose/SketchComposer.h"
-#include "engine/AudioEngine.h"
-#include "engine/Controller.h"
 #include "live/Layers.h"
+#include "live/LiveSession.h"
+#include "live/TempoMap.h"
 #include "music/Arrangement.h"
-#include "render/Renderer.h"
 
 namespace soundstar::live {
-namespace {
-
-// One command due at a sample; at equal times the order is replace, fade, note off, note on.
-struct Timed {
-    enum class Kind { Replace, Fade, NoteOff, NoteOn, AllOff, Clear } kind;  // Clear: back to silence, so a faded-out layer costs nothing
-    SampleTime time;
-    int address;
-    float note = 0.0f, velocity = 0.0f;  // NoteOn/NoteOff; Fade: velocity = target dB, note = seconds
-    int vibe = 0, track = 0;             // Replace: which score track to build
-};
-
-bool before(const Timed& a, const Timed& b) {
-    if (a.time != b.time) return a.time < b.time;
-    return static_cast<int>(a.kind) < static_cast<int>(b.kind);
-}
-}  // namespace
 
 StreamPlan planStream(const std::vector<StreamVibe>& vibes, const StreamOptions& o) {
     if (vibes.empty()) throw std::invalid_argument("a stream needs at least one vibe");
@@ -44,156 +25,115 @@ StreamPlan planStream(const std::vector<StreamVibe>& vibes, const StreamOptions&
     if (totalSeconds > music::kMaxSeconds)
         throw std::invalid_argument(fmt::format("the stream would last {:.0f} s; the limit is {:g} s", totalSeconds, music::kMaxSeconds));
     StreamPlan plan;
-    plan.total = std::llround(totalSeconds * o.sampleRate);
+    const double sr = o.sampleRate;
+    plan.total = std::llround(totalSeconds * sr);
     double boundarySeconds = 0.0;
-    SampleTime start = 0, previousTransition = 0;
+    SampleTime start = 0, previousEnd = 0;
+    // The playing vibe's beats from its start, as the live session counts them (a beat-matched
+    // transition into it ramps from the outgoing tempo to its own).
+    TempoMap tempo(0.0, vibes.front().config.resolvedBpm(), sr);
     for (std::size_t i = 0; i < vibes.size(); ++i) {
         StreamPlan::Segment s;
         s.start = start;
         s.bpm = vibes[i].config.resolvedBpm();
-        const double bar = barSamples(s.bpm, o.sampleRate);
+        const double bar = barSamples(s.bpm, sr);
         boundarySeconds += vibes[i].seconds;
         if (i + 1 == vibes.size()) {
             s.transitionStart = s.end = plan.total;
-            if (plan.total - start < previousTransition + static_cast<SampleTime>(bar))
+            if (plan.total < previousEnd + static_cast<SampleTime>(bar))
                 throw std::invalid_argument(fmt::format("vibe '{}' is too short: it must outlast the transition into it by a bar", vibes[i].label));
             plan.segments.push_back(s);
             break;
         }
-        const double lengthSeconds = o.transitionBars > 0 ? o.transitionBars * bar / o.sampleRate : o.transitionSeconds;
-        s.transitionLength = std::max<SampleTime>(1, std::llround(lengthSeconds * o.sampleRate));
+        // As LiveSession::change times it: the length asked for, in the outgoing vibe's beats;
+        // to another tempo both vibes ramp over those beats, which takes another time.
+        const double lengthSeconds = o.transitionBars > 0 ? o.transitionBars * bar / sr : o.transitionSeconds;
+        const SampleTime asked = std::max<SampleTime>(1, std::llround(lengthSeconds * sr));
+        const double nextBpm = vibes[i + 1].config.resolvedBpm();
+        const double beats = static_cast<double>(asked) / sr * s.bpm / 60.0;
+        const bool ramps = std::abs(nextBpm - s.bpm) > 1e-9;
+        TempoMap ramp(0.0, s.bpm, sr);
+        if (ramps) ramp.rampTo(0.0, nextBpm, beats);
+        const double expected = ramps ? ramp.sampleAt(beats) : static_cast<double>(asked);
         // The transition starts on the last bar line that lets it centre on the vibes' boundary.
-        const double target = boundarySeconds * o.sampleRate - 0.5 * static_cast<double>(s.transitionLength);
-        const auto bars = static_cast<long long>(std::floor((target - static_cast<double>(start)) / bar));
-        s.transitionStart = start + std::llround(static_cast<double>(bars) * bar);
-        if (bars < 1 || s.transitionStart < start + previousTransition)
+        const double target = boundarySeconds * sr - 0.5 * expected;
+        const double bars = std::floor(tempo.beatAt(target + 0.5) / 4.0 + 1e-9);
+        s.transitionStart = std::llround(tempo.sampleAt(bars * 4.0));
+        if (bars < 1.0 || s.transitionStart < previousEnd)
             throw std::invalid_argument(fmt::format(
                 "vibe '{}' holds {:g} s: too short for its transitions ({:.2f} s each, starting on bar lines of {:.2f} s); give each "
                 "vibe more time or a shorter transition",
-                vibes[i].label, vibes[i].seconds, lengthSeconds, bar / o.sampleRate));
+                vibes[i].label, vibes[i].seconds, lengthSeconds, bar / sr));
+        s.transitionLength = asked;
+        if (ramps) {
+            tempo.rampTo(bars * 4.0, nextBpm, beats);
+            s.transitionLength = std::max<SampleTime>(1, std::llround(tempo.sampleAt(bars * 4.0 + beats)) - s.transitionStart);
+        }
         s.end = s.transitionStart + s.transitionLength;
         plan.segments.push_back(s);
+        tempo = TempoMap(static_cast<double>(s.transitionStart), ramps ? s.bpm : nextBpm, sr);
+        if (ramps) tempo.rampTo(0.0, nextBpm, beats);
         start = s.transitionStart;
-        previousTransition = s.transitionLength;
+        previousEnd = s.end;
     }
     return plan;
 }
 
-namespace {
-// Whole bars of a vibe covering its segment; every vibe but the last loops (no ending).
-music::Score composeSegment(const StreamVibe& v, const StreamPlan::Segment& s, bool last, double sampleRate) {
-    const double seconds = static_cast<double>(s.end - s.start) / sampleRate;
-    music::Arrangement a;
-    if (last) {
-        a = compose::arrange(v.config, seconds, {"auto", false});
-    } else {
-        const double bar = barSamples(s.bpm, sampleRate) / sampleRate;
-        a = compose::arrange(v.config, std::ceil(seconds / bar - 1e-9) * bar, {"auto", true});
-    }
-    return compose::composeSketch(v.sketch, a);
-}
-}  // namespace
-
 StreamResult renderStream(const std::vector<StreamVibe>& vibes, const engine::PresetLibrary& presets, const StreamOptions& o) {
     const StreamPlan plan = planStream(vibes, o);
-    std::vector<music::Score> scores;
-    for (std::size_t i = 0; i < vibes.size(); ++i) scores.push_back(composeSegment(vibes[i], plan.segments[i], i + 1 == vibes.size(), o.sampleRate));
+    const double sr = o.sampleRate;
+    LiveOptions lo;
+    lo.sampleRate = sr;
+    lo.blockSize = o.blockSize;
+    lo.transitionSeconds = o.transitionSeconds;
+    lo.transitionBars = o.transitionBars;
+    lo.targetLufs = o.targetLufs;
+    lo.masterChain = o.masterChain;
+    lo.initialLayers = o.layers;
+    LiveSession session(presets, vibes.front(), lo);
 
-    // Two slots per layer: a vibe plays on slot (vibe % 2) of each of its layers.
-    std::vector<std::string> layers;
-    for (const auto& sc : scores)
-        for (const auto& t : sc.tracks)
-            if (std::find(layers.begin(), layers.end(), t.name) == layers.end()) layers.push_back(t.name);
-    const auto slotOf = [&](const std::string& layer, std::size_t vibe) {
-        return 2 * static_cast<int>(std::find(layers.begin(), layers.end(), layer) - layers.begin()) + static_cast<int>(vibe % 2);
-    };
-
-    engine::AudioEngine eng(1 << 15);
-    eng.prepare(o.sampleRate, o.blockSize);
-    engine::Controller ctl(eng);
-    for (const auto& layer : layers)
-        for (const char* side : {"a", "b"}) ctl.addTrack(fmt::format("{}.{}", layer, side), std::make_unique<Silence>(), kSilentDb);
-    render::addReturnsAndMaster(ctl, scores.front().mix, scores.front().secondsPerBeat(), o.masterChain);
-    ctl.commit();
-
+    // The last vibe fades out over its last two bars (1 to 4 s), ending on the total's sample.
+    const SampleTime total = plan.total;
+    const auto fade = std::clamp<SampleTime>(std::llround(2.0 * barSamples(plan.segments.back().bpm, sr)), std::llround(sr), std::llround(4.0 * sr));
+    const SampleTime fadeStart = std::max<SampleTime>(plan.segments.size() > 1 ? plan.segments[plan.segments.size() - 2].end : 0, total - fade);
+    // Commands go to the engine this far ahead of the playhead; a change is asked for twice as
+    // far ahead, before anything at its start has been posted.
+    const SampleTime ahead = 16 * static_cast<SampleTime>(o.blockSize);
+    std::vector<SampleTime> starts{0};  // where each vibe's change started
     StreamResult result;
-    std::vector<Timed> timeline;
-    for (std::size_t v = 0; v < vibes.size(); ++v) {
-        const auto& seg = plan.segments[v];
-        const auto& sc = scores[v];
-        const double bar = barSamples(seg.bpm, o.sampleRate);
-        const auto& previous = v > 0 ? plan.segments[v - 1] : seg;
-        for (std::size_t t = 0; t < sc.tracks.size(); ++t) {
-            const int slot = slotOf(sc.tracks[t].name, v);
-            timeline.push_back({Timed::Kind::Replace, seg.start, slot, 0.0f, 0.0f, static_cast<int>(v), static_cast<int>(t)});
-            if (v > 0) {  // fade in over the transition into this vibe, staggered by whole bars of the outgoing one
-                const double prevBar = barSamples(previous.bpm, o.sampleRate);
-                const int transitionBars = static_cast<int>(static_cast<double>(previous.transitionLength) / prevBar + 1e-9);
-                const int offsetBars = staggerBars(sc.tracks[t].name, transitionBars);
-                const SampleTime at = seg.start + std::llround(offsetBars * prevBar);
-                const float seconds = static_cast<float>(static_cast<double>(previous.transitionLength - (at - seg.start)) / o.sampleRate);
-                timeline.push_back({Timed::Kind::Fade, at, slot, seconds, sc.tracks[t].gainDb});
-            }
-            if (v + 1 < vibes.size()) {  // fade out with the same stagger over the transition out
-                const int transitionBars = static_cast<int>(static_cast<double>(seg.transitionLength) / bar + 1e-9);
-                const int offsetBars = staggerBars(sc.tracks[t].name, transitionBars);
-                const SampleTime at = seg.transitionStart + std::llround(offsetBars * bar);
-                const float seconds = static_cast<float>(static_cast<double>(seg.end - at) / o.sampleRate);
-                timeline.push_back({Timed::Kind::Fade, at, slot, seconds, kSilentDb});
-                timeline.push_back({Timed::Kind::AllOff, seg.end, slot});
-                timeline.push_back({Timed::Kind::Clear, seg.end, slot});
-            }
+    result.audio.resize(static_cast<int>(total));
+    std::size_t next = 1;
+    bool fading = false;
+    for (SampleTime pos = 0; pos < total;) {
+        const int n = static_cast<int>(std::min<SampleTime>(o.blockSize, total - pos));
+        for (; next < vibes.size() && plan.segments[next - 1].transitionStart <= pos + 2 * ahead; ++next)
+            starts.push_back(session.change(vibes[next], plan.segments[next - 1].transitionStart, Grid::Bar));
+        if (!fading && next == vibes.size() && fadeStart <= pos + 2 * ahead) {
+            session.fadeOut(fadeStart, static_cast<double>(total - fadeStart) / sr);
+            fading = true;
         }
-        for (const auto& n : render::schedule(sc, o.sampleRate, seg.end - seg.start)) {
-            const int slot = slotOf(sc.tracks[static_cast<std::size_t>(n.track)].name, v);
-            timeline.push_back({n.velocity > 0.0f ? Timed::Kind::NoteOn : Timed::Kind::NoteOff, seg.start + n.time, slot, n.note, n.velocity});
-        }
-        if (v == 0) result.events.push_back({0, "vibe", 0, 0, seg.bpm, 0.0, vibes[0].label});
-        else
-            result.events.push_back({seg.start, "transition", static_cast<int>(v),
-                                     static_cast<int>(std::llround(static_cast<double>(seg.start - previous.start) / barSamples(previous.bpm, o.sampleRate))),
-                                     seg.bpm, static_cast<double>(previous.transitionLength) / o.sampleRate, vibes[v].label});
-    }
-    std::stable_sort(timeline.begin(), timeline.end(), before);
-
-    result.audio.resize(static_cast<int>(plan.total));
-    std::size_t next = 0;
-    for (SampleTime pos = 0; pos < plan.total;) {
-        const int n = static_cast<int>(std::min<SampleTime>(o.blockSize, plan.total - pos));
-        for (; next < timeline.size() && timeline[next].time < pos + n; ++next) {
-            const Timed& e = timeline[next];
-            bool posted = true;
-            switch (e.kind) {
-                case Timed::Kind::Replace: {
-                    auto track = render::makeScoreTrack(ctl, scores[static_cast<std::size_t>(e.vibe)].tracks[static_cast<std::size_t>(e.track)], presets);
-                    track->name = ctl.trackNames()[static_cast<std::size_t>(e.address)];
-                    if (e.vibe > 0) track->initialGainDb = kSilentDb;  // faded in by its Fade
-                    ctl.replaceTrack(e.address, std::move(track), e.time);
-                    break;
-                }
-                case Timed::Kind::Fade: posted = ctl.fadeGain(e.address, e.velocity, e.note, engine::FadeShape::EqualPower, e.time); break;
-                case Timed::Kind::NoteOn: posted = ctl.noteOn(e.address, e.note, e.velocity, e.time); break;
-                case Timed::Kind::NoteOff: posted = ctl.noteOff(e.address, e.note, e.time); break;
-                case Timed::Kind::AllOff: posted = ctl.allNotesOff(e.address, e.time); break;
-                case Timed::Kind::Clear:
-                    ctl.replaceTrack(e.address, ctl.makeTrack(ctl.trackNames()[static_cast<std::size_t>(e.address)], std::make_unique<Silence>(), kSilentDb), e.time);
-                    break;
+        if (session.scheduledUntil() < pos + n && !session.pump(pos + ahead))
+            for (int tries = 0; tries < 8 && !session.pump(pos + n); ++tries) {
             }
-            if (!posted) break;  // the queue is full: render this block, post the rest after
-        }
-        eng.render(result.audio.view().offset(static_cast<int>(pos), n));
+        session.engine().render(result.audio.view().offset(static_cast<int>(pos), n));
         pos += n;
-        ctl.collect();
     }
-    // The last vibe ends with its arrangement's ending; a short fade makes sure nothing is cut.
-    const auto fade = std::min<SampleTime>(plan.total, std::llround(0.5 * o.sampleRate));
-    for (SampleTime i = 0; i < fade; ++i) {
-        const float g = static_cast<float>(i) / static_cast<float>(std::max<SampleTime>(1, fade));
-        const auto k = static_cast<std::size_t>(plan.total - 1 - i);
-        result.audio.left()[k] *= g;
-        result.audio.right()[k] *= g;
+    // The session counts its own vibes (a glide keeps the one playing); events name the stream's.
+    const auto vibeAt = [&](SampleTime at) {
+        return static_cast<int>(std::upper_bound(starts.begin(), starts.end(), at) - starts.begin()) - 1;
+    };
+    int change = 0;
+    for (auto e : session.events()) {
+        e.vibe = e.kind == "transition" || e.kind == "glide" ? ++change : std::max(0, vibeAt(e.sample));
+        result.events.push_back(std::move(e));
     }
-    result.events.push_back({plan.total, "end", static_cast<int>(vibes.size()) - 1, 0, plan.segments.back().bpm, 0.0, vibes.back().label});
+    for (auto e : session.sections()) {
+        e.vibe = std::max(0, vibeAt(e.sample));
+        result.events.push_back(std::move(e));
+    }
+    std::stable_sort(result.events.begin(), result.events.end(), [](const StreamEvent& a, const StreamEvent& b) { return a.sample < b.sample; });
+    result.events.push_back({total, "end", static_cast<int>(vibes.size()) - 1, 0, session.bpmAt(total), 0.0, vibes.back().label});
+    result.lateCommands = session.lateCommands();
     return result;
 }
 
@@ -202,7 +142,7 @@ std::string eventsToJsonLines(const std::vector<StreamEvent>& events, double sam
     for (const auto& e : events) {
         nlohmann::json j{{"sample", e.sample}, {"time", static_cast<double>(e.sample) / sampleRate}, {"event", e.kind}, {"vibe", e.vibe},
                          {"bar", e.bar}, {"bpm", e.bpm}, {"label", e.label}};
-        if (e.kind == "transition") j["seconds"] = e.seconds;
+        if (e.kind == "transition" || e.kind == "glide") j["seconds"] = e.seconds;
         out += j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
     }
     return out;
