@@ -161,4 +161,35 @@ std::string LlmClient::chat(const ChatRequest& r, std::optional<Deadline> until)
     }
 }
 
+ChatAnswer LlmClient::chatWithTools(const ChatRequest& r, const std::string& toolsJson, std::optional<Deadline> until) {
+    const auto deadline = until.value_or(this->deadline());
+    nlohmann::json body{{"model", model(deadline)},
+                        {"messages", nlohmann::json::array({{{"role", "system"}, {"content", r.system}}, {{"role", "user"}, {"content", r.user}}})},
+                        {"tools", nlohmann::json::parse(toolsJson)},
+                        {"tool_choice", "auto"},
+                        {"temperature", r.temperature},
+                        {"max_tokens", r.maxTokens},
+                        {"stream", false}};
+    if (r.seed) body["seed"] = *r.seed;
+    const std::string answer = call("POST", "/chat/completions", body.dump(), deadline);
+    try {
+        const auto j = music::parseJsonBounded(answer, "chat completion", {kMaxAnswerBytes, 64});
+        const auto& message = j.at("choices").at(0).at("message");
+        ChatAnswer out;
+        if (message.contains("content") && message["content"].is_string()) out.content = message["content"].get<std::string>();
+        if (message.contains("tool_calls") && !message["tool_calls"].is_null()) {
+            for (const auto& c : message.at("tool_calls")) {
+                if (out.toolCalls.size() >= kMaxToolCalls) break;
+                const auto& f = c.at("function");
+                // Some servers send the arguments as an object instead of its JSON text.
+                const auto& args = f.at("arguments");
+                out.toolCalls.push_back({f.at("name").get<std::string>(), args.is_string() ? args.get<std::string>() : args.dump()});
+            }
+        }
+        return out;
+    } catch (const std::exception&) {  // not JSON, too deep, or not a chat completion with tool calls
+        throw LlmError(LlmError::Kind::Garbage, fmt::format("POST {}/chat/completions: not a chat completion: {}", settings_.baseUrl, excerpt(answer)));
+    }
+}
+
 }  // namespace soundstar::llm

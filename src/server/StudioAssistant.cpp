@@ -1,6 +1,7 @@
 // The assistant: a request in words becomes operations. With an LLM, the model sees the state
-// and the operation table as tools and answers with calls (asked for with a JSON Schema); each
-// call is validated by its own schema and applied, or refused with the reason. Without one (or
+// and the operation table as OpenAI tools and answers with tool calls (or, where the endpoint
+// refuses tools, with calls in a JSON answer asked for with a JSON Schema); each call is
+// validated by its own schema and applied, or refused with the reason. Without one (or
 // when it fails), the embedded interpreter steers the live session with the text.
 #include <fmt/format.h>
 
@@ -42,7 +43,9 @@ void Studio::assistant(const json& args, Done done) {
     }
     if (assistantThread_.joinable()) assistantThread_.join();
     std::string tools;
-    json ops = json::array();
+    json ops = json::array(), toolDefs = json::array();
+    for (const auto& tool : table_->tools())
+        if (assistantMayCall(tool["function"]["name"])) toolDefs.push_back(tool);
     for (const auto& op : table_->all()) {
         if (!assistantMayCall(op.name)) continue;
         tools += toolLine(op) + "\n";
@@ -60,11 +63,20 @@ void Studio::assistant(const json& args, Done done) {
     json state = status();
     state.erase("tracks");
     state["tracks"] = listTracks();
-    const std::string system = fmt::format(
+    state["master"] = masterState();
+    StudioHooks::LlmAsk ask;
+    ask.systemTools = fmt::format(
+        "You drive Soundstar, a real-time music engine, by calling its tools (at most {} calls, run in order); say briefly what you "
+        "did. `at` is \"now\", {{\"sample\": N}}, {{\"beat\": B}} or {{\"quantize\": \"bar\"}}.\nState: {}",
+        kMaxCalls, wireText(state));
+    ask.systemJson = fmt::format(
         "You drive Soundstar, a real-time music engine. Answer only with JSON: {{\"say\": a short reply, \"calls\": operations to run "
         "in order, each {{\"op\": name, \"args\": {{argument: value}}}}}}. At most {} calls. `at` is \"now\", {{\"sample\": N}}, "
         "{{\"beat\": B}} or {{\"quantize\": \"bar\"}}. Arguments marked * are required.\nTools:\n{}State: {}",
         kMaxCalls, tools, wireText(state));
+    ask.user = text;
+    ask.schema = answerSchema.dump();
+    ask.tools = toolDefs.dump();
     assistantText_ = text;
     {
         std::lock_guard lock(assistantMutex_);
@@ -72,10 +84,10 @@ void Studio::assistant(const json& args, Done done) {
         assistantAnswer_.reset();
         assistantFailure_.reset();
     }
-    assistantThread_ = std::thread([this, system, text, schema = answerSchema.dump()] {
+    assistantThread_ = std::thread([this, ask = std::move(ask)] {
         std::optional<std::string> answer, failure;
         try {
-            answer = hooks_.askLlm(system, text, schema);
+            answer = hooks_.askLlm(ask).dump();
         } catch (const std::exception& e) {
             failure = music::clipText(e.what(), 400);
         }
@@ -98,13 +110,51 @@ void Studio::finishAssistant() {
     }
     if (assistantThread_.joinable()) assistantThread_.join();
     if (failure) return done(Outcome{200, assistWithInterpreter(assistantText_, "the LLM gave no answer: " + *failure), {}});
-    const json parsed = json::parse(*answer, nullptr, false);
-    if (!parsed.is_object() || !parsed.contains("calls") || !parsed["calls"].is_array())
-        return done(Outcome{200, assistWithInterpreter(assistantText_, "the LLM's answer holds no list of calls"), {}});
-    json reply = applyCalls(parsed["calls"]);
-    reply["source"] = "llm";
-    reply["said"] = parsed.value("say", json("")).is_string() ? music::clipText(parsed.value("say", ""), 400) : "";
+    const json message = json::parse(*answer, nullptr, false);
+    json reply = message.is_object() ? applyAnswer(message) : json();
+    if (reply.is_null()) return done(Outcome{200, assistWithInterpreter(assistantText_, "the LLM's answer holds no tool calls and no list of calls"), {}});
     done(Outcome{200, reply, {}});
+}
+
+json Studio::applyAnswer(const json& message) {
+    const json warnings = message.value("warnings", json::array());
+    const std::string content = message.value("content", json("")).is_string() ? message.value("content", std::string()) : std::string();
+    const json toolCalls = message.value("tool_calls", json::array());
+    json calls = json::array(), refused = json::array(), reply;
+    std::string said;
+    if (toolCalls.is_array() && !toolCalls.empty()) {
+        // OpenAI tool calls: a name and the arguments as JSON text, which must hold an object.
+        for (const auto& c : toolCalls) {
+            const std::string op = c.value("name", json("")).is_string() ? c.value("name", std::string()) : std::string();
+            const std::string text = c.value("arguments", json("")).is_string() ? c.value("arguments", std::string()) : std::string();
+            json args;
+            std::string why;
+            try {
+                args = text.empty() ? json::object() : music::parseJsonBounded(text, "the arguments of tool call '" + music::clipText(op, 60) + "'");
+                if (!args.is_object()) why = fmt::format("the arguments of '{}' are {}, not a JSON object", music::clipText(op, 60), args.type_name());
+            } catch (const std::exception& e) {
+                why = music::clipText(e.what(), 400);
+            }
+            if (why.empty()) calls.push_back({{"op", op}, {"args", args}});
+            else refused.push_back({{"op", op}, {"args", music::clipText(text, 200)}, {"error", why}, {"status", 400}});
+        }
+        said = content;
+        reply = applyCalls(calls);
+        reply["format"] = "tools";
+    } else {
+        const json parsed = json::parse(content, nullptr, false);
+        if (!parsed.is_object() || !parsed.contains("calls") || !parsed["calls"].is_array()) return json();
+        calls = parsed["calls"];
+        said = parsed.value("say", json("")).is_string() ? parsed.value("say", std::string()) : std::string();
+        reply = applyCalls(calls);
+        reply["format"] = "json";
+    }
+    for (auto& r : refused) reply["refused"].push_back(std::move(r));
+    for (const auto& w : warnings) reply["warnings"].push_back(w);
+    if (calls.size() > kMaxCalls) reply["warnings"].push_back(fmt::format("{} calls past the limit of {} were not run", calls.size() - kMaxCalls, kMaxCalls));
+    reply["source"] = "llm";
+    reply["said"] = music::clipText(said, 400);
+    return reply;
 }
 
 json Studio::applyCalls(const json& calls) {
