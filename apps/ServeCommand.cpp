@@ -60,15 +60,11 @@ int runServe(const ServeArgs& given) {
             nlohmann::json warnings = nlohmann::json::array();
             if (!toolsRefused->load()) {
                 try {
-                    const auto answer = client.chatWithTools({ask.systemTools, ask.user, "", "calls", settings.maxTokens, 0.2, std::nullopt}, ask.tools, deadline);
-                    nlohmann::json calls = nlohmann::json::array();
-                    for (const auto& c : answer.toolCalls) calls.push_back({{"name", llm::sanitizeUtf8(c.name)}, {"arguments", llm::sanitizeUtf8(c.arguments)}});
-                    std::string content = llm::sanitizeUtf8(answer.content);
-                    if (calls.empty()) {  // some models write the JSON answer as text instead
-                        const auto json = llm::extractJson(content);
-                        content = json ? json->dump() : content;
-                    }
-                    return nlohmann::json{{"format", "tools"}, {"content", content}, {"tool_calls", calls}, {"warnings", warnings}};
+                    nlohmann::json message = llm::toolAnswerJson(
+                        client.chatWithTools({ask.systemTools, ask.user, "", "calls", settings.maxTokens, 0.2, std::nullopt}, ask.tools, deadline));
+                    message["format"] = "tools";
+                    message["warnings"] = warnings;
+                    return message;
                 } catch (const llm::LlmError& e) {
                     if (e.kind != llm::LlmError::Kind::Http) throw;
                     toolsRefused->store(true);

@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "llm/LlmSettings.h"
 
 namespace soundstar::llm {
@@ -46,6 +48,14 @@ struct ChatAnswer {
 };
 /// The most tool calls read from one answer; later ones are dropped.
 inline constexpr std::size_t kMaxToolCalls = 64;
+
+/// A chat-completion body (OpenAI shape) as a ChatAnswer: the message's text (invalid UTF-8
+/// replaced) and at most kMaxToolCalls tool calls. Throws LlmError (Garbage) naming `where` when
+/// it is not one [any thread; pure].
+ChatAnswer parseChatAnswer(const std::string& body, const std::string& where);
+/// An answer as the server's assistant takes it: {"content": its text (a JSON answer found in it,
+/// when it calls no tools), "tool_calls": [{"name", "arguments"}]} [pure].
+nlohmann::json toolAnswerJson(const ChatAnswer& answer);
 
 class LlmClient {
 public:

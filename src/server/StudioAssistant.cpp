@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "music/JsonText.h"
+#include "server/AssistantAnswer.h"
 #include "server/Studio.h"
 #include "server/StudioParts.h"
 
@@ -117,43 +118,18 @@ void Studio::finishAssistant() {
 }
 
 json Studio::applyAnswer(const json& message) {
+    AssistantCalls parsed = callsFromAnswer(message);
+    if (parsed.format.empty()) return json();
+    json reply = applyCalls(parsed.calls);
+    reply["format"] = parsed.format;
+    for (auto& r : parsed.refused) reply["refused"].push_back(std::move(r));
     const json warnings = message.value("warnings", json::array());
-    const std::string content = message.value("content", json("")).is_string() ? message.value("content", std::string()) : std::string();
-    const json toolCalls = message.value("tool_calls", json::array());
-    json calls = json::array(), refused = json::array(), reply;
-    std::string said;
-    if (toolCalls.is_array() && !toolCalls.empty()) {
-        // OpenAI tool calls: a name and the arguments as JSON text, which must hold an object.
-        for (const auto& c : toolCalls) {
-            const std::string op = c.value("name", json("")).is_string() ? c.value("name", std::string()) : std::string();
-            const std::string text = c.value("arguments", json("")).is_string() ? c.value("arguments", std::string()) : std::string();
-            json args;
-            std::string why;
-            try {
-                args = text.empty() ? json::object() : music::parseJsonBounded(text, "the arguments of tool call '" + music::clipText(op, 60) + "'");
-                if (!args.is_object()) why = fmt::format("the arguments of '{}' are {}, not a JSON object", music::clipText(op, 60), args.type_name());
-            } catch (const std::exception& e) {
-                why = music::clipText(e.what(), 400);
-            }
-            if (why.empty()) calls.push_back({{"op", op}, {"args", args}});
-            else refused.push_back({{"op", op}, {"args", music::clipText(text, 200)}, {"error", why}, {"status", 400}});
-        }
-        said = content;
-        reply = applyCalls(calls);
-        reply["format"] = "tools";
-    } else {
-        const json parsed = json::parse(content, nullptr, false);
-        if (!parsed.is_object() || !parsed.contains("calls") || !parsed["calls"].is_array()) return json();
-        calls = parsed["calls"];
-        said = parsed.value("say", json("")).is_string() ? parsed.value("say", std::string()) : std::string();
-        reply = applyCalls(calls);
-        reply["format"] = "json";
-    }
-    for (auto& r : refused) reply["refused"].push_back(std::move(r));
-    for (const auto& w : warnings) reply["warnings"].push_back(w);
-    if (calls.size() > kMaxCalls) reply["warnings"].push_back(fmt::format("{} calls past the limit of {} were not run", calls.size() - kMaxCalls, kMaxCalls));
+    if (warnings.is_array())
+        for (const auto& w : warnings) reply["warnings"].push_back(w);
+    if (parsed.calls.size() > kMaxCalls)
+        reply["warnings"].push_back(fmt::format("{} calls past the limit of {} were not run", parsed.calls.size() - kMaxCalls, kMaxCalls));
     reply["source"] = "llm";
-    reply["said"] = music::clipText(said, 400);
+    reply["said"] = parsed.said;
     return reply;
 }
 
@@ -164,7 +140,7 @@ json Studio::applyCalls(const json& calls) {
         const std::string op = c.is_object() && c.contains("op") && c["op"].is_string() ? c["op"].get<std::string>() : "";
         const json args = c.is_object() && c.contains("args") ? c["args"] : json::object();
         if (!assistantMayCall(op)) {
-            refused.push_back({{"op", op}, {"args", args}, {"error", fmt::format("'{}' is not an operation the assistant may call", music::clipText(op, 60))}});
+            refused.push_back({{"op", music::clipText(op, 60)}, {"args", args}, {"error", fmt::format("'{}' is not an operation the assistant may call", music::clipText(op, 60))}, {"status", 403}});
             continue;
         }
         CallContext ctx;
