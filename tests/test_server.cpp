@@ -556,6 +556,10 @@ TEST_F(Serve, MasterChainEffectsAreInsertedMovedAndRemovedWhileMusicPlays) {
     EXPECT_NE(r.raw.find("0 filter"), std::string::npos) << r.raw;
     EXPECT_EQ(post("insert_effect", {{"track", "nope"}, {"type", "filter"}}).status, 404);
     EXPECT_EQ(post("move_effect", {{"track", "reverb"}, {"effect", 0}, {"to", 0}}).status, 400);
+    EXPECT_EQ(post("move_effect", {{"track", "master"}, {"effect", 0}, {"to", 1}}).status, 400);
+    r = post("insert_effect", {{"track", "master"}, {"type", "eq"}, {"position", 2}});
+    EXPECT_EQ(r.status, 400);
+    EXPECT_NE(r.raw.find("allowed 0..1"), std::string::npos) << r.raw;
     EXPECT_EQ(ok("list_tracks")["master"]["effects"], json::array({{{"type", "filter"}, {"params", {{"mode", 0}, {"cutoff", 500}}}}}));
     ok("remove_effect", {{"track", "master"}, {"effect", 0}, {"at", {{"sample", base + 88200}}}});
     while (ok("status")["sample"].get<long>() < base + 3 * 44100 + 4410) std::this_thread::sleep_for(std::chrono::milliseconds(20));

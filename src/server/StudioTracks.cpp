@@ -210,12 +210,14 @@ json Studio::editChain(const std::string& op, const json& args, const CallContex
     };
     if (op == "insert_effect") {
         if (chain.size() >= 8) throw std::invalid_argument(fmt::format("'{}' has 8 effects, the most a chain holds; remove_effect one first", target));
-        const std::size_t at = std::min<std::size_t>(args.value("position", chain.size()), chain.size());
+        const std::size_t at = args.value("position", chain.size());
+        if (at > chain.size())
+            throw std::invalid_argument(fmt::format("'{}' has {} effect(s), so position {} is past its end (allowed 0..{}); its chain: {}", target, chain.size(), at, chain.size(), chainText(chain)));
         json entry = {{"type", args["type"]}, {"params", args.value("params", json::object())}};
         chain.insert(chain.begin() + static_cast<std::ptrdiff_t>(at), entry);
     } else if (op == "move_effect") {
         const std::size_t from = slotOf("effect");
-        const std::size_t to = std::min<std::size_t>(args["to"].get<std::size_t>(), chain.size() - 1);
+        const std::size_t to = slotOf("to");
         json moved = chain[from];
         chain.erase(chain.begin() + static_cast<std::ptrdiff_t>(from));
         chain.insert(chain.begin() + static_cast<std::ptrdiff_t>(to), moved);
