@@ -255,7 +255,8 @@ json Studio::setMasterChain(const json& chain, const json& args, const CallConte
     masterReadyAt_ = swapAt + fade;
     auto effects = std::make_shared<std::vector<std::unique_ptr<engine::Effect>>>(std::move(holder.effects));
     const float gainDb = masterGainDb_;
-    schedule(w, [this](SampleTime t) { return controller_->fadeGain(engine::kMasterAddress, -120.0f, 0.005, engine::FadeShape::Linear, t); });
+    // All three on fixed samples (no beat): a later set_tempo must not pull the dip apart from the swap.
+    schedule(w.applied, [this](SampleTime t) { return controller_->fadeGain(engine::kMasterAddress, -120.0f, 0.005, engine::FadeShape::Linear, t); });
     schedule(swapAt, [this, effects](SampleTime t) {
         controller_->replaceChain(engine::kMasterAddress, std::move(*effects), t);
         return true;
