@@ -2,13 +2,16 @@
 // interpreter or render pipeline; this file hands it the app's (vibes from text, render jobs).
 #include <fmt/format.h>
 
+#include <atomic>
 #include <cstdio>
 #include <cstdlib>
+#include <memory>
 
 #include "Commands.h"
 #include "llm/LlmClient.h"
 #include "llm/LlmSettings.h"
 #include "llm/Repair.h"
+#include "music/JsonText.h"
 #include "server/NetServer.h"
 #include "server/Server.h"
 #include "server/Studio.h"
@@ -52,12 +55,30 @@ int runServe(const ServeArgs& given) {
     if (a.useLlm) {
         const auto settings = llm::resolveLlmSettings({a.llmUrl, a.llmModel, a.llmTimeout}, [](const char* n) { return std::getenv(n); },
                                                       llm::defaultConfigFile([](const char* n) { return std::getenv(n); }));
-        hooks.askLlm = [settings](const std::string& system, const std::string& user, const std::string& schema) {
+        // Tools first; an endpoint that refuses them (llama-server without --jinja answers HTTP 500)
+        // is asked for a JSON answer instead, then and on every later request.
+        auto toolsRefused = std::make_shared<std::atomic<bool>>(false);
+        hooks.askLlm = [settings, toolsRefused](const server::StudioHooks::LlmAsk& ask) {
             llm::LlmClient client(settings);
-            llm::ChatRequest request{system, user, schema, "calls", settings.maxTokens, 0.2, std::nullopt};
-            const auto json = llm::extractJson(llm::sanitizeUtf8(client.chat(request)));
+            const auto deadline = client.deadline();
+            nlohmann::json warnings = nlohmann::json::array();
+            if (!toolsRefused->load()) {
+                try {
+                    nlohmann::json message = llm::toolAnswerJson(
+                        client.chatWithTools({ask.systemTools, ask.user, "", "calls", settings.maxTokens, 0.2, std::nullopt}, ask.tools, deadline));
+                    message["format"] = "tools";
+                    message["warnings"] = warnings;
+                    return message;
+                } catch (const llm::LlmError& e) {
+                    if (e.kind != llm::LlmError::Kind::Http) throw;
+                    toolsRefused->store(true);
+                    warnings.push_back(fmt::format("the endpoint refused tools ({}); asked for a JSON answer instead", music::clipText(e.what(), 300)));
+                }
+            }
+            const auto text = client.chat({ask.systemJson, ask.user, ask.schema, "calls", settings.maxTokens, 0.2, std::nullopt}, deadline);
+            const auto json = llm::extractJson(llm::sanitizeUtf8(text));
             if (!json) throw std::runtime_error(fmt::format("{} answered without a JSON object", settings.baseUrl));
-            return json->dump();
+            return nlohmann::json{{"format", "json"}, {"content", json->dump()}, {"tool_calls", nlohmann::json::array()}, {"warnings", warnings}};
         };
         if (!a.quiet) fmt::print(stderr, "soundstar serve: the assistant asks {}\n", llm::describe(settings));
     }

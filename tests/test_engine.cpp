@@ -312,6 +312,50 @@ TEST(AudioEngine, ReplacingTracksAndFadingAllocateNothingOnTheAudioThread) {
     EXPECT_TRUE(test::allFinite(l) && test::allFinite(r));
 }
 
+// The master's chain replaced in place on its sample: two engines play the same note, one gets a
+// new master chain (a 20 Hz low-pass) at sample T; their outputs agree up to T and part there.
+// Nothing is allocated on the audio thread; the old chain is freed by collect().
+TEST(AudioEngine, AChainReplacedOnTheMasterTakesEffectOnItsSample) {
+    constexpr int kBlock = 128;
+    constexpr SampleTime kAt = 1000;  // inside the 8th block
+    std::vector<std::vector<float>> outs;
+    for (const bool swap : {false, true}) {
+        AudioEngine e;
+        e.prepare(kSr, kBlock);
+        Controller c(e);
+        c.addTrack("saw", makeInstrument("subtractive"));
+        c.addEffect(kMasterAddress, makeEffect("width"));
+        c.commit();
+        c.noteOn(0, 60.0f, 0.9f, 0);
+        if (swap) {
+            std::vector<std::unique_ptr<Effect>> chain;
+            chain.push_back(makeEffect("filter"));
+            chain.back()->setParam(1, 20.0f);  // cutoff 20 Hz
+            c.replaceChain(kMasterAddress, std::move(chain), kAt);
+            EXPECT_THROW(c.replaceChain(0, {}, kAt), std::invalid_argument);  // tracks are rebuilt with replaceTrack
+            EXPECT_NO_THROW(c.setParam(kMasterAddress, 0, "cutoff", 30.0f, kAt + 600));  // the new chain's parameters
+        }
+        std::vector<float> l(kBlock), r(kBlock), all;
+        gRtAllocations = 0;
+        for (int b = 0; b < 16; ++b) {
+            {
+                RtGuard rt;
+                e.render({l.data(), r.data(), kBlock});
+            }
+            all.insert(all.end(), l.begin(), l.end());
+        }
+        EXPECT_EQ(gRtAllocations.load(), 0);
+        c.collect();
+        EXPECT_EQ(c.lateCommands(), 0);
+        outs.push_back(all);
+    }
+    const auto differ = std::mismatch(outs[0].begin(), outs[0].end(), outs[1].begin());
+    EXPECT_EQ(differ.first - outs[0].begin(), kAt) << "the outputs part exactly on the swap's sample";
+    double before = 0, after = 0;
+    for (std::size_t i = kAt + 600; i < outs[0].size(); ++i) before += outs[0][i] * outs[0][i], after += outs[1][i] * outs[1][i];
+    EXPECT_LT(after, before * 0.01) << "the 20 Hz low-pass takes most of a middle C saw away";
+}
+
 TEST(AudioEngine, MuteSoloAndSendsRouteAsExpected) {
     AudioEngine e;
     e.prepare(kSr, 256);

@@ -5,6 +5,8 @@
 #include <cmath>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <map>
 #include <set>
 
 #include "Cli.h"
@@ -484,6 +486,107 @@ TEST_F(Serve, BeatTimedNotesStayOnTheirBeatsThroughATempoChange) {
     EXPECT_EQ(nonSilentFrames(dir / "data/tempo.wav"), std::vector<long>{expected - first});
 }
 
+// A tempo ramp on the transport (120 -> 240 bpm over 8 beats, linear in beats as the live
+// session's TempoMap): notes asked for on beats before the ramp was set move with it, and every
+// onset in the recording falls where the integral of 60/bpm over the beats puts it.
+TEST_F(Serve, BeatTimedNotesStayOnTheirBeatsThroughATempoRamp) {
+    start();
+    writeImpulse("impulse.wav");
+    ok("create_track", {{"name", "click"}, {"instrument", "sampler"}, {"options", {{"sample", "impulse.wav"}}}});
+    const long first = ok("record_start", {{"file", "ramp.wav"}})["first_sample"];
+    const double next = std::ceil(ok("status")["beat"].get<double>()) + 1.0;
+    const auto note = [&](double beat) { ok("play_note", {{"track", "click"}, {"note", 60}, {"velocity", 1}, {"duration", 0.01}, {"at", {{"beat", beat}}}}); };
+    const std::vector<double> beats = {next + 1.0, next + 2.5, next + 5.0, next + 8.0, next + 10.0};
+    for (const double b : beats) note(b);
+    const json tempo = ok("set_tempo", {{"bpm", 240}, {"ramp_bars", 2}, {"at", {{"beat", next}}}});
+    EXPECT_EQ(tempo["ramp_beats"], 8.0);
+    EXPECT_EQ(tempo["moved_commands"], 10);  // each note's on and off
+    note(next + 6.0);                        // asked for inside the ramp, after it was set
+    EXPECT_EQ(post("set_tempo", {{"bpm", 100}, {"ramp_beats", 4}, {"ramp_bars", 1}}).status, 400);
+    EXPECT_EQ(post("set_tempo", {{"bpm", 100}, {"ramp_beats", 5000}}).status, 400);
+    // The expected samples, independently: 120 bpm up to `next` (22050 samples a beat), then
+    // seconds = the integral of 60 / bpm(beat), bpm rising linearly from 120 to 240 over 8 beats.
+    const auto expected = [&](double beat) {
+        const auto bpm = [&](double x) { return x < next + 8.0 ? 120.0 + 15.0 * (x - next) : 240.0; };
+        const int n = 20000;  // Simpson's rule
+        const double h = (beat - next) / n;
+        double sum = 60.0 / bpm(next) + 60.0 / bpm(beat);
+        for (int i = 1; i < n; ++i) sum += (i % 2 ? 4.0 : 2.0) * 60.0 / bpm(next + i * h);
+        return std::llround(next * 22050.0 + sum * h / 3.0 * 44100.0);
+    };
+    ok("sync");
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    EXPECT_EQ(ok("status")["bpm"], 240.0);
+    ok("record_stop");
+    const auto onsets = nonSilentFrames(dir / "data/ramp.wav");
+    std::vector<double> all = beats;
+    all.insert(all.begin() + 3, next + 6.0);
+    ASSERT_EQ(onsets.size(), all.size());
+    for (std::size_t i = 0; i < all.size(); ++i)
+        EXPECT_NEAR(static_cast<double>(onsets[i] + first), static_cast<double>(expected(all[i])), 1.0) << "beat " << all[i] - next << " after the ramp's start";
+    // Not where a sudden 240 bpm would have put them: the ramp is heard.
+    EXPECT_GT(std::abs(static_cast<double>(onsets[2] + first) - (next * 22050.0 + 5.0 * 11025.0)), 10000.0);
+}
+
+// The master chain through the table: a low-pass inserted on the master takes the highs out of
+// what plays (sox measures bands of the recording), removed they come back; slots and effect
+// types that do not exist are refused naming what does.
+TEST_F(Serve, MasterChainEffectsAreInsertedMovedAndRemovedWhileMusicPlays) {
+    start();
+    ASSERT_EQ(runCommand("sox -n -r 44100 -c 1 -b 16 '" + (dir / "data/noise.wav") + "' synth 4 whitenoise vol 0.3").code, 0);
+    ok("create_track", {{"name", "noise"}, {"instrument", "sampler"}, {"options", {{"sample", "noise.wav"}}}});
+    const long first = ok("record_start", {{"file", "master.wav"}})["first_sample"];
+    const long base = ok("status")["sample"].get<long>() + 8820;
+    ok("play_note", {{"track", "noise"}, {"note", 60}, {"velocity", 1}, {"duration", 3.5}, {"at", {{"sample", base}}}});
+    const json in = ok("insert_effect", {{"track", "master"}, {"type", "filter"}, {"params", {{"mode", 0}, {"cutoff", 500}}}, {"at", {{"sample", base + 44100}}}});
+    EXPECT_EQ(in["effects"], json({"filter"}));
+    EXPECT_EQ(in["chain_at_sample"], base + 44100 + 220);  // after a 5 ms dip
+    // Bad names and slots: 4xx naming what exists, and nothing changes.
+    auto r = post("insert_effect", {{"track", "master"}, {"type", "lowpass"}});
+    EXPECT_EQ(r.status, 400);
+    EXPECT_NE(r.raw.find("known: eq"), std::string::npos) << r.raw;
+    r = post("remove_effect", {{"track", "master"}, {"effect", 3}});
+    EXPECT_EQ(r.status, 400);
+    EXPECT_NE(r.raw.find("its chain: 0 filter"), std::string::npos) << r.raw;
+    r = post("set_param", {{"track", "master"}, {"effect", 0}, {"name", "cutof"}, {"value", 100}});
+    EXPECT_EQ(r.status, 400);
+    EXPECT_NE(r.raw.find("cutoff"), std::string::npos) << r.raw;
+    r = post("set_param", {{"track", "master"}, {"name", "cutoff"}, {"value", 100}});
+    EXPECT_EQ(r.status, 400);
+    EXPECT_NE(r.raw.find("0 filter"), std::string::npos) << r.raw;
+    EXPECT_EQ(post("insert_effect", {{"track", "nope"}, {"type", "filter"}}).status, 404);
+    EXPECT_EQ(post("move_effect", {{"track", "reverb"}, {"effect", 0}, {"to", 0}}).status, 400);
+    EXPECT_EQ(post("move_effect", {{"track", "master"}, {"effect", 0}, {"to", 1}}).status, 400);
+    r = post("insert_effect", {{"track", "master"}, {"type", "eq"}, {"position", 2}});
+    EXPECT_EQ(r.status, 400);
+    EXPECT_NE(r.raw.find("allowed 0..1"), std::string::npos) << r.raw;
+    EXPECT_EQ(ok("list_tracks")["master"]["effects"], json::array({{{"type", "filter"}, {"params", {{"mode", 0}, {"cutoff", 500}}}}}));
+    ok("remove_effect", {{"track", "master"}, {"effect", 0}, {"at", {{"sample", base + 88200}}}});
+    while (ok("status")["sample"].get<long>() < base + 3 * 44100 + 4410) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    ok("record_stop");
+    // RMS of one band over 0.7 s windows: before, with and after the low-pass.
+    const auto band = [&](long from, const std::string& filter) {
+        const auto out = runCommand("sox '" + (dir / "data/master.wav") + "' -n trim " + std::to_string(from - first) + "s 30870s " + filter + " stats");
+        return numberIn(out.output, R"(RMS lev dB\s+(-?[0-9.]+|-inf))");
+    };
+    const std::string highs = "highpass 5000 highpass 5000", lows = "lowpass 150 lowpass 150";
+    const double highBefore = band(base + 8820, highs), highWith = band(base + 44100 + 8820, highs), highAfter = band(base + 88200 + 8820, highs);
+    const double lowBefore = band(base + 8820, lows), lowWith = band(base + 44100 + 8820, lows);
+    EXPECT_LT(highWith, highBefore - 30.0) << "the master low-pass at 500 Hz takes the highs out";
+    EXPECT_NEAR(lowWith, lowBefore, 3.0) << "and leaves the lows";
+    EXPECT_NEAR(highAfter, highBefore, 3.0) << "removed, the highs come back";
+    // Move: the chain's order follows, and the moved slots take parameters and bypass.
+    ok("insert_effect", {{"track", "master"}, {"type", "filter"}});
+    ok("insert_effect", {{"track", "master"}, {"type", "width"}, {"params", {{"width", 1}}}});
+    const json moved = ok("move_effect", {{"track", "master"}, {"effect", 1}, {"to", 0}});
+    EXPECT_EQ(moved["effects"], json({"width", "filter"}));
+    ok("set_param", {{"track", "master"}, {"effect", 1}, {"name", "cutoff"}, {"value", 8000}});
+    ok("set_bypass", {{"track", "master"}, {"effect", 0}, {"bypass", true}});
+    EXPECT_EQ(ok("list_tracks")["master"]["effects"][1]["params"]["cutoff"], 8000);
+    ok("set_effects", {{"track", "master"}, {"effects", json::array()}});
+    EXPECT_EQ(ok("list_tracks")["master"]["effects"], json::array());
+}
+
 TEST_F(Serve, EffectChainsChangeOnAPlayingTrackKeepingItsMix) {
     start();
     writeImpulse("impulse.wav");
@@ -536,7 +639,7 @@ TEST_F(Serve, ABypassedEffectPassesTheDrySignalAndComesBack) {
     note(base + 88200);
     EXPECT_EQ(post("set_bypass", {{"track", "click"}, {"effect", 1}, {"bypass", true}}).status, 400);
     EXPECT_NE(post("set_bypass", {{"track", "click"}, {"effect", 1}, {"bypass", true}}).raw.find("has 1 effect(s)"), std::string::npos);
-    EXPECT_EQ(post("set_bypass", {{"track", "master"}, {"effect", 0}, {"bypass", true}}).status, 400);
+    EXPECT_EQ(post("set_bypass", {{"track", "master"}, {"effect", 0}, {"bypass", true}}).status, 400);  // its chain is empty
     while (ok("status")["sample"].get<long>() < base + 88200 + 22050) std::this_thread::sleep_for(std::chrono::milliseconds(20));
     ok("record_stop");
     const auto frames = nonSilentFrames(dir / "data/bypass.wav");
@@ -653,6 +756,9 @@ TEST_F(Serve, AssistantAppliesAnLlmsValidCallsAndRefusesTheRest) {
     const json r = ok("assistant", {{"text", "add a bass track and play a low note"}});
     runCommand("kill " + pid);
     EXPECT_EQ(r["source"], "llm") << r.dump();
+    // Without --jinja llama-server refuses `tools`; the server asked for a JSON answer instead.
+    EXPECT_EQ(r["format"], "json");
+    EXPECT_NE(r["warnings"].dump().find("refused tools"), std::string::npos) << r.dump();
     EXPECT_LE(r["done"].size() + r["refused"].size(), 8u);
     for (const auto& c : r["refused"]) {
         EXPECT_GE(c["status"].get<int>(), 400) << c.dump();
@@ -664,6 +770,75 @@ TEST_F(Serve, AssistantAppliesAnLlmsValidCallsAndRefusesTheRest) {
     for (const auto& c : r["done"])
         if (c["op"] == "create_track") created.insert(c["args"]["name"].get<std::string>());
     for (const auto& t : ok("list_tracks")["tracks"]) EXPECT_TRUE(created.count(t["name"].get<std::string>())) << t.dump();
+}
+
+// The assistant's OpenAI tool-call path: the request carries the operation table as `tools`,
+// and an answer with `tool_calls` (name + JSON arguments text) is validated call by call. Only
+// the LLM is a stand-in (tests/llm/fake_tool_calls_server.py answers a fixed message); the
+// server is the real one, and its state is read back afterwards.
+TEST_F(Serve, AssistantAppliesOpenAiToolCallsAndRefusesBadOnesWithAReason) {
+    const auto call = [](const std::string& name, const std::string& arguments) {
+        return json{{"id", "call_" + name}, {"type", "function"}, {"function", {{"name", name}, {"arguments", arguments}}}};
+    };
+    const json message = {{"role", "assistant"},
+                           {"content", "A bass, a note, a darker master."},
+                           {"tool_calls",
+                            {call("create_track", R"({"name": "bass", "preset": "bass_round"})"),
+                             call("play_note", R"({"track": "bass", "note": 36, "duration": 0.2})"),
+                             call("insert_effect", R"({"track": "master", "type": "filter", "params": {"cutoff": 800}})"),
+                             call("set_tempo", R"({"bpm": 999})"),
+                             call("explode", "{}"),
+                             call("play_note", "{\"track\": \"bass\", \"note\": "),
+                             call("set_mix", "[1, 2]")}}};
+    {
+        std::ofstream f(dir / "reply.json");
+        f << message.dump();
+    }
+    const std::string pid = runCommand("/usr/bin/python3 " SOUNDSTAR_TESTS_DIR "/llm/fake_tool_calls_server.py '" + (dir / "reply.json") + "' '" +
+                                       (dir / "port") + "' > '" + (dir / "fake.log") + "' 2>&1 & echo $!").output;
+    for (int i = 0; i < 100 && readText(dir / "port").empty(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    const std::string port = readText(dir / "port");
+    ASSERT_FALSE(port.empty()) << readText(dir / "fake.log");
+    start("--llm http://127.0.0.1:" + port + "/v1 --llm-model fake --llm-timeout 20");
+    const json r = ok("assistant", {{"text", "add a bass and darken the mix"}});
+    runCommand("kill " + pid);
+    EXPECT_EQ(r["source"], "llm") << r.dump();
+    EXPECT_EQ(r["format"], "tools");
+    EXPECT_EQ(r["said"], "A bass, a note, a darker master.");
+    std::vector<std::string> done, refused;
+    for (const auto& c : r["done"]) done.push_back(c["op"]);
+    EXPECT_EQ(done, (std::vector<std::string>{"create_track", "play_note", "insert_effect"})) << r.dump();
+    std::map<std::string, std::string> why;
+    for (const auto& c : r["refused"]) {
+        EXPECT_GE(c["status"].get<int>(), 400) << c.dump();
+        EXPECT_LT(c["status"].get<int>(), 500) << c.dump();
+        why[c["op"].get<std::string>()] += c["error"].get<std::string>();
+    }
+    ASSERT_EQ(r["refused"].size(), 4u) << r.dump();
+    EXPECT_NE(why["set_tempo"].find("400"), std::string::npos) << why["set_tempo"];  // the schema's maximum
+    EXPECT_NE(why["explode"].find("explode"), std::string::npos) << why["explode"];
+    EXPECT_NE(why["play_note"].find("arguments of tool call 'play_note'"), std::string::npos) << why["play_note"];
+    EXPECT_NE(why["set_mix"].find("not a JSON object"), std::string::npos) << why["set_mix"];
+    // The engine holds what was done, and only that.
+    const json tracks = ok("list_tracks");
+    ASSERT_EQ(tracks["tracks"].size(), 1u);
+    EXPECT_EQ(tracks["tracks"][0]["name"], "bass");
+    EXPECT_EQ(tracks["master"]["effects"][0]["type"], "filter");
+    EXPECT_EQ(ok("status")["bpm"], 120.0);
+    // What the server asked: the operations as OpenAI function tools, no JSON-answer format.
+    const json request = json::parse(readText(dir / "request-1.json"));
+    ASSERT_TRUE(request["tools"].is_array());
+    std::set<std::string> names;
+    for (const auto& t : request["tools"]) {
+        EXPECT_EQ(t["type"], "function");
+        EXPECT_EQ(t["function"]["parameters"]["type"], "object");
+        names.insert(t["function"]["name"].get<std::string>());
+    }
+    for (const char* op : {"play_note", "insert_effect", "set_tempo", "live_steer"}) EXPECT_TRUE(names.count(op)) << op;
+    EXPECT_FALSE(names.count("assistant"));
+    EXPECT_FALSE(request.contains("response_format"));
+    EXPECT_EQ(request["tool_choice"], "auto");
+    EXPECT_EQ(request["messages"][1]["content"], "add a bass and darken the mix");
 }
 
 TEST_F(Serve, RenderJobsReportProgressAndStatesAsEvents) {

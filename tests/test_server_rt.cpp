@@ -99,6 +99,11 @@ TEST(ServerRealTime, NoAllocationOnTheAudioThreadUnderLoad) {
             call("set_effects", a);
         }
         call("set_params", {{"track", "reverb"}, {"effect", 0}, {"params", {{"mix", 1}}}});
+        // The master's chain swapped in place, its parameters, bypass; a tempo ramp now and then.
+        if (round % 3 == 0) call("insert_effect", {{"track", "master"}, {"type", round % 2 ? "filter" : "compressor"}, {"position", 0}});
+        if (round % 3 == 1) call("set_bypass", {{"track", "master"}, {"effect", 0}, {"bypass", round % 2 == 0}});
+        if (round % 3 == 2) call("remove_effect", {{"track", "master"}, {"effect", 0}});
+        if (round % 7 == 0) call("set_tempo", {{"bpm", 90 + round % 60}, {"ramp_beats", 4}});
         if (round % 10 == 0) call("render_start", {{"prompt", "a job"}, {"file", "job.wav"}});
         call("render_status", {{"job", 1}});
         if (round % 10 == 5) call("live_steer", {{"line", round % 20 == 5 ? "+bright" : "-bright"}});

@@ -248,6 +248,25 @@ TEST(Transport, BeatsStayOnTheirSamplesThroughTempoChanges) {
     EXPECT_THROW(tr.setTempo(500.0, 200000), std::invalid_argument);
 }
 
+// A ramp from beat 4: 120 -> 240 bpm over 8 beats, linear in beats (15 bpm a beat), so the 8
+// beats take 60/15 * ln(240/120) seconds; a change inside the ramp cuts it where it has got to.
+TEST(Transport, TempoRampsFollowTheIntegralOfTheirTempo) {
+    Transport tr(48000.0, 120.0);
+    tr.setTempo(240.0, 96000, 8.0);
+    EXPECT_EQ(tr.sampleAtBeat(4.0), 96000);
+    EXPECT_EQ(tr.sampleAtBeat(12.0), 96000 + std::llround(48000.0 * 4.0 * std::log(2.0)));
+    EXPECT_EQ(tr.sampleAtBeat(14.0), tr.sampleAtBeat(12.0) + 24000);  // 240 bpm after the ramp
+    EXPECT_NEAR(tr.bpmAt(tr.sampleAtBeat(8.0)), 180.0, 1e-3);  // within a sample of beat 8
+    EXPECT_NEAR(tr.beatAt(tr.sampleAtBeat(9.5)), 9.5, 1e-4);
+    const SampleTime six = tr.sampleAtBeat(6.0);
+    tr.setTempo(100.0, six);
+    EXPECT_EQ(tr.sampleAtBeat(6.0), six);
+    EXPECT_NEAR(static_cast<double>(tr.sampleAtBeat(7.0)), static_cast<double>(six + 28800), 1.0);  // 100 bpm from there on (six is rounded)
+    EXPECT_EQ(tr.sampleAtBeat(5.0), 96000 + std::llround(48000.0 * 4.0 * std::log(135.0 / 120.0)));  // the ramp's first beat kept
+    EXPECT_THROW(tr.setTempo(100.0, six + 1, 5000.0), std::invalid_argument);
+    EXPECT_THROW(tr.setTempo(100.0, six + 1, -1.0), std::invalid_argument);
+}
+
 TEST(Scheduler, HandsCommandsOverInTimeOrderWithinTheLookahead) {
     Scheduler s(100);
     std::vector<SampleTime> posted;

@@ -19,7 +19,7 @@ AudioEngine::~AudioEngine() {
     Command c;
     while (commands_.pop(c)) {
         if (c.type == CommandType::SwapGraph) delete c.graph;
-        if (c.type == CommandType::ReplaceTrack) delete c.track;
+        if (c.type == CommandType::ReplaceTrack || c.type == CommandType::ReplaceChain) delete c.track;
     }
 }
 
@@ -47,6 +47,15 @@ void AudioEngine::apply(const Command& c) {
             reports_.push({Report::Kind::BadAddress, c.time, static_cast<float>(c.address), 0.0f});
         }
         retiredTracks_.push(old);
+        return;
+    }
+    if (c.type == CommandType::ReplaceChain) {
+        // As ReplaceTrack: the holder goes back (with the old chain in it, or its own when the
+        // address is bad) to be freed on the control side.
+        Track* t = graph_ ? graph_->at(c.address) : nullptr;
+        if (t && (c.address == kMasterAddress || c.address >= kReturnBase)) t->swapChain(*c.track);
+        else reports_.push({Report::Kind::BadAddress, c.time, static_cast<float>(c.address), 0.0f});
+        retiredTracks_.push(c.track);
         return;
     }
     if (!graph_) return;
@@ -83,7 +92,8 @@ void AudioEngine::apply(const Command& c) {
             break;
         case CommandType::SetBypass: t->setBypass(c.slot, c.value != 0.0f); break;
         case CommandType::SwapGraph:
-        case CommandType::ReplaceTrack: break;
+        case CommandType::ReplaceTrack:
+        case CommandType::ReplaceChain: break;
     }
 }
 

@@ -236,7 +236,35 @@ void Controller::replaceTrack(int address, std::unique_ptr<Track> track, SampleT
     tracks_[static_cast<std::size_t>(address)] = std::move(s);
 }
 
+void Controller::replaceChain(int address, std::vector<std::unique_ptr<Effect>> effects, SampleTime at) {
+    if (address >= 0 && address < kReturnBase)
+        throw std::invalid_argument(fmt::format("replaceChain is for buses and the master; track {} is rebuilt with replaceTrack", address));
+    shadowAt(address);  // throws on a bad address
+    Shadow& s = address == kMasterAddress ? master_ : buses_[static_cast<std::size_t>(address - kReturnBase)];
+    while (tracksHandedOver_ - tracksReturned_ + 1 >= static_cast<long>(engine_.retiredTracks().capacity())) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        collect();
+    }
+    auto holder = std::make_unique<Track>();
+    holder->effects = std::move(effects);
+    holder->prepare(engine_.sampleRate(), engine_.maxBlock());
+    std::vector<std::span<const ParamSpec>> specs;
+    for (const auto& e : holder->effects) specs.push_back(e->params());
+    Command c;
+    c.type = CommandType::ReplaceChain;
+    c.time = at;
+    c.address = address;
+    c.track = holder.release();
+    while (!engine_.post(c)) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        collect();
+    }
+    ++tracksHandedOver_;
+    s.effects = std::move(specs);
+}
+
 bool Controller::fadeGain(int address, float gainDb, double seconds, FadeShape shape, SampleTime at, bool urgent) {
+
     shadowAt(address);
     if (!std::isfinite(gainDb) || gainDb > 12.0f)
         throw std::invalid_argument(fmt::format("gain {:g} dB is out of range: allowed up to +12 dB", gainDb));

@@ -70,6 +70,11 @@ public:
     /// one is freed by collect() once the audio thread hands it back. Waits while too many
     /// replacements are in flight. Throws std::invalid_argument on a bad address.
     void replaceTrack(int address, std::unique_ptr<Track> track, SampleTime at);
+    /// Prepares `effects` and puts them in place of the whole effect chain of a return bus or the
+    /// master at sample `at` (no fade: the caller fades if it must); the old chain is freed by
+    /// collect(). Waits while too many replacements are in flight. Throws std::invalid_argument
+    /// on a track address (replaceTrack rebuilds tracks) or a bad one.
+    void replaceChain(int address, std::vector<std::unique_ptr<Effect>> effects, SampleTime at);
 
     /// Frees retired graphs and drains reports; returns the last meter peak seen.
     void collect();

@@ -39,6 +39,12 @@ public:
     bool bypassed(int slot) const {
         return slot >= 0 && static_cast<std::size_t>(slot) < wet_.size() && wet_[static_cast<std::size_t>(slot)].target() < 0.5f;
     }
+    /// Exchanges effect chains (effects and their bypass states) with `other`, prepared for the
+    /// same block size; nothing is allocated [rt].
+    void swapChain(Track& other) noexcept {
+        effects.swap(other.effects);
+        wet_.swap(other.wet_);
+    }
     /// Advances the send smoothers by a block (they ramp per block) [rt].
     float nextSend(int bus, int frames);
 

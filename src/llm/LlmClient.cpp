@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "llm/Repair.h"
 #include "music/JsonText.h"
 
 namespace soundstar::llm {
@@ -158,6 +159,50 @@ std::string LlmClient::chat(const ChatRequest& r, std::optional<Deadline> until)
         return content.get<std::string>();
     } catch (const std::exception&) {  // not JSON, too deep, or not a chat completion
         throw LlmError(LlmError::Kind::Garbage, fmt::format("POST {}/chat/completions: not a chat completion: {}", settings_.baseUrl, excerpt(answer)));
+    }
+}
+
+ChatAnswer LlmClient::chatWithTools(const ChatRequest& r, const std::string& toolsJson, std::optional<Deadline> until) {
+    const auto deadline = until.value_or(this->deadline());
+    nlohmann::json body{{"model", model(deadline)},
+                        {"messages", nlohmann::json::array({{{"role", "system"}, {"content", r.system}}, {{"role", "user"}, {"content", r.user}}})},
+                        {"tools", nlohmann::json::parse(toolsJson)},
+                        {"tool_choice", "auto"},
+                        {"temperature", r.temperature},
+                        {"max_tokens", r.maxTokens},
+                        {"stream", false}};
+    if (r.seed) body["seed"] = *r.seed;
+    return parseChatAnswer(call("POST", "/chat/completions", body.dump(), deadline), fmt::format("POST {}/chat/completions", settings_.baseUrl));
+}
+
+nlohmann::json toolAnswerJson(const ChatAnswer& answer) {
+    nlohmann::json calls = nlohmann::json::array();
+    for (const auto& c : answer.toolCalls) calls.push_back({{"name", c.name}, {"arguments", c.arguments}});
+    std::string content = answer.content;
+    if (calls.empty())  // some models write a JSON answer as text instead of calling tools
+        if (const auto json = extractJson(content)) content = json->dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    return {{"content", content}, {"tool_calls", calls}};
+}
+
+ChatAnswer parseChatAnswer(const std::string& body, const std::string& where) {
+    try {
+        const auto j = music::parseJsonBounded(body, "chat completion", {kMaxAnswerBytes, 64});
+        const auto& message = j.at("choices").at(0).at("message");
+        ChatAnswer out;
+        if (message.contains("content") && message["content"].is_string()) out.content = sanitizeUtf8(message["content"].get<std::string>());
+        if (message.contains("tool_calls") && !message["tool_calls"].is_null()) {
+            for (const auto& c : message.at("tool_calls")) {
+                if (out.toolCalls.size() >= kMaxToolCalls) break;
+                const auto& f = c.at("function");
+                // Some servers send the arguments as an object instead of its JSON text.
+                const auto& args = f.at("arguments");
+                const std::string text = args.is_string() ? args.get<std::string>() : args.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+                out.toolCalls.push_back({sanitizeUtf8(f.at("name").get<std::string>()), sanitizeUtf8(text)});
+            }
+        }
+        return out;
+    } catch (const std::exception&) {  // not JSON, too deep, or not a chat completion with tool calls
+        throw LlmError(LlmError::Kind::Garbage, fmt::format("{}: not a chat completion: {}", where, excerpt(body)));
     }
 }
 

@@ -120,8 +120,8 @@ json Studio::stamp(const When& w) const {
 }
 
 Studio::When Studio::afterSwap(When w, int address) const {
-    if (address < 0 || address >= static_cast<int>(readyAt_.size())) return w;
-    const SampleTime ready = readyAt_[static_cast<std::size_t>(address)];
+    if (address != engine::kMasterAddress && (address < 0 || address >= static_cast<int>(readyAt_.size()))) return w;
+    const SampleTime ready = address == engine::kMasterAddress ? masterReadyAt_ : readyAt_[static_cast<std::size_t>(address)];
     if (w.applied < ready) {
         w.applied = ready;
         w.beat.reset();
@@ -291,14 +291,18 @@ void Studio::sync(const json& args, Done done) {
 }
 
 json Studio::setTempo(const json& args, const CallContext& ctx) {
+    if (args.contains("ramp_beats") && args.contains("ramp_bars")) throw std::invalid_argument("give the ramp's length as ramp_beats or ramp_bars, not both");
+    const double ramp = args.contains("ramp_bars") ? args["ramp_bars"].get<double>() * transport_.beatsPerBar() : args.value("ramp_beats", 0.0);
     const When w = resolveAt(args, ctx);
-    transport_.setTempo(args["bpm"].get<double>(), w.applied);
+    transport_.setTempo(args["bpm"].get<double>(), w.applied, ramp);
     const std::size_t moved = scheduler_.retime([this](double b) { return transport_.sampleAtBeat(b); },
                                                 scheduler_.earliest(engine_.now(), options_.blockSize));
     json out = stamp(w);
     out["bpm"] = args["bpm"];
+    out["ramp_beats"] = ramp;
+    out["ramp_end_sample"] = transport_.sampleAtBeat(transport_.beatAt(w.applied) + ramp);
     out["moved_commands"] = moved;
-    emit({{"type", "tempo"}, {"bpm", args["bpm"]}, {"at_sample", w.applied}});
+    emit({{"type", "tempo"}, {"bpm", args["bpm"]}, {"ramp_beats", ramp}, {"at_sample", w.applied}});
     return out;
 }
 

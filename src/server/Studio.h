@@ -50,9 +50,16 @@ struct StudioHooks {
     std::function<live::StreamVibe(const std::string& label, const music::MusicConfig& cfg)> vibeFromConfig;
     /// Renders a job to its file; reports progress 0..1; throws on failure [a worker thread].
     std::function<void(const RenderJobSpec&, const std::function<void(double)>& progress)> render;
-    /// Asks the configured LLM (system prompt, user text, JSON Schema of the answer) and returns its
-    /// JSON text; throws with a reason when it cannot. Empty: no LLM [an assistant thread].
-    std::function<std::string(const std::string& system, const std::string& user, const std::string& schema)> askLlm;
+    /// Asks the configured LLM [an assistant thread]: with the operations as OpenAI `tools`
+    /// (`systemTools`, `tools`), or, where the endpoint refuses tools, for a JSON answer
+    /// (`systemJson`, `schema`: {"say", "calls": [{"op", "args"}]}). Returns {"format": "tools"
+    /// or "json", "content": the message's text (format json: the JSON answer), "tool_calls":
+    /// [{"name", "arguments": JSON text}], "warnings": [...]}; throws with a reason when it
+    /// cannot. Empty: no LLM.
+    struct LlmAsk {
+        std::string systemTools, systemJson, user, schema, tools;
+    };
+    std::function<nlohmann::json(const LlmAsk&)> askLlm;
 };
 
 struct StudioOptions {
@@ -152,12 +159,20 @@ private:
     nlohmann::json setLatency(const nlohmann::json& args);
     nlohmann::json listInstruments() const;
     nlohmann::json listTracks() const;
+    /// The master's chain (types and parameters) and fader gain.
+    nlohmann::json masterState() const { return {{"effects", masterChain_}, {"gain_db", masterGainDb_}}; }
     nlohmann::json createTrack(const nlohmann::json& args, const CallContext& ctx);
     nlohmann::json freeTrack(const nlohmann::json& args, const CallContext& ctx);
     nlohmann::json setEffects(const nlohmann::json& args, const CallContext& ctx);
     /// Fades the track at `address` out over a few ms from `at`, then puts `track` in its place;
     /// returns the sample of the swap.
     SampleTime swapTrack(int address, std::unique_ptr<engine::Track> track, SampleTime at);
+    /// insert_effect, move_effect, remove_effect: the new chain of a track (rebuilt as set_effects
+    /// does) or of the master (replaced in place).
+    nlohmann::json editChain(const std::string& op, const nlohmann::json& args, const CallContext& ctx);
+    /// Puts `chain` (entries {type, params}) in place of the master's effects after a 5 ms dip of
+    /// its gain; a bad entry throws and changes nothing.
+    nlohmann::json setMasterChain(const nlohmann::json& chain, const nlohmann::json& args, const CallContext& ctx);
     nlohmann::json setParams(const nlohmann::json& args, const CallContext& ctx);
     nlohmann::json setBypass(const nlohmann::json& args, const CallContext& ctx);
     nlohmann::json playNote(const nlohmann::json& args, const CallContext& ctx);
@@ -181,6 +196,9 @@ private:
     void assistant(const nlohmann::json& args, Done done);
     /// Applies an assistant's calls through the table; the reply lists what was done and refused.
     nlohmann::json applyCalls(const nlohmann::json& calls);
+    /// The LLM's answer (askLlm's object) as a reply: its tool calls, or its JSON answer's calls,
+    /// each validated and applied or refused with the reason.
+    nlohmann::json applyAnswer(const nlohmann::json& answer);
     /// The interpreter's way when there is no LLM answer: the text steers the live session (or starts one).
     nlohmann::json assistWithInterpreter(const std::string& text, const std::string& why);
     void finishAssistant();
@@ -256,6 +274,13 @@ private:
     // Later commands for that address are never stamped before it, or they would reach the track
     // that is going away.
     std::vector<SampleTime> readyAt_;
+    // The master's chain ({type, params} entries, parameter changes folded in), its parameter
+    // specs, the fader gain set_mix last asked for (a chain change dips to silence and back to
+    // it), and the sample its latest chain change lands on.
+    nlohmann::json masterChain_ = nlohmann::json::array();
+    std::vector<std::vector<engine::ParamSpec>> masterParams_;
+    float masterGainDb_ = 0.0f;
+    SampleTime masterReadyAt_ = 0;
     std::vector<SyncWaiter> waiters_;
     // Everything the engine plays goes through this ring; drainedFrames_ counts what was read,
     // so a recording knows the exact sample of its first frame.

@@ -1,10 +1,12 @@
 // The assistant: a request in words becomes operations. With an LLM, the model sees the state
-// and the operation table as tools and answers with calls (asked for with a JSON Schema); each
-// call is validated by its own schema and applied, or refused with the reason. Without one (or
+// and the operation table as OpenAI tools and answers with tool calls (or, where the endpoint
+// refuses tools, with calls in a JSON answer asked for with a JSON Schema); each call is
+// validated by its own schema and applied, or refused with the reason. Without one (or
 // when it fails), the embedded interpreter steers the live session with the text.
 #include <fmt/format.h>
 
 #include "music/JsonText.h"
+#include "server/AssistantAnswer.h"
 #include "server/Studio.h"
 #include "server/StudioParts.h"
 
@@ -42,7 +44,9 @@ void Studio::assistant(const json& args, Done done) {
     }
     if (assistantThread_.joinable()) assistantThread_.join();
     std::string tools;
-    json ops = json::array();
+    json ops = json::array(), toolDefs = json::array();
+    for (const auto& tool : table_->tools())
+        if (assistantMayCall(tool["function"]["name"])) toolDefs.push_back(tool);
     for (const auto& op : table_->all()) {
         if (!assistantMayCall(op.name)) continue;
         tools += toolLine(op) + "\n";
@@ -60,11 +64,20 @@ void Studio::assistant(const json& args, Done done) {
     json state = status();
     state.erase("tracks");
     state["tracks"] = listTracks();
-    const std::string system = fmt::format(
+    state["master"] = masterState();
+    StudioHooks::LlmAsk ask;
+    ask.systemTools = fmt::format(
+        "You drive Soundstar, a real-time music engine, by calling its tools (at most {} calls, run in order); say briefly what you "
+        "did. `at` is \"now\", {{\"sample\": N}}, {{\"beat\": B}} or {{\"quantize\": \"bar\"}}.\nState: {}",
+        kMaxCalls, wireText(state));
+    ask.systemJson = fmt::format(
         "You drive Soundstar, a real-time music engine. Answer only with JSON: {{\"say\": a short reply, \"calls\": operations to run "
         "in order, each {{\"op\": name, \"args\": {{argument: value}}}}}}. At most {} calls. `at` is \"now\", {{\"sample\": N}}, "
         "{{\"beat\": B}} or {{\"quantize\": \"bar\"}}. Arguments marked * are required.\nTools:\n{}State: {}",
         kMaxCalls, tools, wireText(state));
+    ask.user = text;
+    ask.schema = answerSchema.dump();
+    ask.tools = toolDefs.dump();
     assistantText_ = text;
     {
         std::lock_guard lock(assistantMutex_);
@@ -72,10 +85,10 @@ void Studio::assistant(const json& args, Done done) {
         assistantAnswer_.reset();
         assistantFailure_.reset();
     }
-    assistantThread_ = std::thread([this, system, text, schema = answerSchema.dump()] {
+    assistantThread_ = std::thread([this, ask = std::move(ask)] {
         std::optional<std::string> answer, failure;
         try {
-            answer = hooks_.askLlm(system, text, schema);
+            answer = hooks_.askLlm(ask).dump();
         } catch (const std::exception& e) {
             failure = music::clipText(e.what(), 400);
         }
@@ -98,13 +111,26 @@ void Studio::finishAssistant() {
     }
     if (assistantThread_.joinable()) assistantThread_.join();
     if (failure) return done(Outcome{200, assistWithInterpreter(assistantText_, "the LLM gave no answer: " + *failure), {}});
-    const json parsed = json::parse(*answer, nullptr, false);
-    if (!parsed.is_object() || !parsed.contains("calls") || !parsed["calls"].is_array())
-        return done(Outcome{200, assistWithInterpreter(assistantText_, "the LLM's answer holds no list of calls"), {}});
-    json reply = applyCalls(parsed["calls"]);
-    reply["source"] = "llm";
-    reply["said"] = parsed.value("say", json("")).is_string() ? music::clipText(parsed.value("say", ""), 400) : "";
+    const json message = json::parse(*answer, nullptr, false);
+    json reply = message.is_object() ? applyAnswer(message) : json();
+    if (reply.is_null()) return done(Outcome{200, assistWithInterpreter(assistantText_, "the LLM's answer holds no tool calls and no list of calls"), {}});
     done(Outcome{200, reply, {}});
+}
+
+json Studio::applyAnswer(const json& message) {
+    AssistantCalls parsed = callsFromAnswer(message);
+    if (parsed.format.empty()) return json();
+    json reply = applyCalls(parsed.calls);
+    reply["format"] = parsed.format;
+    for (auto& r : parsed.refused) reply["refused"].push_back(std::move(r));
+    const json warnings = message.value("warnings", json::array());
+    if (warnings.is_array())
+        for (const auto& w : warnings) reply["warnings"].push_back(w);
+    if (parsed.calls.size() > kMaxCalls)
+        reply["warnings"].push_back(fmt::format("{} calls past the limit of {} were not run", parsed.calls.size() - kMaxCalls, kMaxCalls));
+    reply["source"] = "llm";
+    reply["said"] = parsed.said;
+    return reply;
 }
 
 json Studio::applyCalls(const json& calls) {
@@ -114,7 +140,7 @@ json Studio::applyCalls(const json& calls) {
         const std::string op = c.is_object() && c.contains("op") && c["op"].is_string() ? c["op"].get<std::string>() : "";
         const json args = c.is_object() && c.contains("args") ? c["args"] : json::object();
         if (!assistantMayCall(op)) {
-            refused.push_back({{"op", op}, {"args", args}, {"error", fmt::format("'{}' is not an operation the assistant may call", music::clipText(op, 60))}});
+            refused.push_back({{"op", music::clipText(op, 60)}, {"args", args}, {"error", fmt::format("'{}' is not an operation the assistant may call", music::clipText(op, 60))}, {"status", 403}});
             continue;
         }
         CallContext ctx;

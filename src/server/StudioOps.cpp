@@ -59,8 +59,15 @@ void Studio::registerOperations(OperationTable& t) {
            answerNow([this](const json&, const CallContext&) { return stopEngine(); })});
     t.add({"sync", "engine", "A barrier: answers once every command queued before it has been applied", object({}), {}, false,
            [this](const json& args, const CallContext&, Done done) { sync(args, std::move(done)); }});
-    t.add({"set_tempo", "engine", "Sets the transport's tempo from `at` on (beats before it keep their samples)",
-           object({{"bpm", number(20, 400, "beats per minute")}, {"at", at()}}, {"bpm"}), {"bpm"}, true,
+    t.add({"set_tempo", "engine",
+           "Sets the transport's tempo from `at` on, at once or ramping linearly (in beats) over ramp_beats or ramp_bars; beats before "
+           "`at` keep their samples, beat-timed commands after it move with their beats",
+           object({{"bpm", number(20, 400, "beats per minute (the ramp's end)")},
+                   {"ramp_beats", number(0, 4096, "reach bpm over this many beats (0: at once, the default)")},
+                   {"ramp_bars", number(0, 1024, "the same in bars")},
+                   {"at", at()}},
+                  {"bpm"}),
+           {"bpm", "ramp_beats"}, true,
            answerNow([this](const json& a, const CallContext& c) { return setTempo(a, c); })});
     t.add({"set_latency", "engine",
            "Delays every \"now\" by this much (as SuperCollider's server latency): commands sent at an uneven pace then sound evenly",
@@ -69,8 +76,8 @@ void Studio::registerOperations(OperationTable& t) {
     // ---- synthesis ----
     t.add({"list_instruments", "synthesis", "Instrument kinds and effect types with every parameter's range, unit and default; presets; buses",
            object({}), {}, false, answerNow([this](const json&, const CallContext&) { return listInstruments(); })});
-    t.add({"list_tracks", "synthesis", "The tracks that exist, with instrument, preset and effects", object({}), {}, false,
-           answerNow([this](const json&, const CallContext&) { return json{{"tracks", listTracks()}}; })});
+    t.add({"list_tracks", "synthesis", "The tracks that exist, with instrument, preset and effects, and the master's chain", object({}), {}, false,
+           answerNow([this](const json&, const CallContext&) { return json{{"tracks", listTracks()}, {"master", masterState()}}; })});
     t.add({"create_track", "synthesis",
            "Creates a track from a preset or an instrument kind (options name sample files under --data), with parameters and an effect chain",
            object({{"name", trackName("the track's name, e.g. bass")},
@@ -86,15 +93,31 @@ void Studio::registerOperations(OperationTable& t) {
                    {"at", at()}},
                   {"name"}),
            {"name", "preset"}, true, answerNow([this](const json& a, const CallContext& c) { return createTrack(a, c); })});
+    const json chainItem = object({{"type", text(32, "an effect type (list_instruments)")}, {"params", paramMap("effect parameters")}}, {"type"});
+    const json slotArg = {{"type", "integer"}, {"minimum", 0}, {"maximum", 7}, {"description", "an effect slot (0 = first in the chain)"}};
     t.add({"set_effects", "synthesis",
-           "Replaces a track's effect chain (insert, move, remove: give the whole chain); the track is rebuilt with its "
-           "parameters and mix, after a 5 ms fade (notes sounding on it stop)",
-           object({{"track", trackName("the track")},
-                   {"effects", {{"type", "array"}, {"maxItems", 8}, {"description", "the new chain, in order"},
-                                {"items", object({{"type", text(32, "an effect type")}, {"params", paramMap("effect parameters")}}, {"type"})}}},
+           "Replaces the effect chain of a track or of the master whole. A track is rebuilt with its parameters and mix after "
+           "a 5 ms fade (notes sounding on it stop); the master's chain is replaced in a 5 ms dip of its gain, the music plays on",
+           object({{"track", trackName("a track, or master")},
+                   {"effects", {{"type", "array"}, {"maxItems", 8}, {"description", "the new chain, in order"}, {"items", chainItem}}},
                    {"at", at()}},
                   {"track", "effects"}),
            {"track", "effects"}, true, answerNow([this](const json& a, const CallContext& c) { return setEffects(a, c); })});
+    t.add({"insert_effect", "synthesis",
+           "Inserts an effect into the chain of a track or of the master (as set_effects with one more effect)",
+           object({{"track", trackName("a track, or master")},
+                   {"type", text(32, "an effect type (list_instruments)")},
+                   {"params", paramMap("effect parameters")},
+                   {"position", {{"type", "integer"}, {"minimum", 0}, {"maximum", 7}, {"description", "its slot; the end of the chain when absent"}}},
+                   {"at", at()}},
+                  {"track", "type"}),
+           {"track", "type", "position"}, true, answerNow([this](const json& a, const CallContext& c) { return editChain("insert_effect", a, c); })});
+    t.add({"move_effect", "synthesis", "Moves an effect of a track's or the master's chain to another slot",
+           object({{"track", trackName("a track, or master")}, {"effect", slotArg}, {"to", slotArg}, {"at", at()}}, {"track", "effect", "to"}),
+           {"track", "effect", "to"}, true, answerNow([this](const json& a, const CallContext& c) { return editChain("move_effect", a, c); })});
+    t.add({"remove_effect", "synthesis", "Removes an effect from a track's or the master's chain",
+           object({{"track", trackName("a track, or master")}, {"effect", slotArg}, {"at", at()}}, {"track", "effect"}),
+           {"track", "effect"}, true, answerNow([this](const json& a, const CallContext& c) { return editChain("remove_effect", a, c); })});
     t.add({"free_track", "synthesis", "Removes a track (its place is freed for another)", object({{"track", trackName("the track")}, {"at", at()}}, {"track"}),
            {"track"}, true, answerNow([this](const json& a, const CallContext& c) { return freeTrack(a, c); })});
     t.add({"play_note", "synthesis", "Plays a note on a track: on at `at`, off after `duration` seconds",
@@ -108,24 +131,24 @@ void Studio::registerOperations(OperationTable& t) {
     t.add({"release", "synthesis", "Releases one note, or every note of a track, through its envelope",
            object({{"track", trackName("the track")}, {"note", number(0, 127, "the note; all notes when absent")}, {"at", at()}}, {"track"}),
            {"track", "note"}, true, answerNow([this](const json& a, const CallContext& c) { return release(a, c); })});
-    t.add({"set_params", "synthesis", "Sets parameters of a track's instrument (or of effect slot `effect`, or a bus's effect) at once",
-           object({{"track", trackName("a track, or reverb / delay (the buses)")},
+    t.add({"set_params", "synthesis", "Sets parameters of a track's instrument (or of effect slot `effect` of a track or the master, or a bus's effect) at once",
+           object({{"track", trackName("a track, reverb / delay (the buses) or master")},
                    {"effect", {{"type", "integer"}, {"minimum", 0}, {"maximum", 7}, {"description", "effect slot; the instrument when absent"}}},
                    {"params", paramMap("parameter values by name (list_instruments gives ranges)")},
                    {"at", at()}},
                   {"track", "params"}),
            {}, true, answerNow([this](const json& a, const CallContext& c) { return setParams(a, c); })});
     t.add({"set_bypass", "synthesis",
-           "Bypasses one effect of a track or bus, or brings it back: its output is crossfaded with its input over 10 ms "
+           "Bypasses one effect of a track, bus or the master, or brings it back: its output is crossfaded with its input over 10 ms "
            "(it keeps running, so its tails are current when it returns); set_effects brings every effect back",
-           object({{"track", trackName("a track, or reverb / delay")},
+           object({{"track", trackName("a track, reverb / delay or master")},
                    {"effect", {{"type", "integer"}, {"minimum", 0}, {"maximum", 7}, {"description", "the effect slot"}}},
                    {"bypass", {{"type", "boolean"}, {"description", "true: bypassed; false: in the chain again"}}},
                    {"at", at()}},
                   {"track", "effect", "bypass"}),
            {"track", "effect", "bypass"}, true, answerNow([this](const json& a, const CallContext& c) { return setBypass(a, c); })});
-    t.add({"set_param", "synthesis", "Sets one parameter of a track's instrument (or effect slot `effect`)",
-           object({{"track", trackName("a track, or reverb / delay")},
+    t.add({"set_param", "synthesis", "Sets one parameter of a track's instrument (or effect slot `effect` of a track, bus or the master)",
+           object({{"track", trackName("a track, reverb / delay or master")},
                    {"name", text(32, "the parameter")},
                    {"value", {{"type", "number"}, {"description", "its value, within its range"}}},
                    {"effect", {{"type", "integer"}, {"minimum", 0}, {"maximum", 7}, {"description", "effect slot; the instrument when absent"}}},

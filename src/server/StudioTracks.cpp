@@ -164,6 +164,7 @@ SampleTime Studio::swapTrack(int address, std::unique_ptr<engine::Track> track, 
 }
 
 json Studio::setEffects(const json& args, const CallContext& ctx) {
+    if (args["track"] == "master") return setMasterChain(args["effects"], args, ctx);
     const int address = trackAddress(args["track"]);
     TrackSlot& old = slots_[static_cast<std::size_t>(address)];
     if (old.instrument == "live") throw ApiError(409, "the live track's chain comes from its vibes; set_mix and sends still apply");
@@ -183,6 +184,98 @@ json Studio::setEffects(const json& args, const CallContext& ctx) {
     json out = stamp(w);
     out["track"] = old.name;
     out["effects"] = old.effects;
+    return out;
+}
+
+namespace {
+// "0 filter, 1 delay" (or "no effects"): what a chain holds, for errors.
+std::string chainText(const json& chain) {
+    std::string out;
+    for (std::size_t i = 0; i < chain.size(); ++i) out += fmt::format("{}{} {}", i ? ", " : "", i, chain[i]["type"].get<std::string>());
+    return out.empty() ? "no effects" : out;
+}
+}  // namespace
+
+json Studio::editChain(const std::string& op, const json& args, const CallContext& ctx) {
+    const std::string target = args["track"];
+    const int address = mixAddress(target);
+    if (address >= engine::kReturnBase) throw std::invalid_argument(fmt::format("bus '{}' has one fixed effect; edit a track's chain or the master's", target));
+    json chain;
+    if (address == engine::kMasterAddress) {
+        chain = masterChain_;
+    } else {
+        const auto& slot = slots_[static_cast<std::size_t>(address)];
+        if (slot.instrument == "live") throw ApiError(409, "the live track's chain comes from its vibes; set_mix and sends still apply");
+        chain = slot.args["effects"];
+    }
+    const auto slotOf = [&](const char* key) {
+        const int i = args[key];
+        if (static_cast<std::size_t>(i) >= chain.size())
+            throw std::invalid_argument(fmt::format("'{}' has no effect {}; its chain: {}", target, i, chainText(chain)));
+        return static_cast<std::size_t>(i);
+    };
+    if (op == "insert_effect") {
+        if (chain.size() >= 8) throw std::invalid_argument(fmt::format("'{}' has 8 effects, the most a chain holds; remove_effect one first", target));
+        const std::size_t at = args.value("position", chain.size());
+        if (at > chain.size())
+            throw std::invalid_argument(fmt::format("'{}' has {} effect(s), so position {} is past its end (allowed 0..{}); its chain: {}", target, chain.size(), at, chain.size(), chainText(chain)));
+        json entry = {{"type", args["type"]}, {"params", args.value("params", json::object())}};
+        chain.insert(chain.begin() + static_cast<std::ptrdiff_t>(at), entry);
+    } else if (op == "move_effect") {
+        const std::size_t from = slotOf("effect");
+        const std::size_t to = slotOf("to");
+        json moved = chain[from];
+        chain.erase(chain.begin() + static_cast<std::ptrdiff_t>(from));
+        chain.insert(chain.begin() + static_cast<std::ptrdiff_t>(to), moved);
+    } else {
+        chain.erase(chain.begin() + static_cast<std::ptrdiff_t>(slotOf("effect")));
+    }
+    json set = {{"track", target}, {"effects", chain}};
+    if (args.contains("at")) set["at"] = args["at"];
+    return address == engine::kMasterAddress ? setMasterChain(chain, set, ctx) : setEffects(set, ctx);
+}
+
+json Studio::setMasterChain(const json& chain, const json& args, const CallContext& ctx) {
+    // Built and checked whole before anything is scheduled: a bad type or parameter changes nothing.
+    engine::Track holder;
+    holder.name = "master";
+    std::vector<std::vector<engine::ParamSpec>> specs;
+    json kept = json::array();
+    for (const auto& e : chain) {
+        holder.effects.push_back(engine::makeEffect(e["type"]));
+        const json params = e.value("params", json::object());
+        json values = json::object();
+        for (const auto& [p, v] : params.items()) {
+            engine::setTrackParam(holder, static_cast<int>(holder.effects.size()) - 1, p, number(v));
+            values[p] = v;
+        }
+        const auto ps = holder.effects.back()->params();
+        specs.emplace_back(ps.begin(), ps.end());
+        kept.push_back({{"type", e["type"]}, {"params", values}});
+    }
+    When w = afterSwap(resolveAt(args, ctx), engine::kMasterAddress);
+    // A 5 ms dip to silence around the change, so neither the old chain's end nor the new one's
+    // start clicks; then back to the master's fader gain.
+    const auto fade = static_cast<SampleTime>(0.005 * options_.sampleRate);
+    const SampleTime swapAt = w.applied + fade;
+    masterReadyAt_ = swapAt + fade;
+    auto effects = std::make_shared<std::vector<std::unique_ptr<engine::Effect>>>(std::move(holder.effects));
+    const float gainDb = masterGainDb_;
+    // All three on fixed samples (no beat): a later set_tempo must not pull the dip apart from the swap.
+    schedule(w.applied, [this](SampleTime t) { return controller_->fadeGain(engine::kMasterAddress, -120.0f, 0.005, engine::FadeShape::Linear, t); });
+    schedule(swapAt, [this, effects](SampleTime t) {
+        controller_->replaceChain(engine::kMasterAddress, std::move(*effects), t);
+        return true;
+    });
+    schedule(swapAt, [this, gainDb](SampleTime t) { return controller_->fadeGain(engine::kMasterAddress, gainDb, 0.005, engine::FadeShape::Linear, t); });
+    masterChain_ = kept;
+    masterParams_ = std::move(specs);
+    json out = stamp(w);
+    out["track"] = "master";
+    out["effects"] = json::array();
+    for (const auto& e : masterChain_) out["effects"].push_back(e["type"]);
+    out["chain_at_sample"] = swapAt;
+    emit({{"type", "master_chain"}, {"effects", out["effects"]}, {"at_sample", swapAt}});
     return out;
 }
 
@@ -225,7 +318,9 @@ json Studio::setParams(const json& args, const CallContext& ctx) {
         if (slot != 0) throw std::invalid_argument(fmt::format("bus '{}' has one effect: give \"effect\": 0", target));
         specs = address == engine::kReturnBase ? reverb : delay;
     } else if (address == engine::kMasterAddress) {
-        throw std::invalid_argument("the master has no parameters yet; set_mix sets its gain");
+        if (slot < 0 || static_cast<std::size_t>(slot) >= masterParams_.size())
+            throw std::invalid_argument(fmt::format("give the master's effect slot as \"effect\" (set_mix sets its gain); its chain: {}", chainText(masterChain_)));
+        specs = masterParams_[static_cast<std::size_t>(slot)];
     } else {
         const auto& s = slots_[static_cast<std::size_t>(address)];
         if (slot < 0) specs = s.instrumentParams;
@@ -241,6 +336,8 @@ json Studio::setParams(const json& args, const CallContext& ctx) {
     if (address >= 0 && address < engine::kReturnBase) {  // remembered for set_effects
         auto& a = slots_[static_cast<std::size_t>(address)].args;
         for (const auto& [name, v] : values) (slot < 0 ? a["params"] : a["effects"][static_cast<std::size_t>(slot)]["params"])[name] = v;
+    } else if (address == engine::kMasterAddress) {  // and for the master's chain edits
+        for (const auto& [name, v] : values) masterChain_[static_cast<std::size_t>(slot)]["params"][name] = v;
     }
     for (const auto& nv : values)
         schedule(w, [this, address, slot, nv](SampleTime t) { return controller_->setParam(address, slot, nv.first, nv.second, t); });
@@ -256,10 +353,11 @@ json Studio::setBypass(const json& args, const CallContext& ctx) {
     const bool bypass = args["bypass"];
     std::size_t effects = 0;
     if (address == engine::kReturnBase || address == engine::kReturnBase + 1) effects = 1;
-    else if (address == engine::kMasterAddress) throw std::invalid_argument("the master's chain cannot be bypassed; give a track, reverb or delay");
+    else if (address == engine::kMasterAddress) effects = masterParams_.size();
     else effects = slots_[static_cast<std::size_t>(address)].effectParams.size();
     if (static_cast<std::size_t>(slot) >= effects)
-        throw std::invalid_argument(fmt::format("'{}' has {} effect(s); effect {} does not exist", target, effects, slot));
+        throw std::invalid_argument(fmt::format("'{}' has {} effect(s); effect {} does not exist{}", target, effects, slot,
+                                                address == engine::kMasterAddress ? "; its chain: " + chainText(masterChain_) : std::string()));
     const When w = afterSwap(resolveAt(args, ctx), address);
     schedule(w, [this, address, slot, bypass](SampleTime t) { return controller_->setBypass(address, slot, bypass, t); });
     json out = stamp(w);
@@ -276,6 +374,7 @@ json Studio::mix(const json& args, const CallContext& ctx) {
     if (args.contains("sends") && address >= engine::kReturnBase) throw std::invalid_argument("sends belong to tracks, not to return buses");
     const When w = afterSwap(resolveAt(args, ctx), address);
     const double fade = args.value("fade_seconds", 0.0);
+    if (address == engine::kMasterAddress && args.contains("gain_db")) masterGainDb_ = number(args["gain_db"]);
     if (address >= 0 && address < engine::kReturnBase) {  // remembered for set_effects
         auto& s = slots_[static_cast<std::size_t>(address)];
         if (args.contains("gain_db")) s.args["gain_db"] = args["gain_db"];

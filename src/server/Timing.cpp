@@ -9,34 +9,22 @@
 namespace soundstar::server {
 
 Transport::Transport(double sampleRate, double bpm, int beatsPerBar)
-    : sampleRate_(sampleRate), beatsPerBar_(beatsPerBar), segments_{{0, 0.0, bpm}} {}
+    : sampleRate_(sampleRate), beatsPerBar_(beatsPerBar), map_(0.0, bpm, sampleRate) {}
 
-const Transport::Segment& Transport::segmentAt(SampleTime s) const {
-    auto it = std::upper_bound(segments_.begin(), segments_.end(), s, [](SampleTime v, const Segment& g) { return v < g.start; });
-    return it == segments_.begin() ? segments_.front() : *(it - 1);
-}
+double Transport::bpmAt(SampleTime s) const { return map_.bpmAt(map_.beatAt(static_cast<double>(s))); }
 
-double Transport::bpmAt(SampleTime s) const { return segmentAt(s).bpm; }
+double Transport::beatAt(SampleTime s) const { return map_.beatAt(static_cast<double>(s)); }
 
-double Transport::beatAt(SampleTime s) const {
-    const Segment& g = segmentAt(s);
-    return g.beat + static_cast<double>(s - g.start) * g.bpm / (60.0 * sampleRate_);
-}
+SampleTime Transport::sampleAtBeat(double beat) const { return static_cast<SampleTime>(std::llround(map_.sampleAt(beat))); }
 
-SampleTime Transport::sampleAtBeat(double beat) const {
-    auto it = std::upper_bound(segments_.begin(), segments_.end(), beat, [](double b, const Segment& g) { return b < g.beat; });
-    const Segment& g = it == segments_.begin() ? segments_.front() : *(it - 1);
-    return g.start + static_cast<SampleTime>(std::llround((beat - g.beat) * 60.0 * sampleRate_ / g.bpm));
-}
-
-void Transport::setTempo(double bpm, SampleTime at) {
+void Transport::setTempo(double bpm, SampleTime at, double rampBeats) {
     if (!std::isfinite(bpm) || bpm < 20.0 || bpm > 400.0) throw std::invalid_argument(fmt::format("bpm {:g} is out of range: allowed 20 to 400", bpm));
-    if (at < segments_.back().start)
-        throw std::invalid_argument(fmt::format("a tempo change at sample {} comes before the last one (sample {}); changes go forward in time", at, segments_.back().start));
-    if (segments_.size() >= kMaxChanges) throw std::invalid_argument(fmt::format("at most {} tempo changes", kMaxChanges));
-    const double beat = beatAt(at);
-    if (at == segments_.back().start) segments_.pop_back();
-    segments_.push_back({at, beat, bpm});
+    if (!std::isfinite(rampBeats) || rampBeats < 0.0 || rampBeats > kMaxRampBeats)
+        throw std::invalid_argument(fmt::format("a ramp of {:g} beats is out of range: allowed 0 to {:g}", rampBeats, kMaxRampBeats));
+    if (at < lastChange_)
+        throw std::invalid_argument(fmt::format("a tempo change at sample {} comes before the last one (sample {}); changes go forward in time", at, lastChange_));
+    map_.rampTo(beatAt(at), bpm, rampBeats);
+    lastChange_ = at;
 }
 
 osc::TimeTag WallClock::nowNtp() {

@@ -1,6 +1,6 @@
 #pragma once
 // When server commands apply [control]. The Transport maps beats to samples through a tempo map
-// (beat 0 at sample 0; each tempo change starts a new segment). The Scheduler holds commands
+// (beat 0 at sample 0; each tempo change, a step or a ramp, starts a new segment). The Scheduler holds commands
 // stamped with a sample and hands them to the engine in time order a little ahead of the
 // playhead, because the engine applies its queue in order: a far-future note posted first would
 // hold back every later "now" behind it.
@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/Time.h"
+#include "live/TempoMap.h"
 #include "server/Osc.h"
 
 namespace soundstar::server {
@@ -21,25 +22,24 @@ public:
     explicit Transport(double sampleRate, double bpm = 120.0, int beatsPerBar = 4);
     double sampleRate() const { return sampleRate_; }
     int beatsPerBar() const { return beatsPerBar_; }
+    /// The tempo playing at sample `s` (inside a ramp, where the ramp has got to).
     double bpmAt(SampleTime s) const;
     /// The beat (from 0) playing at sample `s`.
     double beatAt(SampleTime s) const;
     /// The sample where `beat` falls, rounded to the nearest sample.
     SampleTime sampleAtBeat(double beat) const;
-    /// The tempo from sample `at` on (20..400 bpm); a change before the last one's sample is
-    /// refused (std::invalid_argument), as are more than kMaxChanges.
-    void setTempo(double bpm, SampleTime at);
-    static constexpr std::size_t kMaxChanges = 4096;
+    /// The tempo from sample `at` on (20..400 bpm): at once, or moving linearly in beat time to
+    /// `bpm` over `rampBeats` beats (0..kMaxRampBeats), as the live session's TempoMap does. A
+    /// change replaces whatever was planned after it; one before the last change's sample is
+    /// refused (std::invalid_argument). The map keeps the recent past only (live::TempoMap).
+    void setTempo(double bpm, SampleTime at, double rampBeats = 0.0);
+    static constexpr double kMaxRampBeats = 4096.0;
 
 private:
-    struct Segment {
-        SampleTime start;
-        double beat, bpm;
-    };
-    const Segment& segmentAt(SampleTime s) const;
     double sampleRate_;
     int beatsPerBar_;
-    std::vector<Segment> segments_;
+    live::TempoMap map_;
+    SampleTime lastChange_ = 0;
 };
 
 /// Converts OSC timetags (NTP, wall clock) to samples of a running device.
