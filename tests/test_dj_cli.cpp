@@ -272,3 +272,46 @@ TEST(DjCli, BadCommandsAreReportedAndTheSetPlaysOn) {
     EXPECT_NE(r.code, 0);
     EXPECT_NE(r.output.find("'nope' is not a DJ profile; allowed: classical, deep_house"), std::string::npos) << r.output;
 }
+
+// --clock midi on a real JACK server (dummy backend): Debian's jack_midi_clock sends a 120 bpm
+// clock once the JACK transport rolls (jack_transport play) and Stop when it stops.
+TEST(DjCli, FollowsAMidiClockOnJackAndStopsIntoSilence) {
+    if (runCommand("command -v jackd && command -v jack_midi_clock && command -v jack_transport").code != 0)
+        GTEST_SKIP() << "jackd, jack_midi_clock or jack_transport is not installed";
+    TempDir dir;
+    const std::string server = "soundstar-djclock-" + std::to_string(getpid());
+    const std::string wav = dir / "set.wav", events = dir / "set.jsonl";
+    // Period 64 (1.3 ms): RtMidi stamps JACK's MIDI per period. The set waits for Start.
+    const auto r = runCommand(
+        "{ export JACK_DEFAULT_SERVER=" + server + " JACK_NO_AUDIO_RESERVATION=1 JACK_NO_START_SERVER=1; jackd --no-realtime -n " + server +
+        " -d dummy -r 48000 -p 64 >/dev/null 2>&1 & J=$!; for i in $(seq 60); do jack_lsp >/dev/null 2>&1 && break; sleep 0.25; done; "
+        "jack_midi_clock -b 120 -B >/dev/null 2>&1 & C=$!; for i in $(seq 40); do jack_lsp | grep -q mclk && break; sleep 0.1; done; "
+        "timeout 40 " + kBin + " dj --clock midi --midi-in jack_midi_clock --device jack --sample-rate 48000 --seed 2 -o '" + wav + "' --events '" + events +
+        "' </dev/null & D=$!; for i in $(seq 300); do jack_lsp | grep -q soundstar-dj && break; sleep 0.1; done; sleep 0.5; "
+        "echo play | jack_transport >/dev/null 2>&1; sleep 5; echo stop | jack_transport >/dev/null 2>&1; wait $D; R=$?; kill $C $J; wait $C $J; exit $R; }");
+    ASSERT_EQ(r.code, 0) << r.output;
+    EXPECT_NE(r.output.find("waiting for MIDI Start on jack_midi_clock"), std::string::npos) << r.output;
+    const auto ev = readEvents(events);
+    const nlohmann::json* tempo = nullptr;
+    const nlohmann::json* stop = nullptr;
+    for (const auto& e : ev) {
+        if (e["event"] == "clock_tempo") tempo = &e;
+        if (e["event"] == "clock_stop") stop = &e;
+    }
+    ASSERT_TRUE(tempo && stop) << r.output;
+    // The clock's tempo two beats after Start, and the set takes it.
+    EXPECT_NEAR(numberIn(tempo->at("label").get<std::string>(), R"(([0-9.]+) bpm)"), 120.0, 0.05) << tempo->dump();
+    EXPECT_LT(tempo->at("time").get<double>(), 1.1) << "read within two beats (and a poll) of Start";
+    bool followed = false;
+    for (const auto& e : ev) followed = followed || (e["event"] == "tempo" && e["label"] == "120.00 bpm");
+    EXPECT_TRUE(followed) << "the set's tempo follows the clock";
+    // Music before Stop; silence (below -60 dBFS) from a block plus 10 ms after it, to the end.
+    const double stopAt = stop->at("sample").get<double>() / 48000.0;
+    EXPECT_GT(stopAt, 3.0);
+    const auto before = runCommand("sox '" + wav + "' -n trim " + std::to_string(stopAt - 1.0) + " 0.9 stats 2>&1");
+    EXPECT_GT(numberIn(before.output, R"(RMS lev dB\s+(-?[0-9.]+))"), -40.0) << before.output;
+    const double quietFrom = stopAt + (256 + 480) / 48000.0;
+    const auto after = runCommand("sox '" + wav + "' -n trim " + std::to_string(quietFrom) + " stats 2>&1");
+    EXPECT_LT(numberIn(after.output, R"(Pk lev dB\s+(-?[0-9.inf]+))"), -60.0) << after.output;
+    EXPECT_GT(numberIn(after.output, R"(Length s\s+([0-9.]+))"), 0.1) << "the recording goes on past the fade";
+}

@@ -161,6 +161,12 @@ void ClockFollower::onContinue(double seconds) {
     event(ClockEvent::Kind::Continue, seconds);
 }
 
+void ClockFollower::resumeAt(long long songTick) {
+    playing_ = true;
+    startPending_ = true;
+    songAtNext_ = std::max(0LL, songTick);
+}
+
 void ClockFollower::onSongPosition(int sixteenths, double seconds) {
     songAtNext_ = static_cast<long long>(std::clamp(sixteenths, 0, 16383)) * (kTicksPerBeat / 4);
     startPending_ = playing_;
@@ -179,7 +185,8 @@ std::optional<double> ClockFollower::rawBpm() const {
 
 double ClockFollower::beatAt(double seconds) const {
     const double held = static_cast<double>(songAtNext_) / kTicksPerBeat;
-    if (!playing_ || startPending_ || count_ == 0 || !fitted_ || smoothed_ <= 0) return held;
+    if (!playing_ || startPending_ || count_ == 0) return held;
+    if (!fitted_ || smoothed_ <= 0) return static_cast<double>(songAtNext_ - 1) / kTicksPerBeat;  // on the last tick
     // The last tick where the line puts it, and on from there at the smoothed period.
     const double lastFitted = origin_ + a_ + b_ * static_cast<double>(count_ - 1 - windowFirst_);
     const double ticks = static_cast<double>(songAtNext_ - 1) + (seconds - lastFitted) / smoothed_;

@@ -44,6 +44,9 @@ public:
     void onContinue(double seconds);
     /// Song Position Pointer: the next Continue resumes at `sixteenths` (0..16383).
     void onSongPosition(int sixteenths, double seconds);
+    /// Playing, with the next tick at song position `songTick` (ticks), without an event: for a
+    /// follower taking over from another one on another clock.
+    void resumeAt(long long songTick);
     /// Call regularly (e.g. every few ms): reports clock_lost once ticks have stopped for 250 ms.
     void check(double seconds);
 
