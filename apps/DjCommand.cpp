@@ -237,6 +237,12 @@ int runDjSet(const DjArgs& args, bool& llmStillAsking) {
             midi->following(midi->bpm().value_or(base.config.resolvedBpm()));
             loop.poll = [&](SampleTime now) { midi->poll(now, sr, set, session.engine(), loop); };
         }
+        std::unique_ptr<DjClockOut> clockOut;
+        if (args.midiOut) {
+            clockOut = std::make_unique<DjClockOut>(*args.midiOut, session.engine());
+            say(fmt::format("sending MIDI clock on {}", clockOut->portName()));
+            loop.poll = [&](SampleTime now) { clockOut->poll(now, sr, session, loop.quitting() || now + static_cast<SampleTime>(0.1 * sr) >= loop.end()); };
+        }
         loop.line = [&](const std::string& line, SampleTime now) {
             if (!apply(line, now)) loop.quit(now);
         };

@@ -105,4 +105,34 @@ private:
     bool announced_ = false, stopped_ = false, readAtTwoBeats_ = false;
 };
 
+/// `soundstar dj --midi-out`: a MIDI clock out for other gear to follow the set [control, the
+/// session's thread]: Start and the first tick on the set's first sample, 24 ticks a beat at
+/// the session's tempo (ramps included, tick by tick), each written at its frame in the JACK
+/// cycle that plays it, scheduled 50 ms ahead; Stop when the set ends.
+class DjClockOut {
+public:
+    DjClockOut(const std::string& destination, const engine::AudioEngine& engine) : out_("soundstar-dj-out", "clock_out", destination, engine) {}
+    const std::string& portName() const { return out_.name(); }
+
+    void poll(SampleTime now, double sampleRate, const live::LiveSession& session, bool ending) {
+        if (stopped_) return;
+        if (!started_) started_ = out_.schedule(0, 0xFA);
+        if (ending) {
+            stopped_ = out_.schedule(std::max<SampleTime>(now, std::llround(nextTick_)), 0xFC);
+            return;
+        }
+        const auto horizon = static_cast<double>(now) + 0.05 * sampleRate;
+        while (nextTick_ < horizon) {
+            const auto at = static_cast<SampleTime>(std::llround(nextTick_));
+            if (!out_.schedule(at, 0xF8)) break;  // full: the rest next time
+            nextTick_ += 60.0 / (dj::ClockFollower::kTicksPerBeat * session.bpmAt(at)) * sampleRate;
+        }
+    }
+
+private:
+    io::JackMidiOutput out_;
+    double nextTick_ = 0.0;
+    bool started_ = false, stopped_ = false;
+};
+
 }  // namespace soundstar::app

@@ -3,7 +3,10 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
+#include <thread>
 #include <stdexcept>
 #include <type_traits>
 
@@ -36,6 +39,8 @@ struct JackApi {
     decltype(&jack_get_sample_rate) sampleRate;
     decltype(&jack_midi_get_event_count) eventCount;
     decltype(&jack_midi_event_get) eventGet;
+    decltype(&jack_midi_clear_buffer) clearBuffer;
+    decltype(&jack_midi_event_write) eventWrite;
 };
 
 const JackApi& jack() {
@@ -61,6 +66,8 @@ const JackApi& jack() {
         sym(a.sampleRate, "jack_get_sample_rate");
         sym(a.eventCount, "jack_midi_get_event_count");
         sym(a.eventGet, "jack_midi_event_get");
+        sym(a.clearBuffer, "jack_midi_clear_buffer");
+        sym(a.eventWrite, "jack_midi_event_write");
         return a;
     }();
     return api;
@@ -153,7 +160,93 @@ void JackMidiInput::stopGate(engine::AudioEngine* engine, int fadeSamples) {
 long long JackMidiInput::engineSample(long long frames) const { return frames + impl_->engineOffset.load(std::memory_order_relaxed); }
 const std::string& JackMidiInput::name() const { return impl_->name; }
 
+/// Connects `from` to the first port of `flags` whose name contains `match`; returns its name.
+std::string connectMatching(const JackApi& api, jack_client_t* c, const std::string& own, const std::string& match, unsigned long flags, const char* what) {
+    const char** ports = api.getPorts(c, nullptr, JACK_DEFAULT_MIDI_TYPE, flags);
+    std::vector<std::string> names;
+    for (int k = 0; ports && ports[k] && k < 1024; ++k) names.emplace_back(ports[k]);
+    if (ports) api.free(ports);
+    for (const auto& n : names)
+        if (n.find(match) != std::string::npos) {
+            const bool in = flags & JackPortIsOutput;
+            if (api.connect(c, in ? n.c_str() : own.c_str(), in ? own.c_str() : n.c_str()) != 0)
+                throw std::runtime_error(fmt::format("JACK could not connect {} and {}", n, own));
+            return n;
+        }
+    throw std::runtime_error(fmt::format("{}: no JACK MIDI port named like '{}'; there are: {}", what, match.substr(0, 100),
+                                         names.empty() ? std::string("none") : fmt::format("{}", fmt::join(names, ", ")).substr(0, 1500)));
+}
+
+struct JackMidiOutput::Impl {
+    struct Scheduled {
+        long long sample;
+        std::uint8_t status;
+    };
+    const JackApi& api = jack();
+    const engine::AudioEngine* engine = nullptr;
+    jack_client_t* client = nullptr;
+    jack_port_t* port = nullptr;
+    SpscQueue<Scheduled> queue{4096};
+    std::string name;
+
+    static int process(jack_nframes_t frames, void* self) {
+        auto& impl = *static_cast<Impl*>(self);
+        void* buf = impl.api.portBuffer(impl.port, frames);
+        impl.api.clearBuffer(buf);
+        // This cycle plays the engine's samples from about now() on (one block a cycle).
+        const long long first = impl.engine->now();
+        while (const Scheduled* s = impl.queue.peek()) {
+            if (s->sample >= first + frames) break;
+            const auto at = static_cast<jack_nframes_t>(std::max(0LL, s->sample - first));
+            impl.api.eventWrite(buf, at, &s->status, 1);  // a full buffer drops it: nothing to wait for
+            Scheduled done;
+            impl.queue.pop(done);
+        }
+        return 0;
+    }
+};
+
+JackMidiOutput::JackMidiOutput(const std::string& client, const std::string& port, const std::string& destination, const engine::AudioEngine& engine)
+    : impl_(std::make_unique<Impl>()) {
+    auto& i = *impl_;
+    i.engine = &engine;
+    jack_status_t status{};
+    i.client = i.api.clientOpen(client.c_str(), JackNoStartServer, &status);
+    if (!i.client) throw std::runtime_error("cannot reach a JACK server (start one, e.g. `jackd -d dummy`, or name it in JACK_DEFAULT_SERVER)");
+    try {
+        i.port = i.api.portRegister(i.client, port.c_str(), JACK_DEFAULT_MIDI_TYPE, JackPortIsOutput, 0);
+        if (!i.port) throw std::runtime_error(fmt::format("JACK refused the MIDI port {}", port));
+        if (i.api.setProcess(i.client, &Impl::process, &i) != 0 || i.api.activate(i.client) != 0)
+            throw std::runtime_error("JACK refused to run the MIDI output");
+        i.name = i.api.portName(i.port);
+        if (!destination.empty()) i.name = connectMatching(i.api, i.client, i.name, destination, JackPortIsInput, "--midi-out");
+    } catch (...) {
+        i.api.clientClose(i.client);
+        throw;
+    }
+}
+
+JackMidiOutput::~JackMidiOutput() {
+    if (!impl_ || !impl_->client) return;
+    // What is still queued (a Stop) goes out first, if JACK plays it within 200 ms.
+    for (int i = 0; i < 200 && impl_->queue.size() > 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    impl_->api.clientClose(impl_->client);
+}
+
+bool JackMidiOutput::schedule(long long sample, std::uint8_t status) { return impl_->queue.push({sample, status}); }
+const std::string& JackMidiOutput::name() const { return impl_->name; }
+
 #else
+struct JackMidiOutput::Impl {
+    std::string name;
+};
+JackMidiOutput::JackMidiOutput(const std::string&, const std::string&, const std::string&, const engine::AudioEngine&) {
+    throw std::runtime_error("this build has no JACK support (libjack's headers were not found when it was built)");
+}
+JackMidiOutput::~JackMidiOutput() = default;
+bool JackMidiOutput::schedule(long long, std::uint8_t) { return false; }
+const std::string& JackMidiOutput::name() const { return impl_->name; }
+
 struct JackMidiInput::Impl {
     std::string name;
 };

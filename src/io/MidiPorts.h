@@ -83,6 +83,26 @@ private:
     std::unique_ptr<Impl> impl_;
 };
 
+/// A JACK MIDI output port through libjack, written sample-accurately [control, one thread]:
+/// messages are scheduled for a sample of `engine`'s clock and written in the JACK cycle that
+/// plays it, at that frame (the engine renders one block a cycle), e.g. a MIDI clock out.
+class JackMidiOutput {
+public:
+    /// Connects to the first JACK MIDI input whose name contains `destination` (empty: none).
+    JackMidiOutput(const std::string& client, const std::string& port, const std::string& destination, const engine::AudioEngine& engine);
+    ~JackMidiOutput();
+    JackMidiOutput(const JackMidiOutput&) = delete;
+    JackMidiOutput& operator=(const JackMidiOutput&) = delete;
+    /// One realtime byte at engine sample `sample` (in order; a late one goes out at once).
+    /// False when the queue (4096) is full.
+    bool schedule(long long sample, std::uint8_t status);
+    const std::string& name() const;
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
 /// A JACK MIDI output port of client `client` [control, one thread]: connected to the first input
 /// port whose name contains `destination`, or open for others when it is empty.
 class MidiOutput {
