@@ -18,7 +18,7 @@
 #include "dj/ClockFollower.h"
 #include "dj/DjSet.h"
 #include "engine/AudioEngine.h"
-#include "io/MidiPorts.h"
+#include "io/JackMidi.h"
 
 namespace soundstar::app {
 

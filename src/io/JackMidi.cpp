@@ -1,4 +1,4 @@
-// JackMidiInput: libjack opened at run time (dlopen), as RtAudio and RtMidi are, so commands that
+// JackMidiInput and JackMidiOutput: libjack opened at run time (dlopen), as RtAudio and RtMidi are, so commands that
 // never sync to a clock do not pay for JACK at start-up.
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -12,7 +12,7 @@
 
 #include "core/SpscQueue.h"
 #include "engine/AudioEngine.h"
-#include "io/MidiPorts.h"
+#include "io/JackMidi.h"
 
 #ifdef SOUNDSTAR_HAVE_JACK
 #include <dlfcn.h>

@@ -1,8 +1,9 @@
 #pragma once
-// MIDI in and out through RtMidi on JACK, for the DJ's clock sync [control]. librtmidi is opened
-// (dlopen, its C API) when a port is first asked for, not linked, as RtAudio is
-// (RtAudioDevice.cpp): it brings JACK and ALSA with it, which every other command would pay for
-// at start-up.
+// MIDI in and out on JACK, for the DJ's clock sync [control] (JackMidi.cpp). libjack is
+// opened (dlopen) when a port is first asked for, not linked, as RtAudio is (RtAudioDevice.cpp),
+// so other commands do not pay for it at start-up. Not RtMidi: its JACK input stamps a period's
+// messages with the wall-clock time its callback ran, which on a loaded machine read a steady
+// 120 bpm clock as 115.9-121 bpm; JACK's own frame times read it as 120.000.
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -14,38 +15,12 @@ class AudioEngine;
 
 namespace soundstar::io {
 
-/// One short MIDI message (a realtime byte, or Song Position Pointer's three) and when it came,
-/// in midiSeconds().
+/// One short MIDI message (a realtime byte, or Song Position Pointer's three) and when it came.
 struct MidiMessage {
-    double seconds = 0.0;
+    double seconds = 0.0;  // frames / JACK's sample rate
     long long frames = -1;  // JACK's frame time of it (JackMidiInput; -1: not known)
     std::uint8_t bytes[3] = {0, 0, 0};
     std::uint8_t size = 0;
-};
-
-/// The clock MidiMessage::seconds is on (std::chrono::steady_clock, in seconds) [any].
-double midiSeconds();
-
-/// A JACK MIDI input port of client `client` [control]. Its messages are stamped on JACK's thread
-/// as they arrive and queued (at most 4096; more are dropped and counted) until pop() takes them.
-/// Only realtime messages and Song Position Pointers are kept (a clock needs no notes).
-class MidiInput {
-public:
-    /// Connects to the first output port whose name contains `source`, or opens a port named
-    /// `port` for others to connect to when `source` is empty. Throws std::runtime_error naming
-    /// the library, or the source and the ports there are.
-    MidiInput(const std::string& client, const std::string& port, const std::string& source);
-    ~MidiInput();
-    MidiInput(const MidiInput&) = delete;
-    MidiInput& operator=(const MidiInput&) = delete;
-    bool pop(MidiMessage& out);
-    long dropped() const;
-    /// What it listens to ("soundstar:clock_in" or the source port's name).
-    const std::string& name() const;
-
-private:
-    struct Impl;
-    std::unique_ptr<Impl> impl_;
 };
 
 /// A JACK MIDI input port of client `client` through libjack itself [control]: each message is
@@ -96,23 +71,6 @@ public:
     /// One realtime byte at engine sample `sample` (in order; a late one goes out at once).
     /// False when the queue (4096) is full.
     bool schedule(long long sample, std::uint8_t status);
-    const std::string& name() const;
-
-private:
-    struct Impl;
-    std::unique_ptr<Impl> impl_;
-};
-
-/// A JACK MIDI output port of client `client` [control, one thread]: connected to the first input
-/// port whose name contains `destination`, or open for others when it is empty.
-class MidiOutput {
-public:
-    MidiOutput(const std::string& client, const std::string& port, const std::string& destination);
-    ~MidiOutput();
-    MidiOutput(const MidiOutput&) = delete;
-    MidiOutput& operator=(const MidiOutput&) = delete;
-    /// Sends 1..3 bytes at once; false when RtMidi refused them.
-    bool send(const std::uint8_t* bytes, int size);
     const std::string& name() const;
 
 private:
