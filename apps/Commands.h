@@ -107,6 +107,9 @@ struct DjArgs {
     bool useLlm = false;  // --llm [URL]: an LLM plans each phrase; the rules play on when it fails
     std::optional<std::string> llmUrl, llmModel;
     std::optional<double> llmTimeout;
+    std::string midiIn;        // --clock midi: the JACK MIDI port to follow (a name part; empty: our own port)
+    double midiOffsetMs = 0.0;  // --midi-offset-ms: the clock's events are taken this much later
+    std::optional<std::string> midiOut;  // --midi-out [PORT]: send a MIDI clock (to PORT, a name part)
 };
 int runDj(const DjArgs& a);
 /// `soundstar serve`: the engine as a service (REST, WebSocket, OSC).

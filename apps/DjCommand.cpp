@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <csignal>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
@@ -20,6 +21,7 @@
 #include <thread>
 
 #include "Commands.h"
+#include "DjMidiSync.h"
 #include "SessionLoop.h"
 #include "Recorder.h"
 #include "compose/Profiles.h"
@@ -114,6 +116,9 @@ int runDjSet(const DjArgs& args, bool& llmStillAsking) {
     const auto& library = styleProfiles();
     auto profile = dj::djProfile(library, args.profile);
     const std::uint64_t seed = args.seed.value_or(1);
+    // The clock's port opens first, so whoever drives it can connect while the set is prepared.
+    std::unique_ptr<DjMidiSync> midi;
+    if (args.clock == "midi") midi = std::make_unique<DjMidiSync>(args);
     const auto base = vibeForProfile(profile, seed);
     const double sr = args.sampleRate;
     dj::DjBrain brain(profile, seed, dj::DjSet::barsFor(args.minutes * 60.0, base.config.resolvedBpm()));
@@ -224,11 +229,25 @@ int runDjSet(const DjArgs& args, bool& llmStillAsking) {
         };
         loop.runVirtual();
     } else {
+        if (midi) {
+            say(fmt::format("waiting for MIDI Start on {}", midi->portName()));
+            std::signal(SIGINT, [](int) { SessionLoop::interrupted = true; });
+            if (!midi->waitForStart()) return 130;
+            if (const auto bpm = midi->bpm()) set.followTempo(*bpm);  // the clock ran before Start
+            midi->following(midi->bpm().value_or(base.config.resolvedBpm()));
+            loop.poll = [&](SampleTime now) { midi->poll(now, sr, set, session.engine(), loop); };
+        }
+        std::unique_ptr<DjClockOut> clockOut;
+        if (args.midiOut) {
+            clockOut = std::make_unique<DjClockOut>(*args.midiOut, session.engine());
+            say(fmt::format("sending MIDI clock on {}", clockOut->portName()));
+            loop.poll = [&](SampleTime now) { clockOut->poll(now, sr, session, loop.quitting() || now + static_cast<SampleTime>(0.1 * sr) >= loop.end()); };
+        }
         loop.line = [&](const std::string& line, SampleTime now) {
             if (!apply(line, now)) loop.quit(now, true);
         };
         loop.stdinClosed = [&](SampleTime now) {
-            if (args.minutes <= 0) loop.quit(now, true);  // stdin closed and no length: end
+            if (args.minutes <= 0 && !midi) loop.quit(now, true);  // stdin closed and no length: end (a clock ends on Stop)
         };
         loop.runRealTime(args.device, [&](const std::string& device) {
             say(fmt::format("playing {} on {} (Enter: next move, drop, break, x, s drums,bass, b 130, k F minor, y dub, q)", profile.name, device));

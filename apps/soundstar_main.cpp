@@ -134,8 +134,12 @@ int main(int argc, char** argv) {
     DjArgs dj;
     auto* djCmd = app.add_subcommand("dj", "A DJ set that plays itself: phases, energy and layers on bar lines, steered from stdin");
     djCmd->add_option("--profile", dj.profile, "The DJ profile (techno_minimal, deep_house, dub, ...; default techno_minimal)");
-    djCmd->add_option("--clock", dj.clock, "internal (real time on --device) or virtual (as fast as the CPU allows, with --script)")
-        ->check(CLI::IsMember({"internal", "virtual"}));
+    djCmd->add_option("--clock", dj.clock, "internal (real time on --device), virtual (as fast as the CPU allows, with --script) or midi (follow a MIDI clock on JACK)")
+        ->check(CLI::IsMember({"internal", "virtual", "midi"}));
+    djCmd->add_option("--midi-in", dj.midiIn, "--clock midi: the JACK MIDI port to follow (part of its name; default: open soundstar-dj:clock_in)");
+    djCmd->add_option("--midi-out", dj.midiOut, "--clock internal --device jack: send a MIDI clock on soundstar-dj-out:clock_out (connected to PORT, part of a name)")
+        ->expected(0, 1);
+    djCmd->add_option("--midi-offset-ms", dj.midiOffsetMs, "--clock midi: take the clock's events this much later (-500 to 500 ms)")->check(finiteNumber(-500.0, 500.0));
     djCmd->add_option("--device", dj.device, "null, default or jack (internal clock)")->check(CLI::IsMember({"null", "default", "jack"}));
     djCmd->add_option("--script", dj.scriptFile, "Timed commands \"SECONDS LINE\" (virtual clock; default stdin)");
     djCmd->add_option("--minutes", dj.minutes, "The set's length (a fraction allowed; default: until q; the virtual clock needs it)")->check(finiteNumber(0.01, 600.0));
@@ -298,6 +302,9 @@ int main(int argc, char** argv) {
             if (dj.clock == "virtual" && dj.minutes <= 0) throw std::invalid_argument("--clock virtual needs --minutes");
             if (dj.clock != "virtual" && !dj.scriptFile.empty()) throw std::invalid_argument("--script needs --clock virtual");
             dj.useLlm = djCmd->count("--llm") > 0 || djCmd->count("--llm-model") > 0;
+            if (djCmd->count("--midi-out") > 0 && !dj.midiOut) dj.midiOut = "";
+            if (dj.midiOut && (dj.clock != "internal" || dj.device != "jack")) throw std::invalid_argument("--midi-out needs --clock internal --device jack");
+            if (!dj.midiIn.empty() && dj.clock != "midi") throw std::invalid_argument("--midi-in needs --clock midi");
             if (dj.llmUrl && dj.llmUrl->empty()) dj.llmUrl.reset();
             return runDj(dj);
         }

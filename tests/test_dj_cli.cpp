@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cmath>
@@ -271,4 +272,89 @@ TEST(DjCli, BadCommandsAreReportedAndTheSetPlaysOn) {
     const auto r = runCommand(kBin + " dj --profile nope --clock virtual --minutes 0.1");
     EXPECT_NE(r.code, 0);
     EXPECT_NE(r.output.find("'nope' is not a DJ profile; allowed: classical, deep_house"), std::string::npos) << r.output;
+}
+
+// --clock midi on a real JACK server (dummy backend): Debian's jack_midi_clock sends a 120 bpm
+// clock once the JACK transport rolls (jack_transport play) and Stop when it stops.
+TEST(DjCli, FollowsAMidiClockOnJackAndStopsIntoSilence) {
+    if (runCommand("command -v jackd && command -v jack_midi_clock && command -v jack_transport").code != 0)
+        GTEST_SKIP() << "jackd, jack_midi_clock or jack_transport is not installed";
+    TempDir dir;
+    const std::string server = "soundstar-djclock-" + std::to_string(getpid());
+    const std::string wav = dir / "set.wav", events = dir / "set.jsonl";
+    // The clock is read with JACK's frame times, so the period does not matter; 256 keeps the
+    // dummy backend clear of xruns on a loaded machine. The set waits for Start.
+    const auto r = runCommand(
+        "{ export JACK_DEFAULT_SERVER=" + server + " JACK_NO_AUDIO_RESERVATION=1 JACK_NO_START_SERVER=1; jackd --no-realtime -n " + server +
+        " -d dummy -r 48000 -p 256 >/dev/null 2>&1 & J=$!; for i in $(seq 60); do jack_lsp >/dev/null 2>&1 && break; sleep 0.25; done; "
+        "jack_midi_clock -b 120 -B >/dev/null 2>&1 & C=$!; for i in $(seq 40); do jack_lsp | grep -q mclk && break; sleep 0.1; done; "
+        "timeout 40 " + kBin + " dj --clock midi --midi-in jack_midi_clock --device jack --sample-rate 48000 --seed 2 -o '" + wav + "' --events '" + events +
+        "' </dev/null & D=$!; for i in $(seq 300); do jack_lsp | grep -q soundstar-dj && break; sleep 0.1; done; sleep 0.5; "
+        "echo play | jack_transport >/dev/null 2>&1; sleep 5; echo stop | jack_transport >/dev/null 2>&1; wait $D; R=$?; kill $C; wait $C; kill $J; wait $J; exit $R; }");
+    ASSERT_EQ(r.code, 0) << r.output;
+    EXPECT_NE(r.output.find("waiting for MIDI Start on jack_midi_clock"), std::string::npos) << r.output;
+    const auto ev = readEvents(events);
+    const nlohmann::json* tempo = nullptr;
+    const nlohmann::json* stop = nullptr;
+    for (const auto& e : ev) {
+        if (e["event"] == "clock_tempo") tempo = &e;
+        if (e["event"] == "clock_stop") stop = &e;
+    }
+    ASSERT_TRUE(tempo && stop) << r.output;
+    // The clock's tempo two beats after Start, and the set takes it.
+    EXPECT_NEAR(numberIn(tempo->at("label").get<std::string>(), R"(([0-9.]+) bpm)"), 120.0, 0.05) << tempo->dump();
+    EXPECT_LT(tempo->at("time").get<double>(), 1.1) << "read within two beats (and a poll) of Start";
+    bool followed = false;
+    for (const auto& e : ev) followed = followed || (e["event"] == "tempo" && e["label"] == "120.00 bpm");
+    EXPECT_TRUE(followed) << "the set's tempo follows the clock";
+    // Music before Stop; silence (below -60 dBFS) from a block plus 10 ms after it, to the end.
+    const double stopAt = stop->at("sample").get<double>() / 48000.0;
+    EXPECT_GT(stopAt, 3.0);
+    const auto before = runCommand("sox '" + wav + "' -n trim " + std::to_string(stopAt - 1.0) + " 0.9 stats 2>&1");
+    EXPECT_GT(numberIn(before.output, R"(RMS lev dB\s+(-?[0-9.]+))"), -40.0) << before.output;
+    const double quietFrom = stopAt + (256 + 480) / 48000.0;
+    const auto after = runCommand("sox '" + wav + "' -n trim " + std::to_string(quietFrom) + " stats 2>&1");
+    EXPECT_LT(numberIn(after.output, R"(Pk lev dB\s+(-?[0-9.inf]+))"), -60.0) << after.output;
+    EXPECT_GT(numberIn(after.output, R"(Length s\s+([0-9.]+))"), 0.1) << "the recording goes on past the fade";
+}
+
+// --midi-out: the set's clock read back through JACK by Debian's jack_mclk_dump, which prints
+// each message with the JACK frame it came on.
+TEST(DjCli, SendsAMidiClockThatJackMclkDumpReadsAtTheSetsTempo) {
+    if (runCommand("command -v jackd && command -v jack_mclk_dump").code != 0) GTEST_SKIP() << "jackd or jack_mclk_dump is not installed";
+    TempDir dir;
+    const std::string server = "soundstar-djout-" + std::to_string(getpid());
+    const std::string dump = dir / "dump.txt";
+    const auto r = runCommand(
+        "{ export JACK_DEFAULT_SERVER=" + server + " JACK_NO_AUDIO_RESERVATION=1 JACK_NO_START_SERVER=1; jackd --no-realtime -n " + server +
+        " -d dummy -r 48000 -p 256 >/dev/null 2>&1 & J=$!; for i in $(seq 60); do jack_lsp >/dev/null 2>&1 && break; sleep 0.25; done; "
+        "stdbuf -oL jack_mclk_dump -n > '" + dump + "' 2>&1 & M=$!; for i in $(seq 40); do jack_lsp | grep -q mclk_in && break; sleep 0.1; done; "
+        "timeout 30 " + kBin + " dj --device jack --midi-out mclk_dump --sample-rate 48000 --minutes 0.06 --seed 2 </dev/null; R=$?; sleep 0.3; "
+        "kill $M; wait $M; kill $J; wait $J; exit $R; }");
+    ASSERT_EQ(r.code, 0) << r.output;
+    EXPECT_NE(r.output.find("sending MIDI clock on jack_mclk_dump:mclk_in"), std::string::npos) << r.output;
+    const double bpm = nlohmann::json::parse(readText(std::string(SOUNDSTAR_DATA) + "/profiles/techno_minimal.json"))["config"]["bpm"];
+    std::vector<double> ticks;
+    double start = -1, stop = -1;
+    std::istringstream lines(readText(dump));
+    for (std::string line; std::getline(lines, line);) {
+        const double frame = numberIn(line, R"(@ ([0-9]+))");
+        if (line.rfind("CLK", 0) == 0) ticks.push_back(frame);
+        if (line.find("(0xfa) start") != std::string::npos) start = frame;
+        if (line.find("(0xfc) stop") != std::string::npos) stop = frame;
+    }
+    ASSERT_GT(ticks.size(), 100u) << readText(dump);
+    EXPECT_EQ(start, ticks.front()) << "Start and the first tick on the set's first sample";
+    EXPECT_GT(stop, ticks.back());
+    EXPECT_NEAR(ticks.size(), 0.06 * 60 * bpm / 60 * 24, 24) << "about the set's length in ticks";
+    // The tempo from the frames: the intervals are the set's tick period to the frame (952 or 953
+    // frames at 126 bpm), but for the odd one where the engine missed a JACK cycle (an xrun on
+    // the loaded dummy backend moves a tick by a period; the music moves with it).
+    const double period = 60.0 * 48000 / (bpm * 24);
+    std::vector<double> intervals;
+    for (std::size_t i = 1; i < ticks.size(); ++i) intervals.push_back(ticks[i] - ticks[i - 1]);
+    const auto onGrid = std::count_if(intervals.begin(), intervals.end(), [&](double d) { return std::abs(d - period) < 1.0; });
+    EXPECT_GT(static_cast<double>(onGrid), 0.9 * static_cast<double>(intervals.size())) << readText(dump).substr(0, 1500);
+    std::sort(intervals.begin(), intervals.end());
+    EXPECT_NEAR(60.0 * 48000 / (intervals[intervals.size() / 2] * 24), bpm, 0.07) << "the median interval's tempo";
 }

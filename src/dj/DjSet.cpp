@@ -53,7 +53,7 @@ void DjSet::decide(SampleTime line) {
     lines_.push_back(line);
     const double wasBpm = base_.config.resolvedBpm();
     if (nextBpm_) {
-        event(line, "tempo", fmt::format("{} bpm", *nextBpm_));
+        event(line, "tempo", fmt::format("{:.2f} bpm", *nextBpm_));
         base_.config.bpm = *nextBpm_;
         base_.config.tempo = music::tempoLabelFor(*nextBpm_);
         nextVibe_ = nextVibe_.value_or(base_);
@@ -135,6 +135,8 @@ void DjSet::setTempo(double bpm) {
         throw std::invalid_argument(fmt::format("tempo {} bpm is outside {}'s range: allowed {} to {} bpm", bpm, p.name, p.minBpm, p.maxBpm));
     nextBpm_ = bpm;
 }
+
+void DjSet::followTempo(double bpm) { nextBpm_ = std::clamp(bpm, 40.0, 220.0); }
 
 void DjSet::warn(SampleTime at, const std::string& text) { event(at, "warning", music::clipText(text, 400)); }
 

@@ -46,6 +46,11 @@ public:
     /// Another tempo from the next bar line (a ramp over 2 bars). Throws std::invalid_argument
     /// when it is outside the profile's tempo range.
     void setTempo(double bpm);
+    /// The tempo a clock the set follows has (MIDI clock): from the next bar line, like
+    /// setTempo() but outside the profile's range too (40..220 bpm, clamped).
+    void followTempo(double bpm);
+    /// Something the caller saw (a clock's Start, Stop, clock_lost) as an event of `kind` at `at`.
+    void mark(SampleTime at, const std::string& kind, const std::string& label) { event(at, kind, label); }
     /// Where the set ends (for the plan, when the tempo changes; 0: open-ended).
     void setEnd(SampleTime end) { end_ = end; }
     /// A warning (an LLM that failed, a refused command) as an event at `at`.

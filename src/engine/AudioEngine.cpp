@@ -158,6 +158,16 @@ void AudioEngine::render(StereoView out) {
         done += n;
     }
     // Commands due exactly at the block end wait for the next block (they belong to it).
+    const float gateTarget = gateOpen_.load(std::memory_order_acquire) ? 1.0f : 0.0f;
+    if (gateGain_ != 1.0f || gateTarget != 1.0f) {
+        const float step = 1.0f / static_cast<float>(gateFade_.load(std::memory_order_relaxed));
+        float g = gateGain_;
+        for (int i = 0; i < out.frames; ++i) {
+            g = gateTarget > g ? std::min(gateTarget, g + step) : std::max(gateTarget, g - step);
+            out.left[i] *= g, out.right[i] *= g;
+        }
+        gateGain_ = g;
+    }
     float pl = 0.0f, pr = 0.0f;
     for (int i = 0; i < out.frames; ++i) {
         pl = std::max(pl, std::abs(out.left[i]));

@@ -57,6 +57,15 @@ public:
     }
 
     SpscQueue<Graph*>& retired() { return retired_; }
+    /// An output gate outside the command queue [any]: closed, the output fades to silence over
+    /// `fadeSamples` (at least 1) from the next block on, ahead of every command queued (a
+    /// transport Stop cannot wait for the look-ahead); opened, it fades back in the same way.
+    /// Applied before the meters and the tap, so a recording hears it too.
+    void setOutputGate(bool open, int fadeSamples) {
+        gateFade_.store(fadeSamples < 1 ? 1 : fadeSamples, std::memory_order_relaxed);
+        gateOpen_.store(open, std::memory_order_release);
+    }
+
     /// Tracks replaced in place (ReplaceTrack), to be freed on the control side.
     SpscQueue<Track*>& retiredTracks() { return retiredTracks_; }
     SpscQueue<Report>& reports() { return reports_; }
@@ -90,6 +99,9 @@ private:
     std::atomic<AudioRing*> trackTap_{nullptr};
     std::atomic<int> trackTapAddress_{-1};
     int lateThisBlock_ = 0;
+    std::atomic<bool> gateOpen_{true};
+    std::atomic<int> gateFade_{480};
+    float gateGain_ = 1.0f;  // [rt] where the gate's fade is
     std::atomic<float> load_{0.0f};
     std::atomic<long> overruns_{0};
     std::atomic<int> voices_{0};

@@ -1,0 +1,138 @@
+#pragma once
+// `soundstar dj --clock midi`: the set follows a MIDI clock on JACK [control, the session's
+// thread]. Messages are stamped with JACK's frame time (io::JackMidiInput) and read by a
+// dj::ClockFollower; the set starts on the first tick after Start (or Continue), takes the
+// clock's tempo from the next bar line whenever it moves by 0.05 bpm or more (at most once a
+// bar), and on Stop the engine's output gate fades to silence within 10 ms (closed on JACK's
+// thread in the cycle the Stop comes) and the set ends.
+#include <fmt/format.h>
+
+#include <chrono>
+#include <cmath>
+#include <functional>
+#include <string>
+#include <thread>
+
+#include "Commands.h"
+#include "SessionLoop.h"
+#include "dj/ClockFollower.h"
+#include "dj/DjSet.h"
+#include "engine/AudioEngine.h"
+#include "io/JackMidi.h"
+
+namespace soundstar::app {
+
+class DjMidiSync {
+public:
+    static constexpr double kStopFadeSeconds = 0.010;
+
+    explicit DjMidiSync(const DjArgs& args) : in_("soundstar-dj", "clock_in", args.midiIn), offsetSeconds_(args.midiOffsetMs / 1000.0) {}
+
+    const std::string& portName() const { return in_.name(); }
+
+    /// Waits for Start or Continue and the first tick after it; false when interrupted (Ctrl-C).
+    bool waitForStart() {
+        for (bool started = false; !SessionLoop::interrupted;) {
+            io::MidiMessage m;
+            if (!in_.pop(m)) {
+                std::this_thread::sleep_for(std::chrono::microseconds(500));
+                continue;
+            }
+            follower_.onMessage(m.bytes, m.size, m.seconds);
+            if (m.bytes[0] == 0xFA || m.bytes[0] == 0xFB) started = true;
+            if (m.bytes[0] == 0xFC) started = false;
+            if (started && m.bytes[0] == 0xF8) {
+                firstTick_ = m.seconds;
+                startBeat_ = follower_.beatAt(m.seconds);
+                follower_.takeEvents();  // Start is the set's start, not news
+                return true;
+            }
+        }
+        return false;
+    }
+    /// The clock's tempo when the set starts (none when no tick came before the first).
+    std::optional<double> bpm() const { return follower_.bpm(); }
+
+    /// Reads what came since the last call and acts on it; `now` is the engine's next sample.
+    void poll(SampleTime now, double sampleRate, dj::DjSet& set, engine::AudioEngine& engine, SessionLoop& loop) {
+        const double jackNow = static_cast<double>(in_.lastCycleFrame()) / in_.sampleRate();
+        if (!announced_) {
+            announced_ = true;
+            in_.stopGate(&engine, static_cast<int>(std::lround(kStopFadeSeconds * sampleRate)));
+            set.mark(0, "clock_follow", fmt::format("the first tick after {} (beat {:.2f}) is the set's first sample; it came {:.1f} ms before that was rendered",
+                                                    startBeat_ == 0 ? "Start" : "Continue", startBeat_, (jackNow - firstTick_) * 1000.0));
+        }
+        // JACK's time to the engine's sample (the engine renders a block a JACK cycle).
+        const auto at = [&](double seconds) {
+            return std::max<SampleTime>(0, in_.engineSample(std::llround((seconds + offsetSeconds_) * in_.sampleRate())));
+        };
+        for (io::MidiMessage m; in_.pop(m);) follower_.onMessage(m.bytes, m.size, m.seconds);
+        follower_.check(jackNow);
+        for (const auto& e : follower_.takeEvents()) {
+            const std::string name = dj::clockEventName(e.kind);
+            if (e.kind == dj::ClockEvent::Kind::Stop && !stopped_) {
+                stopped_ = true;
+                engine.setOutputGate(false, static_cast<int>(std::lround(kStopFadeSeconds * sampleRate)));  // closed on JACK's thread already
+                set.mark(at(e.seconds), "clock_stop", fmt::format("Stop at beat {:.2f}: silent within 10 ms", e.beat));
+                loop.quit(now);
+            } else if (!stopped_) {
+                set.mark(at(e.seconds), name.rfind("clock_", 0) == 0 ? name : "clock_" + name,
+                         fmt::format("beat {:.2f}, {:.2f} bpm{}", e.beat, e.bpm, e.kind == dj::ClockEvent::Kind::Lost ? " kept" : ""));
+            }
+        }
+        const auto bpm = follower_.bpm();
+        if (!bpm || stopped_) return;
+        const double beat = follower_.beatAt(jackNow) - startBeat_;
+        if (!readAtTwoBeats_ && beat >= 2.0) {
+            readAtTwoBeats_ = true;
+            set.mark(now, "clock_tempo", fmt::format("{:.3f} bpm two beats in", *bpm));
+        }
+        if (std::abs(*bpm - following_) >= 0.05 && beat >= nextChangeBeat_) {
+            following_ = std::round(*bpm * 100.0) / 100.0;
+            set.followTempo(following_);
+            nextChangeBeat_ = beat + 4.0;
+        }
+    }
+    /// The tempo the set was last asked to follow.
+    void following(double bpm) { following_ = bpm; }
+
+private:
+    io::JackMidiInput in_;
+    dj::ClockFollower follower_;  // on JACK's frame clock
+    double offsetSeconds_ = 0.0;
+    double firstTick_ = 0.0, startBeat_ = 0.0;
+    double following_ = 0.0, nextChangeBeat_ = 0.0;
+    bool announced_ = false, stopped_ = false, readAtTwoBeats_ = false;
+};
+
+/// `soundstar dj --midi-out`: a MIDI clock out for other gear to follow the set [control, the
+/// session's thread]: Start and the first tick on the set's first sample, 24 ticks a beat at
+/// the session's tempo (ramps included, tick by tick), each written at its frame in the JACK
+/// cycle that plays it, scheduled 50 ms ahead; Stop when the set ends.
+class DjClockOut {
+public:
+    DjClockOut(const std::string& destination, const engine::AudioEngine& engine) : out_("soundstar-dj-out", "clock_out", destination, engine) {}
+    const std::string& portName() const { return out_.name(); }
+
+    void poll(SampleTime now, double sampleRate, const live::LiveSession& session, bool ending) {
+        if (stopped_) return;
+        if (!started_) started_ = out_.schedule(0, 0xFA);
+        if (ending) {
+            stopped_ = out_.schedule(std::max<SampleTime>(now, std::llround(nextTick_)), 0xFC);
+            return;
+        }
+        const auto horizon = static_cast<double>(now) + 0.05 * sampleRate;
+        while (nextTick_ < horizon) {
+            const auto at = static_cast<SampleTime>(std::llround(nextTick_));
+            if (!out_.schedule(at, 0xF8)) break;  // full: the rest next time
+            nextTick_ += 60.0 / (dj::ClockFollower::kTicksPerBeat * session.bpmAt(at)) * sampleRate;
+        }
+    }
+
+private:
+    io::JackMidiOutput out_;
+    double nextTick_ = 0.0;
+    bool started_ = false, stopped_ = false;
+};
+
+}  // namespace soundstar::app

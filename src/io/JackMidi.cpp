@@ -1,0 +1,266 @@
+// JackMidiInput and JackMidiOutput: libjack opened at run time (dlopen), as RtAudio and RtMidi are, so commands that
+// never sync to a clock do not pay for JACK at start-up.
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <thread>
+#include <stdexcept>
+#include <type_traits>
+
+#include "core/SpscQueue.h"
+#include "engine/AudioEngine.h"
+#include "io/JackMidi.h"
+
+#ifdef SOUNDSTAR_HAVE_JACK
+#include <dlfcn.h>
+#include <jack/jack.h>
+#include <jack/midiport.h>
+#endif
+
+namespace soundstar::io {
+
+#ifdef SOUNDSTAR_HAVE_JACK
+namespace {
+struct JackApi {
+    decltype(&jack_client_open) clientOpen;
+    decltype(&jack_client_close) clientClose;
+    decltype(&jack_port_register) portRegister;
+    decltype(&jack_port_get_buffer) portBuffer;
+    decltype(&jack_port_name) portName;
+    decltype(&jack_set_process_callback) setProcess;
+    decltype(&jack_activate) activate;
+    decltype(&jack_connect) connect;
+    decltype(&jack_get_ports) getPorts;
+    decltype(&jack_free) free;
+    decltype(&jack_last_frame_time) lastFrameTime;
+    decltype(&jack_get_sample_rate) sampleRate;
+    decltype(&jack_midi_get_event_count) eventCount;
+    decltype(&jack_midi_event_get) eventGet;
+    decltype(&jack_midi_clear_buffer) clearBuffer;
+    decltype(&jack_midi_event_write) eventWrite;
+};
+
+const JackApi& jack() {
+    static const JackApi api = [] {
+        void* lib = dlopen("libjack.so.0", RTLD_NOW | RTLD_LOCAL);
+        if (!lib) throw std::runtime_error(fmt::format("cannot load JACK ({}); Debian: apt install libjack-jackd2-0", dlerror()));
+        const auto sym = [&](auto& fn, const char* name) {
+            fn = reinterpret_cast<std::remove_reference_t<decltype(fn)>>(dlsym(lib, name));
+            if (!fn) throw std::runtime_error(fmt::format("libjack.so.0 lacks {}", name));
+        };
+        JackApi a{};
+        sym(a.clientOpen, "jack_client_open");
+        sym(a.clientClose, "jack_client_close");
+        sym(a.portRegister, "jack_port_register");
+        sym(a.portBuffer, "jack_port_get_buffer");
+        sym(a.portName, "jack_port_name");
+        sym(a.setProcess, "jack_set_process_callback");
+        sym(a.activate, "jack_activate");
+        sym(a.connect, "jack_connect");
+        sym(a.getPorts, "jack_get_ports");
+        sym(a.free, "jack_free");
+        sym(a.lastFrameTime, "jack_last_frame_time");
+        sym(a.sampleRate, "jack_get_sample_rate");
+        sym(a.eventCount, "jack_midi_get_event_count");
+        sym(a.eventGet, "jack_midi_event_get");
+        sym(a.clearBuffer, "jack_midi_clear_buffer");
+        sym(a.eventWrite, "jack_midi_event_write");
+        return a;
+    }();
+    return api;
+}
+}  // namespace
+
+struct JackMidiInput::Impl {
+    const JackApi& api = jack();
+    jack_client_t* client = nullptr;
+    jack_port_t* port = nullptr;
+    SpscQueue<MidiMessage> queue{4096};
+    std::atomic<long> dropped{0};
+    std::atomic<long long> cycle{0};
+    std::atomic<engine::AudioEngine*> gate{nullptr};
+    std::atomic<int> gateFade{480};
+    std::atomic<long long> engineOffset{0};  // engine sample - JACK frame
+    double rate = 48000.0;
+    std::string name;
+
+    // JACK's process thread: the clock's messages, stamped with their frame.
+    static int process(jack_nframes_t frames, void* self) {
+        auto& impl = *static_cast<Impl*>(self);
+        void* buf = impl.api.portBuffer(impl.port, frames);
+        const jack_nframes_t first = impl.api.lastFrameTime(impl.client);
+        impl.cycle.store(first, std::memory_order_relaxed);
+        engine::AudioEngine* gate = impl.gate.load(std::memory_order_acquire);
+        if (gate) impl.engineOffset.store(gate->now() - static_cast<long long>(first), std::memory_order_relaxed);
+        const std::uint32_t n = impl.api.eventCount(buf);
+        for (std::uint32_t i = 0; i < n; ++i) {
+            jack_midi_event_t ev;
+            if (impl.api.eventGet(&ev, buf, i) != 0 || ev.size == 0 || ev.size > 3) continue;
+            if (ev.buffer[0] < 0xF8 && ev.buffer[0] != 0xF2) continue;
+            if (ev.buffer[0] == 0xFC && gate) gate->setOutputGate(false, impl.gateFade.load(std::memory_order_relaxed));
+            MidiMessage m;
+            m.frames = static_cast<long long>(first) + ev.time;  // 32-bit frames: wraps after a day at 48 kHz
+            m.seconds = static_cast<double>(m.frames) / impl.rate;
+            for (size_t b = 0; b < ev.size; ++b) m.bytes[b] = ev.buffer[b];
+            m.size = static_cast<std::uint8_t>(ev.size);
+            if (!impl.queue.push(m)) impl.dropped.fetch_add(1, std::memory_order_relaxed);
+        }
+        return 0;
+    }
+};
+
+JackMidiInput::JackMidiInput(const std::string& client, const std::string& port, const std::string& source) : impl_(std::make_unique<Impl>()) {
+    auto& i = *impl_;
+    jack_status_t status{};
+    i.client = i.api.clientOpen(client.c_str(), JackNoStartServer, &status);
+    if (!i.client) throw std::runtime_error("cannot reach a JACK server (start one, e.g. `jackd -d dummy`, or name it in JACK_DEFAULT_SERVER)");
+    try {
+        i.rate = i.api.sampleRate(i.client);
+        i.port = i.api.portRegister(i.client, port.c_str(), JACK_DEFAULT_MIDI_TYPE, JackPortIsInput, 0);
+        if (!i.port) throw std::runtime_error(fmt::format("JACK refused the MIDI port {}", port));
+        if (i.api.setProcess(i.client, &Impl::process, &i) != 0 || i.api.activate(i.client) != 0)
+            throw std::runtime_error("JACK refused to run the MIDI input");
+        i.name = i.api.portName(i.port);
+        if (!source.empty()) {
+            const char** ports = i.api.getPorts(i.client, nullptr, JACK_DEFAULT_MIDI_TYPE, JackPortIsOutput);
+            std::vector<std::string> names;
+            for (int k = 0; ports && ports[k] && k < 1024; ++k) names.emplace_back(ports[k]);
+            if (ports) i.api.free(ports);
+            std::string found;
+            for (const auto& n : names)
+                if (found.empty() && n.find(source) != std::string::npos) found = n;
+            if (found.empty())
+                throw std::runtime_error(fmt::format("--midi-in: no JACK MIDI output named like '{}'; there are: {}", source.substr(0, 100),
+                                                     names.empty() ? std::string("none") : fmt::format("{}", fmt::join(names, ", ")).substr(0, 1500)));
+            if (i.api.connect(i.client, found.c_str(), i.name.c_str()) != 0) throw std::runtime_error(fmt::format("JACK could not connect {} to {}", found, i.name));
+            i.name = found;
+        }
+    } catch (...) {
+        i.api.clientClose(i.client);
+        throw;
+    }
+}
+
+JackMidiInput::~JackMidiInput() {
+    if (impl_ && impl_->client) impl_->api.clientClose(impl_->client);
+}
+
+bool JackMidiInput::pop(MidiMessage& out) { return impl_->queue.pop(out); }
+long JackMidiInput::dropped() const { return impl_->dropped.load(std::memory_order_relaxed); }
+double JackMidiInput::sampleRate() const { return impl_->rate; }
+long long JackMidiInput::lastCycleFrame() const { return impl_->cycle.load(std::memory_order_relaxed); }
+void JackMidiInput::stopGate(engine::AudioEngine* engine, int fadeSamples) {
+    impl_->gateFade.store(fadeSamples, std::memory_order_relaxed);
+    impl_->engineOffset.store(engine ? engine->now() - impl_->cycle.load(std::memory_order_relaxed) : 0);
+    impl_->gate.store(engine, std::memory_order_release);
+}
+long long JackMidiInput::engineSample(long long frames) const { return frames + impl_->engineOffset.load(std::memory_order_relaxed); }
+const std::string& JackMidiInput::name() const { return impl_->name; }
+
+/// Connects `from` to the first port of `flags` whose name contains `match`; returns its name.
+std::string connectMatching(const JackApi& api, jack_client_t* c, const std::string& own, const std::string& match, unsigned long flags, const char* what) {
+    const char** ports = api.getPorts(c, nullptr, JACK_DEFAULT_MIDI_TYPE, flags);
+    std::vector<std::string> names;
+    for (int k = 0; ports && ports[k] && k < 1024; ++k) names.emplace_back(ports[k]);
+    if (ports) api.free(ports);
+    for (const auto& n : names)
+        if (n.find(match) != std::string::npos) {
+            const bool in = flags & JackPortIsOutput;
+            if (api.connect(c, in ? n.c_str() : own.c_str(), in ? own.c_str() : n.c_str()) != 0)
+                throw std::runtime_error(fmt::format("JACK could not connect {} and {}", n, own));
+            return n;
+        }
+    throw std::runtime_error(fmt::format("{}: no JACK MIDI port named like '{}'; there are: {}", what, match.substr(0, 100),
+                                         names.empty() ? std::string("none") : fmt::format("{}", fmt::join(names, ", ")).substr(0, 1500)));
+}
+
+struct JackMidiOutput::Impl {
+    struct Scheduled {
+        long long sample;
+        std::uint8_t status;
+    };
+    const JackApi& api = jack();
+    const engine::AudioEngine* engine = nullptr;
+    jack_client_t* client = nullptr;
+    jack_port_t* port = nullptr;
+    SpscQueue<Scheduled> queue{4096};
+    std::string name;
+
+    static int process(jack_nframes_t frames, void* self) {
+        auto& impl = *static_cast<Impl*>(self);
+        void* buf = impl.api.portBuffer(impl.port, frames);
+        impl.api.clearBuffer(buf);
+        // This cycle plays the engine's samples from about now() on (one block a cycle).
+        const long long first = impl.engine->now();
+        while (const Scheduled* s = impl.queue.peek()) {
+            if (s->sample >= first + frames) break;
+            const auto at = static_cast<jack_nframes_t>(std::max(0LL, s->sample - first));
+            impl.api.eventWrite(buf, at, &s->status, 1);  // a full buffer drops it: nothing to wait for
+            Scheduled done;
+            impl.queue.pop(done);
+        }
+        return 0;
+    }
+};
+
+JackMidiOutput::JackMidiOutput(const std::string& client, const std::string& port, const std::string& destination, const engine::AudioEngine& engine)
+    : impl_(std::make_unique<Impl>()) {
+    auto& i = *impl_;
+    i.engine = &engine;
+    jack_status_t status{};
+    i.client = i.api.clientOpen(client.c_str(), JackNoStartServer, &status);
+    if (!i.client) throw std::runtime_error("cannot reach a JACK server (start one, e.g. `jackd -d dummy`, or name it in JACK_DEFAULT_SERVER)");
+    try {
+        i.port = i.api.portRegister(i.client, port.c_str(), JACK_DEFAULT_MIDI_TYPE, JackPortIsOutput, 0);
+        if (!i.port) throw std::runtime_error(fmt::format("JACK refused the MIDI port {}", port));
+        if (i.api.setProcess(i.client, &Impl::process, &i) != 0 || i.api.activate(i.client) != 0)
+            throw std::runtime_error("JACK refused to run the MIDI output");
+        i.name = i.api.portName(i.port);
+        if (!destination.empty()) i.name = connectMatching(i.api, i.client, i.name, destination, JackPortIsInput, "--midi-out");
+    } catch (...) {
+        i.api.clientClose(i.client);
+        throw;
+    }
+}
+
+JackMidiOutput::~JackMidiOutput() {
+    if (!impl_ || !impl_->client) return;
+    // What is still queued (a Stop) goes out first, if JACK plays it within 200 ms.
+    for (int i = 0; i < 200 && impl_->queue.size() > 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    impl_->api.clientClose(impl_->client);
+}
+
+bool JackMidiOutput::schedule(long long sample, std::uint8_t status) { return impl_->queue.push({sample, status}); }
+const std::string& JackMidiOutput::name() const { return impl_->name; }
+
+#else
+struct JackMidiOutput::Impl {
+    std::string name;
+};
+JackMidiOutput::JackMidiOutput(const std::string&, const std::string&, const std::string&, const engine::AudioEngine&) {
+    throw std::runtime_error("this build has no JACK support (libjack's headers were not found when it was built)");
+}
+JackMidiOutput::~JackMidiOutput() = default;
+bool JackMidiOutput::schedule(long long, std::uint8_t) { return false; }
+const std::string& JackMidiOutput::name() const { return impl_->name; }
+
+struct JackMidiInput::Impl {
+    std::string name;
+};
+JackMidiInput::JackMidiInput(const std::string&, const std::string&, const std::string&) {
+    throw std::runtime_error("this build has no JACK support (libjack's headers were not found when it was built)");
+}
+JackMidiInput::~JackMidiInput() = default;
+bool JackMidiInput::pop(MidiMessage&) { return false; }
+long JackMidiInput::dropped() const { return 0; }
+double JackMidiInput::sampleRate() const { return 48000.0; }
+long long JackMidiInput::lastCycleFrame() const { return 0; }
+void JackMidiInput::stopGate(engine::AudioEngine*, int) {}
+long long JackMidiInput::engineSample(long long frames) const { return frames; }
+const std::string& JackMidiInput::name() const { return impl_->name; }
+#endif
+
+}  // namespace soundstar::io
