@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -31,11 +32,12 @@ int main(int argc, char** argv) {
                 return 1;
             soundstar::models::EncodecDecoder dec(gguf, threads);
             const auto& c = dec.config();
-            const int frames = std::max(dec.minFrames(), static_cast<int>(seconds * c.sampleRateHz / c.hopLength()));
+            const int frames = std::clamp(static_cast<int>(seconds * c.sampleRateHz / c.hopLength()), dec.minFrames(), soundstar::models::kMaxEncodecFrames);
             std::mt19937 rng(1);
             std::vector<std::int32_t> codes(static_cast<std::size_t>(c.codebooks) * frames);
             for (auto& x : codes) x = static_cast<std::int32_t>(rng() % c.codebookSize);
-            dec.decode(codes, std::min(frames, 50));  // warm-up: threads, allocator
+            const int warm = std::min(frames, 50);  // warm-up: threads, allocator
+            dec.decode(std::vector<std::int32_t>(static_cast<std::size_t>(c.codebooks) * warm, 0), warm);
             const auto t0 = std::chrono::steady_clock::now();
             const auto audio = dec.decode(codes, frames);
             const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
