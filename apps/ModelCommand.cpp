@@ -11,6 +11,9 @@
 #include "io/OutputFiles.h"
 #include "models/ModelManifest.h"
 #include "models/ProceduralModel.h"
+#ifdef SOUNDSTAR_HAVE_GGML
+#include "models/ggml/MusicgenModel.h"
+#endif
 #include "models/WorkerSupervisor.h"
 #include "music/JsonText.h"
 
@@ -126,7 +129,10 @@ int runModelWorker() {
     // The protocol owns the original stdout; anything else printed goes to stderr.
     const int protocolOut = ::dup(1);
     if (protocolOut < 0 || ::dup2(2, 1) < 0) return 1;
-    return models::serveModelWorker(0, protocolOut, [](const std::filesystem::path& dir, const models::ModelManifest& m) {
+    return models::serveModelWorker(0, protocolOut, [](const std::filesystem::path& dir, const models::ModelManifest& m) -> std::unique_ptr<models::Generator> {
+#ifdef SOUNDSTAR_HAVE_GGML
+        if (m.kind == "musicgen") return models::makeMusicgenModel(dir, m);
+#endif
         return models::makeProceduralModel(cliData(), dir, m);
     });
 }

@@ -1,0 +1,269 @@
+#include "models/ggml/EncodecDecoder.h"
+
+#include <fmt/format.h>
+#include <ggml-alloc.h>
+#include <ggml-backend.h>
+#include <ggml-cpu.h>
+#include <ggml.h>
+
+#include <algorithm>
+#include <set>
+#include <stdexcept>
+
+#include "models/ggml/GgufWeights.h"
+#include "music/JsonText.h"
+
+namespace soundstar::models {
+namespace {
+
+[[noreturn]] void bad(const std::string& where, const std::string& what) {
+    throw std::invalid_argument(music::clipText(fmt::format("{}: {}", where, what), 1900));
+}
+
+int metaInt(const GgufWeights& w, const std::string& key, int lo, int hi, std::optional<int> fallback = std::nullopt) {
+    const auto v = w.integer("encodec." + key);
+    if (!v && fallback) return *fallback;
+    if (!v) bad(w.where(), fmt::format("metadata encodec.{} is missing (convert the checkpoint with tools/encodec_to_gguf.py)", key));
+    if (*v < lo || *v > hi) bad(w.where(), fmt::format("metadata encodec.{} is {}; allowed {} to {}", key, *v, lo, hi));
+    return static_cast<int>(*v);
+}
+
+EncodecConfig readConfig(const GgufWeights& w) {
+    const auto arch = w.text("general.architecture");
+    if (!arch || *arch != "encodec")
+        bad(w.where(), fmt::format("general.architecture is {}; expected \"encodec\"", arch ? music::quoteJson(*arch) : std::string("missing")));
+    if (w.flag("encodec.use_causal_conv").value_or(false))
+        bad(w.where(), "encodec.use_causal_conv is true; this decoder runs the non-causal (reflect-padded) EnCodec that MusicGen uses");
+    EncodecConfig c;
+    c.sampleRateHz = metaInt(w, "sample_rate", 8000, 192000);
+    c.audioChannels = metaInt(w, "audio_channels", 1, 2);
+    c.codebooks = metaInt(w, "codebooks", 1, 32);
+    c.codebookSize = metaInt(w, "codebook_size", 2, 65536);
+    c.hiddenSize = metaInt(w, "hidden_size", 1, 4096);
+    c.numFilters = metaInt(w, "num_filters", 1, 1024);
+    c.kernelSize = metaInt(w, "kernel_size", 1, 31);
+    c.lastKernelSize = metaInt(w, "last_kernel_size", 1, 31);
+    c.residualKernelSize = metaInt(w, "residual_kernel_size", 1, 31);
+    c.dilationGrowthRate = metaInt(w, "dilation_growth_rate", 1, 8);
+    c.numResidualLayers = metaInt(w, "num_residual_layers", 1, 8);
+    c.numLstmLayers = metaInt(w, "num_lstm_layers", 0, 4);
+    c.compress = metaInt(w, "compress", 1, 8);
+    c.useConvShortcut = w.flag("encodec.use_conv_shortcut").value_or(false);
+    const auto ratios = w.integers("encodec.upsampling_ratios");
+    if (!ratios || ratios->empty() || ratios->size() > 8) bad(w.where(), "metadata encodec.upsampling_ratios must list 1 to 8 strides");
+    c.upsamplingRatios.clear();
+    for (auto r : *ratios) {
+        if (r < 1 || r > 32) bad(w.where(), fmt::format("metadata encodec.upsampling_ratios holds {}; each stride is 1 to 32", r));
+        c.upsamplingRatios.push_back(static_cast<int>(r));
+    }
+    if ((c.numFilters << c.upsamplingRatios.size()) > 8192) bad(w.where(), "num_filters x 2^strides is over 8192 channels");
+    return c;
+}
+
+std::string layer(int i) { return fmt::format("decoder.layers.{}", i); }
+
+// Every tensor the decoder needs, in PyTorch's order. Conv weights are 2-D so that q8_0 blocks
+// run along whole rows: (out, in x kernel) for convs, (out x kernel, in) for transposed convs.
+std::vector<TensorSpec> specFor(const EncodecConfig& c) {
+    std::vector<TensorSpec> s;
+    auto conv = [&](const std::string& base, std::int64_t out, std::int64_t in, std::int64_t k) {
+        s.push_back({base + ".conv.weight", {out, in * k}, true});
+        s.push_back({base + ".conv.bias", {out}, false});
+    };
+    for (int q = 0; q < c.codebooks; ++q) s.push_back({fmt::format("quantizer.layers.{}.codebook.embed", q), {c.codebookSize, c.hiddenSize}, false});
+    std::int64_t ch = static_cast<std::int64_t>(c.numFilters) << c.upsamplingRatios.size();
+    conv(layer(0), ch, c.hiddenSize, c.kernelSize);
+    for (int l = 0; l < c.numLstmLayers; ++l) {
+        s.push_back({fmt::format("{}.lstm.weight_ih_l{}", layer(1), l), {4 * ch, ch}, true});
+        s.push_back({fmt::format("{}.lstm.weight_hh_l{}", layer(1), l), {4 * ch, ch}, true});
+        s.push_back({fmt::format("{}.lstm.bias_l{}", layer(1), l), {4 * ch}, false});
+    }
+    int at = 2;
+    for (int ratio : c.upsamplingRatios) {
+        s.push_back({layer(at + 1) + ".conv.weight", {ch / 2 * 2 * ratio, ch}, true});
+        s.push_back({layer(at + 1) + ".conv.bias", {ch / 2}, false});
+        ch /= 2;
+        for (int j = 0; j < c.numResidualLayers; ++j) {
+            const auto base = layer(at + 2 + j);
+            conv(base + ".block.1", ch / c.compress, ch, c.residualKernelSize);
+            conv(base + ".block.3", ch, ch / c.compress, 1);
+            if (c.useConvShortcut) conv(base + ".shortcut", ch, ch, 1);
+        }
+        at += 2 + c.numResidualLayers;
+    }
+    conv(layer(at + 1), c.audioChannels, c.numFilters, c.lastKernelSize);
+    return s;
+}
+
+}  // namespace
+
+int EncodecConfig::hopLength() const {
+    int hop = 1;
+    for (int r : upsamplingRatios) hop *= r;
+    return hop;
+}
+
+struct EncodecDecoder::Impl {
+    std::unique_ptr<GgufWeights> weights;
+    EncodecConfig config;
+    ggml_backend_t backend = nullptr;
+    ggml_gallocr_t allocator = nullptr;
+    ~Impl() {
+        if (allocator) ggml_gallocr_free(allocator);
+        if (backend) ggml_backend_free(backend);
+    }
+    ggml_tensor* w(const std::string& name) const { return weights->tensor(name); }
+
+    // Stride-1 conv with reflect padding split as Hugging Face's non-causal EncodecConv1d does.
+    ggml_tensor* conv(ggml_context* ctx, ggml_tensor* x, const std::string& base, int kernel, int dilation) const {
+        ggml_tensor* k = w(base + ".conv.weight");  // ne: in x kernel, out
+        const auto in = k->ne[0] / kernel;
+        ggml_tensor* y = nullptr;
+        if (kernel == 1) {
+            y = ggml_mul_mat(ctx, k, x);
+        } else {
+            const int total = dilation * (kernel - 1), right = total / 2, left = total - right;
+            ggml_tensor* shape = ggml_new_tensor_2d(ctx, GGML_TYPE_F32, kernel, in);  // im2col reads only its sizes
+            ggml_tensor* xt = ggml_pad_reflect_1d(ctx, ggml_cont(ctx, ggml_transpose(ctx, x)), left, right);  // [time, in]
+            ggml_tensor* cols = ggml_im2col(ctx, shape, xt, 1, 0, 0, 0, dilation, 0, false, GGML_TYPE_F32);  // [in*kernel, time]
+            y = ggml_mul_mat(ctx, k, ggml_reshape_2d(ctx, cols, cols->ne[0], cols->ne[1]));
+        }
+        return ggml_add(ctx, y, w(base + ".conv.bias"));
+    }
+
+    // Transposed conv (kernel = 2 x stride) as one matrix product and an overlap-add of its two
+    // halves, trimmed like the non-causal EncodecConvTranspose1d.
+    ggml_tensor* upsample(ggml_context* ctx, ggml_tensor* x, const std::string& base, int stride) const {
+        ggml_tensor* k = w(base + ".conv.weight");  // ne: in, kernel x out
+        const std::int64_t kernel = 2 * stride, out = k->ne[1] / kernel, frames = x->ne[1];
+        ggml_tensor* y = ggml_mul_mat(ctx, k, x);  // [kernel*out, frames]
+        auto half = [&](int first) {
+            ggml_tensor* v = ggml_view_3d(ctx, y, stride, out, frames, kernel * sizeof(float), kernel * out * sizeof(float), first * sizeof(float));
+            return ggml_reshape_2d(ctx, ggml_cont(ctx, ggml_permute(ctx, v, 1, 0, 2, 3)), out, stride * frames);
+        };
+        ggml_tensor* sum = ggml_add(ctx, ggml_pad_ext(ctx, half(0), 0, 0, 0, stride, 0, 0, 0, 0), ggml_pad_ext(ctx, half(stride), 0, 0, stride, 0, 0, 0, 0, 0));
+        const int left = stride - stride / 2;
+        ggml_tensor* trimmed = ggml_view_2d(ctx, sum, out, frames * stride, sum->nb[1], left * sum->nb[1]);
+        return ggml_add(ctx, trimmed, w(base + ".conv.bias"));
+    }
+
+    ggml_tensor* lstm(ggml_context* ctx, ggml_tensor* x) const {
+        const auto hidden = x->ne[0], frames = x->ne[1];
+        ggml_tensor* in = x;
+        for (int l = 0; l < config.numLstmLayers; ++l) {
+            const auto name = [&](const char* what) { return fmt::format("{}.lstm.{}_l{}", layer(1), what, l); };
+            ggml_tensor* gates = ggml_add(ctx, ggml_mul_mat(ctx, w(name("weight_ih")), in), w(name("bias")));  // [4h, frames]
+            ggml_tensor* whh = w(name("weight_hh"));
+            ggml_tensor* out = ggml_new_tensor_2d(ctx, GGML_TYPE_F32, hidden, frames);
+            ggml_tensor *h = nullptr, *c = nullptr;
+            const std::size_t f = sizeof(float);
+            for (std::int64_t t = 0; t < frames; ++t) {
+                ggml_tensor* g = ggml_view_1d(ctx, gates, 4 * hidden, t * 4 * hidden * f);
+                if (h) g = ggml_add(ctx, g, ggml_mul_mat(ctx, whh, h));
+                ggml_tensor* i = ggml_sigmoid(ctx, ggml_view_1d(ctx, g, hidden, 0));
+                ggml_tensor* fg = ggml_sigmoid(ctx, ggml_view_1d(ctx, g, hidden, hidden * f));
+                ggml_tensor* cand = ggml_tanh(ctx, ggml_view_1d(ctx, g, hidden, 2 * hidden * f));
+                ggml_tensor* o = ggml_sigmoid(ctx, ggml_view_1d(ctx, g, hidden, 3 * hidden * f));
+                c = c ? ggml_add(ctx, ggml_mul(ctx, fg, c), ggml_mul(ctx, i, cand)) : ggml_mul(ctx, i, cand);
+                h = ggml_mul(ctx, o, ggml_tanh(ctx, c));
+                out = ggml_set_1d_inplace(ctx, out, h, t * hidden * f);
+            }
+            in = out;
+        }
+        return config.numLstmLayers > 0 ? ggml_add(ctx, in, x) : x;
+    }
+
+    ggml_tensor* decoder(ggml_context* ctx, ggml_tensor* latents) const {
+        ggml_tensor* x = conv(ctx, latents, layer(0), config.kernelSize, 1);
+        x = lstm(ctx, x);
+        int at = 2;
+        for (int ratio : config.upsamplingRatios) {
+            x = upsample(ctx, ggml_elu(ctx, x), layer(at + 1), ratio);
+            for (int j = 0; j < config.numResidualLayers; ++j) {
+                const auto base = layer(at + 2 + j);
+                int dilation = 1;
+                for (int d = 0; d < j; ++d) dilation *= config.dilationGrowthRate;
+                ggml_tensor* h = conv(ctx, ggml_elu(ctx, x), base + ".block.1", config.residualKernelSize, dilation);
+                h = conv(ctx, ggml_elu(ctx, h), base + ".block.3", 1, 1);
+                x = ggml_add(ctx, config.useConvShortcut ? conv(ctx, x, base + ".shortcut", 1, 1) : x, h);
+            }
+            at += 2 + config.numResidualLayers;
+        }
+        return conv(ctx, ggml_elu(ctx, x), layer(at + 1), config.lastKernelSize, 1);
+    }
+};
+
+EncodecDecoder::EncodecDecoder(const std::filesystem::path& gguf, int threads) : impl_(std::make_unique<Impl>()) {
+    if (threads < 1 || threads > 256) throw std::invalid_argument(fmt::format("threads is {}; allowed 1 to 256", threads));
+    impl_->weights = std::make_unique<GgufWeights>(gguf);
+    impl_->config = readConfig(*impl_->weights);
+    impl_->weights->check(specFor(impl_->config));
+    impl_->backend = ggml_backend_cpu_init();
+    if (!impl_->backend) bad(gguf.string(), "the ggml CPU backend did not start");
+    ggml_backend_cpu_set_n_threads(impl_->backend, threads);
+    impl_->allocator = ggml_gallocr_new(ggml_backend_get_default_buffer_type(impl_->backend));
+}
+
+EncodecDecoder::~EncodecDecoder() = default;
+
+const EncodecConfig& EncodecDecoder::config() const { return impl_->config; }
+std::uint64_t EncodecDecoder::weightBytes() const { return impl_->weights->dataBytes(); }
+
+std::string EncodecDecoder::weightTypes() const {
+    std::set<std::string> types;
+    for (const auto& s : specFor(impl_->config)) types.insert(tensorTypeName(impl_->weights->type(s.name)));
+    std::string out;
+    for (auto it = types.rbegin(); it != types.rend(); ++it) out += (out.empty() ? "" : "+") + *it;
+    return out;
+}
+
+int EncodecDecoder::minFrames() const {
+    const auto& c = impl_->config;
+    auto need = [](int pad, int scale) { return pad / scale + 1; };  // frames * scale > pad
+    int frames = need(c.kernelSize / 2, 1);
+    int scale = 1, dilation = 1;
+    for (int j = 1; j < c.numResidualLayers; ++j) dilation *= c.dilationGrowthRate;
+    for (int r : c.upsamplingRatios) {
+        scale *= r;
+        const int total = dilation * (c.residualKernelSize - 1);
+        frames = std::max(frames, need(total - total / 2, scale));
+    }
+    return std::max(frames, need(c.lastKernelSize - 1 - (c.lastKernelSize - 1) / 2, scale));
+}
+
+std::vector<float> EncodecDecoder::decode(const std::vector<std::int32_t>& codes, int frames) {
+    const auto& c = impl_->config;
+    if (frames < minFrames() || frames > kMaxEncodecFrames)
+        throw std::invalid_argument(fmt::format("{} code frames; this decoder takes {} to {}", frames, minFrames(), kMaxEncodecFrames));
+    if (codes.size() != static_cast<std::size_t>(c.codebooks) * frames)
+        throw std::invalid_argument(fmt::format("{} codes; {} codebooks x {} frames need {}", codes.size(), c.codebooks, frames, c.codebooks * frames));
+    for (std::size_t i = 0; i < codes.size(); ++i)
+        if (codes[i] < 0 || codes[i] >= c.codebookSize)
+            throw std::invalid_argument(fmt::format("code {} (codebook {}, frame {}) is {}; allowed 0 to {}", i, i / frames, i % frames, codes[i], c.codebookSize - 1));
+
+    const std::size_t graphSize = 4096 + static_cast<std::size_t>(frames) * std::max(1, c.numLstmLayers) * 24;
+    ggml_init_params params{ggml_tensor_overhead() * graphSize + ggml_graph_overhead_custom(graphSize, false), nullptr, true};
+    ggml_context* ctx = ggml_init(params);
+    if (!ctx) throw std::runtime_error("ggml: no memory for the decoder's graph");
+    std::unique_ptr<ggml_context, void (*)(ggml_context*)> owner(ctx, ggml_free);
+    std::vector<ggml_tensor*> ids;
+    ggml_tensor* latents = nullptr;
+    for (int q = 0; q < c.codebooks; ++q) {
+        ids.push_back(ggml_new_tensor_1d(ctx, GGML_TYPE_I32, frames));
+        ggml_set_input(ids.back());
+        ggml_tensor* e = ggml_get_rows(ctx, impl_->w(fmt::format("quantizer.layers.{}.codebook.embed", q)), ids.back());  // [hidden, frames]
+        latents = latents ? ggml_add(ctx, latents, e) : e;
+    }
+    ggml_tensor* audio = impl_->decoder(ctx, latents);  // [channels, samples]
+    ggml_set_output(audio);
+    ggml_cgraph* graph = ggml_new_graph_custom(ctx, graphSize, false);
+    ggml_build_forward_expand(graph, audio);
+    if (!ggml_gallocr_alloc_graph(impl_->allocator, graph)) throw std::runtime_error("ggml: not enough memory to decode");
+    for (int q = 0; q < c.codebooks; ++q) ggml_backend_tensor_set(ids[q], codes.data() + static_cast<std::size_t>(q) * frames, 0, frames * sizeof(std::int32_t));
+    if (ggml_backend_graph_compute(impl_->backend, graph) != GGML_STATUS_SUCCESS) throw std::runtime_error("ggml: the decoder's graph failed");
+    std::vector<float> out(ggml_nelements(audio));
+    ggml_backend_tensor_get(audio, out.data(), 0, out.size() * sizeof(float));
+    return out;
+}
+
+}  // namespace soundstar::models

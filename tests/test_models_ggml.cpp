@@ -1,0 +1,196 @@
+// The ggml side of the model service (issue #12): GGUF loading and checking, EnCodec's decoder
+// against a PyTorch reference of the same architecture (tests/models/encodec_reference.py, random
+// weights made at run time, converted by tools/encodec_to_gguf.py), and a musicgen model folder
+// in a real `soundstar model-worker` that says what it cannot do yet.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <cstring>
+#include <fstream>
+
+#include "Cli.h"
+#include "models/ggml/EncodecDecoder.h"
+#include "models/ggml/GgufWeights.h"
+
+namespace fs = std::filesystem;
+using namespace soundstar;
+using soundstar::test::runCommand;
+
+namespace {
+
+const std::string kPython = "/usr/bin/python3";
+const std::string kTests = SOUNDSTAR_TESTS_DIR;
+const std::string kTools = std::string(SOUNDSTAR_TESTS_DIR) + "/../tools";
+
+fs::path scratch() {
+    static const fs::path dir = [] {
+        auto d = fs::temp_directory_path() / ("soundstar-ggml-" + std::to_string(::getpid()));
+        fs::create_directories(d);
+        return d;
+    }();
+    return dir;
+}
+
+// Makes a reference model of `size` (torch's audio for random codes) and converts it to `type`.
+fs::path reference(const std::string& size, const std::string& type, const std::string& extra = "") {
+    std::string tag = size + extra;
+    std::replace_if(tag.begin(), tag.end(), [](char ch) { return ch == ' ' || ch == '-'; }, '_');
+    const auto dir = scratch() / tag;
+    const auto gguf = dir / ("encodec-" + type + ".gguf");
+    if (fs::exists(gguf)) return gguf;
+    auto r = runCommand(kPython + " " + kTests + "/models/encodec_reference.py --out " + dir.string() + " --size " + size + " " + extra);
+    EXPECT_EQ(r.code, 0) << r.output;
+    r = runCommand(kPython + " " + kTools + "/encodec_to_gguf.py " + (dir / "encodec.pt").string() + " " + (dir / "config.json").string() + " " +
+                   gguf.string() + " --type " + type);
+    EXPECT_EQ(r.code, 0) << r.output;
+    return gguf;
+}
+
+template <typename T>
+std::vector<T> readRaw(const fs::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    std::vector<char> bytes((std::istreambuf_iterator<char>(in)), {});
+    std::vector<T> out(bytes.size() / sizeof(T));
+    std::memcpy(out.data(), bytes.data(), out.size() * sizeof(T));
+    return out;
+}
+
+struct Comparison {
+    double maxAbsDiff = 0, peak = 0;
+    std::size_t samples = 0;
+};
+
+Comparison decodeAndCompare(const fs::path& gguf) {
+    const auto dir = gguf.parent_path();
+    models::EncodecDecoder dec(gguf, 2);
+    const auto codes = readRaw<std::int32_t>(dir / "codes.i32");
+    const auto want = readRaw<float>(dir / "audio.f32");
+    const int frames = static_cast<int>(codes.size() / dec.config().codebooks);
+    const auto got = dec.decode(codes, frames);
+    EXPECT_EQ(got.size(), static_cast<std::size_t>(frames) * dec.config().hopLength() * dec.config().audioChannels);
+    EXPECT_EQ(got.size(), want.size());
+    Comparison c;
+    c.samples = std::min(got.size(), want.size());
+    for (std::size_t i = 0; i < c.samples; ++i) {
+        EXPECT_TRUE(std::isfinite(got[i]));
+        c.maxAbsDiff = std::max(c.maxAbsDiff, static_cast<double>(std::fabs(got[i] - want[i])));
+        c.peak = std::max(c.peak, static_cast<double>(std::fabs(want[i])));
+    }
+    std::printf("%s: max abs diff %.3g, peak %.3g, %zu samples\n", gguf.filename().c_str(), c.maxAbsDiff, c.peak, c.samples);
+    return c;
+}
+
+std::string loadError(const fs::path& gguf) {
+    try {
+        models::EncodecDecoder dec(gguf, 1);
+    } catch (const std::invalid_argument& e) {
+        return e.what();
+    }
+    return "(loaded without an error)";
+}
+
+}  // namespace
+
+TEST(EncodecGgml, F32MatchesTorchWithin1e4) {
+    const auto c = decodeAndCompare(reference("tiny", "f32"));
+    EXPECT_GT(c.peak, 1e-2) << "the reference audio is near silence: the comparison would prove little";
+    EXPECT_LT(c.maxAbsDiff, 1e-4) << "peak " << c.peak;
+    EXPECT_EQ(c.samples, 40u * 8u);
+}
+
+TEST(EncodecGgml, ConvShortcutsDilationsAndOddStridesMatchTorch) {
+    // 2 residual layers (dilation 2), 1x1 shortcut convs, strides 3 and 2, 3 codebooks, 1 LSTM layer.
+    const auto c = decodeAndCompare(reference("shortcut", "f32"));
+    EXPECT_GT(c.peak, 1e-2);
+    EXPECT_LT(c.maxAbsDiff, 1e-4) << "peak " << c.peak;
+}
+
+TEST(EncodecGgml, Q8WeightsStayWithinFivePercentOfPeak) {
+    const auto gguf = reference("tiny", "q8_0");
+    EXPECT_EQ(models::EncodecDecoder(gguf, 1).weightTypes(), "q8_0+f32");
+    EXPECT_LT(fs::file_size(gguf), fs::file_size(reference("tiny", "f32")) / 2);
+    const auto c = decodeAndCompare(gguf);
+    EXPECT_GT(c.maxAbsDiff, 0.0) << "q8_0 weights gave bit-identical audio: were they quantized?";
+    // q8_0 rounds the weights and, in ggml's matrix products, the activations too (measured: ~2% of peak).
+    EXPECT_LT(c.maxAbsDiff, 0.05 * c.peak) << "peak " << c.peak;
+}
+
+TEST(EncodecGgml, SameCodesGiveTheSameSamplesAcrossThreadCounts) {
+    const auto gguf = reference("tiny", "f32");
+    const auto codes = readRaw<std::int32_t>(gguf.parent_path() / "codes.i32");
+    models::EncodecDecoder one(gguf, 1), two(gguf, 2);
+    const auto a = one.decode(codes, 40), b = two.decode(codes, 40);
+    ASSERT_EQ(a.size(), b.size());
+    double diff = 0;
+    for (std::size_t i = 0; i < a.size(); ++i) diff = std::max(diff, static_cast<double>(std::fabs(a[i] - b[i])));
+    EXPECT_LT(diff, 1e-6);
+}
+
+TEST(EncodecGgml, BadCodesAreRefusedByName) {
+    models::EncodecDecoder dec(reference("tiny", "f32"), 1);
+    std::vector<std::int32_t> codes(2 * 10, 3);
+    codes[13] = 64;
+    try {
+        dec.decode(codes, 10);
+        FAIL() << "an out-of-range code was accepted";
+    } catch (const std::invalid_argument& e) {
+        EXPECT_NE(std::string(e.what()).find("codebook 1, frame 3) is 64; allowed 0 to 63"), std::string::npos) << e.what();
+    }
+    EXPECT_THROW(dec.decode(codes, 11), std::invalid_argument);  // 20 codes are not 2 x 11
+    EXPECT_THROW(dec.decode(std::vector<std::int32_t>(2, 0), 1), std::invalid_argument);  // below minFrames
+}
+
+TEST(GgufWeights, MissingOrMisshapenTensorsAreNamed) {
+    const auto missing = loadError(reference("tiny", "f32", "--break missing"));
+    EXPECT_NE(missing.find("tensor decoder.layers.0.conv.bias is missing (expected shape [128])"), std::string::npos) << missing;
+    const auto shape = loadError(reference("tiny", "f32", "--break shape"));
+    EXPECT_NE(shape.find("tensor decoder.layers.0.conv.bias has shape [129]; expected [128]"), std::string::npos) << shape;
+}
+
+TEST(GgufWeights, CutShortOrForeignFilesAreNamed) {
+    const auto good = reference("tiny", "f32");
+    const auto cut = scratch() / "cut.gguf";
+    fs::copy_file(good, cut, fs::copy_options::overwrite_existing);
+    fs::resize_file(cut, fs::file_size(good) - 1000);
+    const auto e1 = loadError(cut);
+    EXPECT_NE(e1.find(cut.string()), std::string::npos) << e1;
+    EXPECT_NE(e1.find("cut short"), std::string::npos) << e1;
+    const auto head = scratch() / "head.gguf";
+    fs::copy_file(good, head, fs::copy_options::overwrite_existing);
+    fs::resize_file(head, 200);  // inside the metadata
+    const auto e2 = loadError(head);
+    EXPECT_NE(e2.find("not a readable GGUF file"), std::string::npos) << e2;
+    const auto foreign = scratch() / "foreign.gguf";
+    std::ofstream(foreign) << "RIFF....WAVE";
+    EXPECT_NE(loadError(foreign).find("not a GGUF file"), std::string::npos);
+    EXPECT_NE(loadError(scratch() / "absent.gguf").find("missing"), std::string::npos);
+}
+
+TEST(MusicgenFolder, LoadsItsDecoderAndSaysWhatIsMissing) {
+    const auto gguf = reference("tiny", "q8_0");
+    const auto dir = scratch() / "musicgen-tiny";
+    fs::create_directories(dir);
+    fs::copy_file(gguf, dir / "encodec.gguf", fs::copy_options::overwrite_existing);
+    std::ofstream(dir / "manifest.json") << R"({"name": "musicgen-tiny", "kind": "musicgen", "sample_rate": 32000, "quantization": "q8",
+        "weights": "encodec.gguf", "parameter_count": 400000})";
+    const auto r = runCommand(std::string(SOUNDSTAR_BIN) + " generate \"warm pads\" --model " + dir.string() + " -d 1 -o " + (scratch() / "out.wav").string());
+    EXPECT_NE(r.code, 0);
+    EXPECT_NE(r.output.find("EnCodec decoder is loaded (2 codebooks of 64, 32000 Hz, q8_0+f32 weights)"), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("T5 text encoder"), std::string::npos) << r.output;
+    EXPECT_FALSE(fs::exists(scratch() / "out.wav"));
+    // A broken decoder file fails the load, naming the file.
+    fs::resize_file(dir / "encodec.gguf", 5000);
+    const auto broken = runCommand(std::string(SOUNDSTAR_BIN) + " generate x --model " + dir.string() + " -d 1 -o " + (scratch() / "out.wav").string());
+    EXPECT_NE(broken.code, 0);
+    EXPECT_NE(broken.output.find((dir / "encodec.gguf").string()), std::string::npos) << broken.output;
+}
+
+int main(int argc, char** argv) {
+    ::testing::InitGoogleTest(&argc, argv);
+    const int rc = RUN_ALL_TESTS();
+    fs::remove_all(scratch());
+    return rc;
+}
