@@ -744,7 +744,7 @@ TEST_F(Serve, AssistantAppliesAnLlmsValidCallsAndRefusesTheRest) {
     for (int attempt = 0; attempt < 5 && port == 0; ++attempt) {
         const int p = 20000 + static_cast<int>((std::chrono::steady_clock::now().time_since_epoch().count() / 1000) % 20000);
         pid = runCommand(llama + " -m '" + (dir / "tiny.gguf") + "' --host 127.0.0.1 --port " + std::to_string(p) +
-                         " -c 16384 -np 1 --no-jinja --chat-template llama2 > '" + (dir / "llama.log") + "' 2>&1 & echo $!").output;
+                         " -c 32768 -np 1 --no-jinja --chat-template llama2 > '" + (dir / "llama.log") + "' 2>&1 & echo $!").output;
         for (int i = 0; i < 300 && port == 0; ++i) {
             if (runCommand("curl -sf http://127.0.0.1:" + std::to_string(p) + "/health").code == 0) port = p;
             else std::this_thread::sleep_for(std::chrono::milliseconds(100));

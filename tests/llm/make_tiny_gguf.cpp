@@ -42,7 +42,7 @@ int main(int argc, char** argv) {
         return 2;
     }
     const unsigned seed = argc > 2 ? static_cast<unsigned>(std::stoul(argv[2])) : 1u;
-    const std::uint32_t nEmbd = 64, nHead = 4, nLayer = 2, nFf = 128, nCtx = 8192;
+    const std::uint32_t nEmbd = 64, nHead = 4, nLayer = 2, nFf = 128, nCtx = 32768;
 
     std::vector<std::string> tokens{"<unk>", "<s>", "</s>"};
     std::vector<std::int32_t> types{2, 3, 3};
