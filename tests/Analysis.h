@@ -6,6 +6,8 @@
 #include <numbers>
 #include <vector>
 
+#include "core/AudioBuffer.h"
+
 namespace soundstar::test {
 
 inline double rms(const std::vector<float>& x, std::size_t from = 0) {
@@ -46,6 +48,23 @@ inline std::vector<float> sine(double freqHz, double sampleRate, std::size_t n, 
 }
 
 inline double db(double g) { return 20.0 * std::log10(std::max(g, 1e-12)); }
+
+/// Kick onsets (s): the low band's envelope (two 150 Hz one-poles) crossing 40% of its peak, 0.25 s apart at least.
+inline std::vector<double> kickTimes(const StereoBuffer& a, double rate) {
+    std::vector<double> env(a.left().size());
+    double lp1 = 0.0, lp2 = 0.0;
+    const double k = 1.0 - std::exp(-2.0 * std::numbers::pi * 150.0 / rate);
+    for (std::size_t i = 0; i < env.size(); ++i) {
+        lp1 += k * (0.5 * (a.left()[i] + a.right()[i]) - lp1);
+        lp2 += k * (lp1 - lp2);
+        env[i] = std::abs(lp2);
+    }
+    const double loud = *std::max_element(env.begin(), env.end());
+    std::vector<double> kicks;
+    for (std::size_t i = static_cast<std::size_t>(rate); i < env.size(); ++i)
+        if (env[i] > 0.4 * loud && (kicks.empty() || static_cast<double>(i) / rate - kicks.back() > 0.25)) kicks.push_back(static_cast<double>(i) / rate);
+    return kicks;
+}
 
 }  // namespace soundstar::test
 

@@ -91,22 +91,6 @@ std::vector<SampleTime> pointsOf(SampleTime start, SampleTime length) {
     return out;
 }
 
-/// Kicks: times (s) of peaks of the energy below 150 Hz, at least 0.25 s apart, after the first second.
-std::vector<double> kickTimes(const StereoBuffer& a) {
-    std::vector<double> env(a.left().size());
-    double lp1 = 0.0, lp2 = 0.0;
-    const double k = 1.0 - std::exp(-2.0 * M_PI * 150.0 / kRate);
-    for (std::size_t i = 0; i < env.size(); ++i) {
-        lp1 += k * (0.5 * (a.left()[i] + a.right()[i]) - lp1);
-        lp2 += k * (lp1 - lp2);
-        env[i] = std::abs(lp2);
-    }
-    const double loud = *std::max_element(env.begin(), env.end());
-    std::vector<double> kicks;
-    for (std::size_t i = static_cast<std::size_t>(kRate); i < env.size(); ++i)
-        if (env[i] > 0.4 * loud && (kicks.empty() || static_cast<double>(i) / kRate - kicks.back() > 0.25)) kicks.push_back(static_cast<double>(i) / kRate);
-    return kicks;
-}
 
 const char* kPads = R"({"bpm":80,"rhythm":"none","pad":"warm_slow","brightness":"dark","seed":5})";
 }  // namespace
@@ -264,7 +248,7 @@ TEST(LiveSession, ATempoChangeRampsInBeatTimeAndTheKicksFollow) {
     const double mid = s.bpmAt(rampStart + static_cast<SampleTime>(4.0 * kRate));
     EXPECT_GT(mid, 105.0);
     EXPECT_LT(mid, 135.0);
-    const auto kicks = kickTimes(a);
+    const auto kicks = test::kickTimes(a, kRate);
     ASSERT_GT(kicks.size(), 30u);
     const double t0 = static_cast<double>(rampStart) / kRate;
     std::vector<double> during;
@@ -307,7 +291,7 @@ TEST(LiveSession, ATransitionToAnotherTempoIsBeatMatched) {
     const double mid = s.bpmAt(start + static_cast<SampleTime>(3.0 * kRate));
     EXPECT_GT(mid, 105.0);
     EXPECT_LT(mid, 135.0);
-    const auto kicks = kickTimes(a);
+    const auto kicks = test::kickTimes(a, kRate);
     std::vector<double> during, after;
     for (std::size_t i = 1; i < kicks.size(); ++i) {
         if (kicks[i - 1] >= t0 && kicks[i] <= t1) during.push_back(kicks[i] - kicks[i - 1]);

@@ -194,24 +194,6 @@ TEST(Stream, SustainedLayersCrossfadeWithoutAClick) {
     expectNoClicks(r.audio, plan, o.sampleRate, "sustained", 0.999, 2.0f, &alone.audio);
 }
 
-namespace {
-/// Kick onsets (s): the low band's envelope (two 150 Hz one-poles) crossing 40% of its peak, 0.25 s apart at least.
-std::vector<double> kickTimes(const StereoBuffer& a, double rate) {
-    std::vector<double> env(a.left().size());
-    double lp1 = 0.0, lp2 = 0.0;
-    const double k = 1.0 - std::exp(-2.0 * M_PI * 150.0 / rate);
-    for (std::size_t i = 0; i < env.size(); ++i) {
-        lp1 += k * (0.5 * (a.left()[i] + a.right()[i]) - lp1);
-        lp2 += k * (lp1 - lp2);
-        env[i] = std::abs(lp2);
-    }
-    const double loud = *std::max_element(env.begin(), env.end());
-    std::vector<double> kicks;
-    for (std::size_t i = static_cast<std::size_t>(rate); i < env.size(); ++i)
-        if (env[i] > 0.4 * loud && (kicks.empty() || static_cast<double>(i) / rate - kicks.back() > 0.25)) kicks.push_back(static_cast<double>(i) / rate);
-    return kicks;
-}
-}  // namespace
 
 // From a 100-bpm vibe to a 140-bpm one the transition is beat-matched, as in `live`: both vibes
 // follow one tempo ramp, so while their drum layers overlap the kicks coincide (the spacing
@@ -230,7 +212,7 @@ TEST(Stream, ATransitionToAnotherTempoIsBeatMatched) {
     EXPECT_NEAR(events[1].bpm, 140.0, 1e-9);
     const double t0 = static_cast<double>(events[1].sample) / o.sampleRate, t1 = t0 + events[1].seconds;
     EXPECT_NEAR(events[1].seconds, rampSeconds(8.0 * 100.0 / 60.0, 100.0, 140.0), 1e-3) << "the outgoing vibe's beats, faster as the tempo rises";
-    const auto kicks = kickTimes(r.audio, o.sampleRate);
+    const auto kicks = test::kickTimes(r.audio, o.sampleRate);
     std::vector<double> during, after;
     for (std::size_t i = 1; i < kicks.size(); ++i) {
         if (kicks[i - 1] >= t0 && kicks[i] <= t1) during.push_back(kicks[i] - kicks[i - 1]);
