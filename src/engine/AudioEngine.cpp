@@ -147,9 +147,10 @@ void AudioEngine::render(StereoView out) {
         // A command may arrive between the loop above and this peek, already due (or late): it
         // waits for the next segment, which starts at least one sample later, never before cur.
         SampleTime until = blockEnd;
-        if (appliedThisBlock < kMaxCommandsPerBlock)
+        if (appliedThisBlock < kMaxCommandsPerBlock) {
             if (const Command* c = commands_.peek()) until = std::min(until, std::max(c->time, cur + 1));
-        if (const Command* c = urgent_.peek()) until = std::min(until, std::max(c->time, cur + 1));
+            if (const Command* c = urgent_.peek()) until = std::min(until, std::max(c->time, cur + 1));
+        }
         // Segments also end on multiples of maxBlock in sample time, whatever the caller's block:
         // a device whose period is a multiple of it renders the same segments, so the same bytes,
         // as the virtual clock's blocks of it (per-segment stages, e.g. a leveller, see the split).
