@@ -189,7 +189,8 @@ double ClockFollower::beatAt(double seconds) const {
     if (!fitted_ || smoothed_ <= 0) return static_cast<double>(songAtNext_ - 1) / kTicksPerBeat;  // on the last tick
     // The last tick where the line puts it, and on from there at the smoothed period.
     const double lastFitted = origin_ + a_ + b_ * static_cast<double>(count_ - 1 - windowFirst_);
-    const double ticks = static_cast<double>(songAtNext_ - 1) + (seconds - lastFitted) / smoothed_;
+    // Before the line's place for the last tick (its jitter), the position is that tick's.
+    const double ticks = static_cast<double>(songAtNext_ - 1) + std::max(0.0, (seconds - lastFitted) / smoothed_);
     return ticks / kTicksPerBeat;
 }
 
