@@ -65,6 +65,27 @@ TEST(JsonLimits, QuotesAreBoundedAndSafeOnAnyValue) {
     EXPECT_EQ(music::clipText("héllo", 2), "h...") << "never cuts inside a UTF-8 sequence";
 }
 
+TEST(JsonLimits, ClippedTextIsAlwaysValidUtf8) {
+    // Valid sequences pass through; stray, truncated, overlong and surrogate bytes become '?'.
+    EXPECT_EQ(music::validUtf8("a\xC3\xA9\xE2\x82\xAC\xF0\x9F\x8E\xB5"), "a\xC3\xA9\xE2\x82\xAC\xF0\x9F\x8E\xB5");
+    EXPECT_EQ(music::validUtf8("x\x80y"), "x?y");
+    EXPECT_EQ(music::validUtf8("\xD4'"), "?'") << "a lead byte followed by ASCII";
+    EXPECT_EQ(music::validUtf8("\xC0\xAF"), "??") << "overlong";
+    EXPECT_EQ(music::validUtf8("\xED\xA0\x80"), "???") << "a UTF-16 surrogate";
+    EXPECT_EQ(music::validUtf8("\xF4\x90\x80\x80"), "????") << "past U+10FFFF";
+    EXPECT_EQ(music::clipText("ab\xE2\x82", 10), "ab??");
+    // A parse error quoting half of a multi-byte character (the fuzzer's finding) dumps as JSON.
+    std::string why;
+    try {
+        music::parseJsonBounded("{\"track\":\"bass\"\xD4\xA3\xDD\x97ote\":36}", "args");
+    } catch (const std::invalid_argument& e) {
+        why = e.what();
+    }
+    ASSERT_FALSE(why.empty());
+    const nlohmann::json reply = {{"error", music::clipText(why, 400)}};
+    EXPECT_NO_THROW((void)reply.dump()) << why;
+}
+
 TEST(JsonLimits, StructuresObeyDepthAndTheLengthLimit) {
     music::MusicConfig cfg;
     EXPECT_NE(errorOf([&] { compose::arrangeFromStructure(cfg, nested(100000), 0.0); }).find("64 levels"), std::string::npos);

@@ -62,11 +62,53 @@ std::string quoteJson(const nlohmann::json& value, std::size_t maxChars) {
     return clipText(value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), maxChars);
 }
 
+namespace {
+// The length of the valid UTF-8 sequence starting at `i` (1 to 4), or 0 when the bytes there are
+// not one (a stray continuation byte, a truncated or overlong sequence, a surrogate, > U+10FFFF).
+std::size_t utf8SequenceAt(std::string_view s, std::size_t i) {
+    const auto b = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
+    const unsigned char c = b(i);
+    if (c < 0x80) return 1;
+    std::size_t n = 0;
+    unsigned char lo = 0x80, hi = 0xBF;  // allowed range of the second byte
+    if (c >= 0xC2 && c <= 0xDF) n = 2;
+    else if (c == 0xE0) n = 3, lo = 0xA0;
+    else if (c >= 0xE1 && c <= 0xEC) n = 3;
+    else if (c == 0xED) n = 3, hi = 0x9F;
+    else if (c >= 0xEE && c <= 0xEF) n = 3;
+    else if (c == 0xF0) n = 4, lo = 0x90;
+    else if (c >= 0xF1 && c <= 0xF3) n = 4;
+    else if (c == 0xF4) n = 4, hi = 0x8F;
+    else return 0;
+    if (i + n > s.size()) return 0;
+    if (b(i + 1) < lo || b(i + 1) > hi) return 0;
+    for (std::size_t k = 2; k < n; ++k)
+        if ((b(i + k) & 0xC0) != 0x80) return 0;
+    return n;
+}
+}  // namespace
+
+std::string validUtf8(std::string_view text) {
+    std::string out;
+    out.reserve(text.size());
+    for (std::size_t i = 0; i < text.size();) {
+        const std::size_t n = utf8SequenceAt(text, i);
+        if (n == 0) {
+            out += '?';
+            ++i;
+        } else {
+            out.append(text.substr(i, n));
+            i += n;
+        }
+    }
+    return out;
+}
+
 std::string clipText(std::string_view text, std::size_t maxChars) {
-    if (text.size() <= maxChars) return std::string(text);
+    if (text.size() <= maxChars) return validUtf8(text);
     std::size_t cut = maxChars;
     while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;  // not inside a UTF-8 sequence
-    return std::string(text.substr(0, cut)) + "...";
+    return validUtf8(text.substr(0, cut)) + "...";
 }
 
 std::string readTextFile(const std::filesystem::path& path, const std::string& what, std::size_t maxBytes) {

@@ -28,8 +28,12 @@ nlohmann::json parseJsonBounded(std::string_view text, const std::string& origin
 /// value parsed within limits; values nested deeper than 64 levels are quoted by type only.
 std::string quoteJson(const nlohmann::json& value, std::size_t maxChars = 80);
 
-/// Text cut to `maxChars` with "..." when cut (for echoing user text in messages).
+/// Text cut to `maxChars` with "..." when cut (for echoing user text in messages). The result is
+/// always valid UTF-8 (see validUtf8), so it can go into any JSON reply.
 std::string clipText(std::string_view text, std::size_t maxChars);
+
+/// `text` with every byte that does not start a valid UTF-8 sequence replaced by '?'.
+std::string validUtf8(std::string_view text);
 
 /// Reads a whole text file of at most `maxBytes`. Throws std::invalid_argument naming `what`
 /// (e.g. "--config") when it cannot be read or is larger than the limit (which is named).
