@@ -11,6 +11,7 @@
 
 #include "Cli.h"
 #include "ServerClient.h"
+#include "server/AssistantTools.h"
 #include "server/Osc.h"
 #include "server/Timing.h"
 
@@ -834,8 +835,15 @@ TEST_F(Serve, AssistantAppliesOpenAiToolCallsAndRefusesBadOnesWithAReason) {
         EXPECT_EQ(t["function"]["parameters"]["type"], "object");
         names.insert(t["function"]["name"].get<std::string>());
     }
-    for (const char* op : {"play_note", "insert_effect", "set_tempo", "live_steer"}) EXPECT_TRUE(names.count(op)) << op;
+    for (const char* op : {"play_note", "insert_effect", "set_tempo", "live_steer", "set_mix"}) EXPECT_TRUE(names.count(op)) << op;
     EXPECT_FALSE(names.count("assistant"));
+    // Only the operations chosen for the request are offered (not the whole table), and the reply says which.
+    EXPECT_LE(names.size(), server::kMaxOfferedOps);
+    EXPECT_LT(names.size(), curl("GET", server->base + "/v1/tools").body.size() / 2);
+    EXPECT_FALSE(names.count("seq_set_clip")) << "the sequencer has nothing to do with this request";
+    std::set<std::string> offered;
+    for (const auto& o : r["offered"]) offered.insert(o.get<std::string>());
+    EXPECT_EQ(offered, names);
     EXPECT_FALSE(request.contains("response_format"));
     EXPECT_EQ(request["tool_choice"], "auto");
     EXPECT_EQ(request["messages"][1]["content"], "add a bass and darken the mix");

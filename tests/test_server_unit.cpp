@@ -7,10 +7,13 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <fmt/format.h>
+
 #include <fstream>
 #include <thread>
 
 #include "Cli.h"
+#include "server/AssistantTools.h"
 #include "server/Operations.h"
 #include "server/Osc.h"
 #include "server/Schema.h"
@@ -232,6 +235,66 @@ TEST(Operations, ToolsAndOpenApiComeFromTheTable) {
     const json doc = t.openApi("1.0");
     EXPECT_EQ(doc["openapi"], "3.1.0");
     EXPECT_EQ(doc["paths"]["/v1/play"]["post"]["requestBody"]["content"]["application/json"]["schema"], t.find("play")->input);
+}
+
+// ---- the assistant's choice of tools ----
+
+namespace {
+// A table shaped like the server's: the core operations plus 40 others in a few groups.
+OperationTable assistantTable() {
+    OperationTable t;
+    const auto echo = [](const json& a, const CallContext&, Done done) { done(Outcome{200, a, {}}); };
+    const json schema = {{"type", "object"}, {"properties", json::object()}};
+    const auto add = [&](const std::string& name, const std::string& group, const std::string& summary) {
+        t.add({name, group, summary, schema, {}, true, echo});
+    };
+    for (const char* core : {"status", "list_tracks", "live_steer", "live_start", "set_tempo", "set_mix", "play_note", "create_track", "insert_effect", "set_param"})
+        add(core, "core", "a core operation");
+    add("record_start", "recording", "Starts recording the master to a file under --data");
+    add("record_stop", "recording", "Stops the recording");
+    add("undo", "state", "Undoes the last change");
+    add("sample_stretch", "sampler", "Time-stretches a loaded sample to the session tempo");
+    add("assistant", "assistant", "Asks the LLM");
+    add("subscribe", "events", "WebSocket only");
+    for (int i = 0; i < 40; ++i) add(fmt::format("seq_op_{}", i), "sequencer", "Edits the arrangement's clips");
+    return t;
+}
+bool has(const std::vector<std::string>& v, const std::string& x) { return std::find(v.begin(), v.end(), x) != v.end(); }
+}  // namespace
+
+TEST(AssistantTools, OffersTheCoreAndWhatTheRequestIsAbout) {
+    const auto t = assistantTable();
+    const auto rec = chooseAssistantOps(t, "Record this to a file, please", nullptr);
+    EXPECT_TRUE(has(rec, "record_start") && has(rec, "record_stop"));
+    EXPECT_TRUE(has(rec, "play_note") && has(rec, "live_steer")) << "the core is always offered";
+    EXPECT_FALSE(has(rec, "undo"));
+    EXPECT_FALSE(has(rec, "seq_op_0"));
+    EXPECT_FALSE(has(rec, "assistant") || has(rec, "subscribe"));
+    EXPECT_TRUE(has(chooseAssistantOps(t, "undo that", nullptr), "undo"));
+    EXPECT_TRUE(has(chooseAssistantOps(t, "change the pitch of my loop", nullptr), "sample_stretch")) << "through a synonym";
+    // A request about a large group is cut to the limit, the core kept.
+    const auto seq = chooseAssistantOps(t, "put some clips in the sequencer", nullptr);
+    EXPECT_EQ(seq.size(), kMaxOfferedOps);
+    EXPECT_TRUE(has(seq, "seq_op_0") && has(seq, "status"));
+}
+
+TEST(AssistantTools, TheCallerMayNameOperationsAndGroups) {
+    const auto t = assistantTable();
+    const auto named = chooseAssistantOps(t, "anything", json{"recording", "undo"});
+    EXPECT_EQ(named, (std::vector<std::string>{"record_start", "record_stop", "undo"}));
+    const auto error = [&](const json& ops) {
+        try {
+            chooseAssistantOps(t, "x", ops);
+        } catch (const std::invalid_argument& e) {
+            return std::string(e.what());
+        }
+        return std::string();
+    };
+    EXPECT_NE(error(json{"explode"}).find("'explode' is neither"), std::string::npos);
+    EXPECT_NE(error(json{"explode"}).find("recording"), std::string::npos) << "the groups are listed";
+    EXPECT_NE(error(json{"assistant"}).find("'assistant'"), std::string::npos) << "not an operation the assistant may call";
+    EXPECT_NE(error(json{"sequencer"}).find("at most 24"), std::string::npos);
+    EXPECT_NE(error(json(std::vector<std::string>(65, "undo"))).find("limit is 64"), std::string::npos);
 }
 
 // ---- timing ----

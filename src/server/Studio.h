@@ -312,6 +312,7 @@ private:
     std::optional<std::string> assistantAnswer_, assistantFailure_;
     Done assistantDone_;
     std::string assistantText_;
+    nlohmann::json assistantOffered_ = nlohmann::json::array();  // the operations offered to the LLM for the request in flight
 };
 
 }  // namespace soundstar::server

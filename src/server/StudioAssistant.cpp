@@ -7,6 +7,7 @@
 
 #include "music/JsonText.h"
 #include "server/AssistantAnswer.h"
+#include "server/AssistantTools.h"
 #include "server/Studio.h"
 #include "server/StudioParts.h"
 
@@ -16,8 +17,6 @@ using nlohmann::json;
 
 namespace {
 constexpr std::size_t kMaxCalls = 8;
-// Operations an assistant may not call (they need a WebSocket, or are the assistant).
-bool assistantMayCall(const std::string& op) { return op != "assistant" && op != "subscribe" && op != "unsubscribe" && op != "sync"; }
 
 // "play_note(track*: string, note*: number, ...): summary" — the tools in a few tokens each (full
 // schemas would not fit a small model's context; the calls are checked against them anyway).
@@ -42,16 +41,22 @@ void Studio::assistant(const json& args, Done done) {
         std::lock_guard lock(assistantMutex_);
         if (assistantDone_) throw ApiError(429, "the assistant is busy with one request; at most 1 at a time");
     }
+    std::vector<std::string> offered;
+    try {
+        offered = chooseAssistantOps(*table_, text, args.contains("ops") ? args["ops"] : json());
+    } catch (const std::invalid_argument& e) {
+        throw ApiError(400, e.what());
+    }
     if (assistantThread_.joinable()) assistantThread_.join();
     std::string tools;
     json ops = json::array(), toolDefs = json::array();
     for (const auto& tool : table_->tools())
-        if (assistantMayCall(tool["function"]["name"])) toolDefs.push_back(tool);
-    for (const auto& op : table_->all()) {
-        if (!assistantMayCall(op.name)) continue;
-        tools += toolLine(op) + "\n";
-        ops.push_back(op.name);
+        if (std::find(offered.begin(), offered.end(), tool["function"]["name"].get<std::string>()) != offered.end()) toolDefs.push_back(tool);
+    for (const auto& name : offered) {
+        tools += toolLine(*table_->find(name)) + "\n";
+        ops.push_back(name);
     }
+    assistantOffered_ = ops;
     const json answerSchema = {
         {"type", "object"},
         {"properties",
@@ -130,6 +135,7 @@ json Studio::applyAnswer(const json& message) {
         reply["warnings"].push_back(fmt::format("{} calls past the limit of {} were not run", parsed.calls.size() - kMaxCalls, kMaxCalls));
     reply["source"] = "llm";
     reply["said"] = parsed.said;
+    reply["offered"] = assistantOffered_;
     return reply;
 }
 

@@ -2,6 +2,7 @@
 // args, OSC argument order and handler. Everything a client can do is listed here.
 #include <fmt/format.h>
 
+#include "server/AssistantTools.h"
 #include "server/Studio.h"
 
 namespace soundstar::server {
@@ -216,9 +217,17 @@ void Studio::registerOperations(OperationTable& t) {
            })});
     // ---- assistant ----
     t.add({"assistant", "assistant",
-           "Asks the configured LLM to act on a request (it sees the state and these tools; its calls are validated and applied); "
+           "Asks the configured LLM to act on a request (it sees the state and the tools chosen for it; its calls are validated and applied); "
            "without an LLM the embedded interpreter steers the live session with the text. The reply lists what was done and refused",
-           object({{"text", text(2000, "what you want, e.g. \"make it more energetic\"")}}, {"text"}), {"text"}, true,
+           object({{"text", text(2000, "what you want, e.g. \"make it more energetic\"")},
+                   {"ops",
+                    {{"type", "array"},
+                     {"maxItems", kMaxRequestedOpNames},
+                     {"items", {{"type", "string"}, {"maxLength", 64}}},
+                     {"description", fmt::format("operations or groups to offer the LLM (at most {} operations); default: a core set plus "
+                                                 "those whose names and summaries share words with the text", kMaxOfferedOps)}}}},
+                  {"text"}),
+           {"text"}, true,
            [this](const json& a, const CallContext&, Done done) { assistant(a, std::move(done)); }});
     // ---- renders ----
     t.add({"render_start", "renders", "Renders a prompt to a mastered file under --data in the background; answers a job id",
