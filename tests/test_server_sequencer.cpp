@@ -424,6 +424,9 @@ TEST_F(Sequencer, TimeSignaturesMoveBarsLaunchesAndTheTransportsBarBeat) {
     clickTrack("click");
     ok("seq_set_time_signatures", {{"time_signatures", {{{"bar", 0}, {"numerator", 3}, {"denominator", 4}}}}});
     ok("seq_set_clip", {{"clip", {{"id", "one"}, {"track", "click"}, {"length", 8}, {"notes", {{{"note", 60}, {"velocity", 1}, {"start", 0}, {"duration", 0.1}}}}}}});
+    EXPECT_EQ(ok("seq_seek", {{"to", {{"bar", 2}}}})["to_beat"], 6.0);  // bar 2 of 3/4
+    EXPECT_EQ(ok("seq_state")["time_signature"], "3/4");
+    EXPECT_EQ(ok("seq_state")["position_bar"], 2.0);
     const long first = ok("record_start", {{"file", "meter.wav"}})["first_sample"];
     // Asked for at a beat whose next 3/4 bar line is not a 4/4 one (12k + 1, + 5, + 9 ...).
     double asked = nextBeat();
@@ -454,14 +457,49 @@ TEST_F(Sequencer, TimeSignaturesMoveBarsLaunchesAndTheTransportsBarBeat) {
     waitForSample(std::llround((beat + 1.5) * kBeat));
     ok("record_stop");
     EXPECT_EQ(onsets(dir / "data/meter.wav"), (std::vector<long>{bar - first, std::llround(beat * kBeat) - first}));
-    // Song bars: bar 2 of 3/4 is beat 6; a marker there too; 5/4 then the state says so.
-    EXPECT_EQ(ok("seq_seek", {{"to", {{"bar", 2}}}})["to_beat"], 6.0);
+    // Song bars follow the signatures: the bar after the change starts 3.5 beats after it.
     EXPECT_EQ(ok("seq_set_marker", {{"name", "b"}, {"position", {{"bar", change + 1}}}})["beat"], changeBeat + 3.5);
-    EXPECT_EQ(ok("seq_state")["time_signature"], "3/4");
+    EXPECT_EQ(ok("seq_seek", {{"to", {{"marker", "b"}}}})["to_beat"], changeBeat + 3.5);
+    EXPECT_EQ(ok("seq_state")["time_signature"], "7/8");
     const auto bad = post("seq_set_time_signatures", {{"time_signatures", {{{"bar", 0}, {"numerator", 7}, {"denominator", 3}}}}});
     EXPECT_EQ(bad.status, 400) << bad.raw;
     EXPECT_NE(bad.raw.find("denominator"), std::string::npos) << bad.raw;
     const auto late = post("seq_set_time_signatures", {{"time_signatures", {{{"bar", 2}, {"numerator", 3}, {"denominator", 4}}}}});
     EXPECT_EQ(late.status, 400) << late.raw;
     EXPECT_NE(late.raw.find("bar 0"), std::string::npos) << late.raw;
+}
+
+// The live composer on the sequencer's transport: live_start with sync starts on the transport's
+// next bar line and sets the transport to the live tempo, so the live session's bars and beats
+// (its own clock) stay those of the sequencer, and a launch quantised to a bar lands on a live
+// bar line.
+TEST_F(Sequencer, ALiveStreamSyncedToTheTransportKeepsItsBarsOnTheSequencersBars) {
+    const json live = ok("live_start", {{"vibe", "slow calm ambient at 84 bpm"}, {"seed", 3}, {"sync", true}});
+    ASSERT_TRUE(live["synced"].is_object()) << live.dump();
+    const long start = live["synced"]["start_sample"];
+    const double startBeat = live["synced"]["start_beat"], bpm = live["bpm"];
+    ASSERT_NE(bpm, 120.0) << "a vibe at another tempo than the transport's";
+    EXPECT_EQ(start % (4 * 22050), 0) << "a bar line of the 120 bpm transport";
+    EXPECT_EQ(live["synced"]["start_bar"], std::llround(startBeat / 4.0));
+    const double barSamples = 4.0 * 60.0 / bpm * 44100.0;
+    waitForSample(start + std::lround(2.5 * barSamples));
+    const json st = ok("status");
+    EXPECT_EQ(st["bpm"], bpm);
+    // Both clocks read at once: the live session's beat is the transport's beat since the start
+    // (within the two blocks their clocks may differ by), and so are the bars.
+    const double liveBeat = st["live"]["bar"].get<double>() * 4.0 + st["live"]["beat_in_bar"].get<double>();
+    const double seqBeat = st["beat"].get<double>() - startBeat;
+    EXPECT_NEAR(seqBeat, liveBeat, 2.0 * 512.0 / (44100.0 * 60.0 / bpm)) << st.dump();
+    EXPECT_GE(liveBeat, 8.0);
+    if (std::fmod(seqBeat, 4.0) > 0.1 && std::fmod(seqBeat, 4.0) < 3.9) {  // not at a bar line, where the clocks' blocks may differ
+        EXPECT_EQ(st["bar"].get<long>() - live["synced"]["start_bar"].get<long>(), st["live"]["bar"].get<long>());
+    }
+    // A launch on the next bar lands on a live bar line: whole live bars after the live start.
+    clickTrack("click");
+    ok("seq_set_clip", {{"clip", {{"id", "c"}, {"track", "click"}, {"length", 4}, {"notes", json::array()}}}});
+    const long launch = ok("seq_launch", {{"clip", "c"}, {"quantize", "1"}})["launch_sample"];
+    const double bars = static_cast<double>(launch - start) / barSamples;
+    EXPECT_NEAR(bars, std::round(bars), 1.0 / barSamples) << launch << " " << start;
+    EXPECT_GE(bars, 3.0);
+    ok("live_stop");
 }
