@@ -192,7 +192,7 @@ TEST_F(Sequencer, BadClipsLanesAndCountsAreRefusedByName) {
     EXPECT_EQ(ok("seq_state")["position_bar"], 8.0);
     // Every sequencer operation is in the tool list and the OpenAPI document.
     const auto doc = curl("GET", server->base + "/openapi.json").body;
-    for (const char* op : {"seq_set_clip", "seq_set_automation", "seq_play", "seq_pause", "seq_resume", "seq_seek", "seq_loop", "seq_launch", "seq_state"})
+    for (const char* op : {"seq_set_clip", "seq_set_automation", "seq_play", "seq_pause", "seq_resume", "seq_seek", "seq_loop", "seq_launch", "seq_state", "seq_set_time_signatures"})
         EXPECT_TRUE(doc["paths"].contains(std::string("/v1/") + op)) << op;
 }
 
