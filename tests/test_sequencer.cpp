@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <set>
 
 #include "sequencer/SequenceJson.h"
 #include "sequencer/Sequencer.h"
@@ -66,7 +67,7 @@ TEST(SequencerLib, LoopsPausesAndSeeksKeepTheSongPosition) {
     EXPECT_DOUBLE_EQ(s.songBeatAt(104.5), 2.5);
     ev.clear();
     s.pause(104.5, ev);  // cuts what was rendered after it and releases the track
-    EXPECT_FALSE(s.current(Event{Event::Kind::NoteOn, 105.0, "t", 60, 1, {}, 0, 1}));
+    EXPECT_FALSE(s.current(Event{Event::Kind::NoteOn, 105.0, "t", 60, 1, {}, 0, 1, {}, 0, 0, 0}));
     ASSERT_EQ(ev.size(), 1u);
     EXPECT_EQ(ev[0].kind, Event::Kind::AllNotesOff);
     ev.clear();
@@ -126,4 +127,102 @@ TEST(SequencerLib, ParsersNameWhatIsWrongAndTheLimit) {
             throw;
         },
         std::invalid_argument);
+}
+
+// ---- time signatures, follow actions, audio clips (issue #16, part 2) ----
+
+TEST(SequencerLib, TimeSignaturesPlaceBarsAndTheLaunchGrid) {
+    MeterMap m;
+    EXPECT_EQ(m.beatOfBar(3), 12.0);  // 4/4 by default
+    m.set(parseMeters(json::parse(R"([{"bar":0,"numerator":3,"denominator":4},{"bar":4,"numerator":7,"denominator":8}])")));
+    EXPECT_EQ(m.beatOfBar(2), 6.0);
+    EXPECT_EQ(m.beatOfBar(4), 12.0);
+    EXPECT_EQ(m.beatOfBar(6), 19.0);  // two bars of 3.5 beats
+    EXPECT_EQ(m.barAt(15.5), 5.0);
+    EXPECT_DOUBLE_EQ(m.barAt(13.75), 4.5);
+    EXPECT_EQ(m.meterAt(11.9).numerator, 3);
+    EXPECT_EQ(m.meterAt(12.0).denominator, 8);
+    // Launches: every bar lands on a multiple of 3 beats in 3/4, then on the 7/8 grid.
+    EXPECT_EQ(m.quantise(0.1, 1), 3.0);
+    EXPECT_EQ(m.quantise(3.0, 1), 3.0);
+    EXPECT_EQ(m.quantise(7.5, 2), 12.0);  // bars 0, 2, 4
+    EXPECT_EQ(m.quantise(12.2, 1), 15.5);
+    EXPECT_EQ(m.quantise(12.2, 0.5), 13.75);
+    EXPECT_EQ(m.quantise(12.2, 0), 12.2);
+    for (const char* bad : {R"([])", R"([{"bar":1,"numerator":4,"denominator":4}])", R"([{"bar":0,"numerator":33,"denominator":4}])",
+                            R"([{"bar":0,"numerator":4,"denominator":3}])", R"([{"bar":0,"numerator":4,"denominator":4},{"bar":0,"numerator":3,"denominator":4}])",
+                            R"([{"bar":0.5,"numerator":4,"denominator":4}])"})
+        EXPECT_THROW(parseMeters(json::parse(bad)), std::invalid_argument) << bad;
+    json many = json::array();
+    for (int i = 0; i < 65; ++i) many.push_back({{"bar", i}, {"numerator", 4}, {"denominator", 4}});
+    try {
+        parseMeters(many);
+        ADD_FAILURE() << "65 signatures accepted";
+    } catch (const std::invalid_argument& e) {
+        EXPECT_NE(std::string(e.what()).find("at most 64"), std::string::npos) << e.what();
+    }
+}
+
+TEST(SequencerLib, FollowActionsMoveThroughTheTracksSlots) {
+    const auto run = [](const std::string& action, double until) {
+        Sequencer s;
+        for (int i = 0; i < 3; ++i) {
+            s.setClip(clip(R"({"id":"c)" + std::to_string(i) + R"(","track":"t","length":4,"notes":[{"note":)" + std::to_string(60 + i) +
+                           R"(,"start":0}],"follow":{"action":")" + action + R"(","after_bars":1,"seed":3}})"));
+            s.setSlot(i * 2, "", "c" + std::to_string(i));  // scenes 0, 2, 4
+        }
+        std::vector<Event> ev;
+        s.launchScene(2, 4.0, ev);
+        for (double b = 4.0; b < until; b += 0.3) s.render(b + 0.3, 0.1, ev);
+        std::vector<std::pair<double, float>> notes;
+        for (const auto& e : ev)
+            if (e.kind == Event::Kind::NoteOn && s.current(e) && e.beat < until) notes.emplace_back(e.beat, e.note);
+        std::sort(notes.begin(), notes.end());
+        return notes;
+    };
+    using N = std::vector<std::pair<double, float>>;
+    EXPECT_EQ(run("next", 20), (N{{4, 61}, {8, 62}, {12, 60}, {16, 61}}));  // after the last: the first
+    EXPECT_EQ(run("previous", 20), (N{{4, 61}, {8, 60}, {12, 62}, {16, 61}}));
+    EXPECT_EQ(run("first", 16), (N{{4, 61}, {8, 60}, {12, 60}}));
+    EXPECT_EQ(run("again", 16), (N{{4, 61}, {8, 61}, {12, 61}}));
+    EXPECT_EQ(run("stop", 16), (N{{4, 61}}));
+    const auto a = run("random", 44);
+    EXPECT_EQ(a, run("random", 44));  // seeded
+    std::set<float> seen;
+    for (const auto& [b, n] : a) seen.insert(n);
+    EXPECT_EQ(seen.size(), 3u) << "ten draws over three slots";
+    EXPECT_EQ(a.size(), 10u);
+}
+
+TEST(SequencerLib, AudioClipsStartTheirSampleEachRepetitionAndJoinMidWay) {
+    Sequencer s;
+    s.setClip(clip(R"({"id":"a","track":"t","start":2,"length":4,"repeats":2,"audio":{"sample":"loop","offset":0.5,"gain_db":-6}})"));
+    std::vector<Event> ev;
+    s.play(10.0, 0.0, ev);
+    s.render(30.0, 0.1, ev);
+    std::vector<std::pair<double, Event::Kind>> got;
+    for (const auto& e : ev) {
+        EXPECT_EQ(e.sample, "loop");
+        EXPECT_EQ(e.offsetSeconds, 0.5);
+        EXPECT_EQ(e.gainDb, -6.0);
+        EXPECT_EQ(e.intoBeats, 0.0);
+        got.emplace_back(e.beat, e.kind);
+    }
+    std::sort(got.begin(), got.end());
+    using K = Event::Kind;
+    EXPECT_EQ(got, (std::vector<std::pair<double, K>>{{12, K::SampleOn}, {16, K::NoteOff}, {16, K::SampleOn}, {20, K::NoteOff}}));
+    // A play from song beat 3 joins the first repetition one beat in.
+    ev.clear();
+    s.play(40.0, 3.0, ev);
+    s.render(41.0, 0.1, ev);
+    const auto on = std::find_if(ev.begin(), ev.end(), [](const Event& e) { return e.kind == K::SampleOn; });
+    ASSERT_NE(on, ev.end());
+    EXPECT_EQ(on->beat, 40.0);
+    EXPECT_EQ(on->intoBeats, 1.0);
+    EXPECT_THROW(clip(R"({"id":"a","track":"t","audio":{"sample":"loop"}})"), std::invalid_argument);  // no length
+    EXPECT_THROW(clip(R"({"id":"a","track":"t","length":1,"audio":{"sample":"loop"},"notes":[]})"), std::invalid_argument);
+    EXPECT_THROW(clip(R"({"id":"a","track":"t","length":1,"audio":{"sample":"loop","offset":-1}})"), std::invalid_argument);
+    EXPECT_THROW(clip(R"({"id":"a","track":"t","length":1,"notes":[],"follow":{"action":"sideways"}})"), std::invalid_argument);
+    const Clip round = clip(R"({"id":"a","track":"t","length":1,"audio":{"sample":"s","offset":1.5},"follow":{"action":"random","after_bars":2,"seed":9}})");
+    EXPECT_EQ(toJson(parseClip(toJson(round))), toJson(round));
 }

@@ -192,7 +192,7 @@ TEST_F(Sequencer, BadClipsLanesAndCountsAreRefusedByName) {
     EXPECT_EQ(ok("seq_state")["position_bar"], 8.0);
     // Every sequencer operation is in the tool list and the OpenAPI document.
     const auto doc = curl("GET", server->base + "/openapi.json").body;
-    for (const char* op : {"seq_set_clip", "seq_set_automation", "seq_play", "seq_pause", "seq_resume", "seq_seek", "seq_loop", "seq_launch", "seq_state"})
+    for (const char* op : {"seq_set_clip", "seq_set_automation", "seq_play", "seq_pause", "seq_resume", "seq_seek", "seq_loop", "seq_launch", "seq_state", "seq_set_time_signatures"})
         EXPECT_TRUE(doc["paths"].contains(std::string("/v1/") + op)) << op;
 }
 
@@ -335,4 +335,171 @@ TEST_F(Sequencer, LoopPauseResumeAndStopLandOnTheirBeats) {
     const json st = ok("seq_state");
     EXPECT_EQ(st["state"], "stopped");
     EXPECT_EQ(st["loop"]["end"], 2.0);
+}
+
+// ---- audio clips, follow actions, time signatures (issue #16, part 2) ----
+
+// An audio clip plays a loaded sample from its beat: the sample (an impulse 0.1 s in, read from
+// 0.1 s in, at -6 dB) sounds on the clip's exact sample at 120 bpm, each repetition again; the
+// same sample as a session clip launched on the bar starts on the bar's sample and loops.
+TEST_F(Sequencer, AudioClipsStartTheirSampleOnTheirBeatsSample) {
+    ASSERT_EQ(runCommand("/usr/bin/python3 -c \"import wave,struct; w=wave.open('" + (dir / "data") +
+                         "/late.wav','wb'); w.setnchannels(1); w.setsampwidth(2); w.setframerate(44100); "
+                         "w.writeframes(bytes(2*4410)+struct.pack('<h',32767)+bytes(2*4000)); w.close()\"")
+                  .code,
+              0);
+    ok("sample_load", {{"name", "late"}, {"file", "late.wav"}});
+    ok("sample_track", {{"track", "arr"}, {"zones", {{{"sample", "late"}}}}, {"pan", -1}, {"gain_db", -12}});
+    ok("sample_track", {{"track", "ses"}, {"zones", {{{"sample", "late"}}}}, {"pan", 1}, {"gain_db", -12}});
+    ok("seq_set_clip", {{"clip", {{"id", "hit"}, {"track", "arr"}, {"start", 1}, {"length", 1.5}, {"repeats", 2}, {"audio", {{"sample", "late"}, {"offset", 0.1}, {"gain_db", -6}}}}}});
+    const json set = ok("seq_set_clip", {{"clip", {{"id", "loop"}, {"track", "ses"}, {"length", 2}, {"audio", {{"sample", "late"}, {"offset", 0.1}}}}}});
+    EXPECT_EQ(set["length"], 2.0);
+    ok("seq_set_slot", {{"scene", 0}, {"clip", "loop"}});
+    const long first = ok("record_start", {{"file", "audio.wav"}})["first_sample"];
+    const double p = nextBeat();
+    ok("seq_play", {{"at", {{"beat", p}}}});
+    const json launched = ok("seq_launch", {{"scene", 0}, {"quantize", "1"}, {"at", {{"beat", p}}}});
+    const long bar = launched["launch_sample"];
+    EXPECT_EQ(bar % (4 * 22050), 0) << launched.dump();
+    ok("seq_stop_clips", {{"track", "ses"}, {"quantize", "none"}, {"at", {{"sample", bar + 3 * 22050}}}});
+    waitForSample(std::max<long>(std::llround((p + 4.5) * kBeat), bar + 4 * 22050));
+    ok("record_stop");
+    const auto raw = dir / "rec2.f32";
+    ASSERT_EQ(runCommand("sox '" + (dir / "data/audio.wav") + "' -t f32 -e floating-point '" + raw + "'").code, 0);
+    const std::string bytes = readText(raw);
+    std::vector<long> left, right;
+    std::vector<float> leftPeaks, rightPeaks;
+    for (std::size_t i = 0; i + 8 <= bytes.size(); i += 8) {
+        float l = 0, r = 0;
+        std::memcpy(&l, bytes.data() + i, 4);
+        std::memcpy(&r, bytes.data() + i + 4, 4);
+        if (std::abs(l) > 1e-4f) left.push_back(static_cast<long>(i / 8)), leftPeaks.push_back(std::abs(l));
+        if (std::abs(r) > 1e-4f) right.push_back(static_cast<long>(i / 8)), rightPeaks.push_back(std::abs(r));
+    }
+    EXPECT_EQ(left, (std::vector<long>{std::llround((p + 1) * kBeat) - first, std::llround((p + 2.5) * kBeat) - first}));
+    EXPECT_EQ(right, (std::vector<long>{bar - first, bar + 2 * 22050 - first}));
+    // The same impulse through mirrored pans: the clip's gain_db is the only difference.
+    ASSERT_EQ(leftPeaks.size(), 2u);
+    ASSERT_EQ(rightPeaks.size(), 2u);
+    for (float peak : leftPeaks) EXPECT_NEAR(peak / rightPeaks[0], std::pow(10.0, -6.0 / 20.0), 0.005);
+    EXPECT_GT(rightPeaks[0], 0.1f);
+    EXPECT_LT(rightPeaks[0], 0.9f);  // not clipped by the master
+    // An audio clip needs a sample track with a zone for its sample.
+    clickTrack("click");
+    const auto notSample = post("seq_set_clip", {{"clip", {{"id", "x"}, {"track", "click"}, {"length", 1}, {"audio", {{"sample", "late"}}}}}});
+    EXPECT_EQ(notSample.status, 409) << notSample.raw;
+    const auto noZone = post("seq_set_clip", {{"clip", {{"id", "x"}, {"track", "arr"}, {"length", 1}, {"audio", {{"sample", "other"}}}}}});
+    EXPECT_EQ(noZone.status, 404) << noZone.raw;
+    EXPECT_NE(noZone.raw.find("its zones: late"), std::string::npos) << noZone.raw;
+}
+
+// A scene of two slots on a track, the first with follow action "next" after 1 bar: the second
+// clip starts exactly on the next bar's sample (and loops, having no follow action).
+TEST_F(Sequencer, AFollowActionStartsTheNextSlotOnTheNextBarsSample) {
+    clickTrack("click");
+    ok("seq_set_clip", {{"clip", {{"id", "intro"}, {"track", "click"}, {"length", 4}, {"notes", {{{"note", 60}, {"velocity", 1}, {"start", 0}, {"duration", 0.1}}}},
+                                  {"follow", {{"action", "next"}, {"after_bars", 1}}}}}});
+    ok("seq_set_clip", {{"clip", {{"id", "verse"}, {"track", "click"}, {"length", 1}, {"notes", {{{"note", 60}, {"velocity", 1}, {"start", 0.5}, {"duration", 0.1}}}}}}});
+    ok("seq_set_slot", {{"scene", 0}, {"clip", "intro"}});
+    ok("seq_set_slot", {{"scene", 1}, {"clip", "verse"}});
+    const long first = ok("record_start", {{"file", "follow.wav"}})["first_sample"];
+    const long bar = ok("seq_launch", {{"scene", 0}, {"quantize", "1"}})["launch_sample"];
+    const json st = ok("seq_state");
+    ASSERT_EQ(st["session_playing"].size(), 1u) << st.dump();
+    EXPECT_EQ(st["session_playing"][0]["follow_beat"], bar / 22050 + 4.0);
+    ok("seq_stop_clips", {{"quantize", "none"}, {"at", {{"sample", bar + 6 * 22050}}}});
+    waitForSample(bar + 7 * 22050);
+    ok("record_stop");
+    // intro's note on the bar; verse from the next bar (beat 4): its notes half a beat into each loop.
+    const std::vector<long> expected = {bar - first, bar + 4 * 22050 + 11025 - first, bar + 5 * 22050 + 11025 - first};
+    EXPECT_EQ(onsets(dir / "data/follow.wav"), expected);
+    const auto bad = post("seq_set_clip", {{"clip", {{"id", "x"}, {"track", "click"}, {"notes", json::array()}, {"follow", {{"action", "sideways"}}}}}});
+    EXPECT_EQ(bad.status, 400) << bad.raw;
+}
+
+// In 3/4 at 120 bpm a launch quantised to a bar lands on a multiple of 3 beats' samples; after a
+// change to 7/8 the transport's bar and beat count 3.5-beat bars of eighth notes, and launches
+// land on them; bar positions (seek, markers) follow the signatures.
+TEST_F(Sequencer, TimeSignaturesMoveBarsLaunchesAndTheTransportsBarBeat) {
+    clickTrack("click");
+    ok("seq_set_time_signatures", {{"time_signatures", {{{"bar", 0}, {"numerator", 3}, {"denominator", 4}}}}});
+    ok("seq_set_clip", {{"clip", {{"id", "one"}, {"track", "click"}, {"length", 8}, {"notes", {{{"note", 60}, {"velocity", 1}, {"start", 0}, {"duration", 0.1}}}}}}});
+    EXPECT_EQ(ok("seq_seek", {{"to", {{"bar", 2}}}})["to_beat"], 6.0);  // bar 2 of 3/4
+    EXPECT_EQ(ok("seq_state")["time_signature"], "3/4");
+    EXPECT_EQ(ok("seq_state")["position_bar"], 2.0);
+    const long first = ok("record_start", {{"file", "meter.wav"}})["first_sample"];
+    // Asked for at a beat whose next 3/4 bar line is not a 4/4 one (12k + 1, + 5, + 9 ...).
+    double asked = nextBeat();
+    while (std::ceil(asked / 3.0) * 3.0 == std::ceil(asked / 4.0) * 4.0) asked += 1.0;
+    const json launched = ok("seq_launch", {{"clip", "one"}, {"quantize", "1"}, {"at", {{"beat", asked}}}});
+    const long bar = launched["launch_sample"];
+    EXPECT_EQ(launched["launch_beat"], std::ceil(asked / 3.0) * 3.0);
+    EXPECT_EQ(bar, std::llround(std::ceil(asked / 3.0) * 3.0 * kBeat));
+    EXPECT_EQ(bar % (3 * 22050), 0) << launched.dump();
+    ok("seq_stop_clips", {{"quantize", "none"}, {"at", {{"sample", bar + 22050}}}});
+    // From the next bar, 7/8.
+    waitForSample(bar);
+    const long change = std::llround(std::floor(ok("status")["beat"].get<double>() / 3.0)) + 1;
+    ok("seq_set_time_signatures", {{"time_signatures", {{{"bar", 0}, {"numerator", 3}, {"denominator", 4}}, {{"bar", change}, {"numerator", 7}, {"denominator", 8}}}}});
+    const double changeBeat = 3.0 * static_cast<double>(change);
+    waitForSample(std::llround((changeBeat + 4.25) * kBeat));  // into the second 7/8 bar
+    const json st = ok("status");
+    const double into = st["beat"].get<double>() - changeBeat;
+    ASSERT_GT(into, 3.5);
+    EXPECT_EQ(st["time_signature"], "7/8");
+    EXPECT_EQ(st["bar"], change + static_cast<long>(std::floor(into / 3.5)));
+    EXPECT_EQ(st["beat_of_bar"], static_cast<long>(std::floor(std::fmod(into, 3.5) * 2.0)) + 1);  // eighths from 1
+    const json again = ok("seq_launch", {{"clip", "one"}, {"quantize", "1"}});
+    const double beat = again["launch_beat"];
+    EXPECT_DOUBLE_EQ(std::fmod(beat - changeBeat, 3.5), 0.0) << again.dump();
+    EXPECT_EQ(again["launch_sample"], std::llround(beat * kBeat));
+    ok("seq_stop_clips", {{"quantize", "none"}, {"at", {{"beat", beat + 1}}}});
+    waitForSample(std::llround((beat + 1.5) * kBeat));
+    ok("record_stop");
+    EXPECT_EQ(onsets(dir / "data/meter.wav"), (std::vector<long>{bar - first, std::llround(beat * kBeat) - first}));
+    // Song bars follow the signatures: the bar after the change starts 3.5 beats after it.
+    EXPECT_EQ(ok("seq_set_marker", {{"name", "b"}, {"position", {{"bar", change + 1}}}})["beat"], changeBeat + 3.5);
+    EXPECT_EQ(ok("seq_seek", {{"to", {{"marker", "b"}}}})["to_beat"], changeBeat + 3.5);
+    EXPECT_EQ(ok("seq_state")["time_signature"], "7/8");
+    const auto bad = post("seq_set_time_signatures", {{"time_signatures", {{{"bar", 0}, {"numerator", 7}, {"denominator", 3}}}}});
+    EXPECT_EQ(bad.status, 400) << bad.raw;
+    EXPECT_NE(bad.raw.find("denominator"), std::string::npos) << bad.raw;
+    const auto late = post("seq_set_time_signatures", {{"time_signatures", {{{"bar", 2}, {"numerator", 3}, {"denominator", 4}}}}});
+    EXPECT_EQ(late.status, 400) << late.raw;
+    EXPECT_NE(late.raw.find("bar 0"), std::string::npos) << late.raw;
+}
+
+// The live composer on the sequencer's transport: live_start with sync starts on the transport's
+// next bar line and sets the transport to the live tempo, so the live session's bars and beats
+// (its own clock) stay those of the sequencer, and a launch quantised to a bar lands on a live
+// bar line.
+TEST_F(Sequencer, ALiveStreamSyncedToTheTransportKeepsItsBarsOnTheSequencersBars) {
+    const json live = ok("live_start", {{"vibe", "slow calm ambient at 84 bpm"}, {"seed", 3}, {"sync", true}});
+    ASSERT_TRUE(live["synced"].is_object()) << live.dump();
+    const long start = live["synced"]["start_sample"];
+    const double startBeat = live["synced"]["start_beat"], bpm = live["bpm"];
+    ASSERT_NE(bpm, 120.0) << "a vibe at another tempo than the transport's";
+    EXPECT_EQ(start % (4 * 22050), 0) << "a bar line of the 120 bpm transport";
+    EXPECT_EQ(live["synced"]["start_bar"], std::llround(startBeat / 4.0));
+    const double barSamples = 4.0 * 60.0 / bpm * 44100.0;
+    waitForSample(start + std::lround(2.5 * barSamples));
+    const json st = ok("status");
+    EXPECT_EQ(st["bpm"], bpm);
+    // Both clocks read at once: the live session's beat is the transport's beat since the start
+    // (within the two blocks their clocks may differ by), and so are the bars.
+    const double liveBeat = st["live"]["bar"].get<double>() * 4.0 + st["live"]["beat_in_bar"].get<double>();
+    const double seqBeat = st["beat"].get<double>() - startBeat;
+    EXPECT_NEAR(seqBeat, liveBeat, 2.0 * 512.0 / (44100.0 * 60.0 / bpm)) << st.dump();
+    EXPECT_GE(liveBeat, 8.0);
+    if (std::fmod(seqBeat, 4.0) > 0.1 && std::fmod(seqBeat, 4.0) < 3.9) {  // not at a bar line, where the clocks' blocks may differ
+        EXPECT_EQ(st["bar"].get<long>() - live["synced"]["start_bar"].get<long>(), st["live"]["bar"].get<long>());
+    }
+    // A launch on the next bar lands on a live bar line: whole live bars after the live start.
+    clickTrack("click");
+    ok("seq_set_clip", {{"clip", {{"id", "c"}, {"track", "click"}, {"length", 4}, {"notes", json::array()}}}});
+    const long launch = ok("seq_launch", {{"clip", "c"}, {"quantize", "1"}})["launch_sample"];
+    const double bars = static_cast<double>(launch - start) / barSamples;
+    EXPECT_NEAR(bars, std::round(bars), 1.0 / barSamples) << launch << " " << start;
+    EXPECT_GE(bars, 3.0);
+    ok("live_stop");
 }

@@ -26,6 +26,7 @@ constexpr ParamSpec kParams[] = {
     {"zone", -1, 255, -1, "", "zone of the next notes (-1: by key)"},
     {"attack", 0, 5, 0, "s", ""},
     {"release", 0.001f, 10, 0.01f, "s", "fade after note off (sustained loops; one-shots play to their end)"},
+    {"gate", 0, 1, 0, "", "1: note off fades the next notes even when one-shot (audio clips)"},
 };
 constexpr int kVoices = 32;
 
@@ -60,6 +61,7 @@ public:
         voice.end = p_[kSpEnd] > 0.0f ? std::min(last, p_[kSpEnd] * sampleRate_) : last;
         voice.rate = std::exp2((note - z->rootNote) / 12.0) * p_[kSpRate];
         voice.looping = z->mode == LoopMode::Sustain && voice.pos < static_cast<double>(z->loopEnd);
+        voice.gated = p_[kSpGate] >= 0.5f;
         voice.amp = velocity * std::pow(10.0f, p_[kSpGain] / 20.0f);
         const auto pan = dsp::equalPowerPan(p_[kSpPan]);
         voice.gainL = voice.amp * pan.left * std::numbers::sqrt2_v<float>;
@@ -93,7 +95,7 @@ private:
         const SampleZone* zone = nullptr;
         double pos = 0.0, end = 0.0, rate = 1.0;
         float amp = 0.0f, gainL = 0.0f, gainR = 0.0f, env = 1.0f, attackStep = 1.0f, releaseStep = 0.0f;
-        bool looping = false, releasing = false;
+        bool looping = false, releasing = false, gated = false;
     };
     const SampleZone* pickZone(float note) const {
         const int zone = static_cast<int>(p_[kSpZone]);
@@ -134,7 +136,7 @@ private:
     }
     void release(int i) {
         auto& v = voices_[static_cast<std::size_t>(i)];
-        if (!v.zone || v.zone->mode == LoopMode::OneShot) return;  // one-shots play to their end
+        if (!v.zone || (v.zone->mode == LoopMode::OneShot && !v.gated)) return;  // one-shots play to their end unless gated
         v.releasing = true;
         v.releaseStep = 1.0f / std::max(1.0f, p_[kSpRelease] * static_cast<float>(sampleRate_));
     }

@@ -33,7 +33,7 @@ struct SampleZone {
 /// Parameter indices of makeSamplePlayer's instrument: the "next voice" settings (start, end,
 /// rate, gain, pan, zone) apply to the notes that start after them, so a command sequence
 /// set-params-then-note-on at one sample plays a sample with exactly those settings.
-enum SamplePlayerParam { kSpStart, kSpEnd, kSpRate, kSpGain, kSpPan, kSpZone, kSpAttack, kSpRelease };
+enum SamplePlayerParam { kSpStart, kSpEnd, kSpRate, kSpGain, kSpPan, kSpZone, kSpAttack, kSpRelease, kSpGate };
 
 /// Throws std::invalid_argument when a zone has no sample, an empty one, or loop points outside it [control].
 std::unique_ptr<Instrument> makeSamplePlayer(std::vector<SampleZone> zones);

@@ -22,6 +22,8 @@ inline constexpr int kMaxScenes = 16;
 inline constexpr int kMaxRepeats = 4096;
 inline constexpr double kMaxBeat = 1e6;          // song and clip positions, in beats
 inline constexpr double kMinClipBeats = 1.0 / 64;
+inline constexpr double kMaxAudioOffsetSeconds = 3600.0;  // into a sample (the sampler's own limit)
+inline constexpr double kMinFollowBars = 0.25, kMaxFollowBars = 1024.0;
 
 /// One note of a MIDI clip: times in beats from the clip's start.
 struct Note {
@@ -48,7 +50,25 @@ struct Pattern {
     std::uint64_t seed = 1;
 };
 
-/// A clip: notes or a pattern, for one track (a server track's name). On the arrangement when
+/// An audio clip's sample: from `offsetSeconds` into it, at `gainDb`, on a sample track that has
+/// a zone for it; each repetition starts it again and fades it at the repetition's end.
+struct AudioRef {
+    std::string sample;
+    double offsetSeconds = 0.0;  // 0..kMaxAudioOffsetSeconds
+    double gainDb = 0.0;         // -60..12
+};
+
+/// What a session clip does after `afterBars` bars of play (a session view's follow action):
+/// the track's slot in the next, previous or first scene that has one, a random one (drawn from
+/// `seed` and how many times it has followed), the same clip again from its start, or stop.
+enum class FollowAction : std::uint8_t { Next, Previous, First, Random, Again, Stop };
+struct Follow {
+    FollowAction action = FollowAction::Next;
+    double afterBars = 1.0;  // kMinFollowBars..kMaxFollowBars
+    std::uint64_t seed = 1;
+};
+
+/// A clip: notes, a pattern or a sample (audio), for one track (a server track's name). On the arrangement when
 /// `start` is set (at that song beat, `repeats` times); a session slot can launch any clip.
 struct Clip {
     std::string id, track;
@@ -57,6 +77,8 @@ struct Clip {
     int repeats = 1;
     std::vector<Note> notes;
     std::optional<Pattern> pattern;
+    std::optional<AudioRef> audio;
+    std::optional<Follow> follow;  // when launched in the session
 };
 
 /// The segment from a point to the next: a straight line, or exponential (equal ratios in

@@ -79,6 +79,30 @@ Pattern parsePattern(const json& j) {
     return p;
 }
 
+AudioRef parseAudio(const json& j) {
+    onlyKeys(j, {"sample", "offset", "gain_db"}, "audio");
+    AudioRef a;
+    a.sample = nameAt(j, "sample", "audio");
+    a.offsetSeconds = numberIn(j, "offset", 0, kMaxAudioOffsetSeconds, 0, "audio");
+    a.gainDb = numberIn(j, "gain_db", -60, 12, 0, "audio");
+    return a;
+}
+
+constexpr const char* kFollowNames[] = {"next", "previous", "first", "random", "again", "stop"};
+
+Follow parseFollow(const json& j) {
+    onlyKeys(j, {"action", "after_bars", "seed"}, "follow");
+    Follow f;
+    const json& action = member(j, "action", "follow");
+    const auto it = std::find_if(std::begin(kFollowNames), std::end(kFollowNames), [&](const char* n) { return action.is_string() && action == n; });
+    if (it == std::end(kFollowNames))
+        fail(fmt::format("follow.action is {}: allowed next, previous, first, random, again, stop", music::clipText(action.dump(), 40)));
+    f.action = static_cast<FollowAction>(it - std::begin(kFollowNames));
+    f.afterBars = numberIn(j, "after_bars", kMinFollowBars, kMaxFollowBars, 1, "follow");
+    f.seed = static_cast<std::uint64_t>(numberIn(j, "seed", 0, 9007199254740991.0, 1, "follow"));
+    return f;
+}
+
 }  // namespace
 
 bool validName(const std::string& s) {
@@ -87,15 +111,20 @@ bool validName(const std::string& s) {
 }
 
 Clip parseClip(const json& j) {
-    onlyKeys(j, {"id", "track", "start", "length", "repeats", "notes", "pattern"}, "clip");
+    onlyKeys(j, {"id", "track", "start", "length", "repeats", "notes", "pattern", "audio", "follow"}, "clip");
     Clip c;
     c.id = nameAt(j, "id", "clip");
     c.track = nameAt(j, "track", "clip");
     if (j.contains("start")) c.start = numberIn(j, "start", 0, kMaxBeat, 0, "clip");
     c.repeats = static_cast<int>(numberIn(j, "repeats", 1, kMaxRepeats, 1, "clip"));
-    if (j.contains("notes") == j.contains("pattern")) fail("a clip has either \"notes\" (a MIDI clip) or \"pattern\" (a step pattern), not both or neither");
+    if (static_cast<int>(j.contains("notes")) + static_cast<int>(j.contains("pattern")) + static_cast<int>(j.contains("audio")) != 1)
+        fail("a clip has either \"notes\" (a MIDI clip), \"pattern\" (a step pattern) or \"audio\" (a sample): exactly one of them");
+    if (j.contains("follow")) c.follow = parseFollow(j["follow"]);
     BeatTime end = 0.0;
-    if (j.contains("pattern")) {
+    if (j.contains("audio")) {
+        c.audio = parseAudio(j["audio"]);
+        if (!j.contains("length")) fail("an audio clip needs \"length\" (in beats): how long the sample plays");
+    } else if (j.contains("pattern")) {
         c.pattern = parsePattern(j["pattern"]);
         end = c.pattern->stepBeats * static_cast<double>(c.pattern->steps.size());
     } else {
@@ -179,12 +208,42 @@ json toJson(const Clip& c) {
         }
         j["pattern"] = {{"steps", steps}, {"step_beats", c.pattern->stepBeats}, {"swing", c.pattern->swing},
                         {"gate", c.pattern->gate}, {"note", c.pattern->note}, {"seed", c.pattern->seed}};
+    } else if (c.audio) {
+        j["audio"] = {{"sample", c.audio->sample}, {"offset", c.audio->offsetSeconds}, {"gain_db", c.audio->gainDb}};
     } else {
         json notes = json::array();
         for (const auto& n : c.notes) notes.push_back({{"note", n.note}, {"velocity", n.velocity}, {"start", n.start}, {"duration", n.duration}});
         j["notes"] = notes;
     }
+    if (c.follow)
+        j["follow"] = {{"action", kFollowNames[static_cast<int>(c.follow->action)]}, {"after_bars", c.follow->afterBars}, {"seed", c.follow->seed}};
     return j;
+}
+
+std::vector<Meter> parseMeters(const json& j) {
+    if (!j.is_array()) fail("time_signatures must be an array of {bar, numerator, denominator}");
+    if (j.size() > kMaxMeterChanges) fail(fmt::format("time_signatures has {} items: at most {} are allowed", j.size(), kMaxMeterChanges));
+    std::vector<Meter> out;
+    for (const json& m : j) {
+        onlyKeys(m, {"bar", "numerator", "denominator"}, "time signature");
+        if (!m.contains("numerator") || !m.contains("denominator")) fail("a time signature needs \"numerator\" and \"denominator\"");
+        for (const char* k : {"bar", "numerator", "denominator"})
+            if (m.contains(k) && !m[k].is_number_integer()) fail(fmt::format("time signature.{} must be a whole number, not {}", k, music::clipText(m[k].dump(), 40)));
+        Meter meter;
+        meter.bar = static_cast<long long>(numberIn(m, "bar", 0, kMaxMeterBar, 0, "time signature"));
+        meter.numerator = static_cast<int>(numberIn(m, "numerator", 1, kMaxNumerator, 4, "time signature"));
+        meter.denominator = static_cast<int>(numberIn(m, "denominator", 1, 16, 4, "time signature"));
+        out.push_back(meter);
+    }
+    MeterMap check;
+    check.set(out);  // throws naming the change that is wrong
+    return out;
+}
+
+json toJson(const std::vector<Meter>& meters) {
+    json out = json::array();
+    for (const auto& m : meters) out.push_back({{"bar", m.bar}, {"numerator", m.numerator}, {"denominator", m.denominator}});
+    return out;
 }
 
 json toJson(const Lane& l) {

@@ -5,18 +5,24 @@
 // allowed, with the limit when a count is over it; messages stay under 2000 bytes.
 #include <nlohmann/json.hpp>
 
+#include "sequencer/MeterMap.h"
 #include "sequencer/Sequence.h"
 
 namespace soundstar::sequencer {
 
 /// {"id", "track", "start"?, "length"?, "repeats"?, "notes": [{note, velocity, start, duration}]}
 /// or the same with "pattern": {steps: [{velocity, probability, note?}], step_beats, swing, gate,
-/// note, seed} instead of notes. A clip's length defaults to its last note's end (a pattern's: its steps).
+/// note, seed} or "audio": {sample, offset (seconds), gain_db} (then length is required) instead
+/// of notes; optionally "follow": {action, after_bars, seed} for the session. A clip's length
+/// defaults to its last note's end (a pattern's: its steps).
 Clip parseClip(const nlohmann::json& j);
 /// {"id", "target": {"track", "param", "effect"?} or {"mixer": track|bus|master, "param"},
 ///  "points": [{beat, value, curve: "linear"|"exp"}]}; points are sorted by beat.
 Lane parseLane(const nlohmann::json& j);
 nlohmann::json toJson(const Clip& c);
+/// [{bar, numerator, denominator}], checked as MeterMap::set checks them.
+std::vector<Meter> parseMeters(const nlohmann::json& j);
+nlohmann::json toJson(const std::vector<Meter>& meters);
 nlohmann::json toJson(const Lane& l);
 /// A name for a clip, lane, marker or track: 1..40 of A-Z a-z 0-9 _ . -
 bool validName(const std::string& s);

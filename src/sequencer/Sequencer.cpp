@@ -147,6 +147,7 @@ void Sequencer::play(BeatTime at, BeatTime fromSongBeat, std::vector<Event>& out
     cursorT_ = autoNext_ = at;
     cursorS_ = fromSongBeat;
     offset_ = at - fromSongBeat;  // transport beat = song beat + offset_ until the next wrap
+    fresh_ = true;
     pieces_.clear();
     std::fill(lastValue_.begin(), lastValue_.end(), kNaN);
 }
@@ -189,25 +190,75 @@ BeatTime Sequencer::songBeatAt(BeatTime t) const {
 
 // ---- the session ----
 
-BeatTime Sequencer::quantise(BeatTime earliest, double bars) const {
-    if (bars <= 0.0) return earliest;
-    const double grid = bars * beatsPerBar_;
-    return std::ceil(earliest / grid - 1e-9) * grid;
-}
+BeatTime Sequencer::quantise(BeatTime earliest, double bars) const { return meters_.quantise(earliest, bars); }
 
-void Sequencer::launchClip(const std::string& clipId, BeatTime at, std::vector<Event>& out) {
+void Sequencer::launchClip(const std::string& clipId, BeatTime at, std::vector<Event>& out, int scene) {
     const auto it = clips_.find(clipId);
     if (it == clips_.end()) throw std::invalid_argument(fmt::format("no clip '{}' (seq_set_clip makes one)", clipId));
     if (runs_.size() >= kMaxRuns)
         throw std::invalid_argument(fmt::format("too many session clips playing or waiting to start: at most {} (stop some first)", kMaxRuns));
-    stopClips(it->second.track, at, out);
-    runs_.push_back({clipId, it->second.track, at, kForever, at, nextRun_++});
+    const Clip& c = it->second;
+    stopClips(c.track, at, out);
+    if (scene < 0)
+        for (const auto& [s, slots] : scenes_)
+            if (const auto slot = slots.find(c.track); slot != slots.end() && slot->second == clipId) {
+                scene = s;
+                break;
+            }
+    const BeatTime followAt = c.follow ? meters_.beatOfBar(meters_.barAt(at) + c.follow->afterBars) : kForever;
+    runs_.push_back({clipId, c.track, at, kForever, at, nextRun_++, scene, followAt, 0});
+}
+
+std::string Sequencer::followTarget(const Run& r, const Follow& f, int& scene) const {
+    std::vector<std::pair<int, std::string>> slots;  // the track's slots, by scene
+    for (const auto& [s, bySlot] : scenes_)
+        if (const auto it = bySlot.find(r.track); it != bySlot.end()) slots.emplace_back(s, it->second);
+    scene = r.scene;
+    if (f.action == FollowAction::Again || slots.empty()) return r.clipId;  // a clip in no slot plays again
+    std::size_t pick = 0;
+    switch (f.action) {
+        case FollowAction::Next: {
+            const auto it = std::find_if(slots.begin(), slots.end(), [&](const auto& p) { return p.first > r.scene; });
+            pick = it == slots.end() ? 0 : static_cast<std::size_t>(it - slots.begin());  // after the last: the first
+            break;
+        }
+        case FollowAction::Previous: {
+            const auto it = std::find_if(slots.rbegin(), slots.rend(), [&](const auto& p) { return p.first < r.scene; });
+            pick = it == slots.rend() ? slots.size() - 1 : static_cast<std::size_t>(slots.rend() - it) - 1;  // before the first: the last
+            break;
+        }
+        case FollowAction::Random:
+            pick = std::min(slots.size() - 1, static_cast<std::size_t>(chance(f.seed, r.followed, 0) * static_cast<double>(slots.size())));
+            break;
+        default: break;  // First: 0 (Again and Stop are handled by the caller or above)
+    }
+    scene = slots[pick].first;
+    return slots[pick].second;
+}
+
+void Sequencer::follow(std::size_t index, std::vector<Event>& out) {
+    Run& r = runs_[index];
+    const BeatTime at = r.followAt;
+    renderRun(r, at, out);
+    const auto it = clips_.find(r.clipId);
+    const BeatTime end = r.end;
+    r.end = at;
+    r.followAt = kForever;
+    allNotesOff({r.track}, at, out);
+    if (it == clips_.end() || !it->second.follow || it->second.follow->action == FollowAction::Stop) return;
+    int scene = -1;
+    const std::string next = followTarget(r, *it->second.follow, scene);
+    const auto c = clips_.find(next);
+    if (c == clips_.end()) return;
+    const BeatTime followAt = c->second.follow ? meters_.beatOfBar(meters_.barAt(at) + c->second.follow->afterBars) : kForever;
+    const Run n{next, r.track, at, end, at, nextRun_++, scene, followAt, r.followed + 1};
+    runs_.push_back(n);  // r is not used after this
 }
 
 int Sequencer::launchScene(int scene, BeatTime at, std::vector<Event>& out) {
     const auto it = scenes_.find(scene);
     if (it == scenes_.end() || it->second.empty()) throw std::invalid_argument(fmt::format("scene {} has no clips (seq_set_slot puts one there)", scene));
-    for (const auto& [track, clip] : it->second) launchClip(clip, at, out);
+    for (const auto& [track, clip] : it->second) launchClip(clip, at, out, scene);
     return static_cast<int>(it->second.size());
 }
 
@@ -231,6 +282,10 @@ bool Sequencer::sessionOwns(const std::string& track, BeatTime t) const {
 
 void Sequencer::renderClip(const Clip& c, BeatTime songFrom, BeatTime songTo, BeatTime clipStart, BeatTime toTransport,
                            std::uint64_t run, bool session, std::vector<Event>& out) const {
+    if (c.audio) {
+        renderAudio(c, songFrom, songTo, clipStart, toTransport, run, session, out);
+        return;
+    }
     // Repetitions of the clip that overlap [songFrom, songTo): repetition k starts at clipStart + k * length.
     const long long reps = session ? std::numeric_limits<long long>::max() : c.repeats;
     long long k = std::max(0LL, static_cast<long long>(std::floor((songFrom - clipStart) / c.length)));
@@ -270,6 +325,37 @@ void Sequencer::renderClip(const Clip& c, BeatTime songFrom, BeatTime songTo, Be
     }
 }
 
+void Sequencer::renderAudio(const Clip& c, BeatTime songFrom, BeatTime songTo, BeatTime clipStart, BeatTime toTransport,
+                            std::uint64_t run, bool session, std::vector<Event>& out) const {
+    // Each repetition starts the sample at its first beat and releases it at its last; a play or
+    // a loop that begins inside a repetition (fresh_) starts the sample that far into it.
+    const long long reps = session ? std::numeric_limits<long long>::max() : c.repeats;
+    const long long k = std::max(0LL, static_cast<long long>(std::floor((songFrom - clipStart) / c.length)));
+    for (long long i = k; i < reps; ++i) {
+        const BeatTime rep = clipStart + static_cast<double>(i) * c.length;
+        if (rep >= songTo) break;
+        const bool joins = !session && fresh_ && rep < songFrom && songFrom < rep + c.length - 1e-9;
+        if (rep < songFrom && !joins) continue;
+        const BeatTime s = std::max(rep, songFrom), t = s + toTransport;
+        if (!session && sessionOwns(c.track, t)) continue;
+        Event on;
+        on.kind = Event::Kind::SampleOn;
+        on.beat = t;
+        on.track = c.track;
+        on.velocity = 1.0f;
+        on.run = run;
+        on.sample = c.audio->sample;
+        on.offsetSeconds = c.audio->offsetSeconds;
+        on.gainDb = c.audio->gainDb;
+        on.intoBeats = s - rep;
+        Event off = on;
+        off.kind = Event::Kind::NoteOff;
+        off.beat = rep + c.length + toTransport;
+        out.push_back(std::move(on));
+        out.push_back(std::move(off));
+    }
+}
+
 void Sequencer::renderArrangement(BeatTime until, BeatTime step, std::vector<Event>& out) {
     while (cursorT_ < until) {
         const bool inside = loop_ && cursorS_ < loop_->second - 1e-9;
@@ -293,13 +379,22 @@ void Sequencer::renderArrangement(BeatTime until, BeatTime step, std::vector<Eve
                 out.push_back(std::move(e));
             }
         }
+        fresh_ = false;
         pieces_.push_back({cursorT_, end, cursorS_});
         if (pieces_.size() > kMaxPieces) pieces_.pop_front();
         cursorS_ = songTo;
         cursorT_ = end;
         if (inside && cursorS_ >= loop_->second - 1e-9) {
+            // Like a seek: what the pass before rendered past its end (note-offs, an audio clip's
+            // release) is cut and its notes released, so it cannot end the next pass's notes.
+            cut(arrangementRun_, cursorT_);
+            std::vector<std::string> tracks = arrangementTracks();
+            std::erase_if(tracks, [&](const std::string& t) { return sessionOwns(t, cursorT_); });
+            allNotesOff(tracks, cursorT_, out);
+            arrangementRun_ = nextRun_++;
             cursorS_ = loop_->first;
             offset_ = cursorT_ - cursorS_;
+            fresh_ = true;
         }
     }
 }
@@ -314,7 +409,10 @@ void Sequencer::renderRun(Run& r, BeatTime until, std::vector<Event>& out) const
 
 void Sequencer::render(BeatTime until, BeatTime automationStep, std::vector<Event>& out) {
     if (!(automationStep > 0.0)) throw std::invalid_argument("the automation step must be positive");
-    for (auto& r : runs_) renderRun(r, until, out);
+    for (std::size_t i = 0; i < runs_.size(); ++i) {  // follows append runs, which this loop then renders
+        if (runs_[i].followAt < until && runs_[i].followAt < runs_[i].end && runs_[i].followAt >= runs_[i].cursor) follow(i, out);
+        renderRun(runs_[i], until, out);
+    }
     if (state_ == State::Playing) renderArrangement(until, automationStep, out);
     std::erase_if(runs_, [&](const Run& r) { return r.end <= r.cursor || !clips_.count(r.clipId); });
 }
@@ -330,7 +428,8 @@ json Sequencer::contentJson() const {
             {"clips", clips},
             {"automation", lanes},
             {"markers", markers},
-            {"scenes", scenes}};
+            {"scenes", scenes},
+            {"time_signatures", sequencer::toJson(meters_.changes())}};
 }
 
 void Sequencer::adoptContent(const Sequencer& other) {
@@ -340,19 +439,26 @@ void Sequencer::adoptContent(const Sequencer& other) {
     markers_ = other.markers_;
     loop_ = other.loop_;
     scenes_ = other.scenes_;
+    meters_ = other.meters_;
 }
 
 json Sequencer::toJson(BeatTime now) const {
     json playing = json::array();
     for (const auto& r : runs_)
-        if (r.end > now) playing.push_back({{"clip", r.clipId}, {"track", r.track}, {"from_beat", r.start}});
+        if (r.end > now) {
+            json run = {{"clip", r.clipId}, {"track", r.track}, {"from_beat", r.start}, {"scene", r.scene >= 0 ? json(r.scene) : json(nullptr)}};
+            if (std::isfinite(r.followAt)) run["follow_beat"] = r.followAt;
+            playing.push_back(run);
+        }
     const BeatTime pos = songBeatAt(now);
     static const char* kStates[] = {"stopped", "playing", "paused"};
     json out = contentJson();
     out["state"] = kStates[static_cast<int>(state_)];
     out["position_beat"] = pos;
-    out["position_bar"] = std::floor(pos / beatsPerBar_);
-    out["beats_per_bar"] = beatsPerBar_;
+    out["position_bar"] = std::floor(meters_.barAt(pos) + 1e-9);
+    const Meter& m = meters_.meterAt(pos);
+    out["time_signature"] = fmt::format("{}/{}", m.numerator, m.denominator);
+    out["beats_per_bar"] = m.barBeats();
     out["session_playing"] = playing;
     return out;
 }

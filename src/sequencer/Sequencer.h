@@ -15,13 +15,15 @@
 #include <utility>
 #include <vector>
 
+#include "sequencer/MeterMap.h"
 #include "sequencer/Sequence.h"
 
 namespace soundstar::sequencer {
 
 /// Something for the engine at a transport beat.
 struct Event {
-    enum class Kind : std::uint8_t { NoteOn, NoteOff, AllNotesOff, Param };
+    /// SampleOn: an audio clip's sample starts (its NoteOff carries `sample` too).
+    enum class Kind : std::uint8_t { NoteOn, NoteOff, AllNotesOff, Param, SampleOn };
     Kind kind = Kind::NoteOn;
     BeatTime beat = 0.0;
     std::string track;       // notes: the track; Param: unused (see target)
@@ -29,14 +31,17 @@ struct Event {
     Target target;           // Param
     double value = 0.0;      // Param
     std::uint64_t run = 0;   // which playback produced it (for current())
+    std::string sample;      // audio clips: the sample
+    double offsetSeconds = 0.0, gainDb = 0.0;
+    BeatTime intoBeats = 0.0;  // SampleOn: how far into the clip it starts (a play or loop from its middle)
 };
 
 class Sequencer {
 public:
     enum class State { Stopped, Playing, Paused };
-    /// Quantisation of a launch, in bars: 0 (none), 0.25, 0.5, 1, 2, 4.
-    explicit Sequencer(int beatsPerBar = 4) : beatsPerBar_(beatsPerBar) {}
-    int beatsPerBar() const { return beatsPerBar_; }
+    /// The time signatures of both beat axes (song positions and the transport's launches).
+    const MeterMap& meters() const { return meters_; }
+    void setMeters(std::vector<Meter> m) { meters_.set(std::move(m)); }
 
     // ---- editing (throw std::invalid_argument naming the limit or the missing thing) ----
     /// Adds a clip or replaces the one with its id.
@@ -64,8 +69,9 @@ public:
     // ---- the session ----
     /// The transport beat a launch at or after `earliest` lands on, quantised to `bars` bars.
     BeatTime quantise(BeatTime earliest, double bars) const;
-    /// Starts clip `clipId` looping on its track at `at` (any clip a slot holds, or any clip).
-    void launchClip(const std::string& clipId, BeatTime at, std::vector<Event>& out);
+    /// Starts clip `clipId` looping on its track at `at` (any clip a slot holds, or any clip);
+    /// `scene`: the scene it was launched from (-1: the first scene holding it on its track).
+    void launchClip(const std::string& clipId, BeatTime at, std::vector<Event>& out, int scene = -1);
     /// Launches every clip of scene `scene`; returns how many.
     int launchScene(int scene, BeatTime at, std::vector<Event>& out);
     /// Stops the session clip of `track` (every track's when empty) at `at`.
@@ -99,7 +105,12 @@ private:
         std::string clipId, track;
         BeatTime start, end, cursor;
         std::uint64_t id;
+        int scene = -1;                // the scene its follow action counts from
+        BeatTime followAt = 0.0;       // when its follow action fires (infinity: never)
+        std::uint64_t followed = 0;    // how many follows led to it (the random draw's counter)
     };
+    void follow(std::size_t run, std::vector<Event>& out);
+    std::string followTarget(const Run& r, const Follow& f, int& scene) const;
     void cut(std::uint64_t run, BeatTime at);
     void allNotesOff(const std::vector<std::string>& tracks, BeatTime at, std::vector<Event>& out) const;
     std::vector<std::string> arrangementTracks() const;
@@ -107,8 +118,11 @@ private:
     void renderArrangement(BeatTime until, BeatTime step, std::vector<Event>& out);
     void renderClip(const Clip& c, BeatTime songFrom, BeatTime songTo, BeatTime clipStart, BeatTime toTransport,
                     std::uint64_t run, bool session, std::vector<Event>& out) const;
+    void renderAudio(const Clip& c, BeatTime songFrom, BeatTime songTo, BeatTime clipStart, BeatTime toTransport,
+                     std::uint64_t run, bool session, std::vector<Event>& out) const;
     void renderRun(Run& r, BeatTime until, std::vector<Event>& out) const;
-    int beatsPerBar_;
+    MeterMap meters_;
+    bool fresh_ = false;  // the arrangement's next window starts a play or a loop: audio clips join mid-way
     std::map<std::string, Clip> clips_;
     std::vector<Lane> lanes_;
     std::vector<double> lastValue_;  // per lane: last value sent (NaN: send the next)

@@ -12,6 +12,7 @@
 #include "io/OutputFiles.h"
 #include "live/Steering.h"
 #include "music/JsonText.h"
+#include "sequencer/MeterMap.h"
 
 namespace soundstar::server {
 
@@ -103,8 +104,8 @@ Studio::When Studio::resolveAt(const json& args, const CallContext& ctx) const {
             beat = at["beat"].get<double>();
             requested = transport_.sampleAtBeat(*beat);
         } else {
-            const double beats = at["quantize"] == "bar" ? transport_.beatsPerBar() : 1.0;
-            beat = std::ceil(transport_.beatAt(earliest) / beats - 1e-9) * beats;
+            const double now = transport_.beatAt(earliest);
+            beat = at["quantize"] == "bar" ? meters().quantise(now, 1.0) : std::ceil(now - 1e-9);
             requested = transport_.sampleAtBeat(*beat);
         }
     }
@@ -251,7 +252,9 @@ json Studio::status() const {
             {"voices", engine_.voices()},
             {"sample", engine_.now()},
             {"beat", beat},
-            {"bar", static_cast<long long>(std::floor(beat / transport_.beatsPerBar()))},
+            {"bar", barBeat(beat)["bar"]},
+            {"beat_of_bar", barBeat(beat)["beat_of_bar"]},
+            {"time_signature", barBeat(beat)["time_signature"]},
             {"bpm", transport_.bpmAt(engine_.now())},
             {"queued_commands", scheduler_.pending()},
             {"tracks", listTracks()},
@@ -292,8 +295,14 @@ void Studio::sync(const json& args, Done done) {
 
 json Studio::setTempo(const json& args, const CallContext& ctx) {
     if (args.contains("ramp_beats") && args.contains("ramp_bars")) throw std::invalid_argument("give the ramp's length as ramp_beats or ramp_bars, not both");
-    const double ramp = args.contains("ramp_bars") ? args["ramp_bars"].get<double>() * transport_.beatsPerBar() : args.value("ramp_beats", 0.0);
     const When w = resolveAt(args, ctx);
+    double ramp = args.value("ramp_beats", 0.0);
+    if (args.contains("ramp_bars")) {  // bars of the time signatures from where the ramp starts
+        const auto& m = meters();
+        const double from = w.beat ? *w.beat : transport_.beatAt(w.applied), bars = args["ramp_bars"].get<double>();
+        const double to = m.beatOfBar(m.barAt(from) + bars);
+        ramp = &m.meterAt(from) == &m.meterAt(to) ? bars * m.meterAt(from).barBeats() : to - from;  // exact within one signature
+    }
     transport_.setTempo(args["bpm"].get<double>(), w.applied, ramp);
     const std::size_t moved = scheduler_.retime([this](double b) { return transport_.sampleAtBeat(b); },
                                                 scheduler_.earliest(engine_.now(), options_.blockSize));

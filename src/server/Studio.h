@@ -30,6 +30,7 @@
 
 namespace soundstar::sequencer {
 struct Event;
+class MeterMap;
 }
 
 namespace soundstar::server {
@@ -214,6 +215,13 @@ private:
     nlohmann::json sequencerCall(const std::string& op, const nlohmann::json& args, const CallContext& ctx);
     void postSequencerEvents(std::vector<sequencer::Event>& events);
     void scheduleSequencerEvent(SampleTime t, std::shared_ptr<sequencer::Event> ev, int address);
+    void scheduleAudioClipEvent(SampleTime t, std::shared_ptr<sequencer::Event> ev, int address);
+    /// An audio clip's zone on a sample track (its index, its root note); ApiError 409 / 404 otherwise.
+    std::pair<int, float> audioZone(int address, const std::string& sample) const;
+    /// The transport's bar, beat in the bar and time signature at `beat` (the sequencer's signatures).
+    nlohmann::json barBeat(double beat) const;
+    /// The sequencer's time signatures (4/4 until seq_set_time_signatures changes them).
+    const sequencer::MeterMap& meters() const;
     void checkLaneTarget(const nlohmann::json& lane) const;
     std::shared_ptr<SequencerState> seq_;
     // state, batches, undo (StudioState.cpp)

@@ -130,13 +130,15 @@ void Studio::publish() {
         s.nextAt = now - s.nextAt <= period / 8 ? s.nextAt + period : now + period - period / 8;
         if (s.transport) {
             const double beat = transport_.beatAt(now);
-            const int perBar = transport_.beatsPerBar();
+            const json bb = barBeat(beat);
             s.push(wireText(json{{"stream", "transport"},
                         {"data",
                          {{"sample", now},
                           {"beat", beat},
-                          {"bar", static_cast<long long>(std::floor(beat / perBar))},
-                          {"beat_in_bar", std::fmod(beat, perBar)},
+                          {"bar", bb["bar"]},
+                          {"beat_in_bar", bb["beat_in_bar"]},
+                          {"beat_of_bar", bb["beat_of_bar"]},
+                          {"time_signature", bb["time_signature"]},
                           {"bpm", transport_.bpmAt(now)},
                           {"running", running_},
                           {"live", live ? *live : *(live = liveTransport())}}}}

@@ -17,6 +17,7 @@
 #include "live/Steering.h"
 #include "music/JsonText.h"
 #include "music/MusicConfig.h"
+#include "sequencer/MeterMap.h"
 
 namespace soundstar::server {
 
@@ -272,7 +273,20 @@ json Studio::liveStart(const json& args) {
     state->session = std::make_shared<live::LiveSession>(*hooks_.presets, hooks_.vibeFromText(args["vibe"], state->seed), o);
     state->session->pump(static_cast<SampleTime>(0.2 * o.sampleRate));
     state->address = static_cast<int>(free - slots_.begin());
-    const SampleTime at = std::max(scheduler_.earliest(engine_.now(), options_.blockSize), readyAt_[static_cast<std::size_t>(state->address)]);
+    SampleTime at = std::max(scheduler_.earliest(engine_.now(), options_.blockSize), readyAt_[static_cast<std::size_t>(state->address)]);
+    json synced = nullptr;
+    if (args.value("sync", false)) {
+        // On the sequencer's transport: from its next bar line, at the live tempo, so the live
+        // composer's bars (4/4, counted from its start) are the sequencer's bars.
+        const double startBeat = meters().quantise(transport_.beatAt(at), 1.0);
+        const auto& m = meters().meterAt(startBeat);
+        if (m.barBeats() != 4.0)
+            throw ApiError(409, fmt::format("sync needs 4-beat bars (the live composer plays 4/4); the time signature at beat {:g} is {}/{}", startBeat, m.numerator, m.denominator));
+        at = transport_.sampleAtBeat(startBeat);
+        const double bpm = state->session->current().config.resolvedBpm();
+        setTempo({{"bpm", bpm}, {"at", {{"sample", at}}}}, CallContext{});
+        synced = {{"start_sample", at}, {"start_beat", startBeat}, {"start_bar", static_cast<long long>(std::llround(meters().barAt(startBeat)))}, {"bpm", bpm}};
+    }
     readyAt_[static_cast<std::size_t>(state->address)] = at;
     auto track = std::make_shared<std::unique_ptr<engine::Track>>(controller_->makeTrack("live", makeLiveSource(state->session)));
     (*track)->prepare(options_.sampleRate, options_.blockSize);
@@ -287,7 +301,9 @@ json Studio::liveStart(const json& args) {
     *free = std::move(slot);
     live_ = std::move(state);
     liveEventsSent_ = 0;
-    return liveStatus();
+    json out = liveStatus();
+    out["synced"] = synced;
+    return out;
 }
 
 json Studio::liveSteer(const json& args) {

@@ -184,7 +184,8 @@ void Studio::registerOperations(OperationTable& t) {
     t.add({"live_start", "live", "Starts live music from a vibe (as `soundstar live` does)",
            object({{"vibe", text(2000, "what it should sound like")},
                    {"transition", text(16, "crossfade length: seconds (\"5\") or bars (\"2bars\"), default 4")},
-                   {"seed", seed()}},
+                   {"seed", seed()},
+                   {"sync", {{"type", "boolean"}, {"description", "start on the sequencer's next bar line and set the transport to the live tempo, so live bars and sequencer bars coincide (needs 4-beat bars)"}}}},
                   {"vibe"}),
            {"vibe"}, true, answerNow([this](const json& a, const CallContext&) { return liveStart(a); })});
     t.add({"live_steer", "live",

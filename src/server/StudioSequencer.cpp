@@ -42,7 +42,7 @@ json at() {
 json position(const char* what) {
     return {{"description", what},
             {"oneOf", json::array({obj({{"beat", num(0, sequencer::kMaxBeat, "a song beat (0 = the start)")}}, {"beat"}),
-                                   obj({{"bar", num(0, sequencer::kMaxBeat / 4, "a song bar (0 = the first)")}}, {"bar"}),
+                                   obj({{"bar", num(0, sequencer::kMaxMeterBar * 16, "a song bar (0 = the first; fractions go into it), in the time signatures")}}, {"bar"}),
                                    obj({{"marker", name("a marker's name")}}, {"marker"})})}};
 }
 json quantize() {
@@ -67,8 +67,25 @@ json clipSchema() {
                 {"length", num(sequencer::kMinClipBeats, 65536, "beats per repetition (default: to the last note's end)")},
                 {"repeats", num(1, sequencer::kMaxRepeats, "times it plays on the arrangement, default 1")},
                 {"notes", {{"type", "array"}, {"maxItems", sequencer::kMaxNotesPerClip}, {"items", note}}},
-                {"pattern", pattern}},
+                {"pattern", pattern},
+                {"audio", obj({{"sample", name("a loaded sample; the track (a sample_track) needs a zone for it")},
+                               {"offset", num(0, sequencer::kMaxAudioOffsetSeconds, "seconds into the sample it starts from, default 0")},
+                               {"gain_db", num(-60, 12, "default 0")}},
+                              {"sample"})},
+                {"follow", obj({{"action", {{"type", "string"}, {"enum", {"next", "previous", "first", "random", "again", "stop"}},
+                                            {"description", "in the session: the track's slot in the next / previous / first scene that has one, a random one (seeded), this clip again, or stop"}}},
+                                {"after_bars", num(sequencer::kMinFollowBars, sequencer::kMaxFollowBars, "bars of play before it, default 1")},
+                                {"seed", num(0, 9007199254740991.0, "seed of random, default 1")}},
+                               {"action"})}},
                {"id", "track"});
+}
+json meterSchema() {
+    const json change = obj({{"bar", {{"type", "integer"}, {"minimum", 0}, {"maximum", sequencer::kMaxMeterBar}, {"description", "the bar it starts on (the first: 0)"}}},
+                             {"numerator", {{"type", "integer"}, {"minimum", 1}, {"maximum", sequencer::kMaxNumerator}}},
+                             {"denominator", {{"type", "integer"}, {"enum", {1, 2, 4, 8, 16}}}}},
+                            {"bar", "numerator", "denominator"});
+    return {{"type", "array"}, {"minItems", 1}, {"maxItems", sequencer::kMaxMeterChanges}, {"items", change},
+            {"description", "the signature at bar 0, then changes at later bars (beats are quarter notes: 7/8 is 3.5 beats a bar)"}};
 }
 json laneSchema() {
     const json point = obj({{"beat", num(0, sequencer::kMaxBeat, "song beat")}, {"value", num(-1e6, 1e6, "the parameter's value")},
@@ -88,7 +105,7 @@ json laneSchema() {
 
 void Studio::registerSequencerOperations(OperationTable& t) {
     seq_ = std::make_shared<SequencerState>();
-    seq_->seq = sequencer::Sequencer(transport_.beatsPerBar());
+    seq_->seq = sequencer::Sequencer();
     struct Row {
         const char* name;
         const char* summary;
@@ -120,6 +137,8 @@ void Studio::registerSequencerOperations(OperationTable& t) {
          {"clip", "quantize"}, true},
         {"seq_stop_clips", "Stops the session clip of a track (every track's when absent) at the next quantize boundary",
          obj({{"track", name("a track")}, {"quantize", quantize()}, {"at", at()}}), {"track", "quantize"}, true},
+        {"seq_set_time_signatures", "Sets the time signatures: one from bar 0 and changes at later bars; bars in positions, launch quantisation, {\"quantize\": \"bar\"} and the transport's bar and beat follow them",
+         obj({{"time_signatures", meterSchema()}}, {"time_signatures"}), {}, true},
         {"seq_state", "The sequencer: clips, automation, markers, loop, scenes, the arrangement's state and position, session clips playing", obj({}), {}, false},
     };
     for (const auto& r : rows) {
@@ -174,7 +193,11 @@ json Studio::sequencerCall(const std::string& op, const json& args, const CallCo
     std::vector<sequencer::Event> events;
     const auto songBeat = [&](const json& p) -> BeatTime {
         if (p.contains("beat")) return p["beat"].get<double>();
-        if (p.contains("bar")) return p["bar"].get<double>() * transport_.beatsPerBar();
+        if (p.contains("bar")) {
+            const BeatTime b = seq.meters().beatOfBar(p["bar"].get<double>());
+            if (b > sequencer::kMaxBeat) throw std::invalid_argument(fmt::format("bar {:g} is at beat {:g}, past the song's end at beat {:g}", p["bar"].get<double>(), b, sequencer::kMaxBeat));
+            return b;
+        }
         return seq.markerBeat(p["marker"]);
     };
     using Action = std::function<void(BeatTime, std::vector<sequencer::Event>&)>;
@@ -205,7 +228,8 @@ json Studio::sequencerCall(const std::string& op, const json& args, const CallCo
     json out = json::object();
     if (op == "seq_set_clip") {
         auto clip = sequencer::parseClip(args["clip"]);
-        trackAddress(clip.track);  // 404 naming the tracks there are
+        const int address = trackAddress(clip.track);  // 404 naming the tracks there are
+        if (clip.audio) audioZone(address, clip.audio->sample);  // 409 / 404 unless the track can play it
         out = {{"clip", clip.id}, {"length", clip.length}};
         seq.setClip(std::move(clip));
     } else if (op == "seq_remove_clip") {
@@ -272,6 +296,9 @@ json Studio::sequencerCall(const std::string& op, const json& args, const CallCo
             seq.stopClips(track, b, events);
             return json{{"stopped", track.empty() ? json("all") : json(track)}};
         });
+    } else if (op == "seq_set_time_signatures") {
+        seq.setMeters(sequencer::parseMeters(args["time_signatures"]));
+        out["time_signatures"] = sequencer::toJson(seq.meters().changes());
     } else if (op == "seq_state") {
         out = seq.toJson(transport_.beatAt(engine_.now()));
         out["dropped_events"] = st.droppedEvents;
@@ -279,6 +306,23 @@ json Studio::sequencerCall(const std::string& op, const json& args, const CallCo
     postSequencerEvents(events);
     pumpSequencer();
     return out;
+}
+
+const sequencer::MeterMap& Studio::meters() const {
+    static const sequencer::MeterMap kFourFour;
+    return seq_ ? seq_->seq.meters() : kFourFour;
+}
+
+json Studio::barBeat(double beat) const {
+    const auto& meters = this->meters();
+    const double bar = std::floor(meters.barAt(beat) + 1e-9);
+    const double inBar = std::max(0.0, beat - meters.beatOfBar(bar));
+    const auto& m = meters.meterAt(beat);
+    // beat_of_bar counts the signature's own note values from 1, as a DAW's bar:beat display does.
+    return {{"bar", static_cast<long long>(bar)},
+            {"beat_in_bar", inBar},
+            {"beat_of_bar", static_cast<long long>(std::floor(inBar * m.denominator / 4.0 + 1e-9)) + 1},
+            {"time_signature", fmt::format("{}/{}", m.numerator, m.denominator)}};
 }
 
 void Studio::pumpSequencer() {
@@ -306,7 +350,8 @@ void Studio::postSequencerEvents(std::vector<sequencer::Event>& events) {
     // In time order, and at one beat note-offs and all-notes-off before note-ons (a retrigger).
     std::stable_sort(events.begin(), events.end(), [](const auto& a, const auto& b) {
         if (a.beat != b.beat) return a.beat < b.beat;
-        return (a.kind == Kind::NoteOn ? 1 : 0) < (b.kind == Kind::NoteOn ? 1 : 0);
+        const auto starts = [](const auto& e) { return e.kind == Kind::NoteOn || e.kind == Kind::SampleOn ? 1 : 0; };
+        return starts(a) < starts(b);
     });
     const SampleTime earliest = scheduler_.earliest(engine_.now(), options_.blockSize);
     for (auto& e : events) {
@@ -321,10 +366,63 @@ void Studio::postSequencerEvents(std::vector<sequencer::Event>& events) {
         if (address >= 0 && address < static_cast<int>(readyAt_.size())) t = std::max(t, readyAt_[static_cast<std::size_t>(address)]);
         auto ev = std::make_shared<sequencer::Event>(std::move(e));
         try {
+            if (!ev->sample.empty()) {
+                scheduleAudioClipEvent(t, ev, address);
+                continue;
+            }
             scheduleSequencerEvent(t, ev, address);
         } catch (const ApiError&) {
             ++seq_->droppedEvents;  // the scheduler is full (kMaxPending): the rest of this render is lost
         }
+    }
+}
+
+std::pair<int, float> Studio::audioZone(int address, const std::string& sample) const {
+    const auto it = sampleTracks_.find(address);
+    const std::string& track = slots_[static_cast<std::size_t>(address)].name;
+    if (it == sampleTracks_.end() || it->second.first != track || slots_[static_cast<std::size_t>(address)].instrument != "sample_player")
+        throw ApiError(409, fmt::format("'{}' is not a sample track: audio clips play on tracks made by sample_track", music::clipText(track, 40)));
+    const auto& zones = it->second.second;
+    const auto z = std::find(zones.begin(), zones.end(), sample);
+    if (z == zones.end()) {
+        std::string names;
+        for (const auto& n : zones) names += (names.empty() ? "" : ", ") + n;
+        throw ApiError(404, fmt::format("track '{}' has no zone for sample '{}'; its zones: {}", track, music::clipText(sample, 40), music::clipText(names, 1200)));
+    }
+    const auto index = static_cast<std::size_t>(z - zones.begin());
+    return {static_cast<int>(index), static_cast<float>(slots_[static_cast<std::size_t>(address)].args["zones"][index].value("root", 60.0))};
+}
+
+void Studio::scheduleAudioClipEvent(SampleTime t, std::shared_ptr<sequencer::Event> ev, int address) {
+    // The track may have been rebuilt since the clip was set: a sample it no longer has is dropped.
+    std::pair<int, float> zone;
+    try {
+        zone = audioZone(address, ev->sample);
+    } catch (const ApiError&) {
+        ++seq_->droppedEvents;
+        return;
+    }
+    auto seq = seq_;
+    const float root = zone.second;
+    if (ev->kind == sequencer::Event::Kind::NoteOff) {
+        schedule(t, [this, seq, ev, address, root](SampleTime at) { return !seq->seq.current(*ev) || controller_->noteOff(address, root, at); }, ev->beat);
+        return;
+    }
+    // As sample_play: the voice's settings, the note, then the defaults again, all on one sample.
+    // Starting into the clip (a play from its middle) skips the seconds those beats took.
+    const double into = ev->intoBeats > 0.0
+                            ? static_cast<double>(transport_.sampleAtBeat(ev->beat) - transport_.sampleAtBeat(ev->beat - ev->intoBeats)) / options_.sampleRate
+                            : 0.0;
+    const std::vector<std::pair<const char*, float>> settings = {
+        {"start", static_cast<float>(std::min(3600.0, ev->offsetSeconds + into))}, {"end", 0.0f}, {"rate", 1.0f}, {"gain", static_cast<float>(ev->gainDb)},
+        {"pan", 0.0f}, {"zone", static_cast<float>(zone.first)}, {"gate", 1.0f}};
+    for (const auto& setting : settings)
+        schedule(t, [this, seq, ev, address, setting](SampleTime at) { return !seq->seq.current(*ev) || controller_->setParam(address, -1, setting.first, setting.second, at); }, ev->beat);
+    schedule(t, [this, seq, ev, address, root](SampleTime at) { return !seq->seq.current(*ev) || controller_->noteOn(address, root, ev->velocity, at); }, ev->beat);
+    for (const auto& setting : settings) {
+        const char* param = setting.first;
+        const float def = std::string_view(param) == "rate" ? 1.0f : std::string_view(param) == "zone" ? -1.0f : 0.0f;
+        schedule(t, [this, address, param, def](SampleTime at) { return controller_->setParam(address, -1, param, def, at); }, ev->beat);
     }
 }
 
@@ -339,6 +437,7 @@ void Studio::scheduleSequencerEvent(SampleTime t, std::shared_ptr<sequencer::Eve
                 case Kind::NoteOff: return controller_->noteOff(address, ev->note, at);
                 case Kind::AllNotesOff: return controller_->allNotesOff(address, at);
                 case Kind::Param: break;
+                case Kind::SampleOn: return true;  // scheduleAudioClipEvent's
             }
             const float v = static_cast<float>(ev->value);
             const auto& p = ev->target.param;

@@ -70,7 +70,7 @@ json Studio::snapshotJson(const Snapshot& s) const {
         tracks.push_back({{"name", t.name}, {"address", i}, {"instrument", t.instrument}, {"effects", t.effects}, {"args", args},
                           {"mute", t.mute}, {"solo", t.solo}, {"sends", {{"reverb", t.sends[0]}, {"delay", t.sends[1]}}}});
     }
-    return {{"tracks", tracks}, {"tempo_bpm", s.bpm}, {"beats_per_bar", transport_.beatsPerBar()}, {"sequencer", s.seq.contentJson()}};
+    return {{"tracks", tracks}, {"tempo_bpm", s.bpm}, {"sequencer", s.seq.contentJson()}};
 }
 
 json Studio::stateJson() const {
@@ -250,7 +250,7 @@ std::shared_ptr<Studio::Snapshot> Studio::snapshotFromJson(const json& doc) {
     const json bpm = doc.value("tempo_bpm", json(120.0));
     if (!bpm.is_number() || bpm.get<double>() < 20.0 || bpm.get<double>() > 400.0) throw std::invalid_argument("tempo_bpm must be 20 to 400");
     s->bpm = bpm.get<double>();
-    s->seq = sequencer::Sequencer(transport_.beatsPerBar());
+    s->seq = sequencer::Sequencer();
     const json q = doc.value("sequencer", json::object());
     if (!q.is_object()) throw std::invalid_argument("sequencer must be an object (clips, automation, markers, loop, scenes)");
     const auto list = [&](const char* key, std::size_t max) {
@@ -258,6 +258,7 @@ std::shared_ptr<Studio::Snapshot> Studio::snapshotFromJson(const json& doc) {
         if (!v.is_array() || v.size() > max) throw std::invalid_argument(fmt::format("sequencer.{} must be an array of at most {}", key, max));
         return v;
     };
+    if (q.contains("time_signatures")) s->seq.setMeters(sequencer::parseMeters(q["time_signatures"]));
     for (const json& c : list("clips", sequencer::kMaxClips)) s->seq.setClip(sequencer::parseClip(c));
     for (const json& l : list("automation", sequencer::kMaxLanes)) s->seq.setLane(sequencer::parseLane(l));
     for (const json& m : list("markers", sequencer::kMaxMarkers)) {

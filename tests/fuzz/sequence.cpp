@@ -1,7 +1,9 @@
-// Fuzz target: a sequencer clip (notes or a step pattern) or automation lane as JSON, through
-// sequencer::parseClip / parseLane, then played for a few beats. Properties: errors are
-// std::invalid_argument with a bounded message; what parses prints and parses back the same;
-// rendering stays in its window, with finite beats and values, bounded in count.
+// Fuzz target: a sequencer clip (notes, a step pattern or audio, with a follow action) or
+// automation lane as JSON, through sequencer::parseClip / parseLane, or {"time_signatures": [...],
+// "clip": {...}} through parseMeters first; then played for a few beats, arranged and launched.
+// Properties: errors are std::invalid_argument with a bounded message; what parses prints and
+// parses back the same; bars and beats convert both ways; launches land on or after their
+// earliest beat; rendering stays in its window, with finite beats and values, bounded in count.
 #include <cmath>
 #include <cstdint>
 #include <stdexcept>
@@ -17,15 +19,31 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const json j = json::parse(fuzz::asText(data, size), nullptr, false);
     if (j.is_discarded() || !j.is_object()) return 0;
     sequencer::Sequencer seq;
+    const json* clipJson = &j;
     try {
-        if (j.contains("points")) {
-            const auto lane = sequencer::parseLane(j);
+        if (j.contains("time_signatures")) {
+            const auto meters = sequencer::parseMeters(j["time_signatures"]);
+            if (sequencer::parseMeters(sequencer::toJson(meters)) != meters) fuzz::finding("time signatures do not round-trip", j.dump());
+            seq.setMeters(meters);
+            const auto& m = seq.meters();
+            for (double b : {0.0, 0.3, 1.0, 7.25, 100.0, 12345.6}) {
+                if (std::abs(m.beatOfBar(m.barAt(b)) - b) > 1e-6 * (1.0 + b)) fuzz::finding("bar and beat do not convert back", j.dump());
+                for (double q : {0.25, 0.5, 1.0, 2.0, 4.0}) {
+                    const double at = m.quantise(b, q);
+                    if (!std::isfinite(at) || at < b - 1e-6 || at > b + q * 32.0 * 4.0 + 1e-6) fuzz::finding("a launch off its grid", j.dump());
+                }
+            }
+            if (!j.contains("clip")) return 0;
+            clipJson = &j["clip"];
+        }
+        if (clipJson->contains("points")) {
+            const auto lane = sequencer::parseLane(*clipJson);
             if (sequencer::toJson(sequencer::parseLane(sequencer::toJson(lane))) != sequencer::toJson(lane)) fuzz::finding("a lane does not round-trip", j.dump());
             for (double b : {-1.0, 0.0, 0.5, 3.0, 1e6})
                 if (!std::isfinite(lane.valueAt(b))) fuzz::finding("a lane value is not finite", j.dump());
             seq.setLane(lane);
         } else {
-            const auto clip = sequencer::parseClip(j);
+            const auto clip = sequencer::parseClip(*clipJson);
             if (sequencer::toJson(sequencer::parseClip(sequencer::toJson(clip))) != sequencer::toJson(clip)) fuzz::finding("a clip does not round-trip", j.dump());
             seq.setClip(clip);
             seq.setSlot(0, "", clip.id);
@@ -46,7 +64,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (events.size() > 2 * 4096 * 256 + 4096) fuzz::finding("too many events for four beats");
     for (const auto& e : events) {
         if (!std::isfinite(e.beat) || e.beat < 0.0 || !std::isfinite(e.value)) fuzz::finding("an event off the grid");
-        if (e.kind == sequencer::Event::Kind::NoteOn && e.beat >= 4.0) fuzz::finding("a note rendered past its window");
+        if ((e.kind == sequencer::Event::Kind::NoteOn || e.kind == sequencer::Event::Kind::SampleOn) && e.beat >= 4.0) fuzz::finding("a note rendered past its window");
+        if (!std::isfinite(e.intoBeats) || e.intoBeats < 0.0) fuzz::finding("an audio clip joined before its start");
     }
     (void)seq.toJson(2.0).dump();
     return 0;
