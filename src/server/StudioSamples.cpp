@@ -83,8 +83,7 @@ json Studio::sampleStretch(const json& a) {
 
 json Studio::sampleTrack(const json& a, const CallContext& ctx) {
     const std::string track = a["track"];
-    if (track == "master" || track == "reverb" || track == "delay" || track == "live")
-        throw std::invalid_argument(fmt::format("'{}' is taken by a bus or the live session; choose another track name", track));
+    checkFreeName(track, "track");
     for (const auto& s : slots_)
         if (s.name == track) throw ApiError(409, fmt::format("a track named '{}' exists; free_track it first or choose another name", track));
     const auto free = std::find_if(slots_.begin(), slots_.end(), [](const TrackSlot& s) { return s.name.empty(); });
