@@ -25,8 +25,7 @@ float number(const json& v) { return static_cast<float>(v.get<double>()); }
 }  // namespace
 
 json Studio::listInstruments() const {
-    if (!instrumentsCache_.is_null()) return instrumentsCache_;
-    instrumentsCache_ = [this] {
+    if (instrumentsCache_.is_null()) instrumentsCache_ = [this] {
         json instruments = json::array(), effects = json::array(), presets = json::array();
         for (const auto& kind : engine::instrumentKinds()) instruments.push_back({{"kind", kind}, {"params", paramsJson(engine::makeInstrument(kind)->params())}});
         for (const auto& kind : engine::effectKinds()) effects.push_back({{"type", kind}, {"params", paramsJson(engine::makeEffect(kind)->params())}});
