@@ -133,7 +133,9 @@ TEST_F(ServeBuses, ATrackRoutedToALowPassBusLosesItsHighsOnItsSampleWithoutAClic
     ok("bus_create", {{"name", "dark"}, {"effects", {{{"type", "filter"}, {"params", {{"mode", 0}, {"cutoff", 500}}}}}}});
     const long first = ok("record_start", {{"file", "route.wav"}})["first_sample"];
     const long base = ok("status")["sample"].get<long>() + 8820;
-    const long to = base + 44100, back = base + 88200;
+    // A quarter period of 220 Hz past whole seconds: the tone is near its peak there, so a switch
+    // without a crossfade would step by most of it.
+    const long to = base + 44100 + 50, back = base + 88200 + 50;
     for (const char* t : {"a", "b"}) ok("play_note", {{"track", t}, {"note", 60}, {"velocity", 1}, {"duration", 3.5}, {"at", {{"sample", base}}}});
     EXPECT_EQ(ok("set_output", {{"track", "a"}, {"to", "dark"}, {"at", {{"sample", to}}}})["applied_at_sample"], to);
     EXPECT_EQ(ok("set_output", {{"track", "a"}, {"to", "master"}, {"at", {{"sample", back}}}})["applied_at_sample"], back);
