@@ -298,7 +298,8 @@ std::shared_ptr<Studio::Snapshot> Studio::snapshotFromJson(const json& doc) {
         const json sends = t.value("sends", json::object());
         if (!sends.is_object()) throw std::invalid_argument(fmt::format("{}.sends must be an object of bus name -> level 0 to 1", where));
         for (const auto& [bus, v] : sends.items()) {
-            const auto b = std::find_if(s->buses.begin(), s->buses.end(), [&](const BusState& x) { return !x.name.empty() && x.name == bus; });
+            const std::string& busName = bus;  // (a lambda cannot capture a structured binding in C++20)
+            const auto b = std::find_if(s->buses.begin(), s->buses.end(), [&](const BusState& x) { return !x.name.empty() && x.name == busName; });
             if (b == s->buses.end()) throw std::invalid_argument(fmt::format("{}.sends: no bus '{}' in the project", where, music::clipText(bus, 40)));
             if (!v.is_number() || v.get<double>() < 0.0 || v.get<double>() > 1.0)
                 throw std::invalid_argument(fmt::format("{}.sends.{} must be 0 to 1", where, music::clipText(bus, 40)));
