@@ -356,6 +356,63 @@ TEST(AudioEngine, AChainReplacedOnTheMasterTakesEffectOnItsSample) {
     EXPECT_LT(after, before * 0.01) << "the 20 Hz low-pass takes most of a middle C saw away";
 }
 
+// A track's output moved to a return bus (a 20 Hz low-pass on it) at sample T, and back at T2:
+// the output equals the unrouted engine's up to T and parts exactly there; it crossfades over
+// 10 ms (no step larger than the signal's own), the low-pass takes the saw away while routed, and
+// after T2 + 10 ms the direct sound is back. Nothing is allocated on the audio thread; a bad bus
+// or a bus as the source is refused by name.
+TEST(AudioEngine, ATrackRoutedToABusCrossfadesThereOnItsSample) {
+    constexpr int kBlock = 128;
+    constexpr SampleTime kAt = 1000, kBack = 6000;
+    std::vector<std::vector<float>> outs;
+    for (const bool route : {false, true}) {
+        AudioEngine e;
+        e.prepare(kSr, kBlock);
+        Controller c(e);
+        const int t = addClickTrack(c);
+        c.setInitialParam(t, -1, "wave1", 3.0f);  // a sine: its own steps are small, so a switch without a crossfade would show
+        const int bus = c.addBus("low");
+        c.addEffect(bus, makeEffect("filter"));
+        c.setInitialParam(bus, 0, "cutoff", 20.0f);
+        c.commit();
+        c.noteOn(0, 60.0f, 0.9f, 0);
+        if (route) {
+            EXPECT_TRUE(c.setOutput(0, bus, kAt));
+            EXPECT_TRUE(c.setOutput(0, kMasterAddress, kBack));
+            EXPECT_THROW(c.setOutput(0, bus + 1, kAt), std::invalid_argument);
+            EXPECT_THROW(c.setOutput(bus, kMasterAddress, kAt), std::invalid_argument);
+        }
+        std::vector<float> l(kBlock), r(kBlock), all;
+        gRtAllocations = 0;
+        for (int b = 0; b < 80; ++b) {
+            {
+                RtGuard rt;
+                e.render({l.data(), r.data(), kBlock});
+            }
+            all.insert(all.end(), l.begin(), l.end());
+        }
+        EXPECT_EQ(gRtAllocations.load(), 0);
+        EXPECT_EQ(c.lateCommands(), 0);
+        outs.push_back(all);
+    }
+    const auto& dry = outs[0];
+    const auto& routed = outs[1];
+    const auto differ = std::mismatch(dry.begin(), dry.end(), routed.begin());
+    EXPECT_EQ(differ.first - dry.begin(), kAt) << "the outputs part exactly on the routing's sample";
+    const auto fade = static_cast<std::size_t>(kSr * 0.010);
+    double dryEnergy = 0, routedEnergy = 0, maxStepDry = 0, maxStepRouted = 0;
+    for (std::size_t i = kAt + fade + 400; i < kBack; ++i) dryEnergy += dry[i] * dry[i], routedEnergy += routed[i] * routed[i];
+    for (std::size_t i = 1; i < dry.size(); ++i) {
+        maxStepDry = std::max(maxStepDry, static_cast<double>(std::abs(dry[i] - dry[i - 1])));
+        maxStepRouted = std::max(maxStepRouted, static_cast<double>(std::abs(routed[i] - routed[i - 1])));
+    }
+    EXPECT_LT(routedEnergy, dryEnergy * 0.01) << "through the bus's 20 Hz low-pass the tone is mostly gone";
+    EXPECT_LE(maxStepRouted, maxStepDry * 1.01) << "the crossfades add no step larger than the tone's own";
+    double late = 0, lateDry = 0;
+    for (std::size_t i = kBack + fade + 200; i < dry.size(); ++i) late += routed[i] * routed[i], lateDry += dry[i] * dry[i];
+    EXPECT_GT(late, lateDry * 0.9) << "routed back to the master, the direct sound returns";
+}
+
 TEST(AudioEngine, MuteSoloAndSendsRouteAsExpected) {
     AudioEngine e;
     e.prepare(kSr, 256);

@@ -556,7 +556,7 @@ TEST_F(Serve, MasterChainEffectsAreInsertedMovedAndRemovedWhileMusicPlays) {
     EXPECT_EQ(r.status, 400);
     EXPECT_NE(r.raw.find("0 filter"), std::string::npos) << r.raw;
     EXPECT_EQ(post("insert_effect", {{"track", "nope"}, {"type", "filter"}}).status, 404);
-    EXPECT_EQ(post("move_effect", {{"track", "reverb"}, {"effect", 0}, {"to", 0}}).status, 400);
+    EXPECT_EQ(post("move_effect", {{"track", "reverb"}, {"effect", 0}, {"to", 1}}).status, 400);  // the reverb bus's chain has one effect
     EXPECT_EQ(post("move_effect", {{"track", "master"}, {"effect", 0}, {"to", 1}}).status, 400);
     r = post("insert_effect", {{"track", "master"}, {"type", "eq"}, {"position", 2}});
     EXPECT_EQ(r.status, 400);

@@ -91,6 +91,9 @@ void AudioEngine::apply(const Command& c) {
                       static_cast<FadeShape>(c.value2));
             break;
         case CommandType::SetBypass: t->setBypass(c.slot, c.value != 0.0f); break;
+        case CommandType::SetOutput:
+            if (t->instrument) t->setOutput(c.index);  // tracks only: a bus or the master feeds the master
+            break;
         case CommandType::SwapGraph:
         case CommandType::ReplaceTrack:
         case CommandType::ReplaceChain: break;

@@ -202,6 +202,16 @@ bool Controller::setSend(int track, int bus, float level, SampleTime at) {
     return post({at, CommandType::SetSend, -1, track, b, level, 0.0f, nullptr});
 }
 
+bool Controller::setOutput(int track, int bus, SampleTime at) {
+    if (track < 0 || static_cast<std::size_t>(track) >= tracks_.size())
+        throw std::invalid_argument(fmt::format("no track at address {} to route (tracks 0..{})", track, static_cast<int>(tracks_.size()) - 1));
+    const int b = bus == kMasterAddress ? -1 : bus - kReturnBase;
+    if (bus != kMasterAddress && (b < 0 || static_cast<std::size_t>(b) >= buses_.size()))
+        throw std::invalid_argument(fmt::format("a track's output is the master ({}) or a return bus ({}..{}), not {}", kMasterAddress, kReturnBase,
+                                                kReturnBase + static_cast<int>(buses_.size()) - 1, bus));
+    return post({at, CommandType::SetOutput, -1, track, b, 0.0f, 0.0f, nullptr});
+}
+
 std::unique_ptr<Track> Controller::makeTrack(std::string name, std::unique_ptr<Instrument> instrument, float gainDb, float pan) {
     if (!instrument) throw std::invalid_argument("makeTrack needs an instrument");
     auto t = std::make_unique<Track>();

@@ -58,6 +58,9 @@ public:
     bool setMute(int address, bool on, SampleTime at);
     bool setSolo(int address, bool on, SampleTime at);
     bool setSend(int track, int bus, float level, SampleTime at);
+    /// Routes a track's output to return bus `bus` (its address) or the master (kMasterAddress),
+    /// crossfaded over 10 ms from `at`. Throws std::invalid_argument on a bad track or bus.
+    bool setOutput(int track, int bus, SampleTime at);
     /// A timed fade of a channel's gain to `gainDb` over `seconds`, starting exactly at `at`.
     /// `urgent`: on the engine's urgent lane, so it starts at `at` even when commands stamped
     /// later are already queued (a quit's fade while the music is scheduled ahead).

@@ -43,7 +43,7 @@ void Graph::render(StereoView out, std::span<std::atomic<float>> trackPeaks) {
             // Only the audio thread raises it; a take between the load and the store loses one block's peak at most.
             if (peak > trackPeaks[i].load(std::memory_order_relaxed)) trackPeaks[i].store(peak, std::memory_order_relaxed);
         }
-        mix.addFrom(tv);
+        t->route(n, [&](int bus) { return bus >= 0 && bus < sends ? returns[static_cast<std::size_t>(bus)]->buffer().view(n) : mix; });
         for (int b = 0; b < sends; ++b) {
             const float s = t->nextSend(b, n);
             if (s > 0.0f) returns[static_cast<std::size_t>(b)]->buffer().view(n).addFrom(tv, s);

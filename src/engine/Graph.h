@@ -1,5 +1,6 @@
 #pragma once
-// The whole mix: instrument tracks -> return buses (via sends) -> master chain. Built and
+// The whole mix: instrument tracks -> return buses (via sends, or as a track's output) -> master
+// chain. Buses feed only the master, so routing has no cycles. Built and
 // prepared on the control side, then handed to the AudioEngine, which only renders it.
 #include <atomic>
 #include <memory>

@@ -20,6 +20,8 @@ void Track::prepare(double sampleRate, int maxBlock) {
         w.snap(1.0f);
     }
     dry_.resize(maxBlock);
+    output_ = outFrom_ = initialOutput >= 0 && initialOutput < kMaxSends ? initialOutput : -1;
+    outLeft_ = 0;
     for (auto* s : {&gain_, &panL_, &panR_}) s->prepare(sampleRate, 20.0f);
     setGainDb(initialGainDb);
     setPan(initialPan);
@@ -85,6 +87,16 @@ void Track::setSend(int bus, float level) {
 
 void Track::setBypass(int slot, bool bypassed) {
     if (slot >= 0 && static_cast<std::size_t>(slot) < wet_.size()) wet_[static_cast<std::size_t>(slot)].setTarget(bypassed ? 0.0f : 1.0f);
+}
+
+void Track::setOutput(int bus) {
+    const int to = bus >= 0 && bus < kMaxSends ? bus : -1;
+    if (to == output_) return;
+    // A change within 10 ms of the last one starts from its destination (what is left of the
+    // older source ends there).
+    outFrom_ = output_;
+    output_ = to;
+    outLength_ = outLeft_ = std::max(1, static_cast<int>(std::lround(sampleRate_ * kOutputFadeMs / 1000.0)));
 }
 
 float Track::nextSend(int bus, int frames) {

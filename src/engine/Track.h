@@ -47,6 +47,28 @@ public:
     }
     /// Advances the send smoothers by a block (they ramp per block) [rt].
     float nextSend(int bus, int frames);
+    /// Where the track's output goes: -1 the master, else return bus `bus` (0..kMaxSends-1). A
+    /// change crossfades from the old destination to the new one over kOutputFadeMs from the next
+    /// rendered sample, so neither side clicks [rt].
+    void setOutput(int bus);
+    int output() const { return output_; }
+    /// Adds this block's buffer() to its destination(s): `dest(bus)` gives the view of bus
+    /// (-1: the master) [rt].
+    template <class Dest>
+    void route(int frames, Dest&& dest) {
+        StereoView v = buffer_.view(frames);
+        if (outLeft_ <= 0) {
+            dest(output_).addFrom(v);
+            return;
+        }
+        StereoView from = dest(outFrom_), to = dest(output_);
+        for (int i = 0; i < frames; ++i) {
+            const float g = outLeft_ > 0 ? 1.0f - static_cast<float>(--outLeft_) / static_cast<float>(outLength_) : 1.0f;
+            from.left[i] += (1.0f - g) * v.left[i], from.right[i] += (1.0f - g) * v.right[i];
+            to.left[i] += g * v.left[i], to.right[i] += g * v.right[i];
+        }
+    }
+    static constexpr float kOutputFadeMs = 10.0f;
 
     std::string name;
     std::unique_ptr<Instrument> instrument;
@@ -55,6 +77,7 @@ public:
     /// Starting mix settings, applied without a ramp by prepare() [control].
     float initialGainDb = 0.0f, initialPan = 0.0f;
     std::array<float, kMaxSends> initialSends{};
+    int initialOutput = -1;  // -1 the master, else a return bus (no crossfade at prepare)
     StereoBuffer& buffer() { return buffer_; }
 
 private:
@@ -67,6 +90,8 @@ private:
     float fadeFrom_ = 0.0f, fadeTo_ = 0.0f;
     int fadeLength_ = 0, fadeLeft_ = 0;
     FadeShape fadeShape_ = FadeShape::Linear;
+    int output_ = -1, outFrom_ = -1;  // destination, and the one it is crossfading from
+    int outLength_ = 1, outLeft_ = 0;
     double sampleRate_ = 48000.0;
 };
 

@@ -50,10 +50,18 @@ Studio::Studio(const StudioOptions& options, StudioHooks hooks)
     slots_.resize(static_cast<std::size_t>(options_.maxTracks));
     readyAt_.assign(slots_.size(), 0);
     for (int i = 0; i < options_.maxTracks; ++i) controller_->addTrack(placeholder(*controller_));
-    const int reverb = controller_->addBus("reverb", 0.0f);
-    controller_->addEffect(reverb, engine::makeEffect("reverb"));
-    const int delay = controller_->addBus("delay", 0.0f);
-    controller_->addEffect(delay, engine::makeEffect("delay"));
+    // Every bus slot exists in the graph from the start (bus_create fills one's chain in place).
+    for (std::size_t b = 0; b < buses_.size(); ++b) {
+        const std::string name = b == 0 ? "reverb" : b == 1 ? "delay" : "";
+        const int address = controller_->addBus(name, 0.0f);
+        if (name.empty()) continue;
+        controller_->addEffect(address, engine::makeEffect(name));
+        const auto p = engine::makeEffect(name)->params();
+        buses_[b].name = name;
+        buses_[b].chain = json::array({{{"type", name}, {"params", json::object()}}});
+        buses_[b].params.emplace_back(p.begin(), p.end());
+    }
+    master_.name = "master";
     controller_->commit();
     tapBuffer_.resize(std::size_t{1} << 17);  // the whole ring (1 << 16 frames), interleaved
     engine_.setTap(&tap_);
@@ -121,8 +129,9 @@ json Studio::stamp(const When& w) const {
 }
 
 Studio::When Studio::afterSwap(When w, int address) const {
-    if (address != engine::kMasterAddress && (address < 0 || address >= static_cast<int>(readyAt_.size()))) return w;
-    const SampleTime ready = address == engine::kMasterAddress ? masterReadyAt_ : readyAt_[static_cast<std::size_t>(address)];
+    SampleTime ready = 0;
+    if (address == engine::kMasterAddress || address >= engine::kReturnBase) ready = busAt(address).readyAt;
+    else if (address >= 0 && address < static_cast<int>(readyAt_.size())) ready = readyAt_[static_cast<std::size_t>(address)];
     if (w.applied < ready) {
         w.applied = ready;
         w.beat.reset();
@@ -166,8 +175,7 @@ int Studio::trackAddress(const std::string& name) const {
 
 int Studio::mixAddress(const std::string& target) const {
     if (target == "master") return engine::kMasterAddress;
-    if (target == "reverb") return engine::kReturnBase;
-    if (target == "delay") return engine::kReturnBase + 1;
+    if (const int bus = busAddress(target); bus >= 0) return bus;
     return trackAddress(target);
 }
 

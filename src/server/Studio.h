@@ -22,6 +22,7 @@
 #include "engine/AudioEngine.h"
 #include "engine/Controller.h"
 #include "engine/Preset.h"
+#include "engine/Track.h"
 #include "io/AudioDevice.h"
 #include "live/LiveSession.h"
 #include "server/NetServer.h"
@@ -115,8 +116,22 @@ private:
         // change folded in, and the mixer state set_mix left.
         nlohmann::json args;
         bool mute = false, solo = false;
-        std::array<float, 4> sends{};
+        std::array<float, 4> sends{};  // by bus index
+        int output = -1;               // -1 the master, else a bus index (set_output)
     };
+    /// A return bus or the master as the server keeps it: its chain ({type, params, bypass}
+    /// entries, parameter changes folded in), their specs, its mix, and the sample its latest
+    /// chain change lands on.
+    struct BusState {
+        std::string name;  // empty: a free bus slot
+        nlohmann::json chain = nlohmann::json::array();
+        std::vector<std::vector<engine::ParamSpec>> params;
+        float gainDb = 0.0f, pan = 0.0f;
+        bool mute = false;
+        SampleTime readyAt = 0;
+        bool sameAs(const BusState& o) const { return name == o.name && chain == o.chain && gainDb == o.gainDb && pan == o.pan && mute == o.mute; }
+    };
+    static constexpr int kBuiltInBuses = 2;  // reverb and delay
     struct Job;
     struct LiveState;
     struct SyncWaiter {
@@ -160,8 +175,26 @@ private:
     nlohmann::json setLatency(const nlohmann::json& args);
     nlohmann::json listInstruments() const;
     nlohmann::json listTracks() const;
-    /// The master's chain (types and parameters) and fader gain.
-    nlohmann::json masterState() const { return {{"effects", masterChain_}, {"gain_db", masterGainDb_}}; }
+    /// The master's chain (types, parameters, bypass) and mix.
+    nlohmann::json masterState() const { return busJson(master_); }
+    nlohmann::json busJson(const BusState& b) const;
+    /// Return buses (StudioBuses.cpp): created with a chain in a free slot, freed, listed; a
+    /// track's output routed to one. busAt gives the state of the master or a bus by address.
+    BusState& busAt(int address);
+    const BusState& busAt(int address) const { return const_cast<Studio*>(this)->busAt(address); }
+    /// -1 when `name` is no bus; else its address.
+    int busAddress(const std::string& name) const;
+    /// Throws when `name` is the master's, a bus's or the live track's (tracks and buses share names).
+    void checkFreeName(const std::string& name, const char* what) const;
+    nlohmann::json listBuses() const;
+    nlohmann::json busCreate(const nlohmann::json& args, const CallContext& ctx);
+    nlohmann::json busFree(const nlohmann::json& args, const CallContext& ctx);
+    nlohmann::json setOutput(const nlohmann::json& args, const CallContext& ctx);
+    void registerBusOperations(OperationTable& t);
+    /// The parameter specs of effect `slot` of a bus or the master, or a 400 naming its chain.
+    std::span<const engine::ParamSpec> busParams(int address, int slot, const std::string& target) const;
+    /// Schedules a bus's or the master's gain, pan and mute as `b` has them, at `t`.
+    void scheduleBusMix(int address, const BusState& b, SampleTime t);
     nlohmann::json createTrack(const nlohmann::json& args, const CallContext& ctx);
     nlohmann::json freeTrack(const nlohmann::json& args, const CallContext& ctx);
     nlohmann::json setEffects(const nlohmann::json& args, const CallContext& ctx);
@@ -171,9 +204,9 @@ private:
     /// insert_effect, move_effect, remove_effect: the new chain of a track (rebuilt as set_effects
     /// does) or of the master (replaced in place).
     nlohmann::json editChain(const std::string& op, const nlohmann::json& args, const CallContext& ctx);
-    /// Puts `chain` (entries {type, params}) in place of the master's effects after a 5 ms dip of
-    /// its gain; a bad entry throws and changes nothing.
-    nlohmann::json setMasterChain(const nlohmann::json& chain, const nlohmann::json& args, const CallContext& ctx);
+    /// Puts `chain` (entries {type, params, bypass}) in place of the effects of the master or a
+    /// bus after a 5 ms dip of its gain; a bad entry throws and changes nothing.
+    nlohmann::json setChain(int address, const nlohmann::json& chain, const nlohmann::json& args, const CallContext& ctx);
     nlohmann::json setParams(const nlohmann::json& args, const CallContext& ctx);
     nlohmann::json setBypass(const nlohmann::json& args, const CallContext& ctx);
     nlohmann::json playNote(const nlohmann::json& args, const CallContext& ctx);
@@ -238,6 +271,8 @@ private:
     /// A project file's state, every part checked (its tracks built and discarded) [throws naming the part].
     std::shared_ptr<Snapshot> snapshotFromJson(const nlohmann::json& doc);
     void restore(const Snapshot& s);
+    /// A project's buses and master (or the defaults where it has none), each chain checked [throws naming the part].
+    void readBuses(const nlohmann::json& doc, Snapshot& s) const;
     void record(const std::string& label, std::shared_ptr<Snapshot> before);
     nlohmann::json stateJson() const;
     nlohmann::json batch(const nlohmann::json& args, const CallContext& ctx);
@@ -282,13 +317,10 @@ private:
     // Later commands for that address are never stamped before it, or they would reach the track
     // that is going away.
     std::vector<SampleTime> readyAt_;
-    // The master's chain ({type, params} entries, parameter changes folded in), its parameter
-    // specs, the fader gain set_mix last asked for (a chain change dips to silence and back to
-    // it), and the sample its latest chain change lands on.
-    nlohmann::json masterChain_ = nlohmann::json::array();
-    std::vector<std::vector<engine::ParamSpec>> masterParams_;
-    float masterGainDb_ = 0.0f;
-    SampleTime masterReadyAt_ = 0;
+    // The master and the return buses (0 reverb, 1 delay, then those bus_create makes); a chain
+    // change dips to silence and back to the gain set_mix last asked for.
+    BusState master_;
+    std::array<BusState, engine::Track::kMaxSends> buses_;
     std::vector<SyncWaiter> waiters_;
     // Everything the engine plays goes through this ring; drainedFrames_ counts what was read,
     // so a recording knows the exact sample of its first frame.

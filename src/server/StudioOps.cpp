@@ -78,7 +78,7 @@ void Studio::registerOperations(OperationTable& t) {
     t.add({"list_instruments", "synthesis", "Instrument kinds and effect types with every parameter's range, unit and default; presets; buses",
            object({}), {}, false, answerNow([this](const json&, const CallContext&) { return listInstruments(); })});
     t.add({"list_tracks", "synthesis", "The tracks that exist, with instrument, preset and effects, and the master's chain", object({}), {}, false,
-           answerNow([this](const json&, const CallContext&) { return json{{"tracks", listTracks()}, {"master", masterState()}}; })});
+           answerNow([this](const json&, const CallContext&) { return json{{"tracks", listTracks()}, {"master", masterState()}, {"buses", listBuses()["buses"]}}; })});
     t.add({"create_track", "synthesis",
            "Creates a track from a preset or an instrument kind (options name sample files under --data), with parameters and an effect chain",
            object({{"name", trackName("the track's name, e.g. bass")},
@@ -99,14 +99,14 @@ void Studio::registerOperations(OperationTable& t) {
     t.add({"set_effects", "synthesis",
            "Replaces the effect chain of a track or of the master whole. A track is rebuilt with its parameters and mix after "
            "a 5 ms fade (notes sounding on it stop); the master's chain is replaced in a 5 ms dip of its gain, the music plays on",
-           object({{"track", trackName("a track, or master")},
+           object({{"track", trackName("a track, a bus or master")},
                    {"effects", {{"type", "array"}, {"maxItems", 8}, {"description", "the new chain, in order"}, {"items", chainItem}}},
                    {"at", at()}},
                   {"track", "effects"}),
            {"track", "effects"}, true, answerNow([this](const json& a, const CallContext& c) { return setEffects(a, c); })});
     t.add({"insert_effect", "synthesis",
            "Inserts an effect into the chain of a track or of the master (as set_effects with one more effect)",
-           object({{"track", trackName("a track, or master")},
+           object({{"track", trackName("a track, a bus or master")},
                    {"type", text(32, "an effect type (list_instruments)")},
                    {"params", paramMap("effect parameters")},
                    {"position", {{"type", "integer"}, {"minimum", 0}, {"maximum", 7}, {"description", "its slot; the end of the chain when absent"}}},
@@ -114,10 +114,10 @@ void Studio::registerOperations(OperationTable& t) {
                   {"track", "type"}),
            {"track", "type", "position"}, true, answerNow([this](const json& a, const CallContext& c) { return editChain("insert_effect", a, c); })});
     t.add({"move_effect", "synthesis", "Moves an effect of a track's or the master's chain to another slot",
-           object({{"track", trackName("a track, or master")}, {"effect", slotArg}, {"to", slotArg}, {"at", at()}}, {"track", "effect", "to"}),
+           object({{"track", trackName("a track, a bus or master")}, {"effect", slotArg}, {"to", slotArg}, {"at", at()}}, {"track", "effect", "to"}),
            {"track", "effect", "to"}, true, answerNow([this](const json& a, const CallContext& c) { return editChain("move_effect", a, c); })});
     t.add({"remove_effect", "synthesis", "Removes an effect from a track's or the master's chain",
-           object({{"track", trackName("a track, or master")}, {"effect", slotArg}, {"at", at()}}, {"track", "effect"}),
+           object({{"track", trackName("a track, a bus or master")}, {"effect", slotArg}, {"at", at()}}, {"track", "effect"}),
            {"track", "effect"}, true, answerNow([this](const json& a, const CallContext& c) { return editChain("remove_effect", a, c); })});
     t.add({"free_track", "synthesis", "Removes a track (its place is freed for another)", object({{"track", trackName("the track")}, {"at", at()}}, {"track"}),
            {"track"}, true, answerNow([this](const json& a, const CallContext& c) { return freeTrack(a, c); })});
@@ -133,7 +133,7 @@ void Studio::registerOperations(OperationTable& t) {
            object({{"track", trackName("the track")}, {"note", number(0, 127, "the note; all notes when absent")}, {"at", at()}}, {"track"}),
            {"track", "note"}, true, answerNow([this](const json& a, const CallContext& c) { return release(a, c); })});
     t.add({"set_params", "synthesis", "Sets parameters of a track's instrument (or of effect slot `effect` of a track or the master, or a bus's effect) at once",
-           object({{"track", trackName("a track, reverb / delay (the buses) or master")},
+           object({{"track", trackName("a track, a bus or master")},
                    {"effect", {{"type", "integer"}, {"minimum", 0}, {"maximum", 7}, {"description", "effect slot; the instrument when absent"}}},
                    {"params", paramMap("parameter values by name (list_instruments gives ranges)")},
                    {"at", at()}},
@@ -142,14 +142,14 @@ void Studio::registerOperations(OperationTable& t) {
     t.add({"set_bypass", "synthesis",
            "Bypasses one effect of a track, bus or the master, or brings it back: its output is crossfaded with its input over 10 ms "
            "(it keeps running, so its tails are current when it returns); set_effects brings every effect back",
-           object({{"track", trackName("a track, reverb / delay or master")},
+           object({{"track", trackName("a track, a bus or master")},
                    {"effect", {{"type", "integer"}, {"minimum", 0}, {"maximum", 7}, {"description", "the effect slot"}}},
                    {"bypass", {{"type", "boolean"}, {"description", "true: bypassed; false: in the chain again"}}},
                    {"at", at()}},
                   {"track", "effect", "bypass"}),
            {"track", "effect", "bypass"}, true, answerNow([this](const json& a, const CallContext& c) { return setBypass(a, c); })});
     t.add({"set_param", "synthesis", "Sets one parameter of a track's instrument (or effect slot `effect` of a track, bus or the master)",
-           object({{"track", trackName("a track, reverb / delay or master")},
+           object({{"track", trackName("a track, a bus or master")},
                    {"name", text(32, "the parameter")},
                    {"value", {{"type", "number"}, {"description", "its value, within its range"}}},
                    {"effect", {{"type", "integer"}, {"minimum", 0}, {"maximum", 7}, {"description", "effect slot; the instrument when absent"}}},
@@ -163,14 +163,15 @@ void Studio::registerOperations(OperationTable& t) {
                return setParams(b, c);
            })});
     // ---- mixer ----
-    t.add({"set_mix", "mixer", "Mixer settings of a track, a bus (reverb, delay) or the master: gain, pan, mute, solo, sends",
-           object({{"target", trackName("a track, reverb, delay or master")},
+    t.add({"set_mix", "mixer", "Mixer settings of a track, a bus (reverb, delay, or one bus_create made) or the master: gain, pan, mute, solo (tracks), sends (tracks)",
+           object({{"target", trackName("a track, a bus or master")},
                    {"gain_db", number(-120, 12, "fader gain in dB")},
                    {"fade_seconds", number(0, 600, "ramp the gain over this long")},
                    {"pan", number(-1, 1, "-1 left .. 1 right")},
                    {"mute", {{"type", "boolean"}}},
                    {"solo", {{"type", "boolean"}}},
-                   {"sends", object({{"reverb", number(0, 1, "send level")}, {"delay", number(0, 1, "send level")}})},
+                   {"sends", {{"type", "object"}, {"additionalProperties", number(0, 1, "send level")}, {"maxProperties", 4},
+                              {"description", "send levels 0..1 by bus name (reverb, delay, or one bus_create made)"}}},
                    {"at", at()}},
                   {"target"}),
            {"target", "gain_db", "pan"}, true, answerNow([this](const json& a, const CallContext& c) { return mix(a, c); })});
@@ -246,6 +247,7 @@ void Studio::registerOperations(OperationTable& t) {
     t.add({"render_cancel", "renders", "Cancels a render job: a queued one at once, a running one at its next progress report (state cancelling, then cancelled)",
            object({{"job", {{"type", "integer"}, {"minimum", 1}, {"maximum", 1e12}}}}, {"job"}), {"job"}, true,
            answerNow([this](const json& a, const CallContext&) { return renderCancel(a); })});
+    registerBusOperations(t);  // StudioBuses.cpp
     registerSamplerOperations(t);
     registerAnalysisOperations(t);
     registerSequencerOperations(t);  // StudioSequencer.cpp

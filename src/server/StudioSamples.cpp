@@ -83,8 +83,7 @@ json Studio::sampleStretch(const json& a) {
 
 json Studio::sampleTrack(const json& a, const CallContext& ctx) {
     const std::string track = a["track"];
-    if (track == "master" || track == "reverb" || track == "delay" || track == "live")
-        throw std::invalid_argument(fmt::format("'{}' is taken by a bus or the live session; choose another track name", track));
+    checkFreeName(track, "track");
     for (const auto& s : slots_)
         if (s.name == track) throw ApiError(409, fmt::format("a track named '{}' exists; free_track it first or choose another name", track));
     const auto free = std::find_if(slots_.begin(), slots_.end(), [](const TrackSlot& s) { return s.name.empty(); });
@@ -113,7 +112,8 @@ json Studio::sampleTrack(const json& a, const CallContext& ctx) {
     TrackSlot slot;
     for (const auto& e : chain) {
         track_->effects.push_back(engine::makeEffect(e["type"]));
-        for (const auto& [p, v] : e.value("params", json::object()).items())
+        const json params = e.value("params", json::object());  // kept alive: items() only refers to it
+        for (const auto& [p, v] : params.items())
             engine::setTrackParam(*track_, static_cast<int>(track_->effects.size()) - 1, p, static_cast<float>(v.get<double>()));
         slot.effects.push_back(track_->effects.back()->kind());
         slot.effectParams.emplace_back(track_->effects.back()->params().begin(), track_->effects.back()->params().end());

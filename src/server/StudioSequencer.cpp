@@ -173,8 +173,7 @@ void Studio::checkLaneTarget(const json& lane) const {
     const int slot = t.value("effect", -1);
     std::vector<engine::ParamSpec> specs;
     if (address >= engine::kReturnBase) {
-        if (slot != 0) throw std::invalid_argument(fmt::format("bus '{}' has one effect: give \"effect\": 0", ch));
-        const auto p = engine::makeEffect(address == engine::kReturnBase ? "reverb" : "delay")->params();
+        const auto p = busParams(address, slot, ch);
         specs.assign(p.begin(), p.end());
     } else if (address < 0) {
         throw std::invalid_argument("the master has no parameters; automate {\"mixer\": \"master\", \"param\": \"gain_db\"}");

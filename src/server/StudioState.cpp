@@ -7,6 +7,8 @@
 // the snapshot's clips, lanes, markers, loop and scenes.
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <cctype>
 #include <deque>
 #include <fstream>
 #include <sstream>
@@ -28,18 +30,24 @@ namespace soundstar::server {
 using nlohmann::json;
 
 namespace {
+bool validBusName(const std::string& n) {
+    return !n.empty() && n.size() <= 40 && std::all_of(n.begin(), n.end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-'; });
+}
 constexpr std::size_t kMaxHistory = 100;
 constexpr std::size_t kMaxBatch = 256;
 constexpr std::size_t kMaxProjectBytes = std::size_t{16} << 20;
 // What a batch may hold: edits of the engine and the sequencer, and what only reads.
-const std::set<std::string> kBatchable = {"create_track", "free_track", "set_effects", "set_params", "set_param", "set_bypass",
+const std::set<std::string> kBatchable = {"create_track", "free_track", "set_effects", "set_params", "set_param", "set_bypass", "set_output",
                                           "play_note", "release", "set_mix", "set_tempo", "list_tracks", "list_instruments", "status"};
 // What the history records (when the state changed).
-const std::set<std::string> kUndoable = {"create_track", "free_track", "set_effects", "set_params", "set_param", "set_mix", "set_tempo", "batch"};
+const std::set<std::string> kUndoable = {"create_track", "free_track", "set_effects", "set_params", "set_param", "set_mix", "set_tempo", "batch",
+                                         "insert_effect", "move_effect", "remove_effect", "set_bypass", "bus_create", "bus_free", "set_output"};
 }  // namespace
 
 struct Studio::Snapshot {
     std::vector<TrackSlot> slots;
+    std::array<BusState, engine::Track::kMaxSends> buses;
+    BusState master;
     double bpm = 120.0;
     sequencer::Sequencer seq;
 };
@@ -56,6 +64,8 @@ struct Studio::History {
 std::shared_ptr<Studio::Snapshot> Studio::snapshot() const {
     auto s = std::make_shared<Snapshot>();
     s->slots = slots_;
+    s->buses = buses_;
+    s->master = master_;
     s->bpm = transport_.bpmAt(std::numeric_limits<SampleTime>::max());  // the tempo it is or will be
     if (seq_) s->seq = seq_->seq;
     return s;
@@ -67,10 +77,24 @@ json Studio::snapshotJson(const Snapshot& s) const {
         const auto& t = s.slots[i];
         if (t.name.empty()) continue;
         json args = t.args;
+        json sends = json::object();
+        for (std::size_t b = 0; b < s.buses.size(); ++b)
+            if (!s.buses[b].name.empty()) sends[s.buses[b].name] = t.sends[b];
         tracks.push_back({{"name", t.name}, {"address", i}, {"instrument", t.instrument}, {"effects", t.effects}, {"args", args},
-                          {"mute", t.mute}, {"solo", t.solo}, {"sends", {{"reverb", t.sends[0]}, {"delay", t.sends[1]}}}});
+                          {"mute", t.mute}, {"solo", t.solo}, {"sends", sends},
+                          {"output", t.output < 0 ? "master" : s.buses[static_cast<std::size_t>(t.output)].name}});
     }
-    return {{"tracks", tracks}, {"tempo_bpm", s.bpm}, {"sequencer", s.seq.contentJson()}};
+    json buses = json::array();
+    for (std::size_t b = 0; b < s.buses.size(); ++b) {
+        if (s.buses[b].name.empty()) continue;
+        json j = busJson(s.buses[b]);
+        j["index"] = b;
+        buses.push_back(j);
+    }
+    json master = busJson(s.master);
+    master.erase("name");
+    return {{"tracks", tracks}, {"buses", buses}, {"master", master}, {"tempo_bpm", s.bpm},
+            {"sequencer", s.seq.contentJson()}};
 }
 
 json Studio::stateJson() const {
@@ -94,7 +118,7 @@ json Studio::stateJson() const {
 void Studio::restore(const Snapshot& s) {
     const SampleTime earliest = scheduler_.earliest(engine_.now(), options_.blockSize);
     const auto same = [](const TrackSlot& a, const TrackSlot& b) {
-        return a.name == b.name && a.args == b.args && a.mute == b.mute && a.solo == b.solo && a.sends == b.sends;
+        return a.name == b.name && a.args == b.args && a.mute == b.mute && a.solo == b.solo && a.sends == b.sends && a.output == b.output;
     };
     if (transport_.bpmAt(std::numeric_limits<SampleTime>::max()) != s.bpm) {  // first: the one step that can be refused
         try {
@@ -103,6 +127,30 @@ void Studio::restore(const Snapshot& s) {
             throw ApiError(409, "the tempo change to restore is still in the future; wait until it has played, then undo");
         }
         scheduler_.retime([this](double b) { return transport_.sampleAtBeat(b); }, earliest);
+    }
+    // The buses and the master first, so the tracks' outputs and sends find theirs.
+    for (int b = -1; b < static_cast<int>(buses_.size()); ++b) {
+        const int address = b < 0 ? engine::kMasterAddress : engine::kReturnBase + b;
+        BusState& cur = busAt(address);
+        const BusState& want = b < 0 ? s.master : s.buses[static_cast<std::size_t>(b)];
+        if (cur.sameAs(want)) continue;
+        if (want.name.empty()) {  // made since: emptied, as bus_free does (its sends close with the tracks below)
+            schedule(earliest, [this, address](SampleTime t) { return controller_->fadeGain(address, -120.0f, 0.005, engine::FadeShape::Linear, t); });
+            const SampleTime at = earliest + static_cast<SampleTime>(0.005 * options_.sampleRate);
+            schedule(at, [this, address](SampleTime t) {
+                controller_->replaceChain(address, {}, t);
+                return true;
+            });
+            cur = BusState{};
+            cur.readyAt = at;
+            continue;
+        }
+        const bool rechain = cur.name != want.name || cur.chain != want.chain;
+        cur.name = want.name;
+        cur.gainDb = want.gainDb, cur.pan = want.pan, cur.mute = want.mute;
+        SampleTime at = earliest;
+        if (rechain) at = setChain(address, want.chain, {{"at", {{"sample", earliest}}}}, CallContext{})["chain_at_sample"];
+        scheduleBusMix(address, cur, at);
     }
     for (std::size_t i = 0; i < slots_.size() && i < s.slots.size(); ++i) {
         TrackSlot& cur = slots_[i];
@@ -121,9 +169,11 @@ void Studio::restore(const Snapshot& s) {
         track->mute = want.mute;
         track->solo = want.solo;
         track->initialSends = want.sends;
+        track->initialOutput = want.output;
         slot.mute = want.mute;
         slot.solo = want.solo;
         slot.sends = want.sends;
+        slot.output = want.output;
         swapTrack(address, std::move(track), earliest);
         cur = std::move(slot);
     }
@@ -167,6 +217,8 @@ json Studio::batch(const json& args, const CallContext& ctx) {
     inner.anchor.reset();
     // What a failure puts back: the control side's records (nothing reached the engine yet).
     const auto slots = slots_;
+    const auto buses = buses_;
+    const auto master = master_;
     const auto readyAt = readyAt_;
     const auto transport = transport_;
     const auto latency = latency_;
@@ -194,6 +246,8 @@ json Studio::batch(const json& args, const CallContext& ctx) {
     history_->inBatch = false;
     if (failure) {
         slots_ = slots;
+        buses_ = buses;
+        master_ = master;
         readyAt_ = readyAt;
         transport_ = transport;
         latency_ = latency;
@@ -217,6 +271,7 @@ std::shared_ptr<Studio::Snapshot> Studio::snapshotFromJson(const json& doc) {
     s->slots.resize(slots_.size());
     for (std::size_t i = 0; i < slots_.size(); ++i)
         if (slots_[i].instrument == "live") s->slots[i] = slots_[i];  // the live session's track stays as it is
+    readBuses(doc, *s);
     const json& tracks = doc["tracks"];
     if (tracks.size() > slots_.size()) throw std::invalid_argument(fmt::format("the project has {} tracks: at most {}", tracks.size(), slots_.size()));
     const json& schema = table_->find("create_track")->input;
@@ -231,7 +286,8 @@ std::shared_ptr<Studio::Snapshot> Studio::snapshotFromJson(const json& doc) {
         const json args = t.value("args", json());
         validateJson(schema, args, where + ".args");
         const std::string name = args["name"];
-        if (name == "master" || name == "reverb" || name == "delay" || name == "live" || !names.insert(name).second)
+        const bool busName = std::any_of(s->buses.begin(), s->buses.end(), [&](const BusState& b) { return b.name == name; });
+        if (name == "master" || busName || name == "live" || !names.insert(name).second)
             throw std::invalid_argument(fmt::format("{}: the name '{}' is a bus's, the live track's or another track's", where, name));
         TrackSlot slot;
         buildTrack(args, slot);  // a bad preset, instrument, effect or file refuses the whole project
@@ -240,10 +296,21 @@ std::shared_ptr<Studio::Snapshot> Studio::snapshotFromJson(const json& doc) {
         slot.mute = t.value("mute", false);
         slot.solo = t.value("solo", false);
         const json sends = t.value("sends", json::object());
-        for (const auto& [bus, i2] : std::array<std::pair<const char*, int>, 2>{{{"reverb", 0}, {"delay", 1}}}) {
-            const json v = sends.is_object() ? sends.value(bus, json(0.0)) : json();
-            if (!v.is_number() || v.get<double>() < 0.0 || v.get<double>() > 1.0) throw std::invalid_argument(fmt::format("{}.sends.{} must be 0 to 1", where, bus));
-            slot.sends[static_cast<std::size_t>(i2)] = v.get<float>();
+        if (!sends.is_object()) throw std::invalid_argument(fmt::format("{}.sends must be an object of bus name -> level 0 to 1", where));
+        for (const auto& [bus, v] : sends.items()) {
+            const std::string& busName = bus;  // (a lambda cannot capture a structured binding in C++20)
+            const auto b = std::find_if(s->buses.begin(), s->buses.end(), [&](const BusState& x) { return !x.name.empty() && x.name == busName; });
+            if (b == s->buses.end()) throw std::invalid_argument(fmt::format("{}.sends: no bus '{}' in the project", where, music::clipText(bus, 40)));
+            if (!v.is_number() || v.get<double>() < 0.0 || v.get<double>() > 1.0)
+                throw std::invalid_argument(fmt::format("{}.sends.{} must be 0 to 1", where, music::clipText(bus, 40)));
+            slot.sends[static_cast<std::size_t>(b - s->buses.begin())] = v.get<float>();
+        }
+        const json output = t.value("output", json("master"));
+        if (!output.is_string()) throw std::invalid_argument(fmt::format("{}.output must be \"master\" or a bus's name", where));
+        if (output != "master") {
+            const auto b = std::find_if(s->buses.begin(), s->buses.end(), [&](const BusState& x) { return !x.name.empty() && x.name == output; });
+            if (b == s->buses.end()) throw std::invalid_argument(fmt::format("{}.output: no bus '{}' in the project", where, music::clipText(output.get<std::string>(), 40)));
+            slot.output = static_cast<int>(b - s->buses.begin());
         }
         s->slots[address] = std::move(slot);
     }
@@ -282,6 +349,78 @@ std::shared_ptr<Studio::Snapshot> Studio::snapshotFromJson(const json& doc) {
             if (clip.is_string()) s->seq.setSlot(std::stoi(scene), track, clip.get<std::string>());
     }
     return s;
+}
+
+void Studio::readBuses(const json& doc, Snapshot& s) const {
+    // Without "buses" (an older project), the built-in ones as a fresh server has them.
+    for (int b = 0; b < kBuiltInBuses; ++b) {
+        const std::string type = b == 0 ? "reverb" : "delay";
+        BusState& bus = s.buses[static_cast<std::size_t>(b)];
+        bus.name = type;
+        bus.chain = json::array({{{"type", type}, {"params", json::object()}}});
+    }
+    const auto readBus = [&](const json& j, BusState& bus, const std::string& where) {
+        if (!j.is_object()) throw std::invalid_argument(fmt::format("{} must be an object: effects, gain_db, pan, mute", where));
+        const json chain = j.value("effects", json::array());
+        if (!chain.is_array() || chain.size() > 8) throw std::invalid_argument(fmt::format("{}.effects must be an array of at most 8 effects", where));
+        engine::Track holder;
+        holder.name = where;
+        bus.chain = json::array();
+        for (std::size_t i = 0; i < chain.size(); ++i) {
+            const json& e = chain[i];
+            const std::string at = fmt::format("{}.effects[{}]", where, i);
+            if (!e.is_object() || !e.contains("type") || !e["type"].is_string() || !e.value("params", json::object()).is_object() || !e.value("bypass", json(false)).is_boolean())
+                throw std::invalid_argument(fmt::format("{} must be {{\"type\": an effect type, \"params\": {{name: number}}, \"bypass\": true|false}}", at));
+            holder.effects.push_back(engine::makeEffect(e["type"]));  // an unknown type names the known ones
+            const json params = e.value("params", json::object());
+            for (const auto& [p, v] : params.items()) {
+                if (!v.is_number()) throw std::invalid_argument(fmt::format("{}.params.{} must be a number", at, music::clipText(p, 40)));
+                engine::setTrackParam(holder, static_cast<int>(i), p, v.get<float>());
+            }
+            json kept = {{"type", e["type"]}, {"params", params}};
+            if (e.value("bypass", false)) kept["bypass"] = true;
+            bus.chain.push_back(kept);
+            const auto ps = holder.effects.back()->params();
+            bus.params.emplace_back(ps.begin(), ps.end());
+        }
+        const auto num = [&](const char* key, double lo, double hi) {
+            const json v = j.value(key, json(0.0));
+            if (!v.is_number() || v.get<double>() < lo || v.get<double>() > hi) throw std::invalid_argument(fmt::format("{}.{} must be {:g} to {:g}", where, key, lo, hi));
+            return v.get<float>();
+        };
+        bus.gainDb = num("gain_db", -120, 12);
+        bus.pan = num("pan", -1, 1);
+        if (!j.value("mute", json(false)).is_boolean()) throw std::invalid_argument(fmt::format("{}.mute must be true or false", where));
+        bus.mute = j.value("mute", false);
+    };
+    if (doc.contains("buses")) {
+        const json& buses = doc["buses"];
+        if (!buses.is_array() || buses.size() > s.buses.size())
+            throw std::invalid_argument(fmt::format("buses must be an array of at most {} buses", s.buses.size()));
+        std::set<std::string> names;
+        for (std::size_t i = 0; i < buses.size(); ++i) {
+            const std::string where = fmt::format("buses[{}]", i);
+            const json& j = buses[i];
+            if (!j.is_object() || !j.value("index", json()).is_number_unsigned() || j["index"].get<std::size_t>() >= s.buses.size() ||
+                !j.value("name", json()).is_string())
+                throw std::invalid_argument(fmt::format("{} needs \"index\" (0 to {}) and \"name\"", where, s.buses.size() - 1));
+            const std::size_t index = j["index"];
+            const std::string name = j["name"];
+            const bool builtIn = static_cast<int>(index) < kBuiltInBuses;
+            if (builtIn ? name != s.buses[index].name : !validBusName(name) || name == "master" || name == "live" || name == "reverb" || name == "delay")
+                throw std::invalid_argument(fmt::format("{}: bus {} {}", where, index, builtIn ? "is " + s.buses[index].name : "needs a free name of 1 to 40 letters, digits, _ . -"));
+            if (!names.insert(name).second) throw std::invalid_argument(fmt::format("{}: bus '{}' comes twice", where, name));
+            s.buses[index] = BusState{};
+            s.buses[index].name = name;
+            readBus(j, s.buses[index], where);
+        }
+    }
+    // The built-in buses' specs (a project without "buses" has them too).
+    for (int b = 0; b < kBuiltInBuses; ++b)
+        if (s.buses[static_cast<std::size_t>(b)].params.empty()) readBus(busJson(s.buses[static_cast<std::size_t>(b)]), s.buses[static_cast<std::size_t>(b)], "bus");
+    s.master = BusState{};
+    s.master.name = "master";
+    if (doc.contains("master")) readBus(doc["master"], s.master, "master");
 }
 
 void Studio::registerStateOperations(OperationTable& t) {

@@ -25,8 +25,7 @@ float number(const json& v) { return static_cast<float>(v.get<double>()); }
 }  // namespace
 
 json Studio::listInstruments() const {
-    if (!instrumentsCache_.is_null()) return instrumentsCache_;
-    instrumentsCache_ = [this] {
+    if (instrumentsCache_.is_null()) instrumentsCache_ = [this] {
         json instruments = json::array(), effects = json::array(), presets = json::array();
         for (const auto& kind : engine::instrumentKinds()) instruments.push_back({{"kind", kind}, {"params", paramsJson(engine::makeInstrument(kind)->params())}});
         for (const auto& kind : engine::effectKinds()) effects.push_back({{"type", kind}, {"params", paramsJson(engine::makeEffect(kind)->params())}});
@@ -34,9 +33,13 @@ json Studio::listInstruments() const {
             const auto& p = hooks_.presets->get(name);
             presets.push_back({{"name", name}, {"instrument", p.instrument}, {"description", p.description}});
         }
-        return json{{"instruments", instruments}, {"effects", effects}, {"presets", presets}, {"buses", {"reverb", "delay"}}};
+        return json{{"instruments", instruments}, {"effects", effects}, {"presets", presets}};
     }();
-    return instrumentsCache_;
+    json out = instrumentsCache_;
+    out["buses"] = json::array();
+    for (const auto& b : buses_)
+        if (!b.name.empty()) out["buses"].push_back(b.name);
+    return out;
 }
 
 json Studio::listTracks() const {
@@ -52,6 +55,10 @@ json Studio::listTracks() const {
         t["pan"] = mixValue("pan");
         t["mute"] = s.mute;
         t["solo"] = s.solo;
+        t["output"] = s.output < 0 ? "master" : buses_[static_cast<std::size_t>(s.output)].name;
+        t["sends"] = json::object();
+        for (std::size_t b = 0; b < buses_.size(); ++b)
+            if (!buses_[b].name.empty()) t["sends"][buses_[b].name] = s.sends[b];
         out.push_back(t);
     }
     return out;
@@ -110,8 +117,7 @@ std::unique_ptr<engine::Track> Studio::buildTrack(const json& args, TrackSlot& s
 
 json Studio::createTrack(const json& args, const CallContext& ctx) {
     const std::string name = args["name"];
-    if (name == "master" || name == "reverb" || name == "delay") throw std::invalid_argument(fmt::format("'{}' names a bus; choose another track name", name));
-    if (name == "live") throw std::invalid_argument("'live' is the live session's track (live_start); choose another name");
+    checkFreeName(name, "track");
     for (const auto& s : slots_)
         if (s.name == name) throw ApiError(409, fmt::format("a track named '{}' exists; free_track it first or choose another name", name));
     const auto free = std::find_if(slots_.begin(), slots_.end(), [](const TrackSlot& s) { return s.name.empty(); });
@@ -164,7 +170,8 @@ SampleTime Studio::swapTrack(int address, std::unique_ptr<engine::Track> track, 
 }
 
 json Studio::setEffects(const json& args, const CallContext& ctx) {
-    if (args["track"] == "master") return setMasterChain(args["effects"], args, ctx);
+    if (args["track"] == "master") return setChain(engine::kMasterAddress, args["effects"], args, ctx);
+    if (const int bus = busAddress(args["track"]); bus >= 0) return setChain(bus, args["effects"], args, ctx);
     const int address = trackAddress(args["track"]);
     TrackSlot& old = slots_[static_cast<std::size_t>(address)];
     if (old.instrument == "live") throw ApiError(409, "the live track's chain comes from its vibes; set_mix and sends still apply");
@@ -175,9 +182,11 @@ json Studio::setEffects(const json& args, const CallContext& ctx) {
     track->mute = old.mute;
     track->solo = old.solo;
     track->initialSends = old.sends;
+    track->initialOutput = old.output;
     slot.mute = old.mute;
     slot.solo = old.solo;
     slot.sends = old.sends;
+    slot.output = old.output;
     When w = resolveAt(args, ctx);
     w.applied = swapTrack(address, std::move(track), w.applied);
     old = std::move(slot);
@@ -199,10 +208,10 @@ std::string chainText(const json& chain) {
 json Studio::editChain(const std::string& op, const json& args, const CallContext& ctx) {
     const std::string target = args["track"];
     const int address = mixAddress(target);
-    if (address >= engine::kReturnBase) throw std::invalid_argument(fmt::format("bus '{}' has one fixed effect; edit a track's chain or the master's", target));
     json chain;
-    if (address == engine::kMasterAddress) {
-        chain = masterChain_;
+    const bool bus = address == engine::kMasterAddress || address >= engine::kReturnBase;
+    if (bus) {
+        chain = busAt(address).chain;
     } else {
         const auto& slot = slots_[static_cast<std::size_t>(address)];
         if (slot.instrument == "live") throw ApiError(409, "the live track's chain comes from its vibes; set_mix and sends still apply");
@@ -232,13 +241,14 @@ json Studio::editChain(const std::string& op, const json& args, const CallContex
     }
     json set = {{"track", target}, {"effects", chain}};
     if (args.contains("at")) set["at"] = args["at"];
-    return address == engine::kMasterAddress ? setMasterChain(chain, set, ctx) : setEffects(set, ctx);
+    return bus ? setChain(address, chain, set, ctx) : setEffects(set, ctx);
 }
 
-json Studio::setMasterChain(const json& chain, const json& args, const CallContext& ctx) {
+json Studio::setChain(int address, const json& chain, const json& args, const CallContext& ctx) {
+    BusState& bus = busAt(address);
     // Built and checked whole before anything is scheduled: a bad type or parameter changes nothing.
     engine::Track holder;
-    holder.name = "master";
+    holder.name = bus.name;
     std::vector<std::vector<engine::ParamSpec>> specs;
     json kept = json::array();
     for (const auto& e : chain) {
@@ -252,30 +262,34 @@ json Studio::setMasterChain(const json& chain, const json& args, const CallConte
         const auto ps = holder.effects.back()->params();
         specs.emplace_back(ps.begin(), ps.end());
         kept.push_back({{"type", e["type"]}, {"params", values}});
+        if (e.value("bypass", false)) kept.back()["bypass"] = true;
     }
-    When w = afterSwap(resolveAt(args, ctx), engine::kMasterAddress);
+    When w = afterSwap(resolveAt(args, ctx), address);
     // A 5 ms dip to silence around the change, so neither the old chain's end nor the new one's
     // start clicks; then back to the master's fader gain.
     const auto fade = static_cast<SampleTime>(0.005 * options_.sampleRate);
     const SampleTime swapAt = w.applied + fade;
-    masterReadyAt_ = swapAt + fade;
+    bus.readyAt = swapAt + fade;
     auto effects = std::make_shared<std::vector<std::unique_ptr<engine::Effect>>>(std::move(holder.effects));
-    const float gainDb = masterGainDb_;
-    // All three on fixed samples (no beat): a later set_tempo must not pull the dip apart from the swap.
-    schedule(w.applied, [this](SampleTime t) { return controller_->fadeGain(engine::kMasterAddress, -120.0f, 0.005, engine::FadeShape::Linear, t); });
-    schedule(swapAt, [this, effects](SampleTime t) {
-        controller_->replaceChain(engine::kMasterAddress, std::move(*effects), t);
+    const float gainDb = bus.gainDb;
+    // All on fixed samples (no beat): a later set_tempo must not pull the dip apart from the swap.
+    schedule(w.applied, [this, address](SampleTime t) { return controller_->fadeGain(address, -120.0f, 0.005, engine::FadeShape::Linear, t); });
+    schedule(swapAt, [this, address, effects](SampleTime t) {
+        controller_->replaceChain(address, std::move(*effects), t);
         return true;
     });
-    schedule(swapAt, [this, gainDb](SampleTime t) { return controller_->fadeGain(engine::kMasterAddress, gainDb, 0.005, engine::FadeShape::Linear, t); });
-    masterChain_ = kept;
-    masterParams_ = std::move(specs);
+    for (std::size_t i = 0; i < kept.size(); ++i)
+        if (kept[i].value("bypass", false))
+            schedule(swapAt, [this, address, i](SampleTime t) { return controller_->setBypass(address, static_cast<int>(i), true, t); });
+    schedule(swapAt, [this, address, gainDb](SampleTime t) { return controller_->fadeGain(address, gainDb, 0.005, engine::FadeShape::Linear, t); });
+    bus.chain = kept;
+    bus.params = std::move(specs);
     json out = stamp(w);
-    out["track"] = "master";
+    out["track"] = bus.name;
     out["effects"] = json::array();
-    for (const auto& e : masterChain_) out["effects"].push_back(e["type"]);
+    for (const auto& e : bus.chain) out["effects"].push_back(e["type"]);
     out["chain_at_sample"] = swapAt;
-    emit({{"type", "master_chain"}, {"effects", out["effects"]}, {"at_sample", swapAt}});
+    emit({{"type", address == engine::kMasterAddress ? "master_chain" : "bus_chain"}, {"bus", bus.name}, {"effects", out["effects"]}, {"at_sample", swapAt}});
     return out;
 }
 
@@ -312,15 +326,9 @@ json Studio::setParams(const json& args, const CallContext& ctx) {
     const int address = mixAddress(target);
     const int slot = args.value("effect", -1);
     std::span<const engine::ParamSpec> specs;
-    static const std::vector<engine::ParamSpec> reverb = [] { auto p = engine::makeEffect("reverb")->params(); return std::vector<engine::ParamSpec>(p.begin(), p.end()); }();
-    static const std::vector<engine::ParamSpec> delay = [] { auto p = engine::makeEffect("delay")->params(); return std::vector<engine::ParamSpec>(p.begin(), p.end()); }();
-    if (address == engine::kReturnBase || address == engine::kReturnBase + 1) {
-        if (slot != 0) throw std::invalid_argument(fmt::format("bus '{}' has one effect: give \"effect\": 0", target));
-        specs = address == engine::kReturnBase ? reverb : delay;
-    } else if (address == engine::kMasterAddress) {
-        if (slot < 0 || static_cast<std::size_t>(slot) >= masterParams_.size())
-            throw std::invalid_argument(fmt::format("give the master's effect slot as \"effect\" (set_mix sets its gain); its chain: {}", chainText(masterChain_)));
-        specs = masterParams_[static_cast<std::size_t>(slot)];
+    const bool bus = address == engine::kMasterAddress || address >= engine::kReturnBase;
+    if (bus) {
+        specs = busParams(address, slot, target);
     } else {
         const auto& s = slots_[static_cast<std::size_t>(address)];
         if (slot < 0) specs = s.instrumentParams;
@@ -336,8 +344,8 @@ json Studio::setParams(const json& args, const CallContext& ctx) {
     if (address >= 0 && address < engine::kReturnBase) {  // remembered for set_effects
         auto& a = slots_[static_cast<std::size_t>(address)].args;
         for (const auto& [name, v] : values) (slot < 0 ? a["params"] : a["effects"][static_cast<std::size_t>(slot)]["params"])[name] = v;
-    } else if (address == engine::kMasterAddress) {  // and for the master's chain edits
-        for (const auto& [name, v] : values) masterChain_[static_cast<std::size_t>(slot)]["params"][name] = v;
+    } else {  // and for the chain edits of the master and the buses
+        for (const auto& [name, v] : values) busAt(address).chain[static_cast<std::size_t>(slot)]["params"][name] = v;
     }
     for (const auto& nv : values)
         schedule(w, [this, address, slot, nv](SampleTime t) { return controller_->setParam(address, slot, nv.first, nv.second, t); });
@@ -351,14 +359,17 @@ json Studio::setBypass(const json& args, const CallContext& ctx) {
     const int address = mixAddress(target);
     const int slot = args["effect"];
     const bool bypass = args["bypass"];
-    std::size_t effects = 0;
-    if (address == engine::kReturnBase || address == engine::kReturnBase + 1) effects = 1;
-    else if (address == engine::kMasterAddress) effects = masterParams_.size();
-    else effects = slots_[static_cast<std::size_t>(address)].effectParams.size();
+    const bool bus = address == engine::kMasterAddress || address >= engine::kReturnBase;
+    const std::size_t effects = bus ? busAt(address).chain.size() : slots_[static_cast<std::size_t>(address)].effectParams.size();
     if (static_cast<std::size_t>(slot) >= effects)
         throw std::invalid_argument(fmt::format("'{}' has {} effect(s); effect {} does not exist{}", target, effects, slot,
-                                                address == engine::kMasterAddress ? "; its chain: " + chainText(masterChain_) : std::string()));
+                                                bus ? "; its chain: " + chainText(busAt(address).chain) : std::string()));
     const When w = afterSwap(resolveAt(args, ctx), address);
+    if (bus) {  // kept in the state (a track's chain is rebuilt whole, bypass undone, by set_effects)
+        json& entry = busAt(address).chain[static_cast<std::size_t>(slot)];
+        if (bypass) entry["bypass"] = true;
+        else entry.erase("bypass");
+    }
     schedule(w, [this, address, slot, bypass](SampleTime t) { return controller_->setBypass(address, slot, bypass, t); });
     json out = stamp(w);
     out["bypass"] = bypass;
@@ -372,17 +383,30 @@ json Studio::mix(const json& args, const CallContext& ctx) {
         throw std::invalid_argument("set at least one of gain_db, pan, mute, solo, sends");
     if (args.contains("sends") && address < 0) throw std::invalid_argument("sends belong to tracks, not to the master");
     if (args.contains("sends") && address >= engine::kReturnBase) throw std::invalid_argument("sends belong to tracks, not to return buses");
+    if (args.contains("solo") && address < 0) throw std::invalid_argument("solo belongs to tracks, not to the master");
+    if (args.contains("solo") && address >= engine::kReturnBase) throw std::invalid_argument("solo belongs to tracks, not to return buses");
+    std::vector<std::pair<int, float>> sendLevels;  // bus index, level
+    const json sendArgs = args.value("sends", json::object());
+    for (const auto& [name, level] : sendArgs.items()) {
+        const int bus = busAddress(name);
+        if (bus < 0) throw std::invalid_argument(fmt::format("no bus '{}' to send to; buses: {}", music::clipText(name, 40), listBuses()["names"].dump()));
+        sendLevels.emplace_back(bus - engine::kReturnBase, number(level));
+    }
     const When w = afterSwap(resolveAt(args, ctx), address);
     const double fade = args.value("fade_seconds", 0.0);
-    if (address == engine::kMasterAddress && args.contains("gain_db")) masterGainDb_ = number(args["gain_db"]);
+    if (address == engine::kMasterAddress || address >= engine::kReturnBase) {  // the state of the master and the buses
+        BusState& b = busAt(address);
+        if (args.contains("gain_db")) b.gainDb = number(args["gain_db"]);
+        if (args.contains("pan")) b.pan = number(args["pan"]);
+        if (args.contains("mute")) b.mute = args["mute"];
+    }
     if (address >= 0 && address < engine::kReturnBase) {  // remembered for set_effects
         auto& s = slots_[static_cast<std::size_t>(address)];
         if (args.contains("gain_db")) s.args["gain_db"] = args["gain_db"];
         if (args.contains("pan")) s.args["pan"] = args["pan"];
         if (args.contains("mute")) s.mute = args["mute"];
         if (args.contains("solo")) s.solo = args["solo"];
-        if (args.contains("sends"))
-            for (const auto& [bus, level] : args["sends"].items()) s.sends[bus == "reverb" ? 0 : 1] = level.get<float>();
+        for (const auto& [b, level] : sendLevels) s.sends[static_cast<std::size_t>(b)] = level;
     }
     if (args.contains("gain_db")) {
         const float db = number(args["gain_db"]);
@@ -403,11 +427,9 @@ json Studio::mix(const json& args, const CallContext& ctx) {
         const bool on = args["solo"];
         schedule(w, [this, address, on](SampleTime t) { return controller_->setSolo(address, on, t); });
     }
-    const json sends = args.value("sends", json::object());
-    for (const auto& [bus, level] : sends.items()) {
-        const int b = bus == "reverb" ? engine::kReturnBase : engine::kReturnBase + 1;
-        const float l = number(level);
-        schedule(w, [this, address, b, l](SampleTime t) { return controller_->setSend(address, b, l, t); });
+    for (const auto& [b, l] : sendLevels) {
+        const int bus = engine::kReturnBase + b;
+        schedule(w, [this, address, bus, l = l](SampleTime t) { return controller_->setSend(address, bus, l, t); });
     }
     json out = stamp(w);
     out["target"] = target;
