@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -37,7 +38,7 @@ int main(int argc, char** argv) {
             const int textTokens = 12;
             std::vector<float> text(static_cast<std::size_t>(textTokens) * c.textHiddenSize, 0.1f);
             soundstar::models::SamplingSettings s;
-            s.topK = 250;
+            s.topK = std::min(250, c.vocabSize);
             s.guidanceScale = 3.0;
             lm.generate(text, textTokens, 2, s);  // warm-up: threads, allocator
             const int frames = steps - c.codebooks + 1;
