@@ -186,6 +186,8 @@ struct GenerateArgs {
     std::optional<std::uint64_t> seed;
     std::optional<int> steps;
     std::optional<double> guidance;
+    std::optional<int> topK;
+    std::optional<double> temperature;
     double timeoutSeconds = 0.0;
     bool quiet = false;
 };

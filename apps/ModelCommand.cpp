@@ -58,6 +58,8 @@ int runGenerate(const GenerateArgs& g) {
     r.seed = g.seed;
     r.steps = g.steps;
     r.guidance = g.guidance;
+    r.topK = g.topK;
+    r.temperature = g.temperature;
     r.timeoutSeconds = g.timeoutSeconds;
     models::GenerateCallbacks cb;
     const bool terminal = ::isatty(2) != 0;

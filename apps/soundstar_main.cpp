@@ -246,6 +246,8 @@ int main(int argc, char** argv) {
     generateCmd->add_option("--seed", ge.seed, "Random seed, 0 to 2^64-1 (default 1)")->check(wholeNumber(0, 18446744073709551615ull, ""));
     generateCmd->add_option("--steps", ge.steps, "Steps (1 to 1000; default: the model's)")->check(wholeNumber(1, 1000, ""));
     generateCmd->add_option("--guidance", ge.guidance, "Guidance scale (0 to 30; default: the model's)")->check(finiteNumber(0.0, 30.0));
+    generateCmd->add_option("--top-k", ge.topK, "musicgen: draw each token from the k likeliest (1 to 65536; 1 is greedy; default: the model's)")->check(wholeNumber(1, 65536, ""));
+    generateCmd->add_option("--temperature", ge.temperature, "musicgen: sampling temperature (0.01 to 10; default: the model's)")->check(finiteNumber(0.01, 10.0));
     generateCmd->add_option("--timeout", ge.timeoutSeconds, "Seconds the request may take, loading included (default 600)")->check(finiteNumber(0.1, 86400.0));
     generateCmd->add_flag("-q,--quiet", ge.quiet, "Print only errors");
     ModelsArgs mo;

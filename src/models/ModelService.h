@@ -15,7 +15,7 @@ namespace soundstar::models {
 using TaskId = std::uint64_t;
 
 /// One generation. Limits: prompt up to 10000 bytes, 0.1 to 600 seconds, steps 1 to 1000,
-/// guidance 0 to 30; unset values take the model's defaults.
+/// guidance 0 to 30, top_k 1 to 65536, temperature 0.01 to 10; unset values take the model's defaults.
 struct GenerateRequest {
     std::filesystem::path model;  // the model folder (manifest.json + weights)
     std::string prompt;
@@ -23,6 +23,8 @@ struct GenerateRequest {
     std::optional<std::uint64_t> seed;  // unset: 1 (so the same request gives the same audio)
     std::optional<int> steps;
     std::optional<double> guidance;
+    std::optional<int> topK;             // musicgen: tokens drawn from the k likeliest, 1 to 65536
+    std::optional<double> temperature;  // musicgen: 0.01 to 10
     int priority = 0;             // higher runs first; equal priorities run in submission order
     double timeoutSeconds = 0.0;  // whole request, loading included; 0: the service's default
 };

@@ -140,6 +140,8 @@ int serveModelWorker(int inFd, int outFd, const GeneratorFactory& factory) {
                     p.seed = f.header.value("seed", std::uint64_t{1});
                     if (f.header.contains("steps")) p.steps = f.header["steps"].get<int>();
                     if (f.header.contains("guidance")) p.guidance = f.header["guidance"].get<double>();
+                    if (f.header.contains("top_k")) p.topK = f.header["top_k"].get<int>();
+                    if (f.header.contains("temperature")) p.temperature = f.header["temperature"].get<double>();
                     if (in.cancelRunning) throw Cancelled();
                     int index = 0;
                     std::uint64_t frames = 0;

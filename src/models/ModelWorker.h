@@ -25,6 +25,8 @@ struct GenerateParams {
     std::uint64_t seed = 1;
     std::optional<int> steps;
     std::optional<double> guidance;
+    std::optional<int> topK;             // token-sampling models (musicgen): 1 to 65536
+    std::optional<double> temperature;  // 0.01 to 10
 };
 
 /// A loaded model. generate() runs on the worker's main thread; it calls `progress` after each

@@ -70,6 +70,9 @@ void checkRequest(const GenerateRequest& r) {
     if (r.steps && (*r.steps < 1 || *r.steps > 1000)) throw std::invalid_argument(fmt::format("{} steps; allowed 1 to 1000", *r.steps));
     if (r.guidance && !(*r.guidance >= 0.0 && *r.guidance <= 30.0))
         throw std::invalid_argument(fmt::format("guidance {}; allowed 0 to 30", *r.guidance));
+    if (r.topK && (*r.topK < 1 || *r.topK > 65536)) throw std::invalid_argument(fmt::format("top_k {}; allowed 1 to 65536", *r.topK));
+    if (r.temperature && !(*r.temperature >= 0.01 && *r.temperature <= 10.0))
+        throw std::invalid_argument(fmt::format("temperature {}; allowed 0.01 to 10", *r.temperature));
     if (!(r.timeoutSeconds >= 0.0 && r.timeoutSeconds <= 86400.0))
         throw std::invalid_argument(fmt::format("a timeout of {} s; allowed 0 (the default) to 86400 seconds", r.timeoutSeconds));
 }
@@ -337,6 +340,8 @@ void WorkerSupervisor::runGenerate(Task& t) {
     nlohmann::json fields = {{"id", rid}, {"prompt", t.request.prompt}, {"seconds", t.request.seconds}, {"seed", t.request.seed.value_or(1)}};
     if (t.request.steps) fields["steps"] = *t.request.steps;
     if (t.request.guidance) fields["guidance"] = *t.request.guidance;
+    if (t.request.topK) fields["top_k"] = *t.request.topK;
+    if (t.request.temperature) fields["temperature"] = *t.request.temperature;
     const auto fail = [&](const std::string& why) {
         const int pid = w.process->pid();
         stopWorker(key, true);

@@ -1,8 +1,10 @@
 #pragma once
-// The `musicgen` model kind [control; worker process]. What runs today: the folder's EnCodec
-// decoder GGUF (parameters.encodec, default the manifest's weights file) is loaded and checked
-// on ggml. What does not: the T5 text encoder and the MusicGen LM over the codebooks, so
-// generate() fails with an error that says so rather than making up audio.
+// The `musicgen` model kind [control; worker process]: prompt -> SentencePiece tokens -> T5
+// encoder -> MusicGen LM (delay pattern, classifier-free guidance, seeded top-k sampling) ->
+// EnCodec decoder -> audio, all on ggml. A folder holds manifest.json, the EnCodec GGUF (the
+// manifest's weights, or parameters.encodec), the LM (parameters.lm, default lm.gguf), T5
+// (parameters.t5, default t5.gguf) and the tokenizer (parameters.tokenizer, default spiece.model).
+// One window only: at most the LM's positions less the delay (about 40 s for 2048 positions).
 #include <filesystem>
 #include <memory>
 
@@ -10,7 +12,8 @@
 
 namespace soundstar::models {
 
-/// Loads the EnCodec decoder of a musicgen folder. Throws std::invalid_argument naming the file.
+/// Loads every part of a musicgen folder and checks that they fit together. Throws
+/// std::invalid_argument naming the file and what is wrong.
 std::unique_ptr<Generator> makeMusicgenModel(const std::filesystem::path& dir, const ModelManifest& m);
 
 }  // namespace soundstar::models

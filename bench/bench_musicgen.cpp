@@ -1,0 +1,57 @@
+// MusicGen's language model on ggml (issue #12): steps (code frames) per second with
+// classifier-free guidance (two rows), for the tiny test model and for facebook/musicgen-small's
+// decoder sizes (random weights made by tests/models/musicgen_reference.py, converted by
+// tools/musicgen_to_gguf.py), and the time 10 s of audio (500 frames + 3 delay steps) would take.
+//   bench_musicgen [steps, default 40] [threads, default all cores] [types, default "f32,q8_0"]
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <sstream>
+#include <thread>
+
+#include "models/ggml/MusicgenLm.h"
+
+namespace fs = std::filesystem;
+
+int main(int argc, char** argv) {
+    const int steps = argc > 1 ? std::atoi(argv[1]) : 40;
+    const int threads = argc > 2 ? std::atoi(argv[2]) : static_cast<int>(std::thread::hardware_concurrency());
+    const std::string types = argc > 3 ? argv[3] : "f32,q8_0";
+    const auto dir = fs::temp_directory_path() / fmt::format("soundstar-bench-musicgen-{}", ::getpid());
+    fs::create_directories(dir);
+    for (const char* size : {"tiny", "small"}) {
+        const auto d = dir / size;
+        if (std::system(fmt::format("/usr/bin/python3 {}/models/musicgen_reference.py --out {} --size {} --no-reference", SOUNDSTAR_TESTS_DIR, d.string(), size).c_str()) != 0)
+            return 1;
+        std::stringstream list(types);
+        for (std::string type; std::getline(list, type, ',');) {
+            const auto gguf = d / fmt::format("{}.gguf", type);
+            if (std::system(fmt::format("/usr/bin/python3 {}/../tools/musicgen_to_gguf.py {} {} {} --type {} >/dev/null", SOUNDSTAR_TESTS_DIR,
+                                        (d / "musicgen.pt").string(), (d / "config.json").string(), gguf.string(), type).c_str()) != 0)
+                return 1;
+            soundstar::models::MusicgenLm lm(gguf, threads);
+            const auto& c = lm.config();
+            const int textTokens = 12;
+            std::vector<float> text(static_cast<std::size_t>(textTokens) * c.textHiddenSize, 0.1f);
+            soundstar::models::SamplingSettings s;
+            s.topK = std::min(250, c.vocabSize);
+            s.guidanceScale = 3.0;
+            lm.generate(text, textTokens, 2, s);  // warm-up: threads, allocator
+            const int frames = steps - c.codebooks + 1;
+            const auto t0 = std::chrono::steady_clock::now();
+            lm.generate(text, textTokens, frames, s);
+            const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+            const double perStep = wall / steps;
+            fmt::print("{:<6} {:<5} {:>7.1f} MiB weights, {} threads: {} steps in {:.2f} s = {:.1f} steps/s ({:.1f} ms a step); 10 s of audio (503 steps) "
+                       "~ {:.0f} s\n",
+                       size, type, lm.weightBytes() / 1048576.0, threads, steps, wall, steps / wall, perStep * 1000, perStep * 503);
+        }
+        fs::remove_all(d);
+    }
+    fs::remove_all(dir);
+    return 0;
+}

@@ -1,0 +1,79 @@
+#pragma once
+// MusicGen's language model on ggml [control; one thread calls it at a time]: from the text
+// encoder's states to EnCodec codes. Per step, the K codebook tokens of the previous position are
+// embedded and summed, a sinusoidal position is added, pre-norm decoder layers run (self-attention
+// over a KV cache, cross-attention to the projected text states, a GELU FFN), a final LayerNorm,
+// and one linear head per codebook gives K x vocab logits. Codebook k runs k steps behind
+// codebook 0 (the delay pattern), so `frames` frames take frames + K - 1 steps. Classifier-free
+// guidance runs a conditional and an unconditional row (text states zeroed, as Hugging Face's
+// MusicGen does) and mixes their logits: uncond + (cond - uncond) x scale. Tokens are drawn with
+// temperature and top-k from a seeded generator. Weights: tools/musicgen_to_gguf.py.
+// ggml stays inside MusicgenLm.cpp.
+#include <atomic>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace soundstar::models {
+
+/// The decoder's sizes, as Hugging Face's MusicgenDecoderConfig names them.
+struct MusicgenLmConfig {
+    int hiddenSize = 1024;
+    int layers = 24;
+    int heads = 16;
+    int ffnSize = 4096;
+    int codebooks = 4;
+    int vocabSize = 2048;  // per codebook; the pad/start token is vocabSize
+    int maxPositions = 2048;
+    int textHiddenSize = 768;  // the T5 states' width (projected to hiddenSize when they differ)
+    int padToken() const { return vocabSize; }
+};
+
+/// How tokens are drawn. topK 1 is greedy (the temperature then does not matter).
+struct SamplingSettings {
+    int topK = 250;              // 1 to vocabSize
+    double temperature = 1.0;    // > 0 (0.01 to 10)
+    double guidanceScale = 3.0;  // 0 to 30; 1 runs no unconditional row
+    std::uint64_t seed = 1;
+};
+
+inline constexpr int kMaxTextTokens = 512;
+
+class MusicgenLm {
+public:
+    /// Loads and checks `gguf`; throws std::invalid_argument naming the file and what is wrong.
+    MusicgenLm(const std::filesystem::path& gguf, int threads);
+    ~MusicgenLm();
+    MusicgenLm(const MusicgenLm&) = delete;
+    MusicgenLm& operator=(const MusicgenLm&) = delete;
+
+    const MusicgenLmConfig& config() const;
+    std::uint64_t weightBytes() const;
+    std::string weightTypes() const;
+    /// The most frames one generate() makes: the positions minus the delay.
+    int maxFrames() const;
+
+    /// Checks settings; throws std::invalid_argument naming the setting and its range.
+    void validate(const SamplingSettings& s) const;
+
+    /// `text` holds textTokens x textHiddenSize floats (row-major). Returns codebooks x frames codes,
+    /// codebook-major, delay removed. `progress(step, steps)` after each step; `cancel` is read
+    /// between steps (throws Cancelled from models/ModelWorker.h). `stepLogits`, when given,
+    /// receives each step's guided logits (steps x codebooks x vocab) for tests.
+    std::vector<std::int32_t> generate(const std::vector<float>& text, int textTokens, int frames, const SamplingSettings& s,
+                                       const std::function<void(int, int)>& progress = {}, const std::atomic<bool>* cancel = nullptr,
+                                       std::vector<float>* stepLogits = nullptr);
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+/// Draws one token from `logits` (modified in place): top-k, then temperature, softmax, one
+/// uniform number from `uniform01` in [0, 1). Deterministic for the same inputs.
+int sampleTopK(std::vector<float>& logits, int topK, double temperature, double uniform01);
+
+}  // namespace soundstar::models

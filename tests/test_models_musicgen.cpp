@@ -1,0 +1,418 @@
+// MusicGen's language model on ggml (issue #12) against a hand-written PyTorch reference of the
+// same architecture (tests/models/musicgen_reference.py: random weights made at run time, greedy
+// decoding in float64 without a KV cache), converted by tools/musicgen_to_gguf.py: the same
+// greedy codes step for step, logits within tolerance; seeded sampling, settings and cancel.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <chrono>
+#include <map>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "Cli.h"
+#include "models/ModelWorker.h"
+#include "models/WorkerSupervisor.h"
+#include "models/ggml/MusicgenLm.h"
+
+namespace fs = std::filesystem;
+using namespace soundstar;
+using soundstar::test::runCommand;
+
+namespace {
+
+const std::string kPython = "/usr/bin/python3";
+const std::string kTests = SOUNDSTAR_TESTS_DIR;
+const std::string kTools = std::string(SOUNDSTAR_TESTS_DIR) + "/../tools";
+
+fs::path scratch() {
+    static const fs::path dir = [] {
+        auto d = fs::temp_directory_path() / ("soundstar-musicgen-" + std::to_string(::getpid()));
+        fs::create_directories(d);
+        return d;
+    }();
+    return dir;
+}
+
+std::string fileText(const fs::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    return std::string((std::istreambuf_iterator<char>(in)), {});
+}
+
+// References are made once per version of the scripts and kept in the build folder (ctest runs
+// each test in its own process): a folder named by a hash of the scripts, filled under a
+// temporary name and renamed into place.
+fs::path referenceCache() {
+    const auto key = std::hash<std::string>{}(fileText(kTests + "/models/musicgen_reference.py") + fileText(kTools + "/musicgen_to_gguf.py") +
+                                              fileText(kTools + "/encodec_to_gguf.py") + fileText(kTests + "/models/encodec_reference.py") +
+                                              fileText(kTests + "/models/t5_reference.py") + fileText(kTools + "/t5_to_gguf.py"));
+    return fs::path(SOUNDSTAR_TEST_CACHE) / fmt::format("{:016x}", key);
+}
+
+// The reference for `size` with `guidance`, converted to `type` (lm-TYPE.gguf beside it).
+fs::path reference(const std::string& size, const std::string& guidance, const std::string& type) {
+    const auto dir = referenceCache() / (size + "-g" + guidance);
+    if (!fs::exists(dir / "musicgen.pt")) {
+        const auto tmp = fs::path(dir.string() + ".tmp" + std::to_string(::getpid()));
+        const auto r = runCommand(kPython + " " + kTests + "/models/musicgen_reference.py --out " + tmp.string() + " --size " + size + " --guidance " + guidance);
+        EXPECT_EQ(r.code, 0) << r.output;
+        std::error_code ec;
+        fs::rename(tmp, dir, ec);  // another test process may have won the race: its copy is the same
+        fs::remove_all(tmp, ec);
+    }
+    const auto gguf = dir / ("lm-" + type + ".gguf");
+    if (fs::exists(gguf)) return gguf;
+    const auto tmp = fs::path(gguf.string() + ".tmp" + std::to_string(::getpid()));
+    const auto r = runCommand(kPython + " " + kTools + "/musicgen_to_gguf.py " + (dir / "musicgen.pt").string() + " " + (dir / "config.json").string() + " " +
+                              tmp.string() + " --type " + type);
+    EXPECT_EQ(r.code, 0) << r.output;
+    fs::rename(tmp, gguf);
+    return gguf;
+}
+
+template <typename T>
+std::vector<T> readRaw(const fs::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    std::vector<char> bytes((std::istreambuf_iterator<char>(in)), {});
+    std::vector<T> out(bytes.size() / sizeof(T));
+    std::memcpy(out.data(), bytes.data(), out.size() * sizeof(T));
+    return out;
+}
+
+struct Run {
+    std::vector<std::int32_t> codes;
+    std::vector<float> logits;
+};
+
+Run runGreedy(const fs::path& gguf, double guidance, int threads = 2) {
+    models::MusicgenLm lm(gguf, threads);
+    const auto text = readRaw<float>(gguf.parent_path() / "encoder.f32");
+    const int tokens = static_cast<int>(text.size() / lm.config().textHiddenSize);
+    models::SamplingSettings s;
+    s.topK = 1;
+    s.guidanceScale = guidance;
+    Run r;
+    r.codes = lm.generate(text, tokens, 30, s, {}, nullptr, &r.logits);
+    return r;
+}
+
+double maxAbs(const std::vector<float>& a) {
+    double m = 0;
+    for (float v : a) m = std::max(m, static_cast<double>(std::fabs(v)));
+    return m;
+}
+
+void expectMatchesTorch(const fs::path& gguf, double guidance) {
+    const auto want = readRaw<std::int32_t>(gguf.parent_path() / "codes.i32");
+    const auto wantLogits = readRaw<float>(gguf.parent_path() / "logits.f32");
+    const auto got = runGreedy(gguf, guidance);
+    ASSERT_EQ(got.codes.size(), want.size());
+    int same = 0;
+    for (std::size_t i = 0; i < want.size(); ++i) same += got.codes[i] == want[i];
+    EXPECT_EQ(same, static_cast<int>(want.size())) << "greedy codes differ from torch's";
+    ASSERT_EQ(got.logits.size(), wantLogits.size());
+    double diff = 0;
+    for (std::size_t i = 0; i < wantLogits.size(); ++i) diff = std::max(diff, static_cast<double>(std::fabs(got.logits[i] - wantLogits[i])));
+    const double peak = maxAbs(wantLogits);
+    std::printf("%s: %zu codes equal, max logit diff %.3g (peak %.3g)\n", gguf.filename().c_str(), want.size(), diff, peak);
+    EXPECT_GT(peak, 1.0) << "flat logits would prove little";
+    EXPECT_LT(diff, 2e-3) << "peak " << peak;
+}
+
+std::string loadError(const fs::path& gguf) {
+    try {
+        models::MusicgenLm lm(gguf, 1);
+    } catch (const std::invalid_argument& e) {
+        return e.what();
+    }
+    return "(loaded without an error)";
+}
+
+
+// A whole musicgen folder of tiny random parts that fit together: EnCodec (2 codebooks of 64,
+// hop 8, at 8 kHz: 1000 frames a second), the "pipeline" LM, the tiny T5 and a SentencePiece
+// model trained by spm_train. Made once per run.
+fs::path musicgenFolder() {
+    const auto done = referenceCache() / "musicgen-tiny";
+    if (fs::exists(done / "manifest.json")) return done;
+    const auto dir = fs::path(done.string() + ".tmp" + std::to_string(::getpid()));
+    const auto work = scratch() / "parts";
+    auto run = [](const std::string& cmd) {
+        const auto r = runCommand(cmd);
+        EXPECT_EQ(r.code, 0) << cmd << "\n" << r.output;
+    };
+    fs::create_directories(dir);
+    run(kPython + " " + kTests + "/models/encodec_reference.py --no-reference --size tiny --out " + (work / "encodec").string());
+    run(kPython + " -c \"import json; p='" + (work / "encodec" / "config.json").string() +
+        "'; c=json.load(open(p)); c['sampling_rate']=8000; json.dump(c, open(p, 'w'))\"");
+    run(kPython + " " + kTools + "/encodec_to_gguf.py " + (work / "encodec" / "encodec.pt").string() + " " + (work / "encodec" / "config.json").string() + " " +
+        (dir / "encodec.gguf").string());
+    run(kPython + " " + kTests + "/models/musicgen_reference.py --size pipeline --frames 4 --out " + (work / "lm").string());
+    run(kPython + " " + kTools + "/musicgen_to_gguf.py " + (work / "lm" / "musicgen.pt").string() + " " + (work / "lm" / "config.json").string() + " " +
+        (dir / "lm.gguf").string());
+    run(kPython + " " + kTests + "/models/t5_reference.py --size tiny --ids 1 --out " + (work / "t5").string());
+    run(kPython + " " + kTools + "/t5_to_gguf.py " + (work / "t5" / "t5.pt").string() + " " + (work / "t5" / "config.json").string() + " " + (dir / "t5.gguf").string());
+    std::ofstream corpus(work / "corpus.txt");
+    for (int i = 0; i < 300; ++i) corpus << (i % 3 ? "warm analog pads " : "dusty drums and bass ") << i % 17 << "\n";
+    corpus.close();
+    run(fmt::format("spm_train --input={} --model_prefix={} --vocab_size=60 --hard_vocab_limit=false --model_type=unigram --pad_id=0 --eos_id=1 --unk_id=2 --bos_id=-1 --minloglevel=2",
+                    (work / "corpus.txt").string(), (dir / "spiece").string()));
+    std::ofstream(dir / "manifest.json") << R"({"name": "musicgen-tiny", "kind": "musicgen", "sample_rate": 8000, "quantization": "f32",
+        "weights": "encodec.gguf", "parameter_count": 100000, "parameters": {"top_k": 20, "temperature": 1.0, "default_guidance": 3.0}})";
+    std::error_code ec;
+    fs::rename(dir, done, ec);  // another test process may have won the race: its copy is the same
+    fs::remove_all(dir, ec);
+    return done;
+}
+
+std::string generateCommand(const fs::path& dir, const std::string& extra, const fs::path& out) {
+    return std::string(SOUNDSTAR_BIN) + " generate 'warm analog pads' --model " + dir.string() + " -q " + extra + " -o " + out.string();
+}
+
+}  // namespace
+
+TEST(MusicgenLm, GreedyWithGuidanceMatchesTorchForThirtyFrames) {
+    // 4 codebooks, 2 layers, text states projected from 32 to 64, guidance 3: 33 steps.
+    expectMatchesTorch(reference("tiny", "3", "f32"), 3.0);
+}
+
+TEST(MusicgenLm, WithoutGuidanceOrProjectionMatchesTorch) {
+    // 2 codebooks, 1 layer of 8 heads, no enc_to_dec_proj, guidance 1 (one row).
+    expectMatchesTorch(reference("odd", "1", "f32"), 1.0);
+}
+
+TEST(MusicgenLm, Q8WeightsKeepTheFirstStepsLogitsClose) {
+    const auto q8 = reference("tiny", "3", "q8_0");
+    EXPECT_EQ(models::MusicgenLm(q8, 1).weightTypes(), "q8_0+f32");
+    EXPECT_LT(fs::file_size(q8), fs::file_size(reference("tiny", "3", "f32")) / 2);
+    const auto a = runGreedy(q8, 3.0), b = runGreedy(reference("tiny", "3", "f32"), 3.0);
+    const std::size_t firstStep = 4 * 48;
+    double diff = 0;
+    for (std::size_t i = 0; i < firstStep; ++i) diff = std::max(diff, static_cast<double>(std::fabs(a.logits[i] - b.logits[i])));
+    std::vector<float> first(b.logits.begin(), b.logits.begin() + firstStep);
+    EXPECT_GT(diff, 0.0) << "q8_0 gave identical logits: were the weights quantized?";
+    EXPECT_LT(diff, 0.05 * maxAbs(first));
+}
+
+TEST(MusicgenLm, ThreadCountsGiveTheSameCodes) {
+    const auto gguf = reference("tiny", "3", "f32");
+    EXPECT_EQ(runGreedy(gguf, 3.0, 1).codes, runGreedy(gguf, 3.0, 2).codes);
+}
+
+TEST(MusicgenLm, SamplingIsSeededAndTopKOneIsGreedy) {
+    const auto gguf = reference("tiny", "3", "f32");
+    models::MusicgenLm lm(gguf, 2);
+    const auto text = readRaw<float>(gguf.parent_path() / "encoder.f32");
+    models::SamplingSettings s;
+    s.topK = 20;
+    s.temperature = 1.5;
+    s.seed = 42;
+    const auto a = lm.generate(text, 7, 20, s), b = lm.generate(text, 7, 20, s);
+    EXPECT_EQ(a, b);
+    s.seed = 43;
+    const auto c = lm.generate(text, 7, 20, s);
+    EXPECT_NE(a, c);
+    const auto greedyCodes = readRaw<std::int32_t>(gguf.parent_path() / "codes.i32");
+    s.topK = 1;
+    s.temperature = 7;
+    const auto g = lm.generate(text, 7, 30, s);
+    EXPECT_EQ(g, greedyCodes);
+    // Sampled codes spread over the codebook (greedy ones would repeat a few).
+    std::map<int, int> seen;
+    for (int v : a) ++seen[v];
+    EXPECT_GT(seen.size(), 20u);
+}
+
+TEST(MusicgenLm, SampleTopKFollowsTheSoftmaxOfTheTopK) {
+    const std::vector<float> logits = {0.5f, 2.0f, -1.0f, 1.0f, 1.9f, -3.0f};
+    const int k = 3;
+    const double t = 0.8;
+    // Expected: softmax over {2.0, 1.9, 1.0} / t.
+    std::map<int, double> want;
+    double total = 0;
+    for (int i : {1, 4, 3}) total += want[i] = std::exp(logits[i] / t);
+    std::map<int, int> got;
+    const int n = 100000;
+    for (int i = 0; i < n; ++i) {
+        auto row = logits;
+        ++got[models::sampleTopK(row, k, t, (i + 0.5) / n)];
+    }
+    EXPECT_EQ(got.size(), 3u);
+    for (auto [i, w] : want) EXPECT_NEAR(got[i] / static_cast<double>(n), w / total, 1e-4) << "index " << i;
+}
+
+TEST(MusicgenLm, BadSettingsAreRefusedByName) {
+    models::MusicgenLm lm(reference("tiny", "3", "f32"), 1);
+    const std::vector<float> text(7 * 32, 0.1f);
+    auto error = [&](models::SamplingSettings s, int frames, int tokens = 7) -> std::string {
+        try {
+            lm.generate(tokens == 7 ? text : std::vector<float>(static_cast<std::size_t>(tokens) * 32, 0.1f), tokens, frames, s);
+        } catch (const std::invalid_argument& e) {
+            return e.what();
+        }
+        return "(accepted)";
+    };
+    models::SamplingSettings s;
+    s.topK = 0;
+    EXPECT_EQ(error(s, 5), "top_k is 0; allowed 1 to 48 (the codebook size)");
+    s.topK = 49;
+    EXPECT_NE(error(s, 5).find("top_k is 49"), std::string::npos);
+    s = {};
+    s.topK = 5;
+    s.temperature = 0;
+    EXPECT_EQ(error(s, 5), "temperature is 0; allowed 0.01 to 10");
+    s.temperature = std::nan("");
+    EXPECT_NE(error(s, 5).find("allowed 0.01 to 10"), std::string::npos);
+    s = {};
+    s.topK = 5;
+    s.guidanceScale = 31;
+    EXPECT_EQ(error(s, 5), "guidance is 31; allowed 0 to 30");
+    s = {};
+    s.topK = 5;
+    EXPECT_EQ(error(s, 0), "0 frames; this model makes 1 to 253 (its 256 positions less the delay)");
+    EXPECT_NE(error(s, 254).find("254 frames"), std::string::npos);
+    EXPECT_NE(error(s, 5, 513).find("513 text tokens; allowed 1 to 512"), std::string::npos);
+    EXPECT_THROW(lm.generate(std::vector<float>(10, 0.f), 7, 5, s), std::invalid_argument);
+}
+
+TEST(MusicgenLm, CancelStopsBetweenStepsAndTheModelStillWorks) {
+    const auto gguf = reference("tiny", "3", "f32");
+    models::MusicgenLm lm(gguf, 1);
+    const auto text = readRaw<float>(gguf.parent_path() / "encoder.f32");
+    models::SamplingSettings s;
+    s.topK = 1;
+    std::atomic<bool> cancel{false};
+    int lastStep = 0;
+    EXPECT_THROW(lm.generate(text, 7, 30, s, [&](int step, int) {
+            lastStep = step;
+            cancel = step == 3;
+        }, &cancel), models::Cancelled);
+    EXPECT_EQ(lastStep, 3);
+    EXPECT_EQ(lm.generate(text, 7, 30, s), readRaw<std::int32_t>(gguf.parent_path() / "codes.i32"));
+}
+
+TEST(MusicgenLm, WrongFilesAreNamed) {
+    const auto good = reference("tiny", "3", "f32");
+    // An EnCodec-like file or any other architecture is refused by name.
+    const auto other = scratch() / "other.gguf";
+    {
+        const auto r = runCommand(kPython + " -c \"import sys; sys.path.insert(0, '" + kTools +
+                                  "'); import numpy as np; from encodec_to_gguf import write_gguf; write_gguf('" + other.string() +
+                                  "', {'general.architecture': 'encodec'}, [('x', np.zeros(4, np.float32), 0)])\"");
+        ASSERT_EQ(r.code, 0) << r.output;
+    }
+    EXPECT_NE(loadError(other).find("general.architecture is \"encodec\"; expected \"musicgen\""), std::string::npos) << loadError(other);
+    const auto cut = scratch() / "cut.gguf";
+    fs::copy_file(good, cut, fs::copy_options::overwrite_existing);
+    fs::resize_file(cut, fs::file_size(good) - 100);
+    EXPECT_NE(loadError(cut).find("cut short"), std::string::npos) << loadError(cut);
+}
+
+TEST(MusicgenFolder, GeneratesTheSameSamplesForTheSameSeed) {
+    const auto dir = musicgenFolder();
+    const auto a = scratch() / "a.wav", b = scratch() / "b.wav", c = scratch() / "c.wav";
+    for (const auto& [out, seed] : {std::pair{a, 7}, std::pair{b, 7}, std::pair{c, 8}}) {
+        const auto r = runCommand(generateCommand(dir, fmt::format("-d 0.25 --seed {} --top-k 30 --temperature 1.2 --guidance 2.5", seed), out));
+        ASSERT_EQ(r.code, 0) << r.output;
+    }
+    // Read back by sox: 0.25 s at 8 kHz, mono; not silent.
+    EXPECT_EQ(runCommand("soxi -s " + a.string()).output, "2000\n");
+    EXPECT_EQ(runCommand("soxi -r " + a.string()).output, "8000\n");
+    const auto stat = runCommand("sox " + a.string() + " -n stat 2>&1").output;
+    const auto at = stat.find("RMS     amplitude:");
+    ASSERT_NE(at, std::string::npos) << stat;
+    EXPECT_GT(std::stod(stat.substr(at + 18)), 1e-4) << stat;
+    EXPECT_EQ(runCommand("cmp " + a.string() + " " + b.string()).code, 0) << "the same seed gave different files";
+    EXPECT_NE(runCommand("cmp " + a.string() + " " + c.string()).code, 0) << "another seed gave the same file";
+}
+
+TEST(MusicgenFolder, StreamsChunksWithProgressAndCancels) {
+    const auto dir = musicgenFolder();
+    models::WorkerSupervisor::Options o;
+    o.workerCommand = {SOUNDSTAR_BIN, "model-worker"};
+    models::WorkerSupervisor service(o);
+    models::GenerateRequest r;
+    r.model = dir;
+    r.prompt = "dusty drums";
+    r.seconds = 1.25;
+    r.seed = 3;
+    std::vector<int> chunkFrames;
+    int lastStep = 0, steps = 0;
+    models::GenerateCallbacks cb;
+    cb.onProgress = [&](int step, int total) {
+        EXPECT_GT(step, lastStep);
+        lastStep = step, steps = total;
+    };
+    cb.onChunk = [&](const models::AudioChunk& ch) { chunkFrames.push_back(static_cast<int>(ch.interleaved.size())); };
+    const auto done = service.generate(r, cb);
+    ASSERT_TRUE(done.ok) << done.error;
+    EXPECT_EQ(done.interleaved.size(), 10000u);
+    EXPECT_EQ(chunkFrames, (std::vector<int>{8000, 2000}));  // one second a chunk
+    EXPECT_EQ(steps, 1000);  // 1250 frames + 1 delay step + the decode, shown in the protocol's 1000
+    EXPECT_EQ(lastStep, 1000);
+    // Cancel after the first progress: the LM stops between steps.
+    std::atomic<bool> started{false};
+    models::GenerateCallbacks stop;
+    stop.onProgress = [&](int, int) { started = true; };
+    const auto id = service.submit(r, stop);
+    while (!started) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    const auto asked = std::chrono::steady_clock::now();
+    EXPECT_TRUE(service.cancel(id));
+    const auto cancelled = service.wait(id);
+    const auto took = std::chrono::duration<double>(std::chrono::steady_clock::now() - asked).count();
+    std::printf("cancel took %.1f ms\n", took * 1000);
+    EXPECT_FALSE(cancelled.ok);
+    EXPECT_TRUE(cancelled.cancelled) << cancelled.error;
+    EXPECT_LT(took, 0.5);  // measured a few ms; the bound leaves room for the shared machine
+    // The worker still serves.
+    r.seconds = 0.25;
+    const auto again = service.generate(r);
+    ASSERT_TRUE(again.ok) << again.error;
+    EXPECT_EQ(again.interleaved.size(), 2000u);
+}
+
+TEST(MusicgenFolder, SettingsAreValidatedByName) {
+    const auto dir = musicgenFolder();
+    const auto out = scratch() / "bad.wav";
+    auto error = [&](const std::string& extra) {
+        const auto r = runCommand(generateCommand(dir, extra, out));
+        EXPECT_NE(r.code, 0) << extra;
+        return r.output;
+    };
+    EXPECT_NE(error("-d 1 --top-k 65").find("top_k is 65; allowed 1 to 64 (the codebook size)"), std::string::npos);
+    EXPECT_NE(error("-d 1 --top-k 0").find("--top-k"), std::string::npos);
+    EXPECT_NE(error("-d 1 --temperature 0").find("--temperature"), std::string::npos);
+    EXPECT_NE(error("-d 1 --steps 4").find("steps do not apply to musicgen"), std::string::npos);
+    EXPECT_NE(error("-d 3").find("3 s needs 3000 code frames; this model makes at most 2047 (2.0 s) in one window"), std::string::npos);
+    EXPECT_FALSE(fs::exists(out));
+}
+
+TEST(MusicgenFolder, PartsThatDoNotFitAreNamed) {
+    const auto dir = musicgenFolder();
+    const auto broken = scratch() / "musicgen-broken";
+    fs::create_directories(broken);
+    for (const auto& e : fs::directory_iterator(dir)) fs::copy_file(e.path(), broken / e.path().filename(), fs::copy_options::overwrite_existing);
+    fs::remove(broken / "t5.gguf");
+    auto r = runCommand(generateCommand(broken, "-d 0.2", scratch() / "x.wav"));
+    EXPECT_NE(r.code, 0);
+    EXPECT_NE(r.output.find((broken / "t5.gguf").string() + ": missing"), std::string::npos) << r.output;
+    // An LM of 4 codebooks against EnCodec's 2.
+    fs::copy_file(reference("tiny", "3", "f32"), broken / "lm.gguf", fs::copy_options::overwrite_existing);
+    fs::copy_file(dir / "t5.gguf", broken / "t5.gguf");
+    r = runCommand(generateCommand(broken, "-d 0.2", scratch() / "x.wav"));
+    EXPECT_NE(r.code, 0);
+    EXPECT_NE(r.output.find("the LM predicts 4 codebooks of 48 but the EnCodec decoder reads 2 of 64"), std::string::npos) << r.output;
+}
+
+int main(int argc, char** argv) {
+    ::testing::InitGoogleTest(&argc, argv);
+    const int rc = RUN_ALL_TESTS();
+    fs::remove_all(scratch());
+    return rc;
+}
