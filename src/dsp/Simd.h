@@ -31,13 +31,17 @@ inline v8 hsum8(const v8* a) {
     return __builtin_shufflevector(lo, hi, 0, 1, 2, 3, 8, 9, 10, 11) + __builtin_shufflevector(lo, hi, 4, 5, 6, 7, 12, 13, 14, 15);
 }
 
+/// out[s] = hsum(a[s]) for s in [0, n): eight at a time through hsum8.
+inline void storeHsums(const v8* a, float* out, int n) {
+    int s = 0;
+    for (; s + 8 <= n; s += 8) store(out + s, hsum8(a + s));
+    for (; s < n; ++s) out[s] = hsum(a[s]);
+}
+
 /// out[s] += hsum(a[s]) for s in [0, n): eight at a time through hsum8.
 inline void addHsums(const v8* a, float* out, int n) {
     int s = 0;
-    for (; s + 8 <= n; s += 8) {
-        const v8 sums = hsum8(a + s);
-        for (int i = 0; i < 8; ++i) out[s + i] += sums[i];
-    }
+    for (; s + 8 <= n; s += 8) store(out + s, load(out + s) + hsum8(a + s));
     for (; s < n; ++s) out[s] += hsum(a[s]);
 }
 
