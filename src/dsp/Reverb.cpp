@@ -113,15 +113,21 @@ void Reverb::process(StereoView io) {
         const v8 c = load(lpCoef_.data()), a = splat(1.0f) - c, g = load(gains_.data());
         const v8 sign{-1.0f, 1.0f, -1.0f, 1.0f, -1.0f, 1.0f, -1.0f, 1.0f};  // odd lines take +input
         const v8 evenMask{1.0f, 0.0f, 1.0f, 0.0f, 1.0f, 0.0f, 1.0f, 0.0f};
+        // Only lp carries from sample to sample: the lines' sums (the Householder matrix and
+        // the left/right taps) are taken afterwards, eight samples at a time.
+        v8 out[kChunk], outEven[kChunk];
         for (int s = 0; s < n; ++s) {
             lp = c * lp + a * load(y[s]);
-            const v8 out = lp * g;
+            out[s] = lp * g;
+            outEven[s] = out[s] * evenMask;
+        }
+        float sum[kChunk];
+        storeHsums(out, sum, n);
+        storeHsums(outEven, wetL, n);
+        for (int s = 0; s < n; ++s) {
             // Householder feedback: x_i - (2/N) * sum keeps the matrix orthogonal (lossless).
-            const float sum = hsum(out);
-            store(fb[s], out - splat(sum * (2.0f / kLines)) + sign * splat(xin[s]));
-            const float even = hsum(out * evenMask);
-            wetL[s] = even;
-            wetR[s] = sum - even;
+            store(fb[s], out[s] - splat(sum[s] * (2.0f / kLines)) + sign * splat(xin[s]));
+            wetR[s] = sum[s] - wetL[s];
         }
         store(lpState_.data(), lp);
         for (std::size_t i = 0; i < kLines; ++i) lines_[i].pushBlock(&fb[0][i], n, kLines);

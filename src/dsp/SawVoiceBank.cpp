@@ -182,10 +182,8 @@ void SawVoiceBank::process(float* left, float* right, int frames) {
                 }
                 for (int k = 0; k < count; ++k) advanceStages(*batch[k]);
             });
-        for (int s = 0; s < n; ++s) {
-            left[done + s] += hsum(accL[s]);
-            right[done + s] += hsum(accR[s]);
-        }
+        addHsums(accL, left + done, n);
+        addHsums(accR, right + done, n);
         done += n;
     }
 }

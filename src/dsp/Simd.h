@@ -18,6 +18,33 @@ inline void store(float* p, v8 v) { std::memcpy(p, &v, sizeof v); }
 inline v8 splat(float x) { return v8{x, x, x, x, x, x, x, x}; }
 inline float hsum(v8 v) { return (v[0] + v[1]) + (v[2] + v[3]) + ((v[4] + v[5]) + (v[6] + v[7])); }
 
+/// hsum of eight vectors at once, lane i = hsum(a[i]) bit for bit (the same pairs added in the
+/// same order), by a transpose-and-add tree: 7 vector adds instead of 56 scalar ones.
+inline v8 hsum8(const v8* a) {
+    const auto pairs = [](v8 x, v8 y) {
+        return __builtin_shufflevector(x, y, 0, 8, 2, 10, 4, 12, 6, 14) + __builtin_shufflevector(x, y, 1, 9, 3, 11, 5, 13, 7, 15);
+    };
+    const auto quads = [](v8 x, v8 y) {
+        return __builtin_shufflevector(x, y, 0, 1, 8, 9, 4, 5, 12, 13) + __builtin_shufflevector(x, y, 2, 3, 10, 11, 6, 7, 14, 15);
+    };
+    const v8 lo = quads(pairs(a[0], a[1]), pairs(a[2], a[3])), hi = quads(pairs(a[4], a[5]), pairs(a[6], a[7]));
+    return __builtin_shufflevector(lo, hi, 0, 1, 2, 3, 8, 9, 10, 11) + __builtin_shufflevector(lo, hi, 4, 5, 6, 7, 12, 13, 14, 15);
+}
+
+/// out[s] = hsum(a[s]) for s in [0, n): eight at a time through hsum8.
+inline void storeHsums(const v8* a, float* out, int n) {
+    int s = 0;
+    for (; s + 8 <= n; s += 8) store(out + s, hsum8(a + s));
+    for (; s < n; ++s) out[s] = hsum(a[s]);
+}
+
+/// out[s] += hsum(a[s]) for s in [0, n): eight at a time through hsum8.
+inline void addHsums(const v8* a, float* out, int n) {
+    int s = 0;
+    for (; s + 8 <= n; s += 8) store(out + s, load(out + s) + hsum8(a + s));
+    for (; s < n; ++s) out[s] += hsum(a[s]);
+}
+
 using i8 = int __attribute__((vector_size(32)));
 
 inline i8 splatInt(int x) { return i8{x, x, x, x, x, x, x, x}; }

@@ -4,7 +4,6 @@
 #include <cmath>
 #include <numbers>
 
-#include "dsp/FastMath.h"
 #include "dsp/Simd.h"
 
 namespace soundstar::dsp {
@@ -30,11 +29,7 @@ inline v8 osc(Waveform w, v8 t, v8 dt, float width, v8& tri) {
         case Waveform::Triangle:
             tri = splat(4.0f) * dt * square(t, dt, invDt, 0.5f) + tri * splat(0.9995f);
             return tri;
-        case Waveform::Sine: {
-            v8 y;
-            for (int l = 0; l < 8; ++l) y[l] = sinCyclesPoly(t[l]);
-            return y;
-        }
+        case Waveform::Sine: return simd::sinCycles(t);
     }
     return t;
 }
@@ -194,6 +189,7 @@ void SubtractiveVoiceBank::processGroups(Group* const* gs, float* out, int n) {
         aT[q] = load(g.amp.target), aC[q] = load(g.amp.coef), fT[q] = load(g.filt.target), fC[q] = load(g.filt.coef);
         gain[q] = load(g.vel) * splat(p.gain);
     }
+    v8 sums[kChunk];
     for (int s = 0; s < n; ++s) {
         v8 sum = splat(0.0f);
         for (int q = 0; q < G; ++q) {
@@ -227,8 +223,9 @@ void SubtractiveVoiceBank::processGroups(Group* const* gs, float* out, int n) {
             fEnv[q] = fEnv[q] > one ? one : fEnv[q];
             sum += y * aEnv[q] * gain[q];
         }
-        out[s] += hsum(sum);
+        sums[s] = sum;
     }
+    addHsums(sums, out, n);
     for (int q = 0; q < G; ++q) {
         Group& g = *gs[q];
         store(g.ph1, ph1[q]);

@@ -178,21 +178,32 @@ public:
         for (auto& v : voices_) {
             if (!v.sample) continue;
             const auto len = static_cast<double>(v.sample->left.size() - 1);
+            // The voice's state in locals for the loop: the output's stores could otherwise
+            // alias it, and every sample would wait on a store and a reload of pos and env.
+            const float* sl = v.sample->left.data();
+            const float* sr = v.sample->right.data();
+            const bool releasing = v.releasing;
+            const float step = releasing ? -v.releaseStep : v.attackStep, gain = v.gain;
+            const double rate = v.rate;
+            double pos = v.pos;
+            float env = v.env;
             for (int i = 0; i < io.frames; ++i) {
-                if (v.pos >= len || (v.releasing && v.env <= 0.0f)) {
+                if (pos >= len || (releasing && env <= 0.0f)) {
                     v.sample = nullptr;
                     break;
                 }
-                const auto k = static_cast<std::size_t>(v.pos);
-                const auto t = static_cast<float>(v.pos - static_cast<double>(k));
-                const float l = v.sample->left[k] + (v.sample->left[k + 1] - v.sample->left[k]) * t;
-                const float r = v.sample->right[k] + (v.sample->right[k + 1] - v.sample->right[k]) * t;
-                v.env = std::clamp(v.env + (v.releasing ? -v.releaseStep : v.attackStep), 0.0f, 1.0f);
-                const float amp = v.gain * v.env * g;
+                const auto k = static_cast<std::size_t>(pos);
+                const auto t = static_cast<float>(pos - static_cast<double>(k));
+                const float l = sl[k] + (sl[k + 1] - sl[k]) * t;
+                const float r = sr[k] + (sr[k + 1] - sr[k]) * t;
+                env = std::clamp(env + step, 0.0f, 1.0f);
+                const float amp = gain * env * g;
                 io.left[i] += l * amp;
                 io.right[i] += r * amp;
-                v.pos += v.rate;
+                pos += rate;
             }
+            v.pos = pos;
+            v.env = env;
         }
     }
     std::span<const ParamSpec> params() const override { return kSamplerParams; }
