@@ -442,7 +442,9 @@ TEST(LiveSession, ALayersTrimSetsItsGainAndBalanceAfterTheSessionsOwn) {
         const auto li = static_cast<int>(std::find(layers.begin(), layers.end(), "pad") - layers.begin());
         AudioRing ring(1 << 20);
         s.engine().setTrackTap(2 * li, &ring);  // the first vibe plays on each layer's first slot
-        if (gainDb || pan) EXPECT_EQ(s.setLayerTrim("pad", gainDb, pan), 0);
+        if (gainDb || pan) {
+            EXPECT_EQ(s.setLayerTrim("pad", gainDb, pan), 0);
+        }
         play(s, 6.0);
         s.engine().setTrackTap(-1, nullptr);
         std::vector<float> frames(2 << 20);
