@@ -101,7 +101,7 @@ TEST_F(ServeDj, DropLandsOnTheNextBarLineAndTheEventsAreStreamed) {
 
     // Refused, each naming what is allowed; the set plays on.
     for (const auto& [command, says] : std::vector<std::pair<std::string, std::string>>{
-             {"z 5", "'z' is not a command"}, {"s flute", "'flute' is not a layer"}, {"y polka", "'polka' is not a DJ profile"}, {"say   ", "say needs something"}}) {
+             {"z 5", "'z' is not a command"}, {"s flute", "'flute' is not a layer"}, {"y polka", "'polka' is not a DJ profile"}, {"say   ", "say needs something"}, {std::string("dr\0op", 5), "without control characters"}}) {
         const auto r = post("dj_command", {{"command", command}});
         EXPECT_EQ(r.status, 400) << command << ": " << r.raw;
         EXPECT_NE(r.raw.find(says), std::string::npos) << r.raw;

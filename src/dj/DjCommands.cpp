@@ -43,6 +43,8 @@ DjCommandResult applyDjCommand(DjSet& set, std::string line, const DjVibes& vibe
     if (line.size() > kMaxLine) refuse(fmt::format("a command is at most {} bytes (this one is {})", kMaxLine, line.size()));
     while (!line.empty() && (line.back() == '\r' || line.back() == ' ' || line.back() == '\n')) line.pop_back();
     while (!line.empty() && line.front() == ' ') line.erase(line.begin());
+    if (std::any_of(line.begin(), line.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; }))
+        refuse("a command is one line of text without control characters");
     if (line == "q") return {"quit", {}};
     for (const auto& w : kWords)
         if (line == w.word) return w.run(set), DjCommandResult{w.kind, {}};

@@ -32,7 +32,8 @@ const char* djCommandHelp();
 /// Applies `line` (trailing spaces and CR dropped; at most 2000 bytes) to `set`, acted on at the
 /// next bar line. Throws std::invalid_argument naming what was wrong and the allowed commands
 /// (an unknown one-letter command, an unknown layer or profile, a tempo outside the profile's
-/// range, say with nothing to say, a line over the limit); the set is unchanged then.
+/// range, say with nothing to say, a line over the limit or with control characters); the set is
+/// unchanged then.
 DjCommandResult applyDjCommand(DjSet& set, std::string line, const DjVibes& vibes);
 
 }  // namespace soundstar::dj
