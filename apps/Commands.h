@@ -10,6 +10,7 @@
 #include "compose/SketchConfig.h"
 #include "engine/Preset.h"
 #include "io/AudioFile.h"
+#include "dj/DjCommands.h"
 #include "live/Stream.h"
 #include "music/MusicConfig.h"
 #include "music/Score.h"
@@ -112,6 +113,8 @@ struct DjArgs {
     std::optional<std::string> midiOut;  // --midi-out [PORT]: send a MIDI clock (to PORT, a name part)
 };
 int runDj(const DjArgs& a);
+/// The DJ profiles and free-text vibes of a set with `seed` (for `dj` and the server's dj_start).
+dj::DjVibes djVibes(std::uint64_t seed);
 /// `soundstar serve`: the engine as a service (REST, WebSocket, OSC).
 struct ServeArgs {
     std::string host = "127.0.0.1", device = "null", apiKey, dataDir = "soundstar-data";

@@ -27,6 +27,7 @@
 #include "compose/Profiles.h"
 #include "core/AudioRing.h"
 #include "dj/DjAnswer.h"
+#include "dj/DjCommands.h"
 #include "dj/DjSet.h"
 #include "io/AudioDevice.h"
 #include "io/OutputFiles.h"
@@ -85,20 +86,16 @@ std::shared_ptr<LlmAsk> askLlm(const DjArgs& args, const std::string& prompt, Sa
     return task;
 }
 
-// What each stdin word does, as a table (the steering parser reads the rest).
-struct DjCommand {
-    const char* word;
-    void (*run)(dj::DjSet&);
-};
-const DjCommand kCommands[] = {
-    {"", [](dj::DjSet& s) { s.brain().requestNext(); }},
-    {"drop", [](dj::DjSet& s) { s.brain().requestDrop(); }},
-    {"break", [](dj::DjSet& s) { s.brain().requestBreak(); }},
-    {"x", [](dj::DjSet& s) { s.brain().requestEffect(); }},
-    {"more energy", [](dj::DjSet& s) { s.brain().nudgeEnergy(0.25); }},
-    {"less energy", [](dj::DjSet& s) { s.brain().nudgeEnergy(-0.25); }},
-};
 }  // namespace
+
+dj::DjVibes djVibes(std::uint64_t seed) {
+    return {[seed](const std::string& name) {
+                auto p = dj::djProfile(styleProfiles(), name);
+                auto v = vibeForProfile(p, seed);
+                return std::pair{std::move(p), std::move(v)};
+            },
+            [seed](const std::string& text) { return vibeFromText(text, seed, 0.0); }};
+}
 
 int runDjSet(const DjArgs& args, bool& llmStillAsking);
 
@@ -136,42 +133,13 @@ int runDjSet(const DjArgs& args, bool& llmStillAsking) {
     const auto say = [&](const std::string& what) {
         if (!args.quiet) fmt::print(stderr, "soundstar dj: {}\n", what);
     };
-    // One command line; false for q.
-    const auto apply = [&](std::string line, SampleTime now) -> bool {
-        while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
+    const dj::DjVibes vibes = djVibes(seed);
+    // One command line (dj/DjCommands.h); false for q.
+    const auto apply = [&](const std::string& line, SampleTime now) -> bool {
         try {
-            if (line == "q") return false;
-            for (const auto& c : kCommands)
-                if (line == c.word) return c.run(set), true;
-            if (line.rfind("say ", 0) == 0) {
-                set.warn(now, "voice drops are not built yet; not spoken: " + music::clipText(line.substr(4), 200));
-                return true;
-            }
-            if (line.rfind("y ", 0) == 0) {
-                auto next = dj::djProfile(library, line.substr(2));
-                set.changeVibe(vibeForProfile(next, seed), next);
-                return true;
-            }
-            const auto c = live::parseSteering(line, set.base().config);
-            if (c.quit) return false;
-            if (c.layers) {
-                const auto& names = music::layerNames();
-                for (const auto& l : *c.layers)
-                    if (std::find(names.begin(), names.end(), l) == names.end())
-                        throw std::invalid_argument(fmt::format("'{}' is not a layer; allowed: {}, or all", music::clipText(l, 40), fmt::join(names, ", ")));
-                set.brain().wantLayers(*c.layers);
-            } else if (line.rfind("b ", 0) == 0 && c.config && c.config->bpm) {
-                set.setTempo(*c.config->bpm);
-            } else if (c.config) {
-                auto v = set.base();
-                v.config = *c.config;
-                v.label = c.label;
-                set.changeVibe(v, std::nullopt);
-            } else if (c.vibeText) {
-                auto v = vibeFromText(*c.vibeText, seed, 0.0);
-                v.config.density = 6;
-                set.changeVibe(v, std::nullopt);
-            }
+            const auto r = dj::applyDjCommand(set, line, vibes);
+            if (r.kind == "quit") return false;
+            if (r.kind == "say") set.warn(now, "voice drops are not built yet; not spoken: " + r.spoken);
         } catch (const std::exception& e) {
             say(e.what());  // a bad line is reported; the set plays on
             set.warn(now, e.what());

@@ -37,6 +37,7 @@ int runServe(const ServeArgs& given) {
     hooks.presets = &shippedPresets();
     hooks.vibeFromText = [](const std::string& text, std::optional<std::uint64_t> seed) { return vibeFromText(text, seed, 0.0); };
     hooks.vibeFromConfig = [](const std::string& label, const music::MusicConfig& cfg) { return live::StreamVibe{label, cfg, sketchFor(cfg), 0.0}; };
+    hooks.djVibes = [](std::optional<std::uint64_t> seed) { return djVibes(seed.value_or(1)); };
     hooks.render = [](const server::RenderJobSpec& spec, const std::function<void(double)>& progress) {
         RenderArgs r;
         r.prompt = spec.prompt;

@@ -257,3 +257,47 @@ TEST_F(Console, PlaysAndSteersInHeadlessChromium) {
     EXPECT_TRUE(fs::file_size(out + "/console-1280x720.png") > 10000);
     EXPECT_TRUE(fs::file_size(out + "/console-390x844.png") > 10000);
 }
+
+// The DJ panel and the live layers' gain and pan, in headless Chromium (console_dj_test.mjs):
+// Start DJ starts the server's set and shows its buttons; Drop, Break, Effect throw, Next move
+// and Say reach the server's DJ (its dj_status events show each); a refused command's reason is
+// shown; a layer strip's gain and pan sliders set live_mix; Stop DJ ends it and hides the buttons.
+TEST_F(Console, DjButtonsAndLayerTrimsDriveTheServer) {
+    const std::string chromium = "/usr/bin/chromium";
+    if (!fs::exists(chromium)) GTEST_SKIP() << "Debian's chromium is not installed (scripts/setup installs it)";
+    const char* home = std::getenv("HOME");
+    const std::string cache = std::getenv("SOUNDSTAR_CACHE") ? std::getenv("SOUNDSTAR_CACHE") : std::string(home ? home : "/tmp") + "/.cache/soundstar";
+    const std::string puppeteer = cache + "/puppeteer";
+    if (!fs::exists(puppeteer + "/node_modules/puppeteer-core/package.json")) {
+        const auto inst = runCommand("mkdir -p '" + puppeteer + "' && cd '" + puppeteer +
+                                     "' && npm install --no-save --ignore-scripts --no-audit --no-fund puppeteer-core@24.43.1");
+        if (inst.code != 0) GTEST_SKIP() << "puppeteer-core does not install from npm here: " << inst.output.substr(inst.output.size() > 1500 ? inst.output.size() - 1500 : 0);
+    }
+    const std::string out = std::getenv("SOUNDSTAR_CONSOLE_SHOTS") ? std::getenv("SOUNDSTAR_CONSOLE_SHOTS") : dir / "shots";
+    fs::create_directories(out);
+    const auto r = runCommandSplit("timeout 60 node '" + std::string(SOUNDSTAR_TESTS_DIR) + "/console/console_dj_test.mjs' '" + server->base + "' '" + out + "' '" +
+                                   puppeteer + "' " + chromium);
+    const json report = json::parse(r.out, nullptr, false);
+    ASSERT_TRUE(report.is_object()) << r.out << r.err;
+    ASSERT_TRUE(report["failed"].is_null()) << report["failed"] << "\nsteps passed: " << report["steps"].dump() << "\n" << r.err.substr(0, 1500);
+    EXPECT_EQ(r.code, 0);
+    EXPECT_EQ(report["buttonsHiddenBefore"], true) << "no DJ: no DJ buttons";
+    EXPECT_EQ(report["started"]["profile"], "techno_minimal");
+    EXPECT_EQ(report["dropPhase"], "drop");
+    EXPECT_EQ(report["dropEvent"]["phase"], "drop");
+    EXPECT_GT(report["dropEvent"]["live_sample"].get<long>(), 0);
+    EXPECT_NE(report["dropLogged"].get<std::string>().find("drop"), std::string::npos);
+    EXPECT_NE(report["commandLogged"].get<std::string>().find("\"kind\":\"drop\""), std::string::npos) << report["commandLogged"];
+    EXPECT_GT(report["breakEvent"]["live_sample"].get<long>(), report["dropEvent"]["live_sample"].get<long>());
+    EXPECT_TRUE(report["effectEvent"].is_object());
+    EXPECT_NE(report["sayEvent"]["label"].get<std::string>().find("hands up"), std::string::npos);
+    EXPECT_NE(report["refusal"].get<std::string>().find("'z' is not a command"), std::string::npos) << report["refusal"];
+    EXPECT_EQ(report["layerMix"]["gain_db"], -12.0);
+    EXPECT_EQ(report["layerMix"]["pan"], -1.0);
+    EXPECT_EQ(report["buttonsHiddenAfter"], true);
+    EXPECT_LE(report["desktopOverflow"].get<int>(), 0);
+    EXPECT_LE(report["phoneOverflow"].get<int>(), 0) << "the page scrolls sideways at 390 px";
+    EXPECT_LE(report["expectedErrors"].size(), 1u) << report["expectedErrors"].dump();
+    EXPECT_TRUE(report["consoleErrors"].empty()) << report["consoleErrors"].dump();
+    for (const char* shot : {"console-dj-1280x720.png", "console-dj-390x844.png"}) EXPECT_GT(fs::file_size(out + "/" + shot), 10000u) << shot;
+}

@@ -17,6 +17,7 @@
 #include "Loudness.h"
 #include "Presets.h"
 #include "compose/SketchConfig.h"
+#include "core/AudioRing.h"
 #include "core/Rng.h"
 #include "dsp/Leveller.h"
 #include "io/AudioFile.h"
@@ -423,4 +424,48 @@ TEST(Leveller, BringsASteadySignalToTheTargetSlowlyAndHoldsInQuietPassages) {
     const float held = q.gainDb();
     run(0.0001f, 10.0, q);
     EXPECT_NEAR(q.gainDb(), held, 0.01f) << "nearly silent: the gain is held, not pumped";
+}
+
+// A layer's trim (live_mix gain_db and pan) sits after the session's own fades and pans: the same
+// session with the pad trimmed -12 dB plays that layer exactly 12 dB lower, and with a hard-left
+// balance its right channel is silent while its left is unchanged. Read from the layer's own
+// post-fader output (the engine's track tap), so the returns and the master do not blur it.
+TEST(LiveSession, ALayersTrimSetsItsGainAndBalanceAfterTheSessionsOwn) {
+    struct Levels {
+        double left = 0.0, right = 0.0;  // RMS, linear
+    };
+    const auto run = [](std::optional<float> gainDb, std::optional<float> pan) {
+        live::LiveOptions o;
+        o.masterChain = false;
+        live::LiveSession s(test::presets(), vibe("pads", kPads), o);
+        const auto& layers = s.layers();
+        const auto li = static_cast<int>(std::find(layers.begin(), layers.end(), "pad") - layers.begin());
+        AudioRing ring(1 << 20);
+        s.engine().setTrackTap(2 * li, &ring);  // the first vibe plays on each layer's first slot
+        if (gainDb || pan) {
+            EXPECT_EQ(s.setLayerTrim("pad", gainDb, pan), 0);
+        }
+        play(s, 6.0);
+        s.engine().setTrackTap(-1, nullptr);
+        std::vector<float> frames(2 << 20);
+        const std::size_t n = ring.read(frames.data(), frames.size() / 2);
+        Levels l;
+        for (std::size_t i = static_cast<std::size_t>(kRate); i < n; ++i) {  // after the first second (the trim's 20 ms ramp)
+            l.left += frames[2 * i] * frames[2 * i];
+            l.right += frames[2 * i + 1] * frames[2 * i + 1];
+        }
+        l.left = std::sqrt(l.left / static_cast<double>(n)), l.right = std::sqrt(l.right / static_cast<double>(n));
+        return l;
+    };
+    const auto db = [](double x) { return 20.0 * std::log10(std::max(x, 1e-12)); };
+    const Levels plain = run(std::nullopt, std::nullopt), quiet = run(-12.0f, std::nullopt), left = run(std::nullopt, -1.0f);
+    ASSERT_GT(db(plain.left), -50.0) << "the pad plays on its first slot";
+    EXPECT_NEAR(db(quiet.left) - db(plain.left), -12.0, 0.05);
+    EXPECT_NEAR(db(quiet.right) - db(plain.right), -12.0, 0.05);
+    EXPECT_NEAR(db(left.left) - db(plain.left), 0.0, 0.05);
+    EXPECT_LT(db(left.right), -120.0) << "hard left: nothing on the right";
+    live::LiveSession s(test::presets(), vibe("pads", kPads), live::LiveOptions{});
+    EXPECT_THROW(s.setLayerTrim("tuba", -3.0f, std::nullopt), std::invalid_argument);
+    EXPECT_THROW(s.setLayerTrim("pad", 20.0f, std::nullopt), std::invalid_argument);
+    EXPECT_THROW(s.setLayerTrim("pad", std::nullopt, 1.5f), std::invalid_argument);
 }

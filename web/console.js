@@ -14,7 +14,7 @@ const kRoots = ['C', 'C#', 'D', 'Eb', 'E', 'F', 'F#', 'G', 'Ab', 'A', 'Bb', 'B']
 const kQuickSteps = [['-bright', 'darker'], ['+bright', 'brighter'], ['-space', 'drier'], ['+space', 'wider room'],
   ['-tempo', 'slower'], ['+tempo', 'faster'], ['-density', 'sparser'], ['+density', 'denser'], ['+echo', 'more echo'], ['-echo', 'less echo']];
 
-const state = { live: null, vibe: '', controls: null, lastBpm: 120 };
+const state = { live: null, dj: null, vibe: '', controls: null, lastBpm: 120 };
 let timeline, mixer, spectrum;   // views.js, made in main()
 
 // ---- log and warnings ----
@@ -118,6 +118,39 @@ async function morph() {
   if (r && r.changed) { state.vibe = vibe; refreshStatus(); }
 }
 
+// ---- the DJ ----
+
+/** dj_status into the DJ panel: its buttons show while a set plays. */
+async function refreshDj() {
+  const r = await api.call('dj_status').catch(() => null);
+  const dj = r && r.dj && !r.dj.stopping ? r.dj : null;
+  state.dj = dj;
+  $('dj-controls').hidden = !dj;
+  document.body.dataset.dj = String(Boolean(dj));
+  $('dj-state').textContent = dj ? `DJ: ${dj.profile}, ${dj.phase}, energy ${dj.energy.toFixed(2)}, bar ${dj.bar + 1}; playing ${dj.playing.join(', ') || 'nothing'}`
+    : 'No DJ set. Start one: it plays the live track.';
+  if (dj) $('dj-state').dataset.phase = dj.phase;
+  return dj;
+}
+
+async function djStart() {
+  await call('status').then(async (s) => { if (s && !s.running) await call('start'); });
+  const args = { profile: $('dj-profile').value.trim() || 'techno_minimal' };
+  const minutes = Number($('dj-minutes').value);
+  if (minutes > 0) args.minutes = minutes;
+  const r = await call('dj_start', args);
+  if (r && r.dj) logEvent('dj', `${r.dj.profile} set started (${r.dj.phase})`);
+  await refreshDj();
+  await refreshStatus();
+}
+
+async function djCommand(command) {
+  const r = await call('dj_command', { command });
+  if (r) logEvent('dj', `${command || 'next'} → ${r.kind} at bar ${r.acts_at_bar + 1}`);
+  await refreshDj();
+  return r;
+}
+
 // ---- streams ----
 
 function showTransport(t) {
@@ -152,12 +185,15 @@ function showEvent(e) {
   delete detail.type;
   let text;
   if (type.startsWith('live_')) text = `${e.label || ''} (bar ${e.bar + 1}, ${Math.round(e.bpm)} bpm)`;
+  else if (type.startsWith('dj_') && type !== 'dj_command') text = `${e.label || ''} (set bar ${e.bar + 1}, ${e.phase}, energy ${Number(e.energy).toFixed(2)})`;
   else if (type === 'render_progress') text = `job ${e.job}: ${Math.round(100 * e.progress)}%`;
   else text = JSON.stringify(detail);
   logEvent(type, text);
   if (type === 'render' && e.state === 'failed') warn(`render ${e.job} failed: ${e.error || ''}`, true);
   if (e.warning || e.warnings) warn(String(e.warning || e.warnings));
   if (type === 'live_vibe' || type === 'live_transition' || type === 'live_glide' || type === 'live_end') refreshStatus();
+  if (type === 'dj_phase' || type === 'dj_warning' || type === 'dj_profile') refreshDj();
+  if (type === 'dj_warning') warn(`DJ: ${e.label}`);
 }
 
 function connect() {
@@ -211,6 +247,11 @@ function bindForms() {
   submit('line-form', () => { const l = $('steer-line').value.trim(); if (l) steer(l); });
   submit('render-form', render);
   submit('api-key-form', () => { api.setKey($('api-key').value); $('api-key-form').hidden = true; refreshStatus(); mixer?.refresh(); loadTools(); });
+  submit('dj-start-form', djStart);
+  $('dj-stop').onclick = async () => { if (await call('dj_stop')) logEvent('dj', 'stopping'); setTimeout(() => { refreshDj(); refreshStatus(); }, 400); };
+  for (const b of $('dj-buttons').querySelectorAll('button[data-dj]')) b.onclick = () => djCommand(b.dataset.dj);
+  submit('dj-say-form', () => { const t = $('dj-say').value.trim(); if (t) djCommand(`say ${t}`); });
+  submit('dj-line-form', () => { const l = $('dj-line').value.trim(); if (l) djCommand(l); });
   $('stop').onclick = stop;
   $('listen').onclick = toggleListening;
 }
@@ -319,7 +360,8 @@ async function main() {
   connect();
   await loadTools();
   await refreshStatus();
-  setInterval(refreshStatus, 2000);
+  await refreshDj();
+  setInterval(() => { refreshStatus(); refreshDj(); }, 2000);
   document.body.dataset.ready = 'true';
 }
 

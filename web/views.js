@@ -1,5 +1,5 @@
 // What the console draws: the live arrangement as a timeline (sections with their energy and
-// layers, and a playhead), the mixer (a strip per track: meter, gain, pan, mute, solo; a meter
+// layers, and a playhead), the mixer (a strip per track and per live layer: meter, gain, pan, mute, solo; a meter
 // per live layer), the live spectrum from the listener's analyser, and a render's spectrogram.
 // Data comes from live_status, list_tracks and the transport and meters streams (public API).
 
@@ -108,16 +108,32 @@ function toggle(label, field, on, send) {
   return b;
 }
 
-/** The mixer: a strip per track (set_mix: gain, pan, mute, solo) and per live layer (a meter; live_mix: mute, solo). */
+/** A labelled range input that calls `send(value)` when it changes. */
+function slider(owner, label, attrs, send) {
+  const l = document.createElement('label');
+  const input = document.createElement('input');
+  Object.assign(input, { type: 'range', ...attrs });
+  input.setAttribute('aria-label', `${owner} ${label}`);
+  input.addEventListener('change', () => send(Number(input.value)));
+  l.append(label, input);
+  return l;
+}
+
+/** The mixer: a strip per track (set_mix: gain, pan, mute, solo) and per live layer (a meter; live_mix: gain, pan, mute, solo). */
 export class Mixer {
   /** `mix(target, changes)` calls set_mix, `liveMix(layer, changes)` live_mix; `list()` resolves to list_tracks' tracks. */
   constructor(root, mix, liveMix, list) { Object.assign(this, { root, mix, liveMix, list, key: '', layerMix: {} }); }
 
-  /** From live_status: {layer: {mute, solo}}. */
+  /** From live_status: {layer: {mute, solo, gain_db, pan}}. */
   setLayerMix(layerMix) {
     this.layerMix = layerMix || {};
-    for (const row of this.root.querySelectorAll('.strip[data-kind="layer"]'))
-      for (const b of row.querySelectorAll('button[data-field]')) b.setAttribute('aria-pressed', String(Boolean(this.layerMix[row.dataset.name]?.[b.dataset.field])));
+    for (const row of this.root.querySelectorAll('.strip[data-kind="layer"]')) {
+      const mix = this.layerMix[row.dataset.name];
+      for (const b of row.querySelectorAll('button[data-field]')) b.setAttribute('aria-pressed', String(Boolean(mix?.[b.dataset.field])));
+      if (!mix || row.contains(document.activeElement)) continue;
+      row.querySelector('input[name="gain"]').value = mix.gain_db ?? 0;
+      row.querySelector('input[name="pan"]').value = mix.pan ?? 0;
+    }
   }
 
   async refresh() {
@@ -168,7 +184,11 @@ export class Mixer {
       layers.replaceChildren(...names.map((n) => {
         const row = strip(n, 'layer');
         const send = (changes) => this.liveMix(n, changes);
-        row.append(toggle('M', 'mute', this.layerMix[n]?.mute, send), toggle('S', 'solo', this.layerMix[n]?.solo, send));
+        const mix = this.layerMix[n] || {};
+        row.append(
+          slider(n, 'gain', { min: -60, max: 12, step: 0.5, value: mix.gain_db ?? 0, name: 'gain' }, (v) => send({ gain_db: v })),
+          slider(n, 'pan', { min: -1, max: 1, step: 0.05, value: mix.pan ?? 0, name: 'pan' }, (v) => send({ pan: v })),
+          toggle('M', 'mute', mix.mute, send), toggle('S', 'solo', mix.solo, send));
         return row;
       }));
     }

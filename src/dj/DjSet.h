@@ -66,7 +66,11 @@ public:
     int barAt(SampleTime at) const;
     /// Where set bar `bar` starts (-1: not decided yet).
     SampleTime barLine(int bar) const { return bar >= 0 && bar < static_cast<int>(lines_.size()) ? lines_[static_cast<std::size_t>(bar)] : -1; }
+    /// The first bar line not decided yet (where a command given now is acted on) and its set bar.
+    SampleTime nextLine() const { return nextLine_; }
+    int nextBar() const { return static_cast<int>(lines_.size()); }
     DjBrain& brain() { return brain_; }
+    const DjBrain& brain() const { return brain_; }
     /// The vibe the energy and throws are applied to (after the last change asked for).
     const live::StreamVibe& base() const { return nextVibe_ ? *nextVibe_ : base_; }
 

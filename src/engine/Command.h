@@ -29,6 +29,7 @@ enum class CommandType : std::uint8_t {
     ReplaceTrack, // track = a prepared track for this address (the old one goes back on retiredTracks)
     SetBypass,    // slot = effect; value != 0: bypassed (crossfaded to the dry signal over 10 ms)
     SetOutput,    // index = return bus (0..), or -1 the master; crossfaded over 10 ms
+    SetTrim,      // value = dB, value2 = balance -1..1: a user's trim after the fader and pan
     ReplaceChain, // track = a prepared holder of the new effect chain for a bus or the master (it goes back on retiredTracks with the old chain)
 };
 

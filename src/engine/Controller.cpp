@@ -182,6 +182,15 @@ bool Controller::setPan(int address, float pan, SampleTime at) {
     return post({at, CommandType::SetPan, -1, address, 0, pan, 0.0f, nullptr});
 }
 
+bool Controller::setTrim(int address, float gainDb, float balance, SampleTime at) {
+    shadowAt(address);
+    if (!std::isfinite(gainDb) || gainDb > 12.0f || gainDb < -120.0f)
+        throw std::invalid_argument(fmt::format("trim {:g} dB is out of range: allowed -120..+12 dB", gainDb));
+    if (!std::isfinite(balance) || balance < -1.0f || balance > 1.0f)
+        throw std::invalid_argument(fmt::format("balance {:g} is out of range: allowed -1..1", balance));
+    return post({at, CommandType::SetTrim, -1, address, 0, gainDb, balance, nullptr});
+}
+
 bool Controller::setMute(int address, bool on, SampleTime at) {
     shadowAt(address);
     return post({at, CommandType::SetMute, -1, address, 0, on ? 1.0f : 0.0f, 0.0f, nullptr});

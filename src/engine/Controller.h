@@ -55,6 +55,9 @@ public:
     /// Throws std::invalid_argument naming the slots there are.
     bool setBypass(int address, int slot, bool bypassed, SampleTime at);
     bool setPan(int address, float pan, SampleTime at);
+    /// A trim after the track's own fader and pan (a live layer's user gain and balance, while
+    /// the session's fades and glides move the fader): dB -120..+12, balance -1 (left only)..1.
+    bool setTrim(int address, float gainDb, float balance, SampleTime at);
     bool setMute(int address, bool on, SampleTime at);
     bool setSolo(int address, bool on, SampleTime at);
     bool setSend(int track, int bus, float level, SampleTime at);

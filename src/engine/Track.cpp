@@ -22,9 +22,12 @@ void Track::prepare(double sampleRate, int maxBlock) {
     dry_.resize(maxBlock);
     output_ = outFrom_ = initialOutput >= 0 && initialOutput < kMaxSends ? initialOutput : -1;
     outLeft_ = 0;
-    for (auto* s : {&gain_, &panL_, &panR_}) s->prepare(sampleRate, 20.0f);
+    for (auto* s : {&gain_, &panL_, &panR_, &trimL_, &trimR_}) s->prepare(sampleRate, 20.0f);
     setGainDb(initialGainDb);
     setPan(initialPan);
+    setTrim(initialTrimDb, initialBalance);
+    trimL_.snap(trimL_.target());
+    trimR_.snap(trimR_.target());
     gain_.snap(gain_.target());
     panL_.snap(panL_.target());
     panR_.snap(panR_.target());
@@ -81,6 +84,31 @@ void Track::setPan(float pan) {
     panR_.setTarget(g.right * std::numbers::sqrt2_v<float>);
 }
 
+void Track::setTrim(float db, float balance) {
+    constexpr float kHalfPi = std::numbers::pi_v<float> * 0.5f;
+    const float g = db <= -120.0f ? 0.0f : std::pow(10.0f, std::min(db, 12.0f) / 20.0f);
+    const float b = std::clamp(balance, -1.0f, 1.0f);
+    // A balance: the side it moves toward stays at unity, the other falls to silence at the end.
+    trimL_.setTarget(g * (b > 0.0f ? std::cos(kHalfPi * b) : 1.0f));
+    trimR_.setTarget(g * (b < 0.0f ? std::cos(kHalfPi * -b) : 1.0f));
+}
+
+void Track::applyTrim(StereoView v) {
+    if (!trimL_.ramping() && !trimR_.ramping()) {
+        const float l = trimL_.value(), r = trimR_.value();
+        if (l == 1.0f && r == 1.0f) return;
+        for (int i = 0; i < v.frames; ++i) {
+            v.left[i] *= l;
+            v.right[i] *= r;
+        }
+        return;
+    }
+    for (int i = 0; i < v.frames; ++i) {
+        v.left[i] *= trimL_.next();
+        v.right[i] *= trimR_.next();
+    }
+}
+
 void Track::setSend(int bus, float level) {
     if (bus >= 0 && bus < kMaxSends) sends_[static_cast<std::size_t>(bus)].setTarget(std::clamp(level, 0.0f, 1.0f));
 }
@@ -133,21 +161,20 @@ void Track::render(int frames, bool clearFirst) {
     }
     if (fadeLeft_ > 0) {
         applyFade(v);
-        return;
-    }
-    if (!gain_.ramping() && !panL_.ramping() && !panR_.ramping()) {
+    } else if (!gain_.ramping() && !panL_.ramping() && !panR_.ramping()) {
         const float gl = gain_.value() * panL_.value(), gr = gain_.value() * panR_.value();
         for (int i = 0; i < frames; ++i) {
             v.left[i] *= gl;
             v.right[i] *= gr;
         }
-        return;
+    } else {
+        for (int i = 0; i < frames; ++i) {
+            const float g = gain_.next();
+            v.left[i] *= g * panL_.next();
+            v.right[i] *= g * panR_.next();
+        }
     }
-    for (int i = 0; i < frames; ++i) {
-        const float g = gain_.next();
-        v.left[i] *= g * panL_.next();
-        v.right[i] *= g * panR_.next();
-    }
+    applyTrim(v);
 }
 
 }  // namespace soundstar::engine

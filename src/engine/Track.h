@@ -26,6 +26,9 @@ public:
     void setGainDb(float db);
     void setPan(float pan);
     void setSend(int bus, float level);
+    /// The trim after fader and pan: dB (-120 or below: silent) and a balance (-1 keeps the left
+    /// channel only, 1 the right; 0 unity on both), smoothed over 20 ms [rt].
+    void setTrim(float db, float balance);
     float sendLevel(int bus) const { return sends_[static_cast<std::size_t>(bus)].value(); }
     /// Moves the gain to `gain` (linear) over exactly `samples` samples from the next rendered
     /// sample, along `shape`; replaces any ramp or fade in progress [rt].
@@ -76,6 +79,7 @@ public:
     bool mute = false, solo = false;
     /// Starting mix settings, applied without a ramp by prepare() [control].
     float initialGainDb = 0.0f, initialPan = 0.0f;
+    float initialTrimDb = 0.0f, initialBalance = 0.0f;
     std::array<float, kMaxSends> initialSends{};
     int initialOutput = -1;  // -1 the master, else a return bus (no crossfade at prepare)
     StereoBuffer& buffer() { return buffer_; }
@@ -83,6 +87,8 @@ public:
 private:
     StereoBuffer buffer_;
     LinearSmoother gain_, panL_, panR_;
+    LinearSmoother trimL_, trimR_;  // setTrim: per channel, after the fader
+    void applyTrim(StereoView v);
     std::array<LinearSmoother, kMaxSends> sends_{};
     std::vector<LinearSmoother> wet_;  // per effect: 1 in the chain, 0 bypassed
     StereoBuffer dry_;                 // an effect's input, while it is (being) bypassed

@@ -532,6 +532,22 @@ SampleTime LiveSession::setLayerMix(const std::string& layer, std::optional<bool
     return at;
 }
 
+SampleTime LiveSession::setLayerTrim(const std::string& layer, std::optional<float> gainDb, std::optional<float> pan) {
+    const auto it = std::find(layers_.begin(), layers_.end(), layer);
+    if (it == layers_.end()) throw std::invalid_argument(fmt::format("no layer '{}': the layers are {}", music::clipText(layer, 40), fmt::join(layers_, ", ")));
+    if (gainDb && !(*gainDb >= -60.0f && *gainDb <= 12.0f)) throw std::invalid_argument(fmt::format("gain_db {:g} is out of range: allowed -60..12", *gainDb));
+    if (pan && !(*pan >= -1.0f && *pan <= 1.0f)) throw std::invalid_argument(fmt::format("pan {:g} is out of range: allowed -1..1", *pan));
+    const auto li = static_cast<std::size_t>(it - layers_.begin());
+    layerMix_.resize(layers_.size());
+    const float g = gainDb.value_or(layerMix_[li].gainDb), p = pan.value_or(layerMix_[li].pan);
+    const SampleTime at = std::max(posted_, engine_->now());
+    for (const int address : {2 * static_cast<int>(li), 2 * static_cast<int>(li) + 1})
+        if (!controller_->setTrim(address, g, p, at)) throw std::runtime_error("the live engine's command queue is full; try again in a moment");
+    layerMix_[li].gainDb = g;
+    layerMix_[li].pan = p;
+    return at;
+}
+
 std::vector<std::string> LiveSession::placedLayers() const {
     std::vector<std::string> out;
     for (std::size_t li = 0; li < layers_.size(); ++li)
@@ -612,6 +628,8 @@ bool LiveSession::pump(SampleTime horizon) {
                 if (const auto li = static_cast<std::size_t>(a.address / 2); li < layerMix_.size()) {  // a layer keeps its mute and solo
                     track->mute = layerMix_[li].mute;
                     track->solo = layerMix_[li].solo;
+                    track->initialTrimDb = layerMix_[li].gainDb;
+                    track->initialBalance = layerMix_[li].pan;
                 }
                 controller_->replaceTrack(a.address, std::move(track), a.time);
                 forgetPosted(a.address);

@@ -62,11 +62,18 @@ public:
     /// A layer's mute and solo in the session's own mix (a solo keeps only soloed layers).
     struct LayerMix {
         bool mute = false, solo = false;
+        float gainDb = 0.0f, pan = 0.0f;  // the user's trim, after the session's own fades and pans
     };
     /// Mutes or solos `layer` (both its slots, and the instruments later put there) from the
     /// first sample not yet scheduled (at most the pump's horizon ahead); returns that sample.
     /// Throws std::invalid_argument naming an unknown layer, std::runtime_error on a full queue.
     SampleTime setLayerMix(const std::string& layer, std::optional<bool> mute, std::optional<bool> solo);
+    /// A layer's trim: gain (dB, -60..+12) and balance (-1 left only .. 1 right only) applied to
+    /// both its slots after the session's own fades and pans (so a crossfade or glide never
+    /// undoes it), from the same sample setLayerMix would use; returns that sample. Throws
+    /// std::invalid_argument naming an unknown layer or a value out of range,
+    /// std::runtime_error on a full queue.
+    SampleTime setLayerTrim(const std::string& layer, std::optional<float> gainDb, std::optional<float> pan);
     const std::vector<LayerMix>& layerMix() const { return layerMix_; }
     /// The layers the current vibe has put in place so far (composed), playing or not.
     std::vector<std::string> placedLayers() const;

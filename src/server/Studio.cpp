@@ -233,7 +233,8 @@ void Studio::tick() {
     finishAssistant();
     if (live_) {
         const SampleTime liveNow = live_->session->engine().now();
-        live_->session->pump(liveNow + static_cast<SampleTime>(0.2 * options_.sampleRate));
+        pumpDj(liveNow);
+        live_->session->pump(liveNow + static_cast<SampleTime>(kLiveAhead * options_.sampleRate));
         if (live_->endAt >= 0 && liveNow >= live_->endAt) {
             auto placeholder = controller_->makeTrack("", engine::makeInstrument("subtractive"));
             placeholder->mute = true;

@@ -24,6 +24,7 @@
 #include "engine/Preset.h"
 #include "engine/Track.h"
 #include "io/AudioDevice.h"
+#include "dj/DjCommands.h"
 #include "live/LiveSession.h"
 #include "server/NetServer.h"
 #include "server/Operations.h"
@@ -62,6 +63,8 @@ struct StudioHooks {
         std::string systemTools, systemJson, user, schema, tools;
     };
     std::function<nlohmann::json(const LlmAsk&)> askLlm;
+    /// The DJ's profiles and free-text vibes for a set with `seed` (as `soundstar dj`). Empty: no DJ.
+    std::function<dj::DjVibes(std::optional<std::uint64_t> seed)> djVibes;
 };
 
 struct StudioOptions {
@@ -219,6 +222,18 @@ private:
     nlohmann::json liveStop();
     nlohmann::json liveMix(const nlohmann::json& args);
     nlohmann::json liveStatus() const;
+    /// Checks that a live session may start; returns the free track slot it will play on.
+    std::size_t liveSlot() const;
+    /// Puts a new live session on the track at `slot` and makes it live_.
+    /// Puts a live session on the live track; with `sync`, from the sequencer's next bar line at the live tempo (the answer says where).
+    nlohmann::json installLive(std::unique_ptr<LiveState> state, std::size_t slot, bool sync = false);
+    // the DJ on the live track (StudioDj.cpp)
+    void registerDjOperations(OperationTable& t);
+    nlohmann::json djStart(const nlohmann::json& args);
+    nlohmann::json djCommand(const nlohmann::json& args);
+    nlohmann::json djStatus() const;
+    /// Sends the DJ's new events; stops the set at its end [control, each tick].
+    void pumpDj(SampleTime liveNow);
     /// The live music's recent and coming sections: sample, kind, bar, bars, energy, layers.
     nlohmann::json liveSections() const;
     /// The live music's place for the transport stream (bar, beat_in_bar, bpm, section, vibe); null when none plays.
@@ -331,7 +346,7 @@ private:
     float tickPeakLeft_ = 0.0f, tickPeakRight_ = 0.0f;  // since the last tick
     std::vector<float> tickTrackPeaks_, tickLayerPeaks_;  // per studio track and live layer, since the last tick
     std::map<std::uint64_t, Subscription> subscribers_;
-    std::size_t liveEventsSent_ = 0;
+    std::size_t liveEventsSent_ = 0, djEventsSent_ = 0;
     std::map<long, std::string> jobStatesSent_;
     std::map<long, double> jobProgressSent_;
     std::unique_ptr<Recording> recording_;

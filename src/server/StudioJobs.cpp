@@ -202,7 +202,7 @@ json Studio::liveStatus() const {
     json layerMix = json::object();
     for (std::size_t i = 0; i < s.layers().size(); ++i) {
         const auto mix = i < s.layerMix().size() ? s.layerMix()[i] : live::LiveSession::LayerMix{};
-        layerMix[s.layers()[i]] = {{"mute", mix.mute}, {"solo", mix.solo}};
+        layerMix[s.layers()[i]] = {{"mute", mix.mute}, {"solo", mix.solo}, {"gain_db", mix.gainDb}, {"pan", mix.pan}};
     }
     return {{"vibe", s.current().label},
             {"track", "live"},
@@ -224,17 +224,20 @@ json Studio::liveStatus() const {
 
 json Studio::liveMix(const json& args) {
     if (!live_) throw ApiError(409, "no live session: live_start starts one");
-    if (!args.contains("mute") && !args.contains("solo")) throw std::invalid_argument("set mute, solo or both");
+    if (!args.contains("mute") && !args.contains("solo") && !args.contains("gain_db") && !args.contains("pan"))
+        throw std::invalid_argument("set at least one of mute, solo, gain_db, pan");
     const auto flag = [&](const char* key) { return args.contains(key) ? std::optional<bool>(args[key].get<bool>()) : std::nullopt; };
+    const auto value = [&](const char* key) { return args.contains(key) ? std::optional<float>(args[key].get<float>()) : std::nullopt; };
     SampleTime at = 0;
     try {
-        at = live_->session->setLayerMix(args["layer"], flag("mute"), flag("solo"));
+        if (args.contains("gain_db") || args.contains("pan")) at = live_->session->setLayerTrim(args["layer"], value("gain_db"), value("pan"));
+        if (args.contains("mute") || args.contains("solo")) at = live_->session->setLayerMix(args["layer"], flag("mute"), flag("solo"));
     } catch (const std::runtime_error& e) {  // the queue is full (an unknown layer is an invalid_argument: 400)
         throw ApiError(503, e.what());
     }
     const auto& mix = live_->session->layerMix();
     const auto li = static_cast<std::size_t>(std::find(live_->session->layers().begin(), live_->session->layers().end(), args["layer"]) - live_->session->layers().begin());
-    return {{"layer", args["layer"]}, {"mute", mix[li].mute}, {"solo", mix[li].solo}, {"applied_at_live_sample", at}};
+    return {{"layer", args["layer"]}, {"mute", mix[li].mute}, {"solo", mix[li].solo}, {"gain_db", mix[li].gainDb}, {"pan", mix[li].pan}, {"applied_at_live_sample", at}};
 }
 
 json Studio::liveSections() const {
@@ -256,26 +259,21 @@ json Studio::liveSections() const {
     return out;
 }
 
-json Studio::liveStart(const json& args) {
+std::size_t Studio::liveSlot() const {
     if (live_) throw ApiError(429, fmt::format("at most {} live session at a time; live_stop ends the one playing", options_.maxLiveSessions));
-    const auto t = live::parseTransition(args.value("transition", std::string("4")));
-    live::LiveOptions o;
-    o.sampleRate = options_.sampleRate;
-    o.blockSize = options_.blockSize;
-    o.transitionSeconds = t.seconds;
-    o.transitionBars = t.bars;
     for (const auto& s : slots_)
         if (s.name == "live") throw ApiError(409, "a track named 'live' exists; the live session plays on a track of that name");
     const auto free = std::find_if(slots_.begin(), slots_.end(), [](const TrackSlot& s) { return s.name.empty(); });
     if (free == slots_.end()) throw ApiError(429, fmt::format("the live session needs a track and all {} are taken (free_track releases one)", options_.maxTracks));
-    auto state = std::make_unique<LiveState>();
-    if (args.contains("seed")) state->seed = args["seed"].get<std::uint64_t>();
-    state->session = std::make_shared<live::LiveSession>(*hooks_.presets, hooks_.vibeFromText(args["vibe"], state->seed), o);
-    state->session->pump(static_cast<SampleTime>(0.2 * o.sampleRate));
-    state->address = static_cast<int>(free - slots_.begin());
-    SampleTime at = std::max(scheduler_.earliest(engine_.now(), options_.blockSize), readyAt_[static_cast<std::size_t>(state->address)]);
+    return static_cast<std::size_t>(free - slots_.begin());
+}
+
+json Studio::installLive(std::unique_ptr<LiveState> state, std::size_t slot, bool sync) {
+    state->session->pump(static_cast<SampleTime>(kLiveAhead * options_.sampleRate));
+    state->address = static_cast<int>(slot);
+    SampleTime at = std::max(scheduler_.earliest(engine_.now(), options_.blockSize), readyAt_[slot]);
     json synced = nullptr;
-    if (args.value("sync", false)) {
+    if (sync) {
         // On the sequencer's transport: from its next bar line, at the live tempo, so the live
         // composer's bars (4/4, counted from its start) are the sequencer's bars.
         const double startBeat = meters().quantise(transport_.beatAt(at), 1.0);
@@ -287,7 +285,7 @@ json Studio::liveStart(const json& args) {
         setTempo({{"bpm", bpm}, {"at", {{"sample", at}}}}, CallContext{});
         synced = {{"start_sample", at}, {"start_beat", startBeat}, {"start_bar", static_cast<long long>(std::llround(meters().barAt(startBeat)))}, {"bpm", bpm}};
     }
-    readyAt_[static_cast<std::size_t>(state->address)] = at;
+    readyAt_[slot] = at;
     auto track = std::make_shared<std::unique_ptr<engine::Track>>(controller_->makeTrack("live", makeLiveSource(state->session)));
     (*track)->prepare(options_.sampleRate, options_.blockSize);
     schedule(at, [this, address = state->address, track](SampleTime t) {
@@ -295,12 +293,27 @@ json Studio::liveStart(const json& args) {
         return true;
     });
     state->startSample = at;
-    TrackSlot slot;
-    slot.name = "live";
-    slot.instrument = "live";
-    *free = std::move(slot);
+    TrackSlot ts;
+    ts.name = "live";
+    ts.instrument = "live";
+    slots_[slot] = std::move(ts);
     live_ = std::move(state);
-    liveEventsSent_ = 0;
+    liveEventsSent_ = djEventsSent_ = 0;
+    return synced;
+}
+
+json Studio::liveStart(const json& args) {
+    const std::size_t slot = liveSlot();
+    const auto t = live::parseTransition(args.value("transition", std::string("4")));
+    live::LiveOptions o;
+    o.sampleRate = options_.sampleRate;
+    o.blockSize = options_.blockSize;
+    o.transitionSeconds = t.seconds;
+    o.transitionBars = t.bars;
+    auto state = std::make_unique<LiveState>();
+    if (args.contains("seed")) state->seed = args["seed"].get<std::uint64_t>();
+    state->session = std::make_shared<live::LiveSession>(*hooks_.presets, hooks_.vibeFromText(args["vibe"], state->seed), o);
+    const json synced = installLive(std::move(state), slot, args.value("sync", false));
     json out = liveStatus();
     out["synced"] = synced;
     return out;
@@ -308,6 +321,7 @@ json Studio::liveStart(const json& args) {
 
 json Studio::liveSteer(const json& args) {
     if (!live_ || live_->endAt >= 0) throw ApiError(409, "no live session is playing (live_start begins one)");
+    if (live_->dj) throw ApiError(409, "a DJ set steers this live session: dj_command steers it, dj_stop ends it");
     auto& s = *live_->session;
     const std::string line = args["line"].is_string() ? args["line"].get<std::string>() : args["line"].dump();
     const auto c = live::parseSteering(line, s.current().config);

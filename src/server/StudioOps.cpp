@@ -200,10 +200,16 @@ void Studio::registerOperations(OperationTable& t) {
            answerNow([this](const json&, const CallContext&) { return liveStop(); })});
     t.add({"live_status", "live", "The live session: vibe, bpm, bar, beat_in_bar, section, its MusicConfig, its sample clock, late commands, its layers and sections (energy, layers)", object({}), {}, false,
            answerNow([this](const json&, const CallContext&) { return json{{"live", liveStatus()}}; })});
-    t.add({"live_mix", "live", "Mutes or solos a layer of the live music (a solo keeps only the soloed layers); live_status's layer_mix shows them",
-           object({{"layer", text(16, "a layer: drums, bass, pad, keys, arp, lead or texture")}, {"mute", {{"type", "boolean"}}}, {"solo", {{"type", "boolean"}}}},
+    t.add({"live_mix", "live",
+           "A layer of the live music in the mixer: mute, solo (a solo keeps only the soloed layers), and a trim gain and pan after the "
+           "session's own fades; live_status's layer_mix shows them",
+           object({{"layer", text(16, "a layer: drums, bass, pad, keys, arp, lead or texture")},
+                   {"mute", {{"type", "boolean"}}},
+                   {"solo", {{"type", "boolean"}}},
+                   {"gain_db", number(-60, 12, "the layer's trim gain in dB (0: as the session mixes it)")},
+                   {"pan", number(-1, 1, "balance: -1 left only .. 1 right only")}},
                   {"layer"}),
-           {"layer", "mute", "solo"}, true, answerNow([this](const json& a, const CallContext&) { return liveMix(a); })});
+           {"layer", "mute", "solo", "gain_db", "pan"}, true, answerNow([this](const json& a, const CallContext&) { return liveMix(a); })});
     // ---- subscriptions ----
     t.add({"subscribe", "events",
            "WebSocket only: sends this client {\"stream\": \"transport\"|\"meters\"|\"events\", \"data\": ...} messages, transport and "
@@ -250,6 +256,7 @@ void Studio::registerOperations(OperationTable& t) {
     registerBusOperations(t);  // StudioBuses.cpp
     registerSamplerOperations(t);
     registerAnalysisOperations(t);
+    registerDjOperations(t);         // StudioDj.cpp
     registerSequencerOperations(t);  // StudioSequencer.cpp
     registerStateOperations(t);      // StudioState.cpp: last, as it wraps the rows above
 }

@@ -2,6 +2,8 @@
 // Studio's private parts, shared by its source files (Studio.cpp, StudioEvents.cpp) [control].
 #include <sndfile.h>
 
+#include "dj/DjBrain.h"
+#include "dj/DjSet.h"
 #include "io/OutputFiles.h"
 #include "server/Studio.h"
 
@@ -18,6 +20,9 @@ struct Studio::Job {
     std::atomic<bool> cancel{false};  // a running render stops at its next progress report
 };
 
+// How far ahead of its playhead the live session is pumped (and a DJ decides its bar lines), in seconds.
+constexpr double kLiveAhead = 0.2;
+
 // The live session plays through a track of the studio's own engine (its instrument renders the
 // session's engine), so it shares the device, the clock, recordings, meters and audio listeners.
 struct Studio::LiveState {
@@ -26,6 +31,15 @@ struct Studio::LiveState {
     int address = -1;            // the "live" track
     SampleTime startSample = 0;  // the studio sample where the session's sample 0 plays
     SampleTime endAt = -1;       // >= 0: stopping; its track is freed once the session's clock passes this
+    // A DJ set playing this session (dj_start), or none.
+    struct Dj {
+        std::unique_ptr<dj::DjBrain> brain;
+        std::unique_ptr<dj::DjSet> set;
+        dj::DjVibes vibes;
+        double minutes = 0.0;
+        SampleTime endsAt = -1;  // live sample where a set of `minutes` ends (-1: open-ended)
+    };
+    std::unique_ptr<Dj> dj;
 };
 
 // A float WAV of what the engine plays, written under a temporary name and renamed on stop.

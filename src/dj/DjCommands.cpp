@@ -1,0 +1,100 @@
+#include "dj/DjCommands.h"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <algorithm>
+#include <stdexcept>
+
+#include "live/Steering.h"
+#include "music/Arrangement.h"
+#include "music/JsonText.h"
+
+namespace soundstar::dj {
+namespace {
+
+// The plain words, as a table (the steering parser reads the rest).
+struct Word {
+    const char* word;
+    const char* kind;
+    void (*run)(DjSet&);
+};
+const Word kWords[] = {
+    {"", "next", [](DjSet& s) { s.brain().requestNext(); }},
+    {"next", "next", [](DjSet& s) { s.brain().requestNext(); }},
+    {"drop", "drop", [](DjSet& s) { s.brain().requestDrop(); }},
+    {"break", "break", [](DjSet& s) { s.brain().requestBreak(); }},
+    {"x", "x", [](DjSet& s) { s.brain().requestEffect(); }},
+    {"more energy", "energy", [](DjSet& s) { s.brain().nudgeEnergy(0.25); }},
+    {"less energy", "energy", [](DjSet& s) { s.brain().nudgeEnergy(-0.25); }},
+};
+constexpr std::size_t kMaxLine = 2000;
+
+[[noreturn]] void refuse(const std::string& what) { throw std::invalid_argument(fmt::format("{}; allowed commands: {}", what, djCommandHelp())); }
+
+}  // namespace
+
+const char* djCommandHelp() {
+    return "next (or an empty line), drop, break, x (effect throw), more energy, less energy, s LAYERS (s drums,bass; s all), b BPM, k KEY (k F minor), "
+           "y PROFILE, say TEXT, q, or free text (a vibe)";
+}
+
+DjCommandResult applyDjCommand(DjSet& set, std::string line, const DjVibes& vibes) {
+    if (line.size() > kMaxLine) refuse(fmt::format("a command is at most {} bytes (this one is {})", kMaxLine, line.size()));
+    while (!line.empty() && (line.back() == '\r' || line.back() == ' ' || line.back() == '\n')) line.pop_back();
+    while (!line.empty() && line.front() == ' ') line.erase(line.begin());
+    if (std::any_of(line.begin(), line.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; }))
+        refuse("a command is one line of text without control characters");
+    if (line == "q") return {"quit", {}};
+    for (const auto& w : kWords)
+        if (line == w.word) return w.run(set), DjCommandResult{w.kind, {}};
+    if (line == "say" || line.rfind("say ", 0) == 0) {
+        auto text = line.size() > 4 ? line.substr(4) : std::string();
+        if (text.find_first_not_of(' ') == std::string::npos) refuse("say needs something to say (say TEXT)");
+        return {"say", music::clipText(text, 400)};
+    }
+    // A one-letter word is a command: only s, b, k, y and x are.
+    if (line.size() >= 2 && line[1] == ' ' && std::string("sbkyx").find(line[0]) == std::string::npos)
+        refuse(fmt::format("'{}' is not a command", music::clipText(line.substr(0, 1), 8)));
+    if (line.size() == 1 && std::string("sbky").find(line[0]) != std::string::npos) refuse(fmt::format("'{}' needs a value", line));
+    if (line.rfind("x ", 0) == 0) refuse("x takes nothing after it (x: the next favourite effect)");
+    try {
+        if (line.rfind("y ", 0) == 0) {
+            auto [profile, vibe] = vibes.profile(line.substr(2));
+            set.changeVibe(std::move(vibe), std::move(profile));
+            return {"profile", {}};
+        }
+        const auto c = live::parseSteering(line, set.base().config);
+        if (c.quit) return {"quit", {}};
+        if (c.layers) {
+            const auto& names = music::layerNames();
+            for (const auto& l : *c.layers)
+                if (std::find(names.begin(), names.end(), l) == names.end())
+                    throw std::invalid_argument(fmt::format("'{}' is not a layer; allowed: {}, or all", music::clipText(l, 40), fmt::join(names, ", ")));
+            set.brain().wantLayers(*c.layers);
+            return {"layers", {}};
+        }
+        if (line.rfind("b ", 0) == 0 && c.config && c.config->bpm) {
+            set.setTempo(*c.config->bpm);
+            return {"tempo", {}};
+        }
+        if (c.config) {
+            auto v = set.base();
+            v.config = *c.config;
+            v.label = c.label;
+            set.changeVibe(v, std::nullopt);
+            return {line.rfind("k ", 0) == 0 ? "key" : "config", {}};
+        }
+        if (c.vibeText) {
+            auto v = vibes.text(*c.vibeText);
+            v.config.density = 6;  // every layer is composed; the DJ decides which play
+            set.changeVibe(v, std::nullopt);
+            return {"vibe", {}};
+        }
+    } catch (const std::invalid_argument& e) {
+        refuse(music::clipText(e.what(), 1200));
+    }
+    refuse(fmt::format("'{}' asks for nothing", music::clipText(line, 80)));
+}
+
+}  // namespace soundstar::dj
