@@ -424,3 +424,32 @@ TEST(Leveller, BringsASteadySignalToTheTargetSlowlyAndHoldsInQuietPassages) {
     run(0.0001f, 10.0, q);
     EXPECT_NEAR(q.gainDb(), held, 0.01f) << "nearly silent: the gain is held, not pumped";
 }
+
+TEST(Leveller, CutsQuicklyWhenTheMusicJumpsUpAndBoostsSlowly) {
+    // A DJ set's layers coming in at once: the level jumps 12 dB. The leveller cuts within a few
+    // seconds (a symmetric 6 s leveller is still ~7 dB short after 4 s), smoothly, and the way
+    // back up (12 dB down again) stays slow.
+    const double sr = 48000.0;
+    Rng rng(11);
+    dsp::Leveller l;
+    l.prepare(sr);
+    l.set(-14.0f, 12.0f, 6.0f);
+    std::vector<float> left(256), right(256), gains;
+    const auto run = [&](float amplitude, double seconds) {
+        for (int b = 0; b < static_cast<int>(seconds * sr / 256); ++b) {
+            for (std::size_t i = 0; i < 256; ++i) left[i] = right[i] = amplitude * (2.0f * rng.uniform() - 1.0f);
+            l.process({left.data(), right.data(), 256});
+            gains.push_back(l.gainDb());
+        }
+    };
+    run(0.05f, 40.0);
+    const float settled = l.gainDb();
+    run(0.2f, 4.0);
+    EXPECT_LT(l.gainDb(), settled - 8.0f) << "cut quickly after a 12 dB jump";
+    run(0.2f, 30.0);
+    EXPECT_NEAR(l.gainDb(), settled - 12.0f, 0.5f);
+    const float cut = l.gainDb();
+    run(0.05f, 4.0);
+    EXPECT_LT(l.gainDb(), cut + 7.0f) << "boosted slowly";
+    for (std::size_t i = 1; i < gains.size(); ++i) EXPECT_LT(std::abs(gains[i] - gains[i - 1]), 0.05f) << i;
+}
