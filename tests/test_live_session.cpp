@@ -352,6 +352,74 @@ TEST(LiveSession, SChoosesTheLayersThatPlayAndAllBringsThemBack) {
     expectNoClicks(a, plain, pointsOf(s.events()[1].sample, static_cast<SampleTime>(kRate)), 1.5f, "layers");
 }
 
+// A DJ's replace_layer: the bass part changes style (sustained to walking) over a bar, the new one fading in while the
+// old fades out, equal-power. Over each quarter of the crossfade the power is the weighted sum of
+// the two parts' (cos^2 and sin^2, measured on a session left alone and on one that cuts to the new
+// part on the same bar line) within 1.5 dB: a linear crossfade dips ~2.7 dB in its middle half; and no click.
+TEST(LiveSession, ReplacingALayerCrossfadesItEqualPowerOnABarLine) {
+    live::LiveOptions o;
+    o.form = "loop";
+    o.masterChain = false;
+    o.initialLayers = {"bass"};
+    const auto oldVibe = vibe("old", R"({"bpm":100,"rhythm":"none","bass":"sustained","seed":5})");
+    const auto newVibe = vibe("new", music::applyUpdate(oldVibe.config, R"({"bass":"walking"})"));
+    live::LiveSession plainOld(test::presets(), oldVibe, o), cut(test::presets(), oldVibe, o), s(test::presets(), oldVibe, o);
+    const double bar = 4 * 60.0 / 100.0 * kRate;
+    SampleTime start = -1;
+    const auto a = play(s, 16.0, [&](SampleTime pos) {
+        if (pos == 256 * 700) start = s.replaceLayer("bass", newVibe, pos, bar / kRate);
+    });
+    const auto x = play(plainOld, 16.0), y = play(cut, 16.0, [&](SampleTime pos) {
+        if (pos == 256 * 700) cut.replaceLayer("bass", newVibe, pos, 1.0 / kRate);
+    });
+    ASSERT_GT(start, 256 * 700);
+    EXPECT_EQ(std::llround(std::fmod(static_cast<double>(start), bar)), 0) << "on a bar line";
+    EXPECT_EQ(s.events().back().kind, "replace");
+    EXPECT_EQ(s.events().back().sample, start);
+    EXPECT_THROW(s.replaceLayer("tuba", newVibe, 0, 1.0), std::invalid_argument);
+    EXPECT_TRUE(std::equal(x.left().begin(), x.left().begin() + start, a.left().begin())) << "nothing changes before the bar line";
+    const auto power = [](const StereoBuffer& b, SampleTime from, SampleTime to) {
+        double e = 0.0;
+        for (auto i = from; i < to; ++i) e += std::pow(b.left()[static_cast<std::size_t>(i)], 2) + std::pow(b.right()[static_cast<std::size_t>(i)], 2);
+        return e / static_cast<double>(to - from);
+    };
+    const auto length = static_cast<SampleTime>(std::llround(bar));
+    for (int q = 0; q < 4; ++q) {
+        const SampleTime from = start + length * q / 4, to = start + length * (q + 1) / 4;
+        // The mean of cos^2 over the quarter (sin^2 is one minus it).
+        const double t0 = q / 4.0, t1 = (q + 1) / 4.0, pi = 3.14159265358979;
+        const double wOld = 0.5 + (std::sin(pi * t1) - std::sin(pi * t0)) / (2.0 * pi * (t1 - t0));
+        const double expected = wOld * power(x, from, to) + (1.0 - wOld) * power(y, from, to);
+        EXPECT_NEAR(10.0 * std::log10(power(a, from, to) / expected), 0.0, 1.5) << "quarter " << q << " of the crossfade";
+    }
+    // After it the new part plays: the steered session sounds like the new vibe, not the old.
+    const SampleTime after = start + 2 * length, end = after + length;
+    const auto diff = [&](const StereoBuffer& u) {
+        double e = 0.0;
+        for (auto i = after; i < end; ++i) e += std::pow(a.left()[static_cast<std::size_t>(i)] - u.left()[static_cast<std::size_t>(i)], 2);
+        return e;
+    };
+    EXPECT_LT(diff(y), 0.1 * diff(x)) << "closer to the new part than to the old";
+    // No click: near each point of the crossfade the largest sample-to-sample jump is no more
+    // than 1.5 times the old part's plus the new part's there (the crossfade is their sum, scaled
+    // by gains that move smoothly); at its start, where the new part is still silent, the old one's.
+    const auto worst = [](const StereoBuffer& b, SampleTime at) {
+        float w = 0.0f;
+        for (auto i = at - 2205; i <= at + 2205; ++i) w = std::max(w, std::abs(b.left()[static_cast<std::size_t>(i)] - b.left()[static_cast<std::size_t>(i - 1)]));
+        return w;
+    };
+    const auto clickFree = [&](const StereoBuffer& b) {
+        bool ok = worst(b, start) <= 1.5f * worst(x, start);
+        for (int i = 1; i <= 8; ++i) ok = ok && worst(b, start + length * i / 8) <= 1.5f * (worst(x, start + length * i / 8) + worst(y, start + length * i / 8));
+        return ok;
+    };
+    EXPECT_TRUE(clickFree(a));
+    StereoBuffer clicked = a;  // the measure finds a step of a twentieth of full scale
+    for (std::size_t i = 0; i < 2000; ++i) clicked.left()[static_cast<std::size_t>(start + length / 2) + i] += 0.05f * static_cast<float>(2000 - i) / 2000.0f;
+    EXPECT_FALSE(clickFree(clicked));
+    EXPECT_EQ(s.lateCommands(), 0);
+}
+
 TEST(Blend, TheHeaviestPartsMusicWithContinuousFieldsAndTempoInBetween) {
     const auto a = music::parseMusicConfig(R"({"bpm":70,"brightness":"very_dark","space":"vast","genre":"ambient","seed":1})");
     const auto b = music::parseMusicConfig(R"({"bpm":130,"brightness":"very_bright","space":"dry","genre":"techno","seed":2})");
@@ -468,4 +536,32 @@ TEST(LiveSession, ALayersTrimSetsItsGainAndBalanceAfterTheSessionsOwn) {
     EXPECT_THROW(s.setLayerTrim("tuba", -3.0f, std::nullopt), std::invalid_argument);
     EXPECT_THROW(s.setLayerTrim("pad", 20.0f, std::nullopt), std::invalid_argument);
     EXPECT_THROW(s.setLayerTrim("pad", std::nullopt, 1.5f), std::invalid_argument);
+
+TEST(Leveller, CutsQuicklyWhenTheMusicJumpsUpAndBoostsSlowly) {
+    // A DJ set's layers coming in at once: the level jumps 12 dB. The leveller cuts within a few
+    // seconds (a symmetric 6 s leveller is still ~7 dB short after 4 s), smoothly, and the way
+    // back up (12 dB down again) stays slow.
+    const double sr = 48000.0;
+    Rng rng(11);
+    dsp::Leveller l;
+    l.prepare(sr);
+    l.set(-14.0f, 12.0f, 6.0f);
+    std::vector<float> left(256), right(256), gains;
+    const auto run = [&](float amplitude, double seconds) {
+        for (int b = 0; b < static_cast<int>(seconds * sr / 256); ++b) {
+            for (std::size_t i = 0; i < 256; ++i) left[i] = right[i] = amplitude * (2.0f * rng.uniform() - 1.0f);
+            l.process({left.data(), right.data(), 256});
+            gains.push_back(l.gainDb());
+        }
+    };
+    run(0.05f, 40.0);
+    const float settled = l.gainDb();
+    run(0.2f, 4.0);
+    EXPECT_LT(l.gainDb(), settled - 8.0f) << "cut quickly after a 12 dB jump";
+    run(0.2f, 30.0);
+    EXPECT_NEAR(l.gainDb(), settled - 12.0f, 0.5f);
+    const float cut = l.gainDb();
+    run(0.05f, 4.0);
+    EXPECT_LT(l.gainDb(), cut + 7.0f) << "boosted slowly";
+    for (std::size_t i = 1; i < gains.size(); ++i) EXPECT_LT(std::abs(gains[i] - gains[i - 1]), 0.05f) << i;
 }

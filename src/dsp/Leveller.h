@@ -1,7 +1,11 @@
 #pragma once
 // Slow loudness levelling for endless streams: the music's short-term loudness (ITU-R BS.1770
 // K-weighting, a ~3 s exponential window) is measured as it plays and a gain moves slowly
-// (seconds, never within a phrase) toward the one that brings it to the target. Quiet passages
+// (seconds, never within a phrase) toward the one that brings it to the target. A jump up (a
+// DJ's layers coming in at once: a 1 s window reads more than 4 dB over the 3 s one) is met
+// quickly: the 3 s window then follows the 1 s one and the gain cuts four times faster than it
+// boosts, so a set that starts small and doubles its layers does not sit several LU over the
+// target for the seconds a symmetric leveller takes to catch up. Quiet passages
 // (more than 20 LU under the target) hold the gain instead of being pumped up. Within a block
 // the gain is a straight line from the last block's, so nothing steps. Feed-forward, no
 // look-ahead; a true-peak limiter after it catches the peaks. prepare() [control]; the rest [rt].
@@ -25,7 +29,7 @@ public:
     }
     void reset() {
         for (auto& s : state_) s = {};
-        meanSquare_ = 0.0;
+        meanSquare_ = fastMeanSquare_ = 0.0;
         primed_ = false;
         gainDb_ = 0.0;
     }
@@ -54,13 +58,16 @@ public:
         }
         power /= io.frames;
         const double n = io.frames;
-        if (!primed_ && power > 1e-9) meanSquare_ = power, primed_ = true;  // the first sound sets the level at once
-        meanSquare_ += (1.0 - std::exp(-n / (3.0 * sampleRate_))) * (power - meanSquare_);
+        if (!primed_ && power > 1e-9) meanSquare_ = fastMeanSquare_ = power, primed_ = true;  // the first sound sets the level at once
+        fastMeanSquare_ += (1.0 - std::exp(-n / (kFastSeconds * sampleRate_))) * (power - fastMeanSquare_);
+        const bool jump = fastMeanSquare_ > meanSquare_ * kJumpRatio;
+        meanSquare_ += (1.0 - std::exp(-n / ((jump ? kFastSeconds : 3.0) * sampleRate_))) * (power - meanSquare_);
         const double level = loudness();
         const double before = gainDb_;
         if (primed_ && level > target_ - 20.0) {
             const double want = std::clamp(static_cast<double>(target_) - level, -static_cast<double>(maxGain_), static_cast<double>(maxGain_));
-            gainDb_ += (1.0 - std::exp(-n / (seconds_ * sampleRate_))) * (want - gainDb_);
+            const double seconds = want < gainDb_ ? seconds_ / 4.0 : seconds_;  // cut faster than boost
+            gainDb_ += (1.0 - std::exp(-n / (seconds * sampleRate_))) * (want - gainDb_);
         }
         const double g0 = std::pow(10.0, before / 20.0), g1 = std::pow(10.0, gainDb_ / 20.0);
         const double step = (g1 - g0) / io.frames;
@@ -93,7 +100,9 @@ private:
     double sampleRate_ = 48000.0;
     Coefs shelf_{}, highpass_{};
     State state_[4]{};
-    double meanSquare_ = 0.0, gainDb_ = 0.0;
+    static constexpr double kFastSeconds = 1.0;
+    static constexpr double kJumpRatio = 2.5118864315;  // 4 dB in power
+    double meanSquare_ = 0.0, fastMeanSquare_ = 0.0, gainDb_ = 0.0;
     bool primed_ = false;
     float target_ = -14.0f, maxGain_ = 12.0f, seconds_ = 6.0f;
 };

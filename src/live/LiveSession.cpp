@@ -582,6 +582,69 @@ SampleTime LiveSession::setLayers(const std::vector<std::string>& layers, Sample
     return start;
 }
 
+void LiveSession::scheduleNotesFrom(const music::ScoreTrack& t, const Voice& v, int address, double cycleBeat, double fromBeat) {
+    for (const auto& n : t.notes) {
+        // A note already sounding at `fromBeat` starts there (the slot fades in from silence).
+        const double offBeat = cycleBeat + n.start + n.length, onBeat = std::max(cycleBeat + n.start, fromBeat);
+        if (!(n.note >= 0.0f && n.note <= 127.0f) || offBeat <= fromBeat + 1e-6 || onBeat >= v.composedBeat) continue;
+        Action on{Action::Kind::NoteOn, std::llround(v.tempo.sampleAt(onBeat)), address, n.note, std::max(n.velocity, 0.001f), v.id};
+        on.beat = onBeat;
+        Action off{Action::Kind::NoteOff, std::max(on.time + 1, static_cast<SampleTime>(std::llround(v.tempo.sampleAt(offBeat)))), address, n.note, 0.0f, v.id};
+        off.beat = offBeat;
+        schedule(std::move(on)), schedule(std::move(off));
+    }
+}
+
+SampleTime LiveSession::replaceLayer(const std::string& layer, const StreamVibe& next, SampleTime earliest, double fadeSeconds) {
+    const auto it = std::find(layers_.begin(), layers_.end(), layer);
+    if (it == layers_.end()) throw std::invalid_argument(fmt::format("'{}' is not a layer; allowed: {}", music::clipText(layer, 40), fmt::join(layers_, ", ")));
+    const auto li = static_cast<std::size_t>(it - layers_.begin());
+    Voice& v = *voices_.back();
+    const int from = v.slot[li], to = from ^ 1;
+    const SampleTime start = nextGridLine(std::max({earliest, posted_, slotFreeAt_[static_cast<std::size_t>(to)]}), Grid::Bar);
+    const SampleTime length = std::max<SampleTime>(1, std::llround(fadeSeconds * options_.sampleRate)), end = start + length;
+    const double startBeat = v.tempo.beatAt(static_cast<double>(start));
+    auto cycle = composeCycle(next, v.cycle);
+    const auto& tracks = cycle.score->tracks;
+    const auto t = std::find_if(tracks.begin(), tracks.end(), [&](const music::ScoreTrack& x) { return x.name == layer; });
+    const float seconds = static_cast<float>(static_cast<double>(length) / options_.sampleRate);
+    if (v.look[li]) {  // the old part fades out (cos) and its slot is cleared after the fade
+        std::erase_if(pending_, [&](const Action& a) {
+            return a.address == from && ((a.kind == Action::Kind::Fade && a.time >= start) || ((a.kind == Action::Kind::NoteOn || a.kind == Action::Kind::NoteOff) && a.time >= end));
+        });
+        schedule({Action::Kind::Fade, start, from, seconds, kSilentDb, v.id});
+        schedule({Action::Kind::AllOff, end, from, 0.0f, 0.0f, v.id});
+        schedule({Action::Kind::Clear, end, from, 0.0f, 0.0f, v.id});
+        slotFreeAt_[static_cast<std::size_t>(from)] = end;
+    }
+    if (v.look[li] && t != tracks.end()) {  // the new part comes in (sin) on the other slot, from its notes at the bar line
+        Action put{Action::Kind::Replace, start, to, 0.0f, 0.0f, v.id, std::make_shared<music::ScoreTrack>(withoutNotes(*t)), true};
+        put.beat = startBeat;
+        schedule(std::move(put));
+        if (wanted_[li]) schedule({Action::Kind::Fade, start, to, seconds, t->gainDb, v.id});
+        // Its notes from the bar line to what is composed so far: this cycle's, and the cycle
+        // before's when the bar line is still in it (composing runs ahead across cycles).
+        std::vector<std::pair<double, std::shared_ptr<const music::Score>>> parts{{v.cycleBeat, cycle.score}};
+        for (int back = 1; back <= 2 && parts.front().first > startBeat && v.cycle - back >= 0; ++back) {
+            auto earlier = composeCycle(next, v.cycle - back);
+            parts.insert(parts.begin(), {parts.front().first - earlier.beats, earlier.score});
+        }
+        for (const auto& [base, score] : parts)
+            for (const auto& track : score->tracks)
+                if (track.name == layer) scheduleNotesFrom(track, v, to, base, startBeat);
+        v.look[li] = withoutNotes(*t);
+        v.slot[li] = to;
+    } else if (v.look[li]) {
+        v.look[li].reset();  // placed again (on the free slot) when the music to come has it
+        v.slot[li] = to;
+    }
+    v.vibe = next;
+    v.cycleScore = std::move(cycle.score);
+    v.sections = std::move(cycle.sections);
+    events_.push_back({start, "replace", v.id, barOf(v, start), bpmAt(start), static_cast<double>(length) / options_.sampleRate, layer});
+    return start;
+}
+
 void LiveSession::fadeOut(SampleTime at, double seconds, bool urgent) {
     if (!urgent) at = std::max(at, posted_);
     const SampleTime end = at + std::max<SampleTime>(1, std::llround(seconds * options_.sampleRate));

@@ -59,6 +59,13 @@ public:
     /// for again; `fadeSeconds` > 0 sets the length of these fades instead of the transition.
     /// Throws std::invalid_argument naming an unknown layer.
     SampleTime setLayers(const std::vector<std::string>& layers, SampleTime earliest, double fadeSeconds = 0.0);
+    /// Replaces one layer's part with the same layer of `next` (the playing vibe with another
+    /// style for that layer: see dj::styleFieldOf), from the next bar line at or after `earliest`:
+    /// the new part comes in on the layer's other slot while the old one fades out, equal-power
+    /// (sin/cos) over `fadeSeconds` (> 0), so the level holds through it. The music to come is
+    /// composed from `next`. Returns the sample where the crossfade starts. Throws
+    /// std::invalid_argument naming an unknown layer.
+    SampleTime replaceLayer(const std::string& layer, const StreamVibe& next, SampleTime earliest, double fadeSeconds);
     /// A layer's mute and solo in the session's own mix (a solo keeps only soloed layers).
     struct LayerMix {
         bool mute = false, solo = false;
@@ -136,6 +143,8 @@ private:
     void sortPending();
     /// Takes back the section events of voice `id` from `from` on (the music there changed).
     void dropSections(int id, SampleTime from);
+    /// Schedules `t`'s notes (a cycle starting at `cycleBeat`) on `address`, from `fromBeat` to what `v` has composed.
+    void scheduleNotesFrom(const music::ScoreTrack& t, const Voice& v, int address, double cycleBeat, double fromBeat);
     SampleTime glide(Voice& v, const StreamVibe& next, const Cycle& target, SampleTime start, SampleTime length);
     void rampParam(int address, int slot, const std::string& name, float from, float to, SampleTime start, SampleTime length);
     void glideMix(const music::MixSettings& to, double bpm, SampleTime start, SampleTime length);
