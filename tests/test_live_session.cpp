@@ -256,7 +256,11 @@ TEST(LiveSession, ATempoChangeRampsInBeatTimeAndTheKicksFollow) {
     for (std::size_t i = 1; i < kicks.size(); ++i)
         if (kicks[i - 1] >= t0 && kicks[i] <= t0 + 7.0) during.push_back(kicks[i] - kicks[i - 1]);
     ASSERT_GE(during.size(), 4u);
-    for (std::size_t i = 1; i < during.size(); ++i) EXPECT_LE(during[i], during[i - 1] + 0.012) << "kick spacing shrinks through the ramp";
+    // The spacing shrinks steadily through the ramp: a falling line, each kick within the
+    // drummer's human timing (a few ms) of it.
+    const auto trend = test::spacingTrend(during);
+    EXPECT_LT(trend.slope, -0.005) << ::testing::PrintToString(during);
+    EXPECT_LT(trend.worst, 0.02) << ::testing::PrintToString(during);
     EXPECT_LT(during.back(), during.front() - 0.05);
     // After the ramp aubio (an independent tool) finds the new tempo.
     test::TempDir dir;
@@ -536,6 +540,7 @@ TEST(LiveSession, ALayersTrimSetsItsGainAndBalanceAfterTheSessionsOwn) {
     EXPECT_THROW(s.setLayerTrim("tuba", -3.0f, std::nullopt), std::invalid_argument);
     EXPECT_THROW(s.setLayerTrim("pad", 20.0f, std::nullopt), std::invalid_argument);
     EXPECT_THROW(s.setLayerTrim("pad", std::nullopt, 1.5f), std::invalid_argument);
+}
 
 TEST(Leveller, CutsQuicklyWhenTheMusicJumpsUpAndBoostsSlowly) {
     // A DJ set's layers coming in at once: the level jumps 12 dB. The leveller cuts within a few
