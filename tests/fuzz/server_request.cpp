@@ -2,9 +2,10 @@
 // POST /v1/<op> hands them over (Server::http -> OperationTable -> Studio on the null device).
 // The input's first line picks the operation (a name, or its index modulo the table's size),
 // the rest is the body. Properties: every answer is valid JSON with a 4xx or 200 status (never
-// 5xx), and error messages stay under 2,000 bytes. render_start, live_start, record_start and
-// assistant are left out (they start renders, sessions and files: the other targets and the tests cover
-// their parsing); their args are still validated by the same schemas.
+// 5xx), and error messages stay under 2,000 bytes. render_start, live_start, dj_start,
+// record_start and assistant are left out (they start renders, sessions and files, through hooks
+// the app gives and this world does not: the other targets, dj_command among them, and the tests
+// cover their parsing).
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -18,7 +19,9 @@ using namespace soundstar;
 using namespace soundstar::server;
 
 namespace {
-bool heavy(const std::string& op) { return op == "render_start" || op == "live_start" || op == "record_start" || op == "assistant"; }
+bool heavy(const std::string& op) {
+    return op == "render_start" || op == "live_start" || op == "dj_start" || op == "record_start" || op == "assistant";
+}
 
 struct World {
     engine::PresetLibrary presets;
