@@ -308,7 +308,7 @@ void MusicgenLm::validate(const SamplingSettings& s) const {
 
 std::vector<std::int32_t> MusicgenLm::generate(const std::vector<float>& text, int textTokens, int frames, const SamplingSettings& s,
                                                const std::function<void(int, int)>& progress, const std::atomic<bool>* cancel,
-                                               std::vector<float>* stepLogits) {
+                                               std::vector<float>* stepLogits, const FrameHooks& hooks) {
     auto& im = *impl_;
     const auto& c = im.config;
     validate(s);
@@ -321,6 +321,12 @@ std::vector<std::int32_t> MusicgenLm::generate(const std::vector<float>& text, i
                                                 static_cast<std::size_t>(textTokens) * c.textHiddenSize));
     if (!std::all_of(text.begin(), text.end(), [](float v) { return std::isfinite(v); }))
         throw std::invalid_argument("the text states hold a value that is not finite");
+    const int P = hooks.promptFrames;
+    if (P < 0 || P >= frames) throw std::invalid_argument(fmt::format("a prompt of {} frames; allowed 0 to {} (fewer than the {} frames)", P, frames - 1, frames));
+    if (hooks.prompt.size() != static_cast<std::size_t>(c.codebooks) * P)
+        throw std::invalid_argument(fmt::format("{} prompt codes; {} codebooks x {} frames need {}", hooks.prompt.size(), c.codebooks, P, c.codebooks * P));
+    for (auto code : hooks.prompt)
+        if (code < 0 || code >= c.vocabSize) throw std::invalid_argument(fmt::format("a prompt code is {}; allowed 0 to {}", code, c.vocabSize - 1));
 
     const bool guided = s.guidanceScale != 1.0;
     im.batch = guided ? 2 : 1;
@@ -330,7 +336,7 @@ std::vector<std::int32_t> MusicgenLm::generate(const std::vector<float>& text, i
     std::mt19937_64 rng(s.seed);
     const std::size_t V = static_cast<std::size_t>(c.vocabSize);
     std::vector<std::int32_t> tokens(static_cast<std::size_t>(K), c.padToken());
-    std::vector<std::int32_t> codes(static_cast<std::size_t>(K) * frames);
+    std::vector<std::int32_t> codes(static_cast<std::size_t>(K) * frames), column(static_cast<std::size_t>(K));
     if (stepLogits) stepLogits->clear();
     for (int j = 1; j <= steps; ++j) {
         if (cancel && cancel->load()) throw Cancelled();
@@ -345,11 +351,19 @@ std::vector<std::int32_t> MusicgenLm::generate(const std::vector<float>& text, i
                 tokens[static_cast<std::size_t>(k)] = c.padToken();
                 continue;
             }
+            if (const int f = j - k - 1; f < P) {  // the prompt is forced (teacher forcing), drawing nothing
+                tokens[static_cast<std::size_t>(k)] = codes[static_cast<std::size_t>(k) * frames + f] = hooks.prompt[static_cast<std::size_t>(k) * P + f];
+                continue;
+            }
             std::vector<float> row(logits.begin() + static_cast<std::ptrdiff_t>(k * V), logits.begin() + static_cast<std::ptrdiff_t>((k + 1) * V));
             const double u = static_cast<double>(rng() >> 11) * 0x1.0p-53;
             const int t = sampleTopK(row, s.topK, s.temperature, u);
             tokens[static_cast<std::size_t>(k)] = t;
             codes[static_cast<std::size_t>(k) * frames + (j - k - 1)] = t;
+        }
+        if (const int f = j - K; hooks.onFrame && f >= P && f < frames) {  // every codebook of frame f is drawn
+            for (int k = 0; k < K; ++k) column[static_cast<std::size_t>(k)] = codes[static_cast<std::size_t>(k) * frames + f];
+            hooks.onFrame(f, column);
         }
         if (progress) progress(j, steps);
     }
