@@ -41,22 +41,31 @@ int main(int argc, char** argv) {
             soundstar::models::SamplingSettings s;
             s.topK = std::min(250, c.vocabSize);
             s.guidanceScale = 3.0;
-            lm.generate(text, textTokens, 2, s);  // warm-up: threads, allocator
-            const int frames = steps - c.codebooks + 1;
-            const auto t0 = std::chrono::steady_clock::now();
-            std::vector<double> stepSeconds;
-            auto last = t0;
-            lm.generate(text, textTokens, frames, s, [&](int, int) {
-                const auto now = std::chrono::steady_clock::now();
-                stepSeconds.push_back(std::chrono::duration<double>(now - last).count());
-                last = now;
-            });
-            const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-            std::sort(stepSeconds.begin(), stepSeconds.end());
-            const double perStep = stepSeconds[stepSeconds.size() / 2];  // the median: the shared machine's stalls fall out
-            fmt::print("{:<6} {:<5} {:>7.1f} MiB weights, {} threads: {} steps in {:.2f} s, median {:.1f} ms a step; 10 s of audio (503 steps) "
-                       "~ {:.0f} s\n",
-                       size, type, lm.weightBytes() / 1048576.0, threads, steps, wall, perStep * 1000, perStep * 503);
+            for (const bool half : {false, true}) {
+                lm.setHalfPrecisionCache(half);
+                lm.generate(text, textTokens, 2, s);  // warm-up: threads, allocator
+                const int frames = steps - c.codebooks + 1;
+                const auto t0 = std::chrono::steady_clock::now();
+                std::vector<double> stepSeconds;
+                auto last = t0;
+                lm.generate(text, textTokens, frames, s, [&](int, int) {
+                    const auto now = std::chrono::steady_clock::now();
+                    stepSeconds.push_back(std::chrono::duration<double>(now - last).count());
+                    last = now;
+                });
+                const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+                // Medians (the shared machine's stalls fall out): all steps, and the last 40 (attention over the longest cache).
+                auto median = [](std::vector<double> v) {
+                    std::sort(v.begin(), v.end());
+                    return v[v.size() / 2];
+                };
+                const double perStep = median(stepSeconds);
+                const double late = median(std::vector<double>(stepSeconds.end() - std::min<std::ptrdiff_t>(40, static_cast<std::ptrdiff_t>(stepSeconds.size())), stepSeconds.end()));
+                fmt::print("{:<6} {:<5} {} KV, {:>7.1f} MiB weights, {} threads: {} steps in {:.2f} s, median {:.1f} ms a step (last 40: {:.1f} ms); "
+                           "10 s of audio (503 steps) ~ {:.0f} s\n",
+                           size, type, half ? "f16" : "f32", lm.weightBytes() / 1048576.0, threads, steps, wall, perStep * 1000, late * 1000,
+                           (perStep + late) / 2 * 503);
+            }
         }
         fs::remove_all(d);
     }

@@ -212,6 +212,24 @@ TEST(MusicgenLm, Q8WeightsKeepTheFirstStepsLogitsClose) {
     EXPECT_LT(diff, 0.05 * maxAbs(first));
 }
 
+TEST(MusicgenLm, HalfPrecisionCacheKeepsTheLogitsClose) {
+    const auto gguf = reference("tiny", "3", "f32");
+    const auto want = readRaw<float>(gguf.parent_path() / "logits.f32");
+    models::MusicgenLm lm(gguf, 2);
+    lm.setHalfPrecisionCache(true);
+    const auto text = readRaw<float>(gguf.parent_path() / "encoder.f32");
+    models::SamplingSettings s;
+    s.topK = 1;
+    std::vector<float> logits;
+    lm.generate(text, 7, 30, s, {}, nullptr, &logits);
+    ASSERT_EQ(logits.size(), want.size());
+    double diff = 0;
+    for (std::size_t i = 0; i < want.size(); ++i) diff = std::max(diff, static_cast<double>(std::fabs(logits[i] - want[i])));
+    std::printf("f16 KV cache: max logit diff %.3g (peak %.3g)\n", diff, maxAbs(want));
+    EXPECT_GT(diff, 0.0) << "the cache did not change type";
+    EXPECT_LT(diff, 0.01 * maxAbs(want));
+}
+
 TEST(MusicgenLm, ThreadCountsGiveTheSameCodes) {
     const auto gguf = reference("tiny", "3", "f32");
     EXPECT_EQ(runGreedy(gguf, 3.0, 1).codes, runGreedy(gguf, 3.0, 2).codes);
@@ -462,7 +480,17 @@ TEST(MusicgenFolder, SettingsAreValidatedByName) {
     const auto r = runCommand(generateCommand(windowedFolder(R"("window_seconds": 0.1, "extend_stride": 0.1)"), "-d 0.2", out));
     EXPECT_NE(r.code, 0);
     EXPECT_NE(r.output.find("parameters.extend_stride is 0.1 s; it must be shorter than the window (100 frames, 0.1 s)"), std::string::npos) << r.output;
+    const auto k = runCommand(generateCommand(windowedFolder(R"("kv_cache": "f8")"), "-d 0.2", out));
+    EXPECT_NE(k.code, 0);
+    EXPECT_NE(k.output.find(R"(parameters.kv_cache is "f8"; allowed "f32" or "f16")"), std::string::npos) << k.output;
+    const auto t = runCommand(generateCommand(windowedFolder(R"("threads": 0)"), "-d 0.2", out));
+    EXPECT_NE(t.code, 0);
+    EXPECT_NE(t.output.find("parameters.threads is 0; allowed 1 to 64"), std::string::npos) << t.output;
     EXPECT_FALSE(fs::exists(out));
+    // Both settings that are right: one thread and an f16 cache make audio of the asked length.
+    const auto ok = runCommand(generateCommand(windowedFolder(R"("kv_cache": "f16", "threads": 1)"), "-d 0.1", out));
+    EXPECT_EQ(ok.code, 0) << ok.output;
+    EXPECT_EQ(runCommand("soxi -s " + out.string()).output, "800\n");
 }
 
 // 3.5 windows of the tiny model (window 100 frames, each next adds 60): the seams (at frames 100,

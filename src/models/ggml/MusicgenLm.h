@@ -66,6 +66,10 @@ public:
     /// The most frames one generate() makes: the positions minus the delay.
     int maxFrames() const;
 
+    /// The KV cache's element type for the next generate(): f32 (the default) or f16 (half the
+    /// memory and the memory traffic of attention over long windows; logits move by ~1e-3).
+    void setHalfPrecisionCache(bool half);
+
     /// Checks settings; throws std::invalid_argument naming the setting and its range.
     void validate(const SamplingSettings& s) const;
 

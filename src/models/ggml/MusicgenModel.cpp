@@ -43,13 +43,14 @@ class MusicgenModel final : public Generator {
 public:
     MusicgenModel(const std::filesystem::path& dir, const ModelManifest& m) {
         const auto manifest = dir / "manifest.json";
-        static const std::set<std::string> kKnown = {"encodec", "lm", "t5", "tokenizer", "top_k", "temperature", "default_guidance", "window_seconds", "extend_stride"};
+        static const std::set<std::string> kKnown = {"encodec", "lm", "t5", "tokenizer", "top_k", "temperature", "default_guidance", "window_seconds", "extend_stride",
+                                                     "threads", "kv_cache"};
         for (const auto& [key, _] : m.parameters.items())
             if (!kKnown.count(key))
                 bad(manifest, fmt::format("unknown parameters.{}; a musicgen folder takes encodec, lm, t5, tokenizer, top_k, temperature, default_guidance, "
-                                          "window_seconds, extend_stride",
+                                          "window_seconds, extend_stride, threads, kv_cache",
                                           music::clipText(key, 60)));
-        const int threads = static_cast<int>(std::clamp(std::thread::hardware_concurrency(), 1u, 64u));
+        const int threads = parameter<int>(dir, m, "threads", static_cast<int>(std::clamp(std::thread::hardware_concurrency(), 1u, 64u)), 1, 64);
         decoder_ = std::make_unique<EncodecDecoder>(partFile(dir, m, "encodec", m.weightsFile), threads);
         lm_ = std::make_unique<MusicgenLm>(partFile(dir, m, "lm", "lm.gguf"), threads);
         t5_ = std::make_unique<T5Encoder>(partFile(dir, m, "t5", "t5.gguf"), threads);
@@ -64,6 +65,12 @@ public:
             bad(manifest, fmt::format("T5 gives states of {} but the LM reads {}", t5_->config().dModel, l.textHiddenSize));
         if (tokenizer_->vocabSize() > t5_->config().vocabSize)
             bad(manifest, fmt::format("the tokenizer has {} pieces but T5 embeds only {}", tokenizer_->vocabSize(), t5_->config().vocabSize));
+        if (m.parameters.contains("kv_cache")) {
+            const auto& v = m.parameters["kv_cache"];
+            if (!v.is_string() || (v.get<std::string>() != "f32" && v.get<std::string>() != "f16"))
+                bad(manifest, fmt::format("parameters.kv_cache is {}; allowed \"f32\" or \"f16\"", music::clipText(music::quoteJson(v), 80)));
+            lm_->setHalfPrecisionCache(v.get<std::string>() == "f16");
+        }
         defaults_.topK = std::min(parameter<int>(dir, m, "top_k", 250, 1, 65536), l.vocabSize);
         defaults_.temperature = parameter<double>(dir, m, "temperature", 1.0, 0.01, 10);
         defaults_.guidanceScale = parameter<double>(dir, m, "default_guidance", 3.0, 0, 30);
