@@ -1,6 +1,7 @@
 // AudioLDM's parts on ggml (issue #12), each against a hand-written PyTorch reference of the same
 // architecture with random weights made at run time (tests/models/audioldm_reference.py, in the
-// diffusers folder layout) and converted by tools/audioldm_to_gguf.py. So far: the HiFi-GAN vocoder.
+// diffusers folder layout) and converted by tools/audioldm_to_gguf.py. So far: the HiFi-GAN vocoder
+// and the VAE decoder (latents -> mel -> audio).
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -13,6 +14,7 @@
 
 #include "Cli.h"
 #include "models/ggml/HifiganVocoder.h"
+#include "models/ggml/VaeDecoder.h"
 
 namespace fs = std::filesystem;
 using namespace soundstar;
@@ -156,6 +158,75 @@ TEST(HifiganGgml, MissingOrMisshapenTensorsAreNamed) {
     fs::resize_file(cut, fs::file_size(cut) - 1000);
     const auto e = loadError(cut);
     EXPECT_NE(e.find(cut.string()), std::string::npos) << e;
+}
+
+TEST(VaeGgml, LatentsToMelMatchTorchWithin1e4AndTheChainToAudioToo) {
+    // 2 up blocks (32 -> 16 channels: a 1x1 shortcut), 2 resnets each, one-head attention in the
+    // mid block, group norms with random affine parameters, 1/scaling_factor folded by the converter.
+    const auto dir = reference("f32");
+    models::VaeDecoder vae(dir / "vae.gguf", 2);
+    models::HifiganVocoder voc(dir / "vocoder.gguf", 2);
+    int rows = 0, columns = 0;
+    std::ifstream(dir / "latents.txt") >> rows >> columns;
+    ASSERT_EQ(rows, 12);
+    ASSERT_EQ(columns, 8);
+    const auto latents = readRaw<float>(dir / "latents.f32");
+    const auto want = readRaw<float>(dir / "vae_mel.f32");
+    const auto mel = vae.decode(latents, rows, columns);
+    ASSERT_EQ(mel.size(), want.size());
+    EXPECT_EQ(mel.size(), static_cast<std::size_t>(rows * 2 * columns * 2));
+    double diff = 0, peak = 0;
+    for (std::size_t i = 0; i < mel.size(); ++i) {
+        diff = std::max(diff, static_cast<double>(std::fabs(mel[i] - want[i])));
+        peak = std::max(peak, static_cast<double>(std::fabs(want[i])));
+    }
+    std::printf("vae mel: max abs diff %.3g, peak %.3g, %zu values\n", diff, peak, mel.size());
+    EXPECT_GT(peak, 0.1);
+    EXPECT_LT(diff, 1e-4);
+    const auto audio = voc.vocode(mel, rows * 2);
+    const auto wantAudio = readRaw<float>(dir / "vae_audio.f32");
+    ASSERT_EQ(audio.size(), wantAudio.size());
+    double adiff = 0, apeak = 0;
+    for (std::size_t i = 0; i < audio.size(); ++i) {
+        adiff = std::max(adiff, static_cast<double>(std::fabs(audio[i] - wantAudio[i])));
+        apeak = std::max(apeak, static_cast<double>(std::fabs(wantAudio[i])));
+    }
+    std::printf("vae -> vocoder audio: max abs diff %.3g, peak %.3g\n", adiff, apeak);
+    EXPECT_GT(apeak, 1e-2);
+    EXPECT_LT(adiff, 1e-4);
+}
+
+TEST(VaeGgml, OldAttentionNamesAreConverted) {
+    const auto dir = reference("f32", "--legacy-attention --seed 3");
+    models::VaeDecoder vae(dir / "vae.gguf", 2);
+    const auto want = readRaw<float>(dir / "vae_mel.f32");
+    const auto mel = vae.decode(readRaw<float>(dir / "latents.f32"), 12, 8);
+    ASSERT_EQ(mel.size(), want.size());
+    double diff = 0;
+    for (std::size_t i = 0; i < mel.size(); ++i) diff = std::max(diff, static_cast<double>(std::fabs(mel[i] - want[i])));
+    EXPECT_LT(diff, 1e-4);
+}
+
+TEST(VaeGgml, BadLatentsAndForeignFilesAreRefusedByName) {
+    const auto dir = reference("f32");
+    models::VaeDecoder vae(dir / "vae.gguf", 1);
+    std::vector<float> z(4 * 3 * 2, 0.1f);
+    EXPECT_THROW(vae.decode(z, 3, 3), std::invalid_argument);  // 24 values are not 4 x 3 x 3
+    EXPECT_THROW(vae.decode(z, 0, 2), std::invalid_argument);
+    EXPECT_THROW(vae.decode(z, 3, models::kMaxVaeLatentColumns + 1), std::invalid_argument);
+    z[7] = std::numeric_limits<float>::infinity();
+    try {
+        vae.decode(z, 3, 2);
+        FAIL() << "an infinite latent was accepted";
+    } catch (const std::invalid_argument& e) {
+        EXPECT_NE(std::string(e.what()).find("latent value 7 is not finite"), std::string::npos) << e.what();
+    }
+    try {
+        models::VaeDecoder wrong(dir / "vocoder.gguf", 1);
+        FAIL() << "a vocoder file loaded as a VAE";
+    } catch (const std::invalid_argument& e) {
+        EXPECT_NE(std::string(e.what()).find("general.architecture is \"hifigan\"; expected \"audioldm_vae\""), std::string::npos) << e.what();
+    }
 }
 
 TEST(AudioldmConverter, NamesAMissingPartAndReadsSafetensors) {

@@ -1,13 +1,17 @@
 #!/usr/bin/python3
 """Converts parts of an AudioLDM checkpoint in the Hugging Face diffusers folder layout to the GGUF
 files Soundstar's ggml AudioLDM parts read. Done so far: the vocoder (SpeechT5HifiGan, read by
-src/models/ggml/HifiganVocoder.cpp).
+src/models/ggml/HifiganVocoder.cpp) and the VAE's decoder (AutoencoderKL, read by
+src/models/ggml/VaeDecoder.cpp).
 
     audioldm_to_gguf.py MODEL_DIR OUT_DIR [--type f32|f16|q8_0]
 
 MODEL_DIR is the folder as published (e.g. cvssp/audioldm-s-full-v2): it reads vocoder/config.json
 and vocoder/pytorch_model.bin or vocoder/*.safetensors (read here with numpy: no safetensors
-package needed) and writes OUT_DIR/vocoder.gguf. Weight norm (weight_g / weight_v) is folded;
+package needed) and writes OUT_DIR/vocoder.gguf; the same from vae/ to OUT_DIR/vae.gguf (the decoder and
+post_quant_conv only, with 1/scaling_factor folded into post_quant_conv's weight; older
+attention names query/key/value/proj_attn are renamed to_q/to_k/to_v/to_out.0; kept f32).
+A part whose folder is absent is skipped with a note; with neither, the converter fails. Weight norm (weight_g / weight_v) is folded;
 conv weights are stored 2-D, (out, in*kernel), transposed convs (out*kernel, in), so q8_0 blocks run
 along rows; --type quantizes those whose rows are a multiple of 32 long and keeps the rest f32.
 Needs python3-torch and numpy.
@@ -113,6 +117,43 @@ def convert_vocoder(model_dir, out, gtype):
     print(f"{path}: {len(tensors)} tensors")
 
 
+def convert_vae(model_dir, out):
+    cfg, sd = load_part(model_dir, "vae")
+    scaling = float(cfg.get("scaling_factor", 0.18215))
+    if not (1e-4 < scaling < 1e4):
+        fail(f"vae scaling_factor is {scaling}; expected a positive factor")
+    if cfg.get("norm_num_groups", 32) <= 0 or int(cfg.get("out_channels", 1)) != 1:
+        fail("vae: out_channels must be 1 (a mel spectrogram) and norm_num_groups positive")
+    rename = {".query.": ".to_q.", ".key.": ".to_k.", ".value.": ".to_v.", ".proj_attn.": ".to_out.0."}
+    tensors = []
+    for key in sorted(sd):
+        if not (key.startswith("decoder.") or key.startswith("post_quant_conv.")):
+            continue
+        t = sd[key]
+        name = key
+        for old, new in rename.items():
+            name = name.replace(old, new)
+        if ".attentions." in name and t.dim() == 4:  # 1x1 conv-shaped attention weights: linear
+            t = t.reshape(t.shape[0], t.shape[1])
+        if name == "post_quant_conv.weight":
+            t = t / scaling
+        tensors.append((name, t.numpy(), GGML_F32))
+    if not tensors:
+        fail(f"{model_dir}/vae holds no decoder.* tensors: not an AutoencoderKL checkpoint")
+    meta = {
+        "general.architecture": "audioldm_vae",
+        "general.name": "audioldm-vae-decoder",
+        "vae.latent_channels": int(cfg.get("latent_channels", 8)),
+        "vae.out_channels": 1,
+        "vae.block_out_channels": [int(c) for c in cfg.get("block_out_channels", [128, 256, 512])],
+        "vae.layers_per_block": int(cfg.get("layers_per_block", 2)),
+        "vae.norm_num_groups": int(cfg.get("norm_num_groups", 32)),
+    }
+    path = os.path.join(out, "vae.gguf")
+    write_gguf(path, meta, tensors)
+    print(f"{path}: {len(tensors)} tensors, 1/scaling_factor ({scaling}) folded into post_quant_conv")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("model_dir")
@@ -121,7 +162,16 @@ def main():
     a = ap.parse_args()
     os.makedirs(a.out_dir, exist_ok=True)
     gtype = {"f32": GGML_F32, "f16": GGML_F16, "q8_0": GGML_Q8_0}[a.type]
-    convert_vocoder(a.model_dir, a.out_dir, gtype)
+    parts = [p for p in ("vocoder", "vae") if os.path.isdir(os.path.join(a.model_dir, p))]
+    if not parts:
+        fail(f"{os.path.join(a.model_dir, 'vocoder', 'config.json')}: missing (expected the diffusers folder layout: vocoder/ and vae/, each a config.json beside its weights)")
+    for part in ("vocoder", "vae"):
+        if part not in parts:
+            print(f"audioldm_to_gguf: no {part}/ folder in {a.model_dir}: skipped")
+    if "vocoder" in parts:
+        convert_vocoder(a.model_dir, a.out_dir, gtype)
+    if "vae" in parts:
+        convert_vae(a.model_dir, a.out_dir)
 
 
 if __name__ == "__main__":
