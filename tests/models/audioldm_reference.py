@@ -71,6 +71,12 @@ VAE = {"in_channels": 1, "out_channels": 1, "latent_channels": 4, "block_out_cha
        "norm_num_groups": 8, "scaling_factor": 0.9227914214134216, "sample_size": 16,
        "down_block_types": ["DownEncoderBlock2D"] * 2, "up_block_types": ["UpDecoderBlock2D"] * 2}
 EPS = 1e-6
+# AudioLDM-s's published sizes (cvssp/audioldm-s-full-v2), for benchmarks (--size real --no-reference).
+REAL_VOCODER = dict(VOCODER, model_in_dim=64, upsample_initial_channel=1024, upsample_rates=[5, 4, 2, 2, 2],
+                    upsample_kernel_sizes=[16, 16, 8, 4, 4], resblock_kernel_sizes=[3, 7, 11],
+                    resblock_dilation_sizes=[[1, 3, 5]] * 3, normalize_before=False)
+REAL_VAE = dict(VAE, latent_channels=8, block_out_channels=[128, 256, 512], layers_per_block=2, norm_num_groups=32,
+                down_block_types=["DownEncoderBlock2D"] * 3, up_block_types=["UpDecoderBlock2D"] * 3)
 
 
 class Resnet(nn.Module):
@@ -172,10 +178,13 @@ def main():
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--frames", type=int, default=24)
     ap.add_argument("--break", dest="broken", choices=["missing", "shape"])
+    ap.add_argument("--size", choices=["tiny", "real"], default="tiny")
+    ap.add_argument("--no-reference", action="store_true", help="write the checkpoints only (benchmarks)")
     ap.add_argument("--legacy-attention", action="store_true", help="the VAE's attention under its old names (query, key, value, proj_attn)")
     a = ap.parse_args()
     torch.manual_seed(a.seed)
-    voc = Vocoder(VOCODER).eval()
+    vcfg, acfg = (REAL_VOCODER, REAL_VAE) if a.size == "real" else (VOCODER, VAE)
+    voc = Vocoder(vcfg).eval()
     os.makedirs(os.path.join(a.out, "vocoder"), exist_ok=True)
     sd = voc.state_dict()
     if a.broken == "missing":
@@ -183,13 +192,18 @@ def main():
     elif a.broken == "shape":
         sd["conv_pre.bias"] = torch.zeros(sd["conv_pre.bias"].shape[0] + 1)
     torch.save(sd, os.path.join(a.out, "vocoder", "pytorch_model.bin"))
-    json.dump(dict(VOCODER, model_type="speecht5_hifigan"), open(os.path.join(a.out, "vocoder", "config.json"), "w"))
+    json.dump(dict(vcfg, model_type="speecht5_hifigan"), open(os.path.join(a.out, "vocoder", "config.json"), "w"))
+    vae = Vae(acfg).eval()
+    if a.no_reference:
+        os.makedirs(os.path.join(a.out, "vae"), exist_ok=True)
+        torch.save(vae.state_dict(), os.path.join(a.out, "vae", "diffusion_pytorch_model.bin"))
+        json.dump(dict(acfg, _class_name="AutoencoderKL"), open(os.path.join(a.out, "vae", "config.json"), "w"))
+        return
     mel = torch.randn(a.frames, VOCODER["model_in_dim"]) * 2 - 3
     with torch.no_grad():
         audio = voc(mel)
     mel.numpy().astype(np.float32).tofile(os.path.join(a.out, "mel.f32"))
     audio.numpy().astype(np.float32).tofile(os.path.join(a.out, "audio.f32"))
-    vae = Vae(VAE).eval()
     with torch.no_grad():  # GroupNorm's affine parameters away from 1 and 0, so they matter
         for name, p in vae.named_parameters():
             if "norm" in name:
