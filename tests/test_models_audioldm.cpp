@@ -10,6 +10,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <limits>
 
 #include "Cli.h"
@@ -35,17 +36,31 @@ fs::path scratch() {
     return dir;
 }
 
+std::string fileText(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    return std::string((std::istreambuf_iterator<char>(in)), {});
+}
+
 // A reference checkpoint folder (`extra`: reference options), converted to `type`; returns the
-// folder holding vocoder.gguf, mel.f32 and audio.f32.
+// folder holding vocoder.gguf, vae.gguf and the reference's inputs and outputs. Made once per
+// build (ctest runs each test in its own process), keyed by the scripts' text; made under a
+// temporary name and renamed, so parallel tests never see half a folder.
 fs::path reference(const std::string& type, const std::string& extra = "") {
+    const auto key = std::hash<std::string>{}(fileText(kTests + "/models/audioldm_reference.py") + fileText(kTools + "/audioldm_to_gguf.py") +
+                                              fileText(kTools + "/encodec_to_gguf.py"));
     std::string tag = type + extra;
     std::replace_if(tag.begin(), tag.end(), [](char ch) { return ch == ' ' || ch == '-'; }, '_');
-    const auto dir = scratch() / tag;
+    const auto dir = fs::path(SOUNDSTAR_TEST_CACHE) / std::to_string(key) / tag;
     if (fs::exists(dir / "vocoder.gguf")) return dir;
-    auto r = runCommand(kPython + " " + kTests + "/models/audioldm_reference.py --out " + dir.string() + " " + extra);
+    fs::create_directories(dir.parent_path());
+    const auto tmp = fs::path(dir.string() + ".tmp" + std::to_string(::getpid()));
+    auto r = runCommand(kPython + " " + kTests + "/models/audioldm_reference.py --out " + tmp.string() + " " + extra);
     EXPECT_EQ(r.code, 0) << r.output;
-    r = runCommand(kPython + " " + kTools + "/audioldm_to_gguf.py " + dir.string() + " " + dir.string() + " --type " + type);
+    r = runCommand(kPython + " " + kTools + "/audioldm_to_gguf.py " + tmp.string() + " " + tmp.string() + " --type " + type);
     EXPECT_EQ(r.code, 0) << r.output;
+    std::error_code ec;
+    fs::rename(tmp, dir, ec);  // another test process may have won the race: its copy is the same
+    fs::remove_all(tmp, ec);
     return dir;
 }
 
