@@ -27,7 +27,9 @@ struct HifiganConfig {
     std::int64_t samplesFor(std::int64_t frames) const;
 };
 
-inline constexpr int kMaxHifiganFrames = 100 * 600;  // 10 minutes at AudioLDM's 100 frames a second
+// One minute at AudioLDM's 100 frames a second: at AudioLDM's sizes the last stage's im2col alone
+// takes 1.3 GB for it; longer audio is vocoded in pieces.
+inline constexpr int kMaxHifiganFrames = 100 * 60;
 
 class HifiganVocoder {
 public:

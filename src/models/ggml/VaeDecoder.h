@@ -23,8 +23,10 @@ struct VaeConfig {
     int upscale() const;  // 2^(blocks - 1): mel frames (and bins) per latent row (and column)
 };
 
-inline constexpr int kMaxVaeLatentRows = 25 * 600;  // 10 minutes at AudioLDM's 25 latent rows a second
-inline constexpr int kMaxVaeLatentColumns = 256;
+// 30 s at AudioLDM's 25 latent rows a second: the mid block's attention over every position grows
+// with the square of the length (12,000 positions: 576 MB of scores).
+inline constexpr int kMaxVaeLatentRows = 25 * 30;
+inline constexpr int kMaxVaeLatentColumns = 64;
 
 class VaeDecoder {
 public:
