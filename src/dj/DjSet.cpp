@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 
+#include "dj/DjStyles.h"
 #include "live/Layers.h"
 #include "music/JsonText.h"
 
@@ -66,6 +67,7 @@ void DjSet::decide(SampleTime line) {
     const DjMove m = brain_.onBar(bar);
     if (!m.phase.empty()) event(line, "phase", fmt::format("{} ({})", m.phase, m.why));
     applyLayers(m, line);
+    applyReplace(m, line);
     applySound(m, line);
 }
 
@@ -89,6 +91,32 @@ void DjSet::applyLayers(const DjMove& m, SampleTime line) {
         for (const auto& l : m.add) event(at, "layer_in", fmt::format("{} ({})", named(l), m.why));
         if (before.empty())
             for (const auto& l : m.remove) event(at, "layer_out", fmt::format("{} ({})", named(l), m.why));
+    }
+}
+
+void DjSet::applyReplace(const DjMove& m, SampleTime line) {
+    // Each replaced layer: its part in another style from the bar line, crossfaded equal-power
+    // over its bars (at least one). A vibe change due here replaces everything anyway.
+    if (m.replace.empty() || nextVibe_) return;
+    const double barSeconds = live::barSamples(session_.bpmAt(line), sampleRate_) / sampleRate_;
+    for (const auto& r : m.replace) {
+        const std::string was = styleOf(base_.config, r.layer);
+        std::string style;
+        try {
+            style = r.style.empty() ? pickStyle(r.layer, r.description, r.intensity, was) : r.style;
+            base_.config = withStyle(base_.config, r.layer, style);
+        } catch (const std::invalid_argument& e) {
+            warn(line, fmt::format("replace {}: {}", r.layer, e.what()));
+            continue;
+        }
+        if (style == was) continue;
+        // What sounds now with the new style (an energy or throw change here glides after it).
+        auto vibe = base_;
+        vibe.config = withStyle(music::parseMusicConfig(lastSound_, "dj"), r.layer, style);
+        const SampleTime at = session_.replaceLayer(r.layer, vibe, line, std::max(1, r.bars) * barSeconds);
+        if (r.gainDb || r.pan) session_.setLayerTrim(r.layer, r.gainDb, r.pan);
+        lastSound_ = music::toJson(vibe.config);
+        event(at, "layer_replace", fmt::format("{}: {} -> {} over {} bar{} ({})", r.layer, was, style, std::max(1, r.bars), r.bars > 1 ? "s" : "", m.why));
     }
 }
 

@@ -2,7 +2,8 @@
 // A DJ set: a DjBrain playing a LiveSession [control]. On every bar line (decided when the
 // block that holds it is about to be composed, so a command heard up to then still makes that
 // bar, and the same on either clock) it asks the brain for its move and turns it into session changes: layers in (a 10 ms fade starting on
-// the bar line) and out (over a bar, or 20 ms on a cut), the energy as a glide of the
+// the bar line) and out (over a bar, or 20 ms on a cut), a layer's part to another style
+// (LiveSession::replaceLayer: equal-power over its bars, from the bar line), the energy as a glide of the
 // brightness, effect throws as a glide there and back, and profile, key, tempo or vibe changes
 // asked for by the user at the next bar line. Every move is an event with its sample and the
 // set's bar.
@@ -23,7 +24,7 @@ live::StreamVibe withEnergy(const live::StreamVibe& base, double energy, const s
 struct DjEvent {
     SampleTime sample = 0;
     int bar = 0;
-    std::string kind;  // phase, layer_in, layer_out, energy, effect, profile, tempo, vibe, warning
+    std::string kind;  // phase, layer_in, layer_out, layer_replace, energy, effect, profile, tempo, vibe, warning
     std::string label;
     std::string phase;
     double energy = 0.0;
@@ -77,6 +78,7 @@ public:
 private:
     void decide(SampleTime line);
     void applyLayers(const DjMove& m, SampleTime line);
+    void applyReplace(const DjMove& m, SampleTime line);
     void applySound(const DjMove& m, SampleTime line);
     live::StreamVibe soundFor(double energy, const std::string& effect) const;
     void event(SampleTime at, const std::string& kind, const std::string& label);
