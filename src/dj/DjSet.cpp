@@ -104,7 +104,7 @@ void DjSet::applyReplace(const DjMove& m, SampleTime line) {
         std::string style;
         try {
             style = r.style.empty() ? pickStyle(r.layer, r.description, r.intensity, was) : r.style;
-            base_.config = withStyle(base_.config, r.layer, style);
+            base_ = withLayerStyle(base_, r.layer, style);
         } catch (const std::invalid_argument& e) {
             warn(line, fmt::format("replace {}: {}", r.layer, e.what()));
             continue;

@@ -109,4 +109,17 @@ music::MusicConfig withStyle(const music::MusicConfig& config, const std::string
     return music::applyUpdate(config, nlohmann::json{{field, style}}.dump(), "replace_layer");
 }
 
+live::StreamVibe withLayerStyle(const live::StreamVibe& vibe, const std::string& layer, const std::string& style) {
+    live::StreamVibe v = vibe;
+    v.config = withStyle(vibe.config, layer, style);
+    auto& k = v.sketch;
+    if (layer == "drums") k.rhythmStyle = style, k.groove.clear();
+    if (layer == "bass") k.bassStyle = style;
+    if (layer == "pad") k.padStyle = style;
+    if (layer == "arp") k.accentStyle = style;
+    if (layer == "lead") k.melodyStyle = style;
+    if (layer == "texture") k.textureStyle = style;
+    return v;
+}
+
 }  // namespace soundstar::dj

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "live/Stream.h"
 #include "music/MusicConfig.h"
 
 namespace soundstar::dj {
@@ -33,5 +34,9 @@ std::string pickStyle(const std::string& layer, const std::string& description, 
 std::string styleOf(const music::MusicConfig& config, const std::string& layer);
 /// `config` with `layer`'s style set to `style` (validated as a MusicConfig field).
 music::MusicConfig withStyle(const music::MusicConfig& config, const std::string& layer, const std::string& style);
+
+/// `vibe` with `layer`'s style set to `style` in its config and in what the composer uses (the
+/// drums drop a profile's groove for the style's own pattern).
+live::StreamVibe withLayerStyle(const live::StreamVibe& vibe, const std::string& layer, const std::string& style);
 
 }  // namespace soundstar::dj
