@@ -80,7 +80,9 @@ DjCommandResult applyDjCommand(DjSet& set, std::string line, const DjVibes& vibe
     if (line == "say" || line.rfind("say ", 0) == 0) {
         auto text = line.size() > 4 ? line.substr(4) : std::string();
         if (text.find_first_not_of(' ') == std::string::npos) refuse("say needs something to say (say TEXT)");
-        return {"say", music::clipText(text, 400)};
+        if (text.size() > 200) refuse(fmt::format("say: at most 200 bytes to speak (this is {})", text.size()));
+        set.say(text);
+        return {"say", text};
     }
     if (line == "r" || line.rfind("r ", 0) == 0) return replaceCommand(set, line);
     // A one-letter word is a command: only s, b, k, y, x and r are.

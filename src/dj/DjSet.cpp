@@ -4,11 +4,13 @@
 #include <fmt/ranges.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 
 #include "dj/DjStyles.h"
+#include "dj/DjVoice.h"
 #include "live/Layers.h"
 #include "music/JsonText.h"
 
@@ -40,6 +42,7 @@ DjSet::DjSet(live::LiveSession& session, DjBrain& brain, live::StreamVibe base, 
 }
 
 void DjSet::tick(SampleTime pos) {
+    startSpeech(pos);
     // A bar line is decided just before the block that holds it is composed: as late as can be,
     // and still before anything at or after it has been handed to the engine.
     while (nextLine_ < pos + blockSize_) {
@@ -165,6 +168,25 @@ void DjSet::setTempo(double bpm) {
 }
 
 void DjSet::followTempo(double bpm) { nextBpm_ = std::clamp(bpm, 40.0, 220.0); }
+
+void DjSet::say(const std::string& text) {
+    if (speech_.valid()) throw std::invalid_argument("a voice drop is being made; one at a time (say again after it)");
+    if (text.empty() || text.size() > kMaxSpeechBytes)
+        throw std::invalid_argument(fmt::format("say: the text must be 1 to {} bytes (it is {})", kMaxSpeechBytes, text.size()));
+    speechText_ = text;
+    speech_ = std::async(std::launch::async, [text, rate = sampleRate_] { return renderSpeech(text, rate); });
+}
+
+void DjSet::startSpeech(SampleTime pos) {
+    if (!speech_.valid() || (!waitSpeech_ && speech_.wait_for(std::chrono::seconds(0)) != std::future_status::ready)) return;
+    try {
+        const SampleTime at = session_.playVoice(speech_.get(), pos, kDuckDb);
+        event(at, "voice", music::clipText(speechText_, 200));
+    } catch (const std::exception& e) {
+        warn(pos, fmt::format("voice drop not spoken ({}): {}", music::clipText(speechText_, 80), e.what()));
+    }
+    speech_ = {};
+}
 
 void DjSet::warn(SampleTime at, const std::string& text) { event(at, "warning", music::clipText(text, 400)); }
 

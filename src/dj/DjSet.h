@@ -7,6 +7,8 @@
 // brightness, effect throws as a glide there and back, and profile, key, tempo or vibe changes
 // asked for by the user at the next bar line. Every move is an event with its sample and the
 // set's bar.
+#include <future>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -54,6 +56,14 @@ public:
     void mark(SampleTime at, const std::string& kind, const std::string& label) { event(at, kind, label); }
     /// Where the set ends (for the plan, when the tempo changes; 0: open-ended).
     void setEnd(SampleTime end) { end_ = end; }
+    /// A voice drop: `text` spoken by espeak-ng on a worker thread, played from the first bar line
+    /// after it is ready with the music ducked by kDuckDb (a "voice" event with its sample); when
+    /// espeak-ng is missing or fails, a warning event and the set plays on. One at a time: throws
+    /// std::invalid_argument while one is being made, or for a text over kMaxSpeechBytes.
+    void say(const std::string& text);
+    /// Whether tick() waits for speech being made (the virtual clock: the same bytes every run).
+    void waitForSpeech(bool on) { waitSpeech_ = on; }
+    static constexpr float kDuckDb = 8.5f;  // the leveller gives back about 1 dB of it: heard as 7-8 dB
     /// A warning (an LLM that failed, a refused command) as an event at `at`.
     void warn(SampleTime at, const std::string& text);
     /// The set's length, for the brain's plan (`seconds` <= 0: open-ended).
@@ -98,6 +108,10 @@ private:
     std::string nextProfile_;  // the profile of the vibe change asked for, for its event
     std::optional<double> nextBpm_;
     SampleTime end_ = 0;
+    std::future<std::shared_ptr<const engine::SampleBuffer>> speech_;
+    std::string speechText_;
+    bool waitSpeech_ = false;
+    void startSpeech(SampleTime pos);
 };
 
 }  // namespace soundstar::dj
