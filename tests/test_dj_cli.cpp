@@ -417,3 +417,17 @@ TEST(DjCli, SayIsSpokenFromTheNextBarLineWithTheMusicDucked) {
     EXPECT_TRUE(warned) << readText(dir / "m.jsonl");
     EXPECT_EQ(soxInfo(dir / "m.wav").frames, soxInfo(dir / "p.wav").frames) << "the set plays on";
 }
+
+TEST(DjCli, AnLlmsReplaceLayerIsPlayedOnABarLine) {
+    TempDir dir;
+    FakeLlm llm(R"({"actions": [{"type": "replace_layer", "role": "kick", "description": "electronic kit", "bars": 2, "intensity": 0.6, "volume": -2}]})");
+    runDj("--profile deep_house --minutes 0.25 --seed 1 -q --llm " + llm.url() + " --llm-model fake --events '" + (dir / "r.jsonl") + "'");
+    const double bar = 4.0 * 60.0 / 124.0 * kRate;
+    bool replaced = false;
+    for (const auto& e : readEvents(dir / "r.jsonl"))
+        if (e["event"] == "layer_replace" && e["label"].get<std::string>().find("drums: ") == 0 && e["label"].get<std::string>().find("-> electronic over 2 bars (llm)") != std::string::npos) {
+            replaced = true;
+            EXPECT_EQ(e["sample"].get<long>(), std::lround(e["bar"].get<int>() * bar)) << e.dump();
+        }
+    EXPECT_TRUE(replaced) << readText(dir / "r.jsonl");
+}

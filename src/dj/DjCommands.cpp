@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 #include "dj/DjStyles.h"
+#include "dj/DjVoice.h"
 #include "live/Steering.h"
 #include "music/Arrangement.h"
 #include "music/JsonText.h"
@@ -80,8 +81,13 @@ DjCommandResult applyDjCommand(DjSet& set, std::string line, const DjVibes& vibe
     if (line == "say" || line.rfind("say ", 0) == 0) {
         auto text = line.size() > 4 ? line.substr(4) : std::string();
         if (text.find_first_not_of(' ') == std::string::npos) refuse("say needs something to say (say TEXT)");
-        if (text.size() > 200) refuse(fmt::format("say: at most 200 bytes to speak (this is {})", text.size()));
-        set.say(text);
+        if (text.size() > kMaxSpeechBytes) refuse(fmt::format("say: at most {} bytes to speak (this is {})", kMaxSpeechBytes, text.size()));
+        text = music::clipText(text, kMaxSpeechBytes);  // valid UTF-8 (it goes into events)
+        try {
+            set.say(text);
+        } catch (const std::invalid_argument& e) {
+            refuse(e.what());
+        }
         return {"say", text};
     }
     if (line == "r" || line.rfind("r ", 0) == 0) return replaceCommand(set, line);
