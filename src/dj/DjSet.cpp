@@ -136,7 +136,10 @@ void DjSet::setTempo(double bpm) {
     nextBpm_ = bpm;
 }
 
-void DjSet::followTempo(double bpm) { nextBpm_ = std::clamp(bpm, 40.0, 220.0); }
+void DjSet::followTempo(double bpm, int rampBars) {
+    nextBpm_ = std::clamp(bpm, 40.0, 220.0);
+    if (!nextVibe_) nextVibeBars_ = std::clamp(rampBars, 1, 16);
+}
 
 void DjSet::warn(SampleTime at, const std::string& text) { event(at, "warning", music::clipText(text, 400)); }
 
