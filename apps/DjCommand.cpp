@@ -209,7 +209,6 @@ int runDjSet(const DjArgs& args, bool& llmStillAsking) {
             std::signal(SIGINT, [](int) { SessionLoop::interrupted = true; });
             if (!midi->waitForStart()) return 130;
             if (const auto bpm = midi->bpm()) set.followTempo(*bpm);  // the clock ran before Start
-            midi->following(midi->bpm().value_or(base.config.resolvedBpm()));
             loop.poll = [&](SampleTime now) { midi->poll(now, sr, set, session.engine(), loop); };
         }
         std::unique_ptr<DjClockOut> clockOut;

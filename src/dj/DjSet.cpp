@@ -167,7 +167,10 @@ void DjSet::setTempo(double bpm) {
     nextBpm_ = bpm;
 }
 
-void DjSet::followTempo(double bpm) { nextBpm_ = std::clamp(bpm, 40.0, 220.0); }
+void DjSet::followTempo(double bpm, int rampBars) {
+    nextBpm_ = std::clamp(bpm, 40.0, 220.0);
+    if (!nextVibe_) nextVibeBars_ = std::clamp(rampBars, 1, 16);
+}
 
 void DjSet::say(const std::string& text) {
     if (speech_.valid()) throw std::invalid_argument("a voice drop is being made; one at a time (say again after it)");

@@ -50,8 +50,9 @@ public:
     /// when it is outside the profile's tempo range.
     void setTempo(double bpm);
     /// The tempo a clock the set follows has (MIDI clock): from the next bar line, like
-    /// setTempo() but outside the profile's range too (40..220 bpm, clamped).
-    void followTempo(double bpm);
+    /// setTempo() but outside the profile's range too (40..220 bpm, clamped), ramped over
+    /// `rampBars` bars (1..16; a vibe change asked for at the same line keeps its own length).
+    void followTempo(double bpm, int rampBars = 2);
     /// Something the caller saw (a clock's Start, Stop, clock_lost) as an event of `kind` at `at`.
     void mark(SampleTime at, const std::string& kind, const std::string& label) { event(at, kind, label); }
     /// Where the set ends (for the plan, when the tempo changes; 0: open-ended).
