@@ -21,17 +21,12 @@ namespace {
 }
 
 int metaInt(const GgufWeights& w, const std::string& key, int lo, int hi, std::optional<int> fallback = std::nullopt) {
-    const auto v = w.integer("encodec." + key);
-    if (!v && fallback) return *fallback;
-    if (!v) bad(w.where(), fmt::format("metadata encodec.{} is missing (convert the checkpoint with tools/encodec_to_gguf.py)", key));
-    if (*v < lo || *v > hi) bad(w.where(), fmt::format("metadata encodec.{} is {}; allowed {} to {}", key, *v, lo, hi));
-    return static_cast<int>(*v);
+    if (fallback && !w.integer("encodec." + key)) return *fallback;
+    return w.requireInt("encodec." + key, lo, hi, "tools/encodec_to_gguf.py");
 }
 
 EncodecConfig readConfig(const GgufWeights& w) {
-    const auto arch = w.text("general.architecture");
-    if (!arch || *arch != "encodec")
-        bad(w.where(), fmt::format("general.architecture is {}; expected \"encodec\"", arch ? music::quoteJson(*arch) : std::string("missing")));
+    w.requireArchitecture("encodec");
     if (w.flag("encodec.use_causal_conv").value_or(false))
         bad(w.where(), "encodec.use_causal_conv is true; this decoder runs the non-causal (reflect-padded) EnCodec that MusicGen uses");
     EncodecConfig c;

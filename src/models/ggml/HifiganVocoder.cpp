@@ -26,10 +26,7 @@ constexpr int kEdgeKernel = 7;       // conv_pre and conv_post
 }
 
 int metaInt(const GgufWeights& w, const std::string& key, int lo, int hi) {
-    const auto v = w.integer("hifigan." + key);
-    if (!v) bad(w.where(), fmt::format("metadata hifigan.{} is missing (convert the checkpoint with tools/audioldm_to_gguf.py)", key));
-    if (*v < lo || *v > hi) bad(w.where(), fmt::format("metadata hifigan.{} is {}; allowed {} to {}", key, *v, lo, hi));
-    return static_cast<int>(*v);
+    return w.requireInt("hifigan." + key, lo, hi, "tools/audioldm_to_gguf.py");
 }
 
 std::vector<int> metaList(const GgufWeights& w, const std::string& key, std::size_t maxCount, int lo, int hi) {
@@ -44,9 +41,7 @@ std::vector<int> metaList(const GgufWeights& w, const std::string& key, std::siz
 }
 
 HifiganConfig readConfig(const GgufWeights& w) {
-    const auto arch = w.text("general.architecture");
-    if (!arch || *arch != "hifigan")
-        bad(w.where(), fmt::format("general.architecture is {}; expected \"hifigan\"", arch ? music::quoteJson(*arch) : std::string("missing")));
+    w.requireArchitecture("hifigan");
     HifiganConfig c;
     c.melBins = metaInt(w, "model_in_dim", 1, 1024);
     c.sampleRateHz = metaInt(w, "sampling_rate", 8000, 192000);

@@ -25,16 +25,11 @@ namespace {
 }
 
 int metaInt(const GgufWeights& w, const std::string& key, int lo, int hi) {
-    const auto v = w.integer("musicgen." + key);
-    if (!v) bad(w.where(), fmt::format("metadata musicgen.{} is missing (convert the checkpoint with tools/musicgen_to_gguf.py)", key));
-    if (*v < lo || *v > hi) bad(w.where(), fmt::format("metadata musicgen.{} is {}; allowed {} to {}", key, *v, lo, hi));
-    return static_cast<int>(*v);
+    return w.requireInt("musicgen." + key, lo, hi, "tools/musicgen_to_gguf.py");
 }
 
 MusicgenLmConfig readConfig(const GgufWeights& w) {
-    const auto arch = w.text("general.architecture");
-    if (!arch || *arch != "musicgen")
-        bad(w.where(), fmt::format("general.architecture is {}; expected \"musicgen\"", arch ? music::quoteJson(*arch) : std::string("missing")));
+    w.requireArchitecture("musicgen");
     MusicgenLmConfig c;
     c.hiddenSize = metaInt(w, "hidden_size", 2, 8192);
     c.layers = metaInt(w, "num_hidden_layers", 1, 96);

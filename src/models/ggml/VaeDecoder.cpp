@@ -22,16 +22,11 @@ constexpr float kEps = 1e-6f;  // the decoder's group norms
 }
 
 int metaInt(const GgufWeights& w, const std::string& key, int lo, int hi) {
-    const auto v = w.integer("vae." + key);
-    if (!v) bad(w.where(), fmt::format("metadata vae.{} is missing (convert the checkpoint with tools/audioldm_to_gguf.py)", key));
-    if (*v < lo || *v > hi) bad(w.where(), fmt::format("metadata vae.{} is {}; allowed {} to {}", key, *v, lo, hi));
-    return static_cast<int>(*v);
+    return w.requireInt("vae." + key, lo, hi, "tools/audioldm_to_gguf.py");
 }
 
 VaeConfig readConfig(const GgufWeights& w) {
-    const auto arch = w.text("general.architecture");
-    if (!arch || *arch != "audioldm_vae")
-        bad(w.where(), fmt::format("general.architecture is {}; expected \"audioldm_vae\"", arch ? music::quoteJson(*arch) : std::string("missing")));
+    w.requireArchitecture("audioldm_vae");
     VaeConfig c;
     c.latentChannels = metaInt(w, "latent_channels", 1, 64);
     metaInt(w, "out_channels", 1, 1);
