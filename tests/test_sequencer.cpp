@@ -226,3 +226,91 @@ TEST(SequencerLib, AudioClipsStartTheirSampleEachRepetitionAndJoinMidWay) {
     const Clip round = clip(R"({"id":"a","track":"t","length":1,"audio":{"sample":"s","offset":1.5},"follow":{"action":"random","after_bars":2,"seed":9}})");
     EXPECT_EQ(toJson(parseClip(toJson(round))), toJson(round));
 }
+
+// ---- the tempo lane (issue #16, part 3) ----
+
+namespace {
+struct TempoAt {
+    double beat, bpm, rampTo, rampBeats;
+    bool operator==(const TempoAt&) const = default;
+};
+std::vector<TempoAt> tempos(const std::vector<Event>& events, const Sequencer& s) {
+    std::vector<TempoAt> out;
+    for (const auto& e : events)
+        if (e.kind == Event::Kind::Tempo && s.current(e)) out.push_back({e.beat, std::isnan(e.value) ? -1.0 : e.value, e.rampToBpm, e.rampBeats});
+    std::sort(out.begin(), out.end(), [](const TempoAt& a, const TempoAt& b) { return a.beat < b.beat; });
+    return out;
+}
+std::ostream& operator<<(std::ostream& o, const TempoAt& t) { return o << "{" << t.beat << " " << t.bpm << " ->" << t.rampTo << " /" << t.rampBeats << "}"; }
+}  // namespace
+
+TEST(SequencerLib, TheTempoLaneSetsTheTempoOnItsBeatsThroughPlaysLoopsSeeksAndPauses) {
+    Sequencer s;
+    // 100 bpm, from beat 2 a ramp from 140 to 80 over four beats, 80 from beat 6 on.
+    s.setTempoLane(parseTempoLane(json::parse(R"([{"beat":0,"bpm":100},{"beat":2,"bpm":140,"curve":"linear"},{"beat":6,"bpm":80}])")));
+    EXPECT_DOUBLE_EQ(s.tempoLane().bpmAt(4.0), 110.0);
+    EXPECT_DOUBLE_EQ(s.tempoLane().bpmAt(-1.0), 100.0);
+    EXPECT_DOUBLE_EQ(s.tempoLane().bpmAt(9.0), 80.0);
+    for (double chunk : {0.07, 1.0, 100.0}) {  // small renders give what one does
+        Sequencer t;
+        t.setTempoLane(s.tempoLane());
+        std::vector<Event> ev;
+        t.play(10.0, 0.0, ev);
+        for (double b = 10.0; b < 20.0; b += chunk) t.render(std::min(20.0, b + chunk), 0.1, ev);
+        EXPECT_EQ(tempos(ev, t), (std::vector<TempoAt>{{10, 100, 0, 0}, {12, 140, 80, 4}, {16, 80, 0, 0}})) << chunk;
+    }
+    // A play from the middle of the ramp starts where it has got to and ramps on to its end.
+    std::vector<Event> ev;
+    s.play(50.0, 3.0, ev);
+    s.render(51.0, 0.1, ev);
+    EXPECT_EQ(tempos(ev, s), (std::vector<TempoAt>{{50, 125, 80, 3}}));
+    // A loop from 1 to 3 sets the tempo afresh each time round; a pause holds it.
+    ev.clear();
+    s.setLoop(std::make_pair(1.0, 3.0));
+    s.play(100.0, 0.0, ev);
+    s.render(104.9, 0.1, ev);
+    EXPECT_EQ(tempos(ev, s), (std::vector<TempoAt>{{100, 100, 0, 0}, {102, 140, 80, 4}, {103, 100, 0, 0}, {104, 140, 80, 4}}));
+    ev.clear();
+    s.render(106.0, 0.1, ev);
+    s.pause(105.5, ev);  // cuts the wrap's tempo at 105 rendered before it: no, 105 < 105.5 stands
+    const auto after = tempos(ev, s);
+    ASSERT_EQ(after.size(), 2u);
+    EXPECT_EQ(after[0], (TempoAt{105, 100, 0, 0}));
+    EXPECT_EQ(after[1], (TempoAt{105.5, -1, 0, 0})) << "a pause holds the tempo playing";
+    // An edited lane takes over at the next render; an emptied one holds what plays.
+    ev.clear();
+    s.resume(200.0, ev);
+    s.render(200.5, 0.1, ev);
+    s.setTempoLane(parseTempoLane(json::parse(R"([{"beat":0,"bpm":90}])")));
+    s.render(201.0, 0.1, ev);
+    s.setTempoLane({});
+    s.render(201.5, 0.1, ev);
+    s.render(202.0, 0.1, ev);
+    const auto edited = tempos(ev, s);
+    ASSERT_EQ(edited.size(), 3u);
+    EXPECT_EQ(edited[1], (TempoAt{200.5, 90, 0, 0}));
+    EXPECT_EQ(edited[2], (TempoAt{201.0, -1, 0, 0}));
+    EXPECT_EQ(s.contentJson()["tempo"], json::array());
+}
+
+TEST(SequencerLib, TempoLanesAreCheckedByName) {
+    const auto message = [](const std::string& text) {
+        try {
+            (void)parseTempoLane(json::parse(text));
+        } catch (const std::invalid_argument& e) {
+            return std::string(e.what());
+        }
+        return std::string("accepted");
+    };
+    EXPECT_NE(message(R"([{"beat":0,"bpm":500}])").find("tempo point.bpm is 500: allowed 20 to 400"), std::string::npos);
+    EXPECT_NE(message(R"([{"beat":4,"bpm":100},{"beat":4,"bpm":90}])").find("beats must rise"), std::string::npos);
+    EXPECT_NE(message(R"([{"beat":0,"bpm":100,"curve":"linear"},{"beat":5000,"bpm":90}])").find("at most 4096"), std::string::npos);
+    EXPECT_NE(message(R"([{"beat":0,"bpm":100,"curve":"exp"}])").find("\"step\" or \"linear\""), std::string::npos);
+    EXPECT_NE(message(R"([{"beat":0}])").find("needs \"beat\" and \"bpm\""), std::string::npos);
+    EXPECT_NE(message(R"({"beat":0})").find("must be an array"), std::string::npos);
+    json many = json::array();
+    for (std::size_t i = 0; i <= kMaxTempoPoints; ++i) many.push_back({{"beat", i}, {"bpm", 120}});
+    EXPECT_NE(message(many.dump()).find("1025 points: at most 1024"), std::string::npos);
+    const TempoLane t = parseTempoLane(json::parse(R"([{"beat":0,"bpm":100,"curve":"linear"},{"beat":8,"bpm":90}])"));
+    EXPECT_EQ(parseTempoLane(toJson(t)), t);
+}

@@ -180,6 +180,12 @@ SampleTime LiveSession::barLine(long long bar) const {
     return std::llround(v.tempo.sampleAt(static_cast<double>(std::clamp(bar, 0LL, 1LL << 40)) * kBarBeats));
 }
 
+void LiveSession::noteTempoChange(SampleTime sample, double bpm, double beats) {
+    const std::uint64_t made = tempoChanges_.empty() ? 1 : tempoChanges_.back().made + 1;
+    tempoChanges_.push_back({made, sample, bpm, beats});
+    if (tempoChanges_.size() > 64) tempoChanges_.erase(tempoChanges_.begin());
+}
+
 double LiveSession::bpmAt(SampleTime at) const {
     const Voice& v = *voices_.back();
     return v.tempo.bpmAt(v.tempo.beatAt(static_cast<double>(at)));
@@ -355,6 +361,7 @@ SampleTime LiveSession::glide(Voice& v, const StreamVibe& next, const Cycle& cyc
         // The tempo ramps in beat time over the glide; what was composed after its start is re-timed.
         const double beats = std::max(1.0, std::round(static_cast<double>(length) / sr * oldBpm / 60.0));
         v.tempo.rampTo(startBeat, newBpm, beats);
+        noteTempoChange(start, newBpm, beats);
         for (auto& a : pending_)
             if (a.voice == v.id && a.beat >= 0.0 && a.time >= start) a.time = std::llround(v.tempo.sampleAt(a.beat));
         for (auto& e : sections_)  // sections start on their bar
@@ -473,6 +480,7 @@ SampleTime LiveSession::change(const StreamVibe& next, SampleTime earliest, Grid
         // to the incoming one over the transition, so their beats and bar lines coincide all
         // through it. What the outgoing vibe had composed past the start is re-timed.
         cur.tempo.rampTo(startBeat, toBpm, beats);
+        noteTempoChange(start, toBpm, beats);
         v->tempo = TempoMap(static_cast<double>(start), fromBpm, options_.sampleRate);
         v->tempo.rampTo(0.0, toBpm, beats);
         for (auto& a : pending_)

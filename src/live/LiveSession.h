@@ -10,6 +10,7 @@
 //   layer and the two are crossfaded layer by layer (equal-power fades staggered by bars).
 // Reverb and delay tails ring on through both. The control thread calls pump() ahead of the
 // playhead; the audio thread (a device, or the caller's own render loop) only renders.
+#include <cstdint>
 #include <limits>
 #include <map>
 #include <memory>
@@ -110,6 +111,16 @@ public:
     SampleTime barLine(long long bar) const;
     /// The current vibe's tempo at `at` (during a ramp, between the two).
     double bpmAt(SampleTime at) const;
+    /// A change of the music's tempo: from `sample` it moves linearly in beats to `bpm` over
+    /// `beats` beats (a glide's or a beat-matched transition's ramp). `made` numbers them from 1.
+    struct TempoChange {
+        std::uint64_t made = 0;
+        SampleTime sample = 0;
+        double bpm = 120.0, beats = 0.0;
+    };
+    /// The latest tempo changes (at most 64), oldest first: a clock that follows the session
+    /// (the server's transport) reads those with `made` past the last it saw.
+    const std::vector<TempoChange>& tempoChanges() const { return tempoChanges_; }
     /// The current vibe's beat at `at`, counted from its start (0 before it starts): for a
     /// transport display (bar = floor(beat / 4)).
     double beatAt(SampleTime at) const;
@@ -177,6 +188,8 @@ private:
     // from one under way starts. Forgotten when the address gets another track.
     std::map<std::tuple<int, int, std::string>, float> postedValue_;
     int vibesStarted_ = 0;
+    std::vector<TempoChange> tempoChanges_;
+    void noteTempoChange(SampleTime sample, double bpm, double beats);
     int voiceAddress_ = -1;  // the voice track (LiveOptions::voiceTrack)
     struct Duck {
         SampleTime from, to;

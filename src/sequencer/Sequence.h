@@ -24,6 +24,9 @@ inline constexpr double kMaxBeat = 1e6;          // song and clip positions, in 
 inline constexpr double kMinClipBeats = 1.0 / 64;
 inline constexpr double kMaxAudioOffsetSeconds = 3600.0;  // into a sample (the sampler's own limit)
 inline constexpr double kMinFollowBars = 0.25, kMaxFollowBars = 1024.0;
+inline constexpr std::size_t kMaxTempoPoints = 1024;
+inline constexpr double kMinBpm = 20.0, kMaxBpm = 400.0;  // the transport's range
+inline constexpr double kMaxTempoRampBeats = 4096.0;       // a linear tempo segment's length (the transport's limit)
 
 /// One note of a MIDI clip: times in beats from the clip's start.
 struct Note {
@@ -108,6 +111,26 @@ struct Lane {
     std::vector<Point> points;  // sorted by beat
     /// The lane's value at song beat `b`.
     double valueAt(BeatTime b) const;
+};
+
+/// A point of the tempo lane: from song beat `beat` the tempo is `bpm`; with `ramp`, it then
+/// moves linearly in beats to the next point's bpm (an accelerando), else it holds until the next
+/// point (a step). Before the first point the first's tempo holds, after the last the last's.
+struct TempoPoint {
+    BeatTime beat = 0.0;
+    double bpm = 120.0;
+    bool ramp = false;
+    bool operator==(const TempoPoint&) const = default;
+};
+
+/// The arrangement's tempo map in song beats (points sorted by beat, strictly rising).
+struct TempoLane {
+    std::vector<TempoPoint> points;
+    /// The tempo at song beat `b`.
+    double bpmAt(BeatTime b) const;
+    /// The index of the point in force at `b` (the last at or before it; -1 before the first).
+    long indexAt(BeatTime b) const;
+    bool operator==(const TempoLane&) const = default;
 };
 
 struct Marker {

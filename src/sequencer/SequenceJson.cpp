@@ -196,6 +196,52 @@ double Lane::valueAt(BeatTime b) const {
     return a.value + (z.value - a.value) * x;
 }
 
+TempoLane parseTempoLane(const json& j) {
+    if (!j.is_array()) fail("tempo must be an array of points {beat, bpm, curve}");
+    if (j.size() > kMaxTempoPoints) fail(fmt::format("tempo has {} points: at most {} are allowed", j.size(), kMaxTempoPoints));
+    TempoLane t;
+    for (const json& p : j) {
+        onlyKeys(p, {"beat", "bpm", "curve"}, "tempo point");
+        if (!p.contains("beat") || !p.contains("bpm")) fail("a tempo point needs \"beat\" and \"bpm\"");
+        TempoPoint pt;
+        pt.beat = numberIn(p, "beat", 0, kMaxBeat, 0, "tempo point");
+        pt.bpm = numberIn(p, "bpm", kMinBpm, kMaxBpm, 120, "tempo point");
+        if (p.contains("curve")) {
+            if (p["curve"] == "linear") pt.ramp = true;
+            else if (p["curve"] != "step") fail(fmt::format("tempo point.curve is {}: allowed \"step\" or \"linear\"", music::clipText(p["curve"].dump(), 40)));
+        }
+        if (!t.points.empty()) {
+            const TempoPoint& last = t.points.back();
+            if (pt.beat <= last.beat) fail(fmt::format("tempo point at beat {:g} comes after one at beat {:g}: beats must rise", pt.beat, last.beat));
+            if (last.ramp && pt.beat - last.beat > kMaxTempoRampBeats)
+                fail(fmt::format("the linear tempo segment from beat {:g} to {:g} spans {:g} beats: at most {:g}", last.beat, pt.beat, pt.beat - last.beat, kMaxTempoRampBeats));
+        }
+        t.points.push_back(pt);
+    }
+    return t;
+}
+
+json toJson(const TempoLane& t) {
+    json out = json::array();
+    for (const auto& p : t.points) out.push_back({{"beat", p.beat}, {"bpm", p.bpm}, {"curve", p.ramp ? "linear" : "step"}});
+    return out;
+}
+
+long TempoLane::indexAt(BeatTime b) const {
+    const auto next = std::upper_bound(points.begin(), points.end(), b, [](BeatTime x, const TempoPoint& p) { return x < p.beat; });
+    return static_cast<long>(next - points.begin()) - 1;
+}
+
+double TempoLane::bpmAt(BeatTime b) const {
+    if (points.empty()) return 120.0;
+    const long i = indexAt(b);
+    if (i < 0) return points.front().bpm;
+    const TempoPoint& a = points[static_cast<std::size_t>(i)];
+    if (!a.ramp || static_cast<std::size_t>(i) + 1 >= points.size()) return a.bpm;
+    const TempoPoint& z = points[static_cast<std::size_t>(i) + 1];
+    return a.bpm + (z.bpm - a.bpm) * (b - a.beat) / (z.beat - a.beat);  // linear in beats, as the transport ramps
+}
+
 json toJson(const Clip& c) {
     json j = {{"id", c.id}, {"track", c.track}, {"length", c.length}, {"repeats", c.repeats}};
     if (c.start) j["start"] = *c.start;

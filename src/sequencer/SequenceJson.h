@@ -24,6 +24,10 @@ nlohmann::json toJson(const Clip& c);
 std::vector<Meter> parseMeters(const nlohmann::json& j);
 nlohmann::json toJson(const std::vector<Meter>& meters);
 nlohmann::json toJson(const Lane& l);
+/// The tempo lane: [{beat, bpm, curve: "step"|"linear"}] (at most kMaxTempoPoints, beats
+/// strictly rising, bpm kMinBpm..kMaxBpm, a linear segment at most kMaxTempoRampBeats long).
+TempoLane parseTempoLane(const nlohmann::json& j);
+nlohmann::json toJson(const TempoLane& t);
 /// A name for a clip, lane, marker or track: 1..40 of A-Z a-z 0-9 _ . -
 bool validName(const std::string& s);
 

@@ -88,6 +88,13 @@ BeatTime Sequencer::markerBeat(const std::string& name) const {
     throw std::invalid_argument(fmt::format("no marker '{}'; markers: {}", name, names.empty() ? "none" : names.substr(0, 1500)));
 }
 
+void Sequencer::setTempoLane(TempoLane lane) {
+    if (lane.points.size() > kMaxTempoPoints)
+        throw std::invalid_argument(fmt::format("the tempo lane has {} points: at most {}", lane.points.size(), kMaxTempoPoints));
+    tempoEdited_ = tempoEdited_ || !(lane == tempo_);
+    tempo_ = std::move(lane);
+}
+
 void Sequencer::setLoop(std::optional<std::pair<BeatTime, BeatTime>> loop) {
     if (loop && !(loop->second - loop->first >= kMinClipBeats))
         throw std::invalid_argument(fmt::format("a loop needs end > start by at least {:g} beats", kMinClipBeats));
@@ -156,6 +163,7 @@ void Sequencer::stop(BeatTime at, std::vector<Event>& out) {
     if (state_ == State::Playing) {
         cut(arrangementRun_, at);
         allNotesOff(arrangementTracks(), at, out);
+        holdTempo(at, out);
     }
     state_ = State::Stopped;
     position_ = 0.0;
@@ -167,6 +175,7 @@ void Sequencer::pause(BeatTime at, std::vector<Event>& out) {
     position_ = songBeatAt(at);
     cut(arrangementRun_, at);
     allNotesOff(arrangementTracks(), at, out);
+    holdTempo(at, out);
     state_ = State::Paused;
 }
 
@@ -356,11 +365,48 @@ void Sequencer::renderAudio(const Clip& c, BeatTime songFrom, BeatTime songTo, B
     }
 }
 
+void Sequencer::holdTempo(BeatTime at, std::vector<Event>& out) const {
+    if (tempo_.points.empty() && !tempoEdited_) return;  // no lane moves the tempo
+    Event e;
+    e.kind = Event::Kind::Tempo;
+    e.beat = at;
+    e.value = kNaN;
+    out.push_back(std::move(e));  // no run: a hold is never cut
+}
+
+void Sequencer::renderTempo(BeatTime songFrom, BeatTime songTo, bool fromScratch, std::vector<Event>& out) const {
+    const auto& p = tempo_.points;
+    const auto emit = [&](BeatTime song, double bpm, long next) {
+        Event e;
+        e.kind = Event::Kind::Tempo;
+        e.beat = song + offset_;
+        e.value = bpm;
+        e.run = arrangementRun_;
+        if (next > 0 && static_cast<std::size_t>(next) < p.size() && p[static_cast<std::size_t>(next) - 1].ramp) {
+            e.rampToBpm = p[static_cast<std::size_t>(next)].bpm;
+            e.rampBeats = p[static_cast<std::size_t>(next)].beat - song;
+        }
+        out.push_back(std::move(e));
+    };
+    if (fromScratch) {  // a play, a loop's wrap or an edited lane: the tempo (or the ramp) in force there
+        if (p.empty()) {
+            holdTempo(songFrom + offset_, out);
+            return;
+        }
+        emit(songFrom, tempo_.bpmAt(songFrom), tempo_.indexAt(songFrom) + 1);
+    }
+    auto it = std::lower_bound(p.begin(), p.end(), songFrom, [](const TempoPoint& a, BeatTime b) { return a.beat < b; });
+    for (; it != p.end() && it->beat < songTo; ++it)
+        if (!fromScratch || it->beat > songFrom) emit(it->beat, it->bpm, static_cast<long>(it - p.begin()) + 1);
+}
+
 void Sequencer::renderArrangement(BeatTime until, BeatTime step, std::vector<Event>& out) {
     while (cursorT_ < until) {
         const bool inside = loop_ && cursorS_ < loop_->second - 1e-9;
         const BeatTime end = inside ? std::min(until, cursorT_ + (loop_->second - cursorS_)) : until;
         const BeatTime songTo = cursorS_ + (end - cursorT_), toTransport = offset_;
+        if (tempoEdited_ || !tempo_.points.empty()) renderTempo(cursorS_, songTo, fresh_ || tempoEdited_, out);
+        tempoEdited_ = false;
         for (const auto& [id, c] : clips_)
             if (c.start && *c.start < songTo && *c.start + c.length * c.repeats > cursorS_)
                 renderClip(c, cursorS_, songTo, *c.start, toTransport, arrangementRun_, false, out);
@@ -429,7 +475,8 @@ json Sequencer::contentJson() const {
             {"automation", lanes},
             {"markers", markers},
             {"scenes", scenes},
-            {"time_signatures", sequencer::toJson(meters_.changes())}};
+            {"time_signatures", sequencer::toJson(meters_.changes())},
+            {"tempo", sequencer::toJson(tempo_)}};
 }
 
 void Sequencer::adoptContent(const Sequencer& other) {
@@ -440,6 +487,7 @@ void Sequencer::adoptContent(const Sequencer& other) {
     loop_ = other.loop_;
     scenes_ = other.scenes_;
     meters_ = other.meters_;
+    setTempoLane(other.tempo_);
 }
 
 json Sequencer::toJson(BeatTime now) const {

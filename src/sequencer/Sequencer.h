@@ -22,8 +22,11 @@ namespace soundstar::sequencer {
 
 /// Something for the engine at a transport beat.
 struct Event {
-    /// SampleOn: an audio clip's sample starts (its NoteOff carries `sample` too).
-    enum class Kind : std::uint8_t { NoteOn, NoteOff, AllNotesOff, Param, SampleOn };
+    /// SampleOn: an audio clip's sample starts (its NoteOff carries `sample` too). Tempo: the
+    /// transport's tempo becomes `value` bpm at `beat` (NaN: it holds the tempo it has there),
+    /// then, when rampBeats > 0, moves linearly in beats to `rampToBpm` over rampBeats; it
+    /// replaces whatever tempo change was planned after `beat`.
+    enum class Kind : std::uint8_t { NoteOn, NoteOff, AllNotesOff, Param, SampleOn, Tempo };
     Kind kind = Kind::NoteOn;
     BeatTime beat = 0.0;
     std::string track;       // notes: the track; Param: unused (see target)
@@ -34,6 +37,8 @@ struct Event {
     std::string sample;      // audio clips: the sample
     double offsetSeconds = 0.0, gainDb = 0.0;
     BeatTime intoBeats = 0.0;  // SampleOn: how far into the clip it starts (a play or loop from its middle)
+    double rampToBpm = 0.0;    // Tempo
+    BeatTime rampBeats = 0.0;  // Tempo
 };
 
 class Sequencer {
@@ -52,6 +57,10 @@ public:
     void setMarker(Marker m);
     void removeMarker(const std::string& name);
     BeatTime markerBeat(const std::string& name) const;
+    /// Replaces the tempo lane (points checked by parseTempoLane; empty: none). While the
+    /// arrangement plays, it sets the transport's tempo from the next render on (Tempo events).
+    void setTempoLane(TempoLane lane);
+    const TempoLane& tempoLane() const { return tempo_; }
     /// Loops the arrangement between two song beats (end > start); nullopt ends the loop. `now`:
     /// the transport beat rendering continues from.
     void setLoop(std::optional<std::pair<BeatTime, BeatTime>> loop);
@@ -116,6 +125,8 @@ private:
     std::vector<std::string> arrangementTracks() const;
     bool sessionOwns(const std::string& track, BeatTime t) const;
     void renderArrangement(BeatTime until, BeatTime step, std::vector<Event>& out);
+    void renderTempo(BeatTime songFrom, BeatTime songTo, bool fromScratch, std::vector<Event>& out) const;
+    void holdTempo(BeatTime at, std::vector<Event>& out) const;
     void renderClip(const Clip& c, BeatTime songFrom, BeatTime songTo, BeatTime clipStart, BeatTime toTransport,
                     std::uint64_t run, bool session, std::vector<Event>& out) const;
     void renderAudio(const Clip& c, BeatTime songFrom, BeatTime songTo, BeatTime clipStart, BeatTime toTransport,
@@ -127,6 +138,8 @@ private:
     std::vector<Lane> lanes_;
     std::vector<double> lastValue_;  // per lane: last value sent (NaN: send the next)
     std::vector<Marker> markers_;
+    TempoLane tempo_;
+    bool tempoEdited_ = false;  // the lane changed since the last render: its next window sets the tempo afresh
     std::optional<std::pair<BeatTime, BeatTime>> loop_;
     std::map<int, std::map<std::string, std::string>> scenes_;  // scene -> track -> clip id
     State state_ = State::Stopped;

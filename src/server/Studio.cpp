@@ -235,6 +235,7 @@ void Studio::tick() {
         const SampleTime liveNow = live_->session->engine().now();
         pumpDj(liveNow);
         live_->session->pump(liveNow + static_cast<SampleTime>(kLiveAhead * options_.sampleRate));
+        followLiveTempo();  // a DJ set's changes too
         if (live_->endAt >= 0 && liveNow >= live_->endAt) {
             auto placeholder = controller_->makeTrack("", engine::makeInstrument("subtractive"));
             placeholder->mute = true;
@@ -313,6 +314,7 @@ json Studio::setTempo(const json& args, const CallContext& ctx) {
         ramp = &m.meterAt(from) == &m.meterAt(to) ? bars * m.meterAt(from).barBeats() : to - from;  // exact within one signature
     }
     transport_.setTempo(args["bpm"].get<double>(), w.applied, ramp);
+    tempoBpm_ = args["bpm"].get<double>();
     const std::size_t moved = scheduler_.retime([this](double b) { return transport_.sampleAtBeat(b); },
                                                 scheduler_.earliest(engine_.now(), options_.blockSize));
     json out = stamp(w);

@@ -227,6 +227,9 @@ private:
     /// Puts a new live session on the track at `slot` and makes it live_.
     /// Puts a live session on the live track; with `sync`, from the sequencer's next bar line at the live tempo (the answer says where).
     nlohmann::json installLive(std::unique_ptr<LiveState> state, std::size_t slot, bool sync = false);
+    /// A synced live session's tempo changes not yet taken, put on the transport (each from its
+    /// studio sample, ramping as the session does); returns the last one taken, or null.
+    nlohmann::json followLiveTempo();
     // the DJ on the live track (StudioDj.cpp)
     void registerDjOperations(OperationTable& t);
     nlohmann::json djStart(const nlohmann::json& args);
@@ -324,6 +327,8 @@ private:
     bool running_ = false;
     SampleTime latency_ = 0;  // added to "now" (set_latency), as SuperCollider's server latency
     Transport transport_;
+    double tempoBpm_ = 120.0;  // the tempo set_tempo (or an undo, a project, a synced live session) set: the state's
+                               // tempo_bpm; the sequencer's tempo lane moves the transport without changing it
     WallClock clock_;
     Scheduler scheduler_;
     std::vector<TrackSlot> slots_;

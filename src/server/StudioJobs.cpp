@@ -293,6 +293,8 @@ json Studio::installLive(std::unique_ptr<LiveState> state, std::size_t slot, boo
         return true;
     });
     state->startSample = at;
+    state->synced = sync;
+    if (!state->session->tempoChanges().empty()) state->tempoSeen = state->session->tempoChanges().back().made;
     TrackSlot ts;
     ts.name = "live";
     ts.instrument = "live";
@@ -347,7 +349,33 @@ json Studio::liveSteer(const json& args) {
     }
     if (!next) return {{"changed", false}};
     const SampleTime at = s.change(*next, earliest, c.grid, seconds);
-    return {{"changed", true}, {"label", c.label}, {"kind", s.events().back().kind}, {"starts_at_sample", at}, {"live_sample", now}};
+    json out = {{"changed", true}, {"label", c.label}, {"kind", s.events().back().kind}, {"starts_at_sample", at}, {"live_sample", now}};
+    if (json tempo = followLiveTempo(); !tempo.is_null()) out["transport_tempo"] = tempo;
+    return out;
+}
+
+json Studio::followLiveTempo() {
+    if (!live_ || !live_->synced) return nullptr;
+    json last = nullptr;
+    const SampleTime earliest = scheduler_.earliest(engine_.now(), options_.blockSize);
+    for (const auto& c : live_->session->tempoChanges()) {
+        if (c.made <= live_->tempoSeen) continue;
+        live_->tempoSeen = c.made;
+        // On the transport from the same sample (the session's sample 0 plays at startSample) over
+        // the same beats, so its beats stay the session's; a change seen late starts where it has got to.
+        const double from = transport_.beatAt(live_->startSample + c.sample), now = transport_.beatAt(earliest);
+        const double beat = std::max(from, now), beats = std::max(0.0, c.beats - (beat - from));
+        try {
+            transport_.planTempo(c.bpm, beat, std::min(beats, Transport::kMaxRampBeats));
+        } catch (const std::invalid_argument&) {
+            continue;  // out of the transport's range (a session's tempo never is)
+        }
+        tempoBpm_ = c.bpm;
+        last = {{"bpm", c.bpm}, {"ramp_beats", beats}, {"at_sample", transport_.sampleAtBeat(beat)}, {"at_beat", beat}};
+        emit({{"type", "tempo"}, {"bpm", c.bpm}, {"ramp_beats", beats}, {"at_sample", transport_.sampleAtBeat(beat)}, {"source", "live"}});
+    }
+    if (!last.is_null()) scheduler_.retime([this](double b) { return transport_.sampleAtBeat(b); }, earliest);
+    return last;
 }
 
 json Studio::liveStop() {

@@ -88,13 +88,15 @@ void Studio::registerOperations(OperationTable& t) {
                                 {"description", "instrument options, e.g. {\"sample\": \"kick.wav\"} for the sampler"}}},
                    {"params", paramMap("instrument parameters by name")},
                    {"effects", {{"type", "array"}, {"maxItems", 8}, {"description", "the effect chain, in order (default: the preset's)"},
-                                {"items", object({{"type", text(32, "an effect type")}, {"params", paramMap("effect parameters")}}, {"type"})}}},
+                                {"items", object({{"type", text(32, "an effect type")}, {"params", paramMap("effect parameters")},
+                                                  {"bypass", {{"type", "boolean"}, {"description", "starts bypassed (set_bypass)"}}}}, {"type"})}}},
                    {"gain_db", number(-120, 12, "fader gain in dB")},
                    {"pan", number(-1, 1, "-1 left .. 1 right")},
                    {"at", at()}},
                   {"name"}),
            {"name", "preset"}, true, answerNow([this](const json& a, const CallContext& c) { return createTrack(a, c); })});
-    const json chainItem = object({{"type", text(32, "an effect type (list_instruments)")}, {"params", paramMap("effect parameters")}}, {"type"});
+    const json chainItem = object({{"type", text(32, "an effect type (list_instruments)")}, {"params", paramMap("effect parameters")},
+                                   {"bypass", {{"type", "boolean"}, {"description", "starts bypassed (set_bypass)"}}}}, {"type"});
     const json slotArg = {{"type", "integer"}, {"minimum", 0}, {"maximum", 7}, {"description", "an effect slot (0 = first in the chain)"}};
     t.add({"set_effects", "synthesis",
            "Replaces the effect chain of a track or of the master whole. A track is rebuilt with its parameters and mix after "

@@ -31,6 +31,8 @@ struct Studio::LiveState {
     int address = -1;            // the "live" track
     SampleTime startSample = 0;  // the studio sample where the session's sample 0 plays
     SampleTime endAt = -1;       // >= 0: stopping; its track is freed once the session's clock passes this
+    bool synced = false;         // live_start's sync: the transport follows the session's tempo changes
+    std::uint64_t tempoSeen = 0; // the last of the session's tempo changes the transport has taken
     // A DJ set playing this session (dj_start), or none.
     struct Dj {
         std::unique_ptr<dj::DjBrain> brain;

@@ -87,6 +87,13 @@ json meterSchema() {
     return {{"type", "array"}, {"minItems", 1}, {"maxItems", sequencer::kMaxMeterChanges}, {"items", change},
             {"description", "the signature at bar 0, then changes at later bars (beats are quarter notes: 7/8 is 3.5 beats a bar)"}};
 }
+json tempoSchema() {
+    const json point = obj({{"beat", num(0, sequencer::kMaxBeat, "song beat")}, {"bpm", num(sequencer::kMinBpm, sequencer::kMaxBpm, "the tempo from this beat")},
+                            {"curve", {{"type", "string"}, {"enum", {"step", "linear"}}, {"description", "to the next point: hold (step, default) or ramp linearly in beats to its bpm"}}}},
+                           {"beat", "bpm"});
+    return {{"type", "array"}, {"maxItems", sequencer::kMaxTempoPoints}, {"items", point},
+            {"description", "beats strictly rising; before the first point its tempo holds, after the last the last's"}};
+}
 json laneSchema() {
     const json point = obj({{"beat", num(0, sequencer::kMaxBeat, "song beat")}, {"value", num(-1e6, 1e6, "the parameter's value")},
                             {"curve", {{"type", "string"}, {"enum", {"linear", "exp"}}, {"description", "segment to the next point, default linear"}}}},
@@ -139,6 +146,8 @@ void Studio::registerSequencerOperations(OperationTable& t) {
          obj({{"track", name("a track")}, {"quantize", quantize()}, {"at", at()}}), {"track", "quantize"}, true},
         {"seq_set_time_signatures", "Sets the time signatures: one from bar 0 and changes at later bars; bars in positions, launch quantisation, {\"quantize\": \"bar\"} and the transport's bar and beat follow them",
          obj({{"time_signatures", meterSchema()}}, {"time_signatures"}), {}, true},
+        {"seq_set_tempo", "Sets the arrangement's tempo lane: points at song beats, each a step to its bpm or a linear ramp (in beats) to the next point's; while the arrangement plays it sets the transport's tempo sample-accurately, notes staying on their beats (empty points: no lane, the tempo holds)",
+         obj({{"points", tempoSchema()}}, {"points"}), {}, true},
         {"seq_state", "The sequencer: clips, automation, markers, loop, scenes, the arrangement's state and position, session clips playing", obj({}), {}, false},
     };
     for (const auto& r : rows) {
@@ -298,6 +307,9 @@ json Studio::sequencerCall(const std::string& op, const json& args, const CallCo
     } else if (op == "seq_set_time_signatures") {
         seq.setMeters(sequencer::parseMeters(args["time_signatures"]));
         out["time_signatures"] = sequencer::toJson(seq.meters().changes());
+    } else if (op == "seq_set_tempo") {
+        seq.setTempoLane(sequencer::parseTempoLane(args["points"]));
+        out["tempo"] = sequencer::toJson(seq.tempoLane());
     } else if (op == "seq_state") {
         out = seq.toJson(transport_.beatAt(engine_.now()));
         out["dropped_events"] = st.droppedEvents;
@@ -353,7 +365,22 @@ void Studio::postSequencerEvents(std::vector<sequencer::Event>& events) {
         return starts(a) < starts(b);
     });
     const SampleTime earliest = scheduler_.earliest(engine_.now(), options_.blockSize);
+    // The tempo lane's changes first, in beat order, so every event below lands on its beat's
+    // sample in the new map; what was queued before moves with them.
+    bool retempo = false;
+    for (const auto& e : events) {
+        if (e.kind != Kind::Tempo || !seq_->seq.current(e)) continue;
+        const double beat = std::max(e.beat, transport_.beatAt(earliest));  // a late render: from what is still to come
+        transport_.planTempo(e.value, beat);
+        if (e.beat + e.rampBeats > beat) transport_.planTempo(e.rampToBpm, beat, e.beat + e.rampBeats - beat);
+        retempo = true;
+    }
+    if (retempo) {
+        scheduler_.retime([this](double b) { return transport_.sampleAtBeat(b); }, earliest);
+        std::erase_if(events, [](const sequencer::Event& e) { return e.kind == Kind::Tempo; });
+    }
     for (auto& e : events) {
+        if (e.kind == Kind::Tempo) continue;
         int address = -1;
         try {
             address = e.kind == Kind::Param ? mixAddress(e.target.channel) : trackAddress(e.track);
@@ -437,6 +464,7 @@ void Studio::scheduleSequencerEvent(SampleTime t, std::shared_ptr<sequencer::Eve
                 case Kind::AllNotesOff: return controller_->allNotesOff(address, at);
                 case Kind::Param: break;
                 case Kind::SampleOn: return true;  // scheduleAudioClipEvent's
+                case Kind::Tempo: return true;     // applied to the transport when rendered
             }
             const float v = static_cast<float>(ev->value);
             const auto& p = ev->target.param;

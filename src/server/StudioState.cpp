@@ -66,7 +66,7 @@ std::shared_ptr<Studio::Snapshot> Studio::snapshot() const {
     s->slots = slots_;
     s->buses = buses_;
     s->master = master_;
-    s->bpm = transport_.bpmAt(std::numeric_limits<SampleTime>::max());  // the tempo it is or will be
+    s->bpm = tempoBpm_;  // the tempo it is or will be (without the tempo lane's moves)
     if (seq_) s->seq = seq_->seq;
     return s;
 }
@@ -120,9 +120,10 @@ void Studio::restore(const Snapshot& s) {
     const auto same = [](const TrackSlot& a, const TrackSlot& b) {
         return a.name == b.name && a.args == b.args && a.mute == b.mute && a.solo == b.solo && a.sends == b.sends && a.output == b.output;
     };
-    if (transport_.bpmAt(std::numeric_limits<SampleTime>::max()) != s.bpm) {  // first: the one step that can be refused
+    if (tempoBpm_ != s.bpm) {  // first: the one step that can be refused
         try {
             transport_.setTempo(s.bpm, earliest);
+            tempoBpm_ = s.bpm;
         } catch (const std::invalid_argument&) {
             throw ApiError(409, "the tempo change to restore is still in the future; wait until it has played, then undo");
         }
@@ -221,6 +222,7 @@ json Studio::batch(const json& args, const CallContext& ctx) {
     const auto master = master_;
     const auto readyAt = readyAt_;
     const auto transport = transport_;
+    const double tempoBpm = tempoBpm_;
     const auto latency = latency_;
     const auto seqState = seq_ ? std::make_optional(*seq_) : std::nullopt;
     auto before = snapshot();
@@ -250,6 +252,7 @@ json Studio::batch(const json& args, const CallContext& ctx) {
         master_ = master;
         readyAt_ = readyAt;
         transport_ = transport;
+        tempoBpm_ = tempoBpm;
         latency_ = latency;
         if (seqState) *seq_ = *seqState;
         scheduler_.retime([this](double b) { return transport_.sampleAtBeat(b); }, scheduler_.earliest(engine_.now(), options_.blockSize));
@@ -326,6 +329,7 @@ std::shared_ptr<Studio::Snapshot> Studio::snapshotFromJson(const json& doc) {
         return v;
     };
     if (q.contains("time_signatures")) s->seq.setMeters(sequencer::parseMeters(q["time_signatures"]));
+    if (q.contains("tempo")) s->seq.setTempoLane(sequencer::parseTempoLane(q["tempo"]));
     for (const json& c : list("clips", sequencer::kMaxClips)) s->seq.setClip(sequencer::parseClip(c));
     for (const json& l : list("automation", sequencer::kMaxLanes)) s->seq.setLane(sequencer::parseLane(l));
     for (const json& m : list("markers", sequencer::kMaxMarkers)) {

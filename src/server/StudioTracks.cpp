@@ -112,6 +112,8 @@ std::unique_ptr<engine::Track> Studio::buildTrack(const json& args, TrackSlot& s
     }
     // Prepared here as well, so a sample that cannot be decoded is a 400 now, not a failure later.
     track->prepare(options_.sampleRate, options_.blockSize);
+    for (std::size_t i = 0; i < chain.size(); ++i)  // set_bypass's flags, kept in the chain (the state, undo, projects)
+        if (chain[i].value("bypass", false)) track->setBypass(static_cast<int>(i), true);
     return track;
 }
 
@@ -365,11 +367,10 @@ json Studio::setBypass(const json& args, const CallContext& ctx) {
         throw std::invalid_argument(fmt::format("'{}' has {} effect(s); effect {} does not exist{}", target, effects, slot,
                                                 bus ? "; its chain: " + chainText(busAt(address).chain) : std::string()));
     const When w = afterSwap(resolveAt(args, ctx), address);
-    if (bus) {  // kept in the state (a track's chain is rebuilt whole, bypass undone, by set_effects)
-        json& entry = busAt(address).chain[static_cast<std::size_t>(slot)];
-        if (bypass) entry["bypass"] = true;
-        else entry.erase("bypass");
-    }
+    // Kept in the chain (the state, undo and projects; a rebuilt track or bus starts with it).
+    json& entry = bus ? busAt(address).chain[static_cast<std::size_t>(slot)] : slots_[static_cast<std::size_t>(address)].args["effects"][static_cast<std::size_t>(slot)];
+    if (bypass) entry["bypass"] = true;
+    else entry.erase("bypass");
     schedule(w, [this, address, slot, bypass](SampleTime t) { return controller_->setBypass(address, slot, bypass, t); });
     json out = stamp(w);
     out["bypass"] = bypass;

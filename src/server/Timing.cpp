@@ -17,10 +17,24 @@ double Transport::beatAt(SampleTime s) const { return map_.beatAt(static_cast<do
 
 SampleTime Transport::sampleAtBeat(double beat) const { return static_cast<SampleTime>(std::llround(map_.sampleAt(beat))); }
 
-void Transport::setTempo(double bpm, SampleTime at, double rampBeats) {
+namespace {
+void checkTempo(double bpm, double rampBeats) {
     if (!std::isfinite(bpm) || bpm < 20.0 || bpm > 400.0) throw std::invalid_argument(fmt::format("bpm {:g} is out of range: allowed 20 to 400", bpm));
-    if (!std::isfinite(rampBeats) || rampBeats < 0.0 || rampBeats > kMaxRampBeats)
-        throw std::invalid_argument(fmt::format("a ramp of {:g} beats is out of range: allowed 0 to {:g}", rampBeats, kMaxRampBeats));
+    if (!std::isfinite(rampBeats) || rampBeats < 0.0 || rampBeats > Transport::kMaxRampBeats)
+        throw std::invalid_argument(fmt::format("a ramp of {:g} beats is out of range: allowed 0 to {:g}", rampBeats, Transport::kMaxRampBeats));
+}
+}  // namespace
+
+void Transport::planTempo(double bpm, double beat, double rampBeats) {
+    if (std::isnan(bpm)) bpm = map_.bpmAt(beat);
+    checkTempo(bpm, rampBeats);
+    if (!std::isfinite(beat)) throw std::invalid_argument("a tempo change needs a finite beat");
+    map_.rampTo(beat, bpm, rampBeats);
+    lastChange_ = sampleAtBeat(beat);
+}
+
+void Transport::setTempo(double bpm, SampleTime at, double rampBeats) {
+    checkTempo(bpm, rampBeats);
     if (at < lastChange_)
         throw std::invalid_argument(fmt::format("a tempo change at sample {} comes before the last one (sample {}); changes go forward in time", at, lastChange_));
     map_.rampTo(beatAt(at), bpm, rampBeats);

@@ -34,6 +34,13 @@ public:
     /// refused (std::invalid_argument). The map keeps the recent past only (live::TempoMap).
     void setTempo(double bpm, SampleTime at, double rampBeats = 0.0);
     static constexpr double kMaxRampBeats = 4096.0;
+    /// The sequencer's tempo lane [control]: as setTempo from transport beat `beat` (a NaN bpm:
+    /// the tempo playing there holds), but it may come before the last change, replacing every
+    /// change planned after `beat` (the lane re-plans what it rendered ahead after a stop or seek).
+    /// The caller keeps `beat` at or after what the engine has been sent.
+    void planTempo(double bpm, double beat, double rampBeats = 0.0);
+    /// The tempo at transport beat `beat`.
+    double bpmAtBeat(double beat) const { return map_.bpmAt(beat); }
 
 private:
     double sampleRate_;
