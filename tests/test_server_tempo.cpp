@@ -76,8 +76,8 @@ TEST_F(Tempo, TheTempoLaneRampsAndStepsWithNotesOnTheirBeatsSamples) {
     ASSERT_EQ(got.size(), 9u);
     for (int b = 0; b <= 8; ++b) {
         const double want = expectedAt(b) - static_cast<double>(first);
-        // Within a sample where the tempo steps (a rounding), a few in the ramp (its integral in doubles).
-        EXPECT_NEAR(static_cast<double>(got[static_cast<std::size_t>(b)]), want, b > 0 && b < 4 ? 3.0 : 1.0) << "beat " << b;
+        // Within a sample (the rounding to a whole sample), in the ramp as where the tempo steps.
+        EXPECT_NEAR(static_cast<double>(got[static_cast<std::size_t>(b)]), want, 1.0) << "beat " << b;
     }
     const json st = ok("status");
     EXPECT_DOUBLE_EQ(st["bpm"].get<double>(), 90.0) << "the transport plays the lane's last tempo";
