@@ -330,6 +330,24 @@ TEST(Transport, TempoRampsFollowTheIntegralOfTheirTempo) {
     EXPECT_THROW(tr.setTempo(100.0, six + 1, -1.0), std::invalid_argument);
 }
 
+// The tempo lane's planning: a change may replace ones planned after it (a stop holding the tempo
+// there), and hundreds planned ahead (points 1/64 beat apart) keep the playhead's beats in place.
+TEST(Transport, PlannedTempoChangesReplaceWhatCameAfterAndManyKeepThePast) {
+    Transport tr(48000.0, 120.0);
+    tr.planTempo(60.0, 8.0);
+    tr.planTempo(240.0, 4.0, 4.0);  // before the last: replaces it
+    EXPECT_EQ(tr.sampleAtBeat(4.0), 96000);
+    EXPECT_NEAR(tr.bpmAtBeat(10.0), 240.0, 1e-9);
+    tr.planTempo(std::nan(""), 6.0);  // holds the ramp where it has got to
+    EXPECT_NEAR(tr.bpmAtBeat(9.0), 180.0, 1e-9);
+    EXPECT_THROW(tr.planTempo(401.0, 9.0), std::invalid_argument);
+    const SampleTime playhead = tr.sampleAtBeat(6.5);
+    const double beat = tr.beatAt(playhead);
+    for (int i = 0; i < 1000; ++i) tr.planTempo(i % 2 ? 90.0 : 150.0, 7.0 + i / 64.0);
+    EXPECT_NEAR(tr.beatAt(playhead), beat, 1e-9) << "the playhead's segment is still there";
+    EXPECT_EQ(tr.sampleAtBeat(6.5), playhead);
+}
+
 TEST(Scheduler, HandsCommandsOverInTimeOrderWithinTheLookahead) {
     Scheduler s(100);
     std::vector<SampleTime> posted;

@@ -53,8 +53,12 @@ public:
             segments_.push_back({beat, startSample, bpm, bpm, kForever});
         }
         // Keep the map small over hours: only the recent past is ever asked about.
-        if (segments_.size() > 64) segments_.erase(segments_.begin(), segments_.begin() + 32);
+        if (segments_.size() > maxSegments_) segments_.erase(segments_.begin(), segments_.begin() + static_cast<std::ptrdiff_t>(maxSegments_ / 2));
     }
+    /// How many segments the map keeps before it forgets the older half (default 64): a map
+    /// that may get many changes within the stretch still asked about (the server's transport
+    /// under a dense tempo lane) keeps more.
+    void keepAtMost(std::size_t segments) { maxSegments_ = std::max<std::size_t>(segments, 4); }
 
 private:
     static constexpr double kForever = std::numeric_limits<double>::infinity();
@@ -77,6 +81,7 @@ private:
         return segments_.front();
     }
     double sampleRate_;
+    std::size_t maxSegments_ = 64;
     std::vector<Segment> segments_;
 };
 

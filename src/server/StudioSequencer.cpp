@@ -371,8 +371,12 @@ void Studio::postSequencerEvents(std::vector<sequencer::Event>& events) {
     for (const auto& e : events) {
         if (e.kind != Kind::Tempo || !seq_->seq.current(e)) continue;
         const double beat = std::max(e.beat, transport_.beatAt(earliest));  // a late render: from what is still to come
-        transport_.planTempo(e.value, beat);
-        if (e.beat + e.rampBeats > beat) transport_.planTempo(e.rampToBpm, beat, e.beat + e.rampBeats - beat);
+        try {
+            transport_.planTempo(e.value, beat);
+            if (e.beat + e.rampBeats > beat) transport_.planTempo(e.rampToBpm, beat, e.beat + e.rampBeats - beat);
+        } catch (const std::invalid_argument&) {
+            ++seq_->droppedEvents;  // out of the transport's range (the lane's parser keeps it in)
+        }
         retempo = true;
     }
     if (retempo) {

@@ -9,7 +9,11 @@
 namespace soundstar::server {
 
 Transport::Transport(double sampleRate, double bpm, int beatsPerBar)
-    : sampleRate_(sampleRate), beatsPerBar_(beatsPerBar), map_(0.0, bpm, sampleRate) {}
+    : sampleRate_(sampleRate), beatsPerBar_(beatsPerBar), map_(0.0, bpm, sampleRate) {
+    // A tempo lane with points close together (or a short loop wrapping often) plans hundreds of
+    // changes in the 250 ms the sequencer renders ahead: forget only what is seconds old.
+    map_.keepAtMost(4096);
+}
 
 double Transport::bpmAt(SampleTime s) const { return map_.bpmAt(map_.beatAt(static_cast<double>(s))); }
 
