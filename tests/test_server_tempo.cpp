@@ -132,7 +132,8 @@ TEST_F(Tempo, ASteeredLiveTempoGlideMovesTheTransport) {
     const long glide = steer["starts_at_sample"];  // a live sample: on the session's next bar line
     EXPECT_EQ(steer["transport_tempo"]["at_sample"], start + glide);
     EXPECT_EQ(steer["transport_tempo"]["bpm"], 120.0);
-    EXPECT_NEAR(std::fmod(static_cast<double>(glide), 4 * 60.0 / bpm0 * kRate), 0.0, 1.0) << "a live bar line at " << bpm0;
+    const double liveBars = static_cast<double>(glide) / (4 * 60.0 / bpm0 * kRate);
+    EXPECT_NEAR(liveBars, std::round(liveBars), 1.0 / (4 * 60.0 / bpm0 * kRate)) << "a live bar line at " << bpm0;
     // The ramp lasts its beats at the tempos between: wait until it is over.
     const double beats = steer["transport_tempo"]["ramp_beats"];
     EXPECT_EQ(beats, 4.0) << "one bar of the outgoing vibe";
