@@ -368,7 +368,8 @@ json Studio::analysisReset(const json& a, const CallContext& ctx) {
     for (auto& [key, l] : analysis_->live) {
         if (key.first != ctx.client || (!bus.empty() && key.second != bus)) continue;
         l.analyzer->resetIntegrated();
-        reset.push_back(key.second);
+        // The engine sample the integrated loudness and true peak now start from.
+        reset.push_back({{"bus", key.second}, {"from_sample", l.firstSample + static_cast<SampleTime>(l.analyzer->frames())}});
     }
     if (reset.empty())
         throw ApiError(404, bus.empty() ? std::string("this client has no live analysis to reset")
@@ -420,12 +421,14 @@ void Studio::registerAnalysisOperations(OperationTable& t) {
                    {"fft_size", integer(64, 16384, "a power of two, default 4096")},
                    {"window", choice({"hann", "hamming", "blackman"}, "spectrum window, default hann")},
                    {"features", {{"type", "array"},
+                                 {"minItems", 1},
                                  {"maxItems", 8},
                                  {"items", {{"type", "string"}, {"enum", std::vector<std::string>(analysis::kLiveFeatureNames.begin(), analysis::kLiveFeatureNames.end())}}},
                                  {"description", "what each message holds; default spectrum, levels, loudness"}}}}),
            {}, false, [this](const json& a, const CallContext& c, Done done) { done(Outcome{200, analysisSubscribe(a, c), {}}); }});
     t.add({"analysis_reset", "analysis",
-           "WebSocket only: starts this client's integrated loudness and true peak again from the next sample, on one bus or (without bus) on all",
+           "WebSocket only: starts this client's integrated loudness and true peak again from the next sample, on one bus or (without bus) on all; "
+           "replies reset: [{bus, from_sample}]",
            object({{"bus", name("master or a track's name; default all of this client's analyses")}}), {}, false,
            [this](const json& a, const CallContext& c, Done done) { done(Outcome{200, analysisReset(a, c), {}}); }});
     t.add({"analysis_unsubscribe", "analysis", "WebSocket only: ends this client's live analysis of one bus, or (without bus) all of them",
