@@ -230,8 +230,10 @@ PitchSummary LiveAnalyzer::pitch() const {
 }
 
 LiveAnalyzer::Tempo LiveAnalyzer::tempo() const {
+    if (tempoAt_ >= 0 && static_cast<double>(frames_ - tempoAt_) < kTempoEverySeconds * rate_) return tempoLast_;
     Tempo t;
     if (!tempoFlux_ || tempoEnv_.empty()) return t;
+    tempoAt_ = frames_;
     const auto& o = tempoFlux_->options();
     const std::size_t covered = (tempoEnv_.size() - 1) * o.hop + o.frameSize;
     const auto e = tempoFromFlux(tempoEnv_, rate_, covered);
@@ -239,6 +241,7 @@ LiveAnalyzer::Tempo LiveAnalyzer::tempo() const {
     t.confidence = e.confidence;
     const std::int64_t from = tempoEnvFirst_ * static_cast<std::int64_t>(o.hop);
     for (const double s : e.beatsSeconds) t.beats.push_back(from + std::llround(s * rate_));
+    tempoLast_ = t;
     return t;
 }
 

@@ -52,6 +52,9 @@ private:
 class LiveAnalyzer {
 public:
     static constexpr double kTempoWindowSeconds = 8.0, kKeyWindowSeconds = 10.0;
+    /// Tempo is worked out again once this much new audio has come in (it costs about 1 ms over
+    /// its 8 s window; messages in between get the last estimate).
+    static constexpr double kTempoEverySeconds = 0.5;
 
     LiveAnalyzer(double sampleRate, LiveFeatures f);
     /// Feeds n interleaved stereo frames [control].
@@ -68,7 +71,8 @@ public:
     std::vector<std::int64_t> takeOnsets();
     /// YIN over the last 8192 samples (hz 0 when unvoiced or too little).
     PitchSummary pitch() const;
-    /// Tempo over the last kTempoWindowSeconds (bpm 0 under 4 s); beats as stream samples.
+    /// Tempo over the last kTempoWindowSeconds (bpm 0 under 4 s), as of at most
+    /// kTempoEverySeconds ago; beats as stream samples.
     struct Tempo {
         double bpm = 0.0, confidence = 0.0;
         std::vector<std::int64_t> beats;
@@ -120,6 +124,8 @@ private:
     std::optional<RunningFlux> tempoFlux_;
     std::vector<double> tempoEnv_;
     std::int64_t tempoEnvFirst_ = 0;
+    mutable Tempo tempoLast_;
+    mutable std::int64_t tempoAt_ = -1;  // frames_ when tempoLast_ was worked out
     // Key: chroma of each 16384-sample frame (hop 8192), the last ones kept.
     std::vector<std::array<double, 12>> chromas_;
     std::int64_t keyNextAt_ = 16384;

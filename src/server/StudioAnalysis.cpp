@@ -414,7 +414,7 @@ void Studio::registerAnalysisOperations(OperationTable& t) {
            "at 0 dB), levels (RMS and peak dBFS since the last message), loudness (momentary and short-term LUFS; integrated LUFS since the "
            "subscription or analysis_reset), true_peak (dBTP, since the same), onsets (engine samples found since the last message, each once, "
            "about 60 ms after it), pitch (YIN over the last 8192 samples: hz, midi, confidence), tempo (bpm, confidence and beat samples over the "
-           "last 8 s), key (chroma over the last 10 s). A client may analyse several buses at once (one subscription each; the same bus again "
+           "last 8 s, worked out every 0.5 s), key (chroma over the last 10 s). A client may analyse several buses at once (one subscription each; the same bus again "
            "replaces it); at most 4 tracks are tapped at once over all clients, and 16 analyses run in all",
            object({{"bus", name("master (the default) or a track's name")},
                    {"rate_hz", number(1, 30, "messages per second, default 10")},
