@@ -188,10 +188,11 @@ TEST_F(LiveAnalysis, SineLoudnessTruePeakAndPitchMatchFfmpegAndResetRestarts) {
 }
 
 // A drum render played by a sample track: the live onsets (engine samples, each reported once)
-// fall within 10 ms of aubio's on the same file, both ways.
+// fall within 10 ms of aubio's on the same file, both ways, over the first 4.2 s played (aubio's
+// mark at 0 s, the file's start, left out: a flux needs a frame before it).
 TEST_F(LiveAnalysis, OnsetsOfADrumRenderAgreeWithAubio) {
     startServer();
-    const auto r = runCommand(fmt::format("{} render 'minimal techno drums' --seed 7 -d 4 -q -o '{}'", SOUNDSTAR_BIN, data("drums.wav")));
+    const auto r = runCommand(fmt::format("{} render 'minimal techno drums' --seed 7 -d 8 -q -o '{}'", SOUNDSTAR_BIN, data("drums.wav")));
     ASSERT_EQ(r.code, 0) << r.output;
     track("d", "drums");
     const json got = drive({ws("analysis_subscribe", {{"features", {"onsets"}}, {"rate_hz", 10}}), postStep("sample_play", {{"track", "d"}, {"sample", "drums"}}),
@@ -200,13 +201,15 @@ TEST_F(LiveAnalysis, OnsetsOfADrumRenderAgreeWithAubio) {
     const long from = postReply(got, "sample_play")["result"]["applied_at_sample"];
     std::vector<double> live;
     for (const auto& d : stream(got, "master"))
-        for (const long s : d["onsets"].get<std::vector<long>>()) live.push_back(static_cast<double>(s - from) / kRate);
+        for (const long s : d["onsets"].get<std::vector<long>>())
+            if (static_cast<double>(s - from) / kRate <= 4.2) live.push_back(static_cast<double>(s - from) / kRate);
     ASSERT_TRUE(std::is_sorted(live.begin(), live.end()) && std::adjacent_find(live.begin(), live.end()) == live.end()) << ::testing::PrintToString(live);
     // aubio with the analyser's frame (1024) and hop (256), as the offline test does.
     std::istringstream in(runShell("aubio onset -B 1024 -H 256 -i '" + data("drums.wav") + "' 2>/dev/null").output);
     std::vector<double> aubio;
-    for (double v; in >> v;) aubio.push_back(v);
-    ASSERT_GT(aubio.size(), 10u);
+    for (double v; in >> v;)
+        if (v > 0.0 && v <= 4.2) aubio.push_back(v);
+    ASSERT_GT(aubio.size(), 15u);
     const auto matched = [](const std::vector<double>& a, const std::vector<double>& b) {
         std::size_t n = 0;
         for (double t : a) {
