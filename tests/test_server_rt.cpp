@@ -82,6 +82,14 @@ TEST(ServerRealTime, NoAllocationOnTheAudioThreadUnderLoad) {
     table.call("analysis_subscribe", {{"bus", "smp"}, {"rate_hz", 30}}, ws, [&](Outcome r) {
         if (!r.ok()) ADD_FAILURE() << "analysis_subscribe: " << r.error;
     });
+    // All four track taps in use, and every live measure on them and on the master.
+    const json every = {"spectrum", "levels", "loudness", "true_peak", "onsets", "pitch", "tempo", "key"};
+    for (const char* bus : {"smp2", "smp3", "smp4", "master"}) {
+        if (std::string(bus) != "master") call("sample_track", {{"track", bus}, {"zones", {{{"sample", "s"}}}}});
+        table.call("analysis_subscribe", {{"bus", bus}, {"rate_hz", 30}, {"features", every}}, ws, [&](Outcome r) {
+            if (!r.ok()) ADD_FAILURE() << "analysis_subscribe " << bus << ": " << r.error;
+        });
+    }
     const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(3);
     for (int round = 0; std::chrono::steady_clock::now() < until; ++round) {
         std::string name(1, 't');  // (GCC 12 warns falsely about "t" + std::to_string(...) here)
@@ -92,6 +100,7 @@ TEST(ServerRealTime, NoAllocationOnTheAudioThreadUnderLoad) {
             call("play_note", {{"track", name}, {"note", 40 + (n * 7) % 40}, {"velocity", 0.7}, {"duration", 0.05 + 0.01 * n}, {"at", {{"sample", studio.now() + 512 + 37 * n}}}});
         call("set_params", {{"track", name}, {"effect", 0}, {"params", {{"mix", 0.3}}}});
         call("sample_play", {{"track", "smp"}, {"rate", 0.5 + 0.1 * (round % 10)}, {"start", 0.01 * (round % 7)}, {"pan", -0.5}, {"duration", 0.05}});
+        if (round % 4 == 0) call("sample_play", {{"track", round % 8 ? "smp2" : "smp3"}, {"duration", 0.2}});
         call("set_mix", {{"target", name}, {"gain_db", -6}, {"pan", 0.3}, {"sends", {{"reverb", 0.2}, {"delay", 0.1}}}, {"fade_seconds", 0.05}});
         if (round % 5 == 4) {
             json a = json::parse(R"({"effects": [{"type": "phaser"}, {"type": "delay"}]})");

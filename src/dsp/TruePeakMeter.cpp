@@ -114,6 +114,23 @@ float TruePeakMeter::truePeak(const float* x, std::size_t frames) {
     return best;
 }
 
+float TruePeakMeter::truePeakInterior(const float* x, std::size_t frames) {
+    float best = samplePeak(x, frames);
+    if (frames < static_cast<std::size_t>(kTapsPerPhase)) return best;
+    const Taps& t = taps();
+    constexpr auto half = static_cast<std::size_t>(kHalf);
+    // The value between x[m] and x[m + 1] weighs x[m - half + 1 .. m + half].
+    for (std::size_t m = half - 1; m + half < frames; ++m) {
+        const float* w = x + m - (half - 1);
+        for (const auto& phase : t.phase) {
+            float v = 0.0f;
+            for (std::size_t k = 0; k < phase.size(); ++k) v += phase[k] * w[k];
+            best = std::max(best, std::abs(v));
+        }
+    }
+    return best;
+}
+
 double TruePeakMeter::truePeakDbtp(const float* left, const float* right, std::size_t frames) {
     const float p = std::max(truePeak(left, frames), truePeak(right, frames));
     return p > 0.0f ? 20.0 * std::log10(static_cast<double>(p)) : -std::numeric_limits<double>::infinity();

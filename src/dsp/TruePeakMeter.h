@@ -16,6 +16,11 @@ public:
     static float truePeak(const float* x, std::size_t frames);
     /// The larger of the two channels' true peaks, in dBTP (-inf for silence).
     static double truePeakDbtp(const float* left, const float* right, std::size_t frames);
+    /// For a stream cut into blocks: the largest magnitude of x's samples and of the values
+    /// between x[7] and x[frames - 8], the ones whose 16 taps all lie inside x. Keep the last 15
+    /// samples of a block in front of the next one and every position is measured exactly once
+    /// (scalar, 48 multiply-adds a sample) [any].
+    static float truePeakInterior(const float* x, std::size_t frames);
 };
 
 }  // namespace soundstar::dsp

@@ -105,11 +105,12 @@ void AudioEngine::renderSegment(StereoView out) {
     if (out.frames <= 0) return;
     if (graph_) {
         graph_->render(out, trackPeaks_);
-        if (AudioRing* tap = trackTap_.load(std::memory_order_acquire))
-            if (Track* t = graph_->at(trackTapAddress_.load(std::memory_order_acquire)); t && t != &graph_->master) {
-                const StereoView v = t->buffer().view(out.frames);
-                tap->write(v.left, v.right, static_cast<std::size_t>(out.frames));
-            }
+        for (std::size_t k = 0; k < trackTap_.size(); ++k)
+            if (AudioRing* tap = trackTap_[k].load(std::memory_order_acquire))
+                if (Track* t = graph_->at(trackTapAddress_[k].load(std::memory_order_acquire)); t && t != &graph_->master) {
+                    const StereoView v = t->buffer().view(out.frames);
+                    tap->write(v.left, v.right, static_cast<std::size_t>(out.frames));
+                }
     } else {
         out.clear();
     }

@@ -47,14 +47,18 @@ public:
     /// Every rendered block is also copied into `ring` (nullptr: none), for a recording or a
     /// pipe read on the control side. Set it before the device starts [control].
     void setTap(AudioRing* ring) { tap_.store(ring, std::memory_order_release); }
-    /// The post-fader output of the track at `address` is also copied into `ring` (nullptr: none),
-    /// for live analysis of one track. Keep the ring alive while the device runs: a block being
-    /// rendered may still write to it, or (when only the address changes) write one block of the
-    /// previous track [control].
-    void setTrackTap(int address, AudioRing* ring) {
-        trackTapAddress_.store(address, std::memory_order_release);
-        trackTap_.store(ring, std::memory_order_release);
+    /// Tracks that can be tapped at once (live analysis of several tracks).
+    static constexpr int kTrackTaps = 4;
+    /// The post-fader output of the track at `address` is also copied into `ring` (nullptr: none)
+    /// through tap `slot` (0 to kTrackTaps - 1), for live analysis of tracks. Keep the ring alive
+    /// while the device runs: a block being rendered may still write to it, or (when only the
+    /// address changes) write one block of the previous track [control].
+    void setTrackTap(int slot, int address, AudioRing* ring) {
+        if (slot < 0 || slot >= kTrackTaps) return;
+        trackTapAddress_[static_cast<std::size_t>(slot)].store(address, std::memory_order_release);
+        trackTap_[static_cast<std::size_t>(slot)].store(ring, std::memory_order_release);
     }
+    void setTrackTap(int address, AudioRing* ring) { setTrackTap(0, address, ring); }
 
     SpscQueue<Graph*>& retired() { return retired_; }
     /// An output gate outside the command queue [any]: closed, the output fades to silence over
@@ -96,8 +100,8 @@ private:
     SpscQueue<Report> reports_{1024};
     std::atomic<SampleTime> now_{0};
     std::atomic<AudioRing*> tap_{nullptr};
-    std::atomic<AudioRing*> trackTap_{nullptr};
-    std::atomic<int> trackTapAddress_{-1};
+    std::array<std::atomic<AudioRing*>, kTrackTaps> trackTap_{};
+    std::array<std::atomic<int>, kTrackTaps> trackTapAddress_{};
     int lateThisBlock_ = 0;
     std::atomic<bool> gateOpen_{true};
     std::atomic<int> gateFade_{480};

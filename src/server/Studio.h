@@ -311,9 +311,12 @@ private:
     /// Hands what the engine played (interleaved stereo, from the tap) to live analyses [control].
     void feedAnalysis(const float* frames, std::size_t n);
     void feedBus(const std::string& bus, const float* frames, std::size_t n, SampleTime first);
-    void untapTrack();
+    /// Frees the engine's track taps no analysis listens to any more.
+    void untapUnused();
     void publishAnalysis();
-    void dropAnalysis(std::uint64_t client);
+    /// Ends a client's live analyses: of one bus, or of all when `bus` is empty.
+    void dropAnalysis(std::uint64_t client, const std::string& bus = {});
+    nlohmann::json analysisReset(const nlohmann::json& args, const CallContext& ctx);
     std::shared_ptr<SampleBank> samples_;
     std::shared_ptr<AnalysisState> analysis_;
     std::map<int, std::pair<std::string, std::vector<std::string>>> sampleTracks_;  // address -> track name, its zones' samples
