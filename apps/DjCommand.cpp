@@ -124,8 +124,10 @@ int runDjSet(const DjArgs& args, bool& llmStillAsking) {
     o.targetLufs = static_cast<float>(args.targetLufs);
     o.initialLayers = brain.playing();
     o.form = "loop";  // every layer plays throughout each chunk: the DJ arranges
+    o.voiceTrack = true;
     live::LiveSession session(shippedPresets(), dj::withEnergy(base, brain.energy(), ""), o);
     dj::DjSet set(session, brain, base, sr, o.blockSize);
+    set.waitForSpeech(args.clock == "virtual");  // the same bytes every run
     if (args.minutes > 0) set.setEnd(static_cast<SampleTime>(std::llround(args.minutes * 60.0 * sr)));
     Recorder recorder(args.output, "", sr);
     SessionLoop loop(session, recorder, sr, o.blockSize,
@@ -139,7 +141,6 @@ int runDjSet(const DjArgs& args, bool& llmStillAsking) {
         try {
             const auto r = dj::applyDjCommand(set, line, vibes);
             if (r.kind == "quit") return false;
-            if (r.kind == "say") set.warn(now, "voice drops are not built yet; not spoken: " + r.spoken);
         } catch (const std::exception& e) {
             say(e.what());  // a bad line is reported; the set plays on
             set.warn(now, e.what());
@@ -163,7 +164,13 @@ int runDjSet(const DjArgs& args, bool& llmStillAsking) {
             try {
                 if (!problem.empty()) throw std::runtime_error(problem);
                 auto a = dj::parseDjAnswer(answer, set.brain().profile());
-                for (const auto& text : a.spoken) set.warn(now, "voice drops are not built yet; not spoken: " + text);
+                if (!a.spoken.empty()) {  // one voice drop at a time: the first
+                    try {
+                        set.say(a.spoken.front());
+                    } catch (const std::exception& e) {
+                        set.warn(now, fmt::format("llm speak: {}", e.what()));
+                    }
+                }
                 set.brain().queueMove(std::move(a.move));
             } catch (const std::exception& e) {
                 set.warn(now, fmt::format("llm: {}; the rules play on", e.what()));
@@ -202,7 +209,6 @@ int runDjSet(const DjArgs& args, bool& llmStillAsking) {
             std::signal(SIGINT, [](int) { SessionLoop::interrupted = true; });
             if (!midi->waitForStart()) return 130;
             if (const auto bpm = midi->bpm()) set.followTempo(*bpm);  // the clock ran before Start
-            midi->following(midi->bpm().value_or(base.config.resolvedBpm()));
             loop.poll = [&](SampleTime now) { midi->poll(now, sr, set, session.engine(), loop); };
         }
         std::unique_ptr<DjClockOut> clockOut;

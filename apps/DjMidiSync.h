@@ -1,9 +1,9 @@
 #pragma once
 // `soundstar dj --clock midi`: the set follows a MIDI clock on JACK [control, the session's
 // thread]. Messages are stamped with JACK's frame time (io::JackMidiInput) and read by a
-// dj::ClockFollower; the set starts on the first tick after Start (or Continue), takes the
-// clock's tempo from the next bar line whenever it moves by 0.05 bpm or more (at most once a
-// bar), and on Stop the engine's output gate fades to silence within 10 ms (closed on JACK's
+// dj::ClockFollower; the set starts on the first tick after Start (or Continue), and a
+// dj::PhaseLock gives it the clock's tempo, nudged to keep its bar lines on the clock's, from
+// each bar line (clock_phase events say how far off each was); on Stop the engine's output gate fades to silence within 10 ms (closed on JACK's
 // thread in the cycle the Stop comes) and the set ends.
 #include <fmt/format.h>
 
@@ -17,6 +17,7 @@
 #include "SessionLoop.h"
 #include "dj/ClockFollower.h"
 #include "dj/DjSet.h"
+#include "dj/PhaseLock.h"
 #include "engine/AudioEngine.h"
 #include "io/JackMidi.h"
 
@@ -44,6 +45,7 @@ public:
             if (started && m.bytes[0] == 0xF8) {
                 firstTick_ = m.seconds;
                 startBeat_ = follower_.beatAt(m.seconds);
+                lock_.restart(startBeat_, [this](SampleTime s) { return static_cast<double>(s - in_.engineSample(0)) / in_.sampleRate() - offsetSeconds_; });
                 follower_.takeEvents();  // Start is the set's start, not news
                 return true;
             }
@@ -87,21 +89,20 @@ public:
             readAtTwoBeats_ = true;
             set.mark(now, "clock_tempo", fmt::format("{:.3f} bpm two beats in", *bpm));
         }
-        if (std::abs(*bpm - following_) >= 0.05 && beat >= nextChangeBeat_) {
-            following_ = std::round(*bpm * 100.0) / 100.0;
-            set.followTempo(following_);
-            nextChangeBeat_ = beat + 4.0;
-        }
+        // The set's sample s plays at JACK frame s - engineSample(0); the clock's beat that goes
+        // with it is the one the declared latency earlier.
+        if (lock_.update(follower_, set))
+            set.mark(set.nextLine(), "clock_phase", fmt::format("{:+.3f} ms (the set's bar line after the clock's), {:.3f} bpm from here", lock_.lastErrorMs(), lock_.lastBpm()));
     }
-    /// The tempo the set was last asked to follow.
-    void following(double bpm) { following_ = bpm; }
 
 private:
     io::JackMidiInput in_;
     dj::ClockFollower follower_;  // on JACK's frame clock
     double offsetSeconds_ = 0.0;
     double firstTick_ = 0.0, startBeat_ = 0.0;
-    double following_ = 0.0, nextChangeBeat_ = 0.0;
+    dj::PhaseLock lock_{0.0, [this](SampleTime s) {
+                            return static_cast<double>(s - in_.engineSample(0)) / in_.sampleRate() - offsetSeconds_;
+                        }};
     bool announced_ = false, stopped_ = false, readAtTwoBeats_ = false;
 };
 

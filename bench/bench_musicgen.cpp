@@ -1,7 +1,7 @@
 // MusicGen's language model on ggml (issue #12): steps (code frames) per second with
 // classifier-free guidance (two rows), for the tiny test model and for facebook/musicgen-small's
 // decoder sizes (random weights made by tests/models/musicgen_reference.py, converted by
-// tools/musicgen_to_gguf.py), and the time 10 s of audio (500 frames + 3 delay steps) would take.
+// tools/musicgen_to_gguf.py), the median step and the time 10 s of audio (500 frames + 3 delay steps) would take.
 //   bench_musicgen [steps, default 40] [threads, default all cores] [types, default "f32,q8_0"]
 #include <fmt/format.h>
 #include <unistd.h>
@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <sstream>
+#include <vector>
 #include <thread>
 
 #include "models/ggml/MusicgenLm.h"
@@ -40,15 +41,31 @@ int main(int argc, char** argv) {
             soundstar::models::SamplingSettings s;
             s.topK = std::min(250, c.vocabSize);
             s.guidanceScale = 3.0;
-            lm.generate(text, textTokens, 2, s);  // warm-up: threads, allocator
-            const int frames = steps - c.codebooks + 1;
-            const auto t0 = std::chrono::steady_clock::now();
-            lm.generate(text, textTokens, frames, s);
-            const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-            const double perStep = wall / steps;
-            fmt::print("{:<6} {:<5} {:>7.1f} MiB weights, {} threads: {} steps in {:.2f} s = {:.1f} steps/s ({:.1f} ms a step); 10 s of audio (503 steps) "
-                       "~ {:.0f} s\n",
-                       size, type, lm.weightBytes() / 1048576.0, threads, steps, wall, steps / wall, perStep * 1000, perStep * 503);
+            for (const bool half : {false, true}) {
+                lm.setHalfPrecisionCache(half);
+                lm.generate(text, textTokens, 2, s);  // warm-up: threads, allocator
+                const int frames = steps - c.codebooks + 1;
+                const auto t0 = std::chrono::steady_clock::now();
+                std::vector<double> stepSeconds;
+                auto last = t0;
+                lm.generate(text, textTokens, frames, s, [&](int, int) {
+                    const auto now = std::chrono::steady_clock::now();
+                    stepSeconds.push_back(std::chrono::duration<double>(now - last).count());
+                    last = now;
+                });
+                const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+                // Medians (the shared machine's stalls fall out): all steps, and the last 40 (attention over the longest cache).
+                auto median = [](std::vector<double> v) {
+                    std::sort(v.begin(), v.end());
+                    return v[v.size() / 2];
+                };
+                const double perStep = median(stepSeconds);
+                const double late = median(std::vector<double>(stepSeconds.end() - std::min<std::ptrdiff_t>(40, static_cast<std::ptrdiff_t>(stepSeconds.size())), stepSeconds.end()));
+                fmt::print("{:<6} {:<5} {} KV, {:>7.1f} MiB weights, {} threads: {} steps in {:.2f} s, median {:.1f} ms a step (last 40: {:.1f} ms); "
+                           "10 s of audio (503 steps) ~ {:.0f} s\n",
+                           size, type, half ? "f16" : "f32", lm.weightBytes() / 1048576.0, threads, steps, wall, perStep * 1000, late * 1000,
+                           (perStep + late) / 2 * 503);
+            }
         }
         fs::remove_all(d);
     }

@@ -10,8 +10,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <gtest/gtest.h>
+
 #include <chrono>
+#include <cstring>
+#include <filesystem>
 #include <fstream>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
@@ -155,6 +160,55 @@ public:
 
 private:
     int fd_ = -1;
+};
+
+/// A test that starts its own `soundstar serve` on loopback (port 0, the null device, a data
+/// folder in its temporary directory) and calls operations over REST with curl.
+class ServerTest : public ::testing::Test {
+protected:
+    void startServer(const std::string& extra = "") {
+        std::filesystem::create_directories(dir / "data");
+        server = std::make_unique<ServeProcess>("--port 0 --device null --data '" + (dir / "data") + "' " + extra, dir / "err.txt");
+        ASSERT_TRUE(server->up()) << readText(dir / "err.txt");
+    }
+    HttpResult post(const std::string& op, const nlohmann::json& args = nlohmann::json::object()) const {
+        return curl("POST", server->base + "/v1/" + op, args.dump());
+    }
+    /// The result of an operation that must succeed.
+    nlohmann::json ok(const std::string& op, const nlohmann::json& args = nlohmann::json::object()) const {
+        const auto r = post(op, args);
+        EXPECT_EQ(r.status, 200) << op << ": " << r.raw;
+        return r.body.value("result", nlohmann::json());
+    }
+    /// An operation that must be refused with `status` and a message holding `text`.
+    void refused(const std::string& op, const nlohmann::json& args, int status, const std::string& text) const {
+        const auto r = post(op, args);
+        EXPECT_EQ(r.status, status) << op << ": " << r.raw;
+        EXPECT_NE(r.body.value("error", std::string()).find(text), std::string::npos) << op << ": " << r.raw;
+    }
+    /// GET /v1/state without its clock (`now`), for exact comparisons.
+    nlohmann::json state() const {
+        nlohmann::json s = curl("GET", server->base + "/v1/state").body.value("result", nlohmann::json());
+        s.erase("now");
+        return s;
+    }
+    void waitForSample(long sample) const {
+        while (ok("status")["sample"].get<long>() < sample) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    /// Left and right channels of a recording, read back by sox as raw floats.
+    std::pair<std::vector<float>, std::vector<float>> channels(const std::string& wav) const {
+        const auto raw = dir / "rec.f32";
+        EXPECT_EQ(runCommand("sox '" + wav + "' -t f32 -e floating-point '" + raw + "'").code, 0);
+        const std::string bytes = readText(raw);
+        std::vector<float> l(bytes.size() / 8), r(l.size());
+        for (std::size_t i = 0; i < l.size(); ++i) {
+            std::memcpy(&l[i], bytes.data() + 8 * i, 4);
+            std::memcpy(&r[i], bytes.data() + 8 * i + 4, 4);
+        }
+        return {l, r};
+    }
+    TempDir dir;
+    std::unique_ptr<ServeProcess> server;
 };
 
 }  // namespace soundstar::test

@@ -291,6 +291,8 @@ TEST_F(Console, DjButtonsAndLayerTrimsDriveTheServer) {
     EXPECT_GT(report["breakEvent"]["live_sample"].get<long>(), report["dropEvent"]["live_sample"].get<long>());
     EXPECT_TRUE(report["effectEvent"].is_object());
     EXPECT_NE(report["sayEvent"]["label"].get<std::string>().find("hands up"), std::string::npos);
+    EXPECT_EQ(report["sayEvent"]["type"], "dj_voice") << "spoken by espeak-ng (scripts/setup installs it): " << report["sayEvent"];
+    EXPECT_EQ(report["sayLogged"], "dj_voice") << "the page shows the spoken text";
     EXPECT_NE(report["refusal"].get<std::string>().find("'z' is not a command"), std::string::npos) << report["refusal"];
     EXPECT_EQ(report["layerMix"]["gain_db"], -12.0);
     EXPECT_EQ(report["layerMix"]["pan"], -1.0);

@@ -13,6 +13,7 @@
 #include "dj/DjAnswer.h"
 #include "dj/DjBrain.h"
 #include "dj/DjProfile.h"
+#include "dj/DjStyles.h"
 
 using namespace soundstar;
 
@@ -220,4 +221,92 @@ TEST(DjAnswer, AnLlmPlanIsValidatedActionByAction) {
             EXPECT_NE(std::string(e.what()).find(expect), std::string::npos) << e.what();
         }
     }
+}
+
+TEST(DjAnswer, ReplaceLayerIsValidatedAndTheKickAndBassRolesAreOneEach) {
+    const auto profile = dj::djProfile(library(), "techno_minimal");
+    const auto a = dj::parseDjAnswer(
+        R"({"actions": [{"type": "replace_layer", "role": "sub", "description": "walking bass", "bars": 2, "intensity": 0.8, "volume": -3, "pan": 0.2},
+                        {"type": "replace_layer", "role": "kick", "description": "electronic kit", "bars": 1}]})",
+        profile);
+    ASSERT_EQ(a.move.replace.size(), 2u);
+    EXPECT_EQ(a.move.replace[0].layer, "bass");
+    EXPECT_EQ(a.move.replace[0].bars, 2);
+    EXPECT_FLOAT_EQ(*a.move.replace[0].gainDb, -3.0f);
+    EXPECT_FLOAT_EQ(*a.move.replace[0].pan, 0.2f);
+    EXPECT_EQ(a.move.replace[1].layer, "drums");
+    EXPECT_FALSE(a.move.replace[1].gainDb.has_value());
+    const std::string r = R"({"type": "replace_layer", "role": "bass", "description": "walking", "bars": 2)";
+    const std::vector<std::pair<std::string, std::string>> bad{
+        {R"({"actions": [)" + r + R"(}, {"type": "remove_layer", "layer": "bass"}]})", "'bass' moves twice, the bass role"},
+        {R"({"actions": [{"type": "replace_layer", "role": "kick", "description": "a", "bars": 1}, {"type": "add_layer", "layer": "drums"}]})",
+         "'drums' moves twice, the kick role"},
+        {R"({"actions": [{"type": "replace_layer", "role": "piano", "description": "a", "bars": 1}]})", "allowed: drums, texture, bass, arp, pad, lead"},
+        {R"({"actions": [{"type": "replace_layer", "role": "tuba", "description": "a", "bars": 1}]})", "'tuba' is not a layer of techno_minimal"},
+        {R"({"actions": [{"type": "replace_layer", "role": "bass", "description": "a", "bars": 3}]})", "bars must be 1, 2, 4 or 8"},
+        {R"({"actions": [{"type": "replace_layer", "role": "bass", "bars": 1}]})", "needs \"description\""},
+        {R"({"actions": [)" + r + R"(, "volume": 20}]})", "volume must be a number from -24 to 6"},
+        {R"({"actions": [)" + r + R"(, "pan": -2}]})", "pan must be a number from -1 to 1"},
+        {R"({"actions": [)" + r + R"(, "intensity": "high"}]})", "intensity must be a number from 0 to 1"},
+    };
+    for (const auto& [answer, expect] : bad) {
+        try {
+            dj::parseDjAnswer(answer, profile);
+            ADD_FAILURE() << "accepted: " << answer;
+        } catch (const std::invalid_argument& e) {
+            EXPECT_NE(std::string(e.what()).find(expect), std::string::npos) << e.what();
+        }
+    }
+    // The profile data: a kick or bass role on another layer is refused (one of each per set).
+    compose::StyleProfile style;
+    style.name = "t";
+    style.configJson = R"({"bpm": 120})";
+    std::string twoKicks = kGood;
+    twoKicks.replace(twoKicks.find("\"chords\""), 8, "\"second kick\"");
+    try {
+        dj::parseDjProfile(twoKicks, style, "t.json");
+        ADD_FAILURE() << "a kick role on the pad was accepted";
+    } catch (const std::invalid_argument& e) {
+        EXPECT_NE(std::string(e.what()).find("is a kick role on layer 'pad'; allowed one kick role (on drums) and one bass role (on bass)"), std::string::npos)
+            << e.what();
+    }
+}
+
+TEST(DjStyles, ADescriptionNamesAStyleElseTheIntensityPicksOneAndNeverTheCurrent) {
+    EXPECT_EQ(dj::pickStyle("bass", "a walking bass line", 0.1, "sustained"), "walking");
+    EXPECT_EQ(dj::pickStyle("drums", "electronic kit please", 0.5, "minimal"), "electronic");
+    EXPECT_EQ(dj::pickStyle("bass", "", 0.0, "pulsing"), "drone");
+    EXPECT_EQ(dj::pickStyle("bass", "", 1.0, "pulsing"), "arp_bass");
+    EXPECT_NE(dj::pickStyle("bass", "", 0.0, "drone"), "drone");
+    EXPECT_NE(dj::pickStyle("bass", "drone", 0.0, "drone"), "drone") << "the current style is never picked again";
+    EXPECT_THROW(dj::pickStyle("keys", "", 0.5, ""), std::invalid_argument);
+    music::MusicConfig c;
+    EXPECT_EQ(dj::styleOf(dj::withStyle(c, "lead", "heroic"), "lead"), "heroic");
+    EXPECT_EQ(dj::styleOf(dj::withStyle(c, "arp", "pluck"), "arp"), "pluck");
+}
+
+TEST(DjBrain, TheRulesSwapALayersStyleWithinALongPhaseAndOnlyAPlayingOne) {
+    const auto profile = dj::djProfile(library(), "techno_minimal");
+    dj::DjBrain brain(profile, 3, 0);
+    int swaps = 0;
+    for (int bar = 1; bar < 200; ++bar) {
+        const auto m = brain.onBar(bar);
+        for (const auto& r : m.replace) {
+            ++swaps;
+            EXPECT_EQ(bar % 4, 0) << "on a phrase line";
+            EXPECT_TRUE(m.phase.empty() && m.add.empty() && m.remove.empty()) << "when nothing else moves";
+            EXPECT_NE(r.layer, "drums");
+            EXPECT_TRUE(has(brain.playing(), r.layer)) << r.layer;
+            EXPECT_GE(r.bars, 1);
+        }
+    }
+    EXPECT_GT(swaps, 3);
+    dj::DjBrain still(profile, 3, 0);
+    still.allowSwaps(false);
+    for (int bar = 1; bar < 200; ++bar) EXPECT_TRUE(still.onBar(bar).replace.empty());
+    // A replacement asked for a layer that is not playing is dropped.
+    dj::DjMove ask;
+    ask.replace.push_back({"lead", "", "heroic", 0.5, 1, std::nullopt, std::nullopt});
+    still.queueMove(ask);
+    EXPECT_FALSE(has(still.playing(), "lead") && still.onBar(200).replace.empty());
 }

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <random>
 #include <cmath>
 #include <filesystem>
 #include <cstring>
@@ -141,6 +142,81 @@ TEST(EncodecGgml, BadCodesAreRefusedByName) {
     }
     EXPECT_THROW(dec.decode(codes, 11), std::invalid_argument);  // 20 codes are not 2 x 11
     EXPECT_THROW(dec.decode(std::vector<std::int32_t>(2, 0), 1), std::invalid_argument);  // below minFrames
+}
+
+// Decodes `frames` random codes in one go and as a stream fed in pieces of `pieces` sizes (cycled);
+// returns the largest difference and checks the stream's bookkeeping.
+double streamedVersusWhole(const fs::path& gguf, int frames, const std::vector<int>& pieces, std::size_t* firstOut = nullptr) {
+    models::EncodecDecoder dec(gguf, 2);
+    const auto& c = dec.config();
+    std::mt19937 rng(11);
+    std::vector<std::int32_t> codes(static_cast<std::size_t>(c.codebooks) * frames);
+    for (auto& v : codes) v = static_cast<std::int32_t>(rng() % static_cast<unsigned>(c.codebookSize));
+    const auto whole = dec.decode(codes, frames);
+    models::EncodecStream stream(dec);
+    std::vector<float> joined;
+    for (int at = 0, i = 0; at < frames; ++i) {
+        const int n = std::min(pieces[static_cast<std::size_t>(i) % pieces.size()], frames - at);
+        std::vector<std::int32_t> part;
+        for (int q = 0; q < c.codebooks; ++q)
+            part.insert(part.end(), codes.begin() + q * frames + at, codes.begin() + q * frames + at + n);
+        const auto out = stream.push(part, n);
+        if (firstOut && !out.empty() && *firstOut == 0) *firstOut = joined.size() + out.size();
+        joined.insert(joined.end(), out.begin(), out.end());
+        at += n;
+        EXPECT_EQ(joined.size(), static_cast<std::size_t>(stream.framesOut()) * c.hopLength() * c.audioChannels);
+        EXPECT_LE(stream.framesOut(), stream.framesIn());
+    }
+    EXPECT_LT(stream.framesOut(), frames) << "the last frames wait for finish()";
+    const auto rest = stream.finish();
+    joined.insert(joined.end(), rest.begin(), rest.end());
+    EXPECT_EQ(joined.size(), whole.size());
+    double diff = 0, peak = 0;
+    for (std::size_t i = 0; i < std::min(joined.size(), whole.size()); ++i) {
+        diff = std::max(diff, static_cast<double>(std::fabs(joined[i] - whole[i])));
+        peak = std::max(peak, static_cast<double>(std::fabs(whole[i])));
+    }
+    EXPECT_GT(peak, 1e-3) << "silence would prove little";
+    std::printf("%s, %d frames in pieces of %d..: max diff %.3g (peak %.3g), halo %d frames\n", gguf.filename().c_str(), frames, pieces[0], diff, peak,
+                stream.backHaloFrames());
+    return diff;
+}
+
+TEST(EncodecStream, PiecesJoinToTheWholeDecode) {
+    // Pieces of one frame, of a few, and a first piece shorter than the decoder's minimum.
+    EXPECT_LT(streamedVersusWhole(reference("tiny", "f32"), 40, {1}), 1e-5);
+    for (const auto& pieces : std::vector<std::vector<int>>{{3, 17, 5}, {40}, {2, 64}}) EXPECT_LT(streamedVersusWhole(reference("tiny", "f32"), 150, pieces), 1e-5);
+    // Dilations, shortcuts and odd strides; q8_0 weights.
+    EXPECT_LT(streamedVersusWhole(reference("shortcut", "f32"), 90, {7, 2}), 1e-5);
+    EXPECT_LT(streamedVersusWhole(reference("tiny", "q8_0"), 90, {9}), 1e-5);
+}
+
+TEST(EncodecStream, AudioComesOutBeforeTheLastCodes) {
+    std::size_t first = 0;
+    streamedVersusWhole(reference("tiny", "f32"), 200, {20}, &first);
+    EXPECT_GT(first, 0u) << "no audio came out before finish()";
+    models::EncodecDecoder dec(reference("tiny", "f32"), 1);
+    EXPECT_LE(first, static_cast<std::size_t>(60 * dec.config().hopLength() * dec.config().audioChannels)) << "the first samples came late";
+}
+
+TEST(EncodecStream, BadPiecesAreRefusedByName) {
+    models::EncodecDecoder dec(reference("tiny", "f32"), 1);
+    models::EncodecStream stream(dec);
+    try {
+        stream.push(std::vector<std::int32_t>(4, 9999), 2);
+        ADD_FAILURE() << "a bad code was taken";
+    } catch (const std::invalid_argument& e) {
+        EXPECT_NE(std::string(e.what()).find("is 9999; allowed 0 to"), std::string::npos) << e.what();
+    }
+    EXPECT_THROW(stream.push(std::vector<std::int32_t>(3, 0), 2), std::invalid_argument);
+    EXPECT_THROW(stream.push({}, -1), std::invalid_argument);
+    stream.push(std::vector<std::int32_t>(2, 0), 1);
+    try {
+        stream.finish();
+        ADD_FAILURE() << "one frame was decoded";
+    } catch (const std::invalid_argument& e) {
+        EXPECT_NE(std::string(e.what()).find("1 code frames; this decoder takes at least"), std::string::npos) << e.what();
+    }
 }
 
 TEST(GgufWeights, MissingOrMisshapenTensorsAreNamed) {

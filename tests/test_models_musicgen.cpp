@@ -171,6 +171,18 @@ fs::path musicgenFolder() {
     return done;
 }
 
+// The tiny folder with a short window (100 frames, 0.1 s; each next window adds 60 after the
+// last 40), so that three windows and more are quick.
+fs::path windowedFolder(const std::string& parameters = R"("window_seconds": 0.1, "extend_stride": 0.06)") {
+    const auto dir = scratch() / ("windowed-" + std::to_string(std::hash<std::string>{}(parameters)));
+    if (fs::exists(dir / "manifest.json")) return dir;
+    fs::create_directories(dir);
+    for (const auto& e : fs::directory_iterator(musicgenFolder())) fs::copy_file(e.path(), dir / e.path().filename(), fs::copy_options::overwrite_existing);
+    std::ofstream(dir / "manifest.json") << R"({"name": "musicgen-tiny", "kind": "musicgen", "sample_rate": 8000, "quantization": "f32",
+        "weights": "encodec.gguf", "parameter_count": 100000, "parameters": {"top_k": 20, )" + parameters + "}}";
+    return dir;
+}
+
 std::string generateCommand(const fs::path& dir, const std::string& extra, const fs::path& out) {
     return std::string(SOUNDSTAR_BIN) + " generate 'warm analog pads' --model " + dir.string() + " -q " + extra + " -o " + out.string();
 }
@@ -198,6 +210,24 @@ TEST(MusicgenLm, Q8WeightsKeepTheFirstStepsLogitsClose) {
     std::vector<float> first(b.logits.begin(), b.logits.begin() + firstStep);
     EXPECT_GT(diff, 0.0) << "q8_0 gave identical logits: were the weights quantized?";
     EXPECT_LT(diff, 0.05 * maxAbs(first));
+}
+
+TEST(MusicgenLm, HalfPrecisionCacheKeepsTheLogitsClose) {
+    const auto gguf = reference("tiny", "3", "f32");
+    const auto want = readRaw<float>(gguf.parent_path() / "logits.f32");
+    models::MusicgenLm lm(gguf, 2);
+    lm.setHalfPrecisionCache(true);
+    const auto text = readRaw<float>(gguf.parent_path() / "encoder.f32");
+    models::SamplingSettings s;
+    s.topK = 1;
+    std::vector<float> logits;
+    lm.generate(text, 7, 30, s, {}, nullptr, &logits);
+    ASSERT_EQ(logits.size(), want.size());
+    double diff = 0;
+    for (std::size_t i = 0; i < want.size(); ++i) diff = std::max(diff, static_cast<double>(std::fabs(logits[i] - want[i])));
+    std::printf("f16 KV cache: max logit diff %.3g (peak %.3g)\n", diff, maxAbs(want));
+    EXPECT_GT(diff, 0.0) << "the cache did not change type";
+    EXPECT_LT(diff, 0.01 * maxAbs(want));
 }
 
 TEST(MusicgenLm, ThreadCountsGiveTheSameCodes) {
@@ -297,6 +327,48 @@ TEST(MusicgenLm, CancelStopsBetweenStepsAndTheModelStillWorks) {
     EXPECT_EQ(lm.generate(text, 7, 30, s), readRaw<std::int32_t>(gguf.parent_path() / "codes.i32"));
 }
 
+TEST(MusicgenLm, APromptIsForcedAndContinuedFrom) {
+    const auto gguf = reference("tiny", "3", "f32");
+    models::MusicgenLm lm(gguf, 2);
+    const auto text = readRaw<float>(gguf.parent_path() / "encoder.f32");
+    const auto greedy = readRaw<std::int32_t>(gguf.parent_path() / "codes.i32");  // torch's 4 x 30
+    const int K = 4, F = 30, P = 12;
+    models::SamplingSettings s;
+    s.topK = 1;
+    // Forcing the first 12 frames the model would pick itself changes nothing: the greedy
+    // continuation is torch's, and each new frame is handed out once, in order, complete.
+    models::FrameHooks hooks;
+    for (int k = 0; k < K; ++k) hooks.prompt.insert(hooks.prompt.end(), greedy.begin() + k * F, greedy.begin() + k * F + P);
+    hooks.promptFrames = P;
+    std::vector<int> order;
+    std::vector<std::int32_t> columns;
+    hooks.onFrame = [&](int f, const std::vector<std::int32_t>& column) {
+        order.push_back(f);
+        columns.insert(columns.end(), column.begin(), column.end());
+    };
+    EXPECT_EQ(lm.generate(text, 7, F, s, {}, nullptr, nullptr, hooks), greedy);
+    ASSERT_EQ(order.size(), static_cast<std::size_t>(F - P));
+    for (int i = 0; i < F - P; ++i) {
+        EXPECT_EQ(order[i], P + i);
+        for (int k = 0; k < K; ++k) EXPECT_EQ(columns[static_cast<std::size_t>(i) * K + k], greedy[static_cast<std::size_t>(k) * F + P + i]);
+    }
+    // Another prompt: kept as given, and the frames after it follow from it.
+    for (auto& v : hooks.prompt) v = (v + 7) % 48;
+    hooks.onFrame = {};
+    const auto other = lm.generate(text, 7, F, s, {}, nullptr, nullptr, hooks);
+    for (int k = 0; k < K; ++k)
+        EXPECT_TRUE(std::equal(other.begin() + k * F, other.begin() + k * F + P, hooks.prompt.begin() + k * P)) << "codebook " << k;
+    int differ = 0;
+    for (int k = 0; k < K; ++k)
+        for (int f = P; f < F; ++f) differ += other[static_cast<std::size_t>(k) * F + f] != greedy[static_cast<std::size_t>(k) * F + f];
+    EXPECT_GT(differ, (F - P) * K / 4) << "the continuation did not depend on its prompt";
+    // Bad prompts are named.
+    hooks.promptFrames = F;
+    EXPECT_THROW(lm.generate(text, 7, F, s, {}, nullptr, nullptr, hooks), std::invalid_argument);
+    hooks.promptFrames = P - 1;
+    EXPECT_THROW(lm.generate(text, 7, F, s, {}, nullptr, nullptr, hooks), std::invalid_argument);
+}
+
 TEST(MusicgenLm, WrongFilesAreNamed) {
     const auto good = reference("tiny", "3", "f32");
     // An EnCodec-like file or any other architecture is refused by name.
@@ -342,20 +414,34 @@ TEST(MusicgenFolder, StreamsChunksWithProgressAndCancels) {
     r.prompt = "dusty drums";
     r.seconds = 1.25;
     r.seed = 3;
-    std::vector<int> chunkFrames;
+    std::vector<int> chunkFrames, chunkSteps;
     int lastStep = 0, steps = 0;
+    std::chrono::steady_clock::time_point firstChunk{};
     models::GenerateCallbacks cb;
     cb.onProgress = [&](int step, int total) {
         EXPECT_GT(step, lastStep);
         lastStep = step, steps = total;
     };
-    cb.onChunk = [&](const models::AudioChunk& ch) { chunkFrames.push_back(static_cast<int>(ch.interleaved.size())); };
+    cb.onChunk = [&](const models::AudioChunk& ch) {
+        if (chunkFrames.empty()) firstChunk = std::chrono::steady_clock::now();
+        chunkFrames.push_back(static_cast<int>(ch.interleaved.size()));
+        chunkSteps.push_back(lastStep);
+    };
     const auto done = service.generate(r, cb);
+    const auto finished = std::chrono::steady_clock::now();
     ASSERT_TRUE(done.ok) << done.error;
     EXPECT_EQ(done.interleaved.size(), 10000u);
-    EXPECT_EQ(chunkFrames, (std::vector<int>{8000, 2000}));  // one second a chunk
     EXPECT_EQ(steps, 1000);  // 1250 frames + 1 delay step + the decode, shown in the protocol's 1000
     EXPECT_EQ(lastStep, 1000);
+    // Streamed while the LM runs: the first second's audio came when the LM had made about 1000 of
+    // its 1251 steps (shown as 799 of 1000), well before it ended; at most a second a chunk.
+    ASSERT_GE(chunkFrames.size(), 2u);
+    EXPECT_GE(chunkFrames[0], 7000) << "the first chunk is most of the first second";
+    for (int n : chunkFrames) EXPECT_LE(n, 8000);
+    EXPECT_LT(chunkSteps[0], 900) << "the first chunk came after the LM had finished";
+    EXPECT_LT(firstChunk, finished);
+    std::printf("first chunk after LM step %d of 1000 (shown), %.0f ms before the end\n", chunkSteps[0],
+                std::chrono::duration<double, std::milli>(finished - firstChunk).count());
     // Cancel after the first progress: the LM stops between steps.
     std::atomic<bool> started{false};
     models::GenerateCallbacks stop;
@@ -389,8 +475,61 @@ TEST(MusicgenFolder, SettingsAreValidatedByName) {
     EXPECT_NE(error("-d 1 --top-k 0").find("--top-k"), std::string::npos);
     EXPECT_NE(error("-d 1 --temperature 0").find("--temperature"), std::string::npos);
     EXPECT_NE(error("-d 1 --steps 4").find("steps do not apply to musicgen"), std::string::npos);
-    EXPECT_NE(error("-d 3").find("3 s needs 3000 code frames; this model makes at most 2047 (2.0 s) in one window"), std::string::npos);
     EXPECT_FALSE(fs::exists(out));
+    // Windows: an extend stride as long as the window would leave nothing to continue from.
+    const auto r = runCommand(generateCommand(windowedFolder(R"("window_seconds": 0.1, "extend_stride": 0.1)"), "-d 0.2", out));
+    EXPECT_NE(r.code, 0);
+    EXPECT_NE(r.output.find("parameters.extend_stride is 0.1 s; it must be shorter than the window (100 frames, 0.1 s)"), std::string::npos) << r.output;
+    const auto k = runCommand(generateCommand(windowedFolder(R"("kv_cache": "f8")"), "-d 0.2", out));
+    EXPECT_NE(k.code, 0);
+    EXPECT_NE(k.output.find(R"(parameters.kv_cache is "f8"; allowed "f32" or "f16")"), std::string::npos) << k.output;
+    const auto t = runCommand(generateCommand(windowedFolder(R"("threads": 0)"), "-d 0.2", out));
+    EXPECT_NE(t.code, 0);
+    EXPECT_NE(t.output.find("parameters.threads is 0; allowed 1 to 64"), std::string::npos) << t.output;
+    EXPECT_FALSE(fs::exists(out));
+    // Both settings that are right: one thread and an f16 cache make audio of the asked length.
+    const auto ok = runCommand(generateCommand(windowedFolder(R"("kv_cache": "f16", "threads": 1)"), "-d 0.1", out));
+    EXPECT_EQ(ok.code, 0) << ok.output;
+    EXPECT_EQ(runCommand("soxi -s " + out.string()).output, "800\n");
+}
+
+// 3.5 windows of the tiny model (window 100 frames, each next adds 60): the seams (at frames 100,
+// 160, 220, 280) jump no more than the audio's own 99.9th percentile of sample differences; the
+// same seed gives the same samples again, another seed others.
+TEST(MusicgenFolder, ContinuesPastOneWindowWithoutSeams) {
+    const auto dir = windowedFolder();
+    models::WorkerSupervisor::Options o;
+    o.workerCommand = {SOUNDSTAR_BIN, "model-worker"};
+    models::WorkerSupervisor service(o);
+    models::GenerateRequest r;
+    r.model = dir;
+    r.prompt = "warm analog pads";
+    r.seconds = 0.35;
+    r.seed = 5;
+    const auto a = service.generate(r);
+    ASSERT_TRUE(a.ok) << a.error;
+    ASSERT_EQ(a.interleaved.size(), 2800u);
+    const auto b = service.generate(r);
+    ASSERT_TRUE(b.ok) << b.error;
+    EXPECT_EQ(a.interleaved, b.interleaved) << "the same seed gave other samples";
+    r.seed = 6;
+    const auto c = service.generate(r);
+    ASSERT_TRUE(c.ok) << c.error;
+    EXPECT_NE(a.interleaved, c.interleaved);
+    const auto& x = a.interleaved;
+    std::vector<double> jumps;
+    for (std::size_t i = 1; i < x.size(); ++i) jumps.push_back(std::fabs(x[i] - x[i - 1]));
+    auto sorted = jumps;
+    std::sort(sorted.begin(), sorted.end());
+    const double p999 = sorted[static_cast<std::size_t>(0.999 * (sorted.size() - 1))];
+    EXPECT_GT(p999, 1e-4) << "silence would prove little";
+    for (int seam : {100, 160, 220, 280}) {
+        const std::size_t at = static_cast<std::size_t>(seam) * 8;  // hop 8: the seam's first sample
+        double worst = 0;
+        for (std::size_t i = at - 2; i <= at + 1; ++i) worst = std::max(worst, jumps[i]);
+        std::printf("seam at frame %d: largest jump %.4g, the audio's 99.9th percentile %.4g\n", seam, worst, p999);
+        EXPECT_LE(worst, p999) << "seam at frame " << seam;
+    }
 }
 
 TEST(MusicgenFolder, PartsThatDoNotFitAreNamed) {

@@ -18,52 +18,15 @@ using nlohmann::json;
 
 namespace {
 
-class ServeBuses : public ::testing::Test {
+class ServeBuses : public ServerTest {
 protected:
-    void SetUp() override {
-        server = std::make_unique<ServeProcess>("--port 0 --device null --data '" + (dir / "data") + "'", dir / "err.txt");
-        ASSERT_TRUE(server->up()) << readText(dir / "err.txt");
-    }
-    HttpResult post(const std::string& op, const json& args = json::object()) const { return curl("POST", server->base + "/v1/" + op, args.dump()); }
-    json ok(const std::string& op, const json& args = json::object()) const {
-        const auto r = post(op, args);
-        EXPECT_EQ(r.status, 200) << op << ": " << r.raw;
-        return r.body.value("result", json());
-    }
-    // A 4xx whose message holds `text`.
-    void refused(const std::string& op, const json& args, int status, const std::string& text) const {
-        const auto r = post(op, args);
-        EXPECT_EQ(r.status, status) << op << ": " << r.raw;
-        EXPECT_NE(r.body.value("error", std::string()).find(text), std::string::npos) << op << ": " << r.raw;
-    }
-    json state() const {
-        json s = curl("GET", server->base + "/v1/state").body.value("result", json());
-        s.erase("now");
-        return s;
-    }
+    void SetUp() override { startServer(); }
     json bus(const std::string& name) const {
         const json buses = ok("list_buses")["buses"];
         for (const auto& b : buses)
             if (b["name"] == name) return b;
         return nullptr;
     }
-    void waitFor(long sample) const {
-        while (ok("status")["sample"].get<long>() < sample) std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    // Left and right channels of a recording, read back by sox as raw floats.
-    std::pair<std::vector<float>, std::vector<float>> channels(const std::string& wav) const {
-        const auto raw = dir / "rec.f32";
-        EXPECT_EQ(runCommand("sox '" + wav + "' -t f32 -e floating-point '" + raw + "'").code, 0);
-        const std::string bytes = readText(raw);
-        std::vector<float> l(bytes.size() / 8), r(l.size());
-        for (std::size_t i = 0; i < l.size(); ++i) {
-            std::memcpy(&l[i], bytes.data() + 8 * i, 4);
-            std::memcpy(&r[i], bytes.data() + 8 * i + 4, 4);
-        }
-        return {l, r};
-    }
-    TempDir dir;
-    std::unique_ptr<ServeProcess> server;
 };
 
 }  // namespace
@@ -139,7 +102,7 @@ TEST_F(ServeBuses, ATrackRoutedToALowPassBusLosesItsHighsOnItsSampleWithoutAClic
     for (const char* t : {"a", "b"}) ok("play_note", {{"track", t}, {"note", 60}, {"velocity", 1}, {"duration", 3.5}, {"at", {{"sample", base}}}});
     EXPECT_EQ(ok("set_output", {{"track", "a"}, {"to", "dark"}, {"at", {{"sample", to}}}})["applied_at_sample"], to);
     EXPECT_EQ(ok("set_output", {{"track", "a"}, {"to", "master"}, {"at", {{"sample", back}}}})["applied_at_sample"], back);
-    waitFor(base + 3 * 44100);
+    waitForSample(base + 3 * 44100);
     ok("record_stop");
     const auto [l, r] = channels(data + "/route.wav");
     ASSERT_GT(static_cast<long>(l.size()), base + 3 * 44100 - 4410 - first);

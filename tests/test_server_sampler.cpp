@@ -16,19 +16,9 @@ using nlohmann::json;
 
 namespace {
 
-class Sampler : public ::testing::Test {
+class Sampler : public ServerTest {
 protected:
-    void start(const std::string& extra = "") {
-        std::filesystem::create_directories(dir / "data");
-        server = std::make_unique<ServeProcess>("--port 0 --device null --data '" + (dir / "data") + "' " + extra, dir / "err.txt");
-        ASSERT_TRUE(server->up()) << readText(dir / "err.txt");
-    }
-    HttpResult post(const std::string& op, const json& args = json::object()) const { return curl("POST", server->base + "/v1/" + op, args.dump()); }
-    json ok(const std::string& op, const json& args = json::object()) const {
-        const auto r = post(op, args);
-        EXPECT_EQ(r.status, 200) << op << ": " << r.raw;
-        return r.body.value("result", json());
-    }
+    void start(const std::string& extra = "") { startServer(extra); }
     void python(const std::string& code) const {
         std::ofstream(dir / "gen.py") << code;
         const auto r = runCommand("/usr/bin/python3 '" + (dir / "gen.py") + "' '" + (dir / "data") + "'");
@@ -47,8 +37,6 @@ protected:
         const auto r = runCommandSplit("soxi -s '" + file + "'");  // stderr may carry a header warning
         return r.code == 0 ? std::atol(r.out.c_str()) : -1;
     }
-    TempDir dir;
-    std::unique_ptr<ServeProcess> server;
 };
 
 TEST_F(Sampler, DrumLoopStretchedToTheSessionTempoHasTheExactLengthAndOnsetsOnTheGrid) {

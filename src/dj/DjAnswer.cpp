@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 
+#include "dj/DjStyles.h"
 #include "llm/Repair.h"
 #include "music/Arrangement.h"
 #include "music/JsonText.h"
@@ -27,6 +28,41 @@ std::string oneOf(const std::string& v, const std::vector<std::string>& allowed,
         refuse(fmt::format("{}: '{}' is not allowed; allowed: {}", at, music::clipText(v, 40), fmt::join(allowed, ", ")));
     return v;
 }
+
+/// An optional number in [lo, hi] (absent: nullopt).
+std::optional<double> number(const json& a, const char* name, double lo, double hi, const std::string& at) {
+    if (!a.contains(name)) return std::nullopt;
+    if (!a[name].is_number() || !(a[name].get<double>() >= lo && a[name].get<double>() <= hi))
+        refuse(fmt::format("{}.{} must be a number from {:g} to {:g}", at, name, lo, hi));
+    return a[name].get<double>();
+}
+
+int barsOf(const json& a, const std::string& at) {
+    const int bars = a.contains("bars") && a["bars"].is_number_integer() ? a["bars"].get<int>() : -1;
+    if (bars != 1 && bars != 2 && bars != 4 && bars != 8) refuse(at + ".bars must be 1, 2, 4 or 8");
+    return bars;
+}
+
+/// A replace_layer action: the role (a layer or a role word of one of the profile's layers with
+/// styles), what it should sound like, over how many bars, and its trim.
+DjReplace replaceOf(const json& a, const std::vector<std::string>& roles, const std::string& profile, const std::string& at) {
+    const std::string role = field(a, "role", at);
+    DjReplace r;
+    r.layer = layerForRole(role);
+    std::vector<std::string> styled;
+    for (const auto& l : roles)
+        if (!styleFieldOf(l).empty()) styled.push_back(l);
+    if (std::find(styled.begin(), styled.end(), r.layer) == styled.end())
+        refuse(fmt::format("{}.role: '{}' is not a layer of {} with styles; allowed: {} (or kick, hats, sub, chords, melody, fx for them)", at,
+                           music::clipText(role, 40), profile, fmt::join(styled, ", ")));
+    r.description = field(a, "description", at);
+    if (r.description.empty() || r.description.size() > 200) refuse(at + ".description must be 1 to 200 bytes");
+    r.bars = barsOf(a, at);
+    r.intensity = number(a, "intensity", 0.0, 1.0, at).value_or(0.5);
+    if (const auto v = number(a, "volume", -24.0, 6.0, at)) r.gainDb = static_cast<float>(*v);
+    if (const auto p = number(a, "pan", -1.0, 1.0, at)) r.pan = static_cast<float>(*p);
+    return r;
+}
 }  // namespace
 
 DjAnswer parseDjAnswer(const std::string& answer, const DjProfile& profile) {
@@ -45,20 +81,28 @@ DjAnswer parseDjAnswer(const std::string& answer, const DjProfile& profile) {
         const json& a = actions[i];
         const std::string at = fmt::format("actions[{}]", i);
         if (!a.is_object()) refuse(at + " must be an object with a \"type\"");
-        const std::string type = oneOf(field(a, "type", at), {"add_layer", "remove_layer", "set_phase", "ramp", "effect", "speak"}, at + ".type");
+        const std::string type = oneOf(field(a, "type", at), {"add_layer", "remove_layer", "replace_layer", "set_phase", "ramp", "effect", "speak"}, at + ".type");
+        const auto touch = [&](const std::string& layer) {  // each layer moves once; one kick role, one bass role
+            if (std::find(touched.begin(), touched.end(), layer) == touched.end()) return touched.push_back(layer);
+            const std::string low = lowRoleOf(layer);
+            refuse(fmt::format("{}: '{}' moves twice{} (one action per layer: one kick role, the drums; one bass role, the bass)", at, layer,
+                               low.empty() ? "" : ", the " + low + " role"));
+        };
         if (type == "add_layer" || type == "remove_layer") {
             const std::string layer = oneOf(field(a, "layer", at), roles, at + ".layer (" + profile.name + "'s roles)");
-            if (std::find(touched.begin(), touched.end(), layer) != touched.end()) refuse(fmt::format("{}: '{}' moves twice", at, layer));
-            touched.push_back(layer);
+            touch(layer);
             (type == "add_layer" ? out.move.add : out.move.remove).push_back(layer);
+        } else if (type == "replace_layer") {
+            auto r = replaceOf(a, roles, profile.name, at);
+            touch(r.layer);
+            out.move.replace.push_back(std::move(r));
         } else if (type == "set_phase") {
             out.move.phase = oneOf(field(a, "phase", at), phaseNames(), at + ".phase");
         } else if (type == "ramp") {
             oneOf(field(a, "parameter", at), {"energy"}, at + ".parameter");
             if (!a.contains("to") || !a["to"].is_number() || !(a["to"].get<double>() >= 0.0 && a["to"].get<double>() <= 1.0))
                 refuse(at + ".to must be a number from 0 to 1");
-            const int bars = a.contains("bars") && a["bars"].is_number_integer() ? a["bars"].get<int>() : -1;
-            if (bars != 1 && bars != 2 && bars != 4 && bars != 8) refuse(at + ".bars must be 1, 2, 4 or 8");
+            const int bars = barsOf(a, at);
             out.move.energy = a["to"].get<double>();
             out.move.energyBars = bars;
         } else if (type == "effect") {
@@ -74,7 +118,12 @@ DjAnswer parseDjAnswer(const std::string& answer, const DjProfile& profile) {
 
 std::string djAnswerSchema() {
     json props = json::object();
-    props["type"] = {{"type", "string"}, {"enum", {"add_layer", "remove_layer", "set_phase", "ramp", "effect", "speak"}}};
+    props["type"] = {{"type", "string"}, {"enum", {"add_layer", "remove_layer", "replace_layer", "set_phase", "ramp", "effect", "speak"}}};
+    props["role"] = {{"type", "string"}, {"maxLength", 40}};
+    props["description"] = {{"type", "string"}, {"maxLength", 200}};
+    props["intensity"] = {{"type", "number"}, {"minimum", 0}, {"maximum", 1}};
+    props["volume"] = {{"type", "number"}, {"minimum", -24}, {"maximum", 6}};
+    props["pan"] = {{"type", "number"}, {"minimum", -1}, {"maximum", 1}};
     props["layer"] = {{"type", "string"}, {"enum", music::layerNames()}};
     props["phase"] = {{"type", "string"}, {"enum", phaseNames()}};
     props["parameter"] = {{"type", "string"}, {"enum", {"energy"}}};
@@ -94,7 +143,8 @@ std::string djPrompt(const DjBrain& brain, int bar) {
     for (const auto& r : brain.profile().roles) roles += fmt::format("- {}: {} (plays in {})\n", r.layer, r.role, fmt::join(r.phases, ", "));
     return fmt::format(
         "You are the DJ of a live {} set. Bar {}, phase {}, energy {:.2f}. Playing: {}.\nLayers you may use:\n{}"
-        "Plan the next phrase (4 bars): answer {{\"actions\": [...]}} with at most {} of add_layer/remove_layer (layer), set_phase (phase), "
+        "Plan the next phrase (4 bars): answer {{\"actions\": [...]}} with at most {} of add_layer/remove_layer (layer), "
+        "replace_layer (role, description of its new sound, bars 1/2/4/8, intensity 0..1, volume dB -24..6, pan -1..1), set_phase (phase), "
         "ramp (parameter energy, to 0..1, bars 1/2/4/8), effect ({}), speak (text).",
         brain.profile().name, bar, brain.phase(), brain.energy(), brain.playing().empty() ? "nothing" : fmt::format("{}", fmt::join(brain.playing(), ", ")), roles,
         kMaxActions, fmt::join(effectNames(), ", "));

@@ -2,12 +2,15 @@
 // What an LLM DJ may answer [control]: a JSON object {"actions": [...]} of at most kMaxActions
 // actions, each one of
 //   {"type": "add_layer" | "remove_layer", "layer": L}   (L one of the profile's roles)
+//   {"type": "replace_layer", "role": R, "description": D, "bars": 1|2|4|8,
+//    "intensity": 0..1, "volume": -24..6 dB, "pan": -1..1}     (R a role with styles; D 1..200 bytes)
 //   {"type": "set_phase", "phase": P}                   (P one of phaseNames())
 //   {"type": "ramp", "parameter": "energy", "to": 0..1, "bars": 1|2|4|8}
 //   {"type": "effect", "effect": E}                      (E one of effectNames())
 //   {"type": "speak", "text": T}                         (at most 200 bytes; noted, not voiced yet)
 // Read strictly: anything else is refused with a message saying what is allowed, and the rules
 // play on.
+#include <optional>
 #include <string>
 #include <vector>
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "dj/DjStyles.h"
 #include "music/Arrangement.h"
 
 namespace soundstar::dj {
@@ -93,10 +94,16 @@ void DjBrain::moveLayers(DjMove& m, bool atOnce) {
     m.remove.insert(m.remove.end(), out.begin(), out.end());
 }
 
-void DjBrain::applyMove(const DjMove& m) {
+void DjBrain::applyMove(DjMove& m) {
     for (const auto& l : m.remove) std::erase(playing_, l);
-    for (const auto& l : m.add)
+    // At most kMaxLayers at once: adds past it are dropped (the layer names are fewer today).
+    std::vector<std::string> added;
+    for (const auto& l : m.add) {
+        if (!has(playing_, l) && playing_.size() >= kMaxLayers) continue;
         if (!has(playing_, l)) playing_.push_back(l);
+        added.push_back(l);
+    }
+    m.add = std::move(added);
     playing_ = inLayerOrder(playing_);
     if (m.energy) energy_ = *m.energy;
 }
@@ -149,6 +156,21 @@ void DjBrain::restOneLayer(const DjMove& m) {
     if (!resting.empty()) sittingOut_ = resting[rng_.nextU32() % resting.size()];
 }
 
+void DjBrain::maybeSwap(int bar, DjMove& m) {
+    // Mid-phase, on a phrase where nothing else moves: one playing layer changes style.
+    if (!swaps_ || !m.phase.empty() || !m.add.empty() || !m.remove.empty() || phase_ == "outro" || bar - phaseStart_ < kPhraseBars) return;
+    if (rng_.uniform() >= 0.5f) return;
+    std::vector<std::string> swappable;
+    for (const auto& l : playing_)
+        if (l != "drums" && !styleFieldOf(l).empty()) swappable.push_back(l);
+    if (swappable.empty()) return;
+    DjReplace r;
+    r.layer = swappable[rng_.nextU32() % swappable.size()];
+    r.intensity = std::clamp(energy_ + (rng_.uniform() - 0.5) * 0.3, 0.0, 1.0);
+    r.bars = 2;
+    m.replace.push_back(std::move(r));
+}
+
 void DjBrain::mergeQueued(int bar, DjMove& m) {
     for (auto& q : queued_) {  // the user's or an LLM's moves: theirs where they say something
         if (!q.phase.empty()) enterPhase(q.phase, bar, 2 * kPhraseBars, m);
@@ -157,6 +179,10 @@ void DjBrain::mergeQueued(int bar, DjMove& m) {
         if (q.energy) m.energy = q.energy, m.energyBars = q.energyBars;
         m.cut = m.cut || q.cut;
         if (!q.effect.empty()) m.effect = q.effect;
+        for (const auto& r : q.replace) {  // theirs over the rules'; one per layer
+            std::erase_if(m.replace, [&](const DjReplace& x) { return x.layer == r.layer; });
+            m.replace.push_back(r);
+        }
         m.why = q.why.empty() ? "llm" : q.why;
     }
     queued_.clear();
@@ -164,6 +190,8 @@ void DjBrain::mergeQueued(int bar, DjMove& m) {
     std::erase_if(m.add, [&](const std::string& l) { return has(playing_, l); });
     std::erase_if(m.remove, [&](const std::string& l) { return !has(playing_, l); });
     m.add = inLayerOrder(m.add), m.remove = inLayerOrder(m.remove);
+    // Only a layer that plays after this move is replaced (one that comes in comes in as it is).
+    std::erase_if(m.replace, [&](const DjReplace& r) { return !has(playing_, r.layer) || has(m.remove, r.layer); });
 }
 
 DjMove DjBrain::onBar(int bar) {
@@ -179,6 +207,7 @@ DjMove DjBrain::onBar(int bar) {
         moveLayers(m, atOnce);
         m.energy = energyTarget(bar);
         if (!m.cut) m.energyBars = kPhraseBars;
+        maybeSwap(bar, m);
     }
     mergeQueued(bar, m);
     const bool buildEnds = phase_ == "build" && bar + 1 == phaseStart_ + phaseBars_ && step_ + 1 < schedule_.size() && schedule_[step_ + 1].first == "drop";

@@ -10,7 +10,9 @@
 // phase's [start, end] and layers move toward the phase's set, one in and one out per phrase,
 // except that a drop brings everything in and a breakdown takes everything out at once. In a
 // long drop a layer sometimes sits out a phrase (seeded); the last bar of a build before a drop
-// throws the profile's favourite effect.
+// throws the profile's favourite effect. From a phase's second phrase on, a phrase line where no
+// layer moves sometimes swaps one playing layer (not the drums) for another style of it, at the
+// energy's intensity, crossfaded over two bars (seeded).
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -21,6 +23,15 @@
 
 namespace soundstar::dj {
 
+/// One layer's part swapped for another style of it (DjSet resolves the style: `style` if set,
+/// else what `description` names, else the one at `intensity`), crossfaded over `bars` (1..8).
+struct DjReplace {
+    std::string layer, style, description;
+    double intensity = 0.5;
+    int bars = 1;
+    std::optional<float> gainDb, pan;  // the layer's trim after it (dB, -24..6; -1..1)
+};
+
 /// What the DJ does on one bar line. An empty move (nothing set) changes nothing.
 struct DjMove {
     std::string phase;                     // non-empty: this phase starts here
@@ -29,8 +40,9 @@ struct DjMove {
     int energyBars = 4;                    // over how many bars (0: at once)
     bool cut = false;                      // layers move at once rather than over a bar
     std::string effect;                    // an effect throw (one of effectNames())
+    std::vector<DjReplace> replace;        // layers whose part changes style here (playing ones)
     std::string why;                       // what asked for it: "plan", "drop", "user", "llm", ...
-    bool empty() const { return phase.empty() && add.empty() && remove.empty() && !energy && effect.empty(); }
+    bool empty() const { return phase.empty() && add.empty() && remove.empty() && !energy && effect.empty() && replace.empty(); }
 };
 
 class DjBrain {
@@ -53,6 +65,8 @@ public:
     void setProfile(DjProfile profile);
     /// A move from elsewhere (an LLM), already validated; applied at the next bar line.
     void queueMove(DjMove move);
+    /// Whether the rules swap a playing layer's style now and then in a long phase (on by default).
+    void allowSwaps(bool on) { swaps_ = on; }
     /// The set's new length in bars (after a tempo change; ignored for an open-ended set): the
     /// outro moves so that it still ends the set.
     void setSetBars(int bars);
@@ -74,8 +88,9 @@ private:
     void moveLayers(DjMove& m, bool atOnce);
     bool choosePhase(int bar, DjMove& m, bool& atOnce);  // true: decide the layers and energy here
     void restOneLayer(const DjMove& m);
+    void maybeSwap(int bar, DjMove& m);
     void mergeQueued(int bar, DjMove& m);
-    void applyMove(const DjMove& m);
+    void applyMove(DjMove& m);
     double energyTarget(int bar) const;
     DjProfile profile_;
     Rng rng_;
@@ -93,6 +108,7 @@ private:
     std::size_t nextEffect_ = 0;
     std::vector<DjMove> queued_;
     int lastBar_ = -1;
+    bool swaps_ = true;
 };
 
 }  // namespace soundstar::dj

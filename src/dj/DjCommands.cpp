@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "dj/DjStyles.h"
+#include "dj/DjVoice.h"
 #include "live/Steering.h"
 #include "music/Arrangement.h"
 #include "music/JsonText.h"
@@ -32,11 +34,39 @@ constexpr std::size_t kMaxLine = 2000;
 
 [[noreturn]] void refuse(const std::string& what) { throw std::invalid_argument(fmt::format("{}; allowed commands: {}", what, djCommandHelp())); }
 
+/// r ROLE [DESCRIPTION]: a playing layer's part to another style (the one the description
+/// names, else the next at the set's energy) over two bars from the next bar line.
+DjCommandResult replaceCommand(DjSet& set, const std::string& line) {
+    std::string rest = line.size() > 2 ? line.substr(2) : std::string();
+    while (!rest.empty() && rest.front() == ' ') rest.erase(rest.begin());
+    if (rest.empty()) refuse("r needs a layer (r bass walking)");
+    const auto space = rest.find(' ');
+    const std::string role = rest.substr(0, space), description = space == std::string::npos ? std::string() : rest.substr(space + 1);
+    DjReplace r;
+    r.layer = layerForRole(role);
+    const auto& playing = set.brain().playing();
+    if (r.layer.empty() || styleFieldOf(r.layer).empty() || std::find(playing.begin(), playing.end(), r.layer) == playing.end()) {
+        std::vector<std::string> styled;
+        for (const auto& l : playing)
+            if (!styleFieldOf(l).empty()) styled.push_back(l);
+        refuse(fmt::format("r: '{}' is not a playing layer with styles; allowed now: {}", music::clipText(role, 40),
+                           styled.empty() ? std::string("none") : fmt::format("{}", fmt::join(styled, ", "))));
+    }
+    r.description = music::clipText(description, 200);
+    r.intensity = set.brain().energy();
+    r.bars = 2;
+    DjMove m;
+    m.replace.push_back(std::move(r));
+    m.why = "user";
+    set.brain().queueMove(std::move(m));
+    return {"replace", {}};
+}
+
 }  // namespace
 
 const char* djCommandHelp() {
     return "next (or an empty line), drop, break, x (effect throw), more energy, less energy, s LAYERS (s drums,bass; s all), b BPM, k KEY (k F minor), "
-           "y PROFILE, say TEXT, q, or free text (a vibe)";
+           "y PROFILE, r LAYER [STYLE] (r bass walking), say TEXT, q, or free text (a vibe)";
 }
 
 DjCommandResult applyDjCommand(DjSet& set, std::string line, const DjVibes& vibes) {
@@ -51,10 +81,18 @@ DjCommandResult applyDjCommand(DjSet& set, std::string line, const DjVibes& vibe
     if (line == "say" || line.rfind("say ", 0) == 0) {
         auto text = line.size() > 4 ? line.substr(4) : std::string();
         if (text.find_first_not_of(' ') == std::string::npos) refuse("say needs something to say (say TEXT)");
-        return {"say", music::clipText(text, 400)};
+        if (text.size() > kMaxSpeechBytes) refuse(fmt::format("say: at most {} bytes to speak (this is {})", kMaxSpeechBytes, text.size()));
+        text = music::clipText(text, kMaxSpeechBytes);  // valid UTF-8 (it goes into events)
+        try {
+            set.say(text);
+        } catch (const std::invalid_argument& e) {
+            refuse(e.what());
+        }
+        return {"say", text};
     }
-    // A one-letter word is a command: only s, b, k, y and x are.
-    if (line.size() >= 2 && line[1] == ' ' && std::string("sbkyx").find(line[0]) == std::string::npos)
+    if (line == "r" || line.rfind("r ", 0) == 0) return replaceCommand(set, line);
+    // A one-letter word is a command: only s, b, k, y, x and r are.
+    if (line.size() >= 2 && line[1] == ' ' && std::string("sbkyxr").find(line[0]) == std::string::npos)
         refuse(fmt::format("'{}' is not a command", music::clipText(line.substr(0, 1), 8)));
     if (line.size() == 1 && std::string("sbky").find(line[0]) != std::string::npos) refuse(fmt::format("'{}' needs a value", line));
     if (line.rfind("x ", 0) == 0) refuse("x takes nothing after it (x: the next favourite effect)");

@@ -4,6 +4,7 @@
 #include <fmt/ranges.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
@@ -51,6 +52,14 @@ void readRoles(const json& j, DjProfile& p, const std::string& origin) {
         if (!r.contains("role") || !r["role"].is_string() || r["role"].get<std::string>().empty() || r["role"].get<std::string>().size() > 200)
             fail(origin, at + ".role must be a description of 1 to 200 bytes");
         role.role = r["role"].get<std::string>();
+        // One kick role and one bass role: a kick is the drums' part, a bass line the bass's.
+        std::string words = " ";
+        for (const char c : role.role) words += std::isalpha(static_cast<unsigned char>(c)) ? static_cast<char>(std::tolower(static_cast<unsigned char>(c))) : ' ';
+        words += ' ';
+        for (const auto& [word, layer] : {std::pair<const char*, const char*>{"kick", "drums"}, {"bass", "bass"}, {"bassline", "bass"}})
+            if (words.find(std::string(" ") + word + " ") != std::string::npos && role.layer != layer)
+                fail(origin, fmt::format("{}.role: '{}' is a {} role on layer '{}'; allowed one kick role (on drums) and one bass role (on bass)", at,
+                                         music::clipText(role.role, 60), std::string(word) == "kick" ? "kick" : "bass", role.layer));
         if (!r.contains("phases") || !r["phases"].is_array() || r["phases"].empty() || r["phases"].size() > phaseNames().size())
             fail(origin, fmt::format("{}.phases must be a list of 1 to 5 of {}", at, fmt::join(phaseNames(), ", ")));
         for (const auto& ph : r["phases"]) role.phases.push_back(nameIn(ph, phaseNames(), origin, at + ".phases"));

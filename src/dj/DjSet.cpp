@@ -4,10 +4,13 @@
 #include <fmt/ranges.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 
+#include "dj/DjStyles.h"
+#include "dj/DjVoice.h"
 #include "live/Layers.h"
 #include "music/JsonText.h"
 
@@ -39,6 +42,7 @@ DjSet::DjSet(live::LiveSession& session, DjBrain& brain, live::StreamVibe base, 
 }
 
 void DjSet::tick(SampleTime pos) {
+    startSpeech(pos);
     // A bar line is decided just before the block that holds it is composed: as late as can be,
     // and still before anything at or after it has been handed to the engine.
     while (nextLine_ < pos + blockSize_) {
@@ -66,6 +70,7 @@ void DjSet::decide(SampleTime line) {
     const DjMove m = brain_.onBar(bar);
     if (!m.phase.empty()) event(line, "phase", fmt::format("{} ({})", m.phase, m.why));
     applyLayers(m, line);
+    applyReplace(m, line);
     applySound(m, line);
 }
 
@@ -89,6 +94,32 @@ void DjSet::applyLayers(const DjMove& m, SampleTime line) {
         for (const auto& l : m.add) event(at, "layer_in", fmt::format("{} ({})", named(l), m.why));
         if (before.empty())
             for (const auto& l : m.remove) event(at, "layer_out", fmt::format("{} ({})", named(l), m.why));
+    }
+}
+
+void DjSet::applyReplace(const DjMove& m, SampleTime line) {
+    // Each replaced layer: its part in another style from the bar line, crossfaded equal-power
+    // over its bars (at least one). A vibe change due here replaces everything anyway.
+    if (m.replace.empty() || nextVibe_) return;
+    const double barSeconds = live::barSamples(session_.bpmAt(line), sampleRate_) / sampleRate_;
+    for (const auto& r : m.replace) {
+        const std::string was = styleOf(base_.config, r.layer);
+        std::string style;
+        try {
+            style = r.style.empty() ? pickStyle(r.layer, r.description, r.intensity, was) : r.style;
+            base_ = withLayerStyle(base_, r.layer, style);
+        } catch (const std::invalid_argument& e) {
+            warn(line, fmt::format("replace {}: {}", r.layer, e.what()));
+            continue;
+        }
+        if (style == was) continue;
+        // What sounds now with the new style (an energy or throw change here glides after it).
+        auto vibe = base_;
+        vibe.config = withStyle(music::parseMusicConfig(lastSound_, "dj"), r.layer, style);
+        const SampleTime at = session_.replaceLayer(r.layer, vibe, line, std::max(1, r.bars) * barSeconds);
+        if (r.gainDb || r.pan) session_.setLayerTrim(r.layer, r.gainDb, r.pan);
+        lastSound_ = music::toJson(vibe.config);
+        event(at, "layer_replace", fmt::format("{}: {} -> {} over {} bar{} ({})", r.layer, was, style, std::max(1, r.bars), r.bars > 1 ? "s" : "", m.why));
     }
 }
 
@@ -136,7 +167,29 @@ void DjSet::setTempo(double bpm) {
     nextBpm_ = bpm;
 }
 
-void DjSet::followTempo(double bpm) { nextBpm_ = std::clamp(bpm, 40.0, 220.0); }
+void DjSet::followTempo(double bpm, int rampBars) {
+    nextBpm_ = std::clamp(bpm, 40.0, 220.0);
+    if (!nextVibe_) nextVibeBars_ = std::clamp(rampBars, 1, 16);
+}
+
+void DjSet::say(const std::string& text) {
+    if (speech_.valid()) throw std::invalid_argument("a voice drop is being made; one at a time (say again after it)");
+    if (text.empty() || text.size() > kMaxSpeechBytes)
+        throw std::invalid_argument(fmt::format("say: the text must be 1 to {} bytes (it is {})", kMaxSpeechBytes, text.size()));
+    speechText_ = text;
+    speech_ = std::async(std::launch::async, [text, rate = sampleRate_] { return renderSpeech(text, rate); });
+}
+
+void DjSet::startSpeech(SampleTime pos) {
+    if (!speech_.valid() || (!waitSpeech_ && speech_.wait_for(std::chrono::seconds(0)) != std::future_status::ready)) return;
+    try {
+        const SampleTime at = session_.playVoice(speech_.get(), pos, kDuckDb);
+        event(at, "voice", music::clipText(speechText_, 200));
+    } catch (const std::exception& e) {
+        warn(pos, fmt::format("voice drop not spoken ({}): {}", music::clipText(speechText_, 80), e.what()));
+    }
+    speech_ = {};
+}
 
 void DjSet::warn(SampleTime at, const std::string& text) { event(at, "warning", music::clipText(text, 400)); }
 

@@ -2,10 +2,13 @@
 // A DJ set: a DjBrain playing a LiveSession [control]. On every bar line (decided when the
 // block that holds it is about to be composed, so a command heard up to then still makes that
 // bar, and the same on either clock) it asks the brain for its move and turns it into session changes: layers in (a 10 ms fade starting on
-// the bar line) and out (over a bar, or 20 ms on a cut), the energy as a glide of the
+// the bar line) and out (over a bar, or 20 ms on a cut), a layer's part to another style
+// (LiveSession::replaceLayer: equal-power over its bars, from the bar line), the energy as a glide of the
 // brightness, effect throws as a glide there and back, and profile, key, tempo or vibe changes
 // asked for by the user at the next bar line. Every move is an event with its sample and the
 // set's bar.
+#include <future>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -23,7 +26,7 @@ live::StreamVibe withEnergy(const live::StreamVibe& base, double energy, const s
 struct DjEvent {
     SampleTime sample = 0;
     int bar = 0;
-    std::string kind;  // phase, layer_in, layer_out, energy, effect, profile, tempo, vibe, warning
+    std::string kind;  // phase, layer_in, layer_out, layer_replace, energy, effect, profile, tempo, vibe, warning
     std::string label;
     std::string phase;
     double energy = 0.0;
@@ -47,12 +50,21 @@ public:
     /// when it is outside the profile's tempo range.
     void setTempo(double bpm);
     /// The tempo a clock the set follows has (MIDI clock): from the next bar line, like
-    /// setTempo() but outside the profile's range too (40..220 bpm, clamped).
-    void followTempo(double bpm);
+    /// setTempo() but outside the profile's range too (40..220 bpm, clamped), ramped over
+    /// `rampBars` bars (1..16; a vibe change asked for at the same line keeps its own length).
+    void followTempo(double bpm, int rampBars = 2);
     /// Something the caller saw (a clock's Start, Stop, clock_lost) as an event of `kind` at `at`.
     void mark(SampleTime at, const std::string& kind, const std::string& label) { event(at, kind, label); }
     /// Where the set ends (for the plan, when the tempo changes; 0: open-ended).
     void setEnd(SampleTime end) { end_ = end; }
+    /// A voice drop: `text` spoken by espeak-ng on a worker thread, played from the first bar line
+    /// after it is ready with the music ducked by kDuckDb (a "voice" event with its sample); when
+    /// espeak-ng is missing or fails, a warning event and the set plays on. One at a time: throws
+    /// std::invalid_argument while one is being made, or for a text over kMaxSpeechBytes.
+    void say(const std::string& text);
+    /// Whether tick() waits for speech being made (the virtual clock: the same bytes every run).
+    void waitForSpeech(bool on) { waitSpeech_ = on; }
+    static constexpr float kDuckDb = 8.5f;  // the leveller gives back about 1 dB of it: heard as 7-8 dB
     /// A warning (an LLM that failed, a refused command) as an event at `at`.
     void warn(SampleTime at, const std::string& text);
     /// The set's length, for the brain's plan (`seconds` <= 0: open-ended).
@@ -77,6 +89,7 @@ public:
 private:
     void decide(SampleTime line);
     void applyLayers(const DjMove& m, SampleTime line);
+    void applyReplace(const DjMove& m, SampleTime line);
     void applySound(const DjMove& m, SampleTime line);
     live::StreamVibe soundFor(double energy, const std::string& effect) const;
     void event(SampleTime at, const std::string& kind, const std::string& label);
@@ -96,6 +109,10 @@ private:
     std::string nextProfile_;  // the profile of the vibe change asked for, for its event
     std::optional<double> nextBpm_;
     SampleTime end_ = 0;
+    std::future<std::shared_ptr<const engine::SampleBuffer>> speech_;
+    std::string speechText_;
+    bool waitSpeech_ = false;
+    void startSpeech(SampleTime pos);
 };
 
 }  // namespace soundstar::dj

@@ -136,6 +136,10 @@ public:
         f.setInt(settings_, "synth.reverb.active", 0);  // our returns do the space
         f.setInt(settings_, "synth.chorus.active", 0);
         f.setNum(settings_, "synth.gain", 0.5);
+        // FluidSynth mlock()s every loaded sample by default (to keep a live synth out of swap):
+        // the kernel then faults in and pins each page at load, ~55 calls for one piano. Offline
+        // renders read the samples moments later anyway, so they skip the pinning.
+        f.setInt(settings_, "synth.lock-memory", onlySelected_ ? 0 : 1);
         // Every sample is read here ("samples" = "all", the default). FluidSynth's dynamic sample
         // loading reads only the selected programs' samples (~10 ms less per instrument), but
         // then a program change on the audio thread reads files and allocates there (the

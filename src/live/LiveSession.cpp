@@ -66,7 +66,7 @@ music::ScoreTrack withoutNotes(const music::ScoreTrack& t) {
 }
 
 // Pseudo parameter names for a channel's pan and sends in ramps.
-const std::string kPan = "@pan", kSend = "@send";
+const std::string kPan = "@pan", kSend = "@send", kTrim = "@trim";
 }  // namespace
 
 struct LiveSession::Voice {
@@ -102,7 +102,7 @@ int barOf(const LiveSession::Voice& v, SampleTime at) { return static_cast<int>(
 struct LiveSession::Action {
     // At equal times: a slot is cleared before it is refilled, a track is in place before its
     // fade, note offs before note ons.
-    enum class Kind { AllOff, Clear, Replace, Fade, Param, NoteOff, NoteOn } kind;
+    enum class Kind { AllOff, Clear, Replace, Speech, Fade, Param, NoteOff, NoteOn } kind;
     SampleTime time;
     int address;
     float note = 0.0f, velocity = 0.0f;  // notes; Fade: note = seconds, velocity = target dB; Param: velocity = value
@@ -113,6 +113,7 @@ struct LiveSession::Action {
     int slot = -1;                                             // Param: effect slot (-1: instrument); @send: the bus
     std::string param{};                                       // Param: the name, or @pan / @send
     engine::FadeShape shape = engine::FadeShape::EqualPower;
+    std::shared_ptr<const engine::SampleBuffer> speech = nullptr;  // Speech: what the voice track plays
 };
 
 LiveSession::LiveSession(const engine::PresetLibrary& presets, const StreamVibe& first, const LiveOptions& o)
@@ -132,6 +133,7 @@ LiveSession::LiveSession(const engine::PresetLibrary& presets, const StreamVibe&
             wanted_[li] = std::find(o.initialLayers.begin(), o.initialLayers.end(), layers_[li]) != o.initialLayers.end();
     for (const auto& layer : layers_)
         for (const char* side : {"a", "b"}) controller_->addTrack(fmt::format("{}.{}", layer, side), std::make_unique<Silence>(), kSilentDb);
+    if (o.voiceTrack) voiceAddress_ = controller_->addTrack("voice", std::make_unique<Silence>(), 0.0f);
     auto v = std::make_unique<Voice>(first, 0, 0, o.sampleRate, layers_.size());
     for (std::size_t li = 0; li < layers_.size(); ++li) v->slot[li] = 2 * static_cast<int>(li);
     slotFreeAt_.assign(2 * layers_.size(), 0);
@@ -645,6 +647,37 @@ SampleTime LiveSession::replaceLayer(const std::string& layer, const StreamVibe&
     return start;
 }
 
+SampleTime LiveSession::playVoice(std::shared_ptr<const engine::SampleBuffer> speech, SampleTime earliest, float duckDb) {
+    if (voiceAddress_ < 0) throw std::logic_error("playVoice: the session has no voice track (LiveOptions::voiceTrack)");
+    if (!speech || speech->frames() == 0) throw std::invalid_argument("playVoice: no speech");
+    const SampleTime start = nextGridLine(std::max(earliest, posted_), Grid::Bar), end = start + static_cast<SampleTime>(speech->frames());
+    Action put{Action::Kind::Speech, start, voiceAddress_, 0.0f, 0.0f, -1};
+    put.speech = std::move(speech);
+    schedule(std::move(put));
+    schedule({Action::Kind::NoteOn, start, voiceAddress_, 60.0f, 1.0f, -1});
+    // The duck: each step is ramped over the trim's 20 ms, so down is two ramps and back is five.
+    const auto ms = [&](double m) { return static_cast<SampleTime>(std::llround(m * 0.001 * options_.sampleRate)); };
+    const std::vector<std::pair<SampleTime, float>> steps{{start, 0.5f}, {start + ms(20), 1.0f}, {end, 0.8f}, {end + ms(20), 0.6f},
+                                                          {end + ms(40), 0.4f}, {end + ms(60), 0.2f}, {end + ms(80), 0.0f}};
+    for (int address = 0; address < 2 * static_cast<int>(layers_.size()); ++address)
+        for (const auto& [at, share] : steps) {
+            Action a{Action::Kind::Param, at, address, 0.0f, -duckDb * share, -1};
+            a.param = kTrim;
+            schedule(std::move(a));
+        }
+    ducks_.push_back({start, end + ms(100), -duckDb});
+    std::erase_if(ducks_, [&](const Duck& d) { return d.to < posted_; });
+    events_.push_back({start, "voice", voices_.back()->id, barOf(*voices_.back(), start), bpmAt(start), static_cast<double>(end - start) / options_.sampleRate, ""});
+    return start;
+}
+
+float LiveSession::duckAt(SampleTime at) const {
+    float db = 0.0f;
+    for (const auto& d : ducks_)
+        if (at >= d.from && at < d.to) db = std::min(db, d.db);
+    return db;
+}
+
 void LiveSession::fadeOut(SampleTime at, double seconds, bool urgent) {
     if (!urgent) at = std::max(at, posted_);
     const SampleTime end = at + std::max<SampleTime>(1, std::llround(seconds * options_.sampleRate));
@@ -691,15 +724,28 @@ bool LiveSession::pump(SampleTime horizon) {
                 if (const auto li = static_cast<std::size_t>(a.address / 2); li < layerMix_.size()) {  // a layer keeps its mute and solo
                     track->mute = layerMix_[li].mute;
                     track->solo = layerMix_[li].solo;
-                    track->initialTrimDb = layerMix_[li].gainDb;
+                    track->initialTrimDb = layerMix_[li].gainDb + duckAt(a.time);
                     track->initialBalance = layerMix_[li].pan;
                 }
                 controller_->replaceTrack(a.address, std::move(track), a.time);
                 forgetPosted(a.address);
                 break;
             }
+            case Action::Kind::Speech: {
+                engine::SampleZone zone;
+                zone.sample = a.speech;
+                zone.name = "voice";
+                controller_->replaceTrack(a.address, controller_->makeTrack("voice", engine::makeSamplePlayer({zone}), 0.0f), a.time);
+                break;
+            }
             case Action::Kind::Fade: ok = controller_->fadeGain(a.address, a.velocity, a.note, a.shape, a.time); break;
             case Action::Kind::Param:
+                if (a.param == kTrim) {  // a duck under the voice: on top of the user's trim
+                    const auto li = static_cast<std::size_t>(a.address / 2);
+                    const LayerMix mix = li < layerMix_.size() ? layerMix_[li] : LayerMix{};
+                    ok = controller_->setTrim(a.address, mix.gainDb + a.velocity, mix.pan, a.time);
+                    break;
+                }
                 try {
                     postedValue_[{a.address, a.slot, a.param}] = a.velocity;
                     if (a.param == kPan) ok = controller_->setPan(a.address, a.velocity, a.time);

@@ -21,6 +21,7 @@
 #include "engine/AudioEngine.h"
 #include "engine/Controller.h"
 #include "engine/Preset.h"
+#include "engine/SamplePlayer.h"
 #include "live/Grid.h"
 #include "live/Stream.h"
 #include "music/Arrangement.h"
@@ -38,6 +39,7 @@ struct LiveOptions {
     std::vector<std::string> initialLayers;  // the layers that play from the start (empty: all)
     std::string form = "auto";               // each cycle's form (compose::formNames(); "loop": every layer throughout)
     bool masterChain = true;                 // false: no master chain (drive, width, EQ, compressor, leveller, limiter)
+    bool voiceTrack = false;                 // true: a track for spoken drops (playVoice), after the layers'
 };
 
 class LiveSession {
@@ -66,6 +68,11 @@ public:
     /// composed from `next`. Returns the sample where the crossfade starts. Throws
     /// std::invalid_argument naming an unknown layer.
     SampleTime replaceLayer(const std::string& layer, const StreamVibe& next, SampleTime earliest, double fadeSeconds);
+    /// Plays `speech` (at the engine's rate) on the voice track from the next bar line at or after
+    /// `earliest`, ducking every layer by `duckDb` (> 0) while it speaks: down over ~40 ms from
+    /// the bar line, back over ~100 ms after it (the layers' trims, which the sends follow).
+    /// Returns the sample where it starts. Throws std::logic_error without LiveOptions::voiceTrack.
+    SampleTime playVoice(std::shared_ptr<const engine::SampleBuffer> speech, SampleTime earliest, float duckDb);
     /// A layer's mute and solo in the session's own mix (a solo keeps only soloed layers).
     struct LayerMix {
         bool mute = false, solo = false;
@@ -170,6 +177,13 @@ private:
     // from one under way starts. Forgotten when the address gets another track.
     std::map<std::tuple<int, int, std::string>, float> postedValue_;
     int vibesStarted_ = 0;
+    int voiceAddress_ = -1;  // the voice track (LiveOptions::voiceTrack)
+    struct Duck {
+        SampleTime from, to;
+        float db;
+    };
+    std::vector<Duck> ducks_;  // where the layers are ducked under a voice (a layer put in place there starts ducked)
+    float duckAt(SampleTime at) const;
 };
 
 }  // namespace soundstar::live

@@ -46,6 +46,7 @@ json Studio::djStart(const json& args) {
     o.blockSize = options_.blockSize;
     o.initialLayers = d->brain->playing();
     o.form = "loop";  // every layer plays throughout each chunk: the DJ arranges
+    o.voiceTrack = true;  // say / speak: voice drops
     state->session = std::make_shared<live::LiveSession>(*hooks_.presets, dj::withEnergy(base, d->brain->energy(), ""), o);
     // The set decides each bar line just before the pump hands it to the engine.
     d->set = std::make_unique<dj::DjSet>(*state->session, *d->brain, base, sr, static_cast<int>(kLiveAhead * sr));
@@ -67,7 +68,6 @@ json Studio::djCommand(const json& args) {
     const auto r = dj::applyDjCommand(*d.set, line, d.vibes);  // a bad command: invalid_argument, 400 naming the allowed ones
     if (r.kind == "quit") return {{"command", music::clipText(line, 200)}, {"kind", "quit"}, {"stops_at_sample", liveStop()["stops_at_sample"]}};
     const SampleTime now = live_->session->engine().now();
-    if (r.kind == "say") d.set->warn(now, "voice drops are not built yet; not spoken: " + r.spoken);
     const json reply = {{"command", music::clipText(line, 200)}, {"kind", r.kind}, {"acts_at_live_sample", d.set->nextLine()}, {"acts_at_bar", d.set->nextBar()}, {"live_sample", now}};
     emit({{"type", "dj_command"}, {"command", reply["command"]}, {"kind", r.kind}, {"acts_at_live_sample", d.set->nextLine()}, {"acts_at_bar", d.set->nextBar()}});
     return reply;

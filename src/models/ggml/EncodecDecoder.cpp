@@ -21,17 +21,12 @@ namespace {
 }
 
 int metaInt(const GgufWeights& w, const std::string& key, int lo, int hi, std::optional<int> fallback = std::nullopt) {
-    const auto v = w.integer("encodec." + key);
-    if (!v && fallback) return *fallback;
-    if (!v) bad(w.where(), fmt::format("metadata encodec.{} is missing (convert the checkpoint with tools/encodec_to_gguf.py)", key));
-    if (*v < lo || *v > hi) bad(w.where(), fmt::format("metadata encodec.{} is {}; allowed {} to {}", key, *v, lo, hi));
-    return static_cast<int>(*v);
+    if (fallback && !w.integer("encodec." + key)) return *fallback;
+    return w.requireInt("encodec." + key, lo, hi, "tools/encodec_to_gguf.py");
 }
 
 EncodecConfig readConfig(const GgufWeights& w) {
-    const auto arch = w.text("general.architecture");
-    if (!arch || *arch != "encodec")
-        bad(w.where(), fmt::format("general.architecture is {}; expected \"encodec\"", arch ? music::quoteJson(*arch) : std::string("missing")));
+    w.requireArchitecture("encodec");
     if (w.flag("encodec.use_causal_conv").value_or(false))
         bad(w.where(), "encodec.use_causal_conv is true; this decoder runs the non-causal (reflect-padded) EnCodec that MusicGen uses");
     EncodecConfig c;
@@ -95,6 +90,27 @@ std::vector<TensorSpec> specFor(const EncodecConfig& c) {
     return s;
 }
 
+// Every index in [0, codebookSize); codes holds codebooks x frames.
+void checkCodes(const EncodecConfig& c, const std::vector<std::int32_t>& codes, int frames) {
+    if (codes.size() != static_cast<std::size_t>(c.codebooks) * frames)
+        throw std::invalid_argument(fmt::format("{} codes; {} codebooks x {} frames need {}", codes.size(), c.codebooks, frames, c.codebooks * frames));
+    for (std::size_t i = 0; i < codes.size(); ++i)
+        if (codes[i] < 0 || codes[i] >= c.codebookSize)
+            throw std::invalid_argument(fmt::format("code {} (codebook {}, frame {}) is {}; allowed 0 to {}", i, i / frames, i % frames, codes[i], c.codebookSize - 1));
+}
+
+struct ContextDeleter {
+    void operator()(ggml_context* c) const { ggml_free(c); }
+};
+using Context = std::unique_ptr<ggml_context, ContextDeleter>;
+
+Context graphContext(std::size_t nodes) {
+    ggml_init_params p{ggml_tensor_overhead() * nodes + ggml_graph_overhead_custom(nodes, false), nullptr, true};
+    Context ctx(ggml_init(p));
+    if (!ctx) throw std::runtime_error("ggml: no memory for the decoder's graph");
+    return ctx;
+}
+
 }  // namespace
 
 int EncodecConfig::hopLength() const {
@@ -147,7 +163,12 @@ struct EncodecDecoder::Impl {
         return ggml_add(ctx, trimmed, w(base + ".conv.bias"));
     }
 
-    ggml_tensor* lstm(ggml_context* ctx, ggml_tensor* x) const {
+    // The LSTM over x [hidden, frames] plus its skip. `state`, when given, carries each layer's
+    // h and c in (inputs; none on a stream's first piece) and out (outputs) for streaming.
+    struct LstmState {
+        std::vector<ggml_tensor*> hIn, cIn, hOut, cOut;
+    };
+    ggml_tensor* lstm(ggml_context* ctx, ggml_tensor* x, LstmState* state = nullptr) const {
         const auto hidden = x->ne[0], frames = x->ne[1];
         ggml_tensor* in = x;
         for (int l = 0; l < config.numLstmLayers; ++l) {
@@ -156,6 +177,7 @@ struct EncodecDecoder::Impl {
             ggml_tensor* whh = w(name("weight_hh"));
             ggml_tensor* out = ggml_new_tensor_2d(ctx, GGML_TYPE_F32, hidden, frames);
             ggml_tensor *h = nullptr, *c = nullptr;
+            if (state && !state->hIn.empty()) h = state->hIn[l], c = state->cIn[l];
             const std::size_t f = sizeof(float);
             for (std::int64_t t = 0; t < frames; ++t) {
                 ggml_tensor* g = ggml_view_1d(ctx, gates, 4 * hidden, t * 4 * hidden * f);
@@ -168,14 +190,17 @@ struct EncodecDecoder::Impl {
                 h = ggml_mul(ctx, o, ggml_tanh(ctx, c));
                 out = ggml_set_1d_inplace(ctx, out, h, t * hidden * f);
             }
+            if (state) state->hOut.push_back(h), state->cOut.push_back(c);
             in = out;
         }
         return config.numLstmLayers > 0 ? ggml_add(ctx, in, x) : x;
     }
 
-    ggml_tensor* decoder(ggml_context* ctx, ggml_tensor* latents) const {
-        ggml_tensor* x = conv(ctx, latents, layer(0), config.kernelSize, 1);
-        x = lstm(ctx, x);
+    ggml_tensor* decoder(ggml_context* ctx, ggml_tensor* latents) const { return back(ctx, lstm(ctx, conv(ctx, latents, layer(0), config.kernelSize, 1))); }
+
+    // Everything after the LSTM: a stack of convolutions, so a window of its input with enough
+    // frames either side gives exactly the samples of the whole sequence's decode.
+    ggml_tensor* back(ggml_context* ctx, ggml_tensor* x) const {
         int at = 2;
         for (int ratio : config.upsamplingRatios) {
             x = upsample(ctx, ggml_elu(ctx, x), layer(at + 1), ratio);
@@ -235,11 +260,7 @@ std::vector<float> EncodecDecoder::decode(const std::vector<std::int32_t>& codes
     const auto& c = impl_->config;
     if (frames < minFrames() || frames > kMaxEncodecFrames)
         throw std::invalid_argument(fmt::format("{} code frames; this decoder takes {} to {}", frames, minFrames(), kMaxEncodecFrames));
-    if (codes.size() != static_cast<std::size_t>(c.codebooks) * frames)
-        throw std::invalid_argument(fmt::format("{} codes; {} codebooks x {} frames need {}", codes.size(), c.codebooks, frames, c.codebooks * frames));
-    for (std::size_t i = 0; i < codes.size(); ++i)
-        if (codes[i] < 0 || codes[i] >= c.codebookSize)
-            throw std::invalid_argument(fmt::format("code {} (codebook {}, frame {}) is {}; allowed 0 to {}", i, i / frames, i % frames, codes[i], c.codebookSize - 1));
+    checkCodes(c, codes, frames);
 
     const std::size_t graphSize = 4096 + static_cast<std::size_t>(frames) * std::max(1, c.numLstmLayers) * 24;
     ggml_init_params params{ggml_tensor_overhead() * graphSize + ggml_graph_overhead_custom(graphSize, false), nullptr, true};
@@ -265,5 +286,146 @@ std::vector<float> EncodecDecoder::decode(const std::vector<std::int32_t>& codes
     ggml_backend_tensor_get(audio, out.data(), 0, out.size() * sizeof(float));
     return out;
 }
+
+// The stream: codes -> (window of latents) conv -> LSTM with carried state -> kept frames ->
+// (window with a halo) the convolutions after the LSTM -> final samples.
+struct EncodecStream::State {
+    EncodecDecoder::Impl& im;
+    int minFrames = 1;
+    int halo = 1;                                  // backHaloFrames()
+    std::vector<std::vector<std::int32_t>> codes;  // per codebook, every frame so far
+    int total = 0;
+    bool finished = false;
+    int lstmDone = 0;                      // frames through the first conv and the LSTM
+    std::vector<std::vector<float>> h, c;  // each LSTM layer's state; empty before the first piece
+    std::vector<float> lstmOut;            // [width, frames] of the LSTM's output from lstmBase to lstmDone
+    int lstmBase = 0;
+    int emitted = 0;
+
+    State(EncodecDecoder::Impl& impl, int minimum) : im(impl), minFrames(minimum) {
+        const auto& cf = im.config;
+        codes.resize(static_cast<std::size_t>(cf.codebooks));
+        int r = cf.lastKernelSize;  // samples of context at the output's rate, rounded up at every layer
+        for (auto it = cf.upsamplingRatios.rbegin(); it != cf.upsamplingRatios.rend(); ++it) {
+            for (int j = 0, dilation = 1; j < cf.numResidualLayers; ++j, dilation *= cf.dilationGrowthRate) r += dilation * (cf.residualKernelSize - 1);
+            r = (r + *it - 1) / *it + 2;  // a transposed conv's sample reads its frame and the one before
+        }
+        halo = r + 1;
+    }
+
+    int width() const { return im.config.numFilters << im.config.upsamplingRatios.size(); }
+
+    // Runs the first conv over a window of latents and the LSTM over frames [lstmDone, to).
+    void runFront(int to) {
+        const auto& cf = im.config;
+        const int total0 = cf.kernelSize - 1, frontMin = total0 - total0 / 2 + 1;
+        const int ws = std::max(0, std::min(lstmDone - cf.kernelSize, total - frontMin)), n = total - ws, m = to - lstmDone;
+        Context ctx = graphContext(4096 + static_cast<std::size_t>(m) * std::max(1, cf.numLstmLayers) * 24);
+        std::vector<ggml_tensor*> ids;
+        ggml_tensor* latents = nullptr;
+        for (int q = 0; q < cf.codebooks; ++q) {
+            ids.push_back(ggml_new_tensor_1d(ctx.get(), GGML_TYPE_I32, n));
+            ggml_set_input(ids.back());
+            ggml_tensor* e = ggml_get_rows(ctx.get(), im.w(fmt::format("quantizer.layers.{}.codebook.embed", q)), ids.back());
+            latents = latents ? ggml_add(ctx.get(), latents, e) : e;
+        }
+        ggml_tensor* y = im.conv(ctx.get(), latents, layer(0), cf.kernelSize, 1);  // [width, n]
+        ggml_tensor* x = ggml_cont(ctx.get(), ggml_view_2d(ctx.get(), y, y->ne[0], m, y->nb[1], static_cast<std::size_t>(lstmDone - ws) * y->nb[1]));
+        EncodecDecoder::Impl::LstmState st;
+        for (std::size_t l = 0; l < h.size(); ++l) {
+            st.hIn.push_back(ggml_new_tensor_1d(ctx.get(), GGML_TYPE_F32, width()));
+            st.cIn.push_back(ggml_new_tensor_1d(ctx.get(), GGML_TYPE_F32, width()));
+            ggml_set_input(st.hIn.back()), ggml_set_input(st.cIn.back());
+        }
+        ggml_tensor* out = im.lstm(ctx.get(), x, &st);
+        ggml_set_output(out);
+        ggml_cgraph* graph = ggml_new_graph_custom(ctx.get(), 4096 + static_cast<std::size_t>(m) * std::max(1, cf.numLstmLayers) * 24, false);
+        ggml_build_forward_expand(graph, out);
+        for (auto* t : st.hOut) ggml_set_output(t), ggml_build_forward_expand(graph, t);
+        for (auto* t : st.cOut) ggml_set_output(t), ggml_build_forward_expand(graph, t);
+        if (!ggml_gallocr_alloc_graph(im.allocator, graph)) throw std::runtime_error("ggml: not enough memory to decode");
+        for (int q = 0; q < cf.codebooks; ++q) ggml_backend_tensor_set(ids[q], codes[q].data() + ws, 0, static_cast<std::size_t>(n) * sizeof(std::int32_t));
+        for (std::size_t l = 0; l < h.size(); ++l) {
+            ggml_backend_tensor_set(st.hIn[l], h[l].data(), 0, h[l].size() * sizeof(float));
+            ggml_backend_tensor_set(st.cIn[l], c[l].data(), 0, c[l].size() * sizeof(float));
+        }
+        if (ggml_backend_graph_compute(im.backend, graph) != GGML_STATUS_SUCCESS) throw std::runtime_error("ggml: the decoder's graph failed");
+        const std::size_t at = lstmOut.size();
+        lstmOut.resize(at + static_cast<std::size_t>(ggml_nelements(out)));
+        ggml_backend_tensor_get(out, lstmOut.data() + at, 0, static_cast<std::size_t>(ggml_nelements(out)) * sizeof(float));
+        h.resize(st.hOut.size()), c.resize(st.cOut.size());
+        for (std::size_t l = 0; l < st.hOut.size(); ++l) {
+            h[l].resize(static_cast<std::size_t>(width())), c[l].resize(static_cast<std::size_t>(width()));
+            ggml_backend_tensor_get(st.hOut[l], h[l].data(), 0, h[l].size() * sizeof(float));
+            ggml_backend_tensor_get(st.cOut[l], c[l].data(), 0, c[l].size() * sizeof(float));
+        }
+        lstmDone = to;
+    }
+
+    // The samples of frames [emitted, to) from a window of the LSTM's output with a halo.
+    std::vector<float> runBack(int to) {
+        const auto& cf = im.config;
+        const int bs = std::max(0, std::min(emitted - halo, lstmDone - minFrames)), n = lstmDone - bs;
+        const std::size_t w = static_cast<std::size_t>(width());
+        Context ctx = graphContext(4096);
+        ggml_tensor* in = ggml_new_tensor_2d(ctx.get(), GGML_TYPE_F32, width(), n);
+        ggml_set_input(in);
+        ggml_tensor* audio = im.back(ctx.get(), in);  // [channels, samples]
+        ggml_set_output(audio);
+        ggml_cgraph* graph = ggml_new_graph_custom(ctx.get(), 4096, false);
+        ggml_build_forward_expand(graph, audio);
+        if (!ggml_gallocr_alloc_graph(im.allocator, graph)) throw std::runtime_error("ggml: not enough memory to decode");
+        ggml_backend_tensor_set(in, lstmOut.data() + static_cast<std::size_t>(bs - lstmBase) * w, 0, static_cast<std::size_t>(n) * w * sizeof(float));
+        if (ggml_backend_graph_compute(im.backend, graph) != GGML_STATUS_SUCCESS) throw std::runtime_error("ggml: the decoder's graph failed");
+        const std::size_t perFrame = static_cast<std::size_t>(cf.hopLength()) * static_cast<std::size_t>(cf.audioChannels);
+        std::vector<float> out(static_cast<std::size_t>(to - emitted) * perFrame);
+        ggml_backend_tensor_get(audio, out.data(), static_cast<std::size_t>(emitted - bs) * perFrame * sizeof(float), out.size() * sizeof(float));
+        emitted = to;
+        // Keep what the next window can reach back to.
+        const int keep = std::max(0, emitted - halo - minFrames);
+        if (keep > lstmBase) {
+            lstmOut.erase(lstmOut.begin(), lstmOut.begin() + static_cast<std::ptrdiff_t>(static_cast<std::size_t>(keep - lstmBase) * w));
+            lstmBase = keep;
+        }
+        return out;
+    }
+
+    std::vector<float> advance() {
+        const auto& cf = im.config;
+        const int right0 = (cf.kernelSize - 1) / 2, frontMin = cf.kernelSize - 1 - right0 + 1;
+        const int frontTo = finished ? total : total - right0;
+        if (frontTo > lstmDone && total >= frontMin) runFront(frontTo);
+        const int backTo = finished ? total : lstmDone - halo;
+        if (backTo > emitted && lstmDone >= minFrames) return runBack(backTo);
+        return {};
+    }
+};
+
+EncodecStream::EncodecStream(EncodecDecoder& decoder) : state_(std::make_unique<State>(*decoder.impl_, decoder.minFrames())) {}
+EncodecStream::~EncodecStream() = default;
+
+std::vector<float> EncodecStream::push(const std::vector<std::int32_t>& codes, int frames) {
+    auto& s = *state_;
+    if (s.finished) throw std::logic_error("EncodecStream::push after finish()");
+    if (frames < 0 || frames > kMaxEncodecFrames - s.total)
+        throw std::invalid_argument(fmt::format("{} more code frames after {}; a stream takes at most {} in all", frames, s.total, kMaxEncodecFrames));
+    checkCodes(s.im.config, codes, frames);
+    for (int q = 0; q < s.im.config.codebooks; ++q)
+        s.codes[q].insert(s.codes[q].end(), codes.begin() + static_cast<std::ptrdiff_t>(q) * frames, codes.begin() + static_cast<std::ptrdiff_t>(q + 1) * frames);
+    s.total += frames;
+    return s.advance();
+}
+
+std::vector<float> EncodecStream::finish() {
+    auto& s = *state_;
+    if (s.finished) throw std::logic_error("EncodecStream::finish called twice");
+    if (s.total < s.minFrames) throw std::invalid_argument(fmt::format("{} code frames; this decoder takes at least {}", s.total, s.minFrames));
+    s.finished = true;
+    return s.advance();
+}
+
+int EncodecStream::framesIn() const { return state_->total; }
+int EncodecStream::framesOut() const { return state_->emitted; }
+int EncodecStream::backHaloFrames() const { return state_->halo; }
 
 }  // namespace soundstar::models

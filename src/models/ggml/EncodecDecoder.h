@@ -57,8 +57,39 @@ public:
     std::vector<float> decode(const std::vector<std::int32_t>& codes, int frames);
 
 private:
+    friend class EncodecStream;
     struct Impl;
     std::unique_ptr<Impl> impl_;
+};
+
+/// A decode in pieces [control; the thread that owns the decoder]: codes go in as a language
+/// model completes frames, audio comes out as soon as it is final. The LSTM's state is carried
+/// from piece to piece and every convolution sees enough frames either side (the samples of the
+/// last few frames wait for the codes after them), so the pieces put together are the samples
+/// decode() makes of all the codes (within float rounding). Holds back about
+/// kernelSize / 2 + backHaloFrames() frames until finish().
+class EncodecStream {
+public:
+    explicit EncodecStream(EncodecDecoder& decoder);
+    ~EncodecStream();
+    EncodecStream(const EncodecStream&) = delete;
+    EncodecStream& operator=(const EncodecStream&) = delete;
+
+    /// Adds `frames` frames (`codes`: codebooks x frames, codebook-major) and returns the samples
+    /// that are now final (interleaved; maybe none). Throws std::invalid_argument naming a bad
+    /// count or index, or more than kMaxEncodecFrames in all; std::logic_error after finish().
+    std::vector<float> push(const std::vector<std::int32_t>& codes, int frames);
+    /// Ends the stream and returns the rest. Throws std::invalid_argument when fewer than the
+    /// decoder's minFrames() frames came in all.
+    std::vector<float> finish();
+    int framesIn() const;
+    int framesOut() const;  // frames whose samples were returned
+    /// Frames of context the convolutions after the LSTM need on each side.
+    int backHaloFrames() const;
+
+private:
+    struct State;
+    std::unique_ptr<State> state_;
 };
 
 }  // namespace soundstar::models

@@ -202,4 +202,17 @@ TensorType GgufWeights::type(const std::string& name) const { return *fromGgml(t
 std::int64_t GgufWeights::tensorCount() const { return static_cast<std::int64_t>(impl_->tensors.size()); }
 std::uint64_t GgufWeights::dataBytes() const { return ggml_backend_buffer_get_size(impl_->buffer); }
 
+int GgufWeights::requireInt(const std::string& key, int lo, int hi, const std::string& converter) const {
+    const auto v = integer(key);
+    if (!v) bad(where_, fmt::format("metadata {} is missing (convert the checkpoint with {})", key, converter));
+    if (*v < lo || *v > hi) bad(where_, fmt::format("metadata {} is {}; allowed {} to {}", key, *v, lo, hi));
+    return static_cast<int>(*v);
+}
+
+void GgufWeights::requireArchitecture(const std::string& name) const {
+    const auto arch = text("general.architecture");
+    if (!arch || *arch != name)
+        bad(where_, fmt::format("general.architecture is {}; expected \"{}\"", arch ? music::quoteJson(*arch) : std::string("missing"), name));
+}
+
 }  // namespace soundstar::models

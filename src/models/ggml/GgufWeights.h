@@ -46,6 +46,11 @@ public:
     std::optional<std::string> text(const std::string& key) const;
     std::optional<bool> flag(const std::string& key) const;
     std::optional<std::vector<std::int64_t>> integers(const std::string& key) const;
+    /// Integer metadata `key` from lo to hi; otherwise throws naming the file, the key, the range
+    /// and the converter that writes it (e.g. "tools/t5_to_gguf.py").
+    int requireInt(const std::string& key, int lo, int hi, const std::string& converter) const;
+    /// Throws unless general.architecture is `name`.
+    void requireArchitecture(const std::string& name) const;
 
     /// Every tensor in `spec` is present with that shape and an allowed type, and no other
     /// tensor is. Throws std::invalid_argument listing the first problems (at most 2000 bytes).

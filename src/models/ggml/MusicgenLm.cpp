@@ -25,16 +25,11 @@ namespace {
 }
 
 int metaInt(const GgufWeights& w, const std::string& key, int lo, int hi) {
-    const auto v = w.integer("musicgen." + key);
-    if (!v) bad(w.where(), fmt::format("metadata musicgen.{} is missing (convert the checkpoint with tools/musicgen_to_gguf.py)", key));
-    if (*v < lo || *v > hi) bad(w.where(), fmt::format("metadata musicgen.{} is {}; allowed {} to {}", key, *v, lo, hi));
-    return static_cast<int>(*v);
+    return w.requireInt("musicgen." + key, lo, hi, "tools/musicgen_to_gguf.py");
 }
 
 MusicgenLmConfig readConfig(const GgufWeights& w) {
-    const auto arch = w.text("general.architecture");
-    if (!arch || *arch != "musicgen")
-        bad(w.where(), fmt::format("general.architecture is {}; expected \"musicgen\"", arch ? music::quoteJson(*arch) : std::string("missing")));
+    w.requireArchitecture("musicgen");
     MusicgenLmConfig c;
     c.hiddenSize = metaInt(w, "hidden_size", 2, 8192);
     c.layers = metaInt(w, "num_hidden_layers", 1, 96);
@@ -111,7 +106,10 @@ struct MusicgenLm::Impl {
     // The caches of one generate(): per layer self K/V [hidden, positions, batch], cross K/V [hidden, text, batch].
     Context cacheCtx;
     ggml_backend_buffer_t cacheBuffer = nullptr;
+    // K is [hidden, positions, batch]; V is stored transposed, [positions, hidden, batch], so
+    // attention reads its rows in place (no copy of the whole cache a step). f32 or f16.
     std::vector<ggml_tensor*> selfK, selfV, crossK, crossV;
+    ggml_type cacheType = GGML_TYPE_F32;
     int batch = 1;
 
     ~Impl() {
@@ -132,10 +130,10 @@ struct MusicgenLm::Impl {
         cacheCtx = graphContext(static_cast<std::size_t>(config.layers) * 4 + 8);
         const std::int64_t d = config.hiddenSize;
         for (int i = 0; i < config.layers; ++i) {
-            selfK.push_back(ggml_new_tensor_3d(cacheCtx.get(), GGML_TYPE_F32, d, positions, batch));
-            selfV.push_back(ggml_new_tensor_3d(cacheCtx.get(), GGML_TYPE_F32, d, positions, batch));
-            crossK.push_back(ggml_new_tensor_3d(cacheCtx.get(), GGML_TYPE_F32, d, textTokens, batch));
-            crossV.push_back(ggml_new_tensor_3d(cacheCtx.get(), GGML_TYPE_F32, d, textTokens, batch));
+            selfK.push_back(ggml_new_tensor_3d(cacheCtx.get(), cacheType, d, positions, batch));
+            selfV.push_back(ggml_new_tensor_3d(cacheCtx.get(), cacheType, positions, d, batch));
+            crossK.push_back(ggml_new_tensor_3d(cacheCtx.get(), cacheType, d, textTokens, batch));
+            crossV.push_back(ggml_new_tensor_3d(cacheCtx.get(), cacheType, textTokens, d, batch));
         }
         cacheBuffer = ggml_backend_alloc_ctx_tensors(cacheCtx.get(), backend);
         if (!cacheBuffer) throw std::runtime_error("ggml: not enough memory for the language model's KV cache");
@@ -158,11 +156,11 @@ struct MusicgenLm::Impl {
             states = ggml_add(ctx.get(), ggml_mul_mat(ctx.get(), w("enc_to_dec_proj.weight"), in), w("enc_to_dec_proj.bias"));
         ggml_cgraph* graph = ggml_new_graph_custom(ctx.get(), nodes, false);
         for (int i = 0; i < config.layers; ++i) {
-            for (auto [cache, proj] : {std::pair{crossK[i], "k_proj"}, std::pair{crossV[i], "v_proj"}}) {
-                ggml_tensor* kv = ggml_mul_mat(ctx.get(), w(fmt::format("{}encoder_attn.{}.weight", layer(i), proj)), states);
-                ggml_tensor* row0 = ggml_view_2d(ctx.get(), cache, config.hiddenSize, textTokens, cache->nb[1], 0);
-                ggml_build_forward_expand(graph, ggml_cpy(ctx.get(), kv, row0));
-            }
+            ggml_tensor* k = ggml_mul_mat(ctx.get(), w(fmt::format("{}encoder_attn.k_proj.weight", layer(i))), states);  // [hidden, text]
+            ggml_build_forward_expand(graph, ggml_cpy(ctx.get(), k, ggml_view_2d(ctx.get(), crossK[i], config.hiddenSize, textTokens, crossK[i]->nb[1], 0)));
+            ggml_tensor* v = ggml_mul_mat(ctx.get(), w(fmt::format("{}encoder_attn.v_proj.weight", layer(i))), states);
+            ggml_build_forward_expand(
+                graph, ggml_cpy(ctx.get(), ggml_transpose(ctx.get(), v), ggml_view_2d(ctx.get(), crossV[i], textTokens, config.hiddenSize, crossV[i]->nb[1], 0)));
         }
         if (!ggml_gallocr_alloc_graph(allocator, graph)) throw std::runtime_error("ggml: not enough memory for the text projection");
         ggml_backend_tensor_set(in, text.data(), 0, text.size() * sizeof(float));
@@ -176,9 +174,10 @@ struct MusicgenLm::Impl {
     // Attention of one new position (x: [hidden, batch]) over `length` cached keys and values.
     ggml_tensor* attend(ggml_context* ctx, ggml_tensor* q, ggml_tensor* kCache, ggml_tensor* vCache, std::int64_t length) const {
         const std::int64_t d = config.hiddenSize, heads = config.heads, hd = d / heads;
-        auto heads4d = [&](ggml_tensor* cache) { return ggml_view_4d(ctx, cache, hd, heads, length, batch, hd * sizeof(float), cache->nb[1], cache->nb[2], 0); };
-        ggml_tensor* k = ggml_permute(ctx, heads4d(kCache), 0, 2, 1, 3);                  // [hd, length, heads, batch]
-        ggml_tensor* v = ggml_cont(ctx, ggml_permute(ctx, heads4d(vCache), 1, 2, 0, 3));  // [length, hd, heads, batch]
+        const std::size_t e = ggml_element_size(kCache);
+        ggml_tensor* k = ggml_permute(ctx, ggml_view_4d(ctx, kCache, hd, heads, length, batch, hd * e, kCache->nb[1], kCache->nb[2], 0), 0, 2, 1,
+                                      3);  // [hd, length, heads, batch]
+        ggml_tensor* v = ggml_view_4d(ctx, vCache, length, hd, heads, batch, vCache->nb[1], hd * vCache->nb[1], vCache->nb[2], 0);  // [length, hd, heads, batch]
         ggml_tensor* qh = ggml_permute(ctx, ggml_reshape_4d(ctx, q, hd, heads, 1, batch), 0, 2, 1, 3);  // [hd, 1, heads, batch]
         ggml_tensor* scores = ggml_soft_max_ext(ctx, ggml_mul_mat(ctx, k, qh), nullptr, 1.0f / std::sqrt(static_cast<float>(hd)), 0.0f);
         ggml_tensor* out = ggml_mul_mat(ctx, v, scores);  // [hd, 1, heads, batch]
@@ -202,11 +201,12 @@ struct MusicgenLm::Impl {
         for (int i = 0; i < config.layers; ++i) {
             const auto L = layer(i);
             ggml_tensor* h = layerNorm(ctx, x, L + "self_attn_layer_norm");
-            for (auto [cache, proj] : {std::pair{selfK[i], "k_proj"}, std::pair{selfV[i], "v_proj"}}) {
-                ggml_tensor* kv = ggml_mul_mat(ctx, w(L + "self_attn." + proj + ".weight"), h);  // [hidden, batch]
-                ggml_tensor* slot = ggml_view_2d(ctx, cache, d, batch, cache->nb[2], static_cast<std::size_t>(pos) * cache->nb[1]);
-                ggml_build_forward_expand(graph, ggml_cpy(ctx, kv, slot));  // before the reads below: nodes run in order
-            }
+            // The new K and V go into their caches before the reads below (nodes run in order).
+            ggml_tensor* k = ggml_mul_mat(ctx, w(L + "self_attn.k_proj.weight"), h);  // [hidden, batch]
+            ggml_build_forward_expand(graph, ggml_cpy(ctx, k, ggml_view_2d(ctx, selfK[i], d, batch, selfK[i]->nb[2], static_cast<std::size_t>(pos) * selfK[i]->nb[1])));
+            ggml_tensor* v = ggml_mul_mat(ctx, w(L + "self_attn.v_proj.weight"), h);
+            ggml_tensor* vSlot = ggml_view_3d(ctx, selfV[i], 1, d, batch, selfV[i]->nb[1], selfV[i]->nb[2], static_cast<std::size_t>(pos) * ggml_element_size(selfV[i]));
+            ggml_build_forward_expand(graph, ggml_cpy(ctx, ggml_reshape_3d(ctx, v, 1, d, batch), vSlot));
             ggml_tensor* q = ggml_mul_mat(ctx, w(L + "self_attn.q_proj.weight"), h);
             x = ggml_add(ctx, x, ggml_mul_mat(ctx, w(L + "self_attn.out_proj.weight"), attend(ctx, q, selfK[i], selfV[i], pos + 1)));
             h = layerNorm(ctx, x, L + "encoder_attn_layer_norm");
@@ -297,6 +297,8 @@ std::string MusicgenLm::weightTypes() const {
     return out;
 }
 
+void MusicgenLm::setHalfPrecisionCache(bool half) { impl_->cacheType = half ? GGML_TYPE_F16 : GGML_TYPE_F32; }
+
 void MusicgenLm::validate(const SamplingSettings& s) const {
     if (s.topK < 1 || s.topK > impl_->config.vocabSize)
         throw std::invalid_argument(fmt::format("top_k is {}; allowed 1 to {} (the codebook size)", s.topK, impl_->config.vocabSize));
@@ -308,7 +310,7 @@ void MusicgenLm::validate(const SamplingSettings& s) const {
 
 std::vector<std::int32_t> MusicgenLm::generate(const std::vector<float>& text, int textTokens, int frames, const SamplingSettings& s,
                                                const std::function<void(int, int)>& progress, const std::atomic<bool>* cancel,
-                                               std::vector<float>* stepLogits) {
+                                               std::vector<float>* stepLogits, const FrameHooks& hooks) {
     auto& im = *impl_;
     const auto& c = im.config;
     validate(s);
@@ -321,6 +323,12 @@ std::vector<std::int32_t> MusicgenLm::generate(const std::vector<float>& text, i
                                                 static_cast<std::size_t>(textTokens) * c.textHiddenSize));
     if (!std::all_of(text.begin(), text.end(), [](float v) { return std::isfinite(v); }))
         throw std::invalid_argument("the text states hold a value that is not finite");
+    const int P = hooks.promptFrames;
+    if (P < 0 || P >= frames) throw std::invalid_argument(fmt::format("a prompt of {} frames; allowed 0 to {} (fewer than the {} frames)", P, frames - 1, frames));
+    if (hooks.prompt.size() != static_cast<std::size_t>(c.codebooks) * P)
+        throw std::invalid_argument(fmt::format("{} prompt codes; {} codebooks x {} frames need {}", hooks.prompt.size(), c.codebooks, P, c.codebooks * P));
+    for (auto code : hooks.prompt)
+        if (code < 0 || code >= c.vocabSize) throw std::invalid_argument(fmt::format("a prompt code is {}; allowed 0 to {}", code, c.vocabSize - 1));
 
     const bool guided = s.guidanceScale != 1.0;
     im.batch = guided ? 2 : 1;
@@ -330,7 +338,7 @@ std::vector<std::int32_t> MusicgenLm::generate(const std::vector<float>& text, i
     std::mt19937_64 rng(s.seed);
     const std::size_t V = static_cast<std::size_t>(c.vocabSize);
     std::vector<std::int32_t> tokens(static_cast<std::size_t>(K), c.padToken());
-    std::vector<std::int32_t> codes(static_cast<std::size_t>(K) * frames);
+    std::vector<std::int32_t> codes(static_cast<std::size_t>(K) * frames), column(static_cast<std::size_t>(K));
     if (stepLogits) stepLogits->clear();
     for (int j = 1; j <= steps; ++j) {
         if (cancel && cancel->load()) throw Cancelled();
@@ -345,11 +353,19 @@ std::vector<std::int32_t> MusicgenLm::generate(const std::vector<float>& text, i
                 tokens[static_cast<std::size_t>(k)] = c.padToken();
                 continue;
             }
+            if (const int f = j - k - 1; f < P) {  // the prompt is forced (teacher forcing), drawing nothing
+                tokens[static_cast<std::size_t>(k)] = codes[static_cast<std::size_t>(k) * frames + f] = hooks.prompt[static_cast<std::size_t>(k) * P + f];
+                continue;
+            }
             std::vector<float> row(logits.begin() + static_cast<std::ptrdiff_t>(k * V), logits.begin() + static_cast<std::ptrdiff_t>((k + 1) * V));
             const double u = static_cast<double>(rng() >> 11) * 0x1.0p-53;
             const int t = sampleTopK(row, s.topK, s.temperature, u);
             tokens[static_cast<std::size_t>(k)] = t;
             codes[static_cast<std::size_t>(k) * frames + (j - k - 1)] = t;
+        }
+        if (const int f = j - K; hooks.onFrame && f >= P && f < frames) {  // every codebook of frame f is drawn
+            for (int k = 0; k < K; ++k) column[static_cast<std::size_t>(k)] = codes[static_cast<std::size_t>(k) * frames + f];
+            hooks.onFrame(f, column);
         }
         if (progress) progress(j, steps);
     }

@@ -42,6 +42,16 @@ struct SamplingSettings {
 
 inline constexpr int kMaxTextTokens = 512;
 
+/// What a continuation window adds to generate(): a prompt (the last frames of the previous
+/// window, as audiocraft primes each window with its extend stride), and a call for each new
+/// frame once all its codebooks are drawn (for streaming the audio while the LM runs).
+struct FrameHooks {
+    std::vector<std::int32_t> prompt;  // codebooks x promptFrames, codebook-major; forced, not drawn
+    int promptFrames = 0;              // 0 to frames - 1
+    /// frame (promptFrames to frames - 1), then its codebooks' codes; called in frame order.
+    std::function<void(int, const std::vector<std::int32_t>&)> onFrame;
+};
+
 class MusicgenLm {
 public:
     /// Loads and checks `gguf`; throws std::invalid_argument naming the file and what is wrong.
@@ -56,16 +66,21 @@ public:
     /// The most frames one generate() makes: the positions minus the delay.
     int maxFrames() const;
 
+    /// The KV cache's element type for the next generate(): f32 (the default) or f16 (half the
+    /// memory and the memory traffic of attention over long windows; logits move by ~1e-3).
+    void setHalfPrecisionCache(bool half);
+
     /// Checks settings; throws std::invalid_argument naming the setting and its range.
     void validate(const SamplingSettings& s) const;
 
     /// `text` holds textTokens x textHiddenSize floats (row-major). Returns codebooks x frames codes,
     /// codebook-major, delay removed. `progress(step, steps)` after each step; `cancel` is read
     /// between steps (throws Cancelled from models/ModelWorker.h). `stepLogits`, when given,
-    /// receives each step's guided logits (steps x codebooks x vocab) for tests.
+    /// receives each step's guided logits (steps x codebooks x vocab) for tests. With a prompt in
+    /// `hooks`, its frames come first in the result, as given.
     std::vector<std::int32_t> generate(const std::vector<float>& text, int textTokens, int frames, const SamplingSettings& s,
                                        const std::function<void(int, int)>& progress = {}, const std::atomic<bool>* cancel = nullptr,
-                                       std::vector<float>* stepLogits = nullptr);
+                                       std::vector<float>* stepLogits = nullptr, const FrameHooks& hooks = {});
 
 private:
     struct Impl;

@@ -43,12 +43,14 @@ class MusicgenModel final : public Generator {
 public:
     MusicgenModel(const std::filesystem::path& dir, const ModelManifest& m) {
         const auto manifest = dir / "manifest.json";
-        static const std::set<std::string> kKnown = {"encodec", "lm", "t5", "tokenizer", "top_k", "temperature", "default_guidance"};
+        static const std::set<std::string> kKnown = {"encodec", "lm", "t5", "tokenizer", "top_k", "temperature", "default_guidance", "window_seconds", "extend_stride",
+                                                     "threads", "kv_cache"};
         for (const auto& [key, _] : m.parameters.items())
             if (!kKnown.count(key))
-                bad(manifest, fmt::format("unknown parameters.{}; a musicgen folder takes encodec, lm, t5, tokenizer, top_k, temperature, default_guidance",
+                bad(manifest, fmt::format("unknown parameters.{}; a musicgen folder takes encodec, lm, t5, tokenizer, top_k, temperature, default_guidance, "
+                                          "window_seconds, extend_stride, threads, kv_cache",
                                           music::clipText(key, 60)));
-        const int threads = static_cast<int>(std::clamp(std::thread::hardware_concurrency(), 1u, 64u));
+        const int threads = parameter<int>(dir, m, "threads", static_cast<int>(std::clamp(std::thread::hardware_concurrency(), 1u, 64u)), 1, 64);
         decoder_ = std::make_unique<EncodecDecoder>(partFile(dir, m, "encodec", m.weightsFile), threads);
         lm_ = std::make_unique<MusicgenLm>(partFile(dir, m, "lm", "lm.gguf"), threads);
         t5_ = std::make_unique<T5Encoder>(partFile(dir, m, "t5", "t5.gguf"), threads);
@@ -63,9 +65,29 @@ public:
             bad(manifest, fmt::format("T5 gives states of {} but the LM reads {}", t5_->config().dModel, l.textHiddenSize));
         if (tokenizer_->vocabSize() > t5_->config().vocabSize)
             bad(manifest, fmt::format("the tokenizer has {} pieces but T5 embeds only {}", tokenizer_->vocabSize(), t5_->config().vocabSize));
+        if (m.parameters.contains("kv_cache")) {
+            const auto& v = m.parameters["kv_cache"];
+            if (!v.is_string() || (v.get<std::string>() != "f32" && v.get<std::string>() != "f16"))
+                bad(manifest, fmt::format("parameters.kv_cache is {}; allowed \"f32\" or \"f16\"", music::clipText(music::quoteJson(v), 80)));
+            lm_->setHalfPrecisionCache(v.get<std::string>() == "f16");
+        }
         defaults_.topK = std::min(parameter<int>(dir, m, "top_k", 250, 1, 65536), l.vocabSize);
         defaults_.temperature = parameter<double>(dir, m, "temperature", 1.0, 0.01, 10);
         defaults_.guidanceScale = parameter<double>(dir, m, "default_guidance", 3.0, 0, 30);
+        // Windows as audiocraft makes them: 30 s (or the LM's positions, if fewer), each after the
+        // first primed with the last window_seconds - extend_stride of codes (default 18 s of 30).
+        const double window = parameter<double>(dir, m, "window_seconds", 30.0, 0.01, 600);
+        windowFrames_ = std::min(lm_->maxFrames(), std::max(decoder_->minFrames() + 1, static_cast<int>(std::lround(window * frameRate()))));
+        strideFrames_ = static_cast<int>(std::lround(windowFrames_ * 0.6));
+        if (m.parameters.contains("extend_stride")) {
+            const double stride = parameter<double>(dir, m, "extend_stride", 18.0, 0.001, 600);
+            strideFrames_ = static_cast<int>(std::lround(stride * frameRate()));
+            if (strideFrames_ < 1 || strideFrames_ >= windowFrames_)
+                bad(manifest, fmt::format("parameters.extend_stride is {:g} s; it must be shorter than the window ({} frames, {:.3g} s) and at least one frame "
+                                          "({:.3g} s)",
+                                          stride, windowFrames_, windowFrames_ / frameRate(), 1 / frameRate()));
+        }
+        strideFrames_ = std::clamp(strideFrames_, 1, windowFrames_ - 1);
     }
     double sampleRateHz() const override { return decoder_->config().sampleRateHz; }
     int channels() const override { return decoder_->config().audioChannels; }
@@ -82,38 +104,85 @@ public:
         lm_->validate(s);
         const auto samples = static_cast<std::size_t>(std::llround(p.seconds * e.sampleRateHz));
         const int frames = std::max(decoder_->minFrames(), static_cast<int>((samples + e.hopLength() - 1) / e.hopLength()));
-        if (frames > lm_->maxFrames())
-            throw std::invalid_argument(fmt::format("{:g} s needs {} code frames; this model makes at most {} ({:.1f} s) in one window (longer audio by "
-                                                    "windowed continuation is not built yet)",
-                                                    p.seconds, frames, lm_->maxFrames(), lm_->maxFrames() / frameRate()));
+        if (frames > kMaxEncodecFrames)
+            throw std::invalid_argument(fmt::format("{:g} s needs {} code frames; at most {} ({:.1f} s) are made in one request", p.seconds, frames,
+                                                    kMaxEncodecFrames, kMaxEncodecFrames / frameRate()));
         const auto ids = tokenizer_->encode(p.prompt, kMaxT5Tokens);
         const auto states = t5_->encode(ids);
-        // Progress in at most 1000 steps (the protocol's bound): the LM's steps, then the decode.
-        const int lmSteps = frames + lm_->config().codebooks - 1, total = lmSteps + 1, shown = std::min(total, 1000);
-        int last = 0;
+        const auto windows = plan(frames);
+        const int K = lm_->config().codebooks;
+        int lmSteps = 0;
+        for (const auto& w : windows) lmSteps += w.prompt + w.fresh + K - 1;
+        // Progress in at most 1000 steps (the protocol's bound): the LM's steps, then the rest of the decode.
+        const int total = lmSteps + 1, shown = std::min(total, 1000);
+        int last = 0, stepsBefore = 0;
         auto report = [&](int done) {
             const int step = static_cast<int>(static_cast<long long>(done) * shown / total);
             if (step > last && progress) progress(last = step, shown);
         };
-        const auto codes = lm_->generate(states, static_cast<int>(ids.size()), frames, s, [&](int step, int) { report(step); }, &cancel);
-        if (cancel) throw Cancelled();
-        auto audio = decoder_->decode(codes, frames);
-        audio.resize(std::min(audio.size(), samples * static_cast<std::size_t>(e.audioChannels)));
-        report(total);
-        const std::size_t block = static_cast<std::size_t>(e.sampleRateHz) * static_cast<std::size_t>(e.audioChannels);  // one second a chunk
-        for (std::size_t at = 0; at < audio.size(); at += block) {
-            if (cancel) throw Cancelled();
-            chunk(std::vector<float>(audio.begin() + static_cast<std::ptrdiff_t>(at), audio.begin() + static_cast<std::ptrdiff_t>(std::min(audio.size(), at + block))));
+        // Audio streams while the LM runs: every second of finished frames goes to the decoder,
+        // and what it gives back goes out as chunks (at most a second each, cut at `samples`).
+        EncodecStream stream(*decoder_);
+        const int chunkFrames = std::max(1, static_cast<int>(std::lround(frameRate())));
+        std::vector<std::vector<std::int32_t>> all(static_cast<std::size_t>(K));
+        std::vector<std::int32_t> pending;  // frame-major until it is pushed
+        std::size_t sent = 0;
+        const std::size_t channels = static_cast<std::size_t>(e.audioChannels), block = static_cast<std::size_t>(e.sampleRateHz) * channels;
+        auto send = [&](const std::vector<float>& audio) {
+            const std::size_t n = std::min(audio.size(), samples * channels - std::min(sent, samples * channels));
+            for (std::size_t at = 0; at < n; at += block)
+                chunk(std::vector<float>(audio.begin() + static_cast<std::ptrdiff_t>(at), audio.begin() + static_cast<std::ptrdiff_t>(std::min(n, at + block))));
+            sent += n;
+        };
+        auto flush = [&] {
+            const int n = static_cast<int>(pending.size()) / K;
+            std::vector<std::int32_t> codes(pending.size());
+            for (int f = 0; f < n; ++f)
+                for (int k = 0; k < K; ++k) codes[static_cast<std::size_t>(k) * n + f] = pending[static_cast<std::size_t>(f) * K + k];
+            pending.clear();
+            send(stream.push(codes, n));
+        };
+        FrameHooks hooks;
+        hooks.onFrame = [&](int, const std::vector<std::int32_t>& column) {
+            for (int k = 0; k < K; ++k) all[static_cast<std::size_t>(k)].push_back(column[static_cast<std::size_t>(k)]);
+            pending.insert(pending.end(), column.begin(), column.end());
+            if (static_cast<int>(pending.size()) >= chunkFrames * K) flush();
+        };
+        for (std::size_t i = 0; i < windows.size(); ++i) {
+            const auto& w = windows[i];
+            hooks.promptFrames = w.prompt;
+            hooks.prompt.clear();
+            for (const auto& book : all) hooks.prompt.insert(hooks.prompt.end(), book.end() - w.prompt, book.end());
+            s.seed = p.seed + i * 0x9E3779B97F4A7C15ULL;  // each window its own numbers; the first as a one-window request
+            lm_->generate(states, static_cast<int>(ids.size()), w.prompt + w.fresh, s, [&](int step, int) { report(stepsBefore + step); }, &cancel, nullptr,
+                          hooks);
+            stepsBefore += w.prompt + w.fresh + K - 1;
         }
+        if (cancel) throw Cancelled();
+        flush();
+        send(stream.finish());
+        report(total);
     }
 
 private:
+    struct Window {
+        int prompt = 0;  // frames of the previous window it starts from
+        int fresh = 0;   // frames it adds
+    };
+    // The first window makes up to windowFrames_; each next one adds up to strideFrames_ after the
+    // last windowFrames_ - strideFrames_ frames.
+    std::vector<Window> plan(int frames) const {
+        std::vector<Window> out{{0, std::min(frames, windowFrames_)}};
+        for (int done = out[0].fresh; done < frames; done += out.back().fresh) out.push_back({windowFrames_ - strideFrames_, std::min(strideFrames_, frames - done)});
+        return out;
+    }
     double frameRate() const { return static_cast<double>(decoder_->config().sampleRateHz) / decoder_->config().hopLength(); }
     std::unique_ptr<EncodecDecoder> decoder_;
     std::unique_ptr<MusicgenLm> lm_;
     std::unique_ptr<T5Encoder> t5_;
     std::unique_ptr<TextTokenizer> tokenizer_;
     SamplingSettings defaults_;
+    int windowFrames_ = 1, strideFrames_ = 1;
 };
 
 }  // namespace

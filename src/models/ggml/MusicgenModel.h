@@ -4,7 +4,10 @@
 // EnCodec decoder -> audio, all on ggml. A folder holds manifest.json, the EnCodec GGUF (the
 // manifest's weights, or parameters.encodec), the LM (parameters.lm, default lm.gguf), T5
 // (parameters.t5, default t5.gguf) and the tokenizer (parameters.tokenizer, default spiece.model).
-// One window only: at most the LM's positions less the delay (about 40 s for 2048 positions).
+// Longer audio than one window (parameters.window_seconds, default 30 s, at most the LM's positions
+// less the delay) is made window by window, each primed with the end of the codes so far
+// (parameters.extend_stride: what each window adds, default 60% of it), as audiocraft does. The
+// codes go to a streaming EnCodec decode as they are drawn, so audio comes out while the LM runs.
 #include <filesystem>
 #include <memory>
 

@@ -21,16 +21,11 @@ namespace {
 }
 
 int metaInt(const GgufWeights& w, const std::string& key, int lo, int hi) {
-    const auto v = w.integer("t5." + key);
-    if (!v) bad(w.where(), fmt::format("metadata t5.{} is missing (convert the checkpoint with tools/t5_to_gguf.py)", key));
-    if (*v < lo || *v > hi) bad(w.where(), fmt::format("metadata t5.{} is {}; allowed {} to {}", key, *v, lo, hi));
-    return static_cast<int>(*v);
+    return w.requireInt("t5." + key, lo, hi, "tools/t5_to_gguf.py");
 }
 
 T5Config readConfig(const GgufWeights& w) {
-    const auto arch = w.text("general.architecture");
-    if (!arch || *arch != "t5encoder")
-        bad(w.where(), fmt::format("general.architecture is {}; expected \"t5encoder\"", arch ? music::quoteJson(*arch) : std::string("missing")));
+    w.requireArchitecture("t5encoder");
     T5Config c;
     c.vocabSize = metaInt(w, "vocab_size", 2, 1 << 20);
     c.dModel = metaInt(w, "d_model", 1, 16384);

@@ -1,0 +1,165 @@
+// The DJ's mixing in process (issue #11): a replace_layer starts on its bar line's sample, is
+// click-free by the live issue's measure (the largest sample-to-sample jump near each point of
+// the crossfade against the 99.9th percentile of the jumps elsewhere in the same file) and leaves
+// the old part's slot silent after the crossfade (the engine's per-track peaks).
+#include <gtest/gtest-spi.h>
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <functional>
+
+#include "Presets.h"
+#include "compose/Profiles.h"
+#include "compose/SketchConfig.h"
+#include "dj/DjSet.h"
+#include "dj/DjStyles.h"
+
+using namespace soundstar;
+
+namespace {
+constexpr double kRate = 44100.0;
+constexpr int kBlock = 256;
+
+const compose::ProfileLibrary& library() {
+    static const compose::ProfileLibrary lib = [] {
+        compose::ProfileLibrary l;
+        l.loadDirectory(std::filesystem::path(SOUNDSTAR_DATA) / "profiles");
+        return l;
+    }();
+    return lib;
+}
+
+/// techno_minimal's music with a DJ that plays only `layers` (one long intro).
+dj::DjProfile onlyLayers(const std::vector<std::string>& layers) {
+    const auto techno = dj::djProfile(library(), "techno_minimal");
+    std::string roles;
+    for (const auto& l : layers) roles += (roles.empty() ? "" : ", ") + std::string(R"({"layer": ")") + l + R"(", "role": "part", "phases": ["intro", "outro"]})";
+    return dj::parseDjProfile(R"({"tempo": [120, 132], "roles": [)" + roles + R"(], "plan": [{"phase": "intro", "bars": 64}, {"phase": "outro", "bars": 4}],
+        "energy": {"intro": [0.5, 0.5], "build": [0.5, 0.5], "drop": [0.5, 0.5], "breakdown": [0.5, 0.5], "outro": [0.5, 0.5]}, "effects": ["echo_throw"]})",
+                              techno.style, "test");
+}
+
+live::StreamVibe vibeOf(const dj::DjProfile& p) {
+    music::MusicConfig cfg;
+    cfg.genre = p.name;
+    cfg = compose::applyProfile(cfg, p.style);
+    cfg.density = 6;
+    cfg.seed = 4;
+    return {p.name, cfg, compose::sketchFromMusicConfig(cfg), 0.0};
+}
+
+struct Played {
+    StereoBuffer audio;
+    std::vector<dj::DjEvent> events;
+    std::vector<std::pair<float, float>> peaks;  // per block: the bass's two slots
+    std::vector<SampleTime> lines;
+};
+
+/// A DJ set of `layers` on the virtual clock for `seconds`, `steer(set, pos)` before each block.
+Played playSet(const std::vector<std::string>& layers, double seconds, const std::function<void(dj::DjSet&, SampleTime)>& steer = {}) {
+    const auto profile = onlyLayers(layers);
+    dj::DjBrain brain(profile, 1, 0);
+    brain.allowSwaps(false);
+    live::LiveOptions o;
+    o.sampleRate = kRate;
+    o.blockSize = kBlock;
+    o.form = "loop";
+    o.masterChain = false;
+    o.initialLayers = brain.playing();
+    const auto base = vibeOf(profile);
+    live::LiveSession session(test::presets(), dj::withEnergy(base, brain.energy(), ""), o);
+    dj::DjSet set(session, brain, base, kRate, kBlock);
+    Played out;
+    const auto total = static_cast<SampleTime>(seconds * kRate);
+    out.audio.resize(static_cast<int>(total));
+    for (SampleTime pos = 0; pos < total; pos += kBlock) {
+        if (steer) steer(set, pos);
+        set.tick(pos);
+        while (!session.pump(pos + kBlock)) {
+        }
+        const int n = static_cast<int>(std::min<SampleTime>(kBlock, total - pos));
+        session.engine().render(out.audio.view().offset(static_cast<int>(pos), n));
+        out.peaks.emplace_back(session.engine().takeTrackPeak(2), session.engine().takeTrackPeak(3));  // bass.a, bass.b
+    }
+    out.events = set.events();
+    for (int b = 0; set.barLine(b) >= 0; ++b) out.lines.push_back(set.barLine(b));
+    return out;
+}
+
+/// The largest |x[i] - x[i-1]| within 50 ms of `at`.
+float worstJump(const std::vector<float>& x, SampleTime at) {
+    float w = 0.0f;
+    const auto from = static_cast<std::size_t>(std::max<SampleTime>(1, at - 2205)), to = std::min(x.size(), static_cast<std::size_t>(at + 2205));
+    for (auto i = from; i < to; ++i) w = std::max(w, std::abs(x[i] - x[i - 1]));
+    return w;
+}
+
+/// The 99.9th percentile of the jumps outside 50 ms of every point.
+float jumpPercentile(const std::vector<float>& x, const std::vector<SampleTime>& points) {
+    std::vector<float> jumps;
+    for (std::size_t i = 1; i < x.size(); ++i) {
+        const auto near = std::any_of(points.begin(), points.end(), [&](SampleTime p) { return std::llabs(static_cast<SampleTime>(i) - p) <= 2205; });
+        if (!near) jumps.push_back(std::abs(x[i] - x[i - 1]));
+    }
+    auto at = jumps.begin() + static_cast<long>(static_cast<double>(jumps.size()) * 0.999);
+    std::nth_element(jumps.begin(), at, jumps.end());
+    return *at;
+}
+
+void expectClickFree(const StereoBuffer& a, const std::vector<SampleTime>& points, const std::string& what) {
+    for (const auto* x : {&a.left(), &a.right()}) {
+        const float p999 = jumpPercentile(*x, points);
+        for (const auto p : points) EXPECT_LE(worstJump(*x, p), 2.0f * p999) << what << ": a click near sample " << p;
+    }
+}
+}  // namespace
+
+TEST(DjMix, AReplacementStartsOnItsBarLineIsClickFreeAndTheOldPartIsGoneAfterIt) {
+    const auto replaceAt = [](dj::DjSet& set, SampleTime pos) {
+        if (pos != kBlock * 400) return;  // 2.3 s: acted on at the next bar line (bar 2)
+        dj::DjMove m;
+        m.replace.push_back({"bass", "", "drone", 0.5, 1, std::nullopt, std::nullopt});
+        m.why = "test";
+        set.brain().queueMove(m);
+    };
+    const auto a = playSet({"bass"}, 9.0, replaceAt), plain = playSet({"bass"}, 9.0);
+    SampleTime start = -1;
+    for (const auto& e : a.events)
+        if (e.kind == "layer_replace") {
+            start = e.sample;
+            EXPECT_NE(e.label.find("-> drone over 1 bar (test)"), std::string::npos) << e.label;
+        }
+    ASSERT_GT(start, 0) << "no layer_replace event";
+    ASSERT_GE(a.lines.size(), 3u);
+    EXPECT_EQ(start, a.lines[2]) << "on bar 2's line";
+    const auto length = a.lines[3] - a.lines[2];  // one bar
+    const auto& l = a.audio.left();
+    const auto& p = plain.audio.left();
+    EXPECT_TRUE(std::equal(l.begin(), l.begin() + start, p.begin())) << "nothing changes before the bar line";
+    double diff = 0.0;
+    for (auto i = start; i < start + 441; ++i) diff += std::abs(l[static_cast<std::size_t>(i)] - p[static_cast<std::size_t>(i)]);
+    EXPECT_GT(diff, 0.0) << "it starts on the bar line's sample";
+    // No click: near each eighth of the crossfade, the largest jump is within 2x the 99.9th
+    // percentile of the jumps elsewhere in the file.
+    std::vector<SampleTime> points;
+    for (int i = 0; i <= 8; ++i) points.push_back(start + length * i / 8);
+    expectClickFree(a.audio, points, "replace_layer");
+    // The measure catches a click: a step of a tenth of full scale in the middle of the crossfade.
+    StereoBuffer clicked = a.audio;
+    for (auto i = static_cast<std::size_t>(start + length / 2); i < clicked.left().size(); ++i) clicked.left()[i] += 0.1f;
+    EXPECT_NONFATAL_FAILURE(expectClickFree(clicked, points, "a step"), "a click near");
+    // The old part (slot a) played before; after the crossfade only the new one (slot b) does.
+    const auto block = [&](SampleTime s) { return static_cast<std::size_t>(s / kBlock); };
+    float oldBefore = 0.0f, oldAfter = 0.0f, newAfter = 0.0f;
+    for (std::size_t b = 0; b < block(start); ++b) oldBefore = std::max(oldBefore, a.peaks[b].first);
+    for (std::size_t b = block(start + length) + 1; b < a.peaks.size(); ++b)
+        oldAfter = std::max(oldAfter, a.peaks[b].first), newAfter = std::max(newAfter, a.peaks[b].second);
+    EXPECT_GT(oldBefore, 0.01f);
+    EXPECT_EQ(oldAfter, 0.0f) << "the old part is gone after the crossfade";
+    EXPECT_GT(newAfter, 0.01f) << "the new part plays";
+    // And the music after it is another part, not the old one.
+    double changed = 0.0, level = 0.0;
+    for (auto i = static_cast<std::size_t>(start + length); i < l.size(); ++i) changed += std::pow(l[i] - p[i], 2), level += std::pow(p[i], 2);
+    EXPECT_GT(changed, 0.3 * level);
+}

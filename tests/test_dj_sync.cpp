@@ -1,0 +1,158 @@
+// The DJ set phase-locked to a MIDI clock (issue #11, sync), in-process: clock bytes with +-1 ms of
+// jitter are fed on a virtual clock to a ClockFollower while a real DJ set (LiveSession, DjBrain,
+// DjSet) renders; the PhaseLock nudges the set's tempo once a bar. Every set bar line is checked
+// against the clock's true beat grid (not the jittered ticks): under 2 ms off once locked, no
+// drift over 10 simulated minutes, a start 90 ms late pulled in, and --midi-offset-ms's latency
+// kept (the set's bars that much after the clock's).
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cmath>
+#include <filesystem>
+#include <random>
+#include <vector>
+
+#include "Presets.h"
+#include "compose/Profiles.h"
+#include "compose/SketchConfig.h"
+#include "dj/ClockFollower.h"
+#include "dj/DjBrain.h"
+#include "dj/DjProfile.h"
+#include "dj/DjSet.h"
+#include "dj/PhaseLock.h"
+#include "live/LiveSession.h"
+
+using namespace soundstar;
+
+namespace {
+constexpr double kRate = 44100.0;
+constexpr int kBlock = 256;
+
+const compose::ProfileLibrary& library() {
+    static const compose::ProfileLibrary lib = [] {
+        compose::ProfileLibrary l;
+        l.loadDirectory(std::filesystem::path(SOUNDSTAR_DATA) / "profiles");
+        return l;
+    }();
+    return lib;
+}
+
+struct Run {
+    std::vector<double> errorMs;  // per set bar line: how far after the clock's true bar line it played (ms)
+    double endBpm = 0.0;          // the set's tempo at the end
+};
+
+/// A techno_minimal set following a clock at `bpm` for `minutes`: the clock ticks (each up to
+/// 1 ms early or late) from 0, Start at 1 s; the set's sample 0 plays `lateSeconds` after the
+/// first tick after Start (its observed time), and the clock's events are taken `offsetSeconds`
+/// later (the declared latency). Blocks render as a device would; nothing but the clock's bytes
+/// and their times reach the sync.
+Run follow(double bpm, double minutes, double lateSeconds, double offsetSeconds) {
+    const auto profile = dj::djProfile(library(), "techno_minimal");
+    music::MusicConfig cfg;
+    cfg.genre = profile.name;
+    cfg = compose::applyProfile(cfg, profile.style);
+    cfg.density = 6;
+    cfg.seed = 2;
+    const live::StreamVibe base{profile.name, cfg, compose::sketchFromMusicConfig(cfg), 0.0};
+    const double period = 60.0 / (bpm * dj::ClockFollower::kTicksPerBeat);
+    std::mt19937 rng(11);
+    std::uniform_real_distribution<double> jitter(-0.001, 0.001);
+    dj::ClockFollower follower;
+    // The clock runs before Start (as DAWs and jack_midi_clock do), so its tempo is known.
+    long long tick = 0;
+    const double startAt = 1.0;
+    for (; tick * period < startAt; ++tick) {
+        const std::uint8_t b = 0xF8;
+        follower.onMessage(&b, 1, tick * period + jitter(rng));
+    }
+    const std::uint8_t start = 0xFA;
+    follower.onMessage(&start, 1, startAt);
+    const double firstTrue = tick * period, firstSeen = firstTrue + jitter(rng);
+    const std::uint8_t b = 0xF8;
+    follower.onMessage(&b, 1, firstSeen);
+    ++tick;
+
+    dj::DjBrain brain(profile, 2, dj::DjSet::barsFor(minutes * 60.0, base.config.resolvedBpm()));
+    live::LiveOptions o;
+    o.sampleRate = kRate;
+    o.blockSize = kBlock;
+    o.initialLayers = brain.playing();
+    o.form = "loop";
+    live::LiveSession session(test::presets(), dj::withEnergy(base, brain.energy(), ""), o);
+    dj::DjSet set(session, brain, base, kRate, kBlock);
+    const auto end = static_cast<SampleTime>(minutes * 60.0 * kRate);
+    set.setEnd(end);
+    set.followTempo(*follower.bpm());  // as the app does: the clock's tempo from the first bar line
+    // The set's sample s plays at clock time firstSeen + late + s / rate; the clock's events are
+    // taken offsetSeconds later, so its beat there is the one offsetSeconds earlier.
+    const auto playsAt = [&](SampleTime s) { return firstSeen + lateSeconds + static_cast<double>(s) / kRate; };
+    dj::PhaseLock lock(follower.beatAt(firstSeen), [&](SampleTime s) { return playsAt(s) - offsetSeconds; });
+    StereoBuffer block;
+    block.resize(kBlock);
+    for (SampleTime pos = 0; pos < end; pos += kBlock) {
+        const double now = playsAt(pos);
+        for (; tick * period <= now; ++tick) follower.onMessage(&b, 1, tick * period + jitter(rng));
+        follower.check(now);
+        lock.update(follower, set);
+        set.tick(pos);
+        while (!session.pump(pos + kBlock)) {
+        }
+        session.engine().render(block.view());
+    }
+    Run r;
+    for (int bar = 1; set.barLine(bar) >= 0 && set.barLine(bar) < end; ++bar) {
+        const double beats = (playsAt(set.barLine(bar)) - firstTrue) * bpm / 60.0;
+        r.errorMs.push_back(dj::PhaseLock::phaseErrorBeats(beats) * 60000.0 / bpm);
+    }
+    r.endBpm = session.bpmAt(end - 1);
+    return r;
+}
+
+double maxAbs(const std::vector<double>& v, std::size_t from, std::size_t to) {
+    double m = 0.0;
+    for (std::size_t i = from; i < std::min(to, v.size()); ++i) m = std::max(m, std::abs(v[i]));
+    return m;
+}
+double mean(const std::vector<double>& v, std::size_t from, std::size_t to) {
+    double s = 0.0;
+    for (std::size_t i = from; i < to; ++i) s += v[i];
+    return s / static_cast<double>(to - from);
+}
+}  // namespace
+
+TEST(DjPhaseLock, TheErrorWrapsToTheNearestBarAndTheNudgeIsBounded) {
+    EXPECT_DOUBLE_EQ(dj::PhaseLock::phaseErrorBeats(8.25), 0.25);
+    EXPECT_DOUBLE_EQ(dj::PhaseLock::phaseErrorBeats(7.5), -0.5);
+    EXPECT_DOUBLE_EQ(dj::PhaseLock::phaseErrorBeats(-0.1), -0.1);
+    EXPECT_DOUBLE_EQ(dj::PhaseLock::correctedBpm(120.0, 0.0), 120.0);
+    EXPECT_GT(dj::PhaseLock::correctedBpm(120.0, 0.01), 120.0) << "the clock ahead: faster";
+    EXPECT_DOUBLE_EQ(dj::PhaseLock::correctedBpm(120.0, 1.9), 120.0 * 1.02) << "at most 2% off";
+    EXPECT_DOUBLE_EQ(dj::PhaseLock::correctedBpm(120.0, -1.9), 120.0 * 0.98);
+}
+
+// Ten minutes at a tempo no profile has (123.37 bpm; the set starts at its profile's 126 for the
+// first bar, as the app does before the clock's tempo takes over from bar 1).
+TEST(DjPhaseLock, TenMinutesOfAJitteredClockStayInPhaseWithoutDrift) {
+    const auto r = follow(123.37, 10.0, 0.0, 0.0);
+    ASSERT_GT(r.errorMs.size(), 300u);
+    EXPECT_LT(maxAbs(r.errorMs, 8, r.errorMs.size()), 2.0) << "every bar line from bar 8 within 2 ms of the clock's";
+    const std::size_t n = r.errorMs.size();
+    EXPECT_LT(std::abs(mean(r.errorMs, n - 30, n) - mean(r.errorMs, 8, 38)), 1.0) << "no drift from the first minute to the last";
+    EXPECT_NEAR(r.endBpm, 123.37, 0.05);
+    std::printf("bars %zu, max |error| from bar 8 %.3f ms, mean first minute %.3f ms, last %.3f ms\n", n, maxAbs(r.errorMs, 8, n), mean(r.errorMs, 8, 38),
+                mean(r.errorMs, n - 30, n));
+}
+
+TEST(DjPhaseLock, AStartNinetyMillisecondsLateIsPulledInAndALatencyIsKept) {
+    const auto late = follow(120.0, 1.0, 0.090, 0.0);
+    ASSERT_GT(late.errorMs.size(), 25u);
+    EXPECT_LT(maxAbs(late.errorMs, 12, late.errorMs.size()), 2.0) << "in phase from bar 12";
+    // --midi-offset-ms 20: the set's bars play 20 ms after the clock's.
+    const auto offset = follow(120.0, 1.0, 0.0, 0.020);
+    ASSERT_GT(offset.errorMs.size(), 25u);
+    std::vector<double> afterClock;
+    for (const double e : offset.errorMs) afterClock.push_back(e - 20.0);  // the error against the grid 20 ms on
+    EXPECT_LT(maxAbs(afterClock, 12, afterClock.size()), 2.0) << "20 ms after the clock's bars from bar 12";
+}
