@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <numbers>
 #include <sstream>
@@ -185,7 +186,14 @@ TEST(Conform, AKeyShiftOfThreeSemitonesMovesThePitchBy300Cents) {
     o.targetBpm = 100.0, o.bars = 2, o.targetKey = MusicalKey{0, true};
     const auto loop = conformLoop(drumLoop(100.0, 12.0), 2, kRate, o);
     EXPECT_EQ(keyName(loop.report.sourceKey), "A minor");
+    EXPECT_GT(loop.report.keyCorrelation, o.minKeyCorrelation);
     EXPECT_EQ(loop.report.semitones, 3);
+    // A key the analysis is unsure of is left alone, with a warning that says so.
+    o.minKeyCorrelation = 0.99;
+    const auto unsure = conformLoop(drumLoop(100.0, 12.0), 2, kRate, o);
+    EXPECT_EQ(unsure.report.semitones, 0);
+    ASSERT_FALSE(unsure.report.warnings.empty());
+    EXPECT_NE(unsure.report.warnings.front().find("key is unclear"), std::string::npos) << unsure.report.warnings.front();
 }
 
 TEST(Conform, TheLoudnessReachesTheTargetAsFfmpegMeasuresIt) {
@@ -262,4 +270,76 @@ TEST(Conform, KeysAndJsonOptionsParseStrictly) {
     EXPECT_NE(badKey.find("is no key"), std::string::npos) << badKey;
     const auto badBpm = messageOf<std::invalid_argument>([] { conformOptionsFromJson(nlohmann::json::parse(R"({"target_bpm":"fast"})")); });
     EXPECT_NE(badBpm.find("40 to 300"), std::string::npos) << badBpm;
+}
+
+// `soundstar render --generator`: the shipped procedural model through a real model-worker.
+namespace {
+const std::string kBin = SOUNDSTAR_BIN;
+const std::string kPrompt = "deep house groove in F minor";
+const std::string kRender = kBin + " render '" + kPrompt + "' -d 20 --seed 3 --format wav32f --no-master";
+
+/// The share of aubio's onsets in a file within 10 ms of a grid of `step` s shifted by their median
+/// offset (aubio's own latency, whatever it is).
+double shareOnGrid(const std::string& path, double step) {
+    std::vector<double> off;
+    for (double t : aubioOnsets(path))
+        if (t > 0.02) off.push_back(t - std::round(t / step) * step);
+    if (off.size() < 20) return 0.0;
+    auto sorted = off;
+    std::nth_element(sorted.begin(), sorted.begin() + static_cast<long>(sorted.size() / 2), sorted.end());
+    const double bias = sorted[sorted.size() / 2];
+    return static_cast<double>(std::count_if(off.begin(), off.end(), [&](double o) { return offGrid(o - bias, step) < 0.010; })) /
+           static_cast<double>(off.size());
+}
+}  // namespace
+
+TEST(RenderGenerator, AddsAConformedLayerAndKeepsTheLength) {
+    test::TempDir dir;
+    const auto without = dir / "without.wav", with = dir / "with.wav", stems = dir / "stems";
+    ASSERT_EQ(test::runCommand(kRender + " -q -o '" + without + "'").code, 0);
+    const auto r = test::runCommandSplit(kRender + " -o '" + with + "' --stems '" + stems + "' --generator procedural --generator-gain 0");
+    ASSERT_EQ(r.code, 0) << r.err;
+    EXPECT_NE(r.err.find("generated layer: a 4-bar loop"), std::string::npos) << r.err;
+    const double bpm = test::numberIn(r.err, R"(Hz, ([0-9.]+) bpm)");
+    ASSERT_GT(bpm, 100.0) << r.err;
+    // The same length to the sample, and the difference is the generated stem (the mix is its plain sum, unmastered).
+    EXPECT_EQ(test::soxInfo(with).frames, test::soxInfo(without).frames);
+    const auto gen = stems + "/generated.wav";
+    EXPECT_EQ(test::soxInfo(gen).frames, test::soxInfo(without).frames);
+    const auto diff = test::runCommand("ffmpeg -hide_banner -nostats -i '" + with + "' -i '" + without + "' -i '" + gen +
+                                       "' -filter_complex '[0:a][1:a][2:a]amerge=inputs=3,aformat=sample_fmts=flt,pan=stereo|c0=c0-c2-c4|c1=c1-c3-c5,"
+                                       "aformat=sample_fmts=flt,astats=measure_overall=Peak_level:measure_perchannel=none' -f null -");
+    EXPECT_LT(test::numberIn(diff.output, R"(Peak level dB:\s+(-?[0-9.]+|-inf))"), -100.0) << diff.output;
+    EXPECT_GT(test::soxStats(gen).rmsDb, -40.0) << "the generated layer is there";
+    // On the track's sixteenth-note grid, as aubio hears it; the model's own audio for the same
+    // prompt (the control) is not: the interpreter's 122 bpm comes out of it near 111-113 bpm.
+    const double sixteenth = 60.0 / bpm / 4.0;
+    EXPECT_GT(shareOnGrid(gen, sixteenth), 0.75);
+    const auto raw = dir / "raw.wav";
+    ASSERT_EQ(test::runCommand(kBin + " generate '" + kPrompt + ", 122 bpm' -d 20 --seed 3 -q -o '" + raw + "'").code, 0);
+    EXPECT_LT(shareOnGrid(raw, sixteenth), 0.5);
+    // A mastered render keeps its length too.
+    const auto mastered = dir / "mastered.wav";
+    ASSERT_EQ(test::runCommand(kBin + " render '" + kPrompt + "' -d 20 --seed 3 -q --generator procedural -o '" + mastered + "'").code, 0);
+    EXPECT_EQ(test::soxInfo(mastered).frames, test::soxInfo(without).frames);
+}
+
+TEST(RenderGenerator, ABadModelIsAClearErrorAndWritesNothing) {
+    test::TempDir dir;
+    const auto out = dir / "out.wav";
+    auto r = test::runCommandSplit(kRender + " -o '" + out + "' --generator '" + (dir / "no-such-model") + "'");
+    EXPECT_NE(r.code, 0);
+    EXPECT_NE(r.err.find("no-such-model' is no model folder"), std::string::npos) << r.err;
+    EXPECT_FALSE(std::filesystem::exists(out));
+    // A folder whose manifest is broken: named, before any rendering.
+    std::filesystem::create_directories(dir / "broken");
+    std::ofstream(dir / "broken/manifest.json") << "{\"name\": \"broken\", \"kind\": ";
+    r = test::runCommandSplit(kRender + " -o '" + out + "' --generator '" + (dir / "broken") + "'");
+    EXPECT_NE(r.code, 0);
+    EXPECT_NE(r.err.find("manifest.json"), std::string::npos) << r.err;
+    EXPECT_FALSE(std::filesystem::exists(out));
+    r = test::runCommandSplit(kRender + " -o '" + out + "' --generator procedural --generator-gain 50");
+    EXPECT_NE(r.code, 0);
+    EXPECT_NE(r.err.find("generator-gain"), std::string::npos) << r.err;
+    EXPECT_FALSE(std::filesystem::exists(out));
 }

@@ -40,6 +40,8 @@ void checkOptions(const ConformOptions& o) {
             fmt::format("ceiling_dbfs {} is out of range: -30 to 0 dBFS", o.ceilingDbfs));
     require(!o.sourceBpm || (std::isfinite(*o.sourceBpm) && *o.sourceBpm >= kConformMinBpm && *o.sourceBpm <= kConformMaxBpm),
             fmt::format("source_bpm {} is out of range: {:g} to {:g} bpm", o.sourceBpm.value_or(0.0), kConformMinBpm, kConformMaxBpm));
+    require(std::isfinite(o.minKeyCorrelation) && o.minKeyCorrelation >= 0.0 && o.minKeyCorrelation <= 1.0,
+            fmt::format("min_key_correlation {} is out of range: 0 to 1", o.minKeyCorrelation));
     require(o.outputRateHz == 0.0 || (o.outputRateHz >= 8000.0 && o.outputRateHz <= 384000.0),
             fmt::format("output rate {} Hz is out of range: 8000 to 384000 Hz (0: the input's)", o.outputRateHz));
     for (const auto* k : {&o.targetKey, &o.sourceKey})
@@ -249,6 +251,12 @@ void analyseKey(const std::vector<float>& mono, double rate, const ConformOption
     }
     r.targetKey = o.targetKey;
     r.semitones = o.targetKey ? keyShiftSemitones(r.sourceKey, *o.targetKey) : 0;
+    if (o.targetKey && !o.sourceKey && r.keyCorrelation < o.minKeyCorrelation && r.semitones != 0) {
+        r.warnings.push_back(fmt::format("the generated audio's key is unclear (best guess {}, correlation {:.2f} under {:.2f}): its pitch is kept, "
+                                         "not moved {:+d} semitones to {}",
+                                         keyName(r.sourceKey), r.keyCorrelation, o.minKeyCorrelation, r.semitones, keyName(*o.targetKey)));
+        r.semitones = 0;
+    }
 }
 
 /// Gain to the target loudness, held under the peak ceiling.

@@ -38,6 +38,9 @@ struct ConformOptions {
     double ceilingDbfs = -1.0;               ///< the gain never lifts a sample peak above this (-30 to 0)
     double crossfadeMs = 20.0;               ///< the loop seam's crossfade, 0-250 ms
     double outputRateHz = 0.0;               ///< 0: the input's rate; else 8000-384000 Hz
+    /// An analysed key this weak (Krumhansl-Kessler correlation, 0-1) is not trusted: the pitch stays,
+    /// with a warning. Our own renders read 0.62-0.68 with the wrong key; clear material reads 0.8+.
+    double minKeyCorrelation = 0.75;
 };
 
 struct ConformReport {
