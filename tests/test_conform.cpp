@@ -165,6 +165,22 @@ TEST(Conform, TheLoopWrapsWithoutAJumpLargerThanTheAudioItself) {
             EXPECT_LT(wrap, p999) << bpm << " bpm: the wrap jumps " << wrap << ", the 99.9th percentile elsewhere is " << p999;
         }
     }
+    // The held chord alone (steps of a few thousandths): the seam's crossfade keeps the wrap among
+    // them; without it (the control) the cut is a click.
+    const auto wrapOverP999 = [](double crossfadeMs) {
+        ConformOptions o;
+        o.targetBpm = 87.0, o.sourceBpm = 100.0, o.bars = 2, o.crossfadeMs = crossfadeMs;
+        std::vector<float> chord(2 * static_cast<std::size_t>(14.0 * kRate));
+        const auto drums = drumLoop(100.0, 14.0, true), bare = drumLoop(100.0, 14.0, false);
+        for (std::size_t i = 0; i < chord.size(); ++i) chord[i] = drums[i] - bare[i];
+        const auto x = conformLoop(chord, 2, kRate, o).left;
+        std::vector<float> d(x.size() - 1);
+        for (std::size_t i = 0; i + 1 < x.size(); ++i) d[i] = std::abs(x[i + 1] - x[i]);
+        std::nth_element(d.begin(), d.begin() + static_cast<long>(d.size() * 999 / 1000), d.end());
+        return std::abs(x.front() - x.back()) / d[d.size() * 999 / 1000];
+    };
+    EXPECT_LT(wrapOverP999(20.0), 1.0);
+    EXPECT_GT(wrapOverP999(0.0), 2.0) << "the control: a cut without the crossfade should click";
 }
 
 TEST(Conform, AKeyShiftOfThreeSemitonesMovesThePitchBy300Cents) {
