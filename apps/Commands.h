@@ -195,6 +195,9 @@ struct GenerateArgs {
     bool quiet = false;
 };
 int runGenerate(const GenerateArgs& g);
+/// `render --generator MODEL`: the model folder (or an installed model's name) checked now, and a
+/// generator that asks it for audio through a model-worker process. Throws naming what is wrong.
+pipeline::Generator modelGenerator(const std::string& model, bool quiet);
 /// `soundstar models [--dir DIR]... [--load]`: installed models, and with --load each loaded in a worker.
 struct ModelsArgs {
     std::vector<std::string> dirs;

@@ -44,6 +44,37 @@ std::vector<std::filesystem::path> modelRoots(const std::vector<std::string>& di
 
 std::filesystem::path defaultModelDir() { return dataDir() / "models" / "procedural"; }
 
+pipeline::Generator modelGenerator(const std::string& model, bool quiet) {
+    // A folder, or the name of one in the model roots ($SOUNDSTAR_MODELS, data/models).
+    std::filesystem::path dir = model;
+    std::error_code ec;
+    if (!std::filesystem::is_directory(dir, ec) && dir.filename() == dir)
+        for (const auto& root : modelRoots({}))
+            if (std::filesystem::is_directory(root / model, ec)) {
+                dir = root / model;
+                break;
+            }
+    if (!std::filesystem::is_directory(dir, ec))
+        throw std::invalid_argument(fmt::format("--generator '{}' is no model folder (a folder with manifest.json and its weights) nor the name of one "
+                                                "installed in $SOUNDSTAR_MODELS or {} (see soundstar models)",
+                                                music::clipText(model, 200), (dataDir() / "models").string()));
+    const auto manifest = models::readModelDir(dir);  // a broken folder fails here, before the render
+    return [dir, manifest, quiet](const pipeline::GeneratorAsk& ask) {
+        models::WorkerSupervisor::Options o;
+        o.workerCommand = workerCommand();
+        models::WorkerSupervisor service(o);
+        models::GenerateRequest r;
+        r.model = dir;
+        r.prompt = ask.prompt;
+        r.seconds = ask.seconds;
+        r.seed = ask.seed;
+        if (!quiet) fmt::print(stderr, "soundstar: generating {:.1f} s with {} ({})\n", ask.seconds, manifest.name, manifest.kind);
+        const auto result = service.generate(r);
+        if (!result.ok) throw std::runtime_error(fmt::format("--generator {}: generating failed: {}", manifest.name, result.error));
+        return pipeline::GeneratedAudio{result.interleaved, result.channels, result.sampleRateHz};
+    };
+}
+
 int runGenerate(const GenerateArgs& g) {
     const auto format = io::formatFromPath(g.output);
     const auto chosen = g.format.empty() ? format : io::parseFormat(g.format);

@@ -102,8 +102,10 @@ RenderOutcome renderToFiles(const RenderArgs& a) {
     return pipeline::renderComposition(cliData(), a, composeJob(a), format);
 }
 
-int runRender(const RenderArgs& a) {
-    const auto format = chooseFormat(a);  // fail on a bad format before spending time rendering
+int runRender(const RenderArgs& given) {
+    const auto format = chooseFormat(given);  // fail on a bad format before spending time rendering
+    RenderArgs a = given;
+    if (!a.generatorName.empty()) a.generator = modelGenerator(a.generatorName, a.quiet);  // a bad model fails before the render
     if (io::isStandardOutput(a.output) && a.printConfig)
         throw std::invalid_argument("--print-config and -o - both write to standard output; choose one");
     const auto t0 = std::chrono::steady_clock::now();
@@ -121,11 +123,12 @@ int runRender(const RenderArgs& a) {
     for (const auto& w : out.warnings) fmt::print(stderr, "soundstar: warning: {}\n", w);
     if (!a.quiet) {
         fmt::print(stderr, "wrote {} ({:.2f} s, {:g} Hz, {:.4g} bpm, {} layers, {} form{}) in {:.2f} s", a.output == "-" ? "standard output" : a.output,
-                   out.audioSeconds, a.sampleRate, job.score.bpm, job.score.tracks.size(), job.arrangement.form,
+                   out.audioSeconds, a.sampleRate, job.score.bpm, out.layers, job.arrangement.form,
                    job.arrangement.loop ? ", seamless loop" : "", secs);
         if (out.measured) fmt::print(stderr, "; {:.1f} LUFS, {:.1f} dBTP", out.lufs, out.truePeakDbtp);
-        if (a.stemsGiven) fmt::print(stderr, "; {} stems in {}", job.score.tracks.size(), a.stemsDir);
+        if (a.stemsGiven) fmt::print(stderr, "; {} stems in {}", out.layers, a.stemsDir);
         fmt::print(stderr, "\n");
+        if (!out.generated.empty()) fmt::print(stderr, "{}\n", out.generated);
     }
     return 0;
 }

@@ -16,6 +16,7 @@
 #include <stdexcept>
 
 #include "compose/Arranger.h"
+#include "dsp/LoudnessMeter.h"
 #include "compose/Profiles.h"
 #include "compose/SketchComposer.h"
 #include "engine/Preset.h"
@@ -190,6 +191,8 @@ void writeAll(const RenderArgs& a, const Composition& job, const StereoBuffer& a
     if (a.stemsGiven) {
         out.ensureFolder(a.stemsDir, "--stems");
         for (const auto& t : job.score.tracks) stemPaths.push_back(out.add(std::filesystem::path(a.stemsDir) / (t.name + ".wav"), "--stems"));
+        if (stems.size() > job.score.tracks.size())  // the generated layer (--generator)
+            stemPaths.push_back(out.add(std::filesystem::path(a.stemsDir) / "generated.wav", "--stems"));
     }
     if (a.midiGiven) music::writeMidiFile(midiPath, job.score, {job.config.root, job.config.mode});
     for (std::size_t i = 0; i < stems.size() && i < stemPaths.size(); ++i)
@@ -209,10 +212,20 @@ StereoBuffer renderAudio(const DataSet& data, const RenderArgs& a, const Composi
     ro.loop = job.arrangement.loop;
     ro.masterChain = !a.noMaster;  // --no-master: the plain sum of the layers (what the stems add up to)
     StereoBuffer audio = render::renderScore(job.score, data.presets(), ro, progress, stems);
+    GeneratedLayer generated;
+    if (a.generator) {  // the model's layer, fitted to the track, joins the mix before the master
+        const auto frames = audio.left().size();
+        const double scoreLufs = dsp::LoudnessMeter::integratedLufs(audio.left().data(), audio.right().data(), frames, a.sampleRate);
+        generated = makeGeneratedLayer(a.generator, a.prompt, job, a.sampleRate, frames, scoreLufs, a.generatorGainDb);
+        for (std::size_t i = 0; i < frames; ++i) audio.left()[i] += generated.audio.left()[i], audio.right()[i] += generated.audio.right()[i];
+        if (stems) stems->push_back(generated.audio);
+    }
     render::MasteringReport mr;
     if (!a.noMaster) mr = render::master(audio, a.sampleRate, {a.targetLufs, a.ceilingDbtp});
     out.audioSeconds = ro.durationSeconds;
-    out.layers = static_cast<int>(job.score.tracks.size());
+    out.layers = static_cast<int>(job.score.tracks.size()) + (a.generator ? 1 : 0);
+    out.generated = generated.summary;
+    out.warnings.insert(out.warnings.end(), generated.warnings.begin(), generated.warnings.end());
     out.measured = !a.noMaster && !mr.silent;
     out.lufs = mr.outputLufs;
     out.truePeakDbtp = mr.truePeakDbtp;

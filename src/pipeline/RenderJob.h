@@ -14,6 +14,7 @@
 #include "music/Arrangement.h"
 #include "music/MusicConfig.h"
 #include "music/Score.h"
+#include "pipeline/GeneratedLayer.h"
 
 namespace soundstar::pipeline {
 
@@ -53,6 +54,11 @@ struct RenderArgs {
     /// Receives each warning met while reading the prompt (an LLM's repairs and fallbacks); unset:
     /// printed to standard error as "soundstar: warning: ...".
     std::function<void(const std::string&)> warn;
+    /// --generator MODEL (as given, for messages) and the function that asks the model for audio:
+    /// set, a generated layer is conformed to the track and mixed in before mastering (GeneratedLayer.h).
+    std::string generatorName;
+    Generator generator;
+    double generatorGainDb = -3.0;  // --generator-gain: the layer's loudness against the score's, -30 to 12 dB
     // Which optional outputs were asked for (an empty name given on purpose is an error, not "no").
     bool midiGiven = false, stemsGiven = false, metadataGiven = false;
 };
@@ -73,6 +79,7 @@ struct RenderOutcome {
     bool measured = false;  // mastered and not silent: lufs and truePeakDbtp hold
     int layers = 0;
     std::vector<std::string> warnings;
+    std::string generated;  // what the generated layer is (--generator), one line; empty without one
 };
 
 /// Everything a render decides before making audio: the config, the arrangement and the score.
@@ -101,7 +108,8 @@ Composition composeJob(const DataSet& data, const RenderArgs& a);
 io::FileFormat chooseFormat(const RenderArgs& a);
 
 /// The composition's audio at a.sampleRate, mastered unless a.noMaster (`outcome` receives the
-/// loudness, length and warnings); `stems`, when given, receives one unmastered buffer per score track from the same pass.
+/// loudness, length and warnings); `stems`, when given, receives one unmastered buffer per score track from the same pass
+/// (and, with a generator, the generated layer last).
 StereoBuffer renderAudio(const DataSet& data, const RenderArgs& a, const Composition& job, RenderOutcome& outcome,
                          const std::function<void(double)>& progress = {}, std::vector<StereoBuffer>* stems = nullptr);
 /// Renders a composed job and writes a.output (and --midi, --stems, --metadata) all or none.
