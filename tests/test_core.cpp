@@ -141,6 +141,21 @@ TEST(Smoother, OnePoleApproachesTargetMonotonically) {
     EXPECT_NEAR(prev, 1.0f - std::exp(-1.0f), 0.01f);  // one time constant
 }
 
+// A delay time in samples glides to its target and arrives: a float value recomputed as
+// target + (value - target) * coef stalled 1.7 samples short of 15743.7 (357 ms at 44.1 kHz), and
+// StereoDelay, which takes its block path only once the time has arrived, never did.
+TEST(Smoother, OnePoleReachesALargeTarget) {
+    for (const float target : {15743.7f, 10495.8f, 22050.0f, 16537.5f}) {
+        OnePoleSmoother s;
+        s.prepare(44100.0, 80.0f);
+        s.snap(16537.5f);
+        s.setTarget(target);
+        float v = s.value();
+        for (int i = 0; i < 88200; ++i) v = s.next();  // 2 s: 25 time constants
+        EXPECT_LT(std::abs(v - target), 1e-3f) << "target " << target;
+    }
+}
+
 TEST(RtGuard, NestsPerThread) {
     EXPECT_FALSE(RtGuard::active());
     {

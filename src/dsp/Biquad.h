@@ -1,6 +1,8 @@
 #pragma once
 // Biquad filter, coefficients from R. Bristow-Johnson's "Audio EQ Cookbook"; transposed direct
-// form II. set() [rt] (computes coefficients), tick() [rt].
+// form II. set() [rt] (computes coefficients), tick() [rt]. z1 sums the terms that need no y
+// first, (b1 x + z2) - a1 y, so the recurrence is two fused multiply-adds a sample, y then z1
+// (b1 x - a1 y + z2 put a multiply, a subtract and an add between one y and the next).
 #include <algorithm>
 #include <cmath>
 #include <numbers>
@@ -62,7 +64,7 @@ public:
     }
     float tick(float x) {
         const float y = b0_ * x + z1_;
-        z1_ = b1_ * x - a1_ * y + z2_;
+        z1_ = (b1_ * x + z2_) - a1_ * y;
         z2_ = b2_ * x - a2_ * y;
         return y;
     }
@@ -72,7 +74,7 @@ public:
         float z1 = z1_, z2 = z2_;
         for (int i = 0; i < n; ++i) {
             const float x = io[i], y = b0_ * x + z1;
-            z1 = b1_ * x - a1_ * y + z2;
+            z1 = (b1_ * x + z2) - a1_ * y;
             z2 = b2_ * x - a2_ * y;
             io[i] = y;
         }
@@ -86,9 +88,9 @@ public:
         for (int i = 0; i < n; ++i) {
             const float xl = l[i], yl = fl.b0_ * xl + lz1;
             const float xr = r[i], yr = fr.b0_ * xr + rz1;
-            lz1 = fl.b1_ * xl - fl.a1_ * yl + lz2;
+            lz1 = (fl.b1_ * xl + lz2) - fl.a1_ * yl;
             lz2 = fl.b2_ * xl - fl.a2_ * yl;
-            rz1 = fr.b1_ * xr - fr.a1_ * yr + rz2;
+            rz1 = (fr.b1_ * xr + rz2) - fr.a1_ * yr;
             rz2 = fr.b2_ * xr - fr.a2_ * yr;
             l[i] = yl;
             r[i] = yr;

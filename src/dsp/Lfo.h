@@ -41,6 +41,9 @@ public:
         if (n > 1) advance(n - 1);
         return tick();
     }
+    /// tick() without its output: the phase moves one sample exactly as tick() moves it (the
+    /// same double additions), for modulation read only every few samples.
+    void skip() { advance(1); }
     /// n samples of a sine LFO (tick() with the Sine shape, to 1e-6) in vectors of eight: the
     /// phase per sample from the block's start in double, the sine by polynomial.
     void processSine(float* out, int n) {

@@ -26,31 +26,59 @@ public:
         fb_ = std::clamp(feedback, 0.0f, 0.9f);
         mix_ = std::clamp(mix, 0.0f, 1.0f);
     }
+    /// State in locals for the loop (the buffer could alias the members: a store and a reload
+    /// per stage and sample otherwise); the LFO is read only where a new coefficient is made.
     void process(StereoView io) {
+        std::array<float, kStages> stL = stL_, stR = stR_;
+        float fbL = fbL_, fbR = fbR_, a = a_;
+        unsigned counter = counter_;
+        const float fb = fb_, dry = 1.0f - 0.5f * mix_, wet = 0.5f * mix_;
+        std::array<float, kStages + 1> aPow{};  // a^0 .. a^6
+        const auto powers = [&] {
+            aPow[0] = 1.0f;
+            for (int k = 1; k <= kStages; ++k) aPow[static_cast<std::size_t>(k)] = aPow[static_cast<std::size_t>(k) - 1] * a;
+        };
+        powers();
         for (int i = 0; i < io.frames; ++i) {
-            const float m = 0.5f + 0.5f * lfo_.tick();
-            if ((counter_++ & 15) == 0) {  // the sweep is slow: new allpass coefficient every 16 samples
+            if ((counter++ & 15) == 0) {  // the sweep is slow: new allpass coefficient every 16 samples
+                const float m = 0.5f + 0.5f * lfo_.tick();
                 const float fc = 200.0f * std::exp2(6.0f * depth_ * m);
                 const float t = std::tan(std::numbers::pi_v<float> * std::min(fc, sampleRate_ * 0.45f) / sampleRate_);
-                a_ = (t - 1.0f) / (t + 1.0f);
+                a = (t - 1.0f) / (t + 1.0f);
+                powers();
+            } else {
+                lfo_.skip();
             }
-            const float a = a_;
-            io.left[i] = run(io.left[i], a, stL_, fbL_);
-            io.right[i] = run(io.right[i], a, stR_, fbR_);
+            io.left[i] = run(io.left[i], a, aPow, stL, fbL, fb, dry, wet);
+            io.right[i] = run(io.right[i], a, aPow, stR, fbR, fb, dry, wet);
         }
+        stL_ = stL;
+        stR_ = stR;
+        fbL_ = fbL;
+        fbR_ = fbR;
+        a_ = a;
+        counter_ = counter;
     }
 
 private:
-    float run(float x, float a, std::array<float, kStages>& st, float& fbState) const {
-        float y = x + fbState * fb_;
-        for (auto& s : st) {
-            // First-order allpass, transposed direct form: y = a*x + s; s = x - a*y.
-            const float out = a * y + s;
-            s = y - a * out;
-            y = out;
+    // The six first-order allpasses (transposed direct form: out = a*in + s; s = in - a*out)
+    // with one coefficient are linear in the chain's input y: out_k = a^k y + P_k, where
+    // P_k = a P_(k-1) + s_k needs only the states. So one fused multiply-add lies between y and
+    // the fed-back output, instead of six in a row. The same filter up to rounding.
+    static float run(float x, float a, const std::array<float, kStages + 1>& aPow, std::array<float, kStages>& st,
+                     float& fbState, float fb, float dry, float wet) {
+        std::array<float, kStages> p{};
+        p[0] = st[0];
+        for (std::size_t k = 1; k < kStages; ++k) p[k] = a * p[k - 1] + st[k];
+        const float y = x + fbState * fb;
+        float in = y;
+        for (std::size_t k = 0; k < kStages; ++k) {
+            const float out = aPow[k + 1] * y + p[k];
+            st[k] = in - a * out;
+            in = out;
         }
-        fbState = y;
-        return x * (1.0f - 0.5f * mix_) + y * 0.5f * mix_;
+        fbState = in;
+        return x * dry + in * wet;
     }
     float sampleRate_ = 48000.0f, depth_ = 0.8f, fb_ = 0.4f, mix_ = 0.5f;
     std::array<float, kStages> stL_{}, stR_{};

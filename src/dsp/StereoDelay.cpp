@@ -88,6 +88,20 @@ void StereoDelay::process(StereoView io) {
     }
 }
 
+namespace {
+/// line.readAhead(s, delay) for s = 0..n-1 (delay >= n + 1): the two integer taps of a fixed
+/// delay are contiguous runs of the ring, read as such rather than gathered sample by sample.
+void readFractional(const DelayLine& line, float* out, int n, float delay) {
+    constexpr int kMax = 64;
+    const auto di = static_cast<std::size_t>(delay);
+    const float frac = delay - static_cast<float>(di);
+    float later[kMax];
+    line.readBlock(out, n, di, 1);
+    line.readBlock(later, n, di + 1, 1);
+    for (int s = 0; s < n; ++s) out[s] = out[s] + (later[s] - out[s]) * frac;
+}
+}  // namespace
+
 // Fixed times and no tape modulation (the usual case on a return bus): every read in a chunk
 // shorter than the delay refers to samples written before the chunk, so the chunk is read,
 // filtered, fed back and mixed as whole arrays. The same arithmetic as the per-sample loop.
@@ -99,10 +113,8 @@ void StereoDelay::processSteady(StereoView io, float dl, float dr) {
     for (int done = 0; done < io.frames; done += maxChunk) {
         const int n = std::min(maxChunk, io.frames - done);
         float wl[kChunk], wr[kChunk], feedL[kChunk], feedR[kChunk];
-        for (int s = 0; s < n; ++s) {
-            wl[s] = l_.readAhead(s, dl);
-            wr[s] = r_.readAhead(s, dr);
-        }
+        readFractional(l_, wl, n, dl);
+        readFractional(r_, wr, n, dr);
         Biquad::processPair(toneL_, wl, toneR_, wr, n);
         float* inL = io.left + done;
         float* inR = io.right + done;

@@ -189,6 +189,10 @@ void SubtractiveVoiceBank::processGroups(Group* const* gs, float* out, int n) {
         aT[q] = load(g.amp.target), aC[q] = load(g.amp.coef), fT[q] = load(g.filt.target), fC[q] = load(g.filt.coef);
         gain[q] = load(g.vel) * splat(p.gain);
     }
+    // The one-group form's powers of G and its carried loop sum (used only when G == 1).
+    const v8 gPow2 = vG[0] * vG[0], gPow3 = gPow2 * vG[0], gPow4 = gPow2 * gPow2;
+    const v8 twoK = splat(8.0f) * c4[0] * gPow4;
+    v8 sigma1 = c1[0] * s1[0] + c2[0] * s2[0] + c3[0] * s3[0] + c4[0] * s4[0];
     v8 sums[kChunk];
     for (int s = 0; s < n; ++s) {
         v8 sum = splat(0.0f);
@@ -199,17 +203,41 @@ void SubtractiveVoiceBank::processGroups(Group* const* gs, float* out, int n) {
             ph1[q] = ph1[q] >= one ? ph1[q] - one : ph1[q];
             ph2[q] += inc2[q];
             ph2[q] = ph2[q] >= one ? ph2[q] - one : ph2[q];
-            // Zero-delay-feedback ladder: solve the loop linearly, then run the four stages.
-            const v8 sigma = c1[q] * s1[q] + c2[q] * s2[q] + c3[q] * s3[q] + c4[q] * s4[q];
-            const v8 u = saturate(x * inNorm[q] - fbNorm[q] * sigma);
-            const v8 y1 = vG[q] * u + c4[q] * s1[q];
-            const v8 y2 = vG[q] * y1 + c4[q] * s2[q];
-            const v8 y3 = vG[q] * y2 + c4[q] * s3[q];
-            const v8 y4 = vG[q] * y3 + c4[q] * s4[q];
-            s1[q] = two * y1 - s1[q];
-            s2[q] = two * y2 - s2[q];
-            s3[q] = two * y3 - s3[q];
-            s4[q] = two * y4 - s4[q];
+            v8 y1, y2, y3, y4, u;
+            if constexpr (G == 1) {
+                // One group (a monophonic bass): nothing else to overlap with, so the chain from
+                // one u to the next is what costs. Every stage is linear in u, y_k = G^k u + P_k
+                // with P_k from the states alone, and so is the next loop sum,
+                // sigma' = 2K u + B (K = sum c_k G^k = 4 c4 G^4, B = sum c_k (2 P_k - s_k)):
+                // all but two fused multiply-adds and the saturation are off that chain. The
+                // same filter as below up to rounding.
+                const v8 q2 = s2[q] + vG[q] * s1[q], q3 = s3[q] + vG[q] * q2;
+                const v8 p1 = c4[q] * s1[q], p2 = c4[q] * q2, p3 = c4[q] * q3, p4 = c4[q] * (s4[q] + vG[q] * q3);
+                const v8 t1 = two * p1 - s1[q], t2 = two * p2 - s2[q], t3 = two * p3 - s3[q], t4 = two * p4 - s4[q];
+                const v8 b = (c1[q] * t1 + c2[q] * t2) + (c3[q] * t3 + c4[q] * t4);
+                u = saturate(x * inNorm[q] - fbNorm[q] * sigma1);
+                y1 = vG[q] * u + p1;
+                y2 = gPow2 * u + p2;
+                y3 = gPow3 * u + p3;
+                y4 = gPow4 * u + p4;
+                s1[q] = two * y1 - s1[q];
+                s2[q] = two * y2 - s2[q];
+                s3[q] = two * y3 - s3[q];
+                s4[q] = two * y4 - s4[q];
+                sigma1 = twoK * u + b;
+            } else {
+                // Zero-delay-feedback ladder: solve the loop linearly, then run the four stages.
+                const v8 sigma = c1[q] * s1[q] + c2[q] * s2[q] + c3[q] * s3[q] + c4[q] * s4[q];
+                u = saturate(x * inNorm[q] - fbNorm[q] * sigma);
+                y1 = vG[q] * u + c4[q] * s1[q];
+                y2 = vG[q] * y1 + c4[q] * s2[q];
+                y3 = vG[q] * y2 + c4[q] * s3[q];
+                y4 = vG[q] * y3 + c4[q] * s4[q];
+                s1[q] = two * y1 - s1[q];
+                s2[q] = two * y2 - s2[q];
+                s3[q] = two * y3 - s3[q];
+                s4[q] = two * y4 - s4[q];
+            }
             v8 y;
             switch (p.mode) {
                 case FilterMode::LowPass: y = y4; break;
