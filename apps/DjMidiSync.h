@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cmath>
 #include <functional>
+#include <memory>
 #include <string>
 #include <thread>
 
@@ -19,6 +20,7 @@
 #include "dj/DjSet.h"
 #include "dj/PhaseLock.h"
 #include "engine/AudioEngine.h"
+#include "io/AudioDevice.h"
 #include "io/JackMidi.h"
 
 namespace soundstar::app {
@@ -55,14 +57,38 @@ public:
     /// The clock's tempo when the set starts (none when no tick came before the first).
     std::optional<double> bpm() const { return follower_.bpm(); }
 
+    /// `--device jack`: the set plays in the clock's own JACK client, held silent until the
+    /// first tick after Start, whose frame (plus --midi-offset-ms, when positive) is the set's
+    /// sample 0 (io::JackMidiInput::playEngine); poll() then starts the lock from there.
+    std::unique_ptr<io::AudioDevice> heldDevice();
+
     /// Reads what came since the last call and acts on it; `now` is the engine's next sample.
     void poll(SampleTime now, double sampleRate, dj::DjSet& set, engine::AudioEngine& engine, SessionLoop& loop) {
         const double jackNow = static_cast<double>(in_.lastCycleFrame()) / in_.sampleRate();
+        if (held_ && !heldStarted_) {
+            const long long startFrame = in_.startFrame();  // read before the queue: its tick is in it
+            for (io::MidiMessage m; in_.pop(m);) follower_.onMessage(m.bytes, m.size, m.seconds);
+            if (startFrame < 0) {
+                if (SessionLoop::interrupted) in_.startNow();  // so the quit's fade plays and the loop ends
+                follower_.takeEvents();
+                return;
+            }
+            heldStarted_ = true;
+            firstTick_ = static_cast<double>(startFrame) / in_.sampleRate() - std::max(0.0, offsetSeconds_);
+            startBeat_ = follower_.playing() ? follower_.beatAt(firstTick_) : 0.0;
+            lock_.restart(startBeat_, [this](SampleTime s) { return static_cast<double>(s - in_.engineSample(0)) / in_.sampleRate() - offsetSeconds_; });
+            follower_.takeEvents();  // Start is the set's start, not news
+        }
         if (!announced_) {
             announced_ = true;
             in_.stopGate(&engine, static_cast<int>(std::lround(kStopFadeSeconds * sampleRate)));
-            set.mark(0, "clock_follow", fmt::format("the first tick after {} (beat {:.2f}) is the set's first sample; it came {:.1f} ms before that was rendered",
-                                                    startBeat_ == 0 ? "Start" : "Continue", startBeat_, (jackNow - firstTick_) * 1000.0));
+            if (held_)
+                set.mark(0, "clock_follow", fmt::format("the first tick after {} (beat {:.2f}, JACK frame {}) is the set's first sample, played on its frame{}",
+                                                        startBeat_ == 0 ? "Start" : "Continue", startBeat_, std::llround(firstTick_ * in_.sampleRate()),
+                                                        offsetSeconds_ > 0 ? fmt::format(" plus {:.1f} ms", offsetSeconds_ * 1000.0) : ""));
+            else
+                set.mark(0, "clock_follow", fmt::format("the first tick after {} (beat {:.2f}) is the set's first sample; it came {:.1f} ms before that was rendered",
+                                                        startBeat_ == 0 ? "Start" : "Continue", startBeat_, (jackNow - firstTick_) * 1000.0));
         }
         // JACK's time to the engine's sample (the engine renders a block a JACK cycle).
         const auto at = [&](double seconds) {
@@ -104,7 +130,28 @@ private:
                             return static_cast<double>(s - in_.engineSample(0)) / in_.sampleRate() - offsetSeconds_;
                         }};
     bool announced_ = false, stopped_ = false, readAtTwoBeats_ = false;
+    bool held_ = false, heldStarted_ = false;
 };
+
+/// The clock's JACK client as the set's audio device (DjMidiSync::heldDevice).
+class HeldClockDevice : public io::AudioDevice {
+public:
+    HeldClockDevice(io::JackMidiInput& in, double delaySeconds) : in_(in), delaySeconds_(delaySeconds) {}
+    ~HeldClockDevice() override { stop(); }
+    void start(engine::AudioEngine& engine) override { name_ = in_.playEngine(engine, delaySeconds_, ""); }
+    void stop() override { in_.stopEngine(); }
+    std::string name() const override { return "JACK (the clock's client, held until the first tick: " + name_ + ")"; }
+
+private:
+    io::JackMidiInput& in_;
+    double delaySeconds_;
+    std::string name_;
+};
+
+inline std::unique_ptr<io::AudioDevice> DjMidiSync::heldDevice() {
+    held_ = true;
+    return std::make_unique<HeldClockDevice>(in_, std::max(0.0, offsetSeconds_));
+}
 
 /// `soundstar dj --midi-out`: a MIDI clock out for other gear to follow the set [control, the
 /// session's thread]: Start and the first tick on the set's first sample, 24 ticks a beat at

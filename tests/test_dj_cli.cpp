@@ -11,6 +11,7 @@
 #include <atomic>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -281,18 +282,53 @@ TEST(DjCli, FollowsAMidiClockOnJackAndStopsIntoSilence) {
         GTEST_SKIP() << "jackd, jack_midi_clock or jack_transport is not installed";
     TempDir dir;
     const std::string server = "soundstar-djclock-" + std::to_string(getpid());
-    const std::string wav = dir / "set.wav", events = dir / "set.jsonl";
+    const std::string wav = dir / "set.wav", events = dir / "set.jsonl", probe = dir / "probe.json";
     // The clock is read with JACK's frame times, so the period does not matter; 256 keeps the
-    // dummy backend clear of xruns on a loaded machine. The set waits for Start.
+    // dummy backend clear of xruns on a loaded machine. The set waits for Start, held silent in
+    // the clock's own JACK client. A probe client (tests/jack_probe.py, python3-jack-client)
+    // hears the set's left output and the clock on the same frame clock, connected before Start.
+    const bool probing = runCommand("/usr/bin/python3 -c 'import jack'").code == 0;
+    const std::string probeCmd = probing ? "/usr/bin/python3 '" + std::string(SOUNDSTAR_TESTS_DIR) + "/jack_probe.py' '" + probe +
+                                               "' soundstar-dj:out_L jack_midi_clock:mclk_out 9 & P=$!; for i in $(seq 300); do [ -e '" + probe +
+                                               ".ready' ] && break; sleep 0.1; done; "
+                                         : "P=; ";
     const auto r = runCommand(
         "{ export JACK_DEFAULT_SERVER=" + server + " JACK_NO_AUDIO_RESERVATION=1 JACK_NO_START_SERVER=1; jackd --no-realtime -n " + server +
         " -d dummy -r 48000 -p 256 >/dev/null 2>&1 & J=$!; for i in $(seq 60); do jack_lsp >/dev/null 2>&1 && break; sleep 0.25; done; "
         "jack_midi_clock -b 120 -B >/dev/null 2>&1 & C=$!; for i in $(seq 40); do jack_lsp | grep -q mclk && break; sleep 0.1; done; "
         "timeout 40 " + kBin + " dj --clock midi --midi-in jack_midi_clock --midi-offset-ms 40 --device jack --sample-rate 48000 --seed 2 -o '" + wav + "' --events '" + events +
-        "' </dev/null & D=$!; for i in $(seq 300); do jack_lsp | grep -q soundstar-dj && break; sleep 0.1; done; sleep 0.5; "
-        "echo play | jack_transport >/dev/null 2>&1; sleep 9; echo stop | jack_transport >/dev/null 2>&1; wait $D; R=$?; kill $C; wait $C; kill $J; wait $J; exit $R; }");
+        "' </dev/null & D=$!; for i in $(seq 300); do jack_lsp | grep -q soundstar-dj && break; sleep 0.1; done; " + probeCmd + "sleep 0.5; "
+        "echo play | jack_transport >/dev/null 2>&1; sleep 9; echo stop | jack_transport >/dev/null 2>&1; wait $D; R=$?; [ -n \"$P\" ] && wait $P; kill $C; wait $C; kill $J; wait $J; exit $R; }");
     ASSERT_EQ(r.code, 0) << r.output;
     EXPECT_NE(r.output.find("waiting for MIDI Start on jack_midi_clock"), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("the clock's client, held until the first tick"), std::string::npos) << r.output;
+    // The first downbeat, measured outside the set: the probe's first sound (above -60 dBFS)
+    // against the first tick after Start, both JACK frames. The set's sample 0 is due on that
+    // tick plus the declared 40 ms, so its first sound comes where its own recording has it after
+    // sample 0 (the kick's onset, a few ms into the bar); within 1 ms plus the probe's nothing.
+    if (probing) {
+        std::ifstream in(probe);
+        ASSERT_TRUE(in.good()) << "the probe wrote nothing\n" << r.output;
+        const auto heard = nlohmann::json::parse(in);
+        long long startFrame = -1, firstTick = -1;
+        for (const auto& m : heard["messages"]) {
+            const long long frame = m[0].get<long long>();
+            const int status = m[1].get<int>();
+            if (status == 0xFA && startFrame < 0) startFrame = frame;
+            if (status == 0xF8 && startFrame >= 0 && firstTick < 0) firstTick = frame;
+        }
+        ASSERT_GE(firstTick, 0) << "the probe heard no Start and tick";
+        ASSERT_TRUE(heard["first_sound_frame"].is_number()) << "the probe heard no sound";
+        const auto own = runCommand("/usr/bin/python3 -c \"import subprocess,numpy;x=numpy.frombuffer(subprocess.run(['sox','" + wav +
+                                    "','-t','f32','-','remix','1'],capture_output=True).stdout,dtype=numpy.float32);print(int(numpy.flatnonzero(numpy.abs(x)>1e-3)[0]))\"");
+        ASSERT_EQ(own.code, 0) << own.output;
+        const double onsetInSetMs = std::stod(own.output) / 48.0;
+        const double heardMs = static_cast<double>(heard["first_sound_frame"].get<long long>() - firstTick) / 48.0;
+        EXPECT_NEAR(heardMs, 40.0 + onsetInSetMs, 1.0) << "first sound " << heardMs << " ms after the first tick; the set's own onset is " << onsetInSetMs
+                                                       << " ms into it";
+        EXPECT_LT(onsetInSetMs, 10.0) << "the first bar's kick starts the set";
+        std::printf("first sound %.3f ms after the first tick (40 ms declared, the set's own onset %.3f ms)\n", heardMs, onsetInSetMs);
+    }
     const auto ev = readEvents(events);
     const nlohmann::json* tempo = nullptr;
     const nlohmann::json* stop = nullptr;

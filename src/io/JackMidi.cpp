@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <thread>
 #include <stdexcept>
 #include <type_traits>
@@ -86,6 +87,45 @@ struct JackMidiInput::Impl {
     std::atomic<long long> engineOffset{0};  // engine sample - JACK frame
     double rate = 48000.0;
     std::string name;
+    // The engine played in this client (playEngine): held silent until the first tick after
+    // Start/Continue, plus the delay, then rendered a cycle at a time from that frame.
+    jack_port_t* outL = nullptr;
+    jack_port_t* outR = nullptr;
+    std::atomic<engine::AudioEngine*> player{nullptr};
+    std::atomic<bool> busy{false};            // the process thread is inside the player's render
+    std::atomic<long long> delayFrames{0};    // after the tick, before sample 0
+    std::atomic<long long> startFrame{-1};    // JACK frame of the engine's sample 0 (-1: not yet)
+    bool armed = false;                       // [rt] Start/Continue seen, waiting for its tick
+    long long pendingStart = -1;              // [rt] the frame sample 0 will play at
+    std::atomic<long long> forceStart{-1};    // startNow(): play from this frame without a tick
+
+    // [rt] The engine's output for this cycle: silence until the start frame, then the engine.
+    void play(jack_nframes_t frames, long long first) {
+        engine::AudioEngine* e = player.load(std::memory_order_acquire);
+        if (!e || !outL || !outR) return;
+        busy.store(true, std::memory_order_seq_cst);
+        if (player.load(std::memory_order_seq_cst) != e) {  // taken away meanwhile
+            busy.store(false, std::memory_order_release);
+            return;
+        }
+        auto* l = static_cast<float*>(api.portBuffer(outL, frames));
+        auto* r = static_cast<float*>(api.portBuffer(outR, frames));
+        const StereoView out{l, r, static_cast<int>(frames)};
+        long long from = frames;  // the cycle's first frame the engine plays
+        if (pendingStart < 0 && forceStart.load(std::memory_order_acquire) >= 0) pendingStart = first;
+        if (startFrame.load(std::memory_order_relaxed) >= 0) {
+            from = 0;
+        } else if (pendingStart >= 0 && pendingStart < first + frames) {
+            from = std::max(0LL, pendingStart - first);
+            startFrame.store(first + from, std::memory_order_release);
+        }
+        if (from > 0) out.offset(0, static_cast<int>(from)).clear();
+        if (from < frames) {
+            engineOffset.store(e->now() - (first + from), std::memory_order_relaxed);
+            e->render(out.offset(static_cast<int>(from), static_cast<int>(frames - from)));
+        }
+        busy.store(false, std::memory_order_release);
+    }
 
     // JACK's process thread: the clock's messages, stamped with their frame.
     static int process(jack_nframes_t frames, void* self) {
@@ -94,13 +134,20 @@ struct JackMidiInput::Impl {
         const jack_nframes_t first = impl.api.lastFrameTime(impl.client);
         impl.cycle.store(first, std::memory_order_relaxed);
         engine::AudioEngine* gate = impl.gate.load(std::memory_order_acquire);
-        if (gate) impl.engineOffset.store(gate->now() - static_cast<long long>(first), std::memory_order_relaxed);
+        const bool playing = impl.player.load(std::memory_order_relaxed) != nullptr;
+        if (gate && !playing) impl.engineOffset.store(gate->now() - static_cast<long long>(first), std::memory_order_relaxed);
         const std::uint32_t n = impl.api.eventCount(buf);
         for (std::uint32_t i = 0; i < n; ++i) {
             jack_midi_event_t ev;
             if (impl.api.eventGet(&ev, buf, i) != 0 || ev.size == 0 || ev.size > 3) continue;
             if (ev.buffer[0] < 0xF8 && ev.buffer[0] != 0xF2) continue;
             if (ev.buffer[0] == 0xFC && gate) gate->setOutputGate(false, impl.gateFade.load(std::memory_order_relaxed));
+            if (ev.buffer[0] == 0xFA || ev.buffer[0] == 0xFB) impl.armed = true;
+            if (ev.buffer[0] == 0xFC) impl.armed = false;
+            if (ev.buffer[0] == 0xF8 && impl.armed && impl.pendingStart < 0) {
+                impl.armed = false;
+                impl.pendingStart = static_cast<long long>(first) + ev.time + impl.delayFrames.load(std::memory_order_relaxed);
+            }
             MidiMessage m;
             m.frames = static_cast<long long>(first) + ev.time;  // 32-bit frames: wraps after a day at 48 kHz
             m.seconds = static_cast<double>(m.frames) / impl.rate;
@@ -108,6 +155,7 @@ struct JackMidiInput::Impl {
             m.size = static_cast<std::uint8_t>(ev.size);
             if (!impl.queue.push(m)) impl.dropped.fetch_add(1, std::memory_order_relaxed);
         }
+        impl.play(frames, static_cast<long long>(first));
         return 0;
     }
 };
@@ -159,6 +207,38 @@ void JackMidiInput::stopGate(engine::AudioEngine* engine, int fadeSamples) {
 }
 long long JackMidiInput::engineSample(long long frames) const { return frames + impl_->engineOffset.load(std::memory_order_relaxed); }
 const std::string& JackMidiInput::name() const { return impl_->name; }
+
+std::string JackMidiInput::playEngine(engine::AudioEngine& engine, double delaySeconds, const std::string& destination) {
+    auto& i = *impl_;
+    if (i.player.load()) throw std::logic_error("JackMidiInput::playEngine: already playing");
+    i.outL = i.outL ? i.outL : i.api.portRegister(i.client, "out_L", JACK_DEFAULT_AUDIO_TYPE, JackPortIsOutput, 0);
+    i.outR = i.outR ? i.outR : i.api.portRegister(i.client, "out_R", JACK_DEFAULT_AUDIO_TYPE, JackPortIsOutput, 0);
+    if (!i.outL || !i.outR) throw std::runtime_error("JACK refused the audio ports out_L/out_R");
+    i.delayFrames.store(std::max(0LL, std::llround(delaySeconds * i.rate)));
+    i.player.store(&engine, std::memory_order_release);
+    // The first two playback ports named like `destination`, as RtAudio's JACK output connects.
+    std::vector<std::string> names;
+    const char** ports = i.api.getPorts(i.client, nullptr, JACK_DEFAULT_AUDIO_TYPE, JackPortIsInput);
+    for (int k = 0; ports && ports[k] && k < 1024; ++k)
+        if (destination.empty() || std::string(ports[k]).find(destination) != std::string::npos) names.emplace_back(ports[k]);
+    if (ports) i.api.free(ports);
+    std::string connected;
+    if (names.size() >= 1) i.api.connect(i.client, i.api.portName(i.outL), names[0].c_str()), connected = names[0];
+    if (names.size() >= 2) i.api.connect(i.client, i.api.portName(i.outR), names[1].c_str()), connected += ", " + names[1];
+    return connected.empty() ? std::string(i.api.portName(i.outL)) + " (not connected)" : connected;
+}
+
+void JackMidiInput::stopEngine() {
+    auto& i = *impl_;
+    i.player.store(nullptr, std::memory_order_seq_cst);
+    while (i.busy.load(std::memory_order_seq_cst)) std::this_thread::sleep_for(std::chrono::microseconds(200));
+}
+
+long long JackMidiInput::startFrame() const { return impl_->startFrame.load(std::memory_order_acquire); }
+void JackMidiInput::startNow() {
+    const long long at = impl_->api.lastFrameTime(impl_->client);
+    impl_->forceStart.store(at, std::memory_order_release);
+}
 
 /// Connects `from` to the first port of `flags` whose name contains `match`; returns its name.
 std::string connectMatching(const JackApi& api, jack_client_t* c, const std::string& own, const std::string& match, unsigned long flags, const char* what) {
@@ -261,6 +341,10 @@ long long JackMidiInput::lastCycleFrame() const { return 0; }
 void JackMidiInput::stopGate(engine::AudioEngine*, int) {}
 long long JackMidiInput::engineSample(long long frames) const { return frames; }
 const std::string& JackMidiInput::name() const { return impl_->name; }
+std::string JackMidiInput::playEngine(engine::AudioEngine&, double, const std::string&) { return {}; }
+void JackMidiInput::stopEngine() {}
+void JackMidiInput::startNow() {}
+long long JackMidiInput::startFrame() const { return -1; }
 #endif
 
 }  // namespace soundstar::io

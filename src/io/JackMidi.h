@@ -53,6 +53,21 @@ public:
     /// What it listens to (the source port's name, or its own port's).
     const std::string& name() const;
 
+    /// Plays `engine` on two audio outputs of this same client (out_L, out_R, connected to the
+    /// first two playback ports named like `destination`; empty: the first two there are),
+    /// rendered in the process callback after the cycle's MIDI is read: silent, the engine not
+    /// run, until the first tick after a Start or Continue; the engine's sample 0 then plays on
+    /// that tick's frame plus `delaySeconds` (>= 0; less is taken as 0), to the frame, and a
+    /// block a cycle after. Returns what it connected to [control].
+    std::string playEngine(engine::AudioEngine& engine, double delaySeconds, const std::string& destination);
+    /// Stops rendering; when it returns the process thread no longer touches the engine [control].
+    void stopEngine();
+    /// The JACK frame the engine's sample 0 played at (playEngine), or -1 before it [any].
+    long long startFrame() const;
+    /// Starts the held engine at the next cycle without waiting for a tick (a quit before Start,
+    /// so its fade can play out) [control].
+    void startNow();
+
 private:
     struct Impl;
     std::unique_ptr<Impl> impl_;
