@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include <chrono>
+#include <algorithm>
 #include <cmath>
 #include <functional>
 #include <memory>
@@ -21,6 +22,7 @@
 #include "dj/PhaseLock.h"
 #include "engine/AudioEngine.h"
 #include "io/AudioDevice.h"
+#include "io/ClockHold.h"
 #include "io/JackMidi.h"
 
 namespace soundstar::app {
@@ -66,14 +68,15 @@ public:
     void poll(SampleTime now, double sampleRate, dj::DjSet& set, engine::AudioEngine& engine, SessionLoop& loop) {
         const double jackNow = static_cast<double>(in_.lastCycleFrame()) / in_.sampleRate();
         if (held_ && !heldStarted_) {
-            const long long startFrame = in_.startFrame();  // read before the queue: its tick is in it
+            const long long startFrame = in_.hold().startFrame();  // read before the queue: its tick is in it
             for (io::MidiMessage m; in_.pop(m);) follower_.onMessage(m.bytes, m.size, m.seconds);
             if (startFrame < 0) {
-                if (SessionLoop::interrupted) in_.startNow();  // so the quit's fade plays and the loop ends
+                if (SessionLoop::interrupted || loop.quitting()) in_.hold().forceRun();  // so the quit's fade plays and the loop ends
                 follower_.takeEvents();
                 return;
             }
             heldStarted_ = true;
+            lastResume_ = in_.hold().resumeFrame();
             firstTick_ = static_cast<double>(startFrame) / in_.sampleRate() - std::max(0.0, offsetSeconds_);
             startBeat_ = follower_.playing() ? follower_.beatAt(firstTick_) : 0.0;
             lock_.restart(startBeat_, [this](SampleTime s) { return static_cast<double>(s - in_.engineSample(0)) / in_.sampleRate() - offsetSeconds_; });
@@ -98,6 +101,7 @@ public:
         follower_.check(jackNow);
         for (const auto& e : follower_.takeEvents()) {
             const std::string name = dj::clockEventName(e.kind);
+            if (held_ && heldPaused(e, set, engine)) continue;
             if (e.kind == dj::ClockEvent::Kind::Stop && !stopped_) {
                 stopped_ = true;
                 engine.setOutputGate(false, static_cast<int>(std::lround(kStopFadeSeconds * sampleRate)));  // closed on JACK's thread already
@@ -108,6 +112,7 @@ public:
                          fmt::format("beat {:.2f}, {:.2f} bpm{}", e.beat, e.bpm, e.kind == dj::ClockEvent::Kind::Lost ? " kept" : ""));
             }
         }
+        if (held_ && paused_ && !resumed(set, engine, loop)) return;
         const auto bpm = follower_.bpm();
         if (!bpm || stopped_) return;
         const double beat = follower_.beatAt(jackNow) - startBeat_;
@@ -122,6 +127,45 @@ public:
     }
 
 private:
+    // Held: Stop pauses the set (io::ClockHold) instead of ending it; what the clock says while
+    // paused is reported when the set resumes. True when `e` was taken here.
+    bool heldPaused(const dj::ClockEvent& e, dj::DjSet& set, const engine::AudioEngine& engine) {
+        if (e.kind == dj::ClockEvent::Kind::Stop) {
+            if (!paused_) {
+                const SampleTime at = engine.now();
+                set.mark(at, "clock_stop", fmt::format("Stop at the clock's beat {:.2f}: the set pauses in its bar {} (silent within 10 ms)", e.beat, set.barAt(at) + 1));
+            }
+            paused_ = true, phaseSent_ = false;
+            return true;
+        }
+        return paused_;  // a stopped clock's silence is not a lost clock; Continue is told on the resume
+    }
+    /// While paused: tells the hold where in its bar the set stopped, once the engine has; true
+    /// (and a clock_continue event) once the hold has resumed it.
+    bool resumed(dj::DjSet& set, const engine::AudioEngine& engine, SessionLoop& loop) {
+        auto& hold = in_.hold();
+        if (loop.quitting()) {
+            hold.forceRun();  // the quit's fade plays (silent: the gate is closed) and the loop ends
+            return false;
+        }
+        if (hold.state() == io::ClockHold::State::Paused && !phaseSent_) {
+            phaseSent_ = true;
+            pausedAt_ = engine.now();
+            const int bar = set.barAt(pausedAt_);
+            const double beats = static_cast<double>(pausedAt_ - set.barLine(bar)) / in_.sampleRate() * follower_.bpm().value_or(120.0) / 60.0;
+            pausedBeat_ = std::clamp(beats, 0.0, 3.999);
+            hold.setResumePhase(pausedBeat_ * dj::ClockFollower::kTicksPerBeat);
+        }
+        if (hold.state() != io::ClockHold::State::Running || hold.resumeFrame() == lastResume_) return false;
+        lastResume_ = hold.resumeFrame();
+        paused_ = false;
+        const double songBeats = static_cast<double>(hold.resumeSongTick()) / dj::ClockFollower::kTicksPerBeat;
+        set.mark(pausedAt_, "clock_continue",
+                 fmt::format("the set's bar {} beat {:.3f} resumes in phase with the clock's bar {} (after its song tick {}), JACK frame {}", set.barAt(pausedAt_) + 1,
+                             pausedBeat_ + 1.0, static_cast<long long>(songBeats / 4.0) + 1, hold.resumeSongTick(), lastResume_));
+        return true;
+    }
+
     io::JackMidiInput in_;
     dj::ClockFollower follower_;  // on JACK's frame clock
     double offsetSeconds_ = 0.0;
@@ -130,7 +174,10 @@ private:
                             return static_cast<double>(s - in_.engineSample(0)) / in_.sampleRate() - offsetSeconds_;
                         }};
     bool announced_ = false, stopped_ = false, readAtTwoBeats_ = false;
-    bool held_ = false, heldStarted_ = false;
+    bool held_ = false, heldStarted_ = false, paused_ = false, phaseSent_ = false;
+    long long lastResume_ = -1;
+    SampleTime pausedAt_ = 0;
+    double pausedBeat_ = 0.0;
 };
 
 /// The clock's JACK client as the set's audio device (DjMidiSync::heldDevice).

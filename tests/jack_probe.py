@@ -6,7 +6,8 @@ set's own events (python3-jack-client).
 Usage: jack_probe.py OUT.json AUDIO_PORT MIDI_PORT SECONDS
 Connects its inputs to AUDIO_PORT and MIDI_PORT once they exist, touches OUT.json.ready when
 connected, records for SECONDS, then writes OUT.json: every realtime MIDI message as
-[frame, status], and the JACK frame of the first audio sample louder than -60 dBFS.
+[frame, status], the JACK frame of the first audio sample louder than -60 dBFS, and the frame of
+the first sample in OUT.f32 (the audio heard, float32 mono, a missed cycle as zeros).
 """
 import json
 import os
@@ -57,7 +58,13 @@ with lock:
         if loud.size:
             first_sound = int(first + loud[0])
             break
-    result = {"messages": messages, "first_sound_frame": first_sound, "sample_rate": rate}
+    origin = blocks[0][0] if blocks else 0
+    end = max((first + len(samples) for first, samples in blocks), default=origin)
+    audio = numpy.zeros(end - origin, dtype=numpy.float32)
+    for first, samples in blocks:
+        audio[first - origin : first - origin + len(samples)] = samples
+    audio.tofile(out_path + ".f32")
+    result = {"messages": messages, "first_sound_frame": first_sound, "audio_first_frame": origin, "sample_rate": rate}
 with open(out_path + ".tmp", "w") as f:
     json.dump(result, f)
 os.replace(out_path + ".tmp", out_path)

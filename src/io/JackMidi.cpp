@@ -13,6 +13,7 @@
 
 #include "core/SpscQueue.h"
 #include "engine/AudioEngine.h"
+#include "io/ClockHold.h"
 #include "io/JackMidi.h"
 
 #ifdef SOUNDSTAR_HAVE_JACK
@@ -87,19 +88,14 @@ struct JackMidiInput::Impl {
     std::atomic<long long> engineOffset{0};  // engine sample - JACK frame
     double rate = 48000.0;
     std::string name;
-    // The engine played in this client (playEngine): held silent until the first tick after
-    // Start/Continue, plus the delay, then rendered a cycle at a time from that frame.
+    // The engine played in this client (playEngine), when the clock's transport says (ClockHold).
     jack_port_t* outL = nullptr;
     jack_port_t* outR = nullptr;
     std::atomic<engine::AudioEngine*> player{nullptr};
-    std::atomic<bool> busy{false};            // the process thread is inside the player's render
-    std::atomic<long long> delayFrames{0};    // after the tick, before sample 0
-    std::atomic<long long> startFrame{-1};    // JACK frame of the engine's sample 0 (-1: not yet)
-    bool armed = false;                       // [rt] Start/Continue seen, waiting for its tick
-    long long pendingStart = -1;              // [rt] the frame sample 0 will play at
-    std::atomic<long long> forceStart{-1};    // startNow(): play from this frame without a tick
+    std::atomic<bool> busy{false};  // the process thread is inside the player's render
+    ClockHold hold;
 
-    // [rt] The engine's output for this cycle: silence until the start frame, then the engine.
+    // [rt] The engine's output for this cycle: what the hold says, silence around it.
     void play(jack_nframes_t frames, long long first) {
         engine::AudioEngine* e = player.load(std::memory_order_acquire);
         if (!e || !outL || !outR) return;
@@ -111,18 +107,14 @@ struct JackMidiInput::Impl {
         auto* l = static_cast<float*>(api.portBuffer(outL, frames));
         auto* r = static_cast<float*>(api.portBuffer(outR, frames));
         const StereoView out{l, r, static_cast<int>(frames)};
-        long long from = frames;  // the cycle's first frame the engine plays
-        if (pendingStart < 0 && forceStart.load(std::memory_order_acquire) >= 0) pendingStart = first;
-        if (startFrame.load(std::memory_order_relaxed) >= 0) {
-            from = 0;
-        } else if (pendingStart >= 0 && pendingStart < first + frames) {
-            from = std::max(0LL, pendingStart - first);
-            startFrame.store(first + from, std::memory_order_release);
-        }
-        if (from > 0) out.offset(0, static_cast<int>(from)).clear();
-        if (from < frames) {
+        const ClockHold::Span span = hold.cycle(first, frames);
+        const auto from = static_cast<int>(span.from), to = static_cast<int>(span.to);
+        if (from > 0) out.offset(0, from).clear();
+        if (to < static_cast<int>(frames)) out.offset(to, static_cast<int>(frames) - to).clear();
+        if (from < to) {
+            if (span.started && !span.forced) e->setOutputGate(true, gateFade.load(std::memory_order_relaxed));  // a resume after a Stop
             engineOffset.store(e->now() - (first + from), std::memory_order_relaxed);
-            e->render(out.offset(static_cast<int>(from), static_cast<int>(frames - from)));
+            e->render(out.offset(from, to - from));
         }
         busy.store(false, std::memory_order_release);
     }
@@ -142,12 +134,7 @@ struct JackMidiInput::Impl {
             if (impl.api.eventGet(&ev, buf, i) != 0 || ev.size == 0 || ev.size > 3) continue;
             if (ev.buffer[0] < 0xF8 && ev.buffer[0] != 0xF2) continue;
             if (ev.buffer[0] == 0xFC && gate) gate->setOutputGate(false, impl.gateFade.load(std::memory_order_relaxed));
-            if (ev.buffer[0] == 0xFA || ev.buffer[0] == 0xFB) impl.armed = true;
-            if (ev.buffer[0] == 0xFC) impl.armed = false;
-            if (ev.buffer[0] == 0xF8 && impl.armed && impl.pendingStart < 0) {
-                impl.armed = false;
-                impl.pendingStart = static_cast<long long>(first) + ev.time + impl.delayFrames.load(std::memory_order_relaxed);
-            }
+            impl.hold.onMessage(ev.buffer, static_cast<int>(ev.size), static_cast<long long>(first) + ev.time);
             MidiMessage m;
             m.frames = static_cast<long long>(first) + ev.time;  // 32-bit frames: wraps after a day at 48 kHz
             m.seconds = static_cast<double>(m.frames) / impl.rate;
@@ -202,7 +189,7 @@ double JackMidiInput::sampleRate() const { return impl_->rate; }
 long long JackMidiInput::lastCycleFrame() const { return impl_->cycle.load(std::memory_order_relaxed); }
 void JackMidiInput::stopGate(engine::AudioEngine* engine, int fadeSamples) {
     impl_->gateFade.store(fadeSamples, std::memory_order_relaxed);
-    impl_->engineOffset.store(engine ? engine->now() - impl_->cycle.load(std::memory_order_relaxed) : 0);
+    if (!impl_->player.load()) impl_->engineOffset.store(engine ? engine->now() - impl_->cycle.load(std::memory_order_relaxed) : 0);
     impl_->gate.store(engine, std::memory_order_release);
 }
 long long JackMidiInput::engineSample(long long frames) const { return frames + impl_->engineOffset.load(std::memory_order_relaxed); }
@@ -214,7 +201,8 @@ std::string JackMidiInput::playEngine(engine::AudioEngine& engine, double delayS
     i.outL = i.outL ? i.outL : i.api.portRegister(i.client, "out_L", JACK_DEFAULT_AUDIO_TYPE, JackPortIsOutput, 0);
     i.outR = i.outR ? i.outR : i.api.portRegister(i.client, "out_R", JACK_DEFAULT_AUDIO_TYPE, JackPortIsOutput, 0);
     if (!i.outL || !i.outR) throw std::runtime_error("JACK refused the audio ports out_L/out_R");
-    i.delayFrames.store(std::max(0LL, std::llround(delaySeconds * i.rate)));
+    i.hold.setDelay(std::max(0LL, std::llround(delaySeconds * i.rate)));
+    i.hold.setFadeFrames(i.gateFade.load() + 64);  // the gate's fade, and a little silence after it
     i.player.store(&engine, std::memory_order_release);
     // The first two playback ports named like `destination`, as RtAudio's JACK output connects.
     std::vector<std::string> names;
@@ -234,11 +222,7 @@ void JackMidiInput::stopEngine() {
     while (i.busy.load(std::memory_order_seq_cst)) std::this_thread::sleep_for(std::chrono::microseconds(200));
 }
 
-long long JackMidiInput::startFrame() const { return impl_->startFrame.load(std::memory_order_acquire); }
-void JackMidiInput::startNow() {
-    const long long at = impl_->api.lastFrameTime(impl_->client);
-    impl_->forceStart.store(at, std::memory_order_release);
-}
+ClockHold& JackMidiInput::hold() { return impl_->hold; }
 
 /// Connects `from` to the first port of `flags` whose name contains `match`; returns its name.
 std::string connectMatching(const JackApi& api, jack_client_t* c, const std::string& own, const std::string& match, unsigned long flags, const char* what) {
@@ -343,8 +327,10 @@ long long JackMidiInput::engineSample(long long frames) const { return frames; }
 const std::string& JackMidiInput::name() const { return impl_->name; }
 std::string JackMidiInput::playEngine(engine::AudioEngine&, double, const std::string&) { return {}; }
 void JackMidiInput::stopEngine() {}
-void JackMidiInput::startNow() {}
-long long JackMidiInput::startFrame() const { return -1; }
+ClockHold& JackMidiInput::hold() {
+    static ClockHold none;
+    return none;
+}
 #endif
 
 }  // namespace soundstar::io
