@@ -36,7 +36,15 @@ void ClockHold::onMessage(const std::uint8_t* bytes, int size, long long frame) 
             }
             break;
         case 0xF8: {
-            if (lastTickFrame_ >= 0 && frame > lastTickFrame_ && frame - lastTickFrame_ < 48000) tickFrames_ = static_cast<double>(frame - lastTickFrame_);
+            // A tick lost on the way (a cycle this client missed on a loaded machine) still moves
+            // the song: the gap counts in whole intervals of the tempo so far.
+            if (lastTickFrame_ >= 0 && frame > lastTickFrame_) {
+                const auto gap = static_cast<double>(frame - lastTickFrame_);
+                const double whole = tickFrames_ > 0 ? std::round(gap / tickFrames_) : 1.0;
+                if (tickFrames_ <= 0 || std::abs(gap - tickFrames_) < 0.3 * tickFrames_) tickFrames_ = gap;
+                else if (clockPlaying_ && whole >= 2 && whole <= 8 && std::abs(gap - whole * tickFrames_) < 0.3 * tickFrames_) songTick_ += static_cast<long long>(whole) - 1;
+                else if (gap < 48000) tickFrames_ = gap;  // a new tempo
+            }
             lastTickFrame_ = frame;
             if (armed_ && pending_ < 0) {
                 if (!continuing_) {
