@@ -368,10 +368,20 @@ TEST(DjCli, FollowsAMidiClockOnJackPausesOnStopAndResumesOnContinue) {
     while (ownOnset < static_cast<long long>(own.size()) && std::abs(own[ownOnset]) <= 1e-3f) ++ownOnset;
     ASSERT_TRUE(heard["first_sound_frame"].is_number()) << "the probe heard no sound";
     const double heardMs = static_cast<double>(heard["first_sound_frame"].get<long long>() - ticks[0]) / 48.0;
-    EXPECT_NEAR(heardMs, 40.0 + ownOnset / 48.0, 1.0) << "first sound " << heardMs << " ms after the first tick; the set's own onset is " << ownOnset / 48.0
-                                                     << " ms into it";
     EXPECT_LT(ownOnset / 48.0, 10.0) << "the first bar's kick starts the set";
     std::printf("first sound %.3f ms after the first tick (40 ms declared, the set's own onset %.3f ms)\n", heardMs, ownOnset / 48.0);
+    // Sample for sample: the set's first second is what the probe heard from the tick's frame
+    // plus 40 ms on (a cycle the probe itself missed on a loaded machine is zeros there: skipped).
+    const auto sameFrom = [&](long long frame, long long sample, long long count) {
+        long long compared = 0;
+        float worst = 0.0f;
+        for (long long k = 0; k < count && sample + k < static_cast<long long>(own.size()); ++k)
+            if (const float h = heardAt(frame + k); h != 0.0f) ++compared, worst = std::max(worst, std::abs(h - own[sample + k]));
+        return std::pair{compared, worst};
+    };
+    const auto [firstCompared, firstWorst] = sameFrom(ticks[0] + 1920, 0, 48000);
+    EXPECT_GT(firstCompared, 24000) << "the probe heard the set's first second";
+    EXPECT_LT(firstWorst, 1e-4f) << "the set's sample 0 is on the first tick's frame plus 40 ms";
     // 2. Stop: music before it, silence (below -60 dBFS) from a period plus the 10 ms fade after
     // it until the set resumes, and after the second Stop to the end.
     EXPECT_GT(peak(stop1 - 48000, stop1), 0.05f);
@@ -382,14 +392,9 @@ TEST(DjCli, FollowsAMidiClockOnJackPausesOnStopAndResumesOnContinue) {
     // 3. Continue: the set resumes where it paused, sample for sample (the probe hears the
     // recording's samples from the pause on), on the clock's phase in the bar that the set was at.
     const long long pausedAt = resume->at("sample").get<long long>();
-    long long heardBack = resumeAt;
-    while (heardBack < stop2 && std::abs(heardAt(heardBack)) <= 1e-3f) ++heardBack;
-    long long ownBack = pausedAt;
-    while (ownBack < static_cast<long long>(own.size()) && std::abs(own[ownBack]) <= 1e-3f) ++ownBack;
-    EXPECT_EQ(heardBack - static_cast<long long>(resumeAt), ownBack - pausedAt) << "the resume lands on its frame";
-    float diff = 0.0f;
-    for (long long k = 0; k < 4800 && ownBack + k < static_cast<long long>(own.size()); ++k) diff = std::max(diff, std::abs(heardAt(heardBack + k) - own[ownBack + k]));
-    EXPECT_LT(diff, 1e-4f) << "the probe hears the set's own samples from the pause on";
+    const auto [backCompared, backWorst] = sameFrom(static_cast<long long>(resumeAt), pausedAt, 4800);
+    EXPECT_GT(backCompared, 2400);
+    EXPECT_LT(backWorst, 1e-4f) << "the probe hears the set's own samples from the pause on";
     EXPECT_GT(static_cast<long long>(resumeAt), cont);
     EXPECT_LT(static_cast<double>(static_cast<long long>(resumeAt) - cont) / 48000.0, 2.2) << "within a bar of Continue";
     // The clock's song position at the resume (jack_midi_clock sends no SPP here: the ticks

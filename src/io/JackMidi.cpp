@@ -4,6 +4,7 @@
 #include <fmt/ranges.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cmath>
@@ -94,6 +95,9 @@ struct JackMidiInput::Impl {
     std::atomic<engine::AudioEngine*> player{nullptr};
     std::atomic<bool> busy{false};  // the process thread is inside the player's render
     ClockHold hold;
+    static constexpr long long kScratch = 8192;
+    std::array<float, 1024> scratchL{}, scratchR{};  // [rt] skipped frames rendered unheard
+    long long expected = -1;                         // [rt] the next cycle's first frame while running
 
     // [rt] The engine's output for this cycle: what the hold says, silence around it.
     void play(jack_nframes_t frames, long long first) {
@@ -111,6 +115,16 @@ struct JackMidiInput::Impl {
         const auto from = static_cast<int>(span.from), to = static_cast<int>(span.to);
         if (from > 0) out.offset(0, from).clear();
         if (to < static_cast<int>(frames)) out.offset(to, static_cast<int>(frames) - to).clear();
+        // Frames JACK skipped (an xrun of its driver): the engine renders them too, unheard, so
+        // its sample s stays on frame (start + s) and the set on the clock (up to kScratch frames).
+        if (from == 0 && !span.started && expected >= 0 && first > expected && first - expected <= kScratch) {
+            for (long long left = first - expected; left > 0;) {
+                const int n = static_cast<int>(std::min<long long>(left, 1024));
+                e->render(StereoView{scratchL.data(), scratchR.data(), n});
+                left -= n;
+            }
+        }
+        expected = to == static_cast<int>(frames) && from < to ? first + frames : -1;
         if (from < to) {
             if (span.started && !span.forced) e->setOutputGate(true, gateFade.load(std::memory_order_relaxed));  // a resume after a Stop
             engineOffset.store(e->now() - (first + from), std::memory_order_relaxed);
