@@ -204,18 +204,26 @@ int runDjSet(const DjArgs& args, bool& llmStillAsking) {
         };
         loop.runVirtual();
     } else {
+        std::unique_ptr<io::AudioDevice> held;
         if (midi) {
             say(fmt::format("waiting for MIDI Start on {}", midi->portName()));
             std::signal(SIGINT, [](int) { SessionLoop::interrupted = true; });
-            if (!midi->waitForStart()) return 130;
-            if (const auto bpm = midi->bpm()) set.followTempo(*bpm);  // the clock ran before Start
+            if (args.device == "jack") {
+                held = midi->heldDevice();  // sample 0 on the first tick's frame
+            } else {
+                if (!midi->waitForStart()) return 130;
+                if (const auto bpm = midi->bpm()) set.followTempo(*bpm);  // the clock ran before Start
+            }
             loop.poll = [&](SampleTime now) { midi->poll(now, sr, set, session.engine(), loop); };
         }
         std::unique_ptr<DjClockOut> clockOut;
         if (args.midiOut) {
             clockOut = std::make_unique<DjClockOut>(*args.midiOut, session.engine());
             say(fmt::format("sending MIDI clock on {}", clockOut->portName()));
-            loop.poll = [&](SampleTime now) { clockOut->poll(now, sr, session, loop.quitting() || now + static_cast<SampleTime>(0.1 * sr) >= loop.end()); };
+            loop.poll = [&, followed = loop.poll](SampleTime now) {
+                if (followed) followed(now);
+                clockOut->poll(now, sr, session, loop.quitting() || now + static_cast<SampleTime>(0.1 * sr) >= loop.end());
+            };
         }
         loop.line = [&](const std::string& line, SampleTime now) {
             if (!apply(line, now)) loop.quit(now, true);
@@ -223,9 +231,12 @@ int runDjSet(const DjArgs& args, bool& llmStillAsking) {
         loop.stdinClosed = [&](SampleTime now) {
             if (args.minutes <= 0 && !midi) loop.quit(now, true);  // stdin closed and no length: end (a clock ends on Stop)
         };
-        loop.runRealTime(args.device, [&](const std::string& device) {
-            say(fmt::format("playing {} on {} (Enter: next move, drop, break, x, s drums,bass, b 130, k F minor, y dub, q)", profile.name, device));
-        });
+        loop.runRealTime(
+            args.device,
+            [&](const std::string& device) {
+                say(fmt::format("playing {} on {} (Enter: next move, drop, break, x, s drums,bass, b 130, k F minor, y dub, q)", profile.name, device));
+            },
+            std::move(held));
     }
     const SampleTime end = loop.end();
     for (const auto& t : everyAsk) {

@@ -8,8 +8,10 @@
 #include <fmt/format.h>
 
 #include <chrono>
+#include <algorithm>
 #include <cmath>
 #include <functional>
+#include <memory>
 #include <string>
 #include <thread>
 
@@ -19,6 +21,8 @@
 #include "dj/DjSet.h"
 #include "dj/PhaseLock.h"
 #include "engine/AudioEngine.h"
+#include "io/AudioDevice.h"
+#include "io/ClockHold.h"
 #include "io/JackMidi.h"
 
 namespace soundstar::app {
@@ -55,14 +59,39 @@ public:
     /// The clock's tempo when the set starts (none when no tick came before the first).
     std::optional<double> bpm() const { return follower_.bpm(); }
 
+    /// `--device jack`: the set plays in the clock's own JACK client, held silent until the
+    /// first tick after Start, whose frame (plus --midi-offset-ms, when positive) is the set's
+    /// sample 0 (io::JackMidiInput::playEngine); poll() then starts the lock from there.
+    std::unique_ptr<io::AudioDevice> heldDevice();
+
     /// Reads what came since the last call and acts on it; `now` is the engine's next sample.
     void poll(SampleTime now, double sampleRate, dj::DjSet& set, engine::AudioEngine& engine, SessionLoop& loop) {
         const double jackNow = static_cast<double>(in_.lastCycleFrame()) / in_.sampleRate();
+        if (held_ && !heldStarted_) {
+            const long long startFrame = in_.hold().startFrame();  // read before the queue: its tick is in it
+            for (io::MidiMessage m; in_.pop(m);) follower_.onMessage(m.bytes, m.size, m.seconds);
+            if (startFrame < 0) {
+                if (SessionLoop::interrupted || loop.quitting()) in_.hold().forceRun();  // so the quit's fade plays and the loop ends
+                follower_.takeEvents();
+                return;
+            }
+            heldStarted_ = true;
+            lastResume_ = in_.hold().resumeFrame();
+            firstTick_ = static_cast<double>(startFrame) / in_.sampleRate() - std::max(0.0, offsetSeconds_);
+            startBeat_ = follower_.playing() ? follower_.beatAt(firstTick_) : 0.0;
+            lock_.restart(startBeat_, [this](SampleTime s) { return static_cast<double>(s - in_.engineSample(0)) / in_.sampleRate() - offsetSeconds_; });
+            follower_.takeEvents();  // Start is the set's start, not news
+        }
         if (!announced_) {
             announced_ = true;
             in_.stopGate(&engine, static_cast<int>(std::lround(kStopFadeSeconds * sampleRate)));
-            set.mark(0, "clock_follow", fmt::format("the first tick after {} (beat {:.2f}) is the set's first sample; it came {:.1f} ms before that was rendered",
-                                                    startBeat_ == 0 ? "Start" : "Continue", startBeat_, (jackNow - firstTick_) * 1000.0));
+            if (held_)
+                set.mark(0, "clock_follow", fmt::format("the first tick after {} (beat {:.2f}, JACK frame {}) is the set's first sample, played on its frame{}",
+                                                        startBeat_ == 0 ? "Start" : "Continue", startBeat_, std::llround(firstTick_ * in_.sampleRate()),
+                                                        offsetSeconds_ > 0 ? fmt::format(" plus {:.1f} ms", offsetSeconds_ * 1000.0) : ""));
+            else
+                set.mark(0, "clock_follow", fmt::format("the first tick after {} (beat {:.2f}) is the set's first sample; it came {:.1f} ms before that was rendered",
+                                                        startBeat_ == 0 ? "Start" : "Continue", startBeat_, (jackNow - firstTick_) * 1000.0));
         }
         // JACK's time to the engine's sample (the engine renders a block a JACK cycle).
         const auto at = [&](double seconds) {
@@ -72,6 +101,7 @@ public:
         follower_.check(jackNow);
         for (const auto& e : follower_.takeEvents()) {
             const std::string name = dj::clockEventName(e.kind);
+            if (held_ && heldPaused(e, set, engine)) continue;
             if (e.kind == dj::ClockEvent::Kind::Stop && !stopped_) {
                 stopped_ = true;
                 engine.setOutputGate(false, static_cast<int>(std::lround(kStopFadeSeconds * sampleRate)));  // closed on JACK's thread already
@@ -82,6 +112,7 @@ public:
                          fmt::format("beat {:.2f}, {:.2f} bpm{}", e.beat, e.bpm, e.kind == dj::ClockEvent::Kind::Lost ? " kept" : ""));
             }
         }
+        if (held_ && paused_ && !resumed(set, engine, loop)) return;
         const auto bpm = follower_.bpm();
         if (!bpm || stopped_) return;
         const double beat = follower_.beatAt(jackNow) - startBeat_;
@@ -96,6 +127,45 @@ public:
     }
 
 private:
+    // Held: Stop pauses the set (io::ClockHold) instead of ending it; what the clock says while
+    // paused is reported when the set resumes. True when `e` was taken here.
+    bool heldPaused(const dj::ClockEvent& e, dj::DjSet& set, const engine::AudioEngine& engine) {
+        if (e.kind == dj::ClockEvent::Kind::Stop) {
+            if (!paused_) {
+                const SampleTime at = engine.now();
+                set.mark(at, "clock_stop", fmt::format("Stop at the clock's beat {:.2f}: the set pauses in its bar {} (silent within 10 ms)", e.beat, set.barAt(at) + 1));
+            }
+            paused_ = true, phaseSent_ = false;
+            return true;
+        }
+        return paused_;  // a stopped clock's silence is not a lost clock; Continue is told on the resume
+    }
+    /// While paused: tells the hold where in its bar the set stopped, once the engine has; true
+    /// (and a clock_continue event) once the hold has resumed it.
+    bool resumed(dj::DjSet& set, const engine::AudioEngine& engine, SessionLoop& loop) {
+        auto& hold = in_.hold();
+        if (loop.quitting()) {
+            hold.forceRun();  // the quit's fade plays (silent: the gate is closed) and the loop ends
+            return false;
+        }
+        if (hold.state() == io::ClockHold::State::Paused && !phaseSent_) {
+            phaseSent_ = true;
+            pausedAt_ = engine.now();
+            const int bar = set.barAt(pausedAt_);
+            const double beats = static_cast<double>(pausedAt_ - set.barLine(bar)) / in_.sampleRate() * follower_.bpm().value_or(120.0) / 60.0;
+            pausedBeat_ = std::clamp(beats, 0.0, 3.999);
+            hold.setResumePhase(pausedBeat_ * dj::ClockFollower::kTicksPerBeat);
+        }
+        if (hold.state() != io::ClockHold::State::Running || hold.resumeFrame() == lastResume_) return false;
+        lastResume_ = hold.resumeFrame();
+        paused_ = false;
+        const double songBeats = static_cast<double>(hold.resumeSongTick()) / dj::ClockFollower::kTicksPerBeat;
+        set.mark(pausedAt_, "clock_continue",
+                 fmt::format("the set's bar {} beat {:.3f} resumes in phase with the clock's bar {} (after its song tick {}), JACK frame {}", set.barAt(pausedAt_) + 1,
+                             pausedBeat_ + 1.0, static_cast<long long>(songBeats / 4.0) + 1, hold.resumeSongTick(), lastResume_));
+        return true;
+    }
+
     io::JackMidiInput in_;
     dj::ClockFollower follower_;  // on JACK's frame clock
     double offsetSeconds_ = 0.0;
@@ -104,7 +174,31 @@ private:
                             return static_cast<double>(s - in_.engineSample(0)) / in_.sampleRate() - offsetSeconds_;
                         }};
     bool announced_ = false, stopped_ = false, readAtTwoBeats_ = false;
+    bool held_ = false, heldStarted_ = false, paused_ = false, phaseSent_ = false;
+    long long lastResume_ = -1;
+    SampleTime pausedAt_ = 0;
+    double pausedBeat_ = 0.0;
 };
+
+/// The clock's JACK client as the set's audio device (DjMidiSync::heldDevice).
+class HeldClockDevice : public io::AudioDevice {
+public:
+    HeldClockDevice(io::JackMidiInput& in, double delaySeconds) : in_(in), delaySeconds_(delaySeconds) {}
+    ~HeldClockDevice() override { stop(); }
+    void start(engine::AudioEngine& engine) override { name_ = in_.playEngine(engine, delaySeconds_, ""); }
+    void stop() override { in_.stopEngine(); }
+    std::string name() const override { return "JACK (the clock's client, held until the first tick: " + name_ + ")"; }
+
+private:
+    io::JackMidiInput& in_;
+    double delaySeconds_;
+    std::string name_;
+};
+
+inline std::unique_ptr<io::AudioDevice> DjMidiSync::heldDevice() {
+    held_ = true;
+    return std::make_unique<HeldClockDevice>(in_, std::max(0.0, offsetSeconds_));
+}
 
 /// `soundstar dj --midi-out`: a MIDI clock out for other gear to follow the set [control, the
 /// session's thread]: Start and the first tick on the set's first sample, 24 ticks a beat at

@@ -86,8 +86,8 @@ void SessionLoop::runVirtual() {
     }
 }
 
-void SessionLoop::runRealTime(const std::string& deviceName, const std::function<void(const std::string&)>& say) {
-    auto device = deviceName == "null" ? io::makeNullDevice() : io::makeRtAudioDevice();
+void SessionLoop::runRealTime(const std::string& deviceName, const std::function<void(const std::string&)>& say, std::unique_ptr<io::AudioDevice> own) {
+    auto device = own ? std::move(own) : deviceName == "null" ? io::makeNullDevice() : io::makeRtAudioDevice();
     if (!device) throw std::runtime_error("this build has no audio device support; use --device null or --clock virtual");
     std::signal(SIGINT, [](int) { interrupted = true; });
     realTime_ = true;

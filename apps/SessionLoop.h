@@ -6,12 +6,14 @@
 // bytes on either clock.
 #include <atomic>
 #include <functional>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "Recorder.h"
 #include "core/Time.h"
+#include "io/AudioDevice.h"
 #include "live/LiveSession.h"
 
 namespace soundstar::app {
@@ -43,7 +45,8 @@ public:
 
     void runVirtual();
     /// Plays on `device` (null, default or jack) until the end; `say` tells the user it started.
-    void runRealTime(const std::string& device, const std::function<void(const std::string&)>& say);
+    /// `own`: a device made by the caller instead (e.g. the DJ's clock client).
+    void runRealTime(const std::string& device, const std::function<void(const std::string&)>& say, std::unique_ptr<io::AudioDevice> own = nullptr);
 
     /// Set by SIGINT while runRealTime plays (and checked on the virtual clock too).
     static std::atomic<bool> interrupted;

@@ -144,7 +144,7 @@ int main(int argc, char** argv) {
     djCmd->add_option("--midi-out", dj.midiOut, "--clock internal --device jack: send a MIDI clock on soundstar-dj-out:clock_out (connected to PORT, part of a name)")
         ->expected(0, 1);
     djCmd->add_option("--midi-offset-ms", dj.midiOffsetMs, "--clock midi: take the clock's events this much later (-500 to 500 ms)")->check(finiteNumber(-500.0, 500.0));
-    djCmd->add_option("--device", dj.device, "null, default or jack (internal clock)")->check(CLI::IsMember({"null", "default", "jack"}));
+    djCmd->add_option("--device", dj.device, "null, default or jack (with --clock midi: the clock's own JACK client, sample 0 on the first tick after Start, Stop pauses, Continue resumes)")->check(CLI::IsMember({"null", "default", "jack"}));
     djCmd->add_option("--script", dj.scriptFile, "Timed commands \"SECONDS LINE\" (virtual clock; default stdin)");
     djCmd->add_option("--minutes", dj.minutes, "The set's length (a fraction allowed; default: until q; the virtual clock needs it)")->check(finiteNumber(0.01, 600.0));
     djCmd->add_option("-o,--output", dj.output, "Record to a float WAV as it plays");

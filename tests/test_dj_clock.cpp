@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "dj/ClockFollower.h"
+#include "io/ClockHold.h"
 
 using soundstar::dj::ClockEvent;
 using soundstar::dj::ClockFollower;
@@ -180,4 +181,117 @@ TEST(ClockFollower, MalformedMessagesAreIgnored) {
     EXPECT_FALSE(f.bpm());
     for (int i = 0; i < 30; ++i) send(f, kTick, 1.0 - i * 0.01);
     EXPECT_FALSE(f.bpm());
+}
+
+// io::ClockHold: when the DJ's engine plays in the clock's JACK client (`dj --clock midi --device
+// jack`), on a virtual JACK: 48 kHz, 256-frame cycles, a 120 bpm clock (a tick every 1000 frames).
+namespace {
+using soundstar::io::ClockHold;
+
+struct VirtualJack {
+    ClockHold hold;
+    std::vector<std::pair<long long, std::vector<std::uint8_t>>> messages;  // by frame
+    std::vector<std::pair<long long, long long>> played;                   // (frame, engine sample) per rendered span
+    long long engineSample = 0, frame = 0;
+    std::size_t next = 0;
+    void at(long long f, std::vector<std::uint8_t> bytes) { messages.emplace_back(f, std::move(bytes)); }
+    void ticks(long long from, long long to) {  // every 1000 frames in [from, to)
+        for (long long f = from; f < to; f += 1000) at(f, {0xF8});
+    }
+    void runTo(long long end) {
+        std::stable_sort(messages.begin() + static_cast<long>(next), messages.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+        for (; frame < end; frame += 256) {
+            for (; next < messages.size() && messages[next].first < frame + 256; ++next)
+                hold.onMessage(messages[next].second.data(), static_cast<int>(messages[next].second.size()), messages[next].first);
+            const auto span = hold.cycle(frame, 256);
+            if (span.to > span.from) played.emplace_back(frame + span.from, engineSample), engineSample += span.to - span.from;
+        }
+    }
+    /// The frame engine sample `s` played at (-1: never).
+    long long frameOf(long long s) const {
+        for (std::size_t i = 0; i < played.size(); ++i) {
+            const long long len = (i + 1 < played.size() ? played[i + 1].second : engineSample) - played[i].second;
+            if (s >= played[i].second && s < played[i].second + len) return played[i].first + (s - played[i].second);
+        }
+        return -1;
+    }
+};
+}  // namespace
+
+TEST(ClockHold, SampleZeroOnTheFirstTickAfterStartPlusTheDelay) {
+    for (const long long delay : {0LL, 1920LL}) {
+        VirtualJack j;
+        j.hold.setDelay(delay);
+        j.ticks(0, 30000);  // the clock runs before Start
+        j.at(10100, {0xFA});
+        j.runTo(30000);
+        EXPECT_EQ(j.hold.startFrame(), 11000 + delay);
+        EXPECT_EQ(j.frameOf(0), 11000 + delay);
+        EXPECT_EQ(j.frameOf(5000), 16000 + delay) << "a block a cycle from there, no gaps";
+        EXPECT_EQ(j.engineSample, 30208 - 11000 - delay);
+    }
+}
+
+TEST(ClockHold, StopPausesAfterTheFadeAndContinueResumesInPhaseAtTheSongPosition) {
+    VirtualJack j;
+    j.hold.setFadeFrames(544);
+    j.at(0, {0xFA});
+    j.ticks(1000, 19000);  // song ticks 0..17: the set's sample 0 on frame 1000
+    j.at(18500, {0xFC});   // Stop at song tick 17.5
+    j.runTo(30000);
+    EXPECT_EQ(j.hold.state(), ClockHold::State::Paused);
+    EXPECT_EQ(j.engineSample, 18500 + 544 - 1000) << "the fade, then nothing: the engine's clock frozen";
+    // The control side says where the set paused in its bar (the set at 120 bpm: 1000 samples a tick).
+    const double phase = static_cast<double>(j.engineSample) / 1000.0;  // 18.044 ticks
+    j.hold.setResumePhase(phase);
+    // SPP: bar 9 (sixteenths 128 = song tick 768), Continue, then ticks from frame 40000.
+    j.at(35000, {0xF2, 128 & 0x7F, 128 >> 7});
+    j.at(36000, {0xFB});
+    j.ticks(40000, 45000);
+    j.ticks(46000, 200000);  // the tick on 45000 lost on the way: still counted
+    j.runTo(200000);
+    ASSERT_EQ(j.hold.state(), ClockHold::State::Running);
+    // The song position at a frame: tick 768 on frame 40000, 1000 frames a tick.
+    const auto songTicksAt = [](long long frame) { return 768.0 + static_cast<double>(frame - 40000) / 1000.0; };
+    const long long resumed = j.hold.resumeFrame();
+    EXPECT_EQ(j.hold.resumeSongTick(), 768 + 18);
+    EXPECT_EQ(resumed, 40000 + 18044) << "18.044 ticks into bar 9, where the set is in its bar";
+    for (const long long s : {j.engineSample - 1000 + 1, 20000LL, 100000LL}) {
+        const double clockInBar = std::fmod(songTicksAt(j.frameOf(s)), 96.0), setInBar = std::fmod(static_cast<double>(s) / 1000.0, 96.0);
+        EXPECT_NEAR(clockInBar, setInBar, 0.001) << "sample " << s << ": the set's bar lines on the clock's";
+    }
+    EXPECT_EQ(j.frameOf(18044), resumed) << "it resumes where it paused";
+}
+
+TEST(ClockHold, ContinueWithoutAPositionAQuitWhilePausedAndAContinueFirst) {
+    VirtualJack j;
+    j.at(0, {0xFA});
+    j.ticks(1000, 10000);
+    j.at(9900, {0xFC});  // stopped at song tick 9 (its ticks 0..8 played)
+    j.ticks(10000, 15000);  // a stopped clock's ticks: the tempo, not the song position
+    j.runTo(15000);
+    j.hold.setResumePhase(static_cast<double>(j.engineSample) / 1000.0);
+    j.at(20000, {0xFB});  // Continue from where it stopped: song tick 9 on frame 21000
+    j.ticks(21000, 40000);
+    j.runTo(40000);
+    // Paused at engine sample 9380 (the default 480-frame fade): 9.38 ticks into its bar; song
+    // tick 9 comes on frame 21000 (the tick interval is the one before the Stop, not the gap).
+    EXPECT_EQ(j.hold.resumeFrame(), 21380);
+    // A quit while paused (no clock) runs the engine from the next cycle.
+    j.at(40000, {0xFC});
+    j.runTo(50000);
+    EXPECT_EQ(j.hold.state(), ClockHold::State::Paused);
+    const long long frozen = j.engineSample;
+    j.hold.forceRun();
+    j.runTo(51200);
+    EXPECT_EQ(j.hold.state(), ClockHold::State::Running);
+    EXPECT_EQ(j.engineSample, frozen + 4 * 256) << "the four cycles after it all rendered";
+
+    // A Continue before the set ever played starts it on the clock's next bar line.
+    VirtualJack c;
+    c.at(500, {0xF2, 5, 0});  // song position 5 sixteenths = tick 30
+    c.at(600, {0xFB});
+    c.ticks(1000, 200000);
+    c.runTo(200000);
+    EXPECT_EQ(c.hold.startFrame(), 1000 + (96 - 30) * 1000) << "song tick 96: bar 2's line";
 }

@@ -4,14 +4,17 @@
 #include <fmt/ranges.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <thread>
 #include <stdexcept>
 #include <type_traits>
 
 #include "core/SpscQueue.h"
 #include "engine/AudioEngine.h"
+#include "io/ClockHold.h"
 #include "io/JackMidi.h"
 
 #ifdef SOUNDSTAR_HAVE_JACK
@@ -86,6 +89,49 @@ struct JackMidiInput::Impl {
     std::atomic<long long> engineOffset{0};  // engine sample - JACK frame
     double rate = 48000.0;
     std::string name;
+    // The engine played in this client (playEngine), when the clock's transport says (ClockHold).
+    jack_port_t* outL = nullptr;
+    jack_port_t* outR = nullptr;
+    std::atomic<engine::AudioEngine*> player{nullptr};
+    std::atomic<bool> busy{false};  // the process thread is inside the player's render
+    ClockHold hold;
+    static constexpr long long kScratch = 8192;
+    std::array<float, 1024> scratchL{}, scratchR{};  // [rt] skipped frames rendered unheard
+    long long expected = -1;                         // [rt] the next cycle's first frame while running
+
+    // [rt] The engine's output for this cycle: what the hold says, silence around it.
+    void play(jack_nframes_t frames, long long first) {
+        engine::AudioEngine* e = player.load(std::memory_order_acquire);
+        if (!e || !outL || !outR) return;
+        busy.store(true, std::memory_order_seq_cst);
+        if (player.load(std::memory_order_seq_cst) != e) {  // taken away meanwhile
+            busy.store(false, std::memory_order_release);
+            return;
+        }
+        auto* l = static_cast<float*>(api.portBuffer(outL, frames));
+        auto* r = static_cast<float*>(api.portBuffer(outR, frames));
+        const StereoView out{l, r, static_cast<int>(frames)};
+        const ClockHold::Span span = hold.cycle(first, frames);
+        const auto from = static_cast<int>(span.from), to = static_cast<int>(span.to);
+        if (from > 0) out.offset(0, from).clear();
+        if (to < static_cast<int>(frames)) out.offset(to, static_cast<int>(frames) - to).clear();
+        // Frames JACK skipped (an xrun of its driver): the engine renders them too, unheard, so
+        // its sample s stays on frame (start + s) and the set on the clock (up to kScratch frames).
+        if (from == 0 && !span.started && expected >= 0 && first > expected && first - expected <= kScratch) {
+            for (long long left = first - expected; left > 0;) {
+                const int n = static_cast<int>(std::min<long long>(left, 1024));
+                e->render(StereoView{scratchL.data(), scratchR.data(), n});
+                left -= n;
+            }
+        }
+        expected = to == static_cast<int>(frames) && from < to ? first + frames : -1;
+        if (from < to) {
+            if (span.started && !span.forced) e->setOutputGate(true, gateFade.load(std::memory_order_relaxed));  // a resume after a Stop
+            engineOffset.store(e->now() - (first + from), std::memory_order_relaxed);
+            e->render(out.offset(from, to - from));
+        }
+        busy.store(false, std::memory_order_release);
+    }
 
     // JACK's process thread: the clock's messages, stamped with their frame.
     static int process(jack_nframes_t frames, void* self) {
@@ -94,13 +140,15 @@ struct JackMidiInput::Impl {
         const jack_nframes_t first = impl.api.lastFrameTime(impl.client);
         impl.cycle.store(first, std::memory_order_relaxed);
         engine::AudioEngine* gate = impl.gate.load(std::memory_order_acquire);
-        if (gate) impl.engineOffset.store(gate->now() - static_cast<long long>(first), std::memory_order_relaxed);
+        const bool playing = impl.player.load(std::memory_order_relaxed) != nullptr;
+        if (gate && !playing) impl.engineOffset.store(gate->now() - static_cast<long long>(first), std::memory_order_relaxed);
         const std::uint32_t n = impl.api.eventCount(buf);
         for (std::uint32_t i = 0; i < n; ++i) {
             jack_midi_event_t ev;
             if (impl.api.eventGet(&ev, buf, i) != 0 || ev.size == 0 || ev.size > 3) continue;
             if (ev.buffer[0] < 0xF8 && ev.buffer[0] != 0xF2) continue;
             if (ev.buffer[0] == 0xFC && gate) gate->setOutputGate(false, impl.gateFade.load(std::memory_order_relaxed));
+            impl.hold.onMessage(ev.buffer, static_cast<int>(ev.size), static_cast<long long>(first) + ev.time);
             MidiMessage m;
             m.frames = static_cast<long long>(first) + ev.time;  // 32-bit frames: wraps after a day at 48 kHz
             m.seconds = static_cast<double>(m.frames) / impl.rate;
@@ -108,6 +156,7 @@ struct JackMidiInput::Impl {
             m.size = static_cast<std::uint8_t>(ev.size);
             if (!impl.queue.push(m)) impl.dropped.fetch_add(1, std::memory_order_relaxed);
         }
+        impl.play(frames, static_cast<long long>(first));
         return 0;
     }
 };
@@ -154,11 +203,40 @@ double JackMidiInput::sampleRate() const { return impl_->rate; }
 long long JackMidiInput::lastCycleFrame() const { return impl_->cycle.load(std::memory_order_relaxed); }
 void JackMidiInput::stopGate(engine::AudioEngine* engine, int fadeSamples) {
     impl_->gateFade.store(fadeSamples, std::memory_order_relaxed);
-    impl_->engineOffset.store(engine ? engine->now() - impl_->cycle.load(std::memory_order_relaxed) : 0);
+    if (!impl_->player.load()) impl_->engineOffset.store(engine ? engine->now() - impl_->cycle.load(std::memory_order_relaxed) : 0);
     impl_->gate.store(engine, std::memory_order_release);
 }
 long long JackMidiInput::engineSample(long long frames) const { return frames + impl_->engineOffset.load(std::memory_order_relaxed); }
 const std::string& JackMidiInput::name() const { return impl_->name; }
+
+std::string JackMidiInput::playEngine(engine::AudioEngine& engine, double delaySeconds, const std::string& destination) {
+    auto& i = *impl_;
+    if (i.player.load()) throw std::logic_error("JackMidiInput::playEngine: already playing");
+    i.outL = i.outL ? i.outL : i.api.portRegister(i.client, "out_L", JACK_DEFAULT_AUDIO_TYPE, JackPortIsOutput, 0);
+    i.outR = i.outR ? i.outR : i.api.portRegister(i.client, "out_R", JACK_DEFAULT_AUDIO_TYPE, JackPortIsOutput, 0);
+    if (!i.outL || !i.outR) throw std::runtime_error("JACK refused the audio ports out_L/out_R");
+    i.hold.setDelay(std::max(0LL, std::llround(delaySeconds * i.rate)));
+    i.hold.setFadeFrames(i.gateFade.load() + 64);  // the gate's fade, and a little silence after it
+    i.player.store(&engine, std::memory_order_release);
+    // The first two playback ports named like `destination`, as RtAudio's JACK output connects.
+    std::vector<std::string> names;
+    const char** ports = i.api.getPorts(i.client, nullptr, JACK_DEFAULT_AUDIO_TYPE, JackPortIsInput);
+    for (int k = 0; ports && ports[k] && k < 1024; ++k)
+        if (destination.empty() || std::string(ports[k]).find(destination) != std::string::npos) names.emplace_back(ports[k]);
+    if (ports) i.api.free(ports);
+    std::string connected;
+    if (names.size() >= 1) i.api.connect(i.client, i.api.portName(i.outL), names[0].c_str()), connected = names[0];
+    if (names.size() >= 2) i.api.connect(i.client, i.api.portName(i.outR), names[1].c_str()), connected += ", " + names[1];
+    return connected.empty() ? std::string(i.api.portName(i.outL)) + " (not connected)" : connected;
+}
+
+void JackMidiInput::stopEngine() {
+    auto& i = *impl_;
+    i.player.store(nullptr, std::memory_order_seq_cst);
+    while (i.busy.load(std::memory_order_seq_cst)) std::this_thread::sleep_for(std::chrono::microseconds(200));
+}
+
+ClockHold& JackMidiInput::hold() { return impl_->hold; }
 
 /// Connects `from` to the first port of `flags` whose name contains `match`; returns its name.
 std::string connectMatching(const JackApi& api, jack_client_t* c, const std::string& own, const std::string& match, unsigned long flags, const char* what) {
@@ -261,6 +339,12 @@ long long JackMidiInput::lastCycleFrame() const { return 0; }
 void JackMidiInput::stopGate(engine::AudioEngine*, int) {}
 long long JackMidiInput::engineSample(long long frames) const { return frames; }
 const std::string& JackMidiInput::name() const { return impl_->name; }
+std::string JackMidiInput::playEngine(engine::AudioEngine&, double, const std::string&) { return {}; }
+void JackMidiInput::stopEngine() {}
+ClockHold& JackMidiInput::hold() {
+    static ClockHold none;
+    return none;
+}
 #endif
 
 }  // namespace soundstar::io

@@ -15,6 +15,8 @@ class AudioEngine;
 
 namespace soundstar::io {
 
+class ClockHold;
+
 /// One short MIDI message (a realtime byte, or Song Position Pointer's three) and when it came.
 struct MidiMessage {
     double seconds = 0.0;  // frames / JACK's sample rate
@@ -52,6 +54,18 @@ public:
     long long engineSample(long long frames) const;
     /// What it listens to (the source port's name, or its own port's).
     const std::string& name() const;
+
+    /// Plays `engine` on two audio outputs of this same client (out_L, out_R, connected to the
+    /// first two playback ports named like `destination`; empty: the first two there are),
+    /// rendered in the process callback after the cycle's MIDI is read, when hold() says: silent,
+    /// the engine not run, until the first tick after Start, whose frame plus `delaySeconds`
+    /// (>= 0; less is taken as 0) is the engine's sample 0, to the frame; paused after a Stop's
+    /// fade, resumed on a Continue. Call stopGate() first (the fade). Returns what it connected to [control].
+    std::string playEngine(engine::AudioEngine& engine, double delaySeconds, const std::string& destination);
+    /// Stops rendering; when it returns the process thread no longer touches the engine [control].
+    void stopEngine();
+    /// The transport's hold on the engine (playEngine): its state, frames, and setters [any].
+    ClockHold& hold();
 
 private:
     struct Impl;
