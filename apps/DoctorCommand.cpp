@@ -14,6 +14,9 @@
 #include "io/AudioDevice.h"
 #include "io/AudioFile.h"
 #include "music/MusicConfig.h"
+#ifdef SOUNDSTAR_HAVE_GGML
+#include "models/ggml/GgmlCpu.h"
+#endif
 
 namespace soundstar::app {
 
@@ -52,6 +55,13 @@ int runDoctor() {
         bad(fmt::format("interpreter data: {}", e.what()), "set SOUNDSTAR_DATA to the repository's data/ folder (it needs data/interpret)");
     }
 
+#ifdef SOUNDSTAR_HAVE_GGML
+    try {
+        ok("ggml CPU backend " + models::describeGgmlCpu());
+    } catch (const std::exception& e) {
+        bad(fmt::format("ggml CPU backend: {}", e.what()), "run scripts/build-ggml.sh, then reconfigure");
+    }
+#endif
     const auto devices = io::listOutputDevices();
     if (devices.empty()) {
         fmt::print("  note     no audio output device (fine for rendering files; live playback needs one)\n"

@@ -12,6 +12,7 @@
 #include "models/ModelManifest.h"
 #include "models/ProceduralModel.h"
 #ifdef SOUNDSTAR_HAVE_GGML
+#include "models/ggml/GgmlCpu.h"
 #include "models/ggml/MusicgenModel.h"
 #endif
 #include "models/WorkerSupervisor.h"
@@ -125,6 +126,13 @@ int runModels(const ModelsArgs& a) {
         service = std::make_unique<models::WorkerSupervisor>(o);
     }
     int found = 0, broken = 0;
+#ifdef SOUNDSTAR_HAVE_GGML
+    try {
+        fmt::print("ggml CPU: {}\n", models::describeGgmlCpu());  // the variant picked for this CPU (GgmlCpu.h)
+    } catch (const std::exception& e) {
+        fmt::print("ggml CPU: unusable: {}\n", e.what());
+    }
+#endif
     for (const auto& root : modelRoots(a.dirs)) {
         std::error_code ec;
         if (!std::filesystem::is_directory(root, ec)) continue;

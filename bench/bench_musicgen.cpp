@@ -3,6 +3,8 @@
 // decoder sizes (random weights made by tests/models/musicgen_reference.py, converted by
 // tools/musicgen_to_gguf.py), the median step and the time 10 s of audio (500 frames + 3 delay steps) would take.
 //   bench_musicgen [steps, default 40] [threads, default all cores] [types, default "f32,q8_0"]
+// $SOUNDSTAR_BENCH_MODELS=DIR keeps the random models there and reuses them (making musicgen-small's
+// takes minutes); $SOUNDSTAR_GGML_CPU=x64 etc. times another ggml CPU variant (src/models/ggml/GgmlCpu.h).
 #include <fmt/format.h>
 #include <unistd.h>
 
@@ -14,6 +16,7 @@
 #include <vector>
 #include <thread>
 
+#include "models/ggml/GgmlCpu.h"
 #include "models/ggml/MusicgenLm.h"
 
 namespace fs = std::filesystem;
@@ -22,16 +25,19 @@ int main(int argc, char** argv) {
     const int steps = argc > 1 ? std::atoi(argv[1]) : 40;
     const int threads = argc > 2 ? std::atoi(argv[2]) : static_cast<int>(std::thread::hardware_concurrency());
     const std::string types = argc > 3 ? argv[3] : "f32,q8_0";
-    const auto dir = fs::temp_directory_path() / fmt::format("soundstar-bench-musicgen-{}", ::getpid());
+    const char* keep = std::getenv("SOUNDSTAR_BENCH_MODELS");
+    const auto dir = keep && *keep ? fs::path(keep) : fs::temp_directory_path() / fmt::format("soundstar-bench-musicgen-{}", ::getpid());
     fs::create_directories(dir);
+    fmt::print("ggml CPU: {}\n", soundstar::models::describeGgmlCpu());
     for (const char* size : {"tiny", "small"}) {
         const auto d = dir / size;
-        if (std::system(fmt::format("/usr/bin/python3 {}/models/musicgen_reference.py --out {} --size {} --no-reference", SOUNDSTAR_TESTS_DIR, d.string(), size).c_str()) != 0)
+        if (!(fs::exists(d / "config.json") && fs::exists(d / "musicgen.pt")) &&
+            std::system(fmt::format("/usr/bin/python3 {}/models/musicgen_reference.py --out {} --size {} --no-reference", SOUNDSTAR_TESTS_DIR, d.string(), size).c_str()) != 0)
             return 1;
         std::stringstream list(types);
         for (std::string type; std::getline(list, type, ',');) {
             const auto gguf = d / fmt::format("{}.gguf", type);
-            if (std::system(fmt::format("/usr/bin/python3 {}/../tools/musicgen_to_gguf.py {} {} {} --type {} >/dev/null", SOUNDSTAR_TESTS_DIR,
+            if (!fs::exists(gguf) && std::system(fmt::format("/usr/bin/python3 {}/../tools/musicgen_to_gguf.py {} {} {} --type {} >/dev/null", SOUNDSTAR_TESTS_DIR,
                                         (d / "musicgen.pt").string(), (d / "config.json").string(), gguf.string(), type).c_str()) != 0)
                 return 1;
             soundstar::models::MusicgenLm lm(gguf, threads);
@@ -67,8 +73,8 @@ int main(int argc, char** argv) {
                            (perStep + late) / 2 * 503);
             }
         }
-        fs::remove_all(d);
+        if (!keep) fs::remove_all(d);
     }
-    fs::remove_all(dir);
+    if (!keep) fs::remove_all(dir);
     return 0;
 }
