@@ -117,7 +117,8 @@ int runDjSet(const DjArgs& args, bool& llmStillAsking) {
     std::unique_ptr<DjMidiSync> midi;
     if (args.clock == "midi") midi = std::make_unique<DjMidiSync>(args);
     const auto base = vibeForProfile(profile, seed);
-    const double sr = args.sampleRate;
+    // A set played in the clock's own JACK client renders at the JACK server's rate.
+    const double sr = midi && args.device == "jack" ? midi->jackRate() : args.sampleRate;
     dj::DjBrain brain(profile, seed, dj::DjSet::barsFor(args.minutes * 60.0, base.config.resolvedBpm()));
     live::LiveOptions o;
     o.sampleRate = sr;

@@ -34,6 +34,8 @@ public:
     explicit DjMidiSync(const DjArgs& args) : in_("soundstar-dj", "clock_in", args.midiIn), offsetSeconds_(args.midiOffsetMs / 1000.0) {}
 
     const std::string& portName() const { return in_.name(); }
+    /// The JACK server's sample rate: a set played in the clock's client (--device jack) renders at it.
+    double jackRate() const { return in_.sampleRate(); }
 
     /// Waits for Start or Continue and the first tick after it; false when interrupted (Ctrl-C).
     bool waitForStart() {

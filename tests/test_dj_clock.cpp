@@ -295,3 +295,19 @@ TEST(ClockHold, ContinueWithoutAPositionAQuitWhilePausedAndAContinueFirst) {
     c.runTo(200000);
     EXPECT_EQ(c.hold.startFrame(), 1000 + (96 - 30) * 1000) << "song tick 96: bar 2's line";
 }
+
+TEST(ClockHold, AStartHeardBeforeTheEngineIsHandedOverStartsOnTheNextBarLine) {
+    // Start and the first ticks reach the hold before its first cycle (the engine not yet handed
+    // to the JACK client): that tick's frame has passed, so the set starts on the clock's next bar
+    // line (song tick 96), a tick plus the delay, not wherever the first cycle happens to begin.
+    VirtualJack j;
+    j.at(0, {0xFA});
+    j.ticks(1000, 200000);
+    for (; j.next < j.messages.size() && j.messages[j.next].first < 5000; ++j.next)
+        j.hold.onMessage(j.messages[j.next].second.data(), static_cast<int>(j.messages[j.next].second.size()), j.messages[j.next].first);
+    j.hold.setDelay(1920);  // set by playEngine after those messages
+    j.frame = 5120;
+    j.runTo(200000);
+    EXPECT_EQ(j.hold.startFrame(), 1000 + 96 * 1000 + 1920);
+    EXPECT_EQ(j.frameOf(0), 1000 + 96 * 1000 + 1920);
+}

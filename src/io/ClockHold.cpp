@@ -31,7 +31,7 @@ void ClockHold::onMessage(const std::uint8_t* bytes, int size, long long frame) 
         case 0xFC:
             armed_ = false, pending_ = -1, clockPlaying_ = false;
             if (s == State::Running) {
-                stopAt_ = frame + fade_;
+                stopAt_ = frame + fade_.load(std::memory_order_relaxed);
                 state_.store(State::Stopping, std::memory_order_release);
             }
             break;
@@ -48,13 +48,13 @@ void ClockHold::onMessage(const std::uint8_t* bytes, int size, long long frame) 
             lastTickFrame_ = frame;
             if (armed_ && pending_ < 0) {
                 if (!continuing_) {
-                    pending_ = frame + delay_;
+                    pending_ = frame + delay_.load(std::memory_order_relaxed);
                 } else {
                     // Resume where the song position reaches the set's phase: this tick, or a
                     // fraction of a tick after it.
                     const double phase = continuing_ && s == State::Waiting ? 0.0 : resumePhase_.load(std::memory_order_acquire);
                     const double ahead = phase < 0 ? 1e9 : std::fmod(phase - static_cast<double>(songTick_ % kTicksPerBar) + kTicksPerBar, kTicksPerBar);
-                    if (ahead < 1.0) pending_ = frame + delay_ + std::llround(ahead * tickFrames_);
+                    if (ahead < 1.0) pending_ = frame + delay_.load(std::memory_order_relaxed) + std::llround(ahead * tickFrames_);
                 }
                 if (pending_ >= 0) armed_ = false, resumeSongTick_.store(songTick_, std::memory_order_relaxed);
             }
@@ -72,6 +72,11 @@ ClockHold::Span ClockHold::cycle(long long first, long long frames) {
     if (force_.exchange(false, std::memory_order_acq_rel) && s != State::Running) {
         pending_ = first, armed_ = false, forced_ = true;
         if (s == State::Stopping) s = State::Paused;
+    }
+    if (s == State::Waiting && pending_ >= 0 && pending_ < first && !forced_) {
+        // The first tick came before the engine was handed over (a cycle before playEngine): its
+        // frame has passed, so the set starts on the clock's next bar line instead, still on a tick.
+        pending_ = -1, armed_ = true, continuing_ = true;
     }
     if ((s == State::Waiting || s == State::Paused) && pending_ >= 0 && pending_ < first + frames) {
         span.from = std::max(0LL, pending_ - first);

@@ -28,8 +28,8 @@ public:
     };
 
     /// The set plays this many frames after the clock (>= 0) [control, before it runs].
-    void setDelay(long long frames) { delay_ = frames < 0 ? 0 : frames; }
-    void setFadeFrames(long long frames) { fade_ = frames < 1 ? 1 : frames; }
+    void setDelay(long long frames) { delay_.store(frames < 0 ? 0 : frames, std::memory_order_relaxed); }
+    void setFadeFrames(long long frames) { fade_.store(frames < 1 ? 1 : frames, std::memory_order_relaxed); }
     /// Where in its bar the paused set stands, in ticks [0, 96) [any]; a Continue's ticks wait for it.
     void setResumePhase(double ticksInBar);
     /// One realtime message (0xF8/FA/FB/FC, or 0xF2 with its two data bytes) at `frame` [rt].
@@ -47,7 +47,7 @@ public:
     long long resumeSongTick() const { return resumeSongTick_.load(std::memory_order_acquire); }
 
 private:
-    long long delay_ = 0, fade_ = 480;
+    std::atomic<long long> delay_{0}, fade_{480};  // set from the control side, read on JACK's thread
     std::atomic<State> state_{State::Waiting};
     std::atomic<bool> force_{false};
     std::atomic<double> resumePhase_{-1.0};  // -1: not known yet

@@ -101,16 +101,21 @@ struct JackMidiInput::Impl {
 
     // [rt] The engine's output for this cycle: what the hold says, silence around it.
     void play(jack_nframes_t frames, long long first) {
-        engine::AudioEngine* e = player.load(std::memory_order_acquire);
-        if (!e || !outL || !outR) return;
-        busy.store(true, std::memory_order_seq_cst);
-        if (player.load(std::memory_order_seq_cst) != e) {  // taken away meanwhile
-            busy.store(false, std::memory_order_release);
-            return;
-        }
+        if (!outL || !outR) return;
         auto* l = static_cast<float*>(api.portBuffer(outL, frames));
         auto* r = static_cast<float*>(api.portBuffer(outR, frames));
         const StereoView out{l, r, static_cast<int>(frames)};
+        engine::AudioEngine* e = player.load(std::memory_order_acquire);
+        if (!e) {  // JACK leaves an output port's buffer as it was: silence, not the last cycle
+            out.clear();
+            return;
+        }
+        busy.store(true, std::memory_order_seq_cst);
+        if (player.load(std::memory_order_seq_cst) != e) {  // taken away meanwhile
+            busy.store(false, std::memory_order_release);
+            out.clear();
+            return;
+        }
         const ClockHold::Span span = hold.cycle(first, frames);
         const auto from = static_cast<int>(span.from), to = static_cast<int>(span.to);
         if (from > 0) out.offset(0, from).clear();
@@ -203,6 +208,7 @@ double JackMidiInput::sampleRate() const { return impl_->rate; }
 long long JackMidiInput::lastCycleFrame() const { return impl_->cycle.load(std::memory_order_relaxed); }
 void JackMidiInput::stopGate(engine::AudioEngine* engine, int fadeSamples) {
     impl_->gateFade.store(fadeSamples, std::memory_order_relaxed);
+    impl_->hold.setFadeFrames(fadeSamples + 64);  // a Stop pauses the held engine after the gate's fade
     if (!impl_->player.load()) impl_->engineOffset.store(engine ? engine->now() - impl_->cycle.load(std::memory_order_relaxed) : 0);
     impl_->gate.store(engine, std::memory_order_release);
 }
@@ -212,6 +218,8 @@ const std::string& JackMidiInput::name() const { return impl_->name; }
 std::string JackMidiInput::playEngine(engine::AudioEngine& engine, double delaySeconds, const std::string& destination) {
     auto& i = *impl_;
     if (i.player.load()) throw std::logic_error("JackMidiInput::playEngine: already playing");
+    if (std::abs(engine.sampleRate() - i.rate) > 0.5)
+        throw std::runtime_error(fmt::format("the engine runs at {:g} Hz but the JACK server at {:g} Hz: a held set must render at JACK's rate", engine.sampleRate(), i.rate));
     i.outL = i.outL ? i.outL : i.api.portRegister(i.client, "out_L", JACK_DEFAULT_AUDIO_TYPE, JackPortIsOutput, 0);
     i.outR = i.outR ? i.outR : i.api.portRegister(i.client, "out_R", JACK_DEFAULT_AUDIO_TYPE, JackPortIsOutput, 0);
     if (!i.outL || !i.outR) throw std::runtime_error("JACK refused the audio ports out_L/out_R");

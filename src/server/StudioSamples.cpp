@@ -119,6 +119,8 @@ json Studio::sampleTrack(const json& a, const CallContext& ctx) {
         slot.effectParams.emplace_back(track_->effects.back()->params().begin(), track_->effects.back()->params().end());
     }
     track_->prepare(options_.sampleRate, options_.blockSize);
+    for (std::size_t i = 0; i < chain.size(); ++i)  // set_bypass's flags, kept in the chain (the state, undo, projects)
+        if (chain[i].value("bypass", false)) track_->setBypass(static_cast<int>(i), true);
     slot.name = track;
     slot.instrument = track_->instrument->kind();
     slot.instrumentParams.assign(track_->instrument->params().begin(), track_->instrument->params().end());
