@@ -1,5 +1,6 @@
 #pragma once
 // The soundstar CLI's subcommands (each returns the process exit code).
+#include <atomic>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -24,6 +25,10 @@ class ProfileLibrary;
 }
 namespace soundstar::batch {
 struct JobSpec;
+}
+
+namespace soundstar::server {
+struct GenerateJobSpec;
 }
 
 namespace soundstar::app {
@@ -198,6 +203,10 @@ int runGenerate(const GenerateArgs& g);
 /// `render --generator MODEL`: the model folder (or an installed model's name) checked now, and a
 /// generator that asks it for audio through a model-worker process. Throws naming what is wrong.
 pipeline::Generator modelGenerator(const std::string& model, bool quiet);
+/// The model roots ($SOUNDSTAR_MODELS, data/models) and, for `serve`, its model jobs: one model
+/// service kept for the server's life (models stay loaded between jobs).
+std::vector<std::filesystem::path> installedModelRoots();
+std::function<void(const server::GenerateJobSpec&, const std::function<void(double)>&, const std::atomic<bool>&)> serverModelJobs();
 /// `soundstar models [--dir DIR]... [--load]`: installed models, and with --load each loaded in a worker.
 struct ModelsArgs {
     std::vector<std::string> dirs;

@@ -17,6 +17,10 @@
 #endif
 #include "models/WorkerSupervisor.h"
 #include "music/JsonText.h"
+#include "server/Studio.h"
+
+#include <chrono>
+#include <thread>
 
 namespace soundstar::app {
 namespace {
@@ -42,6 +46,55 @@ std::vector<std::filesystem::path> modelRoots(const std::vector<std::string>& di
     return roots;
 }
 }  // namespace
+
+std::vector<std::filesystem::path> installedModelRoots() { return modelRoots({}); }
+
+std::function<void(const server::GenerateJobSpec&, const std::function<void(double)>&, const std::atomic<bool>&)> serverModelJobs() {
+    std::shared_ptr<models::WorkerSupervisor> service;  // started at the first job, kept (its models stay loaded)
+    return [service](const server::GenerateJobSpec& spec, const std::function<void(double)>& progress, const std::atomic<bool>& cancel) mutable {
+        if (!service) {
+            models::WorkerSupervisor::Options o;
+            o.workerCommand = workerCommand();
+            service = std::make_shared<models::WorkerSupervisor>(o);
+        }
+        models::GenerateRequest r;
+        r.model = spec.model;
+        r.prompt = spec.prompt;
+        r.seconds = spec.seconds;
+        r.seed = spec.seed;
+        r.steps = spec.steps;
+        models::GenerateCallbacks cb;
+        cb.onProgress = [progress](int step, int steps) { progress(steps > 0 ? std::min(1.0, static_cast<double>(step) / steps) : 0.0); };
+        const auto id = service->submit(r, cb);
+        // wait() blocks, so it runs on a helper thread while this one watches for a cancel.
+        std::atomic<bool> over{false};
+        models::GenerateResult result;
+        std::thread waiter([&] {
+            result = service->wait(id);
+            over = true;
+        });
+        bool cancelSent = false;
+        while (!over) {
+            if (cancel && !cancelSent) {
+                service->cancel(id);
+                cancelSent = true;
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        }
+        waiter.join();
+        if (cancel || result.cancelled) throw std::runtime_error("cancelled");
+        if (!result.ok) throw std::runtime_error(fmt::format("generating failed: {}", result.error));
+        StereoBuffer audio;
+        audio.resize(static_cast<int>(result.frames()));
+        for (std::size_t i = 0; i < result.frames(); ++i) {
+            audio.left()[i] = result.interleaved[i * static_cast<std::size_t>(result.channels)];
+            audio.right()[i] = result.interleaved[i * static_cast<std::size_t>(result.channels) + (result.channels > 1 ? 1 : 0)];
+        }
+        io::OutputFiles out;
+        io::writeAudioFile(out.add(spec.output, "file"), audio, result.sampleRateHz, io::FileFormat::Wav16, spec.seed);
+        out.commit();
+    };
+}
 
 std::filesystem::path defaultModelDir() { return dataDir() / "models" / "procedural"; }
 

@@ -87,6 +87,8 @@ int runServe(const ServeArgs& given) {
     so.device = a.device;
     so.dataDir = a.dataDir;
     so.sampleMemoryBytes = static_cast<std::size_t>(a.sampleMemoryMb * 1048576.0);
+    so.modelRoots = installedModelRoots();
+    hooks.generate = serverModelJobs();
     server::Studio studio(so, hooks);
     server::OperationTable table;
     studio.registerOperations(table);

@@ -46,6 +46,18 @@ struct RenderJobSpec {
     std::filesystem::path stemsDir, midiFile;  // also write these (empty: not asked for)
 };
 
+/// A model job's request, checked: the model folder (under the model roots or --data), the
+/// prompt, its length, the seed, optional steps and the WAV to write under --data.
+inline constexpr double kMaxGenerateSeconds = 300.0;  // the longest audio a model job may ask for
+struct GenerateJobSpec {
+    std::filesystem::path model;
+    std::string prompt;
+    double seconds = 10.0;
+    std::uint64_t seed = 1;
+    std::optional<int> steps;
+    std::filesystem::path output;
+};
+
 /// What the app supplies (the server library knows no interpreter or render pipeline).
 struct StudioHooks {
     const engine::PresetLibrary* presets = nullptr;
@@ -53,6 +65,10 @@ struct StudioHooks {
     std::function<live::StreamVibe(const std::string& label, const music::MusicConfig& cfg)> vibeFromConfig;
     /// Renders a job to its file; reports progress 0..1; throws on failure [a worker thread].
     std::function<void(const RenderJobSpec&, const std::function<void(double)>& progress)> render;
+    /// Runs a model job through the model service and writes its WAV (a temp name renamed into
+    /// place); reports progress 0..1; stops soon after `cancel` turns true, writing nothing;
+    /// throws on failure [the job thread]. Empty: no model jobs.
+    std::function<void(const GenerateJobSpec&, const std::function<void(double)>& progress, const std::atomic<bool>& cancel)> generate;
     /// Asks the configured LLM [an assistant thread]: with the operations as OpenAI `tools`
     /// (`systemTools`, `tools`), or, where the endpoint refuses tools, for a JSON answer
     /// (`systemJson`, `schema`: {"say", "calls": [{"op", "args"}]}). Returns {"format": "tools"
@@ -75,6 +91,7 @@ struct StudioOptions {
     int maxTracks = 32;
     int maxLiveSessions = 1;
     int maxQueuedJobs = 8;
+    std::vector<std::filesystem::path> modelRoots;  // where generate_start's model names and folders may be
     std::size_t sampleMemoryBytes = std::size_t{512} << 20;  // loaded samples, all together (--sample-memory-mb)
 };
 
@@ -244,6 +261,11 @@ private:
     nlohmann::json renderStart(const nlohmann::json& args);
     nlohmann::json renderStatus(const nlohmann::json& args) const;
     nlohmann::json renderCancel(const nlohmann::json& args);
+    nlohmann::json generateStart(const nlohmann::json& args);
+    nlohmann::json generateStatus(const nlohmann::json& args) const;
+    nlohmann::json generateCancel(const nlohmann::json& args);
+    std::filesystem::path modelPath(const std::string& model) const;
+    std::shared_ptr<Job> queueJob(std::shared_ptr<Job> job);
     void renderWorker();
     void assistant(const nlohmann::json& args, Done done);
     /// Applies an assistant's calls through the table; the reply lists what was done and refused.

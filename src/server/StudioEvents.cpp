@@ -85,12 +85,12 @@ void Studio::publish() {
             auto& shown = jobProgressSent_[id];
             if (job->state == "running" && p >= shown + 0.1) {
                 shown = p;
-                emit({{"type", "render_progress"}, {"job", id}, {"progress", p}});
+                emit({{"type", job->kind + "_progress"}, {"job", id}, {"progress", p}});
             }
             auto& sent = jobStatesSent_[id];
             if (sent == job->state) continue;
             sent = job->state;
-            json e = {{"type", "render"}, {"job", id}, {"state", job->state}, {"file", job->file}};
+            json e = {{"type", job->kind}, {"job", id}, {"state", job->state}, {"file", job->file}};
             if (!job->error.empty()) e["error"] = job->error;
             emit(std::move(e));
         }

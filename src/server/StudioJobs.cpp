@@ -63,16 +63,22 @@ void Studio::renderWorker() {
         }
         std::string error;
         try {
-            hooks_.render(job->spec, [&](double p) {
-                job->progress = p;
-                if (job->cancel) throw std::runtime_error("cancelled");  // unwinds the render; nothing is written
-            });
+            if (job->kind == "generate") {
+                hooks_.generate(job->gen, [&](double p) { job->progress = p; }, job->cancel);
+            } else {
+                hooks_.render(job->spec, [&](double p) {
+                    job->progress = p;
+                    if (job->cancel) throw std::runtime_error("cancelled");  // unwinds the render; nothing is written
+                });
+            }
         } catch (const std::exception& e) {
             error = e.what();
         }
         std::lock_guard lock(jobsMutex_);
-        job->state = job->cancel ? "cancelled" : error.empty() ? "done" : "failed";
-        job->error = job->cancel ? "" : music::clipText(error, 1000);
+        // A model job whose file was written as the cancel came is done (its file is there).
+        const bool cancelled = job->cancel && (job->kind == "render" || !error.empty());
+        job->state = cancelled ? "cancelled" : error.empty() ? "done" : "failed";
+        job->error = cancelled ? "" : music::clipText(error, 1000);
         if (error.empty()) job->progress = 1.0;
     }
 }
@@ -96,15 +102,89 @@ json Studio::renderStart(const json& args) {
         job->stems = fs::path(file).replace_extension(".stems").generic_string();
         job->spec.stemsDir = dataPath(job->stems, "stems folder");
     }
+    queueJob(job);
+    return {{"job", job->id}, {"state", "queued"}, {"file", file}};
+}
+
+std::shared_ptr<Studio::Job> Studio::queueJob(std::shared_ptr<Job> job) {
     std::lock_guard lock(jobsMutex_);
     if (static_cast<int>(queue_.size()) >= options_.maxQueuedJobs)
-        throw ApiError(429, fmt::format("too many render jobs waiting: at most {} queued", options_.maxQueuedJobs));
+        throw ApiError(429, fmt::format("too many render and model jobs waiting: at most {} queued", options_.maxQueuedJobs));
     job->id = nextJob_++;
     jobs_[job->id] = job;
     queue_.push_back(job);
     while (jobs_.size() > 64 && jobs_.begin()->second->state != "queued" && jobs_.begin()->second->state != "running") jobs_.erase(jobs_.begin());
     jobsReady_.notify_one();
-    return {{"job", job->id}, {"state", "queued"}, {"file", file}};
+    return job;
+}
+
+// ---- model jobs ----
+
+fs::path Studio::modelPath(const std::string& model) const {
+    // A model's name (a folder in a model root), or a folder inside a model root or --data.
+    std::error_code ec;
+    const fs::path p(model);
+    if (model.empty() || model.size() > 4096) throw std::invalid_argument("model must be a model's name or folder, 1 to 4096 bytes");
+    if (p.filename() == p && model != "." && model != "..")
+        for (const auto& root : options_.modelRoots)
+            if (fs::is_directory(root / p, ec)) return fs::weakly_canonical(root / p, ec);
+    const fs::path full = fs::weakly_canonical(p.is_absolute() ? p : dataRoot_ / p, ec);
+    bool inside = false;
+    std::vector<fs::path> roots = options_.modelRoots;
+    roots.push_back(dataRoot_);
+    std::string allowed;
+    for (const auto& root : roots) {
+        const auto r = fs::weakly_canonical(root, ec);
+        const auto rel = full.lexically_relative(r);
+        if (!rel.empty() && *rel.begin() != ".." && rel != ".") inside = true;
+        if (allowed.size() < 1200) allowed += (allowed.empty() ? "" : ", ") + r.string();
+    }
+    if (!inside)
+        throw ApiError(403, fmt::format("model '{}' is outside the server's model roots and --data; allowed: a model's name or a folder under {}", music::clipText(model, 200),
+                                        allowed));
+    if (!fs::is_directory(full, ec)) throw ApiError(404, fmt::format("no model folder '{}' (a model's name in {} or a folder with manifest.json)", music::clipText(model, 200), allowed));
+    return full;
+}
+
+json Studio::generateStart(const json& args) {
+    if (!hooks_.generate) throw ApiError(501, "this server runs no model service");
+    const std::string file = args["file"];
+    if (fs::path(file).extension() != ".wav") throw std::invalid_argument(fmt::format("file '{}' must end in .wav", music::clipText(file, 80)));
+    const double seconds = args.value("seconds", 10.0);
+    if (!(seconds >= 0.1 && seconds <= kMaxGenerateSeconds))
+        throw std::invalid_argument(fmt::format("seconds {}: allowed 0.1 to {} seconds", seconds, kMaxGenerateSeconds));
+    auto job = std::make_shared<Job>();
+    job->kind = "generate";
+    job->gen.prompt = args["prompt"];
+    job->gen.seconds = seconds;
+    if (args.contains("seed")) job->gen.seed = args["seed"].get<std::uint64_t>();
+    if (args.contains("steps")) job->gen.steps = args["steps"].get<int>();
+    job->gen.model = modelPath(args.value("model", std::string("procedural")));
+    job->gen.output = dataPath(file, "file");
+    job->file = file;
+    queueJob(job);
+    return {{"job", job->id}, {"state", "queued"}, {"file", file}, {"model", job->gen.model.filename().string()}};
+}
+
+json Studio::generateStatus(const json& args) const {
+    const long id = args["job"];
+    std::lock_guard lock(jobsMutex_);
+    const auto it = jobs_.find(id);
+    if (it == jobs_.end() || it->second->kind != "generate") throw ApiError(404, fmt::format("no model job {} (the server keeps the last 64 jobs)", id));
+    const Job& j = *it->second;
+    json out = {{"job", j.id}, {"state", j.state}, {"progress", j.progress.load()}, {"file", j.file}, {"model", j.gen.model.filename().string()}, {"seconds", j.gen.seconds}};
+    if (!j.error.empty()) out["error"] = j.error;
+    return out;
+}
+
+json Studio::generateCancel(const json& args) {
+    const long id = args["job"];
+    {
+        std::lock_guard lock(jobsMutex_);
+        const auto it = jobs_.find(id);
+        if (it == jobs_.end() || it->second->kind != "generate") throw ApiError(404, fmt::format("no model job {}", id));
+    }
+    return renderCancel(args);
 }
 
 json Studio::renderStatus(const json& args) const {
@@ -135,10 +215,10 @@ json Studio::renderCancel(const json& args) {
     if (it == jobs_.end()) throw ApiError(404, fmt::format("no render job {}", id));
     Job& job = *it->second;
     if (job.state == "running") {
-        job.cancel = true;  // the worker stops it at its next progress report (every 10 s of audio)
+        job.cancel = true;  // a render stops at its next progress report (every 10 s of audio), a model job within 100 ms
         return {{"job", id}, {"state", "cancelling"}};
     }
-    if (job.state != "queued") throw ApiError(409, fmt::format("render job {} is {}: nothing to cancel", id, job.state));
+    if (job.state != "queued") throw ApiError(409, fmt::format("{} job {} is {}: nothing to cancel", job.kind, id, job.state));
     queue_.erase(std::find(queue_.begin(), queue_.end(), it->second));
     job.state = "cancelled";
     return {{"job", id}, {"state", "cancelled"}};

@@ -255,6 +255,22 @@ void Studio::registerOperations(OperationTable& t) {
     t.add({"render_cancel", "renders", "Cancels a render job: a queued one at once, a running one at its next progress report (state cancelling, then cancelled)",
            object({{"job", {{"type", "integer"}, {"minimum", 1}, {"maximum", 1e12}}}}, {"job"}), {"job"}, true,
            answerNow([this](const json& a, const CallContext&) { return renderCancel(a); })});
+    // ---- model jobs (the model service of src/models, on the same job thread as renders) ----
+    t.add({"generate_start", "renders", "Generates audio with a model (the model service: a worker process keeps it loaded) into a WAV under --data in the background; answers a job id",
+           object({{"prompt", text(2000, "what the audio should be")},
+                   {"file", fileName("output WAV under --data (.wav)")},
+                   {"model", text(4096, "a model's name in the server's model roots (default procedural), or its folder under a model root or --data")},
+                   {"seconds", number(0.1, kMaxGenerateSeconds, "seconds of audio, default 10")},
+                   {"seed", seed()},
+                   {"steps", {{"type", "integer"}, {"minimum", 1}, {"maximum", 1000}, {"description", "diffusion or sampling steps (default: the model's)"}}}},
+                  {"prompt", "file"}),
+           {"prompt", "file", "seconds"}, true, answerNow([this](const json& a, const CallContext&) { return generateStart(a); })});
+    t.add({"generate_status", "renders", "A model job's state (queued, running, done, failed, cancelled) and progress 0..1",
+           object({{"job", {{"type", "integer"}, {"minimum", 1}, {"maximum", 1e12}}}}, {"job"}), {"job"}, false,
+           answerNow([this](const json& a, const CallContext&) { return generateStatus(a); })});
+    t.add({"generate_cancel", "renders", "Cancels a model job: a queued one at once, a running one within about 100 ms (state cancelling, then cancelled; no file is written)",
+           object({{"job", {{"type", "integer"}, {"minimum", 1}, {"maximum", 1e12}}}}, {"job"}), {"job"}, true,
+           answerNow([this](const json& a, const CallContext&) { return generateCancel(a); })});
     registerBusOperations(t);  // StudioBuses.cpp
     registerSamplerOperations(t);
     registerAnalysisOperations(t);

@@ -11,7 +11,9 @@ namespace soundstar::server {
 
 struct Studio::Job {
     long id = 0;
+    std::string kind = "render";      // render or generate (its events are named after it)
     RenderJobSpec spec;
+    GenerateJobSpec gen;              // kind generate
     std::string file;                 // as the client named it
     std::string stems, midi;          // their names under --data when asked for
     std::string state = "queued";     // queued, running, done, failed, cancelled (guarded by jobsMutex_)

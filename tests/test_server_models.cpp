@@ -1,0 +1,122 @@
+// `soundstar serve` model jobs (issue #12): generate_start / generate_status / generate_cancel on
+// the real server, with the built-in procedural model run by the model service's worker process.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "Cli.h"
+#include "ServerClient.h"
+
+namespace soundstar::test {
+namespace {
+
+using nlohmann::json;
+
+class ServeModels : public ServerTest {
+protected:
+    json waitWhile(long job, const std::string& state) const {
+        json st;
+        for (int i = 0; i < 1500; ++i) {
+            st = ok("generate_status", {{"job", job}});
+            if (st["state"] != state && st["state"] != "queued") break;
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        }
+        return st;
+    }
+    std::vector<std::string> dataFiles() const {
+        std::vector<std::string> names;
+        for (const auto& e : std::filesystem::directory_iterator(dir / "data")) names.push_back(e.path().filename().string());
+        return names;
+    }
+};
+
+TEST_F(ServeModels, AJobWritesItsWavWithProgressEvents) {
+    startServer();
+    // Events over the WebSocket while a 20-second job runs to its end.
+    const std::string script =
+        "import json,sys,websocket,urllib.request\n"
+        "base=sys.argv[1]\n"
+        "ws=websocket.create_connection(base.replace('http','ws')+'/v1/ws',timeout=60)\n"
+        "ws.send(json.dumps({'id':1,'op':'subscribe','args':{'streams':['events']}}))\n"
+        "ws.recv()\n"
+        "urllib.request.urlopen(urllib.request.Request(base+'/v1/generate_start',data=json.dumps({'prompt':'slow warm pad','file':'pad.wav',"
+        "'model':'procedural','seconds':20,'seed':7,'steps':16}).encode(),method='POST')).read()\n"
+        "out=[]\n"
+        "while True:\n"
+        "    m=json.loads(ws.recv())['data']\n"
+        "    out.append(m)\n"
+        "    if m['type']=='generate' and m['state'] in ('done','failed','cancelled'): break\n"
+        "print(json.dumps(out))\n";
+    std::ofstream(dir / "events.py") << script;
+    const auto r = runCommand("/usr/bin/python3 '" + (dir / "events.py") + "' " + server->base);
+    ASSERT_EQ(r.code, 0) << r.output;
+    const json events = json::parse(r.output);
+    std::vector<std::string> states;
+    std::vector<double> progress;
+    for (const auto& e : events) {
+        if (e["type"] == "generate") states.push_back(e["state"]);
+        if (e["type"] == "generate_progress") progress.push_back(e["progress"]);
+    }
+    ASSERT_FALSE(states.empty()) << r.output;
+    EXPECT_EQ(states.back(), "done") << r.output;
+    ASSERT_GE(progress.size(), 1u) << r.output;
+    for (std::size_t i = 1; i < progress.size(); ++i) EXPECT_GT(progress[i], progress[i - 1]);
+    for (double p : progress) EXPECT_LE(p, 1.0);
+    // soxi reads back the asked length at the model's rate; nothing but the WAV is left.
+    const auto info = soxInfo(dir / "data/pad.wav");
+    EXPECT_EQ(info.sampleRate, 44100.0);
+    EXPECT_EQ(info.frames, 20 * 44100);
+    EXPECT_EQ(info.channels, 2);
+    EXPECT_EQ(dataFiles(), std::vector<std::string>{"pad.wav"});
+    const json st = ok("generate_status", {{"job", 1}});
+    EXPECT_EQ(st["state"], "done");
+    EXPECT_EQ(st["progress"], 1.0);
+    EXPECT_EQ(st["model"], "procedural");
+    // An unknown job.
+    EXPECT_EQ(post("generate_status", {{"job", 99}}).status, 404);
+}
+
+TEST_F(ServeModels, CancelStopsAJobAndLeavesNoFile) {
+    startServer();
+    const json job = ok("generate_start", {{"prompt", "a long evening drone"}, {"file", "long.wav"}, {"seconds", 300}});
+    const json queued = ok("generate_start", {{"prompt", "never"}, {"file", "never.wav"}, {"seconds", 2}});
+    EXPECT_EQ(ok("generate_cancel", {{"job", queued["job"]}})["state"], "cancelled");
+    json st;
+    for (int i = 0; i < 1500; ++i) {
+        st = ok("generate_status", {{"job", job["job"]}});
+        if (st["state"] != "queued") break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    ASSERT_EQ(st["state"], "running") << st.dump();
+    EXPECT_EQ(ok("generate_cancel", {{"job", job["job"]}})["state"], "cancelling");
+    st = waitWhile(job["job"], "running");
+    EXPECT_EQ(st["state"], "cancelled") << st.dump();
+    EXPECT_LT(st["progress"].get<double>(), 1.0);
+    EXPECT_EQ(post("generate_cancel", {{"job", job["job"]}}).status, 409);
+    EXPECT_TRUE(dataFiles().empty()) << "a cancelled job writes nothing, not even a temp file";
+    // The service still works after a cancel.
+    const json next = ok("generate_start", {{"prompt", "short bell"}, {"file", "bell.wav"}, {"seconds", 1.5}});
+    st = waitWhile(next["job"], "running");
+    ASSERT_EQ(st["state"], "done") << st.dump();
+    EXPECT_EQ(soxInfo(dir / "data/bell.wav").frames, 66150);
+}
+
+TEST_F(ServeModels, BadRequestsAreRefusedWithReasons) {
+    startServer();
+    // Model folders outside the model roots and --data.
+    std::filesystem::create_directories(dir / "elsewhere");
+    refused("generate_start", {{"prompt", "x"}, {"file", "x.wav"}, {"model", dir / "elsewhere"}}, 403, "outside the server's model roots");
+    refused("generate_start", {{"prompt", "x"}, {"file", "x.wav"}, {"model", "../elsewhere"}}, 403, "outside the server's model roots");
+    refused("generate_start", {{"prompt", "x"}, {"file", "x.wav"}, {"model", "/etc"}}, 403, "outside the server's model roots");
+    refused("generate_start", {{"prompt", "x"}, {"file", "x.wav"}, {"model", "no-such-model"}}, 404, "no model folder");
+    // Lengths out of bounds name the bound.
+    refused("generate_start", {{"prompt", "x"}, {"file", "x.wav"}, {"seconds", 301}}, 400, "300");
+    refused("generate_start", {{"prompt", "x"}, {"file", "x.wav"}, {"seconds", 0.01}}, 400, "0.1");
+    refused("generate_start", {{"prompt", "x"}, {"file", "x.flac"}}, 400, ".wav");
+    refused("generate_start", {{"prompt", "x"}, {"file", "../x.wav"}}, 403, "..");
+    EXPECT_TRUE(dataFiles().empty());
+}
+
+}  // namespace
+}  // namespace soundstar::test
