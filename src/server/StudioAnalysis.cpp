@@ -252,8 +252,12 @@ void Studio::publishAnalysis() {
                 it = st.live.erase(it);
             }
         } else {
-            for (std::size_t n; (n = tap.ring->read(st.buffer.data(), st.buffer.size() / 2)) > 0; tap.frames += static_cast<SampleTime>(n))
+            // At most one buffer a tick: while the audio thread keeps writing, analysis slower
+            // than real time (many measures, a slow machine) must not keep the control thread here.
+            if (const std::size_t n = tap.ring->read(st.buffer.data(), st.buffer.size() / 2); n > 0) {
                 feedBus(tap.track, st.buffer.data(), n, tap.frames);
+                tap.frames += static_cast<SampleTime>(n);
+            }
         }
     }
     untapUnused();
