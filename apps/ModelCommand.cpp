@@ -24,6 +24,17 @@
 
 namespace soundstar::app {
 namespace {
+/// A model's interleaved result as a stereo buffer (mono played on both sides).
+StereoBuffer stereoOf(const models::GenerateResult& result) {
+    StereoBuffer audio;
+    audio.resize(static_cast<int>(result.frames()));
+    const auto ch = static_cast<std::size_t>(result.channels);
+    for (std::size_t i = 0; i < result.frames(); ++i) {
+        audio.left()[i] = result.interleaved[i * ch];
+        audio.right()[i] = result.interleaved[i * ch + (ch > 1 ? 1 : 0)];
+    }
+    return audio;
+}
 std::vector<std::string> workerCommand() {
     std::error_code ec;
     const auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
@@ -84,12 +95,7 @@ std::function<void(const server::GenerateJobSpec&, const std::function<void(doub
         waiter.join();
         if (cancel || result.cancelled) throw std::runtime_error("cancelled");
         if (!result.ok) throw std::runtime_error(fmt::format("generating failed: {}", result.error));
-        StereoBuffer audio;
-        audio.resize(static_cast<int>(result.frames()));
-        for (std::size_t i = 0; i < result.frames(); ++i) {
-            audio.left()[i] = result.interleaved[i * static_cast<std::size_t>(result.channels)];
-            audio.right()[i] = result.interleaved[i * static_cast<std::size_t>(result.channels) + (result.channels > 1 ? 1 : 0)];
-        }
+        const StereoBuffer audio = stereoOf(result);
         io::OutputFiles out;
         io::writeAudioFile(out.add(spec.output, "file"), audio, result.sampleRateHz, io::FileFormat::Wav16, spec.seed);
         out.commit();
@@ -156,12 +162,7 @@ int runGenerate(const GenerateArgs& g) {
     const auto result = service.generate(r, cb);
     if (!g.quiet) fmt::print(stderr, "\n");
     if (!result.ok) throw std::runtime_error(fmt::format("generate failed: {}", result.error));
-    StereoBuffer audio;
-    audio.resize(static_cast<int>(result.frames()));
-    for (std::size_t i = 0; i < result.frames(); ++i) {
-        audio.left()[i] = result.interleaved[i * static_cast<std::size_t>(result.channels)];
-        audio.right()[i] = result.interleaved[i * static_cast<std::size_t>(result.channels) + (result.channels > 1 ? 1 : 0)];
-    }
+    const StereoBuffer audio = stereoOf(result);
     io::OutputFiles out;
     io::writeAudioFile(out.add(g.output, "-o"), audio, result.sampleRateHz, *chosen, r.seed.value_or(1));
     out.commit();
