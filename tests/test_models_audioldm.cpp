@@ -3,108 +3,51 @@
 // diffusers folder layout) and converted by tools/audioldm_to_gguf.py. So far: the HiFi-GAN vocoder
 // and the VAE decoder (latents -> mel -> audio).
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <functional>
-#include <limits>
 
-#include "Cli.h"
+#include "ModelRef.h"
 #include "models/ggml/HifiganVocoder.h"
 #include "models/ggml/VaeDecoder.h"
 
 namespace fs = std::filesystem;
 using namespace soundstar;
-using soundstar::test::runCommand;
+using namespace soundstar::test;
 
 namespace {
 
-const std::string kPython = "/usr/bin/python3";
-const std::string kTests = SOUNDSTAR_TESTS_DIR;
-const std::string kTools = std::string(SOUNDSTAR_TESTS_DIR) + "/../tools";
-
 fs::path scratch() {
-    static const fs::path dir = [] {
-        auto d = fs::temp_directory_path() / ("soundstar-audioldm-" + std::to_string(::getpid()));
-        fs::create_directories(d);
-        return d;
-    }();
+    static const fs::path dir = scratchDir("audioldm");
     return dir;
-}
-
-std::string fileText(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    return std::string((std::istreambuf_iterator<char>(in)), {});
 }
 
 // A reference checkpoint folder (`extra`: reference options), converted to `type`; returns the
 // folder holding vocoder.gguf, vae.gguf and the reference's inputs and outputs. Made once per
-// build (ctest runs each test in its own process), keyed by the scripts' text; made under a
-// temporary name and renamed, so parallel tests never see half a folder.
+// build (ctest runs each test in its own process), keyed by the scripts' text.
 fs::path reference(const std::string& type, const std::string& extra = "") {
-    const auto key = std::hash<std::string>{}(fileText(kTests + "/models/audioldm_reference.py") + fileText(kTools + "/audioldm_to_gguf.py") +
-                                              fileText(kTools + "/encodec_to_gguf.py"));
     std::string tag = type + extra;
     std::replace_if(tag.begin(), tag.end(), [](char ch) { return ch == ' ' || ch == '-'; }, '_');
-    const auto dir = fs::path(SOUNDSTAR_TEST_CACHE) / std::to_string(key) / tag;
-    if (fs::exists(dir / "vocoder.gguf")) return dir;
-    fs::create_directories(dir.parent_path());
-    const auto tmp = fs::path(dir.string() + ".tmp" + std::to_string(::getpid()));
-    auto r = runCommand(kPython + " " + kTests + "/models/audioldm_reference.py --out " + tmp.string() + " " + extra);
-    EXPECT_EQ(r.code, 0) << r.output;
-    r = runCommand(kPython + " " + kTools + "/audioldm_to_gguf.py " + tmp.string() + " " + tmp.string() + " --type " + type);
-    EXPECT_EQ(r.code, 0) << r.output;
-    std::error_code ec;
-    fs::rename(tmp, dir, ec);  // another test process may have won the race: its copy is the same
-    fs::remove_all(tmp, ec);
+    const auto dir = referenceCache({"models/audioldm_reference.py", "../tools/audioldm_to_gguf.py", "../tools/encodec_to_gguf.py"}) / tag;
+    makeOnce(dir, "vocoder.gguf", [&](const fs::path& tmp) {
+        mustRun(kPython + " " + kTests + "/models/audioldm_reference.py --out " + tmp.string() + " " + extra);
+        mustRun(kPython + " " + kTools + "/audioldm_to_gguf.py " + tmp.string() + " " + tmp.string() + " --type " + type);
+    });
     return dir;
 }
-
-template <typename T>
-std::vector<T> readRaw(const fs::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    std::vector<char> bytes((std::istreambuf_iterator<char>(in)), {});
-    std::vector<T> out(bytes.size() / sizeof(T));
-    std::memcpy(out.data(), bytes.data(), out.size() * sizeof(T));
-    return out;
-}
-
-struct Comparison {
-    double maxAbsDiff = 0, peak = 0;
-    std::size_t samples = 0;
-};
 
 Comparison vocodeAndCompare(const fs::path& dir, int threads = 2) {
     models::HifiganVocoder voc(dir / "vocoder.gguf", threads);
     const auto mel = readRaw<float>(dir / "mel.f32");
-    const auto want = readRaw<float>(dir / "audio.f32");
     const int frames = static_cast<int>(mel.size() / static_cast<std::size_t>(voc.config().melBins));
     const auto got = voc.vocode(mel, frames);
     EXPECT_EQ(static_cast<std::int64_t>(got.size()), voc.config().samplesFor(frames));
-    EXPECT_EQ(got.size(), want.size());
-    Comparison c;
-    c.samples = std::min(got.size(), want.size());
-    for (std::size_t i = 0; i < c.samples; ++i) {
-        EXPECT_TRUE(std::isfinite(got[i]));
-        c.maxAbsDiff = std::max(c.maxAbsDiff, static_cast<double>(std::fabs(got[i] - want[i])));
-        c.peak = std::max(c.peak, static_cast<double>(std::fabs(want[i])));
-    }
-    std::printf("%s: max abs diff %.3g, peak %.3g, %zu samples\n", dir.filename().c_str(), c.maxAbsDiff, c.peak, c.samples);
-    return c;
+    return compareSamples(got, readRaw<float>(dir / "audio.f32"), dir.filename().string());
 }
 
-std::string loadError(const fs::path& gguf) {
-    try {
-        models::HifiganVocoder voc(gguf, 1);
-    } catch (const std::invalid_argument& e) {
-        return e.what();
-    }
-    return "(loaded without an error)";
-}
+std::string loadError(const fs::path& gguf) { return test::loadError<models::HifiganVocoder>(gguf); }
 
 }  // namespace
 

@@ -3,7 +3,6 @@
 // weights made at run time, converted by tools/encodec_to_gguf.py), and a musicgen model folder
 // in a real `soundstar model-worker` that says what it cannot do yet.
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <random>
@@ -12,26 +11,18 @@
 #include <cstring>
 #include <fstream>
 
-#include "Cli.h"
+#include "ModelRef.h"
 #include "models/ggml/EncodecDecoder.h"
 #include "models/ggml/GgufWeights.h"
 
 namespace fs = std::filesystem;
 using namespace soundstar;
-using soundstar::test::runCommand;
+using namespace soundstar::test;
 
 namespace {
 
-const std::string kPython = "/usr/bin/python3";
-const std::string kTests = SOUNDSTAR_TESTS_DIR;
-const std::string kTools = std::string(SOUNDSTAR_TESTS_DIR) + "/../tools";
-
 fs::path scratch() {
-    static const fs::path dir = [] {
-        auto d = fs::temp_directory_path() / ("soundstar-ggml-" + std::to_string(::getpid()));
-        fs::create_directories(d);
-        return d;
-    }();
+    static const fs::path dir = scratchDir("ggml");
     return dir;
 }
 
@@ -42,56 +33,23 @@ fs::path reference(const std::string& size, const std::string& type, const std::
     const auto dir = scratch() / tag;
     const auto gguf = dir / ("encodec-" + type + ".gguf");
     if (fs::exists(gguf)) return gguf;
-    auto r = runCommand(kPython + " " + kTests + "/models/encodec_reference.py --out " + dir.string() + " --size " + size + " " + extra);
-    EXPECT_EQ(r.code, 0) << r.output;
-    r = runCommand(kPython + " " + kTools + "/encodec_to_gguf.py " + (dir / "encodec.pt").string() + " " + (dir / "config.json").string() + " " +
-                   gguf.string() + " --type " + type);
-    EXPECT_EQ(r.code, 0) << r.output;
+    mustRun(kPython + " " + kTests + "/models/encodec_reference.py --out " + dir.string() + " --size " + size + " " + extra);
+    mustRun(kPython + " " + kTools + "/encodec_to_gguf.py " + (dir / "encodec.pt").string() + " " + (dir / "config.json").string() + " " +
+            gguf.string() + " --type " + type);
     return gguf;
 }
-
-template <typename T>
-std::vector<T> readRaw(const fs::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    std::vector<char> bytes((std::istreambuf_iterator<char>(in)), {});
-    std::vector<T> out(bytes.size() / sizeof(T));
-    std::memcpy(out.data(), bytes.data(), out.size() * sizeof(T));
-    return out;
-}
-
-struct Comparison {
-    double maxAbsDiff = 0, peak = 0;
-    std::size_t samples = 0;
-};
 
 Comparison decodeAndCompare(const fs::path& gguf) {
     const auto dir = gguf.parent_path();
     models::EncodecDecoder dec(gguf, 2);
     const auto codes = readRaw<std::int32_t>(dir / "codes.i32");
-    const auto want = readRaw<float>(dir / "audio.f32");
     const int frames = static_cast<int>(codes.size() / dec.config().codebooks);
     const auto got = dec.decode(codes, frames);
     EXPECT_EQ(got.size(), static_cast<std::size_t>(frames) * dec.config().hopLength() * dec.config().audioChannels);
-    EXPECT_EQ(got.size(), want.size());
-    Comparison c;
-    c.samples = std::min(got.size(), want.size());
-    for (std::size_t i = 0; i < c.samples; ++i) {
-        EXPECT_TRUE(std::isfinite(got[i]));
-        c.maxAbsDiff = std::max(c.maxAbsDiff, static_cast<double>(std::fabs(got[i] - want[i])));
-        c.peak = std::max(c.peak, static_cast<double>(std::fabs(want[i])));
-    }
-    std::printf("%s: max abs diff %.3g, peak %.3g, %zu samples\n", gguf.filename().c_str(), c.maxAbsDiff, c.peak, c.samples);
-    return c;
+    return compareSamples(got, readRaw<float>(dir / "audio.f32"), gguf.filename().string());
 }
 
-std::string loadError(const fs::path& gguf) {
-    try {
-        models::EncodecDecoder dec(gguf, 1);
-    } catch (const std::invalid_argument& e) {
-        return e.what();
-    }
-    return "(loaded without an error)";
-}
+std::string loadError(const fs::path& gguf) { return test::loadError<models::EncodecDecoder>(gguf); }
 
 }  // namespace
 

@@ -3,7 +3,6 @@
 // decoding in float64 without a KV cache), converted by tools/musicgen_to_gguf.py: the same
 // greedy codes step for step, logits within tolerance; seeded sampling, settings and cancel.
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
@@ -16,73 +15,42 @@
 
 #include <fmt/format.h>
 
-#include "Cli.h"
+#include "ModelRef.h"
 #include "models/ModelWorker.h"
 #include "models/WorkerSupervisor.h"
 #include "models/ggml/MusicgenLm.h"
 
 namespace fs = std::filesystem;
 using namespace soundstar;
-using soundstar::test::runCommand;
+using namespace soundstar::test;
 
 namespace {
 
-const std::string kPython = "/usr/bin/python3";
-const std::string kTests = SOUNDSTAR_TESTS_DIR;
-const std::string kTools = std::string(SOUNDSTAR_TESTS_DIR) + "/../tools";
-
 fs::path scratch() {
-    static const fs::path dir = [] {
-        auto d = fs::temp_directory_path() / ("soundstar-musicgen-" + std::to_string(::getpid()));
-        fs::create_directories(d);
-        return d;
-    }();
+    static const fs::path dir = scratchDir("musicgen");
     return dir;
 }
 
-std::string fileText(const fs::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    return std::string((std::istreambuf_iterator<char>(in)), {});
-}
-
 // References are made once per version of the scripts and kept in the build folder (ctest runs
-// each test in its own process): a folder named by a hash of the scripts, filled under a
-// temporary name and renamed into place.
+// each test in its own process).
 fs::path referenceCache() {
-    const auto key = std::hash<std::string>{}(fileText(kTests + "/models/musicgen_reference.py") + fileText(kTools + "/musicgen_to_gguf.py") +
-                                              fileText(kTools + "/encodec_to_gguf.py") + fileText(kTests + "/models/encodec_reference.py") +
-                                              fileText(kTests + "/models/t5_reference.py") + fileText(kTools + "/t5_to_gguf.py"));
-    return fs::path(SOUNDSTAR_TEST_CACHE) / fmt::format("{:016x}", key);
+    return test::referenceCache({"models/musicgen_reference.py", "../tools/musicgen_to_gguf.py", "../tools/encodec_to_gguf.py",
+                                 "models/encodec_reference.py", "models/t5_reference.py", "../tools/t5_to_gguf.py"});
 }
 
 // The reference for `size` with `guidance`, converted to `type` (lm-TYPE.gguf beside it).
 fs::path reference(const std::string& size, const std::string& guidance, const std::string& type) {
     const auto dir = referenceCache() / (size + "-g" + guidance);
-    if (!fs::exists(dir / "musicgen.pt")) {
-        const auto tmp = fs::path(dir.string() + ".tmp" + std::to_string(::getpid()));
-        const auto r = runCommand(kPython + " " + kTests + "/models/musicgen_reference.py --out " + tmp.string() + " --size " + size + " --guidance " + guidance);
-        EXPECT_EQ(r.code, 0) << r.output;
-        std::error_code ec;
-        fs::rename(tmp, dir, ec);  // another test process may have won the race: its copy is the same
-        fs::remove_all(tmp, ec);
-    }
+    makeOnce(dir, "musicgen.pt", [&](const fs::path& tmp) {
+        mustRun(kPython + " " + kTests + "/models/musicgen_reference.py --out " + tmp.string() + " --size " + size + " --guidance " + guidance);
+    });
     const auto gguf = dir / ("lm-" + type + ".gguf");
     if (fs::exists(gguf)) return gguf;
     const auto tmp = fs::path(gguf.string() + ".tmp" + std::to_string(::getpid()));
-    const auto r = runCommand(kPython + " " + kTools + "/musicgen_to_gguf.py " + (dir / "musicgen.pt").string() + " " + (dir / "config.json").string() + " " +
-                              tmp.string() + " --type " + type);
-    EXPECT_EQ(r.code, 0) << r.output;
+    mustRun(kPython + " " + kTools + "/musicgen_to_gguf.py " + (dir / "musicgen.pt").string() + " " + (dir / "config.json").string() + " " +
+            tmp.string() + " --type " + type);
     fs::rename(tmp, gguf);
     return gguf;
-}
-
-template <typename T>
-std::vector<T> readRaw(const fs::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    std::vector<char> bytes((std::istreambuf_iterator<char>(in)), {});
-    std::vector<T> out(bytes.size() / sizeof(T));
-    std::memcpy(out.data(), bytes.data(), out.size() * sizeof(T));
-    return out;
 }
 
 struct Run {
@@ -125,14 +93,7 @@ void expectMatchesTorch(const fs::path& gguf, double guidance) {
     EXPECT_LT(diff, 2e-3) << "peak " << peak;
 }
 
-std::string loadError(const fs::path& gguf) {
-    try {
-        models::MusicgenLm lm(gguf, 1);
-    } catch (const std::invalid_argument& e) {
-        return e.what();
-    }
-    return "(loaded without an error)";
-}
+std::string loadError(const fs::path& gguf) { return test::loadError<models::MusicgenLm>(gguf); }
 
 
 // A whole musicgen folder of tiny random parts that fit together: EnCodec (2 codebooks of 64,
@@ -140,34 +101,28 @@ std::string loadError(const fs::path& gguf) {
 // model trained by spm_train. Made once per run.
 fs::path musicgenFolder() {
     const auto done = referenceCache() / "musicgen-tiny";
-    if (fs::exists(done / "manifest.json")) return done;
-    const auto dir = fs::path(done.string() + ".tmp" + std::to_string(::getpid()));
-    const auto work = scratch() / "parts";
-    auto run = [](const std::string& cmd) {
-        const auto r = runCommand(cmd);
-        EXPECT_EQ(r.code, 0) << cmd << "\n" << r.output;
-    };
-    fs::create_directories(dir);
-    run(kPython + " " + kTests + "/models/encodec_reference.py --no-reference --size tiny --out " + (work / "encodec").string());
-    run(kPython + " -c \"import json; p='" + (work / "encodec" / "config.json").string() +
-        "'; c=json.load(open(p)); c['sampling_rate']=8000; json.dump(c, open(p, 'w'))\"");
-    run(kPython + " " + kTools + "/encodec_to_gguf.py " + (work / "encodec" / "encodec.pt").string() + " " + (work / "encodec" / "config.json").string() + " " +
-        (dir / "encodec.gguf").string());
-    run(kPython + " " + kTests + "/models/musicgen_reference.py --size pipeline --frames 4 --out " + (work / "lm").string());
-    run(kPython + " " + kTools + "/musicgen_to_gguf.py " + (work / "lm" / "musicgen.pt").string() + " " + (work / "lm" / "config.json").string() + " " +
-        (dir / "lm.gguf").string());
-    run(kPython + " " + kTests + "/models/t5_reference.py --size tiny --ids 1 --out " + (work / "t5").string());
-    run(kPython + " " + kTools + "/t5_to_gguf.py " + (work / "t5" / "t5.pt").string() + " " + (work / "t5" / "config.json").string() + " " + (dir / "t5.gguf").string());
-    std::ofstream corpus(work / "corpus.txt");
-    for (int i = 0; i < 300; ++i) corpus << (i % 3 ? "warm analog pads " : "dusty drums and bass ") << i % 17 << "\n";
-    corpus.close();
-    run(fmt::format("spm_train --input={} --model_prefix={} --vocab_size=60 --hard_vocab_limit=false --model_type=unigram --pad_id=0 --eos_id=1 --unk_id=2 --bos_id=-1 --minloglevel=2",
-                    (work / "corpus.txt").string(), (dir / "spiece").string()));
-    std::ofstream(dir / "manifest.json") << R"({"name": "musicgen-tiny", "kind": "musicgen", "sample_rate": 8000, "quantization": "f32",
-        "weights": "encodec.gguf", "parameter_count": 100000, "parameters": {"top_k": 20, "temperature": 1.0, "default_guidance": 3.0}})";
-    std::error_code ec;
-    fs::rename(dir, done, ec);  // another test process may have won the race: its copy is the same
-    fs::remove_all(dir, ec);
+    makeOnce(done, "manifest.json", [](const fs::path& dir) {
+        const auto work = scratch() / "parts";
+        const auto run = mustRun;
+        fs::create_directories(dir);
+        run(kPython + " " + kTests + "/models/encodec_reference.py --no-reference --size tiny --out " + (work / "encodec").string());
+        run(kPython + " -c \"import json; p='" + (work / "encodec" / "config.json").string() +
+            "'; c=json.load(open(p)); c['sampling_rate']=8000; json.dump(c, open(p, 'w'))\"");
+        run(kPython + " " + kTools + "/encodec_to_gguf.py " + (work / "encodec" / "encodec.pt").string() + " " + (work / "encodec" / "config.json").string() + " " +
+            (dir / "encodec.gguf").string());
+        run(kPython + " " + kTests + "/models/musicgen_reference.py --size pipeline --frames 4 --out " + (work / "lm").string());
+        run(kPython + " " + kTools + "/musicgen_to_gguf.py " + (work / "lm" / "musicgen.pt").string() + " " + (work / "lm" / "config.json").string() + " " +
+            (dir / "lm.gguf").string());
+        run(kPython + " " + kTests + "/models/t5_reference.py --size tiny --ids 1 --out " + (work / "t5").string());
+        run(kPython + " " + kTools + "/t5_to_gguf.py " + (work / "t5" / "t5.pt").string() + " " + (work / "t5" / "config.json").string() + " " + (dir / "t5.gguf").string());
+        std::ofstream corpus(work / "corpus.txt");
+        for (int i = 0; i < 300; ++i) corpus << (i % 3 ? "warm analog pads " : "dusty drums and bass ") << i % 17 << "\n";
+        corpus.close();
+        run(fmt::format("spm_train --input={} --model_prefix={} --vocab_size=60 --hard_vocab_limit=false --model_type=unigram --pad_id=0 --eos_id=1 --unk_id=2 --bos_id=-1 --minloglevel=2",
+                        (work / "corpus.txt").string(), (dir / "spiece").string()));
+        std::ofstream(dir / "manifest.json") << R"({"name": "musicgen-tiny", "kind": "musicgen", "sample_rate": 8000, "quantization": "f32",
+            "weights": "encodec.gguf", "parameter_count": 100000, "parameters": {"top_k": 20, "temperature": 1.0, "default_guidance": 3.0}})";
+    });
     return done;
 }
 

@@ -13,27 +13,20 @@
 #include <fstream>
 #include <sstream>
 
-#include "Cli.h"
+#include "ModelRef.h"
 #include "models/ggml/T5Encoder.h"
 #include "models/ggml/TextTokenizer.h"
 
 namespace fs = std::filesystem;
 using namespace soundstar;
-using soundstar::test::runCommand;
+using namespace soundstar::test;
 
 namespace {
 
-const std::string kPython = "/usr/bin/python3";
-const std::string kTests = SOUNDSTAR_TESTS_DIR;
-const std::string kTools = std::string(SOUNDSTAR_TESTS_DIR) + "/../tools";
 const std::string kPrompt = "warm analog pads with a slow deep bass, dusty drums and a bright bell melody over rain";
 
 fs::path scratch() {
-    static const fs::path dir = [] {
-        auto d = fs::temp_directory_path() / ("soundstar-t5-" + std::to_string(::getpid()));
-        fs::create_directories(d);
-        return d;
-    }();
+    static const fs::path dir = scratchDir("t5");
     return dir;
 }
 
@@ -72,14 +65,6 @@ fs::path reference(const std::string& size, const std::vector<std::int32_t>& ids
     return gguf;
 }
 
-std::vector<float> readFloats(const fs::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    std::vector<char> bytes((std::istreambuf_iterator<char>(in)), {});
-    std::vector<float> out(bytes.size() / sizeof(float));
-    std::memcpy(out.data(), bytes.data(), out.size() * sizeof(float));
-    return out;
-}
-
 std::vector<std::int32_t> promptIds() {
     models::TextTokenizer tok(tokenizerModel());
     return tok.encode(kPrompt, 512);
@@ -90,17 +75,12 @@ void expectMatchesTorch(const std::string& size) {
     const auto gguf = reference(size, ids, "f32");
     models::T5Encoder enc(gguf, 2);
     const auto got = enc.encode(ids);
-    const auto want = readFloats(gguf.parent_path() / "states.f32");
+    const auto want = readRaw<float>(gguf.parent_path() / "states.f32");
     ASSERT_EQ(got.size(), want.size());
     ASSERT_EQ(got.size(), ids.size() * static_cast<std::size_t>(enc.config().dModel));
-    double diff = 0, peak = 0;
-    for (std::size_t i = 0; i < got.size(); ++i) {
-        diff = std::max(diff, static_cast<double>(std::fabs(got[i] - want[i])));
-        peak = std::max(peak, static_cast<double>(std::fabs(want[i])));
-    }
-    std::printf("%s: %zu tokens, max abs diff %.3g, peak %.3g\n", size.c_str(), ids.size(), diff, peak);
-    EXPECT_GT(peak, 0.5);
-    EXPECT_LT(diff, 1e-4);
+    const auto c = compareSamples(got, want, fmt::format("{} ({} tokens)", size, ids.size()));
+    EXPECT_GT(c.peak, 0.5);
+    EXPECT_LT(c.maxAbsDiff, 1e-4);
 }
 
 }  // namespace
