@@ -6,6 +6,7 @@
 #include <ggml-cpu.h>
 #include <ggml.h>
 
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 
