@@ -174,10 +174,8 @@ struct OfflineGraph::Impl {
                 if (note.velocity > 0.0f) track.instrument->noteOn(note.note, note.velocity);
                 else track.instrument->noteOff(note.note);
             }
-            track.render(seg.frames, true);
-            const StereoView tv = track.buffer().view(seg.frames);
-            std::copy(tv.left, tv.left + seg.frames, out.left().data() + seg.offset);
-            std::copy(tv.right, tv.right + seg.frames, out.right().data() + seg.offset);
+            const StereoView tv = out.view().offset(seg.offset, seg.frames);
+            track.renderInto(tv, true);
             if (audible[t])
                 for (int b = 0; b < sendCount; ++b) sends[si * engine::Track::kMaxSends + static_cast<std::size_t>(b)] = track.nextSend(b, seg.frames);
             if (stems) renderStem(t, c, si, tv);
@@ -217,17 +215,14 @@ struct OfflineGraph::Impl {
         for (std::size_t si = 0; si < c.segments.size(); ++si) {
             const Segment& seg = c.segments[si];
             const int n = seg.frames;
-            const StereoView in = bus.buffer().view(n);
+            const StereoView in = c.returns[b].view().offset(seg.offset, n);  // summed and rendered in place
             in.clear();
             for (std::size_t t = 0; fed && t < graph.tracks.size(); ++t) {
                 if (!audible[t]) continue;
                 const float s = c.sends[t][si * engine::Track::kMaxSends + b];
                 if (s > 0.0f) in.addFrom(c.tracks[t].view().offset(seg.offset, n), s);
             }
-            bus.render(n, false);
-            const StereoView rv = bus.buffer().view(n);
-            std::copy(rv.left, rv.left + n, c.returns[b].left().data() + seg.offset);
-            std::copy(rv.right, rv.right + n, c.returns[b].right().data() + seg.offset);
+            bus.renderInto(in, false);
         }
     }
 
@@ -236,16 +231,13 @@ struct OfflineGraph::Impl {
     void master(Chunk& c, StereoBuffer& out) {
         for (const Segment& seg : c.segments) {
             const int n = seg.frames;
-            const StereoView mix = graph.master.buffer().view(n);
+            const StereoView mix = out.view().offset(static_cast<int>(c.start) + seg.offset, n);  // mixed and rendered in place
             mix.clear();
             for (std::size_t t = 0; t < graph.tracks.size(); ++t)
                 if (audible[t]) mix.addFrom(c.tracks[t].view().offset(seg.offset, n));
             for (std::size_t b = 0; b < graph.returns.size(); ++b)
                 if (!graph.returns[b]->mute) mix.addFrom(c.returns[b].view().offset(seg.offset, n));
-            graph.master.render(n, false);
-            const auto at = static_cast<std::size_t>(c.start + seg.offset);
-            std::copy(mix.left, mix.left + n, out.left().data() + at);
-            std::copy(mix.right, mix.right + n, out.right().data() + at);
+            graph.master.renderInto(mix, false);
         }
     }
 
