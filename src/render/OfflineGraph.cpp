@@ -1,11 +1,13 @@
 #include "render/OfflineGraph.h"
 
 #include <fmt/format.h>
+#include <sys/mman.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstdint>
 #include <cstdlib>
 #include <mutex>
 #include <stdexcept>
@@ -38,6 +40,21 @@ int defaultRenderThreads() {
 }
 
 namespace {
+/// Sizes (and zeroes) a whole render's channel, minutes of audio and tens of MB, asking for
+/// transparent huge pages where the kernel gives them on request (THP "madvise", Debian's
+/// default): it then faults in 2 MiB at a time rather than 4 KiB. A 3-minute render's output
+/// took some 17,000 page faults, 4-6% of its CPU on a virtual machine. Only a hint: the bytes
+/// are the same either way.
+void sizeWholeRender(std::vector<float>& channel, std::size_t frames) {
+    channel.clear();
+    channel.reserve(frames);
+    constexpr std::uintptr_t kHugePage = std::uintptr_t{2} << 20;
+    const auto begin = (reinterpret_cast<std::uintptr_t>(channel.data()) + kHugePage - 1) & ~(kHugePage - 1);
+    const auto end = reinterpret_cast<std::uintptr_t>(channel.data() + frames) & ~(kHugePage - 1);
+    if (end > begin) ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_HUGEPAGE);  // refused: small pages
+    channel.assign(frames, 0.0f);
+}
+
 /// A run of frames with no note inside: what AudioEngine::render hands the graph between two
 /// command times (or block edges). Notes [eventBegin, eventEnd) apply at its first frame.
 struct Segment {
@@ -270,9 +287,11 @@ void OfflineGraph::render(std::span<const ScheduledNote> events, SampleTime tota
     DenormalGuard denormals;
     im.events = events;
     im.stems = stems;
-    out.resize(static_cast<int>(total));
+    const auto frames = static_cast<std::size_t>(total);
+    for (auto* b : {&out.left(), &out.right()}) sizeWholeRender(*b, frames);
     if (stems)
-        for (auto& s : *stems->out) s.resize(static_cast<int>(total));
+        for (auto& s : *stems->out)
+            for (auto* b : {&s.left(), &s.right()}) sizeWholeRender(*b, frames);
     std::size_t next = 0;
     const long chunks = static_cast<long>((total + im.chunkFrames - 1) / im.chunkFrames);
     const auto slot = [&](long k) { return k >= 0 && k < chunks ? &im.chunks[k % 3] : nullptr; };
