@@ -6,7 +6,9 @@
 // pulls some 50 libraries (SDL2, X11, PulseAudio, GLib, ...) whose loading cost every command
 // about 4 ms of start-up, though only renders with a SoundFont preset use it.
 #include <dlfcn.h>
+#include <fcntl.h>
 #include <fluidsynth.h>
+#include <unistd.h>
 #include <fmt/format.h>
 
 #include <bitset>
@@ -14,10 +16,13 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <new>
+#include <optional>
 #include <stdexcept>
 #include <type_traits>
 
 #include "engine/FileSearch.h"
+#include "engine/SoundFontSubset.h"
 #include "engine/SynthInstruments.h"
 
 namespace soundstar::engine {
@@ -43,6 +48,9 @@ struct FluidApi {
     decltype(&fluid_sfont_iteration_next) sfontIterationNext;
     decltype(&fluid_preset_get_banknum) presetBank;
     decltype(&fluid_preset_get_num) presetNum;
+    decltype(&new_fluid_defsfloader) newDefSfloader;
+    decltype(&fluid_sfloader_set_callbacks) sfloaderSetCallbacks;
+    decltype(&fluid_synth_add_sfloader) addSfloader;
     // OpenMP's omp_set_num_threads, from the libgomp FluidSynth links (null where it links none).
     void (*ompSetNumThreads)(int) = nullptr;
 };
@@ -77,6 +85,9 @@ const FluidApi& fluid() {
         sym(a.sfontIterationNext, "fluid_sfont_iteration_next");
         sym(a.presetBank, "fluid_preset_get_banknum");
         sym(a.presetNum, "fluid_preset_get_num");
+        sym(a.newDefSfloader, "new_fluid_defsfloader");
+        sym(a.sfloaderSetCallbacks, "fluid_sfloader_set_callbacks");
+        sym(a.addSfloader, "fluid_synth_add_sfloader");
         sym(a.allNotesOff, "fluid_synth_all_notes_off");
         sym(a.writeFloat, "fluid_synth_write_float");
         sym(a.activeVoices, "fluid_synth_get_active_voice_count");
@@ -88,6 +99,72 @@ const FluidApi& fluid() {
     }();
     return api;
 }
+// FluidSynth's file callbacks for a synth that loads a SoundFontSubset: while a prepare() on this
+// thread serves one (tServing), opening its file's path reads the subset; any other path, or the
+// same path later (a program change live), reads the file itself. Both give the same samples at
+// the same sample offsets, so FluidSynth may open either for a preset's sample data.
+thread_local const SoundFontSubset* tServing = nullptr;
+
+struct FontFile {
+    const SoundFontSubset* subset;  // null: the plain file
+    int fd;
+    std::uint64_t pos, size;
+};
+
+void* openFont(const char* path) {
+    const SoundFontSubset* subset = tServing && path && tServing->path == path ? tServing : nullptr;
+    const int fd = path ? ::open(path, O_RDONLY | O_CLOEXEC) : -1;
+    if (fd < 0) return nullptr;
+    const off_t end = ::lseek(fd, 0, SEEK_END);
+    auto* f = new (std::nothrow) FontFile{subset, fd, 0, subset ? subset->size() : static_cast<std::uint64_t>(std::max<off_t>(end, 0))};
+    if (!f) ::close(fd);
+    return f;
+}
+
+int readFont(void* buf, fluid_long_long_t count, void* handle) {
+    auto& f = *static_cast<FontFile*>(handle);
+    if (count < 0 || static_cast<std::uint64_t>(count) > f.size - std::min(f.pos, f.size)) return FLUID_FAILED;
+    auto* out = static_cast<std::uint8_t*>(buf);
+    if (f.subset) {
+        if (!f.subset->read(f.fd, f.pos, out, static_cast<std::uint64_t>(count))) return FLUID_FAILED;
+    } else {
+        for (std::uint64_t done = 0; done < static_cast<std::uint64_t>(count);) {
+            const ssize_t got = ::pread(f.fd, out + done, static_cast<std::size_t>(count) - done, static_cast<off_t>(f.pos + done));
+            if (got <= 0) return FLUID_FAILED;
+            done += static_cast<std::uint64_t>(got);
+        }
+    }
+    f.pos += static_cast<std::uint64_t>(count);
+    return FLUID_OK;
+}
+
+int seekFont(void* handle, fluid_long_long_t offset, int origin) {
+    auto& f = *static_cast<FontFile*>(handle);
+    const fluid_long_long_t base = origin == SEEK_SET ? 0 : origin == SEEK_CUR ? static_cast<fluid_long_long_t>(f.pos)
+                                                                               : static_cast<fluid_long_long_t>(f.size);
+    if (origin != SEEK_SET && origin != SEEK_CUR && origin != SEEK_END) return FLUID_FAILED;
+    if (base + offset < 0) return FLUID_FAILED;
+    f.pos = static_cast<std::uint64_t>(base + offset);
+    return FLUID_OK;
+}
+
+fluid_long_long_t tellFont(void* handle) { return static_cast<fluid_long_long_t>(static_cast<FontFile*>(handle)->pos); }
+
+int closeFont(void* handle) {
+    auto* f = static_cast<FontFile*>(handle);
+    ::close(f->fd);
+    delete f;
+    return FLUID_OK;
+}
+
+/// Serves a subset to FluidSynth's opens on this thread for the guard's life [control].
+struct ServingSubset {
+    explicit ServingSubset(const SoundFontSubset* s) { tServing = s; }
+    ~ServingSubset() { tServing = nullptr; }
+    ServingSubset(const ServingSubset&) = delete;
+    ServingSubset& operator=(const ServingSubset&) = delete;
+};
+
 enum SfParam { kProgram, kBank, kSfGain };
 constexpr ParamSpec kSfParams[] = {
     {"program", 0, 127, 0, "", "General MIDI program (0 piano, 24 nylon guitar, 48 strings, ...)"},
@@ -148,7 +225,29 @@ public:
         f.setInt(settings_, "synth.dynamic-sample-loading", onlySelected_ ? 1 : 0);
         if (f.ompSetNumThreads) f.ompSetNumThreads(1);  // this thread's OpenMP teams: no spinning helpers
         synth_ = f.newSynth(settings_);
-        if (!synth_ || f.sfload(synth_, file_.c_str(), 1) == FLUID_FAILED)
+        if (!synth_) throw std::runtime_error(fmt::format("FluidSynth could not start for {}", file_));
+        // Offline, FluidSynth parses a subset of the font holding only the program played (see
+        // SoundFontSubset.h): the same zones and samples, a fraction of the parsing. A font that
+        // lacks the program, or that we cannot read, is loaded whole as before.
+        std::optional<SoundFontSubset> subset;
+        if (onlySelected_) {
+            try {
+                const SoundFontPresetId id{bankNumber(), programNumber()};
+                subset = makeSoundFontSubset(file_, std::span(&id, 1));
+            } catch (const std::exception&) {
+                subset.reset();
+            }
+        }
+        if (subset) {
+            fluid_sfloader_t* loader = f.newDefSfloader(settings_);
+            if (!loader || f.sfloaderSetCallbacks(loader, openFont, readFont, seekFont, tellFont, closeFont) != FLUID_OK)
+                throw std::runtime_error(fmt::format("FluidSynth could not make a SoundFont loader for {}", file_));
+            f.addSfloader(synth_, loader);  // the synth owns it; it is asked first
+        }
+        const ServingSubset serving(subset ? &*subset : nullptr);
+        // With a subset no preset is given to every channel at load (most would be missing and
+        // FluidSynth would warn); applyProgram below selects the one channel that plays.
+        if (f.sfload(synth_, file_.c_str(), subset ? 0 : 1) == FLUID_FAILED)
             throw std::runtime_error(fmt::format("FluidSynth could not load {}", file_));
         // Which bank/program pairs the font has, so the audio thread never asks FluidSynth for
         // one it lacks (FluidSynth would print an error from the audio thread).
@@ -199,9 +298,11 @@ public:
 
 private:
     int channel() const { return p_[kBank] >= 128.0f ? 9 : 0; }
+    int bankNumber() const { return p_[kBank] >= 128.0f ? 128 : std::clamp(static_cast<int>(p_[kBank]), 0, 127); }
+    int programNumber() const { return std::clamp(static_cast<int>(p_[kProgram]), 0, 127); }
     void applyProgram() {
-        const int bank = p_[kBank] >= 128.0f ? 128 : std::clamp(static_cast<int>(p_[kBank]), 0, 127);
-        const int program = std::clamp(static_cast<int>(p_[kProgram]), 0, 127);
+        const int bank = bankNumber();
+        const int program = programNumber();
         if (!has_[static_cast<std::size_t>(bank * 128 + program)]) return;  // not in the font: the current sound stays
         api_->programSelect(synth_, channel(), 1, static_cast<unsigned>(bank), static_cast<unsigned>(program));
     }

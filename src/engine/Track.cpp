@@ -134,8 +134,8 @@ float Track::nextSend(int bus, int frames) {
     return v;
 }
 
-void Track::render(int frames, bool clearFirst) {
-    StereoView v = buffer_.view(frames);
+void Track::renderInto(StereoView v, bool clearFirst) {
+    const int frames = v.frames;
     if (instrument) instrument->process(v);
     else if (clearFirst) v.clear();
     for (std::size_t e = 0; e < effects.size(); ++e) {

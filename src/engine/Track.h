@@ -21,7 +21,10 @@ public:
     void prepare(double sampleRate, int maxBlock);
     /// Renders instrument (or the summed input already in buffer()) through the chain, leaving
     /// the post-fader, panned result in buffer().
-    void render(int frames, bool clearFirst);
+    void render(int frames, bool clearFirst) { renderInto(buffer_.view(frames), clearFirst); }
+    /// The same into `out` (at most the prepared block; not buffer() unless it is out): offline
+    /// renders write a track straight into their chunk of output, with no copy [rt].
+    void renderInto(StereoView out, bool clearFirst);
     /// dB (-inf..+12); pan -1..1; sends 0..1 [rt].
     void setGainDb(float db);
     void setPan(float pan);
