@@ -104,7 +104,7 @@ int runLive(const LiveArgs& a);
 /// `soundstar dj`: a DJ set that plays itself (phases, energy, layers on bar lines), steered.
 struct DjArgs {
     std::string profile = "techno_minimal";
-    std::string clock = "internal";  // "internal" (real time on --device) or "virtual" (as fast as the CPU allows)
+    std::string clock = "internal";  // "internal" (real time on --device), "virtual" (as fast as the CPU allows), "midi" or "jack" (JACK transport)
     std::string device = "null", scriptFile, output, eventsFile;
     double minutes = 0.0;  // 0: until q (the virtual clock needs a length)
     std::optional<std::uint64_t> seed;

@@ -115,8 +115,8 @@ int runDjSet(const DjArgs& args, bool& llmStillAsking) {
     const std::uint64_t seed = args.seed.value_or(1);
     // The clock's port opens first, so whoever drives it can connect while the set is prepared.
     std::unique_ptr<DjMidiSync> midi;
-    if (args.clock == "midi") midi = std::make_unique<DjMidiSync>(args);
     const auto base = vibeForProfile(profile, seed);
+    if (args.clock == "midi" || args.clock == "jack") midi = std::make_unique<DjMidiSync>(args, base.config.resolvedBpm());
     // A set played in the clock's own JACK client renders at the JACK server's rate.
     const double sr = midi && args.device == "jack" ? midi->jackRate() : args.sampleRate;
     dj::DjBrain brain(profile, seed, dj::DjSet::barsFor(args.minutes * 60.0, base.config.resolvedBpm()));
@@ -207,7 +207,7 @@ int runDjSet(const DjArgs& args, bool& llmStillAsking) {
     } else {
         std::unique_ptr<io::AudioDevice> held;
         if (midi) {
-            say(fmt::format("waiting for MIDI Start on {}", midi->portName()));
+            say(fmt::format("waiting for {}", midi->waitingFor()));
             std::signal(SIGINT, [](int) { SessionLoop::interrupted = true; });
             if (args.device == "jack") {
                 held = midi->heldDevice();  // sample 0 on the first tick's frame

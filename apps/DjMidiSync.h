@@ -31,9 +31,15 @@ class DjMidiSync {
 public:
     static constexpr double kStopFadeSeconds = 0.010;
 
-    explicit DjMidiSync(const DjArgs& args) : in_("soundstar-dj", "clock_in", args.midiIn), offsetSeconds_(args.midiOffsetMs / 1000.0) {}
+    /// `--clock jack`: the clock is JACK's transport (io::TransportClock), at `fallbackBpm` when
+    /// no timebase master gives a tempo.
+    DjMidiSync(const DjArgs& args, double fallbackBpm) : in_("soundstar-dj", "clock_in", args.midiIn), offsetSeconds_(args.midiOffsetMs / 1000.0) {
+        if (args.clock == "jack") in_.followTransport(fallbackBpm), transport_ = true;
+    }
 
     const std::string& portName() const { return in_.name(); }
+    /// What the set waits for, for the user.
+    std::string waitingFor() const { return transport_ ? "the JACK transport to roll" : "MIDI Start on " + in_.name(); }
     /// The JACK server's sample rate: a set played in the clock's client (--device jack) renders at it.
     double jackRate() const { return in_.sampleRate(); }
 
@@ -124,8 +130,13 @@ public:
         }
         // The set's sample s plays at JACK frame s - engineSample(0); the clock's beat that goes
         // with it is the one the declared latency earlier.
-        if (lock_.update(follower_, set))
+        const int plans = lock_.catchUp().plans;
+        if (lock_.update(follower_, set)) {
+            if (const auto& c = lock_.catchUp(); c.plans != plans)
+                set.mark(c.from, "clock_catch_up", fmt::format("bar 1 re-tempoed from here: {:.2f} bpm over a beat, then the clock's {:.3f}; bar 2's line moves {:+.3f} ms onto the clock's",
+                                                                c.bpm, c.clockBpm, static_cast<double>(c.line - c.wasLine) * 1000.0 / sampleRate));
             set.mark(set.nextLine(), "clock_phase", fmt::format("{:+.3f} ms (the set's bar line after the clock's), {:.3f} bpm from here", lock_.lastErrorMs(), lock_.lastBpm()));
+        }
     }
 
 private:
@@ -176,7 +187,7 @@ private:
                             return static_cast<double>(s - in_.engineSample(0)) / in_.sampleRate() - offsetSeconds_;
                         }};
     bool announced_ = false, stopped_ = false, readAtTwoBeats_ = false;
-    bool held_ = false, heldStarted_ = false, paused_ = false, phaseSent_ = false;
+    bool held_ = false, heldStarted_ = false, paused_ = false, phaseSent_ = false, transport_ = false;
     long long lastResume_ = -1;
     SampleTime pausedAt_ = 0;
     double pausedBeat_ = 0.0;

@@ -138,13 +138,13 @@ int main(int argc, char** argv) {
     DjArgs dj;
     auto* djCmd = app.add_subcommand("dj", "A DJ set that plays itself: phases, energy and layers on bar lines, steered from stdin");
     djCmd->add_option("--profile", dj.profile, "The DJ profile (techno_minimal, deep_house, dub, ...; default techno_minimal)");
-    djCmd->add_option("--clock", dj.clock, "internal (real time on --device), virtual (as fast as the CPU allows, with --script) or midi (follow a MIDI clock on JACK)")
-        ->check(CLI::IsMember({"internal", "virtual", "midi"}));
+    djCmd->add_option("--clock", dj.clock, "internal (real time on --device), virtual (as fast as the CPU allows, with --script) midi (follow a MIDI clock on JACK) or jack (follow JACK's transport: a timebase master's tempo and bars, Start/Stop/relocate)")
+        ->check(CLI::IsMember({"internal", "virtual", "midi", "jack"}));
     djCmd->add_option("--midi-in", dj.midiIn, "--clock midi: the JACK MIDI port to follow (part of its name; default: open soundstar-dj:clock_in)");
     djCmd->add_option("--midi-out", dj.midiOut, "--clock internal --device jack: send a MIDI clock on soundstar-dj-out:clock_out (connected to PORT, part of a name)")
         ->expected(0, 1);
-    djCmd->add_option("--midi-offset-ms", dj.midiOffsetMs, "--clock midi: take the clock's events this much later (-500 to 500 ms)")->check(finiteNumber(-500.0, 500.0));
-    djCmd->add_option("--device", dj.device, "null, default or jack (with --clock midi: the clock's own JACK client, sample 0 on the first tick after Start, Stop pauses, Continue resumes)")->check(CLI::IsMember({"null", "default", "jack"}));
+    djCmd->add_option("--midi-offset-ms", dj.midiOffsetMs, "--clock midi or jack: take the clock's events this much later (-500 to 500 ms)")->check(finiteNumber(-500.0, 500.0));
+    djCmd->add_option("--device", dj.device, "null, default or jack (with --clock midi or jack: the clock's own JACK client, sample 0 on the first tick after Start, Stop pauses, Continue resumes)")->check(CLI::IsMember({"null", "default", "jack"}));
     djCmd->add_option("--script", dj.scriptFile, "Timed commands \"SECONDS LINE\" (virtual clock; default stdin)");
     djCmd->add_option("--minutes", dj.minutes, "The set's length (a fraction allowed; default: until q; the virtual clock needs it)")->check(finiteNumber(0.01, 600.0));
     djCmd->add_option("-o,--output", dj.output, "Record to a float WAV as it plays");

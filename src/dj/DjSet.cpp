@@ -172,6 +172,19 @@ void DjSet::followTempo(double bpm, int rampBars) {
     if (!nextVibe_) nextVibeBars_ = std::clamp(rampBars, 1, 16);
 }
 
+void DjSet::retimeTempo(SampleTime at, double bpm, double beats) {
+    bpm = std::clamp(bpm, 40.0, 220.0);
+    base_.config.bpm = bpm;
+    base_.config.tempo = music::tempoLabelFor(bpm);
+    if (nextVibe_) nextVibe_->config.bpm = bpm, nextVibe_->config.tempo = base_.config.tempo;
+    auto vibe = base_;  // what sounds now (energy, throw) at the new tempo
+    vibe.config = music::parseMusicConfig(lastSound_, "dj");
+    vibe.config.bpm = bpm, vibe.config.tempo = base_.config.tempo;
+    session_.change(vibe, at, live::Grid::Now, std::max(1.0, beats) * 60.0 / session_.bpmAt(at));
+    lastSound_ = music::toJson(vibe.config);
+    nextLine_ = session_.nextBarLine(lines_.back() + 1);
+}
+
 void DjSet::say(const std::string& text) {
     if (speech_.valid()) throw std::invalid_argument("a voice drop is being made; one at a time (say again after it)");
     if (text.empty() || text.size() > kMaxSpeechBytes)

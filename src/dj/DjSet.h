@@ -53,6 +53,14 @@ public:
     /// setTempo() but outside the profile's range too (40..220 bpm, clamped), ramped over
     /// `rampBars` bars (1..16; a vibe change asked for at the same line keeps its own length).
     void followTempo(double bpm, int rampBars = 2);
+    /// Re-tempos the music from `at` (a sample not yet handed to the engine, e.g. a beat line
+    /// inside the bar playing): the tempo moves linearly in beats to `bpm` (40..220, clamped)
+    /// over `beats` (>= 1) beats, and the bar lines not decided yet move with it (nextLine()).
+    /// For a clock the set follows, to bring a bar line onto the clock's before it plays
+    /// (PhaseLock's first-bar catch-up); the tempo asked for from the next line is kept.
+    void retimeTempo(SampleTime at, double bpm, double beats);
+    const live::LiveSession& session() const { return session_; }
+    double sampleRate() const { return sampleRate_; }
     /// Something the caller saw (a clock's Start, Stop, clock_lost) as an event of `kind` at `at`.
     void mark(SampleTime at, const std::string& kind, const std::string& label) { event(at, kind, label); }
     /// Where the set ends (for the plan, when the tempo changes; 0: open-ended).

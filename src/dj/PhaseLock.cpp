@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "live/Grid.h"
+
 namespace soundstar::dj {
 
 double PhaseLock::phaseErrorBeats(double beatsFromStart) {
@@ -15,11 +17,54 @@ double PhaseLock::correctedBpm(double clockBpm, double errorBeats) {
     return clockBpm * (1.0 + nudge);
 }
 
-bool PhaseLock::update(const ClockFollower& follower, DjSet& set) {
+double PhaseLock::rampSeconds(double bpm0, double bpm1, double beats) {
+    if (std::abs(bpm1 - bpm0) < 1e-9) return beats * 60.0 / bpm0;
+    return 60.0 * beats / (bpm1 - bpm0) * std::log(bpm1 / bpm0);
+}
+
+double PhaseLock::catchUpBpm(double fromBpm, double clockBpm, double beatsAfter, double seconds) {
+    // The two ramps take less time the faster the tempo between them: bisect for it.
+    double lo = std::max(40.0, 0.5 * clockBpm), hi = std::min(220.0, 1.5 * clockBpm);
+    const auto takes = [&](double bpm) { return rampSeconds(fromBpm, bpm, 1.0) + rampSeconds(bpm, clockBpm, beatsAfter); };
+    if (!(lo < hi) || !std::isfinite(seconds)) return std::clamp(clockBpm, 40.0, 220.0);
+    if (takes(lo) <= seconds) return lo;
+    if (takes(hi) >= seconds) return hi;
+    for (int i = 0; i < 60; ++i) {
+        const double mid = 0.5 * (lo + hi);
+        (takes(mid) > seconds ? lo : hi) = mid;
+    }
+    return 0.5 * (lo + hi);
+}
+
+bool PhaseLock::planCatchUp(const ClockFollower& follower, DjSet& set, double clockBpm) {
+    const auto& session = set.session();
+    const double rate = set.sampleRate();
+    const SampleTime from = session.nextGridLine(session.scheduledUntil(), live::Grid::Beat);
     const SampleTime line = set.nextLine();
-    if (line == lastLine_) return false;
+    if (from == catchUpFrom_ || from >= line) return false;
+    const double beatsLeft = std::round(kBeatsPerBar - session.beatAt(from));
+    if (beatsLeft < 2.0) return false;  // one beat left: bar 2's line is the phase lock's
+    catchUpFrom_ = from;
+    // The clock's bar line after the set's start, on the set's samples: from the clock's beat
+    // where bar 2's line would play now, on at the clock's tempo.
+    const double clockBeatThere = follower.beatAt(secondsOf_(line)) - startBeat_;
+    const double target = static_cast<double>(line) + (kBeatsPerBar - clockBeatThere) * 60.0 / clockBpm * rate;
+    const double seconds = (target - static_cast<double>(from)) / rate;
+    if (!(seconds > 0.0)) return false;
+    const double bpm = catchUpBpm(session.bpmAt(from), clockBpm, beatsLeft - 1.0, seconds);
+    set.retimeTempo(from, bpm, 1.0);
+    set.retimeTempo(session.nextGridLine(from + 1, live::Grid::Beat), clockBpm, beatsLeft - 1.0);
+    catchUp_ = {catchUp_.plans + 1, from, line, set.nextLine(), bpm, clockBpm};
+    return true;
+}
+
+bool PhaseLock::update(const ClockFollower& follower, DjSet& set) {
     const auto bpm = follower.bpm();
     if (!bpm || !follower.playing() || follower.lost()) return false;
+    // Bar 1: its rest re-tempoed so bar 2's line lands on the clock's; that line is then read again.
+    if (set.nextBar() == 1 && planCatchUp(follower, set, *bpm)) lastLine_ = -1;
+    const SampleTime line = set.nextLine();
+    if (line == lastLine_) return false;
     lastLine_ = line;
     const double error = phaseErrorBeats(follower.beatAt(secondsOf_(line)) - startBeat_);
     lastErrorMs_ = error * 60000.0 / *bpm;

@@ -16,6 +16,7 @@
 #include "engine/AudioEngine.h"
 #include "io/ClockHold.h"
 #include "io/JackMidi.h"
+#include "io/TransportClock.h"
 
 #ifdef SOUNDSTAR_HAVE_JACK
 #include <dlfcn.h>
@@ -44,6 +45,7 @@ struct JackApi {
     decltype(&jack_midi_event_get) eventGet;
     decltype(&jack_midi_clear_buffer) clearBuffer;
     decltype(&jack_midi_event_write) eventWrite;
+    decltype(&jack_transport_query) transportQuery;
 };
 
 const JackApi& jack() {
@@ -71,6 +73,7 @@ const JackApi& jack() {
         sym(a.eventGet, "jack_midi_event_get");
         sym(a.clearBuffer, "jack_midi_clear_buffer");
         sym(a.eventWrite, "jack_midi_event_write");
+        sym(a.transportQuery, "jack_transport_query");
         return a;
     }();
     return api;
@@ -98,6 +101,10 @@ struct JackMidiInput::Impl {
     static constexpr long long kScratch = 8192;
     std::array<float, 1024> scratchL{}, scratchR{};  // [rt] skipped frames rendered unheard
     long long expected = -1;                         // [rt] the next cycle's first frame while running
+    // --clock jack: the transport read as a MIDI clock (followTransport), instead of the port.
+    std::atomic<bool> transport{false};
+    TransportClock transportClock;                       // [rt] after followTransport
+    std::array<TransportClock::Message, 256> fromTransport{};  // [rt]
 
     // [rt] The engine's output for this cycle: what the hold says, silence around it.
     void play(jack_nframes_t frames, long long first) {
@@ -147,22 +154,45 @@ struct JackMidiInput::Impl {
         engine::AudioEngine* gate = impl.gate.load(std::memory_order_acquire);
         const bool playing = impl.player.load(std::memory_order_relaxed) != nullptr;
         if (gate && !playing) impl.engineOffset.store(gate->now() - static_cast<long long>(first), std::memory_order_relaxed);
-        const std::uint32_t n = impl.api.eventCount(buf);
-        for (std::uint32_t i = 0; i < n; ++i) {
-            jack_midi_event_t ev;
-            if (impl.api.eventGet(&ev, buf, i) != 0 || ev.size == 0 || ev.size > 3) continue;
-            if (ev.buffer[0] < 0xF8 && ev.buffer[0] != 0xF2) continue;
-            if (ev.buffer[0] == 0xFC && gate) gate->setOutputGate(false, impl.gateFade.load(std::memory_order_relaxed));
-            impl.hold.onMessage(ev.buffer, static_cast<int>(ev.size), static_cast<long long>(first) + ev.time);
-            MidiMessage m;
-            m.frames = static_cast<long long>(first) + ev.time;  // 32-bit frames: wraps after a day at 48 kHz
-            m.seconds = static_cast<double>(m.frames) / impl.rate;
-            for (size_t b = 0; b < ev.size; ++b) m.bytes[b] = ev.buffer[b];
-            m.size = static_cast<std::uint8_t>(ev.size);
-            if (!impl.queue.push(m)) impl.dropped.fetch_add(1, std::memory_order_relaxed);
+        if (impl.transport.load(std::memory_order_acquire)) {
+            jack_position_t pos{};
+            const jack_transport_state_t state = impl.api.transportQuery(impl.client, &pos);
+            TransportClock::Position p;
+            p.rolling = state == JackTransportRolling;
+            p.frame = pos.frame, p.frameRate = pos.frame_rate > 0 ? pos.frame_rate : impl.rate;
+            p.bbt = (pos.valid & JackPositionBBT) != 0;
+            if (p.bbt)
+                p.bar = pos.bar, p.beat = pos.beat, p.tick = pos.tick, p.ticksPerBeat = pos.ticks_per_beat, p.beatsPerBar = pos.beats_per_bar,
+                p.bpm = pos.beats_per_minute;
+            const int count = impl.transportClock.cycle(first, frames, p, impl.fromTransport.data(), static_cast<int>(impl.fromTransport.size()));
+            for (int k = 0; k < count; ++k) {
+                const auto& m = impl.fromTransport[static_cast<std::size_t>(k)];
+                impl.deliver(m.bytes, m.size, m.frame, gate);
+            }
+        } else {
+            const std::uint32_t n = impl.api.eventCount(buf);
+            for (std::uint32_t i = 0; i < n; ++i) {
+                jack_midi_event_t ev;
+                if (impl.api.eventGet(&ev, buf, i) != 0 || ev.size == 0 || ev.size > 3) continue;
+                if (ev.buffer[0] < 0xF8 && ev.buffer[0] != 0xF2) continue;
+                impl.deliver(ev.buffer, ev.size, static_cast<long long>(first) + ev.time, gate);  // 32-bit frames: wraps after a day at 48 kHz
+            }
         }
         impl.play(frames, static_cast<long long>(first));
         return 0;
+    }
+
+    // [rt] One clock message at JACK frame `frame`: a Stop closes the gate at once; the hold and
+    // the control side's queue get it.
+    void deliver(const std::uint8_t* bytes, std::size_t size, long long frame, engine::AudioEngine* gate) {
+        if (bytes[0] == 0xFC && gate) gate->setOutputGate(false, gateFade.load(std::memory_order_relaxed));
+        hold.onMessage(bytes, static_cast<int>(size), frame);
+        MidiMessage m;
+        m.frames = frame;
+        m.seconds = static_cast<double>(frame) / rate;
+        for (std::size_t b = 0; b < size; ++b) m.bytes[b] = bytes[b];
+        m.size = static_cast<std::uint8_t>(size);
+        if (!queue.push(m)) dropped.fetch_add(1, std::memory_order_relaxed);
     }
 };
 
@@ -245,6 +275,15 @@ void JackMidiInput::stopEngine() {
 }
 
 ClockHold& JackMidiInput::hold() { return impl_->hold; }
+
+void JackMidiInput::followTransport(double fallbackBpm) {
+    auto& i = *impl_;
+    if (i.transport.load()) return;
+    i.transportClock.setFallbackBpm(fallbackBpm);
+    // A relocation's Continue comes after the Stop's fade has paused the set, and a poll later.
+    i.transportClock.setRelocateGap(std::llround(0.05 * i.rate));
+    i.transport.store(true, std::memory_order_release);
+}
 
 /// Connects `from` to the first port of `flags` whose name contains `match`; returns its name.
 std::string connectMatching(const JackApi& api, jack_client_t* c, const std::string& own, const std::string& match, unsigned long flags, const char* what) {
@@ -353,6 +392,7 @@ ClockHold& JackMidiInput::hold() {
     static ClockHold none;
     return none;
 }
+void JackMidiInput::followTransport(double) {}
 #endif
 
 }  // namespace soundstar::io

@@ -66,6 +66,11 @@ public:
     void stopEngine();
     /// The transport's hold on the engine (playEngine): its state, frames, and setters [any].
     ClockHold& hold();
+    /// From now on the clock is JACK's transport, not the port: each cycle's transport state and
+    /// position become MIDI clock messages on their frames (io::TransportClock: rolling is Start
+    /// or Song Position Pointer + Continue, stopped is Stop, 24 ticks a beat at the timebase
+    /// master's tempo, else at `fallbackBpm`), handled as the port's would be [control].
+    void followTransport(double fallbackBpm);
 
 private:
     struct Impl;

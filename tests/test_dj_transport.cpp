@@ -1,0 +1,291 @@
+// `soundstar dj --clock jack` (issue #11, sync): JACK's transport read as a MIDI clock
+// (io::TransportClock), cycle by cycle as JACK's process thread would call it, and then end to
+// end on a real JACK server (dummy backend) with tests/jack_transport_master.cpp as the timebase
+// master and the set's recorder: the set's tempo is the master's, its bar lines are on the
+// master's to the frame, and it falls silent after the transport stops.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <vector>
+
+#include "dj/ClockFollower.h"
+#include "io/ClockHold.h"
+#include "io/TransportClock.h"
+
+#ifdef SOUNDSTAR_BIN
+#include <unistd.h>
+
+#include "Cli.h"
+#endif
+
+using soundstar::io::TransportClock;
+
+namespace {
+constexpr double kRate = 48000.0;
+
+/// A transport rolling at `bpm` (4/4, the master's BBT from the transport frame, 1920 ticks a
+/// beat, rounded down as a master's int tick is), read in cycles of `period` frames.
+struct Transport {
+    double bpm = 120.0;
+    bool rolling = false, bbt = true;
+    long long frame = 0;  // the transport's frame
+    TransportClock::Position at() const {
+        TransportClock::Position p;
+        p.rolling = rolling, p.frame = frame, p.frameRate = kRate, p.bbt = bbt, p.bpm = bpm;
+        const double beats = static_cast<double>(frame) / kRate * bpm / 60.0;
+        const auto whole = static_cast<long long>(std::floor(beats));
+        p.bar = static_cast<int>(whole / 4) + 1, p.beat = static_cast<int>(whole % 4) + 1;
+        p.tick = std::floor((beats - static_cast<double>(whole)) * 1920.0);
+        return p;
+    }
+};
+
+struct Heard {
+    std::vector<TransportClock::Message> all;
+    std::vector<long long> ticks;
+    long long start = -1, stop = -1, cont = -1;
+    int spp = -1;
+};
+
+/// Runs `cycles` cycles of `period` frames from JACK frame `first`; `each` may change the
+/// transport before a cycle (given its first frame).
+template <class F>
+void run(TransportClock& clock, Transport& t, long long first, int cycles, int period, Heard& h, F each) {
+    TransportClock::Message out[256];
+    for (int c = 0; c < cycles; ++c, first += period) {
+        each(first, t);
+        const int n = clock.cycle(first, period, t.at(), out, 256);
+        for (int i = 0; i < n; ++i) {
+            const auto& m = out[i];
+            EXPECT_GE(m.frame, first);
+            EXPECT_LT(m.frame, first + period);
+            h.all.push_back(m);
+            if (m.bytes[0] == 0xF8) h.ticks.push_back(m.frame);
+            if (m.bytes[0] == 0xFA) h.start = m.frame;
+            if (m.bytes[0] == 0xFC) h.stop = m.frame;
+            if (m.bytes[0] == 0xFB) h.cont = m.frame;
+            if (m.bytes[0] == 0xF2) h.spp = m.bytes[1] | (m.bytes[2] << 7);
+        }
+        if (t.rolling) t.frame += period;
+    }
+}
+}  // namespace
+
+TEST(TransportClock, RollingFromZeroIsStartAndTicksOnTheBeatGridThenStop) {
+    TransportClock clock;
+    Transport t;
+    Heard h;
+    const long long first = 1000003;  // JACK's frame time: anything
+    run(clock, t, first, 400, 256, h, [&](long long at, Transport& tr) {
+        if (at == first + 256 * 10) tr.rolling = true;   // rolls on cycle 10
+        if (at == first + 256 * 300) tr.rolling = false;  // stops on cycle 300
+    });
+    const long long rolled = first + 256 * 10, stopped = first + 256 * 300;
+    ASSERT_EQ(h.start, rolled) << "Start on the cycle the transport rolled in";
+    EXPECT_EQ(h.all.front().bytes[0], 0xFA);
+    EXPECT_EQ(h.stop, stopped);
+    ASSERT_FALSE(h.ticks.empty());
+    // 120 bpm at 48 kHz: a tick every 1000 frames from the rolling frame, none after Stop.
+    for (std::size_t i = 0; i < h.ticks.size(); ++i) EXPECT_EQ(h.ticks[i], rolled + 1000 * static_cast<long long>(i)) << i;
+    EXPECT_EQ(h.ticks.size(), static_cast<std::size_t>((stopped - rolled + 999) / 1000));
+    EXPECT_EQ(h.all.back().bytes[0], 0xFC);
+}
+
+TEST(TransportClock, RollingFromElsewhereIsASongPositionAndContinueOnTheNextSixteenth) {
+    TransportClock clock;
+    Transport t;
+    t.frame = 48000 * 9 / 2 + 100;  // 4.5 s + 100 frames at 120 bpm: beat 9 and 0.1 ticks (bar 3 beat 2)
+    Heard h;
+    run(clock, t, 5000, 40, 512, h, [&](long long at, Transport& tr) { tr.rolling = at >= 5000 + 512 * 2; });
+    const long long rolled = 5000 + 512 * 2;
+    // Song tick about 216.1 (216 + 100 frames of 1000, as the master's BBT says it, its tick
+    // quantized to 1/1920 beat): the next sixteenth is 37 (tick 222), about 5900 frames on.
+    Transport there = t;
+    there.frame = 48000 * 9 / 2 + 100;
+    const auto p = there.at();
+    ASSERT_EQ(p.bar, 3);
+    ASSERT_EQ(p.beat, 2);
+    const double songTick = ((p.bar - 1) * 4 + (p.beat - 1) + p.tick / 1920.0) * 24.0;
+    EXPECT_EQ(h.spp, 37);
+    EXPECT_EQ(h.cont, rolled);
+    EXPECT_EQ(h.start, -1) << "no Start away from bar 1 beat 1";
+    ASSERT_GE(h.ticks.size(), 2u);
+    EXPECT_EQ(h.ticks[0], rolled + std::llround((222.0 - songTick) * 1000.0));
+    EXPECT_NEAR(static_cast<double>(h.ticks[0] - rolled), 5900.0, 30.0);
+    EXPECT_EQ(h.ticks[1] - h.ticks[0], 1000);
+}
+
+TEST(TransportClock, ARelocationWhileRollingStopsThenContinuesFromTheNewPlace) {
+    TransportClock clock;
+    clock.setRelocateGap(2400);
+    Transport t;
+    Heard h;
+    long long relocated = -1;
+    run(clock, t, 0, 200, 256, h, [&](long long at, Transport& tr) {
+        tr.rolling = true;
+        if (at == 256 * 50) tr.frame = 48000 * 8, relocated = at;  // to bar 5 beat 1 (4 s)
+    });
+    EXPECT_EQ(h.start, 0);
+    EXPECT_EQ(h.stop, relocated) << "a Stop in the cycle the position jumped";
+    ASSERT_GE(h.cont, relocated + 2400) << "the Continue after the gap";
+    EXPECT_LT(h.cont, relocated + 2400 + 256);
+    // Bar 5 beat 1 plus the cycles rolled in the gap: the next sixteenth after that.
+    const double songTick = (static_cast<double>(48000 * 8 + (h.cont - relocated)) / 1000.0);
+    EXPECT_EQ(h.spp, static_cast<int>(std::ceil(songTick / 6.0 - 1e-9)));
+    int ticksBetween = 0;
+    for (const long long f : h.ticks) ticksBetween += f >= relocated && f < h.cont;
+    EXPECT_EQ(ticksBetween, 0) << "no ticks while it waits";
+}
+
+TEST(TransportClock, SkippedCyclesKeepTheGridAndTheTempoFollowsTheMaster) {
+    TransportClock clock;
+    Transport t;
+    Heard h;
+    run(clock, t, 0, 100, 256, h, [&](long long, Transport& tr) { tr.rolling = true; });
+    // JACK skipped four cycles: its frame time and the transport's moved on together.
+    t.frame += 4 * 256;
+    run(clock, t, 100 * 256 + 4 * 256, 100, 256, h, [](long long, Transport&) {});
+    EXPECT_EQ(h.stop, -1) << "no relocation";
+    for (const long long f : h.ticks) EXPECT_EQ(f % 1000, 0) << "every tick on the 120 bpm grid";
+    // Another tempo: 150 bpm from frame 51200 (the master's own, continuous in beats).
+    TransportClock c2;
+    Transport t2;
+    Heard h2;
+    run(c2, t2, 0, 400, 256, h2, [&](long long at, Transport& tr) {
+        tr.rolling = true;
+        if (at >= 51200) tr.bpm = 150.0;
+    });
+    ASSERT_GT(h2.ticks.size(), 60u);
+    EXPECT_EQ(h2.ticks[1] - h2.ticks[0], 1000);
+    EXPECT_EQ(h2.ticks.back() - h2.ticks[h2.ticks.size() - 2], 800) << "150 bpm: 800 frames a tick";
+    // Without a timebase master: the fallback tempo from the transport's frame.
+    TransportClock c3;
+    c3.setFallbackBpm(126.0);
+    Transport t3;
+    t3.bbt = false;
+    Heard h3;
+    run(c3, t3, 0, 100, 256, h3, [](long long, Transport& tr) { tr.rolling = true; });
+    ASSERT_GT(h3.ticks.size(), 10u);
+    EXPECT_NEAR(static_cast<double>(h3.ticks[10] - h3.ticks[0]) / 10.0, 48000.0 * 60.0 / (126.0 * 24.0), 0.1);
+}
+
+// What the DJ reads from it: the clock follower's tempo within two beats, and the hold's sample 0
+// on the rolling frame.
+TEST(TransportClock, TheFollowerAndTheHoldReadTheMastersTempoAndStart) {
+    TransportClock clock;
+    Transport t;
+    t.bpm = 123.37;
+    soundstar::dj::ClockFollower follower;
+    soundstar::io::ClockHold hold;
+    TransportClock::Message out[256];
+    const long long rolled = 7 * 256;
+    double twoBeats = -1.0;
+    for (long long first = 0; first < 48000 * 3; first += 256) {
+        t.rolling = first >= rolled;
+        const int n = clock.cycle(first, 256, t.at(), out, 256);
+        for (int i = 0; i < n; ++i) {
+            follower.onMessage(out[i].bytes, out[i].size, static_cast<double>(out[i].frame) / kRate);
+            hold.onMessage(out[i].bytes, out[i].size, out[i].frame);
+        }
+        hold.cycle(first, 256);
+        if (t.rolling) t.frame += 256;
+        if (twoBeats < 0 && follower.bpm() && static_cast<double>(first + 256 - rolled) / kRate >= 2 * 60.0 / 123.37) twoBeats = *follower.bpm();
+    }
+    EXPECT_NEAR(twoBeats, 123.37, 0.05) << "the tempo within two beats";
+    EXPECT_EQ(hold.startFrame(), rolled) << "the set's sample 0 on the frame the transport rolled";
+    // The song position at the end of the last cycle: the beats since the transport rolled.
+    const double end = 48000.0 * 3 / kRate;
+    EXPECT_NEAR(follower.beatAt(end), (end - static_cast<double>(rolled) / kRate) * 123.37 / 60.0, 1e-3);
+}
+
+#if defined(SOUNDSTAR_BIN) && defined(JACK_MASTER)
+namespace {
+std::vector<float> readF32(const std::string& path) {
+    const std::string bytes = soundstar::test::readText(path);
+    std::vector<float> x(bytes.size() / sizeof(float));
+    std::memcpy(x.data(), bytes.data(), x.size() * sizeof(float));
+    return x;
+}
+}  // namespace
+
+// End to end on `jackd -d dummy`: tests/jack_transport_master.cpp is the timebase master (120 bpm,
+// 4/4), rolls the transport from frame 0 for 8.5 s and stops it, recording the set's left output
+// on JACK's frames. The set plays in its clock's JACK client (--device jack).
+TEST(DjTransport, FollowsAJackTimebaseMasterOnItsBarLinesAndStopsWithIt) {
+    using namespace soundstar::test;
+    if (runCommand("command -v jackd && command -v jack_lsp").code != 0) GTEST_SKIP() << "jackd is not installed";
+    TempDir dir;
+    const std::string server = "soundstar-djtransport-" + std::to_string(getpid());
+    const std::string wav = dir / "set.wav", events = dir / "set.jsonl", master = dir / "master.json", fifo = dir / "stdin";
+    const auto r = runCommand(
+        "{ export JACK_DEFAULT_SERVER=" + server + " JACK_NO_AUDIO_RESERVATION=1 JACK_NO_START_SERVER=1; jackd --no-realtime -n " + server +
+        " -d dummy -r 48000 -p 256 >/dev/null 2>&1 & J=$!; for i in $(seq 60); do jack_lsp >/dev/null 2>&1 && break; sleep 0.25; done; mkfifo '" + fifo + "'; "
+        "timeout 40 " + std::string(SOUNDSTAR_BIN) + " dj --clock jack --device jack --sample-rate 48000 --seed 2 -o '" + wav + "' --events '" + events +
+        "' <'" + fifo + "' & D=$!; exec 3>'" + fifo + "'; " + std::string(JACK_MASTER) + " '" + master +
+        "' soundstar-dj:out_L 120 8.5 1.5; M=$?; echo q >&3; exec 3>&-; wait $D; R=$?; kill $J; wait $J; [ $M = 0 ] || exit 90; exit $R; }");
+    ASSERT_EQ(r.code, 0) << r.output;
+    EXPECT_NE(r.output.find("waiting for the JACK transport to roll"), std::string::npos) << r.output;
+    std::ifstream in(master);
+    ASSERT_TRUE(in.good()) << r.output;
+    const auto heard = nlohmann::json::parse(in);
+    const long long rolled = heard["rolled_frame"].get<long long>(), stopped = heard["stopped_frame"].get<long long>();
+    const long long origin = heard["audio_first_frame"].get<long long>();
+    ASSERT_GT(rolled, 0);
+    ASSERT_GT(stopped, rolled);
+    std::vector<nlohmann::json> ev;
+    {
+        std::istringstream lines(soundstar::test::readText(events));
+        for (std::string line; std::getline(lines, line);) ev.push_back(nlohmann::json::parse(line));
+    }
+    // 1. The set's sample 0 is the frame the transport rolled from bar 1 beat 1, and its tempo
+    // two beats in is the master's.
+    double tempo = 0.0;
+    long long startFrame = -1;
+    std::vector<long long> lines;  // the set's bar lines as the phase lock last placed them
+    for (const auto& e : ev) {
+        const std::string kind = e["event"], label = e["label"];
+        if (kind == "clock_tempo") tempo = numberIn(label, R"(([0-9.]+) bpm)");
+        if (kind == "clock_follow") startFrame = static_cast<long long>(numberIn(label, R"(JACK frame ([0-9]+))"));
+        if (kind != "clock_phase") continue;
+        const long long at = e["sample"].get<long long>();
+        if (!lines.empty() && std::llabs(at - lines.back()) < 48000) lines.back() = at;  // the same line placed again (bar 1's catch-up)
+        else lines.push_back(at);
+    }
+    EXPECT_EQ(startFrame, rolled) << "sample 0 on the rolling frame";
+    EXPECT_NEAR(tempo, 120.0, 0.05);
+    // 2. Every set bar line on the master's (a bar of 120 bpm 4/4 is 96000 frames at 48 kHz),
+    // bar 2's included (the set began at its profile's 126 bpm: the catch-up).
+    ASSERT_GE(lines.size(), 3u) << r.output;
+    double worst = 0.0;
+    for (std::size_t k = 0; k < lines.size(); ++k) {
+        const double off = static_cast<double>(lines[k] - 96000LL * static_cast<long long>(k + 1));
+        worst = std::max(worst, std::abs(off));
+        EXPECT_LE(std::abs(off), 48.0) << "bar " << k + 2 << " line at sample " << lines[k];
+    }
+    std::printf("bar lines %zu, worst %.0f frames off the master's; stopped at JACK frame %lld\n", lines.size(), worst, stopped);
+    // 3. What the master heard is the set's own recording from the rolling frame on, and silence
+    // from the Stop's cycle plus the 10 ms fade (and a little) to the end.
+    const auto audio = readF32(master + ".f32");
+    ASSERT_EQ(runCommand("sox '" + wav + "' -t f32 '" + (dir / "set.f32") + "' remix 1").code, 0);
+    const auto own = readF32(dir / "set.f32");
+    ASSERT_GT(own.size(), 48000u * 4);
+    const auto heardAt = [&](long long frame) { return frame - origin >= 0 && frame - origin < static_cast<long long>(audio.size()) ? audio[frame - origin] : 0.0f; };
+    long long compared = 0;
+    float diff = 0.0f;
+    for (long long k = 0; k < 48000; ++k)
+        if (const float h = heardAt(rolled + k); h != 0.0f) ++compared, diff = std::max(diff, std::abs(h - own[static_cast<std::size_t>(k)]));
+    EXPECT_GT(compared, 24000);
+    EXPECT_LT(diff, 1e-4f) << "the set's sample 0 is on the rolling frame";
+    float before = 0.0f, after = 0.0f;
+    for (long long f = stopped - 48000; f < stopped; ++f) before = std::max(before, std::abs(heardAt(f)));
+    for (long long f = stopped + 256 + 480 + 64; f < origin + static_cast<long long>(audio.size()); ++f) after = std::max(after, std::abs(heardAt(f)));
+    EXPECT_GT(before, 0.05f) << "music before the Stop";
+    EXPECT_LT(after, 0.001f) << "below -60 dBFS after it";
+}
+#endif
