@@ -319,9 +319,9 @@ TEST(JobSpec, GeneratorIsAnInstalledModelsNameAndItsGainNeedsIt) {
 TEST(BatchCli, AGeneratorLineAddsTheLayerAndABadModelFailsOnlyItsLine) {
     TempDir dir;
     writeLines(dir / "jobs.jsonl", {
-                                       R"({"prompt":"warm deep house","duration":8,"seed":3,"no_master":true,"output":"plain.wav"})",
+                                       R"({"prompt":"warm deep house","duration":8,"seed":3,"no_master":true,"format":"wav32f","output":"plain.wav"})",
                                        R"({"prompt":"warm deep house","duration":8,"seed":3,"generator":"no-such-model","output":"bad.wav"})",
-                                       R"({"prompt":"warm deep house","duration":8,"seed":3,"no_master":true,"generator":"procedural","generator_gain":0,"stems":true,"output":"gen.wav"})",
+                                       R"({"prompt":"warm deep house","duration":8,"seed":3,"no_master":true,"format":"wav32f","generator":"procedural","generator_gain":0,"stems":true,"output":"gen.wav"})",
                                    });
     const auto r = runCommandSplit(kBin + " batch " + quoted(dir / "jobs.jsonl") + " -o " + quoted(dir / "out") + " -j 2 --report " + quoted(dir / "report.jsonl"));
     EXPECT_EQ(r.code, 1) << r.err;
@@ -335,8 +335,9 @@ TEST(BatchCli, AGeneratorLineAddsTheLayerAndABadModelFailsOnlyItsLine) {
     ASSERT_EQ(rows.size(), 3u);
     EXPECT_FALSE(rows[0].contains("generated"));
     EXPECT_NE(rows[2].value("generated", std::string()).find("generated layer: a 4-bar loop"), std::string::npos) << rows[2].dump();
-    // The same file render writes, and the mix less the plain render is the generated stem.
-    const auto same = runCommand(kBin + " render 'warm deep house' -d 8 --seed 3 --no-master --generator procedural --generator-gain 0 -q -o " + quoted(dir / "gen.wav"));
+    // The same file render writes, and the mix less the plain render is the generated stem (float
+    // WAVs: an unmastered sum may pass full scale).
+    const auto same = runCommand(kBin + " render 'warm deep house' -d 8 --seed 3 --no-master --format wav32f --generator procedural --generator-gain 0 -q -o " + quoted(dir / "gen.wav"));
     ASSERT_EQ(same.code, 0) << same.output;
     EXPECT_TRUE(sameBytes(dir / "gen.wav", dir / "out/gen.wav"));
     const auto gen = dir / "out/gen.stems/_generated.wav";

@@ -166,7 +166,9 @@ TEST(DjGenLoop, ALoopStartsOnTheBarLineIsExactlyNBarsWrapsWithoutAClickAndLeaves
     const auto generate = workerGenerator(service);
     const auto steer = [](dj::DjSet& set, SampleTime pos) {
         if (pos == kBlock * 400) set.generateLoop("dub chord stabs and a shaker", 2);  // 2.3 s: bar 2's line (3.81 s)
-        if (pos == kBlock * 1550) EXPECT_TRUE(set.stopLoop());                      // 9.0 s: out from bar 5's line (9.52 s)
+        if (pos == kBlock * 1550) {  // 9.0 s: out from bar 5's line (9.52 s)
+            EXPECT_TRUE(set.stopLoop());
+        }
     };
     const auto with = playSet(12.0, generate, steer), without = playSet(12.0, generate);
     ASSERT_TRUE(with.loop) << "no loop was played";

@@ -61,7 +61,7 @@ void checkType(const json& schema, const json& v, const std::string& path) {
 std::string boundText(const json& b) {
     if (!b.is_number_float()) return b.dump();
     const double d = b.get<double>();
-    return d == std::floor(d) && std::abs(d) < 1e15 ? fmt::format("{:.0f}", d) : fmt::format("{:g}", d);
+    return d == std::floor(d) && std::abs(d) <= 9007199254740992.0 ? fmt::format("{:.0f}", d) : fmt::format("{:g}", d);
 }
 
 void checkNumber(const json& schema, const json& v, const std::string& path) {
@@ -71,8 +71,8 @@ void checkNumber(const json& schema, const json& v, const std::string& path) {
     // With both bounds, the error names the whole range.
     const auto lo = schema.find("minimum"), hi = schema.find("maximum");
     const std::string range = lo != schema.end() && hi != schema.end() ? fmt::format(" (allowed {} to {})", boundText(*lo), boundText(*hi)) : std::string();
-    if (lo != schema.end() && d < lo->get<double>()) fail(path, fmt::format("{} is below the minimum {}{}", music::quoteJson(v, 40), lo->dump(), range));
-    if (hi != schema.end() && d > hi->get<double>()) fail(path, fmt::format("{} is above the maximum {}{}", music::quoteJson(v, 40), hi->dump(), range));
+    if (lo != schema.end() && d < lo->get<double>()) fail(path, fmt::format("{} is below the minimum {}{}", music::quoteJson(v, 40), boundText(*lo), range));
+    if (hi != schema.end() && d > hi->get<double>()) fail(path, fmt::format("{} is above the maximum {}{}", music::quoteJson(v, 40), boundText(*hi), range));
 }
 
 void checkString(const json& schema, const json& v, const std::string& path) {
