@@ -116,6 +116,8 @@ struct DjArgs {
     std::string midiIn;        // --clock midi: the JACK MIDI port to follow (a name part; empty: our own port)
     double midiOffsetMs = 0.0;  // --midi-offset-ms: the clock's events are taken this much later
     std::optional<std::string> midiOut;  // --midi-out [PORT]: send a MIDI clock (to PORT, a name part)
+    std::string generator;        // --generator MODEL: generated loops (g DESCRIPTION)
+    double generatorGainDb = -3.0;  // their loudness against --target-lufs
 };
 int runDj(const DjArgs& a);
 /// The DJ profiles and free-text vibes of a set with `seed` (for `dj` and the server's dj_start).

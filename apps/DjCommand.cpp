@@ -126,6 +126,7 @@ int runDjSet(const DjArgs& args, bool& llmStillAsking) {
     o.initialLayers = brain.playing();
     o.form = "loop";  // every layer plays throughout each chunk: the DJ arranges
     o.voiceTrack = true;
+    o.loopTracks = !args.generator.empty();
     live::LiveSession session(shippedPresets(), dj::withEnergy(base, brain.energy(), ""), o);
     dj::DjSet set(session, brain, base, sr, o.blockSize);
     set.waitForSpeech(args.clock == "virtual");  // the same bytes every run
@@ -137,6 +138,21 @@ int runDjSet(const DjArgs& args, bool& llmStillAsking) {
         if (!args.quiet) fmt::print(stderr, "soundstar dj: {}\n", what);
     };
     const dj::DjVibes vibes = djVibes(seed);
+    if (!args.generator.empty()) {  // a model that does not load: a warning, and the set plays without it
+        try {
+            auto generate = modelGenerator(args.generator, true);
+            set.setGenerator(
+                [generate](const dj::LoopAsk& ask) {
+                    const auto got = generate({ask.prompt, ask.seconds, ask.seed});
+                    return dj::LoopAudio{got.interleaved, got.channels, got.sampleRateHz};
+                },
+                args.targetLufs + args.generatorGainDb, seed);
+        } catch (const std::exception& e) {
+            set.setGeneratorProblem(music::clipText(e.what(), 600));
+            set.warn(0, fmt::format("no generated loops: {}", e.what()));
+            say(fmt::format("warning: no generated loops: {}", music::clipText(e.what(), 600)));
+        }
+    }
     // One command line (dj/DjCommands.h); false for q.
     const auto apply = [&](const std::string& line, SampleTime now) -> bool {
         try {

@@ -1,6 +1,7 @@
 // One batch or worker job rendered into an output folder: the job's fields become the very
 // `render` arguments a user would type, so the file is the one `render` writes, byte for byte.
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <nlohmann/json.hpp>
 
@@ -44,11 +45,28 @@ RenderArgs renderArgsForJob(const batch::JobSpec& job, const fs::path& dir, cons
         a.stemsGiven = true;
         a.stemsDir = (dir / batch::stemsName(name)).string();
     }
+    a.generatorName = job.generator;
+    if (job.generatorGainDb) a.generatorGainDb = *job.generatorGainDb;
     a.quiet = true;
     return a;
 }
 
 namespace {
+// A job's generator: an installed model's name, looked up in the model roots only (never a folder
+// of the job's choosing, nor one in the current folder). Throws naming what is installed.
+pipeline::Generator jobGenerator(const std::string& name) {
+    std::error_code ec;
+    std::vector<std::string> installed;
+    for (const auto& root : installedModelRoots()) {
+        if (fs::is_directory(root / name, ec) && fs::exists(root / name / "manifest.json", ec)) return modelGenerator((root / name).string(), true);
+        for (const auto& e : fs::directory_iterator(root, ec))
+            if (e.is_directory(ec) && fs::exists(e.path() / "manifest.json", ec) && installed.size() < 50) installed.push_back(e.path().filename().string());
+    }
+    std::sort(installed.begin(), installed.end());
+    throw std::invalid_argument(fmt::format("generator '{}' is not an installed model (in $SOUNDSTAR_MODELS or data/models); installed: {}", name,
+                                            installed.empty() ? std::string("none") : fmt::format("{}", fmt::join(installed, ", "))));
+}
+
 // The folder of `name` inside `dir` exists (created if needed) and really lies inside `dir`,
 // and no output is an existing symbolic link (render writes through links; a job may not).
 void confine(const fs::path& dir, const std::string& name) {
@@ -70,8 +88,11 @@ void confine(const fs::path& dir, const std::string& name) {
 std::string renderJobInto(const batch::JobSpec& job, const fs::path& dir, const std::string& name) {
     batch::checkOutputName(name);
     confine(dir, name);
-    const RenderOutcome r = renderToFiles(renderArgsForJob(job, dir, name));
+    RenderArgs a = renderArgsForJob(job, dir, name);
+    if (!job.generator.empty()) a.generator = jobGenerator(job.generator);  // a bad model fails before the render
+    const RenderOutcome r = renderToFiles(a);
     nlohmann::json out{{"audio_seconds", r.audioSeconds}, {"layers", r.layers}, {"warnings", r.warnings}};
+    if (!r.generated.empty()) out["generated"] = r.generated;
     if (r.measured) {
         out["lufs"] = r.lufs;
         out["dbtp"] = r.truePeakDbtp;

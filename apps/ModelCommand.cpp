@@ -74,6 +74,9 @@ std::function<void(const server::GenerateJobSpec&, const std::function<void(doub
         r.seconds = spec.seconds;
         r.seed = spec.seed;
         r.steps = spec.steps;
+        r.guidance = spec.guidance;
+        r.topK = spec.topK;
+        r.temperature = spec.temperature;
         models::GenerateCallbacks cb;
         cb.onProgress = [progress](int step, int steps) { progress(steps > 0 ? std::min(1.0, static_cast<double>(step) / steps) : 0.0); };
         const auto id = service->submit(r, cb);
@@ -119,17 +122,21 @@ pipeline::Generator modelGenerator(const std::string& model, bool quiet) {
                                                 "installed in $SOUNDSTAR_MODELS or {} (see soundstar models)",
                                                 music::clipText(model, 200), (dataDir() / "models").string()));
     const auto manifest = models::readModelDir(dir);  // a broken folder fails here, before the render
-    return [dir, manifest, quiet](const pipeline::GeneratorAsk& ask) {
-        models::WorkerSupervisor::Options o;
-        o.workerCommand = workerCommand();
-        models::WorkerSupervisor service(o);
+    // The worker is started at the first call and kept, so a DJ's next loop skips loading the model.
+    auto service = std::make_shared<std::unique_ptr<models::WorkerSupervisor>>();
+    return [dir, manifest, quiet, service](const pipeline::GeneratorAsk& ask) {
+        if (!*service) {
+            models::WorkerSupervisor::Options o;
+            o.workerCommand = workerCommand();
+            *service = std::make_unique<models::WorkerSupervisor>(o);
+        }
         models::GenerateRequest r;
         r.model = dir;
         r.prompt = ask.prompt;
         r.seconds = ask.seconds;
         r.seed = ask.seed;
         if (!quiet) fmt::print(stderr, "soundstar: generating {:.1f} s with {} ({})\n", ask.seconds, manifest.name, manifest.kind);
-        const auto result = service.generate(r);
+        const auto result = (*service)->generate(r);
         if (!result.ok) throw std::runtime_error(fmt::format("--generator {}: generating failed: {}", manifest.name, result.error));
         return pipeline::GeneratedAudio{result.interleaved, result.channels, result.sampleRateHz};
     };

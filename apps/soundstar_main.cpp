@@ -156,6 +156,10 @@ int main(int argc, char** argv) {
     djCmd->add_option("--llm", dj.llmUrl, "An LLM plans each phrase (optional base URL); the rules play on when it fails")->expected(0, 1);
     djCmd->add_option("--llm-model", dj.llmModel, "The LLM's model name");
     djCmd->add_option("--llm-timeout", dj.llmTimeout, "Seconds to wait for each LLM answer (default 10)")->check(finiteNumber(0.1, 600.0));
+    djCmd->add_option("--generator", dj.generator, "A model (a folder or an installed model's name) for generated loops: the command g [BARS] DESCRIPTION");
+    djCmd->add_option("--generator-gain", dj.generatorGainDb, "A generated loop's loudness against the set's target, in dB (-30 to 12; default -3)")
+        ->check(finiteNumber(-30.0, 12.0))
+        ->needs("--generator");
 
     std::string demoOut = "soundstar-demo.wav";
     bool noPlay = false;

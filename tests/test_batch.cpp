@@ -293,3 +293,58 @@ TEST(BatchCli, AJobThatFailsWhileRenderingFailsAloneWithItsReason) {
     EXPECT_NE(r.out.find("2 jobs: 1 rendered, 1 failed (lines 1)"), std::string::npos) << r.out;
     EXPECT_EQ(soxInfo(dir / "out/fine.wav").frames, 44100);
 }
+
+// generator / generator_gain in a job line (render --generator): an installed model's name, never
+// a folder; the gain needs a generator; each refusal names the field and what is allowed.
+TEST(JobSpec, GeneratorIsAnInstalledModelsNameAndItsGainNeedsIt) {
+    const auto j = batch::parseJobLine(R"({"prompt":"x","generator":"procedural","generator_gain":-6.5})");
+    EXPECT_EQ(j.generator, "procedural");
+    ASSERT_TRUE(j.generatorGainDb);
+    EXPECT_EQ(*j.generatorGainDb, -6.5);
+    EXPECT_EQ(batch::parseJobLine(R"({"prompt":"x"})").generator, "");
+    for (const char* bad : {R"("../models/x")", R"("/tmp/model")", R"("")", R"(".hidden")", R"("a b")", R"(7)"}) {
+        const auto e = errorOf(std::string(R"({"prompt":"x","generator":)") + bad + "}");
+        EXPECT_NE(e.find("field 'generator'"), std::string::npos) << bad << ": " << e;
+        EXPECT_NE(e.find("an installed model's name: 1 to 100 letters, digits and ._+- (not starting with a dot; no folders)"), std::string::npos) << e;
+    }
+    EXPECT_NE(errorOf(R"({"prompt":"x","generator":")" + std::string(101, 'a') + R"("})").find("1 to 100"), std::string::npos);
+    EXPECT_NE(errorOf(R"({"prompt":"x","generator":"procedural","generator_gain":13})").find("field 'generator_gain' = 13 is invalid: allowed a number from -30 to 12"),
+              std::string::npos);
+    EXPECT_NE(errorOf(R"({"prompt":"x","generator_gain":-3})").find("field 'generator_gain' needs a \"generator\""), std::string::npos);
+}
+
+// A job line with a generator renders the file `render --generator` writes (byte for byte), its
+// report row says what the layer is, and its stems hold the generated one as _generated.wav; a line
+// naming a model that is not installed fails alone, with its line number and what is installed.
+TEST(BatchCli, AGeneratorLineAddsTheLayerAndABadModelFailsOnlyItsLine) {
+    TempDir dir;
+    writeLines(dir / "jobs.jsonl", {
+                                       R"({"prompt":"warm deep house","duration":8,"seed":3,"no_master":true,"format":"wav32f","output":"plain.wav"})",
+                                       R"({"prompt":"warm deep house","duration":8,"seed":3,"generator":"no-such-model","output":"bad.wav"})",
+                                       R"({"prompt":"warm deep house","duration":8,"seed":3,"no_master":true,"format":"wav32f","generator":"procedural","generator_gain":0,"stems":true,"output":"gen.wav"})",
+                                   });
+    const auto r = runCommandSplit(kBin + " batch " + quoted(dir / "jobs.jsonl") + " -o " + quoted(dir / "out") + " -j 2 --report " + quoted(dir / "report.jsonl"));
+    EXPECT_EQ(r.code, 1) << r.err;
+    EXPECT_NE(r.err.find("line 2: generator 'no-such-model' is not an installed model"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("procedural"), std::string::npos) << "the error lists what is installed: " << r.err;
+    EXPECT_NE(r.out.find("3 jobs: 2 rendered, 1 failed (lines 2)"), std::string::npos) << r.out;
+    EXPECT_FALSE(fs::exists(dir / "out/bad.wav"));
+    std::ifstream report(dir / "report.jsonl");
+    std::vector<nlohmann::json> rows;
+    for (std::string l; std::getline(report, l);) rows.push_back(nlohmann::json::parse(l));
+    ASSERT_EQ(rows.size(), 3u);
+    EXPECT_FALSE(rows[0].contains("generated"));
+    EXPECT_NE(rows[2].value("generated", std::string()).find("generated layer: a 4-bar loop"), std::string::npos) << rows[2].dump();
+    // The same file render writes, and the mix less the plain render is the generated stem (float
+    // WAVs: an unmastered sum may pass full scale).
+    const auto same = runCommand(kBin + " render 'warm deep house' -d 8 --seed 3 --no-master --format wav32f --generator procedural --generator-gain 0 -q -o " + quoted(dir / "gen.wav"));
+    ASSERT_EQ(same.code, 0) << same.output;
+    EXPECT_TRUE(sameBytes(dir / "gen.wav", dir / "out/gen.wav"));
+    const auto gen = dir / "out/gen.stems/_generated.wav";
+    EXPECT_EQ(soxInfo(gen).frames, soxInfo(dir / "out/plain.wav").frames);
+    const auto diff = runCommand("ffmpeg -hide_banner -nostats -i " + quoted(dir / "out/gen.wav") + " -i " + quoted(dir / "out/plain.wav") + " -i " + quoted(gen) +
+                                 " -filter_complex '[0:a][1:a][2:a]amerge=inputs=3,aformat=sample_fmts=flt,pan=stereo|c0=c0-c2-c4|c1=c1-c3-c5,"
+                                 "aformat=sample_fmts=flt,astats=measure_overall=Peak_level:measure_perchannel=none' -f null -");
+    EXPECT_LT(numberIn(diff.output, R"(Peak level dB:\s+(-?[0-9.]+|-inf))"), -100.0) << diff.output;
+    EXPECT_GT(soxStats(gen).rmsDb, -40.0) << "the generated layer is there";
+}

@@ -20,6 +20,8 @@
 #include "core/AudioBuffer.h"
 #include "io/AudioFile.h"
 #include "models/Conform.h"
+#include "music/Arrangement.h"
+#include "pipeline/RenderJob.h"
 
 using namespace soundstar;
 using namespace soundstar::models;
@@ -320,8 +322,18 @@ TEST(RenderGenerator, AddsAConformedLayerAndKeepsTheLength) {
     ASSERT_GT(bpm, 100.0) << r.err;
     // The same length to the sample, and the difference is the generated stem (the mix is its plain sum, unmastered).
     EXPECT_EQ(test::soxInfo(with).frames, test::soxInfo(without).frames);
-    const auto gen = stems + "/generated.wav";
+    const auto gen = stems + "/_generated.wav";
     EXPECT_EQ(test::soxInfo(gen).frames, test::soxInfo(without).frames);
+    // The generated stem's name is no layer's: every other stem is a layer's name.
+    const auto& layers = music::layerNames();
+    std::size_t layerStems = 0;
+    for (const auto& e : std::filesystem::directory_iterator(stems)) {
+        const auto name = e.path().stem().string();
+        if (name == "_generated") continue;
+        EXPECT_NE(std::find(layers.begin(), layers.end(), name), layers.end()) << name;
+        ++layerStems;
+    }
+    EXPECT_GE(layerStems, 3u);
     const auto diff = test::runCommand("ffmpeg -hide_banner -nostats -i '" + with + "' -i '" + without + "' -i '" + gen +
                                        "' -filter_complex '[0:a][1:a][2:a]amerge=inputs=3,aformat=sample_fmts=flt,pan=stereo|c0=c0-c2-c4|c1=c1-c3-c5,"
                                        "aformat=sample_fmts=flt,astats=measure_overall=Peak_level:measure_perchannel=none' -f null -");
@@ -358,4 +370,13 @@ TEST(RenderGenerator, ABadModelIsAClearErrorAndWritesNothing) {
     EXPECT_NE(r.code, 0);
     EXPECT_NE(r.err.find("generator-gain"), std::string::npos) << r.err;
     EXPECT_FALSE(std::filesystem::exists(out));
+}
+
+// The generated stem cannot take a track's name: "_generated", with more underscores while a track
+// has it (a track named "generated" keeps generated.wav).
+TEST(RenderGenerator, TheGeneratedStemsNameNeverClashesWithATracks) {
+    EXPECT_EQ(pipeline::generatedStemName({"drums", "bass", "generated"}), "_generated");
+    EXPECT_EQ(pipeline::generatedStemName({"generated", "_generated"}), "__generated");
+    EXPECT_EQ(pipeline::generatedStemName({"_generated", "__generated"}), "___generated");
+    for (const auto& layer : music::layerNames()) EXPECT_NE(layer.front(), '_') << "a layer's stem could be the generated one's";
 }

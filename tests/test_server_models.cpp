@@ -118,5 +118,43 @@ TEST_F(ServeModels, BadRequestsAreRefusedWithReasons) {
     EXPECT_TRUE(dataFiles().empty());
 }
 
+// The model settings the CLI takes (steps, guidance, top_k, temperature, seed): each out of range
+// is refused with its range named; in range they reach the model: with the same seed, guidance 0
+// (the unconditional prompt alone) gives other audio than guidance 8, while the step count does not
+// change the procedural model's samples (its windows join seamlessly), so a job at guidance 8 with
+// 4 steps, top_k and temperature is byte-identical to one at guidance 8 with the default steps.
+TEST_F(ServeModels, ModelSettingsAreCheckedWithTheirRangeAndReachTheModel) {
+    startServer();
+    const auto ask = [](const std::string& file, json more) {
+        json a = {{"prompt", "bright funky disco groove"}, {"file", file}, {"seconds", 2}, {"seed", 5}};
+        a.update(more);
+        return a;
+    };
+    refused("generate_start", ask("x.wav", {{"guidance", 31}}), 400, "guidance: 31 is above the maximum 30 (allowed 0 to 30)");
+    refused("generate_start", ask("x.wav", {{"guidance", -0.5}}), 400, "(allowed 0 to 30)");
+    refused("generate_start", ask("x.wav", {{"top_k", 0}}), 400, "top_k: 0 is below the minimum 1 (allowed 1 to 65536)");
+    refused("generate_start", ask("x.wav", {{"top_k", 70000}}), 400, "(allowed 1 to 65536)");
+    refused("generate_start", ask("x.wav", {{"top_k", 2.5}}), 400, "integer");
+    refused("generate_start", ask("x.wav", {{"temperature", 0.001}}), 400, "temperature: 0.001 is below the minimum 0.01 (allowed 0.01 to 10)");
+    refused("generate_start", ask("x.wav", {{"temperature", 11}}), 400, "(allowed 0.01 to 10)");
+    refused("generate_start", ask("x.wav", {{"steps", 0}}), 400, "steps: 0 is below the minimum 1 (allowed 1 to 1000)");
+    refused("generate_start", ask("x.wav", {{"steps", 1001}}), 400, "(allowed 1 to 1000)");
+    refused("generate_start", ask("x.wav", {{"seed", -1}}), 400, "(allowed 0 to 9007199254740991)");
+    EXPECT_TRUE(dataFiles().empty());
+    const json plain = ok("generate_start", ask("g0.wav", {{"guidance", 0}}));
+    const json tuned = ok("generate_start", ask("g8.wav", {{"guidance", 8}, {"steps", 4}, {"top_k", 40}, {"temperature", 0.7}}));
+    const json again = ok("generate_start", ask("g8b.wav", {{"guidance", 8}}));
+    for (const auto& j : {plain, tuned, again}) ASSERT_EQ(waitWhile(j["job"], "running")["state"], "done");
+    const json st = ok("generate_status", {{"job", tuned["job"]}});
+    EXPECT_EQ(st["guidance"], 8.0);
+    EXPECT_EQ(st["steps"], 4);
+    EXPECT_EQ(st["top_k"], 40);
+    EXPECT_EQ(st["temperature"], 0.7);
+    EXPECT_EQ(st["seed"], 5);
+    EXPECT_EQ(soxInfo(dir / "data/g8.wav").frames, 2 * 44100);
+    EXPECT_NE(readText(dir / "data/g0.wav"), readText(dir / "data/g8.wav")) << "guidance reaches the model";
+    EXPECT_EQ(readText(dir / "data/g8.wav"), readText(dir / "data/g8b.wav")) << "the same settings and seed, the same audio";
+}
+
 }  // namespace
 }  // namespace soundstar::test

@@ -18,7 +18,7 @@ namespace soundstar::batch {
 namespace {
 using json = nlohmann::json;
 
-enum class Kind { Text, Config, Update, Number, Integer, Seed, Bool, Format, Output };
+enum class Kind { Text, Config, Update, Number, Integer, Seed, Bool, Format, Output, ModelName };
 
 // One row per field: the parser, the schema and the messages read the same row.
 struct Field {
@@ -61,6 +61,11 @@ const std::vector<Field>& fields() {
         {"output", Kind::Output, 0, static_cast<double>(kMaxOutputBytes),
          "File name inside the output folder, e.g. \"night/rain.flac\" (letters, digits, ._+- and / only; no .., no leading dot)",
          [](JobSpec& j, const json& v) { j.output = v.get<std::string>(); }},
+        {"generator", Kind::ModelName, 0, static_cast<double>(kMaxModelNameBytes),
+         "An installed model's name ($SOUNDSTAR_MODELS or data/models; see soundstar models) whose audio is added as a layer fitted to the track (render --generator)",
+         [](JobSpec& j, const json& v) { j.generator = v.get<std::string>(); }},
+        {"generator_gain", Kind::Number, -30, 12, "The generated layer's loudness against the score's, in dB (render --generator-gain; default -3; needs generator)",
+         [](JobSpec& j, const json& v) { j.generatorGainDb = v.get<double>(); }},
     };
     return table;
 }
@@ -119,6 +124,16 @@ void checkValue(const Field& f, const json& v) {
             if (!v.is_string()) bad(f, v, fmt::format("a file name (string), not a {}", typeName(v)));
             checkOutputName(v.get_ref<const std::string&>(), "field 'output'");
             break;
+        case Kind::ModelName: {
+            // A name, never a path: a job (from a file or a stream) cannot point the worker at a folder.
+            const auto allowed = fmt::format("an installed model's name: 1 to {:g} letters, digits and ._+- (not starting with a dot; no folders)", f.max);
+            if (!v.is_string()) bad(f, v, allowed);
+            const auto& s = v.get_ref<const std::string&>();
+            if (s.empty() || s.size() > static_cast<std::size_t>(f.max) || s.front() == '.' ||
+                !std::all_of(s.begin(), s.end(), [](char c) { return (std::isalnum(static_cast<unsigned char>(c)) && static_cast<unsigned char>(c) < 0x80) || c == '.' || c == '_' || c == '+' || c == '-'; }))
+                bad(f, v, allowed);
+            break;
+        }
     }
 }
 }  // namespace
@@ -172,6 +187,8 @@ JobSpec parseJobLine(std::string_view line) {
     }
     if (job.prompt.empty() && job.configJson.empty())
         throw std::invalid_argument("a job needs a non-empty \"prompt\" or a \"config\" (or both)");
+    if (job.generatorGainDb && job.generator.empty())
+        throw std::invalid_argument("field 'generator_gain' needs a \"generator\" (the model whose layer it sets the loudness of)");
     (void)outputName(job, "job");  // the name's extension and the format must agree
     return job;
 }
@@ -239,6 +256,7 @@ std::string jobSchema() {
                      {"maxLength", f.max},
                      {"pattern", R"(^([A-Za-z0-9_+-][A-Za-z0-9._+-]*/){0,8}([A-Za-z0-9_+-]+|[A-Za-z0-9_+-][A-Za-z0-9._+-]*\.(wav|flac|ogg|mp3))$)"}};
                 break;
+            case Kind::ModelName: p = {{"type", "string"}, {"minLength", 1}, {"maxLength", f.max}, {"pattern", R"(^[A-Za-z0-9_+-][A-Za-z0-9._+-]*$)"}}; break;
         }
         p["description"] = f.meaning;
         props[f.name] = p;
@@ -249,7 +267,8 @@ std::string jobSchema() {
                       {"additionalProperties", false},
                       {"properties", props},
                       {"anyOf", json::array({json{{"required", {"prompt"}}, {"properties", {{"prompt", {{"minLength", 1}}}}}},
-                                             json{{"required", {"config"}}}})}};
+                                             json{{"required", {"config"}}}})},
+                      {"dependentRequired", {{"generator_gain", {"generator"}}}}};
     return schema.dump(2) + "\n";
 }
 

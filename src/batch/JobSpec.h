@@ -18,6 +18,7 @@ inline constexpr std::size_t kMaxJobs = 10000;
 inline constexpr std::size_t kMaxPromptBytes = 10000;
 inline constexpr std::size_t kMaxOutputBytes = 200;
 inline constexpr int kMaxOutputDepth = 8;
+inline constexpr std::size_t kMaxModelNameBytes = 100;
 
 /// A validated job. Optional fields left out keep `soundstar render`'s defaults.
 struct JobSpec {
@@ -33,6 +34,8 @@ struct JobSpec {
     bool stems = false;  // also write <output stem>.stems/<layer>.wav
     bool midi = false;   // also write <output stem>.mid
     std::string output;  // a relative path inside the output folder ("" = the caller's default name)
+    std::string generator;  // an installed model's name (render --generator); "" = none
+    std::optional<double> generatorGainDb;  // -30..12 (render --generator-gain); needs generator
 };
 
 /// Parses and validates one job line. Throws std::invalid_argument with a message under 2000

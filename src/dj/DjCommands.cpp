@@ -62,11 +62,38 @@ DjCommandResult replaceCommand(DjSet& set, const std::string& line) {
     return {"replace", {}};
 }
 
+/// g [BARS] DESCRIPTION: a generated loop (1, 2, 4 or 8 bars; 4 when not given) from the model
+/// the set was started with; g off: the loop leaves.
+DjCommandResult generateCommand(DjSet& set, const std::string& line) {
+    std::string rest = line.size() > 2 ? line.substr(2) : std::string();
+    while (!rest.empty() && rest.front() == ' ') rest.erase(rest.begin());
+    if (rest == "off") {
+        if (!set.stopLoop()) refuse("g off: no generated loop plays");
+        return {"generate", {}};
+    }
+    int bars = 4;
+    const auto space = rest.find(' ');
+    const std::string first = rest.substr(0, space);
+    if (!first.empty() && std::all_of(first.begin(), first.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+        bars = first.size() <= 2 ? std::stoi(first) : 0;
+        if (!loopBarsAllowed(bars)) refuse(fmt::format("g: a loop is 1, 2, 4 or 8 bars (not {})", music::clipText(first, 12)));
+        rest = space == std::string::npos ? std::string() : rest.substr(space + 1);
+        while (!rest.empty() && rest.front() == ' ') rest.erase(rest.begin());
+    }
+    if (rest.empty()) refuse("g needs a description of the loop (g 4 dub chords stabs; g off)");
+    try {
+        set.generateLoop(rest, bars);
+    } catch (const std::invalid_argument& e) {
+        refuse(e.what());
+    }
+    return {"generate", {}};
+}
+
 }  // namespace
 
 const char* djCommandHelp() {
     return "next (or an empty line), drop, break, x (effect throw), more energy, less energy, s LAYERS (s drums,bass; s all), b BPM, k KEY (k F minor), "
-           "y PROFILE, r LAYER [STYLE] (r bass walking), say TEXT, q, or free text (a vibe)";
+           "y PROFILE, r LAYER [STYLE] (r bass walking), say TEXT, g [BARS] DESCRIPTION (a generated loop; g off), q, or free text (a vibe)";
 }
 
 DjCommandResult applyDjCommand(DjSet& set, std::string line, const DjVibes& vibes) {
@@ -91,8 +118,9 @@ DjCommandResult applyDjCommand(DjSet& set, std::string line, const DjVibes& vibe
         return {"say", text};
     }
     if (line == "r" || line.rfind("r ", 0) == 0) return replaceCommand(set, line);
-    // A one-letter word is a command: only s, b, k, y, x and r are.
-    if (line.size() >= 2 && line[1] == ' ' && std::string("sbkyxr").find(line[0]) == std::string::npos)
+    if (line == "g" || line.rfind("g ", 0) == 0) return generateCommand(set, line);
+    // A one-letter word is a command: only s, b, k, y, x, r and g are.
+    if (line.size() >= 2 && line[1] == ' ' && std::string("sbkyxrg").find(line[0]) == std::string::npos)
         refuse(fmt::format("'{}' is not a command", music::clipText(line.substr(0, 1), 8)));
     if (line.size() == 1 && std::string("sbky").find(line[0]) != std::string::npos) refuse(fmt::format("'{}' needs a value", line));
     if (line.rfind("x ", 0) == 0) refuse("x takes nothing after it (x: the next favourite effect)");

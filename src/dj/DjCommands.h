@@ -2,7 +2,8 @@
 // The DJ's commands as text [control]: one line (stdin of `soundstar dj`, or dj_command over the
 // server) applied to a DjSet. The same words in both places: "" or next (the next move now),
 // drop, break, x (effect throw), more energy, less energy, s drums,bass, b 130, k F minor,
-// y dub, r bass walking (a layer to another style), say TEXT, q, or free text (a vibe).
+// y dub, r bass walking (a layer to another style), say TEXT, g 4 DESCRIPTION (a generated loop;
+// g off), q, or free text (a vibe).
 #include <functional>
 #include <optional>
 #include <string>
@@ -20,7 +21,7 @@ struct DjVibes {
 };
 
 /// What a line did: its kind (next, drop, break, x, energy, layers, tempo, key, profile, config,
-/// vibe, replace, say, quit) and, for say, the text to speak.
+/// vibe, replace, say, generate, quit) and, for say, the text to speak.
 struct DjCommandResult {
     std::string kind;
     std::string spoken;

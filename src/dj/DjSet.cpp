@@ -43,6 +43,7 @@ DjSet::DjSet(live::LiveSession& session, DjBrain& brain, live::StreamVibe base, 
 
 void DjSet::tick(SampleTime pos) {
     startSpeech(pos);
+    startGenLoop(pos);
     // A bar line is decided just before the block that holds it is composed: as late as can be,
     // and still before anything at or after it has been handed to the engine.
     while (nextLine_ < pos + blockSize_) {
@@ -50,6 +51,7 @@ void DjSet::tick(SampleTime pos) {
         decide(line);
         nextLine_ = session_.nextBarLine(line + 1);
     }
+    followGenLoop();
 }
 
 void DjSet::decide(SampleTime line) {

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "dj/DjBrain.h"
+#include "dj/DjGenLoop.h"
 #include "live/LiveSession.h"
 
 namespace soundstar::dj {
@@ -70,8 +71,28 @@ public:
     /// espeak-ng is missing or fails, a warning event and the set plays on. One at a time: throws
     /// std::invalid_argument while one is being made, or for a text over kMaxSpeechBytes.
     void say(const std::string& text);
-    /// Whether tick() waits for speech being made (the virtual clock: the same bytes every run).
+    /// Whether tick() waits for speech or a generated loop being made (the virtual clock: the
+    /// same bytes every run).
     void waitForSpeech(bool on) { waitSpeech_ = on; }
+    /// Generated loops (`g`, DjGenLoop.h): `generate` asks the model (on a worker thread); each
+    /// loop is brought to `lufs` (-70..0) and seeded from `seed` (+1 a loop). The session must have
+    /// LiveOptions::loopTracks.
+    void setGenerator(LoopGenerator generate, double lufs, std::uint64_t seed);
+    /// Why there is no generator (a model folder that did not load): `g` is refused saying so.
+    void setGeneratorProblem(std::string why) { generatorProblem_ = std::move(why); }
+    /// A loop of `bars` (1, 2, 4, 8) made from `description` on a worker thread, conformed to the
+    /// set's tempo, key and bars, and started on the first bar line after it is ready on a loop
+    /// track, faded in equal-power over a beat (a loop playing then fades out over the same beat):
+    /// a "gen_layer_in" event with its sample. A model or conform error gives a warning event and
+    /// the set plays on; so does a tempo that changed while it was made. One at a time: throws
+    /// std::invalid_argument while one is being made, without a generator, or for bars or a
+    /// description out of their limits.
+    void generateLoop(const std::string& description, int bars);
+    /// The generated loop leaves over a bar from the next bar line ("gen_layer_out"), as a layer
+    /// does; false when none plays (or is being made: that one is dropped).
+    bool stopLoop();
+    /// The generated loop last started (nullptr: none yet).
+    const GeneratedLoop* lastLoop() const { return lastLoop_ ? &*lastLoop_ : nullptr; }
     static constexpr float kDuckDb = 8.5f;  // the leveller gives back about 1 dB of it: heard as 7-8 dB
     /// A warning (an LLM that failed, a refused command) as an event at `at`.
     void warn(SampleTime at, const std::string& text);
@@ -121,6 +142,18 @@ private:
     std::string speechText_;
     bool waitSpeech_ = false;
     void startSpeech(SampleTime pos);
+    // Generated loops (DjGenLoop.cpp).
+    void startGenLoop(SampleTime pos);
+    void followGenLoop();
+    LoopGenerator generator_;
+    std::string generatorProblem_;
+    double loopLufs_ = -17.0;
+    std::uint64_t loopSeed_ = 1;
+    int loopsAsked_ = 0;
+    std::future<GeneratedLoop> genLoop_;
+    std::optional<GeneratedLoop> lastLoop_;
+    bool genStop_ = false;  // stopLoop() asked for the playing loop to leave
+    bool genDrop_ = false;  // stopLoop() came while a loop was being made: it is not played
 };
 
 }  // namespace soundstar::dj

@@ -102,7 +102,7 @@ int barOf(const LiveSession::Voice& v, SampleTime at) { return static_cast<int>(
 struct LiveSession::Action {
     // At equal times: a slot is cleared before it is refilled, a track is in place before its
     // fade, note offs before note ons.
-    enum class Kind { AllOff, Clear, Replace, Speech, Fade, Param, NoteOff, NoteOn } kind;
+    enum class Kind { AllOff, Clear, Replace, Speech, Loop, Fade, Param, NoteOff, NoteOn } kind;
     SampleTime time;
     int address;
     float note = 0.0f, velocity = 0.0f;  // notes; Fade: note = seconds, velocity = target dB; Param: velocity = value
@@ -113,7 +113,7 @@ struct LiveSession::Action {
     int slot = -1;                                             // Param: effect slot (-1: instrument); @send: the bus
     std::string param{};                                       // Param: the name, or @pan / @send
     engine::FadeShape shape = engine::FadeShape::EqualPower;
-    std::shared_ptr<const engine::SampleBuffer> speech = nullptr;  // Speech: what the voice track plays
+    std::shared_ptr<const engine::SampleBuffer> speech = nullptr;  // Speech: what the voice track plays; Loop: the loop
 };
 
 LiveSession::LiveSession(const engine::PresetLibrary& presets, const StreamVibe& first, const LiveOptions& o)
@@ -134,6 +134,10 @@ LiveSession::LiveSession(const engine::PresetLibrary& presets, const StreamVibe&
     for (const auto& layer : layers_)
         for (const char* side : {"a", "b"}) controller_->addTrack(fmt::format("{}.{}", layer, side), std::make_unique<Silence>(), kSilentDb);
     if (o.voiceTrack) voiceAddress_ = controller_->addTrack("voice", std::make_unique<Silence>(), 0.0f);
+    if (o.loopTracks) {
+        loopAddress_ = controller_->addTrack("loop.a", std::make_unique<Silence>(), kSilentDb);
+        controller_->addTrack("loop.b", std::make_unique<Silence>(), kSilentDb);
+    }
     auto v = std::make_unique<Voice>(first, 0, 0, o.sampleRate, layers_.size());
     for (std::size_t li = 0; li < layers_.size(); ++li) v->slot[li] = 2 * static_cast<int>(li);
     slotFreeAt_.assign(2 * layers_.size(), 0);
@@ -679,6 +683,43 @@ SampleTime LiveSession::playVoice(std::shared_ptr<const engine::SampleBuffer> sp
     return start;
 }
 
+SampleTime LiveSession::playLoop(std::shared_ptr<const engine::SampleBuffer> loop, SampleTime earliest, double fadeSeconds) {
+    if (loopAddress_ < 0) throw std::logic_error("playLoop: the session has no loop tracks (LiveOptions::loopTracks)");
+    if (!loop || loop->frames() < 2) throw std::invalid_argument("playLoop: the loop is empty");
+    const int side = loopSide_ ^ 1, to = loopAddress_ + side;
+    const SampleTime start = nextGridLine(std::max({earliest, posted_, loopFreeAt_[side]}), Grid::Bar);
+    const SampleTime length = std::max<SampleTime>(1, std::llround(fadeSeconds * options_.sampleRate));
+    if (loopPlaying_) fadeLoopOut(loopAddress_ + loopSide_, start, length);
+    Action put{Action::Kind::Loop, start, to, 0.0f, 0.0f, -1};
+    put.speech = std::move(loop);
+    schedule(std::move(put));
+    schedule({Action::Kind::NoteOn, start, to, 60.0f, 1.0f, -1});
+    schedule({Action::Kind::Fade, start, to, static_cast<float>(static_cast<double>(length) / options_.sampleRate), 0.0f, -1});
+    loopSide_ = side;
+    loopPlaying_ = true;
+    events_.push_back({start, "loop", voices_.back()->id, barOf(*voices_.back(), start), bpmAt(start), static_cast<double>(length) / options_.sampleRate, ""});
+    return start;
+}
+
+SampleTime LiveSession::stopLoop(SampleTime earliest, double fadeSeconds) {
+    if (!loopPlaying_) return -1;
+    const SampleTime start = nextGridLine(std::max(earliest, posted_), Grid::Bar);
+    const SampleTime length = std::max<SampleTime>(1, std::llround(fadeSeconds * options_.sampleRate));
+    fadeLoopOut(loopAddress_ + loopSide_, start, length);
+    loopPlaying_ = false;
+    events_.push_back({start, "loop_out", voices_.back()->id, barOf(*voices_.back(), start), bpmAt(start), static_cast<double>(length) / options_.sampleRate, ""});
+    return start;
+}
+
+void LiveSession::fadeLoopOut(int address, SampleTime start, SampleTime length) {
+    // A fade still to come on it (its own fade in, when it has not started yet) would undo this one.
+    std::erase_if(pending_, [&](const Action& a) { return a.kind == Action::Kind::Fade && a.address == address && a.time >= start; });
+    schedule({Action::Kind::Fade, start, address, static_cast<float>(static_cast<double>(length) / options_.sampleRate), kSilentDb, -1});
+    schedule({Action::Kind::AllOff, start + length, address, 0.0f, 0.0f, -1});
+    schedule({Action::Kind::Clear, start + length, address, 0.0f, 0.0f, -1});
+    loopFreeAt_[address - loopAddress_] = start + length;
+}
+
 float LiveSession::duckAt(SampleTime at) const {
     float db = 0.0f;
     for (const auto& d : ducks_)
@@ -744,6 +785,15 @@ bool LiveSession::pump(SampleTime horizon) {
                 zone.sample = a.speech;
                 zone.name = "voice";
                 controller_->replaceTrack(a.address, controller_->makeTrack("voice", engine::makeSamplePlayer({zone}), 0.0f), a.time);
+                break;
+            }
+            case Action::Kind::Loop: {  // the whole buffer loops, sample-exact (rate 1, no crossfade of its own)
+                engine::SampleZone zone;
+                zone.sample = a.speech;
+                zone.name = "loop";
+                zone.mode = engine::LoopMode::Sustain;
+                const auto name = controller_->trackNames()[static_cast<std::size_t>(a.address)];
+                controller_->replaceTrack(a.address, controller_->makeTrack(name, engine::makeSamplePlayer({zone}), kSilentDb), a.time);
                 break;
             }
             case Action::Kind::Fade: ok = controller_->fadeGain(a.address, a.velocity, a.note, a.shape, a.time); break;

@@ -41,6 +41,7 @@ struct LiveOptions {
     std::string form = "auto";               // each cycle's form (compose::formNames(); "loop": every layer throughout)
     bool masterChain = true;                 // false: no master chain (drive, width, EQ, compressor, leveller, limiter)
     bool voiceTrack = false;                 // true: a track for spoken drops (playVoice), after the layers'
+    bool loopTracks = false;                 // true: two tracks for a generated loop (playLoop), after the voice's
 };
 
 class LiveSession {
@@ -74,6 +75,18 @@ public:
     /// the bar line, back over ~100 ms after it (the layers' trims, which the sends follow).
     /// Returns the sample where it starts. Throws std::logic_error without LiveOptions::voiceTrack.
     SampleTime playVoice(std::shared_ptr<const engine::SampleBuffer> speech, SampleTime earliest, float duckDb);
+    /// Plays `loop` (at the engine's rate; its whole length loops, sample-exact, without a
+    /// crossfade of its own: it must wrap cleanly, as models::conformLoop makes it) on a loop track
+    /// from the next bar line at or after `earliest`, faded in equal-power (sin) over
+    /// `fadeSeconds`; a loop already playing fades out (cos) over the same time from the same
+    /// sample on the other loop track. Returns the sample where it starts. Throws
+    /// std::logic_error without LiveOptions::loopTracks, std::invalid_argument for an empty loop.
+    SampleTime playLoop(std::shared_ptr<const engine::SampleBuffer> loop, SampleTime earliest, double fadeSeconds);
+    /// Fades the playing loop out (cos) over `fadeSeconds` from the next bar line at or after
+    /// `earliest`; returns that sample, or -1 when no loop plays.
+    SampleTime stopLoop(SampleTime earliest, double fadeSeconds);
+    /// Whether a loop plays (playLoop, and no stopLoop after it).
+    bool loopPlaying() const { return loopPlaying_; }
     /// A layer's mute and solo in the session's own mix (a solo keeps only soloed layers).
     struct LayerMix {
         bool mute = false, solo = false;
@@ -197,6 +210,11 @@ private:
     };
     std::vector<Duck> ducks_;  // where the layers are ducked under a voice (a layer put in place there starts ducked)
     float duckAt(SampleTime at) const;
+    int loopAddress_ = -1;  // the first of the two loop tracks (LiveOptions::loopTracks)
+    int loopSide_ = 1;      // the loop track last started (0 or 1)
+    bool loopPlaying_ = false;
+    SampleTime loopFreeAt_[2] = {0, 0};  // per loop track: cleared after its fade out from here on
+    void fadeLoopOut(int address, SampleTime start, SampleTime length);
 };
 
 }  // namespace soundstar::live

@@ -169,6 +169,14 @@ Composition composeJob(const DataSet& data, const RenderArgs& a) {
     return job;
 }
 
+std::string generatedStemName(const std::vector<std::string>& trackNames) {
+    for (std::size_t underscores = 1;; ++underscores) {
+        std::string name(underscores, '_');
+        name += "generated";
+        if (std::find(trackNames.begin(), trackNames.end(), name) == trackNames.end()) return name;
+    }
+}
+
 namespace {
 void writeMetadata(const std::filesystem::path& path, const RenderArgs& a, const Composition& job) {
     auto meta = nlohmann::json::parse(job.outcome.metadata);
@@ -190,9 +198,13 @@ void writeAll(const RenderArgs& a, const Composition& job, const StereoBuffer& a
     std::vector<std::filesystem::path> stemPaths;
     if (a.stemsGiven) {
         out.ensureFolder(a.stemsDir, "--stems");
-        for (const auto& t : job.score.tracks) stemPaths.push_back(out.add(std::filesystem::path(a.stemsDir) / (t.name + ".wav"), "--stems"));
+        std::vector<std::string> names;
+        for (const auto& t : job.score.tracks) {
+            stemPaths.push_back(out.add(std::filesystem::path(a.stemsDir) / (t.name + ".wav"), "--stems"));
+            names.push_back(t.name);
+        }
         if (stems.size() > job.score.tracks.size())  // the generated layer (--generator)
-            stemPaths.push_back(out.add(std::filesystem::path(a.stemsDir) / "generated.wav", "--stems"));
+            stemPaths.push_back(out.add(std::filesystem::path(a.stemsDir) / (generatedStemName(names) + ".wav"), "--stems"));
     }
     if (a.midiGiven) music::writeMidiFile(midiPath, job.score, {job.config.root, job.config.mode});
     for (std::size_t i = 0; i < stems.size() && i < stemPaths.size(); ++i)

@@ -112,6 +112,10 @@ io::FileFormat chooseFormat(const RenderArgs& a);
 /// (and, with a generator, the generated layer last).
 StereoBuffer renderAudio(const DataSet& data, const RenderArgs& a, const Composition& job, RenderOutcome& outcome,
                          const std::function<void(double)>& progress = {}, std::vector<StereoBuffer>* stems = nullptr);
+/// The --stems file name (without .wav) of the generated layer: "_generated" (a layer's stem is
+/// its name, and layer names are plain words, so a leading underscore cannot be one), with more
+/// underscores while a track of `trackNames` has it.
+std::string generatedStemName(const std::vector<std::string>& trackNames);
 /// Renders a composed job and writes a.output (and --midi, --stems, --metadata) all or none.
 RenderOutcome renderComposition(const DataSet& data, const RenderArgs& a, const Composition& job, io::FileFormat format,
                                 const std::function<void(double)>& progress = {});

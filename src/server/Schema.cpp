@@ -57,14 +57,22 @@ void checkType(const json& schema, const json& v, const std::string& path) {
     fail(path, fmt::format("{} is a {}; allowed {}", music::quoteJson(v, 60), typeOf(v), names));
 }
 
+/// A bound as people write it: 30 rather than 30.0, 0.01 as it is.
+std::string boundText(const json& b) {
+    if (!b.is_number_float()) return b.dump();
+    const double d = b.get<double>();
+    return d == std::floor(d) && std::abs(d) <= 9007199254740992.0 ? fmt::format("{:.0f}", d) : fmt::format("{:g}", d);
+}
+
 void checkNumber(const json& schema, const json& v, const std::string& path) {
     if (!v.is_number()) return;
     const double d = v.get<double>();
     if (!std::isfinite(d)) fail(path, "the number is not finite");
-    if (auto it = schema.find("minimum"); it != schema.end() && d < it->get<double>())
-        fail(path, fmt::format("{} is below the minimum {}", music::quoteJson(v, 40), it->dump()));
-    if (auto it = schema.find("maximum"); it != schema.end() && d > it->get<double>())
-        fail(path, fmt::format("{} is above the maximum {}", music::quoteJson(v, 40), it->dump()));
+    // With both bounds, the error names the whole range.
+    const auto lo = schema.find("minimum"), hi = schema.find("maximum");
+    const std::string range = lo != schema.end() && hi != schema.end() ? fmt::format(" (allowed {} to {})", boundText(*lo), boundText(*hi)) : std::string();
+    if (lo != schema.end() && d < lo->get<double>()) fail(path, fmt::format("{} is below the minimum {}{}", music::quoteJson(v, 40), boundText(*lo), range));
+    if (hi != schema.end() && d > hi->get<double>()) fail(path, fmt::format("{} is above the maximum {}{}", music::quoteJson(v, 40), boundText(*hi), range));
 }
 
 void checkString(const json& schema, const json& v, const std::string& path) {

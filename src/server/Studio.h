@@ -47,7 +47,8 @@ struct RenderJobSpec {
 };
 
 /// A model job's request, checked: the model folder (under the model roots or --data), the
-/// prompt, its length, the seed, optional steps and the WAV to write under --data.
+/// prompt, its length, the seed, the model settings the CLI takes (steps 1-1000, guidance 0-30,
+/// top_k 1-65536, temperature 0.01-10; unset: the model's own) and the WAV to write under --data.
 inline constexpr double kMaxGenerateSeconds = 300.0;  // the longest audio a model job may ask for
 struct GenerateJobSpec {
     std::filesystem::path model;
@@ -55,6 +56,9 @@ struct GenerateJobSpec {
     double seconds = 10.0;
     std::uint64_t seed = 1;
     std::optional<int> steps;
+    std::optional<double> guidance;
+    std::optional<int> topK;
+    std::optional<double> temperature;
     std::filesystem::path output;
 };
 

@@ -159,6 +159,9 @@ json Studio::generateStart(const json& args) {
     job->gen.seconds = seconds;
     if (args.contains("seed")) job->gen.seed = args["seed"].get<std::uint64_t>();
     if (args.contains("steps")) job->gen.steps = args["steps"].get<int>();
+    if (args.contains("guidance")) job->gen.guidance = args["guidance"].get<double>();
+    if (args.contains("top_k")) job->gen.topK = args["top_k"].get<int>();
+    if (args.contains("temperature")) job->gen.temperature = args["temperature"].get<double>();
     job->gen.model = modelPath(args.value("model", std::string("procedural")));
     job->gen.output = dataPath(file, "file");
     job->file = file;
@@ -172,7 +175,13 @@ json Studio::generateStatus(const json& args) const {
     const auto it = jobs_.find(id);
     if (it == jobs_.end() || it->second->kind != "generate") throw ApiError(404, fmt::format("no model job {} (the server keeps the last 64 jobs)", id));
     const Job& j = *it->second;
-    json out = {{"job", j.id}, {"state", j.state}, {"progress", j.progress.load()}, {"file", j.file}, {"model", j.gen.model.filename().string()}, {"seconds", j.gen.seconds}};
+    json out = {{"job", j.id}, {"state", j.state}, {"progress", j.progress.load()}, {"file", j.file}, {"model", j.gen.model.filename().string()}, {"seconds", j.gen.seconds},
+                {"seed", j.gen.seed}};
+    // The model settings asked for (the model's own defaults apply to the others).
+    if (j.gen.steps) out["steps"] = *j.gen.steps;
+    if (j.gen.guidance) out["guidance"] = *j.gen.guidance;
+    if (j.gen.topK) out["top_k"] = *j.gen.topK;
+    if (j.gen.temperature) out["temperature"] = *j.gen.temperature;
     if (!j.error.empty()) out["error"] = j.error;
     return out;
 }

@@ -262,7 +262,10 @@ void Studio::registerOperations(OperationTable& t) {
                    {"model", text(4096, "a model's name in the server's model roots (default procedural), or its folder under a model root or --data")},
                    {"seconds", number(0.1, kMaxGenerateSeconds, "seconds of audio, default 10")},
                    {"seed", seed()},
-                   {"steps", {{"type", "integer"}, {"minimum", 1}, {"maximum", 1000}, {"description", "diffusion or sampling steps (default: the model's)"}}}},
+                   {"steps", {{"type", "integer"}, {"minimum", 1}, {"maximum", 1000}, {"description", "diffusion or sampling steps (default: the model's)"}}},
+                   {"guidance", number(0, 30, "classifier-free guidance scale (default: the model's)")},
+                   {"top_k", {{"type", "integer"}, {"minimum", 1}, {"maximum", 65536}, {"description", "tokens drawn from the k likeliest (musicgen; default: the model's)"}}},
+                   {"temperature", number(0.01, 10, "sampling temperature (musicgen; default: the model's)")}},
                   {"prompt", "file"}),
            {"prompt", "file", "seconds"}, true, answerNow([this](const json& a, const CallContext&) { return generateStart(a); })});
     t.add({"generate_status", "renders", "A model job's state (queued, running, done, failed, cancelled) and progress 0..1",

@@ -59,7 +59,7 @@ struct World {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     static World w;
-    static const std::set<std::string> kinds{"next", "drop", "break", "x", "energy", "layers", "tempo", "key", "profile", "config", "vibe", "say", "replace", "quit"};
+    static const std::set<std::string> kinds{"next", "drop", "break", "x", "energy", "layers", "tempo", "key", "profile", "config", "vibe", "say", "replace", "generate", "quit"};
     const std::string text = fuzz::asText(data, size);
     try {
         const auto r = dj::applyDjCommand(*w.set, text, w.vibes);

@@ -1,0 +1,345 @@
+// A generated, conformed loop as a DJ layer (issues #11 and #12), with the procedural model in real
+// `soundstar model-worker` processes, on the virtual clock. In process (no master chain, so the set
+// with the loop minus the same set without it is the loop as played): `g` starts the loop on the
+// next bar line's sample (cross-correlation of the difference against the conformed loop), the
+// loop is exactly N bars at the set's tempo and plays on across its wrap (the difference is the
+// loop, scaled, sample for sample), no click at the wrap by test_dj_mix's measure, `g off` takes
+// it out over a bar from the next bar line, a tempo change takes it out, a model error gives a
+// warning and the set sample for sample as without it. From the CLI: `dj --generator` with
+// `g 2 ...` in a script (the event on the bar line, read back with sox), and a bad model folder
+// gives a warning and the whole set.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <numbers>
+#include <sstream>
+
+#include "Cli.h"
+#include "Presets.h"
+#include "compose/Profiles.h"
+#include "compose/SketchConfig.h"
+#include "dj/DjCommands.h"
+#include "dj/DjSet.h"
+#include "models/WorkerSupervisor.h"
+
+using namespace soundstar;
+
+namespace {
+constexpr double kRate = 44100.0;
+constexpr int kBlock = 256;
+const std::string kBin = SOUNDSTAR_BIN;
+const std::filesystem::path kModel = std::filesystem::path(SOUNDSTAR_DATA) / "models" / "procedural";
+
+const compose::ProfileLibrary& library() {
+    static const compose::ProfileLibrary lib = [] {
+        compose::ProfileLibrary l;
+        l.loadDirectory(std::filesystem::path(SOUNDSTAR_DATA) / "profiles");
+        return l;
+    }();
+    return lib;
+}
+
+/// techno_minimal's music (126 bpm) with a DJ that plays drums and bass (one long intro).
+dj::DjProfile drumsAndBass() {
+    const auto techno = dj::djProfile(library(), "techno_minimal");
+    return dj::parseDjProfile(R"({"tempo": [120, 132], "roles": [{"layer": "drums", "role": "part", "phases": ["intro", "outro"]},
+        {"layer": "bass", "role": "part", "phases": ["intro", "outro"]}], "plan": [{"phase": "intro", "bars": 64}, {"phase": "outro", "bars": 4}],
+        "energy": {"intro": [0.5, 0.5], "build": [0.5, 0.5], "drop": [0.5, 0.5], "breakdown": [0.5, 0.5], "outro": [0.5, 0.5]}, "effects": ["echo_throw"]})",
+                              techno.style, "test");
+}
+
+live::StreamVibe vibeOf(const dj::DjProfile& p) {
+    music::MusicConfig cfg;
+    cfg.genre = p.name;
+    cfg = compose::applyProfile(cfg, p.style);
+    cfg.density = 6;
+    cfg.seed = 4;
+    return {p.name, cfg, compose::sketchFromMusicConfig(cfg), 0.0};
+}
+
+/// The procedural model through a real worker process.
+dj::LoopGenerator workerGenerator(models::WorkerSupervisor& service) {
+    return [&service](const dj::LoopAsk& ask) {
+        models::GenerateRequest r;
+        r.model = kModel;
+        r.prompt = ask.prompt;
+        r.seconds = ask.seconds;
+        r.seed = ask.seed;
+        auto got = service.generate(r);
+        if (!got.ok) throw std::runtime_error(got.error);
+        return dj::LoopAudio{std::move(got.interleaved), got.channels, got.sampleRateHz};
+    };
+}
+
+struct Played {
+    StereoBuffer audio;
+    std::vector<dj::DjEvent> events;
+    std::vector<SampleTime> lines;
+    std::optional<dj::GeneratedLoop> loop;
+};
+
+/// A set on the virtual clock for `seconds` with loop tracks and `generate`; `steer(set, pos)` before each block.
+Played playSet(double seconds, const dj::LoopGenerator& generate, const std::function<void(dj::DjSet&, SampleTime)>& steer = {}) {
+    const auto profile = drumsAndBass();
+    dj::DjBrain brain(profile, 1, 0);
+    brain.allowSwaps(false);
+    live::LiveOptions o;
+    o.sampleRate = kRate;
+    o.blockSize = kBlock;
+    o.form = "loop";
+    o.masterChain = false;
+    o.initialLayers = brain.playing();
+    o.loopTracks = true;
+    const auto base = vibeOf(profile);
+    live::LiveSession session(test::presets(), dj::withEnergy(base, brain.energy(), ""), o);
+    dj::DjSet set(session, brain, base, kRate, kBlock);
+    set.waitForSpeech(true);
+    if (generate) set.setGenerator(generate, -20.0, 7);
+    Played out;
+    const auto total = static_cast<SampleTime>(seconds * kRate);
+    out.audio.resize(static_cast<int>(total));
+    for (SampleTime pos = 0; pos < total; pos += kBlock) {
+        if (steer) steer(set, pos);
+        set.tick(pos);
+        while (!session.pump(pos + kBlock)) {
+        }
+        const int n = static_cast<int>(std::min<SampleTime>(kBlock, total - pos));
+        session.engine().render(out.audio.view().offset(static_cast<int>(pos), n));
+    }
+    out.events = set.events();
+    for (int b = 0; set.barLine(b) >= 0; ++b) out.lines.push_back(set.barLine(b));
+    if (set.lastLoop()) out.loop = *set.lastLoop();
+    return out;
+}
+
+const dj::DjEvent* findEvent(const Played& p, const std::string& kind) {
+    for (const auto& e : p.events)
+        if (e.kind == kind) return &e;
+    return nullptr;
+}
+
+// The click measure of test_dj_mix: the largest jump within 50 ms of a point against 2x the 99.9th
+// percentile of the jumps elsewhere in the same signal.
+float worstJump(const std::vector<float>& x, SampleTime at) {
+    float w = 0.0f;
+    const auto from = static_cast<std::size_t>(std::max<SampleTime>(1, at - 2205)), to = std::min(x.size(), static_cast<std::size_t>(at + 2205));
+    for (auto i = from; i < to; ++i) w = std::max(w, std::abs(x[i] - x[i - 1]));
+    return w;
+}
+float jumpPercentile(const std::vector<float>& x, const std::vector<SampleTime>& points, std::size_t from, std::size_t to) {
+    std::vector<float> jumps;
+    for (std::size_t i = std::max<std::size_t>(1, from); i < to; ++i) {
+        const auto near = std::any_of(points.begin(), points.end(), [&](SampleTime p) { return std::llabs(static_cast<SampleTime>(i) - p) <= 2205; });
+        if (!near) jumps.push_back(std::abs(x[i] - x[i - 1]));
+    }
+    auto at = jumps.begin() + static_cast<long>(static_cast<double>(jumps.size()) * 0.999);
+    std::nth_element(jumps.begin(), at, jumps.end());
+    return *at;
+}
+
+std::vector<nlohmann::json> readEvents(const std::string& path) {
+    std::istringstream lines(test::readText(path));
+    std::vector<nlohmann::json> out;
+    for (std::string line; std::getline(lines, line);) out.push_back(nlohmann::json::parse(line));
+    return out;
+}
+
+std::vector<float> readMono(const std::string& wav) {
+    const std::string raw = wav + ".f32";
+    test::runCommand("sox '" + wav + "' -t f32 -c 1 '" + raw + "'");
+    const std::string bytes = test::readText(raw);
+    std::vector<float> x(bytes.size() / sizeof(float));
+    std::memcpy(x.data(), bytes.data(), x.size() * sizeof(float));
+    return x;
+}
+}  // namespace
+
+TEST(DjGenLoop, ALoopStartsOnTheBarLineIsExactlyNBarsWrapsWithoutAClickAndLeavesOverABar) {
+    models::WorkerSupervisor::Options so;
+    so.workerCommand = {kBin, "model-worker"};
+    models::WorkerSupervisor service(so);
+    const auto generate = workerGenerator(service);
+    const auto steer = [](dj::DjSet& set, SampleTime pos) {
+        if (pos == kBlock * 400) set.generateLoop("dub chord stabs and a shaker", 2);  // 2.3 s: bar 2's line (3.81 s)
+        if (pos == kBlock * 1550) {  // 9.0 s: out from bar 5's line (9.52 s)
+            EXPECT_TRUE(set.stopLoop());
+        }
+    };
+    const auto with = playSet(12.0, generate, steer), without = playSet(12.0, generate);
+    ASSERT_TRUE(with.loop) << "no loop was played";
+    const auto* in = findEvent(with, "gen_layer_in");
+    const auto* out = findEvent(with, "gen_layer_out");
+    ASSERT_TRUE(in && out);
+    ASSERT_GE(with.lines.size(), 7u);
+    const SampleTime line = with.lines[2];
+    EXPECT_EQ(in->sample, line) << in->label;
+    EXPECT_EQ(out->sample, with.lines[5]);
+    EXPECT_NE(in->label.find("2 bars of 'dub chord stabs and a shaker, 126 bpm'"), std::string::npos) << in->label;
+    // Exactly two bars at the set's tempo (126 bpm: 84000 samples a bar), and two of the set's bars.
+    const auto& loop = *with.loop->audio;
+    EXPECT_EQ(with.loop->plan.bpm, 126.0);
+    EXPECT_EQ(loop.frames(), static_cast<std::size_t>(std::llround(2 * 4 * 60.0 / 126.0 * kRate)));
+    EXPECT_EQ(static_cast<SampleTime>(loop.frames()), with.lines[4] - with.lines[2]);
+    // Nothing changes before the bar line.
+    const auto& l = with.audio.left();
+    const auto& p = without.audio.left();
+    EXPECT_TRUE(std::equal(l.begin(), l.begin() + line, p.begin()));
+    std::vector<float> d(l.size());
+    for (std::size_t i = 0; i < l.size(); ++i) d[i] = l[i] - p[i];
+    // Where the loop starts: the difference cross-correlated with the loop (1 s from its end of
+    // fade, a beat in), over +-50 ms around the bar line.
+    const auto beat = static_cast<SampleTime>(std::llround(60.0 / 126.0 * kRate));
+    long best = -1;
+    double bestCorr = -1e30;
+    for (long lag = line - 2205; lag <= line + 2205; ++lag) {
+        double c = 0.0;
+        for (SampleTime i = beat; i < beat + 44100; ++i) c += static_cast<double>(d[static_cast<std::size_t>(lag + i)]) * loop.left[static_cast<std::size_t>(i)];
+        if (c > bestCorr) bestCorr = c, best = lag;
+    }
+    EXPECT_EQ(best, line) << "the loop starts " << best - line << " samples from the bar line";
+    // From the end of the fade in to the start of the fade out, across the wrap (bar 4's line),
+    // the difference is the loop (at the track's gain) sample for sample.
+    const SampleTime from = line + beat, to = with.lines[5];
+    double dl = 0.0, ll = 0.0;
+    for (SampleTime i = from; i < to; ++i) {
+        const float x = loop.left[static_cast<std::size_t>((i - line) % static_cast<SampleTime>(loop.frames()))];
+        dl += static_cast<double>(d[static_cast<std::size_t>(i)]) * x, ll += static_cast<double>(x) * x;
+    }
+    const double gain = dl / ll;
+    EXPECT_GT(gain, 0.5);
+    double residual = 0.0, energy = 0.0;
+    for (SampleTime i = from; i < to; ++i) {
+        const double x = loop.left[static_cast<std::size_t>((i - line) % static_cast<SampleTime>(loop.frames()))];
+        residual += std::pow(d[static_cast<std::size_t>(i)] - gain * x, 2), energy += std::pow(d[static_cast<std::size_t>(i)], 2);
+    }
+    EXPECT_LT(residual, 1e-8 * energy) << "the difference is the loop, wrapping after exactly two bars";
+    // No click at the wrap, in the loop as played and in the whole mix.
+    const std::vector<SampleTime> wrap{with.lines[4]};
+    EXPECT_LE(worstJump(d, wrap[0]), 2.0f * jumpPercentile(d, wrap, static_cast<std::size_t>(from), static_cast<std::size_t>(to))) << "a click at the loop's wrap";
+    EXPECT_LE(worstJump(l, wrap[0]), 2.0f * jumpPercentile(l, wrap, 0, l.size())) << "a click at the loop's wrap in the mix";
+    // The fade in is equal-power over a beat: a quarter beat in, the loop is at sin(pi/8) of its gain (+-10%).
+    double early = 0.0, earlyRef = 0.0;
+    for (SampleTime i = line + beat / 4 - 441; i < line + beat / 4 + 441; ++i) {
+        const double x = loop.left[static_cast<std::size_t>(i - line)];
+        early += static_cast<double>(d[static_cast<std::size_t>(i)]) * x, earlyRef += x * x;
+    }
+    EXPECT_NEAR(early / earlyRef / gain, std::sin(std::numbers::pi / 8.0), 0.1 * std::sin(std::numbers::pi / 8.0));
+    // Out over a bar from bar 5's line: silent after it.
+    EXPECT_TRUE(std::all_of(d.begin() + with.lines[6], d.end(), [](float x) { return x == 0.0f; })) << "the loop is gone a bar after g off";
+}
+
+TEST(DjGenLoop, AModelErrorGivesAWarningAndTheSetPlaysOnUnchanged) {
+    const dj::LoopGenerator broken = [](const dj::LoopAsk&) -> dj::LoopAudio { throw std::runtime_error("the worker was killed by signal 9"); };
+    const auto steer = [](dj::DjSet& set, SampleTime pos) {
+        if (pos == kBlock * 400) set.generateLoop("dub chords", 4);
+    };
+    const auto a = playSet(6.0, broken, steer), b = playSet(6.0, broken);
+    const auto* w = findEvent(a, "warning");
+    ASSERT_TRUE(w);
+    EXPECT_NE(w->label.find("generated loop not played: the worker was killed by signal 9"), std::string::npos) << w->label;
+    EXPECT_EQ(findEvent(a, "gen_layer_in"), nullptr);
+    EXPECT_EQ(a.audio.left(), b.audio.left()) << "the set plays on as without it";
+}
+
+TEST(DjGenLoop, ATempoChangeTakesTheLoopOutAndGIsRefusedWithItsLimits) {
+    // A loop fitted to 126 bpm leaves when the set moves to 130 (from that bar line, over a bar).
+    int calls = 0;
+    const dj::LoopGenerator tone = [&calls](const dj::LoopAsk& ask) {
+        ++calls;
+        dj::LoopAudio a;  // a kick at 126 bpm, a beat every 21000 samples
+        a.channels = 1, a.sampleRateHz = kRate;
+        a.interleaved.assign(static_cast<std::size_t>(ask.seconds * kRate), 0.0f);
+        for (std::size_t i = 0; i < a.interleaved.size(); ++i) {
+            const double t = static_cast<double>(i % 21000) / kRate;
+            a.interleaved[i] = static_cast<float>(0.8 * std::exp(-t * 30.0) * std::sin(2.0 * std::numbers::pi * 55.0 * t) + 0.05 * std::sin(2.0 * std::numbers::pi * 440.0 * i / kRate));
+        }
+        return a;
+    };
+    const auto steer = [](dj::DjSet& set, SampleTime pos) {
+        if (pos == kBlock * 100) set.generateLoop("kick", 1);
+        if (pos == kBlock * 700) set.setTempo(130.0);  // 4.06 s: from bar 3's line
+    };
+    const auto a = playSet(8.0, tone, steer);
+    EXPECT_EQ(calls, 1);
+    const auto* in = findEvent(a, "gen_layer_in");
+    const auto* out = findEvent(a, "gen_layer_out");
+    ASSERT_TRUE(in && out);
+    EXPECT_EQ(in->sample, a.lines[1]);
+    EXPECT_EQ(out->sample, a.lines[3]);
+    EXPECT_NE(out->label.find("the tempo moves to"), std::string::npos) << out->label;
+    // The command's limits, each named; the set is unchanged by a refused one.
+    const auto profile = drumsAndBass();
+    dj::DjBrain brain(profile, 1, 0);
+    live::LiveOptions o;
+    o.initialLayers = brain.playing();
+    o.loopTracks = true;
+    live::LiveSession session(test::presets(), dj::withEnergy(vibeOf(profile), brain.energy(), ""), o);
+    dj::DjSet set(session, brain, vibeOf(profile), kRate, kBlock);
+    const dj::DjVibes vibes{[](const std::string&) -> std::pair<dj::DjProfile, live::StreamVibe> { throw std::invalid_argument("no"); },
+                            [](const std::string&) -> live::StreamVibe { throw std::invalid_argument("no"); }};
+    const auto refusal = [&](const std::string& line) {
+        try {
+            dj::applyDjCommand(set, line, vibes);
+        } catch (const std::invalid_argument& e) {
+            return std::string(e.what());
+        }
+        return std::string("accepted");
+    };
+    EXPECT_NE(refusal("g dub chords").find("there is no generator; start the set with --generator MODEL"), std::string::npos);
+    set.setGeneratorProblem("--generator 'nope' is no model folder");
+    EXPECT_NE(refusal("g dub chords").find("there is no generator: --generator 'nope' is no model folder"), std::string::npos);
+    set.setGenerator(tone, -20.0, 1);
+    EXPECT_NE(refusal("g 3 dub chords").find("a loop is 1, 2, 4 or 8 bars (not 3)"), std::string::npos);
+    EXPECT_NE(refusal("g 16 dub").find("a loop is 1, 2, 4 or 8 bars (not 16)"), std::string::npos);
+    EXPECT_NE(refusal("g").find("g needs a description"), std::string::npos);
+    EXPECT_NE(refusal("g 8").find("g needs a description"), std::string::npos);
+    EXPECT_NE(refusal("g off").find("no generated loop plays"), std::string::npos);
+    EXPECT_NE(refusal("g " + std::string(301, 'a')).find("at most 300 bytes"), std::string::npos);
+    EXPECT_NE(refusal("g 0 x").find("allowed commands"), std::string::npos) << "a refusal lists the commands";
+    EXPECT_EQ(refusal("g 8 deep dub chords"), "accepted");
+    EXPECT_NE(refusal("g 2 more").find("one at a time"), std::string::npos);
+    EXPECT_NE(std::string(dj::djCommandHelp()).find("g [BARS] DESCRIPTION"), std::string::npos);
+}
+
+TEST(DjGenLoop, TheCliPlaysALoopOnABarLineAndABadModelFolderOnlyWarns) {
+    test::TempDir dir;
+    std::ofstream(dir / "g.txt") << "2 g 2 dub chord stabs\n";
+    const auto run = [&](const std::string& args) {
+        const auto r = test::runCommand(kBin + " dj --clock virtual --profile techno_minimal --minutes 0.15 --seed 3 -q " + args);
+        EXPECT_EQ(r.code, 0) << r.output;
+        return r;
+    };
+    run("--generator '" + kModel.string() + "' --script '" + (dir / "g.txt") + "' -o '" + (dir / "g.wav") + "' --events '" + (dir / "g.jsonl") + "'");
+    run("--generator '" + kModel.string() + "' -o '" + (dir / "p.wav") + "'");
+    const long line = std::lround(2 * 4.0 * 60.0 / 126.0 * kRate);
+    long at = -1;
+    for (const auto& e : readEvents(dir / "g.jsonl"))
+        if (e["event"] == "gen_layer_in") at = e["sample"].get<long>();
+    EXPECT_EQ(at, line) << test::readText(dir / "g.jsonl");
+    const auto g = readMono(dir / "g.wav"), p = readMono(dir / "p.wav");
+    ASSERT_EQ(g.size(), p.size());
+    EXPECT_TRUE(std::equal(g.begin(), g.begin() + line, p.begin())) << "nothing changes before the bar line";
+    double diff = 0.0;
+    for (long i = line; i < line + 4410; ++i) diff += std::abs(g[static_cast<std::size_t>(i)] - p[static_cast<std::size_t>(i)]);
+    EXPECT_GT(diff, 0.0) << "the loop comes in on the bar line";
+    // The same bytes every run (the virtual clock waits for the model).
+    run("--generator '" + kModel.string() + "' --script '" + (dir / "g.txt") + "' -o '" + (dir / "g2.wav") + "'");
+    EXPECT_EQ(test::readText(dir / "g.wav"), test::readText(dir / "g2.wav"));
+    // A folder that is no model: a warning at the start, g refused with the reason, the whole set.
+    std::filesystem::create_directories(dir / "empty");
+    run("--generator '" + (dir / "empty") + "' --script '" + (dir / "g.txt") + "' -o '" + (dir / "b.wav") + "' --events '" + (dir / "b.jsonl") + "'");
+    bool warned = false, refused = false;
+    for (const auto& e : readEvents(dir / "b.jsonl")) {
+        const auto label = e["label"].get<std::string>();
+        warned = warned || (e["event"] == "warning" && label.find("no generated loops:") != std::string::npos && label.find("manifest.json") != std::string::npos);
+        refused = refused || (e["event"] == "warning" && label.find("g: there is no generator:") != std::string::npos);
+    }
+    EXPECT_TRUE(warned) << test::readText(dir / "b.jsonl");
+    EXPECT_TRUE(refused) << test::readText(dir / "b.jsonl");
+    EXPECT_EQ(test::soxInfo(dir / "b.wav").frames, test::soxInfo(dir / "p.wav").frames) << "the whole set";
+}
