@@ -44,7 +44,7 @@ def fail(msg):
 
 def read_safetensors(path):
     """The safetensors format: u64 header length, a JSON header (name -> dtype, shape, offsets), data."""
-    types = {"F32": np.float32, "F16": np.float16, "F64": np.float64}
+    types = {"F32": np.float32, "F16": np.float16, "F64": np.float64, "I64": np.int64}  # I64: buffers such as position_ids
     with open(path, "rb") as f:
         blob = f.read()
     if len(blob) < 8:
@@ -64,7 +64,7 @@ def read_safetensors(path):
         elif info["dtype"] in types:
             arr = np.frombuffer(raw, dtype=np.dtype(types[info["dtype"]]).newbyteorder("<")).astype(np.float32)
         else:
-            fail(f"{path}: tensor {name} is {info['dtype']}; only F32, F16, BF16 and F64 are read")
+            fail(f"{path}: tensor {name} is {info['dtype']}; only F32, F16, BF16, F64 and I64 are read")
         out[name] = torch.from_numpy(arr.reshape(info["shape"]).copy())
     return out
 

@@ -41,6 +41,10 @@ def gguf_kv(key, value):
         return out + struct.pack("<Ii", GGUF_TYPES["i32"], value)
     if isinstance(value, str):
         return out + struct.pack("<I", GGUF_TYPES["str"]) + gguf_str(value)
+    if isinstance(value, float):
+        return out + struct.pack("<If", GGUF_TYPES["f32"], value)
+    if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
+        return out + struct.pack("<IIQ", GGUF_TYPES["arr"], GGUF_TYPES["str"], len(value)) + b"".join(gguf_str(v) for v in value)
     if isinstance(value, list):
         return out + struct.pack("<IIQ", GGUF_TYPES["arr"], GGUF_TYPES["i32"], len(value)) + struct.pack(f"<{len(value)}i", *value)
     raise TypeError(key)

@@ -15,12 +15,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     try {
         models::GgufWeights w(data, size, "fuzz.gguf");
         if (w.tensorCount() < 1 || w.tensorCount() > models::kMaxGgufTensors) fuzz::finding("tensor count out of range");
-        for (const char* key : {"general.architecture", "encodec.codebooks", "encodec.upsampling_ratios", "encodec.use_conv_shortcut"}) {
+        for (const char* key : {"general.architecture", "encodec.codebooks", "encodec.upsampling_ratios", "encodec.use_conv_shortcut", "tokenizer.ggml.tokens"}) {
             try {
                 (void)w.text(key);
                 (void)w.integer(key);
                 (void)w.integers(key);
                 (void)w.flag(key);
+                (void)w.real(key);
+                (void)w.texts(key, 64, 64);
             } catch (const std::invalid_argument& e) {
                 fuzz::checkMessage(e.what());
             }

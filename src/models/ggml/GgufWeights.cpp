@@ -163,6 +163,30 @@ std::optional<std::vector<std::int64_t>> GgufWeights::integers(const std::string
     return out;
 }
 
+std::optional<float> GgufWeights::real(const std::string& key) const {
+    const auto id = gguf_find_key(impl_->gguf, key.c_str());
+    if (id < 0) return std::nullopt;
+    if (gguf_get_kv_type(impl_->gguf, id) != GGUF_TYPE_FLOAT32) bad(where_, fmt::format("metadata {} must be a float32", key));
+    return gguf_get_val_f32(impl_->gguf, id);
+}
+
+std::optional<std::vector<std::string>> GgufWeights::texts(const std::string& key, std::size_t maxCount, std::size_t maxBytes) const {
+    const auto id = gguf_find_key(impl_->gguf, key.c_str());
+    if (id < 0) return std::nullopt;
+    if (gguf_get_kv_type(impl_->gguf, id) != GGUF_TYPE_ARRAY || gguf_get_arr_type(impl_->gguf, id) != GGUF_TYPE_STRING)
+        bad(where_, fmt::format("metadata {} must be an array of strings", key));
+    const auto n = gguf_get_arr_n(impl_->gguf, id);
+    if (n > maxCount) bad(where_, fmt::format("metadata {} has {} entries; at most {} allowed", key, n, maxCount));
+    std::vector<std::string> out(n);
+    for (std::size_t i = 0; i < n; ++i) {
+        const char* s = gguf_get_arr_str(impl_->gguf, id, i);
+        const std::size_t len = s ? std::strlen(s) : 0;
+        if (len > maxBytes) bad(where_, fmt::format("metadata {} entry {} is {} bytes; at most {} allowed", key, i, len, maxBytes));
+        out[i].assign(s ? s : "", len);
+    }
+    return out;
+}
+
 void GgufWeights::check(const std::vector<TensorSpec>& spec) const {
     std::vector<std::string> problems;
     std::map<std::string, bool> expected;

@@ -46,6 +46,11 @@ public:
     std::optional<std::string> text(const std::string& key) const;
     std::optional<bool> flag(const std::string& key) const;
     std::optional<std::vector<std::int64_t>> integers(const std::string& key) const;
+    /// A float32 number; nullopt when absent. Throws when the key holds another type.
+    std::optional<float> real(const std::string& key) const;
+    /// A list of strings (a tokenizer's vocabulary or merges) of at most `maxCount` entries, each
+    /// at most `maxBytes` long; nullopt when absent. Throws naming the key and the limit.
+    std::optional<std::vector<std::string>> texts(const std::string& key, std::size_t maxCount, std::size_t maxBytes) const;
     /// Integer metadata `key` from lo to hi; otherwise throws naming the file, the key, the range
     /// and the converter that writes it (e.g. "tools/t5_to_gguf.py").
     int requireInt(const std::string& key, int lo, int hi, const std::string& converter) const;
