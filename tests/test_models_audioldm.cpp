@@ -13,10 +13,13 @@
 #include <fstream>
 #include <functional>
 #include <atomic>
+#include <chrono>
 #include <limits>
+#include <thread>
 
 #include "Cli.h"
 #include "models/ModelWorker.h"
+#include "models/WorkerSupervisor.h"
 #include "models/ggml/AudioldmPipeline.h"
 #include "models/ggml/AudioldmUnet.h"
 #include "models/ggml/DdimScheduler.h"
@@ -488,6 +491,114 @@ TEST(AudioldmConverter, RefusesAUnetOrSchedulerItCannotRun) {
     r = runCommand(kPython + " " + kTools + "/audioldm_to_gguf.py " + bad.string() + " " + bad.string());
     EXPECT_NE(r.code, 0);
     EXPECT_NE(r.output.find("unet class_embeddings_concat is False; the ggml UNet runs AudioLDM's True"), std::string::npos) << r.output;
+}
+
+namespace {
+
+// A tiny `audioldm` model folder: the UNet reference's unet/vae/vocoder (a 24-value text
+// embedding) and clap_reference.py's tiny CLAP (projection 24), converted; made once per build.
+fs::path audioldmFolder() {
+    const auto key = std::hash<std::string>{}(fileText(kTests + "/models/audioldm_unet_reference.py") + fileText(kTests + "/models/audioldm_reference.py") +
+                                              fileText(kTests + "/models/clap_reference.py") + fileText(kTools + "/audioldm_to_gguf.py") +
+                                              fileText(kTools + "/clap_to_gguf.py") + fileText(kTools + "/encodec_to_gguf.py"));
+    const auto dir = fs::path(SOUNDSTAR_TEST_CACHE) / std::to_string(key) / "folder";
+    if (fs::exists(dir / "manifest.json")) return dir;
+    fs::create_directories(dir.parent_path());
+    const auto tmp = fs::path(dir.string() + ".tmp" + std::to_string(::getpid()));
+    for (const auto& cmd : {kPython + " " + kTests + "/models/audioldm_unet_reference.py --out " + tmp.string() + " --text-dim 24 --no-reference --seed 2",
+                            kPython + " " + kTests + "/models/audioldm_reference.py --out " + tmp.string() + " --seed 2",
+                            kPython + " " + kTools + "/audioldm_to_gguf.py " + tmp.string() + " " + tmp.string(),
+                            kPython + " " + kTests + "/models/clap_reference.py --out " + (tmp / "clap").string() + " --size tiny --no-reference",
+                            kPython + " " + kTools + "/clap_to_gguf.py " + (tmp / "clap").string() + " " + (tmp / "clap.gguf").string()}) {
+        const auto r = runCommand(cmd);
+        EXPECT_EQ(r.code, 0) << cmd << "\n" << r.output;
+    }
+    std::ofstream(tmp / "manifest.json") << R"({"name": "audioldm-tiny", "kind": "audioldm", "sample_rate": 16000, "quantization": "f32",
+        "weights": "unet.gguf", "parameter_count": 4000000, "parameters": {"default_steps": 4, "default_guidance": 2.5, "threads": 2}})";
+    std::error_code ec;
+    fs::rename(tmp, dir, ec);
+    fs::remove_all(tmp, ec);
+    return dir;
+}
+
+std::string generateCommand(const fs::path& dir, const std::string& prompt, const std::string& extra, const fs::path& out) {
+    return std::string(SOUNDSTAR_BIN) + " generate '" + prompt + "' --model " + dir.string() + " -q " + extra + " -o " + out.string();
+}
+
+}  // namespace
+
+TEST(AudioldmFolder, GeneratesFromAPromptTheSameBytesForTheSameSeed) {
+    const auto dir = audioldmFolder();
+    const auto a = scratch() / "a.wav", b = scratch() / "b.wav", c = scratch() / "c.wav", d = scratch() / "d.wav";
+    for (const auto& [out, prompt, seed] : {std::tuple{a, "a calm piano", 5}, std::tuple{b, "a calm piano", 5}, std::tuple{c, "a calm piano", 6},
+                                            std::tuple{d, "loud drums", 5}}) {
+        const auto r = runCommand(generateCommand(dir, prompt, "-d 0.5 --steps 3 --guidance 2.5 --seed " + std::to_string(seed), out));
+        ASSERT_EQ(r.code, 0) << r.output;
+    }
+    // Read back by sox: 0.5 s at 16 kHz; not silent.
+    EXPECT_EQ(runCommand("soxi -s " + a.string()).output, "8000\n");
+    EXPECT_EQ(runCommand("soxi -r " + a.string()).output, "16000\n");
+    const auto stat = runCommand("sox " + a.string() + " -n stat 2>&1").output;
+    const auto at = stat.find("RMS     amplitude:");
+    ASSERT_NE(at, std::string::npos) << stat;
+    EXPECT_GT(std::stod(stat.substr(at + 18)), 1e-4) << stat;
+    EXPECT_EQ(runCommand("cmp " + a.string() + " " + b.string()).code, 0) << "the same seed gave different files";
+    EXPECT_NE(runCommand("cmp " + a.string() + " " + c.string()).code, 0) << "another seed gave the same file";
+    EXPECT_NE(runCommand("cmp " + a.string() + " " + d.string()).code, 0) << "another prompt gave the same file";
+    // Settings that do not apply, and out of range, are named.
+    auto r = runCommand(generateCommand(dir, "x", "-d 0.5 --top-k 5", scratch() / "bad.wav"));
+    EXPECT_NE(r.code, 0);
+    EXPECT_NE(r.output.find("top-k and temperature do not apply to audioldm"), std::string::npos) << r.output;
+    r = runCommand(generateCommand(dir, "x", "-d 0.5 --steps 201", scratch() / "bad.wav"));
+    EXPECT_NE(r.code, 0);
+    EXPECT_NE(r.output.find("201 diffusion steps; allowed 1 to 200"), std::string::npos) << r.output;
+    r = runCommand(generateCommand(dir, "x", "-d 31", scratch() / "bad.wav"));
+    EXPECT_NE(r.code, 0);
+    EXPECT_NE(r.output.find("duration 31 s; allowed"), std::string::npos) << r.output;
+    EXPECT_FALSE(fs::exists(scratch() / "bad.wav"));
+}
+
+TEST(AudioldmFolder, ProgressAndCancelThroughTheWorker) {
+    const auto dir = audioldmFolder();
+    models::WorkerSupervisor::Options o;
+    o.workerCommand = {SOUNDSTAR_BIN, "model-worker"};
+    models::WorkerSupervisor service(o);
+    models::GenerateRequest r;
+    r.model = dir;
+    r.prompt = "rain on a tin roof";
+    r.seconds = 0.25;
+    r.seed = 3;
+    std::vector<int> seen;
+    int total = 0;
+    models::GenerateCallbacks cb;
+    cb.onProgress = [&](int step, int steps) {
+        seen.push_back(step);
+        total = steps;
+    };
+    const auto done = service.generate(r, cb);
+    ASSERT_TRUE(done.ok) << done.error;
+    EXPECT_EQ(done.interleaved.size(), 4000u);
+    EXPECT_EQ(total, 5);  // the manifest's 4 DDIM steps, then the VAE and vocoder
+    EXPECT_EQ(seen.back(), 5);
+    // Cancel after the first progress of a long run: it stops between UNet passes.
+    r.steps = 200;
+    std::atomic<bool> started{false};
+    models::GenerateCallbacks stop;
+    stop.onProgress = [&](int, int) { started = true; };
+    const auto id = service.submit(r, stop);
+    while (!started) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    const auto asked = std::chrono::steady_clock::now();
+    EXPECT_TRUE(service.cancel(id));
+    const auto cancelled = service.wait(id);
+    const auto took = std::chrono::duration<double>(std::chrono::steady_clock::now() - asked).count();
+    std::printf("cancel took %.1f ms\n", took * 1000);
+    EXPECT_FALSE(cancelled.ok);
+    EXPECT_TRUE(cancelled.cancelled) << cancelled.error;
+    EXPECT_LT(took, 0.5);
+    r.steps = 2;  // the worker still serves
+    const auto again = service.generate(r);
+    ASSERT_TRUE(again.ok) << again.error;
+    EXPECT_EQ(again.interleaved.size(), 4000u);
 }
 
 int main(int argc, char** argv) {

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 
@@ -68,6 +69,11 @@ std::vector<float> AudioldmPipeline::sample(std::vector<float> latents, int rows
     const bool guided = guidance > 1.0;  // as diffusers: no unconditional pass at a scale of 1 or less
     const std::vector<std::vector<float>> embeddings = guided ? std::vector<std::vector<float>>{uncond, cond} : std::vector<std::vector<float>>{cond};
     const auto& ts = scheduler.timesteps();
+    struct CancelScope {  // the UNet stops mid-pass on `cancel`; cleared however sampling ends
+        AudioldmUnet& unet;
+        ~CancelScope() { unet.setCancelFlag(nullptr); }
+    } scope{*impl_->unet};
+    impl_->unet->setCancelFlag(cancel);
     for (std::size_t i = 0; i < ts.size(); ++i) {
         if (cancel && cancel->load()) throw Cancelled();
         auto noise = impl_->unet->predict(latents, rows, columns, ts[i], embeddings);

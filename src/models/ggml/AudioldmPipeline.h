@@ -54,8 +54,8 @@ public:
     using Progress = std::function<void(int step, int steps)>;
 
     /// DDIM from `latents` (UNet channels x rows x columns): returns the final latents.
-    /// `progress` (may be empty) after each step; throws models::Cancelled between UNet passes
-    /// once `cancel` (may be null) is true.
+    /// `progress` (may be empty) after each step; throws models::Cancelled soon after `cancel`
+    /// (may be null) turns true, within a UNet pass (ggml's abort callback, between graph nodes).
     std::vector<float> sample(std::vector<float> latents, int rows, int columns, const std::vector<float>& cond,
                               const std::vector<float>& uncond, int steps, double guidance, const Progress& progress = {},
                               const std::atomic<bool>* cancel = nullptr);

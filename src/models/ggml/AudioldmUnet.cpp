@@ -10,6 +10,7 @@
 #include <set>
 #include <stdexcept>
 
+#include "models/ModelWorker.h"
 #include "models/ggml/GgufWeights.h"
 #include "models/ggml/GraphOps.h"
 
@@ -264,6 +265,11 @@ const UnetConfig& AudioldmUnet::config() const { return impl_->config; }
 const DdimConfig& AudioldmUnet::ddim() const { return impl_->ddim; }
 std::uint64_t AudioldmUnet::weightBytes() const { return impl_->weights->dataBytes(); }
 
+void AudioldmUnet::setCancelFlag(const std::atomic<bool>* flag) {
+    ggml_backend_cpu_set_abort_callback(impl_->backend, flag ? +[](void* data) { return static_cast<const std::atomic<bool>*>(data)->load(); } : nullptr,
+                                        const_cast<std::atomic<bool>*>(flag));
+}
+
 std::string AudioldmUnet::weightTypes() const {
     std::set<std::string> types;
     for (const auto& s : specFor(impl_->config)) types.insert(tensorTypeName(impl_->weights->type(s.name)));
@@ -321,7 +327,9 @@ std::vector<float> AudioldmUnet::predict(const std::vector<float>& latents, int 
     ggml_backend_tensor_set(z, latents.data(), 0, latents.size() * sizeof(float));
     ggml_backend_tensor_set(tsin, tsinValues.data(), 0, tsinValues.size() * sizeof(float));
     for (std::size_t b = 0; b < embeddings.size(); ++b) ggml_backend_tensor_set(texts[b], embeddings[b].data(), 0, embeddings[b].size() * sizeof(float));
-    if (ggml_backend_graph_compute(impl_->backend, g) != GGML_STATUS_SUCCESS) throw std::runtime_error("ggml: the UNet's graph failed");
+    const auto status = ggml_backend_graph_compute(impl_->backend, g);
+    if (status == GGML_STATUS_ABORTED) throw Cancelled();
+    if (status != GGML_STATUS_SUCCESS) throw std::runtime_error("ggml: the UNet's graph failed");
     const std::size_t each = static_cast<std::size_t>(c.outChannels) * rows * columns;
     std::vector<float> out(each * embeddings.size());
     for (std::size_t b = 0; b < outs.size(); ++b) ggml_backend_tensor_get(outs[b], out.data() + b * each, 0, each * sizeof(float));

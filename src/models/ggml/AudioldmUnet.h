@@ -11,6 +11,7 @@
 // text embedding through class_embedding; the two are concatenated (class_embeddings_concat).
 // Sizes are in the GGUF metadata (unet.*, written by tools/audioldm_to_gguf.py), with the DDIM
 // scheduler's settings (ddim.*). ggml stays inside AudioldmUnet.cpp.
+#include <atomic>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -59,6 +60,10 @@ public:
     const DdimConfig& ddim() const;
     std::uint64_t weightBytes() const;
     std::string weightTypes() const;  // e.g. "q8_0+f32"
+
+    /// While `flag` (null: none) is true, predict() stops between graph nodes and throws
+    /// models::Cancelled.
+    void setCancelFlag(const std::atomic<bool>* flag);
 
     /// The predicted noise for `latents` (inChannels x rows x columns, PyTorch's (1, C, H, W)
     /// order) at `timestep` (0 to trainSteps - 1), once per embedding in `embeddings` (1 or 2,

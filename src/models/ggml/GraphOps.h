@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <ggml.h>
 
+#include <cstdint>
 #include <memory>
 #include <stdexcept>
 #include <string>
