@@ -13,7 +13,8 @@ package needed) and writes OUT_DIR/vocoder.gguf; the same from vae/ to OUT_DIR/v
 post_quant_conv only, with 1/scaling_factor folded into post_quant_conv's weight; older
 attention names query/key/value/proj_attn are renamed to_q/to_k/to_v/to_out.0; kept f32).
 From unet/ (and scheduler/scheduler_config.json when present) it writes OUT_DIR/unet.gguf: conv
-weights 2-D (out, in*kh*kw) like the vocoder's, so --type quantizes them and the linear layers
+weights 2-D (out, in*kh*kw) like the vocoder's (and "transformer_blocks." shortened to "tb.",
+ggml's names being under 64 bytes), so --type quantizes them and the linear layers
 whose rows are whole q8_0 blocks; norms, biases and the rest stay f32. The scheduler's betas go
 into unet.gguf's metadata (beta_start and beta_end in units of 1e-7); anything the ggml UNet or
 sampler does not run (another class embedding, linear-projection-free variants are fine, a
@@ -248,7 +249,11 @@ def convert_unet(model_dir, out, gtype):
         if t.dim() == 4:  # conv (out, in, kh, kw) -> (out, in*kh*kw)
             t = t.reshape(t.shape[0], -1)
         arr = t.numpy()
-        tensors.append((key, arr, matrix_type(arr, gtype)))
+        # ggml keeps tensor names under 64 bytes: "transformer_blocks." is stored as "tb.".
+        name = key.replace(".transformer_blocks.", ".tb.")
+        if len(name.encode()) >= 64:
+            fail(f"unet tensor {key}: its name is {len(name.encode())} bytes in GGUF; ggml allows 63")
+        tensors.append((name, arr, matrix_type(arr, gtype)))
     if "conv_in.weight" not in sd:
         fail(f"{model_dir}/unet holds no conv_in.weight: not a UNet2DConditionModel checkpoint")
     meta = {

@@ -71,7 +71,8 @@ DdimConfig readDdim(const GgufWeights& w) {
     return d;
 }
 
-// Every tensor the UNet needs, with diffusers' names; convs stored 2-D (out, in*kh*kw).
+// Every tensor the UNet needs, with diffusers' names (".transformer_blocks." stored as ".tb.", as
+// ggml's names are under 64 bytes); convs stored 2-D (out, in*kh*kw).
 std::vector<TensorSpec> specFor(const UnetConfig& c) {
     std::vector<TensorSpec> s;
     auto vec = [&](const std::string& name, std::int64_t n) { s.push_back({name, {n}, false}); };
@@ -95,7 +96,7 @@ std::vector<TensorSpec> specFor(const UnetConfig& c) {
     auto transformer = [&](const std::string& base, std::int64_t ch) {
         norm(base + ".norm", ch);
         linear(base + ".proj_in", ch, ch);
-        const auto blk = base + ".transformer_blocks.0";
+        const auto blk = base + ".tb.0";
         for (const char* a : {"attn1", "attn2"}) {
             for (const char* p : {"to_q", "to_k", "to_v"}) linear(fmt::format("{}.{}.{}", blk, a, p), ch, ch, false);
             linear(fmt::format("{}.{}.to_out.0", blk, a), ch, ch);
@@ -194,7 +195,7 @@ struct AudioldmUnet::Impl {
     // Transformer2DModel with one BasicTransformerBlock, over an image [W, H, C].
     ggml_tensor* transformer(ggml_context* ctx, ggml_tensor* x, const std::string& base, int heads) const {
         ggml_tensor* t = linear(ctx, graph::imageToTokens(ctx, groupNorm(ctx, x, base + ".norm", kTransformerEps)), base + ".proj_in");
-        const auto blk = base + ".transformer_blocks.0";
+        const auto blk = base + ".tb.0";
         t = ggml_add(ctx, t, attention(ctx, layerNorm(ctx, t, blk + ".norm1"), blk + ".attn1", heads));
         t = ggml_add(ctx, t, attention(ctx, layerNorm(ctx, t, blk + ".norm2"), blk + ".attn2", heads));
         ggml_tensor* g = linear(ctx, layerNorm(ctx, t, blk + ".norm3"), blk + ".ff.net.0.proj");  // [8C, N]: hidden, then gate
