@@ -12,6 +12,7 @@
 #include "models/ModelManifest.h"
 #include "models/ProceduralModel.h"
 #ifdef SOUNDSTAR_HAVE_GGML
+#include "models/ggml/AudioldmModel.h"
 #include "models/ggml/GgmlCpu.h"
 #include "models/ggml/MusicgenModel.h"
 #endif
@@ -234,6 +235,7 @@ int runModelWorker() {
     return models::serveModelWorker(0, protocolOut, [](const std::filesystem::path& dir, const models::ModelManifest& m) -> std::unique_ptr<models::Generator> {
 #ifdef SOUNDSTAR_HAVE_GGML
         if (m.kind == "musicgen") return models::makeMusicgenModel(dir, m);
+        if (m.kind == "audioldm") return models::makeAudioldmModel(dir, m);
 #endif
         return models::makeProceduralModel(cliData(), dir, m);
     });

@@ -1,15 +1,26 @@
 // AudioLDM's parts on ggml (issue #12), each against a hand-written PyTorch reference of the same
 // architecture with random weights made at run time (tests/models/audioldm_reference.py, in the
-// diffusers folder layout) and converted by tools/audioldm_to_gguf.py. So far: the HiFi-GAN vocoder
-// and the VAE decoder (latents -> mel -> audio).
+// diffusers folder layout) and converted by tools/audioldm_to_gguf.py: the HiFi-GAN vocoder, the
+// VAE decoder (latents -> mel -> audio), the UNet (tests/models/audioldm_unet_reference.py), DDIM
+// with classifier-free guidance, and the pipeline from seed and embeddings to audio.
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <atomic>
+#include <chrono>
+#include <limits>
+#include <thread>
 
 #include "ModelRef.h"
+#include "models/ModelWorker.h"
+#include "models/WorkerSupervisor.h"
+#include "models/ggml/AudioldmPipeline.h"
+#include "models/ggml/AudioldmUnet.h"
+#include "models/ggml/DdimScheduler.h"
 #include "models/ggml/HifiganVocoder.h"
 #include "models/ggml/VaeDecoder.h"
 
@@ -33,6 +44,20 @@ fs::path reference(const std::string& type, const std::string& extra = "") {
     const auto dir = referenceCache({"models/audioldm_reference.py", "../tools/audioldm_to_gguf.py", "../tools/encodec_to_gguf.py"}) / tag;
     makeOnce(dir, "vocoder.gguf", [&](const fs::path& tmp) {
         mustRun(kPython + " " + kTests + "/models/audioldm_reference.py --out " + tmp.string() + " " + extra);
+        mustRun(kPython + " " + kTools + "/audioldm_to_gguf.py " + tmp.string() + " " + tmp.string() + " --type " + type);
+    });
+    return dir;
+}
+
+// The UNet reference folder (unet/, scheduler/, vae/, vocoder/ and the reference's outputs),
+// converted to `type`; made once per build like reference().
+fs::path unetReference(const std::string& type, const std::string& extra = "") {
+    std::string tag = "unet_" + type + extra;
+    std::replace_if(tag.begin(), tag.end(), [](char ch) { return ch == ' ' || ch == '-'; }, '_');
+    const auto dir = referenceCache({"models/audioldm_unet_reference.py", "models/audioldm_reference.py", "../tools/audioldm_to_gguf.py",
+                                     "../tools/encodec_to_gguf.py"}) / tag;
+    makeOnce(dir, "unet.gguf", [&](const fs::path& tmp) {
+        mustRun(kPython + " " + kTests + "/models/audioldm_unet_reference.py --out " + tmp.string() + " " + extra);
         mustRun(kPython + " " + kTools + "/audioldm_to_gguf.py " + tmp.string() + " " + tmp.string() + " --type " + type);
     });
     return dir;
@@ -217,6 +242,293 @@ TEST(AudioldmConverter, NamesAMissingPartAndReadsSafetensors) {
     const auto c = vocodeAndCompare(st);
     EXPECT_GT(c.maxAbsDiff, 0.0) << "f16 weights in resblocks.0 gave identical audio: was the dtype read?";
     EXPECT_LT(c.maxAbsDiff, 0.01 * c.peak) << "peak " << c.peak;
+}
+
+namespace {
+
+struct Diff {
+    double maxAbs = 0, peak = 0;
+};
+Diff compare(const std::vector<float>& got, const std::vector<float>& want) {
+    EXPECT_EQ(got.size(), want.size());
+    Diff d;
+    for (std::size_t i = 0; i < std::min(got.size(), want.size()); ++i) {
+        EXPECT_TRUE(std::isfinite(got[i])) << i;
+        d.maxAbs = std::max(d.maxAbs, static_cast<double>(std::fabs(got[i] - want[i])));
+        d.peak = std::max(d.peak, static_cast<double>(std::fabs(want[i])));
+    }
+    return d;
+}
+
+std::vector<float> noisePrediction(models::AudioldmUnet& unet, const fs::path& dir, int rows, int timestep) {
+    return unet.predict(readRaw<float>(dir / ("x_" + std::to_string(rows) + ".f32")), rows, 8, timestep, {readRaw<float>(dir / "cond.f32")});
+}
+
+}  // namespace
+
+TEST(AudioldmUnetGgml, F32NoisePredictionMatchesTorchWithin1e4) {
+    // 3 blocks (32, 64, 96 channels; attention at the two lower levels and in the mid block,
+    // 4 heads), 2 resnets a block, the timestep's and the text's embeddings concatenated; 12 latent
+    // rows halve evenly (12, 6, 3); 5 rows do not (5, 3, 2: the up path meets skips of 3 and 5).
+    const auto dir = unetReference("f32");
+    models::AudioldmUnet unet(dir / "unet.gguf", 2);
+    EXPECT_EQ(unet.config().blockOutChannels, (std::vector<int>{32, 64, 96}));
+    EXPECT_EQ(unet.config().attention, (std::vector<bool>{false, true, true}));
+    EXPECT_EQ(unet.weightTypes(), "f32");
+    for (const auto& [rows, t] : {std::pair{12, 901}, std::pair{5, 17}}) {
+        const auto d = compare(noisePrediction(unet, dir, rows, t), readRaw<float>(dir / ("pred_" + std::to_string(rows) + ".f32")));
+        std::printf("unet noise prediction, %d rows, t %d: max abs diff %.3g, peak %.3g\n", rows, t, d.maxAbs, d.peak);
+        EXPECT_GT(d.peak, 0.1);
+        EXPECT_LT(d.maxAbs, 1e-4) << rows << " rows";
+    }
+}
+
+TEST(AudioldmUnetGgml, QuantizedWeightsStayNearTheReference) {
+    for (const char* type : {"q8_0", "f16"}) {
+        const auto dir = unetReference(type);
+        models::AudioldmUnet unet(dir / "unet.gguf", 2);
+        EXPECT_EQ(unet.weightTypes(), std::string(type) == "q8_0" ? "q8_0+f32" : "f32+f16");  // the types present, reverse-sorted
+        EXPECT_LT(fs::file_size(dir / "unet.gguf"), fs::file_size(unetReference("f32") / "unet.gguf") * 6 / 10) << type;
+        const auto d = compare(noisePrediction(unet, dir, 12, 901), readRaw<float>(dir / "pred_12.f32"));
+        std::printf("unet %s: max abs diff %.3g, peak %.3g\n", type, d.maxAbs, d.peak);
+        EXPECT_GT(d.maxAbs, 0.0) << type << " weights gave identical noise: were they converted?";
+        EXPECT_LT(d.maxAbs, 0.05 * d.peak) << type;
+    }
+}
+
+TEST(AudioldmDdim, TimestepsAreDiffusersLeadingSpacing) {
+    const models::DdimConfig audioldm;  // 0.0015 to 0.0195 over 1000, offset 1
+    EXPECT_EQ(models::DdimScheduler(audioldm, 3).timesteps(), (std::vector<int>{667, 334, 1}));
+    EXPECT_EQ(models::DdimScheduler(audioldm, 10).timesteps(), (std::vector<int>{901, 801, 701, 601, 501, 401, 301, 201, 101, 1}));
+    EXPECT_EQ(models::DdimScheduler(audioldm, 200).timesteps().front(), 996);
+    EXPECT_EQ(models::DdimScheduler(audioldm, 1).timesteps(), (std::vector<int>{1}));
+    EXPECT_THROW(models::DdimScheduler(audioldm, 0), std::invalid_argument);
+    try {
+        models::DdimScheduler(audioldm, models::kMaxDdimSteps + 1);
+        FAIL() << "201 steps were accepted";
+    } catch (const std::invalid_argument& e) {
+        EXPECT_NE(std::string(e.what()).find("201 diffusion steps; allowed 1 to 200"), std::string::npos) << e.what();
+    }
+}
+
+TEST(AudioldmDdim, SeededLatentsAreTheReferencesAndGaussian) {
+    const auto dir = unetReference("f32");
+    const auto want = readRaw<float>(dir / "traj_start.f32");  // seed 7, by the reference's own SplitMix64 + Box-Muller
+    const auto got = models::gaussianLatents(7, want.size());
+    EXPECT_LT(compare(got, want).maxAbs, 1e-6);
+    EXPECT_EQ(models::gaussianLatents(7, 100), models::gaussianLatents(7, 100));
+    EXPECT_NE(models::gaussianLatents(7, 100), models::gaussianLatents(8, 100));
+    const auto many = models::gaussianLatents(123, 100000);
+    double mean = 0, square = 0;
+    for (float x : many) mean += x, square += static_cast<double>(x) * x;
+    mean /= many.size();
+    const double sd = std::sqrt(square / many.size() - mean * mean);
+    EXPECT_LT(std::fabs(mean), 0.02);
+    EXPECT_NEAR(sd, 1.0, 0.02);
+}
+
+TEST(AudioldmDdim, GuidedTrajectoryMatchesTheReferenceStepByStep) {
+    // 3 DDIM steps at guidance 2.5 from seed 7's latents (40 rows x 8 columns), the reference's
+    // own DDIM (diffusers' formulas, float32 PyTorch) against ours (double), step by step.
+    const auto dir = unetReference("f32");
+    models::AudioldmPipeline pipe(dir, 2);
+    auto& unet = pipe.unet();
+    const auto cond = readRaw<float>(dir / "cond.f32"), uncond = readRaw<float>(dir / "uncond.f32");
+    const auto traj = readRaw<float>(dir / "traj.f32");
+    auto x = readRaw<float>(dir / "traj_start.f32");
+    const std::size_t n = x.size();
+    ASSERT_EQ(n, 4u * 40 * 8);
+    ASSERT_EQ(traj.size(), 3 * n);
+    const models::DdimScheduler ddim(unet.ddim(), 3);
+    for (std::size_t i = 0; i < 3; ++i) {
+        auto e = unet.predict(x, 40, 8, ddim.timesteps()[i], {uncond, cond});
+        std::vector<float> eps(n);
+        for (std::size_t k = 0; k < n; ++k) eps[k] = e[k] + 2.5f * (e[n + k] - e[k]);
+        ddim.step(x, eps, i);
+        const auto d = compare(x, std::vector<float>(traj.begin() + static_cast<long>(i * n), traj.begin() + static_cast<long>((i + 1) * n)));
+        std::printf("ddim step %zu (t %d): max abs diff %.3g, peak %.3g\n", i, ddim.timesteps()[i], d.maxAbs, d.peak);
+        EXPECT_LT(d.maxAbs, 2e-4) << "step " << i;
+    }
+    std::vector<int> seen;
+    const auto last = pipe.sample(readRaw<float>(dir / "traj_start.f32"), 40, 8, cond, uncond, 3, 2.5, [&](int step, int steps) {
+        EXPECT_EQ(steps, 3);
+        seen.push_back(step);
+    });
+    EXPECT_EQ(seen, (std::vector<int>{1, 2, 3}));
+    EXPECT_EQ(last, x);
+}
+
+TEST(AudioldmPipelineGgml, SeedAndEmbeddingsToAudioMatchTorch) {
+    const auto dir = unetReference("f32");
+    models::AudioldmPipeline pipe(dir, 2);
+    EXPECT_EQ(pipe.sampleRateHz(), 16000);
+    EXPECT_EQ(pipe.embeddingSize(), 16);
+    const auto cond = readRaw<float>(dir / "cond.f32"), uncond = readRaw<float>(dir / "uncond.f32");
+    const models::AudioldmRequest request{0.05, 3, 2.5, 7};
+    const auto shape = pipe.shapeFor(0.05);
+    EXPECT_EQ(shape.rows, 40);  // 800 samples / 10 a frame = 80 frames, 2 a latent row
+    EXPECT_EQ(shape.columns, 8);
+    const auto audio = pipe.generate(cond, uncond, request);
+    ASSERT_EQ(audio.size(), 800u);
+    const auto d = compare(audio, readRaw<float>(dir / "pipeline_audio.f32"));
+    std::printf("pipeline audio: max abs diff %.3g, peak %.3g\n", d.maxAbs, d.peak);
+    EXPECT_GT(d.peak, 1e-2);
+    EXPECT_LT(d.maxAbs, 1e-3 * std::max(1.0, d.peak));
+    EXPECT_EQ(pipe.generate(cond, uncond, request), audio) << "the same seed gave other audio";
+    EXPECT_NE(pipe.generate(cond, uncond, {0.05, 3, 2.5, 8}), audio) << "another seed gave the same audio";
+    EXPECT_NE(pipe.generate(uncond, cond, request), audio) << "the text embedding made no difference";
+    std::atomic<bool> cancel{true};
+    EXPECT_THROW(pipe.generate(cond, uncond, request, {}, &cancel), models::Cancelled);
+}
+
+TEST(AudioldmPipelineGgml, BadRequestsAreRefusedByName) {
+    const auto dir = unetReference("f32");
+    models::AudioldmPipeline pipe(dir, 1);
+    const std::vector<float> e(16, 0.25f);
+    auto error = [&](const models::AudioldmRequest& r, const std::vector<float>& cond) -> std::string {
+        try {
+            pipe.generate(cond, e, r);
+        } catch (const std::invalid_argument& ex) {
+            return ex.what();
+        }
+        return "(accepted)";
+    };
+    EXPECT_NE(error({0.0, 3, 2.5, 1}, e).find("duration 0 s; allowed 0.000625 (one mel frame) to 30 s"), std::string::npos) << error({0.0, 3, 2.5, 1}, e);
+    EXPECT_NE(error({31, 3, 2.5, 1}, e).find("allowed"), std::string::npos);
+    EXPECT_NE(error({0.05, 0, 2.5, 1}, e).find("0 diffusion steps; allowed 1 to 200"), std::string::npos);
+    EXPECT_NE(error({0.05, 3, 21, 1}, e).find("guidance 21; allowed 0 to 20"), std::string::npos);
+    EXPECT_NE(error({0.05, 3, 2.5, 1}, std::vector<float>(15, 0.1f)).find("embedding 1 has 15 values; this UNet takes 16"), std::string::npos);
+    auto& unet = pipe.unet();
+    std::vector<float> x(4 * 4 * 8, 0.1f);
+    EXPECT_THROW(unet.predict(x, 4, 8, 1000, {e}), std::invalid_argument);
+    EXPECT_THROW(unet.predict(x, 5, 8, 10, {e}), std::invalid_argument);
+    EXPECT_THROW(unet.predict(x, 4, 8, 10, {e, e, e}), std::invalid_argument);
+    x[9] = std::nanf("");
+    EXPECT_THROW(unet.predict(x, 4, 8, 10, {e}), std::invalid_argument);
+}
+
+TEST(AudioldmConverter, RefusesAUnetOrSchedulerItCannotRun) {
+    const auto src = unetReference("f32");
+    const auto bad = scratch() / "badunet";
+    fs::create_directories(bad / "unet");
+    fs::create_directories(bad / "scheduler");
+    fs::copy_file(src / "unet" / "diffusion_pytorch_model.bin", bad / "unet" / "diffusion_pytorch_model.bin", fs::copy_options::overwrite_existing);
+    auto edit = [&](const std::string& part, const std::string& file, const std::string& key, const std::string& value) {
+        const auto r = runCommand(kPython + " -c \"import json,sys; p=sys.argv[1]; c=json.load(open(p)); c[sys.argv[2]]=json.loads(sys.argv[3]); json.dump(c,open(p,'w'))\" " +
+                                  (bad / part / file).string() + " " + key + " '" + value + "'");
+        ASSERT_EQ(r.code, 0) << r.output;
+    };
+    fs::copy_file(src / "unet" / "config.json", bad / "unet" / "config.json", fs::copy_options::overwrite_existing);
+    fs::copy_file(src / "scheduler" / "scheduler_config.json", bad / "scheduler" / "scheduler_config.json", fs::copy_options::overwrite_existing);
+    edit("scheduler", "scheduler_config.json", "prediction_type", "\"v_prediction\"");
+    auto r = runCommand(kPython + " " + kTools + "/audioldm_to_gguf.py " + bad.string() + " " + bad.string());
+    EXPECT_NE(r.code, 0);
+    EXPECT_NE(r.output.find("prediction_type is 'v_prediction'; Soundstar's DDIM runs 'epsilon'"), std::string::npos) << r.output;
+    fs::copy_file(src / "scheduler" / "scheduler_config.json", bad / "scheduler" / "scheduler_config.json", fs::copy_options::overwrite_existing);
+    edit("unet", "config.json", "class_embeddings_concat", "false");
+    r = runCommand(kPython + " " + kTools + "/audioldm_to_gguf.py " + bad.string() + " " + bad.string());
+    EXPECT_NE(r.code, 0);
+    EXPECT_NE(r.output.find("unet class_embeddings_concat is False; the ggml UNet runs AudioLDM's True"), std::string::npos) << r.output;
+}
+
+namespace {
+
+// A tiny `audioldm` model folder: the UNet reference's unet/vae/vocoder (a 24-value text
+// embedding) and clap_reference.py's tiny CLAP (projection 24), converted; made once per build.
+fs::path audioldmFolder() {
+    const auto dir = referenceCache({"models/audioldm_unet_reference.py", "models/audioldm_reference.py", "models/clap_reference.py",
+                                     "../tools/audioldm_to_gguf.py", "../tools/clap_to_gguf.py", "../tools/encodec_to_gguf.py"}) / "folder";
+    makeOnce(dir, "manifest.json", [](const fs::path& tmp) {
+        for (const auto& cmd : {kPython + " " + kTests + "/models/audioldm_unet_reference.py --out " + tmp.string() + " --text-dim 24 --no-reference --seed 2",
+                                kPython + " " + kTests + "/models/audioldm_reference.py --out " + tmp.string() + " --seed 2",
+                                kPython + " " + kTools + "/audioldm_to_gguf.py " + tmp.string() + " " + tmp.string(),
+                                kPython + " " + kTests + "/models/clap_reference.py --out " + (tmp / "clap").string() + " --size tiny --no-reference",
+                                kPython + " " + kTools + "/clap_to_gguf.py " + (tmp / "clap").string() + " " + (tmp / "clap.gguf").string()})
+            mustRun(cmd);
+        std::ofstream(tmp / "manifest.json") << R"({"name": "audioldm-tiny", "kind": "audioldm", "sample_rate": 16000, "quantization": "f32",
+        "weights": "unet.gguf", "parameter_count": 4000000, "parameters": {"default_steps": 4, "default_guidance": 2.5, "threads": 2}})";
+    });
+    return dir;
+}
+
+std::string generateCommand(const fs::path& dir, const std::string& prompt, const std::string& extra, const fs::path& out) {
+    return std::string(SOUNDSTAR_BIN) + " generate '" + prompt + "' --model " + dir.string() + " -q " + extra + " -o " + out.string();
+}
+
+}  // namespace
+
+TEST(AudioldmFolder, GeneratesFromAPromptTheSameBytesForTheSameSeed) {
+    const auto dir = audioldmFolder();
+    const auto a = scratch() / "a.wav", b = scratch() / "b.wav", c = scratch() / "c.wav", d = scratch() / "d.wav";
+    for (const auto& [out, prompt, seed] : {std::tuple{a, "a calm piano", 5}, std::tuple{b, "a calm piano", 5}, std::tuple{c, "a calm piano", 6},
+                                            std::tuple{d, "loud drums", 5}}) {
+        const auto r = runCommand(generateCommand(dir, prompt, "-d 0.1 --steps 3 --guidance 2.5 --seed " + std::to_string(seed), out));
+        ASSERT_EQ(r.code, 0) << r.output;
+    }
+    // Read back by sox: 0.1 s at 16 kHz; not silent.
+    EXPECT_EQ(runCommand("soxi -s " + a.string()).output, "1600\n");
+    EXPECT_EQ(runCommand("soxi -r " + a.string()).output, "16000\n");
+    const auto stat = runCommand("sox " + a.string() + " -n stat 2>&1").output;
+    const auto at = stat.find("RMS     amplitude:");
+    ASSERT_NE(at, std::string::npos) << stat;
+    EXPECT_GT(std::stod(stat.substr(at + 18)), 1e-4) << stat;
+    EXPECT_EQ(runCommand("cmp " + a.string() + " " + b.string()).code, 0) << "the same seed gave different files";
+    EXPECT_NE(runCommand("cmp " + a.string() + " " + c.string()).code, 0) << "another seed gave the same file";
+    EXPECT_NE(runCommand("cmp " + a.string() + " " + d.string()).code, 0) << "another prompt gave the same file";
+    // Settings that do not apply, and out of range, are named.
+    auto r = runCommand(generateCommand(dir, "x", "-d 0.1 --top-k 5", scratch() / "bad.wav"));
+    EXPECT_NE(r.code, 0);
+    EXPECT_NE(r.output.find("top-k and temperature do not apply to audioldm"), std::string::npos) << r.output;
+    r = runCommand(generateCommand(dir, "x", "-d 0.1 --steps 201", scratch() / "bad.wav"));
+    EXPECT_NE(r.code, 0);
+    EXPECT_NE(r.output.find("201 diffusion steps; allowed 1 to 200"), std::string::npos) << r.output;
+    r = runCommand(generateCommand(dir, "x", "-d 31", scratch() / "bad.wav"));
+    EXPECT_NE(r.code, 0);
+    EXPECT_NE(r.output.find("duration 31 s; allowed"), std::string::npos) << r.output;
+    EXPECT_FALSE(fs::exists(scratch() / "bad.wav"));
+}
+
+TEST(AudioldmFolder, ProgressAndCancelThroughTheWorker) {
+    const auto dir = audioldmFolder();
+    models::WorkerSupervisor::Options o;
+    o.workerCommand = {SOUNDSTAR_BIN, "model-worker"};
+    models::WorkerSupervisor service(o);
+    models::GenerateRequest r;
+    r.model = dir;
+    r.prompt = "rain on a tin roof";
+    r.seconds = 0.1;
+    r.seed = 3;
+    std::vector<int> seen;
+    int total = 0;
+    models::GenerateCallbacks cb;
+    cb.onProgress = [&](int step, int steps) {
+        seen.push_back(step);
+        total = steps;
+    };
+    const auto done = service.generate(r, cb);
+    ASSERT_TRUE(done.ok) << done.error;
+    EXPECT_EQ(done.interleaved.size(), 1600u);
+    EXPECT_EQ(total, 5);  // the manifest's 4 DDIM steps, then the VAE and vocoder
+    EXPECT_EQ(seen.back(), 5);
+    // Cancel after the first progress of a long run: it stops between UNet passes.
+    r.steps = 200;
+    std::atomic<bool> started{false};
+    models::GenerateCallbacks stop;
+    stop.onProgress = [&](int, int) { started = true; };
+    const auto id = service.submit(r, stop);
+    while (!started) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    const auto asked = std::chrono::steady_clock::now();
+    EXPECT_TRUE(service.cancel(id));
+    const auto cancelled = service.wait(id);
+    const auto took = std::chrono::duration<double>(std::chrono::steady_clock::now() - asked).count();
+    std::printf("cancel took %.1f ms\n", took * 1000);
+    EXPECT_FALSE(cancelled.ok);
+    EXPECT_TRUE(cancelled.cancelled) << cancelled.error;
+    EXPECT_LT(took, 0.5);
+    r.steps = 2;  // the worker still serves
+    const auto again = service.generate(r);
+    ASSERT_TRUE(again.ok) << again.error;
+    EXPECT_EQ(again.interleaved.size(), 1600u);
 }
 
 int main(int argc, char** argv) {

@@ -1,8 +1,9 @@
 #!/usr/bin/python3
 """Converts parts of an AudioLDM checkpoint in the Hugging Face diffusers folder layout to the GGUF
-files Soundstar's ggml AudioLDM parts read. Done so far: the vocoder (SpeechT5HifiGan, read by
-src/models/ggml/HifiganVocoder.cpp) and the VAE's decoder (AutoencoderKL, read by
-src/models/ggml/VaeDecoder.cpp).
+files Soundstar's ggml AudioLDM parts read: the vocoder (SpeechT5HifiGan, read by
+src/models/ggml/HifiganVocoder.cpp), the VAE's decoder (AutoencoderKL, read by
+src/models/ggml/VaeDecoder.cpp) and the UNet (UNet2DConditionModel as AudioLDM configures it, read
+by src/models/ggml/AudioldmUnet.cpp) with the DDIM scheduler's settings.
 
     audioldm_to_gguf.py MODEL_DIR OUT_DIR [--type f32|f16|q8_0]
 
@@ -11,6 +12,13 @@ and vocoder/pytorch_model.bin or vocoder/*.safetensors (read here with numpy: no
 package needed) and writes OUT_DIR/vocoder.gguf; the same from vae/ to OUT_DIR/vae.gguf (the decoder and
 post_quant_conv only, with 1/scaling_factor folded into post_quant_conv's weight; older
 attention names query/key/value/proj_attn are renamed to_q/to_k/to_v/to_out.0; kept f32).
+From unet/ (and scheduler/scheduler_config.json when present) it writes OUT_DIR/unet.gguf: conv
+weights 2-D (out, in*kh*kw) like the vocoder's (and "transformer_blocks." shortened to "tb.",
+ggml's names being under 64 bytes), so --type quantizes them and the linear layers
+whose rows are whole q8_0 blocks; norms, biases and the rest stay f32. The scheduler's betas go
+into unet.gguf's metadata (beta_start and beta_end in units of 1e-7); anything the ggml UNet or
+sampler does not run (another class embedding, linear-projection-free variants are fine, a
+v-prediction or clipping scheduler, ...) is refused by name.
 A part whose folder is absent is skipped with a note; with neither, the converter fails. Weight norm (weight_g / weight_v) is folded;
 conv weights are stored 2-D, (out, in*kernel), transposed convs (out*kernel, in), so q8_0 blocks run
 along rows; --type quantizes those whose rows are a multiple of 32 long and keeps the rest f32.
@@ -154,6 +162,118 @@ def convert_vae(model_dir, out):
     print(f"{path}: {len(tensors)} tensors, 1/scaling_factor ({scaling}) folded into post_quant_conv")
 
 
+UNET_BLOCKS = {"DownBlock2D": 0, "CrossAttnDownBlock2D": 1}
+UNET_UP_BLOCKS = {"UpBlock2D": 0, "CrossAttnUpBlock2D": 1}
+
+
+def per_block(value, n, name):
+    if isinstance(value, (list, tuple)):
+        if len(value) != n:
+            fail(f"unet {name} lists {len(value)} values; block_out_channels has {n} blocks")
+        return [int(v) for v in value]
+    return [int(value)] * n
+
+
+def require(cfg, key, want, default):
+    got = cfg.get(key, default)
+    if got != want:
+        fail(f"unet {key} is {got!r}; the ggml UNet runs AudioLDM's {want!r}")
+
+
+def scheduler_meta(model_dir):
+    path = os.path.join(model_dir, "scheduler", "scheduler_config.json")
+    if os.path.isfile(path):  # absent keys take DDIMScheduler's own defaults, as diffusers reads them
+        s = dict({"clip_sample": True, "clip_sample_range": 1.0, "set_alpha_to_one": True, "steps_offset": 0, "beta_start": 0.0001,
+                  "beta_end": 0.02, "beta_schedule": "linear"}, **json.load(open(path)))
+    else:  # AudioLDM's published settings
+        s = {"clip_sample": False, "set_alpha_to_one": False, "steps_offset": 1, "beta_start": 0.0015, "beta_end": 0.0195,
+             "beta_schedule": "scaled_linear"}
+    want = {"beta_schedule": "scaled_linear", "prediction_type": "epsilon", "thresholding": False, "timestep_spacing": "leading",
+            "rescale_betas_zero_snr": False, "trained_betas": None}
+    for key, value in want.items():
+        if s.get(key, value) != value:
+            fail(f"{path}: {key} is {s.get(key)!r}; Soundstar's DDIM runs {value!r}")
+    start, end = float(s["beta_start"]), float(s["beta_end"])
+    steps = int(s.get("num_train_timesteps", 1000))
+    if not (0 < start < end < 0.5) or not (10 <= steps <= 10000):
+        fail(f"{path}: beta_start {start}, beta_end {end}, num_train_timesteps {steps}; expected 0 < start < end < 0.5, 10 to 10000 steps")
+    clip = float(s.get("clip_sample_range", 1.0)) if s["clip_sample"] else 0.0
+    if not (0 <= clip <= 100) or not (0 <= int(s["steps_offset"]) < steps):
+        fail(f"{path}: clip_sample_range {clip} / steps_offset {s['steps_offset']} out of range (0 to 100, 0 to num_train_timesteps - 1)")
+    return {
+        "ddim.train_steps": steps,
+        "ddim.beta_start_e7": int(round(start * 1e7)),
+        "ddim.beta_end_e7": int(round(end * 1e7)),
+        "ddim.steps_offset": int(s["steps_offset"]),
+        "ddim.set_alpha_to_one": bool(s["set_alpha_to_one"]),
+        "ddim.clip_range_e7": int(round(clip * 1e7)),  # 0: no clipping
+    }
+
+
+def convert_unet(model_dir, out, gtype):
+    cfg, sd = load_part(model_dir, "unet")
+    require(cfg, "class_embed_type", "simple_projection", None)
+    require(cfg, "class_embeddings_concat", True, False)
+    require(cfg, "flip_sin_to_cos", True, True)
+    require(cfg, "freq_shift", 0, 0)
+    require(cfg, "act_fn", "silu", "silu")
+    require(cfg, "center_input_sample", False, False)
+    require(cfg, "resnet_time_scale_shift", "default", "default")
+    require(cfg, "mid_block_type", "UNetMidBlock2DCrossAttn", "UNetMidBlock2DCrossAttn")
+    require(cfg, "time_embedding_type", "positional", "positional")
+    require(cfg, "transformer_layers_per_block", 1, 1)
+    require(cfg, "only_cross_attention", False, False)
+    require(cfg, "dual_cross_attention", False, False)
+    require(cfg, "mid_block_scale_factor", 1, 1)
+    require(cfg, "addition_embed_type", None, None)
+    if abs(float(cfg.get("norm_eps", 1e-5)) - 1e-5) > 1e-12:
+        fail(f"unet norm_eps is {cfg.get('norm_eps')}; the ggml UNet runs 1e-05")
+    chans = [int(c) for c in cfg.get("block_out_channels", [320, 640, 1280, 1280])]
+    n = len(chans)
+    downs, ups = list(cfg.get("down_block_types", [])), list(cfg.get("up_block_types", []))
+    if len(downs) != n or len(ups) != n or any(d not in UNET_BLOCKS for d in downs) or any(u not in UNET_UP_BLOCKS for u in ups):
+        fail(f"unet down_block_types {downs} / up_block_types {ups}: {n} of each, from {sorted(UNET_BLOCKS)} and {sorted(UNET_UP_BLOCKS)}")
+    attn = [UNET_BLOCKS[d] for d in downs]
+    if [UNET_UP_BLOCKS[u] for u in reversed(ups)] != attn:
+        fail("unet up_block_types must mirror down_block_types (attention at the same levels)")
+    heads = per_block(cfg.get("num_attention_heads") or cfg.get("attention_head_dim", 8), n, "attention_head_dim")
+    groups = int(cfg.get("norm_num_groups", 32))
+    for c, h in zip(chans, heads):
+        if groups <= 0 or c % groups or h <= 0 or c % h:
+            fail(f"unet block of {c} channels: not a multiple of norm_num_groups ({groups}) and of its {h} attention heads")
+    if cfg.get("cross_attention_dim") is not None and per_block(cfg["cross_attention_dim"], n, "cross_attention_dim") != chans:
+        fail(f"unet cross_attention_dim is {cfg['cross_attention_dim']}; AudioLDM's attends to each block itself ({chans})")
+    tensors = []
+    for key in sorted(sd):
+        t = sd[key]
+        if t.dim() == 4:  # conv (out, in, kh, kw) -> (out, in*kh*kw)
+            t = t.reshape(t.shape[0], -1)
+        arr = t.numpy()
+        # ggml keeps tensor names under 64 bytes: "transformer_blocks." is stored as "tb.".
+        name = key.replace(".transformer_blocks.", ".tb.")
+        if len(name.encode()) >= 64:
+            fail(f"unet tensor {key}: its name is {len(name.encode())} bytes in GGUF; ggml allows 63")
+        tensors.append((name, arr, matrix_type(arr, gtype)))
+    if "conv_in.weight" not in sd:
+        fail(f"{model_dir}/unet holds no conv_in.weight: not a UNet2DConditionModel checkpoint")
+    meta = {
+        "general.architecture": "audioldm_unet",
+        "general.name": "audioldm-unet",
+        "unet.in_channels": int(cfg.get("in_channels", 8)),
+        "unet.out_channels": int(cfg.get("out_channels", 8)),
+        "unet.block_out_channels": chans,
+        "unet.layers_per_block": int(cfg.get("layers_per_block", 2)),
+        "unet.norm_num_groups": groups,
+        "unet.attention_heads": heads,
+        "unet.down_attention": attn,
+        "unet.class_embed_dim": int(cfg.get("projection_class_embeddings_input_dim", 512)),
+    }
+    meta.update(scheduler_meta(model_dir))
+    path = os.path.join(out, "unet.gguf")
+    write_gguf(path, meta, tensors)
+    print(f"{path}: {len(tensors)} tensors")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("model_dir")
@@ -162,16 +282,18 @@ def main():
     a = ap.parse_args()
     os.makedirs(a.out_dir, exist_ok=True)
     gtype = {"f32": GGML_F32, "f16": GGML_F16, "q8_0": GGML_Q8_0}[a.type]
-    parts = [p for p in ("vocoder", "vae") if os.path.isdir(os.path.join(a.model_dir, p))]
+    parts = [p for p in ("vocoder", "vae", "unet") if os.path.isdir(os.path.join(a.model_dir, p))]
     if not parts:
         fail(f"{os.path.join(a.model_dir, 'vocoder', 'config.json')}: missing (expected the diffusers folder layout: vocoder/ and vae/, each a config.json beside its weights)")
-    for part in ("vocoder", "vae"):
+    for part in ("vocoder", "vae", "unet"):
         if part not in parts:
             print(f"audioldm_to_gguf: no {part}/ folder in {a.model_dir}: skipped")
     if "vocoder" in parts:
         convert_vocoder(a.model_dir, a.out_dir, gtype)
     if "vae" in parts:
         convert_vae(a.model_dir, a.out_dir)
+    if "unet" in parts:
+        convert_unet(a.model_dir, a.out_dir, gtype)
 
 
 if __name__ == "__main__":

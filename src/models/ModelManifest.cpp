@@ -23,8 +23,8 @@ constexpr bool kGgml = true;
 #else
 constexpr bool kGgml = false;
 #endif
-// musicgen: its weights are GGUF files, checked tensor by tensor when the model loads.
-constexpr KindRow kKinds[] = {{"procedural", true}, {"musicgen", kGgml}, {"audioldm", false}};
+// musicgen and audioldm: their weights are GGUF files, checked tensor by tensor when the model loads.
+constexpr KindRow kKinds[] = {{"procedural", true}, {"musicgen", kGgml}, {"audioldm", kGgml}};
 
 [[noreturn]] void bad(const std::string& where, const std::string& what) {
     throw std::invalid_argument(music::clipText(fmt::format("{}: {}", where, what), 1900));
@@ -83,7 +83,7 @@ ModelManifest parseManifest(std::string_view body, const std::string& where) {
     if (!kind) bad(where, fmt::format("\"kind\" {} is unknown; allowed procedural, musicgen, audioldm", music::quoteJson(m.kind)));
     if (!kind->built)
         bad(where, fmt::format("\"kind\" \"{}\" is not built into this version yet; this build runs {}", m.kind,
-                               kGgml ? "procedural and musicgen models" : "procedural models (musicgen needs ggml: scripts/build-ggml.sh, then reconfigure)"));
+                               kGgml ? "procedural, musicgen and audioldm models" : "procedural models (musicgen and audioldm need ggml: scripts/build-ggml.sh, then reconfigure)"));
     m.sampleRateHz = number(need(j, "sample_rate", where), "sample_rate", where, 8000, 192000, true);
     const auto q = text(j, "quantization", where, 8);
     if (q == "f32") m.quantization = Quantization::F32;
@@ -129,7 +129,7 @@ ModelManifest readModelDir(const std::filesystem::path& dir) {
     const auto weights = dir / m.weightsFile;
     if (!std::filesystem::is_regular_file(weights, ec)) bad(weights.string(), "missing: the weights file the manifest names");
     const auto have = std::filesystem::file_size(weights, ec);
-    if (m.kind != "musicgen" && (ec || have != expectedWeightsBytes(m)))
+    if (m.kind != "musicgen" && m.kind != "audioldm" && (ec || have != expectedWeightsBytes(m)))
         bad(weights.string(), fmt::format("{} bytes, but {} {} parameters take {} bytes (the file is cut short or is not this model's)", have,
                                           m.parameterCount, quantizationName(m.quantization), expectedWeightsBytes(m)));
     return m;

@@ -87,6 +87,7 @@ struct Loaded {
     ggml_backend_reg_t reg = nullptr;
     ggml_backend_dev_t device = nullptr;
     ggml_backend_set_n_threads_t setThreads = nullptr;
+    ggml_backend_set_abort_callback_t setAbort = nullptr;
 };
 
 Loaded load() {
@@ -127,6 +128,7 @@ Loaded load() {
     l.reg = reg;
     l.device = ggml_backend_reg_dev_get(reg, 0);
     l.setThreads = reinterpret_cast<ggml_backend_set_n_threads_t>(ggml_backend_reg_get_proc_address(reg, "ggml_backend_set_n_threads"));
+    l.setAbort = reinterpret_cast<ggml_backend_set_abort_callback_t>(ggml_backend_reg_get_proc_address(reg, "ggml_backend_set_abort_callback"));
     l.variant.name = pick->name;
     l.variant.path = pick->path.string();
     l.variant.score = pick->score;
@@ -175,12 +177,19 @@ extern "C" {
 
 __attribute__((visibility("hidden"))) ggml_backend_t ggml_backend_cpu_init(void);
 __attribute__((visibility("hidden"))) void ggml_backend_cpu_set_n_threads(ggml_backend_t backend, int n_threads);
+__attribute__((visibility("hidden"))) void ggml_backend_cpu_set_abort_callback(ggml_backend_t backend, ggml_abort_callback callback, void* data);
 
 ggml_backend_t ggml_backend_cpu_init(void) { return ggml_backend_dev_init(soundstar::models::loaded().device, nullptr); }
 
 void ggml_backend_cpu_set_n_threads(ggml_backend_t backend, int n_threads) {
     const auto& l = soundstar::models::loaded();
     if (l.setThreads) l.setThreads(backend, n_threads);
+}
+
+// Checked by the CPU backend between graph nodes: a long graph (AudioLDM's UNet) can stop early.
+void ggml_backend_cpu_set_abort_callback(ggml_backend_t backend, ggml_abort_callback callback, void* data) {
+    const auto& l = soundstar::models::loaded();
+    if (l.setAbort) l.setAbort(backend, callback, data);
 }
 
 }  // extern "C"

@@ -10,16 +10,14 @@
 #include <stdexcept>
 
 #include "models/ggml/GgufWeights.h"
-#include "music/JsonText.h"
+#include "models/ggml/GraphOps.h"
 
 namespace soundstar::models {
 namespace {
 
 constexpr float kEps = 1e-6f;  // the decoder's group norms
 
-[[noreturn]] void bad(const std::string& where, const std::string& what) {
-    throw std::invalid_argument(music::clipText(fmt::format("{}: {}", where, what), 1900));
-}
+using graph::bad;
 
 int metaInt(const GgufWeights& w, const std::string& key, int lo, int hi) {
     return w.requireInt("vae." + key, lo, hi, "tools/audioldm_to_gguf.py");
@@ -96,10 +94,7 @@ struct VaeDecoder::Impl {
     ggml_tensor* w(const std::string& name) const { return weights->tensor(name); }
 
     // Activations are [width, height, channels] (PyTorch's (C, H, W) memory order).
-    ggml_tensor* perChannel(ggml_context* ctx, const std::string& name) const {
-        ggml_tensor* v = w(name);
-        return ggml_reshape_3d(ctx, v, 1, 1, v->ne[0]);
-    }
+    ggml_tensor* perChannel(ggml_context* ctx, const std::string& name) const { return graph::perChannel(ctx, w(name)); }
     ggml_tensor* conv(ggml_context* ctx, ggml_tensor* x, const std::string& base) const {
         ggml_tensor* k = w(base + ".weight");  // ne: kw, kh, in, out
         const int pad = static_cast<int>(k->ne[0] / 2);
@@ -110,8 +105,7 @@ struct VaeDecoder::Impl {
         return ggml_add(ctx, ggml_reshape_3d(ctx, y, cols->ne[1], cols->ne[2], k->ne[3]), perChannel(ctx, base + ".bias"));
     }
     ggml_tensor* norm(ggml_context* ctx, ggml_tensor* x, const std::string& base) const {
-        ggml_tensor* n = ggml_group_norm(ctx, x, config.normGroups, kEps);
-        return ggml_add(ctx, ggml_mul(ctx, n, perChannel(ctx, base + ".weight")), perChannel(ctx, base + ".bias"));
+        return graph::groupNorm(ctx, x, config.normGroups, kEps, w(base + ".weight"), w(base + ".bias"));
     }
     ggml_tensor* resnet(ggml_context* ctx, ggml_tensor* x, const std::string& base) const {
         ggml_tensor* h = conv(ctx, ggml_silu(ctx, norm(ctx, x, base + ".norm1")), base + ".conv1");
@@ -122,7 +116,7 @@ struct VaeDecoder::Impl {
     // One head over every position: softmax(q k^T / sqrt(C)) v, projected, plus the input.
     ggml_tensor* attention(ggml_context* ctx, ggml_tensor* x, const std::string& base) const {
         const auto width = x->ne[0], height = x->ne[1], ch = x->ne[2];
-        ggml_tensor* t = ggml_cont(ctx, ggml_transpose(ctx, ggml_reshape_2d(ctx, norm(ctx, x, base + ".group_norm"), width * height, ch)));  // [C, HW]
+        ggml_tensor* t = graph::imageToTokens(ctx, norm(ctx, x, base + ".group_norm"));  // [C, HW]
         auto linear = [&](ggml_tensor* in, const char* p) {
             return ggml_add(ctx, ggml_mul_mat(ctx, w(fmt::format("{}.{}.weight", base, p)), in), w(fmt::format("{}.{}.bias", base, p)));
         };
@@ -131,7 +125,7 @@ struct VaeDecoder::Impl {
         ggml_tensor* v = linear(t, "to_v");
         ggml_tensor* p = ggml_soft_max_ext(ctx, ggml_mul_mat(ctx, k, q), nullptr, 1.0f / std::sqrt(static_cast<float>(ch)), 0.0f);  // [keys, queries]
         ggml_tensor* o = linear(ggml_mul_mat(ctx, ggml_cont(ctx, ggml_transpose(ctx, v)), p), "to_out.0");  // [C, HW]
-        return ggml_add(ctx, x, ggml_reshape_3d(ctx, ggml_cont(ctx, ggml_transpose(ctx, o)), width, height, ch));
+        return ggml_add(ctx, x, graph::tokensToImage(ctx, o, width, height));
     }
     ggml_tensor* decoder(ggml_context* ctx, ggml_tensor* z) const {
         ggml_tensor* x = conv(ctx, conv(ctx, z, "post_quant_conv"), "decoder.conv_in");
