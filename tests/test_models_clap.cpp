@@ -14,27 +14,19 @@
 #include <functional>
 #include <nlohmann/json.hpp>
 
-#include "Cli.h"
+#include "ModelRef.h"
 #include "models/ggml/BpeTokenizer.h"
 #include "models/ggml/ClapTextEncoder.h"
 
 namespace fs = std::filesystem;
 using namespace soundstar;
-using soundstar::test::runCommand;
+using namespace soundstar::test;
 using Ids = std::vector<std::int32_t>;
 
 namespace {
 
-const std::string kPython = "/usr/bin/python3";
-const std::string kTests = SOUNDSTAR_TESTS_DIR;
-const std::string kTools = std::string(SOUNDSTAR_TESTS_DIR) + "/../tools";
-
 fs::path scratch() {
-    static const fs::path dir = [] {
-        auto d = fs::temp_directory_path() / ("soundstar-clap-" + std::to_string(::getpid()));
-        fs::create_directories(d);
-        return d;
-    }();
+    static const fs::path dir = scratchDir("clap");
     return dir;
 }
 
@@ -43,12 +35,8 @@ fs::path reference(const std::string& size, const std::string& type) {
     const auto dir = scratch() / size;
     const auto gguf = dir / ("clap-" + type + ".gguf");
     if (fs::exists(gguf)) return gguf;
-    if (!fs::exists(dir / "expected.json")) {
-        const auto r = runCommand(kPython + " " + kTests + "/models/clap_reference.py --out " + dir.string() + " --size " + size);
-        EXPECT_EQ(r.code, 0) << r.output;
-    }
-    const auto r = runCommand(kPython + " " + kTools + "/clap_to_gguf.py " + dir.string() + " " + gguf.string() + " --type " + type);
-    EXPECT_EQ(r.code, 0) << r.output;
+    if (!fs::exists(dir / "expected.json")) mustRun(kPython + " " + kTests + "/models/clap_reference.py --out " + dir.string() + " --size " + size);
+    mustRun(kPython + " " + kTools + "/clap_to_gguf.py " + dir.string() + " " + gguf.string() + " --type " + type);
     return gguf;
 }
 
