@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "dj/DjBrain.h"
+#include "dj/DjOverlap.h"
 #include "live/LiveSession.h"
 
 namespace soundstar::dj {
@@ -65,6 +66,18 @@ public:
     /// Whether tick() waits for speech being made (the virtual clock: the same bytes every run).
     void waitForSpeech(bool on) { waitSpeech_ = on; }
     static constexpr float kDuckDb = 8.5f;  // the leveller gives back about 1 dB of it: heard as 7-8 dB
+    /// Mixing (DjMixing.cpp). While a bass layer plays, every layer but the bass and the drums
+    /// (the kick's layer: the profile parser allows the kick role on drums only) is high-passed
+    /// at this corner (dsp::LowCut, blended over 40 ms from the bar line where the bass enters,
+    /// back from the one where it leaves; a "low_cut" event). 0: never. Acted on at the next bar line.
+    void setBassLowCut(float hz) { bassLowCutHz_ = hz; }
+    static constexpr float kBassLowCutHz = 120.0f;
+    /// Whether a replacement whose style is not named (the rules' swaps, an LLM's bare
+    /// replace_layer) takes, of the styles nearest its intensity, the one whose spectrum overlaps
+    /// the playing mix least (a "layer_overlap" event with the bands and the choice); off: the
+    /// nearest style, as before. On by default.
+    void setOverlapCheck(bool on) { overlapCheck_ = on; }
+    static constexpr std::size_t kOverlapCandidates = 3;
     /// A warning (an LLM that failed, a refused command) as an event at `at`.
     void warn(SampleTime at, const std::string& text);
     /// The set's length, for the brain's plan (`seconds` <= 0: open-ended).
@@ -113,6 +126,13 @@ private:
     std::string speechText_;
     bool waitSpeech_ = false;
     void startSpeech(SampleTime pos);
+    // Mixing (DjMixing.cpp).
+    void cutUnderBass(SampleTime line);
+    std::string replacementStyle(const DjReplace& r, const std::string& was, SampleTime line);
+    float bassLowCutHz_ = kBassLowCutHz;
+    bool bassCut_ = false;
+    bool overlapCheck_ = true;
+    LayerSpectra spectra_;
 };
 
 }  // namespace soundstar::dj
