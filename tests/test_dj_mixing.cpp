@@ -6,6 +6,8 @@
 #include <gtest/gtest-spi.h>
 #include <gtest/gtest.h>
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -171,27 +173,30 @@ std::vector<double> soxBands(const StereoBuffer& a, SampleTime from, SampleTime 
     std::vector<double> out;
     for (int b = 0; b < 9; ++b) {
         const double centre = 1000.0 * std::pow(2.0, b - 5.0), lo = centre / std::sqrt(2.0), hi = centre * std::sqrt(2.0);
-        out.push_back(power(throughSox(a, "sinc " + std::to_string(static_cast<int>(lo)) + "-" + std::to_string(static_cast<int>(hi))), from, to));
+        // Transition bands a quarter of each edge wide (sox's default, 5% of Nyquist, leaks a low band).
+        const auto edges = fmt::format("sinc -t {:.1f} {:.1f}-{:.1f} -t {:.1f}", lo / 4.0, lo, hi, hi / 4.0);
+        out.push_back(power(throughSox(a, edges), from, to));
     }
     return out;
 }
 
-double overlapOf(const std::vector<double>& a, const std::vector<double>& b) {
-    double ta = 0.0, tb = 0.0, o = 0.0;
-    for (std::size_t i = 0; i < a.size(); ++i) ta += a[i], tb += b[i];
-    for (std::size_t i = 0; i < a.size(); ++i) o += std::min(a[i] / ta, b[i] / tb);
-    return o;
+/// The share of `part`'s power in bands where `mix` is at least as strong (band by band the
+/// smaller power, over the part's total).
+double overlapOf(const std::vector<double>& part, const std::vector<double>& mix) {
+    double covered = 0.0, total = 0.0;
+    for (std::size_t i = 0; i < part.size(); ++i) covered += std::min(part[i], mix[i]), total += part[i];
+    return covered / total;
 }
 }  // namespace
 
 TEST(DjMixing, OtherLayersAreHighPassedWhileTheBassPlaysOnItsBarLinesWithoutAClick) {
-    // The pad (warm_slow: chords with a low root) and a bass that enters on bar 4 (the intro's
+    // The pad (cinematic: its chords' root and fifth an octave below) and a bass that enters on bar 4 (the intro's
     // second phrase) and leaves on the bar line after the user asks for the pad alone (~12.8 s).
     // The bass is muted in the session's own mix, so the recording is the pad's stem.
     SetOptions so;
     so.layers = {"pad", "bass"};
     so.muted = {"bass"};
-    so.padStyle = "warm_slow";
+    so.padStyle = "cinematic";
     so.steer = [](dj::DjSet& set, SampleTime pos) {
         if (pos == kBlock * 2200) set.brain().wantLayers({"pad"});
     };
@@ -201,7 +206,7 @@ TEST(DjMixing, OtherLayersAreHighPassedWhileTheBassPlaysOnItsBarLinesWithoutACli
     const Played plain = playSet(plainOptions, 17.5);
 
     const auto in = samplesOf(cut, "layer_in", "bass"), out = samplesOf(cut, "layer_out", "bass");
-    const auto engaged = samplesOf(cut, "low_cut", "pad"), none = samplesOf(plain, "low_cut");
+    const auto engaged = samplesOf(cut, "low_cut"), none = samplesOf(plain, "low_cut");
     ASSERT_EQ(in.size(), 1u);
     ASSERT_EQ(out.size(), 1u);
     ASSERT_EQ(engaged.size(), 2u) << "in and out";
@@ -220,22 +225,23 @@ TEST(DjMixing, OtherLayersAreHighPassedWhileTheBassPlaysOnItsBarLinesWithoutACli
     for (auto i = in[0]; i < in[0] + 441; ++i) diff += std::abs(l[static_cast<std::size_t>(i)] - p[static_cast<std::size_t>(i)]);
     EXPECT_GT(diff, 0.0) << "it starts on the bar line's sample";
 
-    // Below 100 Hz (sox sinc): the pad has real low end, 18 dB or more lower while the bass plays,
+    // Below 100 Hz (sox sinc): the pad has real low end, 6 dB or more lower while the bass plays (a
+    // 2nd-order high-pass at 120 Hz takes 65 Hz down 10.6 dB, 90 Hz 5.4 dB),
     // the same (within 0.5 dB) once it has left.
-    const auto lowCut = throughSox(cut.audio, "sinc -100"), lowPlain = throughSox(plain.audio, "sinc -100");
+    const auto lowCut = throughSox(cut.audio, "sinc -100 -t 20"), lowPlain = throughSox(plain.audio, "sinc -100 -t 20");
     const SampleTime settle = 4410;  // past the 40 ms blend and the filter's own settling
     const double plainIn = db(power(lowPlain, in[0] + settle, out[0])), cutIn = db(power(lowCut, in[0] + settle, out[0]));
     const double plainOut = db(power(lowPlain, out[0] + settle, out[0] + 3 * 44100)), cutOut = db(power(lowCut, out[0] + settle, out[0] + 3 * 44100));
     const double fullIn = db(power(throughSox(plain.audio, "gain 0"), in[0] + settle, out[0]));
-    EXPECT_GT(plainIn, fullIn - 20.0) << "the pad has real low content below 100 Hz (" << plainIn << " vs all " << fullIn << " dB)";
-    EXPECT_LT(cutIn, plainIn - 18.0) << "cut while the bass plays: " << cutIn << " vs " << plainIn << " dB";
+    EXPECT_GT(plainIn, fullIn - 25.0) << "the pad has real low content below 100 Hz (" << plainIn << " vs all " << fullIn << " dB)";
+    EXPECT_LT(cutIn, plainIn - 6.0) << "cut while the bass plays: " << cutIn << " vs " << plainIn << " dB";
     EXPECT_NEAR(cutOut, plainOut, 0.5) << "back after the bass has left";
     std::cout << "below 100 Hz, bass in: " << plainIn << " -> " << cutIn << " dB; bass out: " << plainOut << " -> " << cutOut << " dB (whole pad " << fullIn << " dB)\n";
 
     // No click at the engage and release points (the live issue's measure), which catches a step.
     expectClickFree(cut.audio, {engaged[0], engaged[1]}, "low cut");
     StereoBuffer clicked = cut.audio;
-    for (auto i = static_cast<std::size_t>(engaged[0]); i < clicked.left().size(); ++i) clicked.left()[i] += 0.02f;
+    for (auto i = static_cast<std::size_t>(engaged[0]); i < clicked.left().size(); ++i) clicked.left()[i] += 0.1f;
     EXPECT_NONFATAL_FAILURE(expectClickFree(clicked, {engaged[0], engaged[1]}, "a step"), "a click near");
 }
 
@@ -270,7 +276,8 @@ TEST(DjMixing, AReplacementTakesTheStyleThatOverlapsTheMixLeastAndTheSetStaysThe
     const std::string chosen = m[2];
     std::vector<std::pair<std::string, double>> candidates;
     const std::string list = m[1];
-    for (std::sregex_iterator it(list.begin(), list.end(), std::regex(R"((\w+) ([0-9.]+))")), end; it != end; ++it)
+    const std::regex pair(R"((\w+) ([0-9.]+))");
+    for (std::sregex_iterator it(list.begin(), list.end(), pair), end; it != end; ++it)
         candidates.emplace_back((*it)[1], std::stod((*it)[2]));
     ASSERT_GE(candidates.size(), 2u);
     // The alternative the check liked least.
@@ -278,7 +285,10 @@ TEST(DjMixing, AReplacementTakesTheStyleThatOverlapsTheMixLeastAndTheSetStaysThe
     ASSERT_NE(worst.first, chosen);
     SampleTime start = -1;
     for (const auto& e : a.events)
-        if (e.kind == "layer_replace") start = e.sample, EXPECT_NE(e.label.find("-> " + chosen), std::string::npos) << e.label;
+        if (e.kind == "layer_replace") {
+            start = e.sample;
+            EXPECT_NE(e.label.find("-> " + chosen), std::string::npos) << e.label;
+        }
     ASSERT_GT(start, 0);
 
     // Independently: the pad's stem in the chosen style and in the worst one (the others muted),
@@ -323,11 +333,12 @@ TEST(LowCut, CutsTheLowEndPassesTheRestAndReleasesToTheDrySignalAtAnyRateAndBloc
             EXPECT_NEAR(run(1000.0, true), 0.0, 0.1) << rate << " Hz, block " << block;
             EXPECT_NEAR(run(40.0, false), 0.0, 0.01) << "released: the dry signal";
             // Released after being engaged: the dry signal again, to the sample, once the blend is out.
-            std::vector<float> l(4096, 0.25f), r(4096, -0.25f);
+            const int half = static_cast<int>(0.05 * rate);  // past the 40 ms blend
+            std::vector<float> l(static_cast<std::size_t>(2 * half), 0.25f), r(static_cast<std::size_t>(2 * half), -0.25f);
             cut.setCutoff(120.0f);
-            cut.process(StereoView{l.data(), r.data(), 2048});
+            cut.process(StereoView{l.data(), r.data(), half});
             cut.setCutoff(0.0f);
-            cut.process(StereoView{l.data() + 2048, r.data() + 2048, 2048});
+            cut.process(StereoView{l.data() + half, r.data() + half, half});
             EXPECT_FALSE(cut.engaged());
             EXPECT_EQ(l.back(), 0.25f);
             EXPECT_EQ(r.back(), -0.25f);

@@ -52,18 +52,16 @@ BandEnergies bandShares(const BandEnergies& e) {
     return s;
 }
 
-double spectralOverlap(const BandEnergies& a, const BandEnergies& b) {
-    const auto sa = bandShares(a), sb = bandShares(b);
-    double o = 0.0;
-    for (std::size_t i = 0; i < kOctaveBands; ++i) o += std::min(sa[i], sb[i]);
-    return o;
+double spectralOverlap(const BandEnergies& part, const BandEnergies& mix) {
+    double covered = 0.0, total = 0.0;
+    for (std::size_t i = 0; i < kOctaveBands; ++i) covered += std::min(part[i], mix[i]), total += part[i];
+    return total > 0.0 ? covered / total : 0.0;
 }
 
 std::size_t mostOverlappedBand(const BandEnergies& a, const BandEnergies& b) {
-    const auto sa = bandShares(a), sb = bandShares(b);
     std::size_t best = 0;
     for (std::size_t i = 1; i < kOctaveBands; ++i)
-        if (std::min(sa[i], sb[i]) > std::min(sa[best], sb[best])) best = i;
+        if (std::min(a[i], b[i]) > std::min(a[best], b[best])) best = i;
     return best;
 }
 

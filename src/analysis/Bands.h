@@ -23,11 +23,12 @@ BandEnergies octaveBandEnergies(std::span<const float> x, double sampleRate);
 /// Each band's share of the total (all zero when the total is zero).
 BandEnergies bandShares(const BandEnergies& e);
 
-/// How much two spectra overlap: the sum over bands of the smaller of their shares, 0 (no band
-/// in common) to 1 (the same shape). Level-free: the DJ sets levels apart from this.
-double spectralOverlap(const BandEnergies& a, const BandEnergies& b);
+/// How much of `part` the `mix` covers: band by band the smaller of the two powers, summed, over
+/// the part's total (0: the part sits where the mix is silent; 1: the mix is at least as strong
+/// in every band the part has). Both at the levels they play; 0 for a silent part.
+double spectralOverlap(const BandEnergies& part, const BandEnergies& mix);
 
-/// The band where the two share the most (the larger of the smaller shares).
+/// The band where the two share the most power (the larger of the smaller powers).
 std::size_t mostOverlappedBand(const BandEnergies& a, const BandEnergies& b);
 
 /// "31.5Hz", "63Hz", ..., "8kHz": a band's name for events.
