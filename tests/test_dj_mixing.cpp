@@ -225,7 +225,7 @@ TEST(DjMixing, OtherLayersAreHighPassedWhileTheBassPlaysOnItsBarLinesWithoutACli
     for (auto i = in[0]; i < in[0] + 441; ++i) diff += std::abs(l[static_cast<std::size_t>(i)] - p[static_cast<std::size_t>(i)]);
     EXPECT_GT(diff, 0.0) << "it starts on the bar line's sample";
 
-    // Below 100 Hz (sox sinc): the pad has real low end, 6 dB or more lower while the bass plays (a
+    // Below 100 Hz (sox sinc): 6 dB or more lower while the bass plays (a
     // 2nd-order high-pass at 120 Hz takes 65 Hz down 10.6 dB, 90 Hz 5.4 dB),
     // the same (within 0.5 dB) once it has left.
     const auto lowCut = throughSox(cut.audio, "sinc -100 -t 20"), lowPlain = throughSox(plain.audio, "sinc -100 -t 20");
@@ -233,7 +233,9 @@ TEST(DjMixing, OtherLayersAreHighPassedWhileTheBassPlaysOnItsBarLinesWithoutACli
     const double plainIn = db(power(lowPlain, in[0] + settle, out[0])), cutIn = db(power(lowCut, in[0] + settle, out[0]));
     const double plainOut = db(power(lowPlain, out[0] + settle, out[0] + 3 * 44100)), cutOut = db(power(lowCut, out[0] + settle, out[0] + 3 * 44100));
     const double fullIn = db(power(throughSox(plain.audio, "gain 0"), in[0] + settle, out[0]));
-    EXPECT_GT(plainIn, fullIn - 25.0) << "the pad has real low content below 100 Hz (" << plainIn << " vs all " << fullIn << " dB)";
+    // The pad's low band is weak (about -74 dBFS, ~49 dB under the whole pad: its lowest notes sit
+    // near 100 Hz) but well above the measure's floor, so the cut is measured, not the floor.
+    EXPECT_GT(plainIn, -90.0) << "the pad has measurable content below 100 Hz (" << plainIn << " vs all " << fullIn << " dB)";
     EXPECT_LT(cutIn, plainIn - 6.0) << "cut while the bass plays: " << cutIn << " vs " << plainIn << " dB";
     EXPECT_NEAR(cutOut, plainOut, 0.5) << "back after the bass has left";
     std::cout << "below 100 Hz, bass in: " << plainIn << " -> " << cutIn << " dB; bass out: " << plainOut << " -> " << cutOut << " dB (whole pad " << fullIn << " dB)\n";
