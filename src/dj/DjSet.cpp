@@ -32,13 +32,14 @@ live::StreamVibe withEnergy(const live::StreamVibe& base, double energy, const s
 }
 
 DjSet::DjSet(live::LiveSession& session, DjBrain& brain, live::StreamVibe base, double sampleRate, int blockSize)
-    : session_(session), brain_(brain), base_(std::move(base)), sampleRate_(sampleRate), blockSize_(std::max(1, blockSize)) {
+    : session_(session), brain_(brain), base_(std::move(base)), sampleRate_(sampleRate), blockSize_(std::max(1, blockSize)), spectra_(session.presets()) {
     lines_.push_back(0);
     nextLine_ = session_.nextBarLine(1);
     lastSound_ = music::toJson(withEnergy(base_, brain_.energy(), "").config);
     event(0, "phase", brain_.phase());
     for (const auto& l : brain_.playing()) event(0, "layer_in", l);
     event(0, "energy", fmt::format("{:.2f} ({})", brain_.energy(), withEnergy(base_, brain_.energy(), "").config.brightness));
+    cutUnderBass(0);
 }
 
 void DjSet::tick(SampleTime pos) {
@@ -72,6 +73,7 @@ void DjSet::decide(SampleTime line) {
     const DjMove m = brain_.onBar(bar);
     if (!m.phase.empty()) event(line, "phase", fmt::format("{} ({})", m.phase, m.why));
     applyLayers(m, line);
+    cutUnderBass(line);
     applyReplace(m, line);
     applySound(m, line);
 }
@@ -108,7 +110,7 @@ void DjSet::applyReplace(const DjMove& m, SampleTime line) {
         const std::string was = styleOf(base_.config, r.layer);
         std::string style;
         try {
-            style = r.style.empty() ? pickStyle(r.layer, r.description, r.intensity, was) : r.style;
+            style = r.style.empty() ? replacementStyle(r, was, line) : r.style;
             base_ = withLayerStyle(base_, r.layer, style);
         } catch (const std::invalid_argument& e) {
             warn(line, fmt::format("replace {}: {}", r.layer, e.what()));

@@ -15,6 +15,7 @@
 
 #include "dj/DjBrain.h"
 #include "dj/DjGenLoop.h"
+#include "dj/DjOverlap.h"
 #include "live/LiveSession.h"
 
 namespace soundstar::dj {
@@ -94,6 +95,18 @@ public:
     /// The generated loop last started (nullptr: none yet).
     const GeneratedLoop* lastLoop() const { return lastLoop_ ? &*lastLoop_ : nullptr; }
     static constexpr float kDuckDb = 8.5f;  // the leveller gives back about 1 dB of it: heard as 7-8 dB
+    /// Mixing (DjMixing.cpp). While a bass layer plays, every layer but the bass and the drums
+    /// (the kick's layer: the profile parser allows the kick role on drums only) is high-passed
+    /// at this corner (dsp::LowCut, blended over 40 ms from the bar line where the bass enters,
+    /// back from the one where it leaves; a "low_cut" event). 0: never. Acted on at the next bar line.
+    void setBassLowCut(float hz) { bassLowCutHz_ = hz; }
+    static constexpr float kBassLowCutHz = 120.0f;
+    /// Whether a replacement whose style is not named (the rules' swaps, an LLM's bare
+    /// replace_layer) takes, of the styles nearest its intensity, the one whose spectrum overlaps
+    /// the playing mix least (a "layer_overlap" event with the bands and the choice); off: the
+    /// nearest style, as before. On by default.
+    void setOverlapCheck(bool on) { overlapCheck_ = on; }
+    static constexpr std::size_t kOverlapCandidates = 3;
     /// A warning (an LLM that failed, a refused command) as an event at `at`.
     void warn(SampleTime at, const std::string& text);
     /// The set's length, for the brain's plan (`seconds` <= 0: open-ended).
@@ -154,6 +167,13 @@ private:
     std::optional<GeneratedLoop> lastLoop_;
     bool genStop_ = false;  // stopLoop() asked for the playing loop to leave
     bool genDrop_ = false;  // stopLoop() came while a loop was being made: it is not played
+    // Mixing (DjMixing.cpp).
+    void cutUnderBass(SampleTime line);
+    std::string replacementStyle(const DjReplace& r, const std::string& was, SampleTime line);
+    float bassLowCutHz_ = kBassLowCutHz;
+    bool bassCut_ = false;
+    bool overlapCheck_ = true;
+    LayerSpectra spectra_;
 };
 
 }  // namespace soundstar::dj

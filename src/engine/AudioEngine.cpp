@@ -84,6 +84,7 @@ void AudioEngine::apply(const Command& c) {
         case CommandType::SetGain: t->setGainDb(c.value); break;
         case CommandType::SetPan: t->setPan(c.value); break;
         case CommandType::SetTrim: t->setTrim(c.value, c.value2); break;
+        case CommandType::SetLowCut: t->setLowCut(c.value); break;
         case CommandType::SetMute: t->mute = c.value != 0.0f; break;
         case CommandType::SetSolo: t->solo = c.value != 0.0f; break;
         case CommandType::SetSend: t->setSend(c.index, c.value); break;

@@ -31,6 +31,7 @@ enum class CommandType : std::uint8_t {
     SetOutput,    // index = return bus (0..), or -1 the master; crossfaded over 10 ms
     SetTrim,      // value = dB, value2 = balance -1..1: a user's trim after the fader and pan
     ReplaceChain, // track = a prepared holder of the new effect chain for a bus or the master (it goes back on retiredTracks with the old chain)
+    SetLowCut,    // value = corner Hz (0: released): a track's low cut after its effects, crossfaded in or out over 40 ms
 };
 
 struct Command {

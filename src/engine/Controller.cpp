@@ -191,6 +191,13 @@ bool Controller::setTrim(int address, float gainDb, float balance, SampleTime at
     return post({at, CommandType::SetTrim, -1, address, 0, gainDb, balance, nullptr});
 }
 
+bool Controller::setLowCut(int address, float cutoffHz, SampleTime at) {
+    shadowAt(address);
+    if (!std::isfinite(cutoffHz) || (cutoffHz != 0.0f && (cutoffHz < 20.0f || cutoffHz > 1000.0f)))
+        throw std::invalid_argument(fmt::format("low cut {:g} Hz is out of range: allowed 20..1000 Hz, or 0 (off)", cutoffHz));
+    return post({at, CommandType::SetLowCut, -1, address, 0, cutoffHz, 0.0f, nullptr});
+}
+
 bool Controller::setMute(int address, bool on, SampleTime at) {
     shadowAt(address);
     return post({at, CommandType::SetMute, -1, address, 0, on ? 1.0f : 0.0f, 0.0f, nullptr});

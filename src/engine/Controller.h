@@ -58,6 +58,10 @@ public:
     /// A trim after the track's own fader and pan (a live layer's user gain and balance, while
     /// the session's fades and glides move the fader): dB -120..+12, balance -1 (left only)..1.
     bool setTrim(int address, float gainDb, float balance, SampleTime at);
+    /// A track's low cut after its effect chain (a live layer high-passed under the bass): a
+    /// 2nd-order high-pass at `cutoffHz` (20..1000) blended in over 40 ms from `at`, or out with 0.
+    /// Throws std::invalid_argument naming the allowed range.
+    bool setLowCut(int address, float cutoffHz, SampleTime at);
     bool setMute(int address, bool on, SampleTime at);
     bool setSolo(int address, bool on, SampleTime at);
     bool setSend(int track, int bus, float level, SampleTime at);

@@ -20,6 +20,8 @@ void Track::prepare(double sampleRate, int maxBlock) {
         w.snap(1.0f);
     }
     dry_.resize(maxBlock);
+    lowCut_.prepare(sampleRate);
+    lowCut_.snap(initialLowCutHz);
     output_ = outFrom_ = initialOutput >= 0 && initialOutput < kMaxSends ? initialOutput : -1;
     outLeft_ = 0;
     for (auto* s : {&gain_, &panL_, &panR_, &trimL_, &trimR_}) s->prepare(sampleRate, 20.0f);
@@ -159,6 +161,7 @@ void Track::renderInto(StereoView v, bool clearFirst) {
             v.right[i] = dry.right[i] + g * (v.right[i] - dry.right[i]);
         }
     }
+    lowCut_.process(v);
     if (fadeLeft_ > 0) {
         applyFade(v);
     } else if (!gain_.ramping() && !panL_.ramping() && !panR_.ramping()) {

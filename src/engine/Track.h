@@ -8,6 +8,7 @@
 
 #include "core/AudioBuffer.h"
 #include "core/Smoother.h"
+#include "dsp/LowCut.h"
 #include "engine/Command.h"
 #include "engine/Effect.h"
 #include "engine/Instrument.h"
@@ -32,6 +33,10 @@ public:
     /// The trim after fader and pan: dB (-120 or below: silent) and a balance (-1 keeps the left
     /// channel only, 1 the right; 0 unity on both), smoothed over 20 ms [rt].
     void setTrim(float db, float balance);
+    /// A low cut after the effect chain (before the fader, so the sends are cut too): a 2nd-order
+    /// high-pass at `hz` blended in over 40 ms, or out with 0 (dsp::LowCut) [rt].
+    void setLowCut(float hz) { lowCut_.setCutoff(hz); }
+    float lowCutHz() const { return lowCut_.cutoffHz(); }
     float sendLevel(int bus) const { return sends_[static_cast<std::size_t>(bus)].value(); }
     /// Moves the gain to `gain` (linear) over exactly `samples` samples from the next rendered
     /// sample, along `shape`; replaces any ramp or fade in progress [rt].
@@ -83,6 +88,7 @@ public:
     /// Starting mix settings, applied without a ramp by prepare() [control].
     float initialGainDb = 0.0f, initialPan = 0.0f;
     float initialTrimDb = 0.0f, initialBalance = 0.0f;
+    float initialLowCutHz = 0.0f;  // > 0: starts with its low cut engaged (no ramp)
     std::array<float, kMaxSends> initialSends{};
     int initialOutput = -1;  // -1 the master, else a return bus (no crossfade at prepare)
     StereoBuffer& buffer() { return buffer_; }
@@ -91,6 +97,7 @@ private:
     StereoBuffer buffer_;
     LinearSmoother gain_, panL_, panR_;
     LinearSmoother trimL_, trimR_;  // setTrim: per channel, after the fader
+    dsp::LowCut lowCut_;            // setLowCut: after the effects
     void applyTrim(StereoView v);
     std::array<LinearSmoother, kMaxSends> sends_{};
     std::vector<LinearSmoother> wet_;  // per effect: 1 in the chain, 0 bypassed

@@ -66,7 +66,7 @@ music::ScoreTrack withoutNotes(const music::ScoreTrack& t) {
 }
 
 // Pseudo parameter names for a channel's pan and sends in ramps.
-const std::string kPan = "@pan", kSend = "@send", kTrim = "@trim";
+const std::string kPan = "@pan", kSend = "@send", kTrim = "@trim", kLowCut = "@lowcut";
 }  // namespace
 
 struct LiveSession::Voice {
@@ -720,6 +720,42 @@ void LiveSession::fadeLoopOut(int address, SampleTime start, SampleTime length) 
     loopFreeAt_[address - loopAddress_] = start + length;
 }
 
+SampleTime LiveSession::setLayerLowCut(const std::string& layer, float cutoffHz, SampleTime at) {
+    const auto it = std::find(layers_.begin(), layers_.end(), layer);
+    if (it == layers_.end()) throw std::invalid_argument(fmt::format("no layer '{}': the layers are {}", music::clipText(layer, 40), fmt::join(layers_, ", ")));
+    if (!std::isfinite(cutoffHz) || (cutoffHz != 0.0f && (cutoffHz < 20.0f || cutoffHz > 1000.0f)))
+        throw std::invalid_argument(fmt::format("low cut {:g} Hz is out of range: allowed 20..1000 Hz, or 0 (off)", cutoffHz));
+    const auto li = static_cast<std::size_t>(it - layers_.begin());
+    at = std::max(at, posted_);
+    lowCuts_.resize(layers_.size());
+    auto& line = lowCuts_[li];
+    // A later change asked for earlier is taken back (changes come in time order); what was
+    // settled before everything posted is forgotten, but for the last of it.
+    std::erase_if(line, [&](const auto& c) { return c.first >= at; });
+    while (line.size() > 1 && line[1].first <= posted_) line.erase(line.begin());
+    std::erase_if(pending_, [&](const Action& a) { return a.kind == Action::Kind::Param && a.param == kLowCut && a.address / 2 == static_cast<int>(li) && a.time >= at; });
+    line.emplace_back(at, cutoffHz);
+    for (const int address : {2 * static_cast<int>(li), 2 * static_cast<int>(li) + 1}) {
+        Action a{Action::Kind::Param, at, address, 0.0f, cutoffHz, -1};
+        a.param = kLowCut;
+        schedule(std::move(a));
+    }
+    return at;
+}
+
+float LiveSession::lowCutAt(std::size_t layer, SampleTime at) const {
+    float hz = 0.0f;
+    if (layer < lowCuts_.size())
+        for (const auto& [from, cut] : lowCuts_[layer])
+            if (from <= at) hz = cut;
+    return hz;
+}
+
+float LiveSession::layerLowCutAt(const std::string& layer, SampleTime at) const {
+    const auto it = std::find(layers_.begin(), layers_.end(), layer);
+    return it == layers_.end() ? 0.0f : lowCutAt(static_cast<std::size_t>(it - layers_.begin()), at);
+}
+
 float LiveSession::duckAt(SampleTime at) const {
     float db = 0.0f;
     for (const auto& d : ducks_)
@@ -776,6 +812,7 @@ bool LiveSession::pump(SampleTime horizon) {
                     track->initialTrimDb = layerMix_[li].gainDb + duckAt(a.time);
                     track->initialBalance = layerMix_[li].pan;
                 }
+                if (const auto li = static_cast<std::size_t>(a.address / 2); li < lowCuts_.size()) track->initialLowCutHz = lowCutAt(li, a.time);
                 controller_->replaceTrack(a.address, std::move(track), a.time);
                 forgetPosted(a.address);
                 break;
@@ -802,6 +839,10 @@ bool LiveSession::pump(SampleTime horizon) {
                     const auto li = static_cast<std::size_t>(a.address / 2);
                     const LayerMix mix = li < layerMix_.size() ? layerMix_[li] : LayerMix{};
                     ok = controller_->setTrim(a.address, mix.gainDb + a.velocity, mix.pan, a.time);
+                    break;
+                }
+                if (a.param == kLowCut) {
+                    ok = controller_->setLowCut(a.address, a.velocity, a.time);
                     break;
                 }
                 try {

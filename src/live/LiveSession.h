@@ -51,6 +51,7 @@ public:
     LiveSession(const engine::PresetLibrary& presets, const StreamVibe& first, const LiveOptions& o);
     ~LiveSession();
     engine::AudioEngine& engine() { return *engine_; }
+    const engine::PresetLibrary& presets() const { return presets_; }
 
     /// Changes to `next`, starting on `grid` at or after `earliest`; `transitionSeconds` > 0
     /// overrides the session's transition length for this change. A change does not wait for one
@@ -103,6 +104,14 @@ public:
     /// std::runtime_error on a full queue.
     SampleTime setLayerTrim(const std::string& layer, std::optional<float> gainDb, std::optional<float> pan);
     const std::vector<LayerMix>& layerMix() const { return layerMix_; }
+    /// A layer's low cut (both its slots, and the instruments later put there): from `at` (or
+    /// the first sample not yet scheduled, if later) a 2nd-order high-pass at `cutoffHz`
+    /// (20..1000) blended in over 40 ms after the layer's effects, or blended out with 0. The DJ
+    /// cuts the other layers' low end while a bass plays. Returns the sample it starts at. Throws
+    /// std::invalid_argument naming an unknown layer or a corner out of range.
+    SampleTime setLayerLowCut(const std::string& layer, float cutoffHz, SampleTime at);
+    /// The low cut `layer` has (or will have) at `at` (0: none).
+    float layerLowCutAt(const std::string& layer, SampleTime at) const;
     /// The layers the current vibe has put in place so far (composed), playing or not.
     std::vector<std::string> placedLayers() const;
     /// Fades the whole session out over `seconds` from `at`; after it the session is silent.
@@ -215,6 +224,8 @@ private:
     bool loopPlaying_ = false;
     SampleTime loopFreeAt_[2] = {0, 0};  // per loop track: cleared after its fade out from here on
     void fadeLoopOut(int address, SampleTime start, SampleTime length);
+    std::vector<std::vector<std::pair<SampleTime, float>>> lowCuts_;  // per layer: (from, Hz), in time order
+    float lowCutAt(std::size_t layer, SampleTime at) const;
 };
 
 }  // namespace soundstar::live
