@@ -16,14 +16,18 @@ double PhaseLock::correctedBpm(double clockBpm, double errorBeats) {
 }
 
 bool PhaseLock::update(const ClockFollower& follower, DjSet& set) {
-    const SampleTime line = set.nextLine();
-    if (line == lastLine_) return false;
     const auto bpm = follower.bpm();
-    if (!bpm || !follower.playing() || follower.lost()) return false;
+    if (set.nextLine() == lastLine_ || !bpm || !follower.playing() || follower.lost()) return false;
+    return update(*bpm, [&follower](double seconds) { return follower.beatAt(seconds); }, set);
+}
+
+bool PhaseLock::update(double clockBpm, const std::function<double(double)>& clockBeatAt, DjSet& set) {
+    const SampleTime line = set.nextLine();
+    if (line == lastLine_ || !(clockBpm > 0.0)) return false;
     lastLine_ = line;
-    const double error = phaseErrorBeats(follower.beatAt(secondsOf_(line)) - startBeat_);
-    lastErrorMs_ = error * 60000.0 / *bpm;
-    lastBpm_ = correctedBpm(*bpm, error);
+    const double error = phaseErrorBeats(clockBeatAt(secondsOf_(line)) - startBeat_);
+    lastErrorMs_ = error * 60000.0 / clockBpm;
+    lastBpm_ = correctedBpm(clockBpm, error);
     set.followTempo(lastBpm_, 1);
     return true;
 }
