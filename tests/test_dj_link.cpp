@@ -21,6 +21,10 @@
 #ifdef SOUNDSTAR_HAVE_LINK
 #include <ableton/Link.hpp>
 #endif
+#ifdef SOUNDSTAR_LINK_JACK
+#include <jack/jack.h>
+#include <sndfile.h>
+#endif
 
 namespace {
 const std::string kBin = SOUNDSTAR_BIN;
@@ -109,4 +113,151 @@ TEST(DjLink, JoinsWithoutMovingTheSessionAndKeepsItsBarsWithin3Ms) {
         }
     std::filesystem::remove_all(dir);
 }
+
+#ifdef SOUNDSTAR_LINK_JACK
+namespace {
+// A JACK client in the test process that records what it hears, indexed by JACK frame, and when
+// each cycle ran on Link's host clock (the same clock the peer's beats are read on).
+struct LinkProbe {
+    jack_client_t* client = nullptr;
+    jack_port_t* in = nullptr;
+    const ableton::Link* link = nullptr;
+    std::vector<float> heard;
+    std::vector<std::pair<long long, long long>> cycles;  // frame, host micros
+    std::atomic<std::size_t> cycleCount{0};
+    std::atomic<long long> origin{-1};
+
+    static int process(jack_nframes_t frames, void* arg) {
+        auto& p = *static_cast<LinkProbe*>(arg);
+        const long long host = p.link->clock().micros().count();
+        const long long first = jack_last_frame_time(p.client);
+        long long origin = p.origin.load(std::memory_order_relaxed);
+        if (origin < 0) p.origin.store(origin = first, std::memory_order_relaxed);
+        const auto* in = static_cast<const float*>(jack_port_get_buffer(p.in, frames));
+        for (jack_nframes_t i = 0; i < frames; ++i)
+            if (first - origin + i < static_cast<long long>(p.heard.size())) p.heard[static_cast<std::size_t>(first - origin + i)] = in[i];
+        if (const std::size_t n = p.cycleCount.load(std::memory_order_relaxed); n < p.cycles.size()) {
+            p.cycles[n] = {first, host};
+            p.cycleCount.store(n + 1, std::memory_order_release);
+        }
+        return 0;
+    }
+};
+
+std::vector<float> leftChannel(const std::string& path) {
+    SF_INFO info{};
+    SNDFILE* f = sf_open(path.c_str(), SFM_READ, &info);
+    if (!f) return {};
+    std::vector<float> all(static_cast<std::size_t>(info.frames * info.channels));
+    sf_readf_float(f, all.data(), info.frames);
+    sf_close(f);
+    std::vector<float> left(static_cast<std::size_t>(info.frames));
+    for (std::size_t i = 0; i < left.size(); ++i) left[i] = all[i * static_cast<std::size_t>(info.channels)];
+    return left;
+}
+}  // namespace
+
+// Read outside the set: a JACK client in this process hears the set's output (RtAudio on a dummy
+// jackd) on JACK's frames and stamps each cycle with Link's clock; where the set's bar lines (its
+// recording's samples, found sample for sample in what JACK carried) were heard, plus the output
+// latency JACK declares for the set's port, is compared with the peer's bar grid.
+TEST(DjLink, OnJackTheBarLinesAreHeardWithin3MsOfTheSessionsBars) {
+    if (soundstar::test::runCommand("command -v jackd").code != 0) GTEST_SKIP() << "jackd is not installed";
+    constexpr double kBpm = 123.0, kRate = 48000.0;
+    const auto dir = std::filesystem::temp_directory_path() / ("soundstar-linkjack-" + std::to_string(getpid()));
+    std::filesystem::create_directories(dir);
+    const std::string server = "soundstar-link-" + std::to_string(getpid());
+    setenv("JACK_DEFAULT_SERVER", server.c_str(), 1);
+    setenv("JACK_NO_AUDIO_RESERVATION", "1", 1);
+    setenv("JACK_NO_START_SERVER", "1", 1);
+    const auto pidFile = (dir / "jackd.pid").string();
+    std::system(("jackd --no-realtime -n " + server + " -d dummy -r 48000 -p 256 >/dev/null 2>&1 & echo $! > '" + pidFile + "'; for i in $(seq 60); do jack_lsp >/dev/null 2>&1 && break; sleep 0.25; done").c_str());
+    struct KillJack {
+        std::string pidFile;
+        ~KillJack() { std::system(("kill $(cat '" + pidFile + "') 2>/dev/null").c_str()); }
+    } killJack{pidFile};
+
+    ableton::Link peer(kBpm);
+    peer.enableStartStopSync(true);
+    peer.enable(true);
+    {
+        auto s = peer.captureAppSessionState();
+        s.setIsPlaying(true, peer.clock().micros());
+        peer.commitAppSessionState(s);
+    }
+    LinkProbe probe;
+    probe.link = &peer;
+    probe.heard.assign(static_cast<std::size_t>(40 * kRate), 0.0f);
+    probe.cycles.assign(static_cast<std::size_t>(40 * kRate / 256), {0, 0});
+    jack_status_t status{};
+    probe.client = jack_client_open("soundstar-link-probe", JackNoStartServer, &status);
+    ASSERT_NE(probe.client, nullptr) << "no JACK server";
+    probe.in = jack_port_register(probe.client, "in", JACK_DEFAULT_AUDIO_TYPE, JackPortIsInput, 0);
+    ASSERT_TRUE(probe.in && jack_set_process_callback(probe.client, &LinkProbe::process, &probe) == 0 && jack_activate(probe.client) == 0);
+
+    const auto wav = (dir / "set.wav").string(), events = (dir / "set.jsonl").string();
+    std::atomic<bool> done{false};
+    soundstar::test::CommandResult run;
+    std::thread dj([&] {
+        run = soundstar::test::runCommand("timeout 50 " + kBin + " dj --clock link --device jack --sample-rate 48000 --minutes 0.3 --seed 3 -o '" + wav + "' --events '" +
+                                          events + "' </dev/null");
+        done = true;
+    });
+    // Connect to the set's left output as soon as it exists; JACK's declared latency for it.
+    jack_latency_range_t latency{0, 0};
+    bool connected = false;
+    while (!done && !connected) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        if (const char** ports = jack_get_ports(probe.client, "RtApiJack", JACK_DEFAULT_AUDIO_TYPE, JackPortIsOutput)) {
+            if (ports[0] && jack_connect(probe.client, ports[0], jack_port_name(probe.in)) == 0) {
+                connected = true;
+                jack_port_get_latency_range(jack_port_by_name(probe.client, ports[0]), JackPlaybackLatency, &latency);
+            }
+            jack_free(ports);
+        }
+    }
+    dj.join();
+    jack_deactivate(probe.client);
+    jack_client_close(probe.client);
+    ASSERT_EQ(run.code, 0) << run.output;
+    ASSERT_TRUE(connected) << run.output;
+
+    // The probe's cycles on Link's clock: the earliest (host - frame) is the least delayed callback.
+    const std::size_t nCycles = probe.cycleCount.load();
+    ASSERT_GT(nCycles, 100u);
+    double offset = 1e300;
+    for (std::size_t i = 0; i < nCycles; ++i)
+        offset = std::min(offset, static_cast<double>(probe.cycles[i].second) - static_cast<double>(probe.cycles[i].first) * 1e6 / kRate);
+    const long long origin = probe.origin.load();
+    const auto set = leftChannel(wav);
+    ASSERT_GT(set.size(), static_cast<std::size_t>(10 * kRate));
+    const auto state = peer.captureAppSessionState();
+    int measured = 0;
+    double worst = 0.0;
+    for (const auto& e : readEvents(events)) {
+        if (e.value("event", "") != "clock_phase" || e.value("bar", -1) < 2) continue;
+        const auto line = e.value("sample", 0LL);
+        // The set's 1024 samples from its bar line, found in what JACK carried (the same floats).
+        const std::size_t at = static_cast<std::size_t>(line);
+        if (at + 1024 > set.size()) continue;
+        long long found = -1;
+        for (std::size_t j = 0; j + 1024 <= probe.heard.size() && found < 0; ++j) {
+            if (probe.heard[j] != set[at]) continue;
+            bool same = true;
+            for (std::size_t k = 1; k < 1024 && same; ++k) same = probe.heard[j + k] == set[at + k];
+            if (same) found = static_cast<long long>(j);
+        }
+        if (found < 0) continue;  // a cycle the probe missed
+        const double host = offset + static_cast<double>(origin + found) * 1e6 / kRate + latency.max * 1e6 / kRate;
+        const double beat = state.beatAtTime(std::chrono::microseconds(std::llround(host)), 4.0);
+        const double errorMs = (beat - 4.0 * std::round(beat / 4.0)) * 60000.0 / kBpm;
+        worst = std::max(worst, std::abs(errorMs));
+        ++measured;
+        EXPECT_LT(std::abs(errorMs), 3.0) << "bar " << e.value("bar", -1) + 1 << " heard " << errorMs << " ms off the session's bar line";
+    }
+    EXPECT_GE(measured, 4) << run.output;
+    std::printf("bar lines heard within %.3f ms of the session's (%d measured, JACK latency %u frames)\n", worst, measured, latency.max);
+    std::filesystem::remove_all(dir);
+}
+#endif
 #endif
