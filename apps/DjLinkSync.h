@@ -48,7 +48,7 @@ public:
     double bpm() const { return link_.bpm(); }
 
     /// `device` (null, default or jack) started on the session's next bar line (at least 50 ms
-    /// on), less its output latency, so the set's sample 0 is heard on it.
+    /// on); its output latency, known once it has started, is then counted in every bar's reading.
     std::unique_ptr<io::AudioDevice> device(const std::string& device);
 
     /// Reads the clocks and acts on them; `now` is the engine's next sample.
@@ -58,9 +58,9 @@ public:
             announced_ = true;
             set.mark(0, "clock_follow",
                      fmt::format("Ableton Link: the session's bar line at beat {:.0f} is the set's first sample ({} peers, {:.2f} bpm, transport {}), "
-                                 "heard {:.1f} ms after it was asked for",
+                                 "heard {:.1f} ms after it was asked for; output latency {:.3f} ms",
                                  startBeat_, peers_, link_.bpm(), startedTransport_ ? "started by the set" : "already playing",
-                                 (hostOf(0, sampleRate) - startAt_) / 1000.0));
+                                 (hostOf(0, sampleRate) - startAt_) / 1000.0, latencyMicros_ / 1000.0));
         }
         if (const std::size_t p = link_.peers(); p != peers_) {
             peers_ = p;
@@ -121,15 +121,17 @@ public:
     void start(engine::AudioEngine& engine) override {
         auto& s = sync_;
         s.sampleRate_ = engine.sampleRate();
-        s.latencyMicros_ = inner_->outputLatencySeconds() * 1e6;
-        s.startAt_ = s.link_.nextBarAt(s.link_.nowMicros() + 50e3 + s.latencyMicros_, &s.startBeat_);
+        // The stream's latency is known once it is open: the start ignores it, the lock takes it
+        // up within a bar or two.
+        s.startAt_ = s.link_.nextBarAt(s.link_.nowMicros() + 50e3, &s.startBeat_);
         if (!s.link_.playing()) {
             s.link_.startPlaying(s.startAt_);
             s.startedTransport_ = true;
         }
-        const double wait = s.startAt_ - s.latencyMicros_ - s.link_.nowMicros();
+        const double wait = s.startAt_ - s.link_.nowMicros();
         if (wait > 0) std::this_thread::sleep_for(std::chrono::microseconds(static_cast<long long>(wait)));
         inner_->start(engine);
+        s.latencyMicros_ = inner_->outputLatencySeconds() * 1e6;
     }
     void stop() override { inner_->stop(); }
     std::string name() const override { return inner_->name() + ", on the Link session's bar line"; }
