@@ -33,14 +33,22 @@ namespace soundstar::app {
 class DjLinkSync {
 public:
     static constexpr double kJoinSeconds = 2.0;       // how long discovery is given before the set starts
-    static constexpr double kWindowSeconds = 3.0;     // the sample-to-host-time pairings kept
+    static constexpr double kSettleSeconds = 1.0;     // after a peer is seen: Link measures and adopts its session
+    static constexpr double kWindowSeconds = 8.0;     // the sample-to-host-time pairings kept (a sound card's drift: well under 1 ms in it)
+    static constexpr double kFirstLookSeconds = 1.0;  // pairings gathered before the first nudge
     static constexpr double kStopFadeSeconds = 0.010;
+    static constexpr double kCatchUpMs = 20.0;  // a first reading further off is caught up in one bar
 
-    /// Joins (or founds, at `bpm`) the session, waiting up to kJoinSeconds for peers.
+    /// Joins (or founds, at `bpm`) the session: waits up to kJoinSeconds for a peer, then
+    /// kSettleSeconds while Link measures the peer's session and takes its tempo, timeline and
+    /// transport (a peer is seen before its session is adopted).
     explicit DjLinkSync(double bpm) : link_(bpm) {
-        const auto until = std::chrono::steady_clock::now() + std::chrono::duration<double>(kJoinSeconds);
-        while (link_.peers() == 0 && !SessionLoop::interrupted && std::chrono::steady_clock::now() < until)
-            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        using clock = std::chrono::steady_clock;
+        const auto wait = [](auto until, auto done) {
+            while (!done() && !SessionLoop::interrupted && clock::now() < until) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        };
+        wait(clock::now() + std::chrono::duration<double>(kJoinSeconds), [this] { return link_.peers() > 0; });
+        if (link_.peers() > 0) wait(clock::now() + std::chrono::duration<double>(kSettleSeconds), [] { return false; });
         peers_ = link_.peers();
     }
     std::size_t peers() const { return link_.peers(); }
@@ -73,9 +81,23 @@ public:
             loop.quit(engine.now());
             return;
         }
-        if (pairings_.size() < 32) return;  // a few dozen looks at the engine before the first nudge
+        if (pairings_.back().host - pairings_.front().host < kFirstLookSeconds * 1e6) return;  // a second of looks before the first nudge
         const double bpm = link_.bpm();
-        if (lock_.update(bpm, [this](double seconds) { return link_.beatAt(seconds * 1e6); }, set))
+        if (catchUpLine_ < 0) {
+            // The first reading: a device that opened late (RtAudio's JACK client takes ~0.3 s)
+            // puts the set well off the bar it aimed for; one bar at another tempo (within 20%)
+            // closes that, where the lock's 2% a bar would take many.
+            catchUpLine_ = set.nextLine();
+            const double error = dj::PhaseLock::phaseErrorBeats(link_.beatAt(hostOf(catchUpLine_, sampleRate)));
+            if (std::abs(error) * 60000.0 / bpm > kCatchUpMs) {
+                const double caught = std::clamp(bpm * dj::LinkClock::kQuantum / (dj::LinkClock::kQuantum - error), bpm * 0.8, bpm * 1.2);
+                set.followTempo(caught, 1);
+                set.mark(catchUpLine_, "clock_phase",
+                         fmt::format("{:+.3f} ms (the set's bar line after the session's), {:.3f} bpm from here to catch up", error * 60000.0 / bpm, caught));
+                return;
+            }
+        }
+        if (set.nextLine() != catchUpLine_ && lock_.update(bpm, [this](double seconds) { return link_.beatAt(seconds * 1e6); }, set))
             set.mark(set.nextLine(), "clock_phase",
                      fmt::format("{:+.3f} ms (the set's bar line after the session's), {:.3f} bpm from here", lock_.lastErrorMs(), lock_.lastBpm()));
     }
@@ -108,7 +130,7 @@ private:
     double startAt_ = 0.0, startBeat_ = 0.0, latencyMicros_ = 0.0, earliest_ = 0.0;
     bool startedTransport_ = false, announced_ = false, stopped_ = false;
     std::deque<Pairing> pairings_;
-    SampleTime lastSample_ = 0, block_ = 0;
+    SampleTime lastSample_ = 0, block_ = 0, catchUpLine_ = -1;
     double sampleRate_ = 48000.0;
     dj::PhaseLock lock_{0.0, [this](SampleTime s) { return hostOf(s, sampleRate_) / 1e6; }};
     friend class LinkStartDevice;
