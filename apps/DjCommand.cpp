@@ -21,6 +21,7 @@
 #include <thread>
 
 #include "Commands.h"
+#include "DjLinkSync.h"
 #include "DjMidiSync.h"
 #include "SessionLoop.h"
 #include "Recorder.h"
@@ -40,10 +41,11 @@ namespace soundstar::app {
 namespace {
 
 
-live::StreamVibe vibeForProfile(const dj::DjProfile& p, std::uint64_t seed) {
+live::StreamVibe vibeForProfile(const dj::DjProfile& p, std::uint64_t seed, std::optional<double> bpm = std::nullopt) {
     music::MusicConfig cfg;
     cfg.genre = p.name;
     cfg = compose::applyProfile(cfg, p.style);
+    if (bpm) cfg.bpm = std::clamp(*bpm, 40.0, 220.0);  // a Link session's tempo from bar 1
     cfg.density = 6;  // every layer is composed; the DJ decides which play
     cfg.seed = seed;
     return {p.name, cfg, sketchFor(cfg), 0.0};
@@ -115,7 +117,9 @@ int runDjSet(const DjArgs& args, bool& llmStillAsking) {
     const std::uint64_t seed = args.seed.value_or(1);
     // The clock's port opens first, so whoever drives it can connect while the set is prepared.
     std::unique_ptr<DjMidiSync> midi;
-    const auto base = vibeForProfile(profile, seed);
+    std::unique_ptr<DjLinkSync> link;  // joins the session (taking its tempo) before the set is made
+    if (args.clock == "link") link = std::make_unique<DjLinkSync>(vibeForProfile(profile, seed).config.resolvedBpm());
+    const auto base = vibeForProfile(profile, seed, link ? std::optional(link->bpm()) : std::nullopt);
     if (args.clock == "midi" || args.clock == "jack") midi = std::make_unique<DjMidiSync>(args, base.config.resolvedBpm());
     // A set played in the clock's own JACK client renders at the JACK server's rate.
     const double sr = midi && args.device == "jack" ? midi->jackRate() : args.sampleRate;
@@ -233,6 +237,11 @@ int runDjSet(const DjArgs& args, bool& llmStillAsking) {
             }
             loop.poll = [&](SampleTime now) { midi->poll(now, sr, set, session.engine(), loop); };
         }
+        if (link) {
+            say(fmt::format("Ableton Link: {} peers at {:.2f} bpm; starting on the session's next bar line", link->peers(), link->bpm()));
+            held = link->device(args.device);
+            loop.poll = [&](SampleTime now) { link->poll(now, sr, set, session.engine(), loop); };
+        }
         std::unique_ptr<DjClockOut> clockOut;
         if (args.midiOut) {
             clockOut = std::make_unique<DjClockOut>(*args.midiOut, session.engine());
@@ -246,7 +255,7 @@ int runDjSet(const DjArgs& args, bool& llmStillAsking) {
             if (!apply(line, now)) loop.quit(now, true);
         };
         loop.stdinClosed = [&](SampleTime now) {
-            if (args.minutes <= 0 && !midi) loop.quit(now, true);  // stdin closed and no length: end (a clock ends on Stop)
+            if (args.minutes <= 0 && !midi && !link) loop.quit(now, true);  // stdin closed and no length: end (a clock ends on Stop)
         };
         loop.runRealTime(
             args.device,

@@ -138,8 +138,8 @@ int main(int argc, char** argv) {
     DjArgs dj;
     auto* djCmd = app.add_subcommand("dj", "A DJ set that plays itself: phases, energy and layers on bar lines, steered from stdin");
     djCmd->add_option("--profile", dj.profile, "The DJ profile (techno_minimal, deep_house, dub, ...; default techno_minimal)");
-    djCmd->add_option("--clock", dj.clock, "internal (real time on --device), virtual (as fast as the CPU allows, with --script) midi (follow a MIDI clock on JACK) or jack (follow JACK's transport: a timebase master's tempo and bars, Start/Stop/relocate)")
-        ->check(CLI::IsMember({"internal", "virtual", "midi", "jack"}));
+    djCmd->add_option("--clock", dj.clock, "internal (real time on --device), virtual (as fast as the CPU allows, with --script), midi (follow a MIDI clock on JACK), jack (follow JACK's transport: a timebase master's tempo and bars, Start/Stop/relocate) or link (an Ableton Link session; builds with -DSOUNDSTAR_LINK=ON)")
+        ->check(CLI::IsMember({"internal", "virtual", "midi", "jack", "link"}));
     djCmd->add_option("--midi-in", dj.midiIn, "--clock midi: the JACK MIDI port to follow (part of its name; default: open soundstar-dj:clock_in)");
     djCmd->add_option("--midi-out", dj.midiOut, "--clock internal --device jack: send a MIDI clock on soundstar-dj-out:clock_out (connected to PORT, part of a name)")
         ->expected(0, 1);

@@ -63,12 +63,16 @@ bool PhaseLock::update(const ClockFollower& follower, DjSet& set) {
     if (!bpm || !follower.playing() || follower.lost()) return false;
     // Bar 1: its rest re-tempoed so bar 2's line lands on the clock's; that line is then read again.
     if (set.nextBar() == 1 && planCatchUp(follower, set, *bpm)) lastLine_ = -1;
+    return update(*bpm, [&follower](double seconds) { return follower.beatAt(seconds); }, set);
+}
+
+bool PhaseLock::update(double clockBpm, const std::function<double(double)>& clockBeatAt, DjSet& set) {
     const SampleTime line = set.nextLine();
-    if (line == lastLine_) return false;
+    if (line == lastLine_ || !(clockBpm > 0.0)) return false;
     lastLine_ = line;
-    const double error = phaseErrorBeats(follower.beatAt(secondsOf_(line)) - startBeat_);
-    lastErrorMs_ = error * 60000.0 / *bpm;
-    lastBpm_ = correctedBpm(*bpm, error);
+    const double error = phaseErrorBeats(clockBeatAt(secondsOf_(line)) - startBeat_);
+    lastErrorMs_ = error * 60000.0 / clockBpm;
+    lastBpm_ = correctedBpm(clockBpm, error);
     set.followTempo(lastBpm_, 1);
     return true;
 }

@@ -38,6 +38,9 @@ public:
     /// playing with a tempo, asks the set for the corrected tempo from that line (a one-bar ramp).
     /// Returns true when it did. In bar 1 it first re-tempos the rest of the bar (see above).
     bool update(const ClockFollower& follower, DjSet& set);
+    /// The same for a clock that can say its beat at any time (Ableton Link): `clockBeatAt(seconds)`
+    /// on the clock secondsOf() maps to, at `clockBpm`.
+    bool update(double clockBpm, const std::function<double(double)>& clockBeatAt, DjSet& set);
     /// The phase error at the last line looked at, in ms (positive: the clock ahead of the set).
     double lastErrorMs() const { return lastErrorMs_; }
     double lastBpm() const { return lastBpm_; }

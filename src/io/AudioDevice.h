@@ -17,6 +17,9 @@ public:
     virtual void start(engine::AudioEngine& engine) = 0;
     virtual void stop() = 0;
     virtual std::string name() const = 0;
+    /// How long after its render a sample is heard (the stream's output latency; 0 when the device
+    /// cannot tell), for sync with other gear (Ableton Link) [control, after start()].
+    virtual double outputLatencySeconds() const { return 0.0; }
 };
 
 /// Renders in real time on a clock thread and discards (or keeps, for tests) the audio.

@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <memory>
 #include <type_traits>
@@ -42,6 +43,7 @@ struct RtAudioApi {
     decltype(&rtaudio_get_num_compiled_apis) numCompiledApis;
     decltype(&rtaudio_compiled_api) compiledApis;
     decltype(&rtaudio_api_name) apiName;
+    decltype(&rtaudio_get_stream_latency) streamLatency;
 };
 
 /// Opens SOUNDSTAR_RTAUDIO_LIBRARY (the soname the build found) once; throws std::runtime_error
@@ -71,6 +73,7 @@ const RtAudioApi& rtaudio() {
         sym(a.numCompiledApis, "rtaudio_get_num_compiled_apis");
         sym(a.compiledApis, "rtaudio_compiled_api");
         sym(a.apiName, "rtaudio_api_name");
+        sym(a.streamLatency, "rtaudio_get_stream_latency");
         return a;  // stays open for the process
     }();
     return api;
@@ -118,6 +121,10 @@ public:
         if (api.isStreamOpen(handle_->audio)) api.closeStream(handle_->audio);
     }
     std::string name() const override { return "RtAudio"; }
+    double outputLatencySeconds() const override {
+        if (!handle_ || !engine_ || !handle_->api.isStreamOpen(handle_->audio)) return 0.0;
+        return std::max(0, handle_->api.streamLatency(handle_->audio)) / engine_->sampleRate();
+    }
 
 private:
     static int callback(void* outBuf, void*, unsigned frames, double, rtaudio_stream_status_t, void* user) {
