@@ -143,18 +143,30 @@ TEST_F(Console, LiveStatusAndTransportCarryTheLiveMusicsPlaceAndConfig) {
     EXPECT_EQ(after.body["result"]["live"]["config"]["brightness"], *(at + 1)) << after.raw;
 }
 
+// npm's puppeteer-core in the cache folder, installed once: under a lock (ctest runs the console
+// tests in parallel processes, and two npm installs into one folder leave a broken tree) into a
+// temporary folder renamed into place when complete. Empty, with `problem` set, when npm fails.
+static std::string puppeteerDir(std::string& problem) {
+    const char* home = std::getenv("HOME");
+    const std::string cache = std::getenv("SOUNDSTAR_CACHE") ? std::getenv("SOUNDSTAR_CACHE") : std::string(home ? home : "/tmp") + "/.cache/soundstar";
+    const std::string dir = cache + "/puppeteer-24.43.1";
+    if (fs::exists(dir + "/.complete")) return dir;
+    fs::create_directories(cache);
+    // 24.x: the last line that runs on Node 18 and 20 (25 needs Node 22).
+    const auto inst = runCommand("flock '" + dir + ".lock' sh -c 'test -f \"$0/.complete\" && exit 0; rm -rf \"$0.tmp\" && mkdir -p \"$0.tmp\" && cd \"$0.tmp\" && "
+                                 "npm install --no-save --ignore-scripts --no-audit --no-fund puppeteer-core@24.43.1 && touch .complete && cd / && "
+                                 "rm -rf \"$0\" && mv \"$0.tmp\" \"$0\"' '" + dir + "'");
+    if (inst.code == 0 && fs::exists(dir + "/.complete")) return dir;
+    problem = inst.output.substr(inst.output.size() > 1500 ? inst.output.size() - 1500 : 0);
+    return {};
+}
+
 TEST_F(Console, PlaysAndSteersInHeadlessChromium) {
     const std::string chromium = "/usr/bin/chromium";
     if (!fs::exists(chromium)) GTEST_SKIP() << "Debian's chromium is not installed (scripts/setup installs it)";
-    const char* home = std::getenv("HOME");
-    const std::string cache = std::getenv("SOUNDSTAR_CACHE") ? std::getenv("SOUNDSTAR_CACHE") : std::string(home ? home : "/tmp") + "/.cache/soundstar";
-    const std::string puppeteer = cache + "/puppeteer";
-    if (!fs::exists(puppeteer + "/node_modules/puppeteer-core/package.json")) {
-        // 24.x: the last line that runs on Node 18 and 20 (25 needs Node 22).
-        const auto inst = runCommand("mkdir -p '" + puppeteer + "' && cd '" + puppeteer +
-                                     "' && npm install --no-save --ignore-scripts --no-audit --no-fund puppeteer-core@24.43.1");
-        if (inst.code != 0) GTEST_SKIP() << "puppeteer-core does not install from npm here: " << inst.output.substr(inst.output.size() > 1500 ? inst.output.size() - 1500 : 0);
-    }
+    std::string problem;
+    const std::string puppeteer = puppeteerDir(problem);
+    if (puppeteer.empty()) GTEST_SKIP() << "puppeteer-core does not install from npm here: " << problem;
     const std::string out = std::getenv("SOUNDSTAR_CONSOLE_SHOTS") ? std::getenv("SOUNDSTAR_CONSOLE_SHOTS") : dir / "shots";
     fs::create_directories(out);
     // A second server that wants an API key: the page's key box opens its WebSocket too.
@@ -265,14 +277,9 @@ TEST_F(Console, PlaysAndSteersInHeadlessChromium) {
 TEST_F(Console, DjButtonsAndLayerTrimsDriveTheServer) {
     const std::string chromium = "/usr/bin/chromium";
     if (!fs::exists(chromium)) GTEST_SKIP() << "Debian's chromium is not installed (scripts/setup installs it)";
-    const char* home = std::getenv("HOME");
-    const std::string cache = std::getenv("SOUNDSTAR_CACHE") ? std::getenv("SOUNDSTAR_CACHE") : std::string(home ? home : "/tmp") + "/.cache/soundstar";
-    const std::string puppeteer = cache + "/puppeteer";
-    if (!fs::exists(puppeteer + "/node_modules/puppeteer-core/package.json")) {
-        const auto inst = runCommand("mkdir -p '" + puppeteer + "' && cd '" + puppeteer +
-                                     "' && npm install --no-save --ignore-scripts --no-audit --no-fund puppeteer-core@24.43.1");
-        if (inst.code != 0) GTEST_SKIP() << "puppeteer-core does not install from npm here: " << inst.output.substr(inst.output.size() > 1500 ? inst.output.size() - 1500 : 0);
-    }
+    std::string problem;
+    const std::string puppeteer = puppeteerDir(problem);
+    if (puppeteer.empty()) GTEST_SKIP() << "puppeteer-core does not install from npm here: " << problem;
     const std::string out = std::getenv("SOUNDSTAR_CONSOLE_SHOTS") ? std::getenv("SOUNDSTAR_CONSOLE_SHOTS") : dir / "shots";
     fs::create_directories(out);
     const auto r = runCommandSplit("timeout 60 node '" + std::string(SOUNDSTAR_TESTS_DIR) + "/console/console_dj_test.mjs' '" + server->base + "' '" + out + "' '" +
