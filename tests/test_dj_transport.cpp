@@ -153,6 +153,27 @@ TEST(TransportClock, SkippedCyclesKeepTheGridAndTheTempoFollowsTheMaster) {
     run(clock, t, 100 * 256 + 4 * 256, 100, 256, h, [](long long, Transport&) {});
     EXPECT_EQ(h.stop, -1) << "no relocation";
     for (const long long f : h.ticks) EXPECT_EQ(f % 1000, 0) << "every tick on the 120 bpm grid";
+    // JACK2's way: four skipped cycles moved the frame time but not the transport (it moves only in
+    // cycles that run). No Stop (that would fade the set out on every xrun); the ticks wait with
+    // the transport, each on its transport frame's grid plus the jump.
+    TransportClock held;
+    Transport th;
+    Heard hh;
+    run(held, th, 0, 100, 256, hh, [&](long long, Transport& tr) { tr.rolling = true; });
+    const std::size_t before = hh.ticks.size();
+    run(held, th, 100 * 256 + 4 * 256, 100, 256, hh, [](long long, Transport&) {});
+    EXPECT_EQ(hh.stop, -1) << "an xrun is not a relocation";
+    EXPECT_EQ(hh.cont, -1);
+    ASSERT_GT(hh.ticks.size(), before + 20);
+    for (std::size_t i = 0; i < hh.ticks.size(); ++i) {
+        const long long transportFrame = i < before ? hh.ticks[i] : hh.ticks[i] - 4 * 256;
+        EXPECT_EQ(transportFrame % 1000, 0) << "tick " << i << " off the transport's 120 bpm grid";
+    }
+    // A real relocation is still one: the transport jumps while the frame time runs on.
+    Heard hr;
+    th.frame += 48000;
+    run(held, th, 204 * 256, 10, 256, hr, [](long long, Transport&) {});
+    EXPECT_EQ(hr.stop, 204 * 256) << "a relocation stops at once";
     // Another tempo: 150 bpm from frame 51200 (the master's own, continuous in beats).
     TransportClock c2;
     Transport t2;

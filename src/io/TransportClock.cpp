@@ -21,12 +21,20 @@ int TransportClock::cycle(long long first, long long frames, const Position& p, 
     songBeat_ = bbt ? (p.bar - 1) * p.beatsPerBar + (p.beat - 1) + p.tick / p.ticksPerBeat : static_cast<double>(p.frame) / rate * bpm_ / 60.0;
     songBeat_ = std::max(0.0, songBeat_);
     const double tickFrames = rate * 60.0 / (bpm_ * kTicksPerBeat);
+    // JACK2 moves the transport on by a period only in the cycles it runs: after an xrun the frame
+    // time has jumped and the transport has not. Only a transport frame that is neither that nor
+    // moved with the frame time is a relocation.
+    const bool transportHeld = p.frame == lastTransportFrame_ + lastFrames_;
+    lastTransportFrame_ = p.frame, lastFrames_ = frames;
     if (!p.rolling) {
         if (rolling_) send(first, 0xFC);
         rolling_ = false, resumeAfter_ = -1;
         return n;
     }
-    if (rolling_ && first - p.frame != offset_) {  // relocated while rolling: stop now, go on later
+    if (rolling_ && first - p.frame != offset_ && transportHeld) {  // skipped cycles the transport sat out: its ticks wait too
+        const long long jump = first - p.frame - offset_;
+        offset_ += jump, nextTickFrame_ += static_cast<double>(jump);
+    } else if (rolling_ && first - p.frame != offset_) {  // relocated while rolling: stop now, go on later
         send(first, 0xFC);
         rolling_ = false, resumeAfter_ = first + relocateGap_;
     }
@@ -49,7 +57,8 @@ int TransportClock::cycle(long long first, long long frames, const Position& p, 
         nextTickFrame_ = static_cast<double>(first) + (nextTickFrame_ - static_cast<double>(first)) / tickFrames_ * tickFrames;
         tickFrames_ = tickFrames;
     }
-    // Cycles JACK skipped (its driver's xrun) moved both clocks: their ticks are not sent late.
+    // Cycles JACK skipped that moved both clocks (a transport that keeps to the frame time): their
+    // ticks are not sent late.
     if (nextTickFrame_ < static_cast<double>(first) - 0.5) {
         const auto missed = static_cast<long long>(std::ceil((static_cast<double>(first) - 0.5 - nextTickFrame_) / tickFrames_));
         nextTick_ += missed, nextTickFrame_ += static_cast<double>(missed) * tickFrames_;

@@ -50,6 +50,7 @@ private:
     long long relocateGap_ = 2400;
     bool rolling_ = false;       // what the messages said last: rolling (Start/Continue sent)
     long long offset_ = 0;       // JACK frame - transport frame while rolling (a jump: relocated)
+    long long lastTransportFrame_ = -1, lastFrames_ = 0;  // the last cycle's transport frame and length
     long long resumeAfter_ = -1; // a relocation: the Continue waits until this JACK frame
     long long nextTick_ = 0;     // the song tick of the next tick
     double nextTickFrame_ = 0.0; // where it falls (JACK frames)
