@@ -112,6 +112,11 @@ int runDj(const DjArgs& args) {
 }
 
 int runDjSet(const DjArgs& args, bool& llmStillAsking) {
+    // A generated loop is fitted to one tempo and leaves when the set's moves; a followed clock's
+    // phase lock nudges the tempo at every bar line, so the loop would never stay.
+    if (!args.generator.empty() && args.clock != "internal" && args.clock != "virtual")
+        throw std::invalid_argument(fmt::format("--generator plays with --clock internal or virtual only, not {}: a loop is fitted to one tempo, and "
+                                                "following a clock nudges the tempo at every bar line", args.clock));
     const auto& library = styleProfiles();
     auto profile = dj::djProfile(library, args.profile);
     const std::uint64_t seed = args.seed.value_or(1);

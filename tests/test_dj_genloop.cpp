@@ -342,4 +342,13 @@ TEST(DjGenLoop, TheCliPlaysALoopOnABarLineAndABadModelFolderOnlyWarns) {
     EXPECT_TRUE(warned) << test::readText(dir / "b.jsonl");
     EXPECT_TRUE(refused) << test::readText(dir / "b.jsonl");
     EXPECT_EQ(test::soxInfo(dir / "b.wav").frames, test::soxInfo(dir / "p.wav").frames) << "the whole set";
+    // A followed clock nudges the tempo every bar, so a loop fitted to one tempo could never stay:
+    // refused before anything plays, naming the clocks it works with, and no file written.
+    for (const std::string clock : {"midi", "jack", "link"}) {
+        const auto r = test::runCommand(kBin + " dj --clock " + clock + " --device null --minutes 0.1 -q --generator '" + kModel.string() + "' -o '" +
+                                        (dir / "c.wav") + "'");
+        EXPECT_NE(r.code, 0) << clock;
+        EXPECT_NE(r.output.find("--generator plays with --clock internal or virtual only, not " + clock), std::string::npos) << r.output;
+        EXPECT_FALSE(std::filesystem::exists(dir / "c.wav")) << clock;
+    }
 }
