@@ -713,7 +713,10 @@ SampleTime LiveSession::stopLoop(SampleTime earliest, double fadeSeconds) {
 
 void LiveSession::fadeLoopOut(int address, SampleTime start, SampleTime length) {
     // A fade still to come on it (its own fade in, when it has not started yet) would undo this one.
-    std::erase_if(pending_, [&](const Action& a) { return a.kind == Action::Kind::Fade && a.address == address && a.time >= start; });
+    // A loop queued on it to start later (after the other side's fade) would start again, silent, for ever.
+    std::erase_if(pending_, [&](const Action& a) {
+        return (a.kind == Action::Kind::Fade || a.kind == Action::Kind::Loop || a.kind == Action::Kind::NoteOn) && a.address == address && a.time >= start;
+    });
     schedule({Action::Kind::Fade, start, address, static_cast<float>(static_cast<double>(length) / options_.sampleRate), kSilentDb, -1});
     schedule({Action::Kind::AllOff, start + length, address, 0.0f, 0.0f, -1});
     schedule({Action::Kind::Clear, start + length, address, 0.0f, 0.0f, -1});
