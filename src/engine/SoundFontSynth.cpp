@@ -234,6 +234,10 @@ public:
             try {
                 const SoundFontPresetId id{bankNumber(), programNumber()};
                 subset = makeSoundFontSubset(file_, std::span(&id, 1));
+                // The samples keep their offsets only when the sample data follows INFO directly, as
+                // every font we know has it; otherwise a later load of the plain file by FluidSynth
+                // would read the subset's offsets in the wrong place: the whole font, then.
+                if (subset->sampleChunkAt != subset->head.size()) subset.reset();
             } catch (const std::exception&) {
                 subset.reset();
             }
