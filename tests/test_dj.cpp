@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "DjTest.h"
 #include "dj/DjAnswer.h"
 #include "dj/DjBrain.h"
 #include "dj/DjProfile.h"
@@ -18,14 +19,7 @@
 using namespace soundstar;
 
 namespace {
-const compose::ProfileLibrary& library() {
-    static const compose::ProfileLibrary lib = [] {
-        compose::ProfileLibrary l;
-        l.loadDirectory(std::filesystem::path(SOUNDSTAR_DATA) / "profiles");
-        return l;
-    }();
-    return lib;
-}
+const compose::ProfileLibrary& library() { return test::profileLibrary(); }
 
 bool has(const std::vector<std::string>& v, const std::string& s) { return std::find(v.begin(), v.end(), s) != v.end(); }
 

@@ -19,6 +19,7 @@
 #include <numbers>
 #include <sstream>
 
+#include "DjTest.h"
 #include "Cli.h"
 #include "Presets.h"
 #include "compose/Profiles.h"
@@ -35,32 +36,11 @@ constexpr int kBlock = 256;
 const std::string kBin = SOUNDSTAR_BIN;
 const std::filesystem::path kModel = std::filesystem::path(SOUNDSTAR_DATA) / "models" / "procedural";
 
-const compose::ProfileLibrary& library() {
-    static const compose::ProfileLibrary lib = [] {
-        compose::ProfileLibrary l;
-        l.loadDirectory(std::filesystem::path(SOUNDSTAR_DATA) / "profiles");
-        return l;
-    }();
-    return lib;
-}
 
 /// techno_minimal's music (126 bpm) with a DJ that plays drums and bass (one long intro).
-dj::DjProfile drumsAndBass() {
-    const auto techno = dj::djProfile(library(), "techno_minimal");
-    return dj::parseDjProfile(R"({"tempo": [120, 132], "roles": [{"layer": "drums", "role": "part", "phases": ["intro", "outro"]},
-        {"layer": "bass", "role": "part", "phases": ["intro", "outro"]}], "plan": [{"phase": "intro", "bars": 64}, {"phase": "outro", "bars": 4}],
-        "energy": {"intro": [0.5, 0.5], "build": [0.5, 0.5], "drop": [0.5, 0.5], "breakdown": [0.5, 0.5], "outro": [0.5, 0.5]}, "effects": ["echo_throw"]})",
-                              techno.style, "test");
-}
+dj::DjProfile drumsAndBass() { return test::onlyLayers({"drums", "bass"}); }
 
-live::StreamVibe vibeOf(const dj::DjProfile& p) {
-    music::MusicConfig cfg;
-    cfg.genre = p.name;
-    cfg = compose::applyProfile(cfg, p.style);
-    cfg.density = 6;
-    cfg.seed = 4;
-    return {p.name, cfg, compose::sketchFromMusicConfig(cfg), 0.0};
-}
+using test::vibeOf;
 
 /// The procedural model through a real worker process.
 dj::LoopGenerator workerGenerator(models::WorkerSupervisor& service) {

@@ -9,6 +9,7 @@
 #include <cmath>
 #include <functional>
 
+#include "DjTest.h"
 #include "Presets.h"
 #include "compose/Profiles.h"
 #include "compose/SketchConfig.h"
@@ -21,33 +22,10 @@ namespace {
 constexpr double kRate = 44100.0;
 constexpr int kBlock = 256;
 
-const compose::ProfileLibrary& library() {
-    static const compose::ProfileLibrary lib = [] {
-        compose::ProfileLibrary l;
-        l.loadDirectory(std::filesystem::path(SOUNDSTAR_DATA) / "profiles");
-        return l;
-    }();
-    return lib;
-}
 
-/// techno_minimal's music with a DJ that plays only `layers` (one long intro).
-dj::DjProfile onlyLayers(const std::vector<std::string>& layers) {
-    const auto techno = dj::djProfile(library(), "techno_minimal");
-    std::string roles;
-    for (const auto& l : layers) roles += (roles.empty() ? "" : ", ") + std::string(R"({"layer": ")") + l + R"(", "role": "part", "phases": ["intro", "outro"]})";
-    return dj::parseDjProfile(R"({"tempo": [120, 132], "roles": [)" + roles + R"(], "plan": [{"phase": "intro", "bars": 64}, {"phase": "outro", "bars": 4}],
-        "energy": {"intro": [0.5, 0.5], "build": [0.5, 0.5], "drop": [0.5, 0.5], "breakdown": [0.5, 0.5], "outro": [0.5, 0.5]}, "effects": ["echo_throw"]})",
-                              techno.style, "test");
-}
+using test::onlyLayers;
 
-live::StreamVibe vibeOf(const dj::DjProfile& p) {
-    music::MusicConfig cfg;
-    cfg.genre = p.name;
-    cfg = compose::applyProfile(cfg, p.style);
-    cfg.density = 6;
-    cfg.seed = 4;
-    return {p.name, cfg, compose::sketchFromMusicConfig(cfg), 0.0};
-}
+using test::vibeOf;
 
 struct Played {
     StereoBuffer audio;

@@ -16,6 +16,7 @@
 #include <functional>
 #include <regex>
 
+#include "DjTest.h"
 #include "Cli.h"
 #include "Presets.h"
 #include "compose/Profiles.h"
@@ -30,24 +31,8 @@ namespace {
 constexpr double kRate = 44100.0;
 constexpr int kBlock = 256;
 
-const compose::ProfileLibrary& library() {
-    static const compose::ProfileLibrary lib = [] {
-        compose::ProfileLibrary l;
-        l.loadDirectory(std::filesystem::path(SOUNDSTAR_DATA) / "profiles");
-        return l;
-    }();
-    return lib;
-}
 
-/// techno_minimal's music with a DJ that plays only `layers`, entering in this order a phrase apart.
-dj::DjProfile onlyLayers(const std::vector<std::string>& layers) {
-    const auto techno = dj::djProfile(library(), "techno_minimal");
-    std::string roles;
-    for (const auto& l : layers) roles += (roles.empty() ? "" : ", ") + std::string(R"({"layer": ")") + l + R"(", "role": "part", "phases": ["intro", "outro"]})";
-    return dj::parseDjProfile(R"({"tempo": [120, 132], "roles": [)" + roles + R"(], "plan": [{"phase": "intro", "bars": 64}, {"phase": "outro", "bars": 4}],
-        "energy": {"intro": [0.5, 0.5], "build": [0.5, 0.5], "drop": [0.5, 0.5], "breakdown": [0.5, 0.5], "outro": [0.5, 0.5]}, "effects": ["echo_throw"]})",
-                              techno.style, "test");
-}
+using test::onlyLayers;
 
 struct SetOptions {
     std::vector<std::string> layers;

@@ -13,6 +13,7 @@
 #include <random>
 #include <vector>
 
+#include "DjTest.h"
 #include "Presets.h"
 #include "compose/Profiles.h"
 #include "compose/SketchConfig.h"
@@ -29,14 +30,7 @@ namespace {
 constexpr double kRate = 44100.0;
 constexpr int kBlock = 256;
 
-const compose::ProfileLibrary& library() {
-    static const compose::ProfileLibrary lib = [] {
-        compose::ProfileLibrary l;
-        l.loadDirectory(std::filesystem::path(SOUNDSTAR_DATA) / "profiles");
-        return l;
-    }();
-    return lib;
-}
+const compose::ProfileLibrary& library() { return test::profileLibrary(); }
 
 struct Run {
     std::vector<double> errorMs;  // per set bar line: how far after the clock's true bar line it played (ms)
