@@ -1,11 +1,17 @@
 #pragma once
 // Shared by the DJ tests (test_dj*.cpp): the style profiles from the data folder, a DJ profile that
 // plays only some layers, and the vibe a set of that profile starts from.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <string>
 #include <vector>
 
 #include "compose/Profiles.h"
+#include "core/AudioBuffer.h"
+#include "core/Time.h"
 #include "compose/SketchConfig.h"
 #include "dj/DjProfile.h"
 #include "live/Stream.h"
@@ -40,6 +46,35 @@ inline live::StreamVibe vibeOf(const dj::DjProfile& p) {
     cfg.density = 6;
     cfg.seed = 4;
     return {p.name, cfg, compose::sketchFromMusicConfig(cfg), 0.0};
+}
+
+// The live click measure: the largest sample jump within 50 ms of each change against twice the
+// 99.9th percentile of the jumps elsewhere.
+/// The largest |x[i] - x[i-1]| within 50 ms of `at`.
+inline float worstJump(const std::vector<float>& x, SampleTime at) {
+    float w = 0.0f;
+    const auto from = static_cast<std::size_t>(std::max<SampleTime>(1, at - 2205)), to = std::min(x.size(), static_cast<std::size_t>(at + 2205));
+    for (auto i = from; i < to; ++i) w = std::max(w, std::abs(x[i] - x[i - 1]));
+    return w;
+}
+
+/// The 99.9th percentile of the jumps outside 50 ms of every point.
+inline float jumpPercentile(const std::vector<float>& x, const std::vector<SampleTime>& points) {
+    std::vector<float> jumps;
+    for (std::size_t i = 1; i < x.size(); ++i) {
+        const auto near = std::any_of(points.begin(), points.end(), [&](SampleTime p) { return std::llabs(static_cast<SampleTime>(i) - p) <= 2205; });
+        if (!near) jumps.push_back(std::abs(x[i] - x[i - 1]));
+    }
+    auto at = jumps.begin() + static_cast<long>(static_cast<double>(jumps.size()) * 0.999);
+    std::nth_element(jumps.begin(), at, jumps.end());
+    return *at;
+}
+
+inline void expectClickFree(const StereoBuffer& a, const std::vector<SampleTime>& points, const std::string& what) {
+    for (const auto* x : {&a.left(), &a.right()}) {
+        const float p999 = jumpPercentile(*x, points);
+        for (const auto p : points) EXPECT_LE(worstJump(*x, p), 2.0f * p999) << what << ": a click near sample " << p;
+    }
 }
 
 }  // namespace soundstar::test

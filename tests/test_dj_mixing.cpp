@@ -126,32 +126,9 @@ double power(const std::vector<float>& x, SampleTime from, SampleTime to) {
 }
 double db(double p) { return 10.0 * std::log10(std::max(p, 1e-30)); }
 
-/// The largest |x[i] - x[i-1]| within 50 ms of `at`.
-float worstJump(const std::vector<float>& x, SampleTime at) {
-    float w = 0.0f;
-    const auto from = static_cast<std::size_t>(std::max<SampleTime>(1, at - 2205)), to = std::min(x.size(), static_cast<std::size_t>(at + 2205));
-    for (auto i = from; i < to; ++i) w = std::max(w, std::abs(x[i] - x[i - 1]));
-    return w;
-}
-
-/// The 99.9th percentile of the jumps outside 50 ms of every point.
-float jumpPercentile(const std::vector<float>& x, const std::vector<SampleTime>& points) {
-    std::vector<float> jumps;
-    for (std::size_t i = 1; i < x.size(); ++i) {
-        const auto near = std::any_of(points.begin(), points.end(), [&](SampleTime p) { return std::llabs(static_cast<SampleTime>(i) - p) <= 2205; });
-        if (!near) jumps.push_back(std::abs(x[i] - x[i - 1]));
-    }
-    auto at = jumps.begin() + static_cast<long>(static_cast<double>(jumps.size()) * 0.999);
-    std::nth_element(jumps.begin(), at, jumps.end());
-    return *at;
-}
-
-void expectClickFree(const StereoBuffer& a, const std::vector<SampleTime>& points, const std::string& what) {
-    for (const auto* x : {&a.left(), &a.right()}) {
-        const float p999 = jumpPercentile(*x, points);
-        for (const auto p : points) EXPECT_LE(worstJump(*x, p), 2.0f * p999) << what << ": a click near sample " << p;
-    }
-}
+using test::expectClickFree;
+using test::jumpPercentile;
+using test::worstJump;
 
 /// Octave bands (centre 31.5 Hz .. 8 kHz) by sox's sinc band-pass, mean square over [from, to).
 std::vector<double> soxBands(const StereoBuffer& a, SampleTime from, SampleTime to) {
