@@ -173,7 +173,7 @@ TEST_F(Console, PlaysAndSteersInHeadlessChromium) {
     const std::string key = "console/key+odd&chars%";
     ServeProcess keyed("--port 0 --device null --api-key '" + key + "' --data '" + (dir / "keyed") + "'", dir / "keyed-err.txt");
     ASSERT_TRUE(keyed.up()) << readText(dir / "keyed-err.txt");
-    const auto r = runCommandSplit("timeout 110 node '" + std::string(SOUNDSTAR_TESTS_DIR) + "/console/console_test.mjs' '" + server->base + "' '" + out + "' '" +
+    const auto r = runCommandSplit("timeout 240 node '" + std::string(SOUNDSTAR_TESTS_DIR) + "/console/console_test.mjs' '" + server->base + "' '" + out + "' '" +
                                    puppeteer + "' " + chromium + " '" + keyed.base + "' '" + key + "'");
     const json report = json::parse(r.out, nullptr, false);  // one JSON line
     ASSERT_TRUE(report.is_object()) << r.out << r.err;
@@ -282,7 +282,7 @@ TEST_F(Console, DjButtonsAndLayerTrimsDriveTheServer) {
     if (puppeteer.empty()) GTEST_SKIP() << "puppeteer-core does not install from npm here: " << problem;
     const std::string out = std::getenv("SOUNDSTAR_CONSOLE_SHOTS") ? std::getenv("SOUNDSTAR_CONSOLE_SHOTS") : dir / "shots";
     fs::create_directories(out);
-    const auto r = runCommandSplit("timeout 60 node '" + std::string(SOUNDSTAR_TESTS_DIR) + "/console/console_dj_test.mjs' '" + server->base + "' '" + out + "' '" +
+    const auto r = runCommandSplit("timeout 120 node '" + std::string(SOUNDSTAR_TESTS_DIR) + "/console/console_dj_test.mjs' '" + server->base + "' '" + out + "' '" +
                                    puppeteer + "' " + chromium);
     const json report = json::parse(r.out, nullptr, false);
     ASSERT_TRUE(report.is_object()) << r.out << r.err;

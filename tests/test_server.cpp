@@ -2,6 +2,7 @@
 // python3-websocket, oscsend and UDP packets; recordings read back with sox.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
@@ -260,7 +261,10 @@ TEST_F(Serve, RestNotesAtSamplesBeatsAndInThePast) {
     auto onsets = nonSilentFrames(dir / "data/rest.wav");
     // The past note sounds too, at its applied sample (before or after the others).
     expected.push_back(past["applied_at_sample"].get<long>() - first);
+    // On a loaded machine the engine can move past the latency note's sample before the past note
+    // arrives; both then land on the same block start and sound as one impulse there.
     std::sort(expected.begin(), expected.end());
+    expected.erase(std::unique(expected.begin(), expected.end()), expected.end());
     EXPECT_EQ(onsets, expected) << stop.dump();
     const json st = ok("status");
     EXPECT_EQ(st["late_commands"], 0);

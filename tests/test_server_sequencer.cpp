@@ -38,8 +38,8 @@ protected:
         ASSERT_EQ(r.code, 0) << r.output;
         ok("create_track", {{"name", name}, {"instrument", "sampler"}, {"options", {{"sample", "impulse.wav"}}}});
     }
-    /// A whole beat 1 to 1.5 s ahead of the playhead (room for a slow client on a loaded machine).
-    double nextBeat() const { return std::ceil(ok("status")["beat"].get<double>()) + 2.0; }
+    /// A whole beat 1.5 to 2 s ahead of the playhead (room for a slow client on a loaded machine).
+    double nextBeat() const { return std::ceil(ok("status")["beat"].get<double>()) + 3.0; }
     void waitForSample(long s) const {
         while (ok("status")["sample"].get<long>() < s) std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
@@ -96,11 +96,14 @@ TEST_F(Sequencer, ATempoChangeMidClipKeepsNotesOnTheirBeats) {
     ok("seq_set_clip", {{"clip", {{"id", "beats"}, {"track", "click"}, {"start", 0}, {"notes", notes}}}});
     const long first = ok("record_start", {{"file", "tempo.wav"}})["first_sample"];
     const double p = nextBeat();
-    ok("seq_play", {{"at", {{"beat", p}}}});
-    // 180 bpm from song beat 2.5: a beat is then 14700 samples.
+    // 180 bpm from song beat 2.5: a beat is then 14700 samples. Asked for before the play, so it
+    // is waiting however slowly a loaded machine answers the requests.
     const json tempo = ok("set_tempo", {{"bpm", 180}, {"at", {{"beat", p + 2.5}}}});
     const long change = std::llround((p + 2.5) * kBeat);
     EXPECT_EQ(tempo["applied_at_sample"], change);
+    EXPECT_EQ(tempo["late_by_samples"], 0);
+    const json played = ok("seq_play", {{"at", {{"beat", p}}}});
+    EXPECT_EQ(played["late_by_samples"], 0) << "the play came too late for beat " << p;
     std::vector<long> expected;
     for (int b = 0; b < 6; ++b) expected.push_back((b < 2.5 ? std::llround((p + b) * kBeat) : change + std::llround((b - 2.5) * 14700.0)) - first);
     waitForSample(change + 4 * 14700);

@@ -8,6 +8,7 @@ import { writeFileSync } from 'node:fs';
 const [base, outDir, puppeteerDir, chromium] = process.argv.slice(2);
 const puppeteer = createRequire(`${puppeteerDir}/`)('puppeteer-core');
 const report = { steps: [], consoleErrors: [], expectedErrors: [] };
+const t0 = Date.now();  // steps passed are reported with their time since the start
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 async function rest(op, args = {}) {
@@ -15,10 +16,11 @@ async function rest(op, args = {}) {
   return (await r.json()).result;
 }
 async function until(what, fn, ms = 8000) {
+  ms *= 2;  // room for a loaded CI machine: a step that works takes well under the base time
   const end = Date.now() + ms;
   for (;;) {
     const v = await fn();
-    if (v) { report.steps.push(what); return v; }
+    if (v) { report.steps.push(`${what} (${((Date.now() - t0) / 1000).toFixed(1)} s)`); return v; }
     if (Date.now() > end) throw new Error(`timed out after ${ms} ms: ${what}`);
     await sleep(100);
   }

@@ -9,6 +9,7 @@ import { writeFileSync } from 'node:fs';
 const [base, outDir, puppeteerDir, chromium, keyedBase, apiKey] = process.argv.slice(2);
 const puppeteer = createRequire(`${puppeteerDir}/`)('puppeteer-core');
 const report = { steps: [], consoleErrors: [] };
+const t0 = Date.now();  // steps passed are reported with their time since the start
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 async function rest(op, args = {}) {
@@ -17,10 +18,11 @@ async function rest(op, args = {}) {
 }
 /** Polls `fn` every 100 ms until it returns a truthy value, or fails the step after `ms`. */
 async function until(what, fn, ms = 8000) {
+  ms *= 2;  // room for a loaded CI machine: a step that works takes well under the base time
   const end = Date.now() + ms;
   for (;;) {
     const v = await fn();
-    if (v) { report.steps.push(what); return v; }
+    if (v) { report.steps.push(`${what} (${((Date.now() - t0) / 1000).toFixed(1)} s)`); return v; }
     if (Date.now() > end) throw new Error(`timed out after ${ms} ms: ${what}`);
     await sleep(100);
   }
@@ -183,7 +185,8 @@ try {
     return p;
   }));
   report.crowdSubscribers = await until('20 more pages connected', async () => { const n = (await rest('status')).subscribers; return n >= 22 ? n : null; }, 20000);
-  await Promise.all(crowd.map((p) => until('a crowd page ready', () => p.$('body[data-ready="true"]'))));
+  // Twenty pages loading at once on two cores take their time (about 20 s here with nothing else running).
+  await Promise.all(crowd.map((p) => until('a crowd page ready', () => p.$('body[data-ready="true"]'), 30000)));
   await sleep(500);
   const calm = await quiet();
   await sleep(3000);
