@@ -173,8 +173,14 @@ TEST_F(Console, PlaysAndSteersInHeadlessChromium) {
     const std::string key = "console/key+odd&chars%";
     ServeProcess keyed("--port 0 --device null --api-key '" + key + "' --data '" + (dir / "keyed") + "'", dir / "keyed-err.txt");
     ASSERT_TRUE(keyed.up()) << readText(dir / "keyed-err.txt");
+    // The browser runs niced, as clients do on their own machines: twenty-one pages drawing meters
+    // on this machine's two cores would otherwise starve the server's live session of CPU, and the
+    // crowd check below is about what serving them costs the server, not about sharing its cores.
+    const std::string niced = dir / "chromium-niced";
+    std::ofstream(niced) << "#!/bin/sh\nexec nice -n 10 " << chromium << " \"$@\"\n";
+    fs::permissions(niced, fs::perms::owner_all);
     const auto r = runCommandSplit("timeout 240 node '" + std::string(SOUNDSTAR_TESTS_DIR) + "/console/console_test.mjs' '" + server->base + "' '" + out + "' '" +
-                                   puppeteer + "' " + chromium + " '" + keyed.base + "' '" + key + "'");
+                                   puppeteer + "' '" + niced + "' '" + keyed.base + "' '" + key + "'");
     const json report = json::parse(r.out, nullptr, false);  // one JSON line
     ASSERT_TRUE(report.is_object()) << r.out << r.err;
     ASSERT_TRUE(report["failed"].is_null()) << report["failed"] << "\nsteps passed: " << report["steps"].dump() << "\n" << r.err.substr(0, 1500);
