@@ -417,3 +417,22 @@ TEST_F(RealLlamaServer, ATimeoutShorterThanTheAnswerFallsBackInTime) {
     EXPECT_NE(r.output.find("no answer within the 0.2 s timeout"), std::string::npos) << r.output;
     EXPECT_EQ(nlohmann::json::parse(test::readText(dir / "m.json"))["source"], "interpreter");
 }
+
+// ADR 0004: cpp-httplib with OpenSSL (the http module) and SentencePiece (the spm module) are
+// opened by the first call that needs them, not loaded by every command at start. Without the
+// module, an LLM render falls back to the interpreter naming the module and where it looked.
+TEST(LlmModule, TheCliStartsWithoutHttpOrTokenizerLibrariesAndAMissingModuleIsNamed) {
+    const auto ldd = runCommand(std::string("ldd ") + SOUNDSTAR_BIN);
+    ASSERT_NE(ldd.output.find("libsndfile"), std::string::npos) << ldd.output;  // ldd read the binary
+    for (const char* lib : {"libssl", "libcrypto", "libcpp-httplib", "libsentencepiece"})
+        EXPECT_EQ(ldd.output.find(lib), std::string::npos) << lib << " is loaded by every command:\n" << ldd.output;
+    TempDir dir;
+    std::filesystem::create_directories(dir / "no-modules");
+    const auto r = runCommand("SOUNDSTAR_MODULE_DIR='" + (dir / "no-modules") + "' " + SOUNDSTAR_BIN +
+                              " render 'melancholic rainy night' --llm http://127.0.0.1:9/v1 -d 1 -o '" + (dir / "out.wav") + "'");
+    EXPECT_EQ(r.code, 0) << r.output;
+    EXPECT_NE(r.output.find("libsoundstar_http.so"), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find(dir / "no-modules"), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("SOUNDSTAR_MODULE_DIR"), std::string::npos) << r.output;
+    EXPECT_TRUE(std::filesystem::exists(dir / "out.wav")) << "the interpreter's render is still written";
+}

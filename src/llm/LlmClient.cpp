@@ -1,13 +1,14 @@
-// The only translation unit that includes cpp-httplib (a heavy header).
+// The HTTP exchanges themselves are in Soundstar's http module (llm/HttpModule.h), which holds
+// cpp-httplib and is opened by the first call.
 #include "llm/LlmClient.h"
 
 #include <fmt/format.h>
-#include <httplib.h>
 
-#include <future>
-#include <memory>
 #include <nlohmann/json.hpp>
 #include <thread>
+
+#include "core/Module.h"
+#include "llm/HttpModule.h"
 
 #include "llm/Repair.h"
 #include "music/JsonText.h"
@@ -47,64 +48,40 @@ std::string LlmClient::call(const std::string& method, const std::string& path, 
         if (left <= 0.0)
             throw LlmError(LlmError::Kind::Timeout, fmt::format("{}: no answer within the {} s timeout{}", where, settings_.timeoutSeconds,
                                                                 lastError.empty() ? "" : " (" + lastError + ")"));
-        auto cli = std::make_shared<httplib::Client>(hostPart_);
-        const auto us = std::chrono::microseconds(static_cast<long long>(left * 1e6) + 1);
-        cli->set_connection_timeout(std::chrono::duration_cast<std::chrono::seconds>(us).count(), static_cast<long>(us.count() % 1000000));
-        cli->set_read_timeout(std::chrono::duration_cast<std::chrono::seconds>(us).count(), static_cast<long>(us.count() % 1000000));
-        cli->set_write_timeout(std::chrono::duration_cast<std::chrono::seconds>(us).count(), static_cast<long>(us.count() % 1000000));
-        httplib::Headers headers;
-        if (!settings_.apiKey.empty()) headers.emplace("Authorization", "Bearer " + settings_.apiKey);
-        const std::string fullPath = pathPrefix_ + path;
-        // The body is received piece by piece and refused past kMaxAnswerBytes, so a server that
-        // streams gigabytes costs at most that much memory before the client gives up.
-        auto received = std::make_shared<std::string>();
-        auto tooLarge = std::make_shared<bool>(false);
-        httplib::Request req;
-        req.method = method;
-        req.path = fullPath;
-        req.headers = headers;
-        if (method != "GET") {
-            req.body = body;
-            req.set_header("Content-Type", "application/json");
+        http::SendFn send = nullptr;
+        try {
+            static const auto fn = core::moduleFunction<http::SendFn>("http", http::kSendSymbol);
+            send = fn;
+        } catch (const std::runtime_error& e) {  // a missing module is an LLM that cannot be reached
+            throw LlmError(LlmError::Kind::Down, fmt::format("{}: {}", where, e.what()));
         }
-        req.content_receiver = [received, tooLarge](const char* data, std::size_t n, std::uint64_t, std::uint64_t) {
-            if (received->size() + n > kMaxAnswerBytes) return !(*tooLarge = true);
-            received->append(data, n);
-            return true;
-        };
-        auto future = std::async(std::launch::async, [cli, req] { return cli->send(req); });
-        bool watchdog = false;
-        if (future.wait_until(deadline) == std::future_status::timeout) {
-            watchdog = true;
-            cli->stop();  // unblocks a read or write in progress
-        }
-        httplib::Result res = future.get();
-        const bool timeUp = watchdog || secondsLeft(deadline) <= 0.0;
+        http::Request req{hostPart_, method, pathPrefix_ + path, body, {}, deadline, kMaxAnswerBytes};
+        if (!settings_.apiKey.empty()) req.headers.emplace_back("Authorization", "Bearer " + settings_.apiKey);
+        http::Response res;
+        send(&req, &res);
         bool retry = false;
-        if (*tooLarge)
+        if (res.failure == http::Failure::TooLarge)
             throw LlmError(LlmError::Kind::TooLarge,
                            fmt::format("{}: the answer is larger than the limit of {} bytes; stopped reading", where, kMaxAnswerBytes));
-        if (res) res->body = std::move(*received);
-        if (!res) {
-            const auto err = res.error();
-            if (timeUp || err == httplib::Error::ConnectionTimeout || err == httplib::Error::Canceled)
+        if (res.failure != http::Failure::None) {
+            if (res.failure == http::Failure::Timeout || secondsLeft(deadline) <= 0.0)
                 throw LlmError(LlmError::Kind::Timeout, fmt::format("{}: no answer within the {} s timeout", where, settings_.timeoutSeconds));
-            if (err == httplib::Error::Connection) {
+            if (res.failure == http::Failure::Connection) {
                 lastError = fmt::format("{}: nothing answers there (connection refused); is the server running?", where);
                 if (attempt >= settings_.retries) throw LlmError(LlmError::Kind::Down, lastError);
             } else {
-                lastError = fmt::format("{}: the connection dropped before a full answer ({})", where, httplib::to_string(err));
+                lastError = fmt::format("{}: the connection dropped before a full answer ({})", where, res.error);
                 if (attempt >= settings_.retries) throw LlmError(LlmError::Kind::Dropped, lastError);
             }
             retry = true;
-        } else if (res->status >= 500 || res->status == 429) {
-            lastError = fmt::format("{}: HTTP {} {}", where, res->status, excerpt(res->body));
+        } else if (res.status >= 500 || res.status == 429) {
+            lastError = fmt::format("{}: HTTP {} {}", where, res.status, excerpt(res.body));
             if (attempt >= settings_.retries) throw LlmError(LlmError::Kind::Http, lastError);
             retry = true;
-        } else if (res->status >= 400) {
-            throw LlmError(LlmError::Kind::Http, fmt::format("{}: HTTP {} {}", where, res->status, excerpt(res->body)));
+        } else if (res.status >= 400) {
+            throw LlmError(LlmError::Kind::Http, fmt::format("{}: HTTP {} {}", where, res.status, excerpt(res.body)));
         } else {
-            return res->body;
+            return res.body;
         }
         if (retry) {
             const double backoff = std::min(0.25 * (1 << std::min(attempt, 5)), std::max(0.0, secondsLeft(deadline)));
