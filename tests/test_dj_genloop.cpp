@@ -22,6 +22,7 @@
 #include "DjTest.h"
 #include "Cli.h"
 #include "Presets.h"
+#include "analysis/Bands.h"
 #include "compose/Profiles.h"
 #include "compose/SketchConfig.h"
 #include "dj/DjCommands.h"
@@ -64,7 +65,9 @@ struct Played {
 };
 
 /// A set on the virtual clock for `seconds` with loop tracks and `generate`; `steer(set, pos)` before each block.
-Played playSet(double seconds, const dj::LoopGenerator& generate, const std::function<void(dj::DjSet&, SampleTime)>& steer = {}) {
+/// `bassLowCutHz`: the DJ's low cut on the other layers (and the loop) while the bass plays (0: off).
+Played playSet(double seconds, const dj::LoopGenerator& generate, const std::function<void(dj::DjSet&, SampleTime)>& steer = {},
+               float bassLowCutHz = dj::DjSet::kBassLowCutHz) {
     const auto profile = drumsAndBass();
     dj::DjBrain brain(profile, 1, 0);
     brain.allowSwaps(false);
@@ -79,6 +82,7 @@ Played playSet(double seconds, const dj::LoopGenerator& generate, const std::fun
     live::LiveSession session(test::presets(), dj::withEnergy(base, brain.energy(), ""), o);
     dj::DjSet set(session, brain, base, kRate, kBlock);
     set.waitForSpeech(true);
+    set.setBassLowCut(bassLowCutHz);
     if (generate) set.setGenerator(generate, -20.0, 7);
     Played out;
     const auto total = static_cast<SampleTime>(seconds * kRate);
@@ -150,7 +154,8 @@ TEST(DjGenLoop, ALoopStartsOnTheBarLineIsExactlyNBarsWrapsWithoutAClickAndLeaves
             EXPECT_TRUE(set.stopLoop());
         }
     };
-    const auto with = playSet(12.0, generate, steer), without = playSet(12.0, generate);
+    // The low cut under the bass off: the loop as played is then the conformed loop itself.
+    const auto with = playSet(12.0, generate, steer, 0.0f), without = playSet(12.0, generate, {}, 0.0f);
     ASSERT_TRUE(with.loop) << "no loop was played";
     const auto* in = findEvent(with, "gen_layer_in");
     const auto* out = findEvent(with, "gen_layer_out");
@@ -211,6 +216,63 @@ TEST(DjGenLoop, ALoopStartsOnTheBarLineIsExactlyNBarsWrapsWithoutAClickAndLeaves
     EXPECT_NEAR(early / earlyRef / gain, std::sin(std::numbers::pi / 8.0), 0.1 * std::sin(std::numbers::pi / 8.0));
     // Out over a bar from bar 5's line: silent after it.
     EXPECT_TRUE(std::all_of(d.begin() + with.lines[6], d.end(), [](float x) { return x == 0.0f; })) << "the loop is gone a bar after g off";
+}
+
+// A generated loop is mixed as a layer: while the bass plays it is high-passed at the DJ's corner
+// (120 Hz) like the other layers, from its first sample; above the corner it plays as conformed.
+TEST(DjGenLoop, UnderTheBassTheLoopIsHighPassedLikeTheOtherLayers) {
+    models::WorkerSupervisor::Options so;
+    so.workerCommand = {kBin, "model-worker"};
+    models::WorkerSupervisor service(so);
+    const auto generate = workerGenerator(service);
+    const auto steer = [](dj::DjSet& set, SampleTime pos) {
+        if (pos == kBlock * 400) set.generateLoop("deep dub chords with a sub bass line", 2);
+    };
+    const auto with = playSet(9.5, generate, steer), without = playSet(9.5, generate);
+    ASSERT_TRUE(with.loop) << "no loop was played";
+    const auto* cut = findEvent(with, "low_cut");
+    ASSERT_TRUE(cut);
+    EXPECT_NE(cut->label.find("loop"), std::string::npos) << cut->label;
+    // The bass enters on bar 4's line, two bars after the loop.
+    const SampleTime line = with.lines[2], bassLine = with.lines[4], beat = static_cast<SampleTime>(std::llround(60.0 / 126.0 * kRate));
+    ASSERT_EQ(findEvent(with, "gen_layer_in")->sample, line);
+    ASSERT_EQ(cut->sample, bassLine);
+    // The loop as played (the set with it minus the set without it) against the conformed loop
+    // over the same samples: octave-band powers, and the track's gain read from the bands from
+    // 1 kHz up (far above the corner).
+    const auto& l = with.audio.left();
+    const auto& p = without.audio.left();
+    const auto& loop = with.loop->audio->left;
+    struct Heard {
+        analysis::BandEnergies played, conformed;
+        double gain;
+    };
+    const auto heard = [&](SampleTime from, SampleTime to) {
+        std::vector<float> played, conformed;
+        for (SampleTime i = from; i < to; ++i) {
+            played.push_back(l[static_cast<std::size_t>(i)] - p[static_cast<std::size_t>(i)]);
+            conformed.push_back(loop[static_cast<std::size_t>((i - line) % static_cast<SampleTime>(loop.size()))]);
+        }
+        Heard h{analysis::octaveBandEnergies(played, kRate), analysis::octaveBandEnergies(conformed, kRate), 0.0};
+        h.gain = (h.played[5] + h.played[6] + h.played[7]) / (h.conformed[5] + h.conformed[6] + h.conformed[7]);
+        return h;
+    };
+    const auto dB = [](double x) { return 10.0 * std::log10(x); };
+    // Before the bass (from the end of its fade in): the loop as conformed, low end and all.
+    const Heard before = heard(line + beat, bassLine);
+    double total = 0.0;
+    for (double x : before.conformed) total += x;
+    ASSERT_GT(before.conformed[0] + before.conformed[1], 1e-3 * total) << "the loop has too little low end for this test";
+    EXPECT_GT(before.gain, 0.01);
+    for (std::size_t b = 0; b < 8; ++b)
+        EXPECT_NEAR(before.played[b] / before.conformed[b] / before.gain, 1.0, 0.1) << analysis::octaveBandName(b) << " before the bass";
+    // With the bass (from 50 ms after its line: the 40 ms blend is over): 2nd order at 120 Hz is
+    // about -24 dB at 31.5 Hz and -12 dB at 63 Hz in band power (asserted -12 and -6); the rest as before.
+    const Heard under = heard(bassLine + 2205, static_cast<SampleTime>(l.size()));
+    for (std::size_t b = 5; b < 8; ++b) EXPECT_NEAR(under.played[b] / under.conformed[b] / under.gain, 1.0, 0.1) << analysis::octaveBandName(b);
+    EXPECT_NEAR(under.gain, before.gain, 0.1 * before.gain);
+    EXPECT_LT(under.played[0] / under.conformed[0] / under.gain, 0.063) << "31.5 Hz band: " << dB(under.played[0] / under.conformed[0] / under.gain) << " dB";
+    EXPECT_LT(under.played[1] / under.conformed[1] / under.gain, 0.25) << "63 Hz band: " << dB(under.played[1] / under.conformed[1] / under.gain) << " dB";
 }
 
 TEST(DjGenLoop, AModelErrorGivesAWarningAndTheSetPlaysOnUnchanged) {

@@ -28,6 +28,10 @@ void DjSet::cutUnderBass(SampleTime line) {
         at = session_.setLayerLowCut(layer, bassIn ? bassLowCutHz_ : 0.0f, line);
         cut.push_back(layer);
     }
+    if (session_.hasLoopTracks()) {  // a generated loop is mixed as a layer: cut under the bass too
+        at = session_.setLayerLowCut(live::LiveSession::kLoopLayer, bassIn ? bassLowCutHz_ : 0.0f, line);
+        cut.push_back(live::LiveSession::kLoopLayer);
+    }
     event(at, "low_cut", bassIn ? fmt::format("{} high-passed at {:g} Hz (bass in)", fmt::join(cut, ","), bassLowCutHz_)
                                 : fmt::format("{} released (bass out)", fmt::join(cut, ",")));
 }

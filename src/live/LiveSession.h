@@ -88,6 +88,8 @@ public:
     SampleTime stopLoop(SampleTime earliest, double fadeSeconds);
     /// Whether a loop plays (playLoop, and no stopLoop after it).
     bool loopPlaying() const { return loopPlaying_; }
+    /// Whether the session has the generated loop's tracks (LiveOptions::loopTracks).
+    bool hasLoopTracks() const { return loopAddress_ >= 0; }
     /// A layer's mute and solo in the session's own mix (a solo keeps only soloed layers).
     struct LayerMix {
         bool mute = false, solo = false;
@@ -107,9 +109,12 @@ public:
     /// A layer's low cut (both its slots, and the instruments later put there): from `at` (or
     /// the first sample not yet scheduled, if later) a 2nd-order high-pass at `cutoffHz`
     /// (20..1000) blended in over 40 ms after the layer's effects, or blended out with 0. The DJ
-    /// cuts the other layers' low end while a bass plays. Returns the sample it starts at. Throws
-    /// std::invalid_argument naming an unknown layer or a corner out of range.
+    /// cuts the other layers' low end while a bass plays. `layer` may also be kLoopLayer, the
+    /// generated loop's two tracks (LiveOptions::loopTracks). Returns the sample it starts at.
+    /// Throws std::invalid_argument naming an unknown layer or a corner out of range.
     SampleTime setLayerLowCut(const std::string& layer, float cutoffHz, SampleTime at);
+    /// The name setLayerLowCut and layerLowCutAt take for the generated loop's tracks.
+    static constexpr const char* kLoopLayer = "loop";
     /// The low cut `layer` has (or will have) at `at` (0: none).
     float layerLowCutAt(const std::string& layer, SampleTime at) const;
     /// The layers the current vibe has put in place so far (composed), playing or not.
@@ -224,8 +229,12 @@ private:
     bool loopPlaying_ = false;
     SampleTime loopFreeAt_[2] = {0, 0};  // per loop track: cleared after its fade out from here on
     void fadeLoopOut(int address, SampleTime start, SampleTime length);
-    std::vector<std::vector<std::pair<SampleTime, float>>> lowCuts_;  // per layer: (from, Hz), in time order
-    float lowCutAt(std::size_t layer, SampleTime at) const;
+    std::vector<std::vector<std::pair<SampleTime, float>>> lowCuts_;  // per layer, then the loop: (from, Hz), in time order
+    float lowCutAt(std::size_t line, SampleTime at) const;
+    /// The lowCuts_ line of a layer's name (layers_.size() for kLoopLayer); throws naming the allowed ones.
+    std::size_t lowCutLine(const std::string& layer) const;
+    /// The lowCuts_ line of a track address (a layer's slot or a loop track); npos for others.
+    std::size_t lowCutLineOf(int address) const;
 };
 
 }  // namespace soundstar::live
