@@ -205,6 +205,12 @@ int runGenerate(const GenerateArgs& g);
 /// `render --generator MODEL`: the model folder (or an installed model's name) checked now, and a
 /// generator that asks it for audio through a model-worker process. Throws naming what is wrong.
 pipeline::Generator modelGenerator(const std::string& model, bool quiet);
+/// modelGenerator with a `cancel` that makes a call in progress end soon (it throws "cancelled").
+struct CancellableGenerator {
+    pipeline::Generator generate;
+    std::function<void()> cancel;
+};
+CancellableGenerator cancellableModelGenerator(const std::string& model, bool quiet);
 /// The model roots ($SOUNDSTAR_MODELS, data/models) and, for `serve`, its model jobs: one model
 /// service kept for the server's life (models stay loaded between jobs).
 std::vector<std::filesystem::path> installedModelRoots();

@@ -149,13 +149,13 @@ int runDjSet(const DjArgs& args, bool& llmStillAsking) {
     const dj::DjVibes vibes = djVibes(seed);
     if (!args.generator.empty()) {  // a model that does not load: a warning, and the set plays without it
         try {
-            auto generate = modelGenerator(args.generator, true);
+            auto model = cancellableModelGenerator(args.generator, true);
             set.setGenerator(
-                [generate](const dj::LoopAsk& ask) {
+                [generate = model.generate](const dj::LoopAsk& ask) {
                     const auto got = generate({ask.prompt, ask.seconds, ask.seed});
                     return dj::LoopAudio{got.interleaved, got.channels, got.sampleRateHz};
                 },
-                args.targetLufs + args.generatorGainDb, seed);
+                args.targetLufs + args.generatorGainDb, seed, model.cancel);
         } catch (const std::exception& e) {
             set.setGeneratorProblem(music::clipText(e.what(), 600));
             set.warn(0, fmt::format("no generated loops: {}", e.what()));

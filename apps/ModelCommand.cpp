@@ -6,6 +6,8 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <mutex>
+#include <optional>
 
 #include "Commands.h"
 #include "io/OutputFiles.h"
@@ -108,7 +110,7 @@ std::function<void(const server::GenerateJobSpec&, const std::function<void(doub
 
 std::filesystem::path defaultModelDir() { return dataDir() / "models" / "procedural"; }
 
-pipeline::Generator modelGenerator(const std::string& model, bool quiet) {
+CancellableGenerator cancellableModelGenerator(const std::string& model, bool quiet) {
     // A folder, or the name of one in the model roots ($SOUNDSTAR_MODELS, data/models).
     std::filesystem::path dir = model;
     std::error_code ec;
@@ -124,24 +126,48 @@ pipeline::Generator modelGenerator(const std::string& model, bool quiet) {
                                                 music::clipText(model, 200), (dataDir() / "models").string()));
     const auto manifest = models::readModelDir(dir);  // a broken folder fails here, before the render
     // The worker is started at the first call and kept, so a DJ's next loop skips loading the model.
-    auto service = std::make_shared<std::unique_ptr<models::WorkerSupervisor>>();
-    return [dir, manifest, quiet, service](const pipeline::GeneratorAsk& ask) {
-        if (!*service) {
-            models::WorkerSupervisor::Options o;
-            o.workerCommand = workerCommand();
-            *service = std::make_unique<models::WorkerSupervisor>(o);
-        }
+    struct Shared {
+        std::mutex lock;
+        std::unique_ptr<models::WorkerSupervisor> service;
+        std::optional<models::TaskId> current;  // the call in progress
+    };
+    auto shared = std::make_shared<Shared>();
+    CancellableGenerator out;
+    out.generate = [dir, manifest, quiet, shared](const pipeline::GeneratorAsk& ask) {
         models::GenerateRequest r;
         r.model = dir;
         r.prompt = ask.prompt;
         r.seconds = ask.seconds;
         r.seed = ask.seed;
         if (!quiet) fmt::print(stderr, "soundstar: generating {:.1f} s with {} ({})\n", ask.seconds, manifest.name, manifest.kind);
-        const auto result = (*service)->generate(r);
+        models::TaskId id;
+        {
+            const std::scoped_lock hold(shared->lock);
+            if (!shared->service) {
+                models::WorkerSupervisor::Options o;
+                o.workerCommand = workerCommand();
+                shared->service = std::make_unique<models::WorkerSupervisor>(o);
+            }
+            id = shared->service->submit(r);
+            shared->current = id;
+        }
+        const auto result = shared->service->wait(id);
+        {
+            const std::scoped_lock hold(shared->lock);
+            shared->current.reset();
+        }
+        if (result.cancelled) throw std::runtime_error(fmt::format("--generator {}: cancelled", manifest.name));
         if (!result.ok) throw std::runtime_error(fmt::format("--generator {}: generating failed: {}", manifest.name, result.error));
         return pipeline::GeneratedAudio{result.interleaved, result.channels, result.sampleRateHz};
     };
+    out.cancel = [shared] {
+        const std::scoped_lock hold(shared->lock);
+        if (shared->current) shared->service->cancel(*shared->current);
+    };
+    return out;
 }
+
+pipeline::Generator modelGenerator(const std::string& model, bool quiet) { return cancellableModelGenerator(model, quiet).generate; }
 
 int runGenerate(const GenerateArgs& g) {
     const auto format = io::formatFromPath(g.output);

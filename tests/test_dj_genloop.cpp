@@ -12,9 +12,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <condition_variable>
 #include <cstring>
 #include <fstream>
 #include <functional>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <numbers>
 #include <sstream>
@@ -273,6 +275,46 @@ TEST(DjGenLoop, UnderTheBassTheLoopIsHighPassedLikeTheOtherLayers) {
     EXPECT_NEAR(under.gain, before.gain, 0.1 * before.gain);
     EXPECT_LT(under.played[0] / under.conformed[0] / under.gain, 0.063) << "31.5 Hz band: " << dB(under.played[0] / under.conformed[0] / under.gain) << " dB";
     EXPECT_LT(under.played[1] / under.conformed[1] / under.gain, 0.25) << "63 Hz band: " << dB(under.played[1] / under.conformed[1] / under.gain) << " dB";
+}
+
+// Quitting does not wait for the model: a set that ends with a loop still being made cancels it
+// (a generator that would otherwise block for a minute).
+TEST(DjGenLoop, EndingTheSetCancelsALoopStillBeingMade) {
+    std::mutex m;
+    std::condition_variable cv;
+    bool started = false, cancelled = false;
+    const dj::LoopGenerator slow = [&](const dj::LoopAsk&) -> dj::LoopAudio {
+        std::unique_lock hold(m);
+        started = true;
+        cv.notify_all();
+        cv.wait_for(hold, std::chrono::seconds(60), [&] { return cancelled; });
+        throw std::runtime_error(cancelled ? "cancelled" : "never cancelled");
+    };
+    const auto cancel = [&] {
+        const std::scoped_lock hold(m);
+        cancelled = true;
+        cv.notify_all();
+    };
+    const auto t0 = std::chrono::steady_clock::now();
+    {
+        const auto profile = drumsAndBass();
+        dj::DjBrain brain(profile, 1, 0);
+        live::LiveOptions o;
+        o.sampleRate = kRate;
+        o.blockSize = kBlock;
+        o.masterChain = false;
+        o.initialLayers = brain.playing();
+        o.loopTracks = true;
+        const auto base = vibeOf(profile);
+        live::LiveSession session(test::presets(), dj::withEnergy(base, brain.energy(), ""), o);
+        dj::DjSet set(session, brain, base, kRate, kBlock);
+        set.setGenerator(slow, -20.0, 7, cancel);
+        set.generateLoop("a long ambient swell", 8);
+        std::unique_lock hold(m);
+        ASSERT_TRUE(cv.wait_for(hold, std::chrono::seconds(30), [&] { return started; })) << "the generator was never asked";
+    }  // the set ends here, its loop still being made
+    EXPECT_TRUE(cancelled) << "the set waited for the generator instead of cancelling it";
+    EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), 50.0);
 }
 
 TEST(DjGenLoop, AModelErrorGivesAWarningAndTheSetPlaysOnUnchanged) {

@@ -80,9 +80,14 @@ GeneratedLoop makeGeneratedLoop(const LoopGenerator& generate, const LoopPlan& p
 // DjSet's generated loops (declared in DjSet.h; kept here, away from the set's bar decisions).
 namespace soundstar::dj {
 
-void DjSet::setGenerator(LoopGenerator generate, double lufs, std::uint64_t seed) {
+DjSet::~DjSet() {
+    if (genLoop_.valid() && cancelGenerator_) cancelGenerator_();  // then genLoop_'s destructor waits for a thread that is ending
+}
+
+void DjSet::setGenerator(LoopGenerator generate, double lufs, std::uint64_t seed, std::function<void()> cancel) {
     if (!(lufs >= -70.0 && lufs <= 0.0)) throw std::invalid_argument(fmt::format("a generated loop's loudness is -70 to 0 LUFS (not {})", lufs));
     generator_ = std::move(generate);
+    cancelGenerator_ = std::move(cancel);
     generatorProblem_.clear();
     loopLufs_ = lufs;
     loopSeed_ = seed;

@@ -40,6 +40,11 @@ public:
     /// must have been made with the brain's playing() layers as its initial layers. `blockSize`:
     /// how far ahead of `pos` each tick() is pumped.
     DjSet(live::LiveSession& session, DjBrain& brain, live::StreamVibe base, double sampleRate, int blockSize);
+    /// Cancels a generated loop still being made (setGenerator's `cancel`), then waits for its
+    /// thread: quitting does not wait for the model to finish.
+    ~DjSet();
+    DjSet(const DjSet&) = delete;
+    DjSet& operator=(const DjSet&) = delete;
 
     /// Makes the decisions for every bar line before `pos + blockSize` (call before pumping the
     /// block at `pos`).
@@ -77,8 +82,9 @@ public:
     void waitForSpeech(bool on) { waitSpeech_ = on; }
     /// Generated loops (`g`, DjGenLoop.h): `generate` asks the model (on a worker thread); each
     /// loop is brought to `lufs` (-70..0) and seeded from `seed` (+1 a loop). The session must have
-    /// LiveOptions::loopTracks.
-    void setGenerator(LoopGenerator generate, double lufs, std::uint64_t seed);
+    /// LiveOptions::loopTracks. `cancel` (may be empty) makes a call of `generate` in progress
+    /// return soon (throwing); the set calls it when it ends with a loop still being made.
+    void setGenerator(LoopGenerator generate, double lufs, std::uint64_t seed, std::function<void()> cancel = {});
     /// Why there is no generator (a model folder that did not load): `g` is refused saying so.
     void setGeneratorProblem(std::string why) { generatorProblem_ = std::move(why); }
     /// A loop of `bars` (1, 2, 4, 8) made from `description` on a worker thread, conformed to the
@@ -164,6 +170,7 @@ private:
     std::uint64_t loopSeed_ = 1;
     int loopsAsked_ = 0;
     std::future<GeneratedLoop> genLoop_;
+    std::function<void()> cancelGenerator_;
     std::optional<GeneratedLoop> lastLoop_;
     bool genStop_ = false;  // stopLoop() asked for the playing loop to leave
     bool genDrop_ = false;  // stopLoop() came while a loop was being made: it is not played
