@@ -275,6 +275,12 @@ TEST(DjGenLoop, UnderTheBassTheLoopIsHighPassedLikeTheOtherLayers) {
     EXPECT_NEAR(under.gain, before.gain, 0.1 * before.gain);
     EXPECT_LT(under.played[0] / under.conformed[0] / under.gain, 0.063) << "31.5 Hz band: " << dB(under.played[0] / under.conformed[0] / under.gain) << " dB";
     EXPECT_LT(under.played[1] / under.conformed[1] / under.gain, 0.25) << "63 Hz band: " << dB(under.played[1] / under.conformed[1] / under.gain) << " dB";
+    // No click where the cut blends in, in the loop as played and in the whole mix.
+    std::vector<float> d(l.size());
+    for (std::size_t i = 0; i < l.size(); ++i) d[i] = l[i] - p[i];
+    const std::vector<SampleTime> at{bassLine};
+    EXPECT_LE(worstJump(d, bassLine), 2.0f * jumpPercentile(d, at, static_cast<std::size_t>(line + beat), d.size())) << "a click in the loop as the cut engages";
+    EXPECT_LE(worstJump(l, bassLine), 2.0f * jumpPercentile(l, at, 0, l.size())) << "a click in the mix as the cut engages";
 }
 
 // Quitting does not wait for the model: a set that ends with a loop still being made cancels it
