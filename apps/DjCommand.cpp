@@ -139,6 +139,7 @@ int runDjSet(const DjArgs& args, bool& llmStillAsking) {
     live::LiveSession session(shippedPresets(), dj::withEnergy(base, brain.energy(), ""), o);
     dj::DjSet set(session, brain, base, sr, o.blockSize);
     set.waitForSpeech(args.clock == "virtual");  // the same bytes every run
+    set.setOverlapCheckOnWorker(args.clock != "virtual");  // never render on the thread that feeds a device
     if (args.minutes > 0) set.setEnd(static_cast<SampleTime>(std::llround(args.minutes * 60.0 * sr)));
     Recorder recorder(args.output, "", sr);
     SessionLoop loop(session, recorder, sr, o.blockSize,

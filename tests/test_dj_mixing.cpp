@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <thread>
 #include <regex>
 
 #include "DjTest.h"
@@ -40,6 +41,7 @@ struct SetOptions {
     float lowCutHz = dj::DjSet::kBassLowCutHz;
     std::string padStyle;  // the vibe's pad style ("" the profile's)
     std::function<void(dj::DjSet&, SampleTime)> steer;
+    bool overlapOnWorker = false;
 };
 
 struct Played {
@@ -70,6 +72,7 @@ Played playSet(const SetOptions& so, double seconds) {
     for (const auto& m : so.muted) session.setLayerMix(m, true, std::nullopt);
     dj::DjSet set(session, brain, base, kRate, kBlock);
     set.setBassLowCut(so.lowCutHz);
+    set.setOverlapCheckOnWorker(so.overlapOnWorker);
     Played out;
     const auto total = static_cast<SampleTime>(seconds * kRate);
     out.audio.resize(static_cast<int>(total));
@@ -271,6 +274,53 @@ TEST(DjMixing, AReplacementTakesTheStyleThatOverlapsTheMixLeastAndTheSetStaysThe
     const double oChosen = overlapOf(soxBands(chosenStem.audio, from, to), mixBands), oWorst = overlapOf(soxBands(worstStem.audio, from, to), mixBands);
     std::cout << "overlap with the mix by sox: " << chosen << " " << oChosen << ", " << worst.first << " " << oWorst << "\n";
     EXPECT_LT(oChosen, oWorst - 0.03) << "the chosen style masks the mix less";
+}
+
+// On a real-time clock the check renders on a worker thread: the bar line it was decided on goes
+// to the engine at once, and the replacement plays from the first bar line after the check is
+// done, with the style the check at the bar line would have chosen.
+TEST(DjMixing, OnARealTimeClockTheOverlapCheckRunsOnAWorkerAndTheReplacementFollowsOnABarLine) {
+    constexpr SampleTime kDecided = kBlock * 3600;  // ~20.9 s: the replacement is asked for at the next bar line
+    SetOptions so;
+    so.layers = {"drums", "bass", "pad"};
+    so.steer = [](dj::DjSet& set, SampleTime pos) {
+        if (pos == kDecided) {
+            dj::DjMove m;
+            m.replace.push_back({"pad", "", "", 0.5, 1, std::nullopt, std::nullopt});
+            m.why = "test";
+            set.brain().queueMove(m);
+        }
+    };
+    const Played atLine = playSet(so, 30.0);
+    so.overlapOnWorker = true;
+    auto steer = so.steer;
+    so.steer = [steer](dj::DjSet& set, SampleTime pos) {
+        steer(set, pos);
+        if (pos > kDecided) std::this_thread::sleep_for(std::chrono::microseconds(500));  // about 1/10 of real time
+    };
+    const Played onWorker = playSet(so, 30.0);
+    const auto find = [](const Played& p, const std::string& kind) {
+        for (const auto& e : p.events)
+            if (e.kind == kind) return e;
+        return dj::DjEvent{};
+    };
+    const auto syncReplace = find(atLine, "layer_replace"), syncOverlap = find(atLine, "layer_overlap");
+    const auto workReplace = find(onWorker, "layer_replace"), workOverlap = find(onWorker, "layer_overlap");
+    ASSERT_FALSE(syncReplace.kind.empty() || workReplace.kind.empty() || workOverlap.kind.empty()) << onWorker.eventLines;
+    const SampleTime decidedLine = syncReplace.sample;  // the bar line after kDecided
+    EXPECT_EQ(syncOverlap.sample, decidedLine);
+    // The worker's replacement: on a later bar line, the one its check finished by.
+    EXPECT_GT(workReplace.sample, decidedLine);
+    EXPECT_EQ(workReplace.sample, workOverlap.sample);
+    std::cout << "on the worker: replaced " << static_cast<double>(workReplace.sample - decidedLine) / kRate << " s of audio after the bar line it was asked for\n";
+    EXPECT_NE(std::find(onWorker.lines.begin(), onWorker.lines.end(), workReplace.sample), onWorker.lines.end()) << "not on a bar line";
+    // The same choice as at the bar line (the same mix and candidates).
+    const auto chosen = [](const std::string& label) { return label.substr(label.find("->")); };
+    EXPECT_EQ(chosen(workReplace.label), chosen(syncReplace.label)) << workReplace.label << " vs " << syncReplace.label;
+    // Until the bar line before the worker's replacement the two sets are the same sample for sample.
+    const auto until = static_cast<std::size_t>(workReplace.sample);
+    EXPECT_TRUE(std::equal(onWorker.audio.left().begin(), onWorker.audio.left().begin() + static_cast<std::ptrdiff_t>(std::min(until, static_cast<std::size_t>(decidedLine))),
+                           atLine.audio.left().begin()));
 }
 
 TEST(LowCut, CutsTheLowEndPassesTheRestAndReleasesToTheDrySignalAtAnyRateAndBlockSize) {

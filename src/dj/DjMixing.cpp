@@ -36,7 +36,7 @@ void DjSet::cutUnderBass(SampleTime line) {
                                 : fmt::format("{} released (bass out)", fmt::join(cut, ",")));
 }
 
-std::string DjSet::replacementStyle(const DjReplace& r, const std::string& was, SampleTime line) {
+std::optional<std::string> DjSet::replacementStyle(const DjReplace& r, const std::string& was, SampleTime line) {
     const std::string nearest = pickStyle(r.layer, "", r.intensity, was);
     // A style the description names is what was asked for: it stands.
     if (const std::string named = pickStyle(r.layer, r.description, r.intensity, was); !r.description.empty() && named != nearest) return named;
@@ -49,9 +49,36 @@ std::string DjSet::replacementStyle(const DjReplace& r, const std::string& was, 
     for (const auto& l : brain_.playing())
         if (l != r.layer) others.push_back(l);
     if (others.empty()) return nearest;
+    if (overlapOnWorker_) {
+        // A real-time clock: the renders (up to a few hundred ms) go to a worker thread.
+        if (check_) return nearest;  // one at a time
+        check_ = OverlapCheck{r, was, "", std::async(std::launch::async, [this, now, layer = r.layer, candidates, others] {
+                                  return leastOverlapping(spectra_, now, layer, candidates, others);
+                              })};
+        return std::nullopt;
+    }
     const auto choice = leastOverlapping(spectra_, now, r.layer, candidates, others);
     event(line, "layer_overlap", choice.label());
     return choice.style;
+}
+
+void DjSet::finishOverlapCheck(SampleTime line) {
+    if (!check_ || check_->choice.wait_for(std::chrono::seconds(0)) != std::future_status::ready) return;
+    OverlapCheck done = std::move(*check_);
+    check_.reset();
+    try {
+        const OverlapChoice choice = done.choice.get();
+        event(line, "layer_overlap", choice.label());
+        // The layer may have left, or a vibe change replaced everything, while it was checked.
+        const auto& playing = brain_.playing();
+        if (nextVibe_ || std::find(playing.begin(), playing.end(), done.replace.layer) == playing.end()) return;
+        const std::string was = styleOf(base_.config, done.replace.layer);
+        if (was != done.was) return;  // replaced meanwhile
+        base_ = withLayerStyle(base_, done.replace.layer, choice.style);
+        if (choice.style != was) playReplacement(done.replace, was, choice.style, done.why, line);
+    } catch (const std::exception& e) {
+        warn(line, fmt::format("replace {}: the overlap check failed: {}", done.replace.layer, e.what()));
+    }
 }
 
 }  // namespace soundstar::dj

@@ -74,6 +74,7 @@ void DjSet::decide(SampleTime line) {
     if (!m.phase.empty()) event(line, "phase", fmt::format("{} ({})", m.phase, m.why));
     applyLayers(m, line);
     cutUnderBass(line);
+    finishOverlapCheck(line);
     applyReplace(m, line);
     applySound(m, line);
 }
@@ -105,26 +106,33 @@ void DjSet::applyReplace(const DjMove& m, SampleTime line) {
     // Each replaced layer: its part in another style from the bar line, crossfaded equal-power
     // over its bars (at least one). A vibe change due here replaces everything anyway.
     if (m.replace.empty() || nextVibe_) return;
-    const double barSeconds = live::barSamples(session_.bpmAt(line), sampleRate_) / sampleRate_;
     for (const auto& r : m.replace) {
         const std::string was = styleOf(base_.config, r.layer);
-        std::string style;
+        std::optional<std::string> style;
         try {
             style = r.style.empty() ? replacementStyle(r, was, line) : r.style;
-            base_ = withLayerStyle(base_, r.layer, style);
+            if (!style) {  // the overlap check runs on a worker: finishOverlapCheck plays it
+                check_->why = m.why;
+                continue;
+            }
+            base_ = withLayerStyle(base_, r.layer, *style);
         } catch (const std::invalid_argument& e) {
             warn(line, fmt::format("replace {}: {}", r.layer, e.what()));
             continue;
         }
-        if (style == was) continue;
-        // What sounds now with the new style (an energy or throw change here glides after it).
-        auto vibe = base_;
-        vibe.config = withStyle(music::parseMusicConfig(lastSound_, "dj"), r.layer, style);
-        const SampleTime at = session_.replaceLayer(r.layer, vibe, line, std::max(1, r.bars) * barSeconds);
-        if (r.gainDb || r.pan) session_.setLayerTrim(r.layer, r.gainDb, r.pan);
-        lastSound_ = music::toJson(vibe.config);
-        event(at, "layer_replace", fmt::format("{}: {} -> {} over {} bar{} ({})", r.layer, was, style, std::max(1, r.bars), r.bars > 1 ? "s" : "", m.why));
+        if (*style != was) playReplacement(r, was, *style, m.why, line);
     }
+}
+
+void DjSet::playReplacement(const DjReplace& r, const std::string& was, const std::string& style, const std::string& why, SampleTime line) {
+    const double barSeconds = live::barSamples(session_.bpmAt(line), sampleRate_) / sampleRate_;
+    // What sounds now with the new style (an energy or throw change here glides after it).
+    auto vibe = base_;
+    vibe.config = withStyle(music::parseMusicConfig(lastSound_, "dj"), r.layer, style);
+    const SampleTime at = session_.replaceLayer(r.layer, vibe, line, std::max(1, r.bars) * barSeconds);
+    if (r.gainDb || r.pan) session_.setLayerTrim(r.layer, r.gainDb, r.pan);
+    lastSound_ = music::toJson(vibe.config);
+    event(at, "layer_replace", fmt::format("{}: {} -> {} over {} bar{} ({})", r.layer, was, style, std::max(1, r.bars), r.bars > 1 ? "s" : "", why));
 }
 
 void DjSet::applySound(const DjMove& m, SampleTime line) {

@@ -110,8 +110,13 @@ public:
     /// Whether a replacement whose style is not named (the rules' swaps, an LLM's bare
     /// replace_layer) takes, of the styles nearest its intensity, the one whose spectrum overlaps
     /// the playing mix least (a "layer_overlap" event with the bands and the choice); off: the
-    /// nearest style, as before. On by default.
+    /// nearest style, as before. On by default. The check renders (up to a few hundred ms) at the
+    /// bar line it is decided on, which the virtual clock can afford (the same bytes every run).
     void setOverlapCheck(bool on) { overlapCheck_ = on; }
+    /// A real-time clock: the overlap check renders on a worker thread, never the thread that feeds
+    /// the engine, and the replacement plays from the first bar line after it is done (one check at
+    /// a time: another replacement meanwhile takes the nearest style). Off by default.
+    void setOverlapCheckOnWorker(bool on) { overlapOnWorker_ = on; }
     static constexpr std::size_t kOverlapCandidates = 3;
     /// A warning (an LLM that failed, a refused command) as an event at `at`.
     void warn(SampleTime at, const std::string& text);
@@ -176,11 +181,24 @@ private:
     bool genDrop_ = false;  // stopLoop() came while a loop was being made: it is not played
     // Mixing (DjMixing.cpp).
     void cutUnderBass(SampleTime line);
-    std::string replacementStyle(const DjReplace& r, const std::string& was, SampleTime line);
+    /// The style for `r`: named, nearest, or the overlap check's choice. With the check on a
+    /// worker thread (not waiting), starts it and returns nullopt: playReplacement follows when done.
+    std::optional<std::string> replacementStyle(const DjReplace& r, const std::string& was, SampleTime line);
+    /// `r.layer`'s part in `style` from `line`, crossfaded over its bars.
+    void playReplacement(const DjReplace& r, const std::string& was, const std::string& style, const std::string& why, SampleTime line);
+    /// A finished overlap check from a worker: its replacement from `line`.
+    void finishOverlapCheck(SampleTime line);
     float bassLowCutHz_ = kBassLowCutHz;
     bool bassCut_ = false;
     bool overlapCheck_ = true;
-    LayerSpectra spectra_;
+    bool overlapOnWorker_ = false;
+    LayerSpectra spectra_;  // used by one check at a time (on the worker while one runs there)
+    struct OverlapCheck {
+        DjReplace replace;
+        std::string was, why;
+        std::future<OverlapChoice> choice;
+    };
+    std::optional<OverlapCheck> check_;  // after spectra_: its worker is waited for before spectra_ goes
 };
 
 }  // namespace soundstar::dj

@@ -50,6 +50,7 @@ json Studio::djStart(const json& args) {
     state->session = std::make_shared<live::LiveSession>(*hooks_.presets, dj::withEnergy(base, d->brain->energy(), ""), o);
     // The set decides each bar line just before the pump hands it to the engine.
     d->set = std::make_unique<dj::DjSet>(*state->session, *d->brain, base, sr, static_cast<int>(kLiveAhead * sr));
+    d->set->setOverlapCheckOnWorker(true);  // its renders never hold the server's control thread
     if (d->minutes > 0) {
         d->endsAt = static_cast<SampleTime>(std::llround(d->minutes * 60.0 * sr));
         d->set->setEnd(d->endsAt);
