@@ -198,6 +198,13 @@ int runDjSet(const DjArgs& args, bool& llmStillAsking) {
                         set.warn(now, fmt::format("llm speak: {}", e.what()));
                     }
                 }
+                if (a.loop) {  // as `g`: refused (a warning) without a generator or while one is being made
+                    try {
+                        set.generateLoop(a.loop->description, a.loop->bars);
+                    } catch (const std::exception& e) {
+                        set.warn(now, fmt::format("llm generate_loop: {}", e.what()));
+                    }
+                }
                 set.brain().queueMove(std::move(a.move));
             } catch (const std::exception& e) {
                 set.warn(now, fmt::format("llm: {}; the rules play on", e.what()));

@@ -12,6 +12,7 @@
 
 #include "DjTest.h"
 #include "dj/DjAnswer.h"
+#include "dj/DjGenLoop.h"
 #include "dj/DjBrain.h"
 #include "dj/DjProfile.h"
 #include "dj/DjStyles.h"
@@ -211,6 +212,33 @@ TEST(DjAnswer, AnLlmPlanIsValidatedActionByAction) {
         try {
             dj::parseDjAnswer(answer, profile);
             ADD_FAILURE() << "accepted: " << answer;
+        } catch (const std::invalid_argument& e) {
+            EXPECT_NE(std::string(e.what()).find(expect), std::string::npos) << e.what();
+        }
+    }
+}
+
+TEST(DjAnswer, AGenerateLoopActionIsReadWithItsLimits) {
+    const auto profile = dj::djProfile(library(), "techno_minimal");
+    const auto a = dj::parseDjAnswer(R"({"actions": [{"type": "generate_loop", "description": "dub chord stabs", "bars": 2}, {"type": "add_layer", "layer": "bass"}]})", profile);
+    ASSERT_TRUE(a.loop);
+    EXPECT_EQ(a.loop->description, "dub chord stabs");
+    EXPECT_EQ(a.loop->bars, 2);
+    EXPECT_EQ(a.move.add, std::vector<std::string>{"bass"});
+    EXPECT_FALSE(dj::parseDjAnswer(R"({"actions": [{"type": "add_layer", "layer": "bass"}]})", profile).loop);
+    EXPECT_NE(dj::djAnswerSchema().find("generate_loop"), std::string::npos);
+    const std::string tooLong(dj::kMaxLoopDescriptionBytes + 1, 'x');
+    const std::vector<std::pair<std::string, std::string>> bad{
+        {R"({"actions": [{"type": "generate_loop", "description": "a", "bars": 2}, {"type": "generate_loop", "description": "b", "bars": 4}]})",
+         "a second generate_loop; at most one"},
+        {R"({"actions": [{"type": "generate_loop", "description": "a", "bars": 3}]})", "bars must be 1, 2, 4 or 8"},
+        {R"({"actions": [{"type": "generate_loop", "bars": 2}]})", "needs \"description\""},
+        {R"({"actions": [{"type": "generate_loop", "description": ")" + tooLong + R"(", "bars": 2}]})", "description must be 1 to 300 bytes"},
+    };
+    for (const auto& [answer, expect] : bad) {
+        try {
+            dj::parseDjAnswer(answer, profile);
+            ADD_FAILURE() << "accepted: " << answer.substr(0, 200);
         } catch (const std::invalid_argument& e) {
             EXPECT_NE(std::string(e.what()).find(expect), std::string::npos) << e.what();
         }

@@ -517,6 +517,32 @@ TEST(DjCli, SayIsSpokenFromTheNextBarLineWithTheMusicDucked) {
     EXPECT_EQ(soxInfo(dir / "m.wav").frames, soxInfo(dir / "p.wav").frames) << "the set plays on";
 }
 
+// The LLM asks for a generated loop: played from a bar line with --generator; without one a
+// warning event says why, and the set plays on.
+TEST(DjCli, AnLlmsGenerateLoopIsPlayedOnABarLineOrRefusedWithoutAGenerator) {
+    TempDir dir;
+    FakeLlm llm(R"({"actions": [{"type": "generate_loop", "description": "dub chord stabs and a shaker", "bars": 2}]})");
+    const std::string model = std::string(SOUNDSTAR_DATA) + "/models/procedural";
+    runDj("--profile techno_minimal --minutes 0.25 --seed 1 -q --generator '" + model + "' --llm " + llm.url() + " --llm-model fake --events '" +
+          (dir / "g.jsonl") + "'");
+    const double bar = 4.0 * 60.0 / 126.0 * kRate;
+    bool played = false;
+    for (const auto& e : readEvents(dir / "g.jsonl"))
+        if (e["event"] == "gen_layer_in") {
+            played = true;
+            EXPECT_NE(e["label"].get<std::string>().find("2 bars of 'dub chord stabs and a shaker"), std::string::npos) << e.dump();
+            EXPECT_EQ(e["sample"].get<long>(), std::lround(e["bar"].get<int>() * bar)) << e.dump();
+        }
+    EXPECT_TRUE(played) << readText(dir / "g.jsonl");
+    runDj("--profile techno_minimal --minutes 0.25 --seed 1 -q --llm " + llm.url() + " --llm-model fake --events '" + (dir / "n.jsonl") + "'");
+    bool warned = false;
+    for (const auto& e : readEvents(dir / "n.jsonl")) {
+        EXPECT_NE(e["event"], "gen_layer_in");
+        if (e["event"] == "warning" && e["label"].get<std::string>().find("llm generate_loop: g: there is no generator") != std::string::npos) warned = true;
+    }
+    EXPECT_TRUE(warned) << readText(dir / "n.jsonl");
+}
+
 TEST(DjCli, AnLlmsReplaceLayerIsPlayedOnABarLine) {
     TempDir dir;
     FakeLlm llm(R"({"actions": [{"type": "replace_layer", "role": "kick", "description": "electronic kit", "bars": 2, "intensity": 0.6, "volume": -2}]})");

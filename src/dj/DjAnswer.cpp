@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 
+#include "dj/DjGenLoop.h"
 #include "dj/DjStyles.h"
 #include "llm/Repair.h"
 #include "music/Arrangement.h"
@@ -81,7 +82,7 @@ DjAnswer parseDjAnswer(const std::string& answer, const DjProfile& profile) {
         const json& a = actions[i];
         const std::string at = fmt::format("actions[{}]", i);
         if (!a.is_object()) refuse(at + " must be an object with a \"type\"");
-        const std::string type = oneOf(field(a, "type", at), {"add_layer", "remove_layer", "replace_layer", "set_phase", "ramp", "effect", "speak"}, at + ".type");
+        const std::string type = oneOf(field(a, "type", at), {"add_layer", "remove_layer", "replace_layer", "set_phase", "ramp", "effect", "speak", "generate_loop"}, at + ".type");
         const auto touch = [&](const std::string& layer) {  // each layer moves once; one kick role, one bass role
             if (std::find(touched.begin(), touched.end(), layer) == touched.end()) return touched.push_back(layer);
             const std::string low = lowRoleOf(layer);
@@ -107,6 +108,12 @@ DjAnswer parseDjAnswer(const std::string& answer, const DjProfile& profile) {
             out.move.energyBars = bars;
         } else if (type == "effect") {
             out.move.effect = oneOf(field(a, "effect", at), effectNames(), at + ".effect");
+        } else if (type == "generate_loop") {
+            if (out.loop) refuse(at + ": a second generate_loop; at most one an answer (one loop is made at a time)");
+            const std::string description = field(a, "description", at);
+            if (description.empty() || description.size() > kMaxLoopDescriptionBytes)
+                refuse(fmt::format("{}.description must be 1 to {} bytes", at, kMaxLoopDescriptionBytes));
+            out.loop = DjAnswer::Loop{description, barsOf(a, at)};
         } else {
             const std::string text = field(a, "text", at);
             if (text.empty() || text.size() > 200) refuse(at + ".text must be 1 to 200 bytes");
@@ -118,9 +125,9 @@ DjAnswer parseDjAnswer(const std::string& answer, const DjProfile& profile) {
 
 std::string djAnswerSchema() {
     json props = json::object();
-    props["type"] = {{"type", "string"}, {"enum", {"add_layer", "remove_layer", "replace_layer", "set_phase", "ramp", "effect", "speak"}}};
+    props["type"] = {{"type", "string"}, {"enum", {"add_layer", "remove_layer", "replace_layer", "set_phase", "ramp", "effect", "speak", "generate_loop"}}};
     props["role"] = {{"type", "string"}, {"maxLength", 40}};
-    props["description"] = {{"type", "string"}, {"maxLength", 200}};
+    props["description"] = {{"type", "string"}, {"maxLength", kMaxLoopDescriptionBytes}};  // replace_layer's: at most 200
     props["intensity"] = {{"type", "number"}, {"minimum", 0}, {"maximum", 1}};
     props["volume"] = {{"type", "number"}, {"minimum", -24}, {"maximum", 6}};
     props["pan"] = {{"type", "number"}, {"minimum", -1}, {"maximum", 1}};
@@ -145,7 +152,8 @@ std::string djPrompt(const DjBrain& brain, int bar) {
         "You are the DJ of a live {} set. Bar {}, phase {}, energy {:.2f}. Playing: {}.\nLayers you may use:\n{}"
         "Plan the next phrase (4 bars): answer {{\"actions\": [...]}} with at most {} of add_layer/remove_layer (layer), "
         "replace_layer (role, description of its new sound, bars 1/2/4/8, intensity 0..1, volume dB -24..6, pan -1..1), set_phase (phase), "
-        "ramp (parameter energy, to 0..1, bars 1/2/4/8), effect ({}), speak (text).",
+        "ramp (parameter energy, to 0..1, bars 1/2/4/8), effect ({}), speak (text), "
+        "generate_loop (description of a loop for a model to make, bars 1/2/4/8; at most one).",
         brain.profile().name, bar, brain.phase(), brain.energy(), brain.playing().empty() ? "nothing" : fmt::format("{}", fmt::join(brain.playing(), ", ")), roles,
         kMaxActions, fmt::join(effectNames(), ", "));
 }

@@ -7,7 +7,10 @@
 //   {"type": "set_phase", "phase": P}                   (P one of phaseNames())
 //   {"type": "ramp", "parameter": "energy", "to": 0..1, "bars": 1|2|4|8}
 //   {"type": "effect", "effect": E}                      (E one of effectNames())
-//   {"type": "speak", "text": T}                         (at most 200 bytes; noted, not voiced yet)
+//   {"type": "speak", "text": T}                         (at most 200 bytes; a voice drop)
+//   {"type": "generate_loop", "description": D, "bars": 1|2|4|8}
+//                                                        (D 1..300 bytes; a generated loop, `g`;
+//                                                         at most one an answer)
 // Read strictly: anything else is refused with a message saying what is allowed, and the rules
 // play on.
 #include <optional>
@@ -23,6 +26,11 @@ inline constexpr std::size_t kMaxActions = 8;
 struct DjAnswer {
     DjMove move;                      // the actions as one move (why = "llm")
     std::vector<std::string> spoken;  // speak actions' texts
+    struct Loop {
+        std::string description;
+        int bars = 4;
+    };
+    std::optional<Loop> loop;  // a generate_loop action
 };
 
 /// Reads an answer (at most 64 KiB; a JSON object, possibly in a ``` fence). Throws

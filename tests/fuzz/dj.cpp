@@ -11,6 +11,7 @@
 #include "FuzzCheck.h"
 #include "dj/DjAnswer.h"
 #include "dj/DjBrain.h"
+#include "dj/DjGenLoop.h"
 #include "dj/DjProfile.h"
 
 using namespace soundstar;
@@ -63,6 +64,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             if (!techno.plays(l, "intro") && !techno.plays(l, "build") && !techno.plays(l, "drop") && !techno.plays(l, "breakdown") && !techno.plays(l, "outro"))
                 fuzz::finding("a layer that is not a role", l);
         if (a.move.energy && !(*a.move.energy >= 0.0 && *a.move.energy <= 1.0)) fuzz::finding("an energy out of 0..1");
+        if (a.loop && (a.loop->description.empty() || a.loop->description.size() > dj::kMaxLoopDescriptionBytes || !dj::loopBarsAllowed(a.loop->bars)))
+            fuzz::finding("a generate_loop out of its limits");
     } catch (const std::invalid_argument& e) {
         fuzz::checkMessage(e.what());
     }
