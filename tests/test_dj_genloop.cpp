@@ -59,6 +59,16 @@ dj::LoopGenerator workerGenerator(models::WorkerSupervisor& service) {
     };
 }
 
+/// The procedural model in real `soundstar model-worker` processes, and a generator asking it.
+struct ProceduralService {
+    models::WorkerSupervisor service{[] {
+        models::WorkerSupervisor::Options o;
+        o.workerCommand = {kBin, "model-worker"};
+        return o;
+    }()};
+    dj::LoopGenerator generate = workerGenerator(service);
+};
+
 struct Played {
     StereoBuffer audio;
     std::vector<dj::DjEvent> events;
@@ -146,10 +156,8 @@ std::vector<float> readMono(const std::string& wav) {
 }  // namespace
 
 TEST(DjGenLoop, ALoopStartsOnTheBarLineIsExactlyNBarsWrapsWithoutAClickAndLeavesOverABar) {
-    models::WorkerSupervisor::Options so;
-    so.workerCommand = {kBin, "model-worker"};
-    models::WorkerSupervisor service(so);
-    const auto generate = workerGenerator(service);
+    ProceduralService model;
+    const auto& generate = model.generate;
     const auto steer = [](dj::DjSet& set, SampleTime pos) {
         if (pos == kBlock * 400) set.generateLoop("dub chord stabs and a shaker", 2);  // 2.3 s: bar 2's line (3.81 s)
         if (pos == kBlock * 1550) {  // 9.0 s: out from bar 5's line (9.52 s)
@@ -223,10 +231,8 @@ TEST(DjGenLoop, ALoopStartsOnTheBarLineIsExactlyNBarsWrapsWithoutAClickAndLeaves
 // A generated loop is mixed as a layer: while the bass plays it is high-passed at the DJ's corner
 // (120 Hz) like the other layers, from its first sample; above the corner it plays as conformed.
 TEST(DjGenLoop, UnderTheBassTheLoopIsHighPassedLikeTheOtherLayers) {
-    models::WorkerSupervisor::Options so;
-    so.workerCommand = {kBin, "model-worker"};
-    models::WorkerSupervisor service(so);
-    const auto generate = workerGenerator(service);
+    ProceduralService model;
+    const auto& generate = model.generate;
     const auto steer = [](dj::DjSet& set, SampleTime pos) {
         if (pos == kBlock * 400) set.generateLoop("deep dub chords with a sub bass line", 2);
     };
