@@ -76,23 +76,32 @@ struct Played {
     std::optional<dj::GeneratedLoop> loop;
 };
 
+/// Drums and bass (no swaps) on a live session with loop tracks, no master chain, and its DJ.
+struct LoopSet {
+    dj::DjProfile profile = drumsAndBass();
+    dj::DjBrain brain{profile, 1, 0};
+    live::StreamVibe base = vibeOf(profile);
+    live::LiveSession session{test::presets(), dj::withEnergy(base, brain.energy(), ""), [this] {
+                                  brain.allowSwaps(false);
+                                  live::LiveOptions o;
+                                  o.sampleRate = kRate;
+                                  o.blockSize = kBlock;
+                                  o.form = "loop";
+                                  o.masterChain = false;
+                                  o.initialLayers = brain.playing();
+                                  o.loopTracks = true;
+                                  return o;
+                              }()};
+    dj::DjSet set{session, brain, base, kRate, kBlock};
+};
+
 /// A set on the virtual clock for `seconds` with loop tracks and `generate`; `steer(set, pos)` before each block.
 /// `bassLowCutHz`: the DJ's low cut on the other layers (and the loop) while the bass plays (0: off).
 Played playSet(double seconds, const dj::LoopGenerator& generate, const std::function<void(dj::DjSet&, SampleTime)>& steer = {},
                float bassLowCutHz = dj::DjSet::kBassLowCutHz) {
-    const auto profile = drumsAndBass();
-    dj::DjBrain brain(profile, 1, 0);
-    brain.allowSwaps(false);
-    live::LiveOptions o;
-    o.sampleRate = kRate;
-    o.blockSize = kBlock;
-    o.form = "loop";
-    o.masterChain = false;
-    o.initialLayers = brain.playing();
-    o.loopTracks = true;
-    const auto base = vibeOf(profile);
-    live::LiveSession session(test::presets(), dj::withEnergy(base, brain.energy(), ""), o);
-    dj::DjSet set(session, brain, base, kRate, kBlock);
+    LoopSet ls;
+    auto& session = ls.session;
+    auto& set = ls.set;
     set.waitForSpeech(true);
     set.setBassLowCut(bassLowCutHz);
     if (generate) set.setGenerator(generate, -20.0, 7);
@@ -309,19 +318,9 @@ TEST(DjGenLoop, EndingTheSetCancelsALoopStillBeingMade) {
     };
     const auto t0 = std::chrono::steady_clock::now();
     {
-        const auto profile = drumsAndBass();
-        dj::DjBrain brain(profile, 1, 0);
-        live::LiveOptions o;
-        o.sampleRate = kRate;
-        o.blockSize = kBlock;
-        o.masterChain = false;
-        o.initialLayers = brain.playing();
-        o.loopTracks = true;
-        const auto base = vibeOf(profile);
-        live::LiveSession session(test::presets(), dj::withEnergy(base, brain.energy(), ""), o);
-        dj::DjSet set(session, brain, base, kRate, kBlock);
-        set.setGenerator(slow, -20.0, 7, cancel);
-        set.generateLoop("a long ambient swell", 8);
+        LoopSet ls;
+        ls.set.setGenerator(slow, -20.0, 7, cancel);
+        ls.set.generateLoop("a long ambient swell", 8);
         std::unique_lock hold(m);
         ASSERT_TRUE(cv.wait_for(hold, std::chrono::seconds(30), [&] { return started; })) << "the generator was never asked";
     }  // the set ends here, its loop still being made
