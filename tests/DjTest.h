@@ -13,7 +13,9 @@
 #include "core/AudioBuffer.h"
 #include "core/Time.h"
 #include "compose/SketchConfig.h"
+#include "dj/DjBrain.h"
 #include "dj/DjProfile.h"
+#include "live/LiveSession.h"
 #include "live/Stream.h"
 
 namespace soundstar::test {
@@ -39,6 +41,19 @@ inline dj::DjProfile onlyLayers(const std::vector<std::string>& layers) {
 }
 
 /// The vibe a set of `p` starts from: its style profile applied, density 6, seed 4.
+/// The live options the in-process DJ tests play with: one long form ("loop"), no master chain
+/// (the set's audio is its layers'), the brain's layers from the start; the brain's swaps off.
+inline live::LiveOptions liveOptionsFor(dj::DjBrain& brain, double sampleRate, int blockSize) {
+    brain.allowSwaps(false);
+    live::LiveOptions o;
+    o.sampleRate = sampleRate;
+    o.blockSize = blockSize;
+    o.form = "loop";
+    o.masterChain = false;
+    o.initialLayers = brain.playing();
+    return o;
+}
+
 inline live::StreamVibe vibeOf(const dj::DjProfile& p) {
     music::MusicConfig cfg;
     cfg.genre = p.name;

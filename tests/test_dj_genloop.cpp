@@ -82,13 +82,7 @@ struct LoopSet {
     dj::DjBrain brain{profile, 1, 0};
     live::StreamVibe base = vibeOf(profile);
     live::LiveSession session{test::presets(), dj::withEnergy(base, brain.energy(), ""), [this] {
-                                  brain.allowSwaps(false);
-                                  live::LiveOptions o;
-                                  o.sampleRate = kRate;
-                                  o.blockSize = kBlock;
-                                  o.form = "loop";
-                                  o.masterChain = false;
-                                  o.initialLayers = brain.playing();
+                                  auto o = test::liveOptionsFor(brain, kRate, kBlock);
                                   o.loopTracks = true;
                                   return o;
                               }()};

@@ -38,13 +38,7 @@ struct Played {
 Played playSet(const std::vector<std::string>& layers, double seconds, const std::function<void(dj::DjSet&, SampleTime)>& steer = {}) {
     const auto profile = onlyLayers(layers);
     dj::DjBrain brain(profile, 1, 0);
-    brain.allowSwaps(false);
-    live::LiveOptions o;
-    o.sampleRate = kRate;
-    o.blockSize = kBlock;
-    o.form = "loop";
-    o.masterChain = false;
-    o.initialLayers = brain.playing();
+    const live::LiveOptions o = test::liveOptionsFor(brain, kRate, kBlock);
     const auto base = vibeOf(profile);
     live::LiveSession session(test::presets(), dj::withEnergy(base, brain.energy(), ""), o);
     dj::DjSet set(session, brain, base, kRate, kBlock);

@@ -54,13 +54,7 @@ struct Played {
 Played playSet(const SetOptions& so, double seconds) {
     const auto profile = onlyLayers(so.layers);
     dj::DjBrain brain(profile, 1, 0);
-    brain.allowSwaps(false);
-    live::LiveOptions o;
-    o.sampleRate = kRate;
-    o.blockSize = kBlock;
-    o.form = "loop";
-    o.masterChain = false;
-    o.initialLayers = brain.playing();
+    const live::LiveOptions o = test::liveOptionsFor(brain, kRate, kBlock);
     music::MusicConfig cfg;
     cfg.genre = profile.name;
     cfg = compose::applyProfile(cfg, profile.style);
