@@ -205,7 +205,8 @@ int runGenerate(const GenerateArgs& g);
 /// `render --generator MODEL`: the model folder (or an installed model's name) checked now, and a
 /// generator that asks it for audio through a model-worker process. Throws naming what is wrong.
 pipeline::Generator modelGenerator(const std::string& model, bool quiet);
-/// modelGenerator with a `cancel` that makes a call in progress end soon (it throws "cancelled").
+/// modelGenerator with a `cancel` that makes a call in progress end soon (it throws "cancelled"),
+/// and every later call refuse at once: cancel is for ending, not for skipping one loop.
 struct CancellableGenerator {
     pipeline::Generator generate;
     std::function<void()> cancel;

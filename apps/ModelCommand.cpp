@@ -130,6 +130,7 @@ CancellableGenerator cancellableModelGenerator(const std::string& model, bool qu
         std::mutex lock;
         std::unique_ptr<models::WorkerSupervisor> service;
         std::optional<models::TaskId> current;  // the call in progress
+        bool cancelled = false;                  // sticky: a cancel before the submit still counts
     };
     auto shared = std::make_shared<Shared>();
     CancellableGenerator out;
@@ -143,6 +144,7 @@ CancellableGenerator cancellableModelGenerator(const std::string& model, bool qu
         models::TaskId id;
         {
             const std::scoped_lock hold(shared->lock);
+            if (shared->cancelled) throw std::runtime_error(fmt::format("--generator {}: cancelled", manifest.name));
             if (!shared->service) {
                 models::WorkerSupervisor::Options o;
                 o.workerCommand = workerCommand();
@@ -162,6 +164,7 @@ CancellableGenerator cancellableModelGenerator(const std::string& model, bool qu
     };
     out.cancel = [shared] {
         const std::scoped_lock hold(shared->lock);
+        shared->cancelled = true;
         if (shared->current) shared->service->cancel(*shared->current);
     };
     return out;

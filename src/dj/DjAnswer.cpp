@@ -57,7 +57,9 @@ DjReplace replaceOf(const json& a, const std::vector<std::string>& roles, const 
         refuse(fmt::format("{}.role: '{}' is not a layer of {} with styles; allowed: {} (or kick, hats, sub, chords, melody, fx for them)", at,
                            music::clipText(role, 40), profile, fmt::join(styled, ", ")));
     r.description = field(a, "description", at);
-    if (r.description.empty() || r.description.size() > 200) refuse(at + ".description must be 1 to 200 bytes");
+    // The schema's one description field is generate_loop's length; a replacement takes as much.
+    if (r.description.empty() || r.description.size() > kMaxLoopDescriptionBytes)
+        refuse(fmt::format("{}.description must be 1 to {} bytes", at, kMaxLoopDescriptionBytes));
     r.bars = barsOf(a, at);
     r.intensity = number(a, "intensity", 0.0, 1.0, at).value_or(0.5);
     if (const auto v = number(a, "volume", -24.0, 6.0, at)) r.gainDb = static_cast<float>(*v);
@@ -127,7 +129,7 @@ std::string djAnswerSchema() {
     json props = json::object();
     props["type"] = {{"type", "string"}, {"enum", {"add_layer", "remove_layer", "replace_layer", "set_phase", "ramp", "effect", "speak", "generate_loop"}}};
     props["role"] = {{"type", "string"}, {"maxLength", 40}};
-    props["description"] = {{"type", "string"}, {"maxLength", kMaxLoopDescriptionBytes}};  // replace_layer's: at most 200
+    props["description"] = {{"type", "string"}, {"maxLength", kMaxLoopDescriptionBytes}};
     props["intensity"] = {{"type", "number"}, {"minimum", 0}, {"maximum", 1}};
     props["volume"] = {{"type", "number"}, {"minimum", -24}, {"maximum", 6}};
     props["pan"] = {{"type", "number"}, {"minimum", -1}, {"maximum", 1}};

@@ -3,7 +3,7 @@
 // actions, each one of
 //   {"type": "add_layer" | "remove_layer", "layer": L}   (L one of the profile's roles)
 //   {"type": "replace_layer", "role": R, "description": D, "bars": 1|2|4|8,
-//    "intensity": 0..1, "volume": -24..6 dB, "pan": -1..1}     (R a role with styles; D 1..200 bytes)
+//    "intensity": 0..1, "volume": -24..6 dB, "pan": -1..1}     (R a role with styles; D 1..300 bytes)
 //   {"type": "set_phase", "phase": P}                   (P one of phaseNames())
 //   {"type": "ramp", "parameter": "energy", "to": 0..1, "bars": 1|2|4|8}
 //   {"type": "effect", "effect": E}                      (E one of effectNames())

@@ -81,7 +81,10 @@ GeneratedLoop makeGeneratedLoop(const LoopGenerator& generate, const LoopPlan& p
 namespace soundstar::dj {
 
 DjSet::~DjSet() {
-    if (genLoop_.valid() && cancelGenerator_) cancelGenerator_();  // then genLoop_'s destructor waits for a thread that is ending
+    try {
+        if (genLoop_.valid() && cancelGenerator_) cancelGenerator_();  // then genLoop_'s destructor waits for a thread that is ending
+    } catch (const std::exception&) {  // a destructor must not throw; the wait below is then the model's
+    }
 }
 
 void DjSet::setGenerator(LoopGenerator generate, double lufs, std::uint64_t seed, std::function<void()> cancel) {

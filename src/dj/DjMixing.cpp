@@ -66,19 +66,25 @@ void DjSet::finishOverlapCheck(SampleTime line) {
     if (!check_ || check_->choice.wait_for(std::chrono::seconds(0)) != std::future_status::ready) return;
     OverlapCheck done = std::move(*check_);
     check_.reset();
+    OverlapChoice choice;
     try {
-        const OverlapChoice choice = done.choice.get();
-        event(line, "layer_overlap", choice.label());
-        // The layer may have left, or a vibe change replaced everything, while it was checked.
-        const auto& playing = brain_.playing();
-        if (nextVibe_ || std::find(playing.begin(), playing.end(), done.replace.layer) == playing.end()) return;
-        const std::string was = styleOf(base_.config, done.replace.layer);
-        if (was != done.was) return;  // replaced meanwhile
-        base_ = withLayerStyle(base_, done.replace.layer, choice.style);
-        if (choice.style != was) playReplacement(done.replace, was, choice.style, done.why, line);
+        choice = done.choice.get();
     } catch (const std::exception& e) {
         warn(line, fmt::format("replace {}: the overlap check failed: {}", done.replace.layer, e.what()));
+        return;
     }
+    event(line, "layer_overlap", choice.label());
+    // The layer may have left, or been replaced another way, while it was checked.
+    const auto& playing = brain_.playing();
+    const std::string was = styleOf(base_.config, done.replace.layer);
+    if (std::find(playing.begin(), playing.end(), done.replace.layer) == playing.end() || was != done.was || choice.style == was) return;
+    base_ = withLayerStyle(base_, done.replace.layer, choice.style);
+    if (nextVibe_) {  // a vibe or tempo change plays everything anew from this bar line: the style goes with it
+        *nextVibe_ = withLayerStyle(*nextVibe_, done.replace.layer, choice.style);
+        event(line, "layer_replace", fmt::format("{}: {} -> {} with the change at this bar line ({})", done.replace.layer, was, choice.style, done.why));
+        return;
+    }
+    playReplacement(done.replace, was, choice.style, done.why, line);
 }
 
 }  // namespace soundstar::dj

@@ -115,7 +115,8 @@ public:
     void setOverlapCheck(bool on) { overlapCheck_ = on; }
     /// A real-time clock: the overlap check renders on a worker thread, never the thread that feeds
     /// the engine, and the replacement plays from the first bar line after it is done (one check at
-    /// a time: another replacement meanwhile takes the nearest style). Off by default.
+    /// a time: another replacement meanwhile takes the nearest style). Off by default; set it before
+    /// the set plays (the worker owns the check's cache while it runs).
     void setOverlapCheckOnWorker(bool on) { overlapOnWorker_ = on; }
     static constexpr std::size_t kOverlapCandidates = 3;
     /// A warning (an LLM that failed, a refused command) as an event at `at`.

@@ -59,5 +59,8 @@ extern "C" __attribute__((visibility("default"))) void soundstar_http_send(const
     } catch (const std::exception& e) {
         out.failure = Failure::Dropped;
         out.error = e.what();
+    } catch (...) {  // nothing crosses the module's edge
+        out.failure = Failure::Dropped;
+        out.error = "an unknown error in the HTTP client";
     }
 }

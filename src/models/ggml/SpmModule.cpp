@@ -22,6 +22,9 @@ void* load(const std::string& path, std::string* error) {
     } catch (const std::exception& e) {
         *error = e.what();
         return nullptr;
+    } catch (...) {  // nothing crosses the module's edge
+        *error = "an unknown error in SentencePiece";
+        return nullptr;
     }
 }
 
@@ -34,6 +37,9 @@ bool encode(void* processor, const std::string& text, std::vector<int>* ids, std
         return status.ok();
     } catch (const std::exception& e) {
         *error = e.what();
+        return false;
+    } catch (...) {
+        *error = "an unknown error in SentencePiece";
         return false;
     }
 }
