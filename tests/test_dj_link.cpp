@@ -46,19 +46,24 @@ TEST(DjLink, WithoutLinkTheClockSaysHowToBuildIt) {
     EXPECT_NE(r.output.find("-DSOUNDSTAR_LINK=ON"), std::string::npos) << r.output;
 }
 #else
+namespace {
+/// `peer` enabled, with start/stop sync, playing, and left to run for a second: a set joins a
+/// session running for a while (Link keeps the older of two sessions that meet, but calls two
+/// founded within 0.5 s of each other a tie, and the lower id wins).
+void startPlayingSession(ableton::Link& peer) {
+    peer.enableStartStopSync(true);
+    peer.enable(true);
+    auto s = peer.captureAppSessionState();
+    s.setIsPlaying(true, peer.clock().micros());
+    peer.commitAppSessionState(s);
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+}
+}  // namespace
+
 TEST(DjLink, JoinsWithoutMovingTheSessionAndKeepsItsBarsWithin3Ms) {
     constexpr double kBpm = 123.0;
     ableton::Link peer(kBpm);
-    peer.enableStartStopSync(true);
-    peer.enable(true);
-    {
-        auto s = peer.captureAppSessionState();
-        s.setIsPlaying(true, peer.clock().micros());
-        peer.commitAppSessionState(s);
-    }
-    // A session running for a while, as a set joins one: Link keeps the older of two sessions
-    // that meet, but calls two founded within 0.5 s of each other a tie (the lower id wins).
-    std::this_thread::sleep_for(std::chrono::seconds(1));
+    startPlayingSession(peer);
     const auto dir = std::filesystem::temp_directory_path() / ("soundstar-link-" + std::to_string(getpid()));
     std::filesystem::create_directories(dir);
     const auto events = (dir / "set.jsonl").string();
@@ -186,16 +191,7 @@ TEST(DjLink, OnJackTheBarLinesAreHeardWithin3MsOfTheSessionsBars) {
     } killJack{pidFile};
 
     ableton::Link peer(kBpm);
-    peer.enableStartStopSync(true);
-    peer.enable(true);
-    {
-        auto s = peer.captureAppSessionState();
-        s.setIsPlaying(true, peer.clock().micros());
-        peer.commitAppSessionState(s);
-    }
-    // A session running for a while, as a set joins one: Link keeps the older of two sessions
-    // that meet, but calls two founded within 0.5 s of each other a tie (the lower id wins).
-    std::this_thread::sleep_for(std::chrono::seconds(1));
+    startPlayingSession(peer);
     LinkProbe probe;
     probe.link = &peer;
     probe.heard.assign(static_cast<std::size_t>(40 * kRate), 0.0f);
