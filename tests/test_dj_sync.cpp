@@ -4,12 +4,14 @@
 // against the clock's true beat grid (not the jittered ticks): under 2 ms off once locked, no
 // drift over 10 simulated minutes, a start 90 ms late pulled in, and --midi-offset-ms's latency
 // kept (the set's bars that much after the clock's).
+#include <gtest/gtest-spi.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cstdio>
 #include <cmath>
 #include <filesystem>
+#include <functional>
 #include <random>
 #include <vector>
 
@@ -37,6 +39,10 @@ struct Run {
     double endBpm = 0.0;          // the set's tempo at the end
     dj::PhaseLock::CatchUp catchUp;  // the first bar's last catch-up
     double slowestBpm = 1e9, fastestBpm = 0.0;  // the set's tempo range in bar 1
+    std::vector<dj::DjEvent> events;             // the set's
+    std::vector<live::StreamEvent> sessionEvents;  // the live session's (what it scheduled)
+    std::vector<SampleTime> lines;               // the set's bar lines
+    StereoBuffer audio;                          // what it played (kept only when steered)
 };
 
 /// A techno_minimal set following a clock at `bpm` for `minutes`: the clock ticks (each up to
@@ -45,7 +51,8 @@ struct Run {
 /// later (the declared latency). Blocks render as a device would; nothing but the clock's bytes
 /// and their times reach the sync. `ticksBeforeStart` false: the clock's first tick is the one
 /// after Start (jack_midi_clock), so the set starts at its profile's tempo (126 bpm).
-Run follow(double bpm, double minutes, double lateSeconds, double offsetSeconds, bool ticksBeforeStart = true) {
+Run follow(double bpm, double minutes, double lateSeconds, double offsetSeconds, bool ticksBeforeStart = true,
+           const std::function<void(dj::DjSet&, SampleTime)>& steer = {}) {
     const auto profile = dj::djProfile(library(), "techno_minimal");
     music::MusicConfig cfg;
     cfg.genre = profile.name;
@@ -88,17 +95,19 @@ Run follow(double bpm, double minutes, double lateSeconds, double offsetSeconds,
     dj::PhaseLock lock(follower.beatAt(firstSeen), [&](SampleTime s) { return playsAt(s) - offsetSeconds; });
     StereoBuffer block;
     block.resize(kBlock);
+    Run r;
+    if (steer) r.audio.resize(static_cast<int>(end / kBlock * kBlock + kBlock));
     for (SampleTime pos = 0; pos < end; pos += kBlock) {
         const double now = playsAt(pos);
         for (; tick * period <= now; ++tick) follower.onMessage(&b, 1, tick * period + jitter(rng));
         follower.check(now);
         lock.update(follower, set);
+        if (steer) steer(set, pos);
         set.tick(pos);
         while (!session.pump(pos + kBlock)) {
         }
-        session.engine().render(block.view());
+        session.engine().render(steer ? r.audio.view().offset(static_cast<int>(pos), kBlock) : block.view());
     }
-    Run r;
     for (SampleTime s = 0; s < set.barLine(1); s += kBlock)
         r.slowestBpm = std::min(r.slowestBpm, session.bpmAt(s)), r.fastestBpm = std::max(r.fastestBpm, session.bpmAt(s));
     r.catchUp = lock.catchUp();
@@ -107,6 +116,9 @@ Run follow(double bpm, double minutes, double lateSeconds, double offsetSeconds,
         r.errorMs.push_back(dj::PhaseLock::phaseErrorBeats(beats) * 60000.0 / bpm);
     }
     r.endBpm = session.bpmAt(end - 1);
+    r.events = set.events();
+    r.sessionEvents = session.events();
+    for (int bar = 0; set.barLine(bar) >= 0; ++bar) r.lines.push_back(set.barLine(bar));
     return r;
 }
 
@@ -184,4 +196,81 @@ TEST(DjPhaseLock, WithNoTicksBeforeStartBarTwoIsOnTheClocksBarLine) {
         }
         EXPECT_NEAR(r.endBpm, c.bpm, 0.05);
     }
+}
+
+// The phase lock asks for its tempo on every bar line; a layer replacement on such a line used to
+// be dropped (the tempo was taken for a vibe change, which replaces everything anyway), so under
+// a followed clock the DJ never swapped a part. Now it plays: the old part crossfades to the new
+// one from the bar line over its bars while the tempo glides, and the bars stay on the clock's.
+TEST(DjPhaseLock, AReplacementPlaysOnItsBarLineWhileFollowingTheClock) {
+    const SampleTime askAt = static_cast<SampleTime>(9.0 * kRate) / kBlock * kBlock;  // in bar 5
+    const auto run = [&](bool replace) {
+        return follow(120.0, 0.5, 0.0, 0.0, true, [&, replace](dj::DjSet& set, SampleTime pos) {
+            if (pos == 0) {  // the bass from bar 1, and no move of the rules' own but the one asked for
+                set.brain().allowSwaps(false);
+                dj::DjMove bass;
+                bass.add = {"bass"};
+                bass.why = "test";
+                set.brain().queueMove(bass);
+            }
+            if (pos != askAt || !replace) return;
+            dj::DjMove m;
+            m.replace.push_back({"bass", "", "a test swap", 0.5, 2, std::nullopt, std::nullopt});
+            m.why = "test";
+            set.brain().queueMove(m);
+        });
+    };
+    const auto r = run(true), plain = run(false);
+    const dj::DjEvent* replaced = nullptr;
+    for (const auto& e : r.events)
+        if (e.kind == "layer_replace" && e.sample > askAt) replaced = &e;
+    ASSERT_NE(replaced, nullptr) << "no layer_replace after the move was asked for";
+    EXPECT_NE(replaced->label.find("bass: "), std::string::npos) << replaced->label;
+    EXPECT_NE(replaced->label.find(" over 2 bars (test)"), std::string::npos) << replaced->label << ": a crossfade of its own, not a vibe change";
+    const auto line = std::find(r.lines.begin(), r.lines.end(), replaced->sample);
+    ASSERT_NE(line, r.lines.end()) << "on a bar line";
+    EXPECT_LE(*line - askAt, 2 * static_cast<SampleTime>(2.0 * kRate)) << "within two bars of being asked for";
+    // The session scheduled the crossfade at that sample, two bars long, and did not start other music.
+    bool scheduled = false;
+    for (const auto& e : r.sessionEvents) {
+        if (e.kind == "replace" && e.sample == replaced->sample && e.label == "bass") {
+            scheduled = true;
+            EXPECT_NEAR(e.seconds, 4.0, 0.05) << "two bars at 120 bpm";
+        }
+        EXPECT_NE(e.kind, "transition") << "at sample " << e.sample << ": the tempo glides, nothing is crossfaded whole";
+    }
+    EXPECT_TRUE(scheduled) << "the live session has no replace event at the set's";
+    // What the replacement changed: the same set without it, sample for sample, leaves only the
+    // two bass parts (the drums' hits, on every beat looked at, cancel). Nothing before the bar
+    // line; then no click anywhere in the crossfade by the live measure.
+    const auto start = static_cast<std::size_t>(replaced->sample);
+    ASSERT_EQ(r.audio.left().size(), plain.audio.left().size());
+    EXPECT_TRUE(std::equal(r.audio.left().begin(), r.audio.left().begin() + static_cast<long>(start), plain.audio.left().begin())) << "nothing changes before the bar line";
+    StereoBuffer diff;  // from the bar line on (before it the difference is silence, which would tell nothing)
+    diff.resize(static_cast<int>(r.audio.left().size() - start));
+    float changed = 0.0f;
+    for (std::size_t i = 0; i < diff.left().size(); ++i) {
+        diff.left()[i] = r.audio.left()[start + i] - plain.audio.left()[start + i];
+        diff.right()[i] = r.audio.right()[start + i] - plain.audio.right()[start + i];
+        if (i < 441) changed = std::max(changed, std::abs(diff.left()[i]));
+    }
+    EXPECT_GT(changed, 0.0f) << "it starts on the bar line's sample";
+    std::vector<SampleTime> points;
+    for (int i = 0; i <= 8; ++i) points.push_back(static_cast<SampleTime>(4.0 * kRate) * i / 8);
+    // The acid bass's accents alone jump to 3x the 99.9th percentile near some beats, so each
+    // point is held to the larger of twice that and the largest jump near any of the 30 beats
+    // after the crossfade, where nothing changes: no jump near a change beyond the music's own.
+    const auto expectNoClick = [&](const StereoBuffer& a, const std::string& what) {
+        for (const auto* x : {&a.left(), &a.right()}) {
+            float own = 2.0f * test::jumpPercentile(*x, points);
+            for (int beat = 9; beat < 39; ++beat) own = std::max(own, test::worstJump(*x, static_cast<SampleTime>(beat) * 22050));
+            for (const auto p : points) EXPECT_LE(test::worstJump(*x, p), own) << what << ": a click near " << p << " samples into the crossfade";
+        }
+    };
+    expectNoClick(diff, "a replacement under a followed clock");
+    StereoBuffer clicked = diff;  // the measure catches a click: a step of a tenth of full scale mid-crossfade
+    for (auto i = static_cast<std::size_t>(points[4]); i < clicked.left().size(); ++i) clicked.left()[i] += 0.1f;
+    EXPECT_NONFATAL_FAILURE(expectNoClick(clicked, "a step"), "a click near");
+    EXPECT_LT(maxAbs(r.errorMs, 4, r.errorMs.size()), 2.0) << "the bars stay on the clock's through it";
+    EXPECT_EQ(r.errorMs, plain.errorMs) << "the replacement does not move the bars";
 }

@@ -79,8 +79,8 @@ void DjSet::finishOverlapCheck(SampleTime line) {
     const std::string was = styleOf(base_.config, done.replace.layer);
     if (std::find(playing.begin(), playing.end(), done.replace.layer) == playing.end() || was != done.was || choice.style == was) return;
     base_ = withLayerStyle(base_, done.replace.layer, choice.style);
-    if (nextVibe_) {  // a vibe or tempo change plays everything anew from this bar line: the style goes with it
-        *nextVibe_ = withLayerStyle(*nextVibe_, done.replace.layer, choice.style);
+    if (nextVibe_) *nextVibe_ = withLayerStyle(*nextVibe_, done.replace.layer, choice.style);
+    if (newMusic_) {  // a vibe change plays everything anew from this bar line: the style goes with it
         event(line, "layer_replace", fmt::format("{}: {} -> {} with the change at this bar line ({})", done.replace.layer, was, choice.style, done.why));
         return;
     }

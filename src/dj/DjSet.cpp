@@ -104,8 +104,9 @@ void DjSet::applyLayers(const DjMove& m, SampleTime line) {
 
 void DjSet::applyReplace(const DjMove& m, SampleTime line) {
     // Each replaced layer: its part in another style from the bar line, crossfaded equal-power
-    // over its bars (at least one). A vibe change due here replaces everything anyway.
-    if (m.replace.empty() || nextVibe_) return;
+    // over its bars (at least one). A vibe change due here replaces everything anyway; a tempo
+    // change (a followed clock asks for one every bar) glides the music, replaced part and all.
+    if (m.replace.empty() || newMusic_) return;
     for (const auto& r : m.replace) {
         const std::string was = styleOf(base_.config, r.layer);
         std::optional<std::string> style;
@@ -116,6 +117,7 @@ void DjSet::applyReplace(const DjMove& m, SampleTime line) {
                 continue;
             }
             base_ = withLayerStyle(base_, r.layer, *style);
+            if (nextVibe_) *nextVibe_ = withLayerStyle(*nextVibe_, r.layer, *style);
         } catch (const std::invalid_argument& e) {
             warn(line, fmt::format("replace {}: {}", r.layer, e.what()));
             continue;
@@ -154,6 +156,7 @@ void DjSet::applySound(const DjMove& m, SampleTime line) {
     if (nextVibe_) {
         base_ = *nextVibe_;
         nextVibe_.reset();
+        newMusic_ = false;
         const SampleTime at = session_.change(vibe, line, live::Grid::Auto, nextVibeBars_ * barSeconds);
         if (!nextProfile_.empty()) event(at, "profile", nextProfile_);
         nextProfile_.clear();
@@ -169,6 +172,7 @@ void DjSet::changeVibe(live::StreamVibe base, std::optional<DjProfile> profile, 
         brain_.setProfile(std::move(*profile));
     }
     nextVibe_ = std::move(base);
+    newMusic_ = true;
     nextVibeBars_ = std::clamp(transitionBars, 1, 16);
 }
 

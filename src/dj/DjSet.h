@@ -159,6 +159,7 @@ private:
     int throwEndsBar_ = -1;  // the bar an effect throw glides back on
     std::string throwing_;
     std::optional<live::StreamVibe> nextVibe_;
+    bool newMusic_ = false;  // nextVibe_ came from changeVibe (other music), not only from a tempo
     int nextVibeBars_ = 2;
     std::string nextProfile_;  // the profile of the vibe change asked for, for its event
     std::optional<double> nextBpm_;
