@@ -37,7 +37,7 @@ public:
     static constexpr double kWindowSeconds = 8.0;     // the sample-to-host-time pairings kept (a sound card's drift: well under 1 ms in it)
     static constexpr double kFirstLookSeconds = 1.0;  // pairings gathered before the first nudge
     static constexpr double kStopFadeSeconds = 0.010;
-    static constexpr double kCatchUpMs = 20.0;  // a first reading further off is caught up in one bar
+    static constexpr double kCatchUpMs = 2.0;  // a bar line further off is landed by re-tempoing the bar before it
 
     /// Joins (or founds, at `bpm`) the session: waits up to kJoinSeconds for a peer, then
     /// kSettleSeconds while Link measures the peer's session and takes its tempo, timeline and
@@ -83,21 +83,24 @@ public:
         }
         if (pairings_.back().host - pairings_.front().host < kFirstLookSeconds * 1e6) return;  // a second of looks before the first nudge
         const double bpm = link_.bpm();
-        if (catchUpLine_ < 0) {
-            // The first reading: a device that opened late (RtAudio's JACK client takes ~0.3 s)
-            // puts the set well off the bar it aimed for; one bar at another tempo (within 20%)
-            // closes that, where the lock's 2% a bar would take many.
-            catchUpLine_ = set.nextLine();
-            const double error = dj::PhaseLock::phaseErrorBeats(link_.beatAt(hostOf(catchUpLine_, sampleRate)));
-            if (std::abs(error) * 60000.0 / bpm > kCatchUpMs) {
-                const double caught = std::clamp(bpm * dj::LinkClock::kQuantum / (dj::LinkClock::kQuantum - error), bpm * 0.8, bpm * 1.2);
-                set.followTempo(caught, 1);
-                set.mark(catchUpLine_, "clock_phase",
-                         fmt::format("{:+.3f} ms (the set's bar line after the session's), {:.3f} bpm from here to catch up", error * 60000.0 / bpm, caught));
-                return;
+        // A bar line well off the session's (a device that opened late: RtAudio's JACK client
+        // takes ~0.3 s) would take the lock's 2% a bar many bars to pull in. So the rest of the
+        // bar playing is re-tempoed, as PhaseLock does for a MIDI clock's first bar: a ramp over
+        // a beat to the tempo that lands the next line on the session's, and back to the
+        // session's tempo by then; planned again from each later beat line, and in the bars after
+        // while the line is still more than kCatchUpMs off (a catch-up is at most 1.5x the tempo).
+        {
+            const SampleTime line = set.nextLine();
+            const double error = dj::PhaseLock::phaseErrorBeats(link_.beatAt(hostOf(line, sampleRate)));
+            if (std::abs(error) * 60000.0 / bpm > kCatchUpMs && lock_.catchUpTo(set, bpm, error)) {
+                const auto& c = lock_.catchUp();
+                set.mark(c.from, "clock_catch_up",
+                         fmt::format("re-tempoed from here: {:.2f} bpm over a beat, then the session's {:.3f}; the bar line {:+.3f} ms after the session's moves "
+                                     "from sample {} to {}",
+                                     c.bpm, c.clockBpm, error * 60000.0 / bpm, c.wasLine, c.line));
             }
         }
-        if (set.nextLine() != catchUpLine_ && lock_.update(bpm, [this](double seconds) { return link_.beatAt(seconds * 1e6); }, set))
+        if (lock_.update(bpm, [this](double seconds) { return link_.beatAt(seconds * 1e6); }, set))
             set.mark(set.nextLine(), "clock_phase",
                      fmt::format("{:+.3f} ms (the set's bar line after the session's), {:.3f} bpm from here", lock_.lastErrorMs(), lock_.lastBpm()));
     }
@@ -130,7 +133,7 @@ private:
     double startAt_ = 0.0, startBeat_ = 0.0, latencyMicros_ = 0.0, earliest_ = 0.0;
     bool startedTransport_ = false, announced_ = false, stopped_ = false;
     std::deque<Pairing> pairings_;
-    SampleTime lastSample_ = 0, block_ = 0, catchUpLine_ = -1;
+    SampleTime lastSample_ = 0, block_ = 0;
     double sampleRate_ = 48000.0;
     dj::PhaseLock lock_{0.0, [this](SampleTime s) { return hostOf(s, sampleRate_) / 1e6; }};
     friend class LinkStartDevice;

@@ -268,6 +268,8 @@ TEST(DjLink, OnJackTheBarLinesAreHeardWithin3MsOfTheSessionsBars) {
         EXPECT_LT(std::abs(errorMs), 3.0) << "the bar line at sample " << line << " was heard " << errorMs << " ms off the session's";
     }
     EXPECT_GE(measured, 4) << run.output;
+    for (const auto& e : readEvents(events))  // what the set read and did, for a failure's reader
+        if (e.value("event", "").rfind("clock_", 0) == 0) std::printf("  %lld %s: %s\n", e.value("sample", 0LL), e.value("event", "").c_str(), e.value("label", "").c_str());
     std::printf("bar lines heard within %.3f ms of the session's (%d measured; latency counted %.3f ms, JACK's for the port %u frames)\n", worst, measured,
                 declaredMs, latency.max);
 }

@@ -37,24 +37,29 @@ double PhaseLock::catchUpBpm(double fromBpm, double clockBpm, double beatsAfter,
 }
 
 bool PhaseLock::planCatchUp(const ClockFollower& follower, DjSet& set, double clockBpm) {
+    // The clock's bar line after the set's start, on the set's samples: from the clock's beat
+    // where bar 2's line would play now, on at the clock's tempo.
+    const double clockBeatThere = follower.beatAt(secondsOf_(set.nextLine())) - startBeat_;
+    return catchUpTo(set, clockBpm, clockBeatThere - kBeatsPerBar);
+}
+
+bool PhaseLock::catchUpTo(DjSet& set, double clockBpm, double errorBeats) {
     const auto& session = set.session();
     const double rate = set.sampleRate();
     const SampleTime from = session.nextGridLine(session.scheduledUntil(), live::Grid::Beat);
     const SampleTime line = set.nextLine();
-    if (from == catchUpFrom_ || from >= line) return false;
-    const double beatsLeft = std::round(kBeatsPerBar - session.beatAt(from));
-    if (beatsLeft < 2.0) return false;  // one beat left: bar 2's line is the phase lock's
+    if (from == catchUpFrom_ || from >= line || !(clockBpm > 0.0) || !std::isfinite(errorBeats)) return false;
+    const double beatsLeft = std::round(session.beatAt(line) - session.beatAt(from));  // in the bar playing (the session's beats count on)
+    if (beatsLeft < 2.0) return false;  // one beat left: the next line is the phase lock's
     catchUpFrom_ = from;
-    // The clock's bar line after the set's start, on the set's samples: from the clock's beat
-    // where bar 2's line would play now, on at the clock's tempo.
-    const double clockBeatThere = follower.beatAt(secondsOf_(line)) - startBeat_;
-    const double target = static_cast<double>(line) + (kBeatsPerBar - clockBeatThere) * 60.0 / clockBpm * rate;
+    const double target = static_cast<double>(line) - errorBeats * 60.0 / clockBpm * rate;
     const double seconds = (target - static_cast<double>(from)) / rate;
     if (!(seconds > 0.0)) return false;
     const double bpm = catchUpBpm(session.bpmAt(from), clockBpm, beatsLeft - 1.0, seconds);
     set.retimeTempo(from, bpm, 1.0);
     set.retimeTempo(session.nextGridLine(from + 1, live::Grid::Beat), clockBpm, beatsLeft - 1.0);
     catchUp_ = {catchUp_.plans + 1, from, line, set.nextLine(), bpm, clockBpm};
+    lastLine_ = -1;  // the moved line is read again
     return true;
 }
 
@@ -62,7 +67,7 @@ bool PhaseLock::update(const ClockFollower& follower, DjSet& set) {
     const auto bpm = follower.bpm();
     if (!bpm || !follower.playing() || follower.lost()) return false;
     // Bar 1: its rest re-tempoed so bar 2's line lands on the clock's; that line is then read again.
-    if (set.nextBar() == 1 && planCatchUp(follower, set, *bpm)) lastLine_ = -1;
+    if (set.nextBar() == 1) planCatchUp(follower, set, *bpm);
     return update(*bpm, [&follower](double seconds) { return follower.beatAt(seconds); }, set);
 }
 

@@ -49,6 +49,13 @@ public:
         startBeat_ = startBeat, secondsOf_ = std::move(secondsOf), lastLine_ = -1, catchUpFrom_ = -1;
     }
 
+    /// The first-bar catch-up for any clock: re-tempos the rest of the bar playing, from the next
+    /// beat line not yet handed to the engine (at least two beats before the set's next line),
+    /// so that the next line plays `errorBeats` beats of `clockBpm` earlier (the clock's beat there
+    /// less where it should be: positive, the clock ahead), arriving at the clock's tempo. Once
+    /// per beat line; false when it cannot (too late in the bar, already planned from this beat).
+    bool catchUpTo(DjSet& set, double clockBpm, double errorBeats);
+
     /// The last first-bar catch-up: from `from` the tempo went to `bpm` over a beat and back to
     /// `clockBpm` over the rest of bar 1, so bar 2's line moved from `wasLine` to `line`.
     struct CatchUp {
