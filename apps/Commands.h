@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json_fwd.hpp>
+
 #include "compose/SketchConfig.h"
 #include "engine/Preset.h"
 #include "io/AudioFile.h"
@@ -200,6 +202,13 @@ struct GenerateArgs {
     std::optional<double> temperature;
     double timeoutSeconds = 0.0;
     bool quiet = false;
+    // --loop-bars: the audio fitted into a loop (models::conformOrCut) before it is written.
+    std::optional<int> loopBars;
+    double bpm = 120.0;
+    int beatsPerBar = 4;
+    std::string key;          // "" keeps the pitch
+    bool durationGiven = false;  // -d given; else a loop asks for models::generatorSecondsFor
+    bool loopShaped = false;     // --bpm, --beats-per-bar or --key given
 };
 int runGenerate(const GenerateArgs& g);
 /// `render --generator MODEL`: the model folder (or an installed model's name) checked now, and a
@@ -215,7 +224,7 @@ CancellableGenerator cancellableModelGenerator(const std::string& model, bool qu
 /// The model roots ($SOUNDSTAR_MODELS, data/models) and, for `serve`, its model jobs: one model
 /// service kept for the server's life (models stay loaded between jobs).
 std::vector<std::filesystem::path> installedModelRoots();
-std::function<void(const server::GenerateJobSpec&, const std::function<void(double)>&, const std::atomic<bool>&)> serverModelJobs();
+std::function<nlohmann::json(const server::GenerateJobSpec&, const std::function<void(double)>&, const std::atomic<bool>&)> serverModelJobs();
 /// `soundstar models [--dir DIR]... [--load]`: installed models, and with --load each loaded in a worker.
 struct ModelsArgs {
     std::vector<std::string> dirs;

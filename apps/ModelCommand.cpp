@@ -11,6 +11,7 @@
 
 #include "Commands.h"
 #include "io/OutputFiles.h"
+#include "models/Conform.h"
 #include "models/ModelManifest.h"
 #include "models/ProceduralModel.h"
 #ifdef SOUNDSTAR_HAVE_GGML
@@ -63,7 +64,7 @@ std::vector<std::filesystem::path> modelRoots(const std::vector<std::string>& di
 
 std::vector<std::filesystem::path> installedModelRoots() { return modelRoots({}); }
 
-std::function<void(const server::GenerateJobSpec&, const std::function<void(double)>&, const std::atomic<bool>&)> serverModelJobs() {
+std::function<nlohmann::json(const server::GenerateJobSpec&, const std::function<void(double)>&, const std::atomic<bool>&)> serverModelJobs() {
     std::shared_ptr<models::WorkerSupervisor> service;  // started at the first job, kept (its models stay loaded)
     return [service](const server::GenerateJobSpec& spec, const std::function<void(double)>& progress, const std::atomic<bool>& cancel) mutable {
         if (!service) {
@@ -101,10 +102,23 @@ std::function<void(const server::GenerateJobSpec&, const std::function<void(doub
         waiter.join();
         if (cancel || result.cancelled) throw std::runtime_error("cancelled");
         if (!result.ok) throw std::runtime_error(fmt::format("generating failed: {}", result.error));
-        const StereoBuffer audio = stereoOf(result);
+        StereoBuffer audio = stereoOf(result);
+        nlohmann::json report;
+        if (!spec.loop.is_null()) {  // fitted into a loop for a sampler track (checked when the job was asked for)
+            models::ConformedLoop loop;
+            try {
+                loop = models::conformOrCut(result.interleaved, result.channels, result.sampleRateHz, models::conformOptionsFromJson(spec.loop));
+            } catch (const std::exception& e) {
+                throw std::runtime_error(fmt::format("the generated audio cannot be fitted into the loop asked for: {}", e.what()));
+            }
+            audio.left() = std::move(loop.left);
+            audio.right() = std::move(loop.right);
+            report = models::toJson(loop.report);
+        }
         io::OutputFiles out;
         io::writeAudioFile(out.add(spec.output, "file"), audio, result.sampleRateHz, io::FileFormat::Wav16, spec.seed);
         out.commit();
+        return report;
     };
 }
 
@@ -176,13 +190,31 @@ int runGenerate(const GenerateArgs& g) {
     const auto format = io::formatFromPath(g.output);
     const auto chosen = g.format.empty() ? format : io::parseFormat(g.format);
     if (!chosen) throw std::invalid_argument(fmt::format("cannot tell the audio format of '{}'; give --format ({})", music::clipText(g.output, 200), io::formatNames()));
+    std::optional<models::ConformOptions> loop;
+    double seconds = g.seconds;
+    if (g.loopBars) {  // checked before the model runs
+        loop.emplace();
+        loop->bars = *g.loopBars, loop->targetBpm = g.bpm, loop->beatsPerBar = g.beatsPerBar;
+        if (!g.key.empty()) {
+            loop->targetKey = models::parseKey(g.key);
+            if (!loop->targetKey)
+                throw std::invalid_argument(fmt::format("--key '{}' is no key: a tonic (C, C#, Db, ... B) and major or minor, e.g. \"F# minor\" or Eb", music::clipText(g.key, 40)));
+        }
+        const double barSeconds = g.beatsPerBar * 60.0 / g.bpm;
+        if (!g.durationGiven) seconds = models::generatorSecondsFor(*g.loopBars, barSeconds);
+        if (*g.loopBars * barSeconds > seconds)
+            throw std::invalid_argument(fmt::format("--loop-bars {} at {:g} bpm last {:.4g} s, longer than -d {:g}; ask for about {:.0f} s (room for a slower source) or fewer bars",
+                                                    *g.loopBars, g.bpm, *g.loopBars * barSeconds, seconds, models::generatorSecondsFor(*g.loopBars, barSeconds)));
+    } else if (g.loopShaped) {
+        throw std::invalid_argument("--bpm, --beats-per-bar and --key shape a loop: give --loop-bars too");
+    }
     models::WorkerSupervisor::Options o;
     o.workerCommand = workerCommand();
     models::WorkerSupervisor service(o);
     models::GenerateRequest r;
     r.model = g.model.empty() ? defaultModelDir() : std::filesystem::path(g.model);
     r.prompt = g.prompt;
-    r.seconds = g.seconds;
+    r.seconds = seconds;
     r.seed = g.seed;
     r.steps = g.steps;
     r.guidance = g.guidance;
@@ -199,7 +231,23 @@ int runGenerate(const GenerateArgs& g) {
     const auto result = service.generate(r, cb);
     if (!g.quiet) fmt::print(stderr, "\n");
     if (!result.ok) throw std::runtime_error(fmt::format("generate failed: {}", result.error));
-    const StereoBuffer audio = stereoOf(result);
+    StereoBuffer audio = stereoOf(result);
+    if (loop) {
+        models::ConformedLoop fitted;
+        try {
+            fitted = models::conformOrCut(result.interleaved, result.channels, result.sampleRateHz, *loop);
+        } catch (const std::exception& e) {
+            throw std::runtime_error(fmt::format("the generated audio cannot be fitted into {} bars: {}", loop->bars, e.what()));
+        }
+        audio.left() = std::move(fitted.left);
+        audio.right() = std::move(fitted.right);
+        const auto& rep = fitted.report;
+        if (!g.quiet) {
+            fmt::print(stderr, "soundstar: loop of {} bars at {:g} bpm from {:.1f} bpm{} ({}), {:+d} semitones, {:.1f} LUFS\n", loop->bars, g.bpm, rep.sourceBpm,
+                       rep.bpmGiven ? " (its own pace: no beat found)" : "", models::keyName(rep.sourceKey), rep.semitones, rep.outputLufs);
+            for (const auto& w : rep.warnings) fmt::print(stderr, "soundstar: warning: {}\n", w);
+        }
+    }
     io::OutputFiles out;
     io::writeAudioFile(out.add(g.output, "-o"), audio, result.sampleRateHz, *chosen, r.seed.value_or(1));
     out.commit();

@@ -257,6 +257,12 @@ int main(int argc, char** argv) {
     generateCmd->add_option("--top-k", ge.topK, "musicgen: draw each token from the k likeliest (1 to 65536; 1 is greedy; default: the model's)")->check(wholeNumber(1, 65536, ""));
     generateCmd->add_option("--temperature", ge.temperature, "musicgen: sampling temperature (0.01 to 10; default: the model's)")->check(finiteNumber(0.01, 10.0));
     generateCmd->add_option("--timeout", ge.timeoutSeconds, "Seconds the request may take, loading included (default 600)")->check(finiteNumber(0.1, 86400.0));
+    generateCmd->add_option("--loop-bars", ge.loopBars, "Fit the audio into a loop of this many bars (1 to 64) at --bpm: cut on its beats with a crossfaded seam, "
+                             "stretched to the tempo, pitch-shifted to --key, at -14 LUFS (without -d it asks the model for enough audio)")
+        ->check(wholeNumber(1, 64, ""));
+    generateCmd->add_option("--bpm", ge.bpm, "The loop's tempo (40 to 300; default 120)")->check(finiteNumber(40.0, 300.0));
+    generateCmd->add_option("--beats-per-bar", ge.beatsPerBar, "The loop's beats per bar (1 to 32; default 4)")->check(wholeNumber(1, 32, ""));
+    generateCmd->add_option("--key", ge.key, "The loop's key, e.g. \"F minor\" or Eb (default: the pitch stays)");
     generateCmd->add_flag("-q,--quiet", ge.quiet, "Print only errors");
     ModelsArgs mo;
     auto* modelsCmd = app.add_subcommand("models", "List installed models (--dir, $SOUNDSTAR_MODELS, data/models); --load loads each in a worker");
@@ -327,7 +333,11 @@ int main(int argc, char** argv) {
         if (interpretCmd->parsed()) return runInterpret(interpretPrompt, interpretJson, interpretExplain);
         if (schema->parsed()) return schemaJob ? runJobSchema() : runSchema();
         if (batchCmd->parsed()) return runBatch(ba);
-        if (generateCmd->parsed()) return runGenerate(ge);
+        if (generateCmd->parsed()) {
+            ge.durationGiven = generateCmd->count("--duration") > 0;
+            ge.loopShaped = generateCmd->count("--bpm") + generateCmd->count("--beats-per-bar") + generateCmd->count("--key") > 0;
+            return runGenerate(ge);
+        }
         if (modelsCmd->parsed()) return runModels(mo);
         if (modelWorkerCmd->parsed()) return runModelWorker();
         if (workerCmd->parsed()) return runWorker(wk);

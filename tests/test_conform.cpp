@@ -267,6 +267,29 @@ TEST(Conform, BadInputIsRefusedNamingTheLimit) {
     EXPECT_NE(noBeat.find("no steady beat"), std::string::npos) << noBeat;
 }
 
+// conformOrCut: audio with a beat is conformed exactly as conformLoop does it; audio without one
+// (a tone) is cut to whole bars at its own pace instead of refused, and the report says so.
+TEST(Conform, WithoutABeatTheLoopIsCutToWholeBarsAndSaysSo) {
+    ConformOptions o;
+    o.targetBpm = 120.0, o.bars = 2;
+    const auto drums = drumLoop(100.0, 12.0);
+    const auto a = conformLoop(drums, 2, kRate, o), b = conformOrCut(drums, 2, kRate, o);
+    EXPECT_EQ(a.left, b.left) << "a beat: conformed as conformLoop does";
+    EXPECT_EQ(a.report.warnings, b.report.warnings);
+    const auto pad = conformOrCut(tone(220.0, 8.0), 2, kRate, o);
+    EXPECT_EQ(pad.left.size(), static_cast<std::size_t>(std::llround(2 * 4 * 0.5 * kRate))) << "two bars at 120 bpm to the sample";
+    ASSERT_FALSE(pad.report.warnings.empty());
+    EXPECT_NE(pad.report.warnings.front().find("no steady beat"), std::string::npos) << pad.report.warnings.front();
+    EXPECT_DOUBLE_EQ(pad.report.tempoRatio, 1.0) << "not stretched";
+    // Too short even to cut: conformLoop's error, naming what it needs.
+    ConformOptions eight = o;
+    eight.bars = 8;
+    EXPECT_NE(messageOf<std::runtime_error>([&] { conformOrCut(tone(220.0, 3.0), 2, kRate, eight); }).find("8 bars"), std::string::npos);
+    EXPECT_DOUBLE_EQ(generatorSecondsFor(4, 2.0), 1.45 * (6 * 2.0 + 0.25) + 1.0);
+    EXPECT_DOUBLE_EQ(generatorSecondsFor(1, 0.1), 8.0) << "8 s at least";
+    EXPECT_DOUBLE_EQ(generatorSecondsFor(64, 30.0), 600.0) << "600 s at most";
+}
+
 TEST(Conform, KeysAndJsonOptionsParseStrictly) {
     EXPECT_EQ(keyShiftSemitones({9, true}, {0, true}), 3);
     EXPECT_EQ(keyShiftSemitones({0, false}, {7, false}), -5);

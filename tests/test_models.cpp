@@ -425,6 +425,31 @@ TEST(ModelService, BadModelsAndBrokenWorkersGiveClearErrors) {
 
 // ---- the CLI ----
 
+// --loop-bars: the shipped model's audio fitted into whole bars at --bpm (asked for long enough
+// without -d), as a loop file for a sampler or a DAW; loop options alone or out of reach refused
+// before anything runs, and no file is left.
+TEST(ModelCli, GenerateALoopOfWholeBarsAtTheTempoAsked) {
+    TempDir t;
+    const auto loop = (t.path / "loop.wav").string();
+    const auto r = test::runCommandSplit(std::string(SOUNDSTAR_BIN) + " generate 'steady house drums' --seed 4 --loop-bars 2 --bpm 110 --key 'A minor' -o '" + loop + "'");
+    ASSERT_EQ(r.code, 0) << r.err;
+    const auto info = test::soxInfo(loop);
+    EXPECT_EQ(info.sampleRate, 44100.0) << "the shipped model's rate";
+    EXPECT_EQ(info.frames, std::llround(2 * 4 * 60.0 / 110.0 * info.sampleRate)) << "two bars at 110 bpm to the sample";
+    EXPECT_NE(r.err.find("loop of 2 bars at 110 bpm"), std::string::npos) << r.err;
+    EXPECT_NEAR(test::soxStats(loop).rmsDb, -17.0, 6.0) << "levelled near -14 LUFS";
+    const auto refused = [&](const std::string& args, const std::string& says) {
+        const auto bad = test::runCommandSplit(std::string(SOUNDSTAR_BIN) + " generate x " + args + " -o '" + (t.path / "bad.wav").string() + "'");
+        EXPECT_NE(bad.code, 0) << args;
+        EXPECT_NE(bad.err.find(says), std::string::npos) << args << ": " << bad.err;
+        EXPECT_FALSE(fs::exists(t.path / "bad.wav")) << args;
+    };
+    refused("--bpm 120", "give --loop-bars too");
+    refused("--loop-bars 8 -d 3", "longer than -d 3");
+    refused("--loop-bars 2 --key H", "is no key");
+    refused("--loop-bars 0", "--loop-bars");
+}
+
 TEST(ModelCli, GenerateWritesTheLengthAskedAndTheSameSeedGivesTheSameBytes) {
     TempDir t;
     const auto dir = makeModel(t.path, "m");

@@ -156,5 +156,48 @@ TEST_F(ServeModels, ModelSettingsAreCheckedWithTheirRangeAndReachTheModel) {
     EXPECT_EQ(readText(dir / "data/g8.wav"), readText(dir / "data/g8b.wav")) << "the same settings and seed, the same audio";
 }
 
+// A model job with `loop`: the audio fitted into whole bars at the transport's tempo (or the one
+// given) before it is written, so a sampler track can loop it in time; bad loop options are 400s
+// naming the option, before anything runs.
+TEST_F(ServeModels, ALoopJobIsWholeBarsAtTheTransportsTempoForASamplerTrack) {
+    startServer();
+    ok("set_tempo", {{"bpm", 100}});
+    const json job = ok("generate_start", {{"prompt", "four on the floor techno drums"}, {"file", "loop.wav"}, {"seconds", 12}, {"seed", 3}, {"loop", {{"bars", 2}}}});
+    const json st = waitWhile(job["job"], "running");
+    ASSERT_EQ(st["state"], "done") << st.dump();
+    EXPECT_EQ(st["loop_options"]["target_bpm"], 100.0) << "the transport's tempo";
+    // soxi: exactly two bars of four beats at 100 bpm, at the model's rate.
+    const auto info = soxInfo(dir / "data/loop.wav");
+    EXPECT_EQ(info.sampleRate, 44100.0);
+    EXPECT_EQ(info.frames, std::llround(2 * 4 * 60.0 / 100.0 * 44100.0));
+    ASSERT_TRUE(st.contains("loop")) << st.dump();
+    EXPECT_EQ(st["loop"]["frames"], info.frames);
+    EXPECT_GT(st["loop"]["source_bpm"].get<double>(), 0.0) << st.dump();
+    // Its loudness as ffmpeg measures it: the report's, at the default -14 LUFS or, held by the
+    // -1 dBFS peak ceiling, under it with a warning saying so.
+    const auto meter = runCommand("ffmpeg -hide_banner -nostats -i '" + (dir / "data/loop.wav") + "' -af ebur128 -f null -");
+    const auto summary = meter.output.find("Summary:");
+    ASSERT_NE(summary, std::string::npos) << meter.output;
+    const double lufs = numberIn(meter.output.substr(summary), R"(I:\s+(-?[0-9.]+) LUFS)");
+    EXPECT_NEAR(st["loop"]["lufs"].get<double>(), lufs, 0.5);
+    if (st["loop"]["warnings"].empty()) EXPECT_NEAR(lufs, -14.0, 0.5) << st.dump();
+    else EXPECT_LT(lufs, -13.5) << st.dump();
+    // A tempo given wins over the transport's; the same audio fitted to 120 bpm is 4 s.
+    const json fast = ok("generate_start", {{"prompt", "four on the floor techno drums"}, {"file", "fast.wav"}, {"seconds", 12}, {"seed", 3},
+                                           {"loop", {{"bars", 2}, {"target_bpm", 120}}}});
+    ASSERT_EQ(waitWhile(fast["job"], "running")["state"], "done");
+    EXPECT_EQ(soxInfo(dir / "data/fast.wav").frames, 4 * 44100);
+    // The loop plays on a sampler track (the file is read and accepted as its sample).
+    const json track = ok("create_track", {{"name", "loop"}, {"instrument", "sampler"}, {"options", {{"sample", "loop.wav"}}}});
+    EXPECT_EQ(track["track"], "loop") << track.dump();
+    // Bad loops: refused before a job is queued, naming the option and what is allowed.
+    refused("generate_start", {{"prompt", "x"}, {"file", "x.wav"}, {"loop", {{"bars", 0}}}}, 400, "loop: bars is a whole number, 1 to 64");
+    refused("generate_start", {{"prompt", "x"}, {"file", "x.wav"}, {"loop", {{"colour", 1}}}}, 400, "unknown conform option");
+    refused("generate_start", {{"prompt", "x"}, {"file", "x.wav"}, {"seconds", 4}, {"loop", {{"bars", 8}}}}, 400, "longer than the 4 seconds asked for");
+    refused("generate_start", {{"prompt", "x"}, {"file", "x.wav"}, {"loop", {{"key", "H minor"}}}}, 400, "is no key");
+    refused("generate_start", {{"prompt", "x"}, {"file", "x.wav"}, {"loop", 4}}, 400, "loop");
+    EXPECT_FALSE(std::filesystem::exists(dir / "data/x.wav"));
+}
+
 }  // namespace
 }  // namespace soundstar::test

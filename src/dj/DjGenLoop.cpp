@@ -40,11 +40,9 @@ GeneratedLoop makeGeneratedLoop(const LoopGenerator& generate, const LoopPlan& p
     o.targetLufs = std::clamp(plan.lufs, -70.0, 0.0);
     o.outputRateHz = plan.sampleRate;
     const double barSeconds = plan.beatsPerBar * 60.0 / plan.bpm;
-    // As for render --generator: room for a source up to a tritone of tempo slower and for the
-    // start looked for in its first bar, and 8 s at least for the tempo estimate.
     LoopAsk ask;
     ask.prompt = loopPrompt(plan);
-    ask.seconds = std::clamp(1.45 * ((plan.bars + 2) * barSeconds + 0.25) + 1.0, 8.0, 600.0);
+    ask.seconds = models::generatorSecondsFor(plan.bars, barSeconds);
     ask.seed = plan.seed;
     const LoopAudio got = generate(ask);
     if (got.channels < 1 || got.interleaved.empty())
@@ -53,15 +51,9 @@ GeneratedLoop makeGeneratedLoop(const LoopGenerator& generate, const LoopPlan& p
     out.plan = plan;
     models::ConformedLoop loop;
     try {
-        loop = models::conformLoop(got.interleaved, got.channels, got.sampleRateHz, o);
-    } catch (const std::runtime_error&) {
-        o.sourceBpm = plan.bpm;  // no beat to find (a pad, a drone): whole bars at its own pace
-        try {
-            loop = models::conformLoop(got.interleaved, got.channels, got.sampleRateHz, o);
-        } catch (const std::exception& e) {
-            throw std::runtime_error(fmt::format("the generated audio cannot be fitted to the set: {}", e.what()));
-        }
-        out.warnings.push_back("the generated audio has no steady beat: it is cut to whole bars and not stretched");
+        loop = models::conformOrCut(got.interleaved, got.channels, got.sampleRateHz, o);
+    } catch (const std::exception& e) {
+        throw std::runtime_error(fmt::format("the generated audio cannot be fitted to the set: {}", e.what()));
     }
     const auto& r = loop.report;
     for (const auto& w : r.warnings) out.warnings.push_back(w);

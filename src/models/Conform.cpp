@@ -437,4 +437,19 @@ ConformOptions conformOptionsFromJson(const nlohmann::json& j, ConformOptions o)
     return o;
 }
 
+ConformedLoop conformOrCut(std::span<const float> interleaved, int channels, double sampleRate, ConformOptions options) {
+    try {
+        return conformLoop(interleaved, channels, sampleRate, options);
+    } catch (const std::runtime_error&) {
+        options.sourceBpm = options.targetBpm;  // no beat to find (a pad, a drone): whole bars at its own pace
+    }
+    auto loop = conformLoop(interleaved, channels, sampleRate, options);
+    loop.report.warnings.insert(loop.report.warnings.begin(), "the audio has no steady beat: it is cut to whole bars and not stretched");
+    return loop;
+}
+
+double generatorSecondsFor(int bars, double barSeconds) {
+    return std::clamp(1.45 * ((bars + 2) * barSeconds + 0.25) + 1.0, 8.0, 600.0);
+}
+
 }  // namespace soundstar::models

@@ -69,6 +69,16 @@ struct ConformedLoop {
 /// (naming what it has and what it needs).
 ConformedLoop conformLoop(std::span<const float> interleaved, int channels, double sampleRate, const ConformOptions& options);
 
+/// conformLoop, and where the audio has no beat to find (a pad, a drone; conformLoop's
+/// std::runtime_error) the same cut to whole bars at its own pace (sourceBpm = targetBpm: not
+/// stretched), the report's first warning saying so. Throws as conformLoop does when that fails too.
+ConformedLoop conformOrCut(std::span<const float> interleaved, int channels, double sampleRate, ConformOptions options);
+
+/// The seconds to ask a generator for, for a loop of `bars` bars of `barSeconds`: room for a
+/// source up to a tritone of tempo slower and for the start looked for in its first bar; 8 s at
+/// least (the tempo estimate), 600 at most.
+double generatorSecondsFor(int bars, double barSeconds);
+
 /// The smallest shift (-5..+6 semitones) from one key to another; across modes, the relative
 /// key of the target's mode is used (A minor to G major moves as C major to G major: -5).
 int keyShiftSemitones(MusicalKey from, MusicalKey to);

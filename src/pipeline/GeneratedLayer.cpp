@@ -70,11 +70,9 @@ GeneratedLayer makeGeneratedLayer(const Generator& generate, const std::string& 
     o.targetLufs = std::clamp(std::isfinite(scoreLufs) ? scoreLufs + gainDb : -20.0 + gainDb, -70.0, 0.0);
     o.ceilingDbfs = -1.0;
     o.outputRateHz = sampleRate;
-    // The source may run up to a tritone of tempo slower (half/double time is folded), and the
-    // start is looked for in its first bar: room for both, and 4 s at least for the tempo estimate.
     GeneratorAsk ask;
     ask.prompt = generatorPrompt(prompt, job.config, bpm);
-    ask.seconds = std::clamp(1.45 * ((o.bars + 2) * barSeconds + 0.25) + 1.0, 8.0, 600.0);
+    ask.seconds = models::generatorSecondsFor(o.bars, barSeconds);
     ask.seed = job.config.seed.value_or(1);
     const GeneratedAudio got = generate(ask);
     if (got.channels < 1 || got.interleaved.empty())
@@ -82,16 +80,9 @@ GeneratedLayer makeGeneratedLayer(const Generator& generate, const std::string& 
     GeneratedLayer layer;
     models::ConformedLoop loop;
     try {
-        loop = models::conformLoop(got.interleaved, got.channels, got.sampleRateHz, o);
-    } catch (const std::runtime_error&) {
-        // No beat to find (a pad, a drone): used at its own pace, cut to whole bars of the track.
-        o.sourceBpm = bpm;
-        try {
-            loop = models::conformLoop(got.interleaved, got.channels, got.sampleRateHz, o);
-        } catch (const std::exception& e) {
-            throw std::runtime_error(fmt::format("the generated audio cannot be fitted to the track: {}", e.what()));
-        }
-        layer.warnings.push_back("the generated audio has no steady beat: it is cut to whole bars of the track and not stretched");
+        loop = models::conformOrCut(got.interleaved, got.channels, got.sampleRateHz, o);
+    } catch (const std::exception& e) {
+        throw std::runtime_error(fmt::format("the generated audio cannot be fitted to the track: {}", e.what()));
     }
     const auto& r = loop.report;
     layer.bars = o.bars;

@@ -60,6 +60,9 @@ struct GenerateJobSpec {
     std::optional<int> topK;
     std::optional<double> temperature;
     std::filesystem::path output;
+    /// When not null: the audio is fitted into a loop before it is written (models::conformOrCut
+    /// with these options, as models::conformOptionsFromJson reads them; target_bpm always set).
+    nlohmann::json loop;
 };
 
 /// What the app supplies (the server library knows no interpreter or render pipeline).
@@ -72,7 +75,8 @@ struct StudioHooks {
     /// Runs a model job through the model service and writes its WAV (a temp name renamed into
     /// place); reports progress 0..1; stops soon after `cancel` turns true, writing nothing;
     /// throws on failure [the job thread]. Empty: no model jobs.
-    std::function<void(const GenerateJobSpec&, const std::function<void(double)>& progress, const std::atomic<bool>& cancel)> generate;
+    /// Writes spec.output; returns what the client is told besides (the loop's report), or null.
+    std::function<nlohmann::json(const GenerateJobSpec&, const std::function<void(double)>& progress, const std::atomic<bool>& cancel)> generate;
     /// Asks the configured LLM [an assistant thread]: with the operations as OpenAI `tools`
     /// (`systemTools`, `tools`), or, where the endpoint refuses tools, for a JSON answer
     /// (`systemJson`, `schema`: {"say", "calls": [{"op", "args"}]}). Returns {"format": "tools"

@@ -15,6 +15,7 @@
 #include "engine/Track.h"
 #include "io/OutputFiles.h"
 #include "live/Steering.h"
+#include "models/Conform.h"
 #include "music/JsonText.h"
 #include "music/MusicConfig.h"
 #include "sequencer/MeterMap.h"
@@ -62,9 +63,10 @@ void Studio::renderWorker() {
             job->state = "running";
         }
         std::string error;
+        json report;
         try {
             if (job->kind == "generate") {
-                hooks_.generate(job->gen, [&](double p) { job->progress = p; }, job->cancel);
+                report = hooks_.generate(job->gen, [&](double p) { job->progress = p; }, job->cancel);
             } else {
                 hooks_.render(job->spec, [&](double p) {
                     job->progress = p;
@@ -79,6 +81,7 @@ void Studio::renderWorker() {
         const bool cancelled = job->cancel && (job->kind == "render" || !error.empty());
         job->state = cancelled ? "cancelled" : error.empty() ? "done" : "failed";
         job->error = cancelled ? "" : music::clipText(error, 1000);
+        job->report = std::move(report);
         if (error.empty()) job->progress = 1.0;
     }
 }
@@ -162,6 +165,24 @@ json Studio::generateStart(const json& args) {
     if (args.contains("guidance")) job->gen.guidance = args["guidance"].get<double>();
     if (args.contains("top_k")) job->gen.topK = args["top_k"].get<int>();
     if (args.contains("temperature")) job->gen.temperature = args["temperature"].get<double>();
+    if (args.contains("loop")) {
+        // Checked now, so a bad option is a 400 and not a failed job; the tempo is the transport's
+        // unless given, the length whole bars (1-64) of 4 beats unless given.
+        json loop = args["loop"];
+        if (!loop.contains("target_bpm")) loop["target_bpm"] = tempoBpm_;
+        try {
+            const auto o = models::conformOptionsFromJson(loop);
+            const double loopSeconds = o.bars * o.beatsPerBar * 60.0 / o.targetBpm;
+            if (loopSeconds > seconds)
+                throw std::invalid_argument(fmt::format("loop: {} bars of {} beats at {:.4g} bpm last {:.4g} s, longer than the {:.4g} seconds asked for; ask for more seconds "
+                                                        "(about {:.0f} leave room for a slower source and its first beat) or fewer bars",
+                                                        o.bars, o.beatsPerBar, o.targetBpm, loopSeconds, seconds, models::generatorSecondsFor(o.bars, o.beatsPerBar * 60.0 / o.targetBpm)));
+        } catch (const std::invalid_argument& e) {
+            const std::string what = e.what();
+            throw std::invalid_argument(what.rfind("loop", 0) == 0 ? what : "loop: " + what);
+        }
+        job->gen.loop = std::move(loop);
+    }
     job->gen.model = modelPath(args.value("model", std::string("procedural")));
     job->gen.output = dataPath(file, "file");
     job->file = file;
@@ -182,6 +203,8 @@ json Studio::generateStatus(const json& args) const {
     if (j.gen.guidance) out["guidance"] = *j.gen.guidance;
     if (j.gen.topK) out["top_k"] = *j.gen.topK;
     if (j.gen.temperature) out["temperature"] = *j.gen.temperature;
+    if (!j.gen.loop.is_null()) out["loop_options"] = j.gen.loop;
+    if (!j.report.is_null()) out["loop"] = j.report;
     if (!j.error.empty()) out["error"] = j.error;
     return out;
 }

@@ -265,7 +265,14 @@ void Studio::registerOperations(OperationTable& t) {
                    {"steps", {{"type", "integer"}, {"minimum", 1}, {"maximum", 1000}, {"description", "diffusion or sampling steps (default: the model's)"}}},
                    {"guidance", number(0, 30, "classifier-free guidance scale (default: the model's)")},
                    {"top_k", {{"type", "integer"}, {"minimum", 1}, {"maximum", 65536}, {"description", "tokens drawn from the k likeliest (musicgen; default: the model's)"}}},
-                   {"temperature", number(0.01, 10, "sampling temperature (musicgen; default: the model's)")}},
+                   {"temperature", number(0.01, 10, "sampling temperature (musicgen; default: the model's)")},
+                   {"loop", {{"type", "object"},
+                             {"maxProperties", 9},
+                             {"description", "fit the audio into a loop before it is written, for a sampler track: exactly `bars` bars (1-64, default 4) of "
+                                             "beats_per_bar (default 4) at target_bpm (default: the transport's tempo), cut on its beats with a crossfaded seam, "
+                                             "time-stretched to that tempo, pitch-shifted to `key` when given (e.g. \"F minor\"), at `lufs` (default -14; null "
+                                             "keeps the level); also source_bpm, source_key, ceiling_dbfs, crossfade_ms. Audio with no beat is cut to whole bars "
+                                             "at its own pace. generate_status reports what was found and done"}}}},
                   {"prompt", "file"}),
            {"prompt", "file", "seconds"}, true, answerNow([this](const json& a, const CallContext&) { return generateStart(a); })});
     t.add({"generate_status", "renders", "A model job's state (queued, running, done, failed, cancelled) and progress 0..1",

@@ -18,6 +18,7 @@ struct Studio::Job {
     std::string stems, midi;          // their names under --data when asked for
     std::string state = "queued";     // queued, running, done, failed, cancelled (guarded by jobsMutex_)
     std::string error;
+    nlohmann::json report;            // a model job's: the loop it was fitted into (guarded by jobsMutex_)
     std::atomic<double> progress{0.0};
     std::atomic<bool> cancel{false};  // a running render stops at its next progress report
 };
