@@ -153,6 +153,28 @@ TEST(AudioEngine, NoteStartsOnExactlyTheScheduledSampleForAnyBlockSize) {
     }
 }
 
+// renderedUntil() and lastBlockFrames() move by whole renders, however a render is split at
+// command times (now() moves segment by segment): DjLinkSync pairs the sample clock with Link's
+// on them, and a partial step once put a Link set's bar lines a period early.
+TEST(AudioEngine, RenderedUntilMovesByWholeBlocksWhateverTheSegments) {
+    AudioEngine e;
+    e.prepare(kSr, 512);
+    Controller c(e);
+    const int t = addClickTrack(c);
+    c.commit();
+    EXPECT_EQ(e.renderedUntil(), 0);
+    EXPECT_EQ(e.lastBlockFrames(), 0);
+    for (const SampleTime at : {100, 130, 200}) ASSERT_TRUE(c.noteOn(t, 69.0f, 1.0f, at));  // four segments in the first block
+    std::vector<float> l(256), r(256);
+    e.render({l.data(), r.data(), 256});
+    EXPECT_EQ(e.renderedUntil(), 256);
+    EXPECT_EQ(e.lastBlockFrames(), 256);
+    EXPECT_EQ(e.now(), 256);
+    e.render({l.data(), r.data(), 96});
+    EXPECT_EQ(e.renderedUntil(), 352);
+    EXPECT_EQ(e.lastBlockFrames(), 96);
+}
+
 TEST(AudioEngine, RenderAllocatesNothingOnTheAudioThread) {
     AudioEngine e;
     e.prepare(kSr, 256);

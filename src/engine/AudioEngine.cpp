@@ -189,6 +189,8 @@ void AudioEngine::render(StereoView out) {
         for (const auto& t : graph_->tracks)
             if (t->instrument) voices += t->instrument->activeVoices();
     voices_.store(voices, std::memory_order_relaxed);
+    lastBlockFrames_.store(out.frames, std::memory_order_release);
+    renderedUntil_.store(blockEnd, std::memory_order_release);
     const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     const double load = out.frames > 0 ? took * sampleRate_ / out.frames : 0.0;
     load_.store(static_cast<float>(load), std::memory_order_relaxed);

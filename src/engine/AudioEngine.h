@@ -41,8 +41,15 @@ public:
         return c.type != CommandType::SwapGraph && c.type != CommandType::ReplaceTrack && urgent_.push(c);
     }
     std::size_t pendingCommands() const { return commands_.size(); }
-    /// Sample time of the next frame to render [any].
+    /// Sample time of the next frame to render [any]. It moves segment by segment within a
+    /// render (a render is split at command times), so a look from another thread may land
+    /// inside one.
     SampleTime now() const { return now_.load(std::memory_order_acquire); }
+    /// The end of the last whole render() and how many frames it rendered (the device's block)
+    /// [any]: for pairing the sample clock with another clock at block boundaries (Link), which
+    /// now() would put partway into a block.
+    SampleTime renderedUntil() const { return renderedUntil_.load(std::memory_order_acquire); }
+    int lastBlockFrames() const { return lastBlockFrames_.load(std::memory_order_acquire); }
 
     /// Every rendered block is also copied into `ring` (nullptr: none), for a recording or a
     /// pipe read on the control side. Set it before the device starts [control].
@@ -99,6 +106,8 @@ private:
     SpscQueue<Track*> retiredTracks_{256};
     SpscQueue<Report> reports_{1024};
     std::atomic<SampleTime> now_{0};
+    std::atomic<SampleTime> renderedUntil_{0};
+    std::atomic<int> lastBlockFrames_{0};
     std::atomic<AudioRing*> tap_{nullptr};
     std::array<std::atomic<AudioRing*>, kTrackTaps> trackTap_{};
     std::array<std::atomic<int>, kTrackTaps> trackTapAddress_{};
