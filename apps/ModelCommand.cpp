@@ -203,8 +203,12 @@ int runGenerate(const GenerateArgs& g) {
         const double barSeconds = g.beatsPerBar * 60.0 / g.bpm;
         if (!g.durationGiven) seconds = models::generatorSecondsFor(*g.loopBars, barSeconds);
         if (*g.loopBars * barSeconds > seconds)
-            throw std::invalid_argument(fmt::format("--loop-bars {} at {:g} bpm last {:.4g} s, longer than -d {:g}; ask for about {:.0f} s (room for a slower source) or fewer bars",
-                                                    *g.loopBars, g.bpm, *g.loopBars * barSeconds, seconds, models::generatorSecondsFor(*g.loopBars, barSeconds)));
+            throw std::invalid_argument(g.durationGiven ? fmt::format("--loop-bars {} at {:g} bpm last {:.4g} s, longer than -d {:g}; ask for about {:.0f} s (room for a slower "
+                                                                      "source) or fewer bars",
+                                                                      *g.loopBars, g.bpm, *g.loopBars * barSeconds, seconds, models::generatorSecondsFor(*g.loopBars, barSeconds))
+                                                        : fmt::format("--loop-bars {} of {} beats at {:g} bpm last {:.4g} s, longer than the 600 s a model is asked for: "
+                                                                      "fewer bars or beats, or a faster tempo",
+                                                                      *g.loopBars, g.beatsPerBar, g.bpm, *g.loopBars * barSeconds));
     } else if (g.loopShaped) {
         throw std::invalid_argument("--bpm, --beats-per-bar and --key shape a loop: give --loop-bars too");
     }

@@ -285,6 +285,22 @@ TEST(Conform, WithoutABeatTheLoopIsCutToWholeBarsAndSaysSo) {
     ConformOptions eight = o;
     eight.bars = 8;
     EXPECT_NE(messageOf<std::runtime_error>([&] { conformOrCut(tone(220.0, 3.0), 2, kRate, eight); }).find("8 bars"), std::string::npos);
+    // Only a missing beat is cut: audio with a beat but too short, or a tempo given, stays an
+    // error (cutting it at the target's tempo would drop the tempo found or given).
+    ConformOptions four;
+    four.targetBpm = 120.0, four.bars = 4;
+    const auto shortBeat = messageOf<std::runtime_error>([&] { conformOrCut(drumLoop(100.0, 6.0), 2, kRate, four); });
+    EXPECT_NE(shortBeat.find("need"), std::string::npos) << shortBeat;
+    four.sourceBpm = 100.0;
+    const auto given = messageOf<std::runtime_error>([&] { conformOrCut(drumLoop(100.0, 6.0), 2, kRate, four); });
+    EXPECT_NE(given.find("at its 100.0 bpm"), std::string::npos) << given;
+    EXPECT_THROW(conformLoop(tone(220.0, 8.0), 2, kRate, {}), NoBeatFound);
+    // For layers nobody asked for by hand (render --generator, the DJ): cut rather than fail, saying why.
+    four.sourceBpm.reset();
+    const auto cut = conformOrCut(drumLoop(100.0, 9.0), 2, kRate, four, CutWhen::AnyFailure);
+    EXPECT_EQ(cut.left.size(), static_cast<std::size_t>(std::llround(4 * 4 * 0.5 * kRate)));
+    ASSERT_FALSE(cut.report.warnings.empty());
+    EXPECT_NE(cut.report.warnings.front().find("could not be conformed"), std::string::npos) << cut.report.warnings.front();
     EXPECT_DOUBLE_EQ(generatorSecondsFor(4, 2.0), 1.45 * (6 * 2.0 + 0.25) + 1.0);
     EXPECT_DOUBLE_EQ(generatorSecondsFor(1, 0.1), 8.0) << "8 s at least";
     EXPECT_DOUBLE_EQ(generatorSecondsFor(64, 30.0), 600.0) << "600 s at most";

@@ -196,6 +196,8 @@ TEST_F(ServeModels, ALoopJobIsWholeBarsAtTheTransportsTempoForASamplerTrack) {
     refused("generate_start", {{"prompt", "x"}, {"file", "x.wav"}, {"seconds", 4}, {"loop", {{"bars", 8}}}}, 400, "longer than the 4 seconds asked for");
     refused("generate_start", {{"prompt", "x"}, {"file", "x.wav"}, {"loop", {{"key", "H minor"}}}}, 400, "is no key");
     refused("generate_start", {{"prompt", "x"}, {"file", "x.wav"}, {"loop", 4}}, 400, "loop");
+    ok("set_tempo", {{"bpm", 350}});  // the transport may run faster than a loop is fitted to
+    refused("generate_start", {{"prompt", "x"}, {"file", "x.wav"}, {"loop", {{"bars", 1}}}}, 400, "the transport's tempo 350 bpm is outside the 40 to 300 bpm");
     EXPECT_FALSE(std::filesystem::exists(dir / "data/x.wav"));
 }
 

@@ -51,7 +51,7 @@ GeneratedLoop makeGeneratedLoop(const LoopGenerator& generate, const LoopPlan& p
     out.plan = plan;
     models::ConformedLoop loop;
     try {
-        loop = models::conformOrCut(got.interleaved, got.channels, got.sampleRateHz, o);
+        loop = models::conformOrCut(got.interleaved, got.channels, got.sampleRateHz, o, models::CutWhen::AnyFailure);
     } catch (const std::exception& e) {
         throw std::runtime_error(fmt::format("the generated audio cannot be fitted to the set: {}", e.what()));
     }

@@ -220,7 +220,7 @@ Grid analyseTempo(const std::vector<float>& mono, double rate, const ConformOpti
     const auto est = analysis::estimateTempo(mono, rate);
     const double seconds = static_cast<double>(mono.size()) / rate;
     if (est.bpm <= 0.0 && !o.sourceBpm)
-        throw std::runtime_error(fmt::format("found no steady beat in the generated audio ({:.1f} s; the tempo estimate needs at least 4 s "
+        throw NoBeatFound(fmt::format("found no steady beat in the generated audio ({:.1f} s; the tempo estimate needs at least 4 s "
                                              "with onsets): ask for a rhythmic prompt or longer audio, or give source_bpm",
                                              seconds));
     r.tempoConfidence = est.confidence;
@@ -437,14 +437,19 @@ ConformOptions conformOptionsFromJson(const nlohmann::json& j, ConformOptions o)
     return o;
 }
 
-ConformedLoop conformOrCut(std::span<const float> interleaved, int channels, double sampleRate, ConformOptions options) {
+ConformedLoop conformOrCut(std::span<const float> interleaved, int channels, double sampleRate, ConformOptions options, CutWhen when) {
+    std::string why;
     try {
         return conformLoop(interleaved, channels, sampleRate, options);
-    } catch (const std::runtime_error&) {
-        options.sourceBpm = options.targetBpm;  // no beat to find (a pad, a drone): whole bars at its own pace
+    } catch (const NoBeatFound&) {
+        why = "the audio has no steady beat: it is cut to whole bars and not stretched";
+    } catch (const std::runtime_error& e) {  // too short at the tempo found or given
+        if (when != CutWhen::AnyFailure || (options.sourceBpm && *options.sourceBpm == options.targetBpm)) throw;
+        why = fmt::format("the audio could not be conformed ({}): it is cut to whole bars at the target tempo and not stretched", music::clipText(e.what(), 300));
     }
+    options.sourceBpm = options.targetBpm;  // whole bars at its own pace
     auto loop = conformLoop(interleaved, channels, sampleRate, options);
-    loop.report.warnings.insert(loop.report.warnings.begin(), "the audio has no steady beat: it is cut to whole bars and not stretched");
+    loop.report.warnings.insert(loop.report.warnings.begin(), why);
     return loop;
 }
 

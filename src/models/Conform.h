@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <span>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -63,16 +64,25 @@ struct ConformedLoop {
     ConformReport report;
 };
 
+/// conformLoop's error when the audio has no steady beat to find and no source_bpm was given.
+struct NoBeatFound : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
 /// Conforms `interleaved` (channels 1-8: mono is doubled, the first two of more are used) at
 /// `sampleRate`. Throws std::invalid_argument for options or input out of their limits, and
 /// std::runtime_error when the audio has no beat to find or is too short for the bars asked
 /// (naming what it has and what it needs).
 ConformedLoop conformLoop(std::span<const float> interleaved, int channels, double sampleRate, const ConformOptions& options);
 
-/// conformLoop, and where the audio has no beat to find (a pad, a drone; conformLoop's
-/// std::runtime_error) the same cut to whole bars at its own pace (sourceBpm = targetBpm: not
+/// conformLoop, and where the audio has no beat to find (a pad, a drone: NoBeatFound; never
+/// when source_bpm is given, nor for audio too short) the same cut to whole bars at its own pace (sourceBpm = targetBpm: not
 /// stretched), the report's first warning saying so. Throws as conformLoop does when that fails too.
-ConformedLoop conformOrCut(std::span<const float> interleaved, int channels, double sampleRate, ConformOptions options);
+/// With CutWhen::AnyFailure (for layers made without anyone asking: render --generator, the DJ)
+/// audio too short at the tempo found is cut the same way, the warning saying why, rather than
+/// failing.
+enum class CutWhen { NoBeat, AnyFailure };
+ConformedLoop conformOrCut(std::span<const float> interleaved, int channels, double sampleRate, ConformOptions options, CutWhen when = CutWhen::NoBeat);
 
 /// The seconds to ask a generator for, for a loop of `bars` bars of `barSeconds`: room for a
 /// source up to a tritone of tempo slower and for the start looked for in its first bar; 8 s at

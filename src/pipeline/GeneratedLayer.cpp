@@ -80,7 +80,7 @@ GeneratedLayer makeGeneratedLayer(const Generator& generate, const std::string& 
     GeneratedLayer layer;
     models::ConformedLoop loop;
     try {
-        loop = models::conformOrCut(got.interleaved, got.channels, got.sampleRateHz, o);
+        loop = models::conformOrCut(got.interleaved, got.channels, got.sampleRateHz, o, models::CutWhen::AnyFailure);
     } catch (const std::exception& e) {
         throw std::runtime_error(fmt::format("the generated audio cannot be fitted to the track: {}", e.what()));
     }

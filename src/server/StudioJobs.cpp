@@ -169,7 +169,12 @@ json Studio::generateStart(const json& args) {
         // Checked now, so a bad option is a 400 and not a failed job; the tempo is the transport's
         // unless given, the length whole bars (1-64) of 4 beats unless given.
         json loop = args["loop"];
-        if (!loop.contains("target_bpm")) loop["target_bpm"] = tempoBpm_;
+        if (loop.is_object() && !loop.contains("target_bpm")) {
+            if (!(tempoBpm_ >= models::kConformMinBpm && tempoBpm_ <= models::kConformMaxBpm))
+                throw std::invalid_argument(fmt::format("loop: the transport's tempo {:g} bpm is outside the {:g} to {:g} bpm a loop is fitted to; give loop.target_bpm",
+                                                        tempoBpm_, models::kConformMinBpm, models::kConformMaxBpm));
+            loop["target_bpm"] = tempoBpm_;
+        }
         try {
             const auto o = models::conformOptionsFromJson(loop);
             const double loopSeconds = o.bars * o.beatsPerBar * 60.0 / o.targetBpm;
