@@ -205,6 +205,28 @@ int runDjSet(const DjArgs& args, bool& llmStillAsking) {
                         set.warn(now, fmt::format("llm generate_loop: {}", e.what()));
                     }
                 }
+                if (a.key) {  // as `k KEY`: on the next phrase line
+                    try {
+                        dj::applyDjCommand(set, "k " + *a.key, vibes);
+                    } catch (const std::exception& e) {
+                        set.warn(now, fmt::format("llm set_key: {}", e.what()));
+                    }
+                }
+                if (a.bpm) {  // as `b BPM`, on the set's own clock only
+                    try {
+                        if (midi || link) throw std::invalid_argument(fmt::format("the tempo follows the {} clock (set_tempo is for the internal clock)", args.clock));
+                        set.setTempo(*a.bpm);
+                    } catch (const std::exception& e) {
+                        set.warn(now, fmt::format("llm set_tempo: {}", e.what()));
+                    }
+                }
+                for (const auto& r : a.ramps) {
+                    try {
+                        set.rampParameter(r.parameter, r.to, r.bars);
+                    } catch (const std::exception& e) {
+                        set.warn(now, fmt::format("llm ramp: {}", e.what()));
+                    }
+                }
                 set.brain().queueMove(std::move(a.move));
             } catch (const std::exception& e) {
                 set.warn(now, fmt::format("llm: {}; the rules play on", e.what()));
@@ -214,7 +236,7 @@ int runDjSet(const DjArgs& args, bool& llmStillAsking) {
         const int bar = set.barAt(now);
         if (bar % dj::kPhraseBars == 0 && bar != askedBar) {
             askedBar = bar;
-            asking = askLlm(args, dj::djPrompt(set.brain(), bar), now);
+            asking = askLlm(args, dj::djPrompt(set.brain(), bar, !midi && !link), now);
             everyAsk.push_back(asking);
         }
     };

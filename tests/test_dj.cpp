@@ -205,7 +205,13 @@ TEST(DjAnswer, AnLlmPlanIsValidatedActionByAction) {
         {R"({"actions": [{"type": "add_layer", "layer": "bass"}, {"type": "remove_layer", "layer": "bass"}]})", "'bass' moves twice"},
         {R"({"actions": [{"type": "ramp", "parameter": "energy", "to": 3, "bars": 4}]})", "to must be a number from 0 to 1"},
         {R"({"actions": [{"type": "ramp", "parameter": "energy", "to": 0.5, "bars": 3}]})", "bars must be 1, 2, 4 or 8"},
-        {R"({"actions": [{"type": "set_tempo", "bpm": 300}]})", "'set_tempo' is not allowed"},
+        {R"({"actions": [{"type": "set_tempo", "bpm": 300}]})", "bpm must be a number from 40 to 220"},
+        {R"({"actions": [{"type": "set_tempo"}]})", "needs \"bpm\""},
+        {R"({"actions": [{"type": "set_tempo", "bpm": 120}, {"type": "set_tempo", "bpm": 124}]})", "a second set_tempo"},
+        {R"({"actions": [{"type": "set_key", "key": "H flat minor"}]})", "is no key"},
+        {R"({"actions": [{"type": "set_key", "key": "F minor"}, {"type": "set_key", "key": "C"}]})", "a second set_key"},
+        {R"({"actions": [{"type": "ramp", "parameter": "tempo", "to": 0.5, "bars": 4}]})", "'tempo' is not allowed; allowed: energy, space, echo, motion, stereo, grain"},
+        {R"({"actions": [{"type": "ramp", "parameter": "echo", "to": 0.5, "bars": 4}, {"type": "ramp", "parameter": "echo", "to": 1, "bars": 2}]})", "'echo' ramps twice"},
         {R"({"actions": [{},{},{},{},{},{},{},{},{}]})", "9 actions; allowed at most 8"},
     };
     for (const auto& [answer, expect] : bad) {
@@ -216,6 +222,26 @@ TEST(DjAnswer, AnLlmPlanIsValidatedActionByAction) {
             EXPECT_NE(std::string(e.what()).find(expect), std::string::npos) << e.what();
         }
     }
+}
+
+// set_key, set_tempo and ramps of other parameters than energy, as the issue's schema has them.
+TEST(DjAnswer, KeyTempoAndParameterRampsAreRead) {
+    const auto profile = dj::djProfile(library(), "techno_minimal");
+    const auto a = dj::parseDjAnswer(R"({"actions": [{"type": "set_key", "key": "F minor"}, {"type": "set_tempo", "bpm": 128},
+        {"type": "ramp", "parameter": "space", "to": 1, "bars": 2}, {"type": "ramp", "parameter": "energy", "to": 0.8, "bars": 4}]})",
+                                     profile);
+    EXPECT_EQ(a.key, std::optional<std::string>("F minor"));
+    EXPECT_EQ(a.bpm, std::optional<double>(128.0));
+    ASSERT_EQ(a.ramps.size(), 1u);
+    EXPECT_EQ(a.ramps[0].parameter, "space");
+    EXPECT_DOUBLE_EQ(a.ramps[0].to, 1.0);
+    EXPECT_EQ(a.ramps[0].bars, 2);
+    EXPECT_DOUBLE_EQ(*a.move.energy, 0.8) << "energy stays the brain's";
+    const std::string schema = dj::djAnswerSchema();
+    for (const char* word : {"set_key", "set_tempo", "\"space\"", "\"grain\""}) EXPECT_NE(schema.find(word), std::string::npos) << word;
+    dj::DjBrain brain(profile, 1, 0);
+    EXPECT_NE(dj::djPrompt(brain, 0, true).find("set_tempo (bpm 120 to 132)"), std::string::npos) << dj::djPrompt(brain, 0, true);
+    EXPECT_EQ(dj::djPrompt(brain, 0, false).find("set_tempo"), std::string::npos) << "a followed clock: no set_tempo offered";
 }
 
 TEST(DjAnswer, AGenerateLoopActionIsReadWithItsLimits) {

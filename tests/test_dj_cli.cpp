@@ -543,6 +543,39 @@ TEST(DjCli, AnLlmsGenerateLoopIsPlayedOnABarLineOrRefusedWithoutAGenerator) {
     EXPECT_TRUE(warned) << readText(dir / "n.jsonl");
 }
 
+// The LLM's set_key, set_tempo and a ramp of another parameter, played as `k`, `b` and a glide:
+// the tempo and the ramp from the next bar line, the key from a phrase line; events say each.
+TEST(DjCli, AnLlmsKeyTempoAndRampArePlayed) {
+    TempDir dir;
+    FakeLlm llm(R"({"actions": [{"type": "set_key", "key": "F minor"}, {"type": "set_tempo", "bpm": 128}, {"type": "ramp", "parameter": "space", "to": 1, "bars": 2}]})");
+    runDj("--profile techno_minimal --minutes 0.4 --seed 1 -q --llm " + llm.url() + " --llm-model fake --events '" + (dir / "k.jsonl") + "'");
+    const auto events = readEvents(dir / "k.jsonl");
+    long tempoAt = -1, rampAt = -1, keyAt = -1;
+    for (const auto& e : events) {
+        const std::string kind = e["event"], label = e["label"];
+        if (kind == "tempo" && tempoAt < 0) {
+            tempoAt = e["sample"];
+            EXPECT_EQ(label, "128.00 bpm");
+        }
+        if (kind == "ramp" && rampAt < 0) {
+            rampAt = e["sample"];
+            EXPECT_EQ(label, "space -> vast over 2 bars");
+        }
+        if (kind == "key" && keyAt < 0) {
+            keyAt = e["sample"];
+            EXPECT_EQ(label, "f minor");
+        }
+        EXPECT_NE(kind, "warning") << e.dump();
+    }
+    const double bar = 4.0 * 60.0 / 126.0 * kRate;  // before the tempo change
+    ASSERT_GE(tempoAt, 0) << readText(dir / "k.jsonl");
+    ASSERT_GE(rampAt, 0) << readText(dir / "k.jsonl");
+    ASSERT_GE(keyAt, 0) << readText(dir / "k.jsonl");
+    EXPECT_EQ(tempoAt, rampAt) << "both from the bar line after the answer";
+    EXPECT_NEAR(std::fmod(static_cast<double>(tempoAt), bar), 0.0, 1.0) << "on a bar line of the set's first tempo";
+    EXPECT_GE(keyAt, tempoAt) << "the key waits for a phrase line";
+}
+
 TEST(DjCli, AnLlmsReplaceLayerIsPlayedOnABarLine) {
     TempDir dir;
     FakeLlm llm(R"({"actions": [{"type": "replace_layer", "role": "kick", "description": "electronic kit", "bars": 2, "intensity": 0.6, "volume": -2}]})");

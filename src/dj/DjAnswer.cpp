@@ -9,6 +9,7 @@
 
 #include "dj/DjGenLoop.h"
 #include "dj/DjStyles.h"
+#include "live/Steering.h"
 #include "llm/Repair.h"
 #include "music/Arrangement.h"
 #include "music/JsonText.h"
@@ -68,6 +69,22 @@ DjReplace replaceOf(const json& a, const std::vector<std::string>& roles, const 
 }
 }  // namespace
 
+const std::vector<std::string>& rampParameters() {
+    static const std::vector<std::string> names{"space", "echo", "motion", "stereo", "grain"};
+    return names;
+}
+
+namespace {
+std::vector<std::string> actionTypes() {
+    return {"add_layer", "remove_layer", "replace_layer", "set_phase", "ramp", "effect", "speak", "generate_loop", "set_key", "set_tempo"};
+}
+std::vector<std::string> rampable() {
+    std::vector<std::string> names{"energy"};
+    names.insert(names.end(), rampParameters().begin(), rampParameters().end());
+    return names;
+}
+}  // namespace
+
 DjAnswer parseDjAnswer(const std::string& answer, const DjProfile& profile) {
     if (answer.size() > 64 * 1024) refuse("over 64 KiB");
     const auto parsed = llm::extractJson(llm::sanitizeUtf8(answer));
@@ -84,7 +101,7 @@ DjAnswer parseDjAnswer(const std::string& answer, const DjProfile& profile) {
         const json& a = actions[i];
         const std::string at = fmt::format("actions[{}]", i);
         if (!a.is_object()) refuse(at + " must be an object with a \"type\"");
-        const std::string type = oneOf(field(a, "type", at), {"add_layer", "remove_layer", "replace_layer", "set_phase", "ramp", "effect", "speak", "generate_loop"}, at + ".type");
+        const std::string type = oneOf(field(a, "type", at), actionTypes(), at + ".type");
         const auto touch = [&](const std::string& layer) {  // each layer moves once; one kick role, one bass role
             if (std::find(touched.begin(), touched.end(), layer) == touched.end()) return touched.push_back(layer);
             const std::string low = lowRoleOf(layer);
@@ -102,12 +119,35 @@ DjAnswer parseDjAnswer(const std::string& answer, const DjProfile& profile) {
         } else if (type == "set_phase") {
             out.move.phase = oneOf(field(a, "phase", at), phaseNames(), at + ".phase");
         } else if (type == "ramp") {
-            oneOf(field(a, "parameter", at), {"energy"}, at + ".parameter");
+            const std::string parameter = oneOf(field(a, "parameter", at), rampable(), at + ".parameter");
             if (!a.contains("to") || !a["to"].is_number() || !(a["to"].get<double>() >= 0.0 && a["to"].get<double>() <= 1.0))
                 refuse(at + ".to must be a number from 0 to 1");
             const int bars = barsOf(a, at);
-            out.move.energy = a["to"].get<double>();
-            out.move.energyBars = bars;
+            if (parameter == "energy") {
+                out.move.energy = a["to"].get<double>();
+                out.move.energyBars = bars;
+            } else {
+                if (std::any_of(out.ramps.begin(), out.ramps.end(), [&](const DjAnswer::Ramp& r) { return r.parameter == parameter; }))
+                    refuse(fmt::format("{}: '{}' ramps twice; one ramp a parameter an answer", at, parameter));
+                out.ramps.push_back({parameter, a["to"].get<double>(), bars});
+            }
+        } else if (type == "set_key") {
+            if (out.key) refuse(at + ": a second set_key; at most one an answer");
+            const std::string key = field(a, "key", at);
+            if (key.empty() || key.size() > 40) refuse(at + ".key must be 1 to 40 bytes, e.g. \"F minor\"");
+            try {  // read as `k` reads it (the live steering parser), here only to refuse garbage early
+                const auto c = live::parseSteering("k " + key, music::MusicConfig{});
+                if (!c.config) throw std::invalid_argument("not a key");
+            } catch (const std::invalid_argument& e) {
+                refuse(fmt::format("{}.key '{}' is no key ({}): a tonic and major or minor, e.g. \"F minor\", \"Eb\", \"C# dorian\"", at, music::clipText(key, 40),
+                                   music::clipText(e.what(), 200)));
+            }
+            out.key = key;
+        } else if (type == "set_tempo") {
+            if (out.bpm) refuse(at + ": a second set_tempo; at most one an answer");
+            const auto bpm = number(a, "bpm", 40.0, 220.0, at);
+            if (!bpm) refuse(at + " needs \"bpm\" (a number from 40 to 220)");
+            out.bpm = bpm;
         } else if (type == "effect") {
             out.move.effect = oneOf(field(a, "effect", at), effectNames(), at + ".effect");
         } else if (type == "generate_loop") {
@@ -127,7 +167,7 @@ DjAnswer parseDjAnswer(const std::string& answer, const DjProfile& profile) {
 
 std::string djAnswerSchema() {
     json props = json::object();
-    props["type"] = {{"type", "string"}, {"enum", {"add_layer", "remove_layer", "replace_layer", "set_phase", "ramp", "effect", "speak", "generate_loop"}}};
+    props["type"] = {{"type", "string"}, {"enum", actionTypes()}};
     props["role"] = {{"type", "string"}, {"maxLength", 40}};
     props["description"] = {{"type", "string"}, {"maxLength", kMaxLoopDescriptionBytes}};
     props["intensity"] = {{"type", "number"}, {"minimum", 0}, {"maximum", 1}};
@@ -135,7 +175,9 @@ std::string djAnswerSchema() {
     props["pan"] = {{"type", "number"}, {"minimum", -1}, {"maximum", 1}};
     props["layer"] = {{"type", "string"}, {"enum", music::layerNames()}};
     props["phase"] = {{"type", "string"}, {"enum", phaseNames()}};
-    props["parameter"] = {{"type", "string"}, {"enum", {"energy"}}};
+    props["parameter"] = {{"type", "string"}, {"enum", rampable()}};
+    props["key"] = {{"type", "string"}, {"maxLength", 40}};
+    props["bpm"] = {{"type", "number"}, {"minimum", 40}, {"maximum", 220}};
     props["to"] = {{"type", "number"}, {"minimum", 0}, {"maximum", 1}};
     props["bars"] = {{"type", "integer"}, {"enum", {1, 2, 4, 8}}};
     props["effect"] = {{"type", "string"}, {"enum", effectNames()}};
@@ -147,17 +189,18 @@ std::string djAnswerSchema() {
     return schema.dump();
 }
 
-std::string djPrompt(const DjBrain& brain, int bar) {
+std::string djPrompt(const DjBrain& brain, int bar, bool tempoFree) {
     std::string roles;
     for (const auto& r : brain.profile().roles) roles += fmt::format("- {}: {} (plays in {})\n", r.layer, r.role, fmt::join(r.phases, ", "));
     return fmt::format(
         "You are the DJ of a live {} set. Bar {}, phase {}, energy {:.2f}. Playing: {}.\nLayers you may use:\n{}"
         "Plan the next phrase (4 bars): answer {{\"actions\": [...]}} with at most {} of add_layer/remove_layer (layer), "
         "replace_layer (role, description of its new sound, bars 1/2/4/8, intensity 0..1, volume dB -24..6, pan -1..1), set_phase (phase), "
-        "ramp (parameter energy, to 0..1, bars 1/2/4/8), effect ({}), speak (text), "
-        "generate_loop (description of a loop for a model to make, bars 1/2/4/8; at most one).",
+        "ramp (parameter {}, to 0..1, bars 1/2/4/8), effect ({}), speak (text), "
+        "generate_loop (description of a loop for a model to make, bars 1/2/4/8; at most one), set_key (key, e.g. \"F minor\"; on the next phrase){}.",
         brain.profile().name, bar, brain.phase(), brain.energy(), brain.playing().empty() ? "nothing" : fmt::format("{}", fmt::join(brain.playing(), ", ")), roles,
-        kMaxActions, fmt::join(effectNames(), ", "));
+        kMaxActions, fmt::join(rampable(), "/"), fmt::join(effectNames(), ", "),
+        tempoFree ? fmt::format(", set_tempo (bpm {:g} to {:g})", brain.profile().minBpm, brain.profile().maxBpm) : std::string());
 }
 
 }  // namespace soundstar::dj

@@ -5,7 +5,12 @@
 //   {"type": "replace_layer", "role": R, "description": D, "bars": 1|2|4|8,
 //    "intensity": 0..1, "volume": -24..6 dB, "pan": -1..1}     (R a role with styles; D 1..300 bytes)
 //   {"type": "set_phase", "phase": P}                   (P one of phaseNames())
-//   {"type": "ramp", "parameter": "energy", "to": 0..1, "bars": 1|2|4|8}
+//   {"type": "ramp", "parameter": P, "to": 0..1, "bars": 1|2|4|8}
+//                                                        (P energy or one of rampParameters())
+//   {"type": "set_key", "key": K}                        (K as `k` takes it, e.g. "F minor";
+//                                                         on the next phrase line; one an answer)
+//   {"type": "set_tempo", "bpm": 40..220}                (the internal clock only, within the
+//                                                         profile's range; one an answer)
 //   {"type": "effect", "effect": E}                      (E one of effectNames())
 //   {"type": "speak", "text": T}                         (at most 200 bytes; a voice drop)
 //   {"type": "generate_loop", "description": D, "bars": 1|2|4|8}
@@ -31,7 +36,19 @@ struct DjAnswer {
         int bars = 4;
     };
     std::optional<Loop> loop;  // a generate_loop action
+    std::optional<std::string> key;  // a set_key action's key
+    std::optional<double> bpm;       // a set_tempo action's tempo
+    struct Ramp {
+        std::string parameter;  // one of rampParameters()
+        double to = 0.5;        // 0..1 along its labels
+        int bars = 1;
+    };
+    std::vector<Ramp> ramps;  // ramp actions of other parameters than energy (that one is in move)
 };
+
+/// The sound parameters a ramp may move besides energy: MusicConfig scale fields the live
+/// session glides (space, echo, motion, stereo, grain).
+const std::vector<std::string>& rampParameters();
 
 /// Reads an answer (at most 64 KiB; a JSON object, possibly in a ``` fence). Throws
 /// std::invalid_argument naming the bad action and what is allowed.
@@ -40,6 +57,7 @@ DjAnswer parseDjAnswer(const std::string& answer, const DjProfile& profile);
 /// The JSON Schema asked of the LLM (response_format json_schema).
 std::string djAnswerSchema();
 /// What the LLM is told: the profile, the phase, the energy, the layers, the bar.
-std::string djPrompt(const DjBrain& brain, int bar);
+/// `tempoFree`: the set's clock is its own (set_tempo is offered; a followed clock sets the tempo).
+std::string djPrompt(const DjBrain& brain, int bar, bool tempoFree);
 
 }  // namespace soundstar::dj

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 
+#include "dj/DjAnswer.h"
 #include "dj/DjStyles.h"
 #include "dj/DjVoice.h"
 #include "live/Layers.h"
@@ -150,14 +151,31 @@ void DjSet::applySound(const DjMove& m, SampleTime line) {
         throwing_.clear();
         seconds = barSeconds;  // and back over a bar
     }
+    for (const auto& r : ramps_) {  // each asked-for parameter from this bar line, gliding over its bars
+        const auto set = [&](live::StreamVibe& v) {
+            auto j = nlohmann::json::parse(music::toJson(v.config));
+            j[r.parameter] = r.label;
+            v.config = music::parseMusicConfig(j.dump(), "dj ramp");
+        };
+        set(base_);
+        if (nextVibe_) set(*nextVibe_);
+        seconds = std::max(seconds, r.bars * barSeconds);
+        event(line, "ramp", fmt::format("{} -> {} over {} bar{}", r.parameter, r.label, r.bars, r.bars > 1 ? "s" : ""));
+    }
+    ramps_.clear();
     const auto vibe = withEnergy(nextVibe_.value_or(base_), brain_.energy(), throwing_);
     const std::string sound = music::toJson(vibe.config);
     if (m.energy) event(line, "energy", fmt::format("{:.2f} ({})", brain_.energy(), withEnergy(base_, brain_.energy(), "").config.brightness));
     if (nextVibe_) {
+        const bool newKey = nextVibe_->config.root != base_.config.root || nextVibe_->config.mode != base_.config.mode;
         base_ = *nextVibe_;
         nextVibe_.reset();
         newMusic_ = false;
         const SampleTime at = session_.change(vibe, line, live::Grid::Auto, nextVibeBars_ * barSeconds);
+        if (newKey) {
+            const auto j = nlohmann::json::parse(music::toJson(base_.config));
+            event(at, "key", fmt::format("{} {}", j.value("root", std::string("?")), j.value("mode", std::string("?"))));
+        }
         if (!nextProfile_.empty()) event(at, "profile", nextProfile_);
         nextProfile_.clear();
     } else if (sound != lastSound_) {
@@ -174,6 +192,20 @@ void DjSet::changeVibe(live::StreamVibe base, std::optional<DjProfile> profile, 
     nextVibe_ = std::move(base);
     newMusic_ = true;
     nextVibeBars_ = std::clamp(transitionBars, 1, 16);
+}
+
+void DjSet::rampParameter(const std::string& parameter, double to, int bars) {
+    const auto& names = rampParameters();
+    if (std::find(names.begin(), names.end(), parameter) == names.end())
+        throw std::invalid_argument(fmt::format("'{}' cannot be ramped; allowed: energy, {}", music::clipText(parameter, 40), fmt::join(names, ", ")));
+    if (!(to >= 0.0 && to <= 1.0)) throw std::invalid_argument(fmt::format("a ramp's target is 0 to 1, not {}", to));
+    if (bars < 1 || bars > 16) throw std::invalid_argument(fmt::format("a ramp lasts 1 to 16 bars, not {}", bars));
+    // The field's labels in order, from the MusicConfig schema (read once).
+    static const nlohmann::json schema = nlohmann::json::parse(music::musicConfigSchema());
+    const auto& labels = schema.at("properties").at(parameter).at("enum");
+    const auto at = static_cast<std::size_t>(std::lround(to * static_cast<double>(labels.size() - 1)));
+    std::erase_if(ramps_, [&](const Ramp& r) { return r.parameter == parameter; });
+    ramps_.push_back({parameter, labels.at(at).get<std::string>(), bars});
 }
 
 void DjSet::setTempo(double bpm) {

@@ -60,6 +60,10 @@ public:
     /// setTempo() but outside the profile's range too (40..220 bpm, clamped), ramped over
     /// `rampBars` bars (1..16; a vibe change asked for at the same line keeps its own length).
     void followTempo(double bpm, int rampBars = 2);
+    /// Moves a sound parameter (one of rampParameters(): space, echo, motion, stereo, grain) to
+    /// `to` (0..1 along its labels, the nearest label) from the next bar line, gliding over
+    /// `bars` bars (1..16). Throws std::invalid_argument naming what is allowed.
+    void rampParameter(const std::string& parameter, double to, int bars);
     /// Re-tempos the music from `at` (a sample not yet handed to the engine, e.g. a beat line
     /// inside the bar playing): the tempo moves linearly in beats to `bpm` (40..220, clamped)
     /// over `beats` (>= 1) beats, and the bar lines not decided yet move with it (nextLine()).
@@ -163,6 +167,11 @@ private:
     int nextVibeBars_ = 2;
     std::string nextProfile_;  // the profile of the vibe change asked for, for its event
     std::optional<double> nextBpm_;
+    struct Ramp {
+        std::string parameter, label;
+        int bars = 1;
+    };
+    std::vector<Ramp> ramps_;  // asked for, played from the next bar line
     SampleTime end_ = 0;
     std::future<std::shared_ptr<const engine::SampleBuffer>> speech_;
     std::string speechText_;
