@@ -34,6 +34,7 @@ const browser = await puppeteer.launch({
 let failed = null;
 try {
   const page = await browser.newPage();
+  page.setDefaultTimeout(90000);  // navigation and waits: 20 pages loading at once on a loaded 2-core machine took over puppeteer's 30 s
   let refusing = false;
   page.on('console', (m) => {
     if (m.type() !== 'error') return;

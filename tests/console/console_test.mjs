@@ -65,6 +65,7 @@ const browser = await puppeteer.launch({
 let failed = null;
 try {
   const page = await browser.newPage();
+  page.setDefaultTimeout(90000);  // navigation and waits: 20 pages loading at once on a loaded 2-core machine took over puppeteer's 30 s
   // A request the test makes fail on purpose is logged by the browser as a failed load: those go apart.
   let refusing = false;
   report.expectedErrors = [];
@@ -180,6 +181,7 @@ try {
   };
   const crowd = await Promise.all(Array.from({ length: 20 }, async () => {
     const p = await browser.newPage();
+    p.setDefaultTimeout(90000);  // navigation and waits: 20 pages loading at once on a loaded 2-core machine took over puppeteer's 30 s
     p.on('pageerror', (e) => report.consoleErrors.push(`crowd: ${String(e.message).slice(0, 300)}`));
     await p.goto(`${base}/`, { waitUntil: 'load' });
     return p;
@@ -259,6 +261,7 @@ try {
   // A server with --api-key: the page asks for the key, then its WebSocket carries it (?key=).
   if (keyedBase) {
     const keyed = await browser.newPage();
+    keyed.setDefaultTimeout(90000);  // navigation and waits: 20 pages loading at once on a loaded 2-core machine took over puppeteer's 30 s
     await keyed.goto(`${keyedBase}/`, { waitUntil: 'load' });
     report.keyedBefore = await until('keyed server asks for the key; its socket is refused', () => keyed.evaluate(() =>
       !document.getElementById('api-key-form').hidden && document.getElementById('connection').textContent === 'disconnected' && 'disconnected'));
