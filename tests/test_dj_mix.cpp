@@ -64,6 +64,28 @@ using test::jumpPercentile;
 using test::worstJump;
 }  // namespace
 
+// A key change (it waits for a phrase line) asked on the same bar as a tempo change: the set's
+// bar lines until the transition are the playing vibe's, evenly spaced, and the transition starts
+// on one of them. They used to jump from the bar it was asked on straight to the transition's
+// start, the bars in between never decided.
+TEST(DjMix, BarLinesBeforeAKeyChangeAreThePlayingVibesAndItStartsOnOne) {
+    const auto p = playSet({"bass"}, 14.0, [](dj::DjSet& set, SampleTime pos) {
+        if (pos != kBlock * 200) return;  // in bar 0: both from bar 1's line
+        set.setTempo(set.base().config.resolvedBpm() + 2.0);
+        auto v = set.base();
+        v.config.root = (v.config.root + 5) % 12;
+        set.changeVibe(v, std::nullopt);
+    });
+    ASSERT_GE(p.lines.size(), 6u);
+    const SampleTime bar = p.lines[1] - p.lines[0];
+    for (std::size_t b = 2; b <= 4; ++b) EXPECT_EQ(p.lines[b] - p.lines[b - 1], bar) << "bar " << b << ": the playing vibe's bars until the phrase line";
+    SampleTime key = -1;
+    for (const auto& e : p.events)
+        if (e.kind == "key") key = e.sample;
+    ASSERT_GT(key, 0) << "no key event";
+    EXPECT_EQ(key, p.lines[4]) << "the key change starts on the phrase line, bar 4";
+}
+
 TEST(DjMix, AReplacementStartsOnItsBarLineIsClickFreeAndTheOldPartIsGoneAfterIt) {
     const auto replaceAt = [](dj::DjSet& set, SampleTime pos) {
         if (pos != kBlock * 400) return;  // 2.3 s: acted on at the next bar line (bar 2)

@@ -115,11 +115,21 @@ SampleTime LiveSession::nextGridLine(SampleTime at, Grid grid) const {
 }
 
 SampleTime LiveSession::nextBarLine(SampleTime at, int every) const {
-    if (every <= 1) return nextGridLine(at, Grid::Bar);
-    const Voice& v = *voices_.back();
-    double bars = std::max(0.0, std::ceil(v.tempo.beatAt(static_cast<double>(at) - 0.5) / kBarBeats - 1e-9));
+    // The bars of the vibe playing at `at`. A transition is scheduled ahead of its start and its
+    // vibe is last from then on, but its grid has no line before its start: read from there, a
+    // DJ set's bar lines jumped from the bar the change was asked on to the transition's start
+    // (and a key change waits for a phrase), skipping the outgoing vibe's bars in between.
+    const Voice* v = voices_.front().get();
+    for (const auto& x : voices_)
+        if (x->start <= at) v = x.get();
+    every = std::max(1, every);
+    double bars = std::max(0.0, std::ceil(v->tempo.beatAt(static_cast<double>(at) - 0.5) / kBarBeats - 1e-9));
     bars = std::ceil(bars / every) * every;
-    return std::max(at, static_cast<SampleTime>(std::llround(v.tempo.sampleAt(bars * kBarBeats))));
+    SampleTime line = std::max(at, static_cast<SampleTime>(std::llround(v->tempo.sampleAt(bars * kBarBeats))));
+    if (every == 1)  // a later vibe's start is a bar line too (its bar 0)
+        for (const auto& x : voices_)
+            if (x->start > at) line = std::min(line, x->start);
+    return line;
 }
 
 SampleTime LiveSession::barLine(long long bar) const {
