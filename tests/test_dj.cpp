@@ -210,7 +210,7 @@ TEST(DjAnswer, AnLlmPlanIsValidatedActionByAction) {
         {R"({"actions": [{"type": "set_tempo", "bpm": 120}, {"type": "set_tempo", "bpm": 124}]})", "a second set_tempo"},
         {R"({"actions": [{"type": "set_key", "key": "H flat minor"}]})", "is no key"},
         {R"({"actions": [{"type": "set_key", "key": "F minor"}, {"type": "set_key", "key": "C"}]})", "a second set_key"},
-        {R"({"actions": [{"type": "ramp", "parameter": "tempo", "to": 0.5, "bars": 4}]})", "'tempo' is not allowed; allowed: energy, space, echo, motion, stereo, grain"},
+        {R"({"actions": [{"type": "ramp", "parameter": "tempo", "to": 0.5, "bars": 4}]})", "'tempo' is not allowed; allowed: energy, space, echo, motion, stereo"},
         {R"({"actions": [{"type": "ramp", "parameter": "echo", "to": 0.5, "bars": 4}, {"type": "ramp", "parameter": "echo", "to": 1, "bars": 2}]})", "'echo' ramps twice"},
         {R"({"actions": [{},{},{},{},{},{},{},{},{}]})", "9 actions; allowed at most 8"},
     };
@@ -238,7 +238,7 @@ TEST(DjAnswer, KeyTempoAndParameterRampsAreRead) {
     EXPECT_EQ(a.ramps[0].bars, 2);
     EXPECT_DOUBLE_EQ(*a.move.energy, 0.8) << "energy stays the brain's";
     const std::string schema = dj::djAnswerSchema();
-    for (const char* word : {"set_key", "set_tempo", "\"space\"", "\"grain\""}) EXPECT_NE(schema.find(word), std::string::npos) << word;
+    for (const char* word : {"set_key", "set_tempo", "\"space\"", "\"stereo\""}) EXPECT_NE(schema.find(word), std::string::npos) << word;
     dj::DjBrain brain(profile, 1, 0);
     EXPECT_NE(dj::djPrompt(brain, 0, true).find("set_tempo (bpm 120 to 132)"), std::string::npos) << dj::djPrompt(brain, 0, true);
     EXPECT_EQ(dj::djPrompt(brain, 0, false).find("set_tempo"), std::string::npos) << "a followed clock: no set_tempo offered";

@@ -13,6 +13,7 @@
 #include "Presets.h"
 #include "compose/Profiles.h"
 #include "compose/SketchConfig.h"
+#include "dj/DjAnswer.h"
 #include "dj/DjSet.h"
 #include "dj/DjStyles.h"
 
@@ -84,6 +85,30 @@ TEST(DjMix, BarLinesBeforeAKeyChangeAreThePlayingVibesAndItStartsOnOne) {
         if (e.kind == "key") key = e.sample;
     ASSERT_GT(key, 0) << "no key event";
     EXPECT_EQ(key, p.lines[4]) << "the key change starts on the phrase line, bar 4";
+}
+
+// A ramp of a sound parameter reaches the live session: from the bar line after it was asked
+// for, a glide over its bars toward the label asked for, and the audio differs from there only.
+TEST(DjMix, ARampGlidesTheParameterFromTheNextBarLine) {
+    const auto plain = playSet({"pad"}, 9.0);
+    const auto& p = plain.audio.left();
+    for (const auto& parameter : dj::rampParameters()) {
+        const auto a = playSet({"pad"}, 9.0, [&](dj::DjSet& set, SampleTime pos) {
+            if (pos == kBlock * 200) set.rampParameter(parameter, 1.0, 2);
+        });
+        SampleTime at = -1;
+        for (const auto& e : a.events)
+            if (e.kind == "ramp") {
+                at = e.sample;
+                EXPECT_EQ(e.label.rfind(parameter + " -> ", 0), 0u) << e.label;
+                EXPECT_NE(e.label.find(" over 2 bars"), std::string::npos) << e.label;
+            }
+        ASSERT_EQ(at, a.lines[1]) << parameter << ": from bar 1's line";
+        const auto& l = a.audio.left();
+        EXPECT_TRUE(std::equal(l.begin(), l.begin() + at, p.begin())) << parameter << ": nothing changes before the bar line";
+        EXPECT_FALSE(std::equal(l.begin() + at, l.end(), p.begin() + at)) << parameter << ": the sound changes after it";
+    }
+    EXPECT_THROW(playSet({"pad"}, 1.0, [](dj::DjSet& set, SampleTime) { set.rampParameter("tempo", 1.0, 2); }), std::invalid_argument);
 }
 
 TEST(DjMix, AReplacementStartsOnItsBarLineIsClickFreeAndTheOldPartIsGoneAfterIt) {

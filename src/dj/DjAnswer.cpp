@@ -70,7 +70,7 @@ DjReplace replaceOf(const json& a, const std::vector<std::string>& roles, const 
 }  // namespace
 
 const std::vector<std::string>& rampParameters() {
-    static const std::vector<std::string> names{"space", "echo", "motion", "stereo", "grain"};
+    static const std::vector<std::string> names{"space", "echo", "motion", "stereo"};
     return names;
 }
 

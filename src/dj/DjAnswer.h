@@ -47,7 +47,7 @@ struct DjAnswer {
 };
 
 /// The sound parameters a ramp may move besides energy: MusicConfig scale fields the live
-/// session glides (space, echo, motion, stereo, grain).
+/// session glides (space, echo, motion, stereo; grain left out: a glide of it was not heard in a test).
 const std::vector<std::string>& rampParameters();
 
 /// Reads an answer (at most 64 KiB; a JSON object, possibly in a ``` fence). Throws

@@ -152,10 +152,14 @@ void DjSet::applySound(const DjMove& m, SampleTime line) {
         seconds = barSeconds;  // and back over a bar
     }
     for (const auto& r : ramps_) {  // each asked-for parameter from this bar line, gliding over its bars
+        // The composer reads these from the sketch, so it moves with the config.
+        const std::string update = nlohmann::json{{r.parameter, r.label}}.dump();
         const auto set = [&](live::StreamVibe& v) {
-            auto j = nlohmann::json::parse(music::toJson(v.config));
-            j[r.parameter] = r.label;
-            v.config = music::parseMusicConfig(j.dump(), "dj ramp");
+            v.config = music::applyUpdate(v.config, update, "ramp");
+            auto& k = v.sketch;
+            if (r.parameter == "motion") k.motion = v.config.motion;
+            else (r.parameter == "space" ? k.space : r.parameter == "echo" ? k.echo : k.stereo) =
+                static_cast<float>(v.config.level(r.parameter));
         };
         set(base_);
         if (nextVibe_) set(*nextVibe_);

@@ -60,7 +60,7 @@ public:
     /// setTempo() but outside the profile's range too (40..220 bpm, clamped), ramped over
     /// `rampBars` bars (1..16; a vibe change asked for at the same line keeps its own length).
     void followTempo(double bpm, int rampBars = 2);
-    /// Moves a sound parameter (one of rampParameters(): space, echo, motion, stereo, grain) to
+    /// Moves a sound parameter (one of rampParameters(): space, echo, motion, stereo) to
     /// `to` (0..1 along its labels, the nearest label) from the next bar line, gliding over
     /// `bars` bars (1..16). Throws std::invalid_argument naming what is allowed.
     void rampParameter(const std::string& parameter, double to, int bars);
