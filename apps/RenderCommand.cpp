@@ -8,6 +8,8 @@
 #include <stdexcept>
 #include <thread>
 
+#include <unistd.h>
+
 #include "Commands.h"
 #include "live/Steering.h"
 #include "compose/Profiles.h"
@@ -22,6 +24,7 @@
 #include "music/JsonText.h"
 #include "io/OutputFiles.h"
 #include "pipeline/DataSet.h"
+#include "core/Timings.h"
 
 namespace soundstar::app {
 
@@ -59,6 +62,7 @@ live::StreamVibe vibeFromText(const std::string& text, const std::optional<std::
 const interpret::Interpreter& interpreter() {
     static const interpret::Interpreter& it = [] () -> const interpret::Interpreter& {
         const auto& loaded = cliData().interpreter();
+        core::timingMark("interpreter loaded");
         if (const auto warning = cliData().interpreterWarning(); !warning.empty())
             fmt::print(stderr, "soundstar: warning: {}\n", music::clipText(warning, 1500));
         return loaded;
@@ -113,9 +117,14 @@ int runRender(const RenderArgs& given) {
     if (a.printConfig) fmt::print("{}\n", music::toJson(job.config));
     if (a.explain)
         for (const auto& u : job.understood) fmt::print(stderr, "prompt: {}\n", u);
-    const bool progress = !a.quiet && job.arrangement.durationSeconds >= 120.0;
+    // A percentage on a terminal, rewritten when it changes; a log or a pipe gets none of it.
+    const bool progress = !a.quiet && job.arrangement.durationSeconds >= 120.0 && isatty(STDERR_FILENO) == 1;
+    int shown = -1;
     const RenderOutcome out = pipeline::renderComposition(cliData(), a, job, format, [&](double p) {
-        if (progress) fmt::print(stderr, "\rrendering {:3.0f}%", p * 100.0);
+        if (const int percent = static_cast<int>(p * 100.0); progress && percent != shown) {
+            shown = percent;
+            fmt::print(stderr, "\rrendering {:3d}%", percent);
+        }
         if (a.progress) a.progress(p);
     });
     if (progress) fmt::print(stderr, "\rrendering 100%\n");

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "Commands.h"
+#include "core/Timings.h"
 
 namespace {
 // Numbers on the command line are read strictly: decimal notation only, finite, in range.
@@ -43,6 +44,7 @@ CLI::Validator wholeNumber(unsigned long long lo, unsigned long long hi, const c
 
 int main(int argc, char** argv) {
     using namespace soundstar::app;
+    soundstar::core::timingMark("main");
     CLI::App app{"Soundstar: words in, music out (local, no GPU, no network)", "soundstar"};
     app.require_subcommand(1);
     app.set_version_flag("--version", SOUNDSTAR_VERSION);
@@ -290,6 +292,7 @@ int main(int argc, char** argv) {
     } catch (const CLI::ParseError& e) {
         return app.exit(e);
     }
+    soundstar::core::timingMark("command line parsed");
     try {
         if (render->parsed()) {
             if (r.prompt.empty() && r.configFile.empty()) {

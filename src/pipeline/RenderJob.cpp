@@ -1,5 +1,7 @@
 #include "pipeline/RenderJob.h"
 
+#include "core/Timings.h"
+
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
@@ -158,6 +160,7 @@ Composition composeJob(const DataSet& data, const RenderArgs& a) {
     checkOptionConflicts(a);
     Composition job;
     job.config = resolveConfig(data, a, job.understood, &job.outcome);
+    core::timingMark("config resolved");
     job.arrangement = resolveArrangement(a, job.config, job.outcome.structure);
     // A loop may fit its whole bars by a small tempo change: the config says the tempo used.
     if (std::abs(job.arrangement.bpm - job.config.resolvedBpm()) > 1e-9) {
@@ -166,6 +169,7 @@ Composition composeJob(const DataSet& data, const RenderArgs& a) {
         job.config.bpm = job.arrangement.bpm;
     }
     job.score = compose::composeSketch(sketchFor(data, job.config), job.arrangement);
+    core::timingMark("composed");
     return job;
 }
 
@@ -223,7 +227,10 @@ StereoBuffer renderAudio(const DataSet& data, const RenderArgs& a, const Composi
     ro.durationSeconds = job.arrangement.durationSeconds;
     ro.loop = job.arrangement.loop;
     ro.masterChain = !a.noMaster;  // --no-master: the plain sum of the layers (what the stems add up to)
-    StereoBuffer audio = render::renderScore(job.score, data.presets(), ro, progress, stems);
+    const auto& presets = data.presets();
+    core::timingMark("presets loaded");
+    StereoBuffer audio = render::renderScore(job.score, presets, ro, progress, stems);
+    core::timingMark("tracks rendered");
     GeneratedLayer generated;
     if (a.generator) {  // the model's layer, fitted to the track, joins the mix before the master
         const auto frames = audio.left().size();
@@ -234,6 +241,7 @@ StereoBuffer renderAudio(const DataSet& data, const RenderArgs& a, const Composi
     }
     render::MasteringReport mr;
     if (!a.noMaster) mr = render::master(audio, a.sampleRate, {a.targetLufs, a.ceilingDbtp});
+    core::timingMark("mastered");
     out.audioSeconds = ro.durationSeconds;
     out.layers = static_cast<int>(job.score.tracks.size()) + (a.generator ? 1 : 0);
     out.generated = generated.summary;
@@ -259,6 +267,7 @@ RenderOutcome renderComposition(const DataSet& data, const RenderArgs& a, const 
     io::OutputFiles out;
     try {
         writeAll(a, job, audio, stems, format, out);
+        core::timingMark("written");
     } catch (const std::runtime_error& e) {
         throw std::runtime_error(out.withTargetNames(e.what()));  // name the files asked for, not their temporary names
     }

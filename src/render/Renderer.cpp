@@ -9,6 +9,7 @@
 
 #include <fmt/format.h>
 
+#include "core/Timings.h"
 #include "engine/Effect.h"
 #include "engine/Graph.h"
 #include "render/OfflineGraph.h"
@@ -167,6 +168,7 @@ StereoBuffer renderScore(const music::Score& score, const engine::PresetLibrary&
     engine::Controller ctl(eng);
     buildGraph(ctl, score, presets, o.masterChain, o.onlyTrack, true);
     const auto graph = ctl.takeGraph();
+    core::timingMark("graph built");
     OfflineGraph::Stems stemParts;
     if (stems) {
         stems->assign(graph->tracks.size(), StereoBuffer{});
@@ -182,7 +184,9 @@ StereoBuffer renderScore(const music::Score& score, const engine::PresetLibrary&
     StereoBuffer out;
     {
         OfflineGraph offline(*graph, o.blockSize, o.threads > 0 ? o.threads : defaultRenderThreads());
+        core::timingMark("offline graph ready");
         offline.render(events, total, out, stems ? &stemParts : nullptr, progress);
+        core::timingMark("rendered");
     }
     finish(out, o, length, total);
     if (stems)
