@@ -10,6 +10,7 @@
 #include <optional>
 
 #include "Commands.h"
+#include "io/AudioFile.h"
 #include "io/OutputFiles.h"
 #include "models/Conform.h"
 #include "models/ModelManifest.h"
@@ -28,17 +29,19 @@
 
 namespace soundstar::app {
 namespace {
-/// A model's interleaved result as a stereo buffer (mono played on both sides).
-StereoBuffer stereoOf(const models::GenerateResult& result) {
+/// A model's interleaved audio as a stereo buffer (mono played on both sides).
+StereoBuffer stereoOf(const std::vector<float>& interleaved, int channels) {
     StereoBuffer audio;
-    audio.resize(static_cast<int>(result.frames()));
-    const auto ch = static_cast<std::size_t>(result.channels);
-    for (std::size_t i = 0; i < result.frames(); ++i) {
-        audio.left()[i] = result.interleaved[i * ch];
-        audio.right()[i] = result.interleaved[i * ch + (ch > 1 ? 1 : 0)];
+    const auto ch = static_cast<std::size_t>(std::max(channels, 1));
+    const std::size_t frames = interleaved.size() / ch;
+    audio.resize(static_cast<int>(frames));
+    for (std::size_t i = 0; i < frames; ++i) {
+        audio.left()[i] = interleaved[i * ch];
+        audio.right()[i] = interleaved[i * ch + (ch > 1 ? 1 : 0)];
     }
     return audio;
 }
+StereoBuffer stereoOf(const models::GenerateResult& result) { return stereoOf(result.interleaved, result.channels); }
 std::vector<std::string> workerCommand() {
     std::error_code ec;
     const auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
@@ -224,7 +227,10 @@ int runGenerate(const GenerateArgs& g) {
     r.guidance = g.guidance;
     r.topK = g.topK;
     r.temperature = g.temperature;
+    r.takes = g.takes;
+    r.threads = g.threads;
     r.timeoutSeconds = g.timeoutSeconds;
+    if (g.takes > 1 && io::isStandardOutput(g.output)) throw std::invalid_argument("--takes writes a file a take: give -o FILE, not -");
     models::GenerateCallbacks cb;
     const bool terminal = ::isatty(2) != 0;
     if (!g.quiet)
@@ -235,30 +241,47 @@ int runGenerate(const GenerateArgs& g) {
     const auto result = service.generate(r, cb);
     if (!g.quiet) fmt::print(stderr, "\n");
     if (!result.ok) throw std::runtime_error(fmt::format("generate failed: {}", result.error));
-    StereoBuffer audio = stereoOf(result);
-    if (loop) {
-        models::ConformedLoop fitted;
-        try {
-            fitted = models::conformOrCut(result.interleaved, result.channels, result.sampleRateHz, *loop);
-        } catch (const std::exception& e) {
-            throw std::runtime_error(fmt::format("the generated audio cannot be fitted into {} bars: {}", loop->bars, e.what()));
-        }
-        audio.left() = std::move(fitted.left);
-        audio.right() = std::move(fitted.right);
-        const auto& rep = fitted.report;
-        if (!g.quiet) {
-            fmt::print(stderr, "soundstar: loop of {} bars at {:g} bpm from {:.1f} bpm{} ({}), {:+d} semitones, {:.1f} LUFS\n", loop->bars, g.bpm, rep.sourceBpm,
-                       rep.bpmGiven ? " (its own pace: no beat found)" : "", models::keyName(rep.sourceKey), rep.semitones, rep.outputLufs);
-            for (const auto& w : rep.warnings) fmt::print(stderr, "soundstar: warning: {}\n", w);
-        }
-    }
+    // Every take lands, or none does.
     io::OutputFiles out;
-    io::writeAudioFile(out.add(g.output, "-o"), audio, result.sampleRateHz, *chosen, r.seed.value_or(1));
+    std::vector<std::pair<std::string, std::uint64_t>> written;
+    for (int t = 0; t < result.takes(); ++t) {
+        const auto& pcm = result.take(t);
+        StereoBuffer audio = stereoOf(pcm, result.channels);
+        const std::string name = takeFileName(g.output, t).string();
+        if (loop) {
+            models::ConformedLoop fitted;
+            try {
+                fitted = models::conformOrCut(pcm, result.channels, result.sampleRateHz, *loop);
+            } catch (const std::exception& e) {
+                throw std::runtime_error(fmt::format("the generated audio{} cannot be fitted into {} bars: {}", result.takes() > 1 ? fmt::format(" of take {}", t + 1) : "",
+                                                     loop->bars, e.what()));
+            }
+            audio.left() = std::move(fitted.left);
+            audio.right() = std::move(fitted.right);
+            const auto& rep = fitted.report;
+            if (!g.quiet) {
+                fmt::print(stderr, "soundstar: {}loop of {} bars at {:g} bpm from {:.1f} bpm{} ({}), {:+d} semitones, {:.1f} LUFS\n",
+                           result.takes() > 1 ? fmt::format("take {}: ", t + 1) : "", loop->bars, g.bpm, rep.sourceBpm,
+                           rep.bpmGiven ? " (its own pace: no beat found)" : "", models::keyName(rep.sourceKey), rep.semitones, rep.outputLufs);
+                for (const auto& w : rep.warnings) fmt::print(stderr, "soundstar: warning: {}\n", w);
+            }
+        }
+        io::writeAudioFile(out.add(name, t == 0 ? "-o" : "-o (a take)"), audio, result.sampleRateHz, *chosen, r.seed.value_or(1) + static_cast<std::uint64_t>(t));
+        written.emplace_back(name, audio.left().size());
+    }
     out.commit();
     if (!g.quiet)
-        fmt::print(stderr, "soundstar: wrote {} ({:.2f} s at {:g} Hz, generated in {:.2f} s)\n", g.output, static_cast<double>(result.frames()) / result.sampleRateHz,
-                   result.sampleRateHz, result.seconds);
+        for (const auto& [name, frames] : written)
+            fmt::print(stderr, "soundstar: wrote {} ({:.2f} s at {:g} Hz, generated in {:.2f} s)\n", name, static_cast<double>(frames) / result.sampleRateHz,
+                       result.sampleRateHz, result.seconds);
     return 0;
+}
+
+std::filesystem::path takeFileName(const std::filesystem::path& output, int take) {
+    if (take == 0) return output;
+    auto name = output;
+    name.replace_filename(fmt::format("{}-{}{}", output.stem().string(), take + 1, output.extension().string()));
+    return name;
 }
 
 int runModels(const ModelsArgs& a) {

@@ -258,6 +258,10 @@ int main(int argc, char** argv) {
     generateCmd->add_option("--guidance", ge.guidance, "Guidance scale (0 to 30; default: the model's)")->check(finiteNumber(0.0, 30.0));
     generateCmd->add_option("--top-k", ge.topK, "musicgen: draw each token from the k likeliest (1 to 65536; 1 is greedy; default: the model's)")->check(wholeNumber(1, 65536, ""));
     generateCmd->add_option("--temperature", ge.temperature, "musicgen: sampling temperature (0.01 to 10; default: the model's)")->check(finiteNumber(0.01, 10.0));
+    generateCmd->add_option("--takes", ge.takes, "Versions to make (1 to 8; default 1): take t from seed + t, written to FILE, then FILE-2, FILE-3 ... "
+                                                 "before the extension (musicgen makes them side by side, one pass over its weights a step)")
+        ->check(wholeNumber(1, 8, ""));
+    generateCmd->add_option("--threads", ge.threads, "Threads the model runs on for this request (1 to 64; default: the model folder's)")->check(wholeNumber(1, 64, ""));
     generateCmd->add_option("--timeout", ge.timeoutSeconds, "Seconds the request may take, loading included (default 600)")->check(finiteNumber(0.1, 86400.0));
     generateCmd->add_option("--loop-bars", ge.loopBars, "Fit the audio into a loop of this many bars (1 to 64) at --bpm: cut on its beats with a crossfaded seam, "
                              "stretched to the tempo, pitch-shifted to --key, at -14 LUFS (without -d it asks the model for enough audio)")

@@ -3,6 +3,8 @@
 // seeds, cancel, a worker killed (SIGKILL) or hung (SIGSTOP) mid-request, the memory budget, and
 // the CLI's files read back with sox.
 #include <gtest/gtest.h>
+
+#include <set>
 #include <signal.h>
 
 #include <atomic>
@@ -257,6 +259,49 @@ TEST(ModelService, StreamsInOrderAndTheSameSeedGivesTheSameSamples) {
     r.steps = 2;  // steps change the windows, not the music
     r.seed = 42;
     EXPECT_EQ(service.generate(r).interleaved, first.interleaved);
+}
+
+// Takes: a model that cannot batch them (the procedural one) makes them one after another in
+// its worker; take t is the one-take audio of seed + t, streamed with its take number, with one
+// progress count over all the takes; a take count outside 1 to 8 is refused before any work.
+TEST(ModelService, TakesAreTheOneTakeAudioOfTheirSeeds) {
+    TempDir t;
+    const auto dir = makeModel(t.path, "m");
+    WorkerSupervisor service(serviceOptions());
+    GenerateRequest r = req(dir, "bright techno with a driving kick", 1.0, 42);
+    r.takes = 3;
+    std::vector<int> chunkTakes, progress;
+    int steps = 0;
+    GenerateCallbacks cb;
+    cb.onChunk = [&](const AudioChunk& c) { chunkTakes.push_back(c.take); };
+    cb.onProgress = [&](int step, int of) { progress.push_back(step), steps = of; };
+    const auto three = service.generate(r, cb);
+    ASSERT_TRUE(three.ok) << three.error;
+    ASSERT_EQ(three.takes(), 3);
+    for (int take = 0; take < 3; ++take) {
+        const auto one = service.generate(req(dir, r.prompt, 1.0, 42 + static_cast<std::uint64_t>(take)));
+        ASSERT_TRUE(one.ok) << one.error;
+        EXPECT_EQ(three.take(take), one.interleaved) << "take " << take;
+        EXPECT_EQ(three.take(take).size(), static_cast<std::size_t>(kRate) * 2);
+    }
+    EXPECT_NE(three.take(0), three.take(1));
+    EXPECT_TRUE(std::is_sorted(chunkTakes.begin(), chunkTakes.end())) << "one take after another";
+    EXPECT_EQ(std::set<int>(chunkTakes.begin(), chunkTakes.end()), (std::set<int>{0, 1, 2}));
+    EXPECT_EQ(steps, 12) << "three takes of four steps, one count";
+    EXPECT_TRUE(std::is_sorted(progress.begin(), progress.end()));
+    EXPECT_EQ(progress.back(), 12);
+    for (const int bad : {0, 9}) {
+        r.takes = bad;
+        try {
+            service.submit(r);
+            ADD_FAILURE() << bad << " takes were taken";
+        } catch (const std::invalid_argument& e) {
+            EXPECT_NE(std::string(e.what()).find("allowed 1 to 8"), std::string::npos) << e.what();
+        }
+    }
+    r.takes = 1;
+    r.threads = 65;
+    EXPECT_THROW(service.submit(r), std::invalid_argument);
 }
 
 TEST(ModelService, CancelStopsARunningRequestAndAQueuedOne) {

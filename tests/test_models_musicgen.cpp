@@ -214,6 +214,48 @@ TEST(MusicgenLm, SamplingIsSeededAndTopKOneIsGreedy) {
     EXPECT_GT(seen.size(), 20u);
 }
 
+// A batch of takes: every take's rows go through each step together, and take t is exactly the
+// one-take generation with seed + t (with guidance, so each take has two rows, and without).
+TEST(MusicgenLm, TakesInOneBatchAreTheOneTakeGenerationsOfTheirSeeds) {
+    const auto gguf = reference("tiny", "3", "f32");
+    models::MusicgenLm lm(gguf, 2);
+    const auto text = readRaw<float>(gguf.parent_path() / "encoder.f32");
+    for (const double guidance : {3.0, 1.0}) {
+        models::SamplingSettings s;
+        s.topK = 20;
+        s.temperature = 1.3;
+        s.seed = 100;
+        s.guidanceScale = guidance;
+        std::vector<std::pair<int, int>> framesSeen;
+        models::TakeHooks hooks;
+        hooks.onFrame = [&](int take, int frame, const std::vector<std::int32_t>&) { framesSeen.emplace_back(take, frame); };
+        const auto takes = lm.generateTakes(text, 7, 20, s, 3, {}, nullptr, hooks);
+        ASSERT_EQ(takes.size(), 3u);
+        for (int t = 0; t < 3; ++t) {
+            auto one = s;
+            one.seed = 100 + static_cast<std::uint64_t>(t);
+            EXPECT_EQ(takes[static_cast<std::size_t>(t)], lm.generate(text, 7, 20, one)) << "take " << t << ", guidance " << guidance;
+        }
+        EXPECT_NE(takes[0], takes[1]);
+        ASSERT_EQ(framesSeen.size(), 60u) << "every frame of every take reported";
+        EXPECT_EQ(framesSeen[0], std::make_pair(0, 0));
+        EXPECT_EQ(framesSeen[2], std::make_pair(2, 0));
+        EXPECT_EQ(framesSeen[59], std::make_pair(2, 19));
+    }
+    models::SamplingSettings s;
+    s.topK = 20;
+    EXPECT_THROW(
+        {
+            try {
+                lm.generateTakes(text, 7, 20, s, 9);
+            } catch (const std::invalid_argument& e) {
+                EXPECT_NE(std::string(e.what()).find("allowed 1 to 8"), std::string::npos) << e.what();
+                throw;
+            }
+        },
+        std::invalid_argument);
+}
+
 TEST(MusicgenLm, SampleTopKFollowsTheSoftmaxOfTheTopK) {
     const std::vector<float> logits = {0.5f, 2.0f, -1.0f, 1.0f, 1.9f, -3.0f};
     const int k = 3;
@@ -357,6 +399,25 @@ TEST(MusicgenFolder, GeneratesTheSameSamplesForTheSameSeed) {
     EXPECT_GT(std::stod(stat.substr(at + 18)), 1e-4) << stat;
     EXPECT_EQ(runCommand("cmp " + a.string() + " " + b.string()).code, 0) << "the same seed gave different files";
     EXPECT_NE(runCommand("cmp " + a.string() + " " + c.string()).code, 0) << "another seed gave the same file";
+}
+
+// Takes through the CLI: a musicgen folder makes them side by side in one batch, over three
+// windows (each take continues its own codes), and take t is byte for byte the one-take file of
+// seed + t; the thread count of the request does not change the bytes.
+TEST(MusicgenFolder, TakesAreTheOneTakeFilesOfTheirSeedsOverSeveralWindows) {
+    const auto dir = windowedFolder();
+    const auto takes = scratch() / "takes.wav";
+    auto r = runCommand(generateCommand(dir, "-d 0.25 --seed 7 --takes 3 --guidance 2", takes));
+    ASSERT_EQ(r.code, 0) << r.output;
+    for (int t = 0; t < 3; ++t) {
+        const auto take = t == 0 ? takes : scratch() / fmt::format("takes-{}.wav", t + 1);
+        const auto one = scratch() / fmt::format("one-{}.wav", t);
+        r = runCommand(generateCommand(dir, fmt::format("-d 0.25 --seed {} --guidance 2 --threads {}", 7 + t, 1 + t % 2), one));
+        ASSERT_EQ(r.code, 0) << r.output;
+        EXPECT_EQ(runCommand("soxi -s " + take.string()).output, "2000\n");
+        EXPECT_EQ(runCommand("cmp " + take.string() + " " + one.string()).code, 0) << "take " << t + 1 << " differs from the one-take file of seed " << 7 + t;
+    }
+    EXPECT_NE(runCommand("cmp " + takes.string() + " " + (scratch() / "takes-2.wav").string()).code, 0) << "two takes are the same";
 }
 
 TEST(MusicgenFolder, StreamsChunksWithProgressAndCancels) {

@@ -42,7 +42,9 @@ const std::vector<TypeRules>& rules() {
           {"steps", Kind::Integer, 1, 1000, false},
           {"guidance", Kind::Number, 0, 30, false},
           {"top_k", Kind::Integer, 1, 65536, false},
-          {"temperature", Kind::Number, 0.01, 10, false}}},
+          {"temperature", Kind::Number, 0.01, 10, false},
+          {"takes", Kind::Integer, 1, kMaxTakes, false},
+          {"threads", Kind::Integer, 1, 64, false}}},
         {FrameType::Progress,
          "progress",
          {{"id", Kind::Id, 1, kMaxId, true}, {"step", Kind::Integer, 0, 1000, true}, {"steps", Kind::Integer, 1, 1000, true}}},
@@ -52,10 +54,14 @@ const std::vector<TypeRules>& rules() {
           {"index", Kind::Integer, 0, 1000000, true},
           {"channels", Kind::Integer, 1, kMaxChannels, true},
           {"frames", Kind::Integer, 0, static_cast<double>(kMaxPayloadBytes / 4), true},
-          {"sample_rate", Kind::Number, 8000, 192000, true}}},
+          {"sample_rate", Kind::Number, 8000, 192000, true},
+          {"take", Kind::Integer, 0, kMaxTakes - 1, false}}},
         {FrameType::Done,
          "done",
-         {{"id", Kind::Id, 1, kMaxId, true}, {"frames", Kind::Integer, 0, 600.0 * 192000.0, true}, {"seconds", Kind::Number, 0, 1e6, false}}},
+         {{"id", Kind::Id, 1, kMaxId, true},
+          {"frames", Kind::Integer, 0, 600.0 * 192000.0, true},
+          {"takes", Kind::Integer, 1, kMaxTakes, false},
+          {"seconds", Kind::Number, 0, 1e6, false}}},
         {FrameType::Cancel, "cancel", {{"id", Kind::Id, 1, kMaxId, true}}},
         {FrameType::Error,
          "error",
@@ -118,9 +124,10 @@ Frame Frame::make(FrameType type, nlohmann::json fields) {
     return f;
 }
 
-Frame Frame::chunk(std::uint64_t id, int index, int channels, double sampleRate, std::vector<float> pcm) {
+Frame Frame::chunk(std::uint64_t id, int index, int channels, double sampleRate, std::vector<float> pcm, int take) {
     const auto frames = channels > 0 ? pcm.size() / static_cast<std::size_t>(channels) : 0;
     Frame f = make(FrameType::Chunk, {{"id", id}, {"index", index}, {"channels", channels}, {"frames", frames}, {"sample_rate", sampleRate}});
+    if (take != 0) f.header["take"] = take;  // take 0's chunks read as before
     f.pcm = std::move(pcm);
     return f;
 }

@@ -21,6 +21,8 @@ inline constexpr std::size_t kMaxPayloadBytes = 8 * 1024 * 1024;  // one chunk's
 inline constexpr int kMaxChannels = 8;
 inline constexpr std::size_t kFramePrefixBytes = 12;
 inline constexpr int kProtocolVersion = 1;
+/// The most takes (independent versions of one request, take t from seed + t) one request makes.
+inline constexpr int kMaxTakes = 8;
 
 /// What a frame means. Supervisor to worker: load, generate, cancel, status (a query).
 /// Worker to supervisor: hello, status (the answer to load or status), progress, chunk, done, error.
@@ -38,7 +40,8 @@ struct Frame {
     /// A frame of `type` with these header fields ("type" is set from `type`).
     static Frame make(FrameType type, nlohmann::json fields = nlohmann::json::object());
     /// A chunk frame: `channels` interleaved, `frames` = pcm.size() / channels.
-    static Frame chunk(std::uint64_t id, int index, int channels, double sampleRate, std::vector<float> pcm);
+    /// `take` (0 to kMaxTakes - 1) says which take of the request the audio belongs to.
+    static Frame chunk(std::uint64_t id, int index, int channels, double sampleRate, std::vector<float> pcm, int take = 0);
     std::uint64_t id() const;  // the request id in the header (0 when none)
     int channels() const;      // chunk frames: the "channels" field
 };

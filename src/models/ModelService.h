@@ -15,7 +15,8 @@ namespace soundstar::models {
 using TaskId = std::uint64_t;
 
 /// One generation. Limits: prompt up to 10000 bytes, 0.1 to 600 seconds, steps 1 to 1000,
-/// guidance 0 to 30, top_k 1 to 65536, temperature 0.01 to 10; unset values take the model's defaults.
+/// guidance 0 to 30, top_k 1 to 65536, temperature 0.01 to 10, takes 1 to 8, threads 1 to 64;
+/// unset values take the model's defaults.
 struct GenerateRequest {
     std::filesystem::path model;  // the model folder (manifest.json + weights)
     std::string prompt;
@@ -25,6 +26,8 @@ struct GenerateRequest {
     std::optional<double> guidance;
     std::optional<int> topK;             // musicgen: tokens drawn from the k likeliest, 1 to 65536
     std::optional<double> temperature;  // musicgen: 0.01 to 10
+    int takes = 1;                       // versions of the request, take t from seed + t (musicgen makes them side by side)
+    std::optional<int> threads;          // this request's threads; unset: the model folder's
     int priority = 0;             // higher runs first; equal priorities run in submission order
     double timeoutSeconds = 0.0;  // whole request, loading included; 0: the service's default
 };
@@ -32,6 +35,7 @@ struct GenerateRequest {
 /// A piece of the audio as it is made: interleaved float samples.
 struct AudioChunk {
     int index = 0;
+    int take = 0;  // which take of the request
     int channels = 2;
     double sampleRateHz = 0.0;
     std::vector<float> interleaved;
@@ -51,10 +55,13 @@ struct GenerateResult {
     std::string error;  // why it failed (bounded), when !ok
     double sampleRateHz = 0.0;
     int channels = 0;
-    std::vector<float> interleaved;  // every chunk, in order
+    std::vector<float> interleaved;  // take 0's chunks, in order
+    std::vector<std::vector<float>> otherTakes;  // takes 1 to takes - 1, the same way
     bool loadedCold = false;         // the model was loaded for this request
     double seconds = 0.0;            // wall time from start to end (queueing not counted)
     std::uint64_t frames() const { return channels > 0 ? interleaved.size() / static_cast<std::size_t>(channels) : 0; }
+    int takes() const { return 1 + static_cast<int>(otherTakes.size()); }
+    const std::vector<float>& take(int t) const { return t == 0 ? interleaved : otherTakes.at(static_cast<std::size_t>(t - 1)); }
 };
 
 /// A model held by a worker.

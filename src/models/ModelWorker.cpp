@@ -142,24 +142,44 @@ int serveModelWorker(int inFd, int outFd, const GeneratorFactory& factory) {
                     if (f.header.contains("guidance")) p.guidance = f.header["guidance"].get<double>();
                     if (f.header.contains("top_k")) p.topK = f.header["top_k"].get<int>();
                     if (f.header.contains("temperature")) p.temperature = f.header["temperature"].get<double>();
+                    p.takes = f.header.value("takes", 1);
+                    if (f.header.contains("threads")) p.threads = f.header["threads"].get<int>();
                     if (in.cancelRunning) throw Cancelled();
+                    model->setThreads(p.threads);  // this request's, or back to the folder's
                     int index = 0;
-                    std::uint64_t frames = 0;
+                    std::vector<std::uint64_t> frames(static_cast<std::size_t>(p.takes), 0);
                     const int channels = model->channels();
-                    model->generate(
-                        p, [&](int step, int steps) { send(Frame::make(FrameType::Progress, {{"id", id}, {"step", step}, {"steps", steps}})); },
-                        [&](std::vector<float>&& pcm) {
-                            // Bounded frames: a long chunk goes out in pieces under the payload limit.
-                            const std::size_t most = kMaxPayloadBytes / 4 / static_cast<std::size_t>(channels) * static_cast<std::size_t>(channels);
-                            for (std::size_t at = 0; at < pcm.size(); at += most) {
-                                std::vector<float> part(pcm.begin() + static_cast<long>(at), pcm.begin() + static_cast<long>(std::min(pcm.size(), at + most)));
-                                frames += part.size() / static_cast<std::size_t>(channels);
-                                send(Frame::chunk(id, index++, channels, model->sampleRateHz(), std::move(part)));
-                            }
-                        },
-                        in.cancelRunning);
+                    const auto sendChunk = [&](int take, std::vector<float>&& pcm) {
+                        if (take < 0 || take >= p.takes) throw std::logic_error(fmt::format("the model made take {} of {}", take, p.takes));
+                        // Bounded frames: a long chunk goes out in pieces under the payload limit.
+                        const std::size_t most = kMaxPayloadBytes / 4 / static_cast<std::size_t>(channels) * static_cast<std::size_t>(channels);
+                        for (std::size_t at = 0; at < pcm.size(); at += most) {
+                            std::vector<float> part(pcm.begin() + static_cast<long>(at), pcm.begin() + static_cast<long>(std::min(pcm.size(), at + most)));
+                            frames[static_cast<std::size_t>(take)] += part.size() / static_cast<std::size_t>(channels);
+                            send(Frame::chunk(id, index++, channels, model->sampleRateHz(), std::move(part), take));
+                        }
+                    };
+                    const auto sendProgress = [&](int step, int steps) { send(Frame::make(FrameType::Progress, {{"id", id}, {"step", step}, {"steps", steps}})); };
+                    if (p.takes == 1 || model->batchesTakes()) {
+                        model->generate(p, sendProgress, sendChunk, in.cancelRunning);
+                    } else {  // one take after another, take t as the one-take request of seed + t
+                        int last = 0;
+                        for (int t = 0; t < p.takes; ++t) {
+                            GenerateParams one = p;
+                            one.takes = 1;
+                            one.seed = p.seed + static_cast<std::uint64_t>(t);
+                            model->generate(
+                                one,
+                                [&](int step, int steps) {  // the takes' steps as one count, at most 1000 (the protocol's bound)
+                                    const long long total = static_cast<long long>(steps) * p.takes, shown = std::min<long long>(total, 1000);
+                                    const int at = static_cast<int>((static_cast<long long>(t) * steps + step) * shown / total);
+                                    if (at > last) sendProgress(last = at, static_cast<int>(shown));
+                                },
+                                [&](int, std::vector<float>&& pcm) { sendChunk(t, std::move(pcm)); }, in.cancelRunning);
+                        }
+                    }
                     ++served;
-                    alive = send(Frame::make(FrameType::Done, {{"id", id}, {"frames", frames}, {"seconds", static_cast<double>(frames) / model->sampleRateHz()}}));
+                    alive = send(Frame::make(FrameType::Done, {{"id", id}, {"frames", frames[0]}, {"takes", p.takes}, {"seconds", static_cast<double>(frames[0]) / model->sampleRateHz()}}));
                     break;
                 }
                 default: alive = send(error(id, fmt::format("a worker does not take {} frames", typeName(f.type)), "protocol")); break;

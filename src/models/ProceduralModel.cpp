@@ -54,7 +54,7 @@ public:
     double sampleRateHz() const override { return rate_; }
     int channels() const override { return 2; }
 
-    void generate(const GenerateParams& p, const std::function<void(int, int)>& progress, const std::function<void(std::vector<float>&&)>& chunk,
+    void generate(const GenerateParams& p, const std::function<void(int, int)>& progress, const std::function<void(int, std::vector<float>&&)>& chunk,
                   const std::atomic<bool>& cancel) override {
         const int steps = p.steps.value_or(steps_);
         const auto cfg = condition(p);
@@ -104,7 +104,7 @@ public:
                 pos += static_cast<SampleTime>(n);
             }
             if (step == steps - 1) fadeEnd(out);
-            chunk(std::move(out));
+            chunk(0, std::move(out));
             progress(step + 1, steps);
         }
     }

@@ -73,6 +73,8 @@ void checkRequest(const GenerateRequest& r) {
     if (r.topK && (*r.topK < 1 || *r.topK > 65536)) throw std::invalid_argument(fmt::format("top_k {}; allowed 1 to 65536", *r.topK));
     if (r.temperature && !(*r.temperature >= 0.01 && *r.temperature <= 10.0))
         throw std::invalid_argument(fmt::format("temperature {}; allowed 0.01 to 10", *r.temperature));
+    if (r.takes < 1 || r.takes > kMaxTakes) throw std::invalid_argument(fmt::format("{} takes; allowed 1 to {}", r.takes, kMaxTakes));
+    if (r.threads && (*r.threads < 1 || *r.threads > 64)) throw std::invalid_argument(fmt::format("{} threads; allowed 1 to 64", *r.threads));
     if (!(r.timeoutSeconds >= 0.0 && r.timeoutSeconds <= 86400.0))
         throw std::invalid_argument(fmt::format("a timeout of {} s; allowed 0 (the default) to 86400 seconds", r.timeoutSeconds));
 }
@@ -306,7 +308,8 @@ Step takeFrame(Frame& f, const GenerateRequest& request, const GenerateCallbacks
             if (callbacks.onProgress) callbacks.onProgress(f.header["step"].get<int>(), f.header["steps"].get<int>());
             return Step::More;
         case FrameType::Chunk: {
-            AudioChunk c{f.header["index"].get<int>(), f.channels(), f.header["sample_rate"].get<double>(), std::move(f.pcm)};
+            AudioChunk c{f.header["index"].get<int>(), f.header.value("take", 0), f.channels(), f.header["sample_rate"].get<double>(), std::move(f.pcm)};
+            if (c.take >= request.takes) throw WorkerFailure(fmt::format("sent audio for take {} of a request for {}", c.take, request.takes));
             if (result.channels == 0) {
                 result.channels = c.channels;
                 result.sampleRateHz = c.sampleRateHz;
@@ -314,12 +317,15 @@ Step takeFrame(Frame& f, const GenerateRequest& request, const GenerateCallbacks
                 throw WorkerFailure("changed its channel count or sample rate between chunks");
             }
             const auto most = static_cast<std::size_t>(std::ceil(request.seconds * c.sampleRateHz)) * static_cast<std::size_t>(c.channels);
-            if (result.interleaved.size() + c.interleaved.size() > most) throw WorkerFailure("sent more audio than the request asked for");
-            result.interleaved.insert(result.interleaved.end(), c.interleaved.begin(), c.interleaved.end());
+            if (result.otherTakes.size() + 1 < static_cast<std::size_t>(request.takes)) result.otherTakes.resize(static_cast<std::size_t>(request.takes - 1));
+            auto& audio = c.take == 0 ? result.interleaved : result.otherTakes[static_cast<std::size_t>(c.take - 1)];
+            if (audio.size() + c.interleaved.size() > most) throw WorkerFailure("sent more audio than the request asked for");
+            audio.insert(audio.end(), c.interleaved.begin(), c.interleaved.end());
             if (callbacks.onChunk) callbacks.onChunk(c);
             return Step::More;
         }
         case FrameType::Done:
+            if (result.otherTakes.size() + 1 < static_cast<std::size_t>(request.takes)) result.otherTakes.resize(static_cast<std::size_t>(request.takes - 1));
             result.ok = !cancelled;  // one that finished as the cancel went out is still cancelled
             result.cancelled = cancelled;
             if (cancelled) result.error = "cancelled";
@@ -342,6 +348,8 @@ void WorkerSupervisor::runGenerate(Task& t) {
     if (t.request.guidance) fields["guidance"] = *t.request.guidance;
     if (t.request.topK) fields["top_k"] = *t.request.topK;
     if (t.request.temperature) fields["temperature"] = *t.request.temperature;
+    if (t.request.takes != 1) fields["takes"] = t.request.takes;
+    if (t.request.threads) fields["threads"] = *t.request.threads;
     const auto fail = [&](const std::string& why) {
         const int pid = w.process->pid();
         stopWorker(key, true);

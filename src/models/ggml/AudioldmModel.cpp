@@ -45,7 +45,7 @@ public:
             if (!kKnown.count(key))
                 bad(manifest, fmt::format("unknown parameters.{}; an audioldm folder takes vae, vocoder, clap, threads, default_steps, default_guidance",
                                           music::clipText(key, 60)));
-        const int threads = parameter<int>(dir, m, "threads", static_cast<int>(std::clamp(std::thread::hardware_concurrency(), 1u, 64u)), 1, 64);
+        const int threads = threads_ = parameter<int>(dir, m, "threads", static_cast<int>(std::clamp(std::thread::hardware_concurrency(), 1u, 64u)), 1, 64);
         steps_ = parameter<int>(dir, m, "default_steps", 10, 1, kMaxDdimSteps);
         guidance_ = parameter<double>(dir, m, "default_guidance", 2.5, 0, kMaxAudioldmGuidance);
         pipeline_ = std::make_unique<AudioldmPipeline>(dir / m.weightsFile, partFile(dir, m, "vae", "vae.gguf"), partFile(dir, m, "vocoder", "vocoder.gguf"), threads);
@@ -57,8 +57,12 @@ public:
     }
     double sampleRateHz() const override { return pipeline_->sampleRateHz(); }
     int channels() const override { return 1; }
+    void setThreads(std::optional<int> threads) override {
+        pipeline_->setThreads(threads.value_or(threads_));
+        clap_->setThreads(threads.value_or(threads_));
+    }
 
-    void generate(const GenerateParams& p, const std::function<void(int, int)>& progress, const std::function<void(std::vector<float>&&)>& chunk,
+    void generate(const GenerateParams& p, const std::function<void(int, int)>& progress, const std::function<void(int, std::vector<float>&&)>& chunk,
                   const std::atomic<bool>& cancel) override {
         if (p.topK || p.temperature) throw std::invalid_argument("top-k and temperature do not apply to audioldm: it samples by DDIM (use --steps, --guidance, --seed)");
         AudioldmRequest r;
@@ -77,7 +81,7 @@ public:
         if (progress) progress(total, total);
         const std::size_t block = static_cast<std::size_t>(pipeline_->sampleRateHz());
         for (std::size_t at = 0; at < audio.size(); at += block)
-            chunk(std::vector<float>(audio.begin() + static_cast<std::ptrdiff_t>(at), audio.begin() + static_cast<std::ptrdiff_t>(std::min(audio.size(), at + block))));
+            chunk(0, std::vector<float>(audio.begin() + static_cast<std::ptrdiff_t>(at), audio.begin() + static_cast<std::ptrdiff_t>(std::min(audio.size(), at + block))));
     }
 
 private:
@@ -85,6 +89,7 @@ private:
     std::unique_ptr<ClapTextEncoder> clap_;
     int steps_ = 10;
     double guidance_ = 2.5;
+    int threads_ = 1;  // the folder's
 };
 
 }  // namespace

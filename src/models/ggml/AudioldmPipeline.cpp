@@ -41,6 +41,12 @@ AudioldmPipeline::AudioldmPipeline(const std::filesystem::path& unet, const std:
 
 AudioldmPipeline::~AudioldmPipeline() = default;
 
+void AudioldmPipeline::setThreads(int threads) {
+    impl_->unet->setThreads(threads);
+    impl_->vae->setThreads(threads);
+    impl_->vocoder->setThreads(threads);
+}
+
 int AudioldmPipeline::sampleRateHz() const { return impl_->vocoder->config().sampleRateHz; }
 int AudioldmPipeline::embeddingSize() const { return impl_->unet->config().classEmbedDim; }
 AudioldmUnet& AudioldmPipeline::unet() { return *impl_->unet; }

@@ -50,6 +50,8 @@ public:
     int embeddingSize() const;
     AudioldmShape shapeFor(double seconds) const;  // throws std::invalid_argument outside the allowed range
     AudioldmUnet& unet();
+    /// The threads the UNet, the VAE and the vocoder run on from now on (1 to 256).
+    void setThreads(int threads);
 
     using Progress = std::function<void(int step, int steps)>;
 

@@ -52,6 +52,8 @@ class AudioldmUnet {
 public:
     /// Loads and checks `gguf`; throws std::invalid_argument naming the file and what is wrong.
     AudioldmUnet(const std::filesystem::path& gguf, int threads);
+    /// The threads its graphs run on from now on (1 to 256).
+    void setThreads(int threads);
     ~AudioldmUnet();
     AudioldmUnet(const AudioldmUnet&) = delete;
     AudioldmUnet& operator=(const AudioldmUnet&) = delete;

@@ -200,4 +200,9 @@ std::vector<float> ClapTextEncoder::embed(const std::string& text) {
     return v;
 }
 
+void ClapTextEncoder::setThreads(int threads) {
+    if (threads < 1 || threads > 256) throw std::invalid_argument(fmt::format("threads is {}; allowed 1 to 256", threads));
+    ggml_backend_cpu_set_n_threads(impl_->backend, threads);
+}
+
 }  // namespace soundstar::models

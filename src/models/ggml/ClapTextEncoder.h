@@ -36,6 +36,8 @@ public:
     /// Loads and checks `gguf` (weights, sizes, the tokenizer); throws std::invalid_argument
     /// naming the file and what is wrong. `threads`: 1 to 256.
     ClapTextEncoder(const std::filesystem::path& gguf, int threads);
+    /// The threads its graphs run on from now on (1 to 256).
+    void setThreads(int threads);
     ~ClapTextEncoder();
     ClapTextEncoder(const ClapTextEncoder&) = delete;
     ClapTextEncoder& operator=(const ClapTextEncoder&) = delete;

@@ -428,4 +428,9 @@ int EncodecStream::framesIn() const { return state_->total; }
 int EncodecStream::framesOut() const { return state_->emitted; }
 int EncodecStream::backHaloFrames() const { return state_->halo; }
 
+void EncodecDecoder::setThreads(int threads) {
+    if (threads < 1 || threads > 256) throw std::invalid_argument(fmt::format("threads is {}; allowed 1 to 256", threads));
+    ggml_backend_cpu_set_n_threads(impl_->backend, threads);
+}
+
 }  // namespace soundstar::models

@@ -245,4 +245,9 @@ std::vector<float> HifiganVocoder::vocode(const std::vector<float>& mel, int fra
     return out;
 }
 
+void HifiganVocoder::setThreads(int threads) {
+    if (threads < 1 || threads > 256) throw std::invalid_argument(fmt::format("threads is {}; allowed 1 to 256", threads));
+    ggml_backend_cpu_set_n_threads(impl_->backend, threads);
+}
+
 }  // namespace soundstar::models

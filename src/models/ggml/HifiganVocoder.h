@@ -36,6 +36,8 @@ public:
     /// Loads and checks `gguf` (metadata ranges, every tensor's name, shape and type); throws
     /// std::invalid_argument naming the file and what is wrong. `threads` >= 1.
     HifiganVocoder(const std::filesystem::path& gguf, int threads);
+    /// The threads its graphs run on from now on (1 to 256).
+    void setThreads(int threads);
     ~HifiganVocoder();
     HifiganVocoder(const HifiganVocoder&) = delete;
     HifiganVocoder& operator=(const HifiganVocoder&) = delete;

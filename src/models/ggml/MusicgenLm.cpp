@@ -110,7 +110,8 @@ struct MusicgenLm::Impl {
     // attention reads its rows in place (no copy of the whole cache a step). f32 or f16.
     std::vector<ggml_tensor*> selfK, selfV, crossK, crossV;
     ggml_type cacheType = GGML_TYPE_F32;
-    int batch = 1;
+    int batch = 1;  // rows: the takes' conditional rows, then (with guidance) their unconditional rows
+    int takes = 1;
 
     ~Impl() {
         freeCache();
@@ -147,7 +148,7 @@ struct MusicgenLm::Impl {
 
     // Projects the text states and fills the cross-attention K/V of the conditional row.
     void encodeText(const std::vector<float>& text, int textTokens) {
-        const std::size_t nodes = 64 + static_cast<std::size_t>(config.layers) * 8;
+        const std::size_t nodes = 64 + static_cast<std::size_t>(config.layers) * (8 + 6 * static_cast<std::size_t>(takes));
         Context ctx = graphContext(nodes);
         ggml_tensor* in = ggml_new_tensor_2d(ctx.get(), GGML_TYPE_F32, config.textHiddenSize, textTokens);
         ggml_set_input(in);
@@ -157,10 +158,13 @@ struct MusicgenLm::Impl {
         ggml_cgraph* graph = ggml_new_graph_custom(ctx.get(), nodes, false);
         for (int i = 0; i < config.layers; ++i) {
             ggml_tensor* k = ggml_mul_mat(ctx.get(), w(fmt::format("{}encoder_attn.k_proj.weight", layer(i))), states);  // [hidden, text]
-            ggml_build_forward_expand(graph, ggml_cpy(ctx.get(), k, ggml_view_2d(ctx.get(), crossK[i], config.hiddenSize, textTokens, crossK[i]->nb[1], 0)));
-            ggml_tensor* v = ggml_mul_mat(ctx.get(), w(fmt::format("{}encoder_attn.v_proj.weight", layer(i))), states);
-            ggml_build_forward_expand(
-                graph, ggml_cpy(ctx.get(), ggml_transpose(ctx.get(), v), ggml_view_2d(ctx.get(), crossV[i], textTokens, config.hiddenSize, crossV[i]->nb[1], 0)));
+            ggml_tensor* v = ggml_transpose(ctx.get(), ggml_mul_mat(ctx.get(), w(fmt::format("{}encoder_attn.v_proj.weight", layer(i))), states));
+            for (int row = 0; row < takes; ++row) {  // every take's conditional row reads the same text
+                ggml_build_forward_expand(graph, ggml_cpy(ctx.get(), k, ggml_view_2d(ctx.get(), crossK[i], config.hiddenSize, textTokens, crossK[i]->nb[1],
+                                                                                     static_cast<std::size_t>(row) * crossK[i]->nb[2])));
+                ggml_build_forward_expand(graph, ggml_cpy(ctx.get(), v, ggml_view_2d(ctx.get(), crossV[i], textTokens, config.hiddenSize, crossV[i]->nb[1],
+                                                                                     static_cast<std::size_t>(row) * crossV[i]->nb[2])));
+            }
         }
         if (!ggml_gallocr_alloc_graph(allocator, graph)) throw std::runtime_error("ggml: not enough memory for the text projection");
         ggml_backend_tensor_set(in, text.data(), 0, text.size() * sizeof(float));
@@ -225,7 +229,8 @@ struct MusicgenLm::Impl {
         return heads;
     }
 
-    // Runs one step: `tokens` (one per codebook, the same for every row) at `pos` -> logits [batch][codebook][vocab].
+    // Runs one step: `tokens` (per take, one per codebook: take-major; a take's unconditional row
+    // reads its conditional row's tokens) at `pos` -> logits [batch][codebook][vocab].
     std::vector<float> step(const std::vector<std::int32_t>& tokens, int pos, int textTokens) {
         const std::size_t nodes = 256 + static_cast<std::size_t>(config.layers) * 96;
         Context ctx = graphContext(nodes);
@@ -234,14 +239,16 @@ struct MusicgenLm::Impl {
         ggml_tensor* position = nullptr;
         const auto heads = stepGraph(ctx.get(), graph, ids, position, pos, textTokens);
         if (!ggml_gallocr_alloc_graph(allocator, graph)) throw std::runtime_error("ggml: not enough memory for the language model's step");
-        for (int k = 0; k < config.codebooks; ++k) {
-            const std::vector<std::int32_t> row(static_cast<std::size_t>(batch), tokens[static_cast<std::size_t>(k)]);
-            ggml_backend_tensor_set(ids[static_cast<std::size_t>(k)], row.data(), 0, row.size() * sizeof(std::int32_t));
+        const std::size_t K = static_cast<std::size_t>(config.codebooks);
+        for (std::size_t k = 0; k < K; ++k) {
+            std::vector<std::int32_t> row(static_cast<std::size_t>(batch));
+            for (std::size_t r = 0; r < row.size(); ++r) row[r] = tokens[(r % static_cast<std::size_t>(takes)) * K + k];
+            ggml_backend_tensor_set(ids[k], row.data(), 0, row.size() * sizeof(std::int32_t));
         }
         const auto sin = sinusoid(pos, config.hiddenSize);
         ggml_backend_tensor_set(position, sin.data(), 0, sin.size() * sizeof(float));
         if (ggml_backend_graph_compute(backend, graph) != GGML_STATUS_SUCCESS) throw std::runtime_error("ggml: the language model's step failed");
-        const std::size_t V = static_cast<std::size_t>(config.vocabSize), K = static_cast<std::size_t>(config.codebooks);
+        const std::size_t V = static_cast<std::size_t>(config.vocabSize);
         std::vector<float> logits(static_cast<std::size_t>(batch) * K * V), head(static_cast<std::size_t>(batch) * V);
         for (std::size_t k = 0; k < K; ++k) {
             ggml_backend_tensor_get(heads[k], head.data(), 0, head.size() * sizeof(float));
@@ -311,9 +318,26 @@ void MusicgenLm::validate(const SamplingSettings& s) const {
 std::vector<std::int32_t> MusicgenLm::generate(const std::vector<float>& text, int textTokens, int frames, const SamplingSettings& s,
                                                const std::function<void(int, int)>& progress, const std::atomic<bool>* cancel,
                                                std::vector<float>* stepLogits, const FrameHooks& hooks) {
+    TakeHooks one;
+    one.promptFrames = hooks.promptFrames;
+    if (hooks.promptFrames > 0 || !hooks.prompt.empty()) one.prompts.push_back(hooks.prompt);
+    if (hooks.onFrame) one.onFrame = [&](int, int frame, const std::vector<std::int32_t>& column) { hooks.onFrame(frame, column); };
+    return run(text, textTokens, frames, s, 1, progress, cancel, stepLogits, one).front();
+}
+
+std::vector<std::vector<std::int32_t>> MusicgenLm::generateTakes(const std::vector<float>& text, int textTokens, int frames, const SamplingSettings& s, int takes,
+                                                                 const std::function<void(int, int)>& progress, const std::atomic<bool>* cancel,
+                                                                 const TakeHooks& hooks) {
+    return run(text, textTokens, frames, s, takes, progress, cancel, nullptr, hooks);
+}
+
+std::vector<std::vector<std::int32_t>> MusicgenLm::run(const std::vector<float>& text, int textTokens, int frames, const SamplingSettings& s, int takes,
+                                                       const std::function<void(int, int)>& progress, const std::atomic<bool>* cancel,
+                                                       std::vector<float>* stepLogits, const TakeHooks& hooks) {
     auto& im = *impl_;
     const auto& c = im.config;
     validate(s);
+    if (takes < 1 || takes > kMaxBatchTakes) throw std::invalid_argument(fmt::format("{} takes; allowed 1 to {}", takes, kMaxBatchTakes));
     if (frames < 1 || frames > maxFrames())
         throw std::invalid_argument(fmt::format("{} frames; this model makes 1 to {} (its {} positions less the delay)", frames, maxFrames(), c.maxPositions));
     if (textTokens < 1 || textTokens > kMaxTextTokens)
@@ -325,52 +349,68 @@ std::vector<std::int32_t> MusicgenLm::generate(const std::vector<float>& text, i
         throw std::invalid_argument("the text states hold a value that is not finite");
     const int P = hooks.promptFrames;
     if (P < 0 || P >= frames) throw std::invalid_argument(fmt::format("a prompt of {} frames; allowed 0 to {} (fewer than the {} frames)", P, frames - 1, frames));
-    if (hooks.prompt.size() != static_cast<std::size_t>(c.codebooks) * P)
-        throw std::invalid_argument(fmt::format("{} prompt codes; {} codebooks x {} frames need {}", hooks.prompt.size(), c.codebooks, P, c.codebooks * P));
-    for (auto code : hooks.prompt)
-        if (code < 0 || code >= c.vocabSize) throw std::invalid_argument(fmt::format("a prompt code is {}; allowed 0 to {}", code, c.vocabSize - 1));
+    if (P > 0 && hooks.prompts.size() != static_cast<std::size_t>(takes))
+        throw std::invalid_argument(fmt::format("{} prompts for {} takes; one a take", hooks.prompts.size(), takes));
+    for (const auto& prompt : hooks.prompts) {
+        if (prompt.size() != static_cast<std::size_t>(c.codebooks) * P)
+            throw std::invalid_argument(fmt::format("{} prompt codes; {} codebooks x {} frames need {}", prompt.size(), c.codebooks, P, c.codebooks * P));
+        for (auto code : prompt)
+            if (code < 0 || code >= c.vocabSize) throw std::invalid_argument(fmt::format("a prompt code is {}; allowed 0 to {}", code, c.vocabSize - 1));
+    }
 
     const bool guided = s.guidanceScale != 1.0;
-    im.batch = guided ? 2 : 1;
+    im.takes = takes;
+    im.batch = guided ? 2 * takes : takes;
     const int K = c.codebooks, steps = frames + K - 1;
+    const std::size_t T = static_cast<std::size_t>(takes), V = static_cast<std::size_t>(c.vocabSize), KV = static_cast<std::size_t>(K) * V;
     im.allocCache(steps, textTokens);
     im.encodeText(text, textTokens);
-    std::mt19937_64 rng(s.seed);
-    const std::size_t V = static_cast<std::size_t>(c.vocabSize);
-    std::vector<std::int32_t> tokens(static_cast<std::size_t>(K), c.padToken());
-    std::vector<std::int32_t> codes(static_cast<std::size_t>(K) * frames), column(static_cast<std::size_t>(K));
+    std::vector<std::mt19937_64> rng;
+    for (int t = 0; t < takes; ++t) rng.emplace_back(s.seed + static_cast<std::uint64_t>(t));
+    std::vector<std::int32_t> tokens(T * static_cast<std::size_t>(K), c.padToken());  // take-major
+    std::vector<std::vector<std::int32_t>> codes(T, std::vector<std::int32_t>(static_cast<std::size_t>(K) * frames));
+    std::vector<std::int32_t> column(static_cast<std::size_t>(K));
     if (stepLogits) stepLogits->clear();
     for (int j = 1; j <= steps; ++j) {
         if (cancel && cancel->load()) throw Cancelled();
         auto logits = im.step(tokens, j - 1, textTokens);
-        if (guided)  // rows: conditional, unconditional
-            for (std::size_t i = 0; i < K * V; ++i)
-                logits[i] = static_cast<float>(logits[K * V + i] + (logits[i] - logits[K * V + i]) * s.guidanceScale);
-        logits.resize(K * V);
-        if (stepLogits) stepLogits->insert(stepLogits->end(), logits.begin(), logits.end());
-        for (int k = 0; k < K; ++k) {
-            if (j <= k || j > frames + k) {  // the delay pattern: codebook k holds frame j - k - 1
-                tokens[static_cast<std::size_t>(k)] = c.padToken();
-                continue;
+        if (guided)  // rows: the takes' conditional rows, then their unconditional rows
+            for (std::size_t i = 0; i < T * KV; ++i)
+                logits[i] = static_cast<float>(logits[T * KV + i] + (logits[i] - logits[T * KV + i]) * s.guidanceScale);
+        logits.resize(T * KV);
+        if (stepLogits) stepLogits->insert(stepLogits->end(), logits.begin(), logits.begin() + static_cast<std::ptrdiff_t>(KV));
+        for (std::size_t t = 0; t < T; ++t) {
+            auto& take = codes[t];
+            for (int k = 0; k < K; ++k) {
+                auto& token = tokens[t * static_cast<std::size_t>(K) + static_cast<std::size_t>(k)];
+                if (j <= k || j > frames + k) {  // the delay pattern: codebook k holds frame j - k - 1
+                    token = c.padToken();
+                    continue;
+                }
+                if (const int f = j - k - 1; f < P) {  // the prompt is forced (teacher forcing), drawing nothing
+                    token = take[static_cast<std::size_t>(k) * frames + f] = hooks.prompts[t][static_cast<std::size_t>(k) * P + f];
+                    continue;
+                }
+                const auto from = logits.begin() + static_cast<std::ptrdiff_t>(t * KV + static_cast<std::size_t>(k) * V);
+                std::vector<float> row(from, from + static_cast<std::ptrdiff_t>(V));
+                const double u = static_cast<double>(rng[t]() >> 11) * 0x1.0p-53;
+                token = take[static_cast<std::size_t>(k) * frames + (j - k - 1)] = sampleTopK(row, s.topK, s.temperature, u);
             }
-            if (const int f = j - k - 1; f < P) {  // the prompt is forced (teacher forcing), drawing nothing
-                tokens[static_cast<std::size_t>(k)] = codes[static_cast<std::size_t>(k) * frames + f] = hooks.prompt[static_cast<std::size_t>(k) * P + f];
-                continue;
+        }
+        if (const int f = j - K; hooks.onFrame && f >= P && f < frames)  // every codebook of frame f is drawn
+            for (std::size_t t = 0; t < T; ++t) {
+                for (int k = 0; k < K; ++k) column[static_cast<std::size_t>(k)] = codes[t][static_cast<std::size_t>(k) * frames + f];
+                hooks.onFrame(static_cast<int>(t), f, column);
             }
-            std::vector<float> row(logits.begin() + static_cast<std::ptrdiff_t>(k * V), logits.begin() + static_cast<std::ptrdiff_t>((k + 1) * V));
-            const double u = static_cast<double>(rng() >> 11) * 0x1.0p-53;
-            const int t = sampleTopK(row, s.topK, s.temperature, u);
-            tokens[static_cast<std::size_t>(k)] = t;
-            codes[static_cast<std::size_t>(k) * frames + (j - k - 1)] = t;
-        }
-        if (const int f = j - K; hooks.onFrame && f >= P && f < frames) {  // every codebook of frame f is drawn
-            for (int k = 0; k < K; ++k) column[static_cast<std::size_t>(k)] = codes[static_cast<std::size_t>(k) * frames + f];
-            hooks.onFrame(f, column);
-        }
         if (progress) progress(j, steps);
     }
     im.freeCache();
     return codes;
+}
+
+void MusicgenLm::setThreads(int threads) {
+    if (threads < 1 || threads > 256) throw std::invalid_argument(fmt::format("threads is {}; allowed 1 to 256", threads));
+    ggml_backend_cpu_set_n_threads(impl_->backend, threads);
 }
 
 }  // namespace soundstar::models

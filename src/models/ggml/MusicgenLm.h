@@ -41,6 +41,8 @@ struct SamplingSettings {
 };
 
 inline constexpr int kMaxTextTokens = 512;
+/// The most takes one generateTakes() makes side by side (each adds its rows to every step).
+inline constexpr int kMaxBatchTakes = 8;
 
 /// What a continuation window adds to generate(): a prompt (the last frames of the previous
 /// window, as audiocraft primes each window with its extend stride), and a call for each new
@@ -52,10 +54,20 @@ struct FrameHooks {
     std::function<void(int, const std::vector<std::int32_t>&)> onFrame;
 };
 
+/// FrameHooks for several takes: each take its own prompt, and frames reported with their take.
+struct TakeHooks {
+    std::vector<std::vector<std::int32_t>> prompts;  // per take: codebooks x promptFrames, codebook-major; empty when promptFrames is 0
+    int promptFrames = 0;
+    /// take, frame (promptFrames to frames - 1), then its codebooks' codes; frame by frame, takes in order.
+    std::function<void(int, int, const std::vector<std::int32_t>&)> onFrame;
+};
+
 class MusicgenLm {
 public:
     /// Loads and checks `gguf`; throws std::invalid_argument naming the file and what is wrong.
     MusicgenLm(const std::filesystem::path& gguf, int threads);
+    /// The threads its graphs run on from now on (1 to 256).
+    void setThreads(int threads);
     ~MusicgenLm();
     MusicgenLm(const MusicgenLm&) = delete;
     MusicgenLm& operator=(const MusicgenLm&) = delete;
@@ -82,7 +94,18 @@ public:
                                        const std::function<void(int, int)>& progress = {}, const std::atomic<bool>* cancel = nullptr,
                                        std::vector<float>* stepLogits = nullptr, const FrameHooks& hooks = {});
 
+    /// Several takes of the same text at once (a batch): each step runs every take's rows through
+    /// the decoder together, so the weights are read once a step for all of them. Take t draws
+    /// its tokens from seed + t, and gives the codes a one-take generate() gives with that seed.
+    /// 1 to kMaxBatchTakes takes; returns each take's codes as generate() does.
+    std::vector<std::vector<std::int32_t>> generateTakes(const std::vector<float>& text, int textTokens, int frames, const SamplingSettings& s, int takes,
+                                                         const std::function<void(int, int)>& progress = {}, const std::atomic<bool>* cancel = nullptr,
+                                                         const TakeHooks& hooks = {});
+
 private:
+    std::vector<std::vector<std::int32_t>> run(const std::vector<float>& text, int textTokens, int frames, const SamplingSettings& s, int takes,
+                                               const std::function<void(int, int)>& progress, const std::atomic<bool>* cancel, std::vector<float>* stepLogits,
+                                               const TakeHooks& hooks);
     struct Impl;
     std::unique_ptr<Impl> impl_;
 };

@@ -8,6 +8,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include "models/ModelWorker.h"
 #include "models/ggml/EncodecDecoder.h"
 #include "models/ggml/MusicgenLm.h"
 #include "models/ggml/T5Encoder.h"
@@ -50,7 +51,7 @@ public:
                 bad(manifest, fmt::format("unknown parameters.{}; a musicgen folder takes encodec, lm, t5, tokenizer, top_k, temperature, default_guidance, "
                                           "window_seconds, extend_stride, threads, kv_cache",
                                           music::clipText(key, 60)));
-        const int threads = parameter<int>(dir, m, "threads", static_cast<int>(std::clamp(std::thread::hardware_concurrency(), 1u, 64u)), 1, 64);
+        const int threads = threads_ = parameter<int>(dir, m, "threads", static_cast<int>(std::clamp(std::thread::hardware_concurrency(), 1u, 64u)), 1, 64);
         decoder_ = std::make_unique<EncodecDecoder>(partFile(dir, m, "encodec", m.weightsFile), threads);
         lm_ = std::make_unique<MusicgenLm>(partFile(dir, m, "lm", "lm.gguf"), threads);
         t5_ = std::make_unique<T5Encoder>(partFile(dir, m, "t5", "t5.gguf"), threads);
@@ -92,10 +93,22 @@ public:
     double sampleRateHz() const override { return decoder_->config().sampleRateHz; }
     int channels() const override { return decoder_->config().audioChannels; }
 
-    void generate(const GenerateParams& p, const std::function<void(int, int)>& progress, const std::function<void(std::vector<float>&&)>& chunk,
+    bool batchesTakes() const override { return true; }
+    void setThreads(std::optional<int> threads) override {
+        const int n = threads.value_or(threads_);
+        decoder_->setThreads(n);
+        lm_->setThreads(n);
+        t5_->setThreads(n);
+    }
+
+    // Every take runs through the LM side by side (MusicgenLm::generateTakes); each has its own
+    // EnCodec stream, so its audio streams as its frames are drawn.
+    void generate(const GenerateParams& p, const std::function<void(int, int)>& progress, const std::function<void(int, std::vector<float>&&)>& chunk,
                   const std::atomic<bool>& cancel) override {
+        static_assert(kMaxBatchTakes >= kMaxTakes);
         const auto& e = decoder_->config();
         if (p.steps) throw std::invalid_argument(fmt::format("steps do not apply to musicgen: it makes {} code frames a second of audio (leave --steps out)", frameRate()));
+        if (p.takes < 1 || p.takes > kMaxTakes) throw std::invalid_argument(fmt::format("{} takes; allowed 1 to {}", p.takes, kMaxTakes));
         SamplingSettings s = defaults_;
         s.seed = p.seed;
         if (p.topK) s.topK = *p.topK;
@@ -111,6 +124,7 @@ public:
         const auto states = t5_->encode(ids);
         const auto windows = plan(frames);
         const int K = lm_->config().codebooks;
+        const auto T = static_cast<std::size_t>(p.takes);
         int lmSteps = 0;
         for (const auto& w : windows) lmSteps += w.prompt + w.fresh + K - 1;
         // Progress in at most 1000 steps (the protocol's bound): the LM's steps, then the rest of the decode.
@@ -120,47 +134,65 @@ public:
             const int step = static_cast<int>(static_cast<long long>(done) * shown / total);
             if (step > last && progress) progress(last = step, shown);
         };
-        // Audio streams while the LM runs: every second of finished frames goes to the decoder,
-        // and what it gives back goes out as chunks (at most a second each, cut at `samples`).
-        EncodecStream stream(*decoder_);
+        // Audio streams while the LM runs: every second of a take's finished frames goes to its
+        // decoder, and what it gives back goes out as chunks (at most a second each, cut at `samples`).
+        struct Take {
+            explicit Take(EncodecDecoder& d) : stream(d) {}
+            EncodecStream stream;
+            std::vector<std::vector<std::int32_t>> all;  // per codebook
+            std::vector<std::int32_t> pending;           // frame-major until it is pushed
+            std::size_t sent = 0;
+        };
+        std::vector<std::unique_ptr<Take>> takes;
+        for (std::size_t t = 0; t < T; ++t) {
+            takes.push_back(std::make_unique<Take>(*decoder_));
+            takes.back()->all.resize(static_cast<std::size_t>(K));
+        }
         const int chunkFrames = std::max(1, static_cast<int>(std::lround(frameRate())));
-        std::vector<std::vector<std::int32_t>> all(static_cast<std::size_t>(K));
-        std::vector<std::int32_t> pending;  // frame-major until it is pushed
-        std::size_t sent = 0;
         const std::size_t channels = static_cast<std::size_t>(e.audioChannels), block = static_cast<std::size_t>(e.sampleRateHz) * channels;
-        auto send = [&](const std::vector<float>& audio) {
+        auto send = [&](std::size_t t, const std::vector<float>& audio) {
+            auto& sent = takes[t]->sent;
             const std::size_t n = std::min(audio.size(), samples * channels - std::min(sent, samples * channels));
             for (std::size_t at = 0; at < n; at += block)
-                chunk(std::vector<float>(audio.begin() + static_cast<std::ptrdiff_t>(at), audio.begin() + static_cast<std::ptrdiff_t>(std::min(n, at + block))));
+                chunk(static_cast<int>(t),
+                      std::vector<float>(audio.begin() + static_cast<std::ptrdiff_t>(at), audio.begin() + static_cast<std::ptrdiff_t>(std::min(n, at + block))));
             sent += n;
         };
-        auto flush = [&] {
+        auto flush = [&](std::size_t t) {
+            auto& pending = takes[t]->pending;
             const int n = static_cast<int>(pending.size()) / K;
             std::vector<std::int32_t> codes(pending.size());
             for (int f = 0; f < n; ++f)
                 for (int k = 0; k < K; ++k) codes[static_cast<std::size_t>(k) * n + f] = pending[static_cast<std::size_t>(f) * K + k];
             pending.clear();
-            send(stream.push(codes, n));
+            send(t, takes[t]->stream.push(codes, n));
         };
-        FrameHooks hooks;
-        hooks.onFrame = [&](int, const std::vector<std::int32_t>& column) {
-            for (int k = 0; k < K; ++k) all[static_cast<std::size_t>(k)].push_back(column[static_cast<std::size_t>(k)]);
-            pending.insert(pending.end(), column.begin(), column.end());
-            if (static_cast<int>(pending.size()) >= chunkFrames * K) flush();
+        TakeHooks hooks;
+        hooks.onFrame = [&](int take, int, const std::vector<std::int32_t>& column) {
+            const auto t = static_cast<std::size_t>(take);
+            auto& tk = *takes[t];
+            for (int k = 0; k < K; ++k) tk.all[static_cast<std::size_t>(k)].push_back(column[static_cast<std::size_t>(k)]);
+            tk.pending.insert(tk.pending.end(), column.begin(), column.end());
+            if (static_cast<int>(tk.pending.size()) >= chunkFrames * K) flush(t);
         };
         for (std::size_t i = 0; i < windows.size(); ++i) {
             const auto& w = windows[i];
             hooks.promptFrames = w.prompt;
-            hooks.prompt.clear();
-            for (const auto& book : all) hooks.prompt.insert(hooks.prompt.end(), book.end() - w.prompt, book.end());
-            s.seed = p.seed + i * 0x9E3779B97F4A7C15ULL;  // each window its own numbers; the first as a one-window request
-            lm_->generate(states, static_cast<int>(ids.size()), w.prompt + w.fresh, s, [&](int step, int) { report(stepsBefore + step); }, &cancel, nullptr,
-                          hooks);
+            hooks.prompts.assign(w.prompt > 0 ? T : 0, {});
+            for (std::size_t t = 0; t < hooks.prompts.size(); ++t)
+                for (const auto& book : takes[t]->all) hooks.prompts[t].insert(hooks.prompts[t].end(), book.end() - w.prompt, book.end());
+            // Each window its own numbers; the first as a one-window request. Take t's are those
+            // of seed + t (generateTakes adds t), so take t is the one-take audio of seed + t.
+            s.seed = p.seed + i * 0x9E3779B97F4A7C15ULL;
+            lm_->generateTakes(states, static_cast<int>(ids.size()), w.prompt + w.fresh, s, p.takes, [&](int step, int) { report(stepsBefore + step); }, &cancel,
+                               hooks);
             stepsBefore += w.prompt + w.fresh + K - 1;
         }
         if (cancel) throw Cancelled();
-        flush();
-        send(stream.finish());
+        for (std::size_t t = 0; t < T; ++t) {
+            flush(t);
+            send(t, takes[t]->stream.finish());
+        }
         report(total);
     }
 
@@ -183,6 +215,7 @@ private:
     std::unique_ptr<TextTokenizer> tokenizer_;
     SamplingSettings defaults_;
     int windowFrames_ = 1, strideFrames_ = 1;
+    int threads_ = 1;  // the folder's
 };
 
 }  // namespace

@@ -182,4 +182,9 @@ std::vector<float> T5Encoder::encode(const std::vector<std::int32_t>& ids) {
     return out;
 }
 
+void T5Encoder::setThreads(int threads) {
+    if (threads < 1 || threads > 256) throw std::invalid_argument(fmt::format("threads is {}; allowed 1 to 256", threads));
+    ggml_backend_cpu_set_n_threads(impl_->backend, threads);
+}
+
 }  // namespace soundstar::models

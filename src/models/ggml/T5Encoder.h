@@ -34,6 +34,8 @@ class T5Encoder {
 public:
     /// Loads and checks `gguf`; throws std::invalid_argument naming the file and what is wrong.
     T5Encoder(const std::filesystem::path& gguf, int threads);
+    /// The threads its graphs run on from now on (1 to 256).
+    void setThreads(int threads);
     ~T5Encoder();
     T5Encoder(const T5Encoder&) = delete;
     T5Encoder& operator=(const T5Encoder&) = delete;

@@ -186,4 +186,9 @@ std::vector<float> VaeDecoder::decode(const std::vector<float>& latents, int row
     return out;
 }
 
+void VaeDecoder::setThreads(int threads) {
+    if (threads < 1 || threads > 256) throw std::invalid_argument(fmt::format("threads is {}; allowed 1 to 256", threads));
+    ggml_backend_cpu_set_n_threads(impl_->backend, threads);
+}
+
 }  // namespace soundstar::models

@@ -32,6 +32,8 @@ class VaeDecoder {
 public:
     /// Loads and checks `gguf`; throws std::invalid_argument naming the file and what is wrong.
     VaeDecoder(const std::filesystem::path& gguf, int threads);
+    /// The threads its graphs run on from now on (1 to 256).
+    void setThreads(int threads);
     ~VaeDecoder();
     VaeDecoder(const VaeDecoder&) = delete;
     VaeDecoder& operator=(const VaeDecoder&) = delete;
