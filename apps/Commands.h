@@ -200,7 +200,7 @@ struct GenerateArgs {
     std::optional<double> guidance;
     std::optional<int> topK;
     std::optional<double> temperature;
-    int takes = 1;               // take t (from 1) is FILE, then FILE-2 ... (takeFileName)
+    int takes = 1;               // take t (from 1) is FILE, then FILE-2 ... (models::takeFileName)
     std::optional<int> threads;  // unset: the model folder's
     double timeoutSeconds = 0.0;
     bool quiet = false;
@@ -213,9 +213,7 @@ struct GenerateArgs {
     bool loopShaped = false;     // --bpm, --beats-per-bar or --key given
 };
 int runGenerate(const GenerateArgs& g);
-/// Where take `take` (0-based) of a request for `output` goes: take 0 is `output` itself, take t
-/// is the stem plus "-(t+1)" before the extension (song.wav -> song-2.wav).
-std::filesystem::path takeFileName(const std::filesystem::path& output, int take);
+
 /// `render --generator MODEL`: the model folder (or an installed model's name) checked now, and a
 /// generator that asks it for audio through a model-worker process. Throws naming what is wrong.
 pipeline::Generator modelGenerator(const std::string& model, bool quiet);

@@ -21,6 +21,7 @@
 #include "models/ggml/MusicgenModel.h"
 #endif
 #include "models/WorkerSupervisor.h"
+#include "pipeline/ModelGenerator.h"
 #include "music/JsonText.h"
 #include "server/Studio.h"
 
@@ -41,7 +42,6 @@ StereoBuffer stereoOf(const std::vector<float>& interleaved, int channels) {
     }
     return audio;
 }
-StereoBuffer stereoOf(const models::GenerateResult& result) { return stereoOf(result.interleaved, result.channels); }
 std::vector<std::string> workerCommand() {
     std::error_code ec;
     const auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
@@ -51,17 +51,7 @@ std::vector<std::string> workerCommand() {
 
 // Where installed models are looked for: --dir folders, $SOUNDSTAR_MODELS (':'-separated), data/models.
 std::vector<std::filesystem::path> modelRoots(const std::vector<std::string>& dirs) {
-    std::vector<std::filesystem::path> roots(dirs.begin(), dirs.end());
-    if (const char* env = std::getenv("SOUNDSTAR_MODELS"); env && *env) {
-        std::string s = env;
-        for (std::size_t at = 0; at <= s.size();) {
-            const auto colon = std::min(s.find(':', at), s.size());
-            if (colon > at) roots.emplace_back(s.substr(at, colon - at));
-            at = colon + 1;
-        }
-    }
-    roots.push_back(dataDir() / "models");
-    return roots;
+    return pipeline::modelRoots(std::vector<std::filesystem::path>(dirs.begin(), dirs.end()), dataDir());
 }
 }  // namespace
 
@@ -84,6 +74,8 @@ std::function<nlohmann::json(const server::GenerateJobSpec&, const std::function
         r.guidance = spec.guidance;
         r.topK = spec.topK;
         r.temperature = spec.temperature;
+        r.takes = 1 + static_cast<int>(spec.takeOutputs.size());
+        r.threads = spec.threads;
         models::GenerateCallbacks cb;
         cb.onProgress = [progress](int step, int steps) { progress(steps > 0 ? std::min(1.0, static_cast<double>(step) / steps) : 0.0); };
         const auto id = service->submit(r, cb);
@@ -105,21 +97,26 @@ std::function<nlohmann::json(const server::GenerateJobSpec&, const std::function
         waiter.join();
         if (cancel || result.cancelled) throw std::runtime_error("cancelled");
         if (!result.ok) throw std::runtime_error(fmt::format("generating failed: {}", result.error));
-        StereoBuffer audio = stereoOf(result);
+        // Every take is fitted and written, or none is; the report is take 1's.
         nlohmann::json report;
-        if (!spec.loop.is_null()) {  // fitted into a loop for a sampler track (checked when the job was asked for)
-            models::ConformedLoop loop;
-            try {
-                loop = models::conformOrCut(result.interleaved, result.channels, result.sampleRateHz, models::conformOptionsFromJson(spec.loop));
-            } catch (const std::exception& e) {
-                throw std::runtime_error(fmt::format("the generated audio cannot be fitted into the loop asked for: {}", e.what()));
-            }
-            audio.left() = std::move(loop.left);
-            audio.right() = std::move(loop.right);
-            report = models::toJson(loop.report);
-        }
         io::OutputFiles out;
-        io::writeAudioFile(out.add(spec.output, "file"), audio, result.sampleRateHz, io::FileFormat::Wav16, spec.seed);
+        for (int t = 0; t < result.takes(); ++t) {
+            StereoBuffer audio = stereoOf(result.take(t), result.channels);
+            if (!spec.loop.is_null()) {  // fitted into a loop for a sampler track (checked when the job was asked for)
+                models::ConformedLoop loop;
+                try {
+                    loop = models::conformOrCut(result.take(t), result.channels, result.sampleRateHz, models::conformOptionsFromJson(spec.loop));
+                } catch (const std::exception& e) {
+                    throw std::runtime_error(fmt::format("the generated audio{} cannot be fitted into the loop asked for: {}",
+                                                         result.takes() > 1 ? fmt::format(" of take {}", t + 1) : "", e.what()));
+                }
+                audio.left() = std::move(loop.left);
+                audio.right() = std::move(loop.right);
+                if (t == 0) report = models::toJson(loop.report);
+            }
+            const auto& path = t == 0 ? spec.output : spec.takeOutputs.at(static_cast<std::size_t>(t - 1));
+            io::writeAudioFile(out.add(path, "file"), audio, result.sampleRateHz, io::FileFormat::Wav16, spec.seed + static_cast<std::uint64_t>(t));
+        }
         out.commit();
         return report;
     };
@@ -128,63 +125,12 @@ std::function<nlohmann::json(const server::GenerateJobSpec&, const std::function
 std::filesystem::path defaultModelDir() { return dataDir() / "models" / "procedural"; }
 
 CancellableGenerator cancellableModelGenerator(const std::string& model, bool quiet) {
-    // A folder, or the name of one in the model roots ($SOUNDSTAR_MODELS, data/models).
-    std::filesystem::path dir = model;
-    std::error_code ec;
-    if (!std::filesystem::is_directory(dir, ec) && dir.filename() == dir)
-        for (const auto& root : modelRoots({}))
-            if (std::filesystem::is_directory(root / model, ec)) {
-                dir = root / model;
-                break;
-            }
-    if (!std::filesystem::is_directory(dir, ec))
-        throw std::invalid_argument(fmt::format("--generator '{}' is no model folder (a folder with manifest.json and its weights) nor the name of one "
-                                                "installed in $SOUNDSTAR_MODELS or {} (see soundstar models)",
-                                                music::clipText(model, 200), (dataDir() / "models").string()));
-    const auto manifest = models::readModelDir(dir);  // a broken folder fails here, before the render
-    // The worker is started at the first call and kept, so a DJ's next loop skips loading the model.
-    struct Shared {
-        std::mutex lock;
-        std::unique_ptr<models::WorkerSupervisor> service;
-        std::optional<models::TaskId> current;  // the call in progress
-        bool cancelled = false;                  // sticky: a cancel before the submit still counts
-    };
-    auto shared = std::make_shared<Shared>();
-    CancellableGenerator out;
-    out.generate = [dir, manifest, quiet, shared](const pipeline::GeneratorAsk& ask) {
-        models::GenerateRequest r;
-        r.model = dir;
-        r.prompt = ask.prompt;
-        r.seconds = ask.seconds;
-        r.seed = ask.seed;
-        if (!quiet) fmt::print(stderr, "soundstar: generating {:.1f} s with {} ({})\n", ask.seconds, manifest.name, manifest.kind);
-        models::TaskId id;
-        {
-            const std::scoped_lock hold(shared->lock);
-            if (shared->cancelled) throw std::runtime_error(fmt::format("--generator {}: cancelled", manifest.name));
-            if (!shared->service) {
-                models::WorkerSupervisor::Options o;
-                o.workerCommand = workerCommand();
-                shared->service = std::make_unique<models::WorkerSupervisor>(o);
-            }
-            id = shared->service->submit(r);
-            shared->current = id;
-        }
-        const auto result = shared->service->wait(id);
-        {
-            const std::scoped_lock hold(shared->lock);
-            shared->current.reset();
-        }
-        if (result.cancelled) throw std::runtime_error(fmt::format("--generator {}: cancelled", manifest.name));
-        if (!result.ok) throw std::runtime_error(fmt::format("--generator {}: generating failed: {}", manifest.name, result.error));
-        return pipeline::GeneratedAudio{result.interleaved, result.channels, result.sampleRateHz};
-    };
-    out.cancel = [shared] {
-        const std::scoped_lock hold(shared->lock);
-        shared->cancelled = true;
-        if (shared->current) shared->service->cancel(*shared->current);
-    };
-    return out;
+    pipeline::ModelGeneratorOptions o;
+    o.modelRoots = modelRoots({});
+    o.workerCommand = workerCommand();
+    o.quiet = quiet;
+    auto g = pipeline::serviceGenerator(model, o);
+    return {std::move(g.generate), std::move(g.cancel)};
 }
 
 pipeline::Generator modelGenerator(const std::string& model, bool quiet) { return cancellableModelGenerator(model, quiet).generate; }
@@ -247,7 +193,7 @@ int runGenerate(const GenerateArgs& g) {
     for (int t = 0; t < result.takes(); ++t) {
         const auto& pcm = result.take(t);
         StereoBuffer audio = stereoOf(pcm, result.channels);
-        const std::string name = takeFileName(g.output, t).string();
+        const std::string name = models::takeFileName(g.output, t).string();
         if (loop) {
             models::ConformedLoop fitted;
             try {
@@ -275,13 +221,6 @@ int runGenerate(const GenerateArgs& g) {
             fmt::print(stderr, "soundstar: wrote {} ({:.2f} s at {:g} Hz, generated in {:.2f} s)\n", name, static_cast<double>(frames) / result.sampleRateHz,
                        result.sampleRateHz, result.seconds);
     return 0;
-}
-
-std::filesystem::path takeFileName(const std::filesystem::path& output, int take) {
-    if (take == 0) return output;
-    auto name = output;
-    name.replace_filename(fmt::format("{}-{}{}", output.stem().string(), take + 1, output.extension().string()));
-    return name;
 }
 
 int runModels(const ModelsArgs& a) {

@@ -156,6 +156,32 @@ TEST_F(ServeModels, ModelSettingsAreCheckedWithTheirRangeAndReachTheModel) {
     EXPECT_EQ(readText(dir / "data/g8.wav"), readText(dir / "data/g8b.wav")) << "the same settings and seed, the same audio";
 }
 
+// takes: a job makes several versions, written beside each other (x.wav, x-2.wav ...), take t
+// byte for byte the one-take job of seed + t; threads is a job setting too; both bounded.
+TEST_F(ServeModels, TakesAreWrittenBesideTheFileAndEachIsTheOneTakeJobOfItsSeed) {
+    startServer();
+    const auto ask = [](const std::string& file, json more) {
+        json a = {{"prompt", "dusty lofi keys"}, {"file", file}, {"seconds", 1.5}, {"seed", 11}};
+        a.update(more);
+        return a;
+    };
+    refused("generate_start", ask("x.wav", {{"takes", 9}}), 400, "takes: 9 is above the maximum 8 (allowed 1 to 8)");
+    refused("generate_start", ask("x.wav", {{"takes", 0}}), 400, "(allowed 1 to 8)");
+    refused("generate_start", ask("x.wav", {{"threads", 65}}), 400, "threads: 65 is above the maximum 64 (allowed 1 to 64)");
+    EXPECT_TRUE(dataFiles().empty());
+    const json three = ok("generate_start", ask("song.wav", {{"takes", 3}, {"threads", 1}}));
+    EXPECT_EQ(three["files"], json::array({"song.wav", "song-2.wav", "song-3.wav"}));
+    const json one = ok("generate_start", ask("one.wav", {{"seed", 12}}));
+    for (const auto& j : {three, one}) ASSERT_EQ(waitWhile(j["job"], "running")["state"], "done");
+    const json st = ok("generate_status", {{"job", three["job"]}});
+    EXPECT_EQ(st["takes"], 3);
+    EXPECT_EQ(st["threads"], 1);
+    EXPECT_EQ(st["files"], three["files"]);
+    for (const std::string f : {"song.wav", "song-2.wav", "song-3.wav"}) EXPECT_EQ(soxInfo(dir / ("data/" + f)).frames, static_cast<long>(1.5 * 44100)) << f;
+    EXPECT_EQ(readText(dir / "data/song-2.wav"), readText(dir / "data/one.wav")) << "take 2 is the one-take job of seed + 1";
+    EXPECT_NE(readText(dir / "data/song.wav"), readText(dir / "data/song-2.wav"));
+}
+
 // A model job with `loop`: the audio fitted into whole bars at the transport's tempo (or the one
 // given) before it is written, so a sampler track can loop it in time; bad loop options are 400s
 // naming the option, before anything runs.

@@ -82,6 +82,15 @@ struct ServiceStatus {
     int restarts = 0;  // workers started again after a crash or hang
 };
 
+/// Where take `take` (0-based) of a request written to `output` goes: take 0 is `output` itself,
+/// take t the stem plus "-(t+1)" before the extension (song.wav -> song-2.wav, song-3.wav ...).
+inline std::filesystem::path takeFileName(const std::filesystem::path& output, int take) {
+    if (take == 0) return output;
+    auto name = output;
+    name.replace_filename(output.stem().string() + "-" + std::to_string(take + 1) + output.extension().string());
+    return name;
+}
+
 class ModelService {
 public:
     virtual ~ModelService() = default;

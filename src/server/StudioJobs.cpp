@@ -16,6 +16,7 @@
 #include "io/OutputFiles.h"
 #include "live/Steering.h"
 #include "models/Conform.h"
+#include "models/ModelService.h"
 #include "music/JsonText.h"
 #include "music/MusicConfig.h"
 #include "sequencer/MeterMap.h"
@@ -165,6 +166,8 @@ json Studio::generateStart(const json& args) {
     if (args.contains("guidance")) job->gen.guidance = args["guidance"].get<double>();
     if (args.contains("top_k")) job->gen.topK = args["top_k"].get<int>();
     if (args.contains("temperature")) job->gen.temperature = args["temperature"].get<double>();
+    if (args.contains("threads")) job->gen.threads = args["threads"].get<int>();
+    const int takes = args.value("takes", 1);
     if (args.contains("loop")) {
         // Checked now, so a bad option is a 400 and not a failed job; the tempo is the transport's
         // unless given, the length whole bars (1-64) of 4 beats unless given.
@@ -190,9 +193,16 @@ json Studio::generateStart(const json& args) {
     }
     job->gen.model = modelPath(args.value("model", std::string("procedural")));
     job->gen.output = dataPath(file, "file");
+    json files = json::array({file});
+    for (int t = 1; t < takes; ++t) {  // take t + 1 beside the first: song.wav, song-2.wav ...
+        const std::string name = models::takeFileName(file, t).string();
+        job->gen.takeOutputs.push_back(dataPath(name, "file"));
+        files.push_back(name);
+    }
     job->file = file;
+    job->takeFiles = files;
     queueJob(job);
-    return {{"job", job->id}, {"state", "queued"}, {"file", file}, {"model", job->gen.model.filename().string()}};
+    return {{"job", job->id}, {"state", "queued"}, {"file", file}, {"files", files}, {"model", job->gen.model.filename().string()}};
 }
 
 json Studio::generateStatus(const json& args) const {
@@ -208,6 +218,9 @@ json Studio::generateStatus(const json& args) const {
     if (j.gen.guidance) out["guidance"] = *j.gen.guidance;
     if (j.gen.topK) out["top_k"] = *j.gen.topK;
     if (j.gen.temperature) out["temperature"] = *j.gen.temperature;
+    if (j.gen.threads) out["threads"] = *j.gen.threads;
+    out["takes"] = 1 + j.gen.takeOutputs.size();
+    out["files"] = j.takeFiles;
     if (!j.gen.loop.is_null()) out["loop_options"] = j.gen.loop;
     if (!j.report.is_null()) out["loop"] = j.report;
     if (!j.error.empty()) out["error"] = j.error;

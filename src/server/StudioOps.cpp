@@ -266,6 +266,9 @@ void Studio::registerOperations(OperationTable& t) {
                    {"guidance", number(0, 30, "classifier-free guidance scale (default: the model's)")},
                    {"top_k", {{"type", "integer"}, {"minimum", 1}, {"maximum", 65536}, {"description", "tokens drawn from the k likeliest (musicgen; default: the model's)"}}},
                    {"temperature", number(0.01, 10, "sampling temperature (musicgen; default: the model's)")},
+                   {"takes", {{"type", "integer"}, {"minimum", 1}, {"maximum", 8}, {"description", "versions to make, default 1: take t from seed + t, "
+                                                                                                   "written to file, then its stem plus -2, -3 ... (musicgen makes them side by side)"}}},
+                   {"threads", {{"type", "integer"}, {"minimum", 1}, {"maximum", 64}, {"description", "threads the model runs on for this job (default: the model folder's)"}}},
                    {"loop", {{"type", "object"},
                              {"maxProperties", 9},
                              {"description", "fit the audio into a loop before it is written, for a sampler track: exactly `bars` bars (1-64, default 4) of "

@@ -16,6 +16,7 @@ struct Studio::Job {
     GenerateJobSpec gen;              // kind generate
     std::string file;                 // as the client named it
     std::string stems, midi;          // their names under --data when asked for
+    nlohmann::json takeFiles;         // a model job's files, take by take, as the client sees them
     std::string state = "queued";     // queued, running, done, failed, cancelled (guarded by jobsMutex_)
     std::string error;
     nlohmann::json report;            // a model job's: the loop it was fitted into (guarded by jobsMutex_)
