@@ -24,7 +24,8 @@ py::array_t<float> samplesOf(py::object self) {
 
 soundstar::Audio render(const soundstar::Engine& engine, const std::string& prompt, const std::string& configJson,
                         const std::string& updateJson, double durationSeconds, std::optional<std::uint64_t> seed, double sampleRateHz,
-                        bool master, double targetLufs, bool loop, bool useLlm, const std::string& llmUrl, const std::string& llmModel) {
+                        bool master, double targetLufs, bool loop, bool useLlm, const std::string& llmUrl, const std::string& llmModel,
+                        const std::string& generator, double generatorGainDb) {
     soundstar::RenderRequest r;
     r.prompt = prompt;
     r.configJson = configJson;
@@ -38,6 +39,8 @@ soundstar::Audio render(const soundstar::Engine& engine, const std::string& prom
     r.useLlm = useLlm;
     r.llmUrl = llmUrl;
     r.llmModel = llmModel;
+    r.generator = generator;
+    r.generatorGainDb = generatorGainDb;
     return engine.render(r);
 }
 py::dict eventDict(const soundstar::StreamEvent& e) {
@@ -112,6 +115,7 @@ PYBIND11_MODULE(_soundstar, m) {
         .def_readonly("lufs", &soundstar::Audio::lufs)
         .def_readonly("true_peak_dbtp", &soundstar::Audio::truePeakDbtp)
         .def_readonly("warnings", &soundstar::Audio::warnings)
+        .def_readonly("generated", &soundstar::Audio::generated)
         .def("frames", &soundstar::Audio::frames)
         .def_static("from_samples", [](py::array_t<float, py::array::c_style | py::array::forcecast> samples, double sampleRateHz) {
             if (samples.ndim() != 2 || samples.shape(1) != 2) throw std::invalid_argument("samples must have the shape (frames, 2)");
@@ -130,7 +134,8 @@ PYBIND11_MODULE(_soundstar, m) {
              py::arg("prompt"), py::call_guard<py::gil_scoped_release>())
         .def("render", &render, py::arg("prompt"), py::arg("config_json"), py::arg("update_json"), py::arg("duration"),
              py::arg("seed"), py::arg("sample_rate"), py::arg("master"), py::arg("target_lufs"), py::arg("loop"), py::arg("use_llm"),
-             py::arg("llm_url"), py::arg("llm_model"), py::call_guard<py::gil_scoped_release>());
+             py::arg("llm_url"), py::arg("llm_model"), py::arg("generator") = std::string(), py::arg("generator_gain") = -3.0,
+             py::call_guard<py::gil_scoped_release>());
 
     py::class_<soundstar::Player>(m, "Player")
         .def(py::init<double, const std::string&>(), py::arg("sample_rate"), py::arg("device"), py::call_guard<py::gil_scoped_release>())

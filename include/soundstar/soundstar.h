@@ -58,6 +58,9 @@ typedef struct soundstar_render_options {
     int loop;                  /* non-zero: a seamless loop of whole bars */
     const char* config_json;   /* a MusicConfig applied on top of the prompt's reading */
     const char* update_json;   /* absolute values or steps, e.g. {"brightness":"+2"} */
+    /* Since 0.1 (struct_size says whether the caller knows them): */
+    const char* generator;     /* a model's name or folder: a generated layer (see RenderRequest::generator) */
+    double generator_gain_db;  /* its loudness against the score's, -30 to 12; default -3 */
 } soundstar_render_options;
 
 /* "MAJOR.MINOR.PATCH". */

@@ -62,6 +62,13 @@ struct RenderRequest {
     // A local OpenAI-compatible LLM reads the prompt (falling back to the interpreter, with a warning).
     bool useLlm = false;
     std::string llmUrl{}, llmModel{};  // empty: the settings file, $SOUNDSTAR_LLM_URL, else the default
+    // A layer a model generates from the prompt (`soundstar render --generator`): an installed
+    // model's name ($SOUNDSTAR_MODELS, then the data's models/, e.g. "procedural") or a model
+    // folder; fitted to the track's tempo, bars, key and loudness and mixed in before mastering.
+    // The model runs in a `soundstar model-worker` process ($SOUNDSTAR_WORKER, else the soundstar
+    // program installed beside the library or built with it), kept by the Engine between renders.
+    std::string generator{};
+    double generatorGainDb = -3.0;  // the layer's loudness against the score's: -30 to 12 dB
 };
 
 /// Rendered stereo audio in memory.
@@ -73,6 +80,7 @@ struct SOUNDSTAR_API Audio {
     bool measured = false;     // mastered and not silent: lufs and truePeakDbtp hold
     double lufs = 0.0, truePeakDbtp = 0.0;
     std::vector<std::string> warnings;
+    std::string generated;     // with a generator: what its layer is (source tempo and key, what was done), one line
 
     std::size_t frames() const { return samples.size() / 2; }
     double seconds() const { return sampleRateHz > 0.0 ? static_cast<double>(frames()) / sampleRateHz : 0.0; }
@@ -98,6 +106,7 @@ struct RenderReport {
     double lufs = 0.0, truePeakDbtp = 0.0;
     std::string configJson;
     std::vector<std::string> warnings;
+    std::string generated;  // with a generator: what its layer is, one line
 };
 
 /// The data (presets, style profiles, the interpreter) loaded once, on first use, and shared by

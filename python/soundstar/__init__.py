@@ -10,6 +10,7 @@ so several threads may render at once.
 """
 import asyncio
 import json
+import os
 import threading
 
 from . import _soundstar as _native
@@ -113,6 +114,11 @@ class Audio:
     def warnings(self):
         return list(self._native.warnings)
 
+    @property
+    def generated(self):
+        """With ``generator=``: what the generated layer is (source tempo and key, what was done), else None."""
+        return self._native.generated or None
+
     def save(self, path, format=""):
         """Writes .wav .flac .ogg or .mp3 (or ``format``: wav, wav24, wav32f, flac, ogg, mp3)."""
         self._native.save(str(path), format)
@@ -160,12 +166,17 @@ def _as_json(value, what):
 
 
 def render(prompt=None, *, config=None, update=None, duration=30.0, seed=None, sample_rate=44100, master=True,
-           target_lufs=-14.0, loop=False, model="embedded", llm_url=None, llm_model=None):
+           target_lufs=-14.0, loop=False, model="embedded", llm_url=None, llm_model=None, generator=None, generator_gain=-3.0):
     """Renders ``prompt`` (and/or ``config``) to an Audio, as ``soundstar render`` would.
 
     duration: 1 to 3600 s; sample_rate: 8000 to 192000 Hz; model: "embedded" (the interpreter) or
     "llm" (a local OpenAI-compatible server at ``llm_url``, falling back to the interpreter).
+    generator: a neural (or the procedural) model's name or folder, as ``render --generator`` takes
+    it: a layer it generates from the prompt, fitted to the track's tempo, bars, key and loudness
+    (``generator_gain`` dB against the score's, -30 to 12); the model stays loaded between renders.
     """
+    if generator is not None and not isinstance(generator, (str, os.PathLike)):
+        raise ValueError(f"generator {generator!r} is not allowed; allowed: a model's name or folder (a str or path)")
     if isinstance(prompt, MusicConfig):  # ss.render(config), as LatentScore reads it
         if config is not None:
             raise ValueError("give the MusicConfig once: as the first argument or as config=, not both")
@@ -176,7 +187,8 @@ def render(prompt=None, *, config=None, update=None, duration=30.0, seed=None, s
         raise ValueError(f"seed {seed!r} is not allowed; allowed: a whole number from 0 to 2**64-1")
     native = _get_engine().render(prompt or "", _as_json(config, "config"), _as_json(update, "update"), float(duration), seed,
                                   float(sample_rate), bool(master), float(target_lufs), bool(loop), model == "llm",
-                                  llm_url or "", llm_model or "")
+                                  llm_url or "", llm_model or "", os.fspath(generator) if generator is not None else "",
+                                  float(generator_gain))
     return Audio(native)
 
 

@@ -96,3 +96,26 @@ def test_sizes_are_bounded_with_the_limit_named():
         ss.render("calm " * 2001)
     with pytest.raises(ValueError, match="limit is 65536 bytes"):
         ss.MusicConfig(genre="x" * 70000)
+
+
+def test_a_generator_adds_a_fitted_layer_from_a_model_and_bad_ones_say_what_is_allowed():
+    # The shipped procedural model, run by a `soundstar model-worker` the Engine starts and keeps.
+    # Without the master the mix is the plain sum of its layers, so the difference is the layer.
+    plain = ss.render("dub chord stabs", duration=10, seed=3, master=False)
+    assert plain.generated is None
+    layered = ss.render("dub chord stabs", duration=10, seed=3, master=False, generator="procedural", generator_gain=0)
+    assert layered.samples.shape == plain.samples.shape
+    assert "bpm" in layered.generated
+    layer = layered.samples - plain.samples
+    assert rms(layer) > 0.01, "the generated layer is heard"
+    again = ss.render("dub chord stabs", duration=10, seed=3, master=False, generator="procedural", generator_gain=0)
+    assert np.array_equal(again.samples, layered.samples), "the same seed, the same layer"
+    quieter = ss.render("dub chord stabs", duration=10, seed=3, master=False, generator="procedural", generator_gain=-12)
+    ratio = rms(quieter.samples - plain.samples) / rms(layer)
+    assert 0.2 < ratio < 0.3, f"12 dB quieter is a quarter of the level, not {ratio:.3f}"
+    with pytest.raises(ValueError, match="no model folder.*procedural|no model folder"):
+        ss.render("x", duration=2, generator="no-such-model")
+    with pytest.raises(ValueError, match="-30 to 12"):
+        ss.render("x", duration=2, generator="procedural", generator_gain=20)
+    with pytest.raises(ValueError, match="a model's name or folder"):
+        ss.render("x", duration=2, generator=3)

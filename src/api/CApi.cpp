@@ -2,6 +2,8 @@
 // and becomes a status and a per-thread message.
 #include "soundstar/soundstar.h"
 
+#include <cstddef>
+
 #include <algorithm>
 #include <cstring>
 #include <new>
@@ -60,8 +62,10 @@ soundstar::RenderRequest requestFor(const char* prompt, const soundstar_render_o
     soundstar_render_options defaults;
     soundstar_render_options_init(&defaults);
     if (!o) o = &defaults;
-    if (o->struct_size < sizeof(soundstar_render_options))
+    // A caller built against the options without the generator fields passes the smaller size.
+    if (o->struct_size < offsetof(soundstar_render_options, generator))
         throw std::invalid_argument("soundstar_render_options.struct_size is too small: call soundstar_render_options_init first");
+    const bool knowsGenerator = o->struct_size >= sizeof(soundstar_render_options);
     soundstar::RenderRequest r;
     if (prompt) r.prompt = prompt;
     if (o->config_json) r.configJson = o->config_json;
@@ -73,6 +77,8 @@ soundstar::RenderRequest requestFor(const char* prompt, const soundstar_render_o
     r.targetLufs = o->target_lufs;
     r.ceilingDbtp = o->ceiling_dbtp;
     r.loop = o->loop != 0;
+    if (knowsGenerator && o->generator) r.generator = o->generator;
+    if (knowsGenerator) r.generatorGainDb = o->generator_gain_db;
     return r;
 }
 
@@ -119,6 +125,7 @@ void soundstar_render_options_init(soundstar_render_options* o) {
     o->master = 1;
     o->target_lufs = -14.0;
     o->ceiling_dbtp = -1.0;
+    o->generator_gain_db = -3.0;
 }
 
 soundstar_status soundstar_engine_new(const char* dataDir, soundstar_engine** out) {

@@ -3,6 +3,7 @@
 #include "soundstar/soundstar.hpp"
 
 #include <dlfcn.h>
+#include <unistd.h>
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -19,6 +20,7 @@
 #include "music/JsonText.h"
 #include "music/MusicConfig.h"
 #include "pipeline/DataSet.h"
+#include "pipeline/GeneratedLayer.h"
 #include "pipeline/RenderJob.h"
 
 namespace soundstar {
@@ -89,6 +91,56 @@ pipeline::RenderArgs argsFor(const RenderRequest& r, std::vector<std::string>& w
     return a;
 }
 
+bool runnable(const fs::path& p) {
+    std::error_code ec;
+    return fs::is_regular_file(p, ec) && ::access(p.c_str(), X_OK) == 0;
+}
+
+// The program that runs models (`soundstar model-worker`): $SOUNDSTAR_WORKER, else the soundstar
+// program installed beside this library, else the one built with it.
+std::vector<std::string> workerCommand() {
+    if (const char* env = std::getenv("SOUNDSTAR_WORKER"); env && *env) {
+        if (runnable(env)) return {env, "model-worker"};
+        throw std::invalid_argument(fmt::format("$SOUNDSTAR_WORKER is '{}', which is no program; it should be the soundstar program", music::clipText(env, 300)));
+    }
+    std::vector<std::string> tried;
+    if (const auto lib = libraryFolder(); !lib.empty()) {
+        const auto installed = (lib / SOUNDSTAR_BIN_FROM_LIBRARY / "soundstar").lexically_normal();
+        if (runnable(installed)) return {installed.string(), "model-worker"};
+        tried.push_back(installed.string());
+    }
+    if (runnable(SOUNDSTAR_BUILD_PROGRAM)) return {SOUNDSTAR_BUILD_PROGRAM, "model-worker"};
+    tried.push_back(SOUNDSTAR_BUILD_PROGRAM);
+    std::string list;
+    for (const auto& t : tried) list += (list.empty() ? "" : ", ") + t;
+    throw std::invalid_argument(music::clipText(
+        fmt::format("a generator runs its model in the soundstar program (soundstar model-worker), which is not at {}; set $SOUNDSTAR_WORKER to it", list), 1900));
+}
+
+// RenderRequest::generator: the Engine's generator for it (made once, its worker kept), in `a`.
+// `kept` (guarded by `lock`) holds an Engine's generators by name.
+void attachGenerator(const fs::path& dataDir, std::mutex& lock, std::map<std::string, pipeline::ServiceGenerator>& kept, const RenderRequest& r,
+                     pipeline::RenderArgs& a) {
+    if (r.generator.empty()) return;
+    checkRange("generator gain", r.generatorGainDb, pipeline::kGeneratorMinGainDb, pipeline::kGeneratorMaxGainDb, " dB");
+    if (r.generator.size() > 4096) throw std::invalid_argument(fmt::format("the generator is {} bytes; a model's name or folder of at most 4096", r.generator.size()));
+    constexpr std::size_t kMaxKept = 8;  // models kept loaded by one Engine
+    const std::lock_guard hold(lock);
+    auto it = kept.find(r.generator);
+    if (it == kept.end()) {
+        pipeline::ModelGeneratorOptions o;
+        o.modelRoots = pipeline::modelRoots({}, dataDir);
+        o.workerCommand = workerCommand();
+        o.optionName = "generator";
+        auto made = pipeline::serviceGenerator(r.generator, o);
+        if (kept.size() >= kMaxKept) kept.erase(kept.begin());  // a render using it keeps its own copy
+        it = kept.emplace(r.generator, std::move(made)).first;
+    }
+    a.generator = it->second.generate;
+    a.generatorName = r.generator;
+    a.generatorGainDb = r.generatorGainDb;
+}
+
 void addInterpreterWarning(const pipeline::DataSet& data, std::vector<std::string>& warnings) {
     if (auto w = data.interpreterWarning(); !w.empty()) warnings.push_back(music::clipText(w, 1500));
 }
@@ -142,7 +194,8 @@ Audio Engine::render(std::string_view prompt) const {
 
 Audio Engine::render(const RenderRequest& request) const {
     Audio out;
-    const auto a = argsFor(request, out.warnings);
+    auto a = argsFor(request, out.warnings);
+    attachGenerator(impl_->data.dir(), impl_->generatorsLock, impl_->generators, request, a);
     const auto job = pipeline::composeJob(impl_->data, a);
     addInterpreterWarning(impl_->data, out.warnings);
     pipeline::RenderOutcome outcome;
@@ -160,6 +213,7 @@ Audio Engine::render(const RenderRequest& request) const {
     out.measured = outcome.measured;
     out.lufs = outcome.lufs;
     out.truePeakDbtp = outcome.truePeakDbtp;
+    out.generated = outcome.generated;
     out.warnings.insert(out.warnings.end(), outcome.warnings.begin(), outcome.warnings.end());
     return out;
 }
@@ -167,6 +221,7 @@ Audio Engine::render(const RenderRequest& request) const {
 RenderReport Engine::renderToFile(const RenderRequest& request, const FileOutputs& outputs) const {
     RenderReport report;
     auto a = argsFor(request, report.warnings);
+    attachGenerator(impl_->data.dir(), impl_->generatorsLock, impl_->generators, request, a);
     if (outputs.audioPath.empty()) throw std::invalid_argument("no audio path: FileOutputs::audioPath names the file to write (.wav .flac .ogg .mp3)");
     a.output = outputs.audioPath;
     a.format = outputs.format;
@@ -186,6 +241,7 @@ RenderReport Engine::renderToFile(const RenderRequest& request, const FileOutput
     report.lufs = outcome.lufs;
     report.truePeakDbtp = outcome.truePeakDbtp;
     report.configJson = music::toJson(job.config);
+    report.generated = outcome.generated;
     report.warnings.insert(report.warnings.end(), outcome.warnings.begin(), outcome.warnings.end());
     return report;
 }

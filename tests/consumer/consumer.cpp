@@ -110,6 +110,32 @@ int main(int argc, char** argv) {
     check(rep.layers > 0, "layers");
     std::printf("layers %d\n", rep.layers);
 
+    // A generated layer: the shipped procedural model, run by the soundstar program installed
+    // beside the library (soundstar model-worker). Without the master the mix is the sum of its
+    // layers, so the difference between the two renders is the generated layer.
+    {
+        soundstar::RenderRequest g = r;
+        g.durationSeconds = 10.0;
+        g.master = false;
+        soundstar::RenderRequest plain = g;
+        g.generator = "procedural";
+        g.generatorGainDb = 0.0;
+        const soundstar::Audio with = engine.render(g), without = engine.render(plain);
+        check(with.frames() == without.frames(), "a generated layer keeps the length");
+        check(!with.generated.empty() && without.generated.empty(), "the generated layer is described: '" + with.generated + "'");
+        double diff = 0.0;
+        for (std::size_t i = 0; i < with.samples.size(); ++i) diff += double(with.samples[i] - without.samples[i]) * (with.samples[i] - without.samples[i]);
+        diff = std::sqrt(diff / double(with.samples.size() ? with.samples.size() : 1));
+        std::printf("generated layer rms %.4f: %s\n", diff, with.generated.c_str());
+        check(diff > 0.01, "the generated layer is heard (rms " + std::to_string(diff) + ")");
+        try {
+            g.generator = "no-such-model";
+            (void)engine.render(g);
+            check(false, "an unknown model must be refused");
+        } catch (const std::invalid_argument& e) {
+            check(std::string(e.what()).find("no model folder") != std::string::npos, std::string("names the problem: ") + e.what());
+        }
+    }
     try {
         r.durationSeconds = 0.5;
         (void)engine.render(r);

@@ -3,6 +3,7 @@
 #include <soundstar/soundstar.h>
 
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -112,6 +113,20 @@ int main(int argc, char** argv) {
         soundstar_audio_free(audio);
         audio = NULL;
     }
+
+    /* A generator: an unknown model is refused naming the problem; a caller built before the
+     * generator fields (a smaller struct_size) is not read past what it knows. */
+    o.generator = "no-such-model";
+    st = soundstar_render(engine, "dub stabs", &o, &audio);
+    CHECK(st == SOUNDSTAR_ERROR_INVALID_ARGUMENT && strstr(soundstar_last_error(), "no model folder"), "unknown model: %s", soundstar_last_error());
+    o.struct_size = offsetof(soundstar_render_options, generator);
+    st = soundstar_render(engine, "dub stabs", &o, &audio);
+    CHECK(st == SOUNDSTAR_OK, "an older struct_size: %s", soundstar_last_error());
+    if (st == SOUNDSTAR_OK) soundstar_audio_free(audio);
+    audio = NULL;
+    soundstar_render_options_init(&o);
+    o.duration_seconds = 3.0;
+    o.sample_rate_hz = 22050.0;
 
     /* Bad input: each refused with a status and a message naming the field and what is allowed. */
     o.sample_rate_hz = 1000.0;
