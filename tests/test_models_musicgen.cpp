@@ -167,6 +167,25 @@ TEST(MusicgenLm, Q8WeightsKeepTheFirstStepsLogitsClose) {
     EXPECT_LT(diff, 0.05 * maxAbs(first));
 }
 
+// 4-bit weights (ggml's q4_0, written by the converter): a quarter of f32's size and more, the
+// first step's logits still close to f32's (looser than q8_0: 4 bits hold less).
+TEST(MusicgenLm, Q4WeightsAreSmallerStillAndKeepTheLogitsClose) {
+    const auto q4 = reference("tiny", "3", "q4_0"), q8 = reference("tiny", "3", "q8_0"), f32 = reference("tiny", "3", "f32");
+    EXPECT_EQ(models::MusicgenLm(q4, 1).weightTypes(), "q4_0+f32");
+    EXPECT_LT(fs::file_size(q4), fs::file_size(q8));
+    const auto a = runGreedy(q4, 3.0), b = runGreedy(f32, 3.0), c = runGreedy(q8, 3.0);
+    const std::size_t firstStep = 4 * 48;
+    double diff4 = 0, diff8 = 0;
+    for (std::size_t i = 0; i < firstStep; ++i) {
+        diff4 = std::max(diff4, static_cast<double>(std::fabs(a.logits[i] - b.logits[i])));
+        diff8 = std::max(diff8, static_cast<double>(std::fabs(c.logits[i] - b.logits[i])));
+    }
+    std::vector<float> first(b.logits.begin(), b.logits.begin() + firstStep);
+    std::printf("first step's logits: q4_0 within %.3g, q8_0 within %.3g (peak %.3g)\n", diff4, diff8, maxAbs(first));
+    EXPECT_GT(diff4, diff8) << "q4_0 should lose more than q8_0: were the weights quantized to 4 bits?";
+    EXPECT_LT(diff4, 0.3 * maxAbs(first));
+}
+
 TEST(MusicgenLm, HalfPrecisionCacheKeepsTheLogitsClose) {
     const auto gguf = reference("tiny", "3", "f32");
     const auto want = readRaw<float>(gguf.parent_path() / "logits.f32");

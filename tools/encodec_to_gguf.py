@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 GGUF_TYPES = {"u32": 4, "i32": 5, "f32": 6, "bool": 7, "str": 8, "arr": 9}
-GGML_F32, GGML_F16, GGML_Q8_0 = 0, 1, 8
+GGML_F32, GGML_F16, GGML_Q4_0, GGML_Q8_0 = 0, 1, 2, 8
 ALIGN = 32
 
 
@@ -63,6 +63,21 @@ def quantize_q8_0(a):
     return blocks.tobytes()
 
 
+def quantize_q4_0(a):
+    """ggml's q4_0: blocks of 32 along each row, an f16 scale d (the value of largest magnitude
+    over -8), then 16 bytes: element j in the low nibble of byte j, element j + 16 in its high
+    nibble, each round(x / d) + 8 clipped to 0..15 (as ggml's quantize_row_q4_0_ref)."""
+    rows = a.reshape(-1, 32).astype(np.float32)
+    peak = rows[np.arange(rows.shape[0]), np.abs(rows).argmax(axis=1)]
+    d = peak / -8.0
+    inv = np.divide(1.0, d, out=np.zeros_like(d), where=d != 0)
+    q = np.minimum(15, np.trunc(rows * inv[:, None] + 8.5)).astype(np.uint8)
+    blocks = np.zeros(rows.shape[0], dtype=[("d", "<f2"), ("qs", "u1", 16)])
+    blocks["d"] = d.astype(np.float16)
+    blocks["qs"] = q[:, :16] | (q[:, 16:] << 4)
+    return blocks.tobytes()
+
+
 def write_gguf(path, meta, tensors):
     """tensors: list of (name, float32 array in PyTorch order, ggml type)."""
     infos, blobs, offset = b"", [], 0
@@ -70,6 +85,8 @@ def write_gguf(path, meta, tensors):
         arr = np.ascontiguousarray(arr, dtype=np.float32)
         if gtype == GGML_Q8_0:
             data = quantize_q8_0(arr)
+        elif gtype == GGML_Q4_0:
+            data = quantize_q4_0(arr)
         elif gtype == GGML_F16:
             data = arr.astype(np.float16).tobytes()
         else:

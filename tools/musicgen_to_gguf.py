@@ -4,7 +4,7 @@ MusicgenForConditionalGeneration layout: decoder.model.decoder.*, decoder.lm_hea
 enc_to_dec_proj.*; or a bare MusicgenForCausalLM: model.decoder.*, lm_heads.*) and its
 config.json to the GGUF file Soundstar's ggml MusicGen LM reads (src/models/ggml/MusicgenLm.cpp).
 
-    musicgen_to_gguf.py pytorch_model.bin config.json musicgen-lm.gguf [--type f32|f16|q8_0]
+    musicgen_to_gguf.py pytorch_model.bin config.json musicgen-lm.gguf [--type f32|f16|q8_0|q4_0]
 
 The text encoder (text_encoder.*) and EnCodec (audio_encoder.*) are left out: convert them with
 t5_to_gguf.py and encodec_to_gguf.py. --type quantizes the 2-D projection and head matrices
@@ -19,7 +19,7 @@ import sys
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from encodec_to_gguf import GGML_F16, GGML_F32, GGML_Q8_0, write_gguf  # noqa: E402
+from encodec_to_gguf import GGML_F16, GGML_F32, GGML_Q4_0, GGML_Q8_0, write_gguf  # noqa: E402
 
 
 def fail(msg):
@@ -51,7 +51,7 @@ def main():
     ap.add_argument("checkpoint")
     ap.add_argument("config")
     ap.add_argument("output")
-    ap.add_argument("--type", choices=["f32", "f16", "q8_0"], default="f32")
+    ap.add_argument("--type", choices=["f32", "f16", "q8_0", "q4_0"], default="f32")
     a = ap.parse_args()
     cfg = json.load(open(a.config))
     dec = cfg.get("decoder", cfg)
@@ -74,7 +74,7 @@ def main():
         fail(f"activation_function is {dec.get('activation_function')}; this port runs gelu")
     if int(dec.get("audio_channels", 1)) != 1:
         fail("audio_channels is 2 (stereo MusicGen): not supported yet")
-    gtype = {"f32": GGML_F32, "f16": GGML_F16, "q8_0": GGML_Q8_0}[a.type]
+    gtype = {"f32": GGML_F32, "f16": GGML_F16, "q8_0": GGML_Q8_0, "q4_0": GGML_Q4_0}[a.type]
     tensors = []
     for name in sorted(t):
         arr = t[name].float().numpy()

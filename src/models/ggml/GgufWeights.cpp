@@ -45,6 +45,7 @@ std::optional<TensorType> fromGgml(ggml_type t) {
         case GGML_TYPE_F32: return TensorType::F32;
         case GGML_TYPE_F16: return TensorType::F16;
         case GGML_TYPE_Q8_0: return TensorType::Q8_0;
+        case GGML_TYPE_Q4_0: return TensorType::Q4_0;
         default: return std::nullopt;
     }
 }
@@ -55,6 +56,7 @@ const char* tensorTypeName(TensorType t) {
         case TensorType::F32: return "f32";
         case TensorType::F16: return "f16";
         case TensorType::Q8_0: return "q8_0";
+        case TensorType::Q4_0: return "q4_0";
     }
     return "f32";
 }
@@ -82,7 +84,7 @@ void openHeader(GgufWeights::Impl& im, gguf_context* g, const std::string& where
     for (std::int64_t i = 0; i < n; ++i) {
         const auto type = gguf_get_tensor_type(g, i);
         if (!fromGgml(type))
-            bad(where, fmt::format("tensor {} has type {}; this build reads f32, f16 and q8_0", gguf_get_tensor_name(g, i), ggml_type_name(type)));
+            bad(where, fmt::format("tensor {} has type {}; this build reads f32, f16, q8_0 and q4_0", gguf_get_tensor_name(g, i), ggml_type_name(type)));
         const auto end = gguf_get_data_offset(g) + gguf_get_tensor_offset(g, i) + gguf_get_tensor_size(g, i);
         if (end > size) bad(where, fmt::format("cut short: tensor {} ends at byte {} but the file has {}", gguf_get_tensor_name(g, i), end, size));
     }

@@ -18,11 +18,11 @@ inline constexpr std::int64_t kMaxGgufTensors = 4096;
 inline constexpr std::int64_t kMaxGgufKeys = 1024;
 
 /// How a tensor stores its numbers (GGUF's types that our models accept).
-enum class TensorType { F32, F16, Q8_0 };
+enum class TensorType { F32, F16, Q8_0, Q4_0 };
 const char* tensorTypeName(TensorType t);
 
 /// One tensor a model needs. `shape` is outermost first, as PyTorch prints it (GGUF stores it
-/// innermost first). `quantizable`: F16 and Q8_0 are allowed besides F32.
+/// innermost first). `quantizable`: F16, Q8_0 and Q4_0 are allowed besides F32.
 struct TensorSpec {
     std::string name;
     std::vector<std::int64_t> shape;
