@@ -202,6 +202,7 @@ struct GenerateArgs {
     std::optional<double> temperature;
     int takes = 1;               // take t (from 1) is FILE, then FILE-2 ... (models::takeFileName)
     std::optional<int> threads;  // unset: the model folder's
+    std::optional<double> sampleRate;  // the files' rate (resampled); unset: the model's
     double timeoutSeconds = 0.0;
     bool quiet = false;
     // --loop-bars: the audio fitted into a loop (models::conformOrCut) before it is written.

@@ -42,6 +42,14 @@ StereoBuffer stereoOf(const std::vector<float>& interleaved, int channels) {
     }
     return audio;
 }
+/// `audio` at `toHz` (models::resampleAudio), or as it is when the rate is already that.
+StereoBuffer atRate(const StereoBuffer& audio, double fromHz, double toHz) {
+    if (fromHz == toHz) return audio;
+    const std::size_t n = audio.left().size();
+    std::vector<float> inter(2 * n);
+    for (std::size_t i = 0; i < n; ++i) inter[2 * i] = audio.left()[i], inter[2 * i + 1] = audio.right()[i];
+    return stereoOf(models::resampleAudio(inter, 2, fromHz, toHz), 2);
+}
 std::vector<std::string> workerCommand() {
     std::error_code ec;
     const auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
@@ -115,7 +123,9 @@ std::function<nlohmann::json(const server::GenerateJobSpec&, const std::function
                 if (t == 0) report = models::toJson(loop.report);
             }
             const auto& path = t == 0 ? spec.output : spec.takeOutputs.at(static_cast<std::size_t>(t - 1));
-            io::writeAudioFile(out.add(path, "file"), audio, result.sampleRateHz, io::FileFormat::Wav16, spec.seed + static_cast<std::uint64_t>(t));
+            const double rate = spec.sampleRate.value_or(result.sampleRateHz);
+            audio = atRate(audio, result.sampleRateHz, rate);
+            io::writeAudioFile(out.add(path, "file"), audio, rate, io::FileFormat::Wav16, spec.seed + static_cast<std::uint64_t>(t));
         }
         out.commit();
         return report;
@@ -212,14 +222,16 @@ int runGenerate(const GenerateArgs& g) {
                 for (const auto& w : rep.warnings) fmt::print(stderr, "soundstar: warning: {}\n", w);
             }
         }
-        io::writeAudioFile(out.add(name, t == 0 ? "-o" : "-o (a take)"), audio, result.sampleRateHz, *chosen, r.seed.value_or(1) + static_cast<std::uint64_t>(t));
+        const double rate = g.sampleRate.value_or(result.sampleRateHz);
+        audio = atRate(audio, result.sampleRateHz, rate);
+        io::writeAudioFile(out.add(name, t == 0 ? "-o" : "-o (a take)"), audio, rate, *chosen, r.seed.value_or(1) + static_cast<std::uint64_t>(t));
         written.emplace_back(name, audio.left().size());
     }
     out.commit();
     if (!g.quiet)
         for (const auto& [name, frames] : written)
-            fmt::print(stderr, "soundstar: wrote {} ({:.2f} s at {:g} Hz, generated in {:.2f} s)\n", name, static_cast<double>(frames) / result.sampleRateHz,
-                       result.sampleRateHz, result.seconds);
+            fmt::print(stderr, "soundstar: wrote {} ({:.2f} s at {:g} Hz, generated in {:.2f} s)\n", name,
+                       static_cast<double>(frames) / g.sampleRate.value_or(result.sampleRateHz), g.sampleRate.value_or(result.sampleRateHz), result.seconds);
     return 0;
 }
 

@@ -261,6 +261,8 @@ int main(int argc, char** argv) {
     generateCmd->add_option("--takes", ge.takes, "Versions to make (1 to 8; default 1): take t from seed + t, written to FILE, then FILE-2, FILE-3 ... "
                                                  "before the extension (musicgen makes them side by side, one pass over its weights a step)")
         ->check(wholeNumber(1, 8, ""));
+    generateCmd->add_option("--sample-rate", ge.sampleRate, "The files' sample rate in Hz (8000 to 192000; default: the model's), resampled (libsamplerate)")
+        ->check(wholeNumber(8000, 192000, " Hz"));
     generateCmd->add_option("--threads", ge.threads, "Threads the model runs on for this request (1 to 64; default: the model folder's)")->check(wholeNumber(1, 64, ""));
     generateCmd->add_option("--timeout", ge.timeoutSeconds, "Seconds the request may take, loading included (default 600)")->check(finiteNumber(0.1, 86400.0));
     generateCmd->add_option("--loop-bars", ge.loopBars, "Fit the audio into a loop of this many bars (1 to 64) at --bpm: cut on its beats with a crossfaded seam, "

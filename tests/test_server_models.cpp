@@ -169,10 +169,15 @@ TEST_F(ServeModels, TakesAreWrittenBesideTheFileAndEachIsTheOneTakeJobOfItsSeed)
     refused("generate_start", ask("x.wav", {{"takes", 0}}), 400, "(allowed 1 to 8)");
     refused("generate_start", ask("x.wav", {{"threads", 65}}), 400, "threads: 65 is above the maximum 64 (allowed 1 to 64)");
     EXPECT_TRUE(dataFiles().empty());
-    const json three = ok("generate_start", ask("song.wav", {{"takes", 3}, {"threads", 1}}));
+    const json three = ok("generate_start", ask("song.wav", {{"takes", 3}, {"threads", 1}}));  // (and sample_rate below)
     EXPECT_EQ(three["files"], json::array({"song.wav", "song-2.wav", "song-3.wav"}));
     const json one = ok("generate_start", ask("one.wav", {{"seed", 12}}));
-    for (const auto& j : {three, one}) ASSERT_EQ(waitWhile(j["job"], "running")["state"], "done");
+    refused("generate_start", ask("x.wav", {{"sample_rate", 4000}}), 400, "sample_rate: 4000 is below the minimum 8000 (allowed 8000 to 192000)");
+    const json low = ok("generate_start", ask("low.wav", {{"sample_rate", 22050}}));
+    for (const auto& j : {three, one, low}) ASSERT_EQ(waitWhile(j["job"], "running")["state"], "done");
+    EXPECT_EQ(ok("generate_status", {{"job", low["job"]}})["sample_rate"], 22050);
+    EXPECT_EQ(soxInfo(dir / "data/low.wav").sampleRate, 22050);
+    EXPECT_EQ(soxInfo(dir / "data/low.wav").frames, static_cast<long>(1.5 * 22050));
     const json st = ok("generate_status", {{"job", three["job"]}});
     EXPECT_EQ(st["takes"], 3);
     EXPECT_EQ(st["threads"], 1);

@@ -1,6 +1,8 @@
 // Conforming generated audio to a session (see Conform.h).
 #include "models/Conform.h"
 
+#include <samplerate.h>
+
 #include <SoundTouch.h>
 #include <fmt/format.h>
 
@@ -455,6 +457,30 @@ ConformedLoop conformOrCut(std::span<const float> interleaved, int channels, dou
 
 double generatorSecondsFor(int bars, double barSeconds) {
     return std::clamp(1.45 * ((bars + 2) * barSeconds + 0.25) + 1.0, 8.0, 600.0);
+}
+
+std::vector<float> resampleAudio(std::span<const float> interleaved, int channels, double fromHz, double toHz) {
+    for (const double hz : {fromHz, toHz})
+        if (!(hz >= 8000.0 && hz <= 192000.0)) throw std::invalid_argument(fmt::format("a sample rate of {:g} Hz; allowed 8000 to 192000", hz));
+    if (channels < 1 || channels > 8) throw std::invalid_argument(fmt::format("{} channels; allowed 1 to 8", channels));
+    const std::size_t frames = interleaved.size() / static_cast<std::size_t>(channels);
+    if (fromHz == toHz || frames == 0) return {interleaved.begin(), interleaved.begin() + static_cast<std::ptrdiff_t>(frames * static_cast<std::size_t>(channels))};
+    const double ratio = toHz / fromHz;
+    const auto want = static_cast<std::size_t>(std::llround(static_cast<double>(frames) * ratio));
+    // Room for the whole output (src_simple flushes the filter at the end of the input).
+    std::vector<float> out((want + 64) * static_cast<std::size_t>(channels));
+    SRC_DATA d{};
+    d.data_in = interleaved.data();
+    d.input_frames = static_cast<long>(frames);
+    d.data_out = out.data();
+    d.output_frames = static_cast<long>(want + 64);
+    d.src_ratio = ratio;
+    d.end_of_input = 1;
+    if (const int err = src_simple(&d, SRC_SINC_BEST_QUALITY, channels); err != 0)
+        throw std::runtime_error(fmt::format("resampling from {:g} to {:g} Hz failed: {}", fromHz, toHz, src_strerror(err)));
+    out.resize(static_cast<std::size_t>(d.output_frames_gen) * static_cast<std::size_t>(channels));
+    out.resize(want * static_cast<std::size_t>(channels), 0.0f);  // exactly round(frames x ratio): a short tail is padded with silence
+    return out;
 }
 
 }  // namespace soundstar::models

@@ -106,4 +106,9 @@ nlohmann::json toJson(const ConformReport& r);
 /// refused naming the field and what is allowed. Missing fields keep `base`'s values.
 ConformOptions conformOptionsFromJson(const nlohmann::json& j, ConformOptions base = {});
 
+/// Band-limited resampling (libsamplerate's best sinc) of interleaved audio from `fromHz` to
+/// `toHz` (each 8000 to 192000; throws std::invalid_argument naming the rate otherwise): a
+/// model's output at the rate a session or a file needs. round(frames x toHz / fromHz) frames.
+std::vector<float> resampleAudio(std::span<const float> interleaved, int channels, double fromHz, double toHz);
+
 }  // namespace soundstar::models

@@ -60,6 +60,7 @@ struct GenerateJobSpec {
     std::optional<int> topK;
     std::optional<double> temperature;
     std::optional<int> threads;  // this job's threads; unset: the model folder's
+    std::optional<double> sampleRate;  // the files' rate (resampled); unset: the model's
     std::filesystem::path output;
     std::vector<std::filesystem::path> takeOutputs;  // takes 2, 3 ... (models::takeFileName of output); empty: one take
     /// When not null: the audio is fitted into a loop before it is written (models::conformOrCut

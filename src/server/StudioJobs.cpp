@@ -167,6 +167,7 @@ json Studio::generateStart(const json& args) {
     if (args.contains("top_k")) job->gen.topK = args["top_k"].get<int>();
     if (args.contains("temperature")) job->gen.temperature = args["temperature"].get<double>();
     if (args.contains("threads")) job->gen.threads = args["threads"].get<int>();
+    if (args.contains("sample_rate")) job->gen.sampleRate = args["sample_rate"].get<int>();
     const int takes = args.value("takes", 1);
     if (args.contains("loop")) {
         // Checked now, so a bad option is a 400 and not a failed job; the tempo is the transport's
@@ -219,6 +220,7 @@ json Studio::generateStatus(const json& args) const {
     if (j.gen.topK) out["top_k"] = *j.gen.topK;
     if (j.gen.temperature) out["temperature"] = *j.gen.temperature;
     if (j.gen.threads) out["threads"] = *j.gen.threads;
+    if (j.gen.sampleRate) out["sample_rate"] = *j.gen.sampleRate;
     out["takes"] = 1 + j.gen.takeOutputs.size();
     out["files"] = j.takeFiles;
     if (!j.gen.loop.is_null()) out["loop_options"] = j.gen.loop;

@@ -269,6 +269,7 @@ void Studio::registerOperations(OperationTable& t) {
                    {"takes", {{"type", "integer"}, {"minimum", 1}, {"maximum", 8}, {"description", "versions to make, default 1: take t from seed + t, "
                                                                                                    "written to file, then its stem plus -2, -3 ... (musicgen makes them side by side)"}}},
                    {"threads", {{"type", "integer"}, {"minimum", 1}, {"maximum", 64}, {"description", "threads the model runs on for this job (default: the model folder's)"}}},
+                   {"sample_rate", {{"type", "integer"}, {"minimum", 8000}, {"maximum", 192000}, {"description", "the file's sample rate in Hz, resampled (default: the model's)"}}},
                    {"loop", {{"type", "object"},
                              {"maxProperties", 9},
                              {"description", "fit the audio into a loop before it is written, for a sampler track: exactly `bars` bars (1-64, default 4) of "
