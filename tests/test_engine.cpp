@@ -819,3 +819,62 @@ TEST(AudioEngine, LateCommandsArrivingDuringABlockNeverBreakIt) {
                                     << blocks.load();
     EXPECT_EQ(guardHits.load(), 0) << "renders that wrote outside their buffer, of " << blocks.load();
 }
+
+namespace {
+// An instrument whose prepare() records the thread it ran on and can fail, naming itself.
+class PrepareProbe final : public Instrument {
+public:
+    PrepareProbe(std::string name, bool fails, std::atomic<int>* running, std::atomic<int>* overlap)
+        : name_(std::move(name)), fails_(fails), running_(running), overlap_(overlap) {}
+    void prepare(double, int) override {
+        if (running_->fetch_add(1) > 0) overlap_->store(1);
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));  // a slow load: others run meanwhile
+        running_->fetch_sub(1);
+        prepared = true;
+        if (fails_) throw std::runtime_error(name_ + " cannot load");
+    }
+    void noteOn(float, float) override {}
+    void noteOff(float) override {}
+    void allNotesOff() override {}
+    void setParam(int, float) override {}
+    void process(StereoView io) override { io.clear(); }
+    std::span<const ParamSpec> params() const override { return {}; }
+    int activeVoices() const override { return 0; }
+    const char* kind() const override { return "probe"; }
+    bool prepared = false;
+
+private:
+    std::string name_;
+    bool fails_;
+    std::atomic<int>*running_, *overlap_;
+};
+}  // namespace
+
+// An offline render prepares its tracks side by side (Graph::prepare with threads): every part
+// is prepared, more than one at a time, and the first failure in track order is thrown once all
+// have finished, whatever order they ran in; with one thread nothing overlaps and the first
+// failure stops it.
+TEST(Graph, PreparesTracksSideBySideAndThrowsTheFirstTracksError) {
+    for (const int threads : {1, 2, 4}) {
+        std::atomic<int> running{0}, overlap{0};
+        Graph g;
+        std::vector<PrepareProbe*> probes;
+        for (int i = 0; i < 5; ++i) {
+            auto t = std::make_unique<Track>();
+            auto probe = std::make_unique<PrepareProbe>("track " + std::to_string(i), i == 1 || i == 3, &running, &overlap);
+            probes.push_back(probe.get());
+            t->instrument = std::move(probe);
+            g.tracks.push_back(std::move(t));
+        }
+        g.returns.push_back(std::make_unique<Track>());
+        try {
+            g.prepare(48000.0, 256, threads);
+            ADD_FAILURE() << "a failing prepare must throw";
+        } catch (const std::runtime_error& e) {
+            EXPECT_STREQ(e.what(), "track 1 cannot load") << threads << " threads";
+        }
+        // Side by side, every part has run before the error comes back; one by one, it stops there.
+        for (std::size_t i = 0; i < probes.size(); ++i) EXPECT_EQ(probes[i]->prepared, threads > 1 || i <= 1) << "track " << i << ", " << threads << " threads";
+        EXPECT_EQ(overlap.load() != 0, threads > 1) << threads << " threads";
+    }
+}

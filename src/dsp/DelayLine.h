@@ -3,9 +3,39 @@
 // push/read [rt].
 #include <algorithm>
 #include <cstddef>
-#include <vector>
+#include <cstdlib>
+#include <cstring>
+#include <new>
 
 namespace soundstar::dsp {
+
+/// A float buffer that starts zeroed without touching its memory: calloc hands a large one
+/// straight from fresh (zero) pages, so a 4-second delay line costs only the pages it reaches
+/// (a 1-second render of a long delay no longer writes and faults in the whole ring) [control].
+class ZeroedFloats {
+public:
+    explicit ZeroedFloats(std::size_t n = 0) : p_(n ? static_cast<float*>(std::calloc(n, sizeof(float))) : nullptr), n_(n) {
+        if (n && !p_) throw std::bad_alloc();
+    }
+    ZeroedFloats(const ZeroedFloats& o) : ZeroedFloats(o.n_) {
+        if (n_) std::memcpy(p_, o.p_, n_ * sizeof(float));
+    }
+    ZeroedFloats& operator=(ZeroedFloats o) noexcept {
+        std::swap(p_, o.p_);
+        std::swap(n_, o.n_);
+        return *this;
+    }
+    ~ZeroedFloats() { std::free(p_); }
+    float* data() { return p_; }
+    const float* data() const { return p_; }
+    std::size_t size() const { return n_; }
+    float& operator[](std::size_t i) { return p_[i]; }
+    float operator[](std::size_t i) const { return p_[i]; }
+
+private:
+    float* p_;
+    std::size_t n_;
+};
 
 class DelayLine {
 public:
@@ -13,11 +43,11 @@ public:
     void prepare(std::size_t maxSamples) {
         std::size_t n = 1;
         while (n < maxSamples + 2) n <<= 1;
-        buf_.assign(n, 0.0f);
+        buf_ = ZeroedFloats(n);
         mask_ = n - 1;
         write_ = 0;
     }
-    void reset() { std::fill(buf_.begin(), buf_.end(), 0.0f); }
+    void reset() { std::fill(buf_.data(), buf_.data() + buf_.size(), 0.0f); }
     void push(float x) {
         buf_[write_] = x;
         write_ = (write_ + 1) & mask_;
@@ -75,7 +105,7 @@ public:
     std::size_t size() const { return mask_ + 1; }
 
 private:
-    std::vector<float> buf_{0.0f, 0.0f};
+    ZeroedFloats buf_{2};
     std::size_t mask_ = 1, write_ = 0;
 };
 

@@ -102,8 +102,8 @@ void Controller::commit() {
     pending_ = std::make_unique<Graph>();
 }
 
-std::unique_ptr<Graph> Controller::takeGraph() {
-    pending_->prepare(engine_.sampleRate(), engine_.maxBlock());
+std::unique_ptr<Graph> Controller::takeGraph(int prepareThreads) {
+    pending_->prepare(engine_.sampleRate(), engine_.maxBlock(), prepareThreads);
     auto g = std::move(pending_);
     pending_ = std::make_unique<Graph>();
     return g;

@@ -42,7 +42,7 @@ public:
     void commit();
     /// Prepares the built graph and hands it to the caller instead of the engine: offline
     /// renderers drive it directly (render::OfflineGraph); nothing can be scheduled on it here.
-    std::unique_ptr<Graph> takeGraph();
+    std::unique_ptr<Graph> takeGraph(int prepareThreads = 1);
 
     // ---- scheduling on the live graph (false: the command queue is full, try later) ----
     bool noteOn(int track, float note, float velocity, SampleTime at);

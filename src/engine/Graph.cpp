@@ -1,5 +1,13 @@
 #include "engine/Graph.h"
 
+#include <thread>
+
+#include <string_view>
+
+#include <numeric>
+
+#include <exception>
+
 #include <algorithm>
 #include <cmath>
 
@@ -7,11 +15,43 @@ namespace soundstar::engine {
 
 Graph::Graph() { master.name = "master"; }
 
-void Graph::prepare(double sampleRate, int maxBlock) {
+void Graph::prepare(double sampleRate, int maxBlock, int threads) {
     maxBlock_ = maxBlock;
-    for (auto& t : tracks) t->prepare(sampleRate, maxBlock);
-    for (auto& r : returns) r->prepare(sampleRate, maxBlock);
-    master.prepare(sampleRate, maxBlock);
+    std::vector<Track*> parts;
+    for (auto& t : tracks) parts.push_back(t.get());
+    for (auto& r : returns) parts.push_back(r.get());
+    parts.push_back(&master);
+    const int helpers = std::min(threads, static_cast<int>(parts.size())) - 1;
+    if (helpers <= 0) {
+        for (Track* p : parts) p->prepare(sampleRate, maxBlock);
+        return;
+    }
+    // Slowest first, so one long part (a SoundFont's synth and samples) starts at once and the
+    // rest fill in around it: SoundFonts, then samplers, then the others in order.
+    const auto weight = [](const Track* t) {
+        const std::string_view kind = t->instrument ? t->instrument->kind() : "";
+        return kind == "soundfont" ? 0 : kind == "sampler" || kind == "drums" ? 1 : 2;
+    };
+    std::vector<std::size_t> order(parts.size());
+    std::iota(order.begin(), order.end(), std::size_t{0});
+    std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return weight(parts[a]) < weight(parts[b]); });
+    std::vector<std::exception_ptr> errors(parts.size());
+    std::atomic<std::size_t> next{0};
+    const auto work = [&] {
+        for (std::size_t k; (k = next.fetch_add(1)) < order.size();) {
+            try {
+                parts[order[k]]->prepare(sampleRate, maxBlock);
+            } catch (...) {
+                errors[order[k]] = std::current_exception();
+            }
+        }
+    };
+    std::vector<std::thread> pool;
+    for (int i = 0; i < helpers; ++i) pool.emplace_back(work);
+    work();
+    for (auto& t : pool) t.join();
+    for (const auto& e : errors)
+        if (e) std::rethrow_exception(e);
 }
 
 Track* Graph::at(int address) {

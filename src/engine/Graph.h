@@ -18,8 +18,11 @@ constexpr int kReturnBase = 1000;
 class Graph {
 public:
     Graph();
-    /// Prepares every track, bus and effect [control].
-    void prepare(double sampleRate, int maxBlock);
+    /// Prepares every track, bus and effect [control]. With `threads` > 1 the tracks and buses are
+    /// prepared side by side on that many threads (the slow ones, SoundFonts and samplers, first):
+    /// an offline render's start-up. Each part is prepared alone either way, so the graph is the
+    /// same; the first part's error (in track order) is thrown after all have finished.
+    void prepare(double sampleRate, int maxBlock, int threads = 1);
     /// Renders `out.frames` (<= maxBlock) frames into out [rt]. Each track's peak in the mix
     /// raises its entry of `trackPeaks` (by address; the control side takes and clears them).
     void render(StereoView out, std::span<std::atomic<float>> trackPeaks = {});

@@ -11,6 +11,8 @@
 #include <unistd.h>
 #include <fmt/format.h>
 
+#include <mutex>
+
 #include <bitset>
 
 #include <algorithm>
@@ -54,6 +56,14 @@ struct FluidApi {
     // OpenMP's omp_set_num_threads, from the libgomp FluidSynth links (null where it links none).
     void (*ompSetNumThreads)(int) = nullptr;
 };
+
+/// FluidSynth sets up its global tables on the first new_fluid_synth() behind an atomic flag, so
+/// a second synth made at the same moment could read them half made: synths are made one at a
+/// time (tracks prepare side by side offline; their fonts still load side by side).
+std::mutex& synthCreation() {
+    static std::mutex m;
+    return m;
+}
 
 /// Opens SOUNDSTAR_FLUIDSYNTH_LIBRARY (the soname the build found) once; throws
 /// std::runtime_error naming the library and what is missing.
@@ -205,6 +215,7 @@ public:
         synth_ = nullptr;
         settings_ = nullptr;
         const FluidApi& f = *api_;
+        std::unique_lock creating(synthCreation());
         settings_ = f.newSettings();
         f.setNum(settings_, "synth.sample-rate", sampleRate);
         f.setInt(settings_, "synth.threadsafe-api", 0);
@@ -225,6 +236,7 @@ public:
         f.setInt(settings_, "synth.dynamic-sample-loading", onlySelected_ ? 1 : 0);
         if (f.ompSetNumThreads) f.ompSetNumThreads(1);  // this thread's OpenMP teams: no spinning helpers
         synth_ = f.newSynth(settings_);
+        creating.unlock();
         if (!synth_) throw std::runtime_error(fmt::format("FluidSynth could not start for {}", file_));
         // Offline, FluidSynth parses a subset of the font holding only the program played (see
         // SoundFontSubset.h): the same zones and samples, a fraction of the parsing. A font that

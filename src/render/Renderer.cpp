@@ -167,7 +167,8 @@ StereoBuffer renderScore(const music::Score& score, const engine::PresetLibrary&
     eng.prepare(o.sampleRate, o.blockSize);
     engine::Controller ctl(eng);
     buildGraph(ctl, score, presets, o.masterChain, o.onlyTrack, true);
-    const auto graph = ctl.takeGraph();
+    const int threads = o.threads > 0 ? o.threads : defaultRenderThreads();
+    const auto graph = ctl.takeGraph(threads);  // the tracks' synths and samples loaded side by side
     core::timingMark("graph built");
     OfflineGraph::Stems stemParts;
     if (stems) {
@@ -183,7 +184,7 @@ StereoBuffer renderScore(const music::Score& score, const engine::PresetLibrary&
     const auto events = eventsFor(score, o, length, total);
     StereoBuffer out;
     {
-        OfflineGraph offline(*graph, o.blockSize, o.threads > 0 ? o.threads : defaultRenderThreads());
+        OfflineGraph offline(*graph, o.blockSize, threads);
         core::timingMark("offline graph ready");
         offline.render(events, total, out, stems ? &stemParts : nullptr, progress);
         core::timingMark("rendered");
