@@ -113,7 +113,9 @@ std::function<nlohmann::json(const server::GenerateJobSpec&, const std::function
             if (!spec.loop.is_null()) {  // fitted into a loop for a sampler track (checked when the job was asked for)
                 models::ConformedLoop loop;
                 try {
-                    loop = models::conformOrCut(result.take(t), result.channels, result.sampleRateHz, models::conformOptionsFromJson(spec.loop));
+                    auto o = models::conformOptionsFromJson(spec.loop);
+                    if (spec.sampleRate) o.outputRateHz = *spec.sampleRate;  // fitted at the file's rate: exact bars, a clean seam
+                    loop = models::conformOrCut(result.take(t), result.channels, result.sampleRateHz, o);
                 } catch (const std::exception& e) {
                     throw std::runtime_error(fmt::format("the generated audio{} cannot be fitted into the loop asked for: {}",
                                                          result.takes() > 1 ? fmt::format(" of take {}", t + 1) : "", e.what()));
@@ -124,7 +126,7 @@ std::function<nlohmann::json(const server::GenerateJobSpec&, const std::function
             }
             const auto& path = t == 0 ? spec.output : spec.takeOutputs.at(static_cast<std::size_t>(t - 1));
             const double rate = spec.sampleRate.value_or(result.sampleRateHz);
-            audio = atRate(audio, result.sampleRateHz, rate);
+            if (spec.loop.is_null()) audio = atRate(audio, result.sampleRateHz, rate);
             io::writeAudioFile(out.add(path, "file"), audio, rate, io::FileFormat::Wav16, spec.seed + static_cast<std::uint64_t>(t));
         }
         out.commit();
@@ -159,6 +161,7 @@ int runGenerate(const GenerateArgs& g) {
             if (!loop->targetKey)
                 throw std::invalid_argument(fmt::format("--key '{}' is no key: a tonic (C, C#, Db, ... B) and major or minor, e.g. \"F# minor\" or Eb", music::clipText(g.key, 40)));
         }
+        if (g.sampleRate) loop->outputRateHz = *g.sampleRate;
         const double barSeconds = g.beatsPerBar * 60.0 / g.bpm;
         if (!g.durationGiven) seconds = models::generatorSecondsFor(*g.loopBars, barSeconds);
         if (*g.loopBars * barSeconds > seconds)
@@ -223,7 +226,7 @@ int runGenerate(const GenerateArgs& g) {
             }
         }
         const double rate = g.sampleRate.value_or(result.sampleRateHz);
-        audio = atRate(audio, result.sampleRateHz, rate);
+        if (!loop) audio = atRate(audio, result.sampleRateHz, rate);  // a loop is fitted at the rate asked (its exact bars and seam)
         io::writeAudioFile(out.add(name, t == 0 ? "-o" : "-o (a take)"), audio, rate, *chosen, r.seed.value_or(1) + static_cast<std::uint64_t>(t));
         written.emplace_back(name, audio.left().size());
     }

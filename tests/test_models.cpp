@@ -484,6 +484,12 @@ TEST(ModelCli, GenerateALoopOfWholeBarsAtTheTempoAsked) {
     EXPECT_EQ(info.frames, std::llround(2 * 4 * 60.0 / 110.0 * info.sampleRate)) << "two bars at 110 bpm to the sample";
     EXPECT_NE(r.err.find("loop of 2 bars at 110 bpm"), std::string::npos) << r.err;
     EXPECT_NEAR(test::soxStats(loop).rmsDb, -17.0, 6.0) << "levelled near -14 LUFS";
+    // At another rate the loop is fitted at that rate: whole bars to the sample there too.
+    const auto at48 = (t.path / "loop48.wav").string();
+    const auto r48 = test::runCommandSplit(std::string(SOUNDSTAR_BIN) + " generate 'steady house drums' --seed 4 --loop-bars 2 --bpm 110 --sample-rate 48000 -q -o '" + at48 + "'");
+    ASSERT_EQ(r48.code, 0) << r48.err;
+    EXPECT_EQ(test::soxInfo(at48).sampleRate, 48000.0);
+    EXPECT_EQ(test::soxInfo(at48).frames, std::llround(2 * 4 * 60.0 / 110.0 * 48000.0)) << "two bars at 110 bpm at 48 kHz";
     const auto refused = [&](const std::string& args, const std::string& says) {
         const auto bad = test::runCommandSplit(std::string(SOUNDSTAR_BIN) + " generate x " + args + " -o '" + (t.path / "bad.wav").string() + "'");
         EXPECT_NE(bad.code, 0) << args;

@@ -68,7 +68,14 @@ SOUNDSTAR_C_API const char* soundstar_version(void);
 /* What went wrong in this thread's last failed call ("" if none). */
 SOUNDSTAR_C_API const char* soundstar_last_error(void);
 
+/* Sets the defaults in the first `size` bytes of `options` (the size the caller was compiled
+ * with) and struct_size to the fields it holds: a caller built against an older, smaller
+ * soundstar_render_options is never written past its end. Use it through the macro below. */
+SOUNDSTAR_C_API void soundstar_render_options_init_size(soundstar_render_options* options, size_t size);
+/* Programs built before the generator fields call the exported function of this name, which
+ * writes only those older fields; new programs get the sized call through the macro. */
 SOUNDSTAR_C_API void soundstar_render_options_init(soundstar_render_options* options);
+#define soundstar_render_options_init(options) soundstar_render_options_init_size((options), sizeof(*(options)))
 
 /* data_dir NULL or "": $SOUNDSTAR_DATA, else the data installed beside the library. */
 SOUNDSTAR_C_API soundstar_status soundstar_engine_new(const char* data_dir, soundstar_engine** out);

@@ -10,6 +10,8 @@
 // Errors are exceptions: std::invalid_argument for bad input (the message names what was wrong and
 // what is allowed), std::runtime_error for missing data or a failed write.
 // This header includes only standard headers; every internal header stays private.
+// The C++ structs here grow fields between versions (before 1.0 the ABI is not kept): rebuild
+// against the installed header. The C API (soundstar.h) keeps older callers working.
 #include <cstddef>
 #include <cstdint>
 #include <memory>

@@ -116,17 +116,24 @@ extern "C" {
 const char* soundstar_version(void) { return soundstar::version(); }
 const char* soundstar_last_error(void) { return lastError.c_str(); }
 
-void soundstar_render_options_init(soundstar_render_options* o) {
+void soundstar_render_options_init_size(soundstar_render_options* o, size_t size) {
     if (!o) return;
-    *o = soundstar_render_options{};
-    o->struct_size = sizeof(soundstar_render_options);
-    o->duration_seconds = 30.0;
-    o->sample_rate_hz = 44100.0;
-    o->master = 1;
-    o->target_lufs = -14.0;
-    o->ceiling_dbtp = -1.0;
-    o->generator_gain_db = -3.0;
+    soundstar_render_options d{};
+    d.duration_seconds = 30.0;
+    d.sample_rate_hz = 44100.0;
+    d.master = 1;
+    d.target_lufs = -14.0;
+    d.ceiling_dbtp = -1.0;
+    d.generator_gain_db = -3.0;
+    // Only the bytes the caller has: the whole struct, or the older struct before the generator fields.
+    const std::size_t n = std::min(size, sizeof(soundstar_render_options));
+    d.struct_size = n;
+    std::memcpy(static_cast<void*>(o), &d, n);
 }
+
+// The exported name programs built against the first header call: the fields they know only.
+#undef soundstar_render_options_init
+void soundstar_render_options_init(soundstar_render_options* o) { soundstar_render_options_init_size(o, offsetof(soundstar_render_options, generator)); }
 
 soundstar_status soundstar_engine_new(const char* dataDir, soundstar_engine** out) {
     SOUNDSTAR_REQUIRE(out, "out");

@@ -118,9 +118,10 @@ std::vector<std::string> workerCommand() {
 }
 
 // RenderRequest::generator: the Engine's generator for it (made once, its worker kept), in `a`.
-// `kept` (guarded by `lock`) holds an Engine's generators by name.
-void attachGenerator(const fs::path& dataDir, std::mutex& lock, std::map<std::string, pipeline::ServiceGenerator>& kept, const RenderRequest& r,
-                     pipeline::RenderArgs& a) {
+// `kept` (guarded by `lock`) holds an Engine's generators by name; `uses` counts calls, so the
+// least recently used one goes when a ninth is needed.
+void attachGenerator(const fs::path& dataDir, std::mutex& lock, std::map<std::string, KeptGenerator>& kept, std::uint64_t& uses,
+                     const RenderRequest& r, pipeline::RenderArgs& a) {
     if (r.generator.empty()) return;
     checkRange("generator gain", r.generatorGainDb, pipeline::kGeneratorMinGainDb, pipeline::kGeneratorMaxGainDb, " dB");
     if (r.generator.size() > 4096) throw std::invalid_argument(fmt::format("the generator is {} bytes; a model's name or folder of at most 4096", r.generator.size()));
@@ -133,10 +134,12 @@ void attachGenerator(const fs::path& dataDir, std::mutex& lock, std::map<std::st
         o.workerCommand = workerCommand();
         o.optionName = "generator";
         auto made = pipeline::serviceGenerator(r.generator, o);
-        if (kept.size() >= kMaxKept) kept.erase(kept.begin());  // a render using it keeps its own copy
-        it = kept.emplace(r.generator, std::move(made)).first;
+        if (kept.size() >= kMaxKept)  // the least recently used goes (a render using it keeps its own copy)
+            kept.erase(std::min_element(kept.begin(), kept.end(), [](const auto& x, const auto& y) { return x.second.lastUse < y.second.lastUse; }));
+        it = kept.emplace(r.generator, KeptGenerator{std::move(made), 0}).first;
     }
-    a.generator = it->second.generate;
+    it->second.lastUse = ++uses;
+    a.generator = it->second.generator.generate;
     a.generatorName = r.generator;
     a.generatorGainDb = r.generatorGainDb;
 }
@@ -195,7 +198,7 @@ Audio Engine::render(std::string_view prompt) const {
 Audio Engine::render(const RenderRequest& request) const {
     Audio out;
     auto a = argsFor(request, out.warnings);
-    attachGenerator(impl_->data.dir(), impl_->generatorsLock, impl_->generators, request, a);
+    attachGenerator(impl_->data.dir(), impl_->generatorsLock, impl_->generators, impl_->generatorUses, request, a);
     const auto job = pipeline::composeJob(impl_->data, a);
     addInterpreterWarning(impl_->data, out.warnings);
     pipeline::RenderOutcome outcome;
@@ -221,7 +224,7 @@ Audio Engine::render(const RenderRequest& request) const {
 RenderReport Engine::renderToFile(const RenderRequest& request, const FileOutputs& outputs) const {
     RenderReport report;
     auto a = argsFor(request, report.warnings);
-    attachGenerator(impl_->data.dir(), impl_->generatorsLock, impl_->generators, request, a);
+    attachGenerator(impl_->data.dir(), impl_->generatorsLock, impl_->generators, impl_->generatorUses, request, a);
     if (outputs.audioPath.empty()) throw std::invalid_argument("no audio path: FileOutputs::audioPath names the file to write (.wav .flac .ogg .mp3)");
     a.output = outputs.audioPath;
     a.format = outputs.format;

@@ -1,5 +1,6 @@
 #include "engine/Graph.h"
 
+#include <system_error>
 #include <thread>
 
 #include <string_view>
@@ -47,7 +48,10 @@ void Graph::prepare(double sampleRate, int maxBlock, int threads) {
         }
     };
     std::vector<std::thread> pool;
-    for (int i = 0; i < helpers; ++i) pool.emplace_back(work);
+    try {
+        for (int i = 0; i < helpers; ++i) pool.emplace_back(work);
+    } catch (const std::system_error&) {  // no more threads: this one does the rest
+    }
     work();
     for (auto& t : pool) t.join();
     for (const auto& e : errors)

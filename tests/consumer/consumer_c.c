@@ -119,11 +119,26 @@ int main(int argc, char** argv) {
     o.generator = "no-such-model";
     st = soundstar_render(engine, "dub stabs", &o, &audio);
     CHECK(st == SOUNDSTAR_ERROR_INVALID_ARGUMENT && strstr(soundstar_last_error(), "no model folder"), "unknown model: %s", soundstar_last_error());
-    o.struct_size = offsetof(soundstar_render_options, generator);
-    st = soundstar_render(engine, "dub stabs", &o, &audio);
-    CHECK(st == SOUNDSTAR_OK, "an older struct_size: %s", soundstar_last_error());
-    if (st == SOUNDSTAR_OK) soundstar_audio_free(audio);
-    audio = NULL;
+    {
+        /* A program built against the first header: its options end before the generator fields,
+         * and it calls the exported init by name. Nothing past its struct is written, and the
+         * render reads only what it knows (the canary stands where `generator` would be). */
+        union {
+            soundstar_render_options full;
+            unsigned char bytes[sizeof(soundstar_render_options)];
+        } old;
+        size_t k;
+        const size_t known = offsetof(soundstar_render_options, generator);
+        memset(old.bytes, 0xA5, sizeof old.bytes);
+        (soundstar_render_options_init)(&old.full);
+        for (k = known; k < sizeof old.bytes; ++k) CHECK(old.bytes[k] == 0xA5, "the old init wrote byte %zu, past the %zu it knows", k, known);
+        CHECK(old.full.struct_size == known, "struct_size %zu, want %zu", old.full.struct_size, known);
+        old.full.duration_seconds = 2.0;
+        st = soundstar_render(engine, "dub stabs", &old.full, &audio);
+        CHECK(st == SOUNDSTAR_OK, "an older struct_size: %s", soundstar_last_error());
+        if (st == SOUNDSTAR_OK) soundstar_audio_free(audio);
+        audio = NULL;
+    }
     soundstar_render_options_init(&o);
     o.duration_seconds = 3.0;
     o.sample_rate_hz = 22050.0;
