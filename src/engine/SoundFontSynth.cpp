@@ -57,9 +57,11 @@ struct FluidApi {
     void (*ompSetNumThreads)(int) = nullptr;
 };
 
-/// FluidSynth sets up its global tables on the first new_fluid_synth() behind an atomic flag, so
-/// a second synth made at the same moment could read them half made: synths are made one at a
-/// time (tracks prepare side by side offline; their fonts still load side by side).
+/// FluidSynth is not made to be set up from two threads at once: its global tables come with the
+/// first new_fluid_synth() behind an atomic flag (a second synth made at that moment could read
+/// them half made), and its loaders share a sample cache whose glib lock ThreadSanitizer cannot
+/// see. SoundFont tracks therefore prepare one at a time; offline they still prepare side by
+/// side with every other kind of track (Graph::prepare).
 std::mutex& synthCreation() {
     static std::mutex m;
     return m;
@@ -208,6 +210,7 @@ public:
         file_ = found->string();
     }
     void prepare(double sampleRate, int maxBlock) override {
+        const std::lock_guard oneAtATime(synthCreation());
         if (file_.empty()) setOption("file", "TimGM6mb.sf2");
         api_ = &fluid();
         if (synth_) api_->deleteSynth(synth_);  // prepared again: a fresh synth at the new rate
@@ -215,7 +218,6 @@ public:
         synth_ = nullptr;
         settings_ = nullptr;
         const FluidApi& f = *api_;
-        std::unique_lock creating(synthCreation());
         settings_ = f.newSettings();
         f.setNum(settings_, "synth.sample-rate", sampleRate);
         f.setInt(settings_, "synth.threadsafe-api", 0);
@@ -236,7 +238,6 @@ public:
         f.setInt(settings_, "synth.dynamic-sample-loading", onlySelected_ ? 1 : 0);
         if (f.ompSetNumThreads) f.ompSetNumThreads(1);  // this thread's OpenMP teams: no spinning helpers
         synth_ = f.newSynth(settings_);
-        creating.unlock();
         if (!synth_) throw std::runtime_error(fmt::format("FluidSynth could not start for {}", file_));
         // Offline, FluidSynth parses a subset of the font holding only the program played (see
         // SoundFontSubset.h): the same zones and samples, a fraction of the parsing. A font that
