@@ -56,9 +56,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (heavy(route)) return 0;
     // sync answers on a later tick (maybe during another input): the callback owns what it touches.
     auto answered = std::make_shared<bool>(false);
-    world.front->http({"POST", "/v1/" + op, body, "", ""}, [answered](HttpResponse r) {
+    world.front->http({"POST", "/v1/" + op, body, "", ""}, [answered, route](HttpResponse r) {
         *answered = true;
-        if (r.status >= 500) fuzz::finding("a 5xx answer", r.body);
+        // This world has no model service: a valid generate_start is told so with a 501, by design.
+        const bool noModels = r.status == 501 && route == "generate_start";
+        if (r.status >= 500 && !noModels) fuzz::finding("a 5xx answer", r.body);
         const auto j = nlohmann::json::parse(r.body, nullptr, false);
         if (j.is_discarded()) fuzz::finding("an answer that is not JSON", r.body);
         if (r.status >= 400) fuzz::checkMessage(j.value("error", std::string()));
