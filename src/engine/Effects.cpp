@@ -305,10 +305,7 @@ public:
         r_.prepare(sr);
         apply();
     }
-    void process(StereoView io) override {
-        l_.process(io.left, io.left, io.frames);
-        r_.process(io.right, io.right, io.frames);
-    }
+    void process(StereoView io) override { dsp::Svf::processPair(l_, r_, io.left, io.right, io.frames); }
     const char* kind() const override { return "filter"; }
 
 private:
