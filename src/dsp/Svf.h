@@ -15,7 +15,7 @@ public:
         sampleRate_ = static_cast<float>(sampleRate);
         update();
     }
-    void reset() { ic1_ = ic2_ = 0.0f; }
+    void reset() { s_.ic1 = s_.ic2 = 0.0f; }
     void setMode(FilterMode m) { mode_ = m; }
     /// Cutoff in Hz (clamped below Nyquist); q from 0.5 (gentle) to ~20 (ringing).
     void set(float cutoffHz, float q) {
@@ -28,18 +28,13 @@ public:
         update();
     }
     float tick(float x) {
-        const float v3 = x - ic2_;
-        const float v1 = a1_ * ic1_ + a2_ * v3;
-        const float v2 = ic2_ + a2_ * ic1_ + a3_ * v3;
-        ic1_ = 2.0f * v1 - ic1_;
-        ic2_ = 2.0f * v2 - ic2_;
         switch (mode_) {
-            case FilterMode::LowPass: return v2;
-            case FilterMode::BandPass: return v1;
-            case FilterMode::HighPass: return x - k_ * v1 - v2;
-            case FilterMode::Notch: return x - k_ * v1;
+            case FilterMode::LowPass: return s_.tick<FilterMode::LowPass>(x);
+            case FilterMode::BandPass: return s_.tick<FilterMode::BandPass>(x);
+            case FilterMode::HighPass: return s_.tick<FilterMode::HighPass>(x);
+            case FilterMode::Notch: return s_.tick<FilterMode::Notch>(x);
         }
-        return v2;
+        return s_.tick<FilterMode::LowPass>(x);
     }
     void process(const float* in, float* out, int n) {
         for (int i = 0; i < n; ++i) out[i] = tick(in[i]);
@@ -62,9 +57,9 @@ public:
     }
 
 private:
-    // One filter's state in registers (the buffers could alias the members otherwise).
-    struct Lane {
-        float a1, a2, a3, k, ic1, ic2;
+    // The coefficients and the two integrator states: one filter's whole recursion.
+    struct State {
+        float a1 = 0, a2 = 0, a3 = 0, k = 1.414f, ic1 = 0, ic2 = 0;
         template <FilterMode M>
         float tick(float x) {
             const float v3 = x - ic2;
@@ -78,25 +73,27 @@ private:
             return x - k * v1;
         }
     };
+    // Copies of both states in locals (the buffers could alias the members otherwise).
     template <FilterMode M>
     static void pair(Svf& a, Svf& b, float* left, float* right, int n) {
-        Lane la{a.a1_, a.a2_, a.a3_, a.k_, a.ic1_, a.ic2_}, lb{b.a1_, b.a2_, b.a3_, b.k_, b.ic1_, b.ic2_};
+        State la = a.s_, lb = b.s_;
         for (int i = 0; i < n; ++i) {
             left[i] = la.template tick<M>(left[i]);
             right[i] = lb.template tick<M>(right[i]);
         }
-        a.ic1_ = la.ic1, a.ic2_ = la.ic2, b.ic1_ = lb.ic1, b.ic2_ = lb.ic2;
+        a.s_ = la;
+        b.s_ = lb;
     }
     void update() {
         const float fc = std::clamp(cutoffHz_, 5.0f, sampleRate_ * 0.49f);
         const float g = std::tan(std::numbers::pi_v<float> * fc / sampleRate_);
-        k_ = 1.0f / q_;
-        a1_ = 1.0f / (1.0f + g * (g + k_));
-        a2_ = g * a1_;
-        a3_ = g * a2_;
+        s_.k = 1.0f / q_;
+        s_.a1 = 1.0f / (1.0f + g * (g + s_.k));
+        s_.a2 = g * s_.a1;
+        s_.a3 = g * s_.a2;
     }
     float sampleRate_ = 48000.0f, cutoffHz_ = 1000.0f, q_ = 0.707f;
-    float k_ = 1.414f, a1_ = 0, a2_ = 0, a3_ = 0, ic1_ = 0, ic2_ = 0;
+    State s_;
     FilterMode mode_ = FilterMode::LowPass;
 };
 
