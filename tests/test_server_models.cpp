@@ -24,6 +24,12 @@ protected:
         }
         return st;
     }
+    /// generate_start's arguments: a prompt, a file, seconds and seed, then `more` on top.
+    static json generateArgs(const std::string& prompt, double seconds, int seed, const std::string& file, const json& more) {
+        json a = {{"prompt", prompt}, {"file", file}, {"seconds", seconds}, {"seed", seed}};
+        a.update(more);
+        return a;
+    }
     std::vector<std::string> dataFiles() const {
         std::vector<std::string> names;
         for (const auto& e : std::filesystem::directory_iterator(dir / "data")) names.push_back(e.path().filename().string());
@@ -125,11 +131,7 @@ TEST_F(ServeModels, BadRequestsAreRefusedWithReasons) {
 // 4 steps, top_k and temperature is byte-identical to one at guidance 8 with the default steps.
 TEST_F(ServeModels, ModelSettingsAreCheckedWithTheirRangeAndReachTheModel) {
     startServer();
-    const auto ask = [](const std::string& file, json more) {
-        json a = {{"prompt", "bright funky disco groove"}, {"file", file}, {"seconds", 2}, {"seed", 5}};
-        a.update(more);
-        return a;
-    };
+    const auto ask = [](const std::string& file, const json& more) { return generateArgs("bright funky disco groove", 2, 5, file, more); };
     refused("generate_start", ask("x.wav", {{"guidance", 31}}), 400, "guidance: 31 is above the maximum 30 (allowed 0 to 30)");
     refused("generate_start", ask("x.wav", {{"guidance", -0.5}}), 400, "(allowed 0 to 30)");
     refused("generate_start", ask("x.wav", {{"top_k", 0}}), 400, "top_k: 0 is below the minimum 1 (allowed 1 to 65536)");
@@ -160,11 +162,7 @@ TEST_F(ServeModels, ModelSettingsAreCheckedWithTheirRangeAndReachTheModel) {
 // byte for byte the one-take job of seed + t; threads is a job setting too; both bounded.
 TEST_F(ServeModels, TakesAreWrittenBesideTheFileAndEachIsTheOneTakeJobOfItsSeed) {
     startServer();
-    const auto ask = [](const std::string& file, json more) {
-        json a = {{"prompt", "dusty lofi keys"}, {"file", file}, {"seconds", 1.5}, {"seed", 11}};
-        a.update(more);
-        return a;
-    };
+    const auto ask = [](const std::string& file, const json& more) { return generateArgs("dusty lofi keys", 1.5, 11, file, more); };
     refused("generate_start", ask("x.wav", {{"takes", 9}}), 400, "takes: 9 is above the maximum 8 (allowed 1 to 8)");
     refused("generate_start", ask("x.wav", {{"takes", 0}}), 400, "(allowed 1 to 8)");
     refused("generate_start", ask("x.wav", {{"threads", 65}}), 400, "threads: 65 is above the maximum 64 (allowed 1 to 64)");

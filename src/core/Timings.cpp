@@ -27,8 +27,6 @@ State& state() {
 [[maybe_unused]] const bool kStarted = (state(), true);  // take the first time point as early as static init allows
 }  // namespace
 
-bool timingsOn() { return state().on; }
-
 void timingMark(const char* name) {
     auto& s = state();
     if (!s.on) return;

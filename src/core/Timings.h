@@ -4,5 +4,4 @@
 // initialisation (the dynamic loader's work before it is not counted), D since the mark before. Without the variable a mark costs one relaxed load. Control side only.
 namespace soundstar::core {
 void timingMark(const char* name);
-bool timingsOn();
 }  // namespace soundstar::core
