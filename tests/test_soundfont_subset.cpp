@@ -120,6 +120,7 @@ TEST(SoundFontSubset, FluidSynthPlaysTheSubsetToTheSameBytes) {
         std::vector<float> out[2];
         for (const bool selected : {false, true}) {
             auto sf = makeInstrument("soundfont");
+            sf->setOption("player", "fluidsynth");  // the subset is what FluidSynth loads
             if (selected) sf->setOption("samples", "selected");
             sf->setParam(findParam(sf->params(), "bank"), c.bank);
             sf->setParam(findParam(sf->params(), "program"), c.program);

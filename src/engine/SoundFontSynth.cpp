@@ -1,7 +1,9 @@
-// General MIDI and other SoundFont instruments through FluidSynth. Only this file sees FluidSynth.
-// The synth is created and the SoundFont loaded in prepare() [control]; notes and rendering run on
-// the audio thread with FluidSynth's own locking turned off (synth.threadsafe-api = 0), since only
-// the audio thread touches it after prepare.
+// General MIDI and other SoundFont instruments. Our own player (SoundFontPlayer.h) plays them; a
+// font it does not play (.sf3, sm24, linked modulators) or option player=fluidsynth goes through
+// FluidSynth instead. Only this file sees FluidSynth.
+// The font is loaded in prepare() [control]; notes and rendering run on the audio thread (with
+// FluidSynth's own locking turned off, synth.threadsafe-api = 0, since only the audio thread
+// touches it after prepare).
 // libfluidsynth is opened (dlopen) on the first prepare(), not linked: with its audio drivers it
 // pulls some 50 libraries (SDL2, X11, PulseAudio, GLib, ...) whose loading cost every command
 // about 4 ms of start-up, though only renders with a SoundFont preset use it.
@@ -11,9 +13,10 @@
 #include <unistd.h>
 #include <fmt/format.h>
 
-#include <mutex>
-
 #include <bitset>
+#include <map>
+#include <memory>
+#include <mutex>
 
 #include <algorithm>
 #include <array>
@@ -24,6 +27,7 @@
 #include <type_traits>
 
 #include "engine/FileSearch.h"
+#include "engine/SoundFontPlayer.h"
 #include "engine/SoundFontSubset.h"
 #include "engine/SynthInstruments.h"
 
@@ -65,6 +69,20 @@ struct FluidApi {
 std::mutex& synthCreation() {
     static std::mutex m;
     return m;
+}
+
+/// Our player's banks, shared by the tracks that play the same font the same way (the mapping
+/// and the resolved presets are immutable) [control].
+std::shared_ptr<const SoundFontBank> sharedBank(const std::string& path, const SoundFontLoadOptions& options) {
+    static std::mutex m;
+    static std::map<std::string, std::weak_ptr<const SoundFontBank>> banks;
+    const std::string key = fmt::format("{}|{}|{}|{}", path, options.only ? options.only->bank : -1,
+                                        options.only ? options.only->program : -1, options.lockSamples);
+    const std::lock_guard lock(m);
+    if (auto bank = banks[key].lock()) return bank;
+    auto bank = loadSoundFontBank(path, options);
+    banks[key] = bank;
+    return bank;
 }
 
 /// Opens SOUNDSTAR_FLUIDSYNTH_LIBRARY (the soname the build found) once; throws
@@ -189,11 +207,15 @@ public:
     SoundFontSynth() {
         for (std::size_t i = 0; i < std::size(kSfParams); ++i) p_[i] = kSfParams[i].def;
     }
-    ~SoundFontSynth() override {
-        if (synth_) api_->deleteSynth(synth_);
-        if (settings_) api_->deleteSettings(settings_);
-    }
+    ~SoundFontSynth() override { releaseFluid(); }
     void setOption(const std::string& key, const std::string& value) override {
+        if (key == "player") {
+            if (value != "soundstar" && value != "fluidsynth")
+                throw std::invalid_argument(fmt::format("soundfont option 'player' must be soundstar or fluidsynth, not '{}'",
+                                                        value.substr(0, 40)));
+            forceFluid_ = value == "fluidsynth";
+            return;
+        }
         if (key == "samples") {
             if (value != "all" && value != "selected")
                 throw std::invalid_argument(fmt::format("soundfont option 'samples' must be all or selected, not '{}'",
@@ -201,7 +223,8 @@ public:
             onlySelected_ = value == "selected";
             return;
         }
-        if (key != "file") throw std::invalid_argument(fmt::format("soundfont has no option '{}'; it has: file, samples", key));
+        if (key != "file")
+            throw std::invalid_argument(fmt::format("soundfont has no option '{}'; it has: file, samples, player", key));
         const auto found = findDataFile(value, "SOUNDSTAR_SOUNDFONTS", {"/usr/share/sounds/sf2", "/usr/share/soundfonts"}, {".sf2", ".sf3"});
         if (!found)
             throw std::invalid_argument(fmt::format("SoundFont '{}' not found in $SOUNDSTAR_SOUNDFONTS, /usr/share/sounds/sf2 or "
@@ -210,13 +233,39 @@ public:
         file_ = found->string();
     }
     void prepare(double sampleRate, int maxBlock) override {
-        const std::lock_guard oneAtATime(synthCreation());
         if (file_.empty()) setOption("file", "TimGM6mb.sf2");
+        player_.reset();
+        releaseFluid();
+        std::string ours;  // why our player could not take the font
+        if (!forceFluid_) {
+            try {
+                SoundFontLoadOptions o;
+                if (onlySelected_) o.only = SoundFontPresetId{bankNumber(), programNumber()};
+                o.lockSamples = !onlySelected_;
+                auto bank = sharedBank(file_, o);
+                player_ = std::make_unique<SoundFontPlayer>();
+                player_->prepare(bank, sampleRate);
+                has_.reset();
+                for (int b = 0; b <= 128; ++b)
+                    for (int p = 0; p < 128; ++p) has_[static_cast<std::size_t>(b * 128 + p)] = soundFontBankHas(*bank, {b, p});
+                applyProgram();
+                return;
+            } catch (const std::exception& e) {
+                player_.reset();
+                ours = e.what();
+            }
+        }
+        try {
+            prepareFluid(sampleRate);
+        } catch (const std::exception& e) {
+            if (ours.empty()) throw;
+            throw std::runtime_error(fmt::format("{} (and FluidSynth: {})", ours, e.what()));
+        }
+        (void)maxBlock;
+    }
+    void prepareFluid(double sampleRate) {
+        const std::lock_guard oneAtATime(synthCreation());
         api_ = &fluid();
-        if (synth_) api_->deleteSynth(synth_);  // prepared again: a fresh synth at the new rate
-        if (settings_) api_->deleteSettings(settings_);
-        synth_ = nullptr;
-        settings_ = nullptr;
         const FluidApi& f = *api_;
         settings_ = f.newSettings();
         f.setNum(settings_, "synth.sample-rate", sampleRate);
@@ -277,32 +326,36 @@ public:
             }
         }
         applyProgram();
-        (void)maxBlock;
     }
     void noteOn(float note, float velocity) override {
-        if (!synth_) return;
         const int key = std::clamp(static_cast<int>(std::lround(note)), 0, 127);
-        api_->noteOn(synth_, channel(), key, std::clamp(static_cast<int>(std::lround(velocity * 127.0f)), 1, 127));
+        const int vel = std::clamp(static_cast<int>(std::lround(velocity * 127.0f)), 1, 127);
+        if (player_) player_->noteOn(key, vel);
+        else if (synth_) api_->noteOn(synth_, channel(), key, vel);
     }
     void noteOff(float note) override {
-        if (!synth_) return;
         const int key = std::clamp(static_cast<int>(std::lround(note)), 0, 127);
-        api_->noteOff(synth_, channel(), key);
+        if (player_) player_->noteOff(key);
+        else if (synth_) api_->noteOff(synth_, channel(), key);
     }
     void allNotesOff() override {
-        if (synth_) api_->allNotesOff(synth_, channel());
+        if (player_) player_->allNotesOff();
+        else if (synth_) api_->allNotesOff(synth_, channel());
     }
     void setParam(int index, float value) override {
         if (index < 0 || index >= static_cast<int>(std::size(kSfParams))) return;
         p_[static_cast<std::size_t>(index)] = value;
-        if (synth_ && index != kSfGain) applyProgram();
+        if ((player_ || synth_) && index != kSfGain) applyProgram();
     }
     void process(StereoView io) override {
-        if (!synth_) {
+        if (player_) {
+            player_->render(io.left, io.right, io.frames);
+        } else if (synth_) {
+            api_->writeFloat(synth_, io.frames, io.left, 0, 1, io.right, 0, 1);
+        } else {
             io.clear();
             return;
         }
-        api_->writeFloat(synth_, io.frames, io.left, 0, 1, io.right, 0, 1);
         const float g = std::pow(10.0f, p_[kSfGain] / 20.0f);
         for (int i = 0; i < io.frames; ++i) {
             io.left[i] *= g;
@@ -310,7 +363,7 @@ public:
         }
     }
     std::span<const ParamSpec> params() const override { return kSfParams; }
-    int activeVoices() const override { return synth_ ? api_->activeVoices(synth_) : 0; }
+    int activeVoices() const override { return player_ ? player_->activeVoices() : synth_ ? api_->activeVoices(synth_) : 0; }
     const char* kind() const override { return "soundfont"; }
 
 private:
@@ -321,9 +374,21 @@ private:
         const int bank = bankNumber();
         const int program = programNumber();
         if (!has_[static_cast<std::size_t>(bank * 128 + program)]) return;  // not in the font: the current sound stays
+        if (player_) {
+            player_->selectPreset({bank, program});
+            return;
+        }
         api_->programSelect(synth_, channel(), 1, static_cast<unsigned>(bank), static_cast<unsigned>(program));
     }
+    void releaseFluid() {
+        if (synth_) api_->deleteSynth(synth_);
+        if (settings_) api_->deleteSettings(settings_);
+        synth_ = nullptr;
+        settings_ = nullptr;
+    }
     std::bitset<129 * 128> has_;
+    std::unique_ptr<SoundFontPlayer> player_;  // ours; null when FluidSynth plays
+    bool forceFluid_ = false;
     const FluidApi* api_ = nullptr;  // set by prepare(), with the synth
     fluid_settings_t* settings_ = nullptr;
     fluid_synth_t* synth_ = nullptr;

@@ -1,0 +1,1106 @@
+// Our own SoundFont 2 player (SoundFontPlayer.h). The synthesis follows the SoundFont 2.04
+// specification, section 8, as FluidSynth 2.3 reads it (where the two differ, FluidSynth's
+// reading wins, since that is what our tracks sounded like): envelopes and LFOs step once per
+// 64-sample block of the voice, the amplitude ramps across each block, initial attenuation
+// counts 0.4 of its value (EMU hardware), and the default velocity-to-filter modulator is off.
+#include "engine/SoundFontPlayer.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <array>
+#include <bit>
+#include <cmath>
+#include <numbers>
+#include <stdexcept>
+#include <vector>
+
+#include "engine/SoundFontTables.h"
+
+namespace soundstar::engine {
+
+static_assert(std::endian::native == std::endian::little, "SoundFont samples are read in place as little-endian int16");
+
+namespace {
+
+using namespace sf2;
+
+constexpr int kBlock = 64;  // the envelope and LFO step, in samples
+constexpr double kNoiseFloor = 2e-7;
+constexpr double kSynthGain = 0.5;  // FluidSynth's synth.gain as SoundFontSynth set it
+constexpr double kMinNoteSeconds = 0.010;  // FluidSynth's synth.min-note-length
+constexpr double kAttenuationFactor = 0.4;  // EMU hardware applies 0.4 of initial attenuation
+
+// Generators (SoundFont 2.04 section 8.1.2), and our own kPitch (the nominal pitch of the key).
+enum Gen : int {
+    kStartOfs = 0, kEndOfs = 1, kLoopStartOfs = 2, kLoopEndOfs = 3, kStartCoarse = 4, kModLfoToPitch = 5,
+    kVibLfoToPitch = 6, kModEnvToPitch = 7, kFilterFc = 8, kFilterQ = 9, kModLfoToFc = 10, kModEnvToFc = 11,
+    kEndCoarse = 12, kModLfoToVol = 13, kChorus = 15, kReverb = 16, kPan = 17, kModLfoDelay = 21, kModLfoFreq = 22,
+    kVibLfoDelay = 23, kVibLfoFreq = 24, kModEnvDelay = 25, kModEnvAttack = 26, kModEnvHold = 27, kModEnvDecay = 28,
+    kModEnvSustain = 29, kModEnvRelease = 30, kKeyToModEnvHold = 31, kKeyToModEnvDecay = 32, kVolEnvDelay = 33,
+    kVolEnvAttack = 34, kVolEnvHold = 35, kVolEnvDecay = 36, kVolEnvSustain = 37, kVolEnvRelease = 38,
+    kKeyToVolEnvHold = 39, kKeyToVolEnvDecay = 40, kInstrument = 41, kKeyRange = 43, kVelRange = 44,
+    kLoopStartCoarse = 45, kKeyNum = 46, kVelocity = 47, kAttenuation = 48, kLoopEndCoarse = 50, kCoarseTune = 51,
+    kFineTune = 52, kSampleId = 53, kSampleModes = 54, kScaleTuning = 56, kExclusiveClass = 57, kRootKey = 58,
+    kPitch = 59, kGenCount = 60
+};
+
+constexpr std::array<double, kGenCount> kGenDefaults = [] {
+    std::array<double, kGenCount> d{};
+    d[kFilterFc] = 13500;
+    for (const int g : {kModLfoDelay, kVibLfoDelay, kModEnvDelay, kModEnvAttack, kModEnvHold, kModEnvDecay, kModEnvRelease,
+                        kVolEnvDelay, kVolEnvAttack, kVolEnvHold, kVolEnvDecay, kVolEnvRelease})
+        d[static_cast<std::size_t>(g)] = -12000;
+    d[kKeyNum] = -1;
+    d[kVelocity] = -1;
+    d[kScaleTuning] = 100;
+    d[kRootKey] = -1;
+    return d;
+}();
+
+/// Generators a preset zone may not set (8.1.2: sample-level only); the loader drops them.
+bool presetMayNotSet(int g) {
+    switch (g) {
+        case kStartOfs: case kEndOfs: case kLoopStartOfs: case kLoopEndOfs: case kStartCoarse: case kEndCoarse:
+        case kLoopStartCoarse: case kLoopEndCoarse: case kKeyNum: case kVelocity: case kSampleModes:
+        case kExclusiveClass: case kRootKey:
+            return true;
+        default:
+            return false;
+    }
+}
+bool isUnused(int g) { return g == 14 || g == 18 || g == 19 || g == 20 || g == 42 || g == 49 || g == 55 || g >= 59; }
+
+// ---- conversions, as FluidSynth's tables have them -------------------------------------------------
+
+struct Tables {
+    std::array<double, 1441> cb2amp{};
+    std::array<double, 128> concave{}, convex{};
+    std::array<double, 1002> pan{};
+    std::array<double, 1200> ct2hz{};
+    std::array<std::array<float, 4>, 256> interp{};
+    Tables() {
+        for (std::size_t i = 0; i < cb2amp.size(); ++i) cb2amp[i] = static_cast<double>(std::pow(10.0L, static_cast<long double>(i) / -200.0L));
+        concave[0] = 0;
+        concave[127] = 1;
+        convex[0] = 0;
+        convex[127] = 1;
+        for (int i = 1; i < 127; ++i) {
+            const long double x = (-200.0L * 2 / 960.0L) * std::log(static_cast<long double>(i) / 127.0L) / std::numbers::ln10_v<long double>;
+            convex[static_cast<std::size_t>(i)] = static_cast<double>(1.0L - x);
+            concave[static_cast<std::size_t>(127 - i)] = static_cast<double>(x);
+        }
+        const long double step = std::numbers::pi_v<long double> / 2.0L / 1001.0L;
+        for (std::size_t i = 0; i < pan.size(); ++i) pan[i] = static_cast<double>(std::sin(static_cast<long double>(i) * step));
+        for (std::size_t i = 0; i < ct2hz.size(); ++i) ct2hz[i] = static_cast<double>(6.875L * std::pow(2.0L, static_cast<long double>(i) / 1200.0L));
+        for (std::size_t i = 0; i < interp.size(); ++i) {
+            const double x = static_cast<double>(i) / 256.0;
+            interp[i] = {static_cast<float>(x * (-0.5 + x * (1 - 0.5 * x))), static_cast<float>(1.0 + x * x * (1.5 * x - 2.5)),
+                         static_cast<float>(x * (0.5 + x * (2.0 - 1.5 * x))), static_cast<float>(0.5 * x * x * (x - 1.0))};
+        }
+    }
+};
+const Tables& tables() {
+    static const Tables t;
+    return t;
+}
+
+double cb2amp(double cb) {
+    if (cb < 0) return 1.0;
+    if (cb >= 1441.0) return 0.0;
+    return tables().cb2amp[static_cast<std::size_t>(cb)];
+}
+double curve(const std::array<double, 128>& tab, double v) {
+    if (!(v >= 0.0)) return 0.0;
+    const int i = static_cast<int>(v);
+    if (i >= 127) return tab[127];
+    return tab[static_cast<std::size_t>(i)] + (tab[static_cast<std::size_t>(i) + 1] - tab[static_cast<std::size_t>(i)]) * (v - static_cast<double>(i));
+}
+double concave(double v) { return curve(tables().concave, v); }
+double convex(double v) { return curve(tables().convex, v); }
+/// Absolute cents to Hz: whole cents from the table at and above 0 (as FluidSynth's), exact below.
+double ct2hzReal(double cents) {
+    if (cents < 0) return 8.1757989156437073336828122976032719176391831357 * std::pow(2.0, cents / 1200.0);
+    const unsigned icents = static_cast<unsigned>(cents) + 300u;
+    return static_cast<double>(1u << ((icents / 1200u) & 31u)) * tables().ct2hz[icents % 1200u];
+}
+double ct2hzFilter(double cents) { return ct2hzReal(std::clamp(cents, 1500.0, 13500.0)); }
+double panGain(double c, bool left) {
+    if (left) c = -c;
+    if (c <= -500.0) return 0.0;
+    if (c >= 500.0) return 1.0;
+    return tables().pan[static_cast<std::size_t>(static_cast<int>(c) + 500)];
+}
+double tc2sec(double tc) { return std::pow(2.0, tc / 1200.0); }
+double tc2secClamped(double tc, double hi) {
+    if (tc <= -32768.0) return 0.0;
+    return tc2sec(std::clamp(tc, -12000.0, hi));
+}
+
+// ---- modulators ------------------------------------------------------------------------------------
+
+// Source flags as FluidSynth keeps them: direction, polarity, curve type, CC.
+constexpr std::uint8_t kNegative = 1, kBipolar = 2, kCc = 16;
+constexpr std::uint8_t kLinear = 0, kConcave = 4, kConvex = 8, kSwitch = 12;
+constexpr std::uint8_t kSrcNone = 0, kSrcVelocity = 2, kSrcKey = 3, kSrcKeyPressure = 10, kSrcChannelPressure = 13,
+                       kSrcPitchWheel = 14, kSrcPitchWheelSens = 16;
+
+struct Mod {
+    std::uint8_t src1 = 0, flags1 = 0, src2 = 0, flags2 = 0;
+    int dest = 0;
+    double amount = 0;
+    bool absolute = false;  // transform 2
+    bool sameAs(const Mod& o) const {
+        return src1 == o.src1 && flags1 == o.flags1 && src2 == o.src2 && flags2 == o.flags2 && dest == o.dest;
+    }
+};
+
+Mod makeMod(std::uint8_t s1, std::uint8_t f1, std::uint8_t s2, std::uint8_t f2, int dest, double amount) {
+    Mod m;
+    m.src1 = s1;
+    m.flags1 = f1;
+    m.src2 = s2;
+    m.flags2 = f2;
+    m.dest = dest;
+    m.amount = amount;
+    return m;
+}
+
+/// FluidSynth's default modulators (the SoundFont 2.04 set, section 8.4), in its order. The
+/// velocity-to-filter one always evaluates to 0 there, and here.
+const std::vector<Mod>& defaultMods() {
+    static const std::vector<Mod> mods = {
+        makeMod(kSrcVelocity, kConcave | kNegative, 0, 0, kAttenuation, 960),
+        makeMod(kSrcVelocity, kLinear | kNegative, kSrcVelocity, kSwitch, kFilterFc, -2400),
+        makeMod(kSrcChannelPressure, kLinear, 0, 0, kVibLfoToPitch, 50),
+        makeMod(1, kCc | kLinear, 0, 0, kVibLfoToPitch, 50),
+        makeMod(7, kCc | kConcave | kNegative, 0, 0, kAttenuation, 960),
+        makeMod(10, kCc | kLinear | kBipolar, 0, 0, kPan, 500),
+        makeMod(11, kCc | kConcave | kNegative, 0, 0, kAttenuation, 960),
+        makeMod(91, kCc | kLinear, 0, 0, kReverb, 200),
+        makeMod(93, kCc | kLinear, 0, 0, kChorus, 200),
+        makeMod(kSrcPitchWheel, kLinear | kBipolar, kSrcPitchWheelSens, kLinear, kPitch, 12700),
+    };
+    return mods;
+}
+
+/// A channel's controllers after reset (FluidSynth's fluid_channel_init_ctrl).
+double ccDefault(int cc) {
+    if (cc == 7) return 100;
+    if (cc == 10 || cc == 8 || (cc >= 70 && cc <= 79)) return 64;
+    if (cc == 11 || cc == 43 || (cc >= 98 && cc <= 101)) return 127;
+    return 0;
+}
+
+/// Reads an SFModulator source; false for one FluidSynth ignores (an unknown general controller,
+/// a reserved CC, a curve type past switch, or a link).
+bool readSource(std::uint16_t v, std::uint8_t& src, std::uint8_t& flags) {
+    src = static_cast<std::uint8_t>(v & 0x7f);
+    const bool cc = v & 0x80;
+    const unsigned type = v >> 10;
+    if (type > 3) return false;
+    flags = static_cast<std::uint8_t>((v >> 8 & 1) | ((v >> 9 & 1) << 1) | (type << 2) | (cc ? kCc : 0));
+    if (cc) return !(src == 0 || src == 6 || src == 32 || src == 38 || (src >= 98 && src <= 101) || src >= 120);
+    return src == kSrcNone || src == kSrcVelocity || src == kSrcKey || src == kSrcKeyPressure || src == kSrcChannelPressure ||
+           src == kSrcPitchWheel || src == kSrcPitchWheelSens;
+}
+
+double transform(double val, std::uint8_t flags, double range) {
+    const double n = val / range;
+    switch (flags & ~kCc) {
+        case kLinear: return n;
+        case kLinear | kNegative: return 1.0 - n;
+        case kLinear | kBipolar: return -1.0 + 2.0 * n;
+        case kLinear | kBipolar | kNegative: return 1.0 - 2.0 * n;
+        case kConcave: return concave(127 * n);
+        case kConcave | kNegative: return concave(127 * (1.0 - n));
+        case kConcave | kBipolar: return n > 0.5 ? concave(127 * 2 * (n - 0.5)) : -concave(127 * 2 * (0.5 - n));
+        case kConcave | kBipolar | kNegative: return n > 0.5 ? -concave(127 * 2 * (n - 0.5)) : concave(127 * 2 * (0.5 - n));
+        case kConvex: return convex(127 * n);
+        case kConvex | kNegative: return convex(127 * (1.0 - n));
+        case kConvex | kBipolar: return n > 0.5 ? convex(127 * 2 * (n - 0.5)) : -convex(127 * 2 * (0.5 - n));
+        case kConvex | kBipolar | kNegative: return n > 0.5 ? -convex(127 * 2 * (n - 0.5)) : convex(127 * 2 * (0.5 - n));
+        case kSwitch: return n >= 0.5 ? 1.0 : 0.0;
+        case kSwitch | kNegative: return n >= 0.5 ? 0.0 : 1.0;
+        case kSwitch | kBipolar: return n >= 0.5 ? 1.0 : -1.0;
+        case kSwitch | kBipolar | kNegative: return n >= 0.5 ? -1.0 : 1.0;
+        default: return 0.0;
+    }
+}
+
+double sourceValue(std::uint8_t src, std::uint8_t flags, double& range, int key, int vel) {
+    if (flags & kCc) return ccDefault(src);
+    switch (src) {
+        case kSrcNone: return range;
+        case kSrcVelocity: return static_cast<double>(vel);
+        case kSrcKey: return static_cast<double>(key);
+        case kSrcPitchWheel: range = 16384; return 8192;
+        case kSrcPitchWheelSens: return 2;
+        default: return 0;  // key and channel pressure
+    }
+}
+
+/// A modulator's contribution for a note: constant, since the controllers never move.
+double modValue(const Mod& m, int key, int vel) {
+    // FluidSynth's "special treatment" of the default velocity-to-filter modulator: always 0.
+    if (m.src1 == kSrcVelocity && m.flags1 == (kLinear | kNegative) && m.src2 == kSrcVelocity && m.flags2 == kSwitch && m.dest == kFilterFc)
+        return 0.0;
+    if (m.src1 == 0) return 0.0;  // "no controller" as the first source (by index, as FluidSynth)
+    double r1 = 128, r2 = 128;
+    const double s1 = sourceValue(m.src1, m.flags1, r1, key, vel);  // may set r1 (the pitch wheel's range)
+    const double v1 = transform(s1, m.flags1, r1);
+    if (v1 == 0.0) return 0.0;
+    double v2 = 1.0;
+    if (m.src2 != 0) {
+        const double s2 = sourceValue(m.src2, m.flags2, r2, key, vel);
+        v2 = transform(s2, m.flags2, r2);
+    }
+    const double out = m.amount * v1 * v2;
+    return m.absolute ? std::fabs(out) : out;
+}
+
+/// Whether a modulator on attenuation could lower it later (FluidSynth's lower bound, which
+/// decides when a quiet voice may stop).
+bool canChange(const Mod& m) {
+    const auto moving = [](std::uint8_t s, std::uint8_t f) {
+        return (f & kCc) || s == kSrcChannelPressure || s == kSrcKeyPressure || s == kSrcPitchWheel;
+    };
+    return m.dest == kAttenuation && (moving(m.src1, m.flags1) || moving(m.src2, m.flags2));
+}
+double minContribution(const Mod& m) {
+    const double a = std::fabs(m.amount);
+    return ((m.flags1 & kBipolar) || (m.flags2 & kBipolar) || m.amount < 0) ? -a : 0.0;
+}
+
+// ---- the font --------------------------------------------------------------------------------------
+
+struct SampleInfo {
+    std::uint32_t start = 0, end = 0;  // end: the last sample (inclusive), as FluidSynth keeps it
+    std::uint32_t loopStart = 0, loopEnd = 0;  // loopEnd: the first sample after the loop
+    std::uint32_t rate = 44100;
+    int rootKey = 60;
+    int correction = 0;  // cents
+};
+
+/// One instrument zone under one preset zone: what a note in its ranges starts a voice from.
+struct Zone {
+    std::uint8_t keyLo = 0, keyHi = 127, velLo = 0, velHi = 127;
+    std::uint32_t sample = 0;
+    std::array<double, kGenCount> gen{};  // instrument values (defaults filled) plus the preset's
+    std::uint32_t modBegin = 0, modEnd = 0;  // in SoundFontBank::mods
+};
+
+struct PresetZones {
+    SoundFontPresetId id;
+    std::uint32_t zoneBegin = 0, zoneEnd = 0;  // in SoundFontBank::zones
+};
+
+}  // namespace
+
+class SoundFontBank {
+public:
+    std::string name;
+    const std::int16_t* data = nullptr;
+    std::size_t frames = 0;
+    std::vector<SampleInfo> samples;
+    std::vector<Zone> zones;
+    std::vector<Mod> mods;
+    std::vector<PresetZones> presets;
+    std::array<std::int16_t, 129 * 128> index{};  // bank * 128 + program -> presets index, -1 none
+    void* mapping = nullptr;
+    std::size_t mappingSize = 0;
+    bool locked = false;
+
+    SoundFontBank() { index.fill(-1); }
+    ~SoundFontBank() {
+        if (mapping) {
+            if (locked) ::munlock(mapping, mappingSize);
+            ::munmap(mapping, mappingSize);
+        }
+    }
+    const PresetZones* find(SoundFontPresetId id) const {
+        if (id.bank < 0 || id.bank > 128 || id.program < 0 || id.program > 127) return nullptr;
+        const int i = index[static_cast<std::size_t>(id.bank * 128 + id.program)];
+        return i < 0 ? nullptr : &presets[static_cast<std::size_t>(i)];
+    }
+};
+
+namespace {
+
+/// One zone of a preset or instrument as the file has it, after FluidSynth's loading rules: a
+/// key range only first, a velocity range only first or after it, nothing after the instrument
+/// or sample, a later copy of a generator replacing an earlier one.
+struct RawZone {
+    std::array<bool, kGenCount> set{};
+    std::array<std::int16_t, kGenCount> amount{};
+    std::uint8_t keyLo = 0, keyHi = 127, velLo = 0, velHi = 127;
+    int ref = -1;  // instrument or sample index; -1 none (a global zone)
+    std::vector<Mod> mods;
+};
+
+RawZone readZone(const PresetData& d, const Table& bags, const Table& gens, const Table& modTable, std::size_t bag, bool preset) {
+    RawZone z;
+    const auto [g0, g1] = d.gens(bags, gens, bag);
+    int level = 0;  // 0: key range allowed, 1: velocity range allowed, 2: others
+    for (std::size_t g = g0; g < g1; ++g) {
+        const std::uint8_t* rec = gens.at(g);
+        const int id = u16(rec);
+        if (id == kKeyRange) {
+            if (level == 0) z.keyLo = rec[2], z.keyHi = rec[3], level = 1;
+            continue;
+        }
+        if (id == kVelRange) {
+            if (level <= 1) z.velLo = rec[2], z.velHi = rec[3], level = 2;
+            continue;
+        }
+        level = 2;
+        if (id == (preset ? kInstrument : kSampleId)) {
+            z.ref = static_cast<int>(preset ? d.instrumentOf(rec) : d.sampleOf(rec));
+            break;  // the zone's last generator
+        }
+        if (id == kInstrument || id == kSampleId || isUnused(id) || (preset && presetMayNotSet(id))) continue;
+        z.set[static_cast<std::size_t>(id)] = true;
+        z.amount[static_cast<std::size_t>(id)] = static_cast<std::int16_t>(u16(rec + 2));
+    }
+    const auto [m0, m1] = d.mods(bags, modTable, bag);
+    for (std::size_t m = m0; m < m1; ++m) {
+        const std::uint8_t* rec = modTable.at(m);
+        const std::uint16_t dest = u16(rec + 2);
+        if ((u16(rec) & 0x7f) == 127 && !(u16(rec) & 0x80)) malformed(d.file, "it uses linked modulators, which this player does not play");
+        if (dest & 0x8000) malformed(d.file, "it uses linked modulators, which this player does not play");
+        Mod mod;
+        if (!readSource(u16(rec), mod.src1, mod.flags1) || !readSource(u16(rec + 6), mod.src2, mod.flags2)) continue;
+        if (mod.src1 == kSrcNone && !(mod.flags1 & kCc)) continue;  // always 0, and can replace nothing
+        if (dest >= kGenCount - 1 || isUnused(dest)) continue;
+        mod.dest = dest;
+        mod.amount = static_cast<double>(static_cast<std::int16_t>(u16(rec + 4)));
+        mod.absolute = u16(rec + 8) == 2;
+        // A later modulator identical to an earlier one in the same zone: FluidSynth keeps the first.
+        if (std::none_of(z.mods.begin(), z.mods.end(), [&](const Mod& o) { return o.sameAs(mod); })) z.mods.push_back(mod);
+    }
+    return z;
+}
+
+/// The zones [begin, end) of a preset or instrument: the global zone (the first, when it has no
+/// instrument or sample) apart, later zones without one dropped.
+struct ZoneList {
+    std::optional<RawZone> global;
+    std::vector<RawZone> zones;
+};
+ZoneList readZones(const PresetData& d, const Table& bags, const Table& gens, const Table& mods, std::pair<std::size_t, std::size_t> r,
+                   bool preset) {
+    ZoneList l;
+    for (std::size_t b = r.first; b < r.second; ++b) {
+        RawZone z = readZone(d, bags, gens, mods, b, preset);
+        if (z.ref >= 0) l.zones.push_back(std::move(z));
+        else if (b == r.first) l.global = std::move(z);
+    }
+    return l;
+}
+
+/// Local modulators, then the global zone's not identical to one of them (FluidSynth's order).
+std::vector<Mod> zoneMods(const std::optional<RawZone>& global, const RawZone& local) {
+    std::vector<Mod> out = local.mods;
+    if (global)
+        for (const Mod& m : global->mods)
+            if (std::none_of(local.mods.begin(), local.mods.end(), [&](const Mod& o) { return o.sameAs(m); })) out.push_back(m);
+    return out;
+}
+
+double genAmount(int g, std::int16_t raw) {
+    return g == kAttenuation ? static_cast<double>(raw) * kAttenuationFactor : static_cast<double>(raw);
+}
+
+void resolvePreset(SoundFontBank& bank, const PresetData& d, std::size_t p, std::vector<std::optional<ZoneList>>& instCache) {
+    PresetZones out;
+    out.id = {u16(d.phdr.at(p) + 22), u16(d.phdr.at(p) + 20)};
+    out.zoneBegin = static_cast<std::uint32_t>(bank.zones.size());
+    const ZoneList pz = readZones(d, d.pbag, d.pgen, d.pmod, d.presetBags(p), true);
+    for (const RawZone& pzone : pz.zones) {
+        auto& cached = instCache[static_cast<std::size_t>(pzone.ref)];
+        if (!cached) cached = readZones(d, d.ibag, d.igen, d.imod, d.instBags(static_cast<std::size_t>(pzone.ref)), false);
+        const ZoneList& iz = *cached;
+        const std::vector<Mod> presetMods = zoneMods(pz.global, pzone);
+        for (const RawZone& izone : iz.zones) {
+            const SampleInfo* s = izone.ref >= 0 && static_cast<std::size_t>(izone.ref) < bank.samples.size()
+                                      ? &bank.samples[static_cast<std::size_t>(izone.ref)]
+                                      : nullptr;
+            if (!s || s->end <= s->start) continue;  // a ROM or unusable sample: no voice, as in FluidSynth
+            Zone z;
+            z.keyLo = std::max(pzone.keyLo, izone.keyLo);
+            z.keyHi = std::min(pzone.keyHi, izone.keyHi);
+            z.velLo = std::max(pzone.velLo, izone.velLo);
+            z.velHi = std::min(pzone.velHi, izone.velHi);
+            if (z.keyLo > z.keyHi || z.velLo > z.velHi) continue;
+            z.sample = static_cast<std::uint32_t>(izone.ref);
+            for (int g = 0; g < kGenCount; ++g) {
+                const auto i = static_cast<std::size_t>(g);
+                double v = kGenDefaults[i];
+                if (izone.set[i]) v = genAmount(g, izone.amount[i]);
+                else if (iz.global && iz.global->set[i]) v = genAmount(g, iz.global->amount[i]);
+                if (pzone.set[i]) v += genAmount(g, pzone.amount[i]);
+                else if (pz.global && pz.global->set[i]) v += genAmount(g, pz.global->amount[i]);
+                z.gen[i] = v;
+            }
+            // Modulators: the defaults; the instrument's replace identical defaults (or join);
+            // the preset's add to identical ones (or join), those of amount 0 left out.
+            std::vector<Mod> mods = defaultMods();
+            const std::size_t defaults = mods.size();
+            for (const Mod& m : zoneMods(iz.global, izone)) {
+                const auto same = std::find_if(mods.begin(), mods.begin() + static_cast<std::ptrdiff_t>(defaults), [&](const Mod& o) { return o.sameAs(m); });
+                if (same != mods.begin() + static_cast<std::ptrdiff_t>(defaults)) same->amount = m.amount;
+                else mods.push_back(m);
+            }
+            const std::size_t before = mods.size();
+            for (const Mod& m : presetMods) {
+                if (m.amount == 0) continue;
+                const auto same = std::find_if(mods.begin(), mods.begin() + static_cast<std::ptrdiff_t>(before), [&](const Mod& o) { return o.sameAs(m); });
+                if (same != mods.begin() + static_cast<std::ptrdiff_t>(before)) same->amount += m.amount;
+                else mods.push_back(m);
+            }
+            z.modBegin = static_cast<std::uint32_t>(bank.mods.size());
+            bank.mods.insert(bank.mods.end(), mods.begin(), mods.end());
+            z.modEnd = static_cast<std::uint32_t>(bank.mods.size());
+            bank.zones.push_back(z);
+            if (bank.zones.size() - out.zoneBegin > kMaxSoundFontZonesPerPreset)
+                malformed(d.file, fmt::format("preset {}:{} has over {} zones", out.id.bank, out.id.program, kMaxSoundFontZonesPerPreset));
+        }
+    }
+    out.zoneEnd = static_cast<std::uint32_t>(bank.zones.size());
+    const std::size_t slot = static_cast<std::size_t>(std::min(out.id.bank, 128) * 128 + std::min(out.id.program, 127));
+    if (out.id.bank > 128 || out.id.program > 127 || bank.index[slot] >= 0) return;  // out of range, or a duplicate: the first stays
+    bank.index[slot] = static_cast<std::int16_t>(bank.presets.size());
+    bank.presets.push_back(out);
+}
+
+std::shared_ptr<SoundFontBank> loadFrom(std::span<const std::uint8_t> file, const std::string& name, const SoundFontLoadOptions& options) {
+    const Layout l = readLayout(readFromMemory(file), file.size(), name);
+    auto bank = std::make_shared<SoundFontBank>();
+    bank->name = name;
+    // The sdta list: its smpl chunk (16-bit samples), and no sm24 (their low bytes).
+    const std::uint8_t* sdta = file.data() + l.sampleAt;
+    const std::uint64_t sdtaEnd = std::min<std::uint64_t>(8 + u32(sdta + 4), l.sampleSize);
+    for (std::uint64_t at = 12; at + 8 <= sdtaEnd;) {
+        const std::uint64_t size = u32(sdta + at + 4);
+        if (size > sdtaEnd - at - 8) malformed(name, "a sample-data chunk runs past its list");
+        if (isTag(sdta + at, "smpl")) {
+            bank->data = reinterpret_cast<const std::int16_t*>(sdta + at + 8);
+            bank->frames = static_cast<std::size_t>(size / 2);
+        } else if (isTag(sdta + at, "sm24")) {
+            malformed(name, "it has 24-bit samples (sm24), which this player does not play");
+        }
+        at += 8 + size + (size & 1);
+    }
+    if (!bank->data) malformed(name, "it has no 'smpl' chunk");
+    if (reinterpret_cast<std::uintptr_t>(bank->data) % alignof(std::int16_t) != 0) malformed(name, "its samples are not 2-byte aligned");
+    const PresetData d(l.presetData, name);
+    bank->samples.resize(d.shdr.count - 1);
+    for (std::size_t s = 0; s + 1 < d.shdr.count; ++s) {
+        const std::uint8_t* h = d.shdr.at(s);
+        const std::uint16_t type = u16(h + 44);
+        if (type & 0x10) malformed(name, "its samples are compressed (SoundFont 3), which this player does not play");
+        SampleInfo& si = bank->samples[s];
+        const std::uint32_t start = u32(h + 20), end = u32(h + 24);
+        if ((type & 0x8000) || start >= end || end > bank->frames) continue;  // ROM or out of the data: never played
+        si.start = start;
+        si.end = end - 1;
+        si.loopStart = u32(h + 28);
+        si.loopEnd = u32(h + 32);
+        si.rate = std::clamp<std::uint32_t>(u32(h + 36), 400, 384000);
+        si.rootKey = h[40] > 127 ? 60 : h[40];
+        si.correction = static_cast<std::int8_t>(h[41]);
+    }
+    std::vector<std::optional<ZoneList>> instCache(d.inst.count);
+    for (std::size_t p = 0; p + 1 < d.phdr.count; ++p) {
+        const SoundFontPresetId id{u16(d.phdr.at(p) + 22), u16(d.phdr.at(p) + 20)};
+        if (options.only && (options.only->bank != id.bank || options.only->program != id.program)) continue;
+        resolvePreset(*bank, d, p, instCache);
+    }
+    if (bank->presets.empty())
+        malformed(name, options.only ? fmt::format("it has no preset {}:{}", options.only->bank, options.only->program)
+                                     : std::string("it has no presets"));
+    return bank;
+}
+
+}  // namespace
+
+std::shared_ptr<const SoundFontBank> loadSoundFontBank(std::span<const std::uint8_t> bytes, const std::string& name,
+                                                       const SoundFontLoadOptions& options) {
+    return loadFrom(bytes, name, options);
+}
+
+std::shared_ptr<const SoundFontBank> loadSoundFontBank(const std::string& path, const SoundFontLoadOptions& options) {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) throw std::runtime_error(fmt::format("SoundFont {} cannot be opened", path));
+    struct stat st{};
+    if (::fstat(fd, &st) != 0 || st.st_size < 12) {
+        ::close(fd);
+        throw std::runtime_error(fmt::format("SoundFont {} is malformed: it is too short to be a SoundFont", path));
+    }
+    const auto size = static_cast<std::size_t>(st.st_size);
+    void* map = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
+    ::close(fd);
+    if (map == MAP_FAILED) throw std::runtime_error(fmt::format("SoundFont {} cannot be mapped into memory", path));
+    std::shared_ptr<SoundFontBank> bank;
+    try {
+        bank = loadFrom(std::span(static_cast<const std::uint8_t*>(map), size), path, options);
+    } catch (...) {
+        ::munmap(map, size);
+        throw;
+    }
+    bank->mapping = map;
+    bank->mappingSize = size;
+    if (options.lockSamples) bank->locked = ::mlock(bank->data, bank->frames * 2) == 0;  // best effort, as FluidSynth's
+    return bank;
+}
+
+bool soundFontBankHas(const SoundFontBank& bank, SoundFontPresetId id) { return bank.find(id) != nullptr; }
+std::size_t soundFontBankZones(const SoundFontBank& bank, SoundFontPresetId id) {
+    const PresetZones* p = bank.find(id);
+    return p ? p->zoneEnd - p->zoneBegin : 0;
+}
+
+// ---- voices ----------------------------------------------------------------------------------------
+
+namespace {
+
+enum Section { kDelay, kAttack, kHold, kDecay, kSustain, kRelease, kFinished };
+
+/// FluidSynth's ADSR: each section a count of blocks and x = coeff * x + incr within [min, max].
+struct Envelope {
+    struct Segment {
+        std::uint32_t count = 0;
+        double coeff = 0, incr = 0, min = 0, max = 0;
+    };
+    std::array<Segment, 7> seg{};
+    int section = kDelay;
+    std::uint32_t count = 0;
+    double val = 0;
+
+    void set(int s, std::uint32_t n, double coeff, double incr, double lo, double hi) { seg[static_cast<std::size_t>(s)] = {n, coeff, incr, lo, hi}; }
+    void calc() {
+        const Segment* s = &seg[static_cast<std::size_t>(section)];
+        while (count >= s->count) {
+            if (section == kDecay) val = s->min * s->coeff;  // decay to sustain ends on its level
+            s = &seg[static_cast<std::size_t>(++section)];
+            count = 0;
+        }
+        const double x = s->coeff * val + s->incr;
+        if (x < s->min) {
+            val = s->min;
+            ++section;
+            count = 0;
+        } else if (x > s->max) {
+            val = s->max;
+            ++section;
+            count = 0;
+        } else {
+            val = x;
+            ++count;
+        }
+    }
+};
+
+struct Lfo {
+    double val = 0, incr = 0;
+    std::uint32_t delay = 0;
+    void calc(std::uint32_t ticks) {
+        if (ticks < delay) return;
+        val += incr;
+        if (val > 1.0) {
+            incr = -incr;
+            val = 2.0 - val;
+        } else if (val < -1.0) {
+            incr = -incr;
+            val = -2.0 - val;
+        }
+    }
+};
+
+/// The resonant low-pass (RBJ biquad, direct form 2), its coefficients ramped across a block.
+struct LowPass {
+    double fresCents = 13500, qLin = 0, gain = 1;
+    double lastFres = -1;
+    bool startup = true;
+    double a1 = 0, a2 = 0, b02 = 0, b1 = 0;
+    double a1i = 0, a2i = 0, b02i = 0, b1i = 0;
+    int rampLeft = 0;
+    bool compensate = false;
+    double h1 = 0, h2 = 0;
+
+    void setQ(double qCb) {
+        const double db = std::clamp(qCb / 10.0, 0.0, 96.0) - 3.01;
+        qLin = std::pow(10.0, db / 20.0);
+        gain = 1.0 / std::sqrt(qLin);
+        lastFres = -1;
+    }
+    void calc(double outRate, double modCents) {
+        double fres = ct2hzFilter(fresCents + modCents);
+        fres = fres > 0.45 * outRate ? 0.45 * outRate : std::max(fres, 5.0);
+        if (std::fabs(fres - lastFres) <= 0.01) return;
+        lastFres = fres;
+        const double omega = 2.0 * std::numbers::pi * (fres / outRate);
+        const double sn = std::sin(omega), cs = std::cos(omega);
+        const double alpha = sn / (2.0 * qLin);
+        const double a0inv = 1.0 / (1.0 + alpha);
+        const double na1 = -2.0 * cs * a0inv, na2 = (1.0 - alpha) * a0inv;
+        const double nb1 = (1.0 - cs) * a0inv * gain, nb02 = nb1 * 0.5;
+        compensate = false;
+        if (startup) {
+            a1 = na1, a2 = na2, b02 = nb02, b1 = nb1;
+            rampLeft = 0;
+            startup = false;
+        } else {
+            a1i = (na1 - a1) / kBlock, a2i = (na2 - a2) / kBlock, b02i = (nb02 - b02) / kBlock, b1i = (nb1 - b1) / kBlock;
+            if (std::fabs(b02) > 0.0001) {
+                const double quota = nb02 / b02;
+                compensate = quota < 0.5 || quota > 2.0;
+            }
+            rampLeft = kBlock;
+        }
+    }
+    void apply(float* buf, int n) {
+        double x1 = std::fabs(h1) < 1e-20 ? 0.0 : h1, x2 = h2;
+        double ca1 = a1, ca2 = a2, cb02 = b02, cb1 = b1;
+        int i = 0;
+        if (rampLeft > 0) {  // the coefficients glide across the block after a change
+            const int m = std::min(n, rampLeft);
+            for (; i < m; ++i) {
+                const double c = buf[i] - ca1 * x1 - ca2 * x2;
+                buf[i] = static_cast<float>(cb02 * (c + x2) + cb1 * x1);
+                x2 = x1;
+                x1 = c;
+                const double oldB02 = cb02;
+                ca1 += a1i, ca2 += a2i, cb02 += b02i, cb1 += b1i;
+                if (compensate && std::fabs(cb02) > 0.001) {
+                    const double k = oldB02 / cb02;
+                    x1 *= k;
+                    x2 *= k;
+                }
+            }
+            rampLeft -= m;
+            a1 = ca1, a2 = ca2, b02 = cb02, b1 = cb1;
+        }
+        for (; i < n; ++i) {
+            const double c = buf[i] - ca1 * x1 - ca2 * x2;
+            buf[i] = static_cast<float>(cb02 * (c + x2) + cb1 * x1);
+            x2 = x1;
+            x1 = c;
+        }
+        h1 = x1;
+        h2 = x2;
+    }
+};
+
+enum SampleMode { kUnlooped = 0, kLoopAlways = 1, kLoopUntilRelease = 3 };
+
+struct Voice {
+    bool on = false;
+    bool released = false;  // a note-off has come (or is pending)
+    int key = 0;
+    int exclusiveClass = 0;
+    std::uint64_t noteId = 0;
+    const std::int16_t* data = nullptr;
+    std::int64_t start = 0, end = 0, loopStart = 0, loopEnd = 0;
+    int mode = kUnlooped;
+    bool hasLooped = false;
+    bool looping = false;
+    std::uint64_t phase = 0, incr = 0;  // 32.32 fixed point, in samples
+    double pitch = 0, rootHz = 1;
+    double attenuation = 0, minAttenuation = 0;
+    Envelope vol, mod;
+    Lfo modLfo, vibLfo;
+    std::uint32_t ticks = 0, noteOffTicks = 0;
+    double modLfoToPitch = 0, vibLfoToPitch = 0, modEnvToPitch = 0, modLfoToFc = 0, modEnvToFc = 0, modLfoToVol = 0;
+    LowPass filter;
+    double amp = 0, ampIncr = 0;
+    float gainL = 0, gainR = 0;
+    // FluidSynth ramps a voice slot's output gains from their last values (0 for a slot never
+    // used, the previous note's otherwise) across the new note's first block.
+    float fromL = 0, fromR = 0;
+    bool firstBlock = true;
+    int blockLeft = 0;
+    bool silent = false;
+};
+
+std::uint64_t toFixed(double x) {
+    const auto whole = static_cast<std::uint64_t>(x);
+    return whole << 32 | static_cast<std::uint32_t>((x - static_cast<double>(whole)) * 4294967296.0);
+}
+
+/// The hold or decay section's length in blocks (FluidSynth's calculate_hold_decay_buffers).
+std::uint32_t holdDecayBlocks(double rate, double tc, bool decay) {
+    tc = std::min(tc, decay ? 8000.0 : 5000.0);
+    if (!decay && tc <= -32768.0) return 0;
+    tc = std::max(tc, -12000.0);
+    return static_cast<std::uint32_t>(static_cast<int>(rate * static_cast<double>(tc2sec(tc)) / kBlock + 0.5));
+}
+std::uint32_t blocksFor(double rate, double seconds) { return static_cast<std::uint32_t>(static_cast<double>(rate) * seconds / kBlock); }
+
+void setRelease(Envelope& e, double rate, double tc, double max) {
+    const std::uint32_t n = 1 + blocksFor(rate, tc2secClamped(std::clamp(tc, -12000.0, 8000.0), 8000.0));
+    e.set(kRelease, n, 1.0, -1.0 / static_cast<double>(n), 0.0, max);
+}
+
+/// Puts a voice into its release (FluidSynth's fluid_rvoice_noteoff_LOCAL).
+void release(Voice& v) {
+    v.noteOffTicks = 0;
+    if (v.vol.section == kAttack && v.vol.val > 0) {
+        // The attack ramps amplitude linearly and the rest in decibels: carry the level across.
+        const double lfo = v.modLfo.val * -v.modLfoToVol;
+        const double amp = v.vol.val * cb2amp(lfo);
+        const double env = -(((-200.0 / std::numbers::ln10_v<double>)*std::log(amp) - lfo) / 960.0 - 1.0);
+        v.vol.val = std::clamp(env, 0.0, 1.0);
+    }
+    if (v.mod.section == kAttack && v.mod.val > 0) v.mod.val = std::clamp(convex(127 * v.mod.val), 0.0, 1.0);
+    v.vol.section = kRelease;
+    v.vol.count = 0;
+    v.mod.section = kRelease;
+    v.mod.count = 0;
+}
+
+enum class Tick { kPlay, kSilent, kFinished };
+
+}  // namespace
+
+struct SoundFontPlayer::Impl {
+    std::shared_ptr<const SoundFontBank> bank;
+    const PresetZones* preset = nullptr;
+    double rate = 44100;
+    std::uint32_t minNoteTicks = 441;
+    std::uint64_t nextNoteId = 1;
+    std::array<Voice, kMaxVoices> voices{};
+
+    Voice* allocate() {
+        for (Voice& v : voices)
+            if (!v.on) return &v;
+        // All busy: take the quietest released voice, else the oldest (FluidSynth kills one too).
+        Voice* best = nullptr;
+        for (Voice& v : voices)
+            if (v.released && (!best || v.amp < best->amp)) best = &v;
+        if (!best)
+            for (Voice& v : voices)
+                if (!best || v.noteId < best->noteId) best = &v;
+        best->on = false;
+        return best;
+    }
+
+    void noteOffVoice(Voice& v) {
+        v.released = true;
+        if (minNoteTicks > v.ticks) {
+            v.noteOffTicks = minNoteTicks;  // played too briefly: released at the minimum length
+            return;
+        }
+        release(v);
+        v.blockLeft = 0;  // the release starts on this sample
+    }
+
+    void start(const Zone& z, int key, int vel, std::uint64_t id) {
+        const SampleInfo& s = bank->samples[z.sample];
+        std::array<double, kGenCount> g = z.gen;
+        // Actual key and velocity: the zone's fixed ones where it sets them.
+        const int akey = g[kKeyNum] >= 0 ? static_cast<int>(g[kKeyNum]) : key;
+        const int avel = g[kVelocity] > 0 ? static_cast<int>(g[kVelocity]) : vel;
+        std::array<double, kGenCount> m{};
+        double attReduction = 0;
+        for (std::uint32_t i = z.modBegin; i < z.modEnd; ++i) {
+            const Mod& mod = bank->mods[i];
+            const double value = modValue(mod, akey, avel);
+            m[static_cast<std::size_t>(mod.dest)] += value;
+            if (canChange(mod) && value > minContribution(mod)) attReduction += value - minContribution(mod);
+        }
+        const auto at = [&](int i) { return g[static_cast<std::size_t>(i)] + m[static_cast<std::size_t>(i)]; };
+        const int exclusive = static_cast<int>(g[kExclusiveClass]);
+        if (exclusive != 0) killExclusive(exclusive, id);
+
+        Voice& v = *allocate();
+        const float lastL = v.gainL, lastR = v.gainR;
+        v = Voice{};
+        v.fromL = lastL;
+        v.fromR = lastR;
+        v.on = true;
+        v.key = key;
+        v.exclusiveClass = exclusive;
+        v.noteId = id;
+        v.data = bank->data;
+        // Pitch: the key's nominal pitch from the root (8.1.3 #56, #58), then the tuning.
+        const double rootPitch = (g[kRootKey] > -1 ? g[kRootKey] : static_cast<double>(s.rootKey)) * 100.0 - static_cast<double>(s.correction);
+        const double nominal = g[kScaleTuning] * (static_cast<double>(akey) - rootPitch / 100.0) + rootPitch;
+        v.pitch = static_cast<double>(nominal + m[kPitch]) + 100.0 * static_cast<double>(at(kCoarseTune)) + static_cast<double>(at(kFineTune));
+        v.rootHz = ct2hzReal(rootPitch) * (static_cast<double>(rate) / static_cast<double>(s.rate));
+        v.attenuation = std::clamp(at(kAttenuation), 0.0, 1440.0);
+        v.minAttenuation = std::max(v.attenuation - attReduction, 0.0);
+        const double pan = at(kPan);
+        // FluidSynth reads 16-bit samples as 24-bit (shifted up 8) and scales by 1/(2^23 - 1).
+        constexpr double kSampleScale = 256.0 / 8388607.0;
+        v.gainL = panGain(pan, true) * kSynthGain * kSampleScale;
+        v.gainR = panGain(pan, false) * kSynthGain * kSampleScale;
+        v.filter.fresCents = at(kFilterFc);
+        v.filter.setQ(at(kFilterQ));
+        v.modLfoToPitch = std::clamp(at(kModLfoToPitch), -12000.0, 12000.0);
+        v.vibLfoToPitch = std::clamp(at(kVibLfoToPitch), -12000.0, 12000.0);
+        v.modEnvToPitch = std::clamp(at(kModEnvToPitch), -12000.0, 12000.0);
+        v.modLfoToFc = std::clamp(at(kModLfoToFc), -12000.0, 12000.0);
+        v.modEnvToFc = std::clamp(at(kModEnvToFc), -12000.0, 12000.0);
+        v.modLfoToVol = std::clamp(at(kModLfoToVol), -960.0, 960.0);
+        v.modLfo.delay = static_cast<std::uint32_t>(rate * static_cast<double>(tc2secClamped(std::clamp(at(kModLfoDelay), -12000.0, 5000.0), 5000.0)));
+        v.modLfo.incr = static_cast<double>(4.0 * kBlock * ct2hzReal(std::clamp(at(kModLfoFreq), -16000.0, 4500.0)) / rate);
+        v.vibLfo.delay = static_cast<std::uint32_t>(rate * static_cast<double>(tc2secClamped(std::clamp(at(kVibLfoDelay), -12000.0, 5000.0), 5000.0)));
+        v.vibLfo.incr = static_cast<double>(4.0 * kBlock * ct2hzReal(std::clamp(at(kVibLfoFreq), -16000.0, 4500.0)) / rate);
+        // Envelopes (8.1.3 #25-#40); hold and decay scale with the key (60 is neutral).
+        const double keySteps = 60.0 - static_cast<double>(akey);
+        const auto envelope = [&](Envelope& e, int delay, int attack, int hold, int keyHold, int decay, int keyDecay, int sustain, int rel,
+                                  double releaseMax) {
+            e.set(kDelay, blocksFor(rate, tc2secClamped(std::clamp(at(delay), -12000.0, 5000.0), 5000.0)), 0.0, 0.0, -1.0, 1.0);
+            const std::uint32_t a = 1 + blocksFor(rate, tc2secClamped(std::clamp(at(attack), -12000.0, 8000.0), 8000.0));
+            e.set(kAttack, a, 1.0, 1.0 / static_cast<double>(a), -1.0, 1.0);
+            e.set(kHold, holdDecayBlocks(rate, at(hold) + at(keyHold) * keySteps, false), 1.0, 0.0, -1.0, 2.0);
+            const double level = std::clamp(1.0 - 0.001 * at(sustain), 0.0, 1.0);
+            const std::uint32_t d = holdDecayBlocks(rate, at(decay) + at(keyDecay) * keySteps, true);
+            e.set(kDecay, d, 1.0, d ? -1.0 / static_cast<double>(d) : 0.0, level, 2.0);
+            e.set(kSustain, 0xffffffffu, 1.0, 0.0, -1.0, 2.0);
+            setRelease(e, rate, std::max(at(rel), rel == kVolEnvRelease ? -7200.0 : -12000.0), releaseMax);
+            e.set(kFinished, 0xffffffffu, 0.0, 0.0, -1.0, 1.0);
+        };
+        envelope(v.vol, kVolEnvDelay, kVolEnvAttack, kVolEnvHold, kKeyToVolEnvHold, kVolEnvDecay, kKeyToVolEnvDecay, kVolEnvSustain,
+                 kVolEnvRelease, 1.0);
+        envelope(v.mod, kModEnvDelay, kModEnvAttack, kModEnvHold, kKeyToModEnvHold, kModEnvDecay, kKeyToModEnvDecay, kModEnvSustain,
+                 kModEnvRelease, 2.0);
+        // Where the sample plays (8.1.3 #0-#4, #12, #45, #50), kept inside the sample.
+        const auto offset = [&](int fine, int coarse) {
+            return static_cast<std::int64_t>(static_cast<int>(at(fine))) + 32768 * static_cast<std::int64_t>(static_cast<int>(at(coarse)));
+        };
+        v.start = s.start + offset(kStartOfs, kStartCoarse);
+        v.end = s.end + offset(kEndOfs, kEndCoarse);
+        v.loopStart = s.loopStart + offset(kLoopStartOfs, kLoopStartCoarse);
+        v.loopEnd = s.loopEnd + offset(kLoopEndOfs, kLoopEndCoarse);
+        v.mode = static_cast<int>(g[kSampleModes]) & 3;
+        if (v.mode == 2) v.mode = kUnlooped;
+        const std::int64_t lo = s.start, hi = s.end;
+        v.start = std::clamp(v.start, lo, hi);
+        v.end = std::clamp(v.end, lo, hi);
+        if (v.start > v.end) std::swap(v.start, v.end);
+        if (v.start == v.end) {
+            v.on = false;
+            return;
+        }
+        if (v.mode != kUnlooped) {
+            v.loopStart = std::clamp(v.loopStart, lo, hi + 1);
+            v.loopEnd = std::clamp(v.loopEnd, lo, hi + 1);
+            if (v.loopStart > v.loopEnd) std::swap(v.loopStart, v.loopEnd);
+            if (v.loopEnd < v.loopStart + 2 || hi + 1 - lo < 2) v.mode = kUnlooped;
+        }
+        v.phase = static_cast<std::uint64_t>(v.start) << 32;
+        if (v.mode != kUnlooped && v.start >= v.loopEnd) v.phase = static_cast<std::uint64_t>(v.loopStart) << 32;
+        v.blockLeft = 0;
+    }
+
+    void killExclusive(int cls, std::uint64_t id) {
+        for (Voice& v : voices) {
+            if (!v.on || v.exclusiveClass != cls || v.noteId == id) continue;
+            v.exclusiveClass = 0;
+            setRelease(v.vol, rate, -200.0, 1.0);
+            setRelease(v.mod, rate, -200.0, 2.0);
+            noteOffVoice(v);
+        }
+    }
+
+    Tick tick(Voice& v) {
+        if (v.noteOffTicks != 0 && v.ticks >= v.noteOffTicks) release(v);
+        const std::uint32_t t0 = v.ticks;
+        v.ticks += kBlock;
+        v.vol.calc();
+        if (v.vol.section == kFinished) return Tick::kFinished;
+        v.mod.calc();
+        v.modLfo.calc(t0);
+        v.vibLfo.calc(t0);
+        if (v.vol.section == kDelay) return Tick::kSilent;
+        const double lfoVol = v.modLfo.val * -v.modLfoToVol;
+        double target = 0;
+        if (v.vol.section == kAttack) {
+            target = cb2amp(v.attenuation) * cb2amp(lfoVol) * v.vol.val;
+        } else {
+            target = cb2amp(v.attenuation) * cb2amp(960.0 * (1.0 - v.vol.val) + lfoVol);
+            if (cb2amp(v.minAttenuation) * v.vol.val < kNoiseFloor / kSynthGain) return Tick::kFinished;
+        }
+        v.ampIncr = (target - v.amp) / kBlock;
+        if (v.amp == 0.0 && v.ampIncr == 0.0) return Tick::kSilent;
+        const double modEnv = v.mod.section == kAttack ? convex(127 * v.mod.val) : v.mod.val;
+        const double cents = v.pitch + static_cast<double>(v.modLfo.val * v.modLfoToPitch) + static_cast<double>(v.vibLfo.val * v.vibLfoToPitch) +
+                             static_cast<double>(modEnv * v.modEnvToPitch);
+        v.incr = toFixed(ct2hzReal(cents) / v.rootHz);
+        if (v.incr == 0) v.incr = 1;
+        v.looping = v.mode == kLoopAlways || (v.mode == kLoopUntilRelease && v.vol.section < kRelease);
+        v.filter.calc(rate, v.modLfo.val * v.modLfoToFc + modEnv * v.modEnvToFc);
+        return Tick::kPlay;
+    }
+
+    /// 4-point interpolation (FluidSynth's "4th order"), the amplitude ramped; the points off
+    /// either end are the loop's far end when looping, else the end sample repeated. Returns
+    /// how many samples it made: fewer than `n` when an unlooped sample ran out.
+    int interpolate(Voice& v, float* out, int n) {
+        const std::int16_t* d = v.data;
+        const auto& table = tables().interp;
+        const std::int64_t endIndex = v.looping ? v.loopEnd - 1 : v.end;
+        // The first point's left neighbour: itself at the start, the loop's last point once looped.
+        std::int64_t first = v.hasLooped ? v.loopStart : v.start;
+        float firstLeft = v.hasLooped ? d[v.loopEnd - 1] : d[v.start];
+        const float end1 = v.looping ? d[v.loopStart] : d[v.end];
+        const float end2 = v.looping ? d[v.loopStart + 1] : end1;
+        const std::uint64_t loopLength = static_cast<std::uint64_t>(v.loopEnd - v.loopStart) << 32;
+        std::uint64_t phase = v.phase;
+        const std::uint64_t incr = v.incr;
+        float amp = static_cast<float>(v.amp);
+        const float ampIncr = static_cast<float>(v.ampIncr);
+        int i = 0;
+        while (i < n) {
+            const auto idx = static_cast<std::int64_t>(phase >> 32);
+            if (idx > endIndex) {
+                if (!v.looping) break;
+                phase -= loopLength;
+                if (!v.hasLooped) {
+                    v.hasLooped = true;
+                    first = v.loopStart;
+                    firstLeft = d[v.loopEnd - 1];
+                }
+                continue;
+            }
+            if (idx > first && idx + 2 <= endIndex) {
+                // Every point inside the data until the phase reaches endIndex - 1: no checks.
+                const std::uint64_t limit = static_cast<std::uint64_t>(endIndex - 1) << 32;
+                const std::uint64_t room = (limit - 1 - phase) / incr + 1;
+                const int k = static_cast<int>(std::min<std::uint64_t>(room, static_cast<std::uint64_t>(n - i)));
+                for (int j = 0; j < k; ++j) {
+                    const std::int16_t* p = d + (phase >> 32);
+                    const float* c = table[static_cast<std::uint32_t>(phase) >> 24].data();
+                    out[i + j] = amp * (c[0] * static_cast<float>(p[-1]) + c[1] * static_cast<float>(p[0]) + c[2] * static_cast<float>(p[1]) +
+                                        c[3] * static_cast<float>(p[2]));
+                    phase += incr;
+                    amp += ampIncr;
+                }
+                i += k;
+                continue;
+            }
+            const float* c = table[static_cast<std::uint32_t>(phase) >> 24].data();
+            const float p0 = idx == first ? firstLeft : d[idx - 1];
+            const float p1 = d[idx];
+            const float p2 = idx + 1 <= endIndex ? d[idx + 1] : end1;
+            const float p3 = idx + 2 <= endIndex ? d[idx + 2] : (idx + 1 <= endIndex ? end1 : end2);
+            out[i++] = amp * (c[0] * p0 + c[1] * p1 + c[2] * p2 + c[3] * p3);
+            phase += incr;
+            amp += ampIncr;
+        }
+        v.phase = phase;
+        v.amp = amp;
+        return i;
+    }
+
+    void renderVoice(Voice& v, float* left, float* right, int frames) {
+        int done = 0;
+        while (done < frames) {
+            if (v.blockLeft == 0) {
+                const Tick t = tick(v);
+                if (t == Tick::kFinished) {
+                    v.on = false;
+                    return;
+                }
+                v.blockLeft = kBlock;
+                v.silent = t == Tick::kSilent;
+            }
+            const int n = std::min(v.blockLeft, frames - done);
+            if (!v.silent) {
+                float buf[kBlock];
+                const int got = interpolate(v, buf, n);
+                v.filter.apply(buf, got);
+                const float gl = v.gainL, gr = v.gainR;
+                float* l = left + done;
+                float* r = right + done;
+                if (v.firstBlock && (v.fromL != gl || v.fromR != gr)) {
+                    const int at = kBlock - v.blockLeft;  // where this piece starts in the block
+                    const float il = (gl - v.fromL) / kBlock, ir = (gr - v.fromR) / kBlock;
+                    for (int i = 0; i < got; ++i) {
+                        l[i] += buf[i] * (v.fromL + il * static_cast<float>(at + i));
+                        r[i] += buf[i] * (v.fromR + ir * static_cast<float>(at + i));
+                    }
+                } else {
+                    for (int i = 0; i < got; ++i) {
+                        l[i] += buf[i] * gl;
+                        r[i] += buf[i] * gr;
+                    }
+                }
+                if (got < n) {
+                    v.on = false;
+                    return;
+                }
+            }
+            v.blockLeft -= n;
+            done += n;
+            if (v.blockLeft == 0) v.firstBlock = false;
+        }
+    }
+};
+
+SoundFontPlayer::SoundFontPlayer() : impl_(std::make_unique<Impl>()) {}
+SoundFontPlayer::~SoundFontPlayer() = default;
+
+void SoundFontPlayer::prepare(std::shared_ptr<const SoundFontBank> bank, double sampleRate) {
+    (void)tables();  // built here, not on the audio thread
+    impl_->bank = std::move(bank);
+    impl_->preset = impl_->bank && !impl_->bank->presets.empty() ? &impl_->bank->presets.front() : nullptr;
+    impl_->rate = static_cast<double>(sampleRate);
+    impl_->minNoteTicks = static_cast<std::uint32_t>(kMinNoteSeconds * sampleRate);
+    for (Voice& v : impl_->voices) v.on = false;
+}
+
+bool SoundFontPlayer::selectPreset(SoundFontPresetId id) {
+    if (!impl_->bank) return false;
+    const PresetZones* p = impl_->bank->find(id);
+    if (!p) return false;
+    impl_->preset = p;
+    return true;
+}
+
+void SoundFontPlayer::noteOn(int key, int velocity) {
+    Impl& m = *impl_;
+    if (velocity <= 0) {
+        noteOff(key);
+        return;
+    }
+    if (!m.preset || key < 0 || key > 127) return;
+    velocity = std::min(velocity, 127);
+    for (Voice& v : m.voices)
+        if (v.on && !v.released && v.key == key) m.noteOffVoice(v);  // the same note again: the old one lets go
+    const std::uint64_t id = m.nextNoteId++;
+    for (std::uint32_t z = m.preset->zoneBegin; z < m.preset->zoneEnd; ++z) {
+        const Zone& zone = m.bank->zones[z];
+        if (key >= zone.keyLo && key <= zone.keyHi && velocity >= zone.velLo && velocity <= zone.velHi) m.start(zone, key, velocity, id);
+    }
+}
+
+void SoundFontPlayer::noteOff(int key) {
+    for (Voice& v : impl_->voices)
+        if (v.on && !v.released && v.key == key) impl_->noteOffVoice(v);
+}
+
+void SoundFontPlayer::allNotesOff() {
+    for (Voice& v : impl_->voices)
+        if (v.on && !v.released) impl_->noteOffVoice(v);
+}
+
+void SoundFontPlayer::render(float* left, float* right, int frames) {
+    std::fill(left, left + frames, 0.0f);
+    std::fill(right, right + frames, 0.0f);
+    for (Voice& v : impl_->voices)
+        if (v.on) impl_->renderVoice(v, left, right, frames);
+}
+
+int SoundFontPlayer::activeVoices() const {
+    return static_cast<int>(std::count_if(impl_->voices.begin(), impl_->voices.end(), [](const Voice& v) { return v.on; }));
+}
+
+}  // namespace soundstar::engine
