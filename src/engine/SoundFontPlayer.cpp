@@ -666,6 +666,37 @@ struct LowPass {
             rampLeft = kBlock;
         }
     }
+    /// The filter as a per-sample step for the interpolation loop to call, its state in
+    /// registers: the interpolation's independent work then overlaps the recursion's latency.
+    /// `Ramp`: the coefficients still glide (without compensation, which apply() handles).
+    template <bool Ramp>
+    struct Run {
+        double x1, x2, a1, a2, b02, b1, a1i, a2i, b02i, b1i;
+        int left;
+        float operator()(float in) {
+            const double c = (in - a2 * x2) - a1 * x1;
+            const double y = b02 * (c + x2) + b1 * x1;
+            x2 = x1;
+            x1 = c;
+            if constexpr (Ramp) {
+                if (left > 0) {
+                    --left;
+                    a1 += a1i, a2 += a2i, b02 += b02i, b1 += b1i;
+                }
+            }
+            return static_cast<float>(y);
+        }
+    };
+    template <bool Ramp>
+    Run<Ramp> begin() const {
+        return {std::fabs(h1) < 1e-20 ? 0.0 : h1, h2, a1, a2, b02, b1, a1i, a2i, b02i, b1i, rampLeft};
+    }
+    template <bool Ramp>
+    void end(const Run<Ramp>& r) {
+        h1 = r.x1, h2 = r.x2;
+        if constexpr (Ramp) a1 = r.a1, a2 = r.a2, b02 = r.b02, b1 = r.b1, rampLeft = r.left;
+    }
+
     void apply(float* buf, int n) {
         double x1 = std::fabs(h1) < 1e-20 ? 0.0 : h1, x2 = h2;
         double ca1 = a1, ca2 = a2, cb02 = b02, cb1 = b1;
@@ -673,7 +704,7 @@ struct LowPass {
         if (rampLeft > 0) {  // the coefficients glide across the block after a change
             const int m = std::min(n, rampLeft);
             for (; i < m; ++i) {
-                const double c = buf[i] - ca1 * x1 - ca2 * x2;
+                const double c = (buf[i] - ca2 * x2) - ca1 * x1;  // x1 last: one multiply-add on the recursion
                 buf[i] = static_cast<float>(cb02 * (c + x2) + cb1 * x1);
                 x2 = x1;
                 x1 = c;
@@ -689,7 +720,7 @@ struct LowPass {
             a1 = ca1, a2 = ca2, b02 = cb02, b1 = cb1;
         }
         for (; i < n; ++i) {
-            const double c = buf[i] - ca1 * x1 - ca2 * x2;
+            const double c = (buf[i] - ca2 * x2) - ca1 * x1;  // x1 last: one multiply-add on the recursion
             buf[i] = static_cast<float>(cb02 * (c + x2) + cb1 * x1);
             x2 = x1;
             x1 = c;
@@ -945,7 +976,8 @@ struct SoundFontPlayer::Impl {
     /// 4-point interpolation (FluidSynth's "4th order"), the amplitude ramped; the points off
     /// either end are the loop's far end when looping, else the end sample repeated. Returns
     /// how many samples it made: fewer than `n` when an unlooped sample ran out.
-    int interpolate(Voice& v, float* out, int n) {
+    template <class Sink>
+    int interpolate(Voice& v, float* out, int n, Sink& sink) {
         const std::int16_t* d = v.data;
         const auto& table = tables().interp;
         const std::int64_t endIndex = v.looping ? v.loopEnd - 1 : v.end;
@@ -980,8 +1012,8 @@ struct SoundFontPlayer::Impl {
                 for (int j = 0; j < k; ++j) {
                     const std::int16_t* p = d + (phase >> 32);
                     const float* c = table[static_cast<std::uint32_t>(phase) >> 24].data();
-                    out[i + j] = amp * (c[0] * static_cast<float>(p[-1]) + c[1] * static_cast<float>(p[0]) + c[2] * static_cast<float>(p[1]) +
-                                        c[3] * static_cast<float>(p[2]));
+                    out[i + j] = sink(amp * (c[0] * static_cast<float>(p[-1]) + c[1] * static_cast<float>(p[0]) +
+                                             c[2] * static_cast<float>(p[1]) + c[3] * static_cast<float>(p[2])));
                     phase += incr;
                     amp += ampIncr;
                 }
@@ -993,7 +1025,7 @@ struct SoundFontPlayer::Impl {
             const float p1 = d[idx];
             const float p2 = idx + 1 <= endIndex ? d[idx + 1] : end1;
             const float p3 = idx + 2 <= endIndex ? d[idx + 2] : (idx + 1 <= endIndex ? end1 : end2);
-            out[i++] = amp * (c[0] * p0 + c[1] * p1 + c[2] * p2 + c[3] * p3);
+            out[i++] = sink(amp * (c[0] * p0 + c[1] * p1 + c[2] * p2 + c[3] * p3));
             phase += incr;
             amp += ampIncr;
         }
@@ -1017,8 +1049,20 @@ struct SoundFontPlayer::Impl {
             const int n = std::min(v.blockLeft, frames - done);
             if (!v.silent) {
                 float buf[kBlock];
-                const int got = interpolate(v, buf, n);
-                v.filter.apply(buf, got);
+                int got = 0;
+                if (v.filter.rampLeft > 0 && v.filter.compensate) {  // rare: apart, as FluidSynth runs it
+                    auto same = [](float x) { return x; };
+                    got = interpolate(v, buf, n, same);
+                    v.filter.apply(buf, got);
+                } else if (v.filter.rampLeft > 0) {
+                    auto run = v.filter.begin<true>();
+                    got = interpolate(v, buf, n, run);
+                    v.filter.end(run);
+                } else {
+                    auto run = v.filter.begin<false>();
+                    got = interpolate(v, buf, n, run);
+                    v.filter.end(run);
+                }
                 const float gl = v.gainL, gr = v.gainR;
                 float* l = left + done;
                 float* r = right + done;
