@@ -234,3 +234,33 @@ TEST(Mastering, ReachesTheTargetInOneLimiterPassOnARenderAndStaysUnderTheCeiling
         EXPECT_EQ(r.limiterPasses, 1) << target;
     }
 }
+
+// Mastering reads the result's loudness and true peak side by side when it has two threads: the
+// bytes of a long mix must not depend on it (one thread or two).
+TEST(Mastering, ALongMixIsMasteredToTheSameBytesOnOneThreadOrTwo) {
+    const double sr = 44100.0;
+    const int frames = static_cast<int>(sr * 100);
+    StereoBuffer mix;
+    mix.resize(frames);
+    Rng rng(5);
+    for (int i = 0; i < frames; ++i) {
+        const double t = i / sr;
+        const float env = static_cast<float>(0.2 + 0.15 * std::sin(2 * std::numbers::pi * t / 7.0));  // swells
+        mix.left()[static_cast<std::size_t>(i)] = env * (rng.uniform() - 0.5f) + 0.01f;  // a little DC
+        mix.right()[static_cast<std::size_t>(i)] = env * static_cast<float>(std::sin(2 * std::numbers::pi * 220.0 * t)) - 0.02f;
+    }
+    std::vector<StereoBuffer> out;
+    std::vector<render::MasteringReport> reports;
+    for (const char* threads : {"1", "2"}) {
+        ::setenv("SOUNDSTAR_THREADS", threads, 1);
+        StereoBuffer m = mix;
+        reports.push_back(render::master(m, sr, {-14.0, -1.0}));
+        out.push_back(std::move(m));
+    }
+    ::unsetenv("SOUNDSTAR_THREADS");
+    EXPECT_TRUE(out[0].left() == out[1].left() && out[0].right() == out[1].right());
+    EXPECT_EQ(reports[0].inputLufs, reports[1].inputLufs);
+    EXPECT_EQ(reports[0].gainDb, reports[1].gainDb);
+    // Against libebur128 on the result: the gain was read right.
+    EXPECT_NEAR(libebur128(out[1], sr).lufs, -14.0, 0.1);
+}
