@@ -162,6 +162,8 @@ namespace {
 /// its last 900 frames, nine whole periods), with the flaws the player refuses when asked.
 struct TinyFont {
     bool sm24 = false, compressed = false, linkedModulator = false;
+    int scaleTuning = -1;  // cents per key; the default (100) when negative
+    unsigned loopStart = 1100, loopEnd = 2000;
     std::vector<std::uint8_t> bytes() const {
         std::vector<std::uint8_t> out;
         const auto u16 = [](std::vector<std::uint8_t>& v, unsigned x) {
@@ -208,10 +210,11 @@ struct TinyFont {
         u16(pgen, 41), u16(pgen, 0), u32(pgen, 0);
         name(inst, "TinyInst", 20), u16(inst, 0), name(inst, "EOI", 20), u16(inst, 1);
         if (linkedModulator) u16(imod, 0x7f), u16(imod, 0x8001), u16(imod, 100), u16(imod, 0), u16(imod, 0);
-        u16(ibag, 0), u16(ibag, 0), u16(ibag, 2), u16(ibag, linkedModulator ? 1 : 0);
+        u16(ibag, 0), u16(ibag, 0), u16(ibag, scaleTuning >= 0 ? 3 : 2), u16(ibag, linkedModulator ? 1 : 0);
         imod.insert(imod.end(), 10, 0);
+        if (scaleTuning >= 0) u16(igen, 56), u16(igen, static_cast<unsigned>(scaleTuning));
         u16(igen, 54), u16(igen, 1), u16(igen, 53), u16(igen, 0), u32(igen, 0);
-        name(shdr, "Sine", 20), u32(shdr, 0), u32(shdr, frames), u32(shdr, 1100), u32(shdr, 2000), u32(shdr, 44100);
+        name(shdr, "Sine", 20), u32(shdr, 0), u32(shdr, frames), u32(shdr, loopStart), u32(shdr, loopEnd), u32(shdr, 44100);
         shdr.push_back(69), shdr.push_back(0), u16(shdr, 0), u16(shdr, compressed ? 0x11 : 1);
         name(shdr, "EOS", 46);
         for (const auto& [tag, body] : std::vector<std::pair<const char*, std::vector<std::uint8_t>*>>{
@@ -286,4 +289,41 @@ TEST(SoundFontPlayer, PlaysALoopedSampleAndRefusesWhatItDoesNotPlayByName) {
     } catch (const std::invalid_argument& x) {
         EXPECT_NE(std::string(x.what()).find("soundstar or fluidsynth"), std::string::npos) << x.what();
     }
+}
+
+// The bank plays copies of its samples: a font overwritten or emptied on disk while it plays
+// changes nothing (a mapping of the file would fault on the audio thread, or die of SIGBUS).
+TEST(SoundFontPlayer, KeepsPlayingWhenItsFileIsEmptiedOnDisk) {
+    test::TempDir dir;
+    const std::string path = dir / "tiny.sf2";
+    const auto bytes = TinyFont{}.bytes();
+    std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+    const auto render = [&](bool emptyFirst) {
+        auto sf = makeInstrument("soundfont");
+        sf->setOption("file", path);
+        sf->prepare(kSr, 4096);
+        if (emptyFirst) std::filesystem::resize_file(path, 0);
+        sf->noteOn(69.0f, 1.0f);
+        std::vector<float> l(64 * 400), r(l.size());
+        for (std::size_t pos = 0; pos < l.size(); pos += 64) sf->process({l.data() + pos, r.data() + pos, 64});
+        return l;
+    };
+    const auto before = render(false);
+    const auto after = render(true);
+    EXPECT_GT(test::rms(after), 0.05);
+    EXPECT_TRUE(before == after);
+}
+
+// A pitch far beyond any real one on a ten-sample loop (scale tuning 1200 cents a key, 58 keys
+// above the root: 2^58 samples a sample) is bounded, stays finite and does not hang the audio
+// thread wrapping round the loop (one subtraction of the loop length at a time took billions).
+TEST(SoundFontPlayer, AnAbsurdPitchOnAShortLoopStaysBoundedAndFinite) {
+    const auto bytes = TinyFont{.scaleTuning = 1200, .loopStart = 1990, .loopEnd = 2000}.bytes();
+    SoundFontPlayer p;
+    p.prepare(loadSoundFontBank(bytes, "tiny.sf2", {}), kSr);
+    p.noteOn(127, 127);
+    std::vector<float> l(8192), r(8192);
+    p.render(l.data(), r.data(), 8192);
+    for (std::size_t i = 0; i < l.size(); ++i) ASSERT_TRUE(std::isfinite(l[i]) && std::fabs(l[i]) < 4.0f) << i;
+    EXPECT_EQ(p.activeVoices(), 1);  // still looping
 }

@@ -35,6 +35,11 @@ constexpr double kNoiseFloor = 2e-7;
 constexpr double kSynthGain = 0.5;  // FluidSynth's synth.gain as SoundFontSynth set it
 constexpr double kMinNoteSeconds = 0.010;  // FluidSynth's synth.min-note-length
 constexpr double kAttenuationFactor = 0.4;  // EMU hardware applies 0.4 of initial attenuation
+constexpr std::size_t kMaxModsPerZone = 64;          // FluidSynth's FLUID_NUM_MOD
+constexpr std::size_t kMaxModRecordsPerZone = 4096;  // read from the file for one zone
+constexpr std::size_t kMaxZonesInList = 4096;        // zones of one preset or instrument in the file
+constexpr std::size_t kMaxBankZones = std::size_t{1} << 18;  // resolved zones of a whole bank
+constexpr double kMaxGenValue = 1e6;                 // a generator's sum, before integer conversion
 
 // Generators (SoundFont 2.04 section 8.1.2), and our own kPitch (the nominal pitch of the key).
 enum Gen : int {
@@ -127,6 +132,7 @@ double concave(double v) { return curve(tables().concave, v); }
 double convex(double v) { return curve(tables().convex, v); }
 /// Absolute cents to Hz: whole cents from the table at and above 0 (as FluidSynth's), exact below.
 double ct2hzReal(double cents) {
+    cents = std::min(cents, 1e5);  // (any real pitch is far below; keeps the integer part in range)
     if (cents < 0) return 8.1757989156437073336828122976032719176391831357 * std::pow(2.0, cents / 1200.0);
     const unsigned icents = static_cast<unsigned>(cents) + 300u;
     return static_cast<double>(1u << ((icents / 1200u) & 31u)) * tables().ct2hz[icents % 1200u];
@@ -156,7 +162,6 @@ struct Mod {
     std::uint8_t src1 = 0, flags1 = 0, src2 = 0, flags2 = 0;
     int dest = 0;
     double amount = 0;
-    bool absolute = false;  // transform 2
     bool sameAs(const Mod& o) const {
         return src1 == o.src1 && flags1 == o.flags1 && src2 == o.src2 && flags2 == o.flags2 && dest == o.dest;
     }
@@ -199,14 +204,16 @@ double ccDefault(int cc) {
     return 0;
 }
 
-/// Reads an SFModulator source; false for one FluidSynth ignores (an unknown general controller,
-/// a reserved CC, a curve type past switch, or a link).
-bool readSource(std::uint16_t v, std::uint8_t& src, std::uint8_t& flags) {
+/// Reads an SFModulator source as FluidSynth imports it. `known`: false for a curve type past
+/// switch (the modulator is kept, its amount 0, and may still replace an identical default).
+/// Returns false for a source FluidSynth drops as invalid (an unknown general controller, a
+/// reserved CC).
+bool readSource(std::uint16_t v, std::uint8_t& src, std::uint8_t& flags, bool& known) {
     src = static_cast<std::uint8_t>(v & 0x7f);
     const bool cc = v & 0x80;
     const unsigned type = v >> 10;
-    if (type > 3) return false;
-    flags = static_cast<std::uint8_t>((v >> 8 & 1) | ((v >> 9 & 1) << 1) | (type << 2) | (cc ? kCc : 0));
+    known = type <= 3;
+    flags = static_cast<std::uint8_t>((v >> 8 & 1) | ((v >> 9 & 1) << 1) | (known ? type << 2 : 0) | (cc ? kCc : 0));
     if (cc) return !(src == 0 || src == 6 || src == 32 || src == 38 || (src >= 98 && src <= 101) || src >= 120);
     return src == kSrcNone || src == kSrcVelocity || src == kSrcKey || src == kSrcKeyPressure || src == kSrcChannelPressure ||
            src == kSrcPitchWheel || src == kSrcPitchWheelSens;
@@ -262,8 +269,7 @@ double modValue(const Mod& m, int key, int vel) {
         const double s2 = sourceValue(m.src2, m.flags2, r2, key, vel);
         v2 = transform(s2, m.flags2, r2);
     }
-    const double out = m.amount * v1 * v2;
-    return m.absolute ? std::fabs(out) : out;
+    return m.amount * v1 * v2;
 }
 
 /// Whether a modulator on attenuation could lower it later (FluidSynth's lower bound, which
@@ -282,8 +288,9 @@ double minContribution(const Mod& m) {
 // ---- the font --------------------------------------------------------------------------------------
 
 struct SampleInfo {
-    std::uint32_t start = 0, end = 0;  // end: the last sample (inclusive), as FluidSynth keeps it
-    std::uint32_t loopStart = 0, loopEnd = 0;  // loopEnd: the first sample after the loop
+    bool usable = false;  // false: a ROM sample, or one outside the data (no voice plays it)
+    std::int64_t start = 0, end = 0;  // end: the last sample (inclusive), as FluidSynth keeps it
+    std::int64_t loopStart = 0, loopEnd = 0;  // loopEnd: the first sample after the loop
     std::uint32_t rate = 44100;
     int rootKey = 60;
     int correction = 0;  // cents
@@ -307,23 +314,20 @@ struct PresetZones {
 class SoundFontBank {
 public:
     std::string name;
-    const std::int16_t* data = nullptr;
-    std::size_t frames = 0;
+    // The samples the resolved presets play, copied out of the file (each between two zeros):
+    // no page of the file is read on the audio thread, and a font changed on disk while it
+    // plays changes nothing (a mapping would fault, or die of SIGBUS if the file shrank).
+    std::vector<std::int16_t> data;
     std::vector<SampleInfo> samples;
     std::vector<Zone> zones;
     std::vector<Mod> mods;
     std::vector<PresetZones> presets;
     std::array<std::int16_t, 129 * 128> index{};  // bank * 128 + program -> presets index, -1 none
-    void* mapping = nullptr;
-    std::size_t mappingSize = 0;
     bool locked = false;
 
     SoundFontBank() { index.fill(-1); }
     ~SoundFontBank() {
-        if (mapping) {
-            if (locked) ::munlock(mapping, mappingSize);
-            ::munmap(mapping, mappingSize);
-        }
+        if (locked) ::munlock(data.data(), data.size() * sizeof(std::int16_t));
     }
     const PresetZones* find(SoundFontPresetId id) const {
         if (id.bank < 0 || id.bank > 128 || id.program < 0 || id.program > 127) return nullptr;
@@ -370,21 +374,33 @@ RawZone readZone(const PresetData& d, const Table& bags, const Table& gens, cons
         z.amount[static_cast<std::size_t>(id)] = static_cast<std::int16_t>(u16(rec + 2));
     }
     const auto [m0, m1] = d.mods(bags, modTable, bag);
+    if (m1 - m0 > kMaxModRecordsPerZone)
+        malformed(d.file, fmt::format("a zone has {} modulators, over {}", m1 - m0, kMaxModRecordsPerZone));
     for (std::size_t m = m0; m < m1; ++m) {
         const std::uint8_t* rec = modTable.at(m);
         const std::uint16_t dest = u16(rec + 2);
         if ((u16(rec) & 0x7f) == 127 && !(u16(rec) & 0x80)) malformed(d.file, "it uses linked modulators, which this player does not play");
         if (dest & 0x8000) malformed(d.file, "it uses linked modulators, which this player does not play");
+        // FluidSynth's import: an unknown curve type, or a transform other than linear, keeps
+        // the modulator with amount 0; a second source of "none" is unipolar; a first source of
+        // "none" (always 0) or an invalid source drops it.
         Mod mod;
-        if (!readSource(u16(rec), mod.src1, mod.flags1) || !readSource(u16(rec + 6), mod.src2, mod.flags2)) continue;
-        if (mod.src1 == kSrcNone && !(mod.flags1 & kCc)) continue;  // always 0, and can replace nothing
-        if (dest >= kGenCount - 1 || isUnused(dest)) continue;
+        bool known1 = true, known2 = true;
+        if (!readSource(u16(rec), mod.src1, mod.flags1, known1) || !readSource(u16(rec + 6), mod.src2, mod.flags2, known2)) continue;
+        if (mod.src1 == kSrcNone && !(mod.flags1 & kCc)) continue;
+        if (mod.src2 == kSrcNone && !(mod.flags2 & kCc)) mod.flags2 &= static_cast<std::uint8_t>(~kBipolar);
+        if (dest >= kGenCount - 1 || isUnused(dest)) continue;  // modulates nothing we play, replaces nothing
         mod.dest = dest;
-        mod.amount = static_cast<double>(static_cast<std::int16_t>(u16(rec + 4)));
-        mod.absolute = u16(rec + 8) == 2;
-        // A later modulator identical to an earlier one in the same zone: FluidSynth keeps the first.
-        if (std::none_of(z.mods.begin(), z.mods.end(), [&](const Mod& o) { return o.sameAs(mod); })) z.mods.push_back(mod);
+        mod.amount = known1 && known2 && u16(rec + 8) == 0 ? static_cast<double>(static_cast<std::int16_t>(u16(rec + 4))) : 0.0;
+        z.mods.push_back(mod);
     }
+    // Of identical modulators in one zone FluidSynth keeps the last; then at most 64.
+    std::vector<Mod> kept;
+    for (std::size_t i = 0; i < z.mods.size(); ++i)
+        if (std::none_of(z.mods.begin() + static_cast<std::ptrdiff_t>(i) + 1, z.mods.end(), [&](const Mod& o) { return o.sameAs(z.mods[i]); }))
+            kept.push_back(z.mods[i]);
+    if (kept.size() > kMaxModsPerZone) kept.resize(kMaxModsPerZone);
+    z.mods = std::move(kept);
     return z;
 }
 
@@ -397,6 +413,8 @@ struct ZoneList {
 ZoneList readZones(const PresetData& d, const Table& bags, const Table& gens, const Table& mods, std::pair<std::size_t, std::size_t> r,
                    bool preset) {
     ZoneList l;
+    if (r.second - r.first > kMaxZonesInList)
+        malformed(d.file, fmt::format("a {} has {} zones, over {}", preset ? "preset" : "instrument", r.second - r.first, kMaxZonesInList));
     for (std::size_t b = r.first; b < r.second; ++b) {
         RawZone z = readZone(d, bags, gens, mods, b, preset);
         if (z.ref >= 0) l.zones.push_back(std::move(z));
@@ -421,6 +439,8 @@ double genAmount(int g, std::int16_t raw) {
 void resolvePreset(SoundFontBank& bank, const PresetData& d, std::size_t p, std::vector<std::optional<ZoneList>>& instCache) {
     PresetZones out;
     out.id = {u16(d.phdr.at(p) + 22), u16(d.phdr.at(p) + 20)};
+    // Out of range, or a number an earlier preset has: never played (the first stays), not read.
+    if (out.id.bank > 128 || out.id.program > 127 || bank.index[static_cast<std::size_t>(out.id.bank * 128 + out.id.program)] >= 0) return;
     out.zoneBegin = static_cast<std::uint32_t>(bank.zones.size());
     const ZoneList pz = readZones(d, d.pbag, d.pgen, d.pmod, d.presetBags(p), true);
     for (const RawZone& pzone : pz.zones) {
@@ -432,7 +452,7 @@ void resolvePreset(SoundFontBank& bank, const PresetData& d, std::size_t p, std:
             const SampleInfo* s = izone.ref >= 0 && static_cast<std::size_t>(izone.ref) < bank.samples.size()
                                       ? &bank.samples[static_cast<std::size_t>(izone.ref)]
                                       : nullptr;
-            if (!s || s->end <= s->start) continue;  // a ROM or unusable sample: no voice, as in FluidSynth
+            if (!s || !s->usable) continue;  // a ROM or unusable sample: no voice, as in FluidSynth
             Zone z;
             z.keyLo = std::max(pzone.keyLo, izone.keyLo);
             z.keyHi = std::min(pzone.keyHi, izone.keyHi);
@@ -471,12 +491,11 @@ void resolvePreset(SoundFontBank& bank, const PresetData& d, std::size_t p, std:
             bank.zones.push_back(z);
             if (bank.zones.size() - out.zoneBegin > kMaxSoundFontZonesPerPreset)
                 malformed(d.file, fmt::format("preset {}:{} has over {} zones", out.id.bank, out.id.program, kMaxSoundFontZonesPerPreset));
+            if (bank.zones.size() > kMaxBankZones) malformed(d.file, fmt::format("its presets have over {} zones in all", kMaxBankZones));
         }
     }
     out.zoneEnd = static_cast<std::uint32_t>(bank.zones.size());
-    const std::size_t slot = static_cast<std::size_t>(std::min(out.id.bank, 128) * 128 + std::min(out.id.program, 127));
-    if (out.id.bank > 128 || out.id.program > 127 || bank.index[slot] >= 0) return;  // out of range, or a duplicate: the first stays
-    bank.index[slot] = static_cast<std::int16_t>(bank.presets.size());
+    bank.index[static_cast<std::size_t>(out.id.bank * 128 + out.id.program)] = static_cast<std::int16_t>(bank.presets.size());
     bank.presets.push_back(out);
 }
 
@@ -485,21 +504,22 @@ std::shared_ptr<SoundFontBank> loadFrom(std::span<const std::uint8_t> file, cons
     auto bank = std::make_shared<SoundFontBank>();
     bank->name = name;
     // The sdta list: its smpl chunk (16-bit samples), and no sm24 (their low bytes).
+    const std::uint8_t* smpl = nullptr;
+    std::int64_t frames = 0;
     const std::uint8_t* sdta = file.data() + l.sampleAt;
     const std::uint64_t sdtaEnd = std::min<std::uint64_t>(8 + u32(sdta + 4), l.sampleSize);
     for (std::uint64_t at = 12; at + 8 <= sdtaEnd;) {
         const std::uint64_t size = u32(sdta + at + 4);
         if (size > sdtaEnd - at - 8) malformed(name, "a sample-data chunk runs past its list");
         if (isTag(sdta + at, "smpl")) {
-            bank->data = reinterpret_cast<const std::int16_t*>(sdta + at + 8);
-            bank->frames = static_cast<std::size_t>(size / 2);
+            smpl = sdta + at + 8;
+            frames = static_cast<std::int64_t>(size / 2);
         } else if (isTag(sdta + at, "sm24")) {
             malformed(name, "it has 24-bit samples (sm24), which this player does not play");
         }
         at += 8 + size + (size & 1);
     }
-    if (!bank->data) malformed(name, "it has no 'smpl' chunk");
-    if (reinterpret_cast<std::uintptr_t>(bank->data) % alignof(std::int16_t) != 0) malformed(name, "its samples are not 2-byte aligned");
+    if (!smpl) malformed(name, "it has no 'smpl' chunk");
     const PresetData d(l.presetData, name);
     bank->samples.resize(d.shdr.count - 1);
     for (std::size_t s = 0; s + 1 < d.shdr.count; ++s) {
@@ -507,12 +527,17 @@ std::shared_ptr<SoundFontBank> loadFrom(std::span<const std::uint8_t> file, cons
         const std::uint16_t type = u16(h + 44);
         if (type & 0x10) malformed(name, "its samples are compressed (SoundFont 3), which this player does not play");
         SampleInfo& si = bank->samples[s];
-        const std::uint32_t start = u32(h + 20), end = u32(h + 24);
-        if ((type & 0x8000) || start >= end || end > bank->frames) continue;  // ROM or out of the data: never played
+        const std::int64_t start = u32(h + 20), end = u32(h + 24);
+        if ((type & 0x8000) || start >= end || end > frames) continue;  // ROM or out of the data: never played
+        si.usable = true;
         si.start = start;
         si.end = end - 1;
         si.loopStart = u32(h + 28);
         si.loopEnd = u32(h + 32);
+        // Loop points as FluidSynth mends them on loading (fluid_sample_sanitize_loop).
+        if (si.loopStart > si.loopEnd) std::swap(si.loopStart, si.loopEnd);
+        if (si.loopStart < si.start || si.loopStart > frames) si.loopStart = si.start;
+        if (si.loopEnd < si.start || si.loopEnd > frames) si.loopEnd = si.end + 1;
         si.rate = std::clamp<std::uint32_t>(u32(h + 36), 400, 384000);
         si.rootKey = h[40] > 127 ? 60 : h[40];
         si.correction = static_cast<std::int8_t>(h[41]);
@@ -526,6 +551,27 @@ std::shared_ptr<SoundFontBank> loadFrom(std::span<const std::uint8_t> file, cons
     if (bank->presets.empty())
         malformed(name, options.only ? fmt::format("it has no preset {}:{}", options.only->bank, options.only->program)
                                      : std::string("it has no presets"));
+    // Copy out the samples the zones play, each between two zeros (the interpolation may read
+    // one point before a sample's start), and move their positions to the copy.
+    std::vector<bool> used(bank->samples.size(), false);
+    std::int64_t total = 0;
+    for (const Zone& z : bank->zones)
+        if (!used[z.sample]) {
+            used[z.sample] = true;
+            total += bank->samples[z.sample].end - bank->samples[z.sample].start + 3;
+        }
+    bank->data.resize(static_cast<std::size_t>(total));
+    std::int64_t at = 0;
+    for (std::size_t i = 0; i < bank->samples.size(); ++i) {
+        if (!used[i]) continue;
+        SampleInfo& si = bank->samples[i];
+        const std::int64_t count = si.end - si.start + 1, shift = at + 1 - si.start;
+        std::memcpy(bank->data.data() + at + 1, smpl + 2 * si.start, static_cast<std::size_t>(count) * 2);  // little-endian, as the file
+        si.start += shift, si.end += shift, si.loopStart += shift, si.loopEnd += shift;
+        at += count + 2;
+    }
+    if (options.lockSamples && !bank->data.empty())
+        bank->locked = ::mlock(bank->data.data(), bank->data.size() * sizeof(std::int16_t)) == 0;  // best effort, as FluidSynth's
     return bank;
 }
 
@@ -548,17 +594,13 @@ std::shared_ptr<const SoundFontBank> loadSoundFontBank(const std::string& path, 
     void* map = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
     ::close(fd);
     if (map == MAP_FAILED) throw std::runtime_error(fmt::format("SoundFont {} cannot be mapped into memory", path));
-    std::shared_ptr<SoundFontBank> bank;
-    try {
-        bank = loadFrom(std::span(static_cast<const std::uint8_t*>(map), size), path, options);
-    } catch (...) {
-        ::munmap(map, size);
-        throw;
-    }
-    bank->mapping = map;
-    bank->mappingSize = size;
-    if (options.lockSamples) bank->locked = ::mlock(bank->data, bank->frames * 2) == 0;  // best effort, as FluidSynth's
-    return bank;
+    // Read through a mapping while loading; the bank keeps copies of what it plays.
+    struct Unmap {
+        void* p;
+        std::size_t n;
+        ~Unmap() { ::munmap(p, n); }
+    } unmap{map, size};
+    return loadFrom(std::span(static_cast<const std::uint8_t*>(map), size), path, options);
 }
 
 bool soundFontBankHas(const SoundFontBank& bank, SoundFontPresetId id) { return bank.find(id) != nullptr; }
@@ -762,6 +804,8 @@ struct Voice {
 };
 
 std::uint64_t toFixed(double x) {
+    if (!(x > 0.0)) return 0;  // (NaN too)
+    x = std::min(x, 65536.0);  // at most 2^16 samples a sample: a pitch 16 octaves up
     const auto whole = static_cast<std::uint64_t>(x);
     return whole << 32 | static_cast<std::uint32_t>((x - static_cast<double>(whole)) * 4294967296.0);
 }
@@ -837,8 +881,8 @@ struct SoundFontPlayer::Impl {
         const SampleInfo& s = bank->samples[z.sample];
         std::array<double, kGenCount> g = z.gen;
         // Actual key and velocity: the zone's fixed ones where it sets them.
-        const int akey = g[kKeyNum] >= 0 ? static_cast<int>(g[kKeyNum]) : key;
-        const int avel = g[kVelocity] > 0 ? static_cast<int>(g[kVelocity]) : vel;
+        const int akey = g[kKeyNum] >= 0 ? static_cast<int>(std::min(g[kKeyNum], 127.0)) : key;
+        const int avel = g[kVelocity] > 0 ? static_cast<int>(std::min(g[kVelocity], 127.0)) : vel;
         std::array<double, kGenCount> m{};
         double attReduction = 0;
         for (std::uint32_t i = z.modBegin; i < z.modEnd; ++i) {
@@ -848,7 +892,7 @@ struct SoundFontPlayer::Impl {
             if (canChange(mod) && value > minContribution(mod)) attReduction += value - minContribution(mod);
         }
         const auto at = [&](int i) { return g[static_cast<std::size_t>(i)] + m[static_cast<std::size_t>(i)]; };
-        const int exclusive = static_cast<int>(g[kExclusiveClass]);
+        const int exclusive = static_cast<int>(std::clamp(g[kExclusiveClass], -32768.0, 32767.0));
         if (exclusive != 0) killExclusive(exclusive, id);
 
         Voice& v = *allocate();
@@ -860,7 +904,7 @@ struct SoundFontPlayer::Impl {
         v.key = key;
         v.exclusiveClass = exclusive;
         v.noteId = id;
-        v.data = bank->data;
+        v.data = bank->data.data();
         // Pitch: the key's nominal pitch from the root (8.1.3 #56, #58), then the tuning.
         const double rootPitch = (g[kRootKey] > -1 ? g[kRootKey] : static_cast<double>(s.rootKey)) * 100.0 - static_cast<double>(s.correction);
         const double nominal = g[kScaleTuning] * (static_cast<double>(akey) - rootPitch / 100.0) + rootPitch;
@@ -870,7 +914,7 @@ struct SoundFontPlayer::Impl {
         v.minAttenuation = std::max(v.attenuation - attReduction, 0.0);
         const double pan = at(kPan);
         // FluidSynth reads 16-bit samples as 24-bit (shifted up 8) and scales by 1/(2^23 - 1).
-        constexpr double kSampleScale = 256.0 / 8388607.0;
+        constexpr double kSampleScale = 256.0 / 8388608.0;  // its INT24_MAX is 2^23
         v.gainL = panGain(pan, true) * kSynthGain * kSampleScale;
         v.gainR = panGain(pan, false) * kSynthGain * kSampleScale;
         v.filter.fresCents = at(kFilterFc);
@@ -905,15 +949,15 @@ struct SoundFontPlayer::Impl {
         envelope(v.mod, kModEnvDelay, kModEnvAttack, kModEnvHold, kKeyToModEnvHold, kModEnvDecay, kKeyToModEnvDecay, kModEnvSustain,
                  kModEnvRelease, 2.0);
         // Where the sample plays (8.1.3 #0-#4, #12, #45, #50), kept inside the sample.
-        const auto offset = [&](int fine, int coarse) {
-            return static_cast<std::int64_t>(static_cast<int>(at(fine))) + 32768 * static_cast<std::int64_t>(static_cast<int>(at(coarse)));
+        const auto whole = [&](int g) {  // a sum of generators and modulators, bounded before it becomes an integer
+            return static_cast<std::int64_t>(std::clamp(at(g), -kMaxGenValue, kMaxGenValue));
         };
+        const auto offset = [&](int fine, int coarse) { return whole(fine) + 32768 * whole(coarse); };
         v.start = s.start + offset(kStartOfs, kStartCoarse);
         v.end = s.end + offset(kEndOfs, kEndCoarse);
         v.loopStart = s.loopStart + offset(kLoopStartOfs, kLoopStartCoarse);
         v.loopEnd = s.loopEnd + offset(kLoopEndOfs, kLoopEndCoarse);
-        v.mode = static_cast<int>(g[kSampleModes]) & 3;
-        if (v.mode == 2) v.mode = kUnlooped;
+        v.mode = g[kSampleModes] == 1 ? kLoopAlways : g[kSampleModes] == 3 ? kLoopUntilRelease : kUnlooped;  // as FluidSynth compares
         const std::int64_t lo = s.start, hi = s.end;
         v.start = std::clamp(v.start, lo, hi);
         v.end = std::clamp(v.end, lo, hi);
@@ -996,7 +1040,9 @@ struct SoundFontPlayer::Impl {
             const auto idx = static_cast<std::int64_t>(phase >> 32);
             if (idx > endIndex) {
                 if (!v.looping) break;
-                phase -= loopLength;
+                // Back into the loop by whole loop lengths, at once however far past its end.
+                const std::uint64_t loopStartPhase = static_cast<std::uint64_t>(v.loopStart) << 32;
+                phase = loopStartPhase + (phase - loopStartPhase) % loopLength;
                 if (!v.hasLooped) {
                     v.hasLooped = true;
                     first = v.loopStart;
@@ -1097,7 +1143,10 @@ SoundFontPlayer::~SoundFontPlayer() = default;
 void SoundFontPlayer::prepare(std::shared_ptr<const SoundFontBank> bank, double sampleRate) {
     (void)tables();  // built here, not on the audio thread
     impl_->bank = std::move(bank);
-    impl_->preset = impl_->bank && !impl_->bank->presets.empty() ? &impl_->bank->presets.front() : nullptr;
+    // As a reset channel: on 0:0 when the font has it (selectPreset then picks the program).
+    impl_->preset = !impl_->bank || impl_->bank->presets.empty() ? nullptr
+                    : impl_->bank->find({0, 0})                  ? impl_->bank->find({0, 0})
+                                                                 : &impl_->bank->presets.front();
     impl_->rate = static_cast<double>(sampleRate);
     impl_->minNoteTicks = static_cast<std::uint32_t>(kMinNoteSeconds * sampleRate);
     for (Voice& v : impl_->voices) v.on = false;
