@@ -4,7 +4,7 @@
 // low-pass and pan law), so a track sounds the same whichever plays it, with three differences
 // that are the reasons it exists (ADR 0008):
 //   - nothing to load: no 60-library dlopen and no first-synth set-up (about 30 ms of a short
-//     render); the font is memory-mapped and only the presets played are resolved;
+//     render); only the presets played are resolved, and only their samples copied out;
 //   - single precision, each voice rendered straight into the mix: a fraction of FluidSynth's CPU;
 //   - notes start and stop on the sample they are given, not on FluidSynth's 64-sample grid.
 // What it does not play (compressed .sf3 samples, 24-bit sm24 data, linked modulators) it
@@ -25,14 +25,14 @@
 
 namespace soundstar::engine {
 
-/// A loaded font: its sample data (mapped, never copied) and the presets asked for, resolved
-/// into the zones a note starts voices from. Immutable once loaded.
+/// A loaded font: the presets asked for, resolved into the zones a note starts voices from, and
+/// copies of the samples they play (nothing of the file is read after loading). Immutable.
 class SoundFontBank;
 
 struct SoundFontLoadOptions {
     /// Resolve only this preset (an offline render plays one program); every preset when empty.
     std::optional<SoundFontPresetId> only;
-    /// Lock the sample data in memory (a live synth: no page faults on the audio thread).
+    /// Lock the copied samples in memory, best effort (a live synth: not paged out).
     bool lockSamples = false;
 };
 

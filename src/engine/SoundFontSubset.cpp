@@ -205,16 +205,7 @@ SoundFontSubset makeSoundFontSubset(const std::string& path, std::span<const Sou
     const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) throw std::runtime_error(fmt::format("SoundFont {} cannot be opened", path));
     const off_t fileSize = ::lseek(fd, 0, SEEK_END);
-    const ReadAt read = [&](std::uint64_t at, std::uint8_t* out, std::uint64_t count) {
-        while (count > 0) {
-            const ssize_t got = ::pread(fd, out, count, static_cast<off_t>(at));
-            if (got <= 0) return false;
-            at += static_cast<std::uint64_t>(got);
-            out += got;
-            count -= static_cast<std::uint64_t>(got);
-        }
-        return true;
-    };
+    const ReadAt read = readFromFile(fd);
     Layout l;
     try {
         l = readLayout(read, fileSize < 0 ? 0 : static_cast<std::uint64_t>(fileSize), path);

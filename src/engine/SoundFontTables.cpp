@@ -5,6 +5,8 @@
 
 #include <fmt/format.h>
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <stdexcept>
 
@@ -64,6 +66,19 @@ ReadAt readFromMemory(std::span<const std::uint8_t> file) {
     return [file](std::uint64_t at, std::uint8_t* out, std::uint64_t count) {
         if (at > file.size() || count > file.size() - at) return false;
         if (count > 0) std::memcpy(out, file.data() + at, count);
+        return true;
+    };
+}
+
+ReadAt readFromFile(int fd) {
+    return [fd](std::uint64_t at, std::uint8_t* out, std::uint64_t count) {
+        while (count > 0) {
+            const ssize_t got = ::pread(fd, out, count, static_cast<off_t>(at));
+            if (got <= 0) return false;
+            at += static_cast<std::uint64_t>(got);
+            out += got;
+            count -= static_cast<std::uint64_t>(got);
+        }
         return true;
     };
 }

@@ -74,6 +74,8 @@ using ReadAt = std::function<bool(std::uint64_t at, std::uint8_t* out, std::uint
 
 /// Reads from a whole file held in memory (which must outlive the reader).
 ReadAt readFromMemory(std::span<const std::uint8_t> file);
+/// Reads from an open file with pread (the descriptor must outlive the reader).
+ReadAt readFromFile(int fd);
 
 /// Finds the three chunks of a file of `fileSize` bytes; throws (malformed) naming what is wrong.
 Layout readLayout(const ReadAt& read, std::uint64_t fileSize, const std::string& file);
