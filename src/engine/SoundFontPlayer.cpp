@@ -168,31 +168,20 @@ struct Mod {
     }
 };
 
-Mod makeMod(std::uint8_t s1, std::uint8_t f1, std::uint8_t s2, std::uint8_t f2, int dest, double amount) {
-    Mod m;
-    m.src1 = s1;
-    m.flags1 = f1;
-    m.src2 = s2;
-    m.flags2 = f2;
-    m.dest = dest;
-    m.amount = amount;
-    return m;
-}
-
 /// FluidSynth's default modulators (the SoundFont 2.04 set, section 8.4), in its order. The
 /// velocity-to-filter one always evaluates to 0 there, and here.
 const std::vector<Mod>& defaultMods() {
     static const std::vector<Mod> mods = {
-        makeMod(kSrcVelocity, kConcave | kNegative, 0, 0, kAttenuation, 960),
-        makeMod(kSrcVelocity, kLinear | kNegative, kSrcVelocity, kSwitch, kFilterFc, -2400),
-        makeMod(kSrcChannelPressure, kLinear, 0, 0, kVibLfoToPitch, 50),
-        makeMod(1, kCc | kLinear, 0, 0, kVibLfoToPitch, 50),
-        makeMod(7, kCc | kConcave | kNegative, 0, 0, kAttenuation, 960),
-        makeMod(10, kCc | kLinear | kBipolar, 0, 0, kPan, 500),
-        makeMod(11, kCc | kConcave | kNegative, 0, 0, kAttenuation, 960),
-        makeMod(91, kCc | kLinear, 0, 0, kReverb, 200),
-        makeMod(93, kCc | kLinear, 0, 0, kChorus, 200),
-        makeMod(kSrcPitchWheel, kLinear | kBipolar, kSrcPitchWheelSens, kLinear, kPitch, 12700),
+        Mod{kSrcVelocity, kConcave | kNegative, 0, 0, kAttenuation, 960},
+        Mod{kSrcVelocity, kLinear | kNegative, kSrcVelocity, kSwitch, kFilterFc, -2400},
+        Mod{kSrcChannelPressure, kLinear, 0, 0, kVibLfoToPitch, 50},
+        Mod{1, kCc | kLinear, 0, 0, kVibLfoToPitch, 50},
+        Mod{7, kCc | kConcave | kNegative, 0, 0, kAttenuation, 960},
+        Mod{10, kCc | kLinear | kBipolar, 0, 0, kPan, 500},
+        Mod{11, kCc | kConcave | kNegative, 0, 0, kAttenuation, 960},
+        Mod{91, kCc | kLinear, 0, 0, kReverb, 200},
+        Mod{93, kCc | kLinear, 0, 0, kChorus, 200},
+        Mod{kSrcPitchWheel, kLinear | kBipolar, kSrcPitchWheelSens, kLinear, kPitch, 12700},
     };
     return mods;
 }

@@ -209,18 +209,18 @@ public:
     }
     ~SoundFontSynth() override { releaseFluid(); }
     void setOption(const std::string& key, const std::string& value) override {
+        // An option of two values: whether it is the second, or an error naming both.
+        const auto second = [&](const char* a, const char* b) {
+            if (value != a && value != b)
+                throw std::invalid_argument(fmt::format("soundfont option '{}' must be {} or {}, not '{}'", key, a, b, value.substr(0, 40)));
+            return value == b;
+        };
         if (key == "player") {
-            if (value != "soundstar" && value != "fluidsynth")
-                throw std::invalid_argument(fmt::format("soundfont option 'player' must be soundstar or fluidsynth, not '{}'",
-                                                        value.substr(0, 40)));
-            forceFluid_ = value == "fluidsynth";
+            forceFluid_ = second("soundstar", "fluidsynth");
             return;
         }
         if (key == "samples") {
-            if (value != "all" && value != "selected")
-                throw std::invalid_argument(fmt::format("soundfont option 'samples' must be all or selected, not '{}'",
-                                                        value.substr(0, 40)));
-            onlySelected_ = value == "selected";
+            onlySelected_ = second("all", "selected");
             return;
         }
         if (key != "file")
