@@ -610,10 +610,6 @@ std::shared_ptr<const SoundFontBank> loadSoundFontBank(const std::string& path, 
 }
 
 bool soundFontBankHas(const SoundFontBank& bank, SoundFontPresetId id) { return bank.find(id) != nullptr; }
-std::size_t soundFontBankZones(const SoundFontBank& bank, SoundFontPresetId id) {
-    const PresetZones* p = bank.find(id);
-    return p ? p->zoneEnd - p->zoneBegin : 0;
-}
 
 // ---- voices ----------------------------------------------------------------------------------------
 

@@ -48,9 +48,8 @@ std::shared_ptr<const SoundFontBank> loadSoundFontBank(const std::string& path, 
 std::shared_ptr<const SoundFontBank> loadSoundFontBank(std::span<const std::uint8_t> bytes, const std::string& name,
                                                        const SoundFontLoadOptions& options);
 
-/// Which presets a bank resolved; the zones a preset resolved to (tests).
+/// Whether a bank resolved this preset.
 bool soundFontBankHas(const SoundFontBank& bank, SoundFontPresetId id);
-std::size_t soundFontBankZones(const SoundFontBank& bank, SoundFontPresetId id);
 
 class SoundFontPlayer {
 public:
