@@ -36,4 +36,13 @@ void timingMark(const char* name) {
     std::fprintf(stderr, "timings: %-28s %8.2f ms (+%.2f ms)\n", name, ms(now - s.first), ms(now - s.last));
     s.last = now;
 }
+
+bool timingsOn() { return state().on; }
+
+void timingNote(const char* text) {
+    auto& s = state();
+    if (!s.on) return;
+    const std::lock_guard guard(s.lock);
+    std::fprintf(stderr, "timings:   %s\n", text);
+}
 }  // namespace soundstar::core

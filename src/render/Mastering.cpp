@@ -10,6 +10,7 @@
 #include "dsp/Limiter.h"
 #include "dsp/LoudnessMeter.h"
 #include "dsp/Simd.h"
+#include "core/Timings.h"
 #include "dsp/TruePeakMeter.h"
 #include "render/OfflineGraph.h"
 
@@ -107,6 +108,7 @@ MasteringReport master(StereoBuffer& audio, double sampleRate, const MasteringOp
     double meanLeft = 0.0, meanRight = 0.0;
     const auto inputPowers = removeDcAndMeasure(audio, sampleRate, meanLeft, meanRight);
     r.inputLufs = dsp::LoudnessMeter::gatedLufs(inputPowers);
+    core::timingMark("mastering: input measured");
     if (!std::isfinite(r.inputLufs) || r.inputLufs < kSilenceLufs) {
         subtractMeans(audio, meanLeft, meanRight);
         r.silent = true;
@@ -127,8 +129,10 @@ MasteringReport master(StereoBuffer& audio, double sampleRate, const MasteringOp
         gainAndLimit(audio, pass == 0 ? meanLeft : 0.0, pass == 0 ? meanRight : 0.0, sampleRate, step, limitAt);
         total += step;
         ++r.limiterPasses;
+        core::timingMark("mastering: limited");
         const double before = pass == 0 ? r.inputLufs : lastLufs;
         got = measure(audio, sampleRate, true);
+        core::timingMark("mastering: result measured");
         const double shortBy = o.targetLufs - got.lufs;  // > 0: still too quiet
         const double room = o.ceilingDbtp - kCeilingMarginDb - got.truePeakDbtp;
         if (shortBy <= room || pass + 1 == kMaxLimiterPasses) {

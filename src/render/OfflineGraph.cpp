@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "core/Denormals.h"
+#include "core/Timings.h"
 #include "dsp/DelayLine.h"
 #include "music/JsonText.h"
 #include "render/Renderer.h"
@@ -127,14 +128,16 @@ struct OfflineGraph::Impl {
     std::vector<std::thread> workers;
     std::mutex mutex;
     std::condition_variable start, done;
-    long round = 0;
+    std::atomic<long> round{0};
     bool quit = false;
-    int busyWorkers = 0;
+    std::atomic<int> busyWorkers{0};
     Chunk* trackWork = nullptr;   // chunk k (nullptr: none)
     Chunk* returnWork = nullptr;  // chunk k - 1
     std::atomic<int> nextTask{0};
     std::vector<std::size_t> order;  // the order tasks are claimed in
     std::vector<double> cost;        // seconds each took the round before (written by its own task only)
+    std::vector<double> totalCost;   // seconds each took over the whole render (for SOUNDSTAR_TIMINGS)
+    double masterCost = 0.0, waitCost = 0.0;
 
     Impl(engine::Graph& g, int block, int threads) : graph(g), blockSize(std::max(1, block)), chunkFrames(std::max(1, block) * 32) {
         const bool anySolo = std::any_of(g.tracks.begin(), g.tracks.end(), [](const auto& t) { return t->solo; });
@@ -144,6 +147,7 @@ struct OfflineGraph::Impl {
         const std::size_t tasks = g.tracks.size() + g.returns.size();
         for (std::size_t t = 0; t < tasks; ++t) order.push_back(t);
         cost.assign(tasks, 0.0);
+        totalCost.assign(tasks, 0.0);
         const int extra = std::min(threads, static_cast<int>(tasks)) - 1;
         for (int i = 0; i < extra; ++i) workers.emplace_back([this] { workerLoop(); });
     }
@@ -161,16 +165,40 @@ struct OfflineGraph::Impl {
         DenormalGuard denormals;  // as the audio callback runs: the same bytes on every thread
         long seen = 0;
         for (;;) {
+            spinWhile([&] { return round.load(std::memory_order_acquire) == seen; });
             {
                 std::unique_lock lock(mutex);
-                start.wait(lock, [&] { return quit || round != seen; });
+                start.wait(lock, [&] { return quit || round.load() != seen; });
                 if (quit) return;
-                seen = round;
+                seen = round.load();
             }
             claimTasks();
-            std::lock_guard lock(mutex);
-            if (--busyWorkers == 0) done.notify_one();
+            if (busyWorkers.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+                std::lock_guard lock(mutex);
+                done.notify_one();
+            }
         }
+    }
+
+    /// Waits for `busy` to turn false by spinning, for at most about 50 us: a round's wait is
+    /// short (the other thread's last task, or the main thread planning the next chunk), and a
+    /// futex sleep and wake-up on this VM cost more than that. The caller then blocks on its
+    /// condition variable as before, so a descheduled peer costs one bounded spin, not a core.
+    template <typename Busy>
+    static void spinWhile(Busy busy) {
+        constexpr auto kSpin = std::chrono::microseconds(50);
+        const auto until = std::chrono::steady_clock::now() + kSpin;
+        for (int i = 1; busy(); ++i) {
+            for (int k = 0; k < 16; ++k) spinPause();
+            if (i % 8 == 0 && std::chrono::steady_clock::now() > until) return;
+        }
+    }
+    static void spinPause() {
+#if defined(__x86_64__) || defined(__i386__)
+        __builtin_ia32_pause();
+#elif defined(__aarch64__)
+        asm volatile("yield");
+#endif
     }
 
     void claimTasks() {
@@ -183,6 +211,7 @@ struct OfflineGraph::Impl {
             if (task < tracks) renderTrack(task, *c);
             else renderReturn(task - tracks, *c);
             cost[task] = std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count();
+            totalCost[task] += cost[task];
         }
     }
 
@@ -302,10 +331,16 @@ struct OfflineGraph::Impl {
             ++round;
         }
         start.notify_all();
+        const auto began = std::chrono::steady_clock::now();
         if (masterOf) master(*masterOf, out);
+        const auto mastered = std::chrono::steady_clock::now();
+        masterCost += std::chrono::duration<double>(mastered - began).count();
         claimTasks();
+        const auto claimed = std::chrono::steady_clock::now();
+        spinWhile([&] { return busyWorkers.load(std::memory_order_acquire) != 0; });
         std::unique_lock lock(mutex);
-        done.wait(lock, [&] { return busyWorkers == 0; });
+        done.wait(lock, [&] { return busyWorkers.load() == 0; });
+        waitCost += std::chrono::duration<double>(std::chrono::steady_clock::now() - claimed).count();
     }
 };
 
@@ -340,6 +375,15 @@ void OfflineGraph::render(std::span<const ScheduledNote> events, SampleTime tota
                      static_cast<double>(total));
     }
     growWholeRender(out, frames);  // a render of no frames has no chunk
+    if (core::timingsOn()) {  // where the render's CPU went, task by task
+        const std::size_t tracks = im.graph.tracks.size();
+        for (std::size_t t = 0; t < im.totalCost.size(); ++t) {
+            const auto& track = t < tracks ? *im.graph.tracks[t] : *im.graph.returns[t - tracks];
+            core::timingNote(fmt::format("{} {} {:.1f} ms", t < tracks ? "track" : "return", track.name, im.totalCost[t] * 1e3).c_str());
+        }
+        core::timingNote(fmt::format("master mix and chain {:.1f} ms; {} rounds, the main thread waited {:.1f} ms", im.masterCost * 1e3,
+                                     chunks + 2, im.waitCost * 1e3).c_str());
+    }
 }
 
 }  // namespace soundstar::render
