@@ -10,15 +10,18 @@
 #include <cstdlib>
 #include <memory>
 #include <new>
+#include <set>
 #include <thread>
 
 #include "Analysis.h"
+#include "core/Denormals.h"
 #include "core/RtGuard.h"
 #include "core/Rng.h"
 #include "engine/AudioEngine.h"
 #include "engine/Controller.h"
 #include "engine/Instruments.h"
 #include "engine/Preset.h"
+#include "engine/Track.h"
 
 using namespace soundstar;
 using namespace soundstar::engine;
@@ -877,4 +880,146 @@ TEST(Graph, PreparesTracksSideBySideAndThrowsTheFirstTracksError) {
         for (std::size_t i = 0; i < probes.size(); ++i) EXPECT_EQ(probes[i]->prepared, threads > 1 || i <= 1) << "track " << i << ", " << threads << " threads";
         EXPECT_EQ(overlap.load() != 0, threads > 1) << threads << " threads";
     }
+}
+
+namespace {
+/// Bursts of noise and tones, each followed by a silence of 0.05 to 1.5 s, for `seconds`.
+StereoBuffer burstsAndSilences(Rng& rng, double sr, double seconds) {
+    StereoBuffer b;
+    b.resize(static_cast<int>(sr * seconds));
+    auto& l = b.left();
+    auto& r = b.right();
+    std::size_t at = 0;
+    while (at < l.size()) {
+        const auto sound = static_cast<std::size_t>(rng.uniform(0.02f, 0.4f) * sr);
+        const float hz = rng.uniform(50.0f, 5000.0f), noise = rng.uniform(0.0f, 1.0f), level = rng.uniform(0.05f, 1.5f);
+        for (std::size_t i = 0; i < sound && at < l.size(); ++i, ++at) {
+            const float tone = std::sin(6.2831853f * hz * static_cast<float>(i) / static_cast<float>(sr));
+            l[at] = level * ((1.0f - noise) * tone + noise * rng.bipolar());
+            r[at] = level * ((1.0f - noise) * tone * 0.5f + noise * rng.bipolar());
+        }
+        at += static_cast<std::size_t>(rng.uniform(0.05f, 1.5f) * sr);  // silence: left as zeros
+    }
+    return b;
+}
+
+bool allZero(const float* l, const float* r, int n) {
+    for (int i = 0; i < n; ++i)
+        if (l[i] != 0.0f || r[i] != 0.0f) return false;
+    return true;
+}
+
+/// Counts the silent blocks it is handed, passing everything on to the effect inside.
+class CountingEffect final : public Effect {
+public:
+    explicit CountingEffect(std::unique_ptr<Effect> inner) : inner_(std::move(inner)) {}
+    void prepare(double sr, int maxBlock) override { inner_->prepare(sr, maxBlock); }
+    void setParam(int index, float value) override { inner_->setParam(index, value); }
+    void process(StereoView io) override { inner_->process(io); }
+    bool processSilence(StereoView io) override {
+        ++silentBlocks;
+        return inner_->processSilence(io);
+    }
+    std::span<const ParamSpec> params() const override { return inner_->params(); }
+    const char* kind() const override { return inner_->kind(); }
+    int silentBlocks = 0;
+
+private:
+    std::unique_ptr<Effect> inner_;
+};
+}  // namespace
+
+// An effect at rest may skip a block of silence (Effect::processSilence); it must leave exactly
+// what process() would: the same samples then and after, whatever its parameters, the block
+// sizes, and parameter changes in the silence. The effects that can skip must actually do so.
+TEST(Effect, SilenceSkippedAtRestGivesExactlyTheSamplesOfProcessing) {
+    constexpr double kSr = 44100.0;
+    constexpr int kMaxBlock = 1024;
+    const std::set<std::string> skipping = {"chorus", "compressor", "drive", "eq", "filter", "phaser", "width"};
+    DenormalGuard denormals;  // as the engine runs: decaying states flush to exact zeros
+    for (const auto& kind : effectKinds()) {
+        for (std::uint64_t seed = 1; seed <= 3; ++seed) {
+            Rng rng(seed * 977 + kind.size());
+            auto processed = makeEffect(kind), skipped = makeEffect(kind);
+            processed->prepare(kSr, kMaxBlock);
+            skipped->prepare(kSr, kMaxBlock);
+            const auto specs = processed->params();
+            const auto randomParam = [&] {
+                const int i = static_cast<int>(rng.uniform(0.0f, static_cast<float>(specs.size()) - 0.01f));
+                const auto& ps = specs[static_cast<std::size_t>(i)];
+                const float v = rng.uniform(0.0f, 1.0f) < 0.2f ? ps.def : rng.uniform(ps.min, ps.max);
+                processed->setParam(i, v);
+                skipped->setParam(i, v);
+            };
+            for (std::size_t i = 0; i < specs.size(); ++i) randomParam();
+            StereoBuffer a = burstsAndSilences(rng, kSr, 12.0);
+            StereoBuffer b = a;
+            int skips = 0;
+            for (int at = 0; at < a.frames();) {
+                const int n = std::min(a.frames() - at, 1 + static_cast<int>(rng.uniform(0.0f, kMaxBlock - 1.0f)));
+                const StereoView va{a.left().data() + at, a.right().data() + at, n}, vb{b.left().data() + at, b.right().data() + at, n};
+                const bool silent = allZero(vb.left, vb.right, n);
+                if (silent && rng.uniform(0.0f, 1.0f) < 0.05f) randomParam();  // a change lands in the silence
+                processed->process(va);
+                if (silent) skips += skipped->processSilence(vb) ? 1 : 0;
+                else skipped->process(vb);
+                for (int i = 0; i < n; ++i)
+                    ASSERT_TRUE(va.left[i] == vb.left[i] && va.right[i] == vb.right[i])
+                        << kind << " seed " << seed << ": frame " << at + i << " is " << vb.left[i] << ", " << vb.right[i] << " skipping silence, "
+                        << va.left[i] << ", " << va.right[i] << " processing it";
+                at += n;
+            }
+            if (skipping.count(kind)) EXPECT_GT(skips, 0) << kind << " seed " << seed << " never skipped a silent block";
+            else EXPECT_EQ(skips, 0) << kind << " seed " << seed << " reported a skip it has no rule for";
+        }
+    }
+}
+
+// A track between its notes hands its chain silent blocks; with skipSilence off it processes
+// them all. Both give the same samples, through note gaps, bypass crossfades and fader moves.
+TEST(Track, SilenceBetweenNotesGivesTheSameSamplesSkippedOrProcessed) {
+    constexpr double kSr = 44100.0;
+    constexpr int kMaxBlock = 512;
+    DenormalGuard denormals;
+    Track tracks[2];
+    std::vector<CountingEffect*> counters[2];
+    for (int t = 0; t < 2; ++t) {
+        tracks[t].instrument = makeInstrument("subtractive");
+        for (const char* kind : {"eq", "chorus", "compressor", "filter", "phaser", "drive", "width", "delay"}) {
+            auto fx = std::make_unique<CountingEffect>(makeEffect(kind));
+            counters[t].push_back(fx.get());
+            tracks[t].effects.push_back(std::move(fx));
+        }
+        tracks[t].skipSilence = t == 0;
+        tracks[t].prepare(kSr, kMaxBlock);
+    }
+    Rng rng(11);
+    std::vector<float> out[2][2];
+    for (auto& o : out)
+        for (auto& c : o) c.assign(kMaxBlock, 0.0f);
+    long frame = 0, differences = 0;
+    for (int note = 0; note < 12; ++note) {
+        const float pitch = 40.0f + static_cast<float>(note * 3 % 30);
+        const long on = static_cast<long>(rng.uniform(0.05f, 0.6f) * kSr), gap = static_cast<long>(rng.uniform(0.3f, 2.5f) * kSr);
+        for (auto& t : tracks) t.instrument->noteOn(pitch, 0.8f);
+        for (long end = frame + on + gap, offAt = frame + on; frame < end;) {
+            const int n = static_cast<int>(std::min<long>(end - frame, 1 + static_cast<long>(rng.uniform(0.0f, kMaxBlock - 1.0f))));
+            if (frame <= offAt && offAt < frame + n)
+                for (auto& t : tracks) t.instrument->noteOff(pitch);
+            if (rng.uniform(0.0f, 1.0f) < 0.02f) {  // fader, pan and bypass moves, on both
+                const float db = rng.uniform(-20.0f, 6.0f), pan = rng.uniform(-1.0f, 1.0f);
+                const int slot = static_cast<int>(rng.uniform(0.0f, 7.99f));
+                const bool bypass = rng.uniform(0.0f, 1.0f) < 0.5f;
+                for (auto& t : tracks) t.setGainDb(db), t.setPan(pan), t.setBypass(slot, bypass);
+            }
+            for (int t = 0; t < 2; ++t) tracks[t].renderInto({out[t][0].data(), out[t][1].data(), n}, true);
+            for (int i = 0; i < n; ++i) differences += out[0][0][i] != out[1][0][i] || out[0][1][i] != out[1][1][i];
+            frame += n;
+        }
+    }
+    EXPECT_EQ(differences, 0) << "of " << frame << " frames";
+    int skippedChainBlocks = 0;
+    for (const auto* c : counters[0]) skippedChainBlocks += c->silentBlocks;
+    EXPECT_GT(skippedChainBlocks, 0) << "the skipping track never handed its chain a silent block";
+    for (const auto* c : counters[1]) EXPECT_EQ(c->silentBlocks, 0) << c->kind() << ": skipSilence off still skipped";
 }

@@ -15,6 +15,8 @@ class Biquad {
 public:
     void prepare(double sampleRate) { sampleRate_ = sampleRate; }
     void reset() { z1_ = z2_ = 0.0f; }
+    /// Its state is zero: a block of zeros leaves it so and comes out as zeros [rt].
+    bool atRest() const { return z1_ == 0.0f && z2_ == 0.0f; }
     /// freqHz below Nyquist, q > 0, gainDb for Peak and shelves.
     void set(BiquadType type, float freqHz, float q, float gainDb = 0.0f) {
         const double f = std::clamp<double>(freqHz, 1.0, sampleRate_ * 0.49);

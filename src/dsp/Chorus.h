@@ -32,11 +32,35 @@ public:
         mix_.setTarget(mix);
     }
     void process(StereoView io) {
+        quiet_ = 0;
+        run(io);
+    }
+    /// A block of zeros. Once the lines hold nothing but zeros (a ring's length of silence
+    /// pushed) and the mix is steady, the output is zeros: the LFOs move on in the same steps
+    /// and the lines take their zeros, with nothing read or mixed. Returns whether it skipped.
+    bool processSilence(StereoView io) {
+        if (quiet_ >= l_.size() && !mix_.ramping()) {
+            for (int done = 0; done < io.frames; done += kStep) {
+                const int n = std::min(kStep, io.frames - done);
+                nextL_ = lfoL_.tickLast(n);
+                nextR_ = lfoR_.tickLast(n);
+            }
+            l_.pushZeros(static_cast<std::size_t>(io.frames));
+            r_.pushZeros(static_cast<std::size_t>(io.frames));
+            return true;
+        }
+        run(io);
+        quiet_ = std::min(quiet_ + static_cast<std::size_t>(io.frames), l_.size());
+        return false;
+    }
+
+private:
+    static constexpr int kStep = 16;
+    void run(StereoView io) {
         // The LFOs move slowly: evaluate them every 16 samples and ramp the delays in between.
         // Each 16-sample step is pushed into the lines first and then read back (every read is
         // at least 1 ms old, far behind the step), with the ring indexed directly.
         const float base = 0.012f * sampleRate_;
-        constexpr int kStep = 16;
         float* bl = l_.data();
         float* br = r_.data();
         const std::size_t mask = l_.mask();
@@ -95,7 +119,6 @@ public:
         }
     }
 
-private:
     // Linear-interpolated read `delay` samples back from ring index `at` (delay in 1..~1100,
     // always inside the 50 ms ring).
     static float tap(const float* buf, std::size_t mask, std::size_t at, float delay) {
@@ -119,6 +142,7 @@ private:
         return a + (b - a) * frac;
     }
     float sampleRate_ = 48000.0f, depth_ = 0.0f, nextL_ = 0.0f, nextR_ = 0.0f;
+    std::size_t quiet_ = 0;  // zeros pushed since the last sound (up to the ring's size)
     DelayLine l_, r_;
     Lfo lfoL_, lfoR_;
     LinearSmoother mix_;

@@ -43,6 +43,14 @@ public:
         }
         return slope * over;
     }
+    /// process() over n samples of silence, without the samples: the output is zeros whatever
+    /// the gain, and only the detector moves, released toward no reduction by the same
+    /// multiplications process() makes (its target there is -0 dB, which adds nothing) [rt].
+    void skipSilence(int n) {
+        float env = envDb_;
+        for (int i = 0; i < n && env != 0.0f; ++i) env = env * releaseCoef_;
+        envDb_ = env;
+    }
     /// Last gain reduction applied, dB (for meters).
     float currentReductionDb() const { return -envDb_; }
     void process(StereoView io) {

@@ -87,6 +87,14 @@ public:
         for (std::size_t i = first; i < static_cast<std::size_t>(n); ++i) buf[i - first] = src[i * st];
         write_ = (w + static_cast<std::size_t>(n)) & mask_;
     }
+    /// n zeros pushed (pushBlock of zeros, without a source) [rt].
+    void pushZeros(std::size_t n) {
+        float* buf = buf_.data();
+        const std::size_t first = std::min(n, mask_ + 1 - write_);
+        std::fill(buf + write_, buf + write_ + first, 0.0f);
+        std::fill(buf, buf + std::min(n - first, mask_ + 1), 0.0f);
+        write_ = (write_ + n) & mask_;
+    }
     /// readAheadInt(k, delay) for k = 0..n-1 into dst[k * stride] (valid while n <= delay).
     void readBlock(float* dst, int n, std::size_t delay, int stride) const {
         const auto st = static_cast<std::size_t>(stride);

@@ -26,6 +26,22 @@ public:
         fb_ = std::clamp(feedback, 0.0f, 0.9f);
         mix_ = std::clamp(mix, 0.0f, 1.0f);
     }
+    /// A block of zeros with the allpasses and feedback at rest comes out as zeros; only the
+    /// sweep moves, by the same LFO steps and coefficient updates as process() [rt].
+    bool processSilence(StereoView io) {
+        const bool rest = fbL_ == 0.0f && fbR_ == 0.0f &&
+                          std::all_of(stL_.begin(), stL_.end(), [](float v) { return v == 0.0f; }) &&
+                          std::all_of(stR_.begin(), stR_.end(), [](float v) { return v == 0.0f; });
+        if (!rest) {
+            process(io);
+            return false;
+        }
+        for (int i = 0; i < io.frames; ++i) {
+            if ((counter_++ & 15) == 0) a_ = coefficient(lfo_.tick());
+            else lfo_.skip();
+        }
+        return true;
+    }
     /// State in locals for the loop (the buffer could alias the members: a store and a reload
     /// per stage and sample otherwise); the LFO is read only where a new coefficient is made.
     void process(StereoView io) {
@@ -41,10 +57,7 @@ public:
         powers();
         for (int i = 0; i < io.frames; ++i) {
             if ((counter++ & 15) == 0) {  // the sweep is slow: new allpass coefficient every 16 samples
-                const float m = 0.5f + 0.5f * lfo_.tick();
-                const float fc = 200.0f * std::exp2(6.0f * depth_ * m);
-                const float t = std::tan(std::numbers::pi_v<float> * std::min(fc, sampleRate_ * 0.45f) / sampleRate_);
-                a = (t - 1.0f) / (t + 1.0f);
+                a = coefficient(lfo_.tick());
                 powers();
             } else {
                 lfo_.skip();
@@ -61,6 +74,13 @@ public:
     }
 
 private:
+    // The allpasses' coefficient for an LFO value.
+    float coefficient(float lfo) const {
+        const float m = 0.5f + 0.5f * lfo;
+        const float fc = 200.0f * std::exp2(6.0f * depth_ * m);
+        const float t = std::tan(std::numbers::pi_v<float> * std::min(fc, sampleRate_ * 0.45f) / sampleRate_);
+        return (t - 1.0f) / (t + 1.0f);
+    }
     // The six first-order allpasses (transposed direct form: out = a*in + s; s = in - a*out)
     // with one coefficient are linear in the chain's input y: out_k = a^k y + P_k, where
     // P_k = a P_(k-1) + s_k needs only the states. So one fused multiply-add lies between y and

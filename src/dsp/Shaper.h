@@ -44,6 +44,13 @@ public:
         }
         return x;
     }
+    /// Every curve maps 0 to 0 and there is no state: a block of zeros comes out as zeros, with
+    /// nothing to do unless the drive is gliding (its smoother must move) [rt].
+    bool processSilence(StereoView io) {
+        if (!drive_.ramping()) return true;
+        process(io);
+        return false;
+    }
     void process(StereoView io) {
         if (!drive_.ramping()) {  // the usual case: one drive for the block, the curve chosen once
             switch (type_) {

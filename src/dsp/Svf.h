@@ -16,6 +16,8 @@ public:
         update();
     }
     void reset() { s_.ic1 = s_.ic2 = 0.0f; }
+    /// Both integrators at zero: a block of zeros leaves them so and comes out as zeros [rt].
+    bool atRest() const { return s_.ic1 == 0.0f && s_.ic2 == 0.0f; }
     void setMode(FilterMode m) { mode_ = m; }
     /// Cutoff in Hz (clamped below Nyquist); q from 0.5 (gentle) to ~20 (ringing).
     void set(float cutoffHz, float q) {

@@ -70,6 +70,13 @@ public:
         if (p(3) != 0.0f) Biquad::processPair(pk_[0], io.left, pk_[1], io.right, io.frames);
         if (p(5) != 0.0f) Biquad::processPair(hs_[0], io.left, hs_[1], io.right, io.frames);
     }
+    bool processSilence(StereoView io) override {
+        const auto rest = [](const dsp::Biquad* pair) { return pair[0].atRest() && pair[1].atRest(); };
+        if ((p(0) <= 10.0f || rest(lc_)) && (p(1) == 0.0f || rest(ls_)) && (p(3) == 0.0f || rest(pk_)) && (p(5) == 0.0f || rest(hs_)))
+            return true;
+        process(io);
+        return false;
+    }
     const char* kind() const override { return "eq"; }
 
 private:
@@ -96,6 +103,10 @@ public:
         apply();
     }
     void process(StereoView io) override { c_.process(io); }
+    bool processSilence(StereoView io) override {
+        c_.skipSilence(io.frames);
+        return true;
+    }
     const char* kind() const override { return "compressor"; }
 
 private:
@@ -199,6 +210,7 @@ public:
         apply();
     }
     void process(StereoView io) override { c_.process(io); }
+    bool processSilence(StereoView io) override { return c_.processSilence(io); }
     const char* kind() const override { return "chorus"; }
 
 private:
@@ -237,6 +249,7 @@ public:
         apply();
     }
     void process(StereoView io) override { ph_.process(io); }
+    bool processSilence(StereoView io) override { return ph_.processSilence(io); }
     const char* kind() const override { return "phaser"; }
 
 private:
@@ -254,6 +267,7 @@ public:
         apply();
     }
     void process(StereoView io) override { w_.process(io); }
+    bool processSilence(StereoView io) override { return w_.processSilence(io); }
     const char* kind() const override { return "drive"; }
 
 private:
@@ -287,6 +301,7 @@ public:
     WidthFx() : TableEffect(kWidthParams) {}
     void prepare(double, int) override { apply(); }
     void process(StereoView io) override { w_.process(io); }
+    bool processSilence(StereoView) override { return true; }  // mid and side of zeros: zeros
     const char* kind() const override { return "width"; }
 
 private:
@@ -306,6 +321,11 @@ public:
         apply();
     }
     void process(StereoView io) override { dsp::Svf::processPair(l_, r_, io.left, io.right, io.frames); }
+    bool processSilence(StereoView io) override {
+        if (l_.atRest() && r_.atRest()) return true;
+        process(io);
+        return false;
+    }
     const char* kind() const override { return "filter"; }
 
 private:

@@ -1,8 +1,9 @@
 #include "engine/Track.h"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
-
+#include <cstdint>
 #include <numbers>
 
 #include "dsp/Pan.h"
@@ -95,10 +96,10 @@ void Track::setTrim(float db, float balance) {
     trimR_.setTarget(g * (b < 0.0f ? std::cos(kHalfPi * -b) : 1.0f));
 }
 
-void Track::applyTrim(StereoView v) {
+void Track::applyTrim(StereoView v, bool silent) {
     if (!trimL_.ramping() && !trimR_.ramping()) {
         const float l = trimL_.value(), r = trimR_.value();
-        if (l == 1.0f && r == 1.0f) return;
+        if ((l == 1.0f && r == 1.0f) || silent) return;
         for (int i = 0; i < v.frames; ++i) {
             v.left[i] *= l;
             v.right[i] *= r;
@@ -136,23 +137,42 @@ float Track::nextSend(int bus, int frames) {
     return v;
 }
 
+namespace {
+/// Every sample of the block is zero, of either sign (a sounding block fails at its first).
+bool silentBlock(const StereoView& v) {
+    if (v.frames > 0 && (v.left[0] != 0.0f || v.right[0] != 0.0f)) return false;
+    std::uint32_t bits = 0;
+    for (int i = 0; i < v.frames; ++i) bits |= (std::bit_cast<std::uint32_t>(v.left[i]) | std::bit_cast<std::uint32_t>(v.right[i])) << 1;
+    return bits == 0;
+}
+}  // namespace
+
 void Track::renderInto(StereoView v, bool clearFirst) {
     const int frames = v.frames;
     if (instrument) instrument->process(v);
     else if (clearFirst) v.clear();
+    // Silence (an instrument between its notes, a bus with nothing sent) stays known as such
+    // down the chain while each effect leaves it zeros.
+    bool silent = skipSilence && silentBlock(v);
+    const auto run = [&](Effect& fx) {
+        if (!silent) fx.process(v);
+        else if (!fx.processSilence(v)) silent = silentBlock(v);
+    };
     for (std::size_t e = 0; e < effects.size(); ++e) {
         LinearSmoother* w = e < wet_.size() ? &wet_[e] : nullptr;
         if (!w || (!w->ramping() && w->value() >= 1.0f)) {
-            effects[e]->process(v);
+            run(*effects[e]);
             continue;
         }
         StereoView dry = dry_.view(frames);
         std::copy_n(v.left, frames, dry.left);
         std::copy_n(v.right, frames, dry.right);
-        effects[e]->process(v);
+        const bool silentIn = silent;
+        run(*effects[e]);
         if (!w->ramping()) {  // fully bypassed: the dry signal
             std::copy_n(dry.left, frames, v.left);
             std::copy_n(dry.right, frames, v.right);
+            silent = silentIn;
             continue;
         }
         for (int i = 0; i < frames; ++i) {
@@ -160,11 +180,16 @@ void Track::renderInto(StereoView v, bool clearFirst) {
             v.left[i] = dry.left[i] + g * (v.left[i] - dry.left[i]);
             v.right[i] = dry.right[i] + g * (v.right[i] - dry.right[i]);
         }
+        silent = silentIn && silent;
     }
-    lowCut_.process(v);
+    if (lowCut_.engaged()) {
+        lowCut_.process(v);
+        if (silent) silent = silentBlock(v);
+    }
     if (fadeLeft_ > 0) {
         applyFade(v);
     } else if (!gain_.ramping() && !panL_.ramping() && !panR_.ramping()) {
+        if (silent) return applyTrim(v, true);  // zeros times a steady gain: zeros
         const float gl = gain_.value() * panL_.value(), gr = gain_.value() * panR_.value();
         for (int i = 0; i < frames; ++i) {
             v.left[i] *= gl;
@@ -177,7 +202,7 @@ void Track::renderInto(StereoView v, bool clearFirst) {
             v.right[i] *= g * panR_.next();
         }
     }
-    applyTrim(v);
+    applyTrim(v, silent);
 }
 
 }  // namespace soundstar::engine

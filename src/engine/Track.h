@@ -91,6 +91,10 @@ public:
     float initialLowCutHz = 0.0f;  // > 0: starts with its low cut engaged (no ramp)
     std::array<float, kMaxSends> initialSends{};
     int initialOutput = -1;  // -1 the master, else a return bus (no crossfade at prepare)
+    /// A block of silence goes through the chain by Effect::processSilence (effects at rest skip
+    /// it, to the same bytes) and skips the fader's multiplications. false: every stage runs on
+    /// every block, as a reference for tests [control].
+    bool skipSilence = true;
     StereoBuffer& buffer() { return buffer_; }
 
 private:
@@ -98,7 +102,7 @@ private:
     LinearSmoother gain_, panL_, panR_;
     LinearSmoother trimL_, trimR_;  // setTrim: per channel, after the fader
     dsp::LowCut lowCut_;            // setLowCut: after the effects
-    void applyTrim(StereoView v);
+    void applyTrim(StereoView v, bool silent);
     std::array<LinearSmoother, kMaxSends> sends_{};
     std::vector<LinearSmoother> wet_;  // per effect: 1 in the chain, 0 bypassed
     StereoBuffer dry_;                 // an effect's input, while it is (being) bypassed
