@@ -60,7 +60,7 @@ static void subtractiveVoices(benchmark::State& st) {
     }
     reportVoices(st, voices);
 }
-BENCHMARK(subtractiveVoices)->Arg(16)->Arg(64)->Arg(256);
+BENCHMARK(subtractiveVoices)->Arg(1)->Arg(16)->Arg(64)->Arg(256);
 
 // The SIMD voice bank (saw -> 2-pole resonant lowpass -> envelope -> equal-power pan): the patch
 // timed against scsynth by bench/voicebench.

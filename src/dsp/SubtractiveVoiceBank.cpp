@@ -42,12 +42,15 @@ inline v8 tanPade(v8 x) {
     return num / den;
 }
 
+/// tanh's [3/2] Pade form, x (27 + x^2) / (27 + 9 x^2), held at +-1 beyond +-3 (where it
+/// reaches exactly 1: 3 * 36 / 108). The hold is chosen after the division rather than by
+/// clamping x before it, which takes two dependent operations off the ladder's feedback chain;
+/// within +-3 the arithmetic, and so every bit, is the clamped form's.
 inline v8 saturate(v8 x) {
-    const v8 lim = splat(3.0f);
-    x = x > lim ? lim : x;
-    x = x < -lim ? -lim : x;
     const v8 x2 = x * x;
-    return x * (splat(27.0f) + x2) / (splat(27.0f) + splat(9.0f) * x2);
+    const v8 y = x * (splat(27.0f) + x2) / (splat(27.0f) + splat(9.0f) * x2);
+    const v8 held = x > splat(0.0f) ? splat(1.0f) : splat(-1.0f);
+    return abs(x) > splat(3.0f) ? held : y;
 }
 }  // namespace
 

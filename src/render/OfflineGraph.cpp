@@ -379,7 +379,9 @@ void OfflineGraph::render(std::span<const ScheduledNote> events, SampleTime tota
         const std::size_t tracks = im.graph.tracks.size();
         for (std::size_t t = 0; t < im.totalCost.size(); ++t) {
             const auto& track = t < tracks ? *im.graph.tracks[t] : *im.graph.returns[t - tracks];
-            core::timingNote(fmt::format("{} {} {:.1f} ms", t < tracks ? "track" : "return", track.name, im.totalCost[t] * 1e3).c_str());
+            std::string chain = track.instrument ? track.instrument->kind() : "";
+            for (const auto& fx : track.effects) chain += fmt::format("{}{}", chain.empty() ? "" : " ", fx->kind());
+            core::timingNote(fmt::format("{} {} {:.1f} ms ({})", t < tracks ? "track" : "return", track.name, im.totalCost[t] * 1e3, chain).c_str());
         }
         core::timingNote(fmt::format("master mix and chain {:.1f} ms; {} rounds, the main thread waited {:.1f} ms", im.masterCost * 1e3,
                                      chunks + 2, im.waitCost * 1e3).c_str());
