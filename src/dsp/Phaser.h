@@ -44,9 +44,12 @@ public:
     }
     /// State in locals for the loop (the buffer could alias the members: a store and a reload
     /// per stage and sample otherwise); the LFO is read only where a new coefficient is made.
+    /// Left and right run as the two lanes of one vector: one instruction for both channels.
     void process(StereoView io) {
-        std::array<float, kStages> stL = stL_, stR = stR_;
-        float fbL = fbL_, fbR = fbR_, a = a_;
+        std::array<F2, kStages> st{};
+        for (std::size_t k = 0; k < kStages; ++k) st[k] = F2{stL_[k], stR_[k]};
+        F2 fbState{fbL_, fbR_};
+        float a = a_;
         unsigned counter = counter_;
         const float fb = fb_, dry = 1.0f - 0.5f * mix_, wet = 0.5f * mix_;
         std::array<float, kStages + 1> aPow{};  // a^0 .. a^6
@@ -62,13 +65,13 @@ public:
             } else {
                 lfo_.skip();
             }
-            io.left[i] = run(io.left[i], a, aPow, stL, fbL, fb, dry, wet);
-            io.right[i] = run(io.right[i], a, aPow, stR, fbR, fb, dry, wet);
+            const F2 y = run(F2{io.left[i], io.right[i]}, a, aPow, st, fbState, fb, dry, wet);
+            io.left[i] = y[0];
+            io.right[i] = y[1];
         }
-        stL_ = stL;
-        stR_ = stR;
-        fbL_ = fbL;
-        fbR_ = fbR;
+        for (std::size_t k = 0; k < kStages; ++k) stL_[k] = st[k][0], stR_[k] = st[k][1];
+        fbL_ = fbState[0];
+        fbR_ = fbState[1];
         a_ = a;
         counter_ = counter;
     }
@@ -85,15 +88,16 @@ private:
     // with one coefficient are linear in the chain's input y: out_k = a^k y + P_k, where
     // P_k = a P_(k-1) + s_k needs only the states. So one fused multiply-add lies between y and
     // the fed-back output, instead of six in a row. The same filter up to rounding.
-    static float run(float x, float a, const std::array<float, kStages + 1>& aPow, std::array<float, kStages>& st,
-                     float& fbState, float fb, float dry, float wet) {
-        std::array<float, kStages> p{};
+    using F2 = float __attribute__((vector_size(8)));
+    static F2 run(F2 x, float a, const std::array<float, kStages + 1>& aPow, std::array<F2, kStages>& st, F2& fbState, float fb,
+                  float dry, float wet) {
+        std::array<F2, kStages> p{};
         p[0] = st[0];
         for (std::size_t k = 1; k < kStages; ++k) p[k] = a * p[k - 1] + st[k];
-        const float y = x + fbState * fb;
-        float in = y;
+        const F2 y = x + fbState * fb;
+        F2 in = y;
         for (std::size_t k = 0; k < kStages; ++k) {
-            const float out = aPow[k + 1] * y + p[k];
+            const F2 out = aPow[k + 1] * y + p[k];
             st[k] = in - a * out;
             in = out;
         }
