@@ -307,17 +307,9 @@ public:
         // Bandpass output peaks at Q; divide it out so q changes colour, not loudness.
         const float g = dbToGain(p_[kNoiseGain]) * vel_ / std::max(1.0f, p_[kNoiseQ] * 0.5f);
         const float c = p_[kColor];
-        // All pink or all white (the presets' usual settings): the other generator's share is
-        // zero, so it is not drawn at all; the sum is the same number.
-        if (c == 1.0f) {
-            for (int i = 0; i < n; ++i) out[i] += filter_.tick(c * pink_.tick() * 3.0f) * env_.tick() * g;
-        } else if (c == 0.0f) {
-            for (int i = 0; i < n; ++i) out[i] += filter_.tick(white_.tick()) * env_.tick() * g;
-        } else {
-            for (int i = 0; i < n; ++i) {
-                const float x = c * pink_.tick() * 3.0f + (1.0f - c) * white_.tick();
-                out[i] += filter_.tick(x) * env_.tick() * g;
-            }
+        for (int i = 0; i < n; ++i) {
+            const float x = c * pink_.tick() * 3.0f + (1.0f - c) * white_.tick();
+            out[i] += filter_.tick(x) * env_.tick() * g;
         }
     }
 
