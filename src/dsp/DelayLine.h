@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdlib>
 #include <cstring>
+#include <limits>
 #include <new>
 
 #include <sys/mman.h>
@@ -19,8 +20,9 @@ namespace soundstar::dsp {
 /// afford. Small ones come from calloc [control].
 class ZeroedFloats {
 public:
-    explicit ZeroedFloats(std::size_t n = 0) : n_(n), mapped_(n * sizeof(float) >= kMapFrom) {
+    explicit ZeroedFloats(std::size_t n = 0) : n_(n), mapped_(n >= kMapFrom / sizeof(float)) {
         if (n == 0) return;
+        if (n > std::numeric_limits<std::size_t>::max() / sizeof(float)) throw std::bad_alloc();
         if (mapped_) {
             void* p = ::mmap(nullptr, n * sizeof(float), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
             if (p == MAP_FAILED) throw std::bad_alloc();
