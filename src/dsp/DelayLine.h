@@ -12,28 +12,39 @@
 
 namespace soundstar::dsp {
 
-/// A zeroed float buffer whose pages are all in place when it is made. A large one (64 KB and
-/// up) is its own anonymous mapping, populated in one call (MAP_POPULATE): no page fault when a
-/// delay line or a render lane is first written, on the audio thread or off it. Faulting pages in
-/// one by one is the expensive way on a virtual machine (12 us a page here, 1.2 us populated:
-/// a 1 MB ring 3 ms against 0.3), and a fault on the audio thread is a wait the callback cannot
-/// afford. Small ones come from calloc [control].
+/// A float buffer that starts zeroed without touching its memory: calloc hands a large one
+/// straight from fresh (zero) pages, so a 4-second delay line costs only the pages it reaches
+/// (a 1-second render of a long delay no longer writes and faults in the whole ring) [control].
+/// `populated(n)`: all its pages put in place at once instead (one mmap with MAP_POPULATE), for
+/// a buffer that will be written whole soon, such as the offline graph's lanes: faulting pages in
+/// one at a time costs 12 us a page on this VM, populating 1.2 us. Not for what a live session
+/// makes on its control thread while it plays (a vibe's delay rings, megabytes: populating them
+/// there starved the server's tick under load and its tap dropped audio).
 class ZeroedFloats {
 public:
-    explicit ZeroedFloats(std::size_t n = 0) : n_(n), mapped_(n >= kMapFrom / sizeof(float)) {
+    explicit ZeroedFloats(std::size_t n = 0) : n_(n) {
         if (n == 0) return;
+        p_ = static_cast<float*>(std::calloc(n, sizeof(float)));
+        if (!p_) throw std::bad_alloc();
+    }
+    static ZeroedFloats populated(std::size_t n) {
+        ZeroedFloats z;
+        if (n == 0) return z;
         if (n > std::numeric_limits<std::size_t>::max() / sizeof(float)) throw std::bad_alloc();
-        if (mapped_) {
-            void* p = ::mmap(nullptr, n * sizeof(float), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
-            if (p == MAP_FAILED) throw std::bad_alloc();
-            p_ = static_cast<float*>(p);
-        } else {
-            p_ = static_cast<float*>(std::calloc(n, sizeof(float)));
-            if (!p_) throw std::bad_alloc();
-        }
+        void* p = ::mmap(nullptr, n * sizeof(float), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+        if (p == MAP_FAILED) throw std::bad_alloc();
+        z.p_ = static_cast<float*>(p);
+        z.n_ = n;
+        z.mapped_ = true;
+        return z;
     }
     ZeroedFloats(const ZeroedFloats& o) : ZeroedFloats(o.n_) {
         if (n_) std::memcpy(p_, o.p_, n_ * sizeof(float));
+    }
+    ZeroedFloats(ZeroedFloats&& o) noexcept : p_(o.p_), n_(o.n_), mapped_(o.mapped_) {
+        o.p_ = nullptr;
+        o.n_ = 0;
+        o.mapped_ = false;
     }
     ZeroedFloats& operator=(ZeroedFloats o) noexcept {
         std::swap(p_, o.p_);
@@ -52,10 +63,9 @@ public:
     float operator[](std::size_t i) const { return p_[i]; }
 
 private:
-    static constexpr std::size_t kMapFrom = std::size_t{64} << 10;
     float* p_ = nullptr;
-    std::size_t n_;
-    bool mapped_;
+    std::size_t n_ = 0;
+    bool mapped_ = false;
 };
 
 class DelayLine {

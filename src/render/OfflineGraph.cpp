@@ -96,7 +96,7 @@ struct Chunk {
 
     void allocate(std::size_t trackCount, std::size_t returnCount, int chunkFrames) {
         const auto n = static_cast<std::size_t>(chunkFrames);
-        memory = dsp::ZeroedFloats(2 * n * (trackCount + returnCount));
+        memory = dsp::ZeroedFloats::populated(2 * n * (trackCount + returnCount));
         float* p = memory.data();
         const auto lanes = [&](std::vector<Lane>& v, std::size_t count) {
             v.resize(count);
