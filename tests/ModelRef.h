@@ -4,6 +4,8 @@
 // scripts that make them (made under a temporary name and renamed, so tests running in parallel
 // processes never see half a folder), raw float/int files, and a sample-by-sample comparison.
 #include <gtest/gtest.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -50,10 +52,22 @@ inline std::filesystem::path referenceCache(std::initializer_list<std::string> s
 #endif
 
 /// Runs `make(tmp)` to fill `dir` unless `dir / sentinel` exists; `tmp` is renamed to `dir`
-/// afterwards (another test process may have won the race: its copy is the same).
+/// afterwards. Test processes take turns on `dir`.lock, so one makes it and the rest reuse it.
 inline void makeOnce(const std::filesystem::path& dir, const std::string& sentinel, const std::function<void(const std::filesystem::path&)>& make) {
     if (std::filesystem::exists(dir / sentinel)) return;
     std::filesystem::create_directories(dir.parent_path());
+    // One maker at a time: the others wait on the lock and then find the folder made (ctest runs a
+    // test per process, as many as there are cores; five making the same torch models at once
+    // pushed the tests that waited on them past their timeout).
+    const int lock = ::open((dir.string() + ".lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (lock >= 0) ::flock(lock, LOCK_EX);
+    struct Unlock {
+        int fd;
+        ~Unlock() {
+            if (fd >= 0) ::close(fd);
+        }
+    } unlock{lock};
+    if (std::filesystem::exists(dir / sentinel)) return;
     const auto tmp = std::filesystem::path(dir.string() + ".tmp" + std::to_string(::getpid()));
     make(tmp);
     std::error_code ec;

@@ -4,12 +4,14 @@
 // forces the plain x86-64 one (whose numbers tests/CMakeLists.txt checks against PyTorch too).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <set>
 #include <sstream>
 #include <string>
+#include <thread>
 
 #include "Cli.h"
 #include "models/ggml/GgmlCpu.h"
@@ -113,4 +115,23 @@ TEST(GgmlCpu, AnUnknownVariantIsNamedWithTheChoices) {
     EXPECT_NE(line.find("x64 (score"), std::string::npos) << line;
     const auto r = runCommand("SOUNDSTAR_GGML_CPU_DIR=/nonexistent-ggml " + kBin + " doctor");
     EXPECT_NE(r.output.find("MISSING  ggml CPU backend: ggml: no CPU variant in /nonexistent-ggml"), std::string::npos) << r.output;
+}
+
+// A folder's default threads: one for weights under 32 MiB in all (the test models), every core
+// for bigger ones; the files' sizes count together, and an unreadable file counts as nothing.
+TEST(GgmlCpu, SmallModelsDefaultToOneThreadAndLargeOnesToEveryCore) {
+    soundstar::test::TempDir dir;
+    const auto sized = [&](const std::string& name, std::uintmax_t bytes) {
+        const std::filesystem::path p = dir / name;
+        std::ofstream(p).close();
+        std::filesystem::resize_file(p, bytes);  // sparse: no disk used
+        return p;
+    };
+    const auto small = sized("small.gguf", 20ull << 20), other = sized("other.gguf", 13ull << 20), big = sized("big.gguf", 600ull << 20);
+    const int cores = static_cast<int>(std::clamp(std::thread::hardware_concurrency(), 1u, 64u));
+    EXPECT_EQ(soundstar::models::defaultModelThreads({small}), 1);
+    EXPECT_EQ(soundstar::models::defaultModelThreads({small, std::filesystem::path(dir / "missing.gguf")}), 1);
+    EXPECT_EQ(soundstar::models::defaultModelThreads({small, other}), cores) << "20 MiB and 13 MiB together are over the line";
+    EXPECT_EQ(soundstar::models::defaultModelThreads({big}), cores);
+    EXPECT_EQ(soundstar::models::defaultModelThreads({}), 1);
 }

@@ -5,11 +5,11 @@
 #include <algorithm>
 #include <set>
 #include <stdexcept>
-#include <thread>
 
 #include "models/ggml/AudioldmPipeline.h"
 #include "models/ggml/ClapTextEncoder.h"
 #include "models/ggml/DdimScheduler.h"
+#include "models/ggml/GgmlCpu.h"
 #include "music/JsonText.h"
 
 namespace soundstar::models {
@@ -45,11 +45,13 @@ public:
             if (!kKnown.count(key))
                 bad(manifest, fmt::format("unknown parameters.{}; an audioldm folder takes vae, vocoder, clap, threads, default_steps, default_guidance",
                                           music::clipText(key, 60)));
-        const int threads = threads_ = parameter<int>(dir, m, "threads", static_cast<int>(std::clamp(std::thread::hardware_concurrency(), 1u, 64u)), 1, 64);
+        const auto unet = dir / m.weightsFile, vae = partFile(dir, m, "vae", "vae.gguf"), vocoder = partFile(dir, m, "vocoder", "vocoder.gguf"),
+                   clap = partFile(dir, m, "clap", "clap.gguf");
+        const int threads = threads_ = parameter<int>(dir, m, "threads", defaultModelThreads({unet, vae, vocoder, clap}), 1, 64);
         steps_ = parameter<int>(dir, m, "default_steps", 10, 1, kMaxDdimSteps);
         guidance_ = parameter<double>(dir, m, "default_guidance", 2.5, 0, kMaxAudioldmGuidance);
-        pipeline_ = std::make_unique<AudioldmPipeline>(dir / m.weightsFile, partFile(dir, m, "vae", "vae.gguf"), partFile(dir, m, "vocoder", "vocoder.gguf"), threads);
-        clap_ = std::make_unique<ClapTextEncoder>(partFile(dir, m, "clap", "clap.gguf"), threads);
+        pipeline_ = std::make_unique<AudioldmPipeline>(unet, vae, vocoder, threads);
+        clap_ = std::make_unique<ClapTextEncoder>(clap, threads);
         if (pipeline_->sampleRateHz() != static_cast<int>(m.sampleRateHz))
             bad(manifest, fmt::format("sample_rate is {} but the vocoder makes {} Hz", m.sampleRateHz, pipeline_->sampleRateHz()));
         if (clap_->embeddingSize() != pipeline_->embeddingSize())

@@ -13,6 +13,7 @@
 #include <mutex>
 #include <stdexcept>
 #include <system_error>
+#include <thread>
 
 #include "music/JsonText.h"
 
@@ -163,6 +164,17 @@ std::string describeGgmlCpu() {
     const auto& v = ggmlCpuVariant();
     return fmt::format("{} ({}) from {}{}", v.name, v.features.empty() ? std::string("no SIMD extensions") : fmt::format("{}", fmt::join(v.features, " ")), v.path,
                        v.forced ? " (forced by SOUNDSTAR_GGML_CPU)" : "");
+}
+
+int defaultModelThreads(const std::vector<std::filesystem::path>& files) {
+    std::uint64_t bytes = 0;
+    for (const auto& f : files) {
+        std::error_code ec;
+        const auto n = std::filesystem::file_size(f, ec);
+        if (!ec) bytes += n;
+    }
+    if (bytes < kOneThreadModelBytes) return 1;
+    return static_cast<int>(std::clamp(std::thread::hardware_concurrency(), 1u, 64u));
 }
 
 }  // namespace soundstar::models

@@ -10,6 +10,8 @@
 // Where the variants are: $SOUNDSTAR_GGML_CPU_DIR, else the folder the build found them in.
 // $SOUNDSTAR_GGML_CPU=NAME (e.g. x64) forces one variant; an unknown name or one this CPU
 // cannot run is an error that lists the variants there.
+#include <cstdint>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -29,5 +31,18 @@ const GgmlCpuVariant& ggmlCpuVariant();
 
 /// One line for `soundstar models` / `soundstar doctor`: "haswell (AVX2 F16C FMA ...) from PATH".
 std::string describeGgmlCpu();
+
+/// Weights under this many bytes (all of a folder's files together) run on one thread unless
+/// told otherwise: their graphs' nodes are too small for more threads to pay back the barrier
+/// between nodes, and on a loaded machine every spinning thread steals a core from other work.
+/// Measured with `soundstar generate` on 2 cores: the 1.7 MB test MusicGen folder, 1.25 s of
+/// audio, 0.43 s on one thread against 0.80 s on two; the 18 MB test AudioLDM folder 0.43 s
+/// against 0.51 s. MusicGen-small's LM alone is 1.6 GB (f32).
+inline constexpr std::uint64_t kOneThreadModelBytes = 32ull << 20;
+
+/// The threads a model folder runs on when neither its manifest nor the request names a count:
+/// one for weights (`files`' sizes together) under kOneThreadModelBytes, else every core (at
+/// most 64). A file that cannot be read counts as nothing (loading it names the problem).
+int defaultModelThreads(const std::vector<std::filesystem::path>& files);
 
 }  // namespace soundstar::models

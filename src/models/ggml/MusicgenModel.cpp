@@ -6,10 +6,10 @@
 #include <cmath>
 #include <set>
 #include <stdexcept>
-#include <thread>
 
 #include "models/ModelWorker.h"
 #include "models/ggml/EncodecDecoder.h"
+#include "models/ggml/GgmlCpu.h"
 #include "models/ggml/MusicgenLm.h"
 #include "models/ggml/T5Encoder.h"
 #include "models/ggml/TextTokenizer.h"
@@ -51,10 +51,11 @@ public:
                 bad(manifest, fmt::format("unknown parameters.{}; a musicgen folder takes encodec, lm, t5, tokenizer, top_k, temperature, default_guidance, "
                                           "window_seconds, extend_stride, threads, kv_cache",
                                           music::clipText(key, 60)));
-        const int threads = threads_ = parameter<int>(dir, m, "threads", static_cast<int>(std::clamp(std::thread::hardware_concurrency(), 1u, 64u)), 1, 64);
-        decoder_ = std::make_unique<EncodecDecoder>(partFile(dir, m, "encodec", m.weightsFile), threads);
-        lm_ = std::make_unique<MusicgenLm>(partFile(dir, m, "lm", "lm.gguf"), threads);
-        t5_ = std::make_unique<T5Encoder>(partFile(dir, m, "t5", "t5.gguf"), threads);
+        const auto encodec = partFile(dir, m, "encodec", m.weightsFile), lm = partFile(dir, m, "lm", "lm.gguf"), t5 = partFile(dir, m, "t5", "t5.gguf");
+        const int threads = threads_ = parameter<int>(dir, m, "threads", defaultModelThreads({encodec, lm, t5}), 1, 64);
+        decoder_ = std::make_unique<EncodecDecoder>(encodec, threads);
+        lm_ = std::make_unique<MusicgenLm>(lm, threads);
+        t5_ = std::make_unique<T5Encoder>(t5, threads);
         tokenizer_ = std::make_unique<TextTokenizer>(partFile(dir, m, "tokenizer", "spiece.model"));
         const auto& e = decoder_->config();
         const auto& l = lm_->config();
