@@ -296,18 +296,24 @@ TEST(DjCli, FollowsAMidiClockOnJackPausesOnStopAndResumesOnContinue) {
 #else
     TempDir dir;
     const std::string server = "soundstar-djclock-" + std::to_string(getpid());
-    const std::string wav = dir / "set.wav", events = dir / "set.jsonl", probe = dir / "probe.json", fifo = dir / "stdin";
+    const std::string wav = dir / "set.wav", events = dir / "set.jsonl", probe = dir / "probe.json", fifo = dir / "stdin", jackLog = dir / "jackd.log";
     // The clock is read with JACK's frame times, so the period does not matter; 256 keeps the
     // dummy backend clear of xruns on a loaded machine. Stop pauses the set, so it ends on q.
     const auto r = runCommand(
-        "{ export JACK_DEFAULT_SERVER=" + server + " JACK_NO_AUDIO_RESERVATION=1 JACK_NO_START_SERVER=1; jackd --no-realtime -n " + server +
-        " -d dummy -r 48000 -p 256 >/dev/null 2>&1 & J=$!; for i in $(seq 60); do jack_lsp >/dev/null 2>&1 && break; sleep 0.25; done; "
+        "{ export JACK_DEFAULT_SERVER=" + server + " JACK_NO_AUDIO_RESERVATION=1 JACK_NO_START_SERVER=1; jackd " + kJackdScheduling + " -n " + server +
+        " -d dummy -r 48000 -p 256 >'" + jackLog + "' 2>&1 & J=$!; for i in $(seq 60); do jack_lsp >/dev/null 2>&1 && break; sleep 0.25; done; "
         "jack_midi_clock -b 120 -B >/dev/null 2>&1 & C=$!; for i in $(seq 40); do jack_lsp | grep -q mclk && break; sleep 0.1; done; mkfifo '" + fifo + "'; "
         "timeout 40 " + kBin + " dj --clock midi --midi-in jack_midi_clock --midi-offset-ms 40 --device jack --sample-rate 48000 --seed 2 -o '" + wav + "' --events '" + events +
         "' <'" + fifo + "' & D=$!; exec 3>'" + fifo + "'; " + std::string(JACK_PROBE) + " '" + probe +
         "' soundstar-dj:out_L jack_midi_clock:mclk_out 11.5 & P=$!; for i in $(seq 300); do [ -e '" + probe + ".ready' ] && break; sleep 0.1; done; sleep 0.3; "
         "echo play | jack_transport >/dev/null 2>&1; sleep 4; echo stop | jack_transport >/dev/null 2>&1; sleep 1; echo play | jack_transport >/dev/null 2>&1; "
         "sleep 4; echo stop | jack_transport >/dev/null 2>&1; sleep 0.5; echo q >&3; exec 3>&-; wait $D; R=$?; wait $P; kill $C; wait $C; kill $J; wait $J; exit $R; }");
+    {
+        const auto log = runCommand("cat '" + jackLog + "'").output;
+        std::size_t xruns = 0;
+        for (auto at = log.find("xrun"); at != std::string::npos; at = log.find("xrun", at + 1)) ++xruns;
+        std::printf("jackd: %s, %zu xrun lines\n", log.find("non-realtime") == std::string::npos ? "real time" : "not in real time", xruns);
+    }
     ASSERT_EQ(r.code, 0) << r.output;
     EXPECT_NE(r.output.find("waiting for MIDI Start on jack_midi_clock"), std::string::npos) << r.output;
     EXPECT_NE(r.output.find("the clock's client, held until the first tick"), std::string::npos) << r.output;
@@ -428,7 +434,7 @@ TEST(DjCli, SendsAMidiClockThatJackMclkDumpReadsAtTheSetsTempo) {
     const std::string server = "soundstar-djout-" + std::to_string(getpid());
     const std::string dump = dir / "dump.txt";
     const auto r = runCommand(
-        "{ export JACK_DEFAULT_SERVER=" + server + " JACK_NO_AUDIO_RESERVATION=1 JACK_NO_START_SERVER=1; jackd --no-realtime -n " + server +
+        "{ export JACK_DEFAULT_SERVER=" + server + " JACK_NO_AUDIO_RESERVATION=1 JACK_NO_START_SERVER=1; jackd " + kJackdScheduling + " -n " + server +
         " -d dummy -r 48000 -p 256 >/dev/null 2>&1 & J=$!; for i in $(seq 60); do jack_lsp >/dev/null 2>&1 && break; sleep 0.25; done; "
         "stdbuf -oL jack_mclk_dump -n > '" + dump + "' 2>&1 & M=$!; for i in $(seq 40); do jack_lsp | grep -q mclk_in && break; sleep 0.1; done; "
         "timeout 30 " + kBin + " dj --device jack --midi-out mclk_dump --sample-rate 48000 --minutes 0.06 --seed 2 </dev/null; R=$?; sleep 0.3; "

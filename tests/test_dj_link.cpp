@@ -181,7 +181,7 @@ TEST(DjLink, OnJackTheBarLinesAreHeardWithin3MsOfTheSessionsBars) {
     setenv("JACK_NO_AUDIO_RESERVATION", "1", 1);
     setenv("JACK_NO_START_SERVER", "1", 1);
     const auto pidFile = (dir / "jackd.pid").string();
-    std::system(("jackd --no-realtime -n " + server + " -d dummy -r 48000 -p 256 >/dev/null 2>&1 & echo $! > '" + pidFile + "'; for i in $(seq 60); do jack_lsp >/dev/null 2>&1 && break; sleep 0.25; done").c_str());
+    std::system(("jackd " + soundstar::test::kJackdScheduling + " -n " + server + " -d dummy -r 48000 -p 256 >/dev/null 2>&1 & echo $! > '" + pidFile + "'; for i in $(seq 60); do jack_lsp >/dev/null 2>&1 && break; sleep 0.25; done").c_str());
     struct KillJack {
         std::string pidFile;
         ~KillJack() {

@@ -245,7 +245,7 @@ TEST(DjTransport, FollowsAJackTimebaseMasterOnItsBarLinesAndStopsWithIt) {
     const std::string server = "soundstar-djtransport-" + std::to_string(getpid());
     const std::string wav = dir / "set.wav", events = dir / "set.jsonl", master = dir / "master.json", fifo = dir / "stdin";
     const auto r = runCommand(
-        "{ export JACK_DEFAULT_SERVER=" + server + " JACK_NO_AUDIO_RESERVATION=1 JACK_NO_START_SERVER=1; jackd --no-realtime -n " + server +
+        "{ export JACK_DEFAULT_SERVER=" + server + " JACK_NO_AUDIO_RESERVATION=1 JACK_NO_START_SERVER=1; jackd " + kJackdScheduling + " -n " + server +
         " -d dummy -r 48000 -p 256 >/dev/null 2>&1 & J=$!; for i in $(seq 60); do jack_lsp >/dev/null 2>&1 && break; sleep 0.25; done; mkfifo '" + fifo + "'; "
         "timeout 40 " + std::string(SOUNDSTAR_BIN) + " dj --clock jack --device jack --sample-rate 48000 --seed 2 -o '" + wav + "' --events '" + events +
         "' <'" + fifo + "' & D=$!; exec 3>'" + fifo + "'; " + std::string(JACK_MASTER) + " '" + master +

@@ -262,7 +262,7 @@ TEST(LiveCli, PlaysThroughARealJackServerAndRecordsWhatItPlayed) {
     std::ofstream(dir / "s.txt") << "1 +bright\n";
     const std::string server = "soundstar-live-" + std::to_string(getpid());
     // JACK's period (1024) is a multiple of the session's block (256): the same bytes as the virtual clock.
-    const auto r = runCommand("{ export JACK_DEFAULT_SERVER=" + server + " JACK_NO_AUDIO_RESERVATION=1; jackd --no-realtime -n " + server +
+    const auto r = runCommand("{ export JACK_DEFAULT_SERVER=" + server + " JACK_NO_AUDIO_RESERVATION=1; jackd " + kJackdScheduling + " -n " + server +
                               " -d dummy -r 48000 -p 1024 >/dev/null 2>&1 & J=$!; for i in $(seq 60); do jack_lsp >/dev/null 2>&1 && break; sleep 0.25; done; "
                               "timeout 40 " + kBin + " live calm --device jack --sample-rate 48000 --minutes 0.08 --seed 3 --script '" + (dir / "s.txt") +
                               "' -o '" + (dir / "jack.wav") + "' --events '" + (dir / "jack.jsonl") + "' </dev/null; R=$?; kill $J; wait $J; exit $R; }");
