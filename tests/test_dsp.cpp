@@ -1,10 +1,17 @@
 // Analytic checks for the DSP units: known RMS, responses at known frequencies, exact latency.
 #include <gtest/gtest.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <vector>
 
 #include "Analysis.h"
 #include "dsp/Biquad.h"
 #include "dsp/Chorus.h"
 #include "dsp/Compressor.h"
+#include "dsp/DelayLine.h"
 #include "dsp/DrumVoice.h"
 #include "dsp/Envelope.h"
 #include "dsp/FastMath.h"
@@ -686,4 +693,45 @@ TEST(Adsr, BlockProcessMatchesTick) {
     // The block path computes decays and releases in closed form (floor + d * c^k) where tick()
     // multiplies step by step: they differ by float rounding, never by a stage ending elsewhere.
     for (std::size_t i = 0; i < ref.size(); ++i) ASSERT_NEAR(blk[i], ref[i], 1e-5f) << i;
+}
+
+// Inside a PopulateScope a buffer of kPopulateFrom floats up to the scope's length is mapped with
+// its pages in place (mincore: all resident before anything is written), and reads as zeros;
+// smaller ones, longer ones, and all of them outside a scope are calloc'd as before. A delay
+// ring prepared in a scope is populated too.
+TEST(ZeroedFloats, APopulateScopePutsInPlaceTheBuffersItsLengthWritesWhole) {
+    const auto resident = [](const float* p, std::size_t n) {
+        const auto page = static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE));
+        const auto from = reinterpret_cast<std::uintptr_t>(p) / page * page;
+        const auto to = reinterpret_cast<std::uintptr_t>(p + n);
+        std::vector<unsigned char> in((to - from + page - 1) / page);
+        EXPECT_EQ(::mincore(reinterpret_cast<void*>(from), to - from, in.data()), 0);
+        return static_cast<std::size_t>(std::count_if(in.begin(), in.end(), [](unsigned char c) { return c & 1; })) * 100 / in.size();
+    };
+    constexpr std::size_t kRing = 1 << 18;  // a 4 s delay line's ring at 48 kHz
+    {
+        const dsp::PopulateScope scope(48000 * 10);
+        const dsp::ZeroedFloats a(kRing);
+        EXPECT_TRUE(a.isPopulated());
+        EXPECT_EQ(resident(a.data(), a.size()), 100u) << "percent of its pages in place before a write";
+        EXPECT_TRUE(std::all_of(a.data(), a.data() + a.size(), [](float x) { return x == 0.0f; }));
+        EXPECT_FALSE(dsp::ZeroedFloats(dsp::ZeroedFloats::kPopulateFrom - 1).isPopulated()) << "under a page table's worth";
+        EXPECT_FALSE(dsp::ZeroedFloats(48000 * 10 + 1).isPopulated()) << "longer than the render writes";
+        {
+            const dsp::PopulateScope off(0);
+            EXPECT_FALSE(dsp::ZeroedFloats(kRing).isPopulated()) << "an inner scope of 0 turns it off";
+        }
+        EXPECT_TRUE(dsp::ZeroedFloats(kRing).isPopulated()) << "and the outer one is back after it";
+        dsp::DelayLine d;
+        d.prepare(200000);  // a ring of 2^18
+        EXPECT_EQ(d.size(), kRing);
+        EXPECT_EQ(resident(d.data(), d.size()), 100u);
+        // A copy of a populated buffer is a buffer of the same values.
+        dsp::ZeroedFloats b(kRing);
+        b[kRing - 1] = 0.5f;
+        const dsp::ZeroedFloats c = b;
+        EXPECT_EQ(c[kRing - 1], 0.5f);
+        EXPECT_EQ(c.size(), kRing);
+    }
+    EXPECT_FALSE(dsp::ZeroedFloats(kRing).isPopulated()) << "outside a scope";
 }

@@ -13,6 +13,7 @@
 #include <set>
 #include <thread>
 
+#include "dsp/DelayLine.h"
 #include "Analysis.h"
 #include "core/Denormals.h"
 #include "core/RtGuard.h"
@@ -834,6 +835,8 @@ public:
         std::this_thread::sleep_for(std::chrono::milliseconds(20));  // a slow load: others run meanwhile
         running_->fetch_sub(1);
         prepared = true;
+        populateSeen = dsp::ZeroedFloats::populateUpTo();
+        thread = std::this_thread::get_id();
         if (fails_) throw std::runtime_error(name_ + " cannot load");
     }
     void noteOn(float, float) override {}
@@ -845,6 +848,8 @@ public:
     int activeVoices() const override { return 0; }
     const char* kind() const override { return "probe"; }
     bool prepared = false;
+    std::size_t populateSeen = 0;  // the PopulateScope its prepare() ran in
+    std::thread::id thread;
 
 private:
     std::string name_;
@@ -879,6 +884,34 @@ TEST(Graph, PreparesTracksSideBySideAndThrowsTheFirstTracksError) {
         // Side by side, every part has run before the error comes back; one by one, it stops there.
         for (std::size_t i = 0; i < probes.size(); ++i) EXPECT_EQ(probes[i]->prepared, threads > 1 || i <= 1) << "track " << i << ", " << threads << " threads";
         EXPECT_EQ(overlap.load() != 0, threads > 1) << threads << " threads";
+    }
+}
+
+// An offline render populates its large buffers (dsp::PopulateScope): the tracks prepared on
+// Graph::prepare's helper threads are inside the caller's scope too, and outside one nothing is.
+TEST(Graph, TracksPreparedSideBySideAreInTheCallersPopulateScope) {
+    for (const std::size_t upTo : {std::size_t{0}, std::size_t{123456}}) {
+        std::atomic<int> running{0}, overlap{0};
+        Graph g;
+        std::vector<PrepareProbe*> probes;
+        for (int i = 0; i < 4; ++i) {
+            auto t = std::make_unique<Track>();
+            auto probe = std::make_unique<PrepareProbe>("track " + std::to_string(i), false, &running, &overlap);
+            probes.push_back(probe.get());
+            t->instrument = std::move(probe);
+            g.tracks.push_back(std::move(t));
+        }
+        {
+            const dsp::PopulateScope scope(upTo);
+            g.prepare(48000.0, 256, 2);
+        }
+        EXPECT_EQ(dsp::ZeroedFloats::populateUpTo(), 0u) << "the scope ends with its block";
+        std::set<std::thread::id> threads;
+        for (const auto* p : probes) {
+            EXPECT_EQ(p->populateSeen, upTo);
+            threads.insert(p->thread);
+        }
+        EXPECT_EQ(threads.size(), 2u) << "the tracks were prepared on two threads";
     }
 }
 

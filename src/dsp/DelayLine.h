@@ -19,14 +19,25 @@ namespace soundstar::dsp {
 /// a buffer that will be written whole soon, such as the offline graph's lanes: faulting pages in
 /// one at a time costs 12 us a page on this VM, populating 1.2 us. Not for what a live session
 /// makes on its control thread while it plays (a vibe's delay rings, megabytes: populating them
-/// there starved the server's tick under load and its tap dropped audio).
+/// there starved the server's tick under load and its tap dropped audio). An offline render
+/// asks for it with a PopulateScope on the threads that prepare its graph, for the buffers its
+/// length will write whole (a ring of n floats is written whole after n samples).
 class ZeroedFloats {
 public:
-    explicit ZeroedFloats(std::size_t n = 0) : n_(n) {
+    /// The size from which a PopulateScope makes buffers populated (a page is 1024 floats).
+    static constexpr std::size_t kPopulateFrom = 16384;
+    explicit ZeroedFloats(std::size_t n = 0) {
         if (n == 0) return;
+        if (n >= kPopulateFrom && n <= populateUpTo_) {
+            *this = populated(n);
+            return;
+        }
+        n_ = n;
         p_ = static_cast<float*>(std::calloc(n, sizeof(float)));
         if (!p_) throw std::bad_alloc();
     }
+    /// The largest buffer (in floats) this thread's PopulateScope populates; 0 outside one.
+    static std::size_t populateUpTo() { return populateUpTo_; }
     static ZeroedFloats populated(std::size_t n) {
         ZeroedFloats z;
         if (n == 0) return z;
@@ -59,13 +70,31 @@ public:
     float* data() { return p_; }
     const float* data() const { return p_; }
     std::size_t size() const { return n_; }
+    /// Whether its pages were put in place when it was made (populated()).
+    bool isPopulated() const { return mapped_; }
     float& operator[](std::size_t i) { return p_[i]; }
     float operator[](std::size_t i) const { return p_[i]; }
 
 private:
+    friend class PopulateScope;
+    static inline thread_local std::size_t populateUpTo_ = 0;
     float* p_ = nullptr;
     std::size_t n_ = 0;
     bool mapped_ = false;
+};
+
+/// While one lives on a thread, the ZeroedFloats made there of kPopulateFrom to `upTo` floats
+/// are populated() [control]. Graph::prepare passes its caller's on to the threads it prepares
+/// tracks on.
+class PopulateScope {
+public:
+    explicit PopulateScope(std::size_t upTo) : was_(ZeroedFloats::populateUpTo_) { ZeroedFloats::populateUpTo_ = upTo; }
+    ~PopulateScope() { ZeroedFloats::populateUpTo_ = was_; }
+    PopulateScope(const PopulateScope&) = delete;
+    PopulateScope& operator=(const PopulateScope&) = delete;
+
+private:
+    std::size_t was_;
 };
 
 class DelayLine {

@@ -1,5 +1,7 @@
 #include "engine/Graph.h"
 
+#include "dsp/DelayLine.h"
+
 #include <system_error>
 #include <thread>
 
@@ -38,7 +40,9 @@ void Graph::prepare(double sampleRate, int maxBlock, int threads) {
     std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return weight(parts[a]) < weight(parts[b]); });
     std::vector<std::exception_ptr> errors(parts.size());
     std::atomic<std::size_t> next{0};
+    const std::size_t populate = dsp::ZeroedFloats::populateUpTo();
     const auto work = [&] {
+        const dsp::PopulateScope scope(populate);
         for (std::size_t k; (k = next.fetch_add(1)) < order.size();) {
             try {
                 parts[order[k]]->prepare(sampleRate, maxBlock);

@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "core/Timings.h"
+#include "dsp/DelayLine.h"
 #include "engine/Effect.h"
 #include "engine/Graph.h"
 #include "render/OfflineGraph.h"
@@ -168,6 +169,11 @@ StereoBuffer renderScore(const music::Score& score, const engine::PresetLibrary&
     engine::Controller ctl(eng);
     buildGraph(ctl, score, presets, o.masterChain, o.onlyTrack, true);
     const int threads = o.threads > 0 ? o.threads : defaultRenderThreads();
+    const auto length = static_cast<SampleTime>(std::llround(o.durationSeconds * o.sampleRate));
+    const SampleTime total = o.loop ? 2 * length : length;  // a loop renders two cycles, keeps the second
+    // The delay rings this render writes whole are populated at once: a page faulted in one at a
+    // time costs ten times as much (dsp/DelayLine.h).
+    const dsp::PopulateScope populate(static_cast<std::size_t>(total));
     const auto graph = ctl.takeGraph(threads);  // the tracks' synths and samples loaded side by side
     core::timingMark("graph built");
     OfflineGraph::Stems stemParts;
@@ -179,8 +185,6 @@ StereoBuffer renderScore(const music::Score& score, const engine::PresetLibrary&
             stemParts.returns.push_back(ctl.takeGraph());
         }
     }
-    const auto length = static_cast<SampleTime>(std::llround(o.durationSeconds * o.sampleRate));
-    const SampleTime total = o.loop ? 2 * length : length;  // a loop renders two cycles, keeps the second
     const auto events = eventsFor(score, o, length, total);
     StereoBuffer out;
     {
