@@ -695,10 +695,11 @@ TEST(Adsr, BlockProcessMatchesTick) {
     for (std::size_t i = 0; i < ref.size(); ++i) ASSERT_NEAR(blk[i], ref[i], 1e-5f) << i;
 }
 
-// Inside a PopulateScope a buffer of kPopulateFrom floats up to the scope's length is mapped with
-// its pages in place (mincore: all resident before anything is written), and reads as zeros;
-// smaller ones, longer ones, and all of them outside a scope are calloc'd as before. A delay
-// ring prepared in a scope is populated too.
+// Inside a PopulateScope a buffer of kPopulateFrom floats or more is mapped with its pages in
+// place before anything is written (mincore): all of them up to twice the scope's length, else
+// those of its first and last `length` floats, where a ring is written and read in that many
+// samples. It reads as zeros; smaller ones, and all of them outside a scope, are calloc'd as
+// before. A delay ring prepared in a scope is populated too.
 TEST(ZeroedFloats, APopulateScopePutsInPlaceTheBuffersItsLengthWritesWhole) {
     const auto resident = [](const float* p, std::size_t n) {
         const auto page = static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE));
@@ -715,8 +716,16 @@ TEST(ZeroedFloats, APopulateScopePutsInPlaceTheBuffersItsLengthWritesWhole) {
         EXPECT_TRUE(a.isPopulated());
         EXPECT_EQ(resident(a.data(), a.size()), 100u) << "percent of its pages in place before a write";
         EXPECT_TRUE(std::all_of(a.data(), a.data() + a.size(), [](float x) { return x == 0.0f; }));
-        EXPECT_FALSE(dsp::ZeroedFloats(dsp::ZeroedFloats::kPopulateFrom - 1).isPopulated()) << "under a page table's worth";
-        EXPECT_FALSE(dsp::ZeroedFloats(48000 * 10 + 1).isPopulated()) << "longer than the render writes";
+        EXPECT_FALSE(dsp::ZeroedFloats(dsp::ZeroedFloats::kPopulateFrom - 1).isPopulated()) << "under four pages";
+        {
+            constexpr std::size_t kLong = 1 << 21, kEnds = 48000 * 10, kPage = 1024;
+            const dsp::ZeroedFloats big(kLong);
+            EXPECT_TRUE(big.isPopulated());
+            EXPECT_EQ(resident(big.data(), kEnds), 100u) << "its start";
+            EXPECT_EQ(resident(big.data() + kLong - kEnds, kEnds), 100u) << "its end";
+            EXPECT_EQ(resident(big.data() + kEnds + kPage, kLong - 2 * kEnds - 2 * kPage), 0u) << "between them, out of the render's reach";
+            EXPECT_TRUE(std::all_of(big.data(), big.data() + kLong, [](float x) { return x == 0.0f; }));
+        }
         {
             const dsp::PopulateScope off(0);
             EXPECT_FALSE(dsp::ZeroedFloats(kRing).isPopulated()) << "an inner scope of 0 turns it off";

@@ -20,16 +20,17 @@ namespace soundstar::dsp {
 /// one at a time costs 12 us a page on this VM, populating 1.2 us. Not for what a live session
 /// makes on its control thread while it plays (a vibe's delay rings, megabytes: populating them
 /// there starved the server's tick under load and its tap dropped audio). An offline render
-/// asks for it with a PopulateScope on the threads that prepare its graph, for the buffers its
-/// length will write whole (a ring of n floats is written whole after n samples).
+/// asks for it with a PopulateScope on the threads that prepare its graph, for the pages its
+/// length will reach: a ring is written from its start, and read behind the write before its
+/// first wrap, so a render of L samples reaches its first L and its last L floats.
 class ZeroedFloats {
 public:
     /// The size from which a PopulateScope makes buffers populated (a page is 1024 floats).
-    static constexpr std::size_t kPopulateFrom = 16384;
+    static constexpr std::size_t kPopulateFrom = 4096;
     explicit ZeroedFloats(std::size_t n = 0) {
         if (n == 0) return;
-        if (n >= kPopulateFrom && n <= populateUpTo_) {
-            *this = populated(n);
+        if (n >= kPopulateFrom && populateUpTo_ > 0) {
+            *this = populated(n, populateUpTo_);
             return;
         }
         n_ = n;
@@ -38,12 +39,24 @@ public:
     }
     /// The largest buffer (in floats) this thread's PopulateScope populates; 0 outside one.
     static std::size_t populateUpTo() { return populateUpTo_; }
-    static ZeroedFloats populated(std::size_t n) {
+    /// Mapped with its pages in place: all of them, or with `ends` below n/2 only those of its
+    /// first and last `ends` floats (the rest faulted in when reached).
+    static ZeroedFloats populated(std::size_t n, std::size_t ends = std::numeric_limits<std::size_t>::max()) {
         ZeroedFloats z;
         if (n == 0) return z;
         if (n > std::numeric_limits<std::size_t>::max() / sizeof(float)) throw std::bad_alloc();
-        void* p = ::mmap(nullptr, n * sizeof(float), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+        const bool whole = ends >= n / 2;
+        void* p = ::mmap(nullptr, n * sizeof(float), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | (whole ? MAP_POPULATE : 0), -1, 0);
         if (p == MAP_FAILED) throw std::bad_alloc();
+        if (!whole) {
+            // Page-aligned ends (mmap's start is); an old kernel without MADV_POPULATE_WRITE
+            // refuses it, and the pages are faulted in as before.
+            constexpr std::size_t kPage = 4096;
+            const std::size_t head = (ends * sizeof(float) + kPage - 1) / kPage * kPage;
+            const std::size_t tailFrom = (n - ends) * sizeof(float) / kPage * kPage;
+            ::madvise(p, head, kPopulateWrite);
+            ::madvise(static_cast<char*>(p) + tailFrom, n * sizeof(float) - tailFrom, kPopulateWrite);
+        }
         z.p_ = static_cast<float*>(p);
         z.n_ = n;
         z.mapped_ = true;
@@ -77,14 +90,19 @@ public:
 
 private:
     friend class PopulateScope;
+#ifdef MADV_POPULATE_WRITE
+    static constexpr int kPopulateWrite = MADV_POPULATE_WRITE;
+#else
+    static constexpr int kPopulateWrite = 23;  // Linux 5.14
+#endif
     static inline thread_local std::size_t populateUpTo_ = 0;
     float* p_ = nullptr;
     std::size_t n_ = 0;
     bool mapped_ = false;
 };
 
-/// While one lives on a thread, the ZeroedFloats made there of kPopulateFrom to `upTo` floats
-/// are populated() [control]. Graph::prepare passes its caller's on to the threads it prepares
+/// While one lives on a thread, the ZeroedFloats made there of kPopulateFrom floats or more
+/// are populated(n, upTo): whole up to 2 upTo floats, else their ends [control]. Graph::prepare passes its caller's on to the threads it prepares
 /// tracks on.
 class PopulateScope {
 public:
