@@ -7,10 +7,12 @@
 #include <cstdio>
 #include <cstdlib>
 #include <regex>
+#include <string_view>
 #include <thread>
 
 #include "Commands.h"
 #include "core/Timings.h"
+#include "io/Sndfile.h"
 
 namespace {
 // Numbers on the command line are read strictly: decimal notation only, finite, in range.
@@ -45,6 +47,14 @@ CLI::Validator wholeNumber(unsigned long long lo, unsigned long long hi, const c
 int main(int argc, char** argv) {
     using namespace soundstar::app;
     soundstar::core::timingMark("main");
+    // The commands that read or write audio files start loading libsndfile (~4.5 ms here) on
+    // another thread now: loaded at its first use instead, on the thread that prepares a
+    // sampler track, a 1 s render took 4.5% longer; this way as long as with it linked in.
+    if (argc > 1) {
+        const std::string_view cmd = argv[1];
+        for (const std::string_view c : {"render", "stream", "live", "dj", "serve", "analyze", "batch", "worker", "generate", "demo"})
+            if (cmd == c) soundstar::io::preloadSndfile();
+    }
     CLI::App app{"Soundstar: words in, music out (local, no GPU, no network)", "soundstar"};
     app.require_subcommand(1);
     app.set_version_flag("--version", SOUNDSTAR_VERSION);

@@ -438,3 +438,21 @@ TEST(Cli, TheThreadCountChangesNoByteOfTheMixOrTheStems) {
         EXPECT_FALSE(std::filesystem::exists(dir / "bad.wav"));
     }
 }
+
+// libsndfile (and the codecs it needs) is loaded only by the commands that read or write audio
+// files: the dynamic loader's own log (LD_DEBUG=libs) names it for a render, whose file reads
+// back, and never for `interpret` or `--version`.
+TEST(Cli, LibsndfileIsLoadedOnlyByTheCommandsThatUseIt) {
+    TempDir dir;
+    const std::string out = dir / "x.wav";
+    const auto render = runCommand("LD_DEBUG=libs " + kBin + " render 'calm piano' -d 1 -q -o '" + out + "'");
+    ASSERT_EQ(render.code, 0) << render.output;
+    EXPECT_NE(render.output.find("find library=libsndfile.so"), std::string::npos) << "a render loads libsndfile";
+    EXPECT_EQ(runCommand("soxi -s '" + out + "'").output, "44100\n");
+    for (const std::string cmd : {" interpret 'calm piano'", " --version"}) {
+        const auto r = runCommand("LD_DEBUG=libs " + kBin + cmd);
+        ASSERT_EQ(r.code, 0) << r.output;
+        EXPECT_NE(r.output.find("find library=libstdc++"), std::string::npos) << "the loader's log is there" << r.output.substr(0, 400);
+        EXPECT_EQ(r.output.find("libsndfile"), std::string::npos) << cmd;
+    }
+}
