@@ -456,3 +456,36 @@ TEST(Cli, LibsndfileIsLoadedOnlyByTheCommandsThatUseIt) {
         EXPECT_EQ(r.output.find("libsndfile"), std::string::npos) << cmd;
     }
 }
+
+// The program's run path names no empty folder: the loader reads an empty entry as the current
+// folder, where a library of the same name as one of ours would be loaded first.
+TEST(Cli, TheRunPathHasNoEmptyEntry) {
+    const auto r = runCommand("readelf -d " + kBin);
+    ASSERT_NE(r.output.find("NEEDED"), std::string::npos) << "readelf read the program:\n" << r.output;
+    std::smatch m;
+    if (std::regex_search(r.output, m, std::regex(R"(R(UN)?PATH\)\s+Library r(un)?path: \[([^\]]*)\])"))) {
+        const std::string path = m[3].str();
+        EXPECT_FALSE(path.empty() || path.front() == ':' || path.back() == ':' || path.find("::") != std::string::npos) << path;
+    }
+}
+
+// Only the chosen command's options are built at start-up; every command is still listed, and
+// each one's help and checks are its own.
+TEST(Cli, EachCommandHasItsOwnOptionsAndAllAreListed) {
+    const auto top = runCommand(kBin + " --help");
+    for (const char* cmd : {"render", "stream", "live", "dj", "serve", "analyze", "batch", "worker", "submit", "generate", "models", "interpret", "arrange", "demo", "doctor", "schema"})
+        EXPECT_NE(top.output.find(std::string("  ") + cmd), std::string::npos) << cmd << " is not listed:\n" << top.output;
+    const auto render = runCommand(kBin + " render --help");
+    EXPECT_EQ(render.code, 0) << render.output;
+    EXPECT_NE(render.output.find("--duration"), std::string::npos) << render.output;
+    EXPECT_NE(render.output.find("--target-lufs"), std::string::npos) << render.output;
+    const auto stream = runCommand(kBin + " stream --help");
+    EXPECT_NE(stream.output.find("--transition"), std::string::npos) << stream.output;
+    // Another command's option is refused by name, and a command's own bad value by its check.
+    const auto foreign = runCommand(kBin + " render 'calm' --each 5 -o /dev/null");
+    EXPECT_NE(foreign.code, 0);
+    EXPECT_NE(foreign.output.find("--each"), std::string::npos) << foreign.output;
+    const auto bad = runCommand(kBin + " stream a b --each 1 -o /dev/null");
+    EXPECT_NE(bad.code, 0);
+    EXPECT_NE(bad.output.find("--each"), std::string::npos) << bad.output;
+}

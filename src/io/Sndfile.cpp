@@ -1,6 +1,7 @@
 #include "io/Sndfile.h"
 
 #include <dlfcn.h>
+#include <pthread.h>
 #include <fmt/format.h>
 #include <sndfile.h>
 
@@ -86,6 +87,17 @@ Preloader& preloader() {
 void preloadSndfile() {
     Preloader& p = preloader();
     std::call_once(p.started, [&p] {
+        // A fork while the helper is inside dlopen would hand the child the loader's state half
+        // changed (batch jobs are forked children, and one crashed so in CI): a fork waits for
+        // the load to end first. The handler runs before fork takes any of libc's locks.
+        ::pthread_atfork(
+            [] {
+                try {
+                    loaded();
+                } catch (...) {
+                }
+            },
+            nullptr, nullptr);
         try {
             p.thread = std::thread([] {
                 try {
