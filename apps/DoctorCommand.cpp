@@ -12,6 +12,7 @@
 #include "llm/LlmClient.h"
 #include "engine/Preset.h"
 #include "io/AudioDevice.h"
+#include "io/Sndfile.h"
 #include "io/AudioFile.h"
 #include "music/MusicConfig.h"
 #ifdef SOUNDSTAR_HAVE_GGML
@@ -28,7 +29,10 @@ int runDoctor() {
         ++problems;
     };
     fmt::print("soundstar doctor\n");
-    ok(fmt::format("libsndfile {}", io::sndfileVersion()));
+    if (const auto why = io::sndfileLoadError(); !why.empty())
+        bad(fmt::format("libsndfile: {}", why), "apt install libsndfile1");
+    else
+        ok(fmt::format("libsndfile {}", io::sndfileVersion()));
     int maj = 0, min = 0, pat = 0;
     ebur128_get_version(&maj, &min, &pat);
     ok(fmt::format("libebur128 {}.{}.{}", maj, min, pat));

@@ -60,7 +60,9 @@ int main(int argc, char** argv) {
     app.set_version_flag("--version", SOUNDSTAR_VERSION);
     // Every command is listed, but only the chosen one's options are built: all of them (about
     // 300, with their checks) took 1.4-3 ms of every start.
-    const std::string_view chosen = argc > 1 ? argv[1] : "";
+    std::string_view chosen;  // the first word that is not a flag (`--help render` too)
+    for (int i = 1; i < argc && chosen.empty(); ++i)
+        if (argv[i][0] != '-') chosen = argv[i];
     const auto wants = [&](std::string_view name) { return chosen == name; };
 
     RenderArgs r;

@@ -110,7 +110,7 @@ inline std::string readText(const std::string& path) {
 /// the frame clock falls behind the wall clock and the timing tests read their music late or cut
 /// (DjCli's MIDI clock test failed 3 runs in 4 with four busy loops on the two cores here, and
 /// passed 5 of 5 in real time).
-inline const std::string kJackdScheduling = "$(chrt -f 10 true 2>/dev/null && echo -R -P 70 || echo --no-realtime)";
+inline const std::string kJackdScheduling = "$(chrt -f 70 true 2>/dev/null && echo -R -P 70 || echo --no-realtime)";
 
 /// A fresh temporary folder per test, removed afterwards.
 class TempDir {

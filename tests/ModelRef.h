@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -60,7 +61,9 @@ inline void makeOnce(const std::filesystem::path& dir, const std::string& sentin
     // test per process, as many as there are cores; five making the same torch models at once
     // pushed the tests that waited on them past their timeout).
     const int lock = ::open((dir.string() + ".lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (lock >= 0) ::flock(lock, LOCK_EX);
+    if (lock >= 0)
+        while (::flock(lock, LOCK_EX) != 0 && errno == EINTR) {
+        }
     struct Unlock {
         int fd;
         ~Unlock() {
@@ -71,7 +74,9 @@ inline void makeOnce(const std::filesystem::path& dir, const std::string& sentin
     const auto tmp = std::filesystem::path(dir.string() + ".tmp" + std::to_string(::getpid()));
     make(tmp);
     std::error_code ec;
-    std::filesystem::rename(tmp, dir, ec);
+    // Only a whole folder is kept: a make that failed part way (its EXPECTs have failed this
+    // test) leaves nothing for the next process to trust.
+    if (std::filesystem::exists(tmp / sentinel) && !::testing::Test::HasFailure()) std::filesystem::rename(tmp, dir, ec);
     std::filesystem::remove_all(tmp, ec);
 }
 

@@ -489,3 +489,21 @@ TEST(Cli, EachCommandHasItsOwnOptionsAndAllAreListed) {
     EXPECT_NE(bad.code, 0);
     EXPECT_NE(bad.output.find("--each"), std::string::npos) << bad.output;
 }
+
+// Without a loadable libsndfile (an empty file of its name first on the library path) soundstar
+// still starts; a render fails naming the library and the package, writes nothing, and doctor
+// reports it missing. What needs no audio file still works.
+TEST(Cli, AMissingLibsndfileIsNamedAndNothingIsWritten) {
+    TempDir dir;
+    std::ofstream(dir / "libsndfile.so.1").close();
+    const std::string env = "LD_LIBRARY_PATH='" + std::filesystem::path(dir / "libsndfile.so.1").parent_path().string() + "' ";
+    const std::string out = dir / "x.wav";
+    const auto render = runCommand(env + kBin + " render 'calm piano' -d 1 -q -o '" + out + "'");
+    EXPECT_NE(render.code, 0) << render.output;
+    EXPECT_NE(render.output.find("cannot load libsndfile.so.1"), std::string::npos) << render.output;
+    EXPECT_NE(render.output.find("apt install libsndfile1"), std::string::npos) << render.output;
+    EXPECT_FALSE(std::filesystem::exists(out));
+    const auto doctor = runCommand(env + kBin + " doctor");
+    EXPECT_NE(doctor.output.find("MISSING  libsndfile: cannot load libsndfile.so.1"), std::string::npos) << doctor.output;
+    EXPECT_EQ(runCommand(env + kBin + " interpret 'calm piano'").code, 0);
+}

@@ -718,12 +718,14 @@ TEST(ZeroedFloats, APopulateScopePutsInPlaceTheBuffersItsLengthWritesWhole) {
         EXPECT_TRUE(std::all_of(a.data(), a.data() + a.size(), [](float x) { return x == 0.0f; }));
         EXPECT_FALSE(dsp::ZeroedFloats(dsp::ZeroedFloats::kPopulateFrom - 1).isPopulated()) << "under four pages";
         {
-            constexpr std::size_t kLong = 1 << 21, kEnds = 48000 * 10, kPage = 1024;
+            // 16 MiB; the middle is read 2 MiB clear of both ends (where transparent huge
+            // pages are on for every mapping, populating an end fills its whole 2 MiB page).
+            constexpr std::size_t kLong = 1 << 22, kEnds = 48000 * 10, kMargin = (2 << 20) / sizeof(float);
             const dsp::ZeroedFloats big(kLong);
             EXPECT_TRUE(big.isPopulated());
             EXPECT_EQ(resident(big.data(), kEnds), 100u) << "its start";
             EXPECT_EQ(resident(big.data() + kLong - kEnds, kEnds), 100u) << "its end";
-            EXPECT_EQ(resident(big.data() + kEnds + kPage, kLong - 2 * kEnds - 2 * kPage), 0u) << "between them, out of the render's reach";
+            EXPECT_EQ(resident(big.data() + kEnds + kMargin, kLong - 2 * kEnds - 2 * kMargin), 0u) << "between them, out of the render's reach";
             EXPECT_TRUE(std::all_of(big.data(), big.data() + kLong, [](float x) { return x == 0.0f; }));
         }
         {

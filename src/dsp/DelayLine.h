@@ -9,6 +9,7 @@
 #include <new>
 
 #include <sys/mman.h>
+#include <unistd.h>
 
 namespace soundstar::dsp {
 
@@ -51,7 +52,7 @@ public:
         if (!whole) {
             // Page-aligned ends (mmap's start is); an old kernel without MADV_POPULATE_WRITE
             // refuses it, and the pages are faulted in as before.
-            constexpr std::size_t kPage = 4096;
+            static const auto kPage = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
             const std::size_t head = (ends * sizeof(float) + kPage - 1) / kPage * kPage;
             const std::size_t tailFrom = (n - ends) * sizeof(float) / kPage * kPage;
             ::madvise(p, head, kPopulateWrite);

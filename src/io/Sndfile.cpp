@@ -2,6 +2,7 @@
 
 #include <dlfcn.h>
 #include <pthread.h>
+#include <unistd.h>
 #include <fmt/format.h>
 #include <sndfile.h>
 
@@ -27,8 +28,10 @@ struct SndfileApi {
     std::string error;  // why it is not loaded; "" once it is
 };
 
+// Never destroyed: the preloading thread may still write it, and sf_strerror hand out its
+// text, while statics are destroyed at exit.
 SndfileApi& api() {
-    static SndfileApi a;
+    static SndfileApi& a = *new SndfileApi;
     return a;
 }
 
@@ -68,12 +71,14 @@ const SndfileApi* loaded() {
 }
 
 /// The preloading thread, joined at exit (a static's destructor runs before the dynamic
-/// loader's own finalisation, which must not meet a dlopen still under way).
+/// loader's own finalisation, which must not meet a dlopen still under way). Only by the process
+/// that started it: a forked child that exits has no such thread to join.
 struct Preloader {
     std::once_flag started;
-    std::thread thread;
+    std::thread* thread = nullptr;  // left to the process's end in a child
+    pid_t owner = 0;
     ~Preloader() {
-        if (thread.joinable()) thread.join();
+        if (thread && ::getpid() == owner && thread->joinable()) thread->join();
     }
 };
 
@@ -99,13 +104,14 @@ void preloadSndfile() {
             },
             nullptr, nullptr);
         try {
-            p.thread = std::thread([] {
+            p.owner = ::getpid();
+            p.thread = new std::thread([] {
                 try {
                     loaded();
                 } catch (...) {  // out of memory for the message: the first sf_* call tries again
                 }
             });
-        } catch (const std::system_error&) {  // no thread to spare: the first sf_* call loads it
+        } catch (const std::exception&) {  // no thread to spare: the first sf_* call loads it
         }
     });
 }
