@@ -379,8 +379,10 @@ private:
     std::array<BusState, engine::Track::kMaxSends> buses_;
     std::vector<SyncWaiter> waiters_;
     // Everything the engine plays goes through this ring; drainedFrames_ counts what was read,
-    // so a recording knows the exact sample of its first frame.
-    static constexpr std::size_t kTapFrames = std::size_t{1} << 16;
+    // so a recording knows the exact sample of its first frame. 2.7 s at 48 kHz (1 MiB): the
+    // tick thread may stall that long before a frame is lost (1.4 s was not always enough with
+    // twenty-one browser pages and a CI run on two cores: the console test saw drops).
+    static constexpr std::size_t kTapFrames = std::size_t{1} << 17;
     AudioRing tap_{kTapFrames};
     std::vector<float> tapBuffer_;
     SampleTime drainedFrames_ = 0;
