@@ -1,4 +1,3 @@
-#include <ebur128.h>
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -33,9 +32,6 @@ int runDoctor() {
         bad(fmt::format("libsndfile: {}", why), "apt install libsndfile1");
     else
         ok(fmt::format("libsndfile {}", io::sndfileVersion()));
-    int maj = 0, min = 0, pat = 0;
-    ebur128_get_version(&maj, &min, &pat);
-    ok(fmt::format("libebur128 {}.{}.{}", maj, min, pat));
 
     const auto data = dataDir();
     try {

@@ -120,6 +120,28 @@ TEST(MusicConfig, SchemaFileInDataMatchesTheParser) {
     EXPECT_EQ(schema["properties"].size(), musicConfigFields().size());
 }
 
+TEST(MusicConfig, FieldShapesSayWhatTheSchemaSays) {
+    const auto schema = nlohmann::json::parse(musicConfigSchema());
+    const auto shapes = musicConfigShapes();
+    ASSERT_EQ(shapes.size(), schema["properties"].size());
+    std::size_t enums = 0;
+    for (std::size_t i = 0; i < shapes.size(); ++i) {
+        const auto& s = shapes[i];
+        EXPECT_EQ(s.name, musicConfigFields()[i]);
+        ASSERT_TRUE(schema["properties"].contains(s.name)) << s.name;
+        const auto& p = schema["properties"][s.name];
+        EXPECT_EQ(s.type, p["type"].get<std::string>()) << s.name;
+        EXPECT_EQ(s.isEnum, p.contains("enum")) << s.name;
+        if (p.contains("enum")) {
+            EXPECT_EQ(s.labels, p["enum"].get<std::vector<std::string>>()) << s.name;
+            ++enums;
+        } else {
+            EXPECT_TRUE(s.labels.empty()) << s.name;
+        }
+    }
+    EXPECT_GE(enums, 10u);  // the scales and choices are there, not an empty table
+}
+
 TEST(MusicConfig, RandomAndMalformedJsonNeverCrashes) {
     Rng rng(2024);
     const std::vector<std::string> fields = musicConfigFields();

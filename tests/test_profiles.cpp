@@ -116,3 +116,32 @@ TEST(Profiles, BadProfileFilesGetClearErrors) {
     EXPECT_NE(err("{").find("not valid JSON"), std::string::npos);
     EXPECT_NE(err(R"({"config":{},"effects":{"keys":[{"params":{}}]}})").find("each effect needs a \"type\""), std::string::npos);
 }
+
+TEST(Profiles, AnIndexedFolderReadsEachProfileWhenItIsFirstAskedFor) {
+    test::TempDir dir;
+    std::filesystem::create_directories(dir / "p");
+    std::ofstream(dir / "p/good.json") << R"({"config":{"bpm":96},"groove":"boom_bap"})";
+    std::ofstream(dir / "p/broken.json") << R"({"config":{"bpm":999}})";
+    compose::ProfileLibrary lib;
+    lib.indexDirectory(dir / "p");  // a broken profile that nothing asks for costs nothing
+    EXPECT_EQ(lib.names(), (std::vector<std::string>{"broken", "good"}));
+    // Written after indexing and before the first find: the read happens at find.
+    std::ofstream(dir / "p/good.json") << R"({"config":{"bpm":97},"groove":"two_step"})";
+    const auto* good = lib.find("good");
+    ASSERT_NE(good, nullptr);
+    EXPECT_EQ(good->groove, "two_step");
+    EXPECT_NE(good->configJson.find("97"), std::string::npos) << good->configJson;
+    EXPECT_EQ(lib.find("good"), good);  // read once
+    EXPECT_EQ(lib.find("absent"), nullptr);
+    for (int attempt = 0; attempt < 2; ++attempt) {
+        try {
+            (void)lib.find("broken");
+            ADD_FAILURE() << "a broken profile was accepted";
+        } catch (const std::invalid_argument& e) {
+            EXPECT_NE(std::string(e.what()).find("field 'bpm' = 999"), std::string::npos) << e.what();
+            EXPECT_NE(std::string(e.what()).find("broken.json"), std::string::npos) << e.what();
+        }
+    }
+    compose::ProfileLibrary eager;
+    EXPECT_THROW(eager.loadDirectory(dir / "p"), std::invalid_argument);  // loadDirectory still reads them all
+}

@@ -7,6 +7,8 @@
 // its default; fields the prompt or the user chose stay as they are [control].
 #include <filesystem>
 #include <map>
+#include <memory>
+#include <mutex>
 #include <set>
 #include <string>
 #include <vector>
@@ -30,13 +32,19 @@ const std::vector<std::string>& grooveNames();
 
 class ProfileLibrary {
 public:
-    /// Loads every *.json; throws std::invalid_argument naming the file and the problem.
+    /// Loads every *.json now; throws std::invalid_argument naming the file and the problem.
     void loadDirectory(const std::filesystem::path& dir);
+    /// Lists the *.json files now and reads each when find() first asks for it: a command reads
+    /// the one profile it uses. A bad file throws from find() (the same error), each time.
+    void indexDirectory(const std::filesystem::path& dir);
+    /// nullptr when no profile has that name. Safe from several threads.
     const StyleProfile* find(const std::string& name) const;
     std::vector<std::string> names() const;
 
 private:
-    std::map<std::string, StyleProfile> profiles_;
+    std::unique_ptr<std::mutex> mutex_ = std::make_unique<std::mutex>();
+    mutable std::map<std::string, StyleProfile> profiles_;
+    mutable std::map<std::string, std::filesystem::path> files_;  // listed, not read yet
 };
 
 /// Whether a mood or a profile may fill `field`: never one in `keep` (the fields the prompt

@@ -86,50 +86,114 @@ Preset parsePreset(const std::string& text, const std::string& origin) {
     return p;
 }
 
-void PresetLibrary::loadDirectory(const std::filesystem::path& dir) {
-    if (!std::filesystem::is_directory(dir))
+namespace {
+std::map<std::string, std::filesystem::path> presetFiles(const std::filesystem::path& dir) {
+    std::error_code ec;
+    if (!std::filesystem::is_directory(dir, ec))
         throw std::invalid_argument(fmt::format("preset folder {} does not exist", dir.string()));
-    for (const auto& entry : std::filesystem::directory_iterator(dir)) {
-        if (entry.path().extension() != ".json") continue;
-        std::ifstream in(entry.path());
-        std::stringstream ss;
-        ss << in.rdbuf();
-        const std::string name = entry.path().stem().string();
-        const std::string text = ss.str();
-        try {
-            Preset p = parsePreset(text, entry.path().string());
-            p.name = name;
-            presets_[p.name] = std::move(p);
-        } catch (const std::invalid_argument& e) {
-            // A preset whose files are missing falls back when it names a fallback; anything
-            // else wrong with a preset file is an error.
-            const auto j = nlohmann::json::parse(text, nullptr, false);
-            if (j.is_object() && j.contains("fallback") && j["fallback"].is_string() &&
-                std::string(e.what()).find("not found") != std::string::npos) {
-                unavailable_[name] = e.what();
-                fallbacks_[name] = j["fallback"].get<std::string>();
-                continue;
-            }
-            throw;
+    std::map<std::string, std::filesystem::path> files;
+    for (const auto& entry : std::filesystem::directory_iterator(dir))
+        if (entry.path().extension() == ".json") files[entry.path().stem().string()] = entry.path();
+    return files;
+}
+}  // namespace
+
+void PresetLibrary::readLocked(const std::string& name, const std::filesystem::path& file) const {
+    std::ifstream in(file);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    const std::string text = ss.str();
+    try {
+        Preset p = parsePreset(text, file.string());
+        p.name = name;
+        presets_[name] = std::move(p);
+    } catch (const std::invalid_argument& e) {
+        // A preset whose files are missing falls back when it names a fallback; anything
+        // else wrong with a preset file is an error.
+        const auto j = nlohmann::json::parse(text, nullptr, false);
+        if (j.is_object() && j.contains("fallback") && j["fallback"].is_string() &&
+            std::string(e.what()).find("not found") != std::string::npos) {
+            unavailable_[name] = e.what();
+            fallbacks_[name] = j["fallback"].get<std::string>();
+            return;
         }
+        throw;
+    }
+}
+
+void PresetLibrary::readAllLocked() const {
+    while (!files_.empty()) {
+        const auto [name, file] = *files_.begin();
+        readLocked(name, file);  // a bad file stays listed: it throws again next time
+        files_.erase(name);
     }
     for (const auto& [name, fb] : fallbacks_)
         if (!presets_.count(fb))
             throw std::invalid_argument(fmt::format("preset '{}' falls back to '{}', which does not exist", name, fb));
 }
 
-const Preset& PresetLibrary::get(const std::string& name) const {
-    if (const auto fb = fallbacks_.find(name); fb != fallbacks_.end()) return get(fb->second);
+void PresetLibrary::loadDirectory(const std::filesystem::path& dir) {
+    auto files = presetFiles(dir);
+    std::lock_guard lock(*mutex_);
+    files_.merge(files);
+    readAllLocked();
+}
+
+void PresetLibrary::indexDirectory(const std::filesystem::path& dir) {
+    auto files = presetFiles(dir);
+    std::lock_guard lock(*mutex_);
+    for (auto& [name, file] : files) {
+        presets_.erase(name);
+        unavailable_.erase(name);
+        fallbacks_.erase(name);
+        files_[name] = std::move(file);
+    }
+}
+
+const Preset* PresetLibrary::findLocked(const std::string& name, int depth) const {
+    if (const auto f = files_.find(name); f != files_.end()) {
+        readLocked(name, f->second);  // a bad file stays listed: it throws again next time
+        files_.erase(f);
+    }
+    if (const auto fb = fallbacks_.find(name); fb != fallbacks_.end()) {
+        const Preset* p = depth < 1 ? findLocked(fb->second, depth + 1) : nullptr;
+        if (!p) throw std::invalid_argument(fmt::format("preset '{}' falls back to '{}', which does not exist", name, fb->second));
+        return p;
+    }
     const auto it = presets_.find(name);
-    if (it == presets_.end())
-        throw std::invalid_argument(fmt::format("no preset '{}'; known: {}", name, fmt::join(names(), ", ")));
-    return it->second;
+    return it == presets_.end() ? nullptr : &it->second;
+}
+
+const Preset& PresetLibrary::get(const std::string& name) const {
+    std::lock_guard lock(*mutex_);
+    if (const Preset* p = findLocked(name, 0)) return *p;
+    readAllLocked();  // the error lists every name
+    std::vector<std::string> known;
+    for (const auto& [k, v] : presets_) known.push_back(k);
+    throw std::invalid_argument(fmt::format("no preset '{}'; known: {}", name, fmt::join(known, ", ")));
+}
+
+bool PresetLibrary::has(const std::string& name) const {
+    std::lock_guard lock(*mutex_);
+    if (const auto f = files_.find(name); f != files_.end()) {
+        readLocked(name, f->second);
+        files_.erase(f);
+    }
+    return presets_.count(name) > 0;
 }
 
 std::vector<std::string> PresetLibrary::names() const {
+    std::lock_guard lock(*mutex_);
+    readAllLocked();
     std::vector<std::string> out;
     for (const auto& [k, v] : presets_) out.push_back(k);
     return out;
+}
+
+const std::map<std::string, std::string>& PresetLibrary::unavailable() const {
+    std::lock_guard lock(*mutex_);
+    readAllLocked();
+    return unavailable_;
 }
 
 std::unique_ptr<Track> makePresetTrack(Controller& c, const Preset& p, std::string trackName, float gainDb, float pan, bool withEffects) {

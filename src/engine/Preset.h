@@ -5,6 +5,8 @@
 // Loading validates every name and value against the parameter tables [control].
 #include <filesystem>
 #include <map>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
@@ -32,20 +34,31 @@ Preset parsePreset(const std::string& json, const std::string& origin);
 /// Every *.json under a folder, by file stem.
 class PresetLibrary {
 public:
-    /// Loads all presets; throws on the first bad file, naming it.
+    /// Loads all presets now; throws on the first bad file, naming it.
     void loadDirectory(const std::filesystem::path& dir);
+    /// Lists the presets now and reads each when first asked for (get, has): a render reads the
+    /// few it plays. names() and unavailable() read them all. A bad file throws, naming it, when
+    /// it is read. Safe from several threads; a returned preset stays valid and unchanged.
+    void indexDirectory(const std::filesystem::path& dir);
     /// Throws std::invalid_argument listing the known names when missing. A preset whose files
     /// are not installed resolves to its fallback.
     const Preset& get(const std::string& name) const;
-    bool has(const std::string& name) const { return presets_.count(name) > 0; }
+    /// Whether `name` is a preset whose files are installed.
+    bool has(const std::string& name) const;
     std::vector<std::string> names() const;
     /// Presets whose sample or SoundFont files are missing, with the reason (for doctor).
-    const std::map<std::string, std::string>& unavailable() const { return unavailable_; }
+    const std::map<std::string, std::string>& unavailable() const;
 
 private:
-    std::map<std::string, Preset> presets_;
-    std::map<std::string, std::string> unavailable_;  // name -> why
-    std::map<std::string, std::string> fallbacks_;    // unavailable name -> fallback preset
+    void readLocked(const std::string& name, const std::filesystem::path& file) const;
+    void readAllLocked() const;
+    const Preset* findLocked(const std::string& name, int depth) const;
+
+    std::unique_ptr<std::mutex> mutex_ = std::make_unique<std::mutex>();
+    mutable std::map<std::string, Preset> presets_;
+    mutable std::map<std::string, std::string> unavailable_;     // name -> why
+    mutable std::map<std::string, std::string> fallbacks_;       // unavailable name -> fallback preset
+    mutable std::map<std::string, std::filesystem::path> files_;  // listed, not read yet
 };
 
 /// Adds a track playing the preset (instrument, parameters, effect chain); returns its address.

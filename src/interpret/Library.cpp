@@ -28,17 +28,15 @@ std::string readText(const std::filesystem::path& file, const char* what) {
 std::vector<FieldInfo> makeFields() {
     static const std::set<std::string> kScales{"tempo", "brightness", "space", "motion", "stereo",
                                                "echo",  "human",      "attack", "grain"};
-    const auto schema = nlohmann::json::parse(music::musicConfigSchema());
     std::vector<FieldInfo> out;
-    for (const auto& name : music::musicConfigFields()) {
-        if (name == "root" || name == "seed" || name == "key") continue;
-        const auto& p = schema["properties"][name];
-        FieldInfo f{name, FieldKind::Text, {}};
-        if (p.contains("enum")) {
-            f.kind = kScales.count(name) ? FieldKind::Scale : FieldKind::Choice;
-            for (const auto& l : p["enum"]) f.labels.push_back(l.get<std::string>());
+    for (auto& shape : music::musicConfigShapes()) {
+        if (shape.name == "root" || shape.name == "seed" || shape.name == "key") continue;
+        FieldInfo f{shape.name, FieldKind::Text, {}};
+        if (shape.isEnum) {
+            f.kind = kScales.count(shape.name) ? FieldKind::Scale : FieldKind::Choice;
+            f.labels = std::move(shape.labels);
         } else {
-            const std::string t = p.value("type", "string");
+            const std::string& t = shape.type;
             f.kind = t == "integer" ? FieldKind::Integer
                    : t == "number"  ? FieldKind::Number
                    : t == "boolean" ? FieldKind::Boolean

@@ -63,6 +63,7 @@ LiveSession::LiveSession(const engine::PresetLibrary& presets, const StreamVibe&
     : presets_(presets), options_(o), layers_(music::layerNames()), wanted_(layers_.size(), true) {
     if (o.chunkBars < 1 || o.chunkBars > 256) throw std::invalid_argument("chunkBars: allowed 1 to 256");
     if (!(o.targetLufs >= -36.0f && o.targetLufs <= -6.0f)) throw std::invalid_argument("target loudness: allowed -36 to -6 LUFS");
+    (void)presets.names();  // every preset read now, not the first time a morph needs one
     engine_ = std::make_unique<engine::AudioEngine>(1 << 15);
     engine_->prepare(o.sampleRate, o.blockSize);
     controller_ = std::make_unique<engine::Controller>(*engine_);

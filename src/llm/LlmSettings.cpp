@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 
 #include <stdexcept>
+// The whole of toml++ in this one file, rather than its shared library loaded by every command.
+#define TOML_HEADER_ONLY 1
 #include <toml++/toml.h>
 
 namespace soundstar::llm {

@@ -343,6 +343,32 @@ std::vector<std::string> musicConfigFields() {
     return out;
 }
 
+std::vector<FieldShape> musicConfigShapes() {
+    std::vector<FieldShape> out;
+    for (const auto& f : fields()) {
+        FieldShape s{f.name, "string", false, {}};
+        switch (f.kind) {
+            case Kind::Scale:
+            case Kind::Choice:
+            case Kind::ModeField:
+            case Kind::Root:
+                s.isEnum = true;
+                s.labels = f.labels;
+                break;
+            case Kind::Int:
+            case Kind::Seed: s.type = "integer"; break;
+            case Kind::Real:
+            case Kind::Bpm: s.type = "number"; break;
+            case Kind::Bool: s.type = "boolean"; break;
+            case Kind::TextList: s.type = "array"; break;
+            case Kind::Text:
+            case Kind::Key: break;
+        }
+        out.push_back(std::move(s));
+    }
+    return out;
+}
+
 std::string musicConfigSchema() {
     json props = json::object();
     for (const auto& f : fields()) {

@@ -64,6 +64,16 @@ MusicConfig mergeMusicConfig(const MusicConfig& base, const std::string& json, c
 std::string toJson(const MusicConfig& c);
 /// The field names, in schema order.
 std::vector<std::string> musicConfigFields();
+/// A field as the schema types it: `type` is "string", "integer", "number", "boolean" or
+/// "array"; `isEnum` with its `labels` for the fields the schema gives an "enum". The schema's
+/// properties without building and parsing its JSON (the interpreter reads these at start-up).
+struct FieldShape {
+    std::string name, type;
+    bool isEnum = false;
+    std::vector<std::string> labels;
+};
+/// Every field, in schema order.
+std::vector<FieldShape> musicConfigShapes();
 /// A JSON Schema (draft 2020-12) for a MusicConfig object, generated from the same field table
 /// the parser uses; data/music_config.schema.json is this text (a test keeps them equal).
 std::string musicConfigSchema();

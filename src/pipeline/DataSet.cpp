@@ -25,7 +25,7 @@ DataSet::~DataSet() = default;
 const engine::PresetLibrary& DataSet::presets() const {
     std::call_once(parts_->presetsOnce, [this] {
         engine::PresetLibrary lib;
-        lib.loadDirectory(dir_ / "presets");
+        lib.indexDirectory(dir_ / "presets");  // each preset read when first used
         parts_->presets.emplace(std::move(lib));
     });
     return *parts_->presets;
@@ -34,7 +34,7 @@ const engine::PresetLibrary& DataSet::presets() const {
 const compose::ProfileLibrary& DataSet::profiles() const {
     std::call_once(parts_->profilesOnce, [this] {
         compose::ProfileLibrary lib;
-        lib.loadDirectory(dir_ / "profiles");
+        lib.indexDirectory(dir_ / "profiles");  // each profile read when first used
         parts_->profiles.emplace(std::move(lib));
     });
     return *parts_->profiles;
