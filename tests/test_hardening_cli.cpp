@@ -53,6 +53,12 @@ TEST(HardenedCli, NumbersMustBeFiniteAndInRangeAndTheMessageNamesTheOption) {
         {"--seed 18446744073709551616", "--seed: '18446744073709551616' is not allowed"},
         {"--seed 12abc", "--seed: '12abc' is not allowed"},
         {"-d 0x10", "--duration: '0x10' is not a number"},
+        {"-d .", "--duration: '.' is not a number"},
+        {"-d 2e", "--duration: '2e' is not a number"},
+        {"-d 2e1234", "--duration: '2e1234' is not a number"},
+        {"-d 2.5.1", "--duration: '2.5.1' is not a number"},
+        {"-d +", "--duration: '+' is not a number"},
+        {"--seed ''", "--seed: '' is not allowed"},
     };
     for (const auto& [args, expect] : cases) {
         const auto r = runCommand(kBin + " render 'rain' -o " + quoted(dir / "a.wav") + " " + args);
@@ -60,6 +66,13 @@ TEST(HardenedCli, NumbersMustBeFiniteAndInRangeAndTheMessageNamesTheOption) {
         EXPECT_NE(r.output.find(expect), std::string::npos) << args << "\n" << r.output;
     }
     EXPECT_TRUE(filesIn(dir / "").empty());
+    // Every decimal form is read: a leading point, a trailing one, an exponent with its sign.
+    for (const char* d : {".15e1", "2.", "+1.0", "20E-1"}) {
+        const auto r = runCommand(kBin + " render 'rain' -q -d " + d + " -o " + quoted(dir / "d.wav"));
+        EXPECT_EQ(r.code, 0) << d << "\n" << r.output;
+        EXPECT_TRUE(std::filesystem::exists(dir / "d.wav")) << d;
+        std::filesystem::remove(dir / "d.wav");
+    }
     // The largest seed is a seed like any other.
     const auto ok = runCommand(kBin + " render 'rain' -d 1 -q --seed 18446744073709551615 --print-config -o " + quoted(dir / "s.wav"));
     ASSERT_EQ(ok.code, 0) << ok.output;

@@ -8,10 +8,22 @@
 #include <cctype>
 #include <map>
 #include <nlohmann/json.hpp>
-#include <regex>
+#include <string_view>
 #include <tuple>
 
 namespace soundstar::compose {
+namespace {
+/// Whether `text` holds any of the '|'-separated words of `words` (plain text, no patterns):
+/// what a regex search of that alternation did, without compiling a regex at every call.
+bool containsAny(std::string_view text, std::string_view words) {
+    for (std::size_t at = 0; at <= words.size();) {
+        const std::size_t bar = std::min(words.find('|', at), words.size());
+        if (bar > at && text.find(words.substr(at, bar - at)) != std::string_view::npos) return true;
+        at = bar + 1;
+    }
+    return false;
+}
+}  // namespace
 
 SketchConfig sketchFromMusicConfig(const music::MusicConfig& c) {
     SketchConfig s;
@@ -75,7 +87,7 @@ std::string applyMood(music::MusicConfig& c, const std::set<std::string>& keep) 
     const nlohmann::json defaults = nlohmann::json::parse(music::toJson(music::MusicConfig{}));
     const nlohmann::json current = nlohmann::json::parse(music::toJson(c));
     for (const auto& mood : kMoods) {
-        if (!std::regex_search(m, std::regex(mood.words))) continue;
+        if (!containsAny(m, mood.words)) continue;
         nlohmann::json fill = nlohmann::json::object();
         const nlohmann::json implied = nlohmann::json::parse(mood.fields);  // named: items() must not outlive it
         for (const auto& [k, v] : implied.items())
@@ -101,7 +113,7 @@ std::map<std::string, std::string> instrumentationPresets(const music::MusicConf
         std::string n;
         for (char ch : name) n += static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
         for (const auto& [words, layer, preset] : kMap)
-            if (std::regex_search(n, std::regex(words)) && !out.count(layer)) {
+            if (containsAny(n, words) && !out.count(layer)) {
                 out[layer] = preset;
                 break;
             }
