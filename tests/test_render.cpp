@@ -79,18 +79,22 @@ StereoBuffer renderOnTheEngine(const music::Score& score, const render::RenderOp
 
 TEST(Render, TracksOnEveryCoreGiveTheEnginesBytesWhateverTheThreadCount) {
     const auto score = denseScore(7.0);
-    for (const bool masterChain : {true, false}) {
-        for (const int block : {256, 100}) {
-            render::RenderOptions o;
-            o.durationSeconds = 7.0;
-            o.blockSize = block;
-            o.masterChain = masterChain;
-            const auto reference = renderOnTheEngine(score, o);
-            for (const int threads : {1, 2, 5}) {
-                o.threads = threads;
-                const auto a = render::renderScore(score, presets(), o);
-                EXPECT_TRUE(a.left() == reference.left() && a.right() == reference.right())
-                    << threads << " threads, block " << block << ", master chain " << masterChain;
+    // 7 s renders in chunks of 32 blocks; 1 s and 0.3 s in shorter ones (12 and 4 blocks of 256).
+    for (const double seconds : {7.0, 1.0, 0.3}) {
+        for (const bool masterChain : {true, false}) {
+            for (const int block : {256, 100}) {
+                render::RenderOptions o;
+                o.durationSeconds = seconds;
+                o.fadeOutSeconds = std::min(o.fadeOutSeconds, seconds / 2);
+                o.blockSize = block;
+                o.masterChain = masterChain;
+                const auto reference = renderOnTheEngine(score, o);
+                for (const int threads : {1, 2, 5}) {
+                    o.threads = threads;
+                    const auto a = render::renderScore(score, presets(), o);
+                    EXPECT_TRUE(a.left() == reference.left() && a.right() == reference.right())
+                        << seconds << " s, " << threads << " threads, block " << block << ", master chain " << masterChain;
+                }
             }
         }
     }
