@@ -828,10 +828,16 @@ namespace {
 // An instrument whose prepare() records the thread it ran on and can fail, naming itself.
 class PrepareProbe final : public Instrument {
 public:
-    PrepareProbe(std::string name, bool fails, std::atomic<int>* running, std::atomic<int>* overlap)
-        : name_(std::move(name)), fails_(fails), running_(running), overlap_(overlap) {}
+    /// `started`, when given: the first probe to start waits (up to 10 s) until a second one runs
+    /// beside it, so a helper thread that starts late on a loaded machine still takes one.
+    PrepareProbe(std::string name, bool fails, std::atomic<int>* running, std::atomic<int>* overlap, std::atomic<int>* started = nullptr)
+        : name_(std::move(name)), fails_(fails), running_(running), overlap_(overlap), started_(started) {}
     void prepare(double, int) override {
         if (running_->fetch_add(1) > 0) overlap_->store(1);
+        if (started_ && started_->fetch_add(1) == 0)
+            for (const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+                 running_->load() < 2 && std::chrono::steady_clock::now() < until;)
+                std::this_thread::sleep_for(std::chrono::milliseconds(1));
         std::this_thread::sleep_for(std::chrono::milliseconds(20));  // a slow load: others run meanwhile
         running_->fetch_sub(1);
         prepared = true;
@@ -854,7 +860,7 @@ public:
 private:
     std::string name_;
     bool fails_;
-    std::atomic<int>*running_, *overlap_;
+    std::atomic<int>*running_, *overlap_, *started_;
 };
 }  // namespace
 
@@ -864,12 +870,13 @@ private:
 // failure stops it.
 TEST(Graph, PreparesTracksSideBySideAndThrowsTheFirstTracksError) {
     for (const int threads : {1, 2, 4}) {
-        std::atomic<int> running{0}, overlap{0};
+        std::atomic<int> running{0}, overlap{0}, started{0};
         Graph g;
         std::vector<PrepareProbe*> probes;
         for (int i = 0; i < 5; ++i) {
             auto t = std::make_unique<Track>();
-            auto probe = std::make_unique<PrepareProbe>("track " + std::to_string(i), i == 1 || i == 3, &running, &overlap);
+            auto probe = std::make_unique<PrepareProbe>("track " + std::to_string(i), i == 1 || i == 3, &running, &overlap,
+                                                        threads > 1 ? &started : nullptr);
             probes.push_back(probe.get());
             t->instrument = std::move(probe);
             g.tracks.push_back(std::move(t));
@@ -891,12 +898,12 @@ TEST(Graph, PreparesTracksSideBySideAndThrowsTheFirstTracksError) {
 // Graph::prepare's helper threads are inside the caller's scope too, and outside one nothing is.
 TEST(Graph, TracksPreparedSideBySideAreInTheCallersPopulateScope) {
     for (const std::size_t upTo : {std::size_t{0}, std::size_t{123456}}) {
-        std::atomic<int> running{0}, overlap{0};
+        std::atomic<int> running{0}, overlap{0}, started{0};
         Graph g;
         std::vector<PrepareProbe*> probes;
         for (int i = 0; i < 4; ++i) {
             auto t = std::make_unique<Track>();
-            auto probe = std::make_unique<PrepareProbe>("track " + std::to_string(i), false, &running, &overlap);
+            auto probe = std::make_unique<PrepareProbe>("track " + std::to_string(i), false, &running, &overlap, &started);
             probes.push_back(probe.get());
             t->instrument = std::move(probe);
             g.tracks.push_back(std::move(t));
