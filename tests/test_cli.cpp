@@ -449,6 +449,10 @@ TEST(Cli, LibsndfileIsLoadedOnlyByTheCommandsThatUseIt) {
     ASSERT_EQ(render.code, 0) << render.output;
     EXPECT_NE(render.output.find("find library=libsndfile.so"), std::string::npos) << "a render loads libsndfile";
     EXPECT_EQ(runCommand("soxi -s '" + out + "'").output, "44100\n");
+    // Nor any library that only other commands use (the stretch module's, Redis's), or whose code
+    // is compiled in (fmt, toml++, xxHash), or that the product no longer uses (libebur128).
+    for (const char* lib : {"libSoundTouch", "libsamplerate", "libsoundstar_stretch", "libhiredis", "libfmt", "libtomlplusplus", "libxxhash", "libebur128"})
+        EXPECT_EQ(render.output.find(std::string("library=") + lib), std::string::npos) << "a render loads " << lib;
     for (const std::string cmd : {" interpret 'calm piano'", " --version"}) {
         const auto r = runCommand("LD_DEBUG=libs " + kBin + cmd);
         ASSERT_EQ(r.code, 0) << r.output;

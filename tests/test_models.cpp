@@ -513,8 +513,11 @@ TEST(ModelCli, GenerateResamplesToTheRateAsked) {
     ASSERT_EQ(test::runCommand(cmd + "-o '" + native + "'").code, 0);
     for (const int rate : {48000, 16000}) {  // up and down from the model's 22050
         const auto ours = (t.path / fmt::format("ours{}.wav", rate)).string(), theirs = (t.path / fmt::format("sox{}.wav", rate)).string();
-        const auto r = test::runCommand(cmd + fmt::format("--sample-rate {} -o '{}'", rate, ours));
+        const auto r = test::runCommand("LD_DEBUG=libs " + cmd + fmt::format("--sample-rate {} -o '{}'", rate, ours));
         ASSERT_EQ(r.code, 0) << r.output;
+        // libsamplerate comes with the stretch module, opened by the first resample.
+        EXPECT_NE(r.output.find("library=libsamplerate"), std::string::npos) << r.output.substr(0, 2000);
+        EXPECT_NE(r.output.find("libsoundstar_stretch.so"), std::string::npos);
         const auto info = test::soxInfo(ours);
         EXPECT_EQ(info.sampleRate, rate);
         EXPECT_EQ(info.frames, 2L * rate);

@@ -1,9 +1,8 @@
 // Conforming generated audio to a session (see Conform.h).
 #include "models/Conform.h"
+#include "models/StretchModule.h"
 
-#include <samplerate.h>
 
-#include <SoundTouch.h>
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -104,29 +103,15 @@ Stereo stretch(const Stereo& in, std::size_t from, std::size_t to, double rate, 
     if (tempoRatio == 1.0 && semitones == 0)
         return {std::vector<float>(in[0].begin() + static_cast<std::ptrdiff_t>(from), in[0].begin() + static_cast<std::ptrdiff_t>(to)),
                 std::vector<float>(in[1].begin() + static_cast<std::ptrdiff_t>(from), in[1].begin() + static_cast<std::ptrdiff_t>(to))};
-    soundtouch::SoundTouch st;
-    st.setSampleRate(static_cast<unsigned>(std::lround(rate)));
-    st.setChannels(2);
-    st.setTempo(tempoRatio);
-    st.setPitchSemiTones(semitones);
-    st.setSetting(SETTING_SEQUENCE_MS, 40);
-    st.setSetting(SETTING_SEEKWINDOW_MS, 15);
-    st.setSetting(SETTING_OVERLAP_MS, 8);
-    constexpr std::size_t kChunk = 8192;
-    std::vector<float> inter(2 * kChunk), got(2 * kChunk);
+    std::vector<float> inter(2 * (to - from)), got;
+    for (std::size_t i = 0; i < to - from; ++i) inter[2 * i] = in[0][from + i], inter[2 * i + 1] = in[1][from + i];
+    std::string error;
+    if (!stretch::api().stretchStereo(inter.data(), to - from, static_cast<unsigned>(std::lround(rate)), tempoRatio, semitones, &got, &error))
+        throw std::runtime_error(fmt::format("stretching failed: {}", error));
     Stereo out;
-    const auto drain = [&] {
-        for (unsigned n; (n = st.receiveSamples(got.data(), kChunk)) > 0;)
-            for (unsigned i = 0; i < n; ++i) out[0].push_back(got[2 * i]), out[1].push_back(got[2 * i + 1]);
-    };
-    for (std::size_t at = from; at < to; at += kChunk) {
-        const std::size_t n = std::min(kChunk, to - at);
-        for (std::size_t i = 0; i < n; ++i) inter[2 * i] = in[0][at + i], inter[2 * i + 1] = in[1][at + i];
-        st.putSamples(inter.data(), static_cast<unsigned>(n));
-        drain();
-    }
-    st.flush();
-    drain();
+    out[0].reserve(got.size() / 2);
+    out[1].reserve(got.size() / 2);
+    for (std::size_t i = 0; i + 1 < got.size(); i += 2) out[0].push_back(got[i]), out[1].push_back(got[i + 1]);
     return out;
 }
 
@@ -469,16 +454,11 @@ std::vector<float> resampleAudio(std::span<const float> interleaved, int channel
     const auto want = static_cast<std::size_t>(std::llround(static_cast<double>(frames) * ratio));
     // Room for the whole output (src_simple flushes the filter at the end of the input).
     std::vector<float> out((want + 64) * static_cast<std::size_t>(channels));
-    SRC_DATA d{};
-    d.data_in = interleaved.data();
-    d.input_frames = static_cast<long>(frames);
-    d.data_out = out.data();
-    d.output_frames = static_cast<long>(want + 64);
-    d.src_ratio = ratio;
-    d.end_of_input = 1;
-    if (const int err = src_simple(&d, SRC_SINC_BEST_QUALITY, channels); err != 0)
-        throw std::runtime_error(fmt::format("resampling from {:g} to {:g} Hz failed: {}", fromHz, toHz, src_strerror(err)));
-    out.resize(static_cast<std::size_t>(d.output_frames_gen) * static_cast<std::size_t>(channels));
+    long generated = 0;
+    std::string error;
+    if (stretch::api().resample(interleaved.data(), static_cast<long>(frames), out.data(), static_cast<long>(want + 64), ratio, channels, &generated, &error) != 0)
+        throw std::runtime_error(fmt::format("resampling from {:g} to {:g} Hz failed: {}", fromHz, toHz, error));
+    out.resize(static_cast<std::size_t>(generated) * static_cast<std::size_t>(channels));
     out.resize(want * static_cast<std::size_t>(channels), 0.0f);  // exactly round(frames x ratio): a short tail is padded with silence
     return out;
 }

@@ -1,6 +1,5 @@
 #include "server/SampleBank.h"
 
-#include <SoundTouch.h>
 #include <fmt/format.h>
 #include <sndfile.h>
 
@@ -8,6 +7,7 @@
 #include <cmath>
 
 #include "analysis/AudioInput.h"
+#include "models/StretchModule.h"
 #include "music/JsonText.h"
 #include "server/Operations.h"
 
@@ -37,16 +37,6 @@ std::vector<float> resampleChannel(const std::vector<float>& x, double fromRate,
 }
 
 engine::SampleBuffer stretchAudio(const engine::SampleBuffer& in, double sampleRate, double tempoRatio, double semitones) {
-    soundtouch::SoundTouch st;
-    st.setSampleRate(static_cast<unsigned>(std::lround(sampleRate)));
-    st.setChannels(2);
-    st.setTempo(tempoRatio);
-    st.setPitchSemiTones(semitones);
-    // Short WSOLA sequences (SoundTouch's own advice for percussive material): a transient is
-    // neither doubled nor moved by more than a few ms, so a loop's hits stay on the grid.
-    st.setSetting(SETTING_SEQUENCE_MS, 40);
-    st.setSetting(SETTING_SEEKWINDOW_MS, 15);
-    st.setSetting(SETTING_OVERLAP_MS, 8);
     const std::size_t frames = in.frames();
     const auto target = static_cast<std::size_t>(std::llround(static_cast<double>(frames) / tempoRatio));
     std::vector<float> inter(2 * frames), out;
@@ -54,17 +44,12 @@ engine::SampleBuffer stretchAudio(const engine::SampleBuffer& in, double sampleR
         inter[2 * i] = in.left[i];
         inter[2 * i + 1] = in.right[i];
     }
-    constexpr std::size_t kChunk = 8192;
-    std::vector<float> got(2 * kChunk);
-    const auto drain = [&] {
-        for (unsigned n; (n = st.receiveSamples(got.data(), kChunk)) > 0;) out.insert(out.end(), got.begin(), got.begin() + 2 * n);
-    };
-    for (std::size_t at = 0; at < frames; at += kChunk) {
-        st.putSamples(inter.data() + 2 * at, static_cast<unsigned>(std::min(kChunk, frames - at)));
-        drain();
-    }
-    st.flush();  // SoundTouch 2.x: the output starts aligned with the input; flush pads the tail
-    drain();
+    // SoundTouch's WSOLA with short sequences (its own advice for percussive material): a
+    // transient is neither doubled nor moved by more than a few ms, so a loop's hits stay on the
+    // grid (models/StretchModule.h).
+    std::string error;
+    if (!models::stretch::api().stretchStereo(inter.data(), frames, static_cast<unsigned>(std::lround(sampleRate)), tempoRatio, semitones, &out, &error))
+        throw std::runtime_error(fmt::format("stretching the sample failed: {}", error));
     engine::SampleBuffer b;
     b.left.assign(target, 0.0f);
     b.right.assign(target, 0.0f);
