@@ -15,7 +15,7 @@
 #include "io/AudioFile.h"
 #include "music/MusicConfig.h"
 #ifdef SOUNDSTAR_HAVE_GGML
-#include "models/ggml/GgmlCpu.h"
+#include "models/ggml/GgmlModule.h"
 #endif
 
 namespace soundstar::app {
@@ -57,7 +57,7 @@ int runDoctor() {
 
 #ifdef SOUNDSTAR_HAVE_GGML
     try {
-        ok("ggml CPU backend " + models::describeGgmlCpu());
+        ok("ggml CPU backend " + models::ggml::describeCpu());
     } catch (const std::exception& e) {
         bad(fmt::format("ggml CPU backend: {}", e.what()), "run scripts/build-ggml.sh, then reconfigure");
     }

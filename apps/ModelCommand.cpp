@@ -16,9 +16,7 @@
 #include "models/ModelManifest.h"
 #include "models/ProceduralModel.h"
 #ifdef SOUNDSTAR_HAVE_GGML
-#include "models/ggml/AudioldmModel.h"
-#include "models/ggml/GgmlCpu.h"
-#include "models/ggml/MusicgenModel.h"
+#include "models/ggml/GgmlModule.h"
 #endif
 #include "models/WorkerSupervisor.h"
 #include "pipeline/ModelGenerator.h"
@@ -248,7 +246,7 @@ int runModels(const ModelsArgs& a) {
     int found = 0, broken = 0;
 #ifdef SOUNDSTAR_HAVE_GGML
     try {
-        fmt::print("ggml CPU: {}\n", models::describeGgmlCpu());  // the variant picked for this CPU (GgmlCpu.h)
+        fmt::print("ggml CPU: {}\n", models::ggml::describeCpu());  // the variant picked for this CPU (GgmlCpu.h)
     } catch (const std::exception& e) {
         fmt::print("ggml CPU: unusable: {}\n", e.what());
     }
@@ -292,8 +290,7 @@ int runModelWorker() {
     if (protocolOut < 0 || ::dup2(2, 1) < 0) return 1;
     return models::serveModelWorker(0, protocolOut, [](const std::filesystem::path& dir, const models::ModelManifest& m) -> std::unique_ptr<models::Generator> {
 #ifdef SOUNDSTAR_HAVE_GGML
-        if (m.kind == "musicgen") return models::makeMusicgenModel(dir, m);
-        if (m.kind == "audioldm") return models::makeAudioldmModel(dir, m);
+        if (m.kind == "musicgen" || m.kind == "audioldm") return models::ggml::makeGenerator(dir, m);
 #endif
         return models::makeProceduralModel(cliData(), dir, m);
     });

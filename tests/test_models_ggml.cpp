@@ -222,6 +222,22 @@ TEST(MusicgenFolder, LoadsItsDecoderAndNamesTheMissingParts) {
     EXPECT_NE(broken.output.find((dir / "encodec.gguf").string()), std::string::npos) << broken.output;
 }
 
+// ggml, ggml-base and OpenMP come with Soundstar's ggml module (models/ggml/GgmlModule.h): the
+// commands that run no neural model do not load them; the ones that do open the module.
+TEST(GgmlModule, OnlyTheCommandsThatRunANeuralModelLoadGgml) {
+    const auto render = runCommand("LD_DEBUG=libs " + std::string(SOUNDSTAR_BIN) + " render 'calm piano' -d 1 -q -o " + (scratch() / "r.wav").string());
+    ASSERT_EQ(render.code, 0) << render.output.substr(0, 2000);
+    EXPECT_NE(render.output.find("library=libstdc++"), std::string::npos) << "the loader's log is there";
+    for (const char* lib : {"library=libggml", "libsoundstar_ggml.so", "library=libgomp"})
+        EXPECT_EQ(render.output.find(lib), std::string::npos) << "a render loads " << lib;
+    fs::create_directories(scratch() / "no-models");
+    const auto models = runCommand("LD_DEBUG=libs " + std::string(SOUNDSTAR_BIN) + " models --dir " + (scratch() / "no-models").string());
+    EXPECT_NE(models.output.find("libsoundstar_ggml.so"), std::string::npos) << models.output.substr(0, 2000);
+    EXPECT_NE(models.output.find("library=libggml-base"), std::string::npos);
+    EXPECT_NE(models.output.find("ggml CPU: "), std::string::npos);
+    EXPECT_EQ(models.output.find("ggml CPU: unusable"), std::string::npos) << models.output.substr(0, 2000);
+}
+
 int main(int argc, char** argv) {
     ::testing::InitGoogleTest(&argc, argv);
     const int rc = RUN_ALL_TESTS();
