@@ -6,48 +6,21 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
-#include <algorithm>
 #include <string_view>
 #include <thread>
 
 #include "Commands.h"
+#include "core/NumberText.h"
 #include "core/Timings.h"
 #include "io/Sndfile.h"
 
 namespace {
-bool isDigit(char c) { return c >= '0' && c <= '9'; }
-
-/// Decimal notation: [+-]? (digits [. digits?] | . digits) ([eE] [+-]? 1-3 digits)?, checked by
-/// hand (a std::regex cost 0.75 ms of every start that had a number on its command line).
-bool isDecimalText(std::string_view t) {
-    std::size_t i = 0;
-    if (i < t.size() && (t[i] == '+' || t[i] == '-')) ++i;
-    std::size_t whole = 0, fraction = 0;
-    while (i < t.size() && isDigit(t[i])) ++i, ++whole;
-    if (i < t.size() && t[i] == '.') {
-        ++i;
-        while (i < t.size() && isDigit(t[i])) ++i, ++fraction;
-    }
-    if (whole == 0 && fraction == 0) return false;
-    if (i < t.size() && (t[i] == 'e' || t[i] == 'E')) {
-        ++i;
-        if (i < t.size() && (t[i] == '+' || t[i] == '-')) ++i;
-        std::size_t exponent = 0;
-        while (i < t.size() && isDigit(t[i])) ++i, ++exponent;
-        if (exponent < 1 || exponent > 3) return false;
-    }
-    return i == t.size();
-}
-
-/// One to twenty decimal digits and nothing else.
-bool isDigitsText(std::string_view t) { return !t.empty() && t.size() <= 20 && std::all_of(t.begin(), t.end(), isDigit); }
-
 // Numbers on the command line are read strictly: decimal notation only, finite, in range.
 // CLI11's own Range lets NaN through (every comparison with NaN is false).
 CLI::Validator finiteNumber(double lo, double hi) {
     return CLI::Validator(
         [lo, hi](std::string& text) -> std::string {
-            if (!isDecimalText(text))
+            if (!soundstar::core::isDecimalText(text))
                 return fmt::format("'{}' is not a number; allowed a finite decimal number from {:g} to {:g}", text, lo, hi);
             const double v = std::strtod(text.c_str(), nullptr);
             if (!std::isfinite(v) || v < lo || v > hi) return fmt::format("{} is out of range; allowed {:g} to {:g}", text, lo, hi);
@@ -60,7 +33,7 @@ CLI::Validator wholeNumber(unsigned long long lo, unsigned long long hi, const c
     return CLI::Validator(
         [lo, hi, unit](std::string& text) -> std::string {
             errno = 0;
-            const bool digits = isDigitsText(text);
+            const bool digits = soundstar::core::isDigitsText(text);
             const unsigned long long v = digits ? std::strtoull(text.c_str(), nullptr, 10) : 0;
             if (!digits || errno == ERANGE || v < lo || v > hi)
                 return fmt::format("'{}' is not allowed: give a whole number from {} to {}{}", text, lo, hi, unit);

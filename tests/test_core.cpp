@@ -1,8 +1,10 @@
 #include <gtest/gtest.h>
 
+#include <regex>
 #include <thread>
 
 #include "core/AudioRing.h"
+#include "core/NumberText.h"
 #include "core/Rng.h"
 #include "core/RtGuard.h"
 #include "core/Smoother.h"
@@ -168,3 +170,27 @@ TEST(RtGuard, NestsPerThread) {
 }
 
 TEST(Time, BeatsToSamples) { EXPECT_EQ(beatsToSamples(4.0, 120.0, 48000.0), 96000); }
+
+// The command line's number checks say what the regular expressions they replaced said: on
+// every short text over the characters that matter, and on the forms users type.
+TEST(NumberText, AgreesWithTheRegularExpressionsItReplaced) {
+    const std::regex decimal(R"([+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]{1,3})?)"), digits("[0-9]{1,20}");
+    const std::string alphabet = "0123456789+-.eE xn";
+    Rng rng(7);
+    int decimals = 0, wholes = 0;
+    for (int n = 0; n < 30000; ++n) {
+        std::string t;
+        for (int k = rng.range(0, 12); k > 0; --k) t += alphabet[static_cast<std::size_t>(rng.range(0, static_cast<int>(alphabet.size()) - 1))];
+        const bool d = core::isDecimalText(t), w = core::isDigitsText(t);
+        ASSERT_EQ(d, std::regex_match(t, decimal)) << "'" << t << "'";
+        ASSERT_EQ(w, std::regex_match(t, digits)) << "'" << t << "'";
+        decimals += d, wholes += w;
+    }
+    EXPECT_GT(decimals, 300);  // both answers were seen many times
+    EXPECT_GT(wholes, 100);
+    for (const char* yes : {"1", "-0.5", ".5", "1.", "+1e3", "2E-12", "007"}) EXPECT_TRUE(core::isDecimalText(yes)) << yes;
+    for (const char* no : {"", ".", "+", "1e", "1e1234", "nan", "inf", "0x10", "1.5.2", " 1", "1 ", "1,5"}) EXPECT_FALSE(core::isDecimalText(no)) << no;
+    EXPECT_TRUE(core::isDigitsText("18446744073709551615"));
+    EXPECT_FALSE(core::isDigitsText("184467440737095516150"));  // 21 digits
+    EXPECT_FALSE(core::isDigitsText("-1"));
+}

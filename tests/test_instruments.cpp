@@ -191,3 +191,54 @@ TEST(Presets, MissingFilesFallBackToANamedPreset) {
     PresetLibrary strict;
     EXPECT_THROW(strict.loadDirectory(dir / "p"), std::invalid_argument);  // no fallback: an error
 }
+
+// An indexed folder (what the CLI's data set does) reads a preset when it is first asked for: a
+// render reads the few it plays. Fallbacks, errors and the full list behave as a loaded folder's.
+TEST(Presets, AnIndexedFolderReadsEachPresetWhenFirstAskedFor) {
+    test::TempDir dir;
+    std::filesystem::create_directories(dir / "p");
+    std::ofstream(dir / "p/synth.json") << R"({"instrument":"pluck"})";
+    std::ofstream(dir / "p/real.json") << R"({"instrument":"sampler","options":{"sample":"definitely_missing"},"fallback":"synth"})";
+    std::ofstream(dir / "p/chain.json") << R"({"instrument":"sampler","options":{"sample":"missing_too"},"fallback":"real"})";
+    std::ofstream(dir / "p/broken.json") << R"({"instrument":"kazoo"})";
+    PresetLibrary lib;
+    lib.indexDirectory(dir / "p");  // the broken one costs nothing until asked for
+    // Written after indexing, before the first get: the read happens at get.
+    std::ofstream(dir / "p/synth.json") << R"({"instrument":"pluck","params":{"gain":-3}})";
+    const Preset& synth = lib.get("synth");
+    EXPECT_EQ(synth.instrument, "pluck");
+    ASSERT_EQ(synth.params.size(), 1u);
+    EXPECT_EQ(&lib.get("synth"), &synth);  // read once
+    EXPECT_EQ(lib.get("real").instrument, "pluck");  // its fallback, read on first use
+    EXPECT_TRUE(lib.has("synth"));
+    EXPECT_FALSE(lib.has("real"));  // its files are missing: only its fallback plays
+    try {
+        (void)lib.get("chain");
+        ADD_FAILURE() << "a fallback to an unavailable preset was accepted";
+    } catch (const std::invalid_argument& e) {
+        EXPECT_NE(std::string(e.what()).find("preset 'chain' falls back to 'real', which does not exist"), std::string::npos) << e.what();
+    }
+    for (int attempt = 0; attempt < 2; ++attempt)  // a bad file throws, naming it, every time it is asked for
+        try {
+            (void)lib.get("broken");
+            ADD_FAILURE() << "a broken preset was accepted";
+        } catch (const std::invalid_argument& e) {
+            EXPECT_NE(std::string(e.what()).find("broken.json"), std::string::npos) << e.what();
+        }
+    EXPECT_THROW((void)lib.names(), std::invalid_argument);  // names() reads them all: the broken one too
+    // A folder without the broken and the chained ones: every name, and why the others are out.
+    std::filesystem::create_directories(dir / "q");
+    for (const char* f : {"synth.json", "real.json"}) std::filesystem::copy_file(std::filesystem::path(dir / "p") / f, std::filesystem::path(dir / "q") / f);
+    PresetLibrary fresh;
+    fresh.indexDirectory(dir / "q");
+    try {
+        (void)fresh.get("nothing");
+        ADD_FAILURE() << "an unknown preset was accepted";
+    } catch (const std::invalid_argument& e) {
+        EXPECT_NE(std::string(e.what()).find("no preset 'nothing'; known: synth"), std::string::npos) << e.what();
+    }
+    EXPECT_EQ(fresh.names(), (std::vector<std::string>{"synth"}));
+    const auto unavailable = fresh.unavailable();
+    ASSERT_EQ(unavailable.size(), 1u);
+    EXPECT_NE(unavailable.at("real").find("not found"), std::string::npos);
+}

@@ -54,7 +54,14 @@ Preset parsePreset(const std::string& text, const std::string& origin) {
     if (j.contains("params")) p.params = readParams(j["params"], origin);
     p.fallback = j.value("fallback", "");
     // Validate now: instrument kind, options (files must exist), parameter names and ranges.
-    auto inst = makeInstrument(p.instrument);
+    const auto named = [&](auto make, const std::string& what) {  // the file named in the error
+        try {
+            return make(what);
+        } catch (const std::invalid_argument& e) {
+            throw std::invalid_argument(fmt::format("{}: {}", origin, e.what()));
+        }
+    };
+    auto inst = named([](const std::string& k) { return makeInstrument(k); }, p.instrument);
     if (j.contains("options")) {
         if (!j["options"].is_object()) throw std::invalid_argument(fmt::format("{}: \"options\" must be an object of strings", origin));
         for (const auto& [k, v] : j["options"].items()) {
@@ -78,7 +85,7 @@ Preset parsePreset(const std::string& text, const std::string& origin) {
             checkKeys(e, {"type", "params"}, origin + " effect");
             EffectSpec s{e["type"].get<std::string>(), {}};
             if (e.contains("params")) s.params = readParams(e["params"], origin + " effect " + s.type);
-            auto fx = makeEffect(s.type);
+            auto fx = named([](const std::string& k) { return makeEffect(k); }, s.type);
             for (const auto& [k, v] : s.params) checkParam(fx->params(), origin + " " + s.type, k, v);
             p.effects.push_back(std::move(s));
         }
@@ -156,7 +163,8 @@ const Preset* PresetLibrary::findLocked(const std::string& name, int depth) cons
         files_.erase(f);
     }
     if (const auto fb = fallbacks_.find(name); fb != fallbacks_.end()) {
-        const Preset* p = depth < 1 ? findLocked(fb->second, depth + 1) : nullptr;
+        if (depth > 0) return nullptr;  // a fallback that is itself unavailable: the caller names both
+        const Preset* p = findLocked(fb->second, depth + 1);
         if (!p) throw std::invalid_argument(fmt::format("preset '{}' falls back to '{}', which does not exist", name, fb->second));
         return p;
     }
@@ -190,7 +198,7 @@ std::vector<std::string> PresetLibrary::names() const {
     return out;
 }
 
-const std::map<std::string, std::string>& PresetLibrary::unavailable() const {
+std::map<std::string, std::string> PresetLibrary::unavailable() const {
     std::lock_guard lock(*mutex_);
     readAllLocked();
     return unavailable_;

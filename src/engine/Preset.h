@@ -47,7 +47,7 @@ public:
     bool has(const std::string& name) const;
     std::vector<std::string> names() const;
     /// Presets whose sample or SoundFont files are missing, with the reason (for doctor).
-    const std::map<std::string, std::string>& unavailable() const;
+    std::map<std::string, std::string> unavailable() const;
 
 private:
     void readLocked(const std::string& name, const std::filesystem::path& file) const;

@@ -45,10 +45,12 @@ public:
             guidance_ = p["default_guidance"].get<double>();
         }
         taps_ = readWeights(dir, m);
-        // What loading means for this kind: the interpreter, presets and style profiles, once.
+        // What loading means for this kind: the interpreter, presets and style profiles, once
+        // (the data set lists the last two at first; names() and find() read every file now, so a
+        // broken one fails the load, not a request).
         (void)data_.interpreter();
-        (void)data_.presets();
-        (void)data_.profiles();
+        (void)data_.presets().names();
+        for (const auto& name : data_.profiles().names()) (void)data_.profiles().find(name);
     }
 
     double sampleRateHz() const override { return rate_; }
