@@ -9,6 +9,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "core/JsonFiles.h"
 #include "music/Arrangement.h"
 
 namespace soundstar::compose {
@@ -89,19 +90,10 @@ StyleProfile parseProfileFile(const std::filesystem::path& file) {
     return p;
 }
 
-std::map<std::string, std::filesystem::path> profileFiles(const std::filesystem::path& dir) {
-    std::error_code ec;
-    if (!std::filesystem::is_directory(dir, ec))
-        throw std::invalid_argument(fmt::format("profile folder {} does not exist", dir.string()));
-    std::map<std::string, std::filesystem::path> files;
-    for (const auto& entry : std::filesystem::directory_iterator(dir))
-        if (entry.path().extension() == ".json") files[entry.path().stem().string()] = entry.path();
-    return files;
-}
 }  // namespace
 
 void ProfileLibrary::loadDirectory(const std::filesystem::path& dir) {
-    for (const auto& [name, file] : profileFiles(dir)) {
+    for (const auto& [name, file] : core::jsonFilesByName(dir, "profile")) {
         auto p = parseProfileFile(file);
         std::lock_guard lock(*mutex_);
         files_.erase(name);
@@ -110,7 +102,7 @@ void ProfileLibrary::loadDirectory(const std::filesystem::path& dir) {
 }
 
 void ProfileLibrary::indexDirectory(const std::filesystem::path& dir) {
-    for (auto& [name, file] : profileFiles(dir)) {
+    for (auto& [name, file] : core::jsonFilesByName(dir, "profile")) {
         std::lock_guard lock(*mutex_);
         profiles_.erase(name);
         files_[name] = std::move(file);

@@ -8,6 +8,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "core/JsonFiles.h"
 #include "engine/Instruments.h"
 
 namespace soundstar::engine {
@@ -93,17 +94,6 @@ Preset parsePreset(const std::string& text, const std::string& origin) {
     return p;
 }
 
-namespace {
-std::map<std::string, std::filesystem::path> presetFiles(const std::filesystem::path& dir) {
-    std::error_code ec;
-    if (!std::filesystem::is_directory(dir, ec))
-        throw std::invalid_argument(fmt::format("preset folder {} does not exist", dir.string()));
-    std::map<std::string, std::filesystem::path> files;
-    for (const auto& entry : std::filesystem::directory_iterator(dir))
-        if (entry.path().extension() == ".json") files[entry.path().stem().string()] = entry.path();
-    return files;
-}
-}  // namespace
 
 void PresetLibrary::readLocked(const std::string& name, const std::filesystem::path& file) const {
     std::ifstream in(file);
@@ -140,14 +130,14 @@ void PresetLibrary::readAllLocked() const {
 }
 
 void PresetLibrary::loadDirectory(const std::filesystem::path& dir) {
-    auto files = presetFiles(dir);
+    auto files = core::jsonFilesByName(dir, "preset");
     std::lock_guard lock(*mutex_);
     files_.merge(files);
     readAllLocked();
 }
 
 void PresetLibrary::indexDirectory(const std::filesystem::path& dir) {
-    auto files = presetFiles(dir);
+    auto files = core::jsonFilesByName(dir, "preset");
     std::lock_guard lock(*mutex_);
     for (auto& [name, file] : files) {
         presets_.erase(name);
