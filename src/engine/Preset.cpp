@@ -147,11 +147,15 @@ void PresetLibrary::indexDirectory(const std::filesystem::path& dir) {
     }
 }
 
-const Preset* PresetLibrary::findLocked(const std::string& name, int depth) const {
+void PresetLibrary::readIfListedLocked(const std::string& name) const {
     if (const auto f = files_.find(name); f != files_.end()) {
         readLocked(name, f->second);  // a bad file stays listed: it throws again next time
         files_.erase(f);
     }
+}
+
+const Preset* PresetLibrary::findLocked(const std::string& name, int depth) const {
+    readIfListedLocked(name);
     if (const auto fb = fallbacks_.find(name); fb != fallbacks_.end()) {
         if (depth > 0) return nullptr;  // a fallback that is itself unavailable: the caller names both
         const Preset* p = findLocked(fb->second, depth + 1);
@@ -173,10 +177,7 @@ const Preset& PresetLibrary::get(const std::string& name) const {
 
 bool PresetLibrary::has(const std::string& name) const {
     std::lock_guard lock(*mutex_);
-    if (const auto f = files_.find(name); f != files_.end()) {
-        readLocked(name, f->second);
-        files_.erase(f);
-    }
+    readIfListedLocked(name);
     return presets_.count(name) > 0;
 }
 

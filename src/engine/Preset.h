@@ -52,6 +52,7 @@ public:
 private:
     void readLocked(const std::string& name, const std::filesystem::path& file) const;
     void readAllLocked() const;
+    void readIfListedLocked(const std::string& name) const;
     const Preset* findLocked(const std::string& name, int depth) const;
 
     std::unique_ptr<std::mutex> mutex_ = std::make_unique<std::mutex>();
