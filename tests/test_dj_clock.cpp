@@ -193,6 +193,7 @@ struct VirtualJack {
     std::vector<std::pair<long long, std::vector<std::uint8_t>>> messages;  // by frame
     std::vector<std::pair<long long, long long>> played;                   // (frame, engine sample) per rendered span
     long long engineSample = 0, frame = 0;
+    int pausedBeforeRender = 0;  // cycles that told Paused and still rendered
     std::size_t next = 0;
     void at(long long f, std::vector<std::uint8_t> bytes) { messages.emplace_back(f, std::move(bytes)); }
     void ticks(long long from, long long to) {  // every 1000 frames in [from, to)
@@ -204,6 +205,9 @@ struct VirtualJack {
             for (; next < messages.size() && messages[next].first < frame + 256; ++next)
                 hold.onMessage(messages[next].second.data(), static_cast<int>(messages[next].second.size()), messages[next].first);
             const auto span = hold.cycle(frame, 256);
+            // Paused is told to the control side, which then reads the engine's clock: never
+            // before this cycle's render, or the clock read would be short of where it stopped.
+            if (hold.state() == ClockHold::State::Paused && span.to > span.from) ++pausedBeforeRender;
             if (span.to > span.from) played.emplace_back(frame + span.from, engineSample), engineSample += span.to - span.from;
         }
     }
@@ -241,6 +245,7 @@ TEST(ClockHold, StopPausesAfterTheFadeAndContinueResumesInPhaseAtTheSongPosition
     j.runTo(30000);
     EXPECT_EQ(j.hold.state(), ClockHold::State::Paused);
     EXPECT_EQ(j.engineSample, 18500 + 544 - 1000) << "the fade, then nothing: the engine's clock frozen";
+    EXPECT_EQ(j.pausedBeforeRender, 0) << "Paused is told after the fade's last frames rendered";
     // The control side says where the set paused in its bar (the set at 120 bpm: 1000 samples a tick).
     const double phase = static_cast<double>(j.engineSample) / 1000.0;  // 18.044 ticks
     j.hold.setResumePhase(phase);
@@ -294,6 +299,33 @@ TEST(ClockHold, ContinueWithoutAPositionAQuitWhilePausedAndAContinueFirst) {
     c.ticks(1000, 200000);
     c.runTo(200000);
     EXPECT_EQ(c.hold.startFrame(), 1000 + (96 - 30) * 1000) << "song tick 96: bar 2's line";
+}
+
+TEST(ClockHold, AContinueRightAfterTheFadeResumesTheSet) {
+    // Stop at 18500 with a 544-frame fade: the engine stops at 19044, in the cycle [18944, 19200),
+    // and Paused is told from the next. A Continue at 19100 (after the fade, before Paused is told)
+    // still resumes the set on the clock's phase once the control side says where it paused.
+    VirtualJack j;
+    j.hold.setFadeFrames(544);
+    j.at(0, {0xFA});
+    j.ticks(1000, 19000);
+    j.at(18500, {0xFC});
+    j.at(19100, {0xFB});
+    j.ticks(20000, 21000);
+    j.runTo(19200);
+    EXPECT_EQ(j.hold.state(), ClockHold::State::Stopping) << "the fade's cycle still renders";
+    j.runTo(19456);
+    ASSERT_EQ(j.hold.state(), ClockHold::State::Paused);
+    EXPECT_EQ(j.engineSample, 18044);
+    j.hold.setResumePhase(static_cast<double>(j.engineSample) / 1000.0);  // 18.044 ticks
+    j.ticks(21000, 140000);
+    j.runTo(140000);
+    ASSERT_EQ(j.hold.state(), ClockHold::State::Running);
+    // Song tick 18 (the Stop came after tick 17; Continue goes on from 18) is on frame 20000.
+    EXPECT_EQ(j.hold.resumeSongTick(), 18);
+    EXPECT_EQ(j.hold.resumeFrame(), 20044);
+    EXPECT_EQ(j.frameOf(18044), 20044) << "it resumes where it paused";
+    EXPECT_EQ(j.pausedBeforeRender, 0);
 }
 
 TEST(ClockHold, AStartHeardBeforeTheEngineIsHandedOverStartsOnTheNextBarLine) {

@@ -17,12 +17,12 @@ void ClockHold::onMessage(const std::uint8_t* bytes, int size, long long frame) 
     switch (bytes[0]) {
         case 0xFA:  // Start: song position 0, the next tick is the set's sample 0 (a fresh set only)
             songTick_ = 0, clockPlaying_ = true;
-            armed_ = s == State::Waiting || s == State::Paused;
-            continuing_ = s == State::Paused;
+            armed_ = s == State::Waiting || pausedBy(s, frame);
+            continuing_ = pausedBy(s, frame);
             break;
         case 0xFB:
             clockPlaying_ = true;
-            armed_ = s == State::Waiting || s == State::Paused;
+            armed_ = s == State::Waiting || pausedBy(s, frame);
             continuing_ = true;
             break;
         case 0xF2:
@@ -32,6 +32,7 @@ void ClockHold::onMessage(const std::uint8_t* bytes, int size, long long frame) 
             armed_ = false, pending_ = -1, clockPlaying_ = false;
             if (s == State::Running) {
                 stopAt_ = frame + fade_.load(std::memory_order_relaxed);
+                resumePhase_.store(-1.0, std::memory_order_release);  // the control side says where it pauses
                 state_.store(State::Stopping, std::memory_order_release);
             }
             break;
@@ -88,12 +89,13 @@ ClockHold::Span ClockHold::cycle(long long first, long long frames) {
     } else if (s == State::Running) {
         span.from = 0;
     } else if (s == State::Stopping) {
+        // The fade's last frames render in the cycle that holds stopAt_; the pause is told in the
+        // first cycle after it, once that render is done, so the engine's clock the control side
+        // reads on seeing Paused is where it stopped (told from the cycle itself, it could read the
+        // clock before the render and resume the set a cycle's frames early in its own recording).
         span.from = 0;
         span.to = std::clamp(stopAt_ - first, 0LL, frames);
-        if (stopAt_ <= first + frames) {
-            resumePhase_.store(-1.0, std::memory_order_release);  // the control side says where it paused
-            state_.store(State::Paused, std::memory_order_release);
-        }
+        if (stopAt_ <= first) state_.store(State::Paused, std::memory_order_release);
     }
     return span;
 }

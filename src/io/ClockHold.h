@@ -47,6 +47,9 @@ public:
     long long resumeSongTick() const { return resumeSongTick_.load(std::memory_order_acquire); }
 
 private:
+    /// Paused, or stopping with its fade done by `frame` (the pause is told a cycle later) [rt].
+    bool pausedBy(State s, long long frame) const { return s == State::Paused || (s == State::Stopping && stopAt_ <= frame); }
+
     std::atomic<long long> delay_{0}, fade_{480};  // set from the control side, read on JACK's thread
     std::atomic<State> state_{State::Waiting};
     std::atomic<bool> force_{false};
