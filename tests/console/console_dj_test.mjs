@@ -3,33 +3,25 @@
 // Usage: node console_dj_test.mjs BASE_URL OUT_DIR PUPPETEER_DIR CHROMIUM
 // Prints one JSON line of what it saw (test_console.cpp asserts on it); exits 1 on a failed step.
 import { createRequire } from 'node:module';
+import { sleep, stepper } from './steps.mjs';
 import { writeFileSync } from 'node:fs';
 
 const [base, outDir, puppeteerDir, chromium] = process.argv.slice(2);
 const puppeteer = createRequire(`${puppeteerDir}/`)('puppeteer-core');
 const report = { steps: [], consoleErrors: [], expectedErrors: [] };
-const t0 = Date.now();  // steps passed are reported with their time since the start
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const until = stepper(report);
 
 async function rest(op, args = {}) {
   const r = await fetch(`${base}/v1/${op}`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(args) });
   return (await r.json()).result;
 }
-async function until(what, fn, ms = 8000) {
-  ms *= 2;  // room for a loaded CI machine: a step that works takes well under the base time
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) { report.steps.push(`${what} (${((Date.now() - t0) / 1000).toFixed(1)} s)`); return v; }
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms: ${what}`);
-    await sleep(100);
-  }
-}
 const djEvents = async () => (await rest('dj_status')).dj?.events || [];
 
 const browser = await puppeteer.launch({
   executablePath: chromium, headless: true,
-  args: ['--no-sandbox', '--autoplay-policy=no-user-gesture-required', '--disable-gpu', '--mute-audio'],
+  // --disable-dev-shm-usage: a container's /dev/shm is often 64 MB, too small for twenty-one
+  // renderers' shared memory; Chromium then keeps it in /tmp instead.
+  args: ['--no-sandbox', '--autoplay-policy=no-user-gesture-required', '--disable-gpu', '--mute-audio', '--disable-dev-shm-usage'],
 });
 let failed = null;
 try {

@@ -4,28 +4,17 @@
 // (KEYED_BASE_URL: another server started with --api-key API_KEY)
 // Prints one JSON line of what it saw (test_console.cpp asserts on it); exits 1 on a failed step.
 import { createRequire } from 'node:module';
+import { sleep, stepper } from './steps.mjs';
 import { writeFileSync } from 'node:fs';
 
 const [base, outDir, puppeteerDir, chromium, keyedBase, apiKey] = process.argv.slice(2);
 const puppeteer = createRequire(`${puppeteerDir}/`)('puppeteer-core');
 const report = { steps: [], consoleErrors: [] };
-const t0 = Date.now();  // steps passed are reported with their time since the start
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const until = stepper(report);
 
 async function rest(op, args = {}) {
   const r = await fetch(`${base}/v1/${op}`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(args) });
   return (await r.json()).result;
-}
-/** Polls `fn` every 100 ms until it returns a truthy value, or fails the step after `ms`. */
-async function until(what, fn, ms = 8000) {
-  ms *= 2;  // room for a loaded CI machine: a step that works takes well under the base time
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) { report.steps.push(`${what} (${((Date.now() - t0) / 1000).toFixed(1)} s)`); return v; }
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms: ${what}`);
-    await sleep(100);
-  }
 }
 
 /**
@@ -60,7 +49,9 @@ function contrastFailures() {
 
 const browser = await puppeteer.launch({
   executablePath: chromium, headless: true,
-  args: ['--no-sandbox', '--autoplay-policy=no-user-gesture-required', '--disable-gpu', '--mute-audio'],
+  // --disable-dev-shm-usage: a container's /dev/shm is often 64 MB, too small for twenty-one
+  // renderers' shared memory; Chromium then keeps it in /tmp instead.
+  args: ['--no-sandbox', '--autoplay-policy=no-user-gesture-required', '--disable-gpu', '--mute-audio', '--disable-dev-shm-usage'],
 });
 let failed = null;
 try {
@@ -183,6 +174,7 @@ try {
     const p = await browser.newPage();
     p.setDefaultTimeout(90000);  // navigation and waits: 20 pages loading at once on a loaded 2-core machine took over puppeteer's 30 s
     p.on('pageerror', (e) => report.consoleErrors.push(`crowd: ${String(e.message).slice(0, 300)}`));
+    p.on('error', (e) => report.consoleErrors.push(`crowd page crashed: ${String(e.message).slice(0, 300)}`));
     await p.goto(`${base}/`, { waitUntil: 'load' });
     return p;
   }));
