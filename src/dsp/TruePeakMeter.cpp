@@ -114,6 +114,19 @@ float TruePeakMeter::truePeak(const float* x, std::size_t frames) {
     return best;
 }
 
+float TruePeakMeter::truePeakSpan(const float* x, std::size_t frames, std::size_t start, std::size_t len, float best) {
+    if (start >= frames || len == 0) return best;
+    len = std::min({len, frames - start, std::size_t{512}});
+    best = std::max(best, samplePeak(x + start, len));
+    // The values between samples at [start, start + len) weigh x[start - 7, start + len + 8].
+    const std::size_t from = start >= kHalf ? start - kHalf : 0, to = std::min(frames, start + len + kHalf);
+    const Taps& t = taps();
+    // With room for the float sums' rounding: a skipped span never holds the answer, so the
+    // result does not depend on which `best` a span was measured against.
+    if (samplePeak(x + from, to - from) * t.bound * 1.0001f <= best) return best;
+    return std::max(best, chunkPeak(x, frames, start, len, t));
+}
+
 float TruePeakMeter::truePeakInterior(const float* x, std::size_t frames) {
     float best = samplePeak(x, frames);
     if (frames < static_cast<std::size_t>(kTapsPerPhase)) return best;

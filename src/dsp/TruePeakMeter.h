@@ -21,6 +21,12 @@ public:
     /// samples of a block in front of the next one and every position is measured exactly once
     /// (scalar, 48 multiply-adds a sample) [any].
     static float truePeakInterior(const float* x, std::size_t frames);
+    /// For a buffer measured in spans (by several threads, or behind a writer): the largest of
+    /// `best` and the magnitudes of x's samples and oversampled values at positions
+    /// [start, start + len) (at most 512); reads x[start - 8, start + len + 8) (within frames),
+    /// and skips the interpolation when those samples cannot exceed `best`. The largest over
+    /// all spans is truePeak(x, frames) exactly, however they were cut and ordered [any].
+    static float truePeakSpan(const float* x, std::size_t frames, std::size_t start, std::size_t len, float best);
 };
 
 }  // namespace soundstar::dsp

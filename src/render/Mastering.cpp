@@ -2,8 +2,12 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <cmath>
 #include <future>
+#include <limits>
+#include <optional>
+#include <thread>
 #include <vector>
 
 #include "dsp/LaneFilter.h"
@@ -47,9 +51,54 @@ std::vector<double> removeDcAndMeasure(StereoBuffer& a, double sr, double& meanL
     return powers;
 }
 
+/// The true peak of a buffer measured in 512-frame spans (TruePeakMeter::truePeakSpan) by any
+/// thread that calls work(), behind a writer that says how far it has written (published): the
+/// limiter's output is measured while the limiter runs, and the loudness meter's thread joins in
+/// once it is done. The answer is the same whoever measured which span [any].
+class TruePeakScan {
+public:
+    static constexpr std::size_t kSpan = 512;
+    explicit TruePeakScan(const StereoBuffer& a) : a_(a), frames_(static_cast<std::size_t>(a.frames())), spans_((frames_ + kSpan - 1) / kSpan) {}
+
+    /// Frames [0, frames) are final [the writer].
+    void published(std::size_t frames) { ready_.store(frames, std::memory_order_release); }
+    /// Measures spans until none is left (waiting for the writer where it must).
+    void work() {
+        float mine = 0.0f;
+        for (std::size_t s; (s = next_.fetch_add(1, std::memory_order_relaxed)) < spans_;) {
+            const std::size_t reach = std::min(frames_, (s + 1) * kSpan + 8);  // the interpolator reads 8 past the span
+            while (ready_.load(std::memory_order_acquire) < reach) std::this_thread::yield();
+            const float before = std::max(mine, best_.load(std::memory_order_relaxed));
+            const float got = std::max(dsp::TruePeakMeter::truePeakSpan(a_.left().data(), frames_, s * kSpan, kSpan, before),
+                                       dsp::TruePeakMeter::truePeakSpan(a_.right().data(), frames_, s * kSpan, kSpan, before));
+            if (got > mine) {
+                mine = got;
+                float shared = best_.load(std::memory_order_relaxed);
+                while (mine > shared && !best_.compare_exchange_weak(shared, mine, std::memory_order_relaxed)) {
+                }
+            }
+        }
+        float shared = best_.load(std::memory_order_relaxed);
+        while (mine > shared && !best_.compare_exchange_weak(shared, mine, std::memory_order_relaxed)) {
+        }
+    }
+    /// After every work() has returned: the true peak in dBTP (-inf for silence).
+    double dbtp() const {
+        const float p = best_.load(std::memory_order_acquire);
+        return p > 0.0f ? 20.0 * std::log10(static_cast<double>(p)) : -std::numeric_limits<double>::infinity();
+    }
+
+private:
+    const StereoBuffer& a_;
+    std::size_t frames_, spans_;
+    std::atomic<std::size_t> ready_{0}, next_{0};
+    std::atomic<float> best_{0.0f};
+};
+
 /// audio = limit((audio - mean) * gain) in place, time-aligned (the limiter's latency is
-/// compensated: each block is written `latency` frames behind where it was read).
-void gainAndLimit(StereoBuffer& audio, double meanLeft, double meanRight, double sr, double gainDb, double ceilingDb) {
+/// compensated: each block is written `latency` frames behind where it was read); `scan` (when
+/// given) hears how far the output is final.
+void gainAndLimit(StereoBuffer& audio, double meanLeft, double meanRight, double sr, double gainDb, double ceilingDb, TruePeakScan* scan = nullptr) {
     const int n = audio.frames();
     dsp::Limiter lim;
     lim.prepare(sr, 3.0f);
@@ -74,6 +123,7 @@ void gainAndLimit(StereoBuffer& audio, double meanLeft, double meanRight, double
         if (skip < m) {
             std::copy(bl + skip, bl + m, audio.left().data() + (pos + skip - lat));
             std::copy(br + skip, br + m, audio.right().data() + (pos + skip - lat));
+            if (scan && ((pos / kBlock) % 16 == 15 || pos + m >= n + lat)) scan->published(static_cast<std::size_t>(pos + m - lat));
         }
     }
 }
@@ -125,13 +175,31 @@ MasteringReport master(StereoBuffer& audio, double sampleRate, const MasteringOp
     double step = o.targetLufs - r.inputLufs, total = 0.0;
     Loudness got{};
     double lastLufs = r.inputLufs;
+    // A long buffer's result is measured as it is limited: a second thread measures its true
+    // peak behind the limiter, then the loudness is measured here and this thread joins in.
+    const bool behind = audio.frames() >= sampleRate * 5 && defaultRenderThreads() >= 2;
     for (int pass = 0; pass < kMaxLimiterPasses; ++pass) {
-        gainAndLimit(audio, pass == 0 ? meanLeft : 0.0, pass == 0 ? meanRight : 0.0, sampleRate, step, limitAt);
+        std::optional<TruePeakScan> scan;
+        std::thread scanner;
+        if (behind) scan.emplace(audio), scanner = std::thread([&] { scan->work(); });
+        try {
+            gainAndLimit(audio, pass == 0 ? meanLeft : 0.0, pass == 0 ? meanRight : 0.0, sampleRate, step, limitAt, scan ? &*scan : nullptr);
+        } catch (...) {
+            if (scan) scan->published(static_cast<std::size_t>(audio.frames())), scanner.join();  // (it then measures whatever is there)
+            throw;
+        }
         total += step;
         ++r.limiterPasses;
         core::timingMark("mastering: limited");
         const double before = pass == 0 ? r.inputLufs : lastLufs;
-        got = measure(audio, sampleRate, true);
+        if (scan) {
+            got.lufs = dsp::LoudnessMeter::integratedLufs(audio.left().data(), audio.right().data(), static_cast<std::size_t>(audio.frames()), sampleRate);
+            scan->work();
+            scanner.join();
+            got.truePeakDbtp = scan->dbtp();
+        } else {
+            got = measure(audio, sampleRate, true);
+        }
         core::timingMark("mastering: result measured");
         const double shortBy = o.targetLufs - got.lufs;  // > 0: still too quiet
         const double room = o.ceilingDbtp - kCeilingMarginDb - got.truePeakDbtp;
