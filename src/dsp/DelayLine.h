@@ -184,6 +184,8 @@ public:
         for (std::size_t i = first; i < static_cast<std::size_t>(n); ++i) dst[i * st] = buf[i - first];
     }
     std::size_t maxDelay() const { return mask_ - 1; }
+    /// After a block algorithm wrote n samples at writeIndex() itself: they count as pushed [rt].
+    void advance(std::size_t n) { write_ = (write_ + n) & mask_; }
     /// Raw access for block algorithms that index the ring themselves [rt].
     float* data() { return buf_.data(); }
     const float* data() const { return buf_.data(); }

@@ -1,6 +1,7 @@
 #include "dsp/Reverb.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 
 #include "dsp/Simd.h"
@@ -61,6 +62,49 @@ void Reverb::updateLines() {
     }
 }
 
+// The lines 2..7 into y[s][2..7], s < n: eight samples of every line read as one vector each
+// and turned into eight samples' vectors of the lines in registers (transpose8), where no line
+// wraps within them; the rest sample by sample. The same values as readBlock's [rt].
+void Reverb::readLines(float (*y)[kLines], int n) const {
+    using namespace simd;
+    std::array<std::size_t, kLines> from{};
+    for (std::size_t i = 2; i < kLines; ++i) from[i] = (lines_[i].writeIndex() - lengthIdx_[i]) & lines_[i].mask();
+    int s = 0;
+    for (; s + 8 <= n; s += 8) {
+        bool whole = true;
+        for (std::size_t i = 2; i < kLines; ++i) whole = whole && from[i] + static_cast<std::size_t>(s) + 8 <= lines_[i].size();
+        if (!whole) break;
+        v8 rows[8], cols[8];
+        rows[0] = rows[1] = splat(0.0f);  // lines 0 and 1 are read apart (modulated)
+        for (std::size_t i = 2; i < kLines; ++i) rows[i] = load(lines_[i].data() + from[i] + static_cast<std::size_t>(s));
+        transpose8(rows, cols);
+        for (int j = 0; j < 8; ++j) store(y[s + j], cols[j]);
+    }
+    for (std::size_t i = 2; i < kLines; ++i)
+        for (int k = s; k < n; ++k) y[k][i] = lines_[i].data()[(from[i] + static_cast<std::size_t>(k)) & lines_[i].mask()];
+}
+
+// fb[s][i] pushed onto line i, s < n, eight samples at a time as readLines reads them [rt].
+void Reverb::writeLines(const float (*fb)[kLines], int n) {
+    using namespace simd;
+    std::array<std::size_t, kLines> at{};
+    for (std::size_t i = 0; i < kLines; ++i) at[i] = lines_[i].writeIndex();
+    int s = 0;
+    for (; s + 8 <= n; s += 8) {
+        bool whole = true;
+        for (std::size_t i = 0; i < kLines; ++i) whole = whole && at[i] + static_cast<std::size_t>(s) + 8 <= lines_[i].size();
+        if (!whole) break;
+        v8 rows[8], cols[8];
+        for (int j = 0; j < 8; ++j) rows[j] = load(fb[s + j]);
+        transpose8(rows, cols);
+        for (std::size_t i = 0; i < kLines; ++i) store(lines_[i].data() + at[i] + static_cast<std::size_t>(s), cols[i]);
+    }
+    for (std::size_t i = 0; i < kLines; ++i) {
+        for (int k = s; k < n; ++k) lines_[i].data()[(at[i] + static_cast<std::size_t>(k)) & lines_[i].mask()] = fb[k][i];
+        lines_[i].advance(static_cast<std::size_t>(n));
+    }
+}
+
 void Reverb::process(StereoView io) {
     // Block form of the FDN: within a chunk shorter than every line, all line reads refer to
     // samples written before the chunk, so lines are read in bulk, the 8x8 feedback runs as
@@ -101,11 +145,11 @@ void Reverb::process(StereoView io) {
         for (int s = 0; s < n; ++s) wob[s] *= 6.0f;
         // Two lines are modulated (fractional reads) to break up metallic modes; the rest read
         // at integer lengths, which is cheaper and sounds the same.
+        readLines(y, n);  // (whole rows of y: before lines 0 and 1 are filled in)
         for (int s = 0; s < n; ++s) {
             y[s][0] = lines_[0].readAhead(s, lengths_[0] - wob[s]);
             y[s][1] = lines_[1].readAhead(s, lengths_[1] + wob[s]);
         }
-        for (std::size_t i = 2; i < kLines; ++i) lines_[i].readBlock(&y[0][i], n, lengthIdx_[i], kLines);
         // The network, eight lines as the eight lanes of one vector. The damping lowpass is the
         // only recurrence: lp = c * lp + (1 - c) * y, one fused multiply-add per sample.
         using namespace simd;
@@ -130,7 +174,7 @@ void Reverb::process(StereoView io) {
             wetR[s] = sum[s] - wetL[s];
         }
         store(lpState_.data(), lp);
-        for (std::size_t i = 0; i < kLines; ++i) lines_[i].pushBlock(&fb[0][i], n, kLines);
+        writeLines(fb, n);
         for (int s = 0; s < n; ++s) {
             const float m = mix_.next();
             float& l = io.left[done + s];

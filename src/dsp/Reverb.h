@@ -26,6 +26,8 @@ public:
 
 private:
     void updateLines();
+    void readLines(float (*y)[kLines], int n) const;
+    void writeLines(const float (*fb)[kLines], int n);
     double sampleRate_ = 48000.0;
     float size_ = 0.5f, decayS_ = 2.0f, damping_ = 0.4f, predelay_ = 0.0f;
     std::array<DelayLine, kLines> lines_;

@@ -127,4 +127,24 @@ inline v8 polyBlep(v8 t, v8 dt, v8 invDt) {
 /// Band-limited saw in [-1, 1] per lane.
 inline v8 saw(v8 t, v8 dt, v8 invDt) { return t * splat(2.0f) - splat(1.0f) - polyBlep(t, dt, invDt); }
 
+/// 8x8 transpose in registers: rows r[i][j] become columns c[j][i] (three rounds of shuffles).
+inline void transpose8(const v8 (&r)[8], v8 (&c)[8]) {
+    v8 t[8], u[8];
+    for (int k = 0; k < 4; ++k) {
+        t[2 * k] = __builtin_shufflevector(r[2 * k], r[2 * k + 1], 0, 8, 1, 9, 4, 12, 5, 13);
+        t[2 * k + 1] = __builtin_shufflevector(r[2 * k], r[2 * k + 1], 2, 10, 3, 11, 6, 14, 7, 15);
+    }
+    for (int k = 0; k < 2; ++k) {
+        const int a = 4 * k;
+        u[a] = __builtin_shufflevector(t[a], t[a + 2], 0, 1, 8, 9, 4, 5, 12, 13);
+        u[a + 1] = __builtin_shufflevector(t[a], t[a + 2], 2, 3, 10, 11, 6, 7, 14, 15);
+        u[a + 2] = __builtin_shufflevector(t[a + 1], t[a + 3], 0, 1, 8, 9, 4, 5, 12, 13);
+        u[a + 3] = __builtin_shufflevector(t[a + 1], t[a + 3], 2, 3, 10, 11, 6, 7, 14, 15);
+    }
+    for (int k = 0; k < 4; ++k) {
+        c[k] = __builtin_shufflevector(u[k], u[k + 4], 0, 1, 2, 3, 8, 9, 10, 11);
+        c[k + 4] = __builtin_shufflevector(u[k], u[k + 4], 4, 5, 6, 7, 12, 13, 14, 15);
+    }
+}
+
 }  // namespace soundstar::dsp::simd
