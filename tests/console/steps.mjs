@@ -5,8 +5,12 @@ export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 /** An `until(what, fn, ms)` that pushes passed steps onto `report.steps`. */
 export function stepper(report) {
   const t0 = Date.now();
-  /** Polls `fn` every 100 ms until it returns a truthy value, or fails the step after `ms`. */
-  return async function until(what, fn, ms = 8000) {
+  /**
+   * Polls `fn` every `every` ms until it returns a truthy value, or fails the step after `ms`
+   * (each poll of a page is a round trip through a browser that may be starved: a crowd polls
+   * less often).
+   */
+  return async function until(what, fn, ms = 8000, every = 100) {
     ms *= 2;  // room for a loaded CI machine: a step that works takes well under the base time
     const end = Date.now() + ms;
     for (;;) {
@@ -18,7 +22,7 @@ export function stepper(report) {
       const v = await Promise.race([fn(), late]).finally(() => clearTimeout(timer));
       if (v) { report.steps.push(`${what} (${((Date.now() - t0) / 1000).toFixed(1)} s)`); return v; }
       if (Date.now() > end) throw new Error(`timed out after ${ms} ms: ${what}`);
-      await sleep(100);
+      await sleep(every);
     }
   };
 }
