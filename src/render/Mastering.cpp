@@ -181,13 +181,18 @@ MasteringReport master(StereoBuffer& audio, double sampleRate, const MasteringOp
     for (int pass = 0; pass < kMaxLimiterPasses; ++pass) {
         std::optional<TruePeakScan> scan;
         std::thread scanner;
+        // Whatever leaves this pass (an exception too) first lets the scanner finish and joins it.
+        struct Join {
+            std::optional<TruePeakScan>& scan;
+            std::thread& thread;
+            ~Join() {
+                if (!thread.joinable()) return;
+                scan->published(std::numeric_limits<std::size_t>::max());
+                thread.join();
+            }
+        } join{scan, scanner};
         if (behind) scan.emplace(audio), scanner = std::thread([&] { scan->work(); });
-        try {
-            gainAndLimit(audio, pass == 0 ? meanLeft : 0.0, pass == 0 ? meanRight : 0.0, sampleRate, step, limitAt, scan ? &*scan : nullptr);
-        } catch (...) {
-            if (scan) scan->published(static_cast<std::size_t>(audio.frames())), scanner.join();  // (it then measures whatever is there)
-            throw;
-        }
+        gainAndLimit(audio, pass == 0 ? meanLeft : 0.0, pass == 0 ? meanRight : 0.0, sampleRate, step, limitAt, scan ? &*scan : nullptr);
         total += step;
         ++r.limiterPasses;
         core::timingMark("mastering: limited");
