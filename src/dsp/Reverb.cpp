@@ -62,6 +62,14 @@ void Reverb::updateLines() {
     }
 }
 
+// Whether eight samples from each ring's index at[i] + s (lines `from`..7) lie before its end.
+template <std::size_t N>
+static bool noWrap(const std::array<DelayLine, N>& lines, const std::array<std::size_t, N>& at, std::size_t from, int s) {
+    for (std::size_t i = from; i < N; ++i)
+        if (at[i] + static_cast<std::size_t>(s) + 8 > lines[i].size()) return false;
+    return true;
+}
+
 // The lines 2..7 into y[s][2..7], s < n: eight samples of every line read as one vector each
 // and turned into eight samples' vectors of the lines in registers (transpose8), where no line
 // wraps within them; the rest sample by sample. The same values as readBlock's [rt].
@@ -70,10 +78,7 @@ void Reverb::readLines(float (*y)[kLines], int n) const {
     std::array<std::size_t, kLines> from{};
     for (std::size_t i = 2; i < kLines; ++i) from[i] = (lines_[i].writeIndex() - lengthIdx_[i]) & lines_[i].mask();
     int s = 0;
-    for (; s + 8 <= n; s += 8) {
-        bool whole = true;
-        for (std::size_t i = 2; i < kLines; ++i) whole = whole && from[i] + static_cast<std::size_t>(s) + 8 <= lines_[i].size();
-        if (!whole) break;
+    for (; s + 8 <= n && noWrap(lines_, from, 2, s); s += 8) {
         v8 rows[8], cols[8];
         rows[0] = rows[1] = splat(0.0f);  // lines 0 and 1 are read apart (modulated)
         for (std::size_t i = 2; i < kLines; ++i) rows[i] = load(lines_[i].data() + from[i] + static_cast<std::size_t>(s));
@@ -90,10 +95,7 @@ void Reverb::writeLines(const float (*fb)[kLines], int n) {
     std::array<std::size_t, kLines> at{};
     for (std::size_t i = 0; i < kLines; ++i) at[i] = lines_[i].writeIndex();
     int s = 0;
-    for (; s + 8 <= n; s += 8) {
-        bool whole = true;
-        for (std::size_t i = 0; i < kLines; ++i) whole = whole && at[i] + static_cast<std::size_t>(s) + 8 <= lines_[i].size();
-        if (!whole) break;
+    for (; s + 8 <= n && noWrap(lines_, at, 0, s); s += 8) {
         v8 rows[8], cols[8];
         for (int j = 0; j < 8; ++j) rows[j] = load(fb[s + j]);
         transpose8(rows, cols);

@@ -71,15 +71,11 @@ public:
             const float before = std::max(mine, best_.load(std::memory_order_relaxed));
             const float got = std::max(dsp::TruePeakMeter::truePeakSpan(a_.left().data(), frames_, s * kSpan, kSpan, before),
                                        dsp::TruePeakMeter::truePeakSpan(a_.right().data(), frames_, s * kSpan, kSpan, before));
-            if (got > mine) {
-                mine = got;
-                float shared = best_.load(std::memory_order_relaxed);
-                while (mine > shared && !best_.compare_exchange_weak(shared, mine, std::memory_order_relaxed)) {
-                }
+            if (got <= mine) continue;
+            mine = got;  // shared at once, so the other thread skips more
+            float shared = best_.load(std::memory_order_relaxed);
+            while (mine > shared && !best_.compare_exchange_weak(shared, mine, std::memory_order_relaxed)) {
             }
-        }
-        float shared = best_.load(std::memory_order_relaxed);
-        while (mine > shared && !best_.compare_exchange_weak(shared, mine, std::memory_order_relaxed)) {
         }
     }
     /// After every work() has returned: the true peak in dBTP (-inf for silence).
