@@ -325,6 +325,38 @@ TEST(Compressor, StaticCurveAndSteadyStateReduction) {
     EXPECT_NEAR(db(peak(std::vector<float>(x.begin() + 40000, x.end())) / 0.316), -7.5, 0.6);
 }
 
+// The detector's smoothing, sample by sample, against the textbook recursion in double: the
+// reduction rises with the attack time constant on a step up and falls with the release one on
+// the step down (levels held constant, so each sample's wanted reduction is known exactly).
+TEST(Compressor, ReductionFollowsAttackAndReleaseSampleBySample) {
+    Compressor c;
+    c.prepare(kSr);
+    const float attackMs = 5.0f, releaseMs = 80.0f;
+    c.set(-20.0f, 4.0f, 6.0f, attackMs, releaseMs, 0.0f);
+    std::vector<float> l(48000), r(48000);
+    for (std::size_t i = 0; i < l.size(); ++i) l[i] = r[i] = i >= 9600 && i < 24000 ? 0.9f : 0.02f;
+    const std::vector<float> in = l;
+    for (std::size_t off = 0; off < l.size(); off += 300)  // blocks that do not line up with its chunks
+        c.process({l.data() + off, r.data() + off, static_cast<int>(std::min<std::size_t>(300, l.size() - off))});
+    const double ca = std::exp(-1.0 / (0.001 * attackMs * kSr)), cr = std::exp(-1.0 / (0.001 * releaseMs * kSr));
+    double env = 0.0, worst = 0.0, atAttack = 0.0, atRelease = 0.0;
+    for (std::size_t i = 0; i < l.size(); ++i) {
+        const double want = -c.gainReductionDb(static_cast<float>(20.0 * std::log10(in[i])));
+        env = want + (env - want) * (want > env ? ca : cr);
+        const double got = -20.0 * std::log10(static_cast<double>(l[i]) / in[i]);
+        worst = std::max(worst, std::abs(got - env));
+        if (i == 9600 + 240) atAttack = got;     // one attack time after the step up
+        if (i == 24000 + 3840) atRelease = got;  // one release time after the step down
+    }
+    EXPECT_LT(worst, 0.06) << "dB from the reference recursion";
+    const double full = -c.gainReductionDb(static_cast<float>(20.0 * std::log10(0.9)));  // 14.3 dB at 4:1
+    EXPECT_GT(full, 8.0);
+    EXPECT_NEAR(atAttack, full * (1.0 - std::exp(-1.0)), 0.1);
+    EXPECT_NEAR(atRelease, full * std::exp(-1.0), 0.1);
+    // Still releasing at the end, 24,000 samples (6.25 release times) after the step down.
+    EXPECT_NEAR(-20.0 * std::log10(static_cast<double>(l.back()) / in.back()), full * std::exp(-24000.0 / 3840.0), 0.01);
+}
+
 TEST(Gate, ClosesOnQuietAndOpensOnLoud) {
     Gate g;
     g.prepare(kSr);

@@ -84,10 +84,19 @@ public:
                 const float peak = std::max(std::abs(l[i]), std::abs(r[i]));
                 want[i] = -gainReductionDb(6.0206f * fastLog2(std::max(peak, 1e-9f)));
             }
+            // env' = w + (env - w) c, as env c + w (1 - c): both coefficients' outcomes and the
+            // comparison that picks one all wait only for env, so a sample costs one multiply-add
+            // and a select on the chain, not a compare, a select, a subtract and a multiply-add.
+            alignas(32) float wa[kChunk], wr[kChunk];
+            const float oneMinusA = 1.0f - attackCoef_, oneMinusR = 1.0f - releaseCoef_;
+            for (i = 0; i < n; ++i) {
+                wa[i] = want[i] * oneMinusA;
+                wr[i] = want[i] * oneMinusR;
+            }
             float env = envDb_;
             for (i = 0; i < n; ++i) {
-                const float c = want[i] > env ? attackCoef_ : releaseCoef_;
-                env = want[i] + (env - want[i]) * c;
+                const float attack = env * attackCoef_ + wa[i], release = env * releaseCoef_ + wr[i];
+                env = want[i] > env ? attack : release;
                 want[i] = env;  // now the smoothed reduction
             }
             envDb_ = env;
