@@ -199,6 +199,7 @@ void SubtractiveVoiceBank::processGroups(Group* const* gs, float* out, int n) {
     v8 sums[kChunk];
     for (int s = 0; s < n; ++s) {
         v8 sum = splat(0.0f);
+#pragma GCC unroll 4
         for (int q = 0; q < G; ++q) {
             v8 x = osc(p.wave1, ph1[q], inc1[q], p.pulseWidth, tri1[q]);
             if (twoOsc) x += mix2 * osc(p.wave2, ph2[q], inc2[q], p.pulseWidth, tri2[q]);
