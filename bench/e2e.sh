@@ -11,6 +11,7 @@
 #   bench/e2e.sh -p 3                         # 3 s idle before every run, as a user's one-off command
 #                                             # meets the machine (fresh memory is not yet recycled)
 set -euo pipefail
+export LC_ALL=C  # printf's decimal point
 
 runs=5
 bin="$(dirname "$0")/../build/release/soundstar"
@@ -56,12 +57,14 @@ timed() {
     sleep "$pause"
     local t0 t1
     t0=$(ms)
-    "$bin" render "$prompt" -d "$len" -q -o "$file" "$@"
+    # (inside $(...) set -e is off: a failed render must say so, not pass for a fast one)
+    "$bin" render "$prompt" -d "$len" -q -o "$file" "$@" >&2 || { echo "e2e.sh: $bin failed on '$prompt' -d $len" >&2; return 1; }
     t1=$(ms)
     echo $((t1 - t0))
 }
 
-# -B: this build (A) and the baseline (B) in turn, one warm-up pair first.
+# -B: this build (A) and the baseline (B) in turn, one warm-up pair first; every other pair runs
+# B first, so neither build always runs second.
 if [[ -n "$baseline" ]]; then
     printf '%-8s %6s %10s %10s %9s %9s\n' profile length "A ms" "B ms" "A/B wall" "A x-real"
     for p in "${profiles[@]}"; do
@@ -70,8 +73,13 @@ if [[ -n "$baseline" ]]; then
         for len in $lengths; do
             as=() bs=() ratios=()
             for ((i = 0; i <= runs; ++i)); do
-                a=$(timed "$bin" "$prompt" "$len" "$out/a.wav" "$@")
-                b=$(timed "$baseline" "$prompt" "$len" "$out/b.wav" "$@")
+                if (( i % 2 == 0 )); then
+                    a=$(timed "$bin" "$prompt" "$len" "$out/a.wav" "$@")
+                    b=$(timed "$baseline" "$prompt" "$len" "$out/b.wav" "$@")
+                else
+                    b=$(timed "$baseline" "$prompt" "$len" "$out/b.wav" "$@")
+                    a=$(timed "$bin" "$prompt" "$len" "$out/a.wav" "$@")
+                fi
                 (( i > 0 )) || continue
                 as+=("$a") bs+=("$b")
                 ratios+=("$(awk -v a="$a" -v b="$b" 'BEGIN {printf "%.4f", (b > 0) ? a / b : 0}')")

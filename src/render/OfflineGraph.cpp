@@ -49,26 +49,29 @@ constexpr int kPopulateWrite = MADV_POPULATE_WRITE;
 constexpr int kPopulateWrite = 23;  // Linux 5.14
 #endif
 
-/// Puts the pages of [begin, end) in place in one call (whole pages inside the range; a kernel
-/// without MADV_POPULATE_WRITE refuses, and they are faulted in as they are written). Fresh pages
-/// cost about 1.4 us each this way against 1.6 us a fault (a 3-minute render's 69 MB: 25 against
-/// 28 ms on this VM).
-void populate(float* begin, float* end) {
+/// madvise(advice) over the whole pages inside [begin, end); a refused hint changes no byte.
+void adviseWholePages(float* begin, float* end, int advice) {
     static const auto kPage = static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE));
     const auto from = (reinterpret_cast<std::uintptr_t>(begin) + kPage - 1) & ~(kPage - 1);
     const auto to = reinterpret_cast<std::uintptr_t>(end) & ~(kPage - 1);
-    if (to > from) ::madvise(reinterpret_cast<void*>(from), to - from, kPopulateWrite);
+    if (to > from) ::madvise(reinterpret_cast<void*>(from), to - from, advice);
 }
+
+/// Puts the pages of [begin, end) in place in one call (a kernel without MADV_POPULATE_WRITE
+/// refuses, and they are faulted in as they are written). Fresh pages cost about 1.4 us each
+/// this way against 1.6 us a fault (a 3-minute render's 69 MB: 25 against 28 ms on this VM).
+void populate(float* begin, float* end) { adviseWholePages(begin, end, kPopulateWrite); }
 
 /// Reserves a whole render's channel, minutes of audio and tens of MB, in ordinary pages. No
 /// transparent huge pages: on this VM a huge page comes from memory the guest has handed back to
-/// the host, and the first touch of a 3-minute render's 69 MB took 50-240 ms a run (under 6 ms
-/// only when a run came straight after another), against 25-44 ms for small pages, which the
-/// kernel recycles warm.
+/// the host, and the first touch of a 3-minute render's 69 MB took 145-240 ms after a few idle
+/// seconds (4-6 ms only when a run came straight after another had freed them), against
+/// 25-44 ms for small pages, which the kernel recycles warm.
 /// `zero`: sized and zeroed now; otherwise left empty, to grow chunk by chunk (growWholeRender).
 void sizeWholeRender(std::vector<float>& channel, std::size_t frames, bool zero) {
     channel.clear();
     channel.reserve(frames);
+    adviseWholePages(channel.data(), channel.data() + frames, MADV_NOHUGEPAGE);  // said outright, for THP "always"
     if (zero) {
         populate(channel.data(), channel.data() + frames);
         channel.assign(frames, 0.0f);
