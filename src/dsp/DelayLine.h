@@ -89,13 +89,14 @@ public:
     float& operator[](std::size_t i) { return p_[i]; }
     float operator[](std::size_t i) const { return p_[i]; }
 
-private:
-    friend class PopulateScope;
 #ifdef MADV_POPULATE_WRITE
     static constexpr int kPopulateWrite = MADV_POPULATE_WRITE;
 #else
     static constexpr int kPopulateWrite = 23;  // Linux 5.14
 #endif
+
+private:
+    friend class PopulateScope;
     static inline thread_local std::size_t populateUpTo_ = 0;
     float* p_ = nullptr;
     std::size_t n_ = 0;

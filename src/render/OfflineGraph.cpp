@@ -43,12 +43,6 @@ int defaultRenderThreads() {
 }
 
 namespace {
-#ifdef MADV_POPULATE_WRITE
-constexpr int kPopulateWrite = MADV_POPULATE_WRITE;
-#else
-constexpr int kPopulateWrite = 23;  // Linux 5.14
-#endif
-
 /// madvise(advice) over the whole pages inside [begin, end); a refused hint changes no byte.
 void adviseWholePages(float* begin, float* end, int advice) {
     static const auto kPage = static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE));
@@ -60,7 +54,7 @@ void adviseWholePages(float* begin, float* end, int advice) {
 /// Puts the pages of [begin, end) in place in one call (a kernel without MADV_POPULATE_WRITE
 /// refuses, and they are faulted in as they are written). Fresh pages cost about 1.4 us each
 /// this way against 1.6 us a fault (a 3-minute render's 69 MB: 25 against 28 ms on this VM).
-void populate(float* begin, float* end) { adviseWholePages(begin, end, kPopulateWrite); }
+void populate(float* begin, float* end) { adviseWholePages(begin, end, dsp::ZeroedFloats::kPopulateWrite); }
 
 /// Reserves a whole render's channel, minutes of audio and tens of MB, in ordinary pages. No
 /// transparent huge pages: on this VM a huge page comes from memory the guest has handed back to
