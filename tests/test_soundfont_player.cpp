@@ -99,7 +99,9 @@ TEST(SoundFontPlayer, SoundsLikeFluidSynthSampleBySample) {
         ASSERT_GT(test::rms(fluid.l), 1e-3) << c.bank << ":" << c.program;
         const double snr = snrDb(fluid, ours);
         std::printf("program %d:%d: %.1f dB\n", c.bank, c.program, snr);
-        EXPECT_GT(snr, 60.0) << "program " << c.bank << ":" << c.program;
+        // Rounding apart, the same sound: over 95 dB (101-142 measured), but for program 0:81,
+        // which read 63 dB both before and after the voices' filters went into lanes.
+        EXPECT_GT(snr, c.program == 81 ? 60.0 : 95.0) << "program " << c.bank << ":" << c.program;
     }
 }
 
@@ -164,6 +166,7 @@ struct TinyFont {
     bool sm24 = false, compressed = false, linkedModulator = false;
     int scaleTuning = -1;  // cents per key; the default (100) when negative
     unsigned loopStart = 1100, loopEnd = 2000;
+    std::vector<std::pair<unsigned, int>> generators = {};  // more instrument generators (SF2 8.1.2 numbers)
     std::vector<std::uint8_t> bytes() const {
         std::vector<std::uint8_t> out;
         const auto u16 = [](std::vector<std::uint8_t>& v, unsigned x) {
@@ -210,9 +213,10 @@ struct TinyFont {
         u16(pgen, 41), u16(pgen, 0), u32(pgen, 0);
         name(inst, "TinyInst", 20), u16(inst, 0), name(inst, "EOI", 20), u16(inst, 1);
         if (linkedModulator) u16(imod, 0x7f), u16(imod, 0x8001), u16(imod, 100), u16(imod, 0), u16(imod, 0);
-        u16(ibag, 0), u16(ibag, 0), u16(ibag, scaleTuning >= 0 ? 3 : 2), u16(ibag, linkedModulator ? 1 : 0);
+        u16(ibag, 0), u16(ibag, 0), u16(ibag, static_cast<unsigned>((scaleTuning >= 0 ? 3 : 2) + generators.size())), u16(ibag, linkedModulator ? 1 : 0);
         imod.insert(imod.end(), 10, 0);
         if (scaleTuning >= 0) u16(igen, 56), u16(igen, static_cast<unsigned>(scaleTuning));
+        for (const auto& [gen, amount] : generators) u16(igen, gen), u16(igen, static_cast<unsigned>(static_cast<std::uint16_t>(amount)));
         u16(igen, 54), u16(igen, 1), u16(igen, 53), u16(igen, 0), u32(igen, 0);
         name(shdr, "Sine", 20), u32(shdr, 0), u32(shdr, frames), u32(shdr, loopStart), u32(shdr, loopEnd), u32(shdr, 44100);
         shdr.push_back(69), shdr.push_back(0), u16(shdr, 0), u16(shdr, compressed ? 0x11 : 1);
@@ -288,6 +292,59 @@ TEST(SoundFontPlayer, PlaysALoopedSampleAndRefusesWhatItDoesNotPlayByName) {
         FAIL();
     } catch (const std::invalid_argument& x) {
         EXPECT_NE(std::string(x.what()).find("soundstar or fluidsynth"), std::string::npos) << x.what();
+    }
+}
+
+// A resonant filter swept by a fast LFO over six octaves, under a chord of voices that start and
+// stop at different times: the filter's coefficients glide across every block, FluidSynth's
+// state rescaling runs where a glide changes the gain more than twofold, and the voices are
+// filtered side by side in lanes. Ours must still follow FluidSynth sample by sample.
+TEST(SoundFontPlayer, FollowsFluidSynthThroughAFastFilterSweepUnderAChord) {
+    test::TempDir dir;
+    TinyFont font;
+    // initialFilterFc 6000 cents (261 Hz), Q 12 dB, modLfoToFilterFc +7200 cents, modLfo at
+    // 1549 cents (20 Hz), no LFO delay.
+    font.generators = {{8, 6000}, {9, 120}, {10, 7200}, {22, 1549}, {21, -12000}};
+    const std::string path = dir / "sweep.sf2";
+    const auto bytes = font.bytes();
+    std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+    const auto play = [&](const char* player, int block) {
+        auto sf = makeInstrument("soundfont");
+        sf->setOption("file", path);
+        sf->setOption("player", player);
+        sf->prepare(kSr, 4096);
+        const std::vector<Event> events = {{0, 57, 0.9f},       {64 * 5, 64, 0.7f},   {64 * 11, 69, 0.8f},  {64 * 40, 76, 0.6f},
+                                           {64 * 90, 64, 0},    {64 * 120, 81, 0.9f}, {64 * 200, 57, 0},    {64 * 260, 69, 0},
+                                           {64 * 300, 60, 1.0f}, {64 * 420, 76, 0},   {64 * 500, 81, 0},    {64 * 560, 60, 0}};
+        Stereo out{std::vector<float>(64 * 700), std::vector<float>(64 * 700)};
+        std::size_t next = 0;
+        for (int pos = 0; pos < 64 * 700;) {
+            while (next < events.size() && events[next].frame <= pos) {
+                const Event& e = events[next++];
+                if (e.velocity > 0) sf->noteOn(static_cast<float>(e.key), e.velocity);
+                else sf->noteOff(static_cast<float>(e.key));
+            }
+            int n = std::min(block, 64 * 700 - pos);
+            if (next < events.size()) n = std::min(n, events[next].frame - pos);
+            sf->process({out.l.data() + pos, out.r.data() + pos, n});
+            pos += n;
+        }
+        return out;
+    };
+    const Stereo fluid = play("fluidsynth", 64);
+    ASSERT_GT(test::rms(fluid.l), 1e-3);
+    // The sweep is there: the level moves with the LFO (20 Hz) by far more than a steady tone's.
+    float lo = 1e9f, hi = 0;
+    for (std::size_t from = 64 * 300; from + 441 <= 64 * 400; from += 441) {
+        const float r = static_cast<float>(test::rms(std::vector<float>(fluid.l.begin() + static_cast<long>(from), fluid.l.begin() + static_cast<long>(from + 441))));
+        lo = std::min(lo, r), hi = std::max(hi, r);
+    }
+    EXPECT_GT(hi, 3.0f * lo);
+    for (const int block : {64, 256, 1000}) {  // however the calls cut the blocks
+        const Stereo ours = play("soundstar", block);
+        const double snr = snrDb(fluid, ours);
+        std::printf("filter sweep, blocks of %d: %.1f dB\n", block, snr);
+        EXPECT_GT(snr, 90.0) << block;
     }
 }
 

@@ -6,6 +6,7 @@
 #include "engine/SoundFontPlayer.h"
 
 #include <fcntl.h>
+#include <immintrin.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -16,6 +17,7 @@
 #include <array>
 #include <bit>
 #include <cmath>
+#include <cstring>
 #include <new>
 #include <numbers>
 #include <stdexcept>
@@ -84,6 +86,14 @@ bool isUnused(int g) { return g == 14 || g == 18 || g == 19 || g == 20 || g == 4
 
 // ---- conversions, as FluidSynth's tables have them -------------------------------------------------
 
+/// FluidSynth's 4-point ("4th order") interpolation coefficients at a fraction x = i / 256: in
+/// float, each step but the last exact (x has eight fractional bits), so each coefficient is
+/// x's polynomial rounded once. The vector interpolation works them out by the same steps.
+std::array<float, 4> interpCoefficients(float x) {
+    return {x * std::fma(x, std::fma(-0.5f, x, 1.0f), -0.5f), std::fma(x * x, std::fma(1.5f, x, -2.5f), 1.0f),
+            x * std::fma(x, std::fma(-1.5f, x, 2.0f), 0.5f), 0.5f * x * x * (x - 1.0f)};
+}
+
 struct Tables {
     std::array<double, 1441> cb2amp{};
     std::array<double, 128> concave{}, convex{};
@@ -106,11 +116,7 @@ struct Tables {
         const double step = std::numbers::pi / 2.0 / 1001.0;
         for (std::size_t i = 0; i < pan.size(); ++i) pan[i] = std::sin(static_cast<double>(i) * step);
         for (std::size_t i = 0; i < ct2hz.size(); ++i) ct2hz[i] = 6.875 * std::exp2(static_cast<double>(i) / 1200.0);
-        for (std::size_t i = 0; i < interp.size(); ++i) {
-            const double x = static_cast<double>(i) / 256.0;
-            interp[i] = {static_cast<float>(x * (-0.5 + x * (1 - 0.5 * x))), static_cast<float>(1.0 + x * x * (1.5 * x - 2.5)),
-                         static_cast<float>(x * (0.5 + x * (2.0 - 1.5 * x))), static_cast<float>(0.5 * x * x * (x - 1.0))};
-        }
+        for (std::size_t i = 0; i < interp.size(); ++i) interp[i] = interpCoefficients(static_cast<float>(i) / 256.0f);
     }
 };
 const Tables& tables() {
@@ -668,13 +674,17 @@ struct Lfo {
     }
 };
 
-/// The resonant low-pass (RBJ biquad, direct form 2), its coefficients ramped across a block.
+/// The resonant low-pass (RBJ biquad, direct form 2), its coefficients ramped across a block
+/// (FluidSynth's glide; each sample's coefficients worked out from the glide's start rather
+/// than by adding the increment again and again, so the filter pass and the control agree on
+/// them without stepping through the glide twice). Run by filterSpan.
 struct LowPass {
     double fresCents = 13500, qLin = 0, gain = 1;
     double lastFres = -1;
     bool startup = true;
     double a1 = 0, a2 = 0, b02 = 0, b1 = 0;
     double a1i = 0, a2i = 0, b02i = 0, b1i = 0;
+    double a1s = 0, a2s = 0, b02s = 0, b1s = 0;  // where the current glide started
     int rampLeft = 0;
     bool compensate = false;
     double h1 = 0, h2 = 0;
@@ -703,6 +713,7 @@ struct LowPass {
             startup = false;
         } else {
             a1i = (na1 - a1) / kBlock, a2i = (na2 - a2) / kBlock, b02i = (nb02 - b02) / kBlock, b1i = (nb1 - b1) / kBlock;
+            a1s = a1, a2s = a2, b02s = b02, b1s = b1;
             if (std::fabs(b02) > 0.0001) {
                 const double quota = nb02 / b02;
                 compensate = quota < 0.5 || quota > 2.0;
@@ -710,69 +721,78 @@ struct LowPass {
             rampLeft = kBlock;
         }
     }
-    /// The filter as a per-sample step for the interpolation loop to call, its state in
-    /// registers: the interpolation's independent work then overlaps the recursion's latency.
-    /// `Ramp`: the coefficients still glide (without compensation, which apply() handles).
-    template <bool Ramp>
-    struct Run {
-        double x1, x2, a1, a2, b02, b1, a1i, a2i, b02i, b1i;
-        int left;
-        float operator()(float in) {
-            const double c = (in - a2 * x2) - a1 * x1;
-            const double y = b02 * (c + x2) + b1 * x1;
-            x2 = x1;
-            x1 = c;
-            if constexpr (Ramp) {
-                if (left > 0) {
-                    --left;
-                    a1 += a1i, a2 += a2i, b02 += b02i, b1 += b1i;
-                }
-            }
-            return static_cast<float>(y);
-        }
-    };
-    template <bool Ramp>
-    Run<Ramp> begin() const {
-        return {std::fabs(h1) < 1e-20 ? 0.0 : h1, h2, a1, a2, b02, b1, a1i, a2i, b02i, b1i, rampLeft};
-    }
-    template <bool Ramp>
-    void end(const Run<Ramp>& r) {
-        h1 = r.x1, h2 = r.x2;
-        if constexpr (Ramp) a1 = r.a1, a2 = r.a2, b02 = r.b02, b1 = r.b1, rampLeft = r.left;
-    }
-
-    void apply(float* buf, int n) {
-        double x1 = std::fabs(h1) < 1e-20 ? 0.0 : h1, x2 = h2;
-        double ca1 = a1, ca2 = a2, cb02 = b02, cb1 = b1;
-        int i = 0;
-        if (rampLeft > 0) {  // the coefficients glide across the block after a change
-            const int m = std::min(n, rampLeft);
-            for (; i < m; ++i) {
-                const double c = (buf[i] - ca2 * x2) - ca1 * x1;  // x1 last: one multiply-add on the recursion
-                buf[i] = static_cast<float>(cb02 * (c + x2) + cb1 * x1);
-                x2 = x1;
-                x1 = c;
-                const double oldB02 = cb02;
-                ca1 += a1i, ca2 += a2i, cb02 += b02i, cb1 += b1i;
-                if (compensate && std::fabs(cb02) > 0.001) {
-                    const double k = oldB02 / cb02;
-                    x1 *= k;
-                    x2 *= k;
-                }
-            }
-            rampLeft -= m;
-            a1 = ca1, a2 = ca2, b02 = cb02, b1 = cb1;
-        }
-        for (; i < n; ++i) {
-            const double c = (buf[i] - ca2 * x2) - ca1 * x1;  // x1 last: one multiply-add on the recursion
-            buf[i] = static_cast<float>(cb02 * (c + x2) + cb1 * x1);
-            x2 = x1;
-            x1 = c;
-        }
-        h1 = x1;
-        h2 = x2;
+    /// The coefficients `step` samples into the current glide (its end once it is over):
+    /// start + step * increment, rounded once, as the filter pass works them out sample by sample.
+    void glideTo(int step) {
+        const auto j = static_cast<double>(step);
+        a1 = std::fma(j, a1i, a1s), a2 = std::fma(j, a2i, a2s), b02 = std::fma(j, b02i, b02s), b1 = std::fma(j, b1i, b1s);
     }
 };
+
+/// One 4-point interpolation, its operations in a fixed order (the vector form gives the same
+/// bits): c1 p0 first, then c0 p-1, c2 p1 and c3 p2 each by a fused multiply-add.
+inline float interpolatePoint(const float* c, float pm1, float p0, float p1, float p2) {
+    return std::fma(c[3], p2, std::fma(c[2], p1, std::fma(c[0], pm1, c[1] * p0)));
+}
+
+/// The interpolation's loop inside the data, eight samples at a time while the eight samples'
+/// points lie within sixteen consecutive ones (a voice up to about 1.57 times its sample's rate):
+/// one load brings them all and each point is picked out of them by a lane permute; the
+/// coefficients are worked out from the fractions by interpCoefficients' steps, the amplitude
+/// ramp from the block position. The same bits as the scalar loop. Returns how many of the k
+/// samples it made (a multiple of eight) and moves `phase` past them; `last` is the last index
+/// it may read.
+inline int interpolate8(const std::int16_t* d, std::uint64_t& phase, std::uint64_t incr, std::int64_t last, float ampBase, float ampIncr,
+                        int at, float* out, int k) {
+#if defined(__AVX512F__) && defined(__FMA__)
+    using f8 = float __attribute__((vector_size(32)));
+    using i8 = std::int32_t __attribute__((vector_size(32)));
+    using u8 = std::uint32_t __attribute__((vector_size(32)));
+    using f16 = float __attribute__((vector_size(64)));
+    using i16 = std::int32_t __attribute__((vector_size(64)));
+    using s16 = std::int16_t __attribute__((vector_size(32)));
+    using u64x8 = std::uint64_t __attribute__((vector_size(64)));
+    const auto fma8 = [](f8 a, f8 b, f8 c) {
+        return std::bit_cast<f8>(_mm256_fmadd_ps(std::bit_cast<__m256>(a), std::bit_cast<__m256>(b), std::bit_cast<__m256>(c)));
+    };
+    // Lane i of the result: w's lane idx[i] (the masked form: GCC 12 warns at the plain one's
+    // undefined source operand).
+    const auto pick = [](f16 w, i16 idx) {
+        const f16 all = std::bit_cast<f16>(_mm512_mask_permutexvar_ps(std::bit_cast<__m512>(w), 0xFFFF, std::bit_cast<__m512i>(idx), std::bit_cast<__m512>(w)));
+        return __builtin_shufflevector(all, all, 0, 1, 2, 3, 4, 5, 6, 7);
+    };
+    if (k < 8 || incr > (11ull << 32) / 7) return 0;
+    u64x8 ph = u64x8{0, 1, 2, 3, 4, 5, 6, 7} * incr + phase;
+    const u64x8 step = u64x8{} + 8 * incr;
+    const f8 splatIncr = f8{} + ampIncr, splatBase = f8{} + ampBase;
+    int j = 0;
+    for (; j + 8 <= k; j += 8) {
+        const std::uint64_t idx0 = ph[0] >> 32;
+        if (static_cast<std::int64_t>(idx0) + 14 > last) break;
+        s16 raw;
+        std::memcpy(&raw, d + idx0 - 1, sizeof raw);
+        const f16 w = __builtin_convertvector(raw, f16);
+        const i8 rel = __builtin_convertvector((ph >> 32) - idx0, i8);  // 0..11: where each sample's p-1 is in w
+        const i16 r = __builtin_shufflevector(rel, rel, 0, 1, 2, 3, 4, 5, 6, 7, 0, 1, 2, 3, 4, 5, 6, 7);
+        const f8 pm1 = pick(w, r), p0 = pick(w, r + 1), p1 = pick(w, r + 2), p2 = pick(w, r + 3);
+        const f8 x = __builtin_convertvector(__builtin_convertvector(ph, u8) >> 24, f8) * (1.0f / 256.0f);
+        const f8 c0 = x * fma8(x, fma8(f8{} - 0.5f, x, f8{} + 1.0f), f8{} - 0.5f);
+        const f8 c1 = fma8(x * x, fma8(f8{} + 1.5f, x, f8{} - 2.5f), f8{} + 1.0f);
+        const f8 c2 = x * fma8(x, fma8(f8{} - 1.5f, x, f8{} + 2.0f), f8{} + 0.5f);
+        const f8 c3 = 0.5f * x * x * (x - 1.0f);
+        const f8 t = fma8(c3, p2, fma8(c2, p1, fma8(c0, pm1, c1 * p0)));
+        const f8 pos = __builtin_convertvector(i8{0, 1, 2, 3, 4, 5, 6, 7} + (at + j), f8);
+        const f8 y = fma8(pos, splatIncr, splatBase) * t;
+        std::memcpy(out + j, &y, sizeof y);
+        ph += step;
+    }
+    phase += static_cast<std::uint64_t>(j) * incr;
+    return j;
+#else
+    (void)d, (void)phase, (void)incr, (void)last, (void)ampBase, (void)ampIncr, (void)at, (void)out, (void)k;
+    return 0;
+#endif
+}
 
 enum SampleMode { kUnlooped = 0, kLoopAlways = 1, kLoopUntilRelease = 3 };
 
@@ -796,6 +816,7 @@ struct Voice {
     double modLfoToPitch = 0, vibLfoToPitch = 0, modEnvToPitch = 0, modLfoToFc = 0, modEnvToFc = 0, modLfoToVol = 0;
     LowPass filter;
     double amp = 0, ampIncr = 0;
+    float ampBase = 0;  // the amplitude at the block's start: sample k of the block has ampBase + k ampIncr
     float gainL = 0, gainR = 0;
     // FluidSynth ramps a voice slot's output gains from their last values (0 for a slot never
     // used, the previous note's otherwise) across the new note's first block.
@@ -844,6 +865,87 @@ void release(Voice& v) {
 }
 
 enum class Tick { kPlay, kSilent, kFinished };
+
+constexpr int kSub = 256;  // frames a render call is worked in at most (the offline graph's block)
+
+/// A stretch of one voice's samples in a render call with one filter behaviour: the filter's
+/// coefficients at its start and their glide (zero where they hold), and how the stretch is
+/// mixed (FluidSynth's pan glide across a note's first block, or plain gains).
+struct Piece {
+    int at = 0, n = 0, from = 0;  // where in the call, how many samples, where in the voice's stream
+    double a1 = 0, a2 = 0, b02 = 0, b1 = 0, a1i = 0, a2i = 0, b02i = 0, b1i = 0;  // a glide's start and steps
+    int step = 0;             // the glide's step at the piece's first sample (0 and no steps: steady)
+    bool compensate = false;  // the glide rescales the state (LowPass::apply)
+    bool flush = false;       // the state's first term is flushed to zero below 1e-20 here
+    bool panGlide = false;
+    int blockAt = 0;  // the glide's position in its block at the piece's first sample
+    float fromL = 0, fromR = 0, il = 0, ir = 0, gl = 0, gr = 0;
+};
+constexpr int kMaxPieces = 2 * (kSub / kBlock + 2);  // a tick's stretch splits at most once (where a glide ends)
+
+/// One voice's part of a render call: its interpolated samples back to back (silent blocks
+/// left out), then filtered in place.
+struct VoiceWork {
+    Voice* voice = nullptr;
+    int length = 0, pieces = 0;
+    std::array<Piece, kMaxPieces> piece{};
+    std::array<float, kSub> x{};
+};
+
+using v4d = double __attribute__((vector_size(32)));
+
+inline v4d fma4(v4d a, v4d b, v4d c) {
+#if defined(__FMA__)
+    return std::bit_cast<v4d>(_mm256_fmadd_pd(std::bit_cast<__m256d>(a), std::bit_cast<__m256d>(b), std::bit_cast<__m256d>(c)));
+#else
+    return a * b + c;
+#endif
+}
+inline v4d fnma4(v4d a, v4d b, v4d c) {  // c - a b, rounded once
+#if defined(__FMA__)
+    return std::bit_cast<v4d>(_mm256_fnmadd_pd(std::bit_cast<__m256d>(a), std::bit_cast<__m256d>(b), std::bit_cast<__m256d>(c)));
+#else
+    return c - a * b;
+#endif
+}
+
+/// One lane's filter settings in filterSpan: a glide's start, its increments and its step
+/// (a steady filter: its coefficients, no increments).
+struct Lanes {
+    v4d a1{}, a2{}, b02{}, b1{}, a1i{}, a2i{}, b02i{}, b1i{}, step{}, comp{};
+};
+
+/// The filters of up to four voices side by side, one voice a lane: each lane runs through its
+/// own voice's stream and pieces (the lanes need not be at the same point of the call), so four
+/// recursions overlap where one voice alone waits on its own. Per lane and sample: FluidSynth's
+/// direct form 2 (c = in - a2 s2 - a1 s1, y = b02 (c + s2) + b1 s1), its coefficients at the
+/// glide's step, and (Compensate) the state rescaled by how much b02 moved, as FluidSynth does
+/// when a glide changes the gain more than twofold.
+template <bool Compensate>
+inline void filterSpan(float* const* p, int n, v4d& s1, v4d& s2, Lanes& k) {
+    const v4d one = v4d{} + 1.0;
+    for (int i = 0; i < n; ++i) {
+        const v4d in = {p[0][i], p[1][i], p[2][i], p[3][i]};
+        const v4d a1 = fma4(k.step, k.a1i, k.a1), a2 = fma4(k.step, k.a2i, k.a2);
+        const v4d b02 = fma4(k.step, k.b02i, k.b02), b1 = fma4(k.step, k.b1i, k.b1);
+        const v4d c = fnma4(a1, s1, fnma4(a2, s2, in));
+        const v4d y = fma4(b02, c + s2, b1 * s1);
+        s2 = s1;
+        s1 = c;
+        k.step += one;
+        if constexpr (Compensate) {
+            const v4d next = fma4(k.step, k.b02i, k.b02);
+            const v4d size = next < 0 ? -next : next;
+            const v4d scale = ((k.comp != 0) & (size > 0.001)) ? b02 / next : one;
+            s1 *= scale;
+            s2 *= scale;
+        }
+        p[0][i] = static_cast<float>(y[0]);
+        p[1][i] = static_cast<float>(y[1]);
+        p[2][i] = static_cast<float>(y[2]);
+        p[3][i] = static_cast<float>(y[3]);
+    }
+}
 
 }  // namespace
 
@@ -1009,6 +1111,7 @@ struct SoundFontPlayer::Impl {
         }
         v.ampIncr = (target - v.amp) / kBlock;
         if (v.amp == 0.0 && v.ampIncr == 0.0) return Tick::kSilent;
+        v.ampBase = static_cast<float>(v.amp);
         const double modEnv = v.mod.section == kAttack ? convex(127 * v.mod.val) : v.mod.val;
         const double cents = v.pitch + static_cast<double>(v.modLfo.val * v.modLfoToPitch) + static_cast<double>(v.vibLfo.val * v.vibLfoToPitch) +
                              static_cast<double>(modEnv * v.modEnvToPitch);
@@ -1022,8 +1125,8 @@ struct SoundFontPlayer::Impl {
     /// 4-point interpolation (FluidSynth's "4th order"), the amplitude ramped; the points off
     /// either end are the loop's far end when looping, else the end sample repeated. Returns
     /// how many samples it made: fewer than `n` when an unlooped sample ran out.
-    template <class Sink>
-    int interpolate(Voice& v, float* out, int n, Sink& sink) {
+    /// `at`: where in its block the first sample is (the amplitude ramp's step).
+    int interpolate(Voice& v, float* out, int n, int at) {
         const std::int16_t* d = v.data;
         const auto& table = tables().interp;
         const std::int64_t endIndex = v.looping ? v.loopEnd - 1 : v.end;
@@ -1035,8 +1138,8 @@ struct SoundFontPlayer::Impl {
         const std::uint64_t loopLength = static_cast<std::uint64_t>(v.loopEnd - v.loopStart) << 32;
         std::uint64_t phase = v.phase;
         const std::uint64_t incr = v.incr;
-        float amp = static_cast<float>(v.amp);
-        const float ampIncr = static_cast<float>(v.ampIncr);
+        const float ampBase = v.ampBase, ampIncr = static_cast<float>(v.ampIncr);
+        const auto ampAt = [&](int k) { return std::fma(static_cast<float>(at + k), ampIncr, ampBase); };
         int i = 0;
         while (i < n) {
             const auto idx = static_cast<std::int64_t>(phase >> 32);
@@ -1057,13 +1160,11 @@ struct SoundFontPlayer::Impl {
                 const std::uint64_t limit = static_cast<std::uint64_t>(endIndex - 1) << 32;
                 const std::uint64_t room = (limit - 1 - phase) / incr + 1;
                 const int k = static_cast<int>(std::min<std::uint64_t>(room, static_cast<std::uint64_t>(n - i)));
-                for (int j = 0; j < k; ++j) {
+                for (int j = interpolate8(d, phase, incr, endIndex, ampBase, ampIncr, at + i, out + i, k); j < k; ++j) {
                     const std::int16_t* p = d + (phase >> 32);
                     const float* c = table[static_cast<std::uint32_t>(phase) >> 24].data();
-                    out[i + j] = sink(amp * (c[0] * static_cast<float>(p[-1]) + c[1] * static_cast<float>(p[0]) +
-                                             c[2] * static_cast<float>(p[1]) + c[3] * static_cast<float>(p[2])));
+                    out[i + j] = ampAt(i + j) * interpolatePoint(c, p[-1], p[0], p[1], p[2]);
                     phase += incr;
-                    amp += ampIncr;
                 }
                 i += k;
                 continue;
@@ -1073,16 +1174,23 @@ struct SoundFontPlayer::Impl {
             const float p1 = d[idx];
             const float p2 = idx + 1 <= endIndex ? d[idx + 1] : end1;
             const float p3 = idx + 2 <= endIndex ? d[idx + 2] : (idx + 1 <= endIndex ? end1 : end2);
-            out[i++] = sink(amp * (c[0] * p0 + c[1] * p1 + c[2] * p2 + c[3] * p3));
+            out[i] = ampAt(i) * interpolatePoint(c, p0, p1, p2, p3);
+            ++i;
             phase += incr;
-            amp += ampIncr;
         }
         v.phase = phase;
-        v.amp = amp;
+        v.amp = ampAt(i);
         return i;
     }
 
-    void renderVoice(Voice& v, float* left, float* right, int frames) {
+    /// Pass 1 for one voice: its control (ticks, envelopes, loop) and its interpolated,
+    /// amplitude-ramped samples into w.x, its pieces recorded. Where a piece ends inside a
+    /// coefficient glide, the coefficients are set to where the filter pass leaves them, so the
+    /// next tick's calc() starts from there.
+    void prepareVoice(Voice& v, int frames, VoiceWork& w) {
+        w.voice = &v;
+        w.length = 0;
+        w.pieces = 0;
         int done = 0;
         while (done < frames) {
             if (v.blockLeft == 0) {
@@ -1096,37 +1204,40 @@ struct SoundFontPlayer::Impl {
             }
             const int n = std::min(v.blockLeft, frames - done);
             if (!v.silent) {
-                float buf[kBlock];
-                int got = 0;
-                if (v.filter.rampLeft > 0 && v.filter.compensate) {  // rare: apart, as FluidSynth runs it
-                    auto same = [](float x) { return x; };
-                    got = interpolate(v, buf, n, same);
-                    v.filter.apply(buf, got);
-                } else if (v.filter.rampLeft > 0) {
-                    auto run = v.filter.begin<true>();
-                    got = interpolate(v, buf, n, run);
-                    v.filter.end(run);
-                } else {
-                    auto run = v.filter.begin<false>();
-                    got = interpolate(v, buf, n, run);
-                    v.filter.end(run);
-                }
+                const int got = interpolate(v, w.x.data() + w.length, n, kBlock - v.blockLeft);
                 const float gl = v.gainL, gr = v.gainR;
-                float* l = left + done;
-                float* r = right + done;
-                if (v.firstBlock && (v.fromL != gl || v.fromR != gr)) {
-                    const int at = kBlock - v.blockLeft;  // where this piece starts in the block
-                    const float il = (gl - v.fromL) / kBlock, ir = (gr - v.fromR) / kBlock;
-                    for (int i = 0; i < got; ++i) {
-                        l[i] += buf[i] * (v.fromL + il * static_cast<float>(at + i));
-                        r[i] += buf[i] * (v.fromR + ir * static_cast<float>(at + i));
+                const bool panGlide = v.firstBlock && (v.fromL != gl || v.fromR != gr);
+                LowPass& f = v.filter;
+                for (int off = 0; off < got;) {
+                    Piece& p = w.piece[static_cast<std::size_t>(w.pieces++)];
+                    const bool glide = f.rampLeft > 0;
+                    const int m = glide ? std::min(got - off, f.rampLeft) : got - off;
+                    p.at = done + off;
+                    p.n = m;
+                    p.from = w.length + off;
+                    if (glide) {
+                        p.a1 = f.a1s, p.a2 = f.a2s, p.b02 = f.b02s, p.b1 = f.b1s;
+                        p.a1i = f.a1i, p.a2i = f.a2i, p.b02i = f.b02i, p.b1i = f.b1i;
+                        p.step = kBlock - f.rampLeft;
+                    } else {
+                        p.a1 = f.a1, p.a2 = f.a2, p.b02 = f.b02, p.b1 = f.b1;
+                        p.a1i = p.a2i = p.b02i = p.b1i = 0.0;
+                        p.step = 0;
                     }
-                } else {
-                    for (int i = 0; i < got; ++i) {
-                        l[i] += buf[i] * gl;
-                        r[i] += buf[i] * gr;
+                    p.compensate = glide && f.compensate;
+                    p.flush = off == 0;
+                    p.panGlide = panGlide;
+                    p.blockAt = kBlock - v.blockLeft + off;
+                    p.fromL = v.fromL, p.fromR = v.fromR;
+                    p.il = (gl - v.fromL) / kBlock, p.ir = (gr - v.fromR) / kBlock;
+                    p.gl = gl, p.gr = gr;
+                    if (glide) {
+                        f.rampLeft -= m;
+                        f.glideTo(kBlock - f.rampLeft);
                     }
+                    off += m;
                 }
+                w.length += got;
                 if (got < n) {
                     v.on = false;
                     return;
@@ -1137,6 +1248,99 @@ struct SoundFontPlayer::Impl {
             if (v.blockLeft == 0) v.firstBlock = false;
         }
     }
+
+    /// Pass 2: every prepared voice's filter, four voices at a time (filterSpan).
+    void filterVoices(int count) {
+        for (int g = 0; g < count; g += 4) {
+            VoiceWork* lane[4] = {};
+            int piece[4] = {}, pos[4] = {}, end[4] = {};
+            v4d s1{}, s2{};
+            Lanes k;
+            for (int l = 0; l < 4 && g + l < count; ++l) {
+                lane[l] = &work[static_cast<std::size_t>(g + l)];
+                s1[l] = lane[l]->voice->filter.h1;
+                s2[l] = lane[l]->voice->filter.h2;
+                piece[l] = -1;
+            }
+            for (;;) {
+                float* p[4];
+                int span = kSub;
+                bool any = false, compensating = false;
+                for (int l = 0; l < 4; ++l) {
+                    VoiceWork* w = lane[l];
+                    if (w && pos[l] == end[l] && piece[l] + 1 < w->pieces) {  // the lane's next piece
+                        const Piece& q = w->piece[static_cast<std::size_t>(++piece[l])];
+                        pos[l] = q.from;
+                        end[l] = q.from + q.n;
+                        k.a1[l] = q.a1, k.a2[l] = q.a2, k.b02[l] = q.b02, k.b1[l] = q.b1;
+                        k.a1i[l] = q.a1i, k.a2i[l] = q.a2i, k.b02i[l] = q.b02i, k.b1i[l] = q.b1i;
+                        k.step[l] = q.step;
+                        k.comp[l] = q.compensate ? 1.0 : 0.0;
+                        if (q.flush && std::fabs(s1[l]) < 1e-20) s1[l] = 0.0;
+                    }
+                    if (w && pos[l] < end[l]) {
+                        p[l] = w->x.data() + pos[l];
+                        span = std::min(span, end[l] - pos[l]);
+                        compensating = compensating || k.comp[l] != 0.0;
+                        any = true;
+                    } else {
+                        if (w) {  // finished: its state back to its voice, the lane zeroed
+                            w->voice->filter.h1 = s1[l];
+                            w->voice->filter.h2 = s2[l];
+                            lane[l] = nullptr;
+                            s1[l] = s2[l] = 0.0;
+                            k.a1[l] = k.a2[l] = k.b02[l] = k.b1[l] = k.a1i[l] = k.a2i[l] = k.b02i[l] = k.b1i[l] = k.comp[l] = 0.0;
+                        }
+                        // An idle lane runs on a row of zeros: with no coefficients it writes zeros back.
+                        p[l] = idle.data();
+                    }
+                }
+                if (!any) break;
+                if (compensating) filterSpan<true>(p, span, s1, s2, k);
+                else filterSpan<false>(p, span, s1, s2, k);
+                for (int l = 0; l < 4; ++l)
+                    if (lane[l]) pos[l] += span;
+            }
+        }
+    }
+    /// Pass 3: one voice's filtered samples into the mix, piece by piece.
+    static void mixVoice(const VoiceWork& w, float* left, float* right) {
+        for (int k = 0; k < w.pieces; ++k) {
+            const Piece& p = w.piece[static_cast<std::size_t>(k)];
+            if (p.panGlide) mixGlide(w.x.data() + p.from, left + p.at, right + p.at, p);
+            else mixPlain(w.x.data() + p.from, left + p.at, right + p.at, p.n, p.gl, p.gr);
+        }
+    }
+    // The output channels and a voice's samples never overlap: said, so the loops are vectorised.
+    static void mixGlide(const float* __restrict buf, float* __restrict l, float* __restrict r, const Piece& p) {
+        const float fromL = p.fromL, fromR = p.fromR, il = p.il, ir = p.ir;
+        const int n = p.n, at = p.blockAt;
+        for (int i = 0; i < n; ++i) {
+            l[i] += buf[i] * (fromL + il * static_cast<float>(at + i));
+            r[i] += buf[i] * (fromR + ir * static_cast<float>(at + i));
+        }
+    }
+    static void mixPlain(const float* __restrict buf, float* __restrict l, float* __restrict r, int n, float gl, float gr) {
+        for (int i = 0; i < n; ++i) {
+            l[i] += buf[i] * gl;
+            r[i] += buf[i] * gr;
+        }
+    }
+
+    void renderVoices(float* left, float* right, int frames) {
+        int count = 0;
+        for (Voice& v : voices) {
+            if (!v.on) continue;
+            VoiceWork& w = work[static_cast<std::size_t>(count)];
+            prepareVoice(v, frames, w);
+            if (w.length > 0) ++count;
+        }
+        filterVoices(count);
+        for (int i = 0; i < count; ++i) mixVoice(work[static_cast<std::size_t>(i)], left, right);
+    }
+
+    std::array<VoiceWork, kMaxVoices> work{};
+    std::array<float, kSub> idle{};
 };
 
 SoundFontPlayer::SoundFontPlayer() : impl_(std::make_unique<Impl>()) {}
@@ -1192,8 +1396,7 @@ void SoundFontPlayer::allNotesOff() {
 void SoundFontPlayer::render(float* left, float* right, int frames) {
     std::fill(left, left + frames, 0.0f);
     std::fill(right, right + frames, 0.0f);
-    for (Voice& v : impl_->voices)
-        if (v.on) impl_->renderVoice(v, left, right, frames);
+    for (int done = 0; done < frames; done += kSub) impl_->renderVoices(left + done, right + done, std::min(kSub, frames - done));
 }
 
 int SoundFontPlayer::activeVoices() const {
