@@ -192,10 +192,17 @@ void SubtractiveVoiceBank::processGroups(Group* const* gs, float* out, int n) {
         aT[q] = load(g.amp.target), aC[q] = load(g.amp.coef), fT[q] = load(g.filt.target), fC[q] = load(g.filt.coef);
         gain[q] = load(g.vel) * splat(p.gain);
     }
-    // The one-group form's powers of G and its carried loop sum (used only when G == 1).
-    const v8 gPow2 = vG[0] * vG[0], gPow3 = gPow2 * vG[0], gPow4 = gPow2 * gPow2;
-    const v8 twoK = splat(8.0f) * c4[0] * gPow4;
-    v8 sigma1 = c1[0] * s1[0] + c2[0] * s2[0] + c3[0] * s3[0] + c4[0] * s4[0];
+    // The one-group form (used only when G == 1): with g = G and c = 1 - g, the stages' state
+    // parts P_k = c sum_{j<=k} g^(k-j) s_j, and the next loop sum's part from the states,
+    // B = sum_k c_k (2 P_k - s_k) = sum_j w_j s_j, as weights on the states themselves.
+    const v8 g1 = vG[0], gPow2 = g1 * g1, gPow3 = gPow2 * g1, gPow4 = gPow2 * gPow2, cc = c4[0];
+    const v8 l1 = cc * g1, l2 = cc * gPow2, l3 = cc * gPow3;  // c g^d: the weight d stages back
+    const v8 w1 = l3 * (splat(8.0f) * cc - one), w2 = l2 * (splat(6.0f) * cc - one), w3 = l1 * (splat(4.0f) * cc - one),
+             w4 = cc * (two * cc - one);
+    const v8 twoK = splat(8.0f) * cc * gPow4, fbK = fbNorm[0] * twoK;
+    // The next sample's loop sum is 2K u + B: its feedback term is carried as fbNorm B and
+    // (fbNorm 2K) u. The first sample's sum comes from the states (u taken as 0).
+    v8 bLast = c1[0] * s1[0] + c2[0] * s2[0] + c3[0] * s3[0] + c4[0] * s4[0], uLast = splat(0.0f);
     v8 sums[kChunk];
     for (int s = 0; s < n; ++s) {
         v8 sum = splat(0.0f);
@@ -209,18 +216,22 @@ void SubtractiveVoiceBank::processGroups(Group* const* gs, float* out, int n) {
             ph2[q] = ph2[q] >= one ? ph2[q] - one : ph2[q];
             v8 y1, y2, y3, y4, u;
             if constexpr (G == 1) {
-                // One group (a monophonic bass): nothing else to overlap with, so the chain from
-                // one u to the next is what costs. Every stage is linear in u, y_k = G^k u + P_k
-                // with P_k from the states alone, and so is the next loop sum,
-                // sigma' = 2K u + B (K = sum c_k G^k = 4 c4 G^4, B = sum c_k (2 P_k - s_k)):
-                // all but two fused multiply-adds and the saturation are off that chain. The
-                // same filter as below up to rounding.
-                const v8 q2 = s2[q] + vG[q] * s1[q], q3 = s3[q] + vG[q] * q2;
-                const v8 p1 = c4[q] * s1[q], p2 = c4[q] * q2, p3 = c4[q] * q3, p4 = c4[q] * (s4[q] + vG[q] * q3);
-                const v8 t1 = two * p1 - s1[q], t2 = two * p2 - s2[q], t3 = two * p3 - s3[q], t4 = two * p4 - s4[q];
-                const v8 b = (c1[q] * t1 + c2[q] * t2) + (c3[q] * t3 + c4[q] * t4);
-                u = saturate(x * inNorm[q] - fbNorm[q] * sigma1);
-                y1 = vG[q] * u + p1;
+                // One group (a monophonic bass): nothing else to overlap with, so the recursion's
+                // latency is what costs. Every stage is linear in u, y_k = g^k u + P_k, and the
+                // states, the next loop sum's part B and the P_k are each a sum of weighted
+                // states worked out as a tree, not stage after stage: from one u to the next
+                // stand one fused multiply-add and the saturation, and from u through the
+                // states to the u after next, four more and B's tree. The same filter as below
+                // up to rounding.
+                const v8 p1 = cc * s1[q];
+                const v8 p2 = l1 * s1[q] + cc * s2[q];
+                const v8 p3 = (l2 * s1[q] + l1 * s2[q]) + cc * s3[q];
+                const v8 p4 = (l3 * s1[q] + l2 * s2[q]) + (l1 * s3[q] + cc * s4[q]);
+                const v8 b = (w1 * s1[q] + w2 * s2[q]) + (w3 * s3[q] + w4 * s4[q]);
+                u = saturate(x * inNorm[q] - fbNorm[q] * bLast - fbK * uLast);
+                bLast = b;
+                uLast = u;
+                y1 = g1 * u + p1;
                 y2 = gPow2 * u + p2;
                 y3 = gPow3 * u + p3;
                 y4 = gPow4 * u + p4;
@@ -228,7 +239,6 @@ void SubtractiveVoiceBank::processGroups(Group* const* gs, float* out, int n) {
                 s2[q] = two * y2 - s2[q];
                 s3[q] = two * y3 - s3[q];
                 s4[q] = two * y4 - s4[q];
-                sigma1 = twoK * u + b;
             } else {
                 // Zero-delay-feedback ladder: solve the loop linearly, then run the four stages.
                 const v8 sigma = c1[q] * s1[q] + c2[q] * s2[q] + c3[q] * s3[q] + c4[q] * s4[q];
