@@ -6,7 +6,9 @@
 #include "engine/SoundFontPlayer.h"
 
 #include <fcntl.h>
+#if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
+#endif
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -85,6 +87,23 @@ bool presetMayNotSet(int g) {
 bool isUnused(int g) { return g == 14 || g == 18 || g == 19 || g == 20 || g == 42 || g == 49 || g == 55 || g >= 59; }
 
 // ---- conversions, as FluidSynth's tables have them -------------------------------------------------
+
+/// a b + c, rounded once where the machine fuses a multiply-add (as the vector paths do), else
+/// as two operations (a library call per sample would cost far more than the rounding).
+inline float mulAdd(float a, float b, float c) {
+#if defined(__FMA__)
+    return std::fma(a, b, c);
+#else
+    return a * b + c;
+#endif
+}
+inline double mulAdd(double a, double b, double c) {
+#if defined(__FMA__)
+    return std::fma(a, b, c);
+#else
+    return a * b + c;
+#endif
+}
 
 /// FluidSynth's 4-point ("4th order") interpolation coefficients at a fraction x = i / 256: in
 /// float, each step but the last exact (x has eight fractional bits), so each coefficient is
@@ -722,17 +741,17 @@ struct LowPass {
         }
     }
     /// The coefficients `step` samples into the current glide (its end once it is over):
-    /// start + step * increment, rounded once, as the filter pass works them out sample by sample.
+    /// start + step * increment, by the same operations as the filter pass's (fma4).
     void glideTo(int step) {
         const auto j = static_cast<double>(step);
-        a1 = std::fma(j, a1i, a1s), a2 = std::fma(j, a2i, a2s), b02 = std::fma(j, b02i, b02s), b1 = std::fma(j, b1i, b1s);
+        a1 = mulAdd(j, a1i, a1s), a2 = mulAdd(j, a2i, a2s), b02 = mulAdd(j, b02i, b02s), b1 = mulAdd(j, b1i, b1s);
     }
 };
 
 /// One 4-point interpolation, its operations in a fixed order (the vector form gives the same
 /// bits): c1 p0 first, then c0 p-1, c2 p1 and c3 p2 each by a fused multiply-add.
 inline float interpolatePoint(const float* c, float pm1, float p0, float p1, float p2) {
-    return std::fma(c[3], p2, std::fma(c[2], p1, std::fma(c[0], pm1, c[1] * p0)));
+    return mulAdd(c[3], p2, mulAdd(c[2], p1, mulAdd(c[0], pm1, c[1] * p0)));
 }
 
 /// The interpolation's loop inside the data, eight samples at a time while the eight samples'
@@ -869,16 +888,17 @@ enum class Tick { kPlay, kSilent, kFinished };
 constexpr int kSub = 256;  // frames a render call is worked in at most (the offline graph's block)
 
 /// A stretch of one voice's samples in a render call with one filter behaviour: the filter's
-/// coefficients at its start and their glide (zero where they hold), and how the stretch is
-/// mixed (FluidSynth's pan glide across a note's first block, or plain gains).
+/// coefficients (a glide's start, its increments and the step the stretch starts at; a steady
+/// filter's coefficients with no increments), and how the stretch is mixed (FluidSynth's pan
+/// glide across a note's first block, or plain gains).
 struct Piece {
     int at = 0, n = 0, from = 0;  // where in the call, how many samples, where in the voice's stream
-    double a1 = 0, a2 = 0, b02 = 0, b1 = 0, a1i = 0, a2i = 0, b02i = 0, b1i = 0;  // a glide's start and steps
-    int step = 0;             // the glide's step at the piece's first sample (0 and no steps: steady)
-    bool compensate = false;  // the glide rescales the state (LowPass::apply)
-    bool flush = false;       // the state's first term is flushed to zero below 1e-20 here
+    double a1 = 0, a2 = 0, b02 = 0, b1 = 0, a1i = 0, a2i = 0, b02i = 0, b1i = 0;
+    int step = 0;
+    bool compensate = false;  // the glide rescales the state as it goes (FluidSynth's compensation)
+    bool flush = false;       // the stretch starts a block: the state's first term below 1e-20 is flushed to zero, as FluidSynth does once a block
     bool panGlide = false;
-    int blockAt = 0;  // the glide's position in its block at the piece's first sample
+    int blockAt = 0;  // the piece's first sample's place in its block
     float fromL = 0, fromR = 0, il = 0, ir = 0, gl = 0, gr = 0;
 };
 constexpr int kMaxPieces = 2 * (kSub / kBlock + 2);  // a tick's stretch splits at most once (where a glide ends)
@@ -1139,7 +1159,7 @@ struct SoundFontPlayer::Impl {
         std::uint64_t phase = v.phase;
         const std::uint64_t incr = v.incr;
         const float ampBase = v.ampBase, ampIncr = static_cast<float>(v.ampIncr);
-        const auto ampAt = [&](int k) { return std::fma(static_cast<float>(at + k), ampIncr, ampBase); };
+        const auto ampAt = [&](int k) { return mulAdd(static_cast<float>(at + k), ampIncr, ampBase); };
         int i = 0;
         while (i < n) {
             const auto idx = static_cast<std::int64_t>(phase >> 32);
@@ -1225,9 +1245,9 @@ struct SoundFontPlayer::Impl {
                         p.step = 0;
                     }
                     p.compensate = glide && f.compensate;
-                    p.flush = off == 0;
                     p.panGlide = panGlide;
                     p.blockAt = kBlock - v.blockLeft + off;
+                    p.flush = p.blockAt == 0;
                     p.fromL = v.fromL, p.fromR = v.fromR;
                     p.il = (gl - v.fromL) / kBlock, p.ir = (gr - v.fromR) / kBlock;
                     p.gl = gl, p.gr = gr;

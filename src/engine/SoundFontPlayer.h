@@ -69,7 +69,8 @@ public:
     void noteOff(int key);
     /// Releases every sounding note [rt].
     void allNotesOff();
-    /// Overwrites `frames` frames of `left` and `right` [rt].
+    /// Overwrites `frames` frames of `left` and `right` (two buffers that do not overlap) [rt].
+    /// The samples are the same however a stretch of time is cut into calls.
     void render(float* left, float* right, int frames);
     int activeVoices() const;
 
