@@ -68,6 +68,38 @@ TEST(Sampler, KitMapsNotesToFilesAndIgnoresOthers) {
     EXPECT_EQ(test::peak(none), 0.0);
 }
 
+// A kit sample at the render's rate plays back as itself times one gain, sample for sample, from
+// the note's sample to the file's end and not past it, however the blocks cut it (the kit's
+// steady stretch runs as one vector loop).
+TEST(Sampler, AKitSampleAtItsOwnRateIsItsFileTimesOneGain) {
+    test::TempDir dir;
+    const std::string path = writeSine(dir, "hit.wav", 100.0);  // 44.1 kHz: no resampling at 44.1
+    for (const int block : {1, 100, 256}) {
+        auto kit = makeInstrument("sampler");
+        kit->setOption("note36", path);
+        kit->prepare(44100.0, 256);
+        std::vector<float> l(53000), r(53000);
+        const auto run = [&](int from, int to) {
+            for (int pos = from; pos < to; pos += block) kit->process({l.data() + pos, r.data() + pos, std::min(block, to - pos)});
+        };
+        run(0, 300);
+        kit->noteOn(36.0f, 0.9f);  // on sample 300
+        run(300, 53000);
+        double gain = 0;
+        for (int i = 0; i < 44100; ++i) {
+            const double want = 0.5 * std::sin(2.0 * std::numbers::pi * 100.0 * i / 44100.0);
+            const double got = l[static_cast<std::size_t>(300 + i)];
+            if (std::abs(want) < 0.1) continue;
+            if (gain == 0) gain = got / want;
+            ASSERT_NEAR(got / want, gain, 1e-5 * std::abs(gain)) << "block " << block << ", frame " << i;
+            ASSERT_EQ(l[static_cast<std::size_t>(300 + i)], r[static_cast<std::size_t>(300 + i)]);
+        }
+        EXPECT_GT(gain, 0.1) << block;
+        for (int i = 0; i < 300; ++i) ASSERT_EQ(l[static_cast<std::size_t>(i)], 0.0f) << "before the note, block " << block;
+        for (std::size_t i = 300 + 44100; i < l.size(); ++i) ASSERT_EQ(l[i], 0.0f) << "past the file's end, block " << block;
+    }
+}
+
 // notes_used (what offline renders pass): only the listed notes are decoded; the others are
 // silent, as unmapped notes always are; a bad list names what is allowed.
 TEST(Sampler, NotesUsedDecodesOnlyThoseNotes) {
