@@ -117,50 +117,101 @@ void SawVoiceBank::advanceStages(Group& g) {
     }
 }
 
+namespace {
+/// A vector of voices in the sample loop (one group, or two groups side by side in one AVX-512
+/// register): saw -> TPT lowpass -> envelope, the same arithmetic per lane at either width.
+template <class V>
+struct Voices {
+    V phase, inc, invInc, ic1, ic2, a1, a2, a3, env, tgt, coef;
+    /// One sample: the enveloped filter output per lane.
+    V step() {
+        const V one = V{} + 1.0f;
+        // PolyBLEP saw, branch-free: both residuals computed, the right one selected per lane.
+        const V saw = simd::saw(phase, inc, invInc);
+        phase += inc;
+        phase = phase >= one ? phase - one : phase;
+        // TPT state-variable lowpass (Simper).
+        const V v3 = saw - ic2;
+        const V v1 = a1 * ic1 + a2 * v3;
+        const V v2 = ic2 + a2 * ic1 + a3 * v3;
+        ic1 = v1 + v1 - ic1;
+        ic2 = v2 + v2 - ic2;
+        env = tgt + (env - tgt) * coef;
+        env = env > one ? one : env;
+        return v2 * env;
+    }
+};
+using v16 = float __attribute__((vector_size(64)));
+inline v16 join(v8 lo, v8 hi) { return __builtin_shufflevector(lo, hi, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15); }
+inline v8 low(v16 x) { return __builtin_shufflevector(x, x, 0, 1, 2, 3, 4, 5, 6, 7); }
+inline v8 high(v16 x) { return __builtin_shufflevector(x, x, 8, 9, 10, 11, 12, 13, 14, 15); }
+}  // namespace
+
 // G groups in one loop: each group's filter is a serial recurrence (about 11 cycles per
-// sample), so running several side by side fills the pipeline instead of waiting on one.
+// sample), so running several side by side fills the pipeline instead of waiting on one. With
+// AVX-512, groups go two to a register (the voice arithmetic in half the instructions); their
+// outputs are mixed group by group, in the same order as eight lanes at a time, so the
+// samples are the same either way.
 template <int G>
 void SawVoiceBank::processGroups(Group* const* gs, void* accLv, void* accRv, int n) {
     v8* accL = static_cast<v8*>(accLv);
     v8* accR = static_cast<v8*>(accRv);
-    v8 phase[G], inc[G], invInc[G], ic1[G], ic2[G], a1[G], a2[G], a3[G], env[G], tgt[G], coef[G], gl[G], gr[G];
-    for (int k = 0; k < G; ++k) {
-        const Group& g = *gs[k];
-        phase[k] = load(g.phase), inc[k] = load(g.inc), invInc[k] = load(g.invInc);
-        ic1[k] = load(g.ic1), ic2[k] = load(g.ic2);
-        a1[k] = load(g.a1), a2[k] = load(g.a2), a3[k] = load(g.a3);
-        env[k] = load(g.env), tgt[k] = load(g.envTarget), coef[k] = load(g.envCoef);
-        gl[k] = load(g.gainL), gr[k] = load(g.gainR);
+#if defined(__AVX512F__)
+    constexpr int kPairs = G / 2;
+#else
+    constexpr int kPairs = 0;
+#endif
+    constexpr int kSingles = G - 2 * kPairs;
+    Voices<v16> pair[kPairs > 0 ? kPairs : 1];
+    Voices<v8> single[kSingles > 0 ? kSingles : 1];
+    v8 gl[G], gr[G];
+    const auto loadInto = [](auto& v, const Group& g, auto get) {
+        v.phase = get(g.phase), v.inc = get(g.inc), v.invInc = get(g.invInc), v.ic1 = get(g.ic1), v.ic2 = get(g.ic2);
+        v.a1 = get(g.a1), v.a2 = get(g.a2), v.a3 = get(g.a3), v.env = get(g.env), v.tgt = get(g.envTarget), v.coef = get(g.envCoef);
+    };
+    for (int p = 0; p < kPairs; ++p) {
+        const Group &a = *gs[2 * p], &b = *gs[2 * p + 1];
+        Voices<v8> lo, hi;
+        loadInto(lo, a, [](const float* x) { return load(x); });
+        loadInto(hi, b, [](const float* x) { return load(x); });
+        pair[p] = {join(lo.phase, hi.phase), join(lo.inc, hi.inc), join(lo.invInc, hi.invInc), join(lo.ic1, hi.ic1), join(lo.ic2, hi.ic2),
+                   join(lo.a1, hi.a1),       join(lo.a2, hi.a2),   join(lo.a3, hi.a3),         join(lo.env, hi.env), join(lo.tgt, hi.tgt),
+                   join(lo.coef, hi.coef)};
     }
-    const v8 one = splat(1.0f);
+    for (int q = 0; q < kSingles; ++q) loadInto(single[q], *gs[2 * kPairs + q], [](const float* x) { return load(x); });
+    for (int k = 0; k < G; ++k) gl[k] = load(gs[k]->gainL), gr[k] = load(gs[k]->gainR);
     for (int s = 0; s < n; ++s) {
         v8 sumL = splat(0.0f), sumR = splat(0.0f);
-        for (int k = 0; k < G; ++k) {
-            // PolyBLEP saw, branch-free: both residuals computed, the right one selected per lane.
-            const v8 saw = simd::saw(phase[k], inc[k], invInc[k]);
-            phase[k] += inc[k];
-            phase[k] = phase[k] >= one ? phase[k] - one : phase[k];
-            // TPT state-variable lowpass (Simper).
-            const v8 v3 = saw - ic2[k];
-            const v8 v1 = a1[k] * ic1[k] + a2[k] * v3;
-            const v8 v2 = ic2[k] + a2[k] * ic1[k] + a3[k] * v3;
-            ic1[k] = v1 + v1 - ic1[k];
-            ic2[k] = v2 + v2 - ic2[k];
-            env[k] = tgt[k] + (env[k] - tgt[k]) * coef[k];
-            env[k] = env[k] > one ? one : env[k];
-            const v8 y = v2 * env[k];
-            sumL += y * gl[k];
-            sumR += y * gr[k];
+        for (int p = 0; p < kPairs; ++p) {
+            const v16 y = pair[p].step();
+            const v8 ya = low(y), yb = high(y);
+            sumL += ya * gl[2 * p];
+            sumR += ya * gr[2 * p];
+            sumL += yb * gl[2 * p + 1];
+            sumR += yb * gr[2 * p + 1];
+        }
+        for (int q = 0; q < kSingles; ++q) {
+            const v8 y = single[q].step();
+            sumL += y * gl[2 * kPairs + q];
+            sumR += y * gr[2 * kPairs + q];
         }
         accL[s] += sumL;
         accR[s] += sumR;
     }
-    for (int k = 0; k < G; ++k) {
-        Group& g = *gs[k];
-        store(g.phase, phase[k]);
-        store(g.ic1, ic1[k]);
-        store(g.ic2, ic2[k]);
-        store(g.env, env[k]);
+    const auto storeFrom = [](Group& g, v8 phase, v8 ic1, v8 ic2, v8 env) {
+        store(g.phase, phase);
+        store(g.ic1, ic1);
+        store(g.ic2, ic2);
+        store(g.env, env);
+    };
+    for (int p = 0; p < kPairs; ++p) {
+        const Voices<v16>& v = pair[p];
+        storeFrom(*gs[2 * p], low(v.phase), low(v.ic1), low(v.ic2), low(v.env));
+        storeFrom(*gs[2 * p + 1], high(v.phase), high(v.ic1), high(v.ic2), high(v.env));
+    }
+    for (int q = 0; q < kSingles; ++q) {
+        const Voices<v8>& v = single[q];
+        storeFrom(*gs[2 * kPairs + q], v.phase, v.ic1, v.ic2, v.env);
     }
 }
 

@@ -116,16 +116,21 @@ void forActiveBatches(Group* groups, std::size_t size, Active&& active, Run&& ru
     if (count > 0) run(batch, count);
 }
 
-/// PolyBLEP step residual per lane for phase t (cycles) with increment dt and 1/dt.
-inline v8 polyBlep(v8 t, v8 dt, v8 invDt) {
-    const v8 one = splat(1.0f), zero = splat(0.0f);
-    const v8 x1 = t * invDt, x2 = (t - one) * invDt;
-    const v8 c1 = x1 + x1 - x1 * x1 - one, c2 = x2 * x2 + x2 + x2 + one;
+/// PolyBLEP step residual per lane for phase t (cycles) with increment dt and 1/dt; for eight
+/// lanes (v8) or sixteen (one AVX-512 register), the same arithmetic per lane.
+template <class V>
+inline V polyBlep(V t, V dt, V invDt) {
+    const V one = V{} + 1.0f, zero = V{};
+    const V x1 = t * invDt, x2 = (t - one) * invDt;
+    const V c1 = x1 + x1 - x1 * x1 - one, c2 = x2 * x2 + x2 + x2 + one;
     return t < dt ? c1 : (t > one - dt ? c2 : zero);
 }
 
 /// Band-limited saw in [-1, 1] per lane.
-inline v8 saw(v8 t, v8 dt, v8 invDt) { return t * splat(2.0f) - splat(1.0f) - polyBlep(t, dt, invDt); }
+template <class V>
+inline V saw(V t, V dt, V invDt) {
+    return t * (V{} + 2.0f) - (V{} + 1.0f) - polyBlep(t, dt, invDt);
+}
 
 /// 8x8 transpose in registers: rows r[i][j] become columns c[j][i] (three rounds of shuffles).
 inline void transpose8(const v8 (&r)[8], v8 (&c)[8]) {
