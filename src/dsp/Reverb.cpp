@@ -70,6 +70,39 @@ static bool noWrap(const std::array<DelayLine, N>& lines, const std::array<std::
     return true;
 }
 
+// The longest stretch process() works on at once (shorter when a line is shorter).
+constexpr int kBlockChunk = 64;
+
+// out[s] = line.readAhead(s, delay[s]) for s < n (n <= kBlockChunk): the integer delay moves only now and then
+// (the wobble is slow and a few samples deep), so the reads run in stretches of one integer
+// delay, each contiguous in the ring where it does not wrap: whole vectors instead of a gather
+// per sample (gathers are slow on the machines this runs on). The same values [rt].
+static void readModulated(const DelayLine& line, const float* delay, float* out, int n) {
+    const std::size_t mask = line.mask(), w = line.writeIndex();
+    const float* buf = line.data();
+    const auto top = static_cast<float>(mask - 1);
+    std::size_t whole[kBlockChunk];
+    float frac[kBlockChunk];
+    for (int s = 0; s < n; ++s) {
+        const float d = std::clamp(delay[s], 1.0f, top);
+        whole[s] = static_cast<std::size_t>(d);
+        frac[s] = d - static_cast<float>(whole[s]);
+    }
+    for (int s = 0; s < n;) {
+        int e = s + 1;
+        while (e < n && whole[e] == whole[s]) ++e;
+        const std::size_t a0 = (w + static_cast<std::size_t>(s) - whole[s]) & mask;  // the stretch's first point
+        if (a0 >= 1 && a0 + static_cast<std::size_t>(e - s) <= mask + 1) {
+            const float* a = buf + a0 - static_cast<std::size_t>(s);
+            const float* b = a - 1;  // one sample older
+            for (int k = s; k < e; ++k) out[k] = a[k] + (b[k] - a[k]) * frac[k];
+        } else {
+            for (int k = s; k < e; ++k) out[k] = line.readAhead(k, delay[k]);
+        }
+        s = e;
+    }
+}
+
 // The lines 2..7 into y[s][2..7], s < n: eight samples of every line read as one vector each
 // and turned into eight samples' vectors of the lines in registers (transpose8), where no line
 // wraps within them; the rest sample by sample. The same values as readBlock's [rt].
@@ -111,7 +144,7 @@ void Reverb::process(StereoView io) {
     // Block form of the FDN: within a chunk shorter than every line, all line reads refer to
     // samples written before the chunk, so lines are read in bulk, the 8x8 feedback runs as
     // 8-wide vector arithmetic per sample, and lines are written in bulk.
-    constexpr int kChunk = 64;
+    constexpr int kChunk = kBlockChunk;
     int maxChunk = kChunk;
     for (std::size_t i = 0; i < kLines; ++i) maxChunk = std::min(maxChunk, static_cast<int>(lengthIdx_[i]) - 8);
     maxChunk = std::max(maxChunk, 1);
@@ -128,10 +161,10 @@ void Reverb::process(StereoView io) {
             preR_.pushBlock(io.right + done, n, 1);
             const float* bl = preL_.data();
             const float* br = preR_.data();
-            for (int s = 0; s < n; ++s) {
-                const std::size_t at = (w0 + static_cast<std::size_t>(s) + 1 - pre) & mask;
-                xin[s] = 0.5f * (bl[at] + br[at]);
-            }
+            // Up to the ring's end, then from its start: whole vectors, no index masked per sample.
+            const std::size_t r0 = (w0 + 1 - pre) & mask, first = std::min<std::size_t>(static_cast<std::size_t>(n), mask + 1 - r0);
+            for (std::size_t s = 0; s < first; ++s) xin[s] = 0.5f * (bl[r0 + s] + br[r0 + s]);
+            for (std::size_t s = first; s < static_cast<std::size_t>(n); ++s) xin[s] = 0.5f * (bl[s - first] + br[s - first]);
         }
         // Series allpass diffusion smears the input into a dense burst. Every diffuser is longer
         // than a chunk, so each runs over the whole chunk at once: read, compute, push.
@@ -148,10 +181,11 @@ void Reverb::process(StereoView io) {
         // Two lines are modulated (fractional reads) to break up metallic modes; the rest read
         // at integer lengths, which is cheaper and sounds the same.
         readLines(y, n);  // (whole rows of y: before lines 0 and 1 are filled in)
-        for (int s = 0; s < n; ++s) {
-            y[s][0] = lines_[0].readAhead(s, lengths_[0] - wob[s]);
-            y[s][1] = lines_[1].readAhead(s, lengths_[1] + wob[s]);
-        }
+        float m0[kChunk], m1[kChunk], d0[kChunk], d1[kChunk];
+        for (int s = 0; s < n; ++s) d0[s] = lengths_[0] - wob[s], d1[s] = lengths_[1] + wob[s];
+        readModulated(lines_[0], d0, m0, n);
+        readModulated(lines_[1], d1, m1, n);
+        for (int s = 0; s < n; ++s) y[s][0] = m0[s], y[s][1] = m1[s];
         // The network, eight lines as the eight lanes of one vector. The damping lowpass is the
         // only recurrence: lp = c * lp + (1 - c) * y, one fused multiply-add per sample.
         using namespace simd;
