@@ -87,6 +87,9 @@ inline v8 exp2(v8 x) {
     return p * std::bit_cast<v8>(scale);
 }
 
+/// Sixteen lanes: one AVX-512 register (two AVX registers without it).
+using v16 = float __attribute__((vector_size(64)));
+
 /// sin(2*pi*x) per lane: the same folding and polynomial as dsp::sinCyclesPoly.
 inline v8 sinCycles(v8 x) {
     v8 r = x - floor(x + splat(0.5f));  // [-0.5, 0.5)
