@@ -25,6 +25,7 @@
 #include "dsp/Noise.h"
 #include "dsp/Oscillator.h"
 #include "dsp/Pan.h"
+#include "dsp/Phaser.h"
 #include "dsp/Reverb.h"
 #include "dsp/SawVoiceBank.h"
 #include "dsp/Shaper.h"
@@ -593,6 +594,60 @@ TEST(Chorus, WetSignalIsModulated) {
     // Pitch modulation spreads energy away from exactly 1 kHz.
     EXPECT_GT(toneAmplitude(x, 1006.0, kSr, 4800) + toneAmplitude(x, 994.0, kSr, 4800), 0.005);
     EXPECT_TRUE(allFinite(x));
+}
+
+// The phaser against its definition worked out in double: six first-order allpasses
+// (transposed direct form, out = a in + s, s = in - a out) with one coefficient from the
+// sweep's LFO every 16 samples (fc = 200 Hz 2^(6 depth (0.5 + 0.5 lfo)), a = (t - 1) / (t + 1),
+// t = tan(pi fc / fs)), the last allpass fed back, dry and wet mixed. Sample by sample, on
+// noise in blocks of several sizes.
+TEST(Phaser, IsSixAllpassesWithFeedbackSampleBySample) {
+    constexpr float kRate = 2.5f, kDepth = 0.9f, kFeedback = 0.7f, kMix = 0.8f;
+    Phaser ph;
+    ph.prepare(kSr);
+    ph.set(kRate, kDepth, kFeedback, kMix);
+    Lfo lfo;
+    lfo.prepare(kSr);
+    lfo.setRate(kRate);
+    Rng rng(9);
+    const int n = 48000;
+    std::vector<float> inL(n), inR(n);
+    for (int i = 0; i < n; ++i) inL[static_cast<std::size_t>(i)] = 0.5f * rng.bipolar(), inR[static_cast<std::size_t>(i)] = 0.5f * rng.bipolar();
+    std::vector<float> l = inL, r = inR;
+    for (int pos = 0, k = 0; pos < n; ++k) {
+        const int len = std::min(n - pos, 1 + (k * 37) % 300);
+        ph.process({l.data() + pos, r.data() + pos, len});
+        pos += len;
+    }
+    double sL[6] = {}, sR[6] = {}, fbL = 0, fbR = 0, signal = 0, diff = 0;
+    float a = 0.0f;
+    for (int i = 0; i < n; ++i) {
+        if (i % 16 == 0) {
+            const float m = 0.5f + 0.5f * lfo.tick();
+            const float fc = 200.0f * std::exp2(6.0f * kDepth * m);
+            const float t = std::tan(std::numbers::pi_v<float> * std::min(fc, static_cast<float>(kSr) * 0.45f) / static_cast<float>(kSr));
+            a = (t - 1.0f) / (t + 1.0f);
+        } else {
+            lfo.tick();
+        }
+        const auto chain = [&](double x, double* st, double& fb) {
+            double in = x + fb * kFeedback;
+            for (int k = 0; k < 6; ++k) {
+                const double out = a * in + st[k];
+                st[k] = in - a * out;
+                in = out;
+            }
+            fb = in;
+            return x * (1.0 - 0.5 * kMix) + in * 0.5 * kMix;
+        };
+        const double wantL = chain(inL[static_cast<std::size_t>(i)], sL, fbL), wantR = chain(inR[static_cast<std::size_t>(i)], sR, fbR);
+        signal += wantL * wantL + wantR * wantR;
+        diff += (wantL - l[static_cast<std::size_t>(i)]) * (wantL - l[static_cast<std::size_t>(i)]) +
+                (wantR - r[static_cast<std::size_t>(i)]) * (wantR - r[static_cast<std::size_t>(i)]);
+    }
+    const double snr = 10.0 * std::log10(signal / std::max(diff, 1e-30));
+    std::printf("phaser against its definition in double: %.1f dB\n", snr);
+    EXPECT_GT(snr, 100.0);
 }
 
 TEST(SawVoiceBank, MatchesTheScalarPatchLevelAndPitch) {
