@@ -2,6 +2,7 @@
 // renders, how long composing and mastering take. Benchmarks report; tests assert.
 #include <benchmark/benchmark.h>
 
+#include <filesystem>
 #include <vector>
 
 #include "compose/SketchComposer.h"
@@ -9,6 +10,7 @@
 #include "dsp/SawVoiceBank.h"
 #include "engine/Instruments.h"
 #include "engine/Preset.h"
+#include "engine/SoundFontPlayer.h"
 #include "render/Mastering.h"
 #include "render/Renderer.h"
 
@@ -61,6 +63,31 @@ static void subtractiveVoices(benchmark::State& st) {
     reportVoices(st, voices);
 }
 BENCHMARK(subtractiveVoices)->Arg(1)->Arg(16)->Arg(64)->Arg(256);
+
+// Our SoundFont player on General MIDI's piano (TimGM6mb, as offline renders load it: the one
+// program): a chord of N keys held (stereo zones: two voices a key where the font has them),
+// struck again every 128 blocks so the voices stay in their first seconds, where they are
+// loudest and longest; 256-frame calls, as the offline graph makes them.
+static void soundFontVoices(benchmark::State& st) {
+    constexpr const char* kFont = "/usr/share/sounds/sf2/TimGM6mb.sf2";
+    if (!std::filesystem::exists(kFont)) {
+        st.SkipWithError("timgm6mb-soundfont is not installed");
+        return;
+    }
+    engine::SoundFontPlayer player;
+    player.prepare(engine::loadSoundFontBank(kFont, {.only = engine::SoundFontPresetId{0, 0}}), 44100.0);
+    const int keys = static_cast<int>(st.range(0));
+    std::vector<float> l(256), r(256);
+    long blocks = 0;
+    for (auto _ : st) {
+        if (blocks++ % 128 == 0)
+            for (int k = 0; k < keys; ++k) player.noteOn(48 + 5 * k, 90);
+        player.render(l.data(), r.data(), 256);
+        benchmark::DoNotOptimize(l.data());
+    }
+    st.counters["voices"] = player.activeVoices();
+}
+BENCHMARK(soundFontVoices)->Arg(1)->Arg(4)->Arg(8);
 
 // The SIMD voice bank (saw -> 2-pole resonant lowpass -> envelope -> equal-power pan): the patch
 // timed against scsynth by bench/voicebench.
