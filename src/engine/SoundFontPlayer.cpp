@@ -943,9 +943,9 @@ struct Lanes {
 /// when a glide changes the gain more than twofold.
 template <bool Compensate>
 inline void filterSpan(float* const* p, int n, v4d& s1, v4d& s2, Lanes& k) {
+    using f4 = float __attribute__((vector_size(16)));
     const v4d one = v4d{} + 1.0;
-    for (int i = 0; i < n; ++i) {
-        const v4d in = {p[0][i], p[1][i], p[2][i], p[3][i]};
+    const auto step = [&](v4d in) {
         const v4d a1 = fma4(k.step, k.a1i, k.a1), a2 = fma4(k.step, k.a2i, k.a2);
         const v4d b02 = fma4(k.step, k.b02i, k.b02), b1 = fma4(k.step, k.b1i, k.b1);
         const v4d c = fnma4(a1, s1, fnma4(a2, s2, in));
@@ -960,10 +960,28 @@ inline void filterSpan(float* const* p, int n, v4d& s1, v4d& s2, Lanes& k) {
             s1 *= scale;
             s2 *= scale;
         }
-        p[0][i] = static_cast<float>(y[0]);
-        p[1][i] = static_cast<float>(y[1]);
-        p[2][i] = static_cast<float>(y[2]);
-        p[3][i] = static_cast<float>(y[3]);
+        return __builtin_convertvector(y, f4);
+    };
+    // Four samples of each lane's stream at a time, turned into four samples' vectors of the
+    // lanes (a 4x4 transpose) and back: whole loads and stores instead of one per lane and sample.
+    const auto transpose = [](f4& a, f4& b, f4& c, f4& d) {
+        const f4 t0 = __builtin_shufflevector(a, b, 0, 4, 1, 5), t1 = __builtin_shufflevector(a, b, 2, 6, 3, 7);
+        const f4 t2 = __builtin_shufflevector(c, d, 0, 4, 1, 5), t3 = __builtin_shufflevector(c, d, 2, 6, 3, 7);
+        a = __builtin_shufflevector(t0, t2, 0, 1, 4, 5), b = __builtin_shufflevector(t0, t2, 2, 3, 6, 7);
+        c = __builtin_shufflevector(t1, t3, 0, 1, 4, 5), d = __builtin_shufflevector(t1, t3, 2, 3, 6, 7);
+    };
+    int i = 0;
+    for (; i + 4 <= n; i += 4) {
+        f4 r[4];
+        for (int l = 0; l < 4; ++l) std::memcpy(&r[l], p[l] + i, sizeof r[l]);
+        transpose(r[0], r[1], r[2], r[3]);
+        for (int q = 0; q < 4; ++q) r[q] = step(__builtin_convertvector(r[q], v4d));
+        transpose(r[0], r[1], r[2], r[3]);
+        for (int l = 0; l < 4; ++l) std::memcpy(p[l] + i, &r[l], sizeof r[l]);
+    }
+    for (; i < n; ++i) {
+        const f4 y = step(v4d{p[0][i], p[1][i], p[2][i], p[3][i]});
+        for (int l = 0; l < 4; ++l) p[l][i] = y[l];
     }
 }
 
