@@ -93,9 +93,9 @@ static void readModulated(const DelayLine& line, const float* delay, float* out,
         while (e < n && whole[e] == whole[s]) ++e;
         const std::size_t a0 = (w + static_cast<std::size_t>(s) - whole[s]) & mask;  // the stretch's first point
         if (a0 >= 1 && a0 + static_cast<std::size_t>(e - s) <= mask + 1) {
-            const float* a = buf + a0 - static_cast<std::size_t>(s);
+            const float* a = buf + a0;
             const float* b = a - 1;  // one sample older
-            for (int k = s; k < e; ++k) out[k] = a[k] + (b[k] - a[k]) * frac[k];
+            for (int k = s; k < e; ++k) out[k] = a[k - s] + (b[k - s] - a[k - s]) * frac[k];
         } else {
             for (int k = s; k < e; ++k) out[k] = line.readAhead(k, delay[k]);
         }
