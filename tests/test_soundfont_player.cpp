@@ -301,15 +301,23 @@ TEST(SoundFontPlayer, PlaysALoopedSampleAndRefusesWhatItDoesNotPlayByName) {
 // side by side in lanes. Ours must still follow FluidSynth sample by sample, and give the same
 // samples however the calls cut the time (7-frame calls also keep every interpolation off the
 // eight-sample vector path).
-TEST(SoundFontPlayer, FollowsFluidSynthThroughAFastFilterSweepUnderAChord) {
-    test::TempDir dir;
+namespace {
+/// The tiny font with a resonant low-pass swept by a fast LFO, written into dir: initialFilterFc
+/// 6000 cents (261 Hz), Q 12 dB, modLfoToFilterFc +7200 cents, modLfo at 1549 cents (20 Hz)
+/// after the shortest delay (-12000 timecents, 1 ms).
+std::string writeSweepFont(const test::TempDir& dir) {
     TinyFont font;
-    // initialFilterFc 6000 cents (261 Hz), Q 12 dB, modLfoToFilterFc +7200 cents, modLfo at
-    // 1549 cents (20 Hz) after the shortest delay (-12000 timecents, 1 ms).
     font.generators = {{8, 6000}, {9, 120}, {10, 7200}, {22, 1549}, {21, -12000}};
     const std::string path = dir / "sweep.sf2";
     const auto bytes = font.bytes();
     std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+    return path;
+}
+}  // namespace
+
+TEST(SoundFontPlayer, FollowsFluidSynthThroughAFastFilterSweepUnderAChord) {
+    test::TempDir dir;
+    const std::string path = writeSweepFont(dir);
     const auto play = [&](const char* player, int block) {
         auto sf = makeInstrument("soundfont");
         sf->setOption("file", path);
@@ -359,11 +367,7 @@ TEST(SoundFontPlayer, FollowsFluidSynthThroughAFastFilterSweepUnderAChord) {
 // order of the additions only.
 TEST(SoundFontPlayer, VoicesFilteredSideBySideSoundAsTheyDoAlone) {
     test::TempDir dir;
-    TinyFont font;
-    font.generators = {{8, 6000}, {9, 120}, {10, 7200}, {22, 1549}, {21, -12000}};
-    const std::string path = dir / "sweep.sf2";
-    const auto bytes = font.bytes();
-    std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+    const std::string path = writeSweepFont(dir);
     const std::vector<Event> notes = {{0, 57, 0.9f}, {17, 64, 0.7f}, {40, 69, 0.8f}, {101, 76, 0.6f}, {333, 81, 0.9f}, {1000, 60, 1.0f}};
     constexpr int kFrames = 44100;
     const auto play = [&](const std::vector<Event>& events) {

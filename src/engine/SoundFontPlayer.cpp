@@ -90,14 +90,8 @@ bool isUnused(int g) { return g == 14 || g == 18 || g == 19 || g == 20 || g == 4
 
 /// a b + c, rounded once where the machine fuses a multiply-add (as the vector paths do), else
 /// as two operations (a library call per sample would cost far more than the rounding).
-inline float mulAdd(float a, float b, float c) {
-#if defined(__FMA__)
-    return std::fma(a, b, c);
-#else
-    return a * b + c;
-#endif
-}
-inline double mulAdd(double a, double b, double c) {
+template <class T>
+inline T mulAdd(T a, T b, T c) {
 #if defined(__FMA__)
     return std::fma(a, b, c);
 #else
