@@ -853,6 +853,61 @@ TEST(SubtractiveVoiceBank, OneGroupFormIsTheStageByStageLadder) {
     EXPECT_GT(snr, 100.0);
 }
 
+// A lone group with one or two voices sounding works out their oscillators along time (eight
+// samples a vector) instead of in the eight lanes: the same samples, bit for bit, for every pair
+// of waveforms, one voice, two overlapping (a note and the one before it in release), and three
+// or four now and then (the eight-lane loop again), cut into calls of 7, 16 and 256 frames.
+TEST(SubtractiveVoiceBank, OscillatorsAlongTimeAreTheEightLaneLoopsBitForBit) {
+    const Waveform waves[] = {Waveform::Saw, Waveform::Square, Waveform::Pulse, Waveform::Triangle, Waveform::Sine};
+    int sounded[5] = {};  // calls that began with 0..4 voices sounding
+    for (const Waveform w1 : waves)
+        for (const Waveform w2 : waves)
+            for (const float mix2 : {0.0f, 0.6f})
+                for (const int call : {7, 16, 256}) {
+                    SubtractiveVoiceBank::Patch p;
+                    p.wave1 = w1, p.wave2 = w2, p.mix2 = mix2, p.detuneCents = -1200.0f, p.pulseWidth = 0.3f;
+                    p.resonance = 0.7f, p.cutoffHz = 500.0f, p.gain = 3.0f;
+                    p.amp = {0.003f, 0.2f, 0.8f, 0.08f};
+                    std::vector<float> out[2];
+                    for (int k = 0; k < 2; ++k) {
+                        SubtractiveVoiceBank bank;
+                        bank.prepare(kSr, 16);
+                        bank.setPatch(p);
+                        bank.setEightLanesAlways(k == 1);
+                        out[k].assign(24000, 0.0f);
+                        int next = 0;
+                        for (int i = 0; i < 24000; i += call) {
+                            if (i / 3000 != (i - call) / 3000 || i == 0) {  // a new note every 3000 frames
+                                bank.release(next % 16);
+                                ++next;
+                                bank.start(next % 16, static_cast<float>(31 + (next * 7) % 19), 0.9f);
+                                if (next % 3 == 0) {  // a chord now and then: four voices for a moment
+                                    bank.start((next + 5) % 16, 55.0f, 0.5f);
+                                    bank.start((next + 6) % 16, 58.0f, 0.5f);
+                                    bank.release((next + 5) % 16);
+                                    bank.release((next + 6) % 16);
+                                }
+                            }
+                            if (k == 0) {
+                                int n = 0;
+                                for (int v = 0; v < 16; ++v) n += bank.active(v) ? 1 : 0;
+                                ++sounded[std::min(n, 4)];
+                            }
+                            bank.process(out[k].data() + i, std::min(call, 24000 - i));
+                        }
+                    }
+                    double top = 0.0;
+                    for (float v : out[1]) top = std::max(top, double(std::abs(v)));
+                    ASSERT_GT(top, 0.05) << "waves " << int(w1) << " " << int(w2);
+                    for (std::size_t i = 0; i < out[0].size(); ++i)
+                        ASSERT_EQ(out[0][i], out[1][i]) << "waves " << int(w1) << " and " << int(w2) << ", mix " << mix2 << ", calls of " << call
+                                                        << ": sample " << i;
+                }
+    EXPECT_GT(sounded[1], 0);
+    EXPECT_GT(sounded[2], 0);
+    EXPECT_GT(sounded[3] + sounded[4], 0);
+}
+
 TEST(Adsr, BlockProcessMatchesTick) {
     Adsr a, b;
     for (Adsr* e : {&a, &b}) {

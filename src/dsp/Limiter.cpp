@@ -89,7 +89,7 @@ float Limiter::truePeak(const float* h) const {
     return std::max(a, std::abs(h[kTapsPerPhase / 2]));
 }
 
-float Limiter::slidingMin(float value) {
+[[gnu::always_inline]] inline float Limiter::slidingMin(float value) {
     const int cap = static_cast<int>(minValues_.size());
     // Drop values no smaller than the newcomer from the back, expired ones from the front.
     while (minCount_ > 0) {
@@ -199,31 +199,47 @@ void Limiter::process(StereoView io) {
             passThrough(inL, inR, n);
             continue;
         }
-        // The scalar state in locals for the loop (stores through inL/inR could alias members).
-        float release = release_, minGain = minGain_, lastHeld = lastHeld_;
-        int heldRun = heldRun_, windowPos = windowPos_, delayPos = delayPos_;
+        // Three passes over the chunk, each one recurrence (the same operations in the same
+        // order as one fused loop, so the same bits): the release and the sliding minimum; the
+        // box filter and the gain; the delay line, a plain run.
+        alignas(32) float held[kChunk], gains[kChunk];
+        for (int i = 0; i < n; ++i) peak[i] = peak[i] > ceiling_ ? ceiling_ / peak[i] : 1.0f;  // what each sample wants
+        float release = release_;
+        for (int i = 0; i < n; ++i) {
+            // Release: rise slowly, fall at once.
+            const float want = peak[i];
+            release = want < release ? want : want + (release - want) * releaseCoef_;
+            held[i] = slidingMin(release);
+        }
+        float minGain = minGain_, lastHeld = lastHeld_;
+        int heldRun = heldRun_, windowPos = windowPos_;
         double boxSum = boxSum_;
         float* box = boxWindow_.data();
-        float* dl = delayL_.data();
-        float* dr = delayR_.data();
         for (int i = 0; i < n; ++i) {
-            const float want = peak[i] > ceiling_ ? ceiling_ / peak[i] : 1.0f;
-            // Release: rise slowly, fall at once.
-            release = want < release ? want : want + (release - want) * releaseCoef_;
-            const float held = slidingMin(release);
-            heldRun = held == lastHeld ? std::min(heldRun + 1, lookahead_) : 1;
-            lastHeld = held;
-            boxSum += held - box[windowPos];
-            box[windowPos] = held;
+            heldRun = held[i] == lastHeld ? std::min(heldRun + 1, lookahead_) : 1;
+            lastHeld = held[i];
+            boxSum += held[i] - box[windowPos];
+            box[windowPos] = held[i];
             if (++windowPos == lookahead_) windowPos = 0;
-            const float gain = std::min(held, static_cast<float>(boxSum / static_cast<double>(lookahead_)));
-            minGain = std::min(minGain, gain);
-            const float outL = dl[delayPos], outR = dr[delayPos];
-            dl[delayPos] = inL[i];
-            dr[delayPos] = inR[i];
-            if (++delayPos == delayLen_) delayPos = 0;
-            inL[i] = outL * gain;
-            inR[i] = outR * gain;
+            gains[i] = std::min(held[i], static_cast<float>(boxSum / static_cast<double>(lookahead_)));
+            minGain = std::min(minGain, gains[i]);
+        }
+        int delayPos = delayPos_;
+        for (int i = 0; i < n;) {
+            // Runs up to the delay line's wrap.
+            const int m = std::min(n - i, delayLen_ - delayPos);
+            float* dl = delayL_.data() + delayPos;
+            float* dr = delayR_.data() + delayPos;
+            for (int j = 0; j < m; ++j) {
+                const float outL = dl[j], outR = dr[j];
+                dl[j] = inL[i + j];
+                dr[j] = inR[i + j];
+                inL[i + j] = outL * gains[i + j];
+                inR[i + j] = outR * gains[i + j];
+            }
+            i += m;
+            delayPos += m;
+            if (delayPos == delayLen_) delayPos = 0;
         }
         release_ = release;
         minGain_ = minGain;

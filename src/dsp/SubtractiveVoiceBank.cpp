@@ -42,6 +42,20 @@ inline v8 tanPade(v8 x) {
     return num / den;
 }
 
+/// The waveform of one oscillator without the triangle's integrator: for a triangle, the square
+/// that the integrator takes in; otherwise the oscillator's output.
+inline v8 oscWave(Waveform w, v8 t, v8 dt, float width) {
+    const v8 invDt = splat(1.0f) / dt;
+    switch (w) {
+        case Waveform::Saw: return simd::saw(t, dt, invDt);
+        case Waveform::Square:
+        case Waveform::Triangle: return square(t, dt, invDt, 0.5f);
+        case Waveform::Pulse: return square(t, dt, invDt, width);
+        case Waveform::Sine: return simd::sinCycles(t);
+    }
+    return t;
+}
+
 /// tanh's [3/2] Pade form, x (27 + x^2) / (27 + 9 x^2), held at +-1 beyond +-3 (where it
 /// reaches exactly 1: 3 * 36 / 108). The hold is chosen after the division rather than by
 /// clamping x before it, which takes two dependent operations off the ladder's feedback chain;
@@ -51,6 +65,50 @@ inline v8 saturate(v8 x) {
     const v8 y = x * (splat(27.0f) + x2) / (splat(27.0f) + splat(9.0f) * x2);
     const v8 held = x > splat(0.0f) ? splat(1.0f) : splat(-1.0f);
     return abs(x) > splat(3.0f) ? held : y;
+}
+/// A group's ladder coefficients for a chunk, from cutoff, key tracking and filter envelope,
+/// all eight lanes at once (tan by its [7/6] Pade form: 4e-9 relative error up to the 0.45 * fs
+/// clamp).
+struct LadderCoeffs {
+    v8 g, c1, c2, c3, c4, inNorm, fbNorm;
+};
+LadderCoeffs ladderCoeffs(const SubtractiveVoiceBank::Patch& p, float fs, const float* keyOct, const float* filterLevel) {
+    const float k = 4.0f * std::clamp(p.resonance, 0.0f, 1.0f) * 0.98f;
+    const float baseOct = std::log2(std::max(p.cutoffHz, 20.0f));
+    const v8 one = splat(1.0f);
+    const v8 oct = splat(baseOct) + splat(p.keyTrack) * load(keyOct) + splat(p.filterEnvOctaves) * load(filterLevel);
+    const v8 fc = min(max(simd::exp2(min(oct, splat(126.0f))), splat(5.0f)), splat(fs * 0.45f));
+    const v8 t = tanPade(fc * splat(std::numbers::pi_v<float> / fs));
+    LadderCoeffs c;
+    c.g = t / (one + t);
+    const v8 g2 = c.g * c.g;
+    const v8 nv = one / (one + splat(k) * g2 * g2), oneMinusG = one - c.g;
+    c.c4 = oneMinusG;
+    c.c3 = c.g * oneMinusG;
+    c.c2 = c.g * c.c3;
+    c.c1 = c.g * c.c2;
+    c.inNorm = splat(0.5f) * nv;  // x * 0.5 * norm
+    c.fbNorm = splat(k) * nv;     // k * norm
+    return c;
+}
+
+/// The one-group form's weights: with g = G and c = 1 - g, the stages' state parts
+/// P_k = c sum_{j<=k} g^(k-j) s_j, and the next loop sum's part from the states,
+/// B = sum_k c_k (2 P_k - s_k) = sum_j w_j s_j, as weights on the states themselves; the next
+/// sample's loop sum is 2K u + B, its feedback term carried as fbNorm B and (fbNorm 2K) u.
+struct OneGroupWeights {
+    v8 g1, gPow2, gPow3, gPow4, cc, l1, l2, l3, w1, w2, w3, w4, fbK;
+};
+OneGroupWeights oneGroupWeights(const LadderCoeffs& c) {
+    const v8 one = splat(1.0f), two = splat(2.0f);
+    OneGroupWeights w;
+    w.g1 = c.g, w.gPow2 = w.g1 * w.g1, w.gPow3 = w.gPow2 * w.g1, w.gPow4 = w.gPow2 * w.gPow2, w.cc = c.c4;
+    w.l1 = w.cc * w.g1, w.l2 = w.cc * w.gPow2, w.l3 = w.cc * w.gPow3;  // c g^d: the weight d stages back
+    w.w1 = w.l3 * (splat(8.0f) * w.cc - one), w.w2 = w.l2 * (splat(6.0f) * w.cc - one), w.w3 = w.l1 * (splat(4.0f) * w.cc - one),
+    w.w4 = w.cc * (two * w.cc - one);
+    const v8 twoK = splat(8.0f) * w.cc * w.gPow4;
+    w.fbK = c.fbNorm * twoK;
+    return w;
 }
 }  // namespace
 
@@ -161,30 +219,15 @@ template <int G>
 void SubtractiveVoiceBank::processGroups(Group* const* gs, float* out, int n) {
     const Patch& p = patch_;
     const auto fs = static_cast<float>(sampleRate_);
-    const float k = 4.0f * std::clamp(p.resonance, 0.0f, 1.0f) * 0.98f;
-    const float baseOct = std::log2(std::max(p.cutoffHz, 20.0f));
-    const v8 one = splat(1.0f), half = splat(0.5f), two = splat(2.0f), mix2 = splat(p.mix2);
+    const v8 one = splat(1.0f), two = splat(2.0f), mix2 = splat(p.mix2);
     const bool twoOsc = p.mix2 > 0.0f;
     v8 vG[G], c1[G], c2[G], c3[G], c4[G], inNorm[G], fbNorm[G];
     v8 ph1[G], ph2[G], tri1[G], tri2[G], inc1[G], inc2[G], s1[G], s2[G], s3[G], s4[G];
     v8 aEnv[G], fEnv[G], aT[G], aC[G], fT[G], fC[G], gain[G];
     for (int q = 0; q < G; ++q) {
         Group& g = *gs[q];
-        // Per-lane ladder coefficients for this chunk from cutoff, key tracking and filter
-        // envelope, all eight lanes at once (tan by its [7/6] Pade form: 4e-9 relative error up
-        // to the 0.45 * fs clamp).
-        const v8 oct = splat(baseOct) + splat(p.keyTrack) * load(g.keyOct) + splat(p.filterEnvOctaves) * load(g.filt.level);
-        const v8 fc = min(max(simd::exp2(min(oct, splat(126.0f))), splat(5.0f)), splat(fs * 0.45f));
-        const v8 t = tanPade(fc * splat(std::numbers::pi_v<float> / fs));
-        vG[q] = t / (one + t);
-        const v8 g2 = vG[q] * vG[q];
-        const v8 nv = one / (one + splat(k) * g2 * g2), oneMinusG = one - vG[q];
-        c4[q] = oneMinusG;
-        c3[q] = vG[q] * oneMinusG;
-        c2[q] = vG[q] * c3[q];
-        c1[q] = vG[q] * c2[q];
-        inNorm[q] = half * nv;         // x * 0.5 * norm
-        fbNorm[q] = splat(k) * nv;     // k * norm
+        const LadderCoeffs c = ladderCoeffs(p, fs, g.keyOct, g.filt.level);
+        vG[q] = c.g, c1[q] = c.c1, c2[q] = c.c2, c3[q] = c.c3, c4[q] = c.c4, inNorm[q] = c.inNorm, fbNorm[q] = c.fbNorm;
         ph1[q] = load(g.ph1), ph2[q] = load(g.ph2), tri1[q] = load(g.tri1), tri2[q] = load(g.tri2);
         inc1[q] = load(g.inc1), inc2[q] = load(g.inc2);
         s1[q] = load(g.s1), s2[q] = load(g.s2), s3[q] = load(g.s3), s4[q] = load(g.s4);
@@ -192,24 +235,28 @@ void SubtractiveVoiceBank::processGroups(Group* const* gs, float* out, int n) {
         aT[q] = load(g.amp.target), aC[q] = load(g.amp.coef), fT[q] = load(g.filt.target), fC[q] = load(g.filt.coef);
         gain[q] = load(g.vel) * splat(p.gain);
     }
-    // The one-group form (used only when G == 1): with g = G and c = 1 - g, the stages' state
-    // parts P_k = c sum_{j<=k} g^(k-j) s_j, and the next loop sum's part from the states,
-    // B = sum_k c_k (2 P_k - s_k) = sum_j w_j s_j, as weights on the states themselves.
-    const v8 g1 = vG[0], gPow2 = g1 * g1, gPow3 = gPow2 * g1, gPow4 = gPow2 * gPow2, cc = c4[0];
-    const v8 l1 = cc * g1, l2 = cc * gPow2, l3 = cc * gPow3;  // c g^d: the weight d stages back
-    const v8 w1 = l3 * (splat(8.0f) * cc - one), w2 = l2 * (splat(6.0f) * cc - one), w3 = l1 * (splat(4.0f) * cc - one),
-             w4 = cc * (two * cc - one);
-    const v8 twoK = splat(8.0f) * cc * gPow4, fbK = fbNorm[0] * twoK;
-    // The next sample's loop sum is 2K u + B: its feedback term is carried as fbNorm B and
-    // (fbNorm 2K) u. The first sample's sum comes from the states (u taken as 0).
+    // The one-group form (used only when G == 1).
+    const OneGroupWeights w = oneGroupWeights({vG[0], c1[0], c2[0], c3[0], c4[0], inNorm[0], fbNorm[0]});
+    const v8 g1 = w.g1, gPow2 = w.gPow2, gPow3 = w.gPow3, gPow4 = w.gPow4, cc = w.cc, l1 = w.l1, l2 = w.l2, l3 = w.l3;
+    const v8 w1 = w.w1, w2 = w.w2, w3 = w.w3, w4 = w.w4, fbK = w.fbK;
+    // The first sample's loop sum comes from the states (u taken as 0).
     v8 bLast = c1[0] * s1[0] + c2[0] * s2[0] + c3[0] * s3[0] + c4[0] * s4[0], uLast = splat(0.0f);
+    // A lone group with one or two voices sounding: their oscillators along time.
+    v8 xs[kChunk];
+    bool alongTime = false;
+    if constexpr (G == 1) alongTime = oscillatorsAlongTime(*gs[0], tri1[0], tri2[0], xs, n);
     v8 sums[kChunk];
     for (int s = 0; s < n; ++s) {
         v8 sum = splat(0.0f);
 #pragma GCC unroll 4
         for (int q = 0; q < G; ++q) {
-            v8 x = osc(p.wave1, ph1[q], inc1[q], p.pulseWidth, tri1[q]);
-            if (twoOsc) x += mix2 * osc(p.wave2, ph2[q], inc2[q], p.pulseWidth, tri2[q]);
+            v8 x;
+            if (alongTime) {
+                x = xs[s];
+            } else {
+                x = osc(p.wave1, ph1[q], inc1[q], p.pulseWidth, tri1[q]);
+                if (twoOsc) x += mix2 * osc(p.wave2, ph2[q], inc2[q], p.pulseWidth, tri2[q]);
+            }
             ph1[q] += inc1[q];
             ph1[q] = ph1[q] >= one ? ph1[q] - one : ph1[q];
             ph2[q] += inc2[q];
@@ -281,6 +328,55 @@ void SubtractiveVoiceBank::processGroups(Group* const* gs, float* out, int n) {
         store(g.amp.level, aEnv[q]);
         store(g.filt.level, fEnv[q]);
     }
+}
+
+// A lone group with one or two voices sounding (a monophonic bass, or its note and the one
+// before it in release): the eight-lane loop would work out eight oscillators a sample of which
+// six or seven are idle. Here each sounding voice's phases are stepped as that loop steps them,
+// its waveforms worked out eight samples a vector along time and the triangle's integrator run
+// sample by sample; xs[s] then holds each voice's input in its own lane (the first voice's in the
+// idle lanes, which are silent). The operations per voice are the loop's, so the samples are the
+// same bits; the ladder and envelopes stay in the loop.
+bool SubtractiveVoiceBank::oscillatorsAlongTime(const Group& g, simd::v8& tri1, simd::v8& tri2, simd::v8* xs, int n) const {
+    if (eightLanesAlways_ || g.activeCount > 2) return false;
+    int lanes[2], sounding = 0;
+    for (int l = 0; l < kLanes && sounding < 2; ++l)
+        if (g.amp.stage[l] != kIdle) lanes[sounding++] = l;
+    if (sounding == 0) return false;
+    const Patch& p = patch_;
+    const bool twoOsc = p.mix2 > 0.0f;
+    const auto integrate = [n](Waveform wf, float* wave, float dt, float tri) {
+        if (wf != Waveform::Triangle) return tri;
+        const float in = 4.0f * dt;
+        for (int s = 0; s < n; ++s) wave[s] = tri = in * wave[s] + tri * 0.9995f;
+        return tri;
+    };
+    alignas(32) float x[2][kChunk];
+    for (int j = 0; j < sounding; ++j) {
+        const int l = lanes[j];
+        alignas(32) float t1[kChunk] = {}, t2[kChunk] = {}, w1[kChunk], w2[kChunk];
+        float ph1 = g.ph1[l], ph2 = g.ph2[l];
+        const float inc1 = g.inc1[l], inc2 = g.inc2[l];
+        for (int s = 0; s < n; ++s) {
+            t1[s] = ph1, t2[s] = ph2;
+            ph1 += inc1;
+            ph1 = ph1 >= 1.0f ? ph1 - 1.0f : ph1;
+            ph2 += inc2;
+            ph2 = ph2 >= 1.0f ? ph2 - 1.0f : ph2;
+        }
+        for (int s = 0; s < n; s += 8) {
+            store(w1 + s, oscWave(p.wave1, load(t1 + s), splat(inc1), p.pulseWidth));
+            if (twoOsc) store(w2 + s, oscWave(p.wave2, load(t2 + s), splat(inc2), p.pulseWidth));
+        }
+        tri1[l] = integrate(p.wave1, w1, inc1, tri1[l]);
+        if (twoOsc) tri2[l] = integrate(p.wave2, w2, inc2, tri2[l]);
+        for (int s = 0; s < n; s += 8) store(x[j] + s, twoOsc ? load(w1 + s) + splat(p.mix2) * load(w2 + s) : load(w1 + s));
+    }
+    for (int s = 0; s < n; ++s) {
+        xs[s] = splat(x[0][s]);
+        if (sounding == 2) xs[s][lanes[1]] = x[1][s];
+    }
+    return true;
 }
 
 void SubtractiveVoiceBank::process(float* out, int frames) {

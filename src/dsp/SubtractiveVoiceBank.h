@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "dsp/Oscillator.h"
+#include "dsp/Simd.h"
 #include "dsp/Svf.h"
 
 namespace soundstar::dsp {
@@ -41,6 +42,8 @@ public:
     float level(int v) const;
     /// Renders every active voice and adds the mono sum into out.
     void process(float* out, int frames);
+    /// For tests: every group through the eight-lane loop, also where one or two voices sound.
+    void setEightLanesAlways(bool on) { eightLanesAlways_ = on; }
 
 private:
     enum Stage : std::uint8_t { kIdle, kAttack, kDecay, kSustain, kRelease };
@@ -60,10 +63,12 @@ private:
     void advance(Env& e, int lane, bool isAmp, Group& g);
     template <int G>
     void processGroups(Group* const* gs, float* out, int n);
+    bool oscillatorsAlongTime(const Group& g, simd::v8& tri1, simd::v8& tri2, simd::v8* xs, int n) const;
     float coefFor(float seconds) const;
     std::vector<Group> groups_;
     Patch patch_;
     double sampleRate_ = 48000.0;
+    bool eightLanesAlways_ = false;
 };
 
 }  // namespace soundstar::dsp
