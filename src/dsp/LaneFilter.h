@@ -60,16 +60,23 @@ constexpr std::size_t kStretches = 8;
 
 using simd::transpose8;
 
-/// One biquad's coefficients as vectors (single precision, as the audio is).
+/// One biquad's coefficients as vectors (single precision, as the audio is), sixteen lanes: the
+/// eight stretches' left channels and then their right.
 struct Stage {
-    simd::v8 b0, b1, b2, a1, a2;
+    simd::v16 b0, b1, b2, a1, a2;
 };
 
 inline Stage makeStage(const BiquadCoeffs& c) {
-    using simd::splat;
-    return {splat(static_cast<float>(c.b0)), splat(static_cast<float>(c.b1)), splat(static_cast<float>(c.b2)),
-            splat(static_cast<float>(c.a1)), splat(static_cast<float>(c.a2))};
+    const auto splat = [](double v) { return simd::v16{} + static_cast<float>(v); };
+    return {splat(c.b0), splat(c.b1), splat(c.b2), splat(c.a1), splat(c.a2)};
 }
+
+/// Left and right side by side in one sixteen-lane vector, and apart again.
+inline simd::v16 join(simd::v8 left, simd::v8 right) {
+    return __builtin_shufflevector(left, right, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+}
+inline simd::v8 leftOf(simd::v16 x) { return __builtin_shufflevector(x, x, 0, 1, 2, 3, 4, 5, 6, 7); }
+inline simd::v8 rightOf(simd::v16 x) { return __builtin_shufflevector(x, x, 8, 9, 10, 11, 12, 13, 14, 15); }
 
 /// Where the stretches lie: stretch s covers [start[s], start[s] + length) of the buffer
 /// (clipped to frames) and starts its filters `lead` frames before that.
@@ -79,17 +86,20 @@ struct Layout {
 };
 
 /// The whole run: stage 0 (when kWritten; its output replaces the input in out) then kMeasured
-/// stages, on the left channels of the eight stretches in one vector and the right in another.
-/// Frames come in eight at a time, transposed in registers; the filter state stays in locals.
+/// stages, on the left channels of the eight stretches and the right side by side in one
+/// sixteen-lane vector (one AVX-512 register: half the operations of a vector a channel, and
+/// the same arithmetic in every lane). Frames come in eight at a time, transposed in registers;
+/// the filter state stays in locals.
 template <bool kWritten, int kMeasured, typename OnStep>
 void laneLoop(const float* left, const float* right, float* outLeft, float* outRight, const Layout& at,
               const std::array<Stage, 3>& stages, OnStep& onStep, std::array<double, 2>& writtenSum) {
     using simd::v8;
+    using simd::v16;
     simd::v8d wide[2] = {simd::splatd(0.0), simd::splatd(0.0)};  // the written output's sums
     constexpr int kFirst = kWritten ? 0 : 1, kLast = 1 + kMeasured;
-    v8 z1[3][2], z2[3][2];
-    for (int i = 0; i < 3; ++i) z1[i][0] = z1[i][1] = z2[i][0] = z2[i][1] = simd::splat(0.0f);
-    v8 acc[2] = {simd::splat(0.0f), simd::splat(0.0f)};
+    v16 z1[3], z2[3];
+    for (int i = 0; i < 3; ++i) z1[i] = z2[i] = v16{};
+    v16 acc = v16{};
     std::size_t inStep = 0, stepIndex = 0;
     const std::size_t total = at.lead + at.length;
     for (std::size_t o = 0; o < total; o += 8) {
@@ -123,24 +133,22 @@ void laneLoop(const float* left, const float* right, float* outLeft, float* outR
         transpose8(rows[0], cols[0]);
         transpose8(rows[1], cols[1]);
         for (std::size_t j = 0; j < n; ++j) {
-            for (int c = 0; c < 2; ++c) {
-                v8 x = cols[c][j];
-                for (int i = kFirst; i < kLast; ++i) {
-                    const Stage& st = stages[static_cast<std::size_t>(i)];
-                    const v8 y = st.b0 * x + z1[i][c];
-                    z1[i][c] = st.b1 * x - st.a1 * y + z2[i][c];
-                    z2[i][c] = st.b2 * x - st.a2 * y;
-                    x = y;
-                    if (kWritten && i == 0) cols[c][j] = x;
-                }
-                if (o + j >= at.lead) acc[c] += x * x;
+            v16 x = join(cols[0][j], cols[1][j]);
+            for (int i = kFirst; i < kLast; ++i) {
+                const Stage& st = stages[static_cast<std::size_t>(i)];
+                const v16 y = st.b0 * x + z1[i];
+                z1[i] = st.b1 * x - st.a1 * y + z2[i];
+                z2[i] = st.b2 * x - st.a2 * y;
+                x = y;
+                if (kWritten && i == 0) cols[0][j] = leftOf(x), cols[1][j] = rightOf(x);
             }
+            if (o + j >= at.lead) acc += x * x;
             if (o + j >= at.lead && ++inStep == at.step) {
                 for (std::size_t s = 0; s < at.stretches; ++s) {
                     const std::size_t index = s * (at.length / at.step) + stepIndex;
-                    if ((index + 1) * at.step <= at.frames) onStep(index, static_cast<double>(acc[0][s]), static_cast<double>(acc[1][s]));
+                    if ((index + 1) * at.step <= at.frames) onStep(index, static_cast<double>(acc[s]), static_cast<double>(acc[s + 8]));
                 }
-                acc[0] = acc[1] = simd::splat(0.0f);
+                acc = v16{};
                 inStep = 0;
                 ++stepIndex;
             }
