@@ -57,6 +57,7 @@ struct LaneCascade {
 
 namespace lanes {
 constexpr std::size_t kStretches = 8;
+constexpr std::size_t kPrefetchAhead = 512;  // frames (2 KB) ahead of each stretch's reads
 
 using simd::transpose8;
 
@@ -71,12 +72,22 @@ inline Stage makeStage(const BiquadCoeffs& c) {
     return {splat(c.b0), splat(c.b1), splat(c.b2), splat(c.a1), splat(c.a2)};
 }
 
-/// Left and right side by side in one sixteen-lane vector, and apart again.
+/// The written stage's coefficients in double precision: a 10 Hz high-pass has its poles so
+/// near z = 1 that single precision's rounding, fed back through them, comes out about 63 dB
+/// under the signal; in double it is far below the output's own float rounding.
+struct StageD {
+    simd::v8d b0, b1, b2, a1, a2;
+};
+
+inline StageD makeStageD(const BiquadCoeffs& c) {
+    using simd::splatd;
+    return {splatd(c.b0), splatd(c.b1), splatd(c.b2), splatd(c.a1), splatd(c.a2)};
+}
+
+/// Left and right side by side in one sixteen-lane vector.
 inline simd::v16 join(simd::v8 left, simd::v8 right) {
     return __builtin_shufflevector(left, right, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
 }
-inline simd::v8 leftOf(simd::v16 x) { return __builtin_shufflevector(x, x, 0, 1, 2, 3, 4, 5, 6, 7); }
-inline simd::v8 rightOf(simd::v16 x) { return __builtin_shufflevector(x, x, 8, 9, 10, 11, 12, 13, 14, 15); }
 
 /// Where the stretches lie: stretch s covers [start[s], start[s] + length) of the buffer
 /// (clipped to frames) and starts its filters `lead` frames before that.
@@ -92,13 +103,14 @@ struct Layout {
 /// the filter state stays in locals.
 template <bool kWritten, int kMeasured, typename OnStep>
 void laneLoop(const float* left, const float* right, float* outLeft, float* outRight, const Layout& at,
-              const std::array<Stage, 3>& stages, OnStep& onStep, std::array<double, 2>& writtenSum) {
+              const std::array<Stage, 3>& stages, const StageD& written, OnStep& onStep, std::array<double, 2>& writtenSum) {
     using simd::v8;
     using simd::v16;
     simd::v8d wide[2] = {simd::splatd(0.0), simd::splatd(0.0)};  // the written output's sums
-    constexpr int kFirst = kWritten ? 0 : 1, kLast = 1 + kMeasured;
+    constexpr int kLast = 1 + kMeasured;
     v16 z1[3], z2[3];
     for (int i = 0; i < 3; ++i) z1[i] = z2[i] = v16{};
+    simd::v8d wz1[2] = {simd::splatd(0.0), simd::splatd(0.0)}, wz2[2] = {simd::splatd(0.0), simd::splatd(0.0)};
     v16 acc = v16{};
     std::size_t inStep = 0, stepIndex = 0;
     const std::size_t total = at.lead + at.length;
@@ -115,8 +127,14 @@ void laneLoop(const float* left, const float* right, float* outLeft, float* outR
                 continue;
             }
             if (inside) {
-                rows[0][s] = simd::load(left + (at.start[s] + o - at.lead));
-                rows[1][s] = simd::load(right + (at.start[s] + o - at.lead));
+                const std::size_t p = at.start[s] + o - at.lead;
+                rows[0][s] = simd::load(left + p);
+                rows[1][s] = simd::load(right + p);
+                // Sixteen streams at once are more than the hardware prefetcher follows.
+                if ((o & 15) == 0 && p + kPrefetchAhead < at.frames) {
+                    __builtin_prefetch(left + p + kPrefetchAhead);
+                    __builtin_prefetch(right + p + kPrefetchAhead);
+                }
                 continue;
             }
             alignas(32) float l[8] = {}, r[8] = {};
@@ -133,14 +151,26 @@ void laneLoop(const float* left, const float* right, float* outLeft, float* outR
         transpose8(rows[0], cols[0]);
         transpose8(rows[1], cols[1]);
         for (std::size_t j = 0; j < n; ++j) {
+            if constexpr (kWritten) {
+                for (int c = 0; c < 2; ++c) {  // in double, each channel's eight stretches
+                    const simd::v8d xd = __builtin_convertvector(cols[c][j], simd::v8d);
+                    const simd::v8d y = written.b0 * xd + wz1[c];
+                    const simd::v8d t = written.b1 * xd + wz2[c];
+                    wz1[c] = t - written.a1 * y;
+                    wz2[c] = -(written.a2 * y) + written.b2 * xd;
+                    cols[c][j] = __builtin_convertvector(y, v8);
+                }
+            }
             v16 x = join(cols[0][j], cols[1][j]);
-            for (int i = kFirst; i < kLast; ++i) {
+            for (int i = 1; i < kLast; ++i) {
                 const Stage& st = stages[static_cast<std::size_t>(i)];
+                // Written so that from one y to the next stand two fused multiply-adds: the
+                // terms that wait for y are added last.
                 const v16 y = st.b0 * x + z1[i];
-                z1[i] = st.b1 * x - st.a1 * y + z2[i];
-                z2[i] = st.b2 * x - st.a2 * y;
+                const v16 t = st.b1 * x + z2[i];
+                z1[i] = t - st.a1 * y;
+                z2[i] = -(st.a2 * y) + st.b2 * x;
                 x = y;
-                if (kWritten && i == 0) cols[0][j] = leftOf(x), cols[1][j] = rightOf(x);
             }
             if (o + j >= at.lead) acc += x * x;
             if (o + j >= at.lead && ++inStep == at.step) {
@@ -192,8 +222,9 @@ void laneLoop(const float* left, const float* right, float* outLeft, float* outR
 /// onStep(stepIndex, sumLeft, sumRight) with the sums of squares of the last output over every
 /// complete step of `step` frames, in no particular order.
 /// Up to 8 stretches, each at least 4 warm-ups long; shorter buffers use fewer (one, with no
-/// warm-up, under 8 warm-ups). Single precision, as the audio is: the loudness it gives differs
-/// from a double-precision filter's by under 0.001 LU (the tests compare with libebur128).
+/// warm-up, under 8 warm-ups). The measured stages run in single precision, as the audio is:
+/// the loudness differs from a double-precision filter's by under 0.001 LU (the tests compare
+/// with libebur128). The written stage, whose output is the audio, runs in double.
 /// writtenSum (when given) receives the sums of the written output, left and right.
 template <typename OnStep>
 void runLanes(const float* left, const float* right, std::size_t frames, std::size_t step, double sampleRate,
@@ -211,16 +242,16 @@ void runLanes(const float* left, const float* right, std::size_t frames, std::si
     for (std::size_t s = 0; s < kStretches; ++s) at.start[s] = s * at.length;
     at.lead = at.stretches > 1 ? warm : 0;
     std::array<lanes::Stage, 3> stages{};
-    stages[0] = lanes::makeStage(written ? *written : BiquadCoeffs{});
+    const lanes::StageD writtenStage = lanes::makeStageD(written ? *written : BiquadCoeffs{});
     for (int i = 0; i < measured.count; ++i)
         stages[static_cast<std::size_t>(i + 1)] = lanes::makeStage(measured.stages[static_cast<std::size_t>(i)]);
     std::array<double, 2> sums{};
     if (written) {
-        if (measured.count == 1) lanes::laneLoop<true, 1>(left, right, outLeft, outRight, at, stages, onStep, sums);
-        else lanes::laneLoop<true, 2>(left, right, outLeft, outRight, at, stages, onStep, sums);
+        if (measured.count == 1) lanes::laneLoop<true, 1>(left, right, outLeft, outRight, at, stages, writtenStage, onStep, sums);
+        else lanes::laneLoop<true, 2>(left, right, outLeft, outRight, at, stages, writtenStage, onStep, sums);
     } else {
-        if (measured.count == 1) lanes::laneLoop<false, 1>(left, right, outLeft, outRight, at, stages, onStep, sums);
-        else lanes::laneLoop<false, 2>(left, right, outLeft, outRight, at, stages, onStep, sums);
+        if (measured.count == 1) lanes::laneLoop<false, 1>(left, right, outLeft, outRight, at, stages, writtenStage, onStep, sums);
+        else lanes::laneLoop<false, 2>(left, right, outLeft, outRight, at, stages, writtenStage, onStep, sums);
     }
     if (writtenSum) *writtenSum = sums;
 }
