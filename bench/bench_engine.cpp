@@ -142,6 +142,22 @@ static void renderDenseArrangement(benchmark::State& st) {
 // Real time: the tracks render on every core, so the main thread's CPU time would flatter it.
 BENCHMARK(renderDenseArrangement)->Unit(benchmark::kMillisecond)->MinTime(2.0)->UseRealTime();
 
+// The same render into one buffer kept from render to render (render::renderScoreInto), as a
+// batch of renders can: the difference is what fresh output pages cost.
+static void renderDenseArrangementIntoOneBuffer(benchmark::State& st) {
+    const auto score = compose::composeFromConfig(denseConfig(), 60.0);
+    render::RenderOptions o;
+    o.sampleRate = 44100.0;
+    o.durationSeconds = 60.0;
+    StereoBuffer audio;
+    for (auto _ : st) {
+        render::renderScoreInto(audio, score, presets(), o);
+        benchmark::DoNotOptimize(audio.left().data());
+    }
+    st.counters["x_realtime"] = benchmark::Counter(static_cast<double>(st.iterations()) * 60.0, benchmark::Counter::kIsRate);
+}
+BENCHMARK(renderDenseArrangementIntoOneBuffer)->Unit(benchmark::kMillisecond)->MinTime(2.0)->UseRealTime();
+
 static void masterSixtySeconds(benchmark::State& st) {
     const auto score = compose::composeFromConfig(denseConfig(), 60.0);
     render::RenderOptions o;

@@ -161,6 +161,32 @@ TEST(Render, LengthIsExactAndRendersAreDeterministic) {
     EXPECT_LT(test::db(test::rms(diff) / test::rms(a.left())), -60.0);
 }
 
+// A render into a buffer kept from an earlier render (renderScoreInto) reuses its memory and
+// gives the fresh render's bytes: after a longer render, after a shorter one, and after garbage.
+TEST(Render, IntoAKeptBufferGivesTheFreshRendersBytesAndLength) {
+    render::RenderOptions o;
+    o.sampleRate = 48000.0;
+    const auto render = [&](double seconds) {
+        o.durationSeconds = seconds;
+        return render::renderScore(denseScore(seconds), presets(), o);
+    };
+    const auto longer = render(4.0), shorter = render(2.5);
+    StereoBuffer kept;
+    o.durationSeconds = 4.0;
+    render::renderScoreInto(kept, denseScore(4.0), presets(), o);
+    const float* memory = kept.left().data();
+    EXPECT_TRUE(kept.left() == longer.left() && kept.right() == longer.right());
+    std::fill(kept.left().begin(), kept.left().end(), 0.5f);  // what the buffer held must not leak in
+    o.durationSeconds = 2.5;
+    render::renderScoreInto(kept, denseScore(2.5), presets(), o);
+    EXPECT_EQ(kept.frames(), 120000);
+    EXPECT_TRUE(kept.left() == shorter.left() && kept.right() == shorter.right());
+    EXPECT_EQ(kept.left().data(), memory) << "the longer render's memory is reused";
+    o.durationSeconds = 4.0;
+    render::renderScoreInto(kept, denseScore(4.0), presets(), o);
+    EXPECT_TRUE(kept.left() == longer.left() && kept.right() == longer.right());
+}
+
 // The meter the mastering test trusts must itself be right: BS.1770's reference points.
 TEST(TestLoudnessMeter, ReadsTheStandardsReferenceSignals) {
     for (double sr : {44100.0, 48000.0}) {

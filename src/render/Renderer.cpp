@@ -163,6 +163,13 @@ void finish(StereoBuffer& out, const RenderOptions& o, SampleTime length, Sample
 
 StereoBuffer renderScore(const music::Score& score, const engine::PresetLibrary& presets, const RenderOptions& o,
                          const Progress& progress, std::vector<StereoBuffer>* stems) {
+    StereoBuffer out;
+    renderScoreInto(out, score, presets, o, progress, stems);
+    return out;
+}
+
+void renderScoreInto(StereoBuffer& out, const music::Score& score, const engine::PresetLibrary& presets, const RenderOptions& o,
+                     const Progress& progress, std::vector<StereoBuffer>* stems) {
     // The engine object only carries the rate and block size here: the graph is driven offline.
     engine::AudioEngine eng(16);
     eng.prepare(o.sampleRate, o.blockSize);
@@ -186,7 +193,6 @@ StereoBuffer renderScore(const music::Score& score, const engine::PresetLibrary&
         }
     }
     const auto events = eventsFor(score, o, length, total);
-    StereoBuffer out;
     {
         OfflineGraph offline(*graph, o.blockSize, threads);
         core::timingMark("offline graph ready");
@@ -196,7 +202,6 @@ StereoBuffer renderScore(const music::Score& score, const engine::PresetLibrary&
     finish(out, o, length, total);
     if (stems)
         for (auto& s : *stems) finish(s, o, length, total);
-    return out;
 }
 
 std::vector<StereoBuffer> renderStems(const music::Score& score, const engine::PresetLibrary& presets,
