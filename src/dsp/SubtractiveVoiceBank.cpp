@@ -72,9 +72,8 @@ inline v8 saturate(v8 x) {
 struct LadderCoeffs {
     v8 g, c1, c2, c3, c4, inNorm, fbNorm;
 };
-LadderCoeffs ladderCoeffs(const SubtractiveVoiceBank::Patch& p, float fs, const float* keyOct, const float* filterLevel) {
+LadderCoeffs ladderCoeffs(const SubtractiveVoiceBank::Patch& p, float baseOct, float fs, const float* keyOct, const float* filterLevel) {
     const float k = 4.0f * std::clamp(p.resonance, 0.0f, 1.0f) * 0.98f;
-    const float baseOct = std::log2(std::max(p.cutoffHz, 20.0f));
     const v8 one = splat(1.0f);
     const v8 oct = splat(baseOct) + splat(p.keyTrack) * load(keyOct) + splat(p.filterEnvOctaves) * load(filterLevel);
     const v8 fc = min(max(simd::exp2(min(oct, splat(126.0f))), splat(5.0f)), splat(fs * 0.45f));
@@ -129,7 +128,10 @@ void SubtractiveVoiceBank::reset() {
     }
 }
 
-void SubtractiveVoiceBank::setPatch(const Patch& p) { patch_ = p; }
+void SubtractiveVoiceBank::setPatch(const Patch& p) {
+    patch_ = p;
+    baseOct_ = std::log2(std::max(p.cutoffHz, 20.0f));  // once, not every chunk
+}
 
 float SubtractiveVoiceBank::coefFor(float seconds) const {
     const double n = std::max(1.0, static_cast<double>(seconds) * sampleRate_);
@@ -226,7 +228,7 @@ void SubtractiveVoiceBank::processGroups(Group* const* gs, float* out, int n) {
     v8 aEnv[G], fEnv[G], aT[G], aC[G], fT[G], fC[G], gain[G];
     for (int q = 0; q < G; ++q) {
         Group& g = *gs[q];
-        const LadderCoeffs c = ladderCoeffs(p, fs, g.keyOct, g.filt.level);
+        const LadderCoeffs c = ladderCoeffs(p, baseOct_, fs, g.keyOct, g.filt.level);
         vG[q] = c.g, c1[q] = c.c1, c2[q] = c.c2, c3[q] = c.c3, c4[q] = c.c4, inNorm[q] = c.inNorm, fbNorm[q] = c.fbNorm;
         ph1[q] = load(g.ph1), ph2[q] = load(g.ph2), tri1[q] = load(g.tri1), tri2[q] = load(g.tri2);
         inc1[q] = load(g.inc1), inc2[q] = load(g.inc2);

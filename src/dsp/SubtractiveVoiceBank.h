@@ -4,6 +4,7 @@
 // same topology as dsp::Ladder) with its own envelope -> amplitude envelope. The patch is shared
 // by all voices, so waveform and filter-mode choices are made outside the vector loops.
 // prepare() [control]; everything else [rt].
+#include <cmath>
 #include <cstdint>
 #include <vector>
 
@@ -67,6 +68,7 @@ private:
     float coefFor(float seconds) const;
     std::vector<Group> groups_;
     Patch patch_;
+    float baseOct_ = std::log2(Patch{}.cutoffHz);  // log2 of the patch's cutoff, from setPatch
     double sampleRate_ = 48000.0;
     bool eightLanesAlways_ = false;
 };
