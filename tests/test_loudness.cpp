@@ -309,12 +309,13 @@ TEST(Mastering, ALongMixIsMasteredToTheSameBytesOnOneThreadOrTwo) {
 
 // Mastering's 10 Hz DC high-pass writes the audio: its poles lie so near z = 1 that a
 // single-precision filter's rounding comes back about 63 dB under the signal (measured before it
-// ran in double). Against the sequential filter in double, over stretch boundaries and all, the
-// lanes' output must be that filter within float's own rounding, and the offset gone.
+// ran in double). Run as mastering runs it (in place, each stretch warmed up 1 s early) and
+// against the sequential filter in double, over stretch boundaries and all, the lanes' output
+// must be that filter within float's own rounding, and the offset gone.
 TEST(Mastering, TheDcFilterIsTheDoublePrecisionFilterWithinFloatRounding) {
     const double sr = 44100.0;
     const auto frames = static_cast<std::size_t>(sr * 60);
-    std::vector<float> l(frames), r(frames), outL(frames), outR(frames);
+    std::vector<float> l(frames), r(frames);
     Rng rng(9);
     for (std::size_t i = 0; i < frames; ++i) {
         const double t = static_cast<double>(i) / sr;
@@ -325,11 +326,14 @@ TEST(Mastering, TheDcFilterIsTheDoublePrecisionFilterWithinFloatRounding) {
     const dsp::BiquadCoeffs dc = dsp::highPassCoeffs(sr, 10.0, 0.707);
     std::array<double, 2> sums{};
     std::size_t stepsSeen = 0;
-    dsp::runLanes(l.data(), r.data(), frames, 4410, sr, dsp::LaneCascade{{shelf, highpass}, 2}, &dc, outL.data(), outR.data(),
-                  [&](std::size_t, double, double) { ++stepsSeen; }, 0.25, &sums);
+    const std::vector<float> inL = l, inR = r;
+    dsp::runLanes(l.data(), r.data(), frames, 4410, sr, dsp::LaneCascade{{shelf, highpass}, 2}, &dc, l.data(), r.data(),
+                  [&](std::size_t, double, double) { ++stepsSeen; }, 1.0, &sums);
+    const auto& outL = l;
+    const auto& outR = r;
     EXPECT_EQ(stepsSeen, frames / 4410);
     for (int c = 0; c < 2; ++c) {
-        const auto& in = c == 0 ? l : r;
+        const auto& in = c == 0 ? inL : inR;
         const auto& out = c == 0 ? outL : outR;
         double z1 = 0.0, z2 = 0.0, signal = 0.0, error = 0.0, late = 0.0;
         for (std::size_t i = 0; i < frames; ++i) {

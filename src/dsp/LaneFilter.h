@@ -1,8 +1,9 @@
 #pragma once
 // Whole-buffer IIR filtering of a stereo signal in vector lanes: the buffer is cut into up to
 // eight stretches of whole steps, and the stretches run through a biquad cascade (transposed
-// direct form II) side by side in the lanes of two vectors (left, right), so a recurrence that
-// is one long dependency chain per channel keeps sixteen chains in flight. Every stretch but
+// direct form II) side by side in the sixteen lanes of one vector (the eight stretches' left
+// channels, then their right), so a recurrence that is one long dependency chain per channel
+// keeps sixteen chains in flight. Every stretch but
 // the first starts its filters `warmSeconds` early on the real input, so its state on entering
 // the stretch matches the sequential filter's to within the decay of the filter's impulse
 // response over that time (below 1e-20 for the loudness filters and 0.25 s). Offline [any].
@@ -96,20 +97,19 @@ struct Layout {
     std::size_t stretches = 1, length = 0, lead = 0, frames = 0, step = 1;
 };
 
-/// The whole run: stage 0 (when kWritten; its output replaces the input in out) then kMeasured
-/// stages, on the left channels of the eight stretches and the right side by side in one
+/// The whole run: the written stage (when kWritten, in double; its output replaces the input in
+/// out) then kMeasured stages, on the left channels of the eight stretches and the right side by side in one
 /// sixteen-lane vector (one AVX-512 register: half the operations of a vector a channel, and
 /// the same arithmetic in every lane). Frames come in eight at a time, transposed in registers;
 /// the filter state stays in locals.
 template <bool kWritten, int kMeasured, typename OnStep>
 void laneLoop(const float* left, const float* right, float* outLeft, float* outRight, const Layout& at,
-              const std::array<Stage, 3>& stages, const StageD& written, OnStep& onStep, std::array<double, 2>& writtenSum) {
+              const std::array<Stage, 2>& stages, const StageD& written, OnStep& onStep, std::array<double, 2>& writtenSum) {
     using simd::v8;
     using simd::v16;
     simd::v8d wide[2] = {simd::splatd(0.0), simd::splatd(0.0)};  // the written output's sums
-    constexpr int kLast = 1 + kMeasured;
-    v16 z1[3], z2[3];
-    for (int i = 0; i < 3; ++i) z1[i] = z2[i] = v16{};
+    v16 z1[2], z2[2];
+    for (int i = 0; i < 2; ++i) z1[i] = z2[i] = v16{};
     simd::v8d wz1[2] = {simd::splatd(0.0), simd::splatd(0.0)}, wz2[2] = {simd::splatd(0.0), simd::splatd(0.0)};
     v16 acc = v16{};
     std::size_t inStep = 0, stepIndex = 0;
@@ -162,7 +162,7 @@ void laneLoop(const float* left, const float* right, float* outLeft, float* outR
                 }
             }
             v16 x = join(cols[0][j], cols[1][j]);
-            for (int i = 1; i < kLast; ++i) {
+            for (int i = 0; i < kMeasured; ++i) {
                 const Stage& st = stages[static_cast<std::size_t>(i)];
                 // Written so that from one y to the next stand two fused multiply-adds: the
                 // terms that wait for y are added last.
@@ -241,10 +241,10 @@ void runLanes(const float* left, const float* right, std::size_t frames, std::si
     at.length = (steps + at.stretches - 1) / at.stretches * step;
     for (std::size_t s = 0; s < kStretches; ++s) at.start[s] = s * at.length;
     at.lead = at.stretches > 1 ? warm : 0;
-    std::array<lanes::Stage, 3> stages{};
+    std::array<lanes::Stage, 2> stages{};
     const lanes::StageD writtenStage = lanes::makeStageD(written ? *written : BiquadCoeffs{});
     for (int i = 0; i < measured.count; ++i)
-        stages[static_cast<std::size_t>(i + 1)] = lanes::makeStage(measured.stages[static_cast<std::size_t>(i)]);
+        stages[static_cast<std::size_t>(i)] = lanes::makeStage(measured.stages[static_cast<std::size_t>(i)]);
     std::array<double, 2> sums{};
     if (written) {
         if (measured.count == 1) lanes::laneLoop<true, 1>(left, right, outLeft, outRight, at, stages, writtenStage, onStep, sums);

@@ -337,9 +337,11 @@ void SubtractiveVoiceBank::processGroups(Group* const* gs, float* out, int n) {
 // six or seven are idle. Here each sounding voice's phases are stepped as that loop steps them,
 // its waveforms worked out eight samples a vector along time and the triangle's integrator run
 // sample by sample; xs[s] then holds each voice's input in its own lane (the first voice's in the
-// idle lanes, which are silent). The operations per voice are the loop's, so the samples are the
-// same bits; the ladder and envelopes stay in the loop.
-bool SubtractiveVoiceBank::oscillatorsAlongTime(const Group& g, simd::v8& tri1, simd::v8& tri2, simd::v8* xs, int n) const {
+// idle lanes, which are silent). The operations per voice are the loop's, written as the same
+// expressions so the compiler fuses the same multiply-adds (tested bit for bit with the compiler
+// that builds it); the ladder and envelopes stay in the loop.
+bool SubtractiveVoiceBank::oscillatorsAlongTime(const Group& g, simd::v8& tri1, simd::v8& tri2, simd::v8* xs, int n) {
+    static_assert(kChunk % 8 == 0, "the waveforms are worked out eight samples at a time up to kChunk");
     if (eightLanesAlways_ || g.activeCount > 2) return false;
     int lanes[2], sounding = 0;
     for (int l = 0; l < kLanes && sounding < 2; ++l)
@@ -378,6 +380,7 @@ bool SubtractiveVoiceBank::oscillatorsAlongTime(const Group& g, simd::v8& tri1, 
         xs[s] = splat(x[0][s]);
         if (sounding == 2) xs[s][lanes[1]] = x[1][s];
     }
+    ++alongTimeChunks_;
     return true;
 }
 

@@ -45,6 +45,8 @@ public:
     void process(float* out, int frames);
     /// For tests: every group through the eight-lane loop, also where one or two voices sound.
     void setEightLanesAlways(bool on) { eightLanesAlways_ = on; }
+    /// For tests: how many 16-sample chunks worked out their oscillators along time.
+    long alongTimeChunks() const { return alongTimeChunks_; }
 
 private:
     enum Stage : std::uint8_t { kIdle, kAttack, kDecay, kSustain, kRelease };
@@ -64,13 +66,14 @@ private:
     void advance(Env& e, int lane, bool isAmp, Group& g);
     template <int G>
     void processGroups(Group* const* gs, float* out, int n);
-    bool oscillatorsAlongTime(const Group& g, simd::v8& tri1, simd::v8& tri2, simd::v8* xs, int n) const;
+    bool oscillatorsAlongTime(const Group& g, simd::v8& tri1, simd::v8& tri2, simd::v8* xs, int n);
     float coefFor(float seconds) const;
     std::vector<Group> groups_;
     Patch patch_;
     float baseOct_ = std::log2(Patch{}.cutoffHz);  // log2 of the patch's cutoff, from setPatch
     double sampleRate_ = 48000.0;
     bool eightLanesAlways_ = false;
+    long alongTimeChunks_ = 0;
 };
 
 }  // namespace soundstar::dsp

@@ -65,9 +65,9 @@ std::vector<ScheduledNote> schedule(const music::Score& score, double sampleRate
 StereoBuffer renderScore(const music::Score& score, const engine::PresetLibrary& presets, const RenderOptions& o,
                          const Progress& progress = {}, std::vector<StereoBuffer>* stems = nullptr);
 /// renderScore into `out`, whose memory is reused where it is large enough: a render after a
-/// render (a batch, a benchmark) then writes pages already in place. Fresh pages cost about
-/// 1.3 us each on the 2-core VM the benchmarks run on (a minute of stereo at 44.1 kHz, 21 MB:
-/// about 27 ms); the same bytes either way.
+/// render (a batch, a benchmark) then writes pages already in place. On the 2-core VM the
+/// benchmarks run on, a fresh 4 KiB page costs about 5 us at its first write, 1.3 ms a MB (a
+/// minute of stereo at 44.1 kHz, 21 MB: about 27 ms); the same bytes either way.
 void renderScoreInto(StereoBuffer& out, const music::Score& score, const engine::PresetLibrary& presets, const RenderOptions& o,
                      const Progress& progress = {}, std::vector<StereoBuffer>* stems = nullptr);
 
