@@ -140,9 +140,8 @@ bool Limiter::settled(const float* peak, int n) const {
            lastHeld_ == release_ && 1.0f + (release_ - 1.0f) * releaseCoef_ == release_;
 }
 
-void Limiter::passThrough(float* inL, float* inR, int n) {
-    const float gain = std::min(lastHeld_, static_cast<float>(boxSum_ / static_cast<double>(lookahead_)));
-    minGain_ = std::min(minGain_, gain);
+template <typename Gain>
+void Limiter::throughDelay(float* inL, float* inR, int n, Gain gain) {
     for (int i = 0; i < n;) {
         // Runs up to the delay line's wrap: a plain swap through it, scaled.
         const int m = std::min(n - i, delayLen_ - delayPos_);
@@ -152,13 +151,19 @@ void Limiter::passThrough(float* inL, float* inR, int n) {
             const float outL = dl[j], outR = dr[j];
             dl[j] = inL[i + j];
             dr[j] = inR[i + j];
-            inL[i + j] = outL * gain;
-            inR[i + j] = outR * gain;
+            inL[i + j] = outL * gain(i + j);
+            inR[i + j] = outR * gain(i + j);
         }
         i += m;
         delayPos_ += m;
         if (delayPos_ == delayLen_) delayPos_ = 0;
     }
+}
+
+void Limiter::passThrough(float* inL, float* inR, int n) {
+    const float gain = std::min(lastHeld_, static_cast<float>(boxSum_ / static_cast<double>(lookahead_)));
+    minGain_ = std::min(minGain_, gain);
+    throughDelay(inL, inR, n, [gain](int) { return gain; });
     tick_ += n;
     minTimes_[static_cast<std::size_t>(minHead_)] = tick_ - 1;  // the newest copy of the held value
     windowPos_ = (windowPos_ + n) % lookahead_;
@@ -224,29 +229,12 @@ void Limiter::process(StereoView io) {
             gains[i] = std::min(held[i], static_cast<float>(boxSum / static_cast<double>(lookahead_)));
             minGain = std::min(minGain, gains[i]);
         }
-        int delayPos = delayPos_;
-        for (int i = 0; i < n;) {
-            // Runs up to the delay line's wrap.
-            const int m = std::min(n - i, delayLen_ - delayPos);
-            float* dl = delayL_.data() + delayPos;
-            float* dr = delayR_.data() + delayPos;
-            for (int j = 0; j < m; ++j) {
-                const float outL = dl[j], outR = dr[j];
-                dl[j] = inL[i + j];
-                dr[j] = inR[i + j];
-                inL[i + j] = outL * gains[i + j];
-                inR[i + j] = outR * gains[i + j];
-            }
-            i += m;
-            delayPos += m;
-            if (delayPos == delayLen_) delayPos = 0;
-        }
+        throughDelay(inL, inR, n, [&gains](int i) { return gains[i]; });
         release_ = release;
         minGain_ = minGain;
         lastHeld_ = lastHeld;
         heldRun_ = heldRun;
         windowPos_ = windowPos;
-        delayPos_ = delayPos;
         boxSum_ = boxSum;
     }
 }

@@ -33,6 +33,8 @@ private:
     // The gain at rest over a chunk that asks for none: checked exactly, then applied directly.
     bool settled(const float* peak, int n) const;
     void passThrough(float* inL, float* inR, int n);
+    template <typename Gain>
+    void throughDelay(float* inL, float* inR, int n, Gain gain);
     double sampleRate_ = 48000.0;
     int lookahead_ = 96;
     float ceiling_ = 0.891f, releaseCoef_ = 0.999f, release_ = 1.0f, minGain_ = 1.0f;
