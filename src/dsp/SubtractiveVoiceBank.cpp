@@ -19,21 +19,6 @@ inline v8 square(v8 t, v8 dt, v8 invDt, float width) {
     return naive + polyBlep(t, dt, invDt) - polyBlep(t2, dt, invDt);
 }
 
-/// One oscillator sample for all lanes; `tri` carries the triangle's integrator.
-inline v8 osc(Waveform w, v8 t, v8 dt, float width, v8& tri) {
-    const v8 invDt = splat(1.0f) / dt;
-    switch (w) {
-        case Waveform::Saw: return simd::saw(t, dt, invDt);
-        case Waveform::Square: return square(t, dt, invDt, 0.5f);
-        case Waveform::Pulse: return square(t, dt, invDt, width);
-        case Waveform::Triangle:
-            tri = splat(4.0f) * dt * square(t, dt, invDt, 0.5f) + tri * splat(0.9995f);
-            return tri;
-        case Waveform::Sine: return simd::sinCycles(t);
-    }
-    return t;
-}
-
 /// tan(x) for x in [0, 1.42] (up to 0.45 * pi): the [7/6] Pade approximant.
 inline v8 tanPade(v8 x) {
     const v8 x2 = x * x;
@@ -54,6 +39,14 @@ inline v8 oscWave(Waveform w, v8 t, v8 dt, float width) {
         case Waveform::Sine: return simd::sinCycles(t);
     }
     return t;
+}
+
+/// One oscillator sample for all lanes; `tri` carries the triangle's integrator.
+inline v8 osc(Waveform w, v8 t, v8 dt, float width, v8& tri) {
+    const v8 wave = oscWave(w, t, dt, width);
+    if (w != Waveform::Triangle) return wave;
+    tri = splat(4.0f) * dt * wave + tri * splat(0.9995f);
+    return tri;
 }
 
 /// tanh's [3/2] Pade form, x (27 + x^2) / (27 + 9 x^2), held at +-1 beyond +-3 (where it
