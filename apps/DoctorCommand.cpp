@@ -49,6 +49,7 @@ int runDoctor() {
         const auto t0 = std::chrono::steady_clock::now();
         const auto& it = interpreter();
         const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+        it.checkAllData();  // what a render checks only as far as its prompt reads
         ok(fmt::format("interpreter: {} words, {} described configurations, loaded in {:.1f} ms from {}", it.vocabularySize(),
                        it.librarySize(), ms, it.origin()));
     } catch (const std::exception& e) {

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <regex>
@@ -408,6 +409,49 @@ TEST(Cli, DamagedOrStaleInterpreterSnapshotsFallBackToTheSources) {
     EXPECT_NE(stale.err.find("not an interpreter snapshot"), std::string::npos) << stale.err;  // no SSINTERP header
     EXPECT_NE(stale.err.find("stale"), std::string::npos) << stale.err;
     EXPECT_LT(stale.err.size(), 2000u);
+}
+
+// The word vectors in the snapshot are checked a block at a time as prompts read them (not
+// at every start): a damaged row that a prompt does not read leaves its answers right, and
+// `doctor` checks every row, naming the file and the bytes.
+TEST(Cli, DoctorFindsADamagedWordVectorRowThatAPromptDoesNotRead) {
+    TempDir dir;
+    const std::filesystem::path data = dir / "data";
+    std::filesystem::copy(SOUNDSTAR_DATA, data, std::filesystem::copy_options::recursive);
+    const std::string built = readText(SOUNDSTAR_SNAPSHOT);  // the build's snapshot, of the same data
+    std::vector<std::byte> bytes(built.size());
+    std::memcpy(bytes.data(), built.data(), built.size());
+    // The section table at 128: id u32, flags u32, offset u64, bytes u64; the word vectors are
+    // section 6 (Snapshot.cpp, Snapshot.h).
+    std::uint32_t count = 0;
+    std::memcpy(&count, bytes.data() + 32, 4);
+    std::uint64_t at = 0, size = 0;
+    for (std::uint32_t i = 0; i < count; ++i) {
+        std::uint32_t id = 0;
+        std::memcpy(&id, bytes.data() + 128 + 24 * i, 4);
+        if (id != 6) continue;
+        std::memcpy(&at, bytes.data() + 128 + 24 * i + 8, 8);
+        std::memcpy(&size, bytes.data() + 128 + 24 * i + 16, 8);
+    }
+    ASSERT_GT(size, 100000u);
+    bytes[at + size - 5] ^= std::byte{0x21};  // the last rows: rare words
+    {
+        std::ofstream out(data / "interpret" / "interpreter.bin", std::ios::binary);
+        out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+    }
+    const std::string prompt = " interpret 'melancholic rainy night in a jazz club' --json";
+    const auto reference = runCommandSplit(kBin + prompt);
+    const auto damaged = runCommandSplit("SOUNDSTAR_DATA=" + data.string() + " " + kBin + prompt);
+    ASSERT_EQ(damaged.code, 0) << damaged.err;
+    EXPECT_EQ(damaged.out, reference.out);
+    EXPECT_EQ(damaged.err.find("snapshot"), std::string::npos) << damaged.err;  // it read the damaged file, unwarned
+    const auto doctor = runCommand("SOUNDSTAR_DATA=" + data.string() + " " + kBin + " doctor");
+    EXPECT_NE(doctor.code, 0) << doctor.output;
+    EXPECT_NE(doctor.output.find("interpreter data: " + (data / "interpret" / "interpreter.bin").string() + ": the word vectors: bytes "),
+              std::string::npos) << doctor.output;
+    EXPECT_NE(doctor.output.find("do not match their checksum"), std::string::npos) << doctor.output;
+    const auto fine = runCommand(kBin + " doctor");
+    EXPECT_EQ(fine.output.find("do not match"), std::string::npos) << fine.output;
 }
 
 TEST(Cli, TheThreadCountChangesNoByteOfTheMixOrTheStems) {

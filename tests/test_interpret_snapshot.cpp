@@ -4,19 +4,24 @@
 #include <gtest/gtest.h>
 #include <xxhash.h>
 
+#include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "interpret/Interpreter.h"
 #include "interpret/Snapshot.h"
+#include "interpret/WordVectors.h"
 
 using namespace soundstar;
 using interpret::Interpreter;
@@ -67,9 +72,32 @@ std::string bytesError(std::vector<std::byte> bytes, bool verifyChecksum) {
 }
 
 // The header's layout (Snapshot.cpp): the payload checksum at 24, the header checksum at 120
-// over the 120 bytes before it; the section table (id u32, pad, offset u64, bytes u64) at 128.
+// over the 120 bytes before it; the section table (id u32, flags u32, offset u64, bytes u64) at
+// 128. The payload checksum covers every byte after the header but the sections flagged 1
+// (checked on read, a block at a time, against their sums).
 void reseal(std::vector<std::byte>& b) {
-    const std::uint64_t payload = XXH3_64bits(b.data() + 128, b.size() - 128);
+    std::uint32_t count = 0;
+    std::memcpy(&count, b.data() + 32, 4);
+    std::vector<std::pair<std::uint64_t, std::uint64_t>> skipped;
+    for (std::uint32_t i = 0; i < count; ++i) {
+        std::uint32_t flags = 0;
+        std::uint64_t offset = 0, size = 0;
+        std::memcpy(&flags, b.data() + 128 + 24 * i + 4, 4);
+        std::memcpy(&offset, b.data() + 128 + 24 * i + 8, 8);
+        std::memcpy(&size, b.data() + 128 + 24 * i + 16, 8);
+        if (flags & 1) skipped.emplace_back(offset, size);
+    }
+    std::sort(skipped.begin(), skipped.end());
+    skipped.emplace_back(b.size(), 0);
+    XXH3_state_t* state = XXH3_createState();
+    XXH3_64bits_reset(state);
+    std::size_t at = 128;
+    for (const auto& [offset, size] : skipped) {
+        XXH3_64bits_update(state, b.data() + at, offset - at);
+        at = offset + size;
+    }
+    const std::uint64_t payload = XXH3_64bits_digest(state);
+    XXH3_freeState(state);
     std::memcpy(b.data() + 24, &payload, 8);
     const std::uint64_t header = XXH3_64bits(b.data(), 120);
     std::memcpy(b.data() + 120, &header, 8);
@@ -151,10 +179,15 @@ TEST(InterpreterSnapshot, TruncatedAndDamagedFilesAreRefusedNamingTheFile) {
                     e.find("1 byte to") != std::string::npos)
             << size << ": " << e;
     }
+    // A byte of the library's embeddings, and one of the word vectors' sums: both are under the
+    // checksum read at every open.
+    for (const auto id : {interpret::SectionId::Embeddings, interpret::SectionId::WordVectorSums}) {
+        auto damaged = bytes;
+        damaged[sectionOffset(damaged, id) + 100] ^= std::byte{0x40};
+        writeBytes(file, damaged, damaged.size());
+        EXPECT_NE(openError(file).find("checksum does not match"), std::string::npos) << openError(file);
+    }
     auto damaged = bytes;
-    damaged[damaged.size() / 2] ^= std::byte{0x40};
-    writeBytes(file, damaged, damaged.size());
-    EXPECT_NE(openError(file).find("checksum does not match"), std::string::npos) << openError(file);
     damaged = bytes;
     damaged[17] ^= std::byte{1};  // the file size in the header
     writeBytes(file, damaged, damaged.size());
@@ -169,6 +202,106 @@ TEST(InterpreterSnapshot, TruncatedAndDamagedFilesAreRefusedNamingTheFile) {
     EXPECT_NE(openError(file).find("no SSINTERP header"), std::string::npos) << openError(file);
     EXPECT_NE(openError(dir.path / "missing.bin").find("cannot open"), std::string::npos);
     EXPECT_NE(openError(dir.path).find("not a regular file"), std::string::npos) << openError(dir.path);
+}
+
+// The word vectors (most of the file; a prompt reads a few of its rows) are checked a 4 KiB
+// block at a time when first read, not at every open: damage there is refused when a prompt
+// reaches it, naming the file and the bytes, and every prompt that does not still reads right.
+TEST(InterpreterSnapshot, AWordVectorBlockIsCheckedWhenFirstRead) {
+    Scratch dir;
+    const auto file = dir.path / "interpreter.bin";
+    const auto vectors = interpret::WordVectors::load(kDir / "words.bin");
+    // A rare word (ranked last of the plain ones), whose block the open's self-check never reads.
+    std::uint32_t rare = 0;
+    for (auto i = static_cast<std::uint32_t>(vectors.size()); i-- > 0;) {
+        const auto w = vectors.word(i);
+        if (w.size() >= 5 && std::all_of(w.begin(), w.end(), [](char c) { return c >= 'a' && c <= 'z'; })) {
+            rare = i;
+            break;
+        }
+    }
+    ASSERT_GT(rare, vectors.size() / 2);
+    const std::string word(vectors.word(rare));
+    auto bytes = snapshotBytes();
+    const std::size_t row = sectionOffset(bytes, interpret::SectionId::WordVectors) +
+                            std::size_t{rare} * static_cast<std::size_t>(vectors.dimensions());
+    bytes[row + 3] ^= std::byte{0x10};
+    writeBytes(file, bytes, bytes.size());
+    const auto damaged = Interpreter::open(file, kDir);  // the open's checksum does not cover the rows
+    const auto sound = Interpreter::load(kDir);
+    EXPECT_EQ(music::toJson(damaged.interpret("sad jazz club at night").config), music::toJson(sound.interpret("sad jazz club at night").config));
+    for (int attempt = 0; attempt < 2; ++attempt) {  // a block that failed is not taken as checked
+        try {
+            (void)damaged.interpret("dancing with " + word);
+            ADD_FAILURE() << "the damaged row of '" << word << "' was read";
+        } catch (const SnapshotError& e) {
+            const std::string what = e.what();
+            EXPECT_NE(what.find(file.string()), std::string::npos) << what;
+            EXPECT_NE(what.find("do not match their checksum"), std::string::npos) << what;
+            const std::size_t inSection = row + 3 - sectionOffset(bytes, interpret::SectionId::WordVectors);
+            const std::size_t block = inSection / interpret::kCheckBlock * interpret::kCheckBlock;
+            const std::size_t rows = vectors.size() * static_cast<std::size_t>(vectors.dimensions());
+            EXPECT_NE(what.find(fmt::format("the word vectors: bytes {} to {} do not match",
+                                            block, std::min(block + interpret::kCheckBlock, rows) - 1)), std::string::npos) << what;
+        }
+    }
+    // The same file undamaged: the same word reads as from the sources.
+    writeBytes(file, snapshotBytes(), snapshotBytes().size());
+    const auto fine = Interpreter::open(file, kDir);
+    EXPECT_EQ(music::toJson(fine.interpret("dancing with " + word).config), music::toJson(sound.interpret("dancing with " + word).config));
+    // A reader that verifies checksums does not hand out the rows unchecked.
+    const interpret::SnapshotReader r(snapshotBytes(), "snap", true);
+    try {
+        (void)r.get<std::int8_t>(interpret::SectionId::WordVectors);
+        ADD_FAILURE() << "the rows were handed out whole";
+    } catch (const SnapshotError& e) {
+        EXPECT_NE(std::string(e.what()).find("checked on read, not as a whole"), std::string::npos) << e.what();
+    }
+}
+
+// The block checks are shared by the threads that read the vectors: each block hashed by
+// whoever reads it first, once; a damaged block refused on every thread that reaches it.
+TEST(InterpreterSnapshot, BlocksCheckedOnReadAreCheckedOnceAcrossThreads) {
+    std::vector<std::byte> bytes(5 * interpret::kCheckBlock + 100);
+    for (std::size_t i = 0; i < bytes.size(); ++i) bytes[i] = static_cast<std::byte>(i * 7 + 3);
+    std::vector<std::uint64_t> sums;
+    for (std::size_t at = 0; at < bytes.size(); at += interpret::kCheckBlock)
+        sums.push_back(XXH3_64bits(bytes.data() + at, std::min(interpret::kCheckBlock, bytes.size() - at)));
+    ASSERT_EQ(sums.size(), 6u);
+    sums[4] ^= 1;  // block 4 "damaged"
+    const interpret::CheckedOnRead c(bytes, sums, "test bytes");
+    std::atomic<int> refused{0}, passed{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 4; ++t)
+        threads.emplace_back([&, t] {
+            for (std::size_t at = static_cast<std::size_t>(t) * 333; at + 200 <= bytes.size(); at += 1000) try {
+                    c.check(at, 200);
+                    passed.fetch_add(1);
+                } catch (const SnapshotError& e) {
+                    const std::string what = e.what();
+                    if (what.find("test bytes: bytes 16384 to 20479 do not match") == std::string::npos) ADD_FAILURE() << what;
+                    refused.fetch_add(1);
+                }
+        });
+    for (auto& t : threads) t.join();
+    // Every span that touches block 4 ([16384, 20480)) was refused, and only those.
+    int touching = 0, total = 0;
+    for (int t = 0; t < 4; ++t)
+        for (std::size_t at = static_cast<std::size_t>(t) * 333; at + 200 <= bytes.size(); at += 1000, ++total)
+            touching += (at + 200 > 16384 && at < 20480) ? 1 : 0;
+    EXPECT_GT(touching, 0);
+    EXPECT_EQ(refused.load(), touching);
+    EXPECT_EQ(passed.load(), total - touching);
+    EXPECT_THROW(c.checkAll(), SnapshotError);
+    // A span across a block boundary checks both blocks; the last, short block is checked too.
+    EXPECT_THROW(c.check(4 * interpret::kCheckBlock - 10, 20), SnapshotError);
+    EXPECT_NO_THROW(c.check(3 * interpret::kCheckBlock - 10, 20));
+    EXPECT_NO_THROW(c.check(bytes.size() - 1, 1));
+    sums[5] ^= 1;
+    const interpret::CheckedOnRead lastDamaged(bytes, sums, "test bytes");
+    EXPECT_THROW(lastDamaged.check(bytes.size() - 1, 1), SnapshotError);
+    // Made without sums, it checks nothing (a file read with its checksums unchecked).
+    EXPECT_NO_THROW(interpret::CheckedOnRead(bytes, {}, "unchecked").checkAll());
 }
 
 TEST(InterpreterSnapshot, EveryIndexIsCheckedWhenTheChecksumIsNot) {

@@ -84,6 +84,9 @@ public:
                           const std::vector<bool>& skip, std::vector<float>& out);
 
     std::size_t vocabularySize() const { return vectors_.size(); }
+    /// Checks now what a mapped snapshot checks as it is read (its word vectors, a block at a
+    /// time): `doctor` finds a damaged row before a prompt does. Throws SnapshotError.
+    void checkAllData() const { vectors_.checkAll(); }
     std::size_t librarySize() const { return entryTexts_.size(); }
     /// Where the data came from: the snapshot file, or the sources' folder.
     const std::string& origin() const { return origin_; }

@@ -232,7 +232,7 @@ Interpreter Interpreter::fromBytes(std::vector<std::byte> bytes, bool verifyChec
 
 Interpreter Interpreter::open(const std::filesystem::path& snapshot, const std::filesystem::path& sourceDir) {
     const auto file = MappedFile::open(snapshot, kMaxSnapshotBytes);
-    const SnapshotReader r(file->bytes(), snapshot.string(), true);
+    const SnapshotReader r(file->bytes(), snapshot.string(), true, [&](std::span<const std::byte> range) { file->willRead(range); });
     if (!sourceDir.empty()) r.checkSources(sourceDir);
     auto it = fromReader(r, file, false);
     it.selfCheck(r);

@@ -25,7 +25,7 @@ struct Header {
     std::uint32_t byteOrder;
     std::uint32_t version;
     std::uint64_t fileBytes;
-    std::uint64_t payloadChecksum;  // XXH3-64 of every byte after the header
+    std::uint64_t payloadChecksum;  // XXH3-64 of every byte after the header but kCheckedOnRead sections'
     std::uint32_t sectionCount;
     std::uint32_t reserved;
     SourceStamp stamps[kSnapshotSourceCount];
@@ -37,11 +37,32 @@ static_assert(sizeof(Header) == 128);
 
 struct SectionEntry {
     std::uint32_t id;
-    std::uint32_t reserved;
+    std::uint32_t flags;  // kCheckedOnRead or 0
     std::uint64_t offset;
     std::uint64_t bytes;
 };
 static_assert(sizeof(SectionEntry) == 24);
+constexpr std::uint32_t kCheckedOnRead = 1;  // checked by its block sums, outside the payload checksum
+
+/// XXH3-64 of bytes [from, end) but the `skipped` ranges (offset, size), which lie inside it
+/// and do not overlap; `willRead` (when set) is told each range before it is hashed.
+std::uint64_t checksumAround(std::span<const std::byte> bytes, std::size_t from, std::vector<std::pair<std::size_t, std::size_t>> skipped,
+                             const std::function<void(std::span<const std::byte>)>& willRead) {
+    std::sort(skipped.begin(), skipped.end());
+    XXH3_state_t* state = XXH3_createState();
+    if (!state) throw std::bad_alloc();
+    const std::unique_ptr<XXH3_state_t, decltype(&XXH3_freeState)> keep(state, &XXH3_freeState);
+    XXH3_64bits_reset(state);
+    skipped.emplace_back(bytes.size(), 0);
+    std::size_t at = from;
+    for (const auto& [offset, size] : skipped) {
+        const auto part = bytes.subspan(at, offset - at);
+        if (willRead) willRead(part);
+        XXH3_64bits_update(state, part.data(), part.size());
+        at = offset + size;
+    }
+    return XXH3_64bits_digest(state);
+}
 
 std::size_t alignUp(std::size_t n) { return (n + kAlign - 1) / kAlign * kAlign; }
 
@@ -75,7 +96,15 @@ SnapshotSourceInfo stampSources(const std::filesystem::path& dir, bool withConte
 }
 
 void SnapshotWriter::addBytes(SectionId id, std::span<const std::byte> bytes) {
-    sections_.emplace_back(id, std::vector<std::byte>(bytes.begin(), bytes.end()));
+    sections_.push_back({id, std::vector<std::byte>(bytes.begin(), bytes.end())});
+}
+
+void SnapshotWriter::addCheckedOnRead(SectionId id, SectionId sumsId, std::span<const std::byte> bytes) {
+    std::vector<std::uint64_t> sums;
+    for (std::size_t at = 0; at < bytes.size(); at += kCheckBlock)
+        sums.push_back(XXH3_64bits(bytes.data() + at, std::min(kCheckBlock, bytes.size() - at)));
+    sections_.push_back({id, std::vector<std::byte>(bytes.begin(), bytes.end()), true});
+    add(sumsId, sums);
 }
 
 void SnapshotWriter::addStrings(SectionId id, const FlatStrings& s) {
@@ -84,7 +113,7 @@ void SnapshotWriter::addStrings(SectionId id, const FlatStrings& s) {
     std::memcpy(b.data(), &count, 4);
     std::memcpy(b.data() + 4, s.offsets.data(), 4 * s.offsets.size());
     std::memcpy(b.data() + 4 + 4 * s.offsets.size(), s.chars.data(), s.chars.size());
-    sections_.emplace_back(id, std::move(b));
+    sections_.push_back({id, std::move(b)});
 }
 
 std::vector<std::byte> SnapshotWriter::finish(const SnapshotSourceInfo& sources) const {
@@ -97,23 +126,26 @@ std::vector<std::byte> SnapshotWriter::finish(const SnapshotSourceInfo& sources)
     h.contentHash = sources.contentHash;
     std::vector<SectionEntry> table;
     std::size_t at = alignUp(sizeof(Header) + sizeof(SectionEntry) * sections_.size());
-    for (const auto& [id, bytes] : sections_) {
-        table.push_back({static_cast<std::uint32_t>(id), 0, at, bytes.size()});
-        at = alignUp(at + bytes.size());
+    std::vector<std::pair<std::size_t, std::size_t>> skipped;
+    for (const auto& s : sections_) {
+        table.push_back({static_cast<std::uint32_t>(s.id), s.checkedOnRead ? kCheckedOnRead : 0, at, s.bytes.size()});
+        if (s.checkedOnRead) skipped.emplace_back(at, s.bytes.size());
+        at = alignUp(at + s.bytes.size());
     }
     std::vector<std::byte> out(at);
     h.fileBytes = out.size();
     std::memcpy(out.data() + sizeof(Header), table.data(), sizeof(SectionEntry) * table.size());
     for (std::size_t i = 0; i < sections_.size(); ++i)
-        std::memcpy(out.data() + table[i].offset, sections_[i].second.data(), sections_[i].second.size());
-    h.payloadChecksum = XXH3_64bits(out.data() + sizeof(Header), out.size() - sizeof(Header));
+        std::memcpy(out.data() + table[i].offset, sections_[i].bytes.data(), sections_[i].bytes.size());
+    h.payloadChecksum = checksumAround(out, sizeof(Header), std::move(skipped), {});
     h.headerChecksum = headerChecksum(h);
     std::memcpy(out.data(), &h, sizeof h);
     return out;
 }
 
-SnapshotReader::SnapshotReader(std::span<const std::byte> bytes, std::string what, bool verifyChecksum)
-    : bytes_(bytes), what_(std::move(what)) {
+SnapshotReader::SnapshotReader(std::span<const std::byte> bytes, std::string what, bool verifyChecksum,
+                               const std::function<void(std::span<const std::byte>)>& willRead)
+    : bytes_(bytes), what_(std::move(what)), verify_(verifyChecksum) {
     const auto bad = [&](const std::string& why) { return SnapshotError(fmt::format("{}: {}", what_, why)); };
     if (reinterpret_cast<std::uintptr_t>(bytes.data()) % 8 != 0) throw bad("the snapshot is not 8-byte aligned in memory");
     if (bytes.size() < sizeof(Header)) throw bad(fmt::format("{} bytes, shorter than the {}-byte header", bytes.size(), sizeof(Header)));
@@ -127,26 +159,71 @@ SnapshotReader::SnapshotReader(std::span<const std::byte> bytes, std::string wha
     if (h.sectionCount > kMaxSections) throw bad(fmt::format("{} sections, at most {} allowed", h.sectionCount, kMaxSections));
     const std::size_t tableEnd = sizeof(Header) + sizeof(SectionEntry) * h.sectionCount;
     if (tableEnd > bytes.size()) throw bad("the section table runs past the end");
-    if (verifyChecksum && XXH3_64bits(bytes.data() + sizeof(Header), bytes.size() - sizeof(Header)) != h.payloadChecksum)
-        throw bad("the checksum does not match (a damaged file)");
-    std::copy(std::begin(h.stamps), std::end(h.stamps), sources_.stamps);
-    sources_.contentHash = h.contentHash;
+    // The table is read (every entry within the file, none twice, none overlapping another)
+    // before the checksum, which skips the sections checked on read.
+    std::vector<std::pair<std::size_t, std::size_t>> skipped;
     for (std::uint32_t i = 0; i < h.sectionCount; ++i) {
         SectionEntry e;
         std::memcpy(&e, bytes.data() + sizeof(Header) + sizeof(SectionEntry) * i, sizeof e);
         if (e.offset % kAlign != 0 || e.offset < tableEnd || e.offset > bytes.size() || e.bytes > bytes.size() - e.offset)
             throw bad(fmt::format("section {} lies outside the file or off its alignment", e.id));
+        if (e.flags & ~kCheckedOnRead) throw bad(fmt::format("section {} has unknown flags {:#x}", e.id, e.flags));
         const auto id = static_cast<SectionId>(e.id);
-        if (std::any_of(sections_.begin(), sections_.end(), [&](const auto& s) { return s.first == id; }))
+        if (std::any_of(sections_.begin(), sections_.end(), [&](const auto& s) { return s.id == id; }))
             throw bad(fmt::format("section {} appears twice", e.id));
-        sections_.emplace_back(id, bytes.subspan(e.offset, e.bytes));
+        const bool onRead = (e.flags & kCheckedOnRead) != 0;
+        sections_.push_back({id, bytes.subspan(e.offset, e.bytes), onRead});
+        if (onRead) skipped.emplace_back(e.offset, e.bytes);
+    }
+    std::sort(skipped.begin(), skipped.end());
+    for (std::size_t i = 1; i < skipped.size(); ++i)
+        if (skipped[i].first < skipped[i - 1].first + skipped[i - 1].second) throw bad("two sections checked on read overlap");
+    if (verifyChecksum && checksumAround(bytes, sizeof(Header), std::move(skipped), willRead) != h.payloadChecksum)
+        throw bad("the checksum does not match (a damaged file)");
+    std::copy(std::begin(h.stamps), std::end(h.stamps), sources_.stamps);
+    sources_.contentHash = h.contentHash;
+}
+
+const SnapshotReader::Section& SnapshotReader::find(SectionId id) const {
+    const auto it = std::find_if(sections_.begin(), sections_.end(), [&](const auto& s) { return s.id == id; });
+    if (it == sections_.end()) throw SnapshotError(fmt::format("{}: section {} is missing", what_, static_cast<std::uint32_t>(id)));
+    return *it;
+}
+
+CheckedOnRead SnapshotReader::checkedOnRead(SectionId id, SectionId sumsId, std::string_view name) const {
+    const auto& s = find(id);
+    if (!s.checkedOnRead) throw SnapshotError(fmt::format("{}: section {} is not marked as checked on read", what_, static_cast<std::uint32_t>(id)));
+    const std::size_t blocks = (s.bytes.size() + kCheckBlock - 1) / kCheckBlock;
+    const auto sums = get<std::uint64_t>(sumsId, blocks);
+    if (!verify_) return CheckedOnRead(s.bytes, {}, what_);
+    return CheckedOnRead(s.bytes, sums, fmt::format("{}: {}", what_, name));
+}
+
+CheckedOnRead::CheckedOnRead(std::span<const std::byte> bytes, std::span<const std::uint64_t> sums, std::string what)
+    : bytes_(bytes), sums_(sums), what_(std::make_shared<const std::string>(std::move(what))) {
+    if (!sums_.empty() && sums_.size() != (bytes.size() + kCheckBlock - 1) / kCheckBlock)
+        throw std::logic_error("CheckedOnRead: one sum per block");
+    if (!sums_.empty()) checked_.reset(new std::atomic<std::uint8_t>[sums_.size()]());
+}
+
+void CheckedOnRead::checkBlocks(std::size_t first, std::size_t last) const {
+    for (std::size_t b = first; b <= last && b < sums_.size(); ++b) {
+        if (checked_[b].load(std::memory_order_acquire) != 0) continue;
+        const std::size_t at = b * kCheckBlock, n = std::min(kCheckBlock, bytes_.size() - at);
+        if (XXH3_64bits(bytes_.data() + at, n) != sums_[b])
+            throw SnapshotError(fmt::format("{}: bytes {} to {} do not match their checksum "
+                                            "(a damaged file: rebuild it, or delete it to read the sources)",
+                                            *what_, at, at + n - 1));
+        checked_[b].store(1, std::memory_order_release);
     }
 }
 
 std::span<const std::byte> SnapshotReader::section(SectionId id, std::size_t elemSize, std::size_t count) const {
-    const auto it = std::find_if(sections_.begin(), sections_.end(), [&](const auto& s) { return s.first == id; });
-    if (it == sections_.end()) throw SnapshotError(fmt::format("{}: section {} is missing", what_, static_cast<std::uint32_t>(id)));
-    const auto b = it->second;
+    const auto& s = find(id);
+    // Its bytes are outside the checksum: only checkedOnRead hands them out.
+    if (s.checkedOnRead && verify_)
+        throw SnapshotError(fmt::format("{}: section {} is checked on read, not as a whole", what_, static_cast<std::uint32_t>(id)));
+    const auto b = s.bytes;
     if (b.size() % elemSize != 0 || (count != static_cast<std::size_t>(-1) && b.size() / elemSize != count))
         throw SnapshotError(fmt::format("{}: section {} holds {} bytes, expected {} of {} bytes", what_,
                                         static_cast<std::uint32_t>(id), b.size(),
@@ -194,13 +271,27 @@ std::shared_ptr<const MappedFile> MappedFile::open(const std::filesystem::path& 
         ::close(fd);
         throw SnapshotError(fmt::format("{} is not a regular file of 1 byte to {} bytes", file.string(), maxBytes));
     }
-    void* p = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+    // Not MAP_POPULATE: the sections checked on read are mostly never read (willRead puts in
+    // the rest).
+    void* p = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
     ::close(fd);
     if (p == MAP_FAILED) throw SnapshotError(fmt::format("cannot map {}: {}", file.string(), std::strerror(errno)));
     std::shared_ptr<MappedFile> m(new MappedFile);
     m->data_ = p;
     m->size_ = size;
     return m;
+}
+
+void MappedFile::willRead(std::span<const std::byte> range) const {
+#ifdef MADV_POPULATE_READ
+    const auto page = static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE));
+    const auto begin = reinterpret_cast<std::uintptr_t>(range.data()) / page * page;
+    const auto end = reinterpret_cast<std::uintptr_t>(range.data() + range.size());
+    if (range.empty() || range.data() < bytes().data() || range.data() + range.size() > bytes().data() + bytes().size()) return;
+    (void)::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_POPULATE_READ);  // a hint: faults do the same
+#else
+    (void)range;
+#endif
 }
 
 MappedFile::~MappedFile() {

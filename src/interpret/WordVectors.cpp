@@ -97,7 +97,11 @@ WordVectors WordVectors::view(const SnapshotReader& r) {
     w.scales_ = r.get<float>(SectionId::WordScales, n);
     for (const float x : w.scales_)
         if (!(std::abs(x) <= kMaxScale)) throw SnapshotError(fmt::format("{}: a word has the scale {} (allowed: -{} to {})", r.what(), x, kMaxScale, kMaxScale));
-    w.q_ = r.get<std::int8_t>(SectionId::WordVectors, n * meta[0]);
+    w.qChecked_ = r.checkedOnRead(SectionId::WordVectors, SectionId::WordVectorSums, "the word vectors");
+    const auto q = w.qChecked_.bytes();
+    if (q.size() != n * meta[0])
+        throw SnapshotError(fmt::format("{}: the word vectors hold {} bytes, expected {} words x {} dimensions", r.what(), q.size(), n, meta[0]));
+    w.q_ = {reinterpret_cast<const std::int8_t*>(q.data()), q.size()};
     return w;
 }
 
@@ -108,7 +112,7 @@ void WordVectors::write(SnapshotWriter& w) const {
     w.add(SectionId::WordSlots, owned_->words.slots);
     w.add(SectionId::WordRanks, owned_->ranks);
     w.add(SectionId::WordScales, owned_->scales);
-    w.add(SectionId::WordVectors, owned_->q);
+    w.addCheckedOnRead(SectionId::WordVectors, SectionId::WordVectorSums, std::as_bytes(std::span<const std::int8_t>(owned_->q)));
 }
 
 std::optional<std::uint32_t> WordVectors::find(std::string_view word) const {
@@ -131,7 +135,7 @@ std::optional<std::uint32_t> WordVectors::find(std::string_view word) const {
 
 void WordVectors::accumulate(std::uint32_t index, float weight, std::span<float> out) const {
     const float s = scales_[index] * weight;
-    const std::int8_t* q = q_.data() + static_cast<std::size_t>(index) * static_cast<std::size_t>(dim_);
+    const std::int8_t* q = row(index);
     for (int d = 0; d < dim_; ++d) out[static_cast<std::size_t>(d)] += s * static_cast<float>(q[d]);
 }
 
@@ -142,8 +146,8 @@ float WordVectors::sifWeight(std::uint32_t index) const {
 }
 
 float WordVectors::similarity(std::uint32_t a, std::uint32_t b) const {
-    const std::int8_t* x = q_.data() + static_cast<std::size_t>(a) * static_cast<std::size_t>(dim_);
-    const std::int8_t* y = q_.data() + static_cast<std::size_t>(b) * static_cast<std::size_t>(dim_);
+    const std::int8_t* x = row(a);
+    const std::int8_t* y = row(b);
     float xy = 0, xx = 0, yy = 0;
     for (int d = 0; d < dim_; ++d) {
         xy += float(x[d]) * float(y[d]);

@@ -11,6 +11,7 @@
 #include <string>
 #include <string_view>
 
+#include "interpret/Snapshot.h"
 #include "interpret/StringTable.h"
 
 namespace soundstar::interpret {
@@ -34,10 +35,13 @@ public:
     /// itself is missing; nullopt when unknown.
     std::optional<std::uint32_t> find(std::string_view word) const;
     std::string_view word(std::uint32_t index) const { return words_[index]; }
-    /// out += weight * vector(index).
+    /// out += weight * vector(index). Throws SnapshotError when a mapped snapshot's row is damaged
+    /// (its block is checked when first read).
     void accumulate(std::uint32_t index, float weight, std::span<float> out) const;
     /// Smooth inverse frequency weight a / (a + p(w)), p from the word's frequency rank (Zipf).
     float sifWeight(std::uint32_t index) const;
+    /// Checks every row of a mapped snapshot now (SnapshotError when one is damaged).
+    void checkAll() const { qChecked_.checkAll(); }
     /// Cosine similarity of two words.
     float similarity(std::uint32_t a, std::uint32_t b) const;
 
@@ -49,6 +53,12 @@ private:
     std::span<const std::uint32_t> ranks_;
     std::span<const float> scales_;
     std::span<const std::int8_t> q_;
+    CheckedOnRead qChecked_;  // over q_ in a snapshot; checks nothing for loaded vectors
+    const std::int8_t* row(std::uint32_t index) const {
+        const std::size_t at = static_cast<std::size_t>(index) * static_cast<std::size_t>(dim_);
+        qChecked_.check(at, static_cast<std::size_t>(dim_));
+        return q_.data() + at;
+    }
 };
 
 }  // namespace soundstar::interpret
