@@ -307,10 +307,20 @@ public:
         // Bandpass output peaks at Q; divide it out so q changes colour, not loudness.
         const float g = dbToGain(p_[kNoiseGain]) * vel_ / std::max(1.0f, p_[kNoiseQ] * 0.5f);
         const float c = p_[kColor];
+        // The states in locals for the loop: `out` could alias the members, which would put
+        // every recursion through memory (a store and a reload a sample).
+        auto white = white_;
+        auto pink = pink_;
+        auto filter = filter_;
+        auto env = env_;
         for (int i = 0; i < n; ++i) {
-            const float x = c * pink_.tick() * 3.0f + (1.0f - c) * white_.tick();
-            out[i] += filter_.tick(x) * env_.tick() * g;
+            const float x = c * pink.tick() * 3.0f + (1.0f - c) * white.tick();
+            out[i] += filter.tick(x) * env.tick() * g;
         }
+        white_ = white;
+        pink_ = pink;
+        filter_ = filter;
+        env_ = env;
     }
 
 private:
