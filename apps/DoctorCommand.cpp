@@ -52,6 +52,11 @@ int runDoctor() {
         it.checkAllData();  // what a render checks only as far as its prompt reads
         ok(fmt::format("interpreter: {} words, {} described configurations, loaded in {:.1f} ms from {}", it.vocabularySize(),
                        it.librarySize(), ms, it.origin()));
+    } catch (const interpret::SnapshotError& e) {
+        // Only a damaged block reaches here: a snapshot that fails to open is passed over for the sources.
+        bad(fmt::format("interpreter data: {}", e.what()),
+            "rebuild the snapshot (scripts/setup, or cmake --build on the build folder) or delete it; until then, prompts that "
+            "reach the damaged rows are read from the sources");
     } catch (const std::exception& e) {
         bad(fmt::format("interpreter data: {}", e.what()), "set SOUNDSTAR_DATA to the repository's data/ folder (it needs data/interpret)");
     }

@@ -447,7 +447,7 @@ TEST(Cli, DoctorFindsADamagedWordVectorRowThatAPromptDoesNotRead) {
     EXPECT_EQ(damaged.err.find("snapshot"), std::string::npos) << damaged.err;  // it read the damaged file, unwarned
     const auto doctor = runCommand("SOUNDSTAR_DATA=" + data.string() + " " + kBin + " doctor");
     EXPECT_NE(doctor.code, 0) << doctor.output;
-    EXPECT_NE(doctor.output.find("interpreter data: " + (data / "interpret" / "interpreter.bin").string() + ": the word vectors: bytes "),
+    EXPECT_NE(doctor.output.find("interpreter data: " + (data / "interpret" / "interpreter.bin").string() + ": the word vectors, bytes "),
               std::string::npos) << doctor.output;
     EXPECT_NE(doctor.output.find("do not match their checksum"), std::string::npos) << doctor.output;
     const auto fine = runCommand(kBin + " doctor");

@@ -1,6 +1,7 @@
 // The interpreter's snapshot (src/interpret/Snapshot.h): a mapped snapshot reads every prompt
 // exactly as the sources do; damaged, truncated, stale or foreign files are refused with a
 // reason that names the file, and the CLI's loader then falls back to the sources.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <xxhash.h>
 
@@ -12,7 +13,6 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
-#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <string>
@@ -188,7 +188,6 @@ TEST(InterpreterSnapshot, TruncatedAndDamagedFilesAreRefusedNamingTheFile) {
         EXPECT_NE(openError(file).find("checksum does not match"), std::string::npos) << openError(file);
     }
     auto damaged = bytes;
-    damaged = bytes;
     damaged[17] ^= std::byte{1};  // the file size in the header
     writeBytes(file, damaged, damaged.size());
     EXPECT_NE(openError(file).find("header's checksum"), std::string::npos) << openError(file);
@@ -205,8 +204,9 @@ TEST(InterpreterSnapshot, TruncatedAndDamagedFilesAreRefusedNamingTheFile) {
 }
 
 // The word vectors (most of the file; a prompt reads a few of its rows) are checked a 4 KiB
-// block at a time when first read, not at every open: damage there is refused when a prompt
-// reaches it, naming the file and the bytes, and every prompt that does not still reads right.
+// block at a time when first read, not at every open. Damage there is found when a prompt
+// reaches it: opened with its sources, the interpreter then reads that prompt and every later
+// one from the sources, saying why (file and bytes); opened without, the prompt is refused.
 TEST(InterpreterSnapshot, AWordVectorBlockIsCheckedWhenFirstRead) {
     Scratch dir;
     const auto file = dir.path / "interpreter.bin";
@@ -221,34 +221,52 @@ TEST(InterpreterSnapshot, AWordVectorBlockIsCheckedWhenFirstRead) {
         }
     }
     ASSERT_GT(rare, vectors.size() / 2);
-    const std::string word(vectors.word(rare));
+    const std::string word(vectors.word(rare)), prompt = "dancing with " + std::string(vectors.word(rare));
     auto bytes = snapshotBytes();
-    const std::size_t row = sectionOffset(bytes, interpret::SectionId::WordVectors) +
-                            std::size_t{rare} * static_cast<std::size_t>(vectors.dimensions());
+    const std::size_t section = sectionOffset(bytes, interpret::SectionId::WordVectors);
+    const std::size_t row = section + std::size_t{rare} * static_cast<std::size_t>(vectors.dimensions());
     bytes[row + 3] ^= std::byte{0x10};
     writeBytes(file, bytes, bytes.size());
-    const auto damaged = Interpreter::open(file, kDir);  // the open's checksum does not cover the rows
+    const std::size_t block = (row + 3 - section) / interpret::kCheckBlock * interpret::kCheckBlock;
+    const std::size_t rows = vectors.size() * static_cast<std::size_t>(vectors.dimensions());
+    const std::string where = fmt::format("the word vectors, bytes {} to {} of the file, do not match their checksum", section + block,
+                                          section + std::min(block + interpret::kCheckBlock, rows) - 1);
     const auto sound = Interpreter::load(kDir);
-    EXPECT_EQ(music::toJson(damaged.interpret("sad jazz club at night").config), music::toJson(sound.interpret("sad jazz club at night").config));
-    for (int attempt = 0; attempt < 2; ++attempt) {  // a block that failed is not taken as checked
-        try {
-            (void)damaged.interpret("dancing with " + word);
-            ADD_FAILURE() << "the damaged row of '" << word << "' was read";
-        } catch (const SnapshotError& e) {
-            const std::string what = e.what();
-            EXPECT_NE(what.find(file.string()), std::string::npos) << what;
-            EXPECT_NE(what.find("do not match their checksum"), std::string::npos) << what;
-            const std::size_t inSection = row + 3 - sectionOffset(bytes, interpret::SectionId::WordVectors);
-            const std::size_t block = inSection / interpret::kCheckBlock * interpret::kCheckBlock;
-            const std::size_t rows = vectors.size() * static_cast<std::size_t>(vectors.dimensions());
-            EXPECT_NE(what.find(fmt::format("the word vectors: bytes {} to {} do not match",
-                                            block, std::min(block + interpret::kCheckBlock, rows) - 1)), std::string::npos) << what;
-        }
+    const auto same = [&](const interpret::Interpretation& a, const std::string& p) {
+        EXPECT_EQ(music::toJson(a.config), music::toJson(sound.interpret(p).config)) << p;
+    };
+    {
+        const auto damaged = Interpreter::open(file, kDir);  // the open's checksum does not cover the rows
+        const auto before = damaged.interpret("sad jazz club at night");
+        same(before, "sad jazz club at night");
+        EXPECT_EQ(before.warning, "");  // read from the snapshot: none of its rows is damaged
+        const auto hit = damaged.interpret(prompt);
+        same(hit, prompt);  // the sources' answer
+        EXPECT_NE(hit.warning.find(file.string() + ": " + where), std::string::npos) << hit.warning;
+        EXPECT_NE(hit.warning.find("read from the sources in " + kDir.string()), std::string::npos) << hit.warning;
+        const auto after = damaged.interpret("sad jazz club at night");  // from the sources from now on
+        same(after, "sad jazz club at night");
+        EXPECT_EQ(after.warning, hit.warning);
     }
-    // The same file undamaged: the same word reads as from the sources.
+    {
+        const auto alone = Interpreter::open(file, {});  // no sources to fall back to
+        for (int attempt = 0; attempt < 2; ++attempt) {  // a block that failed is not taken as checked
+            try {
+                (void)alone.interpret(prompt);
+                ADD_FAILURE() << "the damaged row of '" << word << "' was read";
+            } catch (const SnapshotError& e) {
+                EXPECT_NE(std::string(e.what()).find(file.string() + ": " + where), std::string::npos) << e.what();
+            }
+        }
+        EXPECT_THROW(alone.checkAllData(), SnapshotError);
+    }
+    // The same file undamaged: the same word reads as from the sources, with no warning.
     writeBytes(file, snapshotBytes(), snapshotBytes().size());
     const auto fine = Interpreter::open(file, kDir);
-    EXPECT_EQ(music::toJson(fine.interpret("dancing with " + word).config), music::toJson(sound.interpret("dancing with " + word).config));
+    const auto read = fine.interpret(prompt);
+    same(read, prompt);
+    EXPECT_EQ(read.warning, "");
+    EXPECT_NO_THROW(fine.checkAllData());
     // A reader that verifies checksums does not hand out the rows unchecked.
     const interpret::SnapshotReader r(snapshotBytes(), "snap", true);
     try {
@@ -259,9 +277,10 @@ TEST(InterpreterSnapshot, AWordVectorBlockIsCheckedWhenFirstRead) {
     }
 }
 
-// The block checks are shared by the threads that read the vectors: each block hashed by
-// whoever reads it first, once; a damaged block refused on every thread that reaches it.
-TEST(InterpreterSnapshot, BlocksCheckedOnReadAreCheckedOnceAcrossThreads) {
+// The block checks are shared by the threads that read the vectors and by every copy: a block
+// that matched is not hashed again (so later damage to it goes unseen, which shows the mark is
+// kept), a damaged block is refused on every thread that reaches it.
+TEST(InterpreterSnapshot, BlocksCheckedOnReadAreMarkedOnceAcrossThreadsAndCopies) {
     std::vector<std::byte> bytes(5 * interpret::kCheckBlock + 100);
     for (std::size_t i = 0; i < bytes.size(); ++i) bytes[i] = static_cast<std::byte>(i * 7 + 3);
     std::vector<std::uint64_t> sums;
@@ -269,7 +288,7 @@ TEST(InterpreterSnapshot, BlocksCheckedOnReadAreCheckedOnceAcrossThreads) {
         sums.push_back(XXH3_64bits(bytes.data() + at, std::min(interpret::kCheckBlock, bytes.size() - at)));
     ASSERT_EQ(sums.size(), 6u);
     sums[4] ^= 1;  // block 4 "damaged"
-    const interpret::CheckedOnRead c(bytes, sums, "test bytes");
+    const interpret::CheckedOnRead c(bytes, sums, "test bytes", 1000);
     std::atomic<int> refused{0}, passed{0};
     std::vector<std::thread> threads;
     for (int t = 0; t < 4; ++t)
@@ -278,8 +297,8 @@ TEST(InterpreterSnapshot, BlocksCheckedOnReadAreCheckedOnceAcrossThreads) {
                     c.check(at, 200);
                     passed.fetch_add(1);
                 } catch (const SnapshotError& e) {
-                    const std::string what = e.what();
-                    if (what.find("test bytes: bytes 16384 to 20479 do not match") == std::string::npos) ADD_FAILURE() << what;
+                    const std::string what = e.what();  // file positions: the block plus the 1000 given
+                    if (what.find("test bytes, bytes 17384 to 21479 of the file, do not match") == std::string::npos) ADD_FAILURE() << what;
                     refused.fetch_add(1);
                 }
         });
@@ -297,11 +316,81 @@ TEST(InterpreterSnapshot, BlocksCheckedOnReadAreCheckedOnceAcrossThreads) {
     EXPECT_THROW(c.check(4 * interpret::kCheckBlock - 10, 20), SnapshotError);
     EXPECT_NO_THROW(c.check(3 * interpret::kCheckBlock - 10, 20));
     EXPECT_NO_THROW(c.check(bytes.size() - 1, 1));
-    sums[5] ^= 1;
-    const interpret::CheckedOnRead lastDamaged(bytes, sums, "test bytes");
-    EXPECT_THROW(lastDamaged.check(bytes.size() - 1, 1), SnapshotError);
+    auto lastDamaged = sums;
+    lastDamaged[5] ^= 1;
+    EXPECT_THROW(interpret::CheckedOnRead(bytes, lastDamaged, "test bytes", 0).check(bytes.size() - 1, 1), SnapshotError);
+    // Blocks 0-3 matched above; now damage block 1. A copy of c shares its marks and does not
+    // look again; a fresh reader of the same bytes does.
+    bytes[interpret::kCheckBlock + 5] ^= std::byte{1};
+    const interpret::CheckedOnRead copy = c;
+    EXPECT_NO_THROW(copy.check(interpret::kCheckBlock, 10));
+    EXPECT_THROW(interpret::CheckedOnRead(bytes, sums, "test bytes", 0).check(interpret::kCheckBlock, 10), SnapshotError);
     // Made without sums, it checks nothing (a file read with its checksums unchecked).
-    EXPECT_NO_THROW(interpret::CheckedOnRead(bytes, {}, "unchecked").checkAll());
+    EXPECT_NO_THROW(interpret::CheckedOnRead(bytes, {}, "unchecked", 0).checkAll());
+}
+
+// A section table that breaks the rules of sections checked on read is refused, naming the
+// fault: unknown flags, a section overlapping one checked on read, sums of the wrong size, a
+// section read as checked on read that is not marked so.
+TEST(InterpreterSnapshot, SectionsCheckedOnReadKeepTheirRules) {
+    interpret::SnapshotWriter w;
+    w.add(interpret::SectionId::Meta, std::vector<std::uint32_t>{3});
+    std::vector<std::int8_t> rows(3 * 3000);
+    for (std::size_t i = 0; i < rows.size(); ++i) rows[i] = static_cast<std::int8_t>(i % 251);
+    w.addCheckedOnRead(interpret::SectionId::WordVectors, interpret::SectionId::WordVectorSums, std::as_bytes(std::span<const std::int8_t>(rows)));
+    w.add(interpret::SectionId::Common, std::vector<float>{0.5f, 0.25f, 0.125f});
+    const auto good = w.finish({});
+    const auto entry = [&](const std::vector<std::byte>& b, interpret::SectionId id) {  // the table entry's place
+        std::uint32_t count = 0;
+        std::memcpy(&count, b.data() + 32, 4);
+        for (std::uint32_t i = 0; i < count; ++i) {
+            std::uint32_t sid = 0;
+            std::memcpy(&sid, b.data() + 128 + 24 * i, 4);
+            if (sid == static_cast<std::uint32_t>(id)) return std::size_t{128} + 24 * i;
+        }
+        ADD_FAILURE() << "no section " << static_cast<std::uint32_t>(id);
+        return std::size_t{0};
+    };
+    const auto error = [](const std::vector<std::byte>& b, bool readRows) -> std::string {
+        try {
+            const interpret::SnapshotReader r(b, "tiny", true);
+            if (readRows) (void)r.checkedOnRead(interpret::SectionId::WordVectors, interpret::SectionId::WordVectorSums, "the rows");
+        } catch (const SnapshotError& e) {
+            return e.what();
+        }
+        return "opened";
+    };
+    {
+        const interpret::SnapshotReader r(good, "tiny", true);
+        const auto c = r.checkedOnRead(interpret::SectionId::WordVectors, interpret::SectionId::WordVectorSums, "the rows");
+        ASSERT_EQ(c.bytes().size(), rows.size());
+        EXPECT_EQ(std::memcmp(c.bytes().data(), rows.data(), rows.size()), 0);
+        EXPECT_NO_THROW(c.checkAll());
+    }
+    auto b = good;
+    std::uint32_t flags = 3;
+    std::memcpy(b.data() + entry(b, interpret::SectionId::WordVectors) + 4, &flags, 4);
+    reseal(b);
+    EXPECT_NE(error(b, false).find("tiny: section 6 has unknown flags 0x3"), std::string::npos) << error(b, false);
+    b = good;
+    flags = 0;  // the rows no longer marked: under the main checksum, but not to be read as checked on read
+    std::memcpy(b.data() + entry(b, interpret::SectionId::WordVectors) + 4, &flags, 4);
+    reseal(b);
+    EXPECT_NE(error(b, true).find("tiny: section 6 is not marked as checked on read"), std::string::npos) << error(b, true);
+    b = good;
+    std::uint64_t offset = 0;  // Common moved inside the rows: its bytes would escape the checksum
+    std::memcpy(&offset, b.data() + entry(b, interpret::SectionId::WordVectors) + 8, 8);
+    offset += 64;
+    std::memcpy(b.data() + entry(b, interpret::SectionId::Common) + 8, &offset, 8);
+    reseal(b);
+    EXPECT_NE(error(b, false).find("tiny: section 16 overlaps section 6, which is checked on read"), std::string::npos) << error(b, false);
+    b = good;
+    std::uint64_t size = 0;  // one sum short
+    std::memcpy(&size, b.data() + entry(b, interpret::SectionId::WordVectorSums) + 16, 8);
+    size -= 8;
+    std::memcpy(b.data() + entry(b, interpret::SectionId::WordVectorSums) + 16, &size, 8);
+    reseal(b);
+    EXPECT_NE(error(b, true).find("tiny: section 26 holds 16 bytes, expected 3 of 8 bytes"), std::string::npos) << error(b, true);
 }
 
 TEST(InterpreterSnapshot, EveryIndexIsCheckedWhenTheChecksumIsNot) {

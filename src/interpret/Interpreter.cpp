@@ -124,7 +124,7 @@ void finish(std::string_view prompt, Draft& d) {
     }
 }
 
-Interpretation Interpreter::interpret(std::string_view prompt) const {
+Interpretation Interpreter::interpretHere(std::string_view prompt) const {
     Draft d;
     readClauses(prompt, d);
     readStatedValues(d);  // first, so "130" or "F#" never reach the vectors

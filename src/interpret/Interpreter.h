@@ -55,6 +55,9 @@ struct Interpretation {
     double valence = 0;   // VADER-style compound, -1..1
     double arousal = 0;   // -1 calm .. 1 excited
     bool understood = false;
+    /// Set when a mapped snapshot proved damaged as this prompt read it, and the sources were
+    /// read instead: what was wrong (the answer itself is the sources' own).
+    std::string warning;
 };
 
 class Interpreter {
@@ -64,8 +67,10 @@ public:
     /// std::invalid_argument naming the file and the problem.
     static Interpreter load(const std::filesystem::path& dir);
     /// Maps a snapshot (Snapshot.h) written by buildSnapshot: about a millisecond. When
-    /// `sourceDir` is not empty, the snapshot must have been made from the sources there.
-    /// Throws SnapshotError naming the file and why it cannot be used.
+    /// `sourceDir` is not empty, the snapshot must have been made from the sources there, and a
+    /// word-vector row found damaged when a prompt reads it makes that prompt, and every one
+    /// after it, be read from those sources instead (load(), once; Interpretation::warning says
+    /// so). Throws SnapshotError naming the file and why it cannot be used.
     static Interpreter open(const std::filesystem::path& snapshot, const std::filesystem::path& sourceDir);
     /// A snapshot held in memory. `verifyChecksum` false (the fuzzer) checks every section's
     /// content instead, so any bytes give a usable interpreter or a SnapshotError.
@@ -77,6 +82,9 @@ public:
     /// The snapshot of the sources in `dir` (tools/build_interpreter_data writes it).
     static std::vector<std::byte> buildSnapshot(const std::filesystem::path& dir);
 
+    /// [any thread] Throws SnapshotError only for a snapshot opened without its sources (or
+    /// from bytes) whose word-vector rows prove damaged as the prompt reads them; with sources,
+    /// std::runtime_error when those cannot be read either.
     Interpretation interpret(std::string_view prompt) const;
     /// The SIF-weighted mean of the tokens' vectors, `common` removed, at unit length; false
     /// when no token is known.
@@ -84,8 +92,8 @@ public:
                           const std::vector<bool>& skip, std::vector<float>& out);
 
     std::size_t vocabularySize() const { return vectors_.size(); }
-    /// Checks now what a mapped snapshot checks as it is read (its word vectors, a block at a
-    /// time): `doctor` finds a damaged row before a prompt does. Throws SnapshotError.
+    /// [any thread] Checks now what a mapped snapshot checks as it is read (its word vectors, a
+    /// block at a time): `doctor` finds a damaged row before a prompt does. Throws SnapshotError.
     void checkAllData() const { vectors_.checkAll(); }
     std::size_t librarySize() const { return entryTexts_.size(); }
     /// Where the data came from: the snapshot file, or the sources' folder.
@@ -114,6 +122,11 @@ private:
     std::span<const std::uint32_t> entryWords(std::size_t e) const {
         return entryWords_.subspan(entryWordStarts_[e], entryWordStarts_[e + 1] - entryWordStarts_[e]);
     }
+
+    /// The prompt read from this interpreter's own data (interpret() adds the fallback).
+    Interpretation interpretHere(std::string_view prompt) const;
+    struct Fallback;  // the sources a damaged snapshot falls back to (InterpreterData.cpp)
+    std::shared_ptr<Fallback> fallback_;  // set by open() with a source folder
 
     std::shared_ptr<const void> backing_;  // the mapped file or the bytes in memory
     std::string origin_;

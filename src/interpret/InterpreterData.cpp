@@ -5,10 +5,13 @@
 #include <fmt/ranges.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <fstream>
 #include <map>
+#include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 
 #include "interpret/Interpreter.h"
@@ -230,6 +233,38 @@ Interpreter Interpreter::fromBytes(std::vector<std::byte> bytes, bool verifyChec
     return it;
 }
 
+/// What a snapshot's interpreter reads once one of its word-vector blocks proves damaged: the
+/// sources it was made from, loaded by the first prompt that finds the damage [any thread].
+struct Interpreter::Fallback {
+    std::filesystem::path dir;
+    std::once_flag once;
+    std::optional<Interpreter> sources;
+    std::string why;
+    std::atomic<bool> ready{false};
+
+    const Interpreter& load(const std::string& damage) {
+        std::call_once(once, [&] {
+            sources.emplace(Interpreter::load(dir));
+            why = fmt::format("{}; read from the sources in {} instead", music::clipText(damage, 600), dir.string());
+            ready.store(true, std::memory_order_release);
+        });
+        return *sources;
+    }
+};
+
+Interpretation Interpreter::interpret(std::string_view prompt) const {
+    if (!fallback_) return interpretHere(prompt);
+    Fallback& f = *fallback_;
+    if (!f.ready.load(std::memory_order_acquire)) try {
+            return interpretHere(prompt);
+        } catch (const SnapshotError& e) {
+            f.load(e.what());
+        }
+    auto meaning = f.sources->interpretHere(prompt);
+    meaning.warning = f.why;
+    return meaning;
+}
+
 Interpreter Interpreter::open(const std::filesystem::path& snapshot, const std::filesystem::path& sourceDir) {
     const auto file = MappedFile::open(snapshot, kMaxSnapshotBytes);
     const SnapshotReader r(file->bytes(), snapshot.string(), true, [&](std::span<const std::byte> range) { file->willRead(range); });
@@ -237,6 +272,10 @@ Interpreter Interpreter::open(const std::filesystem::path& snapshot, const std::
     auto it = fromReader(r, file, false);
     it.selfCheck(r);
     it.origin_ = snapshot.string();
+    if (!sourceDir.empty()) {
+        it.fallback_ = std::make_shared<Fallback>();
+        it.fallback_->dir = sourceDir;
+    }
     return it;
 }
 

@@ -159,8 +159,8 @@ SnapshotReader::SnapshotReader(std::span<const std::byte> bytes, std::string wha
     if (h.sectionCount > kMaxSections) throw bad(fmt::format("{} sections, at most {} allowed", h.sectionCount, kMaxSections));
     const std::size_t tableEnd = sizeof(Header) + sizeof(SectionEntry) * h.sectionCount;
     if (tableEnd > bytes.size()) throw bad("the section table runs past the end");
-    // The table is read (every entry within the file, none twice, none overlapping another)
-    // before the checksum, which skips the sections checked on read.
+    // The table is read (every entry within the file, none twice, none overlapping a section
+    // checked on read) before the checksum, which skips those sections.
     std::vector<std::pair<std::size_t, std::size_t>> skipped;
     for (std::uint32_t i = 0; i < h.sectionCount; ++i) {
         SectionEntry e;
@@ -175,9 +175,15 @@ SnapshotReader::SnapshotReader(std::span<const std::byte> bytes, std::string wha
         sections_.push_back({id, bytes.subspan(e.offset, e.bytes), onRead});
         if (onRead) skipped.emplace_back(e.offset, e.bytes);
     }
-    std::sort(skipped.begin(), skipped.end());
-    for (std::size_t i = 1; i < skipped.size(); ++i)
-        if (skipped[i].first < skipped[i - 1].first + skipped[i - 1].second) throw bad("two sections checked on read overlap");
+    // A section checked on read shares no byte with any other: the rest's bytes are all under
+    // the checksum.
+    for (const auto& f : sections_)
+        for (const auto& other : sections_) {
+            if (!f.checkedOnRead || other.id == f.id) continue;
+            if (other.bytes.data() < f.bytes.data() + f.bytes.size() && f.bytes.data() < other.bytes.data() + other.bytes.size())
+                throw bad(fmt::format("section {} overlaps section {}, which is checked on read", static_cast<std::uint32_t>(other.id),
+                                      static_cast<std::uint32_t>(f.id)));
+        }
     if (verifyChecksum && checksumAround(bytes, sizeof(Header), std::move(skipped), willRead) != h.payloadChecksum)
         throw bad("the checksum does not match (a damaged file)");
     std::copy(std::begin(h.stamps), std::end(h.stamps), sources_.stamps);
@@ -195,12 +201,12 @@ CheckedOnRead SnapshotReader::checkedOnRead(SectionId id, SectionId sumsId, std:
     if (!s.checkedOnRead) throw SnapshotError(fmt::format("{}: section {} is not marked as checked on read", what_, static_cast<std::uint32_t>(id)));
     const std::size_t blocks = (s.bytes.size() + kCheckBlock - 1) / kCheckBlock;
     const auto sums = get<std::uint64_t>(sumsId, blocks);
-    if (!verify_) return CheckedOnRead(s.bytes, {}, what_);
-    return CheckedOnRead(s.bytes, sums, fmt::format("{}: {}", what_, name));
+    if (!verify_) return CheckedOnRead(s.bytes, {}, what_, 0);
+    return CheckedOnRead(s.bytes, sums, fmt::format("{}: {}", what_, name), static_cast<std::size_t>(s.bytes.data() - bytes_.data()));
 }
 
-CheckedOnRead::CheckedOnRead(std::span<const std::byte> bytes, std::span<const std::uint64_t> sums, std::string what)
-    : bytes_(bytes), sums_(sums), what_(std::make_shared<const std::string>(std::move(what))) {
+CheckedOnRead::CheckedOnRead(std::span<const std::byte> bytes, std::span<const std::uint64_t> sums, std::string what, std::size_t fileOffset)
+    : bytes_(bytes), sums_(sums), what_(std::make_shared<const std::string>(std::move(what))), fileOffset_(fileOffset) {
     if (!sums_.empty() && sums_.size() != (bytes.size() + kCheckBlock - 1) / kCheckBlock)
         throw std::logic_error("CheckedOnRead: one sum per block");
     if (!sums_.empty()) checked_.reset(new std::atomic<std::uint8_t>[sums_.size()]());
@@ -211,9 +217,9 @@ void CheckedOnRead::checkBlocks(std::size_t first, std::size_t last) const {
         if (checked_[b].load(std::memory_order_acquire) != 0) continue;
         const std::size_t at = b * kCheckBlock, n = std::min(kCheckBlock, bytes_.size() - at);
         if (XXH3_64bits(bytes_.data() + at, n) != sums_[b])
-            throw SnapshotError(fmt::format("{}: bytes {} to {} do not match their checksum "
+            throw SnapshotError(fmt::format("{}, bytes {} to {} of the file, do not match their checksum "
                                             "(a damaged file: rebuild it, or delete it to read the sources)",
-                                            *what_, at, at + n - 1));
+                                            *what_, fileOffset_ + at, fileOffset_ + at + n - 1));
         checked_[b].store(1, std::memory_order_release);
     }
 }

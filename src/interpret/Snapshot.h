@@ -13,8 +13,8 @@
 // A section checked a block at a time (the word vectors: 55% of the file, of which a prompt
 // reads a few rows) carries an XXH3-64 per 4 KiB block in a sums section, which the main
 // checksum covers; a block is checked when it is first read (CheckedOnRead). Hashing the whole
-// file at every start cost more than anything else in a command's start-up: its every page
-// touched once (issue #13). Bad files are never trusted: every size, offset and index is
+// file at every start was the largest single item in a 1 s render's profile (14% of its CPU:
+// its every page touched once; issue #13). Bad files are never trusted: every size, offset and index is
 // checked before use, and any problem is a SnapshotError naming the file and the fault.
 #include <atomic>
 #include <cstddef>
@@ -116,12 +116,14 @@ private:
 };
 
 /// A section's bytes, each kCheckBlock-byte block checked against its XXH3-64 when first read
-/// (once, by whichever thread reads it first) [any thread]. Made without sums (bytes that are
-/// already checked, or a file read with its checksums unchecked), it checks nothing.
+/// [any thread]: a block that matched is marked, for every copy, and not hashed again (two
+/// threads reading it first at once may both hash it, to the same answer). Made without sums
+/// (bytes already checked, or a file read with its checksums unchecked), it checks nothing.
 class CheckedOnRead {
 public:
     CheckedOnRead() = default;
-    CheckedOnRead(std::span<const std::byte> bytes, std::span<const std::uint64_t> sums, std::string what);
+    /// `what` names the section in errors, which give byte positions as `fileOffset` + offset.
+    CheckedOnRead(std::span<const std::byte> bytes, std::span<const std::uint64_t> sums, std::string what, std::size_t fileOffset);
 
     std::span<const std::byte> bytes() const { return bytes_; }
     /// Checks the blocks that bytes [offset, offset + n) lie in. Throws SnapshotError naming the
@@ -139,6 +141,7 @@ private:
     std::span<const std::uint64_t> sums_;
     std::shared_ptr<std::atomic<std::uint8_t>[]> checked_;  // per block: 1 once it matched
     std::shared_ptr<const std::string> what_;
+    std::size_t fileOffset_ = 0;
 };
 
 /// Checks a snapshot's header and section table and hands out its sections as typed views.
@@ -157,9 +160,9 @@ public:
         return {reinterpret_cast<const T*>(b.data()), b.size() / sizeof(T)};
     }
     StringList strings(SectionId id) const;
-    /// A section written with addCheckedOnRead, checked against its sums in `sumsId` as it is
-    /// read (nothing is checked when the reader does not verify checksums); `name` names it in
-    /// errors ("the word vectors").
+    /// [any thread] A section written with addCheckedOnRead, checked against its sums in
+    /// `sumsId` as it is read (nothing is checked when the reader does not verify checksums);
+    /// `name` names it in errors ("the word vectors").
     CheckedOnRead checkedOnRead(SectionId id, SectionId sumsId, std::string_view name) const;
     /// Throws SnapshotError when the sources in `dir` are not those the snapshot was made
     /// from: same sizes and times, or else (a copy, a fresh checkout) the same content.
@@ -191,8 +194,8 @@ public:
     MappedFile(const MappedFile&) = delete;
     MappedFile& operator=(const MappedFile&) = delete;
     std::span<const std::byte> bytes() const { return {static_cast<const std::byte*>(data_), size_}; }
-    /// Puts the pages of `range` (within bytes()) in place in one call, ahead of reading them
-    /// all; a hint (a kernel without MADV_POPULATE_READ faults them in as they are read).
+    /// [any thread] Puts the pages of `range` (within bytes()) in place in one call, ahead of
+    /// reading them all; a hint (a kernel without MADV_POPULATE_READ faults them in as they are read).
     void willRead(std::span<const std::byte> range) const;
 
 private:

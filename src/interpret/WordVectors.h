@@ -40,7 +40,7 @@ public:
     void accumulate(std::uint32_t index, float weight, std::span<float> out) const;
     /// Smooth inverse frequency weight a / (a + p(w)), p from the word's frequency rank (Zipf).
     float sifWeight(std::uint32_t index) const;
-    /// Checks every row of a mapped snapshot now (SnapshotError when one is damaged).
+    /// [any thread] Checks every row of a mapped snapshot now (SnapshotError when one is damaged).
     void checkAll() const { qChecked_.checkAll(); }
     /// Cosine similarity of two words.
     float similarity(std::uint32_t a, std::uint32_t b) const;
