@@ -257,11 +257,20 @@ TEST(LlmSettings, BadConfigFilesAreClearErrors) {
 }
 
 TEST(LlmClient, DownDroppedGarbageAndSilentServersFailClearlyAndInTime) {
-    // Down: a port nothing listens on (bound then closed).
+    // Down: a port bound but not listening, held for the whole check. A connection to it is
+    // refused, and no other test running in parallel can take the port meanwhile (a port bound
+    // then closed could be handed to another test's server between the two steps).
+    const int held = socket(AF_INET, SOCK_STREAM, 0);
+    ASSERT_GE(held, 0);
     int port;
     {
-        FakeServer s(FakeServer::Mode::Drop);
-        port = std::stoi(s.url().substr(17));
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        ASSERT_EQ(bind(held, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+        socklen_t len = sizeof a;
+        ASSERT_EQ(getsockname(held, reinterpret_cast<sockaddr*>(&a), &len), 0);
+        port = ntohs(a.sin_port);
     }
     const auto expectKind = [](LlmSettings st, LlmError::Kind kind, const std::string& words) {
         LlmClient c(st);
@@ -281,6 +290,7 @@ TEST(LlmClient, DownDroppedGarbageAndSilentServersFailClearlyAndInTime) {
         EXPECT_LT(std::chrono::duration<double>(Clock::now() - t0).count(), st.timeoutSeconds + 1.5);
     };
     expectKind(settingsFor("http://127.0.0.1:" + std::to_string(port) + "/v1"), LlmError::Kind::Down, "nothing answers there");
+    close(held);
     {
         FakeServer s(FakeServer::Mode::Drop);
         expectKind(settingsFor(s.url()), LlmError::Kind::Dropped, "connection dropped");
