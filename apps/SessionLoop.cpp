@@ -41,10 +41,11 @@ SessionLoop::SessionLoop(live::LiveSession& session, Recorder& recorder, double 
 
 void SessionLoop::quit(SampleTime now, bool urgent) {
     if (urgent && realTime_) {
-        // The device plays what the engine renders from now() on: stamped a block later, the fade
-        // is never late, and lands within a block and the poll's 4 ms of the key or signal.
+        // The device plays what the engine renders from now() on: stamped a block past where the
+        // engine is at this moment (not at `now`, which a loaded machine may have left behind
+        // since), the fade is never late, and lands within a block of the key or signal.
         constexpr double kSeconds = 0.05;
-        const SampleTime at = now + blockSize_;
+        const SampleTime at = std::max(now, session_.engine().now()) + blockSize_;
         session_.note(now, "stop", interrupted ? "interrupted (SIGINT)" : "quit");
         session_.fadeOut(at, kSeconds, true);
         end_ = std::min(end_, at + static_cast<SampleTime>((kSeconds + 0.02) * sampleRate_));
@@ -119,13 +120,14 @@ void SessionLoop::runRealTime(const std::string& deviceName, const std::function
         if (::poll(&in, 1, 4) > 0 && (in.revents & (POLLIN | POLLHUP | POLLERR))) {
             char buf[4096];
             const ssize_t got = ::read(STDIN_FILENO, buf, sizeof buf);
+            const SampleTime read = engine.now();  // where the lines were read (the poll waited up to 4 ms)
             if (got <= 0 && !(got < 0 && errno == EINTR)) {
                 stdinOpen = false;
-                if (stdinClosed) stdinClosed(now);
+                if (stdinClosed) stdinClosed(read);
             } else if (got > 0) {
                 pending.append(buf, static_cast<std::size_t>(got));
                 for (std::size_t nl; (nl = pending.find('\n')) != std::string::npos; pending.erase(0, nl + 1))
-                    if (!quitting_ && line) line(pending.substr(0, nl), now);
+                    if (!quitting_ && line) line(pending.substr(0, nl), read);
                 if (pending.size() > 4096) {
                     fmt::print(stderr, "soundstar: a line over 4096 bytes was dropped\n");
                     pending.clear();

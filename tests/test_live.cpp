@@ -132,7 +132,7 @@ TEST(LiveCli, TypedQuitAndSigintFadeOutWithin100msOfBeingRead) {
         const std::string wav = dir / (signal ? "int.wav" : "q.wav"), events = dir / (signal ? "int.jsonl" : "q.jsonl");
         const std::string cmd = kBin + " live 'lofi beats' --device null -o '" + wav + "' --events '" + events + "'";
         // (A shell's background job starts with SIGINT ignored; the session installs its own handler.)
-        const auto r = signal ? runCommand(cmd + " --minutes 1 < /dev/null & pid=$!; sleep 2.5; kill -INT $pid; wait $pid")
+        const auto r = signal ? runCommand(cmd + " --minutes 1 < /dev/null 2>&1 & pid=$!; sleep 2.5; kill -INT $pid; wait $pid")
                               : runCommand("(sleep 2.5; echo q) | timeout 20 " + cmd);
         ASSERT_EQ(r.code, 0) << r.output;
         long stop = -1, fade = -1;
@@ -152,7 +152,8 @@ TEST(LiveCli, TypedQuitAndSigintFadeOutWithin100msOfBeingRead) {
         const auto pk = tail.output.find("Pk lev dB");
         ASSERT_NE(pk, std::string::npos) << tail.output;
         const auto level = tail.output.substr(pk + 9, 20);
-        EXPECT_TRUE(level.find("-inf") != std::string::npos || std::stod(level) < -60.0) << "silent from 60 ms after the read: " << tail.output;
+        EXPECT_TRUE(level.find("-inf") != std::string::npos || std::stod(level) < -60.0)
+            << (signal ? "SIGINT" : "q") << ": silent from 60 ms after the read: " << tail.output << r.output << readText(events);
         const auto before = runCommand("sox '" + wav + "' -n trim " + std::to_string(read - 1.0) + " 1 stats");
         const auto rms = before.output.find("RMS lev dB");
         ASSERT_NE(rms, std::string::npos) << before.output;

@@ -80,22 +80,39 @@ TEST(Osc, ReadsWhatLiblosOscsendWrites) {
 }
 
 TEST(Osc, LiblosOscdumpReadsWhatWeWrite) {
-    Udp probe;  // find a free port for oscdump, then let it take it
-    const int port = probe.port;
-    close(probe.fd);
-    probe.fd = socket(AF_INET, SOCK_DGRAM, 0);
-    test::TempDir dir;
-    const std::string out = dir / "dump.txt";
-    std::thread dumper([&] { test::runShell("timeout 3 oscdump -L " + std::to_string(port) + " > '" + out + "' 2>&1"); });
-    std::this_thread::sleep_for(std::chrono::milliseconds(500));
-    Udp u;
-    u.sendTo(port, osc::encodeMessage({"/soundstar/reply", {std::string("status"), std::int32_t{42}, 0.5f, 2.25, true, std::int64_t{-7}}}));
+    // oscdump must bind the port itself: a free one is found, closed and handed to it. Neither its
+    // start-up time nor the port is certain on a loaded machine (a test running beside this one
+    // may take the port first), so the packets are sent again every 100 ms until both show in its
+    // dump (-L: a line at a time), and a port that never shows them is given up for another.
+    const std::string reply = "/soundstar/reply sifdTh \"status\" 42 0.500000 2.250000 #T -7";
+    const std::string bundled = "e8754700.80000000 /a s \"x\"";  // with the bundle's timetag
     const auto inner = osc::encodeMessage({"/a", {std::string("x")}});
-    u.sendTo(port, osc::encodeBundle(osc::TimeTag{(3900000000ull << 32) | 0x80000000u}, {inner, inner}));
-    dumper.join();
-    const std::string dump = test::readText(out);
-    EXPECT_NE(dump.find("/soundstar/reply sifdTh \"status\" 42 0.500000 2.250000 #T -7"), std::string::npos) << dump;
-    EXPECT_NE(dump.find("e8754700.80000000 /a s \"x\""), std::string::npos) << dump;  // with the bundle's timetag
+    const auto message = osc::encodeMessage({"/soundstar/reply", {std::string("status"), std::int32_t{42}, 0.5f, 2.25, true, std::int64_t{-7}}});
+    const auto bundle = osc::encodeBundle(osc::TimeTag{(3900000000ull << 32) | 0x80000000u}, {inner, inner});
+    test::TempDir dir;
+    std::string dump;
+    for (int attempt = 0; attempt < 3; ++attempt) {
+        int port;
+        {
+            Udp probe;
+            port = probe.port;
+        }
+        const std::string out = dir / fmt::format("dump{}.txt", attempt), pid = dir / fmt::format("pid{}", attempt);
+        test::runShell(fmt::format("timeout 20 oscdump -L {} > '{}' 2>&1 & echo $! > '{}'", port, out, pid));
+        Udp u;
+        const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(6);
+        while (std::chrono::steady_clock::now() < until) {
+            u.sendTo(port, message);
+            u.sendTo(port, bundle);
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+            dump = test::readText(out);
+            if (dump.find(reply) != std::string::npos && dump.find(bundled) != std::string::npos) break;
+        }
+        test::runShell("kill $(cat '" + pid + "') 2>/dev/null");
+        if (dump.find(reply) != std::string::npos && dump.find(bundled) != std::string::npos) break;
+    }
+    EXPECT_NE(dump.find(reply), std::string::npos) << dump;
+    EXPECT_NE(dump.find(bundled), std::string::npos) << dump;
 }
 
 TEST(Osc, BundlesKeepTheirTimetagsAndTheOutermostAnchor) {
