@@ -91,6 +91,7 @@ TEST(Osc, LiblosOscdumpReadsWhatWeWrite) {
     const auto bundle = osc::encodeBundle(osc::TimeTag{(3900000000ull << 32) | 0x80000000u}, {inner, inner});
     test::TempDir dir;
     std::string dump;
+    const auto showsBoth = [&] { return dump.find(reply) != std::string::npos && dump.find(bundled) != std::string::npos; };
     for (int attempt = 0; attempt < 3; ++attempt) {
         int port;
         {
@@ -106,10 +107,10 @@ TEST(Osc, LiblosOscdumpReadsWhatWeWrite) {
             u.sendTo(port, bundle);
             std::this_thread::sleep_for(std::chrono::milliseconds(100));
             dump = test::readText(out);
-            if (dump.find(reply) != std::string::npos && dump.find(bundled) != std::string::npos) break;
+            if (showsBoth()) break;
         }
         test::runShell("kill $(cat '" + pid + "') 2>/dev/null");
-        if (dump.find(reply) != std::string::npos && dump.find(bundled) != std::string::npos) break;
+        if (showsBoth()) break;
     }
     EXPECT_NE(dump.find(reply), std::string::npos) << dump;
     EXPECT_NE(dump.find(bundled), std::string::npos) << dump;
