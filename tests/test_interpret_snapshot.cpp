@@ -22,6 +22,8 @@
 #include "interpret/Interpreter.h"
 #include "interpret/Snapshot.h"
 #include "interpret/WordVectors.h"
+#include "llm/LlmClient.h"
+#include "llm/LlmComposer.h"
 
 using namespace soundstar;
 using interpret::Interpreter;
@@ -242,11 +244,26 @@ TEST(InterpreterSnapshot, AWordVectorBlockIsCheckedWhenFirstRead) {
         EXPECT_EQ(before.warning, "");  // read from the snapshot: none of its rows is damaged
         const auto hit = damaged.interpret(prompt);
         same(hit, prompt);  // the sources' answer
-        EXPECT_NE(hit.warning.find(file.string() + ": " + where), std::string::npos) << hit.warning;
+        EXPECT_EQ(hit.warning.rfind("interpreter snapshot damaged: " + file.string() + ": " + where, 0), 0u) << hit.warning;
         EXPECT_NE(hit.warning.find("read from the sources in " + kDir.string()), std::string::npos) << hit.warning;
         const auto after = damaged.interpret("sad jazz club at night");  // from the sources from now on
         same(after, "sad jazz club at night");
         EXPECT_EQ(after.warning, hit.warning);
+    }
+    {
+        // Through the LLM composer, whose endpoint here is down so it keeps the interpreter's
+        // reading: the warning is among the composition's, which `render --llm` prints.
+        const auto damaged = Interpreter::open(file, kDir);
+        llm::LlmSettings st;
+        st.baseUrl = "http://127.0.0.1:9/v1";  // below the ephemeral ports: nothing listens there
+        st.model = "tiny";
+        st.timeoutSeconds = 2.0;
+        st.retries = 0;
+        llm::LlmClient client(st);
+        const auto comp = llm::composeWithLlm(client, damaged, prompt, 10.0, false);
+        EXPECT_EQ(music::toJson(comp.config), music::toJson(sound.interpret(prompt).config));
+        ASSERT_FALSE(comp.warnings.empty());
+        EXPECT_EQ(comp.warnings.front().rfind("interpreter snapshot damaged: " + file.string() + ": " + where, 0), 0u) << comp.warnings.front();
     }
     {
         const auto alone = Interpreter::open(file, {});  // no sources to fall back to

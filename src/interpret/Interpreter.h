@@ -56,7 +56,8 @@ struct Interpretation {
     double arousal = 0;   // -1 calm .. 1 excited
     bool understood = false;
     /// Set when a mapped snapshot proved damaged as this prompt read it, and the sources were
-    /// read instead: what was wrong (the answer itself is the sources' own).
+    /// read instead: "interpreter snapshot damaged: " and what was wrong, for the user (the
+    /// answer itself is the sources' own).
     std::string warning;
 };
 

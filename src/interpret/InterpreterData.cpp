@@ -245,7 +245,7 @@ struct Interpreter::Fallback {
     const Interpreter& load(const std::string& damage) {
         std::call_once(once, [&] {
             sources.emplace(Interpreter::load(dir));
-            why = fmt::format("{}; read from the sources in {} instead", music::clipText(damage, 600), dir.string());
+            why = fmt::format("interpreter snapshot damaged: {}; read from the sources in {} instead", music::clipText(damage, 600), dir.string());
             ready.store(true, std::memory_order_release);
         });
         return *sources;

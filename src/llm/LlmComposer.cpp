@@ -284,6 +284,7 @@ LlmComposition composeWithLlm(LlmClient& client, const interpret::Interpreter& i
                               double durationSeconds, bool wantStructure) {
     LlmComposition r;
     const auto meaning = interpreter.interpret(prompt);
+    if (!meaning.warning.empty()) r.warnings.push_back(meaning.warning);  // a damaged snapshot, read past
     r.config = meaning.config;
     r.metadata = {{"prompt", prompt}, {"endpoint", client.settings().baseUrl}};
     const auto deadline = client.deadline();  // one timeout for the whole exchange

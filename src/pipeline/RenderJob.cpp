@@ -86,7 +86,7 @@ music::MusicConfig resolveConfig(const DataSet& data, const RenderArgs& a, std::
         }
     } else if (!a.prompt.empty()) {
         auto meaning = data.interpreter().interpret(a.prompt);
-        if (!meaning.warning.empty()) warn(a, "interpreter snapshot damaged: " + meaning.warning);
+        if (!meaning.warning.empty()) warn(a, meaning.warning);
         cfg = meaning.config;
         stated = meaning.explicitFields;
         understood.insert(understood.end(), meaning.notes.begin(), meaning.notes.end());
