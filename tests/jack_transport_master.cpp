@@ -4,14 +4,16 @@
 // Becomes the timebase master (bar/beat/tick at BPM in 4/4, 1920 ticks a beat, from the
 // transport's frame), connects its input to AUDIO_PORT once it exists (20 s at most), locates the
 // transport to frame 0 and starts it, stops it ROLL_SECONDS later, records TAIL_SECONDS more, and
-// writes OUT.json: the JACK frame (frame time) of the first cycle that rolled from transport
-// frame 0, of the first cycle stopped after it, and of OUT.json.f32's first sample (float32 mono,
-// recorded into memory allocated before; a cycle this client missed stays zeros).
+// writes OUT.json: the JACK frame (frame time) the transport rolled from its frame 0 at, that of
+// the first cycle stopped after it, and that of OUT.json.f32's first sample (float32 mono,
+// recorded into memory allocated before; a cycle this client missed stays zeros), and the JACK
+// frames of its own bar lines as it played them (bar_frames), with what it saw of xruns.
 #include <jack/jack.h>
 #include <jack/transport.h>
 
 #include <atomic>
 #include <chrono>
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -28,6 +30,13 @@ struct Master {
     std::vector<float> heard;
     std::atomic<long long> origin{-1}, rolled{-1}, stopped{-1};
     std::atomic<bool> recording{false};
+    // [process thread] The JACK frame of the master's own bar line k (where the transport's frame
+    // crossed bar k of BPM in 4/4 from frame 0; -1: not seen, in a cycle this client missed), the
+    // rolling cycles whose frame time did not follow the last one's, and the most the transport's
+    // frame fell behind the frame time since it rolled.
+    std::vector<long long> bars = std::vector<long long>(256, -1);
+    int barCount = 0;  // bar lines up to here
+    long long lastFirst = -1, gaps = 0, lag = 0;
 };
 
 void timebase(jack_transport_state_t, jack_nframes_t, jack_position_t* pos, int, void* arg) {
@@ -48,12 +57,36 @@ void timebase(jack_transport_state_t, jack_nframes_t, jack_position_t* pos, int,
 int process(jack_nframes_t frames, void* arg) {
     auto& m = *static_cast<Master*>(arg);
     if (!m.recording.load(std::memory_order_acquire)) return 0;
-    const long long first = jack_last_frame_time(m.client);
+    const long long first = jack_last_frame_time(m.client);  // the cycle whose audio this call records
+    // The transport with the frame time of the same server cycle: read again when the server
+    // began its next cycle in between (this client running late).
+    jack_nframes_t at = static_cast<jack_nframes_t>(first);
     jack_position_t pos;
-    const jack_transport_state_t state = jack_transport_query(m.client, &pos);
-    if (state == JackTransportRolling && pos.frame == 0 && m.rolled.load(std::memory_order_relaxed) < 0) m.rolled.store(first, std::memory_order_relaxed);
+    jack_transport_state_t state = JackTransportStopped;
+    for (int tries = 0; tries < 4; ++tries) {
+        state = jack_transport_query(m.client, &pos);
+        const jack_nframes_t again = jack_last_frame_time(m.client);
+        if (again == at) break;
+        at = again;
+    }
+    const long long now = at;
+    // The frame the transport rolled from 0 at (this client may have missed that cycle).
+    if (state == JackTransportRolling && pos.frame < 48000 && m.rolled.load(std::memory_order_relaxed) < 0)
+        m.rolled.store(now - static_cast<long long>(pos.frame), std::memory_order_relaxed);
     if (state == JackTransportStopped && m.rolled.load(std::memory_order_relaxed) >= 0 && m.stopped.load(std::memory_order_relaxed) < 0)
-        m.stopped.store(first, std::memory_order_relaxed);
+        m.stopped.store(now, std::memory_order_relaxed);
+    if (state == JackTransportRolling && m.rolled.load(std::memory_order_relaxed) >= 0 && m.stopped.load(std::memory_order_relaxed) < 0) {
+        if (m.lastFirst >= 0 && now != m.lastFirst + frames) ++m.gaps;
+        m.lastFirst = now;
+        m.lag = std::max(m.lag, (now - m.rolled.load(std::memory_order_relaxed)) - static_cast<long long>(pos.frame));
+        const double bar = 4.0 * 60.0 / m.bpm * pos.frame_rate;
+        const auto next = static_cast<long long>(std::ceil(static_cast<double>(pos.frame) / bar - 1e-9));
+        const double in = static_cast<double>(next) * bar - static_cast<double>(pos.frame);
+        if (next > 0 && in < frames && next < static_cast<long long>(m.bars.size())) {
+            m.bars[static_cast<std::size_t>(next)] = now + std::llround(in);
+            m.barCount = static_cast<int>(next) + 1;
+        }
+    }
     long long origin = m.origin.load(std::memory_order_relaxed);
     if (origin < 0) m.origin.store(origin = first, std::memory_order_relaxed);
     const auto* in = static_cast<const float*>(jack_port_get_buffer(m.audio, frames));
@@ -115,7 +148,9 @@ int main(int argc, char** argv) {
         f32.write(reinterpret_cast<const char*>(m.heard.data()), static_cast<std::streamsize>(m.heard.size() * sizeof(float)));
         std::ofstream json(out + ".tmp");
         json << "{\"sample_rate\":" << rate << ",\"audio_first_frame\":" << m.origin.load() << ",\"rolled_frame\":" << m.rolled.load()
-             << ",\"stopped_frame\":" << m.stopped.load() << "}\n";
+             << ",\"stopped_frame\":" << m.stopped.load() << ",\"frame_gaps\":" << m.gaps << ",\"transport_lag\":" << m.lag << ",\"bar_frames\":[";
+        for (int k = 0; k < m.barCount; ++k) json << (k ? "," : "") << m.bars[static_cast<std::size_t>(k)];  // [0] is -1: bar 0 is the roll
+        json << "]}\n";
     }
     std::rename((out + ".f32.tmp").c_str(), (out + ".f32").c_str());
     std::rename((out + ".tmp").c_str(), out.c_str());

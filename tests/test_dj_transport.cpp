@@ -63,7 +63,7 @@ void run(TransportClock& clock, Transport& t, long long first, int cycles, int p
         const int n = clock.cycle(first, period, t.at(), out, 256);
         for (int i = 0; i < n; ++i) {
             const auto& m = out[i];
-            EXPECT_GE(m.frame, first);
+            EXPECT_GE(m.frame, h.all.empty() ? first : h.all.back().frame) << "in order";
             EXPECT_LT(m.frame, first + period);
             h.all.push_back(m);
             if (m.bytes[0] == 0xF8) h.ticks.push_back(m.frame);
@@ -152,7 +152,10 @@ TEST(TransportClock, SkippedCyclesKeepTheGridAndTheTempoFollowsTheMaster) {
     t.frame += 4 * 256;
     run(clock, t, 100 * 256 + 4 * 256, 100, 256, h, [](long long, Transport&) {});
     EXPECT_EQ(h.stop, -1) << "no relocation";
-    for (const long long f : h.ticks) EXPECT_EQ(f % 1000, 0) << "every tick on the 120 bpm grid";
+    // Every tick, those of the skipped cycles included (sent late, each on its own frame): a
+    // follower counts them, and one left out would put its beat a 24th off the master's.
+    ASSERT_EQ(h.ticks.size(), 53u);
+    for (std::size_t i = 0; i < h.ticks.size(); ++i) EXPECT_EQ(h.ticks[i], 1000 * static_cast<long long>(i)) << "tick " << i << " on the 120 bpm grid";
     // JACK2's way: four skipped cycles moved the frame time but not the transport (it moves only in
     // cycles that run). No Stop (that would fade the set out on every xrun); the ticks wait with
     // the transport, each on its transport frame's grid plus the jump.
@@ -194,6 +197,57 @@ TEST(TransportClock, SkippedCyclesKeepTheGridAndTheTempoFollowsTheMaster) {
     run(c3, t3, 0, 100, 256, h3, [](long long, Transport& tr) { tr.rolling = true; });
     ASSERT_GT(h3.ticks.size(), 10u);
     EXPECT_NEAR(static_cast<double>(h3.ticks[10] - h3.ticks[0]) / 10.0, 48000.0 * 60.0 / (126.0 * 24.0), 0.1);
+}
+
+// A client that runs late (a loaded machine, jackd without real-time scheduling) can read the
+// frame time and the transport on either side of the server's next cycle, so that for one cycle
+// they seem a period apart; and its next cycle can come a period later than the last. Neither is
+// a relocation: no Stop, and every tick on the master's grid, none missing. A small difference
+// that stays (a one-period xrun that the transport sat out) moves the ticks after three cycles.
+TEST(TransportClock, AReadAcrossACycleEdgeIsNotARelocation) {
+    TransportClock clock;
+    Transport t;
+    Heard h;
+    TransportClock::Message out[256];
+    long long first = 0;
+    const auto cycle = [&](long long frameTime, long long transportFrame) {
+        Transport at = t;
+        at.frame = transportFrame;
+        const int n = clock.cycle(frameTime, 256, at.at(), out, 256);
+        for (int i = 0; i < n; ++i) {
+            EXPECT_GE(out[i].frame, h.all.empty() ? 0 : h.all.back().frame) << "in order";
+            EXPECT_LT(out[i].frame, frameTime + 256);
+            h.all.push_back(out[i]);
+            if (out[i].bytes[0] == 0xF8) h.ticks.push_back(out[i].frame);
+            if (out[i].bytes[0] == 0xFC) h.stop = out[i].frame;
+        }
+    };
+    t.rolling = true;
+    for (; first < 50 * 256; first += 256) cycle(first, first);
+    // The frame time read a cycle late (the transport not yet moved), then the next cycle's both.
+    cycle(first + 256, first);
+    first += 512;
+    cycle(first, first);
+    for (first += 256; first < 100 * 256; first += 256) cycle(first, first);
+    // The transport read a cycle ahead of the frame time, once.
+    cycle(first, first + 256);
+    for (first += 256; first < 150 * 256; first += 256) cycle(first, first);
+    EXPECT_EQ(h.stop, -1) << "no relocation";
+    ASSERT_EQ(h.ticks.size(), 39u);
+    for (std::size_t i = 0; i < h.ticks.size(); ++i) EXPECT_EQ(h.ticks[i], 1000 * static_cast<long long>(i)) << "tick " << i;
+    // From here the transport stays a period behind the frame time: after three cycles the ticks
+    // follow it, and none is lost or doubled.
+    const long long shiftedFrom = first;
+    for (; first < 300 * 256; first += 256) cycle(first, first - 256);
+    EXPECT_EQ(h.stop, -1) << "no relocation";
+    ASSERT_EQ(h.ticks.size(), 77u);
+    for (std::size_t i = 0; i < h.ticks.size(); ++i) {
+        const long long grid = h.ticks[i] >= shiftedFrom + 3 * 256 ? 256 : 0;
+        EXPECT_EQ(h.ticks[i] - grid, 1000 * static_cast<long long>(i)) << "tick " << i;
+    }
+    // A jump of more than two periods is a relocation still.
+    cycle(first, first - 256 + 48000);
+    EXPECT_EQ(h.stop, first);
 }
 
 // What the DJ reads from it: the clock follower's tempo within two beats, and the hold's sample 0
@@ -255,6 +309,7 @@ TEST(DjTransport, FollowsAJackTimebaseMasterOnItsBarLinesAndStopsWithIt) {
     std::ifstream in(master);
     ASSERT_TRUE(in.good()) << r.output;
     const auto heard = nlohmann::json::parse(in);
+    std::printf("master: %s\n", heard.dump().c_str());
     const long long rolled = heard["rolled_frame"].get<long long>(), stopped = heard["stopped_frame"].get<long long>();
     const long long origin = heard["audio_first_frame"].get<long long>();
     ASSERT_GT(rolled, 0);
@@ -280,16 +335,29 @@ TEST(DjTransport, FollowsAJackTimebaseMasterOnItsBarLinesAndStopsWithIt) {
     }
     EXPECT_EQ(startFrame, rolled) << "sample 0 on the rolling frame";
     EXPECT_NEAR(tempo, 120.0, 0.05);
-    // 2. Every set bar line on the master's (a bar of 120 bpm 4/4 is 96000 frames at 48 kHz),
-    // bar 2's included (the set began at its profile's 126 bpm: the catch-up).
+    // 2. Every set bar line on the master's, as the master played them (a bar of 120 bpm 4/4 is
+    // 96000 frames at 48 kHz; a bar line the master did not see, in a cycle it missed, is that
+    // from the last one it saw), bar 2's included (the set began at its profile's 126 bpm: the
+    // catch-up). On a loaded machine JACK2 can hold the transport through an xrun while its frame
+    // time runs on: the master's grid then steps, the ticks step with it, and the phase lock
+    // pulls the set after it over the next bars (a clock follower cannot tell a step from
+    // jitter at once). After such a step the set's lines may be off by up to twice the steps.
     ASSERT_GE(lines.size(), 3u) << r.output;
+    const auto bars = heard["bar_frames"].get<std::vector<long long>>();
     double worst = 0.0;
+    long long shift = 0, stepped = 0;  // the master's lines after the rolling frame less 96000 a bar; how far that moved
     for (std::size_t k = 0; k < lines.size(); ++k) {
-        const double off = static_cast<double>(lines[k] - 96000LL * static_cast<long long>(k + 1));
+        if (k + 1 < bars.size() && bars[k + 1] >= 0) {
+            const long long now = bars[k + 1] - rolled - 96000LL * static_cast<long long>(k + 1);
+            stepped += std::llabs(now - shift), shift = now;
+        }
+        const double off = static_cast<double>(lines[k] - 96000LL * static_cast<long long>(k + 1) - shift);
         worst = std::max(worst, std::abs(off));
-        EXPECT_LE(std::abs(off), 48.0) << "bar " << k + 2 << " line at sample " << lines[k];
+        EXPECT_LE(std::abs(off), 48.0 + 2.0 * static_cast<double>(stepped))
+            << "bar " << k + 2 << " line at sample " << lines[k] << "; the master's grid stepped " << stepped << " frames by then";
     }
-    std::printf("bar lines %zu, worst %.0f frames off the master's; stopped at JACK frame %lld\n", lines.size(), worst, stopped);
+    std::printf("bar lines %zu, worst %.0f frames off the master's (its grid stepped %lld frames); stopped at JACK frame %lld\n", lines.size(), worst, stepped,
+                stopped);
     // 3. What the master heard is the set's own recording from the rolling frame on, and silence
     // from the Stop's cycle plus the 10 ms fade (and a little) to the end.
     const auto audio = readF32(master + ".f32");

@@ -124,19 +124,25 @@ struct JackMidiInput::Impl {
             return;
         }
         const ClockHold::Span span = hold.cycle(first, frames);
-        const auto from = static_cast<int>(span.from), to = static_cast<int>(span.to);
+        auto from = static_cast<int>(span.from);
+        const auto to = static_cast<int>(span.to);
+        const bool running = from == 0 && !span.started && expected >= 0;
+        // Frames rendered already (a client running late can be handed a cycle whose frame time
+        // it read in the last one): silence here, not rendered again, so the engine's sample s
+        // stays on frame (start + s).
+        if (running && first < expected) from = static_cast<int>(std::min<long long>(expected - first, to));
         if (from > 0) out.offset(0, from).clear();
         if (to < static_cast<int>(frames)) out.offset(to, static_cast<int>(frames) - to).clear();
         // Frames JACK skipped (an xrun of its driver): the engine renders them too, unheard, so
         // its sample s stays on frame (start + s) and the set on the clock (up to kScratch frames).
-        if (from == 0 && !span.started && expected >= 0 && first > expected && first - expected <= kScratch) {
+        if (running && first > expected && first - expected <= kScratch) {
             for (long long left = first - expected; left > 0;) {
                 const int n = static_cast<int>(std::min<long long>(left, 1024));
                 e->render(StereoView{scratchL.data(), scratchR.data(), n});
                 left -= n;
             }
         }
-        expected = to == static_cast<int>(frames) && from < to ? first + frames : -1;
+        expected = to == static_cast<int>(frames) && (from < to || running) ? std::max(expected, first + frames) : -1;
         if (from < to) {
             if (span.started && !span.forced) e->setOutputGate(true, gateFade.load(std::memory_order_relaxed));  // a resume after a Stop
             engineOffset.store(e->now() - (first + from), std::memory_order_relaxed);
@@ -149,14 +155,26 @@ struct JackMidiInput::Impl {
     static int process(jack_nframes_t frames, void* self) {
         auto& impl = *static_cast<Impl*>(self);
         void* buf = impl.api.portBuffer(impl.port, frames);
-        const jack_nframes_t first = impl.api.lastFrameTime(impl.client);
+        const jack_nframes_t first = impl.api.lastFrameTime(impl.client);  // the cycle this call plays
+        // The transport with the frame time of the same server cycle: a client running late can
+        // see the server begin its next cycle between the two reads (a period apart), so the
+        // frame time is read again after it, and the pair taken once it holds (a few tries).
+        jack_position_t pos{};
+        jack_transport_state_t state = JackTransportStopped;
+        jack_nframes_t transportFirst = first;
+        if (impl.transport.load(std::memory_order_acquire)) {
+            for (int tries = 0; tries < 4; ++tries) {
+                state = impl.api.transportQuery(impl.client, &pos);
+                const jack_nframes_t again = impl.api.lastFrameTime(impl.client);
+                if (again == transportFirst) break;
+                transportFirst = again;
+            }
+        }
         impl.cycle.store(first, std::memory_order_relaxed);
         engine::AudioEngine* gate = impl.gate.load(std::memory_order_acquire);
         const bool playing = impl.player.load(std::memory_order_relaxed) != nullptr;
         if (gate && !playing) impl.engineOffset.store(gate->now() - static_cast<long long>(first), std::memory_order_relaxed);
         if (impl.transport.load(std::memory_order_acquire)) {
-            jack_position_t pos{};
-            const jack_transport_state_t state = impl.api.transportQuery(impl.client, &pos);
             TransportClock::Position p;
             p.rolling = state == JackTransportRolling;
             p.frame = pos.frame, p.frameRate = pos.frame_rate > 0 ? pos.frame_rate : impl.rate;
@@ -164,7 +182,7 @@ struct JackMidiInput::Impl {
             if (p.bbt)
                 p.bar = pos.bar, p.beat = pos.beat, p.tick = pos.tick, p.ticksPerBeat = pos.ticks_per_beat, p.beatsPerBar = pos.beats_per_bar,
                 p.bpm = pos.beats_per_minute;
-            const int count = impl.transportClock.cycle(first, frames, p, impl.fromTransport.data(), static_cast<int>(impl.fromTransport.size()));
+            const int count = impl.transportClock.cycle(transportFirst, frames, p, impl.fromTransport.data(), static_cast<int>(impl.fromTransport.size()));
             for (int k = 0; k < count; ++k) {
                 const auto& m = impl.fromTransport[static_cast<std::size_t>(k)];
                 impl.deliver(m.bytes, m.size, m.frame, gate);

@@ -22,24 +22,36 @@ int TransportClock::cycle(long long first, long long frames, const Position& p, 
     songBeat_ = std::max(0.0, songBeat_);
     const double tickFrames = rate * 60.0 / (bpm_ * kTicksPerBeat);
     // JACK2 moves the transport on by a period only in the cycles it runs: after an xrun the frame
-    // time has jumped and the transport has not. Only a transport frame that is neither that nor
-    // moved with the frame time is a relocation.
-    const bool transportHeld = p.frame == lastTransportFrame_ + lastFrames_;
+    // time has jumped and the transport has not. A client running late can also read the frame
+    // time and the transport on either side of the server's next cycle: the two then differ by a
+    // period for that read. Only a transport frame that is none of these is a relocation.
+    const long long straddle = std::min(kStraddlePeriods * frames, kMaxStraddleFrames);
+    const bool transportHeld = std::llabs(p.frame - (lastTransportFrame_ + lastFrames_)) <= straddle;
     lastTransportFrame_ = p.frame, lastFrames_ = frames;
     if (!p.rolling) {
-        if (rolling_) send(first, 0xFC);
-        rolling_ = false, resumeAfter_ = -1;
+        if (rolling_) send(std::max(first, lastEnd_), 0xFC);
+        rolling_ = false, resumeAfter_ = -1, driftCycles_ = 0;
+        lastEnd_ = std::max(lastEnd_, first + frames);
         return n;
     }
-    if (rolling_ && first - p.frame != offset_ && transportHeld) {  // skipped cycles the transport sat out: its ticks wait too
-        const long long jump = first - p.frame - offset_;
-        offset_ += jump, nextTickFrame_ += static_cast<double>(jump);
-    } else if (rolling_ && first - p.frame != offset_) {  // relocated while rolling: stop now, go on later
-        send(first, 0xFC);
-        rolling_ = false, resumeAfter_ = first + relocateGap_;
+    if (const long long jump = first - p.frame - offset_; rolling_ && jump != 0) {
+        const bool straddled = std::llabs(jump) <= straddle;
+        driftCycles_ = straddled && jump == drift_ ? driftCycles_ + 1 : 1, drift_ = jump;
+        if ((transportHeld && jump > straddle) || (straddled && driftCycles_ >= kDriftCycles)) {
+            // Skipped cycles the transport sat out (or a small offset that stayed): its ticks wait too.
+            offset_ += jump, nextTickFrame_ += static_cast<double>(jump), driftCycles_ = 0;
+        } else if (!straddled) {  // relocated while rolling: stop now, go on later
+            send(first, 0xFC);
+            rolling_ = false, resumeAfter_ = first + relocateGap_, driftCycles_ = 0;
+        }  // else a read across a cycle's edge: the ticks keep the grid they had
+    } else {
+        driftCycles_ = 0;
     }
     if (!rolling_) {
-        if (resumeAfter_ > first) return n;
+        if (resumeAfter_ > first) {
+            lastEnd_ = std::max(lastEnd_, first + frames);
+            return n;
+        }
         resumeAfter_ = -1;
         const double songTick = songBeat_ * kTicksPerBeat;
         if (songTick < 1e-6) {
@@ -57,16 +69,18 @@ int TransportClock::cycle(long long first, long long frames, const Position& p, 
         nextTickFrame_ = static_cast<double>(first) + (nextTickFrame_ - static_cast<double>(first)) / tickFrames_ * tickFrames;
         tickFrames_ = tickFrames;
     }
-    // Cycles JACK skipped that moved both clocks (a transport that keeps to the frame time): their
-    // ticks are not sent late.
-    if (nextTickFrame_ < static_cast<double>(first) - 0.5) {
-        const auto missed = static_cast<long long>(std::ceil((static_cast<double>(first) - 0.5 - nextTickFrame_) / tickFrames_));
-        nextTick_ += missed, nextTickFrame_ += static_cast<double>(missed) * tickFrames_;
+    // Cycles JACK skipped that moved both clocks (a transport that keeps to the frame time, or a
+    // late client's cycles): their ticks are sent now, each with its own frame, as a clock that
+    // never misses one would have (a follower counts ticks: a tick left out is a beat off by a
+    // 24th). Beyond a bar of them (a client stalled for seconds) the rest are let go.
+    if (const long long behind = static_cast<long long>(std::ceil((static_cast<double>(first) - 0.5 - nextTickFrame_) / tickFrames_)); behind > kMaxLateTicks) {
+        nextTick_ += behind - kMaxLateTicks, nextTickFrame_ += static_cast<double>(behind - kMaxLateTicks) * tickFrames_;
     }
     for (long long at; (at = std::llround(nextTickFrame_)) < first + frames;) {
-        send(std::max(at, first), 0xF8);
+        send(std::max(at, lastEnd_), 0xF8);
         ++nextTick_, nextTickFrame_ += tickFrames_;
     }
+    lastEnd_ = std::max(lastEnd_, first + frames);
     return n;
 }
 

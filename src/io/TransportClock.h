@@ -17,6 +17,13 @@ namespace soundstar::io {
 class TransportClock {
 public:
     static constexpr int kTicksPerBeat = 24;
+    /// A late client can read the frame time and the transport this many periods apart (at most
+    /// kMaxStraddleFrames): a difference that small is not a relocation; kept for kDriftCycles
+    /// cycles in a row, the ticks move with it.
+    static constexpr long long kStraddlePeriods = 2, kMaxStraddleFrames = 4096;
+    static constexpr int kDriftCycles = 3;
+    /// Ticks of skipped cycles sent late, at most (a bar); a longer stall lets the rest go.
+    static constexpr long long kMaxLateTicks = 96;
     /// The transport at a cycle's first frame, as jack_transport_query reports it.
     struct Position {
         bool rolling = false;
@@ -52,6 +59,9 @@ private:
     long long offset_ = 0;       // JACK frame - transport frame while rolling (a jump: relocated)
     long long lastTransportFrame_ = -1, lastFrames_ = 0;  // the last cycle's transport frame and length
     long long resumeAfter_ = -1; // a relocation: the Continue waits until this JACK frame
+    long long drift_ = 0;        // the last cycle's small offset change, and how many cycles it held
+    int driftCycles_ = 0;
+    long long lastEnd_ = 0;      // the end of the last cycle: no message is stamped before it
     long long nextTick_ = 0;     // the song tick of the next tick
     double nextTickFrame_ = 0.0; // where it falls (JACK frames)
     double tickFrames_ = 0.0;
