@@ -74,17 +74,21 @@ ClockHold::Span ClockHold::cycle(long long first, long long frames) {
         pending_ = first, armed_ = false, forced_ = true;
         if (s == State::Stopping) s = State::Paused;
     }
-    if (s == State::Waiting && pending_ >= 0 && pending_ < first && !forced_) {
-        // The first tick came before the engine was handed over (a cycle before playEngine): its
-        // frame has passed, so the set starts on the clock's next bar line instead, still on a tick.
-        pending_ = -1, armed_ = true, continuing_ = true;
-    }
+    // A start frame before this cycle: in cycles this client missed (after the last one it saw),
+    // caught up by rendering the frames since unheard; otherwise the first tick came before the
+    // engine was handed over (a cycle before playEngine): its frame has passed, so the set starts
+    // on the clock's next bar line instead, still on a tick.
+    const bool missed = pending_ >= 0 && pending_ < first && lastEnd_ >= 0 && pending_ >= lastEnd_ && first - pending_ <= kMaxUnheardFrames;
+    if (s == State::Waiting && pending_ >= 0 && pending_ < first && !forced_ && !missed) pending_ = -1, armed_ = true, continuing_ = true;
+    lastEnd_ = first + frames;
     if ((s == State::Waiting || s == State::Paused) && pending_ >= 0 && pending_ < first + frames) {
         span.from = std::max(0LL, pending_ - first);
+        span.unheard = missed && !forced_ ? first - pending_ : 0;
         span.started = true, span.forced = forced_;
         pending_ = -1, forced_ = false;
-        if (startFrame_.load(std::memory_order_relaxed) < 0) startFrame_.store(first + span.from, std::memory_order_release);
-        resumeFrame_.store(first + span.from, std::memory_order_release);
+        const long long at = first + span.from - span.unheard;
+        if (startFrame_.load(std::memory_order_relaxed) < 0) startFrame_.store(at, std::memory_order_release);
+        resumeFrame_.store(at, std::memory_order_release);
         state_.store(s = State::Running, std::memory_order_release);
     } else if (s == State::Running) {
         span.from = 0;

@@ -19,12 +19,17 @@ namespace soundstar::io {
 class ClockHold {
 public:
     static constexpr int kTicksPerBar = 96;  // 24 a beat, 4/4
+    /// A start or resume whose frame fell in cycles this client missed is caught up by rendering
+    /// the frames since it unheard, up to this many (more: it starts late, on the cycle).
+    static constexpr long long kMaxUnheardFrames = 8192;
     enum class State : std::uint8_t { Waiting, Running, Stopping, Paused };
     /// Frames of this cycle the engine renders: [from, to) (from == to: none).
     struct Span {
         long long from = 0, to = 0;
         bool started = false;  // the engine starts (or resumes) at `from` in this cycle
         bool forced = false;   // by forceRun, not the clock (the output gate stays as it is)
+        long long unheard = 0; // started: its frame was this many frames before the cycle (missed
+                               // cycles): the engine renders them unheard first, from = 0
     };
 
     /// The set plays this many frames after the clock (>= 0) [control, before it runs].
@@ -61,6 +66,7 @@ private:
     long long lastTickFrame_ = -1;
     double tickFrames_ = 0.0;     // the last tick interval
     long long pending_ = -1;      // the frame to start/resume at
+    long long lastEnd_ = -1;      // the end of the last cycle (-1: none yet)
     long long stopAt_ = -1;       // Stopping: the frame the pause begins
 };
 

@@ -98,13 +98,24 @@ struct JackMidiInput::Impl {
     std::atomic<engine::AudioEngine*> player{nullptr};
     std::atomic<bool> busy{false};  // the process thread is inside the player's render
     ClockHold hold;
-    static constexpr long long kScratch = 8192;
+    static constexpr long long kScratch = ClockHold::kMaxUnheardFrames;
     std::array<float, 1024> scratchL{}, scratchR{};  // [rt] skipped frames rendered unheard
     long long expected = -1;                         // [rt] the next cycle's first frame while running
     // --clock jack: the transport read as a MIDI clock (followTransport), instead of the port.
     std::atomic<bool> transport{false};
     TransportClock transportClock;                       // [rt] after followTransport
     std::array<TransportClock::Message, 256> fromTransport{};  // [rt]
+
+    // [rt] JACK's frame time, made 64-bit: its 32 bits wrap about a day after jackd started (at
+    // 48 kHz), and every frame here is compared with earlier ones. Read in time order only.
+    std::uint32_t lastRawFrame = 0;
+    long long frame64 = -1;
+    long long frameTime() {
+        const std::uint32_t raw = api.lastFrameTime(client);
+        frame64 = frame64 < 0 ? static_cast<long long>(raw) : frame64 + static_cast<std::int32_t>(raw - lastRawFrame);
+        lastRawFrame = raw;
+        return frame64;
+    }
 
     // [rt] The engine's output for this cycle: what the hold says, silence around it.
     void play(jack_nframes_t frames, long long first) {
@@ -133,14 +144,14 @@ struct JackMidiInput::Impl {
         if (running && first < expected) from = static_cast<int>(std::min<long long>(expected - first, to));
         if (from > 0) out.offset(0, from).clear();
         if (to < static_cast<int>(frames)) out.offset(to, static_cast<int>(frames) - to).clear();
-        // Frames JACK skipped (an xrun of its driver): the engine renders them too, unheard, so
-        // its sample s stays on frame (start + s) and the set on the clock (up to kScratch frames).
-        if (running && first > expected && first - expected <= kScratch) {
-            for (long long left = first - expected; left > 0;) {
-                const int n = static_cast<int>(std::min<long long>(left, 1024));
-                e->render(StereoView{scratchL.data(), scratchR.data(), n});
-                left -= n;
-            }
+        // Frames JACK skipped (an xrun of its driver, a cycle this client missed), and those of a
+        // start that fell in them: the engine renders them too, unheard, so its sample s stays on
+        // frame (start + s) and the set on the clock (up to kScratch frames).
+        const long long unheard = span.started ? span.unheard : running && first > expected && first - expected <= kScratch ? first - expected : 0;
+        for (long long left = unheard; left > 0;) {
+            const int n = static_cast<int>(std::min<long long>(left, static_cast<long long>(scratchL.size())));
+            e->render(StereoView{scratchL.data(), scratchR.data(), n});
+            left -= n;
         }
         expected = to == static_cast<int>(frames) && (from < to || running) ? std::max(expected, first + frames) : -1;
         if (from < to) {
@@ -155,17 +166,17 @@ struct JackMidiInput::Impl {
     static int process(jack_nframes_t frames, void* self) {
         auto& impl = *static_cast<Impl*>(self);
         void* buf = impl.api.portBuffer(impl.port, frames);
-        const jack_nframes_t first = impl.api.lastFrameTime(impl.client);  // the cycle this call plays
+        const long long first = impl.frameTime();  // the cycle this call plays
         // The transport with the frame time of the same server cycle: a client running late can
         // see the server begin its next cycle between the two reads (a period apart), so the
         // frame time is read again after it, and the pair taken once it holds (a few tries).
         jack_position_t pos{};
         jack_transport_state_t state = JackTransportStopped;
-        jack_nframes_t transportFirst = first;
+        long long transportFirst = first;
         if (impl.transport.load(std::memory_order_acquire)) {
             for (int tries = 0; tries < 4; ++tries) {
                 state = impl.api.transportQuery(impl.client, &pos);
-                const jack_nframes_t again = impl.api.lastFrameTime(impl.client);
+                const long long again = impl.frameTime();
                 if (again == transportFirst) break;
                 transportFirst = again;
             }
@@ -173,7 +184,7 @@ struct JackMidiInput::Impl {
         impl.cycle.store(first, std::memory_order_relaxed);
         engine::AudioEngine* gate = impl.gate.load(std::memory_order_acquire);
         const bool playing = impl.player.load(std::memory_order_relaxed) != nullptr;
-        if (gate && !playing) impl.engineOffset.store(gate->now() - static_cast<long long>(first), std::memory_order_relaxed);
+        if (gate && !playing) impl.engineOffset.store(gate->now() - first, std::memory_order_relaxed);
         if (impl.transport.load(std::memory_order_acquire)) {
             TransportClock::Position p;
             p.rolling = state == JackTransportRolling;
@@ -193,10 +204,10 @@ struct JackMidiInput::Impl {
                 jack_midi_event_t ev;
                 if (impl.api.eventGet(&ev, buf, i) != 0 || ev.size == 0 || ev.size > 3) continue;
                 if (ev.buffer[0] < 0xF8 && ev.buffer[0] != 0xF2) continue;
-                impl.deliver(ev.buffer, ev.size, static_cast<long long>(first) + ev.time, gate);  // 32-bit frames: wraps after a day at 48 kHz
+                impl.deliver(ev.buffer, ev.size, first + ev.time, gate);
             }
         }
-        impl.play(frames, static_cast<long long>(first));
+        impl.play(frames, first);
         return 0;
     }
 

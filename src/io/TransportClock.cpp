@@ -8,11 +8,17 @@ namespace soundstar::io {
 void TransportClock::setFallbackBpm(double bpm) { fallbackBpm_ = std::isfinite(bpm) ? std::clamp(bpm, 20.0, 400.0) : 120.0; }
 
 int TransportClock::cycle(long long first, long long frames, const Position& p, Message* out, int max) {
+    const int n = step(first, frames, p, out, max);
+    lastEnd_ = std::max(lastEnd_, first + frames);
+    return n;
+}
+
+int TransportClock::step(long long first, long long frames, const Position& p, Message* out, int max) {
     int n = 0;
     const auto send = [&](long long frame, std::uint8_t status, int data = -1) {
         if (n >= max) return;
         Message& m = out[n++];
-        m.frame = frame, m.bytes[0] = status, m.size = 1;
+        m.frame = std::max(frame, lastEnd_), m.bytes[0] = status, m.size = 1;  // in order: never before the last cycle's end
         if (data >= 0) m.bytes[1] = static_cast<std::uint8_t>(data & 0x7F), m.bytes[2] = static_cast<std::uint8_t>((data >> 7) & 0x7F), m.size = 3;
     };
     const double rate = p.frameRate > 0 && std::isfinite(p.frameRate) ? p.frameRate : 48000.0;
@@ -23,21 +29,23 @@ int TransportClock::cycle(long long first, long long frames, const Position& p, 
     const double tickFrames = rate * 60.0 / (bpm_ * kTicksPerBeat);
     // JACK2 moves the transport on by a period only in the cycles it runs: after an xrun the frame
     // time has jumped and the transport has not. A client running late can also read the frame
-    // time and the transport on either side of the server's next cycle: the two then differ by a
-    // period for that read. Only a transport frame that is none of these is a relocation.
-    const long long straddle = std::min(kStraddlePeriods * frames, kMaxStraddleFrames);
-    const bool transportHeld = std::llabs(p.frame - (lastTransportFrame_ + lastFrames_)) <= straddle;
-    lastTransportFrame_ = p.frame, lastFrames_ = frames;
+    // time and the transport on either side of the server's next cycle (JackMidiInput reads the
+    // frame time again to avoid it, a few tries): the two then differ by a period for that read.
+    // Only a transport frame that is none of these is a relocation.
+    const long long straddle = kStraddlePeriods * frames;
+    const bool transportHeld = p.frame == lastTransportFrame_ + lastFrames_;
+    const bool stoppedBefore = lastFrames_ > 0 && !lastRolling_;
+    const long long movedSince = p.frame - lastTransportFrame_;  // while stopped before: since it rolled
+    lastTransportFrame_ = p.frame, lastFrames_ = frames, lastRolling_ = p.rolling;
     if (!p.rolling) {
-        if (rolling_) send(std::max(first, lastEnd_), 0xFC);
+        if (rolling_) send(first, 0xFC);
         rolling_ = false, resumeAfter_ = -1, driftCycles_ = 0;
-        lastEnd_ = std::max(lastEnd_, first + frames);
         return n;
     }
     if (const long long jump = first - p.frame - offset_; rolling_ && jump != 0) {
         const bool straddled = std::llabs(jump) <= straddle;
         driftCycles_ = straddled && jump == drift_ ? driftCycles_ + 1 : 1, drift_ = jump;
-        if ((transportHeld && jump > straddle) || (straddled && driftCycles_ >= kDriftCycles)) {
+        if ((transportHeld && jump > 0) || (straddled && driftCycles_ >= kDriftCycles)) {
             // Skipped cycles the transport sat out (or a small offset that stayed): its ticks wait too.
             offset_ += jump, nextTickFrame_ += static_cast<double>(jump), driftCycles_ = 0;
         } else if (!straddled) {  // relocated while rolling: stop now, go on later
@@ -48,15 +56,18 @@ int TransportClock::cycle(long long first, long long frames, const Position& p, 
         driftCycles_ = 0;
     }
     if (!rolling_) {
-        if (resumeAfter_ > first) {
-            lastEnd_ = std::max(lastEnd_, first + frames);
-            return n;
-        }
+        if (resumeAfter_ > first) return n;
         resumeAfter_ = -1;
         const double songTick = songBeat_ * kTicksPerBeat;
-        if (songTick < 1e-6) {
-            send(first, 0xFA);
-            nextTick_ = 0, nextTickFrame_ = static_cast<double>(first);
+        // Rolled from bar 1 beat 1 in cycles this client missed (stopped there in the last one it
+        // saw): a Start then, on the frame it rolled at (at the earliest, the last cycle's end).
+        const long long rolledAt = first - movedSince;
+        const bool missedStart = stoppedBefore && movedSince > 0 && rolledAt >= lastEnd_ - frames &&
+                                 songTick - static_cast<double>(movedSince) / tickFrames < 0.5;
+        if (songTick < 1e-6 || missedStart) {
+            const long long at = songTick < 1e-6 ? first : rolledAt;
+            send(at, 0xFA);
+            nextTick_ = 0, nextTickFrame_ = static_cast<double>(std::max(at, lastEnd_));
         } else {  // the next sixteenth: its position, then Continue, then its tick
             const auto sixteenth = static_cast<long long>(std::ceil(songTick / 6.0 - 1e-9));
             send(first, 0xF2, static_cast<int>(std::min(sixteenth, 16383LL)));
@@ -77,10 +88,9 @@ int TransportClock::cycle(long long first, long long frames, const Position& p, 
         nextTick_ += behind - kMaxLateTicks, nextTickFrame_ += static_cast<double>(behind - kMaxLateTicks) * tickFrames_;
     }
     for (long long at; (at = std::llround(nextTickFrame_)) < first + frames;) {
-        send(std::max(at, lastEnd_), 0xF8);
+        send(at, 0xF8);
         ++nextTick_, nextTickFrame_ += tickFrames_;
     }
-    lastEnd_ = std::max(lastEnd_, first + frames);
     return n;
 }
 

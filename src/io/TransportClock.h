@@ -17,10 +17,10 @@ namespace soundstar::io {
 class TransportClock {
 public:
     static constexpr int kTicksPerBeat = 24;
-    /// A late client can read the frame time and the transport this many periods apart (at most
-    /// kMaxStraddleFrames): a difference that small is not a relocation; kept for kDriftCycles
-    /// cycles in a row, the ticks move with it.
-    static constexpr long long kStraddlePeriods = 2, kMaxStraddleFrames = 4096;
+    /// A late client can read the frame time and the transport a period apart: a difference of at
+    /// most kStraddlePeriods periods that the transport did not sit out is not a relocation; kept
+    /// for kDriftCycles cycles in a row, the ticks move with it.
+    static constexpr long long kStraddlePeriods = 2;
     static constexpr int kDriftCycles = 3;
     /// Ticks of skipped cycles sent late, at most (a bar); a longer stall lets the rest go.
     static constexpr long long kMaxLateTicks = 96;
@@ -45,7 +45,9 @@ public:
     void setRelocateGap(long long frames) { relocateGap_ = frames < 1 ? 1 : frames; }
 
     /// The cycle [first, first + frames) of JACK's frame time with the transport at `p`: writes
-    /// its messages, in order, to `out` (at most `max`; the rest are dropped) and returns how many [rt].
+    /// its messages, in order, to `out` (at most `max`; the rest are dropped) and returns how many
+    /// [rt]. Each is stamped with its frame: before `first` (never before the last cycle's end)
+    /// when it belongs to cycles this client missed (late ticks, a Start it rolled with).
     int cycle(long long first, long long frames, const Position& p, Message* out, int max);
 
     /// The song position (beats) the transport was at in the last cycle, and its tempo [rt].
@@ -53,11 +55,14 @@ public:
     double bpm() const { return bpm_; }
 
 private:
+    int step(long long first, long long frames, const Position& p, Message* out, int max);
+
     double fallbackBpm_ = 120.0;
     long long relocateGap_ = 2400;
     bool rolling_ = false;       // what the messages said last: rolling (Start/Continue sent)
     long long offset_ = 0;       // JACK frame - transport frame while rolling (a jump: relocated)
     long long lastTransportFrame_ = -1, lastFrames_ = 0;  // the last cycle's transport frame and length
+    bool lastRolling_ = false;                            // and whether it rolled
     long long resumeAfter_ = -1; // a relocation: the Continue waits until this JACK frame
     long long drift_ = 0;        // the last cycle's small offset change, and how many cycles it held
     int driftCycles_ = 0;
