@@ -239,7 +239,9 @@ TEST(TransportClock, SmallDifferencesBetweenFrameTimeAndTransportAreNotRelocatio
     first += 256;
     const long long held = first;
     for (; first < 150 * 256; first += 256) feed(first, first - 256);
-    // The transport a period further behind from here, without that signature.
+    // The transport a period further behind from here, without that signature (from a cycle
+    // whose next one holds a tick: it stays on the old grid, the third cycle's moves).
+    first = 152 * 256;
     const long long behind = first;
     for (; first < 300 * 256; first += 256) feed(first, first - 512);
     EXPECT_EQ(feed.h.stop, -1) << "no relocation";
@@ -247,7 +249,7 @@ TEST(TransportClock, SmallDifferencesBetweenFrameTimeAndTransportAreNotRelocatio
     ASSERT_EQ(ticks.size(), 77u);
     int steps = 0;
     for (std::size_t i = 0; i < ticks.size(); ++i) {
-        const long long shift = ticks[i] < held ? 0 : ticks[i] < behind + 3 * 256 ? 256 : 512;
+        const long long shift = ticks[i] < held ? 0 : ticks[i] < behind + 2 * 256 ? 256 : 512;
         EXPECT_EQ((ticks[i] - shift) % 1000, 0) << "tick " << i << " at " << ticks[i] << " off the transport's grid";
         if (i == 0) continue;
         const long long gap = ticks[i] - ticks[i - 1];
@@ -255,9 +257,39 @@ TEST(TransportClock, SmallDifferencesBetweenFrameTimeAndTransportAreNotRelocatio
         EXPECT_TRUE(gap == 1000 || gap == 1256) << "tick " << i << ": none lost or doubled";
     }
     EXPECT_EQ(steps, 2);
+    // The tick in the second cycle of that stays where it was: the ticks move on the third.
+    ASSERT_TRUE(behind + 256 <= 39256 && 39256 < behind + 512) << "a tick due in the second cycle";
+    EXPECT_NE(std::find(ticks.begin(), ticks.end(), 39256), ticks.end()) << "that tick on the old grid";
     // A jump of more than two periods is a relocation still.
     feed(first, first - 512 + 48000);
     EXPECT_EQ(feed.h.stop, first);
+    // The frame time read a period ahead once (JackMidiInput reads it again to avoid this): one
+    // cycle cannot tell it from a held xrun, so the ticks move a period and come back within
+    // three cycles; none is lost or doubled, and no Stop.
+    Feed once;
+    once.t.rolling = true;
+    first = 0;
+    for (; first < 60 * 256; first += 256) once(first, first);
+    once(first + 256, first);
+    const long long readAt = first + 256;
+    for (first += 512; first < 120 * 256; first += 256) once(first, first);
+    EXPECT_EQ(once.h.stop, -1);
+    ASSERT_EQ(once.h.ticks.size(), static_cast<std::size_t>((120 * 256 + 999) / 1000));
+    for (std::size_t i = 0; i < once.h.ticks.size(); ++i) {
+        const bool moved = once.h.ticks[i] >= readAt && once.h.ticks[i] < readAt + 4 * 256;
+        EXPECT_TRUE(moved || once.h.ticks[i] % 1000 == 0) << "tick " << i << " at " << once.h.ticks[i];
+    }
+}
+
+TEST(TransportClock, JacksFrameTimeIsWidenedAcrossItsWrap) {
+    soundstar::io::WideFrameTime wide;
+    const std::uint32_t nearEnd = 0xFFFFFF00u;
+    EXPECT_EQ(wide(nearEnd), 4294967040LL);
+    EXPECT_EQ(wide(nearEnd), 4294967040LL) << "read again in the same cycle";
+    EXPECT_EQ(wide(0xFFFFFFF0u), 4294967280LL);
+    EXPECT_EQ(wide(0x00000010u), 4294967312LL) << "past the wrap: on, not back to 16";
+    EXPECT_EQ(wide(0x00000110u), 4294967568LL);
+    EXPECT_EQ(wide(0x00000110u), 4294967568LL);
 }
 
 // The client missed the cycles in which the transport rolled from bar 1 beat 1: still a Start, on
@@ -291,6 +323,21 @@ TEST(TransportClock, ARollThisClientMissedIsAStartOnItsFrame) {
     soundstar::io::ClockHold unseen;
     for (std::size_t i = before; i < feed.h.all.size(); ++i) unseen.onMessage(feed.h.all[i].bytes, feed.h.all[i].size, feed.h.all[i].frame);
     EXPECT_FALSE(unseen.cycle(first, 256).started);
+    // The roll read a period ahead in the cycle it happened in (the transport at 256 there): a
+    // Start on that cycle, and the ticks on the grid from it after, not a period late.
+    {
+        Feed ahead;
+        long long f = 0;
+        for (; f < 10 * 256; f += 256) ahead(f, 0);
+        ahead.t.rolling = true;
+        const long long from = f;
+        ahead(f, 256);
+        for (f += 256; f < 100 * 256; f += 256) ahead(f, f - from);
+        EXPECT_EQ(ahead.h.start, from);
+        EXPECT_EQ(ahead.h.stop, -1);
+        ASSERT_EQ(ahead.h.ticks.size(), static_cast<std::size_t>((100 * 256 - from + 999) / 1000));
+        for (std::size_t i = 0; i < ahead.h.ticks.size(); ++i) EXPECT_EQ(ahead.h.ticks[i] - from, 1000 * static_cast<long long>(i)) << "tick " << i;
+    }
     // Rolling on, then three seconds this client missed (both clocks moved): 96 late ticks, the
     // rest let go, and the grid kept.
     for (first += 256; first < rolled + 48000; first += 256) feed(first, first - rolled);

@@ -41,6 +41,8 @@ public:
     void onMessage(const std::uint8_t* bytes, int size, long long frame);
     /// The cycle [first, first + frames): what to render, after its messages [rt].
     Span cycle(long long first, long long frames);
+    /// A new engine handed over: the cycles seen before are not its own [rt].
+    void forgetCycles() { lastEnd_ = -1; }
     /// Starts (or resumes) at the next cycle without the clock: a quit must play its fade [any].
     void forceRun() { force_.store(true, std::memory_order_release); }
 

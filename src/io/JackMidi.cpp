@@ -97,6 +97,8 @@ struct JackMidiInput::Impl {
     jack_port_t* outR = nullptr;
     std::atomic<engine::AudioEngine*> player{nullptr};
     std::atomic<bool> busy{false};  // the process thread is inside the player's render
+    std::atomic<unsigned> handovers{0};  // playEngine calls; play() starts afresh on a new one
+    unsigned seenHandovers = 0;          // [rt]
     ClockHold hold;
     static constexpr long long kScratch = ClockHold::kMaxUnheardFrames;
     std::array<float, 1024> scratchL{}, scratchR{};  // [rt] skipped frames rendered unheard
@@ -106,16 +108,8 @@ struct JackMidiInput::Impl {
     TransportClock transportClock;                       // [rt] after followTransport
     std::array<TransportClock::Message, 256> fromTransport{};  // [rt]
 
-    // [rt] JACK's frame time, made 64-bit: its 32 bits wrap about a day after jackd started (at
-    // 48 kHz), and every frame here is compared with earlier ones. Read in time order only.
-    std::uint32_t lastRawFrame = 0;
-    long long frame64 = -1;
-    long long frameTime() {
-        const std::uint32_t raw = api.lastFrameTime(client);
-        frame64 = frame64 < 0 ? static_cast<long long>(raw) : frame64 + static_cast<std::int32_t>(raw - lastRawFrame);
-        lastRawFrame = raw;
-        return frame64;
-    }
+    WideFrameTime wideFrames;  // [rt]
+    long long frameTime() { return wideFrames(api.lastFrameTime(client)); }
 
     // [rt] The engine's output for this cycle: what the hold says, silence around it.
     void play(jack_nframes_t frames, long long first) {
@@ -133,6 +127,10 @@ struct JackMidiInput::Impl {
             busy.store(false, std::memory_order_release);
             out.clear();
             return;
+        }
+        if (const unsigned h = handovers.load(std::memory_order_acquire); h != seenHandovers) {  // a new handover
+            seenHandovers = h, expected = -1;
+            hold.forgetCycles();
         }
         const ClockHold::Span span = hold.cycle(first, frames);
         auto from = static_cast<int>(span.from);
@@ -284,6 +282,7 @@ std::string JackMidiInput::playEngine(engine::AudioEngine& engine, double delayS
     if (!i.outL || !i.outR) throw std::runtime_error("JACK refused the audio ports out_L/out_R");
     i.hold.setDelay(std::max(0LL, std::llround(delaySeconds * i.rate)));
     i.hold.setFadeFrames(i.gateFade.load() + 64);  // the gate's fade, and a little silence after it
+    i.handovers.fetch_add(1, std::memory_order_release);
     i.player.store(&engine, std::memory_order_release);
     // The first two playback ports named like `destination`, as RtAudio's JACK output connects.
     std::vector<std::string> names;

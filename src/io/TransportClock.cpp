@@ -33,10 +33,11 @@ int TransportClock::step(long long first, long long frames, const Position& p, M
     // frame time again to avoid it, a few tries): the two then differ by a period for that read.
     // Only a transport frame that is none of these is a relocation.
     const long long straddle = kStraddlePeriods * frames;
-    const bool transportHeld = p.frame == lastTransportFrame_ + lastFrames_;
+    // Held: the frame time moved on more than a period since the last cycle, the transport one.
+    const bool transportHeld = lastFrames_ > 0 && p.frame - lastTransportFrame_ == lastFrames_ && first - lastFirst_ > lastFrames_;
     const bool stoppedBefore = lastFrames_ > 0 && !lastRolling_;
     const long long movedSince = p.frame - lastTransportFrame_;  // while stopped before: since it rolled
-    lastTransportFrame_ = p.frame, lastFrames_ = frames, lastRolling_ = p.rolling;
+    lastTransportFrame_ = p.frame, lastFrames_ = frames, lastRolling_ = p.rolling, lastFirst_ = first;
     if (!p.rolling) {
         if (rolling_) send(first, 0xFC);
         rolling_ = false, resumeAfter_ = -1, driftCycles_ = 0;
@@ -65,17 +66,18 @@ int TransportClock::step(long long first, long long frames, const Position& p, M
         const bool missedStart = stoppedBefore && movedSince > 0 && rolledAt >= lastEnd_ - frames &&
                                  songTick - static_cast<double>(movedSince) / tickFrames < 0.5;
         if (songTick < 1e-6 || missedStart) {
-            const long long at = songTick < 1e-6 ? first : rolledAt;
+            const long long at = std::max(songTick < 1e-6 ? first : rolledAt, lastEnd_);
             send(at, 0xFA);
-            nextTick_ = 0, nextTickFrame_ = static_cast<double>(std::max(at, lastEnd_));
+            nextTick_ = 0, nextTickFrame_ = static_cast<double>(at);
+            rolling_ = true, offset_ = at - (p.frame - (songTick < 1e-6 ? 0 : movedSince)), tickFrames_ = tickFrames;
         } else {  // the next sixteenth: its position, then Continue, then its tick
             const auto sixteenth = static_cast<long long>(std::ceil(songTick / 6.0 - 1e-9));
             send(first, 0xF2, static_cast<int>(std::min(sixteenth, 16383LL)));
             send(first, 0xFB);
             nextTick_ = sixteenth * 6;
             nextTickFrame_ = static_cast<double>(first) + (static_cast<double>(nextTick_) - songTick) * tickFrames;
+            rolling_ = true, offset_ = first - p.frame, tickFrames_ = tickFrames;
         }
-        rolling_ = true, offset_ = first - p.frame, tickFrames_ = tickFrames;
     } else if (tickFrames != tickFrames_) {  // another tempo: the next tick's distance in ticks kept
         nextTickFrame_ = static_cast<double>(first) + (nextTickFrame_ - static_cast<double>(first)) / tickFrames_ * tickFrames;
         tickFrames_ = tickFrames;

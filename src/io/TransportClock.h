@@ -14,6 +14,21 @@
 
 namespace soundstar::io {
 
+/// JACK's 32-bit frame time made 64-bit [rt]: its 32 bits wrap about a day after jackd started
+/// (at 48 kHz), and frames are compared with earlier ones. Fed every read, in time order.
+class WideFrameTime {
+public:
+    long long operator()(std::uint32_t raw) {
+        wide_ = wide_ < 0 ? static_cast<long long>(raw) : wide_ + static_cast<std::int32_t>(raw - last_);
+        last_ = raw;
+        return wide_;
+    }
+
+private:
+    std::uint32_t last_ = 0;
+    long long wide_ = -1;
+};
+
 class TransportClock {
 public:
     static constexpr int kTicksPerBeat = 24;
@@ -62,6 +77,7 @@ private:
     bool rolling_ = false;       // what the messages said last: rolling (Start/Continue sent)
     long long offset_ = 0;       // JACK frame - transport frame while rolling (a jump: relocated)
     long long lastTransportFrame_ = -1, lastFrames_ = 0;  // the last cycle's transport frame and length
+    long long lastFirst_ = 0;                             // its first frame
     bool lastRolling_ = false;                            // and whether it rolled
     long long resumeAfter_ = -1; // a relocation: the Continue waits until this JACK frame
     long long drift_ = 0;        // the last cycle's small offset change, and how many cycles it held
