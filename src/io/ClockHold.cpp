@@ -78,8 +78,9 @@ ClockHold::Span ClockHold::cycle(long long first, long long frames) {
     // caught up by rendering the frames since unheard; otherwise the first tick came before the
     // engine was handed over (a cycle before playEngine): its frame has passed, so the set starts
     // on the clock's next bar line instead, still on a tick.
-    const bool missed = pending_ >= 0 && pending_ < first && lastEnd_ >= 0 && pending_ >= lastEnd_ && first - pending_ <= kMaxUnheardFrames;
-    if (s == State::Waiting && pending_ >= 0 && pending_ < first && !forced_ && !missed) pending_ = -1, armed_ = true, continuing_ = true;
+    const bool passed = pending_ >= 0 && pending_ < first;
+    const bool missed = passed && lastEnd_ >= 0 && pending_ >= lastEnd_ && first - pending_ <= kMaxUnheardFrames;
+    if (s == State::Waiting && passed && !forced_ && !missed) pending_ = -1, armed_ = true, continuing_ = true;
     lastEnd_ = first + frames;
     if ((s == State::Waiting || s == State::Paused) && pending_ >= 0 && pending_ < first + frames) {
         span.from = std::max(0LL, pending_ - first);

@@ -165,25 +165,23 @@ struct JackMidiInput::Impl {
         auto& impl = *static_cast<Impl*>(self);
         void* buf = impl.api.portBuffer(impl.port, frames);
         const long long first = impl.frameTime();  // the cycle this call plays
-        // The transport with the frame time of the same server cycle: a client running late can
-        // see the server begin its next cycle between the two reads (a period apart), so the
-        // frame time is read again after it, and the pair taken once it holds (a few tries).
-        jack_position_t pos{};
-        jack_transport_state_t state = JackTransportStopped;
-        long long transportFirst = first;
+        impl.cycle.store(first, std::memory_order_relaxed);
+        engine::AudioEngine* gate = impl.gate.load(std::memory_order_acquire);
+        const bool playing = impl.player.load(std::memory_order_relaxed) != nullptr;
+        if (gate && !playing) impl.engineOffset.store(gate->now() - first, std::memory_order_relaxed);
         if (impl.transport.load(std::memory_order_acquire)) {
+            // The transport with the frame time of the same server cycle: a client running late
+            // can see the server begin its next cycle between the two reads (a period apart), so
+            // the frame time is read again after it, and the pair taken once it holds (a few tries).
+            jack_position_t pos{};
+            jack_transport_state_t state = JackTransportStopped;
+            long long transportFirst = first;
             for (int tries = 0; tries < 4; ++tries) {
                 state = impl.api.transportQuery(impl.client, &pos);
                 const long long again = impl.frameTime();
                 if (again == transportFirst) break;
                 transportFirst = again;
             }
-        }
-        impl.cycle.store(first, std::memory_order_relaxed);
-        engine::AudioEngine* gate = impl.gate.load(std::memory_order_acquire);
-        const bool playing = impl.player.load(std::memory_order_relaxed) != nullptr;
-        if (gate && !playing) impl.engineOffset.store(gate->now() - first, std::memory_order_relaxed);
-        if (impl.transport.load(std::memory_order_acquire)) {
             TransportClock::Position p;
             p.rolling = state == JackTransportRolling;
             p.frame = pos.frame, p.frameRate = pos.frame_rate > 0 ? pos.frame_rate : impl.rate;
